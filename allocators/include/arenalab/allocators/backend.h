@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// The allocator backends arenalab knows, and the one contract every backend adapter meets:
+// identification of the malloc a process really calls, stats read in-process, and purge.
+//
+// Everything here is resolved at run time with dlsym, so one binary works under any
+// LD_PRELOAD or link variant. Nothing here allocates or throws: the preload library uses it
+// from its sampler thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace arenalab {
+
+enum class Backend : std::uint8_t { kUnknown, kGlibc, kJemalloc, kMimalloc, kTcmalloc, kTbbmalloc };
+
+inline constexpr Backend kAllBackends[] = {Backend::kGlibc, Backend::kJemalloc, Backend::kMimalloc,
+                                           Backend::kTcmalloc, Backend::kTbbmalloc};
+
+// "glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc", "unknown".
+const char* backend_name(Backend b);
+// The inverse of backend_name; kUnknown for anything else.
+Backend backend_from_name(std::string_view name);
+
+// Which object defines the malloc a process calls, and that allocator's version.
+struct Identification {
+  Backend backend = Backend::kUnknown;
+  char library[512] = {};  // path of the object defining malloc ("" if unknown)
+  char version[64] = {};   // "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c", "" if not exposed
+};
+
+// Identifies the object that defines `malloc_fn` (the address of the malloc that is called:
+// dlsym(RTLD_DEFAULT) in a plain process, dlsym(RTLD_NEXT) inside an interposer).
+// Returns false if no loaded object contains that address.
+bool identify_malloc(void* malloc_fn, Identification* out);
+
+// identify_malloc(dlsym(RTLD_DEFAULT, "malloc")).
+bool identify_current(Identification* out);
+
+// The allocator's own books, read in-process. Fields a backend cannot report are empty:
+// never zero for "unknown". Sizes are bytes.
+struct AllocatorStats {
+  std::optional<std::uint64_t> allocated;  // bytes the program holds (requested or usable)
+  std::optional<std::uint64_t> active;     // bytes in pages with live allocations
+  std::optional<std::uint64_t> resident;   // allocator memory resident in RAM
+  std::optional<std::uint64_t> mapped;     // bytes mapped from the OS and not returned
+  std::optional<std::uint64_t> retained;   // freed by the program but kept from the OS
+};
+
+// Reads the stats of `backend` from the process's loaded allocator. Returns false when that
+// backend's interface is not present in the process (nothing loaded defines it).
+bool read_allocator_stats(Backend backend, AllocatorStats* out);
+
+// Returns freed memory to the OS: glibc malloc_trim(0), jemalloc arena.<all>.purge,
+// mimalloc mi_collect(true), tcmalloc MallocExtension_ReleaseFreeMemory, tbbmalloc
+// scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS). False if not available.
+bool purge_allocator(Backend backend);
+
+}  // namespace arenalab

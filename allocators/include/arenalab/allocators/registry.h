@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// Named allocator configurations (contract, ARCHITECTURE.md): a JSON data file users extend
+// without recompiling. Each entry: name, backend, preload (library path or empty), env.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "arenalab/allocators/backend.h"
+#include "arenalab/core/result.h"
+
+namespace arenalab {
+
+struct Configuration {
+  std::string name;
+  Backend backend = Backend::kUnknown;
+  std::string preload;  // library for LD_PRELOAD; empty for glibc
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string description;
+
+  // Empty when usable; otherwise why not ("library /x/libjemalloc.so.2 not found").
+  std::string unavailable_reason() const;
+  bool available() const { return unavailable_reason().empty(); }
+  // The resolved absolute path of `preload` ("" when preload is empty or not found).
+  std::string preload_path() const;
+};
+
+// The shipped file: $ARENALAB_ALLOCATORS_FILE, else share_dir()/allocators.json (generated at
+// configure time from allocators/configurations.json.in with the libraries found then).
+std::string default_configurations_path();
+
+// Reads and validates a configurations file. Errors name the file and the entry.
+Result<std::vector<Configuration>> load_configurations(const std::string& path);
+
+// Finds `name`; the error lists the names that exist.
+Result<Configuration> find_configuration(const std::vector<Configuration>& configs, const std::string& name);
+
+// Environment a target runs with under `config`: LD_PRELOAD = [interposer] + config.preload
+// (any LD_PRELOAD the caller had is kept after them) and the configuration's variables.
+std::vector<std::pair<std::string, std::string>> configuration_environment(const Configuration& config,
+                                                                           const std::string& interposer = "");
+
+// What a probe process reported about itself.
+struct ProbeReport {
+  Identification id;
+  bool verified = false;   // id.backend == config.backend
+  std::string mismatch;    // when not verified: what was found instead
+};
+
+// Runs build/bin/arenalab-probe under `config` and reads its identification.
+Result<ProbeReport> probe_configuration(const Configuration& config);
+
+// Compares an identification with the backend a configuration asked for; "" when they agree,
+// else one line saying what was found instead.
+std::string verification_mismatch(const Configuration& config, const Identification& id);
+
+}  // namespace arenalab

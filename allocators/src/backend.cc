@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+// Backend names and in-process identification: dladdr finds the object that defines the
+// called malloc; marker symbols looked up in that very object say which allocator it is.
+#include <dlfcn.h>
+#include <gnu/libc-version.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "arenalab/allocators/backend.h"
+#include "backend_internal.h"
+
+namespace arenalab {
+
+const char* backend_name(Backend b) {
+  switch (b) {
+    case Backend::kGlibc:
+      return "glibc";
+    case Backend::kJemalloc:
+      return "jemalloc";
+    case Backend::kMimalloc:
+      return "mimalloc";
+    case Backend::kTcmalloc:
+      return "tcmalloc";
+    case Backend::kTbbmalloc:
+      return "tbbmalloc";
+    case Backend::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+Backend backend_from_name(std::string_view name) {
+  for (Backend b : kAllBackends)
+    if (name == backend_name(b)) return b;
+  return Backend::kUnknown;
+}
+
+namespace {
+
+void copy_str(char* dst, std::size_t cap, const char* src) {
+  if (!src) src = "";
+  std::snprintf(dst, cap, "%s", src);
+}
+
+// True if `symbol`, looked up from `handle`, is defined inside the object loaded at `base`.
+void* symbol_in_object(void* handle, const char* symbol, const void* base) {
+  void* sym = dlsym(handle, symbol);
+  if (!sym) return nullptr;
+  Dl_info info{};
+  if (dladdr(sym, &info) == 0 || info.dli_fbase != base) return nullptr;
+  return sym;
+}
+
+}  // namespace
+
+bool identify_malloc(void* malloc_fn, Identification* out) {
+  *out = Identification{};
+  if (!malloc_fn) return false;
+  Dl_info info{};
+  if (dladdr(malloc_fn, &info) == 0 || !info.dli_fname) return false;
+  copy_str(out->library, sizeof out->library, info.dli_fname);
+  // The main program (malloc linked statically) cannot be reopened by name: then search the
+  // global scope, which starts with it; symbol_in_object still checks the defining object.
+  void* handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+  if (!handle) handle = dlopen(nullptr, RTLD_LAZY);
+  if (!handle) return true;  // library known, backend unknown
+  const void* base = info.dli_fbase;
+
+  if (void* v = symbol_in_object(handle, "mallctl", base)) {
+    out->backend = Backend::kJemalloc;
+    auto mallctl = reinterpret_cast<detail::MallctlFn>(v);
+    const char* version = nullptr;
+    std::size_t len = sizeof version;
+    if (mallctl("version", &version, &len, nullptr, 0) == 0) copy_str(out->version, sizeof out->version, version);
+  } else if (void* v = symbol_in_object(handle, "mi_version", base)) {
+    out->backend = Backend::kMimalloc;
+    const int ver = reinterpret_cast<int (*)()>(v)();  // e.g. 209 for 2.0.9
+    std::snprintf(out->version, sizeof out->version, "%d.%d.%d", ver / 100, (ver / 10) % 10, ver % 10);
+  } else if (void* v = symbol_in_object(handle, "tc_version", base)) {
+    out->backend = Backend::kTcmalloc;
+    int major = 0, minor = 0;
+    const char* patch = nullptr;
+    const char* s = reinterpret_cast<const char* (*)(int*, int*, const char**)>(v)(&major, &minor, &patch);
+    copy_str(out->version, sizeof out->version, s);
+  } else if (symbol_in_object(handle, "__TBB_malloc_proxy", base) ||
+             symbol_in_object(handle, "scalable_malloc", base)) {
+    out->backend = Backend::kTbbmalloc;  // tbbmalloc exposes no version of its own
+  } else if (symbol_in_object(handle, "gnu_get_libc_version", base)) {
+    out->backend = Backend::kGlibc;
+    copy_str(out->version, sizeof out->version, gnu_get_libc_version());
+  }
+  dlclose(handle);
+  return true;
+}
+
+bool identify_current(Identification* out) { return identify_malloc(dlsym(RTLD_DEFAULT, "malloc"), out); }
+
+}  // namespace arenalab

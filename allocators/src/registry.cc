@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+// Loading and validating allocator configuration files; probing a configuration.
+#include "arenalab/allocators/registry.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "arenalab/core/files.h"
+#include "arenalab/core/process.h"
+
+namespace arenalab {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Directories ld.so searches for a bare library name (multiarch first, as on Debian).
+std::vector<std::string> library_search_dirs() {
+  std::vector<std::string> dirs;
+  if (const char* llp = std::getenv("LD_LIBRARY_PATH")) {
+    std::stringstream ss(llp);
+    std::string d;
+    while (std::getline(ss, d, ':'))
+      if (!d.empty()) dirs.push_back(d);
+  }
+  for (const char* d : {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+                        "/usr/lib/aarch64-linux-gnu", "/usr/local/lib", "/usr/lib", "/lib"})
+    dirs.emplace_back(d);
+  return dirs;
+}
+
+}  // namespace
+
+std::string Configuration::preload_path() const {
+  if (preload.empty()) return "";
+  std::error_code ec;
+  if (preload.find('/') != std::string::npos) return fs::is_regular_file(preload, ec) ? preload : "";
+  for (const auto& dir : library_search_dirs()) {
+    const fs::path p = fs::path(dir) / preload;
+    if (fs::is_regular_file(p, ec)) return p.string();
+  }
+  return "";
+}
+
+std::string Configuration::unavailable_reason() const {
+  if (backend == Backend::kUnknown) return "unknown backend";
+  if (!preload.empty() && preload_path().empty()) return "library " + preload + " not found";
+  return "";
+}
+
+std::string default_configurations_path() {
+  if (const char* f = std::getenv("ARENALAB_ALLOCATORS_FILE"); f && *f) return f;
+  return share_dir() + "/allocators.json";
+}
+
+Result<std::vector<Configuration>> load_configurations(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return make_error("allocator configurations: " + text.error().message);
+  json doc;
+  try {
+    doc = json::parse(*text);
+  } catch (const json::parse_error& e) {
+    return make_error(path + ": not valid JSON: " + e.what());
+  }
+  if (!doc.is_object() || !doc.contains("configurations") || !doc["configurations"].is_array())
+    return make_error(path + ": expected an object with a \"configurations\" array");
+  std::vector<Configuration> out;
+  std::set<std::string> names;
+  std::size_t index = 0;
+  for (const auto& entry : doc["configurations"]) {
+    const std::string where = path + ": configurations[" + std::to_string(index++) + "]";
+    if (!entry.is_object()) return make_error(where + ": expected an object");
+    Configuration c;
+    if (!entry.contains("name") || !entry["name"].is_string() || entry["name"].get<std::string>().empty())
+      return make_error(where + ": missing \"name\" (a non-empty string)");
+    c.name = entry["name"].get<std::string>();
+    if (!names.insert(c.name).second) return make_error(where + ": duplicate name '" + c.name + "'");
+    if (!entry.contains("backend") || !entry["backend"].is_string())
+      return make_error(where + " (" + c.name + "): missing \"backend\" (glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc)");
+    c.backend = backend_from_name(entry["backend"].get<std::string>());
+    if (c.backend == Backend::kUnknown)
+      return make_error(where + " (" + c.name + "): unknown backend '" + entry["backend"].get<std::string>() +
+                        "' (expected glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc)");
+    if (entry.contains("preload")) {
+      if (!entry["preload"].is_string()) return make_error(where + " (" + c.name + "): \"preload\" must be a string");
+      c.preload = entry["preload"].get<std::string>();
+    }
+    if (entry.contains("env")) {
+      if (!entry["env"].is_object()) return make_error(where + " (" + c.name + "): \"env\" must be an object");
+      for (const auto& [k, v] : entry["env"].items()) {
+        if (!v.is_string()) return make_error(where + " (" + c.name + "): env." + k + " must be a string");
+        c.env.emplace_back(k, v.get<std::string>());
+      }
+    }
+    if (entry.contains("description") && entry["description"].is_string())
+      c.description = entry["description"].get<std::string>();
+    out.push_back(std::move(c));
+  }
+  if (out.empty()) return make_error(path + ": no configurations");
+  return out;
+}
+
+Result<Configuration> find_configuration(const std::vector<Configuration>& configs, const std::string& name) {
+  std::string known;
+  for (const auto& c : configs) {
+    if (c.name == name) return c;
+    known += (known.empty() ? "" : ", ") + c.name;
+  }
+  return make_error("unknown allocator configuration '" + name + "' (known: " + known + ")");
+}
+
+std::vector<std::pair<std::string, std::string>> configuration_environment(const Configuration& config,
+                                                                           const std::string& interposer) {
+  std::vector<std::pair<std::string, std::string>> env = config.env;
+  std::string preload = interposer;
+  const std::string lib = config.preload_path().empty() ? config.preload : config.preload_path();
+  if (!lib.empty()) preload += (preload.empty() ? "" : " ") + lib;
+  if (const char* existing = std::getenv("LD_PRELOAD"); existing && *existing)
+    preload += (preload.empty() ? "" : " ") + std::string(existing);
+  if (!preload.empty()) env.emplace_back("LD_PRELOAD", preload);
+  return env;
+}
+
+std::string verification_mismatch(const Configuration& config, const Identification& id) {
+  if (id.backend == config.backend) return "";
+  std::string found = backend_name(id.backend);
+  if (id.library[0]) found += std::string(" (malloc defined in ") + id.library + ")";
+  return "configuration '" + config.name + "' asks for " + backend_name(config.backend) + " but the process calls " +
+         found;
+}
+
+Result<ProbeReport> probe_configuration(const Configuration& config) {
+  if (const auto why = config.unavailable_reason(); !why.empty())
+    return make_error("configuration '" + config.name + "': " + why);
+  SpawnSpec spec;
+  spec.argv = {bin_dir() + "/arenalab-probe"};
+  spec.set_env = configuration_environment(config);
+  spec.capture_stdout = true;
+  spec.capture_stderr = true;
+  spec.stdin_null = true;
+  auto run = run_process(spec);
+  if (!run) return make_error("probe for '" + config.name + "': " + run.error().message);
+  if (run->shell_status() != 0) {
+    std::string tail = run->err;
+    while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
+    if (const auto nl = tail.rfind('\n'); nl != std::string::npos) tail = tail.substr(nl + 1);
+    return make_error("probe for '" + config.name + "' failed (" + run->describe() + ")" +
+                      (tail.empty() ? "" : ": " + tail));
+  }
+  json doc;
+  try {
+    doc = json::parse(run->out);
+  } catch (const json::parse_error& e) {
+    return make_error("probe for '" + config.name + "' printed no identification: " + e.what());
+  }
+  ProbeReport report;
+  report.id.backend = backend_from_name(doc.value("backend", "unknown"));
+  std::snprintf(report.id.library, sizeof report.id.library, "%s", doc.value("library", "").c_str());
+  std::snprintf(report.id.version, sizeof report.id.version, "%s", doc.value("version", "").c_str());
+  report.mismatch = verification_mismatch(config, report.id);
+  report.verified = report.mismatch.empty();
+  return report;
+}
+
+}  // namespace arenalab

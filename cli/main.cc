@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab: the command-line front end. Each subcommand lives in its own cmd_<name>.cc.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include "command.h"
+
+namespace arenalab::cli {
+
+std::vector<CommandEntry>& command_registry() {
+  static std::vector<CommandEntry> registry;
+  return registry;
+}
+
+void print_error(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "arenalab %s: %s\n", command.c_str(), message.c_str());
+}
+
+}  // namespace arenalab::cli
+
+int main(int argc, char** argv) {
+  using namespace arenalab::cli;
+  CLI::App app{
+      "arenalab: compare memory allocators and tell a native leak from allocator retention.\n"
+      "Exit codes: 0 fine, 1 error, 2 usage, 3 leak found, 4 unresolved.",
+      "arenalab"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "arenalab 0.1.0");
+  int exit_code = kExitOk;
+  auto& registry = command_registry();
+  std::stable_sort(registry.begin(), registry.end(),
+                   [](const CommandEntry& a, const CommandEntry& b) { return a.order < b.order; });
+  for (auto& entry : registry) entry.setup(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line naming what was wrong, and where to look.
+    std::string what = e.what();
+    std::fprintf(stderr, "arenalab: %s (see arenalab --help)\n", what.c_str());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "arenalab: %s\n", e.what());
+    return kExitError;
+  }
+  return exit_code;
+}

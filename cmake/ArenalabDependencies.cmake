@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: Apache-2.0
+# Third-party dependencies: Debian packages only, found with find_package / pkg-config.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+if(ARENALAB_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(ARENALAB_BUILD_BENCH)
+  find_package(benchmark QUIET)
+  if(NOT benchmark_FOUND)
+    message(STATUS "Google Benchmark not found: benchmarks are not built")
+    set(ARENALAB_BUILD_BENCH OFF)
+  endif()
+endif()

@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: Apache-2.0
+# arenalab_add_workload(NAME SOURCES... [CATEGORY c] [DESCRIPTION d] [LIBS l...])
+# builds wl_NAME (plain: for LD_PRELOAD) and wl_NAME-<backend> linked against every available
+# backend (jemalloc, mimalloc, tcmalloc, tbbmalloc), and records the workload in
+# build/share/arenalab/workloads.json, which `arenalab workloads` lists.
+set_property(GLOBAL PROPERTY ARENALAB_WORKLOAD_INDEX "")
+
+function(arenalab_add_workload name)
+  cmake_parse_arguments(ARG "" "CATEGORY;DESCRIPTION" "SOURCES;LIBS" ${ARGN})
+  set(sources ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS})
+  if(NOT ARG_CATEGORY)
+    set(ARG_CATEGORY misc)
+  endif()
+  set(variants "")
+  set(targets wl_${name})
+  add_executable(wl_${name} ${sources})
+  foreach(backend IN LISTS ARENALAB_BACKENDS)
+    if(backend STREQUAL "glibc" OR ARENALAB_SANITIZE)
+      continue()
+    endif()
+    string(TOUPPER "${backend}" B)
+    add_executable(wl_${name}-${backend} ${sources})
+    # --no-as-needed: the allocator must be a DT_NEEDED entry even though the program
+    # names none of its symbols; its malloc then precedes glibc's in the lookup scope.
+    target_link_libraries(wl_${name}-${backend} PRIVATE
+      "-Wl,--push-state,--no-as-needed" "${ARENALAB_${B}_LIBRARY}" "-Wl,--pop-state")
+    list(APPEND targets wl_${name}-${backend})
+    list(APPEND variants "\"${backend}\"")
+  endforeach()
+  foreach(t IN LISTS targets)
+    target_link_libraries(${t} PRIVATE arenalab::workload ${ARG_LIBS})
+    arenalab_target_defaults(${t})
+  endforeach()
+  list(JOIN variants "," variants_json)
+  string(REPLACE "\"" "\\\"" desc "${ARG_DESCRIPTION}")
+  set_property(GLOBAL APPEND PROPERTY ARENALAB_WORKLOAD_INDEX
+    "{\"name\":\"${name}\",\"program\":\"wl_${name}\",\"category\":\"${ARG_CATEGORY}\",\"description\":\"${desc}\",\"link_variants\":[${variants_json}]}")
+endfunction()
+
+# arenalab_register_external_workload(NAME CATEGORY c DESCRIPTION d COMMAND ...) records a
+# workload that is not built here (a real program driven by a script).
+function(arenalab_register_external_workload name)
+  cmake_parse_arguments(ARG "" "CATEGORY;DESCRIPTION;PROGRAM" "" ${ARGN})
+  string(REPLACE "\"" "\\\"" desc "${ARG_DESCRIPTION}")
+  set_property(GLOBAL APPEND PROPERTY ARENALAB_WORKLOAD_INDEX
+    "{\"name\":\"${name}\",\"program\":\"${ARG_PROGRAM}\",\"category\":\"${ARG_CATEGORY}\",\"description\":\"${desc}\",\"link_variants\":[]}")
+endfunction()
+
+function(arenalab_write_workload_index)
+  get_property(entries GLOBAL PROPERTY ARENALAB_WORKLOAD_INDEX)
+  list(JOIN entries ",\n  " body)
+  file(WRITE ${PROJECT_BINARY_DIR}/share/arenalab/workloads.json.in
+    "{\"schema\":\"arenalab.workloads/1\",\"workloads\":[\n  ${body}\n]}\n")
+  configure_file(${PROJECT_BINARY_DIR}/share/arenalab/workloads.json.in
+                 ${PROJECT_BINARY_DIR}/share/arenalab/workloads.json COPYONLY)
+endfunction()

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// Process spawning: exit codes, signals, captured output, environment, missing programs.
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "arenalab/core/process.h"
+
+namespace arenalab {
+namespace {
+
+TEST(Process, ReportsExitCodeAndCapturesOutput) {
+  SpawnSpec spec;
+  spec.argv = {"sh", "-c", "echo out; echo err >&2; exit 7"};
+  spec.capture_stdout = spec.capture_stderr = true;
+  auto r = run_process(spec);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->exit_code.has_value());
+  EXPECT_EQ(*r->exit_code, 7);
+  EXPECT_EQ(r->out, "out\n");
+  EXPECT_EQ(r->err, "err\n");
+  EXPECT_EQ(r->shell_status(), 7);
+}
+
+TEST(Process, ReportsTheSignalThatEndedIt) {
+  SpawnSpec spec;
+  spec.argv = {"sh", "-c", "kill -9 $$"};
+  auto r = run_process(spec);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->signal.has_value());
+  EXPECT_EQ(*r->signal, SIGKILL);
+  EXPECT_EQ(r->shell_status(), 137);
+  EXPECT_EQ(r->describe(), "killed by SIGKILL");
+}
+
+TEST(Process, SetsAndUnsetsEnvironment) {
+  setenv("ARENALAB_TEST_UNSET_ME", "x", 1);
+  SpawnSpec spec;
+  spec.argv = {"sh", "-c", "echo \"$ARENALAB_TEST_VAR:${ARENALAB_TEST_UNSET_ME:-gone}\""};
+  spec.set_env = {{"ARENALAB_TEST_VAR", "hello"}};
+  spec.unset_env = {"ARENALAB_TEST_UNSET_ME"};
+  spec.capture_stdout = true;
+  auto r = run_process(spec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->out, "hello:gone\n");
+}
+
+TEST(Process, MissingProgramIsAnErrorNamingIt) {
+  SpawnSpec spec;
+  spec.argv = {"/nonexistent/arenalab-no-such-program"};
+  auto r = spawn(spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("arenalab-no-such-program"), std::string::npos);
+  EXPECT_NE(r.error().message.find("No such file"), std::string::npos);
+}
+
+TEST(Process, MeasuresPeakRssOfTheChild) {
+  SpawnSpec spec;
+  // python3 is on every machine this runs on; 64 MiB of bytes touched.
+  spec.argv = {"python3", "-c", "b = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1"};
+  auto r = run_process(spec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GE(r->max_rss_bytes, 64ull << 20);
+  EXPECT_GT(r->wall_ms, 0);
+}
+
+TEST(Process, TickCallbackRunsWhileTheChildLives) {
+  SpawnSpec spec;
+  spec.argv = {"sleep", "0.5"};
+  int ticks = 0;
+  auto r = run_process(spec, [&] { ++ticks; }, 50);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GE(ticks, 3);
+}
+
+}  // namespace
+}  // namespace arenalab
