@@ -85,7 +85,8 @@ int run(const Options& opt) {
     }
   }
   if (opt.json) {
-    nlohmann::json doc = {{"schema", "arenalab.allocators/1"}, {"file", path}, {"configurations", out}};
+    nlohmann::json doc = {
+        {"schema", "arenalab.allocators/1"}, {"file", path}, {"configurations", out}};
     std::cout << doc.dump(2) << "\n";
   }
   // Named configurations must be usable: one line per problem, exit 1.
@@ -98,10 +99,11 @@ int run(const Options& opt) {
 
 void setup(CLI::App& root, int& exit_code) {
   auto opt = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("allocators",
-                                  "List allocator configurations; each is verified by running a probe under it");
+  auto* cmd = root.add_subcommand(
+      "allocators", "List allocator configurations; each is verified by running a probe under it");
   cmd->add_flag("--json", opt->json, "Print JSON (schema arenalab.allocators/1)");
-  cmd->add_option("--allocators-file", opt->file, "Configurations file (default: the shipped allocators.json)");
+  cmd->add_option("--allocators-file", opt->file,
+                  "Configurations file (default: the shipped allocators.json)");
   cmd->add_option("names", opt->names,
                   "Only these configurations; exit 1 if any is unavailable or fails verification");
   cmd->callback([opt, &exit_code] { exit_code = run(*opt); });

@@ -72,16 +72,19 @@ bool identify_malloc(void* malloc_fn, Identification* out) {
     auto mallctl = reinterpret_cast<detail::MallctlFn>(v);
     const char* version = nullptr;
     std::size_t len = sizeof version;
-    if (mallctl("version", &version, &len, nullptr, 0) == 0) copy_str(out->version, sizeof out->version, version);
+    if (mallctl("version", &version, &len, nullptr, 0) == 0)
+      copy_str(out->version, sizeof out->version, version);
   } else if (void* v = symbol_in_object(handle, "mi_version", base)) {
     out->backend = Backend::kMimalloc;
     const int ver = reinterpret_cast<int (*)()>(v)();  // e.g. 209 for 2.0.9
-    std::snprintf(out->version, sizeof out->version, "%d.%d.%d", ver / 100, (ver / 10) % 10, ver % 10);
+    std::snprintf(out->version, sizeof out->version, "%d.%d.%d", ver / 100, (ver / 10) % 10,
+                  ver % 10);
   } else if (void* v = symbol_in_object(handle, "tc_version", base)) {
     out->backend = Backend::kTcmalloc;
     int major = 0, minor = 0;
     const char* patch = nullptr;
-    const char* s = reinterpret_cast<const char* (*)(int*, int*, const char**)>(v)(&major, &minor, &patch);
+    const char* s =
+        reinterpret_cast<const char* (*)(int*, int*, const char**)>(v)(&major, &minor, &patch);
     copy_str(out->version, sizeof out->version, s);
   } else if (symbol_in_object(handle, "__TBB_malloc_proxy", base) ||
              symbol_in_object(handle, "scalable_malloc", base)) {
@@ -94,6 +97,8 @@ bool identify_malloc(void* malloc_fn, Identification* out) {
   return true;
 }
 
-bool identify_current(Identification* out) { return identify_malloc(dlsym(RTLD_DEFAULT, "malloc"), out); }
+bool identify_current(Identification* out) {
+  return identify_malloc(dlsym(RTLD_DEFAULT, "malloc"), out);
+}
 
 }  // namespace arenalab

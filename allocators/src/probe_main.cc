@@ -11,9 +11,12 @@ void print_json_string(const char* s) {
   std::putchar('"');
   for (; *s; ++s) {
     const unsigned char c = static_cast<unsigned char>(*s);
-    if (c == '"' || c == '\\') std::printf("\\%c", c);
-    else if (c < 0x20) std::printf("\\u%04x", c);
-    else std::putchar(c);
+    if (c == '"' || c == '\\')
+      std::printf("\\%c", c);
+    else if (c < 0x20)
+      std::printf("\\u%04x", c);
+    else
+      std::putchar(c);
   }
   std::putchar('"');
 }

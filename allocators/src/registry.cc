@@ -26,8 +26,9 @@ std::vector<std::string> library_search_dirs() {
     while (std::getline(ss, d, ':'))
       if (!d.empty()) dirs.push_back(d);
   }
-  for (const char* d : {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
-                        "/usr/lib/aarch64-linux-gnu", "/usr/local/lib", "/usr/lib", "/lib"})
+  for (const char* d :
+       {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu", "/usr/local/lib", "/usr/lib", "/lib"})
     dirs.emplace_back(d);
   return dirs;
 }
@@ -37,7 +38,8 @@ std::vector<std::string> library_search_dirs() {
 std::string Configuration::preload_path() const {
   if (preload.empty()) return "";
   std::error_code ec;
-  if (preload.find('/') != std::string::npos) return fs::is_regular_file(preload, ec) ? preload : "";
+  if (preload.find('/') != std::string::npos)
+    return fs::is_regular_file(preload, ec) ? preload : "";
   for (const auto& dir : library_search_dirs()) {
     const fs::path p = fs::path(dir) / preload;
     if (fs::is_regular_file(p, ec)) return p.string();
@@ -74,24 +76,31 @@ Result<std::vector<Configuration>> load_configurations(const std::string& path) 
     const std::string where = path + ": configurations[" + std::to_string(index++) + "]";
     if (!entry.is_object()) return make_error(where + ": expected an object");
     Configuration c;
-    if (!entry.contains("name") || !entry["name"].is_string() || entry["name"].get<std::string>().empty())
+    if (!entry.contains("name") || !entry["name"].is_string() ||
+        entry["name"].get<std::string>().empty())
       return make_error(where + ": missing \"name\" (a non-empty string)");
     c.name = entry["name"].get<std::string>();
-    if (!names.insert(c.name).second) return make_error(where + ": duplicate name '" + c.name + "'");
+    if (!names.insert(c.name).second)
+      return make_error(where + ": duplicate name '" + c.name + "'");
     if (!entry.contains("backend") || !entry["backend"].is_string())
-      return make_error(where + " (" + c.name + "): missing \"backend\" (glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc)");
+      return make_error(where + " (" + c.name +
+                        "): missing \"backend\" (glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc)");
     c.backend = backend_from_name(entry["backend"].get<std::string>());
     if (c.backend == Backend::kUnknown)
-      return make_error(where + " (" + c.name + "): unknown backend '" + entry["backend"].get<std::string>() +
+      return make_error(where + " (" + c.name + "): unknown backend '" +
+                        entry["backend"].get<std::string>() +
                         "' (expected glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc)");
     if (entry.contains("preload")) {
-      if (!entry["preload"].is_string()) return make_error(where + " (" + c.name + "): \"preload\" must be a string");
+      if (!entry["preload"].is_string())
+        return make_error(where + " (" + c.name + "): \"preload\" must be a string");
       c.preload = entry["preload"].get<std::string>();
     }
     if (entry.contains("env")) {
-      if (!entry["env"].is_object()) return make_error(where + " (" + c.name + "): \"env\" must be an object");
+      if (!entry["env"].is_object())
+        return make_error(where + " (" + c.name + "): \"env\" must be an object");
       for (const auto& [k, v] : entry["env"].items()) {
-        if (!v.is_string()) return make_error(where + " (" + c.name + "): env." + k + " must be a string");
+        if (!v.is_string())
+          return make_error(where + " (" + c.name + "): env." + k + " must be a string");
         c.env.emplace_back(k, v.get<std::string>());
       }
     }
@@ -103,7 +112,8 @@ Result<std::vector<Configuration>> load_configurations(const std::string& path) 
   return out;
 }
 
-Result<Configuration> find_configuration(const std::vector<Configuration>& configs, const std::string& name) {
+Result<Configuration> find_configuration(const std::vector<Configuration>& configs,
+                                         const std::string& name) {
   std::string known;
   for (const auto& c : configs) {
     if (c.name == name) return c;
@@ -112,8 +122,8 @@ Result<Configuration> find_configuration(const std::vector<Configuration>& confi
   return make_error("unknown allocator configuration '" + name + "' (known: " + known + ")");
 }
 
-std::vector<std::pair<std::string, std::string>> configuration_environment(const Configuration& config,
-                                                                           const std::string& interposer) {
+std::vector<std::pair<std::string, std::string>> configuration_environment(
+    const Configuration& config, const std::string& interposer) {
   std::vector<std::pair<std::string, std::string>> env = config.env;
   std::string preload = interposer;
   const std::string lib = config.preload_path().empty() ? config.preload : config.preload_path();
@@ -128,8 +138,8 @@ std::string verification_mismatch(const Configuration& config, const Identificat
   if (id.backend == config.backend) return "";
   std::string found = backend_name(id.backend);
   if (id.library[0]) found += std::string(" (malloc defined in ") + id.library + ")";
-  return "configuration '" + config.name + "' asks for " + backend_name(config.backend) + " but the process calls " +
-         found;
+  return "configuration '" + config.name + "' asks for " + backend_name(config.backend) +
+         " but the process calls " + found;
 }
 
 Result<ProbeReport> probe_configuration(const Configuration& config) {
@@ -158,8 +168,10 @@ Result<ProbeReport> probe_configuration(const Configuration& config) {
   }
   ProbeReport report;
   report.id.backend = backend_from_name(doc.value("backend", "unknown"));
-  std::snprintf(report.id.library, sizeof report.id.library, "%s", doc.value("library", "").c_str());
-  std::snprintf(report.id.version, sizeof report.id.version, "%s", doc.value("version", "").c_str());
+  std::snprintf(report.id.library, sizeof report.id.library, "%s",
+                doc.value("library", "").c_str());
+  std::snprintf(report.id.version, sizeof report.id.version, "%s",
+                doc.value("version", "").c_str());
   report.mismatch = verification_mismatch(config, report.id);
   report.verified = report.mismatch.empty();
   return report;

@@ -33,8 +33,10 @@ bool tcmalloc_stats(AllocatorStats* out) {
   bool all = true;
   for (const char* name : kFree) {
     const auto v = property(get, name);
-    if (!v) all = false;
-    else retained += *v;
+    if (!v)
+      all = false;
+    else
+      retained += *v;
   }
   if (all) out->retained = retained;
   return true;

@@ -57,7 +57,8 @@ TEST(Process, MissingProgramIsAnErrorNamingIt) {
 TEST(Process, MeasuresPeakRssOfTheChild) {
   SpawnSpec spec;
   // python3 is on every machine this runs on; 64 MiB of bytes touched.
-  spec.argv = {"python3", "-c", "b = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1"};
+  spec.argv = {"python3", "-c",
+               "b = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1"};
   auto r = run_process(spec);
   ASSERT_TRUE(r.ok());
   EXPECT_GE(r->max_rss_bytes, 64ull << 20);
@@ -68,7 +69,8 @@ TEST(Process, TickCallbackRunsWhileTheChildLives) {
   SpawnSpec spec;
   spec.argv = {"sleep", "0.5"};
   int ticks = 0;
-  auto r = run_process(spec, [&] { ++ticks; }, 50);
+  auto r = run_process(
+      spec, [&] { ++ticks; }, 50);
   ASSERT_TRUE(r.ok());
   EXPECT_GE(ticks, 3);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // procfs readers against known values: a mapping of known size touched page by page.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -14,8 +14,9 @@ const std::string kData = ARENALAB_TEST_DATA "/allocators/";
 TEST(Registry, ShippedFileHasTheNineConfigurations) {
   auto configs = load_configurations(ARENALAB_SHARE "/allocators.json");
   ASSERT_TRUE(configs.ok()) << configs.error().message;
-  for (const char* name : {"glibc", "glibc-arena2", "jemalloc", "jemalloc-nodecay", "jemalloc-bgthread", "mimalloc",
-                           "mimalloc-nopurgedelay", "tcmalloc", "tbbmalloc"}) {
+  for (const char* name :
+       {"glibc", "glibc-arena2", "jemalloc", "jemalloc-nodecay", "jemalloc-bgthread", "mimalloc",
+        "mimalloc-nopurgedelay", "tcmalloc", "tbbmalloc"}) {
     auto c = find_configuration(*configs, name);
     EXPECT_TRUE(c.ok()) << name;
   }
@@ -40,9 +41,11 @@ TEST(Registry, MalformedFilesAreRejectedWithFileAndEntry) {
     const char* file;
     const char* expect;
   };
-  for (const Case& c : {Case{"malformed.json", "not valid JSON"}, Case{"bad_backend.json", "unknown backend 'ptmalloc9'"},
+  for (const Case& c : {Case{"malformed.json", "not valid JSON"},
+                        Case{"bad_backend.json", "unknown backend 'ptmalloc9'"},
                         Case{"no_name.json", "configurations[1]: missing \"name\""},
-                        Case{"duplicate.json", "duplicate name 'twice'"}, Case{"not_object.json", "\"configurations\" array"},
+                        Case{"duplicate.json", "duplicate name 'twice'"},
+                        Case{"not_object.json", "\"configurations\" array"},
                         Case{"env_not_string.json", "env.MALLOC_ARENA_MAX must be a string"}}) {
     auto r = load_configurations(kData + c.file);
     ASSERT_FALSE(r.ok()) << c.file;
@@ -73,10 +76,12 @@ TEST(Registry, EnvironmentPutsTheInterposerFirst) {
   c.env = {{"MALLOC_CONF", "narenas:1"}};
   unsetenv("LD_PRELOAD");
   const auto env = configuration_environment(c, "/build/lib/libarenalab_preload.so");
-  auto it = std::find_if(env.begin(), env.end(), [](const auto& kv) { return kv.first == "LD_PRELOAD"; });
+  auto it =
+      std::find_if(env.begin(), env.end(), [](const auto& kv) { return kv.first == "LD_PRELOAD"; });
   ASSERT_NE(it, env.end());
   EXPECT_EQ(it->second, "/build/lib/libarenalab_preload.so /some/libjemalloc.so.2");
-  EXPECT_NE(std::find(env.begin(), env.end(), std::pair<std::string, std::string>{"MALLOC_CONF", "narenas:1"}),
+  EXPECT_NE(std::find(env.begin(), env.end(),
+                      std::pair<std::string, std::string>{"MALLOC_CONF", "narenas:1"}),
             env.end());
 }
 

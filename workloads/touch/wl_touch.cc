@@ -13,7 +13,8 @@ using arenalab::format_bytes;
 namespace wl = arenalab::workload;
 
 int main(int argc, char** argv) {
-  wl::Harness h("touch", "allocate, touch, free and purge blocks; verify which allocator served them");
+  wl::Harness h("touch",
+                "allocate, touch, free and purge blocks; verify which allocator served them");
   std::uint64_t total = 64ULL << 20;
   std::uint64_t block = 1ULL << 20;
   std::string expect;
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
   for (std::uint64_t done = 0; done + block <= total; done += block) {
     void* p = std::malloc(block);
     if (!p) {
-      std::fprintf(stderr, "wl_touch: malloc(%llu) failed\n", static_cast<unsigned long long>(block));
+      std::fprintf(stderr, "wl_touch: malloc(%llu) failed\n",
+                   static_cast<unsigned long long>(block));
       return 1;
     }
     wl::touch_pages(p, block);
@@ -65,27 +67,30 @@ int main(int argc, char** argv) {
   h.measure("rss_after_free_bytes", rss_freed);
   h.measure("rss_after_purge_bytes", rss2);
   h.row("RSS before", format_bytes(static_cast<double>(rss0)));
-  h.row("RSS after touching", format_bytes(static_cast<double>(rss1)) + " (+" + format_bytes(grew) + ")");
+  h.row("RSS after touching",
+        format_bytes(static_cast<double>(rss1)) + " (+" + format_bytes(grew) + ")");
   h.row("RSS after free", format_bytes(static_cast<double>(rss_freed)));
-  h.row("RSS after purge", format_bytes(static_cast<double>(rss2)) + " (-" + format_bytes(dropped) + ")");
+  h.row("RSS after purge",
+        format_bytes(static_cast<double>(rss2)) + " (-" + format_bytes(dropped) + ")");
   if (s0.allocated && s1.allocated) {
     const double d = static_cast<double>(*s1.allocated) - static_cast<double>(*s0.allocated);
     h.measure("allocated_growth_bytes", d);
     h.row("allocator allocated", "+" + format_bytes(d));
     h.check("allocated_grew", d >= static_cast<double>(total),
-            "allocator's allocated bytes grew by " + format_bytes(d) + " (need >= " +
-                format_bytes(static_cast<double>(total)) + ")");
+            "allocator's allocated bytes grew by " + format_bytes(d) +
+                " (need >= " + format_bytes(static_cast<double>(total)) + ")");
   } else {
-    h.skip_check("allocated_grew",
-                 std::string(arenalab::backend_name(id.backend)) + " does not report allocated bytes");
+    h.skip_check("allocated_grew", std::string(arenalab::backend_name(id.backend)) +
+                                       " does not report allocated bytes");
   }
   if (s2.mapped) h.measure("allocator_mapped_after_purge_bytes", *s2.mapped);
   const double need = static_cast<double>(total) * 60.0 / 64.0;
   h.check("rss_grew", grew >= need,
           "RSS grew by " + format_bytes(grew) + " (need >= " + format_bytes(need) + ")");
-  h.check("purge_available", purged, purged ? "purge call found" : "no purge interface in this process");
+  h.check("purge_available", purged,
+          purged ? "purge call found" : "no purge interface in this process");
   h.check("purge_lowered_rss", dropped >= static_cast<double>(total) / 2,
-          "RSS fell by " + format_bytes(dropped) + " after free + purge (need >= " +
-              format_bytes(static_cast<double>(total) / 2) + ")");
+          "RSS fell by " + format_bytes(dropped) +
+              " after free + purge (need >= " + format_bytes(static_cast<double>(total) / 2) + ")");
   return h.finish();
 }

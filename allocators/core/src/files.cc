@@ -47,7 +47,8 @@ Status write_file_atomic(const std::string& path, const std::string& content) {
 Status make_directories(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
-  if (ec && !fs::is_directory(path)) return make_error("cannot create directory " + path + ": " + ec.message());
+  if (ec && !fs::is_directory(path))
+    return make_error("cannot create directory " + path + ": " + ec.message());
   return Ok{};
 }
 
@@ -66,11 +67,14 @@ std::string from_env_or(const char* var, const std::string& fallback) {
 }  // namespace
 
 std::string share_dir() {
-  return from_env_or("ARENALAB_SHARE_DIR", (fs::path(executable_dir()) / ".." / "share" / "arenalab").lexically_normal().string());
+  return from_env_or(
+      "ARENALAB_SHARE_DIR",
+      (fs::path(executable_dir()) / ".." / "share" / "arenalab").lexically_normal().string());
 }
 
 std::string lib_dir() {
-  return from_env_or("ARENALAB_LIB_DIR", (fs::path(executable_dir()) / ".." / "lib").lexically_normal().string());
+  return from_env_or("ARENALAB_LIB_DIR",
+                     (fs::path(executable_dir()) / ".." / "lib").lexically_normal().string());
 }
 
 std::string bin_dir() { return from_env_or("ARENALAB_BIN_DIR", executable_dir()); }

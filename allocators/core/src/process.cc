@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <map>
 
 extern char** environ;
@@ -174,7 +174,8 @@ Result<Child> spawn(const SpawnSpec& spec) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     child.pid_ = -1;
-    if (child_err == -1) return make_error("cannot start '" + spec.argv[0] + "': setup in the child failed");
+    if (child_err == -1)
+      return make_error("cannot start '" + spec.argv[0] + "': setup in the child failed");
     return make_error("cannot run '" + spec.argv[0] + "': " + std::strerror(child_err));
   }
   return child;
@@ -201,7 +202,8 @@ Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms) 
     }
     const pid_t r = ::wait4(pid_, &status, WNOHANG, &ru);
     if (r == pid_) break;
-    if (r < 0 && errno != EINTR) return make_error("wait4(" + std::to_string(pid_) + "): " + std::strerror(errno));
+    if (r < 0 && errno != EINTR)
+      return make_error("wait4(" + std::to_string(pid_) + "): " + std::strerror(errno));
     const double now = monotonic_ms();
     if (on_tick && now - last_tick >= tick_ms) {
       last_tick = now;
@@ -220,8 +222,10 @@ Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms) 
     info.signal = WTERMSIG(status);
     info.core_dumped = WCOREDUMP(status);
   }
-  info.user_ms = static_cast<double>(ru.ru_utime.tv_sec) * 1e3 + static_cast<double>(ru.ru_utime.tv_usec) / 1e3;
-  info.sys_ms = static_cast<double>(ru.ru_stime.tv_sec) * 1e3 + static_cast<double>(ru.ru_stime.tv_usec) / 1e3;
+  info.user_ms = static_cast<double>(ru.ru_utime.tv_sec) * 1e3 +
+                 static_cast<double>(ru.ru_utime.tv_usec) / 1e3;
+  info.sys_ms = static_cast<double>(ru.ru_stime.tv_sec) * 1e3 +
+                static_cast<double>(ru.ru_stime.tv_usec) / 1e3;
   info.max_rss_bytes = static_cast<std::uint64_t>(ru.ru_maxrss) * 1024;  // ru_maxrss is KiB
   info.minor_faults = ru.ru_minflt;
   info.major_faults = ru.ru_majflt;
@@ -230,7 +234,8 @@ Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms) 
   return info;
 }
 
-Result<ExitInfo> run_process(const SpawnSpec& spec, const std::function<void()>& on_tick, int tick_ms) {
+Result<ExitInfo> run_process(const SpawnSpec& spec, const std::function<void()>& on_tick,
+                             int tick_ms) {
   auto child = spawn(spec);
   if (!child) return child.error();
   return child->wait(on_tick, tick_ms);

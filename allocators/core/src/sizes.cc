@@ -21,9 +21,11 @@ Result<std::uint64_t> parse_size(std::string_view text) {
     value = value * 10 + digit;
     ++i;
   }
-  if (i == 0) return make_error("size '" + shown + "' does not start with a number (e.g. 512M, 2G)");
+  if (i == 0)
+    return make_error("size '" + shown + "' does not start with a number (e.g. 512M, 2G)");
   std::string suffix;
-  for (; i < text.size(); ++i) suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+  for (; i < text.size(); ++i)
+    suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
   int shift = 0;
   if (suffix.empty() || suffix == "B") {
     shift = 0;

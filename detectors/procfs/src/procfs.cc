@@ -26,12 +26,14 @@ Result<std::string> slurp(pid_t pid, const char* file) {
   std::ifstream in(path);
   if (!in) {
     const int err = errno;
-    if (err == ENOENT || err == ESRCH) return make_error(who(pid) + ": " + path + " not found (process gone?)");
+    if (err == ENOENT || err == ESRCH)
+      return make_error(who(pid) + ": " + path + " not found (process gone?)");
     return make_error(who(pid) + ": cannot read " + path + ": " + std::strerror(err));
   }
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (ss.str().empty() && pid != 0) return make_error(who(pid) + ": " + path + " is empty (process exiting?)");
+  if (ss.str().empty() && pid != 0)
+    return make_error(who(pid) + ": " + path + " is empty (process exiting?)");
   return ss.str();
 }
 
@@ -78,7 +80,8 @@ Result<Status> read_status(pid_t pid) {
       s.threads = static_cast<int>(v);
     }
   }
-  if (!have_rss) return make_error(who(pid) + ": " + proc_path(pid, "status") + " has no VmRSS line (zombie?)");
+  if (!have_rss)
+    return make_error(who(pid) + ": " + proc_path(pid, "status") + " has no VmRSS line (zombie?)");
   return s;
 }
 
@@ -150,12 +153,18 @@ Result<Io> read_io(pid_t pid) {
   while (std::getline(in, line)) {
     if (!parse_field(line, &name, &v, &kb)) continue;
     any = true;
-    if (name == "rchar") io.rchar = v;
-    else if (name == "wchar") io.wchar = v;
-    else if (name == "syscr") io.syscr = v;
-    else if (name == "syscw") io.syscw = v;
-    else if (name == "read_bytes") io.read_bytes = v;
-    else if (name == "write_bytes") io.write_bytes = v;
+    if (name == "rchar")
+      io.rchar = v;
+    else if (name == "wchar")
+      io.wchar = v;
+    else if (name == "syscr")
+      io.syscr = v;
+    else if (name == "syscw")
+      io.syscw = v;
+    else if (name == "read_bytes")
+      io.read_bytes = v;
+    else if (name == "write_bytes")
+      io.write_bytes = v;
   }
   if (!any) return make_error(who(pid) + ": " + proc_path(pid, "io") + " has no counters");
   return io;
@@ -165,8 +174,10 @@ ChildrenUsage children_usage() {
   rusage ru{};
   getrusage(RUSAGE_CHILDREN, &ru);
   ChildrenUsage u;
-  u.user_ms = static_cast<double>(ru.ru_utime.tv_sec) * 1e3 + static_cast<double>(ru.ru_utime.tv_usec) / 1e3;
-  u.sys_ms = static_cast<double>(ru.ru_stime.tv_sec) * 1e3 + static_cast<double>(ru.ru_stime.tv_usec) / 1e3;
+  u.user_ms = static_cast<double>(ru.ru_utime.tv_sec) * 1e3 +
+              static_cast<double>(ru.ru_utime.tv_usec) / 1e3;
+  u.sys_ms = static_cast<double>(ru.ru_stime.tv_sec) * 1e3 +
+             static_cast<double>(ru.ru_stime.tv_usec) / 1e3;
   u.max_rss_bytes = static_cast<std::uint64_t>(ru.ru_maxrss) * 1024;
   u.minor_faults = ru.ru_minflt;
   u.major_faults = ru.ru_majflt;

@@ -35,7 +35,8 @@ void Harness::size_flag(const std::string& name, std::uint64_t* value, std::uint
 
 void Harness::int_flag(const std::string& name, std::int64_t* value, std::int64_t smoke,
                        const std::string& help) {
-  Flag f{name, help + " (default " + std::to_string(*value) + ", smoke " + std::to_string(smoke) + ")",
+  Flag f{name,
+         help + " (default " + std::to_string(*value) + ", smoke " + std::to_string(smoke) + ")",
          "N"};
   f.set = [value](const std::string& text) {
     char* end = nullptr;
@@ -150,7 +151,8 @@ int Harness::parse(int argc, char** argv) {
     }
     if (!flag->set(value)) {
       std::fprintf(stderr, "wl_%s: --%s: invalid value '%s' (expected %s)\n", name_.c_str(),
-                   key.c_str(), value.c_str(), flag->kind.empty() ? "true|false" : flag->kind.c_str());
+                   key.c_str(), value.c_str(),
+                   flag->kind.empty() ? "true|false" : flag->kind.c_str());
       return 2;
     }
     flag->given = true;
@@ -202,15 +204,16 @@ int Harness::finish() {
   bool pass = true;
   for (const auto& c : checks_) pass = pass && c["pass"].get<bool>();
   if (json_) {
-    nlohmann::json doc = {
-        {"schema", "arenalab.workload/1"},
-        {"workload", name_},
-        {"allocator",
-         {{"backend", backend_name(id_.backend)}, {"library", id_.library}, {"version", id_.version}}},
-        {"params", params_},
-        {"measurements", measurements_},
-        {"checks", checks_},
-        {"pass", pass}};
+    nlohmann::json doc = {{"schema", "arenalab.workload/1"},
+                          {"workload", name_},
+                          {"allocator",
+                           {{"backend", backend_name(id_.backend)},
+                            {"library", id_.library},
+                            {"version", id_.version}}},
+                          {"params", params_},
+                          {"measurements", measurements_},
+                          {"checks", checks_},
+                          {"pass", pass}};
     if (!skipped_.empty()) doc["skipped_checks"] = skipped_;
     if (!notes_.empty()) doc["notes"] = notes_;
     std::cout << doc.dump() << std::endl;

@@ -34,18 +34,19 @@ std::string default_configurations_path();
 Result<std::vector<Configuration>> load_configurations(const std::string& path);
 
 // Finds `name`; the error lists the names that exist.
-Result<Configuration> find_configuration(const std::vector<Configuration>& configs, const std::string& name);
+Result<Configuration> find_configuration(const std::vector<Configuration>& configs,
+                                         const std::string& name);
 
 // Environment a target runs with under `config`: LD_PRELOAD = [interposer] + config.preload
 // (any LD_PRELOAD the caller had is kept after them) and the configuration's variables.
-std::vector<std::pair<std::string, std::string>> configuration_environment(const Configuration& config,
-                                                                           const std::string& interposer = "");
+std::vector<std::pair<std::string, std::string>> configuration_environment(
+    const Configuration& config, const std::string& interposer = "");
 
 // What a probe process reported about itself.
 struct ProbeReport {
   Identification id;
-  bool verified = false;   // id.backend == config.backend
-  std::string mismatch;    // when not verified: what was found instead
+  bool verified = false;  // id.backend == config.backend
+  std::string mismatch;   // when not verified: what was found instead
 };
 
 // Runs build/bin/arenalab-probe under `config` and reads its identification.

@@ -17,7 +17,7 @@
 namespace arenalab {
 
 struct SpawnSpec {
-  std::vector<std::string> argv;  // argv[0] is looked up in PATH
+  std::vector<std::string> argv;                             // argv[0] is looked up in PATH
   std::vector<std::pair<std::string, std::string>> set_env;  // added or replaced
   std::vector<std::string> unset_env;
   bool capture_stdout = false;  // otherwise inherited (the target's output is untouched)

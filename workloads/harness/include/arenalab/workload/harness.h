@@ -19,8 +19,10 @@ class Harness {
   Harness(std::string name, std::string description);
 
   // Flag registration (before parse). `smoke` is used under --smoke unless the flag is given.
-  void size_flag(const std::string& name, std::uint64_t* value, std::uint64_t smoke, const std::string& help);
-  void int_flag(const std::string& name, std::int64_t* value, std::int64_t smoke, const std::string& help);
+  void size_flag(const std::string& name, std::uint64_t* value, std::uint64_t smoke,
+                 const std::string& help);
+  void int_flag(const std::string& name, std::int64_t* value, std::int64_t smoke,
+                const std::string& help);
   void double_flag(const std::string& name, double* value, double smoke, const std::string& help);
   void string_flag(const std::string& name, std::string* value, const std::string& help);
   void bool_flag(const std::string& name, bool* value, const std::string& help);
@@ -40,7 +42,8 @@ class Harness {
 
   // Results. Keys are snake_case with the unit in the name (rss_bytes, alloc_ms).
   void measure(const std::string& key, nlohmann::json value);
-  // The workload's own throughput figure, kept apart from times (matrix shows it in its own column).
+  // The workload's own throughput figure, kept apart from times (matrix shows it in its own
+  // column).
   void throughput(double value, const std::string& unit);
   void check(const std::string& name, bool pass, const std::string& detail);
   // A check that cannot be evaluated here (e.g. the backend does not report the figure).
