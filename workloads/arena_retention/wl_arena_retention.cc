@@ -209,7 +209,9 @@ int main(int argc, char** argv) {
   h.row("RSS before / after purge", format_bytes(static_cast<double>(before_purge.rss)) + " / " +
                                         format_bytes(static_cast<double>(after_purge.rss)));
 
-  h.check("purge_available", purged, purged ? "purge call found" : "no purge interface");
+  // Not a check: the purge call reports "no effect" as failure on some backends (tbbmalloc
+  // returns TBBMALLOC_NO_EFFECT when its caches are empty); RSS is what the checks judge.
+  h.measure("purge_call_succeeded", purged);
   const double retained = static_cast<double>(before_purge.rss) - static_cast<double>(rss0);
   const double dropped =
       static_cast<double>(before_purge.rss) - static_cast<double>(after_purge.rss);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/workload/harness.h"
@@ -20,24 +21,27 @@ int main(int argc, char** argv) {
   wl::Harness h("deferred_release",
                 "allocate and free big blocks; watch when RSS falls; then purge explicitly");
   std::uint64_t block = 64ULL << 20;
-  std::int64_t count = 32;
+  std::int64_t count = 32, live = 1;
   double watch_s = 5.0, interval_ms = 50.0;
   h.size_flag("block", &block, 64ULL << 20, "size of each block");
-  h.int_flag("count", &count, 4, "blocks allocated, touched and freed one after another");
+  h.int_flag("count", &count, 4, "blocks allocated, touched and freed in all");
+  h.int_flag("live", &live, 1, "blocks held at once before they are freed (1: one by one)");
   h.double_flag("watch", &watch_s, 0.5, "seconds to watch RSS after the last free");
   h.double_flag("interval", &interval_ms, 50.0, "sampling interval in ms");
   if (const int rc = h.parse(argc, argv); rc >= 0) return rc;
-  if (block == 0 || count < 1 || watch_s < 0 || interval_ms <= 0) {
+  if (block == 0 || count < 1 || live < 1 || watch_s < 0 || interval_ms <= 0) {
     std::fprintf(stderr,
-                 "wl_deferred_release: need --block > 0, --count >= 1, --watch >= 0, "
+                 "wl_deferred_release: need --block > 0, --count >= 1, --live >= 1, --watch >= 0, "
                  "--interval > 0\n");
     return 2;
   }
+  live = std::min(live, count);
+  const double live_bytes = static_cast<double>(block) * static_cast<double>(live);
 
   h.purge();
   const std::uint64_t rss0 = wl::current_rss();
-  // "Released" = RSS back within a tenth of one block of where it started.
-  const double slack = static_cast<double>(block) / 10;
+  // "Released" = RSS back within a tenth of the bytes that were live at once.
+  const double slack = live_bytes / 10;
   auto released = [&](std::uint64_t rss) {
     return static_cast<double>(rss) <= static_cast<double>(rss0) + slack;
   };
@@ -45,18 +49,24 @@ int main(int argc, char** argv) {
   wl::Sampler sampler(h, interval_ms);
   sampler.start();
   h.progress("allocating, touching and freeing " + std::to_string(count) + " x " +
-             format_bytes(static_cast<double>(block)));
+             format_bytes(static_cast<double>(block)) + ", " + std::to_string(live) + " at a time");
   std::uint64_t peak = 0;
-  for (std::int64_t i = 0; i < count; ++i) {
-    void* p = std::malloc(block);
-    if (!p) {
-      std::fprintf(stderr, "wl_deferred_release: malloc(%llu) failed\n",
-                   static_cast<unsigned long long>(block));
-      return 1;
+  std::vector<void*> held;
+  held.reserve(static_cast<std::size_t>(live));
+  for (std::int64_t i = 0; i < count;) {
+    for (; i < count && static_cast<std::int64_t>(held.size()) < live; ++i) {
+      void* p = std::malloc(block);
+      if (!p) {
+        std::fprintf(stderr, "wl_deferred_release: malloc(%llu) failed\n",
+                     static_cast<unsigned long long>(block));
+        return 1;
+      }
+      wl::touch_pages(p, block);
+      held.push_back(p);
     }
-    wl::touch_pages(p, block);
     peak = std::max(peak, wl::current_rss());
-    std::free(p);  // no reference is kept: the program is done with the block
+    for (void* p : held) std::free(p);  // no reference is kept: the program is done with them
+    held.clear();
   }
   const wl::Sample after_free = sampler.sample_now();
   const double t_free = after_free.t_ms;
@@ -110,7 +120,8 @@ int main(int argc, char** argv) {
   h.measure("samples", js);
 
   h.row("RSS at start", format_bytes(static_cast<double>(rss0)));
-  h.row("RSS peak (one block live)", format_bytes(static_cast<double>(peak)));
+  h.row("RSS peak (" + format_bytes(live_bytes) + " live)",
+        format_bytes(static_cast<double>(peak)));
   h.row("held right after the frees", format_bytes(held_after_free));
   h.row("held after watching " + std::to_string(watch_s).substr(0, 4) + " s",
         format_bytes(held_before_purge));
@@ -132,14 +143,15 @@ int main(int argc, char** argv) {
         "timer); the explicit purge is the deterministic way.");
 
   h.check("blocks_resident",
-          static_cast<double>(peak) - static_cast<double>(rss0) >=
-              static_cast<double>(block) * 15.0 / 16.0,
+          static_cast<double>(peak) - static_cast<double>(rss0) >= live_bytes * 15.0 / 16.0,
           "RSS peaked " + format_bytes(static_cast<double>(peak) - static_cast<double>(rss0)) +
-              " above the start with one block live");
-  h.check("purge_available", purged, purged ? "purge call found" : "no purge interface");
-  h.check("purge_is_deterministic", held_after_purge <= static_cast<double>(block) / 4,
+              " above the start with " + format_bytes(live_bytes) + " live");
+  // Not a check: the purge call reports "no effect" as failure on some backends (tbbmalloc
+  // returns TBBMALLOC_NO_EFFECT when its caches are empty); RSS is what the checks judge.
+  h.measure("purge_call_succeeded", purged);
+  h.check("purge_is_deterministic", held_after_purge <= live_bytes / 4,
           "right after the purge call RSS is " + format_bytes(held_after_purge) +
-              " above the start (need <= a quarter block, " +
-              format_bytes(static_cast<double>(block) / 4) + ")");
+              " above the start (need <= a quarter of the live bytes, " +
+              format_bytes(live_bytes / 4) + ")");
   return h.finish();
 }

@@ -102,7 +102,9 @@ int main(int argc, char** argv) {
   h.check("munmap_dropped_rss", drop(m1, m2) >= static_cast<double>(size) * 15.0 / 16.0,
           "RSS fell by " + format_bytes(drop(m1, m2)) + " at munmap (need >= 15/16 of " +
               format_bytes(static_cast<double>(size)) + ")");
-  h.check("purge_available", purged, purged ? "purge call found" : "no purge interface");
+  // Not a check: the purge call reports "no effect" as failure on some backends (tbbmalloc
+  // returns TBBMALLOC_NO_EFFECT when its caches are empty); RSS is what the checks judge.
+  h.measure("purge_call_succeeded", purged);
   h.check("free_dropped_rss", freed_total >= half,
           "RSS fell by " + format_bytes(freed_at_once) + " at free and " +
               format_bytes(freed_total) + " after free + purge (need >= " + format_bytes(half) +
