@@ -157,8 +157,9 @@ class BudgetInterrupted : public Budget, public ::testing::WithParamInterface<in
 TEST_P(BudgetInterrupted, KillsTheTargetAndRemovesTheGroup) {
   const int sig = GetParam();
   SpawnSpec spec;
+  // The target starts a grandchild too: both are inside the group and must go with it.
   spec.argv = {kBin + "/arenalab", "budget", "--limit", "64M", "--out",
-               out_.string(),      "--",     "sleep",   "30"};
+               out_.string(),      "--",     "sh",      "-c",  "sleep 30 & exec sleep 31"};
   spec.capture_stdout = spec.capture_stderr = true;
   auto child = spawn(spec);
   ASSERT_TRUE(child.ok()) << child.error().message;
@@ -169,7 +170,7 @@ TEST_P(BudgetInterrupted, KillsTheTargetAndRemovesTheGroup) {
   bool inside = false;
   for (int i = 0; i < 500 && !inside; ++i) {
     auto procs = read_file(group + "/cgroup.procs");
-    inside = procs.ok() && !procs->empty();
+    inside = procs.ok() && std::count(procs->begin(), procs->end(), '\n') >= 2;
     if (!inside) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_TRUE(inside) << group << " never held the target";

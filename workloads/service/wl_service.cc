@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   std::uint64_t request_offheap = 256ULL << 10;
   std::uint64_t offheap_cap = 0;
   std::int64_t requests = 4000;
-  std::int64_t pause_us = 1000;
+  std::int64_t pause_us = 10000;
   std::int64_t report_every = 50;
   std::string report_path;
   h.size_flag("heap-cap", &heap_cap, 32ULL << 20,

@@ -4,6 +4,7 @@
 // then the verdict from the group's counters and the kernel log, and the group removed.
 #include "arenalab/budget/budget.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -19,15 +20,52 @@
 namespace arenalab::budget {
 namespace {
 
-// Signal state shared with the handler: only sig_atomic_t and kill(2), which is
-// async-signal-safe (signal-safety(7)).
+// Signal state shared with the handler: only sig_atomic_t, a fixed buffer and open/read/kill,
+// which are async-signal-safe (signal-safety(7)).
 volatile std::sig_atomic_t g_signal = 0;
 volatile std::sig_atomic_t g_target = 0;
+volatile std::sig_atomic_t g_have_group = 0;
+char g_group_procs[4096];  // <group>/cgroup.procs, set while the group exists
+
+// SIGKILL to every pid listed in the group's cgroup.procs: the target and anything it started
+// (all of them processes arenalab put there), even before the target's pid is known here.
+void kill_group_members() {
+  const int fd = ::open(g_group_procs, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[4096];
+  long pid = 0;
+  bool in_number = false;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] >= '0' && buf[i] <= '9') {
+        pid = pid * 10 + (buf[i] - '0');
+        in_number = true;
+      } else {
+        if (in_number && pid > 0) ::kill(static_cast<pid_t>(pid), SIGKILL);
+        pid = 0;
+        in_number = false;
+      }
+    }
+  }
+  if (in_number && pid > 0) ::kill(static_cast<pid_t>(pid), SIGKILL);
+  ::close(fd);
+}
 
 extern "C" void on_signal(int sig) {
   g_signal = sig;
   const pid_t target = static_cast<pid_t>(g_target);
   if (target > 0) ::kill(target, SIGKILL);
+  if (g_have_group) kill_group_members();
+}
+
+void set_signal_group(const std::string& dir) {
+  const std::string path = dir + "/cgroup.procs";
+  g_have_group = 0;
+  if (path.size() >= sizeof g_group_procs) return;  // g_target still covers the target
+  std::memcpy(g_group_procs, path.c_str(), path.size() + 1);
+  g_have_group = 1;
 }
 
 // Installs the handler for SIGINT, SIGTERM and SIGHUP for the lifetime of the run, so Ctrl-C
@@ -44,6 +82,7 @@ class SignalGuard {
   }
   ~SignalGuard() {
     g_target = 0;
+    g_have_group = 0;
     for (std::size_t i = 0; i < std::size(kSignals); ++i)
       ::sigaction(kSignals[i], &old_[i], nullptr);
   }
@@ -90,6 +129,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
                              options.limit_bytes, &r.warnings);
   if (!group) return group.error();
   r.cgroup_dir = group->dir();
+  set_signal_group(r.cgroup_dir);
   r.effective_limit_bytes = group->effective_limit();
   if (g_signal)
     return make_error("interrupted by " + signal_name(g_signal) + " before the command started");
