@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   h.int_flag("pause-us", &pause_us, 5000, "pause after each request, microseconds");
   h.int_flag("report-every", &report_every, 20, "write a heap report line every N requests");
   h.string_flag("report", &report_path,
-                "append the JSON report lines to this file (default: stdout)");
+                "append the JSON report lines to this file (default: stdout, stderr with --json)");
   if (const int rc = h.parse(argc, argv); rc >= 0) return rc;
   if (request_heap == 0 || request_heap > heap_cap || requests < 0 || report_every <= 0 ||
       pause_us < 0) {
@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
   }
   // The report is unbuffered into the file (append, one write per line via fflush), so a
   // SIGKILL leaves every line written so far.
-  std::FILE* report = stdout;
+  // With --json, stdout carries only the harness's one JSON object: reports go to stderr.
+  std::FILE* report = h.json() ? stderr : stdout;
   if (!report_path.empty()) {
     report = std::fopen(report_path.c_str(), "a");
     if (!report) {
@@ -177,6 +178,6 @@ int main(int argc, char** argv) {
               format_bytes(static_cast<double>(heap_cap)) + ")");
   for (const auto& [b, n] : offheap) ::munmap(b, n);
   for (const auto& o : heap) std::free(o.p);
-  if (report != stdout) std::fclose(report);
+  if (!report_path.empty()) std::fclose(report);
   return h.finish();
 }
