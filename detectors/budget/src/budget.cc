@@ -114,6 +114,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   BudgetResult r;
   r.command = options.command;
   r.limit_bytes = options.limit_bytes;
+  r.interval_ms = options.interval_ms;
   r.out_dir =
       options.out_dir.empty() ? "arenalab-budget-" + std::to_string(::getpid()) : options.out_dir;
   if (auto s = make_directories(r.out_dir); !s) return s.error();
@@ -243,7 +244,7 @@ nlohmann::json to_json(const BudgetResult& r) {
   j["group"] = c;
   put(j, "peak_usage_bytes", r.usage.peak);
   put(j, "peak_rss_bytes", r.peak_rss);
-  j["interval_ms"] = r.samples.size() > 1 ? json(r.samples[1].t_ms - r.samples[0].t_ms) : json();
+  j["interval_ms"] = r.interval_ms;
   // The RSS timeline: every sample (t_ms, rss, rss_anon, cgroup usage); the full records
   // are in timeline.jsonl.
   json series = json::array();

@@ -27,6 +27,7 @@ struct BudgetOptions {
 struct BudgetResult {
   std::vector<std::string> command;
   std::uint64_t limit_bytes = 0;
+  double interval_ms = 0;                              // requested sampling period
   std::optional<std::uint64_t> effective_limit_bytes;  // as the kernel stored it
   CgroupVersion cgroup_version = CgroupVersion::kV1;
   std::string cgroup_dir;  // the group used (removed afterwards)
