@@ -18,6 +18,9 @@ struct Options {
   std::string out;
   bool json = false;
   double interval_ms = 100;
+  std::string allocator = "glibc";
+  std::string allocators_file;
+  bool external = false;
   std::vector<std::string> command;
 };
 
@@ -40,6 +43,9 @@ int run(const Options& o) {
   bo.limit_bytes = *limit;
   bo.out_dir = o.out;
   bo.interval_ms = o.interval_ms;
+  bo.allocator = o.allocator;
+  bo.allocators_file = o.allocators_file;
+  bo.external = o.external;
   auto r = budget::run_budget(bo);
   if (!r) {
     print_error("budget", r.error().message);
@@ -71,6 +77,11 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_flag("--json", o->json, "Print budget.json instead of the summary");
   cmd->add_option("--interval", o->interval_ms, "Sampling interval in ms (default 100)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--allocator", o->allocator,
+                  "Allocator configuration the target runs under (default glibc)");
+  cmd->add_option("--allocators-file", o->allocators_file, "Another configurations file");
+  cmd->add_flag("--external", o->external,
+                "No interposer in the target: sample from outside only (procfs + cgroup)");
   cmd->add_option("command", o->command, "-- CMD ARGS...");
   cmd->footer(
       "Exit: 0 when measured (the target's own status is in the report), 1 error (no usable "

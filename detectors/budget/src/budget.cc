@@ -16,9 +16,18 @@
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/procfs/procfs.h"
+#if ARENALAB_BUDGET_WITH_RUNNER
+#include "arenalab/runner/runner.h"
+#endif
 
 namespace arenalab::budget {
 namespace {
+
+#if ARENALAB_BUDGET_WITH_RUNNER
+constexpr bool kHaveRunner = true;
+#else
+constexpr bool kHaveRunner = false;
+#endif
 
 // Signal state shared with the handler: only sig_atomic_t, a fixed buffer and open/read/kill,
 // which are async-signal-safe (signal-safety(7)).
@@ -66,6 +75,13 @@ void set_signal_group(const std::string& dir) {
   if (path.size() >= sizeof g_group_procs) return;  // g_target still covers the target
   std::memcpy(g_group_procs, path.c_str(), path.size() + 1);
   g_have_group = 1;
+}
+
+void install_handler(int sig) {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(sig, &sa, nullptr);
 }
 
 // Installs the handler for SIGINT, SIGTERM and SIGHUP for the lifetime of the run, so Ctrl-C
@@ -118,7 +134,6 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   r.out_dir =
       options.out_dir.empty() ? "arenalab-budget-" + std::to_string(::getpid()) : options.out_dir;
   if (auto s = make_directories(r.out_dir); !s) return s.error();
-  r.timeline_path = r.out_dir + "/timeline.jsonl";
   r.budget_json_path = r.out_dir + "/budget.json";
 
   auto parent = discover_memory_parent();
@@ -135,57 +150,117 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   if (g_signal)
     return make_error("interrupted by " + signal_name(g_signal) + " before the command started");
 
-  SpawnSpec spec;
-  spec.argv = options.command;
   const Group* g = &group.value();
-  spec.child_setup = [g] { return g->attach_self(); };
-  auto child = spawn(spec);
-  if (!child) {
-    // spawn() reports a failed child_setup generically; ours can only fail joining the group.
-    if (child.error().message.find("setup in the child failed") != std::string::npos)
-      return make_error("cannot start '" + options.command[0] + "' inside " + r.cgroup_dir +
-                        ": writing its pid to cgroup.procs failed");
-    return child.error();
-  }
-  r.pid = child->pid();
-  g_target = r.pid;
-  if (g_signal) ::kill(r.pid, SIGKILL);  // arrived between group creation and spawn
-
-  // Opened only once the target runs, so a command that cannot start leaves no file behind.
-  // (Should this fail, the Child destructor kills and reaps the target, the Group's removes
-  // the group.)
-  std::ofstream tl(r.timeline_path, std::ios::trunc);
-  if (!tl) return make_error("cannot write " + r.timeline_path + ": " + std::strerror(errno));
-
-  timeline::Header header;
-  header.schema = "arenalab.timeline/1";
-  header.pid = r.pid;
-  header.command = options.command;
-  // No interposer in the target: the allocator is not identified, hence "unknown" and not
-  // verified; "mode" names the sampler (outside the process, procfs + cgroup only).
-  header.allocator.backend = "unknown";
-  header.mode = "external";
-  header.interval_ms = options.interval_ms;
-  tl << timeline::header_line(header) << "\n" << std::flush;
-
-  const double start = child->started_ms();
-  auto sample = [&] {
+  // The external sampler (procfs + cgroup, from outside the target): the whole timeline when
+  // the target runs without the interposer, cgroup.jsonl beside the runner's in-process
+  // timeline.jsonl otherwise. Opened at the first sample, so a command that cannot start
+  // leaves no file behind.
+  const bool via_runner = kHaveRunner && !options.external;
+  const std::string ext_path = r.out_dir + (via_runner ? "/cgroup.jsonl" : "/timeline.jsonl");
+  std::ofstream ext;
+  auto sample = [&](pid_t pid, double t_ms) {
+    if (!ext.is_open()) {
+      ext.open(ext_path, std::ios::trunc);
+      if (!ext) {
+        r.warnings.push_back("cannot write " + ext_path + ": " + std::strerror(errno));
+        return;
+      }
+      timeline::Header header;
+      header.schema = "arenalab.timeline/1";
+      header.pid = pid;
+      header.command = options.command;
+      // Sampled from outside: the allocator is not identified here ("unknown", not verified);
+      // "mode" names this sampler.
+      header.allocator.backend = "unknown";
+      header.mode = "external";
+      header.interval_ms = options.interval_ms;
+      ext << timeline::header_line(header) << "\n" << std::flush;
+    }
     timeline::Sample s;
-    s.t_ms = monotonic_ms() - start;
-    if (auto st = procfs::read_status(r.pid); st) {
+    s.t_ms = t_ms;
+    if (auto st = procfs::read_status(pid); st) {
       s.rss = static_cast<double>(st->vm_rss);
       if (st->rss_anon) s.rss_anon = static_cast<double>(*st->rss_anon);
     }
-    if (auto u = group->read_usage(); u.current)
+    if (auto u = g->read_usage(); u.current)
       s.gauges["cgroup_usage"] = static_cast<double>(*u.current);
     if (!s.rss && s.gauges.empty()) return;  // the target is gone: nothing measured
-    tl << timeline::sample_line(s) << "\n" << std::flush;
+    ext << timeline::sample_line(s) << "\n" << std::flush;
     r.samples.push_back(std::move(s));
   };
-  auto exit = child->wait(sample, static_cast<int>(std::max(1.0, options.interval_ms)));
-  g_target = 0;
-  if (!exit) return exit.error();
-  r.exit = *exit;
+  const int tick_ms = static_cast<int>(std::max(1.0, options.interval_ms));
+  auto joined_error = [&](const Error& e) {
+    // spawn() reports a failed child_setup generically; ours can only fail joining the group.
+    if (e.message.find("setup in the child failed") != std::string::npos)
+      return make_error("cannot start '" + options.command[0] + "' inside " + r.cgroup_dir +
+                        ": writing its pid to cgroup.procs failed");
+    return e;
+  };
+
+  if (via_runner) {
+#if ARENALAB_BUDGET_WITH_RUNNER
+    // Through the runner in stats mode: the interposer inside the target writes
+    // timeline.jsonl with the allocator's books; we sample the group from outside.
+    runner::RunOptions ro;
+    ro.command = options.command;
+    ro.allocator = options.allocator;
+    ro.allocators_file = options.allocators_file;
+    ro.mode = "stats";
+    ro.interval_ms = options.interval_ms;
+    ro.out_dir = r.out_dir;
+    ro.child_setup = [g] { return g->attach_self(); };
+    ro.tick_ms = tick_ms;
+    ro.on_tick = [&](const runner::RunProgress& p) {
+      if (r.pid == 0) {
+        r.pid = p.pid;
+        g_target = p.pid;
+      }
+      // runner::run ignores SIGINT while it waits (as system(3) does); budget must still
+      // kill the target and remove the group on Ctrl-C, so take SIGINT back.
+      install_handler(SIGINT);
+      if (g_signal) ::kill(p.pid, SIGKILL);
+      sample(p.pid, p.elapsed_ms);
+    };
+    auto rr = runner::run(ro);
+    g_target = 0;
+    if (!rr) return joined_error(rr.error());
+    r.exit = rr->exit;
+    r.timeline_path = rr->timeline_path;
+    r.run_json_path = rr->run_json_path;
+    r.allocator = options.allocator;
+    r.allocator_backend = backend_name(rr->id.backend);
+    r.allocator_verified = rr->verified;
+    if (!rr->verified && !rr->mismatch.empty()) r.warnings.push_back(rr->mismatch);
+    for (const auto& w : rr->warnings) r.warnings.push_back(w);
+    if (auto tl = timeline::read_timeline(rr->timeline_path); tl) {
+      if (r.pid == 0) r.pid = static_cast<pid_t>(tl->header.pid);
+      for (auto it = tl->samples.rbegin(); it != tl->samples.rend(); ++it) {
+        if (it->allocated || it->active || it->resident || it->mapped || it->retained) {
+          r.allocator_view = *it;
+          break;
+        }
+      }
+    } else {
+      r.warnings.push_back("no in-process timeline: " + tl.error().message);
+    }
+#endif
+  } else {
+    SpawnSpec spec;
+    spec.argv = options.command;
+    spec.child_setup = [g] { return g->attach_self(); };
+    auto child = spawn(spec);
+    if (!child) return joined_error(child.error());
+    r.pid = child->pid();
+    g_target = r.pid;
+    if (g_signal) ::kill(r.pid, SIGKILL);  // arrived between group creation and spawn
+    r.timeline_path = ext_path;
+    const double start = child->started_ms();
+    auto exit = child->wait([&] { sample(r.pid, monotonic_ms() - start); }, tick_ms);
+    g_target = 0;
+    if (!exit) return exit.error();
+    r.exit = *exit;
+  }
+  r.cgroup_timeline_path = ext.is_open() ? ext_path : std::string();
   if (g_signal) r.interrupted_by = static_cast<int>(g_signal);
 
   r.usage = group->read_usage();
@@ -203,16 +278,16 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
 
   for (const auto& s : r.samples)
     if (s.rss) r.peak_rss = std::max(r.peak_rss.value_or(0), *s.rss);
-  for (auto it = r.samples.rbegin(); it != r.samples.rend(); ++it) {
-    if (it->allocated || it->active || it->resident || it->mapped || it->retained) {
-      r.allocator_view = *it;
-      break;
-    }
-  }
-  r.allocator_view_note = r.allocator_view
-                              ? "from the last timeline sample that carried allocator stats"
-                              : "not measured: sampled from outside the process (procfs + cgroup); "
-                                "the allocator's books need the in-process sampler";
+  if (r.allocator_view)
+    r.allocator_view_note = "from the last sample of " + r.timeline_path +
+                            " that carried the allocator's stats (" + r.allocator_backend + ")";
+  else if (via_runner)
+    r.allocator_view_note = "not measured: no sample of " + r.timeline_path +
+                            " carried allocator stats (" + r.allocator_backend +
+                            " reports none, or the target ended before the first interval)";
+  else
+    r.allocator_view_note =
+        "not measured: --external samples from outside the process (procfs + cgroup)";
   if (auto s = write_file_atomic(r.budget_json_path, to_json(r).dump(2) + "\n"); !s)
     return s.error();
   return r;
@@ -272,7 +347,15 @@ nlohmann::json to_json(const BudgetResult& r) {
   if (!r.kernel_log.empty()) j["kernel_log"] = r.kernel_log;
   if (r.kernel_log_error) j["kernel_log_error"] = *r.kernel_log_error;
   if (r.interrupted_by) j["interrupted_by"] = signal_name(*r.interrupted_by);
+  if (!r.allocator.empty())
+    j["runner"] = {{"allocator", r.allocator},
+                   {"backend", r.allocator_backend},
+                   {"verified", r.allocator_verified},
+                   {"mode", "stats"}};
   j["files"] = {{"timeline", r.timeline_path}, {"budget", r.budget_json_path}};
+  if (!r.cgroup_timeline_path.empty() && r.cgroup_timeline_path != r.timeline_path)
+    j["files"]["cgroup_timeline"] = r.cgroup_timeline_path;
+  if (!r.run_json_path.empty()) j["files"]["run"] = r.run_json_path;
   j["warnings"] = r.warnings;
   return j;
 }
@@ -314,18 +397,27 @@ std::string describe(const BudgetResult& r) {
         fmt::format("t={:>7.0f} ms  RSS {:>10}  group {:>10}", s.t_ms, bytes(s.rss),
                     it == s.gauges.end() ? std::string("-") : format_bytes(it->second)));
   }
+  if (!r.allocator.empty())
+    row("allocator", r.allocator + " (" + r.allocator_backend +
+                         (r.allocator_verified ? ", verified" : ", NOT verified") +
+                         "), in-process stats every " + fmt::format("{:g}", r.interval_ms) + " ms");
   if (r.allocator_view) {
-    row("allocator view",
-        fmt::format("t={:.0f} ms allocated {} resident {} mapped {}", r.allocator_view->t_ms,
-                    bytes(r.allocator_view->allocated), bytes(r.allocator_view->resident),
-                    bytes(r.allocator_view->mapped)));
+    std::string v = fmt::format("t={:.0f} ms allocated {}", r.allocator_view->t_ms,
+                                bytes(r.allocator_view->allocated));
+    if (r.allocator_view->mapped) v += " mapped " + bytes(r.allocator_view->mapped);
+    if (r.allocator_view->retained) v += " retained " + bytes(r.allocator_view->retained);
+    for (const auto& [k, x] : r.allocator_view->gauges) v += " " + k + " " + format_bytes(x);
+    row("allocator view", v);
   } else {
     row("allocator view", r.allocator_view_note);
   }
   for (const auto& l : r.kernel_log) row("kernel log", l);
   if (r.kernel_log_error) row("kernel log", *r.kernel_log_error);
   for (const auto& w : r.warnings) row("warning", w);
-  row("files", r.budget_json_path + ", " + r.timeline_path);
+  std::string files = r.budget_json_path + ", " + r.timeline_path;
+  if (!r.cgroup_timeline_path.empty() && r.cgroup_timeline_path != r.timeline_path)
+    files += ", " + r.cgroup_timeline_path;
+  row("files", files);
   return out;
 }
 

@@ -22,6 +22,11 @@ struct BudgetOptions {
   std::uint64_t limit_bytes = 0;
   std::string out_dir;       // empty: ./arenalab-budget-<pid> (created)
   double interval_ms = 100;  // sampling period
+  // Where the runner (arenalab::runner) is built, the target runs through it in stats mode
+  // under this allocator configuration, so the timeline carries the allocator's books.
+  std::string allocator = "glibc";
+  std::string allocators_file;  // empty: the default configurations file
+  bool external = false;        // sample only from outside (no interposer in the target)
 };
 
 struct BudgetResult {
@@ -45,7 +50,12 @@ struct BudgetResult {
   // The allocator's books at the last sample that carried them; absent when not measured.
   std::optional<timeline::Sample> allocator_view;
   std::string allocator_view_note;  // why it is absent, or where it came from
-  std::string out_dir, timeline_path, budget_json_path;
+  std::string allocator;            // configuration, when run through the runner
+  std::string allocator_backend;    // identified inside the target
+  bool allocator_verified = false;
+  // timeline_path: the runner's in-process timeline, or the external one (--external);
+  // cgroup_timeline_path: the external samples (target RSS + group usage).
+  std::string out_dir, timeline_path, cgroup_timeline_path, budget_json_path, run_json_path;
   std::vector<std::string> warnings;
 };
 
