@@ -81,6 +81,31 @@ inline std::uint64_t mix(std::uint64_t x) {
 
 std::size_t round_pow2(std::size_t v) { return std::bit_ceil(v); }
 
+constexpr std::size_t kHugePage = std::size_t{2} << 20;  // x86-64 PMD-mapped THP size
+
+// Maps one region. With `huge`, over-maps by one huge page and trims both ends so the region
+// starts on a 2 MiB boundary, then asks for transparent huge pages (madvise(2) MADV_HUGEPAGE;
+// Documentation/admin-guide/mm/transhuge.rst): one fault per 2 MiB instead of per 4 KiB, and
+// fewer TLB misses on random gets. MAP_NORESERVE: pages are committed when first written.
+void* map_region(std::size_t bytes, bool huge) {
+  constexpr int kProt = PROT_READ | PROT_WRITE;
+  constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  if (!huge || bytes < kHugePage) {
+    void* p = mmap(nullptr, bytes, kProt, kFlags, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
+  void* p = mmap(nullptr, bytes + kHugePage, kProt, kFlags, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  const auto lo = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t start = (lo + kHugePage - 1) & ~(kHugePage - 1);
+  if (start > lo) munmap(p, start - lo);
+  const std::uintptr_t tail = lo + bytes + kHugePage - (start + bytes);
+  if (tail > 0) munmap(reinterpret_cast<void*>(start + bytes), tail);
+  auto* region = reinterpret_cast<void*>(start);
+  madvise(region, bytes, MADV_HUGEPAGE);  // advisory: ignored when THP is "never"
+  return region;
+}
+
 }  // namespace
 
 namespace detail {
@@ -119,6 +144,7 @@ struct State {
   mutable std::shared_mutex mu;
   bool open = true;
   bool publish = true;
+  bool huge = true;
   std::size_t region_bytes = 0;
   std::size_t max_payload = 0;
   std::vector<SizeClass> classes;
@@ -205,11 +231,10 @@ struct State {
     } else {
       if (sc.carved >= kMaxSlots) return Errc::kCapacity;
       if ((static_cast<std::size_t>(sc.carved) >> sc.shift) >= sc.regions.size()) {
-        // MAP_NORESERVE: pages are committed as they are first written, so a region costs
-        // RSS only for the slots in use (plus the partly filled last page).
-        void* p = mmap(nullptr, region_bytes, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED) return Errc::kMapFailed;
+        // A region costs RSS only for the pages written so far (the slots in use, rounded up
+        // to a page, or to 2 MiB with huge pages).
+        void* p = map_region(region_bytes, huge);
+        if (p == nullptr) return Errc::kMapFailed;
         sc.regions.push_back(static_cast<std::byte*>(p));
         sc.live.resize(((sc.regions.size() << sc.shift) + 63) / 64, 0);
         add_mapped(static_cast<std::int64_t>(region_bytes));
@@ -273,6 +298,7 @@ Expected<Store> Store::open(const Options& options) {
   }
   auto s = std::make_unique<State>();
   s->publish = options.publish_gauges;
+  s->huge = options.huge_pages;
   s->max_payload = options.max_payload;
   const std::size_t largest = round_pow2(std::max(options.max_payload, kMinSlot));
   s->region_bytes = round_pow2(std::max({options.region_bytes, page, largest}));
