@@ -229,6 +229,7 @@ int main(int argc, char** argv) {
   h.note(
       "Payloads live in mmap'd regions owned by one Store: close() unmapped every one of them "
       "before returning (checked region by region in /proc/self/maps); what VmSize still "
-      "holds after close is the allocator keeping the freed heap index, not payload.");
+      "holds after close is malloc's own reservation (e.g. glibc per-thread arena heaps) "
+      "left from the heap-side index, not payload.");
   return h.finish();
 }
