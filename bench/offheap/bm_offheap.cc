@@ -24,6 +24,8 @@
 
 namespace {
 
+bool g_huge_pages = false;  // --huge-pages: the store's regions on transparent huge pages
+
 using Clock = std::chrono::steady_clock;
 
 // What one child measured.
@@ -97,7 +99,7 @@ void run_phases(std::uint64_t count, std::size_t size, Sample* s, Put put, Get g
 }
 
 void child_store(std::uint64_t count, std::size_t size, Sample* s) {
-  auto opened = arenalab::offheap::Store::open({.max_payload = 4096});
+  auto opened = arenalab::offheap::Store::open({.max_payload = 4096, .huge_pages = g_huge_pages});
   if (!opened.ok()) return;
   // Never destroyed: the child _exits, and teardown is outside what is measured anyway.
   auto& store = *new arenalab::offheap::Store(std::move(opened).value());
@@ -190,6 +192,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--smoke") == 0) {
       smoke = true;
+    } else if (std::strcmp(argv[i], "--huge-pages") == 0) {
+      g_huge_pages = true;
     } else {
       args.push_back(argv[i]);
     }
@@ -214,6 +218,7 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("allocator_library", id.library);
   }
   benchmark::AddCustomContext("smoke", smoke ? "true" : "false");
+  benchmark::AddCustomContext("store_huge_pages", g_huge_pages ? "true" : "false");
   int n = static_cast<int>(args.size());
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;

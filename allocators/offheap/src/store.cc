@@ -144,7 +144,7 @@ struct State {
   mutable std::shared_mutex mu;
   bool open = true;
   bool publish = true;
-  bool huge = true;
+  bool huge = false;
   std::size_t region_bytes = 0;
   std::size_t max_payload = 0;
   std::vector<SizeClass> classes;

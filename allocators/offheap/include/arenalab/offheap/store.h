@@ -75,10 +75,11 @@ struct Options {
   // Size of each mmap'd region in bytes; rounded up to a power of two that is at least one
   // page and at least the largest slot. Range up to 1 GiB.
   std::size_t region_bytes = std::size_t{4} << 20;
-  // Align regions of >= 2 MiB to 2 MiB and ask for transparent huge pages (MADV_HUGEPAGE):
-  // one page fault per 2 MiB and fewer TLB misses, while RSS is rounded up to 2 MiB per partly
-  // filled region. Only takes effect when THP is "madvise" or "always".
-  bool huge_pages = true;
+  // Align regions of >= 2 MiB to 2 MiB and ask for transparent huge pages (MADV_HUGEPAGE).
+  // Off by default: on the machine we measured (docs/offheap.md) it made puts slower (more
+  // system time per fault), and it rounds RSS up to 2 MiB per partly filled region. Only takes
+  // effect when THP is "madvise" or "always".
+  bool huge_pages = false;
   // Publish the process-wide gauges through arenalab_gauge_set when that symbol exists.
   bool publish_gauges = true;
 };
