@@ -57,12 +57,21 @@ TEST(OffheapLeak, CloseReturnsEveryMappedByte) {
     for (std::uint64_t k = 20000; k < 25000; ++k) ASSERT_TRUE(s.put(k, payload).ok());
     std::vector<std::byte> out(4096);
     for (std::uint64_t k = 1; k < 20000; k += 2) ASSERT_TRUE(s.get(k, out).ok());
-    peak_mapped = s.bytes_mapped();
-    peak_resident = s.resident_bytes().value();
+    // A second store on the huge-page path (over-map by 2 MiB, trim both ends): a forgotten
+    // trim would leave 2 MiB mapped per region.
+    auto huge_opened = Store::open({.region_bytes = std::size_t{4} << 20, .huge_pages = true});
+    ASSERT_TRUE(huge_opened.ok());
+    Store huge = std::move(huge_opened).value();
+    for (std::uint64_t k = 0; k < 3000; ++k) ASSERT_TRUE(huge.put(k, payload).ok());
+    for (const auto& r : huge.regions()) bases.push_back(reinterpret_cast<std::uintptr_t>(r.base));
+    peak_mapped = s.bytes_mapped() + huge.bytes_mapped();
+    peak_resident = s.resident_bytes().value() + huge.resident_bytes().value();
     for (const auto& r : s.regions()) bases.push_back(reinterpret_cast<std::uintptr_t>(r.base));
     const auto during = read_smaps();
     ASSERT_GE(during.size, base.size + peak_mapped) << "the store's regions are not in smaps";
     s.close();
+    huge.close();
+    EXPECT_EQ(huge.bytes_mapped(), 0u);
     // The store's own view returns to zero...
     EXPECT_EQ(s.bytes_mapped(), 0u);
     EXPECT_EQ(s.bytes_in_use(), 0u);

@@ -115,6 +115,22 @@ TEST(OffheapStore, ManyKeysSurviveIndexGrowthAndErases) {
   }
 }
 
+TEST(OffheapStore, HugePageRegionsAreAlignedAndWork) {
+  Store s = open_store({.region_bytes = std::size_t{4} << 20, .huge_pages = true});
+  for (std::uint64_t k = 0; k < 100; ++k) ASSERT_TRUE(s.put(k, pattern(k, 500)).ok());
+  const auto regions = s.regions();
+  ASSERT_EQ(regions.size(), 1u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(regions[0].base) % (std::size_t{2} << 20), 0u);
+  EXPECT_EQ(regions[0].bytes, std::size_t{4} << 20);
+  std::vector<std::byte> out(512);
+  for (std::uint64_t k = 0; k < 100; ++k) {
+    ASSERT_EQ(s.get(k, out).value(), 500u);
+    ASSERT_EQ(0, std::memcmp(out.data(), pattern(k, 500).data(), 500));
+  }
+  s.close();
+  EXPECT_EQ(s.bytes_mapped(), 0u);
+}
+
 // --- the four error values the issue names, plus the buffer check ---
 
 TEST(OffheapStoreErrors, OutOfRangeSlot) {
