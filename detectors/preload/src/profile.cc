@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "format.h"
@@ -88,7 +89,11 @@ std::uint64_t frames_hash(void* const* frames, int depth) {
 
 int capture(void** frames) {
   void* raw[kMaxDepth + kSkipFrames];
+  // busy = 2 while unwinding: see Hook in hooks.cc.
+  const int saved = t_state.busy;
+  t_state.busy = 2;
   int n = g_unwind ? g_unwind(raw, kMaxDepth + kSkipFrames) : 0;
+  t_state.busy = saved;
   int out = 0;
   for (int i = kSkipFrames; i < n; ++i) frames[out++] = raw[i];
   return out;
@@ -221,7 +226,9 @@ void profile_init(unsigned flags, unsigned long long sample_bytes, const char* o
   // libunwind's unw_backtrace caches unwind info per address (fast); loaded privately so its
   // exported _Unwind_Backtrace/backtrace do not interpose on the program's. Fallback: glibc
   // backtrace(). Either is primed here, so its first-use allocations happen now.
-  if (void* h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL))
+  const char* unwinder = getenv("ARENALAB_UNWIND");  // "glibc": backtrace(3) only
+  if (unwinder && str_eq(unwinder, "glibc")) {
+  } else if (void* h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL))
     g_unwind = reinterpret_cast<int (*)(void**, int)>(dlsym(h, "unw_backtrace"));
   if (!g_unwind) g_unwind = &backtrace;
   void* prime[4];

@@ -477,3 +477,14 @@ extern "C" __attribute__((visibility("default"))) void* dlopen(const char* file,
   }
   return real(file, flags);
 }
+
+// For tests and programs that check themselves: the interposer's exact counters. Returns the
+// active mode bits (0: stats mode) or -1 when this process is not traced (passive). out[0]
+// live bytes (usable sizes), out[1] live allocations, out[2] anonymous mmap bytes.
+extern "C" __attribute__((visibility("default"))) int arenalab_preload_counters(long long* out) {
+  using namespace arenalab::preload;
+  if (!g_active) return -1;
+  sum_slots(&out[0], &out[1]);
+  out[2] = mmap_live_bytes();
+  return static_cast<int>(g_flags.load(std::memory_order_relaxed));
+}
