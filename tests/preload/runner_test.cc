@@ -112,8 +112,8 @@ TEST(Runner, FullModeLogBalances) {
   ASSERT_EQ(r->exit.shell_status(), 0) << r->exit.err;
   auto log = runner::read_full_log(r->out_dir + "/allocs.bin");
   ASSERT_TRUE(log.ok()) << log.error().message;
-  EXPECT_GT(log->allocs, 30u);
-  EXPECT_GT(log->frees, 30u);
+  EXPECT_GE(log->allocs, 25u);  // the scenario makes 26 calls after start-up
+  EXPECT_GE(log->frees, 24u);
   EXPECT_GT(log->stacks, 5u);
   EXPECT_GT(log->allocated_bytes, 64u << 20);  // the 64 MiB block
   // What stays live at exit is start-up state (stdio, locale), far below what was allocated.
