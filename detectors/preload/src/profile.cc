@@ -32,7 +32,10 @@ constexpr int kSkipFrames = 2;  // record_stack's caller chain: sample_alloc/ful
 constexpr std::size_t kMaxStacks = 1 << 16;
 constexpr std::size_t kStackHashSize = 1 << 17;  // open addressing over stack ids
 constexpr std::size_t kMaxBlocks = 1 << 19;      // live sampled blocks
-constexpr std::size_t kFilterSize = 1 << 20;
+// Filter over the page of a block's address: every free in sample mode checks one byte here,
+// so it must stay in cache (64 KiB) and neighbouring frees must share lines (page-indexed,
+// not hashed). A false positive only costs a locked lookup.
+constexpr std::size_t kFilterSize = 1 << 16;
 
 struct Stack {
   std::uint64_t hash;
@@ -65,7 +68,8 @@ char g_out_dir[1024];
 int (*g_unwind)(void**, int) = nullptr;
 
 // Full log: one buffer, flushed when full and every interval.
-int g_full_fd = -1;
+bool g_full_on = false;  // opened per flush (see timeline_write in sampler.cc)
+char g_full_path[1100];
 constexpr std::size_t kFullBuf = 1 << 20;
 char* g_full_buf = nullptr;
 std::size_t g_full_len = 0;
@@ -169,7 +173,7 @@ bool block_remove(std::uintptr_t p, Block* out) {
 }
 
 inline std::size_t filter_index(const void* p) {
-  return ptr_hash(reinterpret_cast<std::uintptr_t>(p)) >> 44;  // top 20 bits
+  return (reinterpret_cast<std::uintptr_t>(p) >> 12) & (kFilterSize - 1);
 }
 
 std::uint64_t now_ms_monotonic() {
@@ -181,7 +185,13 @@ std::uint64_t now_ms_monotonic() {
 
 // ---- full log (binary, little endian; documented in docs/interposer.md) ----
 void full_flush_locked() {
-  if (g_full_fd >= 0 && g_full_len) write_all(g_full_fd, g_full_buf, g_full_len);
+  if (g_full_on && g_full_len) {
+    const int fd = ::open(g_full_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+      write_all(fd, g_full_buf, g_full_len);
+      ::close(fd);
+    }
+  }
   g_full_len = 0;
 }
 
@@ -239,11 +249,14 @@ void profile_init(unsigned flags, unsigned long long sample_bytes, const char* o
   g_filter = static_cast<std::atomic<std::uint8_t>*>(sys_mmap(kFilterSize));
   if (flags & kFull) {
     g_full_buf = static_cast<char*>(sys_mmap(kFullBuf));
-    char path[1100];
-    Buf b(path, sizeof path);
+    Buf b(g_full_path, sizeof g_full_path);
     b.str(g_out_dir).str("/allocs.bin");
-    path[b.size()] = 0;
-    g_full_fd = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    g_full_path[b.size()] = 0;
+    const int fd = ::open(g_full_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::close(fd);
+      g_full_on = true;
+    }
     full_put("ARENALAB-FULL/1\n", 16);
   }
 }
@@ -299,7 +312,7 @@ long long profile_sampled_live_estimate() {
 // Full log records: 'S' id:u32 depth:u32 frames:u64[depth] | 'A' ptr:u64 size:u64 stack:u32 |
 // 'F' ptr:u64 | 'T' ms:u64 (time since the target started, written at each flush).
 void full_alloc(void* p, size_t size) {
-  if (g_full_fd < 0) return;
+  if (!g_full_on) return;
   void* frames[kMaxDepth];
   const int depth = capture(frames);
   g_prof_lock.lock();
@@ -319,7 +332,7 @@ void full_alloc(void* p, size_t size) {
 }
 
 void full_free(void* p) {
-  if (g_full_fd < 0) return;
+  if (!g_full_on) return;
   g_prof_lock.lock();
   full_put_v('F');
   full_put_v(reinterpret_cast<std::uint64_t>(p));
@@ -327,7 +340,7 @@ void full_free(void* p) {
 }
 
 void profile_flush_at(std::uint64_t t_ms) {
-  if (g_full_fd < 0) return;
+  if (!g_full_on) return;
   g_prof_lock.lock();
   full_put_v('T');
   full_put_v(t_ms);
@@ -416,10 +429,7 @@ void profile_atfork_parent() { g_prof_lock.unlock(); }
 void profile_atfork_child() {
   g_prof_lock.v.store(0);
   // The child never writes the parent's full log.
-  if (g_full_fd >= 0) {
-    ::close(g_full_fd);
-    g_full_fd = -1;
-  }
+  g_full_on = false;
   g_full_len = 0;
 }
 

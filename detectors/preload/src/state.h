@@ -120,8 +120,9 @@ void profile_atfork_child();
 long long next_sample_interval(ThreadState& t);
 extern long long g_sample_bytes;
 
-// Sampler (sampler.cc): the final sample and dumps at exit.
+// Sampler (sampler.cc): the final sample and dumps at exit; a line for run.json's warnings.
 void sampler_final();
+void note_warning(const char* a, const char* b, const char* c);
 
 // Resolves the next definitions now if not done yet (hooks.cc).
 void ensure_resolved();
