@@ -262,6 +262,12 @@ void profile_init(unsigned flags, unsigned long long sample_bytes, const char* o
 }
 
 void sample_alloc(ThreadState& t, void* p, size_t size) {
+  if (t.rng == 0) {
+    // A thread's first allocation: its countdown starts at 0, so draw the first interval now
+    // (counted from the thread's first byte) instead of sampling every thread's first block.
+    t.countdown += next_sample_interval(t);
+    if (t.countdown > 0) return;
+  }
   t.countdown = next_sample_interval(t);
   if (!g_stacks) return;
   void* frames[kMaxDepth];
