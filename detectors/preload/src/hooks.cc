@@ -220,7 +220,7 @@ inline bool ready() {
 // use by definition, so when the next malloc is glibc's own (not malloc-debug, which defines
 // its own malloc), the size is read from the block's own header instead: mchunk_size at
 // mem - 8, flags in the low 3 bits, IS_MMAPPED = 2 (glibc malloc/malloc.c, "memsize").
-inline std::size_t usable(void* p) {
+__attribute__((always_inline)) inline std::size_t usable(void* p) {
   if (__builtin_expect(g_glibc_layout, 1)) {
     const std::size_t hdr = static_cast<const std::size_t*>(p)[-1];
     return (hdr & ~std::size_t{7}) - ((hdr & 2) ? 16 : 8);
@@ -228,7 +228,8 @@ inline std::size_t usable(void* p) {
   return g_real.usable ? g_real.usable(p) : 0;
 }
 
-inline void on_alloc(ThreadState& t, unsigned flags, void* p, std::size_t requested) {
+__attribute__((always_inline)) inline void on_alloc(ThreadState& t, unsigned flags, void* p,
+                                                    std::size_t requested) {
   if (flags & kCount) slot_add(t, static_cast<long long>(usable(p)), 1);
   if (flags & kSample) {
     t.countdown -= static_cast<long long>(requested);
@@ -237,7 +238,7 @@ inline void on_alloc(ThreadState& t, unsigned flags, void* p, std::size_t reques
   if (flags & kFull) full_alloc(p, requested);
 }
 
-inline void on_free(ThreadState& t, unsigned flags, void* p) {
+__attribute__((always_inline)) inline void on_free(ThreadState& t, unsigned flags, void* p) {
   if (flags & kCount) slot_add(t, -static_cast<long long>(usable(p)), -1);
   if ((flags & kSample) && __builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);
   if (flags & kFull) full_free(p);

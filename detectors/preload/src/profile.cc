@@ -24,6 +24,7 @@
 namespace arenalab::preload {
 
 long long g_sample_bytes = 512 * 1024;
+std::atomic<std::uint8_t>* g_filter = nullptr;
 
 namespace {
 
@@ -32,10 +33,11 @@ constexpr int kSkipFrames = 2;  // record_stack's caller chain: sample_alloc/ful
 constexpr std::size_t kMaxStacks = 1 << 16;
 constexpr std::size_t kStackHashSize = 1 << 17;  // open addressing over stack ids
 constexpr std::size_t kMaxBlocks = 1 << 19;      // live sampled blocks
-// Filter over the page of a block's address: every free in sample mode checks one byte here,
-// so it must stay in cache (64 KiB) and neighbouring frees must share lines (page-indexed,
-// not hashed). A false positive only costs a locked lookup.
-constexpr std::size_t kFilterSize = 1 << 16;
+// The filter (state.h) is over the page of a block's address: every free in sample mode checks
+// one byte, so it must stay in cache (64 KiB) and neighbouring frees must share lines
+// (indexed by the 64-byte line of the address, not hashed: a filter cache line covers 4 KiB of
+// heap, and only blocks sharing a 64-byte line or 4 MiB apart alias). A false positive only costs a
+// locked lookup.
 
 struct Stack {
   std::uint64_t hash;
@@ -60,7 +62,7 @@ std::atomic<std::uint32_t> g_stack_count{0};
 std::uint32_t* g_stack_index = nullptr;  // hash -> stack id + 1
 Block* g_blocks = nullptr;
 std::size_t g_block_count = 0;
-std::atomic<std::uint8_t>* g_filter = nullptr;
+
 double g_estimate = 0;  // unbiased live bytes from the samples (lock held)
 std::atomic<long long> g_dropped{0};
 char g_out_dir[1024];
@@ -173,7 +175,7 @@ bool block_remove(std::uintptr_t p, Block* out) {
 }
 
 inline std::size_t filter_index(const void* p) {
-  return (reinterpret_cast<std::uintptr_t>(p) >> 12) & (kFilterSize - 1);
+  return (reinterpret_cast<std::uintptr_t>(p) >> 6) & (kFilterSize - 1);
 }
 
 std::uint64_t now_ms_monotonic() {
@@ -289,10 +291,6 @@ void sample_alloc(ThreadState& t, void* p, size_t size) {
   g_filter[filter_index(p)].fetch_add(1, std::memory_order_relaxed);
   g_estimate += unbias(static_cast<double>(size));
   g_prof_lock.unlock();
-}
-
-bool sample_maybe_tracked(void* p) {
-  return g_filter && g_filter[filter_index(p)].load(std::memory_order_relaxed) != 0;
 }
 
 void sample_free(void* p) {
