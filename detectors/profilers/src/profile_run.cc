@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: Apache-2.0
+// Runs a command under jemalloc's profiler, gperftools' heap profiler, heaptrack or arenalab's
+// interposer, collects the time-ordered dumps, builds and classifies per-call-site series, and
+// runs the profiler's own tools on the first and last dumps.
+#include "arenalab/profilers/profile_run.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "arenalab/allocators/registry.h"
+#include "arenalab/core/files.h"
+#include "arenalab/core/sizes.h"
+#include "arenalab/procfs/procfs.h"
+#include "arenalab/profilers/heaptrack_trace.h"
+
+#if __has_include("arenalab/runner/runner.h")
+#include "arenalab/runner/runner.h"
+#define ARENALAB_PROFILERS_HAVE_RUNNER 1
+#endif
+
+namespace arenalab::profilers {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// File times come from the kernel's coarse clock, which may lag CLOCK_REALTIME by a tick.
+constexpr long long kMtimeSlackNs = 50'000'000;
+
+long long realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+long long mtime_ns(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+// Files in `dir` whose names start with `prefix` and end with `suffix`, in write order.
+// Only files written since `since_ns` count: a reused --out DIR keeps older runs' dumps.
+std::vector<std::string> dump_files(const std::string& dir, const std::string& prefix,
+                                    const std::string& suffix, long long since_ns) {
+  std::vector<std::pair<long long, std::string>> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      if (const long long t = mtime_ns(entry.path().string()); t >= since_ns)
+        found.emplace_back(t, entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789_-./=:,+@%") == std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string join_command(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + shell_quote(a);
+  return s;
+}
+
+// Absolute path of a program as exec would find it ("" if not found).
+std::string which(const std::string& program) {
+  if (program.find('/') != std::string::npos) {
+    std::error_code ec;
+    auto p = fs::canonical(program, ec);
+    return ec ? "" : p.string();
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+Result<Configuration> configuration(const ProfileOptions& o, const std::string& name) {
+  auto configs = load_configurations(o.allocators_file.empty() ? default_configurations_path()
+                                                               : o.allocators_file);
+  if (!configs) return configs.error();
+  auto config = find_configuration(*configs, name);
+  if (!config) return config.error();
+  if (!config->available())
+    return make_error("configuration " + name + ": " + config->unavailable_reason());
+  return config;
+}
+
+// Runs one tool command; stdout goes to `output_path` (written atomically).
+void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
+              const std::string& output_path) {
+  tool.command = join_command(argv) + " > " + shell_quote(output_path);
+  if (which(argv[0]).empty()) return;
+  SpawnSpec spec;
+  spec.argv = argv;
+  spec.capture_stdout = true;
+  spec.capture_stderr = true;
+  spec.stdin_null = true;
+  spec.capture_limit = 16 << 20;
+  auto exit = run_process(spec);
+  if (!exit) return;
+  tool.ran = true;
+  tool.status = exit->shell_status();
+  if (write_file_atomic(output_path, exit->out)) tool.output_path = output_path;
+}
+
+// jeprof / google-pprof on the first and last dumps.
+void pprof_tools(ProfileReport& report, const std::string& tool, const std::string& binary) {
+  if (report.dumps.empty()) return;
+  const std::string& first = report.dumps.front();
+  const std::string& last = report.dumps.back();
+  const std::string stem = report.out_dir + "/" + tool;
+  struct Spec {
+    const char* purpose;
+    std::vector<std::string> args;
+    const char* suffix;
+  };
+  const std::vector<Spec> specs = {
+      {"live heap at the last dump", {"--text", binary, last}, ".text.txt"},
+      {"growth from the first to the last dump",
+       {"--text", "--base=" + first, binary, last},
+       ".growth.txt"},
+      {"growth as a call graph", {"--svg", "--base=" + first, binary, last}, ".growth.svg"},
+  };
+  for (const auto& spec : specs) {
+    ToolCommand t;
+    t.purpose = spec.purpose;
+    std::vector<std::string> argv = {tool};
+    argv.insert(argv.end(), spec.args.begin(), spec.args.end());
+    run_tool(t, argv, stem + spec.suffix);
+    report.tools.push_back(std::move(t));
+  }
+}
+
+std::string fmt_ms(double ms) { return fmt::format("{:.1f} s", ms / 1000.0); }
+
+}  // namespace
+
+Result<std::vector<TimedDump>> load_dumps(const std::vector<std::string>& paths, long long t0_ns) {
+  std::vector<TimedDump> out;
+  for (const auto& p : paths) {
+    auto dump = read_heap_dump(p);
+    if (!dump) return dump.error();
+    const long long t = mtime_ns(p);
+    if (t0_ns == 0) t0_ns = t;
+    out.push_back({static_cast<double>(t - t0_ns) / 1e6, std::move(*dump)});
+  }
+  return out;
+}
+
+Result<ProfileReport> run_profile(const ProfileOptions& o) {
+  static const std::vector<std::string> kProfilers = {"jemalloc", "tcmalloc", "heaptrack",
+                                                      "interposer"};
+  if (std::find(kProfilers.begin(), kProfilers.end(), o.profiler) == kProfilers.end())
+    return make_error("unknown profiler '" + o.profiler +
+                      "' (expected jemalloc, tcmalloc, heaptrack or interposer)");
+  if (o.command.empty()) return make_error("no command to profile (give it after --)");
+  if (!(o.interval_s > 0)) return make_error("--interval must be > 0 seconds");
+  if (o.lg_sample < 0 || o.lg_sample > 40) return make_error("--lg-sample must be in 0..40");
+
+  ProfileReport report;
+  report.profiler = o.profiler;
+  report.command = o.command;
+  std::string dir =
+      o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
+  if (auto st = make_directories(dir); !st) return st.error();
+  report.out_dir = fs::absolute(dir).lexically_normal().string();
+  if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
+  const std::string binary = which(o.command[0]);
+  if (binary.empty()) return make_error("cannot find program '" + o.command[0] + "'");
+
+  SpawnSpec spec;
+  spec.argv = o.command;
+  std::string dump_prefix, dump_suffix = ".heap";
+  bool sample_rss = true;
+  if (o.profiler == "jemalloc") {
+    auto config = configuration(o, "jemalloc");
+    if (!config) return config.error();
+    // Stopgap cadence until the runner's jemalloc_prof_dump_every is merged: jemalloc's own
+    // lg_prof_interval dumps after every 2^24 bytes (16 MiB) of allocation, which follows the
+    // allocation volume, not the clock.
+    const int lg_interval = 24;
+    spec.set_env.emplace_back("LD_PRELOAD", config->preload_path());
+    spec.set_env.emplace_back(
+        "MALLOC_CONF", fmt::format("prof:true,prof_active:true,lg_prof_sample:{},prof_final:true,"
+                                   "lg_prof_interval:{},prof_prefix:{}/jeprof",
+                                   o.lg_sample, lg_interval, report.out_dir));
+    report.cadence = fmt::format(
+        "STOPGAP: jemalloc lg_prof_interval:{} (a dump per 16 MiB allocated, not per {} s; the "
+        "runner's time cadence replaces it once merged) + prof_final; lg_prof_sample:{}",
+        lg_interval, o.interval_s, o.lg_sample);
+    dump_prefix = "jeprof.";
+  } else if (o.profiler == "tcmalloc") {
+    auto config = configuration(o, "tcmalloc");
+    if (!config) return config.error();
+    if (config->preload_path().find("minimal") != std::string::npos)
+      return make_error("the tcmalloc configuration preloads " + config->preload_path() +
+                        ", which has no heap profiler (need the full libtcmalloc)");
+    // gperftools 2.10 heap-profiler.cc: HEAP_PROFILE_TIME_INTERVAL is whole seconds, checked
+    // when the program allocates; the volume-based triggers are switched off (0).
+    const long seconds = std::max(1L, std::lround(o.interval_s));
+    spec.set_env.emplace_back("LD_PRELOAD", config->preload_path());
+    spec.set_env.emplace_back("HEAPPROFILE", report.out_dir + "/gperftools");
+    spec.set_env.emplace_back("HEAP_PROFILE_TIME_INTERVAL", std::to_string(seconds));
+    spec.set_env.emplace_back("HEAP_PROFILE_ALLOCATION_INTERVAL", "0");
+    spec.set_env.emplace_back("HEAP_PROFILE_INUSE_INTERVAL", "0");
+    report.cadence = fmt::format(
+        "gperftools HEAP_PROFILE_TIME_INTERVAL={} s (checked at allocations) + a dump at exit",
+        seconds);
+    if (static_cast<double>(seconds) != o.interval_s)
+      report.notes.push_back(fmt::format(
+          "gperftools takes whole seconds: interval {} s rounded to {} s", o.interval_s, seconds));
+    dump_prefix = "gperftools.";
+  } else if (o.profiler == "heaptrack") {
+    if (which("heaptrack").empty()) return make_error("heaptrack not found in PATH");
+    spec.argv = {"heaptrack", "-o", report.out_dir + "/heaptrack"};
+    spec.argv.insert(spec.argv.end(), o.command.begin(), o.command.end());
+    report.cadence =
+        fmt::format("heaptrack records every event; live bytes replayed from its trace every {} s",
+                    o.interval_s);
+    sample_rss = false;  // the pid is heaptrack's script, not the target
+  } else {
+#ifdef ARENALAB_PROFILERS_HAVE_RUNNER
+    // handled below
+#else
+    return make_error(
+        "--profiler interposer needs arenalab_runner (the interposer and its sample mode), "
+        "which is not built in this tree");
+#endif
+  }
+
+  std::uint64_t& rss_first = report.rss_first;
+  std::uint64_t& rss_last = report.rss_last;
+  if (o.profiler != "interposer") {
+    const long long t0 = realtime_ns();
+    auto child = spawn(spec);
+    if (!child) return child.error();
+    const pid_t pid = child->pid();
+    auto exit = child->wait(
+        [&] {
+          if (!sample_rss) return;
+          if (auto st = procfs::read_status(pid); st) {
+            if (rss_first == 0) rss_first = st->vm_rss;
+            rss_last = st->vm_rss;
+          }
+        },
+        static_cast<int>(std::clamp(o.interval_s * 250.0, 20.0, 1000.0)));
+    if (!exit) return exit.error();
+    report.exit = *exit;
+    if (o.profiler == "heaptrack") {
+      const std::string trace_path = report.out_dir + "/heaptrack.zst";
+      if (!fs::exists(trace_path))
+        return make_error("heaptrack wrote no trace at " + trace_path + " (" +
+                          report.exit.describe() + ")");
+      auto trace = read_heaptrack_trace(trace_path, o.interval_s * 1000.0);
+      if (!trace) return trace.error();
+      report.dumps.push_back(trace_path);
+      for (const auto& snap : trace->snapshots) report.dump_t_ms.push_back(snap.t_ms);
+      report.callsites = callsites_from_heaptrack(*trace);
+      if (o.run_tools) {
+        ToolCommand t;
+        t.purpose = "heaptrack's leaks and peak consumers";
+        run_tool(t,
+                 {"heaptrack_print", "-f", trace_path, "--print-leaks", "1", "--print-peaks", "1",
+                  "--print-allocators", "0", "--print-temporary", "0", "-n", "10"},
+                 report.out_dir + "/heaptrack_print.txt");
+        report.tools.push_back(std::move(t));
+      }
+    } else {
+      if (o.profiler == "jemalloc") dump_prefix += std::to_string(pid) + ".";
+      report.dumps = dump_files(report.out_dir, dump_prefix, dump_suffix, t0 - kMtimeSlackNs);
+      auto dumps = load_dumps(report.dumps, t0);
+      if (!dumps) return dumps.error();
+      for (const auto& d : *dumps) report.dump_t_ms.push_back(d.t_ms);
+      Symbolizer symbolizer;
+      report.callsites = callsites_from_dumps(*dumps, symbolizer);
+      if (o.run_tools)
+        pprof_tools(report, o.profiler == "jemalloc" ? "jeprof" : "google-pprof", binary);
+    }
+  }
+#ifdef ARENALAB_PROFILERS_HAVE_RUNNER
+  if (o.profiler == "interposer") {
+    runner::RunOptions ro;
+    ro.command = o.command;
+    ro.mode = "sample";
+    ro.interval_ms = o.interval_s * 1000.0;
+    ro.out_dir = report.out_dir;
+    if (!o.allocators_file.empty()) ro.allocators_file = o.allocators_file;
+    const long long t0 = realtime_ns();
+    auto run = runner::run(ro);
+    if (!run) return run.error();
+    report.exit = run->exit;
+    for (const auto& w : run->warnings) report.notes.push_back(w);
+    report.cadence =
+        fmt::format("arenalab interposer, sample mode, a heap_v2 dump every {} s", o.interval_s);
+    report.dumps = dump_files(report.out_dir, "heap.", ".heap", t0 - kMtimeSlackNs);
+    auto dumps = load_dumps(report.dumps, t0);
+    if (!dumps) return dumps.error();
+    for (const auto& d : *dumps) report.dump_t_ms.push_back(d.t_ms);
+    Symbolizer symbolizer;
+    report.callsites = callsites_from_dumps(*dumps, symbolizer);
+    if (o.run_tools) pprof_tools(report, "jeprof", binary);
+  }
+#endif
+
+  classify_and_rank(report.callsites);
+  const bool any_leak = std::any_of(report.callsites.begin(), report.callsites.end(),
+                                    [](const auto& s) { return s.verdict.verdict == "leak"; });
+  if (report.dumps.empty())
+    report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
+  if (o.profiler != "interposer") {
+    report.notes.push_back(
+        "a heap profiler sees only memory obtained through malloc/new; mmap(2) called directly "
+        "(and allocator retention) never appears in its dumps: use --profiler interposer");
+    if (!any_leak && rss_last > rss_first && rss_first > 0) {
+      const double grew = static_cast<double>(rss_last - rss_first);
+      if (grew > 0.25 * static_cast<double>(rss_first) && grew > 8.0 * 1024 * 1024)
+        report.notes.push_back(fmt::format(
+            "RSS grew by {} while the {} profile shows no growing call site: the growth is "
+            "outside the heap this profiler sees (direct mmap, or retention); "
+            "--profiler interposer names mmap call sites",
+            format_bytes(grew), o.profiler));
+    }
+  }
+  return report;
+}
+
+namespace {
+std::string site_text(const CallsiteSeries& s) {
+  const Frame* f = s.site_frame();
+  if (f != nullptr) return f->describe();
+  // Allocated by the runtime itself (e.g. libstdc++'s start-up pool): show the outermost frame.
+  return s.frames.empty() ? "(no frames)"
+                          : "(allocator/runtime only) " + s.frames.back().describe();
+}
+}  // namespace
+
+std::string report_json(const ProfileReport& r, int top) {
+  nlohmann::json j;
+  j["schema"] = "arenalab.profile/1";
+  j["profiler"] = r.profiler;
+  j["command"] = r.command;
+  j["out_dir"] = r.out_dir;
+  j["cadence"] = r.cadence;
+  j["exit"] = r.exit.describe();
+  j["dumps"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < r.dumps.size(); ++i) j["dumps"].push_back(r.dumps[i]);
+  j["dump_t_ms"] = r.dump_t_ms;
+  j["callsites"] = nlohmann::json::array();
+  int n = 0;
+  for (const auto& s : r.callsites) {
+    if (n++ >= top) break;
+    nlohmann::json c;
+    c["verdict"] = s.verdict.verdict;
+    if (s.verdict.verdict != "unresolved") c["slope_bytes_per_s"] = s.verdict.slope_bytes_per_s;
+    c["bytes_now"] = s.bytes_now();
+    c["method"] = s.verdict.method;
+    c["reason"] = s.verdict.reason;
+    if (const Frame* f = s.site_frame()) {
+      c["site"] = {{"function", f->function},
+                   {"file", f->file},
+                   {"line", f->line},
+                   {"module", f->module},
+                   {"address", fmt::format("0x{:x}", f->address)}};
+    }
+    c["stack"] = nlohmann::json::array();
+    for (const auto& f : s.frames) c["stack"].push_back(f.describe());
+    c["t_ms"] = s.t_ms;
+    c["live_bytes"] = s.live_bytes;
+    j["callsites"].push_back(std::move(c));
+  }
+  j["tools"] = nlohmann::json::array();
+  for (const auto& t : r.tools) {
+    nlohmann::json c = {{"purpose", t.purpose}, {"command", t.command}, {"ran", t.ran}};
+    if (t.ran) c["status"] = t.status;
+    if (!t.output_path.empty()) c["output"] = t.output_path;
+    j["tools"].push_back(std::move(c));
+  }
+  if (r.rss_first > 0) {
+    j["rss_first"] = r.rss_first;
+    j["rss_last"] = r.rss_last;
+  }
+  j["notes"] = r.notes;
+  return j.dump(2) + "\n";
+}
+
+std::string report_text(const ProfileReport& r, int top) {
+  std::string out;
+  out += fmt::format("profile: {} under {} ({})\n", join_command(r.command), r.profiler,
+                     r.exit.describe());
+  out += fmt::format("cadence: {}\n", r.cadence);
+  out += r.profiler == "heaptrack"
+             ? fmt::format("trace:   {} ({} snapshots)", r.dumps.empty() ? "-" : r.dumps[0],
+                           r.dump_t_ms.size())
+             : fmt::format("dumps:   {} in {}", r.dumps.size(), r.out_dir);
+  if (!r.dump_t_ms.empty())
+    out += fmt::format(" ({} .. {})", fmt_ms(r.dump_t_ms.front()), fmt_ms(r.dump_t_ms.back()));
+  out += "\n";
+  if (r.rss_first > 0)
+    out += fmt::format("rss:     {} -> {} while it ran\n",
+                       format_bytes(static_cast<double>(r.rss_first)),
+                       format_bytes(static_cast<double>(r.rss_last)));
+  out += "\n";
+  out += fmt::format("top growing call sites ({} of {}):\n",
+                     std::min<std::size_t>(top, r.callsites.size()), r.callsites.size());
+  out += fmt::format("  {:<10} {:>14} {:>12}  {}\n", "verdict", "slope", "bytes now",
+                     "first frame outside the allocator");
+  int n = 0;
+  for (const auto& s : r.callsites) {
+    if (n++ >= top) break;
+    std::string slope =
+        s.verdict.verdict == "unresolved" ? "-" : format_bytes(s.verdict.slope_bytes_per_s) + "/s";
+    if (s.verdict.slope_bytes_per_s < 0 && s.verdict.verdict != "unresolved")
+      slope = "-" + format_bytes(-s.verdict.slope_bytes_per_s) + "/s";
+    out += fmt::format("  {:<10} {:>14} {:>12}  {}\n", s.verdict.verdict, slope,
+                       format_bytes(s.bytes_now()), site_text(s));
+  }
+  if (!r.callsites.empty())
+    out += fmt::format("  (classifier: {})\n", r.callsites.front().verdict.method);
+  if (!r.tools.empty()) {
+    out += "\ndig further:\n";
+    for (const auto& t : r.tools) {
+      out +=
+          fmt::format("  # {}{}\n  {}\n", t.purpose,
+                      t.ran ? fmt::format(" (ran, exit {})", t.status) : " (not run)", t.command);
+    }
+  }
+  if (!r.notes.empty()) {
+    out += "\nnotes:\n";
+    for (const auto& note : r.notes) out += "  - " + note + "\n";
+  }
+  return out;
+}
+
+}  // namespace arenalab::profilers
