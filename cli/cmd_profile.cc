@@ -23,7 +23,9 @@ int run(const Flags& flags) {
     print_error("profile", "--top must be at least 1");
     return kExitUsage;
   }
-  auto report = profilers::run_profile(flags.options);
+  profilers::ProfileOptions options = flags.options;
+  options.target_stdout_to_stderr = flags.json;
+  auto report = profilers::run_profile(options);
   if (!report) {
     print_error("profile", report.error().message);
     return kExitError;
@@ -50,7 +52,15 @@ void setup(CLI::App& root, int& exit_code) {
       ->required()
       ->check(CLI::IsMember({"jemalloc", "tcmalloc", "heaptrack", "interposer"}));
   cmd->add_option("--interval", flags->options.interval_s, "Seconds between dumps (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            try {
+              if (std::stod(text) > 0) return "";
+            } catch (const std::exception&) {
+            }
+            return "expected seconds > 0, got '" + text + "'";
+          },
+          "SECONDS"));
   cmd->add_option("--top", flags->top, "Call sites to list (default 10)");
   cmd->add_option("--out", flags->options.out_dir,
                   "Directory for dumps, tool output and profile.json "

@@ -89,6 +89,11 @@ Status parse_mappings(LineCursor& cursor, HeapDump& dump) {
                          "a mapping 'start-end perms offset dev inode path'", line);
     dump.mappings.push_back(std::move(m));
   }
+  // Both libraries copy /proc/<pid>/maps, which always has the program's own mappings.
+  if (dump.mappings.empty())
+    return parse_error(dump.source, cursor.number() + 1,
+                       "at least one mapping after MAPPED_LIBRARIES: (dump truncated?)",
+                       "<end of file>");
   return Ok{};
 }
 

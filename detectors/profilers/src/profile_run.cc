@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -196,6 +197,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
 
   SpawnSpec spec;
   spec.argv = o.command;
+  spec.capture_stdout = o.target_stdout_to_stderr;
   std::string dump_prefix, dump_suffix = ".heap";
   bool sample_rss = true;
   if (o.profiler == "jemalloc") {
@@ -272,6 +274,8 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
         static_cast<int>(std::clamp(o.interval_s * 250.0, 20.0, 1000.0)));
     if (!exit) return exit.error();
     report.exit = *exit;
+    if (o.target_stdout_to_stderr && !exit->out.empty())
+      std::fwrite(exit->out.data(), 1, exit->out.size(), stderr);
     if (o.profiler == "heaptrack") {
       const std::string trace_path = report.out_dir + "/heaptrack.zst";
       if (!fs::exists(trace_path))
@@ -310,11 +314,14 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
     ro.mode = "sample";
     ro.interval_ms = o.interval_s * 1000.0;
     ro.out_dir = report.out_dir;
+    ro.capture_output = o.target_stdout_to_stderr;
     if (!o.allocators_file.empty()) ro.allocators_file = o.allocators_file;
     const long long t0 = realtime_ns();
     auto run = runner::run(ro);
     if (!run) return run.error();
     report.exit = run->exit;
+    if (o.target_stdout_to_stderr && !run->exit.out.empty())
+      std::fwrite(run->exit.out.data(), 1, run->exit.out.size(), stderr);
     for (const auto& w : run->warnings) report.notes.push_back(w);
     report.cadence =
         fmt::format("arenalab interposer, sample mode, a heap_v2 dump every {} s", o.interval_s);

@@ -22,6 +22,9 @@ struct ProfileOptions {
   std::string out_dir;               // empty: ./arenalab-profile-<pid>
   std::string allocators_file;       // empty: the shipped configurations
   bool run_tools = true;             // run jeprof / pprof / heaptrack_print afterwards
+  // Keep the target's stdout off ours (it is copied to stderr after the run), so that a
+  // machine-readable report on stdout stays parseable.
+  bool target_stdout_to_stderr = false;
 };
 
 // A follow-up command of the profiler's own tooling, with where its output was saved.
