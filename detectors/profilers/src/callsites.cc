@@ -27,12 +27,16 @@ std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& d
   for (std::size_t d = 0; d < dumps.size(); ++d) {
     const HeapDump& dump = dumps[d].dump;
     for (const auto& record : dump.stacks) {
+      // Inlined functions expand into frames of their own; the key keeps one address per
+      // frame so that stacks differing only inside the allocator share a site.
       std::vector<Frame> frames;
-      frames.reserve(record.addresses.size());
-      for (auto a : record.addresses) frames.push_back(symbolizer.resolve(a, dump.mappings));
+      for (auto a : record.addresses) {
+        auto inlined = symbolizer.resolve_inlined(a, dump.mappings);
+        frames.insert(frames.end(), inlined.begin(), inlined.end());
+      }
       const std::size_t site = first_user_frame(frames);
-      SiteKey key(record.addresses.begin() + static_cast<std::ptrdiff_t>(site),
-                  record.addresses.end());
+      SiteKey key;
+      for (std::size_t i = site; i < frames.size(); ++i) key.push_back(frames[i].address);
       auto [it, inserted] = sites.try_emplace(key);
       Accumulating& acc = it->second;
       if (inserted) {

@@ -5,6 +5,8 @@
 #include "arenalab/profilers/symbolize.h"
 
 #include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
@@ -68,7 +70,7 @@ struct Symbolizer::Impl {
     }
   };
   std::map<std::string, std::unique_ptr<Module>> modules;  // nullptr: could not open
-  std::map<std::pair<std::string, std::uint64_t>, Frame> cache;
+  std::map<std::pair<std::string, std::uint64_t>, std::vector<Frame>> cache;
   std::string last_error;
   std::size_t opened = 0;
 
@@ -104,26 +106,92 @@ Symbolizer::~Symbolizer() = default;
 std::size_t Symbolizer::modules_opened() const { return impl_->opened; }
 const std::string& Symbolizer::last_error() const { return impl_->last_error; }
 
+namespace {
+
+// The qualified, demangled name of a DWARF function entry (following abstract origins and
+// specifications), else its plain name.
+std::string die_function_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name})
+    if (dwarf_attr_integrate(die, at, &attr) != nullptr)
+      if (const char* mangled = dwarf_formstring(&attr)) return demangle(mangled);
+  const char* name = dwarf_diename(die);
+  return name != nullptr ? name : "";
+}
+
+// Inlined frames at `pc` (a module address for DWARF, i.e. minus the CU bias), innermost first:
+// each inlined subroutine with the location inside it, then the function it was inlined into
+// at the call's location (DW_AT_call_file / DW_AT_call_line). The outermost entry carries only
+// its call location; its name comes from the symbol table.
+void inline_chain(Dwfl_Module* mod, GElf_Addr vaddr, Frame innermost, std::vector<Frame>& out) {
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, vaddr, &bias);
+  // dwarf_getscopes follows the innermost inlined instance into its abstract definition, so
+  // the concrete nesting (who it was inlined into) comes from dwarf_getscopes_die on that
+  // instance, as eu-addr2line -i does.
+  Dwarf_Die* pc_scopes = nullptr;
+  const int n_pc = cu != nullptr ? dwarf_getscopes(cu, vaddr - bias, &pc_scopes) : -1;
+  Dwarf_Die* scopes = nullptr;
+  int n = -1;
+  for (int i = 0; i < n_pc; ++i) {
+    if (dwarf_tag(&pc_scopes[i]) == DW_TAG_inlined_subroutine) {
+      n = dwarf_getscopes_die(&pc_scopes[i], &scopes);
+      break;
+    }
+  }
+  std::free(pc_scopes);
+  Dwarf_Files* files = nullptr;
+  std::size_t nfiles = 0;
+  if (cu != nullptr) dwarf_getsrcfiles(cu, &files, &nfiles);
+  Frame current = innermost;  // location known, function to be named
+  for (int i = 0; i < n; ++i) {
+    if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine) continue;
+    current.function = die_function_name(&scopes[i]);
+    out.push_back(current);
+    // The caller's location: where this inlined body was called.
+    Dwarf_Attribute attr;
+    Dwarf_Word file_index = 0, line = 0;
+    current.file.clear();
+    current.line = 0;
+    if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file_index) == 0 &&
+        files != nullptr && file_index < nfiles)
+      if (const char* f = dwarf_filesrc(files, file_index, nullptr, nullptr)) current.file = f;
+    if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &line) == 0)
+      current.line = static_cast<int>(line);
+  }
+  std::free(scopes);
+  current.function = innermost.function;  // the real (symbol table) function
+  out.push_back(current);
+}
+
+}  // namespace
+
 Frame Symbolizer::resolve(std::uint64_t address, const std::vector<Mapping>& mappings) {
+  return resolve_inlined(address, mappings).back();
+}
+
+std::vector<Frame> Symbolizer::resolve_inlined(std::uint64_t address,
+                                               const std::vector<Mapping>& mappings) {
   Frame frame;
   frame.address = address;
   const Mapping* m = find_mapping(mappings, address);
-  if (m == nullptr) return frame;
+  if (m == nullptr) return {frame};
   std::string path = m->path;
   constexpr std::string_view kDeleted = " (deleted)";
   if (path.size() > kDeleted.size() &&
       path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
     path.resize(path.size() - kDeleted.size());
   frame.module = path;
-  if (path.empty() || path.front() != '/') return frame;  // [vdso], anonymous memory
+  if (path.empty() || path.front() != '/') return {frame};  // [vdso], anonymous memory
   // Return address - 1: inside the call instruction, so the line is the call's.
   const std::uint64_t file_offset = address - m->start + m->offset - (address > 0 ? 1 : 0);
   const auto key = std::make_pair(path, file_offset);
   if (auto hit = impl_->cache.find(key); hit != impl_->cache.end()) {
-    Frame cached = hit->second;
-    cached.address = address;
+    std::vector<Frame> cached = hit->second;
+    for (auto& f : cached) f.address = address;
     return cached;
   }
+  std::vector<Frame> frames;
   Impl::Module* mod = impl_->module(path);
   if (mod != nullptr) {
     for (const auto& load : mod->loads) {
@@ -142,11 +210,13 @@ Frame Symbolizer::resolve(std::uint64_t address, const std::vector<Mapping>& map
           frame.line = lineno;
         }
       }
+      inline_chain(mod->mod, vaddr, frame, frames);
       break;
     }
   }
-  impl_->cache.emplace(key, frame);
-  return frame;
+  if (frames.empty()) frames.push_back(frame);
+  impl_->cache.emplace(key, frames);
+  return frames;
 }
 
 bool is_allocator_frame(const Frame& frame) {

@@ -33,7 +33,12 @@ class Symbolizer {
   // Resolves one address of a stack. Stack entries are return addresses (except perhaps the
   // first), so the lookup uses address - 1 to land inside the call instruction, as pprof does.
   // Module handles and results are cached per module path and module-relative address.
+  // The function containing the address, with the source line inside that function (for an
+  // address in inlined code: the line of the outermost inlined call).
   Frame resolve(std::uint64_t address, const std::vector<Mapping>& mappings);
+  // All frames at the address, innermost first: the inlined functions (from DWARF inline
+  // scopes), then the function they were inlined into, as resolve() returns it.
+  std::vector<Frame> resolve_inlined(std::uint64_t address, const std::vector<Mapping>& mappings);
 
   std::size_t modules_opened() const;
   // Why the last module that could not be opened failed ("" if none failed).
