@@ -20,6 +20,7 @@
 #include "arenalab/core/sizes.h"
 #include "arenalab/procfs/procfs.h"
 #include "arenalab/profilers/heaptrack_trace.h"
+#include "arenalab/timeline/timeline.h"
 
 #if __has_include("arenalab/runner/runner.h")
 #include "arenalab/runner/runner.h"
@@ -195,6 +196,11 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   const std::string binary = which(o.command[0]);
   if (binary.empty()) return make_error("cannot find program '" + o.command[0] + "'");
 
+#ifdef ARENALAB_PROFILERS_HAVE_RUNNER
+  const bool runner_based = o.profiler == "interposer" || o.profiler == "jemalloc";
+#else
+  const bool runner_based = false;
+#endif
   SpawnSpec spec;
   spec.argv = o.command;
   spec.capture_stdout = o.target_stdout_to_stderr;
@@ -203,19 +209,28 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (o.profiler == "jemalloc") {
     auto config = configuration(o, "jemalloc");
     if (!config) return config.error();
-    // Stopgap cadence until the runner's jemalloc_prof_dump_every is merged: jemalloc's own
-    // lg_prof_interval dumps after every 2^24 bytes (16 MiB) of allocation, which follows the
-    // allocation volume, not the clock.
+    const std::string conf = fmt::format(
+        "prof:true,prof_active:true,lg_prof_sample:{},prof_final:true,prof_prefix:{}/jeprof",
+        o.lg_sample, report.out_dir);
+#ifdef ARENALAB_PROFILERS_HAVE_RUNNER
+    // Time cadence: the interposer's sampler calls mallctl("prof.dump") every interval,
+    // writing DIR/jeprof.<seq>.heap; prof_final adds DIR/jeprof.<pid>.<n>.f.heap at exit.
+    spec.set_env.emplace_back("MALLOC_CONF", conf);
+    report.cadence = fmt::format(
+        "jemalloc prof.dump every {} s (arenalab sampler) + prof_final; lg_prof_sample:{}",
+        o.interval_s, o.lg_sample);
+#else
+    // Stopgap without the runner: jemalloc's own lg_prof_interval dumps after every 2^24 bytes
+    // (16 MiB) of allocation, which follows the allocation volume, not the clock.
     const int lg_interval = 24;
     spec.set_env.emplace_back("LD_PRELOAD", config->preload_path());
-    spec.set_env.emplace_back(
-        "MALLOC_CONF", fmt::format("prof:true,prof_active:true,lg_prof_sample:{},prof_final:true,"
-                                   "lg_prof_interval:{},prof_prefix:{}/jeprof",
-                                   o.lg_sample, lg_interval, report.out_dir));
+    spec.set_env.emplace_back("MALLOC_CONF",
+                              conf + fmt::format(",lg_prof_interval:{}", lg_interval));
     report.cadence = fmt::format(
         "STOPGAP: jemalloc lg_prof_interval:{} (a dump per 16 MiB allocated, not per {} s; the "
         "runner's time cadence replaces it once merged) + prof_final; lg_prof_sample:{}",
         lg_interval, o.interval_s, o.lg_sample);
+#endif
     dump_prefix = "jeprof.";
   } else if (o.profiler == "tcmalloc") {
     auto config = configuration(o, "tcmalloc");
@@ -258,7 +273,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
 
   std::uint64_t& rss_first = report.rss_first;
   std::uint64_t& rss_last = report.rss_last;
-  if (o.profiler != "interposer") {
+  if (!runner_based) {
     const long long t0 = realtime_ns();
     auto child = spawn(spec);
     if (!child) return child.error();
@@ -296,7 +311,6 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
         report.tools.push_back(std::move(t));
       }
     } else {
-      if (o.profiler == "jemalloc") dump_prefix += std::to_string(pid) + ".";
       report.dumps = dump_files(report.out_dir, dump_prefix, dump_suffix, t0 - kMtimeSlackNs);
       auto dumps = load_dumps(report.dumps, t0);
       if (!dumps) return dumps.error();
@@ -308,14 +322,39 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
     }
   }
 #ifdef ARENALAB_PROFILERS_HAVE_RUNNER
-  if (o.profiler == "interposer") {
+  if (runner_based) {
     runner::RunOptions ro;
     ro.command = o.command;
-    ro.mode = "sample";
-    ro.interval_ms = o.interval_s * 1000.0;
+    if (!o.allocators_file.empty()) ro.allocators_file = o.allocators_file;
     ro.out_dir = report.out_dir;
     ro.capture_output = o.target_stdout_to_stderr;
-    if (!o.allocators_file.empty()) ro.allocators_file = o.allocators_file;
+    if (o.profiler == "interposer") {
+      // Sample mode: a heap_v2 dump every heap_dump_every samples; the sampler ticks at most
+      // every 100 ms so the timeline stays fine-grained.
+      ro.mode = "sample";
+      ro.interval_ms = std::min(100.0, o.interval_s * 1000.0);
+      ro.heap_dump_every =
+          std::max(1, static_cast<int>(std::lround(o.interval_s * 1000.0 / ro.interval_ms)));
+      ro.sample_bytes = std::uint64_t{1} << o.lg_sample;
+      report.cadence = fmt::format(
+          "arenalab interposer, sample mode (mean {} between samples), a heap_v2 dump every {} s",
+          format_bytes(static_cast<double>(ro.sample_bytes)),
+          ro.heap_dump_every * ro.interval_ms / 1000.0);
+      dump_prefix = "heap.";
+    } else {  // jemalloc
+      ro.allocator = "jemalloc";
+      ro.mode = "stats";
+      ro.interval_ms = o.interval_s * 1000.0;
+      ro.jemalloc_prof_dump_every = 1;
+      ro.extra_env = spec.set_env;  // MALLOC_CONF (appended to the configuration's)
+    }
+    ro.tick_ms = 100;
+    ro.on_tick = [&](const runner::RunProgress& p) {
+      if (auto st = procfs::read_status(p.pid); st) {
+        if (report.rss_first == 0) report.rss_first = st->vm_rss;
+        report.rss_last = st->vm_rss;
+      }
+    };
     const long long t0 = realtime_ns();
     auto run = runner::run(ro);
     if (!run) return run.error();
@@ -323,9 +362,16 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
     if (o.target_stdout_to_stderr && !run->exit.out.empty())
       std::fwrite(run->exit.out.data(), 1, run->exit.out.size(), stderr);
     for (const auto& w : run->warnings) report.notes.push_back(w);
-    report.cadence =
-        fmt::format("arenalab interposer, sample mode, a heap_v2 dump every {} s", o.interval_s);
-    report.dumps = dump_files(report.out_dir, "heap.", ".heap", t0 - kMtimeSlackNs);
+    if (auto tl = timeline::read_timeline(run->timeline_path); tl) {
+      const auto mmap = timeline::series(*tl, "mmap_bytes");
+      if (!mmap.empty()) {
+        report.mmap_measured = true;
+        report.mmap_verdict = classify_series(mmap.t_ms, mmap.value);
+        report.mmap_bytes_now = mmap.value.back();
+      }
+    }
+    if (!run->verified && !run->mismatch.empty()) report.notes.push_back(run->mismatch);
+    report.dumps = dump_files(report.out_dir, dump_prefix, dump_suffix, t0 - kMtimeSlackNs);
     auto dumps = load_dumps(report.dumps, t0);
     if (!dumps) return dumps.error();
     for (const auto& d : *dumps) report.dump_t_ms.push_back(d.t_ms);
@@ -340,6 +386,14 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
                                     [](const auto& s) { return s.verdict.verdict == "leak"; });
   if (report.dumps.empty())
     report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
+  if (report.mmap_measured && report.mmap_verdict.verdict == "leak") {
+    report.notes.push_back(fmt::format(
+        "anonymous mmap(2) made by the program itself grows: {} now, {}/s ({}); the "
+        "interposer counts these bytes but records no call stack for them, so no mmap call site "
+        "can be named here",
+        format_bytes(report.mmap_bytes_now), format_bytes(report.mmap_verdict.slope_bytes_per_s),
+        report.mmap_verdict.verdict));
+  }
   if (o.profiler != "interposer") {
     report.notes.push_back(
         "a heap profiler sees only memory obtained through malloc/new; mmap(2) called directly "
@@ -407,6 +461,13 @@ std::string report_json(const ProfileReport& r, int top) {
     if (t.ran) c["status"] = t.status;
     if (!t.output_path.empty()) c["output"] = t.output_path;
     j["tools"].push_back(std::move(c));
+  }
+  if (r.mmap_measured) {
+    j["mmap"] = {{"verdict", r.mmap_verdict.verdict},
+                 {"bytes_now", r.mmap_bytes_now},
+                 {"reason", r.mmap_verdict.reason}};
+    if (r.mmap_verdict.verdict != "unresolved")
+      j["mmap"]["slope_bytes_per_s"] = r.mmap_verdict.slope_bytes_per_s;
   }
   if (r.rss_first > 0) {
     j["rss_first"] = r.rss_first;

@@ -50,6 +50,11 @@ struct ProfileReport {
   // heaptrack, whose pid is its launcher script).
   std::uint64_t rss_first = 0;
   std::uint64_t rss_last = 0;
+  // The interposer's count of anonymous mmap(2) the program made itself (timeline.jsonl
+  // "mmap_bytes"), classified like a call site; absent when not measured.
+  bool mmap_measured = false;
+  SeriesVerdict mmap_verdict;
+  double mmap_bytes_now = 0;
   std::vector<std::string> notes;  // what the reader must know (e.g. heap profilers miss mmap)
 };
 
