@@ -15,6 +15,7 @@
 // proving the stores (and so the allocations) dead.
 void* g_kept[1 << 16];
 std::size_t g_kept_count = 0;
+bool g_fixed = false;  // --fixed: keep only the 16 newest records (the bug fixed)
 
 namespace {
 void* g_window[16] = {};            // bounded: each slot is freed when reused
@@ -24,6 +25,11 @@ volatile unsigned char g_sink = 0;  // keeps the churn from being optimized away
 __attribute__((noinline)) void leak_some_records(std::size_t bytes) {
   auto* p = static_cast<unsigned char*>(std::malloc(bytes));
   std::memset(p, 1, bytes);
+  if (g_fixed) {
+    std::free(g_kept[g_kept_count % 16]);
+    g_kept[g_kept_count++ % 16] = p;
+    return;
+  }
   if (g_kept_count < (1 << 16)) g_kept[g_kept_count++] = p;
 }
 
@@ -54,10 +60,12 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--mmap")
       use_mmap = true;
+    else if (a == "--fixed")
+      g_fixed = true;
     else if (a == "--seconds" && i + 1 < argc)
       seconds = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--seconds S] [--mmap]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--seconds S] [--mmap] [--fixed]\n", argv[0]);
       return 2;
     }
   }

@@ -404,7 +404,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
         report.notes.push_back(fmt::format(
             "RSS grew by {} while the {} profile shows no growing call site: the growth is "
             "outside the heap this profiler sees (direct mmap, or retention); "
-            "--profiler interposer names mmap call sites",
+            "--profiler interposer measures the program's own mmap bytes",
             format_bytes(grew), o.profiler));
     }
   }
