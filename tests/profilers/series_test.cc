@@ -17,30 +17,48 @@ std::vector<double> times(int n) {
   return t;
 }
 
-TEST(ClassifySeries, SteadyGrowthIsLeakWithItsSlope) {
+TEST(ClassifySeriesInterim, SteadyGrowthIsLeakWithItsSlope) {
   std::vector<double> y;
   for (int i = 0; i < 12; ++i) y.push_back(1e6 + 2e6 * (i * 0.5) + (i % 3) * 5e4);  // 2 MB/s
-  const auto v = classify_series(times(12), y);
+  const auto v = classify_series_interim(times(12), y);
   EXPECT_EQ(v.verdict, "leak") << v.reason;
   EXPECT_NEAR(v.slope_bytes_per_s, 2e6, 1e5);
 }
 
-TEST(ClassifySeries, PlateauIsBounded) {
+TEST(ClassifySeriesInterim, PlateauIsBounded) {
   std::vector<double> y;
   for (int i = 0; i < 12; ++i) y.push_back(std::min(i, 4) * 1e6);
-  EXPECT_EQ(classify_series(times(12), y).verdict, "bounded");
+  EXPECT_EQ(classify_series_interim(times(12), y).verdict, "bounded");
 }
 
-TEST(ClassifySeries, ChurnIsNotLeak) {
+TEST(ClassifySeriesInterim, ChurnIsNotLeak) {
   std::vector<double> y;
   for (int i = 0; i < 12; ++i) y.push_back(i % 2 == 0 ? 0 : 131072);
-  EXPECT_NE(classify_series(times(12), y).verdict, "leak");
-  EXPECT_EQ(classify_series(times(12), std::vector<double>(12, 4096)).verdict, "stable");
+  EXPECT_NE(classify_series_interim(times(12), y).verdict, "leak");
+  EXPECT_EQ(classify_series_interim(times(12), std::vector<double>(12, 4096)).verdict, "stable");
 }
 
-TEST(ClassifySeries, TooFewPointsIsUnresolved) {
-  EXPECT_EQ(classify_series(times(3), {1, 2, 3}).verdict, "unresolved");
-  EXPECT_EQ(classify_series({0, 0, 0, 0}, {1, 2, 3, 4}).verdict, "unresolved");
+TEST(ClassifySeriesInterim, TooFewPointsIsUnresolved) {
+  EXPECT_EQ(classify_series_interim(times(3), {1, 2, 3}).verdict, "unresolved");
+  EXPECT_EQ(classify_series_interim({0, 0, 0, 0}, {1, 2, 3, 4}).verdict, "unresolved");
+}
+
+// The classifier in use (the suite's analysis when built, else the interim one) on series long
+// enough for either: a per-call-site leak, churn and a flat site.
+TEST(ClassifySeries, LongSeriesLeakChurnFlat) {
+  std::vector<double> t, leak, churn, flat;
+  for (int i = 0; i < 40; ++i) {
+    t.push_back(i * 250.0);
+    leak.push_back(262144.0 * 12 * (i * 0.25) + (i % 4) * 3e4);  // 3 MiB/s
+    churn.push_back((i * 7) % 5 == 0 ? 0 : 131072.0 * ((i * 3) % 4));
+    flat.push_back(566534);
+  }
+  const auto v = classify_series(t, leak);
+  EXPECT_EQ(v.verdict, "leak") << v.method << ": " << v.reason;
+  EXPECT_NEAR(v.slope_bytes_per_s, 3.0 * 1048576, 0.3 * 1048576) << v.method;
+  EXPECT_NE(classify_series(t, churn).verdict, "leak");
+  EXPECT_EQ(classify_series(t, flat).verdict, "stable") << classify_series(t, flat).reason;
+  EXPECT_EQ(classify_series({0, 1, 2}, {1, 2, 3}).verdict, "unresolved");
 }
 
 TEST(Callsites, GoldenJemallocDumpsGroupByCallSite) {

@@ -6,6 +6,11 @@
 #include <cmath>
 #include <map>
 
+#if __has_include("arenalab/analysis/analysis.h")
+#include "arenalab/analysis/analysis.h"
+#define ARENALAB_PROFILERS_HAVE_ANALYSIS 1
+#endif
+
 namespace arenalab::profilers {
 
 namespace {
@@ -140,7 +145,8 @@ Fit ols(const std::vector<double>& t, const std::vector<double>& y, std::size_t 
 // ordinary least squares over the whole series and over each half. A leak has a positive
 // slope that is significant (t > 3) and is still growing in the second half (slope there at
 // least half the overall one); that tells a plateau (bounded) from steady growth.
-SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector<double>& bytes) {
+SeriesVerdict classify_series_interim(const std::vector<double>& t_ms,
+                                      const std::vector<double>& bytes) {
   SeriesVerdict v;
   v.method = "interim OLS with a half-split (arenalab_profilers)";
   const std::size_t n = std::min(t_ms.size(), bytes.size());
@@ -168,6 +174,26 @@ SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector
   }
   return v;
 }
+
+#ifdef ARENALAB_PROFILERS_HAVE_ANALYSIS
+// The suite's slope analysis (detectors/analysis: block medians, Theil-Sen slope, Mann-Kendall
+// with the Hamed-Rao correction, hinge fit for a knee), on one call site's live bytes.
+SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector<double>& bytes) {
+  analysis::Series series{t_ms, bytes};
+  const analysis::SeriesVerdict a = analysis::classify_series(series);
+  SeriesVerdict v;
+  v.verdict = analysis::verdict_name(a.verdict);
+  // The trend that decided: after the knee when there is one, else the whole window.
+  v.slope_bytes_per_s = a.tail ? a.tail->slope : a.whole.slope;
+  v.method = "arenalab_analysis (Theil-Sen slope, Mann-Kendall trend, knee fit)";
+  v.reason = a.reason;
+  return v;
+}
+#else
+SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector<double>& bytes) {
+  return classify_series_interim(t_ms, bytes);
+}
+#endif
 
 void classify_and_rank(std::vector<CallsiteSeries>& sites) {
   for (auto& s : sites) s.verdict = classify_series(s.t_ms, s.live_bytes);

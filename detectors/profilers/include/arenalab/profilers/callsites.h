@@ -48,8 +48,13 @@ std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& d
 // The same from a heaptrack trace; its stacks arrive symbolized by heaptrack.
 std::vector<CallsiteSeries> callsites_from_heaptrack(const HeaptrackTrace& trace);
 
-// Classifies one series (see callsites.cc for the method in use).
+// Classifies one series: with the suite's slope analysis (arenalab_analysis) when it is built,
+// else with classify_series_interim. `method` in the result names which.
 SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector<double>& bytes);
+// Ordinary least squares over the whole series and its second half (see callsites.cc); needs
+// at least 4 points.
+SeriesVerdict classify_series_interim(const std::vector<double>& t_ms,
+                                      const std::vector<double>& bytes);
 
 // Classifies every series and orders them: leaks first, then by slope, then by bytes now.
 void classify_and_rank(std::vector<CallsiteSeries>& sites);
