@@ -12,9 +12,8 @@ set -uo pipefail
 arenalab=$1 prog=$2 profiler=$3
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-# The slope analysis wants >= 12 dumps: 4 s at 0.25 s; gperftools dumps at most once a second.
-seconds=4 interval=0.25
-[[ $profiler == tcmalloc ]] && seconds=13 interval=1
+# The slope analysis wants >= 24 dumps (8 blocks of 3): 4 s at 0.15 s.
+seconds=4 interval=0.15
 if [[ $(basename "$prog") == wl_leak* ]]; then
   leak_fn=leak_into_registry mmap_fn=leak_into_registry
   malloc_args=(--duration $seconds) mmap_args=(--kind mmap --duration 4)
