@@ -22,7 +22,9 @@ else
   malloc_args=(--seconds $seconds) mmap_args=(--seconds 4 --mmap)
 fi
 
-err=$("$arenalab" profile --profiler "$profiler" --interval $interval --json --out "$out/malloc" \
+# A sample per 64 KiB on average (jemalloc, interposer) keeps the sampled series smooth enough
+# for a short run.
+err=$("$arenalab" profile --profiler "$profiler" --interval $interval --lg-sample 16 --json --out "$out/malloc" \
       -- "$prog" "${malloc_args[@]}" 2>&1 >"$out/malloc.json"); rc=$?
 if [[ $rc -ne 0 ]]; then
   if [[ $profiler == interposer && $err == *"needs arenalab_runner"* ]]; then

@@ -458,7 +458,8 @@ std::string report_json(const ProfileReport& r, int top) {
     if (n++ >= top) break;
     nlohmann::json c;
     c["verdict"] = s.verdict.verdict;
-    if (s.verdict.verdict != "unresolved") c["slope_bytes_per_s"] = s.verdict.slope_bytes_per_s;
+    if (s.verdict.verdict != "unresolved" && std::isfinite(s.verdict.slope_bytes_per_s))
+      c["slope_bytes_per_s"] = s.verdict.slope_bytes_per_s;
     c["bytes_now"] = s.bytes_now();
     c["method"] = s.verdict.method;
     c["reason"] = s.verdict.reason;
@@ -486,7 +487,7 @@ std::string report_json(const ProfileReport& r, int top) {
     j["mmap"] = {{"verdict", r.mmap_verdict.verdict},
                  {"bytes_now", r.mmap_bytes_now},
                  {"reason", r.mmap_verdict.reason}};
-    if (r.mmap_verdict.verdict != "unresolved")
+    if (r.mmap_verdict.verdict != "unresolved" && std::isfinite(r.mmap_verdict.slope_bytes_per_s))
       j["mmap"]["slope_bytes_per_s"] = r.mmap_verdict.slope_bytes_per_s;
   }
   if (r.rss_first > 0) {
@@ -521,10 +522,10 @@ std::string report_text(const ProfileReport& r, int top) {
   int n = 0;
   for (const auto& s : r.callsites) {
     if (n++ >= top) break;
-    std::string slope =
-        s.verdict.verdict == "unresolved" ? "-" : format_bytes(s.verdict.slope_bytes_per_s) + "/s";
-    if (s.verdict.slope_bytes_per_s < 0 && s.verdict.verdict != "unresolved")
-      slope = "-" + format_bytes(-s.verdict.slope_bytes_per_s) + "/s";
+    const double b = s.verdict.slope_bytes_per_s;
+    std::string slope = "-";  // unresolved, or no finite slope
+    if (s.verdict.verdict != "unresolved" && std::isfinite(b))
+      slope = (b < 0 ? "-" : "") + format_bytes(std::fabs(b)) + "/s";
     out += fmt::format("  {:<10} {:>14} {:>12}  {}\n", s.verdict.verdict, slope,
                        format_bytes(s.bytes_now()), site_text(s));
   }
