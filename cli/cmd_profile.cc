@@ -51,7 +51,8 @@ void setup(CLI::App& root, int& exit_code) {
                   "heaptrack, or interposer (arenalab's sample mode)")
       ->required()
       ->check(CLI::IsMember({"jemalloc", "tcmalloc", "heaptrack", "interposer"}));
-  cmd->add_option("--interval", flags->options.interval_s, "Seconds between dumps (default 1)")
+  cmd->add_option("--interval", flags->options.interval_s,
+                  "Seconds between dumps (default 1; the slope analysis needs 24+ dumps)")
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
             try {
@@ -66,8 +67,10 @@ void setup(CLI::App& root, int& exit_code) {
                   "Directory for dumps, tool output and profile.json "
                   "(default ./arenalab-profile-<pid>)");
   cmd->add_flag("--json", flags->json, "Print the report as JSON (schema arenalab.profile/1)");
-  cmd->add_option("--lg-sample", flags->options.lg_sample,
-                  "jemalloc lg_prof_sample: mean 2^N bytes between samples (default 19)")
+  cmd->add_option(
+         "--lg-sample", flags->options.lg_sample,
+         "Sampling of jemalloc (lg_prof_sample) and the interposer: mean 2^N bytes between "
+         "samples (default 19)")
       ->check(CLI::Range(0, 40));
   cmd->add_option("--allocators-file", flags->options.allocators_file,
                   "Configurations file (default: the shipped one)");
