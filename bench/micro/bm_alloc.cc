@@ -50,12 +50,13 @@ class CountingMemoryManager : public benchmark::MemoryManager {
     g_peak = 0;
     g_counting = true;
   }
-  void Stop(Result& result) override {
+  // benchmark 1.7 (Debian 12) passes a pointer.
+  void Stop(Result* result) override {
     g_counting = false;
-    result.num_allocs = g_allocs.load();
-    result.max_bytes_used = g_peak.load();
-    result.total_allocated_bytes = g_bytes.load();
-    result.net_heap_growth = g_live.load();
+    result->num_allocs = g_allocs.load();
+    result->max_bytes_used = g_peak.load();
+    result->total_allocated_bytes = g_bytes.load();
+    result->net_heap_growth = g_live.load();
   }
 };
 

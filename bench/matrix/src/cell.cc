@@ -14,6 +14,8 @@
 namespace arenalab::matrix {
 namespace {
 
+constexpr int kTimelineMs = 20;  // --timeline sampling interval (procfs), milliseconds
+
 // The last `lines` lines of a captured stream, trimmed.
 std::string tail_lines(const std::string& text, int lines) {
   std::string t = text;
@@ -101,7 +103,8 @@ Cell execute_cell(const CellRequest& req) {
     if (st->rss_anon) s.rss_anon = static_cast<double>(*st->rss_anon);
     samples.push_back(s);
   };
-  auto exit = child->wait(on_tick, req.timeline ? 50 : 200);
+  on_tick();  // a first sample at start: a smoke cell may end before the first tick
+  auto exit = child->wait(on_tick, req.timeline ? kTimelineMs : 200);
   if (!exit) {
     cell.status = "error";
     cell.message = exit.error().message;
@@ -161,7 +164,7 @@ Cell execute_cell(const CellRequest& req) {
     h.allocator = {req.configuration.name, cell.identified_backend, cell.identified_library,
                    cell.identified_version, cell.verified};
     h.mode = "procfs";  // RSS from /proc only; the runner's stats mode adds the allocator books
-    h.interval_ms = 50;
+    h.interval_ms = kTimelineMs;
     std::string text = timeline::header_line(h) + "\n";
     for (const auto& s : samples) text += timeline::sample_line(s) + "\n";
     const std::string path = req.cell_dir + "/timeline.jsonl";
