@@ -278,7 +278,11 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     const std::string dir = fmt::format("{}/cells/{}/{}/t{}/r{}", opt.out_dir, p.w->name, p.c->name,
                                         p.threads, p.repeat);
     if (plan.timeline) (void)make_directories(dir);
-    if (opt.progress) {
+    // On a terminal the bar redraws in place; in a log, a line every 5 % of the cells.
+    const bool log_line =
+        !tty && (ran == 0 ||
+                 (total >= 20 ? (finished * 20 / total) != ((finished - 1) * 20 / total) : true));
+    if (opt.progress && (tty || log_line)) {
       const double elapsed = (monotonic_ms() - t0) / 1000;
       const std::size_t width = 30;
       const std::size_t filled = total ? width * finished / total : width;
