@@ -74,6 +74,7 @@ int run(const MatrixArgs& a) {
   opt.workloads = *workloads;
   opt.configurations = *selected;
   opt.out_dir = a.out;
+  opt.allocators_file = a.allocators_file;
   opt.resume = a.resume;
   opt.progress = !a.quiet;
   opt.timeout_s = a.timeout_s;

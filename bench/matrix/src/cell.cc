@@ -2,13 +2,16 @@
 // execute_cell: one cell in its own process (see matrix.h for the identification methods).
 #include <signal.h>
 
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
 #include "arenalab/matrix/matrix.h"
 #include "arenalab/procfs/procfs.h"
+#include "arenalab/runner/runner.h"
 #include "arenalab/timeline/timeline.h"
 
 namespace arenalab::matrix {
@@ -53,36 +56,68 @@ std::optional<double> number(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-Cell execute_cell(const CellRequest& req) {
-  Cell cell;
-  cell.workload = req.workload.name;
-  cell.configuration = req.configuration.name;
-  cell.threads = req.threads;
+namespace {
+
+// What running the process gave, before its output is read.
+struct Ran {
+  ExitInfo exit;
+  bool timed_out = false;
+  bool runner = false;  // identification comes from the interposer (else from the output)
+  Identification id;
+  bool verified = false;
+  std::string mismatch, timeline_path;
+};
+
+// Workloads built here run under arenalab::runner in stats mode: the interposer identifies,
+// inside the process, the object defining the malloc it calls, and samples RSS and the
+// allocator's books into timeline.jsonl.
+Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::string>& argv) {
+  runner::RunOptions o;
+  o.command = argv;
+  o.allocator = req.configuration.name;
+  o.allocators_file = req.allocators_file;
+  o.mode = "stats";
+  o.interval_ms = req.timeline ? kTimelineMs : 100;
+  o.out_dir = req.cell_dir;
+  o.capture_output = true;
+  o.extra_env = {{"ARENALAB_CONFIGURATION", req.configuration.name}};
+  bool timed_out = false;
+  o.on_tick = [&](const runner::RunProgress& p) {
+    if (p.elapsed_ms > req.timeout_s * 1000 && !timed_out) {
+      timed_out = true;
+      ::kill(p.pid, SIGKILL);
+    }
+  };
+  o.tick_ms = 200;
+  auto r = runner::run(o);
+  if (!r) return r.error();
+  Ran ran;
+  ran.exit = std::move(r->exit);
+  ran.timed_out = timed_out;
+  ran.runner = true;
+  ran.id = r->id;
+  ran.verified = r->verified;
+  ran.mismatch = r->mismatch;
+  if (req.timeline && std::filesystem::exists(r->timeline_path))
+    ran.timeline_path = r->timeline_path;
+  return ran;
+}
+
+// A real-program driver runs as a plain child: the interposer would identify the driver (the
+// first process to load it claims the run), not the server it starts. The driver reports what
+// the dynamic linker bound its target's malloc to (LD_DEBUG=bindings) in its JSON instead.
+// --timeline samples the driver's RSS from /proc.
+Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& argv) {
   SpawnSpec spec;
-  spec.argv = {req.workload.program, "--json"};
-  if (req.smoke) spec.argv.push_back("--smoke");
-  if (req.threads > 0 && req.workload.threads_flag) {
-    spec.argv.push_back("--threads");
-    spec.argv.push_back(std::to_string(req.threads));
-  }
-  cell.command = spec.argv;
+  spec.argv = argv;
   spec.set_env = configuration_environment(req.configuration);
-  // A driver of a real program reads the configuration it runs under from here.
   spec.set_env.emplace_back("ARENALAB_CONFIGURATION", req.configuration.name);
-  spec.set_env.emplace_back("ARENALAB_CELL_DIR", req.cell_dir);
   spec.capture_stdout = true;
   spec.capture_stderr = true;
   spec.capture_limit = 64 << 10;
   spec.stdin_null = true;
-
   auto child = spawn(spec);
-  if (!child) {
-    cell.status = "error";
-    cell.message = child.error().message;
-    return cell;
-  }
-  // --timeline before the runner lands: VmRSS / RssAnon of the cell process from
-  // /proc/<pid>/status at every tick (the allocator series needs the interposer).
+  if (!child) return child.error();
   std::vector<timeline::Sample> samples;
   bool timed_out = false;
   const pid_t pid = child->pid();
@@ -105,12 +140,55 @@ Cell execute_cell(const CellRequest& req) {
   };
   on_tick();  // a first sample at start: a smoke cell may end before the first tick
   auto exit = child->wait(on_tick, req.timeline ? kTimelineMs : 200);
-  if (!exit) {
+  if (!exit) return exit.error();
+  Ran ran;
+  ran.exit = std::move(*exit);
+  ran.timed_out = timed_out;
+  if (req.timeline && !samples.empty()) {
+    timeline::Header h;
+    h.schema = "arenalab.timeline/1";
+    h.pid = pid;
+    h.command = argv;
+    h.allocator = {req.configuration.name, "", "", "", false};
+    h.mode = "procfs";  // the driver's RSS from /proc only
+    h.interval_ms = kTimelineMs;
+    std::string text = timeline::header_line(h) + "\n";
+    for (const auto& s : samples) text += timeline::sample_line(s) + "\n";
+    const std::string path = req.cell_dir + "/timeline.jsonl";
+    if (make_directories(req.cell_dir) && write_file_atomic(path, text)) ran.timeline_path = path;
+  }
+  return ran;
+}
+
+}  // namespace
+
+Cell execute_cell(const CellRequest& req) {
+  Cell cell;
+  cell.workload = req.workload.name;
+  cell.configuration = req.configuration.name;
+  cell.threads = req.threads;
+  std::vector<std::string> argv = {req.workload.program, "--json"};
+  if (req.smoke) argv.push_back("--smoke");
+  if (req.threads > 0 && req.workload.threads_flag) {
+    argv.push_back("--threads");
+    argv.push_back(std::to_string(req.threads));
+  }
+  cell.command = argv;
+  const bool via_runner = req.workload.category != "real";
+  auto ran = via_runner ? run_with_runner(req, argv) : run_plain(req, argv);
+  // Without --timeline the runner's files are not kept.
+  if (via_runner && !req.timeline) {
+    std::error_code ec;
+    std::filesystem::remove_all(req.cell_dir, ec);
+  }
+  if (!ran) {
     cell.status = "error";
-    cell.message = exit.error().message;
+    cell.message = ran.error().message;
     return cell;
   }
-  const ExitInfo& e = *exit;
+  const bool timed_out = ran->timed_out;
+  cell.timeline_path = ran->timeline_path;
+  const ExitInfo& e = ran->exit;
   cell.exit_code = e.exit_code;
   cell.signal = e.signal;
   cell.wall_ms = e.wall_ms;
@@ -146,29 +224,21 @@ Cell execute_cell(const CellRequest& req) {
       cell.identification_method = a.value("method", "harness");
     }
   }
-  if (!cell.identified_backend.empty() && cell.identified_backend != "unknown") {
+  if (ran->runner) {
+    cell.identified_backend = backend_name(ran->id.backend);
+    cell.identified_library = ran->id.library;
+    cell.identified_version = ran->id.version;
+    cell.identification_method = "runner";
+    cell.verified = ran->verified;
+    cell.mismatch = ran->mismatch;
+  } else if (!cell.identified_backend.empty() && cell.identified_backend != "unknown") {
     Identification id;
     id.backend = backend_from_name(cell.identified_backend);
-    std::strncpy(id.library, cell.identified_library.c_str(), sizeof id.library - 1);
+    std::snprintf(id.library, sizeof id.library, "%s", cell.identified_library.c_str());
     cell.mismatch = verification_mismatch(req.configuration, id);
     cell.verified = cell.mismatch.empty();
   } else if (doc) {
     cell.mismatch = "the cell reported no identification of its allocator";
-  }
-
-  if (req.timeline && !samples.empty()) {
-    timeline::Header h;
-    h.schema = "arenalab.timeline/1";
-    h.pid = pid;
-    h.command = cell.command;
-    h.allocator = {req.configuration.name, cell.identified_backend, cell.identified_library,
-                   cell.identified_version, cell.verified};
-    h.mode = "procfs";  // RSS from /proc only; the runner's stats mode adds the allocator books
-    h.interval_ms = kTimelineMs;
-    std::string text = timeline::header_line(h) + "\n";
-    for (const auto& s : samples) text += timeline::sample_line(s) + "\n";
-    const std::string path = req.cell_dir + "/timeline.jsonl";
-    if (write_file_atomic(path, text)) cell.timeline_path = path;
   }
 
   if (timed_out) {

@@ -248,6 +248,7 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     req.timeline = plan.timeline;
     req.cell_dir = dir;
     req.timeout_s = opt.timeout_s;
+    req.allocators_file = opt.allocators_file;
     return req;
   };
   if (opt.progress && !done.empty())
@@ -277,7 +278,6 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
   for (const auto& p : todo) {
     const std::string dir = fmt::format("{}/cells/{}/{}/t{}/r{}", opt.out_dir, p.w->name, p.c->name,
                                         p.threads, p.repeat);
-    if (plan.timeline) (void)make_directories(dir);
     // On a terminal the bar redraws in place; in a log, a line every 5 % of the cells.
     const bool log_line =
         !tty && (ran == 0 ||

@@ -44,18 +44,20 @@ struct CellRequest {
   int threads = 0;  // 0: the workload's default
   bool smoke = false;
   bool timeline = false;
-  std::string cell_dir;  // where the cell may write (timeline.jsonl); created by the caller
+  std::string cell_dir;         // where the cell writes (timeline.jsonl, run.json)
+  std::string allocators_file;  // empty: default_configurations_path()
   double timeout_s = 600;
 };
 
 // Runs one cell in its own process and returns it with figures, identification and status.
 // This is the one seam to the process layer: it never throws and never aborts the matrix.
 //
-// Identification today: a wl_* program reports, in its --json `allocator` block, the object
-// that defines the malloc it calls (the harness's in-process dladdr lookup); a real-program
-// driver reports what the dynamic linker bound the target's `malloc` to (LD_DEBUG=bindings).
-// Once arenalab::runner is merged this becomes a runner::run call in stats mode, whose timeline
-// header carries the identification and whose samples give the --timeline series.
+// Identification: workloads built here run under arenalab::runner in stats mode; the
+// interposer reads, inside the process, which object defines the malloc it calls (timeline
+// header), and with --timeline its samples (RSS and the allocator's books) are kept. Real
+// programs (category "real") run through their driver as a plain child, since the interposer
+// would identify the driver rather than the server it starts; the driver reports what the
+// dynamic linker bound its target's malloc to (LD_DEBUG=bindings).
 Cell execute_cell(const CellRequest& request);
 
 struct MatrixOptions {
@@ -63,6 +65,7 @@ struct MatrixOptions {
   std::vector<WorkloadInfo> workloads;        // resolved, in plan order
   std::vector<Configuration> configurations;  // resolved, in plan order
   std::string out_dir;
+  std::string allocators_file;  // passed to every cell (empty: the default file)
   bool resume = false;
   bool progress = true;  // progress bar with ETA on stderr
   double timeout_s = 600;
