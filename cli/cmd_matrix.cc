@@ -15,7 +15,7 @@ namespace {
 
 struct MatrixArgs {
   std::string workloads, allocators = "all", threads, baseline = "glibc", out = "arenalab-matrix";
-  std::string allocators_file, workloads_file;
+  std::string allocators_file, workloads_file, identify = "auto";
   int repeats = 3;
   double timeout_s = 600;
   bool warmup = false, timeline = false, smoke = false, resume = false, quiet = false;
@@ -75,6 +75,7 @@ int run(const MatrixArgs& a) {
   opt.configurations = *selected;
   opt.out_dir = a.out;
   opt.allocators_file = a.allocators_file;
+  opt.identify = a.identify;
   opt.resume = a.resume;
   opt.progress = !a.quiet;
   opt.timeout_s = a.timeout_s;
@@ -116,6 +117,11 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_option("--allocators-file", a->allocators_file, "Configurations file (JSON)");
   cmd->add_option("--workloads-file", a->workloads_file, "Workload index (JSON)");
   cmd->add_option("--timeout", a->timeout_s, "Seconds before a cell is killed")
+      ->capture_default_str();
+  cmd->add_option("--identify", a->identify,
+                  "How cells are identified: runner (interposer), harness (the workload's own "
+                  "report), auto (runner unless its preflight fails)")
+      ->check(CLI::IsMember({"auto", "runner", "harness"}))
       ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "No progress bar on stderr");
   cmd->callback([a, &exit_code] { exit_code = run(*a); });

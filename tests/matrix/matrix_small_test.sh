@@ -42,5 +42,28 @@ rows = list(csv.DictReader(open(os.path.join(d, "results.csv"))))
 assert len(rows) == 12 and rows[0]["schema"] == "arenalab.matrix/1"
 tl = open(cells[0]["timeline"]).readline()
 assert json.loads(tl)["schema"] == "arenalab.timeline/1"
+plan = doc["plan"]
+assert plan["identification"] in ("runner", "harness"), plan
+if plan["identification"] == "harness":
+    assert "preflight" in plan["identification_note"], plan
+    print("note: " + plan["identification_note"])
 print("small matrix: 12 cells ok and verified, summaries and timelines present")
+PY
+
+# The runner path explicitly (jemalloc, mimalloc): identification by the interposer inside the
+# process, and a timeline with the allocator's books.
+"$arenalab" matrix --workloads larson --allocators jemalloc,mimalloc --baseline jemalloc \
+  --repeats 2 --smoke --timeline --identify runner --quiet --out "$out/r" >/dev/null
+python3 - "$out/r" <<'PY'
+import json, os, sys
+doc = json.load(open(os.path.join(sys.argv[1], "results.json")))
+assert doc["plan"]["identification"] == "runner"
+for c in doc["cells"]:
+    assert c["status"] == "ok", c
+    assert c["identified"]["method"] == "runner" and c["identified"]["backend"] == c["configuration"], c
+    samples = [json.loads(l) for l in open(c["timeline"]).readlines()[1:]]
+    assert samples and "rss" in samples[0], c["timeline"]
+    if c["configuration"] == "jemalloc":
+        assert "allocated" in samples[-1].get("alloc", {}), samples[-1]
+print("runner path: 4 cells identified by the interposer, timelines with allocator books")
 PY

@@ -174,7 +174,7 @@ Cell execute_cell(const CellRequest& req) {
     argv.push_back(std::to_string(req.threads));
   }
   cell.command = argv;
-  const bool via_runner = req.workload.category != "real";
+  const bool via_runner = req.use_runner && req.workload.category != "real";
   auto ran = via_runner ? run_with_runner(req, argv) : run_plain(req, argv);
   // Without --timeline the runner's files are not kept.
   if (via_runner && !req.timeline) {

@@ -17,6 +17,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/runner/runner.h"
 
 namespace arenalab::matrix {
 
@@ -249,8 +250,41 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     req.cell_dir = dir;
     req.timeout_s = opt.timeout_s;
     req.allocators_file = opt.allocators_file;
+    req.use_runner = results.plan.identification == "runner";
     return req;
   };
+  results.plan.identification = opt.identify == "harness" ? "harness" : "runner";
+  if (opt.identify == "auto" && !todo.empty()) {
+    // Preflight: a built workload's --help under the baseline through the runner. If the
+    // interposer breaks the process, every cell would fail the same way: identify with the
+    // harness instead, and say so.
+    const WorkloadInfo* w = nullptr;
+    for (const auto& x : opt.workloads)
+      if (x.category != "real" && !w) w = &x;
+    if (w) {
+      runner::RunOptions o;
+      o.command = {w->program, "--help"};
+      o.allocator = plan.baseline;
+      o.allocators_file = opt.allocators_file;
+      o.out_dir = opt.out_dir + "/cells/preflight";
+      o.capture_output = true;
+      auto r = runner::run(o);
+      std::string why;
+      if (!r)
+        why = r.error().message;
+      else if (r->exit.shell_status() != 0)
+        why = w->program + " --help under the interposer with " + plan.baseline + ": " +
+              r->exit.describe();
+      std::error_code ec;
+      std::filesystem::remove_all(o.out_dir, ec);
+      if (!why.empty()) {
+        results.plan.identification = "harness";
+        results.plan.identification_note =
+            "interposer preflight failed (" + why + "); cells identified by the workload harness";
+        std::fprintf(stderr, "matrix: %s\n", results.plan.identification_note.c_str());
+      }
+    }
+  }
   if (opt.progress && !done.empty())
     std::fprintf(stderr, "matrix: resuming, %zu cells already recorded, %zu to run\n", done.size(),
                  todo.size());

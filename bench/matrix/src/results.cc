@@ -141,11 +141,12 @@ json to_json(const Results& r) {
   doc["schema"] = kSchema;
   doc["complete"] = r.complete;
   const auto& p = r.plan;
-  doc["plan"] = {{"workloads", p.workloads},  {"configurations", p.configurations},
-                 {"threads", p.threads},      {"repeats", p.repeats},
-                 {"warmup", p.warmup},        {"baseline", p.baseline},
-                 {"smoke", p.smoke},          {"timeline", p.timeline},
-                 {"confidence", p.confidence}};
+  doc["plan"] = {{"workloads", p.workloads},   {"configurations", p.configurations},
+                 {"threads", p.threads},       {"repeats", p.repeats},
+                 {"warmup", p.warmup},         {"baseline", p.baseline},
+                 {"smoke", p.smoke},           {"timeline", p.timeline},
+                 {"confidence", p.confidence}, {"identification", p.identification}};
+  if (!p.identification_note.empty()) doc["plan"]["identification_note"] = p.identification_note;
   const auto& e = r.environment;
   doc["environment"] = {{"cpu_model", e.cpu_model},
                         {"cpus", e.cpus},
@@ -218,6 +219,8 @@ Result<Results> results_from_json(const json& doc) {
     r.plan.smoke = p.at("smoke").get<bool>();
     r.plan.timeline = p.at("timeline").get<bool>();
     r.plan.confidence = p.at("confidence").get<double>();
+    r.plan.identification = get_str(p, "identification");
+    r.plan.identification_note = get_str(p, "identification_note");
     if (doc.contains("environment")) {
       const auto& e = doc["environment"];
       auto& o = r.environment;

@@ -47,6 +47,7 @@ struct CellRequest {
   std::string cell_dir;         // where the cell writes (timeline.jsonl, run.json)
   std::string allocators_file;  // empty: default_configurations_path()
   double timeout_s = 600;
+  bool use_runner = true;  // false: plain child, identification from the workload's JSON
 };
 
 // Runs one cell in its own process and returns it with figures, identification and status.
@@ -66,6 +67,11 @@ struct MatrixOptions {
   std::vector<Configuration> configurations;  // resolved, in plan order
   std::string out_dir;
   std::string allocators_file;  // passed to every cell (empty: the default file)
+  // How built workloads are identified: "runner" (the interposer, stats mode), "harness" (the
+  // workload's own in-process dladdr lookup, printed in its --json allocator block), or "auto":
+  // the runner unless a preflight (the first workload's --help under the baseline through the
+  // runner) fails, then the harness for the whole matrix, with the reason in the results.
+  std::string identify = "auto";
   bool resume = false;
   bool progress = true;  // progress bar with ETA on stderr
   double timeout_s = 600;

@@ -28,6 +28,8 @@ struct Plan {
   bool smoke = false;
   bool timeline = false;
   double confidence = 0.95;
+  std::string identification;       // "runner" or "harness" (what the cells used)
+  std::string identification_note;  // why the harness was used instead of the runner
 };
 
 struct Environment {
