@@ -29,8 +29,10 @@ std::string tail_lines(const std::string& text, int lines) {
   return pos == std::string::npos || pos == 0 ? t : t.substr(pos + 1);
 }
 
-// The workload's result: the last stdout line that parses as a JSON object.
+// The workload's result: the last stdout line that is an arenalab.workload/1 object, else the
+// last line that parses as a JSON object (a program may print progress events as JSON too).
 std::optional<nlohmann::json> last_json_line(const std::string& out) {
+  std::optional<nlohmann::json> last_object;
   std::size_t end = out.size();
   while (end > 0) {
     std::size_t start = out.rfind('\n', end - 1);
@@ -39,14 +41,17 @@ std::optional<nlohmann::json> last_json_line(const std::string& out) {
     if (!line.empty() && line[0] == '{') {
       try {
         auto j = nlohmann::json::parse(line);
-        if (j.is_object()) return j;
+        if (j.is_object()) {
+          if (j.value("schema", "") == "arenalab.workload/1") return j;
+          if (!last_object) last_object = std::move(j);
+        }
       } catch (const nlohmann::json::exception&) {
       }
     }
     if (start == 0) break;
     end = start - 1;
   }
-  return std::nullopt;
+  return last_object;
 }
 
 std::optional<double> number(const nlohmann::json& j, const char* key) {
