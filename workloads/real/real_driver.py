@@ -30,6 +30,15 @@ def target_env(debug_dir):
     return env
 
 
+def die_with_parent():
+    """preexec_fn for the measured program: SIGKILL it when the driver dies (PR_SET_PDEATHSIG),
+    so a driver killed by the matrix's cell timeout leaves no server behind."""
+    import ctypes
+    import signal
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+
+
 def client_env():
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)

@@ -52,7 +52,8 @@ def main():
         server = subprocess.Popen(
             [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", work, "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning"],
-            env=rd.target_env(work), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            env=rd.target_env(work), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=rd.die_with_parent)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if server.poll() is not None:

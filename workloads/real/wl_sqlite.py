@@ -71,7 +71,8 @@ def main():
         t0 = time.monotonic()
         with open(path) as stdin:
             proc = subprocess.Popen([exe, "-batch", ":memory:"], stdin=stdin, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, env=rd.target_env(work), text=True)
+                                    stderr=subprocess.PIPE, env=rd.target_env(work), text=True,
+                                    preexec_fn=rd.die_with_parent)
             try:
                 out, err = proc.communicate(timeout=v["time-limit"])
             except subprocess.TimeoutExpired:
