@@ -114,9 +114,11 @@ std::string render_table(const Results& results) {
       "\nmedians over ok cells (exit 0, allocator verified inside the process); [a,b] is the "
       "order-statistic interval of the median{}; x {} is the median of repeat-paired ratios "
       "with its interval; after-free is the RSS the workload measured after freeing (MiB).\n",
-      any_interval
-          ? fmt::format(" (coverage {:.1f} % with these repeats; 95 % needs >= 6)", 100 * min_level)
-          : "",
+      !any_interval ? std::string()
+      : min_level >= plan.confidence
+          ? fmt::format(" (coverage >= {:.1f} %)", 100 * min_level)
+          : fmt::format(" (coverage {:.1f} % with these repeats; {:.0f} % needs >= 6)",
+                        100 * min_level, 100 * plan.confidence),
       base);
   return out;
 }
