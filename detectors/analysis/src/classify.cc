@@ -653,8 +653,8 @@ Classification classify(const Signals& sig, const Options& o) {
   }
   if (rss_rose && held_rise < 0.5 * rss_rise) {
     set(Verdict::kRetention, std::min(rss->confidence + 0.3, 1.0) * held->confidence,
-        out.rss_signal + " rose by " + fmt_pct(rss->growth_pct) + " and " + rss->reason +
-            ", while " + out.held_signal + " returned near its baseline (" +
+        out.rss_signal + " rose by " + fmt_pct(rss->growth_pct) + " and holds it (" + rss->reason +
+            "), while " + out.held_signal + " returned near its baseline (" +
             fmt_pct(held->growth_pct) + "): the allocator keeps freed memory");
     return out;
   }
