@@ -136,69 +136,26 @@ double detect_period(const Clean& c) {
 // the median of the detrended values per phase bin (32 bins of the period), subtracted, twice
 // (a seasonal-trend decomposition in the spirit of STL, Cleveland et al. 1990, with a
 // Theil-Sen trend instead of loess).
-constexpr std::size_t kBins = 32;
-
-// Residual sum of squares of a line plus a phase-bin profile for one trial period: a period a
-// little off makes the phase drift across cycles, which would leave a false trend behind.
-double period_misfit(const Clean& c, double period_ms) {
-  const std::size_t n = c.t.size();
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double x = (c.t[i] - c.t.front()) / 1000.0;
-    sx += x, sy += c.v[i], sxx += x * x, sxy += x * c.v[i];
-  }
-  const double nd = static_cast<double>(n), den = nd * sxx - sx * sx;
-  const double b = den != 0 ? (nd * sxy - sx * sy) / den : 0, a = (sy - b * sx) / nd;
-  double sum[kBins] = {}, sq[kBins] = {}, cnt[kBins] = {};
-  for (std::size_t i = 0; i < n; ++i) {
-    const double x = (c.t[i] - c.t.front()) / 1000.0;
-    const double r = c.v[i] - (a + b * x);
-    const double ph = std::fmod(c.t[i] - c.t.front(), period_ms) / period_ms;
-    const std::size_t k = std::min(kBins - 1, static_cast<std::size_t>(ph * kBins));
-    sum[k] += r, sq[k] += r * r, cnt[k] += 1;
-  }
-  double sse = 0;
-  for (std::size_t k = 0; k < kBins; ++k)
-    if (cnt[k] > 0) sse += sq[k] - sum[k] * sum[k] / cnt[k];
-  return sse;
-}
-
-double refine_period(const Clean& c, double period_ms) {
-  double best = period_ms, best_sse = period_misfit(c, period_ms);
-  for (int i = -40; i <= 40; ++i) {
-    const double p = period_ms * (1.0 + 0.001 * i);  // +-4 % in 0.1 % steps
-    const double e = period_misfit(c, p);
-    if (e < best_sse) best_sse = e, best = p;
-  }
-  return best;
-}
-
+// Removes a periodic component (sawtooth, GC cycles) so the trend tests see what lies beneath:
+// a centred moving average over exactly one period, the classical seasonal filter (the trend
+// step of the X-11 / STL decompositions; Cleveland et al. 1990). Averaging over one cycle cancels
+// the cycle whatever its shape; a period a little off leaves a small ripple, never a drift (a
+// phase-bin profile would drift). Half a period is lost at each end.
 Clean deseasonalize(const Clean& c, double period_ms) {
-  Clean out = c;
+  Clean out;
   const std::size_t n = c.t.size();
-  std::vector<double> seasonal(n, 0.0);
-  for (int pass = 0; pass < 3; ++pass) {
-    // Trend of what is left: Sen slope on a thinned copy (about 100 points: O(n^2) pairs).
-    const std::size_t step = std::max<std::size_t>(1, n / 100);
-    std::vector<double> xs, ys;
-    for (std::size_t i = 0; i < n; i += step) {
-      xs.push_back(c.t[i] / 1000.0);
-      ys.push_back(c.v[i] - seasonal[i]);
+  const double half = 0.5 * period_ms;
+  std::size_t lo = 0, hi = 0;  // window [lo, hi)
+  double sum = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (c.t[i] - half < c.t.front() || c.t[i] + half > c.t.back()) continue;
+    while (hi < n && c.t[hi] <= c.t[i] + half) sum += c.v[hi++];
+    while (lo < hi && c.t[lo] < c.t[i] - half) sum -= c.v[lo++];
+    if (hi > lo) {
+      out.t.push_back(c.t[i]);
+      out.v.push_back(sum / static_cast<double>(hi - lo));
     }
-    const auto ts = stats::theil_sen(xs, ys, 0.05, 0);
-    std::vector<std::vector<double>> bins(kBins);
-    std::vector<std::size_t> bin_of(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const double ph = std::fmod(c.t[i] - c.t.front(), period_ms) / period_ms;
-      bin_of[i] = std::min(kBins - 1, static_cast<std::size_t>(ph * kBins));
-      bins[bin_of[i]].push_back(c.v[i] - (ts.intercept + ts.slope * c.t[i] / 1000.0));
-    }
-    std::vector<double> prof(kBins, 0.0);
-    for (std::size_t b = 0; b < kBins; ++b) prof[b] = median(bins[b]);
-    const double centre = median(prof);
-    for (std::size_t i = 0; i < n; ++i) seasonal[i] = prof[bin_of[i]] - centre;
   }
-  for (std::size_t i = 0; i < n; ++i) out.v[i] = c.v[i] - seasonal[i];
   return out;
 }
 
@@ -386,13 +343,13 @@ SeriesVerdict classify_series(const Series& s, const Options& o) {
   }
   out.duration_ms = c0.t.back() - c0.t.front();
   out.period_ms = detect_period(c0);
-  // With a period of at least 2 cycles in the window, the tests run on the series without
+  // With a period of at least 3 cycles in the window, the tests run on the series without
   // its periodic component; the oscillation figure stays on the raw values.
-  const bool deseason = out.period_ms > 0 && out.duration_ms / out.period_ms >= 2;
-  if (deseason) out.period_ms = refine_period(c0, out.period_ms);
+  const bool deseason = out.period_ms > 0 && out.duration_ms / out.period_ms >= 3;
   const Clean c = deseason ? deseasonalize(c0, out.period_ms) : c0;
   const double block_period = deseason ? 0.0 : out.period_ms;
-  const Blocks all = make_blocks(c, 0, n, block_period, o, deseason);
+  const std::size_t m = c.t.size();  // fewer than n when deseasonalized (edges lost)
+  const Blocks all = make_blocks(c, 0, m, block_period, o, deseason);
   if (all.t.size() < static_cast<std::size_t>(o.min_blocks)) {
     out.reason = "too little data: " + std::to_string(all.t.size()) + " blocks, need " +
                  std::to_string(o.min_blocks);
@@ -409,7 +366,7 @@ SeriesVerdict classify_series(const Series& s, const Options& o) {
     const double q1 = v[v.size() / 4], q3 = v[(3 * v.size()) / 4];
     out.oscillation_pct = 100.0 * (q3 - q1) / level_ref;
   }
-  auto whole = trend_on(c, 0, n, block_period, level_ref, o, deseason);
+  auto whole = trend_on(c, 0, m, block_period, level_ref, o, deseason);
   if (!whole) {
     out.reason = "too little data for the trend test";
     return out;
@@ -421,7 +378,7 @@ SeriesVerdict classify_series(const Series& s, const Options& o) {
   if (out.knee.found) {
     const std::size_t i0 = static_cast<std::size_t>(
         std::lower_bound(c.t.begin(), c.t.end(), out.knee.t_ms) - c.t.begin());
-    out.tail = trend_on(c, i0, n, block_period, level_ref, o, deseason);
+    out.tail = trend_on(c, i0, m, block_period, level_ref, o, deseason);
     const bool decel = out.knee.slope_after < out.knee.slope_before;
     // After a slowing knee, a leak must still grow in the latest half of the tail: a
     // saturating rise (exponential approach to a bound) keeps a decaying slope after any
@@ -433,11 +390,16 @@ SeriesVerdict classify_series(const Series& s, const Options& o) {
           static_cast<std::size_t>(std::lower_bound(c.t.begin(), c.t.end(), mid) - c.t.begin());
       Options lo = o;
       lo.min_blocks = std::min(o.min_blocks, 6);
-      recent = trend_on(c, im, n, block_period, level_ref, lo, deseason);
+      recent = trend_on(c, im, m, block_period, level_ref, lo, deseason);
     }
     const bool confirmed =
         !decel || (recent && recent->slope >= 0.5 * out.tail->slope && recent->p_median < 0.05);
-    if (out.tail && out.tail->rising && !confirmed) {
+    // Growth that began late (an accelerating knee) is a leak only with enough window after
+    // the onset; otherwise the whole-window test decides, and failing it, unresolved.
+    const bool late_onset = !decel && out.knee.tail_fraction < o.min_tail_fraction;
+    if (late_onset) {
+      // fall through to the whole-window test below
+    } else if (out.tail && out.tail->rising && !confirmed) {
       out.verdict = Verdict::kUnresolved;
       out.reason = "still rising after the knee but slowing down (latest half: " +
                    (recent ? fmt_pct(100.0 * recent->slope / out.tail->slope) : std::string("?")) +
@@ -479,7 +441,7 @@ SeriesVerdict classify_series(const Series& s, const Options& o) {
           static_cast<std::size_t>(std::lower_bound(c.t.begin(), c.t.end(), from) - c.t.begin());
       Options lo = o;
       lo.min_blocks = std::min(o.min_blocks, 6);
-      recent = trend_on(c, im, n, block_period, level_ref, lo, deseason);
+      recent = trend_on(c, im, m, block_period, level_ref, lo, deseason);
     }
     if (out.whole.rising && recent && recent->slope < 0.25 * out.whole.slope) {
       out.verdict = Verdict::kUnresolved;
@@ -497,6 +459,12 @@ SeriesVerdict classify_series(const Series& s, const Options& o) {
       out.confidence = (1 - std::max(out.whole.p_median, out.whole.p_min)) *
                        clamp01(out.whole.growth_pct / (2.5 * o.min_growth_pct)) *
                        clamp01(static_cast<double>(out.whole.blocks) / 16.0);
+    } else if (out.knee.found && out.tail && out.tail->rising) {
+      out.verdict = Verdict::kUnresolved;
+      out.reason = "growth began late: only " + fmt_pct(100 * out.knee.tail_fraction) +
+                   " of the window after its onset (need " + fmt_pct(100 * o.min_tail_fraction) +
+                   ")";
+      out.confidence = clamp01(out.knee.tail_fraction / o.min_tail_fraction);
     } else if (out.oscillation_pct >= 6.0 || std::fabs(out.growth_pct) >= 2 * o.min_growth_pct) {
       out.verdict = Verdict::kBounded;
       out.reason = out.period_ms > 0
