@@ -505,6 +505,12 @@ Series gap_series(const Series& rss, const Series& held) {
 
 double rise_bytes(const SeriesVerdict& v) { return v.level - v.start_level; }
 
+std::string format_mib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1f MiB", bytes / (1024.0 * 1024.0));
+  return buf;
+}
+
 }  // namespace
 
 Classification classify(const Signals& sig, const Options& o) {
@@ -610,30 +616,65 @@ Classification classify(const Signals& sig, const Options& o) {
     project(rss);
     return out;
   }
-  const double rss_rise = rise_bytes(*rss);
-  const double held_rise = rise_bytes(*held);
+  // Rises are measured from the first samples (the lowest of the first three: the target's
+  // start under watch), not from the first blocks, so a rise within the first block counts.
+  auto first = [](const Series& x) {
+    std::vector<std::pair<double, double>> p;
+    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+      if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
+    std::sort(p.begin(), p.end());
+    double lo = p.empty() ? 0.0 : p.front().second;
+    for (std::size_t i = 0; i < p.size() && i < 3; ++i) lo = std::min(lo, p[i].second);
+    return lo;
+  };
+  const Series& rs = out.rss_signal == "rss_anon" ? sig.rss_anon : sig.rss;
+  const Series& hs = out.held_signal == "live_bytes" ? sig.live_bytes : sig.allocated;
+  const double rss_base = std::min(first(rs), rss->start_level);
+  const double held_base = std::min(first(hs), held->start_level);
+  // RSS's level over the same recent stretch as the held peaks below (its median: robust to
+  // a purge or exit in the last samples).
+  auto recent_quantile = [&](const Series& x, double duration_ms, double q) {
+    if (x.t_ms.empty()) return 0.0;
+    const double t_end = *std::max_element(x.t_ms.begin(), x.t_ms.end());
+    const double from = t_end - o.min_tail_fraction * duration_ms;
+    std::vector<double> v;
+    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+      if (x.t_ms[i] >= from && std::isfinite(x.value[i])) v.push_back(x.value[i]);
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  };
+  const double rss_rise =
+      std::max(rss->level, recent_quantile(rs, rss->duration_ms, 0.5)) - rss_base;
+  const double held_rise = held->level - held_base;
   const double rss_ref = std::max(std::fabs(rss->level), 1.0);
   const bool rss_rose = rss_rise / rss_ref * 100.0 >= 2 * o.min_growth_pct;
-  if (rss->verdict == Verdict::kUnresolved) {
-    set(Verdict::kUnresolved, rss->confidence,
-        out.rss_signal + ": " + rss->reason + "; " + out.held_signal + " " + held->reason);
-    return out;
-  }
-  if (rss_rose && held_rise < 0.5 * rss_rise) {
+  // RSS still moving without a verdict of its own while the books are settled: the books
+  // decide (bounded or retention); RSS's state goes into the reason.
+  const std::string settling = rss->verdict == Verdict::kUnresolved
+                                   ? " (" + out.rss_signal + " still settling: " + rss->reason + ")"
+                                   : std::string();
+  // Retention only when what the program holds, even at its recent peaks (90th percentile over
+  // the latest min_tail_fraction of the window), explains less than 3/4 of RSS's rise: a
+  // sawtooth that keeps refilling what RSS holds is the program's own bounded use (its p90 is
+  // 0.9 of its peak), not the allocator's.
+  const double held_peak_rise =
+      std::max(held_rise, recent_quantile(hs, held->duration_ms, 0.9) - held_base);
+  if (rss_rose && held_rise < 0.5 * rss_rise && held_peak_rise < 0.75 * rss_rise) {
     set(Verdict::kRetention, std::min(rss->confidence + 0.3, 1.0) * held->confidence,
-        out.rss_signal + " rose by " + fmt_pct(rss->growth_pct) + " and holds it (" + rss->reason +
-            "), while " + out.held_signal + " returned near its baseline (" +
-            fmt_pct(held->growth_pct) + "): the allocator keeps freed memory");
+        out.rss_signal + " rose by " + format_mib(rss_rise) + " and holds it (" + rss->reason +
+            "), while " + out.held_signal + " is back near its baseline (" +
+            fmt_pct(held->growth_pct) + "): the allocator keeps freed memory" + settling);
     return out;
   }
   if (held->verdict == Verdict::kBounded || rss->verdict == Verdict::kBounded) {
     const SeriesVerdict* b = held->verdict == Verdict::kBounded ? held : rss;
     set(Verdict::kBounded, b->confidence,
-        std::string(b == held ? out.held_signal : out.rss_signal) + " " + b->reason);
+        std::string(b == held ? out.held_signal : out.rss_signal) + " " + b->reason + settling);
     return out;
   }
   set(Verdict::kStable, std::min(held->confidence, rss->confidence),
-      out.held_signal + " and " + out.rss_signal + ": " + held->reason);
+      out.held_signal + " and " + out.rss_signal + ": " + held->reason + settling);
   return out;
 }
 
