@@ -82,6 +82,16 @@ TEST(ClassifySeries, FlatIsStableAndTooShortIsUnresolved) {
   EXPECT_NE(u.reason.find("too few samples"), std::string::npos);
 }
 
+TEST(ClassifySeries, FinalReleaseAtExitDoesNotHideALeak) {
+  // Grows for 95 % of the window, then frees everything (a program tearing down at exit).
+  const auto v = classify_series(make(300, [](double u) {
+    return u < 0.95 ? 10 * kMiB + 40 * kMiB * u
+                    : 10 * kMiB + 40 * kMiB * 0.95 * (1 - (u - 0.95) / 0.05);
+  }));
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+  EXPECT_NE(v.reason.find("final release"), std::string::npos) << v.reason;
+}
+
 TEST(ClassifySeries, MissingValuesAreIgnored) {
   auto s = make(300, [](double u) { return 100 * kMiB + 20 * kMiB * u; });
   for (std::size_t i = 0; i < s.value.size(); i += 3) s.value[i] = std::nan("");

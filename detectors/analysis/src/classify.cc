@@ -380,6 +380,29 @@ SeriesVerdict classify_series(const Series& s, const Options& o) {
         std::lower_bound(c.t.begin(), c.t.end(), out.knee.t_ms) - c.t.begin());
     out.tail = trend_on(c, i0, m, block_period, level_ref, o, deseason);
     const bool decel = out.knee.slope_after < out.knee.slope_before;
+    // A short falling stretch at the very end is a release (a program tearing down at exit
+    // frees what it held), not a plateau: judge the series up to it.
+    // A release falls at least as fast as the series rose and gives back a material amount.
+    const double fall_pct = -out.knee.slope_after * out.knee.tail_fraction *
+                            (out.duration_ms / 1000.0) / level_ref * 100.0;
+    if (decel && out.knee.slope_after < 0 && -out.knee.slope_after >= out.knee.slope_before &&
+        fall_pct >= 2 * o.min_growth_pct && out.knee.tail_fraction < o.min_tail_fraction &&
+        !o.final_release_cut) {
+      Series head;
+      for (std::size_t i = 0; i < c0.t.size() && c0.t[i] < out.knee.t_ms; ++i) {
+        head.t_ms.push_back(c0.t[i]);
+        head.value.push_back(c0.v[i]);
+      }
+      Options o2 = o;
+      o2.final_release_cut = true;
+      SeriesVerdict h = classify_series(head, o2);
+      if (h.verdict != Verdict::kUnresolved || h.whole.blocks > 0) {
+        h.reason = "up to the final release at " +
+                   std::to_string(static_cast<long>(out.knee.t_ms / 1000)) + " s: " + h.reason;
+        h.samples = n;
+        return h;
+      }
+    }
     // After a slowing knee, a leak must still grow in the latest half of the tail: a
     // saturating rise (exponential approach to a bound) keeps a decaying slope after any
     // knee, a leak keeps its rate.
@@ -503,8 +526,6 @@ Series gap_series(const Series& rss, const Series& held) {
   return g;
 }
 
-double rise_bytes(const SeriesVerdict& v) { return v.level - v.start_level; }
-
 std::string format_mib(double bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%+.1f MiB", bytes / (1024.0 * 1024.0));
@@ -592,18 +613,24 @@ Classification classify(const Signals& sig, const Options& o) {
     return out;
   }
   // The books are flat or bounded; what does RSS do?
-  if (rss->verdict == Verdict::kLeak && rise_bytes(*held) >= 0.5 * rise_bytes(*rss) &&
+  // The stretch on which RSS trends (after its knee, if any) and held's slope there.
+  const Trend& rss_tr = rss->tail && rss->tail->rising ? *rss->tail : rss->whole;
+  const Trend& held_tr = held->tail ? *held->tail : held->whole;
+  if (rss->verdict == Verdict::kLeak && held_tr.slope > 0 && held_tr.slope >= 0.5 * rss_tr.slope &&
       held->growth_pct >= o.min_growth_pct) {
-    // RSS grows significantly and what the program holds rose as much, only less clearly
-    // (noisier): the same growth seen through two instruments.
+    // RSS grows significantly and what the program holds grows at least half as fast, only
+    // less clearly (noisier): the same growth seen through two instruments.
     set(Verdict::kLeak, 0.6 * rss->confidence,
-        out.rss_signal + " " + rss->reason + ", and " + out.held_signal + " rose as much (" +
-            fmt_pct(held->growth_pct) + ") though not significantly on its own");
+        out.rss_signal + " " + rss->reason + ", and " + out.held_signal +
+            " grows at a similar rate (" + fmt_pct(held_tr.growth_pct) +
+            ") though not significantly on its own");
     project(rss);
     return out;
   }
   if (rss->verdict == Verdict::kLeak) {
-    if (footprint && footprint->verdict == Verdict::kLeak) {
+    const Trend* fp_tr =
+        footprint ? (footprint->tail ? &*footprint->tail : &footprint->whole) : nullptr;
+    if (fp_tr && fp_tr->slope > 0 && fp_tr->slope >= 0.5 * rss_tr.slope) {
       set(Verdict::kRetention, 0.7 * rss->confidence,
           out.rss_signal + " " + rss->reason + ", and so does the allocator's footprint while " +
               out.held_signal + " is flat: the allocator keeps freed memory (fragmentation)");
@@ -654,13 +681,15 @@ Classification classify(const Signals& sig, const Options& o) {
   const std::string settling = rss->verdict == Verdict::kUnresolved
                                    ? " (" + out.rss_signal + " still settling: " + rss->reason + ")"
                                    : std::string();
-  // Retention only when what the program holds, even at its recent peaks (90th percentile over
+  // Retention only when what the program holds is back near its baseline (its rise at most a
+  // quarter of RSS's: a cache that levelled off is the program's own, however RSS compares),
+  // and when what it holds, even at its recent peaks (90th percentile over
   // the latest min_tail_fraction of the window), explains less than 3/4 of RSS's rise: a
   // sawtooth that keeps refilling what RSS holds is the program's own bounded use (its p90 is
   // 0.9 of its peak), not the allocator's.
   const double held_peak_rise =
       std::max(held_rise, recent_quantile(hs, held->duration_ms, 0.9) - held_base);
-  if (rss_rose && held_rise < 0.5 * rss_rise && held_peak_rise < 0.75 * rss_rise) {
+  if (rss_rose && held_rise <= 0.25 * rss_rise && held_peak_rise < 0.75 * rss_rise) {
     set(Verdict::kRetention, std::min(rss->confidence + 0.3, 1.0) * held->confidence,
         out.rss_signal + " rose by " + format_mib(rss_rise) + " and holds it (" + rss->reason +
             "), while " + out.held_signal + " is back near its baseline (" +

@@ -39,6 +39,7 @@ struct Options {
   int min_blocks = 8;                 // fewer blocks after aggregation: unresolved
   int max_blocks = 40;                // block aggregation target (blocks of >= 3 samples)
   std::optional<double> limit_bytes;  // project the time until a signal reaches this
+  bool final_release_cut = false;     // internal: set when judging the part before a final release
 };
 
 // A two-segment (hinge) fit against one line on the block medians.
