@@ -630,9 +630,14 @@ Classification classify(const Signals& sig, const Options& o) {
   if (rss->verdict == Verdict::kLeak) {
     const Trend* fp_tr =
         footprint ? (footprint->tail ? &*footprint->tail : &footprint->whole) : nullptr;
-    if (fp_tr && fp_tr->slope > 0 && fp_tr->slope >= 0.5 * rss_tr.slope) {
+    // RSS growing while still within what the allocator has mapped or committed (mimalloc's
+    // committed, jemalloc's mapped) is the allocator's pages becoming resident: retention.
+    const bool within_footprint = footprint && rss->level <= 1.05 * footprint->level;
+    if ((fp_tr && fp_tr->slope > 0 && fp_tr->slope >= 0.5 * rss_tr.slope) || within_footprint) {
       set(Verdict::kRetention, 0.7 * rss->confidence,
-          out.rss_signal + " " + rss->reason + ", and so does the allocator's footprint while " +
+          out.rss_signal + " " + rss->reason +
+              (within_footprint ? ", within what the allocator has mapped, while "
+                                : ", and so does the allocator's footprint while ") +
               out.held_signal + " is flat: the allocator keeps freed memory (fragmentation)");
     } else {
       const bool gap_grows = gap && gap->verdict == Verdict::kLeak;
@@ -673,7 +678,6 @@ Classification classify(const Signals& sig, const Options& o) {
   };
   const double rss_rise =
       std::max(rss->level, recent_quantile(rs, rss->duration_ms, 0.5)) - rss_base;
-  const double held_rise = held->level - held_base;
   const double rss_ref = std::max(std::fabs(rss->level), 1.0);
   const bool rss_rose = rss_rise / rss_ref * 100.0 >= 2 * o.min_growth_pct;
   // RSS still moving without a verdict of its own while the books are settled: the books
@@ -681,15 +685,14 @@ Classification classify(const Signals& sig, const Options& o) {
   const std::string settling = rss->verdict == Verdict::kUnresolved
                                    ? " (" + out.rss_signal + " still settling: " + rss->reason + ")"
                                    : std::string();
-  // Retention only when what the program holds is back near its baseline (its rise at most a
-  // quarter of RSS's: a cache that levelled off is the program's own, however RSS compares),
-  // and when what it holds, even at its recent peaks (90th percentile over
-  // the latest min_tail_fraction of the window), explains less than 3/4 of RSS's rise: a
-  // sawtooth that keeps refilling what RSS holds is the program's own bounded use (its p90 is
-  // 0.9 of its peak), not the allocator's.
-  const double held_peak_rise =
-      std::max(held_rise, recent_quantile(hs, held->duration_ms, 0.9) - held_base);
-  if (rss_rose && held_rise <= 0.25 * rss_rise && held_peak_rise < 0.75 * rss_rise) {
+  // Retention when what the program holds is back near its baseline - at the troughs of its
+  // recent stretch (lower quartile), as a service at its round ends - by at most a quarter of
+  // RSS's rise: the allocator keeps what was freed. A cache that levelled off is the program's
+  // own. (A sawtooth whose freed teeth the allocator keeps is retention by this rule; where RSS
+  // follows the teeth down it is bounded.)
+  const double held_rise =
+      std::min(held->level, recent_quantile(hs, held->duration_ms, 0.25)) - held_base;
+  if (rss_rose && held_rise <= 0.25 * rss_rise) {
     set(Verdict::kRetention, std::min(rss->confidence + 0.3, 1.0) * held->confidence,
         out.rss_signal + " rose by " + format_mib(rss_rise) + " and holds it (" + rss->reason +
             "), while " + out.held_signal + " is back near its baseline (" +
