@@ -695,8 +695,8 @@ Classification classify(const Signals& sig, const Options& o) {
   if (rss_rose && held_rise <= 0.25 * rss_rise) {
     set(Verdict::kRetention, std::min(rss->confidence + 0.3, 1.0) * held->confidence,
         out.rss_signal + " rose by " + format_mib(rss_rise) + " and holds it (" + rss->reason +
-            "), while " + out.held_signal + " is back near its baseline (" +
-            fmt_pct(held->growth_pct) + "): the allocator keeps freed memory" + settling);
+            "), while " + out.held_signal + " is back near its baseline (" + format_mib(held_rise) +
+            " at its recent troughs): the allocator keeps freed memory" + settling);
     return out;
   }
   if (held->verdict == Verdict::kBounded || rss->verdict == Verdict::kBounded) {
