@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab classify DIR|timeline.jsonl [--json] [--limit SIZE]: leak, retention, bounded,
+// non-heap-growth, stable or unresolved, with the evidence per signal. Given a DIR, writes
+// DIR/verdict.json (atomically). Exit 0 no leak, 3 leak or non-heap-growth, 4 unresolved.
+#include <sys/stat.h>
+
+#include <iostream>
+
+#include "arenalab/analysis/verdict_json.h"
+#include "arenalab/core/files.h"
+#include "arenalab/timeline/timeline.h"
+#include "classify_output.h"
+
+namespace arenalab::cli {
+namespace {
+
+struct Args {
+  std::string path;
+  bool json = false;
+  std::string limit;
+};
+
+int run(const Args& a) {
+  analysis::Options o;
+  if (!a.limit.empty()) {
+    auto l = parse_size(a.limit);
+    if (!l) {
+      print_error("classify", "--limit: " + l.error().message);
+      return kExitUsage;
+    }
+    o.limit_bytes = static_cast<double>(*l);
+  }
+  struct stat st {};
+  if (::stat(a.path.c_str(), &st) != 0) {
+    print_error("classify", a.path + ": no such file or directory");
+    return kExitError;
+  }
+  const bool dir = S_ISDIR(st.st_mode);
+  const std::string tl_path = dir ? a.path + "/timeline.jsonl" : a.path;
+  auto tl = timeline::read_timeline(tl_path);
+  if (!tl) {
+    print_error("classify", tl.error().message);
+    return kExitError;
+  }
+  if (tl->samples.empty()) {
+    print_error("classify", tl_path + ": no samples after the header");
+    return kExitError;
+  }
+  const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
+  const auto j = analysis::to_json(c, o, tl_path);
+  if (dir) {
+    if (auto w = write_file_atomic(a.path + "/verdict.json", j.dump(2) + "\n"); !w) {
+      print_error("classify", w.error().message);
+      return kExitError;
+    }
+  }
+  if (a.json)
+    std::cout << j.dump(2) << "\n";
+  else
+    std::cout << human_verdict(c, o);
+  return verdict_exit_code(c.verdict);
+}
+
+void setup(CLI::App& root, int& exit_code) {
+  auto a = std::make_shared<Args>();
+  auto* cmd = root.add_subcommand(
+      "classify",
+      "Classify a run's timeline: leak | retention | bounded | non-heap-growth | stable | "
+      "unresolved.\nExit: 0 no leak, 3 leak or non-heap-growth, 4 unresolved, 1 error, 2 usage.");
+  cmd->add_option("path", a->path,
+                  "A run directory (writes verdict.json there) or a timeline.jsonl")
+      ->required();
+  cmd->add_flag("--json", a->json, "Print the verdict as JSON (arenalab.verdict/1)");
+  cmd->add_option("--limit", a->limit, "Project the time until RSS reaches SIZE (512M, 2G)");
+  cmd->callback([a, &exit_code] { exit_code = run(*a); });
+}
+
+}  // namespace
+
+ARENALAB_COMMAND(45, setup);
+
+}  // namespace arenalab::cli

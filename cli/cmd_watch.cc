@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab watch [run options] [--json] [--fail-on leak|growth] [--limit SIZE] -- CMD: runs CMD
+// under the interposer (count mode by default), prints a live line on stderr every few seconds
+// (elapsed, RSS, live bytes, current verdict), then classifies the whole timeline, writes
+// <out>/verdict.json and prints the verdict with its evidence.
+// Exit: 0 no leak, 3 leak or non-heap-growth (--fail-on growth: also retention and bounded
+// growth), 4 unresolved, 1 error, 2 usage.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "arenalab/analysis/verdict_json.h"
+#include "arenalab/core/files.h"
+#include "arenalab/runner/runner.h"
+#include "arenalab/timeline/timeline.h"
+#include "classify_output.h"
+
+namespace arenalab::cli {
+namespace {
+
+struct Args {
+  runner::RunOptions run;
+  std::string sample_bytes = "512K";
+  bool json = false;
+  std::string fail_on = "leak";
+  std::string limit;
+  double live_every_s = 3;
+  bool quiet = false;
+};
+
+std::string last_figure(const timeline::Timeline& tl, const char* name) {
+  const auto s = timeline::series(tl, name);
+  return s.empty() ? std::string("-") : format_bytes(s.value.back());
+}
+
+int run_watch(Args& a) {
+  analysis::Options o;
+  if (!a.limit.empty()) {
+    auto l = parse_size(a.limit);
+    if (!l) {
+      print_error("watch", "--limit: " + l.error().message);
+      return kExitUsage;
+    }
+    o.limit_bytes = static_cast<double>(*l);
+  }
+  auto bytes = parse_size(a.sample_bytes);
+  if (!bytes || *bytes == 0) {
+    print_error("watch",
+                "--sample-bytes: " + (bytes ? std::string("must be > 0") : bytes.error().message));
+    return kExitUsage;
+  }
+  a.run.sample_bytes = *bytes;
+  if (a.run.command.empty()) {
+    print_error("watch", "no command given (usage: arenalab watch [options] -- CMD ARGS...)");
+    return kExitUsage;
+  }
+  // The live line: re-read the timeline (a valid prefix at every flush) and classify it.
+  double next_live_ms = a.live_every_s * 1000;
+  a.run.tick_ms = 500;
+  if (!a.quiet && a.live_every_s > 0) {
+    a.run.on_tick = [&](const runner::RunProgress& p) {
+      if (p.elapsed_ms < next_live_ms) return;
+      next_live_ms += a.live_every_s * 1000;
+      auto tl = timeline::read_timeline(p.timeline_path);
+      if (!tl || tl->samples.empty()) return;
+      const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
+      std::cerr << fmt::format(
+          "arenalab watch: {:6.1f} s  RSS {:>10}  live {:>10}  verdict {} ({:.2f})\n",
+          p.elapsed_ms / 1000, last_figure(*tl, "rss"), last_figure(*tl, "live_bytes"),
+          analysis::verdict_name(c.verdict), c.confidence);
+    };
+  }
+  auto r = runner::run(a.run);
+  if (!r) {
+    print_error("watch", r.error().message);
+    return kExitError;
+  }
+  auto tl = timeline::read_timeline(r->timeline_path);
+  if (!tl) {
+    print_error("watch", tl.error().message);
+    return kExitError;
+  }
+  const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
+  auto j = analysis::to_json(c, o, r->timeline_path);
+  j["run"] = {{"command", a.run.command},
+              {"allocator", a.run.allocator},
+              {"backend", backend_name(r->id.backend)},
+              {"verified", r->verified},
+              {"exit", r->exit.describe()},
+              {"samples", tl->samples.size()},
+              {"out_dir", r->out_dir}};
+  if (auto w = write_file_atomic(r->out_dir + "/verdict.json", j.dump(2) + "\n"); !w) {
+    print_error("watch", w.error().message);
+    return kExitError;
+  }
+  if (!a.quiet) {
+    std::cerr << fmt::format("arenalab watch: {} under {} ({}{}), {} samples in {}\n",
+                             r->exit.describe(), a.run.allocator, backend_name(r->id.backend),
+                             r->verified ? ", verified" : ", NOT verified", tl->samples.size(),
+                             r->out_dir);
+    for (const auto& w : r->warnings) std::cerr << "arenalab watch: warning: " << w << "\n";
+  }
+  if (a.json)
+    std::cout << j.dump(2) << "\n";
+  else
+    std::cout << human_verdict(c, o);
+  int code = verdict_exit_code(c.verdict);
+  if (a.fail_on == "growth" &&
+      (c.verdict == analysis::Verdict::kRetention || c.verdict == analysis::Verdict::kBounded))
+    code = kExitLeak;
+  return code;
+}
+
+void setup(CLI::App& root, int& exit_code) {
+  auto a = std::make_shared<Args>();
+  a->run.mode = "count";
+  auto* cmd = root.add_subcommand(
+      "watch",
+      "Run a command and tell a leak from retention, a bounded cache, growth outside malloc.\n"
+      "Exit: 0 no leak, 3 leak or non-heap-growth, 4 unresolved, 1 error, 2 usage.");
+  cmd->add_option("--allocator", a->run.allocator, "Allocator configuration (default glibc)");
+  cmd->add_option("--allocators-file", a->run.allocators_file, "Configurations file");
+  cmd->add_option("--mode", a->run.mode, "stats | count | sample | full (default count)")
+      ->check(CLI::IsMember({"stats", "count", "sample", "full"}));
+  cmd->add_option("--interval", a->run.interval_ms, "Sampling interval in ms (default 100)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--sample-bytes", a->sample_bytes,
+                  "sample mode: mean bytes between samples (default 512K)");
+  cmd->add_option("--out", a->run.out_dir, "Output directory (default ./arenalab-run-<pid>)");
+  cmd->add_flag("--json", a->json, "Print the verdict as JSON (arenalab.verdict/1)");
+  cmd->add_option("--fail-on", a->fail_on,
+                  "leak (default): exit 3 on leak or non-heap-growth; growth: also on retention "
+                  "and bounded growth")
+      ->check(CLI::IsMember({"leak", "growth"}));
+  cmd->add_option("--limit", a->limit, "Project the time until RSS reaches SIZE (512M, 2G)");
+  cmd->add_option("--live-every", a->live_every_s,
+                  "Seconds between live lines on stderr (default 3; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--quiet,-q", a->quiet, "No live lines or summary on stderr");
+  cmd->add_option("command", a->run.command, "-- CMD ARGS...")->required();
+  cmd->callback([a, &exit_code] { exit_code = run_watch(*a); });
+}
+
+}  // namespace
+
+ARENALAB_COMMAND(40, setup);
+
+}  // namespace arenalab::cli

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// The slope-analysis classifier (pure: series in, verdict out; no I/O). Tells an unbounded
+// leak from allocator retention, a bounded cache, growth outside malloc, or a stable program,
+// with the evidence per signal. Method and references: detectors/analysis/README.md.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace arenalab::analysis {
+
+// One memory signal: times in milliseconds (any origin, need not be evenly spaced), values in
+// bytes. Non-finite values are ignored (a missing sample).
+struct Series {
+  std::vector<double> t_ms;
+  std::vector<double> value;
+  bool empty() const { return value.empty(); }
+};
+
+enum class Verdict {
+  kLeak,           // what the program holds grows without bound
+  kRetention,      // RSS rose and plateaus while what the program holds returned near baseline
+  kBounded,        // what the program holds rose and levelled off, or oscillates, no trend
+  kNonHeapGrowth,  // RSS grows while the allocator's books are flat (mmap, stacks)
+  kStable,         // nothing grows
+  kUnresolved,     // growing, but too little data after the rise to tell: never a guess
+};
+const char* verdict_name(Verdict v);  // "leak", "retention", ... "non-heap-growth"
+std::optional<Verdict> parse_verdict(std::string_view name);
+
+struct Options {
+  double alpha = 0.01;                // Mann-Kendall significance level (two-sided)
+  double min_growth_pct = 2.0;        // growth of the trending part below this % of level: no leak
+  double min_tail_fraction = 0.30;    // a plateau is claimed only with this much window after it
+  int min_samples = 12;               // fewer samples: unresolved
+  int min_blocks = 8;                 // fewer blocks after aggregation: unresolved
+  int max_blocks = 40;                // block aggregation target (blocks of >= 3 samples)
+  std::optional<double> limit_bytes;  // project the time until a signal reaches this
+  bool final_release_cut = false;     // internal: set when judging the part before a final release
+};
+
+// A two-segment (hinge) fit against one line on the block medians.
+struct Knee {
+  bool found = false;
+  double t_ms = 0;           // where the slope changes
+  double slope_before = 0;   // bytes/s
+  double slope_after = 0;    // bytes/s
+  double tail_fraction = 0;  // share of the window after the knee
+  double sse_ratio = 1;      // residual of the hinge / residual of one line (small: a knee)
+};
+
+// Trend evidence on one stretch of a series (the whole window, or the part after a knee).
+struct Trend {
+  double t0_ms = 0, t1_ms = 0;        // the stretch
+  std::size_t blocks = 0;             // block-aggregated points the tests ran on
+  double block_ms = 0;                // block length
+  double slope = 0;                   // Theil-Sen slope of the block medians, bytes/s (Sen 1968)
+  double slope_lo = 0, slope_hi = 0;  // its confidence interval (1 - alpha), bytes/s
+  double p_median = 1;                // Mann-Kendall p on block medians, Hamed-Rao corrected
+  double p_min = 1;                   // the same on block minima (robust to sawtooth and spikes)
+  double growth_pct = 0;              // slope x stretch length, as % of level
+  bool rising = false;                // significant on both, interval above 0, growth material
+};
+
+struct SeriesVerdict {
+  Verdict verdict = Verdict::kUnresolved;  // only kLeak, kBounded, kStable, kUnresolved
+  std::string reason;                      // one sentence: why
+  std::size_t samples = 0;
+  double duration_ms = 0;
+  double start_level = 0;      // median of the first blocks, bytes
+  double level = 0;            // median of the last blocks, bytes
+  double growth_pct = 0;       // (level - start_level) / level x 100
+  double period_ms = 0;        // detected oscillation period (0: none); blocks span whole cycles
+  double oscillation_pct = 0;  // interquartile range of the values as % of level
+  Trend whole;                 // the whole window
+  Knee knee;
+  std::optional<Trend> tail;              // the part after the knee, when there is one
+  std::optional<double> time_to_limit_s;  // at the trending slope, when a limit was given
+  double confidence = 0;                  // 0..1, see README.md
+};
+
+// Classifies one series (the single-series API: also used on each call stack's live bytes).
+SeriesVerdict classify_series(const Series& s, const Options& options = {});
+
+// All signals of one run; any may be empty (not measured).
+struct Signals {
+  Series rss, rss_anon;               // resident set (total, anonymous)
+  Series live_bytes;                  // what the program holds, counted by the interposer
+  Series allocated;                   // the allocator's books: allocated bytes
+  Series resident, mapped, retained;  // allocator footprint
+  Series mmap_bytes;                  // anonymous mmap the program made itself
+};
+
+struct SignalEvidence {
+  std::string signal;  // "rss", "rss_anon", "live_bytes", "allocated", ..., "gap"
+  SeriesVerdict v;
+};
+
+struct Classification {
+  Verdict verdict = Verdict::kUnresolved;
+  double confidence = 0;
+  std::string reason;                     // one or two sentences naming the decisive comparison
+  std::string held_signal;                // "live_bytes" | "allocated" | "" (none measured)
+  std::string rss_signal;                 // "rss_anon" | "rss" | ""
+  std::vector<SignalEvidence> evidence;   // every signal present, plus "gap" (RSS - held)
+  std::optional<double> time_to_limit_s;  // RSS (else held) reaching options.limit_bytes
+};
+
+// The decisive comparison: what the program holds (live bytes, else allocated) against RSS.
+Classification classify(const Signals& signals, const Options& options = {});
+
+// Building blocks, exposed for tests and the README's worked examples.
+namespace stats {
+double median(std::vector<double> v);
+struct TheilSen {
+  double slope = 0, intercept = 0, lo = 0, hi = 0;
+};
+// Sen (1968) slope of y on x with its (1 - alpha) interval; var_s is Var(S) of the Mann-Kendall
+// statistic used for the interval (pass the autocorrelation-corrected one).
+TheilSen theil_sen(const std::vector<double>& x, const std::vector<double>& y, double alpha,
+                   double var_s);
+struct MannKendall {
+  double s = 0, var_s = 0, var_s_corrected = 0, z = 0, p = 1;
+  double correction = 1;  // n/n* of Hamed & Rao (1998), >= 1
+};
+// Mann-Kendall trend test with tie correction; the variance is corrected for autocorrelation
+// with Hamed & Rao (1998): lags of the ranks of the Sen-detrended series significant at 5 %.
+MannKendall mann_kendall(const std::vector<double>& x, const std::vector<double>& y);
+double normal_sf(double z);  // P(Z > z)
+}  // namespace stats
+
+}  // namespace arenalab::analysis

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# arenalab classify on synthetic timelines: the verdict, its exit code, verdict.json written
+# atomically into a run directory, --json, --limit, and one clear line for bad input.
+set -u
+ARENALAB=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+expect() {  # expect NAME WANT_EXIT WANT_VERDICT
+  local name=$1 want=$2 verdict=$3
+  mkdir -p "$TMP/$name"
+  python3 "$HERE/make_timeline.py" "$name" "$TMP/$name/timeline.jsonl"
+  "$ARENALAB" classify "$TMP/$name" >"$TMP/$name.out" 2>&1
+  local rc=$?
+  if [[ $rc -ne $want ]]; then echo "FAIL $name: exit $rc, want $want"; cat "$TMP/$name.out"; fail=1; fi
+  if ! grep -q "^verdict: $verdict " "$TMP/$name.out"; then echo "FAIL $name: not $verdict"; cat "$TMP/$name.out"; fail=1; fi
+  if ! python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['schema']=='arenalab.verdict/1' and d['verdict']==sys.argv[2], d['verdict']" \
+      "$TMP/$name/verdict.json" "$verdict"; then echo "FAIL $name: verdict.json"; fail=1; fi
+  ls "$TMP/$name" | grep -q '\.tmp' && { echo "FAIL $name: temp file left"; fail=1; }
+  echo "ok $name -> $verdict (exit $rc)"
+}
+expect leak 3 leak
+expect nonheap 3 non-heap-growth
+expect plateau 0 bounded
+expect retention 0 retention
+expect stable 0 stable
+expect short 4 unresolved
+
+# --json on a file path: valid JSON on stdout, nothing written beside it.
+"$ARENALAB" classify "$TMP/leak/timeline.jsonl" --json --limit 1G >"$TMP/j.json"
+rc=$?
+[[ $rc -eq 3 ]] || { echo "FAIL --json exit $rc"; fail=1; }
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['limit_bytes']==1<<30 and d['time_to_limit_s']>0 and 'live_bytes' in d['signals'] and 'gap' in d['signals']" "$TMP/j.json" \
+  || { echo "FAIL --json content"; fail=1; }
+
+# Bad input: one line on stderr, exit 1 (missing, malformed) or 2 (usage).
+"$ARENALAB" classify "$TMP/nope" 2>"$TMP/e1"; rc=$?
+[[ $rc -eq 1 && $(wc -l <"$TMP/e1") -eq 1 ]] || { echo "FAIL missing: exit $rc"; cat "$TMP/e1"; fail=1; }
+printf '{"schema":"arenalab.timeline/1"}\n{"t_ms": oops}\n{"t_ms":1}\n' >"$TMP/bad.jsonl"
+"$ARENALAB" classify "$TMP/bad.jsonl" 2>"$TMP/e2"; rc=$?
+[[ $rc -eq 1 && $(wc -l <"$TMP/e2") -eq 1 ]] || { echo "FAIL malformed: exit $rc"; cat "$TMP/e2"; fail=1; }
+"$ARENALAB" classify "$TMP/leak" --limit 12Q 2>"$TMP/e3"; rc=$?
+[[ $rc -eq 2 ]] || { echo "FAIL bad --limit: exit $rc"; cat "$TMP/e3"; fail=1; }
+"$ARENALAB" classify 2>/dev/null; rc=$?
+[[ $rc -eq 2 ]] || { echo "FAIL no path: exit $rc"; fail=1; }
+exit $fail

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+// classify_series and classify on small hand-made series: each verdict with its evidence.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "arenalab/analysis/analysis.h"
+
+namespace arenalab::analysis {
+namespace {
+
+constexpr double kMiB = 1 << 20;
+
+// n samples, 100 ms apart, value f(u) with u in [0, 1] plus white noise of `noise` bytes.
+template <typename F>
+Series make(int n, F f, double noise = 0.2 * kMiB, unsigned seed = 1) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> nd(0, noise);
+  Series s;
+  for (int i = 0; i < n; ++i) {
+    const double u = static_cast<double>(i) / (n - 1);
+    s.t_ms.push_back(i * 100.0);
+    s.value.push_back(f(u) + nd(rng));
+  }
+  return s;
+}
+
+TEST(ClassifySeries, SteadyLeak) {
+  Options o;
+  o.limit_bytes = 200 * kMiB;
+  const auto v = classify_series(make(300, [](double u) { return 100 * kMiB + 20 * kMiB * u; }), o);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+  // 20 MiB over 29.9 s.
+  EXPECT_NEAR(v.whole.slope, 20 * kMiB / 29.9, 0.1 * 20 * kMiB / 29.9);
+  EXPECT_LT(v.whole.slope_lo, v.whole.slope);
+  EXPECT_GT(v.whole.slope_hi, v.whole.slope);
+  EXPECT_LT(v.whole.p_median, 0.001);
+  EXPECT_NEAR(v.growth_pct, 100.0 * 20 / 120, 3);
+  ASSERT_TRUE(v.time_to_limit_s.has_value());
+  EXPECT_NEAR(*v.time_to_limit_s, 80 * kMiB / (20 * kMiB / 29.9), 10);
+  EXPECT_GT(v.confidence, 0.8);
+}
+
+TEST(ClassifySeries, PlateauIsBounded) {
+  const auto v = classify_series(
+      make(300, [](double u) { return 100 * kMiB + 50 * kMiB * std::min(1.0, u / 0.4); }));
+  EXPECT_EQ(v.verdict, Verdict::kBounded) << v.reason;
+  EXPECT_TRUE(v.knee.found);
+  EXPECT_NEAR(v.knee.tail_fraction, 0.6, 0.08);
+  ASSERT_TRUE(v.tail.has_value());
+  EXPECT_FALSE(v.tail->rising);
+}
+
+TEST(ClassifySeries, LateKneeIsUnresolved) {
+  const auto v = classify_series(
+      make(300, [](double u) { return 100 * kMiB + 50 * kMiB * std::min(1.0, u / 0.85); }));
+  EXPECT_EQ(v.verdict, Verdict::kUnresolved) << v.reason;
+}
+
+TEST(ClassifySeries, LateOnsetLeak) {
+  const auto v = classify_series(
+      make(400, [](double u) { return 100 * kMiB + 30 * kMiB * std::max(0.0, u - 0.5); }));
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+}
+
+TEST(ClassifySeries, SawtoothIsBoundedAndLeakUnderneathIsLeak) {
+  auto saw = [](double u) { return 40 * kMiB * (u * 10 - std::floor(u * 10)); };
+  const auto b = classify_series(make(500, [&](double u) { return 100 * kMiB + saw(u); }));
+  EXPECT_EQ(b.verdict, Verdict::kBounded) << b.reason;
+  EXPECT_NEAR(b.period_ms, 4990, 600);
+  const auto l =
+      classify_series(make(500, [&](double u) { return 100 * kMiB + saw(u) + 20 * kMiB * u; }));
+  EXPECT_EQ(l.verdict, Verdict::kLeak) << l.reason;
+}
+
+TEST(ClassifySeries, FlatIsStableAndTooShortIsUnresolved) {
+  const auto s = classify_series(make(300, [](double) { return 100 * kMiB; }));
+  EXPECT_EQ(s.verdict, Verdict::kStable) << s.reason;
+  const auto u = classify_series(make(6, [](double u) { return 100 * kMiB * (1 + u); }));
+  EXPECT_EQ(u.verdict, Verdict::kUnresolved);
+  EXPECT_NE(u.reason.find("too few samples"), std::string::npos);
+}
+
+TEST(ClassifySeries, FinalReleaseAtExitDoesNotHideALeak) {
+  // Grows for 95 % of the window, then frees everything (a program tearing down at exit).
+  const auto v = classify_series(make(300, [](double u) {
+    return u < 0.95 ? 10 * kMiB + 40 * kMiB * u
+                    : 10 * kMiB + 40 * kMiB * 0.95 * (1 - (u - 0.95) / 0.05);
+  }));
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+  EXPECT_NE(v.reason.find("final release"), std::string::npos) << v.reason;
+}
+
+TEST(ClassifySeries, MissingValuesAreIgnored) {
+  auto s = make(300, [](double u) { return 100 * kMiB + 20 * kMiB * u; });
+  for (std::size_t i = 0; i < s.value.size(); i += 3) s.value[i] = std::nan("");
+  EXPECT_EQ(classify_series(s).verdict, Verdict::kLeak);
+}
+
+TEST(Classify, RetentionWhenHeldReturnsToBaseline) {
+  Signals sig;
+  // Live bytes: burst to +80 MiB in the first 20 %, freed by 35 %; RSS keeps it.
+  auto burst = [](double u) {
+    return std::clamp(u / 0.2, 0.0, 1.0) - std::clamp((u - 0.3) / 0.05, 0.0, 1.0);
+  };
+  sig.live_bytes = make(
+      400, [&](double u) { return 20 * kMiB + 80 * kMiB * burst(u); }, 0.2 * kMiB, 2);
+  sig.rss = make(
+      400, [&](double u) { return 30 * kMiB + 80 * kMiB * std::clamp(u / 0.2, 0.0, 1.0); },
+      0.2 * kMiB, 3);
+  const auto c = classify(sig);
+  EXPECT_EQ(c.verdict, Verdict::kRetention) << c.reason;
+  EXPECT_EQ(c.held_signal, "live_bytes");
+  EXPECT_EQ(c.rss_signal, "rss");
+  bool gap = false;
+  for (const auto& e : c.evidence) gap |= e.signal == "gap";
+  EXPECT_TRUE(gap);
+}
+
+TEST(Classify, LeakNonHeapStable) {
+  Signals leak;
+  leak.live_bytes = make(300, [](double u) { return 50 * kMiB + 30 * kMiB * u; });
+  leak.rss = make(
+      300, [](double u) { return 60 * kMiB + 30 * kMiB * u; }, 0.2 * kMiB, 5);
+  EXPECT_EQ(classify(leak).verdict, Verdict::kLeak);
+
+  Signals nh;
+  nh.live_bytes = make(300, [](double) { return 50 * kMiB; });
+  nh.rss = make(
+      300, [](double u) { return 60 * kMiB + 30 * kMiB * u; }, 0.2 * kMiB, 5);
+  EXPECT_EQ(classify(nh).verdict, Verdict::kNonHeapGrowth) << classify(nh).reason;
+
+  Signals st;
+  st.allocated = make(300, [](double) { return 50 * kMiB; });
+  st.rss = make(
+      300, [](double) { return 60 * kMiB; }, 0.2 * kMiB, 5);
+  const auto c = classify(st);
+  EXPECT_EQ(c.verdict, Verdict::kStable) << c.reason;
+  EXPECT_EQ(c.held_signal, "allocated");
+
+  EXPECT_EQ(classify(Signals{}).verdict, Verdict::kUnresolved);
+}
+
+TEST(Verdict, NamesRoundTrip) {
+  for (Verdict v : {Verdict::kLeak, Verdict::kRetention, Verdict::kBounded, Verdict::kNonHeapGrowth,
+                    Verdict::kStable, Verdict::kUnresolved})
+    EXPECT_EQ(parse_verdict(verdict_name(v)), v);
+  EXPECT_FALSE(parse_verdict("leaky").has_value());
+}
+
+}  // namespace
+}  // namespace arenalab::analysis

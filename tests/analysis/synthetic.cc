@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+// The labelled synthetic corpus (see synthetic.h). Shapes are functions of u in [0, 1] (the
+// share of the window); noise, spikes and gaps are added per signal.
+#include "synthetic.h"
+
+#include <cmath>
+#include <functional>
+
+namespace arenalab::analysis::synthetic {
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::kStable:
+      return "stable";
+    case Kind::kLeak:
+      return "leak";
+    case Kind::kPlateau:
+      return "plateau";
+    case Kind::kSawtooth:
+      return "sawtooth";
+    case Kind::kRetention:
+      return "retention";
+    case Kind::kNonHeap:
+      return "non-heap";
+  }
+  return "?";
+}
+
+double Generator::loguni(double a, double b) { return std::exp(uni(std::log(a), std::log(b))); }
+
+namespace {
+double frac(double x) { return x - std::floor(x); }
+double smoothstep(double x) {
+  x = std::clamp(x, 0.0, 1.0);
+  return x * x * (3 - 2 * x);
+}
+}  // namespace
+
+Case Generator::make(Kind kind) {
+  Case c;
+  c.kind = kind;
+  const int n = static_cast<int>(uni(200, 1200));
+  const double dt = 100;  // ms
+  const double base = loguni(16.0 * (1 << 20), 2048.0 * (1 << 20));
+  c.phi = uni(0, 0.95);
+  c.sigma_pct = loguni(0.1, 2.0);
+  const double sigma = c.sigma_pct / 100 * base;
+  const double overhead = uni(0.05, 0.5) * base;
+
+  std::function<double(double)> held = [](double) { return 0.0; };  // added to base
+  std::function<double(double)> rss = nullptr;                      // null: held + overhead
+  std::function<double(double)> mmap = nullptr;
+  switch (kind) {
+    case Kind::kStable:
+      c.shape = "stable";
+      break;
+    case Kind::kLeak: {
+      const double rate = loguni(0.005, 0.20) * base;  // bytes per window
+      const double onset = chance(0.4) ? uni(0.1, 0.6) : 0.0;
+      const bool steps = chance(0.35);
+      const double step = uni(0.05, 0.2);
+      c.shape = steps ? "leak/steps" : "leak/linear";
+      if (onset > 0) c.shape += "+late";
+      std::function<double(double)> leak = [=](double u) {
+        const double x = std::max(0.0, u - onset);
+        return rate * (steps ? std::floor(x / step) * step : x);
+      };
+      c.leak_growth_pct = 100 * leak(1.0) / base;
+      std::function<double(double)> extra = [](double) { return 0.0; };
+      if (chance(0.3)) {
+        const double a = uni(0.1, 1.0) * base, tau = uni(0.02, 0.1);
+        extra = [=](double u) { return a * (1 - std::exp(-u / tau)); };
+        c.shape += "+warmup";
+      } else if (chance(0.3)) {
+        const double a = uni(0.1, 0.5) * base, cyc = uni(3, 20), ph = uni(0, 1);
+        extra = [=](double u) { return a * frac(u * cyc + ph); };
+        c.shape += "+sawtooth";
+      }
+      held = [=](double u) { return leak(u) + extra(u); };
+      break;
+    }
+    case Kind::kPlateau: {
+      const double knee = uni(0.1, 0.9), start = uni(0, 0.5) * knee;
+      const double amp = loguni(0.1, 2.0) * base;
+      c.tail_fraction = 1 - knee;
+      const int form = static_cast<int>(uni(0, 3));
+      if (form == 0) {
+        c.shape = "plateau/ramp";
+        held = [=](double u) { return amp * std::clamp((u - start) / (knee - start), 0.0, 1.0); };
+      } else if (form == 1) {
+        // Exponential approach; the knee is where 99 % of the rise is done (4.6 time constants).
+        c.shape = "plateau/exp";
+        const double tau = (knee - start) / 4.6;
+        held = [=](double u) { return u < start ? 0.0 : amp * (1 - std::exp(-(u - start) / tau)); };
+      } else {
+        c.shape = "plateau/smooth";
+        held = [=](double u) { return amp * smoothstep((u - start) / (knee - start)); };
+      }
+      break;
+    }
+    case Kind::kSawtooth: {
+      const double amp = uni(0.1, 1.0) * base, cyc = uni(3, 20), ph = uni(0, 1);
+      held = [=](double u) { return amp * frac(u * cyc + ph); };
+      c.shape = "sawtooth";
+      if (chance(0.5)) {  // the allocator keeps the peak (glibc-like)
+        c.shape += "/rss-peak";
+        rss = [=](double u) { return overhead + amp * std::min(1.0, u * cyc + ph); };
+      }
+      break;
+    }
+    case Kind::kRetention: {
+      const double amp = loguni(0.2, 2.0) * base;
+      if (chance(0.5)) {
+        // A burst: allocate, then free back near the baseline; RSS keeps most of the peak.
+        c.shape = "retention/burst";
+        const double t1 = uni(0.02, 0.3), d1 = uni(0.02, 0.15), hold = uni(0.0, 0.15);
+        const double d2 = uni(0.02, 0.1), resid = uni(0, 0.02), decay = uni(0, 0.3);
+        const double t2 = t1 + d1 + hold;
+        const auto up = [=](double u) { return std::clamp((u - t1) / d1, 0.0, 1.0); };
+        const auto down = [=](double u) { return std::clamp((u - t2) / d2, 0.0, 1.0); };
+        held = [=](double u) { return amp * (up(u) - (1 - resid) * down(u)); };
+        rss = [=](double u) { return overhead + amp * (up(u) - decay * down(u)); };
+      } else {
+        // Steady churn while the arenas creep up to a plateau (99 % at the knee).
+        c.shape = "retention/creep";
+        const double knee = uni(0.1, 0.7), tau = knee / 4.6;
+        const double churn = uni(0, 0.05) * base, cyc = uni(5, 30);
+        held = [=](double u) { return churn * frac(u * cyc); };
+        rss = [=](double u) { return overhead + churn + amp * (1 - std::exp(-u / tau)); };
+      }
+      break;
+    }
+    case Kind::kNonHeap: {
+      const double g = uni(0.05, 0.3) * base, onset = chance(0.3) ? uni(0.1, 0.3) : 0.0;
+      c.shape = "non-heap/mmap";
+      const auto m = [=](double u) { return g * std::max(0.0, u - onset) / (1 - onset); };
+      rss = [=](double u) { return overhead + m(u); };
+      if (chance(0.5)) mmap = [=](double u) { return (1 << 20) + m(u); };
+      break;
+    }
+  }
+
+  // Noise: AR(1) with marginal standard deviation sigma, independent per signal.
+  auto ar = [&](std::vector<double>& e) {
+    const double innov = sigma * std::sqrt(1 - c.phi * c.phi);
+    double x = sigma * normal();
+    for (auto& v : e) {
+      v = x;
+      x = c.phi * x + innov * normal();
+    }
+  };
+  std::vector<double> eh(n), er(n);
+  ar(eh);
+  ar(er);
+  const bool spiky = chance(0.3);
+  const bool use_allocated = chance(0.3);
+  const double drop_p = chance(0.3) ? uni(0, 0.2) : 0.0;
+  double gap0 = -1, gap1 = -1;
+  if (chance(0.2)) {
+    gap0 = uni(0.05, 0.8);
+    gap1 = gap0 + uni(0.05, 0.15);
+  }
+  Series& h = use_allocated ? c.signals.allocated : c.signals.live_bytes;
+  Series& r = c.signals.rss;
+  for (int i = 0; i < n; ++i) {
+    const double u = static_cast<double>(i) / (n - 1);
+    if (chance(drop_p) || (u >= gap0 && u < gap1)) continue;
+    const double t = i * dt + uni(-5, 5);
+    double hv = base + held(u) + eh[static_cast<std::size_t>(i)];
+    double rv = base + (rss ? rss(u) : held(u) + overhead) + er[static_cast<std::size_t>(i)];
+    if (spiky && chance(0.01)) {
+      const double s = uni(0.05, 0.5) * base;
+      hv += s;
+      rv += s;
+    }
+    h.t_ms.push_back(t);
+    h.value.push_back(hv);
+    r.t_ms.push_back(t);
+    r.value.push_back(rv);
+    if (mmap) {
+      c.signals.mmap_bytes.t_ms.push_back(t);
+      c.signals.mmap_bytes.value.push_back(mmap(u) + 0.1 * eh[static_cast<std::size_t>(i)]);
+    }
+  }
+  return c;
+}
+
+}  // namespace arenalab::analysis::synthetic

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// Timeline -> signals and verdict.json (arenalab.verdict/1): absent figures stay absent.
+#include <gtest/gtest.h>
+
+#include "arenalab/analysis/verdict_json.h"
+
+namespace arenalab::analysis {
+namespace {
+
+TEST(VerdictJson, SignalsFromTimelineKeepAbsentFiguresEmpty) {
+  timeline::Timeline tl;
+  for (int i = 0; i < 50; ++i) {
+    timeline::Sample s;
+    s.t_ms = i * 100.0;
+    s.rss = 1e8 + 1e6 * i;
+    s.live_bytes = 5e7 + 1e6 * i;
+    tl.samples.push_back(s);
+  }
+  const Signals sig = signals_from_timeline(tl);
+  EXPECT_EQ(sig.rss.value.size(), 50u);
+  EXPECT_EQ(sig.live_bytes.value.size(), 50u);
+  EXPECT_TRUE(sig.allocated.empty());
+  EXPECT_TRUE(sig.mmap_bytes.empty());
+  Options o;
+  o.limit_bytes = 4e8;
+  const auto c = classify(sig, o);
+  EXPECT_EQ(c.verdict, Verdict::kLeak) << c.reason;
+  const auto j = to_json(c, o, "x/timeline.jsonl");
+  EXPECT_EQ(j["schema"], "arenalab.verdict/1");
+  EXPECT_EQ(j["verdict"], "leak");
+  EXPECT_EQ(j["source"], "x/timeline.jsonl");
+  EXPECT_TRUE(j["signals"].contains("rss"));
+  EXPECT_TRUE(j["signals"].contains("live_bytes"));
+  EXPECT_TRUE(j["signals"].contains("gap"));
+  EXPECT_FALSE(j["signals"].contains("allocated"));
+  const auto& live = j["signals"]["live_bytes"];
+  EXPECT_GT(live["trend"]["slope_bytes_per_s"].get<double>(), 0);
+  EXPECT_EQ(live["trend"]["slope_interval_bytes_per_s"].size(), 2u);
+  EXPECT_TRUE(j.contains("time_to_limit_s"));
+}
+
+TEST(VerdictJson, TooFewSamplesHasNoTrend) {
+  Series s{{0, 100, 200}, {1, 2, 3}};
+  const auto j = to_json(classify_series(s));
+  EXPECT_EQ(j["verdict"], "unresolved");
+  EXPECT_FALSE(j.contains("trend"));
+}
+
+}  // namespace
+}  // namespace arenalab::analysis
