@@ -347,11 +347,12 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
     ro.capture_output = o.target_stdout_to_stderr;
     if (o.profiler == "interposer") {
       // Sample mode: a heap_v2 dump every heap_dump_every samples; the sampler ticks at most
-      // every 100 ms so the timeline stays fine-grained.
+      // every 100 ms so the timeline stays fine-grained, and the tick divides the dump interval
+      // exactly (0.15 s = 2 ticks of 75 ms), so dumps come every --interval, not a rounding of it.
       ro.mode = "sample";
-      ro.interval_ms = std::min(100.0, o.interval_s * 1000.0);
-      ro.heap_dump_every =
-          std::max(1, static_cast<int>(std::lround(o.interval_s * 1000.0 / ro.interval_ms)));
+      const double dump_ms = o.interval_s * 1000.0;
+      ro.heap_dump_every = std::max(1, static_cast<int>(std::ceil(dump_ms / 100.0)));
+      ro.interval_ms = dump_ms / ro.heap_dump_every;
       ro.sample_bytes = std::uint64_t{1} << o.lg_sample;
       report.cadence = fmt::format(
           "arenalab interposer, sample mode (mean {} between samples), a heap_v2 dump every {} s",
