@@ -41,7 +41,7 @@ int run(const Options& opt) {
   nlohmann::json out = nlohmann::json::array();
   std::vector<std::string> failures;
   if (!opt.json)
-    std::cout << fmt::format("{:<22} {:<10} {:<9} {:<9} {:<12} {}\n", "configuration", "backend",
+    std::cout << fmt::format("{:<22} {:<10} {:<9} {:<9} {:<16} {}\n", "configuration", "backend",
                              "available", "verified", "version", "library / env");
   for (const auto& c : selected) {
     nlohmann::json row = {{"name", c.name},
@@ -78,9 +78,11 @@ int run(const Options& opt) {
     if (!opt.json) {
       std::string detail = found_library.empty() ? c.preload : found_library;
       for (const auto& [k, v] : c.env) detail += " " + k + "=" + v;
-      std::cout << fmt::format("{:<22} {:<10} {:<9} {:<9} {:<12} {}\n", c.name,
+      // jemalloc's version carries its git describe suffix: the table shows the release.
+      const std::string short_version = version.substr(0, version.find("-0-g"));
+      std::cout << fmt::format("{:<22} {:<10} {:<9} {:<9} {:<16} {}\n", c.name,
                                backend_name(c.backend), why.empty() ? "yes" : "NO",
-                               verified ? "yes" : "NO", version.substr(0, 12),
+                               verified ? "yes" : "NO", short_version,
                                problem.empty() ? detail : problem);
     }
   }

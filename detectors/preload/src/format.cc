@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+// Number and JSON-string formatting into a caller-provided buffer (no allocation, no stdio).
+#include "format.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+
+namespace arenalab::preload {
+
+Buf& Buf::mem(const char* s, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (len_ + 1 >= cap_) {
+      overflow_ = true;
+      break;
+    }
+    data_[len_++] = s[i];
+  }
+  return *this;
+}
+
+Buf& Buf::str(const char* s) { return mem(s, str_len(s)); }
+
+Buf& Buf::ch(char c) { return mem(&c, 1); }
+
+Buf& Buf::u64(std::uint64_t v) {
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  char out[24];
+  for (int i = 0; i < n; ++i) out[i] = tmp[n - 1 - i];
+  return mem(out, static_cast<std::size_t>(n));
+}
+
+Buf& Buf::i64(std::int64_t v) {
+  if (v < 0) {
+    ch('-');
+    return u64(static_cast<std::uint64_t>(-(v + 1)) + 1);
+  }
+  return u64(static_cast<std::uint64_t>(v));
+}
+
+Buf& Buf::hex(std::uint64_t v) {
+  static const char kDigits[] = "0123456789abcdef";
+  char tmp[18];
+  int n = 0;
+  do {
+    tmp[n++] = kDigits[v & 15];
+    v >>= 4;
+  } while (v);
+  str("0x");
+  char out[18];
+  for (int i = 0; i < n; ++i) out[i] = tmp[n - 1 - i];
+  return mem(out, static_cast<std::size_t>(n));
+}
+
+Buf& Buf::dbl(double v) {
+  if (std::isnan(v) || std::isinf(v)) return str("null");  // JSON has no NaN
+  if (v < 0) {
+    ch('-');
+    v = -v;
+  }
+  if (v >= 9.2e18) return u64(static_cast<std::uint64_t>(9.2e18));
+  const auto whole = static_cast<std::uint64_t>(v);
+  double frac = v - static_cast<double>(whole);
+  auto micro = static_cast<std::uint64_t>(frac * 1e6 + 0.5);
+  std::uint64_t w = whole;
+  if (micro >= 1000000) {
+    ++w;
+    micro -= 1000000;
+  }
+  u64(w);
+  if (micro == 0) return *this;
+  char digits[6];
+  for (int i = 5; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + micro % 10);
+    micro /= 10;
+  }
+  int n = 6;
+  while (n > 0 && digits[n - 1] == '0') --n;
+  ch('.');
+  return mem(digits, static_cast<std::size_t>(n));
+}
+
+Buf& Buf::json_str(const char* s, std::size_t n) {
+  static const char kHex[] = "0123456789abcdef";
+  ch('"');
+  for (std::size_t i = 0; i < n && s[i]; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      ch('\\');
+      ch(static_cast<char>(c));
+    } else if (c == '\n') {
+      str("\\n");
+    } else if (c == '\t') {
+      str("\\t");
+    } else if (c < 0x20) {
+      str("\\u00");
+      ch(kHex[c >> 4]);
+      ch(kHex[c & 15]);
+    } else {
+      ch(static_cast<char>(c));
+    }
+  }
+  return ch('"');
+}
+
+bool write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+std::size_t str_len(const char* s) {
+  std::size_t n = 0;
+  while (s[n]) ++n;
+  return n;
+}
+
+bool str_eq(const char* a, const char* b) {
+  while (*a && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return *a == *b;
+}
+
+}  // namespace arenalab::preload

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: Apache-2.0
+// The hooked entry points. Each forwards to the next definition (dlsym RTLD_NEXT: a preloaded
+// or linked jemalloc/mimalloc/tcmalloc/tbbmalloc, else glibc) and, by mode, accounts the
+// block by the allocator's own malloc_usable_size (no header: aligned blocks and blocks from
+// before our initialisation stay valid), samples it, or logs it.
+//
+// Reentrancy: t_state.busy (initial-exec TLS) is set while a hook runs; anything called from
+// inside (the allocator's own mmap, libstdc++'s operator new calling malloc, dlsym, the
+// unwinder) goes straight through. While the entry points are being resolved, allocations
+// (dlsym's calloc) are served from a static bootstrap arena and never given to the allocator.
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "state.h"
+
+namespace arenalab::preload {
+
+RealFns g_real;
+std::atomic<unsigned> g_flags{0};
+__thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+Slot g_slots[kMaxSlots];
+std::atomic<int> g_slot_high{1};  // slot 0 (index 1 in t.slot) is the shared one
+
+void sum_slots(long long* bytes, long long* allocs) {
+  long long b = 0, a = 0;
+  const int n = g_slot_high.load(std::memory_order_relaxed);
+  for (int i = 0; i < n && i < kMaxSlots; ++i) {
+    b += g_slots[i].bytes.load(std::memory_order_relaxed);
+    a += g_slots[i].allocs.load(std::memory_order_relaxed);
+  }
+  *bytes = b;
+  *allocs = a;
+}
+
+void SpinLock::lock() {
+  for (int spins = 0; v.exchange(1, std::memory_order_acquire) != 0; ++spins)
+    if (spins > 64) sched_yield();
+}
+
+namespace {
+
+// ---- bootstrap arena: serves allocations made while dlsym resolves the next malloc ----
+constexpr std::size_t kBootstrapSize = 256 * 1024;
+alignas(64) char g_bootstrap[kBootstrapSize];
+std::atomic<std::size_t> g_bootstrap_used{0};
+
+bool in_bootstrap(const void* p) {
+  auto c = static_cast<const char*>(p);
+  return c >= g_bootstrap && c < g_bootstrap + kBootstrapSize;
+}
+
+// 16-byte header holding the size, then the block (aligned to `align`).
+void* bootstrap_alloc(std::size_t size, std::size_t align) {
+  if (align < 16) align = 16;
+  std::size_t old = g_bootstrap_used.load(std::memory_order_relaxed);
+  for (;;) {
+    std::size_t start = (old + 16 + align - 1) & ~(align - 1);
+    std::size_t end = start + ((size + 15) & ~std::size_t{15});
+    if (end > kBootstrapSize) return nullptr;  // bootstrap exhausted: ENOMEM
+    if (g_bootstrap_used.compare_exchange_weak(old, end)) {
+      std::memcpy(g_bootstrap + start - sizeof(std::size_t), &size, sizeof size);
+      return g_bootstrap + start;  // static storage: already zero
+    }
+  }
+}
+
+std::size_t bootstrap_size(const void* p) {
+  std::size_t size;
+  std::memcpy(&size, static_cast<const char*>(p) - sizeof size, sizeof size);
+  return size;
+}
+
+// ---- resolution of the next definitions ----
+enum : int { kUnresolved = 0, kResolving = 1, kResolved = 2 };
+std::atomic<int> g_resolve_state{kUnresolved};
+
+// The thread resolving; other threads wait (only possible if threads exist before the first
+// malloc, which a real process does not do).
+template <typename F>
+void next(F& fn, const char* name) {
+  fn = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+// operator new/delete of the next object (allocator or libstdc++).
+struct NewFns {
+  void* (*nw_nothrow)(size_t, const std::nothrow_t&);
+  void* (*na_nothrow)(size_t, const std::nothrow_t&);
+  void* (*nw)(size_t);
+  void* (*na)(size_t);
+  void* (*nw_al_nothrow)(size_t, std::align_val_t, const std::nothrow_t&);
+  void* (*na_al_nothrow)(size_t, std::align_val_t, const std::nothrow_t&);
+  void* (*nw_al)(size_t, std::align_val_t);
+  void* (*na_al)(size_t, std::align_val_t);
+  void (*dl)(void*);
+  void (*da)(void*);
+  void (*dl_al)(void*, std::align_val_t);
+  void (*da_al)(void*, std::align_val_t);
+} g_new;
+
+void resolve_new() {
+  next(g_new.nw_nothrow, "_ZnwmRKSt9nothrow_t");
+  next(g_new.na_nothrow, "_ZnamRKSt9nothrow_t");
+  next(g_new.nw, "_Znwm");
+  next(g_new.na, "_Znam");
+  next(g_new.nw_al_nothrow, "_ZnwmSt11align_val_tRKSt9nothrow_t");
+  next(g_new.na_al_nothrow, "_ZnamSt11align_val_tRKSt9nothrow_t");
+  next(g_new.nw_al, "_ZnwmSt11align_val_t");
+  next(g_new.na_al, "_ZnamSt11align_val_t");
+  next(g_new.dl, "_ZdlPv");
+  next(g_new.da, "_ZdaPv");
+  next(g_new.dl_al, "_ZdlPvSt11align_val_t");
+  next(g_new.da_al, "_ZdaPvSt11align_val_t");
+}
+
+void resolve_slow() {
+  int expected = kUnresolved;
+  if (g_resolve_state.compare_exchange_strong(expected, kResolving)) {
+    t_state.busy++;
+    RealFns r{};
+    next(r.malloc, "malloc");
+    next(r.free, "free");
+    next(r.calloc, "calloc");
+    next(r.realloc, "realloc");
+    next(r.reallocarray, "reallocarray");
+    next(r.posix_memalign, "posix_memalign");
+    next(r.aligned_alloc, "aligned_alloc");
+    next(r.memalign, "memalign");
+    next(r.valloc, "valloc");
+    next(r.pvalloc, "pvalloc");
+    next(r.usable, "malloc_usable_size");
+    next(r.free_sized, "free_sized");
+    next(r.free_aligned_sized, "free_aligned_sized");
+    next(r.mmap, "mmap");
+    next(r.mmap64, "mmap64");
+    next(r.munmap, "munmap");
+    next(r.mremap, "mremap");
+    g_real = r;
+    resolve_new();
+    // Count from the very first allocation, not only from our constructor on, so frees of
+    // blocks allocated during start-up (libc, ld.so, other constructors) balance. The
+    // constructor switches back to passive if this process is not the target.
+    if (const char* mode = getenv("ARENALAB_MODE"); mode && getenv("ARENALAB_OUT_DIR")) {
+      if (std::strcmp(mode, "count") == 0 || std::strcmp(mode, "full") == 0)
+        g_flags.store(kCount, std::memory_order_relaxed);
+    }
+    t_state.busy--;
+    g_resolve_state.store(kResolved, std::memory_order_release);
+    return;
+  }
+  // Another thread resolves; this one waits (never the resolving thread: it is `busy` and
+  // served from the bootstrap arena).
+  while (g_resolve_state.load(std::memory_order_acquire) != kResolved) sched_yield();
+}
+
+inline bool resolving_here() {
+  return g_resolve_state.load(std::memory_order_acquire) != kResolved;
+}
+
+// Ensures g_real is set; returns false if this thread must use the bootstrap arena.
+inline bool ready() {
+  if (__builtin_expect(g_resolve_state.load(std::memory_order_acquire) == kResolved, 1))
+    return true;
+  if (g_resolve_state.load(std::memory_order_acquire) == kResolving && t_state.busy) return false;
+  resolve_slow();
+  return g_resolve_state.load(std::memory_order_acquire) == kResolved;
+}
+
+// ---- accounting ----
+inline std::size_t usable(void* p) { return g_real.usable ? g_real.usable(p) : 0; }
+
+inline void on_alloc(ThreadState& t, unsigned flags, void* p, std::size_t requested) {
+  if (flags & kCount) slot_add(t, static_cast<long long>(usable(p)), 1);
+  if (flags & kSample) {
+    t.countdown -= static_cast<long long>(requested);
+    if (__builtin_expect(t.countdown <= 0, 0)) sample_alloc(t, p, requested);
+  }
+  if (flags & kFull) full_alloc(p, requested);
+}
+
+inline void on_free(ThreadState& t, unsigned flags, void* p) {
+  if (flags & kCount) slot_add(t, -static_cast<long long>(usable(p)), -1);
+  if ((flags & kSample) && __builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);
+  if (flags & kFull) full_free(p);
+}
+
+// A scope that marks this thread busy; `active` says whether this call accounts.
+struct Hook {
+  ThreadState& t;
+  unsigned flags;
+  bool active;
+  Hook() : t(t_state), flags(g_flags.load(std::memory_order_relaxed)) {
+    active = flags != 0 && t.busy == 0;
+    if (active) t.busy = 1;
+  }
+  ~Hook() {
+    if (active) t.busy = 0;
+  }
+};
+
+}  // namespace
+
+void ensure_resolved() { ready(); }
+
+void* sys_mmap(size_t len) {
+  void* p = reinterpret_cast<void*>(
+      syscall(SYS_mmap, nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  return (reinterpret_cast<long>(p) < 0 && reinterpret_cast<long>(p) > -4096) ? nullptr : p;
+}
+
+void sys_munmap(void* p, size_t len) { syscall(SYS_munmap, p, len); }
+
+}  // namespace arenalab::preload
+
+using namespace arenalab::preload;
+
+#define ARENALAB_EXPORT extern "C" __attribute__((visibility("default")))
+
+ARENALAB_EXPORT void* malloc(size_t n) {
+  if (__builtin_expect(!ready(), 0)) return bootstrap_alloc(n, 16);
+  Hook h;
+  if (!h.active) return g_real.malloc(n);
+  void* p = g_real.malloc(n);
+  if (p) on_alloc(h.t, h.flags, p, n);
+  return p;
+}
+
+ARENALAB_EXPORT void free(void* p) {
+  if (!p || in_bootstrap(p)) return;
+  if (__builtin_expect(!ready(), 0)) return;  // cannot happen for a real block
+  Hook h;
+  if (h.active) on_free(h.t, h.flags, p);
+  g_real.free(p);
+}
+
+ARENALAB_EXPORT void* calloc(size_t n, size_t size) {
+  if (__builtin_expect(!ready(), 0)) {
+    if (size && n > static_cast<size_t>(-1) / size) return nullptr;
+    return bootstrap_alloc(n * size, 16);
+  }
+  Hook h;
+  if (!h.active) return g_real.calloc(n, size);
+  void* p = g_real.calloc(n, size);
+  if (p) on_alloc(h.t, h.flags, p, n * size);
+  return p;
+}
+
+namespace {
+// realloc semantics shared by realloc and reallocarray: old block accounted out before the
+// call (its address may be reused by another thread at once), the result in after; a failed
+// realloc leaves the old block live, so it is accounted back in.
+void* realloc_impl(void* p, size_t n, size_t count, bool array) {
+  if (p && in_bootstrap(p)) {  // a bootstrap block moves to the real allocator
+    size_t total = n;
+    if (array) {
+      if (count && n > static_cast<size_t>(-1) / count) {
+        errno = ENOMEM;
+        return nullptr;
+      }
+      total = n * count;
+    }
+    void* q = malloc(total);
+    if (q) std::memcpy(q, p, bootstrap_size(p) < total ? bootstrap_size(p) : total);
+    return q;
+  }
+  if (__builtin_expect(!ready(), 0)) {
+    size_t total = array ? n * count : n;
+    return bootstrap_alloc(total, 16);
+  }
+  Hook h;
+  if (!h.active) return array ? g_real.reallocarray(p, n, count) : g_real.realloc(p, n);
+  if (p) on_free(h.t, h.flags, p);
+  void* q = array ? g_real.reallocarray(p, n, count) : g_real.realloc(p, n);
+  const size_t total = array ? n * count : n;
+  if (q) {
+    on_alloc(h.t, h.flags, q, total);
+  } else if (p && total != 0) {
+    on_alloc(h.t, h.flags, p, total);  // failed: the old block is still live
+  }
+  return q;
+}
+}  // namespace
+
+ARENALAB_EXPORT void* realloc(void* p, size_t n) { return realloc_impl(p, n, 1, false); }
+
+ARENALAB_EXPORT void* reallocarray(void* p, size_t n, size_t size) {
+  return realloc_impl(p, n, size, true);
+}
+
+ARENALAB_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
+  if (__builtin_expect(!ready(), 0)) {
+    *out = bootstrap_alloc(n, align);
+    return *out ? 0 : ENOMEM;
+  }
+  Hook h;
+  if (!h.active) return g_real.posix_memalign(out, align, n);
+  int rc = g_real.posix_memalign(out, align, n);
+  if (rc == 0 && *out) on_alloc(h.t, h.flags, *out, n);
+  return rc;
+}
+
+#define ARENALAB_ALIGNED_HOOK(name, params, call, req, align_expr)              \
+  ARENALAB_EXPORT void* name params {                                           \
+    if (__builtin_expect(!ready(), 0)) return bootstrap_alloc(req, align_expr); \
+    Hook h;                                                                     \
+    if (!h.active) return g_real.call;                                          \
+    void* p = g_real.call;                                                      \
+    if (p) on_alloc(h.t, h.flags, p, req);                                      \
+    return p;                                                                   \
+  }
+
+ARENALAB_ALIGNED_HOOK(aligned_alloc, (size_t align, size_t n), aligned_alloc(align, n), n, align)
+ARENALAB_ALIGNED_HOOK(memalign, (size_t align, size_t n), memalign(align, n), n, align)
+ARENALAB_ALIGNED_HOOK(valloc, (size_t n), valloc(n), n, 4096)
+ARENALAB_ALIGNED_HOOK(pvalloc, (size_t n), pvalloc(n), n, 4096)
+
+ARENALAB_EXPORT size_t malloc_usable_size(void* p) {
+  if (!p) return 0;
+  if (in_bootstrap(p)) return bootstrap_size(p);
+  if (!ready() || !g_real.usable) return 0;
+  return g_real.usable(p);
+}
+
+// C23 free_sized / free_aligned_sized: forwarded when the next object has them, else free().
+ARENALAB_EXPORT void free_sized(void* p, size_t n) {
+  if (!p || in_bootstrap(p) || !ready()) return;
+  Hook h;
+  if (h.active) on_free(h.t, h.flags, p);
+  if (g_real.free_sized)
+    g_real.free_sized(p, n);
+  else
+    g_real.free(p);
+}
+
+ARENALAB_EXPORT void free_aligned_sized(void* p, size_t align, size_t n) {
+  if (!p || in_bootstrap(p) || !ready()) return;
+  Hook h;
+  if (h.active) on_free(h.t, h.flags, p);
+  if (g_real.free_aligned_sized)
+    g_real.free_aligned_sized(p, align, n);
+  else
+    g_real.free(p);
+}
+
+// ---- operator new / delete ----
+// The allocators define their own operator new (which does not call malloc), libstdc++'s
+// calls malloc: either way the next definition runs with `busy` set and the block is accounted
+// here once. The nothrow variant is called first so no exception crosses this frame; only if
+// it fails is the throwing variant called (outside the busy scope) to get the standard
+// new_handler / std::bad_alloc behaviour.
+namespace {
+template <typename NoThrow, typename Throw>
+inline void* new_impl(size_t n, NoThrow nothrow_fn, Throw throw_fn) {
+  if (!ready()) return bootstrap_alloc(n, 16);
+  void* p;
+  {
+    Hook h;
+    p = nothrow_fn ? nothrow_fn(n, std::nothrow) : g_real.malloc(n);
+    if (p && h.active) on_alloc(h.t, h.flags, p, n);
+  }
+  if (!p) p = throw_fn(n);  // throws std::bad_alloc, or the new_handler made room
+  return p;
+}
+
+template <typename NoThrow, typename Throw>
+inline void* new_al_impl(size_t n, std::align_val_t al, NoThrow nothrow_fn, Throw throw_fn) {
+  if (!ready()) return bootstrap_alloc(n, static_cast<size_t>(al));
+  void* p;
+  {
+    Hook h;
+    p = nothrow_fn
+            ? nothrow_fn(n, al, std::nothrow)
+            : g_real.aligned_alloc(static_cast<size_t>(al), (n + static_cast<size_t>(al) - 1) &
+                                                                ~(static_cast<size_t>(al) - 1));
+    if (p && h.active) on_alloc(h.t, h.flags, p, n);
+  }
+  if (!p) p = throw_fn(n, al);
+  return p;
+}
+
+template <typename Del>
+inline void delete_impl(void* p, Del del) {
+  if (!p || in_bootstrap(p) || !ready()) return;
+  Hook h;
+  if (h.active) on_free(h.t, h.flags, p);
+  if (del)
+    del(p);
+  else
+    g_real.free(p);
+}
+
+template <typename Del>
+inline void delete_al_impl(void* p, std::align_val_t al, Del del) {
+  if (!p || in_bootstrap(p) || !ready()) return;
+  Hook h;
+  if (h.active) on_free(h.t, h.flags, p);
+  if (del)
+    del(p, al);
+  else
+    g_real.free(p);
+}
+}  // namespace
+
+ARENALAB_EXPORT void* _Znwm(size_t n) { return new_impl(n, g_new.nw_nothrow, g_new.nw); }
+ARENALAB_EXPORT void* _Znam(size_t n) { return new_impl(n, g_new.na_nothrow, g_new.na); }
+ARENALAB_EXPORT void* _ZnwmRKSt9nothrow_t(size_t n, const std::nothrow_t&) noexcept {
+  return new_impl(n, g_new.nw_nothrow, [](size_t) -> void* { return nullptr; });
+}
+ARENALAB_EXPORT void* _ZnamRKSt9nothrow_t(size_t n, const std::nothrow_t&) noexcept {
+  return new_impl(n, g_new.na_nothrow, [](size_t) -> void* { return nullptr; });
+}
+ARENALAB_EXPORT void* _ZnwmSt11align_val_t(size_t n, std::align_val_t al) {
+  return new_al_impl(n, al, g_new.nw_al_nothrow, g_new.nw_al);
+}
+ARENALAB_EXPORT void* _ZnamSt11align_val_t(size_t n, std::align_val_t al) {
+  return new_al_impl(n, al, g_new.na_al_nothrow, g_new.na_al);
+}
+ARENALAB_EXPORT void* _ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, std::align_val_t al,
+                                                         const std::nothrow_t&) noexcept {
+  return new_al_impl(n, al, g_new.nw_al_nothrow,
+                     [](size_t, std::align_val_t) -> void* { return nullptr; });
+}
+ARENALAB_EXPORT void* _ZnamSt11align_val_tRKSt9nothrow_t(size_t n, std::align_val_t al,
+                                                         const std::nothrow_t&) noexcept {
+  return new_al_impl(n, al, g_new.na_al_nothrow,
+                     [](size_t, std::align_val_t) -> void* { return nullptr; });
+}
+// Every delete variant forwards to the unsized one of the next object (the size is only a
+// hint; all allocators accept the unsized form for any block).
+ARENALAB_EXPORT void _ZdlPv(void* p) noexcept { delete_impl(p, g_new.dl); }
+ARENALAB_EXPORT void _ZdaPv(void* p) noexcept { delete_impl(p, g_new.da); }
+ARENALAB_EXPORT void _ZdlPvm(void* p, size_t) noexcept { delete_impl(p, g_new.dl); }
+ARENALAB_EXPORT void _ZdaPvm(void* p, size_t) noexcept { delete_impl(p, g_new.da); }
+ARENALAB_EXPORT void _ZdlPvRKSt9nothrow_t(void* p, const std::nothrow_t&) noexcept {
+  delete_impl(p, g_new.dl);
+}
+ARENALAB_EXPORT void _ZdaPvRKSt9nothrow_t(void* p, const std::nothrow_t&) noexcept {
+  delete_impl(p, g_new.da);
+}
+ARENALAB_EXPORT void _ZdlPvSt11align_val_t(void* p, std::align_val_t al) noexcept {
+  delete_al_impl(p, al, g_new.dl_al);
+}
+ARENALAB_EXPORT void _ZdaPvSt11align_val_t(void* p, std::align_val_t al) noexcept {
+  delete_al_impl(p, al, g_new.da_al);
+}
+ARENALAB_EXPORT void _ZdlPvmSt11align_val_t(void* p, size_t, std::align_val_t al) noexcept {
+  delete_al_impl(p, al, g_new.dl_al);
+}
+ARENALAB_EXPORT void _ZdaPvmSt11align_val_t(void* p, size_t, std::align_val_t al) noexcept {
+  delete_al_impl(p, al, g_new.da_al);
+}
+ARENALAB_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void* p, std::align_val_t al,
+                                                         const std::nothrow_t&) noexcept {
+  delete_al_impl(p, al, g_new.dl_al);
+}
+ARENALAB_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void* p, std::align_val_t al,
+                                                         const std::nothrow_t&) noexcept {
+  delete_al_impl(p, al, g_new.da_al);
+}
+
+// ---- mmap family: anonymous mappings the program makes itself (not the allocator's: those
+// happen inside a hook, with busy set) ----
+namespace {
+inline bool tracks_mmap() {
+  return (g_flags.load(std::memory_order_relaxed) & kMmap) && t_state.busy == 0;
+}
+void* do_mmap(void* (*fn)(void*, size_t, int, int, int, off_t), void* addr, size_t len, int prot,
+              int flags, int fd, off_t off) {
+  if (!fn) fn = g_real.mmap;
+  void* p = fn(addr, len, prot, flags, fd, off);
+  if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && tracks_mmap()) {
+    t_state.busy = 1;
+    if (flags & MAP_FIXED) mmap_note_unmap(p, len);  // replaces what was there
+    mmap_note_map(p, len);
+    t_state.busy = 0;
+  }
+  return p;
+}
+}  // namespace
+
+ARENALAB_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
+  if (!ready()) return reinterpret_cast<void*>(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
+  return do_mmap(g_real.mmap, addr, len, prot, flags, fd, off);
+}
+
+ARENALAB_EXPORT void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
+  if (!ready()) return reinterpret_cast<void*>(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
+  return do_mmap(g_real.mmap64, addr, len, prot, flags, fd, off);
+}
+
+ARENALAB_EXPORT int munmap(void* addr, size_t len) {
+  if (!ready()) return static_cast<int>(syscall(SYS_munmap, addr, len));
+  const int rc = g_real.munmap(addr, len);
+  if (rc == 0 && tracks_mmap()) {
+    t_state.busy = 1;
+    mmap_note_unmap(addr, len);
+    t_state.busy = 0;
+  }
+  return rc;
+}
+
+ARENALAB_EXPORT void* mremap(void* old, size_t old_len, size_t new_len, int flags, ...) {
+  void* new_addr = nullptr;
+  if (flags & MREMAP_FIXED) {
+    va_list ap;
+    va_start(ap, flags);
+    new_addr = va_arg(ap, void*);
+    va_end(ap);
+  }
+  if (!ready())
+    return reinterpret_cast<void*>(syscall(SYS_mremap, old, old_len, new_len, flags, new_addr));
+  void* p = g_real.mremap(old, old_len, new_len, flags, new_addr);
+  if (p != MAP_FAILED && tracks_mmap()) {
+    t_state.busy = 1;
+    // Only a mapping we counted moves: the table knows whether `old` was the program's.
+    if (mmap_note_unmap(old, old_len) > 0) mmap_note_map(p, new_len);
+    t_state.busy = 0;
+  }
+  return p;
+}

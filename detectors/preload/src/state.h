@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private state shared by the interposer's parts: the next allocator's entry points, the mode,
+// per-thread state (initial-exec TLS, plain data: first use never allocates) and the counters.
+// Everything here is injected code: no allocation, no exceptions, no stdio.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace arenalab::preload {
+
+// What the hooks do (bits): stats mode hooks nothing; count adds exact live bytes of the malloc
+// family; sample adds byte-based Poisson sampling with stacks; full logs every event.
+enum : unsigned {
+  kCount = 1u << 0,
+  kSample = 1u << 1,
+  kFull = 1u << 2,
+  kMmap = 1u << 3,  // anonymous mmap/munmap/mremap accounting
+};
+
+struct RealFns {
+  void* (*malloc)(size_t);
+  void (*free)(void*);
+  void* (*calloc)(size_t, size_t);
+  void* (*realloc)(void*, size_t);
+  void* (*reallocarray)(void*, size_t, size_t);
+  int (*posix_memalign)(void**, size_t, size_t);
+  void* (*aligned_alloc)(size_t, size_t);
+  void* (*memalign)(size_t, size_t);
+  void* (*valloc)(size_t);
+  void* (*pvalloc)(size_t);
+  size_t (*usable)(void*);
+  void (*free_sized)(void*, size_t);
+  void (*free_aligned_sized)(void*, size_t, size_t);
+  void* (*mmap)(void*, size_t, int, int, int, off_t);
+  void* (*mmap64)(void*, size_t, int, int, int, off_t);
+  int (*munmap)(void*, size_t);
+  void* (*mremap)(void*, size_t, size_t, int, ...);
+};
+extern RealFns g_real;
+
+// Active hook bits; 0 in stats mode and in processes that are not traced (passive).
+extern std::atomic<unsigned> g_flags;
+
+// Per-thread state. Plain zero-initialised data in initial-exec TLS: reading it is one
+// %fs-relative load and its first use runs no constructor and allocates nothing.
+struct ThreadState {
+  int busy;             // inside a hook or internal code: nested calls go straight through
+  int slot;             // counter slot + 1 (0: none yet)
+  long long countdown;  // sample mode: bytes until the next sample (<= 0: sample now)
+  unsigned long long rng;
+  int sampler;  // this is the sampler thread
+};
+extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+
+// Live counters: one cache line per thread, summed by the sampler. Single writer per slot
+// (relaxed load + store, no lock prefix); slot 0 is shared by threads beyond kMaxSlots
+// (atomic add). A thread freeing another thread's block subtracts from its own slot.
+struct alignas(64) Slot {
+  std::atomic<long long> bytes;
+  std::atomic<long long> allocs;
+};
+inline constexpr int kMaxSlots = 8192;
+extern Slot g_slots[kMaxSlots];
+extern std::atomic<int> g_slot_high;  // slots in use (upper bound for the sum)
+
+inline Slot& my_slot(ThreadState& t) {
+  if (__builtin_expect(t.slot == 0, 0)) {
+    int s = g_slot_high.fetch_add(1, std::memory_order_relaxed);
+    t.slot = (s < kMaxSlots) ? s + 1 : 1;
+  }
+  return g_slots[t.slot - 1];
+}
+
+inline void slot_add(ThreadState& t, long long bytes, long long allocs) {
+  Slot& s = my_slot(t);
+  if (t.slot == 1) {  // shared slot
+    s.bytes.fetch_add(bytes, std::memory_order_relaxed);
+    s.allocs.fetch_add(allocs, std::memory_order_relaxed);
+  } else {
+    s.bytes.store(s.bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+    s.allocs.store(s.allocs.load(std::memory_order_relaxed) + allocs, std::memory_order_relaxed);
+  }
+}
+
+void sum_slots(long long* bytes, long long* allocs);
+
+// A test-and-set spin lock with yield: for the rare paths only (mmap table, sampled blocks,
+// full log, gauges); never on the count-mode malloc path. Reset in the fork child.
+struct SpinLock {
+  std::atomic<int> v{0};
+  void lock();
+  void unlock() { v.store(0, std::memory_order_release); }
+};
+
+// mmap accounting (mmap_table.cc): ranges the program mapped anonymously itself.
+void mmap_note_map(void* addr, size_t len);
+// Returns the bytes of counted mappings removed.
+size_t mmap_note_unmap(void* addr, size_t len);
+long long mmap_live_bytes();
+extern SpinLock g_mmap_lock;
+
+// Sampling and full log (profile.cc).
+void profile_init(unsigned flags, unsigned long long sample_bytes, const char* out_dir);
+void sample_alloc(ThreadState& t, void* p, size_t size);  // called when countdown <= 0
+void sample_free(void* p);                                // cheap filter first
+bool sample_maybe_tracked(void* p);
+void full_alloc(void* p, size_t size);
+void full_free(void* p);
+void profile_flush_at(std::uint64_t t_ms);  // write buffered full-log events
+// Writes <out_dir>/heap.<seq>.heap (jemalloc heap_v2) atomically; returns false on failure.
+bool profile_dump_heap(int seq);
+long long profile_sampled_live_estimate();
+void profile_atfork_prepare();
+void profile_atfork_parent();
+void profile_atfork_child();
+long long next_sample_interval(ThreadState& t);
+extern long long g_sample_bytes;
+
+// Sampler (sampler.cc): the final sample and dumps at exit.
+void sampler_final();
+
+// Resolves the next definitions now if not done yet (hooks.cc).
+void ensure_resolved();
+
+// Raw system calls that never go through our hooks.
+void* sys_mmap(size_t len);
+void sys_munmap(void* p, size_t len);
+
+}  // namespace arenalab::preload

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab::runner: runs a command under an allocator configuration with the interposer
+// (build/lib/libarenalab_preload.so) first in LD_PRELOAD, and writes run.json. The API other
+// parts code against (RUNNER_API.md); fields beyond it are additions.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "arenalab/allocators/backend.h"
+#include "arenalab/core/process.h"
+#include "arenalab/core/result.h"
+
+namespace arenalab::runner {
+
+struct RunProgress {  // passed to on_tick while the target runs
+  pid_t pid = 0;
+  double elapsed_ms = 0;
+  std::string timeline_path;
+};
+
+struct RunOptions {
+  std::vector<std::string> command;  // CMD ARGS...
+  std::string allocator = "glibc";   // configuration name (registry.h)
+  std::string allocators_file;       // empty: default_configurations_path()
+  std::string mode = "stats";        // stats | count | sample | full
+  double interval_ms = 100;
+  std::uint64_t sample_bytes = 512 * 1024;
+  std::string out_dir;  // empty: ./arenalab-run-<pid> (created)
+  // Merged after the configuration's env; MALLOC_CONF given here is appended to the
+  // configuration's with ','.
+  std::vector<std::pair<std::string, std::string>> extra_env;
+  std::function<bool()> child_setup;  // runs in the child before exec (e.g. join a cgroup)
+  bool capture_output = false;        // capture stdout/stderr tails instead of inheriting
+  std::function<void(const RunProgress&)> on_tick;  // about every tick_ms
+  int tick_ms = 1000;
+  // >0: the sampler calls mallctl("prof.dump") every N samples, writing
+  // <out_dir>/jeprof.<seq>.heap (jemalloc with prof:true).
+  int jemalloc_prof_dump_every = 0;
+  // Additions:
+  bool trace_children = false;  // forked children write timeline.<pid>.jsonl
+  int heap_dump_every = 10;     // sample mode: heap.<seq>.heap every N intervals (and at exit)
+};
+
+struct RunResult {
+  ExitInfo exit;  // core/process.h
+  std::string out_dir, timeline_path, run_json_path;
+  Identification id;                  // from the timeline header (inside the target)
+  bool verified = false;              // id.backend == configuration backend
+  std::string mismatch;               // when not verified
+  std::vector<std::string> warnings;  // e.g. "target bypassed the interposer: static binary"
+  // Additions:
+  std::size_t samples = 0;         // timeline samples written
+  std::vector<std::string> files;  // files in out_dir after the run (names)
+};
+
+// Errors: unknown configuration, missing library, bad option, cannot exec.
+Result<RunResult> run(const RunOptions& options);
+
+// build/lib/libarenalab_preload.so (lib_dir(), $ARENALAB_LIB_DIR overrides).
+std::string preload_library_path();
+
+// Whether `path` is an ELF executable without a program interpreter (statically linked):
+// LD_PRELOAD cannot reach it. False for anything unreadable or dynamic.
+bool is_static_executable(const std::string& path);
+
+// The full-mode log (<out_dir>/allocs.bin) summarised.
+struct FullLogSummary {
+  std::uint64_t allocs = 0, frees = 0, stacks = 0;
+  std::uint64_t allocated_bytes = 0;  // sum of requested sizes
+  std::int64_t live_bytes = 0;        // requested bytes of blocks allocated and not freed
+  std::uint64_t live_blocks = 0;
+  double last_t_ms = 0;
+};
+Result<FullLogSummary> read_full_log(const std::string& path);
+
+}  // namespace arenalab::runner

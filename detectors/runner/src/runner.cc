@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+// run(): environment for the interposer (ARENALAB_* variables, LD_PRELOAD order), spawning and
+// waiting (core/process.h), then run.json (arenalab.run/1) from the exit status, rusage, the
+// timeline header and what the preload library reported (warnings file).
+#include "arenalab/runner/runner.h"
+
+#include <elf.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "arenalab/allocators/registry.h"
+#include "arenalab/core/files.h"
+#include "arenalab/timeline/timeline.h"
+
+namespace arenalab::runner {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string preload_library_path() { return lib_dir() + "/libarenalab_preload.so"; }
+
+bool is_static_executable(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  Elf64_Ehdr eh{};
+  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh)) return false;
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
+    return false;
+  if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return false;
+  bool has_interp = false, has_dynamic = false;
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    in.seekg(
+        static_cast<std::streamoff>(eh.e_phoff + static_cast<std::uint64_t>(i) * eh.e_phentsize));
+    if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) return false;
+    if (ph.p_type == PT_INTERP) has_interp = true;
+    if (ph.p_type == PT_DYNAMIC) has_dynamic = true;
+  }
+  // A static-pie has PT_DYNAMIC but no interpreter; a shared library has neither executable
+  // entry nor interpreter, but is not run as a command.
+  (void)has_dynamic;
+  return !has_interp;
+}
+
+namespace {
+
+// argv[0] looked up in PATH as execvp would.
+std::string resolve_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    if (dir.empty()) dir = ".";
+    const fs::path p = fs::path(dir) / name;
+    if (::access(p.c_str(), X_OK) == 0 && fs::is_regular_file(p)) return p.string();
+  }
+  return "";
+}
+
+bool valid_mode(const std::string& m) {
+  return m == "stats" || m == "count" || m == "sample" || m == "full";
+}
+
+// Files a previous run in the same directory left, which this run would otherwise mix in.
+void clear_previous(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    const bool ours =
+        n == "timeline.jsonl" || n == "run.json" || n == "allocs.bin" ||
+        n == "preload-warnings.txt" ||
+        (n.rfind("timeline.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
+        ((n.rfind("heap.", 0) == 0 || n.rfind("jeprof.", 0) == 0) && n.size() > 5 &&
+         n.substr(n.size() - 5) == ".heap");
+    if (ours) fs::remove(e.path(), ec);
+  }
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  std::set<std::string> seen;
+  while (std::getline(in, line))
+    if (!line.empty() && seen.insert(line).second) out.push_back(line);
+  return out;
+}
+
+// Ignores SIGINT/SIGQUIT in arenalab while the target runs (as system(3) does): a Ctrl-C
+// reaches the target (same process group); arenalab stays to write run.json.
+struct IgnoreInteractiveSignals {
+  struct sigaction old_int {
+  }, old_quit{};
+  IgnoreInteractiveSignals() {
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+  }
+  ~IgnoreInteractiveSignals() {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGQUIT, &old_quit, nullptr);
+  }
+};
+
+}  // namespace
+
+Result<RunResult> run(const RunOptions& o) {
+  if (o.command.empty()) return make_error("no command given (arenalab run ... -- CMD ARGS)");
+  if (!valid_mode(o.mode))
+    return make_error("unknown mode '" + o.mode + "' (expected stats|count|sample|full)");
+  if (!(o.interval_ms > 0)) return make_error("--interval must be > 0 ms");
+  if (o.sample_bytes == 0) return make_error("--sample-bytes must be > 0");
+
+  const std::string cfg_path =
+      o.allocators_file.empty() ? default_configurations_path() : o.allocators_file;
+  auto configs = load_configurations(cfg_path);
+  if (!configs) return configs.error();
+  auto config = find_configuration(*configs, o.allocator);
+  if (!config) return config.error();
+  if (const auto why = config->unavailable_reason(); !why.empty())
+    return make_error("configuration '" + config->name + "': " + why);
+  const std::string preload = preload_library_path();
+  if (::access(preload.c_str(), R_OK) != 0)
+    return make_error("interposer library " + preload +
+                      " not found (build target arenalab_preload)");
+
+  RunResult result;
+  std::string out = o.out_dir.empty() ? "arenalab-run-" + std::to_string(::getpid()) : o.out_dir;
+  if (auto st = make_directories(out); !st) return st.error();
+  std::error_code ec;
+  out = fs::absolute(out, ec).lexically_normal().string();
+  clear_previous(out);
+  result.out_dir = out;
+  result.timeline_path = out + "/timeline.jsonl";
+  result.run_json_path = out + "/run.json";
+
+  SpawnSpec spec;
+  spec.argv = o.command;
+  spec.set_env = configuration_environment(*config, preload);
+  std::string malloc_conf;
+  for (const auto& [k, v] : spec.set_env)
+    if (k == "MALLOC_CONF") malloc_conf = v;
+  auto set = [&](const std::string& k, const std::string& v) {
+    auto it = std::find_if(spec.set_env.begin(), spec.set_env.end(),
+                           [&](const auto& kv) { return kv.first == k; });
+    if (it != spec.set_env.end())
+      it->second = v;
+    else
+      spec.set_env.emplace_back(k, v);
+  };
+  std::ostringstream interval;
+  interval << o.interval_ms;
+  set("ARENALAB_OUT_DIR", out);
+  set("ARENALAB_MODE", o.mode);
+  set("ARENALAB_INTERVAL_MS", interval.str());
+  set("ARENALAB_SAMPLE_BYTES", std::to_string(o.sample_bytes));
+  set("ARENALAB_ALLOCATOR", config->name);
+  set("ARENALAB_BACKEND", backend_name(config->backend));
+  set("ARENALAB_PID", "0000000000");  // claimed by the first process that loads the preload
+  set("ARENALAB_DUMP_EVERY", std::to_string(std::max(0, o.heap_dump_every)));
+  set("ARENALAB_JEPROF_DUMP_EVERY", std::to_string(std::max(0, o.jemalloc_prof_dump_every)));
+  set("ARENALAB_TRACE_CHILDREN", o.trace_children ? "1" : "0");
+  for (const auto& [k, v] : o.extra_env) {
+    if (k == "MALLOC_CONF" && !malloc_conf.empty()) {
+      malloc_conf += "," + v;
+      set(k, malloc_conf);
+    } else {
+      set(k, v);
+    }
+  }
+  spec.child_setup = o.child_setup;
+  spec.capture_stdout = o.capture_output;
+  spec.capture_stderr = o.capture_output;
+
+  const std::string program = resolve_program(o.command[0]);
+  if (!program.empty() && is_static_executable(program))
+    result.warnings.push_back("target bypassed the interposer: static binary (" + program + ")");
+
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  set("ARENALAB_T0_NS", std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                                       static_cast<std::uint64_t>(ts.tv_nsec)));
+  auto child = spawn(spec);
+  if (!child) return child.error();
+  Result<ExitInfo> exit = make_error("not run");
+  {
+    IgnoreInteractiveSignals guard;
+    const pid_t pid = child->pid();
+    const double start = child->started_ms();
+    std::function<void()> tick;
+    if (o.on_tick)
+      tick = [&] { o.on_tick(RunProgress{pid, monotonic_ms() - start, result.timeline_path}); };
+    exit = child->wait(tick, std::max(1, o.tick_ms));
+  }
+  if (!exit) return exit.error();
+  result.exit = *exit;
+
+  // What the process said about itself.
+  auto tl = timeline::read_timeline(result.timeline_path);
+  if (tl) {
+    const auto& a = tl->header.allocator;
+    result.id.backend = backend_from_name(a.backend);
+    std::snprintf(result.id.library, sizeof result.id.library, "%s", a.library.c_str());
+    std::snprintf(result.id.version, sizeof result.id.version, "%s", a.version.c_str());
+    result.mismatch = verification_mismatch(*config, result.id);
+    result.verified = result.mismatch.empty();
+    result.samples = tl->samples.size();
+    if (!result.verified) result.warnings.push_back(result.mismatch);
+  } else {
+    result.mismatch = "no identification: " + tl.error().message;
+    bool static_warned = false;
+    for (const auto& w : result.warnings)
+      static_warned |= w.find("static binary") != std::string::npos;
+    if (!static_warned)
+      result.warnings.push_back(
+          "target bypassed the interposer: no timeline was written (a static binary, a setuid "
+          "program, or the preload library was not loaded)");
+  }
+  for (const auto& w : read_lines(out + "/preload-warnings.txt")) result.warnings.push_back(w);
+
+  for (const auto& e : fs::directory_iterator(out, ec))
+    if (e.is_regular_file(ec)) result.files.push_back(e.path().filename().string());
+  result.files.push_back("run.json");
+  std::sort(result.files.begin(), result.files.end());
+
+  json exit_j = {{"describe", result.exit.describe()}, {"status", result.exit.shell_status()}};
+  if (result.exit.exit_code) exit_j["code"] = *result.exit.exit_code;
+  if (result.exit.signal) {
+    exit_j["signal"] = *result.exit.signal;
+    exit_j["core_dumped"] = result.exit.core_dumped;
+  }
+  json doc = {
+      {"schema", "arenalab.run/1"},
+      {"command", o.command},
+      {"mode", o.mode},
+      {"interval_ms", o.interval_ms},
+      {"allocator",
+       {{"name", config->name},
+        {"backend", backend_name(config->backend)},
+        {"identified_backend", backend_name(result.id.backend)},
+        {"library", result.id.library},
+        {"version", result.id.version},
+        {"verified", result.verified}}},
+      {"exit", exit_j},
+      {"wall_ms", result.exit.wall_ms},
+      {"user_ms", result.exit.user_ms},
+      {"sys_ms", result.exit.sys_ms},
+      {"peak_rss", result.exit.max_rss_bytes},
+      {"minor_faults", result.exit.minor_faults},
+      {"major_faults", result.exit.major_faults},
+      {"timeline_samples", result.samples},
+      {"files", result.files},
+      {"warnings", result.warnings},
+  };
+  if (o.mode == "sample") doc["sample_bytes"] = o.sample_bytes;
+  if (!result.verified) doc["allocator"]["mismatch"] = result.mismatch;
+  if (auto st = write_file_atomic(result.run_json_path, doc.dump(2) + "\n"); !st) return st.error();
+  return result;
+}
+
+Result<FullLogSummary> read_full_log(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot read full log " + path);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (data.compare(0, 16, "ARENALAB-FULL/1\n") != 0)
+    return make_error(path + ": not an arenalab full log (expected ARENALAB-FULL/1)");
+  FullLogSummary s;
+  std::unordered_map<std::uint64_t, std::uint64_t> live;
+  std::size_t i = 16;
+  auto get = [&](auto& v) {
+    if (i + sizeof v > data.size()) return false;
+    std::memcpy(&v, data.data() + i, sizeof v);
+    i += sizeof v;
+    return true;
+  };
+  while (i < data.size()) {
+    const char tag = data[i++];
+    if (tag == 'S') {
+      std::uint32_t id, depth;
+      if (!get(id) || !get(depth) || i + depth * 8ULL > data.size()) break;  // cut by a kill
+      i += depth * 8ULL;
+      ++s.stacks;
+    } else if (tag == 'A') {
+      std::uint64_t p, size;
+      std::uint32_t stack;
+      if (!get(p) || !get(size) || !get(stack)) break;
+      ++s.allocs;
+      s.allocated_bytes += size;
+      live[p] = size;
+    } else if (tag == 'F') {
+      std::uint64_t p;
+      if (!get(p)) break;
+      ++s.frees;
+      live.erase(p);
+    } else if (tag == 'T') {
+      std::uint64_t t;
+      if (!get(t)) break;
+      s.last_t_ms = static_cast<double>(t);
+    } else {
+      return make_error(path + ": unknown record at byte " + std::to_string(i - 1));
+    }
+  }
+  for (const auto& [p, size] : live) s.live_bytes += static_cast<std::int64_t>(size);
+  s.live_blocks = live.size();
+  return s;
+}
+
+}  // namespace arenalab::runner
