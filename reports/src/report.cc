@@ -104,6 +104,16 @@ Opt run_peak_rss(const RunInput& r) {
   return std::nullopt;
 }
 
+// "exit 0", "killed by SIGSEGV", "—" when run.json is absent.
+std::string run_exit(const RunInput& r) {
+  if (!r.run.is_object() || !r.run.contains("exit") || !r.run["exit"].is_object()) return "—";
+  const json& e = r.run["exit"];
+  if (e.contains("describe") && e["describe"].is_string()) return e["describe"];
+  if (auto sig = number_at(e, {"signal"})) return fmt::format("signal {}", *sig);
+  if (auto code = number_at(e, {"code", "exit_code"})) return fmt::format("exit {}", *code);
+  return "—";
+}
+
 Opt run_final_rss(const RunInput& r) {
   if (!r.timeline) return std::nullopt;
   for (auto it = r.timeline->samples.rbegin(); it != r.timeline->samples.rend(); ++it)
@@ -196,7 +206,8 @@ std::string render_html(const std::string& title, const Inputs& in,
   if (!in.runs.empty()) {
     h += "<section id=\"summary\"><h2>Summary</h2>\n<table><tr><th class=\"name\">workload</th>"
          "<th class=\"name\">configuration</th><th class=\"name\">kind</th>"
-         "<th class=\"name\">verdict</th><th>peak RSS</th><th>final RSS</th>"
+         "<th class=\"name\">verdict</th><th class=\"name\">exit</th><th>peak RSS</th>"
+         "<th>final RSS</th>"
          "<th class=\"name\">directory</th></tr>\n";
     for (const auto& r : in.runs) {
       std::string v = "—";
@@ -207,10 +218,10 @@ std::string render_html(const std::string& title, const Inputs& in,
                       : "ok");
       h += fmt::format(
           "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td class=\"name\">{}</td>"
-          "<td class=\"name\">{}</td><td>{}</td><td>{}</td><td "
-          "class=\"name\"><code>{}</code></td></tr>\n",
-          esc(r.workload), esc(r.configuration), esc(r.kind), v, esc(fmt_bytes(run_peak_rss(r))),
-          esc(fmt_bytes(run_final_rss(r))), esc(r.dir));
+          "<td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td>"
+          "<td class=\"name\"><code>{}</code></td></tr>\n",
+          esc(r.workload), esc(r.configuration), esc(r.kind), v, esc(run_exit(r)),
+          esc(fmt_bytes(run_peak_rss(r))), esc(fmt_bytes(run_final_rss(r))), esc(r.dir));
     }
     h += "</table></section>\n";
   }
