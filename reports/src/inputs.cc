@@ -78,13 +78,24 @@ void read_metric(const json& m, Estimate* e, Opt* ratio) {
       hi = number_at(iv, {"hi", "high", "upper"});
     }
   }
-  if (!lo) lo = number_at(m, {"ci_lo", "lo", "interval_lo"});
-  if (!hi) hi = number_at(m, {"ci_hi", "hi", "interval_hi"});
+  if (!lo) lo = number_at(m, {"ci_low", "ci_lo", "lo", "interval_lo"});
+  if (!hi) hi = number_at(m, {"ci_high", "ci_hi", "hi", "interval_hi"});
   if (!lo) lo = number_at(m, {"min"});
   if (!hi) hi = number_at(m, {"max"});
   if (lo) e->lo = lo;
   if (hi) e->hi = hi;
   if (auto r = number_at(m, {"ratio", "ratio_to_baseline"})) *ratio = r;
+}
+
+// One summary entry per metric (arenalab.matrix/1 as written by the matrix):
+// {"metric": "wall_ms", "value": {median, min, max, ci_low, ci_high}, "ratio_to_baseline": {...}}.
+void read_summary_entry(const json& s, Estimate* e, Opt* ratio) {
+  Opt unused;
+  read_metric(s.contains("value") ? s["value"] : json(), e, &unused);
+  if (s.contains("ratio_to_baseline")) {
+    const json& r = s["ratio_to_baseline"];
+    *ratio = r.is_number() ? Opt(r.get<double>()) : number_at(r, {"median", "value"});
+  }
 }
 
 const json* metric_in(const json& obj, std::initializer_list<const char*> keys) {
@@ -102,11 +113,19 @@ constexpr std::initializer_list<const char*> kTimeKeys = {"wall_ms", "time_ms", 
                                                           "median_ms"};
 constexpr std::initializer_list<const char*> kRssKeys = {"peak_rss_bytes", "peak_rss",
                                                          "max_rss_bytes", "rss_peak_bytes"};
+constexpr std::initializer_list<const char*> kAfterFreeKeys = {"rss_after_free_bytes",
+                                                               "rss_after_frees_bytes"};
+
+bool is_one_of(const std::string& s, std::initializer_list<const char*> keys) {
+  for (const char* k : keys)
+    if (s == k) return true;
+  return false;
+}
 
 bool cell_failed(const json& c, std::string* why) {
   const std::string status = string_at(c, {"status"});
   if (status == "failed" || status == "error" || status == "crashed" || status == "timeout") {
-    *why = string_at(c, {"error", "reason", "detail"});
+    *why = string_at(c, {"message", "error", "reason", "detail"});
     if (why->empty()) *why = status;
     return true;
   }
@@ -161,9 +180,10 @@ Result<MatrixInput> parse_matrix(const json& doc, const std::string& file) {
   MatrixInput m;
   m.file = file;
   m.baseline = string_at(doc, {"baseline", "baseline_configuration"});
+  if (m.baseline.empty() && doc.contains("plan")) m.baseline = string_at(doc["plan"], {"baseline"});
   std::vector<Key> order;
   std::map<Key, MatrixRow> rows;
-  std::map<Key, std::vector<double>> times, rsses;
+  std::map<Key, std::vector<double>> times, rsses, after_frees;
   auto row_for = [&](const json& c) -> MatrixRow& {
     Key k{string_at(c, {"workload"}), string_at(c, {"configuration", "allocator"}),
           static_cast<int>(number_at(c, {"threads"}).value_or(1))};
@@ -196,6 +216,8 @@ Result<MatrixInput> parse_matrix(const json& doc, const std::string& file) {
         times[k].push_back(t->get<double>());
       if (const json* p = metric_in(c, kRssKeys); p && p->is_number())
         rsses[k].push_back(p->get<double>());
+      if (const json* p = metric_in(c, kAfterFreeKeys); p && p->is_number())
+        after_frees[k].push_back(p->get<double>());
     }
   }
   // Figures from the repeats: median and the min..max range.
@@ -204,7 +226,8 @@ Result<MatrixInput> parse_matrix(const json& doc, const std::string& file) {
       r.status = "failed";
     else if (r.failed_repeats > 0 && r.status == "ok")
       r.status = "partial";
-    for (auto [vals, est] : {std::pair{&times[k], &r.time_ms}, std::pair{&rsses[k], &r.peak_rss}}) {
+    for (auto [vals, est] : {std::pair{&times[k], &r.time_ms}, std::pair{&rsses[k], &r.peak_rss},
+                             std::pair{&after_frees[k], &r.rss_after_free}}) {
       if (vals->empty()) continue;
       est->value = median_of(*vals);
       est->lo = *std::min_element(vals->begin(), vals->end());
@@ -217,6 +240,14 @@ Result<MatrixInput> parse_matrix(const json& doc, const std::string& file) {
     for (const json& s : doc[key]) {
       if (!s.is_object() || string_at(s, {"workload"}).empty()) continue;
       MatrixRow& r = row_for(s);
+      if (s.contains("metric") && s["metric"].is_string()) {
+        const std::string metric = s["metric"];
+        Opt unused;
+        if (is_one_of(metric, kTimeKeys)) read_summary_entry(s, &r.time_ms, &r.time_ratio);
+        if (is_one_of(metric, kRssKeys)) read_summary_entry(s, &r.peak_rss, &r.rss_ratio);
+        if (is_one_of(metric, kAfterFreeKeys)) read_summary_entry(s, &r.rss_after_free, &unused);
+        continue;
+      }
       if (const json* t = metric_in(s, kTimeKeys)) read_metric(*t, &r.time_ms, &r.time_ratio);
       if (const json* p = metric_in(s, kRssKeys)) read_metric(*p, &r.peak_rss, &r.rss_ratio);
       if (auto n = number_at(s, {"repeats", "n"}); n && r.repeats == 0)

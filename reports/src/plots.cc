@@ -147,7 +147,9 @@ PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOve
   std::vector<std::string> curves;
   if (run.timeline) {
     int i = 0;
-    for (const auto& sig : over_time_signals()) {
+    std::vector<SignalSpec> sigs = over_time_signals();
+    if (o.signal == "rss_anon") sigs.insert(sigs.begin() + 1, {"rss_anon", "RSS (anonymous)"});
+    for (const auto& sig : sigs) {
       const XY pts = plot_points(timeline::series(*run.timeline, sig.signal));
       if (pts.empty()) continue;
       const std::string file = fmt::format("{}_{}.dat", name, sig.signal);

@@ -124,101 +124,154 @@ const std::vector<SignalSpec>& over_time_signals() {
   return specs;
 }
 
+VerdictSummary verdict_summary(const json& v) {
+  VerdictSummary out;
+  if (!v.is_object()) return out;
+  out.verdict = v.value("verdict", "");
+  out.confidence = number_at(v, {"confidence"});
+  if (v.contains("reason") && v["reason"].is_string()) out.reason = v["reason"];
+  // arenalab.verdict/1 as the analysis writes it: per-signal evidence under "signals", the
+  // decisive RSS signal named by "rss_signal"; the trend after the knee when there is one.
+  if (v.contains("signals") && v["signals"].is_object()) {
+    const json& sigs = v["signals"];
+    std::string rs = v.value("rss_signal", "");
+    if (rs.empty() || !sigs.contains(rs)) rs = sigs.contains("rss") ? "rss" : "";
+    if (rs.empty()) return out;
+    out.signal = rs;
+    const json& s = sigs[rs];
+    if (s.contains("knee") && s["knee"].is_object() && s["knee"].value("found", false))
+      out.knee_ms = number_at(s["knee"], {"t_ms"});
+    const json* tr = nullptr;
+    if (out.knee_ms && s.contains("after_knee") && s["after_knee"].is_object())
+      tr = &s["after_knee"];
+    else if (s.contains("trend") && s["trend"].is_object())
+      tr = &s["trend"];
+    if (tr) {
+      out.slope = number_at(*tr, {"slope_bytes_per_s"});
+      const json& iv =
+          tr->contains("slope_interval_bytes_per_s") ? (*tr)["slope_interval_bytes_per_s"] : json();
+      if (iv.is_array() && iv.size() == 2 && iv[0].is_number() && iv[1].is_number()) {
+        out.slope_lo = iv[0].get<double>();
+        out.slope_hi = iv[1].get<double>();
+      }
+      out.t0_ms = number_at(*tr, {"t0_ms"});
+      out.t1_ms = number_at(*tr, {"t1_ms"});
+    }
+    return out;
+  }
+  // A flat layout: {"evidence": {"slope_bytes_per_s": n | {value, lo, hi}, "knee_ms": n}}.
+  const json& ev = v.contains("evidence") && v["evidence"].is_object() ? v["evidence"] : v;
+  for (const char* k : {"slope_bytes_per_s", "slope"}) {
+    if (!ev.contains(k)) continue;
+    const json& x = ev[k];
+    if (x.is_number()) out.slope = x.get<double>();
+    if (x.is_object()) {
+      out.slope = number_at(x, {"value", "bytes_per_s"});
+      out.slope_lo = number_at(x, {"lo", "ci_lo", "ci_low"});
+      out.slope_hi = number_at(x, {"hi", "ci_hi", "ci_high"});
+    }
+    break;
+  }
+  out.knee_ms = number_at(ev, {"knee_ms", "knee_t_ms"});
+  if (!out.knee_ms && ev.contains("knee") && ev["knee"].is_object())
+    out.knee_ms = number_at(ev["knee"], {"t_ms"});
+  return out;
+}
+
+namespace {
+
+// "leak, slope 1.2 MiB/s [1.1 – 1.3], growth 310%, level 180 MiB" for one signal's evidence.
+std::string signal_line(const json& s) {
+  std::string line = s.value("verdict", "?");
+  const json* tr = s.contains("after_knee") ? &s["after_knee"]
+                   : s.contains("trend")    ? &s["trend"]
+                                            : nullptr;
+  if (tr && tr->is_object()) {
+    if (auto sl = number_at(*tr, {"slope_bytes_per_s"})) line += ", slope " + fmt_rate(sl);
+    if (tr->contains("p_median") && (*tr)["p_median"].is_number())
+      line += fmt::format(", trend p {:.2g}", (*tr)["p_median"].get<double>());
+  }
+  if (auto g = number_at(s, {"growth_pct"})) line += fmt::format(", growth {:.0f}%", *g);
+  if (auto l = number_at(s, {"level_bytes"})) line += ", level " + fmt_bytes(l);
+  return line;
+}
+
+}  // namespace
+
 WatchOverlay watch_overlay(const json& v, const timeline::Timeline* tl) {
   WatchOverlay o;
   if (!v.is_object()) return o;
-  o.verdict = v.value("verdict", "");
-  o.confidence = number_at(v, {"confidence"});
-  // Evidence may be flat or under "evidence"; the slope may be a number or {value, lo, hi}.
-  const json& ev = v.contains("evidence") && v["evidence"].is_object() ? v["evidence"] : v;
-  auto obj_or_num = [&](std::initializer_list<const char*> keys, Opt* value, Opt* lo, Opt* hi) {
-    for (const char* k : keys) {
-      for (const json* src : {&ev, &v}) {
-        if (!src->contains(k)) continue;
-        const json& s = (*src)[k];
-        if (s.is_number()) {
-          *value = s.get<double>();
-          return;
-        }
-        if (s.is_object()) {
-          *value = number_at(s, {"value", "bytes_per_s", "estimate", "slope", "ms", "t_ms"});
-          if (lo) *lo = number_at(s, {"lo", "ci_lo", "low"});
-          if (hi) *hi = number_at(s, {"hi", "ci_hi", "high"});
-          if (lo && s.contains("interval") && s["interval"].is_array() &&
-              s["interval"].size() == 2) {
-            *lo = s["interval"][0].get<double>();
-            *hi = s["interval"][1].get<double>();
-          }
-          return;
-        }
-      }
-    }
-  };
-  obj_or_num({"slope_bytes_per_s", "slope", "rss_slope"}, &o.slope_bytes_per_s, &o.slope_lo,
-             &o.slope_hi);
-  if (!o.slope_lo) o.slope_lo = number_at(ev, {"slope_lo", "slope_ci_lo"});
-  if (!o.slope_hi) o.slope_hi = number_at(ev, {"slope_hi", "slope_ci_hi"});
-  obj_or_num({"knee_ms", "knee", "knee_t_ms"}, &o.knee_ms, nullptr, nullptr);
+  const VerdictSummary vs = verdict_summary(v);
+  o.verdict = vs.verdict;
+  o.confidence = vs.confidence;
+  o.slope_bytes_per_s = vs.slope;
+  o.slope_lo = vs.slope_lo;
+  o.slope_hi = vs.slope_hi;
+  o.knee_ms = vs.knee_ms;
+  o.signal = vs.signal;
 
   o.evidence.push_back({"verdict", o.verdict.empty() ? "—" : o.verdict});
   if (o.confidence) o.evidence.push_back({"confidence", fmt_num(*o.confidence, 2)});
+  if (!vs.reason.empty()) o.evidence.push_back({"why", vs.reason});
   if (o.slope_bytes_per_s) {
     std::string s = fmt_rate(o.slope_bytes_per_s);
     if (o.slope_lo && o.slope_hi)
       s += " [" + fmt_rate(o.slope_lo) + " – " + fmt_rate(o.slope_hi) + "]";
-    o.evidence.push_back({"RSS slope after the knee", s});
+    o.evidence.push_back({o.signal + " slope" + (o.knee_ms ? " after the knee" : ""), s});
   }
   if (o.knee_ms) o.evidence.push_back({"knee", fmt_ms(o.knee_ms)});
-  // The remaining scalar evidence, as recorded (units are in the key names).
-  for (const auto& [k, val] : ev.items()) {
-    if (k == "schema" || k == "verdict" || k == "confidence" || k.rfind("slope", 0) == 0 ||
-        k.rfind("knee", 0) == 0)
-      continue;
-    if (val.is_number()) {
-      const double d = val.get<double>();
-      std::string f;
-      if (k.find("bytes_per_s") != std::string::npos)
-        f = fmt_rate(d);
-      else if (k.find("bytes") != std::string::npos || k == "gap" ||
-               k.find("rss") != std::string::npos)
-        f = fmt_bytes(d);
-      else if (k.size() > 3 && k.substr(k.size() - 3) == "_ms")
-        f = fmt_ms(d);
-      else
-        f = fmt::format("{:.4g}", d);
-      o.evidence.push_back({k, f});
-    } else if (val.is_string() && k != "reason") {
-      o.evidence.push_back({k, val.get<std::string>()});
-    } else if (val.is_boolean()) {
-      o.evidence.push_back({k, val.get<bool>() ? "yes" : "no"});
+  if (v.contains("signals") && v["signals"].is_object()) {
+    for (const char* k : {"held_signal", "rss_signal"})
+      if (v.contains(k) && v[k].is_string() && !v[k].get<std::string>().empty())
+        o.evidence.push_back({k, v[k].get<std::string>()});
+    for (const auto& [name, s] : v["signals"].items())
+      if (s.is_object()) o.evidence.push_back({name, signal_line(s)});
+    if (auto t = number_at(v, {"time_to_limit_s"}))
+      o.evidence.push_back({"time to the limit", fmt::format("{:.0f} s", *t)});
+  } else {
+    // A flat layout: the remaining scalar evidence, as recorded (units in the key names).
+    const json& ev = v.contains("evidence") && v["evidence"].is_object() ? v["evidence"] : v;
+    for (const auto& [k, val] : ev.items()) {
+      if (k == "schema" || k == "verdict" || k == "confidence" || k == "reason" ||
+          k.rfind("slope", 0) == 0 || k.rfind("knee", 0) == 0)
+        continue;
+      if (val.is_number()) {
+        const double d = val.get<double>();
+        std::string f;
+        if (k.find("bytes_per_s") != std::string::npos)
+          f = fmt_rate(d);
+        else if (k.find("bytes") != std::string::npos)
+          f = fmt_bytes(d);
+        else if (k.size() > 3 && k.substr(k.size() - 3) == "_ms")
+          f = fmt_ms(d);
+        else
+          f = fmt::format("{:.4g}", d);
+        o.evidence.push_back({k, f});
+      } else if (val.is_string()) {
+        o.evidence.push_back({k, val.get<std::string>()});
+      }
     }
   }
-  for (const char* k : {"reason", "explanation", "summary"})
-    if (v.contains(k) && v[k].is_string()) o.evidence.push_back({"why", v[k].get<std::string>()});
 
-  // The fitted line: through the recorded intercept, else through the window's mean point.
+  // The fitted line over its stretch, through the mean point of the signal's samples there.
   if (o.slope_bytes_per_s && tl) {
-    const timeline::Series rss = timeline::series(*tl, "rss");
-    if (!rss.empty()) {
-      const double t0 = o.knee_ms.value_or(rss.t_ms.front());
+    const timeline::Series sig = timeline::series(*tl, o.signal.empty() ? "rss" : o.signal);
+    if (!sig.empty()) {
+      const double t0 = vs.t0_ms.value_or(o.knee_ms.value_or(sig.t_ms.front()));
+      const double t1 = vs.t1_ms.value_or(sig.t_ms.back());
       double st = 0, sv = 0;
       int n = 0;
-      for (std::size_t i = 0; i < rss.t_ms.size(); ++i)
-        if (rss.t_ms[i] >= t0) {
-          st += rss.t_ms[i];
-          sv += rss.value[i];
+      for (std::size_t i = 0; i < sig.t_ms.size(); ++i)
+        if (sig.t_ms[i] >= t0 && sig.t_ms[i] <= t1) {
+          st += sig.t_ms[i];
+          sv += sig.value[i];
           ++n;
         }
       if (n > 0) {
         const double tm = st / n, vm = sv / n;
-        const Opt icept = number_at(ev, {"intercept_bytes", "intercept"});
-        const double t_end = rss.t_ms.back();
-        auto at = [&](double t_ms) {
-          return icept ? *icept + *o.slope_bytes_per_s * t_ms / 1000.0
-                       : vm + *o.slope_bytes_per_s * (t_ms - tm) / 1000.0;
-        };
-        o.fit.x = {t0 / 1000.0, t_end / 1000.0};
-        o.fit.y = {at(t0) / kMiB, at(t_end) / kMiB};
+        auto at = [&](double t_ms) { return vm + *o.slope_bytes_per_s * (t_ms - tm) / 1000.0; };
+        o.fit.x = {t0 / 1000.0, t1 / 1000.0};
+        o.fit.y = {at(t0) / kMiB, at(t1) / kMiB};
       }
     }
   }

@@ -66,6 +66,65 @@ TEST(ParseMatrix, RecordedSummaryIntervalsWin) {
   EXPECT_DOUBLE_EQ(*m->rows[1].time_ratio, 0.8);
 }
 
+// The layout the matrix writes: figures at the top of each cell, one summary per metric with
+// a median interval, the baseline in "plan".
+TEST(ParseMatrix, MetricPerEntrySummariesAsTheMatrixWritesThem) {
+  json cells = json::array();
+  for (int r = 0; r < 2; ++r) {
+    cells.push_back({{"workload", "touch"},
+                     {"configuration", "glibc"},
+                     {"threads", 0},
+                     {"repeat", r},
+                     {"status", "ok"},
+                     {"verified", true},
+                     {"wall_ms", 10.0 + r},
+                     {"peak_rss_bytes", 70 * kMiB},
+                     {"rss_after_free_bytes", 4 * kMiB}});
+    cells.push_back({{"workload", "touch"},
+                     {"configuration", "mimalloc"},
+                     {"threads", 0},
+                     {"repeat", r},
+                     {"status", "crashed"},
+                     {"signal", 11},
+                     {"message", "killed by SIGSEGV"}});
+  }
+  json sums = json::array();
+  sums.push_back({{"workload", "touch"},
+                  {"threads", 0},
+                  {"configuration", "glibc"},
+                  {"metric", "peak_rss_bytes"},
+                  {"unit", "bytes"},
+                  {"value",
+                   {{"n", 2},
+                    {"median", 70 * kMiB},
+                    {"min", 69 * kMiB},
+                    {"max", 71 * kMiB},
+                    {"ci_low", 68 * kMiB},
+                    {"ci_high", 72 * kMiB}}},
+                  {"ratio_to_baseline", {{"median", 1.0}}}});
+  sums.push_back({{"workload", "touch"},
+                  {"threads", 0},
+                  {"configuration", "glibc"},
+                  {"metric", "rss_after_free_bytes"},
+                  {"unit", "bytes"},
+                  {"value", {{"median", 4 * kMiB}, {"ci_low", 3 * kMiB}, {"ci_high", 5 * kMiB}}}});
+  const json doc = {{"schema", "arenalab.matrix/1"},
+                    {"plan", {{"baseline", "glibc"}}},
+                    {"cells", cells},
+                    {"summaries", sums}};
+  auto m = parse_matrix(doc, "results.json");
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->baseline, "glibc");
+  ASSERT_EQ(m->rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(*m->rows[0].peak_rss.lo, 68 * kMiB);
+  EXPECT_DOUBLE_EQ(*m->rows[0].peak_rss.hi, 72 * kMiB);
+  EXPECT_DOUBLE_EQ(*m->rows[0].rss_ratio, 1.0);
+  EXPECT_DOUBLE_EQ(*m->rows[0].rss_after_free.hi, 5 * kMiB);
+  EXPECT_DOUBLE_EQ(*m->rows[0].time_ms.value, 10.5);  // from the cells: no summary recorded
+  EXPECT_EQ(m->rows[1].status, "failed");
+  EXPECT_EQ(m->rows[1].status_detail, "killed by SIGSEGV");
+}
+
 TEST(ParseMatrix, RejectsDocumentsWithoutCells) {
   auto m = parse_matrix(json{{"schema", "arenalab.matrix/1"}}, "x/results.json");
   ASSERT_FALSE(m);
@@ -142,6 +201,47 @@ TEST(WatchOverlay, ReadsNestedEvidenceAndDrawsTheFitAfterTheKnee) {
   bool gap = false;
   for (const auto& [k, val] : o.evidence) gap |= (k == "gap_bytes" && val == "64.0 MiB");
   EXPECT_TRUE(gap);
+}
+
+// verdict.json as the analysis writes it: evidence per signal, the RSS signal named.
+TEST(WatchOverlay, PerSignalEvidenceUsesTheTrendAfterTheKnee) {
+  const json trend = {{"t0_ms", 3000.0},
+                      {"t1_ms", 10000.0},
+                      {"slope_bytes_per_s", 10.0},
+                      {"slope_interval_bytes_per_s", {-5.0, 20.0}},
+                      {"p_median", 0.5}};
+  const json v = {{"schema", "arenalab.verdict/1"},
+                  {"verdict", "retention"},
+                  {"confidence", 0.8},
+                  {"reason", "RSS plateaus while live bytes returned"},
+                  {"held_signal", "live_bytes"},
+                  {"rss_signal", "rss"},
+                  {"signals",
+                   {{"rss",
+                     {{"verdict", "bounded"},
+                      {"growth_pct", 50.0},
+                      {"level_bytes", 30 * kMiB},
+                      {"trend", {{"t0_ms", 0.0}, {"t1_ms", 10000.0}, {"slope_bytes_per_s", 3e6}}},
+                      {"knee", {{"found", true}, {"t_ms", 3000.0}}},
+                      {"after_knee", trend}}},
+                    {"live_bytes", {{"verdict", "bounded"}}}}}};
+  const VerdictSummary vs = verdict_summary(v);
+  EXPECT_EQ(vs.signal, "rss");
+  EXPECT_DOUBLE_EQ(*vs.slope, 10.0);
+  EXPECT_DOUBLE_EQ(*vs.slope_lo, -5.0);
+  EXPECT_DOUBLE_EQ(*vs.knee_ms, 3000.0);
+  const auto tl = ramp_then_flat();
+  const WatchOverlay o = watch_overlay(v, &tl);
+  ASSERT_EQ(o.fit.x.size(), 2u);
+  EXPECT_DOUBLE_EQ(o.fit.x[0], 3.0);
+  EXPECT_NEAR(o.fit.y[0], 30.0, 0.01);
+  bool why = false, rss_line = false;
+  for (const auto& [k, val] : o.evidence) {
+    why |= k == "why" && val.find("plateaus") != std::string::npos;
+    rss_line |= k == "rss" && val.find("growth 50%") != std::string::npos;
+  }
+  EXPECT_TRUE(why);
+  EXPECT_TRUE(rss_line);
 }
 
 TEST(WatchOverlay, NoSlopeNoLine) {

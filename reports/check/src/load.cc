@@ -7,6 +7,7 @@
 #include "arenalab/check/check.h"
 #include "arenalab/core/files.h"
 #include "arenalab/reports/inputs.h"
+#include "arenalab/reports/prepare.h"
 #include "arenalab/timeline/timeline.h"
 
 namespace arenalab::check {
@@ -83,12 +84,14 @@ Result<CellSet> load_matrix(const json& doc, const std::string& file) {
       probe.kind = "matrix";
       const std::string key = probe.key();
       if (const json* f = figures_of(c))
-        for (const auto& [metric, names] : kFigureKeys)
+        for (const auto& [metric, names] : kFigureKeys) {
+          if (metric == kRssAfterFrees && c.contains("rss_after_free_bytes")) continue;
           for (const char* n : names)
             if (f->contains(n) && (*f)[n].is_number()) {
               extra[key][metric].push_back((*f)[n].get<double>());
               break;
             }
+        }
       if (c.contains("verdict")) {
         const json& v = c["verdict"];
         const std::string word = v.is_string() ? v.get<std::string>() : v.value("verdict", "");
@@ -107,7 +110,7 @@ Result<CellSet> load_matrix(const json& doc, const std::string& file) {
     if (r.peak_rss.value)
       cell.metrics[kPeakRss] = {*r.peak_rss.value, r.peak_rss.lo, r.peak_rss.hi};
     for (const auto& [metric, vals] : extra[cell.key()])
-      if (!vals.empty()) cell.metrics[metric] = from_values(vals);
+      if (!vals.empty() && !cell.metrics.count(metric)) cell.metrics[metric] = from_values(vals);
     // The verdict most repeats agree on.
     int best = 0;
     for (const auto& [word, n] : verdicts[cell.key()])
@@ -172,18 +175,7 @@ Result<CellSet> load_watch(const fs::path& dir) {
   if (!verdict.is_object() && !tl)
     return make_error(dir.string() + ": expected a watch directory (verdict.json, timeline.jsonl)");
 
-  // Figures recorded by the analysis win over ours.
-  const json& ev = verdict.contains("evidence") && verdict["evidence"].is_object()
-                       ? verdict["evidence"]
-                       : verdict;
-  Opt knee;
-  if (ev.is_object()) {
-    knee = number_at(ev, {"knee_ms", "knee_t_ms"});
-    if (!knee && ev.contains("knee") && ev["knee"].is_object())
-      knee = number_at(ev["knee"], {"t_ms", "ms", "value"});
-    else if (!knee)
-      knee = number_at(ev, {"knee"});
-  }
+  const Opt knee = reports::verdict_summary(verdict).knee_ms;
   if (tl) {
     const auto s = timeline::series(*tl, "rss");
     const TimelineMetrics tm = timeline_metrics(s.t_ms, s.value, knee);
@@ -193,9 +185,6 @@ Result<CellSet> load_watch(const fs::path& dir) {
   }
   if (auto p = number_at(run, {"peak_rss_bytes", "max_rss_bytes", "peak_rss"}))
     cell.metrics[kPeakRss] = Metric{*p, std::nullopt, std::nullopt};
-  if (ev.is_object())
-    if (auto p = number_at(ev, {"plateau_bytes", "plateau_rss_bytes", "plateau_rss"}))
-      cell.metrics[kPlateauRss].value = *p;
   CellSet set;
   set.sources.push_back(cell.source);
   set.cells.push_back(std::move(cell));

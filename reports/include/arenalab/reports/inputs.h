@@ -25,12 +25,13 @@ struct Estimate {
 // One workload x configuration x threads of a matrix, summarised over its repeats.
 struct MatrixRow {
   std::string workload, configuration;
-  int threads = 1;
+  int threads = 1;            // 0: the workload's default
   std::string status = "ok";  // ok | failed | unverified | partial
   std::string status_detail;  // why, in one line
   int repeats = 0, failed_repeats = 0;
   Estimate time_ms;           // wall time, ms
   Estimate peak_rss;          // bytes
+  Estimate rss_after_free;    // bytes: RSS after the workload freed its data, if reported
   Opt time_ratio, rss_ratio;  // to the matrix's baseline configuration (as recorded)
 };
 

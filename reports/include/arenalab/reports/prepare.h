@@ -57,17 +57,29 @@ struct SignalSpec {
 };
 const std::vector<SignalSpec>& over_time_signals();
 
+// The essentials of a verdict.json (arenalab.verdict/1): the verdict, and the slope of the
+// decisive RSS signal over its stretch (after the knee when there is one).
+struct VerdictSummary {
+  std::string verdict, reason;
+  std::string signal = "rss";  // the RSS signal the slope belongs to (rss or rss_anon)
+  Opt confidence;
+  Opt slope, slope_lo, slope_hi;  // bytes/s
+  Opt knee_ms;
+  Opt t0_ms, t1_ms;  // the stretch the slope was fitted on
+};
+VerdictSummary verdict_summary(const nlohmann::json& verdict);
+
 // The fitted line, knee and verdict of a watch result, for drawing and the evidence table.
 struct WatchOverlay {
   std::string verdict;  // leak | retention | bounded | non-heap-growth | stable | unresolved
+  std::string signal;   // the series the slope belongs to
   Opt confidence;
   Opt slope_bytes_per_s, slope_lo, slope_hi;
   Opt knee_ms;
   XY fit;  // the fitted line over its window (s, MiB); empty if no slope was recorded
   std::vector<std::pair<std::string, std::string>> evidence;  // label, formatted value
 };
-// The slope is drawn through the mean point of the samples after the knee (or of all samples)
-// when the verdict records no intercept.
+// The slope is drawn over its stretch through the mean point of the signal's samples there.
 WatchOverlay watch_overlay(const nlohmann::json& verdict, const timeline::Timeline* tl);
 
 // A budget run: the limit, the usage and how it ended.
