@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""One-screen summary: runs every seed workload (smoke size) under every configuration through
-`arenalab run` when it exists, else through the configuration's LD_PRELOAD, and prints one row
-per workload x configuration with its checks."""
+"""One-screen summary: runs every seed workload (smoke size) under every configuration (its
+LD_PRELOAD and environment) and prints one row per workload x configuration: checks passed,
+the process's peak RSS (wait4) and which allocator served it."""
 import json
 import os
 import subprocess
@@ -25,17 +25,23 @@ for w in workloads:
         env.update(c["env"])
         if c["library"]:
             env["LD_PRELOAD"] = c["library"]
-        r = subprocess.run([prog, "--smoke", "--json"], env=env, capture_output=True, text=True)
+        # wait4 gives this child's own peak RSS (ru_maxrss, KiB).
+        p = subprocess.Popen([prog, "--smoke", "--json"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        out, err = p.stdout.read(), p.stderr.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        peak = usage.ru_maxrss * 1024
         try:
-            doc = json.loads(r.stdout.strip().splitlines()[-1])
+            doc = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
-            print(f"{w['name']:<20} {c['name']:<22} {'ERROR':<8} {'':>10}  exit {r.returncode}: {r.stderr.strip()[-80:]}")
+            print(f"{w['name']:<20} {c['name']:<22} {'ERROR':<8} {'':>10}  exit {p.returncode}: {err.strip()[-80:]}")
             continue
         checks = doc.get("checks", [])
         passed = sum(1 for x in checks if x["pass"])
-        m = doc.get("measurements", {})
-        peak = max([v for k, v in m.items() if k.startswith("rss") and isinstance(v, (int, float))] or [0])
         failed = [x["name"] for x in checks if not x["pass"]]
         served = doc["allocator"]["backend"]
         detail = f"served by {served}" + (f"; FAILED: {', '.join(failed)}" if failed else "")
+        for sk in doc.get("skipped_checks", []):
+            detail += f"; skipped {sk['name']}: {sk['reason']}"
         print(f"{w['name']:<20} {c['name']:<22} {f'{passed}/{len(checks)}':<8} {peak / 2**20:>7.1f} MiB  {detail}")

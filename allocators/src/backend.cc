@@ -3,6 +3,7 @@
 // called malloc; marker symbols looked up in that very object say which allocator it is.
 #include <dlfcn.h>
 #include <gnu/libc-version.h>
+#include <link.h>
 
 #include <cstdio>
 #include <cstring>
@@ -52,6 +53,33 @@ void* symbol_in_object(void* handle, const char* symbol, const void* base) {
   return sym;
 }
 
+// The malloc the arenalab interposer forwards to: the first object after it, in the global
+// lookup order (dl_iterate_phdr visits objects in load order), that defines malloc. This is
+// what dlsym(RTLD_NEXT, "malloc") returns inside the interposer.
+struct NextMalloc {
+  const char* interposer;
+  bool seen = false;
+  void* found = nullptr;
+};
+
+int find_next_malloc(dl_phdr_info* info, std::size_t, void* data) {
+  auto* st = static_cast<NextMalloc*>(data);
+  const char* name = info->dlpi_name;
+  if (!st->seen) {
+    st->seen = name && std::strcmp(name, st->interposer) == 0;
+    return 0;
+  }
+  if (!name || !*name) return 0;
+  void* handle = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+  if (!handle) return 0;
+  void* sym = dlsym(handle, "malloc");
+  Dl_info di{};
+  if (sym && dladdr(sym, &di) != 0 && di.dli_fname && std::strcmp(di.dli_fname, name) == 0)
+    st->found = sym;
+  dlclose(handle);
+  return st->found ? 1 : 0;
+}
+
 }  // namespace
 
 bool identify_malloc(void* malloc_fn, Identification* out) {
@@ -66,6 +94,14 @@ bool identify_malloc(void* malloc_fn, Identification* out) {
   if (!handle) handle = dlopen(nullptr, RTLD_LAZY);
   if (!handle) return true;  // library known, backend unknown
   const void* base = info.dli_fbase;
+
+  // Under the arenalab interposer (it exports arenalab_gauge_set), identify what it forwards to.
+  if (symbol_in_object(handle, "arenalab_gauge_set", base)) {
+    NextMalloc next{info.dli_fname};
+    dl_iterate_phdr(find_next_malloc, &next);
+    dlclose(handle);
+    return next.found ? identify_malloc(next.found, out) : true;
+  }
 
   if (void* v = symbol_in_object(handle, "mallctl", base)) {
     out->backend = Backend::kJemalloc;

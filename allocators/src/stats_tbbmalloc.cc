@@ -14,7 +14,9 @@ bool tbbmalloc_purge() {
   using CommandFn = int (*)(int, void*);
   auto command = lookup<CommandFn>("scalable_allocation_command");
   if (!command) return false;
-  return command(/*TBBMALLOC_CLEAN_ALL_BUFFERS*/ 0, nullptr) == 0;
+  // TBBMALLOC_OK (0), or TBBMALLOC_NO_EFFECT (4) when nothing was cached: both mean done.
+  const int rc = command(/*TBBMALLOC_CLEAN_ALL_BUFFERS*/ 0, nullptr);
+  return rc == 0 || rc == 4;
 }
 
 }  // namespace arenalab::detail

@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: Apache-2.0
+// The budget run: fresh cgroup under our own, the target joins it between fork and exec,
+// sampled every interval (group usage from the cgroup, target RSS from /proc/PID/status),
+// then the verdict from the group's counters and the kernel log, and the group removed.
+#include "arenalab/budget/budget.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+
+#include "arenalab/core/files.h"
+#include "arenalab/core/sizes.h"
+#include "arenalab/procfs/procfs.h"
+#if ARENALAB_BUDGET_WITH_RUNNER
+#include "arenalab/runner/runner.h"
+#endif
+
+namespace arenalab::budget {
+namespace {
+
+#if ARENALAB_BUDGET_WITH_RUNNER
+constexpr bool kHaveRunner = true;
+#else
+constexpr bool kHaveRunner = false;
+#endif
+
+// Signal state shared with the handler: only sig_atomic_t, a fixed buffer and open/read/kill,
+// which are async-signal-safe (signal-safety(7)).
+volatile std::sig_atomic_t g_signal = 0;
+volatile std::sig_atomic_t g_target = 0;
+volatile std::sig_atomic_t g_have_group = 0;
+char g_group_procs[4096];  // <group>/cgroup.procs, set while the group exists
+
+// SIGKILL to every pid listed in the group's cgroup.procs: the target and anything it started
+// (all of them processes arenalab put there), even before the target's pid is known here.
+void kill_group_members() {
+  const int fd = ::open(g_group_procs, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[4096];
+  long pid = 0;
+  bool in_number = false;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] >= '0' && buf[i] <= '9') {
+        pid = pid * 10 + (buf[i] - '0');
+        in_number = true;
+      } else {
+        if (in_number && pid > 0) ::kill(static_cast<pid_t>(pid), SIGKILL);
+        pid = 0;
+        in_number = false;
+      }
+    }
+  }
+  if (in_number && pid > 0) ::kill(static_cast<pid_t>(pid), SIGKILL);
+  ::close(fd);
+}
+
+extern "C" void on_signal(int sig) {
+  g_signal = sig;
+  const pid_t target = static_cast<pid_t>(g_target);
+  if (target > 0) ::kill(target, SIGKILL);
+  if (g_have_group) kill_group_members();
+}
+
+void set_signal_group(const std::string& dir) {
+  const std::string path = dir + "/cgroup.procs";
+  g_have_group = 0;
+  if (path.size() >= sizeof g_group_procs) return;  // g_target still covers the target
+  std::memcpy(g_group_procs, path.c_str(), path.size() + 1);
+  g_have_group = 1;
+}
+
+void install_handler(int sig) {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(sig, &sa, nullptr);
+}
+
+// Installs the handler for SIGINT, SIGTERM and SIGHUP for the lifetime of the run, so Ctrl-C
+// ends the target and still lets us reap it and remove the group; restores the old ones.
+class SignalGuard {
+ public:
+  SignalGuard() {
+    g_signal = 0;
+    g_target = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~SignalGuard() {
+    g_target = 0;
+    g_have_group = 0;
+    for (std::size_t i = 0; i < std::size(kSignals); ++i)
+      ::sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[3]{};
+};
+
+std::string signal_name(int sig) {
+  const char* n = sigabbrev_np(sig);
+  return n ? std::string("SIG") + n : std::to_string(sig);
+}
+
+template <typename T>
+void put(nlohmann::json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+
+}  // namespace
+
+Result<BudgetResult> run_budget(const BudgetOptions& options) {
+  if (options.command.empty()) return make_error("no command given (use -- CMD ARGS...)");
+  if (options.limit_bytes < 4096) return make_error("--limit must be at least one page (4K)");
+  if (!(options.interval_ms > 0)) return make_error("--interval must be > 0 ms");
+
+  BudgetResult r;
+  r.command = options.command;
+  r.limit_bytes = options.limit_bytes;
+  r.interval_ms = options.interval_ms;
+  r.out_dir =
+      options.out_dir.empty() ? "arenalab-budget-" + std::to_string(::getpid()) : options.out_dir;
+  if (auto s = make_directories(r.out_dir); !s) return s.error();
+  r.budget_json_path = r.out_dir + "/budget.json";
+
+  auto parent = discover_memory_parent();
+  if (!parent) return parent.error();
+  r.cgroup_version = parent->version;
+
+  SignalGuard guard;
+  auto group = Group::create(*parent, "arenalab-budget-" + std::to_string(::getpid()),
+                             options.limit_bytes, &r.warnings);
+  if (!group) return group.error();
+  r.cgroup_dir = group->dir();
+  set_signal_group(r.cgroup_dir);
+  r.effective_limit_bytes = group->effective_limit();
+  if (g_signal)
+    return make_error("interrupted by " + signal_name(g_signal) + " before the command started");
+
+  const Group* g = &group.value();
+  // The external sampler (procfs + cgroup, from outside the target): the whole timeline when
+  // the target runs without the interposer, cgroup.jsonl beside the runner's in-process
+  // timeline.jsonl otherwise. Opened at the first sample, so a command that cannot start
+  // leaves no file behind.
+  const bool via_runner = kHaveRunner && !options.external;
+  const std::string ext_path = r.out_dir + (via_runner ? "/cgroup.jsonl" : "/timeline.jsonl");
+  std::ofstream ext;
+  auto sample = [&](pid_t pid, double t_ms) {
+    if (!ext.is_open()) {
+      ext.open(ext_path, std::ios::trunc);
+      if (!ext) {
+        r.warnings.push_back("cannot write " + ext_path + ": " + std::strerror(errno));
+        return;
+      }
+      timeline::Header header;
+      header.schema = "arenalab.timeline/1";
+      header.pid = pid;
+      header.command = options.command;
+      // Sampled from outside: the allocator is not identified here ("unknown", not verified);
+      // "mode" names this sampler.
+      header.allocator.backend = "unknown";
+      header.mode = "external";
+      header.interval_ms = options.interval_ms;
+      ext << timeline::header_line(header) << "\n" << std::flush;
+    }
+    timeline::Sample s;
+    s.t_ms = t_ms;
+    if (auto st = procfs::read_status(pid); st) {
+      s.rss = static_cast<double>(st->vm_rss);
+      if (st->rss_anon) s.rss_anon = static_cast<double>(*st->rss_anon);
+    }
+    if (auto u = g->read_usage(); u.current)
+      s.gauges["cgroup_usage"] = static_cast<double>(*u.current);
+    if (!s.rss && s.gauges.empty()) return;  // the target is gone: nothing measured
+    ext << timeline::sample_line(s) << "\n" << std::flush;
+    r.samples.push_back(std::move(s));
+  };
+  const int tick_ms = static_cast<int>(std::max(1.0, options.interval_ms));
+  auto joined_error = [&](const Error& e) {
+    // spawn() reports a failed child_setup generically; ours can only fail joining the group.
+    if (e.message.find("setup in the child failed") != std::string::npos)
+      return make_error("cannot start '" + options.command[0] + "' inside " + r.cgroup_dir +
+                        ": writing its pid to cgroup.procs failed");
+    return e;
+  };
+
+  if (via_runner) {
+#if ARENALAB_BUDGET_WITH_RUNNER
+    // Through the runner in stats mode: the interposer inside the target writes
+    // timeline.jsonl with the allocator's books; we sample the group from outside.
+    runner::RunOptions ro;
+    ro.command = options.command;
+    ro.allocator = options.allocator;
+    ro.allocators_file = options.allocators_file;
+    ro.mode = "stats";
+    ro.interval_ms = options.interval_ms;
+    ro.out_dir = r.out_dir;
+    ro.child_setup = [g] { return g->attach_self(); };
+    ro.tick_ms = tick_ms;
+    ro.on_tick = [&](const runner::RunProgress& p) {
+      if (r.pid == 0) {
+        r.pid = p.pid;
+        g_target = p.pid;
+      }
+      // runner::run ignores SIGINT while it waits (as system(3) does); budget must still
+      // kill the target and remove the group on Ctrl-C, so take SIGINT back.
+      install_handler(SIGINT);
+      if (g_signal) ::kill(p.pid, SIGKILL);
+      sample(p.pid, p.elapsed_ms);
+    };
+    auto rr = runner::run(ro);
+    g_target = 0;
+    if (!rr) return joined_error(rr.error());
+    r.exit = rr->exit;
+    r.timeline_path = rr->timeline_path;
+    r.run_json_path = rr->run_json_path;
+    r.allocator = options.allocator;
+    r.allocator_backend = backend_name(rr->id.backend);
+    r.allocator_verified = rr->verified;
+    if (!rr->verified && !rr->mismatch.empty()) r.warnings.push_back(rr->mismatch);
+    for (const auto& w : rr->warnings) r.warnings.push_back(w);
+    if (auto tl = timeline::read_timeline(rr->timeline_path); tl) {
+      if (r.pid == 0) r.pid = static_cast<pid_t>(tl->header.pid);
+      for (auto it = tl->samples.rbegin(); it != tl->samples.rend(); ++it) {
+        if (it->allocated || it->active || it->resident || it->mapped || it->retained) {
+          r.allocator_view = *it;
+          break;
+        }
+      }
+    } else {
+      r.warnings.push_back("no in-process timeline: " + tl.error().message);
+    }
+#endif
+  } else {
+    SpawnSpec spec;
+    spec.argv = options.command;
+    spec.child_setup = [g] { return g->attach_self(); };
+    auto child = spawn(spec);
+    if (!child) return joined_error(child.error());
+    r.pid = child->pid();
+    g_target = r.pid;
+    if (g_signal) ::kill(r.pid, SIGKILL);  // arrived between group creation and spawn
+    r.timeline_path = ext_path;
+    const double start = child->started_ms();
+    auto exit = child->wait([&] { sample(r.pid, monotonic_ms() - start); }, tick_ms);
+    g_target = 0;
+    if (!exit) return exit.error();
+    r.exit = *exit;
+  }
+  r.cgroup_timeline_path = ext.is_open() ? ext_path : std::string();
+  if (g_signal) r.interrupted_by = static_cast<int>(g_signal);
+
+  r.usage = group->read_usage();
+  r.oom_killed = r.exit.signal == SIGKILL && r.usage.oom_kill.value_or(0) > 0;
+  if (r.usage.oom_kill.value_or(0) > 0) {
+    if (auto lines = kernel_oom_lines(r.pid); lines)
+      r.kernel_log = std::move(*lines);
+    else
+      r.kernel_log_error = lines.error().message;
+  }
+  if (auto s = group->remove(); s)
+    r.cgroup_removed = true;
+  else
+    r.warnings.push_back(s.error().message);
+
+  for (const auto& s : r.samples)
+    if (s.rss) r.peak_rss = std::max(r.peak_rss.value_or(0), *s.rss);
+  if (r.allocator_view)
+    r.allocator_view_note = "from the last sample of " + r.timeline_path +
+                            " that carried the allocator's stats (" + r.allocator_backend + ")";
+  else if (via_runner)
+    r.allocator_view_note = "not measured: no sample of " + r.timeline_path +
+                            " carried allocator stats (" + r.allocator_backend +
+                            " reports none, or the target ended before the first interval)";
+  else
+    r.allocator_view_note =
+        "not measured: --external samples from outside the process (procfs + cgroup)";
+  if (auto s = write_file_atomic(r.budget_json_path, to_json(r).dump(2) + "\n"); !s)
+    return s.error();
+  return r;
+}
+
+nlohmann::json to_json(const BudgetResult& r) {
+  using nlohmann::json;
+  json j = {
+      {"schema", "arenalab.budget/1"}, {"command", r.command}, {"limit_bytes", r.limit_bytes}};
+  put(j, "effective_limit_bytes", r.effective_limit_bytes);
+  j["cgroup"] = {{"version", version_name(r.cgroup_version)},
+                 {"dir", r.cgroup_dir},
+                 {"removed", r.cgroup_removed}};
+  j["pid"] = r.pid;
+  json e = {{"status", r.exit.shell_status()}, {"describe", r.exit.describe()},
+            {"wall_ms", r.exit.wall_ms},       {"user_ms", r.exit.user_ms},
+            {"sys_ms", r.exit.sys_ms},         {"max_rss_bytes", r.exit.max_rss_bytes}};
+  put(e, "code", r.exit.exit_code);
+  put(e, "signal", r.exit.signal);
+  if (r.exit.signal) e["signal_name"] = signal_name(*r.exit.signal);
+  j["exit"] = e;
+  j["oom_killed"] = r.oom_killed;
+  json c = json::object();
+  put(c, "usage_at_end_bytes", r.usage.current);
+  put(c, "peak_usage_bytes", r.usage.peak);
+  put(c, "oom_kill", r.usage.oom_kill);
+  put(c, "oom", r.usage.oom);
+  put(c, "failcnt", r.usage.failcnt);
+  j["group"] = c;
+  put(j, "peak_usage_bytes", r.usage.peak);
+  put(j, "peak_rss_bytes", r.peak_rss);
+  j["interval_ms"] = r.interval_ms;
+  // The RSS timeline: every sample (t_ms, rss, rss_anon, cgroup usage); the full records
+  // are in timeline.jsonl.
+  json series = json::array();
+  for (const auto& s : r.samples) {
+    json p = {{"t_ms", s.t_ms}};
+    put(p, "rss", s.rss);
+    put(p, "rss_anon", s.rss_anon);
+    if (auto it = s.gauges.find("cgroup_usage"); it != s.gauges.end())
+      p["cgroup_usage"] = it->second;
+    series.push_back(p);
+  }
+  j["rss_timeline"] = series;
+  if (r.allocator_view) {
+    json a = {{"t_ms", r.allocator_view->t_ms}};
+    put(a, "allocated", r.allocator_view->allocated);
+    put(a, "active", r.allocator_view->active);
+    put(a, "resident", r.allocator_view->resident);
+    put(a, "mapped", r.allocator_view->mapped);
+    put(a, "retained", r.allocator_view->retained);
+    put(a, "live_bytes", r.allocator_view->live_bytes);
+    if (!r.allocator_view->gauges.empty()) a["gauges"] = r.allocator_view->gauges;
+    j["allocator_at_last_sample"] = a;
+  }
+  j["allocator_note"] = r.allocator_view_note;
+  if (!r.kernel_log.empty()) j["kernel_log"] = r.kernel_log;
+  if (r.kernel_log_error) j["kernel_log_error"] = *r.kernel_log_error;
+  if (r.interrupted_by) j["interrupted_by"] = signal_name(*r.interrupted_by);
+  if (!r.allocator.empty())
+    j["runner"] = {{"allocator", r.allocator},
+                   {"backend", r.allocator_backend},
+                   {"verified", r.allocator_verified},
+                   {"mode", "stats"}};
+  j["files"] = {{"timeline", r.timeline_path}, {"budget", r.budget_json_path}};
+  if (!r.cgroup_timeline_path.empty() && r.cgroup_timeline_path != r.timeline_path)
+    j["files"]["cgroup_timeline"] = r.cgroup_timeline_path;
+  if (!r.run_json_path.empty()) j["files"]["run"] = r.run_json_path;
+  j["warnings"] = r.warnings;
+  return j;
+}
+
+std::string describe(const BudgetResult& r) {
+  auto bytes = [](std::optional<double> v) {
+    return v ? format_bytes(*v) : std::string("not measured");
+  };
+  auto ubytes = [&](std::optional<std::uint64_t> v) {
+    return v ? format_bytes(static_cast<double>(*v)) : std::string("not measured");
+  };
+  std::string cmd;
+  for (const auto& a : r.command) cmd += (cmd.empty() ? "" : " ") + a;
+  std::string out = fmt::format("{} under a {} memory limit (cgroup {} {})\n", cmd,
+                                format_bytes(static_cast<double>(r.limit_bytes)),
+                                version_name(r.cgroup_version), r.cgroup_dir);
+  auto row = [&](const std::string& k, const std::string& v) {
+    out += fmt::format("  {:<18} {}\n", k, v);
+  };
+  row("ended",
+      r.exit.describe() + " (status " + std::to_string(r.exit.shell_status()) + ")" +
+          (r.interrupted_by ? ", after arenalab got " + signal_name(*r.interrupted_by) : ""));
+  row("kernel OOM kill",
+      std::string(r.oom_killed ? "yes" : "no") +
+          (r.usage.oom_kill ? " (group oom_kill " + std::to_string(*r.usage.oom_kill) + ")"
+                            : " (oom_kill counter not provided by this kernel)"));
+  row("peak usage", ubytes(r.usage.peak) + " of " +
+                        format_bytes(static_cast<double>(r.limit_bytes)) +
+                        " (the group's own high-water mark)");
+  row("peak RSS",
+      bytes(r.peak_rss) + " (sampled, " + std::to_string(r.samples.size()) + " samples)");
+  // A handful of evenly spaced points of the RSS timeline.
+  const std::size_t n = r.samples.size();
+  const std::size_t shown = std::min<std::size_t>(n, 8);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto& s = r.samples[shown == 1 ? 0 : i * (n - 1) / (shown - 1)];
+    auto it = s.gauges.find("cgroup_usage");
+    row(i == 0 ? "RSS timeline" : "",
+        fmt::format("t={:>7.0f} ms  RSS {:>10}  group {:>10}", s.t_ms, bytes(s.rss),
+                    it == s.gauges.end() ? std::string("-") : format_bytes(it->second)));
+  }
+  if (!r.allocator.empty())
+    row("allocator", r.allocator + " (" + r.allocator_backend +
+                         (r.allocator_verified ? ", verified" : ", NOT verified") +
+                         "), in-process stats every " + fmt::format("{:g}", r.interval_ms) + " ms");
+  if (r.allocator_view) {
+    std::string v = fmt::format("t={:.0f} ms allocated {}", r.allocator_view->t_ms,
+                                bytes(r.allocator_view->allocated));
+    if (r.allocator_view->mapped) v += " mapped " + bytes(r.allocator_view->mapped);
+    if (r.allocator_view->retained) v += " retained " + bytes(r.allocator_view->retained);
+    for (const auto& [k, x] : r.allocator_view->gauges) v += " " + k + " " + format_bytes(x);
+    row("allocator view", v);
+  } else {
+    row("allocator view", r.allocator_view_note);
+  }
+  for (const auto& l : r.kernel_log) row("kernel log", l);
+  if (r.kernel_log_error) row("kernel log", *r.kernel_log_error);
+  for (const auto& w : r.warnings) row("warning", w);
+  std::string files = r.budget_json_path + ", " + r.timeline_path;
+  if (!r.cgroup_timeline_path.empty() && r.cgroup_timeline_path != r.timeline_path)
+    files += ", " + r.cgroup_timeline_path;
+  row("files", files);
+  return out;
+}
+
+}  // namespace arenalab::budget
