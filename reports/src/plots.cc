@@ -196,8 +196,10 @@ PlotSpec budget_plot(const std::string& name, const RunInput& run, const BudgetV
                                                              {"live_bytes", "live bytes (malloc)"}};
     if (!run.timeline->samples.empty())
       for (const auto& [g, v] : run.timeline->samples.back().gauges)
-        if (g.find("bytes") != std::string::npos || g.find("memory") != std::string::npos)
-          sigs.push_back({"gauge:" + g, g});
+        if (g.find("bytes") != std::string::npos || g.find("memory") != std::string::npos ||
+            g.find("cgroup") != std::string::npos || g.find("usage") != std::string::npos)
+          sigs.push_back(
+              {"gauge:" + g, g == "cgroup_usage" ? "cgroup usage (what the limit counts)" : g});
     for (const auto& [sig, legend] : sigs) {
       const XY pts = plot_points(timeline::series(*run.timeline, sig));
       if (pts.empty()) continue;

@@ -280,8 +280,10 @@ WatchOverlay watch_overlay(const json& v, const timeline::Timeline* tl) {
 
 BudgetView budget_view(const json& b, const json& run, const timeline::Timeline* tl) {
   BudgetView v;
-  v.limit_bytes = number_at(b, {"limit_bytes", "limit", "memory_max_bytes"});
-  v.peak_bytes = number_at(b, {"peak_bytes", "memory_peak_bytes", "peak_rss_bytes", "peak"});
+  v.limit_bytes =
+      number_at(b, {"limit_bytes", "effective_limit_bytes", "limit", "memory_max_bytes"});
+  v.peak_bytes = number_at(
+      b, {"peak_usage_bytes", "peak_bytes", "memory_peak_bytes", "peak_rss_bytes", "peak"});
   if (!v.peak_bytes) v.peak_bytes = number_at(run, {"peak_rss_bytes", "max_rss_bytes", "peak_rss"});
   bool killed = false;
   for (const char* k : {"killed", "oom_killed", "oom_kill"})
@@ -298,10 +300,17 @@ BudgetView budget_view(const json& b, const json& run, const timeline::Timeline*
   if (!code) code = number_at(run, {"exit_code"});
   if (sig && *sig == 9) killed = true;
   v.killed = killed;
+  bool oom = false;
+  for (const char* k : {"oom_killed", "oom_kill"})
+    if (b.contains(k) && b[k].is_boolean() && b[k].get<bool>()) oom = true;
   v.kill_ms = number_at(b, {"kill_ms", "killed_at_ms", "oom_at_ms"});
+  // The kill ends the target: its wall time (from spawn, the timeline's origin) is when.
+  if (killed && !v.kill_ms && b.contains("exit") && b["exit"].is_object())
+    v.kill_ms = number_at(b["exit"], {"wall_ms"});
   if (killed && !v.kill_ms && tl && !tl->samples.empty()) v.kill_ms = tl->samples.back().t_ms;
   if (killed)
-    v.outcome = fmt::format("killed{}{}", sig ? fmt::format(" by signal {}", *sig) : "",
+    v.outcome = fmt::format("killed{}{}{}", oom ? " by the kernel OOM killer" : "",
+                            sig ? fmt::format(" (signal {})", *sig) : "",
                             v.kill_ms ? " at " + fmt_ms(v.kill_ms) : "");
   else if (code)
     v.outcome = fmt::format("exit {} under the limit", *code);

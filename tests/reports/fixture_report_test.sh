@@ -18,7 +18,7 @@ done
 grep -q 'class="badge failed"' "$html" || fail "failed cell not shown"
 grep -q 'class="badge unverified"' "$html" || fail "unverified cell not shown"
 grep -q '| leak | glibc | \*\*leak\*\*' "$md" || fail "summary.md lacks the leak verdict"
-grep -q 'killed by signal 9' "$md" || fail "summary.md lacks the budget kill"
+grep -q 'killed (signal 9)' "$md" || fail "summary.md lacks the budget kill"
 [[ $(ls "$work/report/plots"/*.svg | wc -l) -eq 7 ]] || fail "plots/*.svg not written"
 # Bad input: one clear line, exit 1, nothing written.
 if "$arenalab" report "$work/nowhere" --out "$work/bad" 2>"$work/err"; then fail "accepted a missing dir"; fi

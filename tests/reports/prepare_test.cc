@@ -258,7 +258,7 @@ TEST(BudgetView, KilledBySigkillAtTheLastSample) {
   EXPECT_TRUE(b.killed);
   EXPECT_DOUBLE_EQ(*b.limit_bytes, 64 * kMiB);
   EXPECT_DOUBLE_EQ(*b.kill_ms, 10000.0);
-  EXPECT_NE(b.outcome.find("killed by signal 9"), std::string::npos);
+  EXPECT_NE(b.outcome.find("killed (signal 9) at 10.00 s"), std::string::npos) << b.outcome;
   const BudgetView ok = budget_view(json{{"limit_bytes", 1e9}}, json{{"exit", {{"code", 0}}}}, &tl);
   EXPECT_FALSE(ok.killed);
   EXPECT_FALSE(ok.kill_ms);
