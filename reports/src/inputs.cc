@@ -298,11 +298,34 @@ std::vector<Callsite> parse_callsites(const json& doc) {
         s.site += name;
       }
     }
+    // arenalab.profile/1: "site" {function, file, line} and "stack" (strings, innermost first).
+    if (s.site.empty() && c.contains("site") && c["site"].is_object()) {
+      const json& f = c["site"];
+      s.site = string_at(f, {"function", "name"});
+      const std::string file = string_at(f, {"file"});
+      if (!file.empty())
+        s.site += " (" + fs::path(file).filename().string() +
+                  (number_at(f, {"line"}).value_or(0) > 0
+                       ? ":" + std::to_string(static_cast<long>(*number_at(f, {"line"})))
+                       : "") +
+                  ")";
+    }
+    if (s.site.empty() && c.contains("stack") && c["stack"].is_array())
+      for (const json& f : c["stack"])
+        if (f.is_string()) s.site += (s.site.empty() ? "" : " < ") + f.get<std::string>();
     if (s.site.empty()) s.site = string_at(c, {"site", "function", "name", "stack", "location"});
+    s.verdict = string_at(c, {"verdict"});
     if (s.site.empty()) s.site = "(unknown site)";
     s.growth_bytes = number_at(c, {"growth_bytes", "growth", "delta_bytes"});
     s.start_bytes = number_at(c, {"start_bytes", "first_bytes", "bytes_start"});
-    s.end_bytes = number_at(c, {"end_bytes", "last_bytes", "bytes_end", "live_bytes", "bytes"});
+    s.end_bytes =
+        number_at(c, {"end_bytes", "last_bytes", "bytes_end", "bytes_now", "live_bytes", "bytes"});
+    // A live-bytes series per dump: growth from the first to the last.
+    if (c.contains("live_bytes") && c["live_bytes"].is_array() && !c["live_bytes"].empty() &&
+        c["live_bytes"].front().is_number() && c["live_bytes"].back().is_number()) {
+      if (!s.start_bytes) s.start_bytes = c["live_bytes"].front().get<double>();
+      if (!s.end_bytes) s.end_bytes = c["live_bytes"].back().get<double>();
+    }
     s.slope_bytes_per_s = number_at(c, {"slope_bytes_per_s", "slope"});
     if (!s.growth_bytes && s.start_bytes && s.end_bytes)
       s.growth_bytes = *s.end_bytes - *s.start_bytes;

@@ -150,15 +150,16 @@ std::string matrix_table_html(const WorkloadTable& t, const std::string& baselin
 
 std::string callsites_html(const std::vector<Callsite>& sites, std::size_t top) {
   std::string h =
-      "<table><tr><th>#</th><th class=\"name\">call site</th><th>growth</th><th>start</th>"
-      "<th>end</th><th>slope</th></tr>\n";
+      "<table><tr><th>#</th><th class=\"name\">call site</th><th>verdict</th><th>growth</th>"
+      "<th>start</th><th>end</th><th>slope</th></tr>\n";
   for (std::size_t i = 0; i < sites.size() && i < top; ++i) {
     const Callsite& c = sites[i];
     h += fmt::format(
-        "<tr><td>{}</td><td "
-        "class=\"site\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-        i + 1, esc(c.site), esc(fmt_bytes(c.growth_bytes)), esc(fmt_bytes(c.start_bytes)),
-        esc(fmt_bytes(c.end_bytes)), esc(fmt_rate(c.slope_bytes_per_s)));
+        "<tr><td>{}</td><td class=\"site\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>\n",
+        i + 1, esc(c.site), c.verdict.empty() ? "—" : badge(c.verdict),
+        esc(fmt_bytes(c.growth_bytes)), esc(fmt_bytes(c.start_bytes)), esc(fmt_bytes(c.end_bytes)),
+        esc(fmt_rate(c.slope_bytes_per_s)));
   }
   return h + "</table>\n";
 }
@@ -372,10 +373,12 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
   for (const auto& p : in.profiles) {
     if (p.callsites.empty()) continue;
     md += "\n## Top growing call sites `" + p.dir +
-          "`\n\n| # | call site | growth |\n|---:|---|---:|\n";
+          "`\n\n| # | call site | verdict | growth | now |\n|---:|---|---|---:|---:|\n";
     for (std::size_t i = 0; i < p.callsites.size() && i < 10; ++i)
-      md += fmt::format("| {} | `{}` | {} |\n", i + 1, md_cell(p.callsites[i].site),
-                        fmt_bytes(p.callsites[i].growth_bytes));
+      md +=
+          fmt::format("| {} | `{}` | {} | {} | {} |\n", i + 1, md_cell(p.callsites[i].site),
+                      p.callsites[i].verdict.empty() ? "—" : p.callsites[i].verdict,
+                      fmt_bytes(p.callsites[i].growth_bytes), fmt_bytes(p.callsites[i].end_bytes));
   }
   if (!in.warnings.empty()) {
     md += "\n## Warnings\n\n";

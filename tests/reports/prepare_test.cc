@@ -283,6 +283,23 @@ TEST(Callsites, SortedByGrowthAndJoinedFrames) {
   EXPECT_EQ(sites[1].site, "malloc < grow < main");
 }
 
+TEST(Callsites, ProfileLayoutSiteObjectStackAndBytesNow) {
+  json c = {{"verdict", "leak"},
+            {"slope_bytes_per_s", 2048.0},
+            {"bytes_now", 4096.0},
+            {"site", {{"function", "grow"}, {"file", "/src/leak.cc"}, {"line", 42}}},
+            {"stack", json::array({"grow at leak.cc:42", "main"})},
+            {"live_bytes", json::array({1024.0, 2048.0, 4096.0})}};
+  json doc = json::object();
+  doc["callsites"] = json::array({c});
+  const auto sites = parse_callsites(doc);
+  ASSERT_EQ(sites.size(), 1u);
+  EXPECT_EQ(sites[0].site, "grow (leak.cc:42)");
+  EXPECT_EQ(sites[0].verdict, "leak");
+  EXPECT_DOUBLE_EQ(*sites[0].end_bytes, 4096.0);
+  EXPECT_DOUBLE_EQ(*sites[0].growth_bytes, 3072.0);
+}
+
 TEST(Render, MarkdownListsFailedCellsAndHtmlEscapes) {
   Inputs in;
   auto m = parse_matrix(small_matrix(), "results.json");

@@ -57,6 +57,7 @@ struct Callsite {
   std::string site;  // symbolised frames, innermost first, joined with " < "
   Opt growth_bytes, start_bytes, end_bytes;
   Opt slope_bytes_per_s;
+  std::string verdict;  // the call site's own verdict when the profiler classified it
 };
 
 struct ProfileInput {
