@@ -342,6 +342,18 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
                       fmt_rate(o.slope_bytes_per_s), fmt_ms(o.knee_ms), fmt_bytes(run_peak_rss(r)));
     }
   }
+  bool any_run = false;
+  for (const auto& r : in.runs) {
+    if (r.kind != "run") continue;
+    if (!any_run)
+      md +=
+          "\n## Runs\n\n| workload | configuration | exit | peak RSS | final RSS | directory "
+          "|\n|---|---|---|---:|---:|---|\n";
+    any_run = true;
+    md += fmt::format("| {} | {} | {} | {} | {} | `{}` |\n", md_cell(r.workload),
+                      md_cell(r.configuration), md_cell(run_exit(r)), fmt_bytes(run_peak_rss(r)),
+                      fmt_bytes(run_final_rss(r)), r.dir);
+  }
   for (const auto& m : in.matrices) {
     md += "\n## Matrix `" + m.dir + "`\n\nMedian over repeats with its interval; ratios to `" +
           (m.baseline.empty() ? std::string("—") : m.baseline) + "`; ★ = best verified cell.\n";
