@@ -195,8 +195,11 @@ std::string render_html(const std::string& title, const Inputs& in,
     if (r.kind == "budget") budgets.push_back(&r);
     if (r.kind != "budget" && r.timeline) timelines.push_back(&r);
   }
+  // Matrix cells are summarised by the matrix tables; the summary lists the other runs.
+  const bool any_listed = std::any_of(in.runs.begin(), in.runs.end(),
+                                      [](const RunInput& r) { return r.kind != "matrix-cell"; });
   h += "<nav>";
-  if (!watches.empty() || !in.runs.empty()) h += "<a href=\"#summary\">Summary</a>";
+  if (any_listed) h += "<a href=\"#summary\">Summary</a>";
   if (!in.matrices.empty()) h += "<a href=\"#matrix\">Matrix</a>";
   if (!timelines.empty()) h += "<a href=\"#over-time\">Over time</a>";
   if (!watches.empty()) h += "<a href=\"#watch\">Leak or retention</a>";
@@ -204,13 +207,14 @@ std::string render_html(const std::string& title, const Inputs& in,
   if (!in.profiles.empty()) h += "<a href=\"#profiles\">Profiles</a>";
   h += "<a href=\"#inputs\">Inputs</a></nav>\n";
 
-  if (!in.runs.empty()) {
+  if (any_listed) {
     h += "<section id=\"summary\"><h2>Summary</h2>\n<table><tr><th class=\"name\">workload</th>"
          "<th class=\"name\">configuration</th><th class=\"name\">kind</th>"
          "<th class=\"name\">verdict</th><th class=\"name\">exit</th><th>peak RSS</th>"
          "<th>final RSS</th>"
          "<th class=\"name\">directory</th></tr>\n";
     for (const auto& r : in.runs) {
+      if (r.kind == "matrix-cell") continue;
       std::string v = "—";
       if (r.verdict.is_object()) v = badge(r.verdict.value("verdict", "unresolved"));
       if (r.kind == "budget")
