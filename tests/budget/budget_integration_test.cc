@@ -95,10 +95,9 @@ class Budget : public ::testing::Test {
 
 TEST_F(Budget, LimitEqualToHeapCapIsKilledByTheKernelWithAHealthyHeap) {
   const std::uint64_t heap_cap = 48 * kMiB;
-  const ExitInfo e =
-      run({"budget", "--limit", std::to_string(heap_cap), "--out", out_.string(), "--interval",
-           "50", "--external", "--", kBin + "/wl_service", "--smoke", "--heap-cap",
-           std::to_string(heap_cap), "--report", (out_ / "service.jsonl").string()});
+  const ExitInfo e = run({"budget", "--limit", std::to_string(heap_cap), "--out", out_.string(),
+                          "--interval", "50", "--", kBin + "/wl_service", "--smoke", "--heap-cap",
+                          std::to_string(heap_cap), "--report", (out_ / "service.jsonl").string()});
   ASSERT_EQ(e.exit_code.value_or(-1), 0) << e.err << e.out;
   const json b = budget_json();
   // The kernel ended it: SIGKILL, status 137, the group's oom_kill counter raised.
@@ -124,15 +123,18 @@ TEST_F(Budget, LimitEqualToHeapCapIsKilledByTheKernelWithAHealthyHeap) {
   ASSERT_TRUE(b.contains("peak_usage_bytes"));
   EXPECT_GE(b["peak_usage_bytes"].get<double>(), 0.95 * static_cast<double>(heap_cap));
   EXPECT_FALSE(b["rss_timeline"].empty());
+  // Run through the interposer: the allocator's own view at the last sample is there.
+  ASSERT_TRUE(b.contains("allocator_at_last_sample")) << b.dump(2);
+  EXPECT_FALSE(b["allocator_at_last_sample"].is_null()) << b.dump(2);
 }
 
 TEST_F(Budget, HeapPlusOffHeapPlusHeadroomSurvivesOrStopsCleanly) {
   const std::uint64_t heap_cap = 48 * kMiB, offheap_cap = 32 * kMiB, headroom = 32 * kMiB;
   const ExitInfo e =
       run({"budget", "--limit", std::to_string(heap_cap + offheap_cap + headroom), "--out",
-           out_.string(), "--interval", "50", "--external", "--", kBin + "/wl_service", "--smoke",
-           "--heap-cap", std::to_string(heap_cap), "--offheap-cap", std::to_string(offheap_cap),
-           "--report", (out_ / "service.jsonl").string()});
+           out_.string(), "--interval", "50", "--", kBin + "/wl_service", "--smoke", "--heap-cap",
+           std::to_string(heap_cap), "--offheap-cap", std::to_string(offheap_cap), "--report",
+           (out_ / "service.jsonl").string()});
   ASSERT_EQ(e.exit_code.value_or(-1), 0) << e.err << e.out;
   const json b = budget_json();
   EXPECT_FALSE(b["oom_killed"].get<bool>()) << b.dump(2);

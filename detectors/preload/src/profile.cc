@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "format.h"
@@ -23,6 +24,7 @@
 namespace arenalab::preload {
 
 long long g_sample_bytes = 512 * 1024;
+std::atomic<std::uint8_t>* g_filter = nullptr;
 
 namespace {
 
@@ -31,7 +33,11 @@ constexpr int kSkipFrames = 2;  // record_stack's caller chain: sample_alloc/ful
 constexpr std::size_t kMaxStacks = 1 << 16;
 constexpr std::size_t kStackHashSize = 1 << 17;  // open addressing over stack ids
 constexpr std::size_t kMaxBlocks = 1 << 19;      // live sampled blocks
-constexpr std::size_t kFilterSize = 1 << 20;
+// The filter (state.h) is over the page of a block's address: every free in sample mode checks
+// one byte, so it must stay in cache (64 KiB) and neighbouring frees must share lines
+// (indexed by the 64-byte line of the address, not hashed: a filter cache line covers 4 KiB of
+// heap, and only blocks sharing a 64-byte line or 4 MiB apart alias). A false positive only costs a
+// locked lookup.
 
 struct Stack {
   std::uint64_t hash;
@@ -56,7 +62,7 @@ std::atomic<std::uint32_t> g_stack_count{0};
 std::uint32_t* g_stack_index = nullptr;  // hash -> stack id + 1
 Block* g_blocks = nullptr;
 std::size_t g_block_count = 0;
-std::atomic<std::uint8_t>* g_filter = nullptr;
+
 double g_estimate = 0;  // unbiased live bytes from the samples (lock held)
 std::atomic<long long> g_dropped{0};
 char g_out_dir[1024];
@@ -64,7 +70,8 @@ char g_out_dir[1024];
 int (*g_unwind)(void**, int) = nullptr;
 
 // Full log: one buffer, flushed when full and every interval.
-int g_full_fd = -1;
+bool g_full_on = false;  // opened per flush (see timeline_write in sampler.cc)
+char g_full_path[1100];
 constexpr std::size_t kFullBuf = 1 << 20;
 char* g_full_buf = nullptr;
 std::size_t g_full_len = 0;
@@ -88,7 +95,11 @@ std::uint64_t frames_hash(void* const* frames, int depth) {
 
 int capture(void** frames) {
   void* raw[kMaxDepth + kSkipFrames];
+  // busy = 2 while unwinding: see Hook in hooks.cc.
+  const int saved = t_state.busy;
+  t_state.busy = 2;
   int n = g_unwind ? g_unwind(raw, kMaxDepth + kSkipFrames) : 0;
+  t_state.busy = saved;
   int out = 0;
   for (int i = kSkipFrames; i < n; ++i) frames[out++] = raw[i];
   return out;
@@ -164,7 +175,7 @@ bool block_remove(std::uintptr_t p, Block* out) {
 }
 
 inline std::size_t filter_index(const void* p) {
-  return ptr_hash(reinterpret_cast<std::uintptr_t>(p)) >> 44;  // top 20 bits
+  return (reinterpret_cast<std::uintptr_t>(p) >> 6) & (kFilterSize - 1);
 }
 
 std::uint64_t now_ms_monotonic() {
@@ -176,7 +187,13 @@ std::uint64_t now_ms_monotonic() {
 
 // ---- full log (binary, little endian; documented in docs/interposer.md) ----
 void full_flush_locked() {
-  if (g_full_fd >= 0 && g_full_len) write_all(g_full_fd, g_full_buf, g_full_len);
+  if (g_full_on && g_full_len) {
+    const int fd = ::open(g_full_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+      write_all(fd, g_full_buf, g_full_len);
+      ::close(fd);
+    }
+  }
   g_full_len = 0;
 }
 
@@ -221,7 +238,9 @@ void profile_init(unsigned flags, unsigned long long sample_bytes, const char* o
   // libunwind's unw_backtrace caches unwind info per address (fast); loaded privately so its
   // exported _Unwind_Backtrace/backtrace do not interpose on the program's. Fallback: glibc
   // backtrace(). Either is primed here, so its first-use allocations happen now.
-  if (void* h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL))
+  const char* unwinder = getenv("ARENALAB_UNWIND");  // "glibc": backtrace(3) only
+  if (unwinder && str_eq(unwinder, "glibc")) {
+  } else if (void* h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL))
     g_unwind = reinterpret_cast<int (*)(void**, int)>(dlsym(h, "unw_backtrace"));
   if (!g_unwind) g_unwind = &backtrace;
   void* prime[4];
@@ -232,16 +251,25 @@ void profile_init(unsigned flags, unsigned long long sample_bytes, const char* o
   g_filter = static_cast<std::atomic<std::uint8_t>*>(sys_mmap(kFilterSize));
   if (flags & kFull) {
     g_full_buf = static_cast<char*>(sys_mmap(kFullBuf));
-    char path[1100];
-    Buf b(path, sizeof path);
+    Buf b(g_full_path, sizeof g_full_path);
     b.str(g_out_dir).str("/allocs.bin");
-    path[b.size()] = 0;
-    g_full_fd = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    g_full_path[b.size()] = 0;
+    const int fd = ::open(g_full_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::close(fd);
+      g_full_on = true;
+    }
     full_put("ARENALAB-FULL/1\n", 16);
   }
 }
 
 void sample_alloc(ThreadState& t, void* p, size_t size) {
+  if (t.rng == 0) {
+    // A thread's first allocation: its countdown starts at 0, so draw the first interval now
+    // (counted from the thread's first byte) instead of sampling every thread's first block.
+    t.countdown += next_sample_interval(t);
+    if (t.countdown > 0) return;
+  }
   t.countdown = next_sample_interval(t);
   if (!g_stacks) return;
   void* frames[kMaxDepth];
@@ -263,10 +291,6 @@ void sample_alloc(ThreadState& t, void* p, size_t size) {
   g_filter[filter_index(p)].fetch_add(1, std::memory_order_relaxed);
   g_estimate += unbias(static_cast<double>(size));
   g_prof_lock.unlock();
-}
-
-bool sample_maybe_tracked(void* p) {
-  return g_filter && g_filter[filter_index(p)].load(std::memory_order_relaxed) != 0;
 }
 
 void sample_free(void* p) {
@@ -292,7 +316,7 @@ long long profile_sampled_live_estimate() {
 // Full log records: 'S' id:u32 depth:u32 frames:u64[depth] | 'A' ptr:u64 size:u64 stack:u32 |
 // 'F' ptr:u64 | 'T' ms:u64 (time since the target started, written at each flush).
 void full_alloc(void* p, size_t size) {
-  if (g_full_fd < 0) return;
+  if (!g_full_on) return;
   void* frames[kMaxDepth];
   const int depth = capture(frames);
   g_prof_lock.lock();
@@ -312,7 +336,7 @@ void full_alloc(void* p, size_t size) {
 }
 
 void full_free(void* p) {
-  if (g_full_fd < 0) return;
+  if (!g_full_on) return;
   g_prof_lock.lock();
   full_put_v('F');
   full_put_v(reinterpret_cast<std::uint64_t>(p));
@@ -320,7 +344,7 @@ void full_free(void* p) {
 }
 
 void profile_flush_at(std::uint64_t t_ms) {
-  if (g_full_fd < 0) return;
+  if (!g_full_on) return;
   g_prof_lock.lock();
   full_put_v('T');
   full_put_v(t_ms);
@@ -409,10 +433,7 @@ void profile_atfork_parent() { g_prof_lock.unlock(); }
 void profile_atfork_child() {
   g_prof_lock.v.store(0);
   // The child never writes the parent's full log.
-  if (g_full_fd >= 0) {
-    ::close(g_full_fd);
-    g_full_fd = -1;
-  }
+  g_full_on = false;
   g_full_len = 0;
 }
 

@@ -39,7 +39,9 @@ bool g_trace_children = false;
 pid_t g_owner_pid = 0;  // the process whose files these are
 bool g_active = false;
 unsigned g_mode_flags = 0;
-int g_timeline_fd = -1;
+// The timeline is opened for each append and closed again: a program that closes every
+// descriptor (daemons do) can neither break our writes nor have its own fds written by us.
+bool g_timeline_open = false;
 char g_timeline_path[kPath + 64];
 SpinLock g_write_lock;
 std::atomic<bool> g_done{false};
@@ -132,7 +134,12 @@ void read_rss(long long* rss, long long* anon) {
 }
 
 bool timeline_write(const char* p, std::size_t n) {
-  return g_timeline_fd >= 0 && write_all(g_timeline_fd, p, n);
+  if (!g_timeline_open) return false;
+  const int fd = ::open(g_timeline_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = write_all(fd, p, n);
+  ::close(fd);
+  return ok;
 }
 
 void write_header() {
@@ -270,9 +277,11 @@ bool open_timeline(bool child) {
   else
     b.str("/timeline.jsonl");
   g_timeline_path[b.size()] = 0;
-  g_timeline_fd =
-      ::open(g_timeline_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-  return g_timeline_fd >= 0;
+  const int fd = ::open(g_timeline_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  ::close(fd);
+  g_timeline_open = true;
+  return true;
 }
 
 // The sampler thread starts with every signal blocked (it inherits the mask set around
@@ -305,8 +314,7 @@ void atfork_child() {
   g_gauge_lock.v.store(0);
   profile_atfork_child();
   if (!g_active) return;
-  if (g_timeline_fd >= 0) ::close(g_timeline_fd);
-  g_timeline_fd = -1;
+  g_timeline_open = false;
   if (!g_trace_children) {
     // Passive: the hooks forward, nothing is written; the parent's data stay intact.
     g_flags.store(0, std::memory_order_relaxed);
@@ -322,6 +330,27 @@ void atfork_child() {
     start_thread();
   }
 }
+
+void arenalab_preload_init();
+
+}  // namespace
+
+// One line in <out_dir>/preload-warnings.txt (run.json's "warnings").
+void note_warning(const char* a, const char* b, const char* c) {
+  char path[kPath + 64];
+  Buf p(path, sizeof path);
+  p.str(g_out_dir).str("/preload-warnings.txt");
+  path[p.size()] = 0;
+  const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  static char line[2048];
+  Buf l(line, sizeof line - 1);
+  l.str(a).str(b).str(c).ch('\n');
+  write_all(fd, l.data(), l.size());
+  ::close(fd);
+}
+
+namespace {
 
 __attribute__((constructor(101))) void arenalab_preload_init() {
   t_state.busy++;
@@ -387,7 +416,20 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   }
   // Identify the malloc that is called: the next definition after this library.
   ensure_resolved();
-  g_id_ok = identify_malloc(reinterpret_cast<void*>(g_real.malloc), &g_id);
+  // The malloc the program calls is normally ours (first in LD_PRELOAD); a program that
+  // defines malloc itself (an allocator linked statically into it) binds ahead of us: then
+  // identify that one and say that the hooks see nothing.
+  void* called = dlsym(RTLD_DEFAULT, "malloc");
+  Dl_info mine{}, theirs{};
+  if (called && dladdr(reinterpret_cast<void*>(&arenalab_preload_init), &mine) &&
+      dladdr(called, &theirs) && mine.dli_fbase != theirs.dli_fbase) {
+    g_id_ok = identify_malloc(called, &g_id);
+    note_warning("target bypassed the interposer: malloc is defined by ",
+                 theirs.dli_fname ? theirs.dli_fname : "?",
+                 " ahead of the preload library (live bytes are not seen)");
+  } else {
+    g_id_ok = identify_malloc(reinterpret_cast<void*>(g_real.malloc), &g_id);
+  }
   profile_init(g_mode_flags, sample_bytes, g_out_dir);
   if (g_mode_flags & kSample) t_state.countdown = next_sample_interval(t_state);
   write_header();
@@ -460,20 +502,19 @@ extern "C" __attribute__((visibility("default"))) void* dlopen(const char* file,
   using namespace arenalab::preload;
   static void* (*real)(const char*, int) = nullptr;
   if (!real) real = reinterpret_cast<void* (*)(const char*, int)>(dlsym(RTLD_NEXT, "dlopen"));
-  if ((flags & RTLD_DEEPBIND) && g_active) {
-    char path[kPath + 64];
-    Buf b(path, sizeof path);
-    b.str(g_out_dir).str("/preload-warnings.txt");
-    path[b.size()] = 0;
-    const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      static char line[2048];
-      Buf l(line, sizeof line - 1);
-      l.str("target bypassed the interposer: dlopen(").str(file ? file : "NULL");
-      l.str(", RTLD_DEEPBIND): that library's malloc calls are not seen\n");
-      write_all(fd, l.data(), l.size());
-      ::close(fd);
-    }
-  }
+  if ((flags & RTLD_DEEPBIND) && g_active)
+    note_warning("target bypassed the interposer: dlopen(", file ? file : "NULL",
+                 ", RTLD_DEEPBIND): that library's malloc calls are not seen");
   return real(file, flags);
+}
+
+// For tests and programs that check themselves: the interposer's exact counters. Returns the
+// active mode bits (0: stats mode) or -1 when this process is not traced (passive). out[0]
+// live bytes (usable sizes), out[1] live allocations, out[2] anonymous mmap bytes.
+extern "C" __attribute__((visibility("default"))) int arenalab_preload_counters(long long* out) {
+  using namespace arenalab::preload;
+  if (!g_active) return -1;
+  sum_slots(&out[0], &out[1]);
+  out[2] = mmap_live_bytes();
+  return static_cast<int>(g_flags.load(std::memory_order_relaxed));
 }

@@ -107,7 +107,13 @@ extern SpinLock g_mmap_lock;
 void profile_init(unsigned flags, unsigned long long sample_bytes, const char* out_dir);
 void sample_alloc(ThreadState& t, void* p, size_t size);  // called when countdown <= 0
 void sample_free(void* p);                                // cheap filter first
-bool sample_maybe_tracked(void* p);
+// Filter by 64-byte line: nonzero when a sampled block may start in that line (profile.cc).
+extern std::atomic<std::uint8_t>* g_filter;
+inline constexpr std::size_t kFilterSize = 1 << 16;
+inline bool sample_maybe_tracked(void* p) {
+  const std::size_t i = (reinterpret_cast<std::uintptr_t>(p) >> 6) & (kFilterSize - 1);
+  return g_filter && g_filter[i].load(std::memory_order_relaxed) != 0;
+}
 void full_alloc(void* p, size_t size);
 void full_free(void* p);
 void profile_flush_at(std::uint64_t t_ms);  // write buffered full-log events
@@ -120,8 +126,9 @@ void profile_atfork_child();
 long long next_sample_interval(ThreadState& t);
 extern long long g_sample_bytes;
 
-// Sampler (sampler.cc): the final sample and dumps at exit.
+// Sampler (sampler.cc): the final sample and dumps at exit; a line for run.json's warnings.
 void sampler_final();
+void note_warning(const char* a, const char* b, const char* c);
 
 // Resolves the next definitions now if not done yet (hooks.cc).
 void ensure_resolved();

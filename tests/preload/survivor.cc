@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: Apache-2.0
+// The program the interposer survival tests run under `arenalab run`: one scenario per
+// argument (entry points, threads, fork, exec, dlopen, signals, _exit, abort, deepbind, ...).
+// Where the interposer counts (arenalab_preload_counters), it checks that live bytes return
+// exactly to the baseline. Prints "ok <scenario>" and exits 0, or names the failure, exit 1.
+#include <dlfcn.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using CountersFn = int (*)(long long*);
+CountersFn counters_fn() {
+  return reinterpret_cast<CountersFn>(dlsym(RTLD_DEFAULT, "arenalab_preload_counters"));
+}
+
+struct Snapshot {
+  int mode = -2;  // -2: no interposer, -1: passive, 0: stats, else mode bits
+  long long bytes = 0, allocs = 0, mmap = 0;
+};
+
+Snapshot snap() {
+  Snapshot s;
+  if (auto fn = counters_fn()) {
+    long long v[3] = {0, 0, 0};
+    s.mode = fn(v);
+    s.bytes = v[0];
+    s.allocs = v[1];
+    s.mmap = v[2];
+  }
+  return s;
+}
+
+bool counting(const Snapshot& s) { return s.mode > 0 && (s.mode & 1); }
+bool mmap_counting(const Snapshot& s) { return s.mode > 0 && (s.mode & 8); }
+
+int failures = 0;
+void check(bool ok, const char* what, long long a = 0, long long b = 0) {
+  if (!ok) {
+    std::fprintf(stderr, "FAIL %s (%lld vs %lld)\n", what, a, b);
+    ++failures;
+  }
+}
+
+// Balance check: live bytes and allocation count back to the baseline, exactly.
+void check_balanced(const Snapshot& before, const char* what) {
+  const Snapshot after = snap();
+  if (counting(before)) {
+    check(after.bytes == before.bytes, what, after.bytes, before.bytes);
+    check(after.allocs == before.allocs, what, after.allocs, before.allocs);
+  }
+  if (mmap_counting(before)) check(after.mmap == before.mmap, what, after.mmap, before.mmap);
+}
+
+void scenario_entry() {
+  // Warm up anything lazily allocated by the checks themselves (dlsym, stdio).
+  std::fprintf(stderr, "%s", "");
+  snap();
+  const Snapshot base = snap();
+  void* a = std::malloc(1000);
+  const Snapshot grown = snap();
+  if (counting(base)) {
+    check(grown.bytes >= base.bytes + 1000, "malloc counted", grown.bytes, base.bytes);
+    check(grown.allocs == base.allocs + 1, "malloc counted once", grown.allocs, base.allocs);
+  }
+  void* b = std::calloc(10, 100);
+  a = std::realloc(a, 5000);
+  a = std::realloc(a, 10);
+  void* c = reallocarray(nullptr, 16, 64);
+  c = reallocarray(c, 32, 64);
+  void* d = nullptr;
+  check(posix_memalign(&d, 64, 300) == 0, "posix_memalign");
+  void* e = aligned_alloc(4096, 8192);
+  void* f = memalign(256, 777);
+  void* g = valloc(100);
+  void* h = pvalloc(100);
+  check(malloc_usable_size(a) >= 10, "malloc_usable_size",
+        static_cast<long long>(malloc_usable_size(a)), 10);
+  check(malloc_usable_size(e) >= 8192, "malloc_usable_size aligned");
+  check(reinterpret_cast<uintptr_t>(e) % 4096 == 0, "aligned_alloc alignment");
+  check(reinterpret_cast<uintptr_t>(f) % 256 == 0, "memalign alignment");
+  void* big = std::malloc(64 << 20);  // an mmapped chunk in glibc
+  std::memset(big, 1, 4096);
+  std::free(big);
+  auto* n1 = new int(5);
+  auto* n2 = new int[100];
+  auto* n3 = new (std::nothrow) char[300];
+  struct alignas(128) Wide {
+    char x[200];
+  };
+  auto* n4 = new Wide;
+  auto* n5 = new Wide[3];
+  auto* n6 = new (std::nothrow) Wide;
+  std::string s(1000, 'x');
+  std::vector<int> v(5000, 1);
+  delete n1;
+  delete[] n2;
+  delete[] n3;
+  delete n4;
+  delete[] n5;
+  delete n6;
+  ::operator delete(::operator new(64), static_cast<std::size_t>(64));  // sized delete
+  ::operator delete (::operator new (64, std::align_val_t{64}), std::align_val_t{64});
+  using FreeSized = void (*)(void*, size_t);
+  if (auto fs = reinterpret_cast<FreeSized>(dlsym(RTLD_DEFAULT, "free_sized")))
+    fs(std::malloc(40), 40);
+  using FreeAlignedSized = void (*)(void*, size_t, size_t);
+  if (auto fas = reinterpret_cast<FreeAlignedSized>(dlsym(RTLD_DEFAULT, "free_aligned_sized")))
+    fas(aligned_alloc(64, 128), 64, 128);
+  std::free(a);
+  std::free(b);
+  std::free(c);
+  std::free(d);
+  std::free(e);
+  std::free(f);
+  std::free(g);
+  std::free(h);
+  std::free(nullptr);
+  std::free(std::realloc(nullptr, 50));
+  std::free(std::malloc(0));
+  s.clear();
+  s.shrink_to_fit();
+  v.clear();
+  v.shrink_to_fit();
+  check_balanced(base, "malloc family back to baseline");
+
+  // Anonymous mappings the program makes itself.
+  const Snapshot mbase = snap();
+  const size_t mib = 1 << 20;
+  char* m = static_cast<char*>(
+      mmap(nullptr, 4 * mib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  check(m != MAP_FAILED, "mmap");
+  char* const orig = m;
+  const Snapshot mapped = snap();
+  if (mmap_counting(mbase))
+    check(mapped.mmap == mbase.mmap + 4 * static_cast<long long>(mib), "mmap counted", mapped.mmap,
+          mbase.mmap);
+  munmap(m + mib, mib);  // a hole
+  m = static_cast<char*>(mremap(m, mib, 3 * mib, MREMAP_MAYMOVE));
+  check(m != MAP_FAILED, "mremap");
+  void* m64 = mmap64(nullptr, mib, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  munmap(m64, mib);
+  FILE* self = std::fopen("/proc/self/exe", "rb");
+  void* filemap = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, fileno(self), 0);
+  munmap(filemap, 4096);  // not anonymous: never counted
+  std::fclose(self);
+  munmap(m, 3 * mib);
+  munmap(orig + 2 * mib, 2 * mib);  // the tail of the first mapping
+  check_balanced(mbase, "after unmapping the moved part");
+}
+
+void threads_round(int kThreads, int kBlocks, const Snapshot* base);
+
+void scenario_threads() {
+  // 64 threads; each frees the blocks its neighbour allocated (cross-thread frees). A first
+  // round fills glibc's cache of thread stacks (whose TLS vectors stay allocated: live
+  // blocks, rightly counted); the second must return exactly to the baseline.
+  threads_round(64, 2000, nullptr);
+  snap();
+  const Snapshot base = snap();
+  threads_round(64, 2000, &base);
+}
+
+void threads_round(int kThreads, int kBlocks, const Snapshot* base) {
+  std::vector<std::vector<void*>> blocks(kThreads, std::vector<void*>(kBlocks));
+  std::atomic<int> phase{0};
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      thread_local std::string tl_first_use(100, 't');  // thread_local first use allocates
+      for (int i = 0; i < kBlocks; ++i) blocks[t][i] = std::malloc(16 + (i * 37 + t) % 1000);
+      phase.fetch_add(1);
+      while (phase.load() < kThreads) std::this_thread::yield();
+      auto& other = blocks[(t + 1) % kThreads];
+      for (int i = 0; i < kBlocks; ++i) std::free(other[i]);
+      for (int i = 0; i < 500; ++i) delete[] new char[i + 1];
+    });
+  for (auto& th : threads) th.join();
+  threads.clear();
+  threads.shrink_to_fit();
+  for (auto& b : blocks) {
+    b.clear();
+    b.shrink_to_fit();
+  }
+  blocks.clear();
+  blocks.shrink_to_fit();
+  // Thread stacks and TLS are freed by glibc when the threads are reaped; thread_local
+  // destructors ran at thread exit.
+  if (base) check_balanced(*base, "64 threads back to baseline");
+}
+
+void scenario_fork() {
+  std::vector<void*> keep;
+  for (int i = 0; i < 1000; ++i) keep.push_back(std::malloc(100));
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // The child keeps working: allocates, frees, starts a thread.
+    std::vector<std::string> v;
+    for (int i = 0; i < 10000; ++i) v.emplace_back(200, 'c');
+    std::thread([] { std::free(std::malloc(1000)); }).join();
+    for (void* p : keep) std::free(p);
+    std::printf("child ok\n");
+    std::fflush(stdout);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fork child exit 0");
+  for (void* p : keep) std::free(p);
+  // The parent keeps allocating after the fork.
+  for (int i = 0; i < 10000; ++i) std::free(std::malloc(i % 500 + 1));
+  usleep(150 * 1000);  // at least one sample after the fork
+}
+
+void scenario_child_report() {
+  // Run (via exec) as a child of a traced program: says whether the interposer traces it.
+  const Snapshot s = snap();
+  std::printf("child mode %d\n", s.mode);
+}
+
+void scenario_exec(const char* self) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl(self, self, "child_report", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exec child exit 0");
+}
+
+void scenario_dlopen() {
+  for (int i = 0; i < 200; ++i) {
+    void* h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) h = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
+    check(h != nullptr, "dlopen");
+    if (!h) return;
+    check(dlsym(h, "zlibVersion") != nullptr || dlsym(h, "cos") != nullptr, "dlsym");
+    std::free(std::malloc(100));
+    dlclose(h);
+  }
+}
+
+std::atomic<long> g_signals{0};
+void on_signal(int) {
+  g_signals.fetch_add(1);
+  int saved = errno;
+  // write(2) only: async-signal-safe.
+  (void)!write(-1, "", 0);
+  errno = saved;
+}
+
+void scenario_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGALRM, &sa, nullptr);
+  itimerval tv{{0, 200}, {0, 200}};  // every 200 us while allocating
+  setitimer(ITIMER_REAL, &tv, nullptr);
+  std::vector<void*> v(1000);
+  for (int round = 0; round < 300; ++round) {
+    for (auto& p : v) p = std::malloc(64 + round);
+    for (auto& p : v) std::free(p);
+  }
+  itimerval off{};
+  setitimer(ITIMER_REAL, &off, nullptr);
+  std::printf("signals delivered: %s\n", g_signals.load() > 0 ? "yes" : "no");
+}
+
+void scenario_sleep_alloc(int ms) {
+  // Allocates steadily for `ms` ms (the SIGKILL test kills it midway).
+  std::vector<void*> keep;
+  for (int i = 0; i < ms / 5; ++i) {
+    for (int j = 0; j < 100; ++j) keep.push_back(std::malloc(1024));
+    usleep(5000);
+  }
+}
+
+void scenario_gauge() {
+  using GaugeFn = void (*)(const char*, double);
+  auto gauge = reinterpret_cast<GaugeFn>(dlsym(RTLD_DEFAULT, "arenalab_gauge_set"));
+  check(gauge != nullptr, "arenalab_gauge_set exported");
+  if (!gauge) return;
+  gauge("store.bytes", 12345);
+  gauge("queue \"depth\"", 2.5);
+  usleep(250 * 1000);
+}
+
+void scenario_deepbind(const char* lib) {
+  void* h = dlopen(lib, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  check(h != nullptr, "dlopen RTLD_DEEPBIND");
+  if (!h) return;
+  using Fn = long (*)(int);
+  auto fn = reinterpret_cast<Fn>(dlsym(h, "deepbind_churn"));
+  check(fn && fn(1000) > 0, "deepbind library works");
+  dlclose(h);
+}
+
+// Allocations from one call site the heap profile must show (sample-mode test).
+__attribute__((noinline)) void* hot_site_allocate(size_t n) {
+  void* p = std::malloc(n);
+  std::memset(p, 0, 64);
+  return p;
+}
+void scenario_hot(int mib) {
+  std::vector<void*> keep;
+  for (int i = 0; i < mib * 16; ++i) keep.push_back(hot_site_allocate(64 * 1024));
+  for (int i = 0; i < 20000; ++i) std::free(std::malloc(100));  // noise, all freed
+  usleep(120 * 1000);
+  std::printf("hot site holds %d MiB\n", mib);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s SCENARIO [ARG]\n", argv[0]);
+    return 2;
+  }
+  const std::string s = argv[1];
+  const char* arg = argc > 2 ? argv[2] : "";
+  if (s == "entry")
+    scenario_entry();
+  else if (s == "threads")
+    scenario_threads();
+  else if (s == "fork")
+    scenario_fork();
+  else if (s == "exec")
+    scenario_exec(argv[0]);
+  else if (s == "child_report")
+    scenario_child_report();
+  else if (s == "dlopen")
+    scenario_dlopen();
+  else if (s == "signals")
+    scenario_signals();
+  else if (s == "exit") {
+    std::malloc(1000);
+    std::printf("before _exit\n");
+    std::fflush(stdout);
+    usleep(150 * 1000);
+    _exit(3);
+  } else if (s == "abort") {
+    std::malloc(1000);
+    usleep(150 * 1000);
+    std::abort();
+  } else if (s == "alloc_for")
+    scenario_sleep_alloc(std::atoi(arg));
+  else if (s == "gauge")
+    scenario_gauge();
+  else if (s == "deepbind")
+    scenario_deepbind(arg);
+  else if (s == "hot")
+    scenario_hot(std::atoi(arg));
+  else {
+    std::fprintf(stderr, "unknown scenario %s\n", s.c_str());
+    return 2;
+  }
+  if (failures) return 1;
+  std::printf("ok %s\n", s.c_str());
+  return 0;
+}
