@@ -11,6 +11,14 @@
 namespace arenalab::cli {
 namespace {
 
+// Writes a file, creating its directory first (a baseline under a fresh ci/ folder).
+Status write_output(const std::string& path, const std::string& content) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty())
+    if (auto st = make_directories(dir.string()); !st) return st;
+  return write_file_atomic(path, content);
+}
+
 struct Options {
   std::string baseline;
   std::vector<std::string> results;
@@ -28,7 +36,7 @@ int run(const Options& opt) {
   }
   const bool have_baseline = std::filesystem::exists(opt.baseline);
   if (opt.update && !have_baseline) {
-    auto st = write_file_atomic(opt.baseline, check::baseline_json(*results).dump(2) + "\n");
+    auto st = write_output(opt.baseline, check::baseline_json(*results).dump(2) + "\n");
     if (!st) {
       print_error("check", st.error().message);
       return kExitError;
@@ -45,17 +53,17 @@ int run(const Options& opt) {
   const auto report = check::compare(*baseline, *results, {opt.tolerance, opt.strict});
   std::cout << check::terminal_table(report);
   if (!opt.junit.empty())
-    if (auto st = write_file_atomic(opt.junit, check::junit_xml(report)); !st) {
+    if (auto st = write_output(opt.junit, check::junit_xml(report)); !st) {
       print_error("check", st.error().message);
       return kExitError;
     }
   if (!opt.markdown.empty())
-    if (auto st = write_file_atomic(opt.markdown, check::markdown(report)); !st) {
+    if (auto st = write_output(opt.markdown, check::markdown(report)); !st) {
       print_error("check", st.error().message);
       return kExitError;
     }
   if (opt.update) {
-    auto st = write_file_atomic(opt.baseline, check::baseline_json(*results).dump(2) + "\n");
+    auto st = write_output(opt.baseline, check::baseline_json(*results).dump(2) + "\n");
     if (!st) {
       print_error("check", st.error().message);
       return kExitError;
