@@ -109,6 +109,9 @@ Result<CellSet> load_matrix(const json& doc, const std::string& file) {
     cell.status_detail = r.status_detail;
     if (r.peak_rss.value)
       cell.metrics[kPeakRss] = {*r.peak_rss.value, r.peak_rss.lo, r.peak_rss.hi};
+    if (r.rss_after_free.value)
+      cell.metrics[kRssAfterFrees] = {*r.rss_after_free.value, r.rss_after_free.lo,
+                                      r.rss_after_free.hi};
     for (const auto& [metric, vals] : extra[cell.key()])
       if (!vals.empty() && !cell.metrics.count(metric)) cell.metrics[metric] = from_values(vals);
     // The verdict most repeats agree on.
