@@ -132,7 +132,8 @@ PlotSpec over_time_plot(const std::string& name, const std::string& workload,
   if (curves.empty()) curves.push_back("NaN title \"no samples recorded\"");
   std::string plot = "plot ";
   for (std::size_t i = 0; i < curves.size(); ++i) plot += (i ? ", \\\n  " : "") + curves[i];
-  p.height = 460;
+  // The key sits below the plot, three entries a row: room for every row of it.
+  p.height = 380 + 22 * static_cast<int>((curves.size() + 2) / 3);
   p.script = script + plot + "\n";
   return p;
 }
