@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -34,11 +35,14 @@ TEST(OffheapConcurrency, PutGetEraseFromSeveralThreads) {
   constexpr std::uint64_t kRounds = 4000;  // puts per writer
   std::atomic<std::uint64_t> torn{0}, hits{0}, misses{0}, errors{0};
   std::atomic<bool> stop{false};
+  // Everyone starts together, so readers overlap the writers even on a busy machine.
+  std::latch start(kWriters + kReaders);
 
   std::vector<std::thread> threads;
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       std::vector<std::byte> buf(512);
+      start.arrive_and_wait();
       for (std::uint64_t i = 0; i < kRounds; ++i) {
         const std::uint64_t key = (i * 7 + static_cast<std::uint64_t>(w) * 131) % kKeys;
         const std::uint64_t version = i % 13;
@@ -57,7 +61,8 @@ TEST(OffheapConcurrency, PutGetEraseFromSeveralThreads) {
     threads.emplace_back([&, r] {
       std::vector<std::byte> out(512);
       std::uint64_t i = static_cast<std::uint64_t>(r);
-      while (!stop.load(std::memory_order_relaxed)) {
+      start.arrive_and_wait();
+      do {
         const std::uint64_t key = (i++ * 13) % kKeys;
         auto got = store.get(key, out);
         if (!got.ok()) {
@@ -83,7 +88,7 @@ TEST(OffheapConcurrency, PutGetEraseFromSeveralThreads) {
         }
         if (!whole) torn.fetch_add(1);
         (void)store.bytes_mapped();
-      }
+      } while (!stop.load(std::memory_order_relaxed));
     });
   }
   for (int w = 0; w < kWriters; ++w) threads[static_cast<std::size_t>(w)].join();

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+// The matrix runner: workloads x allocator configurations x thread counts x repeats, every cell
+// its own process under the configuration's environment, configurations interleaved within a
+// repeat, results written atomically after every cell so --resume can pick up where it stopped.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "arenalab/allocators/registry.h"
+#include "arenalab/core/result.h"
+#include "arenalab/matrix/results.h"
+
+namespace arenalab::matrix {
+
+struct WorkloadInfo {
+  std::string name, category, description;
+  std::string program;        // absolute path (wl_<name> in bin_dir(), or a real-program driver)
+  bool threads_flag = false;  // the program accepts --threads (read from its --help)
+};
+
+// Reads the workload index (build/share/arenalab/workloads.json unless `path` is given).
+Result<std::vector<WorkloadInfo>> load_workloads(const std::string& path = "");
+
+// Resolves a comma list: names, category names (stress, seed, real, ...) or "all" (every
+// workload of the stress, seed and real categories). Errors name the unknown entry and list
+// what exists.
+Result<std::vector<WorkloadInfo>> select_workloads(const std::vector<WorkloadInfo>& known,
+                                                   const std::vector<std::string>& wanted);
+
+// Resolves a comma list of configuration names or "all". Unavailable configurations (library
+// missing) are an error naming the library.
+Result<std::vector<Configuration>> select_configurations(const std::vector<Configuration>& known,
+                                                         const std::vector<std::string>& wanted);
+
+// Splits "a,b,c" (empty items dropped).
+std::vector<std::string> split_list(const std::string& text);
+
+// Everything one cell needs.
+struct CellRequest {
+  WorkloadInfo workload;
+  Configuration configuration;
+  int threads = 0;  // 0: the workload's default
+  bool smoke = false;
+  bool timeline = false;
+  std::string cell_dir;         // where the cell writes (timeline.jsonl, run.json)
+  std::string allocators_file;  // empty: default_configurations_path()
+  double timeout_s = 600;
+  bool use_runner = true;  // false: plain child, identification from the workload's JSON
+};
+
+// Runs one cell in its own process and returns it with figures, identification and status.
+// This is the one seam to the process layer: it never throws and never aborts the matrix.
+//
+// Identification: workloads built here run under arenalab::runner in stats mode; the
+// interposer reads, inside the process, which object defines the malloc it calls (timeline
+// header), and with --timeline its samples (RSS and the allocator's books) are kept. Real
+// programs (category "real") run through their driver as a plain child, since the interposer
+// would identify the driver rather than the server it starts; the driver reports what the
+// dynamic linker bound its target's malloc to (LD_DEBUG=bindings).
+Cell execute_cell(const CellRequest& request);
+
+struct MatrixOptions {
+  Plan plan;
+  std::vector<WorkloadInfo> workloads;        // resolved, in plan order
+  std::vector<Configuration> configurations;  // resolved, in plan order
+  std::string out_dir;
+  std::string allocators_file;  // passed to every cell (empty: the default file)
+  // How built workloads are identified: "runner" (the interposer, stats mode), "harness" (the
+  // workload's own in-process dladdr lookup, printed in its --json allocator block), or "auto":
+  // the runner unless a preflight (the first workload's --help under the baseline through the
+  // runner) fails, then the harness for the whole matrix, with the reason in the results.
+  std::string identify = "auto";
+  bool resume = false;
+  bool progress = true;  // progress bar with ETA on stderr
+  double timeout_s = 600;
+  // Replaces execute_cell (tests only); empty: execute_cell.
+  std::function<Cell(const CellRequest&)> executor;
+};
+
+// Runs the plan: for each repeat, for each workload and thread count, every configuration in
+// turn (A B C A B C ...), after an optional unrecorded warm-up round. Writes
+// out_dir/results.json, results.csv and summary.csv (atomically) after every cell.
+// Errors: out_dir unusable, or results.json present without --resume, or a resumed file from
+// an incompatible plan (other smoke setting).
+Result<Results> run_matrix(const MatrixOptions& options);
+
+// CPU model, kernel, glibc, THP settings, and every configuration's allocator version (from a
+// probe process under it).
+Environment capture_environment(const std::vector<Configuration>& configurations);
+
+}  // namespace arenalab::matrix

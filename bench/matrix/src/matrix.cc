@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: Apache-2.0
+// Plan resolution, the interleaved run loop with progress and resume, and the environment.
+#include "arenalab/matrix/matrix.h"
+
+#include <fmt/format.h>
+#include <gnu/libc-version.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "arenalab/core/files.h"
+#include "arenalab/core/process.h"
+#include "arenalab/runner/runner.h"
+
+namespace arenalab::matrix {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+namespace {
+
+// Whether the program documents a --threads flag in its --help.
+bool accepts_threads(const std::string& program) {
+  SpawnSpec spec;
+  spec.argv = {program, "--help"};
+  spec.capture_stdout = true;
+  spec.capture_stderr = true;
+  spec.stdin_null = true;
+  auto r = run_process(spec);
+  return r && r->shell_status() == 0 && r->out.find("--threads") != std::string::npos;
+}
+
+}  // namespace
+
+Result<std::vector<WorkloadInfo>> load_workloads(const std::string& path_in) {
+  const std::string path = path_in.empty() ? share_dir() + "/workloads.json" : path_in;
+  auto text = read_file(path);
+  if (!text) return text.error();
+  std::vector<WorkloadInfo> out;
+  try {
+    const auto doc = nlohmann::json::parse(*text);
+    for (const auto& w : doc.at("workloads")) {
+      WorkloadInfo info;
+      info.name = w.at("name").get<std::string>();
+      info.category = w.value("category", "misc");
+      info.description = w.value("description", "");
+      std::string program = w.value("program", "");
+      if (program.empty()) program = "wl_" + info.name;
+      info.program = program.find('/') == std::string::npos ? bin_dir() + "/" + program : program;
+      out.push_back(std::move(info));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(path + ": not a workload index: " + e.what());
+  }
+  return out;
+}
+
+Result<std::vector<WorkloadInfo>> select_workloads(const std::vector<WorkloadInfo>& known,
+                                                   const std::vector<std::string>& wanted) {
+  static const std::set<std::string> kAllCategories = {"stress", "seed", "real"};
+  std::vector<WorkloadInfo> out;
+  auto add = [&out](const WorkloadInfo& w) {
+    for (const auto& o : out)
+      if (o.name == w.name) return;
+    out.push_back(w);
+  };
+  for (const auto& name : wanted) {
+    bool found = false;
+    for (const auto& w : known) {
+      if (w.name == name || w.category == name ||
+          (name == "all" && kAllCategories.count(w.category))) {
+        add(w);
+        found = true;
+      }
+    }
+    if (!found) {
+      std::string names;
+      for (const auto& w : known) names += (names.empty() ? "" : ", ") + w.name;
+      return make_error("unknown workload '" + name + "' (known: " + names +
+                        "; categories stress, seed, real; or all)");
+    }
+  }
+  if (out.empty()) return make_error("no workload selected");
+  for (auto& w : out) {
+    if (::access(w.program.c_str(), X_OK) != 0)
+      return make_error("workload '" + w.name + "': program " + w.program +
+                        " is missing or not executable (build it with scripts/build)");
+    w.threads_flag = accepts_threads(w.program);
+  }
+  return out;
+}
+
+Result<std::vector<Configuration>> select_configurations(const std::vector<Configuration>& known,
+                                                         const std::vector<std::string>& wanted) {
+  std::vector<Configuration> out;
+  for (const auto& name : wanted) {
+    if (name == "all") {
+      for (const auto& c : known)
+        if (std::none_of(out.begin(), out.end(), [&](const auto& o) { return o.name == c.name; }))
+          out.push_back(c);
+      continue;
+    }
+    auto c = find_configuration(known, name);
+    if (!c) return c.error();
+    if (std::none_of(out.begin(), out.end(), [&](const auto& o) { return o.name == name; }))
+      out.push_back(*c);
+  }
+  if (out.empty()) return make_error("no allocator configuration selected");
+  for (const auto& c : out)
+    if (const auto why = c.unavailable_reason(); !why.empty())
+      return make_error("configuration '" + c.name + "': " + why);
+  return out;
+}
+
+Environment capture_environment(const std::vector<Configuration>& configurations) {
+  Environment env;
+  if (auto cpu = read_file("/proc/cpuinfo")) {
+    std::istringstream in(*cpu);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("model name", 0) == 0 && env.cpu_model.empty())
+        env.cpu_model = line.substr(line.find(':') + 2);
+      if (line.rfind("processor", 0) == 0) ++env.cpus;
+    }
+  }
+  utsname u{};
+  if (::uname(&u) == 0) {
+    env.kernel = std::string(u.sysname) + " " + u.release + " " + u.version;
+    env.hostname = u.nodename;
+  }
+  env.glibc = gnu_get_libc_version();
+  auto first_line = [](const std::string& path) {
+    auto t = read_file(path);
+    if (!t) return std::string();
+    std::string s = *t;
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    return s;
+  };
+  env.thp_enabled = first_line("/sys/kernel/mm/transparent_hugepage/enabled");
+  env.thp_defrag = first_line("/sys/kernel/mm/transparent_hugepage/defrag");
+  const std::time_t now = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  env.started_at = buf;
+  env.arenalab_version = "0.1.0";
+  for (const auto& c : configurations) {
+    auto probe = probe_configuration(c);
+    if (probe) {
+      env.allocator_versions[c.name] = probe->id.version;
+      env.allocator_libraries[c.name] = probe->id.library;
+    } else {
+      env.allocator_versions[c.name] = "";
+      env.allocator_libraries[c.name] = "probe failed: " + probe.error().message;
+    }
+  }
+  return env;
+}
+
+namespace {
+
+std::string clock_text(double seconds) {
+  const int s = static_cast<int>(seconds + 0.5);
+  return s >= 60 ? fmt::format("{}m{:02d}s", s / 60, s % 60) : fmt::format("{}s", s);
+}
+
+Status write_outputs(const std::string& dir, Results& results) {
+  results.summaries = summarize(results.cells, results.plan);
+  if (auto s = write_file_atomic(dir + "/results.json", to_json(results).dump(1) + "\n"); !s)
+    return s;
+  if (auto s = write_file_atomic(dir + "/results.csv", cells_csv(results)); !s) return s;
+  return write_file_atomic(dir + "/summary.csv", summaries_csv(results));
+}
+
+}  // namespace
+
+Result<Results> run_matrix(const MatrixOptions& opt) {
+  const Plan& plan = opt.plan;
+  if (auto s = make_directories(opt.out_dir); !s) return s.error();
+  const std::string results_path = opt.out_dir + "/results.json";
+  Results results;
+  results.plan = plan;
+  std::set<std::string> done;
+  if (std::filesystem::exists(results_path)) {
+    if (!opt.resume)
+      return make_error(results_path + " exists: pass --resume to continue it, or another --out");
+    auto prev = read_results(results_path);
+    if (!prev) return prev.error();
+    if (prev->plan.smoke != plan.smoke)
+      return make_error(results_path + " was measured with" + (prev->plan.smoke ? "" : "out") +
+                        " --smoke; resume with the same setting");
+    // Keep the finished cells; a finished cell is one recorded with any status.
+    for (auto& c : prev->cells) {
+      done.insert(c.key());
+      results.cells.push_back(std::move(c));
+    }
+    results.environment = prev->environment;
+  }
+  if (results.environment.cpu_model.empty() && results.environment.kernel.empty())
+    results.environment = capture_environment(opt.configurations);
+
+  const std::vector<int> threads = plan.threads.empty() ? std::vector<int>{0} : plan.threads;
+  struct Planned {
+    const WorkloadInfo* w;
+    const Configuration* c;
+    int threads, repeat;
+  };
+  // Order: repeat, workload, threads, configuration: configurations interleave (A B C A B C).
+  std::vector<Planned> order;
+  for (int r = 0; r < plan.repeats; ++r)
+    for (const auto& w : opt.workloads)
+      for (int t : threads) {
+        if (t > 0 && !w.threads_flag && t != threads.front()) continue;  // one run at its default
+        for (const auto& c : opt.configurations)
+          order.push_back({&w, &c, w.threads_flag ? t : 0, r});
+      }
+  std::vector<Planned> todo;
+  for (const auto& p : order) {
+    Cell probe;
+    probe.workload = p.w->name;
+    probe.configuration = p.c->name;
+    probe.threads = p.threads;
+    probe.repeat = p.repeat;
+    if (!done.count(probe.key())) todo.push_back(p);
+  }
+  const auto executor = opt.executor ? opt.executor : execute_cell;
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  auto request_for = [&](const Planned& p, const std::string& dir) {
+    CellRequest req;
+    req.workload = *p.w;
+    req.configuration = *p.c;
+    req.threads = p.threads;
+    req.smoke = plan.smoke;
+    req.timeline = plan.timeline;
+    req.cell_dir = dir;
+    req.timeout_s = opt.timeout_s;
+    req.allocators_file = opt.allocators_file;
+    req.use_runner = results.plan.identification == "runner";
+    return req;
+  };
+  results.plan.identification = opt.identify == "harness" ? "harness" : "runner";
+  if (opt.identify == "auto" && !todo.empty()) {
+    // Preflight: a built workload's --help under the baseline through the runner. If the
+    // interposer breaks the process, every cell would fail the same way: identify with the
+    // harness instead, and say so.
+    const WorkloadInfo* w = nullptr;
+    for (const auto& x : opt.workloads)
+      if (x.category != "real" && !w) w = &x;
+    if (w) {
+      runner::RunOptions o;
+      o.command = {w->program, "--help"};
+      o.allocator = plan.baseline;
+      o.allocators_file = opt.allocators_file;
+      o.out_dir = opt.out_dir + "/cells/preflight";
+      o.capture_output = true;
+      auto r = runner::run(o);
+      std::string why;
+      if (!r)
+        why = r.error().message;
+      else if (r->exit.shell_status() != 0)
+        why = w->program + " --help under the interposer with " + plan.baseline + ": " +
+              r->exit.describe();
+      std::error_code ec;
+      std::filesystem::remove_all(o.out_dir, ec);
+      if (!why.empty()) {
+        results.plan.identification = "harness";
+        results.plan.identification_note =
+            "interposer preflight failed (" + why + "); cells identified by the workload harness";
+        std::fprintf(stderr, "matrix: %s\n", results.plan.identification_note.c_str());
+      }
+    }
+  }
+  if (opt.progress && !done.empty())
+    std::fprintf(stderr, "matrix: resuming, %zu cells already recorded, %zu to run\n", done.size(),
+                 todo.size());
+  if (plan.warmup && !todo.empty()) {
+    // One unrecorded run per (workload, threads, configuration): pages, caches and the
+    // dynamic linker's files are warm before repeat 0.
+    std::set<std::string> warmed;
+    for (const auto& p : todo) {
+      const std::string k = p.w->name + "|" + p.c->name + "|" + std::to_string(p.threads);
+      if (!warmed.insert(k).second) continue;
+      const std::string dir = opt.out_dir + "/cells/warmup";
+      (void)make_directories(dir);
+      if (opt.progress)
+        std::fprintf(stderr, "%swarm-up %s x %s%s", tty ? "\r\033[K" : "", p.w->name.c_str(),
+                     p.c->name.c_str(), tty ? "" : "\n");
+      auto req = request_for(p, dir);
+      req.timeline = false;
+      (void)executor(req);
+    }
+  }
+  const double t0 = monotonic_ms();
+  int sequence = static_cast<int>(results.cells.size());
+  const std::size_t total = order.size();
+  std::size_t finished = done.size(), ran = 0;
+  for (const auto& p : todo) {
+    const std::string dir = fmt::format("{}/cells/{}/{}/t{}/r{}", opt.out_dir, p.w->name, p.c->name,
+                                        p.threads, p.repeat);
+    // On a terminal the bar redraws in place; in a log, a line every 5 % of the cells.
+    const bool log_line =
+        !tty && (ran == 0 ||
+                 (total >= 20 ? (finished * 20 / total) != ((finished - 1) * 20 / total) : true));
+    if (opt.progress && (tty || log_line)) {
+      const double elapsed = (monotonic_ms() - t0) / 1000;
+      const std::size_t width = 30;
+      const std::size_t filled = total ? width * finished / total : width;
+      const std::string eta = ran ? clock_text(elapsed / static_cast<double>(ran) *
+                                               static_cast<double>(todo.size() - ran))
+                                  : "?";
+      std::fprintf(stderr, "%s[%s%s] %zu/%zu  %s elapsed  ETA %s  %s x %s r%d%s",
+                   tty ? "\r\033[K" : "", std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), finished, total,
+                   clock_text(elapsed).c_str(), eta.c_str(), p.w->name.c_str(), p.c->name.c_str(),
+                   p.repeat + 1, tty ? "" : "\n");
+    }
+    Cell cell = executor(request_for(p, dir));
+    cell.workload = p.w->name;
+    cell.configuration = p.c->name;
+    cell.threads = p.threads;
+    cell.repeat = p.repeat;
+    cell.sequence = sequence++;
+    if (opt.progress && cell.status != "ok")
+      std::fprintf(stderr, "%smatrix: %s x %s r%d: %s%s%s\n", tty ? "\r\033[K" : "",
+                   cell.workload.c_str(), cell.configuration.c_str(), cell.repeat + 1,
+                   cell.status.c_str(), cell.message.empty() && cell.mismatch.empty() ? "" : ": ",
+                   (cell.message.empty() ? cell.mismatch : cell.message).c_str());
+    results.cells.push_back(std::move(cell));
+    ++finished;
+    ++ran;
+    results.complete = finished == total;
+    if (auto s = write_outputs(opt.out_dir, results); !s) return s.error();
+  }
+  if (opt.progress)
+    std::fprintf(stderr, "%s[%s] %zu/%zu  done in %s\n", tty ? "\r\033[K" : "",
+                 std::string(30, '#').c_str(), finished, total,
+                 clock_text((monotonic_ms() - t0) / 1000).c_str());
+  results.complete = true;
+  if (auto s = write_outputs(opt.out_dir, results); !s) return s.error();
+  return results;
+}
+
+}  // namespace arenalab::matrix

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// Order-statistic median intervals and paired ratios (method and sources in stats.h).
+#include "arenalab/matrix/stats.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace arenalab::matrix {
+
+double order_statistic_coverage(std::size_t n, std::size_t l) {
+  assert(n >= 1 && l >= 1 && 2 * l <= n + 1);
+  // sum_{k=0}^{l-1} C(n,k) / 2^n, in logs so large n cannot overflow.
+  double tail = 0;
+  for (std::size_t k = 0; k < l; ++k) {
+    const double log_c = std::lgamma(static_cast<double>(n) + 1) -
+                         std::lgamma(static_cast<double>(k) + 1) -
+                         std::lgamma(static_cast<double>(n - k) + 1);
+    tail += std::exp(log_c - static_cast<double>(n) * std::log(2.0));
+  }
+  return std::max(0.0, 1.0 - 2.0 * tail);
+}
+
+MedianInterval median_interval(std::vector<double> sample, double confidence) {
+  assert(!sample.empty() && confidence > 0 && confidence < 1);
+  std::sort(sample.begin(), sample.end());
+  MedianInterval r;
+  r.n = sample.size();
+  const std::size_t n = r.n;
+  r.median = n % 2 ? sample[n / 2] : (sample[n / 2 - 1] + sample[n / 2]) / 2;
+  r.min = sample.front();
+  r.max = sample.back();
+  // Widest interval first (l = 1); move inwards while the coverage stays at the level.
+  std::size_t l = 1;
+  while (2 * (l + 1) <= n && order_statistic_coverage(n, l + 1) >= confidence) ++l;
+  r.lo_rank = l;
+  r.lo = sample[l - 1];
+  r.hi = sample[n - l];
+  r.level = n >= 2 ? order_statistic_coverage(n, l) : 0.0;
+  r.reached = r.level >= confidence;
+  return r;
+}
+
+std::optional<MedianInterval> paired_ratio(const std::vector<std::optional<double>>& values,
+                                           const std::vector<std::optional<double>>& baseline,
+                                           double confidence) {
+  std::vector<double> ratios;
+  const std::size_t n = std::min(values.size(), baseline.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!values[i] || !baseline[i] || *baseline[i] == 0) continue;
+    ratios.push_back(*values[i] / *baseline[i]);
+  }
+  if (ratios.empty()) return std::nullopt;
+  return median_interval(std::move(ratios), confidence);
+}
+
+}  // namespace arenalab::matrix

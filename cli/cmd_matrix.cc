@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab matrix: workloads x allocator configurations with medians, intervals and ratios to a
+// baseline; results.json / results.csv / summary.csv (arenalab.matrix/1) and a terminal table.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "arenalab/allocators/registry.h"
+#include "arenalab/matrix/matrix.h"
+#include "command.h"
+
+namespace arenalab::cli {
+namespace {
+
+struct MatrixArgs {
+  std::string workloads, allocators = "all", threads, baseline = "glibc", out = "arenalab-matrix";
+  std::string allocators_file, workloads_file, identify = "auto";
+  int repeats = 3;
+  double timeout_s = 600;
+  bool warmup = false, timeline = false, smoke = false, resume = false, quiet = false;
+};
+
+int run(const MatrixArgs& a) {
+  using namespace arenalab::matrix;
+  const std::string cfg_path =
+      a.allocators_file.empty() ? default_configurations_path() : a.allocators_file;
+  auto configs = load_configurations(cfg_path);
+  if (!configs) {
+    print_error("matrix", configs.error().message);
+    return kExitError;
+  }
+  auto selected = select_configurations(*configs, split_list(a.allocators));
+  if (!selected) {
+    print_error("matrix", selected.error().message);
+    return kExitUsage;
+  }
+  if (std::none_of(selected->begin(), selected->end(),
+                   [&](const Configuration& c) { return c.name == a.baseline; })) {
+    print_error("matrix", "--baseline '" + a.baseline + "' is not among --allocators");
+    return kExitUsage;
+  }
+  auto known = load_workloads(a.workloads_file);
+  if (!known) {
+    print_error("matrix", known.error().message);
+    return kExitError;
+  }
+  auto workloads = select_workloads(*known, split_list(a.workloads));
+  if (!workloads) {
+    print_error("matrix", workloads.error().message);
+    return kExitUsage;
+  }
+  MatrixOptions opt;
+  for (const auto& w : *workloads) opt.plan.workloads.push_back(w.name);
+  for (const auto& c : *selected) opt.plan.configurations.push_back(c.name);
+  for (const auto& t : split_list(a.threads)) {
+    char* end = nullptr;
+    const long v = std::strtol(t.c_str(), &end, 10);
+    if (*end != '\0' || v < 1 || v > 1024) {
+      print_error("matrix", "--threads: '" + t + "' is not a thread count (1..1024)");
+      return kExitUsage;
+    }
+    opt.plan.threads.push_back(static_cast<int>(v));
+  }
+  if (a.repeats < 1) {
+    print_error("matrix", "--repeats must be at least 1");
+    return kExitUsage;
+  }
+  opt.plan.repeats = a.repeats;
+  opt.plan.warmup = a.warmup;
+  opt.plan.baseline = a.baseline;
+  opt.plan.smoke = a.smoke;
+  opt.plan.timeline = a.timeline;
+  opt.workloads = *workloads;
+  opt.configurations = *selected;
+  opt.out_dir = a.out;
+  opt.allocators_file = a.allocators_file;
+  opt.identify = a.identify;
+  opt.resume = a.resume;
+  opt.progress = !a.quiet;
+  opt.timeout_s = a.timeout_s;
+  auto results = run_matrix(opt);
+  if (!results) {
+    print_error("matrix", results.error().message);
+    return kExitError;
+  }
+  std::cout << render_table(*results);
+  std::size_t bad = 0;
+  for (const auto& c : results->cells) bad += c.status != "ok";
+  std::cout << fmt::format("{} cells, {} not ok (see results.json); results in {}/\n",
+                           results->cells.size(), bad, a.out);
+  return kExitOk;
+}
+
+void setup(CLI::App& root, int& exit_code) {
+  auto a = std::make_shared<MatrixArgs>();
+  auto* cmd = root.add_subcommand(
+      "matrix",
+      "Run workloads x allocator configurations: every cell its own verified process; medians, "
+      "intervals and ratios to a baseline");
+  cmd->add_option("--workloads", a->workloads,
+                  "Comma list of workloads, categories (stress, seed, real) or all")
+      ->required();
+  cmd->add_option("--allocators", a->allocators, "Comma list of configurations or all")
+      ->capture_default_str();
+  cmd->add_option("--threads", a->threads,
+                  "Comma list of thread counts (default: each workload's)");
+  cmd->add_option("--repeats", a->repeats, "Repeats per cell")->capture_default_str();
+  cmd->add_flag("--warmup", a->warmup, "One unrecorded run per workload x configuration first");
+  cmd->add_option("--baseline", a->baseline, "Configuration the ratios divide by")
+      ->capture_default_str();
+  cmd->add_flag("--timeline", a->timeline, "Record the RSS series of every cell (timeline.jsonl)");
+  cmd->add_flag("--smoke", a->smoke, "Small sizes (each workload's --smoke)");
+  cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
+  cmd->add_flag("--resume", a->resume,
+                "Continue the results.json in --out, skipping finished cells");
+  cmd->add_option("--allocators-file", a->allocators_file, "Configurations file (JSON)");
+  cmd->add_option("--workloads-file", a->workloads_file, "Workload index (JSON)");
+  cmd->add_option("--timeout", a->timeout_s, "Seconds before a cell is killed")
+      ->capture_default_str();
+  cmd->add_option("--identify", a->identify,
+                  "How cells are identified: runner (interposer), harness (the workload's own "
+                  "report), auto (runner unless its preflight fails)")
+      ->check(CLI::IsMember({"auto", "runner", "harness"}))
+      ->capture_default_str();
+  cmd->add_flag("--quiet", a->quiet, "No progress bar on stderr");
+  cmd->callback([a, &exit_code] { exit_code = run(*a); });
+}
+
+}  // namespace
+
+ARENALAB_COMMAND(70, setup);
+
+}  // namespace arenalab::cli

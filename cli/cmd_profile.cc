@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab profile --profiler jemalloc|tcmalloc|heaptrack|interposer [...] -- CMD: the call
+// sites whose live bytes keep growing, from time-based heap dumps, with the profiler's own
+// follow-up commands.
+#include <iostream>
+#include <memory>
+
+#include "arenalab/core/files.h"
+#include "arenalab/profilers/profile_run.h"
+#include "command.h"
+
+namespace arenalab::cli {
+namespace {
+
+struct Flags {
+  profilers::ProfileOptions options;
+  int top = 10;
+  bool json = false;
+};
+
+int run(const Flags& flags) {
+  if (flags.top < 1) {
+    print_error("profile", "--top must be at least 1");
+    return kExitUsage;
+  }
+  profilers::ProfileOptions options = flags.options;
+  options.target_stdout_to_stderr = flags.json;
+  auto report = profilers::run_profile(options);
+  if (!report) {
+    print_error("profile", report.error().message);
+    return kExitError;
+  }
+  const std::string json = profilers::report_json(*report, flags.top);
+  // The JSON is always kept beside the dumps; --json prints it instead of the table.
+  if (auto st = write_file_atomic(report->out_dir + "/profile.json", json); !st) {
+    print_error("profile", st.error().message);
+    return kExitError;
+  }
+  std::cout << (flags.json ? json : profilers::report_text(*report, flags.top));
+  return kExitOk;
+}
+
+void setup(CLI::App& root, int& exit_code) {
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = root.add_subcommand(
+      "profile",
+      "Run CMD under a heap profiler with time-based dumps and name the call sites that keep "
+      "growing");
+  cmd->add_option("--profiler", flags->options.profiler,
+                  "jemalloc (prof + jeprof), tcmalloc (gperftools heap profiler + pprof), "
+                  "heaptrack, or interposer (arenalab's sample mode)")
+      ->required()
+      ->check(CLI::IsMember({"jemalloc", "tcmalloc", "heaptrack", "interposer"}));
+  cmd->add_option("--interval", flags->options.interval_s,
+                  "Seconds between dumps (default 1; the slope analysis needs 24+ dumps)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            try {
+              if (std::stod(text) > 0) return "";
+            } catch (const std::exception&) {
+            }
+            return "expected seconds > 0, got '" + text + "'";
+          },
+          "SECONDS"));
+  cmd->add_option("--top", flags->top, "Call sites to list (default 10)");
+  cmd->add_option("--out", flags->options.out_dir,
+                  "Directory for dumps, tool output and profile.json "
+                  "(default ./arenalab-profile-<pid>)");
+  cmd->add_flag("--json", flags->json, "Print the report as JSON (schema arenalab.profile/1)");
+  cmd->add_option(
+         "--lg-sample", flags->options.lg_sample,
+         "Sampling of jemalloc (lg_prof_sample) and the interposer: mean 2^N bytes between "
+         "samples (default 19)")
+      ->check(CLI::Range(0, 40));
+  cmd->add_option("--allocators-file", flags->options.allocators_file,
+                  "Configurations file (default: the shipped one)");
+  cmd->add_flag("!--no-tools", flags->options.run_tools,
+                "Do not run jeprof / google-pprof / heaptrack_print afterwards");
+  cmd->add_option("command", flags->options.command, "CMD ARGS... (after --)")->required();
+  cmd->callback([flags, &exit_code] { exit_code = run(*flags); });
+}
+
+}  // namespace
+
+ARENALAB_COMMAND(45, setup);
+
+}  // namespace arenalab::cli

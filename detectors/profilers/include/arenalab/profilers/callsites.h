@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// Per-call-site live-bytes series built from a sequence of heap dumps (or a heaptrack trace),
+// and their classification: which allocation sites keep growing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arenalab/profilers/heap_profile.h"
+#include "arenalab/profilers/heaptrack_trace.h"
+#include "arenalab/profilers/symbolize.h"
+
+namespace arenalab::profilers {
+
+// A dump and when it was written (ms since the target started).
+struct TimedDump {
+  double t_ms = 0;
+  HeapDump dump;
+};
+
+// What the slope analysis says about one series.
+struct SeriesVerdict {
+  std::string verdict = "unresolved";  // leak | bounded | stable | unresolved
+  double slope_bytes_per_s = 0;        // trend of the series (valid unless unresolved)
+  std::string method;                  // which classifier produced it
+  std::string reason;                  // one line: why
+};
+
+// One call site: the part of the allocation stack above the allocator (innermost first), and
+// its live bytes at every dump time (0 where the dump had no live object from it).
+struct CallsiteSeries {
+  std::vector<Frame> frames;  // the whole stack as recorded, symbolized
+  std::size_t site = 0;       // index in `frames` of the first non-allocator frame
+  std::vector<double> t_ms;
+  std::vector<double> live_bytes;  // sampling undone (estimated_live_bytes)
+  SeriesVerdict verdict;
+
+  const Frame* site_frame() const { return site < frames.size() ? &frames[site] : nullptr; }
+  double bytes_now() const { return live_bytes.empty() ? 0 : live_bytes.back(); }
+};
+
+// Groups the stacks of all dumps by call site (the stack with the allocator frames removed,
+// so stacks that differ only inside the allocator are one site) and builds one series each.
+std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& dumps,
+                                                 Symbolizer& symbolizer);
+
+// The same from a heaptrack trace; its stacks arrive symbolized by heaptrack.
+std::vector<CallsiteSeries> callsites_from_heaptrack(const HeaptrackTrace& trace);
+
+// Classifies one series: with the suite's slope analysis (arenalab_analysis) when it is built,
+// else with classify_series_interim. `method` in the result names which.
+SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector<double>& bytes);
+// Ordinary least squares over the whole series and its second half (see callsites.cc); needs
+// at least 4 points.
+SeriesVerdict classify_series_interim(const std::vector<double>& t_ms,
+                                      const std::vector<double>& bytes);
+
+// Classifies every series and orders them: leaks first, then by slope, then by bytes now.
+void classify_and_rank(std::vector<CallsiteSeries>& sites);
+
+}  // namespace arenalab::profilers

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reader for heaptrack's interpreted trace (the text inside heaptrack.<app>.<pid>.zst, written by
+// heaptrack_interpret, file format version 3): string, instruction-pointer, trace-node and
+// allocation-info tables plus '+'/'-' events and 'c' timestamps. Replaying the events yields the
+// live bytes of every allocation stack over time, already symbolized by heaptrack.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "arenalab/core/result.h"
+
+namespace arenalab::profilers {
+
+struct HeaptrackFrame {
+  std::uint64_t address = 0;
+  std::string function;  // "" when heaptrack could not name it
+  std::string file;
+  int line = 0;
+  std::string module;
+};
+
+// Live bytes per stack at one moment. Keys are heaptrack's trace indices.
+struct HeaptrackSnapshot {
+  double t_ms = 0;  // since the target started
+  std::map<std::uint32_t, std::int64_t> live_bytes;
+};
+
+struct HeaptrackTrace {
+  std::string command;
+  std::vector<HeaptrackSnapshot> snapshots;  // one per interval, plus the last state
+  // Frames of each trace index that appears in a snapshot, innermost first (inlined callees
+  // before the function they were inlined into).
+  std::map<std::uint32_t, std::vector<HeaptrackFrame>> stacks;
+  std::uint64_t allocations = 0;
+  std::uint64_t frees = 0;
+};
+
+// Streaming parser: feed the decompressed text line by line.
+class HeaptrackTraceParser {
+ public:
+  // `source` names the input in errors; a snapshot is taken every `interval_ms` of trace time.
+  HeaptrackTraceParser(std::string source, double interval_ms);
+  // `line` without its '\n'. Errors: "<source>:<line>: expected <what>, got '<text>'".
+  Status feed(std::string_view line);
+  // Ends the input; `complete` is false when the last line had no '\n' (truncated input).
+  Result<HeaptrackTrace> finish(bool complete = true);
+
+ private:
+  struct Ip {
+    std::uint64_t address = 0;
+    std::uint32_t module = 0;
+    std::vector<std::uint32_t> frames;  // (function, file, line) triples: string indices + line
+  };
+  struct Node {
+    std::uint32_t ip = 0;
+    std::uint32_t parent = 0;
+  };
+  struct AllocInfo {
+    std::uint64_t size = 0;
+    std::uint32_t trace = 0;
+  };
+  void snapshot(double t_ms);
+  std::vector<HeaptrackFrame> frames_of(std::uint32_t trace) const;
+
+  std::string source_;
+  double interval_ms_;
+  int line_ = 0;
+  int version_ = -1;
+  std::vector<std::string> strings_;  // index 1.. (0 is "none")
+  std::vector<Ip> ips_;               // index 1..
+  std::vector<Node> nodes_;           // index 1..
+  std::vector<AllocInfo> allocs_;     // index 0..
+  std::map<std::uint32_t, std::int64_t> live_;
+  double now_ms_ = 0;
+  double next_snapshot_ms_ = 0;
+  HeaptrackTrace out_;
+};
+
+// Parses a whole decompressed trace.
+Result<HeaptrackTrace> parse_heaptrack_trace(std::string_view text, const std::string& source,
+                                             double interval_ms);
+// Decompresses `path` (.zst with zstd, .gz with gzip, else plain) through a pipe and parses it.
+Result<HeaptrackTrace> read_heaptrack_trace(const std::string& path, double interval_ms);
+
+}  // namespace arenalab::profilers

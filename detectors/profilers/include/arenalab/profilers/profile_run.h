@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// `arenalab profile`: runs a command under one heap profiler with time-based dumps, turns the
+// dumps into per-call-site live-bytes series, classifies them, and runs the profiler's own
+// tools (jeprof, google-pprof, heaptrack_print) with their text output saved beside the dumps.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arenalab/core/process.h"
+#include "arenalab/core/result.h"
+#include "arenalab/profilers/callsites.h"
+
+namespace arenalab::profilers {
+
+struct ProfileOptions {
+  std::string profiler;              // jemalloc | tcmalloc | heaptrack | interposer
+  std::vector<std::string> command;  // CMD ARGS...
+  double interval_s = 1.0;           // dump cadence
+  int lg_sample = 19;                // jemalloc lg_prof_sample (mean 2^N bytes between samples)
+  std::string out_dir;               // empty: ./arenalab-profile-<pid>
+  std::string allocators_file;       // empty: the shipped configurations
+  bool run_tools = true;             // run jeprof / pprof / heaptrack_print afterwards
+  // Keep the target's stdout off ours (it is copied to stderr after the run), so that a
+  // machine-readable report on stdout stays parseable.
+  bool target_stdout_to_stderr = false;
+};
+
+// A follow-up command of the profiler's own tooling, with where its output was saved.
+struct ToolCommand {
+  std::string purpose;      // "live heap at the last dump", "growth first -> last", ...
+  std::string command;      // exactly as a user would type it
+  std::string output_path;  // "" when not run
+  bool ran = false;
+  int status = -1;  // exit status when ran
+};
+
+struct ProfileReport {
+  std::string profiler;
+  std::vector<std::string> command;
+  std::string out_dir;
+  std::string cadence;  // how dumps were triggered, honestly labelled
+  ExitInfo exit;
+  std::vector<std::string> dumps;         // files parsed, in time order
+  std::vector<double> dump_t_ms;          // their times (ms since the target started)
+  std::vector<CallsiteSeries> callsites;  // ranked
+  std::vector<ToolCommand> tools;
+  // RSS of the target at the first and last sample while it ran (0: not measured, e.g. under
+  // heaptrack, whose pid is its launcher script).
+  std::uint64_t rss_first = 0;
+  std::uint64_t rss_last = 0;
+  // The interposer's count of anonymous mmap(2) the program made itself (timeline.jsonl
+  // "mmap_bytes"), classified like a call site; absent when not measured.
+  bool mmap_measured = false;
+  SeriesVerdict mmap_verdict;
+  double mmap_bytes_now = 0;
+  std::vector<std::string> notes;  // what the reader must know (e.g. heap profilers miss mmap)
+};
+
+Result<ProfileReport> run_profile(const ProfileOptions& options);
+
+// Parses dumps written earlier (any mix of jemalloc heap_v2 / gperftools files), timed by
+// their modification times relative to `t0_ns` (CLOCK_REALTIME ns; 0: the first dump's).
+Result<std::vector<TimedDump>> load_dumps(const std::vector<std::string>& paths,
+                                          long long t0_ns = 0);
+
+// The report as JSON (schema arenalab.profile/1); `top` limits the call sites listed.
+std::string report_json(const ProfileReport& report, int top);
+// The report as text for a terminal.
+std::string report_text(const ProfileReport& report, int top);
+
+}  // namespace arenalab::profilers

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: Apache-2.0
+// Replays heaptrack's interpreted trace (version 3, all numbers hexadecimal) into per-stack
+// live bytes over time. Line kinds (the first character): v version, X command, s string,
+// i instruction pointer, t trace node, a allocation info, + allocation, - free, c time (ms);
+// others (I, R, A, S, #, ...) carry nothing we need and are skipped.
+#include "arenalab/profilers/heaptrack_trace.h"
+
+#include <cstdio>
+#include <memory>
+
+#include "text_lines.h"
+
+namespace arenalab::profilers {
+
+using detail::parse_error;
+using detail::take_uint;
+
+HeaptrackTraceParser::HeaptrackTraceParser(std::string source, double interval_ms)
+    : source_(std::move(source)), interval_ms_(interval_ms > 0 ? interval_ms : 1000) {
+  strings_.emplace_back();  // index 0: none
+  ips_.emplace_back();
+  nodes_.emplace_back();
+  next_snapshot_ms_ = interval_ms_;
+}
+
+void HeaptrackTraceParser::snapshot(double t_ms) {
+  HeaptrackSnapshot snap;
+  snap.t_ms = t_ms;
+  for (const auto& [trace, bytes] : live_)
+    if (bytes != 0) snap.live_bytes.emplace(trace, bytes);
+  out_.snapshots.push_back(std::move(snap));
+}
+
+Status HeaptrackTraceParser::feed(std::string_view line) {
+  ++line_;
+  if (line.empty()) return Ok{};
+  const char kind = line.front();
+  std::string_view s = line.substr(1);
+  if (!s.empty() && s.front() != ' ') {
+    return parse_error(source_, line_, "'<kind> <fields>'", line);
+  }
+  auto bad = [&](std::string_view what) { return parse_error(source_, line_, what, line); };
+  auto index = [&](std::uint64_t& v) { return take_uint(s, v, 16) && v < (1ULL << 32); };
+  if (version_ < 0 && kind != 'v' && kind != '#')
+    return bad("the version line 'v <heaptrack version> <file version>' first");
+  switch (kind) {
+    case 'v': {
+      std::uint64_t tool = 0, file = 0;
+      if (!take_uint(s, tool, 16) || !take_uint(s, file, 16))
+        return bad("'v <heaptrack version> <file version>'");
+      if (file != 3) return bad("file format version 3 (heaptrack 1.2 or later)");
+      version_ = static_cast<int>(file);
+      return Ok{};
+    }
+    case 'X':
+      detail::skip_spaces(s);
+      out_.command = std::string(s);
+      return Ok{};
+    case 's': {
+      std::uint64_t len = 0;
+      if (!take_uint(s, len, 16) || s.empty() || s.front() != ' ' || s.size() - 1 != len)
+        return bad("'s <hex length> <string of that length>'");
+      strings_.emplace_back(s.substr(1));
+      return Ok{};
+    }
+    case 'i': {
+      Ip ip;
+      std::uint64_t module = 0;
+      if (!take_uint(s, ip.address, 16) || !index(module) || module >= strings_.size())
+        return bad("'i <address> <module string>' with a known module");
+      ip.module = static_cast<std::uint32_t>(module);
+      // Then either nothing, a function alone (no debug info), or (function file line)
+      // triples: the frame at the address first, then those it was inlined into.
+      std::vector<std::uint32_t> fields;
+      while (true) {
+        detail::skip_spaces(s);
+        if (s.empty()) break;
+        std::uint64_t v = 0;
+        if (!index(v)) return bad("hexadecimal string indices and lines after the module");
+        fields.push_back(static_cast<std::uint32_t>(v));
+      }
+      if (fields.size() == 1) fields.insert(fields.end(), {0, 0});
+      if (fields.size() % 3 != 0)
+        return bad("a function, or '<function> <file> <line>' triples, after the module");
+      for (std::size_t k = 0; k < fields.size(); k += 3)
+        if (fields[k] >= strings_.size() || fields[k + 1] >= strings_.size())
+          return bad("function and file indices of strings defined earlier");
+      ip.frames = std::move(fields);
+      ips_.push_back(std::move(ip));
+      return Ok{};
+    }
+    case 't': {
+      std::uint64_t ip = 0, parent = 0;
+      if (!index(ip) || !index(parent) || ip >= ips_.size() || parent >= nodes_.size() ||
+          !s.empty())
+        return bad("'t <ip index> <parent trace index>' with known indices");
+      nodes_.push_back({static_cast<std::uint32_t>(ip), static_cast<std::uint32_t>(parent)});
+      return Ok{};
+    }
+    case 'a': {
+      std::uint64_t size = 0, trace = 0;
+      if (!take_uint(s, size, 16) || !index(trace) || trace >= nodes_.size() || !s.empty())
+        return bad("'a <size> <trace index>' with a known trace");
+      allocs_.push_back({size, static_cast<std::uint32_t>(trace)});
+      return Ok{};
+    }
+    case '+':
+    case '-': {
+      std::uint64_t idx = 0;
+      if (!index(idx) || idx >= allocs_.size() || !s.empty())
+        return bad("'+|- <allocation info index>' with a known index");
+      const AllocInfo& info = allocs_[idx];
+      const auto delta = static_cast<std::int64_t>(info.size);
+      if (kind == '+') {
+        live_[info.trace] += delta;
+        ++out_.allocations;
+      } else {
+        live_[info.trace] -= delta;
+        ++out_.frees;
+      }
+      return Ok{};
+    }
+    case 'c': {
+      std::uint64_t t = 0;
+      if (!take_uint(s, t, 16) || !s.empty()) return bad("'c <milliseconds>'");
+      now_ms_ = static_cast<double>(t);
+      // Snapshots hold the state before this timestamp's events, at the interval boundary.
+      while (now_ms_ >= next_snapshot_ms_) {
+        snapshot(next_snapshot_ms_);
+        next_snapshot_ms_ += interval_ms_;
+      }
+      return Ok{};
+    }
+    default:
+      return Ok{};
+  }
+}
+
+std::vector<HeaptrackFrame> HeaptrackTraceParser::frames_of(std::uint32_t trace) const {
+  std::vector<HeaptrackFrame> frames;
+  // Walk to the root; the guard bounds a (malformed) cycle.
+  for (std::size_t guard = 0; trace != 0 && trace < nodes_.size() && guard < 256; ++guard) {
+    const Node& node = nodes_[trace];
+    const Ip& ip = ips_[node.ip];
+    const std::string& module = strings_[ip.module];
+    if (ip.frames.empty()) {
+      frames.push_back({ip.address, "", "", 0, module});
+    } else {
+      for (std::size_t k = 0; k + 2 < ip.frames.size(); k += 3) {
+        frames.push_back({ip.address, strings_[ip.frames[k]], strings_[ip.frames[k + 1]],
+                          static_cast<int>(ip.frames[k + 2]), module});
+      }
+    }
+    trace = node.parent;
+  }
+  return frames;
+}
+
+Result<HeaptrackTrace> HeaptrackTraceParser::finish(bool complete) {
+  if (!complete) return parse_error(source_, line_, "a complete last line (trace truncated?)", "");
+  if (version_ < 0)
+    return parse_error(source_, line_ + 1, "the version line 'v <heaptrack version> 3'",
+                       "<end of file>");
+  snapshot(now_ms_);
+  for (const auto& snap : out_.snapshots)
+    for (const auto& [trace, bytes] : snap.live_bytes)
+      if (!out_.stacks.count(trace)) out_.stacks.emplace(trace, frames_of(trace));
+  return std::move(out_);
+}
+
+Result<HeaptrackTrace> parse_heaptrack_trace(std::string_view text, const std::string& source,
+                                             double interval_ms) {
+  HeaptrackTraceParser parser(source, interval_ms);
+  detail::LineCursor cursor(text);
+  std::string_view line;
+  while (cursor.next(line)) {
+    if (!cursor.terminated()) return parser.finish(false);
+    auto st = parser.feed(line);
+    if (!st) return st.error();
+  }
+  return parser.finish(true);
+}
+
+Result<HeaptrackTrace> read_heaptrack_trace(const std::string& path, double interval_ms) {
+  auto quote = [](const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  std::string command;
+  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".zst") == 0)
+    command = "zstd -dc -- " + quote(path);
+  else if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0)
+    command = "gzip -dc -- " + quote(path);
+  else
+    command = "cat -- " + quote(path);
+  command += " 2>/dev/null";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  if (!pipe) return make_error(path + ": cannot start '" + command + "'");
+  HeaptrackTraceParser parser(path, interval_ms);
+  std::string line;
+  char buf[1 << 16];
+  bool complete = true;
+  while (std::fgets(buf, sizeof buf, pipe.get()) != nullptr) {
+    line += buf;
+    if (line.empty() || line.back() != '\n') continue;  // a longer line: keep reading
+    line.pop_back();
+    auto st = parser.feed(line);
+    if (!st) return st.error();
+    line.clear();
+  }
+  if (!line.empty()) complete = false;
+  const int status = pclose(pipe.release());
+  if (status != 0)
+    return make_error(path + ": decompression failed ('" + command +
+                      "' exited non-zero: missing zstd, or the trace is truncated/corrupt)");
+  return parser.finish(complete);
+}
+
+}  // namespace arenalab::profilers

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Bad input to `arenalab matrix`: one clear line on stderr naming what was wrong, exit 2 for
+# usage errors, exit 1 (and the old results untouched) for an existing results.json without
+# --resume.
+set -uo pipefail
+arenalab=$1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fail=0
+expect() {  # expect RC PATTERN ARGS...
+  local rc=$1 pattern=$2
+  shift 2
+  local err
+  err=$("$arenalab" matrix "$@" 2>&1 >/dev/null)
+  local got=$?
+  local lines
+  lines=$(printf '%s\n' "$err" | grep -c .)
+  if [[ $got -ne $rc || $lines -ne 1 || ! $err =~ $pattern ]]; then
+    echo "FAIL: matrix $* -> exit $got, stderr: $err (want exit $rc, one line matching '$pattern')"
+    fail=1
+  fi
+}
+expect 2 "unknown workload 'nope'" --workloads nope --quiet
+expect 2 "workloads is required" --allocators glibc
+expect 2 "unknown allocator configuration 'bogus'" --workloads larson --allocators glibc,bogus
+expect 2 "baseline 'glibc' is not among" --workloads larson --allocators jemalloc
+expect 2 "not a thread count" --workloads larson --allocators glibc --threads x
+expect 2 "repeats must be at least 1" --workloads larson --allocators glibc --repeats 0
+mkdir -p "$out/m"
+echo '{"keep": true}' >"$out/m/results.json"
+expect 1 "exists: pass --resume" --workloads larson --allocators glibc --smoke --quiet --out "$out/m"
+grep -q keep "$out/m/results.json" || { echo "FAIL: results.json was overwritten"; fail=1; }
+expect 1 "not valid JSON|not a valid|schema" --workloads larson --allocators glibc --smoke --quiet \
+  --out "$out/m" --resume
+[[ $fail -eq 0 ]] && echo "bad input: one line, right exit code"
+exit $fail

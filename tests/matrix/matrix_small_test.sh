@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A small real matrix: 2 workloads x 3 configurations x 2 repeats at smoke sizes with
+# --timeline. Every cell must run, be verified inside its process, and be summarized with a
+# ratio to glibc; results.json/csv and the timelines must be on disk; the table printed.
+set -euo pipefail
+arenalab=$1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+table=$("$arenalab" matrix --workloads larson,xmalloc --allocators glibc,jemalloc,mimalloc \
+        --repeats 2 --smoke --timeline --quiet --out "$out/m") || {
+  rc=$?; echo "arenalab matrix failed with $rc"; exit 1; }
+echo "$table"
+grep -q "^larson" <<<"$table"
+grep -q "x glibc" <<<"$table"
+python3 - "$out/m" <<'PY'
+import csv, json, os, sys
+d = sys.argv[1]
+doc = json.load(open(os.path.join(d, "results.json")))
+assert doc["schema"] == "arenalab.matrix/1"
+assert doc["complete"] is True
+cells = doc["cells"]
+assert len(cells) == 12, len(cells)
+bad = [(c["workload"], c["configuration"], c["status"], c.get("mismatch") or c.get("message")) for c in cells if c["status"] != "ok"]
+assert not bad, bad
+for c in cells:
+    assert c["verified"] and c["identified"]["backend"] == c["configuration"], c["identified"]
+    for k in ("wall_ms", "user_ms", "sys_ms", "peak_rss_bytes", "rss_after_free_bytes", "minor_faults"):
+        assert k in c, (k, c)
+    assert c["throughput"]["value"] > 0
+    assert os.path.getsize(c["timeline"]) > 0
+# Interleaving: the first three cells are repeat 0 of larson under the three configurations.
+assert [c["configuration"] for c in cells[:3]] == ["glibc", "jemalloc", "mimalloc"]
+sums = {(s["workload"], s["configuration"], s["metric"]): s for s in doc["summaries"]}
+s = sums[("larson", "jemalloc", "wall_ms")]
+assert s["value"]["n"] == 2 and s["ratio_to_baseline"]["n"] == 2
+assert s["value"]["ci_level"] == 0.5  # n = 2: [min, max] covers the median with 50 %
+env = doc["environment"]
+assert env["cpu_model"] and env["kernel"] and env["glibc"] and env["thp_enabled"]
+assert env["allocator_versions"]["jemalloc"].startswith("5."), env["allocator_versions"]
+rows = list(csv.DictReader(open(os.path.join(d, "results.csv"))))
+assert len(rows) == 12 and rows[0]["schema"] == "arenalab.matrix/1"
+tl = open(cells[0]["timeline"]).readline()
+assert json.loads(tl)["schema"] == "arenalab.timeline/1"
+plan = doc["plan"]
+assert plan["identification"] in ("runner", "harness"), plan
+if plan["identification"] == "harness":
+    assert "preflight" in plan["identification_note"], plan
+    print("note: " + plan["identification_note"])
+print("small matrix: 12 cells ok and verified, summaries and timelines present")
+PY
+
+# The runner path explicitly (jemalloc, mimalloc): identification by the interposer inside the
+# process, and a timeline with the allocator's books.
+"$arenalab" matrix --workloads larson --allocators jemalloc,mimalloc --baseline jemalloc \
+  --repeats 2 --smoke --timeline --identify runner --quiet --out "$out/r" >/dev/null
+python3 - "$out/r" <<'PY'
+import json, os, sys
+doc = json.load(open(os.path.join(sys.argv[1], "results.json")))
+assert doc["plan"]["identification"] == "runner"
+for c in doc["cells"]:
+    assert c["status"] == "ok", c
+    assert c["identified"]["method"] == "runner" and c["identified"]["backend"] == c["configuration"], c
+    samples = [json.loads(l) for l in open(c["timeline"]).readlines()[1:]]
+    assert samples and "rss" in samples[0], c["timeline"]
+    if c["configuration"] == "jemalloc":
+        assert "allocated" in samples[-1].get("alloc", {}), samples[-1]
+print("runner path: 4 cells identified by the interposer, timelines with allocator books")
+PY

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# arenalab profile on bad input: one clear line on stderr and the right exit code.
+set -uo pipefail
+arenalab=$1
+fail=0
+expect() {  # expect CODE PATTERN -- ARGS...
+  local code=$1 pattern=$2; shift 3
+  local err rc lines
+  err=$("$arenalab" "$@" 2>&1 >/dev/null); rc=$?
+  lines=$(printf '%s' "$err" | grep -c '' || true)
+  if [[ $rc -ne $code ]]; then echo "FAIL: arenalab $* exited $rc, expected $code ($err)"; fail=1; return; fi
+  if [[ $lines -ne 1 ]]; then echo "FAIL: arenalab $* printed $lines stderr lines: $err"; fail=1; return; fi
+  if ! grep -q -- "$pattern" <<<"$err"; then echo "FAIL: '$err' lacks '$pattern'"; fail=1; return; fi
+  echo "ok: arenalab $* -> $rc: $err"
+}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+expect 2 "profiler" -- profile --profiler valgrind -- true
+expect 2 "interval" -- profile --profiler jemalloc --interval -1 -- true
+expect 2 "lg-sample" -- profile --profiler jemalloc --lg-sample 99 -- true
+expect 1 "cannot find program 'no-such-program-xyz'" -- profile --profiler jemalloc --out "$out/a" -- no-such-program-xyz
+expect 1 "none.json" -- profile --profiler jemalloc --allocators-file "$out/none.json" --out "$out/b" -- true
+expect 2 "top" -- profile --profiler jemalloc --top 0 --out "$out/c" -- true
+exit $fail

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+// Parsers on golden dumps written by the real jemalloc 5.3, gperftools 2.10 and heaptrack 1.4
+// (tests/data/profilers, see its README), and rejection of malformed or truncated input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "arenalab/core/files.h"
+#include "arenalab/profilers/heap_profile.h"
+#include "arenalab/profilers/heaptrack_trace.h"
+
+namespace arenalab::profilers {
+namespace {
+
+const std::string kData = ARENALAB_PROFILERS_DATA;
+
+std::string load(const std::string& name) {
+  auto text = read_file(kData + "/" + name);
+  EXPECT_TRUE(text.ok()) << (text.ok() ? "" : text.error().message);
+  return text.ok() ? *text : "";
+}
+
+std::uint64_t sum_live(const HeapDump& d) {
+  return std::accumulate(d.stacks.begin(), d.stacks.end(), std::uint64_t{0},
+                         [](std::uint64_t a, const StackRecord& r) { return a + r.live_bytes; });
+}
+
+bool has_mapping(const HeapDump& d, const std::string& needle) {
+  for (const auto& m : d.mappings)
+    if (m.path.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+TEST(JemallocHeap, GoldenFinalDump) {
+  auto dump = parse_heap_dump(load("jemalloc.final.heap"), "jemalloc.final.heap");
+  ASSERT_TRUE(dump.ok()) << dump.error().message;
+  EXPECT_EQ(dump->format, DumpFormat::kJemallocHeapV2);
+  EXPECT_EQ(dump->sample_period, 131072u);  // lg_prof_sample:17
+  EXPECT_EQ(dump->header_live_objects, 30u);
+  EXPECT_EQ(dump->header_live_bytes, 5208294u);
+  ASSERT_EQ(dump->stacks.size(), 3u);
+  // (The header's t* totals come from the per-thread counters and need not equal the sum of
+  // the per-stack lines: 30 objects there, 19 + 7 + 1 here.)
+  EXPECT_EQ(sum_live(*dump), 5023212u + 464595u + 82659u);
+  EXPECT_EQ(dump->stacks[0].live_objects, 19u);
+  EXPECT_EQ(dump->stacks[0].live_bytes, 5023212u);
+  ASSERT_EQ(dump->stacks[0].addresses.size(), 9u);
+  EXPECT_EQ(dump->stacks[0].addresses[0], 0x7f7a670a2630u);
+  EXPECT_TRUE(has_mapping(*dump, "libjemalloc.so.2"));
+  EXPECT_TRUE(has_mapping(*dump, "profilers_leaky_program"));
+  const Mapping* m = find_mapping(dump->mappings, dump->stacks[0].addresses[0]);
+  ASSERT_NE(m, nullptr);
+  EXPECT_NE(m->path.find("libjemalloc"), std::string::npos);
+  EXPECT_EQ(m->perms, "r-xp");
+}
+
+TEST(JemallocHeap, UnsamplingMatchesJeprofFormula) {
+  // jeprof's AdjustSamples: scale by 1 / (1 - exp(-mean size / period)).
+  StackRecord r;
+  r.live_objects = 19;
+  r.live_bytes = 5023212;
+  const double mean = 5023212.0 / 19.0;
+  const double expected = 5023212.0 / (1.0 - std::exp(-mean / 131072.0));
+  EXPECT_NEAR(estimated_live_bytes(r, 131072), expected, 1e-6 * expected);
+  EXPECT_GT(estimated_live_bytes(r, 131072), 5023212.0);
+  EXPECT_EQ(estimated_live_bytes(r, 0), 5023212.0);  // unsampled: as written
+}
+
+TEST(GperftoolsHeap, GoldenFinalDump) {
+  auto dump = parse_heap_dump(load("gperftools.final.heap"), "gperftools.final.heap");
+  ASSERT_TRUE(dump.ok()) << dump.error().message;
+  EXPECT_EQ(dump->format, DumpFormat::kGperftoolsHeap);
+  EXPECT_EQ(dump->sample_period, 0u);  // "@ heapprofile": every allocation recorded
+  EXPECT_EQ(dump->header_live_objects, 92u);
+  EXPECT_EQ(dump->header_live_bytes, 20713472u);
+  EXPECT_EQ(sum_live(*dump), dump->header_live_bytes);
+  // Freed-everything buckets stay with their totals: the churn site allocated 1500 x 128 KiB.
+  bool churn = false;
+  for (const auto& s : dump->stacks)
+    if (s.live_bytes == 0 && s.total_objects == 1500 && s.total_bytes == 1500u * 131072u)
+      churn = true;
+  EXPECT_TRUE(churn);
+  EXPECT_TRUE(has_mapping(*dump, "libtcmalloc.so.4"));
+}
+
+TEST(GperftoolsHeap, GoldenFirstDump) {
+  auto dump = read_heap_dump(kData + "/gperftools.first.heap");
+  ASSERT_TRUE(dump.ok()) << dump.error().message;
+  ASSERT_EQ(dump->stacks.size(), 1u);
+  EXPECT_EQ(dump->stacks[0].live_bytes, 524288u);
+}
+
+// Every proper prefix of a dump that stops before the end of its MAPPED_LIBRARIES section's
+// first line is rejected, with the file name, a line number and what was expected.
+void expect_prefixes_rejected(const std::string& name) {
+  const std::string text = load(name);
+  const std::size_t maps = text.find("MAPPED_LIBRARIES:\n");
+  ASSERT_NE(maps, std::string::npos);
+  const std::size_t first_map_end = text.find('\n', maps + 18);
+  for (std::size_t n = 0; n < first_map_end; ++n) {
+    auto dump = parse_heap_dump(std::string_view(text).substr(0, n), name);
+    ASSERT_FALSE(dump.ok()) << name << " accepted when cut at byte " << n;
+    const std::string& msg = dump.error().message;
+    ASSERT_EQ(msg.rfind(name + ":", 0), 0u) << msg;
+    ASSERT_NE(msg.find(": expected "), std::string::npos) << msg;
+  }
+  // Cut in the middle of a later mapping line: rejected as truncated.
+  const std::size_t last_line = text.rfind('\n', text.size() - 2);
+  auto cut = parse_heap_dump(std::string_view(text).substr(0, last_line + 5), name);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().message.find("truncated"), std::string::npos) << cut.error().message;
+  EXPECT_TRUE(parse_heap_dump(text, name).ok());
+}
+
+TEST(JemallocHeap, TruncatedDumpsRejected) { expect_prefixes_rejected("jemalloc.final.heap"); }
+TEST(GperftoolsHeap, TruncatedDumpsRejected) { expect_prefixes_rejected("gperftools.final.heap"); }
+
+TEST(JemallocHeap, MalformedLinesNamed) {
+  struct Case {
+    const char* text;
+    const char* expect;  // part of the message
+  };
+  const Case cases[] = {
+      {"heap_v2/abc\n", "x.heap:1: expected 'heap_v2/<sample period>'"},
+      {"heap_v2/524288\n@ 0x1\n", "x.heap:2: expected the header's 't*:' line"},
+      {"heap_v2/524288\n  t*: 1: 2 [0: 0]\n@ 0x1 0x2\n  t0: 1: 2 [0: 0]\n",
+       "x.heap:4: expected 't*: <counts>'"},
+      {"heap_v2/524288\n  t*: 1: 2 [0 0]\n", "x.heap:2: expected 't<thread>: <objects>"},
+      {"heap_v2/524288\n  t*: 1: 2 [0: 0]\n@ 0x1 zz\n", "x.heap:3: expected '@ <hex addresses>'"},
+      {"heap_v2/524288\n  t*: 1: 2 [0: 0]\nhello\n", "x.heap:3: expected '@ <addresses>'"},
+      {"heap_v2/524288\n  t*: 1: 2 [0: 0]\n\nMAPPED_LIBRARIES:\nnot a map\n",
+       "x.heap:5: expected a mapping"},
+      {"heap_v2/524288\n  t*: 1: 2 [0: 0]\n", "x.heap:3: expected a MAPPED_LIBRARIES section"},
+      {"heap_v2/524288\n  t*: 99999999999999999999999: 2 [0: 0]\n", "x.heap:2: expected"},
+  };
+  for (const auto& c : cases) {
+    auto dump = parse_jemalloc_heap(c.text, "x.heap");
+    ASSERT_FALSE(dump.ok()) << c.text;
+    EXPECT_NE(dump.error().message.find(c.expect), std::string::npos)
+        << "message: " << dump.error().message << "\nexpected to contain: " << c.expect;
+  }
+}
+
+TEST(GperftoolsHeap, MalformedLinesNamed) {
+  auto bad_header = parse_gperftools_heap("heap profile: 1: 2 [3: 4] @ growthz\n", "g.heap");
+  ASSERT_FALSE(bad_header.ok());
+  EXPECT_NE(bad_header.error().message.find("g.heap:1: expected 'heap profile:"),
+            std::string::npos);
+  auto bad_record = parse_gperftools_heap(
+      "heap profile: 1: 2 [3: 4] @ heapprofile\n 1: 2 [3: 4] 0x1\n", "g.heap");
+  ASSERT_FALSE(bad_record.ok());
+  EXPECT_NE(bad_record.error().message.find("g.heap:2: expected '<objects>: <bytes>"),
+            std::string::npos);
+  auto sampled = parse_gperftools_heap(
+      "heap profile: 1: 2 [3: 4] @ heap_v2/524288\n 1: 2 [3: 4] @ 0x1\n\nMAPPED_LIBRARIES:\n"
+      "0-1000 r-xp 00000000 00:00 0 /bin/x\n",
+      "g.heap");
+  ASSERT_TRUE(sampled.ok()) << sampled.error().message;
+  EXPECT_EQ(sampled->sample_period, 524288u);
+  auto unknown = parse_heap_dump("--- heapz 1 ---\n", "u.heap");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("u.heap:1: expected a heap profile"), std::string::npos);
+}
+
+TEST(HeaptrackTrace, GoldenTraceReplaysLiveBytes) {
+  auto trace = read_heaptrack_trace(kData + "/heaptrack.leaky.zst", 100.0);
+  if (!trace.ok() && trace.error().message.find("decompression") != std::string::npos)
+    GTEST_SKIP() << "zstd not available: " << trace.error().message;
+  ASSERT_TRUE(trace.ok()) << trace.error().message;
+  EXPECT_EQ(trace->allocations, 443u);
+  EXPECT_NE(trace->command.find("profilers_leaky_program"), std::string::npos);
+  ASSERT_GE(trace->snapshots.size(), 4u);  // ~0.48 s of trace at 100 ms
+  // heaptrack_print --print-leaks on this file: 5.24M leaked over 20 calls from
+  // leak_some_records(unsigned long), 1.05M from cached_window(int, unsigned long).
+  std::int64_t leak_now = -1, window_now = -1, leak_mid = -1;
+  const auto& last = trace->snapshots.back().live_bytes;
+  const auto& mid = trace->snapshots[trace->snapshots.size() / 2].live_bytes;
+  for (const auto& [index, frames] : trace->stacks) {
+    ASSERT_FALSE(frames.empty());
+    if (frames[0].function == "leak_some_records(unsigned long)") {
+      EXPECT_NE(frames[0].file.find("leaky_program.cc"), std::string::npos);
+      EXPECT_EQ(frames[0].line, 21);
+      leak_now = last.count(index) ? last.at(index) : 0;
+      leak_mid = mid.count(index) ? mid.at(index) : 0;
+    }
+    if (frames[0].function == "cached_window(int, unsigned long)")
+      window_now = last.count(index) ? last.at(index) : 0;
+  }
+  EXPECT_EQ(leak_now, 20 * 256 * 1024);
+  EXPECT_EQ(window_now, 16 * 64 * 1024);
+  EXPECT_GT(leak_mid, 0);
+  EXPECT_LT(leak_mid, leak_now);
+}
+
+TEST(HeaptrackTrace, MalformedAndTruncatedRejected) {
+  const std::string good =
+      "v 10400 3\nX ./a\ns 3 abc\ni 1000 1 1\nt 1 0\na 40 1\n+ 0\nc 10\n- 0\nc 20\n";
+  auto ok = parse_heaptrack_trace(good, "t.txt", 5);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->allocations, 1u);
+  EXPECT_EQ(ok->frees, 1u);
+  struct Case {
+    std::string text;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"v 10400 2\n", "t.txt:1: expected file format version 3"},
+      {"s 3 abc\n", "t.txt:1: expected the version line"},
+      {"v 10400 3\n+ 0\n", "t.txt:2: expected '+|- <allocation info index>'"},
+      {"v 10400 3\ns 5 abc\n", "t.txt:2: expected 's <hex length>"},
+      {"v 10400 3\ni 1000 7\n", "t.txt:2: expected 'i <address> <module string>'"},
+      {"v 10400 3\nt 5 0\n", "t.txt:2: expected 't <ip index>"},
+      {"v 10400 3\nc zz\n", "t.txt:2: expected 'c <milliseconds>'"},
+      {good.substr(0, good.size() - 3), "expected a complete last line (trace truncated?)"},
+      {"", "expected the version line"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_heaptrack_trace(c.text, "t.txt", 5);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_NE(r.error().message.find(c.expect), std::string::npos)
+        << "message: " << r.error().message << "\nexpected to contain: " << c.expect;
+  }
+}
+
+}  // namespace
+}  // namespace arenalab::profilers
