@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab check: memory regressions between a committed baseline and new results, for CI.
+// A cell is one workload x configuration (x threads) of a matrix or one watch run; its metrics
+// are bytes with the interval they were recorded with. Rules (issue 11):
+//  - verdict turns into leak or non-heap-growth                        -> regression (fails)
+//  - plateau RSS, RSS after frees or peak RSS above baseline x (1 + tolerance) AND outside both
+//    intervals (result point above the baseline interval, baseline point below the result's)
+//                                                                      -> regression (fails)
+//  - the mirror image of either                                        -> improvement (reported)
+//  - a cell or metric present on one side only, or a failed/unverified cell -> missing (reported;
+//    fails only with strict)
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arenalab/core/result.h"
+
+namespace arenalab::check {
+
+using Opt = std::optional<double>;
+
+struct Metric {
+  double value = 0;  // bytes
+  Opt lo, hi;        // the recorded interval (absent: the point itself)
+};
+
+// Metric names (bytes): steady-state RSS, RSS after the workload's frees, peak RSS.
+inline constexpr const char* kPlateauRss = "plateau_rss";
+inline constexpr const char* kRssAfterFrees = "rss_after_frees";
+inline constexpr const char* kPeakRss = "peak_rss";
+
+struct Cell {
+  std::string kind;  // "matrix" | "watch"
+  std::string workload, configuration;
+  int threads = 1;
+  std::string status = "ok";  // ok | failed | unverified
+  std::string status_detail;
+  std::string verdict;  // "" when the cell was not classified
+  std::map<std::string, Metric> metrics;
+  std::string source;  // file it came from
+
+  // "cache/glibc", "cache/glibc x4", with " [watch]" for watch runs.
+  std::string key() const;
+};
+
+struct CellSet {
+  std::vector<Cell> cells;
+  std::vector<std::string> sources;
+};
+
+// Loads a results.json (or its matrix directory), a watch directory (verdict.json + run.json +
+// timeline.jsonl), a verdict.json, or a baseline file (arenalab.baseline/1). Errors name the
+// file and what was expected.
+Result<CellSet> load_cells(const std::string& path);
+Result<CellSet> load_cells(const std::vector<std::string>& paths);
+
+// The baseline document (schema arenalab.baseline/1) that --update-baseline writes.
+nlohmann::json baseline_json(const CellSet& set);
+Result<CellSet> parse_baseline(const nlohmann::json& doc, const std::string& file);
+
+// Summary of the watch evidence in a timeline, for cells built from watch directories:
+// plateau = median RSS after the knee (else over the second half of the run), interval the
+// 10th..90th percentile of that window; after frees = median of the last three samples with
+// their min..max. Values are bytes; absent when the timeline has no RSS.
+struct TimelineMetrics {
+  std::optional<Metric> plateau, after_frees, peak;
+};
+TimelineMetrics timeline_metrics(const std::vector<double>& t_ms, const std::vector<double>& rss,
+                                 Opt knee_ms);
+
+enum class Outcome { kPass, kRegression, kImprovement, kChanged, kMissing };
+const char* outcome_name(Outcome o);  // PASS, FAIL, IMPROVED, CHANGED, MISSING
+
+struct Finding {
+  std::string key, workload, configuration, kind;
+  std::string metric;  // "verdict", a metric name, or "cell"
+  Outcome outcome = Outcome::kPass;
+  std::string baseline, result;  // formatted values ("" if absent)
+  std::string change;            // "+23.4%", "retention -> leak"
+  std::string message;           // one line: why
+  bool fails = false;
+};
+
+struct CheckOptions {
+  double tolerance_pct = 10.0;
+  bool strict = false;  // missing cells and metrics fail too
+};
+
+struct CheckReport {
+  std::vector<Finding> findings;
+  CheckOptions options;
+  int regressions = 0, improvements = 0, missing = 0, changed = 0, passed = 0;
+  bool failed() const;
+};
+
+CheckReport compare(const CellSet& baseline, const CellSet& results, const CheckOptions& options);
+
+std::string terminal_table(const CheckReport& r);
+std::string junit_xml(const CheckReport& r);  // one testcase per workload x configuration x metric
+std::string markdown(const CheckReport& r);
+
+}  // namespace arenalab::check

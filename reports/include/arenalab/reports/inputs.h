@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// Loading result directories (run, watch, matrix, profile, budget) into one model the report
+// renders. Kinds are recognised by the files a directory holds (ARCHITECTURE.md, contract):
+// results.json (matrix), verdict.json (watch), budget.json (budget), run.json + timeline.jsonl
+// (run), profile output (a JSON with call sites and/or *.svg call graphs).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arenalab/core/result.h"
+#include "arenalab/timeline/timeline.h"
+
+namespace arenalab::reports {
+
+using Opt = std::optional<double>;
+
+// A point estimate with its interval, all in the same unit. Absent parts stay empty.
+struct Estimate {
+  Opt value, lo, hi;
+};
+
+// One workload x configuration x threads of a matrix, summarised over its repeats.
+struct MatrixRow {
+  std::string workload, configuration;
+  int threads = 1;            // 0: the workload's default
+  std::string status = "ok";  // ok | failed | unverified | partial
+  std::string status_detail;  // why, in one line
+  int repeats = 0, failed_repeats = 0;
+  Estimate time_ms;           // wall time, ms
+  Estimate peak_rss;          // bytes
+  Estimate rss_after_free;    // bytes: RSS after the workload freed its data, if reported
+  Opt time_ratio, rss_ratio;  // to the matrix's baseline configuration (as recorded)
+};
+
+struct MatrixInput {
+  std::string dir, file;  // the directory and its results.json
+  std::string baseline;   // baseline configuration name, "" if unknown
+  std::vector<MatrixRow> rows;
+};
+
+// A single run: plain run, watch (with verdict.json) or budget (with budget.json). Matrix cells
+// recorded with --timeline also become RunInputs (kind "matrix-cell").
+struct RunInput {
+  std::string dir, kind;  // run | watch | budget | matrix-cell
+  std::string workload, configuration;
+  std::optional<timeline::Timeline> timeline;
+  nlohmann::json run;      // run.json, null when absent
+  nlohmann::json verdict;  // verdict.json, null when absent
+  nlohmann::json budget;   // budget.json, null when absent
+};
+
+// One call site of a profile: its growth over the profiled interval.
+struct Callsite {
+  std::string site;  // symbolised frames, innermost first, joined with " < "
+  Opt growth_bytes, start_bytes, end_bytes;
+  Opt slope_bytes_per_s;
+  std::string verdict;  // the call site's own verdict when the profiler classified it
+};
+
+struct ProfileInput {
+  std::string dir, profiler;
+  std::vector<Callsite> callsites;  // sorted by growth, largest first
+  std::vector<std::string> svgs;    // call-graph SVG files (jeprof / pprof --svg)
+};
+
+struct Inputs {
+  std::vector<MatrixInput> matrices;
+  std::vector<RunInput> runs;
+  std::vector<ProfileInput> profiles;
+  std::vector<std::string> warnings;  // one line each: what was skipped and why
+};
+
+// Loads every directory (a results.json file path is accepted for a matrix). A directory with
+// none of the recognised files is an error naming it; a malformed file is an error naming it.
+Result<Inputs> load_inputs(const std::vector<std::string>& paths);
+
+// Matrix rows from a parsed results.json document (exposed for tests).
+Result<MatrixInput> parse_matrix(const nlohmann::json& doc, const std::string& file);
+
+// Call sites from a parsed profile/verdict document: an array under "callsites", "top" or
+// "sites" (exposed for tests).
+std::vector<Callsite> parse_callsites(const nlohmann::json& doc);
+
+// The workload name of a command: the basename of argv[0] without "wl_" and without a
+// "-<backend>" link-variant suffix ("/x/build/bin/wl_cache-jemalloc" -> "cache").
+std::string workload_name(const std::vector<std::string>& command);
+
+// Number lookup trying several keys in order (schemas evolve; absent stays empty).
+Opt number_at(const nlohmann::json& obj, std::initializer_list<const char*> keys);
+
+}  // namespace arenalab::reports

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: Apache-2.0
+// report.html (self-contained: CSS, JS and SVG plots inline as data: URIs) and summary.md.
+#include "arenalab/reports/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "arenalab/core/files.h"
+#include "arenalab/reports/prepare.h"
+#include "plots.h"
+#include "templates.h"
+
+namespace arenalab::reports {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string base64(const std::string& in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    const unsigned v =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+std::string esc(const std::string& s) { return html_escape(s); }
+
+std::string badge(const std::string& word) {
+  const std::string w = word.empty() ? "unknown" : word;
+  return "<span class=\"badge " + esc(w) + "\">" + esc(w) + "</span>";
+}
+
+std::string figure(const RenderedPlot* p) {
+  if (!p) return "";
+  if (p->svg.empty())
+    return "<p class=\"problem\">Plot not rendered: " + esc(p->problem) + "</p>\n";
+  return "<figure class=\"plot\"><img class=\"plot\" alt=\"" + esc(p->title) +
+         "\" src=\"data:image/svg+xml;base64," + base64(p->svg) + "\"><figcaption>" +
+         esc(p->title) + "</figcaption></figure>\n";
+}
+
+const RenderedPlot* find_plot(const std::vector<RenderedPlot>& plots, const std::string& section,
+                              const std::string& key) {
+  for (const auto& p : plots)
+    if (p.section == section && p.key == key) return &p;
+  return nullptr;
+}
+
+Opt run_peak_rss(const RunInput& r) {
+  if (auto v = number_at(r.run, {"peak_rss_bytes", "max_rss_bytes", "peak_rss"})) return v;
+  if (r.run.is_object() && r.run.contains("rusage"))
+    if (auto v = number_at(r.run["rusage"], {"max_rss_bytes", "peak_rss_bytes"})) return v;
+  if (r.timeline) {
+    Opt best;
+    for (const auto& s : r.timeline->samples)
+      if (s.rss && (!best || *s.rss > *best)) best = s.rss;
+    return best;
+  }
+  return std::nullopt;
+}
+
+// "exit 0", "killed by SIGSEGV", "—" when run.json is absent.
+std::string run_exit(const RunInput& r) {
+  if (!r.run.is_object() || !r.run.contains("exit") || !r.run["exit"].is_object()) return "—";
+  const json& e = r.run["exit"];
+  if (e.contains("describe") && e["describe"].is_string()) return e["describe"];
+  if (auto sig = number_at(e, {"signal"})) return fmt::format("signal {}", *sig);
+  if (auto code = number_at(e, {"code", "exit_code"})) return fmt::format("exit {}", *code);
+  return "—";
+}
+
+Opt run_final_rss(const RunInput& r) {
+  if (!r.timeline) return std::nullopt;
+  for (auto it = r.timeline->samples.rbegin(); it != r.timeline->samples.rend(); ++it)
+    if (it->rss) return it->rss;
+  return std::nullopt;
+}
+
+std::string matrix_table_html(const WorkloadTable& t, const std::string& baseline) {
+  std::string h = fmt::format(
+      "<table><tr><th class=\"name\">configuration</th><th>status</th><th>repeats</th>"
+      "<th>median time</th><th>interval</th><th>× {0}</th><th>median peak RSS</th>"
+      "<th>interval</th><th>× {0}</th></tr>\n",
+      esc(baseline.empty() ? "baseline" : baseline));
+  for (int i = 0; i < static_cast<int>(t.rows.size()); ++i) {
+    const MatrixRow& r = t.rows[i];
+    std::string cls = r.status;
+    if (i == t.best_time) cls += " best-time";
+    if (i == t.best_rss) cls += " best-rss";
+    std::string status = badge(r.status);
+    if (!r.status_detail.empty()) status += " " + esc(r.status_detail);
+    h += fmt::format(
+        "<tr class=\"{}\"><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td>"
+        "<td class=\"time\">{}{}</td><td>{}</td><td>{}</td><td class=\"rss\">{}{}</td>"
+        "<td>{}</td><td>{}</td></tr>\n",
+        cls, esc(r.configuration), status,
+        r.failed_repeats ? fmt::format("{} ({} failed)", r.repeats, r.failed_repeats)
+                         : std::to_string(r.repeats),
+        esc(fmt_ms(r.time_ms.value)), i == t.best_time ? " ★" : "", esc(fmt_interval_ms(r.time_ms)),
+        esc(fmt_ratio(r.time_ratio)), esc(fmt_bytes(r.peak_rss.value)), i == t.best_rss ? " ★" : "",
+        esc(fmt_interval_bytes(r.peak_rss)), esc(fmt_ratio(r.rss_ratio)));
+  }
+  return h + "</table>\n";
+}
+
+std::string callsites_html(const std::vector<Callsite>& sites, std::size_t top) {
+  std::string h =
+      "<table><tr><th>#</th><th class=\"name\">call site</th><th>verdict</th><th>growth</th>"
+      "<th>start</th><th>end</th><th>slope</th></tr>\n";
+  for (std::size_t i = 0; i < sites.size() && i < top; ++i) {
+    const Callsite& c = sites[i];
+    h += fmt::format(
+        "<tr><td>{}</td><td class=\"site\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>\n",
+        i + 1, esc(c.site), c.verdict.empty() ? "—" : badge(c.verdict),
+        esc(fmt_bytes(c.growth_bytes)), esc(fmt_bytes(c.start_bytes)), esc(fmt_bytes(c.end_bytes)),
+        esc(fmt_rate(c.slope_bytes_per_s)));
+  }
+  return h + "</table>\n";
+}
+
+std::string md_cell(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+std::string now_text() {
+  const std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", std::localtime(&t));
+  return buf;
+}
+
+}  // namespace
+
+std::string render_html(const std::string& title, const Inputs& in,
+                        const std::vector<RenderedPlot>& plots) {
+  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" +
+                  esc(title) + "</title>\n<style>\n" + detail::report_css() +
+                  "</style>\n<script>\n" + detail::report_js() + "</script>\n</head><body>\n";
+  h += "<h1>" + esc(title) + "</h1>\n";
+  h += fmt::format(
+      "<div class=\"meta\">Generated {} by arenalab from {} matrix, {} run and {} "
+      "profile input(s).</div>\n",
+      esc(now_text()), in.matrices.size(), in.runs.size(), in.profiles.size());
+  std::vector<const RunInput*> watches, budgets, timelines;
+  for (const auto& r : in.runs) {
+    if (r.kind == "watch") watches.push_back(&r);
+    if (r.kind == "budget") budgets.push_back(&r);
+    if (r.kind != "budget" && r.timeline) timelines.push_back(&r);
+  }
+  // Matrix cells are summarised by the matrix tables; the summary lists the other runs.
+  const bool any_listed = std::any_of(in.runs.begin(), in.runs.end(),
+                                      [](const RunInput& r) { return r.kind != "matrix-cell"; });
+  h += "<nav>";
+  if (any_listed) h += "<a href=\"#summary\">Summary</a>";
+  if (!in.matrices.empty()) h += "<a href=\"#matrix\">Matrix</a>";
+  if (!timelines.empty()) h += "<a href=\"#over-time\">Over time</a>";
+  if (!watches.empty()) h += "<a href=\"#watch\">Leak or retention</a>";
+  if (!budgets.empty()) h += "<a href=\"#budget\">Budget</a>";
+  if (!in.profiles.empty()) h += "<a href=\"#profiles\">Profiles</a>";
+  h += "<a href=\"#inputs\">Inputs</a></nav>\n";
+
+  if (any_listed) {
+    h += "<section id=\"summary\"><h2>Summary</h2>\n<table><tr><th class=\"name\">workload</th>"
+         "<th class=\"name\">configuration</th><th class=\"name\">kind</th>"
+         "<th class=\"name\">verdict</th><th class=\"name\">exit</th><th>peak RSS</th>"
+         "<th>final RSS</th>"
+         "<th class=\"name\">directory</th></tr>\n";
+    for (const auto& r : in.runs) {
+      if (r.kind == "matrix-cell") continue;
+      std::string v = "—";
+      if (r.verdict.is_object()) v = badge(r.verdict.value("verdict", "unresolved"));
+      if (r.kind == "budget")
+        v = badge(budget_view(r.budget, r.run, r.timeline ? &*r.timeline : nullptr).killed
+                      ? "killed"
+                      : "ok");
+      h += fmt::format(
+          "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td class=\"name\">{}</td>"
+          "<td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td>"
+          "<td class=\"name\"><code>{}</code></td></tr>\n",
+          esc(r.workload), esc(r.configuration), esc(r.kind), v, esc(run_exit(r)),
+          esc(fmt_bytes(run_peak_rss(r))), esc(fmt_bytes(run_final_rss(r))), esc(r.dir));
+    }
+    h += "</table></section>\n";
+  }
+
+  if (!in.matrices.empty()) {
+    h += "<section id=\"matrix\"><h2>Matrix</h2>\n";
+    for (std::size_t m = 0; m < in.matrices.size(); ++m) {
+      const MatrixInput& mi = in.matrices[m];
+      h += "<h3>" + esc(mi.dir) + "</h3>\n";
+      h += "<p>Median over repeats; interval as recorded by the matrix (else min–max of the "
+           "repeats); ratios to the baseline configuration <code>" +
+           esc(mi.baseline.empty() ? "—" : mi.baseline) +
+           "</code>; ★ marks the best verified cell. Failed and unverified cells are listed, "
+           "never dropped.</p>\n";
+      h += figure(find_plot(plots, "matrix", fmt::format("{}:time", m)));
+      h += figure(find_plot(plots, "matrix", fmt::format("{}:rss", m)));
+      for (const WorkloadTable& t : matrix_tables(mi.rows)) {
+        h += "<h3>" + esc(t.workload) +
+             (t.threads > 1 ? fmt::format(" ({} threads)", t.threads) : "") + "</h3>\n";
+        h += matrix_table_html(t, mi.baseline);
+      }
+    }
+    h += "</section>\n";
+  }
+
+  if (!timelines.empty()) {
+    h += "<section id=\"over-time\"><h2>Over time</h2>\n<p>One plot per workload: solid RSS, "
+         "dashed live bytes, dotted allocator resident, dash-dot allocator retained; one colour "
+         "per configuration.</p>\n";
+    std::set<std::string> done;
+    for (const RunInput* r : timelines)
+      if (done.insert(r->workload).second) h += figure(find_plot(plots, "over-time", r->workload));
+    h += "</section>\n";
+  }
+
+  if (!watches.empty()) {
+    h += "<section id=\"watch\"><h2>Leak or retention</h2>\n";
+    for (const RunInput* r : watches) {
+      const WatchOverlay o = watch_overlay(r->verdict, r->timeline ? &*r->timeline : nullptr);
+      h += "<h3>" + esc(r->workload) + " under " + esc(r->configuration) + " " + badge(o.verdict) +
+           "</h3>\n<div class=\"side\">" + figure(find_plot(plots, "watch", r->dir));
+      h += "<table><tr><th class=\"name\" colspan=\"2\">evidence</th></tr>\n";
+      for (const auto& [k, v] : o.evidence)
+        h += "<tr><td class=\"name\">" + esc(k) + "</td><td>" + esc(v) + "</td></tr>\n";
+      h += "</table></div>\n";
+      const auto sites = parse_callsites(r->verdict);
+      if (!sites.empty()) h += "<h3>Growing call sites</h3>\n" + callsites_html(sites, 10);
+    }
+    h += "</section>\n";
+  }
+
+  if (!budgets.empty()) {
+    h += "<section id=\"budget\"><h2>Budget</h2>\n";
+    for (const RunInput* r : budgets) {
+      const BudgetView b = budget_view(r->budget, r->run, r->timeline ? &*r->timeline : nullptr);
+      h += "<h3>" + esc(r->workload) + " " + badge(b.killed ? "killed" : "ok") + "</h3>\n";
+      h += "<div class=\"side\">" + figure(find_plot(plots, "budget", r->dir));
+      h += "<table><tr><td class=\"name\">limit</td><td>" + esc(fmt_bytes(b.limit_bytes)) +
+           "</td></tr><tr><td class=\"name\">peak</td><td>" + esc(fmt_bytes(b.peak_bytes)) +
+           "</td></tr><tr><td class=\"name\">outcome</td><td>" + esc(b.outcome) +
+           "</td></tr></table></div>\n";
+    }
+    h += "</section>\n";
+  }
+
+  if (!in.profiles.empty()) {
+    h += "<section id=\"profiles\"><h2>Profiles</h2>\n";
+    for (const ProfileInput& p : in.profiles) {
+      h += "<h3>" + esc(p.dir) + (p.profiler.empty() ? "" : " (" + esc(p.profiler) + ")") +
+           "</h3>\n";
+      if (!p.callsites.empty())
+        h += "<p>Top growing call sites.</p>\n" + callsites_html(p.callsites, 15);
+      for (const std::string& svg : p.svgs) {
+        auto text = read_file(svg);
+        if (!text) {
+          h += "<p class=\"problem\">" + esc(text.error().message) + "</p>\n";
+          continue;
+        }
+        RenderedPlot rp{"profiles", svg, "call graph: " + fs::path(svg).filename().string(), *text,
+                        ""};
+        h += figure(&rp);
+      }
+    }
+    h += "</section>\n";
+  }
+
+  h += "<section id=\"inputs\"><h2>Inputs</h2>\n<ul>\n";
+  for (const auto& m : in.matrices) h += "<li>matrix <code>" + esc(m.file) + "</code></li>\n";
+  for (const auto& r : in.runs)
+    h += "<li>" + esc(r.kind) + " <code>" + esc(r.dir) + "</code></li>\n";
+  for (const auto& p : in.profiles) h += "<li>profile <code>" + esc(p.dir) + "</code></li>\n";
+  h += "</ul>\n";
+  for (const auto& w : in.warnings) h += "<p class=\"warn\">" + esc(w) + "</p>\n";
+  for (const auto& p : plots)
+    if (p.svg.empty()) h += "<p class=\"problem\">" + esc(p.title + ": " + p.problem) + "</p>\n";
+  h += "</section>\n</body></html>\n";
+  return h;
+}
+
+std::string render_markdown(const std::string& title, const Inputs& in) {
+  std::string md = "# " + title + "\n\nGenerated " + now_text() +
+                   " by `arenalab report`; plots are in report.html next to this file.\n";
+  bool any_verdict = false;
+  for (const auto& r : in.runs) any_verdict |= r.verdict.is_object();
+  if (any_verdict) {
+    md +=
+        "\n## Leak or retention\n\n| workload | configuration | verdict | confidence | RSS slope "
+        "after the knee | knee | peak RSS |\n|---|---|---|---:|---:|---:|---:|\n";
+    for (const auto& r : in.runs) {
+      if (!r.verdict.is_object()) continue;
+      const WatchOverlay o = watch_overlay(r.verdict, r.timeline ? &*r.timeline : nullptr);
+      const bool bad = o.verdict == "leak" || o.verdict == "non-heap-growth";
+      md +=
+          fmt::format("| {} | {} | {}{}{} | {} | {} | {} | {} |\n", md_cell(r.workload),
+                      md_cell(r.configuration), bad ? "**" : "", o.verdict, bad ? "**" : "",
+                      o.confidence ? fmt::format("{:.2f}", *o.confidence) : "—",
+                      fmt_rate(o.slope_bytes_per_s), fmt_ms(o.knee_ms), fmt_bytes(run_peak_rss(r)));
+    }
+  }
+  bool any_run = false;
+  for (const auto& r : in.runs) {
+    if (r.kind != "run") continue;
+    if (!any_run)
+      md +=
+          "\n## Runs\n\n| workload | configuration | exit | peak RSS | final RSS | directory "
+          "|\n|---|---|---|---:|---:|---|\n";
+    any_run = true;
+    md += fmt::format("| {} | {} | {} | {} | {} | `{}` |\n", md_cell(r.workload),
+                      md_cell(r.configuration), md_cell(run_exit(r)), fmt_bytes(run_peak_rss(r)),
+                      fmt_bytes(run_final_rss(r)), r.dir);
+  }
+  for (const auto& m : in.matrices) {
+    md += "\n## Matrix `" + m.dir + "`\n\nMedian over repeats with its interval; ratios to `" +
+          (m.baseline.empty() ? std::string("—") : m.baseline) + "`; ★ = best verified cell.\n";
+    for (const WorkloadTable& t : matrix_tables(m.rows)) {
+      md += "\n### " + t.workload + (t.threads > 1 ? fmt::format(" ({} threads)", t.threads) : "") +
+            "\n\n| configuration | status | median time | interval | ratio | median peak RSS | "
+            "interval | ratio |\n|---|---|---:|---:|---:|---:|---:|---:|\n";
+      for (int i = 0; i < static_cast<int>(t.rows.size()); ++i) {
+        const MatrixRow& r = t.rows[i];
+        md += fmt::format(
+            "| {} | {}{} | {}{} | {} | {} | {}{} | {} | {} |\n", md_cell(r.configuration), r.status,
+            r.status_detail.empty() ? "" : ": " + md_cell(r.status_detail), fmt_ms(r.time_ms.value),
+            i == t.best_time ? " ★" : "", fmt_interval_ms(r.time_ms), fmt_ratio(r.time_ratio),
+            fmt_bytes(r.peak_rss.value), i == t.best_rss ? " ★" : "",
+            fmt_interval_bytes(r.peak_rss), fmt_ratio(r.rss_ratio));
+      }
+    }
+  }
+  bool any_budget = false;
+  for (const auto& r : in.runs) {
+    if (r.kind != "budget") continue;
+    if (!any_budget)
+      md += "\n## Budget\n\n| workload | limit | peak | outcome |\n|---|---:|---:|---|\n";
+    any_budget = true;
+    const BudgetView b = budget_view(r.budget, r.run, r.timeline ? &*r.timeline : nullptr);
+    md += fmt::format("| {} | {} | {} | {} |\n", md_cell(r.workload), fmt_bytes(b.limit_bytes),
+                      fmt_bytes(b.peak_bytes), md_cell(b.outcome));
+  }
+  for (const auto& p : in.profiles) {
+    if (p.callsites.empty()) continue;
+    md += "\n## Top growing call sites `" + p.dir +
+          "`\n\n| # | call site | verdict | growth | now |\n|---:|---|---|---:|---:|\n";
+    for (std::size_t i = 0; i < p.callsites.size() && i < 10; ++i)
+      md +=
+          fmt::format("| {} | `{}` | {} | {} | {} |\n", i + 1, md_cell(p.callsites[i].site),
+                      p.callsites[i].verdict.empty() ? "—" : p.callsites[i].verdict,
+                      fmt_bytes(p.callsites[i].growth_bytes), fmt_bytes(p.callsites[i].end_bytes));
+  }
+  if (!in.warnings.empty()) {
+    md += "\n## Warnings\n\n";
+    for (const auto& w : in.warnings) md += "- " + w + "\n";
+  }
+  return md;
+}
+
+Result<ReportFiles> write_report(const ReportOptions& opt) {
+  auto in = load_inputs(opt.inputs);
+  if (!in) return in.error();
+  ReportFiles files;
+  files.plots_dir = (fs::path(opt.out_dir) / "plots").string();
+  const std::string work = (fs::path(opt.out_dir) / "plots" / ".work").string();
+  if (auto st = make_directories(work); !st) return st.error();
+
+  std::vector<PlotSpec> specs;
+  std::vector<std::pair<std::string, std::string>> keys;  // section, key per spec
+  for (std::size_t m = 0; m < in->matrices.size(); ++m) {
+    const auto tables = matrix_tables(in->matrices[m].rows);
+    specs.push_back(detail::heatmap_plot(fmt::format("matrix{}_time", m),
+                                         heatmap(tables, HeatMetric::kTime), HeatMetric::kTime));
+    keys.push_back({"matrix", fmt::format("{}:time", m)});
+    specs.push_back(detail::heatmap_plot(fmt::format("matrix{}_rss", m),
+                                         heatmap(tables, HeatMetric::kPeakRss),
+                                         HeatMetric::kPeakRss));
+    keys.push_back({"matrix", fmt::format("{}:rss", m)});
+  }
+  std::map<std::string, std::vector<const RunInput*>> by_workload;
+  std::vector<std::string> workload_order;
+  for (const auto& r : in->runs) {
+    if (r.kind == "budget" || !r.timeline) continue;
+    if (by_workload[r.workload].empty()) workload_order.push_back(r.workload);
+    by_workload[r.workload].push_back(&r);
+  }
+  for (std::size_t w = 0; w < workload_order.size(); ++w) {
+    specs.push_back(detail::over_time_plot(fmt::format("over_time_{}", w), workload_order[w],
+                                           by_workload[workload_order[w]]));
+    keys.push_back({"over-time", workload_order[w]});
+  }
+  int n_watch = 0, n_budget = 0;
+  for (const auto& r : in->runs) {
+    const timeline::Timeline* tl = r.timeline ? &*r.timeline : nullptr;
+    if (r.kind == "watch") {
+      specs.push_back(
+          detail::watch_plot(fmt::format("watch_{}", n_watch++), r, watch_overlay(r.verdict, tl)));
+      keys.push_back({"watch", r.dir});
+    } else if (r.kind == "budget") {
+      specs.push_back(detail::budget_plot(fmt::format("budget_{}", n_budget++), r,
+                                          budget_view(r.budget, r.run, tl)));
+      keys.push_back({"budget", r.dir});
+    }
+  }
+
+  std::vector<RenderedPlot> plots;
+  const bool have_gnuplot = gnuplot_available();
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    RenderedPlot rp{keys[i].first, keys[i].second, specs[i].title, "", ""};
+    if (!have_gnuplot) {
+      rp.problem = "gnuplot not found in PATH (install gnuplot-nox: scripts/bootstrap)";
+    } else if (auto svg = render_svg(specs[i], work); !svg) {
+      rp.problem = svg.error().message;
+    } else {
+      rp.svg = std::move(*svg);
+      ++files.plots;
+      if (auto st = write_file_atomic(
+              (fs::path(files.plots_dir) / (specs[i].name + ".svg")).string(), rp.svg);
+          !st)
+        return st.error();
+    }
+    if (!rp.problem.empty()) files.warnings.push_back(rp.title + ": " + rp.problem);
+    plots.push_back(std::move(rp));
+  }
+  std::error_code ec;
+  fs::remove_all(work, ec);
+
+  files.html = (fs::path(opt.out_dir) / "report.html").string();
+  files.markdown = (fs::path(opt.out_dir) / "summary.md").string();
+  if (auto st = write_file_atomic(files.html, render_html(opt.title, *in, plots)); !st)
+    return st.error();
+  if (auto st = write_file_atomic(files.markdown, render_markdown(opt.title, *in)); !st)
+    return st.error();
+  for (const auto& w : in->warnings) files.warnings.push_back(w);
+  return files;
+}
+
+}  // namespace arenalab::reports

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: Apache-2.0
+// Report data preparation: matrix rows and ratios, best cells, heat maps that keep failed and
+// unverified cells, downsampling that keeps peaks, watch overlays, budget views, Markdown/HTML.
+#include <gtest/gtest.h>
+
+#include "arenalab/reports/inputs.h"
+#include "arenalab/reports/prepare.h"
+#include "arenalab/reports/report.h"
+
+namespace arenalab::reports {
+namespace {
+using nlohmann::json;
+constexpr double kMiB = 1024.0 * 1024.0;
+
+json cell(const std::string& w, const std::string& c, int rep, double ms, double rss_mib,
+          int code = 0, bool verified = true) {
+  return {{"workload", w},
+          {"configuration", c},
+          {"threads", 1},
+          {"repeat", rep},
+          {"verified", verified},
+          {"exit", {{"code", code}}},
+          {"figures", {{"wall_ms", ms}, {"peak_rss_bytes", rss_mib * kMiB}}}};
+}
+
+json small_matrix() {
+  json cells = json::array();
+  for (int r = 0; r < 3; ++r) {
+    cells.push_back(cell("cache", "glibc", r, 100 + r, 200 + r));
+    cells.push_back(cell("cache", "jemalloc", r, 80 + r, 150 + r));
+    cells.push_back(cell("cache", "mimalloc", r, 50, 100, /*code=*/1));  // fastest but failed
+    cells.push_back(cell("cache", "tcmalloc", r, 40, 90, 0, /*verified=*/false));
+  }
+  return {{"schema", "arenalab.matrix/1"}, {"baseline", "glibc"}, {"cells", cells}};
+}
+
+TEST(ParseMatrix, MediansRangesStatusAndRatios) {
+  auto m = parse_matrix(small_matrix(), "results.json");
+  ASSERT_TRUE(m) << m.error().message;
+  ASSERT_EQ(m->rows.size(), 4u);
+  const MatrixRow& glibc = m->rows[0];
+  EXPECT_EQ(glibc.repeats, 3);
+  EXPECT_DOUBLE_EQ(*glibc.time_ms.value, 101);
+  EXPECT_DOUBLE_EQ(*glibc.time_ms.lo, 100);
+  EXPECT_DOUBLE_EQ(*glibc.time_ms.hi, 102);
+  EXPECT_DOUBLE_EQ(*glibc.time_ratio, 1.0);
+  EXPECT_NEAR(*m->rows[1].time_ratio, 81.0 / 101.0, 1e-12);
+  EXPECT_NEAR(*m->rows[1].rss_ratio, 151.0 / 201.0, 1e-12);
+  EXPECT_EQ(m->rows[2].status, "failed");
+  EXPECT_EQ(m->rows[2].failed_repeats, 3);
+  EXPECT_FALSE(m->rows[2].time_ms.value);  // not measured: absent, never 0
+  EXPECT_EQ(m->rows[3].status, "unverified");
+}
+
+TEST(ParseMatrix, RecordedSummaryIntervalsWin) {
+  json doc = small_matrix();
+  doc["summaries"] =
+      json::array({{{"workload", "cache"},
+                    {"configuration", "jemalloc"},
+                    {"threads", 1},
+                    {"wall_ms", {{"median", 81}, {"interval", {79.5, 82.5}}, {"ratio", 0.8}}}}});
+  auto m = parse_matrix(doc, "results.json");
+  ASSERT_TRUE(m);
+  EXPECT_DOUBLE_EQ(*m->rows[1].time_ms.lo, 79.5);
+  EXPECT_DOUBLE_EQ(*m->rows[1].time_ms.hi, 82.5);
+  EXPECT_DOUBLE_EQ(*m->rows[1].time_ratio, 0.8);
+}
+
+// The layout the matrix writes: figures at the top of each cell, one summary per metric with
+// a median interval, the baseline in "plan".
+TEST(ParseMatrix, MetricPerEntrySummariesAsTheMatrixWritesThem) {
+  json cells = json::array();
+  for (int r = 0; r < 2; ++r) {
+    cells.push_back({{"workload", "touch"},
+                     {"configuration", "glibc"},
+                     {"threads", 0},
+                     {"repeat", r},
+                     {"status", "ok"},
+                     {"verified", true},
+                     {"wall_ms", 10.0 + r},
+                     {"peak_rss_bytes", 70 * kMiB},
+                     {"rss_after_free_bytes", 4 * kMiB}});
+    cells.push_back({{"workload", "touch"},
+                     {"configuration", "mimalloc"},
+                     {"threads", 0},
+                     {"repeat", r},
+                     {"status", "crashed"},
+                     {"signal", 11},
+                     {"message", "killed by SIGSEGV"}});
+  }
+  json sums = json::array();
+  sums.push_back({{"workload", "touch"},
+                  {"threads", 0},
+                  {"configuration", "glibc"},
+                  {"metric", "peak_rss_bytes"},
+                  {"unit", "bytes"},
+                  {"value",
+                   {{"n", 2},
+                    {"median", 70 * kMiB},
+                    {"min", 69 * kMiB},
+                    {"max", 71 * kMiB},
+                    {"ci_low", 68 * kMiB},
+                    {"ci_high", 72 * kMiB}}},
+                  {"ratio_to_baseline", {{"median", 1.0}}}});
+  sums.push_back({{"workload", "touch"},
+                  {"threads", 0},
+                  {"configuration", "glibc"},
+                  {"metric", "rss_after_free_bytes"},
+                  {"unit", "bytes"},
+                  {"value", {{"median", 4 * kMiB}, {"ci_low", 3 * kMiB}, {"ci_high", 5 * kMiB}}}});
+  const json doc = {{"schema", "arenalab.matrix/1"},
+                    {"plan", {{"baseline", "glibc"}}},
+                    {"cells", cells},
+                    {"summaries", sums}};
+  auto m = parse_matrix(doc, "results.json");
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->baseline, "glibc");
+  ASSERT_EQ(m->rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(*m->rows[0].peak_rss.lo, 68 * kMiB);
+  EXPECT_DOUBLE_EQ(*m->rows[0].peak_rss.hi, 72 * kMiB);
+  EXPECT_DOUBLE_EQ(*m->rows[0].rss_ratio, 1.0);
+  EXPECT_DOUBLE_EQ(*m->rows[0].rss_after_free.hi, 5 * kMiB);
+  EXPECT_DOUBLE_EQ(*m->rows[0].time_ms.value, 10.5);  // from the cells: no summary recorded
+  EXPECT_EQ(m->rows[1].status, "failed");
+  EXPECT_EQ(m->rows[1].status_detail, "killed by SIGSEGV");
+}
+
+TEST(ParseMatrix, RejectsDocumentsWithoutCells) {
+  auto m = parse_matrix(json{{"schema", "arenalab.matrix/1"}}, "x/results.json");
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().message.find("x/results.json"), std::string::npos);
+}
+
+TEST(MatrixTables, BestCellIgnoresFailedAndUnverified) {
+  auto m = parse_matrix(small_matrix(), "results.json");
+  ASSERT_TRUE(m);
+  const auto tables = matrix_tables(m->rows);
+  ASSERT_EQ(tables.size(), 1u);
+  EXPECT_EQ(tables[0].best_time, 1);  // jemalloc: mimalloc failed, tcmalloc unverified
+  EXPECT_EQ(tables[0].best_rss, 1);
+}
+
+TEST(Heatmap, RelativeToBestAndLabelsUnusableCells) {
+  auto m = parse_matrix(small_matrix(), "results.json");
+  ASSERT_TRUE(m);
+  const Heatmap h = heatmap(matrix_tables(m->rows), HeatMetric::kTime);
+  ASSERT_EQ(h.columns.size(), 4u);
+  ASSERT_EQ(h.rows.size(), 1u);
+  EXPECT_NEAR(*h.value[0][0], 101.0 / 81.0, 1e-12);
+  EXPECT_DOUBLE_EQ(*h.value[0][1], 1.0);
+  EXPECT_FALSE(h.value[0][2]);
+  EXPECT_EQ(h.label[0][2], "failed");
+  EXPECT_EQ(h.label[0][3], "unverified");
+  EXPECT_NEAR(h.max_value, 101.0 / 81.0, 1e-12);
+}
+
+TEST(PlotPoints, ScalesAndKeepsThePeakWhenDownsampling) {
+  timeline::Series s;
+  for (int i = 0; i < 10000; ++i) {
+    s.t_ms.push_back(i * 10.0);
+    s.value.push_back((i == 4321 ? 900.0 : 100.0) * kMiB);
+  }
+  const XY p = plot_points(s, 300);
+  EXPECT_LE(p.x.size(), 310u);
+  EXPECT_DOUBLE_EQ(*std::max_element(p.y.begin(), p.y.end()), 900.0);
+  EXPECT_DOUBLE_EQ(p.x.front(), 0.0);
+  EXPECT_DOUBLE_EQ(p.x.back(), 99.99);  // the last sample, in seconds
+  EXPECT_TRUE(std::is_sorted(p.x.begin(), p.x.end()));
+}
+
+timeline::Timeline ramp_then_flat() {
+  timeline::Timeline tl;
+  for (int i = 0; i <= 100; ++i) {
+    timeline::Sample s;
+    s.t_ms = i * 100.0;
+    s.rss = (i < 30 ? i : 30) * kMiB;
+    tl.samples.push_back(s);
+  }
+  return tl;
+}
+
+TEST(WatchOverlay, ReadsNestedEvidenceAndDrawsTheFitAfterTheKnee) {
+  const json v = {{"schema", "arenalab.verdict/1"},
+                  {"verdict", "retention"},
+                  {"confidence", 0.9},
+                  {"evidence",
+                   {{"slope_bytes_per_s", {{"value", 0.0}, {"lo", -1000.0}, {"hi", 1000.0}}},
+                    {"knee_ms", 3000.0},
+                    {"gap_bytes", 64 * kMiB},
+                    {"trend_p", 0.4}}}};
+  const auto tl = ramp_then_flat();
+  const WatchOverlay o = watch_overlay(v, &tl);
+  EXPECT_EQ(o.verdict, "retention");
+  EXPECT_DOUBLE_EQ(*o.slope_lo, -1000.0);
+  EXPECT_DOUBLE_EQ(*o.knee_ms, 3000.0);
+  ASSERT_EQ(o.fit.x.size(), 2u);
+  EXPECT_DOUBLE_EQ(o.fit.x[0], 3.0);
+  EXPECT_DOUBLE_EQ(o.fit.x[1], 10.0);
+  EXPECT_NEAR(o.fit.y[0], 30.0, 1e-9);  // flat through the plateau's mean
+  EXPECT_NEAR(o.fit.y[1], 30.0, 1e-9);
+  bool gap = false;
+  for (const auto& [k, val] : o.evidence) gap |= (k == "gap_bytes" && val == "64.0 MiB");
+  EXPECT_TRUE(gap);
+}
+
+// verdict.json as the analysis writes it: evidence per signal, the RSS signal named.
+TEST(WatchOverlay, PerSignalEvidenceUsesTheTrendAfterTheKnee) {
+  const json trend = {{"t0_ms", 3000.0},
+                      {"t1_ms", 10000.0},
+                      {"slope_bytes_per_s", 10.0},
+                      {"slope_interval_bytes_per_s", {-5.0, 20.0}},
+                      {"p_median", 0.5}};
+  const json v = {{"schema", "arenalab.verdict/1"},
+                  {"verdict", "retention"},
+                  {"confidence", 0.8},
+                  {"reason", "RSS plateaus while live bytes returned"},
+                  {"held_signal", "live_bytes"},
+                  {"rss_signal", "rss"},
+                  {"signals",
+                   {{"rss",
+                     {{"verdict", "bounded"},
+                      {"growth_pct", 50.0},
+                      {"level_bytes", 30 * kMiB},
+                      {"trend", {{"t0_ms", 0.0}, {"t1_ms", 10000.0}, {"slope_bytes_per_s", 3e6}}},
+                      {"knee", {{"found", true}, {"t_ms", 3000.0}}},
+                      {"after_knee", trend}}},
+                    {"live_bytes", {{"verdict", "bounded"}}}}}};
+  const VerdictSummary vs = verdict_summary(v);
+  EXPECT_EQ(vs.signal, "rss");
+  EXPECT_DOUBLE_EQ(*vs.slope, 10.0);
+  EXPECT_DOUBLE_EQ(*vs.slope_lo, -5.0);
+  EXPECT_DOUBLE_EQ(*vs.knee_ms, 3000.0);
+  const auto tl = ramp_then_flat();
+  const WatchOverlay o = watch_overlay(v, &tl);
+  ASSERT_EQ(o.fit.x.size(), 2u);
+  EXPECT_DOUBLE_EQ(o.fit.x[0], 3.0);
+  EXPECT_NEAR(o.fit.y[0], 30.0, 0.01);
+  bool why = false, rss_line = false;
+  for (const auto& [k, val] : o.evidence) {
+    why |= k == "why" && val.find("plateaus") != std::string::npos;
+    rss_line |= k == "rss" && val.find("growth 50%") != std::string::npos;
+  }
+  EXPECT_TRUE(why);
+  EXPECT_TRUE(rss_line);
+}
+
+TEST(WatchOverlay, NoSlopeNoLine) {
+  const auto tl = ramp_then_flat();
+  const WatchOverlay o = watch_overlay(json{{"verdict", "unresolved"}}, &tl);
+  EXPECT_TRUE(o.fit.empty());
+  EXPECT_FALSE(o.knee_ms);
+}
+
+TEST(BudgetView, KilledBySigkillAtTheLastSample) {
+  const auto tl = ramp_then_flat();
+  const BudgetView b = budget_view(json{{"limit_bytes", 64 * kMiB}, {"oom_kills", 1}},
+                                   json{{"exit", {{"signal", 9}}}}, &tl);
+  EXPECT_TRUE(b.killed);
+  EXPECT_DOUBLE_EQ(*b.limit_bytes, 64 * kMiB);
+  EXPECT_DOUBLE_EQ(*b.kill_ms, 10000.0);
+  EXPECT_NE(b.outcome.find("killed (signal 9) at 10.00 s"), std::string::npos) << b.outcome;
+  const BudgetView ok = budget_view(json{{"limit_bytes", 1e9}}, json{{"exit", {{"code", 0}}}}, &tl);
+  EXPECT_FALSE(ok.killed);
+  EXPECT_FALSE(ok.kill_ms);
+}
+
+TEST(Names, WorkloadFromCommand) {
+  EXPECT_EQ(workload_name({"/x/build/bin/wl_cache-jemalloc", "--smoke"}), "cache");
+  EXPECT_EQ(workload_name({"wl_leak"}), "leak");
+  EXPECT_EQ(workload_name({"/usr/bin/redis-server"}), "redis-server");
+  EXPECT_EQ(workload_name({}), "unknown");
+}
+
+TEST(Callsites, SortedByGrowthAndJoinedFrames) {
+  json a = {{"frames", json::array({"malloc", "grow", "main"})}, {"growth_bytes", 10.0}};
+  json b = {{"site", "leaky"}, {"start_bytes", 0.0}, {"end_bytes", 50.0}};
+  json doc = json::object();
+  doc["callsites"] = json::array({a, b});
+  const auto sites = parse_callsites(doc);
+  ASSERT_EQ(sites.size(), 2u);
+  EXPECT_EQ(sites[0].site, "leaky");
+  EXPECT_DOUBLE_EQ(*sites[0].growth_bytes, 50.0);
+  EXPECT_EQ(sites[1].site, "malloc < grow < main");
+}
+
+TEST(Callsites, ProfileLayoutSiteObjectStackAndBytesNow) {
+  json c = {{"verdict", "leak"},
+            {"slope_bytes_per_s", 2048.0},
+            {"bytes_now", 4096.0},
+            {"site", {{"function", "grow"}, {"file", "/src/leak.cc"}, {"line", 42}}},
+            {"stack", json::array({"grow at leak.cc:42", "main"})},
+            {"live_bytes", json::array({1024.0, 2048.0, 4096.0})}};
+  json doc = json::object();
+  doc["callsites"] = json::array({c});
+  const auto sites = parse_callsites(doc);
+  ASSERT_EQ(sites.size(), 1u);
+  EXPECT_EQ(sites[0].site, "grow (leak.cc:42)");
+  EXPECT_EQ(sites[0].verdict, "leak");
+  EXPECT_DOUBLE_EQ(*sites[0].end_bytes, 4096.0);
+  EXPECT_DOUBLE_EQ(*sites[0].growth_bytes, 3072.0);
+}
+
+TEST(Render, MarkdownListsFailedCellsAndHtmlEscapes) {
+  Inputs in;
+  auto m = parse_matrix(small_matrix(), "results.json");
+  ASSERT_TRUE(m);
+  m->dir = "m";
+  in.matrices.push_back(*m);
+  const std::string md = render_markdown("t", in);
+  EXPECT_NE(md.find("| mimalloc | failed: exit 1 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| tcmalloc | unverified"), std::string::npos);
+  EXPECT_NE(md.find("81.0 ms ★"), std::string::npos);
+  const std::string html = render_html("<t&>", in, {});
+  EXPECT_NE(html.find("<h1>&lt;t&amp;&gt;</h1>"), std::string::npos);
+  EXPECT_NE(html.find("best-time"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), std::string::npos);  // self-contained: nothing fetched
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arenalab::reports
