@@ -13,6 +13,15 @@ function(arenalab_add_workload name)
   endif()
   set(variants "")
   set(targets wl_${name})
+  # Compile once: the plain program and every link variant share the objects (the allocator
+  # is chosen at link or load time, never at compile time). Sources that are already
+  # $<TARGET_OBJECTS:...> are used as they are.
+  if(NOT sources MATCHES "TARGET_OBJECTS")
+    add_library(wl_${name}_objects OBJECT ${sources})
+    target_link_libraries(wl_${name}_objects PRIVATE arenalab::workload ${ARG_LIBS})
+    arenalab_target_defaults(wl_${name}_objects)
+    set(sources $<TARGET_OBJECTS:wl_${name}_objects>)
+  endif()
   add_executable(wl_${name} ${sources})
   foreach(backend IN LISTS ARENALAB_BACKENDS)
     if(backend STREQUAL "glibc" OR ARENALAB_SANITIZE)
