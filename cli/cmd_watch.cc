@@ -11,6 +11,7 @@
 
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
+#include "arenalab/core/sizes.h"
 #include "arenalab/runner/runner.h"
 #include "arenalab/timeline/timeline.h"
 #include "classify_output.h"
@@ -64,10 +65,15 @@ int run_watch(Args& a) {
       auto tl = timeline::read_timeline(p.timeline_path);
       if (!tl || tl->samples.empty()) return;
       const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
+      // The program's own gauges (arenalab_gauge_set), beside RSS: e.g. an off-heap store's
+      // bytes in use. Gauges are published as byte counts.
+      std::string gauges;
+      for (const auto& [name, value] : tl->samples.back().gauges)
+        gauges += fmt::format("  {} {}", name, format_bytes(value));
       std::cerr << fmt::format(
-          "arenalab watch: {:6.1f} s  RSS {:>10}  live {:>10}  verdict {} ({:.2f})\n",
+          "arenalab watch: {:6.1f} s  RSS {:>10}  live {:>10}  verdict {} ({:.2f}){}\n",
           p.elapsed_ms / 1000, last_figure(*tl, "rss"), last_figure(*tl, "live_bytes"),
-          analysis::verdict_name(c.verdict), c.confidence);
+          analysis::verdict_name(c.verdict), c.confidence, gauges);
     };
   }
   auto r = runner::run(a.run);
