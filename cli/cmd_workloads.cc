@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arenalab/core/files.h"
+#include "arenalab/core/text.h"
 #include "command.h"
 
 namespace arenalab::cli {
@@ -14,18 +15,12 @@ namespace {
 
 int run(bool json) {
   const std::string path = share_dir() + "/workloads.json";
-  auto text = read_file(path);
-  if (!text) {
-    print_error("workloads", text.error().message);
+  auto parsed = read_json_file(path);
+  if (!parsed) {
+    print_error("workloads", parsed.error().message);
     return kExitError;
   }
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::exception& e) {
-    print_error("workloads", path + ": not valid JSON: " + e.what());
-    return kExitError;
-  }
+  const nlohmann::json& doc = *parsed;
   if (json) {
     std::cout << doc.dump(2) << "\n";
     return kExitOk;

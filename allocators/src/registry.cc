@@ -10,6 +10,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/core/text.h"
 
 namespace arenalab {
 namespace fs = std::filesystem;
@@ -59,14 +60,9 @@ std::string default_configurations_path() {
 }
 
 Result<std::vector<Configuration>> load_configurations(const std::string& path) {
-  auto text = read_file(path);
-  if (!text) return make_error("allocator configurations: " + text.error().message);
-  json doc;
-  try {
-    doc = json::parse(*text);
-  } catch (const json::parse_error& e) {
-    return make_error(path + ": not valid JSON: " + e.what());
-  }
+  auto parsed = read_json_file(path);
+  if (!parsed) return make_error("allocator configurations: " + parsed.error().message);
+  const json& doc = *parsed;
   if (!doc.is_object() || !doc.contains("configurations") || !doc["configurations"].is_array())
     return make_error(path + ": expected an object with a \"configurations\" array");
   std::vector<Configuration> out;

@@ -2,6 +2,7 @@
 // Loading result directories for the report. Readers are tolerant of optional fields (absent
 // stays absent) and strict about the schema line and JSON syntax (errors name the file).
 #include "arenalab/reports/inputs.h"
+#include "arenalab/core/text.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -36,14 +37,9 @@ std::string string_at(const json& obj, std::initializer_list<const char*> keys) 
 }
 
 Result<json> read_json(const std::string& path, const std::string& schema_prefix) {
-  auto text = read_file(path);
-  if (!text) return text.error();
-  json doc;
-  try {
-    doc = json::parse(*text);
-  } catch (const json::exception& e) {
-    return make_error(path + ": not valid JSON: " + e.what());
-  }
+  auto parsed = read_json_file(path);
+  if (!parsed) return parsed.error();
+  json doc = std::move(*parsed);
   if (!doc.is_object()) return make_error(path + ": expected a JSON object");
   const std::string schema = doc.value("schema", "");
   if (!schema_prefix.empty() && schema.rfind(schema_prefix, 0) != 0)

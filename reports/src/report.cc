@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // report.html (self-contained: CSS, JS and SVG plots inline as data: URIs) and summary.md.
 #include "arenalab/reports/report.h"
+#include "arenalab/core/text.h"
 
 #include <fmt/format.h>
 
@@ -20,29 +21,7 @@ namespace arenalab::reports {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string html_escape(const std::string& s) { return markup_escape(s); }
 
 namespace {
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // arenalab.matrix/1: summaries, JSON round trip and CSV.
 #include "arenalab/matrix/results.h"
+#include "arenalab/core/text.h"
 
 #include <fmt/format.h>
 
@@ -295,15 +296,9 @@ Result<Results> results_from_json(const json& doc) {
 }
 
 Result<Results> read_results(const std::string& path) {
-  auto text = read_file(path);
-  if (!text) return text.error();
-  json doc;
-  try {
-    doc = json::parse(*text);
-  } catch (const json::exception& e) {
-    return make_error(path + ": not valid JSON: " + e.what());
-  }
-  auto r = results_from_json(doc);
+  auto doc = read_json_file(path);
+  if (!doc) return doc.error();
+  auto r = results_from_json(*doc);
   if (!r) return make_error(path + ": " + r.error().message);
   return r;
 }

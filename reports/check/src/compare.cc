@@ -2,6 +2,7 @@
 // The check rules (see check.h) and their three renderings: terminal table, JUnit XML (the
 // de-facto schema read by GitHub/GitLab/Jenkins test reporters) and Markdown.
 #include <fmt/format.h>
+#include "arenalab/core/text.h"
 
 #include <algorithm>
 #include <map>
@@ -214,32 +215,6 @@ std::string summary_line(const CheckReport& r) {
       r.options.tolerance_pct, r.options.strict ? ", strict" : "");
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string md_cell(const std::string& s) {
   std::string out;
   for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
@@ -279,19 +254,19 @@ std::string junit_xml(const CheckReport& r) {
       "errors=\"0\" skipped=\"{2}\">\n",
       r.findings.size(), failures, skipped);
   for (const auto& f : r.findings) {
-    out += fmt::format("    <testcase classname=\"arenalab.{}\" name=\"{}\">\n", xml_escape(f.key),
-                       xml_escape(f.metric));
+    out += fmt::format("    <testcase classname=\"arenalab.{}\" name=\"{}\">\n",
+                       markup_escape(f.key), markup_escape(f.metric));
     const std::string detail = fmt::format("baseline: {}\nresult: {}\nchange: {}\n{}",
                                            f.baseline.empty() ? "—" : f.baseline,
                                            f.result.empty() ? "—" : f.result, f.change, f.message);
     if (f.fails)
       out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
-                         xml_escape(f.message), outcome_name(f.outcome), xml_escape(detail));
+                         markup_escape(f.message), outcome_name(f.outcome), markup_escape(detail));
     else if (f.outcome == Outcome::kMissing)
-      out += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(f.message));
+      out += fmt::format("      <skipped message=\"{}\"/>\n", markup_escape(f.message));
     else
       out += fmt::format("      <system-out>{}: {}</system-out>\n", outcome_name(f.outcome),
-                         xml_escape(detail));
+                         markup_escape(detail));
     out += "    </testcase>\n";
   }
   out += "  </testsuite>\n</testsuites>\n";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include "arenalab/core/text.h"
 
 #include "arenalab/check/check.h"
 #include "arenalab/core/files.h"
@@ -27,15 +28,10 @@ namespace {
 std::string strip_wl(std::string name) { return name.rfind("wl_", 0) == 0 ? name.substr(3) : name; }
 
 Result<json> read_json(const std::string& path) {
-  auto text = read_file(path);
-  if (!text) return text.error();
-  try {
-    json doc = json::parse(*text);
-    if (!doc.is_object()) return make_error(path + ": expected a JSON object");
-    return doc;
-  } catch (const json::exception& e) {
-    return make_error(path + ": not valid JSON: " + e.what());
-  }
+  auto doc = read_json_file(path);
+  if (!doc) return doc.error();
+  if (!doc->is_object()) return make_error(path + ": expected a JSON object");
+  return doc;
 }
 
 double percentile(std::vector<double> v, double q) {
