@@ -2,6 +2,7 @@
 // arenalab::runner::run against the real interposer and the survivor program: bad input is an
 // error value, exit status and signals pass through, run.json and the timeline are written,
 // the full-mode log balances, the interposer library path is the contract's.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -39,6 +40,38 @@ TEST(Runner, PreloadLibraryPathIsTheContract) {
   const std::string p = runner::preload_library_path();
   EXPECT_EQ(fs::path(p).filename(), "libarenalab_preload.so");
   EXPECT_TRUE(fs::exists(p)) << p;
+  const std::string s = runner::preload_library_path("stats");
+  EXPECT_EQ(fs::path(s).filename(), "libarenalab_preload_stats.so");
+  EXPECT_TRUE(fs::exists(s)) << s;
+}
+
+// Stats mode puts no hook on the allocation path: the library it preloads defines no malloc
+// family at all (the program calls its allocator directly), yet the timeline is written.
+TEST(Runner, StatsModeLibraryDefinesNoAllocationEntryPoint) {
+  void* h = dlopen(runner::preload_library_path("stats").c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << dlerror();
+  Dl_info info{};
+  for (const char* sym : {"malloc", "free", "calloc", "realloc", "_Znwm", "_ZdlPv", "mmap"}) {
+    void* f = dlsym(h, sym);  // found in a dependency (libc), never in the library itself
+    if (f && dladdr(f, &info)) {
+      EXPECT_STRNE(fs::path(info.dli_fname).filename().c_str(), "libarenalab_preload_stats.so")
+          << sym;
+    }
+  }
+  EXPECT_NE(dlsym(h, "arenalab_gauge_set"), nullptr);
+  auto o = options("stats-nohooks", {ARENALAB_SURVIVOR, "exit"});
+  o.mode = "stats";
+  auto r = runner::run(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->exit.shell_status(), 3);
+  EXPECT_TRUE(r->verified) << r->mismatch;
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings.front();
+  auto tl = timeline::read_timeline(r->timeline_path);
+  ASSERT_TRUE(tl.ok()) << tl.error().message;
+  EXPECT_EQ(tl->header.mode, "stats");
+  ASSERT_FALSE(tl->samples.empty());
+  EXPECT_TRUE(tl->samples.back().rss.has_value());
+  EXPECT_FALSE(tl->samples.back().live_bytes.has_value());
 }
 
 TEST(Runner, BadInputIsAnError) {

@@ -66,6 +66,14 @@ void check_balanced(const Snapshot& before, const char* what) {
   if (mmap_counting(before)) check(after.mmap == before.mmap, what, after.mmap, before.mmap);
 }
 
+// Whether `name` resolves into the same object as the malloc that is called.
+bool defined_beside_malloc(const char* name) {
+  Dl_info m{}, n{};
+  void* fm = dlsym(RTLD_DEFAULT, "malloc");
+  void* fn = dlsym(RTLD_DEFAULT, name);
+  return fm && fn && dladdr(fm, &m) && dladdr(fn, &n) && m.dli_fbase == n.dli_fbase;
+}
+
 void scenario_entry() {
   // Warm up anything lazily allocated by the checks themselves (dlsym, stdio).
   std::fprintf(stderr, "%s", "");
@@ -80,14 +88,20 @@ void scenario_entry() {
   void* b = std::calloc(10, 100);
   a = std::realloc(a, 5000);
   a = std::realloc(a, 10);
-  void* c = reallocarray(nullptr, 16, 64);
-  c = reallocarray(c, 32, 64);
+  // jemalloc 5.3 defines no reallocarray or pvalloc: glibc's then return glibc blocks that
+  // jemalloc's free cannot take, and the bare program crashes. The interposer rebuilds them on
+  // the allocator's own entry points; without it (stats mode preloads no hook) they are only
+  // called where the malloc that is called defines them too.
+  const bool has_reallocarray = defined_beside_malloc("reallocarray");
+  const bool has_pvalloc = defined_beside_malloc("pvalloc");
+  void* c = has_reallocarray ? reallocarray(nullptr, 16, 64) : std::malloc(16 * 64);
+  if (has_reallocarray) c = reallocarray(c, 32, 64);
   void* d = nullptr;
   check(posix_memalign(&d, 64, 300) == 0, "posix_memalign");
   void* e = aligned_alloc(4096, 8192);
   void* f = memalign(256, 777);
   void* g = valloc(100);
-  void* h = pvalloc(100);
+  void* h = has_pvalloc ? pvalloc(100) : valloc(4096);
   check(malloc_usable_size(a) >= 10, "malloc_usable_size",
         static_cast<long long>(malloc_usable_size(a)), 10);
   check(malloc_usable_size(e) >= 8192, "malloc_usable_size aligned");

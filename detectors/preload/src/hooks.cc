@@ -24,27 +24,7 @@
 
 namespace arenalab::preload {
 
-RealFns g_real;
-std::atomic<unsigned> g_flags{0};
-__thread ThreadState t_state __attribute__((tls_model("initial-exec")));
-Slot g_slots[kMaxSlots];
-std::atomic<int> g_slot_high{1};  // slot 0 (index 1 in t.slot) is the shared one
-
-void sum_slots(long long* bytes, long long* allocs) {
-  long long b = 0, a = 0;
-  const int n = g_slot_high.load(std::memory_order_relaxed);
-  for (int i = 0; i < n && i < kMaxSlots; ++i) {
-    b += g_slots[i].bytes.load(std::memory_order_relaxed);
-    a += g_slots[i].allocs.load(std::memory_order_relaxed);
-  }
-  *bytes = b;
-  *allocs = a;
-}
-
-void SpinLock::lock() {
-  for (int spins = 0; v.exchange(1, std::memory_order_acquire) != 0; ++spins)
-    if (spins > 64) sched_yield();
-}
+const bool kHooksAllocation = true;
 
 namespace {
 
@@ -266,21 +246,20 @@ struct Hook {
 
 void ensure_resolved() { ready(); }
 
-void* sys_mmap(size_t len) {
-  void* p = reinterpret_cast<void*>(
-      syscall(SYS_mmap, nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  return (reinterpret_cast<long>(p) < 0 && reinterpret_cast<long>(p) > -4096) ? nullptr : p;
-}
-
-void sys_munmap(void* p, size_t len) { syscall(SYS_munmap, p, len); }
-
 }  // namespace arenalab::preload
 
 using namespace arenalab::preload;
 
 #define ARENALAB_EXPORT extern "C" __attribute__((visibility("default")))
 
-ARENALAB_EXPORT void* malloc(size_t n) {
+// The two common modes have a straight-line path each, chosen by one load of g_flags (nonzero
+// only once the next definitions are resolved): no Hook scope, no mode tests after the call.
+// Everything else (full mode, start-up, nested calls) takes the general path below it.
+namespace {
+constexpr unsigned kModeCount = kCount | kMmap;
+constexpr unsigned kModeSample = kSample | kMmap;
+
+__attribute__((noinline)) void* malloc_general(size_t n) {
   if (__builtin_expect(!ready(), 0)) return bootstrap_alloc(n, 16);
   Hook h;
   if (!h.active) return g_real.malloc(n);
@@ -289,12 +268,58 @@ ARENALAB_EXPORT void* malloc(size_t n) {
   return p;
 }
 
-ARENALAB_EXPORT void free(void* p) {
+__attribute__((noinline)) void free_general(void* p) {
   if (!p || in_bootstrap(p)) return;
   if (__builtin_expect(!ready(), 0)) return;  // cannot happen for a real block
   Hook h;
   if (h.active) on_free(h.t, h.flags, p);
   g_real.free(p);
+}
+}  // namespace
+
+ARENALAB_EXPORT void* malloc(size_t n) {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
+  ThreadState& t = t_state;
+  if (__builtin_expect(t.busy == 0, 1)) {
+    if (f == kModeCount) {
+      t.busy = 1;  // the allocator's own mmap calls are not the program's
+      void* p = g_real.malloc(n);
+      if (__builtin_expect(p != nullptr, 1)) slot_add(t, static_cast<long long>(usable(p)), 1);
+      t.busy = 0;
+      return p;
+    }
+    if (f == kModeSample) {
+      t.busy = 1;
+      void* p = g_real.malloc(n);
+      t.countdown -= static_cast<long long>(n);
+      if (__builtin_expect(t.countdown <= 0, 0) && p) sample_alloc(t, p, n);
+      t.busy = 0;
+      return p;
+    }
+  }
+  return malloc_general(n);
+}
+
+ARENALAB_EXPORT void free(void* p) {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
+  ThreadState& t = t_state;
+  if (__builtin_expect(t.busy == 0 && p && !in_bootstrap(p), 1)) {
+    if (f == kModeCount) {
+      slot_add(t, -static_cast<long long>(usable(p)), -1);
+      t.busy = 1;
+      g_real.free(p);
+      t.busy = 0;
+      return;
+    }
+    if (f == kModeSample) {
+      t.busy = 1;
+      if (__builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);
+      g_real.free(p);
+      t.busy = 0;
+      return;
+    }
+  }
+  free_general(p);
 }
 
 ARENALAB_EXPORT void* calloc(size_t n, size_t size) {
@@ -447,6 +472,21 @@ inline void* new_al_impl(size_t n, std::align_val_t al, NoThrow nothrow_fn, Thro
 
 template <typename Del>
 inline void delete_impl(void* p, Del del) {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
+  ThreadState& t = t_state;
+  if (__builtin_expect(t.busy == 0 && p && !in_bootstrap(p) &&
+                           (f == kModeCount || f == kModeSample),
+                       1)) {
+    if (f == kModeCount) slot_add(t, -static_cast<long long>(usable(p)), -1);
+    t.busy = 1;
+    if (f == kModeSample && __builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);
+    if (del)
+      del(p);
+    else
+      g_real.free(p);
+    t.busy = 0;
+    return;
+  }
   if (!p || in_bootstrap(p) || !ready()) return;
   Hook h;
   if (h.active) on_free(h.t, h.flags, p);

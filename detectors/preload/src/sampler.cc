@@ -421,7 +421,9 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   // identify that one and say that the hooks see nothing.
   void* called = dlsym(RTLD_DEFAULT, "malloc");
   Dl_info mine{}, theirs{};
-  if (called && dladdr(reinterpret_cast<void*>(&arenalab_preload_init), &mine) &&
+  if (!kHooksAllocation) {
+    g_id_ok = called && identify_malloc(called, &g_id);
+  } else if (called && dladdr(reinterpret_cast<void*>(&arenalab_preload_init), &mine) &&
       dladdr(called, &theirs) && mine.dli_fbase != theirs.dli_fbase) {
     g_id_ok = identify_malloc(called, &g_id);
     note_warning("target bypassed the interposer: malloc is defined by ",
@@ -502,7 +504,7 @@ extern "C" __attribute__((visibility("default"))) void* dlopen(const char* file,
   using namespace arenalab::preload;
   static void* (*real)(const char*, int) = nullptr;
   if (!real) real = reinterpret_cast<void* (*)(const char*, int)>(dlsym(RTLD_NEXT, "dlopen"));
-  if ((flags & RTLD_DEEPBIND) && g_active)
+  if ((flags & RTLD_DEEPBIND) && g_active && kHooksAllocation)
     note_warning("target bypassed the interposer: dlopen(", file ? file : "NULL",
                  ", RTLD_DEEPBIND): that library's malloc calls are not seen");
   return real(file, flags);

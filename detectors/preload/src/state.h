@@ -130,8 +130,12 @@ extern long long g_sample_bytes;
 void sampler_final();
 void note_warning(const char* a, const char* b, const char* c);
 
-// Resolves the next definitions now if not done yet (hooks.cc).
+// Resolves the next definitions now if not done yet (hooks.cc; stats_only.cc resolves malloc,
+// for identification only).
 void ensure_resolved();
+// True in libarenalab_preload.so, whose malloc family are the hooks; false in
+// libarenalab_preload_stats.so (stats mode), which defines no allocation entry point.
+extern const bool kHooksAllocation;
 
 // Raw system calls that never go through our hooks.
 void* sys_mmap(size_t len);

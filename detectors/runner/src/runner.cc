@@ -26,7 +26,9 @@ namespace arenalab::runner {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string preload_library_path() { return lib_dir() + "/libarenalab_preload.so"; }
+std::string preload_library_path(const std::string& mode) {
+  return lib_dir() + (mode == "stats" ? "/libarenalab_preload_stats.so" : "/libarenalab_preload.so");
+}
 
 bool is_static_executable(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -130,10 +132,10 @@ Result<RunResult> run(const RunOptions& o) {
   if (!config) return config.error();
   if (const auto why = config->unavailable_reason(); !why.empty())
     return make_error("configuration '" + config->name + "': " + why);
-  const std::string preload = preload_library_path();
+  const std::string preload = preload_library_path(o.mode);
   if (::access(preload.c_str(), R_OK) != 0)
     return make_error("interposer library " + preload +
-                      " not found (build target arenalab_preload)");
+                      " not found (build targets arenalab_preload, arenalab_preload_stats)");
 
   RunResult result;
   std::string out = o.out_dir.empty() ? "arenalab-run-" + std::to_string(::getpid()) : o.out_dir;

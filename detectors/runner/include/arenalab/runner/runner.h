@@ -62,8 +62,9 @@ struct RunResult {
 // Errors: unknown configuration, missing library, bad option, cannot exec.
 Result<RunResult> run(const RunOptions& options);
 
-// build/lib/libarenalab_preload.so (lib_dir(), $ARENALAB_LIB_DIR overrides).
-std::string preload_library_path();
+// build/lib/libarenalab_preload.so (lib_dir(), $ARENALAB_LIB_DIR overrides); for mode "stats"
+// libarenalab_preload_stats.so, the same sampler without any allocation hook.
+std::string preload_library_path(const std::string& mode = "count");
 
 // Whether `path` is an ELF executable without a program interpreter (statically linked):
 // LD_PRELOAD cannot reach it. False for anything unreadable or dynamic.
