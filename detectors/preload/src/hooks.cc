@@ -474,9 +474,8 @@ template <typename Del>
 inline void delete_impl(void* p, Del del) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
   ThreadState& t = t_state;
-  if (__builtin_expect(t.busy == 0 && p && !in_bootstrap(p) &&
-                           (f == kModeCount || f == kModeSample),
-                       1)) {
+  if (__builtin_expect(
+          t.busy == 0 && p && !in_bootstrap(p) && (f == kModeCount || f == kModeSample), 1)) {
     if (f == kModeCount) slot_add(t, -static_cast<long long>(usable(p)), -1);
     t.busy = 1;
     if (f == kModeSample && __builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);

@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <link.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,20 +25,21 @@
 namespace arenalab::preload {
 
 long long g_sample_bytes = 512 * 1024;
-std::atomic<std::uint8_t>* g_filter = nullptr;
+std::atomic<std::uint64_t> g_filter_bits[kFilterSize / 64];
 
 namespace {
 
 constexpr int kMaxDepth = 48;
-constexpr int kSkipFrames = 2;  // record_stack's caller chain: sample_alloc/full_alloc, the hook
+// Frames dropped from the top of a stack: those inside this library (the hook, sample_alloc,
+// capture), found by address, so inlining decisions never shift the stack.
+constexpr int kSkipFrames = 4;  // upper bound on our own frames, for the capture buffer
+std::uintptr_t g_self_lo = 0, g_self_hi = 0;
 constexpr std::size_t kMaxStacks = 1 << 16;
 constexpr std::size_t kStackHashSize = 1 << 17;  // open addressing over stack ids
 constexpr std::size_t kMaxBlocks = 1 << 19;      // live sampled blocks
-// The filter (state.h) is over the page of a block's address: every free in sample mode checks
-// one byte, so it must stay in cache (64 KiB) and neighbouring frees must share lines
-// (indexed by the 64-byte line of the address, not hashed: a filter cache line covers 4 KiB of
-// heap, and only blocks sharing a 64-byte line or 4 MiB apart alias). A false positive only costs a
-// locked lookup.
+// The filter (state.h): g_filter_count holds the sampled blocks per page behind each bit (lock
+// held). A false positive only costs a locked lookup.
+std::uint32_t* g_filter_count = nullptr;
 
 struct Stack {
   std::uint64_t hash;
@@ -100,9 +102,33 @@ int capture(void** frames) {
   t_state.busy = 2;
   int n = g_unwind ? g_unwind(raw, kMaxDepth + kSkipFrames) : 0;
   t_state.busy = saved;
+  int i = 0;
+  while (i < n && reinterpret_cast<std::uintptr_t>(raw[i]) >= g_self_lo &&
+         reinterpret_cast<std::uintptr_t>(raw[i]) < g_self_hi)
+    ++i;
   int out = 0;
-  for (int i = kSkipFrames; i < n; ++i) frames[out++] = raw[i];
+  for (; i < n && out < kMaxDepth; ++i) frames[out++] = raw[i];
   return out;
+}
+
+// The address range of this library's executable segment (for capture()).
+void find_self_text() {
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void*) -> int {
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+          const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+          const std::uintptr_t self = reinterpret_cast<std::uintptr_t>(&find_self_text);
+          if (self >= lo && self < lo + ph.p_memsz) {
+            g_self_lo = lo;
+            g_self_hi = lo + ph.p_memsz;
+            return 1;
+          }
+        }
+        return 0;
+      },
+      nullptr);
 }
 
 void full_put(const void* data, std::size_t n);
@@ -174,10 +200,6 @@ bool block_remove(std::uintptr_t p, Block* out) {
   return true;
 }
 
-inline std::size_t filter_index(const void* p) {
-  return (reinterpret_cast<std::uintptr_t>(p) >> 6) & (kFilterSize - 1);
-}
-
 std::uint64_t now_ms_monotonic() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -235,20 +257,28 @@ void profile_init(unsigned flags, unsigned long long sample_bytes, const char* o
   std::memcpy(g_out_dir, out_dir, n);
   g_out_dir[n] = 0;
   if (!(flags & (kSample | kFull))) return;
+  find_self_text();
   // libunwind's unw_backtrace caches unwind info per address (fast); loaded privately so its
   // exported _Unwind_Backtrace/backtrace do not interpose on the program's. Fallback: glibc
   // backtrace(). Either is primed here, so its first-use allocations happen now.
   const char* unwinder = getenv("ARENALAB_UNWIND");  // "glibc": backtrace(3) only
   if (unwinder && str_eq(unwinder, "glibc")) {
-  } else if (void* h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL))
+  } else if (void* h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL)) {
     g_unwind = reinterpret_cast<int (*)(void**, int)>(dlsym(h, "unw_backtrace"));
+    // Per-thread caching: the default global cache takes a lock (and blocks signals around
+    // it) on every unwind, which two allocating threads then contend for.
+    using Policy = int (*)(void*, int);
+    auto set_policy = reinterpret_cast<Policy>(dlsym(h, "_ULx86_64_set_caching_policy"));
+    auto** space = reinterpret_cast<void**>(dlsym(h, "_ULx86_64_local_addr_space"));
+    if (set_policy && space && *space) set_policy(*space, 2 /* UNW_CACHE_PER_THREAD */);
+  }
   if (!g_unwind) g_unwind = &backtrace;
   void* prime[4];
   g_unwind(prime, 4);
   g_stacks = static_cast<Stack*>(sys_mmap(kMaxStacks * sizeof(Stack)));
   g_stack_index = static_cast<std::uint32_t*>(sys_mmap(kStackHashSize * sizeof(std::uint32_t)));
   g_blocks = static_cast<Block*>(sys_mmap(kMaxBlocks * sizeof(Block)));
-  g_filter = static_cast<std::atomic<std::uint8_t>*>(sys_mmap(kFilterSize));
+  g_filter_count = static_cast<std::uint32_t*>(sys_mmap(kFilterSize * sizeof(std::uint32_t)));
   if (flags & kFull) {
     g_full_buf = static_cast<char*>(sys_mmap(kFullBuf));
     Buf b(g_full_path, sizeof g_full_path);
@@ -288,7 +318,8 @@ void sample_alloc(ThreadState& t, void* p, size_t size) {
   s.live_bytes.fetch_add(static_cast<long long>(size), std::memory_order_relaxed);
   s.total_objs.fetch_add(1, std::memory_order_relaxed);
   s.total_bytes.fetch_add(static_cast<long long>(size), std::memory_order_relaxed);
-  g_filter[filter_index(p)].fetch_add(1, std::memory_order_relaxed);
+  if (const std::size_t i = filter_index(p); g_filter_count[i]++ == 0)
+    g_filter_bits[i >> 6].fetch_or(std::uint64_t{1} << (i & 63), std::memory_order_relaxed);
   g_estimate += unbias(static_cast<double>(size));
   g_prof_lock.unlock();
 }
@@ -300,7 +331,8 @@ void sample_free(void* p) {
     Stack& s = g_stacks[b.stack];
     s.live_objs.fetch_sub(1, std::memory_order_relaxed);
     s.live_bytes.fetch_sub(static_cast<long long>(b.size), std::memory_order_relaxed);
-    g_filter[filter_index(p)].fetch_sub(1, std::memory_order_relaxed);
+    if (const std::size_t i = filter_index(p); --g_filter_count[i] == 0)
+      g_filter_bits[i >> 6].fetch_and(~(std::uint64_t{1} << (i & 63)), std::memory_order_relaxed);
     g_estimate -= unbias(static_cast<double>(b.size));
   }
   g_prof_lock.unlock();

@@ -424,7 +424,7 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   if (!kHooksAllocation) {
     g_id_ok = called && identify_malloc(called, &g_id);
   } else if (called && dladdr(reinterpret_cast<void*>(&arenalab_preload_init), &mine) &&
-      dladdr(called, &theirs) && mine.dli_fbase != theirs.dli_fbase) {
+             dladdr(called, &theirs) && mine.dli_fbase != theirs.dli_fbase) {
     g_id_ok = identify_malloc(called, &g_id);
     note_warning("target bypassed the interposer: malloc is defined by ",
                  theirs.dli_fname ? theirs.dli_fname : "?",

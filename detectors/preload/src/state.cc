@@ -32,7 +32,6 @@ void SpinLock::lock() {
     if (spins > 64) sched_yield();
 }
 
-
 void* sys_mmap(size_t len) {
   void* p = reinterpret_cast<void*>(
       syscall(SYS_mmap, nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));

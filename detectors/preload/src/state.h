@@ -107,12 +107,20 @@ extern SpinLock g_mmap_lock;
 void profile_init(unsigned flags, unsigned long long sample_bytes, const char* out_dir);
 void sample_alloc(ThreadState& t, void* p, size_t size);  // called when countdown <= 0
 void sample_free(void* p);                                // cheap filter first
-// Filter by 64-byte line: nonzero when a sampled block may start in that line (profile.cc).
-extern std::atomic<std::uint8_t>* g_filter;
-inline constexpr std::size_t kFilterSize = 1 << 16;
+// Filter over the 1 KiB granule of a block's address: bit set when a sampled block starts in
+// that granule (profile.cc keeps the per-granule counts behind each bit). Every free in sample
+// mode reads one bit, and the bits a heap touches are few (a 64 MiB heap: 8 KiB of bitmap), so
+// the read mostly stays in L1; a byte per 64-byte line (64 KiB) missed it on most frees. With
+// one sample per 512 KiB, about 1 free in 512 hits a set bit and looks the block up (locked);
+// granules 256 MiB apart alias.
+inline constexpr std::size_t kFilterSize = 1 << 18;  // granules
+extern std::atomic<std::uint64_t> g_filter_bits[kFilterSize / 64];
+inline std::size_t filter_index(const void* p) {
+  return (reinterpret_cast<std::uintptr_t>(p) >> 10) & (kFilterSize - 1);
+}
 inline bool sample_maybe_tracked(void* p) {
-  const std::size_t i = (reinterpret_cast<std::uintptr_t>(p) >> 6) & (kFilterSize - 1);
-  return g_filter && g_filter[i].load(std::memory_order_relaxed) != 0;
+  const std::size_t i = filter_index(p);
+  return (g_filter_bits[i >> 6].load(std::memory_order_relaxed) >> (i & 63)) & 1;
 }
 void full_alloc(void* p, size_t size);
 void full_free(void* p);

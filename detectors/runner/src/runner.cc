@@ -27,7 +27,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::string preload_library_path(const std::string& mode) {
-  return lib_dir() + (mode == "stats" ? "/libarenalab_preload_stats.so" : "/libarenalab_preload.so");
+  return lib_dir() +
+         (mode == "stats" ? "/libarenalab_preload_stats.so" : "/libarenalab_preload.so");
 }
 
 bool is_static_executable(const std::string& path) {
