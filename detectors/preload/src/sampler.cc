@@ -455,6 +455,14 @@ void sampler_final() {
     profile_flush_at((mono_ns() - g_t0_ns) / 1000000);
     if (g_mode_flags & kSample) profile_dump_heap(g_seq++);
     if (g_jeprof_dump_every > 0) jemalloc_prof_dump();
+    if (const long long lost = profile_full_dropped(); lost > 0) {
+      char n[32];
+      Buf b(n, sizeof n - 1);
+      b.i64(lost);
+      n[b.size()] = 0;
+      note_warning("full log incomplete: ", n,
+                   " events of threads beyond 4096 at once were not recorded");
+    }
   }
   g_write_lock.unlock();
   t_state.busy--;

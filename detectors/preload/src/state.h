@@ -53,6 +53,7 @@ struct ThreadState {
   long long countdown;  // sample mode: bytes until the next sample (<= 0: sample now)
   unsigned long long rng;
   int sampler;  // this is the sampler thread
+  void* log;    // full mode: this thread's log buffer (profile.cc)
 };
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 
@@ -125,6 +126,7 @@ inline bool sample_maybe_tracked(void* p) {
 void full_alloc(void* p, size_t size);
 void full_free(void* p);
 void profile_flush_at(std::uint64_t t_ms);  // write buffered full-log events
+long long profile_full_dropped();           // full-log events lost (threads beyond 4096)
 // Writes <out_dir>/heap.<seq>.heap (jemalloc heap_v2) atomically; returns false on failure.
 bool profile_dump_heap(int seq);
 long long profile_sampled_live_estimate();

@@ -285,10 +285,16 @@ Result<FullLogSummary> read_full_log(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error("cannot read full log " + path);
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (data.compare(0, 16, "ARENALAB-FULL/1\n") != 0)
-    return make_error(path + ": not an arenalab full log (expected ARENALAB-FULL/1)");
+  if (data.compare(0, 16, "ARENALAB-FULL/2\n") != 0)
+    return make_error(path + ": not an arenalab full log (expected ARENALAB-FULL/2)");
   FullLogSummary s;
-  std::unordered_map<std::uint64_t, std::uint64_t> live;
+  // Each thread's records are in order; threads' buffers interleave by when they were
+  // written, so the events are put in time order (stable: a thread's own order is kept).
+  struct Event {
+    std::uint64_t ns, p, size;
+    bool alloc;
+  };
+  std::vector<Event> events;
   std::size_t i = 16;
   auto get = [&](auto& v) {
     if (i + sizeof v > data.size()) return false;
@@ -304,23 +310,33 @@ Result<FullLogSummary> read_full_log(const std::string& path) {
       i += depth * 8ULL;
       ++s.stacks;
     } else if (tag == 'A') {
-      std::uint64_t p, size;
+      std::uint64_t ns, p, size;
       std::uint32_t stack;
-      if (!get(p) || !get(size) || !get(stack)) break;
-      ++s.allocs;
-      s.allocated_bytes += size;
-      live[p] = size;
+      if (!get(ns) || !get(p) || !get(size) || !get(stack)) break;
+      events.push_back({ns, p, size, true});
     } else if (tag == 'F') {
-      std::uint64_t p;
-      if (!get(p)) break;
-      ++s.frees;
-      live.erase(p);
+      std::uint64_t ns, p;
+      if (!get(ns) || !get(p)) break;
+      events.push_back({ns, p, 0, false});
     } else if (tag == 'T') {
       std::uint64_t t;
       if (!get(t)) break;
-      s.last_t_ms = static_cast<double>(t);
+      s.last_t_ms = std::max(s.last_t_ms, static_cast<double>(t));
     } else {
       return make_error(path + ": unknown record at byte " + std::to_string(i - 1));
+    }
+  }
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event& a, const Event& b) { return a.ns < b.ns; });
+  std::unordered_map<std::uint64_t, std::uint64_t> live;
+  for (const Event& e : events) {
+    if (e.alloc) {
+      ++s.allocs;
+      s.allocated_bytes += e.size;
+      live[e.p] = e.size;
+    } else {
+      ++s.frees;
+      live.erase(e.p);
     }
   }
   for (const auto& [p, size] : live) s.live_bytes += static_cast<std::int64_t>(size);
