@@ -312,6 +312,8 @@ std::vector<Callsite> parse_callsites(const json& doc) {
     if (s.site.empty()) s.site = string_at(c, {"site", "function", "name", "stack", "location"});
     s.verdict = string_at(c, {"verdict"});
     if (s.site.empty()) s.site = "(unknown site)";
+    if (const std::string source = string_at(c, {"source"}); !source.empty() && source != "heap")
+      s.site = "[" + source + "] " + s.site;
     s.growth_bytes = number_at(c, {"growth_bytes", "growth", "delta_bytes"});
     s.start_bytes = number_at(c, {"start_bytes", "first_bytes", "bytes_start"});
     s.end_bytes =
@@ -402,6 +404,11 @@ Status load_profile_dir(const fs::path& dir, ProfileInput* p) {
       if (p->profiler.empty()) p->profiler = string_at(*j, {"profiler"});
       auto sites = parse_callsites(*j);
       if (!sites.empty() && p->callsites.empty()) p->callsites = std::move(sites);
+      if (j->contains("outside_heap") && (*j)["outside_heap"].is_object() && p->outside.empty())
+        p->outside = string_at((*j)["outside_heap"], {"explanation"});
+      if (j->contains("notes") && (*j)["notes"].is_array() && p->notes.empty())
+        for (const auto& n : (*j)["notes"])
+          if (n.is_string()) p->notes.push_back(n.get<std::string>());
     }
   }
   return Ok{};

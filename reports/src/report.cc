@@ -278,6 +278,13 @@ std::string render_html(const std::string& title, const Inputs& in,
            "</h3>\n";
       if (!p.callsites.empty())
         h += "<p>Top growing call sites.</p>\n" + callsites_html(p.callsites, 15);
+      if (!p.outside.empty())
+        h += "<p class=\"problem\"><b>Outside the profile:</b> " + esc(p.outside) + "</p>\n";
+      if (!p.notes.empty()) {
+        h += "<ul>\n";
+        for (const std::string& n : p.notes) h += "<li>" + esc(n) + "</li>\n";
+        h += "</ul>\n";
+      }
       for (const std::string& svg : p.svgs) {
         auto text = read_file(svg);
         if (!text) {
@@ -366,7 +373,7 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
                       fmt_bytes(b.peak_bytes), md_cell(b.outcome));
   }
   for (const auto& p : in.profiles) {
-    if (p.callsites.empty()) continue;
+    if (p.callsites.empty() && p.outside.empty()) continue;
     md += "\n## Top growing call sites `" + p.dir +
           "`\n\n| # | call site | verdict | growth | now |\n|---:|---|---|---:|---:|\n";
     for (std::size_t i = 0; i < p.callsites.size() && i < 10; ++i)
@@ -374,6 +381,7 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
           fmt::format("| {} | `{}` | {} | {} | {} |\n", i + 1, md_cell(p.callsites[i].site),
                       p.callsites[i].verdict.empty() ? "—" : p.callsites[i].verdict,
                       fmt_bytes(p.callsites[i].growth_bytes), fmt_bytes(p.callsites[i].end_bytes));
+    if (!p.outside.empty()) md += "\n**Outside the profile:** " + p.outside + "\n";
   }
   if (!in.warnings.empty()) {
     md += "\n## Warnings\n\n";

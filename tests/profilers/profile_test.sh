@@ -5,9 +5,10 @@
 #  1. malloc kind: the top call site is the leaking function with verdict leak; the churn
 #     sites are not leaks; the profiler's own growth report (jeprof/pprof --base,
 #     heaptrack_print) was saved and names the leaking function too.
-#  2. mmap kind: a heap profiler shows no growing call site and the report says why; the
-#     interposer's timeline shows the mmap growth as a leak and the report says so. (Naming
-#     leak_some_mappings needs mmap call stacks, which the interposer does not record yet.)
+#  2. mmap kind: a heap profiler shows nothing growing, and its report (text and JSON) says
+#     explicitly that anonymous memory grows outside the allocator's books, which a heap dump
+#     does not reveal, and points at --profiler interposer; the interposer names the mmap call
+#     site (the function that calls mmap) as the top growing site with verdict leak.
 set -uo pipefail
 arenalab=$1 prog=$2 profiler=$3
 out=$(mktemp -d)
@@ -16,10 +17,10 @@ trap 'rm -rf "$out"' EXIT
 seconds=4 interval=0.15
 if [[ $(basename "$prog") == wl_leak* ]]; then
   leak_fn=leak_into_registry mmap_fn=leak_into_registry
-  malloc_args=(--duration $seconds) mmap_args=(--kind mmap --duration 4)
+  malloc_args=(--duration $seconds) mmap_args=(--kind mmap --duration $seconds)
 else
   leak_fn=leak_some_records mmap_fn=leak_some_mappings
-  malloc_args=(--seconds $seconds) mmap_args=(--seconds 4 --mmap)
+  malloc_args=(--seconds $seconds) mmap_args=(--seconds $seconds --mmap)
 fi
 
 # A sample per 64 KiB on average (jemalloc, interposer) keeps the sampled series smooth enough
@@ -32,13 +33,14 @@ if [[ $rc -ne 0 ]]; then
   fi
   echo "FAIL: arenalab profile exited $rc: $err"; exit 1
 fi
-"$arenalab" profile --profiler "$profiler" --interval 0.25 --json --no-tools --out "$out/mmap" \
-  -- "$prog" "${mmap_args[@]}" >"$out/mmap.json" 2>"$out/mmap.err" ||
+# The text report this time (the JSON is DIR/profile.json); 24+ dumps for the mmap site's verdict.
+"$arenalab" profile --profiler "$profiler" --interval $interval --no-tools --out "$out/mmap" \
+  -- "$prog" "${mmap_args[@]}" >"$out/mmap.txt" 2>"$out/mmap.err" ||
   { echo "FAIL: mmap run: $(cat "$out/mmap.err")"; exit 1; }
 
-python3 - "$profiler" "$out" "$leak_fn" <<'PY'
+python3 - "$profiler" "$out" "$leak_fn" "$mmap_fn" <<'PY'
 import json, sys, os
-profiler, out, leak_fn = sys.argv[1], sys.argv[2], sys.argv[3]
+profiler, out, leak_fn, mmap_fn = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 fail = []
 def site(c): return (c.get("site") or {}).get("function", "")
 r = json.load(open(f"{out}/malloc.json"))
@@ -62,23 +64,54 @@ tool_text = open(path).read() if os.path.exists(path) else ""
 fn = leak_fn
 if fn not in tool_text:
     fail.append(f"{growth} missing or does not name {fn}")
-m = json.load(open(f"{out}/mmap.json"))
+if r.get("outside_heap", {}).get("outside"):
+    fail.append(f"malloc kind: growth called outside the profile: {r['outside_heap']}")
+m = json.load(open(f"{out}/mmap/profile.json"))
+text = open(f"{out}/mmap.txt").read()
 mcs = m["callsites"]
 notes = " ".join(m["notes"])
-print(f"{profiler} --mmap: top {mcs[0]['verdict'] if mcs else '-'} "
-      f"{site(mcs[0]) if mcs else ''}; notes: {notes[:160]}")
-if any(c["verdict"] == "leak" for c in mcs):
-    fail.append("a heap call site was called leak on the mmap kind")
+outside = m.get("outside_heap", {})
+top = mcs[0] if mcs else {}
+print(f"{profiler} mmap kind: {len(m['dumps'])} dump(s), {len(m.get('mmap_dumps', []))} mmap "
+      f"dump(s); top {top.get('verdict', '-')} [{top.get('source', '')}] "
+      f"{top.get('slope_bytes_per_s', float('nan')):.0f} B/s {top.get('bytes_now', 0):.0f} B "
+      f"{site(top)}; growing {m.get('growing_callsites')}")
+print(f"  outside_heap: {json.dumps(outside)[:400]}")
+for line in text.splitlines():
+    if line.startswith("  leak ") or "nothing growing" in line or "allocator's books" in line:
+        print("  text:", line.strip()[:300])
+heap_leaks = [site(c) for c in mcs if c["verdict"] == "leak" and c.get("source") != "mmap"]
+if heap_leaks:
+    fail.append(f"mmap kind: heap call sites called leak: {heap_leaks}")
 if profiler == "interposer":
     if m.get("mmap", {}).get("verdict") != "leak":
         fail.append(f"interposer: mmap_bytes not classified leak: {m.get('mmap')}")
-    if "anonymous mmap(2) made by the program itself grows" not in notes:
-        fail.append("interposer: the report does not say the mmap bytes grow")
+    if not (top.get("source") == "mmap" and top.get("verdict") == "leak" and
+            mmap_fn in site(top)):
+        fail.append(f"interposer: top call site is not [mmap] {mmap_fn} with verdict leak")
+    if "anonymous mmap(2) made by the program itself grows" not in notes or \
+            f"the growing mmap call site is" not in notes or mmap_fn not in notes:
+        fail.append(f"interposer: the notes do not name the mmap call site: {notes[:300]}")
+    if not any(line.startswith("  leak ") and "[mmap]" in line and mmap_fn in line
+               for line in text.splitlines()):
+        fail.append("interposer: the text report does not list the [mmap] site as a leak")
+    if outside.get("outside"):
+        fail.append(f"interposer: growth called outside its books: {outside}")
 else:
+    if m.get("growing_callsites") != 0 or "nothing growing" not in text:
+        fail.append("mmap kind: the report does not say nothing is growing")
     if "mmap(2) called directly" not in notes:
         fail.append("the report does not say heap profilers miss mmap")
-    if profiler != "heaptrack" and "RSS grew" not in notes:
-        fail.append("the report does not point at the RSS growth the heap profile misses")
+    if profiler != "heaptrack":  # heaptrack's pid is its script: no RSS series
+        expl = outside.get("explanation", "")
+        if not (outside.get("outside") and outside.get("verdict") == "leak"):
+            fail.append(f"outside_heap does not say anonymous memory grows outside: {outside}")
+        for phrase in ("grows outside the allocator's books", "a heap dump does not reveal",
+                       "--profiler interposer to name the mmap call site"):
+            if phrase not in expl:
+                fail.append(f"outside_heap.explanation lacks '{phrase}'")
+            if phrase not in text:
+                fail.append(f"the text report lacks '{phrase}'")
 for f in fail: print("FAIL:", f)
 sys.exit(1 if fail else 0)
 PY

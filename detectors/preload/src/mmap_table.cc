@@ -2,7 +2,9 @@
 // Anonymous mappings the program made itself: a sorted array of [start, end) ranges in memory
 // mapped with the raw syscall, so munmap/mremap of part of a range, or of memory we never
 // counted (a file mapping, the allocator's chunks), subtract exactly what was counted.
-// mmap is a system call already: a spin lock here costs nothing measurable.
+// mmap is a system call already: a spin lock here costs nothing measurable. In sample and full
+// modes each range also carries the id of the call stack that mapped it (mmap_sites.cc), so
+// bytes leave the right stack however the range is later cut.
 #include <cstring>
 
 #include "state.h"
@@ -14,8 +16,9 @@ SpinLock g_mmap_lock;
 namespace {
 struct Range {
   std::uintptr_t start, end;
+  std::uint32_t site;  // mmap_sites.cc id, kNoMmapSite without a stack
 };
-constexpr std::size_t kMaxRanges = 1 << 20;  // 16 MiB of address space, touched as used
+constexpr std::size_t kMaxRanges = 1 << 20;  // 24 MiB of address space, touched as used
 Range* g_ranges = nullptr;
 std::size_t g_count = 0;
 std::atomic<long long> g_live{0};
@@ -61,6 +64,7 @@ std::size_t remove_locked(std::uintptr_t a, std::uintptr_t b) {
     removed += cut_hi - cut_lo;
     if (cut_lo == r.start && cut_hi == r.end) {
       erase_at(i);
+      mmap_sites_add_locked(r.site, -static_cast<long long>(cut_hi - cut_lo), -1);
       continue;
     }
     if (cut_lo == r.start) {
@@ -69,9 +73,15 @@ std::size_t remove_locked(std::uintptr_t a, std::uintptr_t b) {
       g_ranges[i].end = cut_lo;
     } else {  // a hole in the middle: split
       g_ranges[i].end = cut_lo;
-      if (!insert_at(i + 1, Range{cut_hi, r.end})) removed += r.end - cut_hi;  // lost track
+      if (insert_at(i + 1, Range{cut_hi, r.end, r.site})) {
+        mmap_sites_add_locked(r.site, 0, 1);  // one range more
+      } else {                                // lost track of the tail
+        removed += r.end - cut_hi;
+        mmap_sites_add_locked(r.site, -static_cast<long long>(r.end - cut_hi), 0);
+      }
       ++i;
     }
+    mmap_sites_add_locked(r.site, -static_cast<long long>(cut_hi - cut_lo), 0);
     ++i;
   }
   return removed;
@@ -87,11 +97,19 @@ bool ensure_table() {
 void mmap_note_map(void* addr, size_t len) {
   const auto a = reinterpret_cast<std::uintptr_t>(addr);
   const std::uintptr_t b = a + page_round(len);
+  // The caller's stack, unwound before the lock is taken (sample and full modes; else 0).
+  void* frames[48];
+  const int depth = mmap_sites_capture(frames, 48);
   g_mmap_lock.lock();
   if (ensure_table()) {
-    remove_locked(a, b);  // stale entries (the range was unmapped behind our back)
-    if (insert_at(lower(a), Range{a, b}))
+    // Stale entries (the range was unmapped behind our back) leave their stacks first.
+    const std::size_t stale = remove_locked(a, b);
+    if (stale) g_live.fetch_sub(static_cast<long long>(stale), std::memory_order_relaxed);
+    const std::uint32_t site = mmap_sites_intern_locked(frames, depth);
+    if (insert_at(lower(a), Range{a, b, site})) {
       g_live.fetch_add(static_cast<long long>(b - a), std::memory_order_relaxed);
+      mmap_sites_add_locked(site, static_cast<long long>(b - a), 1);
+    }
   }
   g_mmap_lock.unlock();
 }

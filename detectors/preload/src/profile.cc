@@ -100,52 +100,6 @@ inline std::size_t ptr_hash(std::uintptr_t p) {
   return static_cast<std::size_t>(p);
 }
 
-std::uint64_t frames_hash(void* const* frames, int depth) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (int i = 0; i < depth; ++i) {
-    h ^= reinterpret_cast<std::uintptr_t>(frames[i]);
-    h *= 1099511628211ULL;
-    h ^= h >> 29;
-  }
-  return h ? h : 1;
-}
-
-int capture(void** frames) {
-  void* raw[kMaxDepth + kSkipFrames];
-  // busy = 2 while unwinding: see Hook in hooks.cc.
-  const int saved = t_state.busy;
-  t_state.busy = 2;
-  int n = g_unwind ? g_unwind(raw, kMaxDepth + kSkipFrames) : 0;
-  t_state.busy = saved;
-  int i = 0;
-  while (i < n && reinterpret_cast<std::uintptr_t>(raw[i]) >= g_self_lo &&
-         reinterpret_cast<std::uintptr_t>(raw[i]) < g_self_hi)
-    ++i;
-  int out = 0;
-  for (; i < n && out < kMaxDepth; ++i) frames[out++] = raw[i];
-  return out;
-}
-
-// The address range of this library's executable segment (for capture()).
-void find_self_text() {
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void*) -> int {
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
-          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
-          const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-          const std::uintptr_t self = reinterpret_cast<std::uintptr_t>(&find_self_text);
-          if (self >= lo && self < lo + ph.p_memsz) {
-            g_self_lo = lo;
-            g_self_hi = lo + ph.p_memsz;
-            return 1;
-          }
-        }
-        return 0;
-      },
-      nullptr);
-}
-
 // Finds or adds a stack; lock held. Returns its id, or -1 when the table is full.
 long find_stack(void* const* frames, int depth, bool* added) {
   *added = false;
@@ -320,6 +274,56 @@ inline ThreadLog* my_log(ThreadState& t) {
 
 }  // namespace
 
+namespace {
+// The address range of this library's executable segment (for capture_stack()).
+void find_self_text() {
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void*) -> int {
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+          const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+          const std::uintptr_t self = reinterpret_cast<std::uintptr_t>(&find_self_text);
+          if (self >= lo && self < lo + ph.p_memsz) {
+            g_self_lo = lo;
+            g_self_hi = lo + ph.p_memsz;
+            return 1;
+          }
+        }
+        return 0;
+      },
+      nullptr);
+}
+
+}  // namespace
+
+// ---- stacks (state.h): shared with mmap_sites.cc ----
+std::uint64_t frames_hash(void* const* frames, int depth) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (int i = 0; i < depth; ++i) {
+    h ^= reinterpret_cast<std::uintptr_t>(frames[i]);
+    h *= 1099511628211ULL;
+    h ^= h >> 29;
+  }
+  return h ? h : 1;
+}
+
+int capture_stack(void** frames, int max) {
+  void* raw[kMaxDepth + kSkipFrames];
+  // busy = 2 while unwinding: see Hook in hooks.cc.
+  const int saved = t_state.busy;
+  t_state.busy = 2;
+  int n = g_unwind ? g_unwind(raw, kMaxDepth + kSkipFrames) : 0;
+  t_state.busy = saved;
+  int i = 0;
+  while (i < n && reinterpret_cast<std::uintptr_t>(raw[i]) >= g_self_lo &&
+         reinterpret_cast<std::uintptr_t>(raw[i]) < g_self_hi)
+    ++i;
+  int out = 0;
+  for (; i < n && out < max; ++i) frames[out++] = raw[i];
+  return out;
+}
+
 long long next_sample_interval(ThreadState& t) {
   if (t.rng == 0) {
     t.rng = reinterpret_cast<std::uintptr_t>(&t) ^
@@ -391,7 +395,7 @@ void sample_alloc(ThreadState& t, void* p, size_t size) {
   t.countdown = next_sample_interval(t);
   if (!g_stacks) return;
   void* frames[kMaxDepth];
-  const int depth = capture(frames);
+  const int depth = capture_stack(frames, kMaxDepth);
   g_prof_lock.lock();
   bool added;
   const long id = find_stack(frames, depth, &added);
@@ -440,7 +444,7 @@ void full_alloc(void* p, size_t size) {
   if (!g_full_on) return;
   ThreadState& t = t_state;
   void* frames[kMaxDepth];
-  const int depth = capture(frames);
+  const int depth = capture_stack(frames, kMaxDepth);
   bool added = false;
   long id = find_stack_shared(frames, depth, &added);
   ThreadLog* l = my_log(t);

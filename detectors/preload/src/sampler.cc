@@ -244,6 +244,15 @@ void jemalloc_prof_dump() {
   mallctl("prof.dump", nullptr, nullptr, &p, sizeof p);
 }
 
+// heap.<seq>.heap (sample mode) and mmap.<seq>.heap (sample and full modes) with one seq, so
+// the two series share their dump times. Write lock held.
+void dump_profiles() {
+  bool wrote = false;
+  if (g_mode_flags & kSample) wrote = profile_dump_heap(g_seq) || wrote;
+  wrote = mmap_sites_dump(g_seq) || wrote;
+  if ((g_mode_flags & kSample) || wrote) ++g_seq;
+}
+
 void* sampler_main(void*) {
   t_state.busy = 1;  // everything this thread allocates goes straight through
   t_state.sampler = 1;
@@ -260,8 +269,7 @@ void* sampler_main(void*) {
     if (!g_done.load(std::memory_order_acquire)) {
       write_sample(false);
       profile_flush_at((mono_ns() - g_t0_ns) / 1000000);
-      if ((g_mode_flags & kSample) && g_dump_every > 0 && tick % g_dump_every == 0)
-        profile_dump_heap(g_seq++);
+      if (g_dump_every > 0 && tick % g_dump_every == 0) dump_profiles();
       if (g_jeprof_dump_every > 0 && tick % g_jeprof_dump_every == 0) jemalloc_prof_dump();
     }
     g_write_lock.unlock();
@@ -313,6 +321,7 @@ void atfork_child() {
   g_write_lock.v.store(0);
   g_gauge_lock.v.store(0);
   profile_atfork_child();
+  mmap_sites_atfork_child();
   if (!g_active) return;
   g_timeline_open = false;
   if (!g_trace_children) {
@@ -433,6 +442,7 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
     g_id_ok = identify_malloc(reinterpret_cast<void*>(g_real.malloc), &g_id);
   }
   profile_init(g_mode_flags, sample_bytes, g_out_dir);
+  mmap_sites_init(g_mode_flags, g_out_dir);
   if (g_mode_flags & kSample) t_state.countdown = next_sample_interval(t_state);
   write_header();
   write_sample(false);
@@ -453,7 +463,7 @@ void sampler_final() {
   if (!g_done.exchange(true)) {
     write_sample(true);
     profile_flush_at((mono_ns() - g_t0_ns) / 1000000);
-    if (g_mode_flags & kSample) profile_dump_heap(g_seq++);
+    dump_profiles();
     if (g_jeprof_dump_every > 0) jemalloc_prof_dump();
     if (const long long lost = profile_full_dropped(); lost > 0) {
       char n[32];

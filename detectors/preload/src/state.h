@@ -104,6 +104,12 @@ size_t mmap_note_unmap(void* addr, size_t len);
 long long mmap_live_bytes();
 extern SpinLock g_mmap_lock;
 
+// Stacks (profile.cc, set up by profile_init in sample and full modes): the calling thread's
+// stack with this library's own frames dropped (busy = 2 while unwinding: see Hook in
+// hooks.cc), and the hash the stack tables use.
+int capture_stack(void** frames, int max);
+std::uint64_t frames_hash(void* const* frames, int depth);
+
 // Sampling and full log (profile.cc).
 void profile_init(unsigned flags, unsigned long long sample_bytes, const char* out_dir);
 void sample_alloc(ThreadState& t, void* p, size_t size);  // called when countdown <= 0
@@ -150,5 +156,19 @@ extern const bool kHooksAllocation;
 // Raw system calls that never go through our hooks.
 void* sys_mmap(size_t len);
 void sys_munmap(void* p, size_t len);
+
+// mmap call sites (mmap_sites.cc), sample and full modes: the stack of every anonymous mmap the
+// program makes itself and the live bytes per stack; the mmap table keeps a site id per range.
+inline constexpr std::uint32_t kNoMmapSite = 0xffffffffu;
+void mmap_sites_init(unsigned flags, const char* out_dir);
+// The caller's stack from the first frame outside this library (0 frames when off). No lock.
+int mmap_sites_capture(void** frames, int max);
+// g_mmap_lock held: the site id of a stack (kNoMmapSite when off, empty or the table is full);
+// adds bytes and ranges to a site (negative when they go).
+std::uint32_t mmap_sites_intern_locked(void* const* frames, int depth);
+void mmap_sites_add_locked(std::uint32_t site, long long bytes, int ranges);
+// Writes <out_dir>/mmap.<seq>.heap (heap_v2, period 1) atomically; false when off or failed.
+bool mmap_sites_dump(int seq);
+void mmap_sites_atfork_child();
 
 }  // namespace arenalab::preload

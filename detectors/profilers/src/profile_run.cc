@@ -132,23 +132,26 @@ void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
   if (write_file_atomic(output_path, exit->out)) tool.output_path = output_path;
 }
 
-// jeprof / google-pprof on the first and last dumps.
-void pprof_tools(ProfileReport& report, const std::string& tool, const std::string& binary) {
-  if (report.dumps.empty()) return;
-  const std::string& first = report.dumps.front();
-  const std::string& last = report.dumps.back();
-  const std::string stem = report.out_dir + "/" + tool;
+// jeprof / google-pprof on the first and last dumps: of the heap, or (what = "mmap") of the
+// interposer's mmap.<seq>.heap dumps, written to <tool>.mmap-*.
+void pprof_tools(ProfileReport& report, const std::string& tool, const std::string& binary,
+                 const std::vector<std::string>& dumps, const std::string& what = "heap") {
+  if (dumps.empty()) return;
+  const std::string& first = dumps.front();
+  const std::string& last = dumps.back();
+  const std::string stem = report.out_dir + "/" + tool + (what == "heap" ? "" : "." + what);
   struct Spec {
-    const char* purpose;
+    std::string purpose;
     std::vector<std::string> args;
     const char* suffix;
   };
+  const std::string of = what == "heap" ? "" : " (the program's own " + what + ")";
   const std::vector<Spec> specs = {
-      {"live heap at the last dump", {"--text", binary, last}, ".text.txt"},
-      {"growth from the first to the last dump",
+      {"live " + what + " at the last dump" + of, {"--text", binary, last}, ".text.txt"},
+      {"growth from the first to the last dump" + of,
        {"--text", "--base=" + first, binary, last},
        ".growth.txt"},
-      {"growth as a call graph", {"--svg", "--base=" + first, binary, last}, ".growth.svg"},
+      {"growth as a call graph" + of, {"--svg", "--base=" + first, binary, last}, ".growth.svg"},
   };
   for (const auto& spec : specs) {
     ToolCommand t;
@@ -161,6 +164,58 @@ void pprof_tools(ProfileReport& report, const std::string& tool, const std::stri
 }
 
 std::string fmt_ms(double ms) { return fmt::format("{:.1f} s", ms / 1000.0); }
+
+std::string frame_text(const CallsiteSeries& s) {
+  if (const Frame* f = s.site_frame()) return f->describe();
+  // Allocated by the runtime itself (e.g. libstdc++'s start-up pool): the outermost frame.
+  return s.frames.empty() ? "(no frames)"
+                          : "(allocator/runtime only) " + s.frames.back().describe();
+}
+
+// As listed: mmap sites are marked, heap sites are the default.
+std::string site_text(const CallsiteSeries& s) {
+  return s.source == "heap" ? frame_text(s) : "[" + s.source + "] " + frame_text(s);
+}
+
+// Anonymous RSS against what the profile accounts for. Memory grows outside the profiler's books
+// when RSS grows (verdict leak, by 1 MiB or more) while the call sites' live bytes grew by less
+// than a quarter of that. A large rise that levels off (retention) gets a softer note.
+void assess_outside_growth(ProfileReport& r, const std::string& signal,
+                           const timeline::Series& rss) {
+  auto& out = r.outside;
+  if (rss.value.size() < 2) return;
+  out.measured = true;
+  out.signal = signal;
+  out.verdict = classify_series(rss.t_ms, rss.value);
+  out.grew_bytes = rss.value.back() - rss.value.front();
+  for (const auto& site : r.callsites)
+    if (site.live_bytes.size() >= 2)
+      out.accounted_grew_bytes += site.live_bytes.back() - site.live_bytes.front();
+  const bool has_mmap = r.profiler == "interposer";
+  const std::string books = has_mmap ? "the interposer's call sites (heap and mmap)"
+                                     : "the " + r.profiler + " heap profile's call sites";
+  const std::string what = signal == "rss_anon" ? "anonymous memory (RssAnon)" : "RSS";
+  const double mib = 1024.0 * 1024.0;
+  const bool little_accounted = out.accounted_grew_bytes < 0.25 * out.grew_bytes;
+  if (out.verdict.verdict == "leak" && out.grew_bytes >= 1 * mib && little_accounted) {
+    out.outside = true;
+    out.explanation = fmt::format(
+        "{} grows outside the allocator's books: it grew by {} ({}, {}/s) while {} grew by "
+        "{}, so a heap dump does not reveal this growth (memory mapped with mmap(2) directly, "
+        "thread stacks, or allocator retention){}",
+        what, format_bytes(out.grew_bytes), out.verdict.verdict,
+        format_bytes(out.verdict.slope_bytes_per_s), books, format_bytes(out.accounted_grew_bytes),
+        has_mmap ? "" : "; run --profiler interposer to name the mmap call site");
+  } else if (out.grew_bytes > 8 * mib && little_accounted) {
+    out.outside = true;
+    out.explanation = fmt::format(
+        "{} rose by {} ({}) while {} grew by {}: that memory is outside the allocator's books "
+        "(retention, or mmap(2) called directly) and a heap dump does not reveal it{}",
+        what, format_bytes(out.grew_bytes), out.verdict.verdict, books,
+        format_bytes(out.accounted_grew_bytes),
+        has_mmap ? "" : "; --profiler interposer measures and names the program's own mmap");
+  }
+}
 
 }  // namespace
 
@@ -278,11 +333,15 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
 
   std::uint64_t& rss_first = report.rss_first;
   std::uint64_t& rss_last = report.rss_last;
+  // Anonymous RSS over the run (ms since the target started): what grows outside the profile.
+  timeline::Series rss_series;
+  std::string rss_signal;
   if (!runner_based) {
     const long long t0 = realtime_ns();
     auto child = spawn(spec);
     if (!child) return child.error();
     const pid_t pid = child->pid();
+    const double start_ms = monotonic_ms();
     double last_signal_ms = monotonic_ms();
     bool tcmalloc_mapped = false;
     auto exit = child->wait(
@@ -301,6 +360,10 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
           if (auto st = procfs::read_status(pid); st) {
             if (rss_first == 0) rss_first = st->vm_rss;
             rss_last = st->vm_rss;
+            if (rss_signal.empty()) rss_signal = st->rss_anon ? "rss_anon" : "rss";
+            rss_series.t_ms.push_back(monotonic_ms() - start_ms);
+            rss_series.value.push_back(static_cast<double>(
+                rss_signal == "rss_anon" ? st->rss_anon.value_or(0) : st->vm_rss));
           }
         },
         static_cast<int>(std::clamp(o.interval_s * 100.0, 10.0, 250.0)));
@@ -335,7 +398,8 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
       Symbolizer symbolizer;
       report.callsites = callsites_from_dumps(*dumps, symbolizer);
       if (o.run_tools)
-        pprof_tools(report, o.profiler == "jemalloc" ? "jeprof" : "google-pprof", binary);
+        pprof_tools(report, o.profiler == "jemalloc" ? "jeprof" : "google-pprof", binary,
+                    report.dumps);
     }
   }
 #ifdef ARENALAB_PROFILERS_HAVE_RUNNER
@@ -387,6 +451,13 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
         report.mmap_verdict = classify_series(mmap.t_ms, mmap.value);
         report.mmap_bytes_now = mmap.value.back();
       }
+      for (const char* signal : {"rss_anon", "rss"}) {
+        rss_series = timeline::series(*tl, signal);
+        if (!rss_series.empty()) {
+          rss_signal = signal;
+          break;
+        }
+      }
     }
     if (!run->verified && !run->mismatch.empty()) report.notes.push_back(run->mismatch);
     report.dumps = dump_files(report.out_dir, dump_prefix, dump_suffix, t0 - kMtimeSlackNs);
@@ -395,50 +466,57 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
     for (const auto& d : *dumps) report.dump_t_ms.push_back(d.t_ms);
     Symbolizer symbolizer;
     report.callsites = callsites_from_dumps(*dumps, symbolizer);
-    if (o.run_tools) pprof_tools(report, "jeprof", binary);
+    if (o.profiler == "interposer") {
+      // The call stacks of the program's own anonymous mmap, dumped beside the heap profile.
+      report.mmap_dumps = dump_files(report.out_dir, "mmap.", ".heap", t0 - kMtimeSlackNs);
+      auto mmap_dumps = load_dumps(report.mmap_dumps, t0);
+      if (!mmap_dumps) return mmap_dumps.error();
+      for (auto& site : callsites_from_dumps(*mmap_dumps, symbolizer)) {
+        site.source = "mmap";
+        report.callsites.push_back(std::move(site));
+      }
+    }
+    if (o.run_tools) {
+      pprof_tools(report, "jeprof", binary, report.dumps);
+      pprof_tools(report, "jeprof", binary, report.mmap_dumps, "mmap");
+    }
   }
 #endif
 
   classify_and_rank(report.callsites);
   if (report.dumps.empty())
     report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
-  if (report.mmap_measured && report.mmap_verdict.verdict == "leak") {
+  if (o.profiler == "interposer" && report.mmap_measured && report.mmap_verdict.verdict == "leak") {
+    const CallsiteSeries* top = nullptr;
+    for (const auto& site : report.callsites)
+      if (site.source == "mmap" && site.verdict.verdict == "leak") {
+        top = &site;
+        break;
+      }
     report.notes.push_back(fmt::format(
-        "anonymous mmap(2) made by the program itself grows: {} now, {}/s ({}); the "
-        "interposer counts these bytes but records no call stack for them, so no mmap call site "
-        "can be named here",
+        "anonymous mmap(2) made by the program itself grows: {} now, {}/s ({}); {}; a heap "
+        "profiler (jemalloc, tcmalloc, heaptrack) never sees these bytes",
         format_bytes(report.mmap_bytes_now), format_bytes(report.mmap_verdict.slope_bytes_per_s),
-        report.mmap_verdict.verdict));
+        report.mmap_verdict.verdict,
+        top != nullptr
+            ? fmt::format("the growing mmap call site is {} ({}, {}/s)", frame_text(*top),
+                          top->verdict.verdict, format_bytes(top->verdict.slope_bytes_per_s))
+        : report.mmap_dumps.empty()
+            ? std::string("no mmap.<seq>.heap dump was written, so no mmap call site is named")
+            : std::string("no single mmap call site is classified leak (see the [mmap] rows)")));
   }
-  if (o.profiler != "interposer") {
+  if (o.profiler != "interposer")
     report.notes.push_back(
         "a heap profiler sees only memory obtained through malloc/new; mmap(2) called directly "
         "(and allocator retention) never appears in its dumps: use --profiler interposer");
-    // RSS growth the heap profile does not account for: sum of the call sites' growth.
-    double heap_growth = 0;
-    for (const auto& site : report.callsites)
-      if (site.live_bytes.size() >= 2)
-        heap_growth += site.live_bytes.back() - site.live_bytes.front();
-    if (rss_last > rss_first && rss_first > 0) {
-      const double grew = static_cast<double>(rss_last - rss_first);
-      if (grew > 8.0 * 1024 * 1024 && heap_growth < 0.25 * grew)
-        report.notes.push_back(fmt::format(
-            "RSS grew by {} while the {} profile's call sites grew by {}: the growth is "
-            "outside the heap this profiler sees (direct mmap, or retention); "
-            "--profiler interposer measures the program's own mmap bytes",
-            format_bytes(grew), o.profiler, format_bytes(heap_growth)));
-    }
-  }
+  assess_outside_growth(report, rss_signal, rss_series);
   return report;
 }
 
 namespace {
-std::string site_text(const CallsiteSeries& s) {
-  const Frame* f = s.site_frame();
-  if (f != nullptr) return f->describe();
-  // Allocated by the runtime itself (e.g. libstdc++'s start-up pool): show the outermost frame.
-  return s.frames.empty() ? "(no frames)"
-                          : "(allocator/runtime only) " + s.frames.back().describe();
+int growing_count(const ProfileReport& r) {
+  return static_cast<int>(std::count_if(r.callsites.begin(), r.callsites.end(),
+                                        [](const auto& s) { return s.verdict.verdict == "leak"; }));
 }
 }  // namespace
 
@@ -453,11 +531,14 @@ std::string report_json(const ProfileReport& r, int top) {
   j["dumps"] = nlohmann::json::array();
   for (std::size_t i = 0; i < r.dumps.size(); ++i) j["dumps"].push_back(r.dumps[i]);
   j["dump_t_ms"] = r.dump_t_ms;
+  if (!r.mmap_dumps.empty()) j["mmap_dumps"] = r.mmap_dumps;
+  j["growing_callsites"] = growing_count(r);
   j["callsites"] = nlohmann::json::array();
   int n = 0;
   for (const auto& s : r.callsites) {
     if (n++ >= top) break;
     nlohmann::json c;
+    c["source"] = s.source;
     c["verdict"] = s.verdict.verdict;
     if (s.verdict.verdict != "unresolved" && std::isfinite(s.verdict.slope_bytes_per_s))
       c["slope_bytes_per_s"] = s.verdict.slope_bytes_per_s;
@@ -494,6 +575,18 @@ std::string report_json(const ProfileReport& r, int top) {
   if (r.rss_first > 0) {
     j["rss_first"] = r.rss_first;
     j["rss_last"] = r.rss_last;
+  }
+  if (r.outside.measured) {
+    const auto& g = r.outside;
+    nlohmann::json o = {{"signal", g.signal},
+                        {"verdict", g.verdict.verdict},
+                        {"grew_bytes", g.grew_bytes},
+                        {"accounted_grew_bytes", g.accounted_grew_bytes},
+                        {"outside", g.outside}};
+    if (g.verdict.verdict != "unresolved" && std::isfinite(g.verdict.slope_bytes_per_s))
+      o["slope_bytes_per_s"] = g.verdict.slope_bytes_per_s;
+    if (g.outside) o["explanation"] = g.explanation;
+    j["outside_heap"] = std::move(o);
   }
   j["notes"] = r.notes;
   return j.dump(2) + "\n";
@@ -532,6 +625,10 @@ std::string report_text(const ProfileReport& r, int top) {
   }
   if (!r.callsites.empty())
     out += fmt::format("  (classifier: {})\n", r.callsites.front().verdict.method);
+  if (growing_count(r) == 0)
+    out += fmt::format("  nothing growing: no call site is classified leak ({} in the profile)\n",
+                       r.callsites.size());
+  if (r.outside.outside) out += "\noutside the profile:\n  " + r.outside.explanation + "\n";
   if (!r.tools.empty()) {
     out += "\ndig further:\n";
     for (const auto& t : r.tools) {

@@ -54,7 +54,8 @@ struct RunInput {
 
 // One call site of a profile: its growth over the profiled interval.
 struct Callsite {
-  std::string site;  // symbolised frames, innermost first, joined with " < "
+  std::string site;  // symbolised frames, innermost first, joined with " < "; "[mmap] " first
+                     // for the interposer's mmap call sites (arenalab.profile/1 "source")
   Opt growth_bytes, start_bytes, end_bytes;
   Opt slope_bytes_per_s;
   std::string verdict;  // the call site's own verdict when the profiler classified it
@@ -64,6 +65,10 @@ struct ProfileInput {
   std::string dir, profiler;
   std::vector<Callsite> callsites;  // sorted by growth, largest first
   std::vector<std::string> svgs;    // call-graph SVG files (jeprof / pprof --svg)
+  // arenalab.profile/1 "outside_heap".explanation when memory grows outside the profile's books
+  // (a heap dump does not reveal it), and the report's notes.
+  std::string outside;
+  std::vector<std::string> notes;
 };
 
 struct Inputs {

@@ -35,6 +35,9 @@ struct CallsiteSeries {
   std::vector<double> t_ms;
   std::vector<double> live_bytes;  // sampling undone (estimated_live_bytes)
   SeriesVerdict verdict;
+  // What the bytes are: "heap" (malloc/new, from a heap profile) or "mmap" (anonymous mmap(2)
+  // the program made itself, from the interposer's mmap.<seq>.heap dumps).
+  std::string source = "heap";
 
   const Frame* site_frame() const { return site < frames.size() ? &frames[site] : nullptr; }
   double bytes_now() const { return live_bytes.empty() ? 0 : live_bytes.back(); }

@@ -55,6 +55,22 @@ struct ProfileReport {
   bool mmap_measured = false;
   SeriesVerdict mmap_verdict;
   double mmap_bytes_now = 0;
+  // interposer: its mmap.<seq>.heap dumps (call stacks of the program's own anonymous mmap),
+  // whose sites are in `callsites` with source "mmap".
+  std::vector<std::string> mmap_dumps;
+  // The target's anonymous RSS while it ran (RssAnon; VmRSS where the kernel lacks it),
+  // classified like a call site and set against the growth the profile accounts for (its call
+  // sites, heap and mmap). `outside` says that memory grows outside the books this profiler
+  // keeps: a heap dump does not reveal it. Not measured under heaptrack (its pid is a script).
+  struct OutsideGrowth {
+    bool measured = false;
+    std::string signal;  // "rss_anon" or "rss"
+    SeriesVerdict verdict;
+    double grew_bytes = 0;            // last sample - first sample
+    double accounted_grew_bytes = 0;  // the call sites' live bytes, last dump - first dump
+    bool outside = false;
+    std::string explanation;  // one sentence for the report ("" when not outside)
+  } outside;
   std::vector<std::string> notes;  // what the reader must know (e.g. heap profilers miss mmap)
 };
 
