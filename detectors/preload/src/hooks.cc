@@ -246,6 +246,10 @@ struct Hook {
 
 void ensure_resolved() { ready(); }
 
+unsigned hook_flags(unsigned mode_flags) {
+  return mode_flags ? mode_flags | (g_glibc_layout ? unsigned{kDirect} : 0u) : 0u;
+}
+
 }  // namespace arenalab::preload
 
 using namespace arenalab::preload;
@@ -281,6 +285,23 @@ ARENALAB_EXPORT void* malloc(size_t n) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0, 1)) {
+    if (f == (kModeSample | kDirect)) {
+      const long long c = t.countdown - static_cast<long long>(n);
+      t.countdown = c;
+      if (__builtin_expect(c > 0, 1)) return g_real.malloc(n);
+      void* p = g_real.malloc(n);
+      if (p) {
+        t.busy = 1;
+        sample_alloc(t, p, n);
+        t.busy = 0;
+      }
+      return p;
+    }
+    if (f == (kModeCount | kDirect)) {
+      void* p = g_real.malloc(n);
+      if (__builtin_expect(p != nullptr, 1)) slot_add(t, static_cast<long long>(usable(p)), 1);
+      return p;
+    }
     if (f == kModeCount) {
       t.busy = 1;  // the allocator's own mmap calls are not the program's
       void* p = g_real.malloc(n);
@@ -304,6 +325,18 @@ ARENALAB_EXPORT void free(void* p) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0 && p && !in_bootstrap(p), 1)) {
+    if (f == (kModeSample | kDirect)) {
+      if (__builtin_expect(sample_maybe_tracked(p), 0)) {
+        t.busy = 1;
+        sample_free(p);
+        t.busy = 0;
+      }
+      return g_real.free(p);
+    }
+    if (f == (kModeCount | kDirect)) {
+      slot_add(t, -static_cast<long long>(usable(p)), -1);
+      return g_real.free(p);
+    }
     if (f == kModeCount) {
       slot_add(t, -static_cast<long long>(usable(p)), -1);
       t.busy = 1;
@@ -472,7 +505,7 @@ inline void* new_al_impl(size_t n, std::align_val_t al, NoThrow nothrow_fn, Thro
 
 template <typename Del>
 inline void delete_impl(void* p, Del del) {
-  const unsigned f = g_flags.load(std::memory_order_acquire);
+  const unsigned f = g_flags.load(std::memory_order_acquire) & ~kDirect;
   ThreadState& t = t_state;
   if (__builtin_expect(
           t.busy == 0 && p && !in_bootstrap(p) && (f == kModeCount || f == kModeSample), 1)) {

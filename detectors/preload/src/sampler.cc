@@ -332,7 +332,7 @@ void atfork_child() {
   }
   // Traced child: its own timeline.<pid>.jsonl; the sampler thread did not survive fork.
   g_owner_pid = getpid();
-  g_flags.store(g_mode_flags & ~kFull, std::memory_order_relaxed);
+  g_flags.store(hook_flags(g_mode_flags & ~kFull), std::memory_order_relaxed);
   g_mode_flags &= ~kFull;
   if (open_timeline(true)) {
     write_header();
@@ -447,7 +447,7 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   write_header();
   write_sample(false);
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-  g_flags.store(g_mode_flags, std::memory_order_release);
+  g_flags.store(hook_flags(g_mode_flags), std::memory_order_release);
   start_thread();
   t_state.busy--;
 }

@@ -19,7 +19,13 @@ enum : unsigned {
   kSample = 1u << 1,
   kFull = 1u << 2,
   kMmap = 1u << 3,  // anonymous mmap/munmap/mremap accounting
+  // The next malloc is glibc's own: nothing inside it reaches our hooks (glibc calls its
+  // internal mmap, not the exported one), so the fast paths need not mark the thread busy.
+  kDirect = 1u << 4,
 };
+
+// The g_flags value for a mode's flags: adds kDirect where it holds (hooks.cc).
+unsigned hook_flags(unsigned mode_flags);
 
 struct RealFns {
   void* (*malloc)(size_t);

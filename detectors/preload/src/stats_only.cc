@@ -12,6 +12,8 @@ namespace arenalab::preload {
 
 const bool kHooksAllocation = false;
 
+unsigned hook_flags(unsigned mode_flags) { return mode_flags; }
+
 // Only malloc is looked up: identification (backend.h) starts from the malloc that is called.
 void ensure_resolved() {
   if (!g_real.malloc)
