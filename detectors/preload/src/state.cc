@@ -14,7 +14,14 @@ RealFns g_real;
 std::atomic<unsigned> g_flags{0};
 __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 Slot g_slots[kMaxSlots];
-std::atomic<int> g_slot_high{1};  // slot 0 (index 1 in t.slot) is the shared one
+std::atomic<int> g_slot_high{1};  // slot 0 is the shared one
+
+Slot* claim_slot(ThreadState& t) {
+  const int s = g_slot_high.fetch_add(1, std::memory_order_relaxed);
+  Slot* slot = &g_slots[s < kMaxSlots ? s : 0];
+  t.slotp = slot;
+  return slot;
+}
 
 void sum_slots(long long* bytes, long long* allocs) {
   long long b = 0, a = 0;

@@ -55,7 +55,7 @@ extern std::atomic<unsigned> g_flags;
 // %fs-relative load and its first use runs no constructor and allocates nothing.
 struct ThreadState {
   int busy;             // inside a hook or internal code: nested calls go straight through
-  int slot;             // counter slot + 1 (0: none yet)
+  void* slotp;          // this thread's counter slot (Slot*; null: none yet)
   long long countdown;  // sample mode: bytes until the next sample (<= 0: sample now)
   unsigned long long rng;
   int sampler;  // this is the sampler thread
@@ -74,22 +74,18 @@ inline constexpr int kMaxSlots = 8192;
 extern Slot g_slots[kMaxSlots];
 extern std::atomic<int> g_slot_high;  // slots in use (upper bound for the sum)
 
-inline Slot& my_slot(ThreadState& t) {
-  if (__builtin_expect(t.slot == 0, 0)) {
-    int s = g_slot_high.fetch_add(1, std::memory_order_relaxed);
-    t.slot = (s < kMaxSlots) ? s + 1 : 1;
-  }
-  return g_slots[t.slot - 1];
-}
+// The thread's slot, claimed on its first counted allocation (state.cc).
+Slot* claim_slot(ThreadState& t);
 
 inline void slot_add(ThreadState& t, long long bytes, long long allocs) {
-  Slot& s = my_slot(t);
-  if (t.slot == 1) {  // shared slot
-    s.bytes.fetch_add(bytes, std::memory_order_relaxed);
-    s.allocs.fetch_add(allocs, std::memory_order_relaxed);
+  Slot* s = static_cast<Slot*>(t.slotp);
+  if (__builtin_expect(s == nullptr, 0)) s = claim_slot(t);
+  if (__builtin_expect(s == &g_slots[0], 0)) {  // shared slot
+    s->bytes.fetch_add(bytes, std::memory_order_relaxed);
+    s->allocs.fetch_add(allocs, std::memory_order_relaxed);
   } else {
-    s.bytes.store(s.bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
-    s.allocs.store(s.allocs.load(std::memory_order_relaxed) + allocs, std::memory_order_relaxed);
+    s->bytes.store(s->bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+    s->allocs.store(s->allocs.load(std::memory_order_relaxed) + allocs, std::memory_order_relaxed);
   }
 }
 
