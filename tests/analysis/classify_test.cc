@@ -118,6 +118,60 @@ TEST(Classify, RetentionWhenHeldReturnsToBaseline) {
   EXPECT_TRUE(gap);
 }
 
+// A service that bursts to +100 MiB over 5 samples and rests at its baseline for 3 (its
+// median is mid-burst, its lower quartile at the baseline); RSS keeps the peak: retention.
+TEST(Classify, RetentionWhenHeldRestsAtBaselineBetweenBursts) {
+  Signals sig;
+  const double burst[] = {20, 40, 60, 80, 100, 0, 0, 0};
+  Series held;
+  for (int i = 0; i < 400; ++i) {
+    held.t_ms.push_back(i * 100.0);
+    held.value.push_back(1 * kMiB + burst[i % 8] * kMiB);
+  }
+  sig.live_bytes = held;
+  sig.rss = make(
+      400, [&](double u) { return 5 * kMiB + 100 * kMiB * std::clamp(u / 0.05, 0.0, 1.0); },
+      0.2 * kMiB, 3);
+  const auto c = classify(sig);
+  EXPECT_EQ(c.verdict, Verdict::kRetention) << c.reason;
+}
+
+// A sawtooth whose allocator keeps the teeth (RSS stays at the peak): the program uses that
+// memory all the time, passing through its trough without resting there - bounded.
+TEST(Classify, SawtoothWithRssAtItsPeakIsBounded) {
+  Signals sig;
+  auto saw = [](double u) { return u * 10 - std::floor(u * 10); };
+  sig.live_bytes = make(500, [&](double u) { return 20 * kMiB + 48 * kMiB * saw(u); });
+  // jemalloc-like: RSS creeps above the tooth to about 1.5 x its peak.
+  sig.rss = make(
+      500, [&](double u) { return 25 * kMiB + 72 * kMiB * std::clamp(u / 0.1, 0.0, 1.0); },
+      0.2 * kMiB, 3);
+  const auto c = classify(sig);
+  EXPECT_EQ(c.verdict, Verdict::kBounded) << c.reason;
+}
+
+// A warm cache holds its bound while RSS keeps creeping within what the allocator has mapped
+// (mimalloc's committed pages becoming resident): bounded, not retention - the program holds
+// the memory.
+TEST(Classify, CacheWithRssCreepingInsideTheFootprintIsBounded) {
+  Signals sig;
+  auto warm = [](double u) { return std::clamp(u / 0.25, 0.0, 1.0); };
+  sig.live_bytes = make(
+      400, [&](double u) { return 1 * kMiB + 64 * kMiB * warm(u); }, 0.05 * kMiB, 2);
+  sig.rss = make(
+      400, [&](double u) { return 2 * kMiB + 70 * kMiB * warm(u) + 8 * kMiB * u; }, 0.1 * kMiB, 3);
+  sig.mapped = make(
+      400, [&](double u) { return 4 * kMiB + 92 * kMiB * warm(u); }, 1.0, 4);
+  const auto c = classify(sig);
+  EXPECT_EQ(c.verdict, Verdict::kBounded) << c.reason;
+  // The same creep with the program back at its baseline is the allocator keeping freed memory.
+  sig.live_bytes = make(
+      400, [&](double u) { return 1 * kMiB + 64 * kMiB * (warm(u) - warm(u - 0.3)); }, 0.05 * kMiB,
+      2);
+  const auto r = classify(sig);
+  EXPECT_EQ(r.verdict, Verdict::kRetention) << r.reason;
+}
+
 TEST(Classify, LeakNonHeapStable) {
   Signals leak;
   leak.live_bytes = make(300, [](double u) { return 50 * kMiB + 30 * kMiB * u; });

@@ -613,6 +613,74 @@ Classification classify(const Signals& sig, const Options& o) {
     return out;
   }
   // The books are flat or bounded; what does RSS do?
+  // Rises are measured from the first samples (the lowest of the first three: the target's
+  // start under watch), not from the first blocks, so a rise within the first block counts.
+  auto first = [](const Series& x) {
+    std::vector<std::pair<double, double>> p;
+    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+      if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
+    std::sort(p.begin(), p.end());
+    double lo = p.empty() ? 0.0 : p.front().second;
+    for (std::size_t i = 0; i < p.size() && i < 3; ++i) lo = std::min(lo, p[i].second);
+    return lo;
+  };
+  // Quantiles of the raw samples over the recent stretch (the last min_tail_fraction of the
+  // window: robust to a purge or exit in the last samples) or the first one. On an oscillating
+  // series the stretch spans whole cycles, so a partial cycle does not bias its quantiles.
+  auto stretch_ms = [&](const SeriesVerdict& v) {
+    const double len = o.min_tail_fraction * v.duration_ms;
+    if (v.period_ms <= 0 || v.period_ms > v.duration_ms) return len;
+    return std::min(v.duration_ms, v.period_ms * std::ceil(len / v.period_ms - 1e-9));
+  };
+  auto quantile_in = [](const Series& x, double from, double to, double q) {
+    std::vector<double> v;
+    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+      if (x.t_ms[i] >= from && x.t_ms[i] <= to && std::isfinite(x.value[i]))
+        v.push_back(x.value[i]);
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  };
+  auto recent_quantile = [&](const Series& x, const SeriesVerdict& v, double q) {
+    if (x.t_ms.empty()) return 0.0;
+    const double t_end = *std::max_element(x.t_ms.begin(), x.t_ms.end());
+    return quantile_in(x, t_end - stretch_ms(v), t_end, q);
+  };
+  auto early_quantile = [&](const Series& x, const SeriesVerdict& v, double q) {
+    if (x.t_ms.empty()) return 0.0;
+    const double t_begin = *std::min_element(x.t_ms.begin(), x.t_ms.end());
+    return quantile_in(x, t_begin, t_begin + stretch_ms(v), q);
+  };
+  const Series& rs = out.rss_signal == "rss_anon" ? sig.rss_anon : sig.rss;
+  const Series& hs = out.held_signal == "live_bytes" ? sig.live_bytes : sig.allocated;
+  const double rss_base = std::min(first(rs), rss->start_level);
+  // The program's baseline: the least it held early on - its first samples, or the lower decile
+  // of the first stretch of the window (the troughs of a series that oscillates from the start).
+  const double held_base = std::min({first(hs), held->start_level, early_quantile(hs, *held, 0.1)});
+  const double rss_rise = std::max(rss->level, recent_quantile(rs, *rss, 0.5)) - rss_base;
+  const double rss_ref = std::max(std::fabs(rss->level), 1.0);
+  const bool rss_rose = rss_rise / rss_ref * 100.0 >= 2 * o.min_growth_pct;
+  // Is what the program holds back near its baseline? Either it spends most of its recent
+  // stretch near it - the median at most 1/4 of RSS's rise above it - or it rests right at it a
+  // quarter of the time - the lower quartile within 1/16 of RSS's rise: a service idling at its
+  // baseline between bursts. Then most of what RSS holds is memory the program has freed and the
+  // allocator keeps (retention). A sawtooth passes through its trough without resting there
+  // (median half a tooth, lower quartile a quarter of a tooth) and a warm cache stays at its
+  // bound: their memory is the program's own working set (bounded), unless RSS keeps four times
+  // what the program holds at its peak.
+  const double held_rise = recent_quantile(hs, *held, 0.5) - held_base;
+  const double held_rest = recent_quantile(hs, *held, 0.25) - held_base;
+  const bool held_back =
+      rss_rise > 0 && (held_rise <= 0.25 * rss_rise || held_rest <= rss_rise / 16);
+  // The figures behind it, for the reason: "+0.5 MiB typically, +0.5 MiB at its lower quartile".
+  const std::string held_figures =
+      format_mib(held_rise) + " typically, " + format_mib(held_rest) + " at its lower quartile";
+  // RSS still moving without a verdict of its own while the books are settled: the books
+  // decide (bounded or retention); RSS's state goes into the reason.
+  const std::string settling = rss->verdict == Verdict::kUnresolved
+                                   ? " (" + out.rss_signal + " still settling: " + rss->reason + ")"
+                                   : std::string();
+
   // The stretch on which RSS trends (after its knee, if any) and held's slope there.
   const Trend& rss_tr = rss->tail && rss->tail->rising ? *rss->tail : rss->whole;
   const Trend& held_tr = held->tail ? *held->tail : held->whole;
@@ -631,14 +699,25 @@ Classification classify(const Signals& sig, const Options& o) {
     const Trend* fp_tr =
         footprint ? (footprint->tail ? &*footprint->tail : &footprint->whole) : nullptr;
     // RSS growing while still within what the allocator has mapped or committed (mimalloc's
-    // committed, jemalloc's mapped) is the allocator's pages becoming resident: retention.
+    // committed, jemalloc's mapped) is the allocator's pages becoming resident.
     const bool within_footprint = footprint && rss->level <= 1.05 * footprint->level;
     if ((fp_tr && fp_tr->slope > 0 && fp_tr->slope >= 0.5 * rss_tr.slope) || within_footprint) {
-      set(Verdict::kRetention, 0.7 * rss->confidence,
-          out.rss_signal + " " + rss->reason +
-              (within_footprint ? ", within what the allocator has mapped, while "
-                                : ", and so does the allocator's footprint while ") +
-              out.held_signal + " is flat: the allocator keeps freed memory (fragmentation)");
+      const std::string creep = out.rss_signal + " " + rss->reason +
+                                (within_footprint ? ", within what the allocator has mapped"
+                                                  : ", and so does the allocator's footprint");
+      if (held_back) {
+        // What the program holds is back near its baseline: the allocator keeps freed memory.
+        set(Verdict::kRetention, 0.7 * rss->confidence,
+            creep + ", while " + out.held_signal + " is back near its baseline (" + held_figures +
+                "): the allocator keeps freed memory (fragmentation)");
+      } else {
+        // The program holds most of RSS's rise and that stays bounded: a working set (a warm
+        // cache) whose allocator creeps within its own footprint, not freed memory kept.
+        set(Verdict::kBounded, 0.7 * held->confidence,
+            out.held_signal + " " + held->reason + "; it holds its working set (" + held_figures +
+                ", of RSS's " + format_mib(rss_rise) + ") while " + creep +
+                ": the allocator's pages becoming resident, not freed memory kept");
+      }
     } else {
       const bool gap_grows = gap && gap->verdict == Verdict::kLeak;
       set(Verdict::kNonHeapGrowth, rss->confidence * (gap_grows ? 1.0 : 0.7),
@@ -648,55 +727,11 @@ Classification classify(const Signals& sig, const Options& o) {
     project(rss);
     return out;
   }
-  // Rises are measured from the first samples (the lowest of the first three: the target's
-  // start under watch), not from the first blocks, so a rise within the first block counts.
-  auto first = [](const Series& x) {
-    std::vector<std::pair<double, double>> p;
-    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
-      if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
-    std::sort(p.begin(), p.end());
-    double lo = p.empty() ? 0.0 : p.front().second;
-    for (std::size_t i = 0; i < p.size() && i < 3; ++i) lo = std::min(lo, p[i].second);
-    return lo;
-  };
-  const Series& rs = out.rss_signal == "rss_anon" ? sig.rss_anon : sig.rss;
-  const Series& hs = out.held_signal == "live_bytes" ? sig.live_bytes : sig.allocated;
-  const double rss_base = std::min(first(rs), rss->start_level);
-  const double held_base = std::min(first(hs), held->start_level);
-  // RSS's level over the same recent stretch as the held peaks below (its median: robust to
-  // a purge or exit in the last samples).
-  auto recent_quantile = [&](const Series& x, double duration_ms, double q) {
-    if (x.t_ms.empty()) return 0.0;
-    const double t_end = *std::max_element(x.t_ms.begin(), x.t_ms.end());
-    const double from = t_end - o.min_tail_fraction * duration_ms;
-    std::vector<double> v;
-    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
-      if (x.t_ms[i] >= from && std::isfinite(x.value[i])) v.push_back(x.value[i]);
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
-  };
-  const double rss_rise =
-      std::max(rss->level, recent_quantile(rs, rss->duration_ms, 0.5)) - rss_base;
-  const double rss_ref = std::max(std::fabs(rss->level), 1.0);
-  const bool rss_rose = rss_rise / rss_ref * 100.0 >= 2 * o.min_growth_pct;
-  // RSS still moving without a verdict of its own while the books are settled: the books
-  // decide (bounded or retention); RSS's state goes into the reason.
-  const std::string settling = rss->verdict == Verdict::kUnresolved
-                                   ? " (" + out.rss_signal + " still settling: " + rss->reason + ")"
-                                   : std::string();
-  // Retention when what the program holds is back near its baseline - at the troughs of its
-  // recent stretch (lower quartile), as a service at its round ends - by at most a quarter of
-  // RSS's rise: the allocator keeps what was freed. A cache that levelled off is the program's
-  // own. (A sawtooth whose freed teeth the allocator keeps is retention by this rule; where RSS
-  // follows the teeth down it is bounded.)
-  const double held_rise =
-      std::min(held->level, recent_quantile(hs, held->duration_ms, 0.25)) - held_base;
-  if (rss_rose && held_rise <= 0.25 * rss_rise) {
+  if (rss_rose && held_back) {
     set(Verdict::kRetention, std::min(rss->confidence + 0.3, 1.0) * held->confidence,
         out.rss_signal + " rose by " + format_mib(rss_rise) + " and holds it (" + rss->reason +
-            "), while " + out.held_signal + " is back near its baseline (" + format_mib(held_rise) +
-            " at its recent troughs): the allocator keeps freed memory" + settling);
+            "), while " + out.held_signal + " is back near its baseline (" + held_figures +
+            "): the allocator keeps freed memory" + settling);
     return out;
   }
   if (held->verdict == Verdict::kBounded || rss->verdict == Verdict::kBounded) {
