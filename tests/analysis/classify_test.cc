@@ -92,6 +92,25 @@ TEST(ClassifySeries, FinalReleaseAtExitDoesNotHideALeak) {
   EXPECT_NE(v.reason.find("final release"), std::string::npos) << v.reason;
 }
 
+TEST(ClassifySeries, FlatThenFreedAtExitIsNotARise) {
+  // wl_arena_retention's live bytes as sampled under jemalloc (a real timeline): 605 KiB between
+  // bursts, two bursts caught, the pins freed at exit in the last two samples (5 ms apart).
+  // Nothing rose before the end: no "rose until a knee".
+  Series s;
+  for (int i = 0; i < 104; ++i) {
+    s.t_ms.push_back(i < 103 ? 3.0 + 100.0 * i : 10211.0);
+    s.value.push_back(i == 0     ? 81920
+                      : i == 1   ? 126128896
+                      : i == 66  ? 26669824
+                      : i == 102 ? 581232
+                      : i == 103 ? 87376
+                                 : 619264);
+  }
+  const auto v = classify_series(s);
+  EXPECT_NE(v.verdict, Verdict::kUnresolved) << v.reason;
+  EXPECT_NE(v.verdict, Verdict::kLeak) << v.reason;
+}
+
 TEST(ClassifySeries, MissingValuesAreIgnored) {
   auto s = make(300, [](double u) { return 100 * kMiB + 20 * kMiB * u; });
   for (std::size_t i = 0; i < s.value.size(); i += 3) s.value[i] = std::nan("");

@@ -290,7 +290,7 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
   const auto& y = b.med;
   const double sse0 = hinge_fit(x, y, {}, nullptr);
   double sse1 = std::numeric_limits<double>::infinity(), sse2 = sse1;
-  std::size_t k1 = 0, k2 = 0;
+  std::size_t k1 = 0, k2a = 0, k2 = 0;
   std::vector<double> sl1, sl2, tmp;
   for (std::size_t i = 2; i + 3 < n; ++i) {
     const double e = hinge_fit(x, y, {x[i]}, &tmp);
@@ -300,21 +300,26 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
   for (std::size_t i = 2; i + 3 < n; i += stride)
     for (std::size_t j = i + 3; j + 3 < n; j += stride) {
       const double e = hinge_fit(x, y, {x[i], x[j]}, &tmp);
-      if (e < sse2) sse2 = e, k2 = j, sl2 = tmp;
+      if (e < sse2) sse2 = e, k2a = i, k2 = j, sl2 = tmp;
     }
   if (!std::isfinite(sse1)) return k;
   const double w_s = (t_end - b.t.front()) / 1000.0;
   auto material = [&](double before, double after) {
     return 100.0 * std::fabs(after - before) * w_s / level_ref >= 2.0 * o.min_growth_pct;
   };
-  auto shaped = [](double before, double after) {
-    const bool decel = before > 0 && after < 0.5 * before;
+  // A slowing knee ends a rise: the segment before it must have risen materially (a flat series
+  // that drops in its last samples - a program freeing at exit - did not "rise until a knee").
+  // span_s: the length of the segment before the knot.
+  auto shaped = [&](double before, double after, double span_s) {
+    const bool rose = 100.0 * before * span_s / level_ref >= o.min_growth_pct;
+    const bool decel = before > 0 && after < 0.5 * before && rose;
     const bool accel = after > 0 && after > 2.0 * std::max(0.0, before);
     return decel || accel;
   };
-  const bool one = sse1 <= 0.5 * sse0 && material(sl1[0], sl1[1]) && shaped(sl1[0], sl1[1]);
+  const bool one =
+      sse1 <= 0.5 * sse0 && material(sl1[0], sl1[1]) && shaped(sl1[0], sl1[1], x[k1] - x[0]);
   const bool two = std::isfinite(sse2) && sse2 <= 0.5 * std::min(sse0, sse1) &&
-                   material(sl2[1], sl2[2]) && shaped(sl2[1], sl2[2]);
+                   material(sl2[1], sl2[2]) && shaped(sl2[1], sl2[2], x[k2] - x[k2a]);
   std::size_t at = k1;
   double before = sl1[0], after = sl1[1], sse = sse1;
   if (two) at = k2, before = sl2[1], after = sl2[2], sse = sse2;
