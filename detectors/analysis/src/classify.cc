@@ -133,28 +133,37 @@ double detect_period(const Clean& c) {
 }
 
 // Removes a periodic component (sawtooth, GC cycles) so the trend tests see what lies beneath:
-// the median of the detrended values per phase bin (32 bins of the period), subtracted, twice
-// (a seasonal-trend decomposition in the spirit of STL, Cleveland et al. 1990, with a
-// Theil-Sen trend instead of loess).
-// Removes a periodic component (sawtooth, GC cycles) so the trend tests see what lies beneath:
 // a centred moving average over exactly one period, the classical seasonal filter (the trend
 // step of the X-11 / STL decompositions; Cleveland et al. 1990). Averaging over one cycle cancels
 // the cycle whatever its shape; a period a little off leaves a small ripple, never a drift (a
 // phase-bin profile would drift). Half a period is lost at each end.
+// The average is taken in time - the integral of the linearly interpolated series over the
+// window, divided by its length - not over the samples that fall inside it: when the sampling
+// interval divides the period, a window holds one sample more or less than a period's worth,
+// a peak or a trough, as sub-millisecond jitter falls, and that alias reads as steps.
 Clean deseasonalize(const Clean& c, double period_ms) {
   Clean out;
   const std::size_t n = c.t.size();
+  if (n < 2 || period_ms <= 0) return out;
+  // F[k]: integral of the interpolated series from t[0] to t[k] (trapezoids), bytes x ms.
+  std::vector<double> f(n, 0.0);
+  for (std::size_t k = 1; k < n; ++k)
+    f[k] = f[k - 1] + 0.5 * (c.v[k] + c.v[k - 1]) * (c.t[k] - c.t[k - 1]);
+  auto integral_to = [&](double x) {  // from t[0] to x, t[0] <= x <= t[n-1]
+    const std::size_t k = static_cast<std::size_t>(std::upper_bound(c.t.begin(), c.t.end(), x) -
+                                                   c.t.begin());  // first t > x
+    if (k == 0) return 0.0;
+    if (k >= n) return f[n - 1];
+    const double dt = c.t[k] - c.t[k - 1];
+    const double a = x - c.t[k - 1];
+    const double vx = dt > 0 ? c.v[k - 1] + (c.v[k] - c.v[k - 1]) * a / dt : c.v[k - 1];
+    return f[k - 1] + 0.5 * (c.v[k - 1] + vx) * a;
+  };
   const double half = 0.5 * period_ms;
-  std::size_t lo = 0, hi = 0;  // window [lo, hi)
-  double sum = 0;
   for (std::size_t i = 0; i < n; ++i) {
     if (c.t[i] - half < c.t.front() || c.t[i] + half > c.t.back()) continue;
-    while (hi < n && c.t[hi] <= c.t[i] + half) sum += c.v[hi++];
-    while (lo < hi && c.t[lo] < c.t[i] - half) sum -= c.v[lo++];
-    if (hi > lo) {
-      out.t.push_back(c.t[i]);
-      out.v.push_back(sum / static_cast<double>(hi - lo));
-    }
+    out.t.push_back(c.t[i]);
+    out.v.push_back((integral_to(c.t[i] + half) - integral_to(c.t[i] - half)) / period_ms);
   }
   return out;
 }
