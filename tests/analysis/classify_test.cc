@@ -92,6 +92,25 @@ TEST(ClassifySeries, FinalReleaseAtExitDoesNotHideALeak) {
   EXPECT_NE(v.reason.find("final release"), std::string::npos) << v.reason;
 }
 
+TEST(ClassifySeries, SawtoothAliasedBySamplerPhaseStillLeaks) {
+  // wl_sawtooth --leak-rate 2M as sampled every 100 ms: teeth of 1.5 s (15 samples) reset a few
+  // ms late, so each tooth's peak is sampled - until the 9 s reset falls before its sample and
+  // that tooth loses its peak. Its one-period mean then drops by about a fifteenth of a tooth,
+  // a level shift, not a knee: the leak underneath goes on.
+  const double resets[] = {0, 1.509, 3.009, 4.509, 6.009, 7.509, 9.001};
+  Series s;
+  for (int i = 0; i < 100; ++i) {
+    const double t = 0.1 * i + 0.004;  // s
+    double last = 0;
+    for (double r : resets)
+      if (r <= t) last = r;
+    s.t_ms.push_back(t * 1000);
+    s.value.push_back(2 * kMiB * t + 32 * kMiB * (t - last));
+  }
+  const auto v = classify_series(s);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+}
+
 TEST(ClassifySeries, FlatThenFreedAtExitIsNotARise) {
   // wl_arena_retention's live bytes as sampled under jemalloc (a real timeline): 605 KiB between
   // bursts, two bursts caught, the pins freed at exit in the last two samples (5 ms apart).

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "arenalab/analysis/analysis.h"
 
@@ -242,17 +243,24 @@ std::optional<Trend> trend_on(const Clean& c, std::size_t i0, std::size_t i1, do
 }
 
 // Least squares of y on the columns 1, x, max(0, x - knot_j): a continuous piecewise line
-// (broken-stick regression). Returns the residual sum of squares and the segment slopes.
+// (broken-stick regression); with `step`, also the column [x >= step]: one line with a level
+// shift (two parallel segments). Returns the residual sum of squares and the segment slopes.
 double hinge_fit(const std::vector<double>& x, const std::vector<double>& y,
-                 const std::vector<double>& knots, std::vector<double>* slopes) {
-  const std::size_t p = 2 + knots.size();
+                 const std::vector<double>& knots, std::vector<double>* slopes,
+                 std::optional<double> step = std::nullopt) {
+  const std::size_t nk = knots.size();
+  const std::size_t p = 2 + nk + (step ? 1 : 0);
   const std::size_t n = x.size();
+  auto columns = [&](double xi, std::vector<double>& c) {
+    c[0] = 1;
+    c[1] = xi;
+    for (std::size_t j = 0; j < nk; ++j) c[2 + j] = std::max(0.0, xi - knots[j]);
+    if (step) c[2 + nk] = xi >= *step ? 1.0 : 0.0;
+  };
   std::vector<double> m(p * (p + 1), 0.0);  // augmented normal equations, row-major p x (p+1)
   std::vector<double> c(p);
   for (std::size_t i = 0; i < n; ++i) {
-    c[0] = 1;
-    c[1] = x[i];
-    for (std::size_t j = 0; j < knots.size(); ++j) c[2 + j] = std::max(0.0, x[i] - knots[j]);
+    columns(x[i], c);
     for (std::size_t a = 0; a < p; ++a) {
       m[a * (p + 1) + p] += c[a] * y[i];
       for (std::size_t b = 0; b < p; ++b) m[a * (p + 1) + b] += c[a] * c[b];
@@ -274,14 +282,14 @@ double hinge_fit(const std::vector<double>& x, const std::vector<double>& y,
   for (std::size_t a = 0; a < p; ++a) beta[a] = m[a * (p + 1) + p] / m[a * (p + 1) + a];
   double sse = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    double f = beta[0] + beta[1] * x[i];
-    for (std::size_t j = 0; j < knots.size(); ++j)
-      f += beta[2 + j] * std::max(0.0, x[i] - knots[j]);
+    columns(x[i], c);
+    double f = 0;
+    for (std::size_t a = 0; a < p; ++a) f += beta[a] * c[a];
     sse += (y[i] - f) * (y[i] - f);
   }
   if (slopes) {
     slopes->assign(1, beta[1]);
-    for (std::size_t j = 0; j < knots.size(); ++j) slopes->push_back(slopes->back() + beta[2 + j]);
+    for (std::size_t j = 0; j < nk; ++j) slopes->push_back(slopes->back() + beta[2 + j]);
   }
   return sse;
 }
@@ -338,6 +346,20 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
   k.tail_fraction = w_s > 0 ? (t_end - k.t_ms) / 1000.0 / w_s : 0;
   k.sse_ratio = sse0 > 0 ? sse / sse0 : 1;
   k.found = one || two;
+  // A slowing knee must be a change of slope, not a change of level: when one line with a level
+  // shift fits at least as well and keeps rising materially, the series went on rising at its
+  // rate across a jump. (A sawtooth whose tooth loses a sample to the sampler's phase - the
+  // sampling interval dividing the period - leaves such a shift in its deseasonalized mean.)
+  if (k.found && after < before) {
+    double sse_step = std::numeric_limits<double>::infinity();
+    std::vector<double> sl_step;
+    for (std::size_t i = 2; i + 2 < n; ++i) {
+      const double e = hinge_fit(x, y, {}, &tmp, x[i]);
+      if (e < sse_step) sse_step = e, sl_step = tmp;
+    }
+    if (sse_step <= sse && 100.0 * sl_step[0] * w_s / level_ref >= o.min_growth_pct)
+      k.found = false;
+  }
   return k;
 }
 
