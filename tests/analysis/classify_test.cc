@@ -92,6 +92,44 @@ TEST(ClassifySeries, FinalReleaseAtExitDoesNotHideALeak) {
   EXPECT_NE(v.reason.find("final release"), std::string::npos) << v.reason;
 }
 
+TEST(ClassifySeries, SawtoothAliasedBySamplerPhaseStillLeaks) {
+  // wl_sawtooth --leak-rate 2M as sampled every 100 ms: teeth of 1.5 s (15 samples) reset a few
+  // ms late, so each tooth's peak is sampled - until the 9 s reset falls before its sample and
+  // that tooth loses its peak. Its one-period mean then drops by about a fifteenth of a tooth,
+  // a level shift, not a knee: the leak underneath goes on.
+  const double resets[] = {0, 1.509, 3.009, 4.509, 6.009, 7.509, 9.001};
+  Series s;
+  for (int i = 0; i < 100; ++i) {
+    const double t = 0.1 * i + 0.004;  // s
+    double last = 0;
+    for (double r : resets)
+      if (r <= t) last = r;
+    s.t_ms.push_back(t * 1000);
+    s.value.push_back(2 * kMiB * t + 32 * kMiB * (t - last));
+  }
+  const auto v = classify_series(s);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+}
+
+TEST(ClassifySeries, FlatThenFreedAtExitIsNotARise) {
+  // wl_arena_retention's live bytes as sampled under jemalloc (a real timeline): 605 KiB between
+  // bursts, two bursts caught, the pins freed at exit in the last two samples (5 ms apart).
+  // Nothing rose before the end: no "rose until a knee".
+  Series s;
+  for (int i = 0; i < 104; ++i) {
+    s.t_ms.push_back(i < 103 ? 3.0 + 100.0 * i : 10211.0);
+    s.value.push_back(i == 0     ? 81920
+                      : i == 1   ? 126128896
+                      : i == 66  ? 26669824
+                      : i == 102 ? 581232
+                      : i == 103 ? 87376
+                                 : 619264);
+  }
+  const auto v = classify_series(s);
+  EXPECT_NE(v.verdict, Verdict::kUnresolved) << v.reason;
+  EXPECT_NE(v.verdict, Verdict::kLeak) << v.reason;
+}
+
 TEST(ClassifySeries, MissingValuesAreIgnored) {
   auto s = make(300, [](double u) { return 100 * kMiB + 20 * kMiB * u; });
   for (std::size_t i = 0; i < s.value.size(); i += 3) s.value[i] = std::nan("");
@@ -116,6 +154,60 @@ TEST(Classify, RetentionWhenHeldReturnsToBaseline) {
   bool gap = false;
   for (const auto& e : c.evidence) gap |= e.signal == "gap";
   EXPECT_TRUE(gap);
+}
+
+// A service that bursts to +100 MiB over 5 samples and rests at its baseline for 3 (its
+// median is mid-burst, its lower quartile at the baseline); RSS keeps the peak: retention.
+TEST(Classify, RetentionWhenHeldRestsAtBaselineBetweenBursts) {
+  Signals sig;
+  const double burst[] = {20, 40, 60, 80, 100, 0, 0, 0};
+  Series held;
+  for (int i = 0; i < 400; ++i) {
+    held.t_ms.push_back(i * 100.0);
+    held.value.push_back(1 * kMiB + burst[i % 8] * kMiB);
+  }
+  sig.live_bytes = held;
+  sig.rss = make(
+      400, [&](double u) { return 5 * kMiB + 100 * kMiB * std::clamp(u / 0.05, 0.0, 1.0); },
+      0.2 * kMiB, 3);
+  const auto c = classify(sig);
+  EXPECT_EQ(c.verdict, Verdict::kRetention) << c.reason;
+}
+
+// A sawtooth whose allocator keeps the teeth (RSS stays at the peak): the program uses that
+// memory all the time, passing through its trough without resting there - bounded.
+TEST(Classify, SawtoothWithRssAtItsPeakIsBounded) {
+  Signals sig;
+  auto saw = [](double u) { return u * 10 - std::floor(u * 10); };
+  sig.live_bytes = make(500, [&](double u) { return 20 * kMiB + 48 * kMiB * saw(u); });
+  // jemalloc-like: RSS creeps above the tooth to about 1.5 x its peak.
+  sig.rss = make(
+      500, [&](double u) { return 25 * kMiB + 72 * kMiB * std::clamp(u / 0.1, 0.0, 1.0); },
+      0.2 * kMiB, 3);
+  const auto c = classify(sig);
+  EXPECT_EQ(c.verdict, Verdict::kBounded) << c.reason;
+}
+
+// A warm cache holds its bound while RSS keeps creeping within what the allocator has mapped
+// (mimalloc's committed pages becoming resident): bounded, not retention - the program holds
+// the memory.
+TEST(Classify, CacheWithRssCreepingInsideTheFootprintIsBounded) {
+  Signals sig;
+  auto warm = [](double u) { return std::clamp(u / 0.25, 0.0, 1.0); };
+  sig.live_bytes = make(
+      400, [&](double u) { return 1 * kMiB + 64 * kMiB * warm(u); }, 0.05 * kMiB, 2);
+  sig.rss = make(
+      400, [&](double u) { return 2 * kMiB + 70 * kMiB * warm(u) + 8 * kMiB * u; }, 0.1 * kMiB, 3);
+  sig.mapped = make(
+      400, [&](double u) { return 4 * kMiB + 92 * kMiB * warm(u); }, 1.0, 4);
+  const auto c = classify(sig);
+  EXPECT_EQ(c.verdict, Verdict::kBounded) << c.reason;
+  // The same creep with the program back at its baseline is the allocator keeping freed memory.
+  sig.live_bytes = make(
+      400, [&](double u) { return 1 * kMiB + 64 * kMiB * (warm(u) - warm(u - 0.3)); }, 0.05 * kMiB,
+      2);
+  const auto r = classify(sig);
+  EXPECT_EQ(r.verdict, Verdict::kRetention) << r.reason;
 }
 
 TEST(Classify, LeakNonHeapStable) {

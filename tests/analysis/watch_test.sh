@@ -1,21 +1,43 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# arenalab watch on real programs, every cell at once (the targets mostly sleep), asserting the
-# verdict and the exit code of every cell.
-# usage: watch_test.sh ARENALAB "ALLOCATORS" "ACCEPTED VERDICTS" CMD ARGS... [";;" "ALLOCATORS" ...]
+# arenalab watch on real programs: the cells of one group at once (the targets mostly sleep),
+# asserting the verdict and the exit code of every cell.
+# usage: watch_test.sh ARENALAB GROUP [:: GROUP]...
+#   GROUP: "ALLOCATORS" VERDICT [WATCH OPTIONS...] -- CMD ARGS...
+# The exit code follows the verdict: 3 for leak and non-heap-growth (and, under --fail-on growth,
+# for retention and bounded), 4 for unresolved, else 0. VERDICT "error" wants exit 1 and
+# "usage" exit 2, each with one line on stderr and no verdict.
+# ARENALAB_WATCH_KEEP=DIR keeps every cell's run directory (timeline, verdict.json) under DIR.
 set -u
 ARENALAB=$1
 shift
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-cells=() pids=() accepts=()
+if [[ -n ${ARENALAB_WATCH_KEEP:-} ]]; then
+  TMP=$(mktemp -d "$ARENALAB_WATCH_KEEP/watch.XXXXXX") || exit 1
+else
+  TMP=$(mktemp -d)
+  trap 'rm -rf "$TMP"' EXIT
+fi
+cells=() pids=() wants=() codes=()
 n=0
 while [[ $# -gt 0 ]]; do
-  allocs=$1 accept=$2
+  allocs=$1 want=$2
   shift 2
+  opts=()
+  while [[ $# -gt 0 && $1 != "--" ]]; do opts+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift  # --
   cmd=()
-  while [[ $# -gt 0 && $1 != ";;" ]]; do cmd+=("$1"); shift; done
-  [[ $# -gt 0 ]] && shift
+  while [[ $# -gt 0 && $1 != "::" ]]; do cmd+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift  # ::
+  growth=0
+  [[ " ${opts[*]-} " == *" --fail-on growth "* ]] && growth=1
+  case $want in
+    leak | non-heap-growth) code=3 ;;
+    unresolved) code=4 ;;
+    retention | bounded) code=$((growth ? 3 : 0)) ;;
+    error) code=1 ;;
+    usage) code=2 ;;
+    *) code=0 ;;
+  esac
   for a in $allocs; do
     n=$((n + 1))
     d="$TMP/$n-$a"
@@ -23,12 +45,14 @@ while [[ $# -gt 0 ]]; do
     # program we meant to watch.
     while [[ $(jobs -rp | wc -l) -ge 4 ]]; do wait -n; done
     (
-      "$ARENALAB" watch -q --allocator "$a" --out "$d" -- "${cmd[@]}" >"$d.out" 2>"$d.err"
+      "$ARENALAB" watch -q --allocator "$a" --out "$d" "${opts[@]}" -- "${cmd[@]}" >"$d.out" \
+        2>"$d.err"
       echo $? >"$d.rc"
     ) &
     pids+=($!)
-    cells+=("$n-$a: ${cmd[*]##*/}")
-    accepts+=("$accept")
+    cells+=("$n-$a:${opts[*]:+ ${opts[*]}} ${cmd[*]##*/}")
+    wants+=("$want")
+    codes+=("$code")
   done
 done
 fail=0
@@ -36,22 +60,26 @@ wait
 for i in "${!pids[@]}"; do
   d="$TMP/${cells[$i]%%:*}"
   rc=$(cat "$d.rc" 2>/dev/null || echo 1)
+  verdict='' target='' reason=''
   read -r verdict target reason < <(python3 -c "
 import json,sys
 d=json.load(open(sys.argv[1]))
 print(d['verdict'], ('exit-' + d['run']['exit'].replace(' ', '-')) + (',verified' if d['run']['verified'] else ',NOT-verified'), d['reason'])" "$d/verdict.json" 2>/dev/null)
-  ok=0
-  for v in ${accepts[$i]}; do [[ ${verdict:-} == "$v" ]] && ok=1; done
-  case ${verdict:-} in  # the exit code follows the verdict
-    leak | non-heap-growth) want=3 ;;
-    unresolved) want=4 ;;
-    *) want=0 ;;
-  esac
-  [[ $rc -eq $want ]] || ok=0
-  if [[ $ok -eq 1 ]]; then
+  if [[ ${wants[$i]} == error || ${wants[$i]} == usage ]]; then
+    # No verdict: exit 1 or 2 with one clear line on stderr.
+    if [[ -z ${verdict:-} && $rc -eq ${codes[$i]} && $(wc -l <"$d.err") -eq 1 ]]; then
+      echo "ok   ${cells[$i]} -> exit $rc: $(cat "$d.err")"
+    else
+      echo "FAIL ${cells[$i]} -> exit $rc, verdict '${verdict:-none}' (want exit ${codes[$i]}," \
+        "one line on stderr)"
+      cat "$d.err"
+      fail=1
+    fi
+  elif [[ ${verdict:-} == "${wants[$i]}" && $rc -eq ${codes[$i]} ]]; then
     echo "ok   ${cells[$i]} -> $verdict (exit $rc; target $target) - $reason"
   else
-    echo "FAIL ${cells[$i]} -> '${verdict:-none}' exit $rc (accepted: ${accepts[$i]}; target ${target:-?}) - ${reason:-}"
+    echo "FAIL ${cells[$i]} -> '${verdict:-none}' exit $rc (want ${wants[$i]}, exit ${codes[$i]};" \
+      "target ${target:-?}) - ${reason:-}"
     tail -3 "$d.err"
     fail=1
   fi

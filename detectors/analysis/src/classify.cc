@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "arenalab/analysis/analysis.h"
 
@@ -133,28 +134,37 @@ double detect_period(const Clean& c) {
 }
 
 // Removes a periodic component (sawtooth, GC cycles) so the trend tests see what lies beneath:
-// the median of the detrended values per phase bin (32 bins of the period), subtracted, twice
-// (a seasonal-trend decomposition in the spirit of STL, Cleveland et al. 1990, with a
-// Theil-Sen trend instead of loess).
-// Removes a periodic component (sawtooth, GC cycles) so the trend tests see what lies beneath:
 // a centred moving average over exactly one period, the classical seasonal filter (the trend
 // step of the X-11 / STL decompositions; Cleveland et al. 1990). Averaging over one cycle cancels
 // the cycle whatever its shape; a period a little off leaves a small ripple, never a drift (a
 // phase-bin profile would drift). Half a period is lost at each end.
+// The average is taken in time - the integral of the linearly interpolated series over the
+// window, divided by its length - not over the samples that fall inside it: when the sampling
+// interval divides the period, a window holds one sample more or less than a period's worth,
+// a peak or a trough, as sub-millisecond jitter falls, and that alias reads as steps.
 Clean deseasonalize(const Clean& c, double period_ms) {
   Clean out;
   const std::size_t n = c.t.size();
+  if (n < 2 || period_ms <= 0) return out;
+  // F[k]: integral of the interpolated series from t[0] to t[k] (trapezoids), bytes x ms.
+  std::vector<double> f(n, 0.0);
+  for (std::size_t k = 1; k < n; ++k)
+    f[k] = f[k - 1] + 0.5 * (c.v[k] + c.v[k - 1]) * (c.t[k] - c.t[k - 1]);
+  auto integral_to = [&](double x) {  // from t[0] to x, t[0] <= x <= t[n-1]
+    const std::size_t k = static_cast<std::size_t>(std::upper_bound(c.t.begin(), c.t.end(), x) -
+                                                   c.t.begin());  // first t > x
+    if (k == 0) return 0.0;
+    if (k >= n) return f[n - 1];
+    const double dt = c.t[k] - c.t[k - 1];
+    const double a = x - c.t[k - 1];
+    const double vx = dt > 0 ? c.v[k - 1] + (c.v[k] - c.v[k - 1]) * a / dt : c.v[k - 1];
+    return f[k - 1] + 0.5 * (c.v[k - 1] + vx) * a;
+  };
   const double half = 0.5 * period_ms;
-  std::size_t lo = 0, hi = 0;  // window [lo, hi)
-  double sum = 0;
   for (std::size_t i = 0; i < n; ++i) {
     if (c.t[i] - half < c.t.front() || c.t[i] + half > c.t.back()) continue;
-    while (hi < n && c.t[hi] <= c.t[i] + half) sum += c.v[hi++];
-    while (lo < hi && c.t[lo] < c.t[i] - half) sum -= c.v[lo++];
-    if (hi > lo) {
-      out.t.push_back(c.t[i]);
-      out.v.push_back(sum / static_cast<double>(hi - lo));
-    }
+    out.t.push_back(c.t[i]);
+    out.v.push_back((integral_to(c.t[i] + half) - integral_to(c.t[i] - half)) / period_ms);
   }
   return out;
 }
@@ -233,17 +243,24 @@ std::optional<Trend> trend_on(const Clean& c, std::size_t i0, std::size_t i1, do
 }
 
 // Least squares of y on the columns 1, x, max(0, x - knot_j): a continuous piecewise line
-// (broken-stick regression). Returns the residual sum of squares and the segment slopes.
+// (broken-stick regression); with `step`, also the column [x >= step]: one line with a level
+// shift (two parallel segments). Returns the residual sum of squares and the segment slopes.
 double hinge_fit(const std::vector<double>& x, const std::vector<double>& y,
-                 const std::vector<double>& knots, std::vector<double>* slopes) {
-  const std::size_t p = 2 + knots.size();
+                 const std::vector<double>& knots, std::vector<double>* slopes,
+                 std::optional<double> step = std::nullopt) {
+  const std::size_t nk = knots.size();
+  const std::size_t p = 2 + nk + (step ? 1 : 0);
   const std::size_t n = x.size();
+  auto columns = [&](double xi, std::vector<double>& c) {
+    c[0] = 1;
+    c[1] = xi;
+    for (std::size_t j = 0; j < nk; ++j) c[2 + j] = std::max(0.0, xi - knots[j]);
+    if (step) c[2 + nk] = xi >= *step ? 1.0 : 0.0;
+  };
   std::vector<double> m(p * (p + 1), 0.0);  // augmented normal equations, row-major p x (p+1)
   std::vector<double> c(p);
   for (std::size_t i = 0; i < n; ++i) {
-    c[0] = 1;
-    c[1] = x[i];
-    for (std::size_t j = 0; j < knots.size(); ++j) c[2 + j] = std::max(0.0, x[i] - knots[j]);
+    columns(x[i], c);
     for (std::size_t a = 0; a < p; ++a) {
       m[a * (p + 1) + p] += c[a] * y[i];
       for (std::size_t b = 0; b < p; ++b) m[a * (p + 1) + b] += c[a] * c[b];
@@ -265,14 +282,14 @@ double hinge_fit(const std::vector<double>& x, const std::vector<double>& y,
   for (std::size_t a = 0; a < p; ++a) beta[a] = m[a * (p + 1) + p] / m[a * (p + 1) + a];
   double sse = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    double f = beta[0] + beta[1] * x[i];
-    for (std::size_t j = 0; j < knots.size(); ++j)
-      f += beta[2 + j] * std::max(0.0, x[i] - knots[j]);
+    columns(x[i], c);
+    double f = 0;
+    for (std::size_t a = 0; a < p; ++a) f += beta[a] * c[a];
     sse += (y[i] - f) * (y[i] - f);
   }
   if (slopes) {
     slopes->assign(1, beta[1]);
-    for (std::size_t j = 0; j < knots.size(); ++j) slopes->push_back(slopes->back() + beta[2 + j]);
+    for (std::size_t j = 0; j < nk; ++j) slopes->push_back(slopes->back() + beta[2 + j]);
   }
   return sse;
 }
@@ -290,7 +307,7 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
   const auto& y = b.med;
   const double sse0 = hinge_fit(x, y, {}, nullptr);
   double sse1 = std::numeric_limits<double>::infinity(), sse2 = sse1;
-  std::size_t k1 = 0, k2 = 0;
+  std::size_t k1 = 0, k2a = 0, k2 = 0;
   std::vector<double> sl1, sl2, tmp;
   for (std::size_t i = 2; i + 3 < n; ++i) {
     const double e = hinge_fit(x, y, {x[i]}, &tmp);
@@ -300,21 +317,26 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
   for (std::size_t i = 2; i + 3 < n; i += stride)
     for (std::size_t j = i + 3; j + 3 < n; j += stride) {
       const double e = hinge_fit(x, y, {x[i], x[j]}, &tmp);
-      if (e < sse2) sse2 = e, k2 = j, sl2 = tmp;
+      if (e < sse2) sse2 = e, k2a = i, k2 = j, sl2 = tmp;
     }
   if (!std::isfinite(sse1)) return k;
   const double w_s = (t_end - b.t.front()) / 1000.0;
   auto material = [&](double before, double after) {
     return 100.0 * std::fabs(after - before) * w_s / level_ref >= 2.0 * o.min_growth_pct;
   };
-  auto shaped = [](double before, double after) {
-    const bool decel = before > 0 && after < 0.5 * before;
+  // A slowing knee ends a rise: the segment before it must have risen materially (a flat series
+  // that drops in its last samples - a program freeing at exit - did not "rise until a knee").
+  // span_s: the length of the segment before the knot.
+  auto shaped = [&](double before, double after, double span_s) {
+    const bool rose = 100.0 * before * span_s / level_ref >= o.min_growth_pct;
+    const bool decel = before > 0 && after < 0.5 * before && rose;
     const bool accel = after > 0 && after > 2.0 * std::max(0.0, before);
     return decel || accel;
   };
-  const bool one = sse1 <= 0.5 * sse0 && material(sl1[0], sl1[1]) && shaped(sl1[0], sl1[1]);
+  const bool one =
+      sse1 <= 0.5 * sse0 && material(sl1[0], sl1[1]) && shaped(sl1[0], sl1[1], x[k1] - x[0]);
   const bool two = std::isfinite(sse2) && sse2 <= 0.5 * std::min(sse0, sse1) &&
-                   material(sl2[1], sl2[2]) && shaped(sl2[1], sl2[2]);
+                   material(sl2[1], sl2[2]) && shaped(sl2[1], sl2[2], x[k2] - x[k2a]);
   std::size_t at = k1;
   double before = sl1[0], after = sl1[1], sse = sse1;
   if (two) at = k2, before = sl2[1], after = sl2[2], sse = sse2;
@@ -324,6 +346,20 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
   k.tail_fraction = w_s > 0 ? (t_end - k.t_ms) / 1000.0 / w_s : 0;
   k.sse_ratio = sse0 > 0 ? sse / sse0 : 1;
   k.found = one || two;
+  // A slowing knee must be a change of slope, not a change of level: when one line with a level
+  // shift fits at least as well and keeps rising materially, the series went on rising at its
+  // rate across a jump. (A sawtooth whose tooth loses a sample to the sampler's phase - the
+  // sampling interval dividing the period - leaves such a shift in its deseasonalized mean.)
+  if (k.found && after < before) {
+    double sse_step = std::numeric_limits<double>::infinity();
+    std::vector<double> sl_step;
+    for (std::size_t i = 2; i + 2 < n; ++i) {
+      const double e = hinge_fit(x, y, {}, &tmp, x[i]);
+      if (e < sse_step) sse_step = e, sl_step = tmp;
+    }
+    if (sse_step <= sse && 100.0 * sl_step[0] * w_s / level_ref >= o.min_growth_pct)
+      k.found = false;
+  }
   return k;
 }
 
@@ -613,6 +649,75 @@ Classification classify(const Signals& sig, const Options& o) {
     return out;
   }
   // The books are flat or bounded; what does RSS do?
+  // Rises are measured from the first samples (the lowest of the first three: the target's
+  // start under watch), not from the first blocks, so a rise within the first block counts.
+  auto first = [](const Series& x) {
+    std::vector<std::pair<double, double>> p;
+    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+      if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
+    std::sort(p.begin(), p.end());
+    double lo = p.empty() ? 0.0 : p.front().second;
+    for (std::size_t i = 0; i < p.size() && i < 3; ++i) lo = std::min(lo, p[i].second);
+    return lo;
+  };
+  // Quantiles of the raw samples over the recent stretch (the last min_tail_fraction of the
+  // window: robust to a purge or exit in the last samples) or the first one. On an oscillating
+  // series the stretch spans whole cycles, so a partial cycle does not bias its quantiles.
+  auto stretch_ms = [&](const SeriesVerdict& v) {
+    const double len = o.min_tail_fraction * v.duration_ms;
+    if (v.period_ms <= 0 || v.period_ms > v.duration_ms) return len;
+    return std::min(v.duration_ms, v.period_ms * std::ceil(len / v.period_ms - 1e-9));
+  };
+  auto quantile_in = [](const Series& x, double from, double to, double q) {
+    std::vector<double> v;
+    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+      if (x.t_ms[i] >= from && x.t_ms[i] <= to && std::isfinite(x.value[i]))
+        v.push_back(x.value[i]);
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  };
+  auto recent_quantile = [&](const Series& x, const SeriesVerdict& v, double q) {
+    if (x.t_ms.empty()) return 0.0;
+    const double t_end = *std::max_element(x.t_ms.begin(), x.t_ms.end());
+    return quantile_in(x, t_end - stretch_ms(v), t_end, q);
+  };
+  auto early_quantile = [&](const Series& x, const SeriesVerdict& v, double q) {
+    if (x.t_ms.empty()) return 0.0;
+    const double t_begin = *std::min_element(x.t_ms.begin(), x.t_ms.end());
+    return quantile_in(x, t_begin, t_begin + stretch_ms(v), q);
+  };
+  const Series& rs = out.rss_signal == "rss_anon" ? sig.rss_anon : sig.rss;
+  const Series& hs = out.held_signal == "live_bytes" ? sig.live_bytes : sig.allocated;
+  const double rss_base = std::min(first(rs), rss->start_level);
+  // The program's baseline: the least it held early on - its first samples, or the lower decile
+  // of the first stretch of the window (the troughs of a series that oscillates from the start).
+  const double held_base = std::min({first(hs), held->start_level, early_quantile(hs, *held, 0.1)});
+  const double rss_rise = std::max(rss->level, recent_quantile(rs, *rss, 0.5)) - rss_base;
+  const double rss_ref = std::max(std::fabs(rss->level), 1.0);
+  const bool rss_rose = rss_rise / rss_ref * 100.0 >= 2 * o.min_growth_pct;
+  // Is what the program holds back near its baseline? Either it spends most of its recent
+  // stretch near it - the median at most 1/4 of RSS's rise above it - or it rests right at it a
+  // quarter of the time - the lower quartile within 1/16 of RSS's rise: a service idling at its
+  // baseline between bursts. Then most of what RSS holds is memory the program has freed and the
+  // allocator keeps (retention). A sawtooth passes through its trough without resting there
+  // (median half a tooth, lower quartile a quarter of a tooth) and a warm cache stays at its
+  // bound: their memory is the program's own working set (bounded) - unless RSS rose by twice
+  // the tooth or more, when the allocator keeps a whole tooth beyond anything the program holds
+  // at once (measured: jemalloc and mimalloc keep 1.2-1.6 teeth under wl_sawtooth).
+  const double held_rise = recent_quantile(hs, *held, 0.5) - held_base;
+  const double held_rest = recent_quantile(hs, *held, 0.25) - held_base;
+  const bool held_back =
+      rss_rise > 0 && (held_rise <= 0.25 * rss_rise || held_rest <= rss_rise / 16);
+  // The figures behind it, for the reason: "+0.5 MiB typically, +0.5 MiB at its lower quartile".
+  const std::string held_figures =
+      format_mib(held_rise) + " typically, " + format_mib(held_rest) + " at its lower quartile";
+  // RSS still moving without a verdict of its own while the books are settled: the books
+  // decide (bounded or retention); RSS's state goes into the reason.
+  const std::string settling = rss->verdict == Verdict::kUnresolved
+                                   ? " (" + out.rss_signal + " still settling: " + rss->reason + ")"
+                                   : std::string();
+
   // The stretch on which RSS trends (after its knee, if any) and held's slope there.
   const Trend& rss_tr = rss->tail && rss->tail->rising ? *rss->tail : rss->whole;
   const Trend& held_tr = held->tail ? *held->tail : held->whole;
@@ -631,14 +736,25 @@ Classification classify(const Signals& sig, const Options& o) {
     const Trend* fp_tr =
         footprint ? (footprint->tail ? &*footprint->tail : &footprint->whole) : nullptr;
     // RSS growing while still within what the allocator has mapped or committed (mimalloc's
-    // committed, jemalloc's mapped) is the allocator's pages becoming resident: retention.
+    // committed, jemalloc's mapped) is the allocator's pages becoming resident.
     const bool within_footprint = footprint && rss->level <= 1.05 * footprint->level;
     if ((fp_tr && fp_tr->slope > 0 && fp_tr->slope >= 0.5 * rss_tr.slope) || within_footprint) {
-      set(Verdict::kRetention, 0.7 * rss->confidence,
-          out.rss_signal + " " + rss->reason +
-              (within_footprint ? ", within what the allocator has mapped, while "
-                                : ", and so does the allocator's footprint while ") +
-              out.held_signal + " is flat: the allocator keeps freed memory (fragmentation)");
+      const std::string creep = out.rss_signal + " " + rss->reason +
+                                (within_footprint ? ", within what the allocator has mapped"
+                                                  : ", and so does the allocator's footprint");
+      if (held_back) {
+        // What the program holds is back near its baseline: the allocator keeps freed memory.
+        set(Verdict::kRetention, 0.7 * rss->confidence,
+            creep + ", while " + out.held_signal + " is back near its baseline (" + held_figures +
+                "): the allocator keeps freed memory (fragmentation)");
+      } else {
+        // The program holds most of RSS's rise and that stays bounded: a working set (a warm
+        // cache) whose allocator creeps within its own footprint, not freed memory kept.
+        set(Verdict::kBounded, 0.7 * held->confidence,
+            out.held_signal + " " + held->reason + "; it holds its working set (" + held_figures +
+                ", of RSS's " + format_mib(rss_rise) + ") while " + creep +
+                ": the allocator's pages becoming resident, not freed memory kept");
+      }
     } else {
       const bool gap_grows = gap && gap->verdict == Verdict::kLeak;
       set(Verdict::kNonHeapGrowth, rss->confidence * (gap_grows ? 1.0 : 0.7),
@@ -648,55 +764,11 @@ Classification classify(const Signals& sig, const Options& o) {
     project(rss);
     return out;
   }
-  // Rises are measured from the first samples (the lowest of the first three: the target's
-  // start under watch), not from the first blocks, so a rise within the first block counts.
-  auto first = [](const Series& x) {
-    std::vector<std::pair<double, double>> p;
-    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
-      if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
-    std::sort(p.begin(), p.end());
-    double lo = p.empty() ? 0.0 : p.front().second;
-    for (std::size_t i = 0; i < p.size() && i < 3; ++i) lo = std::min(lo, p[i].second);
-    return lo;
-  };
-  const Series& rs = out.rss_signal == "rss_anon" ? sig.rss_anon : sig.rss;
-  const Series& hs = out.held_signal == "live_bytes" ? sig.live_bytes : sig.allocated;
-  const double rss_base = std::min(first(rs), rss->start_level);
-  const double held_base = std::min(first(hs), held->start_level);
-  // RSS's level over the same recent stretch as the held peaks below (its median: robust to
-  // a purge or exit in the last samples).
-  auto recent_quantile = [&](const Series& x, double duration_ms, double q) {
-    if (x.t_ms.empty()) return 0.0;
-    const double t_end = *std::max_element(x.t_ms.begin(), x.t_ms.end());
-    const double from = t_end - o.min_tail_fraction * duration_ms;
-    std::vector<double> v;
-    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
-      if (x.t_ms[i] >= from && std::isfinite(x.value[i])) v.push_back(x.value[i]);
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
-  };
-  const double rss_rise =
-      std::max(rss->level, recent_quantile(rs, rss->duration_ms, 0.5)) - rss_base;
-  const double rss_ref = std::max(std::fabs(rss->level), 1.0);
-  const bool rss_rose = rss_rise / rss_ref * 100.0 >= 2 * o.min_growth_pct;
-  // RSS still moving without a verdict of its own while the books are settled: the books
-  // decide (bounded or retention); RSS's state goes into the reason.
-  const std::string settling = rss->verdict == Verdict::kUnresolved
-                                   ? " (" + out.rss_signal + " still settling: " + rss->reason + ")"
-                                   : std::string();
-  // Retention when what the program holds is back near its baseline - at the troughs of its
-  // recent stretch (lower quartile), as a service at its round ends - by at most a quarter of
-  // RSS's rise: the allocator keeps what was freed. A cache that levelled off is the program's
-  // own. (A sawtooth whose freed teeth the allocator keeps is retention by this rule; where RSS
-  // follows the teeth down it is bounded.)
-  const double held_rise =
-      std::min(held->level, recent_quantile(hs, held->duration_ms, 0.25)) - held_base;
-  if (rss_rose && held_rise <= 0.25 * rss_rise) {
+  if (rss_rose && held_back) {
     set(Verdict::kRetention, std::min(rss->confidence + 0.3, 1.0) * held->confidence,
         out.rss_signal + " rose by " + format_mib(rss_rise) + " and holds it (" + rss->reason +
-            "), while " + out.held_signal + " is back near its baseline (" + format_mib(held_rise) +
-            " at its recent troughs): the allocator keeps freed memory" + settling);
+            "), while " + out.held_signal + " is back near its baseline (" + held_figures +
+            "): the allocator keeps freed memory" + settling);
     return out;
   }
   if (held->verdict == Verdict::kBounded || rss->verdict == Verdict::kBounded) {
