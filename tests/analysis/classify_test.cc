@@ -52,6 +52,19 @@ TEST(ClassifySeries, PlateauIsBounded) {
   EXPECT_FALSE(v.tail->rising);
 }
 
+// A program that fills its fixed working set in its first moments (the README walkthrough's
+// fixed program: 16 records, most of them in the first 0.4 s of 6 s) is stable after start-up;
+// the same rise spread over 30 % of the window is a cache warming up: bounded.
+TEST(ClassifySeries, RiseDuringStartUpThenFlatIsStable) {
+  const auto v = classify_series(make(
+      300, [](double u) { return 5 * kMiB * std::min(1.0, 0.01 + u / 0.03); }, 0.01 * kMiB));
+  EXPECT_EQ(v.verdict, Verdict::kStable) << v.reason;
+  EXPECT_NE(v.reason.find("start-up"), std::string::npos) << v.reason;
+  const auto w = classify_series(make(
+      300, [](double u) { return 5 * kMiB * std::min(1.0, 0.01 + u / 0.3); }, 0.01 * kMiB));
+  EXPECT_EQ(w.verdict, Verdict::kBounded) << w.reason;
+}
+
 TEST(ClassifySeries, LateKneeIsUnresolved) {
   const auto v = classify_series(
       make(300, [](double u) { return 100 * kMiB + 50 * kMiB * std::min(1.0, u / 0.85); }));

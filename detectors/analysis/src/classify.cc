@@ -474,7 +474,20 @@ SeriesVerdict classify_series(const Series& s, const Options& o) {
                        clamp01(out.tail->growth_pct / (2.5 * o.min_growth_pct)) *
                        clamp01(static_cast<double>(out.tail->blocks) / 16.0);
     } else if (decel) {
-      if (out.knee.tail_fraction >= o.min_tail_fraction && out.tail) {
+      if (out.tail && 1 - out.knee.tail_fraction <= o.startup_fraction &&
+          std::fabs(out.growth_pct) < o.min_growth_pct && out.oscillation_pct < 6.0) {
+        // The level was reached during start-up (a program filling its fixed working set in
+        // its first moments) and nothing moved after it: the window's first blocks already sit
+        // at its final level, so the window shows no growth, as for a stable series. A cache
+        // warming up over a material part of the window stays bounded.
+        out.verdict = Verdict::kStable;
+        out.reason = "reached its level during start-up (knee at " +
+                     fmt_pct(100 * (1 - out.knee.tail_fraction)) +
+                     " of the window), then no material trend (" + fmt_pct(out.growth_pct) +
+                     " over the window)";
+        out.confidence = (1 - 0.5 * (1 - out.tail->p_median)) *
+                         clamp01(static_cast<double>(out.tail->blocks) / 16.0);
+      } else if (out.knee.tail_fraction >= o.min_tail_fraction && out.tail) {
         out.verdict = Verdict::kBounded;
         out.reason = "rose, then levelled off: no trend in the " +
                      fmt_pct(100 * out.knee.tail_fraction) + " of the window after the knee";

@@ -35,6 +35,7 @@ struct Options {
   double alpha = 0.01;                // Mann-Kendall significance level (two-sided)
   double min_growth_pct = 2.0;        // growth of the trending part below this % of level: no leak
   double min_tail_fraction = 0.30;    // a plateau is claimed only with this much window after it
+  double startup_fraction = 0.15;     // a rise levelled off this early is start-up, not a trend
   int min_samples = 12;               // fewer samples: unresolved
   int min_blocks = 8;                 // fewer blocks after aggregation: unresolved
   int max_blocks = 40;                // block aggregation target (blocks of >= 3 samples)
