@@ -311,12 +311,15 @@ void start_thread() {
 void atfork_prepare() {
   profile_atfork_prepare();
   g_mmap_lock.lock();
+  g_unwind_arena_lock.lock();
 }
 void atfork_parent() {
+  g_unwind_arena_lock.unlock();
   g_mmap_lock.unlock();
   profile_atfork_parent();
 }
 void atfork_child() {
+  g_unwind_arena_lock.v.store(0);
   g_mmap_lock.v.store(0);
   g_write_lock.v.store(0);
   g_gauge_lock.v.store(0);

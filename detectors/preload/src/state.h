@@ -105,6 +105,8 @@ void mmap_note_map(void* addr, size_t len);
 size_t mmap_note_unmap(void* addr, size_t len);
 long long mmap_live_bytes();
 extern SpinLock g_mmap_lock;
+// Guards the unwinder arena's free lists (hooks.cc); held across fork like the mmap table's lock.
+extern SpinLock g_unwind_arena_lock;
 
 // Stacks (profile.cc, set up by profile_init in sample and full modes): the calling thread's
 // stack with this library's own frames dropped (busy = 2 while unwinding: see Hook in
