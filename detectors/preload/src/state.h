@@ -148,6 +148,8 @@ extern long long g_sample_bytes;
 
 // Sampler (sampler.cc): the final sample and dumps at exit; a line for run.json's warnings.
 void sampler_final();
+// Before _exit: waits out a timeline append in flight and lets no other start.
+void quiesce_for_exit();
 void note_warning(const char* a, const char* b, const char* c);
 
 // Resolves the next definitions now if not done yet (hooks.cc; stats_only.cc resolves malloc,
