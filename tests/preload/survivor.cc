@@ -242,8 +242,11 @@ void scenario_fork() {
     std::fflush(stdout);
     _exit(0);
   }
+  // A failed fork (pid -1) used to pass unseen: waitpid(-1) failed, status stayed 0 ("exit 0").
+  if (pid < 0) std::perror("fork");
   int status = 0;
-  waitpid(pid, &status, 0);
+  const pid_t waited = waitpid(pid, &status, 0);
+  check(pid > 0 && waited == pid, "fork child started and reaped", pid, waited);
   check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fork child exit 0");
   for (void* p : keep) std::free(p);
   // The parent keeps allocating after the fork.
@@ -263,8 +266,10 @@ void scenario_exec(const char* self) {
     execl(self, self, "child_report", static_cast<char*>(nullptr));
     _exit(127);
   }
+  if (pid < 0) std::perror("fork");
   int status = 0;
-  waitpid(pid, &status, 0);
+  const pid_t waited = waitpid(pid, &status, 0);
+  check(pid > 0 && waited == pid, "exec child started and reaped", pid, waited);
   check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exec child exit 0");
 }
 
