@@ -31,13 +31,16 @@ namespace {
 bool g_glibc_layout = false;  // see usable()
 
 // ---- bootstrap arena: serves allocations made while dlsym resolves the next malloc ----
+// The same static array holds the unwinder arena after it (see below): in_bootstrap() covers
+// both, so a free of either kind of block is recognised by one range test.
 constexpr std::size_t kBootstrapSize = 256 * 1024;
-alignas(64) char g_bootstrap[kBootstrapSize];
+constexpr std::size_t kUnwindArenaSize = 1024 * 1024;
+alignas(64) char g_bootstrap[kBootstrapSize + kUnwindArenaSize];
 std::atomic<std::size_t> g_bootstrap_used{0};
 
 bool in_bootstrap(const void* p) {
   auto c = static_cast<const char*>(p);
-  return c >= g_bootstrap && c < g_bootstrap + kBootstrapSize;
+  return c >= g_bootstrap && c < g_bootstrap + kBootstrapSize + kUnwindArenaSize;
 }
 
 // 16-byte header holding the size, then the block (aligned to `align`).
@@ -59,6 +62,64 @@ std::size_t bootstrap_size(const void* p) {
   std::size_t size;
   std::memcpy(&size, static_cast<const char*>(p) - sizeof size, sizeof size);
   return size;
+}
+
+// ---- unwinder arena: malloc/calloc made inside our stack unwinder (busy == 2, full mode) ----
+// The unwinder's first use in each thread makes glibc allocate libunwind's dynamic TLS block
+// (__tls_get_addr -> malloc(16)); glibc frees it only when that thread's cached stack is reused
+// by a later pthread_create, outside any hook. Counted as the program's, such blocks outlive
+// the threads that made them and their replacements need not have the same usable size (a
+// 16-byte request gets a 32- or a 48-byte glibc chunk depending on the arena's free chunks):
+// live bytes drifted by 16 B steps with the count balanced. Served from here instead, they are
+// never counted and never reach the allocator; their frees, from any thread at any time, come
+// back through in_bootstrap(). Size classes 16 B << k (up to 4 KiB), a free list per class, the
+// capacity in the bootstrap header (so bootstrap_size() and realloc's bootstrap branch apply).
+// Full: nullptr, and the caller takes the allocator (counted, balanced by the later free).
+constexpr int kUnwindClasses = 9;
+void* g_unwind_free[kUnwindClasses];
+std::size_t g_unwind_used = 0;  // bytes of the arena carved so far (under the lock)
+
+void* unwind_alloc(std::size_t n) {
+  int k = 0;
+  while ((std::size_t{16} << k) < n)
+    if (++k == kUnwindClasses) return nullptr;
+  const std::size_t cap = std::size_t{16} << k;
+  g_unwind_arena_lock.lock();
+  void* p = g_unwind_free[k];
+  if (p) {
+    g_unwind_free[k] = *static_cast<void**>(p);
+  } else if (g_unwind_used + 16 + cap <= kUnwindArenaSize) {
+    p = g_bootstrap + kBootstrapSize + g_unwind_used + 16;
+    g_unwind_used += 16 + cap;
+    std::memcpy(static_cast<char*>(p) - sizeof cap, &cap, sizeof cap);
+  }
+  g_unwind_arena_lock.unlock();
+  return p;
+}
+
+void* unwind_calloc(std::size_t n, std::size_t size) {
+  if (size && n > static_cast<size_t>(-1) / size) return nullptr;
+  void* p = unwind_alloc(n * size);
+  if (p) std::memset(p, 0, n * size);
+  return p;
+}
+
+// For a block of the static arenas (in_bootstrap(p)): an unwinder block goes back on its list;
+// bootstrap blocks are never reused.
+void release_static(void* p) {
+  if (static_cast<char*>(p) < g_bootstrap + kBootstrapSize) return;
+  const int k = __builtin_ctzll(bootstrap_size(p) / 16);
+  g_unwind_arena_lock.lock();
+  *static_cast<void**>(p) = g_unwind_free[k];
+  g_unwind_free[k] = p;
+  g_unwind_arena_lock.unlock();
+}
+
+// Frees: true (handled) for blocks of the static arenas.
+inline bool free_static(void* p) {
+  if (__builtin_expect(!in_bootstrap(p), 1)) return false;
+  release_static(p);
+  return true;
 }
 
 // ---- resolution of the next definitions ----
@@ -225,8 +286,10 @@ __attribute__((always_inline)) inline void on_free(ThreadState& t, unsigned flag
 }
 
 // A scope that marks this thread busy; `active` says whether this call accounts. busy == 2
-// means "inside our unwinder": the unwinder's own allocations are counted (count mode only)
-// because it may free them later from a thread-exit destructor where it is not busy.
+// means "inside our unwinder": malloc and calloc are then served by the unwinder arena (never
+// counted); what the unwinder gets elsewhere (realloc, aligned entry points, a full arena) is
+// counted (kCount only), because it may be freed later from a thread-exit destructor or by
+// glibc where this thread is not busy.
 struct Hook {
   ThreadState& t;
   unsigned flags;
@@ -267,13 +330,15 @@ __attribute__((noinline)) void* malloc_general(size_t n) {
   if (__builtin_expect(!ready(), 0)) return bootstrap_alloc(n, 16);
   Hook h;
   if (!h.active) return g_real.malloc(n);
+  if (__builtin_expect(h.prev == 2, 0))  // inside our unwinder: see unwind_alloc
+    if (void* q = unwind_alloc(n)) return q;
   void* p = g_real.malloc(n);
   if (p) on_alloc(h.t, h.flags, p, n);
   return p;
 }
 
 __attribute__((noinline)) void free_general(void* p) {
-  if (!p || in_bootstrap(p)) return;
+  if (!p || free_static(p)) return;
   if (__builtin_expect(!ready(), 0)) return;  // cannot happen for a real block
   Hook h;
   if (h.active) on_free(h.t, h.flags, p);
@@ -362,6 +427,8 @@ ARENALAB_EXPORT void* calloc(size_t n, size_t size) {
   }
   Hook h;
   if (!h.active) return g_real.calloc(n, size);
+  if (__builtin_expect(h.prev == 2, 0))  // inside our unwinder: see unwind_alloc
+    if (void* q = unwind_calloc(n, size)) return q;
   void* p = g_real.calloc(n, size);
   if (p) on_alloc(h.t, h.flags, p, n * size);
   return p;
@@ -382,7 +449,10 @@ void* realloc_impl(void* p, size_t n, size_t count, bool array) {
       total = n * count;
     }
     void* q = malloc(total);
-    if (q) std::memcpy(q, p, bootstrap_size(p) < total ? bootstrap_size(p) : total);
+    if (q) {
+      std::memcpy(q, p, bootstrap_size(p) < total ? bootstrap_size(p) : total);
+      release_static(p);
+    }
     return q;
   }
   if (__builtin_expect(!ready(), 0)) {
@@ -445,7 +515,7 @@ ARENALAB_EXPORT size_t malloc_usable_size(void* p) {
 
 // C23 free_sized / free_aligned_sized: forwarded when the next object has them, else free().
 ARENALAB_EXPORT void free_sized(void* p, size_t n) {
-  if (!p || in_bootstrap(p) || !ready()) return;
+  if (!p || free_static(p) || !ready()) return;
   Hook h;
   if (h.active) on_free(h.t, h.flags, p);
   if (g_real.free_sized)
@@ -455,7 +525,7 @@ ARENALAB_EXPORT void free_sized(void* p, size_t n) {
 }
 
 ARENALAB_EXPORT void free_aligned_sized(void* p, size_t align, size_t n) {
-  if (!p || in_bootstrap(p) || !ready()) return;
+  if (!p || free_static(p) || !ready()) return;
   Hook h;
   if (h.active) on_free(h.t, h.flags, p);
   if (g_real.free_aligned_sized)
@@ -519,7 +589,7 @@ inline void delete_impl(void* p, Del del) {
     t.busy = 0;
     return;
   }
-  if (!p || in_bootstrap(p) || !ready()) return;
+  if (!p || free_static(p) || !ready()) return;
   Hook h;
   if (h.active) on_free(h.t, h.flags, p);
   if (del)
@@ -530,7 +600,7 @@ inline void delete_impl(void* p, Del del) {
 
 template <typename Del>
 inline void delete_al_impl(void* p, std::align_val_t al, Del del) {
-  if (!p || in_bootstrap(p) || !ready()) return;
+  if (!p || free_static(p) || !ready()) return;
   Hook h;
   if (h.active) on_free(h.t, h.flags, p);
   if (del)

@@ -15,6 +15,7 @@ std::atomic<unsigned> g_flags{0};
 __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 Slot g_slots[kMaxSlots];
 std::atomic<int> g_slot_high{1};  // slot 0 is the shared one
+SpinLock g_unwind_arena_lock;
 
 Slot* claim_slot(ThreadState& t) {
   const int s = g_slot_high.fetch_add(1, std::memory_order_relaxed);

@@ -105,6 +105,8 @@ void mmap_note_map(void* addr, size_t len);
 size_t mmap_note_unmap(void* addr, size_t len);
 long long mmap_live_bytes();
 extern SpinLock g_mmap_lock;
+// Guards the unwinder arena's free lists (hooks.cc); held across fork like the mmap table's lock.
+extern SpinLock g_unwind_arena_lock;
 
 // Stacks (profile.cc, set up by profile_init in sample and full modes): the calling thread's
 // stack with this library's own frames dropped (busy = 2 while unwinding: see Hook in
@@ -146,6 +148,8 @@ extern long long g_sample_bytes;
 
 // Sampler (sampler.cc): the final sample and dumps at exit; a line for run.json's warnings.
 void sampler_final();
+// Before _exit: waits out a timeline append in flight and lets no other start.
+void quiesce_for_exit();
 void note_warning(const char* a, const char* b, const char* c);
 
 // Resolves the next definitions now if not done yet (hooks.cc; stats_only.cc resolves malloc,
