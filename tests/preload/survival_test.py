@@ -6,6 +6,7 @@
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -106,6 +107,21 @@ def main():
                     fail(f"{mode}/fork: child timeline has the parent's pid")
             except (ValueError, KeyError) as e:
                 fail(f"{mode}/fork child timeline: {e}")
+        if mode == "sample":
+            # The traced child's heap dumps carry its pid: the parent's heap.<seq>.heap are its own.
+            p, out, rj, header, samples = run(args, "fork_exit", mode, extra=["--trace-children"],
+                                              expect_out="child ok")
+            child_files = [f for f in os.listdir(out)
+                           if f.startswith("timeline.") and f != "timeline.jsonl"]
+            dumps = [f for f in os.listdir(out) if f.startswith("heap.") and f.endswith(".heap")]
+            parent = [f for f in dumps if re.fullmatch(r"heap\.\d+\.heap", f)]
+            child = [f for f in dumps if re.fullmatch(r"heap\.\d+\.\d+\.heap", f)]
+            if not parent or not child or len(parent) + len(child) != len(dumps):
+                fail(f"{mode}/fork --trace-children: heap dumps parent {parent} child {child} "
+                     f"(all {dumps})")
+            elif child_files and not all(f.startswith(f"heap.{child_files[0].split('.')[1]}.")
+                                         for f in child):
+                fail(f"{mode}/fork --trace-children: child dumps {child} lack its pid")
 
         # exec: the exec'd child is not traced (passive: counters say -1).
         run(args, "exec", mode, expect_out="child mode -1")

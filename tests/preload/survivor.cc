@@ -228,7 +228,9 @@ void threads_round(int kThreads, int kBlocks, const Snapshot* base) {
   if (base) check_balanced(*base, "64 threads back to baseline");
 }
 
-void scenario_fork() {
+// child_exit: the child ends with exit(0) (its final sample and heap dump are written) instead
+// of _exit(0).
+void scenario_fork(bool child_exit = false) {
   std::vector<void*> keep;
   for (int i = 0; i < 1000; ++i) keep.push_back(std::malloc(100));
   const pid_t pid = fork();
@@ -240,6 +242,7 @@ void scenario_fork() {
     for (void* p : keep) std::free(p);
     std::printf("child ok\n");
     std::fflush(stdout);
+    if (child_exit) std::exit(0);
     _exit(0);
   }
   // A failed fork (pid -1) used to pass unseen: waitpid(-1) failed, status stayed 0 ("exit 0").
@@ -368,6 +371,8 @@ int main(int argc, char** argv) {
     scenario_threads();
   else if (s == "fork")
     scenario_fork();
+  else if (s == "fork_exit")
+    scenario_fork(true);
   else if (s == "exec")
     scenario_exec(argv[0]);
   else if (s == "child_report")

@@ -69,6 +69,8 @@ std::size_t g_block_count = 0;
 double g_estimate = 0;  // unbiased live bytes from the samples (lock held)
 std::atomic<long long> g_dropped{0};
 char g_out_dir[1024];
+// A traced fork child names its heap dumps heap.<pid>.<seq>.heap: the parent's stay intact.
+pid_t g_dump_pid = 0;
 
 int (*g_unwind)(void**, int) = nullptr;
 
@@ -512,7 +514,9 @@ bool profile_dump_heap(int seq) {
   if (!g_stacks) return false;
   char path[1100], tmp[1120];
   Buf bp(path, sizeof path);
-  bp.str(g_out_dir).str("/heap.").u64(static_cast<std::uint64_t>(seq)).str(".heap");
+  bp.str(g_out_dir).str("/heap.");
+  if (g_dump_pid) bp.u64(static_cast<std::uint64_t>(g_dump_pid)).ch('.');
+  bp.u64(static_cast<std::uint64_t>(seq)).str(".heap");
   path[bp.size()] = 0;
   Buf bt(tmp, sizeof tmp);
   bt.str(path).str(".tmp");
@@ -586,6 +590,8 @@ bool profile_dump_heap(int seq) {
 
 void profile_atfork_prepare() { g_prof_lock.lock(); }
 void profile_atfork_parent() { g_prof_lock.unlock(); }
+void profile_traced_child() { g_dump_pid = getpid(); }
+
 void profile_atfork_child() {
   g_prof_lock.v.store(0);
   // The child never writes the parent's full log (nor touches its thread logs, whose locks

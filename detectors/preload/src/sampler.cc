@@ -333,8 +333,11 @@ void atfork_child() {
     g_active = false;
     return;
   }
-  // Traced child: its own timeline.<pid>.jsonl; the sampler thread did not survive fork.
+  // Traced child: its own timeline.<pid>.jsonl and heap.<pid>.<seq>.heap; the sampler thread
+  // did not survive fork.
   g_owner_pid = getpid();
+  g_seq = 0;
+  profile_traced_child();
   g_flags.store(hook_flags(g_mode_flags & ~kFull), std::memory_order_relaxed);
   g_mode_flags &= ~kFull;
   if (open_timeline(true)) {

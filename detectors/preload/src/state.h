@@ -143,6 +143,7 @@ long long profile_sampled_live_estimate();
 void profile_atfork_prepare();
 void profile_atfork_parent();
 void profile_atfork_child();
+void profile_traced_child();  // a traced fork child: its own dump names from now on
 long long next_sample_interval(ThreadState& t);
 extern long long g_sample_bytes;
 

@@ -51,14 +51,19 @@ long long mtime_ns(const std::string& path) {
 
 // Files in `dir` whose names start with `prefix` and end with `suffix`, in write order.
 // Only files written since `since_ns` count: a reused --out DIR keeps older runs' dumps.
+// numbered_only: the middle must be one number (the interposer's heap.<seq>.heap, not a traced
+// child's heap.<pid>.<seq>.heap).
 std::vector<std::string> dump_files(const std::string& dir, const std::string& prefix,
-                                    const std::string& suffix, long long since_ns) {
+                                    const std::string& suffix, long long since_ns,
+                                    bool numbered_only = false) {
   std::vector<std::pair<long long, std::string>> found;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+        (!numbered_only ||
+         name.find_first_not_of("0123456789", prefix.size()) == name.size() - suffix.size()))
       if (const long long t = mtime_ns(entry.path().string()); t >= since_ns)
         found.emplace_back(t, entry.path().string());
   }
@@ -460,7 +465,8 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
       }
     }
     if (!run->verified && !run->mismatch.empty()) report.notes.push_back(run->mismatch);
-    report.dumps = dump_files(report.out_dir, dump_prefix, dump_suffix, t0 - kMtimeSlackNs);
+    report.dumps = dump_files(report.out_dir, dump_prefix, dump_suffix, t0 - kMtimeSlackNs,
+                              o.profiler == "interposer");
     auto dumps = load_dumps(report.dumps, t0);
     if (!dumps) return dumps.error();
     for (const auto& d : *dumps) report.dump_t_ms.push_back(d.t_ms);
@@ -468,7 +474,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
     report.callsites = callsites_from_dumps(*dumps, symbolizer);
     if (o.profiler == "interposer") {
       // The call stacks of the program's own anonymous mmap, dumped beside the heap profile.
-      report.mmap_dumps = dump_files(report.out_dir, "mmap.", ".heap", t0 - kMtimeSlackNs);
+      report.mmap_dumps = dump_files(report.out_dir, "mmap.", ".heap", t0 - kMtimeSlackNs, true);
       auto mmap_dumps = load_dumps(report.mmap_dumps, t0);
       if (!mmap_dumps) return mmap_dumps.error();
       for (auto& site : callsites_from_dumps(*mmap_dumps, symbolizer)) {
