@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Number and JSON-string formatting into a caller-provided buffer (no allocation, no stdio).
+// Number and JSON-string formatting into a caller-provided buffer (no allocation, no stdio),
+// and the heap_v2 dump writer shared by heap and mmap profiles.
 #include "format.h"
 
+#include <fcntl.h>
+#include <stdio.h>  // rename
 #include <unistd.h>
 
 #include <cerrno>
@@ -134,6 +137,62 @@ bool str_eq(const char* a, const char* b) {
     ++b;
   }
   return *a == *b;
+}
+
+bool write_heap_v2(const char* path, std::uint64_t period, std::uint32_t n, HeapRecordFn record) {
+  char tmp[1200];
+  Buf bt(tmp, sizeof tmp - 1);
+  bt.str(path).str(".tmp");
+  if (bt.overflow()) return false;
+  tmp[bt.size()] = 0;
+  const int fd = ::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  static char buf[1 << 16];
+  Buf b(buf, sizeof buf);
+  long long objs = 0, bytes = 0, acc_objs = 0, acc_bytes = 0;
+  HeapRecord r{};
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!record(i, &r)) continue;
+    objs += r.objs;
+    bytes += r.bytes;
+    acc_objs += r.acc_objs;
+    acc_bytes += r.acc_bytes;
+  }
+  auto counts = [&](long long o, long long by, long long ao, long long ab) {
+    b.str("  t*: ").i64(o).str(": ").i64(by).str(" [").i64(ao).str(": ").i64(ab).str("]\n");
+  };
+  b.str("heap_v2/").u64(period).ch('\n');
+  counts(objs, bytes, acc_objs, acc_bytes);
+  bool ok = true;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!record(i, &r)) continue;
+    if (b.size() > sizeof buf - 2048) {
+      ok = ok && write_all(fd, b.data(), b.size());
+      b.clear();
+    }
+    b.ch('@');
+    for (std::uint32_t f = 0; f < r.depth; ++f)
+      b.ch(' ').hex(reinterpret_cast<std::uintptr_t>(r.frames[f]));
+    b.ch('\n');
+    counts(r.objs, r.bytes, r.acc_objs, r.acc_bytes);
+  }
+  b.str("\nMAPPED_LIBRARIES:\n");
+  ok = ok && write_all(fd, b.data(), b.size());
+  const int maps = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (maps >= 0) {
+    for (;;) {
+      const ssize_t got = ::read(maps, buf, sizeof buf);
+      if (got <= 0) break;
+      ok = ok && write_all(fd, buf, static_cast<std::size_t>(got));
+    }
+    ::close(maps);
+  }
+  ::close(fd);
+  if (!ok || ::rename(tmp, path) != 0) {
+    ::unlink(tmp);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace arenalab::preload

@@ -34,6 +34,21 @@ class Buf {
   bool overflow_ = false;
 };
 
+// One record of a jemalloc heap_v2 profile: a stack and its live / cumulative counts.
+struct HeapRecord {
+  void* const* frames;
+  std::uint32_t depth;
+  long long objs, bytes, acc_objs, acc_bytes;
+};
+// Fills *out with record i (0 <= i < n); false: no record for i (nothing live).
+using HeapRecordFn = bool (*)(std::uint32_t i, HeapRecord* out);
+
+// Writes <path> atomically (through <path>.tmp, then rename) in jemalloc's heap_v2 format:
+// "heap_v2/<period>", the totals over all n records, one "@ frames" record per live stack, then
+// MAPPED_LIBRARIES (this process's /proc/self/maps, so jeprof maps addresses to objects). Uses
+// one static buffer: callers serialise (the sampler's write lock). False on any I/O error.
+bool write_heap_v2(const char* path, std::uint64_t period, std::uint32_t n, HeapRecordFn record);
+
 // write(2) until done (EINTR retried). False on error.
 bool write_all(int fd, const char* p, std::size_t n);
 

@@ -99,79 +99,25 @@ void mmap_sites_add_locked(std::uint32_t site, long long bytes, int ranges) {
 
 bool mmap_sites_dump(int seq) {
   if (!g_dump) return false;
-  char path[1100], tmp[1120];
-  Buf bp(path, sizeof path);
+  char path[1100];
+  Buf bp(path, sizeof path - 1);
   bp.str(g_out_dir).str("/mmap.").u64(static_cast<std::uint64_t>(seq)).str(".heap");
   path[bp.size()] = 0;
-  Buf bt(tmp, sizeof tmp);
-  bt.str(path).str(".tmp");
-  tmp[bt.size()] = 0;
-  const int fd = ::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  static char buf[1 << 16];  // the sampler thread and the exit path, under the write lock
-  Buf b(buf, sizeof buf);
-  const std::uint32_t n = g_site_count.load(std::memory_order_acquire);
-  long long maps = 0, bytes = 0, acc_maps = 0, acc_bytes = 0;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    maps += g_sites[i].live_ranges.load(std::memory_order_relaxed);
-    bytes += g_sites[i].live_bytes.load(std::memory_order_relaxed);
-    acc_maps += g_sites[i].total_maps.load(std::memory_order_relaxed);
-    acc_bytes += g_sites[i].total_bytes.load(std::memory_order_relaxed);
-  }
   // Period 1: jeprof's and our parser's unbiasing factor 1 / (1 - exp(-size)) is 1 for every
   // mapping, so the counts are read as exact. Objects are the live ranges.
-  b.str("heap_v2/1\n");
-  b.str("  t*: ")
-      .i64(maps)
-      .str(": ")
-      .i64(bytes)
-      .str(" [")
-      .i64(acc_maps)
-      .str(": ")
-      .i64(acc_bytes)
-      .str("]\n");
-  bool ok = true;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const Site& s = g_sites[i];
-    const long long live = s.live_bytes.load(std::memory_order_relaxed);
-    long long objs = s.live_ranges.load(std::memory_order_relaxed);
-    if (live <= 0) continue;
-    if (objs <= 0) objs = 1;
-    if (b.size() > sizeof buf - 2048) {
-      ok = ok && write_all(fd, b.data(), b.size());
-      b.clear();
-    }
-    b.ch('@');
-    for (std::uint32_t f = 0; f < s.depth; ++f)
-      b.ch(' ').hex(reinterpret_cast<std::uintptr_t>(s.frames[f]));
-    b.ch('\n');
-    b.str("  t*: ")
-        .i64(objs)
-        .str(": ")
-        .i64(live)
-        .str(" [")
-        .i64(s.total_maps.load(std::memory_order_relaxed))
-        .str(": ")
-        .i64(s.total_bytes.load(std::memory_order_relaxed))
-        .str("]\n");
-  }
-  b.str("\nMAPPED_LIBRARIES:\n");
-  ok = ok && write_all(fd, b.data(), b.size());
-  const int maps_fd = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (maps_fd >= 0) {
-    for (;;) {
-      const ssize_t r = ::read(maps_fd, buf, sizeof buf);
-      if (r <= 0) break;
-      ok = ok && write_all(fd, buf, static_cast<std::size_t>(r));
-    }
-    ::close(maps_fd);
-  }
-  ::close(fd);
-  if (!ok || ::rename(tmp, path) != 0) {
-    ::unlink(tmp);
-    return false;
-  }
-  return true;
+  return write_heap_v2(path, 1, g_site_count.load(std::memory_order_acquire),
+                       [](std::uint32_t i, HeapRecord* r) {
+                         const Site& s = g_sites[i];
+                         r->bytes = s.live_bytes.load(std::memory_order_relaxed);
+                         if (r->bytes <= 0) return false;
+                         r->objs = s.live_ranges.load(std::memory_order_relaxed);
+                         if (r->objs <= 0) r->objs = 1;
+                         r->frames = s.frames;
+                         r->depth = s.depth;
+                         r->acc_objs = s.total_maps.load(std::memory_order_relaxed);
+                         r->acc_bytes = s.total_bytes.load(std::memory_order_relaxed);
+                         return true;
+                       });
 }
 
 void mmap_sites_atfork_child() {

@@ -512,80 +512,26 @@ long long profile_full_dropped() { return g_log_dropped.load(std::memory_order_r
 
 bool profile_dump_heap(int seq) {
   if (!g_stacks) return false;
-  char path[1100], tmp[1120];
-  Buf bp(path, sizeof path);
+  char path[1100];
+  Buf bp(path, sizeof path - 1);
   bp.str(g_out_dir).str("/heap.");
   if (g_dump_pid) bp.u64(static_cast<std::uint64_t>(g_dump_pid)).ch('.');
   bp.u64(static_cast<std::uint64_t>(seq)).str(".heap");
   path[bp.size()] = 0;
-  Buf bt(tmp, sizeof tmp);
-  bt.str(path).str(".tmp");
-  tmp[bt.size()] = 0;
-  const int fd = ::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  static char buf[1 << 16];
-  Buf b(buf, sizeof buf);
-  const std::uint32_t n = g_stack_count.load(std::memory_order_acquire);
-  long long tot_objs = 0, tot_bytes = 0, acc_objs = 0, acc_bytes = 0;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    tot_objs += g_stacks[i].live_objs.load(std::memory_order_relaxed);
-    tot_bytes += g_stacks[i].live_bytes.load(std::memory_order_relaxed);
-    acc_objs += g_stacks[i].total_objs.load(std::memory_order_relaxed);
-    acc_bytes += g_stacks[i].total_bytes.load(std::memory_order_relaxed);
-  }
-  // heap_v2/<mean sample period in bytes>, then the totals, then one record per stack.
-  b.str("heap_v2/").u64(static_cast<std::uint64_t>(g_sample_bytes)).ch('\n');
-  b.str("  t*: ")
-      .i64(tot_objs)
-      .str(": ")
-      .i64(tot_bytes)
-      .str(" [")
-      .i64(acc_objs)
-      .str(": ")
-      .i64(acc_bytes)
-      .str("]\n");
-  bool ok = true;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const Stack& s = g_stacks[i];
-    const long long objs = s.live_objs.load(std::memory_order_relaxed);
-    const long long bytes = s.live_bytes.load(std::memory_order_relaxed);
-    if (objs <= 0) continue;
-    if (b.size() > sizeof buf - 2048) {
-      ok = ok && write_all(fd, b.data(), b.size());
-      b.clear();
-    }
-    b.ch('@');
-    for (std::uint32_t f = 0; f < s.depth; ++f)
-      b.ch(' ').hex(reinterpret_cast<std::uintptr_t>(s.frames[f]));
-    b.ch('\n');
-    b.str("  t*: ")
-        .i64(objs)
-        .str(": ")
-        .i64(bytes)
-        .str(" [")
-        .i64(s.total_objs.load(std::memory_order_relaxed))
-        .str(": ")
-        .i64(s.total_bytes.load(std::memory_order_relaxed))
-        .str("]\n");
-  }
-  b.str("\nMAPPED_LIBRARIES:\n");
-  ok = ok && write_all(fd, b.data(), b.size());
-  // The process's mappings, so jeprof can map addresses to objects.
-  const int maps = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (maps >= 0) {
-    for (;;) {
-      const ssize_t r = ::read(maps, buf, sizeof buf);
-      if (r <= 0) break;
-      ok = ok && write_all(fd, buf, static_cast<std::size_t>(r));
-    }
-    ::close(maps);
-  }
-  ::close(fd);
-  if (!ok || ::rename(tmp, path) != 0) {
-    ::unlink(tmp);
-    return false;
-  }
-  return true;
+  // heap_v2/<mean sample period in bytes>: jeprof unbiases each record by it.
+  return write_heap_v2(path, static_cast<std::uint64_t>(g_sample_bytes),
+                       g_stack_count.load(std::memory_order_acquire),
+                       [](std::uint32_t i, HeapRecord* r) {
+                         const Stack& s = g_stacks[i];
+                         r->objs = s.live_objs.load(std::memory_order_relaxed);
+                         if (r->objs <= 0) return false;
+                         r->frames = s.frames;
+                         r->depth = s.depth;
+                         r->bytes = s.live_bytes.load(std::memory_order_relaxed);
+                         r->acc_objs = s.total_objs.load(std::memory_order_relaxed);
+                         r->acc_bytes = s.total_bytes.load(std::memory_order_relaxed);
+                         return true;
+                       });
 }
 
 void profile_atfork_prepare() { g_prof_lock.lock(); }
