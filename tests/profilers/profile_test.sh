@@ -13,14 +13,16 @@ set -uo pipefail
 arenalab=$1 prog=$2 profiler=$3
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-# The slope analysis wants >= 24 dumps (8 blocks of 3): 4 s at 0.15 s.
-seconds=4 interval=0.15
+# The slope analysis wants >= 24 dumps (8 blocks of 3): 4 s at 0.15 s. A call site's series
+# starts at the first dump that holds it, so the mmap run (one site, judged on its own series)
+# gets a second more: at 4 s it came out "too little data: 7 blocks" in 1 run of 5.
+seconds=4 mmap_seconds=5 interval=0.15
 if [[ $(basename "$prog") == wl_leak* ]]; then
   leak_fn=leak_into_registry mmap_fn=leak_into_registry
-  malloc_args=(--duration $seconds) mmap_args=(--kind mmap --duration $seconds)
+  malloc_args=(--duration $seconds) mmap_args=(--kind mmap --duration $mmap_seconds)
 else
   leak_fn=leak_some_records mmap_fn=leak_some_mappings
-  malloc_args=(--seconds $seconds) mmap_args=(--seconds $seconds --mmap)
+  malloc_args=(--seconds $seconds) mmap_args=(--seconds $mmap_seconds --mmap)
 fi
 
 # A sample per 64 KiB on average (jemalloc, interposer) keeps the sampled series smooth enough
