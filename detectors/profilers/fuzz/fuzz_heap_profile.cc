@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target: the gperftools heap-profile parser must accept or reject any input without
-// crashing, and an accepted dump must be self-consistent.
+// libFuzzer target for both heap-profile parsers (scripts/fuzz builds it twice): with
+// FUZZ_GPERFTOOLS the gperftools heap-profile parser, else the jemalloc heap_v2 one. Either must
+// accept or reject any input without crashing, and an accepted dump must be self-consistent.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,7 +11,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
+#ifdef FUZZ_GPERFTOOLS
   auto dump = arenalab::profilers::parse_gperftools_heap(text, "fuzz.heap");
+#else
+  auto dump = arenalab::profilers::parse_jemalloc_heap(text, "fuzz.heap");
+#endif
   if (dump.ok()) {
     if (dump->mappings.empty()) std::abort();  // accepted dumps always carry their mappings
     for (const auto& s : dump->stacks) {
