@@ -31,39 +31,31 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "wl_large_blocks: need threads, live >= 1 and max-size >= 64K\n");
     return 2;
   }
-  std::vector<std::uint64_t> bytes(static_cast<std::size_t>(threads), 0);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::thread> pool;
-  for (std::int64_t t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      std::uint64_t rng =
-          0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(t + 1) * 0xBF58476D1CE4E5B9ULL;
-      const double lo = std::log(static_cast<double>(min_size));
-      const double hi = std::log(static_cast<double>(max_size));
-      std::vector<void*> set(static_cast<std::size_t>(live), nullptr);
-      std::uint64_t mine = 0;
-      for (std::int64_t k = 0; k < ops + live; ++k) {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        const double u = static_cast<double>(rng >> 11) / 9007199254740992.0;
-        const auto n = static_cast<std::size_t>(std::exp(lo + u * (hi - lo)));
-        const std::size_t slot =
-            k < live ? static_cast<std::size_t>(k) : rng % static_cast<std::size_t>(live);
-        std::free(set[slot]);
-        set[slot] = std::malloc(n);
-        wl::touch_pages(set[slot], n, static_cast<unsigned char>(k));
-        mine += n;
-      }
-      for (void* p : set) std::free(p);
-      bytes[static_cast<std::size_t>(t)] = mine;
-    });
-  }
-  for (auto& th : pool) th.join();
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::uint64_t total = 0;
-  for (auto b : bytes) total += b;
+  const wl::ThreadsRun run = wl::run_threads(threads, [&](std::int64_t t) {
+    std::uint64_t rng =
+        0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(t + 1) * 0xBF58476D1CE4E5B9ULL;
+    const double lo = std::log(static_cast<double>(min_size));
+    const double hi = std::log(static_cast<double>(max_size));
+    std::vector<void*> set(static_cast<std::size_t>(live), nullptr);
+    std::uint64_t mine = 0;
+    for (std::int64_t k = 0; k < ops + live; ++k) {
+      rng ^= rng << 13;
+      rng ^= rng >> 7;
+      rng ^= rng << 17;
+      const double u = static_cast<double>(rng >> 11) / 9007199254740992.0;
+      const auto n = static_cast<std::size_t>(std::exp(lo + u * (hi - lo)));
+      const std::size_t slot =
+          k < live ? static_cast<std::size_t>(k) : rng % static_cast<std::size_t>(live);
+      std::free(set[slot]);
+      set[slot] = std::malloc(n);
+      wl::touch_pages(set[slot], n, static_cast<unsigned char>(k));
+      mine += n;
+    }
+    for (void* p : set) std::free(p);
+    return mine;
+  });
+  const double ms = run.ms;
+  const std::uint64_t total = run.total;
   const std::uint64_t rss_after = wl::current_rss();
   h.measure("elapsed_ms", ms);
   h.measure("bytes_touched", total);

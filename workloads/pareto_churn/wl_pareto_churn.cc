@@ -33,43 +33,35 @@ int main(int argc, char** argv) {
                  "wl_pareto_churn: need threads, live >= 1, alpha > 0, 0 < min-size <= max-size\n");
     return 2;
   }
-  std::vector<std::uint64_t> bytes(static_cast<std::size_t>(threads), 0);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::thread> pool;
-  for (std::int64_t t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      std::uint64_t rng = 0xD1B54A32D192ED03ULL * static_cast<std::uint64_t>(t + 1);
-      auto next = [&rng] {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return rng;
-      };
-      auto draw = [&] {
-        const double u = (static_cast<double>(next() >> 11) + 1.0) / 9007199254740993.0;  // (0,1]
-        const double s = static_cast<double>(min_size) / std::pow(u, 1.0 / alpha);
-        return static_cast<std::size_t>(std::min(s, static_cast<double>(cap)));
-      };
-      std::vector<void*> set(static_cast<std::size_t>(live), nullptr);
-      std::uint64_t mine = 0;
-      for (std::int64_t k = 0; k < ops + live; ++k) {
-        const std::size_t slot =
-            k < live ? static_cast<std::size_t>(k) : next() % static_cast<std::size_t>(live);
-        std::free(set[slot]);
-        const std::size_t n = draw();
-        set[slot] = std::malloc(n);
-        std::memset(set[slot], static_cast<int>(k), n);
-        mine += n;
-      }
-      for (void* p : set) std::free(p);
-      bytes[static_cast<std::size_t>(t)] = mine;
-    });
-  }
-  for (auto& th : pool) th.join();
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::uint64_t total = 0;
-  for (auto b : bytes) total += b;
+  const wl::ThreadsRun run = wl::run_threads(threads, [&](std::int64_t t) {
+    std::uint64_t rng = 0xD1B54A32D192ED03ULL * static_cast<std::uint64_t>(t + 1);
+    auto next = [&rng] {
+      rng ^= rng << 13;
+      rng ^= rng >> 7;
+      rng ^= rng << 17;
+      return rng;
+    };
+    auto draw = [&] {
+      const double u = (static_cast<double>(next() >> 11) + 1.0) / 9007199254740993.0;  // (0,1]
+      const double s = static_cast<double>(min_size) / std::pow(u, 1.0 / alpha);
+      return static_cast<std::size_t>(std::min(s, static_cast<double>(cap)));
+    };
+    std::vector<void*> set(static_cast<std::size_t>(live), nullptr);
+    std::uint64_t mine = 0;
+    for (std::int64_t k = 0; k < ops + live; ++k) {
+      const std::size_t slot =
+          k < live ? static_cast<std::size_t>(k) : next() % static_cast<std::size_t>(live);
+      std::free(set[slot]);
+      const std::size_t n = draw();
+      set[slot] = std::malloc(n);
+      std::memset(set[slot], static_cast<int>(k), n);
+      mine += n;
+    }
+    for (void* p : set) std::free(p);
+    return mine;
+  });
+  const double ms = run.ms;
+  const std::uint64_t total = run.total;
   const std::uint64_t rss_after = wl::current_rss();
   const double allocations = static_cast<double>(threads * (ops + live));
   h.measure("elapsed_ms", ms);

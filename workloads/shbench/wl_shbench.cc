@@ -30,54 +30,46 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "wl_shbench: need threads, rounds >= 1, batch >= 2, max-size >= 1\n");
     return 2;
   }
-  std::vector<std::uint64_t> freed(static_cast<std::size_t>(threads), 0);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::thread> pool;
-  for (std::int64_t t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      std::vector<char*> blocks(static_cast<std::size_t>(batch));
-      std::uint64_t mine = 0;
-      for (std::int64_t r = 0; r < rounds; ++r) {
-        // Sizes sweep the small classes: round r uses 1 + (r*37 + t*11) % max_size bytes, and
-        // every fourth block in a round is twice that, as sh6bench mixes sizes.
-        const std::size_t base = 1 + static_cast<std::size_t>((r * 37 + t * 11)) % max_size;
-        for (std::size_t i = 0; i < blocks.size(); ++i) {
-          const std::size_t n = (i % 4 == 3) ? 2 * base : base;
-          blocks[i] = static_cast<char*>(std::malloc(n));
-          blocks[i][0] = static_cast<char>(i);
-        }
-        const std::size_t half = blocks.size() / 2;
-        // First half, LIFO: the most recently allocated first.
-        for (std::size_t i = half; i-- > 0;) {
-          mine += blocks[i][0] == static_cast<char>(i);
+  const wl::ThreadsRun run = wl::run_threads(threads, [&](std::int64_t t) {
+    std::vector<char*> blocks(static_cast<std::size_t>(batch));
+    std::uint64_t mine = 0;
+    for (std::int64_t r = 0; r < rounds; ++r) {
+      // Sizes sweep the small classes: round r uses 1 + (r*37 + t*11) % max_size bytes, and
+      // every fourth block in a round is twice that, as sh6bench mixes sizes.
+      const std::size_t base = 1 + static_cast<std::size_t>((r * 37 + t * 11)) % max_size;
+      for (std::size_t i = 0; i < blocks.size(); ++i) {
+        const std::size_t n = (i % 4 == 3) ? 2 * base : base;
+        blocks[i] = static_cast<char*>(std::malloc(n));
+        blocks[i][0] = static_cast<char>(i);
+      }
+      const std::size_t half = blocks.size() / 2;
+      // First half, LIFO: the most recently allocated first.
+      for (std::size_t i = half; i-- > 0;) {
+        mine += blocks[i][0] == static_cast<char>(i);
+        std::free(blocks[i]);
+      }
+      // Second half in allocation order, here or on a partner thread.
+      auto forward = [&blocks, half] {
+        std::uint64_t n = 0;
+        for (std::size_t i = half; i < blocks.size(); ++i) {
+          n += blocks[i][0] == static_cast<char>(i);
           std::free(blocks[i]);
         }
-        // Second half in allocation order, here or on a partner thread.
-        auto forward = [&blocks, half] {
-          std::uint64_t n = 0;
-          for (std::size_t i = half; i < blocks.size(); ++i) {
-            n += blocks[i][0] == static_cast<char>(i);
-            std::free(blocks[i]);
-          }
-          return n;
-        };
-        if (cross) {
-          std::uint64_t n = 0;
-          std::thread partner([&] { n = forward(); });
-          partner.join();
-          mine += n;
-        } else {
-          mine += forward();
-        }
+        return n;
+      };
+      if (cross) {
+        std::uint64_t n = 0;
+        std::thread partner([&] { n = forward(); });
+        partner.join();
+        mine += n;
+      } else {
+        mine += forward();
       }
-      freed[static_cast<std::size_t>(t)] = mine;
-    });
-  }
-  for (auto& th : pool) th.join();
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::uint64_t total = 0;
-  for (auto f : freed) total += f;
+    }
+    return mine;
+  });
+  const double ms = run.ms;
+  const std::uint64_t total = run.total;
   const std::uint64_t expected = static_cast<std::uint64_t>(threads * rounds * batch);
   const std::uint64_t rss_after = wl::current_rss();
   h.measure("elapsed_ms", ms);

@@ -4,10 +4,12 @@
 // Exit codes: 0 when every check holds, 1 when one fails, 2 for bad arguments.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "arenalab/allocators/backend.h"
@@ -87,5 +89,25 @@ std::uint64_t current_rss();
 void touch_pages(void* p, std::size_t bytes, unsigned char value = 1);
 // Prevents the compiler from discarding a computed value.
 void keep(std::uint64_t value);
+
+// Runs work(t) for t = 0 .. threads-1, each on its own thread, all at once; returns the wall
+// time from the start to the last join and the sum of what the calls returned.
+struct ThreadsRun {
+  double ms = 0;
+  std::uint64_t total = 0;
+};
+template <typename Work>
+ThreadsRun run_threads(std::int64_t threads, Work work) {
+  std::vector<std::uint64_t> out(static_cast<std::size_t>(threads), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (std::int64_t t = 0; t < threads; ++t)
+    pool.emplace_back([&out, &work, t] { out[static_cast<std::size_t>(t)] = work(t); });
+  for (auto& th : pool) th.join();
+  ThreadsRun r;
+  r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  for (auto v : out) r.total += v;
+  return r;
+}
 
 }  // namespace arenalab::workload
