@@ -10,13 +10,19 @@
 //                across both (128 KiB from each)                                    = 384 KiB
 //   cover_fixed  512 KiB with MAP_FIXED, less 128 KiB                               = 384 KiB
 //   map_file     4 KiB of this program's file (not anonymous: not counted)          = 0
-// Total 5952 KiB. Prints nothing; exit 0, or 1 with a line on stderr if a call failed.
+// Total 5952 KiB. Between the calls, use_allocator() makes the allocator map memory of its own
+// (large blocks kept and freed, small ones on two threads): under jemalloc, mimalloc, tcmalloc
+// or tbbmalloc those maps go through the same exported mmap and must not be counted as the
+// program's. Prints nothing; exit 0, or 1 with a line on stderr if a call failed.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -68,10 +74,45 @@ __attribute__((noipa)) void* map_file(const char* path) {
   return p;
 }
 
+// Large blocks (each allocator maps these from the system) and small ones from two threads
+// (each thread's first allocation makes mimalloc and tbbmalloc map a heap for it); a few
+// stay allocated to the end.
+__attribute__((noipa)) void use_allocator(std::vector<void*>& keep) {
+  auto churn = [](unsigned seed) {
+    std::vector<void*> v;
+    for (unsigned i = 0; i < 20000; ++i) {
+      v.push_back(std::malloc(16 + (i * 2654435761u + seed) % 2000));
+      if (v.size() > 512) {
+        std::free(v[(i * 40503u) % v.size()]);
+        v[(i * 40503u) % v.size()] = v.back();
+        v.pop_back();
+      }
+    }
+    for (void* p : v) std::free(p);
+  };
+  std::thread a(churn, 1), b(churn, 2);
+  a.join();
+  b.join();
+  for (std::size_t mib : {1, 3, 8, 33}) {
+    void* p = std::malloc(mib << 20);
+    if (!p) {
+      std::fprintf(stderr, "malloc %zu MiB failed\n", mib);
+      std::exit(1);
+    }
+    std::memset(p, 1, 4096);
+    if (mib == 3 || mib == 33)
+      keep.push_back(p);
+    else
+      std::free(p);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   (void)argc;
+  std::vector<void*> keep;
+  use_allocator(keep);
   char* kept[4];
   for (auto& k : kept) k = map_kept();
   check_rc(munmap(kept[0] + 384 * kKiB, 256 * kKiB), "munmap hole");
@@ -90,7 +131,9 @@ int main(int argc, char** argv) {
   check_rc(munmap(covered + 384 * kKiB, 256 * kKiB), "munmap across");
 
   map_file(argv[0]);
+  use_allocator(keep);
   // Stay a little, so that the sampler writes a dump or two before the one at exit.
   usleep(300 * 1000);
+  for (void* p : keep) std::free(p);
   return 0;
 }

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # The interposer's mmap call sites, exactly: mmap_sites_program maps from named functions and
 # then cuts holes, heads and tails, mremaps, maps MAP_FIXED over a mapping and maps a file.
-#  1. arenalab run --mode sample and --mode full (glibc, and jemalloc when available): the last
-#     mmap.<seq>.heap is heap_v2 with period 1 and its total equals the timeline's final
-#     mmap_bytes (5952 KiB); count mode writes no mmap dump.
+#  1. arenalab run --mode sample and --mode full under every available allocator (glibc,
+#     jemalloc, mimalloc, tcmalloc, tbbmalloc): the last mmap.<seq>.heap is heap_v2 with period 1
+#     and its total equals the timeline's final mmap_bytes (5952 KiB), so none of the memory the
+#     allocator mapped for the program's malloc calls is counted; count mode writes no mmap dump.
 #  2. arenalab profile --profiler interposer: the [mmap] call sites and their bytes now, by
 #     function (symbolized by arenalab), are exactly what each function still has mapped.
 #  3. jeprof (when installed) reads the mmap dump and names map_kept with its bytes.
@@ -47,9 +48,11 @@ def main():
     allocs = json.loads(subprocess.run([args.arenalab, "allocators", "--json"],
                                        capture_output=True, text=True, check=True).stdout)
     available = {c["name"] for c in allocs["configurations"] if c.get("available")}
-    allocators = [a for a in ("glibc", "jemalloc") if a in available]
-    if "jemalloc" not in allocators:
-        print("note: jemalloc not available; run modes checked under glibc only")
+    wanted = ("glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc")
+    allocators = [a for a in wanted if a in available]
+    for a in wanted:
+        if a not in available:
+            print(f"note: {a} not available; its runs skipped")
 
     for allocator in allocators:
         for mode in ("sample", "full", "count"):

@@ -9,7 +9,9 @@
 // unwinder) goes straight through. While the entry points are being resolved, allocations
 // (dlsym's calloc) are served from a static bootstrap arena and never given to the allocator.
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -305,12 +307,130 @@ struct Hook {
   }
 };
 
+// ---- the allocator's own code: its mmap calls are not the program's ----
+// An allocator other than glibc maps its memory through the exported mmap, so those calls
+// reach our hook. They were told apart by marking the thread busy around every malloc and
+// free; that costs about 10 % of a malloc-heavy run under mimalloc or tcmalloc (a store before
+// and after the call, and no tail call). Instead the mmap hooks look at their return address:
+// a call from the text of the object that defines the next malloc, or of one of the objects
+// it needs (libtbbmalloc_proxy's malloc runs in libtbbmalloc), is the allocator's. The C and
+// C++ runtime it needs (libc, ld.so, libstdc++, libgcc_s, libm) is not the allocator.
+struct TextRange {
+  std::uintptr_t lo, hi;
+};
+constexpr int kMaxAllocTexts = 8;
+TextRange g_alloc_text[kMaxAllocTexts];
+int g_alloc_texts = -1;  // -1: not found (the fast paths then mark busy)
+
+bool runtime_object(const char* path) {
+  const char* base = std::strrchr(path, '/');
+  base = base ? base + 1 : path;
+  static const char* const kRuntime[] = {"libc.so",    "ld-linux", "libstdc++",
+                                         "libgcc_s",   "libm.so",  "libdl.so",
+                                         "libpthread", "librt.so", "libarenalab_preload"};
+  for (const char* r : kRuntime)
+    if (std::strncmp(base, r, std::strlen(r)) == 0) return true;
+  return false;
+}
+
+// The allocators whose own mmap calls the tests cover (tests/profilers/mmap_sites_test.py). An
+// allocator that maps memory from anywhere else would have that mmap taken for the program's,
+// and a sampled one unwound inside the allocator's locks: for any other allocator the fast
+// paths keep marking the thread busy.
+bool known_allocator(const char* path) {
+  const char* base = std::strrchr(path, '/');
+  base = base ? base + 1 : path;
+  static const char* const kKnown[] = {"libjemalloc.so", "libmimalloc.so", "libtcmalloc.so",
+                                       "libtcmalloc_minimal.so", "libtbbmalloc_proxy.so"};
+  for (const char* k : kKnown)
+    if (std::strncmp(base, k, std::strlen(k)) == 0) return true;
+  return false;
+}
+
+struct AllocScan {
+  std::uintptr_t malloc_addr;
+  const char* needed[16];  // DT_NEEDED names of the object defining malloc
+  int n_needed;
+  bool found;
+  int n_text;  // ranges written to g_alloc_text (published at the end)
+};
+
+void add_text_ranges(const dl_phdr_info* info, AllocScan* scan) {
+  for (int i = 0; i < info->dlpi_phnum && scan->n_text < kMaxAllocTexts; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+      g_alloc_text[scan->n_text++] = {info->dlpi_addr + ph.p_vaddr,
+                                      info->dlpi_addr + ph.p_vaddr + ph.p_memsz};
+  }
+}
+
+// Pass 1: the object whose text holds malloc, if a known allocator: its ranges and the names it
+// needs.
+int scan_home(dl_phdr_info* info, size_t, void* arg) {
+  auto* scan = static_cast<AllocScan*>(arg);
+  bool home = false;
+  const ElfW(Dyn)* dyn = nullptr;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && scan->malloc_addr >= lo &&
+        scan->malloc_addr < lo + ph.p_memsz)
+      home = true;
+    if (ph.p_type == PT_DYNAMIC) dyn = reinterpret_cast<const ElfW(Dyn)*>(lo);
+  }
+  if (!home) return 0;
+  if (!info->dlpi_name || !known_allocator(info->dlpi_name)) return 1;
+  scan->found = true;
+  add_text_ranges(info, scan);
+  std::uintptr_t strtab = 0;
+  for (const ElfW(Dyn)* d = dyn; d && d->d_tag != DT_NULL; ++d)
+    if (d->d_tag == DT_STRTAB) strtab = d->d_un.d_ptr;
+  // ld.so relocates DT_STRTAB in place where the dynamic section is writable.
+  if (strtab && strtab < info->dlpi_addr) strtab += info->dlpi_addr;
+  for (const ElfW(Dyn)* d = dyn; strtab && d && d->d_tag != DT_NULL && scan->n_needed < 16; ++d)
+    if (d->d_tag == DT_NEEDED)
+      scan->needed[scan->n_needed++] = reinterpret_cast<const char*>(strtab + d->d_un.d_val);
+  return 1;
+}
+
+// Pass 2: the loaded objects it needs, but for the runtime.
+int scan_needed(dl_phdr_info* info, size_t, void* arg) {
+  auto* scan = static_cast<AllocScan*>(arg);
+  if (!info->dlpi_name || !info->dlpi_name[0] || runtime_object(info->dlpi_name)) return 0;
+  const char* base = std::strrchr(info->dlpi_name, '/');
+  base = base ? base + 1 : info->dlpi_name;
+  for (int i = 0; i < scan->n_needed; ++i)
+    if (std::strcmp(base, scan->needed[i]) == 0) add_text_ranges(info, scan);
+  return 0;
+}
+
+// Once, from the constructor (before kDirect is set; the fork child keeps the result).
+void find_allocator_text() {
+  if (g_alloc_texts >= 0 || !g_real.malloc) return;
+  AllocScan scan{reinterpret_cast<std::uintptr_t>(g_real.malloc), {}, 0, false, 0};
+  dl_iterate_phdr(scan_home, &scan);
+  if (!scan.found) return;
+  if (scan.n_needed) dl_iterate_phdr(scan_needed, &scan);
+  __atomic_store_n(&g_alloc_texts, scan.n_text, __ATOMIC_RELEASE);
+}
+
+inline bool from_allocator(const void* ret) {
+  const auto a = reinterpret_cast<std::uintptr_t>(ret);
+  for (int i = 0; i < g_alloc_texts; ++i)
+    if (a >= g_alloc_text[i].lo && a < g_alloc_text[i].hi) return true;
+  return false;
+}
+
 }  // namespace
 
 void ensure_resolved() { ready(); }
 
+// kDirect: the fast paths need not mark the thread busy. Under glibc nothing inside its malloc
+// reaches our hooks; under another allocator its own mmap calls are told apart by address.
 unsigned hook_flags(unsigned mode_flags) {
-  return mode_flags ? mode_flags | (g_glibc_layout ? unsigned{kDirect} : 0u) : 0u;
+  if (!mode_flags) return 0;
+  if (!g_glibc_layout) find_allocator_text();
+  return mode_flags | ((g_glibc_layout || g_alloc_texts >= 0) ? unsigned{kDirect} : 0u);
 }
 
 }  // namespace arenalab::preload
@@ -672,16 +792,17 @@ ARENALAB_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void* p, std::align_val
 }
 
 // ---- mmap family: anonymous mappings the program makes itself (not the allocator's: those
-// happen inside a hook, with busy set) ----
+// come from its text, see from_allocator, or happen inside a hook, with busy set) ----
 namespace {
-inline bool tracks_mmap() {
-  return (g_flags.load(std::memory_order_relaxed) & kMmap) && t_state.busy == 0;
+inline bool tracks_mmap(const void* caller) {
+  return (g_flags.load(std::memory_order_relaxed) & kMmap) && t_state.busy == 0 &&
+         !from_allocator(caller);
 }
-void* do_mmap(void* (*fn)(void*, size_t, int, int, int, off_t), void* addr, size_t len, int prot,
-              int flags, int fd, off_t off) {
+void* do_mmap(void* (*fn)(void*, size_t, int, int, int, off_t), const void* caller, void* addr,
+              size_t len, int prot, int flags, int fd, off_t off) {
   if (!fn) fn = g_real.mmap;
   void* p = fn(addr, len, prot, flags, fd, off);
-  if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && tracks_mmap()) {
+  if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && tracks_mmap(caller)) {
     t_state.busy = 1;
     if (flags & MAP_FIXED) mmap_note_unmap(p, len);  // replaces what was there
     mmap_note_map(p, len);
@@ -693,18 +814,18 @@ void* do_mmap(void* (*fn)(void*, size_t, int, int, int, off_t), void* addr, size
 
 ARENALAB_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
   if (!ready()) return reinterpret_cast<void*>(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
-  return do_mmap(g_real.mmap, addr, len, prot, flags, fd, off);
+  return do_mmap(g_real.mmap, __builtin_return_address(0), addr, len, prot, flags, fd, off);
 }
 
 ARENALAB_EXPORT void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
   if (!ready()) return reinterpret_cast<void*>(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
-  return do_mmap(g_real.mmap64, addr, len, prot, flags, fd, off);
+  return do_mmap(g_real.mmap64, __builtin_return_address(0), addr, len, prot, flags, fd, off);
 }
 
 ARENALAB_EXPORT int munmap(void* addr, size_t len) {
   if (!ready()) return static_cast<int>(syscall(SYS_munmap, addr, len));
   const int rc = g_real.munmap(addr, len);
-  if (rc == 0 && tracks_mmap()) {
+  if (rc == 0 && tracks_mmap(__builtin_return_address(0))) {
     t_state.busy = 1;
     mmap_note_unmap(addr, len);
     t_state.busy = 0;
@@ -723,7 +844,7 @@ ARENALAB_EXPORT void* mremap(void* old, size_t old_len, size_t new_len, int flag
   if (!ready())
     return reinterpret_cast<void*>(syscall(SYS_mremap, old, old_len, new_len, flags, new_addr));
   void* p = g_real.mremap(old, old_len, new_len, flags, new_addr);
-  if (p != MAP_FAILED && tracks_mmap()) {
+  if (p != MAP_FAILED && tracks_mmap(__builtin_return_address(0))) {
     t_state.busy = 1;
     // Only a mapping we counted moves: the table knows whether `old` was the program's.
     if (mmap_note_unmap(old, old_len) > 0) mmap_note_map(p, new_len);

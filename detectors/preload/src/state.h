@@ -19,8 +19,9 @@ enum : unsigned {
   kSample = 1u << 1,
   kFull = 1u << 2,
   kMmap = 1u << 3,  // anonymous mmap/munmap/mremap accounting
-  // The next malloc is glibc's own: nothing inside it reaches our hooks (glibc calls its
-  // internal mmap, not the exported one), so the fast paths need not mark the thread busy.
+  // The fast paths need not mark the thread busy: the next malloc is glibc's own (nothing
+  // inside it reaches our hooks: glibc calls its internal mmap, not the exported one), or
+  // another allocator whose code was found, so the mmap hooks tell its calls apart by address.
   kDirect = 1u << 4,
 };
 
