@@ -271,6 +271,43 @@ __attribute__((always_inline)) inline std::size_t usable(void* p) {
   return g_real.usable ? g_real.usable(p) : 0;
 }
 
+// The usable size of malloc(n) for n up to kClassMax, by 8-byte steps: under the known
+// allocators (jemalloc, mimalloc, tcmalloc, tbbmalloc) it is the size class of n, the same for
+// every block, so the count fast path reads it here instead of asking the allocator for each
+// block (a lookup as dear as the malloc itself: 4.6 ns of jemalloc's 11 ns malloc/free pair).
+// The free still asks the allocator. Built at start-up from the allocator's own answers: both
+// ends of each 8-byte step, twice; any disagreement leaves the table off (g_class_ok false).
+constexpr std::size_t kClassMax = 4096;
+std::uint16_t g_class_usable[kClassMax / 8 + 1];
+bool g_class_ok = false;
+bool g_class_tried = false;  // once per process (a fork child keeps the parent's table)
+
+void build_class_table() {
+  if (g_class_tried || !g_real.usable || !g_real.malloc || !g_real.free) return;
+  g_class_tried = true;
+  for (std::size_t k = 0; k <= kClassMax / 8; ++k) {
+    const std::size_t hi = k * 8, lo = k ? hi - 7 : 0;
+    std::size_t got[4];
+    for (int i = 0; i < 4; ++i) {
+      void* p = g_real.malloc(i % 2 ? lo : hi);
+      if (!p) return;
+      got[i] = g_real.usable(p);
+      g_real.free(p);
+    }
+    if (got[1] != got[0] || got[2] != got[0] || got[3] != got[0] || got[0] < hi || got[0] > 0xffff)
+      return;
+    g_class_usable[k] = static_cast<std::uint16_t>(got[0]);
+  }
+  g_class_ok = true;
+}
+
+// The usable size of a block malloc(n) just returned (count fast path).
+__attribute__((always_inline)) inline std::size_t usable_new(void* p, std::size_t n) {
+  if (__builtin_expect(g_glibc_layout, 1)) return usable(p);
+  if (__builtin_expect(g_class_ok && n <= kClassMax, 1)) return g_class_usable[(n + 7) >> 3];
+  return usable(p);
+}
+
 __attribute__((always_inline)) inline void on_alloc(ThreadState& t, unsigned flags, void* p,
                                                     std::size_t requested) {
   if (flags & kCount) slot_add(t, static_cast<long long>(usable(p)), 1);
@@ -430,6 +467,7 @@ void ensure_resolved() { ready(); }
 unsigned hook_flags(unsigned mode_flags) {
   if (!mode_flags) return 0;
   if (!g_glibc_layout) find_allocator_text();
+  if (g_alloc_texts > 0 && (mode_flags & kCount)) build_class_table();
   return mode_flags | ((g_glibc_layout || g_alloc_texts >= 0) ? unsigned{kDirect} : 0u);
 }
 
@@ -484,7 +522,8 @@ ARENALAB_EXPORT void* malloc(size_t n) {
     }
     if (f == (kModeCount | kDirect)) {
       void* p = g_real.malloc(n);
-      if (__builtin_expect(p != nullptr, 1)) slot_add(t, static_cast<long long>(usable(p)), 1);
+      if (__builtin_expect(p != nullptr, 1))
+        slot_add(t, static_cast<long long>(usable_new(p, n)), 1);
       return p;
     }
     if (f == kModeCount) {
