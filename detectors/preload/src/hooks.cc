@@ -502,16 +502,14 @@ __attribute__((noinline)) void free_general(void* p) {
   if (h.active) on_free(h.t, h.flags, p);
   g_real.free(p);
 }
-}  // namespace
 
-ARENALAB_EXPORT void* malloc(size_t n) {
-  const unsigned f = g_flags.load(std::memory_order_acquire);
+// The rest of malloc: count mode, the sampled allocation, paths that mark busy, the general
+// path. Kept out of malloc itself so that sample mode's fast path needs no stack frame (a
+// function that may call and then use its arguments saves registers on entry, on every call).
+__attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0, 1)) {
-    if (f == (kModeSample | kDirect)) {
-      const long long c = t.countdown - static_cast<long long>(n);
-      t.countdown = c;
-      if (__builtin_expect(c > 0, 1)) return g_real.malloc(n);
+    if (f == (kModeSample | kDirect)) {  // the countdown ran out: sample this one
       void* p = g_real.malloc(n);
       if (p) {
         t.busy = 1;
@@ -545,16 +543,14 @@ ARENALAB_EXPORT void* malloc(size_t n) {
   return malloc_general(n);
 }
 
-ARENALAB_EXPORT void free(void* p) {
-  const unsigned f = g_flags.load(std::memory_order_acquire);
+// The rest of free (as malloc_rest).
+__attribute__((noinline)) void free_rest(unsigned f, void* p) {
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0 && p && !in_bootstrap(p), 1)) {
-    if (f == (kModeSample | kDirect)) {
-      if (__builtin_expect(sample_maybe_tracked(p), 0)) {
-        t.busy = 1;
-        sample_free(p);
-        t.busy = 0;
-      }
+    if (f == (kModeSample | kDirect)) {  // the filter says it may be a sampled block
+      t.busy = 1;
+      sample_free(p);
+      t.busy = 0;
       return g_real.free(p);
     }
     if (f == (kModeCount | kDirect)) {
@@ -577,6 +573,33 @@ ARENALAB_EXPORT void free(void* p) {
     }
   }
   free_general(p);
+}
+
+// A block of the static arenas, by one unsigned comparison (null is not).
+inline bool in_static(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(g_bootstrap) <
+         kBootstrapSize + kUnwindArenaSize;
+}
+}  // namespace
+
+ARENALAB_EXPORT void* malloc(size_t n) {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
+  ThreadState& t = t_state;
+  if (__builtin_expect(f == (kModeSample | kDirect) && t.busy == 0, 1)) {
+    const long long c = t.countdown - static_cast<long long>(n);
+    t.countdown = c;
+    if (__builtin_expect(c > 0, 1)) return g_real.malloc(n);
+  }
+  return malloc_rest(f, n);
+}
+
+ARENALAB_EXPORT void free(void* p) {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
+  if (__builtin_expect(f == (kModeSample | kDirect) && t_state.busy == 0 && !in_static(p) &&
+                           !sample_maybe_tracked(p),
+                       1))
+    return g_real.free(p);  // free(nullptr) included: every allocator takes it
+  return free_rest(f, p);
 }
 
 ARENALAB_EXPORT void* calloc(size_t n, size_t size) {
