@@ -593,10 +593,13 @@ ARENALAB_EXPORT void* malloc(size_t n) {
   return malloc_rest(f, n);
 }
 
+// Sample mode's free needs no busy test: a free nested in a hook (libstdc++'s operator delete
+// inside ours, the sampler thread) forwards the same way, and one of a sampled block only costs
+// a locked lookup that finds it gone (free_rest). Blocks of the static arenas never reach the
+// allocator (in_static).
 ARENALAB_EXPORT void free(void* p) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
-  if (__builtin_expect(f == (kModeSample | kDirect) && t_state.busy == 0 && !in_static(p) &&
-                           !sample_maybe_tracked(p),
+  if (__builtin_expect(f == (kModeSample | kDirect) && !in_static(p) && !sample_maybe_tracked(p),
                        1))
     return g_real.free(p);  // free(nullptr) included: every allocator takes it
   return free_rest(f, p);
