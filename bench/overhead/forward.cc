@@ -36,24 +36,33 @@ bool in_buf(const void* p) {
 }
 
 void* buf_alloc(std::size_t n) {  // zeroed (static storage), never reused
+  if (n > sizeof g_buf) return nullptr;
   const std::size_t size = (n + 15) & ~std::size_t{15};
   const std::size_t at = g_used.fetch_add(size);
   return at + size <= sizeof g_buf ? g_buf + at : nullptr;
 }
 
-// True once the next definitions are known; false for the resolving thread's nested calls.
+__thread bool t_resolving __attribute__((tls_model("initial-exec"))) = false;
+
+// True once the next definitions are known; false for the resolving thread's nested calls
+// (another thread waits for the resolution).
 bool resolve() {
   if (g_state.load(std::memory_order_acquire) == 2) return true;
+  if (t_resolving) return false;
   int expected = 0;
   if (g_state.compare_exchange_strong(expected, 1)) {
+    t_resolving = true;
     g_malloc = reinterpret_cast<MallocFn>(dlsym(RTLD_NEXT, "malloc"));
     g_free = reinterpret_cast<FreeFn>(dlsym(RTLD_NEXT, "free"));
     g_calloc = reinterpret_cast<CallocFn>(dlsym(RTLD_NEXT, "calloc"));
     g_realloc = reinterpret_cast<ReallocFn>(dlsym(RTLD_NEXT, "realloc"));
+    t_resolving = false;
     g_state.store(2, std::memory_order_release);
     return true;
   }
-  return false;  // nested inside dlsym (a process has one thread at its first malloc)
+  while (g_state.load(std::memory_order_acquire) != 2) {
+  }
+  return true;
 }
 
 }  // namespace

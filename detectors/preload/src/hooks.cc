@@ -2,12 +2,15 @@
 // The hooked entry points. Each forwards to the next definition (dlsym RTLD_NEXT: a preloaded
 // or linked jemalloc/mimalloc/tcmalloc/tbbmalloc, else glibc) and, by mode, accounts the
 // block by the allocator's own malloc_usable_size (no header: aligned blocks and blocks from
-// before our initialisation stay valid), samples it, or logs it.
+// before our initialisation stay valid; count mode's malloc reads a verified size-class
+// table), samples it, or logs it.
 //
 // Reentrancy: t_state.busy (initial-exec TLS) is set while a hook runs; anything called from
-// inside (the allocator's own mmap, libstdc++'s operator new calling malloc, dlsym, the
-// unwinder) goes straight through. While the entry points are being resolved, allocations
-// (dlsym's calloc) are served from a static bootstrap arena and never given to the allocator.
+// inside (libstdc++'s operator new calling malloc, dlsym, the unwinder) goes straight through.
+// The malloc/free fast paths do not set it under glibc and the known allocators: the
+// allocator's own mmap calls are told apart by address instead (from_allocator). While the
+// entry points are being resolved, allocations (dlsym's calloc) are served from a static
+// bootstrap arena and never given to the allocator.
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -301,10 +304,34 @@ void build_class_table() {
   g_class_ok = true;
 }
 
+// One table-sized malloc in kVerifyEvery is checked against the allocator's own answer. A
+// disagreement (a configuration where the size depends on more than n) turns the table off
+// for good and says so in run.json's warnings; the blocks counted by it before then may be
+// off by the difference when freed.
+constexpr long long kVerifyEvery = 4096;
+
+__attribute__((noinline)) std::size_t verify_class(ThreadState& t, void* p, std::size_t n) {
+  t.verify = kVerifyEvery;
+  const std::size_t real = g_real.usable(p);
+  if (real != g_class_usable[(n + 7) >> 3] &&
+      __atomic_exchange_n(&g_class_ok, false, __ATOMIC_RELAXED)) {  // one thread says it
+    t.busy = 1;
+    note_warning("count mode: the allocator's usable size of a malloc differed from its size ",
+                 "class (table built at start-up); the table is off from here on, live bytes ",
+                 "may be off by the blocks counted by it");
+    t.busy = 0;
+  }
+  return real;
+}
+
 // The usable size of a block malloc(n) just returned (count fast path).
-__attribute__((always_inline)) inline std::size_t usable_new(void* p, std::size_t n) {
+__attribute__((always_inline)) inline std::size_t usable_new(ThreadState& t, void* p,
+                                                             std::size_t n) {
   if (__builtin_expect(g_glibc_layout, 1)) return usable(p);
-  if (__builtin_expect(g_class_ok && n <= kClassMax, 1)) return g_class_usable[(n + 7) >> 3];
+  if (__builtin_expect(g_class_ok && n <= kClassMax, 1)) {
+    if (__builtin_expect(--t.verify < 0, 0)) return verify_class(t, p, n);
+    return g_class_usable[(n + 7) >> 3];
+  }
   return usable(p);
 }
 
@@ -357,7 +384,8 @@ struct TextRange {
 };
 constexpr int kMaxAllocTexts = 8;
 TextRange g_alloc_text[kMaxAllocTexts];
-int g_alloc_texts = -1;  // -1: not found (the fast paths then mark busy)
+int g_alloc_texts = -1;        // -1: not found (the fast paths then mark busy)
+bool g_alloc_scanned = false;  // the scan runs once (a fork child keeps its result)
 
 bool runtime_object(const char* path) {
   const char* base = std::strrchr(path, '/');
@@ -386,18 +414,24 @@ bool known_allocator(const char* path) {
 
 struct AllocScan {
   std::uintptr_t malloc_addr;
-  const char* needed[16];  // DT_NEEDED names of the object defining malloc
+  const char* needed[16];  // DT_NEEDED names of the object defining malloc (but the runtime)
+  bool matched[16];        // found loaded
   int n_needed;
   bool found;
-  int n_text;  // ranges written to g_alloc_text (published at the end)
+  bool truncated;  // more needed objects or text ranges than the arrays hold
+  int n_text;      // ranges written to g_alloc_text (published at the end)
 };
 
 void add_text_ranges(const dl_phdr_info* info, AllocScan* scan) {
-  for (int i = 0; i < info->dlpi_phnum && scan->n_text < kMaxAllocTexts; ++i) {
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
-      g_alloc_text[scan->n_text++] = {info->dlpi_addr + ph.p_vaddr,
-                                      info->dlpi_addr + ph.p_vaddr + ph.p_memsz};
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+    if (scan->n_text == kMaxAllocTexts) {
+      scan->truncated = true;
+      return;
+    }
+    g_alloc_text[scan->n_text++] = {info->dlpi_addr + ph.p_vaddr,
+                                    info->dlpi_addr + ph.p_vaddr + ph.p_memsz};
   }
 }
 
@@ -424,9 +458,16 @@ int scan_home(dl_phdr_info* info, size_t, void* arg) {
     if (d->d_tag == DT_STRTAB) strtab = d->d_un.d_ptr;
   // ld.so relocates DT_STRTAB in place where the dynamic section is writable.
   if (strtab && strtab < info->dlpi_addr) strtab += info->dlpi_addr;
-  for (const ElfW(Dyn)* d = dyn; strtab && d && d->d_tag != DT_NULL && scan->n_needed < 16; ++d)
-    if (d->d_tag == DT_NEEDED)
-      scan->needed[scan->n_needed++] = reinterpret_cast<const char*>(strtab + d->d_un.d_val);
+  for (const ElfW(Dyn)* d = dyn; strtab && d && d->d_tag != DT_NULL; ++d) {
+    if (d->d_tag != DT_NEEDED) continue;
+    const char* name = reinterpret_cast<const char*>(strtab + d->d_un.d_val);
+    if (runtime_object(name)) continue;
+    if (scan->n_needed == 16) {
+      scan->truncated = true;
+      break;
+    }
+    scan->needed[scan->n_needed++] = name;
+  }
   return 1;
 }
 
@@ -437,17 +478,29 @@ int scan_needed(dl_phdr_info* info, size_t, void* arg) {
   const char* base = std::strrchr(info->dlpi_name, '/');
   base = base ? base + 1 : info->dlpi_name;
   for (int i = 0; i < scan->n_needed; ++i)
-    if (std::strcmp(base, scan->needed[i]) == 0) add_text_ranges(info, scan);
+    if (!scan->matched[i] && std::strcmp(base, scan->needed[i]) == 0) {
+      scan->matched[i] = true;
+      add_text_ranges(info, scan);
+    }
   return 0;
 }
 
-// Once, from the constructor (before kDirect is set; the fork child keeps the result).
+// Once, from the constructor (before kDirect is set; a fork child keeps the result and never
+// scans: another thread of the parent may have held the loader's lock at the fork). The
+// address test is taken only when every object the allocator needs was found by its file
+// name (a library loaded under another name, or more objects than the arrays hold, keeps the
+// busy marking).
 void find_allocator_text() {
-  if (g_alloc_texts >= 0 || !g_real.malloc) return;
-  AllocScan scan{reinterpret_cast<std::uintptr_t>(g_real.malloc), {}, 0, false, 0};
+  if (g_alloc_scanned || !g_real.malloc) return;
+  g_alloc_scanned = true;
+  AllocScan scan{};
+  scan.malloc_addr = reinterpret_cast<std::uintptr_t>(g_real.malloc);
   dl_iterate_phdr(scan_home, &scan);
   if (!scan.found) return;
   if (scan.n_needed) dl_iterate_phdr(scan_needed, &scan);
+  for (int i = 0; i < scan.n_needed; ++i)
+    if (!scan.matched[i]) return;
+  if (scan.truncated) return;
   __atomic_store_n(&g_alloc_texts, scan.n_text, __ATOMIC_RELEASE);
 }
 
@@ -521,7 +574,7 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
     if (f == (kModeCount | kDirect)) {
       void* p = g_real.malloc(n);
       if (__builtin_expect(p != nullptr, 1))
-        slot_add(t, static_cast<long long>(usable_new(p, n)), 1);
+        slot_add(t, static_cast<long long>(usable_new(t, p, n)), 1);
       return p;
     }
     if (f == kModeCount) {
@@ -594,9 +647,10 @@ ARENALAB_EXPORT void* malloc(size_t n) {
 }
 
 // Sample mode's free needs no busy test: a free nested in a hook (libstdc++'s operator delete
-// inside ours, the sampler thread) forwards the same way, and one of a sampled block only costs
-// a locked lookup that finds it gone (free_rest). Blocks of the static arenas never reach the
-// allocator (in_static).
+// inside ours, the sampler thread) forwards the same way. A nested free of a sampled block
+// goes to free_rest, which forwards it without a lookup, as before: our operator delete has
+// already taken the block out. Blocks of the static arenas never reach the allocator
+// (in_static).
 ARENALAB_EXPORT void free(void* p) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
   if (__builtin_expect(f == (kModeSample | kDirect) && !in_static(p) && !sample_maybe_tracked(p),

@@ -39,7 +39,7 @@ constexpr std::size_t kMaxStacks = 1 << 16;
 constexpr std::size_t kStackHashSize = 1 << 17;  // open addressing over stack ids
 // Live sampled blocks: the table starts small and doubles (lock held) up to kMaxBlocks slots.
 constexpr std::size_t kFirstBlocks = 1 << 12;  // 96 KiB
-constexpr std::size_t kMaxBlocks = 1 << 21;
+constexpr std::size_t kMaxBlocks = 1 << 19;    // 12 MiB
 // The filter (state.h): g_filter_count holds the sampled blocks per granule behind each bit
 // (lock held), saturating at 255: a granule that ever held 255 keeps its bit. A false positive
 // only costs a locked lookup.

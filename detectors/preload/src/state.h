@@ -58,6 +58,7 @@ struct ThreadState {
   int busy;             // inside a hook or internal code: nested calls go straight through
   void* slotp;          // this thread's counter slot (Slot*; null: none yet)
   long long countdown;  // sample mode: bytes until the next sample (<= 0: sample now)
+  long long verify;     // count mode: table-sized mallocs until the next check (hooks.cc)
   unsigned long long rng;
   int sampler;  // this is the sampler thread
   void* log;    // full mode: this thread's log buffer (profile.cc)
