@@ -14,9 +14,10 @@ arenalab=$1 prog=$2 profiler=$3
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # The slope analysis wants >= 24 dumps (8 blocks of 3): 4 s at 0.15 s. A call site's series
-# starts at the first dump that holds it, so the mmap run (one site, judged on its own series)
-# gets a second more: at 4 s it came out "too little data: 7 blocks" in 1 run of 5.
-seconds=4 mmap_seconds=5 interval=0.15
+# starts at the first dump that holds it, so both runs last 5 s: at 4 s the mmap run came out
+# "too little data: 7 blocks" in 1 run of 5, and the tcmalloc malloc run in 1 of 10 under load
+# (its leak site first seen one dump late).
+seconds=5 mmap_seconds=5 interval=0.15
 if [[ $(basename "$prog") == wl_leak* ]]; then
   leak_fn=leak_into_registry mmap_fn=leak_into_registry
   malloc_args=(--duration $seconds) mmap_args=(--kind mmap --duration $mmap_seconds)
