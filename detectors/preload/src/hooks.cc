@@ -120,6 +120,12 @@ void release_static(void* p) {
   g_unwind_arena_lock.unlock();
 }
 
+// A block of the static arenas, by one unsigned comparison (null is not).
+inline bool in_static(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(g_bootstrap) <
+         kBootstrapSize + kUnwindArenaSize;
+}
+
 // Frees: true (handled) for blocks of the static arenas.
 inline bool free_static(void* p) {
   if (__builtin_expect(!in_bootstrap(p), 1)) return false;
@@ -562,6 +568,12 @@ __attribute__((noinline)) void free_general(void* p) {
 __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0, 1)) {
+    if (f == (kModeCount | kDirect)) {
+      void* p = g_real.malloc(n);
+      if (__builtin_expect(p != nullptr, 1))
+        slot_add(t, static_cast<long long>(usable_new(t, p, n)), 1);
+      return p;
+    }
     if (f == (kModeSample | kDirect)) {  // the countdown ran out: sample this one
       void* p = g_real.malloc(n);
       if (p) {
@@ -569,12 +581,6 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
         sample_alloc(t, p, n);
         t.busy = 0;
       }
-      return p;
-    }
-    if (f == (kModeCount | kDirect)) {
-      void* p = g_real.malloc(n);
-      if (__builtin_expect(p != nullptr, 1))
-        slot_add(t, static_cast<long long>(usable_new(t, p, n)), 1);
       return p;
     }
     if (f == kModeCount) {
@@ -599,15 +605,15 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
 // The rest of free (as malloc_rest).
 __attribute__((noinline)) void free_rest(unsigned f, void* p) {
   ThreadState& t = t_state;
-  if (__builtin_expect(t.busy == 0 && p && !in_bootstrap(p), 1)) {
+  if (__builtin_expect(t.busy == 0 && !in_static(p) && p, 1)) {
+    if (f == (kModeCount | kDirect)) {
+      slot_add(t, -static_cast<long long>(usable(p)), -1);
+      return g_real.free(p);
+    }
     if (f == (kModeSample | kDirect)) {  // the filter says it may be a sampled block
       t.busy = 1;
       sample_free(p);
       t.busy = 0;
-      return g_real.free(p);
-    }
-    if (f == (kModeCount | kDirect)) {
-      slot_add(t, -static_cast<long long>(usable(p)), -1);
       return g_real.free(p);
     }
     if (f == kModeCount) {
@@ -628,11 +634,6 @@ __attribute__((noinline)) void free_rest(unsigned f, void* p) {
   free_general(p);
 }
 
-// A block of the static arenas, by one unsigned comparison (null is not).
-inline bool in_static(const void* p) {
-  return reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(g_bootstrap) <
-         kBootstrapSize + kUnwindArenaSize;
-}
 }  // namespace
 
 ARENALAB_EXPORT void* malloc(size_t n) {

@@ -17,11 +17,17 @@ Slot g_slots[kMaxSlots];
 std::atomic<int> g_slot_high{1};  // slot 0 is the shared one
 SpinLock g_unwind_arena_lock;
 
-Slot* claim_slot(ThreadState& t) {
-  const int s = g_slot_high.fetch_add(1, std::memory_order_relaxed);
-  Slot* slot = &g_slots[s < kMaxSlots ? s : 0];
-  t.slotp = slot;
-  return slot;
+void slot_add_slow(ThreadState& t, long long bytes, long long allocs) {
+  if (g_slot_high.load(std::memory_order_relaxed) < kMaxSlots) {
+    const int s = g_slot_high.fetch_add(1, std::memory_order_relaxed);
+    if (s < kMaxSlots) {
+      Slot* slot = &g_slots[s];
+      t.slotp = slot;
+      return slot_add(t, bytes, allocs);
+    }
+  }
+  g_slots[0].bytes.fetch_add(bytes, std::memory_order_relaxed);
+  g_slots[0].allocs.fetch_add(allocs, std::memory_order_relaxed);
 }
 
 void sum_slots(long long* bytes, long long* allocs) {

@@ -56,7 +56,7 @@ extern std::atomic<unsigned> g_flags;
 // %fs-relative load and its first use runs no constructor and allocates nothing.
 struct ThreadState {
   int busy;             // inside a hook or internal code: nested calls go straight through
-  void* slotp;          // this thread's counter slot (Slot*; null: none yet)
+  void* slotp;          // this thread's own counter slot (Slot*; null: none yet, or none left)
   long long countdown;  // sample mode: bytes until the next sample (<= 0: sample now)
   long long verify;     // count mode: table-sized mallocs until the next check (hooks.cc)
   unsigned long long rng;
@@ -67,7 +67,8 @@ extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 
 // Live counters: one cache line per thread, summed by the sampler. Single writer per slot
 // (relaxed load + store, no lock prefix); slot 0 is shared by threads beyond kMaxSlots
-// (atomic add). A thread freeing another thread's block subtracts from its own slot.
+// (atomic add, in slot_add_slow). A thread freeing another thread's block subtracts from its own
+// slot.
 struct alignas(64) Slot {
   std::atomic<long long> bytes;
   std::atomic<long long> allocs;
@@ -76,19 +77,15 @@ inline constexpr int kMaxSlots = 8192;
 extern Slot g_slots[kMaxSlots];
 extern std::atomic<int> g_slot_high;  // slots in use (upper bound for the sum)
 
-// The thread's slot, claimed on its first counted allocation (state.cc).
-Slot* claim_slot(ThreadState& t);
+// The slow path of slot_add: the thread's first counted allocation claims its slot; a thread
+// beyond kMaxSlots adds to the shared slot 0 (atomically) every time and keeps no slot.
+void slot_add_slow(ThreadState& t, long long bytes, long long allocs);
 
 inline void slot_add(ThreadState& t, long long bytes, long long allocs) {
   Slot* s = static_cast<Slot*>(t.slotp);
-  if (__builtin_expect(s == nullptr, 0)) s = claim_slot(t);
-  if (__builtin_expect(s == &g_slots[0], 0)) {  // shared slot
-    s->bytes.fetch_add(bytes, std::memory_order_relaxed);
-    s->allocs.fetch_add(allocs, std::memory_order_relaxed);
-  } else {
-    s->bytes.store(s->bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
-    s->allocs.store(s->allocs.load(std::memory_order_relaxed) + allocs, std::memory_order_relaxed);
-  }
+  if (__builtin_expect(s == nullptr, 0)) return slot_add_slow(t, bytes, allocs);
+  s->bytes.store(s->bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+  s->allocs.store(s->allocs.load(std::memory_order_relaxed) + allocs, std::memory_order_relaxed);
 }
 
 void sum_slots(long long* bytes, long long* allocs);
