@@ -43,9 +43,10 @@ constexpr std::size_t kUnwindArenaSize = 1024 * 1024;
 alignas(64) char g_bootstrap[kBootstrapSize + kUnwindArenaSize];
 std::atomic<std::size_t> g_bootstrap_used{0};
 
-bool in_bootstrap(const void* p) {
-  auto c = static_cast<const char*>(p);
-  return c >= g_bootstrap && c < g_bootstrap + kBootstrapSize + kUnwindArenaSize;
+// By one unsigned comparison (null is not in it).
+inline bool in_bootstrap(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(g_bootstrap) <
+         kBootstrapSize + kUnwindArenaSize;
 }
 
 // 16-byte header holding the size, then the block (aligned to `align`).
@@ -118,12 +119,6 @@ void release_static(void* p) {
   *static_cast<void**>(p) = g_unwind_free[k];
   g_unwind_free[k] = p;
   g_unwind_arena_lock.unlock();
-}
-
-// A block of the static arenas, by one unsigned comparison (null is not).
-inline bool in_static(const void* p) {
-  return reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(g_bootstrap) <
-         kBootstrapSize + kUnwindArenaSize;
 }
 
 // Frees: true (handled) for blocks of the static arenas.
@@ -393,15 +388,25 @@ TextRange g_alloc_text[kMaxAllocTexts];
 int g_alloc_texts = -1;        // -1: not found (the fast paths then mark busy)
 bool g_alloc_scanned = false;  // the scan runs once (a fork child keeps its result)
 
+const char* base_name(const char* path) {
+  const char* slash = std::strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+// True when the file name of `path` starts with one of `prefixes`.
+template <std::size_t N>
+bool name_starts_with(const char* path, const char* const (&prefixes)[N]) {
+  const char* base = base_name(path);
+  for (const char* prefix : prefixes)
+    if (std::strncmp(base, prefix, std::strlen(prefix)) == 0) return true;
+  return false;
+}
+
 bool runtime_object(const char* path) {
-  const char* base = std::strrchr(path, '/');
-  base = base ? base + 1 : path;
   static const char* const kRuntime[] = {"libc.so",    "ld-linux", "libstdc++",
                                          "libgcc_s",   "libm.so",  "libdl.so",
                                          "libpthread", "librt.so", "libarenalab_preload"};
-  for (const char* r : kRuntime)
-    if (std::strncmp(base, r, std::strlen(r)) == 0) return true;
-  return false;
+  return name_starts_with(path, kRuntime);
 }
 
 // The allocators whose own mmap calls the tests cover (tests/profilers/mmap_sites_test.py). An
@@ -409,13 +414,9 @@ bool runtime_object(const char* path) {
 // and a sampled one unwound inside the allocator's locks: for any other allocator the fast
 // paths keep marking the thread busy.
 bool known_allocator(const char* path) {
-  const char* base = std::strrchr(path, '/');
-  base = base ? base + 1 : path;
   static const char* const kKnown[] = {"libjemalloc.so", "libmimalloc.so", "libtcmalloc.so",
                                        "libtcmalloc_minimal.so", "libtbbmalloc_proxy.so"};
-  for (const char* k : kKnown)
-    if (std::strncmp(base, k, std::strlen(k)) == 0) return true;
-  return false;
+  return name_starts_with(path, kKnown);
 }
 
 struct AllocScan {
@@ -481,8 +482,7 @@ int scan_home(dl_phdr_info* info, size_t, void* arg) {
 int scan_needed(dl_phdr_info* info, size_t, void* arg) {
   auto* scan = static_cast<AllocScan*>(arg);
   if (!info->dlpi_name || !info->dlpi_name[0] || runtime_object(info->dlpi_name)) return 0;
-  const char* base = std::strrchr(info->dlpi_name, '/');
-  base = base ? base + 1 : info->dlpi_name;
+  const char* base = base_name(info->dlpi_name);
   for (int i = 0; i < scan->n_needed; ++i)
     if (!scan->matched[i] && std::strcmp(base, scan->needed[i]) == 0) {
       scan->matched[i] = true;
@@ -605,7 +605,7 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
 // The rest of free (as malloc_rest).
 __attribute__((noinline)) void free_rest(unsigned f, void* p) {
   ThreadState& t = t_state;
-  if (__builtin_expect(t.busy == 0 && !in_static(p) && p, 1)) {
+  if (__builtin_expect(t.busy == 0 && !in_bootstrap(p) && p, 1)) {
     if (f == (kModeCount | kDirect)) {
       slot_add(t, -static_cast<long long>(usable(p)), -1);
       return g_real.free(p);
@@ -651,10 +651,10 @@ ARENALAB_EXPORT void* malloc(size_t n) {
 // inside ours, the sampler thread) forwards the same way. A nested free of a sampled block
 // goes to free_rest, which forwards it without a lookup, as before: our operator delete has
 // already taken the block out. Blocks of the static arenas never reach the allocator
-// (in_static).
+// (in_bootstrap).
 ARENALAB_EXPORT void free(void* p) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
-  if (__builtin_expect(f == (kModeSample | kDirect) && !in_static(p) && !sample_maybe_tracked(p),
+  if (__builtin_expect(f == (kModeSample | kDirect) && !in_bootstrap(p) && !sample_maybe_tracked(p),
                        1))
     return g_real.free(p);  // free(nullptr) included: every allocator takes it
   return free_rest(f, p);

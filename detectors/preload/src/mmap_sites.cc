@@ -80,9 +80,7 @@ std::uint32_t mmap_sites_intern_locked(void* const* frames, int depth) {
       return id;
     }
     const Site& s = g_sites[slot - 1];
-    if (s.hash == h && s.depth == static_cast<std::uint32_t>(depth) &&
-        std::memcmp(s.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth)) == 0)
-      return slot - 1;
+    if (same_stack(s, h, frames, depth)) return slot - 1;
   }
 }
 

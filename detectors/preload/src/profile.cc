@@ -125,9 +125,7 @@ long find_stack(void* const* frames, int depth, bool* added) {
       return id;
     }
     const Stack& s = g_stacks[slot - 1];
-    if (s.hash == h && s.depth == static_cast<std::uint32_t>(depth) &&
-        std::memcmp(s.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth)) == 0)
-      return slot - 1;
+    if (same_stack(s, h, frames, depth)) return slot - 1;
   }
 }
 
@@ -140,9 +138,7 @@ long find_stack_shared(void* const* frames, int depth, bool* added) {
     const std::uint32_t slot = __atomic_load_n(&g_stack_index[i], __ATOMIC_ACQUIRE);
     if (slot == 0) break;
     const Stack& s = g_stacks[slot - 1];
-    if (s.hash == h && s.depth == static_cast<std::uint32_t>(depth) &&
-        std::memcmp(s.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth)) == 0)
-      return slot - 1;
+    if (same_stack(s, h, frames, depth)) return slot - 1;
   }
   g_prof_lock.lock();
   const long id = find_stack(frames, depth, added);
@@ -168,10 +164,14 @@ void* table_mmap(std::size_t bytes) {
 }
 
 // Block table: linear probing with backward-shift deletion (no tombstones). Lock held.
-void block_put(Block* t, std::size_t cap, const Block& b) {
+// Puts b in its slot, over a stale entry for the same address (a block freed behind our
+// back); true when the slot was empty.
+bool block_put(Block* t, std::size_t cap, const Block& b) {
   std::size_t i = ptr_hash(b.ptr) & (cap - 1);
   while (t[i].ptr != 0 && t[i].ptr != b.ptr) i = (i + 1) & (cap - 1);
+  const bool fresh = t[i].ptr == 0;
   t[i] = b;
+  return fresh;
 }
 
 // Doubles the table (lock held); false when at kMaxBlocks or out of memory.
@@ -190,14 +190,7 @@ bool block_grow() {
 
 bool block_insert(std::uintptr_t p, std::uint32_t stack, std::uint64_t size) {
   if (g_block_count + 1 > g_block_cap / 4 * 3 && !block_grow()) return false;
-  const std::size_t mask = g_block_cap - 1;
-  std::size_t i = ptr_hash(p) & mask;
-  while (g_blocks[i].ptr != 0) {
-    if (g_blocks[i].ptr == p) break;  // a stale entry (freed behind our back): replace
-    i = (i + 1) & mask;
-  }
-  if (g_blocks[i].ptr == 0) ++g_block_count;
-  g_blocks[i] = Block{p, stack, size};
+  if (block_put(g_blocks, g_block_cap, Block{p, stack, size})) ++g_block_count;
   return true;
 }
 

@@ -112,6 +112,12 @@ extern SpinLock g_unwind_arena_lock;
 // hooks.cc), and the hash the stack tables use.
 int capture_stack(void** frames, int max);
 std::uint64_t frames_hash(void* const* frames, int depth);
+// True when a stored stack entry (fields hash, depth, frames) is this stack.
+template <typename Entry>
+bool same_stack(const Entry& e, std::uint64_t hash, void* const* frames, int depth) {
+  return e.hash == hash && e.depth == static_cast<std::uint32_t>(depth) &&
+         __builtin_memcmp(e.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth)) == 0;
+}
 
 // Sampling and full log (profile.cc).
 void profile_init(unsigned flags, unsigned long long sample_bytes, const char* out_dir);
