@@ -39,7 +39,7 @@ def read_timeline(path, allow_cut=False):
 
 
 def run(args, scenario, mode, extra=(), out=None, env=None, expect_rc=0, expect_out=None,
-        scenario_args=()):
+        scenario_args=(), tables_off_ok=False):
     out = out or os.path.join(args.workdir, f"{scenario}-{mode}")
     shutil.rmtree(out, ignore_errors=True)
     cmd = [args.arenalab, "run", "-q", "--allocator", args.allocator, "--mode", mode,
@@ -65,6 +65,10 @@ def run(args, scenario, mode, extra=(), out=None, env=None, expect_rc=0, expect_
             fail(f"{tag}: count mode without live_bytes")
         if mode == "stats" and samples and "live_bytes" in samples[-1]:
             fail(f"{tag}: stats mode wrote live_bytes")
+        # Count mode's size tables check themselves against the allocator as the program runs.
+        table = [w for w in run_json.get("warnings", []) if w.startswith("count mode:")]
+        if table and not tables_off_ok:
+            fail(f"{tag}: {table}")
     except (OSError, ValueError, KeyError) as e:
         fail(f"{tag}: {e}")
         header, samples = {}, []
@@ -86,6 +90,21 @@ def main():
     for mode in modes:
         for scenario in ("entry", "threads", "dlopen", "signals"):
             run(args, scenario, mode, expect_out=f"ok {scenario}")
+
+    # Page reuse across size classes and kinds of block (count mode's page table).
+    for mode in ("count", "full"):
+        run(args, "pages", mode, expect_out="ok pages")
+    # ... past the page table's reach (160 MiB): an aligned block's page keeps its mark; marks
+    # in two pages that share an entry turn the tables off, under the allocators whose aligned
+    # blocks may start inside others (the others note no marks; glibc has no tables).
+    run(args, "pages_alias", "count", expect_out="ok pages_alias")
+    p, out, rj, header, samples = run(args, "pages_alias_marks", "count",
+                                      expect_out="ok pages_alias_marks", tables_off_ok=True)
+    off = [w for w in rj.get("warnings", []) if "page table is off" in w]
+    want_off = args.allocator in ("mimalloc", "tbbmalloc")
+    if bool(off) != want_off or len(off) > 1:
+        fail(f"count/pages_alias_marks: table-off warnings {rj.get('warnings')}, "
+             f"expected {'one' if want_off else 'none'}")
 
     for mode in ("count", "sample"):
         # fork: the child works and exits 0; the parent's timeline stays intact and has

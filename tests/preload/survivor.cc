@@ -342,6 +342,90 @@ void scenario_deepbind(const char* lib) {
   dlclose(h);
 }
 
+// Count mode's page table (hooks.cc) under page reuse: each round fills pages with one size
+// class through malloc, frees them all, then fills the same memory with other kinds of block
+// (calloc, realloc, aligned, large, and mallocs of another class between aligned ones, so an
+// aligned block can share a page with plain ones) and frees those, from the front and from the
+// back. Live bytes must return exactly to the baseline after every round; survival_test.py
+// also checks that the tables' own checks found nothing wrong (no run.json warning).
+void scenario_pages() {
+  constexpr int kBlocks = 20000;
+  std::vector<void*> v(kBlocks);
+  std::fprintf(stderr, "%s", "");
+  snap();
+  const Snapshot base = snap();
+  for (int round = 0; round < 6; ++round) {
+    const size_t a = 16 + 40 * static_cast<size_t>(round),
+                 b = 700 - 90 * static_cast<size_t>(round);
+    for (auto& p : v) {
+      p = std::malloc(a);
+      std::memset(p, 1, a);
+    }
+    for (auto* p : v) std::free(p);
+    for (int i = 0; i < kBlocks; ++i) {
+      switch (i % 8) {
+        case 0:
+          v[i] = std::calloc(1, b);
+          break;
+        case 1:
+          v[i] = std::realloc(std::malloc(8), b);
+          break;
+        case 2:
+          v[i] = memalign(64, b);
+          break;
+        case 3:
+          v[i] = std::malloc(b);
+          break;
+        case 4:
+          v[i] = aligned_alloc(256, 512);
+          break;
+        // An alignment above the size: mimalloc then serves the block from inside a larger one
+        // (100 + 1023 B), in the pages of the class malloc(1123) also uses.
+        case 5:
+          v[i] = memalign(1024, 100);
+          break;
+        case 6:
+          v[i] = std::malloc(1123);
+          break;
+        default:
+          v[i] = std::malloc(b + 5000 * static_cast<size_t>(i % 7 == 0));
+          break;
+      }
+      check(v[i] != nullptr, "pages: allocation");
+    }
+    for (int i = 0; i < kBlocks; i += 2) std::free(v[i]);
+    for (int i = kBlocks - 1; i > 0; i -= 2) std::free(v[i]);
+    check_balanced(base, "pages: back to baseline after a round");
+  }
+}
+
+// The page table's marks for aligned blocks (hooks.cc) when the heap outgrows the table (pages
+// 128 MiB apart share an entry): 160 MiB of 1123-byte blocks (the class memalign(1024, 100)
+// takes its blocks from under mimalloc), with one aligned block made first and freed last
+// (`interleaved` false: its page's mark must outlive the pages that share its entry), or an
+// aligned block every third (`interleaved` true: every page is marked, so two marked pages
+// share an entry, and the tables go off, which survival_test.py expects in run.json). Half the
+// blocks are freed and made again in between, so the aligned blocks' pages get plain blocks noted
+// after the heap wrapped. Live bytes must return exactly to the baseline either way.
+void scenario_pages_alias(bool interleaved) {
+  constexpr std::size_t kHeap = 160u << 20, kSize = 1123;
+  std::vector<void*> v;
+  v.reserve(kHeap / kSize + 1);
+  std::fprintf(stderr, "%s", "");
+  snap();
+  const Snapshot base = snap();
+  void* first = memalign(1024, 100);
+  for (std::size_t i = 0; i * kSize < kHeap; ++i) {
+    v.push_back(interleaved && i % 3 == 0 ? memalign(1024, 100) : std::malloc(kSize));
+    check(v.back() != nullptr, "pages_alias: allocation");
+  }
+  for (std::size_t i = 0; i < v.size(); i += 2) std::free(v[i]);
+  for (std::size_t i = 0; i < v.size(); i += 2) v[i] = std::malloc(kSize);
+  for (auto* p : v) std::free(p);
+  std::free(first);
+  check_balanced(base, "pages_alias: back to baseline");
+}
+
 // Allocations from one call site the heap profile must show (sample-mode test).
 __attribute__((noinline)) void* hot_site_allocate(size_t n) {
   void* p = std::malloc(n);
@@ -397,6 +481,12 @@ int main(int argc, char** argv) {
     scenario_gauge();
   else if (s == "deepbind")
     scenario_deepbind(arg);
+  else if (s == "pages")
+    scenario_pages();
+  else if (s == "pages_alias")
+    scenario_pages_alias(false);
+  else if (s == "pages_alias_marks")
+    scenario_pages_alias(true);
   else if (s == "hot")
     scenario_hot(std::atoi(arg));
   else {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hooked entry points. Each forwards to the next definition (dlsym RTLD_NEXT: a preloaded
 // or linked jemalloc/mimalloc/tcmalloc/tbbmalloc, else glibc) and, by mode, accounts the
-// block by the allocator's own malloc_usable_size (no header: aligned blocks and blocks from
-// before our initialisation stay valid; count mode's malloc reads a verified size-class
-// table), samples it, or logs it.
+// block by its usable size (no header: aligned blocks and blocks from before our
+// initialisation stay valid; under the known allocators count mode reads it from two checked
+// tables, else from the allocator's malloc_usable_size or glibc's chunk header), samples it,
+// or logs it.
 //
 // Reentrancy: t_state.busy (initial-exec TLS) is set while a hook runs; anything called from
 // inside (libstdc++'s operator new calling malloc, dlsym, the unwinder) goes straight through.
@@ -275,12 +276,16 @@ __attribute__((always_inline)) inline std::size_t usable(void* p) {
   return g_real.usable ? g_real.usable(p) : 0;
 }
 
-// The usable size of malloc(n) for n up to kClassMax, by 8-byte steps: under the known
-// allocators (jemalloc, mimalloc, tcmalloc, tbbmalloc) it is the size class of n, the same for
-// every block, so the count fast path reads it here instead of asking the allocator for each
-// block (a lookup as dear as the malloc itself: 4.6 ns of jemalloc's 11 ns malloc/free pair).
-// The free still asks the allocator. Built at start-up from the allocator's own answers: both
-// ends of each 8-byte step, twice; any disagreement leaves the table off (g_class_ok false).
+// ---- count mode's tables (kTable): usable sizes without asking the allocator ----
+// Exact live bytes need each block's usable size twice: when it is allocated and when it is
+// freed. Asking the allocator (malloc_usable_size) costs about as much as its malloc or free
+// (jemalloc: 4.6 ns of an 11 ns malloc/free pair), so under the known allocators count mode
+// reads two tables instead. Both are checked against the allocator as the program runs.
+//
+// The size-class table: the usable size of malloc(n) for n up to kClassMax, by 8-byte steps.
+// Under jemalloc, mimalloc, tcmalloc and tbbmalloc it is the size class of n, the same for every
+// block. Built at start-up from the allocator's own answers: both ends of each 8-byte step,
+// twice; any disagreement leaves the tables off (g_class_ok false).
 constexpr std::size_t kClassMax = 4096;
 std::uint16_t g_class_usable[kClassMax / 8 + 1];
 bool g_class_ok = false;
@@ -298,47 +303,146 @@ void build_class_table() {
       got[i] = g_real.usable(p);
       g_real.free(p);
     }
-    if (got[1] != got[0] || got[2] != got[0] || got[3] != got[0] || got[0] < hi || got[0] > 0xffff)
+    if (got[1] != got[0] || got[2] != got[0] || got[3] != got[0] || got[0] < hi || got[0] >= 0xffff)
       return;
     g_class_usable[k] = static_cast<std::uint16_t>(got[0]);
   }
   g_class_ok = true;
 }
 
-// One table-sized malloc in kVerifyEvery is checked against the allocator's own answer. A
-// disagreement (a configuration where the size depends on more than n) turns the table off
-// for good and says so in run.json's warnings; the blocks counted by it before then may be
-// off by the difference when freed.
+// The page table: the usable size of the blocks that start in a 4 KiB page. The known
+// allocators keep small blocks in runs of pages that hold one size class while any of their
+// blocks is live (jemalloc's slabs, tcmalloc's spans, mimalloc's and tbbmalloc's pages: 4 KiB and
+// up, aligned), and a large block alone in its first page. So count mode's malloc, which knows
+// the size from the class table, notes it for the block's page, and the free reads it back with
+// one load. An entry is (page << 16) | size, tagged because pages 128 MiB apart share an entry.
+// Every allocation counted while the tables are on writes its page's entry (unless it already
+// says the same), so an entry left from an earlier use of the page is overwritten before any
+// block of the new use can be freed; blocks from before the tables (start-up) find no entry or
+// one written for the same use of the page.
+//
+// Size kAsk: ask the allocator (a block of another kind starts there: calloc, realloc, a large
+// block). kAlwaysAsk: an aligned entry point may return a pointer inside a larger block (mimalloc
+// does), whose usable size is not its page's, so its page is marked for good. The mark is never
+// overwritten, also not by a page sharing its entry: entries change only by compare-and-swap,
+// and only from an unmarked value. A mark wanted where another page's mark is turns the tables
+// off (counting goes on by asking the allocator). jemalloc's and tcmalloc's aligned blocks are
+// plain blocks of a size class (or whole pages), so under those the aligned entry points note
+// kAsk instead.
+constexpr int kPageShift = 12;
+constexpr std::size_t kPageEntries = std::size_t{1} << 15;  // 256 KiB, faulted in as used
+constexpr std::uint64_t kAsk = 0, kAlwaysAsk = 0xffff;
+std::atomic<std::uint64_t> g_pages[kPageEntries];
+bool g_aligned_inside = true;  // the allocator's aligned blocks may start inside another
+
+inline std::uintptr_t page_of(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) >> kPageShift;
+}
+inline std::atomic<std::uint64_t>& page_entry(std::uintptr_t page) {
+  return g_pages[page & (kPageEntries - 1)];
+}
+inline bool marked(std::uint64_t entry) { return (entry & 0xffff) == kAlwaysAsk; }
+
+// Turns the tables off for good; the first caller writes `why` to run.json's warnings.
+void tables_off(ThreadState& t, const char* a, const char* b) {
+  g_flags.fetch_and(~unsigned{kTable}, std::memory_order_relaxed);
+  if (__atomic_exchange_n(&g_class_ok, false, __ATOMIC_RELAXED)) {
+    const int busy = t.busy;
+    t.busy = 1;
+    note_warning("count mode: ", a, b);
+    t.busy = busy;
+  }
+}
+
+// A block of usable size `size` (below kAlwaysAsk), or kAsk, starts at p.
+__attribute__((noinline)) void page_write(std::atomic<std::uint64_t>& e, std::uint64_t have,
+                                          std::uint64_t want) {
+  while (!marked(have) && have != want &&
+         !e.compare_exchange_weak(have, want, std::memory_order_relaxed)) {
+  }
+}
+__attribute__((always_inline)) inline void page_note(const void* p, std::uint64_t size) {
+  const std::uintptr_t page = page_of(p);
+  std::atomic<std::uint64_t>& e = page_entry(page);
+  const std::uint64_t want = (std::uint64_t{page} << 16) | size;
+  const std::uint64_t have = e.load(std::memory_order_relaxed);
+  if (__builtin_expect(have != want, 0)) page_write(e, have, want);
+}
+
+// An aligned entry point returned p.
+__attribute__((noinline)) void page_note_aligned(ThreadState& t, const void* p) {
+  if (!g_aligned_inside) return page_note(p, kAsk);
+  const std::uintptr_t page = page_of(p);
+  std::atomic<std::uint64_t>& e = page_entry(page);
+  const std::uint64_t want = (std::uint64_t{page} << 16) | kAlwaysAsk;
+  std::uint64_t have = e.load(std::memory_order_relaxed);
+  while (have != want) {
+    if (marked(have))
+      return tables_off(t, "the page table is off: aligned blocks in two pages that share ",
+                        "an entry (counting goes on by asking the allocator)");
+    if (e.compare_exchange_weak(have, want, std::memory_order_relaxed)) return;
+  }
+}
+
+// The usable size noted for the block at p; 0 when the allocator must be asked (no entry, an
+// entry of another page, kAsk, kAlwaysAsk; also for null and the static arenas' blocks, which
+// are never noted).
+__attribute__((always_inline)) inline std::size_t page_size_of(const void* p) {
+  const std::uintptr_t page = page_of(p);
+  const std::uint64_t e = page_entry(page).load(std::memory_order_relaxed);
+  const std::size_t size = e & 0xffff;
+  return ((e >> 16) == page && size != kAlwaysAsk) ? size : 0;
+}
+
+// One table-sized malloc in kVerifyEvery, and one free that found its size in the page table,
+// is checked against the allocator's own answer. A disagreement (a configuration where the size
+// depends on more than n, or an allocator that mixes sizes in a page) turns the tables off for
+// good and says so in run.json's warnings; the blocks counted by them before then may be off by
+// the difference.
 constexpr long long kVerifyEvery = 4096;
 
 __attribute__((noinline)) std::size_t verify_class(ThreadState& t, void* p, std::size_t n) {
   t.verify = kVerifyEvery;
   const std::size_t real = g_real.usable(p);
-  if (real != g_class_usable[(n + 7) >> 3] &&
-      __atomic_exchange_n(&g_class_ok, false, __ATOMIC_RELAXED)) {  // one thread says it
-    t.busy = 1;
-    note_warning("count mode: the allocator's usable size of a malloc differed from its size ",
-                 "class (table built at start-up); the table is off from here on, live bytes ",
-                 "may be off by the blocks counted by it");
-    t.busy = 0;
-  }
+  if (real != g_class_usable[(n + 7) >> 3])
+    tables_off(t, "the allocator's usable size of a block differed from its size class; ",
+               "the tables are off, live bytes may be off by the blocks counted by them");
   return real;
 }
 
-// The usable size of a block malloc(n) just returned (count fast path).
-__attribute__((always_inline)) inline std::size_t usable_new(ThreadState& t, void* p,
-                                                             std::size_t n) {
-  if (__builtin_expect(g_glibc_layout, 1)) return usable(p);
-  if (__builtin_expect(g_class_ok && n <= kClassMax, 1)) {
-    if (__builtin_expect(--t.verify < 0, 0)) return verify_class(t, p, n);
-    return g_class_usable[(n + 7) >> 3];
+__attribute__((noinline)) std::size_t verify_page(ThreadState& t, void* p, std::size_t noted) {
+  t.verify = kVerifyEvery;
+  const std::size_t real = g_real.usable(p);
+  if (real != noted)
+    tables_off(t, "the allocator's usable size of a block differed from the size noted for ",
+               "its page; the tables are off, live bytes may be off by the blocks counted by them");
+  return real;
+}
+
+// The usable size of a block being freed (count mode).
+__attribute__((always_inline)) inline std::size_t usable_old(ThreadState& t, unsigned flags,
+                                                             void* p) {
+  if (flags & kTable) {
+    if (const std::size_t noted = page_size_of(p)) {
+      if (__builtin_expect(--t.verify < 0, 0)) return verify_page(t, p, noted);
+      return noted;
+    }
   }
   return usable(p);
 }
 
+// `aligned`: from an aligned entry point (see page_note_aligned).
 __attribute__((always_inline)) inline void on_alloc(ThreadState& t, unsigned flags, void* p,
-                                                    std::size_t requested) {
-  if (flags & kCount) slot_add(t, static_cast<long long>(usable(p)), 1);
+                                                    std::size_t requested, bool aligned = false) {
+  if (flags & kCount) {
+    if (flags & kTable) {
+      if (aligned)
+        page_note_aligned(t, p);
+      else
+        page_note(p, kAsk);
+    }
+    slot_add(t, static_cast<long long>(usable(p)), 1);
+  }
   if (flags & kSample) {
     t.countdown -= static_cast<long long>(requested);
     if (__builtin_expect(t.countdown <= 0, 0)) sample_alloc(t, p, requested);
@@ -347,7 +451,7 @@ __attribute__((always_inline)) inline void on_alloc(ThreadState& t, unsigned fla
 }
 
 __attribute__((always_inline)) inline void on_free(ThreadState& t, unsigned flags, void* p) {
-  if (flags & kCount) slot_add(t, -static_cast<long long>(usable(p)), -1);
+  if (flags & kCount) slot_add(t, -static_cast<long long>(usable_old(t, flags, p)), -1);
   if ((flags & kSample) && __builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);
   if (flags & kFull) full_free(p);
 }
@@ -363,7 +467,7 @@ struct Hook {
   int prev;
   bool active;
   Hook() : t(t_state), flags(g_flags.load(std::memory_order_relaxed)), prev(t.busy) {
-    if (__builtin_expect(prev == 2, 0)) flags &= kCount;
+    if (__builtin_expect(prev == 2, 0)) flags &= kCount | kTable;
     active = flags != 0 && (prev == 0 || prev == 2);
     if (active) t.busy = 1;
   }
@@ -459,6 +563,10 @@ int scan_home(dl_phdr_info* info, size_t, void* arg) {
   if (!home) return 0;
   if (!info->dlpi_name || !known_allocator(info->dlpi_name)) return 1;
   scan->found = true;
+  // Their aligned entry points return plain blocks of a size class, or whole pages.
+  static const char* const kAlignedPlain[] = {"libjemalloc.so", "libtcmalloc.so",
+                                              "libtcmalloc_minimal.so"};
+  if (name_starts_with(info->dlpi_name, kAlignedPlain)) g_aligned_inside = false;
   add_text_ranges(info, scan);
   std::uintptr_t strtab = 0;
   for (const ElfW(Dyn)* d = dyn; d && d->d_tag != DT_NULL; ++d)
@@ -527,7 +635,11 @@ unsigned hook_flags(unsigned mode_flags) {
   if (!mode_flags) return 0;
   if (!g_glibc_layout) find_allocator_text();
   if (g_alloc_texts > 0 && (mode_flags & kCount)) build_class_table();
-  return mode_flags | ((g_glibc_layout || g_alloc_texts >= 0) ? unsigned{kDirect} : 0u);
+  unsigned f = mode_flags;
+  if (g_glibc_layout || g_alloc_texts >= 0) f |= kDirect;
+  // glibc's own sizes are read from the block's header (usable()): cheaper than any table.
+  if ((f & kDirect) && (f & kCount) && !g_glibc_layout && g_class_ok) f |= kTable;
+  return f;
 }
 
 }  // namespace arenalab::preload
@@ -562,16 +674,57 @@ __attribute__((noinline)) void free_general(void* p) {
   g_real.free(p);
 }
 
+// Count mode's malloc with the tables on, for n <= kClassMax: the block is counted before the
+// call, so that after it the fast path only checks that the page table already has the block's
+// page; anything else (a failed malloc, a check due, a page entry to write) is done by
+// malloc_count_rest. The frame then holds three registers (n, u, the TLS offset).
+__attribute__((noinline)) void* malloc_count_rest(void* p, size_t n) {
+  ThreadState& t = t_state;
+  const std::size_t u = g_class_usable[(n + 7) >> 3];
+  if (p == nullptr) {
+    slot_add(t, -static_cast<long long>(u), -1);  // taken back
+    return p;
+  }
+  if (t.verify < 0) {
+    const std::size_t real = verify_class(t, p, n);
+    slot_add(t, static_cast<long long>(real) - static_cast<long long>(u), 0);
+    page_note(p, real < kAlwaysAsk ? real : kAsk);
+    return p;
+  }
+  page_note(p, u);
+  return p;
+}
+
+__attribute__((noinline)) void* malloc_count(size_t n) {
+  const std::size_t u = g_class_usable[(n + 7) >> 3];
+  slot_add(t_state, static_cast<long long>(u), 1);
+  void* p = g_real.malloc(n);
+  const std::uintptr_t page = page_of(p);
+  if (__builtin_expect(
+          p != nullptr && --t_state.verify >= 0 &&
+              page_entry(page).load(std::memory_order_relaxed) == ((std::uint64_t{page} << 16) | u),
+          1))
+    return p;
+  return malloc_count_rest(p, n);
+}
+
 // The rest of malloc: count mode, the sampled allocation, paths that mark busy, the general
 // path. Kept out of malloc itself so that sample mode's fast path needs no stack frame (a
 // function that may call and then use its arguments saves registers on entry, on every call).
 __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0, 1)) {
+    if (f == (kModeCount | kDirect | kTable)) {  // n > kClassMax (malloc_count takes the rest)
+      void* p = g_real.malloc(n);
+      if (__builtin_expect(p != nullptr, 1)) {
+        page_note(p, kAsk);
+        slot_add(t, static_cast<long long>(usable(p)), 1);
+      }
+      return p;
+    }
     if (f == (kModeCount | kDirect)) {
       void* p = g_real.malloc(n);
-      if (__builtin_expect(p != nullptr, 1))
-        slot_add(t, static_cast<long long>(usable_new(t, p, n)), 1);
+      if (__builtin_expect(p != nullptr, 1)) slot_add(t, static_cast<long long>(usable(p)), 1);
       return p;
     }
     if (f == (kModeSample | kDirect)) {  // the countdown ran out: sample this one
@@ -606,8 +759,8 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
 __attribute__((noinline)) void free_rest(unsigned f, void* p) {
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0 && !in_bootstrap(p) && p, 1)) {
-    if (f == (kModeCount | kDirect)) {
-      slot_add(t, -static_cast<long long>(usable(p)), -1);
+    if ((f & ~kTable) == (kModeCount | kDirect)) {
+      slot_add(t, -static_cast<long long>(usable_old(t, f, p)), -1);
       return g_real.free(p);
     }
     if (f == (kModeSample | kDirect)) {  // the filter says it may be a sampled block
@@ -643,6 +796,8 @@ ARENALAB_EXPORT void* malloc(size_t n) {
     const long long c = t.countdown - static_cast<long long>(n);
     t.countdown = c;
     if (__builtin_expect(c > 0, 1)) return g_real.malloc(n);
+  } else if (f == (kModeCount | kDirect | kTable) && t.busy == 0 && n <= kClassMax) {
+    return malloc_count(n);
   }
   return malloc_rest(f, n);
 }
@@ -652,11 +807,27 @@ ARENALAB_EXPORT void* malloc(size_t n) {
 // goes to free_rest, which forwards it without a lookup, as before: our operator delete has
 // already taken the block out. Blocks of the static arenas never reach the allocator
 // (in_bootstrap).
+//
+// Count mode's free with the tables on: a block whose size the page table has, freed outside
+// our hooks by a thread with a counter slot, is counted out in place (no stack frame either).
+// Null and the static arenas' blocks have no entry. Everything else goes to free_rest.
 ARENALAB_EXPORT void free(void* p) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
   if (__builtin_expect(f == (kModeSample | kDirect) && !in_bootstrap(p) && !sample_maybe_tracked(p),
                        1))
     return g_real.free(p);  // free(nullptr) included: every allocator takes it
+  if (f == (kModeCount | kDirect | kTable)) {
+    ThreadState& t = t_state;
+    Slot* s = static_cast<Slot*>(t.slotp);
+    const std::size_t u = page_size_of(p);
+    if (__builtin_expect(t.busy == 0 && s != nullptr && u != 0 && t.verify > 0, 1)) {
+      --t.verify;
+      s->bytes.store(s->bytes.load(std::memory_order_relaxed) - static_cast<long long>(u),
+                     std::memory_order_relaxed);
+      s->allocs.store(s->allocs.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+      return g_real.free(p);
+    }
+  }
   return free_rest(f, p);
 }
 
@@ -727,7 +898,7 @@ ARENALAB_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
   Hook h;
   if (!h.active) return g_real.posix_memalign(out, align, n);
   int rc = g_real.posix_memalign(out, align, n);
-  if (rc == 0 && *out) on_alloc(h.t, h.flags, *out, n);
+  if (rc == 0 && *out) on_alloc(h.t, h.flags, *out, n, true);
   return rc;
 }
 
@@ -737,7 +908,7 @@ ARENALAB_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
     Hook h;                                                                     \
     if (!h.active) return g_real.call;                                          \
     void* p = g_real.call;                                                      \
-    if (p) on_alloc(h.t, h.flags, p, req);                                      \
+    if (p) on_alloc(h.t, h.flags, p, req, true);                                \
     return p;                                                                   \
   }
 
@@ -807,7 +978,7 @@ inline void* new_al_impl(size_t n, std::align_val_t al, NoThrow nothrow_fn, Thro
   const size_t align = static_cast<size_t>(al);
   void* p = nothrow_fn ? nothrow_fn(n, al, std::nothrow)
                        : g_real.aligned_alloc(align, (n + align - 1) & ~(align - 1));
-  if (p && flags) on_alloc(t, flags, p, n);
+  if (p && flags) on_alloc(t, flags, p, n, true);
   t.busy = 0;
   if (!p) p = throw_fn(n, al);
   return p;
@@ -815,11 +986,12 @@ inline void* new_al_impl(size_t n, std::align_val_t al, NoThrow nothrow_fn, Thro
 
 template <typename Del>
 inline void delete_impl(void* p, Del del) {
-  const unsigned f = g_flags.load(std::memory_order_acquire) & ~kDirect;
+  const unsigned flags = g_flags.load(std::memory_order_acquire);
+  const unsigned f = flags & ~(kDirect | kTable);
   ThreadState& t = t_state;
   if (__builtin_expect(
           t.busy == 0 && p && !in_bootstrap(p) && (f == kModeCount || f == kModeSample), 1)) {
-    if (f == kModeCount) slot_add(t, -static_cast<long long>(usable(p)), -1);
+    if (f == kModeCount) slot_add(t, -static_cast<long long>(usable_old(t, flags, p)), -1);
     t.busy = 1;
     if (f == kModeSample && __builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);
     if (del)

@@ -23,6 +23,10 @@ enum : unsigned {
   // inside it reaches our hooks: glibc calls its internal mmap, not the exported one), or
   // another allocator whose code was found, so the mmap hooks tell its calls apart by address.
   kDirect = 1u << 4,
+  // Count mode reads usable sizes from its tables (hooks.cc): the size-class table at malloc,
+  // the page table at free. Only with kDirect, under the known allocators; cleared for good when
+  // a check finds a table wrong.
+  kTable = 1u << 5,
 };
 
 // The g_flags value for a mode's flags: adds kDirect where it holds (hooks.cc).
