@@ -268,11 +268,12 @@ inline bool ready() {
 // use by definition, so when the next malloc is glibc's own (not malloc-debug, which defines
 // its own malloc), the size is read from the block's own header instead: mchunk_size at
 // mem - 8, flags in the low 3 bits, IS_MMAPPED = 2 (glibc malloc/malloc.c, "memsize").
+__attribute__((always_inline)) inline std::size_t header_usable(const void* p) {
+  const std::size_t hdr = static_cast<const std::size_t*>(p)[-1];
+  return (hdr & ~std::size_t{7}) - ((hdr & 2) ? 16 : 8);
+}
 __attribute__((always_inline)) inline std::size_t usable(void* p) {
-  if (__builtin_expect(g_glibc_layout, 1)) {
-    const std::size_t hdr = static_cast<const std::size_t*>(p)[-1];
-    return (hdr & ~std::size_t{7}) - ((hdr & 2) ? 16 : 8);
-  }
+  if (__builtin_expect(g_glibc_layout, 1)) return header_usable(p);
   return g_real.usable ? g_real.usable(p) : 0;
 }
 
@@ -639,6 +640,7 @@ unsigned hook_flags(unsigned mode_flags) {
   if (g_glibc_layout || g_alloc_texts >= 0) f |= kDirect;
   // glibc's own sizes are read from the block's header (usable()): cheaper than any table.
   if ((f & kDirect) && (f & kCount) && !g_glibc_layout && g_class_ok) f |= kTable;
+  if ((f & kDirect) && (f & kCount) && g_glibc_layout) f |= kHeader;
   return f;
 }
 
@@ -708,6 +710,14 @@ __attribute__((noinline)) void* malloc_count(size_t n) {
   return malloc_count_rest(p, n);
 }
 
+// Count mode's malloc under glibc: the size is read from the block's header after the call.
+__attribute__((noinline)) void* malloc_count_header(size_t n) {
+  void* p = g_real.malloc(n);
+  if (__builtin_expect(p != nullptr, 1))
+    slot_add(t_state, static_cast<long long>(header_usable(p)), 1);
+  return p;
+}
+
 // The rest of malloc: count mode, the sampled allocation, paths that mark busy, the general
 // path. Kept out of malloc itself so that sample mode's fast path needs no stack frame (a
 // function that may call and then use its arguments saves registers on entry, on every call).
@@ -722,7 +732,7 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
       }
       return p;
     }
-    if (f == (kModeCount | kDirect)) {
+    if ((f & ~kHeader) == (kModeCount | kDirect)) {
       void* p = g_real.malloc(n);
       if (__builtin_expect(p != nullptr, 1)) slot_add(t, static_cast<long long>(usable(p)), 1);
       return p;
@@ -759,7 +769,7 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
 __attribute__((noinline)) void free_rest(unsigned f, void* p) {
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0 && !in_bootstrap(p) && p, 1)) {
-    if ((f & ~kTable) == (kModeCount | kDirect)) {
+    if ((f & ~(kTable | kHeader)) == (kModeCount | kDirect)) {
       slot_add(t, -static_cast<long long>(usable_old(t, f, p)), -1);
       return g_real.free(p);
     }
@@ -798,6 +808,8 @@ ARENALAB_EXPORT void* malloc(size_t n) {
     if (__builtin_expect(c > 0, 1)) return g_real.malloc(n);
   } else if (f == (kModeCount | kDirect | kTable) && t.busy == 0 && n <= kClassMax) {
     return malloc_count(n);
+  } else if (f == (kModeCount | kDirect | kHeader) && t.busy == 0) {
+    return malloc_count_header(n);
   }
   return malloc_rest(f, n);
 }
@@ -810,7 +822,8 @@ ARENALAB_EXPORT void* malloc(size_t n) {
 //
 // Count mode's free with the tables on: a block whose size the page table has, freed outside
 // our hooks by a thread with a counter slot, is counted out in place (no stack frame either).
-// Null and the static arenas' blocks have no entry. Everything else goes to free_rest.
+// Null and the static arenas' blocks have no entry. Under glibc the same, with the size from
+// the block's header. Everything else goes to free_rest.
 ARENALAB_EXPORT void free(void* p) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
   if (__builtin_expect(f == (kModeSample | kDirect) && !in_bootstrap(p) && !sample_maybe_tracked(p),
@@ -822,6 +835,16 @@ ARENALAB_EXPORT void free(void* p) {
     const std::size_t u = page_size_of(p);
     if (__builtin_expect(t.busy == 0 && s != nullptr && u != 0 && t.verify > 0, 1)) {
       --t.verify;
+      s->bytes.store(s->bytes.load(std::memory_order_relaxed) - static_cast<long long>(u),
+                     std::memory_order_relaxed);
+      s->allocs.store(s->allocs.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+      return g_real.free(p);
+    }
+  } else if (f == (kModeCount | kDirect | kHeader)) {  // glibc: the size is in the header
+    ThreadState& t = t_state;
+    Slot* s = static_cast<Slot*>(t.slotp);
+    if (__builtin_expect(t.busy == 0 && s != nullptr && p != nullptr && !in_bootstrap(p), 1)) {
+      const std::size_t u = header_usable(p);
       s->bytes.store(s->bytes.load(std::memory_order_relaxed) - static_cast<long long>(u),
                      std::memory_order_relaxed);
       s->allocs.store(s->allocs.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
@@ -987,7 +1010,7 @@ inline void* new_al_impl(size_t n, std::align_val_t al, NoThrow nothrow_fn, Thro
 template <typename Del>
 inline void delete_impl(void* p, Del del) {
   const unsigned flags = g_flags.load(std::memory_order_acquire);
-  const unsigned f = flags & ~(kDirect | kTable);
+  const unsigned f = flags & ~(kDirect | kTable | kHeader);
   ThreadState& t = t_state;
   if (__builtin_expect(
           t.busy == 0 && p && !in_bootstrap(p) && (f == kModeCount || f == kModeSample), 1)) {

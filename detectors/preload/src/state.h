@@ -27,6 +27,9 @@ enum : unsigned {
   // the page table at free. Only with kDirect, under the known allocators; cleared for good when
   // a check finds a table wrong.
   kTable = 1u << 5,
+  // Count mode reads usable sizes from glibc's chunk headers (hooks.cc): only with kDirect, when
+  // the next malloc is glibc's own.
+  kHeader = 1u << 6,
 };
 
 // The g_flags value for a mode's flags: adds kDirect where it holds (hooks.cc).
