@@ -835,9 +835,7 @@ ARENALAB_EXPORT void free(void* p) {
     const std::size_t u = page_size_of(p);
     if (__builtin_expect(t.busy == 0 && s != nullptr && u != 0 && t.verify > 0, 1)) {
       --t.verify;
-      s->bytes.store(s->bytes.load(std::memory_order_relaxed) - static_cast<long long>(u),
-                     std::memory_order_relaxed);
-      s->allocs.store(s->allocs.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+      slot_bump(s, -static_cast<long long>(u), -1);
       return g_real.free(p);
     }
   } else if (f == (kModeCount | kDirect | kHeader)) {  // glibc: the size is in the header
@@ -845,9 +843,7 @@ ARENALAB_EXPORT void free(void* p) {
     Slot* s = static_cast<Slot*>(t.slotp);
     if (__builtin_expect(t.busy == 0 && s != nullptr && p != nullptr && !in_bootstrap(p), 1)) {
       const std::size_t u = header_usable(p);
-      s->bytes.store(s->bytes.load(std::memory_order_relaxed) - static_cast<long long>(u),
-                     std::memory_order_relaxed);
-      s->allocs.store(s->allocs.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+      slot_bump(s, -static_cast<long long>(u), -1);
       return g_real.free(p);
     }
   }

@@ -88,11 +88,16 @@ extern std::atomic<int> g_slot_high;  // slots in use (upper bound for the sum)
 // beyond kMaxSlots adds to the shared slot 0 (atomically) every time and keeps no slot.
 void slot_add_slow(ThreadState& t, long long bytes, long long allocs);
 
+// The owner's update of its own slot: plain load and store, no lock prefix.
+inline void slot_bump(Slot* s, long long bytes, long long allocs) {
+  s->bytes.store(s->bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+  s->allocs.store(s->allocs.load(std::memory_order_relaxed) + allocs, std::memory_order_relaxed);
+}
+
 inline void slot_add(ThreadState& t, long long bytes, long long allocs) {
   Slot* s = static_cast<Slot*>(t.slotp);
   if (__builtin_expect(s == nullptr, 0)) return slot_add_slow(t, bytes, allocs);
-  s->bytes.store(s->bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
-  s->allocs.store(s->allocs.load(std::memory_order_relaxed) + allocs, std::memory_order_relaxed);
+  slot_bump(s, bytes, allocs);
 }
 
 void sum_slots(long long* bytes, long long* allocs);
