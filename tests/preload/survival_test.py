@@ -98,6 +98,8 @@ def main():
     # in two pages that share an entry turn the tables off, under the allocators whose aligned
     # blocks may start inside others (the others note no marks; glibc has no tables).
     run(args, "pages_alias", "count", expect_out="ok pages_alias")
+    # Aligned blocks from before the interposer's constructor, freed once the tables are on.
+    run(args, "early", "count", expect_out="ok early")
     p, out, rj, header, samples = run(args, "pages_alias_marks", "count",
                                       expect_out="ok pages_alias_marks", tables_off_ok=True)
     off = [w for w in rj.get("warnings", []) if "page table is off" in w]

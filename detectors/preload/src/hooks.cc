@@ -322,8 +322,9 @@ void build_class_table() {
 // block of the new use can be freed; blocks from before the tables (start-up) find no entry or
 // one written for the same use of the page.
 //
-// Size kAsk: ask the allocator (a block of another kind starts there: calloc, realloc, a large
-// block). kAlwaysAsk: an aligned entry point may return a pointer inside a larger block (mimalloc
+// The other counted entry points (calloc, realloc, new, malloc beyond the class table) note the
+// allocator's own answer for their block, or kAsk (ask the allocator) where it does not fit.
+// kAlwaysAsk: an aligned entry point may return a pointer inside a larger block (mimalloc
 // does), whose usable size is not its page's, so its page is marked for good. The mark is never
 // overwritten, also not by a page sharing its entry: entries change only by compare-and-swap,
 // and only from an unmarked value. A mark wanted where another page's mark is turns the tables
@@ -345,13 +346,17 @@ inline std::atomic<std::uint64_t>& page_entry(std::uintptr_t page) {
 inline bool marked(std::uint64_t entry) { return (entry & 0xffff) == kAlwaysAsk; }
 
 // Turns the tables off for good; the first caller writes `why` to run.json's warnings.
+// g_class_ok goes first: a fork between the two steps must not find the tables still good
+// (the child's hook_flags would turn them back on). errno is kept: this runs inside free.
 void tables_off(ThreadState& t, const char* a, const char* b) {
+  const bool first = __atomic_exchange_n(&g_class_ok, false, __ATOMIC_RELAXED);
   g_flags.fetch_and(~unsigned{kTable}, std::memory_order_relaxed);
-  if (__atomic_exchange_n(&g_class_ok, false, __ATOMIC_RELAXED)) {
-    const int busy = t.busy;
+  if (first) {
+    const int busy = t.busy, saved_errno = errno;
     t.busy = 1;
     note_warning("count mode: ", a, b);
     t.busy = busy;
+    errno = saved_errno;
   }
 }
 
@@ -370,7 +375,12 @@ __attribute__((always_inline)) inline void page_note(const void* p, std::uint64_
   if (__builtin_expect(have != want, 0)) page_write(e, have, want);
 }
 
-// An aligned entry point returned p.
+// An aligned entry point returned p. Also before the tables are on (count mode counts from the
+// first allocation; the constructors of the program's libraries run before ours): such a block
+// may still be live when they are. A mark that meets another page's mark sets g_marks_lost,
+// which keeps the tables off (hook_flags, tables_published) or turns them off.
+bool g_marks_lost = false;
+
 __attribute__((noinline)) void page_note_aligned(ThreadState& t, const void* p) {
   if (!g_aligned_inside) return page_note(p, kAsk);
   const std::uintptr_t page = page_of(p);
@@ -378,9 +388,11 @@ __attribute__((noinline)) void page_note_aligned(ThreadState& t, const void* p) 
   const std::uint64_t want = (std::uint64_t{page} << 16) | kAlwaysAsk;
   std::uint64_t have = e.load(std::memory_order_relaxed);
   while (have != want) {
-    if (marked(have))
+    if (marked(have)) {
+      __atomic_store_n(&g_marks_lost, true, __ATOMIC_RELAXED);
       return tables_off(t, "the page table is off: aligned blocks in two pages that share ",
                         "an entry (counting goes on by asking the allocator)");
+    }
     if (e.compare_exchange_weak(have, want, std::memory_order_relaxed)) return;
   }
 }
@@ -436,13 +448,13 @@ __attribute__((always_inline)) inline std::size_t usable_old(ThreadState& t, uns
 __attribute__((always_inline)) inline void on_alloc(ThreadState& t, unsigned flags, void* p,
                                                     std::size_t requested, bool aligned = false) {
   if (flags & kCount) {
-    if (flags & kTable) {
-      if (aligned)
-        page_note_aligned(t, p);
-      else
-        page_note(p, kAsk);
+    const std::size_t u = usable(p);
+    if (aligned) {
+      if ((flags & kTable) || !g_glibc_layout) page_note_aligned(t, p);  // see there
+    } else if (flags & kTable) {
+      page_note(p, u < kAlwaysAsk ? u : kAsk);  // the allocator's own answer for this block
     }
-    slot_add(t, static_cast<long long>(usable(p)), 1);
+    slot_add(t, static_cast<long long>(u), 1);
   }
   if (flags & kSample) {
     t.countdown -= static_cast<long long>(requested);
@@ -639,9 +651,18 @@ unsigned hook_flags(unsigned mode_flags) {
   unsigned f = mode_flags;
   if (g_glibc_layout || g_alloc_texts >= 0) f |= kDirect;
   // glibc's own sizes are read from the block's header (usable()): cheaper than any table.
-  if ((f & kDirect) && (f & kCount) && !g_glibc_layout && g_class_ok) f |= kTable;
+  if ((f & kDirect) && (f & kCount) && !g_glibc_layout && g_class_ok &&
+      !__atomic_load_n(&g_marks_lost, __ATOMIC_RELAXED))
+    f |= kTable;
   if ((f & kDirect) && (f & kCount) && g_glibc_layout) f |= kHeader;
   return f;
+}
+
+// After g_flags took hook_flags' value: a mark lost between hook_flags and that store turned
+// the tables off before they were on; they stay off.
+void tables_published() {
+  if (__atomic_load_n(&g_marks_lost, __ATOMIC_RELAXED))
+    g_flags.fetch_and(~unsigned{kTable}, std::memory_order_relaxed);
 }
 
 }  // namespace arenalab::preload
@@ -727,8 +748,9 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
     if (f == (kModeCount | kDirect | kTable)) {  // n > kClassMax (malloc_count takes the rest)
       void* p = g_real.malloc(n);
       if (__builtin_expect(p != nullptr, 1)) {
-        page_note(p, kAsk);
-        slot_add(t, static_cast<long long>(usable(p)), 1);
+        const std::size_t u = usable(p);
+        page_note(p, u < kAlwaysAsk ? u : kAsk);
+        slot_add(t, static_cast<long long>(u), 1);
       }
       return p;
     }

@@ -339,6 +339,7 @@ void atfork_child() {
   g_seq = 0;
   profile_traced_child();
   g_flags.store(hook_flags(g_mode_flags & ~kFull), std::memory_order_relaxed);
+  tables_published();
   g_mode_flags &= ~kFull;
   if (open_timeline(true)) {
     write_header();
@@ -454,6 +455,7 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   write_sample(false);
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   g_flags.store(hook_flags(g_mode_flags), std::memory_order_release);
+  tables_published();
   start_thread();
   t_state.busy--;
 }

@@ -34,6 +34,8 @@ enum : unsigned {
 
 // The g_flags value for a mode's flags: adds kDirect where it holds (hooks.cc).
 unsigned hook_flags(unsigned mode_flags);
+// Called right after g_flags took hook_flags' value (hooks.cc: count mode's tables).
+void tables_published();
 
 struct RealFns {
   void* (*malloc)(size_t);

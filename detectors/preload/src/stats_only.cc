@@ -13,6 +13,7 @@ namespace arenalab::preload {
 const bool kHooksAllocation = false;
 
 unsigned hook_flags(unsigned mode_flags) { return mode_flags; }
+void tables_published() {}
 
 // Only malloc is looked up: identification (backend.h) starts from the malloc that is called.
 void ensure_resolved() {
