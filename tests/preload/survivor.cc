@@ -480,52 +480,50 @@ int main(int argc, char** argv) {
   }
   const std::string s = argv[1];
   const char* arg = argc > 2 ? argv[2] : "";
-  if (s == "entry")
-    scenario_entry();
-  else if (s == "threads")
-    scenario_threads();
-  else if (s == "fork")
-    scenario_fork();
-  else if (s == "fork_exit")
-    scenario_fork(true);
-  else if (s == "exec")
-    scenario_exec(argv[0]);
-  else if (s == "child_report")
-    scenario_child_report();
-  else if (s == "dlopen")
-    scenario_dlopen();
-  else if (s == "signals")
-    scenario_signals();
-  else if (s == "exit") {
-    std::malloc(1000);
-    std::printf("before _exit\n");
-    std::fflush(stdout);
-    usleep(150 * 1000);
-    _exit(3);
-  } else if (s == "abort") {
-    std::malloc(1000);
-    usleep(150 * 1000);
-    std::abort();
-  } else if (s == "alloc_for")
-    scenario_sleep_alloc(std::atoi(arg));
-  else if (s == "gauge")
-    scenario_gauge();
-  else if (s == "deepbind")
-    scenario_deepbind(arg);
-  else if (s == "pages")
-    scenario_pages();
-  else if (s == "early")
-    scenario_early();
-  else if (s == "pages_alias")
-    scenario_pages_alias(false);
-  else if (s == "pages_alias_marks")
-    scenario_pages_alias(true);
-  else if (s == "hot")
-    scenario_hot(std::atoi(arg));
-  else {
+  struct Scenario {
+    const char* name;
+    void (*run)(const char* arg, const char* self);
+  };
+  static const Scenario kScenarios[] = {
+      {"entry", [](const char*, const char*) { scenario_entry(); }},
+      {"threads", [](const char*, const char*) { scenario_threads(); }},
+      {"fork", [](const char*, const char*) { scenario_fork(); }},
+      {"fork_exit", [](const char*, const char*) { scenario_fork(true); }},
+      {"exec", [](const char*, const char* self) { scenario_exec(self); }},
+      {"child_report", [](const char*, const char*) { scenario_child_report(); }},
+      {"dlopen", [](const char*, const char*) { scenario_dlopen(); }},
+      {"signals", [](const char*, const char*) { scenario_signals(); }},
+      {"exit",
+       [](const char*, const char*) {
+         std::malloc(1000);
+         std::printf("before _exit\n");
+         std::fflush(stdout);
+         usleep(150 * 1000);
+         _exit(3);
+       }},
+      {"abort",
+       [](const char*, const char*) {
+         std::malloc(1000);
+         usleep(150 * 1000);
+         std::abort();
+       }},
+      {"alloc_for", [](const char* a, const char*) { scenario_sleep_alloc(std::atoi(a)); }},
+      {"gauge", [](const char*, const char*) { scenario_gauge(); }},
+      {"deepbind", [](const char* a, const char*) { scenario_deepbind(a); }},
+      {"pages", [](const char*, const char*) { scenario_pages(); }},
+      {"early", [](const char*, const char*) { scenario_early(); }},
+      {"pages_alias", [](const char*, const char*) { scenario_pages_alias(false); }},
+      {"pages_alias_marks", [](const char*, const char*) { scenario_pages_alias(true); }},
+      {"hot", [](const char* a, const char*) { scenario_hot(std::atoi(a)); }},
+  };
+  const Scenario* chosen = nullptr;
+  for (const Scenario& c : kScenarios)
+    if (s == c.name) chosen = &c;
+  if (!chosen) {
     std::fprintf(stderr, "unknown scenario %s\n", s.c_str());
     return 2;
   }
+  chosen->run(arg, argv[0]);
   if (failures) return 1;
   std::printf("ok %s\n", s.c_str());
   return 0;
