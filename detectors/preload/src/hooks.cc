@@ -345,7 +345,7 @@ inline std::atomic<std::uint64_t>& page_entry(std::uintptr_t page) {
 }
 inline bool marked(std::uint64_t entry) { return (entry & 0xffff) == kAlwaysAsk; }
 
-// Turns the tables off for good; the first caller writes `why` to run.json's warnings.
+// Turns the tables off for good; the first caller writes the warning (a, b) to run.json.
 // g_class_ok goes first: a fork between the two steps must not find the tables still good
 // (the child's hook_flags would turn them back on). errno is kept: this runs inside free.
 void tables_off(ThreadState& t, const char* a, const char* b) {
