@@ -754,7 +754,7 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
       }
       return p;
     }
-    if ((f & ~kHeader) == (kModeCount | kDirect)) {
+    if (f == (kModeCount | kDirect)) {  // kHeader never gets here: malloc_count_header
       void* p = g_real.malloc(n);
       if (__builtin_expect(p != nullptr, 1)) slot_add(t, static_cast<long long>(usable(p)), 1);
       return p;
