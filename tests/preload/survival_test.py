@@ -102,11 +102,14 @@ def main():
     run(args, "early", "count", expect_out="ok early")
     p, out, rj, header, samples = run(args, "pages_alias_marks", "count",
                                       expect_out="ok pages_alias_marks", tables_off_ok=True)
+    # mimalloc carves the aligned blocks from the same 160 MiB of pages, so two marked pages
+    # share an entry for certain; tbbmalloc marks its pages too, but serves them from its own
+    # slabs, which may not span 128 MiB (either is right there: exactness is checked above).
     off = [w for w in rj.get("warnings", []) if "page table is off" in w]
-    want_off = args.allocator in ("mimalloc", "tbbmalloc")
-    if bool(off) != want_off or len(off) > 1:
+    allowed = {"mimalloc": (1,), "tbbmalloc": (0, 1)}.get(args.allocator, (0,))
+    if len(off) not in allowed:
         fail(f"count/pages_alias_marks: table-off warnings {rj.get('warnings')}, "
-             f"expected {'one' if want_off else 'none'}")
+             f"expected {' or '.join(map(str, allowed))}")
 
     for mode in ("count", "sample"):
         # fork: the child works and exits 0; the parent's timeline stays intact and has
