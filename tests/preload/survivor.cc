@@ -280,6 +280,22 @@ void scenario_exec(const char* self) {
 }
 
 void scenario_dlopen() {
+  // Failed lookups allocate dlerror state and free the previous one. The interposer's own
+  // lookups (glibc before 2.40 has no free_sized) allocate theirs from its static bootstrap arena
+  // while it resolves; a free of such a block must never reach the allocator.
+  for (int i = 0; i < 3; ++i) {
+    check(dlsym(RTLD_DEFAULT, "arenalab_no_such_symbol") == nullptr, "dlsym of a missing symbol");
+    check(dlerror() != nullptr, "dlerror after a failed dlsym");
+  }
+  // Had one reached it, the allocator would hand that static memory out again.
+  std::vector<void*> blocks;
+  for (std::size_t n = 8; n <= 256; n += 8)
+    for (int i = 0; i < 8; ++i) blocks.push_back(std::malloc(n));
+  for (void* b : blocks) {
+    Dl_info info;
+    check(dladdr(b, &info) == 0, "a malloc'd block lies inside a loaded object");
+  }
+  for (void* b : blocks) std::free(b);
   for (int i = 0; i < 200; ++i) {
     void* h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!h) h = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);

@@ -50,6 +50,13 @@ inline bool in_bootstrap(const void* p) {
          kBootstrapSize + kUnwindArenaSize;
 }
 
+// Sample mode's free tests only the filter (state.h): a static block sets its granule's bit
+// before anyone can free it, and filter_static keeps sample_free from clearing it.
+inline void filter_mark_static(const void* p) {
+  const std::size_t i = filter_index(p);
+  g_filter_bits[i >> 6].fetch_or(std::uint64_t{1} << (i & 63), std::memory_order_relaxed);
+}
+
 // 16-byte header holding the size, then the block (aligned to `align`).
 void* bootstrap_alloc(std::size_t size, std::size_t align) {
   if (align < 16) align = 16;
@@ -60,6 +67,7 @@ void* bootstrap_alloc(std::size_t size, std::size_t align) {
     if (end > kBootstrapSize) return nullptr;  // bootstrap exhausted: ENOMEM
     if (g_bootstrap_used.compare_exchange_weak(old, end)) {
       std::memcpy(g_bootstrap + start - sizeof(std::size_t), &size, sizeof size);
+      filter_mark_static(g_bootstrap + start);
       return g_bootstrap + start;  // static storage: already zero
     }
   }
@@ -101,6 +109,7 @@ void* unwind_alloc(std::size_t n) {
     std::memcpy(static_cast<char*>(p) - sizeof cap, &cap, sizeof cap);
   }
   g_unwind_arena_lock.unlock();
+  if (p) filter_mark_static(p);
   return p;
 }
 
@@ -128,6 +137,17 @@ inline bool free_static(void* p) {
   release_static(p);
   return true;
 }
+
+}  // namespace
+
+bool filter_static(std::size_t i) {
+  const std::size_t first = filter_index(g_bootstrap);
+  const std::size_t span =
+      (filter_index(g_bootstrap + sizeof g_bootstrap - 1) - first) & (kFilterSize - 1);
+  return ((i - first) & (kFilterSize - 1)) <= span;
+}
+
+namespace {
 
 // ---- resolution of the next definitions ----
 enum : int { kUnresolved = 0, kResolving = 1, kResolved = 2 };
@@ -839,8 +859,8 @@ ARENALAB_EXPORT void* malloc(size_t n) {
 // Sample mode's free needs no busy test: a free nested in a hook (libstdc++'s operator delete
 // inside ours, the sampler thread) forwards the same way. A nested free of a sampled block
 // goes to free_rest, which forwards it without a lookup, as before: our operator delete has
-// already taken the block out. Blocks of the static arenas never reach the allocator
-// (in_bootstrap).
+// already taken the block out. Blocks of the static arenas never reach the allocator: their
+// filter bits are set for good (filter_mark_static), and free_rest recognises them.
 //
 // Count mode's free with the tables on: a block whose size the page table has, freed outside
 // our hooks by a thread with a counter slot, is counted out in place (no stack frame either).
@@ -848,8 +868,7 @@ ARENALAB_EXPORT void* malloc(size_t n) {
 // the block's header. Everything else goes to free_rest.
 ARENALAB_EXPORT void free(void* p) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
-  if (__builtin_expect(f == (kModeSample | kDirect) && !in_bootstrap(p) && !sample_maybe_tracked(p),
-                       1))
+  if (__builtin_expect(f == (kModeSample | kDirect) && !sample_maybe_tracked(p), 1))
     return g_real.free(p);  // free(nullptr) included: every allocator takes it
   if (f == (kModeCount | kDirect | kTable)) {
     ThreadState& t = t_state;

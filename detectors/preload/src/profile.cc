@@ -457,7 +457,7 @@ void sample_free(void* p) {
     s.live_objs.fetch_sub(1, std::memory_order_relaxed);
     s.live_bytes.fetch_sub(static_cast<long long>(b.size), std::memory_order_relaxed);
     if (const std::size_t i = filter_index(p);
-        g_filter_count[i] != 0xff && --g_filter_count[i] == 0)
+        g_filter_count[i] != 0xff && --g_filter_count[i] == 0 && !filter_static(i))
       g_filter_bits[i >> 6].fetch_and(~(std::uint64_t{1} << (i & 63)), std::memory_order_relaxed);
     g_estimate -= unbias(static_cast<double>(b.size));
   }

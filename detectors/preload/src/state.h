@@ -142,12 +142,17 @@ void sample_free(void* p);                                // cheap filter first
 // mode reads one bit, and the bits a heap touches are few (a 64 MiB heap: 8 KiB of bitmap), so
 // the read mostly stays in L1; a byte per 64-byte line (64 KiB) missed it on most frees. With
 // one sample per 512 KiB, about 1 free in 512 hits a set bit and looks the block up (locked);
-// granules 256 MiB apart alias.
+// granules 256 MiB apart alias. The static arenas' blocks (hooks.cc) set their granule's bit
+// when handed out, and those bits are never cleared (filter_static): sample mode's free tests
+// the filter alone, and a block of theirs always takes the slow path that recognises it.
 inline constexpr std::size_t kFilterSize = 1 << 18;  // granules
 extern std::atomic<std::uint64_t> g_filter_bits[kFilterSize / 64];
 inline std::size_t filter_index(const void* p) {
   return (reinterpret_cast<std::uintptr_t>(p) >> 10) & (kFilterSize - 1);
 }
+// True for a filter index that a granule of the static arenas maps to (hooks.cc; false in
+// libarenalab_preload_stats.so, which has none).
+bool filter_static(std::size_t i);
 inline bool sample_maybe_tracked(void* p) {
   const std::size_t i = filter_index(p);
   return (g_filter_bits[i >> 6].load(std::memory_order_relaxed) >> (i & 63)) & 1;
