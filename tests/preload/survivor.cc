@@ -487,6 +487,20 @@ void scenario_hot(int mib) {
   std::printf("hot site holds %d MiB\n", mib);
 }
 
+// The same through operator new: libstdc++'s calls malloc inside our hook, and the profile must
+// count each block once.
+__attribute__((noinline)) void* hot_site_new(size_t n) {
+  void* p = ::operator new(n);
+  std::memset(p, 0, 64);
+  return p;
+}
+void scenario_hot_new(int mib) {
+  std::vector<void*> keep;
+  for (int i = 0; i < mib * 16; ++i) keep.push_back(hot_site_new(64 * 1024));
+  usleep(120 * 1000);
+  std::printf("hot new site holds %d MiB\n", mib);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -531,6 +545,7 @@ int main(int argc, char** argv) {
       {"pages_alias", [](const char*, const char*) { scenario_pages_alias(false); }},
       {"pages_alias_marks", [](const char*, const char*) { scenario_pages_alias(true); }},
       {"hot", [](const char* a, const char*) { scenario_hot(std::atoi(a)); }},
+      {"hot_new", [](const char* a, const char*) { scenario_hot_new(std::atoi(a)); }},
   };
   const Scenario* chosen = nullptr;
   for (const Scenario& c : kScenarios)

@@ -841,10 +841,14 @@ __attribute__((noinline)) void free_rest(unsigned f, void* p) {
 
 }  // namespace
 
+// Sample mode's malloc needs no busy test either: a nested call forwards the same way (the
+// general path would forward it too). Its bytes come off the countdown, so the hooks whose
+// next definition calls malloc put the countdown back (new_impl); the unwinder's first-use
+// mallocs are undone by sample_alloc.
 ARENALAB_EXPORT void* malloc(size_t n) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
   ThreadState& t = t_state;
-  if (__builtin_expect(f == (kModeSample | kDirect) && t.busy == 0, 1)) {
+  if (__builtin_expect(f == (kModeSample | kDirect), 1)) {
     const long long c = t.countdown - static_cast<long long>(n);
     t.countdown = c;
     if (__builtin_expect(c > 0, 1)) return g_real.malloc(n);
@@ -1020,8 +1024,10 @@ inline void* new_impl(size_t n, NoThrow nothrow_fn, Throw throw_fn) {
   if (t.busy) return throw_fn(n);
   // busy is set even in stats mode, so that nested call takes the line above.
   const unsigned flags = g_flags.load(std::memory_order_relaxed);
+  const long long countdown = t.countdown;
   t.busy = 1;
   void* p = nothrow_fn ? nothrow_fn(n, std::nothrow) : g_real.malloc(n);
+  t.countdown = countdown;  // libstdc++'s new calls malloc, whose fast path took n off already
   if (p && flags) on_alloc(t, flags, p, n);
   t.busy = 0;
   if (!p) p = throw_fn(n);  // throws std::bad_alloc, or the new_handler made room
@@ -1034,10 +1040,12 @@ inline void* new_al_impl(size_t n, std::align_val_t al, NoThrow nothrow_fn, Thro
   ThreadState& t = t_state;
   if (t.busy) return throw_fn(n, al);
   const unsigned flags = g_flags.load(std::memory_order_relaxed);
+  const long long countdown = t.countdown;
   t.busy = 1;
   const size_t align = static_cast<size_t>(al);
   void* p = nothrow_fn ? nothrow_fn(n, al, std::nothrow)
                        : g_real.aligned_alloc(align, (n + align - 1) & ~(align - 1));
+  t.countdown = countdown;  // as in new_impl
   if (p && flags) on_alloc(t, flags, p, n, true);
   t.busy = 0;
   if (!p) p = throw_fn(n, al);

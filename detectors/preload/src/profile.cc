@@ -425,10 +425,12 @@ void sample_alloc(ThreadState& t, void* p, size_t size) {
     t.countdown += next_sample_interval(t);
     if (t.countdown > 0) return;
   }
-  t.countdown = next_sample_interval(t);
+  const long long next = next_sample_interval(t);
+  t.countdown = next;
   if (!g_stacks || !g_blocks || !g_filter_count) return;
   void* frames[kMaxDepth];
   const int depth = capture_stack(frames, kMaxDepth);
+  t.countdown = next;  // the unwinder's own mallocs (its first use) do not count
   g_prof_lock.lock();
   bool added;
   const long id = find_stack(frames, depth, &added);
