@@ -434,21 +434,14 @@ __attribute__((always_inline)) inline std::size_t page_size_of(const void* p) {
 // the difference.
 constexpr long long kVerifyEvery = 4096;
 
-__attribute__((noinline)) std::size_t verify_class(ThreadState& t, void* p, std::size_t n) {
+// Returns the allocator's answer; `what` names the table that gave `expected`.
+__attribute__((noinline)) std::size_t verify_usable(ThreadState& t, void* p, std::size_t expected,
+                                                    const char* what) {
   t.verify = kVerifyEvery;
   const std::size_t real = g_real.usable(p);
-  if (real != g_class_usable[(n + 7) >> 3])
-    tables_off(t, "the allocator's usable size of a block differed from its size class; ",
-               "the tables are off, live bytes may be off by the blocks counted by them");
-  return real;
-}
-
-__attribute__((noinline)) std::size_t verify_page(ThreadState& t, void* p, std::size_t noted) {
-  t.verify = kVerifyEvery;
-  const std::size_t real = g_real.usable(p);
-  if (real != noted)
-    tables_off(t, "the allocator's usable size of a block differed from the size noted for ",
-               "its page; the tables are off, live bytes may be off by the blocks counted by them");
+  if (real != expected)
+    tables_off(t, what,
+               "; the tables are off, live bytes may be off by the blocks counted by them");
   return real;
 }
 
@@ -457,7 +450,10 @@ __attribute__((always_inline)) inline std::size_t usable_old(ThreadState& t, uns
                                                              void* p) {
   if (flags & kTable) {
     if (const std::size_t noted = page_size_of(p)) {
-      if (__builtin_expect(--t.verify < 0, 0)) return verify_page(t, p, noted);
+      if (__builtin_expect(--t.verify < 0, 0))
+        return verify_usable(t, p, noted,
+                             "the allocator's usable size of a block differed from the size "
+                             "noted for its page");
       return noted;
     }
   }
@@ -729,7 +725,8 @@ __attribute__((noinline)) void* malloc_count_rest(void* p, size_t n) {
     return p;
   }
   if (t.verify < 0) {
-    const std::size_t real = verify_class(t, p, n);
+    const std::size_t real = verify_usable(
+        t, p, u, "the allocator's usable size of a block differed from its size class");
     slot_add(t, static_cast<long long>(real) - static_cast<long long>(u), 0);
     page_note(p, real < kAlwaysAsk ? real : kAsk);
     return p;
@@ -765,18 +762,11 @@ __attribute__((noinline)) void* malloc_count_header(size_t n) {
 __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0, 1)) {
-    if (f == (kModeCount | kDirect | kTable)) {  // n > kClassMax (malloc_count takes the rest)
+    // With the tables, n > kClassMax (malloc_count takes the rest); without, the allocator is
+    // asked. kHeader never gets here: malloc_count_header.
+    if ((f & ~kTable) == (kModeCount | kDirect)) {
       void* p = g_real.malloc(n);
-      if (__builtin_expect(p != nullptr, 1)) {
-        const std::size_t u = usable(p);
-        page_note(p, u < kAlwaysAsk ? u : kAsk);
-        slot_add(t, static_cast<long long>(u), 1);
-      }
-      return p;
-    }
-    if (f == (kModeCount | kDirect)) {  // kHeader never gets here: malloc_count_header
-      void* p = g_real.malloc(n);
-      if (__builtin_expect(p != nullptr, 1)) slot_add(t, static_cast<long long>(usable(p)), 1);
+      if (__builtin_expect(p != nullptr, 1)) on_alloc(t, f, p, n);
       return p;
     }
     if (f == (kModeSample | kDirect)) {  // the countdown ran out: sample this one
