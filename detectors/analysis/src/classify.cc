@@ -349,12 +349,13 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
     }
   if (!std::isfinite(sse1)) return k;
   const double w_s = (t_end - b.t.front()) / 1000.0;
-  // The change of slope must be material itself: a rise of min_rise_pct of the level over the
-  // window, or twice the absolute leak rate.
+  // The change of slope must be material itself: min_rise_pct of the level over the window.
+  // (Relative only: on a big level a noise knee changes the slope by more than any absolute
+  // rate, and a knee picks the stretch where the trend looks steepest.)
   auto changed = [&](double before, double after) {
-    return 100.0 * std::fabs(after - before) * w_s / level_ref >= o.min_rise_pct ||
-           std::fabs(after - before) >= 2 * o.min_leak_rate;
+    return 100.0 * std::fabs(after - before) * w_s / level_ref >= o.min_rise_pct;
   };
+
   // A slowing knee ends a rise: the segment before it must have risen materially (a flat series
   // that drops in its last samples - a program freeing at exit - did not "rise until a knee").
   // span_s: the length of the segment before the knot.
@@ -723,6 +724,8 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
   const bool slowing = out.verdict == Verdict::kUnresolved && out.knee.found &&
                        out.knee.slope_after < out.knee.slope_before;
   const bool grew = out.verdict == Verdict::kUnresolved && out.whole.rising;
+  // A leak called after a slowing knee is weighed too: the stretch after the knee of an
+  // approach keeps a small decaying slope that its latest half may not show as decaying.
   const bool leak_after_rise = out.verdict == Verdict::kLeak && out.knee.found &&
                                out.knee.slope_after < out.knee.slope_before;
   if (!slowing && !grew && !leak_after_rise) return;
@@ -749,26 +752,52 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
   }
   const double bic_hinge = bic(sse_hinge, 4);
   double best_sat = std::numeric_limits<double>::infinity(), best_satlin = best_sat;
-  double a_fit = 0, b_fit = 0, tau_fit = 0, ts_fit = 0;
+  double a_fit = 0, b_fit = 0, tau_fit = 0, ts_fit = 0, r_fit = 0;
+  // Grids: the start on every block of the first half, the time constant on 32 steps from
+  // w/100 to 3w (ratio 1.2 between steps).
   for (std::size_t s = 0; s <= n / 2; ++s)
     for (int g = 0; g < 32; ++g) {
-      const double tau = w / 100 * std::pow(300.0, g / 31.0);  // w/100 .. 3w
+      const double tau = w / 100 * std::pow(300.0, g / 31.0);
       std::vector<double> e(n);
       for (std::size_t j = 0; j < n; ++j) e[j] = -std::exp(-std::max(0.0, x[j] - x[s]) / tau);
       std::vector<double> beta;
       const double sse = lsq({one, e}, b.med, &beta);
       if (sse < best_sat && beta[1] > 0)
         best_sat = sse, a_fit = beta[0], b_fit = beta[1], tau_fit = tau, ts_fit = x[s];
-      best_satlin = std::min(best_satlin, lsq({one, e, x}, b.med, nullptr));
+      const double sse_lin = lsq({one, e, x}, b.med, &beta);
+      if (sse_lin < best_satlin) best_satlin = sse_lin, r_fit = beta[2];
     }
   if (!std::isfinite(best_sat)) return;
   const double bic_sat = bic(best_sat, 4);
   const double constants = (w - ts_fit) / tau_fit;
   const double headroom = b_fit * std::exp(-constants);
   const double headroom_pct = 100.0 * headroom / std::max(std::fabs(a_fit), 1.0);
-  const bool wins = bic_sat <= std::min({bic_line, bic_hinge, bic(best_satlin, 5)});
+  // The approach plus a line wins only with a line that is material itself (a leak under a
+  // warm-up); an immaterial one absorbs the approach's misfit at its steep start.
+  const bool line_matters = r_fit > 0 && (100.0 * r_fit * w / p.level_ref >= o.min_growth_pct ||
+                                          r_fit >= o.min_leak_rate);
+  const bool wins =
+      bic_sat <= std::min(bic_line, bic_hinge) && (bic_sat <= bic(best_satlin, 5) || !line_matters);
   if (!wins || constants < o.saturation_time_constants || headroom_pct >= o.saturation_headroom_pct)
     return;
+  // Once the approach has run saturation_time_constants time constants, nothing may keep
+  // rising beneath it: a significant, material trend in what the approach leaves (the block
+  // medians minus the fitted curve) is a leak under a warm-up, whatever the criterion said
+  // over a window whose steep start dominates the residual.
+  std::vector<double> rx, ry;
+  for (std::size_t i = 0; i < n; ++i)
+    if (x[i] >= ts_fit + o.saturation_time_constants * tau_fit) {
+      rx.push_back(x[i]);
+      ry.push_back(b.med[i] - (a_fit - b_fit * std::exp(-(x[i] - ts_fit) / tau_fit)));
+    }
+  if (rx.size() >= 6) {
+    const auto mk = stats::mann_kendall(rx, ry);
+    const auto line = stats::theil_sen(rx, ry, o.alpha, mk.var_s_corrected);
+    const double span = rx.back() - rx.front();
+    if (mk.p < o.alpha && mk.s > 0 && line.lo > 0 &&
+        (100.0 * line.slope * span / p.level_ref >= o.min_growth_pct || line.lo >= o.min_leak_rate))
+      return;
+  }
   out.verdict = Verdict::kBounded;
   out.asymptote = a_fit;
   out.rate = 0;
@@ -1023,9 +1052,11 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
   const Trend& rss_tr = rss.tail && rss.tail->rising ? *rss.tail : rss.whole;
   const Trend& held_tr = held.tail ? *held.tail : held.whole;
   if (held_tr.slope > 0 && held_tr.slope >= o.held_rate_ratio * rss_tr.slope &&
+      held_tr.p_median < o.tail_keep_p && !held.asymptote &&
       (held.growth_pct >= o.min_growth_pct || held_tr.slope >= o.min_leak_rate)) {
     // RSS grows significantly and what the program holds grows at least about as fast, only
-    // less clearly (noisier): the same growth seen through two instruments.
+    // less clearly (noisier, significant at tail_keep_p but not at alpha): the same growth
+    // seen through two instruments.
     set(out, Verdict::kLeak, 0.6 * rss.confidence,
         out.rss_signal + " " + rss.reason + ", and " + out.held_signal +
             " grows at a similar rate (" + fmt_pct(held_tr.growth_pct) +

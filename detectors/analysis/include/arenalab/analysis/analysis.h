@@ -42,7 +42,7 @@ struct Options {
   double min_growth_pct = 2.0;         // relative: growth over the stretch, % of level
   double min_leak_rate = 16.0 * 1024;  // absolute: bytes/s (16 KiB/s = 1.3 GiB a day)
   double material_horizon_s = 86400;   // with a limit: reaching it within a day
-  double min_growth_spread = 2;        // ... and growing this x the spread about the trend
+  double min_growth_spread = 3;        // ... and growing this x the spread about the trend
   std::optional<double> limit_bytes;   // project the time until a signal reaches this
   // Data and windows.
   double min_tail_fraction = 0.30;  // a plateau is claimed only with this much window after it
