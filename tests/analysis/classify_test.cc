@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// classify_series and classify on small hand-made series: each verdict with its evidence.
+// classify_series and classify on small hand-made series: each verdict with its evidence, and
+// issue 19's classes (small leak on a big level, few long cycles, the program's own mmap pool,
+// exponential approach, a rise of tens of KiB) - none contradicting its evidence table.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
 #include "arenalab/analysis/analysis.h"
+#include "consistency.h"
 
 namespace arenalab::analysis {
 namespace {
@@ -245,6 +248,96 @@ TEST(Classify, LeakNonHeapStable) {
   EXPECT_EQ(c.held_signal, "allocated");
 
   EXPECT_EQ(classify(Signals{}).verdict, Verdict::kUnresolved);
+}
+
+// Issue 19, class 1: about a gigabyte held after a start-up rise, leaking 300 KiB/s (under 1 %
+// of the level over the window). Material in bytes whatever the level: leak, with its rate.
+TEST(Issue19, SmallLeakOnABigLevelIsALeak) {
+  const double rate = 300 * 1024;  // bytes/s
+  Signals sig;
+  sig.live_bytes = make(
+      300, [&](double u) { return 1024 * kMiB * std::min(1.0, u / 0.1) + rate * 29.9 * u; },
+      64 * 1024, 7);
+  sig.rss = make(
+      300, [&](double u) { return 1100 * kMiB * std::min(1.0, u / 0.1) + rate * 29.9 * u; },
+      64 * 1024, 8);
+  Options o;
+  o.limit_bytes = 2048 * kMiB;
+  const auto c = classify(sig, o);
+  EXPECT_EQ(c.verdict, Verdict::kLeak) << c.reason;
+  EXPECT_NEAR(c.rate, rate, 0.2 * rate);
+  ASSERT_TRUE(c.time_to_limit_s.has_value());
+  EXPECT_GT(*c.time_to_limit_s, 0);
+  EXPECT_EQ(contradiction(c), "") << c.reason;
+  // The same level without the leak is bounded (risen, then flat), not a leak.
+  sig.live_bytes = make(
+      300, [&](double u) { return 1024 * kMiB * std::min(1.0, u / 0.1); }, 64 * 1024, 7);
+  sig.rss = make(
+      300, [&](double u) { return 1100 * kMiB * std::min(1.0, u / 0.1); }, 64 * 1024, 8);
+  const auto b = classify(sig, o);
+  EXPECT_NE(b.verdict, Verdict::kLeak) << b.reason;
+  EXPECT_EQ(contradiction(b), "") << b.reason;
+}
+
+// Issue 19, class 2: a sawtooth whose period is a quarter of the window (grows over most of the
+// period, frees everything): the troughs do not rise, so no leak; the same teeth over a leak
+// raise every trough.
+TEST(Issue19, LongPeriodSawtoothIsNotALeak) {
+  auto saw = [](double u) { return 40 * kMiB * std::min(1.0, 1.1 * (u * 4 - std::floor(u * 4))); };
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    const auto b = classify_series(make(
+        400, [&](double u) { return 100 * kMiB + saw(u); }, 0.2 * kMiB, seed));
+    EXPECT_NE(b.verdict, Verdict::kLeak) << b.reason;
+  }
+  const auto l =
+      classify_series(make(400, [&](double u) { return 100 * kMiB + saw(u) + 30 * kMiB * u; }));
+  EXPECT_EQ(l.verdict, Verdict::kLeak) << l.reason;
+}
+
+// Issue 19, class 3: a ring of anonymous mappings the program recycles (its own mmap bytes rise
+// until the ring is full, then stay); RSS follows, live bytes are flat. The program holds that
+// memory: bounded, never retention or growth.
+TEST(Issue19, OwnMmapPoolIsBounded) {
+  Signals sig;
+  auto ring = [](double u) { return 64 * kMiB * std::min(1.0, u / 0.3); };
+  sig.live_bytes = make(
+      300, [](double) { return 2 * kMiB; }, 0.01 * kMiB, 2);
+  sig.mmap_bytes = make(
+      300, [&](double u) { return ring(u); }, 0.0, 3);
+  sig.rss = make(
+      300, [&](double u) { return 6 * kMiB + ring(u); }, 0.1 * kMiB, 4);
+  const auto c = classify(sig);
+  EXPECT_EQ(c.verdict, Verdict::kBounded) << c.reason;
+  EXPECT_EQ(c.held_signal, "held");
+  EXPECT_EQ(contradiction(c), "") << c.reason;
+}
+
+// Issue 19, class 4: a cache approaching its bound exponentially (within 2 % of it after half
+// the window) is bounded at the end, with the fitted bound.
+TEST(Issue19, ExponentialApproachIsBounded) {
+  const auto v = classify_series(make(
+      300, [](double u) { return 10 * kMiB + 80 * kMiB * (1 - std::exp(-u / 0.12)); }, 0.2 * kMiB));
+  EXPECT_EQ(v.verdict, Verdict::kBounded) << v.reason;
+  // A leak on top of the same warm-up stays a leak.
+  const auto l = classify_series(make(
+      300,
+      [](double u) { return 10 * kMiB + 80 * kMiB * (1 - std::exp(-u / 0.12)) + 20 * kMiB * u; },
+      0.2 * kMiB));
+  EXPECT_EQ(l.verdict, Verdict::kLeak) << l.reason;
+  EXPECT_FALSE(l.asymptote.has_value());
+}
+
+// Issue 19, class 5/7: a shell sleeping (RSS rises by 40 KiB, 5 %; nothing held changes) is never
+// retention: kept memory that small is not worth naming.
+TEST(Issue19, TensOfKiBAreNeverRetention) {
+  Signals sig;
+  sig.live_bytes = make(
+      60, [](double) { return 40.0 * 1024; }, 0.0, 2);
+  sig.rss = make(
+      60, [](double u) { return 700.0 * 1024 + 40.0 * 1024 * std::min(1.0, u / 0.1); }, 0.0, 3);
+  const auto c = classify(sig);
+  EXPECT_NE(c.verdict, Verdict::kRetention) << c.reason;
+  EXPECT_NE(c.verdict, Verdict::kLeak) << c.reason;
 }
 
 TEST(Verdict, NamesRoundTrip) {
