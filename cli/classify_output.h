@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-// Shared by classify and watch: the human verdict with its evidence table, and the exit code
-// of a verdict (0 no leak, 3 leak or non-heap-growth, 4 unresolved).
+// Shared by classify and watch: the human verdict with its evidence table, the growth rate and
+// its projection to a limit (--limit, else the cgroup's memory.max, else MemTotal), and the exit
+// code of a verdict (0 no leak, 3 leak or non-heap-growth, 4 unresolved).
 #pragma once
 
 #include <fmt/format.h>
 
-#include <cmath>
+#include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <fstream>
+#include <optional>
 #include <string>
 
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/core/sizes.h"
+#include "arenalab/procfs/procfs.h"
 #include "command.h"
 
 namespace arenalab::cli {
@@ -34,15 +39,87 @@ inline std::string rate(double bytes_per_s) {
 inline std::string duration(double s) {
   if (s < 120) return fmt::format("{:.0f} s", s);
   if (s < 7200) return fmt::format("{:.1f} min", s / 60);
-  return fmt::format("{:.1f} h", s / 3600);
+  if (s < 3 * 86400) return fmt::format("{:.1f} h", s / 3600);
+  return fmt::format("{:.1f} days", s / 86400);
+}
+
+// The limit a growth is projected to: --limit when given, else this process's cgroup v2
+// memory.max (when not "max"), else MemTotal. Bytes and where it came from.
+struct Limit {
+  double bytes = 0;
+  std::string source;  // "--limit", "cgroup memory.max", "MemTotal"
+};
+
+inline std::optional<Limit> projection_limit(const analysis::Options& o) {
+  if (o.limit_bytes) return Limit{*o.limit_bytes, "--limit"};
+  std::ifstream cg("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(cg, line)) {
+    if (line.rfind("0::", 0) != 0) continue;
+    std::ifstream max("/sys/fs/cgroup" + line.substr(3) + "/memory.max");
+    std::string v;
+    if (max >> v && v != "max") {
+      try {
+        return Limit{std::stod(v), "cgroup memory.max"};
+      } catch (...) {
+      }
+    }
+  }
+  if (auto m = procfs::mem_total()) return Limit{static_cast<double>(*m), "MemTotal"};
+  return std::nullopt;
+}
+
+// The growth of a leak or non-heap-growth: per second, hour and day, and the time until RSS
+// (else what the program holds) reaches the limit at that rate. nullopt when nothing grows.
+struct Projection {
+  double rate = 0;  // bytes/s
+  std::optional<Limit> limit;
+  std::optional<double> time_to_limit_s;
+};
+
+inline std::optional<Projection> projection(const analysis::Classification& c,
+                                            const analysis::Options& o) {
+  if (c.rate <= 0) return std::nullopt;
+  Projection p;
+  p.rate = c.rate;
+  p.limit = projection_limit(o);
+  if (!p.limit) return p;
+  if (o.limit_bytes && c.time_to_limit_s) {
+    p.time_to_limit_s = c.time_to_limit_s;
+    return p;
+  }
+  double level = -1;
+  for (const auto& e : c.evidence)
+    if (e.signal == c.rss_signal || (level < 0 && e.signal == c.held_signal)) level = e.v.level;
+  if (level >= 0) p.time_to_limit_s = std::max(0.0, (p.limit->bytes - level) / p.rate);
+  return p;
+}
+
+// The projection's fields for verdict.json, beside arenalab.verdict/1's own (added keys only).
+inline void add_projection_json(nlohmann::json& j, const analysis::Classification& c,
+                                const analysis::Options& o) {
+  const auto p = projection(c, o);
+  if (!p) return;
+  j["rate_bytes_per_s"] = p->rate;
+  j["rate_bytes_per_hour"] = p->rate * 3600;
+  j["rate_bytes_per_day"] = p->rate * 86400;
+  if (p->limit && p->time_to_limit_s)
+    j["projection"] = nlohmann::json{{"limit_bytes", p->limit->bytes},
+                                     {"limit_source", p->limit->source},
+                                     {"time_to_limit_s", *p->time_to_limit_s}};
 }
 
 inline std::string human_verdict(const analysis::Classification& c, const analysis::Options& o) {
   std::string out = fmt::format("verdict: {} (confidence {:.2f})\n  {}\n",
                                 analysis::verdict_name(c.verdict), c.confidence, c.reason);
-  if (c.time_to_limit_s && o.limit_bytes)
-    out += fmt::format("  projected to reach {} in {}\n", format_bytes(*o.limit_bytes),
-                       duration(*c.time_to_limit_s));
+  if (const auto p = projection(c, o)) {
+    out += fmt::format("  grows {} = {} per hour = {} per day", rate(p->rate),
+                       format_bytes(p->rate * 3600), format_bytes(p->rate * 86400));
+    if (p->limit && p->time_to_limit_s)
+      out += fmt::format("; reaches {} ({}) in {}", format_bytes(p->limit->bytes), p->limit->source,
+                         duration(*p->time_to_limit_s));
+    out += "\n";
+  }
   out +=
       fmt::format("\n{:<11} {:<15} {:>10} {:>8} {:>30} {:>8} {:>8} {:>13}\n", "signal", "verdict",
                   "level", "growth", "Theil-Sen slope [CI]", "p(med)", "p(min)", "knee");

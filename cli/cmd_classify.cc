@@ -47,7 +47,8 @@ int run(const Args& a) {
     return kExitError;
   }
   const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
-  const auto j = analysis::to_json(c, o, tl_path);
+  auto j = analysis::to_json(c, o, tl_path);
+  add_projection_json(j, c, o);
   if (dir) {
     if (auto w = write_file_atomic(a.path + "/verdict.json", j.dump(2) + "\n"); !w) {
       print_error("classify", w.error().message);

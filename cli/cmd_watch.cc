@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// arenalab watch [run options] [--json] [--fail-on leak|growth] [--limit SIZE] -- CMD: runs CMD
-// under the interposer (count mode by default), prints a live line on stderr every few seconds
-// (elapsed, RSS, live bytes, current verdict), then classifies the whole timeline, writes
-// <out>/verdict.json and prints the verdict with its evidence.
+// arenalab watch [run options] [--json FILE|-] [--fail-on leak|growth] [--limit SIZE] -- CMD:
+// runs CMD under the interposer (count mode by default), prints a live line on stderr every few
+// seconds (elapsed, RSS, live bytes, current verdict - shown once the live classifications have
+// agreed on it for kLiveSettleMs, "unresolved" until then), then classifies the whole timeline,
+// writes
+// <out>/verdict.json and prints the verdict with its evidence (or the JSON to FILE; "-" for
+// stdout, which the target shares: chosen explicitly, never by default).
 // Exit: 0 no leak, 3 leak or non-heap-growth (--fail-on growth: also retention and bounded
 // growth), 4 unresolved, 1 error, 2 usage.
 #include <fmt/format.h>
 
 #include <iostream>
+#include <optional>
 
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
@@ -22,7 +26,7 @@ namespace {
 struct Args {
   runner::RunOptions run;
   std::string sample_bytes = "512K";
-  bool json = false;
+  std::string json;  // "" none; "-" stdout; else a file
   std::string fail_on = "leak";
   std::string limit;
   double live_every_s = 3;
@@ -55,8 +59,14 @@ int run_watch(Args& a) {
     print_error("watch", "no command given (usage: arenalab watch [options] -- CMD ARGS...)");
     return kExitUsage;
   }
-  // The live line: re-read the timeline (a valid prefix at every flush) and classify it.
+  // The live line: re-read the timeline (a valid prefix at every flush) and classify it. A
+  // verdict is shown once every live classification over the last kLiveSettleMs agreed on it
+  // (at least two; hysteresis): a prefix whose verdict flips - a cache still warming read as a
+  // leak, then bounded - shows "unresolved", not a leak it withdraws at the next line.
+  constexpr double kLiveSettleMs = 3000;
   double next_live_ms = a.live_every_s * 1000;
+  std::optional<analysis::Verdict> last_live;
+  double live_since_ms = 0;  // when the live verdict last changed
   a.run.tick_ms = 500;
   if (!a.quiet && a.live_every_s > 0) {
     a.run.on_tick = [&](const runner::RunProgress& p) {
@@ -65,15 +75,21 @@ int run_watch(Args& a) {
       auto tl = timeline::read_timeline(p.timeline_path);
       if (!tl || tl->samples.empty()) return;
       const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
+      if (last_live != c.verdict) live_since_ms = p.elapsed_ms;
+      const bool stable = last_live == c.verdict &&
+                          p.elapsed_ms - live_since_ms >= kLiveSettleMs - 0.5 * a.run.tick_ms;
+      last_live = c.verdict;
+      const std::string shown =
+          stable ? fmt::format("{} ({:.2f})", analysis::verdict_name(c.verdict), c.confidence)
+                 : fmt::format("unresolved (settling: {})", analysis::verdict_name(c.verdict));
       // The program's own gauges (arenalab_gauge_set), beside RSS: e.g. an off-heap store's
       // bytes in use. Gauges are published as byte counts.
       std::string gauges;
       for (const auto& [name, value] : tl->samples.back().gauges)
         gauges += fmt::format("  {} {}", name, format_bytes(value));
-      std::cerr << fmt::format(
-          "arenalab watch: {:6.1f} s  RSS {:>10}  live {:>10}  verdict {} ({:.2f}){}\n",
-          p.elapsed_ms / 1000, last_figure(*tl, "rss"), last_figure(*tl, "live_bytes"),
-          analysis::verdict_name(c.verdict), c.confidence, gauges);
+      std::cerr << fmt::format("arenalab watch: {:6.1f} s  RSS {:>10}  live {:>10}  verdict {}{}\n",
+                               p.elapsed_ms / 1000, last_figure(*tl, "rss"),
+                               last_figure(*tl, "live_bytes"), shown, gauges);
     };
   }
   auto r = runner::run(a.run);
@@ -88,6 +104,7 @@ int run_watch(Args& a) {
   }
   const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
   auto j = analysis::to_json(c, o, r->timeline_path);
+  add_projection_json(j, c, o);
   j["run"] = {{"command", a.run.command},
               {"allocator", a.run.allocator},
               {"backend", backend_name(r->id.backend)},
@@ -106,10 +123,18 @@ int run_watch(Args& a) {
                              r->out_dir);
     for (const auto& w : r->warnings) std::cerr << "arenalab watch: warning: " << w << "\n";
   }
-  if (a.json)
+  // Machine output goes where it was asked: a file of its own, or stdout when "-" was chosen.
+  if (a.json == "-") {
     std::cout << j.dump(2) << "\n";
-  else
+  } else {
+    if (!a.json.empty()) {
+      if (auto w = write_file_atomic(a.json, j.dump(2) + "\n"); !w) {
+        print_error("watch", w.error().message);
+        return kExitError;
+      }
+    }
     std::cout << human_verdict(c, o);
+  }
   int code = verdict_exit_code(c.verdict);
   if (a.fail_on == "growth" &&
       (c.verdict == analysis::Verdict::kRetention || c.verdict == analysis::Verdict::kBounded))
@@ -133,7 +158,9 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_option("--sample-bytes", a->sample_bytes,
                   "sample mode: mean bytes between samples (default 512K)");
   cmd->add_option("--out", a->run.out_dir, "Output directory (default ./arenalab-run-<pid>)");
-  cmd->add_flag("--json", a->json, "Print the verdict as JSON (arenalab.verdict/1)");
+  cmd->add_option("--json", a->json,
+                  "Write the verdict as JSON (arenalab.verdict/1) to FILE; '-' for stdout (shared "
+                  "with the target's own output)");
   cmd->add_option("--fail-on", a->fail_on,
                   "leak (default): exit 3 on leak or non-heap-growth; growth: also on retention "
                   "and bounded growth")

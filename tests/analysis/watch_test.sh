@@ -6,7 +6,8 @@
 #   GROUP: "ALLOCATORS" VERDICT [WATCH OPTIONS...] -- CMD ARGS...
 # The exit code follows the verdict: 3 for leak and non-heap-growth (and, under --fail-on growth,
 # for retention and bounded), 4 for unresolved, else 0. VERDICT "error" wants exit 1 and
-# "usage" exit 2, each with one line on stderr and no verdict.
+# "usage" exit 2, each with one line on stderr and no verdict. A cell whose verdict is neither
+# leak nor non-heap-growth must never have shown "leak" on its live line (one every second).
 # ARENALAB_WATCH_KEEP=DIR keeps every cell's run directory (timeline, verdict.json) under DIR.
 set -u
 ARENALAB=$1
@@ -45,7 +46,9 @@ while [[ $# -gt 0 ]]; do
     # program we meant to watch.
     while [[ $(jobs -rp | wc -l) -ge 4 ]]; do wait -n; done
     # The cell's command, kept for a second run (see below): OUT is its run directory.
-    printf '%q ' "$ARENALAB" watch -q --allocator "$a" --out >"$d.sh"
+    live=(--live-every 1)
+    [[ $want == error || $want == usage ]] && live=(-q)
+    printf '%q ' "$ARENALAB" watch "${live[@]}" --allocator "$a" --out >"$d.sh"
     printf '"$OUT" ' >>"$d.sh"
     printf '%q ' "${opts[@]}" -- "${cmd[@]}" >>"$d.sh"
     printf '>"$OUT.out" 2>"$OUT.err"; echo $? >"$OUT.rc"\n' >>"$d.sh"
@@ -73,6 +76,11 @@ print(d['verdict'], ('exit-' + d['run']['exit'].replace(' ', '-')) + (',verified
     echo "FAIL ${cells[$i]} -> exit $rc, verdict '${verdict:-none}' (want exit ${codes[$i]}," \
       "one line on stderr)"
     cat "$d.err"
+    return 1
+  elif [[ ${wants[$i]} != leak && ${wants[$i]} != non-heap-growth ]] &&
+    grep -q "verdict leak (" "$d.err"; then
+    echo "FAIL ${cells[$i]} -> '${verdict:-none}': the live line showed a leak it withdrew:"
+    grep "verdict" "$d.err"
     return 1
   elif [[ ${verdict:-} == "${wants[$i]}" && $rc -eq ${codes[$i]} ]]; then
     echo "ok   ${cells[$i]} -> $verdict (exit $rc; target $target) - $reason"
