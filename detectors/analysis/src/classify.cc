@@ -751,35 +751,66 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
     sse_hinge = std::min(sse_hinge, lsq({one, x, h}, b.med, nullptr));
   }
   const double bic_hinge = bic(sse_hinge, 4);
-  double best_sat = std::numeric_limits<double>::infinity(), best_satlin = best_sat;
-  double a_fit = 0, b_fit = 0, tau_fit = 0, ts_fit = 0, r_fit = 0;
-  // Grids: the start on every block of the first half, the time constant on 32 steps from
-  // w/100 to 3w (ratio 1.2 between steps).
-  for (std::size_t s = 0; s <= n / 2; ++s)
-    for (int g = 0; g < 32; ++g) {
-      const double tau = w / 100 * std::pow(300.0, g / 31.0);
-      std::vector<double> e(n);
-      for (std::size_t j = 0; j < n; ++j) e[j] = -std::exp(-std::max(0.0, x[j] - x[s]) / tau);
-      std::vector<double> beta;
-      const double sse = lsq({one, e}, b.med, &beta);
-      if (sse < best_sat && beta[1] > 0)
-        best_sat = sse, a_fit = beta[0], b_fit = beta[1], tau_fit = tau, ts_fit = x[s];
-      const double sse_lin = lsq({one, e, x}, b.med, &beta);
-      if (sse_lin < best_satlin) best_satlin = sse_lin, r_fit = beta[2];
+  // Fits an approach starting at ts with time constant tau (with_line: plus a line) to the
+  // block medians; beta: A, B (and r). inf when B <= 0 (not an approach from below).
+  auto fit = [&](double ts, double tau, bool with_line, std::vector<double>* beta) {
+    std::vector<double> e(n);
+    for (std::size_t j = 0; j < n; ++j) e[j] = -std::exp(-std::max(0.0, x[j] - ts) / tau);
+    std::vector<double> bt;
+    const double sse = with_line ? lsq({one, e, x}, b.med, &bt) : lsq({one, e}, b.med, &bt);
+    if (!std::isfinite(sse) || bt[1] <= 0) return std::numeric_limits<double>::infinity();
+    if (beta) *beta = bt;
+    return sse;
+  };
+  // Grids (the start on every block of the first half, the time constant on 32 steps from w/100
+  // to 3w), then a pattern search on both (Hooke & Jeeves 1961, J. ACM 8:212-229) so that the
+  // start between two blocks or a time constant between two steps leaves no misfit for a line
+  // to absorb.
+  auto best_of = [&](bool with_line, double& ts, double& tau) {
+    double best = std::numeric_limits<double>::infinity();
+    for (std::size_t s = 0; s <= n / 2; ++s)
+      for (int g = 0; g < 32; ++g) {
+        const double t = w / 100 * std::pow(300.0, g / 31.0);
+        const double e = fit(x[s], t, with_line, nullptr);
+        if (e < best) best = e, ts = x[s], tau = t;
+      }
+    if (!std::isfinite(best)) return best;
+    double dts = w / static_cast<double>(n), f = 1.2;
+    for (int it = 0; it < 60 && dts > 1e-4 * w; ++it) {
+      bool moved = false;
+      for (const auto& [cts, ctau] : {std::pair{ts - dts, tau}, std::pair{ts + dts, tau},
+                                      std::pair{ts, tau * f}, std::pair{ts, tau / f}}) {
+        if (cts < 0 || cts > w / 2) continue;
+        const double e = fit(cts, ctau, with_line, nullptr);
+        if (e < best) best = e, ts = cts, tau = ctau, moved = true;
+      }
+      if (!moved) dts /= 2, f = std::sqrt(f);
     }
+    return best;
+  };
+  double ts_fit = 0, tau_fit = 1, ts_lin = 0, tau_lin = 1;
+  std::vector<double> beta_sat, beta_lin;
+  const double best_sat = best_of(false, ts_fit, tau_fit);
   if (!std::isfinite(best_sat)) return;
+  fit(ts_fit, tau_fit, false, &beta_sat);
+  const double a_fit = beta_sat[0], b_fit = beta_sat[1];
   const double bic_sat = bic(best_sat, 4);
   const double constants = (w - ts_fit) / tau_fit;
   const double headroom = b_fit * std::exp(-constants);
   const double headroom_pct = 100.0 * headroom / std::max(std::fabs(a_fit), 1.0);
+  if (bic_sat > std::min(bic_line, bic_hinge) || constants < o.saturation_time_constants ||
+      headroom_pct >= o.saturation_headroom_pct)
+    return;
   // The approach plus a line wins only with a line that is material itself (a leak under a
   // warm-up); an immaterial one absorbs the approach's misfit at its steep start.
+  const double best_satlin = best_of(true, ts_lin, tau_lin);
+  const double r_fit =
+      std::isfinite(best_satlin) && std::isfinite(fit(ts_lin, tau_lin, true, &beta_lin))
+          ? beta_lin[2]
+          : 0.0;
   const bool line_matters = r_fit > 0 && (100.0 * r_fit * w / p.level_ref >= o.min_growth_pct ||
                                           r_fit >= o.min_leak_rate);
-  const bool wins =
-      bic_sat <= std::min(bic_line, bic_hinge) && (bic_sat <= bic(best_satlin, 5) || !line_matters);
-  if (!wins || constants < o.saturation_time_constants || headroom_pct >= o.saturation_headroom_pct)
-    return;
+  if (bic(best_satlin, 5) < bic_sat && line_matters) return;
   // Once the approach has run saturation_time_constants time constants, nothing may keep
   // rising beneath it: a significant, material trend in what the approach leaves (the block
   // medians minus the fitted curve) is a leak under a warm-up, whatever the criterion said
