@@ -811,6 +811,33 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
   const bool line_matters = r_fit > 0 && (100.0 * r_fit * w / p.level_ref >= o.min_growth_pct ||
                                           r_fit >= o.min_leak_rate);
   if (bic(best_satlin, 5) < bic_sat && line_matters) return;
+  // A leak confirmed after a slowing knee (it kept its rate in the latest half) is overridden
+  // only when the stretch after the knee is itself an approach: on its own blocks, a decaying
+  // exponential (k = 3) beats a line (k = 2) by the criterion. The whole-window fit can bend its
+  // tail to a start-up rise that was a ramp, not an approach, and swallow a leak after it.
+  if (leak_after_rise) {
+    std::vector<double> tx, ty;
+    for (std::size_t i = 0; i < n; ++i)
+      if (b.t[i] >= out.knee.t_ms) tx.push_back(x[i] - x.front()), ty.push_back(b.med[i]);
+    const std::size_t m = tx.size();
+    if (m < 6) return;
+    const std::vector<double> one_t(m, 1.0);
+    const double md = static_cast<double>(m);
+    auto bic_t = [&](double sse, double k) {
+      return md * std::log((sse + floor_sse * md / nd) / md) + k * std::log(md);
+    };
+    const double line_t = bic_t(lsq({one_t, tx}, ty, nullptr), 2);
+    double best_t = std::numeric_limits<double>::infinity();
+    const double span = tx.back() - tx.front();
+    for (int g = 0; g < 32; ++g) {
+      const double tau = span / 100 * std::pow(300.0, g / 31.0);
+      std::vector<double> e(m), beta;
+      for (std::size_t j = 0; j < m; ++j) e[j] = -std::exp(-(tx[j] - tx.front()) / tau);
+      const double sse = lsq({one_t, e}, ty, &beta);
+      if (std::isfinite(sse) && beta[1] > 0) best_t = std::min(best_t, sse);
+    }
+    if (!(bic_t(best_t, 3) < line_t)) return;
+  }
   // Once the approach has run saturation_time_constants time constants, nothing may keep
   // rising beneath it: a significant, material trend in what the approach leaves (the block
   // medians minus the fitted curve) is a leak under a warm-up, whatever the criterion said

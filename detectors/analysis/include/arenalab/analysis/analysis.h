@@ -37,12 +37,13 @@ struct Options {
   // Significance and materiality (README "Materiality"). A significant trend is material when
   // it adds min_growth_pct of the level over its stretch, or - whatever the level - when even
   // the low end of its rate interval is min_leak_rate or more, or when it would reach
-  // limit_bytes within material_horizon_s at that low end.
+  // limit_bytes within material_horizon_s at that low end - provided its growth stands
+  // min_growth_spread times above the raw spread about the trend.
   double alpha = 0.01;                 // Mann-Kendall significance level (two-sided)
   double min_growth_pct = 2.0;         // relative: growth over the stretch, % of level
   double min_leak_rate = 16.0 * 1024;  // absolute: bytes/s (16 KiB/s = 1.3 GiB a day)
   double material_horizon_s = 86400;   // with a limit: reaching it within a day
-  double min_growth_spread = 3;        // ... and growing this x the spread about the trend
+  double min_growth_spread = 3;        // absolute path: growth >= this x the spread about it
   std::optional<double> limit_bytes;   // project the time until a signal reaches this
   // Data and windows.
   double min_tail_fraction = 0.30;  // a plateau is claimed only with this much window after it
@@ -67,7 +68,7 @@ struct Options {
   double held_rate_ratio = 0.5;       // held grows at this share of RSS's rate: same growth
   double footprint_rate_ratio = 0.5;  // the allocator's footprint grows this share of RSS's rate
   double footprint_slack = 1.05;      // RSS within this factor of the footprint: inside it
-  double min_rise_pct = 4.0;          // RSS rise (% of level) that retention needs
+  double min_rise_pct = 4.0;          // a material rise of a level (retention, knees, releases), %
   double min_retention_bytes = 1024.0 * 1024;  // ... and in bytes: tens of KiB are never kept
   double held_back_median = 0.25;    // held's median rise <= this x RSS's rise: back at baseline
   double held_back_rest = 1.0 / 16;  // or its lower quartile within this x RSS's rise
@@ -94,7 +95,7 @@ struct Trend {
   double p_median = 1;                // Mann-Kendall p on block medians, Hamed-Rao corrected
   double p_min = 1;                   // the same on block minima (robust to sawtooth and spikes)
   double growth_pct = 0;              // slope x stretch length, as % of level
-  bool rising = false;                // significant on both, interval above 0, growth material
+  bool rising = false;                // significant on both, interval above 0, material
 };
 
 struct SeriesVerdict {
@@ -112,11 +113,10 @@ struct SeriesVerdict {
   std::optional<Trend> tail;              // the part after the knee, when there is one
   std::optional<double> time_to_limit_s;  // at the trending slope, when a limit was given
   double confidence = 0;                  // 0..1, see README.md
-  // Added for issue 19 (absent/0 when not applicable):
-  double rate = 0;                    // leak: the trending slope, bytes/s
-  std::optional<double> asymptote;    // saturating: the fitted bound of the approach, bytes
-  double cycles = 0;                  // whole window / period (0: no period)
-  std::optional<double> trough_rise;  // few cycles: last - first per-cycle trough, bytes
+  double rate = 0;                        // leak: the trending slope, bytes/s (else 0)
+  std::optional<double> asymptote;        // saturating: the fitted bound of the approach, bytes
+  double cycles = 0;                      // whole window / period (0: no period)
+  std::optional<double> trough_rise;      // few cycles: the troughs' rise first to last, bytes
 };
 
 // Classifies one series (the single-series API: also used on each call stack's live bytes).
