@@ -13,7 +13,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/runner/runner.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 #include "classify_output.h"
 
 namespace arenalab::cli {

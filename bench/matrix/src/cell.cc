@@ -12,7 +12,7 @@
 #include "arenalab/matrix/matrix.h"
 #include "arenalab/procfs/procfs.h"
 #include "arenalab/runner/runner.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace arenalab::matrix {
 namespace {

@@ -16,18 +16,10 @@
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/procfs/procfs.h"
-#if ARENALAB_BUDGET_WITH_RUNNER
 #include "arenalab/runner/runner.h"
-#endif
 
 namespace arenalab::budget {
 namespace {
-
-#if ARENALAB_BUDGET_WITH_RUNNER
-constexpr bool kHaveRunner = true;
-#else
-constexpr bool kHaveRunner = false;
-#endif
 
 // Signal state shared with the handler: only sig_atomic_t, a fixed buffer and open/read/kill,
 // which are async-signal-safe (signal-safety(7)).
@@ -155,7 +147,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   // the target runs without the interposer, cgroup.jsonl beside the runner's in-process
   // timeline.jsonl otherwise. Opened at the first sample, so a command that cannot start
   // leaves no file behind.
-  const bool via_runner = kHaveRunner && !options.external;
+  const bool via_runner = !options.external;
   const std::string ext_path = r.out_dir + (via_runner ? "/cgroup.jsonl" : "/timeline.jsonl");
   std::ofstream ext;
   auto sample = [&](pid_t pid, double t_ms) {
@@ -198,7 +190,6 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   };
 
   if (via_runner) {
-#if ARENALAB_BUDGET_WITH_RUNNER
     // Through the runner in stats mode: the interposer inside the target writes
     // timeline.jsonl with the allocator's books; we sample the group from outside.
     runner::RunOptions ro;
@@ -243,7 +234,6 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     } else {
       r.warnings.push_back("no in-process timeline: " + tl.error().message);
     }
-#endif
   } else {
     SpawnSpec spec;
     spec.argv = options.command;

@@ -21,7 +21,7 @@
 #include "arenalab/core/sizes.h"
 #include "arenalab/procfs/procfs.h"
 #include "arenalab/profilers/heaptrack_trace.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 #if __has_include("arenalab/runner/runner.h")
 #include "arenalab/runner/runner.h"

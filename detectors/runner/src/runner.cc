@@ -20,7 +20,7 @@
 
 #include "arenalab/allocators/registry.h"
 #include "arenalab/core/files.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace arenalab::runner {
 namespace fs = std::filesystem;

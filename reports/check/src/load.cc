@@ -9,7 +9,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/reports/inputs.h"
 #include "arenalab/reports/prepare.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace arenalab::check {
 namespace fs = std::filesystem;

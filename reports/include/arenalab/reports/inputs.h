@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "arenalab/core/result.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace arenalab::reports {
 

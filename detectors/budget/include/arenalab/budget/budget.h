@@ -13,7 +13,7 @@
 #include "arenalab/budget/cgroup.h"
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace arenalab::budget {
 

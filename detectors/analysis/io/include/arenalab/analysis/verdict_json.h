@@ -7,7 +7,7 @@
 #include <string>
 
 #include "arenalab/analysis/analysis.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace arenalab::analysis {
 

@@ -12,7 +12,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/runner/runner.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace fs = std::filesystem;
 using namespace arenalab;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-# Survival of the interposer under one allocator: runs tests/preload/survivor.cc scenarios
+# Survival of the interposer under one allocator: runs tests/detectors/preload/survivor.cc scenarios
 # through `arenalab run` in every mode and checks exit codes, stdout, the timeline (valid
 # JSON lines; a killed target leaves a valid prefix), run.json and the files written.
 import argparse

@@ -3,7 +3,7 @@
 // slot reuse), close it, then require that its gauges are 0 and that the process's mapped and
 // resident bytes in /proc/self/smaps are back at the baseline. Built twice: against the real
 // library (must pass) and against the ARENALAB_OFFHEAP_SKIP_UNMAP mutant (must fail, naming
-// the leak; tests/offheap/leak_mutation_test.sh checks that).
+// the leak; tests/workloads/offheap/leak_mutation_test.sh checks that).
 #include <malloc.h>
 
 #include <cstdint>

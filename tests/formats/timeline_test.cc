@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace arenalab::timeline {
 namespace {

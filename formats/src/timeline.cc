@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // timeline.jsonl reading and writing with nlohmann::json.
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
