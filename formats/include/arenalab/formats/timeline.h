@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// timeline.jsonl (contract, ARCHITECTURE.md): a header line, then one sample per interval.
+// timeline.jsonl (contract, docs/architecture.md): a header line, then one sample per interval.
 // Reading tolerates a truncated last line (a killed target leaves a valid prefix). Missing
 // figures stay empty: never 0 for "not measured".
 #pragma once

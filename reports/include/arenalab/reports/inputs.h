@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Loading result directories (run, watch, matrix, profile, budget) into one model the report
-// renders. Kinds are recognised by the files a directory holds (ARCHITECTURE.md, contract):
+// renders. Kinds are recognised by the files a directory holds (docs/architecture.md, contract):
 // results.json (matrix), verdict.json (watch), budget.json (budget), run.json + timeline.jsonl
 // (run), profile output (a JSON with call sites and/or *.svg call graphs).
 #pragma once

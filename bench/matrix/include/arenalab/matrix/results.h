@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The matrix's results (contract arenalab.matrix/1, ARCHITECTURE.md): the plan, the machine,
+// The matrix's results (contract arenalab.matrix/1, docs/architecture.md): the plan, the machine,
 // every cell with its figures and exit status, and per workload x configuration summaries.
 // JSON round-trips; CSV is one row per cell (results.csv) or per summary (summary.csv).
 #pragma once

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The bridge between files and the pure classifier: a timeline's signals in, verdict.json
-// (schema arenalab.verdict/1, ARCHITECTURE.md) out.
+// (schema arenalab.verdict/1, docs/architecture.md) out.
 #pragma once
 
 #include <nlohmann/json.hpp>
