@@ -5,7 +5,7 @@
 #include <iostream>
 #include <memory>
 
-#include "arenalab/core/files.h"
+#include "arenalab/formats/profile.h"
 #include "arenalab/profilers/profile_run.h"
 #include "command.h"
 
@@ -14,6 +14,7 @@ namespace {
 
 struct Flags {
   profilers::ProfileOptions options;
+  std::string profiler;  // one of profilers::kAllProfilers' names (checked by the parser)
   int top = 10;
   bool json = false;
 };
@@ -24,19 +25,21 @@ int run(const Flags& flags) {
     return kExitUsage;
   }
   profilers::ProfileOptions options = flags.options;
+  options.profiler = *profilers::parse_profiler(flags.profiler);
   options.target_stdout_to_stderr = flags.json;
   auto report = profilers::run_profile(options);
   if (!report) {
     print_error("profile", report.error().message);
     return kExitError;
   }
-  const std::string json = profilers::report_json(*report, flags.top);
+  const profile_file::Profile file = profilers::to_profile_file(*report, flags.top);
   // The JSON is always kept beside the dumps; --json prints it instead of the table.
-  if (auto st = write_file_atomic(report->out_dir + "/profile.json", json); !st) {
+  if (auto st = profile_file::write_profile(report->out_dir + "/profile.json", file); !st) {
     print_error("profile", st.error().message);
     return kExitError;
   }
-  std::cout << (flags.json ? json : profilers::report_text(*report, flags.top));
+  std::cout << (flags.json ? profile_file::to_json(file)
+                           : profilers::report_text(*report, flags.top));
   return kExitOk;
 }
 
@@ -46,11 +49,14 @@ void setup(CLI::App& root, int& exit_code) {
       "profile",
       "Run CMD under a heap profiler with time-based dumps and name the call sites that keep "
       "growing");
-  cmd->add_option("--profiler", flags->options.profiler,
+  std::vector<std::string> names;
+  for (profilers::Profiler p : profilers::kAllProfilers)
+    names.push_back(profilers::profiler_name(p));
+  cmd->add_option("--profiler", flags->profiler,
                   "jemalloc (prof + jeprof), tcmalloc (gperftools heap profiler + pprof), "
                   "heaptrack, or interposer (arenalab's sample mode)")
       ->required()
-      ->check(CLI::IsMember({"jemalloc", "tcmalloc", "heaptrack", "interposer"}));
+      ->check(CLI::IsMember(names));
   cmd->add_option("--interval", flags->options.interval_s,
                   "Seconds between dumps (default 1; the slope analysis needs 24+ dumps)")
       ->check(CLI::Validator(

@@ -5,17 +5,31 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
+#include "arenalab/formats/profile.h"
 #include "arenalab/profilers/callsites.h"
 
 namespace arenalab::profilers {
 
+// The profilers `arenalab profile` runs, one adapter each (src/profiler_<name>.cc).
+enum class Profiler : std::uint8_t { kJemalloc, kTcmalloc, kHeaptrack, kInterposer };
+
+inline constexpr Profiler kAllProfilers[] = {Profiler::kJemalloc, Profiler::kTcmalloc,
+                                             Profiler::kHeaptrack, Profiler::kInterposer};
+
+// "jemalloc", "tcmalloc", "heaptrack", "interposer".
+const char* profiler_name(Profiler p);
+// The inverse of profiler_name; nullopt for anything else.
+std::optional<Profiler> parse_profiler(std::string_view name);
+
 struct ProfileOptions {
-  std::string profiler;              // jemalloc | tcmalloc | heaptrack | interposer
+  Profiler profiler = Profiler::kJemalloc;
   std::vector<std::string> command;  // CMD ARGS...
   double interval_s = 1.0;           // dump cadence
   int lg_sample = 19;                // jemalloc lg_prof_sample (mean 2^N bytes between samples)
@@ -37,7 +51,7 @@ struct ToolCommand {
 };
 
 struct ProfileReport {
-  std::string profiler;
+  Profiler profiler = Profiler::kJemalloc;
   std::vector<std::string> command;
   std::string out_dir;
   std::string cadence;  // how dumps were triggered, honestly labelled
@@ -81,7 +95,9 @@ Result<ProfileReport> run_profile(const ProfileOptions& options);
 Result<std::vector<TimedDump>> load_dumps(const std::vector<std::string>& paths,
                                           long long t0_ns = 0);
 
-// The report as JSON (schema arenalab.profile/1); `top` limits the call sites listed.
+// The report as profile.json holds it (formats/profile.h); `top` limits the call sites listed.
+profile_file::Profile to_profile_file(const ProfileReport& report, int top);
+// to_profile_file as JSON text (schema arenalab.profile/1).
 std::string report_json(const ProfileReport& report, int top);
 // The report as text for a terminal.
 std::string report_text(const ProfileReport& report, int top);
