@@ -46,6 +46,7 @@ json callsite_json(const Callsite& s) {
   c["stack"] = s.stack;
   c["t_ms"] = s.t_ms;
   c["live_bytes"] = s.live_bytes;
+  if (s.bytes_at_exit) c["bytes_at_exit"] = *s.bytes_at_exit;
   return c;
 }
 
@@ -162,6 +163,7 @@ Callsite read_callsite(const Reader& r, const json& c, const std::string& path) 
   s.stack = r.strings(c, path, "stack");
   s.t_ms = r.numbers(c, path, "t_ms");
   s.live_bytes = r.numbers(c, path, "live_bytes");
+  s.bytes_at_exit = r.number_opt(c, path, "bytes_at_exit");
   if (s.t_ms.size() != s.live_bytes.size())
     r.fail(path + "live_bytes", "one value per t_ms (" + std::to_string(s.t_ms.size()) + "), got " +
                                     std::to_string(s.live_bytes.size()));
@@ -181,6 +183,7 @@ Profile read(const Reader& r, const json& j) {
   p.dumps = r.strings(j, "", "dumps");
   p.dump_t_ms = r.numbers(j, "", "dump_t_ms");
   p.mmap_dumps = r.strings_or(j, "", "mmap_dumps");
+  p.exit_dump = r.string_or(j, "", "exit_dump");
   p.growing_callsites = static_cast<int>(r.unsigned_number(j, "", "growing_callsites"));
   const json& callsites = r.member(j, "", "callsites");
   if (!callsites.is_array()) r.fail("callsites", "an array");
@@ -237,6 +240,7 @@ std::string to_json(const Profile& p) {
   j["dumps"] = p.dumps;
   j["dump_t_ms"] = p.dump_t_ms;
   if (!p.mmap_dumps.empty()) j["mmap_dumps"] = p.mmap_dumps;
+  if (!p.exit_dump.empty()) j["exit_dump"] = p.exit_dump;
   j["growing_callsites"] = p.growing_callsites;
   j["callsites"] = json::array();
   for (const auto& s : p.callsites) j["callsites"].push_back(callsite_json(s));

@@ -22,6 +22,7 @@ Profile full_profile() {
   p.dumps = {"/tmp/p/heap.0.heap", "/tmp/p/heap.1.heap"};
   p.dump_t_ms = {150, 300.5};
   p.mmap_dumps = {"/tmp/p/mmap.0.heap"};
+  p.exit_dump = "/tmp/p/heap.2.heap";
   p.growing_callsites = 1;
   Callsite leak;
   leak.source = "mmap";
@@ -35,7 +36,8 @@ Profile full_profile() {
   leak.stack = {"mmap in libarenalab_preload.so", "leak_into_registry at wl_leak.cc:42"};
   leak.t_ms = {150, 300.5};
   leak.live_bytes = {1048576, 2097152};
-  Callsite runtime;  // no site, unresolved: no slope
+  leak.bytes_at_exit = 0;  // freed in teardown
+  Callsite runtime;        // no site, unresolved: no slope
   runtime.verdict = "unresolved";
   runtime.method = "arenalab_analysis";
   runtime.reason = "too little data";
@@ -63,6 +65,7 @@ void expect_same(const Profile& a, const Profile& b) {
   EXPECT_EQ(a.dumps, b.dumps);
   EXPECT_EQ(a.dump_t_ms, b.dump_t_ms);
   EXPECT_EQ(a.mmap_dumps, b.mmap_dumps);
+  EXPECT_EQ(a.exit_dump, b.exit_dump);
   EXPECT_EQ(a.growing_callsites, b.growing_callsites);
   ASSERT_EQ(a.callsites.size(), b.callsites.size());
   for (std::size_t i = 0; i < a.callsites.size(); ++i) {
@@ -84,6 +87,7 @@ void expect_same(const Profile& a, const Profile& b) {
     EXPECT_EQ(x.stack, y.stack);
     EXPECT_EQ(x.t_ms, y.t_ms);
     EXPECT_EQ(x.live_bytes, y.live_bytes);
+    EXPECT_EQ(x.bytes_at_exit, y.bytes_at_exit);
   }
   ASSERT_EQ(a.tools.size(), b.tools.size());
   for (std::size_t i = 0; i < a.tools.size(); ++i) {
@@ -134,7 +138,8 @@ TEST(ProfileFile, AbsentFiguresStayAbsent) {
   p.profiler = "heaptrack";
   p.exit = "exit 0";
   const std::string text = to_json(p);
-  for (const char* key : {"mmap_dumps", "\"mmap\"", "rss_first", "rss_last", "outside_heap"})
+  for (const char* key :
+       {"mmap_dumps", "\"mmap\"", "rss_first", "rss_last", "outside_heap", "exit_dump"})
     EXPECT_EQ(text.find(key), std::string::npos) << key << " written when absent:\n" << text;
   auto back = parse_profile(text, "p.json");
   ASSERT_TRUE(back.ok()) << back.error().message;

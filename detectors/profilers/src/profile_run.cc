@@ -109,7 +109,7 @@ std::optional<Profiler> parse_profiler(std::string_view name) {
 
 Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (o.command.empty()) return make_error("no command to profile (give it after --)");
-  if (!(o.interval_s > 0)) return make_error("--interval must be > 0 seconds");
+  if (!(o.interval_s >= 0)) return make_error("--interval must be > 0 seconds");
   if (o.lg_sample < 0 || o.lg_sample > 40) return make_error("--lg-sample must be in 0..40");
 
   ProfileReport report;
@@ -122,6 +122,8 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
   detail::ProfileRun run{o, report, detail::which(o.command[0])};
   if (run.binary.empty()) return make_error("cannot find program '" + o.command[0] + "'");
+  run.adaptive = o.interval_s == 0;
+  run.interval_s = run.adaptive ? kAdaptiveBaseS : o.interval_s;
 
   Status ran = Ok{};
   switch (o.profiler) {
@@ -143,6 +145,21 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   classify_and_rank(report.callsites);
   if (report.dumps.empty())
     report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
+  if (const std::size_t n = report.dump_t_ms.size(); n < kDumpsNeeded) {
+    const double span_s = (n > 0 ? report.dump_t_ms.back() : report.exit.wall_ms) / 1000.0;
+    report.notes.insert(
+        report.notes.begin(),
+        fmt::format("too little data: {} dump(s) over {:.1f} s, and the slope analysis needs {} "
+                    "or more to call a call site leak; {}",
+                    n, span_s, kDumpsNeeded,
+                    run.adaptive
+                        ? fmt::format("run the program longer (dumps come every {} s at the "
+                                      "most: {:.1f} s or more)",
+                                      kAdaptiveBaseS, kDumpsNeeded * kAdaptiveBaseS * 1.2)
+                        : fmt::format("run the program longer, or give --interval {:.2g} (or no "
+                                      "--interval: adaptive)",
+                                      std::max(0.01, span_s / (kDumpsNeeded + 8)))));
+  }
   if (o.profiler == Profiler::kInterposer && report.mmap_measured &&
       report.mmap_verdict.is_leak()) {
     const CallsiteSeries* top = nullptr;
@@ -193,6 +210,7 @@ profile_file::Profile to_profile_file(const ProfileReport& r, int top) {
   p.dumps = r.dumps;
   p.dump_t_ms = r.dump_t_ms;
   p.mmap_dumps = r.mmap_dumps;
+  p.exit_dump = r.exit_dump;
   p.growing_callsites = growing_count(r);
   int n = 0;
   for (const auto& s : r.callsites) {
@@ -206,6 +224,7 @@ profile_file::Profile to_profile_file(const ProfileReport& r, int top) {
     c.reason = s.verdict.reason;
     if (const Frame* f = s.site_frame())
       c.site = profile_file::Frame{f->function, f->file, f->line, f->module, f->address};
+    c.bytes_at_exit = s.bytes_at_exit;
     for (const auto& f : s.frames) c.stack.push_back(f.describe());
     c.t_ms = s.t_ms;
     c.live_bytes = s.live_bytes;
@@ -277,6 +296,25 @@ std::string report_text(const ProfileReport& r, int top) {
   if (growing_count(r) == 0)
     out += fmt::format("  nothing growing: no call site is classified leak ({} in the profile)\n",
                        r.callsites.size());
+  if (!r.exit_dump.empty()) {
+    // What teardown left behind: from the dump taken at exit, not part of the series.
+    double unfreed = 0;
+    int sites = 0;
+    const CallsiteSeries* most = nullptr;
+    for (const auto& s : r.callsites)
+      if (s.bytes_at_exit && *s.bytes_at_exit > 0) {
+        unfreed += *s.bytes_at_exit;
+        ++sites;
+        if (most == nullptr || *s.bytes_at_exit > *most->bytes_at_exit) most = &s;
+      }
+    out += fmt::format(
+        "\nunfreed at exit (after teardown; not in the series): {} in {} call site(s){}\n  ({})\n",
+        format_bytes(unfreed), sites,
+        most != nullptr ? fmt::format(", most from {} ({})", site_text(*most),
+                                      format_bytes(*most->bytes_at_exit))
+                        : std::string(),
+        r.exit_dump);
+  }
   if (r.outside.outside) out += "\noutside the profile:\n  " + r.outside.explanation + "\n";
   if (!r.tools.empty()) {
     out += "\ndig further:\n";

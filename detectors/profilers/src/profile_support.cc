@@ -143,6 +143,52 @@ void pprof_tools(ProfileReport& report, const std::string& tool, const std::stri
   }
 }
 
+DumpThinner::DumpThinner(std::string dir, std::vector<std::string> prefixes, long long since_ns)
+    : dir_(std::move(dir)), prefixes_(std::move(prefixes)), since_ns_(since_ns) {}
+
+std::size_t DumpThinner::poll() {
+  // Sequence numbers of the series' dumps (the first prefix), written by this run.
+  std::vector<long long> seqs;
+  const std::string& series = prefixes_.front();
+  for (const auto& path : dump_files(dir_, series, ".heap", since_ns_, true)) {
+    const std::string name = fs::path(path).filename().string();
+    seqs.push_back(std::stoll(name.substr(series.size(), name.size() - series.size() - 5)));
+  }
+  if (seqs.empty()) return 0;
+  const long long newest = *std::max_element(seqs.begin(), seqs.end());
+  auto kept = [&](long long seq) { return seq % stride_ == 0 || seq == newest; };
+  auto count = [&] { return std::count_if(seqs.begin(), seqs.end(), kept); };
+  while (count() > kAdaptiveMaxDumps) stride_ *= 2;
+  for (const auto& prefix : prefixes_)
+    for (const auto& path : dump_files(dir_, prefix, ".heap", since_ns_, true)) {
+      const std::string name = fs::path(path).filename().string();
+      if (!kept(std::stoll(name.substr(prefix.size(), name.size() - prefix.size() - 5)))) {
+        std::error_code ec;
+        fs::remove(path, ec);
+      }
+    }
+  return static_cast<std::size_t>(count());
+}
+
+void poll_progress(ProfileRun& run, double elapsed_ms, std::uint64_t rss) {
+  ProfileProgress p;
+  p.elapsed_ms = elapsed_ms;
+  p.rss = rss;
+  p.interval_s = run.interval_s;
+  if (run.thinner != nullptr) {
+    p.dumps = run.thinner->poll();
+    p.interval_s *= run.thinner->stride();
+  }
+  if (run.options.on_progress) run.options.on_progress(p);
+}
+
+std::string cadence_text(const ProfileRun& run) {
+  if (!run.adaptive) return fmt::format("every {} s", run.interval_s);
+  const int stride = run.thinner != nullptr ? run.thinner->stride() : 1;
+  return fmt::format("every {} s, thinned as the run went to every {} s (at most {} kept)",
+                     run.interval_s, run.interval_s * stride, kAdaptiveMaxDumps);
+}
+
 namespace {
 
 void copy_stdout_to_stderr(const ProfileOptions& o, const ExitInfo& exit) {
@@ -163,17 +209,20 @@ Result<ExitInfo> spawn_and_poll(ProfileRun& run, const SpawnSpec& spec, bool sam
   auto exit = child->wait(
       [&] {
         if (on_poll) on_poll(pid);
-        if (!sample_rss) return;
-        if (auto st = procfs::read_status(pid); st) {
-          if (report.rss_first == 0) report.rss_first = st->vm_rss;
-          report.rss_last = st->vm_rss;
-          if (run.rss_signal.empty()) run.rss_signal = st->rss_anon ? "rss_anon" : "rss";
-          run.rss.t_ms.push_back(monotonic_ms() - start_ms);
-          run.rss.value.push_back(static_cast<double>(
-              run.rss_signal == "rss_anon" ? st->rss_anon.value_or(0) : st->vm_rss));
-        }
+        std::uint64_t rss = 0;
+        if (sample_rss)
+          if (auto st = procfs::read_status(pid); st) {
+            rss = st->vm_rss;
+            if (report.rss_first == 0) report.rss_first = st->vm_rss;
+            report.rss_last = st->vm_rss;
+            if (run.rss_signal.empty()) run.rss_signal = st->rss_anon ? "rss_anon" : "rss";
+            run.rss.t_ms.push_back(monotonic_ms() - start_ms);
+            run.rss.value.push_back(static_cast<double>(
+                run.rss_signal == "rss_anon" ? st->rss_anon.value_or(0) : st->vm_rss));
+          }
+        poll_progress(run, monotonic_ms() - start_ms, rss);
       },
-      static_cast<int>(std::clamp(run.options.interval_s * 100.0, 10.0, 250.0)));
+      static_cast<int>(std::clamp(run.interval_s * 100.0, 10.0, 250.0)));
   if (!exit) return exit.error();
   copy_stdout_to_stderr(run.options, *exit);
   return exit;
@@ -188,10 +237,12 @@ Result<runner::RunResult> run_with_runner(ProfileRun& run, runner::RunOptions& r
   ro.capture_output = o.target_stdout_to_stderr;
   ro.tick_ms = 100;
   ro.on_tick = [&](const runner::RunProgress& p) {
+    std::uint64_t rss = 0;
     if (auto st = procfs::read_status(p.pid); st) {
       if (report.rss_first == 0) report.rss_first = st->vm_rss;
-      report.rss_last = st->vm_rss;
+      report.rss_last = rss = st->vm_rss;
     }
+    poll_progress(run, p.elapsed_ms, rss);
   };
   run.since_ns = realtime_ns();
   auto result = runner::run(ro);
@@ -229,6 +280,21 @@ Status add_dump_callsites(ProfileRun& run, const std::vector<std::string>& paths
     run.report.callsites.push_back(std::move(site));
   }
   return Ok{};
+}
+
+void split_exit_dump(ProfileRun& run, const std::string& exit_dump, bool mmap_at_exit) {
+  ProfileReport& r = run.report;
+  r.exit_dump = exit_dump;
+  // heaptrack: one trace file holds every snapshot; dump files otherwise, one per time.
+  if (!r.dumps.empty() && r.dumps.size() == r.dump_t_ms.size()) r.dumps.pop_back();
+  if (!r.dump_t_ms.empty()) r.dump_t_ms.pop_back();
+  if (mmap_at_exit && !r.mmap_dumps.empty()) r.mmap_dumps.pop_back();
+  for (auto& s : r.callsites) {
+    if (s.live_bytes.empty() || (s.source == SiteSource::kMmap && !mmap_at_exit)) continue;
+    s.bytes_at_exit = s.live_bytes.back();
+    s.live_bytes.pop_back();
+    s.t_ms.pop_back();
+  }
 }
 
 }  // namespace arenalab::profilers::detail

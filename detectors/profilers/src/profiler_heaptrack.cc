@@ -3,6 +3,7 @@
 // replays its trace into live bytes per stack every interval, and runs heaptrack_print.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "profilers_internal.h"
@@ -27,11 +28,19 @@ Status run_heaptrack(ProfileRun& run) {
   if (!std::filesystem::exists(trace_path))
     return make_error("heaptrack wrote no trace at " + trace_path + " (" + report.exit.describe() +
                       ")");
-  auto trace = read_heaptrack_trace(trace_path, o.interval_s * 1000.0);
+  // Adaptive: the run's length is known before the replay; 48 snapshots over it.
+  const double interval_ms =
+      run.adaptive ? std::max(20.0, report.exit.wall_ms / 48.0) : run.interval_s * 1000.0;
+  report.cadence = fmt::format(
+      "heaptrack records every event; live bytes replayed from its trace every {:.3g} s{}",
+      interval_ms / 1000.0, run.adaptive ? " (the run's duration / 48)" : "");
+  auto trace = read_heaptrack_trace(trace_path, interval_ms);
   if (!trace) return trace.error();
   report.dumps.push_back(trace_path);
   for (const auto& snap : trace->snapshots) report.dump_t_ms.push_back(snap.t_ms);
   report.callsites = callsites_from_heaptrack(*trace);
+  // The trace's last state is after the program's teardown (see HeaptrackTrace::snapshots).
+  if (!report.dump_t_ms.empty()) split_exit_dump(run, trace_path);
   if (o.run_tools) {
     ToolCommand t;
     t.purpose = "heaptrack's leaks and peak consumers";

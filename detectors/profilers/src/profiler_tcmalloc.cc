@@ -28,18 +28,18 @@ Status run_tcmalloc(ProfileRun& run) {
                   {"HEAPPROFILE", report.out_dir + "/gperftools"},
                   {"HEAPPROFILESIGNAL", std::to_string(SIGUSR2)},
                   {"HEAP_PROFILE_ALLOCATION_INTERVAL", "0"},
-                  {"HEAP_PROFILE_INUSE_INTERVAL", "0"}};
-  report.cadence = fmt::format(
-      "gperftools heap profiler, a dump per SIGUSR2 (HEAPPROFILESIGNAL) sent every {} s "
-      "(written at the target's next allocation) + a dump at exit",
-      o.interval_s);
+                  {"HEAP_PROFILE_INUSE_INTERVAL", "0"},
+                  // gperftools logs "Dumping heap profile to ..." per dump at verbosity 0.
+                  {"PERFTOOLS_VERBOSE", "-1"}};
   report.notes.push_back(
       "tcmalloc: dumps are requested with SIGUSR2; a target that handles SIGUSR2 itself "
       "gets fewer dumps");
+  DumpThinner thinner(report.out_dir, {"gperftools."}, realtime_ns() - kMtimeSlackNs);
+  if (run.adaptive) run.thinner = &thinner;
   double last_signal_ms = monotonic_ms();
   bool tcmalloc_mapped = false;
   auto exit = spawn_and_poll(run, spec, true, [&](pid_t pid) {
-    if (monotonic_ms() - last_signal_ms < o.interval_s * 1000.0) return;
+    if (monotonic_ms() - last_signal_ms < run.interval_s * 1000.0) return;
     if (!tcmalloc_mapped) {
       auto maps = read_file("/proc/" + std::to_string(pid) + "/maps");
       tcmalloc_mapped = maps && maps->find("libtcmalloc") != std::string::npos;
@@ -49,10 +49,19 @@ Status run_tcmalloc(ProfileRun& run) {
       last_signal_ms = monotonic_ms();
     }
   });
+  if (run.adaptive) thinner.poll();  // what came after the last poll
+  report.cadence = fmt::format(
+      "gperftools heap profiler, a dump per SIGUSR2 (HEAPPROFILESIGNAL) sent {} (written at "
+      "the target's next allocation) + a dump at exit",
+      cadence_text(run));
+  run.thinner = nullptr;
   if (!exit) return exit.error();
   report.exit = *exit;
   report.dumps = dump_files(report.out_dir, "gperftools.", ".heap", run.since_ns - kMtimeSlackNs);
   if (auto st = add_dump_callsites(run, report.dumps, SiteSource::kHeap); !st) return st;
+  // An ordinary exit writes the last dump from gperftools' own destructor, after the program's
+  // teardown: the state at exit.
+  if (report.exit.exit_code && !report.dumps.empty()) split_exit_dump(run, report.dumps.back());
   if (o.run_tools) pprof_tools(report, "google-pprof", run.binary, report.dumps);
   return Ok{};
 }

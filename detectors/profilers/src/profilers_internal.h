@@ -20,11 +20,34 @@
 
 namespace arenalab::profilers::detail {
 
+// Adaptive cadence: dumps are written every kAdaptiveBaseS and thinned while the target runs.
+// When more than kAdaptiveMaxDumps of the series are on disk, every dump whose sequence number
+// is not a multiple of the (doubled) stride is deleted, so 32..64 evenly spaced dumps remain
+// whatever the run's length. Files <prefix><seq>.heap of all prefixes are thinned together
+// (the interposer's heap.N and mmap.N share N). The newest dump is never deleted (it may be
+// the one being written).
+class DumpThinner {
+ public:
+  DumpThinner(std::string dir, std::vector<std::string> prefixes, long long since_ns);
+  // Thins what is on disk now; returns how many dumps of the series are kept.
+  std::size_t poll();
+  int stride() const { return stride_; }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> prefixes_;
+  long long since_ns_;
+  int stride_ = 1;
+};
+
 // One profile being taken: what the adapter reads and what it fills in.
 struct ProfileRun {
   const ProfileOptions& options;
   ProfileReport& report;  // profiler, command and out_dir are set before the adapter runs
   std::string binary;     // absolute path of the target program
+  bool adaptive = false;  // options.interval_s == 0: thin as the run goes (DumpThinner)
+  double interval_s = 0;  // the dump spacing asked of the profiler (adaptive: kAdaptiveBaseS)
+  DumpThinner* thinner = nullptr;  // set by an adapter that thins while the target runs
   // The target's anonymous RSS while it ran (ms since it started), for the outside-heap check;
   // empty when not measured. rss_signal: "rss_anon" or "rss".
   timeline::Series rss;
@@ -33,9 +56,20 @@ struct ProfileRun {
   Symbolizer symbolizer;   // shared by the heap and mmap dumps (its caches)
 };
 
+// Called by spawn_and_poll and run_with_runner at every poll: thins the dumps (when a thinner
+// is set) and passes the progress to options.on_progress.
+void poll_progress(ProfileRun& run, double elapsed_ms, std::uint64_t rss);
+
+// The cadence as the report states it: "every 0.15 s", or for an adaptive run "every 0.1 s,
+// thinned as the run went to every 0.4 s (at most 64 kept)".
+std::string cadence_text(const ProfileRun& run);
+
 // The adapter contract. Each one runs the target under its profiler and fills in
 // report.cadence, exit, dumps, dump_t_ms, callsites (not yet classified), tools (when
-// options.run_tools) and the notes only it can give; for the interposer also mmap_*.
+// options.run_tools) and the notes only it can give; for the interposer also mmap_*. When its
+// last dump (or snapshot) was taken at exit, after teardown, it sets report.exit_dump and
+// leaves that dump as the last point of every series and of dumps/dump_t_ms: run_profile
+// moves it out of the series (into bytes_at_exit) before classifying.
 // Errors: the profiler is not installed or not configured, the target could not start, a dump
 // is malformed.
 Status run_jemalloc(ProfileRun& run);
@@ -91,5 +125,10 @@ Result<runner::RunResult> run_with_runner(ProfileRun& run, runner::RunOptions& r
 // report.callsites marked `source`; the heap dumps' times go to report.dump_t_ms.
 Status add_dump_callsites(ProfileRun& run, const std::vector<std::string>& paths,
                           SiteSource source);
+
+// Moves the dump taken at exit (the last point of every heap series, and of the mmap series
+// when `mmap_at_exit`) out of the series into CallsiteSeries::bytes_at_exit, and out of
+// report.dumps / dump_t_ms / mmap_dumps; records `exit_dump` in the report.
+void split_exit_dump(ProfileRun& run, const std::string& exit_dump, bool mmap_at_exit = false);
 
 }  // namespace arenalab::profilers::detail

@@ -37,6 +37,9 @@ struct Callsite {
   std::vector<std::string> stack;           // every frame described, innermost first
   std::vector<double> t_ms;                 // dump times, ms since the target started
   std::vector<double> live_bytes;           // one per t_ms
+  // Live bytes in the dump taken at exit, after the program's teardown (not in the series);
+  // absent when there was no such dump.
+  std::optional<double> bytes_at_exit;
 };
 
 // A follow-up command of the profiler's own tooling.
@@ -76,6 +79,7 @@ struct Profile {
   std::vector<std::string> dumps;
   std::vector<double> dump_t_ms;        // one per dump (heaptrack: per snapshot)
   std::vector<std::string> mmap_dumps;  // interposer: mmap.<seq>.heap
+  std::string exit_dump;                // the dump taken at exit, after teardown ("" when none)
   int growing_callsites = 0;            // call sites with verdict leak (all, not only listed)
   std::vector<Callsite> callsites;      // ranked; may be cut to the top N
   std::vector<Tool> tools;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,8 @@ struct CallsiteSeries {
   std::vector<double> live_bytes;  // sampling undone (estimated_live_bytes)
   SeriesVerdict verdict;
   SiteSource source = SiteSource::kHeap;
+  // Live bytes in the dump taken at exit, after teardown (not part of the series).
+  std::optional<double> bytes_at_exit;
 
   const Frame* site_frame() const { return site < frames.size() ? &frames[site] : nullptr; }
   double bytes_now() const { return live_bytes.empty() ? 0 : live_bytes.back(); }

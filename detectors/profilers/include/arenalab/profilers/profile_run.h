@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,18 +29,36 @@ const char* profiler_name(Profiler p);
 // The inverse of profiler_name; nullopt for anything else.
 std::optional<Profiler> parse_profiler(std::string_view name);
 
+// What run_profile reports while the target runs (about every 100-250 ms).
+struct ProfileProgress {
+  double elapsed_ms = 0;  // since the target started
+  std::size_t dumps = 0;  // dumps on disk so far (after thinning)
+  std::uint64_t rss = 0;  // the target's RSS, bytes (0: not measured, e.g. heaptrack)
+  double interval_s = 0;  // the spacing of the dumps kept so far
+};
+
 struct ProfileOptions {
   Profiler profiler = Profiler::kJemalloc;
   std::vector<std::string> command;  // CMD ARGS...
-  double interval_s = 1.0;           // dump cadence
-  int lg_sample = 19;                // jemalloc lg_prof_sample (mean 2^N bytes between samples)
-  std::string out_dir;               // empty: ./arenalab-profile-<pid>
-  std::string allocators_file;       // empty: the shipped configurations
-  bool run_tools = true;             // run jeprof / pprof / heaptrack_print afterwards
+  // Dump cadence in seconds. 0: adaptive: dumps every kAdaptiveBaseS, thinned as the run goes
+  // (every other one deleted, the spacing doubled) to keep 32..64 evenly spaced dumps, so a
+  // run of any length gets the 24+ dumps the slope analysis needs (heaptrack: the replay
+  // interval is the run's duration / 48).
+  double interval_s = 0;
+  std::function<void(const ProfileProgress&)> on_progress;  // optional
+  int lg_sample = 19;           // jemalloc lg_prof_sample (mean 2^N bytes between samples)
+  std::string out_dir;          // empty: ./arenalab-profile-<pid>
+  std::string allocators_file;  // empty: the shipped configurations
+  bool run_tools = true;        // run jeprof / pprof / heaptrack_print afterwards
   // Keep the target's stdout off ours (it is copied to stderr after the run), so that a
   // machine-readable report on stdout stays parseable.
   bool target_stdout_to_stderr = false;
 };
+
+inline constexpr double kAdaptiveBaseS = 0.1;  // adaptive cadence: the first spacing
+inline constexpr int kAdaptiveMaxDumps = 64;   // adaptive cadence: thinned above this many
+// Fewer dumps than this and the slope analysis cannot call anything (8 blocks of 3).
+inline constexpr int kDumpsNeeded = 24;
 
 // A follow-up command of the profiler's own tooling, with where its output was saved.
 struct ToolCommand {
@@ -56,9 +75,14 @@ struct ProfileReport {
   std::string out_dir;
   std::string cadence;  // how dumps were triggered, honestly labelled
   ExitInfo exit;
-  std::vector<std::string> dumps;         // files parsed, in time order
+  std::vector<std::string> dumps;         // files of the series, in time order
   std::vector<double> dump_t_ms;          // their times (ms since the target started)
   std::vector<CallsiteSeries> callsites;  // ranked
+  // The state at exit, after the program's teardown (its atexit handlers and destructors may
+  // free what it held): kept out of the series so that teardown does not end them, and shown
+  // as "unfreed at exit" (CallsiteSeries::bytes_at_exit). "" when there was none (the target
+  // was killed, or called _exit). For heaptrack: its trace, whose last state this is.
+  std::string exit_dump;
   std::vector<ToolCommand> tools;
   // RSS of the target at the first and last sample while it ran (0: not measured, e.g. under
   // heaptrack, whose pid is its launcher script).
