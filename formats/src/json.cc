@@ -3,6 +3,7 @@
 #include "arenalab/formats/json.h"
 
 #include <cmath>
+#include <limits>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/text.h"
@@ -103,7 +104,10 @@ std::optional<double> Obj::opt_num(const char* key, double min, double max) cons
 
 std::int64_t Obj::integer(const char* key, std::int64_t min, std::int64_t max) const {
   const json& v = at(key);
-  const std::string expected = "an integer in [" + text(min) + ", " + text(max) + "]";
+  // Bounds as wide as an int or wider are "no upper bound" to a reader of the message.
+  const std::string expected = max >= std::numeric_limits<int>::max()
+                                   ? "an integer >= " + text(min)
+                                   : "an integer in [" + text(min) + ", " + text(max) + "]";
   if (!v.is_number()) fail(key, expected, v);
   const double d = v.get<double>();
   if (!std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(min) ||

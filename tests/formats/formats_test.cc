@@ -216,8 +216,7 @@ TEST(BudgetJson, RejectsTimeGoingBackwardsAndNegativeBytes) {
   doc = budget::budget_to_json(sample_budget());
   doc["limit_bytes"] = 1.5;
   EXPECT_EQ(error_of(budget::budget_from_json(doc, "b/budget.json")),
-            "b/budget.json: limit_bytes: expected an integer in [1, 9223372036854775807], found "
-            "1.5");
+            "b/budget.json: limit_bytes: expected an integer >= 1, found 1.5");
 }
 
 // --- results.json, results.csv, summary.csv and the cell document ---
