@@ -8,7 +8,7 @@
 
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 #include "classify_output.h"
 
 namespace arenalab::cli {

@@ -8,6 +8,7 @@
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/runner/runner.h"
+#include "attach_pid.h"
 #include "command.h"
 
 namespace arenalab::cli {
@@ -67,7 +68,14 @@ void setup(CLI::App& root, int& exit_code) {
                 "Forked children write their own timeline.<pid>.jsonl");
   cmd->add_flag("--quiet,-q", opt->quiet, "No summary line on stderr");
   cmd->add_option("command", opt->run.command, "-- CMD ARGS...")->required();
-  cmd->callback([opt, &exit_code] { exit_code = run_command(*opt); });
+  // --pid PID: a process already running instead of a command, no verdict (attach_pid.h).
+  auto pid = add_pid_options(*cmd);
+  cmd->callback([opt, pid, &exit_code] {
+    exit_code = pid->given() ? run_pid("run", *pid,
+                                       {opt->run.interval_ms, opt->run.out_dir, false, false,
+                                        "leak", "", 0, opt->quiet})
+                             : run_command(*opt);
+  });
 }
 
 }  // namespace

@@ -16,8 +16,9 @@
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
+#include "arenalab/formats/timeline.h"
 #include "arenalab/runner/runner.h"
-#include "arenalab/timeline/timeline.h"
+#include "attach_pid.h"
 #include "classify_output.h"
 
 namespace arenalab::cli {
@@ -171,7 +172,14 @@ void setup(CLI::App& root, int& exit_code) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet,-q", a->quiet, "No live lines or summary on stderr");
   cmd->add_option("command", a->run.command, "-- CMD ARGS...")->required();
-  cmd->callback([a, &exit_code] { exit_code = run_watch(*a); });
+  // --pid PID: a process already running instead of a command (attach_pid.h).
+  auto pid = add_pid_options(*cmd);
+  cmd->callback([a, pid, &exit_code] {
+    exit_code = pid->given() ? run_pid("watch", *pid,
+                                       {a->run.interval_ms, a->run.out_dir, true, a->json,
+                                        a->fail_on, a->limit, a->live_every_s, a->quiet})
+                             : run_watch(*a);
+  });
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 
 namespace arenalab::cli {
 
-// Exit codes (ARCHITECTURE.md, contract).
+// Exit codes (docs/architecture.md, contract).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;

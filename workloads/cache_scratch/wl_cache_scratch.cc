@@ -3,7 +3,7 @@
 // small object per worker, adjacent in memory; each worker frees its object and then loops
 // allocate / write / free. An allocator that hands a freed neighbour's memory back to the
 // worker makes the workers write to one cache line. Fixed work.
-#include "false_sharing.h"
+#include "arenalab/workload/false_sharing.h"
 
 int main(int argc, char** argv) {
   return run_false_sharing(

@@ -2,7 +2,7 @@
 // wl_cache_thrash: active false sharing (cache-thrash-like). Workers loop allocate / write /
 // free small objects concurrently; an allocator that serves several threads from one cache
 // line makes them thrash it. Fixed work.
-#include "../cache_scratch/false_sharing.h"
+#include "arenalab/workload/false_sharing.h"
 
 int main(int argc, char** argv) {
   return run_false_sharing(

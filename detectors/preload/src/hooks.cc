@@ -542,7 +542,7 @@ bool runtime_object(const char* path) {
   return name_starts_with(path, kRuntime);
 }
 
-// The allocators whose own mmap calls the tests cover (tests/profilers/mmap_sites_test.py). An
+// The allocators whose own mmap calls the tests cover (tests/detectors/profilers/mmap_sites_test.py). An
 // allocator that maps memory from anywhere else would have that mmap taken for the program's,
 // and a sampled one unwound inside the allocator's locks: for any other allocator the fast
 // paths keep marking the thread busy.

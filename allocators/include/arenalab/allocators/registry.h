@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Named allocator configurations (contract, ARCHITECTURE.md): a JSON data file users extend
+// Named allocator configurations (contract, docs/architecture.md): a JSON data file users extend
 // without recompiling. Each entry: name, backend, preload (library path or empty), env.
 #pragma once
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // arenalab::runner: runs a command under an allocator configuration with the interposer
 // (build/lib/libarenalab_preload.so) first in LD_PRELOAD, and writes run.json. The API other
-// parts code against (RUNNER_API.md); fields beyond it are additions.
+// parts code against (docs/architecture.md); fields beyond it are additions.
 #pragma once
 
 #include <sys/types.h>

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The bridge between files and the pure classifier: a timeline's signals in, verdict.json
-// (schema arenalab.verdict/1, ARCHITECTURE.md) out.
+// (schema arenalab.verdict/1, docs/architecture.md) out.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "arenalab/analysis/analysis.h"
-#include "arenalab/timeline/timeline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace arenalab::analysis {
 

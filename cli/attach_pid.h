@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+// `arenalab watch|run --pid PID`: the branch of both subcommands that watches a process already
+// running (detectors/attach, level rss: nothing injected), instead of starting a command.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "arenalab/analysis/analysis.h"
+#include "arenalab/analysis/verdict_json.h"
+#include "arenalab/attach/attach.h"
+#include "arenalab/core/sizes.h"
+#include "arenalab/core/text.h"
+#include "arenalab/formats/timeline.h"
+#include "classify_output.h"
+#include "command.h"
+
+namespace arenalab::cli {
+
+struct PidOptions {
+  long long pid = 0;
+  double duration_s = 0;
+  CLI::App* cmd = nullptr;
+  bool given() const { return cmd && cmd->count("--pid") > 0; }
+};
+
+// Adds --pid (and --duration, unless the subcommand has its own) to a subcommand whose
+// positional "command" is then no longer required. Call after the subcommand's own options.
+inline std::shared_ptr<PidOptions> add_pid_options(CLI::App& cmd) {
+  auto p = std::make_shared<PidOptions>();
+  p->cmd = &cmd;
+  auto* pid = cmd.add_option("--pid", p->pid,
+                             "Watch this running process instead of starting one (nothing "
+                             "injected: level rss, docs/attach.md)");
+  if (auto* command = cmd.get_option_no_throw("command")) {
+    command->required(false);
+    pid->excludes(command);
+  }
+  if (!cmd.get_option_no_throw("--duration"))
+    cmd.add_option("--duration", p->duration_s, "With --pid: stop sampling after S seconds")
+        ->check(CLI::PositiveNumber);
+  return p;
+}
+
+// What of the subcommand's own options applies to an attach.
+struct PidRun {
+  double interval_ms = 100;
+  std::string out_dir;
+  bool verdict = true;  // watch: classify and print; run: only the files
+  bool json = false;
+  std::string fail_on = "leak";
+  std::string limit;
+  double live_every_s = 3;
+  bool quiet = false;
+};
+
+inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r) {
+  // The options that make sense for a running process; any other one given is refused.
+  static const char* kApplies[] = {"--pid",     "--duration", "--interval",   "--out",   "--json",
+                                   "--fail-on", "--limit",    "--live-every", "--quiet", "--help"};
+  for (const CLI::Option* o : p.cmd->get_options()) {
+    if (o->count() == 0 || o->get_name().empty() || o->get_name() == "command") continue;
+    bool ok = false;
+    for (const char* name : kApplies) ok = ok || o->check_name(name);
+    if (!ok) {
+      print_error(sub, o->get_name() +
+                           " does not apply with --pid (the running process keeps "
+                           "its allocator; the level is rss: docs/attach.md)");
+      return kExitUsage;
+    }
+  }
+  if (p.pid <= 0 || p.pid > 0x7fffffff) {
+    print_error(sub, fmt::format("--pid {}: expected a process id", p.pid));
+    return kExitUsage;
+  }
+  analysis::Options o;
+  if (!r.limit.empty()) {
+    auto l = parse_size(r.limit);
+    if (!l) {
+      print_error(sub, "--limit: " + l.error().message);
+      return kExitUsage;
+    }
+    o.limit_bytes = static_cast<double>(*l);
+  }
+  attach::Options a;
+  a.pid = static_cast<pid_t>(p.pid);
+  a.interval_ms = r.interval_ms;
+  // --duration may belong to the subcommand itself (a run's duration): read it by name.
+  if (const auto* d = p.cmd->get_option_no_throw("--duration"); d && d->count() > 0)
+    a.duration_s = d->as<double>();
+  a.out_dir = r.out_dir;
+  double next_live_ms = r.live_every_s * 1000;
+  if (r.verdict && !r.quiet && r.live_every_s > 0) {
+    a.on_sample = [&](double elapsed_ms, const std::string& path) {
+      if (elapsed_ms < next_live_ms) return;
+      next_live_ms += r.live_every_s * 1000;
+      auto tl = timeline::read_timeline(path);
+      if (!tl || tl->samples.empty()) return;
+      const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
+      const auto& s = tl->samples.back();
+      std::cerr << fmt::format(
+          "arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}  verdict {} ({:.2f})\n", sub,
+          elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
+          s.rss_anon ? format_bytes(*s.rss_anon) : "-", analysis::verdict_name(c.verdict),
+          c.confidence);
+    };
+  }
+  // The refusals first, as one line, before anything is written.
+  auto target = attach::inspect(a.pid);
+  if (!target) {
+    print_error(sub, target.error().message);
+    return kExitError;
+  }
+  if (!r.quiet)
+    std::cerr << fmt::format(
+        "arenalab {}: attached to pid {} ({}, running for {}; level rss, "
+        "nothing injected); Ctrl-C stops sampling, the process runs on\n",
+        sub, p.pid, target->comm, duration(target->started_s_ago));
+  auto out = attach::watch_pid(a);
+  if (!out) {
+    print_error(sub, out.error().message);
+    return kExitError;
+  }
+  if (out->ended == "vanished") {
+    print_error(sub, fmt::format("pid {} ({}) vanished {:.1f} s after attach, at {}; its {} "
+                                 "samples are in {}",
+                                 p.pid, out->target.comm, *out->vanished_at_s, out->vanished_utc,
+                                 out->samples, out->out_dir));
+    return kExitError;
+  }
+  if (!r.quiet) {
+    std::cerr << fmt::format(
+        "arenalab {}: pid {} ({}) sampled {} times over {}, {}; files in {}\n", sub, p.pid,
+        out->target.comm, out->samples, duration(out->attached_ms / 1000),
+        out->ended == "duration" ? "--duration reached"
+                                 : "stopped by signal " + std::to_string(out->signal.value_or(0)),
+        out->out_dir);
+    for (const auto& w : out->warnings)
+      std::cerr << "arenalab " << sub << ": warning: " << w << "\n";
+  }
+  if (!r.verdict) return kExitOk;
+  auto v = attach::classify_outcome(*out, o);
+  if (!v) {
+    print_error(sub, v.error().message);
+    return kExitError;
+  }
+  const auto& c = v->classification;
+  if (r.json) {
+    auto j = read_json_file(v->verdict_path);
+    if (j) std::cout << j->dump(2) << "\n";
+  } else {
+    std::cout << human_verdict(c, o);
+  }
+  int code = verdict_exit_code(c.verdict);
+  if (r.fail_on == "growth" &&
+      (c.verdict == analysis::Verdict::kRetention || c.verdict == analysis::Verdict::kBounded))
+    code = kExitLeak;
+  return code;
+}
+
+}  // namespace arenalab::cli

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab::attach: watch a process that is already running, without restarting it. Level
+// "rss" injects nothing: it samples /proc/PID/{status,smaps_rollup} and the process's memory
+// cgroup from outside into timeline.jsonl, and writes attach.json. Details: docs/attach.md.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arenalab/analysis/analysis.h"
+#include "arenalab/core/result.h"
+
+namespace arenalab::attach {
+
+// The target as found when attaching.
+struct Target {
+  pid_t pid = 0;
+  std::string comm;                   // /proc/PID/comm
+  std::vector<std::string> command;   // /proc/PID/cmdline
+  std::string exe;                    // /proc/PID/exe ("" when unreadable)
+  uid_t uid = 0;                      // real uid (Uid: in /proc/PID/status)
+  std::uint64_t start_ticks = 0;      // field 22 of /proc/PID/stat: start, clock ticks after boot
+  double started_s_ago = 0;           // how long the target has been running when looked at
+  std::optional<std::string> cgroup;  // its memory cgroup's directory, when readable
+  std::string cgroup_version;         // "v2" | "v1" | ""
+  std::string cgroup_note;            // why there is none (for attach.json)
+};
+
+// Looks the pid up and checks that it may be read: one-line errors for a pid that does not
+// exist (or is a zombie), and for one whose smaps_rollup is not ours to read (another user's
+// process without CAP_SYS_PTRACE). Never signals the target.
+Result<Target> inspect(pid_t pid);
+
+// The memory cgroup directory of a process from the text of /proc/PID/cgroup and of our own
+// /proc/self/mountinfo (pure, for tests): v2 when its group has memory.current (checked with
+// `exists`), else the v1 memory hierarchy. Empty when neither is mounted here.
+struct CgroupDir {
+  std::string dir;
+  std::string version;  // "v2" | "v1"
+};
+std::optional<CgroupDir> locate_cgroup(const std::string& proc_pid_cgroup,
+                                       const std::string& self_mountinfo,
+                                       const std::function<bool(const std::string&)>& exists);
+
+struct Options {
+  pid_t pid = 0;
+  double interval_ms = 1000;  // sampling period
+  double duration_s = 0;      // stop after this long; 0: until interrupted or the target ends
+  std::string out_dir;        // empty: ./arenalab-attach-<pid> (created)
+  // Called after each sample with the timeline path (a valid prefix at every call).
+  std::function<void(double elapsed_ms, const std::string& timeline_path)> on_sample;
+};
+
+struct Outcome {
+  Target target;
+  std::string out_dir, timeline_path, record_path;
+  std::size_t samples = 0;
+  double attached_ms = 0;  // wall time from the first sample to the last
+  // How sampling ended: "duration", "interrupted" (SIGINT/SIGTERM/SIGHUP to arenalab), or
+  // "vanished" (the target exited, or its pid now names another process).
+  std::string ended;
+  std::optional<int> signal;            // the signal arenalab received, when interrupted
+  std::optional<double> vanished_at_s;  // seconds after attach when the target was found gone
+  std::string vanished_utc;             // and the wall clock then (ISO 8601, UTC)
+  std::vector<std::string> warnings;
+};
+
+// Samples the target every interval until --duration, a SIGINT/SIGTERM/SIGHUP to this process
+// (handlers installed for the call, the previous ones restored after), or the target's end.
+// Writes <out>/timeline.jsonl as it goes (flushed per sample, mode "rss", t_ms since the
+// target started) and <out>/attach.json (arenalab.attach/1) at the end, on every one of
+// those paths. Errors: inspect()'s refusals, an unwritable out dir.
+Result<Outcome> watch_pid(const Options& options);
+
+// The verdict on what was sampled: the classifier (detectors/analysis) on the timeline's
+// signals, its reason ending with kRssLevelLimit, written to <out>/verdict.json
+// (arenalab.verdict/1 with an "attach" object: pid, level, samples, ended). Errors: the
+// timeline unreadable, verdict.json unwritable.
+struct AttachVerdict {
+  analysis::Classification classification;
+  std::string verdict_path;
+};
+Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::Options& options);
+
+// What level rss can and cannot tell, one sentence (verdicts and docs quote it).
+inline constexpr const char* kRssLevelLimit =
+    "level rss reads the kernel's figures only: without the allocator's books it cannot tell "
+    "a leak from memory the allocator retains (or from growth outside malloc)";
+
+}  // namespace arenalab::attach

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+// Level rss of an attach: the target's memory from outside, every interval, into timeline.jsonl
+// (formats/timeline.h), then attach.json. Nothing is injected and the target is never
+// signalled: every figure comes from /proc/PID (through one fd of /proc/PID, so a reused pid
+// reads as gone) and from the target's memory cgroup.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "arenalab/attach/attach.h"
+#include "arenalab/core/files.h"
+#include "arenalab/formats/timeline.h"
+#include "attach_internal.h"
+
+namespace arenalab::attach {
+namespace {
+
+using namespace detail;
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+// SIGINT/SIGTERM/SIGHUP end the sampling (not arenalab) while this object lives; without
+// SA_RESTART, so the sleep between samples returns at once.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~StopSignals() {
+    for (int i = 0; i < 3; ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[3]{};
+};
+
+double monotonic_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
+
+// Sleeps until `deadline_ms` (CLOCK_MONOTONIC); returns early on a stop signal.
+void sleep_until(double deadline_ms) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(deadline_ms / 1e3);
+  ts.tv_nsec = static_cast<long>((deadline_ms - static_cast<double>(ts.tv_sec) * 1e3) * 1e6);
+  while (!g_stop_signal &&
+         ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The allocator the target maps, by library name (from outside: a hint, never verified; a
+// statically linked allocator is not seen).
+timeline::AllocatorInfo mapped_allocator(int proc_fd) {
+  timeline::AllocatorInfo a;
+  a.name = "attached";
+  a.backend = "unknown";
+  const Read maps = read_at(proc_fd, "maps");
+  if (!maps.ok) return a;
+  static const std::pair<const char*, const char*> kLibs[] = {{"libjemalloc", "jemalloc"},
+                                                              {"libtcmalloc", "tcmalloc"},
+                                                              {"libmimalloc", "mimalloc"},
+                                                              {"libtbbmalloc", "tbbmalloc"},
+                                                              {"/libc.so.6", "glibc"}};
+  for (const auto& [needle, backend] : kLibs) {
+    const auto at = maps.text.find(needle);
+    if (at == std::string::npos) continue;
+    const auto begin = maps.text.rfind(' ', at) + 1;
+    a.library = maps.text.substr(begin, maps.text.find('\n', at) - begin);
+    a.backend = backend;
+    break;
+  }
+  return a;
+}
+
+// One sample; false when the target is gone (exited, zombie, or the fd names a dead process).
+bool take_sample(int proc_fd, const Target& t, const std::optional<std::string>& cgroup_v,
+                 const std::string& cgroup_version, timeline::Sample* s) {
+  const Read status = read_at(proc_fd, "status");
+  if (!status.ok || status.text.empty()) return false;
+  const auto state = status.text.find("\nState:");
+  if (state != std::string::npos) {
+    const auto c = status.text.find_first_not_of(" \t", state + 7);
+    if (c != std::string::npos && (status.text[c] == 'Z' || status.text[c] == 'X')) return false;
+  }
+  const auto f = kb_fields(status.text);
+  const auto rss = f.find("VmRSS");
+  if (rss == f.end()) return false;  // an exiting process has dropped its mm
+  s->t_ms = (boottime_s() - static_cast<double>(t.start_ticks) / ticks_per_s()) * 1e3;
+  s->rss = static_cast<double>(rss->second);
+  auto put = [&](const std::map<std::string, std::uint64_t>& m, const char* from, const char* to) {
+    if (auto it = m.find(from); it != m.end()) s->gauges[to] = static_cast<double>(it->second);
+  };
+  if (auto it = f.find("RssAnon"); it != f.end()) s->rss_anon = static_cast<double>(it->second);
+  put(f, "RssFile", "rss_file");
+  put(f, "RssShmem", "rss_shmem");
+  put(f, "VmSwap", "swap");
+  // smaps_rollup: the proportional shares (memory shared with forks and other processes is
+  // split between them). It walks every mapping under the target's mmap lock: see docs/attach.md.
+  if (const Read r = read_at(proc_fd, "smaps_rollup"); r.ok) {
+    const auto p = kb_fields(r.text);
+    put(p, "Pss_Anon", "pss_anon");
+    put(p, "Pss_File", "pss_file");
+    put(p, "Pss_Shmem", "pss_shmem");
+  }
+  if (cgroup_v) {
+    // The whole group (the target and whatever shares its cgroup): cgroup-v2.rst memory.current
+    // and memory.stat; cgroup-v1/memory.rst usage_in_bytes and the hierarchical total_* stats.
+    const bool v2 = cgroup_version == "v2";
+    const Read usage = read_path(*cgroup_v + (v2 ? "/memory.current" : "/memory.usage_in_bytes"));
+    if (usage.ok) s->gauges["cgroup_usage"] = std::strtod(usage.text.c_str(), nullptr);
+    if (const Read st = read_path(*cgroup_v + "/memory.stat"); st.ok) {
+      const auto m = space_fields(st.text);
+      put(m, v2 ? "anon" : "total_rss", "cgroup_anon");
+      put(m, v2 ? "file" : "total_cache", "cgroup_file");
+      put(m, v2 ? "shmem" : "total_shmem", "cgroup_shmem");
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Outcome> watch_pid(const Options& o) {
+  auto target = inspect(o.pid);
+  if (!target) return target.error();
+  Outcome out;
+  out.target = *target;
+  const Target& t = out.target;
+  const std::string who = "pid " + std::to_string(o.pid);
+  // One fd of /proc/PID for the whole run: reads through it fail once that process is gone.
+  const int proc_fd =
+      ::open(("/proc/" + std::to_string(o.pid)).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0) return make_error(who + " exited while being looked at");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{proc_fd};
+  if (const Read st = read_at(proc_fd, "stat");
+      !st.ok || !parse_stat(st.text) || parse_stat(st.text)->start_ticks != t.start_ticks)
+    return make_error(who + " exited while being looked at");
+
+  out.out_dir = o.out_dir.empty() ? "arenalab-attach-" + std::to_string(o.pid) : o.out_dir;
+  if (auto st = make_directories(out.out_dir); !st) return st.error();
+  out.timeline_path = out.out_dir + "/timeline.jsonl";
+  out.record_path = out.out_dir + "/attach.json";
+  // Written as it goes (a valid prefix at every flush: a killed arenalab leaves a readable
+  // timeline); the record is written at the end, atomically.
+  std::ofstream tl(out.timeline_path, std::ios::trunc);
+  if (!tl) return make_error("cannot write " + out.timeline_path);
+  timeline::Header h;
+  h.schema = "arenalab.timeline/1";
+  h.pid = o.pid;
+  h.command = t.command;
+  h.allocator = mapped_allocator(proc_fd);
+  h.mode = "rss";
+  h.interval_ms = o.interval_ms;
+  tl << timeline::header_line(h) << "\n" << std::flush;
+  if (!t.cgroup) out.warnings.push_back("no cgroup figures: " + t.cgroup_note);
+
+  StopSignals stop;
+  const double t0 = monotonic_ms();
+  double next = t0;
+  double last_sample_ms = t0;
+  for (;;) {
+    timeline::Sample s;
+    if (!take_sample(proc_fd, t, t.cgroup, t.cgroup_version, &s)) {
+      out.ended = "vanished";
+      out.vanished_at_s = (monotonic_ms() - t0) / 1e3;
+      out.vanished_utc = utc_now();
+      break;
+    }
+    last_sample_ms = monotonic_ms();
+    tl << timeline::sample_line(s) << "\n" << std::flush;
+    ++out.samples;
+    if (o.on_sample) o.on_sample(last_sample_ms - t0, out.timeline_path);
+    next += o.interval_ms;
+    if (o.duration_s > 0 && next - t0 > o.duration_s * 1e3 + 1e-6) {
+      out.ended = "duration";
+      break;
+    }
+    // A late sample (a busy machine) is not caught up with a burst: the next one is a full
+    // interval after it.
+    if (next < last_sample_ms) next = last_sample_ms + o.interval_ms;
+    sleep_until(next);
+    if (g_stop_signal) {
+      out.ended = "interrupted";
+      out.signal = static_cast<int>(g_stop_signal);
+      break;
+    }
+  }
+  out.attached_ms = last_sample_ms - t0;
+  tl.close();
+
+  nlohmann::json j = {
+      {"schema", "arenalab.attach/1"},
+      {"level", "rss"},
+      {"cannot_tell", kRssLevelLimit},
+      {"pid", t.pid},
+      {"comm", t.comm},
+      {"command", t.command},
+      {"exe", t.exe},
+      {"uid", t.uid},
+      {"target_running_s_at_attach", t.started_s_ago},
+      {"interval_ms", o.interval_ms},
+      {"attached_ms", out.attached_ms},
+      {"samples", out.samples},
+      {"ended", out.ended},
+      {"target_signalled", false},
+      {"allocator_mapped", {{"backend", h.allocator.backend}, {"library", h.allocator.library}}},
+      {"files", {{"timeline", "timeline.jsonl"}}},
+      {"warnings", out.warnings},
+  };
+  if (o.duration_s > 0) j["duration_s"] = o.duration_s;
+  if (out.signal) j["signal"] = *out.signal;
+  if (out.vanished_at_s) {
+    j["vanished_after_s"] = *out.vanished_at_s;
+    j["vanished_utc"] = out.vanished_utc;
+  }
+  if (t.cgroup)
+    j["cgroup"] = {{"dir", *t.cgroup}, {"version", t.cgroup_version}};
+  else
+    j["cgroup"] = {{"note", t.cgroup_note}};
+  if (auto st = write_file_atomic(out.record_path, j.dump(2) + "\n"); !st) return st.error();
+  return out;
+}
+
+}  // namespace arenalab::attach

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# `arenalab watch|run --pid` (level rss) on real processes that were running before arenalab
+# started: the verdict, the files, the refusals, and that the target runs on unsignalled.
+# usage: attach_test.py CASE --arenalab BIN --steady BIN --workdir DIR
+# CASE: python_leak | steady | interrupt | vanished | refusals | run | redis | static. Exit 0 pass,
+# 1 fail, 77 skipped (with the reason on stdout).
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+failures = []
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL:", msg, flush=True)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    return cond
+
+
+def skip(reason):
+    print("SKIP:", reason, flush=True)
+    sys.exit(77)
+
+
+def alive(pid):
+    """True while pid is a running (not zombie) process; reads /proc, sends nothing."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def timeline(path):
+    with open(path) as f:
+        lines = [json.loads(x) for x in f.read().splitlines() if x]
+    return lines[0], lines[1:]
+
+
+def watch(args, pid, out, *extra, sub="watch", timeout=120):
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [args.arenalab, sub, "--pid", str(pid), "--interval", "100", "--out", out, *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def growing_python():
+    """python3 adding ~0.4 MB/s (2000 entries of 200 B every 50 ms) to a dict it never frees."""
+    return subprocess.Popen([sys.executable, os.path.join(HERE, "grow.py")])
+
+
+def check_files(out, tag, ended, level_verdict=True):
+    header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+    check(header.get("schema") == "arenalab.timeline/1" and header.get("mode") == "rss",
+          f"{tag}: timeline header {header}")
+    check(len(samples) >= 12, f"{tag}: {len(samples)} samples")
+    check(all("rss" in s and "rss_anon" in s for s in samples), f"{tag}: samples without rss")
+    ts = [s["t_ms"] for s in samples]
+    check(ts == sorted(ts), f"{tag}: t_ms not increasing")
+    with open(os.path.join(out, "attach.json")) as f:
+        rec = json.load(f)
+    check(rec.get("schema") == "arenalab.attach/1" and rec.get("level") == "rss",
+          f"{tag}: attach.json {rec}")
+    check(rec.get("ended") == ended, f"{tag}: ended {rec.get('ended')}, expected {ended}")
+    check(rec.get("samples") == len(samples), f"{tag}: attach.json samples {rec.get('samples')}")
+    verdict = None
+    vpath = os.path.join(out, "verdict.json")
+    if level_verdict:
+        with open(vpath) as f:
+            verdict = json.load(f)
+        check("cannot tell a leak from" in verdict.get("reason", ""),
+              f"{tag}: the reason does not say what level rss cannot tell: {verdict.get('reason')}")
+        check(verdict.get("attach", {}).get("level") == "rss", f"{tag}: verdict.json attach")
+    else:
+        check(not os.path.exists(vpath), f"{tag}: run --pid wrote a verdict")
+    return rec, samples, verdict
+
+
+def case_python_leak(args):
+    py = growing_python()
+    try:
+        time.sleep(0.5)  # already running when arenalab starts
+        out = os.path.join(args.workdir, "python_leak")
+        p = watch(args, py.pid, out, "--duration", "6", "-q")
+        check(p.returncode == 3, f"python_leak: exit {p.returncode}, want 3; {p.stderr}")
+        check(p.stdout.startswith("verdict: leak"), f"python_leak: stdout {p.stdout[:200]!r}")
+        _, samples, v = check_files(out, "python_leak", "duration")
+        check(v["verdict"] == "leak", f"python_leak: verdict {v['verdict']}")
+        # The samples span what was asked: 6 s at 100 ms (fewer when the machine is so busy
+        # that samples come late: a late one is not caught up with).
+        with open(os.path.join(out, "attach.json")) as f:
+            attached_ms = json.load(f)["attached_ms"]
+        check(5500 <= attached_ms <= 6100 and 30 <= len(samples) <= 62,
+              f"python_leak: {len(samples)} samples over {attached_ms:.0f} ms for --duration 6")
+        check(alive(py.pid) and py.poll() is None, "python_leak: the target did not run on")
+    finally:
+        py.kill()
+        py.wait()
+
+
+def steady_target(args, tmp):
+    log = os.path.join(tmp, "signals.log")
+    out = open(os.path.join(tmp, "steady.out"), "w")
+    proc = subprocess.Popen([args.steady, log], stdout=out)
+    return proc, log, out.name
+
+
+def check_unsignalled(tag, proc, log, stdout_path):
+    before = open(stdout_path).read().splitlines()
+    time.sleep(0.5)
+    after = open(stdout_path).read().splitlines()
+    check(proc.poll() is None and alive(proc.pid), f"{tag}: the target stopped")
+    check(len(after) > len(before), f"{tag}: the target's output stopped after the attach")
+    # Its output is what it would have been unwatched: 0, 1, 2, ... without a gap.
+    nums = [int(x.split()[0]) for x in after]
+    check(nums == list(range(len(nums))), f"{tag}: the target's output changed")
+    check(not os.path.exists(log), f"{tag}: the target got signals: "
+          f"{open(log).read() if os.path.exists(log) else ''}")
+
+
+def case_steady(args):
+    tmp = tempfile.mkdtemp(dir=args.workdir)
+    proc, log, stdout_path = steady_target(args, tmp)
+    try:
+        time.sleep(1.0)  # past its start-up: it holds its 16 MiB from here on
+        out = os.path.join(tmp, "out")
+        p = watch(args, proc.pid, out, "--duration", "6", "-q")
+        check(p.returncode == 0, f"steady: exit {p.returncode}, want 0; {p.stderr}")
+        _, samples, v = check_files(out, "steady", "duration")
+        check(v["verdict"] in ("stable", "bounded"), f"steady: verdict {v['verdict']}")
+        check(min(s["rss"] for s in samples) >= 16 << 20, "steady: RSS below what it holds")
+        check_unsignalled("steady", proc, log, stdout_path)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def case_interrupt(args):
+    tmp = tempfile.mkdtemp(dir=args.workdir)
+    proc, log, stdout_path = steady_target(args, tmp)
+    try:
+        time.sleep(0.5)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            out = os.path.join(tmp, f"out-{sig.name}")
+            w = subprocess.Popen([args.arenalab, "watch", "--pid", str(proc.pid), "--interval",
+                                  "100", "--out", out, "-q"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            time.sleep(2.5)
+            w.send_signal(sig)
+            so, se = w.communicate(timeout=30)
+            tag = f"interrupt/{sig.name}"
+            # Stopping the sampling is the plan, not a failure: the verdict's exit code.
+            check(w.returncode in (0, 4), f"{tag}: exit {w.returncode}; {se}")
+            check(so.startswith("verdict: "), f"{tag}: no verdict printed: {so[:200]!r}")
+            rec, _, _ = check_files(out, tag, "interrupted")
+            check(rec.get("signal") == sig.value, f"{tag}: attach.json signal {rec.get('signal')}")
+        # SIGKILL: nothing to clean up at level rss. The target runs on, the timeline so far
+        # is readable (flushed per sample), and no record claims an ending it did not see.
+        out = os.path.join(tmp, "out-SIGKILL")
+        w = subprocess.Popen([args.arenalab, "watch", "--pid", str(proc.pid), "--interval", "100",
+                              "--out", out, "-q"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(2.0)
+        w.kill()
+        w.wait()
+        _, samples = timeline(os.path.join(out, "timeline.jsonl"))
+        check(len(samples) >= 5, f"interrupt/SIGKILL: {len(samples)} samples kept")
+        check(not os.path.exists(os.path.join(out, "attach.json")),
+              "interrupt/SIGKILL: attach.json written by a killed arenalab?")
+        check_unsignalled("interrupt", proc, log, stdout_path)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def case_static(args):
+    """A statically linked target: nothing is injected at level rss, so it is watched as any."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        skip("no C compiler to build a static target")
+    tmp = tempfile.mkdtemp(dir=args.workdir)
+    exe = os.path.join(tmp, "steady_static")
+    b = subprocess.run([cc, "-static", "-O1", "-o", exe, os.path.join(HERE, "steady.c")],
+                       capture_output=True, text=True)
+    if b.returncode != 0:
+        skip(f"cannot link statically (libc.a missing?): {b.stderr.strip()[-200:]}")
+    log = os.path.join(tmp, "signals.log")
+    with open(os.path.join(tmp, "steady.out"), "w") as so:
+        proc = subprocess.Popen([exe, log], stdout=so)
+    try:
+        time.sleep(1.0)
+        out = os.path.join(tmp, "out")
+        p = watch(args, proc.pid, out, "--duration", "4", "-q")
+        check(p.returncode == 0, f"static: exit {p.returncode}; {p.stdout[:200]!r} {p.stderr}")
+        rec, _, v = check_files(out, "static", "duration")
+        header, _ = timeline(os.path.join(out, "timeline.jsonl"))
+        check(v["verdict"] in ("stable", "bounded"), f"static: verdict {v['verdict']}")
+        # No allocator library is mapped: the header says so rather than guessing glibc.
+        check(header["allocator"]["backend"] == "unknown" and
+              rec["allocator_mapped"]["backend"] == "unknown", f"static: {header['allocator']}")
+        check_unsignalled("static", proc, log, so.name)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def case_vanished(args):
+    target = subprocess.Popen(["sleep", "2"])
+    out = os.path.join(args.workdir, "vanished")
+    p = watch(args, target.pid, out)
+    target.wait()
+    lines = p.stderr.strip().splitlines()
+    check(p.returncode == 1, f"vanished: exit {p.returncode}, want 1")
+    check(p.stdout == "", f"vanished: a verdict was printed: {p.stdout[:200]!r}")
+    last = lines[-1] if lines else ""
+    check("vanished" in last and "after attach" in last and "samples are in" in last,
+          f"vanished: the line does not say when: {last!r}")
+    with open(os.path.join(out, "attach.json")) as f:
+        rec = json.load(f)
+    check(rec.get("ended") == "vanished" and 1.0 <= rec.get("vanished_after_s", 0) <= 4.0,
+          f"vanished: attach.json {rec.get('ended')} after {rec.get('vanished_after_s')} s")
+
+
+def refused(args, tag, pid, want_rc, want_text, *extra, runner=()):
+    out = os.path.join(args.workdir, f"refused-{tag}")
+    shutil.rmtree(out, ignore_errors=True)
+    p = subprocess.run([*runner, args.arenalab, "watch", "--pid", str(pid), "--out", out, *extra],
+                       capture_output=True, text=True, timeout=30)
+    lines = p.stderr.strip().splitlines()
+    check(p.returncode == want_rc, f"{tag}: exit {p.returncode}, want {want_rc}; {p.stderr}")
+    check(len(lines) == 1 and want_text in lines[0], f"{tag}: stderr {p.stderr!r}")
+    check(p.stdout == "", f"{tag}: stdout {p.stdout!r}")
+    check(not os.path.exists(out), f"{tag}: wrote {out} before refusing")
+
+
+def case_refusals(args):
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    refused(args, "no-such-pid", pid_max + 1, 1, "does not exist")
+    # A zombie: exited, not yet reaped by us (its parent).
+    z = subprocess.Popen(["true"])
+    time.sleep(0.5)
+    refused(args, "zombie", z.pid, 1, "has exited")
+    z.wait()
+    # Options that make no sense for a running process are usage errors.
+    refused(args, "allocator", os.getpid(), 2, "--allocator does not apply", "--allocator",
+            "jemalloc")
+    refused(args, "mode", os.getpid(), 2, "--mode does not apply", "--mode", "count")
+    # Another user's process: as root, drop to nobody and look at a process of ours.
+    if os.getuid() == 0 and shutil.which("setpriv"):
+        py = growing_python()
+        try:
+            time.sleep(0.3)
+            refused(args, "not-ours", py.pid, 1, "is not ours to read",
+                    runner=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
+            check(py.poll() is None, "not-ours: the target stopped")
+        finally:
+            py.kill()
+            py.wait()
+    elif os.getuid() != 0 and alive(1) and os.stat("/proc/1").st_uid != os.getuid():
+        refused(args, "not-ours", 1, 1, "is not ours to read")
+    else:
+        print("not-ours: no other user's process to try (not root, or no setpriv)")
+
+
+def case_run(args):
+    py = growing_python()
+    try:
+        time.sleep(0.3)
+        out = os.path.join(args.workdir, "run")
+        p = watch(args, py.pid, out, "--duration", "2", "-q", sub="run")
+        check(p.returncode == 0, f"run: exit {p.returncode}; {p.stderr}")
+        check(p.stdout == "", f"run: printed {p.stdout[:200]!r}")
+        check_files(out, "run", "duration", level_verdict=False)
+        check(py.poll() is None, "run: the target stopped")
+    finally:
+        py.kill()
+        py.wait()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def case_redis(args):
+    for tool in ("redis-server", "redis-cli", "redis-benchmark"):
+        if not shutil.which(tool):
+            skip(f"{tool} not installed (scripts/bootstrap installs redis-server redis-tools)")
+    tmp = tempfile.mkdtemp(dir=args.workdir)
+    port = free_port()
+    conf = os.path.join(tmp, "redis.conf")
+    with open(conf, "w") as f:
+        f.write(f"bind 127.0.0.1\nport {port}\ndir {tmp}\nsave \"\"\nappendonly no\n"
+                f"daemonize no\nlogfile {tmp}/redis.log\n")
+    server = subprocess.Popen(["redis-server", conf])
+    cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(port)]
+    try:
+        for _ in range(50):
+            if subprocess.run([*cli, "ping"], capture_output=True, text=True).stdout.strip() == \
+                    "PONG":
+                break
+            if server.poll() is not None:
+                skip(f"redis-server did not start: {open(tmp + '/redis.log').read()[-300:]}")
+            time.sleep(0.1)
+        else:
+            skip("redis-server did not answer PING within 5 s")
+        # Keys growing: 2,000 new 256-byte values every 200 ms while watched (random keys in a
+        # space of 10^9, so nearly every SET adds one).
+        out = os.path.join(tmp, "growing")
+        w = subprocess.Popen([args.arenalab, "watch", "--pid", str(server.pid), "--interval",
+                              "100", "--duration", "8", "--out", out, "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while w.poll() is None:
+            subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-q", "-t",
+                            "set", "-n", "2000", "-d", "256", "-r", "1000000000", "-c", "4"],
+                           capture_output=True, timeout=60)
+            time.sleep(0.2)
+        so, se = w.communicate()
+        keys = int(subprocess.run([*cli, "dbsize"], capture_output=True, text=True).stdout)
+        print(f"redis growing: {keys} keys; {so.splitlines()[0] if so else se}")
+        check(w.returncode == 3 and so.startswith("verdict: leak"),
+              f"redis growing: exit {w.returncode}, {so[:300]!r} {se}")
+        check_files(out, "redis growing", "duration")
+        # After a mass deletion the keys stop growing: whatever RSS does, it is no leak.
+        subprocess.run([*cli, "flushall"], capture_output=True, check=True)
+        out = os.path.join(tmp, "flushed")
+        p = watch(args, server.pid, out, "--duration", "6", "-q")
+        print(f"redis flushed: {p.stdout.splitlines()[0] if p.stdout else p.stderr}")
+        check(p.returncode == 0, f"redis flushed: exit {p.returncode}, {p.stdout[:300]!r}")
+        check_files(out, "redis flushed", "duration")
+        # The server runs on and answers.
+        check(server.poll() is None, "redis: the server stopped")
+        pong = subprocess.run([*cli, "ping"], capture_output=True, text=True).stdout.strip()
+        check(pong == "PONG", f"redis: after the attach, PING gave {pong!r}")
+        subprocess.run([*cli, "set", "after", "attach"], capture_output=True, check=True)
+        got = subprocess.run([*cli, "get", "after"], capture_output=True, text=True).stdout
+        check(got.strip() == "attach", f"redis: GET after the attach gave {got!r}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case")
+    ap.add_argument("--arenalab", required=True)
+    ap.add_argument("--steady", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    cases = {"python_leak": case_python_leak, "steady": case_steady,
+             "interrupt": case_interrupt, "vanished": case_vanished,
+             "refusals": case_refusals, "run": case_run, "redis": case_redis,
+             "static": case_static}
+    cases[args.case](args)
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        return 1
+    print(f"{args.case}: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

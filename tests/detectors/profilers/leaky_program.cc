@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// A small target for the profiler tests: leak_some_records() keeps every buffer it allocates
+// (a leak in a named, non-main function) while churn_buffers() and cached_window() allocate
+// and free (churn, and a bounded window). --mmap leaks through mmap(2) instead of malloc;
+// --free-at-exit frees the leak just before exit (a teardown that hides it from an exit dump).
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+// The leak: never freed. A plain array rather than std::vector keeps operator new out of the
+// program, so only the functions below allocate; external linkage keeps the compiler from
+// proving the stores (and so the allocations) dead.
+void* g_kept[1 << 16];
+std::size_t g_kept_count = 0;
+bool g_fixed = false;  // --fixed: keep only the 16 newest records (the bug fixed)
+
+namespace {
+void* g_window[16] = {};            // bounded: each slot is freed when reused
+volatile unsigned char g_sink = 0;  // keeps the churn from being optimized away
+}  // namespace
+
+__attribute__((noinline)) void leak_some_records(std::size_t bytes) {
+  auto* p = static_cast<unsigned char*>(std::malloc(bytes));
+  std::memset(p, 1, bytes);
+  if (g_fixed) {
+    std::free(g_kept[g_kept_count % 16]);
+    g_kept[g_kept_count++ % 16] = p;
+    return;
+  }
+  if (g_kept_count < (1 << 16)) g_kept[g_kept_count++] = p;
+}
+
+__attribute__((noinline)) void leak_some_mappings(std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) std::abort();
+  std::memset(p, 1, bytes);
+  if (g_kept_count < (1 << 16)) g_kept[g_kept_count++] = p;
+}
+
+__attribute__((noinline)) void churn_buffers(std::size_t bytes) {
+  auto* p = static_cast<unsigned char*>(std::malloc(bytes));
+  std::memset(p, 2, bytes);
+  g_sink = g_sink + p[bytes / 2];
+  std::free(p);
+}
+
+__attribute__((noinline)) void cached_window(int i, std::size_t bytes) {
+  std::free(g_window[i % 16]);
+  g_window[i % 16] = std::malloc(bytes);
+  std::memset(g_window[i % 16], 3, bytes);
+}
+
+int main(int argc, char** argv) {
+  double seconds = 3;
+  bool use_mmap = false;
+  bool free_at_exit = false;  // teardown frees what was kept (as Python's finalization does)
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--mmap")
+      use_mmap = true;
+    else if (a == "--fixed")
+      g_fixed = true;
+    else if (a == "--free-at-exit")
+      free_at_exit = true;
+    else if (a == "--seconds" && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
+    else {
+      std::fprintf(stderr, "usage: %s [--seconds S] [--mmap] [--fixed] [--free-at-exit]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  // Every 20 ms: 256 KiB leaked, 20 x 128 KiB churned, one 64 KiB window slot replaced.
+  const int ticks = static_cast<int>(seconds * 50);
+  for (int t = 0; t < ticks; ++t) {
+    if (use_mmap)
+      leak_some_mappings(256 * 1024);
+    else
+      leak_some_records(256 * 1024);
+    for (int j = 0; j < 20; ++j) churn_buffers(128 * 1024);
+    cached_window(t, 64 * 1024);
+    usleep(20000);
+  }
+  std::printf("leaky_program: %zu blocks kept\n", g_kept_count);
+  if (free_at_exit && !use_mmap) {
+    // Teardown, as a destructor would: freed just before exit, so the dump taken at exit sees
+    // none of it while the regular dumps before saw it grow.
+    for (std::size_t i = 0; i < g_kept_count; ++i) std::free(g_kept[i]);
+    for (auto& w : g_window) std::free(w);
+  }
+  return 0;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# arenalab check as a CI step on synthetic contract files: --update-baseline writes a baseline,
+# checking the same results passes (exit 0), a leak against a retention baseline fails (exit 3)
+# with JUnit XML and Markdown written, bad input exits 1 or 2 with one line on stderr.
+# usage: check_cli_test.sh ARENALAB WORK_DIR FIXTURES_PY
+set -euo pipefail
+arenalab=$1 work=$2 fixtures=$3
+fail() { echo "FAIL: $*"; exit 1; }
+rm -rf "$work" && mkdir -p "$work"
+python3 "$fixtures" "$work/in"
+in=$work/in
+"$arenalab" check --baseline "$work/base.json" --update-baseline "$in/matrix" "$in/watch-cache"
+grep -q '"schema": "arenalab.baseline/2"' "$work/base.json" || fail "baseline not written"
+"$arenalab" check --baseline "$work/base.json" "$in/matrix/results.json" "$in/watch-cache" \
+  --junit "$work/same.xml" || fail "identical results did not pass"
+# A wl_cache-shaped baseline under the leak's name, then the leak checked against it.
+python3 - "$work/base.json" "$work/cache-shaped.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["cells"] = [c for c in doc["cells"] if c["kind"] == "watch"]
+for c in doc["cells"]:
+    c["workload"] = "leak"
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+set +e
+"$arenalab" check --baseline "$work/cache-shaped.json" "$in/watch-leak" --junit "$work/j.xml" \
+  --markdown "$work/c.md" >"$work/out.txt"
+rc=$?
+set -e
+cat "$work/out.txt"
+[[ $rc -eq 3 ]] || fail "expected exit 3, got $rc"
+grep -q 'retention -> leak' "$work/out.txt" || fail "terminal table lacks the verdict change"
+python3 - "$work/j.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.findall(".//testcase")
+failed = [c for c in cases if c.find("failure") is not None]
+assert cases and failed, "no failing test case in JUnit XML"
+assert any(c.get("name") == "verdict" for c in failed), "verdict case did not fail"
+PY
+grep -q '| \*\*FAIL\*\* |' "$work/c.md" || fail "markdown lacks the failure"
+# Bad input.
+echo '{"schema":"arenalab.baseline/1","cells":[{"workload":1}]}' >"$work/bad.json"
+set +e
+"$arenalab" check --baseline "$work/bad.json" "$in/watch-leak" 2>"$work/err"; rc=$?
+"$arenalab" check "$in/watch-leak" 2>/dev/null; rc2=$?
+"$arenalab" check --baseline "$work/base.json" "$work/nowhere" 2>"$work/err2"; rc3=$?
+set -e
+[[ $rc -eq 1 && $(wc -l <"$work/err") -eq 1 ]] || fail "malformed baseline: rc $rc, $(cat "$work/err")"
+[[ $rc2 -eq 2 ]] || fail "missing --baseline should be a usage error, got $rc2"
+[[ $rc3 -eq 1 ]] && grep -q nowhere "$work/err2" || fail "missing results dir: rc $rc3"
+echo "ok"
