@@ -56,19 +56,30 @@ inline void* realloc_impl(void* p, size_t n, size_t count, bool array) {
     }
     return q;
   }
+  // n * count overflowing: reallocarray fails (ENOMEM) and the old block stays live; the size
+  // is then only the sample countdown's weight, saturated.
+  size_t total = n;
+  const bool overflow = array && __builtin_mul_overflow(n, count, &total);
+  if (overflow) total = static_cast<size_t>(-1);
   if (__builtin_expect(!ready(), 0)) {
-    size_t total = array ? n * count : n;
+    if (overflow) {
+      errno = ENOMEM;
+      return nullptr;
+    }
     return bootstrap_alloc(total, 16);
   }
   Hook h;
   if (!h.active) return array ? g_real.reallocarray(p, n, count) : g_real.realloc(p, n);
   if (p) on_free(h.t, h.flags, p);
   void* q = array ? g_real.reallocarray(p, n, count) : g_real.realloc(p, n);
-  const size_t total = array ? n * count : n;
   if (q) {
     on_alloc(h.t, h.flags, q, total);
-  } else if (p && total != 0) {
-    on_alloc(h.t, h.flags, p, total);  // failed: the old block is still live
+  } else if (p && (total != 0 || overflow)) {
+    // Failed: the old block is still live (realloc(p, 0) alone frees it). errno is the
+    // allocator's: accounting must not change it.
+    const int saved_errno = errno;
+    on_alloc(h.t, h.flags, p, total);
+    errno = saved_errno;
   }
   return q;
 }
@@ -76,7 +87,8 @@ inline void* realloc_impl(void* p, size_t n, size_t count, bool array) {
 __attribute__((always_inline)) inline int hook_posix_memalign(void** out, size_t align, size_t n) {
   if (__builtin_expect(!ready(), 0)) {
     *out = bootstrap_alloc(n, align);
-    return *out ? 0 : ENOMEM;
+    if (*out) return 0;
+    return (align & (align - 1)) != 0 || align % sizeof(void*) != 0 ? EINVAL : ENOMEM;
   }
   Hook h;
   if (!h.active) return g_real.posix_memalign(out, align, n);

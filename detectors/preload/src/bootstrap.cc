@@ -3,6 +3,8 @@
 // arena's size classes, both in one static array that sample mode's filter marks for good.
 #include "bootstrap.h"
 
+#include <errno.h>
+
 #include <atomic>
 #include <cstring>
 
@@ -24,8 +26,14 @@ inline void filter_mark_static(const void* p) {
 
 }  // namespace
 
-// 16-byte header holding the size, then the block (aligned to `align`).
+// 16-byte header holding the size, then the block (aligned to `align`). A size or alignment
+// beyond the arena, or an alignment that is not a power of two, fails before any arithmetic
+// could wrap (a wrapped end would pass the bound and hand out a block for SIZE_MAX).
 void* bootstrap_alloc(std::size_t size, std::size_t align) {
+  if (size > kBootstrapSize || align > kBootstrapSize || (align & (align - 1)) != 0) {
+    errno = align & (align - 1) ? EINVAL : ENOMEM;
+    return nullptr;
+  }
   if (align < 16) align = 16;
   std::size_t old = g_bootstrap_used.load(std::memory_order_relaxed);
   for (;;) {

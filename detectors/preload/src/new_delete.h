@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 
 #include "accounting.h"
@@ -55,8 +56,13 @@ inline void* new_al_impl(size_t n, std::align_val_t al, NoThrow nothrow_fn, Thro
   {
     BusyScope busy(t, kWasIdle);
     const size_t align = static_cast<size_t>(al);
-    p = nothrow_fn ? nothrow_fn(n, al, std::nothrow)
-                   : g_real.aligned_alloc(align, (n + align - 1) & ~(align - 1));
+    // aligned_alloc wants a multiple of the alignment: rounded up unless that wraps (then
+    // nothing fits: the throwing variant below reports it).
+    if (nothrow_fn)
+      p = nothrow_fn(n, al, std::nothrow);
+    else
+      p = n <= SIZE_MAX - (align - 1) ? g_real.aligned_alloc(align, (n + align - 1) & ~(align - 1))
+                                      : nullptr;
     t.countdown = countdown;  // as in new_impl
     if (p && flags) on_alloc(t, flags, p, n, true);
   }

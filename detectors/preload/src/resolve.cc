@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 
 #include "arenalab/preload/protocol.h"
@@ -50,12 +51,23 @@ void* emulated_reallocarray(void* p, size_t n, size_t size) {
   }
   return g_real.realloc(p, n * size);
 }
+// As glibc's (malloc/malloc.c, pvalloc and valloc): n rounded up to whole pages without
+// overflowing (a request within a page of SIZE_MAX fails), and ENOMEM on failure whatever the
+// allocator's memalign leaves in errno.
 void* emulated_pvalloc(size_t n) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  return g_real.memalign(page, n ? (n + page - 1) & ~(page - 1) : page);
+  if (n > SIZE_MAX - page + 1) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  void* p = g_real.memalign(page, n ? (n + page - 1) & ~(page - 1) : page);
+  if (!p) errno = ENOMEM;
+  return p;
 }
 void* emulated_valloc(size_t n) {
-  return g_real.memalign(static_cast<size_t>(sysconf(_SC_PAGESIZE)), n);
+  void* p = g_real.memalign(static_cast<size_t>(sysconf(_SC_PAGESIZE)), n);
+  if (!p) errno = ENOMEM;
+  return p;
 }
 void fix_foreign(RealFns& r) {
   const void* home = object_of(reinterpret_cast<void*>(r.malloc));
