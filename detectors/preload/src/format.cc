@@ -4,7 +4,10 @@
 #include "format.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>  // rename
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -112,17 +115,61 @@ Buf& Buf::json_str(const char* s, std::size_t n) {
   return ch('"');
 }
 
+NoXfsz::NoXfsz() {
+  sigset_t xfsz, pending;
+  sigemptyset(&xfsz);
+  sigaddset(&xfsz, SIGXFSZ);
+  pthread_sigmask(SIG_BLOCK, &xfsz, &old_);
+  pending_before_ = sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ);
+}
+
+NoXfsz::~NoXfsz() {
+  sigset_t xfsz, pending;
+  sigemptyset(&xfsz);
+  sigaddset(&xfsz, SIGXFSZ);
+  if (!pending_before_ && sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ)) {
+    const int saved_errno = errno;
+    const timespec zero{0, 0};
+    sigtimedwait(&xfsz, nullptr, &zero);  // ours: taken back before it can be delivered
+    errno = saved_errno;
+  }
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
+
 bool write_all(int fd, const char* p, std::size_t n) {
+  NoXfsz no_xfsz;
+  std::size_t done = 0;
   while (n > 0) {
     const ssize_t w = ::write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
+      if (done > 0) {
+        // The file's offset is just past our partial write (O_APPEND files too).
+        const int saved_errno = errno;
+        const off_t end = ::lseek(fd, 0, SEEK_CUR);
+        if (end >= static_cast<off_t>(done)) (void)!::ftruncate(fd, end - static_cast<off_t>(done));
+        errno = saved_errno;
+      }
       return false;
     }
     p += w;
     n -= static_cast<std::size_t>(w);
+    done += static_cast<std::size_t>(w);
   }
   return true;
+}
+
+const char* output_full_reason(int err) {
+  switch (err) {
+    case EFBIG:
+      return "the file size limit (RLIMIT_FSIZE, ulimit -f) was reached";
+    case ENOSPC:
+      return "the file system is full (ENOSPC)";
+    case EDQUOT:
+      return "the disk quota is exhausted (EDQUOT)";
+    default:
+      return nullptr;
+  }
 }
 
 std::size_t str_len(const char* s) {
@@ -163,6 +210,7 @@ bool write_heap_v2(const char* path, std::uint64_t period, std::uint32_t n, Heap
   };
   b.str("heap_v2/").u64(period).ch('\n');
   counts(objs, bytes, acc_objs, acc_bytes);
+  errno = 0;
   bool ok = true;
   for (std::uint32_t i = 0; i < n; ++i) {
     if (!record(i, &r)) continue;
@@ -189,7 +237,9 @@ bool write_heap_v2(const char* path, std::uint64_t period, std::uint32_t n, Heap
   }
   ::close(fd);
   if (!ok || ::rename(tmp, path) != 0) {
+    const int err = errno;  // the failed write's (or rename's), for the caller
     ::unlink(tmp);
+    errno = err;
     return false;
   }
   return true;

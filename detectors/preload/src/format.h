@@ -3,6 +3,8 @@
 // writing timeline lines and heap dumps from injected code without stdio or allocation.
 #pragma once
 
+#include <signal.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -49,8 +51,30 @@ using HeapRecordFn = bool (*)(std::uint32_t i, HeapRecord* out);
 // one static buffer: callers serialise (the sampler's write lock). False on any I/O error.
 bool write_heap_v2(const char* path, std::uint64_t period, std::uint32_t n, HeapRecordFn record);
 
-// write(2) until done (EINTR retried). False on error.
+// Blocks SIGXFSZ in the calling thread for the scope, so that a write of ours past the
+// file-size limit (ulimit -f) fails with EFBIG instead of killing the program; a SIGXFSZ the
+// kernel raised meanwhile (it goes to the writing thread) is taken back at the end, unless one
+// was pending already (then it is the program's).
+class NoXfsz {
+ public:
+  NoXfsz();
+  ~NoXfsz();
+  NoXfsz(const NoXfsz&) = delete;
+  NoXfsz& operator=(const NoXfsz&) = delete;
+
+ private:
+  sigset_t old_;
+  bool pending_before_;
+};
+
+// write(2) until done (EINTR retried), under NoXfsz. False on error, errno set; bytes of this
+// call that did reach the file before a failure are truncated away again, so a file ends in a
+// whole record (a timeline in a whole line) when the size limit or the disk cuts a write.
 bool write_all(int fd, const char* p, std::size_t n);
+
+// For errno after a failed write: why writing cannot go on (the size limit, a full disk, the
+// quota), or null for any other error.
+const char* output_full_reason(int err);
 
 // Length of a NUL-terminated string; string compare (no libc dependence on the hot path).
 std::size_t str_len(const char* s);

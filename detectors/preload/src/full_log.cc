@@ -10,6 +10,7 @@
 
 #include "format.h"
 #include "profile.h"
+#include "session.h"
 #include "state.h"
 
 namespace arenalab::preload {
@@ -56,8 +57,10 @@ void full_write(int fd, const void* data, std::size_t len) {
   const bool own = fd < 0;
   if (own) fd = ::open(g_full_path, O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return;
-  write_all(fd, static_cast<const char*>(data), len);
+  const bool ok = write_all(fd, static_cast<const char*>(data), len);
+  const int err = errno;
   if (own) ::close(fd);
+  if (!ok && output_stopped(Output::kFullLog, err)) g_full_on = false;  // ends in whole records
 }
 
 void log_flush_locked(ThreadLog* l, int fd) {

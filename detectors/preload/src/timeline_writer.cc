@@ -32,6 +32,7 @@ SpinLock g_write_lock;
 std::atomic<bool> g_done{false};
 int g_seq = 0;
 int g_jeprof_seq = 0;
+bool g_dumps_stopped = false;  // a dump hit the size limit or a full disk
 
 // Reads VmRSS and RssAnon (kB) from /proc/self/status.
 void read_rss(long long* rss, long long* anon) {
@@ -57,12 +58,16 @@ void read_rss(long long* rss, long long* anon) {
   *anon = field("\nRssAnon:");
 }
 
+// Appends whole lines; when the size limit or the disk stops a line (write_all takes its
+// partial bytes back), the timeline stops there and run.json's warnings say why.
 bool timeline_write(const char* p, std::size_t n) {
   if (!g_timeline_open) return false;
   const int fd = ::open(g_timeline_path, O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return false;
   const bool ok = write_all(fd, p, n);
+  const int err = errno;
   ::close(fd);
+  if (!ok) output_stopped(Output::kTimeline, err);
   return ok;
 }
 
@@ -172,9 +177,20 @@ void jemalloc_prof_dump() {
 // heap.<seq>.heap (sample mode) and mmap.<seq>.heap (sample and full modes) with one seq, so
 // the two series share their dump times. Write lock held.
 void dump_profiles() {
+  if (g_dumps_stopped) return;
   bool wrote = false;
-  if (g_session.mode_flags & kSample) wrote = profile_dump_heap(g_seq) || wrote;
-  wrote = mmap_sites_dump(g_seq) || wrote;
+  if (g_session.mode_flags & kSample) {
+    errno = 0;
+    const bool ok = profile_dump_heap(g_seq);
+    if (!ok) output_stopped(Output::kDumps, errno);
+    wrote = ok || wrote;
+  }
+  if (g_dumps_stopped) return;
+  errno = 0;  // false with errno 0: mmap sites are off
+  if (const bool ok = mmap_sites_dump(g_seq); ok)
+    wrote = true;
+  else if (errno != 0)
+    output_stopped(Output::kDumps, errno);
   if ((g_session.mode_flags & kSample) || wrote) ++g_seq;
 }
 
@@ -242,6 +258,32 @@ void timeline_atfork_child() {
   g_seq = 0;
 }
 
+bool output_stopped(Output o, int err) {
+  const char* reason = output_full_reason(err);
+  if (!reason) return false;
+  static std::atomic<bool> noted[3];
+  if (noted[static_cast<int>(o)].exchange(true)) return true;
+  const char* what = "timeline cut: ";
+  if (o == Output::kTimeline) g_timeline_open = false;  // no later line
+  if (o == Output::kFullLog) what = "full log cut: ";
+  if (o == Output::kDumps) {
+    what = "heap dumps stopped: ";
+    g_dumps_stopped = true;
+  }
+  char at[64];
+  Buf b(at, sizeof at - 1);
+  b.str(" at t_ms=")
+      .u64((mono_ns() - g_session.t0_ns) / 1000000)
+      .str("; nothing later was written");
+  at[b.size()] = 0;
+  char why[160];
+  Buf w(why, sizeof why - 1);
+  w.str(reason).str(at);
+  why[w.size()] = 0;
+  note_warning(what, why, "");
+  return true;
+}
+
 // One line in <out_dir>/preload-warnings.txt (run.json's "warnings").
 void note_warning(const char* a, const char* b, const char* c) {
   char path[kPathMax + 64];
@@ -260,6 +302,7 @@ void note_warning(const char* a, const char* b, const char* c) {
 void sampler_final() {
   if (!g_session.active || getpid() != g_session.owner_pid) return;
   BusyScope busy(t_state);
+  NoXfsz no_xfsz;  // jemalloc's prof.dump writes from this thread too, beyond write_all
   g_write_lock.lock();
   if (!g_done.exchange(true)) {
     timeline_write_sample(true);
