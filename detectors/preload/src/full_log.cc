@@ -22,7 +22,7 @@ namespace {
 // written out (one O_APPEND write of whole records) when full, every interval by the sampler,
 // and when its thread exits (then it is free for the next thread).
 bool g_full_on = false;  // the file is opened per write (see timeline_write in timeline_writer.cc)
-char g_full_path[1100];
+constexpr char kFullName[] = "allocs.bin";  // in the output directory
 constexpr std::size_t kLogBuf = 64 * 1024 - 64;
 constexpr int kMaxLogs = 4096;
 }  // namespace
@@ -55,7 +55,7 @@ std::uint64_t now_ns() {
 void full_write(int fd, const void* data, std::size_t len) {
   if (!g_full_on || len == 0) return;
   const bool own = fd < 0;
-  if (own) fd = ::open(g_full_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (own) fd = open_output(g_profile_dir, kFullName, OpenMode::kAppend);
   if (fd < 0) return;
   const bool ok = write_all(fd, static_cast<const char*>(data), len);
   const int err = errno;
@@ -127,10 +127,7 @@ inline ThreadLog* my_log(ThreadState& t) {
 }  // namespace
 
 void full_log_init() {
-  Buf b(g_full_path, sizeof g_full_path);
-  b.str(g_profile_dir).str("/allocs.bin");
-  g_full_path[b.size()] = 0;
-  const int fd = ::open(g_full_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = open_output(g_profile_dir, kFullName, OpenMode::kCreate);
   if (fd >= 0) {
     write_all(fd, "ARENALAB-FULL/2\n", 16);
     ::close(fd);
@@ -193,7 +190,7 @@ void full_free(void* p) {
 
 void profile_flush_at(std::uint64_t t_ms) {
   if (!g_full_on) return;
-  const int fd = ::open(g_full_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  const int fd = open_output(g_profile_dir, kFullName, OpenMode::kAppend);
   if (fd < 0) return;
   const int n = g_log_count.load(std::memory_order_acquire);
   for (int i = 0; i < n; ++i) {

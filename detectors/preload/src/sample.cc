@@ -215,14 +215,14 @@ long long profile_sampled_live_estimate() {
 
 bool profile_dump_heap(int seq) {
   if (!g_stacks) return false;
-  char path[1100];
-  Buf bp(path, sizeof path - 1);
-  bp.str(g_profile_dir).str("/heap.");
+  char name[64];
+  Buf bp(name, sizeof name - 1);
+  bp.str("heap.");
   if (g_dump_pid) bp.u64(static_cast<std::uint64_t>(g_dump_pid)).ch('.');
   bp.u64(static_cast<std::uint64_t>(seq)).str(".heap");
-  path[bp.size()] = 0;
+  name[bp.size()] = 0;
   // heap_v2/<mean sample period in bytes>: jeprof unbiases each record by it.
-  return write_heap_v2(path, static_cast<std::uint64_t>(g_sample_bytes),
+  return write_heap_v2(g_profile_dir, name, static_cast<std::uint64_t>(g_sample_bytes),
                        g_stack_count.load(std::memory_order_acquire),
                        [](std::uint32_t i, HeapRecord* r) {
                          const Stack& s = g_stacks[i];

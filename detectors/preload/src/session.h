@@ -49,7 +49,8 @@ void timeline_write_sample(bool final);
 void sampler_start();
 // The fork child: the parent's append in flight is not ours; the child's files are its own.
 void timeline_atfork_child();
-// The outputs that stop when the size limit, the disk or the quota stops a write of theirs.
+// The outputs that stop when the size limit, the disk or the quota stops a write of theirs, or
+// their file was replaced by a link (output_full_reason).
 enum class Output { kTimeline, kFullLog, kDumps };
 // A write of `o` failed with errno `err`: when the size limit, the disk or the quota is why,
 // that output stops (the timeline and dumps here; the full log by its caller, on true) and

@@ -27,7 +27,7 @@ namespace {
 // The timeline is opened for each append and closed again: a program that closes every
 // descriptor (daemons do) can neither break our writes nor have its own fds written by us.
 bool g_timeline_open = false;
-char g_timeline_path[kPathMax + 64];
+char g_timeline_name[64];  // in the output directory
 SpinLock g_write_lock;
 std::atomic<bool> g_done{false};
 int g_seq = 0;
@@ -62,8 +62,11 @@ void read_rss(long long* rss, long long* anon) {
 // partial bytes back), the timeline stops there and run.json's warnings say why.
 bool timeline_write(const char* p, std::size_t n) {
   if (!g_timeline_open) return false;
-  const int fd = ::open(g_timeline_path, O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) return false;
+  const int fd = open_output(g_session.out_dir, g_timeline_name, OpenMode::kAppend);
+  if (fd < 0) {
+    output_stopped(Output::kTimeline, errno);  // replaced by a link or another's file
+    return false;
+  }
   const bool ok = write_all(fd, p, n);
   const int err = errno;
   ::close(fd);
@@ -222,14 +225,13 @@ void* sampler_main(void*) {
 }  // namespace
 
 bool timeline_open(bool child) {
-  Buf b(g_timeline_path, sizeof g_timeline_path);
-  b.str(g_session.out_dir);
+  Buf b(g_timeline_name, sizeof g_timeline_name - 1);
   if (child)
-    b.str("/timeline.").u64(static_cast<std::uint64_t>(getpid())).str(".jsonl");
+    b.str("timeline.").u64(static_cast<std::uint64_t>(getpid())).str(".jsonl");
   else
-    b.str("/timeline.jsonl");
-  g_timeline_path[b.size()] = 0;
-  const int fd = ::open(g_timeline_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    b.str("timeline.jsonl");
+  g_timeline_name[b.size()] = 0;
+  const int fd = open_output(g_session.out_dir, g_timeline_name, OpenMode::kCreate);
   if (fd < 0) return false;
   ::close(fd);
   g_timeline_open = true;
@@ -286,11 +288,7 @@ bool output_stopped(Output o, int err) {
 
 // One line in <out_dir>/preload-warnings.txt (run.json's "warnings").
 void note_warning(const char* a, const char* b, const char* c) {
-  char path[kPathMax + 64];
-  Buf p(path, sizeof path);
-  p.str(g_session.out_dir).str("/preload-warnings.txt");
-  path[p.size()] = 0;
-  const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int fd = open_output(g_session.out_dir, "preload-warnings.txt", OpenMode::kAppend);
   if (fd < 0) return;
   static char line[2048];
   Buf l(line, sizeof line - 1);
