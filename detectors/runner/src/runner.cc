@@ -21,13 +21,16 @@
 #include "arenalab/core/files.h"
 #include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/preload/protocol.h"
 
 namespace arenalab::runner {
 namespace fs = std::filesystem;
+namespace protocol = preload::protocol;
 
 std::string preload_library_path(const std::string& mode) {
-  return lib_dir() +
-         (mode == "stats" ? "/libarenalab_preload_stats.so" : "/libarenalab_preload.so");
+  protocol::Mode m = protocol::Mode::kCount;
+  protocol::parse_mode(mode.c_str(), &m);
+  return lib_dir() + "/" + protocol::preload_library(m);
 }
 
 bool is_static_executable(const std::string& path) {
@@ -69,9 +72,7 @@ std::string resolve_program(const std::string& name) {
   return "";
 }
 
-bool valid_mode(const std::string& m) {
-  return m == "stats" || m == "count" || m == "sample" || m == "full";
-}
+bool valid_mode(const std::string& m) { return protocol::parse_mode(m.c_str(), nullptr); }
 
 // Files a previous run in the same directory left, which this run would otherwise mix in.
 void clear_previous(const std::string& dir) {
@@ -163,16 +164,17 @@ Result<RunResult> run(const RunOptions& o) {
   };
   std::ostringstream interval;
   interval << o.interval_ms;
-  set("ARENALAB_OUT_DIR", out);
-  set("ARENALAB_MODE", o.mode);
-  set("ARENALAB_INTERVAL_MS", interval.str());
-  set("ARENALAB_SAMPLE_BYTES", std::to_string(o.sample_bytes));
-  set("ARENALAB_ALLOCATOR", config->name);
-  set("ARENALAB_BACKEND", backend_name(config->backend));
-  set("ARENALAB_PID", "0000000000");  // claimed by the first process that loads the preload
-  set("ARENALAB_DUMP_EVERY", std::to_string(std::max(0, o.heap_dump_every)));
-  set("ARENALAB_JEPROF_DUMP_EVERY", std::to_string(std::max(0, o.jemalloc_prof_dump_every)));
-  set("ARENALAB_TRACE_CHILDREN", o.trace_children ? "1" : "0");
+  set(protocol::kEnvOutDir, out);
+  set(protocol::kEnvMode, o.mode);
+  set(protocol::kEnvIntervalMs, interval.str());
+  set(protocol::kEnvSampleBytes, std::to_string(o.sample_bytes));
+  set(protocol::kEnvAllocator, config->name);
+  set(protocol::kEnvBackend, backend_name(config->backend));
+  set(protocol::kEnvPid,
+      protocol::kPidPlaceholder);  // claimed by the first process that loads the preload
+  set(protocol::kEnvDumpEvery, std::to_string(std::max(0, o.heap_dump_every)));
+  set(protocol::kEnvJeprofDumpEvery, std::to_string(std::max(0, o.jemalloc_prof_dump_every)));
+  set(protocol::kEnvTraceChildren, o.trace_children ? "1" : "0");
   for (const auto& [k, v] : o.extra_env) {
     if (k == "MALLOC_CONF" && !malloc_conf.empty()) {
       malloc_conf += "," + v;
@@ -191,8 +193,8 @@ Result<RunResult> run(const RunOptions& o) {
 
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  set("ARENALAB_T0_NS", std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
-                                       static_cast<std::uint64_t>(ts.tv_nsec)));
+  set(protocol::kEnvT0Ns, std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                                         static_cast<std::uint64_t>(ts.tv_nsec)));
   auto child = spawn(spec);
   if (!child) return child.error();
   Result<ExitInfo> exit = make_error("not run");
