@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <regex>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
@@ -122,6 +124,13 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
   detail::ProfileRun run{o, report, detail::which(o.command[0])};
   if (run.binary.empty()) return make_error("cannot find program '" + o.command[0] + "'");
+  for (const auto& pattern : o.skip) {
+    try {
+      run.filter.skip.emplace_back(pattern);
+    } catch (const std::regex_error& e) {
+      return make_error("--skip: '" + pattern + "' is not a regular expression: " + e.what());
+    }
+  }
   run.adaptive = o.interval_s == 0;
   run.interval_s = run.adaptive ? kAdaptiveBaseS : o.interval_s;
 
@@ -261,7 +270,7 @@ std::string report_json(const ProfileReport& r, int top) {
   return profile_file::to_json(to_profile_file(r, top));
 }
 
-std::string report_text(const ProfileReport& r, int top) {
+std::string report_text(const ProfileReport& r, int top, int frames) {
   std::string out;
   out += fmt::format("profile: {} under {} ({})\n", join_command(r.command),
                      profiler_name(r.profiler), r.exit.describe());
@@ -282,14 +291,23 @@ std::string report_text(const ProfileReport& r, int top) {
                      std::min<std::size_t>(top, r.callsites.size()), r.callsites.size());
   out += fmt::format("  {:<10} {:>14} {:>12}  {}\n", "verdict", "slope", "bytes now",
                      "first frame outside the allocator");
+  // Rows whose sites read alike (the same function reached from different callers) also show
+  // the next frame, so that they can be told apart.
+  std::map<std::string, int> alike;
+  for (std::size_t i = 0; i < r.callsites.size() && i < static_cast<std::size_t>(top); ++i)
+    ++alike[site_text(r.callsites[i])];
   int n = 0;
   for (const auto& s : r.callsites) {
     if (n++ >= top) break;
     const double b = s.verdict.slope_bytes_per_s;
     std::string slope = "-";  // unresolved, or no finite slope
     if (s.verdict.has_slope()) slope = (b < 0 ? "-" : "") + format_bytes(std::fabs(b)) + "/s";
+    std::string site = site_text(s);
+    const int shown = std::max(frames, alike[site] > 1 ? 2 : 1);
     out += fmt::format("  {:<10} {:>14} {:>12}  {}\n", verdict_name(s.verdict.verdict), slope,
-                       format_bytes(s.bytes_now()), site_text(s));
+                       format_bytes(s.bytes_now()), site);
+    for (std::size_t k = s.site + 1; k < s.frames.size() && k < s.site + shown; ++k)
+      out += fmt::format("  {:<10} {:>14} {:>12}    < {}\n", "", "", "", s.frames[k].describe());
   }
   if (!r.callsites.empty())
     out += fmt::format("  (classifier: {})\n", r.callsites.front().verdict.method);

@@ -275,7 +275,7 @@ Status add_dump_callsites(ProfileRun& run, const std::vector<std::string>& paths
   if (!dumps) return dumps.error();
   if (source == SiteSource::kHeap)
     for (const auto& d : *dumps) run.report.dump_t_ms.push_back(d.t_ms);
-  for (auto& site : callsites_from_dumps(*dumps, run.symbolizer)) {
+  for (auto& site : callsites_from_dumps(*dumps, run.symbolizer, run.filter)) {
     site.source = source;
     run.report.callsites.push_back(std::move(site));
   }
