@@ -185,6 +185,9 @@ void poll_progress(ProfileRun& run, double elapsed_ms, std::uint64_t rss) {
 std::string cadence_text(const ProfileRun& run) {
   if (!run.adaptive) return fmt::format("every {} s", run.interval_s);
   const int stride = run.thinner != nullptr ? run.thinner->stride() : 1;
+  if (stride == 1)
+    return fmt::format("every {} s (adaptive: thinned once more than {} are kept; not needed)",
+                       run.interval_s, kAdaptiveMaxDumps);
   return fmt::format("every {} s, thinned as the run went to every {} s (at most {} kept)",
                      run.interval_s, run.interval_s * stride, kAdaptiveMaxDumps);
 }

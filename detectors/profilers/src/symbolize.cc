@@ -279,6 +279,9 @@ bool is_wrapper_frame(const Frame& frame) {
       // glib
       "g_malloc", "g_try_malloc", "g_realloc", "g_try_realloc", "g_slice_alloc", "g_memdup",
       "g_strdup", "g_strndup",
+      // OpenSSL
+      "CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc", "CRYPTO_clear_realloc", "CRYPTO_strdup",
+      "CRYPTO_strndup", "CRYPTO_memdup",
       // the xmalloc family (GNU and many C programs), PHP, Ruby
       "xmalloc", "xcalloc", "xrealloc", "xzalloc", "xstrdup", "emalloc", "_emalloc", "ecalloc",
       "_ecalloc", "erealloc", "_erealloc", "safe_emalloc", "_safe_emalloc", "ruby_xmalloc",

@@ -122,7 +122,8 @@ TEST(AllocatorFrames, WrappersAreNotTheSite) {
       {7, "PyList_New", "", 0, "/usr/bin/python3.11"},
   };
   EXPECT_EQ(first_user_frame(python), 6u);
-  for (const char* fn : {"g_malloc0", "xmalloc", "zcalloc", "PyMem_Malloc", "ruby_xmalloc2"})
+  for (const char* fn :
+       {"g_malloc0", "xmalloc", "zcalloc", "PyMem_Malloc", "ruby_xmalloc2", "CRYPTO_zalloc"})
     EXPECT_TRUE(is_wrapper_frame({1, fn, "", 0, "/bin/x"})) << fn;
   for (const char* fn : {"leak_some_records(unsigned long)", "main", "createStringObject"})
     EXPECT_FALSE(is_wrapper_frame({1, fn, "", 0, "/bin/x"})) << fn;

@@ -58,7 +58,7 @@ bool is_allocator_frame(const Frame& frame);
 // True for the allocation wrappers of runtimes and libraries, which would hide the caller if
 // named as the site: redis' zmalloc family, CPython's object allocator (PyObject_Malloc,
 // _PyObject_ArenaMmap, PyMem_*, the GC allocators), glib's g_malloc family, zlib's zcalloc,
-// the common xmalloc family, PHP's emalloc, Ruby's ruby_xmalloc.
+// OpenSSL's CRYPTO_malloc family, the common xmalloc family, PHP's emalloc, Ruby's ruby_xmalloc.
 bool is_wrapper_frame(const Frame& frame);
 
 // Which frames first_user_frame passes over besides the allocator machinery.
