@@ -240,7 +240,7 @@ profile_file::Profile to_profile_file(const ProfileReport& r, int top) {
     p.callsites.push_back(std::move(c));
   }
   for (const auto& t : r.tools) {
-    profile_file::Tool c{t.purpose, t.command, t.ran, std::nullopt, t.output_path};
+    profile_file::Tool c{t.purpose, t.command, t.ran, std::nullopt, t.output_path, t.error};
     if (t.ran) c.status = t.status;
     p.tools.push_back(std::move(c));
   }
@@ -337,9 +337,10 @@ std::string report_text(const ProfileReport& r, int top, int frames) {
   if (!r.tools.empty()) {
     out += "\ndig further:\n";
     for (const auto& t : r.tools) {
-      out +=
-          fmt::format("  # {}{}\n  {}\n", t.purpose,
-                      t.ran ? fmt::format(" (ran, exit {})", t.status) : " (not run)", t.command);
+      const std::string how = !t.error.empty() ? fmt::format(" (FAILED: {})", t.error)
+                              : t.ran          ? fmt::format(" (ran, exit {})", t.status)
+                                               : std::string(" (not run)");
+      out += fmt::format("  # {}{}\n  {}\n", t.purpose, how, t.command);
     }
   }
   if (!r.notes.empty()) {

@@ -70,6 +70,9 @@ struct ToolCommand {
   std::string output_path;  // "" when not run
   bool ran = false;
   int status = -1;  // exit status when ran
+  // Why it failed, when it did (a non-zero status, or no output): the tail of its stderr, or
+  // "not installed" / "wrote nothing". "" when it worked.
+  std::string error;
 };
 
 struct ProfileReport {
