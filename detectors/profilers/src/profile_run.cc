@@ -15,6 +15,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
+#include "arenalab/profilers/flamegraph.h"
 #include "profilers_internal.h"
 
 namespace arenalab::profilers {
@@ -87,6 +88,47 @@ void assess_outside_growth(ProfileReport& r, const std::string& signal,
   }
 }
 
+// Flame graphs of every profiler's series, with no external tool: the live bytes at the last
+// dump and the growth from the first dump to the last, as folded stacks and SVG, listed with
+// the tools.
+void write_flamegraphs(ProfileReport& r) {
+  if (r.dump_t_ms.empty()) return;
+  std::vector<std::string> hot;
+  for (const auto& s : r.callsites)
+    if (const Frame* f = s.site_frame(); f != nullptr && s.verdict.is_leak())
+      hot.push_back(folded_frame_name(*f));
+  struct Graph {
+    const char* stem;
+    std::string title;
+    std::optional<std::size_t> from;
+  };
+  const std::string span =
+      fmt::format("{} .. {}", fmt_ms(r.dump_t_ms.front()), fmt_ms(r.dump_t_ms.back()));
+  const Graph graphs[] = {
+      {"growth", "Growth of live bytes from the first to the last dump (" + span + ")", 0},
+      {"live", "Live bytes at the last dump (" + fmt_ms(r.dump_t_ms.back()) + ")", std::nullopt},
+  };
+  for (const auto& g : graphs) {
+    ToolCommand t;
+    t.purpose = std::string(g.stem) +
+                " flame graph (folded stacks for flamegraph.pl/speedscope, "
+                "and SVG; leaking sites in red)";
+    const std::string folded_path = r.out_dir + "/" + g.stem + ".folded";
+    const std::string svg_path = r.out_dir + "/" + g.stem + ".svg";
+    t.command = "(built in) " + folded_path + " -> " + svg_path;
+    const std::string folded = folded_stacks(r.callsites, g.from, std::nullopt);
+    auto st = write_file_atomic(folded_path, folded);
+    if (st) st = write_file_atomic(svg_path, flamegraph_svg(folded, g.title, hot));
+    t.ran = true;
+    t.status = st ? 0 : 1;
+    if (st)
+      t.output_path = svg_path;
+    else
+      t.error = st.error().message;
+    r.tools.push_back(std::move(t));
+  }
+}
+
 }  // namespace
 
 Result<std::vector<TimedDump>> load_dumps(const std::vector<std::string>& paths, long long t0_ns) {
@@ -152,6 +194,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (!ran) return ran.error();
 
   classify_and_rank(report.callsites);
+  write_flamegraphs(report);
   if (report.dumps.empty())
     report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
   if (const std::size_t n = report.dump_t_ms.size(); n < kDumpsNeeded) {
