@@ -99,7 +99,10 @@ Result<Configuration> configuration(const ProfileOptions& o, const std::string& 
 void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
               const std::string& output_path) {
   tool.command = join_command(argv) + " > " + shell_quote(output_path);
-  if (which(argv[0]).empty()) return;
+  if (which(argv[0]).empty()) {
+    tool.error = argv[0] + " is not installed";
+    return;
+  }
   SpawnSpec spec;
   spec.argv = argv;
   spec.capture_stdout = true;
@@ -107,10 +110,24 @@ void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
   spec.stdin_null = true;
   spec.capture_limit = 16 << 20;
   auto exit = run_process(spec);
-  if (!exit) return;
+  if (!exit) {
+    tool.error = exit.error().message;
+    return;
+  }
   tool.ran = true;
   tool.status = exit->shell_status();
   if (write_file_atomic(output_path, exit->out)) tool.output_path = output_path;
+  if (tool.status == 0 && !exit->out.empty()) return;
+  // The tool's own words: the last lines of its stderr (jeprof --svg without graphviz exits 0
+  // having written nothing, and says "sh: 1: dot: not found").
+  std::string err = exit->err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  if (err.size() > 300) err = "..." + err.substr(err.size() - 300);
+  for (char& c : err)
+    if (c == '\n') c = ' ';
+  tool.error =
+      (exit->out.empty() ? std::string("wrote nothing") : "exit " + std::to_string(tool.status)) +
+      (err.empty() ? std::string() : ": " + err);
 }
 
 void pprof_tools(ProfileReport& report, const std::string& tool, const std::string& binary,
@@ -185,6 +202,9 @@ void poll_progress(ProfileRun& run, double elapsed_ms, std::uint64_t rss) {
 std::string cadence_text(const ProfileRun& run) {
   if (!run.adaptive) return fmt::format("every {} s", run.interval_s);
   const int stride = run.thinner != nullptr ? run.thinner->stride() : 1;
+  if (stride == 1)
+    return fmt::format("every {} s (adaptive: thinned once more than {} are kept; not needed)",
+                       run.interval_s, kAdaptiveMaxDumps);
   return fmt::format("every {} s, thinned as the run went to every {} s (at most {} kept)",
                      run.interval_s, run.interval_s * stride, kAdaptiveMaxDumps);
 }
@@ -275,7 +295,7 @@ Status add_dump_callsites(ProfileRun& run, const std::vector<std::string>& paths
   if (!dumps) return dumps.error();
   if (source == SiteSource::kHeap)
     for (const auto& d : *dumps) run.report.dump_t_ms.push_back(d.t_ms);
-  for (auto& site : callsites_from_dumps(*dumps, run.symbolizer)) {
+  for (auto& site : callsites_from_dumps(*dumps, run.symbolizer, run.filter)) {
     site.source = source;
     run.report.callsites.push_back(std::move(site));
   }

@@ -54,6 +54,7 @@ struct ProfileRun {
   std::string rss_signal;
   long long since_ns = 0;  // CLOCK_REALTIME when the target was started: dump times count from it
   Symbolizer symbolizer;   // shared by the heap and mmap dumps (its caches)
+  SiteFilter filter;       // what is not the call site (built-in wrappers, --skip)
 };
 
 // Called by spawn_and_poll and run_with_runner at every poll: thins the dumps (when a thinner

@@ -72,6 +72,10 @@ tool_text = open(path).read() if os.path.exists(path) else ""
 fn = leak_fn
 if fn not in tool_text:
     fail.append(f"{growth} missing or does not name {fn}")
+# A tool that wrote nothing (jeprof --svg without graphviz) says why, in its own words.
+for t in r["tools"]:
+    if t.get("output") and os.path.getsize(t["output"]) == 0 and not t.get("error"):
+        fail.append(f"tool wrote nothing and no error is given: {t['command']}")
 if r.get("outside_heap", {}).get("outside"):
     fail.append(f"malloc kind: growth called outside the profile: {r['outside_heap']}")
 m = json.load(open(f"{out}/mmap/profile.json"))
