@@ -17,6 +17,32 @@ void print_error(const std::string& command, const std::string& message) {
   std::fprintf(stderr, "arenalab %s: %s\n", command.c_str(), message.c_str());
 }
 
+namespace {
+
+// CLI11 reports an option a subcommand does not know as "The following argument was not
+// expected: <the first word of the target command>". Name the option instead.
+std::string unknown_option(CLI::App& app, int argc, char** argv) {
+  CLI::App* sub = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") return "";
+    if (!sub) {
+      for (auto* s : app.get_subcommands([](CLI::App*) { return true; }))
+        if (s->check_name(a)) sub = s;
+      continue;
+    }
+    if (a.size() < 2 || a[0] != '-') continue;
+    const std::string name = a.substr(0, a.find('='));
+    if (name == "-h" || name == "--help") continue;
+    if (!sub->get_option_no_throw(name))
+      return "arenalab " + sub->get_name() + ": unknown option '" + name + "' (see arenalab " +
+             sub->get_name() + " --help)";
+  }
+  return "";
+}
+
+}  // namespace
+
 }  // namespace arenalab::cli
 
 int main(int argc, char** argv) {
@@ -42,6 +68,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line naming what was wrong, and where to look.
+    if (const auto unknown = unknown_option(app, argc, argv); !unknown.empty()) {
+      std::fprintf(stderr, "%s\n", unknown.c_str());
+      return kExitUsage;
+    }
     std::string what = e.what();
     std::fprintf(stderr, "arenalab: %s (see arenalab --help)\n", what.c_str());
     return kExitUsage;
