@@ -333,6 +333,45 @@ if [[ " $parts " == *" redis "* ]]; then
       gone_within 1 "$pid" || bad "redis/SIG$sig: redis-server $pid still runs"
       kill -KILL "$pid" 2>/dev/null
     done
+    # Ctrl-C at a terminal: the line discipline sends SIGINT to the whole foreground process
+    # group, redis-server included; arenalab must not send a second one (redis-server reads a
+    # second SIGINT as "I insist": exit at once, without its shutdown).
+    r="$TMP/redis-tty"
+    mkdir -p "$r"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf 'bind 127.0.0.1\nport %s\ndir %s\nsave ""\nappendonly no\ndaemonize no\nlogfile %s\n' \
+      "$port" "$r" "$r/redis.log" >"$r/redis.conf"
+    status=$(python3 - "$ARENALAB" "$r" <<'PY'
+import json, os, pty, sys, time
+arenalab, r = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(arenalab, [arenalab, "watch", "-q", "--out", r + "/out", "--", "redis-server",
+                        r + "/redis.conf"])
+deadline = time.time() + 20
+while time.time() < deadline:
+    try:
+        if sum(1 for _ in open(r + "/out/timeline.jsonl")) >= 2:
+            break
+    except OSError:
+        pass
+    time.sleep(0.05)
+time.sleep(1)
+os.write(fd, b"\x03")  # Ctrl-C
+try:
+    while os.read(fd, 4096):
+        pass
+except OSError:
+    pass
+_, st = os.waitpid(pid, 0)
+print(("signal %d" % os.WTERMSIG(st)) if os.WIFSIGNALED(st) else ("exit %d" % os.WEXITSTATUS(st)))
+PY
+)
+    ints=$(grep -c "Received SIGINT" "$r/redis.log")
+    insist=$(grep -c "You insist" "$r/redis.log")
+    check "redis-server, Ctrl-C at a terminal: arenalab $status, redis-server got SIGINT $ints time(s), 'You insist' $insist, target $(json "$r/out/run.json" 'd["exit"]["describe"]')" \
+      test "$status" = "signal 2" -a "$ints" -eq 1 -a "$insist" -eq 0 \
+      -a "$(json "$r/out/run.json" 'd["exit"]["code"]')" = 0
   fi
 fi
 
