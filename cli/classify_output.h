@@ -40,9 +40,13 @@ inline std::string duration(double s) {
 inline std::string human_verdict(const analysis::Classification& c, const analysis::Options& o) {
   std::string out = fmt::format("verdict: {} (confidence {:.2f})\n  {}\n",
                                 analysis::verdict_name(c.verdict), c.confidence, c.reason);
-  if (c.time_to_limit_s && o.limit_bytes)
+  if (c.time_to_limit_s && o.limit_bytes && *c.time_to_limit_s <= 0)
+    out += fmt::format("  already at or above {}\n", format_bytes(*o.limit_bytes));
+  else if (c.time_to_limit_s && o.limit_bytes)
     out += fmt::format("  projected to reach {} in {}\n", format_bytes(*o.limit_bytes),
                        duration(*c.time_to_limit_s));
+  else if (o.limit_bytes)  // no upward trend to project (issue 20 item 6): say so
+    out += fmt::format("  {}: not reached at the current rate\n", format_bytes(*o.limit_bytes));
   out +=
       fmt::format("\n{:<11} {:<15} {:>10} {:>8} {:>30} {:>8} {:>8} {:>13}\n", "signal", "verdict",
                   "level", "growth", "Theil-Sen slope [CI]", "p(med)", "p(min)", "knee");

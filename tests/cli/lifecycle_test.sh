@@ -7,11 +7,11 @@
 # not empty; --force); the exit-status convention; options shared by run, watch and budget;
 # non-UTF-8 arguments; --interval as the interposer reads it.
 # usage: lifecycle_test.sh ARENALAB [PART...]   (parts: signals kill duration dirs options
-#        status utf8 interval redis; default all)
+#        status limit utf8 interval redis; default all)
 set -u
 ARENALAB=$1
 shift
-parts=${*:-"signals kill duration dirs options status utf8 interval redis"}
+parts=${*:-"signals kill duration dirs options status limit utf8 interval redis"}
 # Job control: background jobs keep SIGINT and SIGQUIT (a script without it starts them
 # ignored, and arenalab, as shells do, leaves an ignored signal ignored).
 set -m
@@ -266,6 +266,13 @@ if [[ " $parts " == *" status "* ]]; then
   fi
   "$ARENALAB" run -q --out "$TMP/st3" -- sh -c 'kill -USR1 $$'
   check "run: a target killed by SIGUSR1 gives 128+10 ($?)" test $? -eq 138
+fi
+
+if [[ " $parts " == *" limit "* ]]; then
+  # --limit with nothing growing towards it: said, not left out.
+  out=$("$ARENALAB" watch -q --out "$TMP/limit" --limit 1G -- sleep 4)
+  check "watch --limit 1G on sleep: '$(grep -i "1.0 GiB" <<<"$out" | sed 's/^ *//')'" \
+    grep -q "1.0 GiB: not reached at the current rate" <<<"$out"
 fi
 
 if [[ " $parts " == *" utf8 "* ]]; then
