@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // arenalab: the command-line front end. Each subcommand lives in its own cmd_<name>.cc.
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 
@@ -31,12 +32,18 @@ std::string unknown_option(CLI::App& app, int argc, char** argv) {
         if (s->check_name(a)) sub = s;
       continue;
     }
-    if (a.size() < 2 || a[0] != '-') continue;
+    // An option is -x or --name; "-1" is a value (--interval -1).
+    if (a.size() < 2 || a[0] != '-' ||
+        !(std::isalpha(static_cast<unsigned char>(a[1])) || (a[1] == '-' && a.size() > 2)))
+      continue;
     const std::string name = a.substr(0, a.find('='));
     if (name == "-h" || name == "--help") continue;
-    if (!sub->get_option_no_throw(name))
+    const CLI::Option* opt = sub->get_option_no_throw(name);
+    if (!opt)
       return "arenalab " + sub->get_name() + ": unknown option '" + name + "' (see arenalab " +
              sub->get_name() + " --help)";
+    // Its value is the next word unless given with '='.
+    if (opt->get_items_expected_min() > 0 && name.size() == a.size()) ++i;
   }
   return "";
 }
