@@ -5,7 +5,9 @@
 #include "arenalab/runner/runner.h"
 
 #include <elf.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,12 +15,14 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "arenalab/allocators/registry.h"
 #include "arenalab/core/files.h"
+#include "arenalab/core/text.h"
 #include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
 #include "arenalab/preload/protocol.h"
@@ -74,19 +78,30 @@ std::string resolve_program(const std::string& name) {
 
 bool valid_mode(const std::string& m) { return protocol::parse_mode(m.c_str(), nullptr); }
 
-// Files a previous run in the same directory left, which this run would otherwise mix in.
-void clear_previous(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string n = e.path().filename().string();
+// Files a previous run in the same directory left, which this run would otherwise mix in, and
+// anything that could redirect a write: symlinks and temporary names. unlinkat removes a
+// symlink itself, never its target.
+void clear_previous(const OutputDir& dir) {
+  for (const std::string& n : dir.entries()) {
+    struct stat st {};
+    const bool is_link =
+        ::fstatat(dir.fd(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
     const bool ours =
         n == "timeline.jsonl" || n == "run.json" || n == "allocs.bin" ||
         n == "preload-warnings.txt" ||
         (n.rfind("timeline.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
-        ((n.rfind("heap.", 0) == 0 || n.rfind("jeprof.", 0) == 0) && n.size() > 5 &&
-         n.substr(n.size() - 5) == ".heap");
-    if (ours) fs::remove(e.path(), ec);
+        ((n.rfind("heap.", 0) == 0 || n.rfind("jeprof.", 0) == 0 || n.rfind("mmap.", 0) == 0) &&
+         n.size() > 5 && n.substr(n.size() - 5) == ".heap");
+    const bool temporary = n.find(".tmp") != std::string::npos;
+    if (ours || temporary || is_link) dir.remove(n);
   }
+}
+
+// The interval as the interposer parses it: digits and a point, never an exponent.
+std::string interval_text(double ms) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", ms);
+  return buf;
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -122,7 +137,8 @@ Result<RunResult> run(const RunOptions& o) {
   if (o.command.empty()) return make_error("no command given (arenalab run ... -- CMD ARGS)");
   if (!valid_mode(o.mode))
     return make_error("unknown mode '" + o.mode + "' (expected stats|count|sample|full)");
-  if (!(o.interval_ms > 0)) return make_error("--interval must be > 0 ms");
+  if (!(o.interval_ms >= kMinIntervalMs && o.interval_ms <= kMaxIntervalMs))
+    return make_error("--interval must be between 1 and 3600000 ms");
   if (o.sample_bytes == 0) return make_error("--sample-bytes must be > 0");
 
   const std::string cfg_path =
@@ -140,10 +156,13 @@ Result<RunResult> run(const RunOptions& o) {
 
   RunResult result;
   std::string out = o.out_dir.empty() ? "arenalab-run-" + std::to_string(::getpid()) : o.out_dir;
-  if (auto st = make_directories(out); !st) return st.error();
+  // Checked (and made) before the target starts: a directory we cannot use is an error now,
+  // not after the run.
+  auto dir = OutputDir::open(out, o.out_existing);
+  if (!dir) return dir.error();
+  if (o.out_existing == ExistingDir::kAccept) clear_previous(*dir);
   std::error_code ec;
-  out = fs::absolute(out, ec).lexically_normal().string();
-  clear_previous(out);
+  out = dir->path();
   result.out_dir = out;
   result.timeline_path = out + "/timeline.jsonl";
   result.run_json_path = out + "/run.json";
@@ -162,11 +181,9 @@ Result<RunResult> run(const RunOptions& o) {
     else
       spec.set_env.emplace_back(k, v);
   };
-  std::ostringstream interval;
-  interval << o.interval_ms;
   set(protocol::kEnvOutDir, out);
   set(protocol::kEnvMode, o.mode);
-  set(protocol::kEnvIntervalMs, interval.str());
+  set(protocol::kEnvIntervalMs, interval_text(o.interval_ms));
   set(protocol::kEnvSampleBytes, std::to_string(o.sample_bytes));
   set(protocol::kEnvAllocator, config->name);
   set(protocol::kEnvBackend, backend_name(config->backend));
@@ -195,11 +212,15 @@ Result<RunResult> run(const RunOptions& o) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   set(protocol::kEnvT0Ns, std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
                                          static_cast<std::uint64_t>(ts.tv_nsec)));
+  // Made before the spawn, so a signal that comes while the target starts is passed on too.
+  std::optional<TerminationSignals> forward;
+  if (o.stop.forward_signals) forward.emplace();
   auto child = spawn(spec);
   if (!child) return child.error();
   Result<ExitInfo> exit = make_error("not run");
   {
-    IgnoreInteractiveSignals guard;
+    std::optional<IgnoreInteractiveSignals> ignore;
+    if (!o.stop.forward_signals) ignore.emplace();
     const pid_t pid = child->pid();
     const double start = child->started_ms();
     // Child::wait polls at the tick period (at most 50 ms): poll every 5 ms so the target's
@@ -214,7 +235,7 @@ Result<RunResult> run(const RunOptions& o) {
         o.on_tick(RunProgress{pid, now - start, result.timeline_path});
       }
     };
-    exit = child->wait(tick, 5);
+    exit = child->wait(tick, 5, o.stop);
   }
   if (!exit) return exit.error();
   result.exit = *exit;
@@ -248,7 +269,7 @@ Result<RunResult> run(const RunOptions& o) {
   std::sort(result.files.begin(), result.files.end());
 
   RunRecord rec;
-  rec.command = o.command;
+  rec.command = utf8_escaped(o.command);
   rec.mode = o.mode;
   rec.interval_ms = o.interval_ms;
   if (o.mode == "sample") rec.sample_bytes = o.sample_bytes;
@@ -269,7 +290,22 @@ Result<RunResult> run(const RunOptions& o) {
   rec.timeline_samples = result.samples;
   rec.files = result.files;
   rec.warnings = result.warnings;
-  if (auto st = write_run_json(result.run_json_path, rec); !st) return st.error();
+  if (const auto& s = result.exit.stop; s.stop_ms) {
+    StopRecord stop;
+    stop.at_ms = *s.stop_ms;
+    stop.killed_after_grace = s.killed_after_grace;
+    if (s.received_signal) stop.received = signal_name(*s.received_signal);
+    if (s.duration_reached) stop.duration_ms = o.stop.duration_ms;
+    if (s.sent_signal) stop.signal = signal_name(*s.sent_signal);
+    rec.stop = stop;
+  }
+  // The target has run: a file we cannot write is a warning, never the loss of its status.
+  if (auto st = dir->write_file("run.json",
+                                run_to_json(rec).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      !st) {
+    result.warnings.push_back(st.error().message);
+    result.run_json_path.clear();
+  }
   return result;
 }
 
