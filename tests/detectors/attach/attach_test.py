@@ -3,8 +3,8 @@
 # `arenalab watch|run --pid` (level rss) on real processes that were running before arenalab
 # started: the verdict, the files, the refusals, and that the target runs on unsignalled.
 # usage: attach_test.py CASE --arenalab BIN --steady BIN --workdir DIR
-# CASE: python_leak | steady | interrupt | vanished | refusals | run | redis | static. Exit 0 pass,
-# 1 fail, 77 skipped (with the reason on stdout).
+# CASE: python_leak | steady | interrupt | vanished | refusals | run | redis | static |
+# interposed. Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout).
 import argparse
 import json
 import os
@@ -217,6 +217,49 @@ def case_static(args):
         proc.wait()
 
 
+def case_interposed(args):
+    """A target that already runs under arenalab's interposer: watched, with a pointer to the
+    timeline that has the allocator's books."""
+    tmp = tempfile.mkdtemp(dir=args.workdir)
+    inner = os.path.join(tmp, "inner")
+    pid = None
+    runner = subprocess.Popen([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
+                               "--", sys.executable, os.path.join(HERE, "grow.py")])
+    try:
+        for _ in range(50):
+            try:
+                with open(f"/proc/{runner.pid}/task/{runner.pid}/children") as f:
+                    kids = f.read().split()
+                if kids:
+                    pid = int(kids[0])
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        if pid is None:
+            skip("/proc/PID/task/TID/children unavailable: cannot find the target's pid")
+        time.sleep(0.5)
+        out = os.path.join(tmp, "out")
+        p = watch(args, pid, out, "--duration", "2", sub="run")
+        check(p.returncode == 0, f"interposed: exit {p.returncode}; {p.stderr}")
+        with open(os.path.join(out, "attach.json")) as f:
+            warnings = json.load(f)["warnings"]
+        check(any("already runs under arenalab's interposer" in w and inner in w
+                  for w in warnings), f"interposed: warnings {warnings}")
+        check(any("already runs under" in x for x in p.stderr.splitlines()),
+              f"interposed: no warning on stderr: {p.stderr}")
+        check(alive(pid), "interposed: the target stopped")
+    finally:
+        # End the target itself (our grandchild), then its runner, which writes its files.
+        if pid is not None and alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        try:
+            runner.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+            runner.wait()
+
+
 def case_vanished(args):
     target = subprocess.Popen(["sleep", "2"])
     out = os.path.join(args.workdir, "vanished")
@@ -366,7 +409,7 @@ def main():
     cases = {"python_leak": case_python_leak, "steady": case_steady,
              "interrupt": case_interrupt, "vanished": case_vanished,
              "refusals": case_refusals, "run": case_run, "redis": case_redis,
-             "static": case_static}
+             "static": case_static, "interposed": case_interposed}
     cases[args.case](args)
     if failures:
         print(f"{len(failures)} failure(s)")
