@@ -3,8 +3,8 @@
 # `arenalab watch|run --pid` (level rss) on real processes that were running before arenalab
 # started: the verdict, the files, the refusals, and that the target runs on unsignalled.
 # usage: attach_test.py CASE --arenalab BIN --steady BIN --workdir DIR
-# CASE: python_leak | steady | interrupt | vanished | refusals | run | redis | static |
-# interposed. Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout).
+# CASE: python_leak | plateau | steady | sawtooth | interrupt | vanished | refusals | run |
+# redis | static | interposed. Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout).
 import argparse
 import json
 import os
@@ -109,6 +109,44 @@ def case_python_leak(args):
     finally:
         py.kill()
         py.wait()
+
+
+def case_plateau(args):
+    """python3 warming a cache for 3 s, then holding it: RSS rises and levels off."""
+    py = subprocess.Popen([sys.executable, os.path.join(HERE, "plateau.py")])
+    try:
+        time.sleep(0.3)
+        out = os.path.join(args.workdir, "plateau")
+        p = watch(args, py.pid, out, "--duration", "9", "-q")
+        check(p.returncode == 0, f"plateau: exit {p.returncode}, want 0; {p.stdout[:300]!r}")
+        _, _, v = check_files(out, "plateau", "duration")
+        check(v["verdict"] == "bounded", f"plateau: verdict {v['verdict']}")
+        check(py.poll() is None, "plateau: the target did not run on")
+    finally:
+        py.kill()
+        py.wait()
+
+
+def case_sawtooth(args):
+    """The C target mapping 15 MiB over 1.5 s and unmapping it, every 2 s: no trend."""
+    tmp = tempfile.mkdtemp(dir=args.workdir)
+    log = os.path.join(tmp, "signals.log")
+    with open(os.path.join(tmp, "steady.out"), "w") as so:
+        proc = subprocess.Popen([args.steady, log, "sawtooth"], stdout=so)
+    try:
+        time.sleep(1.0)
+        out = os.path.join(tmp, "out")
+        # 10 cycles: with 5, a window ending mid-tooth has read as a weak leak (docs/attach.md).
+        p = watch(args, proc.pid, out, "--duration", "20", "-q")
+        check(p.returncode == 0, f"sawtooth: exit {p.returncode}, want 0; {p.stdout[:300]!r}")
+        _, samples, v = check_files(out, "sawtooth", "duration")
+        check(v["verdict"] == "bounded", f"sawtooth: verdict {v['verdict']}")
+        anon = [s["rss_anon"] for s in samples]
+        check(max(anon) - min(anon) >= 10 << 20, "sawtooth: RSS did not saw by >= 10 MiB")
+        check_unsignalled("sawtooth", proc, log, so.name)
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def steady_target(args, tmp):
@@ -409,7 +447,8 @@ def main():
     cases = {"python_leak": case_python_leak, "steady": case_steady,
              "interrupt": case_interrupt, "vanished": case_vanished,
              "refusals": case_refusals, "run": case_run, "redis": case_redis,
-             "static": case_static, "interposed": case_interposed}
+             "static": case_static, "interposed": case_interposed, "plateau": case_plateau,
+             "sawtooth": case_sawtooth}
     cases[args.case](args)
     if failures:
         print(f"{len(failures)} failure(s)")
