@@ -59,6 +59,8 @@ void sleep_until(double deadline_ms) {
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(deadline_ms / 1e3);
   ts.tv_nsec = static_cast<long>((deadline_ms - static_cast<double>(ts.tv_sec) * 1e3) * 1e6);
+  if (ts.tv_nsec > 999999999) ts.tv_nsec = 999999999;  // rounding; EINVAL would not sleep
+  if (ts.tv_nsec < 0) ts.tv_nsec = 0;
   while (!g_stop_signal &&
          ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
   }

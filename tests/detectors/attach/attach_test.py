@@ -402,20 +402,30 @@ def case_redis(args):
             skip("redis-server did not answer PING within 5 s")
         # Keys growing: 2,000 new 256-byte values every 200 ms while watched (random keys in a
         # space of 10^9, so nearly every SET adds one).
+        def grow(out):
+            w = subprocess.Popen([args.arenalab, "watch", "--pid", str(server.pid), "--interval",
+                                  "100", "--duration", "8", "--out", out, "-q"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            while w.poll() is None:
+                subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-q", "-t",
+                                "set", "-n", "2000", "-d", "256", "-r", "1000000000", "-c", "4"],
+                               capture_output=True, timeout=60)
+                time.sleep(0.2)
+            so, se = w.communicate()
+            keys = int(subprocess.run([*cli, "dbsize"], capture_output=True, text=True).stdout)
+            print(f"redis growing: {keys} keys; {so.splitlines()[0] if so else se}")
+            return w.returncode, so, se
+
         out = os.path.join(tmp, "growing")
-        w = subprocess.Popen([args.arenalab, "watch", "--pid", str(server.pid), "--interval",
-                              "100", "--duration", "8", "--out", out, "-q"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while w.poll() is None:
-            subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-q", "-t",
-                            "set", "-n", "2000", "-d", "256", "-r", "1000000000", "-c", "4"],
-                           capture_output=True, timeout=60)
-            time.sleep(0.2)
-        so, se = w.communicate()
-        keys = int(subprocess.run([*cli, "dbsize"], capture_output=True, text=True).stdout)
-        print(f"redis growing: {keys} keys; {so.splitlines()[0] if so else se}")
-        check(w.returncode == 3 and so.startswith("verdict: leak"),
-              f"redis growing: exit {w.returncode}, {so[:300]!r} {se}")
+        rc, so, se = grow(out)
+        if rc == 4:
+            # Unresolved is the honest answer when a starved machine slowed the load generator
+            # in the last part of the window (seen at load average 17 on 2 cores): once more.
+            print("redis growing: unresolved (the load slowed down); watching again")
+            out = os.path.join(tmp, "growing-again")
+            rc, so, se = grow(out)
+        check(rc == 3 and so.startswith("verdict: leak"),
+              f"redis growing: exit {rc}, {so[:300]!r} {se}")
         check_files(out, "redis growing", "duration")
         # After a mass deletion the keys stop growing: whatever RSS does, it is no leak.
         subprocess.run([*cli, "flushall"], capture_output=True, check=True)
