@@ -453,7 +453,9 @@ def main():
     ap.add_argument("--steady", required=True)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
+    # The case's own directory: the last run's files stay for a look, older ones go.
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    os.makedirs(args.workdir)
     cases = {"python_leak": case_python_leak, "steady": case_steady,
              "interrupt": case_interrupt, "vanished": case_vanished,
              "refusals": case_refusals, "run": case_run, "redis": case_redis,
