@@ -52,7 +52,7 @@ int run(const Options& o) {
     return kExitError;
   }
   if (o.json)
-    std::cout << budget::to_json(*r).dump(2) << "\n";
+    std::cout << budget::budget_to_json(budget::record(*r)).dump(2) << "\n";
   else
     std::cout << budget::describe(*r);
   std::cout.flush();

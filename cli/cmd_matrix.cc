@@ -86,7 +86,7 @@ int run(const MatrixArgs& a) {
   }
   std::cout << render_table(*results);
   std::size_t bad = 0;
-  for (const auto& c : results->cells) bad += c.status != "ok";
+  for (const auto& c : results->cells) bad += c.status != matrix::CellStatus::kOk;
   std::cout << fmt::format("{} cells, {} not ok (see results.json); results in {}/\n",
                            results->cells.size(), bad, a.out);
   return kExitOk;

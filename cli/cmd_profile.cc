@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // arenalab profile --profiler jemalloc|tcmalloc|heaptrack|interposer [...] -- CMD: the call
 // sites whose live bytes keep growing, from time-based heap dumps, with the profiler's own
-// follow-up commands.
+// follow-up commands. Exits 3 when a call site leaks (as watch does).
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 
-#include "arenalab/core/files.h"
+#include "arenalab/core/sizes.h"
+#include "arenalab/formats/profile.h"
 #include "arenalab/profilers/profile_run.h"
 #include "command.h"
 
@@ -14,8 +17,11 @@ namespace {
 
 struct Flags {
   profilers::ProfileOptions options;
+  std::string profiler;  // one of profilers::kAllProfilers' names (checked by the parser)
   int top = 10;
   bool json = false;
+  bool quiet = false;
+  double progress_every_s = 3;  // a progress line on stderr this often while the target runs
 };
 
 int run(const Flags& flags) {
@@ -24,20 +30,36 @@ int run(const Flags& flags) {
     return kExitUsage;
   }
   profilers::ProfileOptions options = flags.options;
+  options.profiler = *profilers::parse_profiler(flags.profiler);
   options.target_stdout_to_stderr = flags.json;
+  // Progress on stderr while it runs: the profile itself comes at the end.
+  double next_ms = flags.progress_every_s * 1000;
+  if (!flags.quiet && flags.progress_every_s > 0)
+    options.on_progress = [&](const profilers::ProfileProgress& p) {
+      if (p.elapsed_ms < next_ms) return;
+      next_ms += flags.progress_every_s * 1000;
+      std::cerr << fmt::format(
+          "arenalab profile: {:6.1f} s  {}{}\n", p.elapsed_ms / 1000,
+          options.profiler == profilers::Profiler::kHeaptrack
+              ? std::string("heaptrack recording")
+              : fmt::format("{} dumps kept (every {} s)", p.dumps, p.interval_s),
+          p.rss > 0 ? "  RSS " + format_bytes(static_cast<double>(p.rss)) : std::string());
+    };
   auto report = profilers::run_profile(options);
   if (!report) {
     print_error("profile", report.error().message);
     return kExitError;
   }
-  const std::string json = profilers::report_json(*report, flags.top);
+  const profile_file::Profile file = profilers::to_profile_file(*report, flags.top);
   // The JSON is always kept beside the dumps; --json prints it instead of the table.
-  if (auto st = write_file_atomic(report->out_dir + "/profile.json", json); !st) {
+  if (auto st = profile_file::write_profile(report->out_dir + "/profile.json", file); !st) {
     print_error("profile", st.error().message);
     return kExitError;
   }
-  std::cout << (flags.json ? json : profilers::report_text(*report, flags.top));
-  return kExitOk;
+  std::cout << (flags.json ? profile_file::to_json(file)
+                           : profilers::report_text(*report, flags.top));
+  // As watch: 3 when something leaks (a call site classified leak).
+  return file.growing_callsites > 0 ? kExitLeak : kExitOk;
 }
 
 void setup(CLI::App& root, int& exit_code) {
@@ -46,13 +68,17 @@ void setup(CLI::App& root, int& exit_code) {
       "profile",
       "Run CMD under a heap profiler with time-based dumps and name the call sites that keep "
       "growing");
-  cmd->add_option("--profiler", flags->options.profiler,
+  std::vector<std::string> names;
+  for (profilers::Profiler p : profilers::kAllProfilers)
+    names.push_back(profilers::profiler_name(p));
+  cmd->add_option("--profiler", flags->profiler,
                   "jemalloc (prof + jeprof), tcmalloc (gperftools heap profiler + pprof), "
                   "heaptrack, or interposer (arenalab's sample mode)")
       ->required()
-      ->check(CLI::IsMember({"jemalloc", "tcmalloc", "heaptrack", "interposer"}));
+      ->check(CLI::IsMember(names));
   cmd->add_option("--interval", flags->options.interval_s,
-                  "Seconds between dumps (default 1; the slope analysis needs 24+ dumps)")
+                  "Seconds between dumps (default: adaptive, every 0.1 s thinned as the run goes "
+                  "to keep 32..64 evenly spaced dumps; the slope analysis needs 24+)")
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
             try {
@@ -66,6 +92,9 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_option("--out", flags->options.out_dir,
                   "Directory for dumps, tool output and profile.json "
                   "(default ./arenalab-profile-<pid>)");
+  cmd->add_flag("--quiet,-q", flags->quiet, "No progress lines on stderr while it runs");
+  cmd->add_option("--progress-every", flags->progress_every_s,
+                  "Seconds between progress lines on stderr (default 3; 0: none)");
   cmd->add_flag("--json", flags->json, "Print the report as JSON (schema arenalab.profile/1)");
   cmd->add_option(
          "--lg-sample", flags->options.lg_sample,

@@ -5,20 +5,23 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "arenalab/formats/json.h"
+
 namespace arenalab::timeline {
+using formats::put;
 using nlohmann::json;
 
 namespace {
 
-Opt opt_number(const json& obj, const char* key) {
+// A figure that is present must be a finite number; absent (or null) stays empty.
+Opt opt_number(const json& obj, const char* key, const char* where) {
   if (!obj.is_object()) return std::nullopt;
   auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number()) return std::nullopt;
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number())
+    throw formats::FormatError(std::string(where) + key + ": expected a number, found " +
+                               formats::describe_type(*it));
   return it->get<double>();
-}
-
-void put(json& obj, const char* key, const Opt& v) {
-  if (v) obj[key] = *v;
 }
 
 }  // namespace
@@ -27,29 +30,37 @@ Result<Sample> parse_sample(const std::string& line) {
   json j;
   try {
     j = json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     return make_error(std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object() || !j.contains("t_ms") || !j["t_ms"].is_number())
     return make_error("expected a sample object with a numeric \"t_ms\"");
+  if (j["t_ms"].get<double>() < 0)
+    return make_error("t_ms: expected a time >= 0 ms, found " + j["t_ms"].dump());
   Sample s;
   s.t_ms = j["t_ms"].get<double>();
-  s.rss = opt_number(j, "rss");
-  s.rss_anon = opt_number(j, "rss_anon");
-  s.live_bytes = opt_number(j, "live_bytes");
-  s.live_allocs = opt_number(j, "live_allocs");
-  s.mmap_bytes = opt_number(j, "mmap_bytes");
-  if (j.contains("alloc")) {
-    const json& a = j["alloc"];
-    s.allocated = opt_number(a, "allocated");
-    s.active = opt_number(a, "active");
-    s.resident = opt_number(a, "resident");
-    s.mapped = opt_number(a, "mapped");
-    s.retained = opt_number(a, "retained");
+  try {
+    s.rss = opt_number(j, "rss", "");
+    s.rss_anon = opt_number(j, "rss_anon", "");
+    s.live_bytes = opt_number(j, "live_bytes", "");
+    s.live_allocs = opt_number(j, "live_allocs", "");
+    s.mmap_bytes = opt_number(j, "mmap_bytes", "");
+    if (j.contains("alloc") && !j["alloc"].is_null()) {
+      const json& a = j["alloc"];
+      if (!a.is_object())
+        return make_error("alloc: expected an object, found " + formats::describe_type(a));
+      s.allocated = opt_number(a, "allocated", "alloc.");
+      s.active = opt_number(a, "active", "alloc.");
+      s.resident = opt_number(a, "resident", "alloc.");
+      s.mapped = opt_number(a, "mapped", "alloc.");
+      s.retained = opt_number(a, "retained", "alloc.");
+    }
+    if (j.contains("gauges") && j["gauges"].is_object())
+      for (const auto& [k, v] : j["gauges"].items())
+        if (auto g = opt_number(j["gauges"], k.c_str(), "gauges.")) s.gauges[k] = *g;
+  } catch (const formats::FormatError& e) {
+    return make_error(e.what());
   }
-  if (j.contains("gauges") && j["gauges"].is_object())
-    for (const auto& [k, v] : j["gauges"].items())
-      if (v.is_number()) s.gauges[k] = v.get<double>();
   return s;
 }
 
@@ -63,7 +74,7 @@ Result<Timeline> read_timeline(const std::string& path) {
   json h;
   try {
     h = json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     return make_error(path + ":1: header is not valid JSON: " + e.what());
   }
   if (!h.is_object() || h.value("schema", "") != "arenalab.timeline/1")
@@ -92,13 +103,18 @@ Result<Timeline> read_timeline(const std::string& path) {
     if (!line.empty()) {
       auto s = parse_sample(line);
       if (!s) {
-        // Only the very last line may be cut short by a kill.
-        if (!more) {
+        // Only the very last line may be cut short by a kill (then it is not JSON at all).
+        if (!more && s.error().message.rfind("not valid JSON", 0) == 0) {
           tl.truncated = true;
           break;
         }
         return make_error(path + ":" + std::to_string(lineno) + ": " + s.error().message);
       }
+      // One sampler writes the samples in time order: a step back is a damaged file.
+      if (!tl.samples.empty() && s->t_ms < tl.samples.back().t_ms)
+        return make_error(path + ":" + std::to_string(lineno) + ": t_ms: expected a time >= " +
+                          formats::number_text(tl.samples.back().t_ms) +
+                          " ms (the previous sample's), found " + formats::number_text(s->t_ms));
       tl.samples.push_back(std::move(*s));
     }
     line = next;

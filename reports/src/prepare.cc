@@ -17,11 +17,9 @@ constexpr double kMiB = 1024.0 * 1024.0;
 std::string fmt_num(double v, int digits) { return fmt::format("{:.{}f}", v, digits); }
 }  // namespace
 
-bool usable(const MatrixRow& row) { return row.status == "ok" || row.status == "partial"; }
-
-std::vector<WorkloadTable> matrix_tables(const std::vector<MatrixRow>& rows) {
+std::vector<WorkloadTable> matrix_tables(const std::vector<matrix::Group>& rows) {
   std::vector<WorkloadTable> tables;
-  for (const MatrixRow& r : rows) {
+  for (const matrix::Group& r : rows) {
     auto it = std::find_if(tables.begin(), tables.end(), [&](const WorkloadTable& t) {
       return t.workload == r.workload && t.threads == r.threads;
     });
@@ -33,13 +31,13 @@ std::vector<WorkloadTable> matrix_tables(const std::vector<MatrixRow>& rows) {
   }
   for (WorkloadTable& t : tables) {
     for (int i = 0; i < static_cast<int>(t.rows.size()); ++i) {
-      const MatrixRow& r = t.rows[i];
-      if (!usable(r)) continue;
-      if (r.time_ms.value &&
-          (t.best_time < 0 || *r.time_ms.value < *t.rows[t.best_time].time_ms.value))
+      const matrix::Group& r = t.rows[i];
+      if (!r.usable()) continue;
+      if (r.wall_ms.value &&
+          (t.best_time < 0 || *r.wall_ms.value < *t.rows[t.best_time].wall_ms.value))
         t.best_time = i;
-      if (r.peak_rss.value &&
-          (t.best_rss < 0 || *r.peak_rss.value < *t.rows[t.best_rss].peak_rss.value))
+      if (r.peak_rss_bytes.value &&
+          (t.best_rss < 0 || *r.peak_rss_bytes.value < *t.rows[t.best_rss].peak_rss_bytes.value))
         t.best_rss = i;
     }
   }
@@ -49,7 +47,7 @@ std::vector<WorkloadTable> matrix_tables(const std::vector<MatrixRow>& rows) {
 Heatmap heatmap(const std::vector<WorkloadTable>& tables, HeatMetric metric) {
   Heatmap h;
   for (const WorkloadTable& t : tables)
-    for (const MatrixRow& r : t.rows)
+    for (const matrix::Group& r : t.rows)
       if (std::find(h.columns.begin(), h.columns.end(), r.configuration) == h.columns.end())
         h.columns.push_back(r.configuration);
   for (const WorkloadTable& t : tables) {
@@ -60,15 +58,15 @@ Heatmap heatmap(const std::vector<WorkloadTable>& tables, HeatMetric metric) {
     const int best_index = metric == HeatMetric::kTime ? t.best_time : t.best_rss;
     double best = 0;  // the best usable median; 0 when none (then nothing is ranked)
     if (best_index >= 0) {
-      const MatrixRow& b = t.rows[best_index];
-      best = (metric == HeatMetric::kTime ? b.time_ms.value : b.peak_rss.value).value_or(0);
+      const matrix::Group& b = t.rows[best_index];
+      best = (metric == HeatMetric::kTime ? b.wall_ms.value : b.peak_rss_bytes.value).value_or(0);
     }
-    for (const MatrixRow& r : t.rows) {
+    for (const matrix::Group& r : t.rows) {
       const auto col =
           std::find(h.columns.begin(), h.columns.end(), r.configuration) - h.columns.begin();
-      const Opt v = metric == HeatMetric::kTime ? r.time_ms.value : r.peak_rss.value;
-      if (!usable(r)) {
-        labels[col] = r.status;  // failed | unverified
+      const Opt v = metric == HeatMetric::kTime ? r.wall_ms.value : r.peak_rss_bytes.value;
+      if (!r.usable()) {
+        labels[col] = matrix::group_status_name(r.status);  // failed | unverified
       } else if (!v || best <= 0) {
         labels[col] = "not measured";
       } else {
@@ -278,42 +276,24 @@ WatchOverlay watch_overlay(const json& v, const timeline::Timeline* tl) {
   return o;
 }
 
-BudgetView budget_view(const json& b, const json& run, const timeline::Timeline* tl) {
+BudgetView budget_view(const budget::BudgetRecord& b, const timeline::Timeline* tl) {
   BudgetView v;
-  v.limit_bytes =
-      number_at(b, {"limit_bytes", "effective_limit_bytes", "limit", "memory_max_bytes"});
-  v.peak_bytes = number_at(
-      b, {"peak_usage_bytes", "peak_bytes", "memory_peak_bytes", "peak_rss_bytes", "peak"});
-  if (!v.peak_bytes) v.peak_bytes = number_at(run, {"peak_rss_bytes", "max_rss_bytes", "peak_rss"});
-  bool killed = false;
-  for (const char* k : {"killed", "oom_killed", "oom_kill"})
-    if (b.contains(k) && b[k].is_boolean() && b[k].get<bool>()) killed = true;
-  if (auto n = number_at(b, {"oom_kills", "oom_kill_count"}); n && *n > 0) killed = true;
-  Opt sig = number_at(b, {"signal"});
-  Opt code = number_at(b, {"exit_code"});
-  for (const json* src : {&b, &run})
-    if (src->contains("exit") && (*src)["exit"].is_object()) {
-      if (!sig) sig = number_at((*src)["exit"], {"signal"});
-      if (!code) code = number_at((*src)["exit"], {"code", "exit_code"});
-    }
-  if (!sig) sig = number_at(run, {"signal"});
-  if (!code) code = number_at(run, {"exit_code"});
-  if (sig && *sig == 9) killed = true;
-  v.killed = killed;
-  bool oom = false;
-  for (const char* k : {"oom_killed", "oom_kill"})
-    if (b.contains(k) && b[k].is_boolean() && b[k].get<bool>()) oom = true;
-  v.kill_ms = number_at(b, {"kill_ms", "killed_at_ms", "oom_at_ms"});
+  v.limit_bytes = static_cast<double>(b.effective_limit_bytes.value_or(b.limit_bytes));
+  if (b.group.peak_usage_bytes)
+    v.peak_bytes = static_cast<double>(*b.group.peak_usage_bytes);
+  else
+    v.peak_bytes = b.peak_rss_bytes;
+  // The kernel OOM killer, or SIGKILL at the limit: the target was killed.
+  v.killed = b.oom_killed || b.exit.signal == 9;
   // The kill ends the target: its wall time (from spawn, the timeline's origin) is when.
-  if (killed && !v.kill_ms && b.contains("exit") && b["exit"].is_object())
-    v.kill_ms = number_at(b["exit"], {"wall_ms"});
-  if (killed && !v.kill_ms && tl && !tl->samples.empty()) v.kill_ms = tl->samples.back().t_ms;
-  if (killed)
-    v.outcome = fmt::format("killed{}{}{}", oom ? " by the kernel OOM killer" : "",
-                            sig ? fmt::format(" (signal {})", *sig) : "",
+  if (v.killed && b.wall_ms > 0) v.kill_ms = b.wall_ms;
+  if (v.killed && !v.kill_ms && tl && !tl->samples.empty()) v.kill_ms = tl->samples.back().t_ms;
+  if (v.killed)
+    v.outcome = fmt::format("killed{}{}{}", b.oom_killed ? " by the kernel OOM killer" : "",
+                            b.exit.signal ? fmt::format(" (signal {})", *b.exit.signal) : "",
                             v.kill_ms ? " at " + fmt_ms(v.kill_ms) : "");
-  else if (code)
-    v.outcome = fmt::format("exit {} under the limit", *code);
+  else if (b.exit.code)
+    v.outcome = fmt::format("exit {} under the limit", *b.exit.code);
   else
     v.outcome = "outcome not recorded";
   return v;
@@ -336,12 +316,12 @@ std::string fmt_ms(const Opt& ms) {
 
 std::string fmt_ratio(const Opt& r) { return r ? fmt::format("{:.2f}×", *r) : "—"; }
 
-std::string fmt_interval_bytes(const Estimate& e) {
+std::string fmt_interval_bytes(const matrix::Figure& e) {
   if (!e.lo || !e.hi) return "—";
   return "[" + fmt_bytes(e.lo) + " – " + fmt_bytes(e.hi) + "]";
 }
 
-std::string fmt_interval_ms(const Estimate& e) {
+std::string fmt_interval_ms(const matrix::Figure& e) {
   if (!e.lo || !e.hi) return "—";
   return "[" + fmt_ms(e.lo) + " – " + fmt_ms(e.hi) + "]";
 }

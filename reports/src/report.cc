@@ -70,10 +70,9 @@ const RenderedPlot* find_plot(const std::vector<RenderedPlot>& plots, const std:
   return nullptr;
 }
 
+// ru_maxrss from run.json, else the largest sampled RSS of the timeline.
 Opt run_peak_rss(const RunInput& r) {
-  if (auto v = number_at(r.run, {"peak_rss_bytes", "max_rss_bytes", "peak_rss"})) return v;
-  if (r.run.is_object() && r.run.contains("rusage"))
-    if (auto v = number_at(r.run["rusage"], {"max_rss_bytes", "peak_rss_bytes"})) return v;
+  if (r.run) return r.run->peak_rss_bytes;
   if (r.timeline) {
     Opt best;
     for (const auto& s : r.timeline->samples)
@@ -84,14 +83,7 @@ Opt run_peak_rss(const RunInput& r) {
 }
 
 // "exit 0", "killed by SIGSEGV", "—" when run.json is absent.
-std::string run_exit(const RunInput& r) {
-  if (!r.run.is_object() || !r.run.contains("exit") || !r.run["exit"].is_object()) return "—";
-  const json& e = r.run["exit"];
-  if (e.contains("describe") && e["describe"].is_string()) return e["describe"];
-  if (auto sig = number_at(e, {"signal"})) return fmt::format("signal {}", *sig);
-  if (auto code = number_at(e, {"code", "exit_code"})) return fmt::format("exit {}", *code);
-  return "—";
-}
+std::string run_exit(const RunInput& r) { return r.run ? r.run->exit.describe : "—"; }
 
 Opt run_final_rss(const RunInput& r) {
   if (!r.timeline) return std::nullopt;
@@ -107,11 +99,11 @@ std::string matrix_table_html(const WorkloadTable& t, const std::string& baselin
       "<th>interval</th><th>× {0}</th></tr>\n",
       esc(baseline.empty() ? "baseline" : baseline));
   for (int i = 0; i < static_cast<int>(t.rows.size()); ++i) {
-    const MatrixRow& r = t.rows[i];
-    std::string cls = r.status;
+    const matrix::Group& r = t.rows[i];
+    std::string cls = matrix::group_status_name(r.status);
     if (i == t.best_time) cls += " best-time";
     if (i == t.best_rss) cls += " best-rss";
-    std::string status = badge(r.status);
+    std::string status = badge(matrix::group_status_name(r.status));
     if (!r.status_detail.empty()) status += " " + esc(r.status_detail);
     h += fmt::format(
         "<tr class=\"{}\"><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td>"
@@ -120,9 +112,10 @@ std::string matrix_table_html(const WorkloadTable& t, const std::string& baselin
         cls, esc(r.configuration), status,
         r.failed_repeats ? fmt::format("{} ({} failed)", r.repeats, r.failed_repeats)
                          : std::to_string(r.repeats),
-        esc(fmt_ms(r.time_ms.value)), i == t.best_time ? " ★" : "", esc(fmt_interval_ms(r.time_ms)),
-        esc(fmt_ratio(r.time_ratio)), esc(fmt_bytes(r.peak_rss.value)), i == t.best_rss ? " ★" : "",
-        esc(fmt_interval_bytes(r.peak_rss)), esc(fmt_ratio(r.rss_ratio)));
+        esc(fmt_ms(r.wall_ms.value)), i == t.best_time ? " ★" : "", esc(fmt_interval_ms(r.wall_ms)),
+        esc(fmt_ratio(r.wall_ms.ratio)), esc(fmt_bytes(r.peak_rss_bytes.value)),
+        i == t.best_rss ? " ★" : "", esc(fmt_interval_bytes(r.peak_rss_bytes)),
+        esc(fmt_ratio(r.peak_rss_bytes.ratio)));
   }
   return h + "</table>\n";
 }
@@ -197,9 +190,8 @@ std::string render_html(const std::string& title, const Inputs& in,
       std::string v = "—";
       if (r.verdict.is_object()) v = badge(r.verdict.value("verdict", "unresolved"));
       if (r.kind == "budget")
-        v = badge(budget_view(r.budget, r.run, r.timeline ? &*r.timeline : nullptr).killed
-                      ? "killed"
-                      : "ok");
+        v = badge(budget_view(*r.budget, r.timeline ? &*r.timeline : nullptr).killed ? "killed"
+                                                                                     : "ok");
       h += fmt::format(
           "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td class=\"name\">{}</td>"
           "<td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td>"
@@ -260,7 +252,7 @@ std::string render_html(const std::string& title, const Inputs& in,
   if (!budgets.empty()) {
     h += "<section id=\"budget\"><h2>Budget</h2>\n";
     for (const RunInput* r : budgets) {
-      const BudgetView b = budget_view(r->budget, r->run, r->timeline ? &*r->timeline : nullptr);
+      const BudgetView b = budget_view(*r->budget, r->timeline ? &*r->timeline : nullptr);
       h += "<h3>" + esc(r->workload) + " " + badge(b.killed ? "killed" : "ok") + "</h3>\n";
       h += "<div class=\"side\">" + figure(find_plot(plots, "budget", r->dir));
       h += "<table><tr><td class=\"name\">limit</td><td>" + esc(fmt_bytes(b.limit_bytes)) +
@@ -352,13 +344,14 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
             "\n\n| configuration | status | median time | interval | ratio | median peak RSS | "
             "interval | ratio |\n|---|---|---:|---:|---:|---:|---:|---:|\n";
       for (int i = 0; i < static_cast<int>(t.rows.size()); ++i) {
-        const MatrixRow& r = t.rows[i];
-        md += fmt::format(
-            "| {} | {}{} | {}{} | {} | {} | {}{} | {} | {} |\n", md_cell(r.configuration), r.status,
-            r.status_detail.empty() ? "" : ": " + md_cell(r.status_detail), fmt_ms(r.time_ms.value),
-            i == t.best_time ? " ★" : "", fmt_interval_ms(r.time_ms), fmt_ratio(r.time_ratio),
-            fmt_bytes(r.peak_rss.value), i == t.best_rss ? " ★" : "",
-            fmt_interval_bytes(r.peak_rss), fmt_ratio(r.rss_ratio));
+        const matrix::Group& r = t.rows[i];
+        md += fmt::format("| {} | {}{} | {}{} | {} | {} | {}{} | {} | {} |\n",
+                          md_cell(r.configuration), matrix::group_status_name(r.status),
+                          r.status_detail.empty() ? "" : ": " + md_cell(r.status_detail),
+                          fmt_ms(r.wall_ms.value), i == t.best_time ? " ★" : "",
+                          fmt_interval_ms(r.wall_ms), fmt_ratio(r.wall_ms.ratio),
+                          fmt_bytes(r.peak_rss_bytes.value), i == t.best_rss ? " ★" : "",
+                          fmt_interval_bytes(r.peak_rss_bytes), fmt_ratio(r.peak_rss_bytes.ratio));
       }
     }
   }
@@ -368,7 +361,7 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
     if (!any_budget)
       md += "\n## Budget\n\n| workload | limit | peak | outcome |\n|---|---:|---:|---|\n";
     any_budget = true;
-    const BudgetView b = budget_view(r.budget, r.run, r.timeline ? &*r.timeline : nullptr);
+    const BudgetView b = budget_view(*r.budget, r.timeline ? &*r.timeline : nullptr);
     md += fmt::format("| {} | {} | {} | {} |\n", md_cell(r.workload), fmt_bytes(b.limit_bytes),
                       fmt_bytes(b.peak_bytes), md_cell(b.outcome));
   }
@@ -430,8 +423,8 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
           detail::watch_plot(fmt::format("watch_{}", n_watch++), r, watch_overlay(r.verdict, tl)));
       keys.push_back({"watch", r.dir});
     } else if (r.kind == "budget") {
-      specs.push_back(detail::budget_plot(fmt::format("budget_{}", n_budget++), r,
-                                          budget_view(r.budget, r.run, tl)));
+      specs.push_back(
+          detail::budget_plot(fmt::format("budget_{}", n_budget++), r, budget_view(*r.budget, tl)));
       keys.push_back({"budget", r.dir});
     }
   }

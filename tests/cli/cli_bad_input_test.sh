@@ -22,4 +22,24 @@ expect 1 "does-not-exist.json" -- allocators --allocators-file "$data/allocators
 expect 1 "unknown allocator configuration 'nosuch'" -- allocators nosuch
 expect 2 "no-such-flag" -- allocators --no-such-flag
 expect 2 "subcommand" -- no-such-subcommand
+# Damaged result files: one line naming the file and the field (the formats readers).
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/m" "$work/b"
+cat >"$work/m/results.json" <<'JSON'
+{"schema": "arenalab.matrix/1", "plan": {"workloads": ["touch"], "configurations": ["glibc"],
+ "threads": [0], "repeats": 1, "warmup": false, "baseline": "glibc", "smoke": true,
+ "timeline": false, "confidence": 0.95},
+ "cells": [{"workload": "touch", "configuration": "glibc", "threads": 0, "repeat": 0,
+            "status": "ok", "wall_ms": 12.5}],
+ "summaries": [{"workload": "touch", "threads": 0, "configuration": "glibc", "metric": "wall_ms",
+                "value": {"n": 1, "median": 12.5, "min": 12.5, "max": 12.5, "ci_low": 13,
+                          "ci_high": 12, "ci_level": 0, "ci_low_rank": 1, "ci_reached": false}}]}
+JSON
+expect 1 "results.json: summaries\[0\].value: expected ci_low <= ci_high, found 13 > 12" -- report "$work/m" --out "$work/r"
+expect 1 "results.json: summaries\[0\].value: expected ci_low <= ci_high" -- check --baseline "$work/m" "$work/m"
+echo '{"schema": "arenalab.baseline/2", "cells": [{"workload": "touch", "configuration": "glibc", "metrics": {"peak_rss_bytes": {"value": 1e400}}}]}' >"$work/b/base.json"
+expect 1 "base.json: .*1e400" -- check --baseline "$work/b/base.json" "$work/b/base.json"
+echo '{"schema": "arenalab.budget/2", "command": ["x"], "limit_bytes": 4096, "cgroup": null}' >"$work/b/budget.json"
+expect 1 "budget.json: cgroup: expected an object, found null" -- report "$work/b" --out "$work/r"
 exit $fail

@@ -89,5 +89,35 @@ TEST(Timeline, WrongHeaderIsRejected) {
   EXPECT_FALSE(read_timeline("/nonexistent/timeline.jsonl").ok());
 }
 
+TEST(Timeline, WrongTypesAndStepsBackInTimeNameFileAndLine) {
+  Header h;
+  Sample a;
+  a.t_ms = 100;
+  a.rss = 5;
+  Sample b = a;
+  b.t_ms = 50;
+  std::string path = write_temp(header_line(h) + "\n" + sample_line(a) + "\n" + sample_line(b) +
+                                "\n" + sample_line(a) + "\n");
+  auto tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message,
+            path + ":3: t_ms: expected a time >= 100 ms (the previous sample's), found 50");
+  std::remove(path.c_str());
+  // A complete last line of the wrong shape is damage, not a cut-off write.
+  path = write_temp(header_line(h) + "\n" + sample_line(a) + "\n" +
+                    "{\"t_ms\": 200, \"rss\": \"5\"}\n");
+  tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message, path + ":3: rss: expected a number, found the string \"5\"");
+  std::remove(path.c_str());
+  path = write_temp(header_line(h) + "\n" + "{\"t_ms\": 1, \"alloc\": {\"resident\": null}, " +
+                    "\"live_bytes\": 1e400}\n" + sample_line(a) + "\n");
+  tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message.rfind(path + ":2: not valid JSON", 0), 0u) << tl.error().message;
+  EXPECT_NE(tl.error().message.find("1e400"), std::string::npos) << tl.error().message;
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace arenalab::timeline

@@ -22,6 +22,22 @@ def timeline(path, workload, config, n, rss_of, live_of, gauges_of=None):
                 s["gauges"] = gauges_of(i)
             f.write(json.dumps(s) + "\n")
 
+def run_json(command, config, exit, peak, samples):
+    """run.json (arenalab.run/2) as the runner writes it."""
+    code, signal = exit
+    e = {"describe": "exit %d" % code if signal is None else "killed by signal %d" % signal,
+         "status": code if signal is None else 128 + signal}
+    if signal is None:
+        e["code"] = code
+    else:
+        e.update(signal=signal, core_dumped=False)
+    return {"schema": "arenalab.run/2", "command": command, "mode": "count", "interval_ms": 100,
+            "allocator": {"name": config, "backend": config, "identified_backend": config,
+                          "library": "", "version": "", "verified": True},
+            "exit": e, "wall_ms": samples * 100.0, "user_ms": 1.0, "sys_ms": 1.0,
+            "peak_rss_bytes": peak, "minor_faults": 0, "major_faults": 0,
+            "timeline_samples": samples, "files": ["run.json", "timeline.jsonl"], "warnings": []}
+
 def wiggle(i):
     return (math.sin(i * 1.7) + 1) * 0.25 * MiB
 
@@ -36,9 +52,8 @@ def main(out):
         os.makedirs(d, exist_ok=True)
         wl = name.split("-")[1]
         timeline(os.path.join(d, "timeline.jsonl"), wl, "glibc", 100, rss, live)
-        json.dump({"schema": "arenalab.run/1", "command": ["wl_" + wl, "--smoke"],
-                   "allocator": {"name": "glibc", "backend": "glibc", "verified": True},
-                   "exit": {"code": 0}, "peak_rss_bytes": max(rss(i) for i in range(100))},
+        json.dump(run_json(["wl_" + wl, "--smoke"], "glibc", (0, None),
+                           max(rss(i) for i in range(100)), 100),
                   open(os.path.join(d, "run.json"), "w"))
         json.dump({"schema": "arenalab.verdict/1", "verdict": verdict, "confidence": 0.9,
                    "evidence": {"slope_bytes_per_s": {"value": slope, "lo": slope * 0.9 - 1000, "hi": slope * 1.1 + 1000},
@@ -51,14 +66,24 @@ def main(out):
     for wl, base in (("cache", 120.0), ("fragment", 60.0)):
         for k, cfg in enumerate(("glibc", "jemalloc", "mimalloc", "tcmalloc")):
             for rep in range(3):
+                failed = wl == "cache" and cfg == "mimalloc"
+                verified = not (wl == "fragment" and cfg == "tcmalloc")
                 cells.append({"workload": wl, "configuration": cfg, "threads": 1, "repeat": rep,
-                              "verified": not (wl == "fragment" and cfg == "tcmalloc"),
-                              "exit": {"code": 1 if (wl == "cache" and cfg == "mimalloc") else 0},
-                              "figures": {"wall_ms": base * (1 + 0.2 * k) + rep,
-                                          "peak_rss_bytes": (base + 30 * ((k + 1) % 3) + rep) * MiB}})
+                              "sequence": len(cells),
+                              "status": "failed" if failed else ("ok" if verified else "unverified"),
+                              "verified": verified, "exit_code": 1 if failed else 0,
+                              "message": "exit 1" if failed else "",
+                              "command": ["wl_" + wl, "--json"], "measurements": {},
+                              "wall_ms": base * (1 + 0.2 * k) + rep,
+                              "peak_rss_bytes": (base + 30 * ((k + 1) % 3) + rep) * MiB})
     d = os.path.join(out, "matrix")
     os.makedirs(d, exist_ok=True)
-    json.dump({"schema": "arenalab.matrix/1", "baseline": "glibc", "cells": cells},
+    plan = {"workloads": ["cache", "fragment"],
+            "configurations": ["glibc", "jemalloc", "mimalloc", "tcmalloc"], "threads": [1],
+            "repeats": 3, "warmup": False, "baseline": "glibc", "smoke": True, "timeline": False,
+            "confidence": 0.95, "identification": "runner"}
+    json.dump({"schema": "arenalab.matrix/1", "complete": True, "plan": plan, "cells": cells,
+               "summaries": []},
               open(os.path.join(d, "results.json"), "w"))
     # Budget: killed at a 64 MiB limit.
     d = os.path.join(out, "budget")
@@ -66,10 +91,20 @@ def main(out):
     timeline(os.path.join(d, "timeline.jsonl"), "leak", "glibc", 40,
              lambda i: 10 * MiB + i * 1.4 * MiB, lambda i: i * 1.4 * MiB,
              lambda i: {"cgroup_memory_bytes": 12 * MiB + i * 1.4 * MiB})
-    json.dump({"schema": "arenalab.run/1", "command": ["wl_leak"], "allocator": {"name": "glibc"},
-               "exit": {"signal": 9}}, open(os.path.join(d, "run.json"), "w"))
-    json.dump({"schema": "arenalab.budget/1", "limit_bytes": 64 * MiB, "oom_kills": 1,
-               "peak_bytes": 64 * MiB}, open(os.path.join(d, "budget.json"), "w"))
+    json.dump(run_json(["wl_leak"], "glibc", (None, 9), 64 * MiB, 40),
+              open(os.path.join(d, "run.json"), "w"))
+    json.dump({"schema": "arenalab.budget/2", "command": ["wl_leak"], "limit_bytes": 64 * MiB,
+               "cgroup": {"version": "v2", "dir": "/sys/fs/cgroup/arenalab-1", "removed": True},
+               "pid": 1000,
+               "exit": {"describe": "killed by SIGKILL", "status": 137, "signal": 9,
+                        "core_dumped": False, "signal_name": "SIGKILL", "wall_ms": 3950.0,
+                        "user_ms": 1.0, "sys_ms": 1.0, "peak_rss_bytes": 64 * MiB},
+               "oom_killed": False,
+               "group": {"peak_usage_bytes": 64 * MiB, "oom_kill": 0},
+               "peak_usage_bytes": 64 * MiB, "peak_rss_bytes": 63 * MiB, "interval_ms": 100,
+               "rss_timeline": [{"t_ms": i * 100.0, "rss": 10 * MiB + i * 1.4 * MiB} for i in range(40)],
+               "allocator_note": "", "files": {"timeline": "timeline.jsonl", "budget": "budget.json"},
+               "warnings": []}, open(os.path.join(d, "budget.json"), "w"))
     # Profile: call sites.
     d = os.path.join(out, "profile")
     os.makedirs(d, exist_ok=True)

@@ -12,15 +12,28 @@ namespace {
 using nlohmann::json;
 constexpr double kMiB = 1024.0 * 1024.0;
 
+// A cell as the matrix writes it (arenalab.matrix/1).
 json cell(const std::string& w, const std::string& c, int rep, double ms, double rss_mib,
           int code = 0, bool verified = true) {
   return {{"workload", w},
           {"configuration", c},
           {"threads", 1},
           {"repeat", rep},
+          {"status", code != 0 ? "failed" : (verified ? "ok" : "unverified")},
           {"verified", verified},
-          {"exit", {{"code", code}}},
-          {"figures", {{"wall_ms", ms}, {"peak_rss_bytes", rss_mib * kMiB}}}};
+          {"exit_code", code},
+          {"message", code != 0 ? "exit " + std::to_string(code) : ""},
+          {"wall_ms", ms},
+          {"peak_rss_bytes", rss_mib * kMiB}};
+}
+
+json plan() {
+  return {
+      {"workloads", {"cache"}}, {"configurations", {"glibc", "jemalloc", "mimalloc", "tcmalloc"}},
+      {"threads", {1}},         {"repeats", 3},
+      {"warmup", false},        {"baseline", "glibc"},
+      {"smoke", true},          {"timeline", false},
+      {"confidence", 0.95}};
 }
 
 json small_matrix() {
@@ -31,104 +44,65 @@ json small_matrix() {
     cells.push_back(cell("cache", "mimalloc", r, 50, 100, /*code=*/1));  // fastest but failed
     cells.push_back(cell("cache", "tcmalloc", r, 40, 90, 0, /*verified=*/false));
   }
-  return {{"schema", "arenalab.matrix/1"}, {"baseline", "glibc"}, {"cells", cells}};
+  return {{"schema", "arenalab.matrix/1"}, {"plan", plan()}, {"cells", cells}};
+}
+
+json interval(double median, double lo, double hi) {
+  return {{"n", 3},           {"median", median}, {"min", lo},
+          {"max", hi},        {"ci_low", lo},     {"ci_high", hi},
+          {"ci_level", 0.75}, {"ci_low_rank", 1}, {"ci_reached", false}};
 }
 
 TEST(ParseMatrix, MediansRangesStatusAndRatios) {
   auto m = parse_matrix(small_matrix(), "results.json");
   ASSERT_TRUE(m) << m.error().message;
   ASSERT_EQ(m->rows.size(), 4u);
-  const MatrixRow& glibc = m->rows[0];
+  const matrix::Group& glibc = m->rows[0];
   EXPECT_EQ(glibc.repeats, 3);
-  EXPECT_DOUBLE_EQ(*glibc.time_ms.value, 101);
-  EXPECT_DOUBLE_EQ(*glibc.time_ms.lo, 100);
-  EXPECT_DOUBLE_EQ(*glibc.time_ms.hi, 102);
-  EXPECT_DOUBLE_EQ(*glibc.time_ratio, 1.0);
-  EXPECT_NEAR(*m->rows[1].time_ratio, 81.0 / 101.0, 1e-12);
-  EXPECT_NEAR(*m->rows[1].rss_ratio, 151.0 / 201.0, 1e-12);
-  EXPECT_EQ(m->rows[2].status, "failed");
+  EXPECT_DOUBLE_EQ(*glibc.wall_ms.value, 101);
+  EXPECT_DOUBLE_EQ(*glibc.wall_ms.lo, 100);
+  EXPECT_DOUBLE_EQ(*glibc.wall_ms.hi, 102);
+  EXPECT_DOUBLE_EQ(*glibc.wall_ms.ratio, 1.0);
+  EXPECT_NEAR(*m->rows[1].wall_ms.ratio, 81.0 / 101.0, 1e-12);
+  EXPECT_NEAR(*m->rows[1].peak_rss_bytes.ratio, 151.0 / 201.0, 1e-12);
+  EXPECT_EQ(m->rows[2].status, matrix::GroupStatus::kFailed);
   EXPECT_EQ(m->rows[2].failed_repeats, 3);
-  EXPECT_FALSE(m->rows[2].time_ms.value);  // not measured: absent, never 0
-  EXPECT_EQ(m->rows[3].status, "unverified");
+  EXPECT_FALSE(m->rows[2].wall_ms.value);  // not measured: absent, never 0
+  EXPECT_EQ(m->rows[3].status, matrix::GroupStatus::kUnverified);
 }
 
 TEST(ParseMatrix, RecordedSummaryIntervalsWin) {
   json doc = small_matrix();
-  doc["summaries"] =
-      json::array({{{"workload", "cache"},
-                    {"configuration", "jemalloc"},
-                    {"threads", 1},
-                    {"wall_ms", {{"median", 81}, {"interval", {79.5, 82.5}}, {"ratio", 0.8}}}}});
-  auto m = parse_matrix(doc, "results.json");
-  ASSERT_TRUE(m);
-  EXPECT_DOUBLE_EQ(*m->rows[1].time_ms.lo, 79.5);
-  EXPECT_DOUBLE_EQ(*m->rows[1].time_ms.hi, 82.5);
-  EXPECT_DOUBLE_EQ(*m->rows[1].time_ratio, 0.8);
-}
-
-// The layout the matrix writes: figures at the top of each cell, one summary per metric with
-// a median interval, the baseline in "plan".
-TEST(ParseMatrix, MetricPerEntrySummariesAsTheMatrixWritesThem) {
-  json cells = json::array();
-  for (int r = 0; r < 2; ++r) {
-    cells.push_back({{"workload", "touch"},
-                     {"configuration", "glibc"},
-                     {"threads", 0},
-                     {"repeat", r},
-                     {"status", "ok"},
-                     {"verified", true},
-                     {"wall_ms", 10.0 + r},
-                     {"peak_rss_bytes", 70 * kMiB},
-                     {"rss_after_free_bytes", 4 * kMiB}});
-    cells.push_back({{"workload", "touch"},
-                     {"configuration", "mimalloc"},
-                     {"threads", 0},
-                     {"repeat", r},
-                     {"status", "crashed"},
-                     {"signal", 11},
-                     {"message", "killed by SIGSEGV"}});
-  }
-  json sums = json::array();
-  sums.push_back({{"workload", "touch"},
-                  {"threads", 0},
-                  {"configuration", "glibc"},
-                  {"metric", "peak_rss_bytes"},
-                  {"unit", "bytes"},
-                  {"value",
-                   {{"n", 2},
-                    {"median", 70 * kMiB},
-                    {"min", 69 * kMiB},
-                    {"max", 71 * kMiB},
-                    {"ci_low", 68 * kMiB},
-                    {"ci_high", 72 * kMiB}}},
-                  {"ratio_to_baseline", {{"median", 1.0}}}});
-  sums.push_back({{"workload", "touch"},
-                  {"threads", 0},
-                  {"configuration", "glibc"},
-                  {"metric", "rss_after_free_bytes"},
-                  {"unit", "bytes"},
-                  {"value", {{"median", 4 * kMiB}, {"ci_low", 3 * kMiB}, {"ci_high", 5 * kMiB}}}});
-  const json doc = {{"schema", "arenalab.matrix/1"},
-                    {"plan", {{"baseline", "glibc"}}},
-                    {"cells", cells},
-                    {"summaries", sums}};
+  json ratio = interval(0.8, 0.7, 0.9);
+  doc["summaries"] = json::array({{{"workload", "cache"},
+                                   {"configuration", "jemalloc"},
+                                   {"threads", 1},
+                                   {"metric", "wall_ms"},
+                                   {"value", interval(81, 79.5, 82.5)},
+                                   {"ratio_to_baseline", ratio}}});
   auto m = parse_matrix(doc, "results.json");
   ASSERT_TRUE(m) << m.error().message;
-  EXPECT_EQ(m->baseline, "glibc");
-  ASSERT_EQ(m->rows.size(), 2u);
-  EXPECT_DOUBLE_EQ(*m->rows[0].peak_rss.lo, 68 * kMiB);
-  EXPECT_DOUBLE_EQ(*m->rows[0].peak_rss.hi, 72 * kMiB);
-  EXPECT_DOUBLE_EQ(*m->rows[0].rss_ratio, 1.0);
-  EXPECT_DOUBLE_EQ(*m->rows[0].rss_after_free.hi, 5 * kMiB);
-  EXPECT_DOUBLE_EQ(*m->rows[0].time_ms.value, 10.5);  // from the cells: no summary recorded
-  EXPECT_EQ(m->rows[1].status, "failed");
-  EXPECT_EQ(m->rows[1].status_detail, "killed by SIGSEGV");
+  EXPECT_DOUBLE_EQ(*m->rows[1].wall_ms.lo, 79.5);
+  EXPECT_DOUBLE_EQ(*m->rows[1].wall_ms.hi, 82.5);
+  EXPECT_DOUBLE_EQ(*m->rows[1].wall_ms.ratio, 0.8);
 }
 
-TEST(ParseMatrix, RejectsDocumentsWithoutCells) {
-  auto m = parse_matrix(json{{"schema", "arenalab.matrix/1"}}, "x/results.json");
+TEST(ParseMatrix, ACrashedGroupKeepsItsMessage) {
+  json doc = small_matrix();
+  doc["cells"][2]["status"] = "crashed";
+  doc["cells"][2]["signal"] = 11;
+  doc["cells"][2]["message"] = "killed by SIGSEGV";
+  auto m = parse_matrix(doc, "results.json");
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->rows[2].status, matrix::GroupStatus::kFailed);
+  EXPECT_EQ(m->rows[2].status_detail, "exit 1");  // the last repeat's reason
+  EXPECT_EQ(m->baseline, "glibc");
+}
+
+TEST(ParseMatrix, RejectsDocumentsWithoutCellsNamingTheFile) {
+  auto m = parse_matrix(json{{"schema", "arenalab.matrix/1"}, {"plan", plan()}}, "x/results.json");
   ASSERT_FALSE(m);
-  EXPECT_NE(m.error().message.find("x/results.json"), std::string::npos);
+  EXPECT_EQ(m.error().message, "x/results.json: cells: missing (required)");
 }
 
 TEST(MatrixTables, BestCellIgnoresFailedAndUnverified) {
@@ -253,22 +227,35 @@ TEST(WatchOverlay, NoSlopeNoLine) {
 
 TEST(BudgetView, KilledBySigkillAtTheLastSample) {
   const auto tl = ramp_then_flat();
-  const BudgetView b = budget_view(json{{"limit_bytes", 64 * kMiB}, {"oom_kills", 1}},
-                                   json{{"exit", {{"signal", 9}}}}, &tl);
+  budget::BudgetRecord killed;
+  killed.limit_bytes = 64 * 1024 * 1024;
+  killed.exit.signal = 9;
+  const BudgetView b = budget_view(killed, &tl);
   EXPECT_TRUE(b.killed);
   EXPECT_DOUBLE_EQ(*b.limit_bytes, 64 * kMiB);
   EXPECT_DOUBLE_EQ(*b.kill_ms, 10000.0);
   EXPECT_NE(b.outcome.find("killed (signal 9) at 10.00 s"), std::string::npos) << b.outcome;
-  const BudgetView ok = budget_view(json{{"limit_bytes", 1e9}}, json{{"exit", {{"code", 0}}}}, &tl);
-  EXPECT_FALSE(ok.killed);
-  EXPECT_FALSE(ok.kill_ms);
+  budget::BudgetRecord ok;
+  ok.limit_bytes = 1000000000;
+  ok.exit.code = 0;
+  const BudgetView v = budget_view(ok, &tl);
+  EXPECT_FALSE(v.killed);
+  EXPECT_FALSE(v.kill_ms);
+  EXPECT_EQ(v.outcome, "exit 0 under the limit");
 }
 
-TEST(Names, WorkloadFromCommand) {
-  EXPECT_EQ(workload_name({"/x/build/bin/wl_cache-jemalloc", "--smoke"}), "cache");
-  EXPECT_EQ(workload_name({"wl_leak"}), "leak");
-  EXPECT_EQ(workload_name({"/usr/bin/redis-server"}), "redis-server");
-  EXPECT_EQ(workload_name({}), "unknown");
+TEST(BudgetView, TheKillIsAtTheTargetsWallTimeAndTheGroupPeakIsThePeak) {
+  budget::BudgetRecord b;
+  b.limit_bytes = 64 * 1024 * 1024;
+  b.oom_killed = true;
+  b.exit.signal = 9;
+  b.wall_ms = 2500;
+  b.group.peak_usage_bytes = 64 * 1024 * 1024;
+  b.peak_rss_bytes = 60 * kMiB;
+  const BudgetView v = budget_view(b, nullptr);
+  EXPECT_DOUBLE_EQ(*v.kill_ms, 2500);
+  EXPECT_DOUBLE_EQ(*v.peak_bytes, 64 * kMiB);
+  EXPECT_EQ(v.outcome, "killed by the kernel OOM killer (signal 9) at 2.50 s");
 }
 
 TEST(Callsites, SortedByGrowthAndJoinedFrames) {

@@ -101,8 +101,8 @@ int main(int argc, char** argv) {
   const double held_after_purge = static_cast<double>(after_purge.rss) - static_cast<double>(rss0);
 
   h.measure("rss_start_bytes", rss0);
-  h.measure("rss_peak_bytes", peak);
-  h.measure("rss_after_frees_bytes", after_free.rss);
+  h.measure("peak_rss_bytes", peak);
+  h.measure("rss_after_free_bytes", after_free.rss);
   h.measure("rss_end_of_watch_bytes", before_purge.rss);
   h.measure("rss_after_purge_bytes", after_purge.rss);
   h.measure("held_after_frees_bytes", held_after_free);

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the real-program drivers (wl_redis, wl_sqlite): flags, the target's
 # environment, identification of the allocator the target's malloc is bound to, and the
-# arenalab.workload/1 JSON result the matrix reads.
+# arenalab.workload/2 JSON result the matrix reads.
 import glob
 import json
 import os
@@ -129,7 +129,7 @@ def status_kb(pid, field):
 def finish(name, allocator, params, measurements, checks, json_out, rows):
     ok = all(c["pass"] for c in checks)
     if json_out:
-        print(json.dumps({"schema": "arenalab.workload/1", "workload": name, "allocator": allocator,
+        print(json.dumps({"schema": "arenalab.workload/2", "workload": name, "allocator": allocator,
                           "params": params, "measurements": measurements, "checks": checks,
                           "pass": ok}))
     else:

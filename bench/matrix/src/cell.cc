@@ -5,14 +5,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/formats/timeline.h"
+#include "arenalab/formats/workload.h"
 #include "arenalab/matrix/matrix.h"
 #include "arenalab/procfs/procfs.h"
 #include "arenalab/runner/runner.h"
-#include "arenalab/formats/timeline.h"
 
 namespace arenalab::matrix {
 namespace {
@@ -28,40 +28,6 @@ std::string tail_lines(const std::string& text, int lines) {
     pos = t.rfind('\n', pos - 1);
   return pos == std::string::npos || pos == 0 ? t : t.substr(pos + 1);
 }
-
-// The workload's result: the last stdout line that is an arenalab.workload/1 object, else the
-// last line that parses as a JSON object (a program may print progress events as JSON too).
-std::optional<nlohmann::json> last_json_line(const std::string& out) {
-  std::optional<nlohmann::json> last_object;
-  std::size_t end = out.size();
-  while (end > 0) {
-    std::size_t start = out.rfind('\n', end - 1);
-    start = start == std::string::npos ? 0 : start + 1;
-    const std::string line = out.substr(start, end - start);
-    if (!line.empty() && line[0] == '{') {
-      try {
-        auto j = nlohmann::json::parse(line);
-        if (j.is_object()) {
-          if (j.value("schema", "") == "arenalab.workload/1") return j;
-          if (!last_object) last_object = std::move(j);
-        }
-      } catch (const nlohmann::json::exception&) {
-      }
-    }
-    if (start == 0) break;
-    end = start - 1;
-  }
-  return last_object;
-}
-
-std::optional<double> number(const nlohmann::json& j, const char* key) {
-  if (!j.contains(key) || !j[key].is_number()) return std::nullopt;
-  return j[key].get<double>();
-}
-
-}  // namespace
-
-namespace {
 
 // What running the process gave, before its output is read.
 struct Ran {
@@ -187,7 +153,7 @@ Cell execute_cell(const CellRequest& req) {
     std::filesystem::remove_all(req.cell_dir, ec);
   }
   if (!ran) {
-    cell.status = "error";
+    cell.status = CellStatus::kError;
     cell.message = ran.error().message;
     return cell;
   }
@@ -204,30 +170,28 @@ Cell execute_cell(const CellRequest& req) {
   cell.minor_faults = static_cast<double>(e.minor_faults);
   cell.major_faults = static_cast<double>(e.major_faults);
 
-  const auto doc = last_json_line(e.out);
+  // The workload's result (formats/workload.h): the last arenalab.workload line of stdout.
+  auto found = workload::find_workload_report(e.out, req.workload.program + " --json output");
+  std::optional<workload::WorkloadReport> doc;
+  std::string unreadable;
+  if (found)
+    doc = std::move(*found);
+  else
+    unreadable = found.error().message;
   if (doc) {
-    if (doc->contains("measurements") && (*doc)["measurements"].is_object()) {
-      const auto& m = (*doc)["measurements"];
-      cell.measurements = m;
-      cell.rss_after_free_bytes = number(m, "rss_after_free_bytes");
-      // A driver whose measured process is its child (a server) reports that process's peak.
-      if (const auto p = number(m, "peak_rss_bytes")) {
-        cell.peak_rss_bytes = *p;
-        cell.peak_rss_source = "workload";
-      }
-      if (m.contains("throughput") && m["throughput"].is_object()) {
-        cell.throughput = number(m["throughput"], "value");
-        if (m["throughput"].contains("unit") && m["throughput"]["unit"].is_string())
-          cell.throughput_unit = m["throughput"]["unit"].get<std::string>();
-      }
+    cell.measurements = doc->measurements;
+    cell.rss_after_free_bytes = doc->rss_after_free_bytes();
+    // A driver whose measured process is its child (a server) reports that process's peak.
+    if (const auto p = doc->peak_rss_bytes()) {
+      cell.peak_rss_bytes = *p;
+      cell.peak_rss_source = "workload";
     }
-    if (doc->contains("allocator") && (*doc)["allocator"].is_object()) {
-      const auto& a = (*doc)["allocator"];
-      cell.identified_backend = a.value("backend", "");
-      cell.identified_library = a.value("library", "");
-      cell.identified_version = a.value("version", "");
-      cell.identification_method = a.value("method", "harness");
-    }
+    cell.throughput = doc->throughput();
+    if (cell.throughput) cell.throughput_unit = doc->throughput_unit();
+    cell.identified_backend = doc->backend;
+    cell.identified_library = doc->library;
+    cell.identified_version = doc->version;
+    cell.identification_method = doc->method.empty() ? "harness" : doc->method;
   }
   if (ran->runner) {
     cell.identified_backend = backend_name(ran->id.backend);
@@ -247,29 +211,27 @@ Cell execute_cell(const CellRequest& req) {
   }
 
   if (timed_out) {
-    cell.status = "timeout";
+    cell.status = CellStatus::kTimeout;
     cell.message = "killed after the cell timeout of " +
                    std::to_string(static_cast<int>(req.timeout_s)) + " s";
   } else if (e.signal) {
-    cell.status = "crashed";
+    cell.status = CellStatus::kCrashed;
     cell.message = e.describe();
   } else if (e.exit_code && *e.exit_code != 0) {
-    cell.status = "failed";
+    cell.status = CellStatus::kFailed;
     cell.message = e.describe();
-    if (doc && doc->contains("checks")) {
-      for (const auto& c : (*doc)["checks"])
-        if (c.is_object() && !c.value("pass", true))
-          cell.message += "; check " + c.value("name", "?") + " failed: " + c.value("detail", "");
-    }
+    if (doc)
+      for (const auto& c : doc->checks)
+        if (!c.pass) cell.message += "; check " + c.name + " failed: " + c.detail;
   } else if (!doc) {
-    cell.status = "error";
-    cell.message = "exit 0 but no JSON result on stdout";
+    cell.status = CellStatus::kError;
+    cell.message = unreadable.empty() ? "exit 0 but no JSON result on stdout" : unreadable;
   } else if (!cell.verified) {
-    cell.status = "unverified";
+    cell.status = CellStatus::kUnverified;
   } else {
-    cell.status = "ok";
+    cell.status = CellStatus::kOk;
   }
-  if (cell.status != "ok") cell.stderr_tail = tail_lines(e.err, 8);
+  if (cell.status != CellStatus::kOk) cell.stderr_tail = tail_lines(e.err, 8);
   return cell;
 }
 

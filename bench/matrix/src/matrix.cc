@@ -181,10 +181,7 @@ std::string clock_text(double seconds) {
 
 Status write_outputs(const std::string& dir, Results& results) {
   results.summaries = summarize(results.cells, results.plan);
-  if (auto s = write_file_atomic(dir + "/results.json", to_json(results).dump(1) + "\n"); !s)
-    return s;
-  if (auto s = write_file_atomic(dir + "/results.csv", cells_csv(results)); !s) return s;
-  return write_file_atomic(dir + "/summary.csv", summaries_csv(results));
+  return write_results(dir, results);
 }
 
 }  // namespace
@@ -335,10 +332,11 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     cell.threads = p.threads;
     cell.repeat = p.repeat;
     cell.sequence = sequence++;
-    if (opt.progress && cell.status != "ok")
+    if (opt.progress && cell.status != CellStatus::kOk)
       std::fprintf(stderr, "%smatrix: %s x %s r%d: %s%s%s\n", tty ? "\r\033[K" : "",
                    cell.workload.c_str(), cell.configuration.c_str(), cell.repeat + 1,
-                   cell.status.c_str(), cell.message.empty() && cell.mismatch.empty() ? "" : ": ",
+                   status_name(cell.status),
+                   cell.message.empty() && cell.mismatch.empty() ? "" : ": ",
                    (cell.message.empty() ? cell.mismatch : cell.message).c_str());
     results.cells.push_back(std::move(cell));
     ++finished;

@@ -50,8 +50,9 @@ std::string render_table(const Results& results) {
   std::vector<std::pair<std::string, int>> blocks;
   for (const auto& c : results.cells) {
     const auto g = std::make_tuple(c.workload, c.threads, c.configuration);
-    ++statuses[g][c.status];
-    if (c.status != "ok" && !why.count(g)) why[g] = !c.mismatch.empty() ? c.mismatch : c.message;
+    ++statuses[g][status_name(c.status)];
+    if (c.status != CellStatus::kOk && !why.count(g))
+      why[g] = !c.mismatch.empty() ? c.mismatch : c.message;
     if (std::find(blocks.begin(), blocks.end(), std::make_pair(c.workload, c.threads)) ==
         blocks.end())
       blocks.emplace_back(c.workload, c.threads);

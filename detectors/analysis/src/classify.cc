@@ -68,8 +68,8 @@ std::string fmt_pct(double v) {
 }
 
 // The dominant oscillation period (ms) of a detrended series from its autocorrelation on an even
-// grid: the highest peak after the first zero crossing, when it exceeds 0.3; else 0.
-double detect_period(const Clean& c) {
+// grid: the highest peak after the first zero crossing, when it exceeds o.period_min_acf; else 0.
+double detect_period(const Clean& c, const Options& o) {
   const std::size_t n = c.t.size();
   if (n < 24) return 0;
   const std::size_t m = std::min<std::size_t>(n, 400);
@@ -117,7 +117,7 @@ double detect_period(const Clean& c) {
     }
     if (r > best) best = r, best_lag = lag;
   }
-  if (best < 0.3 || best_lag == 0) return 0;
+  if (best < o.period_min_acf || best_lag == 0) return 0;
   // Parabolic interpolation of the peak: a sub-lag period keeps the phase from drifting.
   double lag = static_cast<double>(best_lag);
   if (best_lag + 1 <= m / 2) {
@@ -214,11 +214,37 @@ Blocks make_blocks(const Clean& c, std::size_t i0, std::size_t i1, double period
   return b;
 }
 
-// Trend tests on the samples [i0, i1); nullopt when too few blocks remain.
-// period_ms > 0 asks for whole-cycle blocks on a raw oscillating series; deseasonalized
-// series pass 0 and low_quartile.
-std::optional<Trend> trend_on(const Clean& c, std::size_t i0, std::size_t i1, double period_ms,
-                              double level_ref, const Options& o, bool low_quartile) {
+// Materiality (README "Materiality"): a significant trend matters when it adds min_growth_pct of
+// the level over its stretch. Below that, whatever the level, it matters when even the low end
+// of its interval leaks min_leak_rate bytes/s, or would reach the limit within
+// material_horizon_s - provided its growth over the stretch stands min_growth_spread times above
+// the spread of the raw samples about the trend line (an effect size): a trend smaller than
+// the series' own oscillation or noise cannot be told from what removing them leaves behind.
+bool material(double growth_pct, double growth_bytes, double slope_lo, double level, double spread,
+              const Options& o) {
+  if (growth_pct >= o.min_growth_pct) return true;
+  if (growth_bytes < o.min_growth_spread * spread) return false;
+  if (slope_lo >= o.min_leak_rate) return true;
+  return o.limit_bytes && slope_lo > 0 &&
+         (*o.limit_bytes - level) / slope_lo <= o.material_horizon_s;
+}
+
+// Interquartile range of the raw samples in [t0, t1] about the line y = a + b (t - tb)/1000.
+double spread_about(const Clean& raw, double t0, double t1, double tb, double a, double b) {
+  std::vector<double> r;
+  for (std::size_t i = 0; i < raw.t.size(); ++i)
+    if (raw.t[i] >= t0 && raw.t[i] <= t1) r.push_back(raw.v[i] - a - b * (raw.t[i] - tb) / 1000);
+  if (r.size() < 4) return 0;
+  std::sort(r.begin(), r.end());
+  return r[(3 * r.size()) / 4] - r[r.size() / 4];
+}
+
+// Trend tests on the samples [i0, i1) of c; nullopt when too few blocks remain. period_ms > 0
+// asks for whole-cycle blocks on a raw oscillating series; deseasonalized series pass 0 and
+// low_quartile. raw: the series before deseasonalizing (the spread is measured on it).
+std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, std::size_t i1,
+                              double period_ms, double level_ref, const Options& o,
+                              bool low_quartile) {
   const Blocks b = make_blocks(c, i0, i1, period_ms, o, low_quartile);
   if (b.t.size() < static_cast<std::size_t>(o.min_blocks)) return std::nullopt;
   Trend tr;
@@ -237,8 +263,10 @@ std::optional<Trend> trend_on(const Clean& c, std::size_t i0, std::size_t i1, do
   tr.p_median = mk_med.p;
   tr.p_min = mk_min.p;
   tr.growth_pct = 100.0 * ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0 / level_ref;
-  tr.rising = mk_med.p < o.alpha && mk_min.p < o.alpha && mk_med.s > 0 && mk_min.s > 0 &&
-              ts.lo > 0 && tr.growth_pct >= o.min_growth_pct;
+  tr.rising =
+      mk_med.p < o.alpha && mk_min.p < o.alpha && mk_med.s > 0 && mk_min.s > 0 && ts.lo > 0 &&
+      material(tr.growth_pct, ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0, ts.lo, level_ref,
+               spread_about(raw, tr.t0_ms, tr.t1_ms, b.t.front(), ts.intercept, ts.slope), o);
   return tr;
 }
 
@@ -321,22 +349,26 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
     }
   if (!std::isfinite(sse1)) return k;
   const double w_s = (t_end - b.t.front()) / 1000.0;
-  auto material = [&](double before, double after) {
-    return 100.0 * std::fabs(after - before) * w_s / level_ref >= 2.0 * o.min_growth_pct;
+  // The change of slope must be material itself: min_rise_pct of the level over the window.
+  // (Relative only: on a big level a noise knee changes the slope by more than any absolute
+  // rate, and a knee picks the stretch where the trend looks steepest.)
+  auto changed = [&](double before, double after) {
+    return 100.0 * std::fabs(after - before) * w_s / level_ref >= o.min_rise_pct;
   };
+
   // A slowing knee ends a rise: the segment before it must have risen materially (a flat series
   // that drops in its last samples - a program freeing at exit - did not "rise until a knee").
   // span_s: the length of the segment before the knot.
   auto shaped = [&](double before, double after, double span_s) {
     const bool rose = 100.0 * before * span_s / level_ref >= o.min_growth_pct;
-    const bool decel = before > 0 && after < 0.5 * before && rose;
-    const bool accel = after > 0 && after > 2.0 * std::max(0.0, before);
+    const bool decel = before > 0 && after < o.knee_slope_ratio * before && rose;
+    const bool accel = after > 0 && o.knee_slope_ratio * after > std::max(0.0, before);
     return decel || accel;
   };
-  const bool one =
-      sse1 <= 0.5 * sse0 && material(sl1[0], sl1[1]) && shaped(sl1[0], sl1[1], x[k1] - x[0]);
-  const bool two = std::isfinite(sse2) && sse2 <= 0.5 * std::min(sse0, sse1) &&
-                   material(sl2[1], sl2[2]) && shaped(sl2[1], sl2[2], x[k2] - x[k2a]);
+  const bool one = sse1 <= o.knee_sse_ratio * sse0 && changed(sl1[0], sl1[1]) &&
+                   shaped(sl1[0], sl1[1], x[k1] - x[0]);
+  const bool two = std::isfinite(sse2) && sse2 <= o.knee_sse_ratio * std::min(sse0, sse1) &&
+                   changed(sl2[1], sl2[2]) && shaped(sl2[1], sl2[2], x[k2] - x[k2a]);
   std::size_t at = k1;
   double before = sl1[0], after = sl1[1], sse = sse1;
   if (two) at = k2, before = sl2[1], after = sl2[2], sse = sse2;
@@ -357,7 +389,8 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
       const double e = hinge_fit(x, y, {}, &tmp, x[i]);
       if (e < sse_step) sse_step = e, sl_step = tmp;
     }
-    if (sse_step <= sse && 100.0 * sl_step[0] * w_s / level_ref >= o.min_growth_pct)
+    if (sse_step <= sse &&
+        (100.0 * sl_step[0] * w_s / level_ref >= o.min_growth_pct || sl_step[0] >= o.min_leak_rate))
       k.found = false;
   }
   return k;
@@ -365,211 +398,444 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
 
 double clamp01(double v) { return std::clamp(v, 0.0, 1.0); }
 
-}  // namespace
+// Confidence scales (a ranking, not a probability; README "Confidence"): full once a trend spans
+// this many blocks, and once its growth is this many times the materiality line.
+constexpr double kConfidenceBlocks = 16;
+constexpr double kConfidenceGrowth = 2.5;
 
-SeriesVerdict classify_series(const Series& s, const Options& o) {
-  SeriesVerdict out;
-  const Clean c0 = clean(s);
-  const std::size_t n = c0.t.size();
+std::string fmt_p(double p) { return std::to_string(p).substr(0, 8); }
+
+std::string fmt_bytes(double b) {
+  const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  double v = std::fabs(b);
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%s%.0f %s" : "%s%.1f %s", b < 0 ? "-" : "", v, unit[u]);
+  return buf;
+}
+
+// "1.2 MiB/s": the reason names the leak's rate; per hour and per day are printed beside it.
+std::string fmt_rate(double bytes_per_s) { return fmt_bytes(bytes_per_s) + "/s"; }
+
+// What the steps of classify_series share.
+struct Prepared {
+  Clean raw;                // finite samples, sorted by time
+  Clean c;                  // the same without its periodic component, when deseasonalized
+  bool deseason = false;    // c is deseasonalized
+  double block_period = 0;  // whole-cycle blocks on a raw oscillating series
+  Blocks all;               // blocks of c over the whole window
+  double level_ref = 1;     // bytes: the level percentages refer to
+};
+
+// Step 1: clean, period, deseasonalize, blocks, levels, the whole-window trend and the knee.
+// false: too little data (out says why, unresolved).
+bool prepare(const Series& s, const Options& o, SeriesVerdict& out, Prepared& p) {
+  p.raw = clean(s);
+  const std::size_t n = p.raw.t.size();
   out.samples = n;
   if (n < static_cast<std::size_t>(std::max(o.min_samples, 2))) {
     out.reason =
         "too few samples (" + std::to_string(n) + ", need " + std::to_string(o.min_samples) + ")";
-    return out;
+    return false;
   }
-  out.duration_ms = c0.t.back() - c0.t.front();
-  out.period_ms = detect_period(c0);
-  // With a period of at least 3 cycles in the window, the tests run on the series without
-  // its periodic component; the oscillation figure stays on the raw values.
-  const bool deseason = out.period_ms > 0 && out.duration_ms / out.period_ms >= 3;
-  const Clean c = deseason ? deseasonalize(c0, out.period_ms) : c0;
-  const double block_period = deseason ? 0.0 : out.period_ms;
-  const std::size_t m = c.t.size();  // fewer than n when deseasonalized (edges lost)
-  const Blocks all = make_blocks(c, 0, m, block_period, o, deseason);
-  if (all.t.size() < static_cast<std::size_t>(o.min_blocks)) {
-    out.reason = "too little data: " + std::to_string(all.t.size()) + " blocks, need " +
+  out.duration_ms = p.raw.t.back() - p.raw.t.front();
+  out.period_ms = detect_period(p.raw, o);
+  out.cycles = out.period_ms > 0 ? out.duration_ms / out.period_ms : 0;
+  // With enough cycles in the window, the tests run on the series without its periodic
+  // component; the oscillation figure stays on the raw values.
+  p.deseason = out.period_ms > 0 && out.cycles >= o.deseason_min_cycles;
+  p.c = p.deseason ? deseasonalize(p.raw, out.period_ms) : p.raw;
+  p.block_period = p.deseason ? 0.0 : out.period_ms;
+  const std::size_t m = p.c.t.size();  // fewer than n when deseasonalized (edges lost)
+  p.all = make_blocks(p.c, 0, m, p.block_period, o, p.deseason);
+  if (p.all.t.size() < static_cast<std::size_t>(o.min_blocks)) {
+    out.reason = "too little data: " + std::to_string(p.all.t.size()) + " blocks, need " +
                  std::to_string(o.min_blocks);
-    return out;
+    return false;
   }
-  const std::size_t edge = std::max<std::size_t>(3, all.t.size() / 10);
-  out.start_level = median(std::vector<double>(all.med.begin(), all.med.begin() + edge));
-  out.level = median(std::vector<double>(all.med.end() - edge, all.med.end()));
-  const double level_ref = std::max({std::fabs(out.level), std::fabs(out.start_level), 1.0});
-  out.growth_pct = 100.0 * (out.level - out.start_level) / level_ref;
+  const std::size_t edge = std::max<std::size_t>(3, p.all.t.size() / 10);
+  out.start_level = median(std::vector<double>(p.all.med.begin(), p.all.med.begin() + edge));
+  out.level = median(std::vector<double>(p.all.med.end() - edge, p.all.med.end()));
+  p.level_ref = std::max({std::fabs(out.level), std::fabs(out.start_level), 1.0});
+  out.growth_pct = 100.0 * (out.level - out.start_level) / p.level_ref;
   {
-    std::vector<double> v = c0.v;
+    std::vector<double> v = p.raw.v;
     std::sort(v.begin(), v.end());
     const double q1 = v[v.size() / 4], q3 = v[(3 * v.size()) / 4];
-    out.oscillation_pct = 100.0 * (q3 - q1) / level_ref;
+    out.oscillation_pct = 100.0 * (q3 - q1) / p.level_ref;
   }
-  auto whole = trend_on(c, 0, m, block_period, level_ref, o, deseason);
+  auto whole = trend_on(p.c, p.raw, 0, m, p.block_period, p.level_ref, o, p.deseason);
   if (!whole) {
     out.reason = "too little data for the trend test";
-    return out;
+    return false;
   }
   out.whole = *whole;
-  out.knee = fit_knee(all, c.t.back(), o, level_ref);
+  out.knee = fit_knee(p.all, p.c.t.back(), o, p.level_ref);
+  return true;
+}
 
-  const Trend* trending = nullptr;
-  if (out.knee.found) {
-    const std::size_t i0 = static_cast<std::size_t>(
-        std::lower_bound(c.t.begin(), c.t.end(), out.knee.t_ms) - c.t.begin());
-    out.tail = trend_on(c, i0, m, block_period, level_ref, o, deseason);
-    const bool decel = out.knee.slope_after < out.knee.slope_before;
-    // A short falling stretch at the very end is a release (a program tearing down at exit
-    // frees what it held), not a plateau: judge the series up to it.
-    // A release falls at least as fast as the series rose and gives back a material amount.
-    const double fall_pct = -out.knee.slope_after * out.knee.tail_fraction *
-                            (out.duration_ms / 1000.0) / level_ref * 100.0;
-    if (decel && out.knee.slope_after < 0 && -out.knee.slope_after >= out.knee.slope_before &&
-        fall_pct >= 2 * o.min_growth_pct && out.knee.tail_fraction < o.min_tail_fraction &&
-        !o.final_release_cut) {
-      Series head;
-      for (std::size_t i = 0; i < c0.t.size() && c0.t[i] < out.knee.t_ms; ++i) {
-        head.t_ms.push_back(c0.t[i]);
-        head.value.push_back(c0.v[i]);
-      }
-      Options o2 = o;
-      o2.final_release_cut = true;
-      SeriesVerdict h = classify_series(head, o2);
-      if (h.verdict != Verdict::kUnresolved || h.whole.blocks > 0) {
-        h.reason = "up to the final release at " +
-                   std::to_string(static_cast<long>(out.knee.t_ms / 1000)) + " s: " + h.reason;
-        h.samples = n;
-        return h;
-      }
+// Trend on the samples of c from time `from` to the end, with fewer blocks allowed (a half or
+// a last stretch of the window).
+std::optional<Trend> trend_from(const Prepared& p, double from, const Options& o) {
+  const std::size_t i0 =
+      static_cast<std::size_t>(std::lower_bound(p.c.t.begin(), p.c.t.end(), from) - p.c.t.begin());
+  Options lo = o;
+  lo.min_blocks = std::min(o.min_blocks, 6);
+  return trend_on(p.c, p.raw, i0, p.c.t.size(), p.block_period, p.level_ref, lo, p.deseason);
+}
+
+void call_leak(SeriesVerdict& out, const Trend& t, const std::string& what, const Options& o) {
+  const double p = std::max(t.p_median, t.p_min);
+  out.verdict = Verdict::kLeak;
+  out.rate = t.slope;
+  out.reason = what + ": +" + fmt_pct(t.growth_pct) + " of level, " + fmt_rate(t.slope) + " [" +
+               fmt_rate(t.slope_lo) + ", " + fmt_rate(t.slope_hi) + "] (p = " + fmt_p(p) + ")";
+  const double growth = std::max(t.growth_pct / (kConfidenceGrowth * o.min_growth_pct),
+                                 t.slope_lo / (kConfidenceGrowth * o.min_leak_rate));
+  out.confidence =
+      (1 - p) * clamp01(growth) * clamp01(static_cast<double>(t.blocks) / kConfidenceBlocks);
+}
+
+// Step 2: after a knee. Returns the verdict on the part before a final release, when the
+// series ends in one; else decides `out` (or leaves its reason empty for step 3).
+std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& o,
+                                              SeriesVerdict& out) {
+  if (!out.knee.found) return std::nullopt;
+  const Clean& c = p.c;
+  const std::size_t i0 = static_cast<std::size_t>(
+      std::lower_bound(c.t.begin(), c.t.end(), out.knee.t_ms) - c.t.begin());
+  out.tail = trend_on(c, p.raw, i0, c.t.size(), p.block_period, p.level_ref, o, p.deseason);
+  const bool decel = out.knee.slope_after < out.knee.slope_before;
+  // A short falling stretch at the very end is a release (a program tearing down at exit
+  // frees what it held), not a plateau: judge the series up to it. A release falls at least
+  // as fast as the series rose and gives back a material amount.
+  const double fall_pct = -out.knee.slope_after * out.knee.tail_fraction *
+                          (out.duration_ms / 1000.0) / p.level_ref * 100.0;
+  if (decel && out.knee.slope_after < 0 && -out.knee.slope_after >= out.knee.slope_before &&
+      fall_pct >= o.min_rise_pct && out.knee.tail_fraction < o.min_tail_fraction &&
+      !o.final_release_cut) {
+    Series head;
+    for (std::size_t i = 0; i < p.raw.t.size() && p.raw.t[i] < out.knee.t_ms; ++i) {
+      head.t_ms.push_back(p.raw.t[i]);
+      head.value.push_back(p.raw.v[i]);
     }
-    // After a slowing knee, a leak must still grow in the latest half of the tail: a
-    // saturating rise (exponential approach to a bound) keeps a decaying slope after any
-    // knee, a leak keeps its rate.
-    std::optional<Trend> recent;
-    if (out.tail && out.tail->rising && decel) {
-      const double mid = 0.5 * (out.tail->t0_ms + out.tail->t1_ms);
-      const std::size_t im =
-          static_cast<std::size_t>(std::lower_bound(c.t.begin(), c.t.end(), mid) - c.t.begin());
-      Options lo = o;
-      lo.min_blocks = std::min(o.min_blocks, 6);
-      recent = trend_on(c, im, m, block_period, level_ref, lo, deseason);
-    }
-    const bool confirmed =
-        !decel || (recent && recent->slope >= 0.5 * out.tail->slope && recent->p_median < 0.05);
-    // Growth that began late (an accelerating knee) is a leak only with enough window after
-    // the onset; otherwise the whole-window test decides, and failing it, unresolved.
-    const bool late_onset = !decel && out.knee.tail_fraction < o.min_tail_fraction;
-    if (late_onset) {
-      // fall through to the whole-window test below
-    } else if (out.tail && out.tail->rising && !confirmed) {
-      out.verdict = Verdict::kUnresolved;
-      out.reason = "still rising after the knee but slowing down (latest half: " +
-                   (recent ? fmt_pct(100.0 * recent->slope / out.tail->slope) : std::string("?")) +
-                   " of the tail's rate): leak or plateau cannot be told yet";
-      out.confidence = 0.5;
-    } else if (out.tail && out.tail->rising) {
-      trending = &*out.tail;
-      out.verdict = Verdict::kLeak;
-      out.reason = std::string("still growing after the ") + (decel ? "rise" : "onset") + ": +" +
-                   fmt_pct(out.tail->growth_pct) + " of level after the knee (p = " +
-                   std::to_string(std::max(out.tail->p_median, out.tail->p_min)).substr(0, 8) + ")";
-      out.confidence = (1 - std::max(out.tail->p_median, out.tail->p_min)) *
-                       clamp01(out.tail->growth_pct / (2.5 * o.min_growth_pct)) *
-                       clamp01(static_cast<double>(out.tail->blocks) / 16.0);
-    } else if (decel) {
-      if (out.tail && 1 - out.knee.tail_fraction <= o.startup_fraction &&
-          std::fabs(out.growth_pct) < o.min_growth_pct && out.oscillation_pct < 6.0) {
-        // The level was reached during start-up (a program filling its fixed working set in
-        // its first moments) and nothing moved after it: the window's first blocks already sit
-        // at its final level, so the window shows no growth, as for a stable series. A cache
-        // warming up over a material part of the window stays bounded.
-        out.verdict = Verdict::kStable;
-        out.reason = "reached its level during start-up (knee at " +
-                     fmt_pct(100 * (1 - out.knee.tail_fraction)) +
-                     " of the window), then no material trend (" + fmt_pct(out.growth_pct) +
-                     " over the window)";
-        out.confidence = (1 - 0.5 * (1 - out.tail->p_median)) *
-                         clamp01(static_cast<double>(out.tail->blocks) / 16.0);
-      } else if (out.knee.tail_fraction >= o.min_tail_fraction && out.tail) {
-        out.verdict = Verdict::kBounded;
-        out.reason = "rose, then levelled off: no trend in the " +
-                     fmt_pct(100 * out.knee.tail_fraction) + " of the window after the knee";
-        out.confidence = clamp01(out.knee.tail_fraction / (2 * o.min_tail_fraction)) *
-                         clamp01(static_cast<double>(out.tail->blocks) / 16.0) *
-                         (1 - 0.5 * (1 - out.tail->p_median));
-      } else {
-        out.verdict = Verdict::kUnresolved;
-        out.reason = "rose until a knee with only " + fmt_pct(100 * out.knee.tail_fraction) +
-                     " of the window after it (need " + fmt_pct(100 * o.min_tail_fraction) +
-                     "): leak or plateau cannot be told yet";
-        out.confidence = clamp01(out.knee.tail_fraction / o.min_tail_fraction);
-      }
+    Options o2 = o;
+    o2.final_release_cut = true;
+    SeriesVerdict h = classify_series(head, o2);
+    if (h.verdict != Verdict::kUnresolved || h.whole.blocks > 0) {
+      h.reason = "up to the final release at " +
+                 std::to_string(static_cast<long>(out.knee.t_ms / 1000)) + " s: " + h.reason;
+      h.samples = out.samples;
+      return h;
     }
   }
-  if (out.reason.empty()) {
-    // Without a knee, the latest stretch (the last min_tail_fraction of the window) must not
-    // have stopped: a late plateau whose knee the fit missed is not called a leak.
-    std::optional<Trend> recent;
-    if (out.whole.rising) {
-      const double from = c.t.back() - o.min_tail_fraction * out.duration_ms;
-      const std::size_t im =
-          static_cast<std::size_t>(std::lower_bound(c.t.begin(), c.t.end(), from) - c.t.begin());
-      Options lo = o;
-      lo.min_blocks = std::min(o.min_blocks, 6);
-      recent = trend_on(c, im, m, block_period, level_ref, lo, deseason);
-    }
-    if (out.whole.rising && recent && recent->slope < 0.25 * out.whole.slope) {
-      out.verdict = Verdict::kUnresolved;
-      out.reason = "grew, but the latest " + fmt_pct(100 * o.min_tail_fraction) +
-                   " of the window grows at only " +
-                   fmt_pct(100.0 * recent->slope / out.whole.slope) +
-                   " of the overall rate: leak or plateau cannot be told yet";
-      out.confidence = 0.5;
-    } else if (out.whole.rising) {
-      trending = &out.whole;
-      out.verdict = Verdict::kLeak;
-      out.reason = "grows steadily: +" + fmt_pct(out.whole.growth_pct) +
-                   " of level over the window (p = " +
-                   std::to_string(std::max(out.whole.p_median, out.whole.p_min)).substr(0, 8) + ")";
-      out.confidence = (1 - std::max(out.whole.p_median, out.whole.p_min)) *
-                       clamp01(out.whole.growth_pct / (2.5 * o.min_growth_pct)) *
-                       clamp01(static_cast<double>(out.whole.blocks) / 16.0);
-    } else if (out.knee.found && out.tail && out.tail->rising) {
-      out.verdict = Verdict::kUnresolved;
-      out.reason = "growth began late: only " + fmt_pct(100 * out.knee.tail_fraction) +
-                   " of the window after its onset (need " + fmt_pct(100 * o.min_tail_fraction) +
-                   ")";
-      out.confidence = clamp01(out.knee.tail_fraction / o.min_tail_fraction);
-    } else if (out.oscillation_pct >= 6.0 || std::fabs(out.growth_pct) >= 2 * o.min_growth_pct) {
-      out.verdict = Verdict::kBounded;
-      out.reason = out.period_ms > 0
-                       ? "oscillates (period " + std::to_string(static_cast<long>(out.period_ms)) +
-                             " ms) with no upward trend"
-                       : "moves (interquartile range " + fmt_pct(out.oscillation_pct) +
-                             " of level) with no upward trend";
-      out.confidence = (1 - 0.5 * (1 - out.whole.p_median)) *
-                       clamp01(static_cast<double>(out.whole.blocks) / 16.0);
-    } else {
+  // After a slowing knee, a leak must still grow in the latest half of the tail: a saturating
+  // rise (exponential approach to a bound) keeps a decaying slope after any knee, a leak keeps
+  // its rate.
+  std::optional<Trend> recent;
+  if (out.tail && out.tail->rising && decel)
+    recent = trend_from(p, 0.5 * (out.tail->t0_ms + out.tail->t1_ms), o);
+  const bool confirmed = !decel || (recent && recent->slope >= o.tail_keep_rate * out.tail->slope &&
+                                    recent->p_median < o.tail_keep_p);
+  // Growth that began late (an accelerating knee) is a leak only with enough window after the
+  // onset; otherwise the whole-window test decides, and failing it, unresolved.
+  const bool late_onset = !decel && out.knee.tail_fraction < o.min_tail_fraction;
+  if (late_onset) return std::nullopt;
+  if (out.tail && out.tail->rising && !confirmed) {
+    out.verdict = Verdict::kUnresolved;
+    out.reason = "still rising after the knee but slowing down (latest half: " +
+                 (recent ? fmt_pct(100.0 * recent->slope / out.tail->slope) : std::string("?")) +
+                 " of the tail's rate): leak or plateau cannot be told yet";
+    out.confidence = 0.5;
+  } else if (out.tail && out.tail->rising) {
+    call_leak(out, *out.tail,
+              std::string("still growing after the ") + (decel ? "rise" : "onset") + " (knee at " +
+                  std::to_string(static_cast<long>(out.knee.t_ms / 1000)) + " s)",
+              o);
+  } else if (decel) {
+    if (out.tail && 1 - out.knee.tail_fraction <= o.startup_fraction &&
+        std::fabs(out.growth_pct) < o.min_growth_pct && out.oscillation_pct < o.moving_iqr_pct) {
+      // The level was reached during start-up (a program filling its fixed working set in its
+      // first moments) and nothing moved after it: the window's first blocks already sit at its
+      // final level, so the window shows no growth, as for a stable series. A cache warming up
+      // over a material part of the window stays bounded.
       out.verdict = Verdict::kStable;
-      out.reason = "no material trend (" + fmt_pct(out.growth_pct) + " over the window)";
-      out.confidence = (1 - 0.5 * (1 - out.whole.p_median)) *
-                       clamp01(static_cast<double>(out.whole.blocks) / 16.0);
+      out.reason = "reached its level during start-up (knee at " +
+                   fmt_pct(100 * (1 - out.knee.tail_fraction)) +
+                   " of the window), then no material trend (" + fmt_pct(out.growth_pct) +
+                   " over the window)";
+      out.confidence = (1 - 0.5 * (1 - out.tail->p_median)) *
+                       clamp01(static_cast<double>(out.tail->blocks) / kConfidenceBlocks);
+    } else if (out.knee.tail_fraction >= o.min_tail_fraction && out.tail) {
+      out.verdict = Verdict::kBounded;
+      out.reason = "rose, then levelled off: no material trend in the " +
+                   fmt_pct(100 * out.knee.tail_fraction) + " of the window after the knee";
+      out.confidence = clamp01(out.knee.tail_fraction / (2 * o.min_tail_fraction)) *
+                       clamp01(static_cast<double>(out.tail->blocks) / kConfidenceBlocks) *
+                       (1 - 0.5 * (1 - out.tail->p_median));
+    } else {
+      out.verdict = Verdict::kUnresolved;
+      out.reason = "rose until a knee with only " + fmt_pct(100 * out.knee.tail_fraction) +
+                   " of the window after it (need " + fmt_pct(100 * o.min_tail_fraction) +
+                   "): leak or plateau cannot be told yet";
+      out.confidence = clamp01(out.knee.tail_fraction / o.min_tail_fraction);
     }
   }
-  if (o.limit_bytes && trending && trending->slope > 0) {
-    out.time_to_limit_s = std::max(0.0, (*o.limit_bytes - out.level) / trending->slope);
+  return std::nullopt;
+}
+
+// Step 3: no knee decided it - the whole window. A rising series must not have stopped in its
+// latest stretch (a late plateau whose knee the fit missed is not called a leak).
+void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out) {
+  std::optional<Trend> recent;
+  if (out.whole.rising)
+    recent = trend_from(p, p.c.t.back() - o.min_tail_fraction * out.duration_ms, o);
+  if (out.whole.rising && recent && recent->slope < o.recent_min_rate * out.whole.slope) {
+    out.verdict = Verdict::kUnresolved;
+    out.reason = "grew, but the latest " + fmt_pct(100 * o.min_tail_fraction) +
+                 " of the window grows at only " +
+                 fmt_pct(100.0 * recent->slope / out.whole.slope) +
+                 " of the overall rate: leak or plateau cannot be told yet";
+    out.confidence = 0.5;
+  } else if (out.whole.rising) {
+    call_leak(out, out.whole, "grows steadily over the window", o);
+  } else if (out.knee.found && out.tail && out.tail->rising) {
+    out.verdict = Verdict::kUnresolved;
+    out.reason = "growth began late: only " + fmt_pct(100 * out.knee.tail_fraction) +
+                 " of the window after its onset (need " + fmt_pct(100 * o.min_tail_fraction) + ")";
+    out.confidence = clamp01(out.knee.tail_fraction / o.min_tail_fraction);
+  } else if (out.oscillation_pct >= o.moving_iqr_pct ||
+             std::fabs(out.growth_pct) >= o.min_rise_pct) {
+    out.verdict = Verdict::kBounded;
+    out.reason = out.period_ms > 0
+                     ? "oscillates (period " + std::to_string(static_cast<long>(out.period_ms)) +
+                           " ms) with no upward trend"
+                     : "moves (interquartile range " + fmt_pct(out.oscillation_pct) +
+                           " of level) with no upward trend";
+    out.confidence = (1 - 0.5 * (1 - out.whole.p_median)) *
+                     clamp01(static_cast<double>(out.whole.blocks) / kConfidenceBlocks);
+  } else {
+    out.verdict = Verdict::kStable;
+    out.reason = "no material trend (" + fmt_pct(out.growth_pct) + " over the window)";
+    out.confidence = (1 - 0.5 * (1 - out.whole.p_median)) *
+                     clamp01(static_cast<double>(out.whole.blocks) / kConfidenceBlocks);
   }
+}
+
+// Step 4: few cycles. With a period and fewer than few_cycles cycles in the window, a knee or
+// a trend may sit on a cycle's phase; compare like with like instead: the trough each whole
+// cycle of the trending stretch returns to (the lower envelope). A leak raises that floor at its
+// rate; a sawtooth, a GC heap, a batch job return to the same floor. When the floor does not
+// keep up with the trend and too few cycles remain to call it flat: unresolved.
+void check_troughs(const Prepared& p, const Options& o, SeriesVerdict& out) {
+  if (out.verdict != Verdict::kLeak || out.period_ms <= 0 || out.cycles >= o.few_cycles) return;
+  // The trending stretch (after the knee when the leak was called there), unless it holds fewer
+  // whole cycles than trough_min_cycles: then the whole window.
+  const bool on_tail = out.tail && out.tail->rising && out.rate == out.tail->slope &&
+                       (out.tail->t1_ms - out.tail->t0_ms) / out.period_ms >= o.trough_min_cycles;
+  const Trend& tr = on_tail ? *out.tail : out.whole;
+  const double period_s = out.period_ms / 1000;
+  std::vector<double> tt, tv;  // s, bytes: each whole cycle's lowest sample
+  for (double a = tr.t0_ms; a + out.period_ms <= tr.t1_ms + 1e-6; a += out.period_ms) {
+    const double b = a + out.period_ms;
+    double lo = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < p.raw.t.size(); ++i)
+      if (p.raw.t[i] >= a && p.raw.t[i] < b) lo = std::min(lo, p.raw.v[i]);
+    if (!std::isfinite(lo)) continue;
+    tt.push_back((a + b) / 2000);
+    tv.push_back(lo);
+  }
+  const std::string cycle = "a period of " + fmt_p(period_s).substr(0, 5) + " s, " +
+                            std::to_string(tt.size()) + " whole cycles in the trending stretch";
+  if (tt.size() < 2) {
+    out.verdict = Verdict::kUnresolved;
+    out.reason = "oscillates with " + cycle + ": too few to compare the troughs each cycle " +
+                 "returns to (" + out.reason + ")";
+    out.rate = 0;
+    out.confidence = 0.5;
+    return;
+  }
+  const double slope = stats::theil_sen(tt, tv, o.alpha, 0).slope;  // bytes/s
+  out.trough_rise = slope * (tt.back() - tt.front());
+  const std::string troughs = "the troughs of its " + std::to_string(tt.size()) +
+                              " whole cycles move " + fmt_rate(slope) + " (" +
+                              fmt_bytes(*out.trough_rise) + " first to last)";
+  if (slope >= o.tail_keep_rate * out.rate) {
+    out.reason += "; " + troughs + ": the floor rises";
+  } else if (slope <= o.recent_min_rate * out.rate &&
+             static_cast<double>(tt.size()) >= o.trough_min_cycles) {
+    out.verdict = Verdict::kBounded;
+    out.reason = "oscillates (" + cycle + ") and " + troughs +
+                 ": the floor it returns to does not rise, the mean's trend was the cycles' phase";
+    out.rate = 0;
+    out.confidence = 0.5;
+  } else {
+    out.verdict = Verdict::kUnresolved;
+    out.reason = "the mean rises " + fmt_rate(out.rate) + " but " + troughs + " (" + cycle +
+                 "): too few cycles to tell a leak beneath the oscillation";
+    out.rate = 0;
+    out.confidence = 0.5;
+  }
+}
+
+// Least squares of y on the given columns; the residual sum of squares (inf: singular).
+double lsq(const std::vector<std::vector<double>>& cols, const std::vector<double>& y,
+           std::vector<double>* beta_out) {
+  const std::size_t p = cols.size(), n = y.size();
+  std::vector<double> m(p * (p + 1), 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t a = 0; a < p; ++a) {
+      m[a * (p + 1) + p] += cols[a][i] * y[i];
+      for (std::size_t b = 0; b < p; ++b) m[a * (p + 1) + b] += cols[a][i] * cols[b][i];
+    }
+  for (std::size_t col = 0; col < p; ++col) {
+    std::size_t piv = col;
+    for (std::size_t r = col + 1; r < p; ++r)
+      if (std::fabs(m[r * (p + 1) + col]) > std::fabs(m[piv * (p + 1) + col])) piv = r;
+    if (std::fabs(m[piv * (p + 1) + col]) < 1e-12) return std::numeric_limits<double>::infinity();
+    for (std::size_t q = 0; q <= p; ++q) std::swap(m[col * (p + 1) + q], m[piv * (p + 1) + q]);
+    for (std::size_t r = 0; r < p; ++r) {
+      if (r == col) continue;
+      const double f = m[r * (p + 1) + col] / m[col * (p + 1) + col];
+      for (std::size_t q = col; q <= p; ++q) m[r * (p + 1) + q] -= f * m[col * (p + 1) + q];
+    }
+  }
+  std::vector<double> beta(p);
+  for (std::size_t a = 0; a < p; ++a) beta[a] = m[a * (p + 1) + p] / m[a * (p + 1) + a];
+  double sse = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    double f = 0;
+    for (std::size_t a = 0; a < p; ++a) f += beta[a] * cols[a][i];
+    sse += (y[i] - f) * (y[i] - f);
+  }
+  if (beta_out) *beta_out = beta;
+  return sse;
+}
+
+// Step 5: saturation. A rise that slows may be an exponential approach to a bound (a cache
+// filling towards its capacity, a pool growing to its size). Candidate shapes on the block
+// medians, chosen by the Bayesian information criterion (Schwarz 1978; n ln(SSE/n) + k ln n):
+// one line (k = 2), a line with one knot (k = 4), flat then an exponential approach
+// A - B exp(-(t - ts)/tau) (k = 4), and the approach plus a line (k = 5: a leak under a warm-up).
+// When the approach wins, has run at least saturation_time_constants time constants, and its
+// remaining headroom is under saturation_headroom_pct of the bound, the series is bounded.
+void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
+  const bool slowing = out.verdict == Verdict::kUnresolved && out.knee.found &&
+                       out.knee.slope_after < out.knee.slope_before;
+  const bool grew = out.verdict == Verdict::kUnresolved && out.whole.rising;
+  // A leak called after a slowing knee is weighed too: the stretch after the knee of an
+  // approach keeps a small decaying slope that its latest half may not show as decaying.
+  const bool leak_after_rise = out.verdict == Verdict::kLeak && out.knee.found &&
+                               out.knee.slope_after < out.knee.slope_before;
+  if (!slowing && !grew && !leak_after_rise) return;
+  const Blocks& b = p.all;
+  const std::size_t n = b.t.size();
+  if (n < 8) return;
+  std::vector<double> x(n);
+  for (std::size_t i = 0; i < n; ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  const double w = x.back();
+  if (w <= 0) return;
+  const std::vector<double> one(n, 1.0);
+  // A floor for the residual: noise-free data would send ln(SSE) to -inf.
+  const double floor_sse = 1e-12 * p.level_ref * p.level_ref * static_cast<double>(n);
+  const double nd = static_cast<double>(n);
+  auto bic = [&](double sse, double k) {
+    return nd * std::log((sse + floor_sse) / nd) + k * std::log(nd);
+  };
+  const double bic_line = bic(lsq({one, x}, b.med, nullptr), 2);
+  double sse_hinge = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 2; i + 3 < n; ++i) {
+    std::vector<double> h(n);
+    for (std::size_t j = 0; j < n; ++j) h[j] = std::max(0.0, x[j] - x[i]);
+    sse_hinge = std::min(sse_hinge, lsq({one, x, h}, b.med, nullptr));
+  }
+  const double bic_hinge = bic(sse_hinge, 4);
+  double best_sat = std::numeric_limits<double>::infinity(), best_satlin = best_sat;
+  double a_fit = 0, b_fit = 0, tau_fit = 0, ts_fit = 0, r_fit = 0;
+  // Grids: the start on every block of the first half, the time constant on 32 steps from
+  // w/100 to 3w (ratio 1.2 between steps).
+  for (std::size_t s = 0; s <= n / 2; ++s)
+    for (int g = 0; g < 32; ++g) {
+      const double tau = w / 100 * std::pow(300.0, g / 31.0);
+      std::vector<double> e(n);
+      for (std::size_t j = 0; j < n; ++j) e[j] = -std::exp(-std::max(0.0, x[j] - x[s]) / tau);
+      std::vector<double> beta;
+      const double sse = lsq({one, e}, b.med, &beta);
+      if (sse < best_sat && beta[1] > 0)
+        best_sat = sse, a_fit = beta[0], b_fit = beta[1], tau_fit = tau, ts_fit = x[s];
+      const double sse_lin = lsq({one, e, x}, b.med, &beta);
+      if (sse_lin < best_satlin) best_satlin = sse_lin, r_fit = beta[2];
+    }
+  if (!std::isfinite(best_sat)) return;
+  const double bic_sat = bic(best_sat, 4);
+  const double constants = (w - ts_fit) / tau_fit;
+  const double headroom = b_fit * std::exp(-constants);
+  const double headroom_pct = 100.0 * headroom / std::max(std::fabs(a_fit), 1.0);
+  // The approach plus a line wins only with a line that is material itself (a leak under a
+  // warm-up); an immaterial one absorbs the approach's misfit at its steep start.
+  const bool line_matters = r_fit > 0 && (100.0 * r_fit * w / p.level_ref >= o.min_growth_pct ||
+                                          r_fit >= o.min_leak_rate);
+  const bool wins =
+      bic_sat <= std::min(bic_line, bic_hinge) && (bic_sat <= bic(best_satlin, 5) || !line_matters);
+  if (!wins || constants < o.saturation_time_constants || headroom_pct >= o.saturation_headroom_pct)
+    return;
+  // Once the approach has run saturation_time_constants time constants, nothing may keep
+  // rising beneath it: a significant, material trend in what the approach leaves (the block
+  // medians minus the fitted curve) is a leak under a warm-up, whatever the criterion said
+  // over a window whose steep start dominates the residual.
+  std::vector<double> rx, ry;
+  for (std::size_t i = 0; i < n; ++i)
+    if (x[i] >= ts_fit + o.saturation_time_constants * tau_fit) {
+      rx.push_back(x[i]);
+      ry.push_back(b.med[i] - (a_fit - b_fit * std::exp(-(x[i] - ts_fit) / tau_fit)));
+    }
+  if (rx.size() >= 6) {
+    const auto mk = stats::mann_kendall(rx, ry);
+    const auto line = stats::theil_sen(rx, ry, o.alpha, mk.var_s_corrected);
+    const double span = rx.back() - rx.front();
+    if (mk.p < o.alpha && mk.s > 0 && line.lo > 0 &&
+        (100.0 * line.slope * span / p.level_ref >= o.min_growth_pct || line.lo >= o.min_leak_rate))
+      return;
+  }
+  out.verdict = Verdict::kBounded;
+  out.asymptote = a_fit;
+  out.rate = 0;
+  out.reason = "approaches a bound: an exponential approach fits best (fitted bound " +
+               fmt_bytes(a_fit) + ", time constant " + fmt_p(tau_fit).substr(0, 5) + " s, " +
+               fmt_p(constants).substr(0, 4) + " of them in the window), within " +
+               fmt_pct(headroom_pct) + " of it at the end";
+  out.confidence = clamp01(constants / (2 * o.saturation_time_constants)) *
+                   clamp01(static_cast<double>(n) / kConfidenceBlocks);
+}
+
+}  // namespace
+
+SeriesVerdict classify_series(const Series& s, const Options& o) {
+  SeriesVerdict out;
+  Prepared p;
+  if (!prepare(s, o, out, p)) return out;
+  if (auto head = judge_after_knee(p, o, out)) return *head;
+  if (out.reason.empty()) judge_whole(p, o, out);
+  check_troughs(p, o, out);
+  check_saturation(p, o, out);
+  if (o.limit_bytes && out.verdict == Verdict::kLeak && out.rate > 0)
+    out.time_to_limit_s = std::max(0.0, (*o.limit_bytes - out.level) / out.rate);
   return out;
 }
 
 namespace {
 
-// RSS - held on the samples where both were taken (same t_ms).
-Series gap_series(const Series& rss, const Series& held) {
+// a + sign x b on the samples where both were taken (same t_ms): the gap RSS - held, or held as
+// live bytes + the program's own mmap.
+Series combine(const Series& a, const Series& b, double sign) {
   Series g;
   std::size_t j = 0;
-  for (std::size_t i = 0; i < rss.t_ms.size() && i < rss.value.size(); ++i) {
-    while (j < held.t_ms.size() && held.t_ms[j] < rss.t_ms[i]) ++j;
-    if (j < held.t_ms.size() && j < held.value.size() && held.t_ms[j] == rss.t_ms[i]) {
-      g.t_ms.push_back(rss.t_ms[i]);
-      g.value.push_back(rss.value[i] - held.value[j]);
+  for (std::size_t i = 0; i < a.t_ms.size() && i < a.value.size(); ++i) {
+    while (j < b.t_ms.size() && b.t_ms[j] < a.t_ms[i]) ++j;
+    if (j < b.t_ms.size() && j < b.value.size() && b.t_ms[j] == a.t_ms[i]) {
+      g.t_ms.push_back(a.t_ms[i]);
+      g.value.push_back(a.value[i] + sign * b.value[j]);
     }
   }
   return g;
@@ -581,10 +847,24 @@ std::string format_mib(double bytes) {
   return buf;
 }
 
-}  // namespace
+// What the decision compares: the evidence rows it reads, and the series behind them.
+struct Inputs {
+  const SeriesVerdict* held = nullptr;       // what the program holds: books + own mmap
+  const SeriesVerdict* books = nullptr;      // live_bytes, else allocated, alone
+  const SeriesVerdict* rss = nullptr;        // rss_anon, else rss
+  const SeriesVerdict* mmap = nullptr;       // the program's own mmap
+  const SeriesVerdict* gap = nullptr;        // RSS - held
+  const SeriesVerdict* footprint = nullptr;  // resident, else mapped
+  std::string books_signal;
+  Series held_s;  // the held series (a sum when the program maps its own)
+  const Series* rss_s = nullptr;
+};
 
-Classification classify(const Signals& sig, const Options& o) {
-  Classification out;
+// Step 1: every signal's evidence, plus held (when the program maps memory itself) and the gap.
+// Held = live bytes (else allocated) + the program's own mmap bytes: memory the program maps
+// itself is memory it holds, and no allocator keeps it (README "Decision").
+Inputs gather(const Signals& sig, const Options& o, Classification& out) {
+  Inputs in;
   const struct {
     const char* name;
     const Series* s;
@@ -598,97 +878,128 @@ Classification classify(const Signals& sig, const Options& o) {
                {"mmap_bytes", &sig.mmap_bytes}};
   for (const auto& [name, s] : named)
     if (!s->empty()) out.evidence.push_back({name, classify_series(*s, o)});
+  const Series* books = !sig.live_bytes.empty()  ? &sig.live_bytes
+                        : !sig.allocated.empty() ? &sig.allocated
+                                                 : nullptr;
+  in.books_signal = books == &sig.live_bytes ? "live_bytes" : books ? "allocated" : "";
+  out.rss_signal = !sig.rss_anon.empty() ? "rss_anon" : !sig.rss.empty() ? "rss" : "";
+  in.rss_s = out.rss_signal == "rss_anon" ? &sig.rss_anon
+             : out.rss_signal == "rss"    ? &sig.rss
+                                          : nullptr;
+  out.held_signal = in.books_signal;
+  if (books) {
+    in.held_s = *books;
+    const bool own_mmap = std::any_of(sig.mmap_bytes.value.begin(), sig.mmap_bytes.value.end(),
+                                      [](double v) { return std::isfinite(v) && v > 0; });
+    if (own_mmap) {
+      Series sum = combine(*books, sig.mmap_bytes, +1);
+      if (sum.value.size() >= books->value.size() / 2) {
+        in.held_s = std::move(sum);
+        out.held_signal = "held";
+        out.evidence.push_back({"held", classify_series(in.held_s, o)});
+      }
+    }
+  }
+  if (books && in.rss_s) {
+    Series g = combine(*in.rss_s, in.held_s, -1);
+    if (!g.empty()) out.evidence.push_back({"gap", classify_series(g, o)});
+  }
   auto find = [&](const std::string& name) -> const SeriesVerdict* {
     for (const auto& e : out.evidence)
       if (e.signal == name) return &e.v;
     return nullptr;
   };
-  out.held_signal = !sig.live_bytes.empty()  ? "live_bytes"
-                    : !sig.allocated.empty() ? "allocated"
-                                             : "";
-  out.rss_signal = !sig.rss_anon.empty() ? "rss_anon" : !sig.rss.empty() ? "rss" : "";
-  if (!out.held_signal.empty() && !out.rss_signal.empty()) {
-    const Series& r = out.rss_signal == "rss_anon" ? sig.rss_anon : sig.rss;
-    const Series& h = out.held_signal == "live_bytes" ? sig.live_bytes : sig.allocated;
-    Series g = gap_series(r, h);
-    if (!g.empty()) out.evidence.push_back({"gap", classify_series(g, o)});
-  }
-  const SeriesVerdict* held = out.held_signal.empty() ? nullptr : find(out.held_signal);
-  const SeriesVerdict* rss = out.rss_signal.empty() ? nullptr : find(out.rss_signal);
-  const SeriesVerdict* mm = find("mmap_bytes");
-  const SeriesVerdict* gap = find("gap");
-  const SeriesVerdict* footprint = find("resident") ? find("resident") : find("mapped");
-  auto set = [&](Verdict v, double conf, std::string why) {
-    out.verdict = v;
-    out.confidence = std::clamp(conf, 0.0, 1.0);
-    out.reason = std::move(why);
-  };
-  auto project = [&](const SeriesVerdict* v) {
-    if (v && v->time_to_limit_s) out.time_to_limit_s = v->time_to_limit_s;
-  };
+  in.held = out.held_signal.empty() ? nullptr : find(out.held_signal);
+  in.books = in.books_signal.empty() ? nullptr : find(in.books_signal);
+  in.rss = out.rss_signal.empty() ? nullptr : find(out.rss_signal);
+  in.mmap = find("mmap_bytes");
+  in.gap = find("gap");
+  in.footprint = find("resident") ? find("resident") : find("mapped");
+  return in;
+}
 
-  if (!held && !rss) {
-    set(Verdict::kUnresolved, 0, "no memory signal in the timeline");
-    return out;
+void set(Classification& out, Verdict v, double conf, std::string why, double rate = 0) {
+  out.verdict = v;
+  out.confidence = std::clamp(conf, 0.0, 1.0);
+  out.reason = std::move(why);
+  out.rate = rate;
+}
+
+void project(Classification& out, const SeriesVerdict* v) {
+  if (v && v->time_to_limit_s) out.time_to_limit_s = v->time_to_limit_s;
+}
+
+// Step 2: what the program holds grows (or cannot be told yet). true: decided.
+bool decide_held_grows(const Inputs& in, const Options&, Classification& out) {
+  const std::string held_name = out.held_signal == "held"
+                                    ? "held (" + in.books_signal + " + own mmap_bytes)"
+                                    : out.held_signal;
+  if (in.books->verdict == Verdict::kLeak) {
+    set(out, Verdict::kLeak, in.books->confidence, in.books_signal + " " + in.books->reason,
+        in.books->rate);
+    project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.books);
+    return true;
   }
-  if (!held) {
-    // RSS only (stats mode under an allocator without books): a leak cannot be told from
-    // growth outside malloc, nor retention from a cache; say what RSS does, with less confidence.
-    const Verdict v = rss->verdict;
-    set(v, 0.5 * rss->confidence,
-        std::string(out.rss_signal) + " " + rss->reason +
-            " (no allocator books or live bytes: RSS alone cannot separate heap from non-heap)");
-    project(rss);
-    return out;
+  if (in.mmap && in.mmap->verdict == Verdict::kLeak) {
+    // Memory the program maps itself grows while its malloc books do not: growth outside
+    // malloc, which the program holds (no allocator can give it back).
+    set(out, Verdict::kNonHeapGrowth, in.mmap->confidence,
+        "the program's own mmap grows (" + in.mmap->reason + "): memory it maps itself, outside " +
+            "malloc, while " + in.books_signal + " " + in.books->reason,
+        in.mmap->rate);
+    project(out, in.rss ? in.rss : in.mmap);
+    return true;
   }
-  if (held->verdict == Verdict::kLeak) {
-    set(Verdict::kLeak, held->confidence, out.held_signal + " " + held->reason);
-    project(rss && rss->time_to_limit_s ? rss : held);
-    return out;
+  if (in.held->verdict == Verdict::kLeak) {
+    set(out, Verdict::kLeak, in.held->confidence, held_name + " " + in.held->reason, in.held->rate);
+    project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.held);
+    return true;
   }
-  if (mm && mm->verdict == Verdict::kLeak) {
-    set(Verdict::kNonHeapGrowth, mm->confidence,
-        "the program's own mmap grows (" + mm->reason + ") while " + out.held_signal + " " +
-            held->reason);
-    project(rss ? rss : mm);
-    return out;
+  if (in.held->verdict == Verdict::kUnresolved) {
+    set(out, Verdict::kUnresolved, in.held->confidence, held_name + ": " + in.held->reason);
+    return true;
   }
-  if (held->verdict == Verdict::kUnresolved) {
-    set(Verdict::kUnresolved, held->confidence, out.held_signal + ": " + held->reason);
-    return out;
-  }
-  if (!rss) {
-    set(held->verdict, held->confidence, out.held_signal + " " + held->reason + " (no RSS)");
-    return out;
-  }
-  // The books are flat or bounded; what does RSS do?
-  // Rises are measured from the first samples (the lowest of the first three: the target's
-  // start under watch), not from the first blocks, so a rise within the first block counts.
-  auto first = [](const Series& x) {
-    std::vector<std::pair<double, double>> p;
-    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
-      if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
-    std::sort(p.begin(), p.end());
-    double lo = p.empty() ? 0.0 : p.front().second;
-    for (std::size_t i = 0; i < p.size() && i < 3; ++i) lo = std::min(lo, p[i].second);
-    return lo;
-  };
-  // Quantiles of the raw samples over the recent stretch (the last min_tail_fraction of the
-  // window: robust to a purge or exit in the last samples) or the first one. On an oscillating
-  // series the stretch spans whole cycles, so a partial cycle does not bias its quantiles.
+  return false;
+}
+
+// Lowest of the first three samples: the target's start under watch.
+double first_low(const Series& x) {
+  std::vector<std::pair<double, double>> p;
+  for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+    if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
+  std::sort(p.begin(), p.end());
+  double lo = p.empty() ? 0.0 : p.front().second;
+  for (std::size_t i = 0; i < p.size() && i < 3; ++i) lo = std::min(lo, p[i].second);
+  return lo;
+}
+
+double quantile_in(const Series& x, double from, double to, double q) {
+  std::vector<double> v;
+  for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+    if (x.t_ms[i] >= from && x.t_ms[i] <= to && std::isfinite(x.value[i])) v.push_back(x.value[i]);
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+}
+
+// Rises from baselines, and whether what the program holds is back near its own.
+struct Baselines {
+  double rss_rise = 0;     // bytes: RSS now above its start
+  double held_rise = 0;    // bytes: held's median over the recent stretch above its baseline
+  double held_rest = 0;    // bytes: held's lower quartile there above its baseline
+  bool rss_rose = false;   // material for retention: % of level and bytes
+  bool held_back = false;  // held spends its time, or rests, near its baseline
+  std::string held_figures;
+};
+
+// Step 3: the baselines (README "Decision"). Quantiles of the raw samples over the recent
+// stretch (the last min_tail_fraction of the window: robust to a purge or exit in the last
+// samples) or the first one; on an oscillating series the stretch spans whole cycles.
+Baselines baselines(const Inputs& in, const Options& o) {
   auto stretch_ms = [&](const SeriesVerdict& v) {
     const double len = o.min_tail_fraction * v.duration_ms;
     if (v.period_ms <= 0 || v.period_ms > v.duration_ms) return len;
     return std::min(v.duration_ms, v.period_ms * std::ceil(len / v.period_ms - 1e-9));
-  };
-  auto quantile_in = [](const Series& x, double from, double to, double q) {
-    std::vector<double> v;
-    for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
-      if (x.t_ms[i] >= from && x.t_ms[i] <= to && std::isfinite(x.value[i]))
-        v.push_back(x.value[i]);
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
   };
   auto recent_quantile = [&](const Series& x, const SeriesVerdict& v, double q) {
     if (x.t_ms.empty()) return 0.0;
@@ -700,98 +1011,150 @@ Classification classify(const Signals& sig, const Options& o) {
     const double t_begin = *std::min_element(x.t_ms.begin(), x.t_ms.end());
     return quantile_in(x, t_begin, t_begin + stretch_ms(v), q);
   };
-  const Series& rs = out.rss_signal == "rss_anon" ? sig.rss_anon : sig.rss;
-  const Series& hs = out.held_signal == "live_bytes" ? sig.live_bytes : sig.allocated;
-  const double rss_base = std::min(first(rs), rss->start_level);
+  const Series& rs = *in.rss_s;
+  const Series& hs = in.held_s;
+  const SeriesVerdict& rss = *in.rss;
+  const SeriesVerdict& held = *in.held;
+  Baselines b;
+  const double rss_base = std::min(first_low(rs), rss.start_level);
   // The program's baseline: the least it held early on - its first samples, or the lower decile
   // of the first stretch of the window (the troughs of a series that oscillates from the start).
-  const double held_base = std::min({first(hs), held->start_level, early_quantile(hs, *held, 0.1)});
-  const double rss_rise = std::max(rss->level, recent_quantile(rs, *rss, 0.5)) - rss_base;
-  const double rss_ref = std::max(std::fabs(rss->level), 1.0);
-  const bool rss_rose = rss_rise / rss_ref * 100.0 >= 2 * o.min_growth_pct;
+  const double held_base =
+      std::min({first_low(hs), held.start_level, early_quantile(hs, held, 0.1)});
+  b.rss_rise = std::max(rss.level, recent_quantile(rs, rss, 0.5)) - rss_base;
+  const double rss_ref = std::max(std::fabs(rss.level), 1.0);
+  // Retention must be material in both senses: a share of the level, and bytes worth a purge
+  // or a setting (a shell's 28 KiB is never "the allocator keeps freed memory").
+  b.rss_rose =
+      b.rss_rise / rss_ref * 100.0 >= o.min_rise_pct && b.rss_rise >= o.min_retention_bytes;
   // Is what the program holds back near its baseline? Either it spends most of its recent
-  // stretch near it - the median at most 1/4 of RSS's rise above it - or it rests right at it a
-  // quarter of the time - the lower quartile within 1/16 of RSS's rise: a service idling at its
-  // baseline between bursts. Then most of what RSS holds is memory the program has freed and the
-  // allocator keeps (retention). A sawtooth passes through its trough without resting there
-  // (median half a tooth, lower quartile a quarter of a tooth) and a warm cache stays at its
-  // bound: their memory is the program's own working set (bounded) - unless RSS rose by twice
-  // the tooth or more, when the allocator keeps a whole tooth beyond anything the program holds
-  // at once (measured: jemalloc and mimalloc keep 1.2-1.6 teeth under wl_sawtooth).
-  const double held_rise = recent_quantile(hs, *held, 0.5) - held_base;
-  const double held_rest = recent_quantile(hs, *held, 0.25) - held_base;
-  const bool held_back =
-      rss_rise > 0 && (held_rise <= 0.25 * rss_rise || held_rest <= rss_rise / 16);
-  // The figures behind it, for the reason: "+0.5 MiB typically, +0.5 MiB at its lower quartile".
-  const std::string held_figures =
-      format_mib(held_rise) + " typically, " + format_mib(held_rest) + " at its lower quartile";
-  // RSS still moving without a verdict of its own while the books are settled: the books
-  // decide (bounded or retention); RSS's state goes into the reason.
-  const std::string settling = rss->verdict == Verdict::kUnresolved
-                                   ? " (" + out.rss_signal + " still settling: " + rss->reason + ")"
-                                   : std::string();
+  // stretch near it (the median at most held_back_median of RSS's rise above it) or it rests
+  // right at it a quarter of the time (the lower quartile within held_back_rest of RSS's
+  // rise: a service idling at its baseline between bursts). A sawtooth passes through its
+  // trough without resting there (median half a tooth, lower quartile a quarter) and a warm
+  // cache stays at its bound: their memory is the program's own working set - unless RSS rose
+  // by twice the tooth or more (jemalloc and mimalloc keep 1.2-1.6 teeth under wl_sawtooth).
+  b.held_rise = recent_quantile(hs, held, 0.5) - held_base;
+  b.held_rest = recent_quantile(hs, held, 0.25) - held_base;
+  b.held_back = b.rss_rise > 0 && (b.held_rise <= o.held_back_median * b.rss_rise ||
+                                   b.held_rest <= o.held_back_rest * b.rss_rise);
+  b.held_figures =
+      format_mib(b.held_rise) + " typically, " + format_mib(b.held_rest) + " at its lower quartile";
+  return b;
+}
 
+// Step 4: RSS grows while what the program holds does not. true: decided.
+bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Classification& out) {
+  const SeriesVerdict& rss = *in.rss;
+  const SeriesVerdict& held = *in.held;
+  if (rss.verdict != Verdict::kLeak) return false;
   // The stretch on which RSS trends (after its knee, if any) and held's slope there.
-  const Trend& rss_tr = rss->tail && rss->tail->rising ? *rss->tail : rss->whole;
-  const Trend& held_tr = held->tail ? *held->tail : held->whole;
-  if (rss->verdict == Verdict::kLeak && held_tr.slope > 0 && held_tr.slope >= 0.5 * rss_tr.slope &&
-      held->growth_pct >= o.min_growth_pct) {
-    // RSS grows significantly and what the program holds grows at least half as fast, only
-    // less clearly (noisier): the same growth seen through two instruments.
-    set(Verdict::kLeak, 0.6 * rss->confidence,
-        out.rss_signal + " " + rss->reason + ", and " + out.held_signal +
+  const Trend& rss_tr = rss.tail && rss.tail->rising ? *rss.tail : rss.whole;
+  const Trend& held_tr = held.tail ? *held.tail : held.whole;
+  if (held_tr.slope > 0 && held_tr.slope >= o.held_rate_ratio * rss_tr.slope &&
+      held_tr.p_median < o.tail_keep_p && !held.asymptote &&
+      (held.growth_pct >= o.min_growth_pct || held_tr.slope >= o.min_leak_rate)) {
+    // RSS grows significantly and what the program holds grows at least about as fast, only
+    // less clearly (noisier, significant at tail_keep_p but not at alpha): the same growth
+    // seen through two instruments.
+    set(out, Verdict::kLeak, 0.6 * rss.confidence,
+        out.rss_signal + " " + rss.reason + ", and " + out.held_signal +
             " grows at a similar rate (" + fmt_pct(held_tr.growth_pct) +
-            ") though not significantly on its own");
-    project(rss);
-    return out;
+            ") though not significantly on its own",
+        rss.rate);
+    project(out, &rss);
+    return true;
   }
-  if (rss->verdict == Verdict::kLeak) {
-    const Trend* fp_tr =
-        footprint ? (footprint->tail ? &*footprint->tail : &footprint->whole) : nullptr;
-    // RSS growing while still within what the allocator has mapped or committed (mimalloc's
-    // committed, jemalloc's mapped) is the allocator's pages becoming resident.
-    const bool within_footprint = footprint && rss->level <= 1.05 * footprint->level;
-    if ((fp_tr && fp_tr->slope > 0 && fp_tr->slope >= 0.5 * rss_tr.slope) || within_footprint) {
-      const std::string creep = out.rss_signal + " " + rss->reason +
-                                (within_footprint ? ", within what the allocator has mapped"
-                                                  : ", and so does the allocator's footprint");
-      if (held_back) {
-        // What the program holds is back near its baseline: the allocator keeps freed memory.
-        set(Verdict::kRetention, 0.7 * rss->confidence,
-            creep + ", while " + out.held_signal + " is back near its baseline (" + held_figures +
-                "): the allocator keeps freed memory (fragmentation)");
-      } else {
-        // The program holds most of RSS's rise and that stays bounded: a working set (a warm
-        // cache) whose allocator creeps within its own footprint, not freed memory kept.
-        set(Verdict::kBounded, 0.7 * held->confidence,
-            out.held_signal + " " + held->reason + "; it holds its working set (" + held_figures +
-                ", of RSS's " + format_mib(rss_rise) + ") while " + creep +
-                ": the allocator's pages becoming resident, not freed memory kept");
-      }
+  const Trend* fp_tr =
+      in.footprint ? (in.footprint->tail ? &*in.footprint->tail : &in.footprint->whole) : nullptr;
+  // RSS growing while still within what the allocator has mapped or committed (mimalloc's
+  // committed, jemalloc's mapped) is the allocator's pages becoming resident.
+  const bool within_footprint =
+      in.footprint && rss.level <= o.footprint_slack * in.footprint->level;
+  if ((fp_tr && fp_tr->slope > 0 && fp_tr->slope >= o.footprint_rate_ratio * rss_tr.slope) ||
+      within_footprint) {
+    const std::string creep = out.rss_signal + " " + rss.reason +
+                              (within_footprint ? ", within what the allocator has mapped"
+                                                : ", and so does the allocator's footprint");
+    if (b.held_back && b.rss_rose) {
+      // What the program holds is back near its baseline: the allocator keeps freed memory.
+      set(out, Verdict::kRetention, 0.7 * rss.confidence,
+          creep + ", while " + out.held_signal + " is back near its baseline (" + b.held_figures +
+              "): the allocator keeps freed memory (fragmentation)");
     } else {
-      const bool gap_grows = gap && gap->verdict == Verdict::kLeak;
-      set(Verdict::kNonHeapGrowth, rss->confidence * (gap_grows ? 1.0 : 0.7),
-          out.rss_signal + " " + rss->reason + " while " + out.held_signal + " " + held->reason +
-              ": growth outside malloc");
+      // The program holds most of RSS's rise and that stays bounded (a warm cache whose
+      // allocator keeps committing pages around it), or the rise is too small to be kept
+      // memory worth naming: the allocator's pages becoming resident.
+      set(out, Verdict::kBounded, 0.7 * held.confidence,
+          out.held_signal + " " + held.reason + "; it holds " + b.held_figures + " of RSS's " +
+              format_mib(b.rss_rise) + " while " + creep +
+              ": the allocator's pages becoming resident, not freed memory kept");
     }
-    project(rss);
-    return out;
+  } else {
+    const bool gap_grows = in.gap && in.gap->verdict == Verdict::kLeak;
+    set(out, Verdict::kNonHeapGrowth, rss.confidence * (gap_grows ? 1.0 : 0.7),
+        out.rss_signal + " " + rss.reason + " while " + out.held_signal + " " + held.reason +
+            ": growth outside malloc",
+        rss.rate);
   }
-  if (rss_rose && held_back) {
-    set(Verdict::kRetention, std::min(rss->confidence + 0.3, 1.0) * held->confidence,
-        out.rss_signal + " rose by " + format_mib(rss_rise) + " and holds it (" + rss->reason +
-            "), while " + out.held_signal + " is back near its baseline (" + held_figures +
+  project(out, &rss);
+  return true;
+}
+
+// Step 5: nothing grows: retention, bounded or stable.
+void decide_settled(const Inputs& in, const Baselines& b, Classification& out) {
+  const SeriesVerdict& rss = *in.rss;
+  const SeriesVerdict& held = *in.held;
+  // RSS still moving without a verdict of its own while the books are settled: the books
+  // decide; RSS's state goes into the reason.
+  const std::string settling = rss.verdict == Verdict::kUnresolved
+                                   ? " (" + out.rss_signal + " still settling: " + rss.reason + ")"
+                                   : std::string();
+  if (b.rss_rose && b.held_back) {
+    set(out, Verdict::kRetention, std::min(rss.confidence + 0.3, 1.0) * held.confidence,
+        out.rss_signal + " rose by " + format_mib(b.rss_rise) + " and holds it (" + rss.reason +
+            "), while " + out.held_signal + " is back near its baseline (" + b.held_figures +
             "): the allocator keeps freed memory" + settling);
+    return;
+  }
+  if (held.verdict == Verdict::kBounded || rss.verdict == Verdict::kBounded) {
+    const SeriesVerdict* v = held.verdict == Verdict::kBounded ? &held : &rss;
+    set(out, Verdict::kBounded, v->confidence,
+        std::string(v == &held ? out.held_signal : out.rss_signal) + " " + v->reason + settling);
+    return;
+  }
+  set(out, Verdict::kStable, std::min(held.confidence, rss.confidence),
+      out.held_signal + " and " + out.rss_signal + ": " + held.reason + settling);
+}
+
+}  // namespace
+
+Classification classify(const Signals& sig, const Options& o) {
+  Classification out;
+  const Inputs in = gather(sig, o, out);
+  if (!in.held && !in.rss) {
+    set(out, Verdict::kUnresolved, 0, "no memory signal in the timeline");
     return out;
   }
-  if (held->verdict == Verdict::kBounded || rss->verdict == Verdict::kBounded) {
-    const SeriesVerdict* b = held->verdict == Verdict::kBounded ? held : rss;
-    set(Verdict::kBounded, b->confidence,
-        std::string(b == held ? out.held_signal : out.rss_signal) + " " + b->reason + settling);
+  if (!in.held) {
+    // RSS only (stats mode under an allocator without books): a leak cannot be told from
+    // growth outside malloc, nor retention from a cache; say what RSS does, with less confidence.
+    set(out, in.rss->verdict, 0.5 * in.rss->confidence,
+        out.rss_signal + " " + in.rss->reason +
+            " (no allocator books or live bytes: RSS alone cannot separate heap from non-heap)",
+        in.rss->verdict == Verdict::kLeak ? in.rss->rate : 0);
+    project(out, in.rss);
     return out;
   }
-  set(Verdict::kStable, std::min(held->confidence, rss->confidence),
-      out.held_signal + " and " + out.rss_signal + ": " + held->reason + settling);
+  if (decide_held_grows(in, o, out)) return out;
+  if (!in.rss) {
+    set(out, in.held->verdict, in.held->confidence,
+        out.held_signal + " " + in.held->reason + " (no RSS)");
+    return out;
+  }
+  const Baselines b = baselines(in, o);
+  if (decide_rss_grows(in, b, o, out)) return out;
+  decide_settled(in, b, out);
   return out;
 }
 

@@ -107,11 +107,6 @@ std::string signal_name(int sig) {
   return n ? std::string("SIG") + n : std::to_string(sig);
 }
 
-template <typename T>
-void put(nlohmann::json& j, const char* key, const std::optional<T>& v) {
-  if (v) j[key] = *v;
-}
-
 }  // namespace
 
 Result<BudgetResult> run_budget(const BudgetOptions& options) {
@@ -278,76 +273,51 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   else
     r.allocator_view_note =
         "not measured: --external samples from outside the process (procfs + cgroup)";
-  if (auto s = write_file_atomic(r.budget_json_path, to_json(r).dump(2) + "\n"); !s)
-    return s.error();
+  if (auto s = write_budget_json(r.budget_json_path, record(r)); !s) return s.error();
   return r;
 }
 
-nlohmann::json to_json(const BudgetResult& r) {
-  using nlohmann::json;
-  json j = {
-      {"schema", "arenalab.budget/1"}, {"command", r.command}, {"limit_bytes", r.limit_bytes}};
-  put(j, "effective_limit_bytes", r.effective_limit_bytes);
-  j["cgroup"] = {{"version", version_name(r.cgroup_version)},
-                 {"dir", r.cgroup_dir},
-                 {"removed", r.cgroup_removed}};
-  j["pid"] = r.pid;
-  json e = {{"status", r.exit.shell_status()}, {"describe", r.exit.describe()},
-            {"wall_ms", r.exit.wall_ms},       {"user_ms", r.exit.user_ms},
-            {"sys_ms", r.exit.sys_ms},         {"max_rss_bytes", r.exit.max_rss_bytes}};
-  put(e, "code", r.exit.exit_code);
-  put(e, "signal", r.exit.signal);
-  if (r.exit.signal) e["signal_name"] = signal_name(*r.exit.signal);
-  j["exit"] = e;
-  j["oom_killed"] = r.oom_killed;
-  json c = json::object();
-  put(c, "usage_at_end_bytes", r.usage.current);
-  put(c, "peak_usage_bytes", r.usage.peak);
-  put(c, "oom_kill", r.usage.oom_kill);
-  put(c, "oom", r.usage.oom);
-  put(c, "failcnt", r.usage.failcnt);
-  j["group"] = c;
-  put(j, "peak_usage_bytes", r.usage.peak);
-  put(j, "peak_rss_bytes", r.peak_rss);
-  j["interval_ms"] = r.interval_ms;
+BudgetRecord record(const BudgetResult& r) {
+  BudgetRecord b;
+  b.command = r.command;
+  b.limit_bytes = r.limit_bytes;
+  b.effective_limit_bytes = r.effective_limit_bytes;
+  b.cgroup_version = version_name(r.cgroup_version);
+  b.cgroup_dir = r.cgroup_dir;
+  b.cgroup_removed = r.cgroup_removed;
+  b.pid = r.pid;
+  b.exit = runner::exit_record(r.exit);
+  if (r.exit.signal) b.signal_name = signal_name(*r.exit.signal);
+  b.wall_ms = r.exit.wall_ms;
+  b.user_ms = r.exit.user_ms;
+  b.sys_ms = r.exit.sys_ms;
+  b.exit_peak_rss_bytes = static_cast<double>(r.exit.max_rss_bytes);
+  b.oom_killed = r.oom_killed;
+  b.group = {r.usage.current, r.usage.peak, r.usage.oom_kill, r.usage.oom, r.usage.failcnt};
+  b.peak_rss_bytes = r.peak_rss;
+  b.interval_ms = r.interval_ms;
   // The RSS timeline: every sample (t_ms, rss, rss_anon, cgroup usage); the full records
   // are in timeline.jsonl.
-  json series = json::array();
   for (const auto& s : r.samples) {
-    json p = {{"t_ms", s.t_ms}};
-    put(p, "rss", s.rss);
-    put(p, "rss_anon", s.rss_anon);
-    if (auto it = s.gauges.find("cgroup_usage"); it != s.gauges.end())
-      p["cgroup_usage"] = it->second;
-    series.push_back(p);
+    RssPoint p{s.t_ms, s.rss, s.rss_anon, std::nullopt};
+    if (auto it = s.gauges.find("cgroup_usage"); it != s.gauges.end()) p.cgroup_usage = it->second;
+    b.rss_timeline.push_back(p);
   }
-  j["rss_timeline"] = series;
-  if (r.allocator_view) {
-    json a = {{"t_ms", r.allocator_view->t_ms}};
-    put(a, "allocated", r.allocator_view->allocated);
-    put(a, "active", r.allocator_view->active);
-    put(a, "resident", r.allocator_view->resident);
-    put(a, "mapped", r.allocator_view->mapped);
-    put(a, "retained", r.allocator_view->retained);
-    put(a, "live_bytes", r.allocator_view->live_bytes);
-    if (!r.allocator_view->gauges.empty()) a["gauges"] = r.allocator_view->gauges;
-    j["allocator_at_last_sample"] = a;
-  }
-  j["allocator_note"] = r.allocator_view_note;
-  if (!r.kernel_log.empty()) j["kernel_log"] = r.kernel_log;
-  if (r.kernel_log_error) j["kernel_log_error"] = *r.kernel_log_error;
-  if (r.interrupted_by) j["interrupted_by"] = signal_name(*r.interrupted_by);
+  if (const auto& a = r.allocator_view)
+    b.allocator_at_last_sample = AllocatorView{a->t_ms,   a->allocated, a->active,     a->resident,
+                                               a->mapped, a->retained,  a->live_bytes, a->gauges};
+  b.allocator_note = r.allocator_view_note;
+  b.kernel_log = r.kernel_log;
+  b.kernel_log_error = r.kernel_log_error;
+  if (r.interrupted_by) b.interrupted_by = signal_name(*r.interrupted_by);
   if (!r.allocator.empty())
-    j["runner"] = {{"allocator", r.allocator},
-                   {"backend", r.allocator_backend},
-                   {"verified", r.allocator_verified},
-                   {"mode", "stats"}};
-  j["files"] = {{"timeline", r.timeline_path}, {"budget", r.budget_json_path}};
-  if (!r.cgroup_timeline_path.empty() && r.cgroup_timeline_path != r.timeline_path)
-    j["files"]["cgroup_timeline"] = r.cgroup_timeline_path;
-  if (!r.run_json_path.empty()) j["files"]["run"] = r.run_json_path;
-  j["warnings"] = r.warnings;
-  return j;
+    b.runner = RunnerInfo{r.allocator, r.allocator_backend, "stats", r.allocator_verified};
+  b.timeline_file = r.timeline_path;
+  b.budget_file = r.budget_json_path;
+  if (r.cgroup_timeline_path != r.timeline_path) b.cgroup_timeline_file = r.cgroup_timeline_path;
+  b.run_file = r.run_json_path;
+  b.warnings = r.warnings;
+  return b;
 }
 
 std::string describe(const BudgetResult& r) {

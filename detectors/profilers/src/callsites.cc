@@ -6,11 +6,6 @@
 #include <cmath>
 #include <map>
 
-#if __has_include("arenalab/analysis/analysis.h")
-#include "arenalab/analysis/analysis.h"
-#define ARENALAB_PROFILERS_HAVE_ANALYSIS 1
-#endif
-
 namespace arenalab::profilers {
 
 namespace {
@@ -103,101 +98,38 @@ std::vector<CallsiteSeries> callsites_from_heaptrack(const HeaptrackTrace& trace
   return out;
 }
 
-namespace {
-
-struct Fit {
-  double slope = 0;    // per ms
-  double stderr_ = 0;  // of the slope
-};
-
-// Ordinary least squares of y on t over [begin, end).
-Fit ols(const std::vector<double>& t, const std::vector<double>& y, std::size_t begin,
-        std::size_t end) {
-  Fit fit;
-  const double n = static_cast<double>(end - begin);
-  if (end - begin < 2) return fit;
-  double mt = 0, my = 0;
-  for (std::size_t i = begin; i < end; ++i) {
-    mt += t[i];
-    my += y[i];
-  }
-  mt /= n;
-  my /= n;
-  double stt = 0, sty = 0;
-  for (std::size_t i = begin; i < end; ++i) {
-    stt += (t[i] - mt) * (t[i] - mt);
-    sty += (t[i] - mt) * (y[i] - my);
-  }
-  if (stt <= 0) return fit;
-  fit.slope = sty / stt;
-  double sse = 0;
-  for (std::size_t i = begin; i < end; ++i) {
-    const double r = y[i] - (my + fit.slope * (t[i] - mt));
-    sse += r * r;
-  }
-  fit.stderr_ = end - begin > 2 ? std::sqrt(sse / (n - 2) / stt) : 0;
-  return fit;
+bool SeriesVerdict::has_slope() const {
+  return verdict != analysis::Verdict::kUnresolved && std::isfinite(slope_bytes_per_s);
 }
 
-}  // namespace
-
-// Interim classifier, until arenalab_analysis (the suite's slope analysis) is merged here:
-// ordinary least squares over the whole series and over each half. A leak has a positive
-// slope that is significant (t > 3) and is still growing in the second half (slope there at
-// least half the overall one); that tells a plateau (bounded) from steady growth.
-SeriesVerdict classify_series_interim(const std::vector<double>& t_ms,
-                                      const std::vector<double>& bytes) {
-  SeriesVerdict v;
-  v.method = "interim OLS with a half-split (arenalab_profilers)";
-  const std::size_t n = std::min(t_ms.size(), bytes.size());
-  if (n < 4 || t_ms[n - 1] - t_ms[0] <= 0) {
-    v.reason = "fewer than 4 dumps over time";
-    return v;
+const char* source_name(SiteSource source) {
+  switch (source) {
+    case SiteSource::kHeap:
+      return "heap";
+    case SiteSource::kMmap:
+      return "mmap";
   }
-  const Fit all = ols(t_ms, bytes, 0, n);
-  const Fit late = ols(t_ms, bytes, n / 2, n);
-  v.slope_bytes_per_s = all.slope * 1000.0;
-  const double hi = *std::max_element(bytes.begin(), bytes.begin() + n);
-  const double lo = *std::min_element(bytes.begin(), bytes.begin() + n);
-  const double tstat = all.stderr_ > 0 ? all.slope / all.stderr_ : (all.slope > 0 ? 1e9 : 0);
-  const bool growing = all.slope > 0 && tstat > 3.0 && bytes[n - 1] > bytes[0];
-  if (growing && late.slope >= 0.5 * all.slope) {
-    v.verdict = "leak";
-    v.reason = "live bytes grow steadily (t = " + std::to_string(tstat).substr(0, 6) +
-               ") and still grow in the second half";
-  } else if (hi <= 0 || (hi - lo) <= 0.1 * hi) {
-    v.verdict = "stable";
-    v.reason = "live bytes stay within 10% of their maximum";
-  } else {
-    v.verdict = "bounded";
-    v.reason = growing ? "grew, then levelled off" : "varies without a lasting trend";
-  }
-  return v;
+  return "heap";
 }
 
-#ifdef ARENALAB_PROFILERS_HAVE_ANALYSIS
 // The suite's slope analysis (detectors/analysis: block medians, Theil-Sen slope, Mann-Kendall
 // with the Hamed-Rao correction, hinge fit for a knee), on one call site's live bytes.
 SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector<double>& bytes) {
-  analysis::Series series{t_ms, bytes};
-  const analysis::SeriesVerdict a = analysis::classify_series(series);
+  const analysis::SeriesVerdict a = analysis::classify_series(analysis::Series{t_ms, bytes});
   SeriesVerdict v;
-  v.verdict = analysis::verdict_name(a.verdict);
+  v.verdict = a.verdict;
   // The trend that decided: after the knee when there is one, else the whole window.
   v.slope_bytes_per_s = a.tail ? a.tail->slope : a.whole.slope;
   v.method = "arenalab_analysis (Theil-Sen slope, Mann-Kendall trend, knee fit)";
   v.reason = a.reason;
   return v;
 }
-#else
-SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector<double>& bytes) {
-  return classify_series_interim(t_ms, bytes);
-}
-#endif
 
 void classify_and_rank(std::vector<CallsiteSeries>& sites) {
   for (auto& s : sites) s.verdict = classify_series(s.t_ms, s.live_bytes);
-  auto rank = [](const std::string& v) { return v == "leak" ? 0 : v == "unresolved" ? 2 : 1; };
+  auto rank = [](analysis::Verdict v) {
+    return v == analysis::Verdict::kLeak ? 0 : v == analysis::Verdict::kUnresolved ? 2 : 1;
+  };
   std::stable_sort(sites.begin(), sites.end(), [&](const auto& a, const auto& b) {
     if (rank(a.verdict.verdict) != rank(b.verdict.verdict))
       return rank(a.verdict.verdict) < rank(b.verdict.verdict);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // run(): environment for the interposer (ARENALAB_* variables, LD_PRELOAD order), spawning and
-// waiting (core/process.h), then run.json (arenalab.run/1) from the exit status, rusage, the
-// timeline header and what the preload library reported (warnings file).
+// waiting (core/process.h), then run.json (arenalab.run/2, formats/run.h) from the exit status,
+// rusage, the timeline header and what the preload library reported (warnings file).
 #include "arenalab/runner/runner.h"
 
 #include <elf.h>
@@ -13,18 +13,17 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "arenalab/allocators/registry.h"
 #include "arenalab/core/files.h"
+#include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
 
 namespace arenalab::runner {
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 std::string preload_library_path(const std::string& mode) {
   return lib_dir() +
@@ -246,38 +245,29 @@ Result<RunResult> run(const RunOptions& o) {
   result.files.push_back("run.json");
   std::sort(result.files.begin(), result.files.end());
 
-  json exit_j = {{"describe", result.exit.describe()}, {"status", result.exit.shell_status()}};
-  if (result.exit.exit_code) exit_j["code"] = *result.exit.exit_code;
-  if (result.exit.signal) {
-    exit_j["signal"] = *result.exit.signal;
-    exit_j["core_dumped"] = result.exit.core_dumped;
-  }
-  json doc = {
-      {"schema", "arenalab.run/1"},
-      {"command", o.command},
-      {"mode", o.mode},
-      {"interval_ms", o.interval_ms},
-      {"allocator",
-       {{"name", config->name},
-        {"backend", backend_name(config->backend)},
-        {"identified_backend", backend_name(result.id.backend)},
-        {"library", result.id.library},
-        {"version", result.id.version},
-        {"verified", result.verified}}},
-      {"exit", exit_j},
-      {"wall_ms", result.exit.wall_ms},
-      {"user_ms", result.exit.user_ms},
-      {"sys_ms", result.exit.sys_ms},
-      {"peak_rss", result.exit.max_rss_bytes},
-      {"minor_faults", result.exit.minor_faults},
-      {"major_faults", result.exit.major_faults},
-      {"timeline_samples", result.samples},
-      {"files", result.files},
-      {"warnings", result.warnings},
-  };
-  if (o.mode == "sample") doc["sample_bytes"] = o.sample_bytes;
-  if (!result.verified) doc["allocator"]["mismatch"] = result.mismatch;
-  if (auto st = write_file_atomic(result.run_json_path, doc.dump(2) + "\n"); !st) return st.error();
+  RunRecord rec;
+  rec.command = o.command;
+  rec.mode = o.mode;
+  rec.interval_ms = o.interval_ms;
+  if (o.mode == "sample") rec.sample_bytes = o.sample_bytes;
+  rec.configuration = config->name;
+  rec.configured_backend = backend_name(config->backend);
+  rec.identified_backend = backend_name(result.id.backend);
+  rec.library = result.id.library;
+  rec.version = result.id.version;
+  rec.verified = result.verified;
+  if (!result.verified) rec.mismatch = result.mismatch;
+  rec.exit = exit_record(result.exit);
+  rec.wall_ms = result.exit.wall_ms;
+  rec.user_ms = result.exit.user_ms;
+  rec.sys_ms = result.exit.sys_ms;
+  rec.peak_rss_bytes = static_cast<double>(result.exit.max_rss_bytes);
+  rec.minor_faults = static_cast<double>(result.exit.minor_faults);
+  rec.major_faults = static_cast<double>(result.exit.major_faults);
+  rec.timeline_samples = result.samples;
+  rec.files = result.files;
+  rec.warnings = result.warnings;
+  if (auto st = write_run_json(result.run_json_path, rec); !st) return st.error();
   return result;
 }
 

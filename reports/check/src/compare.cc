@@ -55,7 +55,7 @@ Finding base_finding(const Cell& c, const std::string& metric) {
   f.key = c.key();
   f.workload = c.workload;
   f.configuration = c.configuration;
-  f.kind = c.kind;
+  f.kind = kind_name(c.kind);
   f.metric = metric;
   return f;
 }
@@ -112,12 +112,12 @@ CheckReport compare(const CellSet& baseline, const CellSet& results, const Check
       add(f);
       continue;
     }
-    if (r->status != "ok") {
+    if (r->status != Status::kOk) {
       Finding f = base_finding(*r, "cell");
       f.outcome = Outcome::kMissing;
-      f.baseline = b->status;
-      f.result = r->status;
-      f.message = "result cell " + r->status +
+      f.baseline = status_name(b->status);
+      f.result = status_name(r->status);
+      f.message = std::string("result cell ") + status_name(r->status) +
                   (r->status_detail.empty() ? "" : " (" + r->status_detail + ")") +
                   ": its figures cannot be compared";
       add(f);

@@ -25,7 +25,7 @@ Results sample() {
   a.workload = "larson";
   a.configuration = "glibc";
   a.threads = 2;
-  a.status = "ok";
+  a.status = CellStatus::kOk;
   a.verified = true;
   a.exit_code = 0;
   a.wall_ms = 12.5;
@@ -42,10 +42,11 @@ Results sample() {
   a.measurements = {{"operations", 5}};
   Cell b = a;
   b.configuration = "jemalloc";
-  b.status = "crashed";
+  b.status = CellStatus::kCrashed;
   b.exit_code.reset();
   b.signal = 11;
   b.throughput.reset();  // absent must stay absent
+  b.throughput_unit.clear();
   b.rss_after_free_bytes.reset();
   b.stderr_tail = "Segmentation fault";
   r.cells = {a, b};
@@ -57,9 +58,10 @@ TEST(ResultsJson, RoundTripIsIdentical) {
   const Results r = sample();
   const auto doc = to_json(r);
   EXPECT_EQ(doc["schema"], "arenalab.matrix/1");
-  auto back = results_from_json(doc);
+  auto back = results_from_json(doc, "results.json");
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(to_json(*back), doc);
+  EXPECT_EQ(*back, r);
   ASSERT_EQ(back->cells.size(), 2u);
   EXPECT_FALSE(back->cells[1].throughput);
   EXPECT_FALSE(back->cells[1].rss_after_free_bytes);
@@ -71,10 +73,10 @@ TEST(ResultsJson, RoundTripIsIdentical) {
 TEST(ResultsJson, RejectsOtherSchemasAndMissingFields) {
   auto doc = to_json(sample());
   doc["schema"] = "arenalab.run/1";
-  EXPECT_FALSE(results_from_json(doc));
+  EXPECT_FALSE(results_from_json(doc, "results.json"));
   doc = to_json(sample());
   doc["cells"][0].erase("status");
-  auto r = results_from_json(doc);
+  auto r = results_from_json(doc, "results.json");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("status"), std::string::npos);
 }
@@ -106,7 +108,7 @@ TEST(Resume, SkipsFinishedCells) {
   opt.executor = [&calls](const CellRequest& req) {
     ++calls;
     Cell c;
-    c.status = "ok";
+    c.status = CellStatus::kOk;
     c.verified = true;
     c.wall_ms = 10.0 + calls;
     return c;

@@ -72,7 +72,7 @@ TEST(PairedRatio, SkipsMissingAndZeroBaselines) {
   EXPECT_FALSE(paired_ratio({std::nullopt}, {1.0}));
 }
 
-Cell cell(const std::string& cfg, int repeat, double wall, const std::string& status = "ok") {
+Cell cell(const std::string& cfg, int repeat, double wall, CellStatus status = CellStatus::kOk) {
   Cell c;
   c.workload = "w";
   c.configuration = cfg;
@@ -88,7 +88,7 @@ TEST(Summarize, MediansRatiosAndExclusions) {
   plan.configurations = {"glibc", "fast"};
   std::vector<Cell> cells = {cell("glibc", 0, 100), cell("fast", 0, 50),
                              cell("glibc", 1, 120), cell("fast", 1, 66),
-                             cell("glibc", 2, 110), cell("fast", 2, 1, "unverified")};
+                             cell("glibc", 2, 110), cell("fast", 2, 1, CellStatus::kUnverified)};
   const auto sums = summarize(cells, plan);
   const Summary* fast_wall = nullptr;
   const Summary* glibc_wall = nullptr;

@@ -21,8 +21,8 @@ TEST(RenderTable, ShowsMediansRatiosCoverageAndExclusions) {
       c.peak_rss_bytes = 8.0 * (1 << 20);
       c.throughput = 1e6;
       c.throughput_unit = "ops/s";
-      c.status = std::string(cfg) == "tcmalloc" ? "unverified" : "ok";
-      if (c.status != "ok") c.mismatch = "asks for tcmalloc but the process calls glibc";
+      c.status = std::string(cfg) == "tcmalloc" ? CellStatus::kUnverified : CellStatus::kOk;
+      if (c.status != CellStatus::kOk) c.mismatch = "asks for tcmalloc but the process calls glibc";
       r.cells.push_back(c);
     }
   }

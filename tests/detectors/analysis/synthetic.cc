@@ -22,6 +22,14 @@ const char* kind_name(Kind k) {
       return "retention";
     case Kind::kNonHeap:
       return "non-heap";
+    case Kind::kBigLevelLeak:
+      return "big-level leak";
+    case Kind::kLongSawtooth:
+      return "long sawtooth";
+    case Kind::kOwnMmapPool:
+      return "own-mmap pool";
+    case Kind::kSaturation:
+      return "saturation";
   }
   return "?";
 }
@@ -47,6 +55,7 @@ Case Generator::make(Kind kind) {
   const double sigma = c.sigma_pct / 100 * base;
   const double overhead = uni(0.05, 0.5) * base;
 
+  double churn = -1;  // >= 0: noise of fixed size in bytes (a big level's churn), not % of level
   std::function<double(double)> held = [](double) { return 0.0; };  // added to base
   std::function<double(double)> rss = nullptr;                      // null: held + overhead
   std::function<double(double)> mmap = nullptr;
@@ -138,12 +147,58 @@ Case Generator::make(Kind kind) {
       if (chance(0.5)) mmap = [=](double u) { return (1 << 20) + m(u); };
       break;
     }
+    case Kind::kBigLevelLeak: {
+      // A server holding a big level (256 MiB - 2 GiB, reached in the first 2-15 % of the window)
+      // that leaks 1-5 % of it over the window; its churn is of a size of its own, not a share
+      // of the level: 1/64 to 1/4 of what the leak adds (the leak must be visible above it).
+      c.shape = "leak/big-level";
+      const double big = loguni(256.0 * (1 << 20), 2048.0 * (1 << 20)) - base;
+      const double rate = loguni(0.01, 0.05) * (base + big), rise = uni(0.02, 0.15);
+      churn = loguni(1.0 / 64, 0.25) * rate * (1 - rise);
+      c.sigma_pct = 100 * churn / (base + big);
+      c.leak_growth_pct = 100 * rate * (1 - rise) / (base + big);
+      held = [=](double u) {
+        return big * std::min(1.0, u / rise) + rate * std::max(0.0, u - rise);
+      };
+      break;
+    }
+    case Kind::kLongSawtooth: {
+      // Grows to a peak over most of its period, frees everything, repeats: 2.5-8 cycles.
+      const double amp = uni(0.1, 1.0) * base, cyc = uni(2.5, 8), ph = uni(0, 1);
+      held = [=](double u) { return amp * frac(u * cyc + ph); };
+      c.shape = "sawtooth/long";
+      if (chance(0.5)) {
+        c.shape += "/rss-peak";
+        rss = [=](double u) { return overhead + amp * std::min(1.0, u * cyc + ph); };
+      }
+      break;
+    }
+    case Kind::kOwnMmapPool: {
+      // A ring of anonymous mappings the program recycles oldest-first: its own mmap bytes and
+      // RSS rise until the ring is full (5-50 % of the window), then stay; live bytes are flat.
+      c.shape = "own-mmap/pool";
+      const double ring = loguni(0.1, 2.0) * base, full = uni(0.05, 0.5);
+      const auto m = [=](double u) { return ring * std::min(1.0, u / full); };
+      rss = [=](double u) { return overhead + m(u); };
+      mmap = [=](double u) { return (1 << 20) + m(u); };
+      break;
+    }
+    case Kind::kSaturation: {
+      // A cache approaching its bound exponentially from a start in the first 20 %, with a
+      // time constant of 4-15 % of the window: within 5 % of the bound by the end.
+      c.shape = "plateau/exp-approach";
+      const double amp = loguni(0.1, 2.0) * base, start = uni(0, 0.2), tau = uni(0.04, 0.15);
+      held = [=](double u) { return u < start ? 0.0 : amp * (1 - std::exp(-(u - start) / tau)); };
+      c.headroom_pct = 100 * amp * std::exp(-(1 - start) / tau) / (base + amp);
+      break;
+    }
   }
 
   // Noise: AR(1) with marginal standard deviation sigma, independent per signal.
+  const double sd = churn >= 0 ? churn : sigma;
   auto ar = [&](std::vector<double>& e) {
-    const double innov = sigma * std::sqrt(1 - c.phi * c.phi);
-    double x = sigma * normal();
+    const double innov = sd * std::sqrt(1 - c.phi * c.phi);
+    double x = sd * normal();
     for (auto& v : e) {
       v = x;
       x = c.phi * x + innov * normal();

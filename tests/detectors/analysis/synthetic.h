@@ -2,7 +2,10 @@
 // A generator of labelled synthetic memory timelines for measuring the classifier: every class,
 // leak rates 0.5-20 % of level per window (steady, late onset, steps, over warm-up or sawtooth),
 // plateaus with knees at 10-90 % of the window, sawtooth, retention, growth outside malloc,
-// AR(1) noise (phi 0-0.95, sigma 0.1-2 % of level), spikes and missing samples.
+// AR(1) noise (phi 0-0.95, sigma 0.1-2 % of level), spikes and missing samples. Issue 19's
+// classes: small leaks (1-5 % of level) on big levels (256 MiB-2 GiB) with churn of fixed size,
+// long-period sawtooths (2.5-8 cycles), the program's own bounded mmap pools, and exponential
+// approaches that end within 5 % of their bound.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +16,18 @@
 
 namespace arenalab::analysis::synthetic {
 
-enum class Kind { kStable, kLeak, kPlateau, kSawtooth, kRetention, kNonHeap };
+enum class Kind {
+  kStable,
+  kLeak,
+  kPlateau,
+  kSawtooth,
+  kRetention,
+  kNonHeap,
+  kBigLevelLeak,  // issue 19: a leak of 1-5 % of a big level, after a start-up rise
+  kLongSawtooth,  // issue 19: 2.5-8 cycles in the window
+  kOwnMmapPool,   // issue 19: the program's own mmap ring, filled then recycled
+  kSaturation,    // issue 19: exponential approach, within 5 % of its bound at the end
+};
 const char* kind_name(Kind k);
 
 struct Case {
@@ -22,6 +36,7 @@ struct Case {
   Signals signals;
   double leak_growth_pct = 0;  // leak: growth the leak adds inside the window, % of base level
   double tail_fraction = -1;   // plateau: share of the window after the knee
+  double headroom_pct = -1;    // saturation: bound - value at the end, % of the level
   double phi = 0, sigma_pct = 0;
 };
 

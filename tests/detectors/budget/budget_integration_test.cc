@@ -15,6 +15,7 @@
 #include "arenalab/budget/cgroup.h"
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/formats/budget.h"
 
 namespace arenalab::budget {
 namespace {
@@ -75,8 +76,12 @@ class Budget : public ::testing::Test {
     return r.ok() ? *r : ExitInfo{};
   }
 
+  // budget.json as written; it must also read back through its one reader (formats/budget.h).
   json budget_json() const {
-    auto text = read_file((out_ / "budget.json").string());
+    const std::string path = (out_ / "budget.json").string();
+    auto record = budget::read_budget_json(path);
+    EXPECT_TRUE(record.ok()) << (record.ok() ? "" : record.error().message);
+    auto text = read_file(path);
     EXPECT_TRUE(text.ok());
     return text.ok() ? json::parse(*text) : json();
   }

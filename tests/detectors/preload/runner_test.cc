@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "arenalab/core/files.h"
-#include "arenalab/runner/runner.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/runner/runner.h"
 
 namespace fs = std::filesystem;
 using namespace arenalab;
@@ -113,7 +113,7 @@ TEST(Runner, ExitStatusTimelineAndRunJson) {
   EXPECT_TRUE(tl->samples.back().live_bytes.has_value());
   EXPECT_TRUE(tl->samples.back().rss.has_value());
   auto doc = nlohmann::json::parse(*read_file(r->run_json_path));
-  EXPECT_EQ(doc["schema"], "arenalab.run/1");
+  EXPECT_EQ(doc["schema"], "arenalab.run/2");
   EXPECT_EQ(doc["exit"]["code"], 3);
   EXPECT_EQ(doc["allocator"]["verified"], true);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A small target for the profiler tests: leak_some_records() keeps every buffer it allocates
 // (a leak in a named, non-main function) while churn_buffers() and cached_window() allocate
-// and free (churn, and a bounded window). --mmap leaks through mmap(2) instead of malloc.
+// and free (churn, and a bounded window). --mmap leaks through mmap(2) instead of malloc;
+// --free-at-exit frees the leak just before exit (a teardown that hides it from an exit dump).
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -56,16 +57,20 @@ __attribute__((noinline)) void cached_window(int i, std::size_t bytes) {
 int main(int argc, char** argv) {
   double seconds = 3;
   bool use_mmap = false;
+  bool free_at_exit = false;  // teardown frees what was kept (as Python's finalization does)
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--mmap")
       use_mmap = true;
     else if (a == "--fixed")
       g_fixed = true;
+    else if (a == "--free-at-exit")
+      free_at_exit = true;
     else if (a == "--seconds" && i + 1 < argc)
       seconds = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--seconds S] [--mmap] [--fixed]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--seconds S] [--mmap] [--fixed] [--free-at-exit]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -81,5 +86,11 @@ int main(int argc, char** argv) {
     usleep(20000);
   }
   std::printf("leaky_program: %zu blocks kept\n", g_kept_count);
+  if (free_at_exit && !use_mmap) {
+    // Teardown, as a destructor would: freed just before exit, so the dump taken at exit sees
+    // none of it while the regular dumps before saw it grow.
+    for (std::size_t i = 0; i < g_kept_count; ++i) std::free(g_kept[i]);
+    for (auto& w : g_window) std::free(w);
+  }
   return 0;
 }

@@ -17,34 +17,33 @@ std::vector<double> times(int n) {
   return t;
 }
 
-TEST(ClassifySeriesInterim, SteadyGrowthIsLeakWithItsSlope) {
+// The classifier is the suite's slope analysis (analysis::classify_series) on the per-call-site
+// series: steady growth is a leak with its slope, a plateau is not, churn is not, a flat site is
+// stable, and too few dumps stay unresolved.
+TEST(ClassifySeries, SteadyGrowthIsLeakWithItsSlope) {
   std::vector<double> y;
-  for (int i = 0; i < 12; ++i) y.push_back(1e6 + 2e6 * (i * 0.5) + (i % 3) * 5e4);  // 2 MB/s
-  const auto v = classify_series_interim(times(12), y);
-  EXPECT_EQ(v.verdict, "leak") << v.reason;
+  for (int i = 0; i < 40; ++i) y.push_back(1e6 + 2e6 * (i * 0.5) + (i % 3) * 5e4);  // 2 MB/s
+  const auto v = classify_series(times(40), y);
+  EXPECT_EQ(v.verdict, analysis::Verdict::kLeak) << v.reason;
+  EXPECT_TRUE(v.is_leak());
   EXPECT_NEAR(v.slope_bytes_per_s, 2e6, 1e5);
+  EXPECT_NE(v.method.find("arenalab_analysis"), std::string::npos) << v.method;
 }
 
-TEST(ClassifySeriesInterim, PlateauIsBounded) {
+TEST(ClassifySeries, EarlyPlateauIsNotLeak) {
   std::vector<double> y;
-  for (int i = 0; i < 12; ++i) y.push_back(std::min(i, 4) * 1e6);
-  EXPECT_EQ(classify_series_interim(times(12), y).verdict, "bounded");
+  for (int i = 0; i < 40; ++i) y.push_back(std::min(i, 4) * 1e6);
+  const auto v = classify_series(times(40), y);
+  EXPECT_FALSE(v.is_leak()) << analysis::verdict_name(v.verdict) << ": " << v.reason;
 }
 
-TEST(ClassifySeriesInterim, ChurnIsNotLeak) {
-  std::vector<double> y;
-  for (int i = 0; i < 12; ++i) y.push_back(i % 2 == 0 ? 0 : 131072);
-  EXPECT_NE(classify_series_interim(times(12), y).verdict, "leak");
-  EXPECT_EQ(classify_series_interim(times(12), std::vector<double>(12, 4096)).verdict, "stable");
+TEST(ClassifySeries, TooFewPointsIsUnresolved) {
+  EXPECT_EQ(classify_series(times(3), {1, 2, 3}).verdict, analysis::Verdict::kUnresolved);
+  EXPECT_FALSE(classify_series(times(3), {1, 2, 3}).has_slope());
+  EXPECT_EQ(classify_series({0, 0, 0, 0}, {1, 2, 3, 4}).verdict, analysis::Verdict::kUnresolved);
 }
 
-TEST(ClassifySeriesInterim, TooFewPointsIsUnresolved) {
-  EXPECT_EQ(classify_series_interim(times(3), {1, 2, 3}).verdict, "unresolved");
-  EXPECT_EQ(classify_series_interim({0, 0, 0, 0}, {1, 2, 3, 4}).verdict, "unresolved");
-}
-
-// The classifier in use (the suite's analysis when built, else the interim one) on series long
-// enough for either: a per-call-site leak, churn and a flat site.
+// A per-call-site leak, churn and a flat site in one 10 s series of 40 dumps.
 TEST(ClassifySeries, LongSeriesLeakChurnFlat) {
   std::vector<double> t, leak, churn, flat;
   for (int i = 0; i < 40; ++i) {
@@ -54,11 +53,12 @@ TEST(ClassifySeries, LongSeriesLeakChurnFlat) {
     flat.push_back(566534);
   }
   const auto v = classify_series(t, leak);
-  EXPECT_EQ(v.verdict, "leak") << v.method << ": " << v.reason;
+  EXPECT_EQ(v.verdict, analysis::Verdict::kLeak) << v.method << ": " << v.reason;
   EXPECT_NEAR(v.slope_bytes_per_s, 3.0 * 1048576, 0.3 * 1048576) << v.method;
-  EXPECT_NE(classify_series(t, churn).verdict, "leak");
-  EXPECT_EQ(classify_series(t, flat).verdict, "stable") << classify_series(t, flat).reason;
-  EXPECT_EQ(classify_series({0, 1, 2}, {1, 2, 3}).verdict, "unresolved");
+  EXPECT_FALSE(classify_series(t, churn).is_leak());
+  EXPECT_EQ(classify_series(t, flat).verdict, analysis::Verdict::kStable)
+      << classify_series(t, flat).reason;
+  EXPECT_EQ(classify_series({0, 1, 2}, {1, 2, 3}).verdict, analysis::Verdict::kUnresolved);
 }
 
 TEST(Callsites, GoldenJemallocDumpsGroupByCallSite) {
@@ -83,7 +83,8 @@ TEST(Callsites, GoldenJemallocDumpsGroupByCallSite) {
   }
   EXPECT_TRUE(found_leak);
   classify_and_rank(sites);
-  for (const auto& s : sites) EXPECT_EQ(s.verdict.verdict, "unresolved");  // 2 dumps only
+  for (const auto& s : sites)
+    EXPECT_EQ(s.verdict.verdict, analysis::Verdict::kUnresolved);  // 2 dumps only
 }
 
 }  // namespace

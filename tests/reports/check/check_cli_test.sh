@@ -11,7 +11,7 @@ rm -rf "$work" && mkdir -p "$work"
 python3 "$fixtures" "$work/in"
 in=$work/in
 "$arenalab" check --baseline "$work/base.json" --update-baseline "$in/matrix" "$in/watch-cache"
-grep -q '"schema": "arenalab.baseline/1"' "$work/base.json" || fail "baseline not written"
+grep -q '"schema": "arenalab.baseline/2"' "$work/base.json" || fail "baseline not written"
 "$arenalab" check --baseline "$work/base.json" "$in/matrix/results.json" "$in/watch-cache" \
   --junit "$work/same.xml" || fail "identical results did not pass"
 # A wl_cache-shaped baseline under the leak's name, then the leak checked against it.

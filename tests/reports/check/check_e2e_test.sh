@@ -27,6 +27,6 @@ set +e
 rc=${PIPESTATUS[0]}
 set -e
 [[ $rc -eq 3 ]] || { echo "FAIL: expected exit 3 from check, got $rc"; exit 1; }
-grep -qE 'FAIL .*(verdict|plateau_rss|rss_after_frees|peak_rss)' "$work/check.txt" || {
+grep -qE 'FAIL .*(verdict|plateau_rss_bytes|rss_after_free_bytes|peak_rss_bytes)' "$work/check.txt" || {
   echo "FAIL: no failing metric named"; exit 1; }
 echo "ok: wl_leak against a wl_cache-shaped baseline fails with exit 3"

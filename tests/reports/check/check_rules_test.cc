@@ -11,7 +11,7 @@ constexpr double kMiB = 1024.0 * 1024.0;
 
 Cell watch_cell(const std::string& verdict, double plateau_mib, double lo_mib, double hi_mib) {
   Cell c;
-  c.kind = "watch";
+  c.kind = Kind::kWatch;
   c.workload = "cache";
   c.configuration = "glibc";
   c.verdict = verdict;
@@ -108,7 +108,7 @@ TEST(CheckRules, MissingCellsOnEitherSideAreReported) {
 TEST(CheckRules, FailedResultCellIsMissingNotPassed) {
   Cell failed = watch_cell("", 0, 0, 0);
   failed.metrics.clear();
-  failed.status = "failed";
+  failed.status = Status::kFailed;
   failed.status_detail = "exit 1";
   const auto r = compare(one(watch_cell("retention", 100, 98, 102)), one(failed), {});
   ASSERT_EQ(r.findings.size(), 1u);
@@ -125,7 +125,7 @@ TEST(CheckRules, MissingMetricIsReported) {
 
 TEST(Baseline, RoundTrip) {
   Cell m;
-  m.kind = "matrix";
+  m.kind = Kind::kMatrix;
   m.workload = "touch";
   m.configuration = "jemalloc";
   m.threads = 4;
@@ -142,9 +142,11 @@ TEST(Baseline, RoundTrip) {
 }
 
 TEST(Baseline, MalformedIsAnErrorNamingTheFile) {
-  auto r = parse_baseline(nlohmann::json{{"cells", {{{"workload", "x"}}}}}, "b.json");
+  auto r = parse_baseline(
+      nlohmann::json{{"schema", "arenalab.baseline/2"}, {"cells", {{{"workload", "x"}}}}},
+      "b.json");
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("b.json"), std::string::npos);
+  EXPECT_EQ(r.error().message, "b.json: cells[0].configuration: missing (required)");
 }
 
 TEST(TimelineMetrics, PlateauAfterTheKneeAndTheTail) {

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "arenalab/core/sizes.h"
+#include "arenalab/formats/workload.h"
 
 namespace arenalab::workload {
 
@@ -204,18 +205,21 @@ int Harness::finish() {
   bool pass = true;
   for (const auto& c : checks_) pass = pass && c["pass"].get<bool>();
   if (json_) {
-    nlohmann::json doc = {{"schema", "arenalab.workload/1"},
-                          {"workload", name_},
-                          {"allocator",
-                           {{"backend", backend_name(id_.backend)},
-                            {"library", id_.library},
-                            {"version", id_.version}}},
-                          {"params", params_},
-                          {"measurements", measurements_},
-                          {"checks", checks_},
-                          {"pass", pass}};
-    if (!skipped_.empty()) doc["skipped_checks"] = skipped_;
-    if (!notes_.empty()) doc["notes"] = notes_;
+    workload::WorkloadReport r;
+    r.workload = name_;
+    r.backend = backend_name(id_.backend);
+    r.library = id_.library;
+    r.version = id_.version;
+    r.params = params_;
+    r.measurements = measurements_;
+    for (const auto& c : checks_)
+      r.checks.push_back(
+          {c["name"].get<std::string>(), c["pass"].get<bool>(), c["detail"].get<std::string>()});
+    r.pass = pass;
+    for (const auto& c : skipped_)
+      r.skipped_checks.push_back({c["name"].get<std::string>(), c["reason"].get<std::string>()});
+    r.notes = notes_;
+    const nlohmann::json doc = workload_to_json(r);
     std::cout << doc.dump() << std::endl;
   } else {
     std::printf("wl_%s under %s %s (%s)%s\n", name_.c_str(), backend_name(id_.backend), id_.version,

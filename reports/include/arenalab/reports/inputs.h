@@ -11,34 +11,21 @@
 #include <vector>
 
 #include "arenalab/core/result.h"
+#include "arenalab/formats/budget.h"
+#include "arenalab/formats/matrix.h"
+#include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
 
 namespace arenalab::reports {
 
 using Opt = std::optional<double>;
 
-// A point estimate with its interval, all in the same unit. Absent parts stay empty.
-struct Estimate {
-  Opt value, lo, hi;
-};
-
-// One workload x configuration x threads of a matrix, summarised over its repeats.
-struct MatrixRow {
-  std::string workload, configuration;
-  int threads = 1;            // 0: the workload's default
-  std::string status = "ok";  // ok | failed | unverified | partial
-  std::string status_detail;  // why, in one line
-  int repeats = 0, failed_repeats = 0;
-  Estimate time_ms;           // wall time, ms
-  Estimate peak_rss;          // bytes
-  Estimate rss_after_free;    // bytes: RSS after the workload freed its data, if reported
-  Opt time_ratio, rss_ratio;  // to the matrix's baseline configuration (as recorded)
-};
-
+// A matrix: its groups (workload x configuration x threads over the repeats), read through
+// formats/matrix.h, the one model of a matrix that the matrix, the report and check share.
 struct MatrixInput {
   std::string dir, file;  // the directory and its results.json
   std::string baseline;   // baseline configuration name, "" if unknown
-  std::vector<MatrixRow> rows;
+  std::vector<matrix::Group> rows;
 };
 
 // A single run: plain run, watch (with verdict.json) or budget (with budget.json). Matrix cells
@@ -47,9 +34,9 @@ struct RunInput {
   std::string dir, kind;  // run | watch | budget | matrix-cell
   std::string workload, configuration;
   std::optional<timeline::Timeline> timeline;
-  nlohmann::json run;      // run.json, null when absent
-  nlohmann::json verdict;  // verdict.json, null when absent
-  nlohmann::json budget;   // budget.json, null when absent
+  std::optional<runner::RunRecord> run;        // run.json
+  nlohmann::json verdict;                      // verdict.json, null when absent
+  std::optional<budget::BudgetRecord> budget;  // budget.json
 };
 
 // One call site of a profile: its growth over the profiled interval.
@@ -82,18 +69,15 @@ struct Inputs {
 // none of the recognised files is an error naming it; a malformed file is an error naming it.
 Result<Inputs> load_inputs(const std::vector<std::string>& paths);
 
-// Matrix rows from a parsed results.json document (exposed for tests).
+// Matrix groups from a parsed results.json document (exposed for tests).
 Result<MatrixInput> parse_matrix(const nlohmann::json& doc, const std::string& file);
 
 // Call sites from a parsed profile/verdict document: an array under "callsites", "top" or
 // "sites" (exposed for tests).
 std::vector<Callsite> parse_callsites(const nlohmann::json& doc);
 
-// The workload name of a command: the basename of argv[0] without "wl_" and without a
-// "-<backend>" link-variant suffix ("/x/build/bin/wl_cache-jemalloc" -> "cache").
-std::string workload_name(const std::vector<std::string>& command);
-
-// Number lookup trying several keys in order (schemas evolve; absent stays empty).
+// Number lookup trying several keys in order, for the verdict and profile documents the report
+// still reads as JSON (their formats belong to the analysis and profiler layers).
 Opt number_at(const nlohmann::json& obj, std::initializer_list<const char*> keys);
 
 }  // namespace arenalab::reports

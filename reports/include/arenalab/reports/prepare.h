@@ -16,16 +16,14 @@ namespace arenalab::reports {
 struct WorkloadTable {
   std::string workload;
   int threads = 1;
-  std::vector<MatrixRow> rows;  // in input order
-  int best_time = -1;           // index of the lowest median time among usable rows, -1 none
-  int best_rss = -1;            // index of the lowest median peak RSS among usable rows
+  std::vector<matrix::Group> rows;  // in input order
+  int best_time = -1;               // index of the lowest median time among usable rows, -1 none
+  int best_rss = -1;                // index of the lowest median peak RSS among usable rows
 };
 
-// A row is usable for ranking when it ran, was verified and has the figure.
-bool usable(const MatrixRow& row);
-
-// Groups rows by workload x threads (first-seen order) and marks the best cells.
-std::vector<WorkloadTable> matrix_tables(const std::vector<MatrixRow>& rows);
+// Groups rows by workload x threads (first-seen order) and marks the best cells among the
+// usable ones (ran and verified: matrix::Group::usable).
+std::vector<WorkloadTable> matrix_tables(const std::vector<matrix::Group>& rows);
 
 enum class HeatMetric { kTime, kPeakRss };
 
@@ -90,15 +88,14 @@ struct BudgetView {
   bool killed = false;  // killed by the OOM killer / the limit
   std::string outcome;  // one line: "killed by SIGKILL (OOM) at 3.2 s", "exit 0 under the limit"
 };
-BudgetView budget_view(const nlohmann::json& budget, const nlohmann::json& run,
-                       const timeline::Timeline* tl);
+BudgetView budget_view(const budget::BudgetRecord& budget, const timeline::Timeline* tl);
 
 // Formatting shared by the writers.
-std::string fmt_bytes(const Opt& bytes);            // "512.0 MiB", "—" when absent
-std::string fmt_ms(const Opt& ms);                  // "12.3 ms", "1.20 s"
-std::string fmt_ratio(const Opt& r);                // "1.23×"
-std::string fmt_interval_bytes(const Estimate& e);  // "[500.1 MiB – 530.2 MiB]"
-std::string fmt_interval_ms(const Estimate& e);
+std::string fmt_bytes(const Opt& bytes);                  // "512.0 MiB", "—" when absent
+std::string fmt_ms(const Opt& ms);                        // "12.3 ms", "1.20 s"
+std::string fmt_ratio(const Opt& r);                      // "1.23×"
+std::string fmt_interval_bytes(const matrix::Figure& e);  // "[500.1 MiB – 530.2 MiB]"
+std::string fmt_interval_ms(const matrix::Figure& e);
 std::string fmt_rate(const Opt& bytes_per_s);  // "1.5 MiB/s", "-12.0 KiB/s"
 
 }  // namespace arenalab::reports

@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "arenalab/formats/matrix.h"
+
 namespace arenalab::matrix {
 
 // The median of a sample with a confidence interval [x_(l), x_(n+1-l)] from order statistics.
@@ -19,15 +21,7 @@ namespace arenalab::matrix {
 // We take the largest l whose coverage reaches the requested level. For n < 6 no l reaches
 // 95 %: the interval is then [min, max] and `level` says what it really covers
 // (n=2: 50 %, n=3: 75 %, n=4: 87.5 %, n=5: 93.75 %). Nothing is assumed about the law's shape.
-struct MedianInterval {
-  std::size_t n = 0;
-  double median = 0;  // the middle value, or the mean of the two middle values for even n
-  double min = 0, max = 0;
-  double lo = 0, hi = 0;    // the interval's bounds
-  std::size_t lo_rank = 0;  // 1-based rank l of lo (hi is rank n + 1 - l)
-  double level = 0;         // the coverage the interval really has
-  bool reached = false;     // level >= the requested confidence
-};
+// MedianInterval (formats/matrix.h): n, median, min, max, the interval and its coverage.
 
 // pre: !sample.empty(); 0 < confidence < 1.
 MedianInterval median_interval(std::vector<double> sample, double confidence = 0.95);

@@ -31,16 +31,47 @@ enum class Verdict {
 const char* verdict_name(Verdict v);  // "leak", "retention", ... "non-heap-growth"
 std::optional<Verdict> parse_verdict(std::string_view name);
 
+// Every decision constant of the classifier, named; README.md gives each its reason. Sizes are
+// bytes, rates bytes/s, times seconds, shares of the window 0..1.
 struct Options {
-  double alpha = 0.01;                // Mann-Kendall significance level (two-sided)
-  double min_growth_pct = 2.0;        // growth of the trending part below this % of level: no leak
-  double min_tail_fraction = 0.30;    // a plateau is claimed only with this much window after it
-  double startup_fraction = 0.15;     // a rise levelled off this early is start-up, not a trend
-  int min_samples = 12;               // fewer samples: unresolved
-  int min_blocks = 8;                 // fewer blocks after aggregation: unresolved
-  int max_blocks = 40;                // block aggregation target (blocks of >= 3 samples)
-  std::optional<double> limit_bytes;  // project the time until a signal reaches this
-  bool final_release_cut = false;     // internal: set when judging the part before a final release
+  // Significance and materiality (README "Materiality"). A significant trend is material when
+  // it adds min_growth_pct of the level over its stretch, or - whatever the level - when even
+  // the low end of its rate interval is min_leak_rate or more, or when it would reach
+  // limit_bytes within material_horizon_s at that low end.
+  double alpha = 0.01;                 // Mann-Kendall significance level (two-sided)
+  double min_growth_pct = 2.0;         // relative: growth over the stretch, % of level
+  double min_leak_rate = 16.0 * 1024;  // absolute: bytes/s (16 KiB/s = 1.3 GiB a day)
+  double material_horizon_s = 86400;   // with a limit: reaching it within a day
+  double min_growth_spread = 3;        // ... and growing this x the spread about the trend
+  std::optional<double> limit_bytes;   // project the time until a signal reaches this
+  // Data and windows.
+  double min_tail_fraction = 0.30;  // a plateau is claimed only with this much window after it
+  double startup_fraction = 0.15;   // a rise levelled off this early is start-up, not a trend
+  int min_samples = 12;             // fewer samples: unresolved
+  int min_blocks = 8;               // fewer blocks after aggregation: unresolved
+  int max_blocks = 40;              // block aggregation target (blocks of >= 3 samples)
+  // Shapes (README "Per series").
+  double period_min_acf = 0.3;           // autocorrelation peak that makes a period
+  double deseason_min_cycles = 3;        // cycles in the window needed to deseasonalize
+  double few_cycles = 10;                // below this many cycles, a leak must raise the troughs
+  double trough_min_cycles = 3;          // fewer whole cycles than this: cannot tell, unresolved
+  double knee_sse_ratio = 0.5;           // a knot must leave at most this share of the residual
+  double knee_slope_ratio = 0.5;         // slowing: after < ratio x before; onset: the inverse
+  double tail_keep_rate = 0.5;           // a leak keeps this share of its rate in the latest half
+  double tail_keep_p = 0.05;             // ... significantly (Mann-Kendall p on that half)
+  double recent_min_rate = 0.25;         // no knee: the latest stretch keeps this share of the rate
+  double moving_iqr_pct = 6.0;           // interquartile range (% of level) that counts as moving
+  double saturation_headroom_pct = 5.0;  // fitted bound this close (% of it): saturated
+  double saturation_time_constants = 3;  // ... once the approach ran this many time constants
+  // The decision (README "Decision").
+  double held_rate_ratio = 0.5;       // held grows at this share of RSS's rate: same growth
+  double footprint_rate_ratio = 0.5;  // the allocator's footprint grows this share of RSS's rate
+  double footprint_slack = 1.05;      // RSS within this factor of the footprint: inside it
+  double min_rise_pct = 4.0;          // RSS rise (% of level) that retention needs
+  double min_retention_bytes = 1024.0 * 1024;  // ... and in bytes: tens of KiB are never kept
+  double held_back_median = 0.25;    // held's median rise <= this x RSS's rise: back at baseline
+  double held_back_rest = 1.0 / 16;  // or its lower quartile within this x RSS's rise
+  bool final_release_cut = false;    // internal: set when judging the part before a final release
 };
 
 // A two-segment (hinge) fit against one line on the block medians.
@@ -81,6 +112,11 @@ struct SeriesVerdict {
   std::optional<Trend> tail;              // the part after the knee, when there is one
   std::optional<double> time_to_limit_s;  // at the trending slope, when a limit was given
   double confidence = 0;                  // 0..1, see README.md
+  // Added for issue 19 (absent/0 when not applicable):
+  double rate = 0;                    // leak: the trending slope, bytes/s
+  std::optional<double> asymptote;    // saturating: the fitted bound of the approach, bytes
+  double cycles = 0;                  // whole window / period (0: no period)
+  std::optional<double> trough_rise;  // few cycles: last - first per-cycle trough, bytes
 };
 
 // Classifies one series (the single-series API: also used on each call stack's live bytes).
@@ -92,7 +128,7 @@ struct Signals {
   Series live_bytes;                  // what the program holds, counted by the interposer
   Series allocated;                   // the allocator's books: allocated bytes
   Series resident, mapped, retained;  // allocator footprint
-  Series mmap_bytes;                  // anonymous mmap the program made itself
+  Series mmap_bytes;                  // anonymous mmap the program made itself (it holds it)
 };
 
 struct SignalEvidence {
@@ -103,11 +139,13 @@ struct SignalEvidence {
 struct Classification {
   Verdict verdict = Verdict::kUnresolved;
   double confidence = 0;
-  std::string reason;                     // one or two sentences naming the decisive comparison
-  std::string held_signal;                // "live_bytes" | "allocated" | "" (none measured)
-  std::string rss_signal;                 // "rss_anon" | "rss" | ""
+  std::string reason;       // one or two sentences naming the decisive comparison
+  std::string held_signal;  // "held" (live_bytes or allocated + the program's own mmap_bytes),
+                            // "live_bytes" | "allocated" (no own mmap) | "" (none measured)
+  std::string rss_signal;   // "rss_anon" | "rss" | ""
   std::vector<SignalEvidence> evidence;   // every signal present, plus "gap" (RSS - held)
   std::optional<double> time_to_limit_s;  // RSS (else held) reaching options.limit_bytes
+  double rate = 0;  // leak or non-heap-growth: the growth rate that decided it, bytes/s
 };
 
 // The decisive comparison: what the program holds (live bytes, else allocated) against RSS.

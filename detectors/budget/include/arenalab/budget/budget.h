@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "arenalab/budget/cgroup.h"
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
+#include "arenalab/formats/budget.h"
 #include "arenalab/formats/timeline.h"
 
 namespace arenalab::budget {
@@ -64,8 +64,8 @@ struct BudgetResult {
 // SIGTERM / SIGHUP received meanwhile (the target is killed, reaped, then the group removed).
 Result<BudgetResult> run_budget(const BudgetOptions& options);
 
-// The arenalab.budget/1 document.
-nlohmann::json to_json(const BudgetResult& r);
+// The budget.json record (arenalab.budget/2, formats/budget.h) of a run.
+BudgetRecord record(const BudgetResult& r);
 
 // A few human lines (what `arenalab budget` prints).
 std::string describe(const BudgetResult& r);

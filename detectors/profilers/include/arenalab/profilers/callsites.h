@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "arenalab/analysis/analysis.h"
 #include "arenalab/profilers/heap_profile.h"
 #include "arenalab/profilers/heaptrack_trace.h"
 #include "arenalab/profilers/symbolize.h"
@@ -21,11 +23,20 @@ struct TimedDump {
 
 // What the slope analysis says about one series.
 struct SeriesVerdict {
-  std::string verdict = "unresolved";  // leak | bounded | stable | unresolved
-  double slope_bytes_per_s = 0;        // trend of the series (valid unless unresolved)
-  std::string method;                  // which classifier produced it
-  std::string reason;                  // one line: why
+  // Only kLeak, kBounded, kStable or kUnresolved (analysis::classify_series' set).
+  analysis::Verdict verdict = analysis::Verdict::kUnresolved;
+  double slope_bytes_per_s = 0;  // trend of the series (valid unless unresolved)
+  std::string method;            // which classifier produced it
+  std::string reason;            // one line: why
+  bool is_leak() const { return verdict == analysis::Verdict::kLeak; }
+  // The slope when it means something: not unresolved, and finite.
+  bool has_slope() const;
 };
+
+// What a call site's bytes are: malloc/new from a heap profile, or anonymous mmap(2) the
+// program made itself (the interposer's mmap.<seq>.heap dumps).
+enum class SiteSource : std::uint8_t { kHeap, kMmap };
+const char* source_name(SiteSource source);  // "heap", "mmap"
 
 // One call site: the part of the allocation stack above the allocator (innermost first), and
 // its live bytes at every dump time (0 where the dump had no live object from it).
@@ -35,9 +46,9 @@ struct CallsiteSeries {
   std::vector<double> t_ms;
   std::vector<double> live_bytes;  // sampling undone (estimated_live_bytes)
   SeriesVerdict verdict;
-  // What the bytes are: "heap" (malloc/new, from a heap profile) or "mmap" (anonymous mmap(2)
-  // the program made itself, from the interposer's mmap.<seq>.heap dumps).
-  std::string source = "heap";
+  SiteSource source = SiteSource::kHeap;
+  // Live bytes in the dump taken at exit, after teardown (not part of the series).
+  std::optional<double> bytes_at_exit;
 
   const Frame* site_frame() const { return site < frames.size() ? &frames[site] : nullptr; }
   double bytes_now() const { return live_bytes.empty() ? 0 : live_bytes.back(); }
@@ -51,13 +62,9 @@ std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& d
 // The same from a heaptrack trace; its stacks arrive symbolized by heaptrack.
 std::vector<CallsiteSeries> callsites_from_heaptrack(const HeaptrackTrace& trace);
 
-// Classifies one series: with the suite's slope analysis (arenalab_analysis) when it is built,
-// else with classify_series_interim. `method` in the result names which.
+// Classifies one series with the suite's slope analysis (analysis::classify_series); `method`
+// in the result names it.
 SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector<double>& bytes);
-// Ordinary least squares over the whole series and its second half (see callsites.cc); needs
-// at least 4 points.
-SeriesVerdict classify_series_interim(const std::vector<double>& t_ms,
-                                      const std::vector<double>& bytes);
 
 // Classifies every series and orders them: leaks first, then by slope, then by bytes now.
 void classify_and_rank(std::vector<CallsiteSeries>& sites);

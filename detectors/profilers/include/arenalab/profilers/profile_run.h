@@ -5,27 +5,60 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
+#include "arenalab/formats/profile.h"
 #include "arenalab/profilers/callsites.h"
 
 namespace arenalab::profilers {
 
+// The profilers `arenalab profile` runs, one adapter each (src/profiler_<name>.cc).
+enum class Profiler : std::uint8_t { kJemalloc, kTcmalloc, kHeaptrack, kInterposer };
+
+inline constexpr Profiler kAllProfilers[] = {Profiler::kJemalloc, Profiler::kTcmalloc,
+                                             Profiler::kHeaptrack, Profiler::kInterposer};
+
+// "jemalloc", "tcmalloc", "heaptrack", "interposer".
+const char* profiler_name(Profiler p);
+// The inverse of profiler_name; nullopt for anything else.
+std::optional<Profiler> parse_profiler(std::string_view name);
+
+// What run_profile reports while the target runs (about every 100-250 ms).
+struct ProfileProgress {
+  double elapsed_ms = 0;  // since the target started
+  std::size_t dumps = 0;  // dumps on disk so far (after thinning)
+  std::uint64_t rss = 0;  // the target's RSS, bytes (0: not measured, e.g. heaptrack)
+  double interval_s = 0;  // the spacing of the dumps kept so far
+};
+
 struct ProfileOptions {
-  std::string profiler;              // jemalloc | tcmalloc | heaptrack | interposer
+  Profiler profiler = Profiler::kJemalloc;
   std::vector<std::string> command;  // CMD ARGS...
-  double interval_s = 1.0;           // dump cadence
-  int lg_sample = 19;                // jemalloc lg_prof_sample (mean 2^N bytes between samples)
-  std::string out_dir;               // empty: ./arenalab-profile-<pid>
-  std::string allocators_file;       // empty: the shipped configurations
-  bool run_tools = true;             // run jeprof / pprof / heaptrack_print afterwards
+  // Dump cadence in seconds. 0: adaptive: dumps every kAdaptiveBaseS, thinned as the run goes
+  // (every other one deleted, the spacing doubled) to keep 32..64 evenly spaced dumps, so a
+  // run of any length gets the 24+ dumps the slope analysis needs (heaptrack: the replay
+  // interval is the run's duration / 48).
+  double interval_s = 0;
+  std::function<void(const ProfileProgress&)> on_progress;  // optional
+  int lg_sample = 19;           // jemalloc lg_prof_sample (mean 2^N bytes between samples)
+  std::string out_dir;          // empty: ./arenalab-profile-<pid>
+  std::string allocators_file;  // empty: the shipped configurations
+  bool run_tools = true;        // run jeprof / pprof / heaptrack_print afterwards
   // Keep the target's stdout off ours (it is copied to stderr after the run), so that a
   // machine-readable report on stdout stays parseable.
   bool target_stdout_to_stderr = false;
 };
+
+inline constexpr double kAdaptiveBaseS = 0.1;  // adaptive cadence: the first spacing
+inline constexpr int kAdaptiveMaxDumps = 64;   // adaptive cadence: thinned above this many
+// Fewer dumps than this and the slope analysis cannot call anything (8 blocks of 3).
+inline constexpr int kDumpsNeeded = 24;
 
 // A follow-up command of the profiler's own tooling, with where its output was saved.
 struct ToolCommand {
@@ -37,14 +70,19 @@ struct ToolCommand {
 };
 
 struct ProfileReport {
-  std::string profiler;
+  Profiler profiler = Profiler::kJemalloc;
   std::vector<std::string> command;
   std::string out_dir;
   std::string cadence;  // how dumps were triggered, honestly labelled
   ExitInfo exit;
-  std::vector<std::string> dumps;         // files parsed, in time order
+  std::vector<std::string> dumps;         // files of the series, in time order
   std::vector<double> dump_t_ms;          // their times (ms since the target started)
   std::vector<CallsiteSeries> callsites;  // ranked
+  // The state at exit, after the program's teardown (its atexit handlers and destructors may
+  // free what it held): kept out of the series so that teardown does not end them, and shown
+  // as "unfreed at exit" (CallsiteSeries::bytes_at_exit). "" when there was none (the target
+  // was killed, or called _exit). For heaptrack: its trace, whose last state this is.
+  std::string exit_dump;
   std::vector<ToolCommand> tools;
   // RSS of the target at the first and last sample while it ran (0: not measured, e.g. under
   // heaptrack, whose pid is its launcher script).
@@ -81,7 +119,9 @@ Result<ProfileReport> run_profile(const ProfileOptions& options);
 Result<std::vector<TimedDump>> load_dumps(const std::vector<std::string>& paths,
                                           long long t0_ns = 0);
 
-// The report as JSON (schema arenalab.profile/1); `top` limits the call sites listed.
+// The report as profile.json holds it (formats/profile.h); `top` limits the call sites listed.
+profile_file::Profile to_profile_file(const ProfileReport& report, int top);
+// to_profile_file as JSON text (schema arenalab.profile/1).
 std::string report_json(const ProfileReport& report, int top);
 // The report as text for a terminal.
 std::string report_text(const ProfileReport& report, int top);

@@ -11,56 +11,23 @@
 //    fails only with strict)
 #pragma once
 
-#include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "arenalab/core/result.h"
+#include "arenalab/formats/baseline.h"
 
 namespace arenalab::check {
 
-using Opt = std::optional<double>;
-
-struct Metric {
-  double value = 0;  // bytes
-  Opt lo, hi;        // the recorded interval (absent: the point itself)
-};
-
-// Metric names (bytes): steady-state RSS, RSS after the workload's frees, peak RSS.
-inline constexpr const char* kPlateauRss = "plateau_rss";
-inline constexpr const char* kRssAfterFrees = "rss_after_frees";
-inline constexpr const char* kPeakRss = "peak_rss";
-
-struct Cell {
-  std::string kind;  // "matrix" | "watch"
-  std::string workload, configuration;
-  int threads = 1;
-  std::string status = "ok";  // ok | failed | unverified
-  std::string status_detail;
-  std::string verdict;  // "" when the cell was not classified
-  std::map<std::string, Metric> metrics;
-  std::string source;  // file it came from
-
-  // "cache/glibc", "cache/glibc x4", with " [watch]" for watch runs.
-  std::string key() const;
-};
-
-struct CellSet {
-  std::vector<Cell> cells;
-  std::vector<std::string> sources;
-};
+// Metric, Cell, CellSet, Status, Kind and the metric names: the baseline format
+// (formats/baseline.h), which is also the model every loaded result is compared in.
 
 // Loads a results.json (or its matrix directory), a watch directory (verdict.json + run.json +
-// timeline.jsonl), a verdict.json, or a baseline file (arenalab.baseline/1). Errors name the
+// timeline.jsonl), a verdict.json, or a baseline file (arenalab.baseline/2 or /1). Errors name the
 // file and what was expected.
 Result<CellSet> load_cells(const std::string& path);
 Result<CellSet> load_cells(const std::vector<std::string>& paths);
-
-// The baseline document (schema arenalab.baseline/1) that --update-baseline writes.
-nlohmann::json baseline_json(const CellSet& set);
-Result<CellSet> parse_baseline(const nlohmann::json& doc, const std::string& file);
 
 // Summary of the watch evidence in a timeline, for cells built from watch directories:
 // plateau = median RSS after the knee (else over the second half of the run), interval the

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// tcmalloc adapter: gperftools' heap profiler in the full libtcmalloc, a dump per SIGUSR2
+// (HEAPPROFILESIGNAL) that arenalab sends every interval; google-pprof reads the dumps.
+#include <fmt/format.h>
+#include <signal.h>
+
+#include "arenalab/core/files.h"
+#include "profilers_internal.h"
+
+namespace arenalab::profilers::detail {
+
+Status run_tcmalloc(ProfileRun& run) {
+  const ProfileOptions& o = run.options;
+  ProfileReport& report = run.report;
+  auto config = configuration(o, "tcmalloc");
+  if (!config) return config.error();
+  if (config->preload_path().find("minimal") != std::string::npos)
+    return make_error("the tcmalloc configuration preloads " + config->preload_path() +
+                      ", which has no heap profiler (need the full libtcmalloc)");
+  // Time cadence: gperftools 2.10's HEAP_PROFILE_TIME_INTERVAL takes whole seconds only, so
+  // arenalab sends the HEAPPROFILESIGNAL signal (SIGUSR2) every interval instead, once
+  // libtcmalloc is mapped in the target (before that the signal would kill it). The
+  // volume-based triggers are switched off (0); a last dump is written at exit.
+  SpawnSpec spec;
+  spec.argv = o.command;
+  spec.capture_stdout = o.target_stdout_to_stderr;
+  spec.set_env = {{"LD_PRELOAD", config->preload_path()},
+                  {"HEAPPROFILE", report.out_dir + "/gperftools"},
+                  {"HEAPPROFILESIGNAL", std::to_string(SIGUSR2)},
+                  {"HEAP_PROFILE_ALLOCATION_INTERVAL", "0"},
+                  {"HEAP_PROFILE_INUSE_INTERVAL", "0"},
+                  // gperftools logs "Dumping heap profile to ..." per dump at verbosity 0.
+                  {"PERFTOOLS_VERBOSE", "-1"}};
+  report.notes.push_back(
+      "tcmalloc: dumps are requested with SIGUSR2; a target that handles SIGUSR2 itself "
+      "gets fewer dumps");
+  DumpThinner thinner(report.out_dir, {"gperftools."}, realtime_ns() - kMtimeSlackNs);
+  if (run.adaptive) run.thinner = &thinner;
+  double last_signal_ms = monotonic_ms();
+  bool tcmalloc_mapped = false;
+  auto exit = spawn_and_poll(run, spec, true, [&](pid_t pid) {
+    if (monotonic_ms() - last_signal_ms < run.interval_s * 1000.0) return;
+    if (!tcmalloc_mapped) {
+      auto maps = read_file("/proc/" + std::to_string(pid) + "/maps");
+      tcmalloc_mapped = maps && maps->find("libtcmalloc") != std::string::npos;
+    }
+    if (tcmalloc_mapped) {
+      ::kill(pid, SIGUSR2);
+      last_signal_ms = monotonic_ms();
+    }
+  });
+  if (run.adaptive) thinner.poll();  // what came after the last poll
+  report.cadence = fmt::format(
+      "gperftools heap profiler, a dump per SIGUSR2 (HEAPPROFILESIGNAL) sent {} (written at "
+      "the target's next allocation) + a dump at exit",
+      cadence_text(run));
+  run.thinner = nullptr;
+  if (!exit) return exit.error();
+  report.exit = *exit;
+  report.dumps = dump_files(report.out_dir, "gperftools.", ".heap", run.since_ns - kMtimeSlackNs);
+  if (auto st = add_dump_callsites(run, report.dumps, SiteSource::kHeap); !st) return st;
+  // An ordinary exit writes the last dump from gperftools' own destructor, after the program's
+  // teardown: the state at exit.
+  if (report.exit.exit_code && !report.dumps.empty()) split_exit_dump(run, report.dumps.back());
+  if (o.run_tools) pprof_tools(report, "google-pprof", run.binary, report.dumps);
+  return Ok{};
+}
+
+}  // namespace arenalab::profilers::detail

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// The JSON plumbing every format of this library shares: one `put` for optional fields, a
+// validating view of an object (types, finiteness, ranges; errors name the key's path), the
+// schema line with its version, and reading/writing a document (errors name the file).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "arenalab/core/result.h"
+
+namespace arenalab::formats {
+
+using nlohmann::json;
+
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Writes `key` only when the value is present: absent stays absent, never 0 or "".
+template <typename T>
+void put(json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+inline void put(json& j, const char* key, const std::string& v) {
+  if (!v.empty()) j[key] = v;
+}
+
+// Thrown by the readers' field accessors; the document readers turn it into one line
+// "<file>: <path>: expected ..., found ...".
+struct FormatError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A read view of one JSON object at `path` (for messages: "cells[3].identified"). Every getter
+// checks the type; numbers must be finite and inside [min, max]; a null counts as absent for
+// the optional getters and as the wrong type for the required ones. Failures throw FormatError.
+class Obj {
+ public:
+  // pre: none; throws when `j` is not an object.
+  Obj(const json& j, std::string path);
+
+  bool has(const char* key) const;  // present and not null
+  const json& raw() const { return *j_; }
+  const std::string& path() const { return path_; }
+  std::string path_of(const std::string& key) const;
+
+  std::string str(const char* key) const;
+  std::string str_or(const char* key, const std::string& absent = "") const;
+  double num(const char* key, double min = -kInf, double max = kInf) const;
+  std::optional<double> opt_num(const char* key, double min = -kInf, double max = kInf) const;
+  // Integers: numbers without a fractional part inside [min, max].
+  std::int64_t integer(const char* key, std::int64_t min, std::int64_t max) const;
+  std::optional<std::int64_t> opt_integer(const char* key, std::int64_t min,
+                                          std::int64_t max) const;
+  bool boolean(const char* key) const;
+  bool bool_or(const char* key, bool absent) const;
+  Obj obj(const char* key) const;
+  std::optional<Obj> opt_obj(const char* key) const;
+  // The elements of an array field (required); each is checked by the caller.
+  const json& array(const char* key) const;
+  const json* opt_array(const char* key) const;
+  std::vector<std::string> strings(const char* key) const;               // absent: empty
+  std::map<std::string, std::string> string_map(const char* key) const;  // absent: empty
+  std::map<std::string, double> number_map(const char* key) const;       // absent: empty
+  // The object at index i of the array field `key` (for messages: "cells[3]").
+  Obj element(const char* key, std::size_t i) const;
+
+ private:
+  const json& at(const char* key) const;
+  [[noreturn]] void fail(const std::string& key, const std::string& expected,
+                         const json& found) const;
+  const json* j_;
+  std::string path_;
+};
+
+// A number in its shortest round-trip spelling, without a trailing ".0" ("80", "1.5", "1e+20").
+std::string number_text(double v);
+
+// "the string \"x\"", "-1", "null", "an object" ...: what a value is, for messages.
+std::string describe_type(const json& v);
+
+// The version of a "<name>/<N>" schema line, checked against [min_version, max_version].
+// Throws FormatError: `expected "schema": "arenalab.run/2" (or /1), found "..."`.
+int schema_version(const json& doc, const std::string& name, int min_version, int max_version);
+
+// Parses a file with `parse` (which may throw FormatError or json::exception). Errors come back
+// as one line naming the file: "<path>: cells[2].wall_ms: expected a number >= 0, found -1".
+template <typename T>
+Result<T> read_document(const std::string& path, const std::function<T(const json&)>& parse);
+Result<json> read_json_document(const std::string& path);  // the parsed file, an object
+
+// The same for a document already parsed (`file` names it in messages).
+template <typename T>
+Result<T> parse_document(const json& doc, const std::string& file,
+                         const std::function<T(const json&)>& parse) {
+  try {
+    return parse(doc);
+  } catch (const FormatError& e) {
+    return make_error(file + ": " + e.what());
+  } catch (const json::exception& e) {
+    return make_error(file + ": " + e.what());
+  }
+}
+
+template <typename T>
+Result<T> read_document(const std::string& path, const std::function<T(const json&)>& parse) {
+  auto doc = read_json_document(path);
+  if (!doc) return doc.error();
+  return parse_document<T>(*doc, path, parse);
+}
+
+// Writes `doc` (indented, one trailing newline) via a temporary file and rename.
+Status write_document(const std::string& path, const json& doc);
+
+}  // namespace arenalab::formats

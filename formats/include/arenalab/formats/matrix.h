@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+// The matrix's results (arenalab.matrix/1): the plan, the machine, every cell with its figures
+// and exit status, and per workload x configuration summaries; results.csv (one row per cell),
+// summary.csv (one row per summary) and a standalone cell document (arenalab.matrix-cell/1, one
+// cell's result on its own). The matrix writes them; reports and check read them, and see a
+// matrix through one view: Group, a workload x configuration x threads over its repeats.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arenalab/core/result.h"
+#include "arenalab/formats/json.h"
+
+namespace arenalab::matrix {
+
+inline constexpr const char* kSchema = "arenalab.matrix/1";
+inline constexpr const char* kCellSchema = "arenalab.matrix-cell/1";
+
+struct Plan {
+  std::vector<std::string> workloads;
+  std::vector<std::string> configurations;
+  std::vector<int> threads;  // 0: the workload's default
+  int repeats = 3;
+  bool warmup = false;
+  std::string baseline = "glibc";
+  bool smoke = false;
+  bool timeline = false;
+  double confidence = 0.95;
+  std::string identification;       // "runner" or "harness" (what the cells used)
+  std::string identification_note;  // why the harness was used instead of the runner
+  bool operator==(const Plan&) const = default;
+};
+
+struct Environment {
+  std::string cpu_model, kernel, glibc, thp_enabled, thp_defrag, hostname, started_at;
+  int cpus = 0;
+  std::string arenalab_version;
+  // configuration name -> version identified inside a probe process under it ("" if the
+  // allocator exposes none), and the library that probe found (or why the probe failed).
+  std::map<std::string, std::string> allocator_versions;
+  std::map<std::string, std::string> allocator_libraries;
+  bool operator==(const Environment&) const = default;
+};
+
+// A cell's status. Only kOk cells (exit 0, verified) enter the summaries.
+enum class CellStatus {
+  kOk,          // exit 0 and the identification inside the process matched the configuration
+  kUnverified,  // ran, but malloc was served by another allocator (or could not be identified)
+  kFailed,      // exited non-zero (a workload check failed, a bad flag, ...)
+  kCrashed,     // killed by a signal
+  kTimeout,     // killed by the matrix after the cell timeout
+  kError,       // could not be started (missing program), or printed no result
+};
+const char* status_name(CellStatus s);  // "ok", "unverified", "failed", ...
+std::optional<CellStatus> status_from_name(const std::string& name);
+// failed, crashed, timeout, error: the cell has no figures worth reading.
+bool did_not_run(CellStatus s);
+
+struct Cell {
+  std::string workload, configuration;
+  int threads = 0;   // 0: the workload's default
+  int repeat = 0;    // 0-based
+  int sequence = 0;  // position in the run order
+  CellStatus status = CellStatus::kError;
+  std::optional<int> exit_code, signal;
+  std::optional<double> wall_ms, user_ms, sys_ms;
+  std::optional<double> peak_rss_bytes, rss_after_free_bytes;
+  std::string peak_rss_source;  // "rusage" (ru_maxrss of the cell process) or "workload"
+  std::optional<double> minor_faults, major_faults;
+  std::optional<double> throughput;
+  std::string throughput_unit;
+  std::string identified_backend, identified_library, identified_version;
+  std::string identification_method;  // "harness" (in-process dladdr), "ld-debug", "runner"
+  bool verified = false;
+  std::string mismatch;
+  std::string message;      // why the cell failed, one line
+  std::string stderr_tail;  // last lines of the cell's stderr when it failed
+  std::string timeline_path;
+  std::vector<std::string> command;
+  nlohmann::json measurements = nlohmann::json::object();  // the workload's own figures
+
+  // "workload|configuration|threads|repeat": what --resume matches on.
+  std::string key() const;
+  // The figure named `metric` (see kMetrics), if measured.
+  std::optional<double> metric(const std::string& metric) const;
+  bool operator==(const Cell&) const = default;
+};
+
+// Metrics summarized per workload x configuration, in table order.
+inline const std::vector<std::string> kMetrics = {
+    "wall_ms",     "user_ms",   "sys_ms", "peak_rss_bytes", "rss_after_free_bytes",
+    "page_faults", "throughput"};
+
+// The median of a sample with its order-statistic interval (bench/matrix stats.h computes it).
+struct MedianInterval {
+  std::size_t n = 0;
+  double median = 0;  // the middle value, or the mean of the two middle values for even n
+  double min = 0, max = 0;
+  double lo = 0, hi = 0;    // the interval's bounds
+  std::size_t lo_rank = 0;  // 1-based rank l of lo (hi is rank n + 1 - l)
+  double level = 0;         // the coverage the interval really has
+  bool reached = false;     // level >= the requested confidence
+  bool operator==(const MedianInterval&) const = default;
+};
+
+struct Summary {
+  std::string workload, configuration, metric;
+  int threads = 0;
+  std::string unit;  // for throughput: the workload's unit
+  MedianInterval value;
+  std::optional<MedianInterval> ratio;  // to the baseline configuration, repeat-paired
+  std::size_t excluded = 0;             // cells of this group left out (not ok)
+  bool operator==(const Summary&) const = default;
+};
+
+struct Results {
+  Plan plan;
+  Environment environment;
+  std::vector<Cell> cells;
+  std::vector<Summary> summaries;
+  bool complete = false;  // every planned cell has run
+  bool operator==(const Results&) const = default;
+};
+
+// results.json. The reader checks the schema, every field's type and range (times, bytes and
+// counts >= 0, ci_low <= median <= ci_high, known statuses) and names the field it rejects.
+nlohmann::json to_json(const Results& results);
+Result<Results> results_from_json(const nlohmann::json& doc, const std::string& file);
+Result<Results> read_results(const std::string& path);
+// results.json, results.csv and summary.csv in `dir`, each atomically.
+Status write_results(const std::string& dir, const Results& results);
+
+// One cell on its own (arenalab.matrix-cell/1): the cell object of results.json with a schema.
+nlohmann::json cell_to_json(const Cell& cell);
+Result<Cell> cell_from_json(const nlohmann::json& doc, const std::string& file);
+Result<Cell> read_cell(const std::string& path);
+Status write_cell(const std::string& path, const Cell& cell);
+
+std::string cells_csv(const Results& results);
+std::string summaries_csv(const Results& results);
+
+// --- The view reports and check read a matrix through ---
+
+// A figure of a group: the recorded summary (median and its interval) when the matrix wrote
+// one, else the median of the cells that ran with their min..max. Absent: never measured.
+struct Figure {
+  std::optional<double> value, lo, hi;
+  std::optional<double> ratio;  // to the baseline configuration (recorded, else of medians)
+};
+
+enum class GroupStatus {
+  kOk,          // every repeat ran and was verified
+  kPartial,     // some repeats did not run; the others are ok
+  kUnverified,  // at least one repeat ran under another allocator
+  kFailed,      // no repeat ran
+};
+const char* group_status_name(GroupStatus s);  // "ok", "partial", "unverified", "failed"
+
+struct Group {
+  std::string workload, configuration;
+  int threads = 0;
+  GroupStatus status = GroupStatus::kOk;
+  std::string status_detail;  // why, in one line
+  int repeats = 0, failed_repeats = 0;
+  Figure wall_ms, peak_rss_bytes, rss_after_free_bytes;
+  bool usable() const { return status == GroupStatus::kOk || status == GroupStatus::kPartial; }
+};
+
+// The groups of a results document, in the order their first cell appears.
+std::vector<Group> groups(const Results& results);
+
+}  // namespace arenalab::matrix

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// A workload's result (arenalab.workload/2): the one JSON object a workload prints with
+// --json (the C++ harness, the real-program drivers), read by the matrix for every cell. Its
+// measurements are the workload's own figures, units in the names; the ones the matrix reads
+// have one name each: peak_rss_bytes, rss_after_free_bytes, throughput {value, unit}.
+// Version 2 renamed rss_peak_bytes and rss_after_frees_bytes; the reader accepts version 1 and
+// gives its measurements the new names.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arenalab/core/result.h"
+#include "arenalab/formats/json.h"
+
+namespace arenalab::workload {
+
+inline constexpr const char* kWorkloadSchema = "arenalab.workload";
+inline constexpr int kWorkloadVersion = 2;
+
+struct CheckResult {
+  std::string name;
+  bool pass = false;
+  std::string detail;
+  bool operator==(const CheckResult&) const = default;
+};
+
+struct SkippedCheck {
+  std::string name, reason;
+  bool operator==(const SkippedCheck&) const = default;
+};
+
+struct WorkloadReport {
+  std::string workload;
+  // The allocator the process really called, identified inside it.
+  std::string backend, library, version;
+  std::string method;  // "" (the harness, in-process dladdr) or "ld-debug" (a driver)
+  nlohmann::json params = nlohmann::json::object();
+  nlohmann::json measurements = nlohmann::json::object();
+  std::vector<CheckResult> checks;
+  bool pass = true;
+  std::vector<SkippedCheck> skipped_checks;
+  std::vector<std::string> notes;
+
+  // The figures the matrix reads, from `measurements` (absent: not reported).
+  std::optional<double> peak_rss_bytes() const;
+  std::optional<double> rss_after_free_bytes() const;
+  std::optional<double> throughput() const;
+  std::string throughput_unit() const;
+  bool operator==(const WorkloadReport&) const = default;
+};
+
+// One line of JSON, as a workload prints it.
+nlohmann::json workload_to_json(const WorkloadReport& r);
+// The reader validates the schema, the allocator block, checks and the figures above (numbers
+// >= 0; throughput an object with a numeric value). `source` names the output in messages.
+Result<WorkloadReport> workload_from_json(const nlohmann::json& doc, const std::string& source);
+
+// The result in a program's stdout: the last line that is an arenalab.workload object (a
+// program may print other JSON lines, progress events, before it). Absent: none found.
+// A line with the workload schema that does not validate is an error naming it.
+Result<std::optional<WorkloadReport>> find_workload_report(const std::string& stdout_text,
+                                                           const std::string& source);
+
+}  // namespace arenalab::workload

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab.matrix/1: one reader and one writer for results.json and the cell document, the CSV
+// files, and the Group view (matrix.h).
+#include "arenalab/formats/matrix.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <set>
+#include <tuple>
+
+#include "arenalab/core/files.h"
+#include "arenalab/core/quantile.h"
+
+namespace arenalab::matrix {
+
+using formats::FormatError;
+using formats::json;
+using formats::Obj;
+using formats::put;
+
+namespace {
+constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();
+
+struct StatusName {
+  CellStatus status;
+  const char* name;
+};
+constexpr StatusName kStatusNames[] = {
+    {CellStatus::kOk, "ok"},           {CellStatus::kUnverified, "unverified"},
+    {CellStatus::kFailed, "failed"},   {CellStatus::kCrashed, "crashed"},
+    {CellStatus::kTimeout, "timeout"}, {CellStatus::kError, "error"},
+};
+}  // namespace
+
+const char* status_name(CellStatus s) {
+  for (const auto& n : kStatusNames)
+    if (n.status == s) return n.name;
+  return "?";
+}
+
+std::optional<CellStatus> status_from_name(const std::string& name) {
+  for (const auto& n : kStatusNames)
+    if (name == n.name) return n.status;
+  return std::nullopt;
+}
+
+bool did_not_run(CellStatus s) {
+  return s == CellStatus::kFailed || s == CellStatus::kCrashed || s == CellStatus::kTimeout ||
+         s == CellStatus::kError;
+}
+
+const char* group_status_name(GroupStatus s) {
+  switch (s) {
+    case GroupStatus::kOk:
+      return "ok";
+    case GroupStatus::kPartial:
+      return "partial";
+    case GroupStatus::kUnverified:
+      return "unverified";
+    case GroupStatus::kFailed:
+      return "failed";
+  }
+  return "?";
+}
+
+std::string Cell::key() const {
+  return workload + "|" + configuration + "|" + std::to_string(threads) + "|" +
+         std::to_string(repeat);
+}
+
+std::optional<double> Cell::metric(const std::string& m) const {
+  if (m == "wall_ms") return wall_ms;
+  if (m == "user_ms") return user_ms;
+  if (m == "sys_ms") return sys_ms;
+  if (m == "peak_rss_bytes") return peak_rss_bytes;
+  if (m == "rss_after_free_bytes") return rss_after_free_bytes;
+  if (m == "page_faults") {
+    if (!minor_faults || !major_faults) return std::nullopt;
+    return *minor_faults + *major_faults;
+  }
+  if (m == "throughput") return throughput;
+  return std::nullopt;
+}
+
+// --- writing ---
+
+namespace {
+
+json interval_json(const MedianInterval& m) {
+  return {{"n", m.n},
+          {"median", m.median},
+          {"min", m.min},
+          {"max", m.max},
+          {"ci_low", m.lo},
+          {"ci_high", m.hi},
+          {"ci_level", m.level},
+          {"ci_low_rank", m.lo_rank},
+          {"ci_reached", m.reached}};
+}
+
+json cell_object(const Cell& c) {
+  json j = {{"workload", c.workload},        {"configuration", c.configuration},
+            {"threads", c.threads},          {"repeat", c.repeat},
+            {"sequence", c.sequence},        {"status", status_name(c.status)},
+            {"verified", c.verified},        {"command", c.command},
+            {"measurements", c.measurements}};
+  put(j, "exit_code", c.exit_code);
+  put(j, "signal", c.signal);
+  put(j, "wall_ms", c.wall_ms);
+  put(j, "user_ms", c.user_ms);
+  put(j, "sys_ms", c.sys_ms);
+  put(j, "peak_rss_bytes", c.peak_rss_bytes);
+  put(j, "peak_rss_source", c.peak_rss_source);
+  put(j, "rss_after_free_bytes", c.rss_after_free_bytes);
+  put(j, "minor_faults", c.minor_faults);
+  put(j, "major_faults", c.major_faults);
+  if (c.throughput) j["throughput"] = {{"value", *c.throughput}, {"unit", c.throughput_unit}};
+  json id = json::object();
+  put(id, "backend", c.identified_backend);
+  put(id, "library", c.identified_library);
+  put(id, "version", c.identified_version);
+  put(id, "method", c.identification_method);
+  j["identified"] = id;
+  put(j, "mismatch", c.mismatch);
+  put(j, "message", c.message);
+  put(j, "stderr_tail", c.stderr_tail);
+  put(j, "timeline", c.timeline_path);
+  return j;
+}
+
+}  // namespace
+
+json to_json(const Results& r) {
+  json doc;
+  doc["schema"] = kSchema;
+  doc["complete"] = r.complete;
+  const auto& p = r.plan;
+  doc["plan"] = {{"workloads", p.workloads},   {"configurations", p.configurations},
+                 {"threads", p.threads},       {"repeats", p.repeats},
+                 {"warmup", p.warmup},         {"baseline", p.baseline},
+                 {"smoke", p.smoke},           {"timeline", p.timeline},
+                 {"confidence", p.confidence}, {"identification", p.identification}};
+  put(doc["plan"], "identification_note", p.identification_note);
+  const auto& e = r.environment;
+  doc["environment"] = {{"cpu_model", e.cpu_model},
+                        {"cpus", e.cpus},
+                        {"kernel", e.kernel},
+                        {"glibc", e.glibc},
+                        {"thp_enabled", e.thp_enabled},
+                        {"thp_defrag", e.thp_defrag},
+                        {"hostname", e.hostname},
+                        {"started_at", e.started_at},
+                        {"arenalab_version", e.arenalab_version},
+                        {"allocator_versions", e.allocator_versions},
+                        {"allocator_libraries", e.allocator_libraries}};
+  json cells = json::array();
+  for (const auto& c : r.cells) cells.push_back(cell_object(c));
+  doc["cells"] = std::move(cells);
+  json sums = json::array();
+  for (const auto& s : r.summaries) {
+    json j = {{"workload", s.workload}, {"threads", s.threads}, {"configuration", s.configuration},
+              {"metric", s.metric},     {"unit", s.unit},       {"excluded_cells", s.excluded}};
+    j["value"] = interval_json(s.value);
+    if (s.ratio) j["ratio_to_baseline"] = interval_json(*s.ratio);
+    sums.push_back(std::move(j));
+  }
+  doc["summaries"] = std::move(sums);
+  return doc;
+}
+
+json cell_to_json(const Cell& cell) {
+  json j = cell_object(cell);
+  j["schema"] = kCellSchema;
+  return j;
+}
+
+// --- reading ---
+
+namespace {
+
+MedianInterval interval_from(const Obj& o) {
+  MedianInterval m;
+  m.n = static_cast<std::size_t>(o.integer("n", 1, kMaxInt));
+  m.median = o.num("median");
+  m.min = o.num("min");
+  m.max = o.num("max");
+  m.lo = o.num("ci_low");
+  m.hi = o.num("ci_high");
+  m.level = o.num("ci_level", 0, 1);
+  m.lo_rank = static_cast<std::size_t>(o.integer("ci_low_rank", 0, kMaxInt));
+  m.reached = o.boolean("ci_reached");
+  auto order = [&](const char* a, double x, const char* b, double y) {
+    if (x > y)
+      throw FormatError(o.path() + ": expected " + a + " <= " + b + ", found " +
+                        formats::number_text(x) + " > " + formats::number_text(y));
+  };
+  order("min", m.min, "max", m.max);
+  order("ci_low", m.lo, "ci_high", m.hi);
+  order("min", m.min, "median", m.median);
+  order("median", m.median, "max", m.max);
+  return m;
+}
+
+Cell cell_from(const Obj& j) {
+  Cell c;
+  c.workload = j.str("workload");
+  c.configuration = j.str("configuration");
+  c.threads = static_cast<int>(j.integer("threads", 0, kMaxInt));
+  c.repeat = static_cast<int>(j.integer("repeat", 0, kMaxInt));
+  c.sequence = static_cast<int>(j.opt_integer("sequence", 0, kMaxInt).value_or(0));
+  const std::string status = j.str("status");
+  const auto st = status_from_name(status);
+  if (!st)
+    throw FormatError(j.path_of("status") +
+                      ": expected ok, unverified, failed, crashed, timeout or error, found \"" +
+                      status + "\"");
+  c.status = *st;
+  c.verified = j.bool_or("verified", false);
+  c.command = j.strings("command");
+  if (j.has("measurements")) c.measurements = j.obj("measurements").raw();
+  if (auto v = j.opt_integer("exit_code", -kMaxInt, kMaxInt)) c.exit_code = static_cast<int>(*v);
+  if (auto v = j.opt_integer("signal", 1, 128)) c.signal = static_cast<int>(*v);
+  c.wall_ms = j.opt_num("wall_ms", 0);
+  c.user_ms = j.opt_num("user_ms", 0);
+  c.sys_ms = j.opt_num("sys_ms", 0);
+  c.peak_rss_bytes = j.opt_num("peak_rss_bytes", 0);
+  c.peak_rss_source = j.str_or("peak_rss_source");
+  c.rss_after_free_bytes = j.opt_num("rss_after_free_bytes", 0);
+  c.minor_faults = j.opt_num("minor_faults", 0);
+  c.major_faults = j.opt_num("major_faults", 0);
+  if (auto t = j.opt_obj("throughput")) {
+    c.throughput = t->num("value", 0);
+    c.throughput_unit = t->str_or("unit");
+  }
+  if (auto id = j.opt_obj("identified")) {
+    c.identified_backend = id->str_or("backend");
+    c.identified_library = id->str_or("library");
+    c.identified_version = id->str_or("version");
+    c.identification_method = id->str_or("method");
+  }
+  c.mismatch = j.str_or("mismatch");
+  c.message = j.str_or("message");
+  c.stderr_tail = j.str_or("stderr_tail");
+  c.timeline_path = j.str_or("timeline");
+  return c;
+}
+
+Results parse_results(const json& doc) {
+  formats::schema_version(doc, "arenalab.matrix", 1, 1);
+  const Obj o(doc, "");
+  Results r;
+  r.complete = o.bool_or("complete", false);
+  const Obj p = o.obj("plan");
+  r.plan.workloads = p.strings("workloads");
+  r.plan.configurations = p.strings("configurations");
+  for (std::size_t i = 0; i < p.array("threads").size(); ++i) {
+    const json& t = p.array("threads")[i];
+    if (!t.is_number_integer() || t.get<std::int64_t>() < 0)
+      throw FormatError("plan.threads[" + std::to_string(i) +
+                        "]: expected an integer >= 0, found " + formats::describe_type(t));
+    r.plan.threads.push_back(t.get<int>());
+  }
+  r.plan.repeats = static_cast<int>(p.integer("repeats", 0, kMaxInt));
+  r.plan.warmup = p.boolean("warmup");
+  r.plan.baseline = p.str("baseline");
+  r.plan.smoke = p.boolean("smoke");
+  r.plan.timeline = p.boolean("timeline");
+  r.plan.confidence = p.num("confidence", 0, 1);
+  r.plan.identification = p.str_or("identification");
+  r.plan.identification_note = p.str_or("identification_note");
+  if (auto e = o.opt_obj("environment")) {
+    auto& v = r.environment;
+    v.cpu_model = e->str_or("cpu_model");
+    v.cpus = static_cast<int>(e->opt_integer("cpus", 0, kMaxInt).value_or(0));
+    v.kernel = e->str_or("kernel");
+    v.glibc = e->str_or("glibc");
+    v.thp_enabled = e->str_or("thp_enabled");
+    v.thp_defrag = e->str_or("thp_defrag");
+    v.hostname = e->str_or("hostname");
+    v.started_at = e->str_or("started_at");
+    v.arenalab_version = e->str_or("arenalab_version");
+    v.allocator_versions = e->string_map("allocator_versions");
+    v.allocator_libraries = e->string_map("allocator_libraries");
+  }
+  const std::size_t n_cells = o.array("cells").size();
+  for (std::size_t i = 0; i < n_cells; ++i) r.cells.push_back(cell_from(o.element("cells", i)));
+  if (const json* sums = o.opt_array("summaries")) {
+    for (std::size_t i = 0; i < sums->size(); ++i) {
+      const Obj j = o.element("summaries", i);
+      Summary s;
+      s.workload = j.str("workload");
+      s.threads = static_cast<int>(j.integer("threads", 0, kMaxInt));
+      s.configuration = j.str("configuration");
+      s.metric = j.str("metric");
+      s.unit = j.str_or("unit");
+      s.excluded =
+          static_cast<std::size_t>(j.opt_integer("excluded_cells", 0, kMaxInt).value_or(0));
+      s.value = interval_from(j.obj("value"));
+      if (auto ratio = j.opt_obj("ratio_to_baseline")) s.ratio = interval_from(*ratio);
+      r.summaries.push_back(std::move(s));
+    }
+  }
+  return r;
+}
+
+Cell parse_cell(const json& doc) {
+  formats::schema_version(doc, "arenalab.matrix-cell", 1, 1);
+  return cell_from(Obj(doc, ""));
+}
+
+}  // namespace
+
+Result<Results> results_from_json(const json& doc, const std::string& file) {
+  return formats::parse_document<Results>(doc, file, parse_results);
+}
+
+Result<Results> read_results(const std::string& path) {
+  return formats::read_document<Results>(path, parse_results);
+}
+
+Result<Cell> cell_from_json(const json& doc, const std::string& file) {
+  return formats::parse_document<Cell>(doc, file, parse_cell);
+}
+
+Result<Cell> read_cell(const std::string& path) {
+  return formats::read_document<Cell>(path, parse_cell);
+}
+
+Status write_cell(const std::string& path, const Cell& cell) {
+  return formats::write_document(path, cell_to_json(cell));
+}
+
+Status write_results(const std::string& dir, const Results& results) {
+  if (auto s = write_file_atomic(dir + "/results.json", to_json(results).dump(1) + "\n"); !s)
+    return s;
+  if (auto s = write_file_atomic(dir + "/results.csv", cells_csv(results)); !s) return s;
+  return write_file_atomic(dir + "/summary.csv", summaries_csv(results));
+}
+
+// --- CSV ---
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c == '\n' ? ' ' : c;
+  }
+  return out + "\"";
+}
+
+// Numbers in their shortest round-trip form, integers without a trailing ".0".
+std::string num(double v) { return formats::number_text(v); }
+std::string num(std::size_t v) { return std::to_string(v); }
+std::string num(int v) { return std::to_string(v); }
+template <typename T>
+std::string num(const std::optional<T>& v) {
+  return v ? num(*v) : std::string();
+}
+
+std::string join(const std::vector<std::string>& fields) {
+  std::string out;
+  for (std::size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + fields[i];
+  return out + "\n";
+}
+
+}  // namespace
+
+std::string cells_csv(const Results& r) {
+  std::string out =
+      "schema,workload,configuration,threads,repeat,sequence,status,exit_code,signal,wall_ms,"
+      "user_ms,sys_ms,peak_rss_bytes,rss_after_free_bytes,minor_faults,major_faults,throughput,"
+      "throughput_unit,identified_backend,identified_version,verified,message\n";
+  for (const auto& c : r.cells)
+    out += join({kSchema,
+                 csv_field(c.workload),
+                 csv_field(c.configuration),
+                 num(c.threads),
+                 num(c.repeat),
+                 num(c.sequence),
+                 status_name(c.status),
+                 num(c.exit_code),
+                 num(c.signal),
+                 num(c.wall_ms),
+                 num(c.user_ms),
+                 num(c.sys_ms),
+                 num(c.peak_rss_bytes),
+                 num(c.rss_after_free_bytes),
+                 num(c.minor_faults),
+                 num(c.major_faults),
+                 num(c.throughput),
+                 csv_field(c.throughput_unit),
+                 c.identified_backend,
+                 csv_field(c.identified_version),
+                 c.verified ? "true" : "false",
+                 csv_field(c.message.empty() ? c.mismatch : c.message)});
+  return out;
+}
+
+std::string summaries_csv(const Results& r) {
+  std::string out =
+      "schema,workload,threads,configuration,metric,unit,n,median,min,max,ci_low,ci_high,ci_level,"
+      "ratio_median,ratio_ci_low,ratio_ci_high,ratio_ci_level,excluded_cells\n";
+  for (const auto& s : r.summaries) {
+    const auto& v = s.value;
+    std::vector<std::string> f = {kSchema,        csv_field(s.workload),
+                                  num(s.threads), csv_field(s.configuration),
+                                  s.metric,       csv_field(s.unit),
+                                  num(v.n),       num(v.median),
+                                  num(v.min),     num(v.max),
+                                  num(v.lo),      num(v.hi),
+                                  num(v.level)};
+    if (s.ratio) {
+      for (double x : {s.ratio->median, s.ratio->lo, s.ratio->hi, s.ratio->level})
+        f.push_back(num(x));
+    } else {
+      f.insert(f.end(), 4, "");
+    }
+    f.push_back(num(s.excluded));
+    out += join(f);
+  }
+  return out;
+}
+
+// --- the Group view ---
+
+std::vector<Group> groups(const Results& results) {
+  using Key = std::tuple<std::string, std::string, int>;
+  std::vector<Key> order;
+  std::map<Key, Group> by;
+  auto group_for = [&](const std::string& w, const std::string& c, int t) -> Group& {
+    const Key k{w, c, t};
+    auto [it, fresh] = by.try_emplace(k);
+    if (fresh) {
+      order.push_back(k);
+      it->second.workload = w;
+      it->second.configuration = c;
+      it->second.threads = t;
+    }
+    return it->second;
+  };
+  // Cells that ran (ok or unverified) give the fallback figures: median, min..max.
+  struct Values {
+    std::vector<double> wall, peak, after;
+  };
+  std::map<Key, Values> values;
+  for (const Cell& c : results.cells) {
+    Group& g = group_for(c.workload, c.configuration, c.threads);
+    ++g.repeats;
+    if (did_not_run(c.status)) {
+      ++g.failed_repeats;
+      g.status_detail = c.message.empty() ? status_name(c.status) : c.message;
+      continue;
+    }
+    if (c.status == CellStatus::kUnverified) {
+      g.status = GroupStatus::kUnverified;
+      g.status_detail = c.mismatch.empty() ? "allocator not verified" : c.mismatch;
+    }
+    Values& v = values[Key{c.workload, c.configuration, c.threads}];
+    if (c.wall_ms) v.wall.push_back(*c.wall_ms);
+    if (c.peak_rss_bytes) v.peak.push_back(*c.peak_rss_bytes);
+    if (c.rss_after_free_bytes) v.after.push_back(*c.rss_after_free_bytes);
+  }
+  for (auto& [k, g] : by) {
+    if (g.failed_repeats == g.repeats)
+      g.status = GroupStatus::kFailed;
+    else if (g.failed_repeats > 0 && g.status == GroupStatus::kOk)
+      g.status = GroupStatus::kPartial;
+    const Values& v = values[k];
+    for (auto [sample, fig] :
+         {std::pair{&v.wall, &g.wall_ms}, std::pair{&v.peak, &g.peak_rss_bytes},
+          std::pair{&v.after, &g.rss_after_free_bytes}}) {
+      if (sample->empty()) continue;
+      fig->value = median_of(*sample);
+      fig->lo = *std::min_element(sample->begin(), sample->end());
+      fig->hi = *std::max_element(sample->begin(), sample->end());
+    }
+  }
+  // Recorded summaries win: their interval is the one the matrix computed.
+  for (const Summary& s : results.summaries) {
+    Figure* fig = nullptr;
+    Group& g = group_for(s.workload, s.configuration, s.threads);
+    if (s.metric == "wall_ms") fig = &g.wall_ms;
+    if (s.metric == "peak_rss_bytes") fig = &g.peak_rss_bytes;
+    if (s.metric == "rss_after_free_bytes") fig = &g.rss_after_free_bytes;
+    if (!fig) continue;
+    fig->value = s.value.median;
+    fig->lo = s.value.lo;
+    fig->hi = s.value.hi;
+    if (s.ratio) fig->ratio = s.ratio->median;
+  }
+  // Ratios not recorded: the median over the baseline's median, same workload and threads,
+  // when both groups ran.
+  const std::string& base = results.plan.baseline;
+  for (auto& [k, g] : by) {
+    auto b = by.find(Key{std::get<0>(k), base, std::get<2>(k)});
+    if (base.empty() || b == by.end() || b->second.status == GroupStatus::kFailed ||
+        g.status == GroupStatus::kFailed)
+      continue;
+    for (auto [fig, bfig] : {std::pair{&g.wall_ms, &b->second.wall_ms},
+                             std::pair{&g.peak_rss_bytes, &b->second.peak_rss_bytes}})
+      if (!fig->ratio && fig->value && bfig->value.value_or(0) > 0)
+        fig->ratio = *fig->value / *bfig->value;
+  }
+  std::vector<Group> out;
+  for (const Key& k : order) out.push_back(by[k]);
+  return out;
+}
+
+}  // namespace arenalab::matrix

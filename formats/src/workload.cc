@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab.workload: one reader and one writer (workload.h).
+#include "arenalab/formats/workload.h"
+
+namespace arenalab::workload {
+using formats::FormatError;
+using formats::json;
+using formats::Obj;
+
+namespace {
+
+// Version 1 names -> the one name each quantity has from version 2 on.
+constexpr std::pair<const char*, const char*> kRenamedInV2[] = {
+    {"rss_peak_bytes", "peak_rss_bytes"},
+    {"rss_after_frees_bytes", "rss_after_free_bytes"},
+};
+
+std::optional<double> number(const json& m, const char* key) {
+  auto it = m.find(key);
+  if (it == m.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+WorkloadReport parse(const json& doc) {
+  const int version = formats::schema_version(doc, kWorkloadSchema, 1, kWorkloadVersion);
+  const Obj o(doc, "");
+  WorkloadReport r;
+  r.workload = o.str_or("workload");
+  if (auto a = o.opt_obj("allocator")) {
+    r.backend = a->str_or("backend");
+    r.library = a->str_or("library");
+    r.version = a->str_or("version");
+    r.method = a->str_or("method");
+  }
+  if (o.has("params")) r.params = o.obj("params").raw();
+  if (o.has("measurements")) r.measurements = o.obj("measurements").raw();
+  if (version < 2)
+    for (const auto& [old_name, name] : kRenamedInV2)
+      if (r.measurements.contains(old_name) && !r.measurements.contains(name)) {
+        r.measurements[name] = r.measurements[old_name];
+        r.measurements.erase(old_name);
+      }
+  // The figures the matrix reads must be what their names say.
+  const Obj m(r.measurements, "measurements");
+  m.opt_num("peak_rss_bytes", 0);
+  m.opt_num("rss_after_free_bytes", 0);
+  if (auto t = m.opt_obj("throughput")) {
+    t->num("value", 0);
+    t->str_or("unit");
+  }
+  if (const json* checks = o.opt_array("checks"))
+    for (std::size_t i = 0; i < checks->size(); ++i) {
+      const Obj c = o.element("checks", i);
+      r.checks.push_back({c.str("name"), c.boolean("pass"), c.str_or("detail")});
+    }
+  r.pass = o.bool_or("pass", true);
+  if (const json* skipped = o.opt_array("skipped_checks"))
+    for (std::size_t i = 0; i < skipped->size(); ++i) {
+      const Obj c = o.element("skipped_checks", i);
+      r.skipped_checks.push_back({c.str("name"), c.str_or("reason")});
+    }
+  r.notes = o.strings("notes");
+  return r;
+}
+
+}  // namespace
+
+std::optional<double> WorkloadReport::peak_rss_bytes() const {
+  return number(measurements, "peak_rss_bytes");
+}
+std::optional<double> WorkloadReport::rss_after_free_bytes() const {
+  return number(measurements, "rss_after_free_bytes");
+}
+std::optional<double> WorkloadReport::throughput() const {
+  auto it = measurements.find("throughput");
+  if (it == measurements.end() || !it->is_object()) return std::nullopt;
+  return number(*it, "value");
+}
+std::string WorkloadReport::throughput_unit() const {
+  auto it = measurements.find("throughput");
+  if (it == measurements.end() || !it->is_object()) return {};
+  auto u = it->find("unit");
+  return u != it->end() && u->is_string() ? u->get<std::string>() : std::string();
+}
+
+json workload_to_json(const WorkloadReport& r) {
+  json alloc = {{"backend", r.backend}, {"library", r.library}, {"version", r.version}};
+  formats::put(alloc, "method", r.method);
+  json checks = json::array();
+  for (const auto& c : r.checks)
+    checks.push_back({{"name", c.name}, {"pass", c.pass}, {"detail", c.detail}});
+  json doc = {{"schema", std::string(kWorkloadSchema) + "/" + std::to_string(kWorkloadVersion)},
+              {"workload", r.workload},
+              {"allocator", alloc},
+              {"params", r.params},
+              {"measurements", r.measurements},
+              {"checks", checks},
+              {"pass", r.pass}};
+  if (!r.skipped_checks.empty()) {
+    json skipped = json::array();
+    for (const auto& s : r.skipped_checks)
+      skipped.push_back({{"name", s.name}, {"reason", s.reason}});
+    doc["skipped_checks"] = skipped;
+  }
+  if (!r.notes.empty()) doc["notes"] = r.notes;
+  return doc;
+}
+
+Result<WorkloadReport> workload_from_json(const json& doc, const std::string& source) {
+  return formats::parse_document<WorkloadReport>(doc, source, parse);
+}
+
+Result<std::optional<WorkloadReport>> find_workload_report(const std::string& out,
+                                                           const std::string& source) {
+  const std::string prefix = std::string("\"") + kWorkloadSchema + "/";
+  std::size_t end = out.size();
+  while (end > 0) {
+    std::size_t start = out.rfind('\n', end - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    const std::string line = out.substr(start, end - start);
+    if (!line.empty() && line[0] == '{' && line.find(prefix) != std::string::npos) {
+      json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.contains("schema") && j["schema"].is_string() &&
+          j["schema"].get<std::string>().rfind(kWorkloadSchema, 0) == 0) {
+        auto r = workload_from_json(j, source);
+        if (!r) return r.error();
+        return std::optional<WorkloadReport>(std::move(*r));
+      }
+    }
+    if (start == 0) break;
+    end = start - 1;
+  }
+  return std::optional<WorkloadReport>();
+}
+
+}  // namespace arenalab::workload

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# arenalab profile with its default settings (issue 22, items 1 and 2), under one profiler, on
+# profilers_leaky_program. Usage: profile_defaults_test.sh ARENALAB PROGRAM PROFILER
+#  1. A 10 s leak with no --interval (the adaptive cadence) gives 24+ dumps, names
+#     leak_some_records as a leak, and exits 3; progress lines come on stderr while it runs and
+#     gperftools' per-dump "Dumping heap profile" lines do not.
+#  2. The program frees the leak at exit (--free-at-exit): the dump taken at exit, after
+#     teardown, does not end the series (bytes now stays large) and is kept as "unfreed at
+#     exit" (exit_dump, bytes_at_exit near 0).
+#  3. A 1 s run: too little data, and the text says so and what to do; exit 0. (heaptrack
+#     replays its trace at the run's duration / 48, so even 1 s is enough: leak, exit 3.)
+set -uo pipefail
+arenalab=$1 prog=$2 profiler=$3
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fail=0
+
+"$arenalab" profile --profiler "$profiler" --no-tools --out "$out/long" \
+  -- "$prog" --seconds 10 --free-at-exit >"$out/long.txt" 2>"$out/long.err"
+rc=$?
+if [[ $rc -ne 3 ]]; then
+  echo "FAIL: 10 s leak exited $rc, expected 3: $(tail -5 "$out/long.err")"; fail=1
+fi
+progress=$(grep -c '^arenalab profile: ' "$out/long.err")
+if [[ $progress -lt 2 ]]; then
+  echo "FAIL: $progress progress lines on stderr, expected 2+ over 10 s"; fail=1
+fi
+if grep -q 'Dumping heap profile' "$out/long.err"; then
+  echo "FAIL: the profiler's per-dump chatter reached stderr: $(grep -m1 'Dumping' "$out/long.err")"
+  fail=1
+fi
+
+python3 - "$out/long/profile.json" "$out/long.txt" <<'PY' || fail=1
+import json, sys
+p = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read()
+fail = []
+cs = p["callsites"]
+top = cs[0] if cs else {}
+fn = (top.get("site") or {}).get("function", "")
+n = len(p["dump_t_ms"])
+print(f"{p['profiler']}: {n} dumps ({p['cadence']}); top {top.get('verdict')} {fn} "
+      f"{top.get('slope_bytes_per_s', 0) / 2**20:.1f} MiB/s, now {top.get('bytes_now', 0) / 2**20:.1f} MiB, "
+      f"at exit {top.get('bytes_at_exit', -1) / 2**20:.1f} MiB; exit dump {p.get('exit_dump')}")
+if n < 24:
+    fail.append(f"{n} dumps in the series, expected 24+")
+if top.get("verdict") != "leak" or "leak_some_records" not in fn:
+    fail.append("the top call site is not leak_some_records with verdict leak")
+if p["growing_callsites"] < 1:
+    fail.append("growing_callsites is 0")
+if not p.get("exit_dump"):
+    fail.append("no exit_dump: the dump at exit was not told from the series")
+# 12.5 MiB/s for 10 s: ~120 MiB before teardown, ~0 after it.
+if top.get("bytes_now", 0) < 60 * 2**20:
+    fail.append(f"bytes now {top.get('bytes_now')}: the series ends after teardown")
+if top.get("bytes_at_exit") is None or top["bytes_at_exit"] > 0.1 * top.get("bytes_now", 0):
+    fail.append(f"bytes_at_exit {top.get('bytes_at_exit')}: the freed leak is not shown at exit")
+if "unfreed at exit" not in text:
+    fail.append("the text report has no 'unfreed at exit' line")
+for f in fail:
+    print("FAIL:", f)
+sys.exit(1 if fail else 0)
+PY
+
+"$arenalab" profile --profiler "$profiler" --no-tools -q --out "$out/short" \
+  -- "$prog" --seconds 1 >"$out/short.txt" 2>"$out/short.err"
+rc=$?
+if [[ $profiler == heaptrack ]]; then
+  if [[ $rc -ne 3 ]] || ! grep -q '^  leak .*leak_some_records' "$out/short.txt"; then
+    echo "FAIL: heaptrack, 1 s run: exit $rc, expected 3 with leak_some_records a leak"
+    cat "$out/short.txt"; fail=1
+  fi
+elif [[ $rc -ne 0 ]]; then
+  echo "FAIL: 1 s run exited $rc, expected 0 (nothing can be called leak): $(tail -3 "$out/short.err")"
+  fail=1
+elif ! grep -q 'too little data: .* dump(s) over .* run the program longer' "$out/short.txt"; then
+  echo "FAIL: the 1 s run's text does not say the data is short and what to do:"
+  cat "$out/short.txt"; fail=1
+else
+  grep -m1 'too little data' "$out/short.txt"
+fi
+if [[ -s "$out/short.err" ]] && grep -q '^arenalab profile: ' "$out/short.err"; then
+  echo "FAIL: -q printed progress lines"; fail=1
+fi
+exit $fail

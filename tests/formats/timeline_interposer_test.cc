@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+// The interposer writes timeline.jsonl by hand (it must not allocate): this pins its lines to
+// the formats reader. A real workload runs under `arenalab run --mode count`; the timeline it
+// leaves must read without error or truncation, carry the count-mode figures, re-serialize to
+// the same samples, and agree with the run.json the runner wrote beside it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "arenalab/core/files.h"
+#include "arenalab/core/process.h"
+#include "arenalab/formats/run.h"
+#include "arenalab/formats/timeline.h"
+
+namespace arenalab {
+namespace {
+
+TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
+  const std::string arenalab = bin_dir() + "/arenalab";
+  const std::string target = bin_dir() + "/wl_touch";
+  if (::access(arenalab.c_str(), X_OK) != 0 || ::access(target.c_str(), X_OK) != 0)
+    GTEST_SKIP() << "needs " << arenalab << " and " << target << " (build the whole tree)";
+  char tmpl[] = "/tmp/arenalab-tl-XXXXXX";
+  const std::string out = std::string(::mkdtemp(tmpl)) + "/run";
+  SpawnSpec spec;
+  spec.argv = {arenalab, "run", "--mode",  "count", "--interval", "5",
+               "--out",  out,   "--quiet", "--",    target,       "--smoke"};
+  spec.capture_stdout = true;
+  spec.capture_stderr = true;
+  spec.stdin_null = true;
+  auto ran = run_process(spec);
+  ASSERT_TRUE(ran) << ran.error().message;
+  ASSERT_EQ(ran->shell_status(), 0) << ran->err;
+
+  auto tl = timeline::read_timeline(out + "/timeline.jsonl");
+  ASSERT_TRUE(tl) << tl.error().message;
+  EXPECT_FALSE(tl->truncated);
+  EXPECT_EQ(tl->header.schema, "arenalab.timeline/1");
+  EXPECT_EQ(tl->header.mode, "count");
+  EXPECT_DOUBLE_EQ(tl->header.interval_ms, 5);
+  EXPECT_EQ(tl->header.allocator.name, "glibc");
+  EXPECT_TRUE(tl->header.allocator.verified);
+  ASSERT_FALSE(tl->header.command.empty());
+  EXPECT_EQ(tl->header.command.back(), "--smoke");
+  ASSERT_FALSE(tl->samples.empty());
+  for (const auto& s : tl->samples) {
+    EXPECT_TRUE(s.rss && *s.rss > 0) << "t_ms " << s.t_ms;
+    EXPECT_TRUE(s.live_bytes.has_value()) << "count mode counts live bytes; t_ms " << s.t_ms;
+  }
+
+  // Every hand-written line parses, and the writer's spelling of it parses to the same sample.
+  std::ifstream in(out + "/timeline.jsonl");
+  std::string line;
+  std::getline(in, line);  // header
+  std::size_t n = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto s = timeline::parse_sample(line);
+    ASSERT_TRUE(s) << "line " << n + 2 << ": " << s.error().message << "\n" << line;
+    auto again = timeline::parse_sample(timeline::sample_line(*s));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->t_ms, s->t_ms);
+    EXPECT_EQ(again->rss, s->rss);
+    EXPECT_EQ(again->live_bytes, s->live_bytes);
+    EXPECT_EQ(again->live_allocs, s->live_allocs);
+    EXPECT_EQ(again->mmap_bytes, s->mmap_bytes);
+    EXPECT_EQ(again->allocated, s->allocated);
+    EXPECT_EQ(again->resident, s->resident);
+    EXPECT_EQ(again->gauges, s->gauges);
+    ++n;
+  }
+  EXPECT_EQ(n, tl->samples.size());
+
+  auto run = runner::read_run_json(out + "/run.json");
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_EQ(run->mode, "count");
+  EXPECT_EQ(run->timeline_samples, tl->samples.size());
+  EXPECT_TRUE(run->verified);
+  EXPECT_GT(run->peak_rss_bytes, 0);
+  EXPECT_EQ(run->exit.code, 0);
+  std::system(("rm -rf '" + out.substr(0, out.rfind('/')) + "'").c_str());
+}
+
+}  // namespace
+}  // namespace arenalab
