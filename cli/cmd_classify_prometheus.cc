@@ -145,8 +145,11 @@ int run_classify_prometheus(const PrometheusArgs& a) {
                         {"range_s", *range},
                         {"step_s", *step},
                         {"series", nlohmann::json::array()}};
-  std::cout << fmt::format("{:<48} {:<15} {:>5} {:>10} {:>10} {:>16} {:>9} {:>7}\n", "series",
-                           "verdict", "conf", "held", "RSS", "rate", "to limit", "points");
+  // The series column as wide as the longest name (label sets vary by exporter).
+  std::size_t width = 6;
+  for (const auto& r : rows) width = std::max(width, r.name.size());
+  std::cout << fmt::format("{:<{}}  {:<15} {:>5} {:>10} {:>10} {:>16} {:>9} {:>7}\n", "series",
+                           width, "verdict", "conf", "held", "RSS", "rate", "to limit", "points");
   std::map<std::string, int> counts;
   int code = kExitOk;
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -154,7 +157,7 @@ int run_classify_prometheus(const PrometheusArgs& a) {
     const fleet::Target& t = *by_name[r.name];
     const double h = last_value(t.held), s = last_value(t.rss);
     std::cout << fmt::format(
-        "{:<48} {:<15} {:>5.2f} {:>10} {:>10} {:>16} {:>9} {:>7}\n", r.name, r.shown,
+        "{:<{}}  {:<15} {:>5.2f} {:>10} {:>10} {:>16} {:>9} {:>7}\n", r.name, width, r.shown,
         r.c.confidence, std::isfinite(h) ? format_bytes(h) : "-",
         std::isfinite(s) ? format_bytes(s) : "-",
         r.rate_bytes_per_day ? per_day(*r.rate_bytes_per_day) : "-",

@@ -9,6 +9,7 @@
 #include "arenalab/core/sizes.h"
 #include "arenalab/runner/runner.h"
 #include "command.h"
+#include "metrics_option.h"
 
 namespace arenalab::cli {
 namespace {
@@ -17,6 +18,7 @@ struct Options {
   runner::RunOptions run;
   std::string sample_bytes = "512K";
   bool quiet = false;
+  std::string metrics;  // --metrics ADDR:PORT
 };
 
 int run_command(Options& opt) {
@@ -31,6 +33,9 @@ int run_command(Options& opt) {
     print_error("run", "no command given (usage: arenalab run [options] -- CMD ARGS...)");
     return kExitUsage;
   }
+  std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
+  if (!opt.metrics.empty() && !(metrics = serve_metrics("run", opt.run, opt.metrics, {})))
+    return kExitError;
   auto r = runner::run(opt.run);
   if (!r) {
     print_error("run", r.error().message);
@@ -66,6 +71,8 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_flag("--trace-children", opt->run.trace_children,
                 "Forked children write their own timeline.<pid>.jsonl");
   cmd->add_flag("--quiet,-q", opt->quiet, "No summary line on stderr");
+  cmd->add_option("--metrics", opt->metrics,
+                  "Serve Prometheus metrics on ADDR:PORT/metrics while CMD runs (docs/fleet.md)");
   cmd->add_option("command", opt->run.command, "-- CMD ARGS...")->required();
   cmd->callback([opt, &exit_code] { exit_code = run_command(*opt); });
 }

@@ -12,9 +12,10 @@
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
-#include "arenalab/runner/runner.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/runner/runner.h"
 #include "classify_output.h"
+#include "metrics_option.h"
 
 namespace arenalab::cli {
 namespace {
@@ -27,6 +28,7 @@ struct Args {
   std::string limit;
   double live_every_s = 3;
   bool quiet = false;
+  std::string metrics;  // --metrics ADDR:PORT
 };
 
 std::string last_figure(const timeline::Timeline& tl, const char* name) {
@@ -76,6 +78,9 @@ int run_watch(Args& a) {
           analysis::verdict_name(c.verdict), c.confidence, gauges);
     };
   }
+  std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
+  if (!a.metrics.empty() && !(metrics = serve_metrics("watch", a.run, a.metrics, o)))
+    return kExitError;
   auto r = runner::run(a.run);
   if (!r) {
     print_error("watch", r.error().message);
@@ -143,6 +148,8 @@ void setup(CLI::App& root, int& exit_code) {
                   "Seconds between live lines on stderr (default 3; 0: none)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet,-q", a->quiet, "No live lines or summary on stderr");
+  cmd->add_option("--metrics", a->metrics,
+                  "Serve Prometheus metrics on ADDR:PORT/metrics while CMD runs (docs/fleet.md)");
   cmd->add_option("command", a->run.command, "-- CMD ARGS...")->required();
   cmd->callback([a, &exit_code] { exit_code = run_watch(*a); });
 }

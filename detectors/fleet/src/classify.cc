@@ -55,7 +55,11 @@ Row classify_target(const Target& t, const analysis::Options& o, double step_s) 
   analysis::Signals sig;
   if (t.held) {
     auto c = convert(*t.held, origin);
-    sig.allocated = std::move(c.series);
+    // arenalab's own exporter counts live bytes in the interposer; any other exporter reports
+    // the allocator's or the runtime's books.
+    auto name = t.held->labels.find("__name__");
+    const bool live = name != t.held->labels.end() && name->second == "arenalab_live_bytes";
+    (live ? sig.live_bytes : sig.allocated) = std::move(c.series);
     r.resets += c.resets;
   }
   if (t.rss) {
@@ -87,7 +91,7 @@ Row classify_target(const Target& t, const analysis::Options& o, double step_s) 
   }
   // The deciding series: held for a leak with the allocator's view, RSS otherwise.
   const prometheus::RangeSeries* deciding = t.held ? &*t.held : t.rss ? &*t.rss : nullptr;
-  std::string deciding_name = t.held ? "allocated" : "rss";
+  std::string deciding_name = t.held ? r.c.held_signal : "rss";
   if (r.c.verdict == analysis::Verdict::kNonHeapGrowth && t.rss) {
     deciding = &*t.rss;
     deciding_name = "rss";

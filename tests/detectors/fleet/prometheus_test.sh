@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The fleet view against a real Prometheus: starts prometheus on 127.0.0.1 (a free port, a
-# generated config, its own TSDB in a temp dir, scrapes every 0.5 s) scraping redis_exporter in front
-# of two redis-servers being filled (one without a bound: a leak; one with maxmemory + LRU:
-# bounded), waits while the series grow, then runs `arenalab classify --prometheus` and checks
-# each series' verdict, verdict.json and exit code, and its error lines. Stops by pid all it
-# started. Exit 77 (skipped) with the reason where prometheus cannot start.
-# Usage: prometheus_test.sh ARENALAB
+# generated config, its own TSDB in a temp dir, scrapes every 0.5 s) scraping arenalab's own
+# exporter (watch --metrics) while it watches a leaking and a bounded workload, and
+# redis_exporter in front of two redis-servers being filled (one without a bound: a leak; one
+# with maxmemory + LRU: bounded). Waits while the series grow, then runs
+# `arenalab classify --prometheus` on both and checks each series' verdict, verdict.json and exit
+# code, and its error lines. Stops by pid all it started. Exit 77 (skipped) with the reason where
+# prometheus cannot start. Usage: prometheus_test.sh ARENALAB WL_LEAK WL_CACHE
 set -uo pipefail
 arenalab=$1
+wl_leak=$2
+wl_cache=$3
 here=$(cd "$(dirname "$0")" && pwd)
 skip() { echo "SKIPPED: $*"; exit 77; }
 fail() { echo "FAIL: $*"; [[ -f $tmp/prometheus.log ]] && tail -5 "$tmp/prometheus.log"; exit 1; }
@@ -46,7 +49,7 @@ targets=()
 for name in leaky bounded; do
   port=$(free_port)
   extra=()
-  [[ $name == bounded ]] && extra=(--maxmemory 3mb --maxmemory-policy allkeys-lru)
+  [[ $name == bounded ]] && extra=(--maxmemory 5mb --maxmemory-policy allkeys-lru)
   redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$tmp" \
     "${extra[@]}" >"$tmp/redis.$name.log" 2>&1 &
   pids+=($!)
@@ -59,6 +62,10 @@ for name in leaky bounded; do
   targets+=("'127.0.0.1:$eport'")
 done
 
+# arenalab watch --metrics on a leaking and a bounded workload, started once Prometheus is up.
+metrics_leak=$(free_port)
+metrics_cache=$(free_port)
+
 pport=$(free_port)
 cat >"$tmp/prometheus.yml" <<YML
 global:
@@ -68,6 +75,9 @@ scrape_configs:
   - job_name: redis
     static_configs:
       - targets: [$(IFS=,; echo "${targets[*]}")]
+  - job_name: arenalab
+    static_configs:
+      - targets: ['127.0.0.1:$metrics_leak', '127.0.0.1:$metrics_cache']
 YML
 prometheus --config.file="$tmp/prometheus.yml" --web.listen-address="127.0.0.1:$pport" \
   --storage.tsdb.path="$tmp/tsdb" --storage.tsdb.retention.time=1h >"$tmp/prometheus.log" 2>&1 &
@@ -77,15 +87,32 @@ wait_http "$url/-/ready" 30 || skip "prometheus did not become ready on 127.0.0.
 wait_http "http://127.0.0.1:$exporter_leaky/metrics" 10 || fail "redis_exporter did not start"
 start=$(date +%s)
 
-# Fill both at 256 KiB/s for 30 s: the bounded one reaches its 3 MiB within ~10 s and evicts.
+# The workloads under arenalab watch for 30 s each, their figures served on /metrics. The cache
+# fills over 10 s (its --smoke default, 2.5 s, is over before the first scrapes: Prometheus
+# would see only its plateau, which is stable).
 fillers=()
+"$arenalab" watch -q --metrics "127.0.0.1:$metrics_leak" --out "$tmp/run.leak" -- \
+  "$wl_leak" --smoke --duration 30 >"$tmp/watch.leak.txt" 2>&1 &
+fillers+=($!)
+pids+=($!)
+"$arenalab" watch -q --metrics "127.0.0.1:$metrics_cache" --out "$tmp/run.cache" -- \
+  "$wl_cache" --smoke --warmup 10 --duration 30 >"$tmp/watch.cache.txt" 2>&1 &
+fillers+=($!)
+pids+=($!)
+# Fill both redis-servers at 256 KiB/s for 30 s: the bounded one reaches its 5 MiB after ~16 s (half the window: a plateau, not start-up)
+# and evicts.
 for name in leaky bounded; do
   eval "port=\$redis_${name}"
   python3 "$here/redis_fill.py" "$port" 30 262144 4096 &
   fillers+=($!)
   pids+=($!)
 done
-for f in "${fillers[@]}"; do wait "$f" || fail "the redis filler $f failed"; done
+for f in "${fillers[@]}"; do
+  wait "$f"
+  rc=$?
+  # watch exits 3 on the leak it sees; anything but 0 and 3 is a failure of its own.
+  [[ $rc == 0 || $rc == 3 ]] || fail "process $f exited $rc: $(tail -3 "$tmp"/watch.*.txt)"
+done
 sleep 2  # the last scrapes
 range=$(($(date +%s) - start + 2))s
 
@@ -123,8 +150,33 @@ PY
 head -2 "$tmp/classify.txt" | tail -1 | grep -q "^{instance=\"127.0.0.1:$exporter_leaky\", job=\"redis\"} *leak " \
   || fail "the first row is not the leaking redis"
 
+# arenalab's own exporter, read back: the leaking workload leak, the bounded one bounded.
+"$arenalab" classify --prometheus "$url" --preset arenalab --range "$range" --step 500ms \
+  --json-out "$tmp/arenalab.json" >"$tmp/classify.arenalab.txt" 2>"$tmp/classify.err"
+rc=$?
+cat "$tmp/classify.arenalab.txt"
+[[ $rc == 3 ]] || fail "classify --preset arenalab: exit $rc, expected 3: $(cat "$tmp/classify.err")"
+python3 - "$tmp/arenalab.json" <<'PY' || fail "arenalab verdicts"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+got = {s["fleet"]["labels"]["command"]: s for s in doc["series"]}
+want = {"wl_leak": "leak", "wl_cache": "bounded"}
+assert set(got) == set(want), f"series {sorted(got)}"
+for cmd, verdict in want.items():
+    s = got[cmd]
+    assert s["verdict"] == verdict, f"{cmd}: {s['verdict']} ({s['reason']}), expected {verdict}"
+    labels = s["fleet"]["labels"]
+    assert labels["allocator"] == "glibc" and labels["pid"].isdigit() and labels["job"] == "arenalab", labels
+    assert s["held_signal"] == "live_bytes" and s["rss_signal"] == "rss", s
+    assert s["fleet"]["points"] >= 30, s["fleet"]
+# wl_leak --smoke leaks 4 MiB/s: about 337 GiB a day.
+rate = got["wl_leak"]["fleet"]["rate_bytes_per_day"] / 2**30
+assert 250 < rate < 400, f"wl_leak at {rate:.0f} GiB/day"
+print(f"arenalab verdicts ok: wl_leak leak at {rate:.0f} GiB/day, wl_cache bounded")
+PY
+
 # RSS alone (the process preset's honest names): never retention, never leak.
-"$arenalab" classify --prometheus "$url" --rss redis_memory_used_rss_bytes --range "$range" \
+"$arenalab" classify --prometheus "$url" --rss '{__name__=~"redis_memory_used_rss_bytes|arenalab_rss_bytes"}' --range "$range" \
   --step 500ms >"$tmp/rss.txt" 2>&1
 rc=$?
 cat "$tmp/rss.txt"

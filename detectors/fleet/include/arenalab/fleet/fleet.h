@@ -84,7 +84,8 @@ struct Row {
 };
 
 // Classifies one target: held -> Signals::allocated (an exporter reports the allocator's or the
-// runtime's books), rss -> rss, resident -> resident; times in ms from the window's start.
+// runtime's books; arenalab_live_bytes, the interposer's count, -> live_bytes), rss -> rss,
+// resident -> resident; times in ms from the window's start.
 // Counters (a __name__ ending in _total) are made monotonic first
 // (prometheus::without_counter_resets).
 Row classify_target(const Target& t, const analysis::Options& o, double step_s);
