@@ -199,4 +199,12 @@ expect_error "not a URL" "not an http" --prometheus "127.0.0.1:$pport" --preset 
 expect_error "query error" "answered bad_data" --prometheus "$url" --held 'rate(' --range 1m
 expect_error "empty result" "no series in the last 1m" --prometheus "$url" --held no_such_metric_bytes --range 1m
 expect_error "not the API" "HTTP 404" --prometheus "$url/graph" --preset redis
+# --metrics that cannot be served: one line, exit 1, before the target starts.
+for bad in "127.0.0.1" "127.0.0.1:$pport"; do
+  "$arenalab" watch -q --metrics "$bad" --out "$tmp/never" -- true >"$tmp/err.out" 2>"$tmp/err.txt"
+  rc=$?
+  [[ $rc == 1 && $(wc -l <"$tmp/err.txt") == 1 ]] || fail "--metrics $bad: exit $rc: $(cat "$tmp/err.txt")"
+  grep -q -E "expected ADDR:PORT|cannot listen there" "$tmp/err.txt" || fail "--metrics $bad: $(cat "$tmp/err.txt")"
+  [[ ! -e $tmp/never ]] || fail "--metrics $bad: the target ran"
+done
 echo "prometheus_test: all checks passed"
