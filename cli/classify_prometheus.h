@@ -15,6 +15,7 @@ struct PrometheusArgs {
   std::string range = "6h", step = "15s";
   std::vector<std::string> by;
   std::string json_file, out_dir, limit;
+  bool json = false;  // classify's --json: the arenalab.fleet/1 document on stdout, no table
   double timeout_s = 30;
 };
 

@@ -79,6 +79,7 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->callback([a, p, &exit_code] {
     if (!p->url.empty()) {
       p->limit = a->limit;
+      p->json = a->json;
       exit_code = run_classify_prometheus(*p);
     } else if (a->path.empty()) {
       print_error("classify", "give a run directory, a timeline.jsonl or --prometheus URL");

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // arenalab classify --prometheus URL (--held QUERY [--rss QUERY] | --preset NAME): one row per
 // matched series, the worst first; verdict.json per series (--out DIR) and all of them in one
-// file (--json FILE). Registers no subcommand: cmd_classify.cc owns "classify".
+// arenalab.fleet/1 document (--json-out FILE, or --json on stdout instead of the table). Registers
+// no subcommand: cmd_classify.cc owns "classify".
 #include <fmt/format.h>
 
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
@@ -148,15 +150,17 @@ int run_classify_prometheus(const PrometheusArgs& a) {
   // The series column as wide as the longest name (label sets vary by exporter).
   std::size_t width = 6;
   for (const auto& r : rows) width = std::max(width, r.name.size());
-  std::cout << fmt::format("{:<{}}  {:<15} {:>5} {:>10} {:>10} {:>16} {:>9} {:>7}\n", "series",
-                           width, "verdict", "conf", "held", "RSS", "rate", "to limit", "points");
+  // With --json the document goes to stdout instead of the table.
+  std::ostringstream table;
+  table << fmt::format("{:<{}}  {:<15} {:>5} {:>10} {:>10} {:>16} {:>9} {:>7}\n", "series", width,
+                       "verdict", "conf", "held", "RSS", "rate", "to limit", "points");
   std::map<std::string, int> counts;
   int code = kExitOk;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
     const fleet::Target& t = *by_name[r.name];
     const double h = last_value(t.held), s = last_value(t.rss);
-    std::cout << fmt::format(
+    table << fmt::format(
         "{:<{}}  {:<15} {:>5.2f} {:>10} {:>10} {:>16} {:>9} {:>7}\n", r.name, width, r.shown,
         r.c.confidence, std::isfinite(h) ? format_bytes(h) : "-",
         std::isfinite(s) ? format_bytes(s) : "-",
@@ -190,11 +194,12 @@ int run_classify_prometheus(const PrometheusArgs& a) {
   }
   for (const auto& r : rows)
     if (!r.c.reason.empty() && fleet::severity(r) <= 3)
-      std::cout << fmt::format("  {} {}: {}\n", r.name, r.shown, r.c.reason);
+      table << fmt::format("  {} {}: {}\n", r.name, r.shown, r.c.reason);
   std::string summary;
   for (const auto& [name, n] : counts)
     summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, name);
-  std::cout << fmt::format("{} series over {}: {}\n", rows.size(), a.range, summary);
+  table << fmt::format("{} series over {}: {}\n", rows.size(), a.range, summary);
+  std::cout << (a.json ? doc.dump(2) + "\n" : table.str());
   if (!a.json_file.empty()) {
     if (auto st = write_file_atomic(a.json_file, doc.dump(2) + "\n"); !st) {
       print_error(kCmd, st.error().message);

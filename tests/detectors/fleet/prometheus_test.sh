@@ -175,6 +175,12 @@ assert 250 < rate < 400, f"wl_leak at {rate:.0f} GiB/day"
 print(f"arenalab verdicts ok: wl_leak leak at {rate:.0f} GiB/day, wl_cache bounded")
 PY
 
+# --json: the same document on stdout, no table.
+"$arenalab" classify --prometheus "$url" --preset redis --range "$range" --step 500ms --json \
+  >"$tmp/stdout.json" 2>"$tmp/classify.err"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema"]=="arenalab.fleet/1" and len(d["series"])==2, d' \
+  "$tmp/stdout.json" || fail "classify --json did not print the fleet document"
+
 # RSS alone (the process preset's honest names): never retention, never leak.
 "$arenalab" classify --prometheus "$url" --rss '{__name__=~"redis_memory_used_rss_bytes|arenalab_rss_bytes"}' --range "$range" \
   --step 500ms >"$tmp/rss.txt" 2>&1
