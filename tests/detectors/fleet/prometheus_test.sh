@@ -187,7 +187,18 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema"]=
 rc=$?
 cat "$tmp/rss.txt"
 [[ $rc == 0 || $rc == 3 || $rc == 4 ]] || fail "RSS only: exit $rc"
-grep -E -q ' (leak|retention|non-heap-growth) ' "$tmp/rss.txt" && fail "RSS only named a cause"
+"$arenalab" classify --prometheus "$url" --range "$range" --step 500ms --json \
+  --rss '{__name__=~"redis_memory_used_rss_bytes|arenalab_rss_bytes"}' >"$tmp/rss.json" 2>&1
+python3 - "$tmp/rss.json" <<'PY' || fail "RSS only named a cause"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+shown = [s["fleet"]["shown"] for s in doc["series"]]
+assert len(shown) == 4 and all(s["fleet"]["rss_only"] for s in doc["series"]), doc
+assert set(shown) <= {"growth", "plateau", "stable", "unresolved"}, shown
+# wl_leak's RSS grows at 4 MiB/s: growth, whatever the machine's load.
+leak = [s for s in doc["series"] if s["fleet"]["labels"].get("command") == "wl_leak"]
+assert leak and leak[0]["fleet"]["shown"] == "growth", leak
+PY
 
 # Errors: one line, exit 1.
 expect_error() {  # WHAT PATTERN ARGS...
@@ -205,6 +216,13 @@ expect_error "not a URL" "not an http" --prometheus "127.0.0.1:$pport" --preset 
 expect_error "query error" "answered bad_data" --prometheus "$url" --held 'rate(' --range 1m
 expect_error "empty result" "no series in the last 1m" --prometheus "$url" --held no_such_metric_bytes --range 1m
 expect_error "not the API" "HTTP 404" --prometheus "$url/graph" --preset redis
+# Every preset's PromQL (with a selector merged in) is valid: Prometheus answers no series for
+# a job that is not there, never bad_data.
+for p in redis jvm go process cadvisor arenalab; do
+  expect_error "preset $p" "no series in the last 1m" --prometheus "$url" --preset "$p" \
+    --selector '{job="nothing-here"}' --range 1m
+done
+
 # --metrics that cannot be served: one line, exit 1, before the target starts.
 for bad in "127.0.0.1" "127.0.0.1:$pport"; do
   "$arenalab" watch -q --metrics "$bad" --out "$tmp/never" -- true >"$tmp/err.out" 2>"$tmp/err.txt"
