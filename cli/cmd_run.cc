@@ -10,6 +10,7 @@
 #include "arenalab/runner/runner.h"
 #include "attach_pid.h"
 #include "command.h"
+#include "metrics_option.h"
 #include "run_options.h"
 
 namespace arenalab::cli {
@@ -20,6 +21,7 @@ struct Options {
   TargetFlags target;
   InterposerFlags interposer;
   bool quiet = false;
+  std::string metrics;  // --metrics ADDR:PORT
 };
 
 int run_command(Options& opt) {
@@ -34,6 +36,9 @@ int run_command(Options& opt) {
     print_error("run", "no command given (usage: arenalab run [options] -- CMD ARGS...)");
     return kExitUsage;
   }
+  std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
+  if (!opt.metrics.empty() && !(metrics = serve_metrics("run", opt.run, opt.metrics, {})))
+    return kExitError;
   auto r = runner::run(opt.run);
   if (!r) {
     print_error("run", r.error().message);
@@ -59,6 +64,8 @@ void setup(CLI::App& root, int& exit_code) {
   add_target_flags(cmd, opt->target, "arenalab-run");
   add_interposer_flags(cmd, opt->interposer, "stats");
   cmd->add_flag("--quiet,-q", opt->quiet, "No summary line on stderr");
+  cmd->add_option("--metrics", opt->metrics,
+                  "Serve Prometheus metrics on ADDR:PORT/metrics while CMD runs (docs/fleet.md)");
   cmd->add_option("command", opt->run.command, "-- CMD ARGS...")->required();
   cmd->footer(
       "Exit: the target's status (128+N when signal N ended it; 0 when it ended on the "

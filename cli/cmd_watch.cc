@@ -22,6 +22,7 @@
 #include "arenalab/runner/runner.h"
 #include "attach_pid.h"
 #include "classify_output.h"
+#include "metrics_option.h"
 #include "run_options.h"
 
 namespace arenalab::cli {
@@ -36,6 +37,7 @@ struct Args {
   std::string limit;
   double live_every_s = 3;
   bool quiet = false;
+  std::string metrics;  // --metrics ADDR:PORT
 };
 
 std::string last_figure(const timeline::Timeline& tl, const char* name) {
@@ -97,6 +99,9 @@ int run_watch(Args& a) {
                                last_figure(*tl, "live_bytes"), shown, gauges);
     };
   }
+  std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
+  if (!a.metrics.empty() && !(metrics = serve_metrics("watch", a.run, a.metrics, o)))
+    return kExitError;
   auto r = runner::run(a.run);
   if (!r) {
     print_error("watch", r.error().message);
@@ -187,6 +192,8 @@ void setup(CLI::App& root, int& exit_code) {
                   "Seconds between live lines on stderr (default 3; 0: none)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet,-q", a->quiet, "No live lines or summary on stderr");
+  cmd->add_option("--metrics", a->metrics,
+                  "Serve Prometheus metrics on ADDR:PORT/metrics while CMD runs (docs/fleet.md)");
   cmd->add_option("command", a->run.command, "-- CMD ARGS...")->required();
   // --pid PID: a process already running instead of a command (attach_pid.h).
   auto pid = add_pid_options(*cmd);
