@@ -51,7 +51,7 @@ struct PidRun {
   double interval_ms = 100;
   std::string out_dir;
   bool verdict = true;  // watch: classify and print; run: only the files
-  std::string json;  // "" none; "-" stdout; else a file
+  std::string json;     // "" none; "-" stdout; else a file
   std::string fail_on = "leak";
   std::string limit;
   double live_every_s = 3;
@@ -93,7 +93,8 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   if (const auto* d = p.cmd->get_option_no_throw("--duration"); d && d->count() > 0) {
     const auto s = parse_seconds(d->as<std::string>());
     if (!s || *s <= 0) {
-      print_error(sub, "--duration " + d->as<std::string>() + ": expected seconds (or 90s, 5m, 2h)");
+      print_error(sub,
+                  "--duration " + d->as<std::string>() + ": expected seconds (or 90s, 5m, 2h)");
       return kExitUsage;
     }
     a.duration_s = *s;

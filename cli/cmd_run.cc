@@ -83,9 +83,9 @@ void setup(CLI::App& root, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
-    exit_code = run_pid("run", *pid,
-                        {opt->run.interval_ms, opt->run.out_dir, false, "", "leak", "", 0,
-                         opt->quiet});
+    exit_code =
+        run_pid("run", *pid,
+                {opt->run.interval_ms, opt->run.out_dir, false, "", "leak", "", 0, opt->quiet});
   });
 }
 

@@ -98,7 +98,6 @@ class SignalGuard {
   struct sigaction old_[4]{};
 };
 
-
 }  // namespace
 
 Result<BudgetResult> run_budget(const BudgetOptions& options) {
@@ -293,10 +292,10 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   else
     r.allocator_view_note =
         "not measured: --external samples from outside the process (procfs + cgroup)";
-  if (auto s = dir->write_file("budget.json",
-                               budget_to_json(record(r))
-                                       .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-                                   "\n");
+  if (auto s = dir->write_file(
+          "budget.json",
+          budget_to_json(record(r)).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+              "\n");
       !s)
     return s.error();
   return r;

@@ -300,8 +300,9 @@ Result<RunResult> run(const RunOptions& o) {
     rec.stop = stop;
   }
   // The target has run: a file we cannot write is a warning, never the loss of its status.
-  if (auto st = dir->write_file("run.json",
-                                run_to_json(rec).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  if (auto st = dir->write_file(
+          "run.json",
+          run_to_json(rec).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       !st) {
     result.warnings.push_back(st.error().message);
     result.run_json_path.clear();

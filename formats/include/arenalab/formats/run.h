@@ -58,6 +58,7 @@ struct RunRecord {
   std::size_t timeline_samples = 0;
   std::vector<std::string> files;     // names in the output directory
   std::vector<std::string> warnings;  // one line each
+  std::optional<StopRecord> stop;
 
   bool operator==(const RunRecord&) const = default;
 };
