@@ -94,6 +94,25 @@ Buf& Buf::dbl(double v) {
   return mem(digits, static_cast<std::size_t>(n));
 }
 
+namespace {
+// Bytes json_str writes for one input byte.
+std::size_t json_escaped_len(unsigned char c) {
+  if (c == '"' || c == '\\' || c == '\n' || c == '\t') return 2;
+  return c < 0x20 ? 6 : 1;
+}
+}  // namespace
+
+std::size_t Buf::json_prefix(const char* s, std::size_t n, std::size_t room) {
+  if (room < 2) return 0;
+  std::size_t used = 2, i = 0;
+  for (; i < n && s[i]; ++i) {
+    const std::size_t e = json_escaped_len(static_cast<unsigned char>(s[i]));
+    if (used + e > room) break;
+    used += e;
+  }
+  return i;
+}
+
 Buf& Buf::json_str(const char* s, std::size_t n) {
   static const char kHex[] = "0123456789abcdef";
   ch('"');
