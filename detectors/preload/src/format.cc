@@ -94,11 +94,73 @@ Buf& Buf::dbl(double v) {
   return mem(digits, static_cast<std::size_t>(n));
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s (1 to 4 bytes, at most n; RFC 3629 table 3-7:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or 0 when the byte there starts
+// none.
+std::size_t utf8_len(const unsigned char* s, std::size_t n) {
+  const unsigned char c = s[0];
+  if (c < 0x80) return 1;
+  std::size_t len;
+  unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (len > n) return 0;
+  if (s[1] < lo || s[1] > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if (s[k] < 0x80 || s[k] > 0xbf) return 0;
+  return len;
+}
+
+// One unit of json_str's input at s: `in` bytes read, `out` bytes written. Bytes that are not
+// well-formed UTF-8 are written as \u00XX (their Latin-1 reading), so every line we write is
+// valid JSON (issue 21 item 8: a non-UTF-8 argument or gauge name broke every reader).
+struct Unit {
+  std::size_t in, out;
+};
+Unit json_unit(const char* s, std::size_t n) {
+  const auto c = static_cast<unsigned char>(s[0]);
+  if (c == '"' || c == '\\' || c == '\n' || c == '\t') return {1, 2};
+  if (c < 0x20) return {1, 6};
+  if (c < 0x80) return {1, 1};
+  std::size_t m = 0;  // stop at NUL as json_str does
+  while (m < n && m < 4 && s[m]) ++m;
+  const std::size_t len = utf8_len(reinterpret_cast<const unsigned char*>(s), m);
+  return len ? Unit{len, len} : Unit{1, 6};
+}
+
+}  // namespace
+
+std::size_t Buf::json_prefix(const char* s, std::size_t n, std::size_t room) {
+  if (room < 2) return 0;
+  std::size_t used = 2, i = 0;
+  while (i < n && s[i]) {
+    const Unit u = json_unit(s + i, n - i);
+    if (used + u.out > room) break;
+    used += u.out;
+    i += u.in;
+  }
+  return i;
+}
+
 Buf& Buf::json_str(const char* s, std::size_t n) {
   static const char kHex[] = "0123456789abcdef";
   ch('"');
-  for (std::size_t i = 0; i < n && s[i]; ++i) {
+  for (std::size_t i = 0; i < n && s[i];) {
     const auto c = static_cast<unsigned char>(s[i]);
+    const Unit u = json_unit(s + i, n - i);
     if (c == '"' || c == '\\') {
       ch('\\');
       ch(static_cast<char>(c));
@@ -106,13 +168,14 @@ Buf& Buf::json_str(const char* s, std::size_t n) {
       str("\\n");
     } else if (c == '\t') {
       str("\\t");
-    } else if (c < 0x20) {
+    } else if (u.out == 6) {  // a control character, or a byte that is not UTF-8
       str("\\u00");
       ch(kHex[c >> 4]);
       ch(kHex[c & 15]);
     } else {
-      ch(static_cast<char>(c));
+      mem(s + i, u.in);
     }
+    i += u.in;
   }
   return ch('"');
 }

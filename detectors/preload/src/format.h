@@ -21,6 +21,9 @@ class Buf {
   Buf& hex(std::uint64_t v);  // 0x...
   Buf& dbl(double v);         // integral values plainly, else up to 6 decimals
   Buf& json_str(const char* s, std::size_t n = static_cast<std::size_t>(-1));
+  // How many bytes of s (at most n, stopping at NUL) json_str writes within `room` bytes,
+  // quotes included (0 when not even "" fits): a field cut there is still a JSON string.
+  static std::size_t json_prefix(const char* s, std::size_t n, std::size_t room);
   std::size_t size() const { return len_; }
   const char* data() const { return data_; }
   bool overflow() const { return overflow_; }

@@ -69,14 +69,18 @@ std::uint64_t parse_u64(const char* s, std::uint64_t fallback) {
   return v;
 }
 
+// A non-negative decimal with an optional fraction and exponent ("100", "2.5", "1e+06": the
+// runner formats with an ostream, which writes 1000000 as 1e+06; issue 21 item 12). Anything
+// else, or a value that is not finite, gives the fallback.
 double parse_double(const char* s, double fallback) {
   if (!s || !*s) return fallback;
   double whole = 0, scale = 1;
-  bool frac = false;
-  for (; *s; ++s) {
+  bool frac = false, digits = false;
+  for (; *s && *s != 'e' && *s != 'E'; ++s) {
     if (*s == '.' && !frac) {
       frac = true;
     } else if (*s >= '0' && *s <= '9') {
+      digits = true;
       if (frac) {
         scale /= 10;
         whole += (*s - '0') * scale;
@@ -87,7 +91,20 @@ double parse_double(const char* s, double fallback) {
       return fallback;
     }
   }
-  return whole;
+  if (!digits) return fallback;
+  if (*s == 'e' || *s == 'E') {
+    ++s;
+    const bool negative = *s == '-';
+    if (*s == '+' || *s == '-') ++s;
+    if (!*s) return fallback;
+    int exp = 0;
+    for (; *s; ++s) {
+      if (*s < '0' || *s > '9' || exp > 400) return fallback;
+      exp = exp * 10 + (*s - '0');
+    }
+    for (int i = 0; i < exp; ++i) whole = negative ? whole / 10 : whole * 10;
+  }
+  return __builtin_isfinite(whole) ? whole : fallback;
 }
 
 // The hook bits of a mode (state.h).

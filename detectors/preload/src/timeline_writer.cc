@@ -88,13 +88,26 @@ void timeline_write_header() {
     n = ::read(fd, cmd, sizeof cmd - 1);
     ::close(fd);
   }
-  bool first = true;
-  for (ssize_t i = 0; i < n;) {
+  // The command gets at most kCommandRoom bytes of the line (control characters take 6 bytes
+  // each escaped): an argument that does not fit is cut, and the ones after it left out, so
+  // the line itself is never cut (issue 21 item 9: a header without its newline swallowed the
+  // first sample).
+  constexpr std::size_t kCommandRoom = 32 * 1024;
+  const std::size_t start = b.size();
+  bool cut = false;
+  for (ssize_t i = 0; i < n && !cut;) {
     const char* arg = cmd + i;
     const std::size_t len = str_len(arg);
-    if (!first) b.ch(',');
-    first = false;
-    b.json_str(arg, len);
+    const std::size_t used = b.size() - start + (i > 0 ? 1 : 0);
+    const std::size_t take =
+        used < kCommandRoom ? Buf::json_prefix(arg, len, kCommandRoom - used) : 0;
+    if (take == 0 && len > 0) {
+      cut = true;
+      break;
+    }
+    if (i > 0) b.ch(',');
+    b.json_str(arg, take);
+    cut = take < len;
     i += static_cast<ssize_t>(len) + 1;
   }
   const char* backend = g_session.id_ok ? backend_name(g_session.id.backend) : "unknown";
@@ -112,7 +125,11 @@ void timeline_write_header() {
   b.str(",\"interval_ms\":").dbl(g_session.interval_ms);
   b.str(",\"sample_bytes\":").i64(g_sample_bytes);
   b.str("}\n");
+  if (b.overflow()) return;  // cannot happen with the bounds above; never a cut line
   timeline_write(b.data(), b.size());
+  if (cut)
+    note_warning("timeline header: the command line was cut to ", "32 KiB",
+                 " of escaped text (run.json has it whole)");
 }
 
 void timeline_write_sample(bool final) {
