@@ -79,6 +79,12 @@ if fn not in tool_text:
 for t in r["tools"]:
     if t.get("output") and os.path.getsize(t["output"]) == 0 and not t.get("error"):
         fail.append(f"tool wrote nothing and no error is given: {t['command']}")
+# With graphviz (scripts/bootstrap installs it) the call graph is drawn.
+import shutil
+if shutil.which("dot") and profiler != "heaptrack":
+    svg = path.replace("growth.txt", "growth.svg")
+    if not os.path.exists(svg) or "<svg" not in open(svg).read():
+        fail.append(f"{svg}: no call graph although graphviz is installed")
 if r.get("outside_heap", {}).get("outside"):
     fail.append(f"malloc kind: growth called outside the profile: {r['outside_heap']}")
 m = json.load(open(f"{out}/mmap/profile.json"))
