@@ -160,8 +160,9 @@ void pprof_tools(ProfileReport& report, const std::string& tool, const std::stri
   }
 }
 
-DumpThinner::DumpThinner(std::string dir, std::vector<std::string> prefixes, long long since_ns)
-    : dir_(std::move(dir)), prefixes_(std::move(prefixes)), since_ns_(since_ns) {}
+DumpThinner::DumpThinner(std::string dir, std::vector<std::string> prefixes, long long since_ns,
+                         bool thin)
+    : dir_(std::move(dir)), prefixes_(std::move(prefixes)), since_ns_(since_ns), thin_(thin) {}
 
 std::size_t DumpThinner::poll() {
   // Sequence numbers of the series' dumps (the first prefix), written by this run.
@@ -171,7 +172,7 @@ std::size_t DumpThinner::poll() {
     const std::string name = fs::path(path).filename().string();
     seqs.push_back(std::stoll(name.substr(series.size(), name.size() - series.size() - 5)));
   }
-  if (seqs.empty()) return 0;
+  if (seqs.empty() || !thin_) return seqs.size();
   const long long newest = *std::max_element(seqs.begin(), seqs.end());
   auto kept = [&](long long seq) { return seq % stride_ == 0 || seq == newest; };
   auto count = [&] { return std::count_if(seqs.begin(), seqs.end(), kept); };

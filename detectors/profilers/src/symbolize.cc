@@ -262,8 +262,15 @@ bool is_allocator_frame(const Frame& frame) {
       "std::",
       "__gnu_cxx::",
   };
+  // A demangled function template names its return type first ("void std::vector<void*,
+  // ...>::_M_realloc_insert<...>(...)"): the qualified name is after the first space when that
+  // space comes before any '(' or '<'.
+  const std::size_t space = fn.find(' ');
+  const std::string_view qualified =
+      space < fn.find_first_of("(<") ? fn.substr(space + 1) : std::string_view();
   for (auto prefix : kPrefixes)
-    if (fn.substr(0, prefix.size()) == prefix) return true;
+    if (fn.substr(0, prefix.size()) == prefix || qualified.substr(0, prefix.size()) == prefix)
+      return true;
   return false;
 }
 

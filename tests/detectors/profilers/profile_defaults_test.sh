@@ -78,6 +78,11 @@ except (OSError, ET.ParseError, ValueError) as e:
     fail.append(f"growth flame graph: {e}")
 for f in fail:
     print("FAIL:", f)
+if fail:  # what the classifier saw
+    for c in cs[:4]:
+        fn_ = (c.get("site") or {}).get("function", "")
+        print(f"  {c['verdict']:<10} {len(c['t_ms'])} points, now {c['bytes_now']:.0f} B  {fn_}: "
+              f"{c['reason'][:160]}")
 sys.exit(1 if fail else 0)
 PY
 

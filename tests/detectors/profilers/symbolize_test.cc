@@ -93,6 +93,17 @@ TEST(AllocatorFrames, FirstUserFrameSkipsAllocatorLibcAndStdlib) {
   EXPECT_EQ(first_user_frame(frames), 5u);
   EXPECT_EQ(frames[5].describe(), "Store::grow(unsigned long) at store.cc:42");
   EXPECT_EQ(first_user_frame({}), 0u);
+  // A function template's demangled name starts with its return type.
+  const std::vector<Frame> vector_growth = {
+      {1,
+       "void std::vector<void*, std::allocator<void*> >::_M_realloc_insert<void* const&>("
+       "__gnu_cxx::__normal_iterator<void**, std::vector<void*, std::allocator<void*> > >, "
+       "void* const&)",
+       "", 0, "/bin/wl_leak"},
+      {2, "(anonymous namespace)::leak_into_registry(Kind, unsigned long)", "wl_leak.cc", 42,
+       "/bin/wl_leak"},
+  };
+  EXPECT_EQ(first_user_frame(vector_growth), 1u);
 }
 
 // Stacks as redis-server and python3 record them (function names from their dumps): the site
