@@ -67,22 +67,11 @@ std::string join_command(const std::vector<std::string>& argv) {
 }
 
 std::string which(const std::string& program) {
-  if (program.find('/') != std::string::npos) {
-    std::error_code ec;
-    auto p = fs::canonical(program, ec);
-    return ec ? "" : p.string();
-  }
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= dirs.size()) {
-    std::size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string candidate = dirs.substr(start, end - start) + "/" + program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return "";
+  const std::string found = find_program(program);
+  if (found.empty()) return "";
+  std::error_code ec;
+  auto p = fs::canonical(found, ec);
+  return ec ? "" : p.string();
 }
 
 Result<Configuration> configuration(const ProfileOptions& o, const std::string& name) {

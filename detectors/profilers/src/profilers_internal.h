@@ -98,7 +98,7 @@ std::vector<std::string> dump_files(const std::string& dir, const std::string& p
 
 std::string shell_quote(const std::string& s);
 std::string join_command(const std::vector<std::string>& argv);
-// Absolute path of a program as exec would find it ("" if not found).
+// find_program (core/process.h), made absolute and canonical ("" if not found).
 std::string which(const std::string& program);
 
 // The named allocator configuration, available on this machine.

@@ -63,18 +63,6 @@ bool is_static_executable(const std::string& path) {
 namespace {
 
 // argv[0] looked up in PATH as execvp would.
-std::string resolve_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
-  std::stringstream ss(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    if (dir.empty()) dir = ".";
-    const fs::path p = fs::path(dir) / name;
-    if (::access(p.c_str(), X_OK) == 0 && fs::is_regular_file(p)) return p.string();
-  }
-  return "";
-}
 
 bool valid_mode(const std::string& m) { return protocol::parse_mode(m.c_str(), nullptr); }
 
@@ -204,7 +192,7 @@ Result<RunResult> run(const RunOptions& o) {
   spec.capture_stdout = o.capture_output;
   spec.capture_stderr = o.capture_output;
 
-  const std::string program = resolve_program(o.command[0]);
+  const std::string program = find_program(o.command[0]);
   if (!program.empty() && is_static_executable(program))
     result.warnings.push_back("target bypassed the interposer: static binary (" + program + ")");
 

@@ -111,6 +111,11 @@ Result<ExitInfo> run_process(const SpawnSpec& spec, const std::function<void()>&
 // Milliseconds on the monotonic clock.
 double monotonic_ms();
 
+// The program execvp would run for `name`: a name with a '/' as it is; else the first regular,
+// executable file of that name along PATH (an empty PATH entry is "."; no PATH: /usr/bin:/bin).
+// "" when there is none.
+std::string find_program(const std::string& name);
+
 // While an instance lives, SIGINT, SIGTERM, SIGHUP and SIGQUIT do not end this process: each
 // is recorded (with whether the terminal sent it to the whole foreground process group) for
 // Child::wait to pass on to the target. Instances nest; the outermost restores the old
