@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <optional>
 
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
@@ -18,6 +19,7 @@
 #include "arenalab/runner/runner.h"
 #include "classify_output.h"
 #include "run_options.h"
+#include "watch_tree.h"
 
 namespace arenalab::cli {
 namespace {
@@ -95,6 +97,13 @@ int run_watch(Args& a) {
   }
   const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
   auto j = analysis::to_json(c, o, r->timeline_path);
+  // --trace-children: a verdict per process and the tree's (the worst); it sets the exit code.
+  std::optional<TreeVerdict> tree;
+  if (a.run.trace_children) {
+    tree = judge_tree(r->out_dir, *tl, c, o);
+    j["tree"] = tree_json(*tree);
+  }
+  const analysis::Verdict verdict = tree ? tree->processes.front().c.verdict : c.verdict;
   j["run"] = {{"command", utf8_escaped(a.run.command)},
               {"allocator", a.run.allocator},
               {"backend", backend_name(r->id.backend)},
@@ -127,13 +136,13 @@ int run_watch(Args& a) {
   if (a.json)
     std::cout << j.dump(2) << "\n";
   else
-    std::cout << human_verdict(c, o);
+    std::cout << human_verdict(c, o) << (tree ? human_tree(*tree) : std::string());
   // arenalab stopped by a signal ends by it (verdict.json is written); otherwise the verdict's
   // codes (3 leak, 4 unresolved) come before the target's own status (README "Exit status").
   if (const auto sig = r->exit.stop.received_signal) return exit_by_signal(*sig);
-  int code = verdict_exit_code(c.verdict);
+  int code = verdict_exit_code(verdict);
   if (a.fail_on == "growth" &&
-      (c.verdict == analysis::Verdict::kRetention || c.verdict == analysis::Verdict::kBounded))
+      (verdict == analysis::Verdict::kRetention || verdict == analysis::Verdict::kBounded))
     code = kExitLeak;
   if (code != kExitOk) return code;
   return target_status(r->exit, a.run.stop);
