@@ -21,6 +21,7 @@ struct Options {
   bool json = false;
   bool external = false;
   bool exit_zero = false;
+  bool trace_children = false;
   std::vector<std::string> command;
 };
 
@@ -53,6 +54,7 @@ int run(const Options& o) {
   bo.allocators_file = ro.allocators_file;
   bo.external = o.external;
   bo.stop = ro.stop;
+  bo.trace_children = o.trace_children;
   auto r = budget::run_budget(bo);
   if (!r) {
     print_error("budget", r.error().message);
@@ -84,6 +86,8 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_flag("--json", o->json, "Print budget.json instead of the summary");
   cmd->add_flag("--external", o->external,
                 "No interposer in the target: sample from outside only (procfs + cgroup)");
+  cmd->add_flag("--trace-children", o->trace_children,
+                "Forked children write their own timeline.<pid>.jsonl (not with --external)");
   cmd->add_flag("--exit-zero", o->exit_zero,
                 "Exit 0 once measured, whatever the target's status (the old behaviour)");
   cmd->add_option("command", o->command, "-- CMD ARGS...");

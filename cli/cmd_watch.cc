@@ -24,6 +24,7 @@
 #include "classify_output.h"
 #include "metrics_option.h"
 #include "run_options.h"
+#include "watch_tree.h"
 
 namespace arenalab::cli {
 namespace {
@@ -118,6 +119,13 @@ int run_watch(Args& a) {
   const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
   auto j = analysis::to_json(c, o, r->timeline_path);
   add_projection_json(j, c, o);
+  // --trace-children: a verdict per process and the tree's (the worst); it sets the exit code.
+  std::optional<TreeVerdict> tree;
+  if (a.run.trace_children) {
+    tree = judge_tree(r->out_dir, *tl, c, o);
+    j["tree"] = tree_json(*tree);
+  }
+  const analysis::Verdict verdict = tree ? tree->processes.front().c.verdict : c.verdict;
   j["run"] = {{"command", utf8_escaped(a.run.command)},
               {"allocator", a.run.allocator},
               {"backend", backend_name(r->id.backend)},
@@ -157,14 +165,14 @@ int run_watch(Args& a) {
         return kExitError;
       }
     }
-    std::cout << human_verdict(c, o);
+    std::cout << human_verdict(c, o) << (tree ? human_tree(*tree) : std::string());
   }
   // arenalab stopped by a signal ends by it (verdict.json is written); otherwise the verdict's
   // codes (3 leak, 4 unresolved) come before the target's own status (README "Exit status").
   if (const auto sig = r->exit.stop.received_signal) return exit_by_signal(*sig);
-  int code = verdict_exit_code(c.verdict);
+  int code = verdict_exit_code(verdict);
   if (a.fail_on == "growth" &&
-      (c.verdict == analysis::Verdict::kRetention || c.verdict == analysis::Verdict::kBounded))
+      (verdict == analysis::Verdict::kRetention || verdict == analysis::Verdict::kBounded))
     code = kExitLeak;
   if (code != kExitOk) return code;
   return target_status(r->exit, a.run.stop);

@@ -160,6 +160,12 @@ int TerminationSignals::first() {
   return g_received_sig[0].load(std::memory_order_relaxed);
 }
 
+std::vector<pid_t> process_descendants(pid_t pid) {
+  auto tree = process_tree(pid);
+  tree.erase(tree.begin());
+  return tree;
+}
+
 int exit_by_signal(int sig) {
   std::fflush(nullptr);
   struct sigaction dfl {};

@@ -7,11 +7,11 @@
 # not empty; --force); the exit-status convention; options shared by run, watch and budget;
 # non-UTF-8 arguments; --interval as the interposer reads it.
 # usage: lifecycle_test.sh ARENALAB [PART...]   (parts: signals kill duration dirs options
-#        status limit utf8 interval redis; default all)
+#        status limit children utf8 interval redis; default all)
 set -u
 ARENALAB=$1
 shift
-parts=${*:-"signals kill duration dirs options status limit utf8 interval redis"}
+parts=${*:-"signals kill duration dirs options status limit children utf8 interval redis"}
 # Job control: background jobs keep SIGINT and SIGQUIT (a script without it starts them
 # ignored, and arenalab, as shells do, leaves an ignored signal ignored).
 set -m
@@ -273,6 +273,64 @@ if [[ " $parts " == *" limit "* ]]; then
   out=$("$ARENALAB" watch -q --out "$TMP/limit" --limit 1G -- sleep 4)
   check "watch --limit 1G on sleep: '$(grep -i "1.0 GiB" <<<"$out" | sed 's/^ *//')'" \
     grep -q "1.0 GiB: not reached at the current rate" <<<"$out"
+fi
+
+if [[ " $parts " == *" children "* ]]; then
+  # A leaking python3 child behind a wrapper, and a forking server whose workers leak.
+  cat >"$TMP/leaky.py" <<'PY'
+import time
+keep = []
+for i in range(80):
+    keep.append(bytearray(1 << 20))  # 1 MiB every 0.1 s, kept
+    time.sleep(0.1)
+PY
+  cat >"$TMP/forking.py" <<'PY'
+import os, time
+def worker():
+    keep = []
+    for i in range(80):
+        keep.append(bytearray(512 << 10))
+        time.sleep(0.1)
+    os._exit(0)
+pids = []
+for _ in range(2):
+    pid = os.fork()
+    if pid == 0:
+        worker()
+    pids.append(pid)
+print("workers", *pids, flush=True)
+for p in pids:
+    os.waitpid(p, 0)
+PY
+  d="$TMP/child-plain"
+  "$ARENALAB" watch --out "$d" -- sh -c "python3 $TMP/leaky.py; echo done" >/dev/null 2>"$d.err"
+  rc=$?
+  check "watch -- sh -c 'python3 leaky.py; echo done': warns of the unwatched child: $(grep -a 'unwatched' "$d.err")" \
+    grep -q "child processes ran unwatched: python3 (pid [0-9]*" "$d.err"
+  d="$TMP/child-traced"
+  "$ARENALAB" watch -q --trace-children --out "$d" -- sh -c "python3 $TMP/leaky.py; echo done" \
+    >"$d.out" 2>"$d.err"
+  rc=$?
+  tree=$(json "$d/verdict.json" 'd["tree"]["verdict"], [(p["pid"], p["verdict"]) for p in d["tree"]["processes"]]')
+  check "watch --trace-children on the same: exit $rc, tree $tree" \
+    test $rc -eq 3 -a "$(json "$d/verdict.json" 'd["tree"]["verdict"]')" = leak \
+    -a "$(json "$d/verdict.json" 'd["tree"]["processes"][0]["command"][-1].endswith("leaky.py")')" = True
+  # exec without fork is the same process: followed without the flag.
+  for wrap in "sh -c 'exec python3 $TMP/leaky.py'" "env python3 $TMP/leaky.py" \
+    "nice python3 $TMP/leaky.py"; do
+    d="$TMP/child-exec-${wrap%% *}"
+    eval "\"\$ARENALAB\" watch -q --out \"\$d\" -- $wrap" >/dev/null 2>"$d.err"
+    rc=$?
+    check "watch -- $wrap: exit $rc, verdict $(json "$d/verdict.json" 'd["verdict"]')" \
+      test $rc -eq 3 -a "$(json "$d/verdict.json" 'd["verdict"]')" = leak
+  done
+  d="$TMP/child-forking"
+  "$ARENALAB" watch -q --trace-children --out "$d" -- python3 "$TMP/forking.py" >"$d.out" 2>"$d.err"
+  rc=$?
+  workers=$(sed -n 's/^workers //p' "$d.out")
+  leaking=$(json "$d/verdict.json" '" ".join(sorted(str(p["pid"]) for p in d["tree"]["processes"] if p["verdict"] == "leak"))')
+  check "forking python3 server, workers $workers leak: exit $rc, tree $(json "$d/verdict.json" 'd["tree"]["verdict"]'), leaking pids $leaking" \
+    test $rc -eq 3 -a "$leaking" = "$(tr ' ' '\n' <<<"$workers" | sort | tr '\n' ' ' | sed 's/ $//')"
 fi
 
 if [[ " $parts " == *" utf8 "* ]]; then

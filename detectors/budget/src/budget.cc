@@ -207,6 +207,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     ro.out_dir = r.out_dir;
     ro.out_existing = ExistingDir::kAccept;  // checked (and emptied if asked) above
     ro.stop = options.stop;
+    ro.trace_children = options.trace_children;
     ro.child_setup = [g] { return g->attach_self(); };
     ro.tick_ms = tick_ms;
     ro.on_tick = [&](const runner::RunProgress& p) {

@@ -15,6 +15,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -216,14 +218,54 @@ Result<RunResult> run(const RunOptions& o) {
     // the caller's own period.
     const double tick_ms = std::max(1, o.tick_ms);
     double last_tick = start;
+    // Without --trace-children only the target is watched: note the processes it starts (every
+    // 500 ms, from /proc), to name the ones that ran for a while unwatched.
+    struct Seen {
+      std::string comm;
+      double first_ms = 0, last_ms = 0;
+    };
+    std::map<pid_t, Seen> children;
+    double last_scan = start;
     std::function<void()> tick = [&] {
       const double now = monotonic_ms();
+      if (!o.trace_children && now - last_scan >= 500) {
+        last_scan = now;
+        for (pid_t c : process_descendants(pid)) {
+          auto [it, fresh] = children.try_emplace(c);
+          if (fresh) it->second.first_ms = now - start;
+          // Its name now: a wrapper script (bash) may have exec'd into the program since.
+          if (auto comm = read_file("/proc/" + std::to_string(c) + "/comm"); comm) {
+            it->second.comm = *comm;
+            while (!it->second.comm.empty() && it->second.comm.back() == '\n')
+              it->second.comm.pop_back();
+          }
+          it->second.last_ms = now - start;
+        }
+      }
       if (o.on_tick && now - last_tick >= tick_ms) {
         last_tick = now;
         o.on_tick(RunProgress{pid, now - start, result.timeline_path});
       }
     };
     exit = child->wait(tick, 5, o.stop);
+    // "Ran longer than a few samples": seen over at least 3 intervals (and one scan period).
+    std::string unwatched;
+    int named = 0, more = 0;
+    for (const auto& [c, seen] : children) {
+      if (seen.last_ms - seen.first_ms < std::max(500.0, 3 * o.interval_ms)) continue;
+      if (named++ >= 8) {
+        ++more;
+        continue;
+      }
+      char span[32];
+      std::snprintf(span, sizeof span, "%.1f", (seen.last_ms - seen.first_ms) / 1000);
+      unwatched += (unwatched.empty() ? "" : ", ") + utf8_escaped(seen.comm) + " (pid " +
+                   std::to_string(c) + ", " + span + " s)";
+    }
+    if (more > 0) unwatched += " and " + std::to_string(more) + " more";
+    if (!unwatched.empty())
+      result.warnings.push_back("child processes ran unwatched: " + unwatched +
+                                "; only the target is measured (--trace-children watches them)");
   }
   if (!exit) return exit.error();
   result.exit = *exit;

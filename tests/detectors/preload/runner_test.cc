@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -151,6 +153,70 @@ TEST(Runner, FullModeLogBalances) {
   EXPECT_GT(log->allocated_bytes, 64u << 20);  // the 64 MiB block
   // What stays live at exit is start-up state (stdio, locale), far below what was allocated.
   EXPECT_LT(log->live_bytes, 1 << 20);
+}
+
+// An existing directory: refused when not empty (the target never starts), emptied under
+// kEmpty, and under the library default only the runner's own files and any symlink go.
+TEST(Runner, ExistingOutputDirectory) {
+  auto o = options("existing", {"sh", "-c", "touch \"$ARENALAB_OUT_DIR/started\""});
+  fs::create_directories(o.out_dir);
+  fs::permissions(o.out_dir, fs::perms::owner_all);
+  { std::ofstream(fs::path(o.out_dir) / "mine.txt") << "x"; }
+  const fs::path victim = fs::path(o.out_dir).parent_path() / "victim";
+  { std::ofstream(victim) << "precious"; }
+  fs::create_symlink(victim, fs::path(o.out_dir) / "heap.0.heap.tmp");
+  o.out_existing = ExistingDir::kRefuseNonEmpty;
+  auto refused = runner::run(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("not empty"), std::string::npos);
+  EXPECT_FALSE(fs::exists(fs::path(o.out_dir) / "started"));
+
+  o.out_existing = ExistingDir::kAccept;
+  auto kept = runner::run(o);
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "mine.txt"));
+  EXPECT_FALSE(fs::is_symlink(fs::path(o.out_dir) / "heap.0.heap.tmp"));
+  EXPECT_EQ(*read_file(victim.string()), "precious");
+
+  o.out_existing = ExistingDir::kEmpty;
+  auto emptied = runner::run(o);
+  ASSERT_TRUE(emptied.ok()) << emptied.error().message;
+  EXPECT_FALSE(fs::exists(fs::path(o.out_dir) / "mine.txt"));
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "run.json"));
+}
+
+// The interval reaches the interposer as it parses it (never "1e+06"); out of range is an error.
+TEST(Runner, IntervalRangeAndFormat) {
+  auto o = options("interval", {"sleep", "0.2"});
+  o.interval_ms = 1000000;
+  auto r = runner::run(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto tl = timeline::read_timeline(r->timeline_path);
+  ASSERT_TRUE(tl.ok()) << tl.error().message;
+  EXPECT_EQ(tl->header.interval_ms, 1000000);
+  for (double bad : {0.5, 0.0, -1.0, 3600001.0, std::nan("")}) {
+    o = options("interval-bad", {"true"});
+    o.interval_ms = bad;
+    EXPECT_FALSE(runner::run(o).ok()) << bad;
+  }
+}
+
+// A signal to this process while the target runs, with forwarding: passed on, and run.json
+// says how the run was stopped.
+TEST(Runner, ForwardedSignalIsRecordedInRunJson) {
+  auto o = options("forward", {"sleep", "30"});
+  o.stop.forward_signals = true;
+  o.tick_ms = 50;
+  int ticks = 0;
+  o.on_tick = [&](const runner::RunProgress&) {
+    if (++ticks == 3) ::raise(SIGHUP);
+  };
+  auto r = runner::run(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->exit.signal.value_or(0), SIGHUP);
+  auto doc = nlohmann::json::parse(*read_file(r->run_json_path));
+  EXPECT_EQ(doc["stop"]["received"], "SIGHUP");
+  EXPECT_EQ(doc["stop"]["killed_after_grace"], false);
 }
 
 TEST(Runner, StaticBinaryDetection) {

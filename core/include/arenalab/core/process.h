@@ -144,6 +144,9 @@ class TerminationSignals {
 // Returns 128+sig only if the signal did not end the process.
 int exit_by_signal(int sig);
 
+// The processes below `pid` (children, their children, ...), from /proc; empty when it has none.
+std::vector<pid_t> process_descendants(pid_t pid);
+
 // "SIGINT", "INT", "int", "2" -> 2; 0 for anything else (only the signals worth stopping a
 // target with: INT TERM HUP QUIT KILL USR1 USR2).
 int parse_signal(const std::string& name);

@@ -28,6 +28,7 @@ struct BudgetOptions {
   std::string allocator = "glibc";
   std::string allocators_file;  // empty: the default configurations file
   bool external = false;        // sample only from outside (no interposer in the target)
+  bool trace_children = false;  // through the runner: children write timeline.<pid>.jsonl
   // An existing out_dir with files in it (core/files.h); the command line refuses it unless
   // --force.
   ExistingDir out_existing = ExistingDir::kAccept;

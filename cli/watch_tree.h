@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+// watch --trace-children: one verdict per process of the tree (each child's own
+// timeline.<pid>.jsonl) and one for the tree, the worst first, so a wrapper (sh -c, a start
+// script) cannot hide a leaking child behind its own flat series (issue 20 item 2).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "arenalab/analysis/analysis.h"
+#include "arenalab/core/text.h"
+#include "arenalab/formats/timeline.h"
+
+namespace arenalab::cli {
+
+struct ProcessVerdict {
+  std::int64_t pid = 0;
+  std::vector<std::string> command;
+  std::size_t samples = 0;
+  analysis::Classification c;
+};
+
+struct TreeVerdict {
+  std::vector<ProcessVerdict> processes;  // the target first, then children; see worst_first()
+  std::size_t short_lived = 0;            // children with too few samples to judge
+  std::size_t unreadable = 0;             // children whose timeline could not be read
+};
+
+// A child judged on fewer samples would only ever read "unresolved" (2 s at the default
+// 100 ms interval: a shell's helpers, readlink, basename).
+inline constexpr std::size_t kMinChildSamples = 20;
+
+// How bad a verdict is for the tree: a leak anywhere is the tree's leak.
+inline int severity(analysis::Verdict v) {
+  switch (v) {
+    case analysis::Verdict::kLeak:
+      return 5;
+    case analysis::Verdict::kNonHeapGrowth:
+      return 4;
+    case analysis::Verdict::kUnresolved:
+      return 3;
+    case analysis::Verdict::kRetention:
+      return 2;
+    case analysis::Verdict::kBounded:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+// The target's classification plus every child timeline in `out_dir`, worst first (the
+// target first among equals).
+inline TreeVerdict judge_tree(const std::string& out_dir, const timeline::Timeline& target,
+                              const analysis::Classification& target_c,
+                              const analysis::Options& o) {
+  TreeVerdict t;
+  t.processes.push_back(
+      {target.header.pid, target.header.command, target.samples.size(), target_c});
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(out_dir, ec)) {
+    const std::string n = e.path().filename().string();
+    // timeline.<pid>.jsonl
+    if (n.rfind("timeline.", 0) != 0 || n.size() <= 15 || n.substr(n.size() - 6) != ".jsonl")
+      continue;
+    const std::string pid = n.substr(9, n.size() - 15);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto tl = timeline::read_timeline(e.path().string());
+    if (!tl) {
+      ++t.unreadable;
+      continue;
+    }
+    if (tl->samples.size() < kMinChildSamples) {
+      ++t.short_lived;
+      continue;
+    }
+    t.processes.push_back({tl->header.pid, tl->header.command, tl->samples.size(),
+                           analysis::classify(analysis::signals_from_timeline(*tl), o)});
+  }
+  std::stable_sort(t.processes.begin(), t.processes.end(),
+                   [](const ProcessVerdict& a, const ProcessVerdict& b) {
+                     return severity(a.c.verdict) > severity(b.c.verdict);
+                   });
+  return t;
+}
+
+inline std::string command_text(const std::vector<std::string>& command) {
+  std::string s;
+  for (const auto& a : command) s += (s.empty() ? "" : " ") + utf8_escaped(a);
+  return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+}
+
+inline std::string human_tree(const TreeVerdict& t) {
+  const auto& worst = t.processes.front();
+  std::string out =
+      fmt::format("\ntree verdict: {} (pid {}: {})\n", analysis::verdict_name(worst.c.verdict),
+                  worst.pid, command_text(worst.command));
+  out += "processes (worst first):\n";
+  for (const auto& p : t.processes)
+    out += fmt::format("  pid {:<8} {:<15} {:.2f}  {:>5} samples  {}\n", p.pid,
+                       analysis::verdict_name(p.c.verdict), p.c.confidence, p.samples,
+                       command_text(p.command));
+  if (t.short_lived > 0)
+    out += fmt::format("  ({} short-lived processes, under {} samples, not judged)\n",
+                       t.short_lived, kMinChildSamples);
+  if (t.unreadable > 0)
+    out += fmt::format("  ({} child timelines could not be read)\n", t.unreadable);
+  return out;
+}
+
+inline nlohmann::json tree_json(const TreeVerdict& t) {
+  nlohmann::json procs = nlohmann::json::array();
+  for (const auto& p : t.processes)
+    procs.push_back({{"pid", p.pid},
+                     {"command", utf8_escaped(p.command)},
+                     {"samples", p.samples},
+                     {"verdict", analysis::verdict_name(p.c.verdict)},
+                     {"confidence", p.c.confidence},
+                     {"reason", p.c.reason}});
+  const auto& worst = t.processes.front();
+  return {{"verdict", analysis::verdict_name(worst.c.verdict)},
+          {"confidence", worst.c.confidence},
+          {"pid", worst.pid},
+          {"processes", procs},
+          {"short_lived", t.short_lived},
+          {"unreadable", t.unreadable}};
+}
+
+}  // namespace arenalab::cli
