@@ -155,9 +155,11 @@ struct Row {
 
 void print_row(const Row& r) {
   const double cpu = median(r.cpu_ms), peak = median(r.peak);
-  std::printf("%-26s %9zu %10.1f %12.4f %9.2f %12.1f %10.0f\n", r.what.c_str(), r.cells,
+  const std::string per_cell =
+      r.per_cell_state.empty() ? "-" : std::to_string(static_cast<long>(median(r.per_cell_state)));
+  std::printf("%-26s %9zu %10.1f %12.4f %9.2f %12.1f %10s\n", r.what.c_str(), r.cells,
               median(r.wall_ms) / 1e3, cpu / static_cast<double>(r.cells), cpu / 1e3,
-              peak / 1048576, r.per_cell_state.empty() ? 0.0 : median(r.per_cell_state));
+              peak / 1048576, per_cell.c_str());
   if (!r.ok) std::printf("  (%s: a run failed; figures above are not valid)\n", r.what.c_str());
 }
 

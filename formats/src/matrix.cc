@@ -10,8 +10,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <set>
+#include <string_view>
 #include <tuple>
 
 #include "arenalab/core/files.h"
@@ -134,6 +136,14 @@ json cell_object(const Cell& c) {
   return j;
 }
 
+json summary_object(const Summary& s) {
+  json j = {{"workload", s.workload}, {"threads", s.threads}, {"configuration", s.configuration},
+            {"metric", s.metric},     {"unit", s.unit},       {"excluded_cells", s.excluded}};
+  j["value"] = interval_json(s.value);
+  if (s.ratio) j["ratio_to_baseline"] = interval_json(*s.ratio);
+  return j;
+}
+
 }  // namespace
 
 json to_json(const Results& r) {
@@ -163,13 +173,7 @@ json to_json(const Results& r) {
   for (const auto& c : r.cells) cells.push_back(cell_object(c));
   doc["cells"] = std::move(cells);
   json sums = json::array();
-  for (const auto& s : r.summaries) {
-    json j = {{"workload", s.workload}, {"threads", s.threads}, {"configuration", s.configuration},
-              {"metric", s.metric},     {"unit", s.unit},       {"excluded_cells", s.excluded}};
-    j["value"] = interval_json(s.value);
-    if (s.ratio) j["ratio_to_baseline"] = interval_json(*s.ratio);
-    sums.push_back(std::move(j));
-  }
+  for (const auto& s : r.summaries) sums.push_back(summary_object(s));
   doc["summaries"] = std::move(sums);
   return doc;
 }
@@ -374,32 +378,119 @@ Status write_cell(const std::string& path, const Cell& cell) {
   return write_file_durable(path, cell_to_json(cell).dump(1) + "\n");
 }
 
-std::string results_json_text(const Results& results) {
-  // The document without its cells, then the cells streamed in, one compact object per line:
-  // a 100,000-cell matrix never holds its whole JSON tree in memory (about 2 KB per cell as
-  // nlohmann::json nodes), only the text.
+namespace {
+
+using Emit = std::function<void(std::string_view)>;
+
+// results.json piece by piece: the document without cells and summaries, with the cells and
+// then the summaries streamed into their slots, one compact object per line. A matrix of
+// 100,000 cells never holds its whole JSON tree (about 2 KB per cell as nlohmann::json nodes)
+// nor, written to a file, its whole text.
+void emit_results_json(const Results& results, const Emit& emit) {
   Results head;
   head.plan = results.plan;
   head.environment = results.environment;
-  head.summaries = results.summaries;
   head.complete = results.complete;
-  std::string text = to_json(head).dump(1);
-  const std::string slot = "\"cells\": []";
-  const auto at = text.find(slot);
-  std::string cells = "\"cells\": [";
-  for (std::size_t i = 0; i < results.cells.size(); ++i) {
-    cells += i ? ",\n  " : "\n  ";
-    cells += cell_object(results.cells[i]).dump();
+  const std::string text = to_json(head).dump(1);
+  const std::string cells_slot = "\"cells\": []", sums_slot = "\"summaries\": []";
+  // Keys are sorted: "cells" comes before "summaries"; strings are escaped, so neither slot
+  // can be found inside a value.
+  const auto c = text.find(cells_slot), s = text.find(sums_slot);
+  auto stream = [&emit](const char* key, std::size_t n, auto&& object_of) {
+    emit(std::string("\"") + key + "\": [");
+    for (std::size_t i = 0; i < n; ++i) {
+      emit(i ? ",\n  " : "\n  ");
+      emit(object_of(i).dump());
+    }
+    emit(n ? "\n ]" : "]");
+  };
+  emit(std::string_view(text).substr(0, c));
+  stream("cells", results.cells.size(),
+         [&](std::size_t i) { return cell_object(results.cells[i]); });
+  emit(std::string_view(text).substr(c + cells_slot.size(), s - c - cells_slot.size()));
+  stream("summaries", results.summaries.size(),
+         [&](std::size_t i) { return summary_object(results.summaries[i]); });
+  emit(std::string_view(text).substr(s + sums_slot.size()));
+  emit("\n");
+}
+
+void emit_cells_csv(const Results& r, const Emit& emit);
+void emit_summaries_csv(const Results& r, const Emit& emit);
+
+// A file written piece by piece through a 1 MiB buffer into path.tmp.<pid>, renamed over path
+// on commit (atomic: a reader sees the old file or the whole new one). Not fsync'd: these
+// files are merged from the cell records, which are.
+class StreamedFile {
+ public:
+  explicit StreamedFile(std::string path)
+      : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())) {
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) error_ = errno;
+    buffer_.reserve(kBuffer);
   }
-  cells += results.cells.empty() ? "]" : "\n ]";
-  text.replace(at, slot.size(), cells);
-  return text + "\n";
+  ~StreamedFile() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      ::unlink(tmp_.c_str());
+    }
+  }
+  void write(std::string_view piece) {
+    buffer_.append(piece);
+    if (buffer_.size() >= kBuffer) flush();
+  }
+  Status commit() {
+    flush();
+    if (fd_ >= 0 && ::close(fd_) != 0 && !error_) error_ = errno;
+    fd_ = -1;
+    if (error_) {
+      ::unlink(tmp_.c_str());
+      return make_error("cannot write " + tmp_ + ": " + std::strerror(error_));
+    }
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      const int e = errno;
+      ::unlink(tmp_.c_str());
+      return make_error("cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(e));
+    }
+    return Ok{};
+  }
+
+ private:
+  static constexpr std::size_t kBuffer = 1 << 20;
+  void flush() {
+    std::size_t done = 0;
+    while (fd_ >= 0 && !error_ && done < buffer_.size()) {
+      const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) error_ = n < 0 ? errno : EIO;
+      if (n > 0) done += static_cast<std::size_t>(n);
+    }
+    buffer_.clear();
+  }
+  std::string path_, tmp_;
+  int fd_ = -1;
+  int error_ = 0;
+  std::string buffer_;
+};
+
+Status write_streamed(const std::string& path, const Results& r,
+                      void (*emit_all)(const Results&, const Emit&)) {
+  StreamedFile f(path);
+  emit_all(r, [&f](std::string_view piece) { f.write(piece); });
+  return f.commit();
+}
+
+}  // namespace
+
+std::string results_json_text(const Results& results) {
+  std::string out;
+  emit_results_json(results, [&out](std::string_view piece) { out.append(piece); });
+  return out;
 }
 
 Status write_results(const std::string& dir, const Results& results) {
-  if (auto s = write_file_atomic(dir + "/results.json", results_json_text(results)); !s) return s;
-  if (auto s = write_file_atomic(dir + "/results.csv", cells_csv(results)); !s) return s;
-  return write_file_atomic(dir + "/summary.csv", summaries_csv(results));
+  if (auto s = write_streamed(dir + "/results.json", results, emit_results_json); !s) return s;
+  if (auto s = write_streamed(dir + "/results.csv", results, emit_cells_csv); !s) return s;
+  return write_streamed(dir + "/summary.csv", results, emit_summaries_csv);
 }
 
 // --- CSV ---
@@ -433,41 +524,42 @@ std::string join(const std::vector<std::string>& fields) {
 
 }  // namespace
 
-std::string cells_csv(const Results& r) {
-  std::string out =
+namespace {
+
+void emit_cells_csv(const Results& r, const Emit& emit) {
+  emit(
       "schema,workload,configuration,threads,repeat,sequence,status,exit_code,signal,wall_ms,"
       "user_ms,sys_ms,peak_rss_bytes,rss_after_free_bytes,minor_faults,major_faults,throughput,"
-      "throughput_unit,identified_backend,identified_version,verified,message\n";
+      "throughput_unit,identified_backend,identified_version,verified,message\n");
   for (const auto& c : r.cells)
-    out += join({kSchema,
-                 csv_field(c.workload),
-                 csv_field(c.configuration),
-                 num(c.threads),
-                 num(c.repeat),
-                 num(c.sequence),
-                 status_name(c.status),
-                 num(c.exit_code),
-                 num(c.signal),
-                 num(c.wall_ms),
-                 num(c.user_ms),
-                 num(c.sys_ms),
-                 num(c.peak_rss_bytes),
-                 num(c.rss_after_free_bytes),
-                 num(c.minor_faults),
-                 num(c.major_faults),
-                 num(c.throughput),
-                 csv_field(c.throughput_unit),
-                 c.identified_backend,
-                 csv_field(c.identified_version),
-                 c.verified ? "true" : "false",
-                 csv_field(c.message.empty() ? c.mismatch : c.message)});
-  return out;
+    emit(join({kSchema,
+               csv_field(c.workload),
+               csv_field(c.configuration),
+               num(c.threads),
+               num(c.repeat),
+               num(c.sequence),
+               status_name(c.status),
+               num(c.exit_code),
+               num(c.signal),
+               num(c.wall_ms),
+               num(c.user_ms),
+               num(c.sys_ms),
+               num(c.peak_rss_bytes),
+               num(c.rss_after_free_bytes),
+               num(c.minor_faults),
+               num(c.major_faults),
+               num(c.throughput),
+               csv_field(c.throughput_unit),
+               c.identified_backend,
+               csv_field(c.identified_version),
+               c.verified ? "true" : "false",
+               csv_field(c.message.empty() ? c.mismatch : c.message)}));
 }
 
-std::string summaries_csv(const Results& r) {
-  std::string out =
+void emit_summaries_csv(const Results& r, const Emit& emit) {
+  emit(
       "schema,workload,threads,configuration,metric,unit,n,median,min,max,ci_low,ci_high,ci_level,"
-      "ratio_median,ratio_ci_low,ratio_ci_high,ratio_ci_level,excluded_cells\n";
+      "ratio_median,ratio_ci_low,ratio_ci_high,ratio_ci_level,excluded_cells\n");
   for (const auto& s : r.summaries) {
     const auto& v = s.value;
     std::vector<std::string> f = {kSchema,        csv_field(s.workload),
@@ -484,8 +576,21 @@ std::string summaries_csv(const Results& r) {
       f.insert(f.end(), 4, "");
     }
     f.push_back(num(s.excluded));
-    out += join(f);
+    emit(join(f));
   }
+}
+
+}  // namespace
+
+std::string cells_csv(const Results& r) {
+  std::string out;
+  emit_cells_csv(r, [&out](std::string_view piece) { out.append(piece); });
+  return out;
+}
+
+std::string summaries_csv(const Results& r) {
+  std::string out;
+  emit_summaries_csv(r, [&out](std::string_view piece) { out.append(piece); });
   return out;
 }
 

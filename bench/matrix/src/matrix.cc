@@ -224,6 +224,13 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
   const bool have_results = std::filesystem::exists(results_path);
   if (have_results && !opt.resume)
     return make_error(results_path + " exists: pass --resume to continue it, or another --out");
+  if (!opt.resume) {
+    // Records without results.json (removed by hand): a fresh run would mix with them.
+    if (const auto stale = find_cell_records(opt.out_dir); !stale.empty())
+      return make_error(opt.out_dir + "/cells holds " + std::to_string(stale.size()) +
+                        " cell records of an earlier matrix: pass --resume to continue it, or "
+                        "another --out");
+  }
   if (opt.resume) {
     std::vector<Cell> previous;
     if (have_results) {

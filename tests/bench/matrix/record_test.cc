@@ -182,6 +182,11 @@ TEST(RunMatrix, RecordsEveryCellAndMergesResultsOnATimerNotPerCell) {
   EXPECT_EQ(on_disk->environment.cpu_model, "Test CPU");
   // The merged results equal the merge of the records.
   EXPECT_EQ(merge_cell_records(d.path).cells, on_disk->cells);
+  // Records without results.json: a fresh run is refused rather than mixed with them.
+  fs::remove(d.path + "/results.json");
+  auto again = run_matrix(opt);
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("10 cell records"), std::string::npos);
 
   // With a zero interval the merge runs as often as its own cost allows: progress is seen.
   TempDir d2("matrix_timer_zero");

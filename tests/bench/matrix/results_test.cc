@@ -70,6 +70,26 @@ TEST(ResultsJson, RoundTripIsIdentical) {
   EXPECT_FALSE(back->summaries.empty());
 }
 
+TEST(ResultsJson, StreamedFilesEqualTheDocument) {
+  const Results r = sample();
+  EXPECT_EQ(nlohmann::json::parse(results_json_text(r)), to_json(r));
+  Results empty = r;
+  empty.cells.clear();
+  empty.summaries.clear();
+  EXPECT_EQ(nlohmann::json::parse(results_json_text(empty)), to_json(empty));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("matrix_stream_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(write_results(dir, r));
+  EXPECT_EQ(read_file(dir + "/results.json").value(), results_json_text(r));
+  EXPECT_EQ(read_file(dir + "/results.csv").value(), cells_csv(r));
+  EXPECT_EQ(read_file(dir + "/summary.csv").value(), summaries_csv(r));
+  auto back = read_results(dir + "/results.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, r);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ResultsJson, RejectsOtherSchemasAndMissingFields) {
   auto doc = to_json(sample());
   doc["schema"] = "arenalab.run/1";
