@@ -12,6 +12,7 @@
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/attach/attach.h"
+#include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/core/text.h"
 #include "arenalab/formats/timeline.h"
@@ -50,7 +51,7 @@ struct PidRun {
   double interval_ms = 100;
   std::string out_dir;
   bool verdict = true;  // watch: classify and print; run: only the files
-  bool json = false;
+  std::string json;     // watch --json: "" none, "-" stdout, else a file
   std::string fail_on = "leak";
   std::string limit;
   double live_every_s = 3;
@@ -93,6 +94,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     a.duration_s = d->as<double>();
   a.out_dir = r.out_dir;
   double next_live_ms = r.live_every_s * 1000;
+  LiveVerdict live;  // the verdict shown once settled, as under watch CMD
   if (r.verdict && !r.quiet && r.live_every_s > 0) {
     a.on_sample = [&](double elapsed_ms, const std::string& path) {
       if (elapsed_ms < next_live_ms) return;
@@ -101,11 +103,10 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
       if (!tl || tl->samples.empty()) return;
       const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
       const auto& s = tl->samples.back();
-      std::cerr << fmt::format(
-          "arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}  verdict {} ({:.2f})\n", sub,
-          elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
-          s.rss_anon ? format_bytes(*s.rss_anon) : "-", analysis::verdict_name(c.verdict),
-          c.confidence);
+      std::cerr << fmt::format("arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}  verdict {}\n", sub,
+                               elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
+                               s.rss_anon ? format_bytes(*s.rss_anon) : "-",
+                               live.show(c, elapsed_ms, 0.5 * r.interval_ms));
     };
   }
   // The refusals first, as one line, before anything is written.
@@ -148,10 +149,21 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     return kExitError;
   }
   const auto& c = v->classification;
-  if (r.json) {
+  if (r.json == "-") {
     auto j = read_json_file(v->verdict_path);
     if (j) std::cout << j->dump(2) << "\n";
   } else {
+    if (!r.json.empty()) {
+      auto j = read_json_file(v->verdict_path);
+      if (!j) {
+        print_error(sub, j.error().message);
+        return kExitError;
+      }
+      if (auto w = write_file_atomic(r.json, j->dump(2) + "\n"); !w) {
+        print_error(sub, w.error().message);
+        return kExitError;
+      }
+    }
     std::cout << human_verdict(c, o);
   }
   int code = verdict_exit_code(c.verdict);

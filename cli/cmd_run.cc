@@ -72,8 +72,8 @@ void setup(CLI::App& root, int& exit_code) {
   auto pid = add_pid_options(*cmd);
   cmd->callback([opt, pid, &exit_code] {
     exit_code = pid->given() ? run_pid("run", *pid,
-                                       {opt->run.interval_ms, opt->run.out_dir, false, false,
-                                        "leak", "", 0, opt->quiet})
+                                       {opt->run.interval_ms, opt->run.out_dir, false, "", "leak",
+                                        "", 0, opt->quiet})
                              : run_command(*opt);
   });
 }
