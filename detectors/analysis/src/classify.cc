@@ -74,7 +74,7 @@ double detect_period(const Clean& c, const Options& o) {
   if (n < 24) return 0;
   const std::size_t m = std::min<std::size_t>(n, 400);
   const double t0 = c.t.front(), w = c.t.back() - c.t.front();
-  if (w <= 0) return 0;
+  if (!(w > 0) || !std::isfinite(w)) return 0;  // a window of times that overflow: no period
   std::vector<double> g(m);
   std::size_t j = 0;
   for (std::size_t i = 0; i < m; ++i) {
@@ -183,7 +183,7 @@ Blocks make_blocks(const Clean& c, std::size_t i0, std::size_t i1, double period
   if (n < 2) return b;
   const double t0 = c.t[i0], t1 = c.t[i1 - 1];
   const double w = t1 - t0;
-  if (w <= 0) return b;
+  if (!(w > 0) || !std::isfinite(w)) return b;  // times that overflow: no blocks
   std::size_t target = std::min<std::size_t>(static_cast<std::size_t>(o.max_blocks), n / 3);
   if (target < 1) target = 1;
   double len = w / static_cast<double>(target);
@@ -848,7 +848,7 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
   const Shapes sh(x, b.med, p.level_ref);
   const auto ap = sh.approach(false, true);
-  if (!std::isfinite(ap.sse)) return;
+  if (!std::isfinite(ap.sse) || !(ap.tau > 0)) return;
   const double bic_ap = sh.bic(ap.sse, 4);
   const double constants = (sh.span() - ap.ts) / ap.tau;
   const double headroom_pct = 100.0 * ap.b * std::exp(-constants) / std::max(std::fabs(ap.a), 1.0);
