@@ -18,6 +18,7 @@
 #include "arenalab/formats/timeline.h"
 #include "classify_output.h"
 #include "command.h"
+#include "run_options.h"
 
 namespace arenalab::cli {
 
@@ -51,7 +52,7 @@ struct PidRun {
   double interval_ms = 100;
   std::string out_dir;
   bool verdict = true;  // watch: classify and print; run: only the files
-  std::string json;     // watch --json: "" none, "-" stdout, else a file
+  std::string json;     // "" none; "-" stdout; else a file
   std::string fail_on = "leak";
   std::string limit;
   double live_every_s = 3;
@@ -90,8 +91,15 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   a.pid = static_cast<pid_t>(p.pid);
   a.interval_ms = r.interval_ms;
   // --duration may belong to the subcommand itself (a run's duration): read it by name.
-  if (const auto* d = p.cmd->get_option_no_throw("--duration"); d && d->count() > 0)
-    a.duration_s = d->as<double>();
+  if (const auto* d = p.cmd->get_option_no_throw("--duration"); d && d->count() > 0) {
+    const auto s = parse_seconds(d->as<std::string>());
+    if (!s || *s <= 0) {
+      print_error(sub,
+                  "--duration " + d->as<std::string>() + ": expected seconds (or 90s, 5m, 2h)");
+      return kExitUsage;
+    }
+    a.duration_s = *s;
+  }
   a.out_dir = r.out_dir;
   double next_live_ms = r.live_every_s * 1000;
   LiveVerdict live;  // the verdict shown once settled, as under watch CMD
@@ -149,23 +157,21 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     return kExitError;
   }
   const auto& c = v->classification;
-  if (r.json == "-") {
+  // Machine output where it was asked (as watch does): a file of its own, or stdout for "-".
+  if (!r.json.empty()) {
     auto j = read_json_file(v->verdict_path);
-    if (j) std::cout << j->dump(2) << "\n";
-  } else {
-    if (!r.json.empty()) {
-      auto j = read_json_file(v->verdict_path);
-      if (!j) {
-        print_error(sub, j.error().message);
-        return kExitError;
-      }
-      if (auto w = write_file_atomic(r.json, j->dump(2) + "\n"); !w) {
-        print_error(sub, w.error().message);
-        return kExitError;
-      }
+    if (!j) {
+      print_error(sub, j.error().message);
+      return kExitError;
     }
-    std::cout << human_verdict(c, o);
+    if (r.json == "-") {
+      std::cout << j->dump(2) << "\n";
+    } else if (auto w = write_file_atomic(r.json, j->dump(2) + "\n"); !w) {
+      print_error(sub, w.error().message);
+      return kExitError;
+    }
   }
+  if (r.json != "-") std::cout << human_verdict(c, o);
   int code = verdict_exit_code(c.verdict);
   if (r.fail_on == "growth" &&
       (c.verdict == analysis::Verdict::kRetention || c.verdict == analysis::Verdict::kBounded))

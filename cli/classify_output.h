@@ -135,10 +135,15 @@ inline std::string human_verdict(const analysis::Classification& c, const analys
   if (const auto p = projection(c, o)) {
     out += fmt::format("  grows {} = {} per hour = {} per day", rate(p->rate),
                        format_bytes(p->rate * 3600), format_bytes(p->rate * 86400));
-    if (p->limit && p->time_to_limit_s)
+    if (p->limit && p->time_to_limit_s && *p->time_to_limit_s <= 0)
+      out += fmt::format("; already at or above {} ({})", format_bytes(p->limit->bytes),
+                         p->limit->source);
+    else if (p->limit && p->time_to_limit_s)
       out += fmt::format("; reaches {} ({}) in {}", format_bytes(p->limit->bytes), p->limit->source,
                          duration(*p->time_to_limit_s));
     out += "\n";
+  } else if (o.limit_bytes) {  // no upward trend to project (issue 20 item 6): say so
+    out += fmt::format("  {}: not reached at the current rate\n", format_bytes(*o.limit_bytes));
   }
   out +=
       fmt::format("\n{:<11} {:<15} {:>10} {:>8} {:>30} {:>8} {:>8} {:>13}\n", "signal", "verdict",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// arenalab budget --limit SIZE [--out DIR] [--json] [--interval MS] -- CMD...: run CMD in a
-// fresh memory cgroup with that limit and report how it ended (arenalab::budget does the work).
+// arenalab budget --limit SIZE [--out DIR] [--json] [--interval MS] [--duration S] -- CMD...: run
+// CMD in a fresh memory cgroup with that limit and report how it ended (arenalab::budget does
+// the work).
 #include <fmt/format.h>
 
 #include <iostream>
@@ -9,18 +10,17 @@
 #include "arenalab/budget/budget.h"
 #include "arenalab/core/sizes.h"
 #include "command.h"
+#include "run_options.h"
 
 namespace arenalab::cli {
 namespace {
 
 struct Options {
   std::string limit;
-  std::string out;
+  TargetFlags target;
   bool json = false;
-  double interval_ms = 100;
-  std::string allocator = "glibc";
-  std::string allocators_file;
   bool external = false;
+  bool exit_zero = false;
   std::vector<std::string> command;
 };
 
@@ -34,6 +34,11 @@ int run(const Options& o) {
     print_error("budget", "--limit " + o.limit + " is below one page (4K)");
     return kExitUsage;
   }
+  runner::RunOptions ro;  // the shared flags' checks; budget takes what applies to it
+  if (auto bad = apply_target_flags(o.target, ro)) {
+    print_error("budget", *bad);
+    return kExitUsage;
+  }
   if (o.command.empty()) {
     print_error("budget", "no command given (arenalab budget --limit SIZE -- CMD ARGS...)");
     return kExitUsage;
@@ -41,11 +46,13 @@ int run(const Options& o) {
   budget::BudgetOptions bo;
   bo.command = o.command;
   bo.limit_bytes = *limit;
-  bo.out_dir = o.out;
-  bo.interval_ms = o.interval_ms;
-  bo.allocator = o.allocator;
-  bo.allocators_file = o.allocators_file;
+  bo.out_dir = ro.out_dir;
+  bo.out_existing = ro.out_existing;
+  bo.interval_ms = ro.interval_ms;
+  bo.allocator = ro.allocator;
+  bo.allocators_file = ro.allocators_file;
   bo.external = o.external;
+  bo.stop = ro.stop;
   auto r = budget::run_budget(bo);
   if (!r) {
     print_error("budget", r.error().message);
@@ -60,10 +67,10 @@ int run(const Options& o) {
     print_error("budget", "the cgroup " + r->cgroup_dir + " could not be removed");
     return kExitError;
   }
-  // Interrupted: the shell's convention for "ended by this signal".
-  if (r->interrupted_by) return 128 + *r->interrupted_by;
-  // Otherwise the measurement succeeded whatever the target did; budget.json says how it ended.
-  return kExitOk;
+  // Stopped by a signal: end by it, as a shell expects (budget.json is written).
+  if (r->interrupted_by) return exit_by_signal(*r->interrupted_by);
+  // The target's own status (137 for the kernel's OOM kill); --exit-zero: 0 once measured.
+  return o.exit_zero ? kExitOk : target_status(r->exit, bo.stop);
 }
 
 void setup(CLI::App& root, int& exit_code) {
@@ -73,20 +80,18 @@ void setup(CLI::App& root, int& exit_code) {
       "Run CMD in a fresh memory cgroup with a limit; report exit/signal, kernel OOM kill, peak "
       "usage, the RSS timeline");
   cmd->add_option("--limit", o->limit, "Memory limit of the group (512M, 2G, bytes)")->required();
-  cmd->add_option("--out", o->out, "Output directory (default ./arenalab-budget-<pid>)");
+  add_target_flags(cmd, o->target, "arenalab-budget");
   cmd->add_flag("--json", o->json, "Print budget.json instead of the summary");
-  cmd->add_option("--interval", o->interval_ms, "Sampling interval in ms (default 100)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--allocator", o->allocator,
-                  "Allocator configuration the target runs under (default glibc)");
-  cmd->add_option("--allocators-file", o->allocators_file, "Another configurations file");
   cmd->add_flag("--external", o->external,
                 "No interposer in the target: sample from outside only (procfs + cgroup)");
+  cmd->add_flag("--exit-zero", o->exit_zero,
+                "Exit 0 once measured, whatever the target's status (the old behaviour)");
   cmd->add_option("command", o->command, "-- CMD ARGS...");
   cmd->footer(
-      "Exit: 0 when measured (the target's own status is in the report), 1 error (no usable "
-      "cgroup, cannot run CMD), 2 usage, 128+N when arenalab got signal N (the target is killed "
-      "and the group removed).");
+      "Exit: the target's status (137 when the kernel OOM-killed it; 0 with --exit-zero, or when "
+      "it ended on the --duration stop signal), 1 error (no usable cgroup, cannot run CMD), 2 "
+      "usage. SIGINT, SIGTERM, SIGHUP, SIGQUIT to arenalab go to the target (SIGKILL after "
+      "--grace); budget.json is written, the group removed, then arenalab ends by that signal.");
   cmd->callback([o, &exit_code] { exit_code = run(*o); });
 }
 

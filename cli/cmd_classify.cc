@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// arenalab classify DIR|timeline.jsonl [--json] [--limit SIZE]: leak, retention, bounded,
+// arenalab classify DIR|timeline.jsonl [--json] [--limit SIZE] (or --prometheus URL ...:
+// cmd_classify_prometheus.cc): leak, retention, bounded,
 // non-heap-growth, stable or unresolved, with the evidence per signal. Given a DIR, writes
 // DIR/verdict.json (atomically). Exit 0 no leak, 3 leak or non-heap-growth, 4 unresolved.
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/formats/timeline.h"
 #include "classify_output.h"
+#include "classify_prometheus.h"
 
 namespace arenalab::cli {
 namespace {
@@ -69,11 +71,24 @@ void setup(CLI::App& root, int& exit_code) {
       "Classify a run's timeline: leak | retention | bounded | non-heap-growth | stable | "
       "unresolved.\nExit: 0 no leak, 3 leak or non-heap-growth, 4 unresolved, 1 error, 2 usage.");
   cmd->add_option("path", a->path,
-                  "A run directory (writes verdict.json there) or a timeline.jsonl")
-      ->required();
+                  "A run directory (writes verdict.json there) or a timeline.jsonl");
   cmd->add_flag("--json", a->json, "Print the verdict as JSON (arenalab.verdict/1)");
   cmd->add_option("--limit", a->limit, "Project the time until RSS reaches SIZE (512M, 2G)");
-  cmd->callback([a, &exit_code] { exit_code = run(*a); });
+  // The fleet view: --prometheus URL classifies the series a Prometheus server has instead.
+  auto p = std::make_shared<PrometheusArgs>();
+  add_prometheus_options(cmd, *p);
+  cmd->callback([a, p, &exit_code] {
+    if (!p->url.empty()) {
+      p->limit = a->limit;
+      p->json = a->json;
+      exit_code = run_classify_prometheus(*p);
+    } else if (a->path.empty()) {
+      print_error("classify", "give a run directory, a timeline.jsonl or --prometheus URL");
+      exit_code = kExitUsage;
+    } else {
+      exit_code = run(*a);
+    }
+  });
 }
 
 }  // namespace

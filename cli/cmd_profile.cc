@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <memory>
+#include <regex>
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/formats/profile.h"
@@ -19,6 +20,7 @@ struct Flags {
   profilers::ProfileOptions options;
   std::string profiler;  // one of profilers::kAllProfilers' names (checked by the parser)
   int top = 10;
+  int frames = 1;  // frames of each stack in the text, from the site outward
   bool json = false;
   bool quiet = false;
   double progress_every_s = 3;  // a progress line on stderr this often while the target runs
@@ -28,6 +30,18 @@ int run(const Flags& flags) {
   if (flags.top < 1) {
     print_error("profile", "--top must be at least 1");
     return kExitUsage;
+  }
+  if (flags.frames < 1) {
+    print_error("profile", "--frames must be at least 1");
+    return kExitUsage;
+  }
+  for (const auto& pattern : flags.options.skip) {
+    try {
+      std::regex re(pattern);
+    } catch (const std::regex_error& e) {
+      print_error("profile", "--skip: '" + pattern + "' is not a regular expression: " + e.what());
+      return kExitUsage;
+    }
   }
   profilers::ProfileOptions options = flags.options;
   options.profiler = *profilers::parse_profiler(flags.profiler);
@@ -57,7 +71,7 @@ int run(const Flags& flags) {
     return kExitError;
   }
   std::cout << (flags.json ? profile_file::to_json(file)
-                           : profilers::report_text(*report, flags.top));
+                           : profilers::report_text(*report, flags.top, flags.frames));
   // As watch: 3 when something leaks (a call site classified leak).
   return file.growing_callsites > 0 ? kExitLeak : kExitOk;
 }
@@ -92,6 +106,11 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_option("--out", flags->options.out_dir,
                   "Directory for dumps, tool output and profile.json "
                   "(default ./arenalab-profile-<pid>)");
+  cmd->add_option("--skip", flags->options.skip,
+                  "REGEX of functions that are not the call site (allocation wrappers beyond the "
+                  "built-in zmalloc, PyObject_Malloc, g_malloc, xmalloc, ... lists); repeatable");
+  cmd->add_option("--frames", flags->frames,
+                  "Frames of each stack to show, from the call site outward (default 1)");
   cmd->add_flag("--quiet,-q", flags->quiet, "No progress lines on stderr while it runs");
   cmd->add_option("--progress-every", flags->progress_every_s,
                   "Seconds between progress lines on stderr (default 3; 0: none)");

@@ -5,8 +5,9 @@
 // agreed on it for 3 s, "unresolved" until then: LiveVerdict), then classifies the whole
 // timeline, writes <out>/verdict.json and prints the verdict with its evidence (or the JSON to
 // FILE; "-" for stdout, which the target shares: chosen explicitly, never by default).
-// Exit: 0 no leak, 3 leak or non-heap-growth (--fail-on growth: also retention and bounded
-// growth), 4 unresolved, 1 error, 2 usage.
+// Exit: ended by the signal arenalab got, if one stopped it; else 3 leak or non-heap-growth
+// (--fail-on growth: also retention and bounded growth), 4 unresolved; else the target's status
+// as run gives it; 1 error, 2 usage.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -15,22 +16,27 @@
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
+#include "arenalab/core/text.h"
 #include "arenalab/formats/timeline.h"
 #include "arenalab/runner/runner.h"
 #include "attach_pid.h"
 #include "classify_output.h"
+#include "metrics_option.h"
+#include "run_options.h"
 
 namespace arenalab::cli {
 namespace {
 
 struct Args {
   runner::RunOptions run;
-  std::string sample_bytes = "512K";
+  TargetFlags target;
+  InterposerFlags interposer;
   std::string json;  // "" none; "-" stdout; else a file
   std::string fail_on = "leak";
   std::string limit;
   double live_every_s = 3;
   bool quiet = false;
+  std::string metrics;  // --metrics ADDR:PORT
 };
 
 std::string last_figure(const timeline::Timeline& tl, const char* name) {
@@ -48,13 +54,13 @@ int run_watch(Args& a) {
     }
     o.limit_bytes = static_cast<double>(*l);
   }
-  auto bytes = parse_size(a.sample_bytes);
-  if (!bytes || *bytes == 0) {
-    print_error("watch",
-                "--sample-bytes: " + (bytes ? std::string("must be > 0") : bytes.error().message));
-    return kExitUsage;
+  for (auto bad :
+       {apply_target_flags(a.target, a.run), apply_interposer_flags(a.interposer, a.run)}) {
+    if (bad) {
+      print_error("watch", *bad);
+      return kExitUsage;
+    }
   }
-  a.run.sample_bytes = *bytes;
   if (a.run.command.empty()) {
     print_error("watch", "no command given (usage: arenalab watch [options] -- CMD ARGS...)");
     return kExitUsage;
@@ -82,6 +88,9 @@ int run_watch(Args& a) {
                                last_figure(*tl, "live_bytes"), shown, gauges);
     };
   }
+  std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
+  if (!a.metrics.empty() && !(metrics = serve_metrics("watch", a.run, a.metrics, o)))
+    return kExitError;
   auto r = runner::run(a.run);
   if (!r) {
     print_error("watch", r.error().message);
@@ -89,24 +98,38 @@ int run_watch(Args& a) {
   }
   auto tl = timeline::read_timeline(r->timeline_path);
   if (!tl) {
-    print_error("watch", tl.error().message);
+    // No verdict; the target's status is still said (and is in run.json).
+    print_error("watch", tl.error().message + " (no verdict; the target: " + r->exit.describe() +
+                             ", run.json in " + r->out_dir + ")");
+    if (const auto sig = r->exit.stop.received_signal) return exit_by_signal(*sig);
     return kExitError;
   }
   const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
   auto j = analysis::to_json(c, o, r->timeline_path);
   add_projection_json(j, c, o);
-  j["run"] = {{"command", a.run.command},
+  j["run"] = {{"command", utf8_escaped(a.run.command)},
               {"allocator", a.run.allocator},
               {"backend", backend_name(r->id.backend)},
               {"verified", r->verified},
               {"exit", r->exit.describe()},
               {"samples", tl->samples.size()},
               {"out_dir", r->out_dir}};
-  if (auto w = write_file_atomic(r->out_dir + "/verdict.json", j.dump(2) + "\n"); !w) {
-    print_error("watch", w.error().message);
+  if (const auto line = stop_line(r->exit, a.run.stop); !line.empty()) j["run"]["stop"] = line;
+  // The runner made and checked the directory; written relative to it, never through a link.
+  auto dir = OutputDir::open(r->out_dir, ExistingDir::kAccept);
+  if (dir) {
+    if (auto w = dir->write_file(
+            "verdict.json", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+        !w)
+      dir = w.error();
+  }
+  if (!dir) {
+    print_error("watch", dir.error().message);
     return kExitError;
   }
   if (!a.quiet) {
+    if (const auto line = stop_line(r->exit, a.run.stop); !line.empty())
+      std::cerr << "arenalab watch: " << line << "\n";
     std::cerr << fmt::format("arenalab watch: {} under {} ({}{}), {} samples in {}\n",
                              r->exit.describe(), a.run.allocator, backend_name(r->id.backend),
                              r->verified ? ", verified" : ", NOT verified", tl->samples.size(),
@@ -125,29 +148,27 @@ int run_watch(Args& a) {
     }
     std::cout << human_verdict(c, o);
   }
+  // arenalab stopped by a signal ends by it (verdict.json is written); otherwise the verdict's
+  // codes (3 leak, 4 unresolved) come before the target's own status (README "Exit status").
+  if (const auto sig = r->exit.stop.received_signal) return exit_by_signal(*sig);
   int code = verdict_exit_code(c.verdict);
   if (a.fail_on == "growth" &&
       (c.verdict == analysis::Verdict::kRetention || c.verdict == analysis::Verdict::kBounded))
     code = kExitLeak;
-  return code;
+  if (code != kExitOk) return code;
+  return target_status(r->exit, a.run.stop);
 }
 
 void setup(CLI::App& root, int& exit_code) {
   auto a = std::make_shared<Args>();
-  a->run.mode = "count";
   auto* cmd = root.add_subcommand(
       "watch",
       "Run a command and tell a leak from retention, a bounded cache, growth outside malloc.\n"
-      "Exit: 0 no leak, 3 leak or non-heap-growth, 4 unresolved, 1 error, 2 usage.");
-  cmd->add_option("--allocator", a->run.allocator, "Allocator configuration (default glibc)");
-  cmd->add_option("--allocators-file", a->run.allocators_file, "Configurations file");
-  cmd->add_option("--mode", a->run.mode, "stats | count | sample | full (default count)")
-      ->check(CLI::IsMember({"stats", "count", "sample", "full"}));
-  cmd->add_option("--interval", a->run.interval_ms, "Sampling interval in ms (default 100)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--sample-bytes", a->sample_bytes,
-                  "sample mode: mean bytes between samples (default 512K)");
-  cmd->add_option("--out", a->run.out_dir, "Output directory (default ./arenalab-run-<pid>)");
+      "Exit: 3 leak or non-heap-growth, 4 unresolved, else the target's status (0 when it "
+      "ended on the --duration stop signal), 1 error, 2 usage; stopped by SIGINT, SIGTERM, "
+      "SIGHUP or SIGQUIT (passed on to the target): verdict.json written, then ends by it.");
+  add_target_flags(cmd, a->target, "arenalab-run");
+  add_interposer_flags(cmd, a->interposer, "count");
   cmd->add_option("--json", a->json,
                   "Write the verdict as JSON (arenalab.verdict/1) to FILE; '-' for stdout (shared "
                   "with the target's own output)");
@@ -160,14 +181,24 @@ void setup(CLI::App& root, int& exit_code) {
                   "Seconds between live lines on stderr (default 3; 0: none)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet,-q", a->quiet, "No live lines or summary on stderr");
+  cmd->add_option("--metrics", a->metrics,
+                  "Serve Prometheus metrics on ADDR:PORT/metrics while CMD runs (docs/fleet.md)");
   cmd->add_option("command", a->run.command, "-- CMD ARGS...")->required();
   // --pid PID: a process already running instead of a command (attach_pid.h).
   auto pid = add_pid_options(*cmd);
   cmd->callback([a, pid, &exit_code] {
-    exit_code = pid->given() ? run_pid("watch", *pid,
-                                       {a->run.interval_ms, a->run.out_dir, true, a->json,
-                                        a->fail_on, a->limit, a->live_every_s, a->quiet})
-                             : run_watch(*a);
+    if (!pid->given()) {
+      exit_code = run_watch(*a);
+      return;
+    }
+    if (auto bad = apply_target_flags(a->target, a->run)) {
+      print_error("watch", *bad);
+      exit_code = kExitUsage;
+      return;
+    }
+    exit_code = run_pid("watch", *pid,
+                        {a->run.interval_ms, a->run.out_dir, true, a->json, a->fail_on, a->limit,
+                         a->live_every_s, a->quiet});
   });
 }
 

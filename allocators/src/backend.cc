@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "arenalab/allocators/backend.h"
+#include "arenalab/gauge.h"
 #include "backend_internal.h"
 
 namespace arenalab {
@@ -96,7 +97,7 @@ bool identify_malloc(void* malloc_fn, Identification* out) {
   const void* base = info.dli_fbase;
 
   // Under the arenalab interposer (it exports arenalab_gauge_set), identify what it forwards to.
-  if (symbol_in_object(handle, "arenalab_gauge_set", base)) {
+  if (symbol_in_object(handle, ARENALAB_GAUGE_SET_SYMBOL, base)) {
     NextMalloc next{info.dli_fname};
     dl_iterate_phdr(find_next_malloc, &next);
     dlclose(handle);
@@ -105,7 +106,7 @@ bool identify_malloc(void* malloc_fn, Identification* out) {
 
   if (void* v = symbol_in_object(handle, "mallctl", base)) {
     out->backend = Backend::kJemalloc;
-    auto mallctl = reinterpret_cast<detail::MallctlFn>(v);
+    auto mallctl = reinterpret_cast<MallctlFn>(v);
     const char* version = nullptr;
     std::size_t len = sizeof version;
     if (mallctl("version", &version, &len, nullptr, 0) == 0)

@@ -11,9 +11,6 @@
 
 namespace arenalab::detail {
 
-// jemalloc: int mallctl(const char*, void*, size_t*, void*, size_t) (jemalloc(3) "MALLCTL").
-using MallctlFn = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
-
 bool glibc_stats(AllocatorStats* out);
 bool glibc_purge();
 bool jemalloc_stats(AllocatorStats* out);

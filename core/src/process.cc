@@ -3,19 +3,27 @@
 // captured streams read with poll, and wait4 for the target's own rusage.
 #include "arenalab/core/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
+#include <utility>
 
 extern char** environ;
 
@@ -47,7 +55,165 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
+// TerminationSignals' state. The handler only stores into lock-free atomics, which is
+// async-signal-safe (signal-safety(7)); the four signals are blocked while it runs, so it never
+// interrupts itself.
+constexpr int kTermSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+constexpr int kMaxReceived = 32;
+std::atomic<int> g_received_count{0};
+std::atomic<int> g_received_sig[kMaxReceived];
+std::atomic<bool> g_received_tty[kMaxReceived];
+int g_guard_depth = 0;  // guards are made and dropped on one thread
+struct sigaction g_old_actions[std::size(kTermSignals)];
+bool g_installed[std::size(kTermSignals)];
+
+extern "C" void on_termination_signal(int sig, siginfo_t* info, void*) {
+  const int n = g_received_count.load(std::memory_order_relaxed);
+  if (n < kMaxReceived) {
+    g_received_sig[n].store(sig, std::memory_order_relaxed);
+    // SI_KERNEL: the terminal's line discipline sent it (Ctrl-C, Ctrl-\, hangup) to the whole
+    // foreground process group; kill(2) gives SI_USER.
+    g_received_tty[n].store(info != nullptr && info->si_code == SI_KERNEL,
+                            std::memory_order_relaxed);
+  }
+  g_received_count.store(n + 1, std::memory_order_release);
+}
+
+// The pids whose parent is `parent` (from /proc/PID/stat's fourth field, after the command
+// name in parentheses, which may itself hold spaces and parentheses).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    const char* name = e->d_name;
+    if (*name < '1' || *name > '9') continue;
+    char path[300];
+    std::snprintf(path, sizeof path, "/proc/%s/stat", name);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[1024];
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    const char* close_paren = std::strrchr(buf, ')');
+    if (!close_paren) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(close_paren + 1, " %c %d", &state, &ppid) == 2 && ppid == parent)
+      out.push_back(static_cast<pid_t>(std::atoi(name)));
+  }
+  ::closedir(d);
+  return out;
+}
+
+// `pid` and everything below it, parents first.
+std::vector<pid_t> process_tree(pid_t pid) {
+  std::vector<pid_t> tree{pid};
+  for (std::size_t i = 0; i < tree.size() && tree.size() < 4096; ++i)
+    for (pid_t c : children_of(tree[i])) tree.push_back(c);
+  return tree;
+}
+
 }  // namespace
+
+TerminationSignals::TerminationSignals() {
+  if (g_guard_depth++ > 0) return;
+  g_received_count.store(0);
+  struct sigaction sa {};
+  sa.sa_sigaction = on_termination_signal;
+  // SA_RESTART keeps reads in the tick callbacks going; poll(2) still returns EINTR, so the
+  // wait loop sees the signal at once.
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : kTermSignals) sigaddset(&sa.sa_mask, sig);
+  for (std::size_t i = 0; i < std::size(kTermSignals); ++i) {
+    g_installed[i] = false;
+    struct sigaction old {};
+    ::sigaction(kTermSignals[i], nullptr, &old);
+    // A signal ignored when arenalab started (nohup, a background job of a script) stays
+    // ignored, as shells do: whoever started us asked not to be stopped by it.
+    if (old.sa_handler == SIG_IGN && !(old.sa_flags & SA_SIGINFO)) continue;
+    ::sigaction(kTermSignals[i], &sa, &g_old_actions[i]);
+    g_installed[i] = true;
+  }
+}
+
+TerminationSignals::~TerminationSignals() {
+  if (--g_guard_depth > 0) return;
+  for (std::size_t i = 0; i < std::size(kTermSignals); ++i)
+    if (g_installed[i]) ::sigaction(kTermSignals[i], &g_old_actions[i], nullptr);
+}
+
+std::vector<TerminationSignals::Received> TerminationSignals::received() {
+  const int n = std::min(g_received_count.load(std::memory_order_acquire), kMaxReceived);
+  std::vector<Received> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back({g_received_sig[i].load(std::memory_order_relaxed),
+                   g_received_tty[i].load(std::memory_order_relaxed)});
+  return out;
+}
+
+int TerminationSignals::first() {
+  if (g_received_count.load(std::memory_order_acquire) == 0) return 0;
+  return g_received_sig[0].load(std::memory_order_relaxed);
+}
+
+int exit_by_signal(int sig) {
+  std::fflush(nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
+  // SIGQUIT's default action dumps core: arenalab's own core file is not what was asked for.
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  ::raise(sig);
+  return 128 + sig;
+}
+
+int parse_signal(const std::string& name) {
+  std::string n;
+  for (char c : name) n += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (n.rfind("SIG", 0) == 0) n = n.substr(3);
+  static const std::pair<const char*, int> kNames[] = {
+      {"INT", SIGINT},   {"TERM", SIGTERM}, {"HUP", SIGHUP},   {"QUIT", SIGQUIT},
+      {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+  };
+  for (const auto& [k, v] : kNames)
+    if (n == k || n == std::to_string(v)) return v;
+  return 0;
+}
+
+std::string signal_name(int sig) {
+  const char* n = sigabbrev_np(sig);
+  return n ? std::string("SIG") + n : "signal " + std::to_string(sig);
+}
+
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* env = std::getenv("PATH");
+  const std::string dirs = env != nullptr ? env : "/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    const std::string candidate = dir + "/" + name;
+    struct stat st {};
+    if (::access(candidate.c_str(), X_OK) == 0 && ::stat(candidate.c_str(), &st) == 0 &&
+        S_ISREG(st.st_mode))
+      return candidate;
+    start = end + 1;
+  }
+  return "";
+}
 
 double monotonic_ms() {
   timespec ts{};
@@ -131,6 +297,7 @@ Result<Child> spawn(const SpawnSpec& spec) {
     return make_error(std::string("pipe: ") + std::strerror(errno));
 
   const double start = monotonic_ms();
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return make_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
@@ -142,6 +309,10 @@ Result<Child> spawn(const SpawnSpec& spec) {
       if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
     }
     int err = 0;
+    // SIGKILL when arenalab dies. If it died before prctl ran, the child was reparented
+    // already and no signal would come: check the parent after setting it.
+    if (spec.die_with_parent && (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent))
+      ::_exit(127);
     if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) err = errno;
     if (err == 0 && spec.child_setup && !spec.child_setup()) err = -1;
     if (err == 0) {
@@ -183,13 +354,69 @@ Result<Child> spawn(const SpawnSpec& spec) {
 }
 
 Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms) {
+  return wait(on_tick, tick_ms, StopPolicy{});
+}
+
+Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms,
+                             const StopPolicy& stop) {
   if (pid_ <= 0) return make_error("no running child to wait for");
   ExitInfo info;
   double last_tick = monotonic_ms();
+  std::size_t signals_seen = 0;
+  // Sends the stop requests that are due; returns ms until the next deadline (or tick_ms).
+  auto stop_step = [&]() -> double {
+    const double now = monotonic_ms() - start_ms_;
+    auto stopping = [&](int sig) {
+      if (!info.stop.stop_ms) {
+        info.stop.stop_ms = now;
+        info.stop.sent_signal = sig;
+      }
+    };
+    if (stop.forward_signals) {
+      const auto got = TerminationSignals::received();
+      for (; signals_seen < got.size(); ++signals_seen) {
+        const auto& r = got[signals_seen];
+        if (!info.stop.received_signal) info.stop.received_signal = r.signal;
+        // The terminal sent it to our whole process group, the target's too (unless the
+        // target moved to a group of its own): a second copy would read as "I insist"
+        // (redis-server exits at once on a second SIGINT).
+        const bool target_has_it = r.from_terminal && ::getpgid(pid_) == ::getpgrp();
+        if (!target_has_it) ::kill(pid_, r.signal);
+        stopping(r.signal);
+      }
+    }
+    if (stop.duration_ms > 0 && !info.stop.stop_ms && now >= stop.duration_ms) {
+      ::kill(pid_, stop.stop_signal);
+      info.stop.duration_reached = true;
+      stopping(stop.stop_signal);
+    }
+    double next = tick_ms;
+    if (info.stop.stop_ms && !info.stop.killed_after_grace) {
+      const double kill_at = *info.stop.stop_ms + std::max(0.0, stop.grace_ms);
+      if (now >= kill_at) {
+        // The target and what it started: a wrapper killed here would leave its children.
+        for (pid_t p : process_tree(pid_)) ::kill(p, SIGKILL);
+        info.stop.killed_after_grace = true;
+      } else {
+        next = std::min(next, kill_at - now);
+      }
+    } else if (stop.duration_ms > 0 && !info.stop.stop_ms) {
+      next = std::min(next, stop.duration_ms - now);
+    }
+    return next;
+  };
   int status = 0;
   rusage ru{};
   // A pidfd becomes readable when the child exits, so poll wakes at once instead of at the
   // next timeout (wall times stay exact). Kernels before 5.3 lack it: then poll times out.
+  // While a stop can come, arenalab adopts what the target leaves behind (a wrapper's children
+  // when the wrapper ends on the signal): PR_SET_CHILD_SUBREAPER, so they can be stopped too.
+  const bool adopt = stop.forward_signals || stop.duration_ms > 0;
+  int was_subreaper = 0;
+  if (adopt) {
+    ::prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper);
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  }
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
   for (;;) {
     pollfd fds[3];
@@ -197,7 +424,9 @@ Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms) 
     if (out_fd_ >= 0) fds[nfds++] = {out_fd_, POLLIN, 0};
     if (err_fd_ >= 0) fds[nfds++] = {err_fd_, POLLIN, 0};
     if (pidfd >= 0) fds[nfds++] = {pidfd, POLLIN, 0};
-    const int timeout = std::max(1, std::min(tick_ms, pidfd >= 0 ? tick_ms : 5));
+    const double until_stop = stop_step();
+    const int timeout = std::max(
+        1, std::min({tick_ms, pidfd >= 0 ? tick_ms : 5, static_cast<int>(until_stop) + 1}));
     if (nfds > 0) {
       ::poll(fds, nfds, timeout);
       if (out_fd_ >= 0 && !drain(out_fd_, info.out, limit_)) close_fd(out_fd_);
@@ -218,6 +447,41 @@ Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms) 
     }
   }
   info.wall_ms = monotonic_ms() - start_ms_;
+  if (adopt) {
+    // Stopped: the target's descendants it left behind (now ours) get the same stop signal,
+    // the rest of the grace period, then SIGKILL; all of them reaped. Not stopped: they are
+    // left to run (a daemon the target started on purpose).
+    if (info.stop.stop_ms) {
+      const pid_t target = pid_;
+      auto leftovers = [&] {
+        std::vector<pid_t> out;
+        for (pid_t c : children_of(::getpid()))
+          if (c != target) out.push_back(c);
+        return out;
+      };
+      const int sig = info.stop.sent_signal.value_or(SIGTERM);
+      for (pid_t c : leftovers()) ::kill(c, sig);
+      const double kill_at = start_ms_ + *info.stop.stop_ms + std::max(0.0, stop.grace_ms);
+      for (;;) {
+        int st = 0;
+        while (::waitpid(-1, &st, WNOHANG) > 0) {
+        }
+        const auto left = leftovers();
+        if (left.empty()) break;
+        if (monotonic_ms() >= kill_at) {
+          for (pid_t c : left)
+            for (pid_t p : process_tree(c)) ::kill(p, SIGKILL);
+          for (pid_t c : left) ::waitpid(c, &st, 0);
+          break;
+        }
+        ::usleep(10000);
+      }
+    }
+    ::prctl(PR_SET_CHILD_SUBREAPER, was_subreaper);
+  }
+  // A signal that came after the last look, as the target ended, still says how the run ended.
+  if (stop.forward_signals && !info.stop.received_signal)
+    if (const int sig = TerminationSignals::first(); sig != 0) info.stop.received_signal = sig;
   if (pidfd >= 0) ::close(pidfd);
   pid_ = -1;
   // Whatever is still buffered in the pipes (grandchildren may keep them open: do not block).

@@ -3,8 +3,13 @@
 // files, and the Group view (matrix.h).
 #include "arenalab/formats/matrix.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <set>
 #include <tuple>
@@ -327,13 +332,72 @@ Result<Cell> read_cell(const std::string& path) {
   return formats::read_document<Cell>(path, parse_cell);
 }
 
+namespace {
+
+// Writes `content` to path.tmp.<pid>, fsyncs it, renames it over `path` and fsyncs the
+// directory: after a return a crash of the process or of the machine leaves either the old
+// file or the whole new one, never a part.
+Status write_file_durable(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const int err = done < content.size() ? errno : (::fsync(fd) != 0 ? errno : 0);
+  ::close(fd);
+  if (err != 0 || done < content.size()) {
+    ::unlink(tmp.c_str());
+    return make_error("cannot write " + tmp + ": " + std::strerror(err ? err : EIO));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return make_error("cannot rename " + tmp + " to " + path + ": " + std::strerror(e));
+  }
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    (void)::fsync(dfd);  // the rename itself reaches the disk
+    ::close(dfd);
+  }
+  return Ok{};
+}
+
+}  // namespace
+
 Status write_cell(const std::string& path, const Cell& cell) {
-  return formats::write_document(path, cell_to_json(cell));
+  return write_file_durable(path, cell_to_json(cell).dump(1) + "\n");
+}
+
+std::string results_json_text(const Results& results) {
+  // The document without its cells, then the cells streamed in, one compact object per line:
+  // a 100,000-cell matrix never holds its whole JSON tree in memory (about 2 KB per cell as
+  // nlohmann::json nodes), only the text.
+  Results head;
+  head.plan = results.plan;
+  head.environment = results.environment;
+  head.summaries = results.summaries;
+  head.complete = results.complete;
+  std::string text = to_json(head).dump(1);
+  const std::string slot = "\"cells\": []";
+  const auto at = text.find(slot);
+  std::string cells = "\"cells\": [";
+  for (std::size_t i = 0; i < results.cells.size(); ++i) {
+    cells += i ? ",\n  " : "\n  ";
+    cells += cell_object(results.cells[i]).dump();
+  }
+  cells += results.cells.empty() ? "]" : "\n ]";
+  text.replace(at, slot.size(), cells);
+  return text + "\n";
 }
 
 Status write_results(const std::string& dir, const Results& results) {
-  if (auto s = write_file_atomic(dir + "/results.json", to_json(results).dump(1) + "\n"); !s)
-    return s;
+  if (auto s = write_file_atomic(dir + "/results.json", results_json_text(results)); !s) return s;
   if (auto s = write_file_atomic(dir + "/results.csv", cells_csv(results)); !s) return s;
   return write_file_atomic(dir + "/summary.csv", summaries_csv(results));
 }

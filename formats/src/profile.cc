@@ -200,6 +200,7 @@ Profile read(const Reader& r, const json& j) {
     t.ran = r.boolean(tools[i], path, "ran");
     if (auto st = r.number_opt(tools[i], path, "status")) t.status = static_cast<int>(*st);
     t.output = r.string_or(tools[i], path, "output");
+    t.error = r.string_or(tools[i], path, "error");
     p.tools.push_back(std::move(t));
   }
   if (j.contains("mmap")) {
@@ -249,6 +250,7 @@ std::string to_json(const Profile& p) {
     json c = {{"purpose", t.purpose}, {"command", t.command}, {"ran", t.ran}};
     if (t.status) c["status"] = *t.status;
     if (!t.output.empty()) c["output"] = t.output;
+    if (!t.error.empty()) c["error"] = t.error;
     j["tools"].push_back(std::move(c));
   }
   if (p.mmap) {

@@ -65,6 +65,13 @@ json run_to_json(const RunRecord& r) {
       {"warnings", r.warnings},
   };
   formats::put(doc, "sample_bytes", r.sample_bytes);
+  if (const auto& s = r.stop) {
+    json stop = {{"at_ms", s->at_ms}, {"killed_after_grace", s->killed_after_grace}};
+    formats::put(stop, "received", s->received);
+    formats::put(stop, "duration_ms", s->duration_ms);
+    formats::put(stop, "signal", s->signal);
+    doc["stop"] = stop;
+  }
   return doc;
 }
 
@@ -100,6 +107,15 @@ RunRecord parse(const json& doc) {
       static_cast<std::size_t>(o.integer("timeline_samples", 0, std::int64_t{1} << 53));
   r.files = o.strings("files");
   r.warnings = o.strings("warnings");
+  if (const auto s = o.opt_obj("stop")) {
+    StopRecord stop;
+    stop.at_ms = s->num("at_ms", 0);
+    stop.killed_after_grace = s->bool_or("killed_after_grace", false);
+    if (s->has("received")) stop.received = s->str("received");
+    stop.duration_ms = s->opt_num("duration_ms", 0);
+    if (s->has("signal")) stop.signal = s->str("signal");
+    r.stop = stop;
+  }
   return r;
 }
 

@@ -75,5 +75,69 @@ TEST(Process, TickCallbackRunsWhileTheChildLives) {
   EXPECT_GE(ticks, 3);
 }
 
+// --duration: the stop signal after the time, the status it ended with, no SIGKILL needed.
+TEST(Process, DurationSendsTheStopSignal) {
+  SpawnSpec spec;
+  spec.argv = {"sleep", "30"};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  StopPolicy stop;
+  stop.duration_ms = 300;
+  stop.stop_signal = SIGTERM;
+  auto r = child->wait({}, 50, stop);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->signal.value_or(0), SIGTERM);
+  EXPECT_TRUE(r->stop.duration_reached);
+  EXPECT_FALSE(r->stop.killed_after_grace);
+  EXPECT_LT(r->wall_ms, 5000);
+}
+
+// A target that ignores the stop signal is SIGKILLed after the grace period, with what it
+// started.
+TEST(Process, GraceThenSigkillForTheWholeTree) {
+  SpawnSpec spec;
+  spec.argv = {"sh", "-c", "trap '' INT; sleep 30 & wait"};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  StopPolicy stop;
+  stop.duration_ms = 200;
+  stop.grace_ms = 300;
+  auto r = child->wait({}, 50, stop);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->signal.value_or(0), SIGKILL);
+  EXPECT_TRUE(r->stop.killed_after_grace);
+  EXPECT_LT(r->wall_ms, 5000);
+}
+
+// A signal to arenalab while a guard lives is recorded and passed on to the target.
+TEST(Process, TerminationSignalsArePassedOn) {
+  TerminationSignals guard;
+  SpawnSpec spec;
+  spec.argv = {"sleep", "30"};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  StopPolicy stop;
+  stop.forward_signals = true;
+  int ticks = 0;
+  auto r = child->wait(
+      [&] {
+        if (++ticks == 2) ::raise(SIGTERM);  // we survive it: the guard records it
+      },
+      20, stop);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->signal.value_or(0), SIGTERM);
+  EXPECT_EQ(r->stop.received_signal.value_or(0), SIGTERM);
+  EXPECT_EQ(TerminationSignals::first(), SIGTERM);
+}
+
+TEST(Process, ParseSignalNames) {
+  EXPECT_EQ(parse_signal("INT"), SIGINT);
+  EXPECT_EQ(parse_signal("sigterm"), SIGTERM);
+  EXPECT_EQ(parse_signal("1"), SIGHUP);
+  EXPECT_EQ(parse_signal("SIGSEGV"), 0);
+  EXPECT_EQ(parse_signal(""), 0);
+  EXPECT_EQ(signal_name(SIGQUIT), "SIGQUIT");
+}
+
 }  // namespace
 }  // namespace arenalab

@@ -71,6 +71,17 @@ runner::RunRecord sample_run() {
   return r;
 }
 
+TEST(RunJson, RoundTripWithStop) {
+  TempDir d;
+  auto r = sample_run();
+  r.stop = runner::StopRecord{5012.5, true, "SIGTERM", std::nullopt, "SIGTERM"};
+  ASSERT_TRUE(runner::write_run_json(d.file("run.json"), r));
+  auto back = runner::read_run_json(d.file("run.json"));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, r);
+  EXPECT_FALSE(runner::run_to_json(sample_run()).contains("stop"));  // absent, not empty
+}
+
 TEST(RunJson, RoundTrip) {
   TempDir d;
   const auto r = sample_run();

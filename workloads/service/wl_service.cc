@@ -3,7 +3,6 @@
 // through malloc stays under --heap-cap, it evicts to stay under) that also keeps an off-heap
 // buffer (mmap) per request, growing. Seed task 9: a memory limit equal to the heap cap kills
 // it although the heap was never above its cap; budget the process, not the heap.
-#include <dlfcn.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "arenalab/core/sizes.h"
+#include "arenalab/gauge.h"
 #include "arenalab/workload/harness.h"
 
 using arenalab::format_bytes;
@@ -28,7 +28,6 @@ namespace {
 constexpr int kExitRefused = 75;
 
 // The interposer's gauge hook (libarenalab_preload.so), present only when run under it.
-using GaugeSetFn = void (*)(const char*, double);
 
 struct HeapObject {
   void* p;
@@ -81,7 +80,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  auto gauge_set = reinterpret_cast<GaugeSetFn>(::dlsym(RTLD_DEFAULT, "arenalab_gauge_set"));
+  const arenalab_gauge_set_fn gauge_set = arenalab_gauge_set;  // null without the interposer
 
   std::deque<HeapObject> heap;  // the managed heap: FIFO eviction keeps it under the cap
   std::uint64_t heap_bytes = 0, heap_peak = 0, evictions = 0;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // execute_cell: one cell in its own process (see matrix.h for the identification methods).
 #include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
@@ -39,6 +42,17 @@ struct Ran {
   std::string mismatch, timeline_path;
 };
 
+// Runs in a cell's process before exec: the cell dies with the matrix. A matrix killed (even
+// with SIGKILL) leaves no cell running on, which would share the CPU with, and write into the
+// directory of, the same cell run again by --resume. Async-signal-safe (prctl, getppid).
+std::function<bool()> die_with_matrix() {
+  const pid_t matrix = ::getpid();
+  return [matrix] {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return true;  // best effort
+    return ::getppid() == matrix;  // the matrix died before the prctl: do not start the cell
+  };
+}
+
 // Workloads built here run under arenalab::runner in stats mode: the interposer identifies,
 // inside the process, the object defining the malloc it calls, and samples RSS and the
 // allocator's books into timeline.jsonl.
@@ -51,6 +65,7 @@ Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::strin
   o.interval_ms = req.timeline ? kTimelineMs : 100;
   o.out_dir = req.cell_dir;
   o.capture_output = true;
+  o.child_setup = die_with_matrix();
   o.extra_env = {{"ARENALAB_CONFIGURATION", req.configuration.name}};
   bool timed_out = false;
   o.on_tick = [&](const runner::RunProgress& p) {
@@ -87,6 +102,7 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
   spec.capture_stderr = true;
   spec.capture_limit = 64 << 10;
   spec.stdin_null = true;
+  spec.child_setup = die_with_matrix();
   auto child = spawn(spec);
   if (!child) return child.error();
   std::vector<timeline::Sample> samples;

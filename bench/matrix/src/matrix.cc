@@ -14,9 +14,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/matrix/record.h"
 #include "arenalab/runner/runner.h"
 
 namespace arenalab::matrix {
@@ -186,6 +188,32 @@ Status write_outputs(const std::string& dir, Results& results) {
 
 }  // namespace
 
+namespace {
+
+// The finished cells of a matrix directory: those of its results.json (written by the last
+// merge, or by an arenalab that kept no records) overlaid by its cell records, which are never
+// older. Problems with records go to `notes`.
+std::vector<Cell> recorded_cells(const std::string& out_dir, std::vector<Cell> from_results,
+                                 std::vector<std::string>& notes) {
+  Merged merged = merge_cell_records(out_dir);
+  notes = std::move(merged.notes);
+  if (from_results.empty()) return std::move(merged.cells);
+  std::unordered_map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < from_results.size(); ++i) index[from_results[i].key()] = i;
+  for (auto& c : merged.cells) {
+    auto it = index.find(c.key());
+    if (it != index.end())
+      from_results[it->second] = std::move(c);
+    else
+      from_results.push_back(std::move(c));
+  }
+  std::stable_sort(from_results.begin(), from_results.end(),
+                   [](const Cell& a, const Cell& b) { return a.sequence < b.sequence; });
+  return from_results;
+}
+
+}  // namespace
+
 Result<Results> run_matrix(const MatrixOptions& opt) {
   const Plan& plan = opt.plan;
   if (auto s = make_directories(opt.out_dir); !s) return s.error();
@@ -193,23 +221,30 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
   Results results;
   results.plan = plan;
   std::set<std::string> done;
-  if (std::filesystem::exists(results_path)) {
-    if (!opt.resume)
-      return make_error(results_path + " exists: pass --resume to continue it, or another --out");
-    auto prev = read_results(results_path);
-    if (!prev) return prev.error();
-    if (prev->plan.smoke != plan.smoke)
-      return make_error(results_path + " was measured with" + (prev->plan.smoke ? "" : "out") +
-                        " --smoke; resume with the same setting");
-    // Keep the finished cells; a finished cell is one recorded with any status.
-    for (auto& c : prev->cells) {
-      done.insert(c.key());
-      results.cells.push_back(std::move(c));
+  const bool have_results = std::filesystem::exists(results_path);
+  if (have_results && !opt.resume)
+    return make_error(results_path + " exists: pass --resume to continue it, or another --out");
+  if (opt.resume) {
+    std::vector<Cell> previous;
+    if (have_results) {
+      auto prev = read_results(results_path);
+      if (!prev) return prev.error();
+      if (prev->plan.smoke != plan.smoke)
+        return make_error(results_path + " was measured with" + (prev->plan.smoke ? "" : "out") +
+                          " --smoke; resume with the same setting");
+      previous = std::move(prev->cells);
+      results.environment = prev->environment;
     }
-    results.environment = prev->environment;
+    std::vector<std::string> notes;
+    results.cells = recorded_cells(opt.out_dir, std::move(previous), notes);
+    for (const auto& n : notes) std::fprintf(stderr, "matrix: %s\n", n.c_str());
+    if (opt.merge_notes) *opt.merge_notes = std::move(notes);
+    // Keep the finished cells; a finished cell is one recorded with any status.
+    for (const auto& c : results.cells) done.insert(c.key());
   }
   if (results.environment.cpu_model.empty() && results.environment.kernel.empty())
-    results.environment = capture_environment(opt.configurations);
+    results.environment =
+        opt.environment ? *opt.environment : capture_environment(opt.configurations);
 
   const std::vector<int> threads = plan.threads.empty() ? std::vector<int>{0} : plan.threads;
   struct Planned {
@@ -302,13 +337,25 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
       (void)executor(req);
     }
   }
+  // The plan and the environment on disk before the first cell, so a resume after a kill at
+  // any point finds them; from here on results.json is merged at most every few seconds.
+  results.complete = todo.empty();
+  double last_merge = monotonic_ms(), merge_cost = 0;
+  auto merge = [&]() -> Status {
+    const double start = monotonic_ms();
+    auto s = write_outputs(opt.out_dir, results);
+    last_merge = monotonic_ms();
+    merge_cost = last_merge - start;
+    return s;
+  };
+  if (auto s = merge(); !s) return s.error();
   const double t0 = monotonic_ms();
   int sequence = static_cast<int>(results.cells.size());
+  for (const auto& c : results.cells) sequence = std::max(sequence, c.sequence + 1);
   const std::size_t total = order.size();
   std::size_t finished = done.size(), ran = 0;
   for (const auto& p : todo) {
-    const std::string dir = fmt::format("{}/cells/{}/{}/t{}/r{}", opt.out_dir, p.w->name, p.c->name,
-                                        p.threads, p.repeat);
+    const std::string dir = cell_directory(opt.out_dir, p.w->name, p.c->name, p.threads, p.repeat);
     // On a terminal the bar redraws in place; in a log, a line every 5 % of the cells.
     const bool log_line =
         !tty && (ran == 0 ||
@@ -338,18 +385,25 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
                    status_name(cell.status),
                    cell.message.empty() && cell.mismatch.empty() ? "" : ": ",
                    (cell.message.empty() ? cell.mismatch : cell.message).c_str());
+    // Recorded once, on its own, before the matrix moves on: a kill after this line loses
+    // nothing of this cell.
+    if (auto s = record_cell(dir, cell); !s) return s.error();
     results.cells.push_back(std::move(cell));
     ++finished;
     ++ran;
-    results.complete = finished == total;
-    if (auto s = write_outputs(opt.out_dir, results); !s) return s.error();
+    const double now = monotonic_ms();
+    if (now - last_merge >= std::max(opt.merge_interval_s * 1000, 4 * merge_cost) &&
+        ran < todo.size()) {
+      results.complete = false;
+      if (auto s = merge(); !s) return s.error();
+    }
   }
   if (opt.progress)
     std::fprintf(stderr, "%s[%s] %zu/%zu  done in %s\n", tty ? "\r\033[K" : "",
                  std::string(30, '#').c_str(), finished, total,
                  clock_text((monotonic_ms() - t0) / 1000).c_str());
   results.complete = true;
-  if (auto s = write_outputs(opt.out_dir, results); !s) return s.error();
+  if (auto s = merge(); !s) return s.error();
   return results;
 }
 

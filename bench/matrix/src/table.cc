@@ -48,13 +48,13 @@ std::string render_table(const Results& results) {
   std::map<std::tuple<std::string, int, std::string>, std::map<std::string, int>> statuses;
   std::map<std::tuple<std::string, int, std::string>, std::string> why;
   std::vector<std::pair<std::string, int>> blocks;
+  std::set<std::pair<std::string, int>> seen_blocks;  // blocks, for a lookup in log time
   for (const auto& c : results.cells) {
     const auto g = std::make_tuple(c.workload, c.threads, c.configuration);
     ++statuses[g][status_name(c.status)];
     if (c.status != CellStatus::kOk && !why.count(g))
       why[g] = !c.mismatch.empty() ? c.mismatch : c.message;
-    if (std::find(blocks.begin(), blocks.end(), std::make_pair(c.workload, c.threads)) ==
-        blocks.end())
+    if (seen_blocks.emplace(c.workload, c.threads).second)
       blocks.emplace_back(c.workload, c.threads);
   }
   std::string out;

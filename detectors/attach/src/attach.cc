@@ -59,6 +59,8 @@ void sleep_until(double deadline_ms) {
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(deadline_ms / 1e3);
   ts.tv_nsec = static_cast<long>((deadline_ms - static_cast<double>(ts.tv_sec) * 1e3) * 1e6);
+  if (ts.tv_nsec > 999999999) ts.tv_nsec = 999999999;  // rounding; EINVAL would not sleep
+  if (ts.tv_nsec < 0) ts.tv_nsec = 0;
   while (!g_stop_signal &&
          ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
   }
@@ -177,6 +179,21 @@ Result<Outcome> watch_pid(const Options& o) {
   h.pid = o.pid;
   h.command = t.command;
   h.allocator = mapped_allocator(proc_fd);
+  // Already under arenalab's interposer (arenalab run/watch started it): its own timeline has
+  // the allocator's books or live bytes, which this level cannot see. Say where it is.
+  if (const Read maps = read_at(proc_fd, "maps");
+      maps.ok && maps.text.find("/libarenalab_preload") != std::string::npos) {
+    std::string dir = "?";
+    if (const Read env = read_at(proc_fd, "environ"); env.ok) {
+      const auto at = env.text.find(std::string("ARENALAB_OUT_DIR=", 17));
+      if (at != std::string::npos && (at == 0 || env.text[at - 1] == '\0'))
+        dir = env.text.substr(at + 17, env.text.find('\0', at) - at - 17);
+    }
+    out.warnings.push_back(who +
+                           " already runs under arenalab's interposer; its own timeline, "
+                           "with the allocator's books, is in " +
+                           dir);
+  }
   h.mode = "rss";
   h.interval_ms = o.interval_ms;
   tl << timeline::header_line(h) << "\n" << std::flush;

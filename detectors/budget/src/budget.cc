@@ -15,6 +15,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
+#include "arenalab/core/text.h"
 #include "arenalab/procfs/procfs.h"
 #include "arenalab/runner/runner.h"
 
@@ -69,15 +70,10 @@ void set_signal_group(const std::string& dir) {
   g_have_group = 1;
 }
 
-void install_handler(int sig) {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(sig, &sa, nullptr);
-}
-
-// Installs the handler for SIGINT, SIGTERM and SIGHUP for the lifetime of the run, so Ctrl-C
-// ends the target and still lets us reap it and remove the group; restores the old ones.
+// Installs the handler for SIGINT, SIGTERM, SIGHUP and SIGQUIT for the lifetime of the run, so
+// Ctrl-C ends the target and still lets us reap it and remove the group; restores the old ones.
+// While the target is waited for with signal forwarding, core's TerminationSignals takes these
+// signals over (passed on to the target, then a grace period).
 class SignalGuard {
  public:
   SignalGuard() {
@@ -98,14 +94,9 @@ class SignalGuard {
   SignalGuard& operator=(const SignalGuard&) = delete;
 
  private:
-  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
-  struct sigaction old_[3]{};
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  struct sigaction old_[4]{};
 };
-
-std::string signal_name(int sig) {
-  const char* n = sigabbrev_np(sig);
-  return n ? std::string("SIG") + n : std::to_string(sig);
-}
 
 }  // namespace
 
@@ -120,7 +111,9 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   r.interval_ms = options.interval_ms;
   r.out_dir =
       options.out_dir.empty() ? "arenalab-budget-" + std::to_string(::getpid()) : options.out_dir;
-  if (auto s = make_directories(r.out_dir); !s) return s.error();
+  auto dir = OutputDir::open(r.out_dir, options.out_existing);
+  if (!dir) return dir.error();
+  r.out_dir = dir->path();
   r.budget_json_path = r.out_dir + "/budget.json";
 
   auto parent = discover_memory_parent();
@@ -143,15 +136,33 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   // timeline.jsonl otherwise. Opened at the first sample, so a command that cannot start
   // leaves no file behind.
   const bool via_runner = !options.external;
-  const std::string ext_path = r.out_dir + (via_runner ? "/cgroup.jsonl" : "/timeline.jsonl");
-  std::ofstream ext;
+  const std::string ext_name = via_runner ? "cgroup.jsonl" : "timeline.jsonl";
+  const std::string ext_path = r.out_dir + "/" + ext_name;
+  // Opened relative to the directory, never through a symlink (OutputDir::create_file).
+  int ext_fd = -1;
+  bool ext_failed = false;
+  auto ext_line = [&](const std::string& line) {
+    std::string l = line + "\n";
+    const char* p = l.data();
+    std::size_t n = l.size();
+    while (n > 0) {
+      const ssize_t w = ::write(ext_fd, p, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) break;
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  };
   auto sample = [&](pid_t pid, double t_ms) {
-    if (!ext.is_open()) {
-      ext.open(ext_path, std::ios::trunc);
-      if (!ext) {
-        r.warnings.push_back("cannot write " + ext_path + ": " + std::strerror(errno));
+    if (ext_failed) return;
+    if (ext_fd < 0) {
+      auto fd = dir->create_file(ext_name);
+      if (!fd) {
+        ext_failed = true;
+        r.warnings.push_back(fd.error().message);
         return;
       }
+      ext_fd = *fd;
       timeline::Header header;
       header.schema = "arenalab.timeline/1";
       header.pid = pid;
@@ -161,7 +172,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
       header.allocator.backend = "unknown";
       header.mode = "external";
       header.interval_ms = options.interval_ms;
-      ext << timeline::header_line(header) << "\n" << std::flush;
+      ext_line(timeline::header_line(header));
     }
     timeline::Sample s;
     s.t_ms = t_ms;
@@ -172,7 +183,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     if (auto u = g->read_usage(); u.current)
       s.gauges["cgroup_usage"] = static_cast<double>(*u.current);
     if (!s.rss && s.gauges.empty()) return;  // the target is gone: nothing measured
-    ext << timeline::sample_line(s) << "\n" << std::flush;
+    ext_line(timeline::sample_line(s));
     r.samples.push_back(std::move(s));
   };
   const int tick_ms = static_cast<int>(std::max(1.0, options.interval_ms));
@@ -194,6 +205,8 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     ro.mode = "stats";
     ro.interval_ms = options.interval_ms;
     ro.out_dir = r.out_dir;
+    ro.out_existing = ExistingDir::kAccept;  // checked (and emptied if asked) above
+    ro.stop = options.stop;
     ro.child_setup = [g] { return g->attach_self(); };
     ro.tick_ms = tick_ms;
     ro.on_tick = [&](const runner::RunProgress& p) {
@@ -201,9 +214,8 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
         r.pid = p.pid;
         g_target = p.pid;
       }
-      // runner::run ignores SIGINT while it waits (as system(3) does); budget must still
-      // kill the target and remove the group on Ctrl-C, so take SIGINT back.
-      install_handler(SIGINT);
+      // Without forwarding, runner::run ignores SIGINT while it waits (as system(3) does);
+      // budget's own handler still has SIGTERM and SIGHUP: kill at once.
       if (g_signal) ::kill(p.pid, SIGKILL);
       sample(p.pid, p.elapsed_ms);
     };
@@ -233,6 +245,9 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     SpawnSpec spec;
     spec.argv = options.command;
     spec.child_setup = [g] { return g->attach_self(); };
+    // Made before the spawn, so a signal that comes while the target starts is passed on.
+    std::optional<TerminationSignals> forward;
+    if (options.stop.forward_signals) forward.emplace();
     auto child = spawn(spec);
     if (!child) return joined_error(child.error());
     r.pid = child->pid();
@@ -240,13 +255,17 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     if (g_signal) ::kill(r.pid, SIGKILL);  // arrived between group creation and spawn
     r.timeline_path = ext_path;
     const double start = child->started_ms();
-    auto exit = child->wait([&] { sample(r.pid, monotonic_ms() - start); }, tick_ms);
+    auto exit = child->wait([&] { sample(r.pid, monotonic_ms() - start); }, tick_ms, options.stop);
     g_target = 0;
     if (!exit) return exit.error();
     r.exit = *exit;
   }
-  r.cgroup_timeline_path = ext.is_open() ? ext_path : std::string();
-  if (g_signal) r.interrupted_by = static_cast<int>(g_signal);
+  r.cgroup_timeline_path = ext_fd >= 0 ? ext_path : std::string();
+  if (ext_fd >= 0) ::close(ext_fd);
+  if (g_signal)
+    r.interrupted_by = static_cast<int>(g_signal);
+  else if (r.exit.stop.received_signal)
+    r.interrupted_by = r.exit.stop.received_signal;
 
   r.usage = group->read_usage();
   r.oom_killed = r.exit.signal == SIGKILL && r.usage.oom_kill.value_or(0) > 0;
@@ -273,13 +292,18 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   else
     r.allocator_view_note =
         "not measured: --external samples from outside the process (procfs + cgroup)";
-  if (auto s = write_budget_json(r.budget_json_path, record(r)); !s) return s.error();
+  if (auto s = dir->write_file(
+          "budget.json",
+          budget_to_json(record(r)).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+              "\n");
+      !s)
+    return s.error();
   return r;
 }
 
 BudgetRecord record(const BudgetResult& r) {
   BudgetRecord b;
-  b.command = r.command;
+  b.command = utf8_escaped(r.command);
   b.limit_bytes = r.limit_bytes;
   b.effective_limit_bytes = r.effective_limit_bytes;
   b.cgroup_version = version_name(r.cgroup_version);

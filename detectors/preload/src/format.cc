@@ -4,7 +4,12 @@
 #include "format.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>  // rename
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -89,11 +94,73 @@ Buf& Buf::dbl(double v) {
   return mem(digits, static_cast<std::size_t>(n));
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s (1 to 4 bytes, at most n; RFC 3629 table 3-7:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or 0 when the byte there starts
+// none.
+std::size_t utf8_len(const unsigned char* s, std::size_t n) {
+  const unsigned char c = s[0];
+  if (c < 0x80) return 1;
+  std::size_t len;
+  unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (len > n) return 0;
+  if (s[1] < lo || s[1] > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if (s[k] < 0x80 || s[k] > 0xbf) return 0;
+  return len;
+}
+
+// One unit of json_str's input at s: `in` bytes read, `out` bytes written. Bytes that are not
+// well-formed UTF-8 are written as \u00XX (their Latin-1 reading), so every line we write is
+// valid JSON (issue 21 item 8: a non-UTF-8 argument or gauge name broke every reader).
+struct Unit {
+  std::size_t in, out;
+};
+Unit json_unit(const char* s, std::size_t n) {
+  const auto c = static_cast<unsigned char>(s[0]);
+  if (c == '"' || c == '\\' || c == '\n' || c == '\t') return {1, 2};
+  if (c < 0x20) return {1, 6};
+  if (c < 0x80) return {1, 1};
+  std::size_t m = 0;  // stop at NUL as json_str does
+  while (m < n && m < 4 && s[m]) ++m;
+  const std::size_t len = utf8_len(reinterpret_cast<const unsigned char*>(s), m);
+  return len ? Unit{len, len} : Unit{1, 6};
+}
+
+}  // namespace
+
+std::size_t Buf::json_prefix(const char* s, std::size_t n, std::size_t room) {
+  if (room < 2) return 0;
+  std::size_t used = 2, i = 0;
+  while (i < n && s[i]) {
+    const Unit u = json_unit(s + i, n - i);
+    if (used + u.out > room) break;
+    used += u.out;
+    i += u.in;
+  }
+  return i;
+}
+
 Buf& Buf::json_str(const char* s, std::size_t n) {
   static const char kHex[] = "0123456789abcdef";
   ch('"');
-  for (std::size_t i = 0; i < n && s[i]; ++i) {
+  for (std::size_t i = 0; i < n && s[i];) {
     const auto c = static_cast<unsigned char>(s[i]);
+    const Unit u = json_unit(s + i, n - i);
     if (c == '"' || c == '\\') {
       ch('\\');
       ch(static_cast<char>(c));
@@ -101,28 +168,77 @@ Buf& Buf::json_str(const char* s, std::size_t n) {
       str("\\n");
     } else if (c == '\t') {
       str("\\t");
-    } else if (c < 0x20) {
+    } else if (u.out == 6) {  // a control character, or a byte that is not UTF-8
       str("\\u00");
       ch(kHex[c >> 4]);
       ch(kHex[c & 15]);
     } else {
-      ch(static_cast<char>(c));
+      mem(s + i, u.in);
     }
+    i += u.in;
   }
   return ch('"');
 }
 
+NoXfsz::NoXfsz() {
+  sigset_t xfsz, pending;
+  sigemptyset(&xfsz);
+  sigaddset(&xfsz, SIGXFSZ);
+  pthread_sigmask(SIG_BLOCK, &xfsz, &old_);
+  pending_before_ = sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ);
+}
+
+NoXfsz::~NoXfsz() {
+  sigset_t xfsz, pending;
+  sigemptyset(&xfsz);
+  sigaddset(&xfsz, SIGXFSZ);
+  if (!pending_before_ && sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ)) {
+    const int saved_errno = errno;
+    const timespec zero{0, 0};
+    sigtimedwait(&xfsz, nullptr, &zero);  // ours: taken back before it can be delivered
+    errno = saved_errno;
+  }
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
+
 bool write_all(int fd, const char* p, std::size_t n) {
+  NoXfsz no_xfsz;
+  std::size_t done = 0;
   while (n > 0) {
     const ssize_t w = ::write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
+      if (done > 0) {
+        // The file's offset is just past our partial write (O_APPEND files too).
+        const int saved_errno = errno;
+        const off_t end = ::lseek(fd, 0, SEEK_CUR);
+        if (end >= static_cast<off_t>(done)) (void)!::ftruncate(fd, end - static_cast<off_t>(done));
+        errno = saved_errno;
+      }
       return false;
     }
     p += w;
     n -= static_cast<std::size_t>(w);
+    done += static_cast<std::size_t>(w);
   }
   return true;
+}
+
+const char* output_full_reason(int err) {
+  switch (err) {
+    case EFBIG:
+      return "the file size limit (RLIMIT_FSIZE, ulimit -f) was reached";
+    case ENOSPC:
+      return "the file system is full (ENOSPC)";
+    case EDQUOT:
+      return "the disk quota is exhausted (EDQUOT)";
+    case ELOOP:  // O_NOFOLLOW met a symbolic link
+      return "the file was replaced by a symbolic link";
+    case EPERM:  // open_output's check
+      return "the file was replaced by one this run did not create (a link or another owner's)";
+    default:
+      return nullptr;
+  }
 }
 
 std::size_t str_len(const char* s) {
@@ -139,13 +255,88 @@ bool str_eq(const char* a, const char* b) {
   return *a == *b;
 }
 
-bool write_heap_v2(const char* path, std::uint64_t period, std::uint32_t n, HeapRecordFn record) {
-  char tmp[1200];
-  Buf bt(tmp, sizeof tmp - 1);
-  bt.str(path).str(".tmp");
-  if (bt.overflow()) return false;
-  tmp[bt.size()] = 0;
-  const int fd = ::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+namespace {
+
+// 64 unpredictable bits: getrandom(2) (never blocks here), else a mix of what differs between
+// processes and calls.
+std::uint64_t random64() {
+  std::uint64_t v = 0;
+  if (syscall(SYS_getrandom, &v, sizeof v, 1 /* GRND_NONBLOCK */) == sizeof v) return v;
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  v = static_cast<std::uint64_t>(ts.tv_nsec) ^ (static_cast<std::uint64_t>(ts.tv_sec) << 30) ^
+      (static_cast<std::uint64_t>(getpid()) << 40) ^ reinterpret_cast<std::uintptr_t>(&v);
+  v ^= v >> 33;
+  v *= 0xff51afd7ed558ccdULL;
+  return v ^ (v >> 33);
+}
+
+}  // namespace
+
+int open_output(const char* dir, const char* name, OpenMode mode, char* temp_name) {
+  const int dfd = ::open(dir, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (dfd < 0) return -1;
+  int flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+  const char* target = name;
+  if (mode == OpenMode::kAppend) {
+    flags |= O_APPEND | O_CREAT;
+  } else if (mode == OpenMode::kCreate) {
+    flags |= O_CREAT | O_EXCL;
+    if (::unlinkat(dfd, name, 0) != 0 && errno != ENOENT) {
+      const int err = errno;
+      ::close(dfd);
+      errno = err;
+      return -1;
+    }
+  } else {
+    flags |= O_CREAT | O_EXCL;
+    Buf t(temp_name, kTempNameMax - 1);
+    t.str(name).str(".tmp.");
+    const std::uint64_t r = random64();
+    for (int i = 60; i >= 0; i -= 4) t.ch("0123456789abcdef"[(r >> i) & 15]);
+    if (t.overflow()) {
+      ::close(dfd);
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    temp_name[t.size()] = 0;
+    target = temp_name;
+  }
+  const int fd = ::openat(dfd, target, flags, 0600);
+  int err = errno;
+  ::close(dfd);
+  if (fd >= 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        st.st_uid != ::geteuid()) {
+      ::close(fd);
+      errno = EPERM;  // not a file of ours: someone else's, or linked from elsewhere
+      return -1;
+    }
+  }
+  errno = err;
+  return fd;
+}
+
+bool commit_temp(const char* dir, const char* temp_name, const char* name, bool ok) {
+  const int err = errno;
+  const int dfd = ::open(dir, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (dfd < 0) return false;
+  if (ok && ::renameat(dfd, temp_name, dfd, name) == 0) {
+    ::close(dfd);
+    return true;
+  }
+  const int rename_err = ok ? errno : err;
+  ::unlinkat(dfd, temp_name, 0);
+  ::close(dfd);
+  errno = rename_err;
+  return false;
+}
+
+bool write_heap_v2(const char* dir, const char* name, std::uint64_t period, std::uint32_t n,
+                   HeapRecordFn record) {
+  char tmp[kTempNameMax];
+  const int fd = open_output(dir, name, OpenMode::kTemp, tmp);
   if (fd < 0) return false;
   static char buf[1 << 16];
   Buf b(buf, sizeof buf);
@@ -163,6 +354,7 @@ bool write_heap_v2(const char* path, std::uint64_t period, std::uint32_t n, Heap
   };
   b.str("heap_v2/").u64(period).ch('\n');
   counts(objs, bytes, acc_objs, acc_bytes);
+  errno = 0;
   bool ok = true;
   for (std::uint32_t i = 0; i < n; ++i) {
     if (!record(i, &r)) continue;
@@ -187,12 +379,10 @@ bool write_heap_v2(const char* path, std::uint64_t period, std::uint32_t n, Heap
     }
     ::close(maps);
   }
+  const int err = errno;  // a failed write's, for the caller
   ::close(fd);
-  if (!ok || ::rename(tmp, path) != 0) {
-    ::unlink(tmp);
-    return false;
-  }
-  return true;
+  errno = err;
+  return commit_temp(dir, tmp, name, ok);
 }
 
 }  // namespace arenalab::preload

@@ -97,13 +97,13 @@ void mmap_sites_add_locked(std::uint32_t site, long long bytes, int ranges) {
 
 bool mmap_sites_dump(int seq) {
   if (!g_dump) return false;
-  char path[1100];
-  Buf bp(path, sizeof path - 1);
-  bp.str(g_out_dir).str("/mmap.").u64(static_cast<std::uint64_t>(seq)).str(".heap");
-  path[bp.size()] = 0;
+  char name[64];
+  Buf bp(name, sizeof name - 1);
+  bp.str("mmap.").u64(static_cast<std::uint64_t>(seq)).str(".heap");
+  name[bp.size()] = 0;
   // Period 1: jeprof's and our parser's unbiasing factor 1 / (1 - exp(-size)) is 1 for every
   // mapping, so the counts are read as exact. Objects are the live ranges.
-  return write_heap_v2(path, 1, g_site_count.load(std::memory_order_acquire),
+  return write_heap_v2(g_out_dir, name, 1, g_site_count.load(std::memory_order_acquire),
                        [](std::uint32_t i, HeapRecord* r) {
                          const Site& s = g_sites[i];
                          r->bytes = s.live_bytes.load(std::memory_order_relaxed);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The interposer's shared state (state.h), linked into both libraries: libarenalab_preload.so
-// (the hooks, hooks.cc) and libarenalab_preload_stats.so (stats mode: no hooks, stats_only.cc).
+// (the hooks, entry_points.cc) and libarenalab_preload_stats.so (stats mode: no hooks,
+// stats_only.cc).
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Private state shared by the interposer's parts: the next allocator's entry points, the mode,
-// per-thread state (initial-exec TLS, plain data: first use never allocates) and the counters.
-// Everything here is injected code: no allocation, no exceptions, no stdio.
+// The interposer's internal API (heaptrack's libheaptrack.h plays this part there): the next
+// allocator's entry points, the mode bits, per-thread state (initial-exec TLS, plain data: first
+// use never allocates) with its recursion guard, the counters, and what each part offers the
+// others. Everything here is injected code: no allocation, no exceptions, no stdio.
 #pragma once
 
 #include <sys/types.h>
@@ -9,6 +10,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+
+#include "hooked_symbols.h"
 
 // Everything declared here is defined inside this library: hidden, so the compiler reads a
 // global in one RIP-relative instruction instead of through the GOT (the hot paths' g_flags
@@ -28,56 +31,31 @@ enum : unsigned {
   // inside it reaches our hooks: glibc calls its internal mmap, not the exported one), or
   // another allocator whose code was found, so the mmap hooks tell its calls apart by address.
   kDirect = 1u << 4,
-  // Count mode reads usable sizes from its tables (hooks.cc): the size-class table at malloc,
+  // Count mode reads usable sizes from its tables (count_tables.h): the size-class table at malloc,
   // the page table at free. Only with kDirect, under the known allocators; cleared for good when
   // a check finds a table wrong.
   kTable = 1u << 5,
-  // Count mode reads usable sizes from glibc's chunk headers (hooks.cc): only with kDirect, when
-  // the next malloc is glibc's own.
+  // Count mode reads usable sizes from glibc's chunk headers (count_tables.h): only with kDirect,
+  // when the next malloc is glibc's own.
   kHeader = 1u << 6,
 };
 
-// The g_flags value for a mode's flags: adds kDirect where it holds (hooks.cc).
+// The g_flags value for a mode's flags: adds kDirect where it holds (count_tables.cc).
 unsigned hook_flags(unsigned mode_flags);
-// Called right after g_flags took hook_flags' value (hooks.cc: count mode's tables).
+// Called right after g_flags took hook_flags' value (count_tables.cc).
 void tables_published();
 
+// The next definition of each C entry point (hooked_symbols.h), resolved by resolve.cc; null
+// where the next objects define none (free_sized before glibc 2.39).
 struct RealFns {
-  void* (*malloc)(size_t);
-  void (*free)(void*);
-  void* (*calloc)(size_t, size_t);
-  void* (*realloc)(void*, size_t);
-  void* (*reallocarray)(void*, size_t, size_t);
-  int (*posix_memalign)(void**, size_t, size_t);
-  void* (*aligned_alloc)(size_t, size_t);
-  void* (*memalign)(size_t, size_t);
-  void* (*valloc)(size_t);
-  void* (*pvalloc)(size_t);
-  size_t (*usable)(void*);
-  void (*free_sized)(void*, size_t);
-  void (*free_aligned_sized)(void*, size_t, size_t);
-  void* (*mmap)(void*, size_t, int, int, int, off_t);
-  void* (*mmap64)(void*, size_t, int, int, int, off_t);
-  int (*munmap)(void*, size_t);
-  void* (*mremap)(void*, size_t, size_t, int, ...);
+#define ARENALAB_REAL_FN(name, ret, params) ret(*name) params;
+  ARENALAB_LIBC_HOOKS(ARENALAB_REAL_FN)
+#undef ARENALAB_REAL_FN
 };
 extern RealFns g_real;
 
 // Active hook bits; 0 in stats mode and in processes that are not traced (passive).
 extern std::atomic<unsigned> g_flags;
-
-// Per-thread state. Plain zero-initialised data in initial-exec TLS: reading it is one
-// %fs-relative load and its first use runs no constructor and allocates nothing.
-struct ThreadState {
-  int busy;             // inside a hook or internal code: nested calls go straight through
-  void* slotp;          // this thread's own counter slot (Slot*; null: none yet, or none left)
-  long long countdown;  // sample mode: bytes until the next sample (<= 0: sample now)
-  long long verify;     // count mode: table-sized mallocs until the next check (hooks.cc)
-  unsigned long long rng;
-  int sampler;  // this is the sampler thread
-  void* log;    // full mode: this thread's log buffer (profile.cc)
-};
-extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 
 // Live counters: one cache line per thread, summed by the sampler. Single writer per slot
 // (relaxed load + store, no lock prefix); slot 0 is shared by threads beyond kMaxSlots
@@ -87,6 +65,47 @@ struct alignas(64) Slot {
   std::atomic<long long> bytes;
   std::atomic<long long> allocs;
 };
+
+struct ThreadLog;  // full mode's per-thread buffer (full_log.cc)
+
+// Per-thread state. Plain zero-initialised data in initial-exec TLS: reading it is one
+// %fs-relative load and its first use runs no constructor and allocates nothing.
+struct ThreadState {
+  int busy;             // inside a hook or internal code (BusyScope): nested calls go through
+  Slot* slotp;          // this thread's own counter slot (null: none yet, or none left)
+  long long countdown;  // sample mode: bytes until the next sample (<= 0: sample now)
+  long long verify;     // count mode: table-sized mallocs until the next check (count_tables)
+  unsigned long long rng;
+  int sampler;     // this is the sampler thread
+  ThreadLog* log;  // full mode: this thread's log buffer (null: none yet)
+};
+extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+
+// busy values: 0 outside our code; kBusy inside a hook or internal code (nested calls forward
+// without accounting); kUnwinding inside our stack unwinder (see Hook in accounting.h).
+inline constexpr int kBusy = 1;
+inline constexpr int kUnwinding = 2;
+
+// The recursion guard (memray's RecursionGuard, heaptrack's): marks the thread `value` for the
+// scope and puts the previous value back at its end. Inline and trivially small, so a scope
+// compiles to the two stores the hand-written pairs were (checked with objdump; README's
+// overhead table). No exceptions in this library: the destructor runs on every return.
+struct WasIdle {};  // tag: the caller has just seen busy == 0 (nothing to read back)
+inline constexpr WasIdle kWasIdle{};
+class BusyScope {
+ public:
+  explicit BusyScope(ThreadState& t, int value = kBusy) : t_(t), prev_(t.busy) { t.busy = value; }
+  BusyScope(ThreadState& t, WasIdle) : t_(t), prev_(0) { t.busy = kBusy; }
+  ~BusyScope() { t_.busy = prev_; }
+  BusyScope(const BusyScope&) = delete;
+  BusyScope& operator=(const BusyScope&) = delete;
+  int prev() const { return prev_; }
+
+ private:
+  ThreadState& t_;
+  const int prev_;
+};
+
 inline constexpr int kMaxSlots = 8192;
 extern Slot g_slots[kMaxSlots];
 extern std::atomic<int> g_slot_high;  // slots in use (upper bound for the sum)
@@ -102,7 +121,7 @@ inline void slot_bump(Slot* s, long long bytes, long long allocs) {
 }
 
 inline void slot_add(ThreadState& t, long long bytes, long long allocs) {
-  Slot* s = static_cast<Slot*>(t.slotp);
+  Slot* s = t.slotp;
   if (__builtin_expect(s == nullptr, 0)) return slot_add_slow(t, bytes, allocs);
   slot_bump(s, bytes, allocs);
 }
@@ -123,12 +142,13 @@ void mmap_note_map(void* addr, size_t len);
 size_t mmap_note_unmap(void* addr, size_t len);
 long long mmap_live_bytes();
 extern SpinLock g_mmap_lock;
-// Guards the unwinder arena's free lists (hooks.cc); held across fork like the mmap table's lock.
+// Guards the unwinder arena's free lists (bootstrap.h); held across fork like the mmap table's
+// lock.
 extern SpinLock g_unwind_arena_lock;
 
 // Stacks (profile.cc, set up by profile_init in sample and full modes): the calling thread's
-// stack with this library's own frames dropped (busy = 2 while unwinding: see Hook in
-// hooks.cc), and the hash the stack tables use.
+// stack with this library's own frames dropped (busy = kUnwinding while unwinding: see Hook in
+// accounting.h), and the hash the stack tables use.
 int capture_stack(void** frames, int max);
 std::uint64_t frames_hash(void* const* frames, int depth);
 // True when a stored stack entry (fields hash, depth, frames) is this stack.
@@ -138,16 +158,17 @@ bool same_stack(const Entry& e, std::uint64_t hash, void* const* frames, int dep
          __builtin_memcmp(e.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth)) == 0;
 }
 
-// Sampling and full log (profile.cc).
+// Sampling (sample.cc) and the full log (full_log.cc); profile_init and the fork hooks in
+// profile.cc.
 void profile_init(unsigned flags, unsigned long long sample_bytes, const char* out_dir);
 void sample_alloc(ThreadState& t, void* p, size_t size);  // called when countdown <= 0
 void sample_free(void* p);                                // cheap filter first
 // Filter over the 1 KiB granule of a block's address: bit set when a sampled block starts in
-// that granule (profile.cc keeps the per-granule counts behind each bit). Every free in sample
+// that granule (sample.cc keeps the per-granule counts behind each bit). Every free in sample
 // mode reads one bit, and the bits a heap touches are few (a 64 MiB heap: 8 KiB of bitmap), so
 // the read mostly stays in L1; a byte per 64-byte line (64 KiB) missed it on most frees. With
 // one sample per 512 KiB, about 1 free in 512 hits a set bit and looks the block up (locked);
-// granules 256 MiB apart alias. The static arenas' blocks (hooks.cc) set their granule's bit
+// granules 256 MiB apart alias. The static arenas' blocks (bootstrap.h) set their granule's bit
 // when handed out, and those bits are never cleared (filter_static): sample mode's free tests
 // the filter alone, and a block of theirs always takes the slow path that recognises it.
 inline constexpr std::size_t kFilterSize = 1 << 18;  // granules
@@ -155,7 +176,7 @@ extern std::atomic<std::uint64_t> g_filter_bits[kFilterSize / 64];
 inline std::size_t filter_index(const void* p) {
   return (reinterpret_cast<std::uintptr_t>(p) >> 10) & (kFilterSize - 1);
 }
-// True for a filter index that a granule of the static arenas maps to (hooks.cc; false in
+// True for a filter index that a granule of the static arenas maps to (bootstrap.cc; false in
 // libarenalab_preload_stats.so, which has none).
 bool filter_static(std::size_t i);
 inline bool sample_maybe_tracked(void* p) {
@@ -176,13 +197,14 @@ void profile_traced_child();  // a traced fork child: its own dump names from no
 long long next_sample_interval(ThreadState& t);
 extern long long g_sample_bytes;
 
-// Sampler (sampler.cc): the final sample and dumps at exit; a line for run.json's warnings.
+// The timeline writer (timeline_writer.cc): the final sample and dumps at exit; a line for
+// run.json's warnings.
 void sampler_final();
 // Before _exit: waits out a timeline append in flight and lets no other start.
 void quiesce_for_exit();
 void note_warning(const char* a, const char* b, const char* c);
 
-// Resolves the next definitions now if not done yet (hooks.cc; stats_only.cc resolves malloc,
+// Resolves the next definitions now if not done yet (resolve.cc; stats_only.cc resolves malloc,
 // for identification only).
 void ensure_resolved();
 // True in libarenalab_preload.so, whose malloc family are the hooks; false in

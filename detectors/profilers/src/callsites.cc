@@ -22,7 +22,7 @@ struct Accumulating {
 }  // namespace
 
 std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& dumps,
-                                                 Symbolizer& symbolizer) {
+                                                 Symbolizer& symbolizer, const SiteFilter& filter) {
   std::map<SiteKey, Accumulating> sites;
   for (std::size_t d = 0; d < dumps.size(); ++d) {
     const HeapDump& dump = dumps[d].dump;
@@ -34,7 +34,7 @@ std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& d
         auto inlined = symbolizer.resolve_inlined(a, dump.mappings);
         frames.insert(frames.end(), inlined.begin(), inlined.end());
       }
-      const std::size_t site = first_user_frame(frames);
+      const std::size_t site = first_user_frame(frames, filter);
       SiteKey key;
       for (std::size_t i = site; i < frames.size(); ++i) key.push_back(frames[i].address);
       auto [it, inserted] = sites.try_emplace(key);
@@ -60,7 +60,8 @@ std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& d
   return out;
 }
 
-std::vector<CallsiteSeries> callsites_from_heaptrack(const HeaptrackTrace& trace) {
+std::vector<CallsiteSeries> callsites_from_heaptrack(const HeaptrackTrace& trace,
+                                                     const SiteFilter& filter) {
   // Group heaptrack traces by the frames above the allocator (function, file, line, module).
   std::map<std::vector<std::string>, Accumulating> sites;
   const std::size_t n = trace.snapshots.size();
@@ -69,7 +70,7 @@ std::vector<CallsiteSeries> callsites_from_heaptrack(const HeaptrackTrace& trace
     std::vector<Frame> frames;
     for (const auto& h : hframes)
       frames.push_back({h.address, h.function, h.file, h.line, h.module});
-    const std::size_t site = first_user_frame(frames);
+    const std::size_t site = first_user_frame(frames, filter);
     std::vector<std::string> key;
     for (std::size_t i = site; i < frames.size(); ++i)
       key.push_back(frames[i].function + "|" + frames[i].file + "|" +

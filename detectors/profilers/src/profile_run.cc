@@ -10,9 +10,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <regex>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
+#include "arenalab/profilers/flamegraph.h"
 #include "profilers_internal.h"
 
 namespace arenalab::profilers {
@@ -85,6 +88,47 @@ void assess_outside_growth(ProfileReport& r, const std::string& signal,
   }
 }
 
+// Flame graphs of every profiler's series, with no external tool: the live bytes at the last
+// dump and the growth from the first dump to the last, as folded stacks and SVG, listed with
+// the tools.
+void write_flamegraphs(ProfileReport& r) {
+  if (r.dump_t_ms.empty()) return;
+  std::vector<std::string> hot;
+  for (const auto& s : r.callsites)
+    if (const Frame* f = s.site_frame(); f != nullptr && s.verdict.is_leak())
+      hot.push_back(folded_frame_name(*f));
+  struct Graph {
+    const char* stem;
+    std::string title;
+    std::optional<std::size_t> from;
+  };
+  const std::string span =
+      fmt::format("{} .. {}", fmt_ms(r.dump_t_ms.front()), fmt_ms(r.dump_t_ms.back()));
+  const Graph graphs[] = {
+      {"growth", "Growth of live bytes from the first to the last dump (" + span + ")", 0},
+      {"live", "Live bytes at the last dump (" + fmt_ms(r.dump_t_ms.back()) + ")", std::nullopt},
+  };
+  for (const auto& g : graphs) {
+    ToolCommand t;
+    t.purpose = std::string(g.stem) +
+                " flame graph (folded stacks for flamegraph.pl/speedscope, "
+                "and SVG; leaking sites in red)";
+    const std::string folded_path = r.out_dir + "/" + g.stem + ".folded";
+    const std::string svg_path = r.out_dir + "/" + g.stem + ".svg";
+    t.command = "(built in) " + folded_path + " -> " + svg_path;
+    const std::string folded = folded_stacks(r.callsites, g.from, std::nullopt);
+    auto st = write_file_atomic(folded_path, folded);
+    if (st) st = write_file_atomic(svg_path, flamegraph_svg(folded, g.title, hot));
+    t.ran = true;
+    t.status = st ? 0 : 1;
+    if (st)
+      t.output_path = svg_path;
+    else
+      t.error = st.error().message;
+    r.tools.push_back(std::move(t));
+  }
+}
+
 }  // namespace
 
 Result<std::vector<TimedDump>> load_dumps(const std::vector<std::string>& paths, long long t0_ns) {
@@ -122,6 +166,13 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
   detail::ProfileRun run{o, report, detail::which(o.command[0])};
   if (run.binary.empty()) return make_error("cannot find program '" + o.command[0] + "'");
+  for (const auto& pattern : o.skip) {
+    try {
+      run.filter.skip.emplace_back(pattern);
+    } catch (const std::regex_error& e) {
+      return make_error("--skip: '" + pattern + "' is not a regular expression: " + e.what());
+    }
+  }
   run.adaptive = o.interval_s == 0;
   run.interval_s = run.adaptive ? kAdaptiveBaseS : o.interval_s;
 
@@ -143,6 +194,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (!ran) return ran.error();
 
   classify_and_rank(report.callsites);
+  write_flamegraphs(report);
   if (report.dumps.empty())
     report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
   if (const std::size_t n = report.dump_t_ms.size(); n < kDumpsNeeded) {
@@ -231,7 +283,7 @@ profile_file::Profile to_profile_file(const ProfileReport& r, int top) {
     p.callsites.push_back(std::move(c));
   }
   for (const auto& t : r.tools) {
-    profile_file::Tool c{t.purpose, t.command, t.ran, std::nullopt, t.output_path};
+    profile_file::Tool c{t.purpose, t.command, t.ran, std::nullopt, t.output_path, t.error};
     if (t.ran) c.status = t.status;
     p.tools.push_back(std::move(c));
   }
@@ -261,7 +313,7 @@ std::string report_json(const ProfileReport& r, int top) {
   return profile_file::to_json(to_profile_file(r, top));
 }
 
-std::string report_text(const ProfileReport& r, int top) {
+std::string report_text(const ProfileReport& r, int top, int frames) {
   std::string out;
   out += fmt::format("profile: {} under {} ({})\n", join_command(r.command),
                      profiler_name(r.profiler), r.exit.describe());
@@ -282,14 +334,23 @@ std::string report_text(const ProfileReport& r, int top) {
                      std::min<std::size_t>(top, r.callsites.size()), r.callsites.size());
   out += fmt::format("  {:<10} {:>14} {:>12}  {}\n", "verdict", "slope", "bytes now",
                      "first frame outside the allocator");
+  // Rows whose sites read alike (the same function reached from different callers) also show
+  // the next frame, so that they can be told apart.
+  std::map<std::string, int> alike;
+  for (std::size_t i = 0; i < r.callsites.size() && i < static_cast<std::size_t>(top); ++i)
+    ++alike[site_text(r.callsites[i])];
   int n = 0;
   for (const auto& s : r.callsites) {
     if (n++ >= top) break;
     const double b = s.verdict.slope_bytes_per_s;
     std::string slope = "-";  // unresolved, or no finite slope
     if (s.verdict.has_slope()) slope = (b < 0 ? "-" : "") + format_bytes(std::fabs(b)) + "/s";
+    std::string site = site_text(s);
+    const int shown = std::max(frames, alike[site] > 1 ? 2 : 1);
     out += fmt::format("  {:<10} {:>14} {:>12}  {}\n", verdict_name(s.verdict.verdict), slope,
-                       format_bytes(s.bytes_now()), site_text(s));
+                       format_bytes(s.bytes_now()), site);
+    for (std::size_t k = s.site + 1; k < s.frames.size() && k < s.site + shown; ++k)
+      out += fmt::format("  {:<10} {:>14} {:>12}    < {}\n", "", "", "", s.frames[k].describe());
   }
   if (!r.callsites.empty())
     out += fmt::format("  (classifier: {})\n", r.callsites.front().verdict.method);
@@ -319,9 +380,10 @@ std::string report_text(const ProfileReport& r, int top) {
   if (!r.tools.empty()) {
     out += "\ndig further:\n";
     for (const auto& t : r.tools) {
-      out +=
-          fmt::format("  # {}{}\n  {}\n", t.purpose,
-                      t.ran ? fmt::format(" (ran, exit {})", t.status) : " (not run)", t.command);
+      const std::string how = !t.error.empty() ? fmt::format(" (FAILED: {})", t.error)
+                              : t.ran          ? fmt::format(" (ran, exit {})", t.status)
+                                               : std::string(" (not run)");
+      out += fmt::format("  # {}{}\n  {}\n", t.purpose, how, t.command);
     }
   }
   if (!r.notes.empty()) {

@@ -67,22 +67,11 @@ std::string join_command(const std::vector<std::string>& argv) {
 }
 
 std::string which(const std::string& program) {
-  if (program.find('/') != std::string::npos) {
-    std::error_code ec;
-    auto p = fs::canonical(program, ec);
-    return ec ? "" : p.string();
-  }
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= dirs.size()) {
-    std::size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string candidate = dirs.substr(start, end - start) + "/" + program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return "";
+  const std::string found = find_program(program);
+  if (found.empty()) return "";
+  std::error_code ec;
+  auto p = fs::canonical(found, ec);
+  return ec ? "" : p.string();
 }
 
 Result<Configuration> configuration(const ProfileOptions& o, const std::string& name) {
@@ -99,7 +88,10 @@ Result<Configuration> configuration(const ProfileOptions& o, const std::string& 
 void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
               const std::string& output_path) {
   tool.command = join_command(argv) + " > " + shell_quote(output_path);
-  if (which(argv[0]).empty()) return;
+  if (which(argv[0]).empty()) {
+    tool.error = argv[0] + " is not installed";
+    return;
+  }
   SpawnSpec spec;
   spec.argv = argv;
   spec.capture_stdout = true;
@@ -107,10 +99,24 @@ void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
   spec.stdin_null = true;
   spec.capture_limit = 16 << 20;
   auto exit = run_process(spec);
-  if (!exit) return;
+  if (!exit) {
+    tool.error = exit.error().message;
+    return;
+  }
   tool.ran = true;
   tool.status = exit->shell_status();
   if (write_file_atomic(output_path, exit->out)) tool.output_path = output_path;
+  if (tool.status == 0 && !exit->out.empty()) return;
+  // The tool's own words: the last lines of its stderr (jeprof --svg without graphviz exits 0
+  // having written nothing, and says "sh: 1: dot: not found").
+  std::string err = exit->err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  if (err.size() > 300) err = "..." + err.substr(err.size() - 300);
+  for (char& c : err)
+    if (c == '\n') c = ' ';
+  tool.error =
+      (exit->out.empty() ? std::string("wrote nothing") : "exit " + std::to_string(tool.status)) +
+      (err.empty() ? std::string() : ": " + err);
 }
 
 void pprof_tools(ProfileReport& report, const std::string& tool, const std::string& binary,
@@ -143,8 +149,9 @@ void pprof_tools(ProfileReport& report, const std::string& tool, const std::stri
   }
 }
 
-DumpThinner::DumpThinner(std::string dir, std::vector<std::string> prefixes, long long since_ns)
-    : dir_(std::move(dir)), prefixes_(std::move(prefixes)), since_ns_(since_ns) {}
+DumpThinner::DumpThinner(std::string dir, std::vector<std::string> prefixes, long long since_ns,
+                         bool thin)
+    : dir_(std::move(dir)), prefixes_(std::move(prefixes)), since_ns_(since_ns), thin_(thin) {}
 
 std::size_t DumpThinner::poll() {
   // Sequence numbers of the series' dumps (the first prefix), written by this run.
@@ -154,7 +161,7 @@ std::size_t DumpThinner::poll() {
     const std::string name = fs::path(path).filename().string();
     seqs.push_back(std::stoll(name.substr(series.size(), name.size() - series.size() - 5)));
   }
-  if (seqs.empty()) return 0;
+  if (seqs.empty() || !thin_) return seqs.size();
   const long long newest = *std::max_element(seqs.begin(), seqs.end());
   auto kept = [&](long long seq) { return seq % stride_ == 0 || seq == newest; };
   auto count = [&] { return std::count_if(seqs.begin(), seqs.end(), kept); };
@@ -185,6 +192,9 @@ void poll_progress(ProfileRun& run, double elapsed_ms, std::uint64_t rss) {
 std::string cadence_text(const ProfileRun& run) {
   if (!run.adaptive) return fmt::format("every {} s", run.interval_s);
   const int stride = run.thinner != nullptr ? run.thinner->stride() : 1;
+  if (stride == 1)
+    return fmt::format("every {} s (adaptive: thinned once more than {} are kept; not needed)",
+                       run.interval_s, kAdaptiveMaxDumps);
   return fmt::format("every {} s, thinned as the run went to every {} s (at most {} kept)",
                      run.interval_s, run.interval_s * stride, kAdaptiveMaxDumps);
 }
@@ -275,7 +285,7 @@ Status add_dump_callsites(ProfileRun& run, const std::vector<std::string>& paths
   if (!dumps) return dumps.error();
   if (source == SiteSource::kHeap)
     for (const auto& d : *dumps) run.report.dump_t_ms.push_back(d.t_ms);
-  for (auto& site : callsites_from_dumps(*dumps, run.symbolizer)) {
+  for (auto& site : callsites_from_dumps(*dumps, run.symbolizer, run.filter)) {
     site.source = source;
     run.report.callsites.push_back(std::move(site));
   }

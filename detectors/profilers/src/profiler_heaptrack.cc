@@ -38,7 +38,7 @@ Status run_heaptrack(ProfileRun& run) {
   if (!trace) return trace.error();
   report.dumps.push_back(trace_path);
   for (const auto& snap : trace->snapshots) report.dump_t_ms.push_back(snap.t_ms);
-  report.callsites = callsites_from_heaptrack(*trace);
+  report.callsites = callsites_from_heaptrack(*trace, run.filter);
   // The trace's last state is after the program's teardown (see HeaptrackTrace::snapshots).
   if (!report.dump_t_ms.empty()) split_exit_dump(run, trace_path);
   if (o.run_tools) {

@@ -24,8 +24,9 @@ Status run_interposer(ProfileRun& run) {
   ro.heap_dump_every = std::max(1, static_cast<int>(std::ceil(dump_ms / 100.0)));
   ro.interval_ms = dump_ms / ro.heap_dump_every;
   ro.sample_bytes = std::uint64_t{1} << o.lg_sample;
-  DumpThinner thinner(report.out_dir, {"heap.", "mmap."}, realtime_ns() - kMtimeSlackNs);
-  if (run.adaptive) run.thinner = &thinner;
+  DumpThinner thinner(report.out_dir, {"heap.", "mmap."}, realtime_ns() - kMtimeSlackNs,
+                      run.adaptive);
+  run.thinner = &thinner;
   auto result = run_with_runner(run, ro);
   if (run.adaptive) thinner.poll();  // what came after the last tick
   report.cadence =

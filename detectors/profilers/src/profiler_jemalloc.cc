@@ -23,8 +23,8 @@ Status run_jemalloc(ProfileRun& run) {
   ro.interval_ms = run.interval_s * 1000.0;
   ro.jemalloc_prof_dump_every = 1;
   ro.extra_env = {{"MALLOC_CONF", conf}};  // appended to the configuration's
-  DumpThinner thinner(report.out_dir, {"jeprof."}, realtime_ns() - kMtimeSlackNs);
-  if (run.adaptive) run.thinner = &thinner;
+  DumpThinner thinner(report.out_dir, {"jeprof."}, realtime_ns() - kMtimeSlackNs, run.adaptive);
+  run.thinner = &thinner;
   auto result = run_with_runner(run, ro);
   if (run.adaptive) thinner.poll();  // what came after the last tick
   report.cadence =

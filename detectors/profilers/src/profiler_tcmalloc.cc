@@ -34,8 +34,8 @@ Status run_tcmalloc(ProfileRun& run) {
   report.notes.push_back(
       "tcmalloc: dumps are requested with SIGUSR2; a target that handles SIGUSR2 itself "
       "gets fewer dumps");
-  DumpThinner thinner(report.out_dir, {"gperftools."}, realtime_ns() - kMtimeSlackNs);
-  if (run.adaptive) run.thinner = &thinner;
+  DumpThinner thinner(report.out_dir, {"gperftools."}, realtime_ns() - kMtimeSlackNs, run.adaptive);
+  run.thinner = &thinner;
   double last_signal_ms = monotonic_ms();
   bool tcmalloc_mapped = false;
   auto exit = spawn_and_poll(run, spec, true, [&](pid_t pid) {

@@ -28,7 +28,8 @@ namespace arenalab::profilers::detail {
 // the one being written).
 class DumpThinner {
  public:
-  DumpThinner(std::string dir, std::vector<std::string> prefixes, long long since_ns);
+  // thin = false: only counts the dumps (a fixed --interval), for the progress lines.
+  DumpThinner(std::string dir, std::vector<std::string> prefixes, long long since_ns, bool thin);
   // Thins what is on disk now; returns how many dumps of the series are kept.
   std::size_t poll();
   int stride() const { return stride_; }
@@ -37,6 +38,7 @@ class DumpThinner {
   std::string dir_;
   std::vector<std::string> prefixes_;
   long long since_ns_;
+  bool thin_;
   int stride_ = 1;
 };
 
@@ -47,13 +49,14 @@ struct ProfileRun {
   std::string binary;     // absolute path of the target program
   bool adaptive = false;  // options.interval_s == 0: thin as the run goes (DumpThinner)
   double interval_s = 0;  // the dump spacing asked of the profiler (adaptive: kAdaptiveBaseS)
-  DumpThinner* thinner = nullptr;  // set by an adapter that thins while the target runs
+  DumpThinner* thinner = nullptr;  // set by an adapter while the target runs (counts, thins)
   // The target's anonymous RSS while it ran (ms since it started), for the outside-heap check;
   // empty when not measured. rss_signal: "rss_anon" or "rss".
   timeline::Series rss;
   std::string rss_signal;
   long long since_ns = 0;  // CLOCK_REALTIME when the target was started: dump times count from it
   Symbolizer symbolizer;   // shared by the heap and mmap dumps (its caches)
+  SiteFilter filter;       // what is not the call site (built-in wrappers, --skip)
 };
 
 // Called by spawn_and_poll and run_with_runner at every poll: thins the dumps (when a thinner
@@ -95,7 +98,7 @@ std::vector<std::string> dump_files(const std::string& dir, const std::string& p
 
 std::string shell_quote(const std::string& s);
 std::string join_command(const std::vector<std::string>& argv);
-// Absolute path of a program as exec would find it ("" if not found).
+// find_program (core/process.h), made absolute and canonical ("" if not found).
 std::string which(const std::string& program);
 
 // The named allocator configuration, available on this machine.

@@ -262,14 +262,53 @@ bool is_allocator_frame(const Frame& frame) {
       "std::",
       "__gnu_cxx::",
   };
+  // A demangled function template names its return type first ("void std::vector<void*,
+  // ...>::_M_realloc_insert<...>(...)"): the qualified name is after the first space when that
+  // space comes before any '(' or '<'.
+  const std::size_t space = fn.find(' ');
+  const std::string_view qualified =
+      space < fn.find_first_of("(<") ? fn.substr(space + 1) : std::string_view();
+  for (auto prefix : kPrefixes)
+    if (fn.substr(0, prefix.size()) == prefix || qualified.substr(0, prefix.size()) == prefix)
+      return true;
+  return false;
+}
+
+bool is_wrapper_frame(const Frame& frame) {
+  static constexpr std::string_view kPrefixes[] = {
+      // redis (zmalloc.c): zmalloc, zmalloc_usable, ztrymalloc_usable, zcalloc, zrealloc, ...
+      "zmalloc", "ztry", "zcalloc", "zrealloc", "zstrdup", "zlibc_",
+      // CPython (Objects/obmalloc.c, Modules/gcmodule.c, Objects/typeobject.c)
+      "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc", "_PyObject_Malloc",
+      "_PyObject_Calloc", "_PyObject_Realloc", "_PyObject_ArenaMmap", "_PyObject_ArenaMalloc",
+      "new_arena", "allocate_from_new_pool", "pymalloc_", "PyMem_", "_PyMem_", "PyObject_GC_",
+      "_PyObject_GC_", "gc_alloc", "_PyObject_New", "PyType_GenericAlloc", "_PyType_AllocNoTrack",
+      // glib
+      "g_malloc", "g_try_malloc", "g_realloc", "g_try_realloc", "g_slice_alloc", "g_memdup",
+      "g_strdup", "g_strndup",
+      // OpenSSL
+      "CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc", "CRYPTO_clear_realloc", "CRYPTO_strdup",
+      "CRYPTO_strndup", "CRYPTO_memdup",
+      // the xmalloc family (GNU and many C programs), PHP, Ruby
+      "xmalloc", "xcalloc", "xrealloc", "xzalloc", "xstrdup", "emalloc", "_emalloc", "ecalloc",
+      "_ecalloc", "erealloc", "_erealloc", "safe_emalloc", "_safe_emalloc", "ruby_xmalloc",
+      "ruby_xcalloc", "ruby_xrealloc", "objspace_xmalloc", "objspace_xcalloc", "objspace_xrealloc"};
+  const std::string_view fn = frame.function;
   for (auto prefix : kPrefixes)
     if (fn.substr(0, prefix.size()) == prefix) return true;
   return false;
 }
 
-std::size_t first_user_frame(const std::vector<Frame>& frames) {
+bool SiteFilter::skips(const Frame& frame) const {
+  if (builtin_wrappers && is_wrapper_frame(frame)) return true;
+  for (const auto& re : skip)
+    if (std::regex_search(frame.function, re)) return true;
+  return false;
+}
+
+std::size_t first_user_frame(const std::vector<Frame>& frames, const SiteFilter& filter) {
   for (std::size_t i = 0; i < frames.size(); ++i)
-    if (!is_allocator_frame(frames[i])) return i;
+    if (!is_allocator_frame(frames[i]) && !filter.skips(frames[i])) return i;
   return frames.size();
 }
 

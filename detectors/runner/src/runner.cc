@@ -5,7 +5,9 @@
 #include "arenalab/runner/runner.h"
 
 #include <elf.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,21 +15,26 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "arenalab/allocators/registry.h"
 #include "arenalab/core/files.h"
+#include "arenalab/core/text.h"
 #include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/preload/protocol.h"
 
 namespace arenalab::runner {
 namespace fs = std::filesystem;
+namespace protocol = preload::protocol;
 
 std::string preload_library_path(const std::string& mode) {
-  return lib_dir() +
-         (mode == "stats" ? "/libarenalab_preload_stats.so" : "/libarenalab_preload.so");
+  protocol::Mode m = protocol::Mode::kCount;
+  protocol::parse_mode(mode.c_str(), &m);
+  return lib_dir() + "/" + protocol::preload_library(m);
 }
 
 bool is_static_executable(const std::string& path) {
@@ -56,36 +63,33 @@ bool is_static_executable(const std::string& path) {
 namespace {
 
 // argv[0] looked up in PATH as execvp would.
-std::string resolve_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
-  std::stringstream ss(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    if (dir.empty()) dir = ".";
-    const fs::path p = fs::path(dir) / name;
-    if (::access(p.c_str(), X_OK) == 0 && fs::is_regular_file(p)) return p.string();
-  }
-  return "";
-}
 
-bool valid_mode(const std::string& m) {
-  return m == "stats" || m == "count" || m == "sample" || m == "full";
-}
+bool valid_mode(const std::string& m) { return protocol::parse_mode(m.c_str(), nullptr); }
 
-// Files a previous run in the same directory left, which this run would otherwise mix in.
-void clear_previous(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string n = e.path().filename().string();
+// Files a previous run in the same directory left, which this run would otherwise mix in, and
+// anything that could redirect a write: symlinks and temporary names. unlinkat removes a
+// symlink itself, never its target.
+void clear_previous(const OutputDir& dir) {
+  for (const std::string& n : dir.entries()) {
+    struct stat st {};
+    const bool is_link =
+        ::fstatat(dir.fd(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
     const bool ours =
         n == "timeline.jsonl" || n == "run.json" || n == "allocs.bin" ||
         n == "preload-warnings.txt" ||
         (n.rfind("timeline.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
-        ((n.rfind("heap.", 0) == 0 || n.rfind("jeprof.", 0) == 0) && n.size() > 5 &&
-         n.substr(n.size() - 5) == ".heap");
-    if (ours) fs::remove(e.path(), ec);
+        ((n.rfind("heap.", 0) == 0 || n.rfind("jeprof.", 0) == 0 || n.rfind("mmap.", 0) == 0) &&
+         n.size() > 5 && n.substr(n.size() - 5) == ".heap");
+    const bool temporary = n.find(".tmp") != std::string::npos;
+    if (ours || temporary || is_link) dir.remove(n);
   }
+}
+
+// The interval as the interposer parses it: digits and a point, never an exponent.
+std::string interval_text(double ms) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", ms);
+  return buf;
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -121,7 +125,8 @@ Result<RunResult> run(const RunOptions& o) {
   if (o.command.empty()) return make_error("no command given (arenalab run ... -- CMD ARGS)");
   if (!valid_mode(o.mode))
     return make_error("unknown mode '" + o.mode + "' (expected stats|count|sample|full)");
-  if (!(o.interval_ms > 0)) return make_error("--interval must be > 0 ms");
+  if (!(o.interval_ms >= kMinIntervalMs && o.interval_ms <= kMaxIntervalMs))
+    return make_error("--interval must be between 1 and 3600000 ms");
   if (o.sample_bytes == 0) return make_error("--sample-bytes must be > 0");
 
   const std::string cfg_path =
@@ -139,10 +144,13 @@ Result<RunResult> run(const RunOptions& o) {
 
   RunResult result;
   std::string out = o.out_dir.empty() ? "arenalab-run-" + std::to_string(::getpid()) : o.out_dir;
-  if (auto st = make_directories(out); !st) return st.error();
+  // Checked (and made) before the target starts: a directory we cannot use is an error now,
+  // not after the run.
+  auto dir = OutputDir::open(out, o.out_existing);
+  if (!dir) return dir.error();
+  if (o.out_existing == ExistingDir::kAccept) clear_previous(*dir);
   std::error_code ec;
-  out = fs::absolute(out, ec).lexically_normal().string();
-  clear_previous(out);
+  out = dir->path();
   result.out_dir = out;
   result.timeline_path = out + "/timeline.jsonl";
   result.run_json_path = out + "/run.json";
@@ -161,18 +169,17 @@ Result<RunResult> run(const RunOptions& o) {
     else
       spec.set_env.emplace_back(k, v);
   };
-  std::ostringstream interval;
-  interval << o.interval_ms;
-  set("ARENALAB_OUT_DIR", out);
-  set("ARENALAB_MODE", o.mode);
-  set("ARENALAB_INTERVAL_MS", interval.str());
-  set("ARENALAB_SAMPLE_BYTES", std::to_string(o.sample_bytes));
-  set("ARENALAB_ALLOCATOR", config->name);
-  set("ARENALAB_BACKEND", backend_name(config->backend));
-  set("ARENALAB_PID", "0000000000");  // claimed by the first process that loads the preload
-  set("ARENALAB_DUMP_EVERY", std::to_string(std::max(0, o.heap_dump_every)));
-  set("ARENALAB_JEPROF_DUMP_EVERY", std::to_string(std::max(0, o.jemalloc_prof_dump_every)));
-  set("ARENALAB_TRACE_CHILDREN", o.trace_children ? "1" : "0");
+  set(protocol::kEnvOutDir, out);
+  set(protocol::kEnvMode, o.mode);
+  set(protocol::kEnvIntervalMs, interval_text(o.interval_ms));
+  set(protocol::kEnvSampleBytes, std::to_string(o.sample_bytes));
+  set(protocol::kEnvAllocator, config->name);
+  set(protocol::kEnvBackend, backend_name(config->backend));
+  set(protocol::kEnvPid,
+      protocol::kPidPlaceholder);  // claimed by the first process that loads the preload
+  set(protocol::kEnvDumpEvery, std::to_string(std::max(0, o.heap_dump_every)));
+  set(protocol::kEnvJeprofDumpEvery, std::to_string(std::max(0, o.jemalloc_prof_dump_every)));
+  set(protocol::kEnvTraceChildren, o.trace_children ? "1" : "0");
   for (const auto& [k, v] : o.extra_env) {
     if (k == "MALLOC_CONF" && !malloc_conf.empty()) {
       malloc_conf += "," + v;
@@ -185,19 +192,23 @@ Result<RunResult> run(const RunOptions& o) {
   spec.capture_stdout = o.capture_output;
   spec.capture_stderr = o.capture_output;
 
-  const std::string program = resolve_program(o.command[0]);
+  const std::string program = find_program(o.command[0]);
   if (!program.empty() && is_static_executable(program))
     result.warnings.push_back("target bypassed the interposer: static binary (" + program + ")");
 
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  set("ARENALAB_T0_NS", std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
-                                       static_cast<std::uint64_t>(ts.tv_nsec)));
+  set(protocol::kEnvT0Ns, std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                                         static_cast<std::uint64_t>(ts.tv_nsec)));
+  // Made before the spawn, so a signal that comes while the target starts is passed on too.
+  std::optional<TerminationSignals> forward;
+  if (o.stop.forward_signals) forward.emplace();
   auto child = spawn(spec);
   if (!child) return child.error();
   Result<ExitInfo> exit = make_error("not run");
   {
-    IgnoreInteractiveSignals guard;
+    std::optional<IgnoreInteractiveSignals> ignore;
+    if (!o.stop.forward_signals) ignore.emplace();
     const pid_t pid = child->pid();
     const double start = child->started_ms();
     // Child::wait polls at the tick period (at most 50 ms): poll every 5 ms so the target's
@@ -212,7 +223,7 @@ Result<RunResult> run(const RunOptions& o) {
         o.on_tick(RunProgress{pid, now - start, result.timeline_path});
       }
     };
-    exit = child->wait(tick, 5);
+    exit = child->wait(tick, 5, o.stop);
   }
   if (!exit) return exit.error();
   result.exit = *exit;
@@ -246,7 +257,7 @@ Result<RunResult> run(const RunOptions& o) {
   std::sort(result.files.begin(), result.files.end());
 
   RunRecord rec;
-  rec.command = o.command;
+  rec.command = utf8_escaped(o.command);
   rec.mode = o.mode;
   rec.interval_ms = o.interval_ms;
   if (o.mode == "sample") rec.sample_bytes = o.sample_bytes;
@@ -267,7 +278,23 @@ Result<RunResult> run(const RunOptions& o) {
   rec.timeline_samples = result.samples;
   rec.files = result.files;
   rec.warnings = result.warnings;
-  if (auto st = write_run_json(result.run_json_path, rec); !st) return st.error();
+  if (const auto& s = result.exit.stop; s.stop_ms) {
+    StopRecord stop;
+    stop.at_ms = *s.stop_ms;
+    stop.killed_after_grace = s.killed_after_grace;
+    if (s.received_signal) stop.received = signal_name(*s.received_signal);
+    if (s.duration_reached) stop.duration_ms = o.stop.duration_ms;
+    if (s.sent_signal) stop.signal = signal_name(*s.sent_signal);
+    rec.stop = stop;
+  }
+  // The target has run: a file we cannot write is a warning, never the loss of its status.
+  if (auto st = dir->write_file(
+          "run.json",
+          run_to_json(rec).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      !st) {
+    result.warnings.push_back(st.error().message);
+    result.run_json_path.clear();
+  }
   return result;
 }
 

@@ -3,8 +3,8 @@
 # `arenalab watch|run --pid` (level rss) on real processes that were running before arenalab
 # started: the verdict, the files, the refusals, and that the target runs on unsignalled.
 # usage: attach_test.py CASE --arenalab BIN --steady BIN --workdir DIR
-# CASE: python_leak | steady | interrupt | vanished | refusals | run | redis | static. Exit 0 pass,
-# 1 fail, 77 skipped (with the reason on stdout).
+# CASE: python_leak | plateau | steady | sawtooth | interrupt | vanished | refusals | run |
+# redis | static | interposed. Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout).
 import argparse
 import json
 import os
@@ -109,6 +109,44 @@ def case_python_leak(args):
     finally:
         py.kill()
         py.wait()
+
+
+def case_plateau(args):
+    """python3 warming a cache for 3 s, then holding it: RSS rises and levels off."""
+    py = subprocess.Popen([sys.executable, os.path.join(HERE, "plateau.py")])
+    try:
+        time.sleep(0.3)
+        out = os.path.join(args.workdir, "plateau")
+        p = watch(args, py.pid, out, "--duration", "9", "-q")
+        check(p.returncode == 0, f"plateau: exit {p.returncode}, want 0; {p.stdout[:300]!r}")
+        _, _, v = check_files(out, "plateau", "duration")
+        check(v["verdict"] == "bounded", f"plateau: verdict {v['verdict']}")
+        check(py.poll() is None, "plateau: the target did not run on")
+    finally:
+        py.kill()
+        py.wait()
+
+
+def case_sawtooth(args):
+    """The C target mapping 15 MiB over 1.5 s and unmapping it, every 2 s: no trend."""
+    tmp = tempfile.mkdtemp(dir=args.workdir)
+    log = os.path.join(tmp, "signals.log")
+    with open(os.path.join(tmp, "steady.out"), "w") as so:
+        proc = subprocess.Popen([args.steady, log, "sawtooth"], stdout=so)
+    try:
+        time.sleep(1.0)
+        out = os.path.join(tmp, "out")
+        # 10 cycles: with 5, a window ending mid-tooth has read as a weak leak (docs/attach.md).
+        p = watch(args, proc.pid, out, "--duration", "20", "-q")
+        check(p.returncode == 0, f"sawtooth: exit {p.returncode}, want 0; {p.stdout[:300]!r}")
+        _, samples, v = check_files(out, "sawtooth", "duration")
+        check(v["verdict"] == "bounded", f"sawtooth: verdict {v['verdict']}")
+        anon = [s["rss_anon"] for s in samples]
+        check(max(anon) - min(anon) >= 10 << 20, "sawtooth: RSS did not saw by >= 10 MiB")
+        check_unsignalled("sawtooth", proc, log, so.name)
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def steady_target(args, tmp):
@@ -217,6 +255,49 @@ def case_static(args):
         proc.wait()
 
 
+def case_interposed(args):
+    """A target that already runs under arenalab's interposer: watched, with a pointer to the
+    timeline that has the allocator's books."""
+    tmp = tempfile.mkdtemp(dir=args.workdir)
+    inner = os.path.join(tmp, "inner")
+    pid = None
+    runner = subprocess.Popen([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
+                               "--", sys.executable, os.path.join(HERE, "grow.py")])
+    try:
+        for _ in range(50):
+            try:
+                with open(f"/proc/{runner.pid}/task/{runner.pid}/children") as f:
+                    kids = f.read().split()
+                if kids:
+                    pid = int(kids[0])
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        if pid is None:
+            skip("/proc/PID/task/TID/children unavailable: cannot find the target's pid")
+        time.sleep(0.5)
+        out = os.path.join(tmp, "out")
+        p = watch(args, pid, out, "--duration", "2", sub="run")
+        check(p.returncode == 0, f"interposed: exit {p.returncode}; {p.stderr}")
+        with open(os.path.join(out, "attach.json")) as f:
+            warnings = json.load(f)["warnings"]
+        check(any("already runs under arenalab's interposer" in w and inner in w
+                  for w in warnings), f"interposed: warnings {warnings}")
+        check(any("already runs under" in x for x in p.stderr.splitlines()),
+              f"interposed: no warning on stderr: {p.stderr}")
+        check(alive(pid), "interposed: the target stopped")
+    finally:
+        # End the target itself (our grandchild), then its runner, which writes its files.
+        if pid is not None and alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        try:
+            runner.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+            runner.wait()
+
+
 def case_vanished(args):
     target = subprocess.Popen(["sleep", "2"])
     out = os.path.join(args.workdir, "vanished")
@@ -321,20 +402,30 @@ def case_redis(args):
             skip("redis-server did not answer PING within 5 s")
         # Keys growing: 2,000 new 256-byte values every 200 ms while watched (random keys in a
         # space of 10^9, so nearly every SET adds one).
+        def grow(out):
+            w = subprocess.Popen([args.arenalab, "watch", "--pid", str(server.pid), "--interval",
+                                  "100", "--duration", "8", "--out", out, "-q"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            while w.poll() is None:
+                subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-q", "-t",
+                                "set", "-n", "2000", "-d", "256", "-r", "1000000000", "-c", "4"],
+                               capture_output=True, timeout=60)
+                time.sleep(0.2)
+            so, se = w.communicate()
+            keys = int(subprocess.run([*cli, "dbsize"], capture_output=True, text=True).stdout)
+            print(f"redis growing: {keys} keys; {so.splitlines()[0] if so else se}")
+            return w.returncode, so, se
+
         out = os.path.join(tmp, "growing")
-        w = subprocess.Popen([args.arenalab, "watch", "--pid", str(server.pid), "--interval",
-                              "100", "--duration", "8", "--out", out, "-q"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while w.poll() is None:
-            subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-q", "-t",
-                            "set", "-n", "2000", "-d", "256", "-r", "1000000000", "-c", "4"],
-                           capture_output=True, timeout=60)
-            time.sleep(0.2)
-        so, se = w.communicate()
-        keys = int(subprocess.run([*cli, "dbsize"], capture_output=True, text=True).stdout)
-        print(f"redis growing: {keys} keys; {so.splitlines()[0] if so else se}")
-        check(w.returncode == 3 and so.startswith("verdict: leak"),
-              f"redis growing: exit {w.returncode}, {so[:300]!r} {se}")
+        rc, so, se = grow(out)
+        if rc == 4:
+            # Unresolved is the honest answer when a starved machine slowed the load generator
+            # in the last part of the window (seen at load average 17 on 2 cores): once more.
+            print("redis growing: unresolved (the load slowed down); watching again")
+            out = os.path.join(tmp, "growing-again")
+            rc, so, se = grow(out)
+        check(rc == 3 and so.startswith("verdict: leak"),
+              f"redis growing: exit {rc}, {so[:300]!r} {se}")
         check_files(out, "redis growing", "duration")
         # After a mass deletion the keys stop growing: whatever RSS does, it is no leak.
         subprocess.run([*cli, "flushall"], capture_output=True, check=True)
@@ -362,11 +453,14 @@ def main():
     ap.add_argument("--steady", required=True)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
+    # The case's own directory: the last run's files stay for a look, older ones go.
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    os.makedirs(args.workdir)
     cases = {"python_leak": case_python_leak, "steady": case_steady,
              "interrupt": case_interrupt, "vanished": case_vanished,
              "refusals": case_refusals, "run": case_run, "redis": case_redis,
-             "static": case_static}
+             "static": case_static, "interposed": case_interposed, "plateau": case_plateau,
+             "sawtooth": case_sawtooth}
     cases[args.case](args)
     if failures:
         print(f"{len(failures)} failure(s)")

@@ -45,7 +45,8 @@ def main():
     out = os.path.join(args.workdir, "out")
     failures = []
     for mode in ("stats", "count"):
-        p = subprocess.run([args.arenalab, "run", "--mode", mode, "--out", out, "--", exe],
+        # One directory for both modes: --force empties it between them.
+        p = subprocess.run([args.arenalab, "run", "--mode", mode, "--force", "--out", out, "--", exe],
                            capture_output=True, text=True, timeout=60)
         if p.returncode != 7:
             failures.append(f"{mode}: exit {p.returncode}, expected 7 ({p.stderr.strip()})")

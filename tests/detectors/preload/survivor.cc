@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "arenalab/gauge.h"
+
 namespace {
 
 extern "C" void* early_block(int i);  // early_lib.c
@@ -342,8 +344,9 @@ void scenario_sleep_alloc(int ms) {
 }
 
 void scenario_gauge() {
-  using GaugeFn = void (*)(const char*, double);
-  auto gauge = reinterpret_cast<GaugeFn>(dlsym(RTLD_DEFAULT, "arenalab_gauge_set"));
+  // Looked up by name, not through gauge.h's weak declaration: this checks the export.
+  auto gauge =
+      reinterpret_cast<arenalab_gauge_set_fn>(dlsym(RTLD_DEFAULT, ARENALAB_GAUGE_SET_SYMBOL));
   check(gauge != nullptr, "arenalab_gauge_set exported");
   if (!gauge) return;
   gauge("store.bytes", 12345);
@@ -361,7 +364,7 @@ void scenario_deepbind(const char* lib) {
   dlclose(h);
 }
 
-// Count mode's page table (hooks.cc) under page reuse: each round fills pages with one size
+// Count mode's page table (count_tables.h) under page reuse: each round fills pages with one size
 // class through malloc, frees them all, then fills the same memory with other kinds of block
 // (calloc, realloc, aligned, large, and mallocs of another class between aligned ones, so an
 // aligned block can share a page with plain ones) and frees those, from the front and from the
@@ -418,8 +421,8 @@ void scenario_pages() {
   }
 }
 
-// The page table's marks for aligned blocks (hooks.cc) when the heap outgrows the table (pages
-// 128 MiB apart share an entry): 160 MiB of 1123-byte blocks (the class memalign(1024, 100)
+// The page table's marks for aligned blocks (count_tables.cc) when the heap outgrows the table
+// (pages 128 MiB apart share an entry): 160 MiB of 1123-byte blocks (the class memalign(1024, 100)
 // takes its blocks from under mimalloc), with one aligned block made first and freed last
 // (`interleaved` false: its page's mark must outlive the pages that share its entry), or an
 // aligned block every third (`interleaved` true: every page is marked, so two marked pages

@@ -8,6 +8,9 @@
 #  2. The program frees the leak at exit (--free-at-exit): the dump taken at exit, after
 #     teardown, does not end the series (bytes now stays large) and is kept as "unfreed at
 #     exit" (exit_dump, bytes_at_exit near 0).
+#  4. The growth flame graph (built in, every profiler): growth.folded's widest stack ends in
+#     leak_some_records, growth.svg is well-formed XML drawing it in red, and headless
+#     Chromium (when installed) renders it with no console error.
 #  3. A 1 s run: too little data, and the text says so and what to do; exit 0. (heaptrack
 #     replays its trace at the run's duration / 48, so even 1 s is enough: leak, exit 3.)
 set -uo pipefail
@@ -58,10 +61,42 @@ if top.get("bytes_at_exit") is None or top["bytes_at_exit"] > 0.1 * top.get("byt
     fail.append(f"bytes_at_exit {top.get('bytes_at_exit')}: the freed leak is not shown at exit")
 if "unfreed at exit" not in text:
     fail.append("the text report has no 'unfreed at exit' line")
+import os, xml.etree.ElementTree as ET
+d = os.path.dirname(sys.argv[1])
+try:
+    lines = [l.rsplit(" ", 1) for l in open(os.path.join(d, "growth.folded")) if l.strip()]
+    widest = max(lines, key=lambda l: float(l[1]))
+    if not widest[0].split(";")[-1].startswith("leak_some_records"):
+        fail.append(f"growth.folded's widest stack is {widest}")
+    ns = "{http://www.w3.org/2000/svg}"
+    svg = ET.parse(os.path.join(d, "growth.svg")).getroot()
+    red = [g.find(ns + "title").text for g in svg.iter(ns + "g")
+           if g.find(ns + "rect") is not None and g.find(ns + "rect").get("fill") == "rgb(220,40,30)"]
+    if not any(t.startswith("leak_some_records") for t in red):
+        fail.append(f"growth.svg does not draw leak_some_records in red (red: {red})")
+except (OSError, ET.ParseError, ValueError) as e:
+    fail.append(f"growth flame graph: {e}")
 for f in fail:
     print("FAIL:", f)
+if fail:  # what the classifier saw
+    for c in cs[:4]:
+        fn_ = (c.get("site") or {}).get("function", "")
+        print(f"  {c['verdict']:<10} {len(c['t_ms'])} points, now {c['bytes_now']:.0f} B  {fn_}: "
+              f"{c['reason'][:160]}")
 sys.exit(1 if fail else 0)
 PY
+
+if command -v chromium >/dev/null; then
+  chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr \
+    --screenshot="$out/growth.png" --window-size=1200,300 "file://$out/long/growth.svg" \
+    >"$out/chromium.log" 2>&1
+  if [[ ! -s "$out/growth.png" ]] || grep -q 'CONSOLE' "$out/chromium.log"; then
+    echo "FAIL: headless Chromium did not render growth.svg cleanly: $(grep -m3 -E 'CONSOLE|ERROR' "$out/chromium.log")"
+    fail=1
+  else
+    echo "growth.svg rendered by headless Chromium ($(stat -c %s "$out/growth.png") bytes PNG)"
+  fi
+fi
 
 "$arenalab" profile --profiler "$profiler" --no-tools -q --out "$out/short" \
   -- "$prog" --seconds 1 >"$out/short.txt" 2>"$out/short.err"

@@ -17,8 +17,9 @@ trap 'rm -rf "$out"' EXIT
 # starts at the first dump that holds it, so both runs last 5 s: at 4 s the mmap run came out
 # "too little data: 7 blocks" in 1 run of 5, and the tcmalloc malloc run in 1 of 10 under load
 # (its leak site first seen one dump late). The dump at exit is no longer part of the series
-# (issue 22): at 5 s the interposer's mmap site then came out "7 blocks, need 8" in 1 run of 3.
-seconds=5 mmap_seconds=6 interval=0.15
+# (issue 22): at 5 s the interposer's mmap site then came out "7 blocks, need 8" in 1 run of 3,
+# and heaptrack's malloc run once missed its leak in the whole suite at -j2.
+seconds=6 mmap_seconds=6 interval=0.15
 if [[ $(basename "$prog") == wl_leak* ]]; then
   leak_fn=leak_into_registry mmap_fn=leak_into_registry
   malloc_args=(--duration $seconds) mmap_args=(--kind mmap --duration $mmap_seconds)
@@ -32,19 +33,24 @@ fi
 err=$("$arenalab" profile --profiler "$profiler" --interval $interval --lg-sample 16 --json --out "$out/malloc" \
       -- "$prog" "${malloc_args[@]}" 2>&1 >"$out/malloc.json"); rc=$?
 # Exit 3: a call site leaks (as watch).
+malloc_rc_fail=0
 if [[ $rc -ne 3 ]]; then
-  echo "FAIL: arenalab profile exited $rc, expected 3 (a leak): $err"; exit 1
+  echo "FAIL: arenalab profile exited $rc, expected 3 (a leak): $err"; malloc_rc_fail=1
+  [[ -s "$out/malloc.json" ]] || exit 1
 fi
 # The text report this time (the JSON is DIR/profile.json); 24+ dumps for the mmap site's verdict.
-# Exit 3 only under the interposer, which names the mmap call site; 0 under the heap profilers,
-# to which nothing grows.
+# Exit 3 under the interposer, which names the mmap call site. Under the heap profilers the only
+# heap growth is wl_leak's registry of the mapped pointers (8 bytes per mapping, a few KiB):
+# exit 3 exactly when that is classified leak (checked below).
 "$arenalab" profile --profiler "$profiler" --interval $interval --no-tools --out "$out/mmap" \
   -- "$prog" "${mmap_args[@]}" >"$out/mmap.txt" 2>"$out/mmap.err"
 rc=$?
 [[ $profiler == interposer ]] && want=3 || want=0
-if [[ $rc -ne $want ]]; then
-  echo "FAIL: mmap run exited $rc, expected $want: $(cat "$out/mmap.err")"; exit 1
+mmap_rc_fail=0
+if [[ $profiler == interposer && $rc -ne 3 ]] || [[ $rc -ne 0 && $rc -ne 3 ]]; then
+  echo "FAIL: mmap run exited $rc"; mmap_rc_fail=1
 fi
+echo "$rc" >"$out/mmap.rc"
 
 python3 - "$profiler" "$out" "$leak_fn" "$mmap_fn" <<'PY'
 import json, sys, os
@@ -72,6 +78,16 @@ tool_text = open(path).read() if os.path.exists(path) else ""
 fn = leak_fn
 if fn not in tool_text:
     fail.append(f"{growth} missing or does not name {fn}")
+# A tool that wrote nothing (jeprof --svg without graphviz) says why, in its own words.
+for t in r["tools"]:
+    if t.get("output") and os.path.getsize(t["output"]) == 0 and not t.get("error"):
+        fail.append(f"tool wrote nothing and no error is given: {t['command']}")
+# With graphviz (scripts/bootstrap installs it) the call graph is drawn.
+import shutil
+if shutil.which("dot") and profiler != "heaptrack":
+    svg = path.replace("growth.txt", "growth.svg")
+    if not os.path.exists(svg) or "<svg" not in open(svg).read():
+        fail.append(f"{svg}: no call graph although graphviz is installed")
 if r.get("outside_heap", {}).get("outside"):
     fail.append(f"malloc kind: growth called outside the profile: {r['outside_heap']}")
 m = json.load(open(f"{out}/mmap/profile.json"))
@@ -88,9 +104,14 @@ print(f"  outside_heap: {json.dumps(outside)[:400]}")
 for line in text.splitlines():
     if line.startswith("  leak ") or "nothing growing" in line or "allocator's books" in line:
         print("  text:", line.strip()[:300])
-heap_leaks = [site(c) for c in mcs if c["verdict"] == "leak" and c.get("source") != "mmap"]
-if heap_leaks:
-    fail.append(f"mmap kind: heap call sites called leak: {heap_leaks}")
+# Heap sites may grow only by bookkeeping: each under 1% of what the program mapped.
+heap_leaks = [(site(c), c["bytes_now"]) for c in mcs
+              if c["verdict"] == "leak" and c.get("source") != "mmap"]
+if any(b > 0.01 * 16 * 2**20 for _, b in heap_leaks):
+    fail.append(f"mmap kind: heap call sites called leak with real bytes: {heap_leaks}")
+mmap_rc = int(open(f"{out}/mmap.rc").read())
+if mmap_rc != (3 if m["growing_callsites"] > 0 else 0):
+    fail.append(f"mmap kind: exit {mmap_rc} with {m['growing_callsites']} growing call sites")
 if profiler == "interposer":
     if m.get("mmap", {}).get("verdict") != "leak":
         fail.append(f"interposer: mmap_bytes not classified leak: {m.get('mmap')}")
@@ -106,7 +127,7 @@ if profiler == "interposer":
     if outside.get("outside"):
         fail.append(f"interposer: growth called outside its books: {outside}")
 else:
-    if m.get("growing_callsites") != 0 or "nothing growing" not in text:
+    if m.get("growing_callsites") == 0 and "nothing growing" not in text:
         fail.append("mmap kind: the report does not say nothing is growing")
     if "mmap(2) called directly" not in notes:
         fail.append("the report does not say heap profilers miss mmap")
@@ -121,5 +142,10 @@ else:
             if phrase not in text:
                 fail.append(f"the text report lacks '{phrase}'")
 for f in fail: print("FAIL:", f)
+if fail:  # what the classifier saw
+    for c in (cs[:3] + mcs[:4]):
+        print(f"  {c['verdict']:<10} [{c.get('source')}] {len(c['t_ms'])} points, now "
+              f"{c['bytes_now']:.0f} B  {site(c)}: {c['reason'][:160]}")
 sys.exit(1 if fail else 0)
 PY
+[[ $? -eq 0 && $mmap_rc_fail -eq 0 && $malloc_rc_fail -eq 0 ]]

@@ -93,6 +93,51 @@ TEST(AllocatorFrames, FirstUserFrameSkipsAllocatorLibcAndStdlib) {
   EXPECT_EQ(first_user_frame(frames), 5u);
   EXPECT_EQ(frames[5].describe(), "Store::grow(unsigned long) at store.cc:42");
   EXPECT_EQ(first_user_frame({}), 0u);
+  // A function template's demangled name starts with its return type.
+  const std::vector<Frame> vector_growth = {
+      {1,
+       "void std::vector<void*, std::allocator<void*> >::_M_realloc_insert<void* const&>("
+       "__gnu_cxx::__normal_iterator<void**, std::vector<void*, std::allocator<void*> > >, "
+       "void* const&)",
+       "", 0, "/bin/wl_leak"},
+      {2, "(anonymous namespace)::leak_into_registry(Kind, unsigned long)", "wl_leak.cc", 42,
+       "/bin/wl_leak"},
+  };
+  EXPECT_EQ(first_user_frame(vector_growth), 1u);
+}
+
+// Stacks as redis-server and python3 record them (function names from their dumps): the site
+// is the caller of the allocation wrapper, not the wrapper.
+TEST(AllocatorFrames, WrappersAreNotTheSite) {
+  const std::vector<Frame> redis = {
+      {1, "", "", 0, "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"},
+      {2, "zmalloc_usable", "", 0, "/usr/bin/redis-check-rdb"},
+      {3, "_sdsnewlen", "", 0, "/usr/bin/redis-check-rdb"},
+      {4, "createStringObject", "", 0, "/usr/bin/redis-check-rdb"},
+  };
+  EXPECT_EQ(first_user_frame(redis), 2u);
+  SiteFilter builtin_off;
+  builtin_off.builtin_wrappers = false;
+  EXPECT_EQ(first_user_frame(redis, builtin_off), 1u);  // the wrapper itself, as before
+  SiteFilter sds;
+  sds.skip.emplace_back("^_?sds");  // --skip '^_?sds': the string library too
+  EXPECT_EQ(first_user_frame(redis, sds), 3u);
+
+  const std::vector<Frame> python = {
+      {1, "_PyObject_ArenaMmap", "", 0, "/usr/bin/python3.11"},
+      {2, "new_arena", "", 0, "/usr/bin/python3.11"},
+      {3, "pymalloc_alloc", "", 0, "/usr/bin/python3.11"},
+      {4, "_PyObject_Malloc", "", 0, "/usr/bin/python3.11"},
+      {5, "PyObject_Malloc", "", 0, "/usr/bin/python3.11"},
+      {6, "_PyObject_GC_New", "", 0, "/usr/bin/python3.11"},
+      {7, "PyList_New", "", 0, "/usr/bin/python3.11"},
+  };
+  EXPECT_EQ(first_user_frame(python), 6u);
+  for (const char* fn :
+       {"g_malloc0", "xmalloc", "zcalloc", "PyMem_Malloc", "ruby_xmalloc2", "CRYPTO_zalloc"})
+    EXPECT_TRUE(is_wrapper_frame({1, fn, "", 0, "/bin/x"})) << fn;
+  for (const char* fn : {"leak_some_records(unsigned long)", "main", "createStringObject"})
+    EXPECT_FALSE(is_wrapper_frame({1, fn, "", 0, "/bin/x"})) << fn;
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Gauge publication: this executable exports arenalab_gauge_set (ENABLE_EXPORTS), as the
-// interposer does, so the store finds it with dlsym(RTLD_DEFAULT) and publishes through it.
+// Gauge publication: this executable defines arenalab_gauge_set (arenalab/gauge.h), as the
+// interposer does, so the store's weak reference binds to it and publishes through it.
+#define ARENALAB_GAUGE_PROVIDER 1
+#include "arenalab/gauge.h"
+
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -18,8 +21,7 @@ std::map<std::string, double> g_last;  // last published value per gauge name
 std::atomic<int> g_calls{0};
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) void arenalab_gauge_set(const char* name,
-                                                                          double value) {
+extern "C" void arenalab_gauge_set(const char* name, double value) {
   std::lock_guard lock(g_mu);
   g_last[name] = value;
   g_calls.fetch_add(1);

@@ -3,7 +3,8 @@
 // heap, process-wide gauges published through arenalab_gauge_set when the interposer is loaded.
 #include "arenalab/offheap/store.h"
 
-#include <dlfcn.h>
+#include "arenalab/gauge.h"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -52,17 +53,10 @@ constexpr std::uint32_t kPublishEvery = 1024;  // mutations between gauge public
 std::atomic<std::uint64_t> g_mapped{0};
 std::atomic<std::uint64_t> g_in_use{0};
 
-using GaugeFn = void (*)(const char*, double);
-
-// Looked up once: the interposer (libarenalab_preload.so) exports it when loaded.
-GaugeFn gauge_fn() {
-  static const GaugeFn fn =
-      reinterpret_cast<GaugeFn>(dlsym(RTLD_DEFAULT, "arenalab_gauge_set"));  // NOLINT
-  return fn;
-}
-
+// arenalab/gauge.h declares arenalab_gauge_set weak: null unless the interposer
+// (libarenalab_preload.so) or another definition is in the process.
 void publish_now() {
-  if (GaugeFn fn = gauge_fn()) {
+  if (const arenalab_gauge_set_fn fn = arenalab_gauge_set) {
     fn("offheap.bytes_mapped", static_cast<double>(g_mapped.load(std::memory_order_relaxed)));
     fn("offheap.bytes_in_use", static_cast<double>(g_in_use.load(std::memory_order_relaxed)));
   }
@@ -482,6 +476,6 @@ std::uint64_t Store::process_bytes_in_use() noexcept {
   return g_in_use.load(std::memory_order_relaxed);
 }
 void Store::publish_gauges() noexcept { publish_now(); }
-bool Store::gauge_sink_present() noexcept { return gauge_fn() != nullptr; }
+bool Store::gauge_sink_present() noexcept { return arenalab_gauge_available() != 0; }
 
 }  // namespace arenalab::offheap

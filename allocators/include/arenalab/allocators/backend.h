@@ -7,11 +7,16 @@
 // from its sampler thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
 namespace arenalab {
+
+// jemalloc: int mallctl(const char*, void*, size_t*, void*, size_t) (jemalloc(3) "MALLCTL"),
+// looked up with dlsym by the stats adapter and the interposer's prof.dump.
+using MallctlFn = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
 
 enum class Backend : std::uint8_t { kUnknown, kGlibc, kJemalloc, kMimalloc, kTcmalloc, kTbbmalloc };
 

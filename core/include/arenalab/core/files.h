@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "arenalab/core/result.h"
 
@@ -16,6 +17,53 @@ Status write_file_atomic(const std::string& path, const std::string& content);
 
 // Creates a directory and its parents; an existing directory is fine.
 Status make_directories(const std::string& path);
+
+// What OutputDir::open does with a directory that exists and holds files.
+enum class ExistingDir {
+  kAccept,          // keep them (the caller clears what it owns)
+  kRefuseNonEmpty,  // an error naming the directory: files of an earlier run would mix in
+  kEmpty,           // remove everything in it first (--force)
+};
+
+// An output directory arenalab writes into, safe when arenalab runs as root beside other
+// users (issue 21): made with mkdir 0700, or an existing one that is a real directory (not a
+// symlink), owned by the effective user and not group/world-writable; every file is opened
+// relative to its fd with O_NOFOLLOW, temporary files with O_EXCL under unpredictable names,
+// then renamed into place. Outputs are 0600.
+class OutputDir {
+ public:
+  OutputDir() = default;
+  OutputDir(OutputDir&&) noexcept;
+  OutputDir& operator=(OutputDir&&) noexcept;
+  OutputDir(const OutputDir&) = delete;
+  OutputDir& operator=(const OutputDir&) = delete;
+  ~OutputDir();
+
+  // Creates `path` (and missing parents, 0700) or opens the existing directory, checks it as
+  // above and that a file can be written in it (a read-only or full disk is found now, before
+  // a target runs, not after).
+  static Result<OutputDir> open(const std::string& path, ExistingDir existing);
+
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }  // absolute
+  bool created() const { return created_; }          // made by this open()
+
+  // `content` to a temporary file, then renamed to `name` (never a half-written file).
+  Status write_file(const std::string& name, const std::string& content) const;
+  // A file for writing as it goes: O_CREAT|O_TRUNC|O_NOFOLLOW, 0600. The caller closes it.
+  Result<int> create_file(const std::string& name) const;
+  // Names of the entries, sorted.
+  std::vector<std::string> entries() const;
+  // Removes `name` (a symlink itself, never what it points to); missing is fine.
+  void remove(const std::string& name) const;
+  // Removes everything inside (subdirectories too), following no symlink.
+  Status remove_all_entries() const;
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+  bool created_ = false;
+};
 
 // The directory of the running executable (/proc/self/exe).
 std::string executable_dir();

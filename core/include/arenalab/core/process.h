@@ -28,6 +28,29 @@ struct SpawnSpec {
   // Runs in the child between fork and exec; returning false aborts the exec (exit 127).
   // Must only make async-signal-safe calls (write, open, close).
   std::function<bool()> child_setup;
+  // The target gets SIGKILL when arenalab dies (PR_SET_PDEATHSIG, set between fork and exec
+  // and checked against arenalab having died before it was set). The kernel sends it when the
+  // *thread* that forked exits, so spawn from a thread that outlives the target.
+  bool die_with_parent = true;
+};
+
+// How Child::wait ends a target on request (issue 20): the terminating signals arenalab
+// receives while a TerminationSignals guard lives are passed on to the target, a --duration
+// sends stop_signal, and a target still running grace_ms after the first stop is SIGKILLed.
+struct StopPolicy {
+  bool forward_signals = false;  // needs a TerminationSignals guard alive meanwhile
+  double duration_ms = 0;        // > 0: send stop_signal this long after the start
+  int stop_signal = 2;           // SIGINT
+  double grace_ms = 10000;       // after the first stop signal; then SIGKILL
+};
+
+// What happened to the stop requests of a wait.
+struct StopInfo {
+  std::optional<int> received_signal;  // the first terminating signal arenalab received
+  bool duration_reached = false;       // --duration ended the run
+  std::optional<int> sent_signal;      // the first signal sent to the target to stop it
+  std::optional<double> stop_ms;       // when it went out, ms after the start
+  bool killed_after_grace = false;     // the target outlived the grace period: SIGKILL
 };
 
 struct ExitInfo {
@@ -44,6 +67,7 @@ struct ExitInfo {
   long involuntary_switches = 0;
   std::string out;  // captured stdout (tail), if asked
   std::string err;  // captured stderr (tail), if asked
+  StopInfo stop;    // set by wait() with a StopPolicy
 
   // The shell's convention: the exit code, or 128 + signal.
   int shell_status() const;
@@ -65,6 +89,8 @@ class Child {
   // Waits for the target, reading captured streams; `on_tick` runs about every `tick_ms`
   // while it lives (for live output and samplers). Reaps it; rusage from wait4.
   Result<ExitInfo> wait(const std::function<void()>& on_tick = {}, int tick_ms = 200);
+  // The same, ending the target as `stop` says (signals, duration, grace, SIGKILL).
+  Result<ExitInfo> wait(const std::function<void()>& on_tick, int tick_ms, const StopPolicy& stop);
 
  private:
   friend Result<Child> spawn(const SpawnSpec& spec);
@@ -84,5 +110,44 @@ Result<ExitInfo> run_process(const SpawnSpec& spec, const std::function<void()>&
 
 // Milliseconds on the monotonic clock.
 double monotonic_ms();
+
+// The program execvp would run for `name`: a name with a '/' as it is; else the first regular,
+// executable file of that name along PATH (an empty PATH entry is "."; no PATH: /usr/bin:/bin).
+// "" when there is none.
+std::string find_program(const std::string& name);
+
+// While an instance lives, SIGINT, SIGTERM, SIGHUP and SIGQUIT do not end this process: each
+// is recorded (with whether the terminal sent it to the whole foreground process group) for
+// Child::wait to pass on to the target. Instances nest; the outermost restores the old
+// dispositions. Signals are recorded from construction on, so one that arrives before the
+// target was spawned is still passed on.
+class TerminationSignals {
+ public:
+  TerminationSignals();
+  ~TerminationSignals();
+  TerminationSignals(const TerminationSignals&) = delete;
+  TerminationSignals& operator=(const TerminationSignals&) = delete;
+
+  struct Received {
+    int signal = 0;
+    bool from_terminal = false;  // si_code SI_KERNEL: the tty sent it to the process group
+  };
+  // The signals received since the outermost guard was made, in order (at most 32 kept).
+  static std::vector<Received> received();
+  // The first one, 0 when none.
+  static int first();
+};
+
+// Ends this process as the signal convention says for "stopped by `sig`": default
+// disposition, no core file, the signal raised, so the parent sees WIFSIGNALED (a shell
+// prints 128+sig, and a script stops on an interrupted command). Flushes stdio first.
+// Returns 128+sig only if the signal did not end the process.
+int exit_by_signal(int sig);
+
+// "SIGINT", "INT", "int", "2" -> 2; 0 for anything else (only the signals worth stopping a
+// target with: INT TERM HUP QUIT KILL USR1 USR2).
+int parse_signal(const std::string& name);
+// 2 -> "SIGINT".
+std::string signal_name(int sig);
 
 }  // namespace arenalab

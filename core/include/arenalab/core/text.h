@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,12 @@ namespace arenalab {
 
 // Escapes & < > " ' for XML and HTML text and attribute values.
 std::string markup_escape(std::string_view s);
+
+// `s` with every byte that is not part of valid UTF-8 written as the four characters \xNN, so
+// a command line with Latin-1 or binary arguments can go into a JSON file (which must be
+// UTF-8) without losing what the bytes were. Valid UTF-8 passes unchanged.
+std::string utf8_escaped(std::string_view s);
+std::vector<std::string> utf8_escaped(const std::vector<std::string>& v);
 
 // Reads and parses a JSON file. Errors name the file: "<path>: not valid JSON: ...".
 Result<nlohmann::json> read_json_file(const std::string& path);

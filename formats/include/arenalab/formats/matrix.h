@@ -133,11 +133,16 @@ Result<Results> results_from_json(const nlohmann::json& doc, const std::string& 
 Result<Results> read_results(const std::string& path);
 // results.json, results.csv and summary.csv in `dir`, each atomically.
 Status write_results(const std::string& dir, const Results& results);
+// The text of results.json (the same document as to_json, one cell per line), built without
+// holding the whole JSON tree in memory.
+std::string results_json_text(const Results& results);
 
 // One cell on its own (arenalab.matrix-cell/1): the cell object of results.json with a schema.
 nlohmann::json cell_to_json(const Cell& cell);
 Result<Cell> cell_from_json(const nlohmann::json& doc, const std::string& file);
 Result<Cell> read_cell(const std::string& path);
+// Atomically and durably: temp file, fsync, rename, fsync of the directory. A crash at any
+// moment leaves the previous file or the whole new one.
 Status write_cell(const std::string& path, const Cell& cell);
 
 std::string cells_csv(const Results& results);

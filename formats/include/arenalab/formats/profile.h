@@ -49,6 +49,7 @@ struct Tool {
   bool ran = false;
   std::optional<int> status;  // exit status when ran
   std::string output;         // where its stdout was saved ("" when not saved)
+  std::string error;          // why it failed (its stderr's tail), "" when it worked
 };
 
 // The program's own anonymous mmap bytes (interposer only), classified like a call site.

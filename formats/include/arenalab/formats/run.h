@@ -31,6 +31,17 @@ ExitRecord exit_record(const ExitInfo& e);
 nlohmann::json exit_to_json(const ExitRecord& e);
 ExitRecord exit_from_json(const formats::Obj& o);  // throws FormatError
 
+// How arenalab stopped the target, when it did (a signal it received and passed on, or
+// --duration): run.json's "stop". Absent when the target ended by itself.
+struct StopRecord {
+  double at_ms = 0;                     // when arenalab began stopping it, ms since the start
+  bool killed_after_grace = false;      // SIGKILL after the grace period
+  std::optional<std::string> received;  // the signal arenalab received ("SIGTERM")
+  std::optional<double> duration_ms;    // --duration reached
+  std::optional<std::string> signal;    // the signal sent to the target
+  bool operator==(const StopRecord&) const = default;
+};
+
 struct RunRecord {
   std::vector<std::string> command;
   std::string mode;  // stats | count | sample | full
@@ -47,6 +58,7 @@ struct RunRecord {
   std::size_t timeline_samples = 0;
   std::vector<std::string> files;     // names in the output directory
   std::vector<std::string> warnings;  // one line each
+  std::optional<StopRecord> stop;
 
   bool operator==(const RunRecord&) const = default;
 };

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,15 +76,31 @@ struct MatrixOptions {
   bool resume = false;
   bool progress = true;  // progress bar with ETA on stderr
   double timeout_s = 600;
-  // Replaces execute_cell (tests only); empty: execute_cell.
+  // Replaces execute_cell (tests, benchmarks); empty: execute_cell.
   std::function<Cell(const CellRequest&)> executor;
+  // The machine as recorded (tests, benchmarks); absent: capture_environment probes it.
+  std::optional<Environment> environment;
+  // results.json, results.csv and summary.csv are merged at most this often while the matrix
+  // runs (and once at the end); never after every cell. Seconds.
+  double merge_interval_s = 5;
+  // Problems the resume merge found (unreadable or duplicate cell records), one line each,
+  // also printed on stderr. May be null.
+  std::vector<std::string>* merge_notes = nullptr;
 };
 
 // Runs the plan: for each repeat, for each workload and thread count, every configuration in
-// turn (A B C A B C ...), after an optional unrecorded warm-up round. Writes
-// out_dir/results.json, results.csv and summary.csv (atomically) after every cell.
+// turn (A B C A B C ...), after an optional unrecorded warm-up round.
+//
+// Bookkeeping, linear in the cells: each finished cell is recorded once, on its own, durably
+// (record.h: cells/<w>/<c>/t<n>/r<k>/cell.json, temp + fsync + rename), so a SIGKILL at any
+// moment loses at most the running cell. out_dir/results.json (with the plan and the
+// environment, written before the first cell), results.csv and summary.csv are merged from the
+// cells in memory at most every merge_interval_s seconds — and never more often than every
+// 4x the last merge's own duration, so merging stays a bounded share of the run however large
+// the matrix grows — and once at the end. --resume rebuilds the finished cells from
+// results.json and the cell records (merge_cell_records; a record wins over results.json).
 // Errors: out_dir unusable, or results.json present without --resume, or a resumed file from
-// an incompatible plan (other smoke setting).
+// an incompatible plan (other smoke setting), or a record that cannot be written.
 Result<Results> run_matrix(const MatrixOptions& options);
 
 // CPU model, kernel, glibc, THP settings, and every configuration's allocator version (from a

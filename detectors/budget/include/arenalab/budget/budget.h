@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "arenalab/budget/cgroup.h"
+#include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
 #include "arenalab/formats/budget.h"
@@ -27,6 +28,12 @@ struct BudgetOptions {
   std::string allocator = "glibc";
   std::string allocators_file;  // empty: the default configurations file
   bool external = false;        // sample only from outside (no interposer in the target)
+  // An existing out_dir with files in it (core/files.h); the command line refuses it unless
+  // --force.
+  ExistingDir out_existing = ExistingDir::kAccept;
+  // Signals to arenalab passed on to the target, --duration, grace (core/process.h). Without
+  // forwarding, a signal kills the target at once.
+  StopPolicy stop;
 };
 
 struct BudgetResult {
@@ -44,7 +51,7 @@ struct BudgetResult {
   bool oom_killed = false;
   std::vector<std::string> kernel_log;  // dmesg lines about this pid's OOM kill
   std::optional<std::string> kernel_log_error;
-  std::optional<int> interrupted_by;  // SIGINT/SIGTERM/SIGHUP received by arenalab
+  std::optional<int> interrupted_by;  // SIGINT/SIGTERM/SIGHUP/SIGQUIT received by arenalab
   std::vector<timeline::Sample> samples;
   std::optional<double> peak_rss;  // max sampled RSS of the target, bytes
   // The allocator's books at the last sample that carried them; absent when not measured.
@@ -61,7 +68,8 @@ struct BudgetResult {
 
 // Runs the command. Errors (no usable cgroup, cannot create it, cannot run the command, cannot
 // write the out dir) are one line; the group is removed on every path, including SIGINT /
-// SIGTERM / SIGHUP received meanwhile (the target is killed, reaped, then the group removed).
+// SIGTERM / SIGHUP / SIGQUIT received meanwhile (passed on to the target under
+// options.stop.forward_signals, else SIGKILL; the target is reaped, then the group removed).
 Result<BudgetResult> run_budget(const BudgetOptions& options);
 
 // The budget.json record (arenalab.budget/2, formats/budget.h) of a run.

@@ -56,11 +56,15 @@ struct CallsiteSeries {
 
 // Groups the stacks of all dumps by call site (the stack with the allocator frames removed,
 // so stacks that differ only inside the allocator are one site) and builds one series each.
+// The site is the first frame that is neither allocator machinery nor skipped by `filter`
+// (allocation wrappers such as zmalloc, --skip).
 std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& dumps,
-                                                 Symbolizer& symbolizer);
+                                                 Symbolizer& symbolizer,
+                                                 const SiteFilter& filter = {});
 
 // The same from a heaptrack trace; its stacks arrive symbolized by heaptrack.
-std::vector<CallsiteSeries> callsites_from_heaptrack(const HeaptrackTrace& trace);
+std::vector<CallsiteSeries> callsites_from_heaptrack(const HeaptrackTrace& trace,
+                                                     const SiteFilter& filter = {});
 
 // Classifies one series with the suite's slope analysis (analysis::classify_series); `method`
 // in the result names it.

@@ -46,6 +46,9 @@ struct ProfileOptions {
   // interval is the run's duration / 48).
   double interval_s = 0;
   std::function<void(const ProfileProgress&)> on_progress;  // optional
+  // --skip: regular expressions (ECMAScript) of functions that are not the call site either,
+  // beside the allocator machinery and the built-in allocation wrappers (is_wrapper_frame).
+  std::vector<std::string> skip;
   int lg_sample = 19;           // jemalloc lg_prof_sample (mean 2^N bytes between samples)
   std::string out_dir;          // empty: ./arenalab-profile-<pid>
   std::string allocators_file;  // empty: the shipped configurations
@@ -67,6 +70,9 @@ struct ToolCommand {
   std::string output_path;  // "" when not run
   bool ran = false;
   int status = -1;  // exit status when ran
+  // Why it failed, when it did (a non-zero status, or no output): the tail of its stderr, or
+  // "not installed" / "wrote nothing". "" when it worked.
+  std::string error;
 };
 
 struct ProfileReport {
@@ -123,7 +129,8 @@ Result<std::vector<TimedDump>> load_dumps(const std::vector<std::string>& paths,
 profile_file::Profile to_profile_file(const ProfileReport& report, int top);
 // to_profile_file as JSON text (schema arenalab.profile/1).
 std::string report_json(const ProfileReport& report, int top);
-// The report as text for a terminal.
-std::string report_text(const ProfileReport& report, int top);
+// The report as text for a terminal; `frames` frames of each stack from the site outward (a
+// row whose site reads like another's also shows its caller).
+std::string report_text(const ProfileReport& report, int top, int frames = 1);
 
 }  // namespace arenalab::profilers

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,21 @@ class Symbolizer {
 // interposers, and allocator entry points linked into the program itself (malloc, je_*, ...).
 bool is_allocator_frame(const Frame& frame);
 
-// Index of the first frame that is not allocator machinery (frames.size() if none).
-std::size_t first_user_frame(const std::vector<Frame>& frames);
+// True for the allocation wrappers of runtimes and libraries, which would hide the caller if
+// named as the site: redis' zmalloc family, CPython's object allocator (PyObject_Malloc,
+// _PyObject_ArenaMmap, PyMem_*, the GC allocators), glib's g_malloc family, zlib's zcalloc,
+// OpenSSL's CRYPTO_malloc family, the common xmalloc family, PHP's emalloc, Ruby's ruby_xmalloc.
+bool is_wrapper_frame(const Frame& frame);
+
+// Which frames first_user_frame passes over besides the allocator machinery.
+struct SiteFilter {
+  bool builtin_wrappers = true;  // is_wrapper_frame
+  std::vector<std::regex> skip;  // `--skip REGEX`: functions any of these finds (regex_search)
+  bool skips(const Frame& frame) const;
+};
+
+// Index of the first frame that is neither allocator machinery nor skipped by `filter`
+// (frames.size() if none): the call site.
+std::size_t first_user_frame(const std::vector<Frame>& frames, const SiteFilter& filter = {});
 
 }  // namespace arenalab::profilers

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arenalab/allocators/backend.h"
+#include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
 
@@ -29,9 +30,18 @@ struct RunOptions {
   std::string allocator = "glibc";   // configuration name (registry.h)
   std::string allocators_file;       // empty: default_configurations_path()
   std::string mode = "stats";        // stats | count | sample | full
-  double interval_ms = 100;
+  double interval_ms = 100;          // kMinIntervalMs .. kMaxIntervalMs
   std::uint64_t sample_bytes = 512 * 1024;
   std::string out_dir;  // empty: ./arenalab-run-<pid> (created)
+  // An existing out_dir with files in it: kAccept removes the files an earlier run of the
+  // runner left there (and any symlink or temporary file); the command line asks for
+  // kRefuseNonEmpty, or kEmpty under --force. Either way the directory is made 0700 or
+  // checked (core/files.h OutputDir) before the target starts.
+  ExistingDir out_existing = ExistingDir::kAccept;
+  // Signals to arenalab, --duration, grace period (core/process.h). The library default
+  // forwards nothing (SIGINT and SIGQUIT are then ignored while the target runs, as system(3)
+  // does); run, watch and budget forward.
+  StopPolicy stop;
   // Merged after the configuration's env; MALLOC_CONF given here is appended to the
   // configuration's with ','.
   std::vector<std::pair<std::string, std::string>> extra_env;
@@ -59,7 +69,12 @@ struct RunResult {
   std::vector<std::string> files;  // files in out_dir after the run (names)
 };
 
-// Errors: unknown configuration, missing library, bad option, cannot exec.
+inline constexpr double kMinIntervalMs = 1;        // the interposer's floor
+inline constexpr double kMaxIntervalMs = 3600000;  // one hour
+
+// Errors: unknown configuration, missing library, bad option, an output directory that cannot
+// be used (checked before the target starts), cannot exec. Once the target ran, a failure to
+// write run.json is a warning: the target's status is never lost.
 Result<RunResult> run(const RunOptions& options);
 
 // build/lib/libarenalab_preload.so (lib_dir(), $ARENALAB_LIB_DIR overrides); for mode "stats"

@@ -160,7 +160,7 @@ class Store {
   // Publishes the two process gauges now (the store also does it on every region map/unmap,
   // at close and every 1024 mutations). No-op when arenalab_gauge_set is absent.
   static void publish_gauges() noexcept;
-  // Whether arenalab_gauge_set was found (looked up once, with dlsym(RTLD_DEFAULT)).
+  // Whether arenalab_gauge_set is defined in the process (arenalab/gauge.h declares it weak).
   static bool gauge_sink_present() noexcept;
 
  private:

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// Cell records: every finished cell written once, on its own, durably, as
+// <out>/cells/<workload>/<configuration>/t<threads>/r<repeat>/cell.json (arenalab.matrix-cell/1),
+// and the one merger that turns the records of a matrix directory back into its cells. The
+// local engine records and merges through these; a cluster engine whose tasks each run one
+// cell writes the same records and merges with the same function.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "arenalab/core/result.h"
+#include "arenalab/formats/matrix.h"
+
+namespace arenalab::matrix {
+
+inline constexpr const char* kCellRecordName = "cell.json";
+
+// The directory of a cell under a matrix directory (where its timeline and its record live).
+std::string cell_directory(const std::string& out_dir, const std::string& workload,
+                           const std::string& configuration, int threads, int repeat);
+
+// Writes the cell's record in its directory (created if needed), atomically and durably.
+Status record_cell(const std::string& cell_dir, const Cell& cell);
+
+// Every record file under out_dir/cells, in path order (temp files of an interrupted write
+// are not records).
+std::vector<std::string> find_cell_records(const std::string& out_dir);
+
+struct Merged {
+  std::vector<Cell> cells;  // one per key, ordered by sequence (then key)
+  // One line per problem, naming the file: a record that could not be read (with the line or
+  // field the reader stopped at; the cell is left out, so a resume runs it again) or a cell
+  // recorded twice (the later is kept: higher sequence, then later in the input).
+  std::vector<std::string> notes;
+  std::size_t records = 0;     // records read
+  std::size_t duplicates = 0;  // records replaced by a later one
+  std::size_t corrupt = 0;     // records that could not be read
+};
+
+// Merges records given as (file, what reading it gave). Pure: the order of `records` only
+// breaks ties between duplicates of equal sequence (the later in the list wins).
+Merged merge_records(std::vector<std::pair<std::string, Result<Cell>>> records);
+
+// Reads and merges every record under out_dir/cells.
+Merged merge_cell_records(const std::string& out_dir);
+
+}  // namespace arenalab::matrix

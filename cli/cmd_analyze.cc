@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// arenalab analyze DIR: the views of a full-mode run (arenalab run --mode full): live bytes by
+// call site at the peak (with a flame graph, DIR/peak.svg), temporary allocations, and
+// allocation counts per call site.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "arenalab/core/files.h"
+#include "arenalab/profilers/flamegraph.h"
+#include "arenalab/profilers/full_log.h"
+#include "command.h"
+
+namespace arenalab::cli {
+namespace {
+
+struct Flags {
+  std::string dir;
+  int top = 10;
+  double temporary_ms = 10;
+};
+
+int run(const Flags& flags) {
+  if (flags.top < 1 || !(flags.temporary_ms >= 0)) {
+    print_error("analyze", "--top must be at least 1 and --temporary-ms at least 0");
+    return kExitUsage;
+  }
+  auto views = profilers::analyze_full_log(flags.dir, flags.temporary_ms);
+  if (!views) {
+    print_error("analyze", views.error().message);
+    return kExitError;
+  }
+  std::cout << profilers::full_log_text(*views, flags.top);
+  const std::string folded =
+      profilers::folded_stacks(profilers::peak_series(*views), std::nullopt, std::nullopt);
+  Status st = write_file_atomic(flags.dir + "/peak.folded", folded);
+  if (st)
+    st = write_file_atomic(
+        flags.dir + "/peak.svg",
+        profilers::flamegraph_svg(
+            folded, fmt::format("Live bytes at the peak ({:.1f} s)", views->peak_t_ms / 1000)));
+  if (!st) {
+    print_error("analyze", st.error().message);
+    return kExitError;
+  }
+  std::cout << fmt::format("\npeak flame graph: {0}/peak.svg (folded stacks: {0}/peak.folded)\n",
+                           flags.dir);
+  return kExitOk;
+}
+
+void setup(CLI::App& root, int& exit_code) {
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = root.add_subcommand(
+      "analyze",
+      "Views of a full-mode run's allocs.bin: live bytes by call site at the peak (flame graph), "
+      "temporary allocations, allocation counts");
+  cmd->add_option("dir", flags->dir, "DIR of `arenalab run --mode full`")->required();
+  cmd->add_option("--top", flags->top, "Rows per view (default 10)");
+  cmd->add_option("--temporary-ms", flags->temporary_ms,
+                  "An allocation freed within this many ms is temporary (default 10)");
+  cmd->callback([flags, &exit_code] { exit_code = run(*flags); });
+}
+
+}  // namespace
+
+ARENALAB_COMMAND(47, setup);
+
+}  // namespace arenalab::cli

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// The fleet view, exporting side: arenalab run|watch --metrics ADDR:PORT serves the target's
+// figures on /metrics (Prometheus text exposition, prometheus-cpp) from arenalab's own process,
+// never from inside the target. Names and labels: docs/fleet.md.
+#pragma once
+
+#include <sys/types.h>
+#include <memory>
+#include <string>
+
+#include "arenalab/analysis/analysis.h"
+#include "arenalab/core/result.h"
+#include "arenalab/formats/timeline.h"
+
+namespace arenalab::fleet {
+
+class Exporter {
+ public:
+  // Listens on ADDR:PORT ("127.0.0.1:9464", "[::1]:9464", ":0" is refused: name the address;
+  // port 0 picks a free one). Error: not ADDR:PORT, or the address cannot be bound.
+  // `command` and `allocator` become the labels of every series, with the pid once known.
+  static Result<std::unique_ptr<Exporter>> start(const std::string& addr_port, std::string command,
+                                                 std::string allocator);
+  ~Exporter();
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  int port() const;  // the port it listens on
+
+  // Sets every gauge from the timeline's last sample (a figure the timeline lacks is not
+  // exported) and the verdict from `c`. Thread-safe against concurrent scrapes.
+  void update(pid_t pid, const timeline::Timeline& tl, const analysis::Classification& c);
+
+  // Reads the timeline at `path` (a valid prefix while the target runs), classifies it and
+  // calls update. A timeline not there yet, or without samples, is skipped (nothing to say).
+  void update_from(pid_t pid, const std::string& timeline_path, const analysis::Options& o = {});
+
+ private:
+  struct Impl;
+  explicit Exporter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace arenalab::fleet

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+// The /metrics endpoint of arenalab run|watch --metrics: prometheus-cpp's Exposer (civetweb) in
+// arenalab's process, gauges set from the timeline at each runner tick. Names follow Prometheus'
+// conventions (prometheus.io/docs/practices/naming): base units, _bytes, a ratio for 0..1.
+#include "arenalab/fleet/exporter.h"
+
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <map>
+#include <mutex>
+
+#include "arenalab/analysis/verdict_json.h"
+
+namespace arenalab::fleet {
+
+namespace pm = ::prometheus;
+
+struct Exporter::Impl {
+  std::unique_ptr<pm::Exposer> exposer;
+  std::shared_ptr<pm::Registry> registry = std::make_shared<pm::Registry>();
+  std::string command, allocator;
+  std::mutex mu;  // update() may come from any thread; series are added lazily
+  pid_t pid = 0;
+  std::map<std::string, pm::Family<pm::Gauge>*> families;
+  std::map<std::string, pm::Gauge*> gauges;  // "family\0label" -> series
+
+  pm::Family<pm::Gauge>& family(const std::string& name, const std::string& help) {
+    auto it = families.find(name);
+    if (it != families.end()) return *it->second;
+    auto& f = pm::BuildGauge().Name(name).Help(help).Register(*registry);
+    families[name] = &f;
+    return f;
+  }
+  pm::Gauge& gauge(const std::string& name, const std::string& help,
+                   const std::map<std::string, std::string>& extra = {}) {
+    std::string key = name;
+    for (const auto& [k, v] : extra) key += '\0' + k + '=' + v;
+    auto it = gauges.find(key);
+    if (it != gauges.end()) return *it->second;
+    pm::Labels labels = {
+        {"pid", std::to_string(pid)}, {"command", command}, {"allocator", allocator}};
+    for (const auto& [k, v] : extra) labels[k] = v;
+    auto& g = family(name, help).Add(labels);
+    gauges[key] = &g;
+    return g;
+  }
+};
+
+Exporter::Exporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Exporter::~Exporter() = default;
+
+Result<std::unique_ptr<Exporter>> Exporter::start(const std::string& addr_port, std::string command,
+                                                  std::string allocator) {
+  const auto colon = addr_port.rfind(':');
+  const std::string addr = colon == std::string::npos ? "" : addr_port.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "" : addr_port.substr(colon + 1);
+  if (addr.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      port.size() > 5 || std::stoi(port) > 65535)
+    return make_error("--metrics " + addr_port +
+                      ": expected ADDR:PORT (127.0.0.1:9464, [::1]:9464)");
+  auto impl = std::make_unique<Impl>();
+  impl->command = std::move(command);
+  impl->allocator = std::move(allocator);
+  try {
+    // civetweb's listening_ports syntax: 127.0.0.1:9464, [::1]:9464 (the brackets are kept).
+    impl->exposer = std::make_unique<pm::Exposer>(addr_port, /*num_threads=*/1);
+  } catch (const std::exception& e) {
+    return make_error("--metrics " + addr_port + ": cannot listen there (" + e.what() + ")");
+  }
+  impl->exposer->RegisterCollectable(impl->registry);
+  return std::unique_ptr<Exporter>(new Exporter(std::move(impl)));
+}
+
+int Exporter::port() const {
+  const auto ports = impl_->exposer->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+void Exporter::update(pid_t pid, const timeline::Timeline& tl, const analysis::Classification& c) {
+  std::lock_guard lock(impl_->mu);
+  Impl& m = *impl_;
+  m.pid = pid;
+  if (!tl.samples.empty()) {
+    const timeline::Sample& s = tl.samples.back();
+    auto set = [&](const timeline::Opt& v, const char* name, const char* help) {
+      if (v) m.gauge(name, help).Set(*v);
+    };
+    set(s.rss, "arenalab_rss_bytes", "Resident set size of the target (VmRSS).");
+    set(s.rss_anon, "arenalab_rss_anon_bytes",
+        "Anonymous resident memory of the target (RssAnon).");
+    set(s.live_bytes, "arenalab_live_bytes",
+        "Bytes the target holds from the malloc family, counted by the interposer.");
+    set(s.live_allocs, "arenalab_live_allocations",
+        "Allocations the target holds from the malloc family, counted by the interposer.");
+    set(s.mmap_bytes, "arenalab_mmap_bytes", "Anonymous mmap bytes the target mapped itself.");
+    set(s.allocated, "arenalab_allocator_allocated_bytes", "The allocator's allocated bytes.");
+    set(s.active, "arenalab_allocator_active_bytes",
+        "The allocator's active bytes (pages in use).");
+    set(s.resident, "arenalab_allocator_resident_bytes", "The allocator's resident bytes.");
+    set(s.mapped, "arenalab_allocator_mapped_bytes", "The allocator's mapped bytes.");
+    set(s.retained, "arenalab_allocator_retained_bytes",
+        "The allocator's retained bytes (unmapped-but-kept virtual memory).");
+    for (const auto& [name, value] : s.gauges)
+      m.gauge("arenalab_program_bytes",
+              "A figure the program published (arenalab_gauge_set), in bytes.", {{"name", name}})
+          .Set(value);
+  }
+  // The verdict as a state set: one series per verdict, 1 for the current one.
+  for (const char* v : {"leak", "retention", "bounded", "non-heap-growth", "stable", "unresolved"})
+    m.gauge("arenalab_verdict", "The current verdict on the timeline so far (1: this one).",
+            {{"verdict", v}})
+        .Set(analysis::verdict_name(c.verdict) == std::string(v) ? 1 : 0);
+  m.gauge("arenalab_verdict_confidence_ratio", "Confidence of the current verdict, 0..1.")
+      .Set(c.confidence);
+  // The growth rate behind a leak (what the program holds) or non-heap growth (RSS); 0 otherwise.
+  double rate = 0;
+  const std::string deciding = c.verdict == analysis::Verdict::kLeak
+                                   ? (c.held_signal.empty() ? c.rss_signal : c.held_signal)
+                               : c.verdict == analysis::Verdict::kNonHeapGrowth ? c.rss_signal
+                                                                                : "";
+  for (const auto& e : c.evidence)
+    if (!deciding.empty() && e.signal == deciding) rate = (e.v.tail ? *e.v.tail : e.v.whole).slope;
+  m.gauge("arenalab_leak_rate_bytes_per_second",
+          "Growth rate behind a leak or non-heap-growth verdict (0 for any other verdict).")
+      .Set(rate);
+  m.gauge("arenalab_timeline_samples", "Samples in the target's timeline so far.")
+      .Set(static_cast<double>(tl.samples.size()));
+}
+
+void Exporter::update_from(pid_t pid, const std::string& timeline_path,
+                           const analysis::Options& o) {
+  auto tl = timeline::read_timeline(timeline_path);
+  if (!tl || tl->samples.empty()) return;
+  update(pid, *tl, analysis::classify(analysis::signals_from_timeline(*tl), o));
+}
+
+}  // namespace arenalab::fleet

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// The runner <-> interposer protocol: the environment variables the runner sets for the target
+// and the interposer reads in its constructor, the modes, and the library file names. Included
+// by detectors/runner and by the injected library itself, so everything here is constexpr data
+// and allocation-free functions (no std::string): usable in a constructor that runs before
+// the program's malloc is resolved.
+#pragma once
+
+#include <cstddef>
+
+namespace arenalab::preload::protocol {
+
+// The output directory (absolute); its absence keeps the interposer passive.
+inline constexpr char kEnvOutDir[] = "ARENALAB_OUT_DIR";
+// One of the mode names below; absent: stats.
+inline constexpr char kEnvMode[] = "ARENALAB_MODE";
+// Sampling interval in ms, decimal digits with an optional fraction ("100", "2.5").
+inline constexpr char kEnvIntervalMs[] = "ARENALAB_INTERVAL_MS";
+// Sample mode's mean bytes between samples (decimal).
+inline constexpr char kEnvSampleBytes[] = "ARENALAB_SAMPLE_BYTES";
+// The configuration's name and the backend it expects (allocators.json), for the header.
+inline constexpr char kEnvAllocator[] = "ARENALAB_ALLOCATOR";
+inline constexpr char kEnvBackend[] = "ARENALAB_BACKEND";
+// kPidPlaceholder when set; the first process that loads the library overwrites the digits in
+// place with its pid (no allocation; inherited by everything it starts).
+inline constexpr char kEnvPid[] = "ARENALAB_PID";
+inline constexpr char kPidPlaceholder[] = "0000000000";
+// Sample mode: a heap profile every N intervals; jemalloc prof.dump every N samples (0: off).
+inline constexpr char kEnvDumpEvery[] = "ARENALAB_DUMP_EVERY";
+inline constexpr char kEnvJeprofDumpEvery[] = "ARENALAB_JEPROF_DUMP_EVERY";
+// "1": forked and exec'd children are traced too (timeline.<pid>.jsonl), else passive.
+inline constexpr char kEnvTraceChildren[] = "ARENALAB_TRACE_CHILDREN";
+// CLOCK_MONOTONIC in ns when the runner started the target: the timeline's t_ms = 0.
+inline constexpr char kEnvT0Ns[] = "ARENALAB_T0_NS";
+
+// Tests only: "glibc" makes sample and full modes unwind with backtrace(3) instead of libunwind.
+inline constexpr char kEnvUnwind[] = "ARENALAB_UNWIND";
+
+// The libraries in the runner's lib_dir(): stats mode preloads the one without allocation hooks.
+inline constexpr char kPreloadLibrary[] = "libarenalab_preload.so";
+inline constexpr char kPreloadStatsLibrary[] = "libarenalab_preload_stats.so";
+
+// What the interposer records (docs/interposer.md "Modes").
+enum class Mode : unsigned char {
+  kStats,   // no hooks: RSS and the allocator's own statistics
+  kCount,   // exact live bytes and allocations of the malloc family, anonymous mmap bytes
+  kSample,  // byte-sampled allocations with their stacks (heap profiles), mmap call sites
+  kFull,    // count, plus a log of every event
+};
+inline constexpr Mode kModes[] = {Mode::kStats, Mode::kCount, Mode::kSample, Mode::kFull};
+
+constexpr const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::kStats:
+      return "stats";
+    case Mode::kCount:
+      return "count";
+    case Mode::kSample:
+      return "sample";
+    case Mode::kFull:
+      return "full";
+  }
+  return "stats";
+}
+
+// True and *out set when `name` (NUL-terminated, may be null) is a mode's name.
+constexpr bool parse_mode(const char* name, Mode* out) {
+  if (name == nullptr) return false;
+  for (const Mode m : kModes) {
+    const char* a = mode_name(m);
+    const char* b = name;
+    while (*a && *a == *b) ++a, ++b;
+    if (*a == 0 && *b == 0) {
+      if (out) *out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The library a mode preloads.
+constexpr const char* preload_library(Mode m) {
+  return m == Mode::kStats ? kPreloadStatsLibrary : kPreloadLibrary;
+}
+
+}  // namespace arenalab::preload::protocol

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: Apache-2.0
+// full mode: every allocation and free, with its stack (profile.cc's table), appended to a
+// compact binary log, <out_dir>/allocs.bin (records documented in docs/interposer.md).
+#include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "format.h"
+#include "profile.h"
+#include "session.h"
+#include "state.h"
+
+namespace arenalab::preload {
+
+namespace {
+
+// Full log: one buffer per thread, so allocating threads never wait for each other. Each
+// record carries CLOCK_MONOTONIC ns; the reader orders the threads' records by it. A buffer is
+// written out (one O_APPEND write of whole records) when full, every interval by the sampler,
+// and when its thread exits (then it is free for the next thread).
+bool g_full_on = false;  // the file is opened per write (see timeline_write in timeline_writer.cc)
+constexpr char kFullName[] = "allocs.bin";  // in the output directory
+constexpr std::size_t kLogBuf = 64 * 1024 - 64;
+constexpr int kMaxLogs = 4096;
+}  // namespace
+
+struct ThreadLog {
+  SpinLock lock;  // the owner appends, the sampler flushes: uncontended but for the flush
+  std::atomic<int> owned;
+  std::size_t len;
+  char data[kLogBuf];
+};
+
+namespace {
+
+ThreadLog* g_logs[kMaxLogs];
+std::atomic<int> g_log_count{0};
+SpinLock g_log_create_lock;
+pthread_key_t g_log_key;
+bool g_log_key_ok = false;
+std::atomic<long long> g_log_dropped{0};  // events of threads beyond kMaxLogs
+
+// ---- full log (binary, little endian; documented in docs/interposer.md) ----
+std::uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Appends `len` bytes to the log file (fd < 0: opened for this write).
+void full_write(int fd, const void* data, std::size_t len) {
+  if (!g_full_on || len == 0) return;
+  const bool own = fd < 0;
+  if (own) fd = open_output(g_profile_dir, kFullName, OpenMode::kAppend);
+  if (fd < 0) return;
+  const bool ok = write_all(fd, static_cast<const char*>(data), len);
+  const int err = errno;
+  if (own) ::close(fd);
+  if (!ok && output_stopped(Output::kFullLog, err)) g_full_on = false;  // ends in whole records
+}
+
+void log_flush_locked(ThreadLog* l, int fd) {
+  full_write(fd, l->data, l->len);
+  l->len = 0;
+}
+
+void log_put(ThreadLog* l, const void* data, std::size_t n) {
+  if (l->len + n > kLogBuf) log_flush_locked(l, -1);
+  std::memcpy(l->data + l->len, data, n);
+  l->len += n;
+}
+
+template <typename T>
+void log_put_v(ThreadLog* l, const T& v) {
+  log_put(l, &v, sizeof v);
+}
+
+// Thread exit (pthread key destructor): the buffer is written out and freed for reuse. If a
+// later destructor of the same thread allocates, it takes a log again (glibc then runs the
+// destructors once more).
+void log_release(void* arg) {
+  auto* l = static_cast<ThreadLog*>(arg);
+  l->lock.lock();
+  log_flush_locked(l, -1);
+  l->lock.unlock();
+  t_state.log = nullptr;
+  l->owned.store(0, std::memory_order_release);
+}
+
+ThreadLog* log_acquire(ThreadState& t) {
+  const int n = g_log_count.load(std::memory_order_acquire);
+  ThreadLog* l = nullptr;
+  for (int i = 0; i < n && !l; ++i) {
+    int expected = 0;
+    if (g_logs[i]->owned.load(std::memory_order_relaxed) == 0 &&
+        g_logs[i]->owned.compare_exchange_strong(expected, 1))
+      l = g_logs[i];
+  }
+  if (!l) {
+    g_log_create_lock.lock();
+    const int m = g_log_count.load(std::memory_order_relaxed);
+    if (m < kMaxLogs) {
+      l = static_cast<ThreadLog*>(sys_mmap(sizeof(ThreadLog)));
+      if (l) {
+        l->owned.store(1, std::memory_order_relaxed);
+        g_logs[m] = l;
+        g_log_count.store(m + 1, std::memory_order_release);
+      }
+    }
+    g_log_create_lock.unlock();
+  }
+  if (!l) return nullptr;
+  t.log = l;
+  if (g_log_key_ok) pthread_setspecific(g_log_key, l);
+  return l;
+}
+
+inline ThreadLog* my_log(ThreadState& t) {
+  ThreadLog* l = t.log;
+  return l ? l : log_acquire(t);
+}
+
+}  // namespace
+
+void full_log_init() {
+  const int fd = open_output(g_profile_dir, kFullName, OpenMode::kCreate);
+  if (fd >= 0) {
+    write_all(fd, "ARENALAB-FULL/2\n", 16);
+    ::close(fd);
+    g_full_on = true;
+    g_log_key_ok = pthread_key_create(&g_log_key, log_release) == 0;
+  }
+}
+
+// Full log records: 'S' id:u32 depth:u32 frames:u64[depth] | 'A' ns:u64 ptr:u64 size:u64
+// stack:u32 | 'F' ns:u64 ptr:u64 | 'T' ms:u64 (time since the target started, written at each
+// interval). ns is CLOCK_MONOTONIC; records of different threads are ordered by it.
+void full_alloc(void* p, size_t size) {
+  if (!g_full_on) return;
+  ThreadState& t = t_state;
+  void* frames[kMaxDepth];
+  const int depth = capture_stack(frames, kMaxDepth);
+  bool added = false;
+  long id = find_stack_shared(frames, depth, &added);
+  ThreadLog* l = my_log(t);
+  if (!l) {
+    g_log_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const std::uint64_t ns = now_ns();
+  l->lock.lock();
+  if (added) {
+    log_put_v(l, 'S');
+    log_put_v(l, static_cast<std::uint32_t>(id));
+    log_put_v(l, static_cast<std::uint32_t>(depth));
+    log_put(l, frames, sizeof(void*) * static_cast<std::size_t>(depth));
+  }
+  char rec[1 + 8 + 8 + 8 + 4];
+  rec[0] = 'A';
+  const std::uint64_t ptr = reinterpret_cast<std::uint64_t>(p), sz = size;
+  const std::uint32_t sid = id < 0 ? 0xffffffffu : static_cast<std::uint32_t>(id);
+  std::memcpy(rec + 1, &ns, 8);
+  std::memcpy(rec + 9, &ptr, 8);
+  std::memcpy(rec + 17, &sz, 8);
+  std::memcpy(rec + 25, &sid, 4);
+  log_put(l, rec, sizeof rec);
+  l->lock.unlock();
+}
+
+void full_free(void* p) {
+  if (!g_full_on) return;
+  ThreadLog* l = my_log(t_state);
+  if (!l) {
+    g_log_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  char rec[1 + 8 + 8];
+  rec[0] = 'F';
+  const std::uint64_t ns = now_ns(), ptr = reinterpret_cast<std::uint64_t>(p);
+  std::memcpy(rec + 1, &ns, 8);
+  std::memcpy(rec + 9, &ptr, 8);
+  l->lock.lock();
+  log_put(l, rec, sizeof rec);
+  l->lock.unlock();
+}
+
+void profile_flush_at(std::uint64_t t_ms) {
+  if (!g_full_on) return;
+  const int fd = open_output(g_profile_dir, kFullName, OpenMode::kAppend);
+  if (fd < 0) return;
+  const int n = g_log_count.load(std::memory_order_acquire);
+  for (int i = 0; i < n; ++i) {
+    g_logs[i]->lock.lock();
+    log_flush_locked(g_logs[i], fd);
+    g_logs[i]->lock.unlock();
+  }
+  char rec[1 + 8];
+  rec[0] = 'T';
+  std::memcpy(rec + 1, &t_ms, 8);
+  full_write(fd, rec, sizeof rec);
+  ::close(fd);
+}
+
+long long profile_full_dropped() { return g_log_dropped.load(std::memory_order_relaxed); }
+
+void full_log_atfork_child() {
+  // The child never writes the parent's full log (nor touches its thread logs, whose locks
+  // other threads may have held at the fork).
+  g_full_on = false;
+  t_state.log = nullptr;
+}
+
+}  // namespace arenalab::preload

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+// malloc and free, the hot paths: the exported entry points themselves (their fast paths are a
+// load of g_flags and a tail call) and the rest of each (count mode with the tables, the
+// sampled allocation, the paths that mark the thread busy, the general paths).
+//
+// The only exported entry points not written as one-line forwards in entry_points.cc: GCC's
+// static branch estimate changes when free's body is inlined into a forward (measured: count
+// mode's table path then takes a branch it did not before), and these two must compile to the
+// same code as before the split (objdump of malloc/free; scripts/bench-overhead).
+#include "accounting.h"
+#include "bootstrap.h"
+#include "count_tables.h"
+#include "hooked_symbols.h"
+#include "resolve.h"
+#include "state.h"
+
+namespace arenalab::preload {
+
+namespace {
+
+__attribute__((noinline)) void* malloc_general(size_t n) {
+  if (__builtin_expect(!ready(), 0)) return bootstrap_alloc(n, 16);
+  Hook h;
+  if (!h.active) return g_real.malloc(n);
+  if (__builtin_expect(h.prev == kUnwinding, 0))  // inside our unwinder: see unwind_alloc
+    if (void* q = unwind_alloc(n)) return q;
+  void* p = g_real.malloc(n);
+  if (p) on_alloc(h.t, h.flags, p, n);
+  return p;
+}
+
+__attribute__((noinline)) void free_general(void* p) {
+  if (!p || free_static(p)) return;
+  if (__builtin_expect(!ready(), 0)) return;  // cannot happen for a real block
+  Hook h;
+  if (h.active) on_free(h.t, h.flags, p);
+  g_real.free(p);
+}
+
+// Count mode's malloc with the tables on, for n <= kClassMax: the block is counted before the
+// call, so that after it the fast path only checks that the page table already has the block's
+// page; anything else (a failed malloc, a check due, a page entry to write) is done by
+// malloc_count_rest. The frame then holds three registers (n, u, the TLS offset).
+__attribute__((noinline)) void* malloc_count_rest(void* p, size_t n) {
+  ThreadState& t = t_state;
+  const std::size_t u = g_class_usable[(n + 7) >> 3];
+  if (p == nullptr) {
+    slot_add(t, -static_cast<long long>(u), -1);  // taken back
+    return p;
+  }
+  if (t.verify < 0) {
+    const std::size_t real = verify_usable(
+        t, p, u, "the allocator's usable size of a block differed from its size class");
+    slot_add(t, static_cast<long long>(real) - static_cast<long long>(u), 0);
+    page_note(p, real < kAlwaysAsk ? real : kAsk);
+    return p;
+  }
+  page_note(p, u);
+  return p;
+}
+
+__attribute__((noinline)) void* malloc_count(size_t n) {
+  const std::size_t u = g_class_usable[(n + 7) >> 3];
+  slot_add(t_state, static_cast<long long>(u), 1);
+  void* p = g_real.malloc(n);
+  const std::uintptr_t page = page_of(p);
+  if (__builtin_expect(
+          p != nullptr && --t_state.verify >= 0 &&
+              page_entry(page).load(std::memory_order_relaxed) == ((std::uint64_t{page} << 16) | u),
+          1))
+    return p;
+  return malloc_count_rest(p, n);
+}
+
+// Count mode's malloc under glibc: the size is read from the block's header after the call.
+__attribute__((noinline)) void* malloc_count_header(size_t n) {
+  void* p = g_real.malloc(n);
+  if (__builtin_expect(p != nullptr, 1))
+    slot_add(t_state, static_cast<long long>(header_usable(p)), 1);
+  return p;
+}
+
+// The rest of malloc: count mode, the sampled allocation, paths that mark busy, the general
+// path. Kept out of malloc itself so that sample mode's fast path needs no stack frame (a
+// function that may call and then use its arguments saves registers on entry, on every call).
+__attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
+  ThreadState& t = t_state;
+  if (__builtin_expect(t.busy == 0, 1)) {
+    // With the tables, n > kClassMax (malloc_count takes the rest); without, the allocator is
+    // asked. kHeader never gets here: malloc_count_header.
+    if ((f & ~kTable) == (kModeCount | kDirect)) {
+      void* p = g_real.malloc(n);
+      if (__builtin_expect(p != nullptr, 1)) on_alloc(t, f, p, n);
+      return p;
+    }
+    if (f == (kModeSample | kDirect)) {  // the countdown ran out: sample this one
+      void* p = g_real.malloc(n);
+      if (p) {
+        BusyScope busy(t, kWasIdle);
+        sample_alloc(t, p, n);
+      }
+      return p;
+    }
+    if (f == kModeCount) {
+      BusyScope busy(t, kWasIdle);  // the allocator's own mmap calls are not the program's
+      void* p = g_real.malloc(n);
+      if (__builtin_expect(p != nullptr, 1)) slot_add(t, static_cast<long long>(usable(p)), 1);
+      return p;
+    }
+    if (f == kModeSample) {
+      BusyScope busy(t, kWasIdle);
+      void* p = g_real.malloc(n);
+      t.countdown -= static_cast<long long>(n);
+      if (__builtin_expect(t.countdown <= 0, 0) && p) sample_alloc(t, p, n);
+      return p;
+    }
+  }
+  return malloc_general(n);
+}
+
+// The rest of free (as malloc_rest).
+__attribute__((noinline)) void free_rest(unsigned f, void* p) {
+  ThreadState& t = t_state;
+  if (__builtin_expect(t.busy == 0 && !in_bootstrap(p) && p, 1)) {
+    if ((f & ~(kTable | kHeader)) == (kModeCount | kDirect)) {
+      slot_add(t, -static_cast<long long>(usable_old(t, f, p)), -1);
+      return g_real.free(p);
+    }
+    if (f == (kModeSample | kDirect)) {  // the filter says it may be a sampled block
+      {
+        BusyScope busy(t, kWasIdle);
+        sample_free(p);
+      }
+      return g_real.free(p);
+    }
+    if (f == kModeCount) {
+      slot_add(t, -static_cast<long long>(usable(p)), -1);
+      BusyScope busy(t, kWasIdle);
+      g_real.free(p);
+      return;
+    }
+    if (f == kModeSample) {
+      BusyScope busy(t, kWasIdle);
+      if (__builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);
+      g_real.free(p);
+      return;
+    }
+  }
+  free_general(p);
+}
+
+}  // namespace
+
+}  // namespace arenalab::preload
+
+using namespace arenalab::preload;
+
+// Sample mode's malloc needs no busy test either: a nested call forwards the same way (the
+// general path would forward it too). Its bytes come off the countdown, so the hooks whose
+// next definition calls malloc put the countdown back (new_impl); the unwinder's first-use
+// mallocs are undone by sample_alloc.
+ARENALAB_EXPORT void* malloc(size_t n) {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
+  ThreadState& t = t_state;
+  if (__builtin_expect(f == (kModeSample | kDirect), 1)) {
+    const long long c = t.countdown - static_cast<long long>(n);
+    t.countdown = c;
+    if (__builtin_expect(c > 0, 1)) return g_real.malloc(n);
+  } else if (f == (kModeCount | kDirect | kTable) && t.busy == 0 && n <= kClassMax) {
+    return malloc_count(n);
+  } else if (f == (kModeCount | kDirect | kHeader) && t.busy == 0) {
+    return malloc_count_header(n);
+  }
+  return malloc_rest(f, n);
+}
+
+// Sample mode's free needs no busy test: a free nested in a hook (libstdc++'s operator delete
+// inside ours, the sampler thread) forwards the same way. A nested free of a sampled block
+// goes to free_rest, which forwards it without a lookup, as before: our operator delete has
+// already taken the block out. Blocks of the static arenas never reach the allocator: their
+// filter bits are set for good (filter_mark_static), and free_rest recognises them.
+//
+// Count mode's free with the tables on: a block whose size the page table has, freed outside
+// our hooks by a thread with a counter slot, is counted out in place (no stack frame either).
+// Null and the static arenas' blocks have no entry. Under glibc the same, with the size from
+// the block's header. Everything else goes to free_rest.
+ARENALAB_EXPORT void free(void* p) {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
+  if (__builtin_expect(f == (kModeSample | kDirect) && !sample_maybe_tracked(p), 1))
+    return g_real.free(p);  // free(nullptr) included: every allocator takes it
+  if (f == (kModeCount | kDirect | kTable)) {
+    ThreadState& t = t_state;
+    Slot* s = t.slotp;
+    const std::size_t u = page_size_of(p);
+    if (__builtin_expect(t.busy == 0 && s != nullptr && u != 0 && t.verify > 0, 1)) {
+      --t.verify;
+      slot_bump(s, -static_cast<long long>(u), -1);
+      return g_real.free(p);
+    }
+  } else if (f == (kModeCount | kDirect | kHeader)) {  // glibc: the size is in the header
+    ThreadState& t = t_state;
+    Slot* s = t.slotp;
+    if (__builtin_expect(t.busy == 0 && s != nullptr && p != nullptr && !in_bootstrap(p), 1)) {
+      const std::size_t u = header_usable(p);
+      slot_bump(s, -static_cast<long long>(u), -1);
+      return g_real.free(p);
+    }
+  }
+  return free_rest(f, p);
+}

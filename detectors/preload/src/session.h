@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+// The traced run as this process sees it (read from the environment by startup.cc, see
+// arenalab/preload/protocol.h), and what the parts that write the run's files offer each
+// other: the timeline writer and sampler thread (timeline_writer.cc), the gauges (gauges.cc),
+// the fork handlers (fork_handlers.cc). Injected code: fixed buffers, no allocation.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "arenalab/allocators/backend.h"
+#include "format.h"
+
+#pragma GCC visibility push(hidden)
+
+namespace arenalab::preload {
+
+inline constexpr std::size_t kPathMax = 1024;
+
+struct Session {
+  char out_dir[kPathMax];     // ARENALAB_OUT_DIR; empty: not started by arenalab (passive)
+  char mode_name[16];         // as given (the timeline header repeats it)
+  char config_name[128];      // the allocator configuration's name
+  char expected_backend[32];  // the backend that configuration should load
+  double interval_ms;         // between two samples, >= 1
+  std::uint64_t t0_ns;        // CLOCK_MONOTONIC when the target was started
+  int dump_every;             // heap profile every N intervals (sample mode)
+  int jeprof_dump_every;      // jemalloc prof.dump every N samples (0: never)
+  bool trace_children;        // forked / exec'd children write their own timeline
+  pid_t owner_pid;            // the process whose files these are
+  bool active;                // this process is traced
+  unsigned mode_flags;        // the mode's bits (state.h), without kDirect and its kin
+  Identification id;          // the malloc that is called (backend.h)
+  bool id_ok;
+};
+extern Session g_session;
+
+std::uint64_t mono_ns();
+
+// ---- the timeline (timeline_writer.cc) ----
+// Creates (truncates) <out_dir>/timeline.jsonl, or timeline.<pid>.jsonl for a traced child.
+bool timeline_open(bool child);
+void timeline_write_header();
+// One sample line; `final`: the last one, written at exit.
+void timeline_write_sample(bool final);
+// Starts the sampler thread (every signal blocked in it).
+void sampler_start();
+// The fork child: the parent's append in flight is not ours; the child's files are its own.
+void timeline_atfork_child();
+// The outputs that stop when the size limit, the disk or the quota stops a write of theirs, or
+// their file was replaced by a link (output_full_reason).
+enum class Output { kTimeline, kFullLog, kDumps };
+// A write of `o` failed with errno `err`: when the size limit, the disk or the quota is why,
+// that output stops (the timeline and dumps here; the full log by its caller, on true) and
+// run.json's warnings say so, once per output. False for any other error.
+bool output_stopped(Output o, int err);
+
+// ---- gauges (gauges.cc) ----
+void gauge_set(const char* name, double value);
+// Appends ,"gauges":{...} to a sample line when any gauge is set.
+void gauges_append(Buf& b);
+void gauges_atfork_child();
+
+// ---- fork handlers (fork_handlers.cc) ----
+void install_fork_handlers();
+
+}  // namespace arenalab::preload
+
+#pragma GCC visibility pop

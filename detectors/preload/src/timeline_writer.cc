@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: Apache-2.0
+// The timeline writer: <out_dir>/timeline.jsonl (the header line, then one sample line per
+// interval, appended with write(2) by the sampler thread), the heap and mmap dumps on the same
+// ticks, the final sample at exit, run.json's warnings (preload-warnings.txt), and _exit's wait
+// for an append in flight.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "arenalab/allocators/backend.h"
+#include "format.h"
+#include "session.h"
+#include "state.h"
+
+namespace arenalab::preload {
+
+namespace {
+
+// The timeline is opened for each append and closed again: a program that closes every
+// descriptor (daemons do) can neither break our writes nor have its own fds written by us.
+bool g_timeline_open = false;
+char g_timeline_name[64];  // in the output directory
+SpinLock g_write_lock;
+std::atomic<bool> g_done{false};
+int g_seq = 0;
+int g_jeprof_seq = 0;
+bool g_dumps_stopped = false;  // a dump hit the size limit or a full disk
+
+// Reads VmRSS and RssAnon (kB) from /proc/self/status.
+void read_rss(long long* rss, long long* anon) {
+  *rss = -1;
+  *anon = -1;
+  char buf[4096];
+  const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return;
+  buf[n] = 0;
+  auto field = [&](const char* key) -> long long {
+    const char* p = std::strstr(buf, key);
+    if (!p) return -1;
+    p += str_len(key);
+    while (*p == ' ' || *p == '\t') ++p;
+    long long v = 0;
+    while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+    return v * 1024;
+  };
+  *rss = field("\nVmRSS:");
+  *anon = field("\nRssAnon:");
+}
+
+// Appends whole lines; when the size limit or the disk stops a line (write_all takes its
+// partial bytes back), the timeline stops there and run.json's warnings say why.
+bool timeline_write(const char* p, std::size_t n) {
+  if (!g_timeline_open) return false;
+  const int fd = open_output(g_session.out_dir, g_timeline_name, OpenMode::kAppend);
+  if (fd < 0) {
+    output_stopped(Output::kTimeline, errno);  // replaced by a link or another's file
+    return false;
+  }
+  const bool ok = write_all(fd, p, n);
+  const int err = errno;
+  ::close(fd);
+  if (!ok) output_stopped(Output::kTimeline, err);
+  return ok;
+}
+
+}  // namespace
+
+void timeline_write_header() {
+  static char buf[65536];
+  Buf b(buf, sizeof buf - 1);
+  b.str("{\"schema\":\"arenalab.timeline/1\",\"pid\":").i64(getpid()).str(",\"command\":[");
+  // argv from /proc/self/cmdline (NUL-separated).
+  char cmd[16384];
+  ssize_t n = 0;
+  const int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    n = ::read(fd, cmd, sizeof cmd - 1);
+    ::close(fd);
+  }
+  // The command gets at most kCommandRoom bytes of the line (control characters take 6 bytes
+  // each escaped): an argument that does not fit is cut, and the ones after it left out, so
+  // the line itself is never cut (issue 21 item 9: a header without its newline swallowed the
+  // first sample).
+  constexpr std::size_t kCommandRoom = 32 * 1024;
+  const std::size_t start = b.size();
+  bool cut = false;
+  for (ssize_t i = 0; i < n && !cut;) {
+    const char* arg = cmd + i;
+    const std::size_t len = str_len(arg);
+    const std::size_t used = b.size() - start + (i > 0 ? 1 : 0);
+    const std::size_t take =
+        used < kCommandRoom ? Buf::json_prefix(arg, len, kCommandRoom - used) : 0;
+    if (take == 0 && len > 0) {
+      cut = true;
+      break;
+    }
+    if (i > 0) b.ch(',');
+    b.json_str(arg, take);
+    cut = take < len;
+    i += static_cast<ssize_t>(len) + 1;
+  }
+  const char* backend = g_session.id_ok ? backend_name(g_session.id.backend) : "unknown";
+  const bool verified = g_session.id_ok && g_session.expected_backend[0] &&
+                        str_eq(backend, g_session.expected_backend);
+  b.str("],\"allocator\":{\"name\":")
+      .json_str(g_session.config_name[0] ? g_session.config_name : backend);
+  b.str(",\"backend\":").json_str(backend);
+  b.str(",\"library\":").json_str(g_session.id.library);
+  b.str(",\"version\":").json_str(g_session.id.version);
+  b.str(",\"verified\":").str(verified ? "true" : "false");
+  if (g_session.expected_backend[0])
+    b.str(",\"expected_backend\":").json_str(g_session.expected_backend);
+  b.str("},\"mode\":").json_str(g_session.mode_name);
+  b.str(",\"interval_ms\":").dbl(g_session.interval_ms);
+  b.str(",\"sample_bytes\":").i64(g_sample_bytes);
+  b.str("}\n");
+  if (b.overflow()) return;  // cannot happen with the bounds above; never a cut line
+  timeline_write(b.data(), b.size());
+  if (cut)
+    note_warning("timeline header: the command line was cut to ", "32 KiB",
+                 " of escaped text (run.json has it whole)");
+}
+
+void timeline_write_sample(bool final) {
+  static char buf[16384];
+  Buf b(buf, sizeof buf - 1);
+  const double t_ms = static_cast<double>(mono_ns() - g_session.t0_ns) / 1e6;
+  b.str("{\"t_ms\":").dbl(static_cast<double>(static_cast<long long>(t_ms * 1000)) / 1000);
+  long long rss, anon;
+  read_rss(&rss, &anon);
+  if (rss >= 0) b.str(",\"rss\":").i64(rss);
+  if (anon >= 0) b.str(",\"rss_anon\":").i64(anon);
+  if (g_session.mode_flags & kCount) {
+    long long bytes, allocs;
+    sum_slots(&bytes, &allocs);
+    b.str(",\"live_bytes\":").i64(bytes).str(",\"live_allocs\":").i64(allocs);
+  }
+  if (g_session.mode_flags & kMmap) b.str(",\"mmap_bytes\":").i64(mmap_live_bytes());
+  if (g_session.mode_flags & kSample)
+    b.str(",\"sampled_live_bytes\":").i64(profile_sampled_live_estimate());
+  if (g_session.id_ok) {
+    AllocatorStats st;
+    if (read_allocator_stats(g_session.id.backend, &st)) {
+      Buf mark = b;
+      b.str(",\"alloc\":{");
+      bool any = false;
+      auto put = [&](const char* k, const std::optional<std::uint64_t>& v) {
+        if (!v) return;
+        if (any) b.ch(',');
+        any = true;
+        b.json_str(k).ch(':').u64(*v);
+      };
+      put("allocated", st.allocated);
+      put("active", st.active);
+      put("resident", st.resident);
+      put("mapped", st.mapped);
+      put("retained", st.retained);
+      if (any)
+        b.ch('}');
+      else
+        b = mark;
+    }
+  }
+  gauges_append(b);
+  if (final) b.str(",\"final\":true");
+  b.str("}\n");
+  if (!b.overflow()) timeline_write(b.data(), b.size());
+}
+
+namespace {
+
+void jemalloc_prof_dump() {
+  auto mallctl = reinterpret_cast<MallctlFn>(dlsym(RTLD_DEFAULT, "mallctl"));
+  if (!mallctl) return;
+  char path[kPathMax + 64];
+  Buf b(path, sizeof path);
+  b.str(g_session.out_dir)
+      .str("/jeprof.")
+      .u64(static_cast<std::uint64_t>(g_jeprof_seq++))
+      .str(".heap");
+  path[b.size()] = 0;
+  const char* p = path;
+  mallctl("prof.dump", nullptr, nullptr, &p, sizeof p);
+}
+
+// heap.<seq>.heap (sample mode) and mmap.<seq>.heap (sample and full modes) with one seq, so
+// the two series share their dump times. Write lock held.
+void dump_profiles() {
+  if (g_dumps_stopped) return;
+  bool wrote = false;
+  if (g_session.mode_flags & kSample) {
+    errno = 0;
+    const bool ok = profile_dump_heap(g_seq);
+    if (!ok) output_stopped(Output::kDumps, errno);
+    wrote = ok || wrote;
+  }
+  if (g_dumps_stopped) return;
+  errno = 0;  // false with errno 0: mmap sites are off
+  if (const bool ok = mmap_sites_dump(g_seq); ok)
+    wrote = true;
+  else if (errno != 0)
+    output_stopped(Output::kDumps, errno);
+  if ((g_session.mode_flags & kSample) || wrote) ++g_seq;
+}
+
+void* sampler_main(void*) {
+  BusyScope busy(t_state);  // everything this thread allocates goes straight through
+  t_state.sampler = 1;
+  const std::uint64_t interval_ns = static_cast<std::uint64_t>(g_session.interval_ms * 1e6);
+  std::uint64_t next = mono_ns();
+  long tick = 0;
+  while (!g_done.load(std::memory_order_acquire)) {
+    next += interval_ns;
+    timespec ts{static_cast<time_t>(next / 1000000000ULL), static_cast<long>(next % 1000000000ULL)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+    ++tick;
+    g_write_lock.lock();
+    if (!g_done.load(std::memory_order_acquire)) {
+      timeline_write_sample(false);
+      profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
+      if (g_session.dump_every > 0 && tick % g_session.dump_every == 0) dump_profiles();
+      if (g_session.jeprof_dump_every > 0 && tick % g_session.jeprof_dump_every == 0)
+        jemalloc_prof_dump();
+    }
+    g_write_lock.unlock();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool timeline_open(bool child) {
+  Buf b(g_timeline_name, sizeof g_timeline_name - 1);
+  if (child)
+    b.str("timeline.").u64(static_cast<std::uint64_t>(getpid())).str(".jsonl");
+  else
+    b.str("timeline.jsonl");
+  g_timeline_name[b.size()] = 0;
+  const int fd = open_output(g_session.out_dir, g_timeline_name, OpenMode::kCreate);
+  if (fd < 0) return false;
+  ::close(fd);
+  g_timeline_open = true;
+  return true;
+}
+
+// The sampler thread starts with every signal blocked (it inherits the mask set around
+// pthread_create), so the program's signals are never delivered to it.
+void sampler_start() {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t th;
+  pthread_create(&th, &attr, sampler_main, nullptr);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void timeline_atfork_child() {
+  g_write_lock.v.store(0);
+  g_timeline_open = false;
+  g_seq = 0;
+}
+
+bool output_stopped(Output o, int err) {
+  const char* reason = output_full_reason(err);
+  if (!reason) return false;
+  static std::atomic<bool> noted[3];
+  if (noted[static_cast<int>(o)].exchange(true)) return true;
+  const char* what = "timeline cut: ";
+  if (o == Output::kTimeline) g_timeline_open = false;  // no later line
+  if (o == Output::kFullLog) what = "full log cut: ";
+  if (o == Output::kDumps) {
+    what = "heap dumps stopped: ";
+    g_dumps_stopped = true;
+  }
+  char at[64];
+  Buf b(at, sizeof at - 1);
+  b.str(" at t_ms=")
+      .u64((mono_ns() - g_session.t0_ns) / 1000000)
+      .str("; nothing later was written");
+  at[b.size()] = 0;
+  char why[160];
+  Buf w(why, sizeof why - 1);
+  w.str(reason).str(at);
+  why[w.size()] = 0;
+  note_warning(what, why, "");
+  return true;
+}
+
+// One line in <out_dir>/preload-warnings.txt (run.json's "warnings").
+void note_warning(const char* a, const char* b, const char* c) {
+  const int fd = open_output(g_session.out_dir, "preload-warnings.txt", OpenMode::kAppend);
+  if (fd < 0) return;
+  static char line[2048];
+  Buf l(line, sizeof line - 1);
+  l.str(a).str(b).str(c).ch('\n');
+  write_all(fd, l.data(), l.size());
+  ::close(fd);
+}
+
+void sampler_final() {
+  if (!g_session.active || getpid() != g_session.owner_pid) return;
+  BusyScope busy(t_state);
+  NoXfsz no_xfsz;  // jemalloc's prof.dump writes from this thread too, beyond write_all
+  g_write_lock.lock();
+  if (!g_done.exchange(true)) {
+    timeline_write_sample(true);
+    profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
+    dump_profiles();
+    if (g_session.jeprof_dump_every > 0) jemalloc_prof_dump();
+    if (const long long lost = profile_full_dropped(); lost > 0) {
+      char n[32];
+      Buf b(n, sizeof n - 1);
+      b.i64(lost);
+      n[b.size()] = 0;
+      note_warning("full log incomplete: ", n,
+                   " events of threads beyond 4096 at once were not recorded");
+    }
+  }
+  g_write_lock.unlock();
+}
+
+// _exit/_Exit end the process with no destructor, and exit_group kills the sampler thread
+// wherever it is: in the middle of an append, the kernel stops a regular-file write at a page
+// boundary once the fatal signal is pending, and the timeline ends in a cut line (seen about
+// once in 1000 _exits of a traced child whose lines span pages). So the exiting thread first
+// takes the write lock, which waits out an append in flight, and keeps it. Skipped for another
+// process's files (a vfork child shares our memory) and inside our own code (a signal handler
+// may call _exit there); bounded, because a handler's thread may hold a lock the sampler waits
+// for (malloc's, in stats mode).
+void quiesce_for_exit() {
+  if (!g_session.active || getpid() != g_session.owner_pid || t_state.busy) return;
+  const std::uint64_t deadline = mono_ns() + 250 * 1000000ULL;
+  while (g_write_lock.v.exchange(1, std::memory_order_acquire) != 0) {
+    if (mono_ns() > deadline) return;
+    sched_yield();
+  }
+  g_done.store(true, std::memory_order_release);
+}
+
+}  // namespace arenalab::preload

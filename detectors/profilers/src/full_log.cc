@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+// allocs.bin replayed: per-site counts, temporary allocations and the live bytes at the peak.
+// The record layout is the interposer's (detectors/preload/src/profile.cc, "Full log records").
+#include "arenalab/profilers/full_log.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+#include "arenalab/core/files.h"
+#include "arenalab/core/sizes.h"
+#include "profilers_internal.h"
+
+namespace arenalab::profilers {
+
+namespace {
+
+constexpr std::string_view kMagic = "ARENALAB-FULL/2\n";
+constexpr std::uint32_t kNoStack = 0xffffffffu;  // the interposer's stack table was full
+
+struct Event {
+  std::uint64_t ns, p, size;
+  std::uint32_t stack;
+  bool alloc;
+};
+
+}  // namespace
+
+Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_ms,
+                                      const SiteFilter& filter) {
+  FullLogViews v;
+  v.log_path = dir + "/allocs.bin";
+  v.temporary_ms = temporary_ms;
+  auto data = read_file(v.log_path);
+  if (!data) return data.error();
+  if (data->compare(0, kMagic.size(), kMagic) != 0)
+    return make_error(v.log_path +
+                      ": not an arenalab full log (expected ARENALAB-FULL/2; "
+                      "written by --mode full)");
+  std::map<std::uint32_t, std::vector<std::uint64_t>> stacks;
+  std::vector<Event> events;
+  std::size_t i = kMagic.size();
+  auto get = [&](auto& value) {
+    if (i + sizeof value > data->size()) return false;
+    std::memcpy(&value, data->data() + i, sizeof value);
+    i += sizeof value;
+    return true;
+  };
+  while (i < data->size()) {  // a record cut by a kill ends the log
+    const char tag = (*data)[i++];
+    if (tag == 'S') {
+      std::uint32_t id = 0, depth = 0;
+      if (!get(id) || !get(depth) || i + depth * 8ULL > data->size()) break;
+      auto& frames = stacks[id];
+      frames.resize(depth);
+      std::memcpy(frames.data(), data->data() + i, depth * 8ULL);
+      i += depth * 8ULL;
+    } else if (tag == 'A') {
+      Event e{};
+      e.alloc = true;
+      if (!get(e.ns) || !get(e.p) || !get(e.size) || !get(e.stack)) break;
+      events.push_back(e);
+    } else if (tag == 'F') {
+      Event e{};
+      if (!get(e.ns) || !get(e.p)) break;
+      events.push_back(e);
+    } else if (tag == 'T') {
+      std::uint64_t t = 0;
+      if (!get(t)) break;
+    } else {
+      return make_error(v.log_path + ": unknown record '" + std::string(1, tag) + "' at byte " +
+                        std::to_string(i - 1));
+    }
+  }
+  // Threads' buffers interleave by when they were flushed: time order, a thread's own kept.
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event& a, const Event& b) { return a.ns < b.ns; });
+
+  // Mappings for symbolization: full mode dumps the program's own mmap beside the log.
+  std::vector<std::string> dumps;
+  for (const char* prefix : {"mmap.", "heap."})
+    for (auto& f : detail::dump_files(dir, prefix, ".heap", 0, true)) dumps.push_back(f);
+  std::vector<Mapping> mappings;
+  if (!dumps.empty()) {
+    v.mappings_from = *std::max_element(dumps.begin(), dumps.end(), [](auto& a, auto& b) {
+      return detail::mtime_ns(a) < detail::mtime_ns(b);
+    });
+    auto dump = read_heap_dump(v.mappings_from);
+    if (!dump) return dump.error();
+    mappings = std::move(dump->mappings);
+  }
+  // One site per stack from the first user frame outward (as callsites_from_dumps).
+  Symbolizer symbolizer;
+  std::map<std::vector<std::uint64_t>, std::size_t> site_of_key;
+  std::unordered_map<std::uint32_t, std::size_t> site_of_stack;
+  for (const auto& [id, addresses] : stacks) {
+    std::vector<Frame> frames;
+    for (auto a : addresses) {
+      auto inlined = symbolizer.resolve_inlined(a, mappings);
+      frames.insert(frames.end(), inlined.begin(), inlined.end());
+    }
+    const std::size_t site = first_user_frame(frames, filter);
+    std::vector<std::uint64_t> key;
+    for (std::size_t k = site; k < frames.size(); ++k) key.push_back(frames[k].address);
+    auto [it, inserted] = site_of_key.try_emplace(key, v.sites.size());
+    if (inserted) v.sites.push_back({std::move(frames), site});
+    site_of_stack[id] = it->second;
+  }
+  const std::size_t unknown = v.sites.size();  // allocations whose stack was not recorded
+  v.sites.push_back({{Frame{0, "(stack not recorded)", "", 0, ""}}, 0});
+
+  // Pass 1: counts, temporaries, and when the total peaked.
+  struct Live {
+    std::uint64_t size, ns;
+    std::size_t site;
+  };
+  std::unordered_map<std::uint64_t, Live> live;
+  std::uint64_t total = 0;
+  std::size_t peak_index = 0;
+  const std::uint64_t window_ns = static_cast<std::uint64_t>(temporary_ms * 1e6);
+  for (std::size_t k = 0; k < events.size(); ++k) {
+    const Event& e = events[k];
+    if (e.alloc) {
+      auto s = site_of_stack.find(e.stack);
+      const std::size_t site = s != site_of_stack.end() ? s->second : unknown;
+      ++v.allocs;
+      ++v.sites[site].allocs;
+      v.sites[site].allocated_bytes += e.size;
+      if (auto old = live.find(e.p); old != live.end()) total -= old->second.size;
+      live[e.p] = {e.size, e.ns, site};
+      total += e.size;
+      if (total > v.peak_bytes) {
+        v.peak_bytes = total;
+        peak_index = k;
+      }
+    } else if (auto it = live.find(e.p); it != live.end()) {
+      ++v.frees;
+      if (e.ns - it->second.ns <= window_ns) {
+        ++v.temporary;
+        ++v.sites[it->second.site].temporary;
+      }
+      total -= it->second.size;
+      live.erase(it);
+    }
+  }
+  for (const auto& [p, l] : live) v.sites[l.site].end_bytes += l.size;
+  // Pass 2: the live bytes of every site at the peak.
+  if (!events.empty()) {
+    v.peak_t_ms = static_cast<double>(events[peak_index].ns - events.front().ns) / 1e6;
+    live.clear();
+    for (std::size_t k = 0; k <= peak_index; ++k) {
+      const Event& e = events[k];
+      if (e.alloc) {
+        auto s = site_of_stack.find(e.stack);
+        live[e.p] = {e.size, e.ns, s != site_of_stack.end() ? s->second : unknown};
+      } else {
+        live.erase(e.p);
+      }
+    }
+    for (const auto& [p, l] : live) v.sites[l.site].peak_bytes += l.size;
+  }
+  v.sites.erase(std::remove_if(v.sites.begin(), v.sites.end(),
+                               [](const FullLogSite& s) { return s.allocs == 0; }),
+                v.sites.end());
+  std::stable_sort(v.sites.begin(), v.sites.end(), [](const auto& a, const auto& b) {
+    return a.peak_bytes != b.peak_bytes ? a.peak_bytes > b.peak_bytes : a.allocs > b.allocs;
+  });
+  return v;
+}
+
+namespace {
+std::string site_name(const FullLogSite& s) {
+  if (const Frame* f = s.site_frame()) return f->describe();
+  return s.frames.empty() ? "(no frames)"
+                          : "(allocator/runtime only) " + s.frames.back().describe();
+}
+}  // namespace
+
+std::string full_log_text(const FullLogViews& v, int top) {
+  std::string out = fmt::format(
+      "full log: {} ({} allocations, {} frees; stacks symbolized with {})\n", v.log_path, v.allocs,
+      v.frees, v.mappings_from.empty() ? "no mappings" : v.mappings_from);
+  auto table = [&](const std::string& title, auto key, auto cell) {
+    std::vector<const FullLogSite*> rows;
+    for (const auto& s : v.sites)
+      if (key(s) > 0) rows.push_back(&s);
+    std::stable_sort(rows.begin(), rows.end(),
+                     [&](const auto* a, const auto* b) { return key(*a) > key(*b); });
+    out += "\n" + title + "\n";
+    int n = 0;
+    for (const auto* s : rows) {
+      if (n++ >= top) break;
+      out += fmt::format("  {:>22}  {}\n", cell(*s), site_name(*s));
+    }
+    if (rows.empty()) out += "  (none)\n";
+  };
+  table(
+      fmt::format("live at the peak ({} at {:.1f} s):", format_bytes(v.peak_bytes),
+                  v.peak_t_ms / 1000),
+      [](const FullLogSite& s) { return s.peak_bytes; },
+      [](const FullLogSite& s) { return format_bytes(static_cast<double>(s.peak_bytes)); });
+  table(
+      fmt::format("temporary allocations (freed within {} ms; {} of {}):", v.temporary_ms,
+                  v.temporary, v.allocs),
+      [](const FullLogSite& s) { return s.temporary; },
+      [](const FullLogSite& s) { return fmt::format("{} of {}", s.temporary, s.allocs); });
+  table(
+      "allocations per call site:", [](const FullLogSite& s) { return s.allocs; },
+      [](const FullLogSite& s) {
+        return fmt::format("{} ({})", s.allocs,
+                           format_bytes(static_cast<double>(s.allocated_bytes)));
+      });
+  return out;
+}
+
+std::vector<CallsiteSeries> peak_series(const FullLogViews& v) {
+  std::vector<CallsiteSeries> out;
+  for (const auto& s : v.sites) {
+    CallsiteSeries c;
+    c.frames = s.frames;
+    c.site = s.site;
+    c.t_ms = {v.peak_t_ms};
+    c.live_bytes = {static_cast<double>(s.peak_bytes)};
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace arenalab::profilers

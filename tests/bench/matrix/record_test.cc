@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+// Cell records and their merger: every finished cell recorded once on its own; the merge of
+// partial, duplicate and corrupt records; results.json merged on a timer, not after every
+// cell; --resume rebuilt from the records alone.
+#include "arenalab/matrix/record.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "arenalab/core/files.h"
+#include "arenalab/matrix/matrix.h"
+
+namespace arenalab::matrix {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  std::string path;
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+Cell make_cell(const std::string& config, int repeat, int sequence, double wall) {
+  Cell c;
+  c.workload = "w";
+  c.configuration = config;
+  c.repeat = repeat;
+  c.sequence = sequence;
+  c.status = CellStatus::kOk;
+  c.verified = true;
+  c.exit_code = 0;
+  c.wall_ms = wall;
+  return c;
+}
+
+std::string record_path(const std::string& out, const Cell& c) {
+  return cell_directory(out, c.workload, c.configuration, c.threads, c.repeat) + "/" +
+         kCellRecordName;
+}
+
+TEST(CellRecord, WrittenAtomicallyAndReadBack) {
+  TempDir d("matrix_record");
+  const Cell c = make_cell("glibc", 1, 4, 12.5);
+  const std::string dir = cell_directory(d.path, "w", "glibc", 0, 1);
+  ASSERT_TRUE(record_cell(dir, c));
+  auto back = read_cell(dir + "/cell.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, c);
+  // No temp file left behind, and the record is found by the scan.
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);
+  EXPECT_EQ(find_cell_records(d.path), std::vector<std::string>{dir + "/cell.json"});
+}
+
+TEST(Merge, PartialRecordsGiveTheCellsThatExistInSequenceOrder) {
+  TempDir d("matrix_merge_partial");
+  // Recorded out of order on disk (paths sort other than sequences): merged by sequence.
+  for (const Cell& c : {make_cell("b", 0, 1, 2), make_cell("a", 1, 2, 3), make_cell("a", 0, 0, 1)})
+    ASSERT_TRUE(record_cell(cell_directory(d.path, c.workload, c.configuration, 0, c.repeat), c));
+  const Merged m = merge_cell_records(d.path);
+  EXPECT_TRUE(m.notes.empty());
+  ASSERT_EQ(m.cells.size(), 3u);
+  EXPECT_EQ(m.records, 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(m.cells[i].sequence, i);
+  EXPECT_EQ(m.cells[1].configuration, "b");
+}
+
+TEST(Merge, DuplicateKeepsTheLaterAndSaysSo) {
+  std::vector<std::pair<std::string, Result<Cell>>> records;
+  records.emplace_back("x/cell.json", make_cell("a", 0, 7, 70));  // the later, read first
+  records.emplace_back("y/cell.json", make_cell("a", 0, 3, 30));
+  records.emplace_back("z/cell.json", make_cell("b", 0, 4, 40));
+  const Merged m = merge_records(std::move(records));
+  ASSERT_EQ(m.cells.size(), 2u);
+  EXPECT_EQ(m.duplicates, 1u);
+  EXPECT_EQ(m.cells[0].configuration, "b");
+  EXPECT_EQ(m.cells[1].wall_ms, 70);
+  ASSERT_EQ(m.notes.size(), 1u);
+  EXPECT_NE(m.notes[0].find("w|a|0|0 recorded twice"), std::string::npos) << m.notes[0];
+  EXPECT_NE(m.notes[0].find("keeping the later, x/cell.json"), std::string::npos) << m.notes[0];
+
+  // Equal sequences: the later in the input wins.
+  std::vector<std::pair<std::string, Result<Cell>>> tie;
+  tie.emplace_back("p/cell.json", make_cell("a", 0, 1, 10));
+  tie.emplace_back("q/cell.json", make_cell("a", 0, 1, 11));
+  const Merged t = merge_records(std::move(tie));
+  ASSERT_EQ(t.cells.size(), 1u);
+  EXPECT_EQ(t.cells[0].wall_ms, 11);
+  EXPECT_NE(t.notes.at(0).find("keeping the later, q/cell.json"), std::string::npos);
+}
+
+TEST(Merge, CorruptRecordIsReportedWithFileAndLineAndTheRestKept) {
+  TempDir d("matrix_merge_corrupt");
+  const Cell good = make_cell("a", 0, 0, 1), cut = make_cell("a", 1, 1, 2);
+  const Cell bad_field = make_cell("a", 2, 2, 3);
+  for (const Cell& c : {good, cut, bad_field})
+    ASSERT_TRUE(record_cell(cell_directory(d.path, "w", c.configuration, 0, c.repeat), c));
+  // Truncated in the middle of the file (a disk or a copy that lost its end).
+  const std::string cut_path = record_path(d.path, cut);
+  auto text = read_file(cut_path);
+  ASSERT_TRUE(text);
+  ASSERT_TRUE(write_file_atomic(cut_path, text->substr(0, text->size() / 2)));
+  // A field of the wrong type.
+  const std::string bad_path = record_path(d.path, bad_field);
+  auto doc = cell_to_json(bad_field);
+  doc["wall_ms"] = "fast";
+  ASSERT_TRUE(write_file_atomic(bad_path, doc.dump(1)));
+
+  const Merged m = merge_cell_records(d.path);
+  ASSERT_EQ(m.cells.size(), 1u);
+  EXPECT_EQ(m.cells[0], good);
+  EXPECT_EQ(m.corrupt, 2u);
+  ASSERT_EQ(m.notes.size(), 2u);
+  std::string cut_note, bad_note;
+  for (const auto& n : m.notes) (n.find(cut_path) != std::string::npos ? cut_note : bad_note) = n;
+  EXPECT_NE(cut_note.find("line"), std::string::npos) << cut_note;
+  EXPECT_NE(bad_note.find(bad_path), std::string::npos) << bad_note;
+  EXPECT_NE(bad_note.find("wall_ms"), std::string::npos) << bad_note;
+}
+
+// A matrix of one workload x two configurations x `repeats` with a canned executor.
+MatrixOptions canned_matrix(const std::string& out, int repeats, int* calls) {
+  MatrixOptions opt;
+  opt.plan.workloads = {"w"};
+  opt.plan.configurations = {"glibc", "other"};
+  opt.plan.repeats = repeats;
+  opt.workloads = {WorkloadInfo{"w", "stress", "", "/bin/true", false}};
+  Configuration g;
+  g.name = "glibc";
+  g.backend = Backend::kGlibc;
+  Configuration o = g;
+  o.name = "other";
+  opt.configurations = {g, o};
+  opt.out_dir = out;
+  opt.progress = false;
+  opt.identify = "harness";
+  Environment env;
+  env.cpu_model = "Test CPU";
+  opt.environment = env;
+  opt.executor = [calls](const CellRequest&) {
+    ++*calls;
+    Cell c;
+    c.status = CellStatus::kOk;
+    c.verified = true;
+    c.wall_ms = 10.0 + *calls;
+    return c;
+  };
+  return opt;
+}
+
+TEST(RunMatrix, RecordsEveryCellAndMergesResultsOnATimerNotPerCell) {
+  TempDir d("matrix_timer");
+  int calls = 0;
+  MatrixOptions opt = canned_matrix(d.path, 5, &calls);
+  opt.merge_interval_s = 3600;    // no merge while it runs
+  std::vector<std::size_t> seen;  // cells in results.json as each cell starts
+  auto inner = opt.executor;
+  opt.executor = [&](const CellRequest& req) {
+    auto r = read_results(d.path + "/results.json");
+    EXPECT_TRUE(r) << "results.json (plan, environment) must exist before the first cell";
+    if (r) seen.push_back(r->cells.size());
+    return inner(req);
+  };
+  auto results = run_matrix(opt);
+  ASSERT_TRUE(results) << results.error().message;
+  EXPECT_EQ(calls, 10);
+  EXPECT_EQ(seen, std::vector<std::size_t>(10, 0));  // never rewritten after a cell
+  EXPECT_EQ(find_cell_records(d.path).size(), 10u);
+  auto on_disk = read_results(d.path + "/results.json");
+  ASSERT_TRUE(on_disk);
+  EXPECT_EQ(on_disk->cells.size(), 10u);
+  EXPECT_TRUE(on_disk->complete);
+  EXPECT_EQ(on_disk->environment.cpu_model, "Test CPU");
+  // The merged results equal the merge of the records.
+  EXPECT_EQ(merge_cell_records(d.path).cells, on_disk->cells);
+
+  // With a zero interval the merge runs as often as its own cost allows: progress is seen.
+  TempDir d2("matrix_timer_zero");
+  calls = 0;
+  MatrixOptions fast = canned_matrix(d2.path, 5, &calls);
+  fast.merge_interval_s = 0;
+  std::size_t last_seen = 0;
+  auto inner2 = fast.executor;
+  fast.executor = [&](const CellRequest& req) {
+    if (auto r = read_results(d2.path + "/results.json")) last_seen = r->cells.size();
+    return inner2(req);
+  };
+  ASSERT_TRUE(run_matrix(fast));
+  EXPECT_GT(last_seen, 0u);
+}
+
+TEST(RunMatrix, ResumeRebuildsFromRecordsAfterAKill) {
+  TempDir d("matrix_resume_records");
+  int calls = 0;
+  MatrixOptions opt = canned_matrix(d.path, 3, &calls);
+  opt.merge_interval_s = 3600;
+  ASSERT_TRUE(run_matrix(opt));
+  const auto full = read_results(d.path + "/results.json");
+  ASSERT_TRUE(full);
+  // As a kill after four cells leaves it: results.json from before the first cell (no cells),
+  // four records, the fifth cell's temp file half written.
+  Results early = *full;
+  early.cells.clear();
+  early.summaries.clear();
+  early.complete = false;
+  ASSERT_TRUE(write_results(d.path, early));
+  for (std::size_t i = 4; i < full->cells.size(); ++i)
+    fs::remove(record_path(d.path, full->cells[i]));
+  {
+    std::ofstream tmp(record_path(d.path, full->cells[4]) + ".tmp.12345");
+    tmp << "{\"schema\": \"arenalab.matrix-cell/1\", \"work";
+  }
+  calls = 0;
+  opt.resume = true;
+  std::vector<std::string> notes;
+  opt.merge_notes = &notes;
+  auto resumed = run_matrix(opt);
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_TRUE(notes.empty());
+  EXPECT_EQ(calls, 2);  // only the two lost cells
+  ASSERT_EQ(resumed->cells.size(), full->cells.size());
+  for (std::size_t i = 0; i < full->cells.size(); ++i) {
+    EXPECT_EQ(resumed->cells[i].key(), full->cells[i].key());
+    EXPECT_EQ(resumed->cells[i].sequence, static_cast<int>(i));
+  }
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(resumed->cells[i], full->cells[i]);
+  EXPECT_TRUE(resumed->complete);
+
+  // A corrupt record on resume: reported, and its cell runs again.
+  const std::string victim = record_path(d.path, full->cells[1]);
+  ASSERT_TRUE(write_file_atomic(victim, "{\"schema\": \"arenalab.matrix-cell/1\",\n \"work"));
+  ASSERT_TRUE(write_results(d.path, early));
+  calls = 0;
+  auto again = run_matrix(opt);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(calls, 1);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find(victim), std::string::npos) << notes[0];
+  EXPECT_EQ(again->cells.size(), full->cells.size());
+}
+
+}  // namespace
+}  // namespace arenalab::matrix

@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The run around the verdict (issues 20 and 21), on real processes: signals to arenalab are
+# passed on to the target, which is waited for (grace, then SIGKILL), run.json and verdict.json
+# are written and arenalab ends by the signal; SIGKILL of arenalab takes the target with it;
+# --duration; output directories (0700, refused when foreign, writable by others, a symlink or
+# not empty; --force); the exit-status convention; options shared by run, watch and budget;
+# non-UTF-8 arguments; --interval as the interposer reads it.
+# usage: lifecycle_test.sh ARENALAB [PART...]   (parts: signals kill duration dirs options
+#        status limit utf8 interval redis; default all)
+set -u
+ARENALAB=$1
+shift
+parts=${*:-"signals kill duration dirs options status limit utf8 interval redis"}
+# Job control: background jobs keep SIGINT and SIGQUIT (a script without it starts them
+# ignored, and arenalab, as shells do, leaves an ignored signal ignored).
+set -m
+ulimit -c 0
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+ok() { echo "ok   $*"; }
+bad() {
+  echo "FAIL $*"
+  fail=1
+}
+check() {  # check DESCRIPTION COMMAND...: ok when the command succeeds (one DESCRIPTION word)
+  local what=$1
+  shift
+  if "$@"; then ok "$what"; else bad "$what"; fi
+}
+json() {  # json FILE EXPR: prints the Python expression on the document d ('' when unreadable)
+  python3 -c "import json,sys
+try:
+    d=json.load(open(sys.argv[1]))
+    print($2)
+except Exception as e:
+    print('')" "$1"
+}
+# Waits (up to 20 s) until DIR/timeline.jsonl has a sample line; prints the target's pid.
+target_pid() {
+  local i
+  for ((i = 0; i < 400; i++)); do
+    if [[ -f $1/timeline.jsonl && $(wc -l <"$1/timeline.jsonl") -ge 2 ]]; then
+      head -1 "$1/timeline.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+gone_within() {  # gone_within SECONDS PID: gone, or a zombie (ended; its new parent reaps it)
+  local i state
+  for ((i = 0; i < $1 * 20; i++)); do
+    state=$(sed 's/.*) //' "/proc/$2/stat" 2>/dev/null | cut -c1)
+    [[ -z $state || $state == Z ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+py_sleep=(python3 -c 'import time
+for _ in range(600): time.sleep(0.1)')
+
+# signal_case SUBCOMMAND SIGNAL NAME CMD...: arenalab SUBCOMMAND gets SIGNAL while CMD runs.
+signal_case() {
+  local sub=$1 sig=$2 name=$3
+  shift 3
+  local d="$TMP/sig-$sub-$sig-$name" rc pid
+  "$ARENALAB" "$sub" -q --out "$d" -- "$@" >"$d.out" 2>"$d.err" &
+  local apid=$!
+  if ! pid=$(target_pid "$d"); then
+    bad "$sub/$name/SIG$sig: the target never wrote a sample"
+    kill -KILL "$apid"
+    return
+  fi
+  kill "-$sig" "$apid"
+  wait "$apid"
+  rc=$?
+  local want=$((128 + $(kill -l "$sig")))
+  local what="$sub/$name: SIG$sig to arenalab"
+  [[ $rc -eq $want ]] || bad "$what: exit $rc, want $want ($(tail -2 "$d.err"))"
+  gone_within 1 "$pid" || bad "$what: target $pid still runs"
+  # What a wrapper started goes too (the sh cases' sleep, marked by its argument).
+  local marker=${marker_seq:-0}
+  if pgrep -f "^sleep 60\.$marker\$" >/dev/null; then
+    bad "$what: the wrapper's child (sleep 60.$marker) still runs"
+  fi
+  [[ $(json "$d/run.json" 'd["stop"]["received"]') == "SIG$sig" ]] ||
+    bad "$what: run.json has no stop.received SIG$sig"
+  if [[ $sub == watch ]]; then
+    [[ -n $(json "$d/verdict.json" 'd["verdict"]') ]] || bad "$what: no verdict.json"
+  fi
+  [[ $rc -eq $want && ! -e /proc/$pid ]] && ok "$what -> exit $rc, target gone, run.json" \
+    "stop $(json "$d/run.json" 'd["stop"]["received"], d["exit"]["describe"]')" \
+    "${sub/run/}${sub/watch/, verdict $(json "$d/verdict.json" 'd["verdict"]')}"
+  kill -KILL "$pid" 2>/dev/null
+}
+
+if [[ " $parts " == *" signals "* ]]; then
+  marker_seq=0
+  for sig in INT TERM HUP QUIT; do
+    marker_seq=0
+    signal_case run "$sig" python3 "${py_sleep[@]}"
+    marker_seq=$(kill -l "$sig")
+    signal_case watch "$sig" sh sh -c "sleep 60.$marker_seq; echo not-reached"
+  done
+  marker_seq=0
+  signal_case watch TERM python3 "${py_sleep[@]}"
+  # A target that ignores the signal: SIGKILL after the grace period.
+  d="$TMP/grace"
+  "$ARENALAB" run -q --out "$d" --grace 1 -- sh -c 'trap "" TERM; exec sleep 60' 2>"$d.err" &
+  apid=$!
+  if pid=$(target_pid "$d"); then
+    start=$SECONDS
+    kill -TERM "$apid"
+    wait "$apid"
+    rc=$?
+    check "grace: target ignoring SIGTERM killed after --grace 1 (exit $rc, $((SECONDS - start)) s, $(json "$d/run.json" 'd["exit"]["describe"], d["stop"]["killed_after_grace"]'))" \
+      test $rc -eq 143 -a "$(json "$d/run.json" 'd["stop"]["killed_after_grace"]')" = True \
+      -a $((SECONDS - start)) -le 4
+    gone_within 1 "$pid" || bad "grace: target $pid still runs"
+  else
+    bad "grace: the target never wrote a sample"
+  fi
+fi
+
+if [[ " $parts " == *" kill "* ]]; then
+  # SIGKILL of arenalab cannot be caught: the target must not outlive it (PR_SET_PDEATHSIG).
+  for sub in run watch; do
+    d="$TMP/kill-$sub"
+    "$ARENALAB" "$sub" -q --out "$d" -- "${py_sleep[@]}" >/dev/null 2>&1 &
+    apid=$!
+    if pid=$(target_pid "$d"); then
+      kill -KILL "$apid"
+      wait "$apid" 2>/dev/null
+      check "$sub: SIGKILL to arenalab, target $pid gone within 1 s" gone_within 1 "$pid"
+      kill -KILL "$pid" 2>/dev/null
+    else
+      bad "$sub: the target never wrote a sample"
+    fi
+  done
+fi
+
+if [[ " $parts " == *" duration "* ]]; then
+  d="$TMP/duration-watch"
+  start=$SECONDS
+  "$ARENALAB" watch -q --out "$d" --duration 6 -- "${py_sleep[@]}" >"$d.out" 2>"$d.err"
+  rc=$?
+  v=$(json "$d/verdict.json" 'd["verdict"]')
+  # The verdict's code, else the target's status: python3 ended on the SIGINT --duration sent.
+  case $v in leak | non-heap-growth) want=3 ;; unresolved) want=4 ;; *) want=0 ;; esac
+  check "watch --duration 6 on python3: exit $rc in $((SECONDS - start)) s, stop $(json "$d/run.json" 'd["stop"]'), verdict $v" \
+    test $rc -eq $want -a $((SECONDS - start)) -lt 18 \
+    -a "$(json "$d/run.json" 'd["stop"]["duration_ms"]')" = 6000.0 \
+    -a "$(json "$d/run.json" 'd["stop"]["signal"]')" = SIGINT \
+    -a -n "$(json "$d/verdict.json" 'd["verdict"]')"
+  d="$TMP/duration-run"
+  "$ARENALAB" run -q --out "$d" --duration 1 --stop-signal TERM -- sh -c 'sleep 60' 2>"$d.err"
+  rc=$?
+  check "run --duration 1 --stop-signal TERM on sh: exit $rc, $(json "$d/run.json" 'd["exit"]["describe"]')" \
+    test $rc -eq 0 -a "$(json "$d/run.json" 'd["stop"]["signal"]')" = SIGTERM
+  d="$TMP/duration-bad"
+  err=$("$ARENALAB" run -q --out "$d" --duration soon -- true 2>&1)
+  rc=$?
+  check "run --duration soon: exit $rc, '$err'" test $rc -eq 2 -a ! -e "$d"
+fi
+
+if [[ " $parts " == *" dirs "* ]]; then
+  victim="$TMP/victim"
+  echo precious >"$victim"
+  chmod 600 "$victim"
+  # A new directory: 0700, outputs 0600.
+  d="$TMP/new/deeper"
+  "$ARENALAB" run -q --out "$d" -- true
+  check "a new --out is made 0700 ($(stat -c %a "$d")), run.json 0600 ($(stat -c %a "$d/run.json"))" \
+    test "$(stat -c %a "$d")" = 700 -a "$(stat -c %a "$d/run.json")" = 600
+  # Pre-planted symlinks named like our files and temporary files, pointing at a file we own.
+  d="$TMP/planted"
+  mkdir -m 700 "$d"
+  for n in timeline.jsonl run.json verdict.json heap.0.heap.tmp mmap.0.heap.tmp \
+    preload-warnings.txt .run.json.tmp; do
+    ln -s "$victim" "$d/$n"
+  done
+  for ((p = $$; p < $$ + 200; p++)); do ln -s "$victim" "$d/run.json.tmp.$p"; done
+  for sub in run watch; do
+    err=$("$ARENALAB" "$sub" -q --out "$d" --mode sample -- /bin/true 2>&1 >/dev/null)
+    rc=$?
+    check "$sub into a directory of planted symlinks: refused (exit $rc): $err" \
+      test $rc -eq 1 -a "$(wc -l <<<"$err")" -eq 1 -a "$(cat "$victim")" = precious
+  done
+  "$ARENALAB" run -q --force --out "$d" --mode sample -- /bin/true
+  rc=$?
+  links=$(find "$d" -type l | wc -l)
+  check "run --force into it: exit $rc, $links symlinks left, victim intact" \
+    test $rc -eq 0 -a "$links" -eq 0 -a "$(cat "$victim")" = precious -a -f "$d/run.json"
+  # A symlink as --out, a directory of another user, one writable by others.
+  mkdir -m 700 "$TMP/real"
+  ln -s "$TMP/real" "$TMP/link"
+  mkdir -m 700 "$TMP/foreign"
+  chown 65534 "$TMP/foreign"
+  mkdir -m 777 "$TMP/open"
+  mkdir -m 770 "$TMP/group"
+  for case in link foreign open group; do
+    err=$("$ARENALAB" run -q --out "$TMP/$case" -- touch "$TMP/started-$case" 2>&1 >/dev/null)
+    rc=$?
+    check "run --out $case: refused before the target starts (exit $rc): $err" \
+      test $rc -eq 1 -a ! -e "$TMP/started-$case" -a -z "$(ls -A "$TMP/real")"
+  done
+  # Not empty: one line, the target never starts; --force empties it first.
+  d="$TMP/used"
+  mkdir -m 700 "$d"
+  mkdir "$d/sub"
+  touch "$d/profile.json" "$d/sub/mmap.3.heap" "$d/jeprof.1.heap"
+  for sub in run watch; do
+    err=$("$ARENALAB" "$sub" -q --out "$d" -- touch "$TMP/started-used" 2>&1 >/dev/null)
+    rc=$?
+    check "$sub into a used directory: refused (exit $rc): $err" \
+      test $rc -eq 1 -a "$(wc -l <<<"$err")" -eq 1 -a ! -e "$TMP/started-used"
+  done
+  err=$("$ARENALAB" budget --limit 64M --out "$d" -- touch "$TMP/started-used" 2>&1 >/dev/null)
+  rc=$?
+  check "budget into a used directory: refused (exit $rc): $err" \
+    test $rc -eq 1 -a ! -e "$TMP/started-used"
+  "$ARENALAB" watch -q --force --out "$d" -- sleep 1 >/dev/null
+  rc=$?
+  check "watch --force: emptied first (exit $rc): $(ls "$d" | tr '\n' ' ')" \
+    test ! -e "$d/profile.json" -a ! -e "$d/sub" -a ! -e "$d/jeprof.1.heap" -a -f "$d/verdict.json"
+fi
+
+if [[ " $parts " == *" options "* ]]; then
+  # Options of run are accepted by watch; an error names the wrong option.
+  "$ARENALAB" watch -q --out "$TMP/opt1" --heap-dump-every 5 --mode sample --trace-children \
+    --jemalloc-prof-dump-every 0 -- true >/dev/null 2>"$TMP/opt1.err"
+  rc=$?
+  check "watch --heap-dump-every 5 --trace-children ... -- true: accepted (exit $rc)" \
+    test $rc -eq 4 -a -f "$TMP/opt1/verdict.json"
+  "$ARENALAB" budget --limit 64M --out "$TMP/opt2" --duration 1 --grace 1 --force -- \
+    sleep 30 >/dev/null 2>"$TMP/opt2.err"
+  rc=$?
+  if [[ $rc -eq 1 ]] && grep -q cgroup "$TMP/opt2.err"; then
+    echo "skip budget --duration: $(cat "$TMP/opt2.err")"
+  else
+    check "budget --duration 1 --grace 1 -- sleep 30: exit $rc, $(json "$TMP/opt2/budget.json" 'd["exit"]["describe"]')" \
+      test $rc -eq 0
+  fi
+  for sub in run watch budget; do
+    extra=()
+    [[ $sub == budget ]] && extra=(--limit 64M)
+    err=$("$ARENALAB" "$sub" "${extra[@]}" --no-such-option 5 -- true 2>&1 >/dev/null)
+    rc=$?
+    check "$sub --no-such-option: exit $rc, '$err'" \
+      test $rc -eq 2 -a "$(wc -l <<<"$err")" -eq 1 -a -n "$(grep -- "--no-such-option" <<<"$err")"
+  done
+fi
+
+if [[ " $parts " == *" status "* ]]; then
+  "$ARENALAB" run -q --out "$TMP/st1" -- sh -c 'exit 7'
+  check "run: the target's exit 7 is arenalab's ($?)" test $? -eq 7
+  "$ARENALAB" watch -q --out "$TMP/st2" -- sh -c 'sleep 4; exit 5' >/dev/null
+  rc=$?
+  v=$(json "$TMP/st2/verdict.json" 'd["verdict"]')
+  if [[ $v == leak || $v == unresolved || $v == non-heap-growth ]]; then
+    check "watch: verdict $v takes precedence (exit $rc)" test $rc -eq 3 -o $rc -eq 4
+  else
+    check "watch: verdict $v, the target's exit 5 is arenalab's ($rc)" test $rc -eq 5
+  fi
+  "$ARENALAB" run -q --out "$TMP/st3" -- sh -c 'kill -USR1 $$'
+  check "run: a target killed by SIGUSR1 gives 128+10 ($?)" test $? -eq 138
+fi
+
+if [[ " $parts " == *" limit "* ]]; then
+  # --limit with nothing growing towards it: said, not left out.
+  out=$("$ARENALAB" watch -q --out "$TMP/limit" --limit 1G -- sleep 4)
+  check "watch --limit 1G on sleep: '$(grep -i "1.0 GiB" <<<"$out" | sed 's/^ *//')'" \
+    grep -q "1.0 GiB: not reached at the current rate" <<<"$out"
+fi
+
+if [[ " $parts " == *" utf8 "* ]]; then
+  d="$TMP/utf8"
+  out=$("$ARENALAB" run -q --out "$d" -- sh -c 'exit 3' $'\xff\xfe' 'caf\xc3\xa9' 2>&1)
+  rc=$?
+  check "run with a non-UTF-8 argument: exit $rc (the target's 3), run.json command $(json "$d/run.json" 'd["command"][3:]')" \
+    test $rc -eq 3 -a "$(json "$d/run.json" 'd["command"][3]')" = '\xff\xfe'
+  d="$TMP/utf8-watch"
+  "$ARENALAB" watch -q --out "$d" -- sh -c 'sleep 1; exit 3' $'\xff' >/dev/null 2>"$d.err"
+  rc=$?
+  # The timeline header is the interposer's (issue 21 item 8, its side): until it escapes the
+  # bytes, watch has no verdict, but says the target's status and run.json holds it.
+  if [[ -n $(json "$d/verdict.json" 'd["verdict"]') ]]; then
+    ok "watch with a non-UTF-8 argument: verdict $(json "$d/verdict.json" 'd["verdict"]')"
+  else
+    check "watch with a non-UTF-8 argument: no verdict (exit $rc), one line naming the target's exit: $(cat "$d.err")" \
+      test $rc -eq 1 -a "$(wc -l <"$d.err")" -eq 1 -a -n "$(grep -aF 'exit 3' "$d.err")" \
+      -a "$(json "$d/run.json" 'd["exit"]["code"]')" = 3
+  fi
+fi
+
+if [[ " $parts " == *" interval "* ]]; then
+  d="$TMP/interval"
+  "$ARENALAB" run -q --out "$d" --interval 1000000 -- sleep 0.3
+  got=$(head -1 "$d/timeline.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["interval_ms"])')
+  check "--interval 1000000 reaches the interposer as 1000000 (header says $got)" \
+    test "${got%.0}" = 1000000
+  for v in 0.5 0 nan -1 1e400 3600001 x; do
+    err=$("$ARENALAB" run -q --out "$TMP/iv" --interval "$v" -- true 2>&1 >/dev/null)
+    rc=$?
+    check "--interval $v: exit $rc, '$err'" \
+      test $rc -eq 2 -a "$(wc -l <<<"$err")" -eq 1 -a "${#err}" -lt 200 -a ! -e "$TMP/iv"
+  done
+fi
+
+if [[ " $parts " == *" redis "* ]]; then
+  if ! command -v redis-server >/dev/null; then
+    echo "skip redis: redis-server not installed"
+    [[ $parts == redis ]] && exit 77
+  else
+    # A real server, stopped the ways a server is stopped.
+    for sig in TERM INT HUP; do
+      r="$TMP/redis-$sig"
+      mkdir -p "$r"
+      port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+      printf 'bind 127.0.0.1\nport %s\ndir %s\nsave ""\nappendonly no\ndaemonize no\nlogfile %s\n' \
+        "$port" "$r" "$r/redis.log" >"$r/redis.conf"
+      "$ARENALAB" watch -q --out "$r/out" --grace 2 -- redis-server "$r/redis.conf" \
+        >"$r/stdout" 2>"$r/stderr" &
+      apid=$!
+      if ! pid=$(target_pid "$r/out"); then
+        bad "redis/SIG$sig: no sample"
+        kill -KILL "$apid"
+        continue
+      fi
+      sleep 1
+      kill "-$sig" "$apid"
+      wait "$apid"
+      rc=$?
+      want=$((128 + $(kill -l "$sig")))
+      how=$(json "$r/out/run.json" 'd["exit"]["describe"], d["stop"]["killed_after_grace"]')
+      check "redis-server under watch, SIG$sig to arenalab: exit $rc, target $how, verdict $(json "$r/out/verdict.json" 'd["verdict"]')" \
+        test $rc -eq $want -a -n "$(json "$r/out/verdict.json" 'd["verdict"]')"
+      gone_within 1 "$pid" || bad "redis/SIG$sig: redis-server $pid still runs"
+      kill -KILL "$pid" 2>/dev/null
+    done
+    # Ctrl-C at a terminal: the line discipline sends SIGINT to the whole foreground process
+    # group, redis-server included; arenalab must not send a second one (redis-server reads a
+    # second SIGINT as "I insist": exit at once, without its shutdown).
+    r="$TMP/redis-tty"
+    mkdir -p "$r"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf 'bind 127.0.0.1\nport %s\ndir %s\nsave ""\nappendonly no\ndaemonize no\nlogfile %s\n' \
+      "$port" "$r" "$r/redis.log" >"$r/redis.conf"
+    status=$(python3 - "$ARENALAB" "$r" <<'PY'
+import json, os, pty, sys, time
+arenalab, r = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(arenalab, [arenalab, "watch", "-q", "--out", r + "/out", "--", "redis-server",
+                        r + "/redis.conf"])
+deadline = time.time() + 20
+while time.time() < deadline:
+    try:
+        if sum(1 for _ in open(r + "/out/timeline.jsonl")) >= 2:
+            break
+    except OSError:
+        pass
+    time.sleep(0.05)
+time.sleep(1)
+os.write(fd, b"\x03")  # Ctrl-C
+try:
+    while os.read(fd, 4096):
+        pass
+except OSError:
+    pass
+_, st = os.waitpid(pid, 0)
+print(("signal %d" % os.WTERMSIG(st)) if os.WIFSIGNALED(st) else ("exit %d" % os.WEXITSTATUS(st)))
+PY
+)
+    ints=$(grep -c "Received SIGINT" "$r/redis.log")
+    insist=$(grep -c "You insist" "$r/redis.log")
+    check "redis-server, Ctrl-C at a terminal: arenalab $status, redis-server got SIGINT $ints time(s), 'You insist' $insist, target $(json "$r/out/run.json" 'd["exit"]["describe"]')" \
+      test "$status" = "signal 2" -a "$ints" -eq 1 -a "$insist" -eq 0 \
+      -a "$(json "$r/out/run.json" 'd["exit"]["code"]')" = 0
+  fi
+fi
+
+exit $fail

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// OutputDir (issue 21): made 0700; foreign, group/world-writable, symlinked and non-empty
+// directories refused; --force empties without following links; files written through the
+// directory fd never follow a planted symlink. utf8_escaped keeps the bytes it cannot pass.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "arenalab/core/files.h"
+#include "arenalab/core/text.h"
+
+namespace arenalab {
+namespace {
+
+namespace fs = std::filesystem;
+
+class OutputDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/arenalab-files-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    victim_ = root_ / "victim";
+    std::ofstream(victim_) << "precious";
+    fs::permissions(victim_, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  std::string victim_text() const {
+    std::ifstream in(victim_);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  fs::path root_, victim_;
+};
+
+TEST_F(OutputDirTest, NewDirectoryIsPrivateAndFilesAre0600) {
+  auto d = OutputDir::open((root_ / "a" / "b").string(), ExistingDir::kRefuseNonEmpty);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_TRUE(d->created());
+  struct stat st {};
+  ASSERT_EQ(::stat((root_ / "a" / "b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_TRUE(d->write_file("x.json", "{}\n").ok());
+  ASSERT_EQ(::stat((root_ / "a" / "b" / "x.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(d->entries(), std::vector<std::string>{"x.json"});  // no temporary file left
+}
+
+TEST_F(OutputDirTest, RefusesSymlinkForeignOpenAndUsedDirectories) {
+  fs::create_directory(root_ / "real");
+  fs::create_directory_symlink(root_ / "real", root_ / "link");
+  auto link = OutputDir::open((root_ / "link").string(), ExistingDir::kAccept);
+  ASSERT_FALSE(link.ok());
+  EXPECT_NE(link.error().message.find("link"), std::string::npos) << link.error().message;
+
+  fs::create_directory(root_ / "open");
+  fs::permissions(root_ / "open", fs::perms::all);
+  auto open = OutputDir::open((root_ / "open").string(), ExistingDir::kAccept);
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.error().message.find("writable by every user"), std::string::npos);
+
+  if (::geteuid() == 0) {
+    fs::create_directory(root_ / "foreign");
+    ASSERT_EQ(::chown((root_ / "foreign").c_str(), 65534, 65534), 0);
+    auto foreign = OutputDir::open((root_ / "foreign").string(), ExistingDir::kAccept);
+    ASSERT_FALSE(foreign.ok());
+    EXPECT_NE(foreign.error().message.find("uid 65534"), std::string::npos);
+  }
+
+  fs::create_directory(root_ / "used");
+  fs::permissions(root_ / "used", fs::perms::owner_all);
+  std::ofstream(root_ / "used" / "profile.json") << "{}";
+  auto used = OutputDir::open((root_ / "used").string(), ExistingDir::kRefuseNonEmpty);
+  ASSERT_FALSE(used.ok());
+  EXPECT_NE(used.error().message.find("not empty"), std::string::npos);
+  EXPECT_TRUE(OutputDir::open((root_ / "used").string(), ExistingDir::kAccept).ok());
+}
+
+// A directory of ours holding symlinks named like our outputs and temporary files: emptying
+// it removes the links, never what they point at, and writes go to new files.
+TEST_F(OutputDirTest, PlantedSymlinksAreNeverFollowed) {
+  const fs::path d = root_ / "planted";
+  fs::create_directory(d);
+  fs::permissions(d, fs::perms::owner_all);
+  fs::create_directory(d / "sub");
+  for (const char* n : {"run.json", ".run.json.tmp", "heap.0.heap.tmp", "timeline.jsonl"})
+    fs::create_symlink(victim_, d / n);
+  fs::create_directory_symlink(root_, d / "sub" / "up");
+  auto dir = OutputDir::open(d.string(), ExistingDir::kEmpty);
+  ASSERT_TRUE(dir.ok()) << dir.error().message;
+  EXPECT_TRUE(dir->entries().empty());
+  EXPECT_EQ(victim_text(), "precious");
+  EXPECT_TRUE(fs::exists(root_ / "victim"));  // the link into root_ was removed, not followed
+
+  fs::create_symlink(victim_, d / "timeline.jsonl");
+  auto fd = dir->create_file("timeline.jsonl");
+  EXPECT_FALSE(fd.ok());  // O_NOFOLLOW: refused rather than written through
+  fs::create_symlink(victim_, d / "run.json");
+  ASSERT_TRUE(dir->write_file("run.json", "new").ok());  // renamed over the link itself
+  EXPECT_FALSE(fs::is_symlink(d / "run.json"));
+  EXPECT_EQ(victim_text(), "precious");
+}
+
+TEST(Text, Utf8EscapedKeepsValidTextAndNamesInvalidBytes) {
+  EXPECT_EQ(utf8_escaped("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
+  EXPECT_EQ(utf8_escaped("\xff\xfe"), "\\xff\\xfe");
+  EXPECT_EQ(utf8_escaped("a\xc3"), "a\\xc3");                  // cut sequence
+  EXPECT_EQ(utf8_escaped("\xc0\xaf"), "\\xc0\\xaf");           // overlong
+  EXPECT_EQ(utf8_escaped("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
+}
+
+}  // namespace
+}  // namespace arenalab

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# arenalab analyze DIR (issue 22, item 6): the views of a full-mode run of
+# profilers_leaky_program --seconds 2 (100 ticks: each leaks 256 KiB from leak_some_records,
+# allocates and frees 20 x 128 KiB in churn_buffers, replaces a 64 KiB cached_window slot),
+# exact because full mode records every allocation:
+#  1. live at the peak: leak_some_records 25.0 MiB (100 x 256 KiB), first; peak.folded's widest
+#     stack ends in it and peak.svg is well-formed;
+#  2. temporary allocations: churn_buffers 2000 of 2000;
+#  3. allocations per site: churn_buffers 2000 (250.0 MiB), leak_some_records and
+#     cached_window 100 each;
+#  4. a directory without allocs.bin: one line on stderr, exit 1.
+# Usage: analyze_test.sh ARENALAB PROGRAM
+set -uo pipefail
+arenalab=$1 prog=$2
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fail=0
+"$arenalab" run -q --mode full --out "$out/full" -- "$prog" --seconds 2 >/dev/null 2>"$out/run.err" ||
+  { echo "FAIL: run --mode full: $(cat "$out/run.err")"; exit 1; }
+"$arenalab" analyze "$out/full" >"$out/views.txt" 2>&1 ||
+  { echo "FAIL: analyze: $(cat "$out/views.txt")"; exit 1; }
+cat "$out/views.txt"
+expect() {  # expect SECTION-PATTERN ROW-PATTERN
+  if ! sed -n "/$1/,/^\$/p" "$out/views.txt" | grep -Eq -- "$2"; then
+    echo "FAIL: no row '$2' under '$1'"; fail=1
+  fi
+}
+expect '^live at the peak' '^ +25\.0 MiB  leak_some_records'
+if ! sed -n '/^live at the peak/{n;p}' "$out/views.txt" | grep -q leak_some_records; then
+  echo "FAIL: leak_some_records is not first at the peak"; fail=1
+fi
+expect '^temporary allocations' '^ +2000 of 2000  churn_buffers'
+expect '^allocations per call site' '^ +2000 \(250\.0 MiB\)  churn_buffers'
+expect '^allocations per call site' '^ +100 \(25\.0 MiB\)  leak_some_records'
+expect '^allocations per call site' '^ +100 \(6\.2 MiB\)  cached_window'
+python3 - "$out/full" <<'PY' || fail=1
+import sys, xml.etree.ElementTree as ET
+d = sys.argv[1]
+lines = [l.rsplit(" ", 1) for l in open(d + "/peak.folded") if l.strip()]
+widest = max(lines, key=lambda l: float(l[1]))
+ET.parse(d + "/peak.svg")
+if not widest[0].split(";")[-1].startswith("leak_some_records") or float(widest[1]) != 100 * 262144:
+    print(f"FAIL: peak.folded's widest stack is {widest}, expected leak_some_records 26214400")
+    sys.exit(1)
+PY
+mkdir -p "$out/empty"
+err=$("$arenalab" analyze "$out/empty" 2>&1 >/dev/null); rc=$?
+if [[ $rc -ne 1 || $(printf '%s\n' "$err" | wc -l) -ne 1 || $err != *allocs.bin* ]]; then
+  echo "FAIL: analyze of a directory without allocs.bin: exit $rc, '$err'"; fail=1
+fi
+exit $fail
