@@ -12,6 +12,7 @@
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/attach/attach.h"
+#include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/core/text.h"
 #include "arenalab/formats/timeline.h"
@@ -101,6 +102,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   }
   a.out_dir = r.out_dir;
   double next_live_ms = r.live_every_s * 1000;
+  LiveVerdict live;  // the verdict shown once settled, as under watch CMD
   if (r.verdict && !r.quiet && r.live_every_s > 0) {
     a.on_sample = [&](double elapsed_ms, const std::string& path) {
       if (elapsed_ms < next_live_ms) return;
@@ -109,11 +111,10 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
       if (!tl || tl->samples.empty()) return;
       const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
       const auto& s = tl->samples.back();
-      std::cerr << fmt::format(
-          "arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}  verdict {} ({:.2f})\n", sub,
-          elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
-          s.rss_anon ? format_bytes(*s.rss_anon) : "-", analysis::verdict_name(c.verdict),
-          c.confidence);
+      std::cerr << fmt::format("arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}  verdict {}\n", sub,
+                               elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
+                               s.rss_anon ? format_bytes(*s.rss_anon) : "-",
+                               live.show(c, elapsed_ms, 0.5 * r.interval_ms));
     };
   }
   // The refusals first, as one line, before anything is written.

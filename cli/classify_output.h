@@ -109,6 +109,26 @@ inline void add_projection_json(nlohmann::json& j, const analysis::Classificatio
                                      {"time_to_limit_s", *p->time_to_limit_s}};
 }
 
+// The live line's verdict with hysteresis: shown once every live classification over the last
+// kSettleMs agreed on it (at least two), "unresolved (settling: X)" until then, so the line does
+// not claim a leak it withdraws at the next line (a cache still warming read as a leak).
+class LiveVerdict {
+ public:
+  static constexpr double kSettleMs = 3000;
+  // elapsed_ms: the target's age now; slack_ms: how late a tick may come (half a tick).
+  std::string show(const analysis::Classification& c, double elapsed_ms, double slack_ms) {
+    if (last_ != c.verdict) since_ms_ = elapsed_ms;
+    const bool settled = last_ == c.verdict && elapsed_ms - since_ms_ >= kSettleMs - slack_ms;
+    last_ = c.verdict;
+    return settled ? fmt::format("{} ({:.2f})", analysis::verdict_name(c.verdict), c.confidence)
+                   : fmt::format("unresolved (settling: {})", analysis::verdict_name(c.verdict));
+  }
+
+ private:
+  std::optional<analysis::Verdict> last_;
+  double since_ms_ = 0;  // when the live verdict last changed
+};
+
 inline std::string human_verdict(const analysis::Classification& c, const analysis::Options& o) {
   std::string out = fmt::format("verdict: {} (confidence {:.2f})\n  {}\n",
                                 analysis::verdict_name(c.verdict), c.confidence, c.reason);

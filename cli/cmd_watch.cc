@@ -2,10 +2,9 @@
 // arenalab watch [run options] [--json FILE|-] [--fail-on leak|growth] [--limit SIZE] -- CMD:
 // runs CMD under the interposer (count mode by default), prints a live line on stderr every few
 // seconds (elapsed, RSS, live bytes, current verdict - shown once the live classifications have
-// agreed on it for kLiveSettleMs, "unresolved" until then), then classifies the whole timeline,
-// writes
-// <out>/verdict.json and prints the verdict with its evidence (or the JSON to FILE; "-" for
-// stdout, which the target shares: chosen explicitly, never by default).
+// agreed on it for 3 s, "unresolved" until then: LiveVerdict), then classifies the whole
+// timeline, writes <out>/verdict.json and prints the verdict with its evidence (or the JSON to
+// FILE; "-" for stdout, which the target shares: chosen explicitly, never by default).
 // Exit: ended by the signal arenalab got, if one stopped it; else 3 leak or non-heap-growth
 // (--fail-on growth: also retention and bounded growth), 4 unresolved; else the target's status
 // as run gives it; 1 error, 2 usage.
@@ -67,14 +66,10 @@ int run_watch(Args& a) {
     print_error("watch", "no command given (usage: arenalab watch [options] -- CMD ARGS...)");
     return kExitUsage;
   }
-  // The live line: re-read the timeline (a valid prefix at every flush) and classify it. A
-  // verdict is shown once every live classification over the last kLiveSettleMs agreed on it
-  // (at least two; hysteresis): a prefix whose verdict flips - a cache still warming read as a
-  // leak, then bounded - shows "unresolved", not a leak it withdraws at the next line.
-  constexpr double kLiveSettleMs = 3000;
+  // The live line: re-read the timeline (a valid prefix at every flush), classify it, and show
+  // its verdict once settled (LiveVerdict).
   double next_live_ms = a.live_every_s * 1000;
-  std::optional<analysis::Verdict> last_live;
-  double live_since_ms = 0;  // when the live verdict last changed
+  LiveVerdict live;
   a.run.tick_ms = 500;
   if (!a.quiet && a.live_every_s > 0) {
     a.run.on_tick = [&](const runner::RunProgress& p) {
@@ -83,13 +78,7 @@ int run_watch(Args& a) {
       auto tl = timeline::read_timeline(p.timeline_path);
       if (!tl || tl->samples.empty()) return;
       const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
-      if (last_live != c.verdict) live_since_ms = p.elapsed_ms;
-      const bool stable = last_live == c.verdict &&
-                          p.elapsed_ms - live_since_ms >= kLiveSettleMs - 0.5 * a.run.tick_ms;
-      last_live = c.verdict;
-      const std::string shown =
-          stable ? fmt::format("{} ({:.2f})", analysis::verdict_name(c.verdict), c.confidence)
-                 : fmt::format("unresolved (settling: {})", analysis::verdict_name(c.verdict));
+      const std::string shown = live.show(c, p.elapsed_ms, 0.5 * a.run.tick_ms);
       // The program's own gauges (arenalab_gauge_set), beside RSS: e.g. an off-heap store's
       // bytes in use. Gauges are published as byte counts.
       std::string gauges;

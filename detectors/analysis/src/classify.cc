@@ -74,7 +74,7 @@ double detect_period(const Clean& c, const Options& o) {
   if (n < 24) return 0;
   const std::size_t m = std::min<std::size_t>(n, 400);
   const double t0 = c.t.front(), w = c.t.back() - c.t.front();
-  if (w <= 0) return 0;
+  if (!(w > 0) || !std::isfinite(w)) return 0;  // a window of times that overflow: no period
   std::vector<double> g(m);
   std::size_t j = 0;
   for (std::size_t i = 0; i < m; ++i) {
@@ -183,7 +183,7 @@ Blocks make_blocks(const Clean& c, std::size_t i0, std::size_t i1, double period
   if (n < 2) return b;
   const double t0 = c.t[i0], t1 = c.t[i1 - 1];
   const double w = t1 - t0;
-  if (w <= 0) return b;
+  if (!(w > 0) || !std::isfinite(w)) return b;  // times that overflow: no blocks
   std::size_t target = std::min<std::size_t>(static_cast<std::size_t>(o.max_blocks), n / 3);
   if (target < 1) target = 1;
   double len = w / static_cast<double>(target);
@@ -404,6 +404,12 @@ constexpr double kConfidenceBlocks = 16;
 constexpr double kConfidenceGrowth = 2.5;
 
 std::string fmt_p(double p) { return std::to_string(p).substr(0, 8); }
+
+std::string fmt_num(double v, int decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
 
 std::string fmt_bytes(double b) {
   const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -646,7 +652,7 @@ void check_troughs(const Prepared& p, const Options& o, SeriesVerdict& out) {
     tt.push_back((a + b) / 2000);
     tv.push_back(lo);
   }
-  const std::string cycle = "a period of " + fmt_p(period_s).substr(0, 5) + " s, " +
+  const std::string cycle = "a period of " + fmt_num(period_s, 2) + " s, " +
                             std::to_string(tt.size()) + " whole cycles in the trending stretch";
   if (tt.size() < 2) {
     out.verdict = Verdict::kUnresolved;
@@ -713,158 +719,168 @@ double lsq(const std::vector<std::vector<double>>& cols, const std::vector<doubl
   return sse;
 }
 
-// Step 5: saturation. A rise that slows may be an exponential approach to a bound (a cache
-// filling towards its capacity, a pool growing to its size). Candidate shapes on the block
-// medians, chosen by the Bayesian information criterion (Schwarz 1978; n ln(SSE/n) + k ln n):
-// one line (k = 2), a line with one knot (k = 4), flat then an exponential approach
-// A - B exp(-(t - ts)/tau) (k = 4), and the approach plus a line (k = 5: a leak under a warm-up).
-// When the approach wins, has run at least saturation_time_constants time constants, and its
-// remaining headroom is under saturation_headroom_pct of the bound, the series is bounded.
-void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
-  const bool slowing = out.verdict == Verdict::kUnresolved && out.knee.found &&
-                       out.knee.slope_after < out.knee.slope_before;
-  const bool grew = out.verdict == Verdict::kUnresolved && out.whole.rising;
-  // A leak called after a slowing knee is weighed too: the stretch after the knee of an
-  // approach keeps a small decaying slope that its latest half may not show as decaying.
-  const bool leak_after_rise = out.verdict == Verdict::kLeak && out.knee.found &&
-                               out.knee.slope_after < out.knee.slope_before;
-  if (!slowing && !grew && !leak_after_rise) return;
-  const Blocks& b = p.all;
-  const std::size_t n = b.t.size();
-  if (n < 8) return;
-  std::vector<double> x(n);
-  for (std::size_t i = 0; i < n; ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
-  const double w = x.back();
-  if (w <= 0) return;
-  const std::vector<double> one(n, 1.0);
-  // A floor for the residual: noise-free data would send ln(SSE) to -inf.
-  const double floor_sse = 1e-12 * p.level_ref * p.level_ref * static_cast<double>(n);
-  const double nd = static_cast<double>(n);
-  auto bic = [&](double sse, double k) {
-    return nd * std::log((sse + floor_sse) / nd) + k * std::log(nd);
-  };
-  const double bic_line = bic(lsq({one, x}, b.med, nullptr), 2);
-  double sse_hinge = std::numeric_limits<double>::infinity();
-  for (std::size_t i = 2; i + 3 < n; ++i) {
-    std::vector<double> h(n);
-    for (std::size_t j = 0; j < n; ++j) h[j] = std::max(0.0, x[j] - x[i]);
-    sse_hinge = std::min(sse_hinge, lsq({one, x, h}, b.med, nullptr));
+// Shapes fitted to block medians (x in s from the first block, y in bytes), compared by the
+// Bayesian information criterion (Schwarz 1978, Ann. Stat. 6:461-464): n ln(SSE/n) + k ln n.
+class Shapes {
+ public:
+  Shapes(std::vector<double> x, std::vector<double> y, double level_ref)
+      : x_(std::move(x)),
+        y_(std::move(y)),
+        one_(x_.size(), 1.0),
+        n_(static_cast<double>(x_.size())),
+        // A floor for the residual: noise-free data would send ln(SSE) to -inf.
+        floor_(1e-12 * level_ref * level_ref * n_) {}
+
+  double bic(double sse, double k) const {
+    return n_ * std::log((sse + floor_) / n_) + k * std::log(n_);
   }
-  const double bic_hinge = bic(sse_hinge, 4);
-  // Fits an approach starting at ts with time constant tau (with_line: plus a line) to the
-  // block medians; beta: A, B (and r). inf when B <= 0 (not an approach from below).
-  auto fit = [&](double ts, double tau, bool with_line, std::vector<double>* beta) {
-    std::vector<double> e(n);
-    for (std::size_t j = 0; j < n; ++j) e[j] = -std::exp(-std::max(0.0, x[j] - ts) / tau);
-    std::vector<double> bt;
-    const double sse = with_line ? lsq({one, e, x}, b.med, &bt) : lsq({one, e}, b.med, &bt);
-    if (!std::isfinite(sse) || bt[1] <= 0) return std::numeric_limits<double>::infinity();
-    if (beta) *beta = bt;
-    return sse;
-  };
-  // Grids (the start on every block of the first half, the time constant on 32 steps from w/100
-  // to 3w), then a pattern search on both (Hooke & Jeeves 1961, J. ACM 8:212-229) so that the
-  // start between two blocks or a time constant between two steps leaves no misfit for a line
-  // to absorb.
-  auto best_of = [&](bool with_line, double& ts, double& tau) {
+  double span() const { return x_.back() - x_.front(); }
+
+  // One line: k = 2.
+  double line() const { return bic(lsq({one_, x_}, y_, nullptr), 2); }
+
+  // One line with one knot (every interior block): k = 4.
+  double hinge() const {
     double best = std::numeric_limits<double>::infinity();
-    for (std::size_t s = 0; s <= n / 2; ++s)
+    for (std::size_t i = 2; i + 3 < x_.size(); ++i) {
+      std::vector<double> h(x_.size());
+      for (std::size_t j = 0; j < x_.size(); ++j) h[j] = std::max(0.0, x_[j] - x_[i]);
+      best = std::min(best, lsq({one_, x_, h}, y_, nullptr));
+    }
+    return bic(best, 4);
+  }
+
+  // Flat until ts, then A - B exp(-(t - ts)/tau) (B > 0: an approach from below); with_line
+  // adds r t (a leak under a warm-up). ts and tau on grids (ts on every block of the first half
+  // when free, tau in 32 steps from span/100 to 3 span), then a pattern search on both (Hooke &
+  // Jeeves 1961, J. ACM 8:212-229) so that a start between two blocks or a time constant between
+  // two steps leaves no misfit for a line to absorb.
+  struct Approach {
+    double sse = std::numeric_limits<double>::infinity();
+    double a = 0, b = 0, r = 0, ts = 0, tau = 1;
+  };
+  Approach approach(bool with_line, bool free_start) const {
+    Approach best;
+    const double w = span(), x0 = x_.front();
+    const std::size_t starts = free_start ? x_.size() / 2 + 1 : 1;
+    for (std::size_t s = 0; s < starts; ++s)
       for (int g = 0; g < 32; ++g) {
-        const double t = w / 100 * std::pow(300.0, g / 31.0);
-        const double e = fit(x[s], t, with_line, nullptr);
-        if (e < best) best = e, ts = x[s], tau = t;
+        const double tau = w / 100 * std::pow(300.0, g / 31.0);
+        const double e = fit(x_[s], tau, with_line, nullptr);
+        if (e < best.sse) best.sse = e, best.ts = x_[s], best.tau = tau;
       }
-    if (!std::isfinite(best)) return best;
-    double dts = w / static_cast<double>(n), f = 1.2;
-    for (int it = 0; it < 60 && dts > 1e-4 * w; ++it) {
+    if (!std::isfinite(best.sse)) return best;
+    double dts = free_start ? w / n_ : 0, f = 1.2;
+    for (int it = 0; it < 60 && f > 1.0001; ++it) {
       bool moved = false;
-      for (const auto& [cts, ctau] : {std::pair{ts - dts, tau}, std::pair{ts + dts, tau},
-                                      std::pair{ts, tau * f}, std::pair{ts, tau / f}}) {
-        if (cts < 0 || cts > w / 2) continue;
-        const double e = fit(cts, ctau, with_line, nullptr);
-        if (e < best) best = e, ts = cts, tau = ctau, moved = true;
+      for (const auto& [ts, tau] :
+           {std::pair{best.ts - dts, best.tau}, std::pair{best.ts + dts, best.tau},
+            std::pair{best.ts, best.tau * f}, std::pair{best.ts, best.tau / f}}) {
+        if (ts < x0 || ts > x0 + w / 2) continue;
+        const double e = fit(ts, tau, with_line, nullptr);
+        if (e < best.sse) best.sse = e, best.ts = ts, best.tau = tau, moved = true;
       }
       if (!moved) dts /= 2, f = std::sqrt(f);
     }
+    std::vector<double> beta;
+    fit(best.ts, best.tau, with_line, &beta);
+    best.a = beta[0], best.b = beta[1], best.r = with_line ? beta[2] : 0;
     return best;
-  };
-  double ts_fit = 0, tau_fit = 1, ts_lin = 0, tau_lin = 1;
-  std::vector<double> beta_sat, beta_lin;
-  const double best_sat = best_of(false, ts_fit, tau_fit);
-  if (!std::isfinite(best_sat)) return;
-  fit(ts_fit, tau_fit, false, &beta_sat);
-  const double a_fit = beta_sat[0], b_fit = beta_sat[1];
-  const double bic_sat = bic(best_sat, 4);
-  const double constants = (w - ts_fit) / tau_fit;
-  const double headroom = b_fit * std::exp(-constants);
-  const double headroom_pct = 100.0 * headroom / std::max(std::fabs(a_fit), 1.0);
-  if (bic_sat > std::min(bic_line, bic_hinge) || constants < o.saturation_time_constants ||
+  }
+
+  const std::vector<double>& x() const { return x_; }
+  const std::vector<double>& y() const { return y_; }
+
+ private:
+  double fit(double ts, double tau, bool with_line, std::vector<double>* beta) const {
+    std::vector<double> e(x_.size());
+    for (std::size_t j = 0; j < x_.size(); ++j) e[j] = -std::exp(-std::max(0.0, x_[j] - ts) / tau);
+    std::vector<double> bt;
+    const double sse = with_line ? lsq({one_, e, x_}, y_, &bt) : lsq({one_, e}, y_, &bt);
+    if (!std::isfinite(sse) || bt[1] <= 0) return std::numeric_limits<double>::infinity();
+    if (beta) *beta = bt;
+    return sse;
+  }
+
+  std::vector<double> x_, y_, one_;
+  double n_, floor_;
+};
+
+// After the approach has run saturation_time_constants time constants, does what it leaves
+// (the block medians minus the fitted curve) still rise - significantly and materially? That is
+// a leak under a warm-up, whatever the criterion said over a window whose steep start dominates
+// the residual.
+bool leaves_a_rise(const Shapes& sh, const Shapes::Approach& ap, double level_ref,
+                   const Options& o) {
+  std::vector<double> rx, ry;
+  for (std::size_t i = 0; i < sh.x().size(); ++i)
+    if (sh.x()[i] >= ap.ts + o.saturation_time_constants * ap.tau) {
+      rx.push_back(sh.x()[i]);
+      ry.push_back(sh.y()[i] - (ap.a - ap.b * std::exp(-(sh.x()[i] - ap.ts) / ap.tau)));
+    }
+  if (rx.size() < 6) return false;
+  const auto mk = stats::mann_kendall(rx, ry);
+  const auto line = stats::theil_sen(rx, ry, o.alpha, mk.var_s_corrected);
+  const double span = rx.back() - rx.front();
+  return mk.p < o.alpha && mk.s > 0 && line.lo > 0 &&
+         (100.0 * line.slope * span / level_ref >= o.min_growth_pct || line.lo >= o.min_leak_rate);
+}
+
+// Step 5: saturation. A rise that slows may be an exponential approach to a bound (a cache
+// filling towards its capacity, a pool growing to its size). Candidate shapes on the block
+// medians: one line, a line with one knot, flat then an approach, and the approach plus a line.
+// When the approach wins, has run at least saturation_time_constants time constants, and its
+// remaining headroom is under saturation_headroom_pct of the bound, the series is bounded -
+// unless the approach plus a material line wins (a leak under a warm-up), what the approach
+// leaves still rises, or, for a leak confirmed after a slowing knee, the stretch after the knee
+// is not itself an approach (the whole-window fit can bend its tail to a start-up that was a
+// ramp, not an approach, and swallow the leak after it).
+void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
+  const bool slowing = out.knee.found && out.knee.slope_after < out.knee.slope_before;
+  const bool unresolved_rise = out.verdict == Verdict::kUnresolved && (slowing || out.whole.rising);
+  // A leak called after a slowing knee is weighed too: the stretch after the knee of an
+  // approach keeps a small decaying slope that its latest half may not show as decaying.
+  const bool leak_after_rise = out.verdict == Verdict::kLeak && slowing;
+  if (!unresolved_rise && !leak_after_rise) return;
+  const Blocks& b = p.all;
+  if (b.t.size() < 8 || b.t.back() <= b.t.front()) return;
+  std::vector<double> x(b.t.size());
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  const Shapes sh(x, b.med, p.level_ref);
+  const auto ap = sh.approach(false, true);
+  if (!std::isfinite(ap.sse) || !(ap.tau > 0)) return;
+  const double bic_ap = sh.bic(ap.sse, 4);
+  const double constants = (sh.span() - ap.ts) / ap.tau;
+  const double headroom_pct = 100.0 * ap.b * std::exp(-constants) / std::max(std::fabs(ap.a), 1.0);
+  if (bic_ap > std::min(sh.line(), sh.hinge()) || constants < o.saturation_time_constants ||
       headroom_pct >= o.saturation_headroom_pct)
     return;
-  // The approach plus a line wins only with a line that is material itself (a leak under a
-  // warm-up); an immaterial one absorbs the approach's misfit at its steep start.
-  const double best_satlin = best_of(true, ts_lin, tau_lin);
-  const double r_fit =
-      std::isfinite(best_satlin) && std::isfinite(fit(ts_lin, tau_lin, true, &beta_lin))
-          ? beta_lin[2]
-          : 0.0;
-  const bool line_matters = r_fit > 0 && (100.0 * r_fit * w / p.level_ref >= o.min_growth_pct ||
-                                          r_fit >= o.min_leak_rate);
-  if (bic(best_satlin, 5) < bic_sat && line_matters) return;
-  // A leak confirmed after a slowing knee (it kept its rate in the latest half) is overridden
-  // only when the stretch after the knee is itself an approach: on its own blocks, a decaying
-  // exponential (k = 3) beats a line (k = 2) by the criterion. The whole-window fit can bend its
-  // tail to a start-up rise that was a ramp, not an approach, and swallow a leak after it.
+  // The approach plus a line wins only with a line that is material itself; an immaterial one
+  // absorbs the approach's misfit at its steep start.
+  const auto apl = sh.approach(true, true);
+  const bool line_matters =
+      apl.r > 0 &&
+      (100.0 * apl.r * sh.span() / p.level_ref >= o.min_growth_pct || apl.r >= o.min_leak_rate);
+  if (std::isfinite(apl.sse) && sh.bic(apl.sse, 5) < bic_ap && line_matters) return;
+  if (leaves_a_rise(sh, ap, p.level_ref, o)) return;
   if (leak_after_rise) {
     std::vector<double> tx, ty;
-    for (std::size_t i = 0; i < n; ++i)
-      if (b.t[i] >= out.knee.t_ms) tx.push_back(x[i] - x.front()), ty.push_back(b.med[i]);
-    const std::size_t m = tx.size();
-    if (m < 6) return;
-    const std::vector<double> one_t(m, 1.0);
-    const double md = static_cast<double>(m);
-    auto bic_t = [&](double sse, double k) {
-      return md * std::log((sse + floor_sse * md / nd) / md) + k * std::log(md);
-    };
-    const double line_t = bic_t(lsq({one_t, tx}, ty, nullptr), 2);
-    double best_t = std::numeric_limits<double>::infinity();
-    const double span = tx.back() - tx.front();
-    for (int g = 0; g < 32; ++g) {
-      const double tau = span / 100 * std::pow(300.0, g / 31.0);
-      std::vector<double> e(m), beta;
-      for (std::size_t j = 0; j < m; ++j) e[j] = -std::exp(-(tx[j] - tx.front()) / tau);
-      const double sse = lsq({one_t, e}, ty, &beta);
-      if (std::isfinite(sse) && beta[1] > 0) best_t = std::min(best_t, sse);
-    }
-    if (!(bic_t(best_t, 3) < line_t)) return;
-  }
-  // Once the approach has run saturation_time_constants time constants, nothing may keep
-  // rising beneath it: a significant, material trend in what the approach leaves (the block
-  // medians minus the fitted curve) is a leak under a warm-up, whatever the criterion said
-  // over a window whose steep start dominates the residual.
-  std::vector<double> rx, ry;
-  for (std::size_t i = 0; i < n; ++i)
-    if (x[i] >= ts_fit + o.saturation_time_constants * tau_fit) {
-      rx.push_back(x[i]);
-      ry.push_back(b.med[i] - (a_fit - b_fit * std::exp(-(x[i] - ts_fit) / tau_fit)));
-    }
-  if (rx.size() >= 6) {
-    const auto mk = stats::mann_kendall(rx, ry);
-    const auto line = stats::theil_sen(rx, ry, o.alpha, mk.var_s_corrected);
-    const double span = rx.back() - rx.front();
-    if (mk.p < o.alpha && mk.s > 0 && line.lo > 0 &&
-        (100.0 * line.slope * span / p.level_ref >= o.min_growth_pct || line.lo >= o.min_leak_rate))
-      return;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (b.t[i] >= out.knee.t_ms) tx.push_back(x[i]), ty.push_back(b.med[i]);
+    if (tx.size() < 6) return;
+    const Shapes tail(tx, ty, p.level_ref);
+    const auto tail_ap = tail.approach(false, false);  // starting at the knee: k = 3
+    if (!(std::isfinite(tail_ap.sse) && tail.bic(tail_ap.sse, 3) < tail.line())) return;
   }
   out.verdict = Verdict::kBounded;
-  out.asymptote = a_fit;
+  out.asymptote = ap.a;
   out.rate = 0;
   out.reason = "approaches a bound: an exponential approach fits best (fitted bound " +
-               fmt_bytes(a_fit) + ", time constant " + fmt_p(tau_fit).substr(0, 5) + " s, " +
-               fmt_p(constants).substr(0, 4) + " of them in the window), within " +
-               fmt_pct(headroom_pct) + " of it at the end";
+               fmt_bytes(ap.a) + ", time constant " + fmt_num(ap.tau, 1) + " s, " +
+               fmt_num(constants, 1) + " of them in the window), within " + fmt_pct(headroom_pct) +
+               " of it at the end";
   out.confidence = clamp01(constants / (2 * o.saturation_time_constants)) *
-                   clamp01(static_cast<double>(n) / kConfidenceBlocks);
+                   clamp01(static_cast<double>(x.size()) / kConfidenceBlocks);
 }
 
 }  // namespace
