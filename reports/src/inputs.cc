@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Loading result directories for the report: matrix, run and budget files through their one
-// reader in formats/ (errors name the file and the field); verdict and profile documents as
-// JSON (their formats belong to the analysis and profiler layers).
+// Loading result directories for the report: every file (results.json, run.json, timeline.jsonl,
+// verdict.json, budget.json, profile.json) through its one reader in formats/; errors name the
+// file and the field.
 #include "arenalab/reports/inputs.h"
 #include "arenalab/core/text.h"
 
@@ -17,28 +17,6 @@ namespace arenalab::reports {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-Opt number_at(const json& obj, std::initializer_list<const char*> keys) {
-  if (!obj.is_object()) return std::nullopt;
-  for (const char* k : keys) {
-    auto it = obj.find(k);
-    if (it != obj.end() && it->is_number()) return it->get<double>();
-  }
-  return std::nullopt;
-}
-
-namespace {
-
-std::string string_at(const json& obj, std::initializer_list<const char*> keys) {
-  if (!obj.is_object()) return {};
-  for (const char* k : keys) {
-    auto it = obj.find(k);
-    if (it != obj.end() && it->is_string()) return it->get<std::string>();
-  }
-  return {};
-}
-
-}  // namespace
-
 Result<MatrixInput> parse_matrix(const json& doc, const std::string& file) {
   auto results = matrix::results_from_json(doc, file);
   if (!results) return results.error();
@@ -50,60 +28,29 @@ Result<MatrixInput> parse_matrix(const json& doc, const std::string& file) {
   return m;
 }
 
-std::vector<Callsite> parse_callsites(const json& doc) {
+std::vector<Callsite> profile_callsites(const profile_file::Profile& profile) {
   std::vector<Callsite> out;
-  const json* arr = nullptr;
-  for (const char* k : {"callsites", "top", "sites", "top_growing"})
-    if (doc.contains(k) && doc[k].is_array()) {
-      arr = &doc[k];
-      break;
-    }
-  if (!arr) return out;
-  for (const json& c : *arr) {
-    if (!c.is_object()) continue;
+  for (const profile_file::Callsite& c : profile.callsites) {
     Callsite s;
-    if (c.contains("frames") && c["frames"].is_array()) {
-      for (const json& f : c["frames"]) {
-        std::string name =
-            f.is_string() ? f.get<std::string>() : string_at(f, {"function", "name"});
-        if (name.empty()) continue;
-        if (!s.site.empty()) s.site += " < ";
-        s.site += name;
-      }
+    // The first frame outside the allocator: "function (file:line)"; else the whole stack.
+    if (c.site) {
+      s.site = c.site->function;
+      if (!c.site->file.empty())
+        s.site += " (" + fs::path(c.site->file).filename().string() +
+                  (c.site->line > 0 ? ":" + std::to_string(c.site->line) : "") + ")";
     }
-    // arenalab.profile/1: "site" {function, file, line} and "stack" (strings, innermost first).
-    if (s.site.empty() && c.contains("site") && c["site"].is_object()) {
-      const json& f = c["site"];
-      s.site = string_at(f, {"function", "name"});
-      const std::string file = string_at(f, {"file"});
-      if (!file.empty())
-        s.site += " (" + fs::path(file).filename().string() +
-                  (number_at(f, {"line"}).value_or(0) > 0
-                       ? ":" + std::to_string(static_cast<long>(*number_at(f, {"line"})))
-                       : "") +
-                  ")";
-    }
-    if (s.site.empty() && c.contains("stack") && c["stack"].is_array())
-      for (const json& f : c["stack"])
-        if (f.is_string()) s.site += (s.site.empty() ? "" : " < ") + f.get<std::string>();
-    if (s.site.empty()) s.site = string_at(c, {"site", "function", "name", "stack", "location"});
-    s.verdict = string_at(c, {"verdict"});
+    if (s.site.empty())
+      for (const std::string& f : c.stack) s.site += (s.site.empty() ? "" : " < ") + f;
     if (s.site.empty()) s.site = "(unknown site)";
-    if (const std::string source = string_at(c, {"source"}); !source.empty() && source != "heap")
-      s.site = "[" + source + "] " + s.site;
-    s.growth_bytes = number_at(c, {"growth_bytes", "growth", "delta_bytes"});
-    s.start_bytes = number_at(c, {"start_bytes", "first_bytes", "bytes_start"});
-    s.end_bytes =
-        number_at(c, {"end_bytes", "last_bytes", "bytes_end", "bytes_now", "live_bytes", "bytes"});
-    // A live-bytes series per dump: growth from the first to the last.
-    if (c.contains("live_bytes") && c["live_bytes"].is_array() && !c["live_bytes"].empty() &&
-        c["live_bytes"].front().is_number() && c["live_bytes"].back().is_number()) {
-      if (!s.start_bytes) s.start_bytes = c["live_bytes"].front().get<double>();
-      if (!s.end_bytes) s.end_bytes = c["live_bytes"].back().get<double>();
-    }
-    s.slope_bytes_per_s = number_at(c, {"slope_bytes_per_s", "slope"});
-    if (!s.growth_bytes && s.start_bytes && s.end_bytes)
+    if (!c.source.empty() && c.source != "heap") s.site = "[" + c.source + "] " + s.site;
+    s.verdict = c.verdict;
+    // Growth over the profiled interval: first dump of the series to the last.
+    s.end_bytes = c.bytes_now;
+    if (!c.live_bytes.empty()) {
+      s.start_bytes = c.live_bytes.front();
       s.growth_bytes = *s.end_bytes - *s.start_bytes;
+    }
+    s.slope_bytes_per_s = c.slope_bytes_per_s;
     out.push_back(std::move(s));
   }
   std::stable_sort(out.begin(), out.end(), [](const Callsite& a, const Callsite& b) {
@@ -130,13 +77,9 @@ Result<RunInput> load_run_dir(const fs::path& dir, const std::string& kind_hint)
     r.timeline = std::move(*tl);
   }
   if (fs::exists(dir / "verdict.json")) {
-    const std::string path = (dir / "verdict.json").string();
-    auto j = formats::read_json_document(path);
-    if (!j) return j.error();
-    if (j->value("schema", "").rfind("arenalab.verdict/", 0) != 0)
-      return make_error(path + ": expected \"schema\": \"arenalab.verdict/1\", found \"" +
-                        j->value("schema", "") + "\"");
-    r.verdict = std::move(*j);
+    auto v = verdict_file::read_verdict((dir / "verdict.json").string());
+    if (!v) return v.error();
+    r.verdict = std::move(*v);
     if (r.kind.empty()) r.kind = "watch";
   }
   if (fs::exists(dir / "budget.json")) {
@@ -168,20 +111,15 @@ Status load_profile_dir(const fs::path& dir, ProfileInput* p) {
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
+  for (const auto& f : files)
     if (f.extension() == ".svg") p->svgs.push_back(f.string());
-    if (f.extension() == ".json" && f.filename() != "run.json") {
-      auto j = formats::read_json_document(f.string());
-      if (!j) return j.error();
-      if (p->profiler.empty()) p->profiler = string_at(*j, {"profiler"});
-      auto sites = parse_callsites(*j);
-      if (!sites.empty() && p->callsites.empty()) p->callsites = std::move(sites);
-      if (j->contains("outside_heap") && (*j)["outside_heap"].is_object() && p->outside.empty())
-        p->outside = string_at((*j)["outside_heap"], {"explanation"});
-      if (j->contains("notes") && (*j)["notes"].is_array() && p->notes.empty())
-        for (const auto& n : (*j)["notes"])
-          if (n.is_string()) p->notes.push_back(n.get<std::string>());
-    }
+  if (fs::exists(dir / "profile.json")) {
+    auto profile = profile_file::read_profile((dir / "profile.json").string());
+    if (!profile) return profile.error();
+    p->profiler = profile->profiler;
+    p->callsites = profile_callsites(*profile);
+    if (profile->outside_heap) p->outside = profile->outside_heap->explanation;
+    p->notes = profile->notes;
   }
   return Ok{};
 }

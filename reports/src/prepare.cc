@@ -9,7 +9,6 @@
 #include <map>
 
 namespace arenalab::reports {
-using nlohmann::json;
 
 namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
@@ -122,83 +121,52 @@ const std::vector<SignalSpec>& over_time_signals() {
   return specs;
 }
 
-VerdictSummary verdict_summary(const json& v) {
+VerdictSummary verdict_summary(const verdict_file::Verdict& v) {
   VerdictSummary out;
-  if (!v.is_object()) return out;
-  out.verdict = v.value("verdict", "");
-  out.confidence = number_at(v, {"confidence"});
-  if (v.contains("reason") && v["reason"].is_string()) out.reason = v["reason"];
-  // arenalab.verdict/1 as the analysis writes it: per-signal evidence under "signals", the
-  // decisive RSS signal named by "rss_signal"; the trend after the knee when there is one.
-  if (v.contains("signals") && v["signals"].is_object()) {
-    const json& sigs = v["signals"];
-    std::string rs = v.value("rss_signal", "");
-    if (rs.empty() || !sigs.contains(rs)) rs = sigs.contains("rss") ? "rss" : "";
-    if (rs.empty()) return out;
-    out.signal = rs;
-    const json& s = sigs[rs];
-    if (s.contains("knee") && s["knee"].is_object() && s["knee"].value("found", false))
-      out.knee_ms = number_at(s["knee"], {"t_ms"});
-    const json* tr = nullptr;
-    if (out.knee_ms && s.contains("after_knee") && s["after_knee"].is_object())
-      tr = &s["after_knee"];
-    else if (s.contains("trend") && s["trend"].is_object())
-      tr = &s["trend"];
-    if (tr) {
-      out.slope = number_at(*tr, {"slope_bytes_per_s"});
-      const json& iv =
-          tr->contains("slope_interval_bytes_per_s") ? (*tr)["slope_interval_bytes_per_s"] : json();
-      if (iv.is_array() && iv.size() == 2 && iv[0].is_number() && iv[1].is_number()) {
-        out.slope_lo = iv[0].get<double>();
-        out.slope_hi = iv[1].get<double>();
-      }
-      out.t0_ms = number_at(*tr, {"t0_ms"});
-      out.t1_ms = number_at(*tr, {"t1_ms"});
+  out.verdict = v.verdict;
+  out.confidence = v.confidence;
+  out.reason = v.reason;
+  // The decisive RSS signal's evidence; the trend after the knee when there is one.
+  const verdict_file::SignalEvidence* s = v.rss_evidence();
+  if (!s) return out;
+  out.signal = v.rss_signal.empty() || !v.signals.count(v.rss_signal) ? "rss" : v.rss_signal;
+  out.knee_ms = v.knee_ms();
+  const std::optional<verdict_file::Trend>& tr =
+      out.knee_ms && s->after_knee ? s->after_knee : s->trend;
+  if (tr) {
+    out.slope = tr->slope_bytes_per_s;
+    if (tr->slope_lo && tr->slope_hi) {
+      out.slope_lo = tr->slope_lo;
+      out.slope_hi = tr->slope_hi;
     }
-    return out;
+    out.t0_ms = tr->t0_ms;
+    out.t1_ms = tr->t1_ms;
   }
-  // A flat layout: {"evidence": {"slope_bytes_per_s": n | {value, lo, hi}, "knee_ms": n}}.
-  const json& ev = v.contains("evidence") && v["evidence"].is_object() ? v["evidence"] : v;
-  for (const char* k : {"slope_bytes_per_s", "slope"}) {
-    if (!ev.contains(k)) continue;
-    const json& x = ev[k];
-    if (x.is_number()) out.slope = x.get<double>();
-    if (x.is_object()) {
-      out.slope = number_at(x, {"value", "bytes_per_s"});
-      out.slope_lo = number_at(x, {"lo", "ci_lo", "ci_low"});
-      out.slope_hi = number_at(x, {"hi", "ci_hi", "ci_high"});
-    }
-    break;
-  }
-  out.knee_ms = number_at(ev, {"knee_ms", "knee_t_ms"});
-  if (!out.knee_ms && ev.contains("knee") && ev["knee"].is_object())
-    out.knee_ms = number_at(ev["knee"], {"t_ms"});
   return out;
 }
 
 namespace {
 
-// "leak, slope 1.2 MiB/s [1.1 – 1.3], growth 310%, level 180 MiB" for one signal's evidence.
-std::string signal_line(const json& s) {
-  std::string line = s.value("verdict", "?");
-  const json* tr = s.contains("after_knee") ? &s["after_knee"]
-                   : s.contains("trend")    ? &s["trend"]
-                                            : nullptr;
-  if (tr && tr->is_object()) {
-    if (auto sl = number_at(*tr, {"slope_bytes_per_s"})) line += ", slope " + fmt_rate(sl);
-    if (tr->contains("p_median") && (*tr)["p_median"].is_number())
-      line += fmt::format(", trend p {:.2g}", (*tr)["p_median"].get<double>());
+// "leak, slope 1.2 MiB/s, trend p 0.001, growth 310%, level 180 MiB" for one signal's evidence.
+std::string signal_line(const verdict_file::SignalEvidence& s) {
+  std::string line = s.verdict;
+  const std::optional<verdict_file::Trend>& tr = s.after_knee ? s.after_knee : s.trend;
+  if (tr) {
+    if (tr->slope_bytes_per_s) line += ", slope " + fmt_rate(tr->slope_bytes_per_s);
+    if (tr->p_median) line += fmt::format(", trend p {:.2g}", *tr->p_median);
   }
-  if (auto g = number_at(s, {"growth_pct"})) line += fmt::format(", growth {:.0f}%", *g);
-  if (auto l = number_at(s, {"level_bytes"})) line += ", level " + fmt_bytes(l);
+  if (s.growth_pct) line += fmt::format(", growth {:.0f}%", *s.growth_pct);
+  if (s.level_bytes) line += ", level " + fmt_bytes(s.level_bytes);
   return line;
 }
 
 }  // namespace
 
-WatchOverlay watch_overlay(const json& v, const timeline::Timeline* tl) {
+WatchOverlay watch_overlay(const std::optional<verdict_file::Verdict>& verdict,
+                           const timeline::Timeline* tl) {
   WatchOverlay o;
-  if (!v.is_object()) return o;
+  if (!verdict) return o;
+  const verdict_file::Verdict& v = *verdict;
   const VerdictSummary vs = verdict_summary(v);
   o.verdict = vs.verdict;
   o.confidence = vs.confidence;
@@ -218,38 +186,11 @@ WatchOverlay watch_overlay(const json& v, const timeline::Timeline* tl) {
     o.evidence.push_back({o.signal + " slope" + (o.knee_ms ? " after the knee" : ""), s});
   }
   if (o.knee_ms) o.evidence.push_back({"knee", fmt_ms(o.knee_ms)});
-  if (v.contains("signals") && v["signals"].is_object()) {
-    for (const char* k : {"held_signal", "rss_signal"})
-      if (v.contains(k) && v[k].is_string() && !v[k].get<std::string>().empty())
-        o.evidence.push_back({k, v[k].get<std::string>()});
-    for (const auto& [name, s] : v["signals"].items())
-      if (s.is_object()) o.evidence.push_back({name, signal_line(s)});
-    if (auto t = number_at(v, {"time_to_limit_s"}))
-      o.evidence.push_back({"time to the limit", fmt::format("{:.0f} s", *t)});
-  } else {
-    // A flat layout: the remaining scalar evidence, as recorded (units in the key names).
-    const json& ev = v.contains("evidence") && v["evidence"].is_object() ? v["evidence"] : v;
-    for (const auto& [k, val] : ev.items()) {
-      if (k == "schema" || k == "verdict" || k == "confidence" || k == "reason" ||
-          k.rfind("slope", 0) == 0 || k.rfind("knee", 0) == 0)
-        continue;
-      if (val.is_number()) {
-        const double d = val.get<double>();
-        std::string f;
-        if (k.find("bytes_per_s") != std::string::npos)
-          f = fmt_rate(d);
-        else if (k.find("bytes") != std::string::npos)
-          f = fmt_bytes(d);
-        else if (k.size() > 3 && k.substr(k.size() - 3) == "_ms")
-          f = fmt_ms(d);
-        else
-          f = fmt::format("{:.4g}", d);
-        o.evidence.push_back({k, f});
-      } else if (val.is_string()) {
-        o.evidence.push_back({k, val.get<std::string>()});
-      }
-    }
-  }
+  if (!v.held_signal.empty()) o.evidence.push_back({"held_signal", v.held_signal});
+  if (!v.rss_signal.empty()) o.evidence.push_back({"rss_signal", v.rss_signal});
+  for (const auto& [name, s] : v.signals) o.evidence.push_back({name, signal_line(s)});
+  if (v.time_to_limit_s)
+    o.evidence.push_back({"time to the limit", fmt::format("{:.0f} s", *v.time_to_limit_s)});
 
   // The fitted line over its stretch, through the mean point of the signal's samples there.
   if (o.slope_bytes_per_s && tl) {

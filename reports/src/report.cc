@@ -188,7 +188,7 @@ std::string render_html(const std::string& title, const Inputs& in,
     for (const auto& r : in.runs) {
       if (r.kind == "matrix-cell") continue;
       std::string v = "—";
-      if (r.verdict.is_object()) v = badge(r.verdict.value("verdict", "unresolved"));
+      if (r.verdict) v = badge(r.verdict->verdict);
       if (r.kind == "budget")
         v = badge(budget_view(*r.budget, r.timeline ? &*r.timeline : nullptr).killed ? "killed"
                                                                                      : "ok");
@@ -243,8 +243,6 @@ std::string render_html(const std::string& title, const Inputs& in,
       for (const auto& [k, v] : o.evidence)
         h += "<tr><td class=\"name\">" + esc(k) + "</td><td>" + esc(v) + "</td></tr>\n";
       h += "</table></div>\n";
-      const auto sites = parse_callsites(r->verdict);
-      if (!sites.empty()) h += "<h3>Growing call sites</h3>\n" + callsites_html(sites, 10);
     }
     h += "</section>\n";
   }
@@ -308,13 +306,13 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
   std::string md = "# " + title + "\n\nGenerated " + now_text() +
                    " by `arenalab report`; plots are in report.html next to this file.\n";
   bool any_verdict = false;
-  for (const auto& r : in.runs) any_verdict |= r.verdict.is_object();
+  for (const auto& r : in.runs) any_verdict |= r.verdict.has_value();
   if (any_verdict) {
     md +=
         "\n## Leak or retention\n\n| workload | configuration | verdict | confidence | RSS slope "
         "after the knee | knee | peak RSS |\n|---|---|---|---:|---:|---:|---:|\n";
     for (const auto& r : in.runs) {
-      if (!r.verdict.is_object()) continue;
+      if (!r.verdict) continue;
       const WatchOverlay o = watch_overlay(r.verdict, r.timeline ? &*r.timeline : nullptr);
       const bool bad = o.verdict == "leak" || o.verdict == "non-heap-growth";
       md +=

@@ -41,6 +41,36 @@ def run_json(command, config, exit, peak, samples):
 def wiggle(i):
     return (math.sin(i * 1.7) + 1) * 0.25 * MiB
 
+def verdict_json(verdict, slope):
+    """verdict.json (arenalab.verdict/1) as analysis::to_json writes it: evidence per signal."""
+    def trend(t0, t1, s):
+        return {"t0_ms": t0, "t1_ms": t1, "blocks": 8, "block_ms": (t1 - t0) / 8,
+                "slope_bytes_per_s": s,
+                "slope_interval_bytes_per_s": [s * 0.9 - 1000, s * 1.1 + 1000],
+                "p_median": 0.001 if verdict == "leak" else 0.6, "p_min": 0.001,
+                "growth_pct": 400.0 if verdict == "leak" else 2.0, "rising": verdict == "leak"}
+    rss = {"verdict": verdict, "reason": "fixture", "confidence": 0.9, "samples": 100,
+           "duration_ms": 9900.0, "start_level_bytes": 20 * MiB, "level_bytes": 110 * MiB,
+           "growth_pct": 400.0 if verdict == "leak" else 2.0, "oscillation_pct": 1.0,
+           "trend": trend(0.0, 9900.0, slope),
+           "knee": {"found": True, "t_ms": 3000.0, "slope_before_bytes_per_s": 30 * MiB,
+                    "slope_after_bytes_per_s": slope, "tail_fraction": 0.7, "sse_ratio": 0.1},
+           "after_knee": trend(3000.0, 9900.0, slope)}
+    gap = {"verdict": "bounded", "reason": "fixture", "confidence": 0.9, "samples": 100,
+           "level_bytes": 30 * MiB}
+    return {"schema": "arenalab.verdict/1", "verdict": verdict, "confidence": 0.9,
+            "reason": "fixture", "held_signal": "live_bytes", "rss_signal": "rss",
+            "source": "timeline.jsonl", "signals": {"rss": rss, "gap": gap}}
+
+def callsite(function, start, end, verdict):
+    """A call site of profile.json (arenalab.profile/1) with a two-dump live-bytes series."""
+    return {"source": "heap", "verdict": verdict, "slope_bytes_per_s": float(end - start),
+            "bytes_now": float(end), "method": "theil-sen", "reason": "fixture",
+            "site": {"function": function, "file": "", "line": 0, "module": "wl_cache",
+                     "address": "0x1000"},
+            "stack": ["malloc", function, "main"], "t_ms": [1000.0, 2000.0],
+            "live_bytes": [float(start), float(end)]}
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     # Watch: a leak and a retention plateau.
@@ -55,12 +85,7 @@ def main(out):
         json.dump(run_json(["wl_" + wl, "--smoke"], "glibc", (0, None),
                            max(rss(i) for i in range(100)), 100),
                   open(os.path.join(d, "run.json"), "w"))
-        json.dump({"schema": "arenalab.verdict/1", "verdict": verdict, "confidence": 0.9,
-                   "evidence": {"slope_bytes_per_s": {"value": slope, "lo": slope * 0.9 - 1000, "hi": slope * 1.1 + 1000},
-                                "knee_ms": 3000.0, "trend_p": 0.001 if verdict == "leak" else 0.6,
-                                "growth_pct": 400.0 if verdict == "leak" else 2.0,
-                                "gap_bytes": 30 * MiB}},
-                  open(os.path.join(d, "verdict.json"), "w"))
+        json.dump(verdict_json(verdict, slope), open(os.path.join(d, "verdict.json"), "w"))
     # Matrix.
     cells = []
     for wl, base in (("cache", 120.0), ("fragment", 60.0)):
@@ -108,9 +133,13 @@ def main(out):
     # Profile: call sites.
     d = os.path.join(out, "profile")
     os.makedirs(d, exist_ok=True)
-    json.dump({"schema": "arenalab.profile/1", "profiler": "jemalloc",
-               "callsites": [{"frames": ["malloc", "Cache::put", "main"], "start_bytes": 0, "end_bytes": 96 * MiB},
-                             {"frames": ["malloc", "Log::append", "main"], "start_bytes": MiB, "end_bytes": 2 * MiB}]},
+    json.dump({"schema": "arenalab.profile/1", "profiler": "jemalloc", "command": ["wl_cache"],
+               "out_dir": d, "cadence": "every 1 s", "exit": "exit 0",
+               "dumps": ["jeprof.1.heap", "jeprof.2.heap"], "dump_t_ms": [1000.0, 2000.0],
+               "growing_callsites": 1,
+               "callsites": [callsite("Cache::put", 0, 96 * MiB, "leak"),
+                             callsite("Log::append", MiB, 2 * MiB, "bounded")],
+               "tools": [], "notes": []},
               open(os.path.join(d, "profile.json"), "w"))
     return 0
 

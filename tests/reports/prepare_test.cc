@@ -153,17 +153,33 @@ timeline::Timeline ramp_then_flat() {
   return tl;
 }
 
-TEST(WatchOverlay, ReadsNestedEvidenceAndDrawsTheFitAfterTheKnee) {
-  const json v = {{"schema", "arenalab.verdict/1"},
-                  {"verdict", "retention"},
-                  {"confidence", 0.9},
-                  {"evidence",
-                   {{"slope_bytes_per_s", {{"value", 0.0}, {"lo", -1000.0}, {"hi", 1000.0}}},
-                    {"knee_ms", 3000.0},
-                    {"gap_bytes", 64 * kMiB},
-                    {"trend_p", 0.4}}}};
+// verdict.json through its one reader (formats/verdict.h), as the report loads it.
+verdict_file::Verdict verdict(const json& doc) {
+  auto v = verdict_file::parse_verdict(doc, "verdict.json");
+  EXPECT_TRUE(v) << (v ? "" : v.error().message);
+  return v ? *v : verdict_file::Verdict{};
+}
+
+TEST(WatchOverlay, FlatAfterTheKneeDrawsThePlateauAndListsEverySignal) {
+  const json flat = {{"t0_ms", 3000.0},
+                     {"t1_ms", 10000.0},
+                     {"slope_bytes_per_s", 0.0},
+                     {"slope_interval_bytes_per_s", {-1000.0, 1000.0}}};
+  const json v = {
+      {"schema", "arenalab.verdict/1"},
+      {"verdict", "retention"},
+      {"confidence", 0.9},
+      {"rss_signal", "rss"},
+      {"signals",
+       {{"rss",
+         {{"verdict", "bounded"},
+          {"samples", 100},
+          {"trend", {{"t0_ms", 0.0}, {"t1_ms", 10000.0}, {"slope_bytes_per_s", 3e6}}},
+          {"knee", {{"found", true}, {"t_ms", 3000.0}}},
+          {"after_knee", flat}}},
+        {"gap", {{"verdict", "bounded"}, {"samples", 100}, {"level_bytes", 64 * kMiB}}}}}};
   const auto tl = ramp_then_flat();
-  const WatchOverlay o = watch_overlay(v, &tl);
+  const WatchOverlay o = watch_overlay(verdict(v), &tl);
   EXPECT_EQ(o.verdict, "retention");
   EXPECT_DOUBLE_EQ(*o.slope_lo, -1000.0);
   EXPECT_DOUBLE_EQ(*o.knee_ms, 3000.0);
@@ -173,7 +189,7 @@ TEST(WatchOverlay, ReadsNestedEvidenceAndDrawsTheFitAfterTheKnee) {
   EXPECT_NEAR(o.fit.y[0], 30.0, 1e-9);  // flat through the plateau's mean
   EXPECT_NEAR(o.fit.y[1], 30.0, 1e-9);
   bool gap = false;
-  for (const auto& [k, val] : o.evidence) gap |= (k == "gap_bytes" && val == "64.0 MiB");
+  for (const auto& [k, val] : o.evidence) gap |= (k == "gap" && val == "bounded, level 64.0 MiB");
   EXPECT_TRUE(gap);
 }
 
@@ -193,19 +209,20 @@ TEST(WatchOverlay, PerSignalEvidenceUsesTheTrendAfterTheKnee) {
                   {"signals",
                    {{"rss",
                      {{"verdict", "bounded"},
+                      {"samples", 100},
                       {"growth_pct", 50.0},
                       {"level_bytes", 30 * kMiB},
                       {"trend", {{"t0_ms", 0.0}, {"t1_ms", 10000.0}, {"slope_bytes_per_s", 3e6}}},
                       {"knee", {{"found", true}, {"t_ms", 3000.0}}},
                       {"after_knee", trend}}},
-                    {"live_bytes", {{"verdict", "bounded"}}}}}};
-  const VerdictSummary vs = verdict_summary(v);
+                    {"live_bytes", {{"verdict", "bounded"}, {"samples", 100}}}}}};
+  const VerdictSummary vs = verdict_summary(verdict(v));
   EXPECT_EQ(vs.signal, "rss");
   EXPECT_DOUBLE_EQ(*vs.slope, 10.0);
   EXPECT_DOUBLE_EQ(*vs.slope_lo, -5.0);
   EXPECT_DOUBLE_EQ(*vs.knee_ms, 3000.0);
   const auto tl = ramp_then_flat();
-  const WatchOverlay o = watch_overlay(v, &tl);
+  const WatchOverlay o = watch_overlay(verdict(v), &tl);
   ASSERT_EQ(o.fit.x.size(), 2u);
   EXPECT_DOUBLE_EQ(o.fit.x[0], 3.0);
   EXPECT_NEAR(o.fit.y[0], 30.0, 0.01);
@@ -220,9 +237,15 @@ TEST(WatchOverlay, PerSignalEvidenceUsesTheTrendAfterTheKnee) {
 
 TEST(WatchOverlay, NoSlopeNoLine) {
   const auto tl = ramp_then_flat();
-  const WatchOverlay o = watch_overlay(json{{"verdict", "unresolved"}}, &tl);
+  const WatchOverlay o = watch_overlay(verdict({{"schema", "arenalab.verdict/1"},
+                                                {"verdict", "unresolved"},
+                                                {"confidence", 0.0},
+                                                {"signals", json::object()}}),
+                                       &tl);
+  EXPECT_EQ(o.verdict, "unresolved");
   EXPECT_TRUE(o.fit.empty());
   EXPECT_FALSE(o.knee_ms);
+  EXPECT_TRUE(watch_overlay(std::nullopt, &tl).verdict.empty());
 }
 
 TEST(BudgetView, KilledBySigkillAtTheLastSample) {
@@ -258,33 +281,41 @@ TEST(BudgetView, TheKillIsAtTheTargetsWallTimeAndTheGroupPeakIsThePeak) {
   EXPECT_EQ(v.outcome, "killed by the kernel OOM killer (signal 9) at 2.50 s");
 }
 
-TEST(Callsites, SortedByGrowthAndJoinedFrames) {
-  json a = {{"frames", json::array({"malloc", "grow", "main"})}, {"growth_bytes", 10.0}};
-  json b = {{"site", "leaky"}, {"start_bytes", 0.0}, {"end_bytes", 50.0}};
-  json doc = json::object();
-  doc["callsites"] = json::array({a, b});
-  const auto sites = parse_callsites(doc);
-  ASSERT_EQ(sites.size(), 2u);
-  EXPECT_EQ(sites[0].site, "leaky");
-  EXPECT_DOUBLE_EQ(*sites[0].growth_bytes, 50.0);
-  EXPECT_EQ(sites[1].site, "malloc < grow < main");
+// A call site of profile.json (formats/profile.h) with its live-bytes series.
+profile_file::Callsite profile_site(std::vector<double> live,
+                                    std::optional<profile_file::Frame> site,
+                                    std::vector<std::string> stack) {
+  profile_file::Callsite c;
+  c.verdict = "leak";
+  c.slope_bytes_per_s = 2048.0;
+  c.bytes_now = live.back();
+  c.site = std::move(site);
+  c.stack = std::move(stack);
+  for (std::size_t i = 0; i < live.size(); ++i) c.t_ms.push_back(1000.0 * i);
+  c.live_bytes = std::move(live);
+  return c;
 }
 
-TEST(Callsites, ProfileLayoutSiteObjectStackAndBytesNow) {
-  json c = {{"verdict", "leak"},
-            {"slope_bytes_per_s", 2048.0},
-            {"bytes_now", 4096.0},
-            {"site", {{"function", "grow"}, {"file", "/src/leak.cc"}, {"line", 42}}},
-            {"stack", json::array({"grow at leak.cc:42", "main"})},
-            {"live_bytes", json::array({1024.0, 2048.0, 4096.0})}};
-  json doc = json::object();
-  doc["callsites"] = json::array({c});
-  const auto sites = parse_callsites(doc);
-  ASSERT_EQ(sites.size(), 1u);
+TEST(Callsites, SortedByGrowthSiteOrStack) {
+  profile_file::Profile p;
+  p.callsites.push_back(profile_site({0, 10}, std::nullopt, {"grow", "main"}));
+  profile_file::Frame f;
+  f.function = "grow";
+  f.file = "/src/leak.cc";
+  f.line = 42;
+  p.callsites.push_back(profile_site({1024, 2048, 4096}, f, {"grow at leak.cc:42", "main"}));
+  p.callsites.push_back(profile_site({0, 5}, std::nullopt, {}));
+  p.callsites.back().source = "mmap";
+  const auto sites = profile_callsites(p);
+  ASSERT_EQ(sites.size(), 3u);
   EXPECT_EQ(sites[0].site, "grow (leak.cc:42)");
   EXPECT_EQ(sites[0].verdict, "leak");
+  EXPECT_DOUBLE_EQ(*sites[0].start_bytes, 1024.0);
   EXPECT_DOUBLE_EQ(*sites[0].end_bytes, 4096.0);
   EXPECT_DOUBLE_EQ(*sites[0].growth_bytes, 3072.0);
+  EXPECT_DOUBLE_EQ(*sites[0].slope_bytes_per_s, 2048.0);
+  EXPECT_EQ(sites[1].site, "grow < main");
+  EXPECT_EQ(sites[2].site, "[mmap] (unknown site)");
 }
 
 TEST(Render, MarkdownListsFailedCellsAndHtmlEscapes) {

@@ -12,6 +12,7 @@
 #include "arenalab/formats/matrix.h"
 #include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/formats/verdict.h"
 
 namespace arenalab::check {
 namespace fs = std::filesystem;
@@ -51,38 +52,16 @@ Result<CellSet> load_matrix(const json& doc, const std::string& file) {
   return set;
 }
 
-// The knee of the decisive RSS signal in a verdict.json (arenalab.verdict/1: "signals"
-// keyed by name, "rss_signal" naming the decisive one, its "knee" {found, t_ms}). The verdict
-// format is the analysis layer's; only this one figure is read here.
-Opt verdict_knee_ms(const json& v) {
-  if (!v.is_object() || !v.contains("signals") || !v["signals"].is_object()) return std::nullopt;
-  const json& sigs = v["signals"];
-  std::string rs = v.contains("rss_signal") && v["rss_signal"].is_string()
-                       ? v["rss_signal"].get<std::string>()
-                       : "rss";
-  if (!sigs.contains(rs) || !sigs[rs].is_object()) return std::nullopt;
-  const json& s = sigs[rs];
-  if (!s.contains("knee") || !s["knee"].is_object()) return std::nullopt;
-  const json& k = s["knee"];
-  if (!k.value("found", false) || !k.contains("t_ms") || !k["t_ms"].is_number())
-    return std::nullopt;
-  return k["t_ms"].get<double>();
-}
-
 Result<CellSet> load_watch(const fs::path& dir) {
   Cell cell;
   cell.kind = Kind::kWatch;
   cell.source = dir.string();
-  json verdict;
+  std::optional<verdict_file::Verdict> verdict;
   if (fs::exists(dir / "verdict.json")) {
-    const std::string path = (dir / "verdict.json").string();
-    auto v = formats::read_json_document(path);
+    auto v = verdict_file::read_verdict((dir / "verdict.json").string());
     if (!v) return v.error();
-    if (v->value("schema", "").rfind("arenalab.verdict/", 0) != 0)
-      return make_error(path + ": expected \"schema\": \"arenalab.verdict/1\"");
     verdict = std::move(*v);
-    if (verdict.contains("verdict") && verdict["verdict"].is_string())
-      cell.verdict = verdict["verdict"].get<std::string>();
+    cell.verdict = verdict->verdict;
   }
   std::optional<runner::RunRecord> run;
   if (fs::exists(dir / "run.json")) {
@@ -113,12 +92,13 @@ Result<CellSet> load_watch(const fs::path& dir) {
   }
   cell.workload = runner::workload_name(command);
   if (cell.configuration.empty()) cell.configuration = "unknown";
-  if (verdict.is_null() && !tl)
+  if (!verdict && !tl)
     return make_error(dir.string() + ": expected a watch directory (verdict.json, timeline.jsonl)");
 
   if (tl) {
     const auto s = timeline::series(*tl, "rss");
-    const TimelineMetrics tm = timeline_metrics(s.t_ms, s.value, verdict_knee_ms(verdict));
+    const TimelineMetrics tm =
+        timeline_metrics(s.t_ms, s.value, verdict ? verdict->knee_ms() : std::nullopt);
     if (tm.plateau) cell.metrics[kPlateauRss] = *tm.plateau;
     if (tm.after_frees) cell.metrics[kRssAfterFrees] = *tm.after_frees;
     if (tm.peak) cell.metrics[kPeakRss] = *tm.peak;

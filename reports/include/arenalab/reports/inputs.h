@@ -2,7 +2,8 @@
 // Loading result directories (run, watch, matrix, profile, budget) into one model the report
 // renders. Kinds are recognised by the files a directory holds (docs/architecture.md, contract):
 // results.json (matrix), verdict.json (watch), budget.json (budget), run.json + timeline.jsonl
-// (run), profile output (a JSON with call sites and/or *.svg call graphs).
+// (run), profile output (profile.json and/or *.svg call graphs). Every file is read through its
+// one reader in formats/.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,8 +14,10 @@
 #include "arenalab/core/result.h"
 #include "arenalab/formats/budget.h"
 #include "arenalab/formats/matrix.h"
+#include "arenalab/formats/profile.h"
 #include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/formats/verdict.h"
 
 namespace arenalab::reports {
 
@@ -34,9 +37,9 @@ struct RunInput {
   std::string dir, kind;  // run | watch | budget | matrix-cell
   std::string workload, configuration;
   std::optional<timeline::Timeline> timeline;
-  std::optional<runner::RunRecord> run;        // run.json
-  nlohmann::json verdict;                      // verdict.json, null when absent
-  std::optional<budget::BudgetRecord> budget;  // budget.json
+  std::optional<runner::RunRecord> run;          // run.json
+  std::optional<verdict_file::Verdict> verdict;  // verdict.json
+  std::optional<budget::BudgetRecord> budget;    // budget.json
 };
 
 // One call site of a profile: its growth over the profiled interval.
@@ -72,12 +75,8 @@ Result<Inputs> load_inputs(const std::vector<std::string>& paths);
 // Matrix groups from a parsed results.json document (exposed for tests).
 Result<MatrixInput> parse_matrix(const nlohmann::json& doc, const std::string& file);
 
-// Call sites from a parsed profile/verdict document: an array under "callsites", "top" or
-// "sites" (exposed for tests).
-std::vector<Callsite> parse_callsites(const nlohmann::json& doc);
-
-// Number lookup trying several keys in order, for the verdict and profile documents the report
-// still reads as JSON (their formats belong to the analysis and profiler layers).
-Opt number_at(const nlohmann::json& obj, std::initializer_list<const char*> keys);
+// The call sites of a profile.json (formats/profile.h), largest growth first (exposed for
+// tests).
+std::vector<Callsite> profile_callsites(const profile_file::Profile& profile);
 
 }  // namespace arenalab::reports

@@ -65,7 +65,7 @@ struct VerdictSummary {
   Opt knee_ms;
   Opt t0_ms, t1_ms;  // the stretch the slope was fitted on
 };
-VerdictSummary verdict_summary(const nlohmann::json& verdict);
+VerdictSummary verdict_summary(const verdict_file::Verdict& verdict);
 
 // The fitted line, knee and verdict of a watch result, for drawing and the evidence table.
 struct WatchOverlay {
@@ -78,7 +78,9 @@ struct WatchOverlay {
   std::vector<std::pair<std::string, std::string>> evidence;  // label, formatted value
 };
 // The slope is drawn over its stretch through the mean point of the signal's samples there.
-WatchOverlay watch_overlay(const nlohmann::json& verdict, const timeline::Timeline* tl);
+// Without a verdict the overlay is empty.
+WatchOverlay watch_overlay(const std::optional<verdict_file::Verdict>& verdict,
+                           const timeline::Timeline* tl);
 
 // A budget run: the limit, the usage and how it ended.
 struct BudgetView {

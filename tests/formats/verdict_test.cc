@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+// verdict.json's one reader against its writer: real verdicts from the classifier written by
+// analysis::to_json and read back field by field; bad files give one line naming the file.
+#include "arenalab/formats/verdict.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "arenalab/analysis/verdict_json.h"
+#include "arenalab/formats/json.h"
+
+namespace arenalab {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+// 1 s cadence for `n` s; `f(t_s)` gives the bytes.
+template <typename F>
+analysis::Series make_series(int n, F f) {
+  analysis::Series s;
+  for (int i = 0; i < n; ++i) {
+    s.t_ms.push_back(i * 1000.0);
+    s.value.push_back(f(i));
+  }
+  return s;
+}
+
+// A number the analysis computed: present in the file exactly when finite.
+void expect_figure(const std::optional<double>& read, double written, const char* what) {
+  if (std::isfinite(written)) {
+    ASSERT_TRUE(read) << what;
+    EXPECT_DOUBLE_EQ(*read, written) << what;
+  } else {
+    EXPECT_FALSE(read) << what;
+  }
+}
+
+void expect_trend(const std::optional<verdict_file::Trend>& r, const analysis::Trend& w) {
+  ASSERT_TRUE(r);
+  expect_figure(r->t0_ms, w.t0_ms, "t0_ms");
+  expect_figure(r->t1_ms, w.t1_ms, "t1_ms");
+  EXPECT_EQ(r->blocks, w.blocks);
+  expect_figure(r->slope_bytes_per_s, w.slope, "slope");
+  expect_figure(r->slope_lo, w.slope_lo, "slope_lo");
+  expect_figure(r->slope_hi, w.slope_hi, "slope_hi");
+  expect_figure(r->p_median, w.p_median, "p_median");
+  expect_figure(r->growth_pct, w.growth_pct, "growth_pct");
+  EXPECT_EQ(r->rising, w.rising);
+}
+
+// Writes what the cli writes (the same dump call as cmd_watch) and reads it back.
+verdict_file::Verdict round_trip(const analysis::Classification& c, const analysis::Options& o,
+                                 const std::string& name) {
+  const fs::path path = fs::path(::testing::TempDir()) / (name + "_verdict.json");
+  std::ofstream(path) << analysis::to_json(c, o, "timeline.jsonl")
+                             .dump(2, ' ', false, json::error_handler_t::replace);
+  auto v = verdict_file::read_verdict(path.string());
+  EXPECT_TRUE(v) << (v ? "" : v.error().message);
+  return v ? *v : verdict_file::Verdict{};
+}
+
+void expect_same(const verdict_file::Verdict& v, const analysis::Classification& c) {
+  EXPECT_EQ(v.verdict, analysis::verdict_name(c.verdict));
+  EXPECT_DOUBLE_EQ(v.confidence, c.confidence);
+  EXPECT_EQ(v.reason, c.reason);
+  EXPECT_EQ(v.held_signal, c.held_signal);
+  EXPECT_EQ(v.rss_signal, c.rss_signal);
+  EXPECT_EQ(v.source, "timeline.jsonl");
+  ASSERT_EQ(v.signals.size(), c.evidence.size());
+  for (const auto& e : c.evidence) {
+    SCOPED_TRACE(e.signal);
+    ASSERT_EQ(v.signals.count(e.signal), 1u);
+    const verdict_file::SignalEvidence& s = v.signals.at(e.signal);
+    EXPECT_EQ(s.verdict, analysis::verdict_name(e.v.verdict));
+    EXPECT_EQ(s.reason, e.v.reason);
+    EXPECT_EQ(s.samples, static_cast<std::int64_t>(e.v.samples));
+    if (e.v.samples == 0) continue;
+    expect_figure(s.level_bytes, e.v.level, "level_bytes");
+    expect_figure(s.growth_pct, e.v.growth_pct, "growth_pct");
+    if (e.v.whole.blocks > 0) {
+      expect_trend(s.trend, e.v.whole);
+      ASSERT_TRUE(s.knee);
+      EXPECT_EQ(s.knee->found, e.v.knee.found);
+      expect_figure(s.knee->t_ms, e.v.knee.t_ms, "knee t_ms");
+    }
+    EXPECT_EQ(s.after_knee.has_value(), e.v.tail.has_value());
+    if (e.v.tail) expect_trend(s.after_knee, *e.v.tail);
+  }
+}
+
+TEST(VerdictFile, LeakWithALimitRoundTrips) {
+  analysis::Signals sig;
+  sig.rss = make_series(120, [](int t) { return 50 * kMiB + t * 1.0 * kMiB + (t % 3) * 4096.0; });
+  sig.live_bytes = make_series(120, [](int t) { return 10 * kMiB + t * 1.0 * kMiB; });
+  analysis::Options o;
+  o.limit_bytes = 1024 * kMiB;
+  const analysis::Classification c = analysis::classify(sig, o);
+  ASSERT_EQ(analysis::verdict_name(c.verdict), std::string("leak"));
+  const verdict_file::Verdict v = round_trip(c, o, "leak");
+  expect_same(v, c);
+  ASSERT_TRUE(v.limit_bytes);
+  EXPECT_DOUBLE_EQ(*v.limit_bytes, 1024 * kMiB);
+  expect_figure(v.time_to_limit_s, c.time_to_limit_s.value_or(NAN), "time_to_limit_s");
+  ASSERT_TRUE(v.rss_evidence());
+  EXPECT_GT(*v.rss_evidence()->trend->slope_bytes_per_s, 0.9 * kMiB);
+}
+
+TEST(VerdictFile, RetentionKneeRoundTrips) {
+  analysis::Signals sig;
+  // RSS climbs for 40 s and plateaus; what the program holds climbs and returns to baseline.
+  sig.rss = make_series(120, [](int t) { return (20 + 2.0 * std::min(t, 40)) * kMiB; });
+  sig.live_bytes = make_series(120, [](int t) { return (t < 40 ? 2.0 * t : 1.0) * kMiB; });
+  const analysis::Options o;
+  const analysis::Classification c = analysis::classify(sig, o);
+  const verdict_file::Verdict v = round_trip(c, o, "retention");
+  expect_same(v, c);
+  const auto& rss = c.evidence.front();
+  ASSERT_EQ(v.knee_ms().has_value(), rss.v.knee.found) << v.verdict;
+  EXPECT_FALSE(v.limit_bytes);
+  EXPECT_FALSE(v.projection);
+}
+
+// The cli's projection fields (classify_output.h add_projection_json) read back.
+TEST(VerdictFile, ProjectionFields) {
+  json doc = {
+      {"schema", "arenalab.verdict/1"},
+      {"verdict", "leak"},
+      {"confidence", 0.9},
+      {"signals", json::object()},
+      {"rate_bytes_per_s", 10.0},
+      {"rate_bytes_per_hour", 36000.0},
+      {"rate_bytes_per_day", 864000.0},
+      {"projection", {{"limit_bytes", 1e9}, {"limit_source", "--limit"}, {"time_to_limit_s", 5e7}}},
+      {"run", {{"command", {"./a"}}}}};  // cmd_watch's own block: not this reader's
+  auto v = verdict_file::parse_verdict(doc, "d/verdict.json");
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_DOUBLE_EQ(*v->rate_bytes_per_day, 864000.0);
+  ASSERT_TRUE(v->projection);
+  EXPECT_EQ(v->projection->limit_source, "--limit");
+  EXPECT_DOUBLE_EQ(v->projection->time_to_limit_s, 5e7);
+  EXPECT_EQ(v->rss_evidence(), nullptr);
+  EXPECT_FALSE(v->knee_ms());
+}
+
+std::string error_of(const json& doc) {
+  auto v = verdict_file::parse_verdict(doc, "dir/verdict.json");
+  EXPECT_FALSE(v);
+  if (v) return "";
+  const std::string m = v.error().message;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  EXPECT_EQ(m.rfind("dir/verdict.json: ", 0), 0u) << m;
+  return m;
+}
+
+json good() {
+  return {{"schema", "arenalab.verdict/1"},
+          {"verdict", "bounded"},
+          {"confidence", 0.5},
+          {"rss_signal", "rss"},
+          {"signals",
+           {{"rss",
+             {{"verdict", "bounded"},
+              {"samples", 10},
+              {"knee", {{"found", true}, {"t_ms", 3000.0}}}}}}}};
+}
+
+TEST(VerdictFile, GoodMinimalDocument) {
+  auto v = verdict_file::parse_verdict(good(), "dir/verdict.json");
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_DOUBLE_EQ(*v->knee_ms(), 3000.0);
+}
+
+TEST(VerdictFile, BadInputIsOneLineNamingTheFileAndField) {
+  json j = good();
+  j["signals"]["rss"]["knee"]["t_ms"] = "soon";
+  const std::string knee = error_of(j);
+  EXPECT_NE(knee.find("signals.rss.knee.t_ms: expected a"), std::string::npos) << knee;
+  EXPECT_NE(knee.find("number"), std::string::npos) << knee;
+  j = good();
+  j["confidence"] = "high";
+  EXPECT_NE(error_of(j).find("confidence"), std::string::npos);
+  j = good();
+  j.erase("verdict");
+  EXPECT_NE(error_of(j).find("verdict: missing"), std::string::npos);
+  j = good();
+  j.erase("schema");
+  EXPECT_NE(error_of(j).find("expected \"schema\": \"arenalab.verdict/1\", found no schema"),
+            std::string::npos);
+  j = good();
+  j["schema"] = "arenalab.verdict/9";
+  EXPECT_NE(error_of(j).find("found \"arenalab.verdict/9\""), std::string::npos);
+  j = good();
+  j["signals"] = json::array();
+  EXPECT_NE(error_of(j).find("signals: expected an object"), std::string::npos);
+}
+
+TEST(VerdictFile, UnreadableFileNamesIt) {
+  const fs::path path = fs::path(::testing::TempDir()) / "broken_verdict.json";
+  std::ofstream(path) << "{\"schema\": ";
+  auto v = verdict_file::read_verdict(path.string());
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find(path.string()), std::string::npos) << v.error().message;
+}
+
+}  // namespace
+}  // namespace arenalab
