@@ -223,6 +223,8 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     auto rr = runner::run(ro);
     g_target = 0;
     if (!rr) return joined_error(rr.error());
+    // A signal can end the target before the first tick told us its pid.
+    if (r.pid == 0) r.pid = rr->pid;
     r.exit = rr->exit;
     r.timeline_path = rr->timeline_path;
     r.run_json_path = rr->run_json_path;

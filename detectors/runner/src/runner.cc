@@ -212,6 +212,7 @@ Result<RunResult> run(const RunOptions& o) {
     std::optional<IgnoreInteractiveSignals> ignore;
     if (!o.stop.forward_signals) ignore.emplace();
     const pid_t pid = child->pid();
+    result.pid = pid;
     const double start = child->started_ms();
     // Child::wait polls at the tick period (at most 50 ms): poll every 5 ms so the target's
     // exit is noticed at once (wall times stay honest for short runs), and call on_tick at

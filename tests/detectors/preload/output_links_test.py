@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Issue 21 item 1, the interposer's part: its files are opened relative to the output
 # directory, never through a link, temporaries with O_EXCL under unpredictable names. A victim
-# file reached through a symbolic or hard link planted in the output directory (before the run,
-# under the temporary names the heap dumps used, or swapped in for timeline.jsonl mid-run) must
-# stay untouched, and the interposer's files are created 0600.
+# file reached through a symbolic or hard link planted in the output directory must stay
+# untouched: links planted before the run under the dumps' temporary names (the runner refuses
+# the directory, or under --force removes the links themselves), or swapped in for
+# timeline.jsonl mid-run (the interposer's own guard). The interposer's files are 0600.
 import argparse
 import json
 import os
@@ -45,9 +46,16 @@ def main():
     for name in ("heap.0.heap.tmp", "mmap.0.heap.tmp", "heap.1.heap.tmp"):
         planted[name] = victim(os.path.join(args.workdir, f"victim-{name}"))
         os.symlink(planted[name], os.path.join(out, name))
-    p = subprocess.run([args.arenalab, "run", "-q", "--mode", "sample", "--interval", "10",
-                        "--heap-dump-every", "1", "--out", out, "--", args.survivor,
-                        "alloc_for", "300"], capture_output=True, text=True, timeout=120)
+    run = [args.arenalab, "run", "-q", "--mode", "sample", "--interval", "10",
+           "--heap-dump-every", "1", "--out", out, "--", args.survivor, "alloc_for", "300"]
+    # The runner refuses a directory it did not make empty; with --force it removes the links
+    # themselves (never what they point to). Either way no victim may be written.
+    p = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    if p.returncode != 1 or "not empty" not in p.stderr:
+        failures.append(f"planted, no --force: exit {p.returncode}, want 1 and 'not empty': "
+                        f"{p.stderr.strip()[-300:]}")
+    p = subprocess.run(run[:2] + ["--force"] + run[2:], capture_output=True, text=True,
+                       timeout=120)
     if p.returncode != 0:
         failures.append(f"planted: exit {p.returncode}: {p.stderr.strip()[-300:]}")
     for name, path in planted.items():

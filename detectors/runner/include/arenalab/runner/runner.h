@@ -58,6 +58,7 @@ struct RunOptions {
 };
 
 struct RunResult {
+  pid_t pid = 0;  // the target's, known from the spawn on (0: it never started)
   ExitInfo exit;  // core/process.h
   std::string out_dir, timeline_path, run_json_path;
   Identification id;                  // from the timeline header (inside the target)
