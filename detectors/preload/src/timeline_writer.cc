@@ -146,7 +146,10 @@ void timeline_write_sample(bool final) {
     sum_slots(&bytes, &allocs);
     b.str(",\"live_bytes\":").i64(bytes).str(",\"live_allocs\":").i64(allocs);
   }
-  if (g_session.mode_flags & kMmap) b.str(",\"mmap_bytes\":").i64(mmap_live_bytes());
+  if (g_session.mode_flags & kMmap) {
+    b.str(",\"mmap_bytes\":").i64(mmap_live_bytes());
+    b.str(",\"mmap_reserved_bytes\":").i64(mmap_reserved_bytes());
+  }
   if (g_session.mode_flags & kSample)
     b.str(",\"sampled_live_bytes\":").i64(profile_sampled_live_estimate());
   if (g_session.id_ok) {
