@@ -194,6 +194,9 @@ long long profile_full_dropped();           // full-log events lost (threads bey
 // Writes <out_dir>/heap.<seq>.heap (jemalloc heap_v2) atomically; returns false on failure.
 bool profile_dump_heap(int seq);
 long long profile_sampled_live_estimate();
+// Samples not recorded (the table of live sampled blocks at its cap, or the stack table full):
+// sampled_live_bytes and the heap profiles undercount by them; run.json's warnings say so.
+long long profile_sample_dropped();
 void profile_atfork_prepare();
 void profile_atfork_parent();
 void profile_atfork_child();

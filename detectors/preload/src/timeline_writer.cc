@@ -335,6 +335,15 @@ void sampler_final() {
       note_warning("full log incomplete: ", n,
                    " events of threads beyond 4096 at once were not recorded");
     }
+    if (const long long dropped = profile_sample_dropped(); dropped > 0) {
+      char n[32];
+      Buf b(n, sizeof n - 1);
+      b.i64(dropped);
+      n[b.size()] = 0;
+      note_warning("sample mode: ", n,
+                   " samples dropped (the table of live sampled blocks or of stacks was full): "
+                   "sampled_live_bytes and the heap profiles undercount");
+    }
   }
   g_write_lock.unlock();
 }
