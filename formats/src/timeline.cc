@@ -45,6 +45,7 @@ Result<Sample> parse_sample(const std::string& line) {
     s.live_bytes = opt_number(j, "live_bytes", "");
     s.live_allocs = opt_number(j, "live_allocs", "");
     s.mmap_bytes = opt_number(j, "mmap_bytes", "");
+    s.mmap_reserved_bytes = opt_number(j, "mmap_reserved_bytes", "");
     if (j.contains("alloc") && !j["alloc"].is_null()) {
       const json& a = j["alloc"];
       if (!a.is_object())
@@ -145,6 +146,7 @@ std::string sample_line(const Sample& s) {
   put(j, "live_bytes", s.live_bytes);
   put(j, "live_allocs", s.live_allocs);
   put(j, "mmap_bytes", s.mmap_bytes);
+  put(j, "mmap_reserved_bytes", s.mmap_reserved_bytes);
   json a = json::object();
   put(a, "allocated", s.allocated);
   put(a, "active", s.active);
@@ -175,6 +177,8 @@ Series series(const Timeline& tl, const std::string& signal) {
       v = s.live_allocs;
     } else if (signal == "mmap_bytes") {
       v = s.mmap_bytes;
+    } else if (signal == "mmap_reserved_bytes") {
+      v = s.mmap_reserved_bytes;
     } else if (signal == "allocated") {
       v = s.allocated;
     } else if (signal == "active") {

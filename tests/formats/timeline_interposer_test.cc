@@ -48,6 +48,7 @@ TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
   for (const auto& s : tl->samples) {
     EXPECT_TRUE(s.rss && *s.rss > 0) << "t_ms " << s.t_ms;
     EXPECT_TRUE(s.live_bytes.has_value()) << "count mode counts live bytes; t_ms " << s.t_ms;
+    EXPECT_TRUE(s.mmap_reserved_bytes.has_value()) << "PROT_NONE mappings apart; t_ms " << s.t_ms;
   }
 
   // Every hand-written line parses, and the writer's spelling of it parses to the same sample.
@@ -66,6 +67,7 @@ TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
     EXPECT_EQ(again->live_bytes, s->live_bytes);
     EXPECT_EQ(again->live_allocs, s->live_allocs);
     EXPECT_EQ(again->mmap_bytes, s->mmap_bytes);
+    EXPECT_EQ(again->mmap_reserved_bytes, s->mmap_reserved_bytes);
     EXPECT_EQ(again->allocated, s->allocated);
     EXPECT_EQ(again->resident, s->resident);
     EXPECT_EQ(again->gauges, s->gauges);

@@ -63,6 +63,9 @@ ARENALAB_EXPORT void* mremap(void* old, size_t old_len, size_t new_len, int flag
   }
   return hook_mremap(__builtin_return_address(0), old, old_len, new_len, flags, new_addr);
 }
+ARENALAB_EXPORT int mprotect(void* addr, size_t len, int prot) {
+  return hook_mprotect(__builtin_return_address(0), addr, len, prot);
+}
 
 // ---- operator new ----
 // The nothrow variants: nested in a hook (libstdc++'s nothrow new calls the throwing one inside

@@ -27,7 +27,8 @@
   X(mmap, void*, (void*, size_t, int, int, int, off_t))   \
   X(mmap64, void*, (void*, size_t, int, int, int, off_t)) \
   X(munmap, int, (void*, size_t))                         \
-  X(mremap, void*, (void*, size_t, size_t, int, ...))
+  X(mremap, void*, (void*, size_t, size_t, int, ...))     \
+  X(mprotect, int, (void*, size_t, int))
 
 // X(mangled name, return type, (parameter types), NEXT or SAME): C++ operator new and delete.
 // NEXT: resolved into NewFns::<mangled name>; SAME: a delete variant whose size or nothrow tag

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The mmap family's hooks, inline (entry_points.cc): anonymous mappings the program makes
-// itself, counted in the mmap table. Not the allocator's: those come from its text (the caller
-// address, from_allocator) or happen inside a hook, with busy set.
+// The mmap family's hooks (and mprotect), inline (entry_points.cc): anonymous mappings the program
+// makes itself, counted in the mmap table. Not the allocator's: those come from its text (the
+// caller address, from_allocator) or happen inside a hook, with busy set.
 #pragma once
 
 #include <sys/mman.h>
@@ -38,7 +38,7 @@ inline void* hook_mmap(bool is64, const void* caller, void* addr, size_t len, in
   if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && tracks_mmap(caller)) {
     BusyScope busy(t_state, kWasIdle);
     if (flags & MAP_FIXED) mmap_note_unmap(p, len);  // replaces what was there
-    mmap_note_map(p, len);
+    mmap_note_map(p, len, prot);
   }
   return p;
 }
@@ -61,10 +61,24 @@ inline void* hook_mremap(const void* caller, void* old, size_t old_len, size_t n
   void* p = g_real.mremap(old, old_len, new_len, flags, new_addr);
   if (p != MAP_FAILED && tracks_mmap(caller)) {
     BusyScope busy(t_state, kWasIdle);
-    // Only a mapping we counted moves: the table knows whether `old` was the program's.
-    if (mmap_note_unmap(old, old_len) > 0) mmap_note_map(p, new_len);
+    // Only a mapping we counted moves: the table knows whether `old` was the program's. The
+    // moved range keeps its protection (a reservation stays one).
+    bool reserved = false;
+    if (mmap_note_unmap(old, old_len, &reserved) > 0)
+      mmap_note_map(p, new_len, reserved ? PROT_NONE : PROT_READ);
   }
   return p;
+}
+
+// Counted mappings made accessible or PROT_NONE (a reservation committed or given back).
+inline int hook_mprotect(const void* caller, void* addr, size_t len, int prot) {
+  if (!ready()) return static_cast<int>(syscall(SYS_mprotect, addr, len, prot));
+  const int rc = g_real.mprotect(addr, len, prot);
+  if (rc == 0 && tracks_mmap(caller)) {
+    BusyScope busy(t_state, kWasIdle);
+    mmap_note_protect(addr, len, prot);
+  }
+  return rc;
 }
 
 }  // namespace

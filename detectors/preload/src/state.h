@@ -136,11 +136,15 @@ struct SpinLock {
   void unlock() { v.store(0, std::memory_order_release); }
 };
 
-// mmap accounting (mmap_table.cc): ranges the program mapped anonymously itself.
-void mmap_note_map(void* addr, size_t len);
-// Returns the bytes of counted mappings removed.
-size_t mmap_note_unmap(void* addr, size_t len);
-long long mmap_live_bytes();
+// mmap accounting (mmap_table.cc): ranges the program mapped anonymously itself, with `prot`:
+// a PROT_NONE range is a reservation, counted apart until made accessible (mprotect).
+void mmap_note_map(void* addr, size_t len, int prot);
+// Returns the bytes of tracked mappings removed (accessible or reserved); `*reserved` (when
+// given) tells whether the last range cut was a reservation.
+size_t mmap_note_unmap(void* addr, size_t len, bool* reserved = nullptr);
+void mmap_note_protect(void* addr, size_t len, int prot);
+long long mmap_live_bytes();      // accessible bytes: the timeline's mmap_bytes
+long long mmap_reserved_bytes();  // PROT_NONE bytes: mmap_reserved_bytes
 extern SpinLock g_mmap_lock;
 // Guards the unwinder arena's free lists (bootstrap.h); held across fork like the mmap table's
 // lock.
@@ -190,6 +194,9 @@ long long profile_full_dropped();           // full-log events lost (threads bey
 // Writes <out_dir>/heap.<seq>.heap (jemalloc heap_v2) atomically; returns false on failure.
 bool profile_dump_heap(int seq);
 long long profile_sampled_live_estimate();
+// Samples not recorded (the table of live sampled blocks at its cap, or the stack table full):
+// sampled_live_bytes and the heap profiles undercount by them; run.json's warnings say so.
+long long profile_sample_dropped();
 void profile_atfork_prepare();
 void profile_atfork_parent();
 void profile_atfork_child();

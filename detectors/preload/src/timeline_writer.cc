@@ -146,7 +146,10 @@ void timeline_write_sample(bool final) {
     sum_slots(&bytes, &allocs);
     b.str(",\"live_bytes\":").i64(bytes).str(",\"live_allocs\":").i64(allocs);
   }
-  if (g_session.mode_flags & kMmap) b.str(",\"mmap_bytes\":").i64(mmap_live_bytes());
+  if (g_session.mode_flags & kMmap) {
+    b.str(",\"mmap_bytes\":").i64(mmap_live_bytes());
+    b.str(",\"mmap_reserved_bytes\":").i64(mmap_reserved_bytes());
+  }
   if (g_session.mode_flags & kSample)
     b.str(",\"sampled_live_bytes\":").i64(profile_sampled_live_estimate());
   if (g_session.id_ok) {
@@ -331,6 +334,15 @@ void sampler_final() {
       n[b.size()] = 0;
       note_warning("full log incomplete: ", n,
                    " events of threads beyond 4096 at once were not recorded");
+    }
+    if (const long long dropped = profile_sample_dropped(); dropped > 0) {
+      char n[32];
+      Buf b(n, sizeof n - 1);
+      b.i64(dropped);
+      n[b.size()] = 0;
+      note_warning("sample mode: ", n,
+                   " samples dropped (the table of live sampled blocks or of stacks was full): "
+                   "sampled_live_bytes and the heap profiles undercount");
     }
   }
   g_write_lock.unlock();

@@ -39,7 +39,8 @@ struct Sample {
   Opt rss_anon;
   Opt live_bytes;  // malloc family, count mode and above
   Opt live_allocs;
-  Opt mmap_bytes;                                     // anonymous mmap the program made itself
+  Opt mmap_bytes;           // anonymous mmap the program made itself, accessible (not PROT_NONE)
+  Opt mmap_reserved_bytes;  // the same mappings' PROT_NONE part (reservations); optional
   Opt allocated, active, resident, mapped, retained;  // the allocator's books ("alloc")
   std::map<std::string, double> gauges;               // published by the program
 };
@@ -61,8 +62,8 @@ std::string header_line(const Header& h);
 std::string sample_line(const Sample& s);
 
 // The series of one named signal ("rss", "rss_anon", "live_bytes", "live_allocs", "mmap_bytes",
-// "allocated", "active", "resident", "mapped", "retained", "gauge:<name>") as (t_ms, value)
-// pairs, skipping samples where it is absent.
+// "mmap_reserved_bytes", "allocated", "active", "resident", "mapped", "retained", "gauge:<name>")
+// as (t_ms, value) pairs, skipping samples where it is absent.
 struct Series {
   std::vector<double> t_ms;
   std::vector<double> value;
