@@ -270,31 +270,17 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
   return tr;
 }
 
-// Least squares of y on the columns 1, x, max(0, x - knot_j): a continuous piecewise line
-// (broken-stick regression); with `step`, also the column [x >= step]: one line with a level
-// shift (two parallel segments). Returns the residual sum of squares and the segment slopes.
-double hinge_fit(const std::vector<double>& x, const std::vector<double>& y,
-                 const std::vector<double>& knots, std::vector<double>* slopes,
-                 std::optional<double> step = std::nullopt) {
-  const std::size_t nk = knots.size();
-  const std::size_t p = 2 + nk + (step ? 1 : 0);
-  const std::size_t n = x.size();
-  auto columns = [&](double xi, std::vector<double>& c) {
-    c[0] = 1;
-    c[1] = xi;
-    for (std::size_t j = 0; j < nk; ++j) c[2 + j] = std::max(0.0, xi - knots[j]);
-    if (step) c[2 + nk] = xi >= *step ? 1.0 : 0.0;
-  };
-  std::vector<double> m(p * (p + 1), 0.0);  // augmented normal equations, row-major p x (p+1)
-  std::vector<double> c(p);
-  for (std::size_t i = 0; i < n; ++i) {
-    columns(x[i], c);
+// Least squares of y on the given columns; the residual sum of squares (inf: singular).
+double lsq(const std::vector<std::vector<double>>& cols, const std::vector<double>& y,
+           std::vector<double>* beta_out) {
+  const std::size_t p = cols.size(), n = y.size();
+  std::vector<double> m(p * (p + 1), 0.0);
+  for (std::size_t i = 0; i < n; ++i)
     for (std::size_t a = 0; a < p; ++a) {
-      m[a * (p + 1) + p] += c[a] * y[i];
-      for (std::size_t b = 0; b < p; ++b) m[a * (p + 1) + b] += c[a] * c[b];
+      m[a * (p + 1) + p] += cols[a][i] * y[i];
+      for (std::size_t b = 0; b < p; ++b) m[a * (p + 1) + b] += cols[a][i] * cols[b][i];
     }
-  }
-  for (std::size_t col = 0; col < p; ++col) {  // Gauss-Jordan with partial pivoting
+  for (std::size_t col = 0; col < p; ++col) {
     std::size_t piv = col;
     for (std::size_t r = col + 1; r < p; ++r)
       if (std::fabs(m[r * (p + 1) + col]) > std::fabs(m[piv * (p + 1) + col])) piv = r;
@@ -310,11 +296,32 @@ double hinge_fit(const std::vector<double>& x, const std::vector<double>& y,
   for (std::size_t a = 0; a < p; ++a) beta[a] = m[a * (p + 1) + p] / m[a * (p + 1) + a];
   double sse = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    columns(x[i], c);
     double f = 0;
-    for (std::size_t a = 0; a < p; ++a) f += beta[a] * c[a];
+    for (std::size_t a = 0; a < p; ++a) f += beta[a] * cols[a][i];
     sse += (y[i] - f) * (y[i] - f);
   }
+  if (beta_out) *beta_out = beta;
+  return sse;
+}
+
+// Least squares of y on the columns 1, x, max(0, x - knot_j): a continuous piecewise line
+// (broken-stick regression); with `step`, also the column [x >= step]: one line with a level
+// shift (two parallel segments). Returns the residual sum of squares and the segment slopes.
+double hinge_fit(const std::vector<double>& x, const std::vector<double>& y,
+                 const std::vector<double>& knots, std::vector<double>* slopes,
+                 std::optional<double> step = std::nullopt) {
+  const std::size_t nk = knots.size();
+  const std::size_t n = x.size();
+  std::vector<std::vector<double>> cols(2 + nk + (step ? 1 : 0), std::vector<double>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    cols[0][i] = 1;
+    cols[1][i] = x[i];
+    for (std::size_t j = 0; j < nk; ++j) cols[2 + j][i] = std::max(0.0, x[i] - knots[j]);
+    if (step) cols[2 + nk][i] = x[i] >= *step ? 1.0 : 0.0;
+  }
+  std::vector<double> beta;
+  const double sse = lsq(cols, y, &beta);
+  if (!std::isfinite(sse)) return sse;  // singular
   if (slopes) {
     slopes->assign(1, beta[1]);
     for (std::size_t j = 0; j < nk; ++j) slopes->push_back(slopes->back() + beta[2 + j]);
@@ -683,40 +690,6 @@ void check_troughs(const Prepared& p, const Options& o, SeriesVerdict& out) {
     out.rate = 0;
     out.confidence = 0.5;
   }
-}
-
-// Least squares of y on the given columns; the residual sum of squares (inf: singular).
-double lsq(const std::vector<std::vector<double>>& cols, const std::vector<double>& y,
-           std::vector<double>* beta_out) {
-  const std::size_t p = cols.size(), n = y.size();
-  std::vector<double> m(p * (p + 1), 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t a = 0; a < p; ++a) {
-      m[a * (p + 1) + p] += cols[a][i] * y[i];
-      for (std::size_t b = 0; b < p; ++b) m[a * (p + 1) + b] += cols[a][i] * cols[b][i];
-    }
-  for (std::size_t col = 0; col < p; ++col) {
-    std::size_t piv = col;
-    for (std::size_t r = col + 1; r < p; ++r)
-      if (std::fabs(m[r * (p + 1) + col]) > std::fabs(m[piv * (p + 1) + col])) piv = r;
-    if (std::fabs(m[piv * (p + 1) + col]) < 1e-12) return std::numeric_limits<double>::infinity();
-    for (std::size_t q = 0; q <= p; ++q) std::swap(m[col * (p + 1) + q], m[piv * (p + 1) + q]);
-    for (std::size_t r = 0; r < p; ++r) {
-      if (r == col) continue;
-      const double f = m[r * (p + 1) + col] / m[col * (p + 1) + col];
-      for (std::size_t q = col; q <= p; ++q) m[r * (p + 1) + q] -= f * m[col * (p + 1) + q];
-    }
-  }
-  std::vector<double> beta(p);
-  for (std::size_t a = 0; a < p; ++a) beta[a] = m[a * (p + 1) + p] / m[a * (p + 1) + a];
-  double sse = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    double f = 0;
-    for (std::size_t a = 0; a < p; ++a) f += beta[a] * cols[a][i];
-    sse += (y[i] - f) * (y[i] - f);
-  }
-  if (beta_out) *beta_out = beta;
-  return sse;
 }
 
 // Shapes fitted to block medians (x in s from the first block, y in bytes), compared by the

@@ -13,33 +13,11 @@
 #include <sstream>
 
 #include "arenalab/core/sizes.h"
+#include "arenalab/core/text.h"
 
 namespace arenalab::profilers {
 
 namespace {
-
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 struct Node {
   std::string name;
@@ -122,7 +100,7 @@ std::string flamegraph_svg(const std::string& folded, const std::string& title,
       "viewBox=\"0 0 {0} {1}\" font-family=\"Verdana, sans-serif\" font-size=\"11\">\n"
       "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"#fdfdf6\"/>\n"
       "<text x=\"{2}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">{3}</text>\n",
-      kWidth, height, kWidth / 2, xml_escape(title));
+      kWidth, height, kWidth / 2, markup_escape(title));
   if (root.value <= 0)
     return svg + fmt::format(
                      "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no bytes to "
@@ -145,13 +123,13 @@ std::string flamegraph_svg(const std::string& folded, const std::string& title,
     svg += fmt::format(
         "<g><title>{} ({}, {:.1f}%)</title><rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
         "height=\"{}\" fill=\"{}\" rx=\"2\"/>",
-        xml_escape(n.name), format_bytes(n.value), 100.0 * n.value / root.value, x, y, w, kRow - 1,
-        fill);
+        markup_escape(n.name), format_bytes(n.value), 100.0 * n.value / root.value, x, y, w,
+        kRow - 1, fill);
     // About 6.5 px per character at 11 px Verdana: the label is cut to what fits.
     if (const auto fits = static_cast<std::size_t>((w - 6) / 6.5); fits >= 3) {
       std::string label = n.name.size() <= fits ? n.name : n.name.substr(0, fits - 2) + "..";
       svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>", x + 3, y + kRow - 5,
-                         xml_escape(label));
+                         markup_escape(label));
     }
     svg += "</g>\n";
     // Widest child first, so the big towers sit to the left.
