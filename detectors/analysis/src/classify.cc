@@ -649,6 +649,17 @@ void check_troughs(const Prepared& p, const Options& o, SeriesVerdict& out) {
                        (out.tail->t1_ms - out.tail->t0_ms) / out.period_ms >= o.trough_min_cycles;
   const Trend& tr = on_tail ? *out.tail : out.whole;
   const double period_s = out.period_ms / 1000;
+  // An oscillation falls back: a cycle that climbs rate x period at the trend's pace drops about
+  // as much again. A stretch whose largest fall (peak to a later sample) is a small part of that
+  // never returned to a floor, whatever period its autocorrelation suggests (thinned or stepped
+  // samples of a steady leak): the trend stands.
+  double peak = -std::numeric_limits<double>::infinity(), drop = 0;
+  for (std::size_t i = 0; i < p.raw.t.size(); ++i) {
+    if (p.raw.t[i] < tr.t0_ms || p.raw.t[i] > tr.t1_ms) continue;
+    peak = std::max(peak, p.raw.v[i]);
+    drop = std::max(drop, peak - p.raw.v[i]);
+  }
+  if (drop < o.cycle_min_drop * out.rate * period_s) return;
   std::vector<double> tt, tv;  // s, bytes: each whole cycle's lowest sample
   for (double a = tr.t0_ms; a + out.period_ms <= tr.t1_ms + 1e-6; a += out.period_ms) {
     const double b = a + out.period_ms;
