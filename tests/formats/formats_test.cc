@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "arenalab/core/files.h"
+#include "arenalab/formats/attach.h"
 #include "arenalab/formats/baseline.h"
 #include "arenalab/formats/budget.h"
 #include "arenalab/formats/matrix.h"
@@ -41,6 +42,67 @@ class TempDir {
 template <typename T>
 std::string error_of(const Result<T>& r) {
   return r ? std::string("(no error)") : r.error().message;
+}
+
+// --- attach.json ---
+
+attach_file::Record sample_attach() {
+  attach_file::Record r;
+  r.cannot_tell = "level rss cannot tell a leak from retention";
+  r.pid = 4242;
+  r.comm = "redis-server";
+  r.command = {"redis-server", "/tmp/x/redis.conf"};
+  r.exe = "/usr/bin/redis-server";
+  r.uid = 0;
+  r.target_running_s_at_attach = 12.5;
+  r.interval_ms = 100;
+  r.attached_ms = 8000.25;
+  r.samples = 81;
+  r.ended = "vanished";
+  r.allocator_backend = "jemalloc";
+  r.allocator_library = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+  r.warnings = {"no cgroup figures: not mounted"};
+  r.duration_s = 10;
+  r.vanished_after_s = 8.1;
+  r.vanished_utc = "2026-12-03T10:00:00Z";
+  r.cgroup_note = "not mounted";
+  return r;
+}
+
+TEST(AttachJson, RoundTrip) {
+  TempDir d;
+  const auto r = sample_attach();
+  ASSERT_TRUE(attach_file::write_attach(d.file("attach.json"), r));
+  auto back = attach_file::read_attach(d.file("attach.json"));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, r);
+  // An interrupted run in a cgroup: the signal and the group come back, the note stays empty.
+  auto s = r;
+  s.ended = "interrupted";
+  s.signal = 15;
+  s.vanished_after_s.reset();
+  s.vanished_utc.clear();
+  s.cgroup_dir = "/sys/fs/cgroup/system.slice/redis.service";
+  s.cgroup_version = "v2";
+  s.cgroup_note.clear();
+  auto again = attach_file::parse_attach(attach_file::to_json(s), "x/attach.json");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, s);
+}
+
+TEST(AttachJson, RejectsWrongValuesNamingFileAndField) {
+  const json good = attach_file::to_json(sample_attach());
+  auto with = [&](const char* key, json v) {
+    json j = good;
+    j[key] = std::move(v);
+    return error_of(attach_file::parse_attach(j, "d/attach.json"));
+  };
+  EXPECT_EQ(with("samples", -1).rfind("d/attach.json: samples: expected", 0), 0u)
+      << with("samples", -1);
+  EXPECT_NE(with("ended", "later").find("ended: expected"), std::string::npos);
+  EXPECT_NE(with("level", "count").find("level: expected \"rss\""), std::string::npos);
+  EXPECT_NE(with("pid", "x").find("pid: expected"), std::string::npos);
+  EXPECT_NE(with("schema", "arenalab.attach/2").find("arenalab.attach/1"), std::string::npos);
 }
 
 // --- run.json ---

@@ -11,10 +11,10 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "arenalab/attach/attach.h"
 #include "arenalab/core/files.h"
+#include "arenalab/formats/attach.h"
 #include "arenalab/formats/timeline.h"
 #include "attach_internal.h"
 
@@ -233,36 +233,31 @@ Result<Outcome> watch_pid(const Options& o) {
   out.attached_ms = last_sample_ms - t0;
   tl.close();
 
-  nlohmann::json j = {
-      {"schema", "arenalab.attach/1"},
-      {"level", "rss"},
-      {"cannot_tell", kRssLevelLimit},
-      {"pid", t.pid},
-      {"comm", t.comm},
-      {"command", t.command},
-      {"exe", t.exe},
-      {"uid", t.uid},
-      {"target_running_s_at_attach", t.started_s_ago},
-      {"interval_ms", o.interval_ms},
-      {"attached_ms", out.attached_ms},
-      {"samples", out.samples},
-      {"ended", out.ended},
-      {"target_signalled", false},
-      {"allocator_mapped", {{"backend", h.allocator.backend}, {"library", h.allocator.library}}},
-      {"files", {{"timeline", "timeline.jsonl"}}},
-      {"warnings", out.warnings},
-  };
-  if (o.duration_s > 0) j["duration_s"] = o.duration_s;
-  if (out.signal) j["signal"] = *out.signal;
-  if (out.vanished_at_s) {
-    j["vanished_after_s"] = *out.vanished_at_s;
-    j["vanished_utc"] = out.vanished_utc;
-  }
+  attach_file::Record r;
+  r.cannot_tell = kRssLevelLimit;
+  r.pid = t.pid;
+  r.comm = t.comm;
+  r.command = t.command;
+  r.exe = t.exe;
+  r.uid = t.uid;
+  r.target_running_s_at_attach = t.started_s_ago;
+  r.interval_ms = o.interval_ms;
+  r.attached_ms = out.attached_ms;
+  r.samples = static_cast<std::int64_t>(out.samples);
+  r.ended = out.ended;
+  r.allocator_backend = h.allocator.backend;
+  r.allocator_library = h.allocator.library;
+  r.warnings = out.warnings;
+  if (o.duration_s > 0) r.duration_s = o.duration_s;
+  r.signal = out.signal;
+  r.vanished_after_s = out.vanished_at_s;
+  if (out.vanished_at_s) r.vanished_utc = out.vanished_utc;
+  r.cgroup_dir = t.cgroup;
   if (t.cgroup)
-    j["cgroup"] = {{"dir", *t.cgroup}, {"version", t.cgroup_version}};
+    r.cgroup_version = t.cgroup_version;
   else
-    j["cgroup"] = {{"note", t.cgroup_note}};
-  if (auto st = write_file_atomic(out.record_path, j.dump(2) + "\n"); !st) return st.error();
+    r.cgroup_note = t.cgroup_note;
+  if (auto st = attach_file::write_attach(out.record_path, r); !st) return st.error();
   return out;
 }
 

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// attach.json (arenalab.attach/1), written by `watch|run --pid` (detectors/attach) beside its
+// timeline: which process was watched, at which level, how sampling ended, and why figures are
+// missing. One writer and one reader; absent figures stay absent.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "arenalab/core/result.h"
+#include "arenalab/formats/json.h"
+
+namespace arenalab::attach_file {
+
+inline constexpr std::string_view kSchema = "arenalab.attach/1";
+
+struct Record {
+  std::string level = "rss";  // what was sampled: "rss" (from /proc, nothing injected)
+  std::string cannot_tell;    // what this level cannot tell, one sentence
+  std::int64_t pid = 0;
+  std::string comm;                  // /proc/PID/comm
+  std::vector<std::string> command;  // /proc/PID/cmdline
+  std::string exe;                   // "" when unreadable
+  std::int64_t uid = 0;              // the target's real uid
+  double target_running_s_at_attach = 0;
+  double interval_ms = 0;
+  double attached_ms = 0;  // first sample to last
+  std::int64_t samples = 0;
+  std::string ended;              // "duration" | "interrupted" | "vanished"
+  bool target_signalled = false;  // always false: attaching never signals the target
+  std::string allocator_backend, allocator_library;  // the allocator mapped in the target
+  std::string timeline_file = "timeline.jsonl";      // relative to attach.json's directory
+  std::vector<std::string> warnings;
+  std::optional<double> duration_s;        // --duration, when given
+  std::optional<std::int64_t> signal;      // the signal that interrupted arenalab
+  std::optional<double> vanished_after_s;  // seconds after attach when the target was gone
+  std::string vanished_utc;                // and the wall clock then (ISO 8601)
+  std::optional<std::string> cgroup_dir;   // the target's memory cgroup, when readable
+  std::string cgroup_version;              // "v2" | "v1" with cgroup_dir
+  std::string cgroup_note;                 // why there is none, without cgroup_dir
+
+  bool operator==(const Record&) const = default;
+};
+
+nlohmann::json to_json(const Record& r);
+// Errors name `file` and the field: "DIR/attach.json: samples: expected an integer >= 0, ...".
+Result<Record> parse_attach(const nlohmann::json& doc, const std::string& file);
+Result<Record> read_attach(const std::string& path);
+Status write_attach(const std::string& path, const Record& r);
+
+}  // namespace arenalab::attach_file

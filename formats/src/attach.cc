@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// attach.json: one writer and one reader (attach.h).
+#include "arenalab/formats/attach.h"
+
+#include <limits>
+
+namespace arenalab::attach_file {
+using formats::FormatError;
+using formats::json;
+using formats::Obj;
+using formats::put;
+
+namespace {
+
+constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
+
+Record parse(const json& doc) {
+  formats::schema_version(doc, "arenalab.attach", 1, 1);
+  const Obj o(doc, "");
+  Record r;
+  r.level = o.str("level");
+  if (r.level != "rss") throw FormatError("level: expected \"rss\", found \"" + r.level + "\"");
+  r.cannot_tell = o.str_or("cannot_tell");
+  r.pid = o.integer("pid", 1, kMaxInt);
+  r.comm = o.str_or("comm");
+  r.command = o.strings("command");
+  r.exe = o.str_or("exe");
+  r.uid = o.integer("uid", 0, kMaxInt);
+  r.target_running_s_at_attach = o.num("target_running_s_at_attach", 0);
+  r.interval_ms = o.num("interval_ms", 0);
+  r.attached_ms = o.num("attached_ms", 0);
+  r.samples = o.integer("samples", 0, kMaxInt);
+  r.ended = o.str("ended");
+  if (r.ended != "duration" && r.ended != "interrupted" && r.ended != "vanished")
+    throw FormatError("ended: expected \"duration\", \"interrupted\" or \"vanished\", found \"" +
+                      r.ended + "\"");
+  r.target_signalled = o.boolean("target_signalled");
+  if (auto a = o.opt_obj("allocator_mapped")) {
+    r.allocator_backend = a->str_or("backend");
+    r.allocator_library = a->str_or("library");
+  }
+  if (auto f = o.opt_obj("files")) r.timeline_file = f->str_or("timeline", r.timeline_file);
+  r.warnings = o.strings("warnings");
+  r.duration_s = o.opt_num("duration_s", 0);
+  r.signal = o.opt_integer("signal", 1, 64);
+  r.vanished_after_s = o.opt_num("vanished_after_s", 0);
+  r.vanished_utc = o.str_or("vanished_utc");
+  if (auto c = o.opt_obj("cgroup")) {
+    if (c->has("dir")) {
+      r.cgroup_dir = c->str("dir");
+      r.cgroup_version = c->str("version");
+    } else {
+      r.cgroup_note = c->str_or("note");
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+json to_json(const Record& r) {
+  json j = {
+      {"schema", std::string(kSchema)},
+      {"level", r.level},
+      {"cannot_tell", r.cannot_tell},
+      {"pid", r.pid},
+      {"comm", r.comm},
+      {"command", r.command},
+      {"exe", r.exe},
+      {"uid", r.uid},
+      {"target_running_s_at_attach", r.target_running_s_at_attach},
+      {"interval_ms", r.interval_ms},
+      {"attached_ms", r.attached_ms},
+      {"samples", r.samples},
+      {"ended", r.ended},
+      {"target_signalled", r.target_signalled},
+      {"allocator_mapped", {{"backend", r.allocator_backend}, {"library", r.allocator_library}}},
+      {"files", {{"timeline", r.timeline_file}}},
+      {"warnings", r.warnings},
+  };
+  put(j, "duration_s", r.duration_s);
+  put(j, "signal", r.signal);
+  put(j, "vanished_after_s", r.vanished_after_s);
+  put(j, "vanished_utc", r.vanished_utc);
+  if (r.cgroup_dir)
+    j["cgroup"] = {{"dir", *r.cgroup_dir}, {"version", r.cgroup_version}};
+  else
+    j["cgroup"] = {{"note", r.cgroup_note}};
+  return j;
+}
+
+Result<Record> parse_attach(const json& doc, const std::string& file) {
+  return formats::parse_document<Record>(doc, file, parse);
+}
+
+Result<Record> read_attach(const std::string& path) {
+  return formats::read_document<Record>(path, parse);
+}
+
+Status write_attach(const std::string& path, const Record& r) {
+  return formats::write_document(path, to_json(r));
+}
+
+}  // namespace arenalab::attach_file
