@@ -7,7 +7,8 @@
 # not empty; --force); the exit-status convention; options shared by run, watch and budget;
 # non-UTF-8 arguments; --interval as the interposer reads it.
 # usage: lifecycle_test.sh ARENALAB [PART...]   (parts: signals kill duration dirs options
-#        status limit children utf8 interval redis; default all)
+#        status limit children utf8 interval redis; default all). The part "children" also
+#        runs $FORKING_SERVER (tests/cli/forking_server.c) when it is set.
 set -u
 ARENALAB=$1
 shift
@@ -331,6 +332,49 @@ PY
   leaking=$(json "$d/verdict.json" '" ".join(sorted(str(p["pid"]) for p in d["tree"]["processes"] if p["verdict"] == "leak"))')
   check "forking python3 server, workers $workers leak: exit $rc, tree $(json "$d/verdict.json" 'd["tree"]["verdict"]'), leaking pids $leaking" \
     test $rc -eq 3 -a "$leaking" = "$(tr ' ' '\n' <<<"$workers" | sort | tr '\n' ' ' | sed 's/ $//')"
+  # A pre-forking C server: two workers accept on one socket, each request keeps 256 KiB in the
+  # worker that served it ("leak") or frees it ("fixed"). A client sends requests for 8 s.
+  if [[ -n ${FORKING_SERVER:-} ]]; then
+    for kind in leak fixed; do
+      d="$TMP/child-c-$kind"
+      "$ARENALAB" watch -q --trace-children --out "$d" -- "$FORKING_SERVER" "$kind" 2 8 \
+        >"$d.out" 2>"$d.err" &
+      w=$!
+      port=""
+      for ((i = 0; i < 200; i++)); do
+        port=$(sed -n 's/^port //p' "$d.out" 2>/dev/null)
+        [[ -n $port ]] && break
+        sleep 0.05
+      done
+      requests=$(python3 - "$port" <<'PY'
+import socket, sys, time
+port, done, end = int(sys.argv[1]), 0, time.monotonic() + 8
+while time.monotonic() < end:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(b"x\n")
+            if s.recv(8) == b"ok\n":
+                done += 1
+    except OSError:
+        pass
+    time.sleep(0.04)
+print(done)
+PY
+)
+      wait $w
+      rc=$?
+      workers=$(sed -n 's/^workers //p' "$d.out" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
+      leaking=$(json "$d/verdict.json" '" ".join(sorted(str(p["pid"]) for p in d["tree"]["processes"] if p["verdict"] == "leak"))')
+      tree=$(json "$d/verdict.json" 'd["tree"]["verdict"]')
+      if [[ $kind == leak ]]; then
+        check "forking C server, $requests requests, workers $workers keep 256 KiB each: exit $rc, tree $tree, leaking pids $leaking" \
+          test $rc -eq 3 -a "$tree" = leak -a -n "$workers" -a "$leaking" = "$workers" -a "${requests:-0}" -gt 40
+      else
+        check "forking C server, $requests requests, workers $workers free them: exit $rc, tree $tree, leaking pids '$leaking'" \
+          test $rc -eq 0 -a "$tree" != leak -a -z "$leaking" -a -n "$workers" -a "${requests:-0}" -gt 40
+      fi
+    done
+  fi
 fi
 
 if [[ " $parts " == *" utf8 "* ]]; then
