@@ -149,7 +149,8 @@ inline std::optional<std::string> apply_interposer_flags(const InterposerFlags& 
   auto bytes = parse_size(f.sample_bytes);
   if (!bytes || *bytes == 0)
     return "--sample-bytes: " + (bytes ? std::string("must be > 0") : bytes.error().message);
-  run.mode = f.mode;
+  // CLI11 checked the name (IsMember above).
+  preload::protocol::parse_mode(f.mode.c_str(), &run.mode);
   run.sample_bytes = *bytes;
   run.heap_dump_every = f.heap_dump_every;
   run.jemalloc_prof_dump_every = f.jemalloc_prof_dump_every;

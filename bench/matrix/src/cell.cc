@@ -61,7 +61,7 @@ Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::strin
   o.command = argv;
   o.allocator = req.configuration.name;
   o.allocators_file = req.allocators_file;
-  o.mode = "stats";
+  o.mode = preload::protocol::Mode::kStats;
   o.interval_ms = req.timeline ? kTimelineMs : 100;
   o.out_dir = req.cell_dir;
   o.capture_output = true;

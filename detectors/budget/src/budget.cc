@@ -202,7 +202,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     ro.command = options.command;
     ro.allocator = options.allocator;
     ro.allocators_file = options.allocators_file;
-    ro.mode = "stats";
+    ro.mode = preload::protocol::Mode::kStats;
     ro.interval_ms = options.interval_ms;
     ro.out_dir = r.out_dir;
     ro.out_existing = ExistingDir::kAccept;  // checked (and emptied if asked) above

@@ -19,7 +19,7 @@ Status run_interposer(ProfileRun& run) {
   // Sample mode: a heap_v2 dump every heap_dump_every samples; the sampler ticks at most every
   // 100 ms so the timeline stays fine-grained, and the tick divides the dump interval exactly
   // (0.15 s = 2 ticks of 75 ms), so dumps come every --interval, not a rounding of it.
-  ro.mode = "sample";
+  ro.mode = preload::protocol::Mode::kSample;
   const double dump_ms = run.interval_s * 1000.0;
   ro.heap_dump_every = std::max(1, static_cast<int>(std::ceil(dump_ms / 100.0)));
   ro.interval_ms = dump_ms / ro.heap_dump_every;

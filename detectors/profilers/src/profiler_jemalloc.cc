@@ -19,7 +19,7 @@ Status run_jemalloc(ProfileRun& run) {
       o.lg_sample, report.out_dir);
   runner::RunOptions ro;
   ro.allocator = "jemalloc";
-  ro.mode = "stats";
+  ro.mode = preload::protocol::Mode::kStats;
   ro.interval_ms = run.interval_s * 1000.0;
   ro.jemalloc_prof_dump_every = 1;
   ro.extra_env = {{"MALLOC_CONF", conf}};  // appended to the configuration's

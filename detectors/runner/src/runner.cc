@@ -33,10 +33,8 @@ namespace arenalab::runner {
 namespace fs = std::filesystem;
 namespace protocol = preload::protocol;
 
-std::string preload_library_path(const std::string& mode) {
-  protocol::Mode m = protocol::Mode::kCount;
-  protocol::parse_mode(mode.c_str(), &m);
-  return lib_dir() + "/" + protocol::preload_library(m);
+std::string preload_library_path(protocol::Mode mode) {
+  return lib_dir() + "/" + protocol::preload_library(mode);
 }
 
 bool is_static_executable(const std::string& path) {
@@ -65,8 +63,6 @@ bool is_static_executable(const std::string& path) {
 namespace {
 
 // argv[0] looked up in PATH as execvp would.
-
-bool valid_mode(const std::string& m) { return protocol::parse_mode(m.c_str(), nullptr); }
 
 // Files a previous run in the same directory left, which this run would otherwise mix in, and
 // anything that could redirect a write: symlinks and temporary names. unlinkat removes a
@@ -125,8 +121,6 @@ struct IgnoreInteractiveSignals {
 
 Result<RunResult> run(const RunOptions& o) {
   if (o.command.empty()) return make_error("no command given (arenalab run ... -- CMD ARGS)");
-  if (!valid_mode(o.mode))
-    return make_error("unknown mode '" + o.mode + "' (expected stats|count|sample|full)");
   if (!(o.interval_ms >= kMinIntervalMs && o.interval_ms <= kMaxIntervalMs))
     return make_error("--interval must be between 1 and 3600000 ms");
   if (o.sample_bytes == 0) return make_error("--sample-bytes must be > 0");
@@ -172,7 +166,7 @@ Result<RunResult> run(const RunOptions& o) {
       spec.set_env.emplace_back(k, v);
   };
   set(protocol::kEnvOutDir, out);
-  set(protocol::kEnvMode, o.mode);
+  set(protocol::kEnvMode, protocol::mode_name(o.mode));
   set(protocol::kEnvIntervalMs, interval_text(o.interval_ms));
   set(protocol::kEnvSampleBytes, std::to_string(o.sample_bytes));
   set(protocol::kEnvAllocator, config->name);
@@ -301,9 +295,9 @@ Result<RunResult> run(const RunOptions& o) {
 
   RunRecord rec;
   rec.command = utf8_escaped(o.command);
-  rec.mode = o.mode;
+  rec.mode = protocol::mode_name(o.mode);
   rec.interval_ms = o.interval_ms;
-  if (o.mode == "sample") rec.sample_bytes = o.sample_bytes;
+  if (o.mode == protocol::Mode::kSample) rec.sample_bytes = o.sample_bytes;
   rec.configuration = config->name;
   rec.configured_backend = backend_name(config->backend);
   rec.identified_backend = backend_name(result.id.backend);

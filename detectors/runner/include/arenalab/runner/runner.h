@@ -16,6 +16,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
+#include "arenalab/preload/protocol.h"
 
 namespace arenalab::runner {
 
@@ -29,8 +30,8 @@ struct RunOptions {
   std::vector<std::string> command;  // CMD ARGS...
   std::string allocator = "glibc";   // configuration name (registry.h)
   std::string allocators_file;       // empty: default_configurations_path()
-  std::string mode = "stats";        // stats | count | sample | full
-  double interval_ms = 100;          // kMinIntervalMs .. kMaxIntervalMs
+  preload::protocol::Mode mode = preload::protocol::Mode::kStats;
+  double interval_ms = 100;  // kMinIntervalMs .. kMaxIntervalMs
   std::uint64_t sample_bytes = 512 * 1024;
   std::string out_dir;  // empty: ./arenalab-run-<pid> (created)
   // An existing out_dir with files in it: kAccept removes the files an earlier run of the
@@ -78,9 +79,9 @@ inline constexpr double kMaxIntervalMs = 3600000;  // one hour
 // write run.json is a warning: the target's status is never lost.
 Result<RunResult> run(const RunOptions& options);
 
-// build/lib/libarenalab_preload.so (lib_dir(), $ARENALAB_LIB_DIR overrides); for mode "stats"
+// build/lib/libarenalab_preload.so (lib_dir(), $ARENALAB_LIB_DIR overrides); for mode stats
 // libarenalab_preload_stats.so, the same sampler without any allocation hook.
-std::string preload_library_path(const std::string& mode = "count");
+std::string preload_library_path(preload::protocol::Mode mode = preload::protocol::Mode::kCount);
 
 // Whether `path` is an ELF executable without a program interpreter (statically linked):
 // LD_PRELOAD cannot reach it. False for anything unreadable or dynamic.
