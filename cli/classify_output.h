@@ -95,18 +95,17 @@ inline std::optional<Projection> projection(const analysis::Classification& c,
   return p;
 }
 
-// The projection's fields for verdict.json, beside arenalab.verdict/1's own (added keys only).
-inline void add_projection_json(nlohmann::json& j, const analysis::Classification& c,
-                                const analysis::Options& o) {
+// The projection's fields of verdict.json: the rate per second, hour and day, and when the
+// limit is reached.
+inline void add_projection(verdict_file::Verdict& v, const analysis::Classification& c,
+                           const analysis::Options& o) {
   const auto p = projection(c, o);
   if (!p) return;
-  j["rate_bytes_per_s"] = p->rate;
-  j["rate_bytes_per_hour"] = p->rate * 3600;
-  j["rate_bytes_per_day"] = p->rate * 86400;
+  v.rate_bytes_per_s = p->rate;
+  v.rate_bytes_per_hour = p->rate * 3600;
+  v.rate_bytes_per_day = p->rate * 86400;
   if (p->limit && p->time_to_limit_s)
-    j["projection"] = nlohmann::json{{"limit_bytes", p->limit->bytes},
-                                     {"limit_source", p->limit->source},
-                                     {"time_to_limit_s", *p->time_to_limit_s}};
+    v.projection = verdict_file::Projection{p->limit->bytes, p->limit->source, *p->time_to_limit_s};
 }
 
 // The live line's verdict with hysteresis: shown once every live classification over the last

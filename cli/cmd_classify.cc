@@ -49,16 +49,18 @@ int run(const Args& a) {
     return kExitError;
   }
   const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
-  auto j = analysis::to_json(c, o, tl_path);
-  add_projection_json(j, c, o);
+  auto v = analysis::to_verdict(c, o, tl_path);
+  add_projection(v, c, o);
   if (dir) {
-    if (auto w = write_file_atomic(a.path + "/verdict.json", j.dump(2) + "\n"); !w) {
+    if (auto w = verdict_file::write_verdict(a.path + "/verdict.json", v); !w) {
       print_error("classify", w.error().message);
       return kExitError;
     }
   }
   if (a.json)
-    std::cout << j.dump(2) << "\n";
+    std::cout << verdict_file::to_json(v).dump(2, ' ', false,
+                                               nlohmann::json::error_handler_t::replace)
+              << "\n";
   else
     std::cout << human_verdict(c, o);
   return verdict_exit_code(c.verdict);

@@ -170,19 +170,20 @@ int run_classify_prometheus(const PrometheusArgs& a) {
     ++counts[r.shown];
     const std::string source =
         a.url + " " + r.name + " held: " + q.held + (q.rss.empty() ? "" : " rss: " + q.rss);
-    auto v = analysis::to_json(r.c, o, source);
-    v["fleet"] = {{"labels", r.key},
-                  {"shown", r.shown},
-                  {"rss_only", r.rss_only},
-                  {"points", r.samples},
-                  {"missing_points", r.missing},
-                  {"non_finite", r.non_finite},
-                  {"counter_resets", r.resets}};
-    if (r.rate_bytes_per_day) v["fleet"]["rate_bytes_per_day"] = *r.rate_bytes_per_day;
+    auto verdict = analysis::to_verdict(r.c, o, source);
+    verdict.fleet = verdict_file::FleetPart{{r.key.begin(), r.key.end()},
+                                            r.shown,
+                                            r.rss_only,
+                                            static_cast<std::int64_t>(r.samples),
+                                            static_cast<std::int64_t>(r.missing),
+                                            static_cast<std::int64_t>(r.non_finite),
+                                            static_cast<std::int64_t>(r.resets),
+                                            r.rate_bytes_per_day};
+    const auto v = verdict_file::to_json(verdict);
     if (!a.out_dir.empty()) {
       const std::string dir = a.out_dir + "/" + dir_name(i, r.key);
       Status st = make_directories(dir);
-      if (st) st = write_file_atomic(dir + "/verdict.json", v.dump(2) + "\n");
+      if (st) st = verdict_file::write_verdict(dir + "/verdict.json", verdict);
       if (!st) {
         print_error(kCmd, st.error().message);
         return kExitError;

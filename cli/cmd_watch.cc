@@ -106,30 +106,29 @@ int run_watch(Args& a) {
     return kExitError;
   }
   const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
-  auto j = analysis::to_json(c, o, r->timeline_path);
-  add_projection_json(j, c, o);
+  auto v = analysis::to_verdict(c, o, r->timeline_path);
+  add_projection(v, c, o);
   // --trace-children: a verdict per process and the tree's (the worst); it sets the exit code.
   std::optional<TreeVerdict> tree;
   if (a.run.trace_children) {
     tree = judge_tree(r->out_dir, *tl, c, o);
-    j["tree"] = tree_json(*tree);
+    v.tree = tree_part(*tree);
   }
   const analysis::Verdict verdict = tree ? tree->processes.front().c.verdict : c.verdict;
-  j["run"] = {{"command", utf8_escaped(a.run.command)},
-              {"allocator", a.run.allocator},
-              {"backend", backend_name(r->id.backend)},
-              {"verified", r->verified},
-              {"exit", r->exit.describe()},
-              {"samples", tl->samples.size()},
-              {"out_dir", r->out_dir}};
-  if (const auto line = stop_line(r->exit, a.run.stop); !line.empty()) j["run"]["stop"] = line;
+  v.run = verdict_file::RunPart{utf8_escaped(a.run.command),
+                                a.run.allocator,
+                                backend_name(r->id.backend),
+                                r->verified,
+                                r->exit.describe(),
+                                static_cast<std::int64_t>(tl->samples.size()),
+                                r->out_dir,
+                                stop_line(r->exit, a.run.stop)};
+  const std::string doc =
+      verdict_file::to_json(v).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   // The runner made and checked the directory; written relative to it, never through a link.
   auto dir = OutputDir::open(r->out_dir, ExistingDir::kAccept);
   if (dir) {
-    if (auto w = dir->write_file(
-            "verdict.json", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-        !w)
-      dir = w.error();
+    if (auto w = dir->write_file("verdict.json", doc); !w) dir = w.error();
   }
   if (!dir) {
     print_error("watch", dir.error().message);
@@ -146,10 +145,10 @@ int run_watch(Args& a) {
   }
   // Machine output goes where it was asked: a file of its own, or stdout when "-" was chosen.
   if (a.json == "-") {
-    std::cout << j.dump(2) << "\n";
+    std::cout << doc;
   } else {
     if (!a.json.empty()) {
-      if (auto w = write_file_atomic(a.json, j.dump(2) + "\n"); !w) {
+      if (auto w = write_file_atomic(a.json, doc); !w) {
         print_error("watch", w.error().message);
         return kExitError;
       }

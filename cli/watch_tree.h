@@ -112,22 +112,18 @@ inline std::string human_tree(const TreeVerdict& t) {
   return out;
 }
 
-inline nlohmann::json tree_json(const TreeVerdict& t) {
-  nlohmann::json procs = nlohmann::json::array();
+inline verdict_file::TreePart tree_part(const TreeVerdict& t) {
+  verdict_file::TreePart part;
   for (const auto& p : t.processes)
-    procs.push_back({{"pid", p.pid},
-                     {"command", utf8_escaped(p.command)},
-                     {"samples", p.samples},
-                     {"verdict", analysis::verdict_name(p.c.verdict)},
-                     {"confidence", p.c.confidence},
-                     {"reason", p.c.reason}});
+    part.processes.push_back({p.pid, utf8_escaped(p.command), static_cast<std::int64_t>(p.samples),
+                              analysis::verdict_name(p.c.verdict), p.c.confidence, p.c.reason});
   const auto& worst = t.processes.front();
-  return {{"verdict", analysis::verdict_name(worst.c.verdict)},
-          {"confidence", worst.c.confidence},
-          {"pid", worst.pid},
-          {"processes", procs},
-          {"short_lived", t.short_lived},
-          {"unreadable", t.unreadable}};
+  part.verdict = analysis::verdict_name(worst.c.verdict);
+  part.confidence = worst.c.confidence;
+  part.pid = worst.pid;
+  part.short_lived = static_cast<std::int64_t>(t.short_lived);
+  part.unreadable = static_cast<std::int64_t>(t.unreadable);
+  return part;
 }
 
 }  // namespace arenalab::cli

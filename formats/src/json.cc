@@ -220,7 +220,8 @@ Result<json> read_json_document(const std::string& path) {
 }
 
 Status write_document(const std::string& path, const json& doc) {
-  return write_file_atomic(path, doc.dump(2) + "\n");
+  // Invalid UTF-8 in a string (a command line, a label) is replaced, never a throw.
+  return write_file_atomic(path, doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace arenalab::formats

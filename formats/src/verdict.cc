@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// verdict.json (arenalab.verdict/1) reading through the Obj view: every field typed and checked,
-// errors naming the file and the field's path. The writer is analysis::to_json.
+// verdict.json (arenalab.verdict/1): the writer, and the reader through the Obj view (every
+// field typed and checked, errors naming the file and the field's path).
 #include "arenalab/formats/verdict.h"
 
 #include <limits>
@@ -72,6 +72,68 @@ SignalEvidence read_signal(const Obj& o) {
   return s;
 }
 
+std::vector<std::string> command_of(const Obj& o) { return o.strings("command"); }
+
+RunPart read_run(const Obj& o) {
+  RunPart r;
+  r.command = command_of(o);
+  r.allocator = o.str_or("allocator");
+  r.backend = o.str_or("backend");
+  r.verified = o.bool_or("verified", false);
+  r.exit = o.str_or("exit");
+  r.samples = o.integer("samples", 0, kMaxCount);
+  r.out_dir = o.str_or("out_dir");
+  r.stop = o.str_or("stop");
+  return r;
+}
+
+AttachPart read_attach(const Obj& o) {
+  AttachPart a;
+  a.pid = o.integer("pid", 1, kMaxCount);
+  a.command = command_of(o);
+  a.level = o.str("level");
+  a.samples = o.integer("samples", 0, kMaxCount);
+  a.ended = o.str("ended");
+  a.attached_ms = o.num("attached_ms", 0);
+  a.out_dir = o.str_or("out_dir");
+  return a;
+}
+
+TreePart read_tree(const Obj& o) {
+  TreePart t;
+  t.verdict = o.str("verdict");
+  t.confidence = o.num("confidence", 0, 1);
+  t.pid = o.integer("pid", 1, kMaxCount);
+  const json& procs = o.array("processes");
+  for (std::size_t i = 0; i < procs.size(); ++i) {
+    const Obj p = o.element("processes", i);
+    TreeProcess tp;
+    tp.pid = p.integer("pid", 1, kMaxCount);
+    tp.command = command_of(p);
+    tp.samples = p.integer("samples", 0, kMaxCount);
+    tp.verdict = p.str("verdict");
+    tp.confidence = p.num("confidence", 0, 1);
+    tp.reason = p.str_or("reason");
+    t.processes.push_back(std::move(tp));
+  }
+  t.short_lived = o.opt_integer("short_lived", 0, kMaxCount).value_or(0);
+  t.unreadable = o.opt_integer("unreadable", 0, kMaxCount).value_or(0);
+  return t;
+}
+
+FleetPart read_fleet(const Obj& o) {
+  FleetPart f;
+  f.labels = o.string_map("labels");
+  f.shown = o.str("shown");
+  f.rss_only = o.bool_or("rss_only", false);
+  f.points = o.integer("points", 0, kMaxCount);
+  f.missing_points = o.opt_integer("missing_points", 0, kMaxCount).value_or(0);
+  f.non_finite = o.opt_integer("non_finite", 0, kMaxCount).value_or(0);
+  f.counter_resets = o.opt_integer("counter_resets", 0, kMaxCount).value_or(0);
+  f.rate_bytes_per_day = o.opt_num("rate_bytes_per_day");
+  return f;
+}
+
 Verdict read(const json& doc) {
   formats::schema_version(doc, "arenalab.verdict", 1, 1);
   const Obj o(doc, "");
@@ -97,7 +159,87 @@ Verdict read(const json& doc) {
   const Obj sigs = o.obj("signals");
   for (const auto& [name, ev] : sigs.raw().items())
     v.signals[name] = read_signal(Obj(ev, sigs.path_of(name)));
+  if (auto r = o.opt_obj("run")) v.run = read_run(*r);
+  if (auto a = o.opt_obj("attach")) v.attach = read_attach(*a);
+  if (auto t = o.opt_obj("tree")) v.tree = read_tree(*t);
+  if (auto f = o.opt_obj("fleet")) v.fleet = read_fleet(*f);
   return v;
+}
+
+// --- writing: absent figures are left out ---
+
+json trend_json(const Trend& t) {
+  json j = json::object();
+  formats::put(j, "t0_ms", t.t0_ms);
+  formats::put(j, "t1_ms", t.t1_ms);
+  j["blocks"] = t.blocks;
+  formats::put(j, "block_ms", t.block_ms);
+  formats::put(j, "slope_bytes_per_s", t.slope_bytes_per_s);
+  if (t.slope_lo || t.slope_hi)
+    j["slope_interval_bytes_per_s"] = {t.slope_lo ? json(*t.slope_lo) : json(nullptr),
+                                       t.slope_hi ? json(*t.slope_hi) : json(nullptr)};
+  formats::put(j, "p_median", t.p_median);
+  formats::put(j, "p_min", t.p_min);
+  formats::put(j, "growth_pct", t.growth_pct);
+  j["rising"] = t.rising;
+  return j;
+}
+
+json signal_json(const SignalEvidence& s) {
+  json j = {{"verdict", s.verdict}, {"reason", s.reason}, {"samples", s.samples}};
+  formats::put(j, "confidence", s.confidence);
+  formats::put(j, "duration_ms", s.duration_ms);
+  formats::put(j, "start_level_bytes", s.start_level_bytes);
+  formats::put(j, "level_bytes", s.level_bytes);
+  formats::put(j, "growth_pct", s.growth_pct);
+  formats::put(j, "oscillation_pct", s.oscillation_pct);
+  formats::put(j, "period_ms", s.period_ms);
+  if (s.trend) j["trend"] = trend_json(*s.trend);
+  if (s.knee) {
+    json k = {{"found", s.knee->found}};
+    formats::put(k, "t_ms", s.knee->t_ms);
+    formats::put(k, "slope_before_bytes_per_s", s.knee->slope_before_bytes_per_s);
+    formats::put(k, "slope_after_bytes_per_s", s.knee->slope_after_bytes_per_s);
+    formats::put(k, "tail_fraction", s.knee->tail_fraction);
+    formats::put(k, "sse_ratio", s.knee->sse_ratio);
+    j["knee"] = k;
+  }
+  if (s.after_knee) j["after_knee"] = trend_json(*s.after_knee);
+  formats::put(j, "time_to_limit_s", s.time_to_limit_s);
+  return j;
+}
+
+json run_json(const RunPart& r) {
+  json j = {{"command", r.command},   {"allocator", r.allocator}, {"backend", r.backend},
+            {"verified", r.verified}, {"exit", r.exit},           {"samples", r.samples},
+            {"out_dir", r.out_dir}};
+  formats::put(j, "stop", r.stop);
+  return j;
+}
+
+json tree_json(const TreePart& t) {
+  json procs = json::array();
+  for (const auto& p : t.processes)
+    procs.push_back({{"pid", p.pid},
+                     {"command", p.command},
+                     {"samples", p.samples},
+                     {"verdict", p.verdict},
+                     {"confidence", p.confidence},
+                     {"reason", p.reason}});
+  return {{"verdict", t.verdict}, {"confidence", t.confidence},   {"pid", t.pid},
+          {"processes", procs},   {"short_lived", t.short_lived}, {"unreadable", t.unreadable}};
+}
+
+json fleet_json(const FleetPart& f) {
+  json j = {{"labels", f.labels},
+            {"shown", f.shown},
+            {"rss_only", f.rss_only},
+            {"points", f.points},
+            {"missing_points", f.missing_points},
+            {"non_finite", f.non_finite},
+            {"counter_resets", f.counter_resets}};
+  formats::put(j, "rate_bytes_per_day", f.rate_bytes_per_day);
+  return j;
 }
 
 }  // namespace
@@ -112,6 +254,38 @@ std::optional<double> Verdict::knee_ms() const {
   const SignalEvidence* s = rss_evidence();
   if (!s || !s->knee || !s->knee->found) return std::nullopt;
   return s->knee->t_ms;
+}
+
+json to_json(const Verdict& v) {
+  json j = {{"schema", std::string(kSchema)}, {"verdict", v.verdict},
+            {"confidence", v.confidence},     {"reason", v.reason},
+            {"held_signal", v.held_signal},   {"rss_signal", v.rss_signal}};
+  formats::put(j, "source", v.source);
+  formats::put(j, "limit_bytes", v.limit_bytes);
+  formats::put(j, "time_to_limit_s", v.time_to_limit_s);
+  formats::put(j, "rate_bytes_per_s", v.rate_bytes_per_s);
+  formats::put(j, "rate_bytes_per_hour", v.rate_bytes_per_hour);
+  formats::put(j, "rate_bytes_per_day", v.rate_bytes_per_day);
+  if (v.projection)
+    j["projection"] = {{"limit_bytes", v.projection->limit_bytes},
+                       {"limit_source", v.projection->limit_source},
+                       {"time_to_limit_s", v.projection->time_to_limit_s}};
+  json sig = json::object();
+  for (const auto& [name, s] : v.signals) sig[name] = signal_json(s);
+  j["signals"] = sig;
+  if (v.run) j["run"] = run_json(*v.run);
+  if (v.attach)
+    j["attach"] = {{"pid", v.attach->pid},        {"command", v.attach->command},
+                   {"level", v.attach->level},    {"samples", v.attach->samples},
+                   {"ended", v.attach->ended},    {"attached_ms", v.attach->attached_ms},
+                   {"out_dir", v.attach->out_dir}};
+  if (v.tree) j["tree"] = tree_json(*v.tree);
+  if (v.fleet) j["fleet"] = fleet_json(*v.fleet);
+  return j;
+}
+
+Status write_verdict(const std::string& path, const Verdict& v) {
+  return formats::write_document(path, to_json(v));
 }
 
 Result<Verdict> parse_verdict(const json& doc, const std::string& file) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// verdict.json's one reader against its writer: real verdicts from the classifier written by
-// analysis::to_json and read back field by field; bad files give one line naming the file.
+// verdict.json's one reader against its one writer: real verdicts from the classifier written
+// through analysis::to_verdict and read back field by field; bad files give one line naming the
+// file.
 #include "arenalab/formats/verdict.h"
 
 #include <gtest/gtest.h>
@@ -53,12 +54,12 @@ void expect_trend(const std::optional<verdict_file::Trend>& r, const analysis::T
   EXPECT_EQ(r->rising, w.rising);
 }
 
-// Writes what the cli writes (the same dump call as cmd_watch) and reads it back.
+// Writes what the cli writes (the one writer) and reads it back.
 verdict_file::Verdict round_trip(const analysis::Classification& c, const analysis::Options& o,
                                  const std::string& name) {
   const fs::path path = fs::path(::testing::TempDir()) / (name + "_verdict.json");
-  std::ofstream(path) << analysis::to_json(c, o, "timeline.jsonl")
-                             .dump(2, ' ', false, json::error_handler_t::replace);
+  EXPECT_TRUE(
+      verdict_file::write_verdict(path.string(), analysis::to_verdict(c, o, "timeline.jsonl")));
   auto v = verdict_file::read_verdict(path.string());
   EXPECT_TRUE(v) << (v ? "" : v.error().message);
   return v ? *v : verdict_file::Verdict{};
@@ -136,7 +137,7 @@ TEST(VerdictFile, ProjectionFields) {
       {"rate_bytes_per_hour", 36000.0},
       {"rate_bytes_per_day", 864000.0},
       {"projection", {{"limit_bytes", 1e9}, {"limit_source", "--limit"}, {"time_to_limit_s", 5e7}}},
-      {"run", {{"command", {"./a"}}}}};  // cmd_watch's own block: not this reader's
+      {"run", {{"command", {"./a"}}, {"samples", 3}}}};
   auto v = verdict_file::parse_verdict(doc, "d/verdict.json");
   ASSERT_TRUE(v) << v.error().message;
   EXPECT_DOUBLE_EQ(*v->rate_bytes_per_day, 864000.0);
@@ -145,6 +146,43 @@ TEST(VerdictFile, ProjectionFields) {
   EXPECT_DOUBLE_EQ(v->projection->time_to_limit_s, 5e7);
   EXPECT_EQ(v->rss_evidence(), nullptr);
   EXPECT_FALSE(v->knee_ms());
+  ASSERT_TRUE(v->run);
+  EXPECT_EQ(v->run->command, std::vector<std::string>{"./a"});
+}
+
+// The parts the cli and attach add (run, tree, attach, fleet): written by the one writer,
+// read back equal; a real classification underneath.
+TEST(VerdictFile, EveryPartRoundTrips) {
+  analysis::Signals s;
+  s.rss = make_series(60, [](int t) { return 100 * kMiB + t * 2 * kMiB; });
+  s.live_bytes = make_series(60, [](int t) { return 80 * kMiB + t * 2 * kMiB; });
+  analysis::Options o;
+  o.limit_bytes = 4e9;
+  auto v = analysis::to_verdict(analysis::classify(s, o), o, "t/timeline.jsonl");
+  v.rate_bytes_per_s = 2 * kMiB;
+  v.rate_bytes_per_hour = 2 * kMiB * 3600;
+  v.rate_bytes_per_day = 2 * kMiB * 86400;
+  v.projection = verdict_file::Projection{4e9, "--limit", 1800};
+  v.run = verdict_file::RunPart{{"./server", "--port", "\\xff"},
+                                "jemalloc",
+                                "jemalloc",
+                                true,
+                                "killed by SIGINT",
+                                60,
+                                "/tmp/o",
+                                "--duration 10 s reached"};
+  v.tree = verdict_file::TreePart{"leak", 1, 42, {}, 2, 1};
+  v.tree->processes.push_back({42, {"./server"}, 60, "leak", 1, "live bytes rise"});
+  v.tree->processes.push_back({41, {"sh", "-c", "x"}, 60, "stable", 0.5, ""});
+  v.attach = verdict_file::AttachPart{42, {"./server"}, "rss", 60, "duration", 6000.5, "/o"};
+  v.fleet = verdict_file::FleetPart{
+      {{"job", "redis"}, {"instance", "a:1"}}, "leak", false, 60, 2, 1, 0, 2 * kMiB * 86400};
+  const fs::path path = fs::path(::testing::TempDir()) / "parts_verdict.json";
+  ASSERT_TRUE(verdict_file::write_verdict(path.string(), v));
+  auto back = verdict_file::read_verdict(path.string());
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->verdict, "leak");
+  EXPECT_EQ(*back, v);
 }
 
 std::string error_of(const json& doc) {

@@ -15,16 +15,16 @@ Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::O
   v.classification = analysis::classify(analysis::signals_from_timeline(*tl), options);
   auto& c = v.classification;
   c.reason += c.reason.empty() ? kRssLevelLimit : std::string("; ") + kRssLevelLimit;
-  auto j = analysis::to_json(c, options, outcome.timeline_path);
-  j["attach"] = {{"pid", outcome.target.pid},
-                 {"command", outcome.target.command},
-                 {"level", "rss"},
-                 {"samples", outcome.samples},
-                 {"ended", outcome.ended},
-                 {"attached_ms", outcome.attached_ms},
-                 {"out_dir", outcome.out_dir}};
+  auto doc = analysis::to_verdict(c, options, outcome.timeline_path);
+  doc.attach = verdict_file::AttachPart{outcome.target.pid,
+                                        outcome.target.command,
+                                        "rss",
+                                        static_cast<std::int64_t>(outcome.samples),
+                                        outcome.ended,
+                                        outcome.attached_ms,
+                                        outcome.out_dir};
   v.verdict_path = outcome.out_dir + "/verdict.json";
-  if (auto st = write_file_atomic(v.verdict_path, j.dump(2) + "\n"); !st) return st.error();
+  if (auto st = verdict_file::write_verdict(v.verdict_path, doc); !st) return st.error();
   return v;
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// timeline -> Signals, Classification -> verdict.json.
+// timeline -> Signals, Classification -> verdict.json (its writer is formats/verdict.h).
 #include "arenalab/analysis/verdict_json.h"
+
+#include <cmath>
 
 namespace arenalab::analysis {
 using nlohmann::json;
@@ -23,58 +25,81 @@ Signals signals_from_timeline(const timeline::Timeline& tl) {
 }
 
 namespace {
-json trend_json(const Trend& t) {
-  return {{"t0_ms", t.t0_ms},
-          {"t1_ms", t.t1_ms},
-          {"blocks", t.blocks},
-          {"block_ms", t.block_ms},
-          {"slope_bytes_per_s", t.slope},
-          {"slope_interval_bytes_per_s", {t.slope_lo, t.slope_hi}},
-          {"p_median", t.p_median},
-          {"p_min", t.p_min},
-          {"growth_pct", t.growth_pct},
-          {"rising", t.rising}};
+
+std::optional<double> finite(double v) {
+  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
 }
+
+verdict_file::Trend trend_of(const Trend& t) {
+  verdict_file::Trend f;
+  f.t0_ms = finite(t.t0_ms);
+  f.t1_ms = finite(t.t1_ms);
+  f.blocks = static_cast<std::int64_t>(t.blocks);
+  f.block_ms = finite(t.block_ms);
+  f.slope_bytes_per_s = finite(t.slope);
+  f.slope_lo = finite(t.slope_lo);
+  f.slope_hi = finite(t.slope_hi);
+  f.p_median = finite(t.p_median);
+  f.p_min = finite(t.p_min);
+  f.growth_pct = finite(t.growth_pct);
+  f.rising = t.rising;
+  return f;
+}
+
 }  // namespace
 
-json to_json(const SeriesVerdict& v) {
-  json j = {{"verdict", verdict_name(v.verdict)},
-            {"reason", v.reason},
-            {"confidence", v.confidence},
-            {"samples", v.samples}};
-  if (v.samples == 0) return j;
-  j["duration_ms"] = v.duration_ms;
-  j["start_level_bytes"] = v.start_level;
-  j["level_bytes"] = v.level;
-  j["growth_pct"] = v.growth_pct;
-  j["oscillation_pct"] = v.oscillation_pct;
-  if (v.period_ms > 0) j["period_ms"] = v.period_ms;
+verdict_file::SignalEvidence to_evidence(const SeriesVerdict& v) {
+  verdict_file::SignalEvidence e;
+  e.verdict = verdict_name(v.verdict);
+  e.reason = v.reason;
+  e.confidence = finite(v.confidence);
+  e.samples = static_cast<std::int64_t>(v.samples);
+  if (v.samples == 0) return e;
+  e.duration_ms = finite(v.duration_ms);
+  e.start_level_bytes = finite(v.start_level);
+  e.level_bytes = finite(v.level);
+  e.growth_pct = finite(v.growth_pct);
+  e.oscillation_pct = finite(v.oscillation_pct);
+  if (v.period_ms > 0) e.period_ms = finite(v.period_ms);
   if (v.whole.blocks > 0) {
-    j["trend"] = trend_json(v.whole);
-    json k = {{"found", v.knee.found},
-              {"t_ms", v.knee.t_ms},
-              {"slope_before_bytes_per_s", v.knee.slope_before},
-              {"slope_after_bytes_per_s", v.knee.slope_after},
-              {"tail_fraction", v.knee.tail_fraction},
-              {"sse_ratio", v.knee.sse_ratio}};
-    j["knee"] = k;
+    e.trend = trend_of(v.whole);
+    verdict_file::Knee k;
+    k.found = v.knee.found;
+    k.t_ms = finite(v.knee.t_ms);
+    k.slope_before_bytes_per_s = finite(v.knee.slope_before);
+    k.slope_after_bytes_per_s = finite(v.knee.slope_after);
+    k.tail_fraction = finite(v.knee.tail_fraction);
+    k.sse_ratio = finite(v.knee.sse_ratio);
+    e.knee = k;
   }
-  if (v.tail) j["after_knee"] = trend_json(*v.tail);
-  if (v.time_to_limit_s) j["time_to_limit_s"] = *v.time_to_limit_s;
-  return j;
+  if (v.tail) e.after_knee = trend_of(*v.tail);
+  if (v.time_to_limit_s) e.time_to_limit_s = finite(*v.time_to_limit_s);
+  return e;
+}
+
+verdict_file::Verdict to_verdict(const Classification& c, const Options& o,
+                                 const std::string& source) {
+  verdict_file::Verdict v;
+  v.verdict = verdict_name(c.verdict);
+  v.confidence = std::isfinite(c.confidence) ? c.confidence : 0;
+  v.reason = c.reason;
+  v.held_signal = c.held_signal;
+  v.rss_signal = c.rss_signal;
+  v.source = source;
+  v.limit_bytes = o.limit_bytes;
+  if (c.time_to_limit_s) v.time_to_limit_s = finite(*c.time_to_limit_s);
+  for (const auto& e : c.evidence) v.signals[e.signal] = to_evidence(e.v);
+  return v;
 }
 
 json to_json(const Classification& c, const Options& o, const std::string& source) {
-  json j = {{"schema", "arenalab.verdict/1"}, {"verdict", verdict_name(c.verdict)},
-            {"confidence", c.confidence},     {"reason", c.reason},
-            {"held_signal", c.held_signal},   {"rss_signal", c.rss_signal}};
-  if (!source.empty()) j["source"] = source;
-  if (o.limit_bytes) j["limit_bytes"] = *o.limit_bytes;
-  if (c.time_to_limit_s) j["time_to_limit_s"] = *c.time_to_limit_s;
-  json sig = json::object();
-  for (const auto& e : c.evidence) sig[e.signal] = to_json(e.v);
-  j["signals"] = sig;
-  return j;
+  return verdict_file::to_json(to_verdict(c, o, source));
+}
+
+json to_json(const SeriesVerdict& v) {
+  verdict_file::Verdict one;
+  one.signals["x"] = to_evidence(v);
+  return verdict_file::to_json(one)["signals"]["x"];
 }
 
 }  // namespace arenalab::analysis

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// verdict.json (schema arenalab.verdict/1): its one reader. The analysis layer writes it
-// (detectors/analysis/io, analysis::to_json; the cli adds the projection fields); reports and
-// check read it here, typed, instead of looking keys up. Absent figures stay absent.
+// verdict.json (schema arenalab.verdict/1): its one writer and one reader. The analysis layer
+// fills a Verdict from its classification (detectors/analysis/io, analysis::to_verdict); the
+// cli adds the projection, the run, the process tree or the fleet labels; attach adds its
+// part. Reports and check read it here, typed. Absent figures stay absent (never 0).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "arenalab/core/result.h"
 #include "arenalab/formats/json.h"
@@ -29,6 +31,7 @@ struct Trend {
   std::optional<double> p_median, p_min;     // the trend test's p-values
   std::optional<double> growth_pct;
   bool rising = false;
+  bool operator==(const Trend&) const = default;
 };
 
 // The change point of a signal ("knee").
@@ -37,6 +40,7 @@ struct Knee {
   std::optional<double> t_ms;
   std::optional<double> slope_before_bytes_per_s, slope_after_bytes_per_s;
   std::optional<double> tail_fraction, sse_ratio;
+  bool operator==(const Knee&) const = default;
 };
 
 // The evidence of one signal (an entry of "signals"). Verdicts are the classifier's names:
@@ -53,6 +57,7 @@ struct SignalEvidence {
   std::optional<Knee> knee;         // written with the trend
   std::optional<Trend> after_knee;  // the stretch after the knee, when one was found
   std::optional<double> time_to_limit_s;
+  bool operator==(const SignalEvidence&) const = default;
 };
 
 // When the growth reaches the memory limit ("projection", added by the cli).
@@ -60,6 +65,63 @@ struct Projection {
   double limit_bytes = 0;
   std::string limit_source;    // where the limit came from ("--limit", "cgroup memory.max", ...)
   double time_to_limit_s = 0;  // <= 0: already at or above the limit
+  bool operator==(const Projection&) const = default;
+};
+
+// The run behind a `watch` verdict ("run").
+struct RunPart {
+  std::vector<std::string> command;  // as run, invalid UTF-8 escaped
+  std::string allocator, backend;    // configuration, and the backend identified inside
+  bool verified = false;
+  std::string exit;  // the target's end, in words ("exit 0", "killed by SIGKILL")
+  std::int64_t samples = 0;
+  std::string out_dir;
+  std::string stop;  // how it was stopped (--duration, a signal), "" when it ended itself
+  bool operator==(const RunPart&) const = default;
+};
+
+// The process attached to (`watch --pid`, "attach").
+struct AttachPart {
+  std::int64_t pid = 0;
+  std::vector<std::string> command;
+  std::string level = "rss";
+  std::int64_t samples = 0;
+  std::string ended;  // "duration" | "interrupted" | "vanished"
+  double attached_ms = 0;
+  std::string out_dir;
+  bool operator==(const AttachPart&) const = default;
+};
+
+// One process of a --trace-children tree.
+struct TreeProcess {
+  std::int64_t pid = 0;
+  std::vector<std::string> command;
+  std::int64_t samples = 0;
+  std::string verdict;
+  double confidence = 0;
+  std::string reason;
+  bool operator==(const TreeProcess&) const = default;
+};
+
+// The process tree's verdict ("tree"): the worst process first.
+struct TreePart {
+  std::string verdict;
+  double confidence = 0;
+  std::int64_t pid = 0;  // the worst process
+  std::vector<TreeProcess> processes;
+  std::int64_t short_lived = 0;  // children with too few samples to judge
+  std::int64_t unreadable = 0;   // child timelines that could not be read
+  bool operator==(const TreePart&) const = default;
+};
+
+// A Prometheus series' part (`classify --prometheus --out`, "fleet").
+struct FleetPart {
+  std::map<std::string, std::string> labels;
+  std::string shown;  // the verdict as the table shows it (RSS-only names differ)
+  bool rss_only = false;
+  std::int64_t points = 0, missing_points = 0, non_finite = 0, counter_resets = 0;
+  std::optional<double> rate_bytes_per_day;
+  bool operator==(const FleetPart&) const = default;
 };
 
 struct Verdict {
@@ -75,12 +137,23 @@ struct Verdict {
   std::optional<double> rate_bytes_per_s, rate_bytes_per_hour, rate_bytes_per_day;
   std::optional<Projection> projection;
   std::map<std::string, SignalEvidence> signals;  // by signal name
+  std::optional<RunPart> run;
+  std::optional<AttachPart> attach;
+  std::optional<TreePart> tree;
+  std::optional<FleetPart> fleet;
+
+  bool operator==(const Verdict&) const = default;
 
   // The evidence of the decisive RSS signal: rss_signal's, else "rss"'s; null when neither.
   const SignalEvidence* rss_evidence() const;
   // That signal's knee time when a knee was found.
   std::optional<double> knee_ms() const;
 };
+
+// The document (the writer's one spelling of every key).
+nlohmann::json to_json(const Verdict& v);
+// Written via a temporary file and rename.
+Status write_verdict(const std::string& path, const Verdict& v);
 
 // Reads a parsed verdict document; errors name `file` and the field, e.g.
 // "DIR/verdict.json: signals.rss.knee.t_ms: expected a number, found \"x\"".
