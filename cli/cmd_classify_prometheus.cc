@@ -14,6 +14,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/fleet/fleet.h"
+#include "arenalab/formats/fleet.h"
 #include "classify_output.h"
 #include "classify_prometheus.h"
 
@@ -141,12 +142,7 @@ int run_classify_prometheus(const PrometheusArgs& a) {
   }
   fleet::sort_by_severity(rows);
 
-  nlohmann::json doc = {{"schema", "arenalab.fleet/1"},
-                        {"prometheus", a.url},
-                        {"queries", {{"held", q.held}, {"rss", q.rss}, {"resident", q.resident}}},
-                        {"range_s", *range},
-                        {"step_s", *step},
-                        {"series", nlohmann::json::array()}};
+  fleet_file::Document doc{a.url, q.held, q.rss, q.resident, *range, *step, {}};
   // The series column as wide as the longest name (label sets vary by exporter).
   std::size_t width = 6;
   for (const auto& r : rows) width = std::max(width, r.name.size());
@@ -179,7 +175,6 @@ int run_classify_prometheus(const PrometheusArgs& a) {
                                             static_cast<std::int64_t>(r.non_finite),
                                             static_cast<std::int64_t>(r.resets),
                                             r.rate_bytes_per_day};
-    const auto v = verdict_file::to_json(verdict);
     if (!a.out_dir.empty()) {
       const std::string dir = a.out_dir + "/" + dir_name(i, r.key);
       Status st = make_directories(dir);
@@ -189,7 +184,7 @@ int run_classify_prometheus(const PrometheusArgs& a) {
         return kExitError;
       }
     }
-    doc["series"].push_back(v);
+    doc.series.push_back(std::move(verdict));
     const int c = r.shown == "growth" ? kExitLeak : verdict_exit_code(r.c.verdict);
     if (c == kExitLeak || (c == kExitUnresolved && code == kExitOk)) code = c;
   }
@@ -200,9 +195,12 @@ int run_classify_prometheus(const PrometheusArgs& a) {
   for (const auto& [name, n] : counts)
     summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, name);
   table << fmt::format("{} series over {}: {}\n", rows.size(), a.range, summary);
-  std::cout << (a.json ? doc.dump(2) + "\n" : table.str());
+  std::cout << (a.json ? fleet_file::to_json(doc).dump(2, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace) +
+                             "\n"
+                       : table.str());
   if (!a.json_file.empty()) {
-    if (auto st = write_file_atomic(a.json_file, doc.dump(2) + "\n"); !st) {
+    if (auto st = fleet_file::write_fleet(a.json_file, doc); !st) {
       print_error(kCmd, st.error().message);
       return kExitError;
     }

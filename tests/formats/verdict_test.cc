@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "arenalab/analysis/verdict_json.h"
+#include "arenalab/formats/fleet.h"
 #include "arenalab/formats/json.h"
 
 namespace arenalab {
@@ -183,6 +184,22 @@ TEST(VerdictFile, EveryPartRoundTrips) {
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(back->verdict, "leak");
   EXPECT_EQ(*back, v);
+
+  // The fleet document holds such verdicts; a bad one is named by its index.
+  fleet_file::Document d{"http://127.0.0.1:9090", "redis_memory_used_bytes", "", "", 600, 1, {}};
+  d.series = {v, v};
+  d.series[1].verdict = "bounded";
+  const fs::path fp = fs::path(::testing::TempDir()) / "fleet.json";
+  ASSERT_TRUE(fleet_file::write_fleet(fp.string(), d));
+  auto fb = fleet_file::read_fleet(fp.string());
+  ASSERT_TRUE(fb) << fb.error().message;
+  EXPECT_EQ(*fb, d);
+  json bad = fleet_file::to_json(d);
+  bad["series"][1]["confidence"] = 7;
+  auto err = fleet_file::parse_fleet(bad, "f.json");
+  ASSERT_FALSE(err);
+  EXPECT_EQ(err.error().message.rfind("f.json: series[1]: confidence: expected", 0), 0u)
+      << err.error().message;
 }
 
 std::string error_of(const json& doc) {
