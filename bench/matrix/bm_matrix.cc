@@ -19,6 +19,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/core/quantile.h"
 #include "arenalab/matrix/matrix.h"
 #include "arenalab/matrix/record.h"
 #include "arenalab/matrix/results.h"
@@ -139,12 +140,7 @@ MatrixOptions canned_options(std::size_t cells, const std::string& out) {
   return opt;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty()      ? 0
-         : v.size() % 2 ? v[v.size() / 2]
-                        : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
+double median(std::vector<double> v) { return v.empty() ? 0 : arenalab::median_of(std::move(v)); }
 
 struct Row {
   std::string what;

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "arenalab/core/quantile.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/workload/harness.h"
 #include "arenalab/workload/sampler.h"
@@ -22,12 +23,7 @@ using arenalab::format_bytes;
 namespace wl = arenalab::workload;
 
 namespace {
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
+double median(std::vector<double> v) { return v.empty() ? 0 : arenalab::median_of(std::move(v)); }
 std::string fixed(double v, int decimals = 1) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);

@@ -6,6 +6,8 @@
 #include <cassert>
 #include <cmath>
 
+#include "arenalab/core/quantile.h"
+
 namespace arenalab::matrix {
 
 double order_statistic_coverage(std::size_t n, std::size_t l) {
@@ -27,7 +29,7 @@ MedianInterval median_interval(std::vector<double> sample, double confidence) {
   MedianInterval r;
   r.n = sample.size();
   const std::size_t n = r.n;
-  r.median = n % 2 ? sample[n / 2] : (sample[n / 2 - 1] + sample[n / 2]) / 2;
+  r.median = quantile_sorted(sample, 0.5);
   r.min = sample.front();
   r.max = sample.back();
   // Widest interval first (l = 1); move inwards while the coverage stays at the level. The

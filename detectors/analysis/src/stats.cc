@@ -5,18 +5,11 @@
 #include <cmath>
 
 #include "arenalab/analysis/analysis.h"
+#include "arenalab/core/quantile.h"
 
 namespace arenalab::analysis::stats {
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  const std::size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
-  const double hi = v[mid];
-  if (v.size() % 2 == 1) return hi;
-  const double lo = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
-  return 0.5 * (lo + hi);
-}
+double median(std::vector<double> v) { return v.empty() ? 0 : median_of(std::move(v)); }
 
 double normal_sf(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
 
