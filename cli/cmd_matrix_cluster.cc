@@ -7,6 +7,7 @@
 #include <climits>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "arenalab/matrix/plan.h"
 #include "arenalab/matrix/results.h"
@@ -81,6 +82,24 @@ void print_slurm_line(const Look& l) {
       last.groups.size(), last.merge_job.empty() ? "-" : last.merge_job, pending, running,
       l.query.source.empty() ? "nothing (no task known yet)" : l.query.source);
   for (const auto& n : l.query.notes) std::cout << "  (" << n << ")\n";
+}
+
+// Which nodes the cells ran on, and, when they are of more than one type (CPU model), the
+// table again per type (node_types).
+void print_nodes(const Results& results) {
+  const auto types = node_types(results);
+  auto name = [](const NodeType& t) {
+    return t.cpu_model.empty() ? std::string("(unknown CPU)") : t.cpu_model;
+  };
+  for (const auto& t : types) {
+    std::string list;
+    for (const auto& [host, n] : t.hosts)
+      list += fmt::format("{}{} ({} cells)", list.empty() ? "" : ", ", host, n);
+    std::cout << fmt::format("node type {}: {}\n", name(t), list);
+  }
+  if (types.size() < 2) return;
+  for (const auto& t : types)
+    std::cout << fmt::format("\n== on {} ==\n", name(t)) << render_table(t.results);
 }
 
 }  // namespace
@@ -221,6 +240,7 @@ int matrix_merge(const std::string& dir) {
       "missing; {} records, {} duplicate, {} corrupt; results in {}/\n",
       m.results.cells.size(), l->plan.cells.size(), not_ok, m.failed_tasks, m.missing, m.records,
       m.duplicates, m.corrupt, dir);
+  print_nodes(m.results);
   print_slurm_line(*l);
   return kExitOk;
 }

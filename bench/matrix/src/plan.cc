@@ -260,6 +260,25 @@ Status write_plan_merge(const CellPlan& plan, PlanMerge& merge) {
   return write_results(plan.out_dir, merge.results);
 }
 
+std::vector<NodeType> node_types(const Results& results) {
+  std::map<std::string, NodeType> by_cpu;
+  for (const auto& c : results.cells) {
+    if (c.node_host.empty()) continue;
+    NodeType& t = by_cpu[c.node_cpu_model];
+    t.cpu_model = c.node_cpu_model;
+    t.results.plan = results.plan;
+    t.results.environment = results.environment;
+    ++t.hosts[c.node_host];
+    t.results.cells.push_back(c);
+  }
+  std::vector<NodeType> out;
+  for (auto& [cpu, t] : by_cpu) {
+    t.results.summaries = summarize(t.results.cells, t.results.plan);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 std::vector<std::size_t> groups_to_run(const CellPlan& plan) {
   std::vector<std::size_t> out;
   for (const auto& c : plan.cells) {

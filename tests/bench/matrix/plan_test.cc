@@ -235,6 +235,40 @@ TEST(Plan, MergeListsFailedTasksKeepsPartialAndReportsDuplicates) {
   EXPECT_EQ(groups_to_run(*p), (std::vector<std::size_t>{1, 3, 4, 5}));
 }
 
+TEST(Plan, NodeTypesSplitTheCellsByCpuModel) {
+  Results r;
+  r.plan.configurations = {"glibc"};
+  r.plan.baseline = "glibc";
+  auto cell = [](const std::string& host, const std::string& cpu, int repeat) {
+    Cell c;
+    c.workload = "w";
+    c.configuration = "glibc";
+    c.repeat = repeat;
+    c.status = CellStatus::kOk;
+    c.verified = true;
+    c.wall_ms = 10.0 * (repeat + 1);
+    c.node_host = host;
+    c.node_cpu_model = cpu;
+    return c;
+  };
+  r.cells = {cell("x1", "x86", 0), cell("a1", "arm", 1), cell("x2", "x86", 2), cell("", "", 3)};
+  const auto types = node_types(r);
+  ASSERT_EQ(types.size(), 2u);
+  EXPECT_EQ(types[0].cpu_model, "arm");
+  EXPECT_EQ(types[1].cpu_model, "x86");
+  EXPECT_EQ(types[1].hosts, (std::map<std::string, std::size_t>{{"x1", 1}, {"x2", 1}}));
+  ASSERT_EQ(types[1].results.cells.size(), 2u);
+  // The x86 medians are over its own two cells only (10 and 30 ms).
+  bool found = false;
+  for (const auto& s : types[1].results.summaries)
+    if (s.metric == "wall_ms") {
+      EXPECT_EQ(s.value.n, 2u);
+      EXPECT_DOUBLE_EQ(s.value.median, 20.0);
+      found = true;
+    }
+  EXPECT_TRUE(found);
+}
+
 TEST(Slurm, ArraySpecAndWords) {
   EXPECT_EQ(array_spec({0, 1, 2, 5, 7, 8}, 2), "0-2,5,7-8%2");
   EXPECT_EQ(array_spec({3}, 0), "3");

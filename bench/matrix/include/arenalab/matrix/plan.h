@@ -82,6 +82,16 @@ PlanMerge merge_plan(const CellPlan& plan, const TaskStates& states);
 // Writes the merge as results.json, results.csv and summary.csv in plan.out_dir.
 Status write_plan_merge(const CellPlan& plan, PlanMerge& merge);
 
+// The cells of a cluster matrix by node type (CPU model), each with its hosts and its own
+// summaries. A group's cells run on one node, so paired ratios hold within a type; medians over
+// several types mix machines, hence the table per type. Cells without a node are left out.
+struct NodeType {
+  std::string cpu_model;
+  std::map<std::string, std::size_t> hosts;  // host -> cells
+  Results results;                           // the plan, these cells, their summaries
+};
+std::vector<NodeType> node_types(const Results& results);
+
 // Groups with at least one planned cell without a readable record (what --resume resubmits).
 std::vector<std::size_t> groups_to_run(const CellPlan& plan);
 
