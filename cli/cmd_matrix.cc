@@ -149,6 +149,9 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_option("--max-parallel", a->cluster.max_parallel,
                   "Array tasks running at once, sbatch --array=...%K (0: no limit)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--no-exclusive", a->cluster.no_exclusive,
+                "Let array tasks share nodes (no sbatch --exclusive): timings then depend on "
+                "the neighbours; for trying the engine out, not for results");
   cmd->add_flag("--plan-only", a->cluster.plan_only,
                 "Write the cell plan (--out/plan.json) and stop");
   cmd->add_option("--cell", a->cell,

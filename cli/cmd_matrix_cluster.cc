@@ -31,6 +31,7 @@ Result<SlurmOptions> slurm_options(const ClusterArgs& a) {
   o.arenalab = self_path();
   o.partition = a.partition;
   o.max_parallel = a.max_parallel;
+  o.exclusive = !a.no_exclusive;
   auto words = split_words(a.slurm_opt);
   if (!words) return make_error("--slurm-opt: " + words.error().message);
   o.extra = *words;

@@ -14,6 +14,7 @@ struct ClusterArgs {
   std::string partition, slurm_opt;
   int max_parallel = 0;
   bool plan_only = false;
+  bool no_exclusive = false;  // array tasks may share nodes (development only)
 };
 
 // Plans opt into opt.out_dir/plan.json; with engine slurm submits it. Exit code.
