@@ -145,7 +145,9 @@ int matrix_plan_and_submit(const MatrixOptions& opt, const ClusterArgs& a) {
   for (std::size_t g = 0; g < groups.size(); ++g) groups[g] = g;
   auto sub = submit_slurm(*plan, groups, *so);
   if (!sub) {
-    print_error("matrix", sub.error().message);
+    print_error("matrix", sub.error().message + " (the plan is written: once sbatch works, " +
+                              "arenalab matrix --resume --engine slurm --out " + opt.out_dir +
+                              " submits it)");
     return kExitError;
   }
   std::cout << fmt::format(

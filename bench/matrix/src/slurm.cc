@@ -73,6 +73,15 @@ Status write_script(const std::string& path, const std::string& text) {
   return Ok{};
 }
 
+// A tool's stderr on one line: its lines joined with "; " (Slurm's tools print several).
+std::string one_line(const std::string& text) {
+  std::string out, line;
+  std::istringstream in(text);
+  while (std::getline(in, line))
+    if (!line.empty()) out += (out.empty() ? "" : "; ") + line;
+  return out;
+}
+
 // Runs sbatch --parsable ...; returns the job id it prints ("123" or "123;cluster").
 Result<std::string> sbatch(const std::vector<std::string>& argv) {
   SpawnSpec spec;
@@ -84,11 +93,9 @@ Result<std::string> sbatch(const std::vector<std::string>& argv) {
   if (!r) return make_error(argv[0] + ": " + r.error().message);
   std::string out = r->out;
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  if (r->shell_status() != 0 || out.empty()) {
-    std::string err = r->err;
-    while (!err.empty() && err.back() == '\n') err.pop_back();
-    return make_error(argv[0] + " " + r->describe() + ": " + (err.empty() ? out : err));
-  }
+  if (r->shell_status() != 0 || out.empty())
+    return make_error(argv[0] + " " + r->describe() + ": " +
+                      one_line(r->err.empty() ? out : r->err));
   const auto semi = out.find(';');
   return out.substr(0, semi);
 }
@@ -261,11 +268,9 @@ Result<std::string> run_query(const std::vector<std::string>& argv) {
   spec.stdin_null = true;
   auto r = run_process(spec);
   if (!r) return make_error(argv[0] + ": " + r.error().message);
-  if (r->shell_status() != 0) {
-    std::string err = r->err;
-    while (!err.empty() && err.back() == '\n') err.pop_back();
-    return make_error(argv[0] + " " + r->describe() + (err.empty() ? "" : ": " + err));
-  }
+  if (r->shell_status() != 0)
+    return make_error(argv[0] + " " + r->describe() +
+                      (r->err.empty() ? "" : ": " + one_line(r->err)));
   return r->out;
 }
 
