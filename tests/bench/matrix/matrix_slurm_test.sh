@@ -116,6 +116,7 @@ wait_done() {
 }
 
 # --- the same matrix on both engines ---
+# shellcheck disable=SC2054  # commas inside the words are arenalab's lists
 matrix=(--workloads larson,xmalloc,cache_scratch --allocators glibc,jemalloc,mimalloc --repeats 2
         --smoke --quiet)
 t0=$SECONDS
