@@ -19,12 +19,16 @@ for p in sbatch squeue scontrol scancel sinfo; do
 done
 [[ $(id -u) -eq 0 ]] || skip "needs root: slurmd starts jobs as their user, and this slurm.conf runs as root"
 
+# Nothing of a real cluster this may run under (a Slurm job's SLURM_*, a user's SLURM_CONF or
+# SBATCH_* defaults) reaches the commands below: they talk to the test's own slurmctld only.
+while read -r v; do unset "$v"; done < <(env | grep -oE '^(SLURM|SBATCH|SQUEUE|SACCT)_[A-Z_]*')
 t=$(mktemp -d /tmp/arenalab-slurm.XXXXXX)
 chmod 755 "$t"
 started=()  # pid files of the daemons this test started
+our_conf=""  # set once the test's slurm.conf exists
 cleanup() {
   set +e
-  [[ -n ${SLURM_CONF:-} ]] && scancel --quiet --user=root 2>/dev/null
+  [[ -n $our_conf ]] && SLURM_CONF=$our_conf scancel --quiet --user=root 2>/dev/null
   for f in "${started[@]}"; do
     [[ -s $f ]] && kill "$(cat "$f")" 2>/dev/null
   done
@@ -87,7 +91,8 @@ MinJobAge=600
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=bench Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
-export SLURM_CONF=$t/slurm.conf
+our_conf=$t/slurm.conf
+export SLURM_CONF=$our_conf
 started+=("$t/slurmctld.pid" "$t/slurmd.pid")
 /usr/sbin/slurmctld -i 2>"$t/log/slurmctld.err" ||
   skip "slurmctld does not start: $(tail -3 "$t/log/slurmctld.err" "$t/log/slurmctld.log" 2>/dev/null | tr '\n' ' ')"
