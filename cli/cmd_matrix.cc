@@ -9,6 +9,7 @@
 #include "arenalab/allocators/registry.h"
 #include "arenalab/matrix/matrix.h"
 #include "command.h"
+#include "matrix_cluster.h"
 
 namespace arenalab::cli {
 namespace {
@@ -19,10 +20,21 @@ struct MatrixArgs {
   int repeats = 3;
   double timeout_s = 600;
   bool warmup = false, timeline = false, smoke = false, resume = false, quiet = false;
+  ClusterArgs cluster;            // --engine and its options (cmd_matrix_cluster.cc)
+  std::vector<std::string> cell;  // --cell PLAN INDEX
+  std::string merge, status;      // --merge DIR, --status DIR
 };
 
 int run(const MatrixArgs& a) {
   using namespace arenalab::matrix;
+  if (!a.cell.empty()) return matrix_cell(a.cell[0], a.cell[1]);
+  if (!a.merge.empty()) return matrix_merge(a.merge);
+  if (!a.status.empty()) return matrix_status(a.status);
+  if (a.cluster.engine == "slurm" && a.resume) return matrix_slurm_resume(a.out, a.cluster);
+  if (a.workloads.empty()) {
+    print_error("matrix", "--workloads is required (or --cell, --merge, --status)");
+    return kExitUsage;
+  }
   const std::string cfg_path =
       a.allocators_file.empty() ? default_configurations_path() : a.allocators_file;
   auto configs = load_configurations(cfg_path);
@@ -79,6 +91,8 @@ int run(const MatrixArgs& a) {
   opt.resume = a.resume;
   opt.progress = !a.quiet;
   opt.timeout_s = a.timeout_s;
+  if (a.cluster.engine != "local" || a.cluster.plan_only)
+    return matrix_plan_and_submit(opt, a.cluster);
   auto results = run_matrix(opt);
   if (!results) {
     print_error("matrix", results.error().message);
@@ -99,8 +113,8 @@ void setup(CLI::App& root, int& exit_code) {
       "Run workloads x allocator configurations: every cell its own verified process; medians, "
       "intervals and ratios to a baseline");
   cmd->add_option("--workloads", a->workloads,
-                  "Comma list of workloads, categories (stress, seed, real) or all")
-      ->required();
+                  "Comma list of workloads, categories (stress, seed, real) or all (required "
+                  "unless --cell, --merge or --status)");
   cmd->add_option("--allocators", a->allocators, "Comma list of configurations or all")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads,
@@ -124,6 +138,29 @@ void setup(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"auto", "runner", "harness"}))
       ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "No progress bar on stderr");
+  cmd->add_option("--engine", a->cluster.engine,
+                  "Where cells run: local (here, one after another) or slurm (one job array "
+                  "over the plan, a dependent merge job)")
+      ->check(CLI::IsMember({"local", "slurm"}))
+      ->capture_default_str();
+  cmd->add_option("--partition", a->cluster.partition, "Slurm partition (--engine slurm)");
+  cmd->add_option("--slurm-opt", a->cluster.slurm_opt,
+                  "More sbatch options for both jobs, one string (--engine slurm)");
+  cmd->add_option("--max-parallel", a->cluster.max_parallel,
+                  "Array tasks running at once, sbatch --array=...%K (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--no-exclusive", a->cluster.no_exclusive,
+                "Let array tasks share nodes (no sbatch --exclusive): timings then depend on "
+                "the neighbours; for trying the engine out, not for results");
+  cmd->add_flag("--plan-only", a->cluster.plan_only,
+                "Write the cell plan (--out/plan.json) and stop");
+  cmd->add_option("--cell", a->cell,
+                  "PLAN INDEX: run group INDEX of a plan file (one workload's configurations; "
+                  "what a Slurm array task runs) and record its cells")
+      ->expected(2);
+  cmd->add_option("--merge", a->merge,
+                  "Merge the cell records of a planned matrix directory into results.json");
+  cmd->add_option("--status", a->status, "Progress of a planned matrix directory");
   cmd->callback([a, &exit_code] { exit_code = run(*a); });
 }
 

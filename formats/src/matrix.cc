@@ -133,6 +133,13 @@ json cell_object(const Cell& c) {
   put(j, "message", c.message);
   put(j, "stderr_tail", c.stderr_tail);
   put(j, "timeline", c.timeline_path);
+  if (!c.node_host.empty()) {
+    json node = {{"host", c.node_host}};
+    put(node, "cpu_model", c.node_cpu_model);
+    put(node, "kernel", c.node_kernel);
+    put(node, "task", c.node_task);
+    j["node"] = std::move(node);
+  }
   return j;
 }
 
@@ -146,29 +153,36 @@ json summary_object(const Summary& s) {
 
 }  // namespace
 
+json plan_to_json(const Plan& p) {
+  json j = {{"workloads", p.workloads},   {"configurations", p.configurations},
+            {"threads", p.threads},       {"repeats", p.repeats},
+            {"warmup", p.warmup},         {"baseline", p.baseline},
+            {"smoke", p.smoke},           {"timeline", p.timeline},
+            {"confidence", p.confidence}, {"identification", p.identification}};
+  put(j, "identification_note", p.identification_note);
+  return j;
+}
+
+json environment_to_json(const Environment& e) {
+  return {{"cpu_model", e.cpu_model},
+          {"cpus", e.cpus},
+          {"kernel", e.kernel},
+          {"glibc", e.glibc},
+          {"thp_enabled", e.thp_enabled},
+          {"thp_defrag", e.thp_defrag},
+          {"hostname", e.hostname},
+          {"started_at", e.started_at},
+          {"arenalab_version", e.arenalab_version},
+          {"allocator_versions", e.allocator_versions},
+          {"allocator_libraries", e.allocator_libraries}};
+}
+
 json to_json(const Results& r) {
   json doc;
   doc["schema"] = kSchema;
   doc["complete"] = r.complete;
-  const auto& p = r.plan;
-  doc["plan"] = {{"workloads", p.workloads},   {"configurations", p.configurations},
-                 {"threads", p.threads},       {"repeats", p.repeats},
-                 {"warmup", p.warmup},         {"baseline", p.baseline},
-                 {"smoke", p.smoke},           {"timeline", p.timeline},
-                 {"confidence", p.confidence}, {"identification", p.identification}};
-  put(doc["plan"], "identification_note", p.identification_note);
-  const auto& e = r.environment;
-  doc["environment"] = {{"cpu_model", e.cpu_model},
-                        {"cpus", e.cpus},
-                        {"kernel", e.kernel},
-                        {"glibc", e.glibc},
-                        {"thp_enabled", e.thp_enabled},
-                        {"thp_defrag", e.thp_defrag},
-                        {"hostname", e.hostname},
-                        {"started_at", e.started_at},
-                        {"arenalab_version", e.arenalab_version},
-                        {"allocator_versions", e.allocator_versions},
-                        {"allocator_libraries", e.allocator_libraries}};
+  doc["plan"] = plan_to_json(r.plan);
+  doc["environment"] = environment_to_json(r.environment);
   json cells = json::array();
   for (const auto& c : r.cells) cells.push_back(cell_object(c));
   doc["cells"] = std::move(cells);
@@ -252,46 +266,64 @@ Cell cell_from(const Obj& j) {
   c.message = j.str_or("message");
   c.stderr_tail = j.str_or("stderr_tail");
   c.timeline_path = j.str_or("timeline");
+  if (auto node = j.opt_obj("node")) {
+    c.node_host = node->str("host");
+    c.node_cpu_model = node->str_or("cpu_model");
+    c.node_kernel = node->str_or("kernel");
+    c.node_task = node->str_or("task");
+  }
   return c;
 }
+
+}  // namespace
+
+Plan plan_from_json(const Obj& p) {
+  Plan plan;
+  plan.workloads = p.strings("workloads");
+  plan.configurations = p.strings("configurations");
+  for (std::size_t i = 0; i < p.array("threads").size(); ++i) {
+    const json& t = p.array("threads")[i];
+    if (!t.is_number_integer() || t.get<std::int64_t>() < 0)
+      throw FormatError(p.path_of("threads") + "[" + std::to_string(i) +
+                        "]: expected an integer >= 0, found " + formats::describe_type(t));
+    plan.threads.push_back(t.get<int>());
+  }
+  plan.repeats = static_cast<int>(p.integer("repeats", 0, kMaxInt));
+  plan.warmup = p.boolean("warmup");
+  plan.baseline = p.str("baseline");
+  plan.smoke = p.boolean("smoke");
+  plan.timeline = p.boolean("timeline");
+  plan.confidence = p.num("confidence", 0, 1);
+  plan.identification = p.str_or("identification");
+  plan.identification_note = p.str_or("identification_note");
+  return plan;
+}
+
+Environment environment_from_json(const Obj& e) {
+  Environment v;
+  v.cpu_model = e.str_or("cpu_model");
+  v.cpus = static_cast<int>(e.opt_integer("cpus", 0, kMaxInt).value_or(0));
+  v.kernel = e.str_or("kernel");
+  v.glibc = e.str_or("glibc");
+  v.thp_enabled = e.str_or("thp_enabled");
+  v.thp_defrag = e.str_or("thp_defrag");
+  v.hostname = e.str_or("hostname");
+  v.started_at = e.str_or("started_at");
+  v.arenalab_version = e.str_or("arenalab_version");
+  v.allocator_versions = e.string_map("allocator_versions");
+  v.allocator_libraries = e.string_map("allocator_libraries");
+  return v;
+}
+
+namespace {
 
 Results parse_results(const json& doc) {
   formats::schema_version(doc, "arenalab.matrix", 1, 1);
   const Obj o(doc, "");
   Results r;
   r.complete = o.bool_or("complete", false);
-  const Obj p = o.obj("plan");
-  r.plan.workloads = p.strings("workloads");
-  r.plan.configurations = p.strings("configurations");
-  for (std::size_t i = 0; i < p.array("threads").size(); ++i) {
-    const json& t = p.array("threads")[i];
-    if (!t.is_number_integer() || t.get<std::int64_t>() < 0)
-      throw FormatError("plan.threads[" + std::to_string(i) +
-                        "]: expected an integer >= 0, found " + formats::describe_type(t));
-    r.plan.threads.push_back(t.get<int>());
-  }
-  r.plan.repeats = static_cast<int>(p.integer("repeats", 0, kMaxInt));
-  r.plan.warmup = p.boolean("warmup");
-  r.plan.baseline = p.str("baseline");
-  r.plan.smoke = p.boolean("smoke");
-  r.plan.timeline = p.boolean("timeline");
-  r.plan.confidence = p.num("confidence", 0, 1);
-  r.plan.identification = p.str_or("identification");
-  r.plan.identification_note = p.str_or("identification_note");
-  if (auto e = o.opt_obj("environment")) {
-    auto& v = r.environment;
-    v.cpu_model = e->str_or("cpu_model");
-    v.cpus = static_cast<int>(e->opt_integer("cpus", 0, kMaxInt).value_or(0));
-    v.kernel = e->str_or("kernel");
-    v.glibc = e->str_or("glibc");
-    v.thp_enabled = e->str_or("thp_enabled");
-    v.thp_defrag = e->str_or("thp_defrag");
-    v.hostname = e->str_or("hostname");
-    v.started_at = e->str_or("started_at");
-    v.arenalab_version = e->str_or("arenalab_version");
-    v.allocator_versions = e->string_map("allocator_versions");
-    v.allocator_libraries = e->string_map("allocator_libraries");
-  }
+  r.plan = plan_from_json(o.obj("plan"));
+  if (auto e = o.opt_obj("environment")) r.environment = environment_from_json(*e);
   const std::size_t n_cells = o.array("cells").size();
   for (std::size_t i = 0; i < n_cells; ++i) r.cells.push_back(cell_from(o.element("cells", i)));
   if (const json* sums = o.opt_array("summaries")) {

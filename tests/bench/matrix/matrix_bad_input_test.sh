@@ -33,5 +33,20 @@ expect 1 "exists: pass --resume" --workloads larson --allocators glibc --smoke -
 grep -q keep "$out/m/results.json" || { echo "FAIL: results.json was overwritten"; fail=1; }
 expect 1 "not valid JSON|not a valid|schema" --workloads larson --allocators glibc --smoke --quiet \
   --out "$out/m" --resume
+# The cluster side: plan files, groups, directories without a plan, the engine's options.
+expect 1 "plan.json" --status "$out/none"
+expect 1 "plan.json" --merge "$out/none"
+expect 1 "nope.json" --cell "$out/nope.json" 0
+expect 2 "not a group index" --cell "$out/nope.json" x
+expect 2 "engine" --engine pbs --workloads larson
+expect 2 "slurm-opt: unterminated" --workloads larson --allocators glibc --smoke --engine slurm \
+  --slurm-opt "--comment 'open" --out "$out/s"
+"$arenalab" matrix --workloads larson --allocators glibc --repeats 1 --smoke --plan-only \
+  --out "$out/p" >/dev/null || { echo "FAIL: --plan-only"; fail=1; }
+expect 1 "group 1 is not in the plan" --cell "$out/p/plan.json" 1
+expect 1 "already holds a matrix" --workloads larson --allocators glibc --smoke --plan-only \
+  --out "$out/p"
+echo '{"schema": "arenalab.matrix-plan/1", "plan": {}}' >"$out/p/plan.json"
+expect 1 "plan.json: plan.workloads|plan.json: plan" --status "$out/p"
 [[ $fail -eq 0 ]] && echo "bad input: one line, right exit code"
 exit $fail

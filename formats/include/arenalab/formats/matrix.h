@@ -82,6 +82,10 @@ struct Cell {
   std::string timeline_path;
   std::vector<std::string> command;
   nlohmann::json measurements = nlohmann::json::object();  // the workload's own figures
+  // Where the cell ran, when a cluster task ran it (empty for the local engine, whose machine
+  // is results.json's environment): host name, CPU model, kernel, and the scheduler's task
+  // ("<array job>_<index>" under Slurm). JSON "node" {host, cpu_model, kernel, task}.
+  std::string node_host, node_cpu_model, node_kernel, node_task;
 
   // "workload|configuration|threads|repeat": what --resume matches on.
   std::string key() const;
@@ -125,6 +129,13 @@ struct Results {
   bool complete = false;  // every planned cell has run
   bool operator==(const Results&) const = default;
 };
+
+// The plan and environment objects of results.json (also embedded in a cell plan file,
+// formats/matrix_plan.h). The readers throw formats::FormatError naming the field.
+nlohmann::json plan_to_json(const Plan& plan);
+Plan plan_from_json(const formats::Obj& o);
+nlohmann::json environment_to_json(const Environment& environment);
+Environment environment_from_json(const formats::Obj& o);
 
 // results.json. The reader checks the schema, every field's type and range (times, bytes and
 // counts >= 0, ci_low <= median <= ci_high, known statuses) and names the field it rejects.
