@@ -6,11 +6,15 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "arenalab/core/files.h"
@@ -354,6 +358,91 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
   return ran;
 }
 
+// What a program printed about itself (docs/matrix.md, "Your own programs").
+struct OwnFigures {
+  nlohmann::json measurements = nlohmann::json::object();
+  std::optional<double> throughput;
+  std::string throughput_unit;
+};
+
+bool figure_name(const std::string& n) {
+  if (n.empty() || !(std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_')) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+  });
+}
+
+std::optional<double> number(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (*end != '\0' || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// The numbers of a JSON object, nested objects' names joined with '.'; "throughput" may be a
+// number or {value, unit}.
+void json_figures(const nlohmann::json& o, const std::string& prefix, OwnFigures& f) {
+  for (const auto& [k, v] : o.items()) {
+    const std::string name = prefix + k;
+    if (name == "throughput" && v.is_object() && v.contains("value") && v["value"].is_number()) {
+      f.throughput = v["value"].get<double>();
+      if (v.contains("unit") && v["unit"].is_string()) f.throughput_unit = v["unit"];
+      f.measurements[name] = *f.throughput;
+    } else if (name == "throughput_unit" && v.is_string()) {
+      f.throughput_unit = v.get<std::string>();
+    } else if (v.is_number() && std::isfinite(v.get<double>())) {
+      f.measurements[name] = v.get<double>();
+      if (name == "throughput") f.throughput = v.get<double>();
+    } else if (v.is_object()) {
+      json_figures(v, name + ".", f);
+    }
+  }
+}
+
+// The last line of stdout that is a JSON object, else every line made only of name=value words
+// (numbers, and throughput_unit=TEXT; a later line wins). Nothing: no figures of its own.
+OwnFigures own_figures(const std::string& out) {
+  OwnFigures f;
+  std::vector<std::string> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    const auto first = it->find_first_not_of(" \t\r");
+    if (first == std::string::npos || (*it)[first] != '{') continue;
+    const auto doc = nlohmann::json::parse(*it, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) continue;
+    json_figures(doc, "", f);
+    return f;
+  }
+  for (const auto& line : lines) {
+    std::istringstream words(line);
+    OwnFigures one;
+    bool all = false;
+    for (std::string w; words >> w;) {
+      const auto eq = w.find('=');
+      const std::string name = eq == std::string::npos ? "" : w.substr(0, eq);
+      const std::string value = eq == std::string::npos ? "" : w.substr(eq + 1);
+      all = figure_name(name);
+      if (!all) break;
+      if (name == "throughput_unit") {
+        one.throughput_unit = value;
+        continue;
+      }
+      const auto v = number(value);
+      all = v.has_value();
+      if (!all) break;
+      one.measurements[name] = *v;
+      if (name == "throughput") one.throughput = *v;
+    }
+    if (!all) continue;
+    for (const auto& [k, v] : one.measurements.items()) f.measurements[k] = v;
+    if (one.throughput) f.throughput = one.throughput;
+    if (!one.throughput_unit.empty()) f.throughput_unit = one.throughput_unit;
+  }
+  return f;
+}
+
 }  // namespace
 
 Cell execute_cell(const CellRequest& req) {
@@ -361,17 +450,30 @@ Cell execute_cell(const CellRequest& req) {
   cell.workload = req.workload.name;
   cell.configuration = req.configuration.name;
   cell.threads = req.threads;
-  std::vector<std::string> argv = {req.workload.program, "--json"};
-  if (req.smoke) argv.push_back("--smoke");
-  if (req.threads > 0 && req.workload.threads_flag) {
-    argv.push_back("--threads");
-    argv.push_back(std::to_string(req.threads));
+  const bool is_command = !req.workload.command.empty();
+  std::vector<std::string> argv;
+  if (is_command) {
+    // As given; argv[0] where select_workloads found it.
+    argv = req.workload.command;
+    argv[0] = req.workload.program;
+  } else {
+    argv = {req.workload.program, "--json"};
+    if (req.smoke) argv.push_back("--smoke");
+    if (req.threads > 0 && req.workload.threads_flag) {
+      argv.push_back("--threads");
+      argv.push_back(std::to_string(req.threads));
+    }
   }
   cell.command = argv;
-  const bool via_runner = req.use_runner && req.workload.category != "real";
-  auto ran = via_runner ? run_with_runner(req, argv) : run_plain(req, argv);
+  // A command has no harness to name its allocator: the interposer is its only identification,
+  // and its RSS over time is one of the figures measured from outside, so it always runs under
+  // the runner with its timeline kept.
+  CellRequest r = req;
+  if (is_command) r.timeline = true;
+  const bool via_runner = is_command || (req.use_runner && req.workload.category != "real");
+  auto ran = via_runner ? run_with_runner(r, argv) : run_plain(r, argv);
   // Without --timeline the runner's files are not kept.
-  if (via_runner && !req.timeline) {
+  if (via_runner && !r.timeline) {
     std::error_code ec;
     std::filesystem::remove_all(req.cell_dir, ec);
   }
@@ -416,6 +518,31 @@ Cell execute_cell(const CellRequest& req) {
     cell.identified_version = doc->version;
     cell.identification_method = doc->method.empty() ? "harness" : doc->method;
   }
+  if (!doc && unreadable.empty()) {
+    // A program that reports nothing is measured from outside (wall, CPU, peak RSS and page
+    // faults above; its final RSS from the timeline here) and adds what it printed itself.
+    OwnFigures own = own_figures(e.out);
+    cell.measurements = std::move(own.measurements);
+    if (own.throughput) {
+      cell.throughput = own.throughput;
+      cell.throughput_unit = own.throughput_unit;
+    }
+    if (cell.measurements.contains("rss_after_free_bytes"))
+      cell.rss_after_free_bytes = cell.measurements["rss_after_free_bytes"].get<double>();
+    if (cell.measurements.contains("peak_rss_bytes")) {
+      cell.peak_rss_bytes = cell.measurements["peak_rss_bytes"].get<double>();
+      cell.peak_rss_source = "workload";
+    }
+  }
+  if (!ran->timeline_path.empty() && !cell.measurements.contains("final_rss_bytes")) {
+    // The last sample is the one the interposer takes as the process exits.
+    if (auto tl = timeline::read_timeline(ran->timeline_path); tl)
+      for (auto it = tl->samples.rbegin(); it != tl->samples.rend(); ++it)
+        if (it->rss) {
+          cell.measurements["final_rss_bytes"] = *it->rss;
+          break;
+        }
+  }
   if (ran->runner) {
     cell.identified_backend = backend_name(ran->id.backend);
     cell.identified_library = ran->id.library;
@@ -431,6 +558,10 @@ Cell execute_cell(const CellRequest& req) {
     cell.verified = cell.mismatch.empty();
   } else if (doc) {
     cell.mismatch = "the cell reported no identification of its allocator";
+  } else {
+    cell.mismatch =
+        "no identification: the program printed no arenalab.workload result and ran without "
+        "the interposer";
   }
 
   if (timed_out) {
@@ -446,9 +577,9 @@ Cell execute_cell(const CellRequest& req) {
     if (doc)
       for (const auto& c : doc->checks)
         if (!c.pass) cell.message += "; check " + c.name + " failed: " + c.detail;
-  } else if (!doc) {
-    cell.status = CellStatus::kError;
-    cell.message = unreadable.empty() ? "exit 0 but no JSON result on stdout" : unreadable;
+  } else if (!unreadable.empty()) {
+    cell.status = CellStatus::kError;  // it printed a result, and the result is broken
+    cell.message = unreadable;
   } else if (!cell.verified) {
     cell.status = CellStatus::kUnverified;
   } else {
