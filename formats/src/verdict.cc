@@ -94,6 +94,7 @@ Verdict read(const json& doc) {
     pr.time_to_limit_s = p->num("time_to_limit_s");
     v.projection = pr;
   }
+  if (auto run = o.opt_obj("run")) v.name = run->str_or("name");
   const Obj sigs = o.obj("signals");
   for (const auto& [name, ev] : sigs.raw().items())
     v.signals[name] = read_signal(Obj(ev, sigs.path_of(name)));

@@ -69,6 +69,7 @@ struct Verdict {
   std::string held_signal;  // the signal for what the program holds ("live_bytes", ...)
   std::string rss_signal;   // the decisive RSS signal ("rss" or "rss_anon")
   std::string source;       // where the series came from ("" when not recorded)
+  std::string name;         // run.name: the watch's --name, the cell check compares ("": none)
   std::optional<double> limit_bytes;
   std::optional<double> time_to_limit_s;
   // The growth rate the projection uses, bytes per second / hour / day (cli).
