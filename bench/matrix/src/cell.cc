@@ -2,6 +2,7 @@
 // execute_cell: one cell in its own process (see matrix.h for the identification methods),
 // started through arenalab-launch so its figures are the program's alone.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -117,6 +118,19 @@ class Launch {
   // The program's pid once the launcher forked it (0 before).
   pid_t target() {
     poll();
+    return target_;
+  }
+
+  // The same, waiting up to `timeout_ms` for the launcher to name it.
+  pid_t wait_target(int timeout_ms) {
+    const double until = monotonic_ms() + timeout_ms;
+    while (target() == 0 && !exec_errno_) {
+      const double left = until - monotonic_ms();
+      if (left <= 0) break;
+      pollfd p{read_fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left) + 1) <= 0) break;
+      if (p.revents & (POLLHUP | POLLERR) && !(p.revents & POLLIN)) break;
+    }
     return target_;
   }
 
@@ -335,7 +349,9 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
     if (st->rss_anon) s.rss_anon = static_cast<double>(*st->rss_anon);
     samples.push_back(s);
   };
-  on_tick();  // a first sample at start: a smoke cell may end before the first tick
+  // A first sample at start: a smoke cell may end before the first tick.
+  if (req.timeline) launch.wait_target(1000);
+  on_tick();
   auto exit = child->wait(on_tick, req.timeline ? kTimelineMs : 200);
   if (!exit) return exit.error();
   if (auto st = launch.apply(*exit, argv[0]); !st) return st.error();
