@@ -17,6 +17,7 @@ namespace {
 struct MatrixArgs {
   std::string workloads, allocators = "all", threads, baseline = "glibc", out = "arenalab-matrix";
   std::string allocators_file, workloads_file, identify = "auto";
+  std::vector<std::string> commands;  // --command NAME='CMD ARGS', repeatable
   int repeats = 3;
   double timeout_s = 600;
   bool warmup = false, timeline = false, smoke = false, resume = false, quiet = false;
@@ -57,7 +58,27 @@ int run(const MatrixArgs& a) {
     print_error("matrix", known.error().message);
     return kExitError;
   }
-  auto workloads = select_workloads(*known, split_list(a.workloads));
+  if (a.workloads.empty() && a.commands.empty()) {
+    print_error("matrix", "nothing to run: give --workloads or --command NAME='CMD ARGS'");
+    return kExitUsage;
+  }
+  // --command NAME='CMD ARGS' joins the index under its own name, after --workloads.
+  std::vector<std::string> wanted = split_list(a.workloads);
+  for (const auto& spec : a.commands) {
+    auto w = parse_command_workload(spec);
+    if (!w) {
+      print_error("matrix", w.error().message);
+      return kExitUsage;
+    }
+    for (const auto& k : *known)
+      if (k.name == w->name) {
+        print_error("matrix", "--command " + w->name + ": a workload of that name exists");
+        return kExitUsage;
+      }
+    wanted.push_back(w->name);
+    known->push_back(std::move(*w));
+  }
+  auto workloads = select_workloads(*known, wanted);
   if (!workloads) {
     print_error("matrix", workloads.error().message);
     return kExitUsage;
@@ -114,7 +135,11 @@ void setup(CLI::App& root, int& exit_code) {
       "intervals and ratios to a baseline");
   cmd->add_option("--workloads", a->workloads,
                   "Comma list of workloads, categories (stress, seed, real) or all (required "
-                  "unless --cell, --merge or --status)");
+                  "unless --command, --cell, --merge or --status)");
+  cmd->add_option("--command", a->commands,
+                  "NAME='CMD ARGS': any program as a workload, run as given and measured from "
+                  "outside (repeatable; docs/matrix.md)")
+      ->allow_extra_args(false);
   cmd->add_option("--allocators", a->allocators, "Comma list of configurations or all")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads,

@@ -38,6 +38,7 @@ struct Args {
   double live_every_s = 3;
   bool quiet = false;
   std::string metrics;  // --metrics ADDR:PORT
+  std::string name;     // --name: the cell `arenalab check` compares ("": the program's name)
 };
 
 std::string last_figure(const timeline::Timeline& tl, const char* name) {
@@ -122,7 +123,8 @@ int run_watch(Args& a) {
                                 r->exit.describe(),
                                 static_cast<std::int64_t>(tl->samples.size()),
                                 r->out_dir,
-                                stop_line(r->exit, a.run.stop)};
+                                stop_line(r->exit, a.run.stop),
+                                a.name};
   const std::string doc =
       verdict_file::to_json(v).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   // The runner made and checked the directory; written relative to it, never through a link.
@@ -190,6 +192,14 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_flag("--quiet,-q", a->quiet, "No live lines or summary on stderr");
   cmd->add_option("--metrics", a->metrics,
                   "Serve Prometheus metrics on ADDR:PORT/metrics while CMD runs (docs/fleet.md)");
+  cmd->add_option("--name", a->name,
+                  "Name of this run as a cell of `arenalab check` (default: the program's name; "
+                  "two services of one interpreter need names of their own)")
+      ->check([](const std::string& n) {
+        return !n.empty() && n.find_first_of("/ \t\n") == std::string::npos
+                   ? std::string()
+                   : std::string("--name: one word without '/'");
+      });
   cmd->add_option("command", a->run.command, "-- CMD ARGS...")->required();
   // --pid PID: a process already running instead of a command (attach_pid.h).
   auto pid = add_pid_options(*cmd);
@@ -200,6 +210,11 @@ void setup(CLI::App& root, int& exit_code) {
     }
     if (auto bad = apply_target_flags(a->target, a->run)) {
       print_error("watch", *bad);
+      exit_code = kExitUsage;
+      return;
+    }
+    if (!a->name.empty()) {
+      print_error("watch", "--name names a command's run; it is not supported with --pid");
       exit_code = kExitUsage;
       return;
     }

@@ -87,7 +87,20 @@ bool identify_malloc(void* malloc_fn, Identification* out) {
   *out = Identification{};
   if (!malloc_fn) return false;
   Dl_info info{};
-  if (dladdr(malloc_fn, &info) == 0 || !info.dli_fname) return false;
+  ElfW(Sym)* symbol = nullptr;  // dladdr1 fills a const pointer through void**
+  if (dladdr1(malloc_fn, &info, reinterpret_cast<void**>(&symbol), RTLD_DL_SYMENT) == 0 ||
+      !info.dli_fname)
+    return false;
+  // A program linked without PIE that takes malloc's address (Debian's python3) gets a
+  // canonical PLT entry: every reference to malloc, dlsym(RTLD_DEFAULT) included, resolves to
+  // that stub in the program, which dladdr finds as an *undefined* symbol. The stub jumps to
+  // the real definition, the first object after the program in lookup order that defines
+  // malloc (dl_iterate_phdr names the program "").
+  if (symbol != nullptr && symbol->st_shndx == SHN_UNDEF) {
+    NextMalloc next{""};
+    dl_iterate_phdr(find_next_malloc, &next);
+    if (next.found && next.found != malloc_fn) return identify_malloc(next.found, out);
+  }
   copy_str(out->library, sizeof out->library, info.dli_fname);
   // The main program (malloc linked statically) cannot be reopened by name: then search the
   // global scope, which starts with it; symbol_in_object still checks the defining object.

@@ -35,7 +35,8 @@ json cell_plan_to_json(const CellPlan& p) {
                   {"category", w.category},
                   {"description", w.description},
                   {"program", w.program},
-                  {"threads_flag", w.threads_flag}});
+                  {"threads_flag", w.threads_flag},
+                  {"command", w.command}});
   doc["workloads"] = std::move(ws);
   json cells = json::array();
   for (const auto& c : p.cells) {
@@ -75,6 +76,7 @@ CellPlan parse_plan(const json& doc) {
     pw.description = w.str_or("description");
     pw.program = w.str("program");
     pw.threads_flag = w.bool_or("threads_flag", false);
+    pw.command = w.strings("command");
     workloads.insert(pw.name);
     p.workloads.push_back(std::move(pw));
   }

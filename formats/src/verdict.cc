@@ -84,6 +84,7 @@ RunPart read_run(const Obj& o) {
   r.samples = o.integer("samples", 0, kMaxCount);
   r.out_dir = o.str_or("out_dir");
   r.stop = o.str_or("stop");
+  r.name = o.str_or("name");
   return r;
 }
 
@@ -214,6 +215,7 @@ json run_json(const RunPart& r) {
             {"verified", r.verified}, {"exit", r.exit},           {"samples", r.samples},
             {"out_dir", r.out_dir}};
   formats::put(j, "stop", r.stop);
+  formats::put(j, "name", r.name);
   return j;
 }
 

@@ -1,16 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
-// execute_cell: one cell in its own process (see matrix.h for the identification methods).
+// execute_cell: one cell in its own process (see matrix.h for the identification methods),
+// started through arenalab-launch so its figures are the program's alone.
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
 #include "arenalab/formats/workload.h"
 #include "arenalab/matrix/matrix.h"
@@ -30,6 +40,175 @@ std::string tail_lines(const std::string& text, int lines) {
   for (int i = 0; i < lines && pos != std::string::npos && pos > 0; ++i)
     pos = t.rfind('\n', pos - 1);
   return pos == std::string::npos || pos == 0 ? t : t.substr(pos + 1);
+}
+
+// Every cell's program is started by arenalab-launch (bench/matrix/launch/arenalab_launch.c),
+// never forked from arenalab itself: a child's ru_maxrss keeps the high-water mark of the
+// address space it replaced at exec, which for a child of arenalab is arenalab's own resident
+// size, growing with the matrix (issue 29). The launcher is small and static; it forks the
+// program, wait4s it and writes the program's own status and rusage to a pipe, read here.
+// A per-cell cgroup's peak was measured as the alternative and rejected: this machine's cgroup
+// v2 has no memory controller, and the v1 charge leaves out shared-library pages another
+// process faulted in first (1.5 MB charged for a program with a VmHWM of 2.4 MB), so it is
+// not the resident peak /usr/bin/time and every other cell report.
+class Launch {
+ public:
+  Launch() = default;
+  Launch(const Launch&) = delete;
+  Launch& operator=(const Launch&) = delete;
+  ~Launch() {
+    for (int fd : {read_fd_, write_fd_})
+      if (fd >= 0) ::close(fd);
+  }
+
+  // Finds the launcher next to arenalab (bin_dir(): $ARENALAB_BIN_DIR, else the directory of
+  // /proc/self/exe, which is also tried when the first has none) and makes the report pipe
+  // (close-on-exec in arenalab; only the launcher's copy of the write end is kept open across its
+  // exec).
+  Status open() {
+    path_ = bin_dir() + "/arenalab-launch";
+    if (::access(path_.c_str(), X_OK) != 0) path_ = executable_dir() + "/arenalab-launch";
+    if (::access(path_.c_str(), X_OK) != 0)
+      return make_error("cell launcher " + path_ + " not found (build target arenalab-launch)");
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+      return make_error(std::string("pipe for the cell launcher: ") + std::strerror(errno));
+    read_fd_ = fds[0];
+    write_fd_ = fds[1];
+    ::fcntl(read_fd_, F_SETFL, ::fcntl(read_fd_, F_GETFL) | O_NONBLOCK);
+    return Ok{};
+  }
+
+  // argv run through the launcher.
+  std::vector<std::string> wrap(const std::vector<std::string>& argv) const {
+    std::vector<std::string> out = {path_, std::to_string(write_fd_)};
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+  }
+
+  // Runs in the launcher's process before its exec: keep the report pipe open across it, then
+  // `then`. Async-signal-safe (fcntl).
+  std::function<bool()> child_setup(std::function<bool()> then) const {
+    const int fd = write_fd_;
+    return [fd, then = std::move(then)] {
+      if (::fcntl(fd, F_SETFD, 0) != 0) return false;
+      return then ? then() : true;
+    };
+  }
+
+  // Reads what the launcher wrote so far (non-blocking).
+  void poll() {
+    char chunk[512];
+    for (;;) {
+      const ssize_t n = ::read(read_fd_, chunk, sizeof chunk);
+      if (n > 0) {
+        text_.append(chunk, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+    std::size_t nl;
+    while ((nl = text_.find('\n', parsed_)) != std::string::npos) {
+      parse(text_.substr(parsed_, nl - parsed_));
+      parsed_ = nl + 1;
+    }
+  }
+
+  // The program's pid once the launcher forked it (0 before).
+  pid_t target() {
+    poll();
+    return target_;
+  }
+
+  // The same, waiting up to `timeout_ms` for the launcher to name it.
+  pid_t wait_target(int timeout_ms) {
+    const double until = monotonic_ms() + timeout_ms;
+    while (target() == 0 && !exec_errno_) {
+      const double left = until - monotonic_ms();
+      if (left <= 0) break;
+      pollfd p{read_fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left) + 1) <= 0) break;
+      if (p.revents & (POLLHUP | POLLERR) && !(p.revents & POLLIN)) break;
+    }
+    return target_;
+  }
+
+  // After the launcher was reaped: the program's own status, rusage and wall time replace the
+  // launcher's in `e`. Errors: the program could not be executed (as spawn() words it). A
+  // launcher that died before reporting (killed) leaves its own status, and a peak of 0 rather
+  // than one that holds arenalab's size.
+  Status apply(ExitInfo& e, const std::string& program) {
+    poll();
+    if (exec_errno_)
+      return make_error("cannot run '" + program + "': " + std::strerror(exec_errno_));
+    if (!have_status_ || !have_rusage_) {
+      e.max_rss_bytes = 0;
+      return Ok{};
+    }
+    e.exit_code = exit_code_;
+    e.signal = signal_;
+    e.core_dumped = core_dumped_;
+    e.user_ms = static_cast<double>(user_us_) / 1e3;
+    e.sys_ms = static_cast<double>(sys_us_) / 1e3;
+    e.max_rss_bytes = static_cast<std::uint64_t>(maxrss_kb_) * 1024;
+    e.minor_faults = minflt_;
+    e.major_faults = majflt_;
+    e.voluntary_switches = nvcsw_;
+    e.involuntary_switches = nivcsw_;
+    e.wall_ms = static_cast<double>(wall_us_) / 1e3;
+    return Ok{};
+  }
+
+ private:
+  void parse(const std::string& line) {
+    std::istringstream in(line);
+    std::string word;
+    in >> word;
+    if (word == "pid") {
+      in >> target_;
+    } else if (word == "exec-error") {
+      in >> exec_errno_;
+    } else if (word == "exit") {
+      int code = 0;
+      if (in >> code) {
+        exit_code_ = code;
+        signal_.reset();
+        have_status_ = true;
+      }
+    } else if (word == "signal") {
+      int sig = 0, core = 0;
+      if (in >> sig >> core) {
+        signal_ = sig;
+        exit_code_.reset();
+        core_dumped_ = core != 0;
+        have_status_ = true;
+      }
+    } else if (word == "rusage") {
+      have_rusage_ = static_cast<bool>(in >> user_us_ >> sys_us_ >> maxrss_kb_ >> minflt_ >>
+                                       majflt_ >> nvcsw_ >> nivcsw_ >> wall_us_);
+    }
+  }
+
+  std::string path_;
+  int read_fd_ = -1, write_fd_ = -1;
+  std::string text_;
+  std::size_t parsed_ = 0;
+  pid_t target_ = 0;
+  int exec_errno_ = 0;
+  bool have_status_ = false, have_rusage_ = false;
+  std::optional<int> exit_code_, signal_;
+  bool core_dumped_ = false;
+  long long user_us_ = 0, sys_us_ = 0, wall_us_ = 0;
+  long maxrss_kb_ = 0, minflt_ = 0, majflt_ = 0, nvcsw_ = 0, nivcsw_ = 0;
+};
+
+// Kills the cell's program on a timeout: the program itself when the launcher has named it
+// (the launcher then reports its status and figures), else the launcher (its PDEATHSIG takes
+// the program along).
+void kill_cell(Launch& launch, pid_t launcher) {
+  const pid_t target = launch.target();
+  ::kill(target > 0 ? target : launcher, SIGKILL);
 }
 
 // What running the process gave, before its output is read.
@@ -53,30 +232,69 @@ std::function<bool()> die_with_matrix() {
   };
 }
 
+// run.json (kept with --timeline) as the runner wrote it describes the launcher: put back the
+// program's command and its own figures, and drop the two warnings the launcher caused (it is
+// static, and the program is its child). A failure leaves the file as it was.
+void record_program_run(const std::string& path, const std::vector<std::string>& argv,
+                        const ExitInfo& e, pid_t program) {
+  if (path.empty()) return;
+  auto rec = runner::read_run_json(path);
+  if (!rec) return;
+  rec->command = argv;
+  rec->exit = runner::exit_record(e);
+  rec->wall_ms = e.wall_ms;
+  rec->user_ms = e.user_ms;
+  rec->sys_ms = e.sys_ms;
+  rec->peak_rss_bytes = static_cast<double>(e.max_rss_bytes);
+  rec->minor_faults = static_cast<double>(e.minor_faults);
+  rec->major_faults = static_cast<double>(e.major_faults);
+  // The runner names each unwatched child as "comm (pid N, S s)", listed after ": " and
+  // separated by ", "; the program itself is one of them.
+  const std::string own = "(pid " + std::to_string(program) + ", ";
+  for (auto& w : rec->warnings) {
+    const auto at = w.find(own);
+    if (w.rfind("child processes ran unwatched: ", 0) != 0 || at == std::string::npos) continue;
+    const auto sep = w.rfind(", ", at);
+    const auto colon = w.find(": ");
+    const std::size_t begin = sep == std::string::npos || sep < colon ? colon + 2 : sep;
+    const std::size_t end = w.find(')', at) + 1;
+    w.erase(begin, end - begin);
+    if (w.compare(colon + 2, 2, ", ") == 0) w.erase(colon + 2, 2);
+    if (w.compare(colon + 2, 2, "; ") == 0) w.clear();  // nothing else ran unwatched
+  }
+  std::erase_if(rec->warnings, [](const std::string& w) {
+    return w.empty() || w.find("arenalab-launch") != std::string::npos;
+  });
+  (void)runner::write_run_json(path, *rec);
+}
+
 // Workloads built here run under arenalab::runner in stats mode: the interposer identifies,
 // inside the process, the object defining the malloc it calls, and samples RSS and the
 // allocator's books into timeline.jsonl.
 Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::string>& argv) {
+  Launch launch;
+  if (auto st = launch.open(); !st) return st.error();
   runner::RunOptions o;
-  o.command = argv;
+  o.command = launch.wrap(argv);
   o.allocator = req.configuration.name;
   o.allocators_file = req.allocators_file;
   o.mode = preload::protocol::Mode::kStats;
   o.interval_ms = req.timeline ? kTimelineMs : 100;
   o.out_dir = req.cell_dir;
   o.capture_output = true;
-  o.child_setup = die_with_matrix();
+  o.child_setup = launch.child_setup(die_with_matrix());
   o.extra_env = {{"ARENALAB_CONFIGURATION", req.configuration.name}};
   bool timed_out = false;
   o.on_tick = [&](const runner::RunProgress& p) {
     if (p.elapsed_ms > req.timeout_s * 1000 && !timed_out) {
       timed_out = true;
-      ::kill(p.pid, SIGKILL);
+      kill_cell(launch, p.pid);
     }
   };
   o.tick_ms = 200;
   auto r = runner::run(o);
   if (!r) return r.error();
+  if (auto st = launch.apply(r->exit, argv[0]); !st) return st.error();
   Ran ran;
   ran.exit = std::move(r->exit);
   ran.timed_out = timed_out;
@@ -84,8 +302,10 @@ Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::strin
   ran.id = r->id;
   ran.verified = r->verified;
   ran.mismatch = r->mismatch;
-  if (req.timeline && std::filesystem::exists(r->timeline_path))
+  if (req.timeline && std::filesystem::exists(r->timeline_path)) {
     ran.timeline_path = r->timeline_path;
+    record_program_run(r->run_json_path, argv, ran.exit, launch.target());
+  }
   return ran;
 }
 
@@ -94,29 +314,33 @@ Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::strin
 // the dynamic linker bound its target's malloc to (LD_DEBUG=bindings) in its JSON instead.
 // --timeline samples the driver's RSS from /proc.
 Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& argv) {
+  Launch launch;
+  if (auto st = launch.open(); !st) return st.error();
   SpawnSpec spec;
-  spec.argv = argv;
+  spec.argv = launch.wrap(argv);
   spec.set_env = configuration_environment(req.configuration);
   spec.set_env.emplace_back("ARENALAB_CONFIGURATION", req.configuration.name);
   spec.capture_stdout = true;
   spec.capture_stderr = true;
   spec.capture_limit = 64 << 10;
   spec.stdin_null = true;
-  spec.child_setup = die_with_matrix();
+  spec.child_setup = launch.child_setup(die_with_matrix());
   auto child = spawn(spec);
   if (!child) return child.error();
   std::vector<timeline::Sample> samples;
   bool timed_out = false;
-  const pid_t pid = child->pid();
+  const pid_t launcher = child->pid();
   const double start = child->started_ms();
   auto on_tick = [&] {
     const double now = monotonic_ms();
     if (now - start > req.timeout_s * 1000 && !timed_out) {
       timed_out = true;
-      ::kill(pid, SIGKILL);
+      kill_cell(launch, launcher);
       return;
     }
     if (!req.timeline) return;
+    const pid_t pid = launch.target();  // the program, not the launcher
+    if (pid <= 0) return;
     auto st = procfs::read_status(pid);
     if (!st) return;  // exited between ticks
     timeline::Sample s;
@@ -125,16 +349,19 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
     if (st->rss_anon) s.rss_anon = static_cast<double>(*st->rss_anon);
     samples.push_back(s);
   };
-  on_tick();  // a first sample at start: a smoke cell may end before the first tick
+  // A first sample at start: a smoke cell may end before the first tick.
+  if (req.timeline) launch.wait_target(1000);
+  on_tick();
   auto exit = child->wait(on_tick, req.timeline ? kTimelineMs : 200);
   if (!exit) return exit.error();
+  if (auto st = launch.apply(*exit, argv[0]); !st) return st.error();
   Ran ran;
   ran.exit = std::move(*exit);
   ran.timed_out = timed_out;
   if (req.timeline && !samples.empty()) {
     timeline::Header h;
     h.schema = "arenalab.timeline/1";
-    h.pid = pid;
+    h.pid = launch.target();
     h.command = argv;
     h.allocator = {req.configuration.name, "", "", "", false};
     h.mode = "procfs";  // the driver's RSS from /proc only
@@ -147,6 +374,91 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
   return ran;
 }
 
+// What a program printed about itself (docs/matrix.md, "Your own programs").
+struct OwnFigures {
+  nlohmann::json measurements = nlohmann::json::object();
+  std::optional<double> throughput;
+  std::string throughput_unit;
+};
+
+bool figure_name(const std::string& n) {
+  if (n.empty() || !(std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_')) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+  });
+}
+
+std::optional<double> number(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (*end != '\0' || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// The numbers of a JSON object, nested objects' names joined with '.'; "throughput" may be a
+// number or {value, unit}.
+void json_figures(const nlohmann::json& o, const std::string& prefix, OwnFigures& f) {
+  for (const auto& [k, v] : o.items()) {
+    const std::string name = prefix + k;
+    if (name == "throughput" && v.is_object() && v.contains("value") && v["value"].is_number()) {
+      f.throughput = v["value"].get<double>();
+      if (v.contains("unit") && v["unit"].is_string()) f.throughput_unit = v["unit"];
+      f.measurements[name] = *f.throughput;
+    } else if (name == "throughput_unit" && v.is_string()) {
+      f.throughput_unit = v.get<std::string>();
+    } else if (v.is_number() && std::isfinite(v.get<double>())) {
+      f.measurements[name] = v.get<double>();
+      if (name == "throughput") f.throughput = v.get<double>();
+    } else if (v.is_object()) {
+      json_figures(v, name + ".", f);
+    }
+  }
+}
+
+// The last line of stdout that is a JSON object, else every line made only of name=value words
+// (numbers, and throughput_unit=TEXT; a later line wins). Nothing: no figures of its own.
+OwnFigures own_figures(const std::string& out) {
+  OwnFigures f;
+  std::vector<std::string> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    const auto first = it->find_first_not_of(" \t\r");
+    if (first == std::string::npos || (*it)[first] != '{') continue;
+    const auto doc = nlohmann::json::parse(*it, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) continue;
+    json_figures(doc, "", f);
+    return f;
+  }
+  for (const auto& line : lines) {
+    std::istringstream words(line);
+    OwnFigures one;
+    bool all = false;
+    for (std::string w; words >> w;) {
+      const auto eq = w.find('=');
+      const std::string name = eq == std::string::npos ? "" : w.substr(0, eq);
+      const std::string value = eq == std::string::npos ? "" : w.substr(eq + 1);
+      all = figure_name(name);
+      if (!all) break;
+      if (name == "throughput_unit") {
+        one.throughput_unit = value;
+        continue;
+      }
+      const auto v = number(value);
+      all = v.has_value();
+      if (!all) break;
+      one.measurements[name] = *v;
+      if (name == "throughput") one.throughput = *v;
+    }
+    if (!all) continue;
+    for (const auto& [k, v] : one.measurements.items()) f.measurements[k] = v;
+    if (one.throughput) f.throughput = one.throughput;
+    if (!one.throughput_unit.empty()) f.throughput_unit = one.throughput_unit;
+  }
+  return f;
+}
+
 }  // namespace
 
 Cell execute_cell(const CellRequest& req) {
@@ -154,17 +466,30 @@ Cell execute_cell(const CellRequest& req) {
   cell.workload = req.workload.name;
   cell.configuration = req.configuration.name;
   cell.threads = req.threads;
-  std::vector<std::string> argv = {req.workload.program, "--json"};
-  if (req.smoke) argv.push_back("--smoke");
-  if (req.threads > 0 && req.workload.threads_flag) {
-    argv.push_back("--threads");
-    argv.push_back(std::to_string(req.threads));
+  const bool is_command = !req.workload.command.empty();
+  std::vector<std::string> argv;
+  if (is_command) {
+    // As given; argv[0] where select_workloads found it.
+    argv = req.workload.command;
+    argv[0] = req.workload.program;
+  } else {
+    argv = {req.workload.program, "--json"};
+    if (req.smoke) argv.push_back("--smoke");
+    if (req.threads > 0 && req.workload.threads_flag) {
+      argv.push_back("--threads");
+      argv.push_back(std::to_string(req.threads));
+    }
   }
   cell.command = argv;
-  const bool via_runner = req.use_runner && req.workload.category != "real";
-  auto ran = via_runner ? run_with_runner(req, argv) : run_plain(req, argv);
+  // A command has no harness to name its allocator: the interposer is its only identification,
+  // and its RSS over time is one of the figures measured from outside, so it always runs under
+  // the runner with its timeline kept.
+  CellRequest r = req;
+  if (is_command) r.timeline = true;
+  const bool via_runner = is_command || (req.use_runner && req.workload.category != "real");
+  auto ran = via_runner ? run_with_runner(r, argv) : run_plain(r, argv);
   // Without --timeline the runner's files are not kept.
-  if (via_runner && !req.timeline) {
+  if (via_runner && !r.timeline) {
     std::error_code ec;
     std::filesystem::remove_all(req.cell_dir, ec);
   }
@@ -209,6 +534,31 @@ Cell execute_cell(const CellRequest& req) {
     cell.identified_version = doc->version;
     cell.identification_method = doc->method.empty() ? "harness" : doc->method;
   }
+  if (!doc && unreadable.empty()) {
+    // A program that reports nothing is measured from outside (wall, CPU, peak RSS and page
+    // faults above; its final RSS from the timeline here) and adds what it printed itself.
+    OwnFigures own = own_figures(e.out);
+    cell.measurements = std::move(own.measurements);
+    if (own.throughput) {
+      cell.throughput = own.throughput;
+      cell.throughput_unit = own.throughput_unit;
+    }
+    if (cell.measurements.contains("rss_after_free_bytes"))
+      cell.rss_after_free_bytes = cell.measurements["rss_after_free_bytes"].get<double>();
+    if (cell.measurements.contains("peak_rss_bytes")) {
+      cell.peak_rss_bytes = cell.measurements["peak_rss_bytes"].get<double>();
+      cell.peak_rss_source = "workload";
+    }
+  }
+  if (!ran->timeline_path.empty() && !cell.measurements.contains("final_rss_bytes")) {
+    // The last sample is the one the interposer takes as the process exits.
+    if (auto tl = timeline::read_timeline(ran->timeline_path); tl)
+      for (auto it = tl->samples.rbegin(); it != tl->samples.rend(); ++it)
+        if (it->rss) {
+          cell.measurements["final_rss_bytes"] = *it->rss;
+          break;
+        }
+  }
   if (ran->runner) {
     cell.identified_backend = backend_name(ran->id.backend);
     cell.identified_library = ran->id.library;
@@ -224,6 +574,10 @@ Cell execute_cell(const CellRequest& req) {
     cell.verified = cell.mismatch.empty();
   } else if (doc) {
     cell.mismatch = "the cell reported no identification of its allocator";
+  } else {
+    cell.mismatch =
+        "no identification: the program printed no arenalab.workload result and ran without "
+        "the interposer";
   }
 
   if (timed_out) {
@@ -239,9 +593,9 @@ Cell execute_cell(const CellRequest& req) {
     if (doc)
       for (const auto& c : doc->checks)
         if (!c.pass) cell.message += "; check " + c.name + " failed: " + c.detail;
-  } else if (!doc) {
-    cell.status = CellStatus::kError;
-    cell.message = unreadable.empty() ? "exit 0 but no JSON result on stdout" : unreadable;
+  } else if (!unreadable.empty()) {
+    cell.status = CellStatus::kError;  // it printed a result, and the result is broken
+    cell.message = unreadable;
   } else if (!cell.verified) {
     cell.status = CellStatus::kUnverified;
   } else {

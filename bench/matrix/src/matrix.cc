@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -62,6 +64,24 @@ Result<std::vector<WorkloadInfo>> load_workloads(const std::string& path_in) {
       info.name = w.at("name").get<std::string>();
       info.category = w.value("category", "misc");
       info.description = w.value("description", "");
+      if (w.contains("command")) {
+        const auto& c = w.at("command");
+        if (c.is_string()) {
+          auto words = split_command(c.get<std::string>());
+          if (!words)
+            return make_error(path + ": workload '" + info.name +
+                              "': command: " + words.error().message);
+          info.command = std::move(*words);
+        } else {
+          info.command = c.get<std::vector<std::string>>();
+          if (info.command.empty() || info.command[0].empty())
+            return make_error(path + ": workload '" + info.name + "': command is empty");
+        }
+        if (!w.contains("category")) info.category = "command";
+        info.program = info.command[0];  // looked up in PATH by select_workloads
+        out.push_back(std::move(info));
+        continue;
+      }
       std::string program = w.value("program", "");
       if (program.empty()) program = "wl_" + info.name;
       info.program = program.find('/') == std::string::npos ? bin_dir() + "/" + program : program;
@@ -71,6 +91,66 @@ Result<std::vector<WorkloadInfo>> load_workloads(const std::string& path_in) {
     return make_error(path + ": not a workload index: " + e.what());
   }
   return out;
+}
+
+Result<std::vector<std::string>> split_command(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else if (c == '\'') {
+      const std::size_t end = text.find('\'', i + 1);
+      if (end == std::string::npos) return make_error("unterminated ' in: " + text);
+      word += text.substr(i + 1, end - i - 1);
+      i = end;
+      in_word = true;
+    } else if (c == '"') {
+      std::size_t j = i + 1;
+      for (; j < text.size() && text[j] != '"'; ++j) {
+        // In double quotes a backslash escapes only what the shell lets it escape.
+        if (text[j] == '\\' && j + 1 < text.size() && std::strchr("\"\\$`", text[j + 1]) != nullptr)
+          ++j;
+        word += text[j];
+      }
+      if (j >= text.size()) return make_error("unterminated \" in: " + text);
+      i = j;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      word += text[++i];
+      in_word = true;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (in_word) words.push_back(std::move(word));
+  if (words.empty() || words[0].empty()) return make_error("no command given");
+  return words;
+}
+
+Result<WorkloadInfo> parse_command_workload(const std::string& spec) {
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return make_error("--command '" + spec + "': expected NAME='CMD ARGS'");
+  WorkloadInfo w;
+  w.name = spec.substr(0, eq);
+  for (char c : w.name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+      return make_error("--command: name '" + w.name +
+                        "' may hold only letters, digits, '_', '-' and '.'");
+  if (w.name == "." || w.name == "..") return make_error("--command: name '" + w.name + "'");
+  auto words = split_command(spec.substr(eq + 1));
+  if (!words) return make_error("--command " + w.name + ": " + words.error().message);
+  w.command = std::move(*words);
+  w.program = w.command[0];
+  w.category = "command";
+  w.description = spec.substr(eq + 1);
+  return w;
 }
 
 Result<std::vector<WorkloadInfo>> select_workloads(const std::vector<WorkloadInfo>& known,
@@ -100,6 +180,15 @@ Result<std::vector<WorkloadInfo>> select_workloads(const std::vector<WorkloadInf
   }
   if (out.empty()) return make_error("no workload selected");
   for (auto& w : out) {
+    if (!w.command.empty()) {
+      const std::string found = find_program(w.command[0]);
+      if (found.empty() || ::access(found.c_str(), X_OK) != 0)
+        return make_error("workload '" + w.name + "': command '" + w.command[0] +
+                          "' is not an executable program (looked up in PATH)");
+      w.program = found;
+      w.threads_flag = false;  // run as given: never asked for --help, never given --threads
+      continue;
+    }
     if (::access(w.program.c_str(), X_OK) != 0)
       return make_error("workload '" + w.name + "': program " + w.program +
                         " is missing or not executable (build it with scripts/build)");
@@ -214,6 +303,37 @@ std::vector<Cell> recorded_cells(const std::string& out_dir, std::vector<Cell> f
 
 }  // namespace
 
+void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::string& out_dir) {
+  plan.identification = opt.identify == "harness" ? "harness" : "runner";
+  if (opt.identify != "auto") return;
+  const WorkloadInfo* w = nullptr;
+  for (const auto& x : opt.workloads)
+    if (x.category != "real" && x.command.empty() && !w) w = &x;  // never run a command here
+  if (!w) return;
+  // If the interposer breaks the process, every cell would fail the same way: identify with
+  // the harness instead, and say so.
+  runner::RunOptions o;
+  o.command = {w->program, "--help"};
+  o.allocator = plan.baseline;
+  o.allocators_file = opt.allocators_file;
+  o.out_dir = out_dir + "/cells/preflight";
+  o.capture_output = true;
+  auto r = runner::run(o);
+  std::string why;
+  if (!r)
+    why = r.error().message;
+  else if (r->exit.shell_status() != 0)
+    why = w->program + " --help under the interposer with " + plan.baseline + ": " +
+          r->exit.describe();
+  std::error_code ec;
+  std::filesystem::remove_all(o.out_dir, ec);
+  if (!why.empty()) {
+    plan.identification = "harness";
+    plan.identification_note =
+        "interposer preflight failed (" + why + "); cells identified by the workload harness";
+  }
+}
+
 Result<Results> run_matrix(const MatrixOptions& opt) {
   const Plan& plan = opt.plan;
   if (auto s = make_directories(opt.out_dir); !s) return s.error();
@@ -293,36 +413,10 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     return req;
   };
   results.plan.identification = opt.identify == "harness" ? "harness" : "runner";
-  if (opt.identify == "auto" && !todo.empty()) {
-    // Preflight: a built workload's --help under the baseline through the runner. If the
-    // interposer breaks the process, every cell would fail the same way: identify with the
-    // harness instead, and say so.
-    const WorkloadInfo* w = nullptr;
-    for (const auto& x : opt.workloads)
-      if (x.category != "real" && !w) w = &x;
-    if (w) {
-      runner::RunOptions o;
-      o.command = {w->program, "--help"};
-      o.allocator = plan.baseline;
-      o.allocators_file = opt.allocators_file;
-      o.out_dir = opt.out_dir + "/cells/preflight";
-      o.capture_output = true;
-      auto r = runner::run(o);
-      std::string why;
-      if (!r)
-        why = r.error().message;
-      else if (r->exit.shell_status() != 0)
-        why = w->program + " --help under the interposer with " + plan.baseline + ": " +
-              r->exit.describe();
-      std::error_code ec;
-      std::filesystem::remove_all(o.out_dir, ec);
-      if (!why.empty()) {
-        results.plan.identification = "harness";
-        results.plan.identification_note =
-            "interposer preflight failed (" + why + "); cells identified by the workload harness";
-        std::fprintf(stderr, "matrix: %s\n", results.plan.identification_note.c_str());
-      }
-    }
+  if (!todo.empty()) {
+    resolve_identification(opt, results.plan, opt.out_dir);
+    if (!results.plan.identification_note.empty())
+      std::fprintf(stderr, "matrix: %s\n", results.plan.identification_note.c_str());
   }
   if (opt.progress && !done.empty())
     std::fprintf(stderr, "matrix: resuming, %zu cells already recorded, %zu to run\n", done.size(),

@@ -23,37 +23,6 @@ std::string absolute(const std::string& path) {
   return ec ? path : p.lexically_normal().string();
 }
 
-// The identification run_matrix would choose: `auto` runs the first built workload's --help
-// under the baseline through the runner and falls back to the harness if that fails.
-void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::string& out_dir) {
-  plan.identification = opt.identify == "harness" ? "harness" : "runner";
-  if (opt.identify != "auto") return;
-  const WorkloadInfo* w = nullptr;
-  for (const auto& x : opt.workloads)
-    if (x.category != "real" && !w) w = &x;
-  if (!w) return;
-  runner::RunOptions o;
-  o.command = {w->program, "--help"};
-  o.allocator = plan.baseline;
-  o.allocators_file = opt.allocators_file;
-  o.out_dir = out_dir + "/cells/preflight";
-  o.capture_output = true;
-  auto r = runner::run(o);
-  std::string why;
-  if (!r)
-    why = r.error().message;
-  else if (r->exit.shell_status() != 0)
-    why = w->program + " --help under the interposer with " + plan.baseline + ": " +
-          r->exit.describe();
-  std::error_code ec;
-  std::filesystem::remove_all(o.out_dir, ec);
-  if (!why.empty()) {
-    plan.identification = "harness";
-    plan.identification_note =
-        "interposer preflight failed (" + why + "); cells identified by the workload harness";
-  }
-}
-
 }  // namespace
 
 Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
@@ -67,7 +36,8 @@ Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
       absolute(opt.allocators_file.empty() ? default_configurations_path() : opt.allocators_file);
   p.timeout_s = opt.timeout_s;
   for (const auto& w : opt.workloads)
-    p.workloads.push_back({w.name, w.category, w.description, absolute(w.program), w.threads_flag});
+    p.workloads.push_back(
+        {w.name, w.category, w.description, absolute(w.program), w.threads_flag, w.command});
   // The local engine's order (run_matrix): repeat, workload, threads, configuration; a workload
   // without --threads runs once, at its default.
   const std::vector<int> threads =
@@ -86,8 +56,9 @@ Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
           pc.repeat = r;
           pc.sequence = static_cast<int>(p.cells.size());
           // The command execute_cell runs (informational: the node rebuilds it the same way).
-          pc.command = {absolute(w.program), "--json"};
-          if (opt.plan.smoke) pc.command.push_back("--smoke");
+          pc.command = w.command.empty() ? std::vector<std::string>{absolute(w.program), "--json"}
+                                         : w.command;
+          if (opt.plan.smoke && w.command.empty()) pc.command.push_back("--smoke");
           if (th > 0) {
             pc.command.push_back("--threads");
             pc.command.push_back(std::to_string(th));
@@ -145,7 +116,7 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
   auto request = [&](const PlannedCell& c, const Configuration& conf, const std::string& dir) {
     const PlannedWorkload& pw = *workloads.at(c.workload);
     CellRequest req;
-    req.workload = {pw.name, pw.category, pw.description, pw.program, pw.threads_flag};
+    req.workload = {pw.name, pw.category, pw.description, pw.program, pw.threads_flag, pw.command};
     req.configuration = conf;
     req.threads = c.threads;
     req.smoke = plan.plan.smoke;

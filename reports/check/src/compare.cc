@@ -101,6 +101,18 @@ CheckReport compare(const CellSet& baseline, const CellSet& results, const Check
   for (const std::string& key : order) {
     const Cell* b = base.count(key) ? base[key] : nullptr;
     const Cell* r = res.count(key) ? res[key] : nullptr;
+    if (!b && bad_verdict(r->verdict)) {
+      // A new cell gets no pass for growing without bound: "not in the baseline" would let a
+      // leak in through a rename or a new workload.
+      Finding f = base_finding(*r, "verdict");
+      f.outcome = Outcome::kRegression;
+      f.result = r->verdict;
+      f.change = "new: " + r->verdict;
+      f.message =
+          "not in the baseline, and its verdict is " + r->verdict + ": memory grows without bound";
+      add(f);
+      continue;
+    }
     if (!b || !r) {
       Finding f = base_finding(b ? *b : *r, "cell");
       f.outcome = Outcome::kMissing;

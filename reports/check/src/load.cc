@@ -90,7 +90,9 @@ Result<CellSet> load_watch(const fs::path& dir) {
       cell.status_detail = run->mismatch.empty() ? "allocator not verified" : run->mismatch;
     }
   }
-  cell.workload = runner::workload_name(command);
+  // --name names the cell; else the program's name (two python services would collide).
+  cell.workload =
+      verdict && !verdict->name().empty() ? verdict->name() : runner::workload_name(command);
   if (cell.configuration.empty()) cell.configuration = "unknown";
   if (!verdict && !tl)
     return make_error(dir.string() + ": expected a watch directory (verdict.json, timeline.jsonl)");
@@ -103,7 +105,11 @@ Result<CellSet> load_watch(const fs::path& dir) {
     if (tm.after_frees) cell.metrics[kRssAfterFrees] = *tm.after_frees;
     if (tm.peak) cell.metrics[kPeakRss] = *tm.peak;
   }
-  if (run) cell.metrics[kPeakRss] = Metric{run->peak_rss_bytes, std::nullopt, std::nullopt};
+  // Peak and plateau from one source, so peak >= plateau always: the timeline's highest RSS
+  // sample when there is a timeline (ru_maxrss counts other pages: the exec'ing parent's
+  // high-water mark, children waited for), run.json's rusage peak only without one.
+  if (run && !cell.metrics.count(kPeakRss))
+    cell.metrics[kPeakRss] = Metric{run->peak_rss_bytes, std::nullopt, std::nullopt};
   CellSet set;
   set.sources.push_back(cell.source);
   set.cells.push_back(std::move(cell));

@@ -22,7 +22,7 @@ expect() {  # expect RC PATTERN ARGS...
   fi
 }
 expect 2 "unknown workload 'nope'" --workloads nope --quiet
-expect 2 "workloads is required" --allocators glibc
+expect 2 "nothing to run: give --workloads or --command" --allocators glibc
 expect 2 "unknown allocator configuration 'bogus'" --workloads larson --allocators glibc,bogus
 expect 2 "baseline 'glibc' is not among" --workloads larson --allocators jemalloc
 expect 2 "not a thread count" --workloads larson --allocators glibc --threads x

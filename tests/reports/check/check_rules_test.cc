@@ -105,6 +105,26 @@ TEST(CheckRules, MissingCellsOnEitherSideAreReported) {
       compare(one(watch_cell("retention", 100, 98, 102)), one(other), {10.0, true}).failed());
 }
 
+TEST(CheckRules, ANewCellThatLeaksFails) {
+  // Not in the baseline is no pass for a leak (a new workload, a renamed one).
+  Cell leak = watch_cell("leak", 100, 98, 102);
+  leak.workload = "new-service";
+  const auto r = compare(one(watch_cell("retention", 100, 98, 102)), one(leak), {});
+  ASSERT_TRUE(r.failed());
+  const Finding* f = find(r, "verdict");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->key, "new-service/glibc [watch]");
+  EXPECT_EQ(f->outcome, Outcome::kRegression);
+  EXPECT_NE(f->message.find("not in the baseline, and its verdict is leak"), std::string::npos);
+  // The same for non-heap growth; a new cell that does not grow stays a reported MISSING.
+  leak.verdict = "non-heap-growth";
+  EXPECT_TRUE(compare(one(watch_cell("retention", 100, 98, 102)), one(leak), {}).failed());
+  leak.verdict = "retention";
+  const auto fine = compare(one(watch_cell("retention", 100, 98, 102)), one(leak), {});
+  EXPECT_FALSE(fine.failed());
+  EXPECT_EQ(fine.missing, 2);
+}
+
 TEST(CheckRules, FailedResultCellIsMissingNotPassed) {
   Cell failed = watch_cell("", 0, 0, 0);
   failed.metrics.clear();

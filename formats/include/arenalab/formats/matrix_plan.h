@@ -25,6 +25,7 @@ struct PlannedWorkload {
   std::string name, category, description;
   std::string program;  // absolute path, on storage every node sees
   bool threads_flag = false;
+  std::vector<std::string> command;  // a --command workload's words, run as given (else empty)
   bool operator==(const PlannedWorkload&) const = default;
 };
 

@@ -77,6 +77,7 @@ struct RunPart {
   std::int64_t samples = 0;
   std::string out_dir;
   std::string stop;  // how it was stopped (--duration, a signal), "" when it ended itself
+  std::string name;  // watch --name: the cell check compares ("": none, the program's name)
   bool operator==(const RunPart&) const = default;
 };
 
@@ -146,6 +147,8 @@ struct Verdict {
 
   // The evidence of the decisive RSS signal: rss_signal's, else "rss"'s; null when neither.
   const SignalEvidence* rss_evidence() const;
+  // watch --name, "" when none was given.
+  std::string name() const { return run ? run->name : std::string(); }
   // That signal's knee time when a knee was found.
   std::optional<double> knee_ms() const;
 };

@@ -19,14 +19,32 @@ struct WorkloadInfo {
   std::string name, category, description;
   std::string program;        // absolute path (wl_<name> in bin_dir(), or a real-program driver)
   bool threads_flag = false;  // the program accepts --threads (read from its --help)
+  // A command workload (--command NAME='CMD ARGS', or a "command" entry of the workload file):
+  // any program, run exactly as given (nothing appended: no --json, --smoke or --threads),
+  // measured from outside, adding the figures it prints (docs/matrix.md, "Your own programs").
+  // command[0] as given; `program` is where it was found. Empty for the project's workloads.
+  std::vector<std::string> command;
 };
 
-// Reads the workload index (build/share/arenalab/workloads.json unless `path` is given).
+// Splits CMD ARGS into words as a shell would quote them ('single', "double" with \" \\ \$
+// \` escapes, a backslash outside quotes), without running a shell: no variables, globs,
+// pipes or redirections. Errors: an unterminated quote, or no word at all.
+Result<std::vector<std::string>> split_command(const std::string& text);
+
+// --command NAME='CMD ARGS': a command workload of category "command". NAME is letters,
+// digits, '_', '-' and '.' (it names the cells' directories). The program is looked up in PATH
+// when the workloads are selected.
+Result<WorkloadInfo> parse_command_workload(const std::string& spec);
+
+// Reads the workload index (build/share/arenalab/workloads.json unless `path` is given). An
+// entry names a program (the wl_* convention: it prints an arenalab.workload object with
+// --json) or a command (a string, quoted as split_command reads it, or an array of words).
 Result<std::vector<WorkloadInfo>> load_workloads(const std::string& path = "");
 
 // Resolves a comma list: names, category names (stress, seed, real, ...) or "all" (every
 // workload of the stress, seed and real categories). Errors name the unknown entry and list
-// what exists.
+// what exists. Every selected workload's program must be executable (a command's is looked up
+// in PATH); a project workload's --help is read for --threads, a command is never run here.
 Result<std::vector<WorkloadInfo>> select_workloads(const std::vector<WorkloadInfo>& known,
                                                    const std::vector<std::string>& wanted);
 
@@ -102,6 +120,13 @@ struct MatrixOptions {
 // Errors: out_dir unusable, or results.json present without --resume, or a resumed file from
 // an incompatible plan (other smoke setting), or a record that cannot be written.
 Result<Results> run_matrix(const MatrixOptions& options);
+
+// How cells identify their allocator (plan.identification): --identify runner|harness as
+// given; `auto` runs the first built workload's --help under the baseline through the runner
+// (in OUT_DIR/cells/preflight, removed afterwards; never a --command workload) and falls back to
+// the harness, with the reason in plan.identification_note, when that fails. The local engine
+// and the cluster planner both call it.
+void resolve_identification(const MatrixOptions& options, Plan& plan, const std::string& out_dir);
 
 // CPU model, kernel, glibc, THP settings, and every configuration's allocator version (from a
 // probe process under it).

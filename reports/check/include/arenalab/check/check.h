@@ -7,6 +7,7 @@
 //    intervals (result point above the baseline interval, baseline point below the result's)
 //                                                                      -> regression (fails)
 //  - the mirror image of either                                        -> improvement (reported)
+//  - a cell in the results only whose verdict is leak or non-heap-growth  -> regression (fails)
 //  - a cell or metric present on one side only, or a failed/unverified cell -> missing (reported;
 //    fails only with strict)
 #pragma once
