@@ -94,6 +94,21 @@ Verdict read(const json& doc) {
     pr.time_to_limit_s = p->num("time_to_limit_s");
     v.projection = pr;
   }
+  if (auto r = o.opt_obj("retention")) {
+    Retention re;
+    re.kind = r->str("kind");
+    if (re.kind != "purgeable" && re.kind != "fragmentation" && re.kind != "unknown")
+      throw FormatError(r->path_of("kind") +
+                        ": expected purgeable, fragmentation or unknown, found \"" + re.kind +
+                        "\"");
+    re.kept_bytes = r->num("kept_bytes", 0);
+    re.why = r->str_or("why");
+    re.fix = r->str_or("fix");
+    re.fragmented_bytes = r->opt_num("fragmented_bytes", 0);
+    re.purgeable_bytes = r->opt_num("purgeable_bytes", 0);
+    re.purge_returned_bytes = r->opt_num("purge_returned_bytes", 0);
+    v.retention = re;
+  }
   const Obj sigs = o.obj("signals");
   for (const auto& [name, ev] : sigs.raw().items())
     v.signals[name] = read_signal(Obj(ev, sigs.path_of(name)));

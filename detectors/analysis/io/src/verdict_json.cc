@@ -19,6 +19,17 @@ Signals signals_from_timeline(const timeline::Timeline& tl) {
   sig.mapped = get("mapped");
   sig.retained = get("retained");
   sig.mmap_bytes = get("mmap_bytes");
+  sig.active = get("active");
+  sig.backend = tl.header.allocator.backend;
+  if (!tl.header.command.empty()) {
+    const std::string& argv0 = tl.header.command.front();
+    sig.program = argv0.substr(argv0.find_last_of('/') + 1);  // npos + 1 = 0: the whole name
+  }
+  if (tl.after_purge && !tl.samples.empty()) {
+    const timeline::Sample& before = tl.samples.back();  // the final sample
+    sig.purge =
+        PurgeProbe{before.rss, tl.after_purge->rss, before.resident, tl.after_purge->resident};
+  }
   return sig;
 }
 
@@ -71,6 +82,17 @@ json to_json(const Classification& c, const Options& o, const std::string& sourc
   if (!source.empty()) j["source"] = source;
   if (o.limit_bytes) j["limit_bytes"] = *o.limit_bytes;
   if (c.time_to_limit_s) j["time_to_limit_s"] = *c.time_to_limit_s;
+  if (c.retention) {
+    const RetentionDetail& r = *c.retention;
+    json k = {{"kind", retention_kind_name(r.kind)},
+              {"kept_bytes", r.kept_bytes},
+              {"why", r.why},
+              {"fix", r.fix}};
+    if (r.fragmented_bytes) k["fragmented_bytes"] = *r.fragmented_bytes;
+    if (r.purgeable_bytes) k["purgeable_bytes"] = *r.purgeable_bytes;
+    if (r.purge_returned_bytes) k["purge_returned_bytes"] = *r.purge_returned_bytes;
+    j["retention"] = k;
+  }
   json sig = json::object();
   for (const auto& e : c.evidence) sig[e.signal] = to_json(e.v);
   j["signals"] = sig;

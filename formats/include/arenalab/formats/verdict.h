@@ -62,6 +62,16 @@ struct Projection {
   double time_to_limit_s = 0;  // <= 0: already at or above the limit
 };
 
+// Why the allocator keeps memory ("retention", written with the retention verdict only).
+struct Retention {
+  std::string kind;                            // purgeable | fragmentation | unknown
+  double kept_bytes = 0;                       // RSS's rise the program no longer holds
+  std::string why, fix;                        // the figures that decided; what to change
+  std::optional<double> fragmented_bytes;      // active - allocated at the end (jemalloc)
+  std::optional<double> purgeable_bytes;       // resident - active at the end (jemalloc)
+  std::optional<double> purge_returned_bytes;  // RSS given back by the purge probe
+};
+
 struct Verdict {
   std::string verdict;    // the whole run's verdict (names as in SignalEvidence)
   double confidence = 0;  // [0, 1]
@@ -74,6 +84,7 @@ struct Verdict {
   // The growth rate the projection uses, bytes per second / hour / day (cli).
   std::optional<double> rate_bytes_per_s, rate_bytes_per_hour, rate_bytes_per_day;
   std::optional<Projection> projection;
+  std::optional<Retention> retention;             // retention only
   std::map<std::string, SignalEvidence> signals;  // by signal name
 
   // The evidence of the decisive RSS signal: rss_signal's, else "rss"'s; null when neither.
