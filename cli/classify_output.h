@@ -129,8 +129,11 @@ class LiveVerdict {
 };
 
 inline std::string human_verdict(const analysis::Classification& c, const analysis::Options& o) {
-  std::string out = fmt::format("verdict: {} (confidence {:.2f})\n  {}\n",
-                                analysis::verdict_name(c.verdict), c.confidence, c.reason);
+  // Retention names its kind in the headline (issue 19 class 7): purgeable | fragmentation.
+  const std::string kind =
+      c.retention ? std::string(analysis::retention_kind_name(c.retention->kind)) + ", " : "";
+  std::string out = fmt::format("verdict: {} ({}confidence {:.2f})\n  {}\n",
+                                analysis::verdict_name(c.verdict), kind, c.confidence, c.reason);
   if (const auto p = projection(c, o)) {
     out += fmt::format("  grows {} = {} per hour = {} per day", rate(p->rate),
                        format_bytes(p->rate * 3600), format_bytes(p->rate * 86400));

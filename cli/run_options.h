@@ -39,6 +39,7 @@ struct InterposerFlags {
   int heap_dump_every = 10;
   int jemalloc_prof_dump_every = 0;
   bool trace_children = false;
+  bool purge_at_end = false;
 };
 
 inline void add_target_flags(CLI::App* cmd, TargetFlags& f, const std::string& default_out) {
@@ -75,6 +76,9 @@ inline void add_interposer_flags(CLI::App* cmd, InterposerFlags& f,
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--trace-children", f.trace_children,
                 "Forked children write their own timeline.<pid>.jsonl");
+  cmd->add_flag("--purge-at-end", f.purge_at_end,
+                "At the target's normal exit, ask its allocator to purge and sample once more: "
+                "tells retention a purge returns from fragmentation");
 }
 
 // "300", "300s", "5m", "2h" -> seconds; nullopt for anything else, zero or negative.
@@ -155,6 +159,7 @@ inline std::optional<std::string> apply_interposer_flags(const InterposerFlags& 
   run.heap_dump_every = f.heap_dump_every;
   run.jemalloc_prof_dump_every = f.jemalloc_prof_dump_every;
   run.trace_children = f.trace_children;
+  run.purge_at_end = f.purge_at_end;
   return std::nullopt;
 }
 

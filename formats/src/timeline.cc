@@ -59,6 +59,12 @@ Result<Sample> parse_sample(const std::string& line) {
     if (j.contains("gauges") && j["gauges"].is_object())
       for (const auto& [k, v] : j["gauges"].items())
         if (auto g = opt_number(j["gauges"], k.c_str(), "gauges.")) s.gauges[k] = *g;
+    if (j.contains("after_purge")) {
+      if (!j["after_purge"].is_boolean())
+        return make_error("after_purge: expected true or false, found " +
+                          formats::describe_type(j["after_purge"]));
+      s.after_purge = j["after_purge"].get<bool>();
+    }
   } catch (const formats::FormatError& e) {
     return make_error(e.what());
   }
@@ -116,7 +122,10 @@ Result<Timeline> read_timeline(const std::string& path) {
         return make_error(path + ":" + std::to_string(lineno) + ": t_ms: expected a time >= " +
                           formats::number_text(tl.samples.back().t_ms) +
                           " ms (the previous sample's), found " + formats::number_text(s->t_ms));
-      tl.samples.push_back(std::move(*s));
+      if (s->after_purge)
+        tl.after_purge = std::move(*s);
+      else
+        tl.samples.push_back(std::move(*s));
     }
     line = next;
     have = more;
@@ -155,6 +164,7 @@ std::string sample_line(const Sample& s) {
   put(a, "retained", s.retained);
   if (!a.empty()) j["alloc"] = a;
   if (!s.gauges.empty()) j["gauges"] = s.gauges;
+  if (s.after_purge) j["after_purge"] = true;
   return j.dump();
 }
 

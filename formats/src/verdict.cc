@@ -157,6 +157,21 @@ Verdict read(const json& doc) {
     pr.time_to_limit_s = p->num("time_to_limit_s");
     v.projection = pr;
   }
+  if (auto r = o.opt_obj("retention")) {
+    Retention re;
+    re.kind = r->str("kind");
+    if (re.kind != "purgeable" && re.kind != "fragmentation" && re.kind != "unknown")
+      throw FormatError(r->path_of("kind") +
+                        ": expected purgeable, fragmentation or unknown, found \"" + re.kind +
+                        "\"");
+    re.kept_bytes = r->num("kept_bytes", 0);
+    re.why = r->str_or("why");
+    re.fix = r->str_or("fix");
+    re.fragmented_bytes = r->opt_num("fragmented_bytes", 0);
+    re.purgeable_bytes = r->opt_num("purgeable_bytes", 0);
+    re.purge_returned_bytes = r->opt_num("purge_returned_bytes", 0);
+    v.retention = re;
+  }
   const Obj sigs = o.obj("signals");
   for (const auto& [name, ev] : sigs.raw().items())
     v.signals[name] = read_signal(Obj(ev, sigs.path_of(name)));
@@ -272,6 +287,16 @@ json to_json(const Verdict& v) {
     j["projection"] = {{"limit_bytes", v.projection->limit_bytes},
                        {"limit_source", v.projection->limit_source},
                        {"time_to_limit_s", v.projection->time_to_limit_s}};
+  if (v.retention) {
+    json k = {{"kind", v.retention->kind},
+              {"kept_bytes", v.retention->kept_bytes},
+              {"why", v.retention->why},
+              {"fix", v.retention->fix}};
+    formats::put(k, "fragmented_bytes", v.retention->fragmented_bytes);
+    formats::put(k, "purgeable_bytes", v.retention->purgeable_bytes);
+    formats::put(k, "purge_returned_bytes", v.retention->purge_returned_bytes);
+    j["retention"] = k;
+  }
   json sig = json::object();
   for (const auto& [name, s] : v.signals) sig[name] = signal_json(s);
   j["signals"] = sig;

@@ -164,6 +164,9 @@ TEST(VerdictFile, EveryPartRoundTrips) {
   v.rate_bytes_per_hour = 2 * kMiB * 3600;
   v.rate_bytes_per_day = 2 * kMiB * 86400;
   v.projection = verdict_file::Projection{4e9, "--limit", 1800};
+  v.retention = verdict_file::Retention{
+      "fragmentation", 150 * kMiB,  "active - allocated 138 MiB", "activedefrag yes", 138 * kMiB,
+      7 * kMiB,        std::nullopt};
   v.run = verdict_file::RunPart{{"./server", "--port", "\\xff"},
                                 "jemalloc",
                                 "jemalloc",

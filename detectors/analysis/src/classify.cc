@@ -1138,7 +1138,7 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
       // What the program holds is back near its baseline: the allocator keeps freed memory.
       set(out, Verdict::kRetention, 0.7 * rss.confidence,
           creep + ", while " + out.held_signal + " is back near its baseline (" + b.held_figures +
-              "): the allocator keeps freed memory (fragmentation)");
+              "): the allocator keeps freed memory");
     } else {
       // The program holds most of RSS's rise and that stays bounded (a warm cache whose
       // allocator keeps committing pages around it), or the rise is too small to be kept
@@ -1211,8 +1211,12 @@ Classification classify(const Signals& sig, const Options& o) {
     return out;
   }
   const Baselines b = baselines(in, o);
-  if (decide_rss_grows(in, b, o, out)) return out;
-  decide_settled(in, b, out);
+  if (!decide_rss_grows(in, b, o, out)) decide_settled(in, b, out);
+  if (out.verdict == Verdict::kRetention) {  // its kind and fix (retention_kind.cc)
+    out.retention = explain_retention(sig, b.rss_rise);
+    out.reason += "; " + std::string(retention_kind_name(out.retention->kind)) + ": " +
+                  out.retention->why + "; " + out.retention->fix;
+  }
   return out;
 }
 

@@ -29,6 +29,7 @@ struct Session {
   int dump_every;             // heap profile every N intervals (sample mode)
   int jeprof_dump_every;      // jemalloc prof.dump every N samples (0: never)
   bool trace_children;        // forked / exec'd children write their own timeline
+  bool purge_at_end;          // ARENALAB_PURGE_AT_END: the purge probe after the final sample
   pid_t owner_pid;            // the process whose files these are
   bool active;                // this process is traced
   unsigned mode_flags;        // the mode's bits (state.h), without kDirect and its kin
@@ -43,8 +44,8 @@ std::uint64_t mono_ns();
 // Creates (truncates) <out_dir>/timeline.jsonl, or timeline.<pid>.jsonl for a traced child.
 bool timeline_open(bool child);
 void timeline_write_header();
-// One sample line; `final`: the last one, written at exit.
-void timeline_write_sample(bool final);
+// One sample line; `final`: the last one, written at exit; `after_purge`: the purge probe's.
+void timeline_write_sample(bool final, bool after_purge = false);
 // Starts the sampler thread (every signal blocked in it).
 void sampler_start();
 // The fork child: the parent's append in flight is not ours; the child's files are its own.

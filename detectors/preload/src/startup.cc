@@ -176,6 +176,8 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   const bool child = claim_pid(me);
   const char* trace = getenv(protocol::kEnvTraceChildren);
   s.trace_children = str_eq(trace ? trace : "", "1");
+  const char* purge = getenv(protocol::kEnvPurgeAtEnd);
+  s.purge_at_end = str_eq(purge ? purge : "", "1");
   if (child && !s.trace_children) {
     g_flags.store(0, std::memory_order_relaxed);
     return;

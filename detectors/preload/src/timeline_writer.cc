@@ -132,7 +132,7 @@ void timeline_write_header() {
                  " of escaped text (run.json has it whole)");
 }
 
-void timeline_write_sample(bool final) {
+void timeline_write_sample(bool final, bool after_purge) {
   static char buf[16384];
   Buf b(buf, sizeof buf - 1);
   const double t_ms = static_cast<double>(mono_ns() - g_session.t0_ns) / 1e6;
@@ -177,6 +177,7 @@ void timeline_write_sample(bool final) {
   }
   gauges_append(b);
   if (final) b.str(",\"final\":true");
+  if (after_purge) b.str(",\"after_purge\":true");
   b.str("}\n");
   if (!b.overflow()) timeline_write(b.data(), b.size());
 }
@@ -324,6 +325,11 @@ void sampler_final() {
   g_write_lock.lock();
   if (!g_done.exchange(true)) {
     timeline_write_sample(true);
+    // The purge probe (--purge-at-end): only here, once, on the exit path of the traced
+    // process, never on an allocation path. What a purge gives back is memory the allocator
+    // kept but could return; what stays is held by live blocks (fragmentation).
+    if (g_session.purge_at_end && g_session.id_ok && purge_allocator(g_session.id.backend))
+      timeline_write_sample(true, true);
     profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
     dump_profiles();
     if (g_session.jeprof_dump_every > 0) jemalloc_prof_dump();

@@ -176,6 +176,7 @@ Result<RunResult> run(const RunOptions& o) {
   set(protocol::kEnvDumpEvery, std::to_string(std::max(0, o.heap_dump_every)));
   set(protocol::kEnvJeprofDumpEvery, std::to_string(std::max(0, o.jemalloc_prof_dump_every)));
   set(protocol::kEnvTraceChildren, o.trace_children ? "1" : "0");
+  if (o.purge_at_end) set(protocol::kEnvPurgeAtEnd, "1");
   for (const auto& [k, v] : o.extra_env) {
     if (k == "MALLOC_CONF" && !malloc_conf.empty()) {
       malloc_conf += "," + v;

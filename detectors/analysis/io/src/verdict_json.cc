@@ -21,6 +21,17 @@ Signals signals_from_timeline(const timeline::Timeline& tl) {
   sig.mapped = get("mapped");
   sig.retained = get("retained");
   sig.mmap_bytes = get("mmap_bytes");
+  sig.active = get("active");
+  sig.backend = tl.header.allocator.backend;
+  if (!tl.header.command.empty()) {
+    const std::string& argv0 = tl.header.command.front();
+    sig.program = argv0.substr(argv0.find_last_of('/') + 1);  // npos + 1 = 0: the whole name
+  }
+  if (tl.after_purge && !tl.samples.empty()) {
+    const timeline::Sample& before = tl.samples.back();  // the final sample
+    sig.purge =
+        PurgeProbe{before.rss, tl.after_purge->rss, before.resident, tl.after_purge->resident};
+  }
   return sig;
 }
 
@@ -88,6 +99,12 @@ verdict_file::Verdict to_verdict(const Classification& c, const Options& o,
   v.source = source;
   v.limit_bytes = o.limit_bytes;
   if (c.time_to_limit_s) v.time_to_limit_s = finite(*c.time_to_limit_s);
+  if (c.retention) {
+    const RetentionDetail& r = *c.retention;
+    v.retention = verdict_file::Retention{
+        retention_kind_name(r.kind), r.kept_bytes,          r.why, r.fix, r.fragmented_bytes,
+        r.purgeable_bytes,           r.purge_returned_bytes};
+  }
   for (const auto& e : c.evidence) v.signals[e.signal] = to_evidence(e.v);
   return v;
 }

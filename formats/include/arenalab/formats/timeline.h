@@ -43,12 +43,17 @@ struct Sample {
   Opt mmap_reserved_bytes;  // the same mappings' PROT_NONE part (reservations); optional
   Opt allocated, active, resident, mapped, retained;  // the allocator's books ("alloc")
   std::map<std::string, double> gauges;               // published by the program
+  bool after_purge = false;  // "after_purge": true: written right after the purge probe
 };
 
 struct Timeline {
   Header header;
   std::vector<Sample> samples;
   bool truncated = false;  // the last line was cut (the target was killed mid-write)
+  // The purge probe (run/watch --purge-at-end): the sample written at exit right after the
+  // allocator was asked to purge, compared with samples.back() (the final one). Not part of
+  // `samples`: it is a measurement of the allocator, not of the program's time series.
+  std::optional<Sample> after_purge;
 };
 
 // Reads a timeline.jsonl. Errors name the file, the line and what was expected.

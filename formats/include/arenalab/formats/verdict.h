@@ -125,6 +125,17 @@ struct FleetPart {
   bool operator==(const FleetPart&) const = default;
 };
 
+// Why the allocator keeps memory ("retention", written with the retention verdict only).
+struct Retention {
+  std::string kind;                            // purgeable | fragmentation | unknown
+  double kept_bytes = 0;                       // RSS's rise the program no longer holds
+  std::string why, fix;                        // the figures that decided; what to change
+  std::optional<double> fragmented_bytes;      // active - allocated at the end (jemalloc)
+  std::optional<double> purgeable_bytes;       // resident - active at the end (jemalloc)
+  std::optional<double> purge_returned_bytes;  // RSS given back by the purge probe
+  bool operator==(const Retention&) const = default;
+};
+
 struct Verdict {
   std::string verdict;    // the whole run's verdict (names as in SignalEvidence)
   double confidence = 0;  // [0, 1]
@@ -137,6 +148,7 @@ struct Verdict {
   // The growth rate the projection uses, bytes per second / hour / day (cli).
   std::optional<double> rate_bytes_per_s, rate_bytes_per_hour, rate_bytes_per_day;
   std::optional<Projection> projection;
+  std::optional<Retention> retention;             // retention only
   std::map<std::string, SignalEvidence> signals;  // by signal name
   std::optional<RunPart> run;
   std::optional<AttachPart> attach;

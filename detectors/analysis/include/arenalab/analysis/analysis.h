@@ -123,13 +123,43 @@ struct SeriesVerdict {
 // Classifies one series (the single-series API: also used on each call stack's live bytes).
 SeriesVerdict classify_series(const Series& s, const Options& options = {});
 
+// The purge probe (run/watch --purge-at-end): the final sample, and the one written right after
+// the allocator was asked to purge. Bytes; a figure not measured is empty.
+struct PurgeProbe {
+  std::optional<double> rss_before, rss_after;
+  std::optional<double> resident_before, resident_after;  // the allocator's own books
+};
+
 // All signals of one run; any may be empty (not measured).
 struct Signals {
   Series rss, rss_anon;               // resident set (total, anonymous)
   Series live_bytes;                  // what the program holds, counted by the interposer
   Series allocated;                   // the allocator's books: allocated bytes
+  Series active;                      // ... bytes in pages with live blocks (jemalloc)
   Series resident, mapped, retained;  // allocator footprint
   Series mmap_bytes;                  // anonymous mmap the program made itself (it holds it)
+  // What only explains retention (retention_kind.cc): the identified backend ("jemalloc", ...,
+  // "" unknown), the program's file name (argv[0]'s base), the purge probe when one ran.
+  std::string backend, program;
+  std::optional<PurgeProbe> purge;
+};
+
+// Why the allocator keeps memory (issue 19 class 7; README "Retention's kind").
+enum class RetentionKind {
+  kPurgeable,      // free pages the allocator keeps (decay, arenas, caches): a purge returns them
+  kFragmentation,  // live blocks scattered over active pages: no purge returns them
+  kUnknown,        // neither the books nor a purge probe tell (glibc, mimalloc without one)
+};
+const char* retention_kind_name(RetentionKind k);  // "purgeable" | "fragmentation" | "unknown"
+
+struct RetentionDetail {
+  RetentionKind kind = RetentionKind::kUnknown;
+  double kept_bytes = 0;                       // RSS's rise the program no longer holds
+  std::optional<double> fragmented_bytes;      // active - allocated at the end (jemalloc)
+  std::optional<double> purgeable_bytes;       // resident - active at the end (jemalloc)
+  std::optional<double> purge_returned_bytes;  // RSS before - after the purge probe
+  std::string why;                             // the figures that decided, one clause
+  std::string fix;                             // what to change, one clause
 };
 
 struct SignalEvidence {
@@ -147,10 +177,15 @@ struct Classification {
   std::vector<SignalEvidence> evidence;   // every signal present, plus "gap" (RSS - held)
   std::optional<double> time_to_limit_s;  // RSS (else held) reaching options.limit_bytes
   double rate = 0;  // leak or non-heap-growth: the growth rate that decided it, bytes/s
+  std::optional<RetentionDetail> retention;  // retention only: its kind and fix
 };
 
 // The decisive comparison: what the program holds (live bytes, else allocated) against RSS.
 Classification classify(const Signals& signals, const Options& options = {});
+
+// Retention's kind and fix from the allocator's active vs allocated figures and the purge probe
+// (retention_kind.cc); kept_bytes is RSS's rise the program no longer holds.
+RetentionDetail explain_retention(const Signals& signals, double kept_bytes);
 
 // Building blocks, exposed for tests and the README's worked examples.
 namespace stats {

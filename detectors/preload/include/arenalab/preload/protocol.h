@@ -30,6 +30,10 @@ inline constexpr char kEnvDumpEvery[] = "ARENALAB_DUMP_EVERY";
 inline constexpr char kEnvJeprofDumpEvery[] = "ARENALAB_JEPROF_DUMP_EVERY";
 // "1": forked and exec'd children are traced too (timeline.<pid>.jsonl), else passive.
 inline constexpr char kEnvTraceChildren[] = "ARENALAB_TRACE_CHILDREN";
+// "1": at the end (the exit path, after the final sample) the interposer asks the allocator to
+// purge (allocators/backend.h purge_allocator) and writes one more sample, "after_purge":true,
+// with what came back (--purge-at-end).
+inline constexpr char kEnvPurgeAtEnd[] = "ARENALAB_PURGE_AT_END";
 // CLOCK_MONOTONIC in ns when the runner started the target: the timeline's t_ms = 0.
 inline constexpr char kEnvT0Ns[] = "ARENALAB_T0_NS";
 

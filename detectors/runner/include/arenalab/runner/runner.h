@@ -55,7 +55,10 @@ struct RunOptions {
   int jemalloc_prof_dump_every = 0;
   // Additions:
   bool trace_children = false;  // forked children write timeline.<pid>.jsonl
-  int heap_dump_every = 10;     // sample mode: heap.<seq>.heap every N intervals (and at exit)
+  // At the target's normal exit, the interposer asks its allocator to purge and records one
+  // more sample ("after_purge"): what a purge returns (retention's kind, issue 19 class 7).
+  bool purge_at_end = false;
+  int heap_dump_every = 10;  // sample mode: heap.<seq>.heap every N intervals (and at exit)
 };
 
 struct RunResult {

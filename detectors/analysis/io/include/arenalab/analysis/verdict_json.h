@@ -17,6 +17,7 @@ Signals signals_from_timeline(const timeline::Timeline& tl);
 
 // The classification as verdict.json's typed document (formats/verdict.h writes and reads it):
 // slopes in bytes/s, times in ms, growth in % of level; a figure not computed is absent.
+// A retention verdict carries its kind (retention: purgeable | fragmentation | unknown).
 // Callers add the projection, run, tree, attach or fleet part before writing.
 verdict_file::Verdict to_verdict(const Classification& c, const Options& o,
                                  const std::string& source = "");
