@@ -102,6 +102,10 @@ void setup(CLI::App& root, int& exit_code) {
             return "expected seconds > 0, got '" + text + "'";
           },
           "SECONDS"));
+  cmd->add_option("--at", flags->options.at_s,
+                  "Also a flame graph of the live bytes at the dump nearest to SECONDS after the "
+                  "start (DIR/live-at.svg)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--top", flags->top, "Call sites to list (default 10)");
   cmd->add_option("--out", flags->options.out_dir,
                   "Directory for dumps, tool output and profile.json "

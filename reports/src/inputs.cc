@@ -8,10 +8,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <tuple>
 
 #include "arenalab/core/files.h"
 #include "arenalab/formats/json.h"
+#include "arenalab/profilers/flamegraph.h"
 
 namespace arenalab::reports {
 namespace fs = std::filesystem;
@@ -106,13 +109,68 @@ bool has_any(const fs::path& dir, std::initializer_list<const char*> names) {
   return false;
 }
 
+// The inverse of core's markup_escape (the five entities it writes).
+std::string markup_unescape(std::string_view s) {
+  static const std::pair<std::string_view, char> kEntities[] = {
+      {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    bool done = false;
+    for (const auto& [entity, c] : kEntities)
+      if (s.substr(i, entity.size()) == entity) {
+        out += c;
+        i += entity.size();
+        done = true;
+        break;
+      }
+    if (!done) out += s[i++];
+  }
+  return out;
+}
+
+// Redraws <stem>.svg from <stem>.folded with flamegraph_svg: the title is the SVG's (its first
+// 15 px text), the red frames are those drawn red in it (data-n of a frame whose rect is
+// rgb(220,40,30)); an SVG that is not arenalab's flame graph is left to the call graphs.
+std::optional<FlameGraph> redraw_flamegraph(const fs::path& svg_path) {
+  fs::path folded_path = svg_path;
+  folded_path.replace_extension(".folded");
+  if (!fs::exists(folded_path)) return std::nullopt;
+  auto svg = read_file(svg_path.string());
+  auto folded = read_file(folded_path.string());
+  if (!svg || !folded || svg->find("class=\"arenalab-flamegraph\"") == std::string::npos)
+    return std::nullopt;
+  std::string title = svg_path.filename().string();
+  const std::string title_open = "font-size=\"15\">";
+  if (auto a = svg->find(title_open); a != std::string::npos)
+    if (auto b = svg->find("</text>", a); b != std::string::npos)
+      title = markup_unescape(
+          std::string_view(*svg).substr(a + title_open.size(), b - a - title_open.size()));
+  std::vector<std::string> hot;
+  for (std::size_t at = svg->find("<g class=\"fg\""); at != std::string::npos;
+       at = svg->find("<g class=\"fg\"", at + 1)) {
+    const auto end = svg->find("</g>", at);
+    const std::string_view g = std::string_view(*svg).substr(at, end - at);
+    if (g.find("fill=\"rgb(220,40,30)\"") == std::string_view::npos) continue;
+    const auto n = g.find("data-n=\"");
+    if (n == std::string_view::npos) continue;
+    const auto q = g.find('"', n + 8);
+    hot.push_back(markup_unescape(g.substr(n + 8, q - n - 8)));
+  }
+  return FlameGraph{svg_path.filename().string(), profilers::flamegraph_svg(*folded, title, hot)};
+}
+
 Status load_profile_dir(const fs::path& dir, ProfileInput* p) {
   p->dir = dir.string();
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  for (const auto& f : files)
-    if (f.extension() == ".svg") p->svgs.push_back(f.string());
+  for (const auto& f : files) {
+    if (f.extension() != ".svg") continue;
+    if (auto fg = redraw_flamegraph(f))
+      p->flamegraphs.push_back(std::move(*fg));
+    else
+      p->svgs.push_back(f.string());
+  }
   if (fs::exists(dir / "profile.json")) {
     auto profile = profile_file::read_profile((dir / "profile.json").string());
     if (!profile) return profile.error();
@@ -190,7 +248,7 @@ Result<Inputs> load_inputs(const std::vector<std::string>& paths) {
       if (!st) return st.error();
       // Verdict call sites (watch with --mode sample) appear with the watch; a profile directory
       // without a table or a graph adds nothing.
-      if (!p.callsites.empty() || !p.svgs.empty()) {
+      if (!p.callsites.empty() || !p.svgs.empty() || !p.flamegraphs.empty()) {
         recognised = true;
         in.profiles.push_back(std::move(p));
       } else if (!recognised) {

@@ -275,6 +275,14 @@ std::string render_html(const std::string& title, const Inputs& in,
         for (const std::string& n : p.notes) h += "<li>" + esc(n) + "</li>\n";
         h += "</ul>\n";
       }
+      // arenalab's own flame graphs inline (not as <img>): their hover titles and click-to-zoom
+      // script work in the page; each finds its own <svg> (flamegraph.cc's kZoomScript).
+      for (const FlameGraph& fg : p.flamegraphs) {
+        std::string svg = fg.svg;
+        if (svg.rfind("<?xml", 0) == 0) svg.erase(0, svg.find('\n') + 1);
+        h += "<figure class=\"flamegraph\">" + svg + "<figcaption>flame graph: " + esc(fg.name) +
+             " (hover a frame for its bytes, click to zoom)</figcaption></figure>\n";
+      }
       for (const std::string& svg : p.svgs) {
         auto text = read_file(svg);
         if (!text) {

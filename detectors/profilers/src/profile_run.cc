@@ -89,36 +89,46 @@ void assess_outside_growth(ProfileReport& r, const std::string& signal,
 }
 
 // Flame graphs of every profiler's series, with no external tool: the live bytes at the last
-// dump and the growth from the first dump to the last, as folded stacks and SVG, listed with
-// the tools.
-void write_flamegraphs(ProfileReport& r) {
+// dump, the growth from the first dump to the last, and (at_s) the live bytes at the dump
+// nearest to a chosen time, as folded stacks and SVG, listed with the tools.
+void write_flamegraphs(ProfileReport& r, std::optional<double> at_s) {
   if (r.dump_t_ms.empty()) return;
   std::vector<std::string> hot;
   for (const auto& s : r.callsites)
     if (const Frame* f = s.site_frame(); f != nullptr && s.verdict.is_leak())
       hot.push_back(folded_frame_name(*f));
   struct Graph {
-    const char* stem;
-    std::string title;
-    std::optional<std::size_t> from;
+    std::string stem, title, folded;
   };
   const std::string span =
       fmt::format("{} .. {}", fmt_ms(r.dump_t_ms.front()), fmt_ms(r.dump_t_ms.back()));
-  const Graph graphs[] = {
-      {"growth", "Growth of live bytes from the first to the last dump (" + span + ")", 0},
-      {"live", "Live bytes at the last dump (" + fmt_ms(r.dump_t_ms.back()) + ")", std::nullopt},
+  std::vector<Graph> graphs = {
+      {"growth", "Growth of live bytes from the first to the last dump (" + span + ")",
+       folded_stacks(r.callsites, 0, std::nullopt)},
+      {"live", "Live bytes at the last dump (" + fmt_ms(r.dump_t_ms.back()) + ")",
+       folded_stacks(r.callsites, std::nullopt, std::nullopt)},
   };
+  if (at_s) {
+    // The regular dump nearest to the time asked for: what was live then.
+    const double want_ms = *at_s * 1000;
+    const double t = *std::min_element(
+        r.dump_t_ms.begin(), r.dump_t_ms.end(),
+        [&](double a, double b) { return std::fabs(a - want_ms) < std::fabs(b - want_ms); });
+    graphs.push_back(
+        {"live-at",
+         fmt::format("Live bytes at {} (the dump nearest to {:.1f} s)", fmt_ms(t), *at_s),
+         folded_stacks_at(r.callsites, t)});
+  }
   for (const auto& g : graphs) {
     ToolCommand t;
-    t.purpose = std::string(g.stem) +
+    t.purpose = g.stem +
                 " flame graph (folded stacks for flamegraph.pl/speedscope, "
-                "and SVG; leaking sites in red)";
+                "and SVG; leaking sites in red, click a frame to zoom)";
     const std::string folded_path = r.out_dir + "/" + g.stem + ".folded";
     const std::string svg_path = r.out_dir + "/" + g.stem + ".svg";
     t.command = "(built in) " + folded_path + " -> " + svg_path;
-    const std::string folded = folded_stacks(r.callsites, g.from, std::nullopt);
-    auto st = write_file_atomic(folded_path, folded);
-    if (st) st = write_file_atomic(svg_path, flamegraph_svg(folded, g.title, hot));
+    auto st = write_file_atomic(folded_path, g.folded);
+    if (st) st = write_file_atomic(svg_path, flamegraph_svg(g.folded, g.title, hot));
     t.ran = true;
     t.status = st ? 0 : 1;
     if (st)
@@ -194,7 +204,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (!ran) return ran.error();
 
   classify_and_rank(report.callsites);
-  write_flamegraphs(report);
+  write_flamegraphs(report, o.at_s);
   if (report.dumps.empty())
     report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
   if (const std::size_t n = report.dump_t_ms.size(); n < kDumpsNeeded) {

@@ -9,7 +9,9 @@
 #  2. temporary allocations: churn_buffers 2000 of 2000;
 #  3. allocations per site: churn_buffers 2000 (250.0 MiB), leak_some_records and
 #     cached_window 100 each;
-#  4. a directory without allocs.bin: one line on stderr, exit 1.
+#  4. --at 1: a "live at 1.0 s" table where leak_some_records holds part of its peak (more than
+#     0, less than 25.0 MiB), and live-at.folded/.svg with it as the widest stack;
+#  5. a directory without allocs.bin: one line on stderr, exit 1.
 # Usage: analyze_test.sh ARENALAB PROGRAM
 set -uo pipefail
 arenalab=$1 prog=$2
@@ -42,6 +44,21 @@ widest = max(lines, key=lambda l: float(l[1]))
 ET.parse(d + "/peak.svg")
 if not widest[0].split(";")[-1].startswith("leak_some_records") or float(widest[1]) != 100 * 262144:
     print(f"FAIL: peak.folded's widest stack is {widest}, expected leak_some_records 26214400")
+    sys.exit(1)
+PY
+"$arenalab" analyze --at 1 "$out/full" >"$out/at.txt" 2>&1 ||
+  { echo "FAIL: analyze --at 1: $(cat "$out/at.txt")"; fail=1; }
+python3 - "$out/full" "$out/at.txt" <<'PY' || fail=1
+import re, sys, xml.etree.ElementTree as ET
+d, text = sys.argv[1], open(sys.argv[2]).read()
+m = re.search(r"^live at 1\.0 s \(.*\):\n +([0-9.]+) (MiB|KiB)  leak_some_records", text, re.M)
+ET.parse(d + "/live-at.svg")
+rows = [l.rsplit(" ", 1) for l in open(d + "/live-at.folded") if l.strip()]
+widest = max(rows, key=lambda l: float(l[1]))
+at = float(widest[1])
+print(f"live at 1.0 s: {widest[0].split(';')[-1]} {at / 2**20:.2f} MiB")
+if not m or not widest[0].split(";")[-1].startswith("leak_some_records") or not 0 < at < 100 * 262144:
+    print("FAIL: analyze --at 1 does not show leak_some_records with part of its peak:\n" + text)
     sys.exit(1)
 PY
 mkdir -p "$out/empty"

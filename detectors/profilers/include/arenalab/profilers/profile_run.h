@@ -53,6 +53,9 @@ struct ProfileOptions {
   std::string out_dir;          // empty: ./arenalab-profile-<pid>
   std::string allocators_file;  // empty: the shipped configurations
   bool run_tools = true;        // run jeprof / pprof / heaptrack_print afterwards
+  // --at: also a flame graph of the live bytes at the regular dump nearest to this many seconds
+  // after the start (DIR/live-at.folded, DIR/live-at.svg).
+  std::optional<double> at_s;
   // Keep the target's stdout off ours (it is copied to stderr after the run), so that a
   // machine-readable report on stdout stays parseable.
   bool target_stdout_to_stderr = false;
