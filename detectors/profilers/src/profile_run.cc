@@ -161,20 +161,14 @@ std::optional<Profiler> parse_profiler(std::string_view name) {
   return std::nullopt;
 }
 
-Result<ProfileReport> run_profile(const ProfileOptions& o) {
-  if (o.command.empty()) return make_error("no command to profile (give it after --)");
-  if (!(o.interval_s >= 0)) return make_error("--interval must be > 0 seconds");
-  if (o.lg_sample < 0 || o.lg_sample > 40) return make_error("--lg-sample must be in 0..40");
-
-  ProfileReport report;
-  report.profiler = o.profiler;
-  report.command = o.command;
+namespace {
+// The output directory (created) and the --skip filter, as every front end needs them.
+Status prepare_run(const ProfileOptions& o, ProfileReport& report, detail::ProfileRun& run) {
   std::string dir =
       o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
   if (auto st = make_directories(dir); !st) return st.error();
   report.out_dir = fs::absolute(dir).lexically_normal().string();
   if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
-  detail::ProfileRun run{o, report, detail::which(o.command[0])};
   if (run.binary.empty()) return make_error("cannot find program '" + o.command[0] + "'");
   for (const auto& pattern : o.skip) {
     try {
@@ -183,6 +177,60 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
       return make_error("--skip: '" + pattern + "' is not a regular expression: " + e.what());
     }
   }
+  return Ok{};
+}
+}  // namespace
+
+Result<FullProfile> run_full_profile(const ProfileOptions& o, double temporary_ms) {
+  if (o.command.empty()) return make_error("no command to profile (give it after --)");
+  ProfileReport report;
+  report.profiler = Profiler::kInterposer;
+  report.command = o.command;
+  detail::ProfileRun run{o, report, detail::which(o.command[0])};
+  if (auto st = prepare_run(o, report, run); !st) return st.error();
+  runner::RunOptions ro;
+  ro.mode = "full";
+  auto ran = detail::run_with_runner(run, ro);
+  if (!ran) return ran.error();
+  FullProfile out;
+  out.command = o.command;
+  out.out_dir = report.out_dir;
+  out.exit = report.exit;
+  out.notes = report.notes;
+  // The same path as `arenalab analyze DIR`.
+  std::optional<double> at_ms;
+  if (o.at_s) at_ms = *o.at_s * 1000;
+  auto views = analyze_full_log(report.out_dir, temporary_ms, run.filter, at_ms);
+  if (!views) return views.error();
+  out.views = std::move(*views);
+  auto graphs = write_full_log_graphs(out.views, report.out_dir);
+  if (!graphs) return graphs.error();
+  out.graphs = std::move(*graphs);
+  return out;
+}
+
+std::string full_profile_text(const FullProfile& p, int top) {
+  std::string out = fmt::format("profile: {} under interposer, full mode ({})\n",
+                                join_command(p.command), p.exit.describe());
+  out += full_log_text(p.views, top);
+  out += "\n" + p.graphs;
+  if (!p.notes.empty()) {
+    out += "\nnotes:\n";
+    for (const auto& note : p.notes) out += "  - " + note + "\n";
+  }
+  return out;
+}
+
+Result<ProfileReport> run_profile(const ProfileOptions& o) {
+  if (o.command.empty()) return make_error("no command to profile (give it after --)");
+  if (!(o.interval_s >= 0)) return make_error("--interval must be > 0 seconds");
+  if (o.lg_sample < 0 || o.lg_sample > 40) return make_error("--lg-sample must be in 0..40");
+
+  ProfileReport report;
+  report.profiler = o.profiler;
+  report.command = o.command;
+  detail::ProfileRun run{o, report, detail::which(o.command[0])};
+  if (auto st = prepare_run(o, report, run); !st) return st.error();
   run.adaptive = o.interval_s == 0;
   run.interval_s = run.adaptive ? kAdaptiveBaseS : o.interval_s;
 
