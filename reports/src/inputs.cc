@@ -5,6 +5,8 @@
 #include "arenalab/reports/inputs.h"
 #include "arenalab/core/text.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -35,15 +37,21 @@ std::vector<Callsite> profile_callsites(const profile_file::Profile& profile) {
   std::vector<Callsite> out;
   for (const profile_file::Callsite& c : profile.callsites) {
     Callsite s;
-    // The first frame outside the allocator: "function (file:line)"; else the whole stack.
+    // The first frame outside the allocator, as `arenalab profile` prints it: "function
+    // (file:line)", "function in module", "0x<address> in module" when it has no symbol; a
+    // stack with no such frame is "(allocator/runtime only)" with its outermost frame (never
+    // the allocator's own frames, which are raw addresses where the terminal showed a name).
     if (c.site) {
       s.site = c.site->function;
+      if (s.site.empty()) s.site = fmt::format("0x{:x}", c.site->address);
       if (!c.site->file.empty())
         s.site += " (" + fs::path(c.site->file).filename().string() +
                   (c.site->line > 0 ? ":" + std::to_string(c.site->line) : "") + ")";
+      else if (!c.site->module.empty())
+        s.site += " in " + fs::path(c.site->module).filename().string();
+    } else if (!c.stack.empty()) {
+      s.site = "(allocator/runtime only) " + c.stack.back();
     }
-    if (s.site.empty())
-      for (const std::string& f : c.stack) s.site += (s.site.empty() ? "" : " < ") + f;
     if (s.site.empty()) s.site = "(unknown site)";
     if (!c.source.empty() && c.source != "heap") s.site = "[" + c.source + "] " + s.site;
     s.verdict = c.verdict;
@@ -100,6 +108,21 @@ Result<RunInput> load_run_dir(const fs::path& dir, const std::string& kind_hint)
   if (r.run) r.configuration = r.run->configuration;
   if (r.configuration.empty() && r.timeline) r.configuration = r.timeline->header.allocator.name;
   if (r.configuration.empty()) r.configuration = "unknown";
+  r.allocator = r.allocator_short = r.configuration;
+  if (r.run && !r.run->verified) {
+    const std::string found =
+        r.run->identified_backend.empty() ? std::string("unidentified") : r.run->identified_backend;
+    r.allocator = found + " (NOT verified; asked for " + r.configuration + ")";
+    r.allocator_short = found + " (NOT verified)";
+  }
+  for (const std::string& arg : command) {
+    const bool plain = !arg.empty() && arg.find_first_not_of(
+                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                           "0123456789_-./=:,+@%") == std::string::npos;
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    r.command += (r.command.empty() ? "" : " ") + (plain ? arg : quoted + "'");
+  }
   return r;
 }
 

@@ -36,6 +36,13 @@ struct MatrixInput {
 struct RunInput {
   std::string dir, kind;  // run | watch | budget | matrix-cell
   std::string workload, configuration;
+  // What the report calls the allocator: the configuration when run.json says the interposer
+  // verified it (or says nothing), else what was identified, marked: "jemalloc (NOT verified;
+  // asked for glibc)". A process that brought its own allocator is never shown under the
+  // configuration asked for.
+  std::string allocator;
+  std::string allocator_short;  // for legends: "jemalloc (NOT verified)"
+  std::string command;          // the run's command line, shell-quoted ("" when no file records it)
   std::optional<timeline::Timeline> timeline;
   std::optional<runner::RunRecord> run;          // run.json
   std::optional<verdict_file::Verdict> verdict;  // verdict.json
