@@ -6,9 +6,8 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 
-#include "arenalab/core/files.h"
-#include "arenalab/profilers/flamegraph.h"
 #include "arenalab/profilers/full_log.h"
 #include "command.h"
 
@@ -19,6 +18,7 @@ struct Flags {
   std::string dir;
   int top = 10;
   double temporary_ms = 10;
+  std::optional<double> at_s;  // --at: live bytes by site at that time too
 };
 
 int run(const Flags& flags) {
@@ -26,26 +26,20 @@ int run(const Flags& flags) {
     print_error("analyze", "--top must be at least 1 and --temporary-ms at least 0");
     return kExitUsage;
   }
-  auto views = profilers::analyze_full_log(flags.dir, flags.temporary_ms);
+  std::optional<double> at_ms;
+  if (flags.at_s) at_ms = *flags.at_s * 1000;
+  auto views = profilers::analyze_full_log(flags.dir, flags.temporary_ms, {}, at_ms);
   if (!views) {
     print_error("analyze", views.error().message);
     return kExitError;
   }
   std::cout << profilers::full_log_text(*views, flags.top);
-  const std::string folded =
-      profilers::folded_stacks(profilers::peak_series(*views), std::nullopt, std::nullopt);
-  Status st = write_file_atomic(flags.dir + "/peak.folded", folded);
-  if (st)
-    st = write_file_atomic(
-        flags.dir + "/peak.svg",
-        profilers::flamegraph_svg(
-            folded, fmt::format("Live bytes at the peak ({:.1f} s)", views->peak_t_ms / 1000)));
-  if (!st) {
-    print_error("analyze", st.error().message);
+  auto graphs = profilers::write_full_log_graphs(*views, flags.dir);
+  if (!graphs) {
+    print_error("analyze", graphs.error().message);
     return kExitError;
   }
-  std::cout << fmt::format("\npeak flame graph: {0}/peak.svg (folded stacks: {0}/peak.folded)\n",
-                           flags.dir);
+  std::cout << "\n" << *graphs;
   return kExitOk;
 }
 
@@ -59,6 +53,10 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_option("--top", flags->top, "Rows per view (default 10)");
   cmd->add_option("--temporary-ms", flags->temporary_ms,
                   "An allocation freed within this many ms is temporary (default 10)");
+  cmd->add_option("--at", flags->at_s,
+                  "Also the live bytes by call site at SECONDS after the first record (a table "
+                  "and DIR/live-at.svg)")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([flags, &exit_code] { exit_code = run(*flags); });
 }
 

@@ -24,6 +24,8 @@ struct Flags {
   bool json = false;
   bool quiet = false;
   double progress_every_s = 3;  // a progress line on stderr this often while the target runs
+  bool full = false;            // --full: the interposer's full mode, then analyze's views
+  double temporary_ms = 10;     // --full: freed within this many ms is temporary
 };
 
 int run(const Flags& flags) {
@@ -45,6 +47,13 @@ int run(const Flags& flags) {
   }
   profilers::ProfileOptions options = flags.options;
   options.profiler = *profilers::parse_profiler(flags.profiler);
+  if (flags.full && (options.profiler != profilers::Profiler::kInterposer || flags.json ||
+                     options.interval_s > 0)) {
+    print_error("profile",
+                "--full is the interposer's full mode (--profiler interposer): it records every "
+                "event, so --interval does not apply, and it has no --json output");
+    return kExitUsage;
+  }
   options.target_stdout_to_stderr = flags.json;
   // Progress on stderr while it runs: the profile itself comes at the end.
   double next_ms = flags.progress_every_s * 1000;
@@ -59,6 +68,16 @@ int run(const Flags& flags) {
               : fmt::format("{} dumps kept (every {} s)", p.dumps, p.interval_s),
           p.rss > 0 ? "  RSS " + format_bytes(static_cast<double>(p.rss)) : std::string());
     };
+  if (flags.full) {
+    // Full mode, then the same views as `arenalab analyze DIR` (no series: no verdict, exit 0).
+    auto full = profilers::run_full_profile(options, flags.temporary_ms);
+    if (!full) {
+      print_error("profile", full.error().message);
+      return kExitError;
+    }
+    std::cout << profilers::full_profile_text(*full, flags.top);
+    return kExitOk;
+  }
   auto report = profilers::run_profile(options);
   if (!report) {
     print_error("profile", report.error().message);
@@ -102,6 +121,10 @@ void setup(CLI::App& root, int& exit_code) {
             return "expected seconds > 0, got '" + text + "'";
           },
           "SECONDS"));
+  cmd->add_option("--at", flags->options.at_s,
+                  "Also a flame graph of the live bytes at the dump nearest to SECONDS after the "
+                  "start (DIR/live-at.svg)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--top", flags->top, "Call sites to list (default 10)");
   cmd->add_option("--out", flags->options.out_dir,
                   "Directory for dumps, tool output and profile.json "
@@ -111,6 +134,13 @@ void setup(CLI::App& root, int& exit_code) {
                   "built-in zmalloc, PyObject_Malloc, g_malloc, xmalloc, ... lists); repeatable");
   cmd->add_option("--frames", flags->frames,
                   "Frames of each stack to show, from the call site outward (default 1)");
+  cmd->add_flag("--full", flags->full,
+                "With --profiler interposer: record every allocation and free with its stack "
+                "(full mode, DIR/allocs.bin), then show what `arenalab analyze DIR` shows: live "
+                "bytes by site at the peak (peak.svg), temporaries, allocation counts");
+  cmd->add_option("--temporary-ms", flags->temporary_ms,
+                  "--full: an allocation freed within this many ms is temporary (default 10)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet,-q", flags->quiet, "No progress lines on stderr while it runs");
   cmd->add_option("--progress-every", flags->progress_every_s,
                   "Seconds between progress lines on stderr (default 3; 0: none)");

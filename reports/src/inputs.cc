@@ -5,13 +5,18 @@
 #include "arenalab/reports/inputs.h"
 #include "arenalab/core/text.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <tuple>
 
 #include "arenalab/core/files.h"
 #include "arenalab/formats/json.h"
+#include "arenalab/profilers/flamegraph.h"
 
 namespace arenalab::reports {
 namespace fs = std::filesystem;
@@ -32,15 +37,21 @@ std::vector<Callsite> profile_callsites(const profile_file::Profile& profile) {
   std::vector<Callsite> out;
   for (const profile_file::Callsite& c : profile.callsites) {
     Callsite s;
-    // The first frame outside the allocator: "function (file:line)"; else the whole stack.
+    // The first frame outside the allocator, as `arenalab profile` prints it: "function
+    // (file:line)", "function in module", "0x<address> in module" when it has no symbol; a
+    // stack with no such frame is "(allocator/runtime only)" with its outermost frame (never
+    // the allocator's own frames, which are raw addresses where the terminal showed a name).
     if (c.site) {
       s.site = c.site->function;
+      if (s.site.empty()) s.site = fmt::format("0x{:x}", c.site->address);
       if (!c.site->file.empty())
         s.site += " (" + fs::path(c.site->file).filename().string() +
                   (c.site->line > 0 ? ":" + std::to_string(c.site->line) : "") + ")";
+      else if (!c.site->module.empty())
+        s.site += " in " + fs::path(c.site->module).filename().string();
+    } else if (!c.stack.empty()) {
+      s.site = "(allocator/runtime only) " + c.stack.back();
     }
-    if (s.site.empty())
-      for (const std::string& f : c.stack) s.site += (s.site.empty() ? "" : " < ") + f;
     if (s.site.empty()) s.site = "(unknown site)";
     if (!c.source.empty() && c.source != "heap") s.site = "[" + c.source + "] " + s.site;
     s.verdict = c.verdict;
@@ -97,6 +108,21 @@ Result<RunInput> load_run_dir(const fs::path& dir, const std::string& kind_hint)
   if (r.run) r.configuration = r.run->configuration;
   if (r.configuration.empty() && r.timeline) r.configuration = r.timeline->header.allocator.name;
   if (r.configuration.empty()) r.configuration = "unknown";
+  r.allocator = r.allocator_short = r.configuration;
+  if (r.run && !r.run->verified) {
+    const std::string found =
+        r.run->identified_backend.empty() ? std::string("unidentified") : r.run->identified_backend;
+    r.allocator = found + " (NOT verified; asked for " + r.configuration + ")";
+    r.allocator_short = found + " (NOT verified)";
+  }
+  for (const std::string& arg : command) {
+    const bool plain = !arg.empty() && arg.find_first_not_of(
+                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                           "0123456789_-./=:,+@%") == std::string::npos;
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    r.command += (r.command.empty() ? "" : " ") + (plain ? arg : quoted + "'");
+  }
   return r;
 }
 
@@ -106,13 +132,68 @@ bool has_any(const fs::path& dir, std::initializer_list<const char*> names) {
   return false;
 }
 
+// The inverse of core's markup_escape (the five entities it writes).
+std::string markup_unescape(std::string_view s) {
+  static const std::pair<std::string_view, char> kEntities[] = {
+      {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    bool done = false;
+    for (const auto& [entity, c] : kEntities)
+      if (s.substr(i, entity.size()) == entity) {
+        out += c;
+        i += entity.size();
+        done = true;
+        break;
+      }
+    if (!done) out += s[i++];
+  }
+  return out;
+}
+
+// Redraws <stem>.svg from <stem>.folded with flamegraph_svg: the title is the SVG's (its first
+// 15 px text), the red frames are those drawn red in it (data-n of a frame whose rect is
+// rgb(220,40,30)); an SVG that is not arenalab's flame graph is left to the call graphs.
+std::optional<FlameGraph> redraw_flamegraph(const fs::path& svg_path) {
+  fs::path folded_path = svg_path;
+  folded_path.replace_extension(".folded");
+  if (!fs::exists(folded_path)) return std::nullopt;
+  auto svg = read_file(svg_path.string());
+  auto folded = read_file(folded_path.string());
+  if (!svg || !folded || svg->find("class=\"arenalab-flamegraph\"") == std::string::npos)
+    return std::nullopt;
+  std::string title = svg_path.filename().string();
+  const std::string title_open = "font-size=\"15\">";
+  if (auto a = svg->find(title_open); a != std::string::npos)
+    if (auto b = svg->find("</text>", a); b != std::string::npos)
+      title = markup_unescape(
+          std::string_view(*svg).substr(a + title_open.size(), b - a - title_open.size()));
+  std::vector<std::string> hot;
+  for (std::size_t at = svg->find("<g class=\"fg\""); at != std::string::npos;
+       at = svg->find("<g class=\"fg\"", at + 1)) {
+    const auto end = svg->find("</g>", at);
+    const std::string_view g = std::string_view(*svg).substr(at, end - at);
+    if (g.find("fill=\"rgb(220,40,30)\"") == std::string_view::npos) continue;
+    const auto n = g.find("data-n=\"");
+    if (n == std::string_view::npos) continue;
+    const auto q = g.find('"', n + 8);
+    hot.push_back(markup_unescape(g.substr(n + 8, q - n - 8)));
+  }
+  return FlameGraph{svg_path.filename().string(), profilers::flamegraph_svg(*folded, title, hot)};
+}
+
 Status load_profile_dir(const fs::path& dir, ProfileInput* p) {
   p->dir = dir.string();
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  for (const auto& f : files)
-    if (f.extension() == ".svg") p->svgs.push_back(f.string());
+  for (const auto& f : files) {
+    if (f.extension() != ".svg") continue;
+    if (auto fg = redraw_flamegraph(f))
+      p->flamegraphs.push_back(std::move(*fg));
+    else
+      p->svgs.push_back(f.string());
+  }
   if (fs::exists(dir / "profile.json")) {
     auto profile = profile_file::read_profile((dir / "profile.json").string());
     if (!profile) return profile.error();
@@ -190,7 +271,7 @@ Result<Inputs> load_inputs(const std::vector<std::string>& paths) {
       if (!st) return st.error();
       // Verdict call sites (watch with --mode sample) appear with the watch; a profile directory
       // without a table or a graph adds nothing.
-      if (!p.callsites.empty() || !p.svgs.empty()) {
+      if (!p.callsites.empty() || !p.svgs.empty() || !p.flamegraphs.empty()) {
         recognised = true;
         in.profiles.push_back(std::move(p));
       } else if (!recognised) {

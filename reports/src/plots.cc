@@ -39,6 +39,24 @@ std::string time_axes() {
          "set xrange [0:*]\n";
 }
 
+// The right axis for address space (jemalloc's retained), apart from the memory axis.
+constexpr const char* kAddressSpaceAxis =
+    "set y2label \"retained address space, not memory (MiB)\"\n"
+    "set y2tics\nset ytics nomirror\nset y2range [0:*]\n";
+
+// What to look for, by the verdict the plot shows.
+std::string verdict_hint(const std::string& verdict) {
+  if (verdict == "leak") return "RSS keeps climbing with what the program holds: a leak";
+  if (verdict == "retention")
+    return "RSS stays up while what the program holds fell back: the allocator retains it";
+  if (verdict == "bounded") return "the rise levels off: bounded, not a leak";
+  if (verdict == "non-heap-growth")
+    return "RSS climbs while the allocator's books stay flat: growth outside malloc";
+  if (verdict == "stable") return "nothing grows";
+  if (verdict == "unresolved") return "too little after the rise to tell leak from plateau";
+  return "look for RSS still climbing after the knee";
+}
+
 }  // namespace
 
 std::string gq(const std::string& s) {
@@ -113,6 +131,7 @@ PlotSpec over_time_plot(const std::string& name, const std::string& workload,
             "retention; RSS climbing with live bytes = leak)";
   std::string script = "set title " + gq(p.title) + "\n" + time_axes();
   std::vector<std::string> curves;
+  bool address_space = false;  // a curve on the right axis (retained address space)
   const char* dashes[] = {"1", "2", "3", "4"};
   const char* widths[] = {"2.2", "1.6", "1.3", "1.3"};
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -124,9 +143,11 @@ PlotSpec over_time_plot(const std::string& name, const std::string& workload,
       if (pts.empty()) continue;
       const std::string file = fmt::format("{}_{}_{}.dat", name, i, sigs[s].signal);
       p.data.push_back({file, xy_data(pts)});
-      curves.push_back(fmt::format("'{}' using 1:2 with lines lw {} dt {} lc rgb '{}' title {}",
-                                   file, widths[s], dashes[s], colour(i),
-                                   gq(r.configuration + " " + sigs[s].legend)));
+      curves.push_back(fmt::format("'{}' using 1:2{} with lines lw {} dt {} lc rgb '{}' title {}",
+                                   file, sigs[s].address_space ? " axes x1y2" : "", widths[s],
+                                   dashes[s], colour(i),
+                                   gq(r.allocator_short + " " + sigs[s].legend)));
+      if (sigs[s].address_space) address_space = true;
     }
   }
   if (curves.empty()) curves.push_back("NaN title \"no samples recorded\"");
@@ -134,7 +155,7 @@ PlotSpec over_time_plot(const std::string& name, const std::string& workload,
   for (std::size_t i = 0; i < curves.size(); ++i) plot += (i ? ", \\\n  " : "") + curves[i];
   // The key sits below the plot, three entries a row: room for every row of it.
   p.height = 380 + 22 * static_cast<int>((curves.size() + 2) / 3);
-  p.script = script + plot + "\n";
+  p.script = script + (address_space ? kAddressSpaceAxis : "") + plot + "\n";
   return p;
 }
 
@@ -142,8 +163,8 @@ PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOve
   PlotSpec p;
   p.name = name;
   std::string verdict = o.verdict.empty() ? "no verdict" : o.verdict;
-  p.title = fmt::format("{} under {}: verdict {} — look for RSS still climbing after the knee",
-                        run.workload, run.configuration, verdict);
+  p.title = fmt::format("{} under {}: verdict {} — {}", run.workload, run.allocator, verdict,
+                        verdict_hint(o.verdict));
   std::string script = "set title " + gq(p.title) + "\n" + time_axes();
   std::vector<std::string> curves;
   if (run.timeline) {
@@ -155,8 +176,10 @@ PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOve
       if (pts.empty()) continue;
       const std::string file = fmt::format("{}_{}.dat", name, sig.signal);
       p.data.push_back({file, xy_data(pts)});
-      curves.push_back(fmt::format("'{}' using 1:2 with lines lw {} lc rgb '{}' title {}", file,
-                                   i == 0 ? "2.2" : "1.4", colour(i), gq(sig.legend)));
+      curves.push_back(fmt::format("'{}' using 1:2{} with lines lw {} lc rgb '{}' title {}", file,
+                                   sig.address_space ? " axes x1y2" : "", i == 0 ? "2.2" : "1.4",
+                                   colour(i), gq(sig.legend)));
+      if (sig.address_space) script += kAddressSpaceAxis;
       ++i;
     }
   }

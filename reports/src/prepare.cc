@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 namespace arenalab::reports {
 
@@ -116,7 +117,7 @@ const std::vector<SignalSpec>& over_time_signals() {
       {"rss", "RSS"},
       {"live_bytes", "live bytes (malloc)"},
       {"resident", "allocator resident"},
-      {"retained", "allocator retained"},
+      {"retained", "retained (address space, right axis)", true},
   };
   return specs;
 }
@@ -148,8 +149,10 @@ VerdictSummary verdict_summary(const verdict_file::Verdict& v) {
 namespace {
 
 // "leak, slope 1.2 MiB/s, trend p 0.001, growth 310%, level 180 MiB" for one signal's evidence.
-std::string signal_line(const verdict_file::SignalEvidence& s) {
-  std::string line = s.verdict;
+// `judged` false: a figure that is not memory of its own (retained address space, the derived
+// gap) is described without a verdict word: "leak" on address space misleads.
+std::string signal_line(const verdict_file::SignalEvidence& s, const std::string& what = "") {
+  std::string line = what.empty() ? s.verdict : what;
   const std::optional<verdict_file::Trend>& tr = s.after_knee ? s.after_knee : s.trend;
   if (tr) {
     if (tr->slope_bytes_per_s) line += ", slope " + fmt_rate(tr->slope_bytes_per_s);
@@ -188,7 +191,21 @@ WatchOverlay watch_overlay(const std::optional<verdict_file::Verdict>& verdict,
   if (o.knee_ms) o.evidence.push_back({"knee", fmt_ms(o.knee_ms)});
   if (!v.held_signal.empty()) o.evidence.push_back({"held_signal", v.held_signal});
   if (!v.rss_signal.empty()) o.evidence.push_back({"rss_signal", v.rss_signal});
-  for (const auto& [name, s] : v.signals) o.evidence.push_back({name, signal_line(s)});
+  // What matters first: what the program holds, RSS, the gap between them; then the rest, with
+  // retained (address space) last. Neither retained nor the gap gets a verdict of its own.
+  std::vector<std::string> order = {v.held_signal, v.rss_signal, "rss", "rss_anon", "gap"};
+  for (const auto& [name, s] : v.signals)
+    if (name != "retained") order.push_back(name);
+  order.push_back("retained");
+  std::set<std::string> shown;
+  for (const std::string& name : order) {
+    auto it = v.signals.find(name);
+    if (name.empty() || it == v.signals.end() || !shown.insert(name).second) continue;
+    const std::string what = name == "retained" ? "unmapped address space (not memory; not judged)"
+                             : name == "gap"    ? "derived: RSS minus what is held (not judged)"
+                                                : "";
+    o.evidence.push_back({name, signal_line(it->second, what)});
+  }
   if (v.time_to_limit_s)
     o.evidence.push_back({"time to the limit", fmt::format("{:.0f} s", *v.time_to_limit_s)});
 

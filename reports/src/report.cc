@@ -184,7 +184,7 @@ std::string render_html(const std::string& title, const Inputs& in,
          "<th class=\"name\">configuration</th><th class=\"name\">kind</th>"
          "<th class=\"name\">verdict</th><th class=\"name\">exit</th><th>peak RSS</th>"
          "<th>final RSS</th>"
-         "<th class=\"name\">directory</th></tr>\n";
+         "<th class=\"name\">directory and command</th></tr>\n";
     for (const auto& r : in.runs) {
       if (r.kind == "matrix-cell") continue;
       std::string v = "—";
@@ -195,9 +195,10 @@ std::string render_html(const std::string& title, const Inputs& in,
       h += fmt::format(
           "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td class=\"name\">{}</td>"
           "<td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td>"
-          "<td class=\"name\"><code>{}</code></td></tr>\n",
-          esc(r.workload), esc(r.configuration), esc(r.kind), v, esc(run_exit(r)),
-          esc(fmt_bytes(run_peak_rss(r))), esc(fmt_bytes(run_final_rss(r))), esc(r.dir));
+          "<td class=\"name\"><code>{}</code>{}</td></tr>\n",
+          esc(r.workload), esc(r.allocator), esc(r.kind), v, esc(run_exit(r)),
+          esc(fmt_bytes(run_peak_rss(r))), esc(fmt_bytes(run_final_rss(r))), esc(r.dir),
+          r.command.empty() ? std::string() : "<br><code>$ " + esc(r.command) + "</code>");
     }
     h += "</table></section>\n";
   }
@@ -237,7 +238,7 @@ std::string render_html(const std::string& title, const Inputs& in,
     h += "<section id=\"watch\"><h2>Leak or retention</h2>\n";
     for (const RunInput* r : watches) {
       const WatchOverlay o = watch_overlay(r->verdict, r->timeline ? &*r->timeline : nullptr);
-      h += "<h3>" + esc(r->workload) + " under " + esc(r->configuration) + " " + badge(o.verdict) +
+      h += "<h3>" + esc(r->workload) + " under " + esc(r->allocator) + " " + badge(o.verdict) +
            "</h3>\n<div class=\"side\">" + figure(find_plot(plots, "watch", r->dir));
       h += "<table><tr><th class=\"name\" colspan=\"2\">evidence</th></tr>\n";
       for (const auto& [k, v] : o.evidence)
@@ -274,6 +275,14 @@ std::string render_html(const std::string& title, const Inputs& in,
         h += "<ul>\n";
         for (const std::string& n : p.notes) h += "<li>" + esc(n) + "</li>\n";
         h += "</ul>\n";
+      }
+      // arenalab's own flame graphs inline (not as <img>): their hover titles and click-to-zoom
+      // script work in the page; each finds its own <svg> (flamegraph.cc's kZoomScript).
+      for (const FlameGraph& fg : p.flamegraphs) {
+        std::string svg = fg.svg;
+        if (svg.rfind("<?xml", 0) == 0) svg.erase(0, svg.find('\n') + 1);
+        h += "<figure class=\"flamegraph\">" + svg + "<figcaption>flame graph: " + esc(fg.name) +
+             " (hover a frame for its bytes, click to zoom)</figcaption></figure>\n";
       }
       for (const std::string& svg : p.svgs) {
         auto text = read_file(svg);
@@ -317,7 +326,7 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
       const bool bad = o.verdict == "leak" || o.verdict == "non-heap-growth";
       md +=
           fmt::format("| {} | {} | {}{}{} | {} | {} | {} | {} |\n", md_cell(r.workload),
-                      md_cell(r.configuration), bad ? "**" : "", o.verdict, bad ? "**" : "",
+                      md_cell(r.allocator), bad ? "**" : "", o.verdict, bad ? "**" : "",
                       o.confidence ? fmt::format("{:.2f}", *o.confidence) : "—",
                       fmt_rate(o.slope_bytes_per_s), fmt_ms(o.knee_ms), fmt_bytes(run_peak_rss(r)));
     }
@@ -331,7 +340,7 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
           "|\n|---|---|---|---:|---:|---|\n";
     any_run = true;
     md += fmt::format("| {} | {} | {} | {} | {} | `{}` |\n", md_cell(r.workload),
-                      md_cell(r.configuration), md_cell(run_exit(r)), fmt_bytes(run_peak_rss(r)),
+                      md_cell(r.allocator), md_cell(run_exit(r)), fmt_bytes(run_peak_rss(r)),
                       fmt_bytes(run_final_rss(r)), r.dir);
   }
   for (const auto& m : in.matrices) {

@@ -14,12 +14,24 @@ fail() { echo "FAIL: $*"; exit 1; }
 for id in summary matrix over-time watch budget profiles inputs; do
   grep -q "<section id=\"$id\">" "$html" || fail "section $id missing"
 done
-[[ $(grep -o '<img class="plot"' "$html" | wc -l) -eq 7 ]] || fail "expected 7 plots"
+[[ $(grep -o '<img class="plot"' "$html" | wc -l) -eq 8 ]] || fail "expected 8 plots"
 grep -q 'class="badge failed"' "$html" || fail "failed cell not shown"
 grep -q 'class="badge unverified"' "$html" || fail "unverified cell not shown"
 grep -q '| leak | glibc | \*\*leak\*\*' "$md" || fail "summary.md lacks the leak verdict"
 grep -q 'killed (signal 9)' "$md" || fail "summary.md lacks the budget kill"
-[[ $(ls "$work/report/plots"/*.svg | wc -l) -eq 7 ]] || fail "plots/*.svg not written"
+[[ $(ls "$work/report/plots"/*.svg | wc -l) -eq 8 ]] || fail "plots/*.svg not written"
+# Issue 22 item 7: a run whose allocator was not verified is labelled with what was identified,
+# marked NOT verified, never with the configuration asked for; every run shows its command.
+grep -q '<td class="name">jemalloc (NOT verified; asked for glibc)</td>' "$html" ||
+  fail "the unverified run is not labelled 'jemalloc (NOT verified; asked for glibc)'"
+grep -q '<code>\$ wl_redis --smoke</code>' "$html" ||
+  fail "the run's command line is not shown: $(grep -o '<code>\$ [^<]*' "$html" | head -3)"
+# Item 8: jemalloc's retained is drawn on its own axis as address space; the watch plot's title
+# says what its verdict means.
+grep -q 'retained address space, not memory' "$work/report/plots/"*.svg ||
+  fail "no plot draws retained on its own address-space axis"
+grep -q 'verdict retention — RSS stays up while what the program holds fell back' "$html" ||
+  fail "the retention plot's title does not match its verdict"
 # Bad input: one clear line, exit 1, nothing written.
 if "$arenalab" report "$work/nowhere" --out "$work/bad" 2>"$work/err"; then fail "accepted a missing dir"; fi
 [[ $(wc -l <"$work/err") -eq 1 ]] || fail "expected one error line, got: $(cat "$work/err")"

@@ -22,8 +22,9 @@ def timeline(path, workload, config, n, rss_of, live_of, gauges_of=None):
                 s["gauges"] = gauges_of(i)
             f.write(json.dumps(s) + "\n")
 
-def run_json(command, config, exit, peak, samples):
-    """run.json (arenalab.run/2) as the runner writes it."""
+def run_json(command, config, exit, peak, samples, identified=None):
+    """run.json (arenalab.run/2) as the runner writes it; identified: the backend the
+    interposer found when it is not the configuration's (then not verified)."""
     code, signal = exit
     e = {"describe": "exit %d" % code if signal is None else "killed by signal %d" % signal,
          "status": code if signal is None else 128 + signal}
@@ -32,8 +33,9 @@ def run_json(command, config, exit, peak, samples):
     else:
         e.update(signal=signal, core_dumped=False)
     return {"schema": "arenalab.run/2", "command": command, "mode": "count", "interval_ms": 100,
-            "allocator": {"name": config, "backend": config, "identified_backend": config,
-                          "library": "", "version": "", "verified": True},
+            "allocator": {"name": config, "backend": config,
+                          "identified_backend": identified or config,
+                          "library": "", "version": "", "verified": identified is None},
             "exit": e, "wall_ms": samples * 100.0, "user_ms": 1.0, "sys_ms": 1.0,
             "peak_rss_bytes": peak, "minor_faults": 0, "major_faults": 0,
             "timeline_samples": samples, "files": ["run.json", "timeline.jsonl"], "warnings": []}
@@ -110,6 +112,14 @@ def main(out):
     json.dump({"schema": "arenalab.matrix/1", "complete": True, "plan": plan, "cells": cells,
                "summaries": []},
               open(os.path.join(d, "results.json"), "w"))
+    # A run whose process brought its own allocator: glibc asked for, jemalloc identified.
+    d = os.path.join(out, "unverified-run")
+    os.makedirs(d, exist_ok=True)
+    timeline(os.path.join(d, "timeline.jsonl"), "redis", "glibc", 30,
+             lambda i: 8 * MiB + i * 0.1 * MiB, lambda i: 4 * MiB)
+    json.dump(run_json(["wl_redis", "--smoke"], "glibc", (0, None),
+                       12 * MiB, 30, identified="jemalloc"),
+              open(os.path.join(d, "run.json"), "w"))
     # Budget: killed at a 64 MiB limit.
     d = os.path.join(out, "budget")
     os.makedirs(d, exist_ok=True)

@@ -188,9 +188,39 @@ TEST(WatchOverlay, FlatAfterTheKneeDrawsThePlateauAndListsEverySignal) {
   EXPECT_DOUBLE_EQ(o.fit.x[1], 10.0);
   EXPECT_NEAR(o.fit.y[0], 30.0, 1e-9);  // flat through the plateau's mean
   EXPECT_NEAR(o.fit.y[1], 30.0, 1e-9);
+  // The gap is derived (RSS minus what is held): described, never given a verdict of its own.
   bool gap = false;
-  for (const auto& [k, val] : o.evidence) gap |= (k == "gap" && val == "bounded, level 64.0 MiB");
+  for (const auto& [k, val] : o.evidence)
+    gap |= (k == "gap" && val == "derived: RSS minus what is held (not judged), level 64.0 MiB");
   EXPECT_TRUE(gap);
+}
+
+// Issue 22 item 7-8: the evidence comes in the order that matters (held, RSS, the gap), not
+// alphabetically, and jemalloc's retained (address space) is last and never called leak.
+TEST(WatchOverlay, EvidenceOrderedByWhatMattersAndRetainedNotJudged) {
+  const json grows = {{"t0_ms", 0.0}, {"t1_ms", 10000.0}, {"slope_bytes_per_s", 1e6}};
+  const json v = {{"schema", "arenalab.verdict/1"},
+                  {"verdict", "leak"},
+                  {"confidence", 0.9},
+                  {"held_signal", "live_bytes"},
+                  {"rss_signal", "rss"},
+                  {"signals",
+                   {{"active", {{"verdict", "leak"}, {"samples", 100}, {"trend", grows}}},
+                    {"gap", {{"verdict", "leak"}, {"samples", 100}, {"trend", grows}}},
+                    {"live_bytes", {{"verdict", "leak"}, {"samples", 100}, {"trend", grows}}},
+                    {"retained", {{"verdict", "leak"}, {"samples", 100}, {"trend", grows}}},
+                    {"rss", {{"verdict", "leak"}, {"samples", 100}, {"trend", grows}}}}}};
+  const auto tl = ramp_then_flat();
+  const WatchOverlay o = watch_overlay(verdict(v), &tl);
+  std::vector<std::string> names;
+  for (const auto& [k, val] : o.evidence)
+    if (k == "active" || k == "gap" || k == "live_bytes" || k == "retained" || k == "rss") {
+      names.push_back(k);
+      if (k == "retained" || k == "gap") EXPECT_EQ(val.find("leak"), std::string::npos) << val;
+      if (k == "retained")
+        EXPECT_EQ(val.rfind("unmapped address space (not memory; not judged)", 0), 0u) << val;
+    }
+  EXPECT_EQ(names, (std::vector<std::string>{"live_bytes", "rss", "gap", "active", "retained"}));
 }
 
 // verdict.json as the analysis writes it: evidence per signal, the RSS signal named.
@@ -314,8 +344,16 @@ TEST(Callsites, SortedByGrowthSiteOrStack) {
   EXPECT_DOUBLE_EQ(*sites[0].end_bytes, 4096.0);
   EXPECT_DOUBLE_EQ(*sites[0].growth_bytes, 3072.0);
   EXPECT_DOUBLE_EQ(*sites[0].slope_bytes_per_s, 2048.0);
-  EXPECT_EQ(sites[1].site, "grow < main");
+  // No frame outside the allocator: as the terminal prints it, the outermost frame, marked.
+  EXPECT_EQ(sites[1].site, "(allocator/runtime only) main");
   EXPECT_EQ(sites[2].site, "[mmap] (unknown site)");
+  // A site with no symbol reads as the terminal's: its address and module, not the stack.
+  profile_file::Profile q;
+  profile_file::Frame raw;
+  raw.address = 0x4011f0;
+  raw.module = "/usr/bin/redis-server";
+  q.callsites.push_back(profile_site({0, 10}, raw, {"je_malloc in libjemalloc.so.2", "0x4011f0"}));
+  EXPECT_EQ(profile_callsites(q)[0].site, "0x4011f0 in redis-server");
 }
 
 TEST(Render, MarkdownListsFailedCellsAndHtmlEscapes) {

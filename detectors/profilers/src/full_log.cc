@@ -12,6 +12,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
+#include "arenalab/profilers/flamegraph.h"
 #include "profilers_internal.h"
 
 namespace arenalab::profilers {
@@ -30,7 +31,7 @@ struct Event {
 }  // namespace
 
 Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_ms,
-                                      const SiteFilter& filter) {
+                                      const SiteFilter& filter, std::optional<double> at_ms) {
   FullLogViews v;
   v.log_path = dir + "/allocs.bin";
   v.temporary_ms = temporary_ms;
@@ -147,11 +148,11 @@ Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_m
     }
   }
   for (const auto& [p, l] : live) v.sites[l.site].end_bytes += l.size;
-  // Pass 2: the live bytes of every site at the peak.
-  if (!events.empty()) {
-    v.peak_t_ms = static_cast<double>(events[peak_index].ns - events.front().ns) / 1e6;
+  // Pass 2: the live bytes of every site at the peak (and at the chosen time): replayed up to
+  // and including event `last`.
+  auto live_by_site_until = [&](std::size_t last, auto member) {
     live.clear();
-    for (std::size_t k = 0; k <= peak_index; ++k) {
+    for (std::size_t k = 0; k <= last && k < events.size(); ++k) {
       const Event& e = events[k];
       if (e.alloc) {
         auto s = site_of_stack.find(e.stack);
@@ -160,7 +161,25 @@ Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_m
         live.erase(e.p);
       }
     }
-    for (const auto& [p, l] : live) v.sites[l.site].peak_bytes += l.size;
+    std::uint64_t sum = 0;
+    for (const auto& [p, l] : live) {
+      v.sites[l.site].*member += l.size;
+      sum += l.size;
+    }
+    return sum;
+  };
+  if (!events.empty()) {
+    v.peak_t_ms = static_cast<double>(events[peak_index].ns - events.front().ns) / 1e6;
+    live_by_site_until(peak_index, &FullLogSite::peak_bytes);
+    if (at_ms) {
+      // The last event at or before the chosen time (none: the state before the first).
+      const auto at_ns =
+          events.front().ns + static_cast<std::uint64_t>(std::max(0.0, *at_ms) * 1e6);
+      std::size_t n = 0;
+      while (n < events.size() && events[n].ns <= at_ns) ++n;
+      v.at_t_ms = *at_ms;
+      v.at_total_bytes = n == 0 ? 0 : live_by_site_until(n - 1, &FullLogSite::at_bytes);
+    }
   }
   v.sites.erase(std::remove_if(v.sites.begin(), v.sites.end(),
                                [](const FullLogSite& s) { return s.allocs == 0; }),
@@ -202,6 +221,12 @@ std::string full_log_text(const FullLogViews& v, int top) {
                   v.peak_t_ms / 1000),
       [](const FullLogSite& s) { return s.peak_bytes; },
       [](const FullLogSite& s) { return format_bytes(static_cast<double>(s.peak_bytes)); });
+  if (v.at_t_ms)
+    table(
+        fmt::format("live at {:.1f} s ({}):", *v.at_t_ms / 1000,
+                    format_bytes(static_cast<double>(v.at_total_bytes))),
+        [](const FullLogSite& s) { return s.at_bytes; },
+        [](const FullLogSite& s) { return format_bytes(static_cast<double>(s.at_bytes)); });
   table(
       fmt::format("temporary allocations (freed within {} ms; {} of {}):", v.temporary_ms,
                   v.temporary, v.allocs),
@@ -216,15 +241,50 @@ std::string full_log_text(const FullLogViews& v, int top) {
   return out;
 }
 
-std::vector<CallsiteSeries> peak_series(const FullLogViews& v) {
+namespace {
+std::vector<CallsiteSeries> one_point_series(const FullLogViews& v, double t_ms,
+                                             std::uint64_t FullLogSite::*member) {
   std::vector<CallsiteSeries> out;
   for (const auto& s : v.sites) {
     CallsiteSeries c;
     c.frames = s.frames;
     c.site = s.site;
-    c.t_ms = {v.peak_t_ms};
-    c.live_bytes = {static_cast<double>(s.peak_bytes)};
+    c.t_ms = {t_ms};
+    c.live_bytes = {static_cast<double>(s.*member)};
     out.push_back(std::move(c));
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<CallsiteSeries> peak_series(const FullLogViews& v) {
+  return one_point_series(v, v.peak_t_ms, &FullLogSite::peak_bytes);
+}
+
+std::vector<CallsiteSeries> at_series(const FullLogViews& v) {
+  return one_point_series(v, v.at_t_ms.value_or(0), &FullLogSite::at_bytes);
+}
+
+Result<std::string> write_full_log_graphs(const FullLogViews& v, const std::string& dir) {
+  struct Graph {
+    std::string stem, title;
+    std::vector<CallsiteSeries> series;
+  };
+  std::vector<Graph> graphs = {
+      {"peak", fmt::format("Live bytes at the peak ({:.1f} s)", v.peak_t_ms / 1000),
+       peak_series(v)}};
+  if (v.at_t_ms)
+    graphs.push_back(
+        {"live-at", fmt::format("Live bytes at {:.1f} s", *v.at_t_ms / 1000), at_series(v)});
+  std::string out;
+  for (const auto& g : graphs) {
+    const std::string folded = folded_stacks(g.series, std::nullopt, std::nullopt);
+    const std::string base = dir + "/" + g.stem;
+    Status st = write_file_atomic(base + ".folded", folded);
+    if (st) st = write_file_atomic(base + ".svg", flamegraph_svg(folded, g.title));
+    if (!st) return st.error();
+    out += fmt::format("{} flame graph: {}.svg (folded stacks: {}.folded)\n",
+                       g.stem == "peak" ? "peak" : "live-at", base, base);
   }
   return out;
 }

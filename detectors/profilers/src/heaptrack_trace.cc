@@ -123,8 +123,20 @@ Status HeaptrackTraceParser::feed(std::string_view line) {
     case 'c': {
       std::uint64_t t = 0;
       if (!take_uint(s, t, 16) || !s.empty()) return bad("'c <milliseconds>'");
+      const double prev_ms = now_ms_;
       now_ms_ = static_cast<double>(t);
-      // Snapshots hold the state before this timestamp's events, at the interval boundary.
+      // Snapshots hold the state before this timestamp's events: the state at now_ms_, and
+      // at an interval boundary within one of heaptrack's ticks before it. After a stall the
+      // events before this line happened somewhere in (prev_ms, now_ms_]: the boundaries
+      // inside are not observed (filling them with the state before or after would draw a
+      // flat stretch or a step that never happened), so one snapshot is taken at now_ms_.
+      if (now_ms_ - prev_ms > kHeaptrackStallMs && next_snapshot_ms_ <= now_ms_) {
+        out_.stalls.push_back({prev_ms, now_ms_});
+        snapshot(now_ms_);
+        while (next_snapshot_ms_ <= now_ms_) next_snapshot_ms_ += interval_ms_;
+        return Ok{};
+      }
+      if (now_ms_ - prev_ms > kHeaptrackStallMs) out_.stalls.push_back({prev_ms, now_ms_});
       while (now_ms_ >= next_snapshot_ms_) {
         snapshot(next_snapshot_ms_);
         next_snapshot_ms_ += interval_ms_;

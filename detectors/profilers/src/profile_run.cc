@@ -89,36 +89,46 @@ void assess_outside_growth(ProfileReport& r, const std::string& signal,
 }
 
 // Flame graphs of every profiler's series, with no external tool: the live bytes at the last
-// dump and the growth from the first dump to the last, as folded stacks and SVG, listed with
-// the tools.
-void write_flamegraphs(ProfileReport& r) {
+// dump, the growth from the first dump to the last, and (at_s) the live bytes at the dump
+// nearest to a chosen time, as folded stacks and SVG, listed with the tools.
+void write_flamegraphs(ProfileReport& r, std::optional<double> at_s) {
   if (r.dump_t_ms.empty()) return;
   std::vector<std::string> hot;
   for (const auto& s : r.callsites)
     if (const Frame* f = s.site_frame(); f != nullptr && s.verdict.is_leak())
       hot.push_back(folded_frame_name(*f));
   struct Graph {
-    const char* stem;
-    std::string title;
-    std::optional<std::size_t> from;
+    std::string stem, title, folded;
   };
   const std::string span =
       fmt::format("{} .. {}", fmt_ms(r.dump_t_ms.front()), fmt_ms(r.dump_t_ms.back()));
-  const Graph graphs[] = {
-      {"growth", "Growth of live bytes from the first to the last dump (" + span + ")", 0},
-      {"live", "Live bytes at the last dump (" + fmt_ms(r.dump_t_ms.back()) + ")", std::nullopt},
+  std::vector<Graph> graphs = {
+      {"growth", "Growth of live bytes from the first to the last dump (" + span + ")",
+       folded_stacks(r.callsites, 0, std::nullopt)},
+      {"live", "Live bytes at the last dump (" + fmt_ms(r.dump_t_ms.back()) + ")",
+       folded_stacks(r.callsites, std::nullopt, std::nullopt)},
   };
+  if (at_s) {
+    // The regular dump nearest to the time asked for: what was live then.
+    const double want_ms = *at_s * 1000;
+    const double t = *std::min_element(
+        r.dump_t_ms.begin(), r.dump_t_ms.end(),
+        [&](double a, double b) { return std::fabs(a - want_ms) < std::fabs(b - want_ms); });
+    graphs.push_back(
+        {"live-at",
+         fmt::format("Live bytes at {} (the dump nearest to {:.1f} s)", fmt_ms(t), *at_s),
+         folded_stacks_at(r.callsites, t)});
+  }
   for (const auto& g : graphs) {
     ToolCommand t;
-    t.purpose = std::string(g.stem) +
+    t.purpose = g.stem +
                 " flame graph (folded stacks for flamegraph.pl/speedscope, "
-                "and SVG; leaking sites in red)";
+                "and SVG; leaking sites in red, click a frame to zoom)";
     const std::string folded_path = r.out_dir + "/" + g.stem + ".folded";
     const std::string svg_path = r.out_dir + "/" + g.stem + ".svg";
     t.command = "(built in) " + folded_path + " -> " + svg_path;
-    const std::string folded = folded_stacks(r.callsites, g.from, std::nullopt);
-    auto st = write_file_atomic(folded_path, folded);
-    if (st) st = write_file_atomic(svg_path, flamegraph_svg(folded, g.title, hot));
+    auto st = write_file_atomic(folded_path, g.folded);
+    if (st) st = write_file_atomic(svg_path, flamegraph_svg(g.folded, g.title, hot));
     t.ran = true;
     t.status = st ? 0 : 1;
     if (st)
@@ -151,20 +161,14 @@ std::optional<Profiler> parse_profiler(std::string_view name) {
   return std::nullopt;
 }
 
-Result<ProfileReport> run_profile(const ProfileOptions& o) {
-  if (o.command.empty()) return make_error("no command to profile (give it after --)");
-  if (!(o.interval_s >= 0)) return make_error("--interval must be > 0 seconds");
-  if (o.lg_sample < 0 || o.lg_sample > 40) return make_error("--lg-sample must be in 0..40");
-
-  ProfileReport report;
-  report.profiler = o.profiler;
-  report.command = o.command;
+namespace {
+// The output directory (created) and the --skip filter, as every front end needs them.
+Status prepare_run(const ProfileOptions& o, ProfileReport& report, detail::ProfileRun& run) {
   std::string dir =
       o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
   if (auto st = make_directories(dir); !st) return st.error();
   report.out_dir = fs::absolute(dir).lexically_normal().string();
   if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
-  detail::ProfileRun run{o, report, detail::which(o.command[0])};
   if (run.binary.empty()) return make_error("cannot find program '" + o.command[0] + "'");
   for (const auto& pattern : o.skip) {
     try {
@@ -173,6 +177,60 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
       return make_error("--skip: '" + pattern + "' is not a regular expression: " + e.what());
     }
   }
+  return Ok{};
+}
+}  // namespace
+
+Result<FullProfile> run_full_profile(const ProfileOptions& o, double temporary_ms) {
+  if (o.command.empty()) return make_error("no command to profile (give it after --)");
+  ProfileReport report;
+  report.profiler = Profiler::kInterposer;
+  report.command = o.command;
+  detail::ProfileRun run{o, report, detail::which(o.command[0])};
+  if (auto st = prepare_run(o, report, run); !st) return st.error();
+  runner::RunOptions ro;
+  ro.mode = "full";
+  auto ran = detail::run_with_runner(run, ro);
+  if (!ran) return ran.error();
+  FullProfile out;
+  out.command = o.command;
+  out.out_dir = report.out_dir;
+  out.exit = report.exit;
+  out.notes = report.notes;
+  // The same path as `arenalab analyze DIR`.
+  std::optional<double> at_ms;
+  if (o.at_s) at_ms = *o.at_s * 1000;
+  auto views = analyze_full_log(report.out_dir, temporary_ms, run.filter, at_ms);
+  if (!views) return views.error();
+  out.views = std::move(*views);
+  auto graphs = write_full_log_graphs(out.views, report.out_dir);
+  if (!graphs) return graphs.error();
+  out.graphs = std::move(*graphs);
+  return out;
+}
+
+std::string full_profile_text(const FullProfile& p, int top) {
+  std::string out = fmt::format("profile: {} under interposer, full mode ({})\n",
+                                join_command(p.command), p.exit.describe());
+  out += full_log_text(p.views, top);
+  out += "\n" + p.graphs;
+  if (!p.notes.empty()) {
+    out += "\nnotes:\n";
+    for (const auto& note : p.notes) out += "  - " + note + "\n";
+  }
+  return out;
+}
+
+Result<ProfileReport> run_profile(const ProfileOptions& o) {
+  if (o.command.empty()) return make_error("no command to profile (give it after --)");
+  if (!(o.interval_s >= 0)) return make_error("--interval must be > 0 seconds");
+  if (o.lg_sample < 0 || o.lg_sample > 40) return make_error("--lg-sample must be in 0..40");
+
+  ProfileReport report;
+  report.profiler = o.profiler;
+  report.command = o.command;
+  detail::ProfileRun run{o, report, detail::which(o.command[0])};
+  if (auto st = prepare_run(o, report, run); !st) return st.error();
   run.adaptive = o.interval_s == 0;
   run.interval_s = run.adaptive ? kAdaptiveBaseS : o.interval_s;
 
@@ -194,7 +252,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (!ran) return ran.error();
 
   classify_and_rank(report.callsites);
-  write_flamegraphs(report);
+  write_flamegraphs(report, o.at_s);
   if (report.dumps.empty())
     report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
   if (const std::size_t n = report.dump_t_ms.size(); n < kDumpsNeeded) {

@@ -36,6 +36,21 @@ Status run_heaptrack(ProfileRun& run) {
       interval_ms / 1000.0, run.adaptive ? " (the run's duration / 48)" : "");
   auto trace = read_heaptrack_trace(trace_path, interval_ms);
   if (!trace) return trace.error();
+  // Stalls of a second or more change what the series can show: say where they were.
+  double stalled_ms = 0;
+  const HeaptrackTrace::Stall* longest = nullptr;
+  for (const auto& st : trace->stalls) {
+    stalled_ms += st.to_ms - st.from_ms;
+    if (longest == nullptr || st.to_ms - st.from_ms > longest->to_ms - longest->from_ms)
+      longest = &st;
+  }
+  if (stalled_ms >= 1000 && longest != nullptr)
+    report.notes.push_back(fmt::format(
+        "heaptrack held the program up for {:.1f} s in all (its trace has no timestamp from "
+        "{:.1f} s to {:.1f} s, the longest stall: its recorder could not keep up, e.g. on a "
+        "loaded machine); no snapshot is taken inside a stall, and a program that paces itself "
+        "by the clock catches up after it in a burst",
+        stalled_ms / 1000, longest->from_ms / 1000, longest->to_ms / 1000));
   report.dumps.push_back(trace_path);
   for (const auto& snap : trace->snapshots) report.dump_t_ms.push_back(snap.t_ms);
   report.callsites = callsites_from_heaptrack(*trace, run.filter);

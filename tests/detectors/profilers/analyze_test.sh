@@ -9,7 +9,12 @@
 #  2. temporary allocations: churn_buffers 2000 of 2000;
 #  3. allocations per site: churn_buffers 2000 (250.0 MiB), leak_some_records and
 #     cached_window 100 each;
-#  4. a directory without allocs.bin: one line on stderr, exit 1.
+#  4. --at 1: a "live at 1.0 s" table where leak_some_records holds part of its peak (more than
+#     0, less than 25.0 MiB), and live-at.folded/.svg with it as the widest stack;
+#  5. a directory without allocs.bin: one line on stderr, exit 1;
+#  6. arenalab profile --profiler interposer --full (one command: full mode, then analyze's
+#     code path): exit 0, the same figures as in 1-3, and exactly the text `arenalab analyze`
+#     prints for its directory; --full with another profiler is a usage error (exit 2).
 # Usage: analyze_test.sh ARENALAB PROGRAM
 set -uo pipefail
 arenalab=$1 prog=$2
@@ -21,19 +26,23 @@ fail=0
 "$arenalab" analyze "$out/full" >"$out/views.txt" 2>&1 ||
   { echo "FAIL: analyze: $(cat "$out/views.txt")"; exit 1; }
 cat "$out/views.txt"
-expect() {  # expect SECTION-PATTERN ROW-PATTERN
-  if ! sed -n "/$1/,/^\$/p" "$out/views.txt" | grep -Eq -- "$2"; then
-    echo "FAIL: no row '$2' under '$1'"; fail=1
+views=$out/views.txt
+expect() {  # expect SECTION-PATTERN ROW-PATTERN (in $views)
+  if ! sed -n "/$1/,/^\$/p" "$views" | grep -Eq -- "$2"; then
+    echo "FAIL: no row '$2' under '$1' in $(basename "$views")"; fail=1
   fi
 }
-expect '^live at the peak' '^ +25\.0 MiB  leak_some_records'
-if ! sed -n '/^live at the peak/{n;p}' "$out/views.txt" | grep -q leak_some_records; then
-  echo "FAIL: leak_some_records is not first at the peak"; fail=1
-fi
-expect '^temporary allocations' '^ +2000 of 2000  churn_buffers'
-expect '^allocations per call site' '^ +2000 \(250\.0 MiB\)  churn_buffers'
-expect '^allocations per call site' '^ +100 \(25\.0 MiB\)  leak_some_records'
-expect '^allocations per call site' '^ +100 \(6\.2 MiB\)  cached_window'
+expect_counts() {
+  expect '^live at the peak' '^ +25\.0 MiB  leak_some_records'
+  if ! sed -n '/^live at the peak/{n;p}' "$views" | grep -q leak_some_records; then
+    echo "FAIL: leak_some_records is not first at the peak"; fail=1
+  fi
+  expect '^temporary allocations' '^ +2000 of 2000  churn_buffers'
+  expect '^allocations per call site' '^ +2000 \(250\.0 MiB\)  churn_buffers'
+  expect '^allocations per call site' '^ +100 \(25\.0 MiB\)  leak_some_records'
+  expect '^allocations per call site' '^ +100 \(6\.2 MiB\)  cached_window'
+}
+expect_counts
 python3 - "$out/full" <<'PY' || fail=1
 import sys, xml.etree.ElementTree as ET
 d = sys.argv[1]
@@ -44,9 +53,43 @@ if not widest[0].split(";")[-1].startswith("leak_some_records") or float(widest[
     print(f"FAIL: peak.folded's widest stack is {widest}, expected leak_some_records 26214400")
     sys.exit(1)
 PY
+"$arenalab" analyze --at 1 "$out/full" >"$out/at.txt" 2>&1 ||
+  { echo "FAIL: analyze --at 1: $(cat "$out/at.txt")"; fail=1; }
+python3 - "$out/full" "$out/at.txt" <<'PY' || fail=1
+import re, sys, xml.etree.ElementTree as ET
+d, text = sys.argv[1], open(sys.argv[2]).read()
+m = re.search(r"^live at 1\.0 s \(.*\):\n +([0-9.]+) (MiB|KiB)  leak_some_records", text, re.M)
+ET.parse(d + "/live-at.svg")
+rows = [l.rsplit(" ", 1) for l in open(d + "/live-at.folded") if l.strip()]
+widest = max(rows, key=lambda l: float(l[1]))
+at = float(widest[1])
+print(f"live at 1.0 s: {widest[0].split(';')[-1]} {at / 2**20:.2f} MiB")
+if not m or not widest[0].split(";")[-1].startswith("leak_some_records") or not 0 < at < 100 * 262144:
+    print("FAIL: analyze --at 1 does not show leak_some_records with part of its peak:\n" + text)
+    sys.exit(1)
+PY
 mkdir -p "$out/empty"
 err=$("$arenalab" analyze "$out/empty" 2>&1 >/dev/null); rc=$?
 if [[ $rc -ne 1 || $(printf '%s\n' "$err" | wc -l) -ne 1 || $err != *allocs.bin* ]]; then
   echo "FAIL: analyze of a directory without allocs.bin: exit $rc, '$err'"; fail=1
 fi
+
+"$arenalab" profile --profiler interposer --full -q --out "$out/pf" -- "$prog" --seconds 2 \
+  >"$out/pf.txt" 2>"$out/pf.err"; rc=$?
+if [[ $rc -ne 0 ]]; then
+  echo "FAIL: profile --full exited $rc: $(tail -3 "$out/pf.err")"; fail=1
+fi
+grep '^profile: ' "$out/pf.txt"
+views=$out/pf.txt
+expect_counts
+grep -q '^profile: .* under interposer, full mode (exit 0)$' "$out/pf.txt" ||
+  { echo "FAIL: profile --full has no 'profile: ... full mode (exit 0)' line"; fail=1; }
+# One code path: what analyze prints for the directory is what profile --full printed after its
+# 'profile:' line (the target's own output comes before it) and before the runner's notes.
+"$arenalab" analyze "$out/pf" >"$out/pf-analyze.txt" 2>&1
+if ! diff <(sed '1,/^profile: /d;/^notes:$/,$d' "$out/pf.txt") "$out/pf-analyze.txt" >"$out/pf.diff"; then
+  echo "FAIL: profile --full and analyze of its directory differ:"; cat "$out/pf.diff"; fail=1
+fi
+"$arenalab" profile --profiler jemalloc --full -- "$prog" --seconds 0 >/dev/null 2>&1; rc=$?
+[[ $rc -eq 2 ]] || { echo "FAIL: --full with --profiler jemalloc exited $rc, expected 2"; fail=1; }
 exit $fail

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Parsers on golden dumps written by the real jemalloc 5.3, gperftools 2.10 and heaptrack 1.4
 // (tests/data/profilers, see its README), and rejection of malformed or truncated input.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -192,6 +193,37 @@ TEST(HeaptrackTrace, GoldenTraceReplaysLiveBytes) {
   EXPECT_EQ(window_now, 16 * 64 * 1024);
   EXPECT_GT(leak_mid, 0);
   EXPECT_LT(leak_mid, leak_now);
+}
+
+// heaptrack's timer writes a timestamp every 10 ms; a silence of 3 s (the target blocked on a
+// full pipe) holds no observation: no snapshot is drawn inside it from the state before or
+// after, one is taken where the timestamps resume.
+TEST(HeaptrackTrace, NoSnapshotInsideAStall) {
+  std::string text = "v 10400 3\nX ./a\ns 3 abc\ni 1000 1 1\nt 1 0\na 64 1\n";  // 0x64: 100 bytes
+  auto hex = [](int v) { return fmt::format("{:x}", v); };
+  // 10 ms ticks to 300 ms with one allocation each, then nothing until 3300 ms, where 3000
+  // allocations arrive at once (a catch-up), then ticks again to 3600 ms.
+  for (int t = 10; t <= 300; t += 10) text += "+ 0\nc " + hex(t) + "\n";
+  for (int k = 0; k < 3000; ++k) text += "+ 0\n";
+  for (int t = 3300; t <= 3600; t += 10) text += "c " + hex(t) + "\n+ 0\n";
+  auto trace = parse_heaptrack_trace(text, "stall.txt", 100);
+  ASSERT_TRUE(trace.ok()) << trace.error().message;
+  ASSERT_EQ(trace->stalls.size(), 1u);
+  EXPECT_EQ(trace->stalls[0].from_ms, 300);
+  EXPECT_EQ(trace->stalls[0].to_ms, 3300);
+  std::vector<double> times;
+  for (const auto& snap : trace->snapshots) {
+    EXPECT_FALSE(snap.t_ms > 300 && snap.t_ms < 3300)
+        << "a snapshot inside the stall at " << snap.t_ms << " ms";
+    times.push_back(snap.t_ms);
+  }
+  // 100, 200, 300 before; 3300 (where the ticks resume, with the catch-up in it); 3400 .. 3600
+  // after; and the last state.
+  const std::vector<double> want = {100, 200, 300, 3300, 3400, 3500, 3600, 3600};
+  EXPECT_EQ(times, want);
+  auto bytes_at = [&](std::size_t i) { return trace->snapshots[i].live_bytes.at(1); };
+  EXPECT_EQ(bytes_at(2), 30 * 100);           // the 30 allocations before the stall
+  EXPECT_EQ(bytes_at(3), (30 + 3000) * 100);  // the catch-up, at the time it was seen
 }
 
 TEST(HeaptrackTrace, MalformedAndTruncatedRejected) {

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 # Allocation wrappers do not hide the caller (issue 22, item 3), on a real redis-server under
-# jemalloc's profiler: a client SETs keys for 8 s (never deleted: a leak); the leaking rows must
-# name the caller of zmalloc/zmalloc_usable (e.g. _sdsnewlen, dictAddRaw), not the wrapper,
-# rows whose site reads alike show their caller, and profile exits 3.
+# jemalloc's profiler: a client SETs keys for 8 s and at least 60,000 keys (never deleted: a
+# leak); the leaking rows must name the caller of zmalloc/zmalloc_usable (e.g. _sdsnewlen,
+# dictAddRaw), not the wrapper, rows whose site reads alike show their caller, and profile
+# exits 3. jemalloc samples one allocation per 2^lg_prof_sample bytes on average: at the
+# default 19 (512 KiB) the ~14 MB the keys hold are ~28 samples, a step series whose chance
+# flat stretches read as a knee (unresolved) in about one run in ten, loaded or not; at 16
+# (64 KiB) they are ~220 samples and the series is smooth enough to judge every time.
 # python: python3 keeps lists of strings for 6 s under the interposer; the leaking [mmap] row
 # names the object constructor (PyUnicode_New), not _PyObject_ArenaMmap / PyObject_Malloc, and
 # Python's finalization, which frees it all, does not end the series (issue 22, item 2): the
@@ -98,7 +102,7 @@ def main():
         port = free_port()
         proc = subprocess.Popen(
             [arenalab, "profile", "--profiler", "jemalloc", "--no-tools", "-q", "--frames", "2",
-             "--out", os.path.join(out, "p"), "--", redis, "--port", str(port), "--save", "",
+             "--lg-sample", "16", "--out", os.path.join(out, "p"), "--", redis, "--port", str(port), "--save", "",
              "--appendonly", "no"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         s = connect(port, time.time() + 20)
@@ -106,8 +110,10 @@ def main():
             proc.kill()
             print("FAIL: redis-server did not accept connections:", proc.communicate()[1][-500:])
             return 1
+        # Enough data before judging: 8 s and 60,000 keys (a starved client on a loaded machine
+        # sets fewer in 8 s), within a generous deadline.
         t0, i = time.time(), 0
-        while time.time() - t0 < 8:
+        while (time.time() - t0 < 8 or i < 60000) and time.time() - t0 < 60:
             s.sendall(b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$200\r\n%s\r\n" %
                                (len(k), k, b"x" * 200)
                                for k in (b"key:%d" % (i + j) for j in range(100))))

@@ -36,6 +36,13 @@ struct MatrixInput {
 struct RunInput {
   std::string dir, kind;  // run | watch | budget | matrix-cell
   std::string workload, configuration;
+  // What the report calls the allocator: the configuration when run.json says the interposer
+  // verified it (or says nothing), else what was identified, marked: "jemalloc (NOT verified;
+  // asked for glibc)". A process that brought its own allocator is never shown under the
+  // configuration asked for.
+  std::string allocator;
+  std::string allocator_short;  // for legends: "jemalloc (NOT verified)"
+  std::string command;          // the run's command line, shell-quoted ("" when no file records it)
   std::optional<timeline::Timeline> timeline;
   std::optional<runner::RunRecord> run;          // run.json
   std::optional<verdict_file::Verdict> verdict;  // verdict.json
@@ -51,10 +58,19 @@ struct Callsite {
   std::string verdict;  // the call site's own verdict when the profiler classified it
 };
 
+// A flame graph of arenalab's own (<stem>.folded beside <stem>.svg: growth, live, live-at, peak,
+// diff), redrawn from its folded stacks so that the page embeds it inline, interactive
+// (hover, click to zoom), with no markup taken from the input directory.
+struct FlameGraph {
+  std::string name;  // "growth.svg"
+  std::string svg;   // flamegraph_svg's output
+};
+
 struct ProfileInput {
   std::string dir, profiler;
   std::vector<Callsite> callsites;  // sorted by growth, largest first
   std::vector<std::string> svgs;    // call-graph SVG files (jeprof / pprof --svg)
+  std::vector<FlameGraph> flamegraphs;
   // arenalab.profile/1 "outside_heap".explanation when memory grows outside the profile's books
   // (a heap dump does not reveal it), and the report's notes.
   std::string outside;

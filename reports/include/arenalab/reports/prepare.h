@@ -52,6 +52,9 @@ XY plot_points(const timeline::Series& s, std::size_t max_points = 1500);
 // The signals drawn for a run, with their legend names.
 struct SignalSpec {
   std::string signal, legend;
+  // Address space, not memory (jemalloc's retained: unmapped virtual ranges it keeps): drawn on
+  // its own axis, never on the memory axis beside RSS.
+  bool address_space = false;
 };
 const std::vector<SignalSpec>& over_time_signals();
 

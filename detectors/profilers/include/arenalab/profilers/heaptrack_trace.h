@@ -38,7 +38,19 @@ struct HeaptrackTrace {
   std::map<std::uint32_t, std::vector<HeaptrackFrame>> stacks;
   std::uint64_t allocations = 0;
   std::uint64_t frees = 0;
+  // Stretches with no timestamp in the trace (ms, from .. to): heaptrack's timer writes one
+  // every 10 ms, so a longer silence means the program and its recorder were held up (under
+  // load, heaptrack_interpret symbolizing a large binary fills the pipe and blocks the target).
+  // What happened inside is not observed: no snapshot is taken there.
+  struct Stall {
+    double from_ms = 0;
+    double to_ms = 0;
+  };
+  std::vector<Stall> stalls;
 };
+
+// A gap between two timestamps longer than this is a stall (ten of heaptrack's 10 ms ticks).
+inline constexpr double kHeaptrackStallMs = 100;
 
 // Streaming parser: feed the decompressed text line by line.
 class HeaptrackTraceParser {

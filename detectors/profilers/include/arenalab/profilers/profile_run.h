@@ -15,6 +15,7 @@
 #include "arenalab/core/result.h"
 #include "arenalab/formats/profile.h"
 #include "arenalab/profilers/callsites.h"
+#include "arenalab/profilers/full_log.h"
 
 namespace arenalab::profilers {
 
@@ -53,6 +54,9 @@ struct ProfileOptions {
   std::string out_dir;          // empty: ./arenalab-profile-<pid>
   std::string allocators_file;  // empty: the shipped configurations
   bool run_tools = true;        // run jeprof / pprof / heaptrack_print afterwards
+  // --at: also a flame graph of the live bytes at the regular dump nearest to this many seconds
+  // after the start (DIR/live-at.folded, DIR/live-at.svg).
+  std::optional<double> at_s;
   // Keep the target's stdout off ours (it is copied to stderr after the run), so that a
   // machine-readable report on stdout stays parseable.
   bool target_stdout_to_stderr = false;
@@ -119,6 +123,23 @@ struct ProfileReport {
 };
 
 Result<ProfileReport> run_profile(const ProfileOptions& options);
+
+// `profile --profiler interposer --full`: the target under the interposer's full mode (every
+// allocation and free with its call stack, DIR/allocs.bin), then exactly what `arenalab
+// analyze DIR` does (analyze_full_log, full_log_text, write_full_log_graphs): live bytes by
+// site at the peak, temporaries, counts, the peak flame graph (and options.at_s's). Full mode
+// writes no heap dumps: there is no series and no verdict. options: command, out_dir, skip,
+// at_s, allocators_file, on_progress, target_stdout_to_stderr.
+struct FullProfile {
+  std::vector<std::string> command;
+  std::string out_dir;
+  ExitInfo exit;
+  FullLogViews views;
+  std::string graphs;              // write_full_log_graphs' lines
+  std::vector<std::string> notes;  // the runner's warnings
+};
+Result<FullProfile> run_full_profile(const ProfileOptions& options, double temporary_ms = 10);
+std::string full_profile_text(const FullProfile& profile, int top);
 
 // Parses dumps written earlier (any mix of jemalloc heap_v2 / gperftools files), timed by
 // their modification times relative to `t0_ns` (CLOCK_REALTIME ns; 0: the first dump's).
