@@ -189,7 +189,7 @@ Result<FullProfile> run_full_profile(const ProfileOptions& o, double temporary_m
   detail::ProfileRun run{o, report, detail::which(o.command[0])};
   if (auto st = prepare_run(o, report, run); !st) return st.error();
   runner::RunOptions ro;
-  ro.mode = "full";
+  ro.mode = preload::protocol::Mode::kFull;
   auto ran = detail::run_with_runner(run, ro);
   if (!ran) return ran.error();
   FullProfile out;
