@@ -6,8 +6,11 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +63,27 @@ bool is_static_executable(const std::string& path) {
   // entry nor interpreter, but is not run as a command.
   (void)has_dynamic;
   return !has_interp;
+}
+
+std::string secure_exec_reason(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  // A mount with nosuid runs the file with the caller's ids: no secure mode there.
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) == 0 && (fs.f_flag & ST_NOSUID)) return "";
+  // execve(2) switches the effective ids to the file's; ld.so runs in secure mode (AT_SECURE)
+  // when they then differ from the real ids, and ignores LD_PRELOAD's unsafe entries.
+  std::string why;
+  if ((st.st_mode & S_ISUID) && st.st_uid != ::getuid()) {
+    const passwd* pw = ::getpwuid(st.st_uid);
+    why = "setuid " + (pw ? std::string(pw->pw_name) : "uid " + std::to_string(st.st_uid));
+  }
+  if ((st.st_mode & S_ISGID) && st.st_gid != ::getgid()) {
+    const group* gr = ::getgrgid(st.st_gid);
+    why += (why.empty() ? "" : ", ") + std::string("setgid ") +
+           (gr ? std::string(gr->gr_name) : "gid " + std::to_string(st.st_gid));
+  }
+  return why;
 }
 
 namespace {
@@ -197,6 +221,10 @@ Result<RunResult> run(const RunOptions& o) {
   const std::string program = find_program(o.command[0]);
   if (!program.empty() && is_static_executable(program))
     result.warnings.push_back("target bypassed the interposer: static binary (" + program + ")");
+  if (const std::string why = program.empty() ? "" : secure_exec_reason(program); !why.empty())
+    result.warnings.push_back(
+        "setuid/setgid target: the interposer cannot load; stats from outside only (" +
+        utf8_escaped(program) + " is " + why + ")");
 
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -284,9 +312,10 @@ Result<RunResult> run(const RunOptions& o) {
     if (!result.verified) result.warnings.push_back(result.mismatch);
   } else {
     result.mismatch = "no identification: " + tl.error().message;
-    bool static_warned = false;
+    bool static_warned = false;  // already said why (static, setuid/setgid)
     for (const auto& w : result.warnings)
-      static_warned |= w.find("static binary") != std::string::npos;
+      static_warned |=
+          w.find("static binary") != std::string::npos || w.rfind("setuid/setgid target", 0) == 0;
     if (!static_warned)
       result.warnings.push_back(
           "target bypassed the interposer: no timeline was written (a static binary, a setuid "

@@ -86,6 +86,11 @@ std::string preload_library_path(const std::string& mode = "count");
 // LD_PRELOAD cannot reach it. False for anything unreadable or dynamic.
 bool is_static_executable(const std::string& path);
 
+// Why exec'ing `path` runs it in secure mode, where ld.so drops LD_PRELOAD and the interposer
+// cannot load ("setuid nobody", "setgid shadow"); "" when it does not: no set-id bit, the bit
+// names the caller's own real id, or the file lives on a nosuid mount.
+std::string secure_exec_reason(const std::string& path);
+
 // The full-mode log (<out_dir>/allocs.bin) summarised.
 struct FullLogSummary {
   std::uint64_t allocs = 0, frees = 0, stacks = 0;
