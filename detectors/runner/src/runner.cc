@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -370,10 +372,44 @@ Result<RunResult> run(const RunOptions& o) {
   return result;
 }
 
-Result<FullLogSummary> read_full_log(const std::string& path) {
+Result<std::string> read_full_log_records(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot read full log " + path);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in) return make_error("cannot read full log " + printable(path));
+  static const char kZstdMagic[4] = {'\x28', '\xb5', '\x2f', '\xfd'};
+  char head[4] = {};
+  in.read(head, 4);
+  in.clear();
+  in.seekg(0);
+  if (std::memcmp(head, kZstdMagic, 4) != 0)  // an uncompressed log
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) return make_error(printable(path) + ": cannot make a zstd context");
+  std::string out, chunk(ZSTD_DStreamInSize(), '\0');
+  std::string buf(ZSTD_DStreamOutSize(), '\0');
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+    ZSTD_inBuffer zin{chunk.data(), static_cast<std::size_t>(in.gcount()), 0};
+    while (zin.pos < zin.size) {
+      ZSTD_outBuffer zout{buf.data(), buf.size(), 0};
+      const std::size_t r = ZSTD_decompressStream(dctx.get(), &zout, &zin);
+      out.append(buf.data(), zout.pos);
+      if (ZSTD_isError(r)) return out;  // damaged from here on: keep what came before
+    }
+  }
+  // At the end, a frame cut short by a kill has given what its whole blocks held.
+  for (;;) {
+    ZSTD_inBuffer zin{nullptr, 0, 0};
+    ZSTD_outBuffer zout{buf.data(), buf.size(), 0};
+    const std::size_t r = ZSTD_decompressStream(dctx.get(), &zout, &zin);
+    out.append(buf.data(), zout.pos);
+    if (ZSTD_isError(r) || zout.pos == 0) break;
+  }
+  return out;
+}
+
+Result<FullLogSummary> read_full_log(const std::string& path) {
+  auto records = read_full_log_records(path);
+  if (!records) return records.error();
+  const std::string& data = *records;
   if (data.compare(0, 16, "ARENALAB-FULL/2\n") != 0)
     return make_error(path + ": not an arenalab full log (expected ARENALAB-FULL/2)");
   FullLogSummary s;
