@@ -100,8 +100,12 @@ int run_watch(Args& a) {
   }
   auto tl = timeline::read_timeline(r->timeline_path);
   if (!tl) {
-    // No verdict; the target's status is still said (and is in run.json).
-    print_error("watch", tl.error().message + " (no verdict; the target: " + r->exit.describe() +
+    // No verdict; the target's status is still said (and is in run.json), and why there is no
+    // timeline when the runner knows (a setuid/setgid or static target).
+    std::string why = tl.error().message;
+    for (const auto& w : r->warnings)
+      if (w.rfind("setuid/setgid target", 0) == 0 || w.rfind("target bypassed", 0) == 0) why = w;
+    print_error("watch", why + " (no verdict; the target: " + r->exit.describe() +
                              ", run.json in " + r->out_dir + ")");
     if (const auto sig = r->exit.stop.received_signal) return exit_by_signal(*sig);
     return kExitError;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "arenalab/core/text.h"
 #include "command.h"
 
 namespace arenalab::cli {
@@ -15,7 +16,8 @@ std::vector<CommandEntry>& command_registry() {
 }
 
 void print_error(const std::string& command, const std::string& message) {
-  std::fprintf(stderr, "arenalab %s: %s\n", command.c_str(), message.c_str());
+  // The net under every reader: an error line never echoes raw bytes or control characters.
+  std::fprintf(stderr, "arenalab %s: %s\n", command.c_str(), printable(message).c_str());
 }
 
 namespace {
@@ -83,7 +85,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "arenalab: %s (see arenalab --help)\n", what.c_str());
     return kExitUsage;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "arenalab: %s\n", e.what());
+    std::fprintf(stderr, "arenalab: %s\n", arenalab::printable(e.what()).c_str());
     return kExitError;
   }
   return exit_code;

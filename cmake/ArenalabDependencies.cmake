@@ -5,6 +5,8 @@ find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
+# zstd: full mode's allocation log is written compressed (the interposer) and read back.
+pkg_check_modules(ARENALAB_ZSTD REQUIRED IMPORTED_TARGET libzstd)
 if(ARENALAB_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

@@ -2,6 +2,8 @@
 // Markup escaping and JSON file reading (one place for the path-naming error messages).
 #include "arenalab/core/text.h"
 
+#include <algorithm>
+
 #include "arenalab/core/files.h"
 
 namespace arenalab {
@@ -84,6 +86,32 @@ std::string utf8_escaped(std::string_view s) {
   return out;
 }
 
+std::string printable(std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  const auto hex = [&](unsigned char c) {
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  };
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_sequence(s, i);
+    const auto c = static_cast<unsigned char>(s[i]);
+    // C1 controls are U+0080..U+009F: the two bytes C2 80..C2 9F.
+    const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7F)) || c1) {
+      for (std::size_t k = 0; k < std::max<std::size_t>(n, 1); ++k)
+        hex(static_cast<unsigned char>(s[i + k]));
+      i += std::max<std::size_t>(n, 1);
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> utf8_escaped(const std::vector<std::string>& v) {
   std::vector<std::string> out;
   out.reserve(v.size());
@@ -97,7 +125,7 @@ Result<nlohmann::json> read_json_file(const std::string& path) {
   try {
     return nlohmann::json::parse(*text);
   } catch (const nlohmann::json::exception& e) {
-    return make_error(path + ": not valid JSON: " + e.what());
+    return make_error(printable(path) + ": not valid JSON: " + printable(e.what()));
   }
 }
 

@@ -27,7 +27,7 @@ std::string describe_type(const json& v) {
     case json::value_t::string: {
       std::string s = v.get<std::string>();
       if (s.size() > 40) s = s.substr(0, 37) + "...";
-      return "the string \"" + s + "\"";
+      return "the string \"" + printable(s) + "\"";
     }
     case json::value_t::boolean:
       return v.get<bool>() ? "true" : "false";
@@ -208,14 +208,15 @@ int schema_version(const json& doc, const std::string& name, int min_version, in
       if (n >= min_version && n <= max_version) return n;
     }
   }
-  throw FormatError(expected + ", found \"" + s + "\"");
+  throw FormatError(expected + ", found \"" +
+                    printable(s.size() > 60 ? s.substr(0, 57) + "..." : s) + "\"");
 }
 
 Result<json> read_json_document(const std::string& path) {
   auto doc = read_json_file(path);
   if (!doc) return doc.error();
   if (!doc->is_object())
-    return make_error(path + ": expected a JSON object, found " + describe_type(*doc));
+    return make_error(printable(path) + ": expected a JSON object, found " + describe_type(*doc));
   return doc;
 }
 

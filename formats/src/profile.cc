@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arenalab/core/files.h"
+#include "arenalab/core/text.h"
 
 namespace arenalab::profile_file {
 using nlohmann::json;
@@ -284,7 +285,7 @@ Result<Profile> parse_profile(std::string_view text, const std::string& source) 
   try {
     j = json::parse(text);
   } catch (const json::parse_error& e) {
-    return make_error(source + ": not valid JSON: " + e.what());
+    return make_error(printable(source) + ": not valid JSON: " + printable(e.what()));
   }
   try {
     return read(Reader(source), j);

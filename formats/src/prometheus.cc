@@ -3,6 +3,8 @@
 // (the same rule as rate(): a counter that falls has restarted from 0).
 #include "arenalab/formats/prometheus.h"
 
+#include "arenalab/core/text.h"
+
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -37,7 +39,7 @@ bool parse_value(const std::string& s, double& out) {
 }
 
 Error bad(const std::string& origin, const std::string& what) {
-  return make_error(origin + ": not a Prometheus range-query response: " + what);
+  return make_error(printable(origin + ": not a Prometheus range-query response: " + what));
 }
 
 }  // namespace
@@ -52,7 +54,7 @@ Result<RangeResult> parse_range_response(std::string_view body, const std::strin
     std::string type = "error", text = "(no message)";
     if (auto t = j.find("errorType"); t != j.end() && t->is_string()) type = *t;
     if (auto t = j.find("error"); t != j.end() && t->is_string()) text = *t;
-    return make_error(origin + ": Prometheus answered " + type + ": " + text);
+    return make_error(printable(origin + ": Prometheus answered " + type + ": " + text));
   }
   if (*status != "success")
     return bad(origin, "\"status\" is \"" + status->get<std::string>() + "\"");

@@ -2,9 +2,11 @@
 // timeline.jsonl reading and writing with nlohmann::json.
 #include "arenalab/formats/timeline.h"
 
-#include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
+#include "arenalab/core/lines.h"
+#include "arenalab/core/text.h"
 #include "arenalab/formats/json.h"
 
 namespace arenalab::timeline {
@@ -24,6 +26,24 @@ Opt opt_number(const json& obj, const char* key, const char* where) {
   return it->get<double>();
 }
 
+// Byte figures are counts of bytes: >= 0 and at most 2^64 (what a 64-bit counter can hold).
+constexpr double kMaxBytes = 18446744073709551616.0;
+// Times: up to 1e15 ms (31,000 years) since the target started.
+constexpr double kMaxTimeMs = 1e15;
+// The smallest step between two sample times that means anything: 1 ns, the resolution of the
+// clocks the samplers read (the interposer writes whole microseconds). Smaller non-zero steps
+// are not measurements, and make every rate per second overflow (issue 21: t_ms = i x 1e-300).
+constexpr double kMinStepMs = 1e-6;
+
+Opt opt_bytes(const json& obj, const char* key, const char* where) {
+  Opt v = opt_number(obj, key, where);
+  if (v && !(*v >= 0 && *v <= kMaxBytes))
+    throw formats::FormatError(std::string(where) + key +
+                               ": expected a byte count in [0, 2^64], found " +
+                               formats::number_text(*v));
+  return v;
+}
+
 }  // namespace
 
 Result<Sample> parse_sample(const std::string& line) {
@@ -31,30 +51,31 @@ Result<Sample> parse_sample(const std::string& line) {
   try {
     j = json::parse(line);
   } catch (const json::exception& e) {
-    return make_error(std::string("not valid JSON: ") + e.what());
+    return make_error(std::string("not valid JSON: ") + printable(e.what()));
   }
   if (!j.is_object() || !j.contains("t_ms") || !j["t_ms"].is_number())
     return make_error("expected a sample object with a numeric \"t_ms\"");
-  if (j["t_ms"].get<double>() < 0)
-    return make_error("t_ms: expected a time >= 0 ms, found " + j["t_ms"].dump());
+  const double t = j["t_ms"].get<double>();
+  if (!(t >= 0 && t <= kMaxTimeMs))
+    return make_error("t_ms: expected a time in [0, 1e15] ms, found " + formats::number_text(t));
   Sample s;
-  s.t_ms = j["t_ms"].get<double>();
+  s.t_ms = t;
   try {
-    s.rss = opt_number(j, "rss", "");
-    s.rss_anon = opt_number(j, "rss_anon", "");
-    s.live_bytes = opt_number(j, "live_bytes", "");
-    s.live_allocs = opt_number(j, "live_allocs", "");
-    s.mmap_bytes = opt_number(j, "mmap_bytes", "");
-    s.mmap_reserved_bytes = opt_number(j, "mmap_reserved_bytes", "");
+    s.rss = opt_bytes(j, "rss", "");
+    s.rss_anon = opt_bytes(j, "rss_anon", "");
+    s.live_bytes = opt_bytes(j, "live_bytes", "");
+    s.live_allocs = opt_bytes(j, "live_allocs", "");
+    s.mmap_bytes = opt_bytes(j, "mmap_bytes", "");
+    s.mmap_reserved_bytes = opt_bytes(j, "mmap_reserved_bytes", "");
     if (j.contains("alloc") && !j["alloc"].is_null()) {
       const json& a = j["alloc"];
       if (!a.is_object())
         return make_error("alloc: expected an object, found " + formats::describe_type(a));
-      s.allocated = opt_number(a, "allocated", "alloc.");
-      s.active = opt_number(a, "active", "alloc.");
-      s.resident = opt_number(a, "resident", "alloc.");
-      s.mapped = opt_number(a, "mapped", "alloc.");
-      s.retained = opt_number(a, "retained", "alloc.");
+      s.allocated = opt_bytes(a, "allocated", "alloc.");
+      s.active = opt_bytes(a, "active", "alloc.");
+      s.resident = opt_bytes(a, "resident", "alloc.");
+      s.mapped = opt_bytes(a, "mapped", "alloc.");
+      s.retained = opt_bytes(a, "retained", "alloc.");
     }
     if (j.contains("gauges") && j["gauges"].is_object())
       for (const auto& [k, v] : j["gauges"].items())
@@ -66,69 +87,99 @@ Result<Sample> parse_sample(const std::string& line) {
       s.after_purge = j["after_purge"].get<bool>();
     }
   } catch (const formats::FormatError& e) {
-    return make_error(e.what());
+    return make_error(printable(e.what()));
   }
   return s;
 }
 
-Result<Timeline> read_timeline(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return make_error("cannot read timeline " + path);
-  std::string line;
-  Timeline tl;
-  if (!std::getline(in, line) || line.empty())
-    return make_error(path + ": empty, expected a header line");
+namespace {
+
+// The header line, checked field by field (a wrong type names the field, never a bare
+// json exception).
+Result<Header> parse_header(const std::string& line) {
   json h;
   try {
     h = json::parse(line);
   } catch (const json::exception& e) {
-    return make_error(path + ":1: header is not valid JSON: " + e.what());
+    return make_error("header is not valid JSON: " + printable(e.what()));
   }
-  if (!h.is_object() || h.value("schema", "") != "arenalab.timeline/1")
-    return make_error(path + ":1: expected a header with \"schema\": \"arenalab.timeline/1\"");
-  tl.header.schema = h["schema"];
-  tl.header.pid = h.value("pid", 0);
-  if (h.contains("command") && h["command"].is_array())
-    for (const auto& a : h["command"])
-      if (a.is_string()) tl.header.command.push_back(a);
-  if (h.contains("allocator") && h["allocator"].is_object()) {
-    const json& a = h["allocator"];
-    tl.header.allocator.name = a.value("name", "");
-    tl.header.allocator.backend = a.value("backend", "");
-    tl.header.allocator.library = a.value("library", "");
-    tl.header.allocator.version = a.value("version", "");
-    tl.header.allocator.verified = a.value("verified", false);
+  if (!h.is_object() || !h.contains("schema") || h["schema"] != "arenalab.timeline/1")
+    return make_error("expected a header with \"schema\": \"arenalab.timeline/1\"");
+  Header out;
+  try {
+    const formats::Obj o(h, "");
+    out.schema = o.str("schema");
+    out.pid = o.opt_integer("pid", 0, std::numeric_limits<std::int64_t>::max()).value_or(0);
+    out.command = o.strings("command");
+    if (const auto a = o.opt_obj("allocator")) {
+      out.allocator.name = a->str_or("name");
+      out.allocator.backend = a->str_or("backend");
+      out.allocator.library = a->str_or("library");
+      out.allocator.version = a->str_or("version");
+      out.allocator.verified = a->bool_or("verified", false);
+    }
+    out.mode = o.str_or("mode");
+    out.interval_ms = o.opt_num("interval_ms", 0).value_or(0);
+  } catch (const formats::FormatError& e) {
+    return make_error(printable(e.what()));
   }
-  tl.header.mode = h.value("mode", "");
-  tl.header.interval_ms = h.value("interval_ms", 0.0);
-  std::size_t lineno = 1;
+  return out;
+}
+
+}  // namespace
+
+Result<Timeline> read_timeline(const std::string& path) {
+  const std::string file = printable(path);
+  auto in = LineReader::open(path);
+  if (!in) return make_error("cannot read timeline " + file);
+  std::string line;
+  Timeline tl;
+  auto got = in->next(line);
+  if (!got) return got.error();
+  if (!*got || line.empty()) return make_error(file + ": empty, expected a header line");
+  auto header = parse_header(line);
+  if (!header) return make_error(file + ":1: " + header.error().message);
+  tl.header = std::move(*header);
+  // One line of look-ahead: only the very last line may be cut short by a kill.
   std::string next;
-  bool have = static_cast<bool>(std::getline(in, line));
+  got = in->next(line);
+  if (!got) return got.error();
+  bool have = *got;
   while (have) {
-    ++lineno;
-    const bool more = static_cast<bool>(std::getline(in, next));
+    const std::size_t this_line = in->line_number();
+    auto more = in->next(next);
+    if (!more) return more.error();
     if (!line.empty()) {
       auto s = parse_sample(line);
       if (!s) {
         // Only the very last line may be cut short by a kill (then it is not JSON at all).
-        if (!more && s.error().message.rfind("not valid JSON", 0) == 0) {
+        if (!*more && s.error().message.rfind("not valid JSON", 0) == 0) {
           tl.truncated = true;
           break;
         }
-        return make_error(path + ":" + std::to_string(lineno) + ": " + s.error().message);
+        return make_error(file + ":" + std::to_string(this_line) + ": " + s.error().message);
       }
-      // One sampler writes the samples in time order: a step back is a damaged file.
-      if (!tl.samples.empty() && s->t_ms < tl.samples.back().t_ms)
-        return make_error(path + ":" + std::to_string(lineno) + ": t_ms: expected a time >= " +
-                          formats::number_text(tl.samples.back().t_ms) +
-                          " ms (the previous sample's), found " + formats::number_text(s->t_ms));
+      if (!tl.samples.empty()) {
+        const double prev = tl.samples.back().t_ms;
+        // One sampler writes the samples in time order: a step back is a damaged file.
+        if (s->t_ms < prev)
+          return make_error(file + ":" + std::to_string(this_line) +
+                            ": t_ms: expected a time >= " + formats::number_text(prev) +
+                            " ms (the previous sample's), found " + formats::number_text(s->t_ms));
+        if (s->t_ms > prev && s->t_ms - prev < kMinStepMs)
+          return make_error(file + ":" + std::to_string(this_line) + ": t_ms: expected " +
+                            formats::number_text(prev) +
+                            " ms (the previous sample's) or at least " +
+                            "1e-06 ms (1 ns) later, found " + formats::number_text(s->t_ms) +
+                            ": a window this short gives no rate");
+      }
       if (s->after_purge)
         tl.after_purge = std::move(*s);
       else
         tl.samples.push_back(std::move(*s));
     }
-    line = next;
-    have = more;
+    line.swap(next);
+    have = *more;
   }
   return tl;
 }

@@ -42,4 +42,24 @@ echo '{"schema": "arenalab.baseline/2", "cells": [{"workload": "touch", "configu
 expect 1 "base.json: .*1e400" -- check --baseline "$work/b/base.json" "$work/b/base.json"
 echo '{"schema": "arenalab.budget/2", "command": ["x"], "limit_bytes": 4096, "cgroup": null}' >"$work/b/budget.json"
 expect 1 "budget.json: cgroup: expected an object, found null" -- report "$work/b" --out "$work/r"
+# Timelines (issue 21): a window of absurdly short steps, a 1 GiB line (sparse: refused after
+# reading about 1 MiB), raw bytes in a field: one printable line naming file:line, exit 1.
+mkdir -p "$work/t"
+{
+  echo '{"schema": "arenalab.timeline/1", "pid": 1, "mode": "count", "interval_ms": 100}'
+  for i in $(seq 0 199); do echo "{\"t_ms\": ${i}e-300, \"rss\": $((100000000 + i * 100000)), \"live_bytes\": $((50000000 + i * 100000))}"; done
+} >"$work/t/tiny.jsonl"
+expect 1 "tiny.jsonl:3: t_ms: expected 0 ms (the previous sample's) or at least 1e-06 ms (1 ns) later, found 1e-300" -- classify "$work/t/tiny.jsonl"
+printf '{"schema": "arenalab.timeline/1"}\n{"t_ms": 1, "rss": 5}\n' >"$work/t/big.jsonl"
+truncate -s 1G "$work/t/big.jsonl"
+expect 1 "big.jsonl:3: expected a line of at most 1048576 bytes" -- classify "$work/t/big.jsonl"
+printf '{"schema": "arenalab.timeline/1"}\n{"t_ms": 1, "rss": "\\u001b]0;owned\\u0007\xff"}\n{"t_ms": 2}\n' >"$work/t/raw.jsonl"
+expect 1 'raw.jsonl:2: ' -- classify "$work/t/raw.jsonl"
+if "$arenalab" classify "$work/t/raw.jsonl" 2>&1 >/dev/null | LC_ALL=C grep -q '[^[:print:]]'; then
+  echo "FAIL: classify echoed a raw byte: $("$arenalab" classify "$work/t/raw.jsonl" 2>&1 | od -c | head -3)"; fail=1
+else
+  echo "ok: the error line is printable"
+fi
+printf '{"schema": "arenalab.timeline/1"}\n{"t_ms": 1, "rss": -5}\n' >"$work/t/neg.jsonl"
+expect 1 "neg.jsonl:2: rss: expected a byte count in \[0, 2^64\], found -5" -- classify "$work/t/neg.jsonl"
 exit $fail

@@ -7,12 +7,12 @@
 # not empty; --force); the exit-status convention; options shared by run, watch and budget;
 # non-UTF-8 arguments; --interval as the interposer reads it.
 # usage: lifecycle_test.sh ARENALAB [PART...]   (parts: signals kill duration dirs options
-#        status limit children utf8 interval redis; default all). The part "children" also
-#        runs $FORKING_SERVER (tests/cli/forking_server.c) when it is set.
+#        status limit children utf8 interval setuid redis; default all). The part "children"
+#        also runs $FORKING_SERVER (tests/cli/forking_server.c) when it is set.
 set -u
 ARENALAB=$1
 shift
-parts=${*:-"signals kill duration dirs options status limit children utf8 interval redis"}
+parts=${*:-"signals kill duration dirs options status limit children utf8 interval setuid redis"}
 # Job control: background jobs keep SIGINT and SIGQUIT (a script without it starts them
 # ignored, and arenalab, as shells do, leaves an ignored signal ignored).
 set -m
@@ -409,6 +409,39 @@ if [[ " $parts " == *" interval "* ]]; then
     check "--interval $v: exit $rc, '$err'" \
       test $rc -eq 2 -a "$(wc -l <<<"$err")" -eq 1 -a "${#err}" -lt 200 -a ! -e "$TMP/iv"
   done
+fi
+
+# A set-user-id target whose owner is not the caller runs in secure mode (AT_SECURE): ld.so
+# drops LD_PRELOAD; run and watch say so specifically (issue 21 item 2). Root makes a copy of id
+# owned by nobody; a setuid-root copy run by root keeps its ids, so the interposer loads there.
+# run exits with the target's status; watch, without a timeline, has no verdict (exit 1).
+if [[ " $parts " == *" setuid "* ]]; then
+  s="$TMP/setuid"
+  mkdir -p "$s"
+  cp "$(command -v id)" "$s/id-nobody" && cp "$(command -v id)" "$s/id-root"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "skip: setuid needs root here (to give a copy of id to nobody)"
+    [[ $parts == setuid ]] && exit 77
+  elif [[ $(findmnt -n -o OPTIONS -T "$s") == *nosuid* ]]; then
+    echo "skip: $TMP is on a nosuid mount"
+    [[ $parts == setuid ]] && exit 77
+  else
+    chown nobody "$s/id-nobody" && chmod 4755 "$s/id-nobody" "$s/id-root"
+    want='setuid/setgid target: the interposer cannot load; stats from outside only'
+    for sub in run watch; do
+      "$ARENALAB" $sub --out "$s/$sub" -- "$s/id-nobody" >"$s/$sub.out" 2>"$s/$sub.err"
+      rc=$?
+      check "$sub of a setuid-nobody copy of id: exit $rc, it ran as $(grep -o 'euid=[0-9]*' "$s/$sub.out"), said '$(grep -F "setuid/setgid target" "$s/$sub.err")', run.json warns $(json "$s/$sub/run.json" "[w for w in d['warnings'] if 'setuid' in w or 'bypass' in w]")" \
+        test "$rc" -eq "$([[ $sub == run ]] && echo 0 || echo 1)" -a -n "$(grep -F 'euid=65534' "$s/$sub.out")" \
+        -a -n "$(grep -F "arenalab $sub: " "$s/$sub.err" | grep -F "$want ($s/id-nobody is setuid nobody)")" \
+        -a -z "$(grep -F 'bypassed the interposer' "$s/$sub.err")" \
+        -a "$(json "$s/$sub/run.json" "sum(w.startswith('$want') for w in d['warnings'])")" = 1 \
+        -a ! -e "$s/$sub/timeline.jsonl"
+    done
+    "$ARENALAB" run --out "$s/root" -- "$s/id-root" >/dev/null 2>"$s/root.err"
+    check "run of a setuid-root copy of id by root: the interposer loads, no setuid warning" \
+      test -s "$s/root/timeline.jsonl" -a -z "$(grep -F "setuid/setgid target" "$s/root.err")"
+  fi
 fi
 
 if [[ " $parts " == *" redis "* ]]; then

@@ -121,3 +121,94 @@ TEST(Timeline, WrongTypesAndStepsBackInTimeNameFileAndLine) {
 
 }  // namespace
 }  // namespace arenalab::timeline
+
+namespace arenalab::timeline {
+namespace {
+
+// Issue 21: a window of absurdly short steps (t_ms = i x 1e-300) gives "+inf %" slopes; the
+// reader refuses it with the file and the line.
+TEST(Timeline, StepsShorterThanANanosecondAreRefused) {
+  std::string body = header_line(Header{}) + "\n";
+  for (int i = 0; i < 20; ++i) {
+    Sample s;
+    s.t_ms = i * 1e-300;
+    s.rss = 1e8 + i * 1e5;
+    body += sample_line(s) + "\n";
+  }
+  const std::string path = write_temp(body);
+  auto tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message.rfind(path + ":3: t_ms: expected 0 ms", 0), 0u)
+      << tl.error().message;
+  EXPECT_NE(tl.error().message.find("1 ns"), std::string::npos) << tl.error().message;
+  std::remove(path.c_str());
+}
+
+TEST(Timeline, ByteCountsAreNonNegativeAndBounded) {
+  const std::string h = header_line(Header{}) + "\n";
+  std::string path = write_temp(h + "{\"t_ms\": 1, \"rss\": -5}\n");
+  auto tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message, path + ":2: rss: expected a byte count in [0, 2^64], found -5");
+  std::remove(path.c_str());
+  path = write_temp(h + "{\"t_ms\": 1, \"alloc\": {\"retained\": 1e300}}\n");
+  tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message,
+            path + ":2: alloc.retained: expected a byte count in [0, 2^64], found 1e+300");
+  std::remove(path.c_str());
+  path = write_temp(h + "{\"t_ms\": 1e300}\n");
+  tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_NE(tl.error().message.find(":2: t_ms: expected a time in [0, 1e15] ms"), std::string::npos)
+      << tl.error().message;
+  std::remove(path.c_str());
+}
+
+TEST(Timeline, AHeaderOfTheWrongTypesNamesTheField) {
+  const std::string path =
+      write_temp("{\"schema\": \"arenalab.timeline/1\", \"pid\": \"12\"}\n{\"t_ms\": 1}\n");
+  auto tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message,
+            path + ":1: pid: expected an integer >= 0, found the string \"12\"");
+  std::remove(path.c_str());
+}
+
+// A line longer than the bound is refused after reading about the bound, naming file:line.
+TEST(Timeline, AnOverlongLineIsRefusedWithFileAndLine) {
+  Sample a;
+  a.t_ms = 1;
+  const std::string path = write_temp(header_line(Header{}) + "\n" + sample_line(a) + "\n" +
+                                      std::string(3 << 20, 'x') + "\n" + sample_line(a) + "\n");
+  auto tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message.rfind(path + ":3: expected a line of at most 1048576 bytes", 0), 0u)
+      << tl.error().message;
+  std::remove(path.c_str());
+}
+
+// Raw bytes from the file come back escaped: an error line is printable.
+TEST(Timeline, ErrorLinesArePrintable) {
+  Sample a;
+  // Raw control and invalid UTF-8 bytes: not JSON, named by line, echoed escaped.
+  std::string path =
+      write_temp(header_line(Header{}) + "\n" + "{\"t_ms\": 1, \"rss\": \"\x01\xff\x1b[31m\"}\n" +
+                 sample_line(a) + "\n");
+  auto tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message.rfind(path + ":2: not valid JSON", 0), 0u) << tl.error().message;
+  for (unsigned char c : tl.error().message)
+    EXPECT_TRUE(c >= 0x20 && c < 0x7f) << tl.error().message;
+  std::remove(path.c_str());
+  // Valid JSON whose string holds an escape sequence: the message quotes it as \x1b.
+  path = write_temp(header_line(Header{}) + "\n" + "{\"t_ms\": 1, \"rss\": \"\\u001b[31m\"}\n");
+  tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message,
+            path + ":2: rss: expected a number, found the string \"\\x1b[31m\"");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace arenalab::timeline

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "arenalab/analysis/analysis.h"
+#include "window.h"
 
 namespace arenalab::analysis {
 
@@ -869,7 +870,7 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
 
 }  // namespace
 
-SeriesVerdict classify_series(const Series& s, const Options& o) {
+SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& o) {
   SeriesVerdict out;
   Prepared p;
   if (!prepare(s, o, out, p)) return out;
@@ -1187,7 +1188,7 @@ void decide_settled(const Inputs& in, const Baselines& b, Classification& out) {
 
 }  // namespace
 
-Classification classify(const Signals& sig, const Options& o) {
+Classification detail::classify_unchecked(const Signals& sig, const Options& o) {
   Classification out;
   const Inputs in = gather(sig, o, out);
   if (!in.held && !in.rss) {

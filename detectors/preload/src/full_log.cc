@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // full mode: every allocation and free, with its stack (profile.cc's table), appended to a
-// compact binary log, <out_dir>/allocs.bin (records documented in docs/interposer.md).
+// compact binary log, <out_dir>/allocs.bin (records documented in docs/interposer.md),
+// compressed with zstd: every write is one whole zstd frame (issue 21: 62 MB/s raw).
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_initStaticCCtx: a context in our own memory, no malloc
 #include <fcntl.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cstring>
+
+#include <zstd.h>
 
 #include "format.h"
 #include "profile.h"
@@ -51,16 +55,51 @@ std::uint64_t now_ns() {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// Appends `len` bytes to the log file (fd < 0: opened for this write).
+// Compression: one zstd context for all threads, in memory mapped once at init (zstd never
+// calls malloc: ZSTD_initStaticCCtx), level 1 (the fastest; heaptrack uses zstd the same way).
+// Each write compresses a whole thread buffer (< 64 KiB) into one independent frame, so the file
+// is a sequence of frames (what `zstd -dc` reads) and a killed target leaves whole frames and at
+// most one cut one; the reader keeps what decompresses. The lock serializes flushes only (one per
+// 64 KiB of records), never allocations.
+constexpr int kZstdLevel = 1;
+SpinLock g_zstd_lock;
+ZSTD_CCtx* g_zstd = nullptr;
+char* g_zstd_out = nullptr;
+std::size_t g_zstd_out_cap = 0;
+
+bool zstd_init() {
+  const std::size_t work = ZSTD_estimateCCtxSize(kZstdLevel);
+  g_zstd_out_cap = ZSTD_compressBound(kLogBuf);
+  void* mem = sys_mmap(work + g_zstd_out_cap);
+  if (!mem) return false;
+  g_zstd = ZSTD_initStaticCCtx(mem, work);
+  g_zstd_out = static_cast<char*>(mem) + work;
+  return g_zstd != nullptr;
+}
+
+// Appends `len` bytes of records to the log file as one zstd frame (fd < 0: opened for this
+// write). pre: len <= kLogBuf.
 void full_write(int fd, const void* data, std::size_t len) {
   if (!g_full_on || len == 0) return;
   const bool own = fd < 0;
   if (own) fd = open_output(g_profile_dir, kFullName, OpenMode::kAppend);
   if (fd < 0) return;
-  const bool ok = write_all(fd, static_cast<const char*>(data), len);
-  const int err = errno;
+  g_zstd_lock.lock();
+  const std::size_t n =
+      ZSTD_compressCCtx(g_zstd, g_zstd_out, g_zstd_out_cap, data, len, kZstdLevel);
+  bool ok = false;
+  int err = 0;
+  if (!ZSTD_isError(n)) {
+    ok = write_all(fd, g_zstd_out, n);
+    err = errno;
+  }
+  g_zstd_lock.unlock();
   if (own) ::close(fd);
-  if (!ok && output_stopped(Output::kFullLog, err)) g_full_on = false;  // ends in whole records
+  if (ZSTD_isError(n)) {
+    g_full_on = false;  // cannot happen with a context sized for the level; stop, never crash
+  } else if (!ok && output_stopped(Output::kFullLog, err)) {
+    g_full_on = false;  // ends in whole frames (or one cut frame)
+  }
 }
 
 void log_flush_locked(ThreadLog* l, int fd) {
@@ -127,11 +166,12 @@ inline ThreadLog* my_log(ThreadState& t) {
 }  // namespace
 
 void full_log_init() {
+  if (!zstd_init()) return;
   const int fd = open_output(g_profile_dir, kFullName, OpenMode::kCreate);
   if (fd >= 0) {
-    write_all(fd, "ARENALAB-FULL/2\n", 16);
-    ::close(fd);
     g_full_on = true;
+    full_write(fd, "ARENALAB-FULL/2\n", 16);
+    ::close(fd);
     g_log_key_ok = pthread_key_create(&g_log_key, log_release) == 0;
   }
 }

@@ -13,6 +13,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/profilers/flamegraph.h"
+#include "arenalab/runner/runner.h"
 #include "profilers_internal.h"
 
 namespace arenalab::profilers {
@@ -35,7 +36,7 @@ Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_m
   FullLogViews v;
   v.log_path = dir + "/allocs.bin";
   v.temporary_ms = temporary_ms;
-  auto data = read_file(v.log_path);
+  auto data = runner::read_full_log_records(v.log_path);  // decompressed
   if (!data) return data.error();
   if (data->compare(0, kMagic.size(), kMagic) != 0)
     return make_error(v.log_path +

@@ -6,9 +6,13 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -16,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -58,6 +63,27 @@ bool is_static_executable(const std::string& path) {
   // entry nor interpreter, but is not run as a command.
   (void)has_dynamic;
   return !has_interp;
+}
+
+std::string secure_exec_reason(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  // A mount with nosuid runs the file with the caller's ids: no secure mode there.
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) == 0 && (fs.f_flag & ST_NOSUID)) return "";
+  // execve(2) switches the effective ids to the file's; ld.so runs in secure mode (AT_SECURE)
+  // when they then differ from the real ids, and ignores LD_PRELOAD's unsafe entries.
+  std::string why;
+  if ((st.st_mode & S_ISUID) && st.st_uid != ::getuid()) {
+    const passwd* pw = ::getpwuid(st.st_uid);
+    why = "setuid " + (pw ? std::string(pw->pw_name) : "uid " + std::to_string(st.st_uid));
+  }
+  if ((st.st_mode & S_ISGID) && st.st_gid != ::getgid()) {
+    const group* gr = ::getgrgid(st.st_gid);
+    why += (why.empty() ? "" : ", ") + std::string("setgid ") +
+           (gr ? std::string(gr->gr_name) : "gid " + std::to_string(st.st_gid));
+  }
+  return why;
 }
 
 namespace {
@@ -192,6 +218,10 @@ Result<RunResult> run(const RunOptions& o) {
   const std::string program = find_program(o.command[0]);
   if (!program.empty() && is_static_executable(program))
     result.warnings.push_back("target bypassed the interposer: static binary (" + program + ")");
+  if (const std::string why = program.empty() ? "" : secure_exec_reason(program); !why.empty())
+    result.warnings.push_back(
+        "setuid/setgid target: the interposer cannot load; stats from outside only (" +
+        utf8_escaped(program) + " is " + why + ")");
 
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -279,9 +309,10 @@ Result<RunResult> run(const RunOptions& o) {
     if (!result.verified) result.warnings.push_back(result.mismatch);
   } else {
     result.mismatch = "no identification: " + tl.error().message;
-    bool static_warned = false;
+    bool static_warned = false;  // already said why (static, setuid/setgid)
     for (const auto& w : result.warnings)
-      static_warned |= w.find("static binary") != std::string::npos;
+      static_warned |=
+          w.find("static binary") != std::string::npos || w.rfind("setuid/setgid target", 0) == 0;
     if (!static_warned)
       result.warnings.push_back(
           "target bypassed the interposer: no timeline was written (a static binary, a setuid "
@@ -336,10 +367,44 @@ Result<RunResult> run(const RunOptions& o) {
   return result;
 }
 
-Result<FullLogSummary> read_full_log(const std::string& path) {
+Result<std::string> read_full_log_records(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot read full log " + path);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in) return make_error("cannot read full log " + printable(path));
+  static const char kZstdMagic[4] = {'\x28', '\xb5', '\x2f', '\xfd'};
+  char head[4] = {};
+  in.read(head, 4);
+  in.clear();
+  in.seekg(0);
+  if (std::memcmp(head, kZstdMagic, 4) != 0)  // an uncompressed log
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) return make_error(printable(path) + ": cannot make a zstd context");
+  std::string out, chunk(ZSTD_DStreamInSize(), '\0');
+  std::string buf(ZSTD_DStreamOutSize(), '\0');
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+    ZSTD_inBuffer zin{chunk.data(), static_cast<std::size_t>(in.gcount()), 0};
+    while (zin.pos < zin.size) {
+      ZSTD_outBuffer zout{buf.data(), buf.size(), 0};
+      const std::size_t r = ZSTD_decompressStream(dctx.get(), &zout, &zin);
+      out.append(buf.data(), zout.pos);
+      if (ZSTD_isError(r)) return out;  // damaged from here on: keep what came before
+    }
+  }
+  // At the end, a frame cut short by a kill has given what its whole blocks held.
+  for (;;) {
+    ZSTD_inBuffer zin{nullptr, 0, 0};
+    ZSTD_outBuffer zout{buf.data(), buf.size(), 0};
+    const std::size_t r = ZSTD_decompressStream(dctx.get(), &zout, &zin);
+    out.append(buf.data(), zout.pos);
+    if (ZSTD_isError(r) || zout.pos == 0) break;
+  }
+  return out;
+}
+
+Result<FullLogSummary> read_full_log(const std::string& path) {
+  auto records = read_full_log_records(path);
+  if (!records) return records.error();
+  const std::string& data = *records;
   if (data.compare(0, 16, "ARENALAB-FULL/2\n") != 0)
     return make_error(path + ": not an arenalab full log (expected ARENALAB-FULL/2)");
   FullLogSummary s;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Real programs under the interposer give the same stdout and exit code as bare, in every mode,
 # under one allocator: python3 (allocation-heavy script), perl, sqlite3, git in a temp repo,
-# cmake --version, g++ compiling and linking a small file. A missing program is skipped by name.
+# cmake --version, g++ compiling and linking a small file, sort, gzip, tar, bash forking 100
+# children. A missing program is skipped by name.
 import argparse
 import json
 import os
@@ -31,6 +32,13 @@ def programs(data, work):
         ("git", ["sh", "-c", git_script], None, GIT_ENV),
         ("cmake", ["cmake", "--version"], None, {}),
         ("g++", ["sh", "-c", gpp], None, {}),
+        # Issue 21's list: sort, gzip and tar on generated data, bash forking 100 children.
+        ("sort", ["sh", "-c", "seq 1 30000 | sort -rn | cksum"], None, {}),
+        ("gzip", ["sh", "-c", "seq 1 50000 | gzip -c | gzip -dc | cksum"], None, {}),
+        ("tar", ["sh", "-c", "rm -rf t; mkdir t; seq 1 2000 > t/a; seq 3 9 > t/b; "
+                 "tar -cf - t | tar -tf - | sort"], None, {}),
+        ("bash", ["bash", "-c", "s=0; for i in $(seq 1 100); do s=$((s + $(echo $i))); done; "
+                  "echo $s"], None, {}),
     ]
 
 
@@ -57,7 +65,7 @@ def main():
     os.makedirs(args.workdir)
     failures, ran, skipped = [], 0, []
     for name, cmd, stdin_path, extra_env in programs(args.data, args.workdir):
-        tool = "git" if name == "git" else ("g++" if name == "g++" else cmd[0])
+        tool = name if name in ("git", "g++", "sort", "gzip", "tar", "bash") else cmd[0]
         if shutil.which(tool) is None:
             skipped.append(name)
             continue

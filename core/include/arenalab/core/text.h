@@ -21,6 +21,12 @@ std::string markup_escape(std::string_view s);
 std::string utf8_escaped(std::string_view s);
 std::vector<std::string> utf8_escaped(const std::vector<std::string>& v);
 
+// `s` made safe for one line of a terminal or log: every byte that is a control character (C0
+// including \n and \t, DEL, the C1 controls U+0080..U+009F) or not part of valid UTF-8 becomes
+// \xNN; printable UTF-8 passes unchanged. Idempotent. Every message that quotes input (a file's
+// bytes, a path, an argument) goes through it, so an error line never echoes raw binary.
+std::string printable(std::string_view s);
+
 // Reads and parses a JSON file. Errors name the file: "<path>: not valid JSON: ...".
 Result<nlohmann::json> read_json_file(const std::string& path);
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "arenalab/core/result.h"
+#include "arenalab/core/text.h"
 
 namespace arenalab::formats {
 
@@ -102,9 +103,9 @@ Result<T> parse_document(const json& doc, const std::string& file,
   try {
     return parse(doc);
   } catch (const FormatError& e) {
-    return make_error(file + ": " + e.what());
+    return make_error(printable(file) + ": " + printable(e.what()));
   } catch (const json::exception& e) {
-    return make_error(file + ": " + e.what());
+    return make_error(printable(file) + ": " + printable(e.what()));
   }
 }
 

@@ -90,6 +90,16 @@ std::string preload_library_path(preload::protocol::Mode mode = preload::protoco
 // LD_PRELOAD cannot reach it. False for anything unreadable or dynamic.
 bool is_static_executable(const std::string& path);
 
+// Why exec'ing `path` runs it in secure mode, where ld.so drops LD_PRELOAD and the interposer
+// cannot load ("setuid nobody", "setgid shadow"); "" when it does not: no set-id bit, the bit
+// names the caller's own real id, or the file lives on a nosuid mount.
+std::string secure_exec_reason(const std::string& path);
+
+// The records of a full-mode log (<out_dir>/allocs.bin), starting with its magic
+// "ARENALAB-FULL/2\n": the file is a sequence of zstd frames (or, written before issue 21, the
+// records themselves). A frame cut by a kill ends the log: what decompressed is kept.
+Result<std::string> read_full_log_records(const std::string& path);
+
 // The full-mode log (<out_dir>/allocs.bin) summarised.
 struct FullLogSummary {
   std::uint64_t allocs = 0, frees = 0, stacks = 0;
