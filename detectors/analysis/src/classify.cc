@@ -214,15 +214,18 @@ Blocks make_blocks(const Clean& c, std::size_t i0, std::size_t i1, double period
   return b;
 }
 
-// Materiality (README "Materiality"): a significant trend matters when it adds min_growth_pct of
-// the level over its stretch. Below that, whatever the level, it matters when even the low end
-// of its interval leaks min_leak_rate bytes/s, or would reach the limit within
-// material_horizon_s - provided its growth over the stretch stands min_growth_spread times above
-// the spread of the raw samples about the trend line (an effect size): a trend smaller than
-// the series' own oscillation or noise cannot be told from what removing them leaves behind.
+// Materiality (README "Materiality"): a significant trend matters when it adds min_drift_pct of
+// the level over its stretch - min_growth_pct when the series oscillates: the trend test's
+// variance correction models stationary autocorrelated noise, not the ripple a removed period
+// leaves nor the phase a few cycles put under a trend, so there the effect must be larger. Below
+// that, whatever the level, it matters when even the low end of its interval leaks min_leak_rate
+// bytes/s, or would reach the limit within material_horizon_s - provided its growth over the
+// stretch stands min_growth_spread times above the spread of the raw samples about the trend line
+// (an effect size): a trend smaller than the series' own oscillation or noise cannot be told from
+// what removing them leaves behind.
 bool material(double growth_pct, double growth_bytes, double slope_lo, double level, double spread,
-              const Options& o) {
-  if (growth_pct >= o.min_growth_pct) return true;
+              bool oscillates, const Options& o) {
+  if (growth_pct >= (oscillates ? o.min_growth_pct : o.min_drift_pct)) return true;
   if (growth_bytes < o.min_growth_spread * spread) return false;
   if (slope_lo >= o.min_leak_rate) return true;
   return o.limit_bytes && slope_lo > 0 &&
@@ -263,10 +266,11 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
   tr.p_median = mk_med.p;
   tr.p_min = mk_min.p;
   tr.growth_pct = 100.0 * ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0 / level_ref;
-  tr.rising =
-      mk_med.p < o.alpha && mk_min.p < o.alpha && mk_med.s > 0 && mk_min.s > 0 && ts.lo > 0 &&
-      material(tr.growth_pct, ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0, ts.lo, level_ref,
-               spread_about(raw, tr.t0_ms, tr.t1_ms, b.t.front(), ts.intercept, ts.slope), o);
+  tr.rising = mk_med.p < o.alpha && mk_min.p < o.alpha && mk_med.s > 0 && mk_min.s > 0 &&
+              ts.lo > 0 &&
+              material(tr.growth_pct, ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0, ts.lo, level_ref,
+                       spread_about(raw, tr.t0_ms, tr.t1_ms, b.t.front(), ts.intercept, ts.slope),
+                       period_ms > 0 || low_quartile, o);
   return tr;
 }
 
