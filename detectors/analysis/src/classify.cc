@@ -226,7 +226,7 @@ Blocks make_blocks(const Clean& c, std::size_t i0, std::size_t i1, double period
 bool material(double growth_pct, double growth_bytes, double slope_lo, double level, double spread,
               bool oscillates, const Options& o) {
   if (growth_pct >= (oscillates ? o.min_growth_pct : o.min_drift_pct)) return true;
-  if (growth_bytes < o.min_growth_spread * spread) return false;
+  if (oscillates && growth_bytes < o.min_growth_spread * spread) return false;
   if (slope_lo >= o.min_leak_rate) return true;
   return o.limit_bytes && slope_lo > 0 &&
          (*o.limit_bytes - level) / slope_lo <= o.material_horizon_s;
