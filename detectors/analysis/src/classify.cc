@@ -814,6 +814,28 @@ bool leaves_a_rise(const Shapes& sh, const Shapes::Approach& ap, double level_re
          (100.0 * line.slope * span / level_ref >= o.min_growth_pct || line.lo >= o.min_leak_rate);
 }
 
+// A difference of the criterion under this many units is no evidence either way (Kass & Raftery
+// 1995, JASA 90:773-795: 0-2 is "not worth more than a bare mention").
+constexpr double kBicTie = 2;
+
+// Is the line of the approach plus a line (apl) real? The criterion counts every block as an
+// independent observation; under autocorrelated noise (a cache's fill rate wanders) it prefers
+// the extra term too often. Where apl's approach is done (after saturation_time_constants of
+// its time constants) what remains of it is its line: the block medians minus the approach part
+// must rise there by the autocorrelation-corrected Mann-Kendall test (Hamed & Rao 1998), as every
+// trend here must. Too few blocks there to test: the criterion stands.
+bool line_confirmed(const Shapes& sh, const Shapes::Approach& apl, const Options& o) {
+  std::vector<double> rx, ry;
+  for (std::size_t i = 0; i < sh.x().size(); ++i)
+    if (sh.x()[i] >= apl.ts + o.saturation_time_constants * apl.tau) {
+      rx.push_back(sh.x()[i]);
+      ry.push_back(sh.y()[i] - (apl.a - apl.b * std::exp(-(sh.x()[i] - apl.ts) / apl.tau)));
+    }
+  if (rx.size() < 6) return true;
+  const auto mk = stats::mann_kendall(rx, ry);
+  return mk.p < o.alpha && mk.s > 0;
+}
+
 // Step 5: saturation. A rise that slows may be an exponential approach to a bound (a cache
 // filling towards its capacity, a pool growing to its size). Candidate shapes on the block
 // medians: one line, a line with one knot, flat then an approach, and the approach plus a line.
@@ -849,7 +871,9 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
   const bool line_matters =
       apl.r > 0 &&
       (100.0 * apl.r * sh.span() / p.level_ref >= o.min_growth_pct || apl.r >= o.min_leak_rate);
-  if (std::isfinite(apl.sse) && sh.bic(apl.sse, 5) < bic_ap && line_matters) return;
+  if (std::isfinite(apl.sse) && sh.bic(apl.sse, 5) < bic_ap && line_matters &&
+      line_confirmed(sh, apl, o))
+    return;
   if (leaves_a_rise(sh, ap, p.level_ref, o)) return;
   if (leak_after_rise) {
     std::vector<double> tx, ty;
@@ -858,7 +882,9 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
     if (tx.size() < 6) return;
     const Shapes tail(tx, ty, p.level_ref);
     const auto tail_ap = tail.approach(false, false);  // starting at the knee: k = 3
-    if (!(std::isfinite(tail_ap.sse) && tail.bic(tail_ap.sse, 3) < tail.line())) return;
+    // A tie (the line better by under 2: "not worth more than a bare mention", Kass & Raftery
+    // 1995, JASA 90:773-795) leaves the whole window's evidence for the approach standing.
+    if (!(std::isfinite(tail_ap.sse) && tail.bic(tail_ap.sse, 3) < tail.line() + kBicTie)) return;
   }
   out.verdict = Verdict::kBounded;
   out.asymptote = ap.a;
