@@ -215,16 +215,19 @@ Blocks make_blocks(const Clean& c, std::size_t i0, std::size_t i1, double period
   return b;
 }
 
-// Materiality (README "Materiality"): a significant trend matters when it adds min_growth_pct of
-// the level over its stretch. Below that, whatever the level, it matters when even the low end
-// of its interval leaks min_leak_rate bytes/s, or would reach the limit within
-// material_horizon_s - provided its growth over the stretch stands min_growth_spread times above
-// the spread of the raw samples about the trend line (an effect size): a trend smaller than
-// the series' own oscillation or noise cannot be told from what removing them leaves behind.
+// Materiality (README "Materiality"): a significant trend matters when it adds min_drift_pct of
+// the level over its stretch - min_growth_pct when the series oscillates: the trend test's
+// variance correction models stationary autocorrelated noise, not the ripple a removed period
+// leaves nor the phase a few cycles put under a trend, so there the effect must be larger. Below
+// that, whatever the level, it matters when even the low end of its interval leaks min_leak_rate
+// bytes/s, or would reach the limit within material_horizon_s - provided its growth over the
+// stretch stands min_growth_spread times above the spread of the raw samples about the trend line
+// (an effect size): a trend smaller than the series' own oscillation or noise cannot be told from
+// what removing them leaves behind.
 bool material(double growth_pct, double growth_bytes, double slope_lo, double level, double spread,
-              const Options& o) {
-  if (growth_pct >= o.min_growth_pct) return true;
-  if (growth_bytes < o.min_growth_spread * spread) return false;
+              bool oscillates, const Options& o) {
+  if (growth_pct >= (oscillates ? o.min_growth_pct : o.min_drift_pct)) return true;
+  if (oscillates && growth_bytes < o.min_growth_spread * spread) return false;
   if (slope_lo >= o.min_leak_rate) return true;
   return o.limit_bytes && slope_lo > 0 &&
          (*o.limit_bytes - level) / slope_lo <= o.material_horizon_s;
@@ -264,10 +267,11 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
   tr.p_median = mk_med.p;
   tr.p_min = mk_min.p;
   tr.growth_pct = 100.0 * ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0 / level_ref;
-  tr.rising =
-      mk_med.p < o.alpha && mk_min.p < o.alpha && mk_med.s > 0 && mk_min.s > 0 && ts.lo > 0 &&
-      material(tr.growth_pct, ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0, ts.lo, level_ref,
-               spread_about(raw, tr.t0_ms, tr.t1_ms, b.t.front(), ts.intercept, ts.slope), o);
+  tr.rising = mk_med.p < o.alpha && mk_min.p < o.alpha && mk_med.s > 0 && mk_min.s > 0 &&
+              ts.lo > 0 &&
+              material(tr.growth_pct, ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0, ts.lo, level_ref,
+                       spread_about(raw, tr.t0_ms, tr.t1_ms, b.t.front(), ts.intercept, ts.slope),
+                       period_ms > 0 || low_quartile, o);
   return tr;
 }
 
@@ -811,6 +815,28 @@ bool leaves_a_rise(const Shapes& sh, const Shapes::Approach& ap, double level_re
          (100.0 * line.slope * span / level_ref >= o.min_growth_pct || line.lo >= o.min_leak_rate);
 }
 
+// A difference of the criterion under this many units is no evidence either way (Kass & Raftery
+// 1995, JASA 90:773-795: 0-2 is "not worth more than a bare mention").
+constexpr double kBicTie = 2;
+
+// Is the line of the approach plus a line (apl) real? The criterion counts every block as an
+// independent observation; under autocorrelated noise (a cache's fill rate wanders) it prefers
+// the extra term too often. Where apl's approach is done (after saturation_time_constants of
+// its time constants) what remains of it is its line: the block medians minus the approach part
+// must rise there by the autocorrelation-corrected Mann-Kendall test (Hamed & Rao 1998), as every
+// trend here must. Too few blocks there to test: the criterion stands.
+bool line_confirmed(const Shapes& sh, const Shapes::Approach& apl, const Options& o) {
+  std::vector<double> rx, ry;
+  for (std::size_t i = 0; i < sh.x().size(); ++i)
+    if (sh.x()[i] >= apl.ts + o.saturation_time_constants * apl.tau) {
+      rx.push_back(sh.x()[i]);
+      ry.push_back(sh.y()[i] - (apl.a - apl.b * std::exp(-(sh.x()[i] - apl.ts) / apl.tau)));
+    }
+  if (rx.size() < 6) return true;
+  const auto mk = stats::mann_kendall(rx, ry);
+  return mk.p < o.alpha && mk.s > 0;
+}
+
 // Step 5: saturation. A rise that slows may be an exponential approach to a bound (a cache
 // filling towards its capacity, a pool growing to its size). Candidate shapes on the block
 // medians: one line, a line with one knot, flat then an approach, and the approach plus a line.
@@ -846,7 +872,9 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
   const bool line_matters =
       apl.r > 0 &&
       (100.0 * apl.r * sh.span() / p.level_ref >= o.min_growth_pct || apl.r >= o.min_leak_rate);
-  if (std::isfinite(apl.sse) && sh.bic(apl.sse, 5) < bic_ap && line_matters) return;
+  if (std::isfinite(apl.sse) && sh.bic(apl.sse, 5) < bic_ap && line_matters &&
+      line_confirmed(sh, apl, o))
+    return;
   if (leaves_a_rise(sh, ap, p.level_ref, o)) return;
   if (leak_after_rise) {
     std::vector<double> tx, ty;
@@ -855,7 +883,9 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
     if (tx.size() < 6) return;
     const Shapes tail(tx, ty, p.level_ref);
     const auto tail_ap = tail.approach(false, false);  // starting at the knee: k = 3
-    if (!(std::isfinite(tail_ap.sse) && tail.bic(tail_ap.sse, 3) < tail.line())) return;
+    // A tie (the line better by under 2: "not worth more than a bare mention", Kass & Raftery
+    // 1995, JASA 90:773-795) leaves the whole window's evidence for the approach standing.
+    if (!(std::isfinite(tail_ap.sse) && tail.bic(tail_ap.sse, 3) < tail.line() + kBicTie)) return;
   }
   out.verdict = Verdict::kBounded;
   out.asymptote = ap.a;

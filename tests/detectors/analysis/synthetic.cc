@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <vector>
 
 namespace arenalab::analysis::synthetic {
 
@@ -59,6 +60,7 @@ Case Generator::make(Kind kind) {
   std::function<double(double)> held = [](double) { return 0.0; };  // added to base
   std::function<double(double)> rss = nullptr;                      // null: held + overhead
   std::function<double(double)> mmap = nullptr;
+  std::function<double(double)> leak_part = nullptr;  // the leak alone (for oracle_z)
   switch (kind) {
     case Kind::kStable:
       c.shape = "stable";
@@ -75,6 +77,7 @@ Case Generator::make(Kind kind) {
         return rate * (steps ? std::floor(x / step) * step : x);
       };
       c.leak_growth_pct = 100 * leak(1.0) / base;
+      leak_part = leak;
       std::function<double(double)> extra = [](double) { return 0.0; };
       if (chance(0.3)) {
         const double a = uni(0.1, 1.0) * base, tau = uni(0.02, 0.1);
@@ -160,6 +163,7 @@ Case Generator::make(Kind kind) {
       held = [=](double u) {
         return big * std::min(1.0, u / rise) + rate * std::max(0.0, u - rise);
       };
+      leak_part = [=](double u) { return rate * std::max(0.0, u - rise); };
       break;
     }
     case Kind::kLongSawtooth: {
@@ -217,9 +221,11 @@ Case Generator::make(Kind kind) {
   }
   Series& h = use_allocated ? c.signals.allocated : c.signals.live_bytes;
   Series& r = c.signals.rss;
+  std::vector<int> kept;  // sample indices taken (for oracle_z)
   for (int i = 0; i < n; ++i) {
     const double u = static_cast<double>(i) / (n - 1);
     if (chance(drop_p) || (u >= gap0 && u < gap1)) continue;
+    kept.push_back(i);
     const double t = i * dt + uni(-5, 5);
     double hv = base + held(u) + eh[static_cast<std::size_t>(i)];
     double rv = base + (rss ? rss(u) : held(u) + overhead) + er[static_cast<std::size_t>(i)];
@@ -236,6 +242,30 @@ Case Generator::make(Kind kind) {
       c.signals.mmap_bytes.t_ms.push_back(t);
       c.signals.mmap_bytes.value.push_back(mmap(u) + 0.1 * eh[static_cast<std::size_t>(i)]);
     }
+  }
+  if (leak_part && kept.size() > 2 && sd > 0) {
+    // Exact prewhitening of AR(1) over gaps of d samples: x_j - phi^d x_i has variance
+    // sd^2 (1 - phi^2d); the first sample keeps sd^2. Whitened columns: the intercept and the
+    // leak's shape; the information on the leak's amplitude is the shape's residual norm after
+    // the intercept. One series gives z1; held and RSS carry the leak with independent noise.
+    double s11 = 0, s12 = 0, s22 = 0;
+    for (std::size_t k = 0; k < kept.size(); ++k) {
+      const double u = static_cast<double>(kept[k]) / (n - 1);
+      double w1 = 1, w2 = leak_part(u), sdev = sd;
+      if (k > 0) {
+        const int d = kept[k] - kept[k - 1];
+        const double pd = std::pow(c.phi, d);
+        const double up = static_cast<double>(kept[k - 1]) / (n - 1);
+        w1 = 1 - pd;
+        w2 = leak_part(u) - pd * leak_part(up);
+        sdev = sd * std::sqrt(std::max(1e-300, 1 - pd * pd));
+      }
+      w1 /= sdev, w2 /= sdev;
+      s11 += w1 * w1, s12 += w1 * w2, s22 += w2 * w2;
+    }
+    const double info = s22 - s12 * s12 / s11;  // per unit amplitude, one series
+    const double g = leak_part(1.0);
+    c.oracle_z = info > 0 && g > 0 ? std::sqrt(2 * info) : 0;  // held and RSS
   }
   return c;
 }

@@ -38,6 +38,12 @@ struct Case {
   double tail_fraction = -1;   // plateau: share of the window after the knee
   double headroom_pct = -1;    // saturation: bound - value at the end, % of the level
   double phi = 0, sigma_pct = 0;
+  // leak: the oracle's signal-to-noise, z = growth / its standard error for a test that knows
+  // the leak's shape, the AR(1) noise (phi, sd) and everything else in the series, on the samples
+  // kept, in held and RSS together (generalized least squares after exact AR(1) prewhitening).
+  // No level-alpha test does better: with z < z_alpha (2.33 at one-sided 0.01) even it misses
+  // more often than it finds; 99 % power needs z >= 4.65.
+  double oracle_z = 0;
 };
 
 class Generator {

@@ -35,12 +35,14 @@ std::optional<Verdict> parse_verdict(std::string_view name);
 // bytes, rates bytes/s, times seconds, shares of the window 0..1.
 struct Options {
   // Significance and materiality (README "Materiality"). A significant trend is material when
-  // it adds min_growth_pct of the level over its stretch, or - whatever the level - when even
+  // it adds min_drift_pct of the level over its stretch (min_growth_pct when the series
+  // oscillates), or - whatever the level - when even
   // the low end of its rate interval is min_leak_rate or more, or when it would reach
   // limit_bytes within material_horizon_s at that low end - provided its growth stands
   // min_growth_spread times above the raw spread about the trend.
   double alpha = 0.01;                 // Mann-Kendall significance level (two-sided)
-  double min_growth_pct = 2.0;         // relative: growth over the stretch, % of level
+  double min_drift_pct = 1.0;          // relative: growth over the stretch, % of level
+  double min_growth_pct = 2.0;         // ... on an oscillating series; rises, knees, tails
   double min_leak_rate = 16.0 * 1024;  // absolute: bytes/s (16 KiB/s = 1.3 GiB a day)
   double material_horizon_s = 86400;   // with a limit: reaching it within a day
   double min_growth_spread = 3;        // absolute path: growth >= this x the spread about it
