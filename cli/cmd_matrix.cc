@@ -8,6 +8,8 @@
 
 #include "arenalab/allocators/registry.h"
 #include "arenalab/matrix/matrix.h"
+#include "arenalab/matrix/recommend.h"
+#include "arenalab/matrix/results.h"
 #include "command.h"
 #include "matrix_cluster.h"
 
@@ -21,6 +23,7 @@ struct MatrixArgs {
   int repeats = 3;
   double timeout_s = 600;
   bool warmup = false, timeline = false, smoke = false, resume = false, quiet = false;
+  bool verbose = false;           // the per-workload tables after the recommendation
   ClusterArgs cluster;            // --engine and its options (cmd_matrix_cluster.cc)
   std::vector<std::string> cell;  // --cell PLAN INDEX
   std::string merge, status;      // --merge DIR, --status DIR
@@ -119,7 +122,14 @@ int run(const MatrixArgs& a) {
     print_error("matrix", results.error().message);
     return kExitError;
   }
-  std::cout << render_table(*results);
+  // The answer leads; the wide per-workload tables follow with --verbose (and are in the
+  // report, and in results.json/summary.csv either way).
+  if (results->recommendation)
+    std::cout << render_recommendation(*results->recommendation, results->plan.baseline);
+  if (a.verbose)
+    std::cout << render_table(*results);
+  else
+    std::cout << "(per-workload tables: --verbose, or arenalab report " << a.out << ")\n";
   std::size_t bad = 0;
   for (const auto& c : results->cells) bad += c.status != matrix::CellStatus::kOk;
   std::cout << fmt::format("{} cells, {} not ok (see results.json); results in {}/\n",
@@ -163,6 +173,8 @@ void setup(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"auto", "runner", "harness"}))
       ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "No progress bar on stderr");
+  cmd->add_flag("--verbose", a->verbose,
+                "After the recommendation, the per-workload tables (medians, intervals, ratios)");
   cmd->add_option("--engine", a->cluster.engine,
                   "Where cells run: local (here, one after another) or slurm (one job array "
                   "over the plan, a dependent merge job)")

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "arenalab/matrix/plan.h"
+#include "arenalab/matrix/recommend.h"
 #include "arenalab/matrix/results.h"
 #include "arenalab/matrix/slurm.h"
 #include "command.h"
@@ -235,6 +236,8 @@ int matrix_merge(const std::string& dir) {
     return kExitError;
   }
   const auto& m = l->merge;
+  if (m.results.recommendation)
+    std::cout << render_recommendation(*m.results.recommendation, m.results.plan.baseline);
   std::cout << render_table(m.results);
   std::size_t not_ok = 0;
   for (const auto& c : m.results.cells) not_ok += c.status != CellStatus::kOk;

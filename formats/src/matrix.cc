@@ -87,6 +87,12 @@ std::optional<double> Cell::metric(const std::string& m) const {
     return *minor_faults + *major_faults;
   }
   if (m == "throughput") return throughput;
+  // Latency figures (formats/workload.h kLatencyOps x kLatencyFigures) live in the workload's
+  // own measurements.
+  if (m.ends_with("_ns")) {
+    const auto it = measurements.find(m);
+    if (it != measurements.end() && it->is_number()) return it->get<double>();
+  }
   return std::nullopt;
 }
 
@@ -177,6 +183,45 @@ json environment_to_json(const Environment& e) {
           {"allocator_libraries", e.allocator_libraries}};
 }
 
+namespace {
+
+json standing_json(const Standing& s) {
+  json j = {{"configuration", s.configuration}, {"figures", s.figures}};
+  put(j, "dominated_by", s.dominated_by);
+  if (!s.indistinguishable_from.empty()) j["indistinguishable_from"] = s.indistinguishable_from;
+  if (!s.best_on.empty()) j["best_on"] = s.best_on;
+  return j;
+}
+
+json advice_json(const Advice& a) {
+  json j = {{"workload", a.workload},
+            {"threads", a.threads},
+            {"axes", a.axes},
+            {"ci_level", a.level},
+            {"answer", a.answer}};
+  for (auto [key, list] : {std::pair{"front", &a.front}, std::pair{"dominated", &a.dominated}}) {
+    json arr = json::array();
+    for (const Standing& s : *list) arr.push_back(standing_json(s));
+    j[key] = std::move(arr);
+  }
+  json ex = json::array();
+  for (const Excluded& e : a.excluded)
+    ex.push_back({{"configuration", e.configuration}, {"reason", e.reason}});
+  j["excluded"] = std::move(ex);
+  return j;
+}
+
+}  // namespace
+
+json recommendation_to_json(const Recommendation& r) {
+  json j = {{"method", r.method}};
+  json ws = json::array();
+  for (const Advice& a : r.workloads) ws.push_back(advice_json(a));
+  j["workloads"] = std::move(ws);
+  if (r.overall) j["overall"] = advice_json(*r.overall);
+  return j;
+}
+
 json to_json(const Results& r) {
   json doc;
   doc["schema"] = kSchema;
@@ -189,6 +234,7 @@ json to_json(const Results& r) {
   json sums = json::array();
   for (const auto& s : r.summaries) sums.push_back(summary_object(s));
   doc["summaries"] = std::move(sums);
+  if (r.recommendation) doc["recommendation"] = recommendation_to_json(*r.recommendation);
   return doc;
 }
 
@@ -317,6 +363,51 @@ Environment environment_from_json(const Obj& e) {
 
 namespace {
 
+Standing standing_from(const Obj& o) {
+  Standing s;
+  s.configuration = o.str("configuration");
+  s.figures = o.number_map("figures");
+  s.dominated_by = o.str_or("dominated_by");
+  s.indistinguishable_from = o.strings("indistinguishable_from");
+  s.best_on = o.strings("best_on");
+  return s;
+}
+
+Advice advice_from(const Obj& o) {
+  Advice a;
+  a.workload = o.str("workload");
+  a.threads = static_cast<int>(o.integer("threads", 0, kMaxInt));
+  a.axes = o.strings("axes");
+  a.level = o.num("ci_level", 0, 1);
+  a.answer = o.str("answer");
+  for (std::size_t i = 0; i < o.array("front").size(); ++i)
+    a.front.push_back(standing_from(o.element("front", i)));
+  for (std::size_t i = 0; i < o.array("dominated").size(); ++i) {
+    a.dominated.push_back(standing_from(o.element("dominated", i)));
+    if (a.dominated.back().dominated_by.empty())
+      throw FormatError(o.element("dominated", i).path() +
+                        ": expected \"dominated_by\" naming a configuration");
+  }
+  for (std::size_t i = 0; i < o.array("excluded").size(); ++i) {
+    const Obj e = o.element("excluded", i);
+    a.excluded.push_back({e.str("configuration"), e.str("reason")});
+  }
+  return a;
+}
+
+}  // namespace
+
+Recommendation recommendation_from_json(const Obj& o) {
+  Recommendation r;
+  r.method = o.str_or("method");
+  for (std::size_t i = 0; i < o.array("workloads").size(); ++i)
+    r.workloads.push_back(advice_from(o.element("workloads", i)));
+  if (auto ov = o.opt_obj("overall")) r.overall = advice_from(*ov);
+  return r;
+}
+
+namespace {
+
 Results parse_results(const json& doc) {
   formats::schema_version(doc, "arenalab.matrix", 1, 1);
   const Obj o(doc, "");
@@ -342,6 +433,7 @@ Results parse_results(const json& doc) {
       r.summaries.push_back(std::move(s));
     }
   }
+  if (auto rec = o.opt_obj("recommendation")) r.recommendation = recommendation_from_json(*rec);
   return r;
 }
 
@@ -423,6 +515,7 @@ void emit_results_json(const Results& results, const Emit& emit) {
   head.plan = results.plan;
   head.environment = results.environment;
   head.complete = results.complete;
+  head.recommendation = results.recommendation;
   const std::string text = to_json(head).dump(1);
   const std::string cells_slot = "\"cells\": []", sums_slot = "\"summaries\": []";
   // Keys are sorted: "cells" comes before "summaries"; strings are escaped, so neither slot

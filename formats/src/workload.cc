@@ -48,6 +48,20 @@ WorkloadReport parse(const json& doc) {
     t->num("value", 0);
     t->str_or("unit");
   }
+  for (const auto& op : kLatencyOps) {
+    std::optional<double> below;
+    std::string below_name;
+    for (const auto& f : kLatencyFigures) {
+      const std::string name = op + "_" + f;
+      const auto v = m.opt_num(name.c_str(), 0);
+      if (!v) continue;
+      if (below && *below > *v)
+        throw FormatError(m.path_of(name) + ": expected >= " + below_name + " (" +
+                          formats::number_text(*below) + "), found " + formats::number_text(*v));
+      below = v;
+      below_name = name;
+    }
+  }
   if (const json* checks = o.opt_array("checks"))
     for (std::size_t i = 0; i < checks->size(); ++i) {
       const Obj c = o.element("checks", i);
@@ -81,6 +95,14 @@ std::string WorkloadReport::throughput_unit() const {
   if (it == measurements.end() || !it->is_object()) return {};
   auto u = it->find("unit");
   return u != it->end() && u->is_string() ? u->get<std::string>() : std::string();
+}
+
+std::map<std::string, double> WorkloadReport::latency_ns() const {
+  std::map<std::string, double> out;
+  for (const auto& op : kLatencyOps)
+    for (const auto& f : kLatencyFigures)
+      if (auto v = number(measurements, (op + "_" + f).c_str())) out[op + "_" + f] = *v;
+  return out;
 }
 
 json workload_to_json(const WorkloadReport& r) {

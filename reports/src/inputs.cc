@@ -30,6 +30,21 @@ Result<MatrixInput> parse_matrix(const json& doc, const std::string& file) {
   m.baseline = results->plan.baseline;
   m.rows = matrix::groups(*results);
   if (m.rows.empty()) return make_error(file + ": no cells recorded yet");
+  m.recommendation = results->recommendation;
+  // Node types: the cells of each CPU model on their own. Their figures are the medians of the
+  // cells with min..max and ratios of medians (the recorded summaries mix the types).
+  std::map<std::string, matrix::Results> by_cpu;
+  std::map<std::string, std::map<std::string, int>> hosts;
+  for (const matrix::Cell& c : results->cells) {
+    if (c.node_host.empty()) continue;
+    matrix::Results& t = by_cpu[c.node_cpu_model];
+    t.plan = results->plan;
+    t.cells.push_back(c);
+    ++hosts[c.node_cpu_model][c.node_host];
+  }
+  if (by_cpu.size() >= 2)
+    for (const auto& [cpu, t] : by_cpu)
+      m.node_types.push_back({cpu, hosts[cpu], matrix::groups(t)});
   return m;
 }
 

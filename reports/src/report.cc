@@ -120,6 +120,58 @@ std::string matrix_table_html(const WorkloadTable& t, const std::string& baselin
   return h + "</table>\n";
 }
 
+// The matrix's answer: overall and per workload, the Pareto front with what each member is best
+// on, the dominated and the excluded.
+std::string recommendation_html(const matrix::Recommendation& rec, const std::string& baseline) {
+  auto figures = [](const matrix::Advice& a, const matrix::Standing& s, bool overall) {
+    std::string f;
+    for (const auto& axis : a.axes) {
+      const auto it = s.figures.find(axis);
+      if (it == s.figures.end()) continue;
+      std::string v = overall                    ? fmt::format("{:.2f}×", it->second)
+                      : axis == "peak_rss_bytes" ? fmt_bytes(it->second)
+                      : axis == "wall_ms"        ? fmt_ms(it->second)
+                                                 : fmt::format("{:.0f} ns", it->second);
+      f += (f.empty() ? "" : ", ") + axis + " " + v;
+    }
+    return f;
+  };
+  auto row = [&](const matrix::Advice& a, const std::string& scope, bool overall) {
+    std::string front;
+    for (const auto& s : a.front)
+      front += fmt::format(
+          "<li><b>{}</b> <span class=\"muted\">{}</span>{}</li>", esc(s.configuration),
+          esc(figures(a, s, overall)),
+          s.best_on.empty() ? ""
+                            : " — best on " + esc(fmt::format("{}", fmt::join(s.best_on, ", "))));
+    std::string rest;
+    for (const auto& s : a.dominated)
+      rest += fmt::format("{}{} (by {})", rest.empty() ? "" : ", ", esc(s.configuration),
+                          esc(s.dominated_by));
+    for (const auto& e : a.excluded)
+      rest +=
+          fmt::format("{}{}: {}", rest.empty() ? "" : "; ", esc(e.configuration), esc(e.reason));
+    return fmt::format(
+        "<tr><td class=\"name\">{}</td><td class=\"name\"><b>{}</b><ul>{}</ul></td>"
+        "<td class=\"name\">{}</td><td>{}</td></tr>\n",
+        esc(scope), esc(a.answer), front, rest.empty() ? "—" : rest,
+        a.level > 0 ? fmt::format("{:.1f} %", 100 * a.level) : std::string("—"));
+  };
+  std::string h =
+      "<table class=\"recommendation\"><tr><th class=\"name\">scope</th><th class=\"name\">"
+      "Pareto front (\"~\": indistinguishable)</th><th class=\"name\">dominated, excluded</th>"
+      "<th>coverage</th></tr>\n";
+  if (rec.overall)
+    h += row(*rec.overall,
+             fmt::format("overall ({} workloads; × {}, geometric mean)", rec.workloads.size(),
+                         baseline.empty() ? "baseline" : baseline),
+             true);
+  for (const auto& a : rec.workloads)
+    h += row(a, a.threads > 0 ? fmt::format("{} ({} threads)", a.workload, a.threads) : a.workload,
+             false);
+  return h + "</table>\n<p class=\"muted\">" + esc(rec.method) + "</p>\n";
+}
+
 std::string callsites_html(const std::vector<Callsite>& sites, std::size_t top) {
   std::string h =
       "<table><tr><th>#</th><th class=\"name\">call site</th><th>verdict</th><th>growth</th>"
@@ -179,6 +231,13 @@ std::string render_html(const std::string& title, const Inputs& in,
   if (!in.profiles.empty()) h += "<a href=\"#profiles\">Profiles</a>";
   h += "<a href=\"#inputs\">Inputs</a></nav>\n";
 
+  // The answer first: which configuration to run, per matrix.
+  for (const MatrixInput& mi : in.matrices) {
+    if (!mi.recommendation) continue;
+    h += "<section id=\"recommendation\"><h2>Which allocator? <code>" + esc(mi.dir) +
+         "</code></h2>\n" + recommendation_html(*mi.recommendation, mi.baseline) + "</section>\n";
+  }
+
   if (any_listed) {
     h += "<section id=\"summary\"><h2>Summary</h2>\n<table><tr><th class=\"name\">workload</th>"
          "<th class=\"name\">configuration</th><th class=\"name\">kind</th>"
@@ -219,6 +278,22 @@ std::string render_html(const std::string& title, const Inputs& in,
         h += "<h3>" + esc(t.workload) +
              (t.threads > 1 ? fmt::format(" ({} threads)", t.threads) : "") + "</h3>\n";
         h += matrix_table_html(t, mi.baseline);
+      }
+      // More than one node type: the same tables per type, since medians and ratios over
+      // mixed machines compare hardware as much as allocators.
+      for (const auto& nt : mi.node_types) {
+        std::string hosts;
+        for (const auto& [host, n] : nt.hosts)
+          hosts += fmt::format("{}{} ({} cells)", hosts.empty() ? "" : ", ", host, n);
+        h += "<h3 class=\"node-type\">On " +
+             esc(nt.cpu_model.empty() ? std::string("(unknown CPU)") : nt.cpu_model) + "</h3>\n" +
+             "<p>Nodes: " + esc(hosts) +
+             ". Medians of this type's cells with min–max, ratios of medians.</p>\n";
+        for (const WorkloadTable& t : matrix_tables(nt.rows)) {
+          h += "<h4>" + esc(t.workload) +
+               (t.threads > 1 ? fmt::format(" ({} threads)", t.threads) : "") + "</h4>\n";
+          h += matrix_table_html(t, mi.baseline);
+        }
       }
     }
     h += "</section>\n";

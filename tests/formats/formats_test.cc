@@ -567,3 +567,29 @@ TEST(Baseline, RejectsHiBelowLoUnknownStatusAndDuplicates) {
 
 }  // namespace
 }  // namespace arenalab
+
+namespace arenalab {
+namespace {
+
+// Latency figures: read in order (p50 <= p99 <= p99.9 <= max), carried into a matrix cell's
+// metrics from its measurements.
+TEST(WorkloadReport, LatencyFiguresAreOrderedAndReachTheMatrix) {
+  json doc = {{"schema", "arenalab.workload/2"},
+              {"measurements",
+               {{"malloc_p50_ns", 27}, {"malloc_p99_ns", 319}, {"malloc_p999_ns", 4095},
+                {"malloc_max_ns", 22659}, {"free_p50_ns", 30}}}};
+  auto r = workload::workload_from_json(doc, "wl_larson --json output");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->latency_ns().at("malloc_p99_ns"), 319);
+  EXPECT_EQ(r->latency_ns().size(), 5u);
+  matrix::Cell cell;
+  cell.measurements = r->measurements;
+  EXPECT_EQ(cell.metric("malloc_p999_ns"), 4095);
+  EXPECT_FALSE(cell.metric("free_p99_ns"));
+  doc["measurements"]["malloc_p99_ns"] = 20;
+  EXPECT_EQ(error_of(workload::workload_from_json(doc, "x")),
+            "x: measurements.malloc_p99_ns: expected >= malloc_p50_ns (27), found 20");
+}
+
+}  // namespace
+}  // namespace arenalab

@@ -105,6 +105,58 @@ TEST(ParseMatrix, RejectsDocumentsWithoutCellsNamingTheFile) {
   EXPECT_EQ(m.error().message, "x/results.json: cells: missing (required)");
 }
 
+// A cluster matrix on two CPU models: the report shows the groups again per node type, each
+// from its own cells only, and leads with the recommendation recorded in results.json.
+TEST(ParseMatrix, NodeTypesAndTheRecommendationLeadTheReport) {
+  json doc = small_matrix();
+  for (json& c : doc["cells"]) {
+    const bool arm = c["repeat"] == 2;  // repeat 2 ran on an arm64 node, 100x slower
+    c["node"] = {{"host", arm ? "arm1" : "x86a"}, {"cpu_model", arm ? "Neoverse-N1" : "EPYC"}};
+    if (arm) c["wall_ms"] = c["wall_ms"].get<double>() * 100;
+  }
+  doc["recommendation"] = {
+      {"method", "Pareto front of wall_ms, peak_rss_bytes"},
+      {"workloads",
+       {{{"workload", "cache"},
+         {"threads", 1},
+         {"axes", {"wall_ms", "peak_rss_bytes"}},
+         {"ci_level", 0.75},
+         {"answer", "jemalloc (fastest, smallest)"},
+         {"front", {{{"configuration", "jemalloc"}, {"figures", {{"wall_ms", 81.0}}}}}},
+         {"dominated",
+          {{{"configuration", "glibc"},
+            {"figures", json::object()},
+            {"dominated_by", "jemalloc"}}}},
+         {"excluded", {{{"configuration", "mimalloc"}, {"reason", "no ok cell (3 failed)"}}}}}}}};
+  auto m = parse_matrix(doc, "results.json");
+  ASSERT_TRUE(m) << m.error().message;
+  ASSERT_EQ(m->node_types.size(), 2u);
+  const auto& epyc = m->node_types[0];
+  const auto& arm = m->node_types[1];
+  EXPECT_EQ(epyc.cpu_model, "EPYC");
+  EXPECT_EQ(epyc.hosts.at("x86a"), 8);
+  EXPECT_EQ(arm.hosts.at("arm1"), 4);
+  // glibc on EPYC: repeats 0 and 1 (100, 101 ms), never the arm node's 10200 ms.
+  EXPECT_DOUBLE_EQ(*epyc.rows[0].wall_ms.value, 100.5);
+  EXPECT_DOUBLE_EQ(*arm.rows[0].wall_ms.value, 10200);
+  ASSERT_TRUE(m->recommendation);
+  Inputs in;
+  in.matrices.push_back(*m);
+  const std::string html = render_html("t", in, {});
+  const auto rec = html.find("Which allocator?"), table = html.find("<section id=\"matrix\">");
+  ASSERT_NE(rec, std::string::npos);
+  EXPECT_LT(rec, table) << "the recommendation leads";
+  EXPECT_NE(html.find("jemalloc (fastest, smallest)"), std::string::npos);
+  EXPECT_NE(html.find("glibc (by jemalloc)"), std::string::npos);
+  EXPECT_NE(html.find("On Neoverse-N1"), std::string::npos);
+  EXPECT_NE(html.find("arm1 (4 cells)"), std::string::npos);
+  // One node type (or a local matrix): no per-type tables.
+  auto local = parse_matrix(small_matrix(), "results.json");
+  ASSERT_TRUE(local);
+  EXPECT_TRUE(local->node_types.empty());
+  EXPECT_FALSE(local->recommendation);
+}
+
 TEST(MatrixTables, BestCellIgnoresFailedAndUnverified) {
   auto m = parse_matrix(small_matrix(), "results.json");
   ASSERT_TRUE(m);

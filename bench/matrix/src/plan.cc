@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "arenalab/core/files.h"
+#include "arenalab/matrix/recommend.h"
 #include "arenalab/matrix/results.h"
 #include "arenalab/runner/runner.h"
 
@@ -228,6 +229,7 @@ PlanMerge merge_plan(const CellPlan& plan, const TaskStates& states) {
 
 Status write_plan_merge(const CellPlan& plan, PlanMerge& merge) {
   merge.results.summaries = summarize(merge.results.cells, merge.results.plan);
+  merge.results.recommendation = recommend(merge.results);
   return write_results(plan.out_dir, merge.results);
 }
 
@@ -245,6 +247,7 @@ std::vector<NodeType> node_types(const Results& results) {
   std::vector<NodeType> out;
   for (auto& [cpu, t] : by_cpu) {
     t.results.summaries = summarize(t.results.cells, t.results.plan);
+    t.results.recommendation = recommend(t.results);
     out.push_back(std::move(t));
   }
   return out;

@@ -52,6 +52,7 @@ std::vector<Summary> summarize(const std::vector<Cell>& cells, const Plan& plan)
       s.unit = m == "throughput" ? unit
                                  : (m.ends_with("_bytes") ? "bytes"
                                     : m.ends_with("_ms")  ? "ms"
+                                    : m.ends_with("_ns")  ? "ns"
                                                           : "count");
       s.value = median_interval(sample, plan.confidence);
       if (base_it != ok.end()) s.ratio = paired_ratio(values, base, plan.confidence);

@@ -8,10 +8,14 @@ arenalab=$1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 table=$("$arenalab" matrix --workloads larson,xmalloc --allocators glibc,jemalloc,mimalloc \
-        --repeats 2 --smoke --timeline --quiet --out "$out/m") || {
+        --repeats 2 --smoke --timeline --quiet --verbose --out "$out/m") || {
   rc=$?; echo "arenalab matrix failed with $rc"; exit 1; }
 echo "$table"
 grep -q "^larson" <<<"$table"
+# The recommendation leads: its heading is the first line, then overall and one line a workload.
+head -1 <<<"$table" | grep -q "^Which allocator?"
+grep -q "^  overall (2 workloads)" <<<"$table"
+grep -q "^  xmalloc " <<<"$table"
 grep -q "x glibc" <<<"$table"
 python3 - "$out/m" <<'PY'
 import csv, json, os, sys
@@ -35,6 +39,14 @@ sums = {(s["workload"], s["configuration"], s["metric"]): s for s in doc["summar
 s = sums[("larson", "jemalloc", "wall_ms")]
 assert s["value"]["n"] == 2 and s["ratio_to_baseline"]["n"] == 2
 assert s["value"]["ci_level"] == 0.5  # n = 2: [min, max] covers the median with 50 %
+rec = doc["recommendation"]
+assert [a["workload"] for a in rec["workloads"]] == ["larson", "xmalloc"], rec
+for a in rec["workloads"] + [rec["overall"]]:
+    assert a["front"], a
+    assert len(a["front"]) + len(a["dominated"]) == 3, a
+    assert set(a["axes"]) >= {"wall_ms", "peak_rss_bytes"}, a
+    for s in a["dominated"]:
+        assert s["dominated_by"] in [f["configuration"] for f in a["front"]], a
 env = doc["environment"]
 assert env["cpu_model"] and env["kernel"] and env["glibc"] and env["thp_enabled"]
 assert env["allocator_versions"]["jemalloc"].startswith("5."), env["allocator_versions"]

@@ -95,9 +95,12 @@ struct Cell {
 };
 
 // Metrics summarized per workload x configuration, in table order.
+// The latency figures (nanoseconds) come from the workload's measurements, where it timed
+// its malloc and free calls (formats/workload.h); summarized only where measured.
 inline const std::vector<std::string> kMetrics = {
-    "wall_ms",     "user_ms",   "sys_ms", "peak_rss_bytes", "rss_after_free_bytes",
-    "page_faults", "throughput"};
+    "wall_ms",       "user_ms",     "sys_ms",        "peak_rss_bytes", "rss_after_free_bytes",
+    "page_faults",   "throughput",  "malloc_p50_ns", "malloc_p99_ns",  "malloc_p999_ns",
+    "malloc_max_ns", "free_p50_ns", "free_p99_ns",   "free_p999_ns",   "free_max_ns"};
 
 // The median of a sample with its order-statistic interval (bench/matrix stats.h computes it).
 struct MedianInterval {
@@ -121,12 +124,53 @@ struct Summary {
   bool operator==(const Summary&) const = default;
 };
 
+// --- The recommendation: which configurations to run (bench/matrix recommend.h computes it) ---
+
+// A configuration in one scope of the recommendation, with the figures the decision used: per
+// workload the medians in the axis's unit, overall the geometric mean over the workloads of the
+// median ratio to the baseline (absent when the baseline has no ok cell somewhere).
+struct Standing {
+  std::string configuration;
+  std::map<std::string, double> figures;            // axis -> value
+  std::string dominated_by;                         // empty: on the Pareto front
+  std::vector<std::string> indistinguishable_from;  // other front members tied on every axis
+  std::vector<std::string> best_on;                 // axes where no configuration is clearly better
+  bool operator==(const Standing&) const = default;
+};
+
+struct Excluded {
+  std::string configuration, reason;
+  bool operator==(const Excluded&) const = default;
+};
+
+// One scope: a workload at a thread count, or the whole matrix (workload "").
+struct Advice {
+  std::string workload;  // "": overall
+  int threads = 0;
+  std::vector<std::string> axes;  // metrics compared, all lower-is-better ("wall_ms", ...)
+  // The lowest coverage among the intervals that decided (0: single repeats, no interval).
+  double level = 0;
+  std::vector<Standing> front;      // not dominated, ordered by the first axis
+  std::vector<Standing> dominated;  // each with the front configuration that dominates it
+  std::vector<Excluded> excluded;   // no ok cell (failed, unverified) in this scope
+  std::string answer;               // one line
+  bool operator==(const Advice&) const = default;
+};
+
+struct Recommendation {
+  std::string method;  // how the front was decided, one paragraph
+  std::vector<Advice> workloads;
+  std::optional<Advice> overall;  // absent: fewer than two workload scopes
+  bool operator==(const Recommendation&) const = default;
+};
+
 struct Results {
   Plan plan;
   Environment environment;
   std::vector<Cell> cells;
   std::vector<Summary> summaries;
-  bool complete = false;  // every planned cell has run
+  std::optional<Recommendation> recommendation;  // absent in files from before it existed
+  bool complete = false;                         // every planned cell has run
   bool operator==(const Results&) const = default;
 };
 
@@ -136,6 +180,11 @@ nlohmann::json plan_to_json(const Plan& plan);
 Plan plan_from_json(const formats::Obj& o);
 nlohmann::json environment_to_json(const Environment& environment);
 Environment environment_from_json(const formats::Obj& o);
+
+// The recommendation object of results.json ("recommendation"). The reader throws
+// formats::FormatError naming the field.
+nlohmann::json recommendation_to_json(const Recommendation& r);
+Recommendation recommendation_from_json(const formats::Obj& o);
 
 // results.json. The reader checks the schema, every field's type and range (times, bytes and
 // counts >= 0, ci_low <= median <= ci_high, known statuses) and names the field it rejects.

@@ -7,6 +7,7 @@
 // gives its measurements the new names.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,14 @@ namespace arenalab::workload {
 
 inline constexpr const char* kWorkloadSchema = "arenalab.workload";
 inline constexpr int kWorkloadVersion = 2;
+
+// Per-operation latency a stress workload measured (sampled, 1 in latency_sample_period calls
+// timed into a log-bucketed histogram, workloads/harness latency.h): for op in malloc, free the
+// measurements <op>_p50_ns, <op>_p99_ns, <op>_p999_ns, <op>_max_ns (nanoseconds, each
+// percentile an upper bound at most 12.5 % above the true value) and <op>_latency_samples.
+// The reader checks p50 <= p99 <= p99.9 <= max.
+inline const std::vector<std::string> kLatencyOps = {"malloc", "free"};
+inline const std::vector<std::string> kLatencyFigures = {"p50_ns", "p99_ns", "p999_ns", "max_ns"};
 
 struct CheckResult {
   std::string name;
@@ -48,6 +57,8 @@ struct WorkloadReport {
   std::optional<double> rss_after_free_bytes() const;
   std::optional<double> throughput() const;
   std::string throughput_unit() const;
+  // "<op>_<figure>" -> nanoseconds, for the latency figures present (empty: not measured).
+  std::map<std::string, double> latency_ns() const;
   bool operator==(const WorkloadReport&) const = default;
 };
 

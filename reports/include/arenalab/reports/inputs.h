@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <map>
 #include "arenalab/core/result.h"
 #include "arenalab/formats/budget.h"
+
 #include "arenalab/formats/matrix.h"
 #include "arenalab/formats/profile.h"
 #include "arenalab/formats/run.h"
@@ -29,6 +31,16 @@ struct MatrixInput {
   std::string dir, file;  // the directory and its results.json
   std::string baseline;   // baseline configuration name, "" if unknown
   std::vector<matrix::Group> rows;
+  // The matrix's answer to "which allocator?" (absent in results.json from before it existed).
+  std::optional<matrix::Recommendation> recommendation;
+  // Cluster matrices whose cells ran on more than one node type (CPU model): the groups again
+  // per type, so no figure mixes machines. Empty for one type or a local matrix.
+  struct NodeType {
+    std::string cpu_model;
+    std::map<std::string, int> hosts;  // host -> cells
+    std::vector<matrix::Group> rows;
+  };
+  std::vector<NodeType> node_types;
 };
 
 // A single run: plain run, watch (with verdict.json) or budget (with budget.json). Matrix cells
