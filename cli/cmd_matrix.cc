@@ -35,8 +35,10 @@ int run(const MatrixArgs& a) {
   if (!a.merge.empty()) return matrix_merge(a.merge);
   if (!a.status.empty()) return matrix_status(a.status);
   if (a.cluster.engine == "slurm" && a.resume) return matrix_slurm_resume(a.out, a.cluster);
-  if (a.workloads.empty()) {
-    print_error("matrix", "--workloads is required (or --cell, --merge, --status)");
+  if (a.workloads.empty() && a.commands.empty()) {
+    print_error("matrix",
+                "nothing to run: give --workloads or --command NAME='CMD ARGS' (or --cell, "
+                "--merge, --status)");
     return kExitUsage;
   }
   const std::string cfg_path =
@@ -60,10 +62,6 @@ int run(const MatrixArgs& a) {
   if (!known) {
     print_error("matrix", known.error().message);
     return kExitError;
-  }
-  if (a.workloads.empty() && a.commands.empty()) {
-    print_error("matrix", "nothing to run: give --workloads or --command NAME='CMD ARGS'");
-    return kExitUsage;
   }
   // --command NAME='CMD ARGS' joins the index under its own name, after --workloads.
   std::vector<std::string> wanted = split_list(a.workloads);
