@@ -183,11 +183,20 @@ cat >"$t/wl/exit3" <<'SH'
 echo "check failed" >&2
 exit 3
 SH
-# Kills the task's arenalab (its parent) the first time: the Slurm task fails with no record.
+# Kills the task's arenalab the first time: the Slurm task fails with no record. arenalab is the
+# nearest ancestor of that name (cells run under arenalab-launch, so it is not the parent).
 cat >"$t/wl/killtask" <<SH
 #!/bin/sh
 [ "\$1" = --help ] && { echo "usage: killtask"; exit 0; }
-if [ ! -e "$t/wl/killtask.ran" ]; then touch "$t/wl/killtask.ran"; kill -KILL \$PPID; sleep 5; fi
+if [ ! -e "$t/wl/killtask.ran" ]; then
+  touch "$t/wl/killtask.ran"
+  p=\$PPID
+  while [ "\$p" -gt 1 ] && [ "\$(cat /proc/\$p/comm)" != arenalab ]; do
+    p=\$(cut -d' ' -f4 /proc/\$p/stat)
+  done
+  kill -KILL \$p
+  sleep 5
+fi
 exit 0
 SH
 # Runs until the test scancels its task, the first time.
@@ -246,8 +255,10 @@ import json, os, sys
 doc = json.load(open(os.path.join(sys.argv[1], "results.json")))
 cells = {c["workload"]: c for c in doc["cells"]}
 assert cells["exit3"]["status"] == "failed"   # not run again
-assert cells["killtask"]["status"] == "error" and "no JSON result" in cells["killtask"]["message"], cells["killtask"]
-assert cells["sleeper"]["status"] == "error", cells["sleeper"]
+# A program that prints no result is measured from outside (issue 24): recorded, exit 0, and
+# unverified where a shell script's allocator cannot be identified.
+for w in ("killtask", "sleeper"):
+    assert cells[w]["status"] in ("ok", "unverified") and cells[w]["exit_code"] == 0, cells[w]
 assert cells["killtask"]["node"]["task"] != cells["exit3"]["node"]["task"]
 print("resume: only the two failed tasks' groups ran again; each now has its record")
 PY
