@@ -576,8 +576,11 @@ namespace {
 TEST(WorkloadReport, LatencyFiguresAreOrderedAndReachTheMatrix) {
   json doc = {{"schema", "arenalab.workload/2"},
               {"measurements",
-               {{"malloc_p50_ns", 27}, {"malloc_p99_ns", 319}, {"malloc_p999_ns", 4095},
-                {"malloc_max_ns", 22659}, {"free_p50_ns", 30}}}};
+               {{"malloc_p50_ns", 27},
+                {"malloc_p99_ns", 319},
+                {"malloc_p999_ns", 4095},
+                {"malloc_max_ns", 22659},
+                {"free_p50_ns", 30}}}};
   auto r = workload::workload_from_json(doc, "wl_larson --json output");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->latency_ns().at("malloc_p99_ns"), 319);

@@ -30,7 +30,7 @@ class LineReader {
   // names the file and the line: a line longer than the bound (found after reading at most the
   // bound plus one buffer), or a read error.
   Result<bool> next(std::string& line);
-  std::size_t line_number() const { return lineno_; }       // of the line last returned, from 1
+  std::size_t line_number() const { return lineno_; }  // of the line last returned, from 1
   // The line last returned ended at EOF without a newline (still true after next() said false).
   bool last_unterminated() const { return unterminated_; }
   const std::string& path() const { return path_; }
