@@ -82,8 +82,9 @@ std::string one_line(const std::string& text) {
   return out;
 }
 
-// Runs sbatch --parsable ...; returns the job id it prints ("123" or "123;cluster").
-Result<std::string> sbatch(const std::vector<std::string>& argv) {
+// Runs one of Slurm's tools and returns what it printed; a failure names the tool, how it
+// ended and its stderr (else its stdout) on one line.
+Result<std::string> run_query(const std::vector<std::string>& argv) {
   SpawnSpec spec;
   spec.argv = argv;
   spec.capture_stdout = true;
@@ -91,11 +92,20 @@ Result<std::string> sbatch(const std::vector<std::string>& argv) {
   spec.stdin_null = true;
   auto r = run_process(spec);
   if (!r) return make_error(argv[0] + ": " + r.error().message);
-  std::string out = r->out;
+  if (r->shell_status() != 0) {
+    const std::string& said = r->err.empty() ? r->out : r->err;
+    return make_error(argv[0] + " " + r->describe() + (said.empty() ? "" : ": " + one_line(said)));
+  }
+  return r->out;
+}
+
+// Runs sbatch --parsable ...; returns the job id it prints ("123" or "123;cluster").
+Result<std::string> sbatch(const std::vector<std::string>& argv) {
+  auto r = run_query(argv);
+  if (!r) return r;
+  std::string out = *r;
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  if (r->shell_status() != 0 || out.empty())
-    return make_error(argv[0] + " " + r->describe() + ": " +
-                      one_line(r->err.empty() ? out : r->err));
+  if (out.empty()) return make_error(argv[0] + " printed no job id");
   const auto semi = out.find(';');
   return out.substr(0, semi);
 }
@@ -259,20 +269,6 @@ TaskStates parse_scontrol(const std::string& text, const std::string& job) {
 }
 
 namespace {
-
-Result<std::string> run_query(const std::vector<std::string>& argv) {
-  SpawnSpec spec;
-  spec.argv = argv;
-  spec.capture_stdout = true;
-  spec.capture_stderr = true;
-  spec.stdin_null = true;
-  auto r = run_process(spec);
-  if (!r) return make_error(argv[0] + ": " + r.error().message);
-  if (r->shell_status() != 0)
-    return make_error(argv[0] + " " + r->describe() +
-                      (r->err.empty() ? "" : ": " + one_line(r->err)));
-  return r->out;
-}
 
 // Groups of `sub` Slurm knows nothing of, from the task scripts' exit records.
 void from_exit_records(const std::string& out_dir, const SlurmSubmission& sub, TaskStates& out) {

@@ -954,18 +954,7 @@ struct Inputs {
 // itself is memory it holds, and no allocator keeps it (README "Decision").
 Inputs gather(const Signals& sig, const Options& o, Classification& out) {
   Inputs in;
-  const struct {
-    const char* name;
-    const Series* s;
-  } named[] = {{"rss", &sig.rss},
-               {"rss_anon", &sig.rss_anon},
-               {"live_bytes", &sig.live_bytes},
-               {"allocated", &sig.allocated},
-               {"resident", &sig.resident},
-               {"mapped", &sig.mapped},
-               {"retained", &sig.retained},
-               {"mmap_bytes", &sig.mmap_bytes}};
-  for (const auto& [name, s] : named)
+  for (const auto& [name, s] : named_signals(sig))
     if (!s->empty()) out.evidence.push_back({name, classify_series(*s, o)});
   const Series* books = !sig.live_bytes.empty()  ? &sig.live_bytes
                         : !sig.allocated.empty() ? &sig.allocated

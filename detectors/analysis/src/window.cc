@@ -93,18 +93,7 @@ SeriesVerdict classify_series(const Series& s, const Options& o) {
 
 Classification classify(const Signals& sig, const Options& o) {
   Classification out;
-  const struct {
-    const char* name;
-    const Series* s;
-  } named[] = {{"rss", &sig.rss},
-               {"rss_anon", &sig.rss_anon},
-               {"live_bytes", &sig.live_bytes},
-               {"allocated", &sig.allocated},
-               {"resident", &sig.resident},
-               {"mapped", &sig.mapped},
-               {"retained", &sig.retained},
-               {"mmap_bytes", &sig.mmap_bytes}};
-  for (const auto& [name, s] : named)
+  for (const auto& [name, s] : named_signals(sig))
     if (auto why = detail::unusable_window(*s); !why.empty()) {
       out.reason = std::string("cannot classify the window: ") + name + ": " + why;
       return out;

@@ -12,21 +12,14 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/matrix/slurm.h"
+#include "temp_dir.h"
 
 namespace arenalab::matrix {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using testing_support::TempDir;
 
 // Two configurations (no library needed) in a file of their own.
 std::string write_configurations(const std::string& dir, const std::string& arena = "2") {

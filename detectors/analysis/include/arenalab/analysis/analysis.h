@@ -4,6 +4,7 @@
 // with the evidence per signal. Method and references: detectors/analysis/README.md.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -145,6 +146,24 @@ struct Signals {
   std::string backend, program;
   std::optional<PurgeProbe> purge;
 };
+
+// The signals that get a verdict each, in the order the evidence table lists them. One table,
+// read by the window check and by the classifier, so a new signal cannot get one but not the
+// other.
+struct NamedSignal {
+  const char* name;
+  const Series* series;
+};
+inline std::array<NamedSignal, 8> named_signals(const Signals& sig) {
+  return {{{"rss", &sig.rss},
+           {"rss_anon", &sig.rss_anon},
+           {"live_bytes", &sig.live_bytes},
+           {"allocated", &sig.allocated},
+           {"resident", &sig.resident},
+           {"mapped", &sig.mapped},
+           {"retained", &sig.retained},
+           {"mmap_bytes", &sig.mmap_bytes}}};
+}
 
 // Why the allocator keeps memory (issue 19 class 7; README "Retention's kind").
 enum class RetentionKind {
