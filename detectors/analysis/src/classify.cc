@@ -1155,7 +1155,11 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
   // The stretch on which RSS trends (after its knee, if any) and held's slope there.
   const Trend& rss_tr = rss.tail && rss.tail->rising ? *rss.tail : rss.whole;
   const Trend& held_tr = held.tail ? *held.tail : held.whole;
-  if (held_tr.slope > 0 && held_tr.slope >= o.held_rate_ratio * rss_tr.slope &&
+  // Not when held is back near its baseline: a program that returns to what it held at the
+  // start holds nothing more, whatever trend its bursts show (a retention workload starved of
+  // CPU stretches its bursts as the load varies; RSS still filling the allocator's arenas late
+  // in the window reads as a trend, and the two together read as one growth).
+  if (!b.held_back && held_tr.slope > 0 && held_tr.slope >= o.held_rate_ratio * rss_tr.slope &&
       held_tr.p_median < o.tail_keep_p && !held.asymptote &&
       (held.growth_pct >= o.min_growth_pct || held_tr.slope >= o.min_leak_rate)) {
     // RSS grows significantly and what the program holds grows at least about as fast, only
