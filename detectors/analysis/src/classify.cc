@@ -1039,8 +1039,17 @@ bool decide_held_grows(const Inputs& in, const Options&, Classification& out) {
                                     ? "held (" + in.books_signal + " + own mmap_bytes)"
                                     : out.held_signal;
   if (in.books->verdict == Verdict::kLeak) {
-    set(out, Verdict::kLeak, in.books->confidence, in.books_signal + " " + in.books->reason,
-        in.books->rate);
+    // When the gap RSS - books leaks too (its own trend test: significant and material), part
+    // of the growth is outside what the books count (thread stacks, mappings): say so, with its
+    // rate, or the verdict names only the malloc rate of a leak that grows RSS far faster.
+    const std::string outside =
+        in.gap && in.gap->verdict == Verdict::kLeak && in.rss && in.rss->verdict == Verdict::kLeak
+            ? "; " + out.rss_signal + " grows " + fmt_rate(in.rss->rate) + ", " +
+                  fmt_rate(in.gap->rate) + " of it outside malloc (the gap " + out.rss_signal +
+                  " - " + out.held_signal + " grows)"
+            : std::string();
+    set(out, Verdict::kLeak, in.books->confidence,
+        in.books_signal + " " + in.books->reason + outside, in.books->rate);
     project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.books);
     return true;
   }
