@@ -367,6 +367,17 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
   auto changed = [&](double before, double after) {
     return 100.0 * std::fabs(after - before) * w_s / level_ref >= o.min_rise_pct;
   };
+  // An onset (the slope rises at the knot) also counts when what grows after it is a leak by
+  // the leak line itself: the extra growth after the knot adds min_drift_pct of the level over
+  // the stretch after it. A late leak changes the slope over the whole window by its growth /
+  // tail share, which min_rise_pct misses when the leak adds 1-4 % - and the whole-window line
+  // dilutes it below 1 % - though the stretch after the onset shows it plainly. (knot_s: the
+  // knot, s from the first block.)
+  auto changed_at = [&](double before, double after, double knot_s) {
+    if (changed(before, after)) return true;
+    return after > before && after > 0 &&
+           100.0 * (after - std::max(0.0, before)) * (w_s - knot_s) / level_ref >= o.min_drift_pct;
+  };
 
   // A slowing knee ends a rise: the segment before it must have risen materially (a flat series
   // that drops in its last samples - a program freeing at exit - did not "rise until a knee").
@@ -377,10 +388,10 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
     const bool accel = after > 0 && o.knee_slope_ratio * after > std::max(0.0, before);
     return decel || accel;
   };
-  const bool one = sse1 <= o.knee_sse_ratio * sse0 && changed(sl1[0], sl1[1]) &&
+  const bool one = sse1 <= o.knee_sse_ratio * sse0 && changed_at(sl1[0], sl1[1], x[k1]) &&
                    shaped(sl1[0], sl1[1], x[k1] - x[0]);
   const bool two = std::isfinite(sse2) && sse2 <= o.knee_sse_ratio * std::min(sse0, sse1) &&
-                   changed(sl2[1], sl2[2]) && shaped(sl2[1], sl2[2], x[k2] - x[k2a]);
+                   changed_at(sl2[1], sl2[2], x[k2]) && shaped(sl2[1], sl2[2], x[k2] - x[k2a]);
   std::size_t at = k1;
   double before = sl1[0], after = sl1[1], sse = sse1;
   if (two) at = k2, before = sl2[1], after = sl2[2], sse = sse2;
@@ -799,8 +810,8 @@ class Shapes {
 // (the block medians minus the fitted curve) still rise - significantly and materially? That is
 // a leak under a warm-up, whatever the criterion said over a window whose steep start dominates
 // the residual.
-bool leaves_a_rise(const Shapes& sh, const Shapes::Approach& ap, double level_ref,
-                   const Options& o) {
+bool leaves_a_rise(const Shapes& sh, const Shapes::Approach& ap, double level_ref, const Options& o,
+                   bool oscillates) {
   std::vector<double> rx, ry;
   for (std::size_t i = 0; i < sh.x().size(); ++i)
     if (sh.x()[i] >= ap.ts + o.saturation_time_constants * ap.tau) {
@@ -811,8 +822,10 @@ bool leaves_a_rise(const Shapes& sh, const Shapes::Approach& ap, double level_re
   const auto mk = stats::mann_kendall(rx, ry);
   const auto line = stats::theil_sen(rx, ry, o.alpha, mk.var_s_corrected);
   const double span = rx.back() - rx.front();
+  // The same relative line as every trend (README "Materiality"): 1 % without oscillation.
+  const double line_pct = oscillates ? o.min_growth_pct : o.min_drift_pct;
   return mk.p < o.alpha && mk.s > 0 && line.lo > 0 &&
-         (100.0 * line.slope * span / level_ref >= o.min_growth_pct || line.lo >= o.min_leak_rate);
+         (100.0 * line.slope * span / level_ref >= line_pct || line.lo >= o.min_leak_rate);
 }
 
 // A difference of the criterion under this many units is no evidence either way (Kass & Raftery
@@ -866,16 +879,18 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
   if (bic_ap > std::min(sh.line(), sh.hinge()) || constants < o.saturation_time_constants ||
       headroom_pct >= o.saturation_headroom_pct)
     return;
-  // The approach plus a line wins only with a line that is material itself; an immaterial one
+  // The approach plus a line wins only with a line that is material itself (the leak line of
+  // every trend: min_drift_pct, min_growth_pct when the series oscillates); an immaterial one
   // absorbs the approach's misfit at its steep start.
+  const bool osc = p.deseason || p.block_period > 0;
   const auto apl = sh.approach(true, true);
-  const bool line_matters =
-      apl.r > 0 &&
-      (100.0 * apl.r * sh.span() / p.level_ref >= o.min_growth_pct || apl.r >= o.min_leak_rate);
+  const bool line_matters = apl.r > 0 && (100.0 * apl.r * sh.span() / p.level_ref >=
+                                              (osc ? o.min_growth_pct : o.min_drift_pct) ||
+                                          apl.r >= o.min_leak_rate);
   if (std::isfinite(apl.sse) && sh.bic(apl.sse, 5) < bic_ap && line_matters &&
       line_confirmed(sh, apl, o))
     return;
-  if (leaves_a_rise(sh, ap, p.level_ref, o)) return;
+  if (leaves_a_rise(sh, ap, p.level_ref, o, osc)) return;
   if (leak_after_rise) {
     std::vector<double> tx, ty;
     for (std::size_t i = 0; i < x.size(); ++i)
@@ -1013,8 +1028,17 @@ bool decide_held_grows(const Inputs& in, const Options&, Classification& out) {
                                     ? "held (" + in.books_signal + " + own mmap_bytes)"
                                     : out.held_signal;
   if (in.books->verdict == Verdict::kLeak) {
-    set(out, Verdict::kLeak, in.books->confidence, in.books_signal + " " + in.books->reason,
-        in.books->rate);
+    // When the gap RSS - books leaks too (its own trend test: significant and material), part
+    // of the growth is outside what the books count (thread stacks, mappings): say so, with its
+    // rate, or the verdict names only the malloc rate of a leak that grows RSS far faster.
+    const std::string outside =
+        in.gap && in.gap->verdict == Verdict::kLeak && in.rss && in.rss->verdict == Verdict::kLeak
+            ? "; " + out.rss_signal + " grows " + fmt_rate(in.rss->rate) + ", " +
+                  fmt_rate(in.gap->rate) + " of it outside malloc (the gap " + out.rss_signal +
+                  " - " + out.held_signal + " grows)"
+            : std::string();
+    set(out, Verdict::kLeak, in.books->confidence,
+        in.books_signal + " " + in.books->reason + outside, in.books->rate);
     project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.books);
     return true;
   }
@@ -1129,7 +1153,11 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
   // The stretch on which RSS trends (after its knee, if any) and held's slope there.
   const Trend& rss_tr = rss.tail && rss.tail->rising ? *rss.tail : rss.whole;
   const Trend& held_tr = held.tail ? *held.tail : held.whole;
-  if (held_tr.slope > 0 && held_tr.slope >= o.held_rate_ratio * rss_tr.slope &&
+  // Not when held is back near its baseline: a program that returns to what it held at the
+  // start holds nothing more, whatever trend its bursts show (a retention workload starved of
+  // CPU stretches its bursts as the load varies; RSS still filling the allocator's arenas late
+  // in the window reads as a trend, and the two together read as one growth).
+  if (!b.held_back && held_tr.slope > 0 && held_tr.slope >= o.held_rate_ratio * rss_tr.slope &&
       held_tr.p_median < o.tail_keep_p && !held.asymptote &&
       (held.growth_pct >= o.min_growth_pct || held_tr.slope >= o.min_leak_rate)) {
     // RSS grows significantly and what the program holds grows at least about as fast, only
