@@ -19,10 +19,14 @@ namespace {
 struct MatrixArgs {
   std::string workloads, allocators = "all", threads, baseline = "glibc", out = "arenalab-matrix";
   std::string allocators_file, workloads_file, identify = "auto";
-  std::vector<std::string> commands;  // --command NAME='CMD ARGS', repeatable
+  std::vector<std::string> commands;          // --command NAME='CMD ARGS', repeatable
+  std::vector<std::string> drivers, readies;  // --driver NAME='CMD ARGS', --ready NAME=ADDR
   int repeats = 3;
   double timeout_s = 600;
-  bool warmup = false, timeline = false, smoke = false, resume = false, quiet = false;
+  bool warmup = false, smoke = false, resume = false, quiet = false;
+  // Every cell records its RSS over time unless --no-timeline (issue 24: memory over time);
+  // --timeline is kept for the command lines that still give it.
+  bool timeline = true, no_timeline = false;
   bool verbose = false;           // the per-workload tables after the recommendation
   ClusterArgs cluster;            // --engine and its options (cmd_matrix_cluster.cc)
   std::vector<std::string> cell;  // --cell PLAN INDEX
@@ -79,6 +83,13 @@ int run(const MatrixArgs& a) {
     wanted.push_back(w->name);
     known->push_back(std::move(*w));
   }
+  // --driver and --ready make a --command a server (docs/matrix.md, "Servers").
+  for (const auto* specs : {&a.drivers, &a.readies})
+    for (const auto& spec : *specs)
+      if (auto st = add_server_part(*known, spec, specs == &a.drivers); !st) {
+        print_error("matrix", st.error().message);
+        return kExitUsage;
+      }
   auto workloads = select_workloads(*known, wanted);
   if (!workloads) {
     print_error("matrix", workloads.error().message);
@@ -104,7 +115,7 @@ int run(const MatrixArgs& a) {
   opt.plan.warmup = a.warmup;
   opt.plan.baseline = a.baseline;
   opt.plan.smoke = a.smoke;
-  opt.plan.timeline = a.timeline;
+  opt.plan.timeline = !a.no_timeline;
   opt.workloads = *workloads;
   opt.configurations = *selected;
   opt.out_dir = a.out;
@@ -124,6 +135,7 @@ int run(const MatrixArgs& a) {
   // report, and in results.json/summary.csv either way).
   if (results->recommendation)
     std::cout << render_recommendation(*results->recommendation, results->plan.baseline);
+  std::cout << render_memory(*results);
   if (a.verbose)
     std::cout << render_table(*results);
   else
@@ -148,6 +160,13 @@ void setup(CLI::App& root, int& exit_code) {
                   "NAME='CMD ARGS': any program as a workload, run as given and measured from "
                   "outside (repeatable; docs/matrix.md)")
       ->allow_extra_args(false);
+  cmd->add_option("--driver", a->drivers,
+                  "NAME='CMD ARGS': the --command NAME is a server: this driver runs (without "
+                  "the configuration) once it is ready, then the server is stopped (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--ready", a->readies,
+                  "NAME=tcp:HOST:PORT or NAME=unix:PATH: when a server is ready for its driver")
+      ->allow_extra_args(false);
   cmd->add_option("--allocators", a->allocators, "Comma list of configurations or all")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads,
@@ -156,7 +175,14 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_flag("--warmup", a->warmup, "One unrecorded run per workload x configuration first");
   cmd->add_option("--baseline", a->baseline, "Configuration the ratios divide by")
       ->capture_default_str();
-  cmd->add_flag("--timeline", a->timeline, "Record the RSS series of every cell (timeline.jsonl)");
+  auto* timeline = cmd->add_flag(
+      "--timeline", a->timeline,
+      "Record every cell's RSS over time (timeline.jsonl; peak, final, plateau, growth verdict): "
+      "the default");
+  cmd->add_flag("--no-timeline", a->no_timeline,
+                "Keep no timelines: no memory over time, sampled every 100 ms for identification "
+                "only")
+      ->excludes(timeline);
   cmd->add_flag("--smoke", a->smoke, "Small sizes (each workload's --smoke)");
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->add_flag("--resume", a->resume,

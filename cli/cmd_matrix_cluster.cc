@@ -238,6 +238,7 @@ int matrix_merge(const std::string& dir) {
   const auto& m = l->merge;
   if (m.results.recommendation)
     std::cout << render_recommendation(*m.results.recommendation, m.results.plan.baseline);
+  std::cout << render_memory(m.results);
   std::cout << render_table(m.results);
   std::size_t not_ok = 0;
   for (const auto& c : m.results.cells) not_ok += c.status != CellStatus::kOk;

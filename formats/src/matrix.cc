@@ -71,6 +71,8 @@ const char* group_status_name(GroupStatus s) {
   return "?";
 }
 
+bool creeping(const std::string& growth) { return growth == "leak" || growth == "non-heap-growth"; }
+
 std::string Cell::key() const {
   return workload + "|" + configuration + "|" + std::to_string(threads) + "|" +
          std::to_string(repeat);
@@ -87,9 +89,16 @@ std::optional<double> Cell::metric(const std::string& m) const {
     return *minor_faults + *major_faults;
   }
   if (m == "throughput") return throughput;
+  if (m == "plateau_rss_bytes" && memory) return memory->plateau_rss_bytes;
+  if (m == "final_rss_bytes") {
+    if (memory) return memory->final_rss_bytes;
+    // A command cell recorded before memory over time: its last sample, teardown included.
+    const auto it = measurements.find(m);
+    if (it != measurements.end() && it->is_number()) return it->get<double>();
+  }
   // Latency figures (formats/workload.h kLatencyOps x kLatencyFigures) live in the workload's
   // own measurements.
-  if (m.ends_with("_ns")) {
+  if (m.ends_with("_ns") || m.rfind("request_", 0) == 0) {
     const auto it = measurements.find(m);
     if (it != measurements.end() && it->is_number()) return it->get<double>();
   }
@@ -139,6 +148,17 @@ json cell_object(const Cell& c) {
   put(j, "message", c.message);
   put(j, "stderr_tail", c.stderr_tail);
   put(j, "timeline", c.timeline_path);
+  if (const auto& m = c.memory) {
+    json growth = {{"verdict", m->growth}};
+    put(growth, "reason", m->growth_reason);
+    if (creeping(m->growth)) growth["rate_bytes_per_s"] = m->growth_rate;
+    j["memory"] = {{"peak_rss_bytes", m->peak_rss_bytes},
+                   {"final_rss_bytes", m->final_rss_bytes},
+                   {"plateau_rss_bytes", m->plateau_rss_bytes},
+                   {"growth", std::move(growth)},
+                   {"samples", m->samples},
+                   {"duration_ms", m->duration_ms}};
+  }
   if (!c.node_host.empty()) {
     json node = {{"host", c.node_host}};
     put(node, "cpu_model", c.node_cpu_model);
@@ -312,6 +332,25 @@ Cell cell_from(const Obj& j) {
   c.message = j.str_or("message");
   c.stderr_tail = j.str_or("stderr_tail");
   c.timeline_path = j.str_or("timeline");
+  if (auto m = j.opt_obj("memory")) {
+    MemoryOverTime mem;
+    mem.peak_rss_bytes = m->num("peak_rss_bytes", 0);
+    mem.final_rss_bytes = m->num("final_rss_bytes", 0, mem.peak_rss_bytes);
+    mem.plateau_rss_bytes = m->num("plateau_rss_bytes", 0, mem.peak_rss_bytes);
+    const Obj g = m->obj("growth");
+    mem.growth = g.str("verdict");
+    if (std::find(kGrowthVerdicts.begin(), kGrowthVerdicts.end(), mem.growth) ==
+        kGrowthVerdicts.end())
+      throw FormatError(g.path_of("verdict") +
+                        ": expected leak, retention, bounded, non-heap-growth, stable or "
+                        "unresolved, found \"" +
+                        mem.growth + "\"");
+    mem.growth_reason = g.str_or("reason");
+    mem.growth_rate = g.opt_num("rate_bytes_per_s").value_or(0);
+    mem.samples = static_cast<std::size_t>(m->integer("samples", 0, kMaxInt));
+    mem.duration_ms = m->num("duration_ms", 0);
+    c.memory = std::move(mem);
+  }
   if (auto node = j.opt_obj("node")) {
     c.node_host = node->str("host");
     c.node_cpu_model = node->str_or("cpu_model");
@@ -655,7 +694,8 @@ void emit_cells_csv(const Results& r, const Emit& emit) {
   emit(
       "schema,workload,configuration,threads,repeat,sequence,status,exit_code,signal,wall_ms,"
       "user_ms,sys_ms,peak_rss_bytes,rss_after_free_bytes,minor_faults,major_faults,throughput,"
-      "throughput_unit,identified_backend,identified_version,verified,message\n");
+      "throughput_unit,identified_backend,identified_version,verified,message,"
+      "timeline_peak_rss_bytes,final_rss_bytes,plateau_rss_bytes,growth\n");
   for (const auto& c : r.cells)
     emit(join({kSchema,
                csv_field(c.workload),
@@ -678,7 +718,11 @@ void emit_cells_csv(const Results& r, const Emit& emit) {
                c.identified_backend,
                csv_field(c.identified_version),
                c.verified ? "true" : "false",
-               csv_field(c.message.empty() ? c.mismatch : c.message)}));
+               csv_field(c.message.empty() ? c.mismatch : c.message),
+               c.memory ? num(c.memory->peak_rss_bytes) : "",
+               c.memory ? num(c.memory->final_rss_bytes) : "",
+               c.memory ? num(c.memory->plateau_rss_bytes) : "",
+               c.memory ? c.memory->growth : ""}));
 }
 
 void emit_summaries_csv(const Results& r, const Emit& emit) {
@@ -738,7 +782,9 @@ std::vector<Group> groups(const Results& results) {
   };
   // Cells that ran (ok or unverified) give the fallback figures: median, min..max.
   struct Values {
-    std::vector<double> wall, peak, after;
+    std::vector<double> wall, peak, after, final, plateau;
+    std::map<std::string, int> growth;  // verdict -> repeats
+    int classified = 0;
   };
   std::map<Key, Values> values;
   for (const Cell& c : results.cells) {
@@ -757,6 +803,13 @@ std::vector<Group> groups(const Results& results) {
     if (c.wall_ms) v.wall.push_back(*c.wall_ms);
     if (c.peak_rss_bytes) v.peak.push_back(*c.peak_rss_bytes);
     if (c.rss_after_free_bytes) v.after.push_back(*c.rss_after_free_bytes);
+    if (c.memory) {
+      v.final.push_back(c.memory->final_rss_bytes);
+      v.plateau.push_back(c.memory->plateau_rss_bytes);
+      ++v.growth[c.memory->growth];
+      ++v.classified;
+      if (creeping(c.memory->growth)) g.creeping = true;
+    }
   }
   for (auto& [k, g] : by) {
     if (g.failed_repeats == g.repeats)
@@ -766,12 +819,23 @@ std::vector<Group> groups(const Results& results) {
     const Values& v = values[k];
     for (auto [sample, fig] :
          {std::pair{&v.wall, &g.wall_ms}, std::pair{&v.peak, &g.peak_rss_bytes},
-          std::pair{&v.after, &g.rss_after_free_bytes}}) {
+          std::pair{&v.after, &g.rss_after_free_bytes}, std::pair{&v.final, &g.final_rss_bytes},
+          std::pair{&v.plateau, &g.plateau_rss_bytes}}) {
       if (sample->empty()) continue;
       fig->value = median_of(*sample);
       fig->lo = *std::min_element(sample->begin(), sample->end());
       fig->hi = *std::max_element(sample->begin(), sample->end());
     }
+    // "stable 2/3, leak 1/3": most frequent first, then in kGrowthVerdicts order.
+    std::vector<std::pair<std::string, int>> counts;
+    for (const auto& name : kGrowthVerdicts)
+      if (auto it = v.growth.find(name); it != v.growth.end())
+        counts.emplace_back(name, it->second);
+    std::stable_sort(counts.begin(), counts.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (const auto& [name, n] : counts)
+      g.growth += (g.growth.empty() ? "" : ", ") + name + " " + std::to_string(n) + "/" +
+                  std::to_string(v.classified);
   }
   // Recorded summaries win: their interval is the one the matrix computed.
   for (const Summary& s : results.summaries) {
@@ -780,6 +844,11 @@ std::vector<Group> groups(const Results& results) {
     if (s.metric == "wall_ms") fig = &g.wall_ms;
     if (s.metric == "peak_rss_bytes") fig = &g.peak_rss_bytes;
     if (s.metric == "rss_after_free_bytes") fig = &g.rss_after_free_bytes;
+    if (s.metric == "final_rss_bytes") fig = &g.final_rss_bytes;
+    if (s.metric == "plateau_rss_bytes") fig = &g.plateau_rss_bytes;
+    if (s.metric.ends_with("_ns") || s.metric.rfind("request_", 0) == 0)
+      g.latency[s.metric] = Figure{s.value.median, s.value.lo, s.value.hi,
+                                   s.ratio ? std::optional<double>(s.ratio->median) : std::nullopt};
     if (!fig) continue;
     fig->value = s.value.median;
     fig->lo = s.value.lo;

@@ -30,13 +30,16 @@ json cell_plan_to_json(const CellPlan& p) {
   doc["timeout_s"] = p.timeout_s;
   doc["groups"] = p.groups;
   json ws = json::array();
-  for (const auto& w : p.workloads)
-    ws.push_back({{"name", w.name},
-                  {"category", w.category},
-                  {"description", w.description},
-                  {"program", w.program},
-                  {"threads_flag", w.threads_flag},
-                  {"command", w.command}});
+  for (const auto& w : p.workloads) {
+    json jw = {
+        {"name", w.name},       {"category", w.category},         {"description", w.description},
+        {"program", w.program}, {"threads_flag", w.threads_flag}, {"command", w.command}};
+    if (!w.driver.empty()) {
+      jw["driver"] = w.driver;
+      jw["ready"] = w.ready;
+    }
+    ws.push_back(std::move(jw));
+  }
   doc["workloads"] = std::move(ws);
   json cells = json::array();
   for (const auto& c : p.cells) {
@@ -77,6 +80,8 @@ CellPlan parse_plan(const json& doc) {
     pw.program = w.str("program");
     pw.threads_flag = w.bool_or("threads_flag", false);
     pw.command = w.strings("command");
+    pw.driver = w.strings("driver");
+    pw.ready = w.str_or("ready");
     workloads.insert(pw.name);
     p.workloads.push_back(std::move(pw));
   }

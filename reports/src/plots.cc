@@ -159,6 +159,44 @@ PlotSpec over_time_plot(const std::string& name, const std::string& workload,
   return p;
 }
 
+PlotSpec latency_plot(const std::string& name, const std::string& title_workload,
+                      const std::vector<matrix::Group>& rows, bool requests) {
+  PlotSpec p;
+  p.name = name;
+  const std::string unit = requests ? "ms" : "ns";
+  p.title = title_workload + (requests ? ": request latency" : ": malloc and free latency") +
+            " per configuration, tail of the distribution from p50, p99, p99.9 (lower and "
+            "further left is better)";
+  std::vector<std::string> curves;
+  const std::vector<std::string> ops =
+      requests ? std::vector<std::string>{"request"} : std::vector<std::string>{"malloc", "free"};
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (std::size_t k = 0; k < ops.size(); ++k) {
+      std::string data;
+      for (const auto& [q, share] :
+           {std::pair{"p50", 0.5}, std::pair{"p99", 0.01}, std::pair{"p999", 0.001}}) {
+        const auto it = rows[i].latency.find(ops[k] + "_" + q + "_" + unit);
+        if (it != rows[i].latency.end() && it->second.value.value_or(0) > 0)
+          data += fmt::format("{} {}\n", *it->second.value, share);
+      }
+      if (data.empty()) continue;
+      const std::string file = fmt::format("{}_{}_{}.dat", name, i, ops[k]);
+      p.data.push_back({file, data});
+      curves.push_back(fmt::format(
+          "'{}' using 1:2 with linespoints lw 2 dt {} lc rgb '{}' title {}", file, k + 1, colour(i),
+          gq(rows[i].configuration + (requests ? "" : " " + ops[k]))));
+    }
+  }
+  if (curves.empty()) return p;
+  std::string plot = "plot ";
+  for (std::size_t i = 0; i < curves.size(); ++i) plot += (i ? ", \\\n  " : "") + curves[i];
+  p.height = 380 + 22 * static_cast<int>((curves.size() + 2) / 3);
+  p.script = "set title " + gq(p.title) + "\nset logscale xy\nset xlabel " +
+             gq("latency (" + unit + ")") + "\nset ylabel " + gq("share of calls slower") +
+             "\nset yrange [0.0005:1]\nset key below\nset grid\n" + plot + "\n";
+  return p;
+}
+
 PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOverlay& o) {
   PlotSpec p;
   p.name = name;

@@ -19,6 +19,13 @@ PlotSpec heatmap_plot(const std::string& name, const Heatmap& h, HeatMetric metr
 PlotSpec over_time_plot(const std::string& name, const std::string& workload,
                         const std::vector<const RunInput*>& runs);
 
+// Latency of one workload per configuration as a tail plot from the summarized percentiles:
+// x the latency (log), y the share of calls slower (log: 0.5 at p50, 0.01 at p99, 0.001 at
+// p99.9); op "malloc"/"free" (ns, both on one plot) or "request" (ms). Empty script when no
+// row reports it.
+PlotSpec latency_plot(const std::string& name, const std::string& title_workload,
+                      const std::vector<matrix::Group>& rows, bool requests);
+
 PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOverlay& o);
 
 PlotSpec budget_plot(const std::string& name, const RunInput& run, const BudgetView& b);

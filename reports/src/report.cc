@@ -96,7 +96,7 @@ std::string matrix_table_html(const WorkloadTable& t, const std::string& baselin
   std::string h = fmt::format(
       "<table><tr><th class=\"name\">configuration</th><th>status</th><th>repeats</th>"
       "<th>median time</th><th>interval</th><th>× {0}</th><th>median peak RSS</th>"
-      "<th>interval</th><th>× {0}</th></tr>\n",
+      "<th>interval</th><th>× {0}</th><th>final RSS</th><th>plateau</th><th>growth</th></tr>\n",
       esc(baseline.empty() ? "baseline" : baseline));
   for (int i = 0; i < static_cast<int>(t.rows.size()); ++i) {
     const matrix::Group& r = t.rows[i];
@@ -108,14 +108,17 @@ std::string matrix_table_html(const WorkloadTable& t, const std::string& baselin
     h += fmt::format(
         "<tr class=\"{}\"><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td>"
         "<td class=\"time\">{}{}</td><td>{}</td><td>{}</td><td class=\"rss\">{}{}</td>"
-        "<td>{}</td><td>{}</td></tr>\n",
+        "<td>{}</td><td>{}</td><td class=\"rss\">{}</td><td class=\"rss\">{}</td>"
+        "<td class=\"name{}\">{}</td></tr>\n",
         cls, esc(r.configuration), status,
         r.failed_repeats ? fmt::format("{} ({} failed)", r.repeats, r.failed_repeats)
                          : std::to_string(r.repeats),
         esc(fmt_ms(r.wall_ms.value)), i == t.best_time ? " ★" : "", esc(fmt_interval_ms(r.wall_ms)),
         esc(fmt_ratio(r.wall_ms.ratio)), esc(fmt_bytes(r.peak_rss_bytes.value)),
         i == t.best_rss ? " ★" : "", esc(fmt_interval_bytes(r.peak_rss_bytes)),
-        esc(fmt_ratio(r.peak_rss_bytes.ratio)));
+        esc(fmt_ratio(r.peak_rss_bytes.ratio)), esc(fmt_bytes(r.final_rss_bytes.value)),
+        esc(fmt_bytes(r.plateau_rss_bytes.value)), r.creeping ? " creeping" : "",
+        esc(r.growth.empty() ? "–" : r.growth) + (r.creeping ? " ⚠" : ""));
   }
   return h + "</table>\n";
 }
@@ -274,10 +277,14 @@ std::string render_html(const std::string& title, const Inputs& in,
            "never dropped.</p>\n";
       h += figure(find_plot(plots, "matrix", fmt::format("{}:time", m)));
       h += figure(find_plot(plots, "matrix", fmt::format("{}:rss", m)));
-      for (const WorkloadTable& t : matrix_tables(mi.rows)) {
+      const auto tables = matrix_tables(mi.rows);
+      for (std::size_t ti = 0; ti < tables.size(); ++ti) {
+        const WorkloadTable& t = tables[ti];
         h += "<h3>" + esc(t.workload) +
              (t.threads > 1 ? fmt::format(" ({} threads)", t.threads) : "") + "</h3>\n";
         h += matrix_table_html(t, mi.baseline);
+        for (const bool requests : {false, true})
+          h += figure(find_plot(plots, "latency", fmt::format("{}:{}:{}", m, ti, requests)));
       }
       // More than one node type: the same tables per type, since medians and ratios over
       // mixed machines compare hardware as much as allocators.
@@ -424,16 +431,20 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
     for (const WorkloadTable& t : matrix_tables(m.rows)) {
       md += "\n### " + t.workload + (t.threads > 1 ? fmt::format(" ({} threads)", t.threads) : "") +
             "\n\n| configuration | status | median time | interval | ratio | median peak RSS | "
-            "interval | ratio |\n|---|---|---:|---:|---:|---:|---:|---:|\n";
+            "interval | ratio | final RSS | plateau | growth |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
       for (int i = 0; i < static_cast<int>(t.rows.size()); ++i) {
         const matrix::Group& r = t.rows[i];
-        md += fmt::format("| {} | {}{} | {}{} | {} | {} | {}{} | {} | {} |\n",
+        md += fmt::format("| {} | {}{} | {}{} | {} | {} | {}{} | {} | {} | {} | {} | {}{} |\n",
                           md_cell(r.configuration), matrix::group_status_name(r.status),
                           r.status_detail.empty() ? "" : ": " + md_cell(r.status_detail),
                           fmt_ms(r.wall_ms.value), i == t.best_time ? " ★" : "",
                           fmt_interval_ms(r.wall_ms), fmt_ratio(r.wall_ms.ratio),
                           fmt_bytes(r.peak_rss_bytes.value), i == t.best_rss ? " ★" : "",
-                          fmt_interval_bytes(r.peak_rss_bytes), fmt_ratio(r.peak_rss_bytes.ratio));
+                          fmt_interval_bytes(r.peak_rss_bytes), fmt_ratio(r.peak_rss_bytes.ratio),
+                          fmt_bytes(r.final_rss_bytes.value), fmt_bytes(r.plateau_rss_bytes.value),
+                          r.growth.empty() ? "—" : md_cell(r.growth),
+                          r.creeping ? " **(RSS keeps growing)**" : "");
       }
     }
   }
@@ -484,6 +495,19 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
                                          heatmap(tables, HeatMetric::kPeakRss),
                                          HeatMetric::kPeakRss));
     keys.push_back({"matrix", fmt::format("{}:rss", m)});
+    // Tail latency per workload, where timed (issue 24, part 2).
+    for (std::size_t t = 0; t < tables.size(); ++t)
+      for (const bool requests : {false, true}) {
+        const std::string what =
+            tables[t].workload +
+            (tables[t].threads > 1 ? fmt::format(" ({} threads)", tables[t].threads) : "");
+        auto spec = detail::latency_plot(
+            fmt::format("matrix{}_latency{}_{}", m, t, requests ? "request" : "alloc"), what,
+            tables[t].rows, requests);
+        if (spec.script.empty()) continue;
+        specs.push_back(std::move(spec));
+        keys.push_back({"latency", fmt::format("{}:{}:{}", m, t, requests)});
+      }
   }
   std::map<std::string, std::vector<const RunInput*>> by_workload;
   std::vector<std::string> workload_order;

@@ -13,6 +13,7 @@
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/workload/harness.h"
+#include "arenalab/workload/latency.h"
 
 namespace wl = arenalab::workload;
 
@@ -27,8 +28,10 @@ int main(int argc, char** argv) {
   h.int_flag("cycles", &cycles, 2, "fill / thin / refill cycles (survivors accumulate)");
   h.size_flag("small", &small, 64, "small block size");
   h.size_flag("medium", &medium, 4096, "medium block size");
+  wl::LatencyRecorder latency(h);
   if (const int rc = h.parse(argc, argv); rc >= 0) return rc;
-  if (threads < 1 || keep_every < 1 || cycles < 1 || small == 0 || medium == 0 || total < small) {
+  if (threads < 1 || keep_every < 1 || cycles < 1 || small == 0 || medium == 0 || total < small ||
+      !latency.valid()) {
     std::fprintf(stderr, "wl_fragmentation: need threads, keep-every, cycles >= 1 and sizes > 0\n");
     return 2;
   }
@@ -39,26 +42,28 @@ int main(int argc, char** argv) {
   for (std::size_t t = 0; t < T; ++t) {
     pool.emplace_back([&, t] {
       const std::size_t n_small = total / T / small;
+      wl::OpTimer timer = latency.timer();
       for (std::int64_t c = 0; c < cycles; ++c) {
         std::vector<void*> blocks(n_small);
         for (auto& p : blocks) {
-          p = std::malloc(small);
+          p = timer.malloc_op([small] { return std::malloc(small); });
           std::memset(p, 0x5A, small);
         }
         for (std::size_t i = 0; i < blocks.size(); ++i) {
           if (i % static_cast<std::size_t>(keep_every) == 0)
             survivors[t].push_back(blocks[i]);
           else
-            std::free(blocks[i]);
+            timer.free_op([p = blocks[i]] { std::free(p); });
         }
         const std::size_t freed = (n_small - (n_small + keep_every - 1) / keep_every) * small;
         std::vector<void*> med(freed / medium);
         for (auto& p : med) {
-          p = std::malloc(medium);
+          p = timer.malloc_op([medium] { return std::malloc(medium); });
           std::memset(p, 0xA5, medium);
         }
-        for (void* p : med) std::free(p);
+        for (void* p : med) timer.free_op([p] { std::free(p); });
       }
+      latency.merge(timer);
     });
   }
   for (auto& th : pool) th.join();
@@ -78,6 +83,7 @@ int main(int argc, char** argv) {
   h.measure("rss_with_survivors_bytes", rss_survivors);
   h.measure("rss_after_free_bytes", rss_after);
   h.throughput(allocated / (1 << 20) / (ms / 1000.0), "MiB/s");
+  latency.measure(h);
   h.row("survivors", std::to_string(survivor_count) + " blocks, " +
                          arenalab::format_bytes(static_cast<double>(survivor_bytes)));
   h.row("RSS with survivors live", arenalab::format_bytes(static_cast<double>(rss_survivors)));

@@ -13,6 +13,7 @@
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/workload/harness.h"
+#include "arenalab/workload/latency.h"
 
 namespace wl = arenalab::workload;
 
@@ -25,9 +26,10 @@ int main(int argc, char** argv) {
   h.int_flag("live", &live, 4, "live blocks per thread");
   h.int_flag("ops", &ops, 150, "replacements per thread");
   h.size_flag("max-size", &max_size, 8ULL << 20, "largest block (smallest is 64 KiB)");
+  wl::LatencyRecorder latency(h, 1);  // few calls of microseconds and more: time every one
   if (const int rc = h.parse(argc, argv); rc >= 0) return rc;
   const std::uint64_t min_size = 64 << 10;
-  if (threads < 1 || live < 1 || ops < 0 || max_size < min_size) {
+  if (threads < 1 || live < 1 || ops < 0 || max_size < min_size || !latency.valid()) {
     std::fprintf(stderr, "wl_large_blocks: need threads, live >= 1 and max-size >= 64K\n");
     return 2;
   }
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
     const double hi = std::log(static_cast<double>(max_size));
     std::vector<void*> set(static_cast<std::size_t>(live), nullptr);
     std::uint64_t mine = 0;
+    wl::OpTimer timer = latency.timer();
     for (std::int64_t k = 0; k < ops + live; ++k) {
       rng ^= rng << 13;
       rng ^= rng >> 7;
@@ -46,12 +49,13 @@ int main(int argc, char** argv) {
       const auto n = static_cast<std::size_t>(std::exp(lo + u * (hi - lo)));
       const std::size_t slot =
           k < live ? static_cast<std::size_t>(k) : rng % static_cast<std::size_t>(live);
-      std::free(set[slot]);
-      set[slot] = std::malloc(n);
+      timer.free_op([p = set[slot]] { std::free(p); });
+      set[slot] = timer.malloc_op([n] { return std::malloc(n); });
       wl::touch_pages(set[slot], n, static_cast<unsigned char>(k));
       mine += n;
     }
     for (void* p : set) std::free(p);
+    latency.merge(timer);
     return mine;
   });
   const double ms = run.ms;
@@ -61,6 +65,7 @@ int main(int argc, char** argv) {
   h.measure("bytes_touched", total);
   h.measure("rss_after_free_bytes", rss_after);
   h.throughput(static_cast<double>(total) / (1 << 20) / (ms / 1000.0), "MiB/s");
+  latency.measure(h);
   h.row("bytes allocated and touched", arenalab::format_bytes(static_cast<double>(total)));
   h.row("time", std::to_string(ms) + " ms");
   h.row("RSS after free", arenalab::format_bytes(static_cast<double>(rss_after)));

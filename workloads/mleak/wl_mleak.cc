@@ -13,6 +13,7 @@
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/workload/harness.h"
+#include "arenalab/workload/latency.h"
 
 namespace wl = arenalab::workload;
 
@@ -26,9 +27,10 @@ int main(int argc, char** argv) {
   h.int_flag("blocks", &blocks, 5000, "blocks each thread allocates");
   h.int_flag("keep-percent", &keep_percent, 10, "percent of its blocks a thread leaves behind");
   h.size_flag("max-size", &max_size, 256, "largest block (sizes 8..max-size)");
+  wl::LatencyRecorder latency(h);
   if (const int rc = h.parse(argc, argv); rc >= 0) return rc;
   if (threads < 1 || generations < 1 || blocks < 1 || keep_percent < 0 || keep_percent > 100 ||
-      max_size < 8) {
+      max_size < 8 || !latency.valid()) {
     std::fprintf(stderr,
                  "wl_mleak: need threads, generations, blocks >= 1, keep-percent in 0..100\n");
     return 2;
@@ -44,16 +46,19 @@ int main(int argc, char** argv) {
       wave.emplace_back([&, g, t] {
         std::uint64_t rng = 0x94D049BB133111EBULL * static_cast<std::uint64_t>(g * threads + t + 1);
         std::vector<void*> mine(static_cast<std::size_t>(blocks));
+        wl::OpTimer timer = latency.timer();
         for (auto& p : mine) {
           rng ^= rng << 13;
           rng ^= rng >> 7;
           rng ^= rng << 17;
           const std::size_t n = 8 + rng % (max_size - 7);
-          p = std::malloc(n);
+          p = timer.malloc_op([n] { return std::malloc(n); });
           static_cast<char*>(p)[0] = 1;
         }
         const std::size_t keep = mine.size() * static_cast<std::size_t>(keep_percent) / 100;
-        for (std::size_t i = keep; i < mine.size(); ++i) std::free(mine[i]);
+        for (std::size_t i = keep; i < mine.size(); ++i)
+          timer.free_op([p = mine[i]] { std::free(p); });
+        latency.merge(timer);
         std::lock_guard lock(m);
         left.insert(left.end(), mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(keep));
       });
@@ -80,6 +85,7 @@ int main(int argc, char** argv) {
   h.measure("blocks_left_behind", left_total);
   h.measure("rss_after_free_bytes", rss_after);
   h.throughput(allocations / (ms / 1000.0), "allocs/s");
+  latency.measure(h);
   h.row("threads started", std::to_string(threads_run));
   h.row("blocks left behind", std::to_string(left_total));
   h.row("time", std::to_string(ms) + " ms");

@@ -13,6 +13,7 @@
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/workload/harness.h"
+#include "arenalab/workload/latency.h"
 
 namespace wl = arenalab::workload;
 
@@ -27,8 +28,10 @@ int main(int argc, char** argv) {
   h.double_flag("alpha", &alpha, 1.3, "Pareto shape (smaller: heavier tail)");
   h.size_flag("min-size", &min_size, 16, "Pareto scale: the smallest block");
   h.size_flag("max-size", &cap, 1 << 20, "cap on a block");
+  wl::LatencyRecorder latency(h);
   if (const int rc = h.parse(argc, argv); rc >= 0) return rc;
-  if (threads < 1 || live < 1 || ops < 0 || alpha <= 0 || min_size == 0 || cap < min_size) {
+  if (threads < 1 || live < 1 || ops < 0 || alpha <= 0 || min_size == 0 || cap < min_size ||
+      !latency.valid()) {
     std::fprintf(stderr,
                  "wl_pareto_churn: need threads, live >= 1, alpha > 0, 0 < min-size <= max-size\n");
     return 2;
@@ -48,16 +51,18 @@ int main(int argc, char** argv) {
     };
     std::vector<void*> set(static_cast<std::size_t>(live), nullptr);
     std::uint64_t mine = 0;
+    wl::OpTimer timer = latency.timer();
     for (std::int64_t k = 0; k < ops + live; ++k) {
       const std::size_t slot =
           k < live ? static_cast<std::size_t>(k) : next() % static_cast<std::size_t>(live);
-      std::free(set[slot]);
+      timer.free_op([p = set[slot]] { std::free(p); });
       const std::size_t n = draw();
-      set[slot] = std::malloc(n);
+      set[slot] = timer.malloc_op([n] { return std::malloc(n); });
       std::memset(set[slot], static_cast<int>(k), n);
       mine += n;
     }
     for (void* p : set) std::free(p);
+    latency.merge(timer);
     return mine;
   });
   const double ms = run.ms;
@@ -69,6 +74,7 @@ int main(int argc, char** argv) {
   h.measure("bytes_allocated", total);
   h.measure("rss_after_free_bytes", rss_after);
   h.throughput(allocations / (ms / 1000.0), "allocs/s");
+  latency.measure(h);
   h.row("allocations", std::to_string(static_cast<std::uint64_t>(allocations)));
   h.row("bytes allocated", arenalab::format_bytes(static_cast<double>(total)));
   h.row("mean size", arenalab::format_bytes(static_cast<double>(total) / allocations));

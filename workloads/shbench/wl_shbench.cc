@@ -12,6 +12,7 @@
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/workload/harness.h"
+#include "arenalab/workload/latency.h"
 
 namespace wl = arenalab::workload;
 
@@ -25,47 +26,54 @@ int main(int argc, char** argv) {
   h.int_flag("batch", &batch, 5000, "blocks per round");
   h.size_flag("max-size", &max_size, 1000, "largest block; sizes cycle 1..max-size by round");
   h.bool_flag("cross", &cross, "a partner thread frees half of each batch (sh8bench-like)");
+  wl::LatencyRecorder latency(h);
   if (const int rc = h.parse(argc, argv); rc >= 0) return rc;
-  if (threads < 1 || rounds < 1 || batch < 2 || max_size < 1) {
+  if (threads < 1 || rounds < 1 || batch < 2 || max_size < 1 || !latency.valid()) {
     std::fprintf(stderr, "wl_shbench: need threads, rounds >= 1, batch >= 2, max-size >= 1\n");
     return 2;
   }
   const wl::ThreadsRun run = wl::run_threads(threads, [&](std::int64_t t) {
     std::vector<char*> blocks(static_cast<std::size_t>(batch));
     std::uint64_t mine = 0;
+    wl::OpTimer timer = latency.timer();
     for (std::int64_t r = 0; r < rounds; ++r) {
       // Sizes sweep the small classes: round r uses 1 + (r*37 + t*11) % max_size bytes, and
       // every fourth block in a round is twice that, as sh6bench mixes sizes.
       const std::size_t base = 1 + static_cast<std::size_t>((r * 37 + t * 11)) % max_size;
       for (std::size_t i = 0; i < blocks.size(); ++i) {
         const std::size_t n = (i % 4 == 3) ? 2 * base : base;
-        blocks[i] = static_cast<char*>(std::malloc(n));
+        blocks[i] = timer.malloc_op([n] { return static_cast<char*>(std::malloc(n)); });
         blocks[i][0] = static_cast<char>(i);
       }
       const std::size_t half = blocks.size() / 2;
       // First half, LIFO: the most recently allocated first.
       for (std::size_t i = half; i-- > 0;) {
         mine += blocks[i][0] == static_cast<char>(i);
-        std::free(blocks[i]);
+        timer.free_op([p = blocks[i]] { std::free(p); });
       }
       // Second half in allocation order, here or on a partner thread.
-      auto forward = [&blocks, half] {
+      auto forward = [&blocks, half](wl::OpTimer& t) {
         std::uint64_t n = 0;
         for (std::size_t i = half; i < blocks.size(); ++i) {
           n += blocks[i][0] == static_cast<char>(i);
-          std::free(blocks[i]);
+          t.free_op([p = blocks[i]] { std::free(p); });
         }
         return n;
       };
       if (cross) {
         std::uint64_t n = 0;
-        std::thread partner([&] { n = forward(); });
+        std::thread partner([&] {
+          wl::OpTimer partner_timer = latency.timer();
+          n = forward(partner_timer);
+          latency.merge(partner_timer);
+        });
         partner.join();
         mine += n;
       } else {
-        mine += forward();
+        mine += forward(timer);
       }
     }
+    latency.merge(timer);
     return mine;
   });
   const double ms = run.ms;
@@ -76,6 +84,7 @@ int main(int argc, char** argv) {
   h.measure("blocks", expected);
   h.measure("rss_after_free_bytes", rss_after);
   h.throughput(static_cast<double>(expected) / (ms / 1000.0), "allocs/s");
+  latency.measure(h);
   h.row("blocks", std::to_string(expected));
   h.row("time", std::to_string(ms) + " ms");
   h.row("RSS after free", arenalab::format_bytes(static_cast<double>(rss_after)));

@@ -14,6 +14,7 @@
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/workload/harness.h"
+#include "arenalab/workload/latency.h"
 
 namespace wl = arenalab::workload;
 
@@ -35,8 +36,9 @@ int main(int argc, char** argv) {
   h.int_flag("blocks", &blocks, 300000, "blocks each producer allocates");
   h.int_flag("batch", &batch, 256, "blocks per hand-over");
   h.size_flag("max-size", &max_size, 512, "largest block (sizes 8..max-size)");
+  wl::LatencyRecorder latency(h);
   if (const int rc = h.parse(argc, argv); rc >= 0) return rc;
-  if (threads < 1 || blocks < 1 || batch < 1 || max_size < 8) {
+  if (threads < 1 || blocks < 1 || batch < 1 || max_size < 8 || !latency.valid()) {
     std::fprintf(stderr, "wl_xmalloc: need threads, blocks, batch >= 1 and max-size >= 8\n");
     return 2;
   }
@@ -53,12 +55,14 @@ int main(int argc, char** argv) {
       std::uint64_t rng = 0x2545F4914F6CDD1DULL * static_cast<std::uint64_t>(p + 1);
       std::vector<void*> cur;
       cur.reserve(static_cast<std::size_t>(batch));
+      wl::OpTimer timer = latency.timer();  // mallocs here; the frees are the consumers'
+
       for (std::int64_t i = 0; i < blocks; ++i) {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
         const std::size_t n = 8 + rng % (max_size - 7);
-        auto* b = static_cast<unsigned char*>(std::malloc(n));
+        auto* b = timer.malloc_op([n] { return static_cast<unsigned char*>(std::malloc(n)); });
         b[0] = 0xA5;
         cur.push_back(b);
         if (static_cast<std::int64_t>(cur.size()) == batch || i + 1 == blocks) {
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
           q.cv.notify_one();
         }
       }
+      latency.merge(timer);
       std::lock_guard lock(q.m);
       --q.producers_left;
       q.cv.notify_all();
@@ -77,6 +82,7 @@ int main(int argc, char** argv) {
   for (int c = 0; c < consumers; ++c) {
     pool.emplace_back([&, c] {
       std::uint64_t mine = 0;
+      wl::OpTimer timer = latency.timer();
       for (;;) {
         std::vector<void*> got;
         {
@@ -88,9 +94,10 @@ int main(int argc, char** argv) {
         }
         for (void* b : got) {
           if (static_cast<unsigned char*>(b)[0] == 0xA5) ++mine;
-          std::free(b);
+          timer.free_op([b] { std::free(b); });
         }
       }
+      latency.merge(timer);
       freed[static_cast<std::size_t>(c)] = mine;
     });
   }
@@ -108,6 +115,7 @@ int main(int argc, char** argv) {
   h.measure("blocks_freed", total_freed);
   h.measure("rss_after_free_bytes", rss_after);
   h.throughput(static_cast<double>(total_freed) / (ms / 1000.0), "blocks/s");
+  latency.measure(h);
   h.row("producers / consumers", std::to_string(producers) + " / " + std::to_string(consumers));
   h.row("blocks handed over", std::to_string(total_freed));
   h.row("time", std::to_string(ms) + " ms");

@@ -2,12 +2,16 @@
 // execute_cell: one cell in its own process (see matrix.h for the identification methods),
 // started through arenalab-launch so its figures are the program's alone.
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -17,13 +21,16 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
 #include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/formats/timeline_levels.h"
 #include "arenalab/formats/workload.h"
 #include "arenalab/matrix/matrix.h"
+#include "arenalab/matrix/memory.h"
 #include "arenalab/procfs/procfs.h"
 #include "arenalab/runner/runner.h"
 
@@ -271,7 +278,10 @@ void record_program_run(const std::string& path, const std::vector<std::string>&
 // Workloads built here run under arenalab::runner in stats mode: the interposer identifies,
 // inside the process, the object defining the malloc it calls, and samples RSS and the
 // allocator's books into timeline.jsonl.
-Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::string>& argv) {
+// `hook`, when given, is called about every `tick_ms` with the program's pid (0 until the
+// launcher named it) while it runs (a server cell drives its server from it).
+Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::string>& argv,
+                            const std::function<void(pid_t)>& hook = {}, int tick_ms = 200) {
   Launch launch;
   if (auto st = launch.open(); !st) return st.error();
   runner::RunOptions o;
@@ -290,8 +300,9 @@ Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::strin
       timed_out = true;
       kill_cell(launch, p.pid);
     }
+    if (hook && !timed_out) hook(launch.target());
   };
-  o.tick_ms = 200;
+  o.tick_ms = tick_ms;
   auto r = runner::run(o);
   if (!r) return r.error();
   if (auto st = launch.apply(r->exit, argv[0]); !st) return st.error();
@@ -374,6 +385,157 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
   return ran;
 }
 
+// Whether a server's ready address answers: tcp:HOST:PORT accepts a connection, or
+// unix:PATH does. Checked every tick until it does (a refused connect is "not yet").
+bool ready_answers(const std::string& ready) {
+  int fd = -1;
+  bool ok = false;
+  if (ready.rfind("unix:", 0) == 0) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    const std::string path = ready.substr(5);
+    if (path.size() >= sizeof a.sun_path) return false;
+    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  } else {
+    const auto colon = ready.rfind(':');
+    const std::string host = ready.substr(4, colon - 4), port = ready.substr(colon + 1);
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0) return false;
+    for (addrinfo* r = res; r && !ok; r = r->ai_next) {
+      fd = ::socket(r->ai_family, r->ai_socktype | SOCK_CLOEXEC, r->ai_protocol);
+      ok = fd >= 0 && ::connect(fd, r->ai_addr, r->ai_addrlen) == 0;
+      if (!ok && fd >= 0) {
+        ::close(fd);
+        fd = -1;
+      }
+    }
+    ::freeaddrinfo(res);
+  }
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+// A server cell's driver: run on its own thread (so the runner's loop keeps polling the server)
+// without the configuration (no LD_PRELOAD: a load generator is not what is measured), its
+// output captured for the figures it prints.
+class Driver {
+ public:
+  explicit Driver(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+  ~Driver() {
+    stop(SIGKILL);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void start() {
+    started_ = true;
+    thread_ = std::thread([this] {
+      SpawnSpec spec;
+      spec.argv = argv_;
+      spec.unset_env = {"LD_PRELOAD", "ARENALAB_CONFIGURATION"};
+      spec.capture_stdout = true;
+      spec.capture_stderr = true;
+      spec.stdin_null = true;
+      auto child = spawn(spec);  // dies with this thread's process (PR_SET_PDEATHSIG)
+      if (!child) {
+        error_ = child.error().message;
+      } else {
+        pid_ = child->pid();
+        auto e = child->wait({}, 20);
+        pid_ = 0;
+        if (e)
+          exit_ = std::move(*e);
+        else
+          error_ = e.error().message;
+      }
+      done_ = true;
+    });
+  }
+  bool started() const { return started_; }
+  bool done() const { return done_; }
+  // Signals the driver if it still runs.
+  void stop(int sig) {
+    if (const pid_t p = pid_; p > 0) ::kill(p, sig);
+  }
+  // After join(): what the driver did.
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  const ExitInfo& exit() const { return exit_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::vector<std::string> argv_;
+  std::thread thread_;
+  std::atomic<bool> started_{false}, done_{false};
+  std::atomic<pid_t> pid_{0};
+  ExitInfo exit_;
+  std::string error_;
+};
+
+// How a server cell went, beside the server's own exit.
+struct ServerRun {
+  bool ready = false;              // the ready address answered
+  bool stopped = false;            // the server was sent SIGTERM after its driver ended
+  bool killed = false;             // ... and SIGKILL when it outlived the grace period
+  double ready_ms = 0;             // from the start to ready
+  std::optional<ExitInfo> driver;  // when the driver ran
+  std::string driver_error;        // it could not be started
+};
+
+constexpr double kServerGraceMs = 10000;  // SIGTERM to SIGKILL for a server that lingers
+
+// The server under the runner (identified inside its process, its own timeline) while its
+// driver runs: ready -> driver -> SIGTERM -> exit (docs/matrix.md, "Servers").
+Result<Ran> run_server(const CellRequest& req, const std::vector<std::string>& argv,
+                       ServerRun& sr) {
+  Driver driver(req.workload.driver);
+  const double start = monotonic_ms();
+  double stop_at = 0;
+  auto hook = [&](pid_t server) {
+    if (server <= 0) return;
+    const double now = monotonic_ms();
+    if (!driver.started()) {
+      if (!ready_answers(req.workload.ready)) return;
+      sr.ready = true;
+      sr.ready_ms = now - start;
+      driver.start();
+      return;
+    }
+    if (!driver.done()) return;
+    if (!sr.stopped) {
+      sr.stopped = true;
+      stop_at = now;
+      ::kill(server, SIGTERM);
+    } else if (!sr.killed && now - stop_at > kServerGraceMs) {
+      sr.killed = true;
+      ::kill(server, SIGKILL);
+    }
+  };
+  auto ran = run_with_runner(req, argv, hook, 20);
+  // The server is gone (it exited, crashed or timed out): a driver still running has nothing
+  // left to drive; SIGTERM, and SIGKILL when it has not ended 5 s later.
+  if (driver.started() && !driver.done()) {
+    driver.stop(SIGTERM);
+    for (const double until = monotonic_ms() + 5000; !driver.done() && monotonic_ms() < until;)
+      ::usleep(10000);
+    driver.stop(SIGKILL);
+  }
+  driver.join();
+  if (driver.started()) {
+    if (driver.error().empty())
+      sr.driver = driver.exit();
+    else
+      sr.driver_error = driver.error();
+  }
+  return ran;
+}
+
 // What a program printed about itself (docs/matrix.md, "Your own programs").
 struct OwnFigures {
   nlohmann::json measurements = nlohmann::json::object();
@@ -416,8 +578,90 @@ void json_figures(const nlohmann::json& o, const std::string& prefix, OwnFigures
   }
 }
 
+// Words of a CSV line, their double quotes stripped (no quoted commas: a load generator's
+// table, not general CSV).
+std::vector<std::string> csv_words(const std::string& line) {
+  std::vector<std::string> out;
+  std::string w;
+  std::istringstream in(line);
+  while (std::getline(in, w, ',')) {
+    while (!w.empty() && (w.back() == '\r' || w.back() == ' ')) w.pop_back();
+    if (w.size() >= 2 && w.front() == '"' && w.back() == '"') w = w.substr(1, w.size() - 2);
+    out.push_back(w);
+  }
+  return out;
+}
+
+// The last CSV table of stdout (redis-benchmark --csv): a header of names, then rows whose
+// first field names the row and whose others are numbers. Each number is ROW.COLUMN; a
+// column pNN_latency_ms, avg_latency_ms or max_latency_ms also gives request_pNN_ms,
+// request_avg_ms, request_max_ms as the highest over the rows (the slowest test), and an rps
+// column gives throughput in requests/s: rows / sum(1 / rps), the rate over all rows when each
+// row served the same number of requests (as redis-benchmark's tests do).
+void csv_figures(const std::vector<std::string>& lines, OwnFigures& f) {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows, best_rows;
+  std::vector<std::string> best_header;
+  auto flush = [&] {
+    if (!header.empty() && !rows.empty()) {
+      best_header = header;
+      best_rows = rows;
+    }
+    rows.clear();
+  };
+  for (const auto& line : lines) {
+    const auto words = csv_words(line);
+    if (words.size() < 2) {
+      flush();
+      header.clear();
+      continue;
+    }
+    bool numbers = !words[0].empty();
+    for (std::size_t i = 1; i < words.size() && numbers; ++i)
+      numbers = number(words[i]).has_value();
+    if (numbers && header.size() == words.size()) {
+      rows.push_back(words);
+      continue;
+    }
+    flush();
+    header.clear();
+    if (std::all_of(words.begin(), words.end(), figure_name)) header = words;
+  }
+  flush();
+  if (best_rows.empty()) return;
+  double inverse_rate = 0;
+  int rated = 0;
+  for (const auto& row : best_rows) {
+    for (std::size_t i = 1; i < row.size(); ++i) {
+      const double v = *number(row[i]);
+      const std::string& col = best_header[i];
+      std::string name = row[0];
+      std::replace_if(
+          name.begin(), name.end(),
+          [](char c) { return !(std::isalnum(static_cast<unsigned char>(c)) || c == '_'); }, '_');
+      f.measurements[name + "." + col] = v;
+      if (col == "rps" && v > 0) {
+        inverse_rate += 1 / v;
+        ++rated;
+      }
+      const auto suffix = col.rfind("_latency_ms");
+      if (suffix != std::string::npos && suffix + 11 == col.size()) {
+        const std::string figure = "request_" + col.substr(0, suffix) + "_ms";
+        auto& slot = f.measurements[figure];
+        if (!slot.is_number() || slot.get<double>() < v) slot = v;
+      }
+    }
+  }
+  if (rated > 0) {
+    f.throughput = rated / inverse_rate;
+    f.throughput_unit = "requests/s";
+    f.measurements["throughput"] = *f.throughput;
+  }
+}
+
 // The last line of stdout that is a JSON object, else every line made only of name=value words
-// (numbers, and throughput_unit=TEXT; a later line wins). Nothing: no figures of its own.
+// (numbers, and throughput_unit=TEXT; a later line wins) and the last CSV table (csv_figures).
+// Nothing: no figures of its own.
 OwnFigures own_figures(const std::string& out) {
   OwnFigures f;
   std::vector<std::string> lines;
@@ -456,6 +700,7 @@ OwnFigures own_figures(const std::string& out) {
     if (one.throughput) f.throughput = one.throughput;
     if (!one.throughput_unit.empty()) f.throughput_unit = one.throughput_unit;
   }
+  csv_figures(lines, f);
   return f;
 }
 
@@ -487,7 +732,11 @@ Cell execute_cell(const CellRequest& req) {
   CellRequest r = req;
   if (is_command) r.timeline = true;
   const bool via_runner = is_command || (req.use_runner && req.workload.category != "real");
-  auto ran = via_runner ? run_with_runner(r, argv) : run_plain(r, argv);
+  const bool is_server = is_command && !req.workload.driver.empty();
+  ServerRun sr;
+  auto ran = is_server    ? run_server(r, argv, sr)
+             : via_runner ? run_with_runner(r, argv)
+                          : run_plain(r, argv);
   // Without --timeline the runner's files are not kept.
   if (via_runner && !r.timeline) {
     std::error_code ec;
@@ -500,7 +749,14 @@ Cell execute_cell(const CellRequest& req) {
   }
   const bool timed_out = ran->timed_out;
   cell.timeline_path = ran->timeline_path;
-  const ExitInfo& e = ran->exit;
+  ExitInfo& e = ran->exit;
+  // A server stopped by the matrix after its driver ended has ended as asked, whether it exits
+  // 0 on SIGTERM (redis-server does) or dies of it.
+  const bool server_stopped = is_server && sr.stopped && !sr.killed;
+  if (server_stopped && e.signal == SIGTERM) {
+    e.signal.reset();
+    e.exit_code = 0;
+  }
   cell.exit_code = e.exit_code;
   cell.signal = e.signal;
   cell.wall_ms = e.wall_ms;
@@ -537,7 +793,8 @@ Cell execute_cell(const CellRequest& req) {
   if (!doc && unreadable.empty()) {
     // A program that reports nothing is measured from outside (wall, CPU, peak RSS and page
     // faults above; its final RSS from the timeline here) and adds what it printed itself.
-    OwnFigures own = own_figures(e.out);
+    // A server's figures are its driver's (a load generator's report).
+    OwnFigures own = own_figures(is_server && sr.driver ? sr.driver->out : e.out);
     cell.measurements = std::move(own.measurements);
     if (own.throughput) {
       cell.throughput = own.throughput;
@@ -550,15 +807,34 @@ Cell execute_cell(const CellRequest& req) {
       cell.peak_rss_source = "workload";
     }
   }
-  if (!ran->timeline_path.empty() && !cell.measurements.contains("final_rss_bytes")) {
-    // The last sample is the one the interposer takes as the process exits.
-    if (auto tl = timeline::read_timeline(ran->timeline_path); tl)
-      for (auto it = tl->samples.rbegin(); it != tl->samples.rend(); ++it)
-        if (it->rss) {
-          cell.measurements["final_rss_bytes"] = *it->rss;
-          break;
-        }
+  if (is_server) {
+    // The cell's time is the driver's (serving its requests); the server's own lifetime, with
+    // start-up and shutdown, is kept beside it. CPU, peak RSS and faults are the server's.
+    cell.measurements["server_wall_ms"] = e.wall_ms;
+    if (sr.ready) cell.measurements["ready_ms"] = sr.ready_ms;
+    if (sr.driver) cell.wall_ms = sr.driver->wall_ms;
   }
+  std::string server_problem, driver_err;
+  if (is_server && !timed_out) {
+    if (sr.driver) driver_err = sr.driver->err;
+    if (!sr.ready)
+      server_problem =
+          "the server ended (" + e.describe() + ") before " + req.workload.ready + " answered";
+    else if (!sr.driver_error.empty())
+      server_problem = "driver: " + sr.driver_error;
+    else if (sr.driver && (sr.driver->signal || sr.driver->exit_code.value_or(0) != 0))
+      server_problem = "driver " + sr.driver->describe();
+    else if (sr.killed)
+      server_problem = "the server outlived SIGTERM by 10 s and was killed";
+    else if (!sr.stopped)
+      server_problem = "the server ended (" + e.describe() + ") while its driver ran";
+  }
+  // Memory over time: the program's own timeline (the interposer's, or /proc's for a workload
+  // identified by its harness); a real-program driver's procfs timeline is the driver's, not
+  // its server's: no levels from it.
+  if (!ran->timeline_path.empty() && (ran->runner || req.workload.category != "real"))
+    if (auto tl = timeline::read_timeline(ran->timeline_path); tl)
+      cell.memory = memory_over_time(*tl, timeline::ends_with_teardown(ran->timeline_path));
   if (ran->runner) {
     cell.identified_backend = backend_name(ran->id.backend);
     cell.identified_library = ran->id.library;
@@ -584,6 +860,9 @@ Cell execute_cell(const CellRequest& req) {
     cell.status = CellStatus::kTimeout;
     cell.message = "killed after the cell timeout of " +
                    std::to_string(static_cast<int>(req.timeout_s)) + " s";
+  } else if (!server_problem.empty()) {
+    cell.status = CellStatus::kFailed;
+    cell.message = server_problem;
   } else if (e.signal) {
     cell.status = CellStatus::kCrashed;
     cell.message = e.describe();
@@ -601,7 +880,8 @@ Cell execute_cell(const CellRequest& req) {
   } else {
     cell.status = CellStatus::kOk;
   }
-  if (cell.status != CellStatus::kOk) cell.stderr_tail = tail_lines(e.err, 8);
+  if (cell.status != CellStatus::kOk)
+    cell.stderr_tail = tail_lines(driver_err.empty() ? e.err : e.err + "\n" + driver_err, 8);
   return cell;
 }
 

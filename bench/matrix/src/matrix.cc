@@ -80,6 +80,24 @@ Result<std::vector<WorkloadInfo>> load_workloads(const std::string& path_in) {
         }
         if (!w.contains("category")) info.category = "command";
         info.program = info.command[0];  // looked up in PATH by select_workloads
+        if (w.contains("driver")) {
+          const auto& d = w.at("driver");
+          if (d.is_string()) {
+            auto words = split_command(d.get<std::string>());
+            if (!words)
+              return make_error(path + ": workload '" + info.name +
+                                "': driver: " + words.error().message);
+            info.driver = std::move(*words);
+          } else {
+            info.driver = d.get<std::vector<std::string>>();
+          }
+          if (info.driver.empty() || info.driver[0].empty())
+            return make_error(path + ": workload '" + info.name + "': driver is empty");
+          info.ready = w.value("ready", "");
+          if (auto st = check_ready(info.ready); !st)
+            return make_error(path + ": workload '" + info.name +
+                              "': ready: " + st.error().message);
+        }
         out.push_back(std::move(info));
         continue;
       }
@@ -154,6 +172,42 @@ Result<WorkloadInfo> parse_command_workload(const std::string& spec) {
   return w;
 }
 
+Status check_ready(const std::string& ready) {
+  if (ready.rfind("unix:", 0) == 0 && ready.size() > 5) return Ok{};
+  if (ready.rfind("tcp:", 0) == 0) {
+    const auto colon = ready.rfind(':');
+    const std::string port = ready.substr(colon + 1);
+    char* end = nullptr;
+    const long p = std::strtol(port.c_str(), &end, 10);
+    if (colon > 4 && !port.empty() && *end == '\0' && p >= 1 && p <= 65535) return Ok{};
+  }
+  return make_error("expected tcp:HOST:PORT or unix:PATH, found '" + ready + "'");
+}
+
+Status add_server_part(std::vector<WorkloadInfo>& workloads, const std::string& spec,
+                       bool is_driver) {
+  const char* flag = is_driver ? "--driver" : "--ready";
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return make_error(std::string(flag) + " '" + spec +
+                      "': expected NAME=" + (is_driver ? "'CMD ARGS'" : "tcp:HOST:PORT"));
+  const std::string name = spec.substr(0, eq);
+  WorkloadInfo* w = nullptr;
+  for (auto& x : workloads)
+    if (x.name == name && !x.command.empty()) w = &x;
+  if (!w) return make_error(std::string(flag) + " " + name + ": no --command " + name);
+  if (is_driver) {
+    auto words = split_command(spec.substr(eq + 1));
+    if (!words) return make_error("--driver " + name + ": " + words.error().message);
+    w->driver = std::move(*words);
+  } else {
+    if (auto st = check_ready(spec.substr(eq + 1)); !st)
+      return make_error("--ready " + name + ": " + st.error().message);
+    w->ready = spec.substr(eq + 1);
+  }
+  return Ok{};
+}
+
 Result<std::vector<WorkloadInfo>> select_workloads(const std::vector<WorkloadInfo>& known,
                                                    const std::vector<std::string>& wanted) {
   static const std::set<std::string> kAllCategories = {"stress", "seed", "real"};
@@ -188,6 +242,17 @@ Result<std::vector<WorkloadInfo>> select_workloads(const std::vector<WorkloadInf
                           "' is not an executable program (looked up in PATH)");
       w.program = found;
       w.threads_flag = false;  // run as given: never asked for --help, never given --threads
+      if (!w.driver.empty()) {
+        if (w.ready.empty())
+          return make_error("workload '" + w.name +
+                            "': a server needs ready (tcp:HOST:PORT or unix:PATH: when to start "
+                            "its driver)");
+        const std::string d = find_program(w.driver[0]);
+        if (d.empty() || ::access(d.c_str(), X_OK) != 0)
+          return make_error("workload '" + w.name + "': driver '" + w.driver[0] +
+                            "' is not an executable program (looked up in PATH)");
+        w.driver[0] = d;
+      }
       continue;
     }
     if (::access(w.program.c_str(), X_OK) != 0)

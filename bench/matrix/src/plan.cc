@@ -37,8 +37,8 @@ Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
       absolute(opt.allocators_file.empty() ? default_configurations_path() : opt.allocators_file);
   p.timeout_s = opt.timeout_s;
   for (const auto& w : opt.workloads)
-    p.workloads.push_back(
-        {w.name, w.category, w.description, absolute(w.program), w.threads_flag, w.command});
+    p.workloads.push_back({w.name, w.category, w.description, absolute(w.program), w.threads_flag,
+                           w.command, w.driver, w.ready});
   // The local engine's order (run_matrix): repeat, workload, threads, configuration; a workload
   // without --threads runs once, at its default.
   const std::vector<int> threads =
@@ -117,7 +117,8 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
   auto request = [&](const PlannedCell& c, const Configuration& conf, const std::string& dir) {
     const PlannedWorkload& pw = *workloads.at(c.workload);
     CellRequest req;
-    req.workload = {pw.name, pw.category, pw.description, pw.program, pw.threads_flag, pw.command};
+    req.workload = {pw.name,         pw.category, pw.description, pw.program,
+                    pw.threads_flag, pw.command,  pw.driver,      pw.ready};
     req.configuration = conf;
     req.threads = c.threads;
     req.smoke = plan.plan.smoke;

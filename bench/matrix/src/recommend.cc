@@ -68,6 +68,7 @@ std::string axis_word(const std::string& axis) {
   if (axis == "wall_ms") return "fastest";
   if (axis == "peak_rss_bytes") return "smallest";
   if (axis == "malloc_p99_ns") return "lowest p99";
+  if (axis == "request_p99_ms") return "lowest request p99";
   return "best " + axis;
 }
 

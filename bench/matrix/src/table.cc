@@ -57,6 +57,9 @@ std::string render_table(const Results& results) {
     if (seen_blocks.emplace(c.workload, c.threads).second)
       blocks.emplace_back(c.workload, c.threads);
   }
+  std::map<std::tuple<std::string, int, std::string>, std::string> growth;
+  for (const Group& g : groups(results))
+    growth[{g.workload, g.threads, g.configuration}] = g.growth;
   std::string out;
   double min_level = 1;
   bool any_interval = false;
@@ -68,9 +71,10 @@ std::string render_table(const Results& results) {
         unit = it->second->unit;
     out += fmt::format("\n{}{}\n", workload,
                        threads > 0 ? fmt::format("  (threads {})", threads) : std::string());
-    out += fmt::format("  {:<22} {:>5}  {:<20} {:<18} {:<16} {:<18} {:>10}  {:<22} {}\n",
-                       "configuration", "ok", "wall ms", "x " + base, "peak RSS MiB", "x " + base,
-                       "after-free", "throughput " + unit, "x " + base);
+    out += fmt::format(
+        "  {:<22} {:>5}  {:<20} {:<18} {:<16} {:<18} {:>10}  {:<22} {:<18} {:>9} {:>9}  {}\n",
+        "configuration", "ok", "wall ms", "x " + base, "peak RSS MiB", "x " + base, "after-free",
+        "throughput " + unit, "x " + base, "final MiB", "plateau", "growth");
     for (const auto& cfg : plan.configurations) {
       const auto g = std::make_tuple(workload, threads, cfg);
       const auto st = statuses.find(g);
@@ -104,23 +108,67 @@ std::string render_table(const Results& results) {
           min_level = std::min(min_level, s->value.level);
         }
       }
-      out += fmt::format("  {:<22} {:>5}  {:<20} {:<18} {:<16} {:<18} {:>10}  {:<22} {}\n", cfg,
-                         okcol, with_ci(wall->value, ms), ratio_text(wall->ratio),
-                         rss ? with_ci(rss->value, mib) : "-", rss ? ratio_text(rss->ratio) : "-",
-                         after ? mib(after->value.median) : "-", tp ? with_ci(tp->value, si) : "-",
-                         tp ? ratio_text(tp->ratio) : "-");
+      const Summary* final = find("final_rss_bytes");
+      const Summary* plateau = find("plateau_rss_bytes");
+      const std::string& grows = growth[g];
+      out += fmt::format(
+          "  {:<22} {:>5}  {:<20} {:<18} {:<16} {:<18} {:>10}  {:<22} {:<18} {:>9} {:>9}  {}\n",
+          cfg, okcol, with_ci(wall->value, ms), ratio_text(wall->ratio),
+          rss ? with_ci(rss->value, mib) : "-", rss ? ratio_text(rss->ratio) : "-",
+          after ? mib(after->value.median) : "-", tp ? with_ci(tp->value, si) : "-",
+          tp ? ratio_text(tp->ratio) : "-", final ? mib(final->value.median) : "-",
+          plateau ? mib(plateau->value.median) : "-", grows.empty() ? "-" : grows);
     }
   }
   out += fmt::format(
       "\nmedians over ok cells (exit 0, allocator verified inside the process); [a,b] is the "
       "order-statistic interval of the median{}; x {} is the median of repeat-paired ratios "
-      "with its interval; after-free is the RSS the workload measured after freeing (MiB).\n",
+      "with its interval; after-free is the RSS the workload measured after freeing (MiB); final "
+      "and plateau are medians of the cells' RSS timelines (the last sample before the exit "
+      "teardown; the median after the knee, else over the second half); growth is the "
+      "classifier's verdict per repeat.\n",
       !any_interval ? std::string()
       : min_level >= plan.confidence
           ? fmt::format(" (coverage >= {:.1f} %)", 100 * min_level)
           : fmt::format(" (coverage {:.1f} % with these repeats; {:.0f} % needs >= 6)",
                         100 * min_level, 100 * plan.confidence),
       base);
+  return out;
+}
+
+std::string render_memory(const Results& results) {
+  std::map<std::string, int> verdicts;  // over every ok or unverified cell with a timeline
+  int classified = 0;
+  for (const auto& c : results.cells)
+    if (c.memory && !did_not_run(c.status)) {
+      ++verdicts[c.memory->growth];
+      ++classified;
+    }
+  if (classified == 0) return "";
+  std::string out =
+      "\nmemory over time (each cell's RSS timeline; growth: the classifier's verdict)\n";
+  std::map<std::pair<std::string, std::string>, std::pair<double, int>> rates;  // max rate, cells
+  for (const auto& c : results.cells)
+    if (c.memory && !did_not_run(c.status) && creeping(c.memory->growth)) {
+      auto& r = rates[{c.workload + (c.threads ? fmt::format(" (threads {})", c.threads) : ""),
+                       c.configuration}];
+      r.first = std::max(r.first, c.memory->growth_rate);
+      ++r.second;
+    }
+  for (const Group& g : groups(results)) {
+    if (!g.creeping) continue;
+    const auto key = std::make_pair(
+        g.workload + (g.threads ? fmt::format(" (threads {})", g.threads) : ""), g.configuration);
+    out += fmt::format("  RSS keeps growing: {} x {}: {}; up to {}/s\n", key.first, key.second,
+                       g.growth, fmt::format("{:.1f} KiB", rates[key].first / 1024));
+  }
+  std::string counts;
+  for (const auto& name : kGrowthVerdicts)
+    if (auto it = verdicts.find(name); it != verdicts.end())
+      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", name, it->second);
+  out +=
+      fmt::format("  {}{} cells classified ({})\n",
+                  rates.empty() ? "no configuration's RSS kept growing: " : "", classified, counts);
   return out;
 }
 

@@ -37,9 +37,16 @@ namespace {
 
 bool bad_verdict(const std::string& v) { return v == "leak" || v == "non-heap-growth"; }
 
-std::string fmt_metric(const Metric& m) {
-  std::string s = format_bytes(m.value);
-  if (m.lo && m.hi) s += " [" + format_bytes(*m.lo) + " – " + format_bytes(*m.hi) + "]";
+// In the metric's unit: bytes, or a latency in ns or ms (named by its suffix).
+std::string fmt_value(const std::string& name, double v) {
+  if (name.ends_with("_ns")) return fmt::format("{:.0f} ns", v);
+  if (name.ends_with("_ms")) return fmt::format("{:.3g} ms", v);
+  return format_bytes(v);
+}
+
+std::string fmt_metric(const std::string& name, const Metric& m) {
+  std::string s = fmt_value(name, m.value);
+  if (m.lo && m.hi) s += " [" + fmt_value(name, *m.lo) + " – " + fmt_value(name, *m.hi) + "]";
   return s;
 }
 
@@ -47,6 +54,9 @@ const char* metric_label(const std::string& m) {
   if (m == kPlateauRss) return "plateau RSS";
   if (m == kRssAfterFrees) return "RSS after frees";
   if (m == kPeakRss) return "peak RSS";
+  if (m == "malloc_p99_ns") return "malloc p99";
+  if (m == "free_p99_ns") return "free p99";
+  if (m == "request_p99_ms") return "request p99";
   return m.c_str();
 }
 
@@ -176,8 +186,8 @@ CheckReport compare(const CellSet& baseline, const CellSet& results, const Check
       Finding f = base_finding(*r, name);
       auto bi = b->metrics.find(name);
       auto ri = r->metrics.find(name);
-      if (bi != b->metrics.end()) f.baseline = fmt_metric(bi->second);
-      if (ri != r->metrics.end()) f.result = fmt_metric(ri->second);
+      if (bi != b->metrics.end()) f.baseline = fmt_metric(name, bi->second);
+      if (ri != r->metrics.end()) f.result = fmt_metric(name, ri->second);
       if (bi == b->metrics.end() || ri == r->metrics.end()) {
         f.outcome = Outcome::kMissing;
         f.message = std::string(metric_label(name)) + " not measured in the " +

@@ -5,13 +5,13 @@
 #include <filesystem>
 
 #include "arenalab/check/check.h"
-#include "arenalab/core/quantile.h"
 #include "arenalab/core/text.h"
 #include "arenalab/formats/baseline.h"
 #include "arenalab/formats/json.h"
 #include "arenalab/formats/matrix.h"
 #include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/formats/timeline_levels.h"
 #include "arenalab/formats/verdict.h"
 
 namespace arenalab::check {
@@ -21,11 +21,6 @@ using nlohmann::json;
 namespace {
 
 std::string strip_wl(std::string name) { return name.rfind("wl_", 0) == 0 ? name.substr(3) : name; }
-
-Metric from_values(const std::vector<double>& v) {
-  return Metric{median_of(v), *std::min_element(v.begin(), v.end()),
-                *std::max_element(v.begin(), v.end())};
-}
 
 Result<CellSet> load_matrix(const json& doc, const std::string& file) {
   auto results = matrix::results_from_json(doc, file);
@@ -47,6 +42,11 @@ Result<CellSet> load_matrix(const json& doc, const std::string& file) {
     if (const auto& f = g.peak_rss_bytes; f.value) cell.metrics[kPeakRss] = {*f.value, f.lo, f.hi};
     if (const auto& f = g.rss_after_free_bytes; f.value)
       cell.metrics[kRssAfterFrees] = {*f.value, f.lo, f.hi};
+    // Tail latency joins the compared figures (issue 24): the p99s, where the workload timed
+    // its calls or reported request latency, with the interval the matrix recorded.
+    for (const char* name : {"malloc_p99_ns", "free_p99_ns", "request_p99_ms"})
+      if (const auto it = g.latency.find(name); it != g.latency.end() && it->second.value)
+        cell.metrics[name] = {*it->second.value, it->second.lo, it->second.hi};
     set.cells.push_back(std::move(cell));
   }
   return set;
@@ -98,9 +98,9 @@ Result<CellSet> load_watch(const fs::path& dir) {
     return make_error(dir.string() + ": expected a watch directory (verdict.json, timeline.jsonl)");
 
   if (tl) {
-    const auto s = timeline::series(*tl, "rss");
     const TimelineMetrics tm =
-        timeline_metrics(s.t_ms, s.value, verdict ? verdict->knee_ms() : std::nullopt);
+        timeline_metrics(*tl, verdict ? verdict->knee_ms() : std::nullopt,
+                         timeline::ends_with_teardown((dir / "timeline.jsonl").string()));
     if (tm.plateau) cell.metrics[kPlateauRss] = *tm.plateau;
     if (tm.after_frees) cell.metrics[kRssAfterFrees] = *tm.after_frees;
     if (tm.peak) cell.metrics[kPeakRss] = *tm.peak;
@@ -118,20 +118,24 @@ Result<CellSet> load_watch(const fs::path& dir) {
 
 }  // namespace
 
-TimelineMetrics timeline_metrics(const std::vector<double>& t_ms, const std::vector<double>& rss,
-                                 Opt knee_ms) {
+namespace {
+TimelineMetrics from_levels(const timeline::Levels& l) {
   TimelineMetrics m;
-  if (rss.empty()) return m;
-  std::vector<double> window;
-  if (knee_ms)
-    for (std::size_t i = 0; i < rss.size(); ++i)
-      if (t_ms[i] >= *knee_ms) window.push_back(rss[i]);
-  if (window.size() < 3) window.assign(rss.begin() + rss.size() / 2, rss.end());
-  m.plateau = Metric{quantile(window, 0.5), quantile(window, 0.1), quantile(window, 0.9)};
-  const std::vector<double> tail(rss.end() - std::min<std::size_t>(3, rss.size()), rss.end());
-  m.after_frees = from_values(tail);
-  m.peak = Metric{*std::max_element(rss.begin(), rss.end()), std::nullopt, std::nullopt};
+  if (l.plateau) m.plateau = Metric{l.plateau->value, l.plateau->lo, l.plateau->hi};
+  if (l.final) m.after_frees = Metric{l.final->value, l.final->lo, l.final->hi};
+  if (l.peak) m.peak = Metric{l.peak->value, std::nullopt, std::nullopt};
   return m;
+}
+}  // namespace
+
+TimelineMetrics timeline_metrics(const std::vector<double>& t_ms, const std::vector<double>& rss,
+                                 Opt knee_ms, bool ends_with_teardown) {
+  return from_levels(timeline::rss_levels(t_ms, rss, knee_ms, ends_with_teardown));
+}
+
+TimelineMetrics timeline_metrics(const timeline::Timeline& tl, Opt knee_ms,
+                                 bool ends_with_teardown) {
+  return from_levels(timeline::rss_levels(tl, knee_ms, ends_with_teardown));
 }
 
 Result<CellSet> load_cells(const std::string& path) {

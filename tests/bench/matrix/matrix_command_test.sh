@@ -86,8 +86,11 @@ for c in cells:
     assert c["user_ms"] > 0, where
     assert c["identified"]["method"] == "runner", where
     m = c["measurements"]
-    assert m["final_rss_bytes"] > 0, (where, m)
-    assert c["peak_rss_bytes"] >= m["final_rss_bytes"] * 0.5, (where, c["peak_rss_bytes"], m)
+    mem = c["memory"]  # from the timeline; final is the last sample before the exit teardown
+    assert mem["final_rss_bytes"] > 0 and mem["samples"] >= 1, (where, mem)
+    assert mem["peak_rss_bytes"] >= mem["final_rss_bytes"], (where, mem)
+    assert mem["peak_rss_bytes"] >= mem["plateau_rss_bytes"], (where, mem)
+    assert c["peak_rss_bytes"] >= mem["final_rss_bytes"] * 0.5, (where, c["peak_rss_bytes"], mem)
     tl = c["timeline"]
     lines = open(tl).read().splitlines()
     assert len(lines) >= 2 and json.loads(lines[0])["pid"] > 0, (where, tl)
@@ -109,11 +112,22 @@ assert ("pydict", "glibc", "throughput") in sums
 print("%d command cells under %s: ok, verified, measured from outside" % (len(cells), ",".join(configs)))
 PY
 
-# Bad --command specs are one clear line and exit 2.
+# Bad --command specs are one clear line and exit 2; so are a --driver or --ready for no
+# --command, a malformed ready address, and a driver that is not a program.
 for spec in "noequals" "bad/name=true" "q=sh -c 'unterminated" "missing=/nonexistent/program"; do
   rc=0
   "$arenalab" matrix --command "$spec" --allocators glibc --out "$out/bad" --quiet 2>"$out/bad.txt" || rc=$?
   [[ $rc == 2 ]] || { echo "--command '$spec': exit $rc, expected 2"; cat "$out/bad.txt"; exit 1; }
+  [[ $(wc -l <"$out/bad.txt") == 1 ]] || { cat "$out/bad.txt"; exit 1; }
+done
+for args in "--command s=true --driver t=true --ready s=tcp:127.0.0.1:1" \
+  "--command s=true --driver s=true --ready s=tcp:127.0.0.1:99999" \
+  "--command s=true --driver s=/nonexistent/driver --ready s=unix:/tmp/x" \
+  "--command s=true --driver s=true"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$arenalab" matrix $args --allocators glibc --out "$out/bad" --quiet 2>"$out/bad.txt" || rc=$?
+  [[ $rc == 2 ]] || { echo "$args: exit $rc, expected 2"; cat "$out/bad.txt"; exit 1; }
   [[ $(wc -l <"$out/bad.txt") == 1 ]] || { cat "$out/bad.txt"; exit 1; }
 done
 echo "command workloads: ok"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# A small real matrix: 2 workloads x 3 configurations x 2 repeats at smoke sizes with
-# --timeline. Every cell must run, be verified inside its process, and be summarized with a
-# ratio to glibc; results.json/csv and the timelines must be on disk; the table printed.
+# A small real matrix: 2 workloads x 3 configurations x 2 repeats at smoke sizes (timelines
+# by default). Every cell must run, be verified inside its process, and be summarized with a
+# ratio to glibc; results.json/csv and the timelines must be on disk, with each cell's memory
+# over time (peak, final, plateau, growth verdict) and both workloads' malloc/free latency;
+# the table printed. --no-timeline keeps no timeline and no memory.
 set -euo pipefail
 arenalab=$1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 table=$("$arenalab" matrix --workloads larson,xmalloc --allocators glibc,jemalloc,mimalloc \
-        --repeats 2 --smoke --timeline --quiet --verbose --out "$out/m") || {
+        --repeats 2 --smoke --quiet --verbose --out "$out/m") || {
   rc=$?; echo "arenalab matrix failed with $rc"; exit 1; }
 echo "$table"
 grep -q "^larson" <<<"$table"
@@ -17,6 +19,8 @@ head -1 <<<"$table" | grep -q "^Which allocator?"
 grep -q "^  overall (2 workloads)" <<<"$table"
 grep -q "^  xmalloc " <<<"$table"
 grep -q "x glibc" <<<"$table"
+grep -q "^memory over time" <<<"$table"
+grep -q "cells classified" <<<"$table"
 python3 - "$out/m" <<'PY'
 import csv, json, os, sys
 d = sys.argv[1]
@@ -33,6 +37,14 @@ for c in cells:
         assert k in c, (k, c)
     assert c["throughput"]["value"] > 0
     assert os.path.getsize(c["timeline"]) > 0
+    mem = c["memory"]
+    assert mem["peak_rss_bytes"] >= mem["plateau_rss_bytes"] > 0, mem
+    assert mem["peak_rss_bytes"] >= mem["final_rss_bytes"] > 0, mem
+    assert mem["growth"]["verdict"] in ("leak", "retention", "bounded", "non-heap-growth",
+                                        "stable", "unresolved"), mem
+    m = c["measurements"]  # both workloads time their allocator calls
+    assert 0 < m["malloc_p50_ns"] <= m["malloc_p99_ns"] <= m["malloc_max_ns"], m
+    assert m["free_latency_samples"] > 0, m
 # Interleaving: the first three cells are repeat 0 of larson under the three configurations.
 assert [c["configuration"] for c in cells[:3]] == ["glibc", "jemalloc", "mimalloc"]
 sums = {(s["workload"], s["configuration"], s["metric"]): s for s in doc["summaries"]}
@@ -59,13 +71,15 @@ assert plan["identification"] in ("runner", "harness"), plan
 if plan["identification"] == "harness":
     assert "preflight" in plan["identification_note"], plan
     print("note: " + plan["identification_note"])
-print("small matrix: 12 cells ok and verified, summaries and timelines present")
+for w in ("larson", "xmalloc"):
+    assert (w, "glibc", "malloc_p99_ns") in sums and (w, "glibc", "plateau_rss_bytes") in sums, w
+print("small matrix: 12 cells ok and verified, summaries, timelines and memory present")
 PY
 
 # The runner path explicitly (jemalloc, mimalloc): identification by the interposer inside the
 # process, and a timeline with the allocator's books.
 "$arenalab" matrix --workloads larson --allocators jemalloc,mimalloc --baseline jemalloc \
-  --repeats 2 --smoke --timeline --identify runner --quiet --out "$out/r" >/dev/null
+  --repeats 2 --smoke --identify runner --quiet --out "$out/r" >/dev/null
 python3 - "$out/r" <<'PY'
 import json, os, sys
 doc = json.load(open(os.path.join(sys.argv[1], "results.json")))
@@ -78,4 +92,17 @@ for c in doc["cells"]:
     if c["configuration"] == "jemalloc":
         assert "allocated" in samples[-1].get("alloc", {}), samples[-1]
 print("runner path: 4 cells identified by the interposer, timelines with allocator books")
+PY
+
+# --no-timeline: no timeline kept, no memory over time, nothing printed about it.
+quiet=$("$arenalab" matrix --workloads larson --allocators glibc --repeats 1 --smoke \
+  --no-timeline --quiet --out "$out/n")
+if grep -q "^memory over time" <<<"$quiet"; then echo "memory printed without timelines"; exit 1; fi
+python3 - "$out/n" <<'PY'
+import json, os, sys
+doc = json.load(open(os.path.join(sys.argv[1], "results.json")))
+assert doc["plan"]["timeline"] is False
+for c in doc["cells"]:
+    assert c["status"] == "ok" and "memory" not in c and "timeline" not in c, c
+print("--no-timeline: no timelines, no memory")
 PY

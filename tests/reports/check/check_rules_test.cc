@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "arenalab/check/check.h"
+#include "arenalab/core/files.h"
+#include "arenalab/formats/matrix.h"
+#include "arenalab/formats/timeline_levels.h"
 
 namespace arenalab::check {
 namespace {
@@ -143,6 +146,62 @@ TEST(CheckRules, MissingMetricIsReported) {
   EXPECT_EQ(find(r, kPlateauRss)->outcome, Outcome::kMissing);
 }
 
+// Issue 24, part 5: a matrix's p99 latency is compared like the memory figures; a rise beyond
+// the tolerance and outside both intervals fails.
+matrix::Results latency_matrix(double p99_ns, double lo, double hi) {
+  matrix::Results r;
+  r.plan.workloads = {"larson"};
+  r.plan.configurations = {"glibc"};
+  matrix::Cell c;
+  c.workload = "larson";
+  c.configuration = "glibc";
+  c.status = matrix::CellStatus::kOk;
+  c.verified = true;
+  c.exit_code = 0;
+  c.wall_ms = 100;
+  c.peak_rss_bytes = 10 * kMiB;
+  c.measurements = {{"malloc_p99_ns", p99_ns}};
+  r.cells = {c};
+  matrix::Summary s;
+  s.workload = "larson";
+  s.configuration = "glibc";
+  s.metric = "malloc_p99_ns";
+  s.unit = "ns";
+  s.value.n = 3;
+  s.value.median = p99_ns;
+  s.value.min = s.value.lo = lo;
+  s.value.max = s.value.hi = hi;
+  s.value.level = 0.75;
+  r.summaries = {s};
+  return r;
+}
+
+CellSet load_matrix_doc(const matrix::Results& r, const std::string& name) {
+  const std::string path = ::testing::TempDir() + "/" + name + ".json";
+  EXPECT_TRUE(write_file_atomic(path, matrix::to_json(r).dump()));
+  auto set = load_cells(path);
+  EXPECT_TRUE(set) << (set ? "" : set.error().message);
+  return set ? *set : CellSet{};
+}
+
+TEST(CheckRules, MatrixLatencyP99RegressionFails) {
+  const CellSet base = load_matrix_doc(latency_matrix(300, 280, 320), "base");
+  ASSERT_EQ(base.cells.size(), 1u);
+  ASSERT_TRUE(base.cells[0].metrics.count("malloc_p99_ns"));
+  EXPECT_DOUBLE_EQ(*base.cells[0].metrics.at("malloc_p99_ns").hi, 320);
+  const auto r = compare(base, load_matrix_doc(latency_matrix(500, 480, 520), "slow"), {});
+  ASSERT_TRUE(r.failed());
+  const Finding* f = find(r, "malloc_p99_ns");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->outcome, Outcome::kRegression);
+  EXPECT_EQ(f->result, "500 ns [480 ns – 520 ns]");
+  EXPECT_NE(f->message.find("malloc p99 rose +66.7%"), std::string::npos) << f->message;
+  // Overlapping intervals: noise, not a regression.
+  const auto noisy = compare(base, load_matrix_doc(latency_matrix(340, 290, 400), "noisy"), {});
+  EXPECT_FALSE(noisy.failed());
+  EXPECT_EQ(find(noisy, "malloc_p99_ns")->outcome, Outcome::kPass);
+}
+
 TEST(Baseline, RoundTrip) {
   Cell m;
   m.kind = Kind::kMatrix;
@@ -181,6 +240,42 @@ TEST(TimelineMetrics, PlateauAfterTheKneeAndTheTail) {
   EXPECT_DOUBLE_EQ(m.after_frees->value, 20 * kMiB);
   EXPECT_DOUBLE_EQ(m.peak->value, 30 * kMiB);
   EXPECT_FALSE(timeline_metrics({}, {}, std::nullopt).plateau);  // no RSS: absent
+}
+
+// Issue 24: the interposer's last sample is written at exit, after static destructors and
+// atexit handlers freed what the program held; "RSS after frees" is the sample before it. The
+// file marks it "final": true (after it, the purge probe's line when one ran).
+TEST(TimelineMetrics, AfterFreesLeavesOutTheExitTeardownSample) {
+  std::string text =
+      "{\"schema\":\"arenalab.timeline/1\",\"pid\":1,\"command\":[\"x\"],\"allocator\":"
+      "{\"name\":\"glibc\",\"backend\":\"glibc\",\"library\":\"\",\"version\":\"\","
+      "\"verified\":true},\"mode\":\"stats\",\"interval_ms\":100}\n";
+  for (int i = 0; i < 40; ++i)
+    text += "{\"t_ms\":" + std::to_string(i * 100) +
+            ",\"rss\":" + std::to_string(static_cast<long long>((i < 30 ? 30 : 20) * kMiB)) + "}\n";
+  const std::string teardown = "{\"t_ms\":4000,\"rss\":5242880,\"final\":true}\n";
+  const std::string purge = "{\"t_ms\":4001,\"rss\":4194304,\"after_purge\":true}\n";
+  const std::string path = ::testing::TempDir() + "/teardown.jsonl";
+  auto metrics = [&](const std::string& body) {
+    EXPECT_TRUE(write_file_atomic(path, body));
+    auto tl = timeline::read_timeline(path);
+    EXPECT_TRUE(tl) << tl.error().message;
+    return timeline_metrics(*tl, std::nullopt, timeline::ends_with_teardown(path));
+  };
+  for (const std::string& tail : {teardown, teardown + purge}) {
+    const auto m = metrics(text + tail);
+    ASSERT_TRUE(m.after_frees && m.plateau && m.peak);
+    EXPECT_DOUBLE_EQ(m.after_frees->value, 20 * kMiB);  // not the 5 MiB of the teardown
+    EXPECT_DOUBLE_EQ(*m.after_frees->lo, 20 * kMiB);
+    EXPECT_DOUBLE_EQ(m.peak->value, 30 * kMiB);
+  }
+  // Without the mark (a /proc-sampled timeline) the last sample is the program's own.
+  EXPECT_DOUBLE_EQ(metrics(text + "{\"t_ms\":4000,\"rss\":5242880}\n").after_frees->value,
+                   5 * kMiB);
+  // A cut last line (a killed target): no teardown sample was written.
+  EXPECT_FALSE(timeline::ends_with_teardown(path + ".missing"));
+  EXPECT_TRUE(write_file_atomic(path, text + teardown + "{\"t_ms\":41"));
+  EXPECT_FALSE(timeline::ends_with_teardown(path));
 }
 
 TEST(Outputs, JunitHasOneCasePerCellAndMetricAndMarkdownLeadsWithFailures) {

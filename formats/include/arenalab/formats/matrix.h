@@ -60,6 +60,28 @@ std::optional<CellStatus> status_from_name(const std::string& name);
 // failed, crashed, timeout, error: the cell has no figures worth reading.
 bool did_not_run(CellStatus s);
 
+// A cell's memory over time, read from its timeline (issue 24, part 3): bytes. The teardown
+// sample the interposer writes at exit is left out of final and plateau
+// (formats/timeline_levels.h, the same levels check reports for a watch run).
+struct MemoryOverTime {
+  double peak_rss_bytes = 0;     // the highest RSS sample
+  double final_rss_bytes = 0;    // the last sample before the exit teardown
+  double plateau_rss_bytes = 0;  // median after the knee, else over the second half
+  // The classifier's verdict on the run (detectors/analysis): leak, retention, bounded,
+  // non-heap-growth, stable or unresolved (too short to tell); leak and non-heap-growth are
+  // RSS that keeps creeping.
+  std::string growth;
+  std::string growth_reason;  // one sentence, the classifier's
+  double growth_rate = 0;     // bytes/s, leak and non-heap-growth (else 0)
+  std::size_t samples = 0;    // RSS samples
+  double duration_ms = 0;     // first to last sample
+  bool operator==(const MemoryOverTime&) const = default;
+};
+inline const std::vector<std::string> kGrowthVerdicts = {
+    "leak", "retention", "bounded", "non-heap-growth", "stable", "unresolved"};
+// leak or non-heap-growth: RSS that keeps growing under the run.
+bool creeping(const std::string& growth);
+
 struct Cell {
   std::string workload, configuration;
   int threads = 0;   // 0: the workload's default
@@ -80,6 +102,7 @@ struct Cell {
   std::string message;      // why the cell failed, one line
   std::string stderr_tail;  // last lines of the cell's stderr when it failed
   std::string timeline_path;
+  std::optional<MemoryOverTime> memory;  // JSON "memory"; absent without a timeline
   std::vector<std::string> command;
   nlohmann::json measurements = nlohmann::json::object();  // the workload's own figures
   // Where the cell ran, when a cluster task ran it (empty for the local engine, whose machine
@@ -97,10 +120,31 @@ struct Cell {
 // Metrics summarized per workload x configuration, in table order.
 // The latency figures (nanoseconds) come from the workload's measurements, where it timed
 // its malloc and free calls (formats/workload.h); summarized only where measured.
-inline const std::vector<std::string> kMetrics = {
-    "wall_ms",       "user_ms",     "sys_ms",        "peak_rss_bytes", "rss_after_free_bytes",
-    "page_faults",   "throughput",  "malloc_p50_ns", "malloc_p99_ns",  "malloc_p999_ns",
-    "malloc_max_ns", "free_p50_ns", "free_p99_ns",   "free_p999_ns",   "free_max_ns"};
+// Request latency (request_pNN_ms, request_max_ms) is a program's own figure (its JSON or
+// name=value output, or a load generator's CSV table: docs/matrix.md, "Servers").
+// final_rss_bytes and plateau_rss_bytes come from the cell's memory over time (a command
+// cell's older measurements.final_rss_bytes where there is none).
+inline const std::vector<std::string> kMetrics = {"wall_ms",
+                                                  "user_ms",
+                                                  "sys_ms",
+                                                  "peak_rss_bytes",
+                                                  "rss_after_free_bytes",
+                                                  "final_rss_bytes",
+                                                  "plateau_rss_bytes",
+                                                  "page_faults",
+                                                  "throughput",
+                                                  "malloc_p50_ns",
+                                                  "malloc_p99_ns",
+                                                  "malloc_p999_ns",
+                                                  "malloc_max_ns",
+                                                  "free_p50_ns",
+                                                  "free_p99_ns",
+                                                  "free_p999_ns",
+                                                  "free_max_ns",
+                                                  "request_p50_ms",
+                                                  "request_p99_ms",
+                                                  "request_p999_ms",
+                                                  "request_max_ms"};
 
 // The median of a sample with its order-statistic interval (bench/matrix stats.h computes it).
 struct MedianInterval {
@@ -232,6 +276,16 @@ struct Group {
   std::string status_detail;  // why, in one line
   int repeats = 0, failed_repeats = 0;
   Figure wall_ms, peak_rss_bytes, rss_after_free_bytes;
+  Figure final_rss_bytes, plateau_rss_bytes;  // memory over time (absent without timelines)
+  // The classifier's verdicts over the repeats that ran, most frequent first, with counts
+  // ("stable 2/3, leak 1/3"); empty without timelines. creeping: some repeat's RSS kept
+  // growing (leak or non-heap-growth).
+  std::string growth;
+  bool creeping = false;
+  // Latency percentiles as the matrix summarized them over the ok repeats (median and its
+  // interval): metric -> figure (malloc_p50_ns ... free_max_ns in ns, request_p50_ms ... in
+  // ms). Empty: not timed.
+  std::map<std::string, Figure> latency;
   bool usable() const { return status == GroupStatus::kOk || status == GroupStatus::kPartial; }
 };
 

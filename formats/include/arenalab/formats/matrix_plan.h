@@ -26,6 +26,8 @@ struct PlannedWorkload {
   std::string program;  // absolute path, on storage every node sees
   bool threads_flag = false;
   std::vector<std::string> command;  // a --command workload's words, run as given (else empty)
+  std::vector<std::string> driver;   // a server's driver (absolute program), else empty
+  std::string ready;                 // a server's ready address (tcp:HOST:PORT, unix:PATH)
   bool operator==(const PlannedWorkload&) const = default;
 };
 

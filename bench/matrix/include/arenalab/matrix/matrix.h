@@ -24,7 +24,21 @@ struct WorkloadInfo {
   // measured from outside, adding the figures it prints (docs/matrix.md, "Your own programs").
   // command[0] as given; `program` is where it was found. Empty for the project's workloads.
   std::vector<std::string> command;
+  // A server (a command with a driver; docs/matrix.md, "Servers"): the command is started under
+  // the configuration, the driver (run without the configuration, e.g. a load generator) once
+  // `ready` answers, and the server is stopped with SIGTERM when the driver exits. driver[0]
+  // as given until select_workloads finds it in PATH. ready: "tcp:HOST:PORT" (a connect
+  // succeeds) or "unix:PATH" (the socket accepts).
+  std::vector<std::string> driver;
+  std::string ready;
 };
+
+// --driver NAME='CMD ARGS' and --ready NAME=tcp:HOST:PORT|unix:PATH: make the --command NAME
+// among `workloads` a server. Errors: no such command, a malformed spec or ready address.
+Status add_server_part(std::vector<WorkloadInfo>& workloads, const std::string& spec,
+                       bool is_driver);
+// "tcp:HOST:PORT" or "unix:PATH"; errors say what was expected.
+Status check_ready(const std::string& ready);
 
 // Splits CMD ARGS into words as a shell would quote them ('single', "double" with \" \\ \$
 // \` escapes, a backslash outside quotes), without running a shell: no variables, globs,

@@ -18,4 +18,9 @@ std::vector<Summary> summarize(const std::vector<Cell>& cells, const Plan& plan)
 // The terminal table: one block per workload (and thread count), a row per configuration.
 std::string render_table(const Results& results);
 
+// Memory over time in a few lines: every workload x configuration whose RSS kept growing in
+// some repeat (the classifier's leak or non-heap-growth), then the verdicts over all cells.
+// Empty when no cell has a timeline.
+std::string render_memory(const Results& results);
+
 }  // namespace arenalab::matrix

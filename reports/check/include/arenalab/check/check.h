@@ -18,6 +18,7 @@
 
 #include "arenalab/core/result.h"
 #include "arenalab/formats/baseline.h"
+#include "arenalab/formats/timeline.h"
 
 namespace arenalab::check {
 
@@ -30,15 +31,20 @@ namespace arenalab::check {
 Result<CellSet> load_cells(const std::string& path);
 Result<CellSet> load_cells(const std::vector<std::string>& paths);
 
-// Summary of the watch evidence in a timeline, for cells built from watch directories:
-// plateau = median RSS after the knee (else over the second half of the run), interval the
-// 10th..90th percentile of that window; after frees = median of the last three samples with
-// their min..max. Values are bytes; absent when the timeline has no RSS.
+// Summary of the watch evidence in a timeline, for cells built from watch directories
+// (formats/timeline_levels.h, the same levels the matrix reports): plateau = median RSS after
+// the knee (else over the second half of the run), interval the 10th..90th percentile of that
+// window; after frees = the last sample before the exit teardown (the interposer's "final"
+// sample, written after static destructors and atexit handlers ran, is left out), interval
+// min..max of the last three before it; peak = the highest sample. Values are bytes; absent
+// when the timeline has no RSS. `ends_with_teardown`: rss.back() is the teardown sample.
 struct TimelineMetrics {
   std::optional<Metric> plateau, after_frees, peak;
 };
 TimelineMetrics timeline_metrics(const std::vector<double>& t_ms, const std::vector<double>& rss,
-                                 Opt knee_ms);
+                                 Opt knee_ms, bool ends_with_teardown = false);
+TimelineMetrics timeline_metrics(const timeline::Timeline& tl, Opt knee_ms,
+                                 bool ends_with_teardown);
 
 enum class Outcome { kPass, kRegression, kImprovement, kChanged, kMissing };
 const char* outcome_name(Outcome o);  // PASS, FAIL, IMPROVED, CHANGED, MISSING

@@ -10,6 +10,7 @@
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <type_traits>
 
@@ -134,5 +135,36 @@ inline void measure_latency(Harness& h, const LatencyHistogram& mallocs,
   }
   h.measure("latency_sample_period", period);
 }
+
+// A workload's timing in one place: the --latency-sample flag (registered before parse), one
+// OpTimer per thread, the threads' histograms merged as each ends, the figures measured.
+class LatencyRecorder {
+ public:
+  // default_period: 1 in N calls timed unless --latency-sample says otherwise (a workload of
+  // few, slow calls times every one: two clock reads are nothing next to them).
+  explicit LatencyRecorder(Harness& h, std::int64_t default_period = 64) : period_(default_period) {
+    h.int_flag("latency-sample", &period_, default_period,
+               "time 1 in N malloc and free calls (p50/p99/p99.9/max); 0: no timing");
+  }
+  // After parse: a negative period is a bad flag.
+  bool valid() const { return period_ >= 0; }
+  std::uint64_t period() const {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, period_));
+  }
+  OpTimer timer() const { return OpTimer(period()); }
+  // Thread-safe: each thread merges its own timer when it ends.
+  void merge(const OpTimer& t) {
+    const std::lock_guard lock(mutex_);
+    mallocs_.merge(t.mallocs());
+    frees_.merge(t.frees());
+  }
+  void measure(Harness& h) const { measure_latency(h, mallocs_, frees_, period()); }
+  const LatencyHistogram& mallocs() const { return mallocs_; }
+
+ private:
+  std::int64_t period_ = 64;
+  std::mutex mutex_;
+  LatencyHistogram mallocs_, frees_;
+};
 
 }  // namespace arenalab::workload
