@@ -15,6 +15,7 @@
 
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/core/sizes.h"
+#include "arenalab/formats/verdict.h"
 #include "arenalab/procfs/procfs.h"
 #include "command.h"
 
@@ -150,11 +151,16 @@ inline std::string human_verdict(const analysis::Classification& c, const analys
   out +=
       fmt::format("\n{:<11} {:<15} {:>10} {:>8} {:>30} {:>8} {:>8} {:>13}\n", "signal", "verdict",
                   "level", "growth", "Theil-Sen slope [CI]", "p(med)", "p(min)", "knee");
+  std::string unjudged;  // the footnote naming what the unjudged rows are
   for (const auto& e : c.evidence) {
     const auto& v = e.v;
+    // Retained address space and the derived gap get no verdict of their own (issue 22 item 8).
+    const std::string_view what = verdict_file::unjudged_what(e.signal);
+    const std::string verdict = what.empty() ? analysis::verdict_name(v.verdict) : "(not judged)";
+    if (!what.empty())
+      unjudged += fmt::format("{}{}: {}", unjudged.empty() ? "" : "; ", e.signal, what);
     if (v.whole.blocks == 0) {
-      out +=
-          fmt::format("{:<11} {:<15} {}\n", e.signal, analysis::verdict_name(v.verdict), v.reason);
+      out += fmt::format("{:<11} {:<15} {}\n", e.signal, verdict, v.reason);
       continue;
     }
     const analysis::Trend& t = v.tail ? *v.tail : v.whole;
@@ -163,13 +169,14 @@ inline std::string human_verdict(const analysis::Classification& c, const analys
                                           : "-";
     out +=
         fmt::format("{:<11} {:<15} {:>10} {:>7.1f}% {:>30} {:>8.2g} {:>8.2g} {:>13}\n", e.signal,
-                    analysis::verdict_name(v.verdict), format_bytes(v.level), v.growth_pct,
+                    verdict, format_bytes(v.level), v.growth_pct,
                     fmt::format("{} [{}, {}]", rate(t.slope), rate(t.slope_lo), rate(t.slope_hi)),
                     t.p_median, t.p_min, knee);
   }
   out +=
       "(slope and p on the stretch after the knee when there is one; knee: time and share of "
       "the window after it)\n";
+  if (!unjudged.empty()) out += "(not judged, described only: " + unjudged + ")\n";
   return out;
 }
 

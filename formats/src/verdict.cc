@@ -53,11 +53,16 @@ Knee read_knee(const Obj& o) {
   return k;
 }
 
-SignalEvidence read_signal(const Obj& o) {
+// `name`: the signal's; an unjudged signal's verdict and confidence are not read (an older
+// file may carry them: they were never meaningful).
+SignalEvidence read_signal(const Obj& o, const std::string& name) {
   SignalEvidence s;
-  s.verdict = o.str("verdict");
+  const bool judged = unjudged_what(name).empty();
+  if (judged) {
+    s.verdict = o.str("verdict");
+    s.confidence = o.opt_num("confidence", 0, 1);
+  }
   s.reason = o.str_or("reason");
-  s.confidence = o.opt_num("confidence", 0, 1);
   s.samples = o.integer("samples", 0, kMaxCount);
   s.duration_ms = o.opt_num("duration_ms", 0);
   s.start_level_bytes = o.opt_num("start_level_bytes");
@@ -174,7 +179,7 @@ Verdict read(const json& doc) {
   }
   const Obj sigs = o.obj("signals");
   for (const auto& [name, ev] : sigs.raw().items())
-    v.signals[name] = read_signal(Obj(ev, sigs.path_of(name)));
+    v.signals[name] = read_signal(Obj(ev, sigs.path_of(name)), name);
   if (auto r = o.opt_obj("run")) v.run = read_run(*r);
   if (auto a = o.opt_obj("attach")) v.attach = read_attach(*a);
   if (auto t = o.opt_obj("tree")) v.tree = read_tree(*t);
@@ -201,9 +206,16 @@ json trend_json(const Trend& t) {
   return j;
 }
 
-json signal_json(const SignalEvidence& s) {
-  json j = {{"verdict", s.verdict}, {"reason", s.reason}, {"samples", s.samples}};
-  formats::put(j, "confidence", s.confidence);
+// `name`: the signal's; an unjudged one gets "judged": false and "what" in place of a verdict.
+json signal_json(const std::string& name, const SignalEvidence& s) {
+  json j = {{"reason", s.reason}, {"samples", s.samples}};
+  if (const std::string_view what = unjudged_what(name); !what.empty()) {
+    j["judged"] = false;
+    j["what"] = std::string(what);
+  } else {
+    j["verdict"] = s.verdict;
+    formats::put(j, "confidence", s.confidence);
+  }
   formats::put(j, "duration_ms", s.duration_ms);
   formats::put(j, "start_level_bytes", s.start_level_bytes);
   formats::put(j, "level_bytes", s.level_bytes);
@@ -261,6 +273,12 @@ json fleet_json(const FleetPart& f) {
 
 }  // namespace
 
+std::string_view unjudged_what(std::string_view signal) {
+  if (signal == "retained") return "unmapped address space (not memory)";
+  if (signal == "gap") return "derived: RSS minus what is held";
+  return {};
+}
+
 const SignalEvidence* Verdict::rss_evidence() const {
   for (const std::string& name : {rss_signal, std::string("rss")})
     if (auto it = signals.find(name); !name.empty() && it != signals.end()) return &it->second;
@@ -298,7 +316,7 @@ json to_json(const Verdict& v) {
     j["retention"] = k;
   }
   json sig = json::object();
-  for (const auto& [name, s] : v.signals) sig[name] = signal_json(s);
+  for (const auto& [name, s] : v.signals) sig[name] = signal_json(name, s);
   j["signals"] = sig;
   if (v.run) j["run"] = run_json(*v.run);
   if (v.attach)

@@ -224,8 +224,11 @@ PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOve
   if (!o.fit.empty()) {
     const std::string file = name + "_fit.dat";
     p.data.push_back({file, xy_data(o.fit)});
-    curves.push_back(fmt::format("'{}' using 1:2 with lines lw 3 dt 2 lc rgb '#B00020' title {}",
-                                 file, gq("fitted RSS slope " + fmt_rate(o.slope_bytes_per_s))));
+    curves.push_back(fmt::format(
+        "'{}' using 1:2 with lines lw 3 dt 2 lc rgb '#B00020' title {}", file,
+        gq(o.fit_is_level
+               ? "RSS level " + fmt_bytes(o.fit.y.front() * 1024 * 1024) + " (no rising trend)"
+               : "fitted RSS slope " + fmt_rate(o.slope_bytes_per_s))));
   }
   if (o.knee_ms) {
     script += fmt::format(

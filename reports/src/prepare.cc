@@ -142,6 +142,7 @@ VerdictSummary verdict_summary(const verdict_file::Verdict& v) {
     }
     out.t0_ms = tr->t0_ms;
     out.t1_ms = tr->t1_ms;
+    out.rising = tr->rising;
   }
   return out;
 }
@@ -149,8 +150,8 @@ VerdictSummary verdict_summary(const verdict_file::Verdict& v) {
 namespace {
 
 // "leak, slope 1.2 MiB/s, trend p 0.001, growth 310%, level 180 MiB" for one signal's evidence.
-// `judged` false: a figure that is not memory of its own (retained address space, the derived
-// gap) is described without a verdict word: "leak" on address space misleads.
+// `what` given: a figure that is not memory of its own (retained address space, the derived gap)
+// is described by what it is, without a verdict word: "leak" on address space misleads.
 std::string signal_line(const verdict_file::SignalEvidence& s, const std::string& what = "") {
   std::string line = what.empty() ? s.verdict : what;
   const std::optional<verdict_file::Trend>& tr = s.after_knee ? s.after_knee : s.trend;
@@ -201,31 +202,35 @@ WatchOverlay watch_overlay(const std::optional<verdict_file::Verdict>& verdict,
   for (const std::string& name : order) {
     auto it = v.signals.find(name);
     if (name.empty() || it == v.signals.end() || !shown.insert(name).second) continue;
-    const std::string what = name == "retained" ? "unmapped address space (not memory; not judged)"
-                             : name == "gap"    ? "derived: RSS minus what is held (not judged)"
-                                                : "";
-    o.evidence.push_back({name, signal_line(it->second, what)});
+    // verdict.json carries no verdict for them (verdict_file::unjudged_what).
+    const std::string_view what = verdict_file::unjudged_what(name);
+    o.evidence.push_back(
+        {name, signal_line(it->second, what.empty() ? "" : std::string(what) + " (not judged)")});
   }
   if (v.time_to_limit_s)
     o.evidence.push_back({"time to the limit", fmt::format("{:.0f} s", *v.time_to_limit_s)});
 
-  // The fitted line over its stretch, through the mean point of the signal's samples there.
+  // The line over the slope's stretch: a rising trend with its slope, through the median of
+  // the samples' residuals there (Theil-Sen's intercept: bursts and a start-up ramp do not pull
+  // it off the series, as a mean point did); otherwise flat at the samples' median, the level.
   if (o.slope_bytes_per_s && tl) {
     const timeline::Series sig = timeline::series(*tl, o.signal.empty() ? "rss" : o.signal);
     if (!sig.empty()) {
       const double t0 = vs.t0_ms.value_or(o.knee_ms.value_or(sig.t_ms.front()));
       const double t1 = vs.t1_ms.value_or(sig.t_ms.back());
-      double st = 0, sv = 0;
-      int n = 0;
+      o.fit_is_level = !vs.rising;
+      const double slope = o.fit_is_level ? 0.0 : *o.slope_bytes_per_s;  // bytes/s
+      std::vector<double> residual;                                      // bytes at t = 0 ms
       for (std::size_t i = 0; i < sig.t_ms.size(); ++i)
-        if (sig.t_ms[i] >= t0 && sig.t_ms[i] <= t1) {
-          st += sig.t_ms[i];
-          sv += sig.value[i];
-          ++n;
-        }
-      if (n > 0) {
-        const double tm = st / n, vm = sv / n;
-        auto at = [&](double t_ms) { return vm + *o.slope_bytes_per_s * (t_ms - tm) / 1000.0; };
+        if (sig.t_ms[i] >= t0 && sig.t_ms[i] <= t1)
+          residual.push_back(sig.value[i] - slope * sig.t_ms[i] / 1000.0);
+      if (!residual.empty()) {
+        const std::size_t m = residual.size() / 2;
+        std::nth_element(residual.begin(), residual.begin() + m, residual.end());
+        double b = residual[m];
+        if (residual.size() % 2 == 0)
+          b = (b + *std::max_element(residual.begin(), residual.begin() + m)) / 2;
+        auto at = [&](double t_ms) { return b + slope * t_ms / 1000.0; };
         o.fit.x = {t0 / 1000.0, t1 / 1000.0};
         o.fit.y = {at(t0) / kMiB, at(t1) / kMiB};
       }

@@ -66,6 +66,8 @@ verdict_file::Verdict round_trip(const analysis::Classification& c, const analys
   return v ? *v : verdict_file::Verdict{};
 }
 
+std::string error_of(const json& doc);
+
 void expect_same(const verdict_file::Verdict& v, const analysis::Classification& c) {
   EXPECT_EQ(v.verdict, analysis::verdict_name(c.verdict));
   EXPECT_DOUBLE_EQ(v.confidence, c.confidence);
@@ -78,7 +80,12 @@ void expect_same(const verdict_file::Verdict& v, const analysis::Classification&
     SCOPED_TRACE(e.signal);
     ASSERT_EQ(v.signals.count(e.signal), 1u);
     const verdict_file::SignalEvidence& s = v.signals.at(e.signal);
-    EXPECT_EQ(s.verdict, analysis::verdict_name(e.v.verdict));
+    if (verdict_file::unjudged_what(e.signal).empty()) {
+      EXPECT_EQ(s.verdict, analysis::verdict_name(e.v.verdict));
+    } else {  // retained, gap: described without a verdict of their own
+      EXPECT_EQ(s.verdict, "");
+      EXPECT_FALSE(s.confidence);
+    }
     EXPECT_EQ(s.reason, e.v.reason);
     EXPECT_EQ(s.samples, static_cast<std::int64_t>(e.v.samples));
     if (e.v.samples == 0) continue;
@@ -125,6 +132,60 @@ TEST(VerdictFile, RetentionKneeRoundTrips) {
   ASSERT_EQ(v.knee_ms().has_value(), rss.v.knee.found) << v.verdict;
   EXPECT_FALSE(v.limit_bytes);
   EXPECT_FALSE(v.projection);
+}
+
+// Issue 22 item 8: jemalloc's retained (address space) and the gap (RSS minus what is held)
+// are described with their figures but never judged, even where the series alone would read as
+// a leak: no verdict, no confidence, "judged": false and what they are. An older file that gave
+// them a verdict reads the same.
+TEST(VerdictFile, RetainedAndGapAreDescribedNotJudged) {
+  analysis::Signals sig;
+  // The program leaks; RSS follows it with a rising gap (16 KiB/s of page-table-like overhead),
+  // and jemalloc's retained address space climbs 4 MiB/s: alone, each reads as a leak.
+  sig.rss = make_series(120, [](int t) { return (30 + 1.0 * t) * kMiB + t * 16384.0; });
+  sig.live_bytes = make_series(120, [](int t) { return (10 + 1.0 * t) * kMiB; });
+  sig.retained = make_series(120, [](int t) { return (64 + 4.0 * t) * kMiB; });
+  const analysis::Options o;
+  const analysis::Classification c = analysis::classify(sig, o);
+  bool retained_alone_leaks = false;
+  for (const auto& e : c.evidence)
+    if (e.signal == "retained") retained_alone_leaks = e.v.verdict == analysis::Verdict::kLeak;
+  ASSERT_TRUE(retained_alone_leaks) << "the fixture no longer exercises the rule";
+
+  const json j = verdict_file::to_json(analysis::to_verdict(c, o, "timeline.jsonl"));
+  for (const char* name : {"retained", "gap"}) {
+    SCOPED_TRACE(name);
+    const json& s = j["signals"][name];
+    EXPECT_FALSE(s.contains("verdict")) << s;
+    EXPECT_FALSE(s.contains("confidence")) << s;
+    EXPECT_EQ(s["judged"], false);
+    EXPECT_EQ(s["what"], std::string(verdict_file::unjudged_what(name)));
+    EXPECT_TRUE(s.contains("trend")) << "the figures stay";
+  }
+  EXPECT_EQ(j["signals"]["retained"]["what"], "unmapped address space (not memory)");
+  EXPECT_EQ(j["signals"]["gap"]["what"], "derived: RSS minus what is held");
+  EXPECT_EQ(j["signals"]["rss"]["verdict"], "leak");
+  EXPECT_FALSE(j["signals"]["rss"].contains("judged"));
+
+  // Written, read, written again: the same document; the typed value round-trips equal.
+  const verdict_file::Verdict v = round_trip(c, o, "unjudged");
+  expect_same(v, c);
+  EXPECT_EQ(v, analysis::to_verdict(c, o, "timeline.jsonl"));
+  EXPECT_EQ(verdict_file::to_json(v), j);
+  EXPECT_GT(*v.signals.at("retained").trend->slope_bytes_per_s, 3 * kMiB);
+
+  // A file written before the rule, with a verdict on retained: read without it.
+  json old = j;
+  old["signals"]["retained"]["verdict"] = "leak";
+  old["signals"]["retained"]["confidence"] = 0.9;
+  old["signals"]["retained"].erase("judged");
+  auto back = verdict_file::parse_verdict(old, "old/verdict.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->signals.at("retained").verdict, "");
+  EXPECT_FALSE(back->signals.at("retained").confidence);
+  // A judged signal still needs its verdict.
+  old["signals"]["rss"].erase("verdict");
+  EXPECT_NE(error_of(old).find("signals.rss.verdict: missing"), std::string::npos);
 }
 
 // The cli's projection fields (classify_output.h add_projection_json) read back.

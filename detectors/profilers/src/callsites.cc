@@ -16,7 +16,8 @@ using SiteKey = std::vector<std::uint64_t>;
 struct Accumulating {
   std::vector<Frame> frames;
   std::size_t site = 0;
-  std::vector<double> live;  // one per dump
+  std::vector<double> live;            // one per dump
+  std::vector<std::uint64_t> samples;  // live objects as recorded, one per dump
 };
 
 }  // namespace
@@ -43,10 +44,13 @@ std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& d
         acc.frames = std::move(frames);
         acc.site = site;
         acc.live.assign(dumps.size(), 0.0);
+        acc.samples.assign(dumps.size(), 0);
       }
       acc.live[d] += estimated_live_bytes(record, dump.sample_period);
+      acc.samples[d] += record.live_objects;
     }
   }
+  const std::uint64_t period = dumps.empty() ? 0 : dumps.back().dump.sample_period;
   std::vector<CallsiteSeries> out;
   out.reserve(sites.size());
   for (auto& [key, acc] : sites) {
@@ -55,6 +59,10 @@ std::vector<CallsiteSeries> callsites_from_dumps(const std::vector<TimedDump>& d
     s.site = acc.site;
     for (const auto& d : dumps) s.t_ms.push_back(d.t_ms);
     s.live_bytes = std::move(acc.live);
+    if (period > 0) {
+      s.samples = std::move(acc.samples);
+      s.sample_period = period;
+    }
     out.push_back(std::move(s));
   }
   return out;

@@ -221,6 +221,41 @@ std::string full_profile_text(const FullProfile& p, int top) {
   return out;
 }
 
+namespace {
+// A sampled site that grew but rests on few samples (one per 2^lg_sample bytes on average: ~28
+// for redis's 14 MB of keys at the default 512 KiB) moves in steps, whose flat stretches the
+// slope analysis may read as a knee or as no trend (one run in ten there).
+constexpr std::uint64_t kFewSamples = 64;    // below this, a series is step-shaped
+constexpr double kWantedSamples = 200;       // what the suggested sampling aims at
+constexpr double kMaterialGrowth = 1 << 20;  // bytes: smaller growth is not worth a rerun
+}  // namespace
+
+std::string few_samples_note(const ProfileReport& r, int lg_sample) {
+  const CallsiteSeries* worst = nullptr;
+  double worst_growth = 0;
+  for (const auto& s : r.callsites) {
+    if (s.sample_period == 0 || s.samples.empty() || s.live_bytes.size() < 2) continue;
+    const double growth = s.bytes_now() - s.live_bytes.front();
+    if (growth >= kMaterialGrowth && s.samples_now() < kFewSamples && growth > worst_growth) {
+      worst = &s;
+      worst_growth = growth;
+    }
+  }
+  if (worst == nullptr) return "";
+  // The largest power of two that still gives kWantedSamples samples of what the site holds.
+  const int lg = std::clamp(
+      static_cast<int>(std::floor(std::log2(std::max(1.0, worst->bytes_now() / kWantedSamples)))),
+      0, std::max(0, lg_sample - 1));
+  return fmt::format(
+      "too few samples: {} grew by {} but its series rests on {} sampled allocation(s) (one per "
+      "{} on average), so it moves in steps that the slope analysis can read as a knee or as no "
+      "trend (called {} here); for a smoother series give --lg-sample {} (one per {}: about "
+      "{:.0f} samples here)",
+      site_text(*worst), format_bytes(worst_growth), worst->samples_now(),
+      format_bytes(static_cast<double>(worst->sample_period)), verdict_name(worst->verdict.verdict),
+      lg, format_bytes(std::ldexp(1.0, lg)), worst->bytes_now() / std::ldexp(1.0, lg));
+}
+
 Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (o.command.empty()) return make_error("no command to profile (give it after --)");
   if (!(o.interval_s >= 0)) return make_error("--interval must be > 0 seconds");
@@ -270,6 +305,8 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
                                       "--interval: adaptive)",
                                       std::max(0.01, span_s / (kDumpsNeeded + 8)))));
   }
+  if (std::string note = few_samples_note(report, o.lg_sample); !note.empty())
+    report.notes.insert(report.notes.begin(), std::move(note));
   if (o.profiler == Profiler::kInterposer && report.mmap_measured &&
       report.mmap_verdict.is_leak()) {
     const CallsiteSeries* top = nullptr;

@@ -304,6 +304,7 @@ void split_exit_dump(ProfileRun& run, const std::string& exit_dump, bool mmap_at
     s.bytes_at_exit = s.live_bytes.back();
     s.live_bytes.pop_back();
     s.t_ms.pop_back();
+    if (!s.samples.empty()) s.samples.pop_back();
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "arenalab/profilers/callsites.h"
+#include "arenalab/profilers/profile_run.h"
 
 namespace arenalab::profilers {
 namespace {
@@ -82,9 +83,51 @@ TEST(Callsites, GoldenJemallocDumpsGroupByCallSite) {
     }
   }
   EXPECT_TRUE(found_leak);
+  // heap_v2 dumps are sampled: each site keeps the live objects the dump recorded for it.
+  std::uint64_t recorded = 0, kept = 0;
+  for (const auto& r : last->stacks) recorded += r.live_objects;
+  for (const auto& s : sites) {
+    ASSERT_EQ(s.samples.size(), 2u);
+    EXPECT_EQ(s.sample_period, last->sample_period);
+    kept += s.samples_now();
+  }
+  EXPECT_GT(last->sample_period, 0u);
+  EXPECT_EQ(kept, recorded);
   classify_and_rank(sites);
   for (const auto& s : sites)
     EXPECT_EQ(s.verdict.verdict, analysis::Verdict::kUnresolved);  // 2 dumps only
+}
+
+// The redis case (issue 22): 14 MB of keys sampled one per 512 KiB rest on ~27 samples, a
+// step series. The profile names the site, its sample count, and the --lg-sample that gives
+// about 200 samples (16: one per 64 KiB); with enough samples, or unsampled, it says nothing.
+TEST(FewSamples, AStepSeriesNamesTheSamplingToAskFor) {
+  ProfileReport r;
+  CallsiteSeries s;
+  s.frames = {{0x1000, "_sdsnewlen", "sds.c", 101, "redis-server"}};
+  s.sample_period = 1u << 19;
+  for (int i = 0; i < 40; ++i) {
+    const std::uint64_t n = static_cast<std::uint64_t>(i * 27 / 39);  // 0 .. 27 samples
+    s.t_ms.push_back(i * 250.0);
+    s.samples.push_back(n);
+    s.live_bytes.push_back(static_cast<double>(n) * (1u << 19));  // steps of 512 KiB
+  }
+  s.verdict = classify_series(s.t_ms, s.live_bytes);
+  r.callsites.push_back(s);
+  const std::string note = few_samples_note(r, 19);
+  EXPECT_NE(note.find("_sdsnewlen"), std::string::npos) << note;
+  EXPECT_NE(note.find("27 sampled allocation(s)"), std::string::npos) << note;
+  EXPECT_NE(note.find("--lg-sample 16 "), std::string::npos) << note;
+
+  r.callsites[0].samples.back() = 64;  // enough to judge
+  EXPECT_EQ(few_samples_note(r, 19), "");
+  r.callsites[0].samples.back() = 27;
+  r.callsites[0].sample_period = 0;  // every allocation recorded (tcmalloc, heaptrack)
+  r.callsites[0].samples.clear();
+  EXPECT_EQ(few_samples_note(r, 19), "");
+  r.callsites = {s};
+  for (double& b : r.callsites[0].live_bytes) b = std::min(b, 512.0 * 1024);  // grew < 1 MiB
+  EXPECT_EQ(few_samples_note(r, 19), "");
 }
 
 }  // namespace

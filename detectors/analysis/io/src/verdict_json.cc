@@ -105,7 +105,14 @@ verdict_file::Verdict to_verdict(const Classification& c, const Options& o,
         retention_kind_name(r.kind), r.kept_bytes,          r.why, r.fix, r.fragmented_bytes,
         r.purgeable_bytes,           r.purge_returned_bytes};
   }
-  for (const auto& e : c.evidence) v.signals[e.signal] = to_evidence(e.v);
+  for (const auto& e : c.evidence) {
+    verdict_file::SignalEvidence& s = v.signals[e.signal] = to_evidence(e.v);
+    // Retained address space and the derived gap are described, never judged (verdict.h).
+    if (!verdict_file::unjudged_what(e.signal).empty()) {
+      s.verdict.clear();
+      s.confidence.reset();
+    }
+  }
   return v;
 }
 

@@ -43,8 +43,16 @@ struct Knee {
   bool operator==(const Knee&) const = default;
 };
 
+// Signals that are described but never judged (issue 22 item 8): jemalloc's "retained" is
+// unmapped address space, not memory, and "gap" is derived (RSS minus what is held). What such
+// a signal is ("unmapped address space (not memory)"), or "" for a signal that is judged.
+std::string_view unjudged_what(std::string_view signal);
+
 // The evidence of one signal (an entry of "signals"). Verdicts are the classifier's names:
-// leak | retention | bounded | non-heap-growth | stable | unresolved.
+// leak | retention | bounded | non-heap-growth | stable | unresolved. An unjudged signal
+// (unjudged_what) has neither verdict nor confidence: the writer leaves them out and writes
+// "judged": false and "what" in their place; the reader leaves them empty, also when an older
+// file carried one.
 struct SignalEvidence {
   std::string verdict, reason;
   std::optional<double> confidence;

@@ -66,7 +66,8 @@ struct VerdictSummary {
   Opt confidence;
   Opt slope, slope_lo, slope_hi;  // bytes/s
   Opt knee_ms;
-  Opt t0_ms, t1_ms;  // the stretch the slope was fitted on
+  Opt t0_ms, t1_ms;     // the stretch the slope was fitted on
+  bool rising = false;  // the trend there is significant, above 0 and material
 };
 VerdictSummary verdict_summary(const verdict_file::Verdict& verdict);
 
@@ -78,10 +79,15 @@ struct WatchOverlay {
   Opt slope_bytes_per_s, slope_lo, slope_hi;
   Opt knee_ms;
   XY fit;  // the fitted line over its window (s, MiB); empty if no slope was recorded
+  // The line is the level the series holds (no rising trend: its slope is no finding), not
+  // the slope: drawn flat, labelled as a level.
+  bool fit_is_level = false;
   std::vector<std::pair<std::string, std::string>> evidence;  // label, formatted value
 };
-// The slope is drawn over its stretch through the mean point of the signal's samples there.
-// Without a verdict the overlay is empty.
+// The line follows the series it describes (issue 22 item 7): over the slope's stretch, a rising
+// trend is drawn with its slope and the median intercept of the signal's samples there (robust
+// to bursts, as Theil-Sen's own intercept); any other is drawn flat at their median, the level
+// the verdict speaks of. Without a verdict the overlay is empty.
 WatchOverlay watch_overlay(const std::optional<verdict_file::Verdict>& verdict,
                            const timeline::Timeline* tl);
 

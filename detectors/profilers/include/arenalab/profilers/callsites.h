@@ -49,9 +49,16 @@ struct CallsiteSeries {
   SiteSource source = SiteSource::kHeap;
   // Live bytes in the dump taken at exit, after teardown (not part of the series).
   std::optional<double> bytes_at_exit;
+  // Sampled dumps (jemalloc prof, the interposer's sample mode): the live objects each dump
+  // recorded for this site (before undoing the sampling, one per live_bytes entry) and the
+  // mean bytes between samples. Few samples make the series move in steps. Empty / 0 when the
+  // profiler records every allocation.
+  std::vector<std::uint64_t> samples;
+  std::uint64_t sample_period = 0;
 
   const Frame* site_frame() const { return site < frames.size() ? &frames[site] : nullptr; }
   double bytes_now() const { return live_bytes.empty() ? 0 : live_bytes.back(); }
+  std::uint64_t samples_now() const { return samples.empty() ? 0 : samples.back(); }
 };
 
 // Groups the stacks of all dumps by call site (the stack with the allocator frames removed,

@@ -141,6 +141,11 @@ struct FullProfile {
 Result<FullProfile> run_full_profile(const ProfileOptions& options, double temporary_ms = 10);
 std::string full_profile_text(const FullProfile& profile, int top);
 
+// The note for a sampled site that grew by 1 MiB or more on fewer than 64 sampled allocations
+// at the last dump (a step-shaped series): which site, and the --lg-sample that would give it
+// about 200 samples (below `lg_sample`). "" when no site is so.
+std::string few_samples_note(const ProfileReport& report, int lg_sample);
+
 // Parses dumps written earlier (any mix of jemalloc heap_v2 / gperftools files), timed by
 // their modification times relative to `t0_ns` (CLOCK_REALTIME ns; 0: the first dump's).
 Result<std::vector<TimedDump>> load_dumps(const std::vector<std::string>& paths,
