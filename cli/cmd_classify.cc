@@ -7,6 +7,7 @@
 
 #include <iostream>
 
+#include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
 #include "arenalab/formats/timeline.h"
@@ -39,16 +40,17 @@ int run(const Args& a) {
   }
   const bool dir = S_ISDIR(st.st_mode);
   const std::string tl_path = dir ? a.path + "/timeline.jsonl" : a.path;
-  auto tl = timeline::read_timeline(tl_path);
+  // Streamed in one pass: a week of samples is never held whole (timeline_signals.h).
+  auto tl = analysis::read_signals(tl_path);
   if (!tl) {
     print_error("classify", tl.error().message);
     return kExitError;
   }
-  if (tl->samples.empty()) {
+  if (tl->samples == 0) {
     print_error("classify", tl_path + ": no samples after the header");
     return kExitError;
   }
-  const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
+  const auto c = analysis::classify(tl->signals, o);
   auto v = analysis::to_verdict(c, o, tl_path);
   add_projection(v, c, o);
   if (dir) {

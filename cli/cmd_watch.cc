@@ -11,8 +11,10 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <memory>
 #include <optional>
 
+#include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
@@ -41,11 +43,6 @@ struct Args {
   std::string name;     // --name: the cell `arenalab check` compares ("": the program's name)
 };
 
-std::string last_figure(const timeline::Timeline& tl, const char* name) {
-  const auto s = timeline::series(tl, name);
-  return s.empty() ? std::string("-") : format_bytes(s.value.back());
-}
-
 int run_watch(Args& a) {
   analysis::Options o;
   if (!a.limit.empty()) {
@@ -67,27 +64,32 @@ int run_watch(Args& a) {
     print_error("watch", "no command given (usage: arenalab watch [options] -- CMD ARGS...)");
     return kExitUsage;
   }
-  // The live line: re-read the timeline (a valid prefix at every flush), classify it, and show
-  // its verdict once settled (LiveVerdict).
+  // The live line: read what the target appended since the last one (never the whole file
+  // again), classify the bounded set of rows kept so far (LiveSignals: a few tens of ms at any
+  // run length), and show its verdict once settled (LiveVerdict).
   double next_live_ms = a.live_every_s * 1000;
   LiveVerdict live;
+  std::unique_ptr<analysis::LiveSignals> tail;
   a.run.tick_ms = 500;
   if (!a.quiet && a.live_every_s > 0) {
     a.run.on_tick = [&](const runner::RunProgress& p) {
       if (p.elapsed_ms < next_live_ms) return;
       next_live_ms += a.live_every_s * 1000;
-      auto tl = timeline::read_timeline(p.timeline_path);
-      if (!tl || tl->samples.empty()) return;
-      const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
+      if (!tail) tail = std::make_unique<analysis::LiveSignals>(p.timeline_path);
+      tail->poll();
+      if (!tail->last()) return;
+      const auto c = analysis::classify(tail->signals(), o);
       const std::string shown = live.show(c, p.elapsed_ms, 0.5 * a.run.tick_ms);
       // The program's own gauges (arenalab_gauge_set), beside RSS: e.g. an off-heap store's
       // bytes in use. Gauges are published as byte counts.
+      const timeline::Sample& last = *tail->last();
       std::string gauges;
-      for (const auto& [name, value] : tl->samples.back().gauges)
+      for (const auto& [name, value] : last.gauges)
         gauges += fmt::format("  {} {}", name, format_bytes(value));
+      auto figure = [](const timeline::Opt& v) { return v ? format_bytes(*v) : std::string("-"); };
       std::cerr << fmt::format("arenalab watch: {:6.1f} s  RSS {:>10}  live {:>10}  verdict {}{}\n",
-                               p.elapsed_ms / 1000, last_figure(*tl, "rss"),
-                               last_figure(*tl, "live_bytes"), shown, gauges);
+                               p.elapsed_ms / 1000, figure(last.rss), figure(last.live_bytes),
+                               shown, gauges);
     };
   }
   std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
@@ -98,7 +100,7 @@ int run_watch(Args& a) {
     print_error("watch", r.error().message);
     return kExitError;
   }
-  auto tl = timeline::read_timeline(r->timeline_path);
+  auto tl = analysis::read_signals(r->timeline_path);  // streamed: bounded memory
   if (!tl) {
     // No verdict; the target's status is still said (and is in run.json), and why there is no
     // timeline when the runner knows (a setuid/setgid or static target).
@@ -110,13 +112,13 @@ int run_watch(Args& a) {
     if (const auto sig = r->exit.stop.received_signal) return exit_by_signal(*sig);
     return kExitError;
   }
-  const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
+  const auto c = analysis::classify(tl->signals, o);
   auto v = analysis::to_verdict(c, o, r->timeline_path);
   add_projection(v, c, o);
   // --trace-children: a verdict per process and the tree's (the worst); it sets the exit code.
   std::optional<TreeVerdict> tree;
   if (a.run.trace_children) {
-    tree = judge_tree(r->out_dir, *tl, c, o);
+    tree = judge_tree(r->out_dir, tl->header, tl->samples, c, o);
     v.tree = tree_part(*tree);
   }
   const analysis::Verdict verdict = tree ? tree->processes.front().c.verdict : c.verdict;
@@ -125,7 +127,7 @@ int run_watch(Args& a) {
                                 backend_name(r->id.backend),
                                 r->verified,
                                 r->exit.describe(),
-                                static_cast<std::int64_t>(tl->samples.size()),
+                                static_cast<std::int64_t>(tl->samples),
                                 r->out_dir,
                                 stop_line(r->exit, a.run.stop),
                                 a.name};
@@ -145,7 +147,7 @@ int run_watch(Args& a) {
       std::cerr << "arenalab watch: " << line << "\n";
     std::cerr << fmt::format("arenalab watch: {} under {} ({}{}), {} samples in {}\n",
                              r->exit.describe(), a.run.allocator, backend_name(r->id.backend),
-                             r->verified ? ", verified" : ", NOT verified", tl->samples.size(),
+                             r->verified ? ", verified" : ", NOT verified", tl->samples,
                              r->out_dir);
     for (const auto& w : r->warnings) std::cerr << "arenalab watch: warning: " << w << "\n";
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arenalab/analysis/analysis.h"
+#include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/core/text.h"
 #include "arenalab/formats/timeline.h"
 
@@ -55,12 +56,11 @@ inline int severity(analysis::Verdict v) {
 
 // The target's classification plus every child timeline in `out_dir`, worst first (the
 // target first among equals).
-inline TreeVerdict judge_tree(const std::string& out_dir, const timeline::Timeline& target,
-                              const analysis::Classification& target_c,
+inline TreeVerdict judge_tree(const std::string& out_dir, const timeline::Header& target,
+                              std::size_t target_samples, const analysis::Classification& target_c,
                               const analysis::Options& o) {
   TreeVerdict t;
-  t.processes.push_back(
-      {target.header.pid, target.header.command, target.samples.size(), target_c});
+  t.processes.push_back({target.pid, target.command, target_samples, target_c});
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(out_dir, ec)) {
     const std::string n = e.path().filename().string();
@@ -69,17 +69,17 @@ inline TreeVerdict judge_tree(const std::string& out_dir, const timeline::Timeli
       continue;
     const std::string pid = n.substr(9, n.size() - 15);
     if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    auto tl = timeline::read_timeline(e.path().string());
+    auto tl = analysis::read_signals(e.path().string());  // streamed, bounded memory
     if (!tl) {
       ++t.unreadable;
       continue;
     }
-    if (tl->samples.size() < kMinChildSamples) {
+    if (tl->samples < kMinChildSamples) {
       ++t.short_lived;
       continue;
     }
-    t.processes.push_back({tl->header.pid, tl->header.command, tl->samples.size(),
-                           analysis::classify(analysis::signals_from_timeline(*tl), o)});
+    t.processes.push_back(
+        {tl->header.pid, tl->header.command, tl->samples, analysis::classify(tl->signals, o)});
   }
   std::stable_sort(t.processes.begin(), t.processes.end(),
                    [](const ProcessVerdict& a, const ProcessVerdict& b) {

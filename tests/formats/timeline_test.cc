@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <cmath>
 #include <cstdio>
 
 #include <fstream>
+#include <vector>
 
 #include "arenalab/formats/timeline.h"
 
@@ -207,6 +209,122 @@ TEST(Timeline, ErrorLinesArePrintable) {
   ASSERT_FALSE(tl.ok());
   EXPECT_EQ(tl.error().message,
             path + ":2: rss: expected a number, found the string \"\\x1b[31m\"");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace arenalab::timeline
+
+namespace arenalab::timeline {
+namespace {
+
+// Inserts a space after every ',' and ':' outside strings: the same JSON, which the fast path
+// of parse_sample refuses, so the general parser reads it.
+std::string spaced(const std::string& line) {
+  std::string out;
+  bool in_str = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    out += c;
+    if (c == '"' && (i == 0 || line[i - 1] != '\\')) in_str = !in_str;
+    if (!in_str && (c == ',' || c == ':')) out += ' ';
+  }
+  return out;
+}
+
+void expect_same(const Result<Sample>& a, const Result<Sample>& b, const std::string& line) {
+  ASSERT_EQ(static_cast<bool>(a), static_cast<bool>(b)) << line;
+  if (!a) {
+    // A syntax error names its column, which the inserted spaces move.
+    if (a.error().message.rfind("not valid JSON", 0) == 0)
+      EXPECT_EQ(b.error().message.rfind("not valid JSON", 0), 0u) << line;
+    else
+      EXPECT_EQ(a.error().message, b.error().message) << line;
+    return;
+  }
+  EXPECT_EQ(a->t_ms, b->t_ms) << line;
+  for (auto f : {&Sample::rss, &Sample::rss_anon, &Sample::live_bytes, &Sample::live_allocs,
+                 &Sample::mmap_bytes, &Sample::mmap_reserved_bytes, &Sample::allocated,
+                 &Sample::active, &Sample::resident, &Sample::mapped, &Sample::retained})
+    EXPECT_EQ((*a).*f, (*b).*f) << line;
+  EXPECT_EQ(a->gauges, b->gauges) << line;
+  EXPECT_EQ(a->after_purge, b->after_purge) << line;
+}
+
+// The fast path (canonical lines) and the general parser agree on every figure, and on the
+// message of every line the fast path hands over.
+TEST(Timeline, FastPathAgreesWithTheGeneralParser) {
+  const std::vector<std::string> lines = {
+      R"({"t_ms":153.956,"rss":4284416,"rss_anon":1392640,"live_bytes":0,"live_allocs":0,"mmap_bytes":0,"alloc":{"allocated":816,"mapped":135168,"retained":134352}})",
+      R"({"t_ms":0,"rss":18446744073709551615,"live_bytes":9007199254740993})",
+      R"({"t_ms":1e3,"rss":1.5e9,"rss_anon":0.1,"alloc":{"active":3,"resident":4,"other":5}})",
+      R"({"t_ms":2.25,"rss":null,"alloc":null,"gauges":{"store":123,"x":null},"after_purge":true})",
+      R"({"t_ms":7,"rss":1,"sampled_live_bytes":99,"after_purge":false})",
+      R"({"t_ms":7,"rss":-1})",         // negative: the general parser's message
+      R"({"t_ms":7,"rss":1,"rss":2})",  // duplicate key
+      R"({"t_ms":-0.0,"rss":1})",       // sign
+      R"({"t_ms":1e16,"rss":1})",       // out of range
+      R"({"t_ms":7,"rss":"12"})",       // a string
+      R"({"t_ms":7,"rss":01})",         // not JSON
+      R"({"t_ms":7,"rss":1.})",         // not JSON
+      R"({"t_ms":7,"alloc":{"allocated":1,"allocated":2}})",
+      R"({"t_ms":7,"gauges":{"a\"b":1}})",
+      R"({"rss":1})",
+      R"({"t_ms":7,"rss":1})"
+      "x",
+      R"({"t_ms":7,"rss":1,"after_purge":1})",
+      R"({"t_ms":7,"alloc":{"allocated":-5}})",
+  };
+  for (const auto& line : lines) expect_same(parse_sample(line), parse_sample(spaced(line)), line);
+  // Round trips of sample_line (the writer's own form) at many magnitudes.
+  for (int i = 0; i < 200; ++i) {
+    Sample s;
+    s.t_ms = i * 100.125 + i * 1e-3;
+    s.rss = std::ldexp(1.0 + i / 256.0, i % 64);
+    if (i % 2) s.live_bytes = i * 12345.0;
+    if (i % 3) s.allocated = std::ldexp(1.0, i % 60) + 1;
+    if (i % 5 == 0) s.gauges["g"] = i * 0.5;
+    const std::string line = sample_line(s);
+    expect_same(parse_sample(line), parse_sample(spaced(line)), line);
+    const auto p = parse_sample(line);
+    ASSERT_TRUE(static_cast<bool>(p)) << line;
+    EXPECT_EQ(p->rss, s.rss) << line;
+    EXPECT_EQ(p->t_ms, s.t_ms) << line;
+  }
+}
+
+// scan_timeline streams what read_timeline reads (the probe apart, after_purge set).
+TEST(Timeline, ScanStreamsWhatReadTimelineReads) {
+  const std::string path = write_temp(
+      R"({"schema":"arenalab.timeline/1","pid":3,"command":["a"],"mode":"count","interval_ms":100})"
+      "\n"
+      R"({"t_ms":1,"rss":10})"
+      "\n"
+      R"({"t_ms":2,"rss":20})"
+      "\n"
+      R"({"t_ms":3,"rss":15,"after_purge":true})"
+      "\n"
+      R"({"t_ms":4,"rs)");
+  std::vector<double> t;
+  int probes = 0;
+  Header h;
+  auto cut = scan_timeline(
+      path, [&](Header&& x) { h = std::move(x); },
+      [&](Sample&& s) {
+        if (s.after_purge)
+          ++probes;
+        else
+          t.push_back(s.t_ms);
+      });
+  ASSERT_TRUE(static_cast<bool>(cut)) << cut.error().message;
+  EXPECT_TRUE(*cut);
+  EXPECT_EQ(h.pid, 3);
+  EXPECT_EQ(t, (std::vector<double>{1, 2}));
+  EXPECT_EQ(probes, 1);
+  auto tl = read_timeline(path);
+  ASSERT_TRUE(static_cast<bool>(tl));
+  EXPECT_EQ(tl->samples.size(), 2u);
+  EXPECT_TRUE(tl->after_purge.has_value());
   std::remove(path.c_str());
 }
 

@@ -297,15 +297,20 @@ Result<RunResult> run(const RunOptions& o) {
   result.exit = *exit;
 
   // What the process said about itself.
-  auto tl = timeline::read_timeline(result.timeline_path);
+  // Streamed (the header and a count): a week-long run's samples are never held whole.
+  timeline::Header header;
+  std::size_t samples = 0;
+  auto tl = timeline::scan_timeline(
+      result.timeline_path, [&](timeline::Header&& h) { header = std::move(h); },
+      [&](timeline::Sample&& s) { samples += s.after_purge ? 0 : 1; });
   if (tl) {
-    const auto& a = tl->header.allocator;
+    const auto& a = header.allocator;
     result.id.backend = backend_from_name(a.backend);
     std::snprintf(result.id.library, sizeof result.id.library, "%s", a.library.c_str());
     std::snprintf(result.id.version, sizeof result.id.version, "%s", a.version.c_str());
     result.mismatch = verification_mismatch(*config, result.id);
     result.verified = result.mismatch.empty();
-    result.samples = tl->samples.size();
+    result.samples = samples;
     if (!result.verified) result.warnings.push_back(result.mismatch);
   } else {
     result.mismatch = "no identification: " + tl.error().message;

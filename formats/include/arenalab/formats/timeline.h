@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,6 +59,35 @@ struct Timeline {
 
 // Reads a timeline.jsonl. Errors name the file, the line and what was expected.
 Result<Timeline> read_timeline(const std::string& path);
+
+// Streams a timeline.jsonl in constant memory: the header, then every sample line in file order
+// (the purge probe's sample too, with after_purge set). The same checks and messages as
+// read_timeline, which is built on it. true: the last line was cut (a killed target).
+Result<bool> scan_timeline(const std::string& path, const std::function<void(Header&&)>& on_header,
+                           const std::function<void(Sample&&)>& on_sample);
+
+// Follows a timeline.jsonl that a running target appends to (watch's live line): each poll()
+// reads only what was written since the last one and passes on the complete sample lines; a
+// line still being written waits for its newline. Lines that do not parse are skipped (the
+// final verdict reads the file whole, with read_timeline's checks).
+class TimelineTail {
+ public:
+  explicit TimelineTail(std::string path) : path_(std::move(path)) {}
+  TimelineTail(const TimelineTail&) = delete;
+  TimelineTail& operator=(const TimelineTail&) = delete;
+  ~TimelineTail();
+  // The samples appended since the last call, in order; how many. A file not there yet: 0.
+  std::size_t poll(const std::function<void(Sample&&)>& on_sample);
+  const std::optional<Header>& header() const { return header_; }
+  std::uint64_t bytes_read() const { return offset_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::uint64_t offset_ = 0;  // bytes of the file consumed
+  std::string partial_;       // the start of a line whose newline has not been written yet
+  std::optional<Header> header_;
+};
 
 // Parses one sample line (exposed for tests and for live tailing).
 Result<Sample> parse_sample(const std::string& line);

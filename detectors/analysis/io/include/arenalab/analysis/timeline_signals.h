@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// A timeline's signals for the classifier at any run length (issue 25 part 3): the file streamed
+// once through SignalThinner (thin.h), never held whole; and the same, following a running
+// target's timeline for watch's live verdict.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "arenalab/analysis/analysis.h"
+#include "arenalab/analysis/thin.h"
+#include "arenalab/core/result.h"
+#include "arenalab/formats/timeline.h"
+
+namespace arenalab::analysis {
+
+// The row of a sample (absent figures NaN).
+SignalRow signal_row(const timeline::Sample& s);
+
+struct TimelineSignals {
+  Signals signals;  // what classify reads; equal to signals_from_timeline(read_timeline)
+                    // while the run has at most max_rows samples
+  timeline::Header header;
+  std::size_t samples = 0;               // sample lines in the file (the purge probe apart)
+  std::size_t kept = 0;                  // rows the signals hold (== samples up to max_rows)
+  bool truncated = false;                // the last line was cut (a killed target)
+  std::optional<timeline::Sample> last;  // the final sample (the purge probe apart)
+};
+
+// Reads a timeline.jsonl in one pass and bounded memory (read_timeline's checks and messages).
+Result<TimelineSignals> read_signals(const std::string& path,
+                                     std::size_t max_rows = SignalThinner::kDefaultMaxRows);
+
+// watch's live verdict: the samples appended since the last poll go into the thinner, so one
+// poll costs what was written since, and signals() at most max_rows rows, however long the run.
+class LiveSignals {
+ public:
+  // 4096 rows: a live classification of a few tens of milliseconds at any run length.
+  static constexpr std::size_t kDefaultMaxRows = 4096;
+  explicit LiveSignals(std::string timeline_path, std::size_t max_rows = kDefaultMaxRows)
+      : tail_(std::move(timeline_path)), thin_(max_rows) {}
+  std::size_t poll();  // new samples read
+  Signals signals() const;
+  std::size_t samples() const { return thin_.rows_seen(); }
+  const std::optional<timeline::Sample>& last() const { return last_; }
+
+ private:
+  timeline::TimelineTail tail_;
+  SignalThinner thin_;
+  std::optional<timeline::Sample> last_;
+};
+
+}  // namespace arenalab::analysis

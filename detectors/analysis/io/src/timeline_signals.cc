@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// timeline.jsonl -> the classifier's signals in one pass and bounded memory (timeline_signals.h).
+#include "arenalab/analysis/timeline_signals.h"
+
+#include <utility>
+
+namespace arenalab::analysis {
+
+namespace {
+
+// What signals_from_timeline adds beside the series: the backend, the program, the purge probe.
+void add_context(Signals& sig, const timeline::Header& h,
+                 const std::optional<timeline::Sample>& last,
+                 const std::optional<timeline::Sample>& after_purge) {
+  sig.backend = h.allocator.backend;
+  if (!h.command.empty()) {
+    const std::string& argv0 = h.command.front();
+    sig.program = argv0.substr(argv0.find_last_of('/') + 1);  // npos + 1 = 0: the whole name
+  }
+  if (after_purge && last)
+    sig.purge = PurgeProbe{last->rss, after_purge->rss, last->resident, after_purge->resident};
+}
+
+}  // namespace
+
+SignalRow signal_row(const timeline::Sample& s) {
+  SignalRow r;
+  r.t_ms = s.t_ms;
+  auto put = [&](SignalIndex i, const timeline::Opt& v) {
+    if (v) r.v[i] = *v;
+  };
+  put(kRssIdx, s.rss);
+  put(kRssAnonIdx, s.rss_anon);
+  put(kLiveBytesIdx, s.live_bytes);
+  put(kAllocatedIdx, s.allocated);
+  put(kActiveIdx, s.active);
+  put(kResidentIdx, s.resident);
+  put(kMappedIdx, s.mapped);
+  put(kRetainedIdx, s.retained);
+  put(kMmapBytesIdx, s.mmap_bytes);
+  return r;
+}
+
+Result<TimelineSignals> read_signals(const std::string& path, std::size_t max_rows) {
+  TimelineSignals out;
+  SignalThinner thin(max_rows);
+  std::optional<timeline::Sample> after_purge;
+  auto cut = timeline::scan_timeline(
+      path, [&](timeline::Header&& h) { out.header = std::move(h); },
+      [&](timeline::Sample&& s) {
+        if (s.after_purge) {
+          after_purge = std::move(s);
+          return;
+        }
+        thin.add(signal_row(s));
+        out.last = std::move(s);
+      });
+  if (!cut) return cut.error();
+  out.truncated = *cut;
+  out.samples = thin.rows_seen();
+  out.kept = thin.rows_kept();
+  out.signals = thin.signals();
+  add_context(out.signals, out.header, out.last, after_purge);
+  return out;
+}
+
+std::size_t LiveSignals::poll() {
+  return tail_.poll([&](timeline::Sample&& s) {
+    if (s.after_purge) return;  // the probe is written at exit: the final verdict reads it
+    thin_.add(signal_row(s));
+    last_ = std::move(s);
+  });
+}
+
+Signals LiveSignals::signals() const {
+  Signals sig = thin_.signals();
+  if (tail_.header()) add_context(sig, *tail_.header(), last_, std::nullopt);
+  return sig;
+}
+
+}  // namespace arenalab::analysis
