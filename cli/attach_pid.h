@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `arenalab watch|run --pid PID`: the branch of both subcommands that watches a process already
-// running (detectors/attach, level rss: nothing injected), instead of starting a command.
+// running (detectors/attach: level rss, nothing injected, or --mode stats, the agent injected by
+// ptrace), instead of starting a command.
 #pragma once
 
 #include <fmt/format.h>
@@ -35,8 +36,8 @@ inline std::shared_ptr<PidOptions> add_pid_options(CLI::App& cmd) {
   auto p = std::make_shared<PidOptions>();
   p->cmd = &cmd;
   auto* pid = cmd.add_option("--pid", p->pid,
-                             "Watch this running process instead of starting one (nothing "
-                             "injected: level rss, docs/attach.md)");
+                             "Watch this running process instead of starting one (level rss, "
+                             "nothing injected; --mode stats loads an agent: docs/attach.md)");
   if (auto* command = cmd.get_option_no_throw("command")) {
     command->required(false);
     pid->excludes(command);
@@ -61,8 +62,9 @@ struct PidRun {
 
 inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r) {
   // The options that make sense for a running process; any other one given is refused.
-  static const char* kApplies[] = {"--pid",     "--duration", "--interval",   "--out",   "--json",
-                                   "--fail-on", "--limit",    "--live-every", "--quiet", "--help"};
+  static const char* kApplies[] = {"--pid",   "--duration", "--interval", "--out",
+                                   "--json",  "--fail-on",  "--limit",    "--live-every",
+                                   "--quiet", "--help",     "--mode"};
   for (const CLI::Option* o : p.cmd->get_options()) {
     if (o->count() == 0 || o->get_name().empty() || o->get_name() == "command") continue;
     bool ok = false;
@@ -71,6 +73,17 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
       print_error(sub, o->get_name() +
                            " does not apply with --pid (the running process keeps "
                            "its allocator; the level is rss: docs/attach.md)");
+      return kExitUsage;
+    }
+  }
+  // The level: rss unless --mode stats (count and sample are not built for a running process).
+  std::string level = "rss";
+  if (const auto* m = p.cmd->get_option_no_throw("--mode"); m && m->count() > 0) {
+    level = m->as<std::string>();
+    if (level != "stats") {
+      print_error(sub, "--mode does not apply with --pid but as --mode stats (got " + level +
+                           "): a running process is watched at level rss (no --mode) or stats; "
+                           "docs/attach.md");
       return kExitUsage;
     }
   }
@@ -89,6 +102,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   }
   attach::Options a;
   a.pid = static_cast<pid_t>(p.pid);
+  a.level = level;
   a.interval_ms = r.interval_ms;
   // --duration may belong to the subcommand itself (a run's duration): read it by name.
   if (const auto* d = p.cmd->get_option_no_throw("--duration"); d && d->count() > 0) {
@@ -125,9 +139,11 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   }
   if (!r.quiet)
     std::cerr << fmt::format(
-        "arenalab {}: attached to pid {} ({}, running for {}; level rss, "
-        "nothing injected); Ctrl-C stops sampling, the process runs on\n",
-        sub, p.pid, target->comm, duration(target->started_s_ago));
+        "arenalab {}: attaching to pid {} ({}, running for {}; {}); Ctrl-C stops sampling, "
+        "the process runs on\n",
+        sub, p.pid, target->comm, duration(target->started_s_ago),
+        level == "rss" ? "level rss, nothing injected"
+                       : "level stats: an agent thread reads the allocator's books");
   auto out = attach::watch_pid(a);
   if (!out) {
     print_error(sub, out.error().message);
@@ -147,6 +163,14 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
         out->ended == "duration" ? "--duration reached"
                                  : "stopped by signal " + std::to_string(out->signal.value_or(0)),
         out->out_dir);
+    if (const auto& i = out->injection)
+      std::cerr << fmt::format(
+          "arenalab {}: agent {} loaded through thread {} (stopped {:.1f} ms, {} XSAVE bytes "
+          "kept); {}\n",
+          sub, i->agent, i->tid, i->stopped_ms, i->xstate_bytes,
+          i->final_seen
+              ? fmt::format("its sampler ended {:.0f} ms after the stop request", i->detach_ms)
+              : std::string("no final sample seen"));
     for (const auto& w : out->warnings)
       std::cerr << "arenalab " << sub << ": warning: " << w << "\n";
   }

@@ -19,7 +19,8 @@ Record parse(const json& doc) {
   const Obj o(doc, "");
   Record r;
   r.level = o.str("level");
-  if (r.level != "rss") throw FormatError("level: expected \"rss\", found \"" + r.level + "\"");
+  if (r.level != "rss" && r.level != "stats")
+    throw FormatError("level: expected \"rss\" or \"stats\", found \"" + r.level + "\"");
   r.cannot_tell = o.str_or("cannot_tell");
   r.pid = o.integer("pid", 1, kMaxInt);
   r.comm = o.str_or("comm");
@@ -52,6 +53,10 @@ Record parse(const json& doc) {
     } else {
       r.cgroup_note = c->str_or("note");
     }
+  }
+  if (doc.contains("injection")) {
+    if (!doc["injection"].is_object()) throw FormatError("injection: expected an object");
+    r.injection = doc["injection"];
   }
   return r;
 }
@@ -86,6 +91,7 @@ json to_json(const Record& r) {
     j["cgroup"] = {{"dir", *r.cgroup_dir}, {"version", r.cgroup_version}};
   else
     j["cgroup"] = {{"note", r.cgroup_note}};
+  if (r.injection) j["injection"] = *r.injection;
   return j;
 }
 

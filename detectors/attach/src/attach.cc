@@ -7,16 +7,22 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <climits>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "arenalab/attach/attach.h"
 #include "arenalab/core/files.h"
 #include "arenalab/formats/attach.h"
 #include "arenalab/formats/timeline.h"
 #include "attach_internal.h"
+#include "inject.h"
 
 namespace arenalab::attach {
 namespace {
@@ -145,6 +151,150 @@ bool take_sample(int proc_fd, const Target& t, const std::optional<std::string>&
   return true;
 }
 
+std::string agent_path(const Options& o) {
+  return o.agent_path.empty() ? lib_dir() + "/libarenalab_agent.so" : o.agent_path;
+}
+
+std::size_t count_samples(const std::string& path, bool* final_seen) {
+  std::ifstream in(path);
+  std::string line;
+  std::size_t n = 0;
+  bool header = true;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.back() != '}') continue;  // a line being written
+    if (header) {
+      header = false;
+      continue;
+    }
+    ++n;
+    if (final_seen && line.find("\"final\":true") != std::string::npos) *final_seen = true;
+  }
+  return n;
+}
+
+// True while the process behind proc_fd runs (not a zombie, its mm still there).
+bool target_alive(int proc_fd) {
+  const Read status = read_at(proc_fd, "status");
+  if (!status.ok || status.text.empty()) return false;
+  const auto state = status.text.find("\nState:");
+  if (state != std::string::npos) {
+    const auto c = status.text.find_first_not_of(" \t", state + 7);
+    if (c != std::string::npos && (status.text[c] == 'Z' || status.text[c] == 'X')) return false;
+  }
+  return status.text.find("\nVmRSS:") != std::string::npos;
+}
+
+// Level stats: the agent in the target writes timeline.jsonl; arenalab waits, watching that
+// the target lives, then asks the agent to stop through <out>/agent.stop (no second ptrace
+// stop of the target) and waits for its final sample.
+Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
+  const Target& t = out.target;
+  const std::string who = "pid " + std::to_string(o.pid);
+  out.level = "stats";
+  char abs_dir[PATH_MAX];
+  if (!::realpath(out.out_dir.c_str(), abs_dir)) return make_error("cannot resolve " + out.out_dir);
+  const std::string dir = abs_dir;
+  const std::string stop_file = dir + "/agent.stop";
+  ::unlink(stop_file.c_str());
+  ::unlink(out.timeline_path.c_str());
+  ::unlink(out.record_path.c_str());
+  // The target's start on CLOCK_BOOTTIME: the agent's t_ms share level rss's axis.
+  const std::uint64_t t0_ns =
+      static_cast<std::uint64_t>(static_cast<double>(t.start_ticks) / ticks_per_s() * 1e9);
+  const unsigned interval = static_cast<unsigned>(o.interval_ms < 1 ? 1 : o.interval_ms);
+  auto inj = inject_agent(o.pid, agent_path(o), dir, interval, t0_ns);
+  if (!inj) return inj.error();
+  out.injection = *inj;
+
+  StopSignals stop;
+  const double t0 = monotonic_ms();
+  double next = t0;
+  for (;;) {
+    next += o.interval_ms;
+    if (o.duration_s > 0 && next - t0 > o.duration_s * 1e3 + 1e-6) {
+      sleep_until(t0 + o.duration_s * 1e3);
+      out.ended = g_stop_signal ? "interrupted" : "duration";
+    } else {
+      sleep_until(next);
+    }
+    if (g_stop_signal) {
+      out.ended = "interrupted";
+      out.signal = static_cast<int>(g_stop_signal);
+    }
+    if (!target_alive(proc_fd)) {
+      out.ended = "vanished";
+      out.vanished_at_s = (monotonic_ms() - t0) / 1e3;
+      out.vanished_utc = utc_now();
+    }
+    if (!out.ended.empty()) break;
+    if (o.on_sample) o.on_sample(monotonic_ms() - t0, out.timeline_path);
+    if (next < monotonic_ms()) next = monotonic_ms();
+  }
+  out.attached_ms = monotonic_ms() - t0;
+  // Detach: the agent sees agent.stop at its next tick, writes a final sample and its thread
+  // ends; the library stays loaded, idle (dlclose of injected code is a known crash source).
+  if (out.ended != "vanished") {
+    const double asked = monotonic_ms();
+    if (std::ofstream(stop_file).good()) {
+      const double deadline = asked + 3 * o.interval_ms + 5000;
+      bool final_seen = false;
+      while (monotonic_ms() < deadline && target_alive(proc_fd)) {
+        count_samples(out.timeline_path, &final_seen);
+        if (final_seen) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      out.injection->final_seen = final_seen;
+      out.injection->detach_ms = monotonic_ms() - asked;
+      if (!final_seen)
+        out.warnings.push_back(who + ": the agent wrote no final sample within " +
+                               std::to_string(static_cast<int>(deadline - asked)) +
+                               " ms of the stop request; it stops by itself once this arenalab "
+                               "has exited");
+    }
+    ::unlink(stop_file.c_str());
+  }
+  out.samples = count_samples(out.timeline_path, nullptr);
+  if (out.samples == 0)
+    return make_error(who + ": the agent was loaded but wrote no sample to " + out.timeline_path);
+
+  attach_file::Record r;
+  r.level = "stats";
+  r.cannot_tell = kStatsLevelLimit;
+  r.pid = t.pid;
+  r.comm = t.comm;
+  r.command = t.command;
+  r.exe = t.exe;
+  r.uid = t.uid;
+  r.target_running_s_at_attach = t.started_s_ago;
+  r.interval_ms = o.interval_ms;
+  r.attached_ms = out.attached_ms;
+  r.samples = static_cast<std::int64_t>(out.samples);
+  r.ended = out.ended;
+  if (auto tl = timeline::read_timeline(out.timeline_path); tl) {
+    r.allocator_backend = tl->header.allocator.backend;
+    r.allocator_library = tl->header.allocator.library;
+  }
+  r.warnings = out.warnings;
+  if (o.duration_s > 0) r.duration_s = o.duration_s;
+  r.signal = out.signal;
+  r.vanished_after_s = out.vanished_at_s;
+  if (out.vanished_at_s) r.vanished_utc = out.vanished_utc;
+  r.cgroup_note = "level stats samples inside the target (the books and RSS); no cgroup figures";
+  const Injection& i = *out.injection;
+  r.injection = nlohmann::json{{"agent", i.agent},
+                               {"thread", i.tid},
+                               {"syscall", i.syscall},
+                               {"syscall_rax", i.syscall_rax},
+                               {"xstate_bytes", i.xstate_bytes},
+                               {"cpuid_xsave_max", i.cpuid_xsave_max},
+                               {"stopped_ms", i.stopped_ms},
+                               {"threads_tried", i.threads_tried},
+                               {"final_sample", i.final_seen},
+                               {"detach_ms", i.detach_ms}};
+  if (auto st = attach_file::write_attach(out.record_path, r); !st) return st.error();
+  return out;
+}
+
 }  // namespace
 
 Result<Outcome> watch_pid(const Options& o) {
@@ -166,10 +316,15 @@ Result<Outcome> watch_pid(const Options& o) {
       !st.ok || !parse_stat(st.text) || parse_stat(st.text)->start_ticks != t.start_ticks)
     return make_error(who + " exited while being looked at");
 
+  if (o.level != "rss" && o.level != "stats")
+    return make_error("level " + o.level + ": expected rss or stats");
+  if (o.level == "stats")
+    if (auto st = stats_preflight(o.pid, agent_path(o)); !st) return st.error();
   out.out_dir = o.out_dir.empty() ? "arenalab-attach-" + std::to_string(o.pid) : o.out_dir;
   if (auto st = make_directories(out.out_dir); !st) return st.error();
   out.timeline_path = out.out_dir + "/timeline.jsonl";
   out.record_path = out.out_dir + "/attach.json";
+  if (o.level == "stats") return watch_stats(o, std::move(out), proc_fd);
   // Written as it goes (a valid prefix at every flush: a killed arenalab leaves a readable
   // timeline); the record is written at the end, atomically.
   std::ofstream tl(out.timeline_path, std::ios::trunc);

@@ -14,15 +14,16 @@ Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::O
   AttachVerdict v;
   v.classification = analysis::classify(analysis::signals_from_timeline(*tl), options);
   auto& c = v.classification;
-  c.reason += c.reason.empty() ? kRssLevelLimit : std::string("; ") + kRssLevelLimit;
+  // Level rss says what RSS alone cannot tell; level stats has the books, and its timeline's
+  // header names the allocator identified from inside.
+  if (outcome.level == "rss")
+    c.reason += c.reason.empty() ? kRssLevelLimit : std::string("; ") + kRssLevelLimit;
   auto doc = analysis::to_verdict(c, options, outcome.timeline_path);
-  doc.attach = verdict_file::AttachPart{outcome.target.pid,
-                                        outcome.target.command,
-                                        "rss",
-                                        static_cast<std::int64_t>(outcome.samples),
-                                        outcome.ended,
-                                        outcome.attached_ms,
-                                        outcome.out_dir};
+  doc.attach =
+      verdict_file::AttachPart{outcome.target.pid, outcome.target.command,
+                               outcome.level,      static_cast<std::int64_t>(outcome.samples),
+                               outcome.ended,      outcome.attached_ms,
+                               outcome.out_dir};
   v.verdict_path = outcome.out_dir + "/verdict.json";
   if (auto st = verdict_file::write_verdict(v.verdict_path, doc); !st) return st.error();
   return v;

@@ -18,7 +18,7 @@ namespace arenalab::attach_file {
 inline constexpr std::string_view kSchema = "arenalab.attach/1";
 
 struct Record {
-  std::string level = "rss";  // what was sampled: "rss" (from /proc, nothing injected)
+  std::string level = "rss";  // "rss" (from /proc, nothing injected) | "stats" (the agent's books)
   std::string cannot_tell;    // what this level cannot tell, one sentence
   std::int64_t pid = 0;
   std::string comm;                  // /proc/PID/comm
@@ -41,6 +41,9 @@ struct Record {
   std::optional<std::string> cgroup_dir;   // the target's memory cgroup, when readable
   std::string cgroup_version;              // "v2" | "v1" with cgroup_dir
   std::string cgroup_note;                 // why there is none, without cgroup_dir
+  // Level stats: how the agent got in and out (thread, syscall it slept in, xstate bytes saved,
+  // ms stopped, detach), as written; absent at level rss.
+  std::optional<nlohmann::json> injection;
 
   bool operator==(const Record&) const = default;
 };

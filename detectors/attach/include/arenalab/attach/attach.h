@@ -50,6 +50,11 @@ std::optional<CgroupDir> locate_cgroup(const std::string& proc_pid_cgroup,
 
 struct Options {
   pid_t pid = 0;
+  // "rss": nothing injected. "stats": libarenalab_agent.so is loaded into the target by ptrace
+  // and its thread writes the allocator's books (docs/attach.md); refused where ptrace is not
+  // permitted, for a static target, another mount namespace, or the interposer present.
+  std::string level = "rss";
+  std::string agent_path;     // empty: lib_dir()/libarenalab_agent.so
   double interval_ms = 1000;  // sampling period
   double duration_s = 0;      // stop after this long; 0: until interrupted or the target ends
   std::string out_dir;        // empty: ./arenalab-attach-<pid> (created)
@@ -57,7 +62,23 @@ struct Options {
   std::function<void(double elapsed_ms, const std::string& timeline_path)> on_sample;
 };
 
+// Level stats: how the agent got in, and out.
+struct Injection {
+  std::string agent;             // the agent's path as loaded
+  pid_t tid = 0;                 // the thread that ran dlopen and the start call
+  long syscall = -1;             // the syscall it slept in when stopped (orig_rax); -1: user code
+  long syscall_rax = 0;          // rax then (-514 ERESTARTNOHAND, ...), restored with it
+  std::size_t xstate_bytes = 0;  // NT_X86_XSTATE as the kernel gave it, saved and restored
+  std::uint32_t cpuid_xsave_max = 0;  // CPUID 0xD.0 ECX: the XSAVE area of every feature
+  double stopped_ms = 0;              // from the first seize to the chosen thread's detach
+  int threads_tried = 0;              // threads stopped and let go untouched (not at a safe point)
+  bool final_seen = false;            // the agent wrote its final sample after the stop request
+  double detach_ms = 0;               // stop request to final sample
+};
+
 struct Outcome {
+  std::string level = "rss";
+  std::optional<Injection> injection;
   Target target;
   std::string out_dir, timeline_path, record_path;
   std::size_t samples = 0;
@@ -92,5 +113,9 @@ Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::O
 inline constexpr const char* kRssLevelLimit =
     "level rss reads the kernel's figures only: without the allocator's books it cannot tell "
     "a leak from memory the allocator retains (or from growth outside malloc)";
+// The same for level stats.
+inline constexpr const char* kStatsLevelLimit =
+    "level stats reads the allocator's books and RSS, not call sites: it tells a leak from "
+    "memory the allocator retains, not where the memory was allocated";
 
 }  // namespace arenalab::attach

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: Apache-2.0
+// libarenalab_agent.so: the agent `arenalab watch --pid --mode stats` loads into a running
+// process (docs/attach.md). Passive when loaded: no constructor, no TLS, no hook. Its two entry
+// points start and stop one sampler thread that appends the allocator's own books
+// (allocators/backend.h) and RSS to <out_dir>/timeline.jsonl, the format `--mode stats` writes.
+// Injected code: no exceptions, no RTTI, static libstdc++, never sanitized.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+#include "arenalab/allocators/backend.h"
+
+namespace {
+
+constexpr std::size_t kPath = 4096;
+
+struct Config {
+  char timeline[kPath + 32];
+  char stop_file[kPath + 32];  // arenalab creates it to detach (no second injection)
+  unsigned interval_ms = 100;
+  std::uint64_t t0_ns = 0;  // CLOCK_BOOTTIME ns of the target's start: t_ms shares level rss's axis
+  pid_t watcher = 0;        // arenalab's pid: the sampler stops when that process is gone
+  unsigned long long watcher_start = 0;  // its start time (field 22 of /proc/PID/stat)
+};
+
+Config g_cfg;
+// 0 idle, 1 sampling; a start while sampling is refused.
+std::atomic<int> g_running{0};
+pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t g_wake;  // CLOCK_MONOTONIC, set up in arenalab_agent_start
+bool g_stop = false;    // under g_lock
+
+std::uint64_t clock_ns(clockid_t c) {
+  timespec ts{};
+  clock_gettime(c, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// A line buffer that never overflows: a line that does not fit is dropped whole.
+struct Line {
+  char buf[16384];
+  std::size_t n = 0;
+  bool overflow = false;
+  void add(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+    if (overflow) return;
+    va_list ap;
+    va_start(ap, fmt);
+    const int k = vsnprintf(buf + n, sizeof buf - n, fmt, ap);
+    va_end(ap);
+    if (k < 0 || static_cast<std::size_t>(k) >= sizeof buf - n)
+      overflow = true;
+    else
+      n += static_cast<std::size_t>(k);
+  }
+  void json_str(const char* s, std::size_t len) {
+    add("\"");
+    for (std::size_t i = 0; i < len && !overflow; ++i) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c == '"' || c == '\\')
+        add("\\%c", c);
+      else if (c < 0x20)
+        add("\\u%04x", c);
+      else
+        add("%c", c);
+    }
+    add("\"");
+  }
+};
+
+// Opened for each append and closed again, as the interposer does: a daemon that closes every
+// descriptor can neither break our writes nor have its own fds written by us.
+void append(const Line& l, bool create) {
+  if (l.overflow) return;
+  const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT | O_TRUNC : 0);
+  const int fd = open(g_cfg.timeline, flags, 0644);
+  if (fd < 0) return;
+  std::size_t off = 0;
+  while (off < l.n) {
+    const ssize_t w = write(fd, l.buf + off, l.n - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    off += static_cast<std::size_t>(w);
+  }
+  close(fd);
+}
+
+long long read_fd_text(const char* path, char* buf, std::size_t size) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  const ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = 0;
+  return n;
+}
+
+long long status_kb(const char* text, const char* key) {
+  const char* p = std::strstr(text, key);
+  if (!p) return -1;
+  p += std::strlen(key);
+  while (*p == ' ' || *p == '\t') ++p;
+  long long v = 0;
+  while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+  return v * 1024;
+}
+
+// Field 22 (starttime) of /proc/PID/stat, 0 when the process is gone.
+unsigned long long start_ticks(pid_t pid) {
+  char path[64], buf[1024];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  if (read_fd_text(path, buf, sizeof buf) <= 0) return 0;
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return 0;
+  ++p;
+  for (int field = 3; field <= 22; ++field) {  // p points at the space before field `field`
+    while (*p == ' ') ++p;
+    if (field == 22) return std::strtoull(p, nullptr, 10);
+    while (*p && *p != ' ') ++p;
+  }
+  return 0;
+}
+
+void write_header(const arenalab::Identification& id, bool id_ok) {
+  static Line l;
+  l.n = 0;
+  l.overflow = false;
+  l.add("{\"schema\":\"arenalab.timeline/1\",\"pid\":%d,\"command\":[", static_cast<int>(getpid()));
+  static char cmd[16384];
+  const long long n = read_fd_text("/proc/self/cmdline", cmd, sizeof cmd);
+  for (long long i = 0, first = 1; i < n; first = 0) {
+    const std::size_t len = std::strlen(cmd + i);
+    if (!first) l.add(",");
+    l.json_str(cmd + i, len);
+    i += static_cast<long long>(len) + 1;
+  }
+  const char* backend = id_ok ? arenalab::backend_name(id.backend) : "unknown";
+  l.add("],\"allocator\":{\"name\":\"attached\",\"backend\":\"%s\",\"library\":", backend);
+  l.json_str(id.library, std::strlen(id.library));
+  l.add(",\"version\":");
+  l.json_str(id.version, std::strlen(id.version));
+  // Identified from inside, by the malloc the process calls: verified, unlike level rss's guess.
+  l.add(",\"verified\":%s},\"mode\":\"stats\",\"interval_ms\":%u,\"sample_bytes\":0}\n",
+        id_ok ? "true" : "false", g_cfg.interval_ms);
+  append(l, true);
+}
+
+void write_sample(const arenalab::Identification& id, bool id_ok, bool final) {
+  static Line l;
+  l.n = 0;
+  l.overflow = false;
+  const double t_ms = static_cast<double>(clock_ns(CLOCK_BOOTTIME) - g_cfg.t0_ns) / 1e6;
+  l.add("{\"t_ms\":%.3f", t_ms);
+  static char status[8192];
+  if (read_fd_text("/proc/self/status", status, sizeof status) > 0) {
+    const long long rss = status_kb(status, "\nVmRSS:");
+    const long long anon = status_kb(status, "\nRssAnon:");
+    if (rss >= 0) l.add(",\"rss\":%lld", rss);
+    if (anon >= 0) l.add(",\"rss_anon\":%lld", anon);
+  }
+  arenalab::AllocatorStats st;
+  if (id_ok && arenalab::read_allocator_stats(id.backend, &st)) {
+    const std::pair<const char*, const std::optional<std::uint64_t>*> fields[] = {
+        {"allocated", &st.allocated},
+        {"active", &st.active},
+        {"resident", &st.resident},
+        {"mapped", &st.mapped},
+        {"retained", &st.retained}};
+    bool any = false;
+    for (const auto& [key, v] : fields) {
+      if (!*v) continue;
+      l.add("%s\"%s\":%llu", any ? "," : ",\"alloc\":{", key, static_cast<unsigned long long>(**v));
+      any = true;
+    }
+    if (any) l.add("}");
+  }
+  if (final) l.add(",\"final\":true");
+  l.add("}\n");
+  append(l, false);
+}
+
+bool should_stop() {
+  if (access(g_cfg.stop_file, F_OK) == 0) return true;
+  return start_ticks(g_cfg.watcher) != g_cfg.watcher_start;  // arenalab gone (or pid reused)
+}
+
+void* sampler_main(void*) {
+  g_cfg.watcher_start = start_ticks(g_cfg.watcher);
+  static arenalab::Identification id;
+  const bool id_ok = arenalab::identify_current(&id);
+  write_header(id, id_ok);
+  write_sample(id, id_ok, false);
+  std::uint64_t next = clock_ns(CLOCK_MONOTONIC);
+  const std::uint64_t step = static_cast<std::uint64_t>(g_cfg.interval_ms) * 1000000ULL;
+  pthread_mutex_lock(&g_lock);
+  for (;;) {
+    next += step;
+    const timespec ts{static_cast<time_t>(next / 1000000000ULL),
+                      static_cast<long>(next % 1000000000ULL)};
+    while (!g_stop && pthread_cond_timedwait(&g_wake, &g_lock, &ts) != ETIMEDOUT) {
+    }
+    if (g_stop) break;
+    pthread_mutex_unlock(&g_lock);
+    const bool stop = should_stop();
+    write_sample(id, id_ok, stop);
+    pthread_mutex_lock(&g_lock);
+    if (stop) break;
+    // A late tick (a busy machine) is not caught up with a burst.
+    if (const std::uint64_t now = clock_ns(CLOCK_MONOTONIC); next < now) next = now;
+  }
+  if (g_stop) write_sample(id, id_ok, true);
+  pthread_mutex_unlock(&g_lock);
+  g_running.store(0, std::memory_order_release);
+  return nullptr;
+}
+
+}  // namespace
+
+extern "C" {
+
+// Starts the sampler: every interval_ms it appends a sample to <out_dir>/timeline.jsonl (created
+// with its header first), t_ms counted from t0_ns (CLOCK_BOOTTIME ns; 0: now). It stops at
+// arenalab_agent_stop(), when <out_dir>/agent.stop appears, or when process watcher_pid (the
+// arenalab that attached; 0: none) is gone, writing one last sample marked "final".
+// Returns 0 started, 1 already sampling, 2 bad arguments, 3 no thread.
+__attribute__((visibility("default"))) int arenalab_agent_start(const char* out_dir,
+                                                                unsigned interval_ms,
+                                                                unsigned long long t0_ns,
+                                                                int watcher_pid) {
+  if (!out_dir || out_dir[0] != '/' || std::strlen(out_dir) >= kPath || interval_ms == 0) return 2;
+  int idle = 0;
+  if (!g_running.compare_exchange_strong(idle, 1)) return 1;
+  std::snprintf(g_cfg.timeline, sizeof g_cfg.timeline, "%s/timeline.jsonl", out_dir);
+  std::snprintf(g_cfg.stop_file, sizeof g_cfg.stop_file, "%s/agent.stop", out_dir);
+  g_cfg.interval_ms = interval_ms;
+  g_cfg.t0_ns = t0_ns ? t0_ns : clock_ns(CLOCK_BOOTTIME);
+  g_cfg.watcher = watcher_pid;
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&g_wake, &ca);
+  pthread_condattr_destroy(&ca);
+  g_stop = false;
+  // Every signal blocked in the sampler (it inherits the mask around pthread_create): the
+  // program's signals never land on it.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t th;
+  const int rc = pthread_create(&th, &attr, sampler_main, nullptr);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (rc != 0) {
+    g_running.store(0);
+    return 3;
+  }
+  return 0;
+}
+
+// Asks the sampler to write its final sample and end; returns at once (the library stays
+// loaded: dlclose of injected code is a known crash source). 0 stopping, 1 not sampling.
+__attribute__((visibility("default"))) int arenalab_agent_stop() {
+  if (g_running.load() == 0) return 1;
+  pthread_mutex_lock(&g_lock);
+  g_stop = true;
+  pthread_cond_signal(&g_wake);
+  pthread_mutex_unlock(&g_lock);
+  return 0;
+}
+
+// 1 while a sampler runs (tests, and a second attach's message).
+__attribute__((visibility("default"))) int arenalab_agent_running() { return g_running.load(); }
+}

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// The target of the level stats tests (stats_test.py): ticks every 50 ms, each printing one line
+// "<i> <f(i)>" that a test can check for gaps and for being the same as a run never attached,
+// and reporting any failed or interrupted syscall ("ERROR ...", exit 1): a restart that went
+// wrong after the injection shows as EINTR or errno 514 here.
+// usage: stats_target leak|bounded [--threads N] [--read]
+//   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks.
+//   --threads N: N more threads spinning in user code; --read: between ticks the main thread
+//   blocks in read(2) on stdin, one byte per tick (instead of nanosleep).
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile unsigned long g_spin;
+
+static void* spin(void* arg) {
+  (void)arg;
+  for (;;) {
+    for (int i = 0; i < 1000000; ++i) g_spin += (unsigned long)i;  // user code only
+    void* p = malloc(256);                                         // and the allocator now and then
+    free(p);
+  }
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2 || (strcmp(argv[1], "leak") != 0 && strcmp(argv[1], "bounded") != 0)) {
+    fprintf(stderr, "usage: stats_target leak|bounded [--threads N] [--read]\n");
+    return 2;
+  }
+  const int leak = strcmp(argv[1], "leak") == 0;
+  int threads = 0, use_read = 0;
+  for (int i = 2; i < argc; ++i) {
+    if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
+    if (strcmp(argv[i], "--read") == 0) use_read = 1;
+  }
+  for (int t = 0; t < threads; ++t) {
+    pthread_t th;
+    if (pthread_create(&th, NULL, spin, NULL) != 0) {
+      printf("ERROR pthread_create\n");
+      return 1;
+    }
+  }
+  enum { kRing = 64, kBlock = 64 << 10 };
+  char* ring[kRing] = {0};
+  for (unsigned long i = 0;; ++i) {
+    char* p = malloc(kBlock);
+    memset(p, (int)(i & 0xff), kBlock);
+    if (!leak) {
+      free(ring[i % kRing]);
+      ring[i % kRing] = p;
+    }
+    printf("%lu %lu\n", i, (i * i) % 9973);
+    fflush(stdout);
+    if (use_read) {
+      char c;
+      const ssize_t n = read(0, &c, 1);
+      if (n == 0) return 0;  // the test closed the pipe
+      if (n != 1) {
+        printf("ERROR read returned %zd errno %d\n", n, errno);
+        fflush(stdout);
+        return 1;
+      }
+    } else {
+      const struct timespec tick = {0, 50 * 1000 * 1000};
+      if (nanosleep(&tick, NULL) != 0) {
+        printf("ERROR nanosleep errno %d\n", errno);
+        fflush(stdout);
+        return 1;
+      }
+    }
+  }
+}

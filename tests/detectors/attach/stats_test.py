@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# `arenalab watch|run --pid --mode stats` (the agent injected by ptrace) on real processes
+# started before arenalab: the verdicts from the allocator's books, the target's output unchanged
+# after detach, syscalls restarted (no EINTR, no errno 514), attach/detach/attach, 64 busy
+# threads, SIGKILL of arenalab, and the refusals.
+# usage: stats_test.py CASE --arenalab BIN --target BIN --workdir DIR
+# Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout).
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+failures = []
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL:", msg, flush=True)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    return cond
+
+
+def skip(reason):
+    print("SKIP:", reason, flush=True)
+    sys.exit(77)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def ptrace_permitted():
+    """Skips with the reason where this machine forbids what level stats needs."""
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            scope = int(f.read())
+    except OSError:
+        scope = 0
+    if scope >= 3 or (scope >= 1 and os.geteuid() != 0):
+        skip(f"kernel.yama.ptrace_scope is {scope}: attaching is not permitted here")
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("TracerPid:") and int(line.split()[1]) != 0:
+                skip("this test runs under a tracer")
+
+
+def timeline(path):
+    with open(path) as f:
+        lines = [json.loads(x) for x in f.read().splitlines() if x.endswith("}")]
+    return lines[0], lines[1:]
+
+
+def wait_for(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    fail(f"timed out after {timeout} s waiting for {what}")
+    return False
+
+
+class Target:
+    """A target process whose stdout goes to a file; lines are checked as '<i> <f(i)>'."""
+
+    def __init__(self, argv, workdir, name, env=None, stdin=None):
+        self.out = os.path.join(workdir, name + ".out")
+        self.err = os.path.join(workdir, name + ".err")
+        with open(self.out, "w") as so, open(self.err, "w") as se:
+            self.proc = subprocess.Popen(argv, stdout=so, stderr=se, env=env, stdin=stdin)
+        self.pid = self.proc.pid
+
+    def lines(self):
+        with open(self.out) as f:
+            return f.read().splitlines()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def check_output(tag, t, expect=lambda i: f"{i} {(i * i) % 9973}"):
+    """The target's output is exactly what a run never attached prints: consecutive, no error."""
+    lines = t.lines()
+    check(len(lines) > 0, f"{tag}: no output")
+    for i, line in enumerate(lines[:-1]):  # the last may be mid-write
+        if line != expect(i):
+            fail(f"{tag}: output line {i} is {line!r}, expected {expect(i)!r}")
+            break
+    with open(t.err) as f:
+        err = f.read()
+    check("Error" not in err and "ERROR" not in err and "514" not in err,
+          f"{tag}: target stderr {err[-300:]!r}")
+
+
+def attach(args, pid, out, *extra, sub="watch", duration="4", timeout=120):
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [args.arenalab, sub, "--pid", str(pid), "--mode", "stats", "--interval", "100",
+           "--out", out, "-q", "--duration", duration, *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def check_stats_files(tag, out, backend):
+    header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+    check(header.get("mode") == "stats", f"{tag}: header mode {header.get('mode')}")
+    check(header["allocator"]["backend"] == backend, f"{tag}: backend {header['allocator']}")
+    check(len(samples) >= 10, f"{tag}: {len(samples)} samples")
+    check(all("allocated" in s.get("alloc", {}) for s in samples),
+          f"{tag}: samples without the books: {samples[:2]}")
+    check(samples and samples[-1].get("final") is True, f"{tag}: no final sample")
+    with open(os.path.join(out, "attach.json")) as f:
+        rec = json.load(f)
+    check(rec["level"] == "stats" and rec["samples"] == len(samples), f"{tag}: attach.json {rec}")
+    inj = rec.get("injection", {})
+    check(inj.get("xstate_bytes", 0) >= 512 and inj.get("final_sample") is True,
+          f"{tag}: injection {inj}")
+    print(f"{tag}: injection {json.dumps(inj)}", flush=True)
+    return header, samples, rec
+
+
+def check_quiet_after(tag, out, t):
+    """After detach the agent writes nothing more and the target runs on."""
+    path = os.path.join(out, "timeline.jsonl")
+    size = os.path.getsize(path)
+    n = len(t.lines())
+    time.sleep(0.6)
+    check(os.path.getsize(path) == size, f"{tag}: the timeline grew after detach")
+    check(alive(t.pid), f"{tag}: the target is gone after detach")
+    wait_for(lambda: len(t.lines()) > n + 2, 30, f"{tag}: the target's output after detach")
+
+
+def verdict_of(out):
+    with open(os.path.join(out, "verdict.json")) as f:
+        return json.load(f)
+
+
+def run_leak(args, tag, env=None, backend="glibc"):
+    t = Target([args.target, "leak"], args.workdir, tag, env=env)
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, tag)
+        p = attach(args, t.pid, out, duration="5")
+        check(p.returncode == 3, f"{tag}: exit {p.returncode}; {p.stdout[-300:]!r} {p.stderr}")
+        check_stats_files(tag, out, backend)
+        check(verdict_of(out)["verdict"] == "leak", f"{tag}: verdict {verdict_of(out)['verdict']}")
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
+    finally:
+        t.kill()
+
+
+def case_glibc_leak(args):
+    run_leak(args, "glibc_leak")
+
+
+def case_jemalloc_leak(args):
+    libs = sorted(glob.glob("/usr/lib/*/libjemalloc.so.2") + glob.glob("/usr/lib/libjemalloc.so.2"))
+    if not libs:
+        skip("libjemalloc.so.2 is not installed")
+    run_leak(args, "jemalloc_leak", env=dict(os.environ, LD_PRELOAD=libs[0]), backend="jemalloc")
+
+
+def case_glibc_bounded(args):
+    t = Target([args.target, "bounded"], args.workdir, "bounded")
+    try:
+        time.sleep(1.0)  # past the 64-tick warm-up? no: the books are flat after it (3.2 s)
+        time.sleep(3.0)
+        out = os.path.join(args.workdir, "bounded")
+        p = attach(args, t.pid, out, duration="5")
+        check(p.returncode == 0, f"bounded: exit {p.returncode}; {p.stdout[-300:]!r} {p.stderr}")
+        check_stats_files("bounded", out, "glibc")
+        v = verdict_of(out)["verdict"]
+        check(v in ("stable", "bounded", "retention"), f"bounded: verdict {v}")
+        check_quiet_after("bounded", out, t)
+        check_output("bounded", t)
+    finally:
+        t.kill()
+
+
+def case_reattach(args):
+    """Attach, detach, attach again: the agent stays loaded, idle, and starts once more."""
+    t = Target([args.target, "leak"], args.workdir, "reattach")
+    try:
+        time.sleep(0.5)
+        for k in range(3):
+            out = os.path.join(args.workdir, f"reattach{k}")
+            p = attach(args, t.pid, out, duration="2", sub="run")
+            check(p.returncode == 0, f"reattach {k}: exit {p.returncode}; {p.stderr}")
+            _, samples = timeline(os.path.join(out, "timeline.jsonl"))
+            check(len(samples) >= 5 and samples[-1].get("final"), f"reattach {k}: {len(samples)}")
+            check(alive(t.pid), f"reattach {k}: target gone")
+        with open(f"/proc/{t.pid}/maps") as f:
+            n = sum(1 for line in f if line.rstrip().endswith("libarenalab_agent.so"))
+        check(n >= 1, "reattach: the agent is not mapped")
+        check_output("reattach", t)
+    finally:
+        t.kill()
+
+
+def case_threads64(args):
+    """64 threads spinning in user code and the allocator, and the main thread in nanosleep."""
+    t = Target([args.target, "bounded", "--threads", "64"], args.workdir, "threads64")
+    try:
+        wait_for(lambda: len(os.listdir(f"/proc/{t.pid}/task")) >= 65, 30, "65 threads")
+        time.sleep(1.0)
+        out = os.path.join(args.workdir, "threads64")
+        p = attach(args, t.pid, out, duration="4", sub="run", timeout=180)
+        check(p.returncode == 0, f"threads64: exit {p.returncode}; {p.stderr}")
+        check_stats_files("threads64", out, "glibc")
+        check(alive(t.pid), "threads64: target gone")
+        check(len(os.listdir(f"/proc/{t.pid}/task")) == 65, "threads64: threads lost")
+        check_quiet_after("threads64", out, t)
+        check_output("threads64", t)
+    finally:
+        t.kill()
+
+
+def case_sigkill(args):
+    """SIGKILL to arenalab while attached: the target runs on, the agent stops by itself."""
+    t = Target([args.target, "leak"], args.workdir, "sigkill")
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "sigkill")
+        shutil.rmtree(out, ignore_errors=True)
+        a = subprocess.Popen([args.arenalab, "watch", "--pid", str(t.pid), "--mode", "stats",
+                              "--interval", "100", "--out", out, "-q", "--duration", "60"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        tl = os.path.join(out, "timeline.jsonl")
+
+        def samples():
+            try:
+                return len(timeline(tl)[1])
+            except (OSError, IndexError, ValueError):
+                return 0
+        wait_for(lambda: samples() >= 10, 60, "10 samples")
+        a.kill()
+        a.wait()
+        wait_for(lambda: timeline(tl)[1][-1].get("final") is True, 10,
+                 "the agent's final sample after arenalab died")
+        check_quiet_after("sigkill", out, t)
+        check_output("sigkill", t)
+    finally:
+        t.kill()
+
+
+def case_python_sleep(args):
+    """python3 in time.sleep: stopped inside clock_nanosleep three times, never sees EINTR/514."""
+    t = Target([sys.executable, os.path.join(HERE, "sleeper.py")], args.workdir, "python_sleep")
+    try:
+        time.sleep(1.0)
+        syscalls = []
+        for k in range(3):
+            out = os.path.join(args.workdir, f"python_sleep{k}")
+            p = attach(args, t.pid, out, duration="1.5", sub="run")
+            check(p.returncode == 0, f"python_sleep {k}: exit {p.returncode}; {p.stderr}")
+            with open(os.path.join(out, "attach.json")) as f:
+                syscalls.append(json.load(f)["injection"]["syscall"])
+            check(alive(t.pid), f"python_sleep {k}: python3 died")
+        print("python_sleep: syscalls interrupted", syscalls, flush=True)
+        check(any(s in (35, 230, 23, 270) for s in syscalls),
+              f"python_sleep: never stopped inside its sleep: {syscalls}")
+        n = len(t.lines())
+        wait_for(lambda: len(t.lines()) > n + 3, 30, "python3's output after the attaches")
+        check_output("python_sleep", t, expect=str)
+    finally:
+        t.kill()
+
+
+def case_read(args):
+    """The main thread blocked in read(2) on a pipe: the read restarts and gets its byte."""
+    r, w = os.pipe()
+    t = Target([args.target, "bounded", "--read"], args.workdir, "read", stdin=r)
+    os.close(r)
+    stop = threading.Event()
+
+    def feed():
+        while not stop.is_set():
+            os.write(w, b"x")
+            time.sleep(0.3)
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        time.sleep(1.0)
+        out = os.path.join(args.workdir, "read")
+        p = attach(args, t.pid, out, duration="2", sub="run")
+        check(p.returncode == 0, f"read: exit {p.returncode}; {p.stderr}")
+        with open(os.path.join(out, "attach.json")) as f:
+            sc = json.load(f)["injection"]["syscall"]
+        print("read: syscall interrupted", sc, flush=True)
+        check(sc == 0, f"read: stopped in syscall {sc}, not read (0)")
+        n = len(t.lines())
+        wait_for(lambda: len(t.lines()) > n + 2, 30, "the target's output after the attach")
+        check_output("read", t)
+    finally:
+        stop.set()
+        feeder.join()
+        os.close(w)
+        t.kill()
+
+
+def refused(args, tag, pid, want, *extra, runner=()):
+    out = os.path.join(args.workdir, "refused-" + tag)
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [*runner, args.arenalab, "watch", "--pid", str(pid), "--mode", "stats", "--out", out,
+           "--duration", "1"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    err = p.stderr.strip().splitlines()
+    check(p.returncode == 1, f"{tag}: exit {p.returncode}; {p.stderr}")
+    check(len(err) == 1 and want in err[0], f"{tag}: stderr {p.stderr!r}, expected {want!r}")
+    check(not os.path.exists(out), f"{tag}: {out} was written")
+
+
+def case_refusals(args):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc:
+        exe = os.path.join(args.workdir, "target_static")
+        b = subprocess.run([cc, "-static", "-O1", "-o", exe, os.path.join(HERE, "stats_target.c"),
+                            "-lpthread"], capture_output=True, text=True)
+        if b.returncode == 0:
+            t = Target([exe, "bounded"], args.workdir, "static")
+            try:
+                time.sleep(0.3)
+                refused(args, "static", t.pid, "statically linked")
+                check(alive(t.pid), "static: target gone")
+            finally:
+                t.kill()
+        else:
+            print("static: cannot link statically:", b.stderr.strip()[-200:])
+    # Already under arenalab's interposer.
+    inner = os.path.join(args.workdir, "inner")
+    runner = subprocess.Popen([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
+                               "--", args.target, "bounded"], stdout=subprocess.DEVNULL)
+    try:
+        kids = []
+        wait_for(lambda: kids.extend(open(f"/proc/{runner.pid}/task/{runner.pid}/children")
+                                     .read().split()) or kids, 20, "the interposed target")
+        if kids:
+            time.sleep(0.5)
+            refused(args, "interposed", int(kids[0]), "already runs under arenalab's interposer")
+    finally:
+        runner.send_signal(signal.SIGINT)
+        try:
+            runner.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+    # Another user's process.
+    if os.getuid() == 0 and shutil.which("setpriv"):
+        t = Target([args.target, "bounded"], args.workdir, "notours")
+        try:
+            time.sleep(0.3)
+            refused(args, "not-ours", t.pid, "not ours",
+                    runner=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
+            check(alive(t.pid), "not-ours: target gone")
+        finally:
+            t.kill()
+    # Another mount namespace (unshare -m, as root).
+    if os.getuid() == 0 and shutil.which("unshare"):
+        t = Target(["unshare", "-m", "--propagation", "private", args.target, "bounded"],
+                   args.workdir, "mntns")
+        try:
+            time.sleep(0.5)
+            if os.readlink(f"/proc/{t.pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt"):
+                refused(args, "mount-ns", t.pid, "another mount namespace")
+            else:
+                print("mount-ns: unshare -m did not give a new namespace here")
+        finally:
+            t.kill()
+    # --mode count with --pid is a usage error (not built).
+    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "count"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 2 and "--mode does not apply" in p.stderr, f"mode count: {p.stderr}")
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--arenalab", required=True)
+    ap.add_argument("--target", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    args.workdir = os.path.abspath(args.workdir)
+    ptrace_permitted()
+    CASES[args.case](args)
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
