@@ -26,6 +26,7 @@ struct Flags {
   double progress_every_s = 3;  // a progress line on stderr this often while the target runs
   bool full = false;            // --full: the interposer's full mode, then analyze's views
   double temporary_ms = 10;     // --full: freed within this many ms is temporary
+  std::string max_output;       // --max-output SIZE (the interposer's outputs)
 };
 
 int run(const Flags& flags) {
@@ -53,6 +54,16 @@ int run(const Flags& flags) {
                 "--full is the interposer's full mode (--profiler interposer): it records every "
                 "event, so --interval does not apply, and it has no --json output");
     return kExitUsage;
+  }
+  if (!flags.max_output.empty()) {
+    auto cap = parse_size(flags.max_output);
+    if (options.profiler != profilers::Profiler::kInterposer || !cap || *cap == 0) {
+      print_error("profile", "--max-output " + flags.max_output +
+                                 ": expected a size > 0 (e.g. 64K, 100M), with --profiler "
+                                 "interposer only");
+      return kExitUsage;
+    }
+    options.max_output = *cap;
   }
   options.target_stdout_to_stderr = flags.json;
   // Progress on stderr while it runs: the profile itself comes at the end.
@@ -138,6 +149,9 @@ void setup(CLI::App& root, int& exit_code) {
                 "With --profiler interposer: record every allocation and free with its stack "
                 "(full mode, DIR/allocs.bin), then show what `arenalab analyze DIR` shows: live "
                 "bytes by site at the peak (peak.svg), temporaries, allocation counts");
+  cmd->add_option("--max-output", flags->max_output,
+                  "With --profiler interposer: cap on the bytes its dumps and full log take "
+                  "(e.g. 100M): past it they stop, with a warning; the target is untouched");
   cmd->add_option("--temporary-ms", flags->temporary_ms,
                   "--full: an allocation freed within this many ms is temporary (default 10)")
       ->check(CLI::NonNegativeNumber);

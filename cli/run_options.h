@@ -40,6 +40,7 @@ struct InterposerFlags {
   int jemalloc_prof_dump_every = 0;
   bool trace_children = false;
   bool purge_at_end = false;
+  std::string max_output;  // SIZE; empty: no cap
 };
 
 inline void add_target_flags(CLI::App* cmd, TargetFlags& f, const std::string& default_out) {
@@ -79,6 +80,10 @@ inline void add_interposer_flags(CLI::App* cmd, InterposerFlags& f,
   cmd->add_flag("--purge-at-end", f.purge_at_end,
                 "At the target's normal exit, ask its allocator to purge and sample once more: "
                 "tells retention a purge returns from fragmentation");
+  cmd->add_option("--max-output", f.max_output,
+                  "Cap on the bytes the interposer writes per traced process (e.g. 100M): past "
+                  "it the full log and heap/mmap dumps stop and the timeline thins out, with a "
+                  "warning; the target is untouched");
 }
 
 // "300", "300s", "5m", "2h" -> seconds; nullopt for anything else, zero or negative.
@@ -160,6 +165,12 @@ inline std::optional<std::string> apply_interposer_flags(const InterposerFlags& 
   run.jemalloc_prof_dump_every = f.jemalloc_prof_dump_every;
   run.trace_children = f.trace_children;
   run.purge_at_end = f.purge_at_end;
+  if (!f.max_output.empty()) {
+    auto cap = parse_size(f.max_output);
+    if (!cap || *cap == 0)
+      return "--max-output " + f.max_output + ": expected a size > 0 (e.g. 4096, 64K, 100M, 2G)";
+    run.max_output = *cap;
+  }
   return std::nullopt;
 }
 

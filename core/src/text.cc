@@ -3,8 +3,12 @@
 #include "arenalab/core/text.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include "arenalab/core/files.h"
+#include "arenalab/core/sizes.h"
 
 namespace arenalab {
 
@@ -119,11 +123,21 @@ std::vector<std::string> utf8_escaped(const std::vector<std::string>& v) {
   return out;
 }
 
-Result<nlohmann::json> read_json_file(const std::string& path) {
-  auto text = read_file(path);
-  if (!text) return text.error();
+Result<nlohmann::json> read_json_file(const std::string& path, std::uint64_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot read " + printable(path) + ": " + std::strerror(errno));
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes)
+      return make_error(
+          printable(path) + ": larger than " + format_bytes(static_cast<double>(max_bytes)) + " (" +
+          std::to_string(max_bytes) + " bytes), the limit for a JSON document (not read)");
+  }
+  if (in.bad()) return make_error("cannot read " + printable(path) + ": " + std::strerror(errno));
   try {
-    return nlohmann::json::parse(*text);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     return make_error(printable(path) + ": not valid JSON: " + printable(e.what()));
   }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // printable (text.h) and LineReader (lines.h): error lines never echo raw bytes; a line
-// longer than the bound is refused with file:line without reading it all.
+// longer than the bound is refused with file:line without reading it all; read_json_file refuses
+// a document past its bound the same way.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -69,6 +70,32 @@ TEST(LineReader, RefusesAnOverlongLineNamingFileAndLine) {
   EXPECT_LT(line.capacity(), 4u << 20);
   std::remove(path.c_str());
   EXPECT_FALSE(LineReader::open("/nonexistent/x.jsonl").ok());
+}
+
+TEST(ReadJsonFile, RefusesADocumentPastTheBoundNamingTheFile) {
+  const std::string small = temp_with(R"({"a": [1, 2, 3]})");
+  auto ok = read_json_file(small);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ((*ok)["a"].size(), 3u);
+  // Just past a small bound: refused, the file named, nothing parsed.
+  auto over = read_json_file(small, 10);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().message,
+            small + ": larger than 10 B (10 bytes), the limit for a JSON document (not read)");
+  EXPECT_TRUE(read_json_file(small, 16).ok());  // exactly the bound is fine
+  // A sparse file past the default bound (64 MiB): refused after reading about the bound.
+  ASSERT_EQ(truncate(small.c_str(), static_cast<off_t>(kMaxJsonFileBytes) + 1), 0);
+  auto big = read_json_file(small);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().message, small +
+                                     ": larger than 64.0 MiB (67108864 bytes), the limit for a "
+                                     "JSON document (not read)");
+  std::remove(small.c_str());
+  // An endless source ends at the bound too.
+  auto zero = read_json_file("/dev/zero", 1 << 20);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message.find("/dev/zero: larger than 1.0 MiB"), std::string::npos);
+  EXPECT_FALSE(read_json_file("/nonexistent/x.json").ok());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 
@@ -201,6 +202,19 @@ NoXfsz::~NoXfsz() {
   pthread_sigmask(SIG_SETMASK, &old_, nullptr);
 }
 
+namespace {
+std::atomic<std::int64_t> g_output_bytes{0};
+}  // namespace
+
+std::uint64_t output_bytes() {
+  const std::int64_t v = g_output_bytes.load(std::memory_order_relaxed);
+  return v > 0 ? static_cast<std::uint64_t>(v) : 0;
+}
+void output_bytes_add(std::int64_t delta) {
+  g_output_bytes.fetch_add(delta, std::memory_order_relaxed);
+}
+void output_bytes_reset() { g_output_bytes.store(0, std::memory_order_relaxed); }
+
 bool write_all(int fd, const char* p, std::size_t n) {
   NoXfsz no_xfsz;
   std::size_t done = 0;
@@ -221,6 +235,7 @@ bool write_all(int fd, const char* p, std::size_t n) {
     n -= static_cast<std::size_t>(w);
     done += static_cast<std::size_t>(w);
   }
+  output_bytes_add(static_cast<std::int64_t>(done));
   return true;
 }
 
@@ -316,6 +331,19 @@ int open_output(const char* dir, const char* name, OpenMode mode, char* temp_nam
   }
   errno = err;
   return fd;
+}
+
+std::uint64_t remove_output(const char* dir, const char* name) {
+  const int dfd = ::open(dir, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (dfd < 0) return 0;
+  struct stat st {};
+  std::uint64_t bytes = 0;
+  if (::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISREG(st.st_mode)) bytes = static_cast<std::uint64_t>(st.st_size);
+    if (::unlinkat(dfd, name, 0) != 0) bytes = 0;
+  }
+  ::close(dfd);
+  return bytes;
 }
 
 bool commit_temp(const char* dir, const char* temp_name, const char* name, bool ok) {

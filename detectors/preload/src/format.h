@@ -76,6 +76,11 @@ int open_output(const char* dir, const char* name, OpenMode mode, char* temp_nam
 // when !ok. True when renamed.
 bool commit_temp(const char* dir, const char* temp_name, const char* name, bool ok);
 
+// Removes <dir>/<name> (relative to the directory, never through a link: a link itself is
+// removed, its target untouched); returns the bytes the regular file held (0 when absent or not
+// a regular file).
+std::uint64_t remove_output(const char* dir, const char* name);
+
 // Blocks SIGXFSZ in the calling thread for the scope, so that a write of ours past the
 // file-size limit (ulimit -f) fails with EFBIG instead of killing the program; a SIGXFSZ the
 // kernel raised meanwhile (it goes to the writing thread) is taken back at the end, unless one
@@ -96,6 +101,13 @@ class NoXfsz {
 // call that did reach the file before a failure are truncated away again, so a file ends in a
 // whole record (a timeline in a whole line) when the size limit or the disk cuts a write.
 bool write_all(int fd, const char* p, std::size_t n);
+
+// The bytes this process wrote through write_all, less those of the dumps it removed again
+// (the thinning in timeline_writer.cc): what --max-output caps (session.h output_cap_allows).
+// Per traced process: a traced fork child starts again from 0 (its files are its own).
+std::uint64_t output_bytes();
+void output_bytes_add(std::int64_t delta);
+void output_bytes_reset();
 
 // For errno after a failed write or open_output: why writing cannot go on (the size limit, a
 // full disk, the quota, the file replaced by a link), or null for any other error.

@@ -87,16 +87,19 @@ void full_write(int fd, const void* data, std::size_t len) {
   g_zstd_lock.lock();
   const std::size_t n =
       ZSTD_compressCCtx(g_zstd, g_zstd_out, g_zstd_out_cap, data, len, kZstdLevel);
-  bool ok = false;
+  bool ok = false, capped = false;
   int err = 0;
   if (!ZSTD_isError(n)) {
-    ok = write_all(fd, g_zstd_out, n);
+    // --max-output: the frame that would pass the cap is not written, nor any later one.
+    capped = !output_cap_allows(Output::kFullLog, n);
+    if (!capped) ok = write_all(fd, g_zstd_out, n);
     err = errno;
   }
   g_zstd_lock.unlock();
   if (own) ::close(fd);
-  if (ZSTD_isError(n)) {
-    g_full_on = false;  // cannot happen with a context sized for the level; stop, never crash
+  if (ZSTD_isError(n) || capped) {
+    // A zstd error cannot happen with a context sized for the level; stop, never crash.
+    g_full_on = false;
   } else if (!ok && output_stopped(Output::kFullLog, err)) {
     g_full_on = false;  // ends in whole frames (or one cut frame)
   }

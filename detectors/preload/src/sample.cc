@@ -221,14 +221,18 @@ long long profile_sampled_live_estimate() {
   return e > 0 ? static_cast<long long>(e + 0.5) : 0;
 }
 
-bool profile_dump_heap(int seq) {
-  if (!g_stacks) return false;
-  char name[64];
-  Buf bp(name, sizeof name - 1);
+void profile_heap_dump_name(int seq, char* name, std::size_t cap) {
+  Buf bp(name, cap - 1);
   bp.str("heap.");
   if (g_dump_pid) bp.u64(static_cast<std::uint64_t>(g_dump_pid)).ch('.');
   bp.u64(static_cast<std::uint64_t>(seq)).str(".heap");
   name[bp.size()] = 0;
+}
+
+bool profile_dump_heap(int seq) {
+  if (!g_stacks) return false;
+  char name[64];
+  profile_heap_dump_name(seq, name, sizeof name);
   // heap_v2/<mean sample period in bytes>: jeprof unbiases each record by it.
   return write_heap_v2(g_profile_dir, name, static_cast<std::uint64_t>(g_sample_bytes),
                        g_stack_count.load(std::memory_order_acquire),

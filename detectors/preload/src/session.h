@@ -30,6 +30,8 @@ struct Session {
   int jeprof_dump_every;      // jemalloc prof.dump every N samples (0: never)
   bool trace_children;        // forked / exec'd children write their own timeline
   bool purge_at_end;          // ARENALAB_PURGE_AT_END: the purge probe after the final sample
+  std::uint64_t max_output;   // ARENALAB_MAX_OUTPUT: bytes of output files (0: no cap)
+  bool thin_dumps;            // ARENALAB_THIN_DUMPS != "0": older dumps thinned
   pid_t owner_pid;            // the process whose files these are
   bool active;                // this process is traced
   unsigned mode_flags;        // the mode's bits (state.h), without kDirect and its kin
@@ -57,6 +59,11 @@ enum class Output { kTimeline, kFullLog, kDumps };
 // that output stops (the timeline and dumps here; the full log by its caller, on true) and
 // run.json's warnings say so, once per output. False for any other error.
 bool output_stopped(Output o, int err);
+// --max-output: whether `o` may write `n` more bytes. Past the cap (output_bytes() + n over it)
+// the full log and the dumps stop for good (false) and run.json's warnings say so once; the
+// timeline always may (true), but the sampler then writes one tick in a stride that doubles
+// every kCappedLines lines, so it grows with the log of the run's length.
+bool output_cap_allows(Output o, std::size_t n);
 
 // ---- gauges (gauges.cc) ----
 void gauge_set(const char* name, double value);

@@ -32,6 +32,9 @@ Session g_session{.out_dir = {},
                   .dump_every = 10,
                   .jeprof_dump_every = 0,
                   .trace_children = false,
+                  .purge_at_end = false,
+                  .max_output = 0,
+                  .thin_dumps = true,
                   .owner_pid = 0,
                   .active = false,
                   .mode_flags = 0,
@@ -192,6 +195,9 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   s.dump_every = static_cast<int>(parse_u64(getenv(protocol::kEnvDumpEvery), 10));
   s.jeprof_dump_every = static_cast<int>(parse_u64(getenv(protocol::kEnvJeprofDumpEvery), 0));
   s.t0_ns = parse_u64(getenv(protocol::kEnvT0Ns), 0);
+  s.max_output = parse_u64(getenv(protocol::kEnvMaxOutput), 0);
+  const char* thin = getenv(protocol::kEnvThinDumps);
+  s.thin_dumps = !str_eq(thin ? thin : "", "0");
   if (s.t0_ns == 0 || s.t0_ns > mono_ns()) s.t0_ns = mono_ns();
 
   protocol::Mode mode = protocol::Mode::kStats;
@@ -208,6 +214,13 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   identify();
   profile_init(s.mode_flags, sample_bytes, s.out_dir);
   mmap_sites_init(s.mode_flags, s.out_dir);
+  if (child) {
+    // A traced child that exec'd: its dumps are heap.<pid>.<seq>.heap and it writes no mmap
+    // dumps, as a forked one (fork_handlers.cc), so the parent's heap.<seq>.heap and
+    // mmap.<seq>.heap are neither replaced nor thinned by it.
+    profile_traced_child();
+    mmap_sites_atfork_child();
+  }
   if (s.mode_flags & kSample) t_state.countdown = next_sample_interval(t_state);
   timeline_write_header();
   timeline_write_sample(false);

@@ -193,6 +193,9 @@ void profile_flush_at(std::uint64_t t_ms);  // write buffered full-log events
 long long profile_full_dropped();           // full-log events lost (threads beyond 4096)
 // Writes <out_dir>/heap.<seq>.heap (jemalloc heap_v2) atomically; returns false on failure.
 bool profile_dump_heap(int seq);
+// The name of that dump (heap.<seq>.heap, heap.<pid>.<seq>.heap in a traced fork child) into
+// name[cap] (cap >= 64).
+void profile_heap_dump_name(int seq, char* name, std::size_t cap);
 long long profile_sampled_live_estimate();
 // Samples not recorded (the table of live sampled blocks at its cap, or the stack table full):
 // sampled_live_bytes and the heap profiles undercount by them; run.json's warnings say so.

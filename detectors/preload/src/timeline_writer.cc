@@ -33,6 +33,15 @@ std::atomic<bool> g_done{false};
 int g_seq = 0;
 int g_jeprof_seq = 0;
 bool g_dumps_stopped = false;  // a dump hit the size limit or a full disk
+bool g_wrote_mmap = false;     // this process wrote mmap.<seq>.heap dumps (thinned with heap.*)
+
+// --max-output (output_cap_allows): set once the cap is reached. The timeline then writes the
+// ticks that are multiples of g_cap_stride only, doubling it every kCappedLines lines.
+std::atomic<bool> g_capped{false};
+constexpr long kCappedLines = 1024;
+long g_cap_stride = 1;
+long g_cap_lines = 0;
+std::uint64_t g_last_dump_bytes = 0;  // what the previous dump wrote: the next one's estimate
 
 // Reads VmRSS and RssAnon (kB) from /proc/self/status.
 void read_rss(long long* rss, long long* anon) {
@@ -62,6 +71,7 @@ void read_rss(long long* rss, long long* anon) {
 // partial bytes back), the timeline stops there and run.json's warnings say why.
 bool timeline_write(const char* p, std::size_t n) {
   if (!g_timeline_open) return false;
+  output_cap_allows(Output::kTimeline, n);  // notes the cap when this line reaches it
   const int fd = open_output(g_session.out_dir, g_timeline_name, OpenMode::kAppend);
   if (fd < 0) {
     output_stopped(Output::kTimeline, errno);  // replaced by a link or another's file
@@ -185,6 +195,8 @@ void timeline_write_sample(bool final, bool after_purge) {
 namespace {
 
 void jemalloc_prof_dump() {
+  // jemalloc writes these itself (uncounted); past the cap they stop with the other dumps.
+  if (!output_cap_allows(Output::kDumps, 0)) return;
   auto mallctl = reinterpret_cast<MallctlFn>(dlsym(RTLD_DEFAULT, "mallctl"));
   if (!mallctl) return;
   char path[kPathMax + 64];
@@ -200,8 +212,48 @@ void jemalloc_prof_dump() {
 
 // heap.<seq>.heap (sample mode) and mmap.<seq>.heap (sample and full modes) with one seq, so
 // the two series share their dump times. Write lock held.
+//
+// Bounded (issue 21 item 6c: two files a second forever): once dump n is written, an older dump
+// s is kept while s == 0 or s is a multiple of 2^(j - kDenseLog), where 2^j <= n - s < 2^(j+1)
+// is its age in dumps: the last 15 all, then 8 per doubling of age, evenly spread. So the first,
+// the last and a geometric spread remain: 79 of each series after 3,600 dumps (an hour at one a
+// second), 115 after a day. A dump once removed is never wanted again (the divisor only grows
+// with age), so only the dumps whose age has just become a power of two are looked at: log2(n)
+// names per dump. The full series of the total stays in one file: the timeline's
+// sampled_live_bytes (sample mode) and mmap_bytes, at every interval.
+constexpr int kDenseLog = 3;
+
+bool dump_kept(long s, long n) {
+  if (s <= 0 || s >= n) return true;
+  const int j = 63 - __builtin_clzl(static_cast<unsigned long>(n - s));
+  return j <= kDenseLog || s % (1L << (j - kDenseLog)) == 0;
+}
+
+void thin_dumps(long n) {
+  for (int j = kDenseLog + 1; j < 62 && (1L << j) < n; ++j) {
+    const long s = n - (1L << j);
+    if (!dump_kept(s, n - 1) || dump_kept(s, n)) continue;
+    char name[64];
+    std::uint64_t freed = 0;
+    if (g_session.mode_flags & kSample) {
+      profile_heap_dump_name(static_cast<int>(s), name, sizeof name);
+      freed += remove_output(g_session.out_dir, name);
+    }
+    if (g_wrote_mmap) {
+      Buf b(name, sizeof name - 1);
+      b.str("mmap.").u64(static_cast<std::uint64_t>(s)).str(".heap");
+      name[b.size()] = 0;
+      freed += remove_output(g_session.out_dir, name);
+    }
+    output_bytes_add(-static_cast<std::int64_t>(freed));
+  }
+}
+
 void dump_profiles() {
   if (g_dumps_stopped) return;
+  // --max-output: a dump is estimated at the size of the one before it.
+  if (!output_cap_allows(Output::kDumps, g_last_dump_bytes)) return;
+  const std::uint64_t before = output_bytes();
   bool wrote = false;
   if (g_session.mode_flags & kSample) {
     errno = 0;
@@ -211,11 +263,18 @@ void dump_profiles() {
   }
   if (g_dumps_stopped) return;
   errno = 0;  // false with errno 0: mmap sites are off
-  if (const bool ok = mmap_sites_dump(g_seq); ok)
+  if (const bool ok = mmap_sites_dump(g_seq); ok) {
     wrote = true;
-  else if (errno != 0)
+    g_wrote_mmap = true;
+  } else if (errno != 0) {
     output_stopped(Output::kDumps, errno);
-  if ((g_session.mode_flags & kSample) || wrote) ++g_seq;
+  }
+  const std::uint64_t after = output_bytes();
+  g_last_dump_bytes = after > before ? after - before : 0;
+  if ((g_session.mode_flags & kSample) || wrote) {
+    if (g_session.thin_dumps) thin_dumps(g_seq);
+    ++g_seq;
+  }
 }
 
 void* sampler_main(void*) {
@@ -232,7 +291,13 @@ void* sampler_main(void*) {
     ++tick;
     g_write_lock.lock();
     if (!g_done.load(std::memory_order_acquire)) {
-      timeline_write_sample(false);
+      // Past --max-output the timeline keeps one tick in g_cap_stride (output_cap_allows).
+      if (!g_capped.load(std::memory_order_relaxed)) {
+        timeline_write_sample(false);
+      } else if (tick % g_cap_stride == 0) {
+        timeline_write_sample(false);
+        if (++g_cap_lines % kCappedLines == 0) g_cap_stride *= 2;
+      }
       profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
       if (g_session.dump_every > 0 && tick % g_session.dump_every == 0) dump_profiles();
       if (g_session.jeprof_dump_every > 0 && tick % g_session.jeprof_dump_every == 0)
@@ -279,6 +344,31 @@ void timeline_atfork_child() {
   g_write_lock.v.store(0);
   g_timeline_open = false;
   g_seq = 0;
+  g_wrote_mmap = false;  // a traced child's dumps are heap.<pid>.<seq>.heap only
+  g_last_dump_bytes = 0;
+  g_capped.store(false, std::memory_order_relaxed);
+  g_cap_stride = 1;
+  g_cap_lines = 0;
+  output_bytes_reset();
+}
+
+bool output_cap_allows(Output o, std::size_t n) {
+  const std::uint64_t cap = g_session.max_output;
+  if (cap == 0) return true;
+  if (!g_capped.load(std::memory_order_relaxed) && output_bytes() + n <= cap) return true;
+  if (!g_capped.exchange(true)) {
+    char why[192];
+    Buf w(why, sizeof why - 1);
+    w.str("--max-output ")
+        .u64(cap)
+        .str(" bytes reached at t_ms=")
+        .u64((mono_ns() - g_session.t0_ns) / 1000000)
+        .str(": the full log, heap and mmap dumps stopped; the timeline goes on, thinned");
+    why[w.size()] = 0;
+    note_warning("output capped: ", why,
+                 " (its gap between samples doubles every 1024 lines), with its final sample");
+  }
+  return o == Output::kTimeline;
 }
 
 bool output_stopped(Output o, int err) {

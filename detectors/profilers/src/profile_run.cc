@@ -190,6 +190,7 @@ Result<FullProfile> run_full_profile(const ProfileOptions& o, double temporary_m
   if (auto st = prepare_run(o, report, run); !st) return st.error();
   runner::RunOptions ro;
   ro.mode = preload::protocol::Mode::kFull;
+  ro.max_output = o.max_output;
   auto ran = detail::run_with_runner(run, ro);
   if (!ran) return ran.error();
   FullProfile out;

@@ -24,6 +24,10 @@ Status run_interposer(ProfileRun& run) {
   ro.heap_dump_every = std::max(1, static_cast<int>(std::ceil(dump_ms / 100.0)));
   ro.interval_ms = dump_ms / ro.heap_dump_every;
   ro.sample_bytes = std::uint64_t{1} << o.lg_sample;
+  // The adaptive cadence thins the series evenly itself (DumpThinner); with a fixed --interval
+  // the interposer bounds the dumps (a geometric spread of the older ones).
+  ro.thin_dumps = !run.adaptive;
+  ro.max_output = o.max_output;
   DumpThinner thinner(report.out_dir, {"heap.", "mmap."}, realtime_ns() - kMtimeSlackNs,
                       run.adaptive);
   run.thinner = &thinner;

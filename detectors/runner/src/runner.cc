@@ -203,6 +203,8 @@ Result<RunResult> run(const RunOptions& o) {
   set(protocol::kEnvJeprofDumpEvery, std::to_string(std::max(0, o.jemalloc_prof_dump_every)));
   set(protocol::kEnvTraceChildren, o.trace_children ? "1" : "0");
   if (o.purge_at_end) set(protocol::kEnvPurgeAtEnd, "1");
+  if (o.max_output > 0) set(protocol::kEnvMaxOutput, std::to_string(o.max_output));
+  if (!o.thin_dumps) set(protocol::kEnvThinDumps, "0");
   for (const auto& [k, v] : o.extra_env) {
     if (k == "MALLOC_CONF" && !malloc_conf.empty()) {
       malloc_conf += "," + v;

@@ -3,13 +3,18 @@
 # Real programs under the interposer give the same stdout and exit code as bare, in every mode,
 # under one allocator: python3 (allocation-heavy script), perl, sqlite3, git in a temp repo,
 # cmake --version, g++ compiling and linking a small file, sort, gzip, tar, bash forking 100
-# children. A missing program is skipped by name.
+# children, java (a small class through the source launcher), make -j2 on a generated Makefile,
+# redis-server (its client's answers; the server is the target), python3's unittest (part of
+# its own test.test_json suite, else a generated suite). A missing program is skipped by name
+# with the reason. Smoke sizes: each run takes about a second unloaded.
 import argparse
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "a",
            "GIT_COMMITTER_EMAIL": "a@b", "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
@@ -25,6 +30,49 @@ def programs(data, work):
                   "for i in 1 2 3; do echo line$i >> f.txt; git add f.txt; git commit -q -m c$i; done; "
                   "git log --format='%H %s'; git status --porcelain; git rev-list --count HEAD")
     gpp = f"g++ -O1 -o small {data}/small.cc && ./small"
+    # java: a HashMap of 100,000 strings; compiled once by javac (in main, bare), then run.
+    java_src = os.path.join(work, "Alloc.java")
+    with open(java_src, "w") as f:
+        f.write("public class Alloc { public static void main(String[] a) {\n"
+                "  java.util.HashMap<Integer, String> m = new java.util.HashMap<>();\n"
+                "  for (int i = 0; i < 100000; i++) m.put(i, \"x\".repeat(i % 50));\n"
+                "  long t = 0; for (String v : m.values()) t += v.length();\n"
+                "  System.out.println(m.size() + \" \" + t); } }\n")
+    # make -j2: 24 targets built two at a time into the run's own directory, then one checksum.
+    makefile = os.path.join(work, "gen.mk")
+    with open(makefile, "w") as f:
+        f.write("OUTS := $(patsubst %,o/%.txt,$(shell seq 1 24))\n"
+                "all: $(OUTS)\n\t@cat $(OUTS) | cksum\n"
+                "o/%.txt: | o\n\t@seq 1 $$(( $* * 500 )) | sort -r > $@\n"
+                "o:\n\t@mkdir -p o\n")
+    # python3's unittest: four modules of its own test.test_json when the interpreter ships its
+    # test package (not Debian's python3 without libpython3-testsuite), else a generated suite;
+    # the counts are printed (unittest's own report carries timings).
+    unit = os.path.join(work, "unit.py")
+    with open(unit, "w") as f:
+        f.write('''import io, json, sys, unittest
+names = ["test.test_json.test_decode", "test.test_json.test_dump",
+         "test.test_json.test_fail", "test.test_json.test_separators"]
+try:
+    import test.test_json  # noqa: F401
+    suite = unittest.defaultTestLoader.loadTestsFromNames(names)
+    which = "test.test_json"
+except ImportError:
+    class Generated(unittest.TestCase):
+        def test_round_trip(self):
+            doc = {str(i): [i, str(i) * (i % 7), {"f": i / 3}] for i in range(20000)}
+            self.assertEqual(json.loads(json.dumps(doc)), doc)
+        def test_sort(self):
+            xs = [(i * 7919) % 10007 for i in range(50000)]
+            self.assertEqual(sorted(xs)[:3], [0, 1, 2])
+        def test_strings(self):
+            self.assertEqual(len("".join(str(i) for i in range(30000))), 138890)
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(Generated)
+    which = "generated"
+r = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0).run(suite)
+print(which, r.testsRun, len(r.failures), len(r.errors), len(r.skipped))
+sys.exit(0 if r.wasSuccessful() else 1)
+''')
     return [
         ("python3", [py, f"{data}/alloc_heavy.py"], None, {}),
         ("perl", ["perl", "-e", perl], None, {}),
@@ -39,10 +87,81 @@ def programs(data, work):
                  "tar -cf - t | tar -tf - | sort"], None, {}),
         ("bash", ["bash", "-c", "s=0; for i in $(seq 1 100); do s=$((s + $(echo $i))); done; "
                   "echo $s"], None, {}),
+        ("java", ["java", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", work, "Alloc"], None,
+         {}),
+        ("make", ["make", "-s", "-j2", "-f", makefile], None, {}),
+        ("redis-server", ["redis-server"], None, {}),  # run_redis: the server is the target
+        ("python3-unittest", [py, unit], None, {}),
     ]
 
 
-def execute(cmd, stdin_path, env, cwd):
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+REDIS_COMMANDS = [
+    ["SET", "k1", "v1"], ["GET", "k1"], ["INCRBY", "n", "5"], ["RPUSH", "l", "a", "b", "c"],
+    ["LRANGE", "l", "0", "-1"], ["HSET", "h", "f1", "1", "f2", "2"], ["HGETALL", "h"],
+    # 10,000 keys of 0..99 bytes, made inside the server (its allocations, not the client's).
+    ["EVAL", "for i=1,10000 do redis.call('SET','key'..i,string.rep('x',i%100)) end "
+             "return redis.call('DBSIZE')", "0"],
+    ["STRLEN", "key99"], ["DEL", "key1", "key2"], ["DBSIZE"],
+]
+
+
+def run_redis(prefix, env, cwd):
+    """redis-server on 127.0.0.1 (a free port, a config in cwd, no persistence) started through
+    `prefix` (empty: bare); a few commands through redis-cli, then SHUTDOWN NOSAVE. stdout: the
+    server's (its log goes to a file) and the client's answers; returncode: the server's."""
+    port = free_port()
+    conf = os.path.join(cwd, "redis.conf")
+    with open(conf, "w") as f:
+        f.write(f"bind 127.0.0.1\nport {port}\nsave \"\"\nappendonly no\ndaemonize no\n"
+                f"dir {cwd}\nlogfile {cwd}/redis.log\nprotected-mode yes\n")
+    server = subprocess.Popen([*prefix, "redis-server", conf], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                              cwd=cwd)
+    cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(port)]
+    answers = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
+            ping = subprocess.run([*cli, "PING"], capture_output=True, text=True, timeout=30)
+            if ping.stdout.strip() == "PONG":
+                break
+            time.sleep(0.1)
+        for c in REDIS_COMMANDS:
+            r = subprocess.run([*cli, *c], capture_output=True, text=True, timeout=60)
+            answers.append(f"{' '.join(c[:2])}: {r.returncode} {r.stdout.strip()!r}")
+        subprocess.run([*cli, "SHUTDOWN", "NOSAVE"], capture_output=True, timeout=60)
+        out, err = server.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        out, err = server.communicate()
+    return subprocess.CompletedProcess(server.args, server.returncode,
+                                       out + "\n".join(answers) + "\n", err)
+
+
+def linked_allocator(program):
+    """The allocator a program links itself (Debian's redis-server: libjemalloc), else None:
+    the process then calls that one whatever the configuration, and the interposer must say so."""
+    path = shutil.which(program)
+    if path is None or shutil.which("ldd") is None:
+        return None
+    libs = subprocess.run(["ldd", path], capture_output=True, text=True, timeout=60).stdout
+    for backend, lib in (("jemalloc", "libjemalloc"), ("tcmalloc", "libtcmalloc"),
+                         ("mimalloc", "libmimalloc")):
+        if lib in libs:
+            return backend
+    return None
+
+
+def execute(cmd, stdin_path, env, cwd, prefix=()):
+    if cmd == ["redis-server"]:
+        return run_redis(list(prefix), env, cwd)
+    cmd = [*prefix, *cmd]
     stdin = open(stdin_path) if stdin_path else subprocess.DEVNULL
     try:
         p = subprocess.run(cmd, stdin=stdin, capture_output=True, text=True, env=env, cwd=cwd,
@@ -65,11 +184,22 @@ def main():
     os.makedirs(args.workdir)
     failures, ran, skipped = [], 0, []
     for name, cmd, stdin_path, extra_env in programs(args.data, args.workdir):
-        tool = name if name in ("git", "g++", "sort", "gzip", "tar", "bash") else cmd[0]
-        if shutil.which(tool) is None:
-            skipped.append(name)
+        tools = {"git": ["git"], "g++": ["g++"], "sort": ["sort"], "gzip": ["gzip"],
+                 "tar": ["tar"], "bash": ["bash"], "redis-server": ["redis-server", "redis-cli"],
+                 "java": ["java", "javac"]}
+        missing = [t for t in tools.get(name, [cmd[0]]) if shutil.which(t) is None]
+        if missing:
+            skipped.append(f"{name} ({', '.join(missing)} not found)")
             continue
         env = dict(os.environ, **extra_env)
+        own = linked_allocator(cmd[0]) if name == "redis-server" else None
+        if name == "java":
+            c = subprocess.run(["javac", "-d", args.workdir,
+                                os.path.join(args.workdir, "Alloc.java")],
+                               capture_output=True, text=True, timeout=600)
+            if c.returncode != 0:
+                failures.append(f"{args.allocator}/java: javac failed: {c.stderr[-300:]}")
+                continue
         bare_dir = os.path.join(args.workdir, f"{name}-bare")
         os.makedirs(bare_dir)
         bare = execute(cmd, stdin_path, env, bare_dir)
@@ -77,8 +207,9 @@ def main():
             cwd = os.path.join(args.workdir, f"{name}-{mode}")
             os.makedirs(cwd)
             out = os.path.join(cwd, "arenalab-out")
-            p = execute([args.arenalab, "run", "-q", "--allocator", args.allocator, "--mode", mode,
-                         "--interval", "50", "--out", out, "--", *cmd], stdin_path, env, cwd)
+            p = execute(cmd, stdin_path, env, cwd,
+                        [args.arenalab, "run", "-q", "--allocator", args.allocator, "--mode", mode,
+                         "--interval", "50", "--out", out, "--"])
             ran += 1
             tag = f"{args.allocator}/{mode}/{name}"
             if p.returncode != bare.returncode:
@@ -92,14 +223,16 @@ def main():
                     lines = [json.loads(line) for line in f if line.strip()]
                 if len(lines) < 2:
                     failures.append(f"{tag}: timeline has no samples")
-                if not rj["allocator"]["verified"]:
+                if own and rj["allocator"].get("identified_backend") != own:
+                    failures.append(f"{tag}: links {own}, identified {rj['allocator']}")
+                if not own and not rj["allocator"]["verified"]:
                     failures.append(f"{tag}: not verified: {rj['allocator']}")
             except (OSError, ValueError, KeyError) as e:
                 failures.append(f"{tag}: {e}")
     for f in failures:
         print("FAIL:", f)
     if skipped:
-        print("skipped (not installed):", ", ".join(skipped))
+        print("skipped:", ", ".join(skipped))
     if ran == 0:
         print("SKIPPED: none of the real programs is installed")
         return 77

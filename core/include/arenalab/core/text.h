@@ -2,6 +2,7 @@
 // Text helpers shared by the writers of HTML, JUnit XML and JSON result files.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,17 @@ std::vector<std::string> utf8_escaped(const std::vector<std::string>& v);
 // bytes, a path, an argument) goes through it, so an error line never echoes raw binary.
 std::string printable(std::string_view s);
 
-// Reads and parses a JSON file. Errors name the file: "<path>: not valid JSON: ...".
-Result<nlohmann::json> read_json_file(const std::string& path);
+// The largest JSON document read_json_file reads by default: 64 MiB, far above anything
+// arenalab writes (a 351-cell matrix's results take about 1 MB), while nlohmann's tree of one
+// takes about 10x its text in memory. Line-oriented files are bounded per line instead
+// (lines.h).
+inline constexpr std::uint64_t kMaxJsonFileBytes = std::uint64_t{64} << 20;
+
+// Reads and parses a JSON file of at most max_bytes (a FIFO or /dev/zero included: reading
+// stops one byte past the bound). Errors name the file: "<path>: not valid JSON: ...",
+// "<path>: larger than 64.0 MiB (67108864 bytes), the limit for a JSON
+// document (not read)".
+Result<nlohmann::json> read_json_file(const std::string& path,
+                                      std::uint64_t max_bytes = kMaxJsonFileBytes);
 
 }  // namespace arenalab

@@ -34,6 +34,14 @@ inline constexpr char kEnvTraceChildren[] = "ARENALAB_TRACE_CHILDREN";
 // purge (allocators/backend.h purge_allocator) and writes one more sample, "after_purge":true,
 // with what came back (--purge-at-end).
 inline constexpr char kEnvPurgeAtEnd[] = "ARENALAB_PURGE_AT_END";
+// --max-output: the bytes (decimal) each traced process may write to its output files; past
+// them the full log and the dumps stop and the timeline thins out (timeline_writer.cc). Absent
+// or 0: no cap.
+inline constexpr char kEnvMaxOutput[] = "ARENALAB_MAX_OUTPUT";
+// "0": keep every heap.<seq>.heap and mmap.<seq>.heap (a caller that thins them itself:
+// profile's adaptive cadence); else older dumps are thinned to a geometric spread
+// (timeline_writer.cc dump_profiles).
+inline constexpr char kEnvThinDumps[] = "ARENALAB_THIN_DUMPS";
 // CLOCK_MONOTONIC in ns when the runner started the target: the timeline's t_ms = 0.
 inline constexpr char kEnvT0Ns[] = "ARENALAB_T0_NS";
 

@@ -60,6 +60,9 @@ struct ProfileOptions {
   // Keep the target's stdout off ours (it is copied to stderr after the run), so that a
   // machine-readable report on stdout stays parseable.
   bool target_stdout_to_stderr = false;
+  // --max-output (the interposer only, sample and full modes): bytes its output files may take
+  // (runner.h RunOptions::max_output); 0: no cap.
+  std::uint64_t max_output = 0;
 };
 
 inline constexpr double kAdaptiveBaseS = 0.1;  // adaptive cadence: the first spacing

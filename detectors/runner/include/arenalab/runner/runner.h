@@ -59,6 +59,13 @@ struct RunOptions {
   // more sample ("after_purge"): what a purge returns (retention's kind, issue 19 class 7).
   bool purge_at_end = false;
   int heap_dump_every = 10;  // sample mode: heap.<seq>.heap every N intervals (and at exit)
+  // --max-output: bytes each traced process may write to its output files (0: no cap). Past
+  // them the interposer stops the full log and the dumps, and thins the timeline out
+  // (protocol.h kEnvMaxOutput); run.json's warnings say when.
+  std::uint64_t max_output = 0;
+  // false: the interposer keeps every heap/mmap dump (the caller thins them: profile's
+  // adaptive cadence); true: older ones are thinned to a geometric spread (kEnvThinDumps).
+  bool thin_dumps = true;
 };
 
 struct RunResult {
