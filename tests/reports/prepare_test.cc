@@ -318,9 +318,12 @@ TEST(WatchOverlay, EvidenceOrderedByWhatMattersAndRetainedNotJudged) {
   for (const auto& [k, val] : o.evidence)
     if (k == "active" || k == "gap" || k == "live_bytes" || k == "retained" || k == "rss") {
       names.push_back(k);
-      if (k == "retained" || k == "gap") EXPECT_EQ(val.find("leak"), std::string::npos) << val;
-      if (k == "retained")
+      if (k == "retained" || k == "gap") {
+        EXPECT_EQ(val.find("leak"), std::string::npos) << val;
+      }
+      if (k == "retained") {
         EXPECT_EQ(val.rfind("unmapped address space (not memory) (not judged)", 0), 0u) << val;
+      }
     }
   EXPECT_EQ(names, (std::vector<std::string>{"live_bytes", "rss", "gap", "active", "retained"}));
 }

@@ -116,8 +116,9 @@ TEST(RecordedCorpus, ConfusionMatrixMeetsAcceptance) {
       wrong = true;
     // A thread-stack leak grows RSS about 200 times faster than its TLS malloc: a leak verdict
     // from the books must name the growth outside malloc.
-    if (name.find("thread-stack-leak") != std::string::npos && c.verdict == Verdict::kLeak)
+    if (name.find("thread-stack-leak") != std::string::npos && c.verdict == Verdict::kLeak) {
       EXPECT_NE(c.reason.find("outside malloc"), std::string::npos) << name << ": " << c.reason;
+    }
     if (wrong)
       std::printf("  %-48s -> %s: %s%s%s\n", name.c_str(), verdict_name(c.verdict),
                   c.reason.c_str(), why.empty() ? "" : " | ", why.c_str());
