@@ -26,9 +26,9 @@ loglevel warning
 dir $out
 CONF
 start=$(date +%s)
-"$arenalab" matrix --command redis="redis-server $out/redis.conf" \
-  --driver redis="redis-benchmark -h 127.0.0.1 -p $port -n 3000 -c 10 -r 1000 -d 128 -t set,get,lpush --csv" \
-  --ready redis=tcp:127.0.0.1:$port --allocators glibc,jemalloc,mimalloc --baseline jemalloc \
+"$arenalab" matrix --command redis-srv="redis-server $out/redis.conf" \
+  --driver redis-srv="redis-benchmark -h 127.0.0.1 -p $port -n 3000 -c 10 -r 1000 -d 128 -t set,get,lpush --csv" \
+  --ready redis-srv=tcp:127.0.0.1:$port --allocators glibc,jemalloc,mimalloc --baseline jemalloc \
   --repeats 2 --quiet --verbose --out "$out/m" >"$out/table.txt" 2>"$out/err.txt" || {
   cat "$out/err.txt"
   if grep -q "configuration '" "$out/err.txt"; then
@@ -75,5 +75,5 @@ s = socket.socket()
 assert s.connect_ex(("127.0.0.1", port)) != 0, "a redis-server is still listening"
 print("server pattern: 4 cells ok with request latency, 2 glibc cells unverified (jemalloc inside)")
 PY
-grep -q "^redis" "$out/table.txt"
+grep -q "redis-srv" "$out/table.txt"
 echo "matrix.server: $(( $(date +%s) - start )) s"
