@@ -137,6 +137,10 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     print_error(sub, target.error().message);
     return kExitError;
   }
+  if (auto st = attach::check_level(a); !st) {
+    print_error(sub, st.error().message);
+    return kExitError;
+  }
   if (!r.quiet)
     std::cerr << fmt::format(
         "arenalab {}: attaching to pid {} ({}, running for {}; {}); Ctrl-C stops sampling, "

@@ -297,6 +297,13 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
 
 }  // namespace
 
+Status check_level(const Options& o) {
+  if (o.level != "rss" && o.level != "stats")
+    return make_error("level " + o.level + ": expected rss or stats");
+  if (o.level == "stats") return stats_preflight(o.pid, agent_path(o));
+  return Ok{};
+}
+
 Result<Outcome> watch_pid(const Options& o) {
   auto target = inspect(o.pid);
   if (!target) return target.error();
@@ -316,10 +323,7 @@ Result<Outcome> watch_pid(const Options& o) {
       !st.ok || !parse_stat(st.text) || parse_stat(st.text)->start_ticks != t.start_ticks)
     return make_error(who + " exited while being looked at");
 
-  if (o.level != "rss" && o.level != "stats")
-    return make_error("level " + o.level + ": expected rss or stats");
-  if (o.level == "stats")
-    if (auto st = stats_preflight(o.pid, agent_path(o)); !st) return st.error();
+  if (auto st = check_level(o); !st) return st.error();
   out.out_dir = o.out_dir.empty() ? "arenalab-attach-" + std::to_string(o.pid) : o.out_dir;
   if (auto st = make_directories(out.out_dir); !st) return st.error();
   out.timeline_path = out.out_dir + "/timeline.jsonl";

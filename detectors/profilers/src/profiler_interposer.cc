@@ -24,12 +24,14 @@ Status run_interposer(ProfileRun& run) {
   ro.heap_dump_every = std::max(1, static_cast<int>(std::ceil(dump_ms / 100.0)));
   ro.interval_ms = dump_ms / ro.heap_dump_every;
   ro.sample_bytes = std::uint64_t{1} << o.lg_sample;
-  // The adaptive cadence thins the series evenly itself (DumpThinner); with a fixed --interval
-  // the interposer bounds the dumps (a geometric spread of the older ones).
-  ro.thin_dumps = !run.adaptive;
+  // The interposer never thins a profile's dumps: the per-site slopes need the series evenly
+  // spaced, and a geometric spread of the older dumps leaves too few blocks for the trend test
+  // (profilers.profile.interposer: 26 dumps, 7 blocks). DumpThinner thins evenly instead, with
+  // a fixed --interval as with the adaptive cadence, so the dumps stay bounded either way.
+  ro.thin_dumps = false;
   ro.max_output = o.max_output;
   DumpThinner thinner(report.out_dir, {"heap.", "mmap."}, realtime_ns() - kMtimeSlackNs,
-                      run.adaptive);
+                      /*thin=*/true);
   run.thinner = &thinner;
   auto result = run_with_runner(run, ro);
   if (run.adaptive) thinner.poll();  // what came after the last tick

@@ -346,6 +346,7 @@ def case_refusals(args):
             print("static: cannot link statically:", b.stderr.strip()[-200:])
     # Already under arenalab's interposer.
     inner = os.path.join(args.workdir, "inner")
+    shutil.rmtree(inner, ignore_errors=True)
     runner = subprocess.Popen([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
                                "--", args.target, "bounded"], stdout=subprocess.DEVNULL)
     try:

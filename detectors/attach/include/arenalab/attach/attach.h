@@ -92,6 +92,11 @@ struct Outcome {
   std::vector<std::string> warnings;
 };
 
+// The level's refusals (a static target, ptrace_scope, another namespace, the interposer
+// already in it, ...) checked without touching the target: the CLI asks before it says
+// anything, so a refusal is one line. watch_pid checks them again.
+Status check_level(const Options& options);
+
 // Samples the target every interval until --duration, a SIGINT/SIGTERM/SIGHUP to this process
 // (handlers installed for the call, the previous ones restored after), or the target's end.
 // Writes <out>/timeline.jsonl as it goes (flushed per sample, mode "rss", t_ms since the
