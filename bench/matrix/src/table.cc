@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "arenalab/core/sizes.h"
 #include "arenalab/matrix/results.h"
 
 namespace arenalab::matrix {
@@ -160,7 +161,7 @@ std::string render_memory(const Results& results) {
     const auto key = std::make_pair(
         g.workload + (g.threads ? fmt::format(" (threads {})", g.threads) : ""), g.configuration);
     out += fmt::format("  RSS keeps growing: {} x {}: {}; up to {}/s\n", key.first, key.second,
-                       g.growth, fmt::format("{:.1f} KiB", rates[key].first / 1024));
+                       g.growth, format_bytes(rates[key].first));
   }
   std::string counts;
   for (const auto& name : kGrowthVerdicts)
