@@ -4,6 +4,7 @@
 #include "arenalab/formats/timeline.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -409,10 +410,28 @@ TimelineTail::~TimelineTail() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::size_t TimelineTail::poll(const std::function<void(Sample&&)>& on_sample) {
+std::size_t TimelineTail::poll(const std::function<void(Sample&&)>& on_sample,
+                               const std::function<void()>& on_replaced) {
+  struct stat st {};
+  if (fd_ >= 0 && ::stat(path_.c_str(), &st) == 0 &&
+      (static_cast<std::uint64_t>(st.st_dev) != dev_ ||
+       static_cast<std::uint64_t>(st.st_ino) != ino_)) {
+    // Another file under the path: what is left unread of the old one belonged to an image
+    // that is gone; the new one is read from its start.
+    ::close(fd_);
+    fd_ = -1;
+    offset_ = 0;
+    partial_.clear();
+    header_.reset();
+    if (on_replaced) on_replaced();
+  }
   if (fd_ < 0) {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return 0;  // not written yet
+    if (::fstat(fd_, &st) == 0) {
+      dev_ = static_cast<std::uint64_t>(st.st_dev);
+      ino_ = static_cast<std::uint64_t>(st.st_ino);
+    }
   }
   std::size_t n = 0;
   char buf[1 << 16];

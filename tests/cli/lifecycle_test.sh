@@ -7,12 +7,12 @@
 # not empty; --force); the exit-status convention; options shared by run, watch and budget;
 # non-UTF-8 arguments; --interval as the interposer reads it.
 # usage: lifecycle_test.sh ARENALAB [PART...]   (parts: signals kill duration dirs options
-#        status limit children utf8 interval setuid redis; default all). The part "children"
+#        status limit children utf8 interval setuid redis exec; default all). The part "children"
 #        also runs $FORKING_SERVER (tests/cli/forking_server.c) when it is set.
 set -u
 ARENALAB=$1
 shift
-parts=${*:-"signals kill duration dirs options status limit children utf8 interval setuid redis"}
+parts=${*:-"signals kill duration dirs options status limit children utf8 interval setuid redis exec"}
 # Job control: background jobs keep SIGINT and SIGQUIT (a script without it starts them
 # ignored, and arenalab, as shells do, leaves an ignored signal ignored).
 set -m
@@ -140,6 +140,34 @@ if [[ " $parts " == *" kill "* ]]; then
       bad "$sub: the target never wrote a sample"
     fi
   done
+fi
+
+if [[ " $parts " == *" exec "* ]]; then
+  # A wrapper that execs the program (a pyenv shim, a start script): the same pid's new image
+  # starts the timeline again, renamed into place whole. The live line follows the new file
+  # (before, it read the wrapper's file to the end and showed its last sample for the rest of
+  # the run), and a reader never sees the file without its header.
+  d="$TMP/exec-watch"
+  "$ARENALAB" watch --live-every 1 --out "$d" -- sh -c 'sleep 1.5; exec python3 -c "
+import time
+x = []
+for _ in range(50):
+    x.append(bytearray(1 << 20)); time.sleep(0.1)"' >"$d.out" 2>"$d.err" &
+  apid=$!
+  heads=0 empty=0
+  while kill -0 "$apid" 2>/dev/null; do
+    if [[ -f $d/timeline.jsonl ]]; then
+      heads=$((heads + 1))
+      head -1 "$d/timeline.jsonl" | grep -q '"schema":"arenalab.timeline/1"' || empty=$((empty + 1))
+    fi
+    sleep 0.02
+  done
+  wait "$apid"
+  last=$(grep "verdict" "$d.err" | grep "RSS" | tail -1)
+  rss=$(sed -E 's/.*RSS +([0-9.]+) MiB.*/\1/' <<<"$last")
+  check "exec: watch follows the exec'd image (last live line: ${last#arenalab watch: }; $empty of $heads reads without a header)" \
+    test "$empty" -eq 0 -a "$heads" -gt 0 -a "${rss%.*}" -ge 30 -a \
+    "$(head -1 "$d/timeline.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["command"][0])')" != sh
 fi
 
 if [[ " $parts " == *" duration "* ]]; then

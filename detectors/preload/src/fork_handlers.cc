@@ -45,7 +45,7 @@ void atfork_child() {
   g_session.mode_flags &= ~kFull;
   if (timeline_open(true)) {
     timeline_write_header();
-    sampler_start();
+    if (timeline_publish()) sampler_start();
   }
 }
 

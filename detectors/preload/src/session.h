@@ -43,8 +43,11 @@ extern Session g_session;
 std::uint64_t mono_ns();
 
 // ---- the timeline (timeline_writer.cc) ----
-// Creates (truncates) <out_dir>/timeline.jsonl, or timeline.<pid>.jsonl for a traced child.
+// Starts <out_dir>/timeline.jsonl, or timeline.<pid>.jsonl for a traced child, under a temporary
+// name; timeline_publish renames it over the final name (replacing, never truncating, an older
+// one) once the header is written. false: not written (the timeline stays closed).
 bool timeline_open(bool child);
+bool timeline_publish();
 void timeline_write_header();
 // One sample line; `final`: the last one, written at exit; `after_purge`: the purge probe's.
 void timeline_write_sample(bool final, bool after_purge = false);

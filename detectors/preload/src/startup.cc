@@ -224,6 +224,11 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   if (s.mode_flags & kSample) t_state.countdown = next_sample_interval(t_state);
   timeline_write_header();
   timeline_write_sample(false);
+  if (!timeline_publish()) {
+    s.active = false;
+    g_flags.store(0, std::memory_order_relaxed);
+    return;
+  }
   install_fork_handlers();
   g_flags.store(hook_flags(s.mode_flags), std::memory_order_release);
   tables_published();

@@ -27,7 +27,9 @@ namespace {
 // The timeline is opened for each append and closed again: a program that closes every
 // descriptor (daemons do) can neither break our writes nor have its own fds written by us.
 bool g_timeline_open = false;
-char g_timeline_name[64];  // in the output directory
+// In the output directory: a temporary name until timeline_publish renames it into place.
+char g_timeline_name[kTempNameMax];
+char g_timeline_final[64];  // timeline.jsonl, or timeline.<pid>.jsonl for a traced child
 SpinLock g_write_lock;
 std::atomic<bool> g_done{false};
 int g_seq = 0;
@@ -311,16 +313,29 @@ void* sampler_main(void*) {
 }  // namespace
 
 bool timeline_open(bool child) {
-  Buf b(g_timeline_name, sizeof g_timeline_name - 1);
+  Buf b(g_timeline_final, sizeof g_timeline_final - 1);
   if (child)
     b.str("timeline.").u64(static_cast<std::uint64_t>(getpid())).str(".jsonl");
   else
     b.str("timeline.jsonl");
-  g_timeline_name[b.size()] = 0;
-  const int fd = open_output(g_session.out_dir, g_timeline_name, OpenMode::kCreate);
+  g_timeline_final[b.size()] = 0;
+  // Written under a temporary name and renamed into place once it holds its header
+  // (timeline_publish): a reader never sees the file empty or half-headed, not even when the
+  // target execs and its new image starts the timeline again (a pyenv shim exec'ing python).
+  const int fd = open_output(g_session.out_dir, g_timeline_final, OpenMode::kTemp, g_timeline_name);
   if (fd < 0) return false;
   ::close(fd);
   g_timeline_open = true;
+  return true;
+}
+
+bool timeline_publish() {
+  if (!g_timeline_open) return false;
+  if (!commit_temp(g_session.out_dir, g_timeline_name, g_timeline_final, true)) {
+    g_timeline_open = false;
+    return false;
+  }
+  std::memcpy(g_timeline_name, g_timeline_final, sizeof g_timeline_final);
   return true;
 }
 

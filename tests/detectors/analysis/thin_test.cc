@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -251,6 +252,36 @@ TEST(LiveSignals, ReadsOnlyWhatWasAppended) {
   EXPECT_EQ(s.backend, "glibc");
   EXPECT_EQ(s.program, "prog");
   EXPECT_EQ(s.rss.value.back(), 1000000.0 + static_cast<double>(n - 1) * 4096);
+  fs::remove_all(tmpl);
+}
+
+// A target that execs starts its timeline again under the same name (a new file renamed over
+// the old one): the live state follows the new file from its start, header and all.
+TEST(LiveSignals, FollowsATimelineReplacedByExec) {
+  char tmpl[] = "/tmp/arenalab-thin-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/timeline.jsonl";
+  auto write = [&](const std::string& to, const char* program, int samples, int rss) {
+    std::ofstream out(to);
+    out << R"({"schema":"arenalab.timeline/1","pid":7,"command":[")" << program
+        << R"("],"mode":"count","allocator":{"backend":"glibc"}})"
+        << "\n";
+    for (int i = 0; i < samples; ++i)
+      out << R"({"t_ms":)" << i * 100 << R"(,"rss":)" << rss + i << "}\n";
+  };
+  write(path, "/bin/sh", 5, 1000);
+  LiveSignals live(path, 256);
+  EXPECT_EQ(live.poll(), 5u);
+  EXPECT_EQ(live.signals().program, "sh");
+  write(path + ".tmp", "/usr/bin/python3", 3, 9000);
+  ASSERT_EQ(std::rename((path + ".tmp").c_str(), path.c_str()), 0);
+  EXPECT_EQ(live.poll(), 3u);
+  EXPECT_EQ(live.samples(), 3u);  // the shell's rows are gone: one image's series
+  const Signals s = live.signals();
+  EXPECT_EQ(s.program, "python3");
+  ASSERT_EQ(s.rss.value.size(), 3u);
+  EXPECT_EQ(s.rss.value.front(), 9000.0);
+  EXPECT_EQ(live.poll(), 0u);  // and nothing is read twice
   fs::remove_all(tmpl);
 }
 

@@ -42,9 +42,9 @@ while [[ $# -gt 0 ]]; do
   for a in $allocs; do
     n=$((n + 1))
     d="$TMP/$n-$a"
-    # At most 4 cells at a time: the machine is shared, and a starved target is not the
-    # program we meant to watch.
-    while [[ $(jobs -rp | wc -l) -ge 4 ]]; do wait -n; done
+    # At most 4 cells at a time (WATCH_CELLS_AT_ONCE: fewer for heavy targets): the machine is
+    # shared, and a starved target is not the program we meant to watch.
+    while [[ $(jobs -rp | wc -l) -ge ${WATCH_CELLS_AT_ONCE:-4} ]]; do wait -n; done
     # The cell's command, kept for a second run (see below): OUT is its run directory.
     live=(--live-every 1)
     [[ $want == error || $want == usage ]] && live=(-q)

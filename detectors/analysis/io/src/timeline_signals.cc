@@ -65,11 +65,16 @@ Result<TimelineSignals> read_signals(const std::string& path, std::size_t max_ro
 }
 
 std::size_t LiveSignals::poll() {
-  return tail_.poll([&](timeline::Sample&& s) {
-    if (s.after_purge) return;  // the probe is written at exit: the final verdict reads it
-    thin_.add(signal_row(s));
-    last_ = std::move(s);
-  });
+  return tail_.poll(
+      [&](timeline::Sample&& s) {
+        if (s.after_purge) return;  // the probe is written at exit: the final verdict reads it
+        thin_.add(signal_row(s));
+        last_ = std::move(s);
+      },
+      [&] {  // the target exec'd: its series starts again, as the final verdict reads it
+        thin_ = SignalThinner(max_rows_);
+        last_.reset();
+      });
 }
 
 Signals LiveSignals::signals() const {

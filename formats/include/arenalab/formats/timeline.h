@@ -69,7 +69,9 @@ Result<bool> scan_timeline(const std::string& path, const std::function<void(Hea
 // Follows a timeline.jsonl that a running target appends to (watch's live line): each poll()
 // reads only what was written since the last one and passes on the complete sample lines; a
 // line still being written waits for its newline. Lines that do not parse are skipped (the
-// final verdict reads the file whole, with read_timeline's checks).
+// final verdict reads the file whole, with read_timeline's checks). A file replaced under the
+// same path (the target exec'd and its new image started the timeline again) is followed from
+// its start: on_replaced is called first, and header() is the new file's.
 class TimelineTail {
  public:
   explicit TimelineTail(std::string path) : path_(std::move(path)) {}
@@ -77,15 +79,17 @@ class TimelineTail {
   TimelineTail& operator=(const TimelineTail&) = delete;
   ~TimelineTail();
   // The samples appended since the last call, in order; how many. A file not there yet: 0.
-  std::size_t poll(const std::function<void(Sample&&)>& on_sample);
+  std::size_t poll(const std::function<void(Sample&&)>& on_sample,
+                   const std::function<void()>& on_replaced = {});
   const std::optional<Header>& header() const { return header_; }
   std::uint64_t bytes_read() const { return offset_; }
 
  private:
   std::string path_;
   int fd_ = -1;
-  std::uint64_t offset_ = 0;  // bytes of the file consumed
-  std::string partial_;       // the start of a line whose newline has not been written yet
+  std::uint64_t dev_ = 0, ino_ = 0;  // the file fd_ reads
+  std::uint64_t offset_ = 0;         // bytes of the file consumed
+  std::string partial_;              // the start of a line whose newline has not been written yet
   std::optional<Header> header_;
 };
 

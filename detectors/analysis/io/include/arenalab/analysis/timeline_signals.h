@@ -39,7 +39,7 @@ class LiveSignals {
   // 4096 rows: a live classification of a few tens of milliseconds at any run length.
   static constexpr std::size_t kDefaultMaxRows = 4096;
   explicit LiveSignals(std::string timeline_path, std::size_t max_rows = kDefaultMaxRows)
-      : tail_(std::move(timeline_path)), thin_(max_rows) {}
+      : tail_(std::move(timeline_path)), max_rows_(max_rows), thin_(max_rows) {}
   std::size_t poll();  // new samples read
   Signals signals() const;
   std::size_t samples() const { return thin_.rows_seen(); }
@@ -47,6 +47,7 @@ class LiveSignals {
 
  private:
   timeline::TimelineTail tail_;
+  std::size_t max_rows_;
   SignalThinner thin_;
   std::optional<timeline::Sample> last_;
 };
