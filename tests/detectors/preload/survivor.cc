@@ -364,6 +364,27 @@ void scenario_deepbind(const char* lib) {
   dlclose(h);
 }
 
+// Many threads warn at once (issue 21, note_warning): each thread dlopens a missing library of
+// its own with RTLD_DEEPBIND, which the interposer notes in preload-warnings.txt on every call,
+// all threads released together. warnings_test.py checks every line is whole and counts them.
+void scenario_warn_threads() {
+  constexpr int kThreads = 16, kCalls = 100;
+  std::atomic<int> ready{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([t, &ready] {
+      // A long name (300 bytes) so two lines formatted at once overlap in any shared buffer.
+      const std::string name =
+          "/nonexistent/arenalab-warn-" + std::to_string(t) + "-" + std::string(300, 'a' + t);
+      ready.fetch_add(1);
+      while (ready.load() < kThreads) {
+      }
+      for (int i = 0; i < kCalls; ++i)
+        check(dlopen(name.c_str(), RTLD_NOW | RTLD_DEEPBIND) == nullptr, "missing library");
+    });
+  for (auto& th : ts) th.join();
+}
+
 // Count mode's page table (count_tables.h) under page reuse: each round fills pages with one size
 // class through malloc, frees them all, then fills the same memory with other kinds of block
 // (calloc, realloc, aligned, large, and mallocs of another class between aligned ones, so an
@@ -543,6 +564,7 @@ int main(int argc, char** argv) {
       {"alloc_for", [](const char* a, const char*) { scenario_sleep_alloc(std::atoi(a)); }},
       {"gauge", [](const char*, const char*) { scenario_gauge(); }},
       {"deepbind", [](const char* a, const char*) { scenario_deepbind(a); }},
+      {"warn_threads", [](const char*, const char*) { scenario_warn_threads(); }},
       {"pages", [](const char*, const char*) { scenario_pages(); }},
       {"early", [](const char*, const char*) { scenario_early(); }},
       {"pages_alias", [](const char*, const char*) { scenario_pages_alias(false); }},
