@@ -279,6 +279,21 @@ void dump_profiles() {
   }
 }
 
+// Whether a tick count that went from `prev` to `tick` passed a multiple of `every` (> 0): a
+// wake after a stall advances the count by the ticks it skipped, so "tick % every == 0" could
+// step over a dump that fell due during the stall.
+bool crossed(long prev, long tick, long every) { return tick / every != prev / every; }
+
+// One sample per interval on an absolute schedule (CLOCK_MONOTONIC deadlines: no drift). `tick`
+// counts the intervals since start, the ones skipped after a stall included, so dump_every and
+// the --max-output stride stay periods of time.
+//
+// After a stall (SIGSTOP, a starved machine) the deadline is long past. Catching up on the
+// schedule wrote every missed tick back to back (a 1 s stop at 100 ms gave 9 samples within
+// 1 ms of each other, repeating one moment). So once a wake is more than one interval late,
+// the missed ticks are skipped and the schedule restarts from now: the timeline shows the stall
+// as one long gap, then samples a full interval apart. A wake less late than that keeps the
+// schedule (the next sample comes early by the lateness).
 void* sampler_main(void*) {
   BusyScope busy(t_state);  // everything this thread allocates goes straight through
   t_state.sampler = 1;
@@ -290,19 +305,23 @@ void* sampler_main(void*) {
     timespec ts{static_cast<time_t>(next / 1000000000ULL), static_cast<long>(next % 1000000000ULL)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
     }
-    ++tick;
+    const long prev = tick++;
+    if (const std::uint64_t now = mono_ns(); now > next + interval_ns) {
+      tick += static_cast<long>((now - next) / interval_ns);  // the ticks skipped
+      next = now;
+    }
     g_write_lock.lock();
     if (!g_done.load(std::memory_order_acquire)) {
       // Past --max-output the timeline keeps one tick in g_cap_stride (output_cap_allows).
       if (!g_capped.load(std::memory_order_relaxed)) {
         timeline_write_sample(false);
-      } else if (tick % g_cap_stride == 0) {
+      } else if (crossed(prev, tick, g_cap_stride)) {
         timeline_write_sample(false);
         if (++g_cap_lines % kCappedLines == 0) g_cap_stride *= 2;
       }
       profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
-      if (g_session.dump_every > 0 && tick % g_session.dump_every == 0) dump_profiles();
-      if (g_session.jeprof_dump_every > 0 && tick % g_session.jeprof_dump_every == 0)
+      if (g_session.dump_every > 0 && crossed(prev, tick, g_session.dump_every)) dump_profiles();
+      if (g_session.jeprof_dump_every > 0 && crossed(prev, tick, g_session.jeprof_dump_every))
         jemalloc_prof_dump();
     }
     g_write_lock.unlock();
