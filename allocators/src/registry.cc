@@ -159,7 +159,7 @@ Result<ProbeReport> probe_configuration(const Configuration& config) {
   json doc;
   try {
     doc = json::parse(run->out);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
     return make_error("probe for '" + config.name + "' printed no identification: " + e.what());
   }
   ProbeReport report;

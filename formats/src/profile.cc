@@ -284,7 +284,7 @@ Result<Profile> parse_profile(std::string_view text, const std::string& source) 
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
     return make_error(printable(source) + ": not valid JSON: " + printable(e.what()));
   }
   try {
