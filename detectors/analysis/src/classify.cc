@@ -321,19 +321,24 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
               material(tr.growth_pct, ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0, ts.lo, level_ref,
                        spread_about(raw, tr.t0_ms, tr.t1_ms, b.t.front(), ts.intercept, ts.slope),
                        period_ms > 0 || low_quartile, o);
-  // On a deseasonalized series, a trend that passes the leak line (min_drift_pct) but not the
-  // oscillating line is material when one point per cycle confirms it (README "Materiality"):
-  // significant and its interval above 0 on the cycle means, adding min_drift_pct of the level,
-  // and beyond what sampling alone moves a cycle's mean. The sampler's phase against the
-  // period, and the period itself, are known only to a sampling interval, and both drift
-  // steadily from cycle to cycle (a beat, not noise): each moves a cycle's mean by up to the
-  // cycle's swing x interval / period, so the trend must exceed cycle_alias_intervals (2) of it.
+  // On a deseasonalized series, a trend that passes the block tests and a leak line but not the
+  // oscillating series' materiality (the 2 % line, or the raw-spread proviso of the absolute
+  // line) is material when one point per cycle confirms it (README "Materiality"): significant
+  // and its interval above 0 on the cycle means, adding min_drift_pct of the level or leaking
+  // min_leak_rate at the low end of both intervals, and beyond what sampling alone moves a
+  // cycle's mean. The sampler's phase against the period, and the period itself, are known only
+  // to a sampling interval, and both drift steadily from cycle to cycle (a beat, not noise): each
+  // moves a cycle's mean by up to the cycle's swing x interval / period, so the trend must exceed
+  // cycle_alias_intervals (2) of it.
   if (!tr.rising && cycle_ms > 0 && low_quartile && mk_med.p < o.alpha && mk_min.p < o.alpha &&
-      mk_med.s > 0 && mk_min.s > 0 && ts.lo > 0 && tr.growth_pct >= o.min_drift_pct) {
+      mk_med.s > 0 && mk_min.s > 0 && ts.lo > 0 &&
+      (tr.growth_pct >= o.min_drift_pct || ts.lo >= o.min_leak_rate)) {
     const double span_s = (tr.t1_ms - tr.t0_ms) / 1000.0;
     const auto ct = cycle_trend(c, raw, tr.t0_ms, tr.t1_ms, cycle_ms, o);
-    tr.rising = ct && ct->p < o.alpha && ct->slope_lo > 0 &&
-                100.0 * ct->slope * span_s / level_ref >= o.min_drift_pct &&
+    const bool relative = ct && tr.growth_pct >= o.min_drift_pct &&
+                          100.0 * ct->slope * span_s / level_ref >= o.min_drift_pct;
+    const bool absolute = ct && ts.lo >= o.min_leak_rate && ct->slope_lo >= o.min_leak_rate;
+    tr.rising = ct && ct->p < o.alpha && ct->slope_lo > 0 && (relative || absolute) &&
                 ct->slope * span_s >= o.cycle_alias_intervals * ct->alias_bytes;
   }
   return tr;
