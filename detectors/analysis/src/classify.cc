@@ -243,12 +243,61 @@ double spread_about(const Clean& raw, double t0, double t1, double tb, double a,
   return r[(3 * r.size()) / 4] - r[r.size() / 4];
 }
 
+// One point per cycle (README "Materiality"): on a deseasonalized series c (at every sample,
+// the mean of the raw series over one period centred there), the values at centres one period
+// apart are the means of adjacent whole cycles, which share no sample. Their trend test counts
+// each cycle once: the blocks of c (1/40 of the window, often shorter than a period) are moving
+// averages of overlapping cycles, and the ripple a removed period leaves is the same from block
+// to block within a cycle, which Var(S) counts as independent evidence.
+struct CycleTrend {
+  std::size_t cycles = 0;
+  double p = 1;                    // Mann-Kendall p on the cycle means (Hamed-Rao), rising only
+  double slope = 0, slope_lo = 0;  // their Theil-Sen slope and its interval's low end, bytes/s
+  double alias_bytes = 0;          // bytes: median swing of a cycle x sampling interval / period
+};
+// nullopt with fewer than o.min_blocks whole cycles in [t0, t1] (times of c, ms).
+std::optional<CycleTrend> cycle_trend(const Clean& c, const Clean& raw, double t0, double t1,
+                                      double period_ms, const Options& o) {
+  std::vector<double> x, mean, swing;  // s, bytes, bytes
+  for (double at = t0; at <= t1 + 1e-6; at += period_ms) {
+    std::size_t k =
+        static_cast<std::size_t>(std::lower_bound(c.t.begin(), c.t.end(), at) - c.t.begin());
+    if (k >= c.t.size()) break;
+    if (k > 0 && at - c.t[k - 1] < c.t[k] - at) --k;  // the nearest centre
+    // The cycle's swing on the raw samples (for the alias bound below).
+    const double a = c.t[k] - period_ms / 2, b = c.t[k] + period_ms / 2;
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (auto i = std::lower_bound(raw.t.begin(), raw.t.end(), a) - raw.t.begin();
+         i < static_cast<std::ptrdiff_t>(raw.t.size()) && raw.t[static_cast<std::size_t>(i)] < b;
+         ++i) {
+      lo = std::min(lo, raw.v[static_cast<std::size_t>(i)]);
+      hi = std::max(hi, raw.v[static_cast<std::size_t>(i)]);
+    }
+    if (!std::isfinite(lo)) continue;
+    x.push_back(c.t[k] / 1000);
+    mean.push_back(c.v[k]);
+    swing.push_back(hi - lo);
+  }
+  if (x.size() < static_cast<std::size_t>(std::max(o.min_blocks, 3))) return std::nullopt;
+  std::vector<double> dts;  // sampling intervals, ms
+  for (std::size_t i = 1; i < raw.t.size(); ++i) dts.push_back(raw.t[i] - raw.t[i - 1]);
+  CycleTrend ct;
+  ct.cycles = x.size();
+  const auto mk = stats::mann_kendall(x, mean);
+  ct.p = mk.s > 0 ? mk.p : 1;
+  const auto ts = stats::theil_sen(x, mean, o.alpha, mk.var_s_corrected);
+  ct.slope = ts.slope;
+  ct.slope_lo = ts.lo;
+  ct.alias_bytes = median(swing) * median(dts) / period_ms;
+  return ct;
+}
+
 // Trend tests on the samples [i0, i1) of c; nullopt when too few blocks remain. period_ms > 0
 // asks for whole-cycle blocks on a raw oscillating series; deseasonalized series pass 0 and
 // low_quartile. raw: the series before deseasonalizing (the spread is measured on it).
 std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, std::size_t i1,
                               double period_ms, double level_ref, const Options& o,
-                              bool low_quartile) {
+                              bool low_quartile, double cycle_ms) {
   const Blocks b = make_blocks(c, i0, i1, period_ms, o, low_quartile);
   if (b.t.size() < static_cast<std::size_t>(o.min_blocks)) return std::nullopt;
   Trend tr;
@@ -272,6 +321,26 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
               material(tr.growth_pct, ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0, ts.lo, level_ref,
                        spread_about(raw, tr.t0_ms, tr.t1_ms, b.t.front(), ts.intercept, ts.slope),
                        period_ms > 0 || low_quartile, o);
+  // On a deseasonalized series, a trend that passes the block tests and a leak line but not the
+  // oscillating series' materiality (the 2 % line, or the raw-spread proviso of the absolute
+  // line) is material when one point per cycle confirms it (README "Materiality"): significant
+  // and its interval above 0 on the cycle means, adding min_drift_pct of the level or leaking
+  // min_leak_rate at the low end of both intervals, and beyond what sampling alone moves a
+  // cycle's mean. The sampler's phase against the period, and the period itself, are known only
+  // to a sampling interval, and both drift steadily from cycle to cycle (a beat, not noise): each
+  // moves a cycle's mean by up to the cycle's swing x interval / period, so the trend must exceed
+  // cycle_alias_intervals (2) of it.
+  if (!tr.rising && cycle_ms > 0 && low_quartile && mk_med.p < o.alpha && mk_min.p < o.alpha &&
+      mk_med.s > 0 && mk_min.s > 0 && ts.lo > 0 &&
+      (tr.growth_pct >= o.min_drift_pct || ts.lo >= o.min_leak_rate)) {
+    const double span_s = (tr.t1_ms - tr.t0_ms) / 1000.0;
+    const auto ct = cycle_trend(c, raw, tr.t0_ms, tr.t1_ms, cycle_ms, o);
+    const bool relative = ct && tr.growth_pct >= o.min_drift_pct &&
+                          100.0 * ct->slope * span_s / level_ref >= o.min_drift_pct;
+    const bool absolute = ct && ts.lo >= o.min_leak_rate && ct->slope_lo >= o.min_leak_rate;
+    tr.rising = ct && ct->p < o.alpha && ct->slope_lo > 0 && (relative || absolute) &&
+                ct->slope * span_s >= o.cycle_alias_intervals * ct->alias_bytes;
+  }
   return tr;
 }
 
@@ -453,6 +522,7 @@ struct Prepared {
   Clean c;                  // the same without its periodic component, when deseasonalized
   bool deseason = false;    // c is deseasonalized
   double block_period = 0;  // whole-cycle blocks on a raw oscillating series
+  double cycle_ms = 0;      // the period removed, when deseasonalized (one point per cycle)
   Blocks all;               // blocks of c over the whole window
   double level_ref = 1;     // bytes: the level percentages refer to
 };
@@ -476,6 +546,7 @@ bool prepare(const Series& s, const Options& o, SeriesVerdict& out, Prepared& p)
   p.deseason = out.period_ms > 0 && out.cycles >= o.deseason_min_cycles;
   p.c = p.deseason ? deseasonalize(p.raw, out.period_ms) : p.raw;
   p.block_period = p.deseason ? 0.0 : out.period_ms;
+  p.cycle_ms = p.deseason ? out.period_ms : 0.0;
   const std::size_t m = p.c.t.size();  // fewer than n when deseasonalized (edges lost)
   p.all = make_blocks(p.c, 0, m, p.block_period, o, p.deseason);
   if (p.all.t.size() < static_cast<std::size_t>(o.min_blocks)) {
@@ -494,7 +565,7 @@ bool prepare(const Series& s, const Options& o, SeriesVerdict& out, Prepared& p)
     const double q1 = v[v.size() / 4], q3 = v[(3 * v.size()) / 4];
     out.oscillation_pct = 100.0 * (q3 - q1) / p.level_ref;
   }
-  auto whole = trend_on(p.c, p.raw, 0, m, p.block_period, p.level_ref, o, p.deseason);
+  auto whole = trend_on(p.c, p.raw, 0, m, p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
   if (!whole) {
     out.reason = "too little data for the trend test";
     return false;
@@ -511,7 +582,8 @@ std::optional<Trend> trend_from(const Prepared& p, double from, const Options& o
       static_cast<std::size_t>(std::lower_bound(p.c.t.begin(), p.c.t.end(), from) - p.c.t.begin());
   Options lo = o;
   lo.min_blocks = std::min(o.min_blocks, 6);
-  return trend_on(p.c, p.raw, i0, p.c.t.size(), p.block_period, p.level_ref, lo, p.deseason);
+  return trend_on(p.c, p.raw, i0, p.c.t.size(), p.block_period, p.level_ref, lo, p.deseason,
+                  p.cycle_ms);
 }
 
 void call_leak(SeriesVerdict& out, const Trend& t, const std::string& what, const Options& o) {
@@ -534,7 +606,8 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   const Clean& c = p.c;
   const std::size_t i0 = static_cast<std::size_t>(
       std::lower_bound(c.t.begin(), c.t.end(), out.knee.t_ms) - c.t.begin());
-  out.tail = trend_on(c, p.raw, i0, c.t.size(), p.block_period, p.level_ref, o, p.deseason);
+  out.tail =
+      trend_on(c, p.raw, i0, c.t.size(), p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
   const bool decel = out.knee.slope_after < out.knee.slope_before;
   // A short falling stretch at the very end is a release (a program tearing down at exit
   // frees what it held), not a plateau: judge the series up to it. A release falls at least

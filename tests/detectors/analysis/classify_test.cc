@@ -294,6 +294,33 @@ TEST(Issue19, LongPeriodSawtoothIsNotALeak) {
   EXPECT_EQ(l.verdict, Verdict::kLeak) << l.reason;
 }
 
+// Issue 19, class 2, many cycles: a leak adding 1-2 % of the level under a sawtooth is found by
+// one point per cycle (README "Materiality"). Periods that are not whole numbers of sampling
+// intervals: the sampler's phase drifts 1-2 ms a cycle, a beat that moves each cycle's mean
+// steadily. The sawtooth alone is never a leak: with teeth of 40 MiB every 1.399 s the beat
+// raises the one-period mean by 1.6 MiB (1.3 % of the level) across the window, a significant
+// trend on the cycle means that only the alias bound (cycle_alias_intervals) tells from a leak.
+TEST(Issue19, SmallLeakUnderManyCyclesIsALeak) {
+  const auto saw = [](double period_s, double swing) {
+    const double cyc = 80.0 / period_s;  // cycles in the 80 s window
+    return [=](double u) { return swing * (u * cyc - std::floor(u * cyc)); };
+  };
+  const auto wide = saw(1.399, 40 * kMiB), teeth = saw(2.498, 10 * kMiB);
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    for (const auto& f : {wide, teeth}) {
+      const auto b = classify_series(make(
+          801, [&](double u) { return 100 * kMiB + f(u); }, 0.2 * kMiB, seed));
+      EXPECT_NE(b.verdict, Verdict::kLeak) << b.reason;
+    }
+    // 1.6 MiB over the window (20 KiB/s): 1.5 % of the level (105 MiB on average), under the
+    // 2 % line, and within the raw spread (the teeth), so no absolute path finds it either.
+    const auto l = classify_series(make(
+        801, [&](double u) { return 100 * kMiB + teeth(u) + 1.6 * kMiB * u; }, 0.2 * kMiB, seed));
+    EXPECT_EQ(l.verdict, Verdict::kLeak) << l.reason;
+    EXPECT_LT(l.whole.growth_pct, 2.0);
+  }
+}
+
 // Issue 19, class 3: a ring of anonymous mappings the program recycles (its own mmap bytes rise
 // until the ring is full, then stay); RSS follows, live bytes are flat. The program holds that
 // memory: bounded, never retention or growth.

@@ -47,6 +47,8 @@ struct Options {
   double min_leak_rate = 16.0 * 1024;  // absolute: bytes/s (16 KiB/s = 1.3 GiB a day)
   double material_horizon_s = 86400;   // with a limit: reaching it within a day
   double min_growth_spread = 3;        // absolute path: growth >= this x the spread about it
+  double cycle_alias_intervals = 2;    // deseasonalized, one point per cycle: growth >= this x
+                                       // a cycle's swing x sampling interval / period
   std::optional<double> limit_bytes;   // project the time until a signal reaches this
   // Data and windows.
   double min_tail_fraction = 0.30;  // a plateau is claimed only with this much window after it
