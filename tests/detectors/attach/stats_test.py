@@ -7,6 +7,8 @@
 # usage: stats_test.py CASE --arenalab BIN --target BIN --workdir DIR
 # Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout).
 import argparse
+import atexit
+import ctypes
 import glob
 import json
 import os
@@ -20,6 +22,37 @@ import time
 
 failures = []
 HERE = os.path.dirname(os.path.abspath(__file__))
+STARTED = []  # every process this script started, killed when it ends however it ends
+
+
+def _die_with_parent():
+    """In the child: SIGKILL when this script dies, even by SIGKILL (prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
+def spawn(argv, **kw):
+    p = subprocess.Popen(argv, preexec_fn=_die_with_parent, **kw)
+    STARTED.append(p)
+    return p
+
+
+def kill_started():
+    for p in STARTED:
+        if p.poll() is None:
+            p.kill()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            print(f"pid {p.pid} did not die within 10 s of SIGKILL", flush=True)
+
+
+def _on_signal(sig, _frame):
+    sys.exit(128 + sig)  # unwinds the finally blocks, then atexit kills what is left
+
+
+atexit.register(kill_started)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
 
 
 def fail(msg):
@@ -84,7 +117,7 @@ class Target:
         self.out = os.path.join(workdir, name + ".out")
         self.err = os.path.join(workdir, name + ".err")
         with open(self.out, "w") as so, open(self.err, "w") as se:
-            self.proc = subprocess.Popen(argv, stdout=so, stderr=se, env=env, stdin=stdin)
+            self.proc = spawn(argv, stdout=so, stderr=se, env=env, stdin=stdin)
         self.pid = self.proc.pid
 
     def lines(self):
@@ -216,7 +249,9 @@ def case_reattach(args):
 
 
 def case_threads64(args):
-    """64 threads spinning in user code and the allocator, and the main thread in nanosleep."""
+    """64 more threads, each waking every 50 ms for a burst of user code and one malloc/free
+    (some run when arenalab stops them, most sleep: about a tenth of a core in all, so the case
+    does not starve a 2-core CI machine), and the main thread in nanosleep."""
     t = Target([args.target, "bounded", "--threads", "64"], args.workdir, "threads64")
     try:
         wait_for(lambda: len(os.listdir(f"/proc/{t.pid}/task")) >= 65, 30, "65 threads")
@@ -240,9 +275,9 @@ def case_sigkill(args):
         time.sleep(0.5)
         out = os.path.join(args.workdir, "sigkill")
         shutil.rmtree(out, ignore_errors=True)
-        a = subprocess.Popen([args.arenalab, "watch", "--pid", str(t.pid), "--mode", "stats",
-                              "--interval", "100", "--out", out, "-q", "--duration", "60"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        a = spawn([args.arenalab, "watch", "--pid", str(t.pid), "--mode", "stats",
+                   "--interval", "100", "--out", out, "-q", "--duration", "60"],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         tl = os.path.join(out, "timeline.jsonl")
 
         def samples():
@@ -347,8 +382,8 @@ def case_refusals(args):
     # Already under arenalab's interposer.
     inner = os.path.join(args.workdir, "inner")
     shutil.rmtree(inner, ignore_errors=True)
-    runner = subprocess.Popen([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
-                               "--", args.target, "bounded"], stdout=subprocess.DEVNULL)
+    runner = spawn([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
+                    "--", args.target, "bounded"], stdout=subprocess.DEVNULL)
     try:
         kids = []
         wait_for(lambda: kids.extend(open(f"/proc/{runner.pid}/task/{runner.pid}/children")
