@@ -541,6 +541,9 @@ def run_redis(args, allocator):
         check(REDIS_BOOKS[want] <= books, f"{tag}: books {sorted(books)}, expected "
               f"{sorted(REDIS_BOOKS[want])}")
         check(inj.get("final_sample") is True, f"{tag}: injection {inj}")
+        # redis rewrites its title and NULs the rest of argv: no empty arguments are recorded.
+        check(rec.get("command") and "" not in rec["command"],
+              f"{tag}: command {rec.get('command')}")
         print(f"{tag}: injected through thread {inj.get('thread')} (syscall "
               f"{inj.get('syscall')}, stopped {inj.get('stopped_ms', 0):.1f} ms); identified "
               f"{got.get('backend')} {got.get('version', '')} ({got.get('library', '')}); books "
