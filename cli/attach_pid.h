@@ -118,7 +118,8 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   a.out_dir = r.out_dir;
   // The live line, as under watch CMD: each one reads only what the sampler (or the agent) has
   // appended since the last (LiveSignals), classifies the bounded set of rows kept so far, and
-  // shows the verdict once settled (LiveVerdict). A day's attach costs what one interval wrote.
+  // shows the verdict once settled (LiveVerdict): a line costs what was written since the last
+  // one, however long the attach has run.
   double next_live_ms = r.live_every_s * 1000;
   LiveVerdict live;
   std::unique_ptr<analysis::LiveSignals> tail;
