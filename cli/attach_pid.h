@@ -11,6 +11,7 @@
 #include <string>
 
 #include "arenalab/analysis/analysis.h"
+#include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/attach/attach.h"
 #include "arenalab/core/files.h"
@@ -115,16 +116,22 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     a.duration_s = *s;
   }
   a.out_dir = r.out_dir;
+  // The live line, as under watch CMD: each one reads only what the sampler (or the agent) has
+  // appended since the last (LiveSignals), classifies the bounded set of rows kept so far, and
+  // shows the verdict once settled (LiveVerdict): a line costs what was written since the last
+  // one, however long the attach has run.
   double next_live_ms = r.live_every_s * 1000;
-  LiveVerdict live;  // the verdict shown once settled, as under watch CMD
+  LiveVerdict live;
+  std::unique_ptr<analysis::LiveSignals> tail;
   if (r.verdict && !r.quiet && r.live_every_s > 0) {
     a.on_sample = [&](double elapsed_ms, const std::string& path) {
       if (elapsed_ms < next_live_ms) return;
       next_live_ms += r.live_every_s * 1000;
-      auto tl = timeline::read_timeline(path);
-      if (!tl || tl->samples.empty()) return;
-      const auto c = analysis::classify(analysis::signals_from_timeline(*tl), o);
-      const auto& s = tl->samples.back();
+      if (!tail) tail = std::make_unique<analysis::LiveSignals>(path);
+      tail->poll();
+      if (!tail->last()) return;
+      const auto c = analysis::classify(tail->signals(), o);
+      const timeline::Sample& s = *tail->last();
       std::cerr << fmt::format("arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}  verdict {}\n", sub,
                                elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
                                s.rss_anon ? format_bytes(*s.rss_anon) : "-",

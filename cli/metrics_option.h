@@ -14,7 +14,7 @@
 
 namespace arenalab::cli {
 
-// Serves /metrics on `addr` while `run` runs: each tick re-reads the timeline, classifies it
+// Serves /metrics on `addr` while `run` runs: each tick reads what the timeline gained, classifies
 // and sets the gauges, then calls the tick that was there before. Returns nullptr (after one
 // line on stderr) when the address cannot be served.
 inline std::shared_ptr<fleet::Exporter> serve_metrics(const std::string& cmd,

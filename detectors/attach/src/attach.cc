@@ -14,7 +14,9 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "arenalab/attach/attach.h"
@@ -155,22 +157,43 @@ std::string agent_path(const Options& o) {
   return o.agent_path.empty() ? lib_dir() + "/libarenalab_agent.so" : o.agent_path;
 }
 
-std::size_t count_samples(const std::string& path, bool* final_seen) {
-  std::ifstream in(path);
-  std::string line;
-  std::size_t n = 0;
-  bool header = true;
-  while (std::getline(in, line)) {
-    if (line.empty() || line.back() != '}') continue;  // a line being written
-    if (header) {
-      header = false;
-      continue;
+// Follows the agent's timeline.jsonl as it grows: each poll() reads only the bytes appended
+// since the last one, counts the complete sample lines and notes the final one ("final": true).
+// The detach wait polls every 5 ms, so it must not read the whole file again each time.
+class AgentLines {
+ public:
+  explicit AgentLines(std::string path) : path_(std::move(path)) {}
+  void poll() {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) return;  // not written yet
+    in.seekg(static_cast<std::streamoff>(offset_));
+    std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    offset_ += chunk.size();
+    partial_ += chunk;
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+      const std::string_view line(partial_.data() + start, nl - start);
+      if (line.empty() || line.back() != '}') continue;  // not a whole record
+      if (!header_seen_) {
+        header_seen_ = true;
+        continue;
+      }
+      ++samples_;
+      if (line.find("\"final\":true") != std::string_view::npos) final_seen_ = true;
     }
-    ++n;
-    if (final_seen && line.find("\"final\":true") != std::string::npos) *final_seen = true;
+    partial_.erase(0, start);  // a line still being written waits for its newline
   }
-  return n;
-}
+  std::size_t samples() const { return samples_; }
+  bool final_seen() const { return final_seen_; }
+
+ private:
+  std::string path_;
+  std::uint64_t offset_ = 0;  // bytes of the file consumed
+  std::string partial_;
+  bool header_seen_ = false;
+  std::size_t samples_ = 0;
+  bool final_seen_ = false;
+};
 
 // True while the process behind proc_fd runs (not a zombie, its mm still there).
 bool target_alive(int proc_fd) {
@@ -207,6 +230,7 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   out.injection = *inj;
 
   StopSignals stop;
+  AgentLines lines(out.timeline_path);
   const double t0 = monotonic_ms();
   double next = t0;
   for (;;) {
@@ -227,6 +251,7 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
       out.vanished_utc = utc_now();
     }
     if (!out.ended.empty()) break;
+    lines.poll();  // what this interval appended: the detach wait then has little left to read
     if (o.on_sample) o.on_sample(monotonic_ms() - t0, out.timeline_path);
     if (next < monotonic_ms()) next = monotonic_ms();
   }
@@ -237,15 +262,14 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
     const double asked = monotonic_ms();
     if (std::ofstream(stop_file).good()) {
       const double deadline = asked + 3 * o.interval_ms + 5000;
-      bool final_seen = false;
       while (monotonic_ms() < deadline && target_alive(proc_fd)) {
-        count_samples(out.timeline_path, &final_seen);
-        if (final_seen) break;
+        lines.poll();
+        if (lines.final_seen()) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
-      out.injection->final_seen = final_seen;
+      out.injection->final_seen = lines.final_seen();
       out.injection->detach_ms = monotonic_ms() - asked;
-      if (!final_seen)
+      if (!lines.final_seen())
         out.warnings.push_back(who + ": the agent wrote no final sample within " +
                                std::to_string(static_cast<int>(deadline - asked)) +
                                " ms of the stop request; it stops by itself once this arenalab "
@@ -253,7 +277,8 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
     }
     ::unlink(stop_file.c_str());
   }
-  out.samples = count_samples(out.timeline_path, nullptr);
+  lines.poll();
+  out.samples = lines.samples();
   if (out.samples == 0)
     return make_error(who + ": the agent was loaded but wrote no sample to " + out.timeline_path);
 
@@ -270,10 +295,15 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   r.attached_ms = out.attached_ms;
   r.samples = static_cast<std::int64_t>(out.samples);
   r.ended = out.ended;
-  if (auto tl = timeline::read_timeline(out.timeline_path); tl) {
-    r.allocator_backend = tl->header.allocator.backend;
-    r.allocator_library = tl->header.allocator.library;
-  }
+  // The allocator the agent identified, from the header (one streamed pass, the samples not
+  // kept: a day's timeline is not held in memory).
+  (void)timeline::scan_timeline(
+      out.timeline_path,
+      [&](timeline::Header&& h) {
+        r.allocator_backend = h.allocator.backend;
+        r.allocator_library = h.allocator.library;
+      },
+      [](timeline::Sample&&) {});
   r.warnings = out.warnings;
   if (o.duration_s > 0) r.duration_s = o.duration_s;
   r.signal = out.signal;

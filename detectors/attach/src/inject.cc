@@ -336,8 +336,10 @@ class Thread {
 
   // Puts back the XSAVE area and the general registers, orig_rax, rax and rip included: a
   // thread stopped inside a sleeping syscall (rax -ERESTARTNOHAND etc.) then restarts it as
-  // the kernel would have, and sees no EINTR. Then detaches (the pending SIGSEGV of the
-  // injected call's return is cancelled). Idempotent.
+  // the kernel would have, and sees no EINTR. The calls the kernel never restarts after a stop
+  // (epoll_wait, semtimedop, ...: signal(7)) come back with -EINTR, as under any ptrace attach
+  // (docs/attach.md). Then detaches (the pending SIGSEGV of the injected call's return is
+  // cancelled). Idempotent.
   Status release() {
     if (!seized_) return Ok{};
     std::string err;

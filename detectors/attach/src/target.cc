@@ -175,6 +175,10 @@ Result<Target> inspect(pid_t pid) {
       }
     }
     if (!arg.empty()) t.command.push_back(arg);
+    // A program that rewrote its title (redis-server's "redis-server 127.0.0.1:6379",
+    // setproctitle) leaves the rest of its old argv area as NULs: dozens of empty "arguments".
+    // Dropped from the end (an empty last argument of a program that did not is lost with them).
+    while (!t.command.empty() && t.command.back().empty()) t.command.pop_back();
   }
   const Read status = read_path(dir + "/status");
   if (!status.ok)

@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // The verdict of an attach: the existing classifier on the sampled timeline (RSS only at level
 // rss), saying in its reason what the level cannot tell, and verdict.json beside the timeline.
+#include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/attach/attach.h"
 #include "arenalab/core/files.h"
-#include "arenalab/formats/timeline.h"
 
 namespace arenalab::attach {
 
 Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::Options& options) {
-  auto tl = timeline::read_timeline(outcome.timeline_path);
+  // Streamed in one pass and bounded memory (a day's attach at 100 ms is 864,000 samples).
+  auto tl = analysis::read_signals(outcome.timeline_path);
   if (!tl) return tl.error();
   AttachVerdict v;
-  v.classification = analysis::classify(analysis::signals_from_timeline(*tl), options);
+  v.classification = analysis::classify(tl->signals, options);
   auto& c = v.classification;
   // Level rss says what RSS alone cannot tell; level stats has the books, and its timeline's
   // header names the allocator identified from inside.

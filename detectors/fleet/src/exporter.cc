@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The /metrics endpoint of arenalab run|watch --metrics: prometheus-cpp's Exposer (civetweb) in
-// arenalab's process, gauges set from the timeline at each runner tick. Names follow Prometheus'
-// conventions (prometheus.io/docs/practices/naming): base units, _bytes, a ratio for 0..1.
+// arenalab's process, gauges set at each runner tick from what the timeline gained since the last
+// one (LiveSignals: a tick costs what one interval wrote, however long the run). Names follow
+// Prometheus' conventions (prometheus.io/docs/practices/naming): base units, _bytes, a ratio for
+// 0..1.
 #include "arenalab/fleet/exporter.h"
 
 #include <prometheus/exposer.h>
@@ -12,6 +14,7 @@
 #include <map>
 #include <mutex>
 
+#include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
 
 namespace arenalab::fleet {
@@ -26,6 +29,14 @@ struct Exporter::Impl {
   pid_t pid = 0;
   std::map<std::string, pm::Family<pm::Gauge>*> families;
   std::map<std::string, pm::Gauge*> gauges;  // "family\0label" -> series
+  // update_from's reader of the timeline it follows (made again if the path changes).
+  std::unique_ptr<analysis::LiveSignals> tail;
+  std::string tail_path;
+
+  // Every gauge from the last sample (none: only the verdict's), the verdict from `c`, and the
+  // count of samples. The caller holds mu.
+  void set(pid_t pid_now, const timeline::Sample* last, std::size_t samples,
+           const analysis::Classification& c);
 
   pm::Family<pm::Gauge>& family(const std::string& name, const std::string& help) {
     auto it = families.find(name);
@@ -79,29 +90,29 @@ int Exporter::port() const {
   return ports.empty() ? 0 : ports.front();
 }
 
-void Exporter::update(pid_t pid, const timeline::Timeline& tl, const analysis::Classification& c) {
-  std::lock_guard lock(impl_->mu);
-  Impl& m = *impl_;
-  m.pid = pid;
-  if (!tl.samples.empty()) {
-    const timeline::Sample& s = tl.samples.back();
-    auto set = [&](const timeline::Opt& v, const char* name, const char* help) {
+void Exporter::Impl::set(pid_t pid_now, const timeline::Sample* last, std::size_t samples,
+                         const analysis::Classification& c) {
+  Impl& m = *this;
+  m.pid = pid_now;
+  if (last) {
+    const timeline::Sample& s = *last;
+    auto put = [&](const timeline::Opt& v, const char* name, const char* help) {
       if (v) m.gauge(name, help).Set(*v);
     };
-    set(s.rss, "arenalab_rss_bytes", "Resident set size of the target (VmRSS).");
-    set(s.rss_anon, "arenalab_rss_anon_bytes",
+    put(s.rss, "arenalab_rss_bytes", "Resident set size of the target (VmRSS).");
+    put(s.rss_anon, "arenalab_rss_anon_bytes",
         "Anonymous resident memory of the target (RssAnon).");
-    set(s.live_bytes, "arenalab_live_bytes",
+    put(s.live_bytes, "arenalab_live_bytes",
         "Bytes the target holds from the malloc family, counted by the interposer.");
-    set(s.live_allocs, "arenalab_live_allocations",
+    put(s.live_allocs, "arenalab_live_allocations",
         "Allocations the target holds from the malloc family, counted by the interposer.");
-    set(s.mmap_bytes, "arenalab_mmap_bytes", "Anonymous mmap bytes the target mapped itself.");
-    set(s.allocated, "arenalab_allocator_allocated_bytes", "The allocator's allocated bytes.");
-    set(s.active, "arenalab_allocator_active_bytes",
+    put(s.mmap_bytes, "arenalab_mmap_bytes", "Anonymous mmap bytes the target mapped itself.");
+    put(s.allocated, "arenalab_allocator_allocated_bytes", "The allocator's allocated bytes.");
+    put(s.active, "arenalab_allocator_active_bytes",
         "The allocator's active bytes (pages in use).");
-    set(s.resident, "arenalab_allocator_resident_bytes", "The allocator's resident bytes.");
-    set(s.mapped, "arenalab_allocator_mapped_bytes", "The allocator's mapped bytes.");
-    set(s.retained, "arenalab_allocator_retained_bytes",
+    put(s.resident, "arenalab_allocator_resident_bytes", "The allocator's resident bytes.");
+    put(s.mapped, "arenalab_allocator_mapped_bytes", "The allocator's mapped bytes.");
+    put(s.retained, "arenalab_allocator_retained_bytes",
         "The allocator's retained bytes (unmapped-but-kept virtual memory).");
     for (const auto& [name, value] : s.gauges)
       m.gauge("arenalab_program_bytes",
@@ -127,14 +138,27 @@ void Exporter::update(pid_t pid, const timeline::Timeline& tl, const analysis::C
           "Growth rate behind a leak or non-heap-growth verdict (0 for any other verdict).")
       .Set(rate);
   m.gauge("arenalab_timeline_samples", "Samples in the target's timeline so far.")
-      .Set(static_cast<double>(tl.samples.size()));
+      .Set(static_cast<double>(samples));
+}
+
+void Exporter::update(pid_t pid, const timeline::Timeline& tl, const analysis::Classification& c) {
+  std::lock_guard lock(impl_->mu);
+  impl_->set(pid, tl.samples.empty() ? nullptr : &tl.samples.back(), tl.samples.size(), c);
 }
 
 void Exporter::update_from(pid_t pid, const std::string& timeline_path,
                            const analysis::Options& o) {
-  auto tl = timeline::read_timeline(timeline_path);
-  if (!tl || tl->samples.empty()) return;
-  update(pid, *tl, analysis::classify(analysis::signals_from_timeline(*tl), o));
+  std::lock_guard lock(impl_->mu);
+  Impl& m = *impl_;
+  // Only the lines appended since the last tick are read (and a timeline replaced by an exec is
+  // followed from its start); the classifier sees at most LiveSignals' bounded set of rows.
+  if (!m.tail || m.tail_path != timeline_path) {
+    m.tail = std::make_unique<analysis::LiveSignals>(timeline_path);
+    m.tail_path = timeline_path;
+  }
+  m.tail->poll();
+  if (!m.tail->last()) return;
+  m.set(pid, &*m.tail->last(), m.tail->samples(), analysis::classify(m.tail->signals(), o));
 }
 
 }  // namespace arenalab::fleet

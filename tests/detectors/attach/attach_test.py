@@ -6,6 +6,8 @@
 # CASE: python_leak | plateau | steady | sawtooth | interrupt | vanished | refusals | run |
 # redis | static | interposed. Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout).
 import argparse
+import atexit
+import ctypes
 import json
 import os
 import shutil
@@ -18,6 +20,37 @@ import time
 
 failures = []
 HERE = os.path.dirname(os.path.abspath(__file__))
+STARTED = []  # every process this script started, killed when it ends however it ends
+
+
+def _die_with_parent():
+    """In the child: SIGKILL when this script dies, even by SIGKILL (prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
+def spawn(argv, **kw):
+    p = subprocess.Popen(argv, preexec_fn=_die_with_parent, **kw)
+    STARTED.append(p)
+    return p
+
+
+def kill_started():
+    for p in STARTED:
+        if p.poll() is None:
+            p.kill()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            print(f"pid {p.pid} did not die within 10 s of SIGKILL", flush=True)
+
+
+def _on_signal(sig, _frame):
+    sys.exit(128 + sig)  # unwinds the finally blocks, then atexit kills what is left
+
+
+atexit.register(kill_started)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
 
 
 def fail(msg):
@@ -59,7 +92,7 @@ def watch(args, pid, out, *extra, sub="watch", timeout=120):
 
 def growing_python():
     """python3 adding ~0.4 MB/s (2000 entries of 200 B every 50 ms) to a dict it never frees."""
-    return subprocess.Popen([sys.executable, os.path.join(HERE, "grow.py")])
+    return spawn([sys.executable, os.path.join(HERE, "grow.py")])
 
 
 def check_files(out, tag, ended, level_verdict=True):
@@ -113,7 +146,7 @@ def case_python_leak(args):
 
 def case_plateau(args):
     """python3 warming a cache for 3 s, then holding it: RSS rises and levels off."""
-    py = subprocess.Popen([sys.executable, os.path.join(HERE, "plateau.py")])
+    py = spawn([sys.executable, os.path.join(HERE, "plateau.py")])
     try:
         time.sleep(0.3)
         out = os.path.join(args.workdir, "plateau")
@@ -132,7 +165,7 @@ def case_sawtooth(args):
     tmp = tempfile.mkdtemp(dir=args.workdir)
     log = os.path.join(tmp, "signals.log")
     with open(os.path.join(tmp, "steady.out"), "w") as so:
-        proc = subprocess.Popen([args.steady, log, "sawtooth"], stdout=so)
+        proc = spawn([args.steady, log, "sawtooth"], stdout=so)
     try:
         time.sleep(1.0)
         out = os.path.join(tmp, "out")
@@ -152,7 +185,7 @@ def case_sawtooth(args):
 def steady_target(args, tmp):
     log = os.path.join(tmp, "signals.log")
     out = open(os.path.join(tmp, "steady.out"), "w")
-    proc = subprocess.Popen([args.steady, log], stdout=out)
+    proc = spawn([args.steady, log], stdout=out)
     return proc, log, out.name
 
 
@@ -193,9 +226,9 @@ def case_interrupt(args):
         time.sleep(0.5)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             out = os.path.join(tmp, f"out-{sig.name}")
-            w = subprocess.Popen([args.arenalab, "watch", "--pid", str(proc.pid), "--interval",
-                                  "100", "--out", out, "-q"], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+            w = spawn([args.arenalab, "watch", "--pid", str(proc.pid), "--interval",
+                       "100", "--out", out, "-q"], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True)
             time.sleep(2.5)
             w.send_signal(sig)
             so, se = w.communicate(timeout=30)
@@ -208,9 +241,9 @@ def case_interrupt(args):
         # SIGKILL: nothing to clean up at level rss. The target runs on, the timeline so far
         # is readable (flushed per sample), and no record claims an ending it did not see.
         out = os.path.join(tmp, "out-SIGKILL")
-        w = subprocess.Popen([args.arenalab, "watch", "--pid", str(proc.pid), "--interval", "100",
-                              "--out", out, "-q"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+        w = spawn([args.arenalab, "watch", "--pid", str(proc.pid), "--interval", "100",
+                   "--out", out, "-q"], stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL)
         time.sleep(2.0)
         w.kill()
         w.wait()
@@ -237,7 +270,7 @@ def case_static(args):
         skip(f"cannot link statically (libc.a missing?): {b.stderr.strip()[-200:]}")
     log = os.path.join(tmp, "signals.log")
     with open(os.path.join(tmp, "steady.out"), "w") as so:
-        proc = subprocess.Popen([exe, log], stdout=so)
+        proc = spawn([exe, log], stdout=so)
     try:
         time.sleep(1.0)
         out = os.path.join(tmp, "out")
@@ -261,8 +294,8 @@ def case_interposed(args):
     tmp = tempfile.mkdtemp(dir=args.workdir)
     inner = os.path.join(tmp, "inner")
     pid = None
-    runner = subprocess.Popen([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
-                               "--", sys.executable, os.path.join(HERE, "grow.py")])
+    runner = spawn([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
+                    "--", sys.executable, os.path.join(HERE, "grow.py")])
     try:
         for _ in range(50):
             try:
@@ -299,7 +332,7 @@ def case_interposed(args):
 
 
 def case_vanished(args):
-    target = subprocess.Popen(["sleep", "2"])
+    target = spawn(["sleep", "2"])
     out = os.path.join(args.workdir, "vanished")
     p = watch(args, target.pid, out)
     target.wait()
@@ -332,7 +365,7 @@ def case_refusals(args):
         pid_max = int(f.read())
     refused(args, "no-such-pid", pid_max + 1, 1, "does not exist")
     # A zombie: exited, not yet reaped by us (its parent).
-    z = subprocess.Popen(["true"])
+    z = spawn(["true"])
     time.sleep(0.5)
     refused(args, "zombie", z.pid, 1, "has exited")
     z.wait()
@@ -388,7 +421,7 @@ def case_redis(args):
     with open(conf, "w") as f:
         f.write(f"bind 127.0.0.1\nport {port}\ndir {tmp}\nsave \"\"\nappendonly no\n"
                 f"daemonize no\nlogfile {tmp}/redis.log\n")
-    server = subprocess.Popen(["redis-server", conf])
+    server = spawn(["redis-server", conf])
     cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(port)]
     try:
         for _ in range(50):
@@ -403,9 +436,9 @@ def case_redis(args):
         # Keys growing: 2,000 new 256-byte values every 200 ms while watched (random keys in a
         # space of 10^9, so nearly every SET adds one).
         def grow(out):
-            w = subprocess.Popen([args.arenalab, "watch", "--pid", str(server.pid), "--interval",
-                                  "100", "--duration", "8", "--out", out, "-q"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            w = spawn([args.arenalab, "watch", "--pid", str(server.pid), "--interval",
+                       "100", "--duration", "8", "--out", out, "-q"],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             while w.poll() is None:
                 subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-q", "-t",
                                 "set", "-n", "2000", "-d", "256", "-r", "1000000000", "-c", "4"],

@@ -3,10 +3,13 @@
 // "<i> <f(i)>" that a test can check for gaps and for being the same as a run never attached,
 // and reporting any failed or interrupted syscall ("ERROR ...", exit 1): a restart that went
 // wrong after the injection shows as EINTR or errno 514 here.
-// usage: stats_target leak|bounded [--threads N] [--read]
+// usage: stats_target leak|bounded [--threads N [--spin]] [--read]
 //   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks.
-//   --threads N: N more threads spinning in user code; --read: between ticks the main thread
-//   blocks in read(2) on stdin, one byte per tick (instead of nanosleep).
+//   --threads N: N more threads, each a short burst of user code and one malloc/free every
+//   50 ms, asleep in nanosleep otherwise (64 of them use about a tenth of a core, so a ctest
+//   case does not starve the machine); --spin: they spin instead, in user code and the
+//   allocator, never sleeping (the worst case, for a run by hand: N spinners take every core).
+//   --read: between ticks the main thread blocks in read(2) on stdin, one byte per tick.
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,30 +20,37 @@
 
 static volatile unsigned long g_spin;
 
-static void* spin(void* arg) {
-  (void)arg;
+// arg non-NULL: spin; NULL: a burst of about 20,000 additions (tens of us), one malloc/free, then
+// 50 ms in nanosleep. The threads wake at different times, so an attach finds some in user code,
+// now and then one in the allocator, most asleep.
+static void* worker(void* arg) {
+  const int spin = arg != NULL;
+  const struct timespec nap = {0, 50 * 1000 * 1000};
   for (;;) {
-    for (int i = 0; i < 1000000; ++i) g_spin += (unsigned long)i;  // user code only
-    void* p = malloc(256);                                         // and the allocator now and then
+    const int burst = spin ? 1000000 : 20000;
+    for (int i = 0; i < burst; ++i) g_spin += (unsigned long)i;  // user code only
+    void* p = malloc(256);                                       // and the allocator now and then
     free(p);
+    if (!spin) nanosleep(&nap, NULL);
   }
   return NULL;
 }
 
 int main(int argc, char** argv) {
   if (argc < 2 || (strcmp(argv[1], "leak") != 0 && strcmp(argv[1], "bounded") != 0)) {
-    fprintf(stderr, "usage: stats_target leak|bounded [--threads N] [--read]\n");
+    fprintf(stderr, "usage: stats_target leak|bounded [--threads N [--spin]] [--read]\n");
     return 2;
   }
   const int leak = strcmp(argv[1], "leak") == 0;
-  int threads = 0, use_read = 0;
+  int threads = 0, use_read = 0, spin = 0;
   for (int i = 2; i < argc; ++i) {
     if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
     if (strcmp(argv[i], "--read") == 0) use_read = 1;
+    if (strcmp(argv[i], "--spin") == 0) spin = 1;
   }
   for (int t = 0; t < threads; ++t) {
     pthread_t th;
-    if (pthread_create(&th, NULL, spin, NULL) != 0) {
+    if (pthread_create(&th, NULL, worker, spin ? &spin : NULL) != 0) {
       printf("ERROR pthread_create\n");
       return 1;
     }

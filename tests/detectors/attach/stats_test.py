@@ -7,11 +7,14 @@
 # usage: stats_test.py CASE --arenalab BIN --target BIN --workdir DIR
 # Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout).
 import argparse
+import atexit
+import ctypes
 import glob
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +23,37 @@ import time
 
 failures = []
 HERE = os.path.dirname(os.path.abspath(__file__))
+STARTED = []  # every process this script started, killed when it ends however it ends
+
+
+def _die_with_parent():
+    """In the child: SIGKILL when this script dies, even by SIGKILL (prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
+def spawn(argv, **kw):
+    p = subprocess.Popen(argv, preexec_fn=_die_with_parent, **kw)
+    STARTED.append(p)
+    return p
+
+
+def kill_started():
+    for p in STARTED:
+        if p.poll() is None:
+            p.kill()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            print(f"pid {p.pid} did not die within 10 s of SIGKILL", flush=True)
+
+
+def _on_signal(sig, _frame):
+    sys.exit(128 + sig)  # unwinds the finally blocks, then atexit kills what is left
+
+
+atexit.register(kill_started)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
 
 
 def fail(msg):
@@ -84,7 +118,7 @@ class Target:
         self.out = os.path.join(workdir, name + ".out")
         self.err = os.path.join(workdir, name + ".err")
         with open(self.out, "w") as so, open(self.err, "w") as se:
-            self.proc = subprocess.Popen(argv, stdout=so, stderr=se, env=env, stdin=stdin)
+            self.proc = spawn(argv, stdout=so, stderr=se, env=env, stdin=stdin)
         self.pid = self.proc.pid
 
     def lines(self):
@@ -216,7 +250,9 @@ def case_reattach(args):
 
 
 def case_threads64(args):
-    """64 threads spinning in user code and the allocator, and the main thread in nanosleep."""
+    """64 more threads, each waking every 50 ms for a burst of user code and one malloc/free
+    (some run when arenalab stops them, most sleep: about a tenth of a core in all, so the case
+    does not starve a 2-core CI machine), and the main thread in nanosleep."""
     t = Target([args.target, "bounded", "--threads", "64"], args.workdir, "threads64")
     try:
         wait_for(lambda: len(os.listdir(f"/proc/{t.pid}/task")) >= 65, 30, "65 threads")
@@ -240,9 +276,9 @@ def case_sigkill(args):
         time.sleep(0.5)
         out = os.path.join(args.workdir, "sigkill")
         shutil.rmtree(out, ignore_errors=True)
-        a = subprocess.Popen([args.arenalab, "watch", "--pid", str(t.pid), "--mode", "stats",
-                              "--interval", "100", "--out", out, "-q", "--duration", "60"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        a = spawn([args.arenalab, "watch", "--pid", str(t.pid), "--mode", "stats",
+                   "--interval", "100", "--out", out, "-q", "--duration", "60"],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         tl = os.path.join(out, "timeline.jsonl")
 
         def samples():
@@ -347,8 +383,8 @@ def case_refusals(args):
     # Already under arenalab's interposer.
     inner = os.path.join(args.workdir, "inner")
     shutil.rmtree(inner, ignore_errors=True)
-    runner = subprocess.Popen([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
-                               "--", args.target, "bounded"], stdout=subprocess.DEVNULL)
+    runner = spawn([args.arenalab, "run", "-q", "--mode", "stats", "--out", inner,
+                    "--", args.target, "bounded"], stdout=subprocess.DEVNULL)
     try:
         kids = []
         wait_for(lambda: kids.extend(open(f"/proc/{runner.pid}/task/{runner.pid}/children")
@@ -390,7 +426,155 @@ def case_refusals(args):
     check(p.returncode == 2 and "--mode does not apply" in p.stderr, f"mode count: {p.stderr}")
 
 
+# redis-server at level stats, with its own allocator (Debian's links libjemalloc.so.2) or one
+# preloaded from the registry next to arenalab (a preloaded allocator comes first in symbol
+# lookup and is the malloc redis calls). "glibc": LD_PRELOAD of libc.so.6 itself, which puts
+# glibc's malloc ahead of the linked jemalloc. What the agent must read per backend is what its
+# adapter in allocators/src/stats_<backend>.cc fills in.
+REDIS_BOOKS = {
+    "jemalloc": {"allocated", "active", "resident", "mapped", "retained"},  # mallctl stats.*
+    "glibc": {"allocated", "mapped", "retained"},                           # mallinfo2
+    "tcmalloc": {"allocated", "resident", "mapped", "retained"},  # MallocExtension properties
+    "mimalloc": {"mapped"},  # mi_process_info's commit: release builds count no live bytes
+    "tbbmalloc": set(),      # tbbmalloc publishes no byte counts: identified, no books
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_preload(args, allocator):
+    """The library to preload for `allocator` (None: redis-server's own), or skips saying why."""
+    if allocator == "own":
+        return None
+    if allocator == "glibc":
+        libs = sorted(glob.glob("/lib/*/libc.so.6") + glob.glob("/usr/lib/*/libc.so.6"))
+        if not libs:
+            skip("no libc.so.6 found to preload")
+        return libs[0]
+    registry = os.path.join(os.path.dirname(os.path.abspath(args.arenalab)), "..", "share",
+                            "arenalab", "allocators.json")
+    try:
+        with open(registry) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        skip(f"the allocators registry {registry} cannot be read: {e}")
+    confs = doc["configurations"] if isinstance(doc, dict) else doc
+    lib = next((c.get("preload") for c in confs if c.get("name") == allocator), None)
+    if not lib or not os.path.exists(lib):
+        skip(f"{allocator}: no library to preload in {registry} ({lib!r}); scripts/bootstrap "
+             "installs it")
+    return lib
+
+
+def run_redis(args, allocator):
+    """redis-server on 127.0.0.1 (a generated config, no persistence) under `allocator`, keys
+    loaded and a light load running while `run --pid --mode stats` attaches for 3 s: the agent
+    is injected, names the allocator redis calls, reads its books; redis answers throughout and
+    after, with every key it had."""
+    for tool in ("redis-server", "redis-cli", "redis-benchmark"):
+        if not shutil.which(tool):
+            skip(f"{tool} not installed (scripts/bootstrap installs redis-server redis-tools)")
+    preload = redis_preload(args, allocator)
+    tag = f"redis_{allocator}"
+    tmp = os.path.join(args.workdir, tag)
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    port = free_port()
+    conf = os.path.join(tmp, "redis.conf")
+    with open(conf, "w") as f:
+        f.write(f"bind 127.0.0.1\nport {port}\ndir {tmp}\nsave \"\"\nappendonly no\n"
+                f"daemonize no\nlogfile {tmp}/redis.log\nprotected-mode yes\n")
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if preload:
+        env["LD_PRELOAD"] = preload
+    server = spawn(["redis-server", conf], env=env, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(port)]
+
+    def ask(*cmd):
+        return subprocess.run([*cli, *cmd], capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    bench = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-q", "-t", "set", "-d",
+             "256", "-r", "1000000000", "-c", "4"]
+    stop = threading.Event()
+    load_errors = []
+
+    def load():  # a light load while attached: 500 SETs, then a pause
+        while not stop.is_set():
+            r = subprocess.run([*bench, "-n", "500"], capture_output=True, text=True, timeout=60)
+            if r.returncode != 0:
+                load_errors.append(r.stderr.strip()[-200:])
+            stop.wait(0.2)
+    loader = threading.Thread(target=load, daemon=True)
+    try:
+        deadline = time.monotonic() + 30
+        while ask("ping") != "PONG":
+            if server.poll() is not None:
+                with open(os.path.join(tmp, "redis.log")) as f:
+                    skip(f"redis-server under {allocator} did not start: {f.read()[-300:]}")
+            if time.monotonic() > deadline:
+                skip(f"redis-server under {allocator} did not answer PING within 30 s")
+            time.sleep(0.1)
+        subprocess.run([*bench, "-n", "20000"], capture_output=True, timeout=120, check=True)
+        loader.start()
+        out = os.path.join(tmp, "attach")
+        p = attach(args, server.pid, out, sub="run", duration="3")
+        stop.set()
+        loader.join()
+        check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
+        header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+        with open(os.path.join(out, "attach.json")) as f:
+            rec = json.load(f)
+        inj = rec.get("injection", {})
+        want = "jemalloc" if allocator == "own" else allocator
+        got = header.get("allocator", {})
+        check(got.get("backend") == want and got.get("verified") is True,
+              f"{tag}: identified {got}, expected {want}")
+        check(len(samples) >= 10 and samples[-1].get("final") is True,
+              f"{tag}: {len(samples)} samples, last {samples[-1:]}")
+        books = set(samples[-1].get("alloc", {})) if samples else set()
+        check(REDIS_BOOKS[want] <= books, f"{tag}: books {sorted(books)}, expected "
+              f"{sorted(REDIS_BOOKS[want])}")
+        check(inj.get("final_sample") is True, f"{tag}: injection {inj}")
+        # redis rewrites its title and NULs the rest of argv: no empty arguments are recorded.
+        check(rec.get("command") and "" not in rec["command"],
+              f"{tag}: command {rec.get('command')}")
+        print(f"{tag}: injected through thread {inj.get('thread')} (syscall "
+              f"{inj.get('syscall')}, stopped {inj.get('stopped_ms', 0):.1f} ms); identified "
+              f"{got.get('backend')} {got.get('version', '')} ({got.get('library', '')}); books "
+              f"{sorted(books)}; {len(samples)} samples", flush=True)
+        # Detached: no more timeline lines; redis runs on, answers, and kept every key.
+        check(not load_errors, f"{tag}: redis-benchmark failed while attached: {load_errors[:2]}")
+        check(server.poll() is None, f"{tag}: redis-server stopped")
+        check(ask("ping") == "PONG", f"{tag}: PING after the attach")
+        keys = int(ask("dbsize") or 0)
+        check(ask("set", "after", "attach") == "OK" and ask("get", "after") == "attach",
+              f"{tag}: SET/GET after the attach")
+        check(int(ask("dbsize") or 0) == keys + 1, f"{tag}: DBSIZE after one SET")
+        size = os.path.getsize(os.path.join(out, "timeline.jsonl"))
+        time.sleep(0.5)
+        check(os.path.getsize(os.path.join(out, "timeline.jsonl")) == size,
+              f"{tag}: the timeline grew after detach")
+    finally:
+        stop.set()
+        if loader.is_alive():
+            loader.join()
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+for _alloc in ("own", "glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"):
+    CASES["redis_" + _alloc] = lambda args, a=_alloc: run_redis(args, a)
 
 
 def main():

@@ -31,8 +31,10 @@ class Exporter {
   // exported) and the verdict from `c`. Thread-safe against concurrent scrapes.
   void update(pid_t pid, const timeline::Timeline& tl, const analysis::Classification& c);
 
-  // Reads the timeline at `path` (a valid prefix while the target runs), classifies it and
-  // calls update. A timeline not there yet, or without samples, is skipped (nothing to say).
+  // Follows the timeline at `path` (a valid prefix while the target runs): reads the lines
+  // appended since the last call (analysis::LiveSignals; a timeline replaced under the same path
+  // is read from its start), classifies the rows kept so far and sets the gauges as update does.
+  // A timeline not there yet, or without samples, is skipped (nothing to say).
   void update_from(pid_t pid, const std::string& timeline_path, const analysis::Options& o = {});
 
  private:
