@@ -184,6 +184,28 @@ bool target_alive(int proc_fd) {
   return status.text.find("\nVmRSS:") != std::string::npos;
 }
 
+// attach.json's fields both levels fill alike: who the target is, and how the session went.
+attach_file::Record session_record(const Options& o, const Outcome& out) {
+  const Target& t = out.target;
+  attach_file::Record r;
+  r.pid = t.pid;
+  r.comm = t.comm;
+  r.command = t.command;
+  r.exe = t.exe;
+  r.uid = t.uid;
+  r.target_running_s_at_attach = t.started_s_ago;
+  r.interval_ms = o.interval_ms;
+  r.attached_ms = out.attached_ms;
+  r.samples = static_cast<std::int64_t>(out.samples);
+  r.ended = out.ended;
+  r.warnings = out.warnings;
+  if (o.duration_s > 0) r.duration_s = o.duration_s;
+  r.signal = out.signal;
+  r.vanished_after_s = out.vanished_at_s;
+  if (out.vanished_at_s) r.vanished_utc = out.vanished_utc;
+  return r;
+}
+
 // Level stats: the agent in the target writes timeline.jsonl; arenalab waits, watching that
 // the target lives, then asks the agent to stop through <out>/agent.stop (no second ptrace
 // stop of the target) and waits for its final sample.
@@ -257,28 +279,13 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   if (out.samples == 0)
     return make_error(who + ": the agent was loaded but wrote no sample to " + out.timeline_path);
 
-  attach_file::Record r;
+  attach_file::Record r = session_record(o, out);
   r.level = "stats";
   r.cannot_tell = kStatsLevelLimit;
-  r.pid = t.pid;
-  r.comm = t.comm;
-  r.command = t.command;
-  r.exe = t.exe;
-  r.uid = t.uid;
-  r.target_running_s_at_attach = t.started_s_ago;
-  r.interval_ms = o.interval_ms;
-  r.attached_ms = out.attached_ms;
-  r.samples = static_cast<std::int64_t>(out.samples);
-  r.ended = out.ended;
   if (auto tl = timeline::read_timeline(out.timeline_path); tl) {
     r.allocator_backend = tl->header.allocator.backend;
     r.allocator_library = tl->header.allocator.library;
   }
-  r.warnings = out.warnings;
-  if (o.duration_s > 0) r.duration_s = o.duration_s;
-  r.signal = out.signal;
-  r.vanished_after_s = out.vanished_at_s;
-  if (out.vanished_at_s) r.vanished_utc = out.vanished_utc;
   r.cgroup_note = "level stats samples inside the target (the books and RSS); no cgroup figures";
   const Injection& i = *out.injection;
   r.injection = nlohmann::json{{"agent", i.agent},
@@ -392,25 +399,10 @@ Result<Outcome> watch_pid(const Options& o) {
   out.attached_ms = last_sample_ms - t0;
   tl.close();
 
-  attach_file::Record r;
+  attach_file::Record r = session_record(o, out);
   r.cannot_tell = kRssLevelLimit;
-  r.pid = t.pid;
-  r.comm = t.comm;
-  r.command = t.command;
-  r.exe = t.exe;
-  r.uid = t.uid;
-  r.target_running_s_at_attach = t.started_s_ago;
-  r.interval_ms = o.interval_ms;
-  r.attached_ms = out.attached_ms;
-  r.samples = static_cast<std::int64_t>(out.samples);
-  r.ended = out.ended;
   r.allocator_backend = h.allocator.backend;
   r.allocator_library = h.allocator.library;
-  r.warnings = out.warnings;
-  if (o.duration_s > 0) r.duration_s = o.duration_s;
-  r.signal = out.signal;
-  r.vanished_after_s = out.vanished_at_s;
-  if (out.vanished_at_s) r.vanished_utc = out.vanished_utc;
   r.cgroup_dir = t.cgroup;
   if (t.cgroup)
     r.cgroup_version = t.cgroup_version;
