@@ -105,16 +105,22 @@ timeline::AllocatorInfo mapped_allocator(int proc_fd) {
   return a;
 }
 
+// /proc/PID/status through proc_fd while that process runs; false when it cannot be read or
+// the process is a zombie (State Z or X).
+bool running_status(int proc_fd, Read* status) {
+  *status = read_at(proc_fd, "status");
+  if (!status->ok || status->text.empty()) return false;
+  const auto state = status->text.find("\nState:");
+  if (state == std::string::npos) return true;
+  const auto c = status->text.find_first_not_of(" \t", state + 7);
+  return c == std::string::npos || (status->text[c] != 'Z' && status->text[c] != 'X');
+}
+
 // One sample; false when the target is gone (exited, zombie, or the fd names a dead process).
 bool take_sample(int proc_fd, const Target& t, const std::optional<std::string>& cgroup_v,
                  const std::string& cgroup_version, timeline::Sample* s) {
-  const Read status = read_at(proc_fd, "status");
-  if (!status.ok || status.text.empty()) return false;
-  const auto state = status.text.find("\nState:");
-  if (state != std::string::npos) {
-    const auto c = status.text.find_first_not_of(" \t", state + 7);
-    if (c != std::string::npos && (status.text[c] == 'Z' || status.text[c] == 'X')) return false;
-  }
+  Read status;
+  if (!running_status(proc_fd, &status)) return false;
   const auto f = kb_fields(status.text);
   const auto rss = f.find("VmRSS");
   if (rss == f.end()) return false;  // an exiting process has dropped its mm
@@ -174,13 +180,8 @@ std::size_t count_samples(const std::string& path, bool* final_seen) {
 
 // True while the process behind proc_fd runs (not a zombie, its mm still there).
 bool target_alive(int proc_fd) {
-  const Read status = read_at(proc_fd, "status");
-  if (!status.ok || status.text.empty()) return false;
-  const auto state = status.text.find("\nState:");
-  if (state != std::string::npos) {
-    const auto c = status.text.find_first_not_of(" \t", state + 7);
-    if (c != std::string::npos && (status.text[c] == 'Z' || status.text[c] == 'X')) return false;
-  }
+  Read status;
+  if (!running_status(proc_fd, &status)) return false;
   return status.text.find("\nVmRSS:") != std::string::npos;
 }
 
