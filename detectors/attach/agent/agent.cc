@@ -6,7 +6,6 @@
 // Injected code: no exceptions, no RTTI, static libstdc++, never sanitized.
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include <cstring>
 
 #include "arenalab/allocators/backend.h"
+#include "arenalab/preload/helper_thread.h"
 
 namespace {
 
@@ -251,20 +251,8 @@ __attribute__((visibility("default"))) int arenalab_agent_start(const char* out_
   pthread_cond_init(&g_wake, &ca);
   pthread_condattr_destroy(&ca);
   g_stop = false;
-  // Every signal blocked in the sampler (it inherits the mask around pthread_create): the
-  // program's signals never land on it.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  pthread_t th;
-  const int rc = pthread_create(&th, &attr, sampler_main, nullptr);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (rc != 0) {
+  // Every signal blocked in the sampler: the program's signals never land on it.
+  if (arenalab::preload::start_helper_thread(sampler_main) != 0) {
     g_running.store(0);
     return 3;
   }

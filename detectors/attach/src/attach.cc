@@ -107,16 +107,22 @@ timeline::AllocatorInfo mapped_allocator(int proc_fd) {
   return a;
 }
 
+// /proc/PID/status through proc_fd while that process runs; false when it cannot be read or
+// the process is a zombie (State Z or X).
+bool running_status(int proc_fd, Read* status) {
+  *status = read_at(proc_fd, "status");
+  if (!status->ok || status->text.empty()) return false;
+  const auto state = status->text.find("\nState:");
+  if (state == std::string::npos) return true;
+  const auto c = status->text.find_first_not_of(" \t", state + 7);
+  return c == std::string::npos || (status->text[c] != 'Z' && status->text[c] != 'X');
+}
+
 // One sample; false when the target is gone (exited, zombie, or the fd names a dead process).
 bool take_sample(int proc_fd, const Target& t, const std::optional<std::string>& cgroup_v,
                  const std::string& cgroup_version, timeline::Sample* s) {
-  const Read status = read_at(proc_fd, "status");
-  if (!status.ok || status.text.empty()) return false;
-  const auto state = status.text.find("\nState:");
-  if (state != std::string::npos) {
-    const auto c = status.text.find_first_not_of(" \t", state + 7);
-    if (c != std::string::npos && (status.text[c] == 'Z' || status.text[c] == 'X')) return false;
-  }
+  Read status;
+  if (!running_status(proc_fd, &status)) return false;
   const auto f = kb_fields(status.text);
   const auto rss = f.find("VmRSS");
   if (rss == f.end()) return false;  // an exiting process has dropped its mm
@@ -197,14 +203,31 @@ class AgentLines {
 
 // True while the process behind proc_fd runs (not a zombie, its mm still there).
 bool target_alive(int proc_fd) {
-  const Read status = read_at(proc_fd, "status");
-  if (!status.ok || status.text.empty()) return false;
-  const auto state = status.text.find("\nState:");
-  if (state != std::string::npos) {
-    const auto c = status.text.find_first_not_of(" \t", state + 7);
-    if (c != std::string::npos && (status.text[c] == 'Z' || status.text[c] == 'X')) return false;
-  }
+  Read status;
+  if (!running_status(proc_fd, &status)) return false;
   return status.text.find("\nVmRSS:") != std::string::npos;
+}
+
+// attach.json's fields both levels fill alike: who the target is, and how the session went.
+attach_file::Record session_record(const Options& o, const Outcome& out) {
+  const Target& t = out.target;
+  attach_file::Record r;
+  r.pid = t.pid;
+  r.comm = t.comm;
+  r.command = t.command;
+  r.exe = t.exe;
+  r.uid = t.uid;
+  r.target_running_s_at_attach = t.started_s_ago;
+  r.interval_ms = o.interval_ms;
+  r.attached_ms = out.attached_ms;
+  r.samples = static_cast<std::int64_t>(out.samples);
+  r.ended = out.ended;
+  r.warnings = out.warnings;
+  if (o.duration_s > 0) r.duration_s = o.duration_s;
+  r.signal = out.signal;
+  r.vanished_after_s = out.vanished_at_s;
+  if (out.vanished_at_s) r.vanished_utc = out.vanished_utc;
+  return r;
 }
 
 // Level stats: the agent in the target writes timeline.jsonl; arenalab waits, watching that
@@ -282,19 +305,9 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   if (out.samples == 0)
     return make_error(who + ": the agent was loaded but wrote no sample to " + out.timeline_path);
 
-  attach_file::Record r;
+  attach_file::Record r = session_record(o, out);
   r.level = "stats";
   r.cannot_tell = kStatsLevelLimit;
-  r.pid = t.pid;
-  r.comm = t.comm;
-  r.command = t.command;
-  r.exe = t.exe;
-  r.uid = t.uid;
-  r.target_running_s_at_attach = t.started_s_ago;
-  r.interval_ms = o.interval_ms;
-  r.attached_ms = out.attached_ms;
-  r.samples = static_cast<std::int64_t>(out.samples);
-  r.ended = out.ended;
   // The allocator the agent identified, from the header (one streamed pass, the samples not
   // kept: a day's timeline is not held in memory).
   (void)timeline::scan_timeline(
@@ -304,11 +317,6 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
         r.allocator_library = h.allocator.library;
       },
       [](timeline::Sample&&) {});
-  r.warnings = out.warnings;
-  if (o.duration_s > 0) r.duration_s = o.duration_s;
-  r.signal = out.signal;
-  r.vanished_after_s = out.vanished_at_s;
-  if (out.vanished_at_s) r.vanished_utc = out.vanished_utc;
   r.cgroup_note = "level stats samples inside the target (the books and RSS); no cgroup figures";
   const Injection& i = *out.injection;
   r.injection = nlohmann::json{{"agent", i.agent},
@@ -422,25 +430,10 @@ Result<Outcome> watch_pid(const Options& o) {
   out.attached_ms = last_sample_ms - t0;
   tl.close();
 
-  attach_file::Record r;
+  attach_file::Record r = session_record(o, out);
   r.cannot_tell = kRssLevelLimit;
-  r.pid = t.pid;
-  r.comm = t.comm;
-  r.command = t.command;
-  r.exe = t.exe;
-  r.uid = t.uid;
-  r.target_running_s_at_attach = t.started_s_ago;
-  r.interval_ms = o.interval_ms;
-  r.attached_ms = out.attached_ms;
-  r.samples = static_cast<std::int64_t>(out.samples);
-  r.ended = out.ended;
   r.allocator_backend = h.allocator.backend;
   r.allocator_library = h.allocator.library;
-  r.warnings = out.warnings;
-  if (o.duration_s > 0) r.duration_s = o.duration_s;
-  r.signal = out.signal;
-  r.vanished_after_s = out.vanished_at_s;
-  if (out.vanished_at_s) r.vanished_utc = out.vanished_utc;
   r.cgroup_dir = t.cgroup;
   if (t.cgroup)
     r.cgroup_version = t.cgroup_version;

@@ -6,7 +6,6 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include <cstring>
 
 #include "arenalab/allocators/backend.h"
+#include "arenalab/preload/helper_thread.h"
 #include "format.h"
 #include "session.h"
 #include "state.h"
@@ -358,21 +358,9 @@ bool timeline_publish() {
   return true;
 }
 
-// The sampler thread starts with every signal blocked (it inherits the mask set around
-// pthread_create), so the program's signals are never delivered to it.
-void sampler_start() {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  pthread_t th;
-  pthread_create(&th, &attr, sampler_main, nullptr);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-}
+// The sampler thread starts with every signal blocked, so the program's signals are never
+// delivered to it.
+void sampler_start() { start_helper_thread(sampler_main); }
 
 void timeline_atfork_child() {
   g_write_lock.v.store(0);

@@ -23,18 +23,12 @@
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/formats/timeline.h"
 #include "consistency.h"
+#include "recorded_corpus.h"
 
 namespace arenalab::analysis {
 namespace {
 
 namespace fs = std::filesystem;
-
-// zstd -dc FILE into a temporary file; its path, or "" when zstd failed.
-std::string decompress(const fs::path& zst, const fs::path& dir) {
-  const fs::path out = dir / zst.stem();  // NAME.jsonl
-  const std::string cmd = "zstd -q -dc '" + zst.string() + "' > '" + out.string() + "'";
-  return std::system(cmd.c_str()) == 0 ? out.string() : std::string();
-}
 
 // known-misses.txt: "FILE REASON..." per line, '#' starts a comment. FILE -> REASON.
 std::map<std::string, std::string> known_misses(const fs::path& file) {
@@ -51,13 +45,8 @@ std::map<std::string, std::string> known_misses(const fs::path& file) {
 
 TEST(RecordedCorpus, ConfusionMatrixMeetsAcceptance) {
   const fs::path dir = ARENALAB_RECORDED_CORPUS;
-  std::vector<fs::path> files;
-  if (fs::is_directory(dir))
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.path().string().ends_with(".jsonl.zst")) files.push_back(e.path());
-  if (files.empty()) GTEST_SKIP() << "no recorded timelines in " << dir;
-  if (std::system("zstd --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "zstd not found";
-  std::sort(files.begin(), files.end());
+  const auto [files, skip] = recorded_corpus(dir);
+  if (!skip.empty()) GTEST_SKIP() << skip;
   char tmpl[] = "/tmp/arenalab-recorded-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const fs::path tmp = tmpl;
@@ -153,14 +142,8 @@ TEST(RecordedCorpus, ConfusionMatrixMeetsAcceptance) {
 // filled to about 150 MB then 90 % deleted under jemalloc keeps pages that hold the surviving
 // keys (its own allocator_frag_ratio was 8.5 when recorded): fragmentation, never purgeable.
 TEST(RecordedCorpus, RetentionKinds) {
-  const fs::path dir = ARENALAB_RECORDED_CORPUS;
-  std::vector<fs::path> files;
-  if (fs::is_directory(dir))
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.path().filename().string().rfind("retention__", 0) == 0) files.push_back(e.path());
-  if (files.empty()) GTEST_SKIP() << "no recorded retention timelines in " << dir;
-  if (std::system("zstd --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "zstd not found";
-  std::sort(files.begin(), files.end());
+  const auto [files, skip] = recorded_corpus(ARENALAB_RECORDED_CORPUS, "retention__");
+  if (!skip.empty()) GTEST_SKIP() << skip;
   char tmpl[] = "/tmp/arenalab-recorded-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   int redis_jemalloc = 0;

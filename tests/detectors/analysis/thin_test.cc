@@ -20,6 +20,7 @@
 #include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/formats/timeline.h"
+#include "recorded_corpus.h"
 
 namespace arenalab::analysis {
 namespace {
@@ -157,22 +158,11 @@ TEST(SignalThinner, LongRunVerdictsMatchTheFullSeries) {
   }
 }
 
-std::string decompress(const fs::path& zst, const fs::path& dir) {
-  const fs::path out = dir / zst.stem();
-  const std::string cmd = "zstd -q -dc '" + zst.string() + "' > '" + out.string() + "'";
-  return std::system(cmd.c_str()) == 0 ? out.string() : std::string();
-}
-
 // Every recorded timeline: the streamed signals equal the whole-file ones, and so do the
 // verdicts and their reasons.
 TEST(ReadSignals, EqualsTheWholeFilePathOnTheRecordedCorpus) {
-  const fs::path dir = ARENALAB_RECORDED_CORPUS;
-  std::vector<fs::path> files;
-  if (fs::is_directory(dir))
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.path().string().ends_with(".jsonl.zst")) files.push_back(e.path());
-  if (files.empty()) GTEST_SKIP() << "no recorded timelines in " << dir;
-  if (std::system("zstd --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "zstd not found";
+  const auto [files, skip] = recorded_corpus(ARENALAB_RECORDED_CORPUS);
+  if (!skip.empty()) GTEST_SKIP() << skip;
   char tmpl[] = "/tmp/arenalab-thin-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   for (const auto& f : files) {

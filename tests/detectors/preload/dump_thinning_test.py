@@ -4,13 +4,13 @@
 # exactly the dumps timeline_writer.cc's rule keeps (the first, the last 15, then 8 per doubling
 # of age: a geometric spread), the same for heap.* and mmap.*; and `arenalab profile` with a
 # fixed --interval (whose dumps the interposer thins) still names the leaking function.
-import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+
+from support import parse_args, report
 
 DENSE_LOG = 3  # timeline_writer.cc kDenseLog
 
@@ -32,14 +32,7 @@ def seqs(out, prefix):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--survivor", required=True)
-    ap.add_argument("--leaky", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("survivor", "leaky")
     failures = []
 
     # 1. run --mode sample, a dump every 2 ms for 3 s: up to 1,500 dumps written.
@@ -100,11 +93,9 @@ def main():
     except (OSError, ValueError, KeyError) as e:
         failures.append(f"profile: {e}: {p.stderr.strip()[-300:]}")
 
-    for f in failures:
-        print("FAIL:", f)
-    if not failures:
-        print("dumps bounded by the geometric rule; diff and profile read the thinned series")
-    return 1 if failures else 0
+    return report(failures,
+                  "dumps bounded by the geometric rule; diff and profile read the thinned "
+                  "series")
 
 
 if __name__ == "__main__":

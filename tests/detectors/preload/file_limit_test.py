@@ -4,27 +4,23 @@
 # limit (bash's `ulimit -f`) a target that exits 0 bare must exit 0 under `arenalab run` in
 # every mode; the timeline stops at a whole line, and run.json's warnings say it was cut and
 # why (full mode: the log of events too). Before the fix: exit 153 (SIGXFSZ).
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
 
+from support import fresh_dir, parse_args, report
+
 LIMIT_KIB = 8  # bash's ulimit -f counts 1024-byte blocks
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--survivor", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = parse_args("survivor", fresh=False)
     if shutil.which("bash") is None:
         print("SKIP: no bash")
         return 77
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    fresh_dir(args.workdir)
     target = ["bash", "-c", f"ulimit -f {LIMIT_KIB}; exec \"$0\" alloc_for 600", args.survivor]
     bare = subprocess.run(target, capture_output=True, text=True, timeout=60)
     failures = []
@@ -61,11 +57,9 @@ def main():
                     failures.append(f"{tag}: no 'full log cut' warning in {warnings}")
         except (OSError, ValueError) as e:
             failures.append(f"{tag}: {e}")
-    for f in failures:
-        print("FAIL:", f)
-    if not failures:
-        print(f"4 modes under ulimit -f {LIMIT_KIB}: exit status as bare, whole lines, cut noted")
-    return 1 if failures else 0
+    return report(failures,
+                  f"4 modes under ulimit -f {LIMIT_KIB}: exit status as bare, whole lines, "
+                  "cut noted")
 
 
 if __name__ == "__main__":

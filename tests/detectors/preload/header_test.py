@@ -4,22 +4,16 @@
 # argument of control characters (96,000 bytes escaped) cut the header at its 64 KiB buffer with
 # no newline, the first sample joined it, and the run read as "not verified, 0 samples, target
 # bypassed the interposer". The header must stay one JSON line with its sample after it.
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 
+from support import parse_args, report
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--survivor", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("survivor")
     failures = []
     for mode in ("stats", "count"):
         out = os.path.join(args.workdir, mode)
@@ -48,11 +42,9 @@ def main():
                 failures.append(f"{mode}: the cut is not noted: {warnings}")
         except (OSError, ValueError, KeyError, IndexError) as e:
             failures.append(f"{mode}: {e}")
-    for f in failures:
-        print("FAIL:", f)
-    if not failures:
-        print("a 96 KB escaped argument: header cut within its fields, one line, samples after it")
-    return 1 if failures else 0
+    return report(failures,
+                  "a 96 KB escaped argument: header cut within its fields, one line, samples "
+                  "after it")
 
 
 if __name__ == "__main__":

@@ -4,22 +4,16 @@
 # formats it (an ostream writes 1000000 as "1e+06"); the interposer read only plain decimals,
 # fell back to 100 ms and sampled ten thousand times too often while run.json said 1,000,000.
 # The timeline header states the interval the sampler uses.
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 
+from support import parse_args, report
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--survivor", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("survivor")
     failures = []
     for interval, want in (("1000000", 1000000), ("2000000", 2000000), ("2.5", 2.5), ("250", 250)):
         out = os.path.join(args.workdir, interval)
@@ -33,11 +27,7 @@ def main():
                 failures.append(f"--interval {interval}: the interposer samples every {got} ms")
         except (OSError, ValueError, KeyError) as e:
             failures.append(f"--interval {interval}: {e} (exit {p.returncode})")
-    for f in failures:
-        print("FAIL:", f)
-    if not failures:
-        print("intervals reach the interposer as given, exponent notation included")
-    return 1 if failures else 0
+    return report(failures, "intervals reach the interposer as given, exponent notation included")
 
 
 if __name__ == "__main__":

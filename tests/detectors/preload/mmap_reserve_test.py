@@ -4,12 +4,12 @@
 # JVM reserves its maximum heap so: 8.0 GB of mmap_bytes under a 75 MB RSS) is reported apart
 # as mmap_reserved_bytes until mprotect or mmap MAP_FIXED makes part of it accessible. The
 # probe reserves 1 GiB and commits 16 MiB: before the fix mmap_bytes read 1 GiB.
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
+
+from support import parse_args, report
 
 MIB = 1024 * 1024
 # The probe's steps and the exact accessible bytes after each (accounting_probe.c).
@@ -18,13 +18,7 @@ EXPECTED = {"reserved": 0, "committed": 16 * MIB, "fixed": 24 * MIB, "uncommitte
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--probe", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("probe")
     failures = []
     for mode in ("count", "sample", "full"):
         out = os.path.join(args.workdir, mode)
@@ -53,11 +47,9 @@ def main():
         last = samples[-1] if samples else {}
         if last.get("mmap_bytes") != 0 or last.get("mmap_reserved_bytes") != 0:
             failures.append(f"{mode}: after munmap: {last}")
-    for f in failures:
-        print("FAIL:", f)
-    if not failures:
-        print("count, sample, full: mmap_bytes counts the 16 MiB committed of a 1 GiB reservation")
-    return 1 if failures else 0
+    return report(failures,
+                  "count, sample, full: mmap_bytes counts the 16 MiB committed of a 1 GiB "
+                  "reservation")
 
 
 if __name__ == "__main__":

@@ -4,12 +4,12 @@
 # heap/mmap dumps (they stay within the cap), the timeline goes on to its final sample, and
 # run.json's warnings and the text say so; the target's output and exit status are those of a
 # bare run. Without the cap the same run writes more than the cap (so the cap is what held).
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
+
+from support import parse_args, report
 
 CAP = 64 * 1024
 
@@ -24,13 +24,7 @@ def capped_bytes(out):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--survivor", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("survivor")
     # 1.5 s of 20,000 mallocs a second, all kept; then the survivor's own summary on stdout.
     target = [args.survivor, "alloc_for", "1500"]
     bare = subprocess.run(target, capture_output=True, timeout=60)
@@ -84,12 +78,10 @@ def main():
                 if a.returncode != 0:
                     failures.append(f"{tag}: analyze of the capped log exits {a.returncode}: "
                                     f"{a.stderr.strip()[-300:]}")
-    for f in failures:
-        print("FAIL:", f)
-    if not failures:
-        print(f"--max-output {CAP}: full log and dumps stayed within it, the timeline reached "
-              "its final sample, the cap was noted, the target's output and status unchanged")
-    return 1 if failures else 0
+    return report(failures,
+                  f"--max-output {CAP}: full log and dumps stayed within it, the timeline "
+                  "reached its final sample, the cap was noted, the target's output and status "
+                  "unchanged")
 
 
 if __name__ == "__main__":

@@ -6,14 +6,14 @@
 # untouched: links planted before the run under the dumps' temporary names (the runner refuses
 # the directory, or under --force removes the links themselves), or swapped in for
 # timeline.jsonl mid-run (the interposer's own guard). The interposer's files are 0600.
-import argparse
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
 import time
+
+from support import parse_args, report
 
 VICTIM = b"victim: must not change\n"
 
@@ -30,13 +30,7 @@ def unchanged(path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--survivor", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("survivor")
     failures = []
 
     # Symbolic links planted under the temporary names of the first heap and mmap dumps.
@@ -106,11 +100,8 @@ def main():
         except (OSError, ValueError) as e:
             failures.append(f"{kind}: run.json: {e}")
 
-    for f in failures:
-        print("FAIL:", f)
-    if not failures:
-        print("planted symlinks and a swapped timeline: no victim written, files 0600")
-    return 1 if failures else 0
+    return report(failures,
+                  "planted symlinks and a swapped timeline: no victim written, files 0600")
 
 
 if __name__ == "__main__":

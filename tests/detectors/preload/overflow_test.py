@@ -5,31 +5,24 @@
 # `arenalab run` in count, sample and full modes must equal its output bare under the same
 # allocator (the configuration's LD_PRELOAD and environment, no interposer), and in count and
 # full modes a reallocarray that overflows must leave the exact live counters where they were.
-import argparse
 import difflib
 import json
 import os
-import shutil
 import subprocess
 import sys
 
+from support import fresh_dir, parse_args, report
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--probe", required=True)
-    ap.add_argument("--allocators-json", required=True)
-    ap.add_argument("--allocator", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = parse_args("probe", "allocators-json", "allocator", fresh=False)
     with open(args.allocators_json) as f:
         configs = {c["name"]: c for c in json.load(f)["configurations"]}
     config = configs.get(args.allocator)
     if config is None:
         print(f"SKIP: no configuration {args.allocator}")
         return 77
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    fresh_dir(args.workdir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARENALAB_")}
     bare_env = dict(env, **config.get("env", {}))
     if config.get("preload"):
@@ -54,12 +47,9 @@ def main():
             diff = "\n".join(difflib.unified_diff(bare.stdout.splitlines(), p.stdout.splitlines(),
                                                   "bare", tag, lineterm="", n=0))
             failures.append(f"{tag}: differs from bare:\n{diff}")
-    for f in failures:
-        print("FAIL:", f)
-    if not failures:
-        print(f"{len(bare.stdout.splitlines())} edge calls x 3 modes identical to bare under "
-              f"{args.allocator}")
-    return 1 if failures else 0
+    return report(failures,
+                  f"{len(bare.stdout.splitlines())} edge calls x 3 modes identical to bare under "
+                  f"{args.allocator}")
 
 
 if __name__ == "__main__":

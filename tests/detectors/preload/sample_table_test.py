@@ -5,25 +5,19 @@
 # samples the old table held, where sampled_live_bytes levelled off at about 65 % of the truth.
 # The estimate must be within 10 % of the bytes leaked, or run.json must say samples were
 # dropped.
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
+
+from support import parse_args
 
 COUNT, SIZE = 700_000, 64
 TOLERANCE = 0.10
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--probe", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("probe")
     out = os.path.join(args.workdir, "out")
     p = subprocess.run([args.arenalab, "run", "-q", "--mode", "sample", "--sample-bytes", "32",
                         "--out", out, "--", args.probe, "leak", str(COUNT), str(SIZE)],

@@ -3,12 +3,13 @@
 # A statically linked target cannot load the interposer: `arenalab run` still runs it with its
 # stdout and exit code untouched, and run.json says the interposer was bypassed.
 # Skips (77) when no static libc is installed (libc.a, Debian libc6-dev).
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
+
+from support import parse_args
 
 SOURCE = r'''
 #include <stdio.h>
@@ -24,12 +25,7 @@ int main(void) {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args()
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
         print("SKIPPED: no C compiler to build a static binary")

@@ -4,12 +4,13 @@
 # the command line or a gauge name holds. Bytes that are not well-formed UTF-8 are written as
 # \u00XX (their Latin-1 reading); well-formed UTF-8 is kept. (The runner's own run.json is the
 # runner's part of the item: this checks only the file the interposer writes.)
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
+
+from support import parse_args, report
 
 
 def timeline(out):
@@ -20,13 +21,7 @@ def timeline(out):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--survivor", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("survivor")
     failures = []
 
     out = os.path.join(args.workdir, "argv")
@@ -60,11 +55,7 @@ def main():
         except (OSError, ValueError, KeyError, IndexError) as e:
             failures.append(f"gauge: {e}")
 
-    for f in failures:
-        print("FAIL:", f)
-    if not failures:
-        print("non-UTF-8 argv and gauge names: every timeline line valid UTF-8 JSON")
-    return 1 if failures else 0
+    return report(failures, "non-UTF-8 argv and gauge names: every timeline line valid UTF-8 JSON")
 
 
 if __name__ == "__main__":

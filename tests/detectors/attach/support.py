@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: Apache-2.0
+# What attach_test.py and stats_test.py share: the failure list every check appends to, the
+# 77-exit skip, a /proc-only liveness probe, and spawn(): every process a script starts is
+# killed when the script ends, however it ends. Imported from the test's own folder.
+import atexit
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+
+failures = []
+HERE = os.path.dirname(os.path.abspath(__file__))
+STARTED = []  # every process this script started, killed when it ends however it ends
+
+
+def _die_with_parent():
+    """In the child: SIGKILL when this script dies, even by SIGKILL (prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
+def spawn(argv, **kw):
+    p = subprocess.Popen(argv, preexec_fn=_die_with_parent, **kw)
+    STARTED.append(p)
+    return p
+
+
+def kill_started():
+    for p in STARTED:
+        if p.poll() is None:
+            p.kill()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            print(f"pid {p.pid} did not die within 10 s of SIGKILL", flush=True)
+
+
+def _on_signal(sig, _frame):
+    sys.exit(128 + sig)  # unwinds the finally blocks, then atexit kills what is left
+
+
+atexit.register(kill_started)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL:", msg, flush=True)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    return cond
+
+
+def skip(reason):
+    print("SKIP:", reason, flush=True)
+    sys.exit(77)
+
+
+def alive(pid):
+    """True while pid is a running (not zombie) process; reads /proc, sends nothing."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
