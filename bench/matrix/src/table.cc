@@ -140,10 +140,14 @@ std::string render_table(const Results& results) {
 std::string render_memory(const Results& results) {
   std::map<std::string, int> verdicts;  // over every ok or unverified cell with a timeline
   int classified = 0;
+  int too_short = 0;  // unresolved: RSS alone rose throughout a cell too short to tell (memory.h)
   for (const auto& c : results.cells)
     if (c.memory && !did_not_run(c.status)) {
       ++verdicts[c.memory->growth];
       ++classified;
+      if (c.memory->growth == "unresolved" &&
+          c.memory->growth_reason.rfind("too short to tell", 0) == 0)
+        ++too_short;
     }
   if (classified == 0) return "";
   std::string out =
@@ -170,6 +174,11 @@ std::string render_memory(const Results& results) {
   out +=
       fmt::format("  {}{} cells classified ({})\n",
                   rates.empty() ? "no configuration's RSS kept growing: " : "", classified, counts);
+  if (too_short > 0)
+    out += fmt::format(
+        "  {} of the unresolved: RSS only rose, in a cell too short to tell a warm-up from "
+        "growth without the allocator's books (run longer cells)\n",
+        too_short);
   return out;
 }
 

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "arenalab/analysis/analysis.h"
+#include "arenalab/analysis/verdict_json.h"
 #include "arenalab/matrix/memory.h"
 #include "arenalab/matrix/results.h"
 
@@ -63,6 +65,53 @@ TEST(MemoryOverTime, ARiseThatLevelsOffIsNotCreeping) {
   EXPECT_NEAR(m->plateau_rss_bytes, 40 * kMiB, 8192);
   EXPECT_NEAR(m->final_rss_bytes, 40 * kMiB, 8192);  // not the teardown's 20 MiB
   EXPECT_NEAR(m->peak_rss_bytes, 40 * kMiB, 8192);
+}
+
+// A smoke cell (1.5 s) whose RSS only rose from its start, with no books: from RSS alone a
+// warm-up this long cannot be told from growth (memory.h kMinRssRiseWindowMs), so it is not
+// called a leak - the same rise over 10 s is (CreepingRssIsALeak... above).
+TEST(MemoryOverTime, ARiseFromTheStartOfAShortCellIsTooShortToTellFromRssAlone) {
+  const auto tl = timeline_of(
+      30, [](int i) { return 4 * kMiB + i * 2.0 * kMiB + (i % 3) * 4096.0; }, 2 * kMiB);
+  // The classifier alone calls it a leak (what the matrix printed before) ...
+  timeline::Timeline own = tl;
+  own.samples.pop_back();
+  const auto raw = analysis::classify(analysis::signals_from_timeline(own));
+  ASSERT_EQ(raw.verdict, analysis::Verdict::kLeak) << raw.reason;
+  // ... the cell's verdict says why it cannot tell.
+  const auto m = memory_over_time(tl, true);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->growth, "unresolved") << m->growth_reason;
+  EXPECT_FALSE(creeping(m->growth));
+  EXPECT_EQ(m->growth_rate, 0);
+  EXPECT_EQ(m->growth_reason.rfind("too short to tell: rss rose from the cell's start", 0), 0u)
+      << m->growth_reason;
+  EXPECT_NE(m->growth_reason.find("over 1.4 s"), std::string::npos) << m->growth_reason;
+  // Levels are unchanged: the last sample before the teardown.
+  EXPECT_NEAR(m->final_rss_bytes, 4 * kMiB + 29 * 2.0 * kMiB, 8192);
+}
+
+TEST(MemoryOverTime, AShortRiseTheAllocatorsBooksShowIsStillALeak) {
+  // The same 1.5 s cell under a backend with books: what it has allocated rises with RSS, so
+  // the books back the growth and the window's length does not matter.
+  auto tl = timeline_of(
+      30, [](int i) { return 4 * kMiB + i * 2.0 * kMiB + (i % 3) * 4096.0; }, 2 * kMiB);
+  for (std::size_t i = 0; i + 1 < tl.samples.size(); ++i)
+    tl.samples[i].allocated = 1 * kMiB + static_cast<double>(i) * 1.9 * kMiB;
+  const auto m = memory_over_time(tl, true);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->growth, "leak") << m->growth_reason;
+  EXPECT_GT(m->growth_rate, 0);
+}
+
+TEST(MemoryOverTime, ARiseThatLevelledOffInAShortCellIsNotTooShort) {
+  // A knee: the cell saw its warm-up end, so the classifier's own verdict stands.
+  const auto tl = timeline_of(
+      40, [](int i) { return (i < 10 ? 4 + i * 3.0 : 34.0) * kMiB + (i % 2) * 4096.0; }, 2 * kMiB);
+  const auto m = memory_over_time(tl, true);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->growth_reason.find("too short to tell"), std::string::npos) << m->growth_reason;
+  EXPECT_FALSE(creeping(m->growth)) << m->growth << ": " << m->growth_reason;
 }
 
 TEST(MemoryOverTime, NoRssNoLevels) {
@@ -145,6 +194,23 @@ TEST(MemoryOverTime, ResultsCarryItAndTheTextFlagsCreepingConfigurations) {
   // Without timelines there is nothing to say.
   for (auto& c : r.cells) c.memory.reset();
   EXPECT_EQ(render_memory(r), "");
+}
+
+TEST(MemoryOverTime, TheTextCountsCellsTooShortToTell) {
+  Results r;
+  r.plan.workloads = {"service"};
+  r.plan.configurations = {"tbbmalloc"};
+  r.plan.repeats = 2;
+  r.cells = {cell("tbbmalloc", 0, "unresolved"), cell("tbbmalloc", 1, "unresolved")};
+  r.cells[0].memory->growth_reason = "too short to tell: rss rose from the cell's start ...";
+  r.summaries = summarize(r.cells, r.plan);
+  const std::string text = render_memory(r);
+  EXPECT_NE(text.find("no configuration's RSS kept growing: 2 cells classified (unresolved 2)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  1 of the unresolved: RSS only rose, in a cell too short to tell"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace
