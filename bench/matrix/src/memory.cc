@@ -1,61 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// memory_over_time: a cell's timeline through the levels and the classifier (memory.h).
+// memory_over_time: a cell's timeline through the levels and the classifier; the judgement
+// across configurations of the same workload (memory.h).
 #include "arenalab/matrix/memory.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/formats/timeline_levels.h"
 
 namespace arenalab::matrix {
-
-namespace {
-
-const analysis::SeriesVerdict* evidence(const analysis::Classification& c,
-                                        const std::string& name) {
-  for (const auto& e : c.evidence)
-    if (e.signal == name) return &e.v;
-  return nullptr;
-}
-
-// A growth verdict carried by RSS alone: no books at all (tbbmalloc, mimalloc: the stats-mode
-// timeline has no live bytes, and no allocated bytes from such a backend), or books that do not
-// grow while RSS does (non-heap-growth). Not when the books or the program's own mmap grow: then
-// the allocator's own accounting backs the verdict, whatever the window.
-bool carried_by_rss(const analysis::Classification& c) {
-  if (c.verdict != analysis::Verdict::kLeak && c.verdict != analysis::Verdict::kNonHeapGrowth)
-    return false;
-  if (const auto* m = evidence(c, "mmap_bytes"); m && m->verdict == analysis::Verdict::kLeak)
-    return false;
-  if (c.held_signal.empty()) return true;
-  const auto* held = evidence(c, c.held_signal);
-  return c.verdict == analysis::Verdict::kNonHeapGrowth && held &&
-         held->verdict != analysis::Verdict::kLeak;
-}
-
-// Why classification `c` of a cell's timeline is too short to tell (memory.h), or nothing.
-std::optional<std::string> too_short_to_tell(const analysis::Classification& c) {
-  if (!carried_by_rss(c)) return std::nullopt;
-  const auto* rss = evidence(c, c.rss_signal);
-  // Still rising from its start: the trend holds over the whole window, with no knee (no
-  // change of regime, no plateau) anywhere in it.
-  if (!rss || rss->knee.found || !rss->whole.rising) return std::nullopt;
-  const double need_ms = kMinRssRiseWindowMs;
-  if (rss->duration_ms >= need_ms) return std::nullopt;
-  return fmt::format(
-      "too short to tell: {} rose from the cell's start to its end without levelling off, over "
-      "{:.1f} s; from RSS alone a warm-up this long cannot be told from growth (a window of {:.0f} "
-      "s sees {:.0f} time constants of arena_retention x tbbmalloc's warm-up; docs/matrix.md "
-      "\"Memory over "
-      "time\"): run the workload longer, or watch it in count mode ({})",
-      c.rss_signal, rss->duration_ms / 1000, need_ms / 1000,
-      analysis::Options{}.saturation_time_constants, c.reason);
-}
-
-}  // namespace
 
 std::optional<MemoryOverTime> memory_over_time(const timeline::Timeline& tl,
                                                bool ends_with_teardown) {
@@ -75,14 +33,65 @@ std::optional<MemoryOverTime> memory_over_time(const timeline::Timeline& tl,
   m.plateau_rss_bytes = l.plateau->value;
   m.growth = analysis::verdict_name(c.verdict);
   m.growth_reason = c.reason;
-  if (auto why = too_short_to_tell(c)) {
-    m.growth = analysis::verdict_name(analysis::Verdict::kUnresolved);
-    m.growth_reason = std::move(*why);
-  }
   if (creeping(m.growth)) m.growth_rate = c.rate;
+  // The books the classifier weighed, for the judgement across configurations.
+  for (const auto& e : c.evidence)
+    if (!c.held_signal.empty() && e.signal == c.held_signal) {
+      m.held_signal = c.held_signal;
+      m.held_growth = analysis::verdict_name(e.v.verdict);
+    }
   m.samples = l.samples;
   m.duration_ms = l.duration_ms;
   return m;
+}
+
+void judge_across_configurations(std::vector<Cell>& cells) {
+  // What the cells with books of each workload (and thread count) say about the program's
+  // held bytes, configurations in the order their cells appear.
+  struct Books {
+    std::vector<std::string> flat;  // configurations with a cell showing held bytes flat
+    bool growing = false;           // some cell's held bytes grow, or RSS beyond them does
+    int unclear = 0;                // cells whose held bytes the classifier could not tell
+  };
+  using Key = std::tuple<std::string, int>;
+  std::map<Key, Books> books;
+  for (auto& c : cells) {
+    if (!c.memory) continue;
+    c.memory->across_growth.clear();
+    c.memory->across_reason.clear();
+    const MemoryOverTime& m = *c.memory;
+    if (did_not_run(c.status) || m.held_signal.empty()) continue;
+    Books& b = books[{c.workload, c.threads}];
+    // non-heap-growth: RSS grows beyond flat books, which may be the program's own memory
+    // (thread stacks, mappings the books do not count): it speaks against, not for.
+    if (m.held_growth == "leak" || m.growth == "non-heap-growth")
+      b.growing = true;
+    else if (m.held_growth == "stable" || m.held_growth == "bounded" ||
+             m.held_growth == "retention") {
+      if (std::find(b.flat.begin(), b.flat.end(), c.configuration) == b.flat.end())
+        b.flat.push_back(c.configuration);
+    } else {
+      ++b.unclear;  // unresolved: neither for nor against
+    }
+  }
+  for (auto& c : cells) {
+    if (!c.memory || did_not_run(c.status)) continue;
+    MemoryOverTime& m = *c.memory;
+    if (!m.held_signal.empty() || !creeping(m.growth)) continue;  // the cell's own books decide
+    const auto it = books.find({c.workload, c.threads});
+    if (it == books.end() || it->second.flat.empty() || it->second.growing) continue;
+    const Books& b = it->second;
+    std::string under;
+    for (const auto& s : b.flat) under += (under.empty() ? "" : ", ") + s;
+    m.across_growth = kAllocatorGrowth;
+    m.across_reason = fmt::format(
+        "RSS grew but the program's held bytes are flat under {} (the same workload{}): "
+        "allocator warm-up or retention, not a leak",
+        under,
+        b.unclear == 0 ? ""
+                       : fmt::format("; {} other {} whose books could not tell", b.unclear,
+                                     b.unclear == 1 ? "cell" : "cells"));
+  }
 }
 
 }  // namespace arenalab::matrix
