@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// arenalab check --baseline FILE RESULTS... [--tolerance PCT] [--junit FILE] [--markdown FILE]
-// [--update-baseline] [--strict]: fails (exit 3) on a memory regression against the baseline.
+// arenalab check --baseline FILE RESULTS... [--tolerance PCT] [--latency-tolerance PCT]
+// [--junit FILE] [--markdown FILE] [--update-baseline] [--strict]: fails (exit 3) on a memory
+// regression against the baseline.
 #include <filesystem>
 #include <iostream>
 
@@ -23,6 +24,7 @@ struct Options {
   std::string baseline;
   std::vector<std::string> results;
   double tolerance = 10.0;
+  double latency_tolerance = check::CheckOptions{}.latency_tolerance_pct;
   std::string junit, markdown;
   bool update = false;
   bool strict = false;
@@ -50,7 +52,10 @@ int run(const Options& opt) {
     print_error("check", baseline.error().message);
     return kExitError;
   }
-  const auto report = check::compare(*baseline, *results, {opt.tolerance, opt.strict});
+  const auto report = check::compare(*baseline, *results,
+                                     {.tolerance_pct = opt.tolerance,
+                                      .strict = opt.strict,
+                                      .latency_tolerance_pct = opt.latency_tolerance});
   std::cout << check::terminal_table(report);
   if (!opt.junit.empty())
     if (auto st = write_output(opt.junit, check::junit_xml(report)); !st) {
@@ -91,6 +96,10 @@ void setup(CLI::App& root, int& exit_code) {
       ->required();
   cmd->add_option("--tolerance", opt->tolerance, "Allowed growth in percent (default 10)")
       ->check(CLI::Range(0.0, 1000.0));
+  cmd->add_option("--latency-tolerance", opt->latency_tolerance,
+                  "Allowed rise of a latency figure (malloc/free/request p99) in percent "
+                  "(default 100: a p99 must more than double; docs/ci.md \"Latency\")")
+      ->check(CLI::Range(0.0, 10000.0));
   cmd->add_option("--junit", opt->junit, "Write JUnit XML (one test case per cell x metric)");
   cmd->add_option("--markdown", opt->markdown, "Write Markdown (for a CI job summary)");
   cmd->add_flag("--update-baseline", opt->update,

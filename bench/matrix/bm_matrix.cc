@@ -21,6 +21,7 @@
 #include "arenalab/core/process.h"
 #include "arenalab/core/quantile.h"
 #include "arenalab/matrix/matrix.h"
+#include "arenalab/matrix/memory.h"
 #include "arenalab/matrix/record.h"
 #include "arenalab/matrix/results.h"
 
@@ -249,6 +250,7 @@ int main(int argc, char** argv) {
       if (!prev) return false;
       Results out = *prev;
       out.cells = merge_cell_records(kept).cells;
+      judge_across_configurations(out.cells);
       out.summaries = summarize(out.cells, out.plan);
       return out.cells.size() == tools_cells && static_cast<bool>(write_results(kept, out));
     });

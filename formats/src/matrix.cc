@@ -158,6 +158,13 @@ json cell_object(const Cell& c) {
                    {"growth", std::move(growth)},
                    {"samples", m->samples},
                    {"duration_ms", m->duration_ms}};
+    if (!m->held_signal.empty())
+      j["memory"]["held"] = {{"signal", m->held_signal}, {"verdict", m->held_growth}};
+    if (!m->across_growth.empty()) {
+      json across = {{"verdict", m->across_growth}};
+      put(across, "reason", m->across_reason);
+      j["memory"]["across_configurations"] = std::move(across);
+    }
   }
   if (!c.node_host.empty()) {
     json node = {{"host", c.node_host}};
@@ -349,6 +356,17 @@ Cell cell_from(const Obj& j) {
     mem.growth_rate = g.opt_num("rate_bytes_per_s").value_or(0);
     mem.samples = static_cast<std::size_t>(m->integer("samples", 0, kMaxInt));
     mem.duration_ms = m->num("duration_ms", 0);
+    if (auto held = m->opt_obj("held")) {
+      mem.held_signal = held->str("signal");
+      mem.held_growth = held->str("verdict");
+    }
+    if (auto across = m->opt_obj("across_configurations")) {
+      mem.across_growth = across->str("verdict");
+      if (mem.across_growth != kAllocatorGrowth)
+        throw FormatError(across->path_of("verdict") + ": expected " + kAllocatorGrowth +
+                          ", found \"" + mem.across_growth + "\"");
+      mem.across_reason = across->str_or("reason");
+    }
     c.memory = std::move(mem);
   }
   if (auto node = j.opt_obj("node")) {
@@ -806,9 +824,9 @@ std::vector<Group> groups(const Results& results) {
     if (c.memory) {
       v.final.push_back(c.memory->final_rss_bytes);
       v.plateau.push_back(c.memory->plateau_rss_bytes);
-      ++v.growth[c.memory->growth];
+      ++v.growth[c.memory->verdict()];
       ++v.classified;
-      if (creeping(c.memory->growth)) g.creeping = true;
+      if (creeping(c.memory->verdict())) g.creeping = true;
     }
   }
   for (auto& [k, g] : by) {
@@ -831,6 +849,8 @@ std::vector<Group> groups(const Results& results) {
     for (const auto& name : kGrowthVerdicts)
       if (auto it = v.growth.find(name); it != v.growth.end())
         counts.emplace_back(name, it->second);
+    if (auto it = v.growth.find(kAllocatorGrowth); it != v.growth.end())
+      counts.emplace_back(kAllocatorGrowth, it->second);
     std::stable_sort(counts.begin(), counts.end(),
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     for (const auto& [name, n] : counts)

@@ -20,6 +20,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/matrix/memory.h"
 #include "arenalab/matrix/recommend.h"
 #include "arenalab/matrix/record.h"
 #include "arenalab/runner/runner.h"
@@ -337,6 +338,7 @@ std::string clock_text(double seconds) {
 }
 
 Status write_outputs(const std::string& dir, Results& results) {
+  judge_across_configurations(results.cells);
   results.summaries = summarize(results.cells, results.plan);
   results.recommendation = recommend(results);
   return write_results(dir, results);

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// memory_over_time: a cell's timeline through the levels and the classifier (memory.h).
+// memory_over_time: a cell's timeline through the levels and the classifier; the judgement
+// across configurations of the same workload (memory.h).
 #include "arenalab/matrix/memory.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/analysis/verdict_json.h"
@@ -29,9 +34,64 @@ std::optional<MemoryOverTime> memory_over_time(const timeline::Timeline& tl,
   m.growth = analysis::verdict_name(c.verdict);
   m.growth_reason = c.reason;
   if (creeping(m.growth)) m.growth_rate = c.rate;
+  // The books the classifier weighed, for the judgement across configurations.
+  for (const auto& e : c.evidence)
+    if (!c.held_signal.empty() && e.signal == c.held_signal) {
+      m.held_signal = c.held_signal;
+      m.held_growth = analysis::verdict_name(e.v.verdict);
+    }
   m.samples = l.samples;
   m.duration_ms = l.duration_ms;
   return m;
+}
+
+void judge_across_configurations(std::vector<Cell>& cells) {
+  // What the cells with books of each workload (and thread count) say about the program's
+  // held bytes, configurations in the order their cells appear.
+  struct Books {
+    std::vector<std::string> flat;  // configurations with a cell showing held bytes flat
+    bool growing = false;           // some cell's held bytes grow, or RSS beyond them does
+    int unclear = 0;                // cells whose held bytes the classifier could not tell
+  };
+  using Key = std::tuple<std::string, int>;
+  std::map<Key, Books> books;
+  for (auto& c : cells) {
+    if (!c.memory) continue;
+    c.memory->across_growth.clear();
+    c.memory->across_reason.clear();
+    const MemoryOverTime& m = *c.memory;
+    if (did_not_run(c.status) || m.held_signal.empty()) continue;
+    Books& b = books[{c.workload, c.threads}];
+    // non-heap-growth: RSS grows beyond flat books, which may be the program's own memory
+    // (thread stacks, mappings the books do not count): it speaks against, not for.
+    if (m.held_growth == "leak" || m.growth == "non-heap-growth")
+      b.growing = true;
+    else if (m.held_growth == "stable" || m.held_growth == "bounded" ||
+             m.held_growth == "retention") {
+      if (std::find(b.flat.begin(), b.flat.end(), c.configuration) == b.flat.end())
+        b.flat.push_back(c.configuration);
+    } else {
+      ++b.unclear;  // unresolved: neither for nor against
+    }
+  }
+  for (auto& c : cells) {
+    if (!c.memory || did_not_run(c.status)) continue;
+    MemoryOverTime& m = *c.memory;
+    if (!m.held_signal.empty() || !creeping(m.growth)) continue;  // the cell's own books decide
+    const auto it = books.find({c.workload, c.threads});
+    if (it == books.end() || it->second.flat.empty() || it->second.growing) continue;
+    const Books& b = it->second;
+    std::string under;
+    for (const auto& s : b.flat) under += (under.empty() ? "" : ", ") + s;
+    m.across_growth = kAllocatorGrowth;
+    m.across_reason = fmt::format(
+        "RSS grew but the program's held bytes are flat under {} (the same workload{}): "
+        "allocator warm-up or retention, not a leak",
+        under,
+        b.unclear == 0 ? ""
+                       : fmt::format("; {} other {} whose books could not tell", b.unclear,
+                                     b.unclear == 1 ? "cell" : "cells"));
+  }
 }
 
 }  // namespace arenalab::matrix

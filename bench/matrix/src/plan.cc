@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "arenalab/core/files.h"
+#include "arenalab/matrix/memory.h"
 #include "arenalab/matrix/recommend.h"
 #include "arenalab/matrix/results.h"
 #include "arenalab/runner/runner.h"
@@ -229,6 +230,7 @@ PlanMerge merge_plan(const CellPlan& plan, const TaskStates& states) {
 }
 
 Status write_plan_merge(const CellPlan& plan, PlanMerge& merge) {
+  judge_across_configurations(merge.results.cells);
   merge.results.summaries = summarize(merge.results.cells, merge.results.plan);
   merge.results.recommendation = recommend(merge.results);
   return write_results(plan.out_dir, merge.results);
@@ -247,6 +249,7 @@ std::vector<NodeType> node_types(const Results& results) {
   }
   std::vector<NodeType> out;
   for (auto& [cpu, t] : by_cpu) {
+    judge_across_configurations(t.results.cells);  // within a node type: same machines
     t.results.summaries = summarize(t.results.cells, t.results.plan);
     t.results.recommendation = recommend(t.results);
     out.push_back(std::move(t));

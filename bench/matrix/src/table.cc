@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/matrix/results.h"
@@ -142,17 +143,20 @@ std::string render_memory(const Results& results) {
   int classified = 0;
   for (const auto& c : results.cells)
     if (c.memory && !did_not_run(c.status)) {
-      ++verdicts[c.memory->growth];
+      ++verdicts[c.memory->verdict()];
       ++classified;
     }
   if (classified == 0) return "";
   std::string out =
-      "\nmemory over time (each cell's RSS timeline; growth: the classifier's verdict)\n";
+      "\nmemory over time (each cell's RSS timeline; growth: the classifier's verdict, or the "
+      "judgement across configurations)\n";
+  const auto label = [](const Cell& c) {
+    return c.workload + (c.threads ? fmt::format(" (threads {})", c.threads) : "");
+  };
   std::map<std::pair<std::string, std::string>, std::pair<double, int>> rates;  // max rate, cells
   for (const auto& c : results.cells)
-    if (c.memory && !did_not_run(c.status) && creeping(c.memory->growth)) {
-      auto& r = rates[{c.workload + (c.threads ? fmt::format(" (threads {})", c.threads) : ""),
-                       c.configuration}];
+    if (c.memory && !did_not_run(c.status) && creeping(c.memory->verdict())) {
+      auto& r = rates[{label(c), c.configuration}];
       r.first = std::max(r.first, c.memory->growth_rate);
       ++r.second;
     }
@@ -163,8 +167,28 @@ std::string render_memory(const Results& results) {
     out += fmt::format("  RSS keeps growing: {} x {}: {}; up to {}/s\n", key.first, key.second,
                        g.growth, format_bytes(rates[key].first));
   }
+  // Cells the judgement across configurations took off the growing list, with why (the same
+  // reason for every cell of a workload: the siblings' books) and the rate RSS alone showed.
+  std::map<std::pair<std::string, std::string>, std::tuple<int, double, std::string>> judged;
+  std::vector<std::pair<std::string, std::string>> judged_order;
+  for (const auto& c : results.cells)
+    if (c.memory && !did_not_run(c.status) && !c.memory->across_growth.empty()) {
+      const auto key = std::make_pair(label(c), c.configuration);
+      auto [it, fresh] = judged.try_emplace(key, 0, 0.0, c.memory->across_reason);
+      if (fresh) judged_order.push_back(key);
+      ++std::get<0>(it->second);
+      std::get<1>(it->second) = std::max(std::get<1>(it->second), c.memory->growth_rate);
+    }
+  for (const auto& key : judged_order) {
+    const auto& [n, rate, why] = judged[key];
+    out +=
+        fmt::format("  not a leak: {} x {}: {} {} RSS alone read as growth (up to {}/s); {}\n",
+                    key.first, key.second, n, n == 1 ? "cell" : "cells", format_bytes(rate), why);
+  }
   std::string counts;
-  for (const auto& name : kGrowthVerdicts)
+  std::vector<std::string> names = kGrowthVerdicts;
+  names.push_back(kAllocatorGrowth);
+  for (const auto& name : names)
     if (auto it = verdicts.find(name); it != verdicts.end())
       counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", name, it->second);
   out +=

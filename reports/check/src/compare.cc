@@ -29,6 +29,10 @@ const char* outcome_name(Outcome o) {
   return "?";
 }
 
+bool latency_metric(const std::string& name) {
+  return name.ends_with("_ns") || name.ends_with("_ms");
+}
+
 bool CheckReport::failed() const {
   return std::any_of(findings.begin(), findings.end(), [](const Finding& f) { return f.fails; });
 }
@@ -75,7 +79,6 @@ Finding base_finding(const Cell& c, const std::string& metric) {
 CheckReport compare(const CellSet& baseline, const CellSet& results, const CheckOptions& opt) {
   CheckReport rep;
   rep.options = opt;
-  const double tol = opt.tolerance_pct / 100.0;
   std::map<std::string, const Cell*> base, res;
   std::vector<std::string> order;
   for (const Cell& c : baseline.cells) {
@@ -197,6 +200,8 @@ CheckReport compare(const CellSet& baseline, const CellSet& results, const Check
       }
       const Metric& bm = bi->second;
       const Metric& rm = ri->second;
+      const double tol_pct = latency_metric(name) ? opt.latency_tolerance_pct : opt.tolerance_pct;
+      const double tol = tol_pct / 100.0;
       const double b_lo = bm.lo.value_or(bm.value), b_hi = bm.hi.value_or(bm.value);
       const double r_lo = rm.lo.value_or(rm.value), r_hi = rm.hi.value_or(rm.value);
       if (bm.value > 0) f.change = fmt::format("{:+.1f}%", 100.0 * (rm.value / bm.value - 1.0));
@@ -208,7 +213,7 @@ CheckReport compare(const CellSet& baseline, const CellSet& results, const Check
         f.outcome = Outcome::kRegression;
         f.message =
             fmt::format("{} rose {} beyond the {:.0f}% tolerance and outside both intervals",
-                        metric_label(name), f.change, opt.tolerance_pct);
+                        metric_label(name), f.change, tol_pct);
       } else if (past_down && outside_down) {
         f.outcome = Outcome::kImprovement;
         f.message = fmt::format("{} fell {} beyond the tolerance and outside both intervals",
@@ -219,7 +224,7 @@ CheckReport compare(const CellSet& baseline, const CellSet& results, const Check
                                 metric_label(name), f.change);
       } else {
         f.outcome = Outcome::kPass;
-        f.message = fmt::format("within the {:.0f}% tolerance", opt.tolerance_pct);
+        f.message = fmt::format("within the {:.0f}% tolerance", tol_pct);
       }
       add(f);
     }
@@ -230,11 +235,16 @@ CheckReport compare(const CellSet& baseline, const CellSet& results, const Check
 namespace {
 
 std::string summary_line(const CheckReport& r) {
+  // The latency tolerance is named when a latency figure was compared.
+  const bool latency = std::any_of(r.findings.begin(), r.findings.end(),
+                                   [](const Finding& f) { return latency_metric(f.metric); });
   return fmt::format(
       "{}: {} regression(s), {} improvement(s), {} missing, {} changed, {} passed (tolerance "
-      "{:.0f}%{})",
+      "{:.0f}%{}{})",
       r.failed() ? "FAILED" : "OK", r.regressions, r.improvements, r.missing, r.changed, r.passed,
-      r.options.tolerance_pct, r.options.strict ? ", strict" : "");
+      r.options.tolerance_pct,
+      latency ? fmt::format(", latency {:.0f}%", r.options.latency_tolerance_pct) : "",
+      r.options.strict ? ", strict" : "");
 }
 
 std::string md_cell(const std::string& s) {

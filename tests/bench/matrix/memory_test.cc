@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Memory over time per cell (issue 24, part 3): peak, final (the exit-teardown sample left
 // out) and plateau from a timeline, the classifier's growth verdict flagging RSS that keeps
-// creeping, carried through results.json, the group view and the text output.
+// creeping, the judgement across configurations, carried through results.json, the group view
+// and the text output.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "arenalab/matrix/memory.h"
 #include "arenalab/matrix/results.h"
@@ -63,6 +66,26 @@ TEST(MemoryOverTime, ARiseThatLevelsOffIsNotCreeping) {
   EXPECT_NEAR(m->plateau_rss_bytes, 40 * kMiB, 8192);
   EXPECT_NEAR(m->final_rss_bytes, 40 * kMiB, 8192);  // not the teardown's 20 MiB
   EXPECT_NEAR(m->peak_rss_bytes, 40 * kMiB, 8192);
+}
+
+// The books the classifier weighed travel with the cell: a timeline with the allocator's
+// `allocated` names it and its own verdict; one without books names none.
+TEST(MemoryOverTime, TheCellRecordsTheBooksItsVerdictWeighed) {
+  auto tl = timeline_of(
+      200, [](int i) { return 20 * kMiB + i * 0.05 * kMiB + (i % 3) * 4096.0; }, 2 * kMiB);
+  const auto bare = memory_over_time(tl, true);
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->held_signal, "");
+  EXPECT_EQ(bare->held_growth, "");
+  // The same RSS with books that stay flat: what the program holds does not grow.
+  for (std::size_t i = 0; i + 1 < tl.samples.size(); ++i)
+    tl.samples[i].allocated = 8 * kMiB + static_cast<double>(i % 2) * 4096;
+  const auto booked = memory_over_time(tl, true);
+  ASSERT_TRUE(booked);
+  EXPECT_FALSE(booked->held_signal.empty());
+  EXPECT_NE(booked->held_growth, "leak") << booked->growth_reason;
+  EXPECT_NE(booked->held_growth, "");
+  EXPECT_EQ(booked->verdict(), booked->growth);  // no judgement from one cell alone
 }
 
 TEST(MemoryOverTime, NoRssNoLevels) {
@@ -145,6 +168,145 @@ TEST(MemoryOverTime, ResultsCarryItAndTheTextFlagsCreepingConfigurations) {
   // Without timelines there is nothing to say.
   for (auto& c : r.cells) c.memory.reset();
   EXPECT_EQ(render_memory(r), "");
+}
+
+// A cell of `config` under the "service" workload with a creeping or flat verdict; `held`:
+// its books' own verdict ("" = no books, as tbbmalloc and mimalloc give none here).
+Cell booked(const std::string& config, int repeat, const std::string& growth,
+            const std::string& held) {
+  Cell c = cell(config, repeat, growth);
+  if (!held.empty()) {
+    c.memory->held_signal = "held";
+    c.memory->held_growth = held;
+  }
+  return c;
+}
+
+Results growth_matrix(std::vector<Cell> cells) {
+  Results r;
+  r.plan.workloads = {"service"};
+  for (const auto& c : cells)
+    if (std::find(r.plan.configurations.begin(), r.plan.configurations.end(), c.configuration) ==
+        r.plan.configurations.end())
+      r.plan.configurations.push_back(c.configuration);
+  r.plan.repeats = 2;
+  r.cells = std::move(cells);
+  judge_across_configurations(r.cells);
+  r.summaries = summarize(r.cells, r.plan);
+  return r;
+}
+
+TEST(AcrossConfigurations, RssOnlyGrowthWithFlatBooksElsewhereIsTheAllocators) {
+  // The same workload: glibc's and jemalloc's books flat, tbbmalloc's RSS alone growing.
+  Results r = growth_matrix(
+      {booked("glibc", 0, "stable", "stable"), booked("glibc", 1, "retention", "retention"),
+       booked("jemalloc", 0, "bounded", "bounded"), booked("tbbmalloc", 0, "leak", ""),
+       booked("tbbmalloc", 1, "leak", ""), booked("mimalloc", 0, "stable", "")});
+  const MemoryOverTime& tbb = *r.cells[3].memory;
+  // The classifier's own verdict and rate are kept; the judgement is beside them.
+  EXPECT_EQ(tbb.growth, "leak");
+  EXPECT_EQ(tbb.growth_rate, 64 * 1024);
+  EXPECT_EQ(tbb.across_growth, kAllocatorGrowth);
+  EXPECT_EQ(tbb.verdict(), kAllocatorGrowth);
+  EXPECT_FALSE(creeping(tbb.verdict()));
+  EXPECT_EQ(tbb.across_reason,
+            "RSS grew but the program's held bytes are flat under glibc, jemalloc (the same "
+            "workload): allocator warm-up or retention, not a leak");
+  // Only the RSS-only growing cells are judged.
+  for (const std::size_t i : {0u, 1u, 2u, 5u})
+    EXPECT_EQ(r.cells[i].memory->across_growth, "") << r.cells[i].configuration;
+  // results.json keeps both, and reads them back; a judgement with another verdict is refused.
+  const auto back = results_from_json(to_json(r), "results.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->cells, r.cells);
+  auto doc = to_json(r);
+  EXPECT_EQ(doc["cells"][3]["memory"]["growth"]["verdict"], "leak");
+  EXPECT_EQ(doc["cells"][3]["memory"]["across_configurations"]["verdict"], "allocator-growth");
+  EXPECT_EQ(doc["cells"][0]["memory"]["held"]["verdict"], "stable");
+  EXPECT_FALSE(doc["cells"][3]["memory"].contains("held"));
+  doc["cells"][3]["memory"]["across_configurations"]["verdict"] = "stable";
+  const auto bad = results_from_json(doc, "results.json");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("cells[3].memory.across_configurations.verdict"),
+            std::string::npos)
+      << bad.error().message;
+  // The group view and the text: tbbmalloc is not named as growing; its line says why.
+  for (const Group& g : groups(r))
+    if (g.configuration == "tbbmalloc") {
+      EXPECT_EQ(g.growth, "allocator-growth 2/2");
+      EXPECT_FALSE(g.creeping);
+    }
+  const std::string text = render_memory(r);
+  EXPECT_EQ(text.find("RSS keeps growing"), std::string::npos) << text;
+  EXPECT_NE(text.find("  not a leak: service x tbbmalloc: 2 cells RSS alone read as growth (up "
+                      "to 64.0 KiB/s); RSS grew but the program's held bytes are flat under "
+                      "glibc, jemalloc"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("no configuration's RSS kept growing: 6 cells classified (retention 1, "
+                      "bounded 1, stable 2, allocator-growth 2)"),
+            std::string::npos)
+      << text;
+  // Judged again (a resumed or merged run): the same, not stacked.
+  judge_across_configurations(r.cells);
+  EXPECT_EQ(r.cells[3].memory->across_growth, kAllocatorGrowth);
+}
+
+TEST(AcrossConfigurations, NoSiblingWithBooksKeepsTheVerdict) {
+  // Only book-less configurations ran the workload: nothing tells the program's held bytes.
+  Results r = growth_matrix({booked("tbbmalloc", 0, "leak", ""), booked("tbbmalloc", 1, "leak", ""),
+                             booked("mimalloc", 0, "stable", "")});
+  EXPECT_EQ(r.cells[0].memory->across_growth, "");
+  EXPECT_EQ(r.cells[0].memory->verdict(), "leak");
+  EXPECT_NE(render_memory(r).find("RSS keeps growing: service x tbbmalloc: leak 2/2"),
+            std::string::npos)
+      << render_memory(r);
+  // Books in another workload's cells say nothing about this one's.
+  Results other = growth_matrix({booked("tbbmalloc", 0, "leak", "")});
+  Cell elsewhere = booked("glibc", 0, "stable", "stable");
+  elsewhere.workload = "batch";
+  other.cells.push_back(elsewhere);
+  judge_across_configurations(other.cells);
+  EXPECT_EQ(other.cells[0].memory->across_growth, "");
+  // Nor do books of a cell that did not run.
+  Results failed = growth_matrix({booked("tbbmalloc", 0, "leak", "")});
+  Cell crashed = booked("glibc", 0, "stable", "stable");
+  crashed.status = CellStatus::kCrashed;
+  failed.cells.push_back(crashed);
+  judge_across_configurations(failed.cells);
+  EXPECT_EQ(failed.cells[0].memory->across_growth, "");
+}
+
+TEST(AcrossConfigurations, ASiblingWhoseHeldBytesGrowKeepsTheVerdict) {
+  // wl_leak: the program's held bytes grow under glibc; tbbmalloc's RSS growth is the leak.
+  Results leak =
+      growth_matrix({booked("glibc", 0, "leak", "leak"), booked("jemalloc", 0, "stable", "stable"),
+                     booked("tbbmalloc", 0, "leak", "")});
+  EXPECT_EQ(leak.cells[2].memory->across_growth, "");
+  EXPECT_TRUE(creeping(leak.cells[2].memory->verdict()));
+  EXPECT_NE(render_memory(leak).find("RSS keeps growing: service x tbbmalloc: leak 1/1"),
+            std::string::npos);
+  // Books the classifier could not tell (unresolved) show nothing flat ...
+  Results unclear = growth_matrix(
+      {booked("glibc", 0, "unresolved", "unresolved"), booked("tbbmalloc", 0, "leak", "")});
+  EXPECT_EQ(unclear.cells[1].memory->across_growth, "");
+  // ... and beside a flat one they neither block nor count; the reason says so.
+  Results mixed = growth_matrix({booked("glibc", 0, "stable", "stable"),
+                                 booked("glibc", 1, "unresolved", "unresolved"),
+                                 booked("tbbmalloc", 0, "leak", "")});
+  EXPECT_EQ(mixed.cells[2].memory->across_growth, kAllocatorGrowth);
+  EXPECT_EQ(mixed.cells[2].memory->across_reason,
+            "RSS grew but the program's held bytes are flat under glibc (the same workload; 1 "
+            "other cell whose books could not tell): allocator warm-up or retention, not a "
+            "leak");
+  // A sibling whose RSS grows beyond flat books (non-heap-growth): that may be the program's.
+  Results nonheap = growth_matrix(
+      {booked("glibc", 0, "non-heap-growth", "stable"), booked("tbbmalloc", 0, "leak", "")});
+  EXPECT_EQ(nonheap.cells[1].memory->across_growth, "");
+  // A cell with books of its own is never judged from others: its classifier saw them.
+  Results own = growth_matrix(
+      {booked("glibc", 0, "stable", "stable"), booked("jemalloc", 0, "leak", "leak")});
+  EXPECT_EQ(own.cells[1].memory->across_growth, "");
 }
 
 }  // namespace

@@ -146,8 +146,9 @@ TEST(CheckRules, MissingMetricIsReported) {
   EXPECT_EQ(find(r, kPlateauRss)->outcome, Outcome::kMissing);
 }
 
-// Issue 24, part 5: a matrix's p99 latency is compared like the memory figures; a rise beyond
-// the tolerance and outside both intervals fails.
+// Issue 24, part 5: a matrix's p99 latency is compared like the memory figures, with its own
+// tolerance (latency_tolerance_pct, default 100 %: a p99 varies between machines far more than
+// bytes do); a rise beyond it and outside both intervals fails.
 matrix::Results latency_matrix(double p99_ns, double lo, double hi) {
   matrix::Results r;
   r.plan.workloads = {"larson"};
@@ -189,17 +190,49 @@ TEST(CheckRules, MatrixLatencyP99RegressionFails) {
   ASSERT_EQ(base.cells.size(), 1u);
   ASSERT_TRUE(base.cells[0].metrics.count("malloc_p99_ns"));
   EXPECT_DOUBLE_EQ(*base.cells[0].metrics.at("malloc_p99_ns").hi, 320);
-  const auto r = compare(base, load_matrix_doc(latency_matrix(500, 480, 520), "slow"), {});
+  EXPECT_TRUE(latency_metric("malloc_p99_ns"));
+  EXPECT_TRUE(latency_metric("request_p99_ms"));
+  EXPECT_FALSE(latency_metric(kPeakRss));
+  // More than doubled and outside both intervals: a regression under the default.
+  const auto r = compare(base, load_matrix_doc(latency_matrix(700, 680, 720), "slow"), {});
   ASSERT_TRUE(r.failed());
   const Finding* f = find(r, "malloc_p99_ns");
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->outcome, Outcome::kRegression);
-  EXPECT_EQ(f->result, "500 ns [480 ns – 520 ns]");
-  EXPECT_NE(f->message.find("malloc p99 rose +66.7%"), std::string::npos) << f->message;
+  EXPECT_EQ(f->result, "700 ns [680 ns – 720 ns]");
+  EXPECT_NE(f->message.find("malloc p99 rose +133.3% beyond the 100% tolerance"), std::string::npos)
+      << f->message;
   // Overlapping intervals: noise, not a regression.
   const auto noisy = compare(base, load_matrix_doc(latency_matrix(340, 290, 400), "noisy"), {});
   EXPECT_FALSE(noisy.failed());
   EXPECT_EQ(find(noisy, "malloc_p99_ns")->outcome, Outcome::kPass);
+}
+
+TEST(CheckRules, LatencyHasItsOwnToleranceAndBytesKeepTheirs) {
+  // +66.7 %, outside both intervals: beyond the 10 % bytes tolerance, within the latency one
+  // (a slower machine's p99), so it passes and says which tolerance it was judged by.
+  const CellSet base = load_matrix_doc(latency_matrix(300, 280, 320), "base2");
+  const CellSet slower = load_matrix_doc(latency_matrix(500, 480, 520), "slower");
+  const auto r = compare(base, slower, {.tolerance_pct = 10});
+  EXPECT_FALSE(r.failed()) << terminal_table(r);
+  const Finding* f = find(r, "malloc_p99_ns");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->outcome, Outcome::kPass);
+  EXPECT_EQ(f->message, "within the 100% tolerance");
+  EXPECT_NE(terminal_table(r).find("(tolerance 10%, latency 100%)"), std::string::npos)
+      << terminal_table(r);
+  // A tighter latency tolerance turns the same pair into a regression ...
+  const auto tight = compare(base, slower, {.tolerance_pct = 10, .latency_tolerance_pct = 50});
+  EXPECT_TRUE(tight.failed());
+  EXPECT_EQ(find(tight, "malloc_p99_ns")->outcome, Outcome::kRegression);
+  // ... and a wide one leaves the bytes rule alone: +20 % plateau, outside both intervals, fails.
+  const auto bytes =
+      compare(one(watch_cell("bounded", 100, 98, 102)), one(watch_cell("bounded", 120, 118, 122)),
+              {.tolerance_pct = 10, .latency_tolerance_pct = 500});
+  EXPECT_TRUE(bytes.failed());
+  EXPECT_EQ(find(bytes, kPlateauRss)->outcome, Outcome::kRegression);
+  // Without a latency figure the summary names only the bytes tolerance.
+  EXPECT_EQ(terminal_table(bytes).find("latency"), std::string::npos);
 }
 
 TEST(Baseline, RoundTrip) {

@@ -75,10 +75,23 @@ struct MemoryOverTime {
   double growth_rate = 0;     // bytes/s, leak and non-heap-growth (else 0)
   std::size_t samples = 0;    // RSS samples
   double duration_ms = 0;     // first to last sample
+  // The books the classifier weighed (Classification::held_signal: "held", "live_bytes" or
+  // "allocated") and that signal's own verdict; both empty when the timeline has none.
+  std::string held_signal, held_growth;
+  // The judgement across the configurations that ran the same workload (bench/matrix
+  // judge_across_configurations): kAllocatorGrowth when RSS alone carried a creeping verdict
+  // and the same workload's cells with books show the program's held bytes flat; the reason
+  // names those configurations. Empty: the classifier's verdict stands.
+  std::string across_growth, across_reason;
+  // The verdict the matrix shows (groups, text): the judgement if any, else the classifier's.
+  const std::string& verdict() const { return across_growth.empty() ? growth : across_growth; }
   bool operator==(const MemoryOverTime&) const = default;
 };
 inline const std::vector<std::string> kGrowthVerdicts = {
     "leak", "retention", "bounded", "non-heap-growth", "stable", "unresolved"};
+// The only verdict of the judgement across configurations: RSS growth the allocator's, not
+// the program's (warm-up or retention); never creeping.
+inline const std::string kAllocatorGrowth = "allocator-growth";
 // leak or non-heap-growth: RSS that keeps growing under the run.
 bool creeping(const std::string& growth);
 
@@ -277,9 +290,10 @@ struct Group {
   int repeats = 0, failed_repeats = 0;
   Figure wall_ms, peak_rss_bytes, rss_after_free_bytes;
   Figure final_rss_bytes, plateau_rss_bytes;  // memory over time (absent without timelines)
-  // The classifier's verdicts over the repeats that ran, most frequent first, with counts
-  // ("stable 2/3, leak 1/3"); empty without timelines. creeping: some repeat's RSS kept
-  // growing (leak or non-heap-growth).
+  // The verdicts over the repeats that ran (MemoryOverTime::verdict: the classifier's, or the
+  // judgement across configurations), most frequent first, with counts ("stable 2/3, leak
+  // 1/3"); empty without timelines. creeping: some repeat's RSS kept growing (leak or
+  // non-heap-growth).
   std::string growth;
   bool creeping = false;
   // Latency percentiles as the matrix summarized them over the ok repeats (median and its

@@ -19,8 +19,9 @@ std::vector<Summary> summarize(const std::vector<Cell>& cells, const Plan& plan)
 std::string render_table(const Results& results);
 
 // Memory over time in a few lines: every workload x configuration whose RSS kept growing in
-// some repeat (the classifier's leak or non-heap-growth), then the verdicts over all cells.
-// Empty when no cell has a timeline.
+// some repeat (leak or non-heap-growth the judgement across configurations left standing;
+// memory.h), every one whose RSS-only growth that judgement called the allocator's, with its
+// reason, then the verdicts over all cells. Empty when no cell has a timeline.
 std::string render_memory(const Results& results);
 
 }  // namespace arenalab::matrix

@@ -6,6 +6,9 @@
 //  - plateau RSS, RSS after frees or peak RSS above baseline x (1 + tolerance) AND outside both
 //    intervals (result point above the baseline interval, baseline point below the result's)
 //                                                                      -> regression (fails)
+//  - a latency figure (malloc_p99_ns, free_p99_ns, request_p99_ms: any metric in ns or ms) by
+//    the same rule with its own, wider latency tolerance: a p99 moves with the CPU, its clock
+//    and the load far more than bytes do between machines (docs/ci.md "Latency")
 //  - the mirror image of either                                        -> improvement (reported)
 //  - a cell in the results only whose verdict is leak or non-heap-growth  -> regression (fails)
 //  - a cell or metric present on one side only, or a failed/unverified cell -> missing (reported;
@@ -60,9 +63,16 @@ struct Finding {
 };
 
 struct CheckOptions {
-  double tolerance_pct = 10.0;
-  bool strict = false;  // missing cells and metrics fail too
+  double tolerance_pct = 10.0;  // bytes: allowed rise, % of the baseline
+  bool strict = false;          // missing cells and metrics fail too
+  // Latency figures: allowed rise, % of the baseline (100: a p99 must more than double). The
+  // default and why: docs/ci.md "Latency".
+  double latency_tolerance_pct = 100.0;
 };
+
+// Whether a metric is a latency (its unit, named by its suffix: _ns or _ms), judged with
+// latency_tolerance_pct rather than tolerance_pct.
+bool latency_metric(const std::string& name);
 
 struct CheckReport {
   std::vector<Finding> findings;
