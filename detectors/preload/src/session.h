@@ -55,6 +55,12 @@ void timeline_write_sample(bool final, bool after_purge = false);
 void sampler_start();
 // The fork child: the parent's append in flight is not ours; the child's files are its own.
 void timeline_atfork_child();
+
+// ---- the dumps on the sampler's ticks (dumps.cc; the timeline's write lock held) ----
+void dumps_write();         // heap.<seq>.heap and mmap.<seq>.heap, then thins the older ones
+void dumps_write_jeprof();  // jemalloc's prof.dump into jeprof.<seq>.heap
+void dumps_stop();          // the size limit or the disk stopped a dump: no more dumps
+void dumps_atfork_child();  // a traced child numbers its own dumps from 0
 // The outputs that stop when the size limit, the disk or the quota stops a write of theirs, or
 // their file was replaced by a link (output_full_reason).
 enum class Output { kTimeline, kFullLog, kDumps };

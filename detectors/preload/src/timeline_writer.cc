@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The timeline writer: <out_dir>/timeline.jsonl (the header line, then one sample line per
-// interval, appended with write(2) by the sampler thread), the heap and mmap dumps on the same
-// ticks, the final sample at exit, run.json's warnings (preload-warnings.txt), and _exit's wait
-// for an append in flight.
+// interval, appended with write(2) by the sampler thread), the dumps on the same ticks
+// (dumps.cc), the final sample at exit, run.json's warnings (preload-warnings.txt), and _exit's
+// wait for an append in flight.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,10 +32,6 @@ char g_timeline_name[kTempNameMax];
 char g_timeline_final[64];  // timeline.jsonl, or timeline.<pid>.jsonl for a traced child
 SpinLock g_write_lock;
 std::atomic<bool> g_done{false};
-int g_seq = 0;
-int g_jeprof_seq = 0;
-bool g_dumps_stopped = false;  // a dump hit the size limit or a full disk
-bool g_wrote_mmap = false;     // this process wrote mmap.<seq>.heap dumps (thinned with heap.*)
 
 // --max-output (output_cap_allows): set once the cap is reached. The timeline then writes the
 // ticks that are multiples of g_cap_stride only, doubling it every kCappedLines lines.
@@ -43,7 +39,6 @@ std::atomic<bool> g_capped{false};
 constexpr long kCappedLines = 1024;
 long g_cap_stride = 1;
 long g_cap_lines = 0;
-std::uint64_t g_last_dump_bytes = 0;  // what the previous dump wrote: the next one's estimate
 
 // Reads VmRSS and RssAnon (kB) from /proc/self/status.
 void read_rss(long long* rss, long long* anon) {
@@ -196,89 +191,6 @@ void timeline_write_sample(bool final, bool after_purge) {
 
 namespace {
 
-void jemalloc_prof_dump() {
-  // jemalloc writes these itself (uncounted); past the cap they stop with the other dumps.
-  if (!output_cap_allows(Output::kDumps, 0)) return;
-  auto mallctl = reinterpret_cast<MallctlFn>(dlsym(RTLD_DEFAULT, "mallctl"));
-  if (!mallctl) return;
-  char path[kPathMax + 64];
-  Buf b(path, sizeof path);
-  b.str(g_session.out_dir)
-      .str("/jeprof.")
-      .u64(static_cast<std::uint64_t>(g_jeprof_seq++))
-      .str(".heap");
-  path[b.size()] = 0;
-  const char* p = path;
-  mallctl("prof.dump", nullptr, nullptr, &p, sizeof p);
-}
-
-// heap.<seq>.heap (sample mode) and mmap.<seq>.heap (sample and full modes) with one seq, so
-// the two series share their dump times. Write lock held.
-//
-// Bounded (issue 21 item 6c: two files a second forever): once dump n is written, an older dump
-// s is kept while s == 0 or s is a multiple of 2^(j - kDenseLog), where 2^j <= n - s < 2^(j+1)
-// is its age in dumps: the last 15 all, then 8 per doubling of age, evenly spread. So the first,
-// the last and a geometric spread remain: 79 of each series after 3,600 dumps (an hour at one a
-// second), 115 after a day. A dump once removed is never wanted again (the divisor only grows
-// with age), so only the dumps whose age has just become a power of two are looked at: log2(n)
-// names per dump. The full series of the total stays in one file: the timeline's
-// sampled_live_bytes (sample mode) and mmap_bytes, at every interval.
-constexpr int kDenseLog = 3;
-
-bool dump_kept(long s, long n) {
-  if (s <= 0 || s >= n) return true;
-  const int j = 63 - __builtin_clzl(static_cast<unsigned long>(n - s));
-  return j <= kDenseLog || s % (1L << (j - kDenseLog)) == 0;
-}
-
-void thin_dumps(long n) {
-  for (int j = kDenseLog + 1; j < 62 && (1L << j) < n; ++j) {
-    const long s = n - (1L << j);
-    if (!dump_kept(s, n - 1) || dump_kept(s, n)) continue;
-    char name[64];
-    std::uint64_t freed = 0;
-    if (g_session.mode_flags & kSample) {
-      profile_heap_dump_name(static_cast<int>(s), name, sizeof name);
-      freed += remove_output(g_session.out_dir, name);
-    }
-    if (g_wrote_mmap) {
-      Buf b(name, sizeof name - 1);
-      b.str("mmap.").u64(static_cast<std::uint64_t>(s)).str(".heap");
-      name[b.size()] = 0;
-      freed += remove_output(g_session.out_dir, name);
-    }
-    output_bytes_add(-static_cast<std::int64_t>(freed));
-  }
-}
-
-void dump_profiles() {
-  if (g_dumps_stopped) return;
-  // --max-output: a dump is estimated at the size of the one before it.
-  if (!output_cap_allows(Output::kDumps, g_last_dump_bytes)) return;
-  const std::uint64_t before = output_bytes();
-  bool wrote = false;
-  if (g_session.mode_flags & kSample) {
-    errno = 0;
-    const bool ok = profile_dump_heap(g_seq);
-    if (!ok) output_stopped(Output::kDumps, errno);
-    wrote = ok || wrote;
-  }
-  if (g_dumps_stopped) return;
-  errno = 0;  // false with errno 0: mmap sites are off
-  if (const bool ok = mmap_sites_dump(g_seq); ok) {
-    wrote = true;
-    g_wrote_mmap = true;
-  } else if (errno != 0) {
-    output_stopped(Output::kDumps, errno);
-  }
-  const std::uint64_t after = output_bytes();
-  g_last_dump_bytes = after > before ? after - before : 0;
-  if ((g_session.mode_flags & kSample) || wrote) {
-    if (g_session.thin_dumps) thin_dumps(g_seq);
-    ++g_seq;
-  }
-}
-
 // Whether a tick count that went from `prev` to `tick` passed a multiple of `every` (> 0): a
 // wake after a stall advances the count by the ticks it skipped, so "tick % every == 0" could
 // step over a dump that fell due during the stall.
@@ -320,9 +232,9 @@ void* sampler_main(void*) {
         if (++g_cap_lines % kCappedLines == 0) g_cap_stride *= 2;
       }
       profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
-      if (g_session.dump_every > 0 && crossed(prev, tick, g_session.dump_every)) dump_profiles();
+      if (g_session.dump_every > 0 && crossed(prev, tick, g_session.dump_every)) dumps_write();
       if (g_session.jeprof_dump_every > 0 && crossed(prev, tick, g_session.jeprof_dump_every))
-        jemalloc_prof_dump();
+        dumps_write_jeprof();
     }
     g_write_lock.unlock();
   }
@@ -365,9 +277,7 @@ void sampler_start() { start_helper_thread(sampler_main); }
 void timeline_atfork_child() {
   g_write_lock.v.store(0);
   g_timeline_open = false;
-  g_seq = 0;
-  g_wrote_mmap = false;  // a traced child's dumps are heap.<pid>.<seq>.heap only
-  g_last_dump_bytes = 0;
+  dumps_atfork_child();
   g_capped.store(false, std::memory_order_relaxed);
   g_cap_stride = 1;
   g_cap_lines = 0;
@@ -403,7 +313,7 @@ bool output_stopped(Output o, int err) {
   if (o == Output::kFullLog) what = "full log cut: ";
   if (o == Output::kDumps) {
     what = "heap dumps stopped: ";
-    g_dumps_stopped = true;
+    dumps_stop();
   }
   char at[64];
   Buf b(at, sizeof at - 1);
@@ -449,8 +359,8 @@ void sampler_final() {
     if (g_session.purge_at_end && g_session.id_ok && purge_allocator(g_session.id.backend))
       timeline_write_sample(true, true);
     profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
-    dump_profiles();
-    if (g_session.jeprof_dump_every > 0) jemalloc_prof_dump();
+    dumps_write();
+    if (g_session.jeprof_dump_every > 0) dumps_write_jeprof();
     if (const long long lost = profile_full_dropped(); lost > 0) {
       char n[32];
       Buf b(n, sizeof n - 1);

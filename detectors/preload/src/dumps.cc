@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// The dumps the sampler writes on its ticks: heap.<seq>.heap (sample mode), mmap.<seq>.heap
+// (sample and full modes) and jemalloc's own jeprof.<seq>.heap, their numbering, and the
+// thinning that keeps their number bounded. Called with the timeline's write lock held.
+#include <dlfcn.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "arenalab/allocators/backend.h"
+#include "format.h"
+#include "session.h"
+#include "state.h"
+
+namespace arenalab::preload {
+
+namespace {
+
+int g_seq = 0;
+int g_jeprof_seq = 0;
+bool g_dumps_stopped = false;  // a dump hit the size limit or a full disk
+bool g_wrote_mmap = false;     // this process wrote mmap.<seq>.heap dumps (thinned with heap.*)
+std::uint64_t g_last_dump_bytes = 0;  // what the previous dump wrote: the next one's estimate
+
+// heap.<seq>.heap (sample mode) and mmap.<seq>.heap (sample and full modes) with one seq, so
+// the two series share their dump times. Write lock held.
+//
+// Bounded (issue 21 item 6c: two files a second forever): once dump n is written, an older dump
+// s is kept while s == 0 or s is a multiple of 2^(j - kDenseLog), where 2^j <= n - s < 2^(j+1)
+// is its age in dumps: the last 15 all, then 8 per doubling of age, evenly spread. So the first,
+// the last and a geometric spread remain: 79 of each series after 3,600 dumps (an hour at one a
+// second), 115 after a day. A dump once removed is never wanted again (the divisor only grows
+// with age), so only the dumps whose age has just become a power of two are looked at: log2(n)
+// names per dump. The full series of the total stays in one file: the timeline's
+// sampled_live_bytes (sample mode) and mmap_bytes, at every interval.
+constexpr int kDenseLog = 3;
+
+bool dump_kept(long s, long n) {
+  if (s <= 0 || s >= n) return true;
+  const int j = 63 - __builtin_clzl(static_cast<unsigned long>(n - s));
+  return j <= kDenseLog || s % (1L << (j - kDenseLog)) == 0;
+}
+
+void thin_dumps(long n) {
+  for (int j = kDenseLog + 1; j < 62 && (1L << j) < n; ++j) {
+    const long s = n - (1L << j);
+    if (!dump_kept(s, n - 1) || dump_kept(s, n)) continue;
+    char name[64];
+    std::uint64_t freed = 0;
+    if (g_session.mode_flags & kSample) {
+      profile_heap_dump_name(static_cast<int>(s), name, sizeof name);
+      freed += remove_output(g_session.out_dir, name);
+    }
+    if (g_wrote_mmap) {
+      Buf b(name, sizeof name - 1);
+      b.str("mmap.").u64(static_cast<std::uint64_t>(s)).str(".heap");
+      name[b.size()] = 0;
+      freed += remove_output(g_session.out_dir, name);
+    }
+    output_bytes_add(-static_cast<std::int64_t>(freed));
+  }
+}
+
+}  // namespace
+
+void dumps_write_jeprof() {
+  // jemalloc writes these itself (uncounted); past the cap they stop with the other dumps.
+  if (!output_cap_allows(Output::kDumps, 0)) return;
+  auto mallctl = reinterpret_cast<MallctlFn>(dlsym(RTLD_DEFAULT, "mallctl"));
+  if (!mallctl) return;
+  char path[kPathMax + 64];
+  Buf b(path, sizeof path);
+  b.str(g_session.out_dir)
+      .str("/jeprof.")
+      .u64(static_cast<std::uint64_t>(g_jeprof_seq++))
+      .str(".heap");
+  path[b.size()] = 0;
+  const char* p = path;
+  mallctl("prof.dump", nullptr, nullptr, &p, sizeof p);
+}
+
+void dumps_write() {
+  if (g_dumps_stopped) return;
+  // --max-output: a dump is estimated at the size of the one before it.
+  if (!output_cap_allows(Output::kDumps, g_last_dump_bytes)) return;
+  const std::uint64_t before = output_bytes();
+  bool wrote = false;
+  if (g_session.mode_flags & kSample) {
+    errno = 0;
+    const bool ok = profile_dump_heap(g_seq);
+    if (!ok) output_stopped(Output::kDumps, errno);
+    wrote = ok || wrote;
+  }
+  if (g_dumps_stopped) return;
+  errno = 0;  // false with errno 0: mmap sites are off
+  if (const bool ok = mmap_sites_dump(g_seq); ok) {
+    wrote = true;
+    g_wrote_mmap = true;
+  } else if (errno != 0) {
+    output_stopped(Output::kDumps, errno);
+  }
+  const std::uint64_t after = output_bytes();
+  g_last_dump_bytes = after > before ? after - before : 0;
+  if ((g_session.mode_flags & kSample) || wrote) {
+    if (g_session.thin_dumps) thin_dumps(g_seq);
+    ++g_seq;
+  }
+}
+
+void dumps_stop() { g_dumps_stopped = true; }
+
+void dumps_atfork_child() {
+  g_seq = 0;
+  g_wrote_mmap = false;  // a traced child's dumps are heap.<pid>.<seq>.heap only
+  g_last_dump_bytes = 0;
+}
+
+}  // namespace arenalab::preload
