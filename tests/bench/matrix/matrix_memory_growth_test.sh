@@ -55,7 +55,12 @@ flat = [c for c in books if c["memory"]["held"]["verdict"] in ("stable", "bounde
         and c["memory"]["growth"]["verdict"] != "non-heap-growth"]
 against = [c for c in books if c["memory"]["held"]["verdict"] == "leak"
            or c["memory"]["growth"]["verdict"] == "non-heap-growth"]
-assert flat, "no glibc/jemalloc cell showed arena_retention's held bytes flat: " + str(books)
+if not flat:
+    # Smoke cells last about 0.4 s on a quiet machine: the books can then have too little data
+    # ("7 blocks, need 8") in every cell. The judgement has no evidence and must not apply; the
+    # intent below is only checked when some sibling's books could tell.
+    print("no glibc/jemalloc cell's books could tell (%s): the judgement must not apply" %
+          sorted({c["memory"]["growth"].get("reason", "")[:60] for c in books}))
 for c in tbb:
     m = c["memory"]
     g = m["growth"]
@@ -65,7 +70,7 @@ for c in tbb:
           m.get("across_configurations", {}).get("reason", g.get("reason", ""))[:200]))
     # The classifier's own verdict is kept as measured, its rate with it.
     assert (g["verdict"] in creeping) == ("rate_bytes_per_s" in g), g
-    judged = g["verdict"] in creeping and not against
+    judged = g["verdict"] in creeping and bool(flat) and not against
     assert ("across_configurations" in m) == judged, (m, against)
     if judged:
         a = m["across_configurations"]
@@ -73,11 +78,11 @@ for c in tbb:
         assert a["reason"].startswith("RSS grew but the program's held bytes are flat under "), a
         for cfg in sorted({x["configuration"] for x in flat}):
             assert cfg in a["reason"], (cfg, a)
-if not against:
+if flat and not against:
     # The intent: arena_retention x tbbmalloc is not named as growing (nor anything else).
     assert all(shown(c) not in creeping for c in tbb), tbb
     assert "RSS keeps growing: arena_retention" not in text("retention"), text("retention")
-else:
+elif against:
     print("a sibling's books read growth (%s): tbbmalloc's own verdict stands" %
           [(c["configuration"], c["repeat"]) for c in against])
 if any("across_configurations" in c["memory"] for c in tbb):
