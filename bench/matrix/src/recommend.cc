@@ -340,15 +340,29 @@ std::string render_recommendation(const Recommendation& rec, const std::string& 
                       : rec.workloads.empty() ? nullptr
                                               : &rec.workloads[0];
   if (!any) return "no recommendation: no cell ran\n";
+  // The lowest coverage among the decisions that had intervals; a decision on single values
+  // (a configuration with one ok run) is said apart, not allowed to hide the others' level.
   double level = 1;
-  for (const Advice& a : rec.workloads) level = std::min(level, a.level);
-  if (rec.overall) level = std::min(level, rec.overall->level);
+  bool intervals = false, single = false;
+  auto weigh = [&](const Advice& a) {
+    if (a.level > 0) {
+      level = std::min(level, a.level);
+      intervals = true;
+    } else {
+      single = true;
+    }
+  };
+  for (const Advice& a : rec.workloads) weigh(a);
+  if (rec.overall) weigh(*rec.overall);
+  std::string how = "; single repeats: no interval, ranked by single values";
+  if (intervals)
+    how = fmt::format(
+        "; intervals cover >= {:.1f} %{}", 100 * level,
+        single ? " (where a configuration has a single ok run: ranked by its value)" : "");
   out += fmt::format(
       "Which allocator? The Pareto front of {} per workload; \"~\" joins configurations whose "
       "intervals overlap (indistinguishable){}.\n",
-      fmt::join(any->axes, ", "),
-      level > 0 ? fmt::format("; intervals cover >= {:.1f} %", 100 * level)
-                : std::string("; single repeats: no interval, ranked by single values"));
+      fmt::join(any->axes, ", "), how);
   auto scope = [](const Advice& a) {
     return a.threads > 0 ? fmt::format("{} (threads {})", a.workload, a.threads) : a.workload;
   };
