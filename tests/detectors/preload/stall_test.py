@@ -6,14 +6,14 @@
 # `arenalab run --interval 100`; in the timeline the stop must show as one long gap, and the
 # samples after it must not bunch up: at most one of the next ten gaps below a quarter interval
 # (one may be a late wake on a loaded machine; the old catch-up gave about nine).
-import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
+
+from support import parse_args
 
 INTERVAL_MS = 100
 STOP_S = 1.0
@@ -46,13 +46,7 @@ def read_timeline(path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--survivor", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("survivor")
     out = os.path.join(args.workdir, "out")
     timeline = os.path.join(out, "timeline.jsonl")
     # alloc_for 4000: about 4 s of allocating; stopped after its third sample, for STOP_S.

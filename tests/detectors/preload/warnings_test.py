@@ -5,12 +5,12 @@
 # other's text. 16 threads each dlopen their own missing library with RTLD_DEEPBIND 100 times
 # (every such call is noted); every line of preload-warnings.txt must be one thread's whole line,
 # and each thread's lines must all be there.
-import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
+
+from support import parse_args
 
 THREADS, CALLS = 16, 100  # survivor.cc scenario_warn_threads
 LINE = re.compile(r"target bypassed the interposer: dlopen\(/nonexistent/arenalab-warn-(\d+)-"
@@ -18,13 +18,7 @@ LINE = re.compile(r"target bypassed the interposer: dlopen\(/nonexistent/arenala
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--arenalab", required=True)
-    ap.add_argument("--survivor", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
+    args = parse_args("survivor")
     failures = []
     for mode in ("count", "sample", "full"):
         out = os.path.join(args.workdir, mode)
