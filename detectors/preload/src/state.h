@@ -212,7 +212,12 @@ extern long long g_sample_bytes;
 void sampler_final();
 // Before _exit: waits out a timeline append in flight and lets no other start.
 void quiesce_for_exit();
+// A line for run.json's warnings (preload-warnings.txt): a+b+c. Bounded per process (a share of
+// --max-output, 1 MiB without it): past it warnings are dropped, the first drop noted and the
+// number dropped written at exit. note_status is for lines a process writes at most once (a
+// file cut, the cap reached, what was lost): they have a reserved room beyond the share.
 void note_warning(const char* a, const char* b, const char* c);
+void note_status(const char* a, const char* b, const char* c);
 
 // Resolves the next definitions now if not done yet (resolve.cc; stats_only.cc resolves malloc,
 // for identification only).
