@@ -200,6 +200,10 @@ long long profile_sampled_live_estimate();
 // Samples not recorded (the table of live sampled blocks at its cap, or the stack table full):
 // sampled_live_bytes and the heap profiles undercount by them; run.json's warnings say so.
 long long profile_sample_dropped();
+// heap-sites.jsonl (heap_sites.cc, sample mode; write lock held): the top call sites' sampled
+// live bytes at dump `seq`, taken at t_ms. False with errno when a write failed.
+bool heap_sites_write(int seq, std::uint64_t t_ms);
+void heap_sites_traced_child();  // a traced fork child's file is heap-sites.<pid>.jsonl
 void profile_atfork_prepare();
 void profile_atfork_parent();
 void profile_atfork_child();
