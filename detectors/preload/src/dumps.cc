@@ -32,7 +32,8 @@ std::uint64_t g_last_dump_bytes = 0;  // what the previous dump wrote: the next 
 // second), 115 after a day. A dump once removed is never wanted again (the divisor only grows
 // with age), so only the dumps whose age has just become a power of two are looked at: log2(n)
 // names per dump. The full series of the total stays in one file: the timeline's
-// sampled_live_bytes (sample mode) and mmap_bytes, at every interval.
+// sampled_live_bytes (sample mode) and mmap_bytes, at every interval; the top heap sites' series
+// at every dump in heap-sites.jsonl (heap_sites.cc).
 constexpr int kDenseLog = 3;
 
 bool dump_kept(long s, long n) {
@@ -90,6 +91,9 @@ void dumps_write() {
     const bool ok = profile_dump_heap(g_seq);
     if (!ok) output_stopped(Output::kDumps, errno);
     wrote = ok || wrote;
+    // The top sites' series: every dump's point stays in heap-sites.jsonl, thinned or not.
+    if (ok && !heap_sites_write(g_seq, (mono_ns() - g_session.t0_ns) / 1000000))
+      output_stopped(Output::kDumps, errno);
   }
   if (g_dumps_stopped) return;
   errno = 0;  // false with errno 0: mmap sites are off

@@ -145,7 +145,10 @@ void sample_init() {
   g_filter_count = static_cast<std::uint8_t*>(sys_mmap(kFilterSize));
 }
 
-void sample_traced_child() { g_dump_pid = getpid(); }
+void sample_traced_child() {
+  g_dump_pid = getpid();
+  heap_sites_traced_child();
+}
 
 long long next_sample_interval(ThreadState& t) {
   if (t.rng == 0) {

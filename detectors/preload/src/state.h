@@ -200,6 +200,10 @@ long long profile_sampled_live_estimate();
 // Samples not recorded (the table of live sampled blocks at its cap, or the stack table full):
 // sampled_live_bytes and the heap profiles undercount by them; run.json's warnings say so.
 long long profile_sample_dropped();
+// heap-sites.jsonl (heap_sites.cc, sample mode; write lock held): the top call sites' sampled
+// live bytes at dump `seq`, taken at t_ms. False with errno when a write failed.
+bool heap_sites_write(int seq, std::uint64_t t_ms);
+void heap_sites_traced_child();  // a traced fork child's file is heap-sites.<pid>.jsonl
 void profile_atfork_prepare();
 void profile_atfork_parent();
 void profile_atfork_child();
@@ -212,7 +216,12 @@ extern long long g_sample_bytes;
 void sampler_final();
 // Before _exit: waits out a timeline append in flight and lets no other start.
 void quiesce_for_exit();
+// A line for run.json's warnings (preload-warnings.txt): a+b+c. Bounded per process (a share of
+// --max-output, 1 MiB without it): past it warnings are dropped, the first drop noted and the
+// number dropped written at exit. note_status is for lines a process writes at most once (a
+// file cut, the cap reached, what was lost): they have a reserved room beyond the share.
 void note_warning(const char* a, const char* b, const char* c);
+void note_status(const char* a, const char* b, const char* c);
 
 // Resolves the next definitions now if not done yet (resolve.cc; stats_only.cc resolves malloc,
 // for identification only).

@@ -40,6 +40,11 @@ constexpr long kCappedLines = 1024;
 long g_cap_stride = 1;
 long g_cap_lines = 0;
 
+// preload-warnings.txt (note_warning): this process's bytes reserved in it, and the warnings
+// past its share that were not written.
+std::atomic<std::uint64_t> g_warn_bytes{0};
+std::atomic<std::uint64_t> g_warn_dropped{0};
+
 // Reads VmRSS and RssAnon (kB) from /proc/self/status.
 void read_rss(long long* rss, long long* anon) {
   *rss = -1;
@@ -135,8 +140,8 @@ void timeline_write_header() {
   if (b.overflow()) return;  // cannot happen with the bounds above; never a cut line
   timeline_write(b.data(), b.size());
   if (cut)
-    note_warning("timeline header: the command line was cut to ", "32 KiB",
-                 " of escaped text (run.json has it whole)");
+    note_status("timeline header: the command line was cut to ", "32 KiB",
+                " of escaped text (run.json has it whole)");
 }
 
 void timeline_write_sample(bool final, bool after_purge) {
@@ -282,6 +287,8 @@ void timeline_atfork_child() {
   g_cap_stride = 1;
   g_cap_lines = 0;
   output_bytes_reset();
+  g_warn_bytes.store(0, std::memory_order_relaxed);  // the child's share is its own
+  g_warn_dropped.store(0, std::memory_order_relaxed);
 }
 
 bool output_cap_allows(Output o, std::size_t n) {
@@ -297,8 +304,8 @@ bool output_cap_allows(Output o, std::size_t n) {
         .u64((mono_ns() - g_session.t0_ns) / 1000000)
         .str(": the full log, heap and mmap dumps stopped; the timeline goes on, thinned");
     why[w.size()] = 0;
-    note_warning("output capped: ", why,
-                 " (its gap between samples doubles every 1024 lines), with its final sample");
+    note_status("output capped: ", why,
+                " (its gap between samples doubles every 1024 lines), with its final sample");
   }
   return o == Output::kTimeline;
 }
@@ -325,26 +332,94 @@ bool output_stopped(Output o, int err) {
   Buf w(why, sizeof why - 1);
   w.str(reason).str(at);
   why[w.size()] = 0;
-  note_warning(what, why, "");
+  note_status(what, why, "");
   return true;
 }
 
-// One line in <out_dir>/preload-warnings.txt (run.json's "warnings"). Any thread may warn at
-// any time (a dlopen hook, count mode's tables, the sampler), so the line is formatted on this
-// call's stack, never in a shared buffer (16 threads warning at once tore about one line in ten),
-// and appended with one write(2): O_APPEND writes of a regular file do not interleave. No lock,
-// so a fork in the middle leaves nothing held. A text longer than the buffer is cut, but the
-// line always ends with its newline.
-void note_warning(const char* a, const char* b, const char* c) {
-  const int fd = open_output(g_session.out_dir, "preload-warnings.txt", OpenMode::kAppend);
-  if (fd < 0) return;
+namespace {
+
+// preload-warnings.txt is bounded (a program that dlopens with RTLD_DEEPBIND in a loop warns on
+// every call): each traced process may append kWarnShareDiv-th of --max-output (at least
+// kWarnMinShare), or kWarnDefaultCap without a cap. Past it repeated warnings are dropped and
+// counted; the status lines (note_status: the cap reached, a file cut, what was dropped) each come
+// at most once per process and have kWarnStatusRoom more. Every byte is also counted in
+// output_bytes (write_all), so warnings take their part of --max-output like any other file.
+constexpr std::uint64_t kWarnShareDiv = 8;
+constexpr std::uint64_t kWarnMinShare = 4096;
+constexpr std::uint64_t kWarnDefaultCap = 1 << 20;
+constexpr std::uint64_t kWarnStatusRoom = 4096;
+
+std::uint64_t warn_share() {
+  const std::uint64_t cap = g_session.max_output;
+  if (cap == 0) return kWarnDefaultCap;
+  return cap / kWarnShareDiv > kWarnMinShare ? cap / kWarnShareDiv : kWarnMinShare;
+}
+
+// Takes n bytes of the file's room when they fit under `limit` (threads race here: a
+// compare-and-swap, never a lock, so a fork in the middle leaves nothing held).
+bool warn_reserve(std::uint64_t n, std::uint64_t limit) {
+  std::uint64_t cur = g_warn_bytes.load(std::memory_order_relaxed);
+  do {
+    if (cur + n > limit) return false;
+  } while (!g_warn_bytes.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
+  return true;
+}
+
+// The line is formatted on this call's stack, never in a shared buffer (16 threads warning at
+// once tore about one line in ten), and appended with one write(2): O_APPEND writes of a regular
+// file do not interleave. A text longer than the buffer is cut, but the line always ends with
+// its newline. write_all blocks SIGXFSZ: a size limit gives EFBIG here, never a signal.
+void warn_line(bool status, const char* a, const char* b, const char* c) {
   char line[2048];
   Buf l(line, sizeof line - 1);  // holds at most sizeof line - 2 bytes: room for the '\n'
   l.str(a).str(b).str(c);
   line[l.size()] = '\n';
-  write_all(fd, line, l.size() + 1);
+  const std::size_t n = l.size() + 1;
+  const std::uint64_t share = warn_share();
+  if (!warn_reserve(n, status ? share + kWarnStatusRoom : share)) {
+    if (status || g_warn_dropped.fetch_add(1, std::memory_order_relaxed) != 0) return;
+    char why[160];
+    Buf w(why, sizeof why - 1);
+    w.str(" bytes at t_ms=")
+        .u64((mono_ns() - g_session.t0_ns) / 1000000)
+        .str(g_session.max_output ? " (from --max-output)" : " (the default without --max-output)")
+        .str("; later warnings of this process are dropped, their number follows at exit");
+    why[w.size()] = 0;
+    char cap[32];
+    Buf cb(cap, sizeof cap - 1);
+    cb.u64(share);
+    cap[cb.size()] = 0;
+    char head[64];
+    Buf h(head, sizeof head - 1);
+    h.str("preload warnings cut: their share of ").str(cap);
+    head[h.size()] = 0;
+    warn_line(true, head, why, "");
+    return;
+  }
+  const int fd = open_output(g_session.out_dir, "preload-warnings.txt", OpenMode::kAppend);
+  if (fd < 0) return;
+  write_all(fd, line, n);
   ::close(fd);
 }
+
+// The last warning line of a process that dropped some (sampler_final): how many.
+void warn_final() {
+  const std::uint64_t dropped = g_warn_dropped.load(std::memory_order_relaxed);
+  if (dropped == 0) return;
+  char n[32];
+  Buf b(n, sizeof n - 1);
+  b.u64(dropped);
+  n[b.size()] = 0;
+  warn_line(true, "preload warnings dropped: ", n,
+            " warnings past this process's share of preload-warnings.txt were not written");
+}
+
+}  // namespace
+
+// One line in <out_dir>/preload-warnings.txt (run.json's "warnings"). Any thread may warn at
+// any time (a dlopen hook, count mode's tables, the sampler); no lock.
+void note_warning(const char* a, const char* b, const char* c) { warn_line(false, a, b, c); }
+void note_status(const char* a, const char* b, const char* c) { warn_line(true, a, b, c); }
 
 void sampler_final() {
   if (!g_session.active || getpid() != g_session.owner_pid) return;
@@ -366,18 +441,19 @@ void sampler_final() {
       Buf b(n, sizeof n - 1);
       b.i64(lost);
       n[b.size()] = 0;
-      note_warning("full log incomplete: ", n,
-                   " events of threads beyond 4096 at once were not recorded");
+      note_status("full log incomplete: ", n,
+                  " events of threads beyond 4096 at once were not recorded");
     }
     if (const long long dropped = profile_sample_dropped(); dropped > 0) {
       char n[32];
       Buf b(n, sizeof n - 1);
       b.i64(dropped);
       n[b.size()] = 0;
-      note_warning("sample mode: ", n,
-                   " samples dropped (the table of live sampled blocks or of stacks was full): "
-                   "sampled_live_bytes and the heap profiles undercount");
+      note_status("sample mode: ", n,
+                  " samples dropped (the table of live sampled blocks or of stacks was full): "
+                  "sampled_live_bytes and the heap profiles undercount");
     }
+    warn_final();  // the last line: how many warnings were dropped
   }
   g_write_lock.unlock();
 }

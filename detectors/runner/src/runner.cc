@@ -102,6 +102,7 @@ void clear_previous(const OutputDir& dir) {
         n == "timeline.jsonl" || n == "run.json" || n == "allocs.bin" ||
         n == "preload-warnings.txt" ||
         (n.rfind("timeline.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
+        (n.rfind("heap-sites.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
         ((n.rfind("heap.", 0) == 0 || n.rfind("jeprof.", 0) == 0 || n.rfind("mmap.", 0) == 0) &&
          n.size() > 5 && n.substr(n.size() - 5) == ".heap");
     const bool temporary = n.find(".tmp") != std::string::npos;
