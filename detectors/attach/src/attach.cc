@@ -362,6 +362,7 @@ Result<Outcome> watch_pid(const Options& o) {
     return make_error(who + " exited while being looked at");
 
   if (auto st = check_level(o); !st) return st.error();
+  if (!o.level_note.empty()) out.warnings.push_back(o.level_note);
   out.out_dir = o.out_dir.empty() ? "arenalab-attach-" + std::to_string(o.pid) : o.out_dir;
   if (auto st = make_directories(out.out_dir); !st) return st.error();
   out.timeline_path = out.out_dir + "/timeline.jsonl";

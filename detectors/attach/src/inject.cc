@@ -407,7 +407,7 @@ std::vector<pid_t> threads_of(pid_t pid) {
 Status stats_preflight(pid_t pid, const std::string& agent_path) {
 #if !defined(__x86_64__)
   (void)agent_path;
-  return make_error("level stats injects on x86-64 only; use level rss (no --mode)");
+  return make_error("level stats injects on x86-64 only; use level rss (--mode rss)");
 #else
   const std::string who = "pid " + std::to_string(pid);
   const bool cap = has_cap_sys_ptrace();
@@ -416,18 +416,18 @@ Status stats_preflight(pid_t pid, const std::string& agent_path) {
     if (scope >= 3)
       return make_error(
           "kernel.yama.ptrace_scope is 3: ptrace is disabled on this machine, so "
-          "nothing can be injected; level rss (no --mode) still works");
+          "nothing can be injected; level rss (--mode rss) still works");
     if (scope == 2 && !cap)
       return make_error(
           "kernel.yama.ptrace_scope is 2: only CAP_SYS_PTRACE may attach; run as "
-          "root, or use level rss (no --mode)");
+          "root, or use level rss (--mode rss)");
     if (scope == 1 && !cap)
       return make_error(
           "kernel.yama.ptrace_scope is 1: only the target's ancestors may attach "
           "to " +
           who +
           "; run as root (or with CAP_SYS_PTRACE), or use level rss "
-          "(no --mode)");
+          "(--mode rss)");
   }
   const std::string proc = "/proc/" + std::to_string(pid);
   const Read status = read_path(proc + "/status");
@@ -456,14 +456,14 @@ Status stats_preflight(pid_t pid, const std::string& agent_path) {
     return make_error(who + ": cannot read its mount namespace (" + proc + "/ns/mnt)");
   if (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
     return make_error(who + " is in another mount namespace (a container): it would not see " +
-                      agent_path + " nor the out dir; use level rss (no --mode)");
+                      agent_path + " nor the out dir; use level rss (--mode rss)");
   auto dynamic = elf_is_dynamic(proc + "/exe");
   if (!dynamic) return make_error(who + ": cannot read its executable: " + dynamic.error().message);
   const auto maps = read_maps(pid);
   if (!*dynamic || !find_libc(maps))
     return make_error(who +
                       " is statically linked: there is no loader in it to take an agent; "
-                      "level rss only (no --mode)");
+                      "level rss only (--mode rss)");
   for (const auto& m : maps)
     if (base_name(m.path).rfind("libarenalab_preload", 0) == 0)
       return make_error(who +

@@ -87,10 +87,11 @@ def check_output(tag, t, expect=lambda i: f"{i} {(i * i) % 9973}"):
           f"{tag}: target stderr {err[-300:]!r}")
 
 
-def attach(args, pid, out, *extra, sub="watch", duration="4", timeout=120):
+def attach(args, pid, out, *extra, sub="watch", duration="4", timeout=120, mode="stats"):
+    """arenalab SUB --pid PID --mode MODE (mode None: no --mode, the level arenalab picks)."""
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [args.arenalab, sub, "--pid", str(pid), "--mode", "stats", "--interval", "100",
-           "--out", out, "-q", "--duration", duration, *extra]
+    cmd = [args.arenalab, sub, "--pid", str(pid), *(("--mode", mode) if mode else ()),
+           "--interval", "100", "--out", out, "-q", "--duration", duration, *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -152,6 +153,26 @@ def case_jemalloc_leak(args):
     if not libs:
         skip("libjemalloc.so.2 is not installed")
     run_leak(args, "jemalloc_leak", env=dict(os.environ, LD_PRELOAD=libs[0]), backend="jemalloc")
+
+
+def case_default(args):
+    """No --mode: level stats where ptrace is permitted and the target is dynamically linked."""
+    t = Target([args.target, "leak"], args.workdir, "default")
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "default")
+        p = attach(args, t.pid, out, duration="2", sub="run", mode=None)
+        check(p.returncode == 0, f"default: exit {p.returncode}; {p.stderr}")
+        header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+        with open(os.path.join(out, "attach.json")) as f:
+            rec = json.load(f)
+        check(rec["level"] == "stats" and header["mode"] == "stats",
+              f"default: level {rec['level']}, header mode {header['mode']}")
+        check(not any("not stats" in w for w in rec["warnings"]), f"default: {rec['warnings']}")
+        check_quiet_after("default", out, t)
+        check_output("default", t)
+    finally:
+        t.kill()
 
 
 def case_glibc_bounded(args):
@@ -362,10 +383,15 @@ def case_refusals(args):
                 print("mount-ns: unshare -m did not give a new namespace here")
         finally:
             t.kill()
-    # --mode count with --pid is a usage error (not built).
-    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "count"],
+    # --mode sample with --pid is a usage error (not built for a running process), and --mode
+    # rss without --pid too.
+    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "sample"],
                        capture_output=True, text=True, timeout=60)
-    check(p.returncode == 2 and "--mode does not apply" in p.stderr, f"mode count: {p.stderr}")
+    check(p.returncode == 2 and "--mode sample does not apply" in p.stderr,
+          f"mode sample: {p.stderr}")
+    p = subprocess.run([args.arenalab, "run", "--mode", "rss", "--", "true"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 2 and "rss applies with --pid only" in p.stderr, f"mode rss: {p.stderr}")
 
 
 # redis-server at level stats, with its own allocator (Debian's links libjemalloc.so.2) or one

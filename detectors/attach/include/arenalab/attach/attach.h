@@ -54,6 +54,9 @@ struct Options {
   // and its thread writes the allocator's books (docs/attach.md); refused where ptrace is not
   // permitted, for a static target, another mount namespace, or the interposer present.
   std::string level = "rss";
+  // Why the level is not the one asked for or defaulted to ("" none): kept in attach.json's
+  // warnings (the CLI's default falls back from stats to rss with the reason).
+  std::string level_note;
   std::string agent_path;     // empty: lib_dir()/libarenalab_agent.so
   double interval_ms = 1000;  // sampling period
   double duration_s = 0;      // stop after this long; 0: until interrupted or the target ends
