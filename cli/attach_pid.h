@@ -95,10 +95,10 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   std::string level;
   if (const auto* m = p.cmd->get_option_no_throw("--mode"); m && m->count() > 0) {
     level = m->as<std::string>();
-    if (level != "rss" && level != "stats") {
+    if (level != "rss" && level != "stats" && level != "count") {
       print_error(sub, "--mode " + level +
                            " does not apply with --pid: a running process is watched at level "
-                           "rss or stats; docs/attach.md");
+                           "rss, stats or count; docs/attach.md");
       return kExitUsage;
     }
   }
@@ -146,9 +146,12 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
       if (!tail->last()) return;
       const auto c = analysis::classify(tail->signals(), o);
       const timeline::Sample& s = *tail->last();
-      std::cerr << fmt::format("arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}  verdict {}\n", sub,
-                               elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
-                               s.rss_anon ? format_bytes(*s.rss_anon) : "-",
+      // Level count: the live bytes since the attach too.
+      const std::string held =
+          s.live_bytes ? fmt::format("  live {:>10}", format_bytes(*s.live_bytes)) : "";
+      std::cerr << fmt::format("arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}{}  verdict {}\n",
+                               sub, elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
+                               s.rss_anon ? format_bytes(*s.rss_anon) : "-", held,
                                live.show(c, elapsed_ms, 0.5 * r.interval_ms));
     };
   }

@@ -479,9 +479,9 @@ Status stats_preflight(pid_t pid, const std::string& agent_path) {
 }
 
 Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const std::string& out_dir,
-                               unsigned interval_ms, std::uint64_t t0_ns) {
+                               unsigned interval_ms, std::uint64_t t0_ns, int level) {
 #if !defined(__x86_64__)
-  (void)pid, (void)agent_path, (void)out_dir, (void)interval_ms, (void)t0_ns;
+  (void)pid, (void)agent_path, (void)out_dir, (void)interval_ms, (void)t0_ns, (void)level;
   return make_error("level stats injects on x86-64 only");
 #else
   const std::string who = "pid " + std::to_string(pid);
@@ -589,9 +589,10 @@ Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const s
   auto start_at = symbol_address(*mod, "arenalab_agent_start");
   if (!start_at) return fail(start_at.error().message);
   if (!write_mem(pid, sp, &zero, sizeof zero)) return fail("cannot write to the stack");
-  auto rc =
-      th->call(*start_at, {out_str, interval_ms, t0_ns, static_cast<std::uint64_t>(::getpid())}, sp,
-               kCallMs);
+  auto rc = th->call(*start_at,
+                     {out_str, interval_ms, t0_ns, static_cast<std::uint64_t>(::getpid()),
+                      static_cast<std::uint64_t>(level)},
+                     sp, kCallMs);
   if (!rc) return fail("arenalab_agent_start: " + rc.error().message);
   const int code = static_cast<int>(*rc & 0xffffffffULL);
   if (auto rel = th->release(); !rel)
@@ -602,6 +603,12 @@ Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const s
     return make_error(who +
                       " already has an arenalab agent sampling (another arenalab "
                       "attached at level stats); registers restored, nothing started");
+  if (code == 4) {
+    const Read why = read_path(out_dir + "/agent.error");
+    return make_error(who + ": the agent's hooks could not go in (" +
+                      (why.ok ? why.text : std::string("no reason written")) +
+                      "); registers restored, nothing patched");
+  }
   if (code != 0)
     return make_error(who + ": arenalab_agent_start returned " + std::to_string(code) +
                       "; registers restored, nothing started");

@@ -3,8 +3,10 @@
 // "<i> <f(i)>" that a test can check for gaps and for being the same as a run never attached,
 // and reporting any failed or interrupted syscall ("ERROR ...", exit 1): a restart that went
 // wrong after the injection shows as EINTR or errno 514 here.
-// usage: stats_target leak|bounded [--threads N [--spin]] [--read]
-//   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks.
+// usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read]
+//   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks
+//   (--ring N: after N ticks, 1 <= N <= 64); every tick also allocates and frees small blocks
+//   through calloc, realloc and posix_memalign (level count's hooks see each of them).
 //   --threads N: N more threads, each a short burst of user code and one malloc/free every
 //   50 ms, asleep in nanosleep otherwise (64 of them use about a tenth of a core, so a ctest
 //   case does not starve the machine); --spin: they spin instead, in user code and the
@@ -38,16 +40,18 @@ static void* worker(void* arg) {
 
 int main(int argc, char** argv) {
   if (argc < 2 || (strcmp(argv[1], "leak") != 0 && strcmp(argv[1], "bounded") != 0)) {
-    fprintf(stderr, "usage: stats_target leak|bounded [--threads N [--spin]] [--read]\n");
+    fprintf(stderr, "usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read]\n");
     return 2;
   }
   const int leak = strcmp(argv[1], "leak") == 0;
-  int threads = 0, use_read = 0, spin = 0;
+  int threads = 0, use_read = 0, spin = 0, ring_n = 64;
   for (int i = 2; i < argc; ++i) {
     if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
     if (strcmp(argv[i], "--read") == 0) use_read = 1;
     if (strcmp(argv[i], "--spin") == 0) spin = 1;
+    if (strcmp(argv[i], "--ring") == 0 && i + 1 < argc) ring_n = atoi(argv[++i]);
   }
+  if (ring_n < 1 || ring_n > 64) ring_n = 64;
   for (int t = 0; t < threads; ++t) {
     pthread_t th;
     if (pthread_create(&th, NULL, worker, spin ? &spin : NULL) != 0) {
@@ -61,9 +65,15 @@ int main(int argc, char** argv) {
     char* p = malloc(kBlock);
     memset(p, (int)(i & 0xff), kBlock);
     if (!leak) {
-      free(ring[i % kRing]);
-      ring[i % kRing] = p;
+      free(ring[i % ring_n]);
+      ring[i % ring_n] = p;
     }
+    // Small blocks in and out through the rest of the family: nothing kept.
+    char* c = calloc(16, 8);
+    c = realloc(c, 512);
+    void* a = NULL;
+    if (posix_memalign(&a, 64, 256) == 0) free(a);
+    free(c);
     printf("%lu %lu\n", i, (i * i) % 9973);
     fflush(stdout);
     if (use_read) {
