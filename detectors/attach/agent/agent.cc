@@ -165,8 +165,8 @@ void add_counts(Line& l, const arenalab::agent::CountTotals& c) {
         c.live_allocs, c.mmap_bytes);
   l.add(
       ",\"gauges\":{\"attach_unknown_frees\":%lld,\"attach_untracked\":%lld,"
-      "\"attach_hooked_slots\":%lld,\"attach_hooked_objects\":%lld}",
-      c.unknown_frees, c.untracked, c.slots, c.objects);
+      "\"attach_hooked_slots\":%lld,\"attach_hooked_objects\":%lld,\"attach_table_bytes\":%lld}",
+      c.unknown_frees, c.untracked, c.slots, c.objects, c.table_bytes);
 }
 
 // `counts`: level count's figures for this sample (null at level stats).

@@ -24,21 +24,27 @@ namespace {
 
 using uptr = std::uintptr_t;
 
-// ---- The blocks allocated since the attach: an open-addressing table of (pointer, size).
-// A free finds its block here or not at all: a block allocated before the attach (or through a
-// path no hook sees) is not in it, so its free leaves the counts alone (live never goes
-// negative). 2^20 entries of 16 bytes: 16 MiB of address space reserved, pages touched as used.
-constexpr std::size_t kTableSlots = std::size_t{1} << 20;
-constexpr std::size_t kProbe = 32;  // an insert that finds no room within this many is not counted
+// ---- The blocks allocated since the attach: open-addressing tables of (pointer, size). A free
+// finds its block here or not at all: a block allocated before the attach (or through a path no
+// hook sees) is not in them, so its free leaves the counts alone (live never goes negative).
+// Level 0 has 2^16 entries of 16 bytes; when an insert finds no room within kProbe entries it
+// goes on to the next level, twice the size, mapped on first use (MAP_NORESERVE: pages are
+// touched as entries land on them), up to 2^23 entries: about 32 bytes of table per block live
+// since the attach, 255 MiB of address space at most. A block that finds no room anywhere is not
+// counted (attach_untracked).
+constexpr int kLevels = 8;
+constexpr int kLevel0Bits = 16;
+constexpr std::size_t kProbe = 32;
 constexpr uptr kEmpty = 0, kTomb = 1;
 struct Entry {
   std::atomic<uptr> key;
   std::atomic<std::size_t> size;
 };
-Entry* g_table = nullptr;
+std::atomic<Entry*> g_levels[kLevels];
 
-// Live counts, striped by table position so threads working in different parts of the heap do
-// not bounce one cache line.
+inline std::size_t level_slots(int level) { return std::size_t{1} << (kLevel0Bits + level); }
+
+// Live counts, striped by hash so threads allocating at once mostly touch different lines.
 constexpr int kStripes = 64;
 struct alignas(64) Stripe {
   std::atomic<long long> bytes{0};
@@ -52,52 +58,77 @@ std::atomic<int> g_active{0};
 
 inline bool active() { return g_active.load(std::memory_order_relaxed) != 0; }
 
-// Neighbouring blocks get neighbouring entries (a program reusing the same addresses touches the
-// same pages of the table); each 1 MiB of address space starts at its own pseudo-random place, so
-// regions aligned alike (arenas, extents) do not pile onto the same entries.
-inline std::size_t home(uptr p) {
-  const uptr offset = static_cast<uptr>(((p >> 20) * 0x9E3779B97F4A7C15ULL) >> 40);
-  return static_cast<std::size_t>(((p >> 4) + offset) & (kTableSlots - 1));
+// Fibonacci hashing of the pointer (blocks are 16-byte aligned): the top bits of the product.
+inline std::uint64_t mix(uptr p) {
+  return static_cast<std::uint64_t>(p >> 4) * 0x9E3779B97F4A7C15ULL;
 }
+inline std::size_t home(std::uint64_t m, int level) {
+  return static_cast<std::size_t>(m >> (64 - (kLevel0Bits + level)));
+}
+inline Stripe& stripe(std::uint64_t m) { return g_stripes[m & (kStripes - 1)]; }
 
-inline Stripe& stripe(std::size_t h) { return g_stripes[(h >> 4) & (kStripes - 1)]; }
+// The table of a level, mapped by the first thread that needs it (a plain mmap system call of
+// the agent's own, not a hooked one; the loser of a race unmaps its copy).
+Entry* level_table(int level, bool create) {
+  Entry* t = g_levels[level].load(std::memory_order_acquire);
+  if (t || !create) return t;
+  void* m = mmap(nullptr, level_slots(level) * sizeof(Entry), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) return nullptr;
+  Entry* mine = static_cast<Entry*>(m);
+  if (!g_levels[level].compare_exchange_strong(t, mine, std::memory_order_acq_rel)) {
+    munmap(m, level_slots(level) * sizeof(Entry));
+    return t;
+  }
+  return mine;
+}
 
 void track_add(void* ptr, std::size_t n) {
   const uptr p = reinterpret_cast<uptr>(ptr);
-  const std::size_t h = home(p);
-  for (std::size_t i = 0; i < kProbe; ++i) {
-    Entry& e = g_table[(h + i) & (kTableSlots - 1)];
-    uptr k = e.key.load(std::memory_order_relaxed);
-    if (k != kEmpty && k != kTomb) continue;
-    if (!e.key.compare_exchange_strong(k, p, std::memory_order_acq_rel)) continue;
-    // The block's free comes after this returns (the program hands the pointer on after it),
-    // so the size is there when it is read.
-    e.size.store(n, std::memory_order_release);
-    Stripe& s = stripe(h);
-    s.bytes.fetch_add(static_cast<long long>(n), std::memory_order_relaxed);
-    s.blocks.fetch_add(1, std::memory_order_relaxed);
-    return;
+  const std::uint64_t m = mix(p);
+  for (int level = 0; level < kLevels; ++level) {
+    Entry* t = level_table(level, true);
+    if (!t) break;
+    const std::size_t mask = level_slots(level) - 1, h = home(m, level);
+    for (std::size_t i = 0; i < kProbe; ++i) {
+      Entry& e = t[(h + i) & mask];
+      uptr k = e.key.load(std::memory_order_relaxed);
+      if (k != kEmpty && k != kTomb) continue;
+      if (!e.key.compare_exchange_strong(k, p, std::memory_order_acq_rel)) continue;
+      // The block's free comes after this returns (the program hands the pointer on after
+      // it), so the size is there when it is read.
+      e.size.store(n, std::memory_order_release);
+      Stripe& s = stripe(m);
+      s.bytes.fetch_add(static_cast<long long>(n), std::memory_order_relaxed);
+      s.blocks.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
   }
   g_untracked.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Removes the block; its size, or 0 and an unknown free when it was not allocated through a
 // hook since the attach. Entries never go back to empty (only to tombstones, reused by
-// inserts), so an empty entry ends the search.
+// inserts), so an empty entry ends the search in a level.
 std::size_t track_take(void* ptr) {
   const uptr p = reinterpret_cast<uptr>(ptr);
-  const std::size_t h = home(p);
-  for (std::size_t i = 0; i < kProbe; ++i) {
-    Entry& e = g_table[(h + i) & (kTableSlots - 1)];
-    uptr k = e.key.load(std::memory_order_acquire);
-    if (k == kEmpty) break;
-    if (k != p) continue;
-    const std::size_t n = e.size.load(std::memory_order_acquire);
-    if (!e.key.compare_exchange_strong(k, kTomb, std::memory_order_acq_rel)) break;
-    Stripe& s = stripe(h);
-    s.bytes.fetch_sub(static_cast<long long>(n), std::memory_order_relaxed);
-    s.blocks.fetch_sub(1, std::memory_order_relaxed);
-    return n;
+  const std::uint64_t m = mix(p);
+  for (int level = 0; level < kLevels; ++level) {
+    Entry* t = level_table(level, false);
+    if (!t) break;
+    const std::size_t mask = level_slots(level) - 1, h = home(m, level);
+    for (std::size_t i = 0; i < kProbe; ++i) {
+      Entry& e = t[(h + i) & mask];
+      uptr k = e.key.load(std::memory_order_acquire);
+      if (k == kEmpty) break;
+      if (k != p) continue;
+      const std::size_t n = e.size.load(std::memory_order_acquire);
+      if (!e.key.compare_exchange_strong(k, kTomb, std::memory_order_acq_rel)) break;
+      Stripe& s = stripe(m);
+      s.bytes.fetch_sub(static_cast<long long>(n), std::memory_order_relaxed);
+      s.blocks.fetch_sub(1, std::memory_order_relaxed);
+      return n;
+    }
   }
   g_unknown_frees.fetch_add(1, std::memory_order_relaxed);
   return 0;
@@ -549,19 +580,15 @@ int restore_object(dl_phdr_info* info, std::size_t, void*) {
 
 int count_start(char* why, std::size_t why_size) {
   g_page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  const std::size_t table_bytes = kTableSlots * sizeof(Entry);
-  if (!g_table) {
-    void* t = mmap(nullptr, table_bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (t == MAP_FAILED) {
-      std::snprintf(why, why_size, "cannot map the agent's pointer table (%zu MiB)",
-                    table_bytes >> 20);
-      return 1;
-    }
-    g_table = static_cast<Entry*>(t);
-  } else {
-    // A new attach counts from its own point: the table back to zero pages.
-    madvise(g_table, table_bytes, MADV_DONTNEED);
+  // A new attach counts from its own point: every level back to zero pages (kept mapped: a
+  // hook still running from the last attach may be reading one).
+  for (int level = 0; level < kLevels; ++level)
+    if (Entry* t = g_levels[level].load())
+      madvise(t, level_slots(level) * sizeof(Entry), MADV_DONTNEED);
+  if (!level_table(0, true)) {
+    std::snprintf(why, why_size, "cannot map the agent's pointer table (%zu KiB)",
+                  level_slots(0) * sizeof(Entry) >> 10);
+    return 1;
   }
   for (Stripe& s : g_stripes) {
     s.bytes.store(0);
@@ -616,6 +643,9 @@ CountTotals count_read() {
   for (int i = 0; i < g_nsaved; ++i) live += g_saved[i].slot != 0;
   t.slots = live;
   t.objects = g_objects;
+  for (int level = 0; level < kLevels; ++level)
+    if (g_levels[level].load(std::memory_order_relaxed))
+      t.table_bytes += static_cast<long long>(level_slots(level) * sizeof(Entry));
   return t;
 }
 

@@ -18,6 +18,7 @@ struct CountTotals {
   long long untracked = 0;      // allocations the pointer table had no room for (not counted)
   long long slots = 0;          // GOT / data slots currently pointing at a hook
   long long objects = 0;        // loaded objects with at least one slot patched
+  long long table_bytes = 0;    // address space of the pointer table's levels mapped so far
 };
 
 // Resolves the real functions, clears the counts and the pointer table, starts counting and
