@@ -3,7 +3,7 @@
 // "<i> <f(i)>" that a test can check for gaps and for being the same as a run never attached,
 // and reporting any failed or interrupted syscall ("ERROR ...", exit 1): a restart that went
 // wrong after the injection shows as EINTR or errno 514 here.
-// usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read]
+// usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] [--dlopen LIB]
 //   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks
 //   (--ring N: after N ticks, 1 <= N <= 64); every tick also allocates and frees small blocks
 //   through calloc, realloc and posix_memalign (level count's hooks see each of them).
@@ -12,6 +12,9 @@
 //   case does not starve the machine); --spin: they spin instead, in user code and the
 //   allocator, never sleeping (the worst case, for a run by hand: N spinners take every core).
 //   --read: between ticks the main thread blocks in read(2) on stdin, one byte per tick.
+//   --dlopen LIB: at tick 40 (2 s) dlopens LIB and from then on calls its count_plugin_keep
+//   (64 KiB kept per tick, by the library's own malloc call).
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -40,16 +43,21 @@ static void* worker(void* arg) {
 
 int main(int argc, char** argv) {
   if (argc < 2 || (strcmp(argv[1], "leak") != 0 && strcmp(argv[1], "bounded") != 0)) {
-    fprintf(stderr, "usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read]\n");
+    fprintf(stderr,
+            "usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] "
+            "[--dlopen LIB]\n");
     return 2;
   }
   const int leak = strcmp(argv[1], "leak") == 0;
   int threads = 0, use_read = 0, spin = 0, ring_n = 64;
+  const char* plugin_path = NULL;
+  void* (*plugin_keep)(size_t) = NULL;
   for (int i = 2; i < argc; ++i) {
     if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
     if (strcmp(argv[i], "--read") == 0) use_read = 1;
     if (strcmp(argv[i], "--spin") == 0) spin = 1;
     if (strcmp(argv[i], "--ring") == 0 && i + 1 < argc) ring_n = atoi(argv[++i]);
+    if (strcmp(argv[i], "--dlopen") == 0 && i + 1 < argc) plugin_path = argv[++i];
   }
   if (ring_n < 1 || ring_n > 64) ring_n = 64;
   for (int t = 0; t < threads; ++t) {
@@ -68,6 +76,16 @@ int main(int argc, char** argv) {
       free(ring[i % ring_n]);
       ring[i % ring_n] = p;
     }
+    if (plugin_path && i == 40) {
+      void* h = dlopen(plugin_path, RTLD_NOW);
+      plugin_keep = h ? (void* (*)(size_t))dlsym(h, "count_plugin_keep") : NULL;
+      if (!plugin_keep) {
+        printf("ERROR dlopen %s: %s\n", plugin_path, dlerror());
+        fflush(stdout);
+        return 1;
+      }
+    }
+    if (plugin_keep) plugin_keep(kBlock);
     // Small blocks in and out through the rest of the family: nothing kept.
     char* c = calloc(16, 8);
     c = realloc(c, 512);

@@ -500,6 +500,99 @@ def case_count_reattach(args):
         t.kill()
 
 
+def got_slots(pid, exe, names=("malloc", "free")):
+    """The values of the executable's GOT slots for `names` in process pid, read from
+    /proc/PID/mem (offsets from readelf -r, the load address from /proc/PID/maps)."""
+    if not shutil.which("readelf"):
+        skip("readelf not installed (binutils)")
+    rel = subprocess.run(["readelf", "-rW", exe], capture_output=True, text=True).stdout
+    offsets = {}
+    for line in rel.splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[2] in ("R_X86_64_JUMP_SLOT", "R_X86_64_GLOB_DAT"):
+            name = f[4].split("@")[0]
+            if name in names:
+                offsets[name] = int(f[0], 16)
+    real = os.path.realpath(exe)
+    with open(f"/proc/{pid}/maps") as f:
+        base = next(int(x.split("-")[0], 16) for x in f
+                    if x.split()[-1] == real and int(x.split()[2], 16) == 0)
+    out = {}
+    with open(f"/proc/{pid}/mem", "rb") as mem:
+        for name, off in offsets.items():
+            mem.seek(base + off)
+            out[name] = int.from_bytes(mem.read(8), "little")
+    check(set(out) == set(names), f"got_slots: found {sorted(out)} in {exe}")
+    return out
+
+
+def case_count_sigkill(args):
+    """SIGKILL to arenalab at level count: the agent sees it gone, puts every GOT slot back
+    (the executable's malloc/free slots read the same as before the attach) and stops; the
+    target runs on with its output unchanged."""
+    t = Target([args.target, "leak"], args.workdir, "count_sigkill")
+    try:
+        time.sleep(0.5)
+        before = got_slots(t.pid, args.target)
+        out = os.path.join(args.workdir, "count_sigkill")
+        shutil.rmtree(out, ignore_errors=True)
+        a = spawn([args.arenalab, "watch", "--pid", str(t.pid), "--mode", "count",
+                   "--interval", "100", "--out", out, "-q", "--duration", "60"],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tl = os.path.join(out, "timeline.jsonl")
+
+        def samples():
+            try:
+                return len(timeline(tl)[1])
+            except (OSError, IndexError, ValueError):
+                return 0
+        wait_for(lambda: samples() >= 10, 60, "10 samples")
+        during = got_slots(t.pid, args.target)
+        check(all(during[k] != before[k] for k in before),
+              f"count_sigkill: the executable's slots were not hooked: {before} {during}")
+        a.kill()
+        a.wait()
+        wait_for(lambda: timeline(tl)[1][-1].get("final") is True, 10,
+                 "the agent's final sample after arenalab died")
+        last = timeline(tl)[1][-1]
+        check(last["gauges"]["attach_hooked_slots"] == 0, f"count_sigkill: {last}")
+        after = got_slots(t.pid, args.target)
+        check(after == before, f"count_sigkill: slots not put back: {before} -> {after}")
+        print(f"count_sigkill: malloc slot {before['malloc']:#x} -> hook {during['malloc']:#x}"
+              f" -> {after['malloc']:#x}", flush=True)
+        check_quiet_after("count_sigkill", out, t)
+        check_output("count_sigkill", t)
+    finally:
+        t.kill()
+
+
+def case_count_dlopen(args):
+    """A library dlopened after the attach, whose own malloc calls keep 64 KiB a tick while the
+    program itself holds steady: its slots are patched at the next tick, so live bytes grow."""
+    if not args.plugin:
+        skip("no --plugin given")
+    t = Target([args.target, "bounded", "--ring", "2", "--dlopen", args.plugin], args.workdir,
+               "count_dlopen")
+    try:
+        time.sleep(0.5)  # the dlopen comes at tick 40 (2 s), 1.5 s into the attach
+        out = os.path.join(args.workdir, "count_dlopen")
+        p = attach(args, t.pid, out, duration="6", mode="count")
+        _, samples = check_count_files("count_dlopen", out, "glibc")
+        objects = [s["gauges"]["attach_hooked_objects"] for s in samples]
+        check(max(objects) > objects[0], f"count_dlopen: no object patched later: {objects}")
+        check(samples[-1]["live_bytes"] >= 2 << 20,
+              f"count_dlopen: live bytes {samples[-1]['live_bytes']}: the library's blocks "
+              "were not counted")
+        check(p.returncode == 3 and verdict_of(out)["verdict"] == "leak",
+              f"count_dlopen: exit {p.returncode}, verdict {verdict_of(out)['verdict']}")
+        with open(f"/proc/{t.pid}/maps") as f:
+            check(os.path.realpath(args.plugin) in f.read(), "count_dlopen: library not mapped")
+        check_quiet_after("count_dlopen", out, t)
+        check_output("count_dlopen", t)
+    finally:
+        t.kill()
+
+
 # redis-server at level stats, with its own allocator (Debian's links libjemalloc.so.2) or one
 # preloaded from the registry next to arenalab (a preloaded allocator comes first in symbol
 # lookup and is the malloc redis calls). "glibc": LD_PRELOAD of libc.so.6 itself, which puts
@@ -657,6 +750,7 @@ def main():
     ap.add_argument("--arenalab", required=True)
     ap.add_argument("--target", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--plugin", help="the library count_dlopen's target loads late")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     args.workdir = os.path.abspath(args.workdir)
