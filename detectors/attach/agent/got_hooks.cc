@@ -235,6 +235,40 @@ enum Id : int {
 // Set once before any slot is patched; never cleared (a hook copied away stays callable).
 void* g_real[kHookCount];
 
+// libstdc++'s operator new variants call its plain or aligned operator new, and its deletes its
+// plain or aligned delete, through its own GOT (new_opv.cc, new_opnt.cc, del_ops.cc, ...: Debian's
+// libstdc++.so.6 has JUMP_SLOTs for _Znwm, _ZnwmSt11align_val_t, _ZdlPv, _ZdlPvSt11align_val_t).
+// Once those four slots are hooked, a variant living in that library only forwards (its inner
+// call counts), or a new[] would count twice. A variant defined elsewhere (tcmalloc, a program's
+// own) counts itself.
+Id ultimate(Id id) {
+  switch (id) {
+    case id__Znam:
+    case id__ZnwmRKSt9nothrow_t:
+    case id__ZnamRKSt9nothrow_t:
+      return id__Znwm;
+    case id__ZnamSt11align_val_t:
+    case id__ZnwmSt11align_val_tRKSt9nothrow_t:
+    case id__ZnamSt11align_val_tRKSt9nothrow_t:
+      return id__ZnwmSt11align_val_t;
+    case id__ZdaPv:
+    case id__ZdlPvm:
+    case id__ZdaPvm:
+    case id__ZdlPvRKSt9nothrow_t:
+    case id__ZdaPvRKSt9nothrow_t:
+      return id__ZdlPv;
+    case id__ZdaPvSt11align_val_t:
+    case id__ZdlPvmSt11align_val_t:
+    case id__ZdaPvmSt11align_val_t:
+    case id__ZdlPvSt11align_val_tRKSt9nothrow_t:
+    case id__ZdaPvSt11align_val_tRKSt9nothrow_t:
+      return id__ZdlPvSt11align_val_t;
+    default:
+      return id;
+  }
+}
+std::atomic<bool> g_defer[kHookCount];
+
 template <class F>
 inline F real(Id id) {
   return reinterpret_cast<F>(g_real[id]);
@@ -253,6 +287,7 @@ inline void note_alloc(void* p, std::size_t n) {
 inline void note_free(void* p) {
   if (p && active()) (void)track_take(p);
 }
+inline bool deferred(Id id) { return g_defer[id].load(std::memory_order_relaxed); }
 
 void* h_malloc(std::size_t n) {
   void* p = real<Alloc1>(id_malloc)(n);
@@ -310,38 +345,38 @@ void* h_pvalloc(std::size_t n) {
 // operator new / delete: the extra arguments (std::align_val_t, const std::nothrow_t&, the size
 // of a sized delete) are one register each, passed on as they came. A throwing new unwinds
 // through the hook (x86-64 GCC emits unwind tables for it; it holds nothing to clean up).
-#define ARENALAB_NEW1(n)               \
-  void* h_##n(std::size_t s) {         \
-    void* p = real<Alloc1>(id_##n)(s); \
-    note_alloc(p, s);                  \
-    return p;                          \
+#define ARENALAB_NEW1(n)                     \
+  void* h_##n(std::size_t s) {               \
+    void* p = real<Alloc1>(id_##n)(s);       \
+    if (!deferred(id_##n)) note_alloc(p, s); \
+    return p;                                \
   }
-#define ARENALAB_NEW2(n)                  \
-  void* h_##n(std::size_t s, uptr a) {    \
-    void* p = real<Alloc2>(id_##n)(s, a); \
-    note_alloc(p, s);                     \
-    return p;                             \
+#define ARENALAB_NEW2(n)                     \
+  void* h_##n(std::size_t s, uptr a) {       \
+    void* p = real<Alloc2>(id_##n)(s, a);    \
+    if (!deferred(id_##n)) note_alloc(p, s); \
+    return p;                                \
   }
 #define ARENALAB_NEW3(n)                       \
   void* h_##n(std::size_t s, uptr a, uptr b) { \
     void* p = real<Alloc3>(id_##n)(s, a, b);   \
-    note_alloc(p, s);                          \
+    if (!deferred(id_##n)) note_alloc(p, s);   \
     return p;                                  \
   }
-#define ARENALAB_DEL1(n)    \
-  void h_##n(void* p) {     \
-    note_free(p);           \
-    real<Free1>(id_##n)(p); \
+#define ARENALAB_DEL1(n)                 \
+  void h_##n(void* p) {                  \
+    if (!deferred(id_##n)) note_free(p); \
+    real<Free1>(id_##n)(p);              \
   }
-#define ARENALAB_DEL2(n)        \
-  void h_##n(void* p, uptr a) { \
-    note_free(p);               \
-    real<Free2>(id_##n)(p, a);  \
+#define ARENALAB_DEL2(n)                 \
+  void h_##n(void* p, uptr a) {          \
+    if (!deferred(id_##n)) note_free(p); \
+    real<Free2>(id_##n)(p, a);           \
   }
-#define ARENALAB_DEL3(n)                \
-  void h_##n(void* p, uptr a, uptr b) { \
-    note_free(p);                       \
-    real<Free3>(id_##n)(p, a, b);       \
+#define ARENALAB_DEL3(n)                 \
+  void h_##n(void* p, uptr a, uptr b) {  \
+    if (!deferred(id_##n)) note_free(p); \
+    real<Free3>(id_##n)(p, a, b);        \
   }
 ARENALAB_NEW1(_Znwm)
 ARENALAB_NEW1(_Znam)
@@ -461,7 +496,8 @@ T* dyn_ptr(const dl_phdr_info* info, ElfW(Addr) v) {
 }
 
 void patch_relocs(const dl_phdr_info* info, const ElfW(Rela) * rel, std::size_t bytes,
-                  const ElfW(Sym) * symtab, const char* strtab, bool skip_c, int* patched) {
+                  const ElfW(Sym) * symtab, const char* strtab, bool skip_c, int* patched,
+                  bool* hooked) {
   for (std::size_t i = 0; i < bytes / sizeof(ElfW(Rela)); ++i) {
     const ElfW(Rela)& r = rel[i];
     const auto type = ELF64_R_TYPE(r.r_info);
@@ -477,6 +513,7 @@ void patch_relocs(const dl_phdr_info* info, const ElfW(Rela) * rel, std::size_t 
     const uptr cur = __atomic_load_n(reinterpret_cast<uptr*>(slot), __ATOMIC_ACQUIRE);
     if (cur == kHooks[id].hook) {  // patched in an earlier pass
       ++*patched;
+      hooked[id] = true;
       continue;
     }
     // Only a slot bound to the global definition (or, for a lazy PLT slot, still pointing at
@@ -488,6 +525,7 @@ void patch_relocs(const dl_phdr_info* info, const ElfW(Rela) * rel, std::size_t 
     if (!write_slot(info, slot, kHooks[id].hook)) continue;
     g_saved[g_nsaved++] = {slot, cur, id};
     ++*patched;
+    hooked[id] = true;
   }
 }
 
@@ -546,9 +584,16 @@ int patch_object(dl_phdr_info* info, std::size_t, void*) {
   }
   if (!symtab || !strtab) return 0;
   int patched = 0;
-  if (rela) patch_relocs(info, rela, rela_bytes, symtab, strtab, skip_c, &patched);
-  if (jmprel) patch_relocs(info, jmprel, jmprel_bytes, symtab, strtab, skip_c, &patched);
+  bool hooked[kHookCount] = {};
+  if (rela) patch_relocs(info, rela, rela_bytes, symtab, strtab, skip_c, &patched, hooked);
+  if (jmprel) patch_relocs(info, jmprel, jmprel_bytes, symtab, strtab, skip_c, &patched, hooked);
   if (patched) ++g_objects;
+  if (skip_c)  // the library of operator new: its variants forward once its bases are hooked
+    for (int i = 0; i < kHookCount; ++i) {
+      const Id base = ultimate(static_cast<Id>(i));
+      if (base != i && g_real[i] && in_load(info, reinterpret_cast<uptr>(g_real[i]), false))
+        g_defer[i].store(hooked[base], std::memory_order_relaxed);
+    }
   return 0;
 }
 
@@ -605,6 +650,7 @@ int count_start(char* why, std::size_t why_size) {
   g_mmap_bytes.store(0);
   g_nsaved = 0;
   g_objects = 0;
+  for (std::atomic<bool>& d : g_defer) d.store(false);
   for (int i = 0; i < kHookCount; ++i) g_real[i] = dlsym(RTLD_DEFAULT, kHooks[i].name);
   if (!g_real[id_malloc] || !g_real[id_free]) {
     std::snprintf(why, why_size, "no malloc/free in the target's global scope");

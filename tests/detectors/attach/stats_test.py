@@ -593,6 +593,35 @@ def case_count_dlopen(args):
         t.kill()
 
 
+def case_count_cxx(args):
+    """A C++ program keeping one new[] block per tick and cycling the other forms of new and
+    delete: each block counted once (live bytes grow as the allocator's books do, not twice as
+    fast: libstdc++'s new[] calls its operator new through its own GOT), nothing else kept."""
+    if not args.cxx:
+        skip("no --cxx given")
+    t = Target([args.cxx], args.workdir, "count_cxx")
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "count_cxx")
+        p = attach(args, t.pid, out, duration="4", mode="count")
+        check(p.returncode == 3, f"count_cxx: exit {p.returncode}; {p.stdout[-300:]!r}")
+        _, samples = check_count_files("count_cxx", out, "glibc")
+        first, last = samples[0], samples[-1]
+        d_live = last["live_bytes"] - first["live_bytes"]
+        d_books = last["alloc"]["allocated"] - first["alloc"]["allocated"]
+        d_blocks = last["live_allocs"] - first["live_allocs"]
+        print(f"count_cxx: live bytes +{d_live}, allocated +{d_books}, blocks +{d_blocks}",
+              flush=True)
+        check(d_books > 200000 and 0.8 <= d_live / d_books <= 1.1,
+              f"count_cxx: live bytes +{d_live} against the books' +{d_books}")
+        check(abs(d_live - 10000 * d_blocks) <= 10000,
+              f"count_cxx: {d_blocks} blocks for +{d_live} bytes (10,000 each expected)")
+        check_quiet_after("count_cxx", out, t)
+        check_output("count_cxx", t)
+    finally:
+        t.kill()
+
+
 # redis-server at level stats, with its own allocator (Debian's links libjemalloc.so.2) or one
 # preloaded from the registry next to arenalab (a preloaded allocator comes first in symbol
 # lookup and is the malloc redis calls). "glibc": LD_PRELOAD of libc.so.6 itself, which puts
@@ -751,6 +780,7 @@ def main():
     ap.add_argument("--target", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--plugin", help="the library count_dlopen's target loads late")
+    ap.add_argument("--cxx", help="count_cxx's target (every form of operator new/delete)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     args.workdir = os.path.abspath(args.workdir)
