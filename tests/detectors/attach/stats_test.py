@@ -475,6 +475,31 @@ def case_count_steady(args):
         t.kill()
 
 
+def case_count_churn(args):
+    """Two threads cycling 64 blocks each through malloc, calloc, realloc, posix_memalign and
+    free as fast as they can (nice 10): under that contention the table keeps exactly what is
+    held, at most 2 x 64 blocks and the ring, and every block from before the attach that is
+    freed is an unknown free, never a negative count."""
+    t = Target(["nice", "-n", "10", args.target, "bounded", "--ring", "2", "--churn", "2"],
+               args.workdir, "count_churn")
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "count_churn")
+        p = attach(args, t.pid, out, duration="3", sub="run", mode="count")
+        check(p.returncode == 0, f"count_churn: exit {p.returncode}; {p.stderr}")
+        _, samples = check_count_files("count_churn", out, "glibc")
+        most = max(s["live_allocs"] for s in samples)
+        check(most <= 2 * 64 + 2 + 2, f"count_churn: {most} blocks live, at most 132 held")
+        check(samples[-1]["gauges"]["attach_untracked"] == 0,
+              f"count_churn: untracked {samples[-1]['gauges']}")
+        check(samples[-1]["gauges"]["attach_unknown_frees"] >= 2,
+              f"count_churn: unknown frees {samples[-1]['gauges']}")
+        check_quiet_after("count_churn", out, t)
+        check_output("count_churn", t)
+    finally:
+        t.kill()
+
+
 def case_count_reattach(args):
     """count, stats, count again on one process: the hooks go in and come out each time."""
     t = Target([args.target, "leak"], args.workdir, "count_reattach")
