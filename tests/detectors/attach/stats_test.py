@@ -691,16 +691,17 @@ def redis_preload(args, allocator):
     return lib
 
 
-def run_redis(args, allocator):
+def run_redis(args, allocator, mode="stats"):
     """redis-server on 127.0.0.1 (a generated config, no persistence) under `allocator`, keys
-    loaded and a light load running while `run --pid --mode stats` attaches for 3 s: the agent
-    is injected, names the allocator redis calls, reads its books; redis answers throughout and
+    loaded and a light load running while `run --pid --mode MODE` attaches for 3 s: the agent
+    is injected, names the allocator redis calls, reads its books (and at level count, counts
+    the SETs' blocks from the attach and puts every slot back); redis answers throughout and
     after, with every key it had."""
     for tool in ("redis-server", "redis-cli", "redis-benchmark"):
         if not shutil.which(tool):
             skip(f"{tool} not installed (scripts/bootstrap installs redis-server redis-tools)")
     preload = redis_preload(args, allocator)
-    tag = f"redis_{allocator}"
+    tag = f"redis_{allocator}" if mode == "stats" else f"redis_{mode}_{allocator}"
     tmp = os.path.join(args.workdir, tag)
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -744,7 +745,7 @@ def run_redis(args, allocator):
         subprocess.run([*bench, "-n", "20000"], capture_output=True, timeout=120, check=True)
         loader.start()
         out = os.path.join(tmp, "attach")
-        p = attach(args, server.pid, out, sub="run", duration="3")
+        p = attach(args, server.pid, out, sub="run", duration="3", mode=mode)
         stop.set()
         loader.join()
         check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
@@ -762,6 +763,15 @@ def run_redis(args, allocator):
         check(REDIS_BOOKS[want] <= books, f"{tag}: books {sorted(books)}, expected "
               f"{sorted(REDIS_BOOKS[want])}")
         check(inj.get("final_sample") is True, f"{tag}: injection {inj}")
+        if mode == "count":
+            check(header.get("mode") == "count" and all("live_bytes" in x for x in samples),
+                  f"{tag}: no live bytes: {samples[:1]}")
+            check(max(x["live_allocs"] for x in samples) > 0 and
+                  samples[-1]["gauges"]["attach_hooked_slots"] == 0,
+                  f"{tag}: blocks {[x['live_allocs'] for x in samples]}, last {samples[-1]}")
+            print(f"{tag}: {samples[0]['gauges']['attach_hooked_slots']} slots in "
+                  f"{samples[0]['gauges']['attach_hooked_objects']} objects; live bytes "
+                  f"{samples[0]['live_bytes']} -> {samples[-1]['live_bytes']}", flush=True)
         # redis rewrites its title and NULs the rest of argv: no empty arguments are recorded.
         check(rec.get("command") and "" not in rec["command"],
               f"{tag}: command {rec.get('command')}")
@@ -796,6 +806,7 @@ def run_redis(args, allocator):
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 for _alloc in ("own", "glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"):
     CASES["redis_" + _alloc] = lambda args, a=_alloc: run_redis(args, a)
+    CASES["redis_count_" + _alloc] = lambda args, a=_alloc: run_redis(args, a, "count")
 
 
 def main():
