@@ -9,14 +9,17 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace arenalab::agent {
@@ -460,9 +463,52 @@ bool in_load(const dl_phdr_info* info, uptr addr, bool writable_only) {
   return false;
 }
 
-// Writes a pointer into a slot of `info`; a page RELRO made read-only is made writable for the
-// store and read-only again (glibc's _dl_protect_relro: from the segment's start rounded down to
-// its end rounded down).
+// /proc/self/maps as it was at the start of a patch or restore pass (read once per pass, into a
+// static buffer: no allocation), to know whether a page is writable now.
+char g_maps[256 * 1024];
+std::size_t g_maps_len = 0;
+bool g_maps_ok = false;
+
+void snapshot_maps() {
+  g_maps_ok = false;
+  g_maps_len = 0;
+  const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  for (;;) {
+    const ssize_t n = read(fd, g_maps + g_maps_len, sizeof g_maps - 1 - g_maps_len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    g_maps_len += static_cast<std::size_t>(n);
+    if (g_maps_len == sizeof g_maps - 1) break;
+  }
+  close(fd);
+  g_maps[g_maps_len] = 0;
+  g_maps_ok = g_maps_len > 0 && g_maps_len < sizeof g_maps - 1;  // a cut file is not trusted
+}
+
+// 1 writable, 0 mapped but not writable, -1 unknown (no snapshot, or not in it).
+int page_writable(uptr addr) {
+  if (!g_maps_ok) return -1;
+  for (const char* p = g_maps; *p;) {
+    char* end = nullptr;
+    const unsigned long long lo = std::strtoull(p, &end, 16);
+    if (!end || *end != '-') return -1;
+    const unsigned long long hi = std::strtoull(end + 1, &end, 16);
+    if (!end || *end != ' ') return -1;
+    if (addr >= lo && addr < hi) return end[2] == 'w' ? 1 : 0;
+    const char* nl = std::strchr(end, '\n');
+    if (!nl) break;
+    p = nl + 1;
+  }
+  return -1;
+}
+
+// Writes a pointer into a slot of `info` with one atomic store. A page writable now is written
+// as it is. A read-only one inside PT_GNU_RELRO (glibc's _dl_protect_relro: from the segment's
+// start rounded down to its end rounded down) is made writable for the store and read-only
+// again; only a page seen read-only is protected again, so an object still being relocated by a
+// concurrent dlopen (RELRO not yet applied, the loader still writing) is never made read-only
+// under the loader. Anything else is not written.
 bool write_slot(const dl_phdr_info* info, uptr slot, uptr value) {
   uptr relro_lo = 0, relro_hi = 0;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
@@ -472,7 +518,11 @@ bool write_slot(const dl_phdr_info* info, uptr slot, uptr value) {
     relro_hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz) & ~(g_page - 1);
   }
   const uptr page = slot & ~(g_page - 1);
-  const bool ro = page >= relro_lo && page < relro_hi;
+  const bool relro = page >= relro_lo && page < relro_hi;
+  const int w = page_writable(slot);
+  // Unknown (no snapshot): RELRO pages are taken to be read-only, others writable.
+  const bool ro = w == 0 || (w < 0 && relro);
+  if (ro && !relro) return false;  // read-only and not RELRO: not ours to change
   if (ro && mprotect(reinterpret_cast<void*>(page), g_page, PROT_READ | PROT_WRITE) != 0)
     return false;
   __atomic_store_n(reinterpret_cast<uptr*>(slot), value, __ATOMIC_RELEASE);
@@ -605,6 +655,7 @@ int read_adds(dl_phdr_info* info, std::size_t size, void* out) {
 
 void patch_all() {
   dl_iterate_phdr(read_adds, &g_adds);
+  snapshot_maps();
   dl_iterate_phdr(patch_object, nullptr);
 }
 
@@ -670,6 +721,7 @@ void count_rescan() {
 }
 
 void count_stop() {
+  snapshot_maps();
   dl_iterate_phdr(restore_object, nullptr);
   g_nsaved = 0;  // slots of objects unloaded since were not written: their memory is gone
   g_objects = 0;
