@@ -212,24 +212,36 @@ def case_reattach(args):
         t.kill()
 
 
-def case_threads64(args):
+def case_threads64(args, mode="stats"):
     """64 more threads, each waking every 50 ms for a burst of user code and one malloc/free
     (some run when arenalab stops them, most sleep: about a tenth of a core in all, so the case
-    does not starve a 2-core CI machine), and the main thread in nanosleep."""
-    t = Target([args.target, "bounded", "--threads", "64"], args.workdir, "threads64")
+    does not starve a 2-core CI machine), and the main thread in nanosleep. At level count the
+    threads' malloc/free pairs go through the hooks while the slots are patched and put back."""
+    tag = "threads64" if mode == "stats" else "count_threads64"
+    t = Target([args.target, "bounded", "--threads", "64"], args.workdir, tag)
     try:
         wait_for(lambda: len(os.listdir(f"/proc/{t.pid}/task")) >= 65, 30, "65 threads")
         time.sleep(1.0)
-        out = os.path.join(args.workdir, "threads64")
-        p = attach(args, t.pid, out, duration="4", sub="run", timeout=180)
-        check(p.returncode == 0, f"threads64: exit {p.returncode}; {p.stderr}")
-        check_stats_files("threads64", out, "glibc")
-        check(alive(t.pid), "threads64: target gone")
-        check(len(os.listdir(f"/proc/{t.pid}/task")) == 65, "threads64: threads lost")
-        check_quiet_after("threads64", out, t)
-        check_output("threads64", t)
+        out = os.path.join(args.workdir, tag)
+        p = attach(args, t.pid, out, duration="4", sub="run", timeout=180, mode=mode)
+        check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
+        if mode == "stats":
+            check_stats_files(tag, out, "glibc")
+        else:
+            _, samples = check_count_files(tag, out, "glibc")
+            # 64 blocks of the ring at most, and each thread's 256 bytes between malloc and free.
+            most = max(x["live_allocs"] for x in samples)
+            check(most <= 64 + 64 + 4, f"{tag}: {most} blocks live")
+        check(alive(t.pid), f"{tag}: target gone")
+        check(len(os.listdir(f"/proc/{t.pid}/task")) == 65, f"{tag}: threads lost")
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
     finally:
         t.kill()
+
+
+def case_count_threads64(args):
+    case_threads64(args, mode="count")
 
 
 def case_sigkill(args):
