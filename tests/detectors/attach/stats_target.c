@@ -54,9 +54,15 @@ static void* churner(void* arg) {
     const unsigned k = (s >> 8) & 63;
     free(slot[k]);
     switch ((s >> 16) & 3) {
-      case 0: slot[k] = malloc((s >> 4) & 4095); break;
-      case 1: slot[k] = calloc(1, (s >> 4) & 1023); break;
-      case 2: slot[k] = realloc(malloc(32), (s >> 6) & 8191); break;
+      case 0:
+        slot[k] = malloc((s >> 4) & 4095);
+        break;
+      case 1:
+        slot[k] = calloc(1, (s >> 4) & 1023);
+        break;
+      case 2:
+        slot[k] = realloc(malloc(32), (s >> 6) & 8191);
+        break;
       default:
         if (posix_memalign(&slot[k], 64, 100) != 0) slot[k] = NULL;
     }
