@@ -7,7 +7,7 @@
 //                     [--dlopen LIB]
 //   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks
 //   (--ring N: after N ticks, 1 <= N <= 64); every tick also allocates and frees small blocks
-//   through calloc, realloc and posix_memalign (level count's hooks see each of them).
+//   through calloc, realloc, reallocarray and posix_memalign (level count's hooks see each).
 //   --threads N: N more threads, each a short burst of user code and one malloc/free every
 //   50 ms, asleep in nanosleep otherwise (64 of them use about a tenth of a core, so a ctest
 //   case does not starve the machine); --spin: they spin instead, in user code and the
@@ -18,6 +18,7 @@
 //   at most 64 blocks of at most 8 KiB live per thread).
 //   --dlopen LIB: at tick 40 (2 s) dlopens LIB and from then on calls its count_plugin_keep
 //   (64 KiB kept per tick, by the library's own malloc call).
+#define _GNU_SOURCE  // reallocarray
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
     // Small blocks in and out through the rest of the family: nothing kept.
     char* c = calloc(16, 8);
     c = realloc(c, 512);
+    c = reallocarray(c, 64, 16);
     void* a = NULL;
     if (posix_memalign(&a, 64, 256) == 0) free(a);
     free(c);
