@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `arenalab watch|run --pid PID`: the branch of both subcommands that watches a process already
-// running (detectors/attach: level rss, nothing injected, or --mode stats, the agent injected by
-// ptrace), instead of starting a command.
+// running (detectors/attach: level rss, nothing injected; stats, the default where permitted, an
+// agent injected by ptrace; count, the agent's hooks on the GOT), instead of starting a command.
 #pragma once
 
 #include <fmt/format.h>
@@ -36,12 +36,25 @@ struct PidOptions {
 inline std::shared_ptr<PidOptions> add_pid_options(CLI::App& cmd) {
   auto p = std::make_shared<PidOptions>();
   p->cmd = &cmd;
-  auto* pid = cmd.add_option("--pid", p->pid,
-                             "Watch this running process instead of starting one (level rss, "
-                             "nothing injected; --mode stats loads an agent: docs/attach.md)");
+  auto* pid = cmd.add_option(
+      "--pid", p->pid,
+      "Watch this running process instead of starting one, at --mode rss (nothing injected), "
+      "stats (an agent thread reads the allocator's books) or count (the agent also counts live "
+      "bytes since the attach); default: stats where ptrace and the target permit it, else rss, "
+      "saying why (docs/attach.md)");
   if (auto* command = cmd.get_option_no_throw("command")) {
     command->required(false);
     pid->excludes(command);
+  }
+  // --mode rss exists for --pid only: the command's own check (stats|count|sample|full) gives way
+  // to one that also takes rss, and rss without --pid stays a usage error.
+  if (auto* mode = cmd.get_option_no_throw("--mode")) {
+    if (auto* v = mode->get_validator(0)) v->active(false);
+    mode->check(CLI::IsMember({"rss", "stats", "count", "sample", "full"}));
+    cmd.parse_complete_callback([p, mode] {
+      if (!p->given() && mode->count() > 0 && mode->as<std::string>() == "rss")
+        throw CLI::ValidationError("--mode", "rss applies with --pid only (a running process)");
+    });
   }
   if (!cmd.get_option_no_throw("--duration"))
     cmd.add_option("--duration", p->duration_s, "With --pid: stop sampling after S seconds")
@@ -73,18 +86,19 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     if (!ok) {
       print_error(sub, o->get_name() +
                            " does not apply with --pid (the running process keeps "
-                           "its allocator; the level is rss: docs/attach.md)");
+                           "its allocator: docs/attach.md)");
       return kExitUsage;
     }
   }
-  // The level: rss unless --mode stats (count and sample are not built for a running process).
-  std::string level = "rss";
+  // The level: --mode as given, else the highest that works (chosen below, once the pid is
+  // known to exist). sample and full are the interposer's, which a running process cannot take.
+  std::string level;
   if (const auto* m = p.cmd->get_option_no_throw("--mode"); m && m->count() > 0) {
     level = m->as<std::string>();
-    if (level != "stats") {
-      print_error(sub, "--mode does not apply with --pid but as --mode stats (got " + level +
-                           "): a running process is watched at level rss (no --mode) or stats; "
-                           "docs/attach.md");
+    if (level != "rss" && level != "stats" && level != "count") {
+      print_error(sub, "--mode " + level +
+                           " does not apply with --pid: a running process is watched at level "
+                           "rss, stats or count; docs/attach.md");
       return kExitUsage;
     }
   }
@@ -103,7 +117,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   }
   attach::Options a;
   a.pid = static_cast<pid_t>(p.pid);
-  a.level = level;
+  a.level = level.empty() ? "stats" : level;
   a.interval_ms = r.interval_ms;
   // --duration may belong to the subcommand itself (a run's duration): read it by name.
   if (const auto* d = p.cmd->get_option_no_throw("--duration"); d && d->count() > 0) {
@@ -132,9 +146,12 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
       if (!tail->last()) return;
       const auto c = analysis::classify(tail->signals(), o);
       const timeline::Sample& s = *tail->last();
-      std::cerr << fmt::format("arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}  verdict {}\n", sub,
-                               elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
-                               s.rss_anon ? format_bytes(*s.rss_anon) : "-",
+      // Level count: the live bytes since the attach too.
+      const std::string held =
+          s.live_bytes ? fmt::format("  live {:>10}", format_bytes(*s.live_bytes)) : "";
+      std::cerr << fmt::format("arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}{}  verdict {}\n",
+                               sub, elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
+                               s.rss_anon ? format_bytes(*s.rss_anon) : "-", held,
                                live.show(c, elapsed_ms, 0.5 * r.interval_ms));
     };
   }
@@ -145,16 +162,25 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     return kExitError;
   }
   if (auto st = attach::check_level(a); !st) {
-    print_error(sub, st.error().message);
-    return kExitError;
+    if (!level.empty()) {
+      print_error(sub, st.error().message);
+      return kExitError;
+    }
+    // No --mode: stats where it is permitted, else rss with the reason in one line (and in
+    // attach.json's warnings).
+    a.level = "rss";
+    a.level_note = "level rss (nothing injected), not stats: " + st.error().message;
+    if (!r.quiet) std::cerr << "arenalab " << sub << ": " << a.level_note << "\n";
   }
+  level = a.level;
   if (!r.quiet)
     std::cerr << fmt::format(
         "arenalab {}: attaching to pid {} ({}, running for {}; {}); Ctrl-C stops sampling, "
         "the process runs on\n",
         sub, p.pid, target->comm, duration(target->started_s_ago),
-        level == "rss" ? "level rss, nothing injected"
-                       : "level stats: an agent thread reads the allocator's books");
+        level == "rss"     ? "level rss, nothing injected"
+        : level == "stats" ? "level stats: an agent thread reads the allocator's books"
+                           : "level count: the agent counts live bytes since the attach");
   auto out = attach::watch_pid(a);
   if (!out) {
     print_error(sub, out.error().message);
@@ -183,7 +209,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
               ? fmt::format("its sampler ended {:.0f} ms after the stop request", i->detach_ms)
               : std::string("no final sample seen"));
     for (const auto& w : out->warnings)
-      std::cerr << "arenalab " << sub << ": warning: " << w << "\n";
+      if (w != a.level_note) std::cerr << "arenalab " << sub << ": warning: " << w << "\n";
   }
   if (!r.verdict) return kExitOk;
   auto v = attach::classify_outcome(*out, o);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// libarenalab_agent.so: the agent `arenalab watch --pid --mode stats` loads into a running
-// process (docs/attach.md). Passive when loaded: no constructor, no TLS, no hook. Its two entry
-// points start and stop one sampler thread that appends the allocator's own books
-// (allocators/backend.h) and RSS to <out_dir>/timeline.jsonl, the format `--mode stats` writes.
+// libarenalab_agent.so: the agent `arenalab watch --pid --mode stats|count` loads into a running
+// process (docs/attach.md). Passive when loaded: no constructor, no TLS, no hook until asked.
+// Its entry points start and stop one sampler thread that appends the allocator's own books
+// (allocators/backend.h) and RSS to <out_dir>/timeline.jsonl, the format `--mode stats` writes;
+// at level count the GOT hooks (got_hooks.cc) add live bytes since the attach, as `--mode count`.
 // Injected code: no exceptions, no RTTI, static libstdc++, never sanitized.
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 
 #include "arenalab/allocators/backend.h"
 #include "arenalab/preload/helper_thread.h"
+#include "got_hooks.h"
 
 namespace {
 
@@ -31,6 +33,7 @@ struct Config {
   std::uint64_t t0_ns = 0;  // CLOCK_BOOTTIME ns of the target's start: t_ms shares level rss's axis
   pid_t watcher = 0;        // arenalab's pid: the sampler stops when that process is gone
   unsigned long long watcher_start = 0;  // its start time (field 22 of /proc/PID/stat)
+  bool count = false;                    // level count: the GOT hooks are in
 };
 
 Config g_cfg;
@@ -150,12 +153,25 @@ void write_header(const arenalab::Identification& id, bool id_ok) {
   l.add(",\"version\":");
   l.json_str(id.version, std::strlen(id.version));
   // Identified from inside, by the malloc the process calls: verified, unlike level rss's guess.
-  l.add(",\"verified\":%s},\"mode\":\"stats\",\"interval_ms\":%u,\"sample_bytes\":0}\n",
-        id_ok ? "true" : "false", g_cfg.interval_ms);
+  l.add(",\"verified\":%s},\"mode\":\"%s\",\"interval_ms\":%u,\"sample_bytes\":0}\n",
+        id_ok ? "true" : "false", g_cfg.count ? "count" : "stats", g_cfg.interval_ms);
   append(l, true);
 }
 
-void write_sample(const arenalab::Identification& id, bool id_ok, bool final) {
+// Level count's figures, as `--mode count` writes them (live_bytes, live_allocs, mmap_bytes),
+// and what the counts could not see, as gauges (the classifier does not read gauges).
+void add_counts(Line& l, const arenalab::agent::CountTotals& c) {
+  l.add(",\"live_bytes\":%lld,\"live_allocs\":%lld,\"mmap_bytes\":%lld", c.live_bytes,
+        c.live_allocs, c.mmap_bytes);
+  l.add(
+      ",\"gauges\":{\"attach_unknown_frees\":%lld,\"attach_untracked\":%lld,"
+      "\"attach_hooked_slots\":%lld,\"attach_hooked_objects\":%lld,\"attach_table_bytes\":%lld}",
+      c.unknown_frees, c.untracked, c.slots, c.objects, c.table_bytes);
+}
+
+// `counts`: level count's figures for this sample (null at level stats).
+void write_sample(const arenalab::Identification& id, bool id_ok, bool final,
+                  const arenalab::agent::CountTotals* counts = nullptr) {
   static Line l;
   l.n = 0;
   l.overflow = false;
@@ -184,6 +200,7 @@ void write_sample(const arenalab::Identification& id, bool id_ok, bool final) {
     }
     if (any) l.add("}");
   }
+  if (counts) add_counts(l, *counts);
   if (final) l.add(",\"final\":true");
   l.add("}\n");
   append(l, false);
@@ -194,12 +211,31 @@ bool should_stop() {
   return start_ticks(g_cfg.watcher) != g_cfg.watcher_start;  // arenalab gone (or pid reused)
 }
 
+// One sample; at level count, objects loaded since the last tick are patched first, and the
+// last sample puts every slot back before it is written (its counts taken just before).
+void tick(const arenalab::Identification& id, bool id_ok, bool final) {
+  if (!g_cfg.count) {
+    write_sample(id, id_ok, final);
+    return;
+  }
+  if (!final) {
+    arenalab::agent::count_rescan();
+    const arenalab::agent::CountTotals c = arenalab::agent::count_read();
+    write_sample(id, id_ok, false, &c);
+    return;
+  }
+  arenalab::agent::CountTotals c = arenalab::agent::count_read();
+  arenalab::agent::count_stop();
+  c.slots = arenalab::agent::count_read().slots;  // 0: every hooked slot is back
+  write_sample(id, id_ok, true, &c);
+}
+
 void* sampler_main(void*) {
   g_cfg.watcher_start = start_ticks(g_cfg.watcher);
   static arenalab::Identification id;
   const bool id_ok = arenalab::identify_current(&id);
   write_header(id, id_ok);
-  write_sample(id, id_ok, false);
+  tick(id, id_ok, false);
   std::uint64_t next = clock_ns(CLOCK_MONOTONIC);
   const std::uint64_t step = static_cast<std::uint64_t>(g_cfg.interval_ms) * 1000000ULL;
   pthread_mutex_lock(&g_lock);
@@ -212,13 +248,13 @@ void* sampler_main(void*) {
     if (g_stop) break;
     pthread_mutex_unlock(&g_lock);
     const bool stop = should_stop();
-    write_sample(id, id_ok, stop);
+    tick(id, id_ok, stop);
     pthread_mutex_lock(&g_lock);
     if (stop) break;
     // A late tick (a busy machine) is not caught up with a burst.
     if (const std::uint64_t now = clock_ns(CLOCK_MONOTONIC); next < now) next = now;
   }
-  if (g_stop) write_sample(id, id_ok, true);
+  if (g_stop) tick(id, id_ok, true);
   pthread_mutex_unlock(&g_lock);
   g_running.store(0, std::memory_order_release);
   return nullptr;
@@ -231,13 +267,17 @@ extern "C" {
 // Starts the sampler: every interval_ms it appends a sample to <out_dir>/timeline.jsonl (created
 // with its header first), t_ms counted from t0_ns (CLOCK_BOOTTIME ns; 0: now). It stops at
 // arenalab_agent_stop(), when <out_dir>/agent.stop appears, or when process watcher_pid (the
-// arenalab that attached; 0: none) is gone, writing one last sample marked "final".
-// Returns 0 started, 1 already sampling, 2 bad arguments, 3 no thread.
+// arenalab that attached; 0: none) is gone, writing one last sample marked "final". level 0:
+// stats (the books); 1: count (the GOT hooks go in now, and are put back before the final
+// sample). Returns 0 started, 1 already sampling, 2 bad arguments, 3 no thread, 4 the hooks
+// could not go in (the reason in <out_dir>/agent.error).
 __attribute__((visibility("default"))) int arenalab_agent_start(const char* out_dir,
                                                                 unsigned interval_ms,
                                                                 unsigned long long t0_ns,
-                                                                int watcher_pid) {
-  if (!out_dir || out_dir[0] != '/' || std::strlen(out_dir) >= kPath || interval_ms == 0) return 2;
+                                                                int watcher_pid, int level) {
+  if (!out_dir || out_dir[0] != '/' || std::strlen(out_dir) >= kPath || interval_ms == 0 ||
+      (level != 0 && level != 1))
+    return 2;
   int idle = 0;
   if (!g_running.compare_exchange_strong(idle, 1)) return 1;
   std::snprintf(g_cfg.timeline, sizeof g_cfg.timeline, "%s/timeline.jsonl", out_dir);
@@ -251,8 +291,24 @@ __attribute__((visibility("default"))) int arenalab_agent_start(const char* out_
   pthread_cond_init(&g_wake, &ca);
   pthread_condattr_destroy(&ca);
   g_stop = false;
+  g_cfg.count = level == 1;
+  if (g_cfg.count) {
+    static char why[256];
+    if (arenalab::agent::count_start(why, sizeof why) != 0) {
+      static char path[kPath + 32];
+      std::snprintf(path, sizeof path, "%s/agent.error", out_dir);
+      const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd >= 0) {
+        (void)!write(fd, why, std::strlen(why));
+        close(fd);
+      }
+      g_running.store(0);
+      return 4;
+    }
+  }
   // Every signal blocked in the sampler: the program's signals never land on it.
   if (arenalab::preload::start_helper_thread(sampler_main) != 0) {
+    if (g_cfg.count) arenalab::agent::count_stop();
     g_running.store(0);
     return 3;
   }

@@ -230,13 +230,14 @@ attach_file::Record session_record(const Options& o, const Outcome& out) {
   return r;
 }
 
-// Level stats: the agent in the target writes timeline.jsonl; arenalab waits, watching that
-// the target lives, then asks the agent to stop through <out>/agent.stop (no second ptrace
-// stop of the target) and waits for its final sample.
+// Levels stats and count: the agent in the target writes timeline.jsonl; arenalab waits,
+// watching that the target lives, then asks the agent to stop through <out>/agent.stop (no
+// second ptrace stop of the target) and waits for its final sample (at level count, written
+// after every hooked slot is back).
 Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   const Target& t = out.target;
   const std::string who = "pid " + std::to_string(o.pid);
-  out.level = "stats";
+  out.level = o.level;
   char abs_dir[PATH_MAX];
   if (!::realpath(out.out_dir.c_str(), abs_dir)) return make_error("cannot resolve " + out.out_dir);
   const std::string dir = abs_dir;
@@ -244,11 +245,12 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   ::unlink(stop_file.c_str());
   ::unlink(out.timeline_path.c_str());
   ::unlink(out.record_path.c_str());
+  ::unlink((dir + "/agent.error").c_str());
   // The target's start on CLOCK_BOOTTIME: the agent's t_ms share level rss's axis.
   const std::uint64_t t0_ns =
       static_cast<std::uint64_t>(static_cast<double>(t.start_ticks) / ticks_per_s() * 1e9);
   const unsigned interval = static_cast<unsigned>(o.interval_ms < 1 ? 1 : o.interval_ms);
-  auto inj = inject_agent(o.pid, agent_path(o), dir, interval, t0_ns);
+  auto inj = inject_agent(o.pid, agent_path(o), dir, interval, t0_ns, o.level == "count" ? 1 : 0);
   if (!inj) return inj.error();
   out.injection = *inj;
 
@@ -306,8 +308,8 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
     return make_error(who + ": the agent was loaded but wrote no sample to " + out.timeline_path);
 
   attach_file::Record r = session_record(o, out);
-  r.level = "stats";
-  r.cannot_tell = kStatsLevelLimit;
+  r.level = o.level;
+  r.cannot_tell = o.level == "count" ? kCountLevelLimit : kStatsLevelLimit;
   // The allocator the agent identified, from the header (one streamed pass, the samples not
   // kept: a day's timeline is not held in memory).
   (void)timeline::scan_timeline(
@@ -336,9 +338,9 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
 }  // namespace
 
 Status check_level(const Options& o) {
-  if (o.level != "rss" && o.level != "stats")
-    return make_error("level " + o.level + ": expected rss or stats");
-  if (o.level == "stats") return stats_preflight(o.pid, agent_path(o));
+  if (o.level != "rss" && o.level != "stats" && o.level != "count")
+    return make_error("level " + o.level + ": expected rss, stats or count");
+  if (o.level != "rss") return stats_preflight(o.pid, agent_path(o));
   return Ok{};
 }
 
@@ -362,11 +364,12 @@ Result<Outcome> watch_pid(const Options& o) {
     return make_error(who + " exited while being looked at");
 
   if (auto st = check_level(o); !st) return st.error();
+  if (!o.level_note.empty()) out.warnings.push_back(o.level_note);
   out.out_dir = o.out_dir.empty() ? "arenalab-attach-" + std::to_string(o.pid) : o.out_dir;
   if (auto st = make_directories(out.out_dir); !st) return st.error();
   out.timeline_path = out.out_dir + "/timeline.jsonl";
   out.record_path = out.out_dir + "/attach.json";
-  if (o.level == "stats") return watch_stats(o, std::move(out), proc_fd);
+  if (o.level != "rss") return watch_stats(o, std::move(out), proc_fd);
   // Written as it goes (a valid prefix at every flush: a killed arenalab leaves a readable
   // timeline); the record is written at the end, atomically.
   std::ofstream tl(out.timeline_path, std::ios::trunc);

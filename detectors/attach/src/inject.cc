@@ -407,7 +407,7 @@ std::vector<pid_t> threads_of(pid_t pid) {
 Status stats_preflight(pid_t pid, const std::string& agent_path) {
 #if !defined(__x86_64__)
   (void)agent_path;
-  return make_error("level stats injects on x86-64 only; use level rss (no --mode)");
+  return make_error("level stats injects on x86-64 only; use level rss (--mode rss)");
 #else
   const std::string who = "pid " + std::to_string(pid);
   const bool cap = has_cap_sys_ptrace();
@@ -416,18 +416,18 @@ Status stats_preflight(pid_t pid, const std::string& agent_path) {
     if (scope >= 3)
       return make_error(
           "kernel.yama.ptrace_scope is 3: ptrace is disabled on this machine, so "
-          "nothing can be injected; level rss (no --mode) still works");
+          "nothing can be injected; level rss (--mode rss) still works");
     if (scope == 2 && !cap)
       return make_error(
           "kernel.yama.ptrace_scope is 2: only CAP_SYS_PTRACE may attach; run as "
-          "root, or use level rss (no --mode)");
+          "root, or use level rss (--mode rss)");
     if (scope == 1 && !cap)
       return make_error(
           "kernel.yama.ptrace_scope is 1: only the target's ancestors may attach "
           "to " +
           who +
           "; run as root (or with CAP_SYS_PTRACE), or use level rss "
-          "(no --mode)");
+          "(--mode rss)");
   }
   const std::string proc = "/proc/" + std::to_string(pid);
   const Read status = read_path(proc + "/status");
@@ -456,14 +456,14 @@ Status stats_preflight(pid_t pid, const std::string& agent_path) {
     return make_error(who + ": cannot read its mount namespace (" + proc + "/ns/mnt)");
   if (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
     return make_error(who + " is in another mount namespace (a container): it would not see " +
-                      agent_path + " nor the out dir; use level rss (no --mode)");
+                      agent_path + " nor the out dir; use level rss (--mode rss)");
   auto dynamic = elf_is_dynamic(proc + "/exe");
   if (!dynamic) return make_error(who + ": cannot read its executable: " + dynamic.error().message);
   const auto maps = read_maps(pid);
   if (!*dynamic || !find_libc(maps))
     return make_error(who +
                       " is statically linked: there is no loader in it to take an agent; "
-                      "level rss only (no --mode)");
+                      "level rss only (--mode rss)");
   for (const auto& m : maps)
     if (base_name(m.path).rfind("libarenalab_preload", 0) == 0)
       return make_error(who +
@@ -479,9 +479,9 @@ Status stats_preflight(pid_t pid, const std::string& agent_path) {
 }
 
 Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const std::string& out_dir,
-                               unsigned interval_ms, std::uint64_t t0_ns) {
+                               unsigned interval_ms, std::uint64_t t0_ns, int level) {
 #if !defined(__x86_64__)
-  (void)pid, (void)agent_path, (void)out_dir, (void)interval_ms, (void)t0_ns;
+  (void)pid, (void)agent_path, (void)out_dir, (void)interval_ms, (void)t0_ns, (void)level;
   return make_error("level stats injects on x86-64 only");
 #else
   const std::string who = "pid " + std::to_string(pid);
@@ -589,9 +589,10 @@ Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const s
   auto start_at = symbol_address(*mod, "arenalab_agent_start");
   if (!start_at) return fail(start_at.error().message);
   if (!write_mem(pid, sp, &zero, sizeof zero)) return fail("cannot write to the stack");
-  auto rc =
-      th->call(*start_at, {out_str, interval_ms, t0_ns, static_cast<std::uint64_t>(::getpid())}, sp,
-               kCallMs);
+  auto rc = th->call(*start_at,
+                     {out_str, interval_ms, t0_ns, static_cast<std::uint64_t>(::getpid()),
+                      static_cast<std::uint64_t>(level)},
+                     sp, kCallMs);
   if (!rc) return fail("arenalab_agent_start: " + rc.error().message);
   const int code = static_cast<int>(*rc & 0xffffffffULL);
   if (auto rel = th->release(); !rel)
@@ -602,6 +603,12 @@ Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const s
     return make_error(who +
                       " already has an arenalab agent sampling (another arenalab "
                       "attached at level stats); registers restored, nothing started");
+  if (code == 4) {
+    const Read why = read_path(out_dir + "/agent.error");
+    return make_error(who + ": the agent's hooks could not go in (" +
+                      (why.ok ? why.text : std::string("no reason written")) +
+                      "); registers restored, nothing patched");
+  }
   if (code != 0)
     return make_error(who + ": arenalab_agent_start returned " + std::to_string(code) +
                       "; registers restored, nothing started");

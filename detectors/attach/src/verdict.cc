@@ -19,6 +19,8 @@ Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::O
   // header names the allocator identified from inside.
   if (outcome.level == "rss")
     c.reason += c.reason.empty() ? kRssLevelLimit : std::string("; ") + kRssLevelLimit;
+  if (outcome.level == "count")
+    c.reason += c.reason.empty() ? kCountLevelLimit : std::string("; ") + kCountLevelLimit;
   auto doc = analysis::to_verdict(c, options, outcome.timeline_path);
   doc.attach =
       verdict_file::AttachPart{outcome.target.pid, outcome.target.command,

@@ -25,9 +25,11 @@ def timeline(path):
     return lines[0], lines[1:]
 
 
-def watch(args, pid, out, *extra, sub="watch", timeout=120):
+def watch(args, pid, out, *extra, sub="watch", timeout=120, mode=("--mode", "rss")):
+    """arenalab SUB --pid PID at level rss (mode=(): no --mode, the level arenalab picks)."""
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [args.arenalab, sub, "--pid", str(pid), "--interval", "100", "--out", out, *extra]
+    cmd = [args.arenalab, sub, "--pid", str(pid), *mode, "--interval", "100", "--out", out,
+           *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -167,7 +169,7 @@ def case_interrupt(args):
         time.sleep(0.5)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             out = os.path.join(tmp, f"out-{sig.name}")
-            w = spawn([args.arenalab, "watch", "--pid", str(proc.pid), "--interval",
+            w = spawn([args.arenalab, "watch", "--pid", str(proc.pid), "--mode", "rss", "--interval",
                        "100", "--out", out, "-q"], stdout=subprocess.PIPE,
                       stderr=subprocess.PIPE, text=True)
             time.sleep(2.5)
@@ -182,7 +184,7 @@ def case_interrupt(args):
         # SIGKILL: nothing to clean up at level rss. The target runs on, the timeline so far
         # is readable (flushed per sample), and no record claims an ending it did not see.
         out = os.path.join(tmp, "out-SIGKILL")
-        w = spawn([args.arenalab, "watch", "--pid", str(proc.pid), "--interval", "100",
+        w = spawn([args.arenalab, "watch", "--pid", str(proc.pid), "--mode", "rss", "--interval", "100",
                    "--out", out, "-q"], stdout=subprocess.DEVNULL,
                   stderr=subprocess.DEVNULL)
         time.sleep(2.0)
@@ -199,7 +201,8 @@ def case_interrupt(args):
 
 
 def case_static(args):
-    """A statically linked target: nothing is injected at level rss, so it is watched as any."""
+    """A statically linked target: no --mode picks level rss (there is no loader to take the
+    agent), saying why in one line; nothing is injected, so it is watched as any."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
         skip("no C compiler to build a static target")
@@ -215,9 +218,14 @@ def case_static(args):
     try:
         time.sleep(1.0)
         out = os.path.join(tmp, "out")
-        p = watch(args, proc.pid, out, "--duration", "4", "-q")
+        p = watch(args, proc.pid, out, "--duration", "4", "--live-every", "0", mode=())
         check(p.returncode == 0, f"static: exit {p.returncode}; {p.stdout[:200]!r} {p.stderr}")
+        why = [x for x in p.stderr.splitlines() if "not stats" in x]
+        check(len(why) == 1 and "statically linked" in why[0],
+              f"static: no one line saying why level rss: {p.stderr!r}")
         rec, _, v = check_files(out, "static", "duration")
+        check(any("not stats" in w and "statically linked" in w for w in rec["warnings"]),
+              f"static: attach.json warnings {rec['warnings']}")
         header, _ = timeline(os.path.join(out, "timeline.jsonl"))
         check(v["verdict"] in ("stable", "bounded"), f"static: verdict {v['verdict']}")
         # No allocator library is mapped: the header says so rather than guessing glibc.
@@ -252,8 +260,11 @@ def case_interposed(args):
             skip("/proc/PID/task/TID/children unavailable: cannot find the target's pid")
         time.sleep(0.5)
         out = os.path.join(tmp, "out")
-        p = watch(args, pid, out, "--duration", "2", sub="run")
+        # No --mode: level stats is refused (the interposer is there), so rss, saying why.
+        p = watch(args, pid, out, "--duration", "2", sub="run", mode=())
         check(p.returncode == 0, f"interposed: exit {p.returncode}; {p.stderr}")
+        check(any("not stats" in x and "interposer" in x for x in p.stderr.splitlines()),
+              f"interposed: no line saying why level rss: {p.stderr}")
         with open(os.path.join(out, "attach.json")) as f:
             warnings = json.load(f)["warnings"]
         check(any("already runs under arenalab's interposer" in w and inner in w
@@ -313,7 +324,7 @@ def case_refusals(args):
     # Options that make no sense for a running process are usage errors.
     refused(args, "allocator", os.getpid(), 2, "--allocator does not apply", "--allocator",
             "jemalloc")
-    refused(args, "mode", os.getpid(), 2, "--mode does not apply", "--mode", "count")
+    refused(args, "mode", os.getpid(), 2, "--mode sample does not apply", "--mode", "sample")
     # Another user's process: as root, drop to nobody and look at a process of ours.
     if os.getuid() == 0 and shutil.which("setpriv"):
         py = growing_python()
@@ -377,7 +388,7 @@ def case_redis(args):
         # Keys growing: 2,000 new 256-byte values every 200 ms while watched (random keys in a
         # space of 10^9, so nearly every SET adds one).
         def grow(out):
-            w = spawn([args.arenalab, "watch", "--pid", str(server.pid), "--interval",
+            w = spawn([args.arenalab, "watch", "--pid", str(server.pid), "--mode", "rss", "--interval",
                        "100", "--duration", "8", "--out", out, "-q"],
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             start = time.monotonic()

@@ -3,13 +3,23 @@
 // "<i> <f(i)>" that a test can check for gaps and for being the same as a run never attached,
 // and reporting any failed or interrupted syscall ("ERROR ...", exit 1): a restart that went
 // wrong after the injection shows as EINTR or errno 514 here.
-// usage: stats_target leak|bounded [--threads N [--spin]] [--read]
-//   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks.
+// usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] [--churn N]
+//                     [--dlopen LIB]
+//   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks
+//   (--ring N: after N ticks, 1 <= N <= 64); every tick also allocates and frees small blocks
+//   through calloc, realloc, reallocarray and posix_memalign (level count's hooks see each).
 //   --threads N: N more threads, each a short burst of user code and one malloc/free every
 //   50 ms, asleep in nanosleep otherwise (64 of them use about a tenth of a core, so a ctest
 //   case does not starve the machine); --spin: they spin instead, in user code and the
 //   allocator, never sleeping (the worst case, for a run by hand: N spinners take every core).
 //   --read: between ticks the main thread blocks in read(2) on stdin, one byte per tick.
+//   --churn N: N more threads that never sleep, each cycling 64 blocks through malloc, calloc,
+//   realloc, posix_memalign and free as fast as it can (level count's table under contention;
+//   at most 64 blocks of at most 8 KiB live per thread).
+//   --dlopen LIB: at tick 40 (2 s) dlopens LIB and from then on calls its count_plugin_keep
+//   (64 KiB kept per tick, by the library's own malloc call).
+#define _GNU_SOURCE  // reallocarray
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,21 +46,61 @@ static void* worker(void* arg) {
   return NULL;
 }
 
+// --churn: a tight loop through the malloc family, 64 blocks held at a time.
+static void* churner(void* arg) {
+  unsigned s = (unsigned)(unsigned long)arg * 7919u + 1u;
+  void* slot[64] = {0};
+  for (;;) {
+    s = s * 1103515245u + 12345u;
+    const unsigned k = (s >> 8) & 63;
+    free(slot[k]);
+    switch ((s >> 16) & 3) {
+      case 0:
+        slot[k] = malloc((s >> 4) & 4095);
+        break;
+      case 1:
+        slot[k] = calloc(1, (s >> 4) & 1023);
+        break;
+      case 2:
+        slot[k] = realloc(malloc(32), (s >> 6) & 8191);
+        break;
+      default:
+        if (posix_memalign(&slot[k], 64, 100) != 0) slot[k] = NULL;
+    }
+  }
+  return NULL;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || (strcmp(argv[1], "leak") != 0 && strcmp(argv[1], "bounded") != 0)) {
-    fprintf(stderr, "usage: stats_target leak|bounded [--threads N [--spin]] [--read]\n");
+    fprintf(stderr,
+            "usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] "
+            "[--churn N] [--dlopen LIB]\n");
     return 2;
   }
   const int leak = strcmp(argv[1], "leak") == 0;
-  int threads = 0, use_read = 0, spin = 0;
+  int threads = 0, use_read = 0, spin = 0, ring_n = 64, churn = 0;
+  const char* plugin_path = NULL;
+  void* (*plugin_keep)(size_t) = NULL;
   for (int i = 2; i < argc; ++i) {
     if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
     if (strcmp(argv[i], "--read") == 0) use_read = 1;
     if (strcmp(argv[i], "--spin") == 0) spin = 1;
+    if (strcmp(argv[i], "--ring") == 0 && i + 1 < argc) ring_n = atoi(argv[++i]);
+    if (strcmp(argv[i], "--dlopen") == 0 && i + 1 < argc) plugin_path = argv[++i];
+    if (strcmp(argv[i], "--churn") == 0 && i + 1 < argc) churn = atoi(argv[++i]);
   }
+  if (ring_n < 1 || ring_n > 64) ring_n = 64;
   for (int t = 0; t < threads; ++t) {
     pthread_t th;
     if (pthread_create(&th, NULL, worker, spin ? &spin : NULL) != 0) {
+      printf("ERROR pthread_create\n");
+      return 1;
+    }
+  }
+  for (int t = 0; t < churn; ++t) {
+    pthread_t th;
+    if (pthread_create(&th, NULL, churner, (void*)(unsigned long)t) != 0) {
       printf("ERROR pthread_create\n");
       return 1;
     }
@@ -61,9 +111,26 @@ int main(int argc, char** argv) {
     char* p = malloc(kBlock);
     memset(p, (int)(i & 0xff), kBlock);
     if (!leak) {
-      free(ring[i % kRing]);
-      ring[i % kRing] = p;
+      free(ring[i % ring_n]);
+      ring[i % ring_n] = p;
     }
+    if (plugin_path && i == 40) {
+      void* h = dlopen(plugin_path, RTLD_NOW);
+      plugin_keep = h ? (void* (*)(size_t))dlsym(h, "count_plugin_keep") : NULL;
+      if (!plugin_keep) {
+        printf("ERROR dlopen %s: %s\n", plugin_path, dlerror());
+        fflush(stdout);
+        return 1;
+      }
+    }
+    if (plugin_keep) plugin_keep(kBlock);
+    // Small blocks in and out through the rest of the family: nothing kept.
+    char* c = calloc(16, 8);
+    c = realloc(c, 512);
+    c = reallocarray(c, 64, 16);
+    void* a = NULL;
+    if (posix_memalign(&a, 64, 256) == 0) free(a);
+    free(c);
     printf("%lu %lu\n", i, (i * i) % 9973);
     fflush(stdout);
     if (use_read) {

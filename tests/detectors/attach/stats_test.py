@@ -87,10 +87,11 @@ def check_output(tag, t, expect=lambda i: f"{i} {(i * i) % 9973}"):
           f"{tag}: target stderr {err[-300:]!r}")
 
 
-def attach(args, pid, out, *extra, sub="watch", duration="4", timeout=120):
+def attach(args, pid, out, *extra, sub="watch", duration="4", timeout=120, mode="stats"):
+    """arenalab SUB --pid PID --mode MODE (mode None: no --mode, the level arenalab picks)."""
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [args.arenalab, sub, "--pid", str(pid), "--mode", "stats", "--interval", "100",
-           "--out", out, "-q", "--duration", duration, *extra]
+    cmd = [args.arenalab, sub, "--pid", str(pid), *(("--mode", mode) if mode else ()),
+           "--interval", "100", "--out", out, "-q", "--duration", duration, *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -154,6 +155,26 @@ def case_jemalloc_leak(args):
     run_leak(args, "jemalloc_leak", env=dict(os.environ, LD_PRELOAD=libs[0]), backend="jemalloc")
 
 
+def case_default(args):
+    """No --mode: level stats where ptrace is permitted and the target is dynamically linked."""
+    t = Target([args.target, "leak"], args.workdir, "default")
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "default")
+        p = attach(args, t.pid, out, duration="2", sub="run", mode=None)
+        check(p.returncode == 0, f"default: exit {p.returncode}; {p.stderr}")
+        header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+        with open(os.path.join(out, "attach.json")) as f:
+            rec = json.load(f)
+        check(rec["level"] == "stats" and header["mode"] == "stats",
+              f"default: level {rec['level']}, header mode {header['mode']}")
+        check(not any("not stats" in w for w in rec["warnings"]), f"default: {rec['warnings']}")
+        check_quiet_after("default", out, t)
+        check_output("default", t)
+    finally:
+        t.kill()
+
+
 def case_glibc_bounded(args):
     t = Target([args.target, "bounded"], args.workdir, "bounded")
     try:
@@ -191,24 +212,36 @@ def case_reattach(args):
         t.kill()
 
 
-def case_threads64(args):
+def case_threads64(args, mode="stats"):
     """64 more threads, each waking every 50 ms for a burst of user code and one malloc/free
     (some run when arenalab stops them, most sleep: about a tenth of a core in all, so the case
-    does not starve a 2-core CI machine), and the main thread in nanosleep."""
-    t = Target([args.target, "bounded", "--threads", "64"], args.workdir, "threads64")
+    does not starve a 2-core CI machine), and the main thread in nanosleep. At level count the
+    threads' malloc/free pairs go through the hooks while the slots are patched and put back."""
+    tag = "threads64" if mode == "stats" else "count_threads64"
+    t = Target([args.target, "bounded", "--threads", "64"], args.workdir, tag)
     try:
         wait_for(lambda: len(os.listdir(f"/proc/{t.pid}/task")) >= 65, 30, "65 threads")
         time.sleep(1.0)
-        out = os.path.join(args.workdir, "threads64")
-        p = attach(args, t.pid, out, duration="4", sub="run", timeout=180)
-        check(p.returncode == 0, f"threads64: exit {p.returncode}; {p.stderr}")
-        check_stats_files("threads64", out, "glibc")
-        check(alive(t.pid), "threads64: target gone")
-        check(len(os.listdir(f"/proc/{t.pid}/task")) == 65, "threads64: threads lost")
-        check_quiet_after("threads64", out, t)
-        check_output("threads64", t)
+        out = os.path.join(args.workdir, tag)
+        p = attach(args, t.pid, out, duration="4", sub="run", timeout=180, mode=mode)
+        check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
+        if mode == "stats":
+            check_stats_files(tag, out, "glibc")
+        else:
+            _, samples = check_count_files(tag, out, "glibc")
+            # 64 blocks of the ring at most, and each thread's 256 bytes between malloc and free.
+            most = max(x["live_allocs"] for x in samples)
+            check(most <= 64 + 64 + 4, f"{tag}: {most} blocks live")
+        check(alive(t.pid), f"{tag}: target gone")
+        check(len(os.listdir(f"/proc/{t.pid}/task")) == 65, f"{tag}: threads lost")
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
     finally:
         t.kill()
+
+
+def case_count_threads64(args):
+    case_threads64(args, mode="count")
 
 
 def case_sigkill(args):
@@ -362,10 +395,274 @@ def case_refusals(args):
                 print("mount-ns: unshare -m did not give a new namespace here")
         finally:
             t.kill()
-    # --mode count with --pid is a usage error (not built).
-    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "count"],
+    # --mode sample with --pid is a usage error (not built for a running process), and --mode
+    # rss without --pid too.
+    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "sample"],
                        capture_output=True, text=True, timeout=60)
-    check(p.returncode == 2 and "--mode does not apply" in p.stderr, f"mode count: {p.stderr}")
+    check(p.returncode == 2 and "--mode sample does not apply" in p.stderr,
+          f"mode sample: {p.stderr}")
+    p = subprocess.run([args.arenalab, "run", "--mode", "rss", "--", "true"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 2 and "rss applies with --pid only" in p.stderr, f"mode rss: {p.stderr}")
+
+
+# Level count: the GOT hooks. Live bytes are counted from the attach point.
+def check_count_files(tag, out, backend):
+    header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+    check(header.get("mode") == "count", f"{tag}: header mode {header.get('mode')}")
+    check(header["allocator"]["backend"] == backend, f"{tag}: backend {header['allocator']}")
+    check(len(samples) >= 10, f"{tag}: {len(samples)} samples")
+    check(all("live_bytes" in s and "live_allocs" in s and "mmap_bytes" in s for s in samples),
+          f"{tag}: samples without live bytes: {samples[:2]}")
+    check(all(s["live_bytes"] >= 0 and s["live_allocs"] >= 0 for s in samples),
+          f"{tag}: live bytes below zero: {[s['live_bytes'] for s in samples]}")
+    hooked = [s["gauges"]["attach_hooked_slots"] for s in samples]
+    check(all(h > 0 for h in hooked[:-1]), f"{tag}: no slot hooked while attached: {hooked}")
+    check(samples and samples[-1].get("final") is True and hooked[-1] == 0,
+          f"{tag}: the final sample does not say every slot is back: {samples[-1:]}")
+    with open(os.path.join(out, "attach.json")) as f:
+        rec = json.load(f)
+    check(rec["level"] == "count" and "relative to the attach point" in rec["cannot_tell"],
+          f"{tag}: attach.json {rec.get('level')} {rec.get('cannot_tell')}")
+    print(f"{tag}: {hooked[0]} slots hooked in {samples[0]['gauges']['attach_hooked_objects']} "
+          f"objects; live_bytes {samples[0]['live_bytes']} -> {samples[-1]['live_bytes']}, "
+          f"unknown frees {samples[-1]['gauges']['attach_unknown_frees']}, stopped "
+          f"{rec['injection']['stopped_ms']:.1f} ms", flush=True)
+    return header, samples
+
+
+def run_count_leak(args, tag, env=None, backend="glibc"):
+    t = Target([args.target, "leak"], args.workdir, tag, env=env)
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, tag)
+        p = attach(args, t.pid, out, duration="5", mode="count")
+        check(p.returncode == 3, f"{tag}: exit {p.returncode}; {p.stdout[-300:]!r} {p.stderr}")
+        _, samples = check_count_files(tag, out, backend)
+        # 64 KiB kept every 50 ms: about 1.25 MiB/s from zero at the attach.
+        check(samples[0]["live_bytes"] < 1 << 20 and
+              samples[-1]["live_bytes"] - samples[0]["live_bytes"] >= 2 << 20,
+              f"{tag}: live bytes {samples[0]['live_bytes']} -> {samples[-1]['live_bytes']}")
+        v = verdict_of(out)
+        check(v["verdict"] == "leak" and "relative to the attach point" in v["reason"],
+              f"{tag}: verdict {v['verdict']}: {v['reason'][-200:]}")
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
+    finally:
+        t.kill()
+
+
+def case_count_glibc_leak(args):
+    run_count_leak(args, "count_glibc_leak")
+
+
+def case_count_jemalloc_leak(args):
+    libs = sorted(glob.glob("/usr/lib/*/libjemalloc.so.2") + glob.glob("/usr/lib/libjemalloc.so.2"))
+    if not libs:
+        skip("libjemalloc.so.2 is not installed")
+    run_count_leak(args, "count_jemalloc_leak", env=dict(os.environ, LD_PRELOAD=libs[0]),
+                   backend="jemalloc")
+
+
+def case_count_steady(args):
+    """Allocating and freeing steadily (a ring of 2 blocks of 64 KiB, small blocks in and out
+    through calloc, realloc, reallocarray, posix_memalign):
+    not a leak; the frees of blocks allocated before the attach do not take live bytes below 0."""
+    t = Target([args.target, "bounded", "--ring", "2"], args.workdir, "count_steady")
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "count_steady")
+        p = attach(args, t.pid, out, duration="5", mode="count")
+        check(p.returncode == 0, f"count_steady: exit {p.returncode}; {p.stdout[-300:]!r} "
+              f"{p.stderr}")
+        _, samples = check_count_files("count_steady", out, "glibc")
+        # The ring's 2 blocks, a third between its malloc and the free of the oldest, and one
+        # small block on its way through calloc/realloc/reallocarray: a block whose free went
+        # unseen would stay and add one a tick.
+        check(max(s["live_allocs"] for s in samples) <= 4 and
+              max(s["live_bytes"] for s in samples) <= 3 * (64 << 10) + 1024,
+              f"count_steady: up to {max(s['live_allocs'] for s in samples)} blocks, "
+              f"{max(s['live_bytes'] for s in samples)} bytes")
+        check(samples[-1]["gauges"]["attach_unknown_frees"] >= 1,
+              "count_steady: the ring's blocks from before the attach were freed unseen")
+        v = verdict_of(out)["verdict"]
+        check(v in ("stable", "bounded", "retention"), f"count_steady: verdict {v}")
+        check_quiet_after("count_steady", out, t)
+        check_output("count_steady", t)
+    finally:
+        t.kill()
+
+
+def case_count_churn(args):
+    """Two threads cycling 64 blocks each through malloc, calloc, realloc, posix_memalign and
+    free as fast as they can (nice 10): under that contention the table keeps exactly what is
+    held, at most 2 x 64 blocks and the ring, and every block from before the attach that is
+    freed is an unknown free, never a negative count."""
+    t = Target(["nice", "-n", "10", args.target, "bounded", "--ring", "2", "--churn", "2"],
+               args.workdir, "count_churn")
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "count_churn")
+        p = attach(args, t.pid, out, duration="3", sub="run", mode="count")
+        check(p.returncode == 0, f"count_churn: exit {p.returncode}; {p.stderr}")
+        _, samples = check_count_files("count_churn", out, "glibc")
+        most = max(s["live_allocs"] for s in samples)
+        check(most <= 2 * 64 + 2 + 2, f"count_churn: {most} blocks live, at most 132 held")
+        check(samples[-1]["gauges"]["attach_untracked"] == 0,
+              f"count_churn: untracked {samples[-1]['gauges']}")
+        check(samples[-1]["gauges"]["attach_unknown_frees"] >= 2,
+              f"count_churn: unknown frees {samples[-1]['gauges']}")
+        check_quiet_after("count_churn", out, t)
+        check_output("count_churn", t)
+    finally:
+        t.kill()
+
+
+def case_count_reattach(args):
+    """count, stats, count again on one process: the hooks go in and come out each time."""
+    t = Target([args.target, "leak"], args.workdir, "count_reattach")
+    try:
+        time.sleep(0.5)
+        for k, mode in enumerate(("count", "stats", "count")):
+            out = os.path.join(args.workdir, f"count_reattach{k}")
+            p = attach(args, t.pid, out, duration="2", sub="run", mode=mode)
+            check(p.returncode == 0, f"count_reattach {k}: exit {p.returncode}; {p.stderr}")
+            header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+            check(header["mode"] == mode and len(samples) >= 5 and samples[-1].get("final"),
+                  f"count_reattach {k}: mode {header['mode']}, {len(samples)} samples")
+            if mode == "count":
+                check(samples[0]["live_bytes"] < 1 << 20 and samples[-1]["live_bytes"] > 0 and
+                      samples[-1]["gauges"]["attach_hooked_slots"] == 0,
+                      f"count_reattach {k}: {samples[0]} ... {samples[-1]}")
+            else:
+                check("live_bytes" not in samples[-1], f"count_reattach {k}: {samples[-1]}")
+            check(alive(t.pid), f"count_reattach {k}: target gone")
+        check_quiet_after("count_reattach", out, t)
+        check_output("count_reattach", t)
+    finally:
+        t.kill()
+
+
+def got_slots(pid, exe, names=("malloc", "free")):
+    """The values of the executable's GOT slots for `names` in process pid, read from
+    /proc/PID/mem (offsets from readelf -r, the load address from /proc/PID/maps)."""
+    if not shutil.which("readelf"):
+        skip("readelf not installed (binutils)")
+    rel = subprocess.run(["readelf", "-rW", exe], capture_output=True, text=True).stdout
+    offsets = {}
+    for line in rel.splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[2] in ("R_X86_64_JUMP_SLOT", "R_X86_64_GLOB_DAT"):
+            name = f[4].split("@")[0]
+            if name in names:
+                offsets[name] = int(f[0], 16)
+    real = os.path.realpath(exe)
+    with open(f"/proc/{pid}/maps") as f:
+        base = next(int(x.split("-")[0], 16) for x in f
+                    if x.split()[-1] == real and int(x.split()[2], 16) == 0)
+    out = {}
+    with open(f"/proc/{pid}/mem", "rb") as mem:
+        for name, off in offsets.items():
+            mem.seek(base + off)
+            out[name] = int.from_bytes(mem.read(8), "little")
+    check(set(out) == set(names), f"got_slots: found {sorted(out)} in {exe}")
+    return out
+
+
+def case_count_sigkill(args):
+    """SIGKILL to arenalab at level count: the agent sees it gone, puts every GOT slot back
+    (the executable's malloc/free slots read the same as before the attach) and stops; the
+    target runs on with its output unchanged."""
+    t = Target([args.target, "leak"], args.workdir, "count_sigkill")
+    try:
+        time.sleep(0.5)
+        before = got_slots(t.pid, args.target)
+        out = os.path.join(args.workdir, "count_sigkill")
+        shutil.rmtree(out, ignore_errors=True)
+        a = spawn([args.arenalab, "watch", "--pid", str(t.pid), "--mode", "count",
+                   "--interval", "100", "--out", out, "-q", "--duration", "60"],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tl = os.path.join(out, "timeline.jsonl")
+
+        def samples():
+            try:
+                return len(timeline(tl)[1])
+            except (OSError, IndexError, ValueError):
+                return 0
+        wait_for(lambda: samples() >= 10, 60, "10 samples")
+        during = got_slots(t.pid, args.target)
+        check(all(during[k] != before[k] for k in before),
+              f"count_sigkill: the executable's slots were not hooked: {before} {during}")
+        a.kill()
+        a.wait()
+        wait_for(lambda: timeline(tl)[1][-1].get("final") is True, 10,
+                 "the agent's final sample after arenalab died")
+        last = timeline(tl)[1][-1]
+        check(last["gauges"]["attach_hooked_slots"] == 0, f"count_sigkill: {last}")
+        after = got_slots(t.pid, args.target)
+        check(after == before, f"count_sigkill: slots not put back: {before} -> {after}")
+        print(f"count_sigkill: malloc slot {before['malloc']:#x} -> hook {during['malloc']:#x}"
+              f" -> {after['malloc']:#x}", flush=True)
+        check_quiet_after("count_sigkill", out, t)
+        check_output("count_sigkill", t)
+    finally:
+        t.kill()
+
+
+def case_count_dlopen(args):
+    """A library dlopened after the attach, whose own malloc calls keep 64 KiB a tick while the
+    program itself holds steady: its slots are patched at the next tick, so live bytes grow."""
+    if not args.plugin:
+        skip("no --plugin given")
+    t = Target([args.target, "bounded", "--ring", "2", "--dlopen", args.plugin], args.workdir,
+               "count_dlopen")
+    try:
+        time.sleep(0.5)  # the dlopen comes at tick 40 (2 s), 1.5 s into the attach
+        out = os.path.join(args.workdir, "count_dlopen")
+        p = attach(args, t.pid, out, duration="6", mode="count")
+        _, samples = check_count_files("count_dlopen", out, "glibc")
+        objects = [s["gauges"]["attach_hooked_objects"] for s in samples]
+        check(max(objects) > objects[0], f"count_dlopen: no object patched later: {objects}")
+        check(samples[-1]["live_bytes"] >= 2 << 20,
+              f"count_dlopen: live bytes {samples[-1]['live_bytes']}: the library's blocks "
+              "were not counted")
+        check(p.returncode == 3 and verdict_of(out)["verdict"] == "leak",
+              f"count_dlopen: exit {p.returncode}, verdict {verdict_of(out)['verdict']}")
+        with open(f"/proc/{t.pid}/maps") as f:
+            check(os.path.realpath(args.plugin) in f.read(), "count_dlopen: library not mapped")
+        check_quiet_after("count_dlopen", out, t)
+        check_output("count_dlopen", t)
+    finally:
+        t.kill()
+
+
+def case_count_cxx(args):
+    """A C++ program keeping one new[] block per tick and cycling the other forms of new and
+    delete: each block counted once (live bytes grow as the allocator's books do, not twice as
+    fast: libstdc++'s new[] calls its operator new through its own GOT), nothing else kept."""
+    if not args.cxx:
+        skip("no --cxx given")
+    t = Target([args.cxx], args.workdir, "count_cxx")
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "count_cxx")
+        p = attach(args, t.pid, out, duration="4", mode="count")
+        check(p.returncode == 3, f"count_cxx: exit {p.returncode}; {p.stdout[-300:]!r}")
+        _, samples = check_count_files("count_cxx", out, "glibc")
+        first, last = samples[0], samples[-1]
+        d_live = last["live_bytes"] - first["live_bytes"]
+        d_books = last["alloc"]["allocated"] - first["alloc"]["allocated"]
+        d_blocks = last["live_allocs"] - first["live_allocs"]
+        print(f"count_cxx: live bytes +{d_live}, allocated +{d_books}, blocks +{d_blocks}",
+              flush=True)
+        check(d_books > 200000 and 0.8 <= d_live / d_books <= 1.1,
+              f"count_cxx: live bytes +{d_live} against the books' +{d_books}")
+        check(abs(d_live - 10000 * d_blocks) <= 10000,
+              f"count_cxx: {d_blocks} blocks for +{d_live} bytes (10,000 each expected)")
+        check_quiet_after("count_cxx", out, t)
+        check_output("count_cxx", t)
+    finally:
+        t.kill()
 
 
 # redis-server at level stats, with its own allocator (Debian's links libjemalloc.so.2) or one
@@ -412,16 +709,17 @@ def redis_preload(args, allocator):
     return lib
 
 
-def run_redis(args, allocator):
+def run_redis(args, allocator, mode="stats"):
     """redis-server on 127.0.0.1 (a generated config, no persistence) under `allocator`, keys
-    loaded and a light load running while `run --pid --mode stats` attaches for 3 s: the agent
-    is injected, names the allocator redis calls, reads its books; redis answers throughout and
+    loaded and a light load running while `run --pid --mode MODE` attaches for 3 s: the agent
+    is injected, names the allocator redis calls, reads its books (and at level count, counts
+    the SETs' blocks from the attach and puts every slot back); redis answers throughout and
     after, with every key it had."""
     for tool in ("redis-server", "redis-cli", "redis-benchmark"):
         if not shutil.which(tool):
             skip(f"{tool} not installed (scripts/bootstrap installs redis-server redis-tools)")
     preload = redis_preload(args, allocator)
-    tag = f"redis_{allocator}"
+    tag = f"redis_{allocator}" if mode == "stats" else f"redis_{mode}_{allocator}"
     tmp = os.path.join(args.workdir, tag)
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -465,7 +763,7 @@ def run_redis(args, allocator):
         subprocess.run([*bench, "-n", "20000"], capture_output=True, timeout=120, check=True)
         loader.start()
         out = os.path.join(tmp, "attach")
-        p = attach(args, server.pid, out, sub="run", duration="3")
+        p = attach(args, server.pid, out, sub="run", duration="3", mode=mode)
         stop.set()
         loader.join()
         check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
@@ -483,6 +781,15 @@ def run_redis(args, allocator):
         check(REDIS_BOOKS[want] <= books, f"{tag}: books {sorted(books)}, expected "
               f"{sorted(REDIS_BOOKS[want])}")
         check(inj.get("final_sample") is True, f"{tag}: injection {inj}")
+        if mode == "count":
+            check(header.get("mode") == "count" and all("live_bytes" in x for x in samples),
+                  f"{tag}: no live bytes: {samples[:1]}")
+            check(max(x["live_allocs"] for x in samples) > 0 and
+                  samples[-1]["gauges"]["attach_hooked_slots"] == 0,
+                  f"{tag}: blocks {[x['live_allocs'] for x in samples]}, last {samples[-1]}")
+            print(f"{tag}: {samples[0]['gauges']['attach_hooked_slots']} slots in "
+                  f"{samples[0]['gauges']['attach_hooked_objects']} objects; live bytes "
+                  f"{samples[0]['live_bytes']} -> {samples[-1]['live_bytes']}", flush=True)
         # redis rewrites its title and NULs the rest of argv: no empty arguments are recorded.
         check(rec.get("command") and "" not in rec["command"],
               f"{tag}: command {rec.get('command')}")
@@ -517,6 +824,7 @@ def run_redis(args, allocator):
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 for _alloc in ("own", "glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"):
     CASES["redis_" + _alloc] = lambda args, a=_alloc: run_redis(args, a)
+    CASES["redis_count_" + _alloc] = lambda args, a=_alloc: run_redis(args, a, "count")
 
 
 def main():
@@ -525,6 +833,8 @@ def main():
     ap.add_argument("--arenalab", required=True)
     ap.add_argument("--target", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--plugin", help="the library count_dlopen's target loads late")
+    ap.add_argument("--cxx", help="count_cxx's target (every form of operator new/delete)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     args.workdir = os.path.abspath(args.workdir)

@@ -53,7 +53,12 @@ struct Options {
   // "rss": nothing injected. "stats": libarenalab_agent.so is loaded into the target by ptrace
   // and its thread writes the allocator's books (docs/attach.md); refused where ptrace is not
   // permitted, for a static target, another mount namespace, or the interposer present.
+  // "count": the same agent also patches the GOT of every loaded object and counts live bytes
+  // since the attach (live_bytes, live_allocs, mmap_bytes), putting every slot back at detach.
   std::string level = "rss";
+  // Why the level is not the one asked for or defaulted to ("" none): kept in attach.json's
+  // warnings (the CLI's default falls back from stats to rss with the reason).
+  std::string level_note;
   std::string agent_path;     // empty: lib_dir()/libarenalab_agent.so
   double interval_ms = 1000;  // sampling period
   double duration_s = 0;      // stop after this long; 0: until interrupted or the target ends
@@ -122,5 +127,10 @@ inline constexpr const char* kRssLevelLimit =
 inline constexpr const char* kStatsLevelLimit =
     "level stats reads the allocator's books and RSS, not call sites: it tells a leak from "
     "memory the allocator retains, not where the memory was allocated";
+// The same for level count.
+inline constexpr const char* kCountLevelLimit =
+    "level count's live bytes are relative to the attach point: blocks allocated before it are "
+    "not counted, and freeing them after it does not make live bytes fall (nor do frees inside "
+    "the allocator's own library); no call sites";
 
 }  // namespace arenalab::attach

@@ -1,0 +1,750 @@
+// SPDX-License-Identifier: Apache-2.0
+// Level count of an attach: the GOT of every loaded object is patched so that its calls to the
+// malloc family, operator new/delete and mmap/munmap go through the hooks below, which count
+// what is live since the attach point (the approach of heaptrack's heaptrack_inject: walk
+// dl_iterate_phdr, read each object's DT_JMPREL / DT_RELA with DT_SYMTAB / DT_STRTAB, swap the
+// slots naming those symbols). Hooks run on someone else's hot path: no lock, no allocation, no
+// TLS, no call to anything hooked; only relaxed atomics on a fixed table. docs/attach.md.
+#include "got_hooks.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace arenalab::agent {
+namespace {
+
+using uptr = std::uintptr_t;
+
+// ---- The blocks allocated since the attach: open-addressing tables of (pointer, size). A free
+// finds its block here or not at all: a block allocated before the attach (or through a path no
+// hook sees) is not in them, so its free leaves the counts alone (live never goes negative).
+// Level 0 has 2^16 entries of 16 bytes; when an insert finds no room within kProbe entries it
+// goes on to the next level, twice the size, mapped on first use (MAP_NORESERVE: pages are
+// touched as entries land on them), up to 2^23 entries: about 32 bytes of table per block live
+// since the attach, 255 MiB of address space at most. A block that finds no room anywhere is not
+// counted (attach_untracked).
+constexpr int kLevels = 8;
+constexpr int kLevel0Bits = 16;
+constexpr std::size_t kProbe = 32;
+constexpr uptr kEmpty = 0, kTomb = 1;
+struct Entry {
+  std::atomic<uptr> key;
+  std::atomic<std::size_t> size;
+};
+std::atomic<Entry*> g_levels[kLevels];
+
+inline std::size_t level_slots(int level) { return std::size_t{1} << (kLevel0Bits + level); }
+
+// Live counts, striped by hash so threads allocating at once mostly touch different lines.
+constexpr int kStripes = 64;
+struct alignas(64) Stripe {
+  std::atomic<long long> bytes{0};
+  std::atomic<long long> blocks{0};
+};
+Stripe g_stripes[kStripes];
+std::atomic<long long> g_unknown_frees{0};
+std::atomic<long long> g_untracked{0};
+std::atomic<long long> g_mmap_bytes{0};
+std::atomic<int> g_active{0};
+
+inline bool active() { return g_active.load(std::memory_order_relaxed) != 0; }
+
+// Fibonacci hashing of the pointer (blocks are 16-byte aligned): the top bits of the product.
+inline std::uint64_t mix(uptr p) {
+  return static_cast<std::uint64_t>(p >> 4) * 0x9E3779B97F4A7C15ULL;
+}
+inline std::size_t home(std::uint64_t m, int level) {
+  return static_cast<std::size_t>(m >> (64 - (kLevel0Bits + level)));
+}
+inline Stripe& stripe(std::uint64_t m) { return g_stripes[m & (kStripes - 1)]; }
+
+// The table of a level, mapped by the first thread that needs it (a plain mmap system call of
+// the agent's own, not a hooked one; the loser of a race unmaps its copy).
+Entry* level_table(int level, bool create) {
+  Entry* t = g_levels[level].load(std::memory_order_acquire);
+  if (t || !create) return t;
+  void* m = mmap(nullptr, level_slots(level) * sizeof(Entry), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) return nullptr;
+  Entry* mine = static_cast<Entry*>(m);
+  if (!g_levels[level].compare_exchange_strong(t, mine, std::memory_order_acq_rel)) {
+    munmap(m, level_slots(level) * sizeof(Entry));
+    return t;
+  }
+  return mine;
+}
+
+void track_add(void* ptr, std::size_t n) {
+  const uptr p = reinterpret_cast<uptr>(ptr);
+  const std::uint64_t m = mix(p);
+  for (int level = 0; level < kLevels; ++level) {
+    Entry* t = level_table(level, true);
+    if (!t) break;
+    const std::size_t mask = level_slots(level) - 1, h = home(m, level);
+    for (std::size_t i = 0; i < kProbe; ++i) {
+      Entry& e = t[(h + i) & mask];
+      uptr k = e.key.load(std::memory_order_relaxed);
+      if (k != kEmpty && k != kTomb) continue;
+      if (!e.key.compare_exchange_strong(k, p, std::memory_order_acq_rel)) continue;
+      // The block's free comes after this returns (the program hands the pointer on after
+      // it), so the size is there when it is read.
+      e.size.store(n, std::memory_order_release);
+      Stripe& s = stripe(m);
+      s.bytes.fetch_add(static_cast<long long>(n), std::memory_order_relaxed);
+      s.blocks.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  g_untracked.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Removes the block; its size, or 0 and an unknown free when it was not allocated through a
+// hook since the attach. Entries never go back to empty (only to tombstones, reused by
+// inserts), so an empty entry ends the search in a level.
+std::size_t track_take(void* ptr) {
+  const uptr p = reinterpret_cast<uptr>(ptr);
+  const std::uint64_t m = mix(p);
+  for (int level = 0; level < kLevels; ++level) {
+    Entry* t = level_table(level, false);
+    if (!t) break;
+    const std::size_t mask = level_slots(level) - 1, h = home(m, level);
+    for (std::size_t i = 0; i < kProbe; ++i) {
+      Entry& e = t[(h + i) & mask];
+      uptr k = e.key.load(std::memory_order_acquire);
+      if (k == kEmpty) break;
+      if (k != p) continue;
+      const std::size_t n = e.size.load(std::memory_order_acquire);
+      if (!e.key.compare_exchange_strong(k, kTomb, std::memory_order_acq_rel)) break;
+      Stripe& s = stripe(m);
+      s.bytes.fetch_sub(static_cast<long long>(n), std::memory_order_relaxed);
+      s.blocks.fetch_sub(1, std::memory_order_relaxed);
+      return n;
+    }
+  }
+  g_unknown_frees.fetch_add(1, std::memory_order_relaxed);
+  return 0;
+}
+
+// ---- The program's own anonymous mappings since the attach: [start, end) and the bytes still
+// counted of each (a partial munmap takes its overlap off). 4096 at a time; more are not counted.
+constexpr int kRegions = 4096;
+struct Region {
+  std::atomic<uptr> start{0};
+  std::atomic<uptr> end{0};
+  std::atomic<long long> bytes{0};
+};
+Region g_regions[kRegions];
+std::atomic<int> g_regions_hi{0};  // entries at or above this were never used
+std::size_t g_page = 4096;
+
+inline uptr page_up(std::size_t n) { return (n + g_page - 1) & ~(g_page - 1); }
+
+void region_add(uptr start, std::size_t len) {
+  for (int i = 0; i < kRegions; ++i) {
+    Region& r = g_regions[i];
+    uptr free_start = 0;
+    if (r.start.load(std::memory_order_relaxed) != 0) continue;
+    if (!r.start.compare_exchange_strong(free_start, start, std::memory_order_acq_rel)) continue;
+    r.end.store(start + len, std::memory_order_release);
+    r.bytes.store(static_cast<long long>(len), std::memory_order_release);
+    int hi = g_regions_hi.load(std::memory_order_relaxed);
+    while (hi < i + 1 && !g_regions_hi.compare_exchange_weak(hi, i + 1)) {
+    }
+    g_mmap_bytes.fetch_add(static_cast<long long>(len), std::memory_order_relaxed);
+    return;
+  }
+  g_untracked.fetch_add(1, std::memory_order_relaxed);
+}
+
+void region_remove(uptr a, std::size_t len) {
+  const uptr b = a + len;
+  const int hi = g_regions_hi.load(std::memory_order_acquire);
+  for (int i = 0; i < hi; ++i) {
+    Region& r = g_regions[i];
+    const uptr s = r.start.load(std::memory_order_acquire);
+    if (s == 0) continue;
+    const uptr e = r.end.load(std::memory_order_acquire);
+    const uptr lo = a > s ? a : s, up = b < e ? b : e;
+    if (up <= lo) continue;
+    long long cur = r.bytes.load(std::memory_order_relaxed), take = 0;
+    do {
+      take = static_cast<long long>(up - lo) < cur ? static_cast<long long>(up - lo) : cur;
+    } while (!r.bytes.compare_exchange_weak(cur, cur - take));
+    g_mmap_bytes.fetch_sub(take, std::memory_order_relaxed);
+    if (cur - take == 0) {
+      uptr expect = s;
+      r.start.compare_exchange_strong(expect, 0, std::memory_order_acq_rel);
+    }
+  }
+}
+
+// ---- The hooked symbols (one list: the ids, the real functions, the hooks, the names).
+enum Kind : unsigned char { kC, kCxx, kMap };
+#define ARENALAB_COUNT_HOOKS(X)                \
+  X(malloc, kC)                                \
+  X(free, kC)                                  \
+  X(calloc, kC)                                \
+  X(realloc, kC)                               \
+  X(posix_memalign, kC)                        \
+  X(aligned_alloc, kC)                         \
+  X(memalign, kC)                              \
+  X(valloc, kC)                                \
+  X(pvalloc, kC)                               \
+  X(_Znwm, kCxx)                               \
+  X(_Znam, kCxx)                               \
+  X(_ZnwmRKSt9nothrow_t, kCxx)                 \
+  X(_ZnamRKSt9nothrow_t, kCxx)                 \
+  X(_ZnwmSt11align_val_t, kCxx)                \
+  X(_ZnamSt11align_val_t, kCxx)                \
+  X(_ZnwmSt11align_val_tRKSt9nothrow_t, kCxx)  \
+  X(_ZnamSt11align_val_tRKSt9nothrow_t, kCxx)  \
+  X(_ZdlPv, kCxx)                              \
+  X(_ZdaPv, kCxx)                              \
+  X(_ZdlPvm, kCxx)                             \
+  X(_ZdaPvm, kCxx)                             \
+  X(_ZdlPvSt11align_val_t, kCxx)               \
+  X(_ZdaPvSt11align_val_t, kCxx)               \
+  X(_ZdlPvmSt11align_val_t, kCxx)              \
+  X(_ZdaPvmSt11align_val_t, kCxx)              \
+  X(_ZdlPvRKSt9nothrow_t, kCxx)                \
+  X(_ZdaPvRKSt9nothrow_t, kCxx)                \
+  X(_ZdlPvSt11align_val_tRKSt9nothrow_t, kCxx) \
+  X(_ZdaPvSt11align_val_tRKSt9nothrow_t, kCxx) \
+  X(mmap, kMap)                                \
+  X(mmap64, kMap)                              \
+  X(munmap, kMap)
+
+enum Id : int {
+#define ARENALAB_ID(n, k) id_##n,
+  ARENALAB_COUNT_HOOKS(ARENALAB_ID)
+#undef ARENALAB_ID
+      kHookCount
+};
+
+// The functions the program would have called: dlsym(RTLD_DEFAULT), the global scope's
+// definition, which is what its slots are bound to (a slot bound elsewhere is left alone).
+// Set once before any slot is patched; never cleared (a hook copied away stays callable).
+void* g_real[kHookCount];
+
+// libstdc++'s operator new variants call its plain or aligned operator new, and its deletes its
+// plain or aligned delete, through its own GOT (new_opv.cc, new_opnt.cc, del_ops.cc, ...: Debian's
+// libstdc++.so.6 has JUMP_SLOTs for _Znwm, _ZnwmSt11align_val_t, _ZdlPv, _ZdlPvSt11align_val_t).
+// Once those four slots are hooked, a variant living in that library only forwards (its inner
+// call counts), or a new[] would count twice. A variant defined elsewhere (tcmalloc, a program's
+// own) counts itself.
+Id ultimate(Id id) {
+  switch (id) {
+    case id__Znam:
+    case id__ZnwmRKSt9nothrow_t:
+    case id__ZnamRKSt9nothrow_t:
+      return id__Znwm;
+    case id__ZnamSt11align_val_t:
+    case id__ZnwmSt11align_val_tRKSt9nothrow_t:
+    case id__ZnamSt11align_val_tRKSt9nothrow_t:
+      return id__ZnwmSt11align_val_t;
+    case id__ZdaPv:
+    case id__ZdlPvm:
+    case id__ZdaPvm:
+    case id__ZdlPvRKSt9nothrow_t:
+    case id__ZdaPvRKSt9nothrow_t:
+      return id__ZdlPv;
+    case id__ZdaPvSt11align_val_t:
+    case id__ZdlPvmSt11align_val_t:
+    case id__ZdaPvmSt11align_val_t:
+    case id__ZdlPvSt11align_val_tRKSt9nothrow_t:
+    case id__ZdaPvSt11align_val_tRKSt9nothrow_t:
+      return id__ZdlPvSt11align_val_t;
+    default:
+      return id;
+  }
+}
+std::atomic<bool> g_defer[kHookCount];
+
+template <class F>
+inline F real(Id id) {
+  return reinterpret_cast<F>(g_real[id]);
+}
+
+using Alloc1 = void* (*)(std::size_t);
+using Alloc2 = void* (*)(std::size_t, uptr);
+using Alloc3 = void* (*)(std::size_t, uptr, uptr);
+using Free1 = void (*)(void*);
+using Free2 = void (*)(void*, uptr);
+using Free3 = void (*)(void*, uptr, uptr);
+
+inline void note_alloc(void* p, std::size_t n) {
+  if (p && active()) track_add(p, n);
+}
+inline void note_free(void* p) {
+  if (p && active()) (void)track_take(p);
+}
+inline bool deferred(Id id) { return g_defer[id].load(std::memory_order_relaxed); }
+
+void* h_malloc(std::size_t n) {
+  void* p = real<Alloc1>(id_malloc)(n);
+  note_alloc(p, n);
+  return p;
+}
+void h_free(void* p) {
+  note_free(p);  // before the real free: once freed, another thread may get the address back
+  real<Free1>(id_free)(p);
+}
+void* h_calloc(std::size_t n, std::size_t s) {
+  void* p = real<void* (*)(std::size_t, std::size_t)>(id_calloc)(n, s);
+  note_alloc(p, n * s);  // no overflow when p is not null
+  return p;
+}
+void* h_realloc(void* old, std::size_t n) {
+  using F = void* (*)(void*, std::size_t);
+  if (!active()) return real<F>(id_realloc)(old, n);
+  // The old block leaves the table first (realloc frees it, and its address may be handed to
+  // another thread at once); it comes back when realloc fails and keeps it.
+  const std::size_t had = old ? track_take(old) : 0;
+  void* p = real<F>(id_realloc)(old, n);
+  if (p)
+    track_add(p, n);
+  else if (old && n != 0 && had)
+    track_add(old, had);
+  return p;
+}
+int h_posix_memalign(void** out, std::size_t align, std::size_t n) {
+  const int rc = real<int (*)(void**, std::size_t, std::size_t)>(id_posix_memalign)(out, align, n);
+  if (rc == 0) note_alloc(*out, n);
+  return rc;
+}
+void* h_aligned_alloc(std::size_t align, std::size_t n) {
+  void* p = real<void* (*)(std::size_t, std::size_t)>(id_aligned_alloc)(align, n);
+  note_alloc(p, n);
+  return p;
+}
+void* h_memalign(std::size_t align, std::size_t n) {
+  void* p = real<void* (*)(std::size_t, std::size_t)>(id_memalign)(align, n);
+  note_alloc(p, n);
+  return p;
+}
+void* h_valloc(std::size_t n) {
+  void* p = real<Alloc1>(id_valloc)(n);
+  note_alloc(p, n);
+  return p;
+}
+void* h_pvalloc(std::size_t n) {
+  void* p = real<Alloc1>(id_pvalloc)(n);
+  note_alloc(p, n);
+  return p;
+}
+
+// operator new / delete: the extra arguments (std::align_val_t, const std::nothrow_t&, the size
+// of a sized delete) are one register each, passed on as they came. A throwing new unwinds
+// through the hook (x86-64 GCC emits unwind tables for it; it holds nothing to clean up).
+#define ARENALAB_NEW1(n)                     \
+  void* h_##n(std::size_t s) {               \
+    void* p = real<Alloc1>(id_##n)(s);       \
+    if (!deferred(id_##n)) note_alloc(p, s); \
+    return p;                                \
+  }
+#define ARENALAB_NEW2(n)                     \
+  void* h_##n(std::size_t s, uptr a) {       \
+    void* p = real<Alloc2>(id_##n)(s, a);    \
+    if (!deferred(id_##n)) note_alloc(p, s); \
+    return p;                                \
+  }
+#define ARENALAB_NEW3(n)                       \
+  void* h_##n(std::size_t s, uptr a, uptr b) { \
+    void* p = real<Alloc3>(id_##n)(s, a, b);   \
+    if (!deferred(id_##n)) note_alloc(p, s);   \
+    return p;                                  \
+  }
+#define ARENALAB_DEL1(n)                 \
+  void h_##n(void* p) {                  \
+    if (!deferred(id_##n)) note_free(p); \
+    real<Free1>(id_##n)(p);              \
+  }
+#define ARENALAB_DEL2(n)                 \
+  void h_##n(void* p, uptr a) {          \
+    if (!deferred(id_##n)) note_free(p); \
+    real<Free2>(id_##n)(p, a);           \
+  }
+#define ARENALAB_DEL3(n)                 \
+  void h_##n(void* p, uptr a, uptr b) {  \
+    if (!deferred(id_##n)) note_free(p); \
+    real<Free3>(id_##n)(p, a, b);        \
+  }
+ARENALAB_NEW1(_Znwm)
+ARENALAB_NEW1(_Znam)
+ARENALAB_NEW2(_ZnwmRKSt9nothrow_t)
+ARENALAB_NEW2(_ZnamRKSt9nothrow_t)
+ARENALAB_NEW2(_ZnwmSt11align_val_t)
+ARENALAB_NEW2(_ZnamSt11align_val_t)
+ARENALAB_NEW3(_ZnwmSt11align_val_tRKSt9nothrow_t)
+ARENALAB_NEW3(_ZnamSt11align_val_tRKSt9nothrow_t)
+ARENALAB_DEL1(_ZdlPv)
+ARENALAB_DEL1(_ZdaPv)
+ARENALAB_DEL2(_ZdlPvm)
+ARENALAB_DEL2(_ZdaPvm)
+ARENALAB_DEL2(_ZdlPvSt11align_val_t)
+ARENALAB_DEL2(_ZdaPvSt11align_val_t)
+ARENALAB_DEL3(_ZdlPvmSt11align_val_t)
+ARENALAB_DEL3(_ZdaPvmSt11align_val_t)
+ARENALAB_DEL2(_ZdlPvRKSt9nothrow_t)
+ARENALAB_DEL2(_ZdaPvRKSt9nothrow_t)
+ARENALAB_DEL3(_ZdlPvSt11align_val_tRKSt9nothrow_t)
+ARENALAB_DEL3(_ZdaPvSt11align_val_tRKSt9nothrow_t)
+
+using MmapFn = void* (*)(void*, std::size_t, int, int, int, off_t);
+void* map_hook(Id id, void* addr, std::size_t len, int prot, int flags, int fd, off_t off) {
+  if (!active()) return real<MmapFn>(id)(addr, len, prot, flags, fd, off);
+  // MAP_FIXED replaces what was there: taken off first, as a munmap would.
+  if ((flags & MAP_FIXED) && addr) region_remove(reinterpret_cast<uptr>(addr), page_up(len));
+  void* r = real<MmapFn>(id)(addr, len, prot, flags, fd, off);
+  if (r != MAP_FAILED && (flags & MAP_ANONYMOUS) && prot != PROT_NONE)
+    region_add(reinterpret_cast<uptr>(r), page_up(len));
+  return r;
+}
+void* h_mmap(void* a, std::size_t l, int p, int f, int fd, off_t o) {
+  return map_hook(id_mmap, a, l, p, f, fd, o);
+}
+void* h_mmap64(void* a, std::size_t l, int p, int f, int fd, off_t o) {
+  return map_hook(id_mmap64, a, l, p, f, fd, o);
+}
+int h_munmap(void* a, std::size_t len) {
+  if (active()) region_remove(reinterpret_cast<uptr>(a), page_up(len));
+  return real<int (*)(void*, std::size_t)>(id_munmap)(a, len);
+}
+
+struct HookDef {
+  const char* name;
+  uptr hook;
+  Kind kind;
+};
+const HookDef kHooks[kHookCount] = {
+#define ARENALAB_DEF(n, k) {#n, reinterpret_cast<uptr>(&h_##n), k},
+    ARENALAB_COUNT_HOOKS(ARENALAB_DEF)
+#undef ARENALAB_DEF
+};
+
+int hook_id(const char* name) {
+  for (int i = 0; i < kHookCount; ++i)
+    if (std::strcmp(kHooks[i].name, name) == 0) return i;
+  return -1;
+}
+
+// ---- Patching. Only the start call (on the injected thread, before the sampler exists) and then
+// the sampler thread patch and restore, so the list of saved slots needs no lock.
+struct Saved {
+  uptr slot;
+  uptr old;
+  int id;
+};
+constexpr int kMaxSaved = 16384;
+Saved g_saved[kMaxSaved];
+int g_nsaved = 0;
+long long g_objects = 0;  // objects with a slot patched in the last pass
+unsigned long long g_adds = 0;
+
+bool in_load(const dl_phdr_info* info, uptr addr, bool writable_only) {
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (writable_only && !(ph.p_flags & PF_W))) continue;
+    const uptr lo = info->dlpi_addr + ph.p_vaddr;
+    if (addr >= lo && addr < lo + ph.p_memsz) return true;
+  }
+  return false;
+}
+
+// /proc/self/maps as it was at the start of a patch or restore pass (read once per pass, into a
+// static buffer: no allocation), to know whether a page is writable now.
+char g_maps[256 * 1024];
+std::size_t g_maps_len = 0;
+bool g_maps_ok = false;
+
+void snapshot_maps() {
+  g_maps_ok = false;
+  g_maps_len = 0;
+  const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  for (;;) {
+    const ssize_t n = read(fd, g_maps + g_maps_len, sizeof g_maps - 1 - g_maps_len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    g_maps_len += static_cast<std::size_t>(n);
+    if (g_maps_len == sizeof g_maps - 1) break;
+  }
+  close(fd);
+  g_maps[g_maps_len] = 0;
+  g_maps_ok = g_maps_len > 0 && g_maps_len < sizeof g_maps - 1;  // a cut file is not trusted
+}
+
+// 1 writable, 0 mapped but not writable, -1 unknown (no snapshot, or not in it).
+int page_writable(uptr addr) {
+  if (!g_maps_ok) return -1;
+  for (const char* p = g_maps; *p;) {
+    char* end = nullptr;
+    const unsigned long long lo = std::strtoull(p, &end, 16);
+    if (!end || *end != '-') return -1;
+    const unsigned long long hi = std::strtoull(end + 1, &end, 16);
+    if (!end || *end != ' ') return -1;
+    if (addr >= lo && addr < hi) return end[2] == 'w' ? 1 : 0;
+    const char* nl = std::strchr(end, '\n');
+    if (!nl) break;
+    p = nl + 1;
+  }
+  return -1;
+}
+
+// Writes a pointer into a slot of `info` with one atomic store. A page writable now is written
+// as it is. A read-only one inside PT_GNU_RELRO (glibc's _dl_protect_relro: from the segment's
+// start rounded down to its end rounded down) is made writable for the store and read-only
+// again; only a page seen read-only is protected again, so an object still being relocated by a
+// concurrent dlopen (RELRO not yet applied, the loader still writing) is never made read-only
+// under the loader. Anything else is not written.
+bool write_slot(const dl_phdr_info* info, uptr slot, uptr value) {
+  uptr relro_lo = 0, relro_hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_GNU_RELRO) continue;
+    relro_lo = (info->dlpi_addr + ph.p_vaddr) & ~(g_page - 1);
+    relro_hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz) & ~(g_page - 1);
+  }
+  const uptr page = slot & ~(g_page - 1);
+  const bool relro = page >= relro_lo && page < relro_hi;
+  const int w = page_writable(slot);
+  // Unknown (no snapshot): RELRO pages are taken to be read-only, others writable.
+  const bool ro = w == 0 || (w < 0 && relro);
+  if (ro && !relro) return false;  // read-only and not RELRO: not ours to change
+  if (ro && mprotect(reinterpret_cast<void*>(page), g_page, PROT_READ | PROT_WRITE) != 0)
+    return false;
+  __atomic_store_n(reinterpret_cast<uptr*>(slot), value, __ATOMIC_RELEASE);
+  if (ro) mprotect(reinterpret_cast<void*>(page), g_page, PROT_READ);
+  return true;
+}
+
+const char* base_name(const char* path) {
+  const char* s = std::strrchr(path, '/');
+  return s ? s + 1 : path;
+}
+bool starts(const char* s, const char* prefix) {
+  return std::strncmp(s, prefix, std::strlen(prefix)) == 0;
+}
+
+// d_ptr of a loaded object: glibc relocates them in place on x86-64; a value below the load
+// address is still an offset (the vdso, ports with a read-only dynamic section).
+template <class T>
+T* dyn_ptr(const dl_phdr_info* info, ElfW(Addr) v) {
+  return reinterpret_cast<T*>(v < info->dlpi_addr ? v + info->dlpi_addr : v);
+}
+
+void patch_relocs(const dl_phdr_info* info, const ElfW(Rela) * rel, std::size_t bytes,
+                  const ElfW(Sym) * symtab, const char* strtab, bool skip_c, int* patched,
+                  bool* hooked) {
+  for (std::size_t i = 0; i < bytes / sizeof(ElfW(Rela)); ++i) {
+    const ElfW(Rela)& r = rel[i];
+    const auto type = ELF64_R_TYPE(r.r_info);
+    const auto sym = ELF64_R_SYM(r.r_info);
+    if (sym == 0) continue;
+    if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT &&
+        !(type == R_X86_64_64 && r.r_addend == 0))
+      continue;
+    const int id = hook_id(strtab + symtab[sym].st_name);
+    if (id < 0 || !g_real[id] || (skip_c && kHooks[id].kind != kCxx)) continue;
+    const uptr slot = info->dlpi_addr + r.r_offset;
+    if (!in_load(info, slot, true)) continue;  // not in a writable segment: never written here
+    const uptr cur = __atomic_load_n(reinterpret_cast<uptr*>(slot), __ATOMIC_ACQUIRE);
+    if (cur == kHooks[id].hook) {  // patched in an earlier pass
+      ++*patched;
+      hooked[id] = true;
+      continue;
+    }
+    // Only a slot bound to the global definition (or, for a lazy PLT slot, still pointing at
+    // its own stub) is taken: one bound elsewhere (RTLD_DEEPBIND, a wrapper the program set in
+    // a function-pointer table) would be forwarded to the wrong function.
+    const uptr want = reinterpret_cast<uptr>(g_real[id]);
+    if (cur != want && !(type == R_X86_64_JUMP_SLOT && in_load(info, cur, false))) continue;
+    if (g_nsaved == kMaxSaved) return;
+    if (!write_slot(info, slot, kHooks[id].hook)) continue;
+    g_saved[g_nsaved++] = {slot, cur, id};
+    ++*patched;
+    hooked[id] = true;
+  }
+}
+
+int patch_object(dl_phdr_info* info, std::size_t, void*) {
+  const char* name = info->dlpi_name ? info->dlpi_name : "";
+  const char* b = base_name(name);
+  // Not ourselves, not the loader (its own malloc is not the program's), not the vdso.
+  if (in_load(info, reinterpret_cast<uptr>(&patch_object), false)) return 0;
+  if (starts(b, "ld-linux") || starts(b, "ld-") || starts(b, "linux-vdso") ||
+      starts(b, "linux-gate"))
+    return 0;
+  // The allocator's own library (its calls to mmap and to itself are the allocator's, not the
+  // program's). glibc's libc is kept: its malloc calls its internals directly, and the calls it
+  // makes through its GOT (strdup, getline, fopen, ...) are made for the program.
+  const bool libc = starts(b, "libc.so");
+  if (!libc && (starts(b, "libjemalloc") || starts(b, "libtcmalloc") || starts(b, "libmimalloc") ||
+                starts(b, "libtbbmalloc") ||
+                in_load(info, reinterpret_cast<uptr>(g_real[id_malloc]), false)))
+    return 0;
+  // An object that defines operator new (libstdc++) calls malloc from it: hooking both would
+  // count a new twice, so only its new/delete slots are taken.
+  const bool skip_c =
+      g_real[id__Znwm] && in_load(info, reinterpret_cast<uptr>(g_real[id__Znwm]), false);
+  const ElfW(Dyn)* dyn = nullptr;
+  for (int i = 0; i < info->dlpi_phnum; ++i)
+    if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+      dyn = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+  if (!dyn) return 0;
+  const ElfW(Sym)* symtab = nullptr;
+  const char* strtab = nullptr;
+  const ElfW(Rela)* rela = nullptr, *jmprel = nullptr;
+  std::size_t rela_bytes = 0, jmprel_bytes = 0;
+  for (const ElfW(Dyn)* d = dyn; d->d_tag != DT_NULL; ++d) {
+    switch (d->d_tag) {
+      case DT_SYMTAB:
+        symtab = dyn_ptr<const ElfW(Sym)>(info, d->d_un.d_ptr);
+        break;
+      case DT_STRTAB:
+        strtab = dyn_ptr<const char>(info, d->d_un.d_ptr);
+        break;
+      case DT_RELA:
+        rela = dyn_ptr<const ElfW(Rela)>(info, d->d_un.d_ptr);
+        break;
+      case DT_RELASZ:
+        rela_bytes = d->d_un.d_val;
+        break;
+      case DT_JMPREL:
+        jmprel = dyn_ptr<const ElfW(Rela)>(info, d->d_un.d_ptr);
+        break;
+      case DT_PLTRELSZ:
+        jmprel_bytes = d->d_un.d_val;
+        break;
+      default:
+        break;
+    }
+  }
+  if (!symtab || !strtab) return 0;
+  int patched = 0;
+  bool hooked[kHookCount] = {};
+  if (rela) patch_relocs(info, rela, rela_bytes, symtab, strtab, skip_c, &patched, hooked);
+  if (jmprel) patch_relocs(info, jmprel, jmprel_bytes, symtab, strtab, skip_c, &patched, hooked);
+  if (patched) ++g_objects;
+  if (skip_c)  // the library of operator new: its variants forward once its bases are hooked
+    for (int i = 0; i < kHookCount; ++i) {
+      const Id base = ultimate(static_cast<Id>(i));
+      if (base != i && g_real[i] && in_load(info, reinterpret_cast<uptr>(g_real[i]), false))
+        g_defer[i].store(hooked[base], std::memory_order_relaxed);
+    }
+  return 0;
+}
+
+int read_adds(dl_phdr_info* info, std::size_t size, void* out) {
+  if (size >= offsetof(dl_phdr_info, dlpi_subs))
+    *static_cast<unsigned long long*>(out) = info->dlpi_adds;
+  return 1;  // the counter is the same in every entry: one is enough
+}
+
+void patch_all() {
+  dl_iterate_phdr(read_adds, &g_adds);
+  snapshot_maps();
+  dl_iterate_phdr(patch_object, nullptr);
+}
+
+int restore_object(dl_phdr_info* info, std::size_t, void*) {
+  // Newest first: a slot saved twice (patched, put back by someone, patched again) ends with the
+  // value it had before the first patch only if nothing else wrote it since.
+  for (int i = g_nsaved - 1; i >= 0; --i) {
+    Saved& s = g_saved[i];
+    if (s.slot == 0 || !in_load(info, s.slot, true)) continue;
+    if (__atomic_load_n(reinterpret_cast<uptr*>(s.slot), __ATOMIC_ACQUIRE) == kHooks[s.id].hook)
+      write_slot(info, s.slot, s.old);
+    s.slot = 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int count_start(char* why, std::size_t why_size) {
+  g_page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  // A new attach counts from its own point: every level back to zero pages (kept mapped: a
+  // hook still running from the last attach may be reading one).
+  for (int level = 0; level < kLevels; ++level)
+    if (Entry* t = g_levels[level].load())
+      madvise(t, level_slots(level) * sizeof(Entry), MADV_DONTNEED);
+  if (!level_table(0, true)) {
+    std::snprintf(why, why_size, "cannot map the agent's pointer table (%zu KiB)",
+                  level_slots(0) * sizeof(Entry) >> 10);
+    return 1;
+  }
+  for (Stripe& s : g_stripes) {
+    s.bytes.store(0);
+    s.blocks.store(0);
+  }
+  for (Region& r : g_regions) {
+    r.start.store(0);
+    r.end.store(0);
+    r.bytes.store(0);
+  }
+  g_regions_hi.store(0);
+  g_unknown_frees.store(0);
+  g_untracked.store(0);
+  g_mmap_bytes.store(0);
+  g_nsaved = 0;
+  g_objects = 0;
+  for (std::atomic<bool>& d : g_defer) d.store(false);
+  for (int i = 0; i < kHookCount; ++i) g_real[i] = dlsym(RTLD_DEFAULT, kHooks[i].name);
+  if (!g_real[id_malloc] || !g_real[id_free]) {
+    std::snprintf(why, why_size, "no malloc/free in the target's global scope");
+    return 1;
+  }
+  g_active.store(1);
+  patch_all();
+  return 0;
+}
+
+void count_rescan() {
+  unsigned long long adds = 0;
+  dl_iterate_phdr(read_adds, &adds);
+  if (adds == g_adds) return;
+  g_objects = 0;
+  patch_all();
+}
+
+void count_stop() {
+  snapshot_maps();
+  dl_iterate_phdr(restore_object, nullptr);
+  g_nsaved = 0;  // slots of objects unloaded since were not written: their memory is gone
+  g_objects = 0;
+  g_active.store(0);
+}
+
+CountTotals count_read() {
+  CountTotals t;
+  for (const Stripe& s : g_stripes) {
+    t.live_bytes += s.bytes.load(std::memory_order_relaxed);
+    t.live_allocs += s.blocks.load(std::memory_order_relaxed);
+  }
+  t.mmap_bytes = g_mmap_bytes.load(std::memory_order_relaxed);
+  t.unknown_frees = g_unknown_frees.load(std::memory_order_relaxed);
+  t.untracked = g_untracked.load(std::memory_order_relaxed);
+  int live = 0;
+  for (int i = 0; i < g_nsaved; ++i) live += g_saved[i].slot != 0;
+  t.slots = live;
+  t.objects = g_objects;
+  for (int level = 0; level < kLevels; ++level)
+    if (g_levels[level].load(std::memory_order_relaxed))
+      t.table_bytes += static_cast<long long>(level_slots(level) * sizeof(Entry));
+  return t;
+}
+
+}  // namespace arenalab::agent

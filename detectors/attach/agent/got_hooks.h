@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+// Level count of an attach (docs/attach.md): the agent's hooks on the GOT of every loaded object
+// for the malloc family, operator new/delete and mmap/munmap, counting what is live since the
+// attach point. Private to libarenalab_agent.so.
+#pragma once
+
+#include <cstddef>
+
+namespace arenalab::agent {
+
+// What is live since count_start(): bytes and blocks of the malloc family and operator new
+// (requested sizes), the program's own anonymous mappings, and what the counts could not see.
+struct CountTotals {
+  long long live_bytes = 0;
+  long long live_allocs = 0;
+  long long mmap_bytes = 0;     // anonymous, not PROT_NONE, made through a hooked mmap
+  long long unknown_frees = 0;  // frees of blocks not allocated through a hook since the attach
+  long long untracked = 0;      // allocations the pointer table had no room for (not counted)
+  long long slots = 0;          // GOT / data slots currently pointing at a hook
+  long long objects = 0;        // loaded objects with at least one slot patched
+  long long table_bytes = 0;    // address space of the pointer table's levels mapped so far
+};
+
+// Resolves the real functions, clears the counts and the pointer table, starts counting and
+// patches every loaded object. 0 ok; else a short reason written to `why` (nothing patched).
+int count_start(char* why, std::size_t why_size);
+// Patches objects loaded since the last pass (cheap when none was: one dl_iterate_phdr).
+void count_rescan();
+// Puts every slot still pointing at a hook back to what it held, then stops counting. The hooks
+// stay in the library (never unloaded): a pointer to one copied meanwhile still works.
+void count_stop();
+CountTotals count_read();
+
+}  // namespace arenalab::agent
