@@ -7,6 +7,9 @@
 #     live-at.svg's title names that dump's time.
 #  2. arenalab report embeds the growth, live and live-at flame graphs inline in report.html
 #     (no <img> of them, nothing loaded from outside the page: no src= or href= to a file).
+#     --lg-sample 14 (16 KiB between samples): the bounded window (16 x 64 KiB live) is then in every
+#     graph; at the default 512 KiB it went unsampled in some runs, and a graph holding only the
+#     leak has no frame outside leak_some_records for the zoom to hide.
 #  3. In headless Chromium, a click on leak_some_records in each inline graph zooms to it (full
 #     width, the frames outside hidden, callers full width, "Reset zoom" shown) and a click on
 #     the background restores it, with no console output (flamegraph_zoom_check.py).
@@ -17,7 +20,7 @@ here=$(dirname "$0")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail=0
-"$arenalab" profile --profiler interposer --no-tools -q --interval 0.1 --at 1.5 --out "$out/p" \
+"$arenalab" profile --profiler interposer --no-tools -q --interval 0.1 --lg-sample 14 --at 1.5 --out "$out/p" \
   -- "$prog" --seconds 3 >"$out/p.txt" 2>"$out/p.err"
 rc=$?
 [[ $rc -eq 3 ]] || { echo "FAIL: profile exited $rc, expected 3: $(tail -3 "$out/p.err")"; fail=1; }
