@@ -321,6 +321,24 @@ TEST(Issue19, SmallLeakUnderManyCyclesIsALeak) {
   }
 }
 
+// Issue 19, class 2 with fewer cycles than the cycle means need (7 in the window, min_blocks 8):
+// the quantiles of each whole cycle (seasonal Kendall across levels) confirm the same small leak;
+// the sawtooth alone, whose period the sampler knows only to an interval, stays unclaimed.
+TEST(Issue19, SmallLeakUnderFewCyclesIsALeak) {
+  const double cyc = 80.0 / 11.47;  // 7 whole cycles in the 80 s window
+  const auto teeth = [=](double u) { return 10 * kMiB * (u * cyc - std::floor(u * cyc)); };
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    const auto b = classify_series(make(
+        801, [&](double u) { return 100 * kMiB + teeth(u); }, 0.2 * kMiB, seed));
+    EXPECT_NE(b.verdict, Verdict::kLeak) << b.reason;
+    const auto l = classify_series(make(
+        801, [&](double u) { return 100 * kMiB + teeth(u) + 1.6 * kMiB * u; }, 0.2 * kMiB, seed));
+    EXPECT_EQ(l.verdict, Verdict::kLeak) << l.reason;
+    EXPECT_LT(l.whole.growth_pct, 2.0);
+    EXPECT_LT(l.cycles, 8.0);
+  }
+}
+
 // Issue 19, class 3: a ring of anonymous mappings the program recycles (its own mmap bytes rise
 // until the ring is full, then stay); RSS follows, live bytes are flat. The program holds that
 // memory: bounded, never retention or growth.
