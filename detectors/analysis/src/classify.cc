@@ -1465,7 +1465,7 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
 }
 
 // Step 5: nothing grows: retention, bounded or stable.
-void decide_settled(const Inputs& in, const Baselines& b, Classification& out) {
+void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Classification& out) {
   const SeriesVerdict& rss = *in.rss;
   const SeriesVerdict& held = *in.held;
   // RSS still moving without a verdict of its own while the books are settled: the books
@@ -1484,6 +1484,22 @@ void decide_settled(const Inputs& in, const Baselines& b, Classification& out) {
     const SeriesVerdict* v = held.verdict == Verdict::kBounded ? &held : &rss;
     set(out, Verdict::kBounded, v->confidence,
         std::string(v == &held ? out.held_signal : out.rss_signal) + " " + v->reason + settling);
+    return;
+  }
+  // "Stable" claims that nothing material moves: the data must exclude a leak adding the leak
+  // line (min_drift_pct of the level over the window), not merely fail to show one - an
+  // equivalence test (Schuirmann 1987, J. Pharmacokin. Biopharm. 15:657-680: the interval must
+  // lie inside the bound). When held's trend points up and the high end of its interval reaches
+  // the line, the window is too short or too noisy to tell: unresolved, never stable.
+  const Trend& t = held.whole;
+  const double ref = std::max({std::fabs(held.level), std::fabs(held.start_level), 1.0});
+  const double reach_pct = 100.0 * t.slope_hi * (t.t1_ms - t.t0_ms) / 1000.0 / ref;
+  if (t.slope > 0 && reach_pct >= o.min_drift_pct) {
+    set(out, Verdict::kUnresolved, 0.5,
+        out.held_signal + " shows no significant trend (" + held.reason +
+            "), but its interval reaches " + fmt_rate(t.slope_hi) + ", +" + fmt_pct(reach_pct) +
+            " of level over the window: a leak of " + fmt_pct(o.min_drift_pct) +
+            " cannot be excluded yet" + settling);
     return;
   }
   set(out, Verdict::kStable, std::min(held.confidence, rss.confidence),
@@ -1516,7 +1532,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
     return out;
   }
   const Baselines b = baselines(in, o);
-  if (!decide_rss_grows(in, b, o, out)) decide_settled(in, b, out);
+  if (!decide_rss_grows(in, b, o, out)) decide_settled(in, b, o, out);
   if (out.verdict == Verdict::kRetention) {  // its kind and fix (retention_kind.cc)
     out.retention = explain_retention(sig, b.rss_rise);
     out.reason += "; " + std::string(retention_kind_name(out.retention->kind)) + ": " +

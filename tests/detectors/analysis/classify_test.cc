@@ -339,6 +339,28 @@ TEST(Issue19, SmallLeakUnderFewCyclesIsALeak) {
   }
 }
 
+// "Stable" must exclude a leak (equivalence): a window too noisy to rule out a leak adding 1 % of
+// the level is unresolved, never stable; a quiet flat program is stable.
+TEST(Issue19, StableMustExcludeALeak) {
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    Signals noisy;  // 1 % over 12 s under noise of 1.5 % of the level
+    noisy.live_bytes = make(
+        120, [](double u) { return 100 * kMiB + 1 * kMiB * u; }, 1.5 * kMiB, seed);
+    noisy.rss = make(
+        120, [](double u) { return 120 * kMiB + 1 * kMiB * u; }, 1.5 * kMiB, seed + 10);
+    const auto n = classify(noisy);
+    EXPECT_NE(n.verdict, Verdict::kStable) << n.reason;
+    EXPECT_NE(n.verdict, Verdict::kBounded) << n.reason;
+    Signals quiet;
+    quiet.live_bytes = make(
+        120, [](double) { return 100 * kMiB; }, 0.01 * kMiB, seed);
+    quiet.rss = make(
+        120, [](double) { return 120 * kMiB; }, 0.01 * kMiB, seed + 10);
+    const auto q = classify(quiet);
+    EXPECT_EQ(q.verdict, Verdict::kStable) << q.reason;
+  }
+}
+
 // Issue 19, class 3: a ring of anonymous mappings the program recycles (its own mmap bytes rise
 // until the ring is full, then stay); RSS follows, live bytes are flat. The program holds that
 // memory: bounded, never retention or growth.
