@@ -292,6 +292,176 @@ std::optional<CycleTrend> cycle_trend(const Clean& c, const Clean& raw, double t
   return ct;
 }
 
+// The seasonal Kendall test (Hirsch, Slack & Smith 1982, Water Resour. Res. 18:107-121) on the
+// within-cycle quantiles (README "Materiality", "Quantiles of each cycle"): each whole cycle of
+// [t0, t1] gives `cycle_levels` quantiles of the series over it; the Mann-Kendall S is summed over
+// the levels, each level compared only with itself in the other cycles (like with like), and
+// Var(S) is the sum of every level's variance, the covariances between levels estimated from
+// their ranks (Hirsch & Slack 1984, Water Resour. Res. 20:727-732), and a Hamed-Rao inflation for
+// noise that outlasts a period. A quantile over one whole period does not depend on where the
+// period starts: a period known only approximately moves it by the sliver a window adds or drops,
+// never by a phase that drifts from cycle to cycle (per-phase bins would: on a sawtooth's ramp a
+// drifting phase reads as a trend in every bin).
+struct CycleLevels {
+  std::size_t cycles = 0;
+  double p = 1;                    // two-sided, rising only (1 when S <= 0)
+  double slope = 0, slope_lo = 0;  // bytes/s: median of the within-level slopes, Sen's low end
+  double alias_bytes = 0;          // bytes: median swing of a cycle x sampling interval / period
+};
+
+// The fewest points on which a Mann-Kendall S alone can reach two-sided p < alpha: a perfectly
+// monotone series of n points has exact p = 2 / n! (6 at alpha 0.01). With fewer cycles the
+// levels' covariance - estimated from those same few cycles - would carry the whole claim.
+std::size_t min_cycles_alone(double alpha) {
+  double fact = 1;
+  for (std::size_t n = 1; n < 20; ++n) {
+    fact *= static_cast<double>(n);
+    if (2 / fact < alpha) return n;
+  }
+  return 20;
+}
+
+// Mid-ranks of v (1-based).
+std::vector<double> mid_ranks(const std::vector<double>& v) {
+  std::vector<double> r(v.size());
+  for (std::size_t a = 0; a < v.size(); ++a) {
+    double lo = 0, eq = 0;
+    for (std::size_t b = 0; b < v.size(); ++b) lo += v[b] < v[a], eq += v[b] == v[a];
+    r[a] = lo + (eq + 1) / 2;
+  }
+  return r;
+}
+
+// nullopt with fewer than min_cycles_alone(alpha) whole cycles in [t0, t1] (ms).
+std::optional<CycleLevels> cycle_levels(const Clean& raw, double t0, double t1, double period_ms,
+                                        const Options& o) {
+  if (!(period_ms > 0) || raw.t.size() < 2) return std::nullopt;
+  const std::size_t cycles = static_cast<std::size_t>((t1 - t0) / period_ms + 1e-9);
+  if (cycles < std::max<std::size_t>(min_cycles_alone(o.alpha), 3)) return std::nullopt;
+  const std::size_t levels = static_cast<std::size_t>(std::max(o.cycle_levels, 1));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::vector<double>> cell(levels, std::vector<double>(cycles, nan));
+  std::vector<double> swing;
+  for (std::size_t j = 0; j < cycles; ++j) {
+    const double a = t0 + static_cast<double>(j) * period_ms, b = a + period_ms;
+    const auto i0 =
+        static_cast<std::size_t>(std::lower_bound(raw.t.begin(), raw.t.end(), a) - raw.t.begin());
+    std::size_t in = 0;
+    while (i0 + in < raw.t.size() && raw.t[i0 + in] < b) ++in;
+    if (in < 4) continue;
+    // The series in time, not the samples that happen to fall in the window: the linearly
+    // interpolated series at evenly spaced instants of the period (as the deseasonalizing average
+    // is an integral in time), so a window one sample longer or shorter as the sampler's phase
+    // drifts does not move its quantiles.
+    std::vector<double> v;
+    const std::size_t grid = 4 * in;
+    for (std::size_t q = 0; q < grid; ++q) {
+      const double t = a + (static_cast<double>(q) + 0.5) * period_ms / static_cast<double>(grid);
+      std::size_t k =
+          static_cast<std::size_t>(std::upper_bound(raw.t.begin(), raw.t.end(), t) - raw.t.begin());
+      k = std::clamp<std::size_t>(k, 1, raw.t.size() - 1);
+      const double dt = raw.t[k] - raw.t[k - 1];
+      const double f = dt > 0 ? std::clamp((t - raw.t[k - 1]) / dt, 0.0, 1.0) : 0.0;
+      v.push_back(raw.v[k - 1] + f * (raw.v[k] - raw.v[k - 1]));
+    }
+    std::sort(v.begin(), v.end());
+    swing.push_back(v.back() - v.front());
+    for (std::size_t g = 0; g < levels; ++g) {
+      const double q = (static_cast<double>(g) + 0.5) / static_cast<double>(levels);
+      cell[g][j] =
+          v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+    }
+  }
+  auto sgn = [](double d) { return static_cast<double>((d > 0) - (d < 0)); };
+  double s = 0, var = 0;
+  std::vector<double> slopes;
+  const double period_s = period_ms / 1000;
+  for (std::size_t g = 0; g < levels; ++g) {
+    double n = 0;
+    for (std::size_t j = 0; j < cycles; ++j) {
+      if (std::isnan(cell[g][j])) continue;
+      n += 1;
+      for (std::size_t k = j + 1; k < cycles; ++k) {
+        if (std::isnan(cell[g][k])) continue;
+        s += sgn(cell[g][k] - cell[g][j]);
+        slopes.push_back((cell[g][k] - cell[g][j]) / (static_cast<double>(k - j) * period_s));
+      }
+    }
+    var += n * (n - 1) * (2 * n + 5) / 18;
+  }
+  const double var_independent = var;
+  if (slopes.empty() || !(var > 0)) return std::nullopt;
+  std::sort(slopes.begin(), slopes.end());
+  const std::size_t m = slopes.size();
+  const double slope = m % 2 ? slopes[m / 2] : 0.5 * (slopes[m / 2 - 1] + slopes[m / 2]);
+  // Covariances between levels over the cycles both hold (Hirsch & Slack 1984):
+  // (K_gh + 4 sum_j R_jg R_jh - n (n + 1)^2) / 3, ranks within each level - of the cells less
+  // the seasonal slope: the covariance of the noise, not the concordance the trend itself puts
+  // into every level (as Hamed & Rao rank the Sen-detrended series).
+  for (auto& level : cell)
+    for (std::size_t j = 0; j < cycles; ++j) level[j] -= slope * static_cast<double>(j) * period_s;
+  for (std::size_t g = 0; g < levels; ++g)
+    for (std::size_t h = g + 1; h < levels; ++h) {
+      std::vector<double> a, b;
+      for (std::size_t j = 0; j < cycles; ++j)
+        if (!std::isnan(cell[g][j]) && !std::isnan(cell[h][j]))
+          a.push_back(cell[g][j]), b.push_back(cell[h][j]);
+      if (a.size() < 3) continue;
+      const double n = static_cast<double>(a.size());
+      double kgh = 0;
+      for (std::size_t x = 0; x < a.size(); ++x)
+        for (std::size_t y = x + 1; y < a.size(); ++y) kgh += sgn((a[y] - a[x]) * (b[y] - b[x]));
+      const auto ra = mid_ranks(a), rb = mid_ranks(b);
+      double rr = 0;
+      for (std::size_t x = 0; x < a.size(); ++x) rr += ra[x] * rb[x];
+      var += 2 * (kgh + 4 * rr - n * (n + 1) * (n + 1)) / 3;
+    }
+  // Never below the levels taken as independent (as Hamed & Rao's factor is never below 1).
+  var = std::max(var, var_independent);
+  // Noise that outlasts a period correlates a level with itself from cycle to cycle, which the
+  // covariances between levels do not see: the lag-1 autocorrelation of the detrended ranks,
+  // pooled over the levels, inflates Var(S) as Hamed & Rao's factor does, with lags r^k (AR(1)).
+  {
+    double num = 0, den = 0;
+    for (const auto& level : cell) {
+      if (std::any_of(level.begin(), level.end(), [](double x) { return std::isnan(x); })) continue;
+      const auto r = mid_ranks(level);
+      const double mean = (static_cast<double>(r.size()) + 1) / 2;
+      for (std::size_t j = 0; j < r.size(); ++j) {
+        den += (r[j] - mean) * (r[j] - mean);
+        if (j + 1 < r.size()) num += (r[j] - mean) * (r[j + 1] - mean);
+      }
+    }
+    const double r1 = den > 0 ? num / den : 0;
+    const double n = static_cast<double>(cycles);
+    double sum = 0;
+    for (std::size_t k = 1; r1 > 0 && k + 2 < cycles; ++k) {
+      const double kd = static_cast<double>(k);
+      sum += (n - kd) * (n - kd - 1) * (n - kd - 2) * std::pow(r1, kd);
+    }
+    var *= 1 + 2 / (n * (n - 1) * (n - 2)) * sum;
+  }
+  CycleLevels cl;
+  cl.cycles = cycles;
+  const double z = (s > 0 ? s - 1 : s < 0 ? s + 1 : 0) / std::sqrt(var);
+  cl.p = s > 0 ? std::min(1.0, 2.0 * stats::normal_sf(std::fabs(z))) : 1.0;
+  cl.slope = slope;
+  // Sen's interval with this Var(S) (theil_sen's rule): the low end is the (N - C)/2-th slope,
+  // C = z_{1-alpha/2} sqrt(Var S).
+  double zc = 0;
+  for (double lo = 0, hi = 40; hi - lo > 1e-9;) {
+    zc = 0.5 * (lo + hi);
+    (stats::normal_sf(zc) > o.alpha / 2 ? lo : hi) = zc;
+  }
+  const double nm = static_cast<double>(m);
+  const double k1 = std::clamp(std::floor((nm - zc * std::sqrt(var)) / 2), 1.0, nm);
+  cl.slope_lo = slopes[static_cast<std::size_t>(k1) - 1];
+  std::vector<double> dts;
+  for (std::size_t i = 1; i < raw.t.size(); ++i) dts.push_back(raw.t[i] - raw.t[i - 1]);
+  cl.alias_bytes = swing.empty() ? 0 : median(swing) * median(dts) / period_ms;
+  return cl;
+}
+
 // Trend tests on the samples [i0, i1) of c; nullopt when too few blocks remain. period_ms > 0
 // asks for whole-cycle blocks on a raw oscillating series; deseasonalized series pass 0 and
 // low_quartile. raw: the series before deseasonalizing (the spread is measured on it).
@@ -340,6 +510,20 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
     const bool absolute = ct && ts.lo >= o.min_leak_rate && ct->slope_lo >= o.min_leak_rate;
     tr.rising = ct && ct->p < o.alpha && ct->slope_lo > 0 && (relative || absolute) &&
                 ct->slope * span_s >= o.cycle_alias_intervals * ct->alias_bytes;
+    // The same confirmation from the quantiles of each whole cycle (seasonal Kendall across
+    // levels): with fewer cycles than the cycle means need, or where noise spread over the
+    // levels of a cycle hides a trend from their mean. The same lines, the same alias bound.
+    if (!tr.rising) {
+      // On the raw samples the stretch's deseasonalized values were made of: half a period
+      // more at each end.
+      const auto cl = cycle_levels(raw, std::max(raw.t.front(), tr.t0_ms - cycle_ms / 2),
+                                   std::min(raw.t.back(), tr.t1_ms + cycle_ms / 2), cycle_ms, o);
+      const bool rel = cl && tr.growth_pct >= o.min_drift_pct &&
+                       100.0 * cl->slope * span_s / level_ref >= o.min_drift_pct;
+      const bool abs = cl && ts.lo >= o.min_leak_rate && cl->slope_lo >= o.min_leak_rate;
+      tr.rising = cl && cl->p < o.alpha && cl->slope_lo > 0 && (rel || abs) &&
+                  cl->slope * span_s >= o.cycle_alias_intervals * cl->alias_bytes;
+    }
   }
   return tr;
 }
@@ -1281,7 +1465,7 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
 }
 
 // Step 5: nothing grows: retention, bounded or stable.
-void decide_settled(const Inputs& in, const Baselines& b, Classification& out) {
+void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Classification& out) {
   const SeriesVerdict& rss = *in.rss;
   const SeriesVerdict& held = *in.held;
   // RSS still moving without a verdict of its own while the books are settled: the books
@@ -1300,6 +1484,22 @@ void decide_settled(const Inputs& in, const Baselines& b, Classification& out) {
     const SeriesVerdict* v = held.verdict == Verdict::kBounded ? &held : &rss;
     set(out, Verdict::kBounded, v->confidence,
         std::string(v == &held ? out.held_signal : out.rss_signal) + " " + v->reason + settling);
+    return;
+  }
+  // "Stable" claims that nothing material moves: the data must exclude a leak adding the leak
+  // line (min_drift_pct of the level over the window), not merely fail to show one - an
+  // equivalence test (Schuirmann 1987, J. Pharmacokin. Biopharm. 15:657-680: the interval must
+  // lie inside the bound). When held's trend points up and the high end of its interval reaches
+  // the line, the window is too short or too noisy to tell: unresolved, never stable.
+  const Trend& t = held.whole;
+  const double ref = std::max({std::fabs(held.level), std::fabs(held.start_level), 1.0});
+  const double reach_pct = 100.0 * t.slope_hi * (t.t1_ms - t.t0_ms) / 1000.0 / ref;
+  if (t.slope > 0 && reach_pct >= o.min_drift_pct) {
+    set(out, Verdict::kUnresolved, 0.5,
+        out.held_signal + " shows no significant trend (" + held.reason +
+            "), but its interval reaches " + fmt_rate(t.slope_hi) + ", +" + fmt_pct(reach_pct) +
+            " of level over the window: a leak of " + fmt_pct(o.min_drift_pct) +
+            " cannot be excluded yet" + settling);
     return;
   }
   set(out, Verdict::kStable, std::min(held.confidence, rss.confidence),
@@ -1332,7 +1532,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
     return out;
   }
   const Baselines b = baselines(in, o);
-  if (!decide_rss_grows(in, b, o, out)) decide_settled(in, b, out);
+  if (!decide_rss_grows(in, b, o, out)) decide_settled(in, b, o, out);
   if (out.verdict == Verdict::kRetention) {  // its kind and fix (retention_kind.cc)
     out.retention = explain_retention(sig, b.rss_rise);
     out.reason += "; " + std::string(retention_kind_name(out.retention->kind)) + ": " +

@@ -321,6 +321,46 @@ TEST(Issue19, SmallLeakUnderManyCyclesIsALeak) {
   }
 }
 
+// Issue 19, class 2 with fewer cycles than the cycle means need (7 in the window, min_blocks 8):
+// the quantiles of each whole cycle (seasonal Kendall across levels) confirm the same small leak;
+// the sawtooth alone, whose period the sampler knows only to an interval, stays unclaimed.
+TEST(Issue19, SmallLeakUnderFewCyclesIsALeak) {
+  const double cyc = 80.0 / 11.47;  // 7 whole cycles in the 80 s window
+  const auto teeth = [=](double u) { return 10 * kMiB * (u * cyc - std::floor(u * cyc)); };
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    const auto b = classify_series(make(
+        801, [&](double u) { return 100 * kMiB + teeth(u); }, 0.2 * kMiB, seed));
+    EXPECT_NE(b.verdict, Verdict::kLeak) << b.reason;
+    const auto l = classify_series(make(
+        801, [&](double u) { return 100 * kMiB + teeth(u) + 1.6 * kMiB * u; }, 0.2 * kMiB, seed));
+    EXPECT_EQ(l.verdict, Verdict::kLeak) << l.reason;
+    EXPECT_LT(l.whole.growth_pct, 2.0);
+    EXPECT_LT(l.cycles, 8.0);
+  }
+}
+
+// "Stable" must exclude a leak (equivalence): a window too noisy to rule out a leak adding 1 % of
+// the level is unresolved, never stable; a quiet flat program is stable.
+TEST(Issue19, StableMustExcludeALeak) {
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    Signals noisy;  // 1 % over 12 s under noise of 1.5 % of the level
+    noisy.live_bytes = make(
+        120, [](double u) { return 100 * kMiB + 1 * kMiB * u; }, 1.5 * kMiB, seed);
+    noisy.rss = make(
+        120, [](double u) { return 120 * kMiB + 1 * kMiB * u; }, 1.5 * kMiB, seed + 10);
+    const auto n = classify(noisy);
+    EXPECT_NE(n.verdict, Verdict::kStable) << n.reason;
+    EXPECT_NE(n.verdict, Verdict::kBounded) << n.reason;
+    Signals quiet;
+    quiet.live_bytes = make(
+        120, [](double) { return 100 * kMiB; }, 0.01 * kMiB, seed);
+    quiet.rss = make(
+        120, [](double) { return 120 * kMiB; }, 0.01 * kMiB, seed + 10);
+    const auto q = classify(quiet);
+    EXPECT_EQ(q.verdict, Verdict::kStable) << q.reason;
+  }
+}
+
 // Issue 19, class 3: a ring of anonymous mappings the program recycles (its own mmap bytes rise
 // until the ring is full, then stay); RSS follows, live bytes are flat. The program holds that
 // memory: bounded, never retention or growth.

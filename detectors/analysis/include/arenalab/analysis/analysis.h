@@ -49,6 +49,7 @@ struct Options {
   double min_growth_spread = 3;        // absolute path: growth >= this x the spread about it
   double cycle_alias_intervals = 2;    // deseasonalized, one point per cycle: growth >= this x
                                        // a cycle's swing x sampling interval / period
+  int cycle_levels = 8;                // quantiles of each whole cycle (seasonal Kendall)
   std::optional<double> limit_bytes;   // project the time until a signal reaches this
   // Data and windows.
   double min_tail_fraction = 0.30;  // a plateau is claimed only with this much window after it
