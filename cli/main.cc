@@ -22,18 +22,31 @@ void print_error(const std::string& command, const std::string& message) {
 
 namespace {
 
+// The subcommand the command line names (its first word that is one), and the index of the
+// word after it; null when none comes before "--" or the end. Every usage error of a
+// subcommand is reported under that subcommand's name.
+CLI::App* named_subcommand(CLI::App& app, int argc, char** argv, int* next = nullptr) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") return nullptr;
+    for (auto* s : app.get_subcommands([](CLI::App*) { return true; }))
+      if (s->check_name(a)) {
+        if (next) *next = i + 1;
+        return s;
+      }
+  }
+  return nullptr;
+}
+
 // CLI11 reports an option a subcommand does not know as "The following argument was not
 // expected: <the first word of the target command>". Name the option instead.
 std::string unknown_option(CLI::App& app, int argc, char** argv) {
-  CLI::App* sub = nullptr;
-  for (int i = 1; i < argc; ++i) {
+  int first = argc;
+  CLI::App* sub = named_subcommand(app, argc, argv, &first);
+  if (!sub) return "";
+  for (int i = first; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--") return "";
-    if (!sub) {
-      for (auto* s : app.get_subcommands([](CLI::App*) { return true; }))
-        if (s->check_name(a)) sub = s;
-      continue;
-    }
     // An option is -x or --name; "-1" is a value (--interval -1).
     if (a.size() < 2 || a[0] != '-' ||
         !(std::isalpha(static_cast<unsigned char>(a[1])) || (a[1] == '-' && a.size() > 2)))
@@ -81,8 +94,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", unknown.c_str());
       return kExitUsage;
     }
-    std::string what = e.what();
-    std::fprintf(stderr, "arenalab: %s (see arenalab --help)\n", what.c_str());
+    // A bad value (--mode bogus) or a missing one names the subcommand, as an unknown option
+    // does: "arenalab run: --mode: ... (see arenalab run --help)".
+    const std::string what = arenalab::printable(e.what());
+    if (const CLI::App* sub = named_subcommand(app, argc, argv)) {
+      const std::string name = sub->get_name();
+      std::fprintf(stderr, "arenalab %s: %s (see arenalab %s --help)\n", name.c_str(), what.c_str(),
+                   name.c_str());
+    } else {
+      std::fprintf(stderr, "arenalab: %s (see arenalab --help)\n", what.c_str());
+    }
     return kExitUsage;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "arenalab: %s\n", arenalab::printable(e.what()).c_str());

@@ -22,6 +22,9 @@ expect 1 "does-not-exist.json" -- allocators --allocators-file "$data/allocators
 expect 1 "unknown allocator configuration 'nosuch'" -- allocators nosuch
 expect 2 "no-such-flag" -- allocators --no-such-flag
 expect 2 "subcommand" -- no-such-subcommand
+# A bad option value names the subcommand, as an unknown option does.
+expect 2 "^arenalab run: --mode: bogus .*(see arenalab run --help)$" -- run --mode bogus -- true
+expect 2 "^arenalab watch: unknown option '--bogus' (see arenalab watch --help)$" -- watch --bogus -- true
 # Damaged result files: one line naming the file and the field (the formats readers).
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
