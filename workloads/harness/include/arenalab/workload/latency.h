@@ -52,6 +52,15 @@ class LatencyHistogram {
   }
   std::uint64_t count() const { return n_; }
   std::uint64_t max() const { return max_; }
+  // The non-empty buckets in increasing order as [upper bound ns, count] pairs (the last upper
+  // bound capped at the exact maximum): the whole distribution, for a CDF.
+  nlohmann::json buckets() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (int b = 0; b < kBuckets; ++b)
+      if (const auto c = counts_[static_cast<std::size_t>(b)]; c > 0)
+        out.push_back({std::min(upper_of(b), max_), c});
+    return out;
+  }
   // The q-quantile (0 < q <= 1): the upper bound of the bucket holding the ceil(q n)-th value,
   // capped at the exact maximum. 0 when empty.
   std::uint64_t quantile(double q) const {
@@ -118,7 +127,8 @@ class OpTimer {
 };
 
 // The merged histograms as measurements: malloc_p50_ns, malloc_p99_ns, malloc_p999_ns,
-// malloc_max_ns, malloc_latency_samples, the same for free, and latency_sample_period. Each
+// malloc_max_ns, malloc_latency_samples, malloc_latency_histogram (buckets() above: at most a
+// few hundred pairs), the same for free, and latency_sample_period. Each
 // sample includes the cost of one clock read (about 20 ns with the vDSO); nothing is subtracted.
 // Nothing is measured when period is 0 (timing off).
 inline void measure_latency(Harness& h, const LatencyHistogram& mallocs,
@@ -132,6 +142,7 @@ inline void measure_latency(Harness& h, const LatencyHistogram& mallocs,
     h.measure(op + "_p999_ns", hist->quantile(0.999));
     h.measure(op + "_max_ns", hist->max());
     h.measure(op + "_latency_samples", hist->count());
+    h.measure(op + "_latency_histogram", hist->buckets());
   }
   h.measure("latency_sample_period", period);
 }
