@@ -147,13 +147,21 @@ inline void measure_latency(Harness& h, const LatencyHistogram& mallocs,
   h.measure("latency_sample_period", period);
 }
 
+// The default sampling period of the stress workloads: 1 in 256 calls timed. A timed call
+// costs about 86 ns more here (two clock reads of about 40 ns each in this VM, plus the
+// histogram), and glibc's small malloc or free takes about 14 ns in a tight loop: 1 in 64 added
+// about 1.3 ns a call (up to 10 % of the cheapest calls; larson's CPU time +7 %), 1 in 256
+// adds about 0.3 ns (docs/matrix.md, "Overhead of timing"; scripts/bench-latency-overhead).
+inline constexpr std::int64_t kDefaultLatencyPeriod = 256;
+
 // A workload's timing in one place: the --latency-sample flag (registered before parse), one
 // OpTimer per thread, the threads' histograms merged as each ends, the figures measured.
 class LatencyRecorder {
  public:
   // default_period: 1 in N calls timed unless --latency-sample says otherwise (a workload of
   // few, slow calls times every one: two clock reads are nothing next to them).
-  explicit LatencyRecorder(Harness& h, std::int64_t default_period = 64) : period_(default_period) {
+  explicit LatencyRecorder(Harness& h, std::int64_t default_period = kDefaultLatencyPeriod)
+      : period_(default_period) {
     h.int_flag("latency-sample", &period_, default_period,
                "time 1 in N malloc and free calls (p50/p99/p99.9/max); 0: no timing");
   }
@@ -173,7 +181,7 @@ class LatencyRecorder {
   const LatencyHistogram& mallocs() const { return mallocs_; }
 
  private:
-  std::int64_t period_ = 64;
+  std::int64_t period_ = kDefaultLatencyPeriod;
   std::mutex mutex_;
   LatencyHistogram mallocs_, frees_;
 };
