@@ -21,6 +21,25 @@ std::optional<double> number(const json& m, const char* key) {
   return it->get<double>();
 }
 
+// The buckets of `h` if it is an array of [upper >= 0, count >= 0] pairs with increasing
+// uppers; else the message saying what is wrong.
+std::string read_histogram(const json& h, std::vector<LatencyBucket>* out) {
+  if (!h.is_array()) return ": expected an array of [upper_ns, count] pairs";
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    const json& b = h[i];
+    if (!b.is_array() || b.size() != 2 || !b[0].is_number() || !b[1].is_number() ||
+        b[0].get<double>() < 0 || b[1].get<double>() < 0)
+      return "[" + std::to_string(i) + "]: expected [upper_ns >= 0, count >= 0]";
+    const LatencyBucket lb{b[0].get<double>(), b[1].get<double>()};
+    if (!out->empty() && lb.upper_ns <= out->back().upper_ns)
+      return "[" + std::to_string(i) + "]: expected upper_ns above the previous bucket's (" +
+             formats::number_text(out->back().upper_ns) + "), found " +
+             formats::number_text(lb.upper_ns);
+    out->push_back(lb);
+  }
+  return {};
+}
+
 WorkloadReport parse(const json& doc) {
   const int version = formats::schema_version(doc, kWorkloadSchema, 1, kWorkloadVersion);
   const Obj o(doc, "");
@@ -60,6 +79,12 @@ WorkloadReport parse(const json& doc) {
                           formats::number_text(*below) + "), found " + formats::number_text(*v));
       below = v;
       below_name = name;
+    }
+    const std::string hist = op + "_latency_histogram";
+    if (auto it = r.measurements.find(hist); it != r.measurements.end()) {
+      std::vector<LatencyBucket> buckets;
+      if (const std::string bad = read_histogram(*it, &buckets); !bad.empty())
+        throw FormatError(m.path_of(hist) + bad);
     }
   }
   if (const json* checks = o.opt_array("checks"))
@@ -102,6 +127,13 @@ std::map<std::string, double> WorkloadReport::latency_ns() const {
   for (const auto& op : kLatencyOps)
     for (const auto& f : kLatencyFigures)
       if (auto v = number(measurements, (op + "_" + f).c_str())) out[op + "_" + f] = *v;
+  return out;
+}
+
+std::vector<LatencyBucket> latency_histogram(const json& measurements, const std::string& op) {
+  std::vector<LatencyBucket> out;
+  auto it = measurements.find(op + "_latency_histogram");
+  if (it == measurements.end() || !read_histogram(*it, &out).empty()) return {};
   return out;
 }
 

@@ -22,6 +22,49 @@ namespace arenalab::reports {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+std::vector<LatencyCdf> latency_cdfs(const std::vector<matrix::Cell>& cells) {
+  std::vector<LatencyCdf> out;
+  // Merged counts by upper bound per entry and series, then flattened in order.
+  std::vector<std::vector<std::map<double, double>>> merged;
+  for (const matrix::Cell& c : cells) {
+    if (c.status != matrix::CellStatus::kOk) continue;
+    for (const auto& op : workload::kLatencyOps) {
+      const auto buckets = workload::latency_histogram(c.measurements, op);
+      if (buckets.empty()) continue;
+      auto it = std::find_if(out.begin(), out.end(), [&](const LatencyCdf& d) {
+        return d.workload == c.workload && d.threads == c.threads && d.op == op;
+      });
+      if (it == out.end()) {
+        out.push_back({c.workload, op, c.threads, {}});
+        merged.emplace_back();
+        it = out.end() - 1;
+      }
+      auto& series = it->series;
+      auto& counts = merged[static_cast<std::size_t>(it - out.begin())];
+      auto s = std::find_if(series.begin(), series.end(), [&](const LatencyCdf::Series& x) {
+        return x.configuration == c.configuration;
+      });
+      if (s == series.end()) {
+        series.push_back({c.configuration, {}, 0, 0});
+        counts.emplace_back();
+        s = series.end() - 1;
+      }
+      auto& m = counts[static_cast<std::size_t>(s - series.begin())];
+      for (const auto& b : buckets) m[b.upper_ns] += b.count;
+      ++s->cells;
+    }
+  }
+  for (std::size_t i = 0; i < out.size(); ++i)
+    for (std::size_t k = 0; k < out[i].series.size(); ++k) {
+      auto& s = out[i].series[k];
+      for (const auto& [upper, count] : merged[i][k]) {
+        s.buckets.push_back({upper, count});
+        s.samples += count;
+      }
+    }
+  return out;
+}
+
 Result<MatrixInput> parse_matrix(const json& doc, const std::string& file) {
   auto results = matrix::results_from_json(doc, file);
   if (!results) return results.error();
@@ -31,6 +74,7 @@ Result<MatrixInput> parse_matrix(const json& doc, const std::string& file) {
   m.rows = matrix::groups(*results);
   if (m.rows.empty()) return make_error(file + ": no cells recorded yet");
   m.recommendation = results->recommendation;
+  m.cdfs = latency_cdfs(results->cells);
   // Node types: the cells of each CPU model on their own. Their figures are the medians of the
   // cells with min..max and ratios of medians (the recorded summaries mix the types).
   std::map<std::string, matrix::Results> by_cpu;

@@ -197,6 +197,41 @@ PlotSpec latency_plot(const std::string& name, const std::string& title_workload
   return p;
 }
 
+PlotSpec latency_cdf_plot(const std::string& name, const std::string& title_workload,
+                          const LatencyCdf& cdf) {
+  PlotSpec p;
+  p.name = name;
+  p.title = fmt::format(
+      "{}: {} latency CDF per configuration, from every timed call's histogram merged over the "
+      "ok repeats (further left is better)",
+      title_workload, cdf.op);
+  std::vector<std::string> curves;
+  for (std::size_t i = 0; i < cdf.series.size(); ++i) {
+    const auto& s = cdf.series[i];
+    if (s.samples <= 0) continue;
+    // A step at each bucket's upper bound: the share of calls at or below it.
+    std::string data;
+    double seen = 0;
+    for (const auto& b : s.buckets) {
+      seen += b.count;
+      data += fmt::format("{} {}\n", std::max(b.upper_ns, 1.0), seen / s.samples);
+    }
+    const std::string file = fmt::format("{}_{}.dat", name, i);
+    p.data.push_back({file, data});
+    curves.push_back(fmt::format(
+        "'{}' using 1:2 with steps lw 2 lc rgb '{}' title {}", file, colour(i),
+        gq(fmt::format("{} ({:.0f} calls, {} repeats)", s.configuration, s.samples, s.cells))));
+  }
+  if (curves.empty()) return p;
+  std::string plot = "plot ";
+  for (std::size_t i = 0; i < curves.size(); ++i) plot += (i ? ", \\\n  " : "") + curves[i];
+  p.height = 380 + 22 * static_cast<int>((curves.size() + 2) / 3);
+  p.script = "set title " + gq(p.title) + "\nset logscale x\nset xlabel " +
+             gq("latency (ns, log)") + "\nset ylabel " + gq("share of calls at or below") +
+             "\nset yrange [0:1]\nset key below\nset grid\n" + plot + "\n";
+  return p;
+}
+
 PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOverlay& o) {
   PlotSpec p;
   p.name = name;

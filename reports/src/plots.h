@@ -26,6 +26,11 @@ PlotSpec over_time_plot(const std::string& name, const std::string& workload,
 PlotSpec latency_plot(const std::string& name, const std::string& title_workload,
                       const std::vector<matrix::Group>& rows, bool requests);
 
+// The CDF of one workload's malloc or free latency from the full merged histograms: one line
+// per configuration, x the latency in ns (log), y the share of calls at or below it.
+PlotSpec latency_cdf_plot(const std::string& name, const std::string& title_workload,
+                          const LatencyCdf& cdf);
+
 PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOverlay& o);
 
 PlotSpec budget_plot(const std::string& name, const RunInput& run, const BudgetView& b);

@@ -285,6 +285,8 @@ std::string render_html(const std::string& title, const Inputs& in,
         h += matrix_table_html(t, mi.baseline);
         for (const bool requests : {false, true})
           h += figure(find_plot(plots, "latency", fmt::format("{}:{}:{}", m, ti, requests)));
+        for (const auto& op : workload::kLatencyOps)
+          h += figure(find_plot(plots, "cdf", fmt::format("{}:{}:{}", m, ti, op)));
       }
       // More than one node type: the same tables per type, since medians and ratios over
       // mixed machines compare hardware as much as allocators.
@@ -507,6 +509,20 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
         if (spec.script.empty()) continue;
         specs.push_back(std::move(spec));
         keys.push_back({"latency", fmt::format("{}:{}:{}", m, t, requests)});
+      }
+    // The whole distribution of malloc and free latency per workload, a line per
+    // configuration, from the cells' merged histograms.
+    for (std::size_t t = 0; t < tables.size(); ++t)
+      for (const LatencyCdf& cdf : in->matrices[m].cdfs) {
+        if (cdf.workload != tables[t].workload || cdf.threads != tables[t].threads) continue;
+        const std::string what =
+            tables[t].workload +
+            (tables[t].threads > 1 ? fmt::format(" ({} threads)", tables[t].threads) : "");
+        auto spec =
+            detail::latency_cdf_plot(fmt::format("matrix{}_cdf{}_{}", m, t, cdf.op), what, cdf);
+        if (spec.script.empty()) continue;
+        specs.push_back(std::move(spec));
+        keys.push_back({"cdf", fmt::format("{}:{}:{}", m, t, cdf.op)});
       }
   }
   std::map<std::string, std::vector<const RunInput*>> by_workload;

@@ -594,5 +594,31 @@ TEST(WorkloadReport, LatencyFiguresAreOrderedAndReachTheMatrix) {
             "x: measurements.malloc_p99_ns: expected >= malloc_p50_ns (27), found 20");
 }
 
+// The full histogram behind the percentiles (a report's CDF): pairs with increasing upper
+// bounds are read back; a wrong shape or order is one error naming the bucket.
+TEST(WorkloadReport, LatencyHistogramIsReadInOrderAndRejectedOutOfIt) {
+  json doc = {
+      {"schema", "arenalab.workload/2"},
+      {"measurements", {{"malloc_latency_histogram", json::array({{7, 3}, {9, 40}, {4095, 1}})}}}};
+  auto r = workload::workload_from_json(doc, "x");
+  ASSERT_TRUE(r) << r.error().message;
+  const auto h = workload::latency_histogram(r->measurements, "malloc");
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[1], (workload::LatencyBucket{9, 40}));
+  EXPECT_TRUE(workload::latency_histogram(r->measurements, "free").empty());
+  doc["measurements"]["malloc_latency_histogram"] = json::array({{9, 3}, {9, 1}});
+  EXPECT_EQ(error_of(workload::workload_from_json(doc, "x")),
+            "x: measurements.malloc_latency_histogram[1]: expected upper_ns above the previous "
+            "bucket's (9), found 9");
+  doc["measurements"]["malloc_latency_histogram"] = json::array({{9, -1}});
+  EXPECT_EQ(error_of(workload::workload_from_json(doc, "x")),
+            "x: measurements.malloc_latency_histogram[0]: expected [upper_ns >= 0, count >= 0]");
+  doc["measurements"]["malloc_latency_histogram"] = 5;
+  EXPECT_EQ(error_of(workload::workload_from_json(doc, "x")),
+            "x: measurements.malloc_latency_histogram: expected an array of [upper_ns, count] "
+            "pairs");
+  EXPECT_TRUE(workload::latency_histogram(doc["measurements"], "malloc").empty());
+}
+
 }  // namespace
 }  // namespace arenalab

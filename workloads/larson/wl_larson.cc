@@ -35,14 +35,14 @@ int main(int argc, char** argv) {
   wl::Harness h("larson", "server-style random churn with cross-thread frees (larson-like)");
   std::int64_t threads = 2, slots = 4000, epochs = 40, ops = 40000;
   std::uint64_t min_size = 16, max_size = 1024;
-  std::int64_t latency_sample = 64;
+  std::int64_t latency_sample = wl::kDefaultLatencyPeriod;
   h.int_flag("threads", &threads, 2, "worker threads");
   h.int_flag("slots", &slots, 2000, "live blocks per thread");
   h.int_flag("epochs", &epochs, 10, "epochs; the slot arrays rotate between threads after each");
   h.int_flag("ops", &ops, 40000, "replacements per thread per epoch");
   h.size_flag("min-size", &min_size, 16, "smallest block");
   h.size_flag("max-size", &max_size, 1024, "largest block");
-  h.int_flag("latency-sample", &latency_sample, 64,
+  h.int_flag("latency-sample", &latency_sample, wl::kDefaultLatencyPeriod,
              "time 1 in N malloc and free calls (p50/p99/p99.9/max); 0: no timing");
   if (const int rc = h.parse(argc, argv); rc >= 0) return rc;
   if (threads < 1 || slots < 1 || epochs < 1 || ops < 0 || min_size == 0 || max_size < min_size ||

@@ -58,7 +58,8 @@ struct AllocatorStats {
 bool read_allocator_stats(Backend backend, AllocatorStats* out);
 
 // Returns freed memory to the OS: glibc malloc_trim(0), jemalloc arena.<all>.purge,
-// mimalloc mi_collect(true), tcmalloc MallocExtension_ReleaseFreeMemory, tbbmalloc
+// mimalloc mi_collect(true) (purge delay 0 for the call), tcmalloc
+// MallocExtension_ReleaseFreeMemory, tbbmalloc
 // scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS). False if not available.
 bool purge_allocator(Backend backend);
 

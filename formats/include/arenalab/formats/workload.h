@@ -28,6 +28,19 @@ inline constexpr int kWorkloadVersion = 2;
 inline const std::vector<std::string> kLatencyOps = {"malloc", "free"};
 inline const std::vector<std::string> kLatencyFigures = {"p50_ns", "p99_ns", "p999_ns", "max_ns"};
 
+// <op>_latency_histogram: the merged histogram behind those percentiles, one [upper_ns, count]
+// pair per non-empty bucket, upper bounds increasing (upper_ns: the largest value the bucket
+// holds), so a reader can draw the whole distribution. The reader checks the shape and order.
+struct LatencyBucket {
+  double upper_ns = 0;
+  double count = 0;
+  bool operator==(const LatencyBucket&) const = default;
+};
+// The histogram of `op` in a workload's (or a matrix cell's) measurements; empty when absent or
+// not of that shape (what workload_from_json rejects).
+std::vector<LatencyBucket> latency_histogram(const nlohmann::json& measurements,
+                                             const std::string& op);
+
 struct CheckResult {
   std::string name;
   bool pass = false;

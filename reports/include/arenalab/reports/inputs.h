@@ -20,10 +20,30 @@
 #include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
 #include "arenalab/formats/verdict.h"
+#include "arenalab/formats/workload.h"
 
 namespace arenalab::reports {
 
 using Opt = std::optional<double>;
+
+// The whole latency distribution of one workload (and thread count) and operation per
+// configuration: each configuration's ok cells' histograms (<op>_latency_histogram) merged,
+// buckets by upper bound. What the report's CDF plots draw (issue 24).
+struct LatencyCdf {
+  std::string workload, op;  // op: malloc or free
+  int threads = 0;           // as the cells (0: the workload's default)
+  struct Series {
+    std::string configuration;
+    std::vector<workload::LatencyBucket> buckets;  // increasing upper_ns
+    double samples = 0;                            // the counts' sum
+    int cells = 0;                                 // ok cells merged
+  };
+  std::vector<Series> series;  // configurations in first-seen order
+};
+
+// Merges the ok cells' histograms per workload x threads x op x configuration (first-seen
+// order); a workload x op no ok cell timed has no entry.
+std::vector<LatencyCdf> latency_cdfs(const std::vector<matrix::Cell>& cells);
 
 // A matrix: its groups (workload x configuration x threads over the repeats), read through
 // formats/matrix.h, the one model of a matrix that the matrix, the report and check share.
@@ -33,6 +53,7 @@ struct MatrixInput {
   std::vector<matrix::Group> rows;
   // The matrix's answer to "which allocator?" (absent in results.json from before it existed).
   std::optional<matrix::Recommendation> recommendation;
+  std::vector<LatencyCdf> cdfs;  // latency_cdfs(cells)
   // Cluster matrices whose cells ran on more than one node type (CPU model): the groups again
   // per type, so no figure mixes machines. Empty for one type or a local matrix.
   struct NodeType {

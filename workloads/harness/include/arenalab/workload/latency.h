@@ -52,6 +52,15 @@ class LatencyHistogram {
   }
   std::uint64_t count() const { return n_; }
   std::uint64_t max() const { return max_; }
+  // The non-empty buckets in increasing order as [upper bound ns, count] pairs (the last upper
+  // bound capped at the exact maximum): the whole distribution, for a CDF.
+  nlohmann::json buckets() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (int b = 0; b < kBuckets; ++b)
+      if (const auto c = counts_[static_cast<std::size_t>(b)]; c > 0)
+        out.push_back({std::min(upper_of(b), max_), c});
+    return out;
+  }
   // The q-quantile (0 < q <= 1): the upper bound of the bucket holding the ceil(q n)-th value,
   // capped at the exact maximum. 0 when empty.
   std::uint64_t quantile(double q) const {
@@ -118,7 +127,8 @@ class OpTimer {
 };
 
 // The merged histograms as measurements: malloc_p50_ns, malloc_p99_ns, malloc_p999_ns,
-// malloc_max_ns, malloc_latency_samples, the same for free, and latency_sample_period. Each
+// malloc_max_ns, malloc_latency_samples, malloc_latency_histogram (buckets() above: at most a
+// few hundred pairs), the same for free, and latency_sample_period. Each
 // sample includes the cost of one clock read (about 20 ns with the vDSO); nothing is subtracted.
 // Nothing is measured when period is 0 (timing off).
 inline void measure_latency(Harness& h, const LatencyHistogram& mallocs,
@@ -132,9 +142,17 @@ inline void measure_latency(Harness& h, const LatencyHistogram& mallocs,
     h.measure(op + "_p999_ns", hist->quantile(0.999));
     h.measure(op + "_max_ns", hist->max());
     h.measure(op + "_latency_samples", hist->count());
+    h.measure(op + "_latency_histogram", hist->buckets());
   }
   h.measure("latency_sample_period", period);
 }
+
+// The default sampling period of the stress workloads: 1 in 256 calls timed. A timed call
+// costs about 86 ns more here (two clock reads of about 40 ns each in this VM, plus the
+// histogram), and glibc's small malloc or free takes about 14 ns in a tight loop: 1 in 64 added
+// about 1.3 ns a call (up to 10 % of the cheapest calls; larson's CPU time +7 %), 1 in 256
+// adds about 0.3 ns (docs/matrix.md, "Overhead of timing"; scripts/bench-latency-overhead).
+inline constexpr std::int64_t kDefaultLatencyPeriod = 256;
 
 // A workload's timing in one place: the --latency-sample flag (registered before parse), one
 // OpTimer per thread, the threads' histograms merged as each ends, the figures measured.
@@ -142,7 +160,8 @@ class LatencyRecorder {
  public:
   // default_period: 1 in N calls timed unless --latency-sample says otherwise (a workload of
   // few, slow calls times every one: two clock reads are nothing next to them).
-  explicit LatencyRecorder(Harness& h, std::int64_t default_period = 64) : period_(default_period) {
+  explicit LatencyRecorder(Harness& h, std::int64_t default_period = kDefaultLatencyPeriod)
+      : period_(default_period) {
     h.int_flag("latency-sample", &period_, default_period,
                "time 1 in N malloc and free calls (p50/p99/p99.9/max); 0: no timing");
   }
@@ -162,7 +181,7 @@ class LatencyRecorder {
   const LatencyHistogram& mallocs() const { return mallocs_; }
 
  private:
-  std::int64_t period_ = 64;
+  std::int64_t period_ = kDefaultLatencyPeriod;
   std::mutex mutex_;
   LatencyHistogram mallocs_, frees_;
 };
