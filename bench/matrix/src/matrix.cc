@@ -229,10 +229,16 @@ Result<std::vector<WorkloadInfo>> select_workloads(const std::vector<WorkloadInf
       }
     }
     if (!found) {
-      std::string names;
-      for (const auto& w : known) names += (names.empty() ? "" : ", ") + w.name;
-      return make_error("unknown workload '" + name + "' (known: " + names +
-                        "; categories stress, seed, real; or all)");
+      // The categories as the index has them (longrun, probe, command, ... as well), in order.
+      std::string names, categories;
+      std::set<std::string> seen_categories;
+      for (const auto& w : known) {
+        names += (names.empty() ? "" : ", ") + w.name;
+        if (seen_categories.insert(w.category).second)
+          categories += (categories.empty() ? "" : ", ") + w.category;
+      }
+      return make_error("unknown workload '" + name + "' (known: " + names + "; categories " +
+                        categories + "; or all: stress, seed and real)");
     }
   }
   if (out.empty()) return make_error("no workload selected");
