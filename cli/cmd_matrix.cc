@@ -23,6 +23,7 @@ struct MatrixArgs {
   std::vector<std::string> drivers, readies;  // --driver NAME='CMD ARGS', --ready NAME=ADDR
   int repeats = 3;
   double timeout_s = 600;
+  double duration_s = 0;  // --duration: seconds, for the workloads that take it (0: not given)
   bool warmup = false, smoke = false, resume = false, quiet = false;
   // Every cell records its RSS over time unless --no-timeline (issue 24: memory over time);
   // --timeline is kept for the command lines that still give it.
@@ -95,6 +96,23 @@ int run(const MatrixArgs& a) {
     print_error("matrix", workloads.error().message);
     return kExitUsage;
   }
+  if (a.duration_s > 0) {
+    // Only workloads that declare it ("takes_duration" in the index) are given --duration; a
+    // matrix where none does would silently ignore the flag.
+    if (std::none_of(workloads->begin(), workloads->end(),
+                     [](const WorkloadInfo& w) { return w.takes_duration; })) {
+      print_error("matrix",
+                  "--duration: no selected workload takes it (those that do: `arenalab "
+                  "workloads`, category longrun, e.g. --workloads server_mix,drift)");
+      return kExitUsage;
+    }
+    if (a.timeout_s < a.duration_s + 60) {
+      print_error("matrix", fmt::format("--duration {} needs a --timeout of at least {} s (a "
+                                        "cell is killed after --timeout, now {} s)",
+                                        a.duration_s, a.duration_s + 60, a.timeout_s));
+      return kExitUsage;
+    }
+  }
   MatrixOptions opt;
   for (const auto& w : *workloads) opt.plan.workloads.push_back(w.name);
   for (const auto& c : *selected) opt.plan.configurations.push_back(c.name);
@@ -115,6 +133,7 @@ int run(const MatrixArgs& a) {
   opt.plan.warmup = a.warmup;
   opt.plan.baseline = a.baseline;
   opt.plan.smoke = a.smoke;
+  opt.plan.duration_s = a.duration_s;
   opt.plan.timeline = !a.no_timeline;
   opt.workloads = *workloads;
   opt.configurations = *selected;
@@ -184,6 +203,10 @@ void setup(CLI::App& root, int& exit_code) {
                 "only")
       ->excludes(timeline);
   cmd->add_flag("--smoke", a->smoke, "Small sizes (each workload's --smoke)");
+  cmd->add_option("--duration", a->duration_s,
+                  "Seconds each run of a long-running workload lasts (passed as --duration to the "
+                  "workloads that take it: server_mix, drift)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->add_flag("--resume", a->resume,
                 "Continue the results.json in --out, skipping finished cells");

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
-# arenalab_add_workload(NAME SOURCES... [CATEGORY c] [DESCRIPTION d] [LIBS l...])
+# arenalab_add_workload(NAME SOURCES... [CATEGORY c] [DESCRIPTION d] [LIBS l...] [TAKES_DURATION])
+# TAKES_DURATION: the program runs for `--duration SECONDS` (`arenalab matrix --duration` passes
+# it on); recorded as "takes_duration": true in the index.
 # builds wl_NAME (plain: for LD_PRELOAD) and wl_NAME-<backend> linked against every available
 # backend (jemalloc, mimalloc, tcmalloc, tbbmalloc), and records the workload in
 # build/share/arenalab/workloads.json, which `arenalab workloads` lists.
 set_property(GLOBAL PROPERTY ARENALAB_WORKLOAD_INDEX "")
 
 function(arenalab_add_workload name)
-  cmake_parse_arguments(ARG "" "CATEGORY;DESCRIPTION" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "TAKES_DURATION" "CATEGORY;DESCRIPTION" "SOURCES;LIBS" ${ARGN})
   set(sources ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS})
   if(NOT ARG_CATEGORY)
     set(ARG_CATEGORY misc)
@@ -42,8 +44,12 @@ function(arenalab_add_workload name)
   endforeach()
   list(JOIN variants "," variants_json)
   string(REPLACE "\"" "\\\"" desc "${ARG_DESCRIPTION}")
+  set(duration_json "")
+  if(ARG_TAKES_DURATION)
+    set(duration_json ",\"takes_duration\":true")
+  endif()
   set_property(GLOBAL APPEND PROPERTY ARENALAB_WORKLOAD_INDEX
-    "{\"name\":\"${name}\",\"program\":\"wl_${name}\",\"category\":\"${ARG_CATEGORY}\",\"description\":\"${desc}\",\"link_variants\":[${variants_json}]}")
+    "{\"name\":\"${name}\",\"program\":\"wl_${name}\",\"category\":\"${ARG_CATEGORY}\",\"description\":\"${desc}\",\"link_variants\":[${variants_json}]${duration_json}}")
 endfunction()
 
 # arenalab_register_external_workload(NAME CATEGORY c DESCRIPTION d COMMAND ...) records a

@@ -193,6 +193,7 @@ json plan_to_json(const Plan& p) {
             {"smoke", p.smoke},           {"timeline", p.timeline},
             {"confidence", p.confidence}, {"identification", p.identification}};
   put(j, "identification_note", p.identification_note);
+  if (p.duration_s > 0) j["duration_s"] = p.duration_s;
   return j;
 }
 
@@ -396,6 +397,7 @@ Plan plan_from_json(const Obj& p) {
   plan.baseline = p.str("baseline");
   plan.smoke = p.boolean("smoke");
   plan.timeline = p.boolean("timeline");
+  plan.duration_s = p.opt_num("duration_s", 0).value_or(0);
   plan.confidence = p.num("confidence", 0, 1);
   plan.identification = p.str_or("identification");
   plan.identification_note = p.str_or("identification_note");

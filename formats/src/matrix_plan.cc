@@ -34,6 +34,7 @@ json cell_plan_to_json(const CellPlan& p) {
     json jw = {
         {"name", w.name},       {"category", w.category},         {"description", w.description},
         {"program", w.program}, {"threads_flag", w.threads_flag}, {"command", w.command}};
+    if (w.takes_duration) jw["takes_duration"] = true;
     if (!w.driver.empty()) {
       jw["driver"] = w.driver;
       jw["ready"] = w.ready;
@@ -79,6 +80,7 @@ CellPlan parse_plan(const json& doc) {
     pw.description = w.str_or("description");
     pw.program = w.str("program");
     pw.threads_flag = w.bool_or("threads_flag", false);
+    pw.takes_duration = w.bool_or("takes_duration", false);
     pw.command = w.strings("command");
     pw.driver = w.strings("driver");
     pw.ready = w.str_or("ready");

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -720,6 +721,10 @@ Cell execute_cell(const CellRequest& req) {
   } else {
     argv = {req.workload.program, "--json"};
     if (req.smoke) argv.push_back("--smoke");
+    if (req.duration_s > 0 && req.workload.takes_duration) {
+      argv.push_back("--duration");
+      argv.push_back(fmt::format("{}", req.duration_s));  // shortest form: "2", "0.5"
+    }
     if (req.threads > 0 && req.workload.threads_flag) {
       argv.push_back("--threads");
       argv.push_back(std::to_string(req.threads));

@@ -66,6 +66,7 @@ Result<std::vector<WorkloadInfo>> load_workloads(const std::string& path_in) {
       info.name = w.at("name").get<std::string>();
       info.category = w.value("category", "misc");
       info.description = w.value("description", "");
+      info.takes_duration = w.value("takes_duration", false);
       if (w.contains("command")) {
         const auto& c = w.at("command");
         if (c.is_string()) {
@@ -228,10 +229,16 @@ Result<std::vector<WorkloadInfo>> select_workloads(const std::vector<WorkloadInf
       }
     }
     if (!found) {
-      std::string names;
-      for (const auto& w : known) names += (names.empty() ? "" : ", ") + w.name;
-      return make_error("unknown workload '" + name + "' (known: " + names +
-                        "; categories stress, seed, real; or all)");
+      // The categories as the index has them (longrun, probe, command, ... as well), in order.
+      std::string names, categories;
+      std::set<std::string> seen_categories;
+      for (const auto& w : known) {
+        names += (names.empty() ? "" : ", ") + w.name;
+        if (seen_categories.insert(w.category).second)
+          categories += (categories.empty() ? "" : ", ") + w.category;
+      }
+      return make_error("unknown workload '" + name + "' (known: " + names + "; categories " +
+                        categories + "; or all: stress, seed and real)");
     }
   }
   if (out.empty()) return make_error("no workload selected");
@@ -428,6 +435,11 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
       if (prev->plan.smoke != plan.smoke)
         return make_error(results_path + " was measured with" + (prev->plan.smoke ? "" : "out") +
                           " --smoke; resume with the same setting");
+      if (prev->plan.duration_s != plan.duration_s)
+        return make_error(
+            fmt::format("{} was measured with --duration {}; resume with the same "
+                        "setting (found {})",
+                        results_path, prev->plan.duration_s, plan.duration_s));
       previous = std::move(prev->cells);
       results.environment = prev->environment;
     }
@@ -474,6 +486,7 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     req.configuration = *p.c;
     req.threads = p.threads;
     req.smoke = plan.smoke;
+    req.duration_s = plan.duration_s;
     req.timeline = plan.timeline;
     req.cell_dir = dir;
     req.timeout_s = opt.timeout_s;

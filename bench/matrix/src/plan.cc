@@ -39,7 +39,7 @@ Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
   p.timeout_s = opt.timeout_s;
   for (const auto& w : opt.workloads)
     p.workloads.push_back({w.name, w.category, w.description, absolute(w.program), w.threads_flag,
-                           w.command, w.driver, w.ready});
+                           w.command, w.driver, w.ready, w.takes_duration});
   // The local engine's order (run_matrix): repeat, workload, threads, configuration; a workload
   // without --threads runs once, at its default.
   const std::vector<int> threads =
@@ -61,6 +61,10 @@ Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
           pc.command = w.command.empty() ? std::vector<std::string>{absolute(w.program), "--json"}
                                          : w.command;
           if (opt.plan.smoke && w.command.empty()) pc.command.push_back("--smoke");
+          if (opt.plan.duration_s > 0 && w.takes_duration && w.command.empty()) {
+            pc.command.push_back("--duration");
+            pc.command.push_back(fmt::format("{}", opt.plan.duration_s));
+          }
           if (th > 0) {
             pc.command.push_back("--threads");
             pc.command.push_back(std::to_string(th));
@@ -118,11 +122,12 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
   auto request = [&](const PlannedCell& c, const Configuration& conf, const std::string& dir) {
     const PlannedWorkload& pw = *workloads.at(c.workload);
     CellRequest req;
-    req.workload = {pw.name,         pw.category, pw.description, pw.program,
-                    pw.threads_flag, pw.command,  pw.driver,      pw.ready};
+    req.workload = {pw.name,    pw.category, pw.description, pw.program,       pw.threads_flag,
+                    pw.command, pw.driver,   pw.ready,       pw.takes_duration};
     req.configuration = conf;
     req.threads = c.threads;
     req.smoke = plan.plan.smoke;
+    req.duration_s = plan.plan.duration_s;
     req.timeline = plan.plan.timeline;
     req.cell_dir = dir;
     req.timeout_s = plan.timeout_s;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "arenalab/matrix/stats.h"
@@ -66,10 +67,28 @@ double median_of_series(const Series& s) {
 
 std::string axis_word(const std::string& axis) {
   if (axis == "wall_ms") return "fastest";
+  if (axis == "time_per_op_ns") return "highest throughput";
   if (axis == "peak_rss_bytes") return "smallest";
   if (axis == "malloc_p99_ns") return "lowest p99";
   if (axis == "request_p99_ms") return "lowest request p99";
   return "best " + axis;
+}
+
+// A cell given --duration: its wall time is that duration, so it ranks on throughput instead.
+bool ran_for_a_duration(const Cell& c) {
+  return std::find(c.command.begin(), c.command.end(), "--duration") != c.command.end();
+}
+
+// The cell's figure on one axis: wall_ms only without --duration, time_per_op_ns (ns per
+// operation, 1e9 / throughput in ops/s) only with it.
+std::optional<double> axis_value(const Cell& c, const std::string& axis, bool timed) {
+  if (axis == "wall_ms") return timed ? std::nullopt : c.metric(axis);
+  if (axis == "time_per_op_ns") {
+    const auto t = timed ? c.throughput : std::nullopt;
+    if (t && *t > 0) return 1e9 / *t;
+    return std::nullopt;
+  }
+  return c.metric(axis);
 }
 
 // The Pareto front of `configs` under `compare(a, b, axis)`; fills everything but the figures,
@@ -196,8 +215,9 @@ Recommendation recommend(const Results& results) {
       continue;
     }
     auto& axes = ok[b][c.configuration];
+    const bool timed = ran_for_a_duration(c);
     for (const auto& axis : kRecommendAxes)
-      if (auto v = c.metric(axis))
+      if (auto v = axis_value(c, axis, timed))
         axes[axis][c.repeat] = *v;
       else
         axes.try_emplace("");  // the configuration ran ok here
@@ -235,7 +255,9 @@ Recommendation recommend(const Results& results) {
       "on an axis when the {:.0f} % order-statistic interval of their repeat-paired ratios lies "
       "wholly below 1 (medians' intervals when no repeat pairs); overlapping intervals read "
       "indistinguishable. It is dominated when another is clearly better on one axis and clearly "
-      "worse on none. Overall: the ratio of repeat i is the geometric mean over the workloads.",
+      "worse on none. Overall: the ratio of repeat i is the geometric mean over the workloads. "
+      "A cell run with --duration ranks time_per_op_ns (1e9 / throughput) instead of wall_ms, "
+      "which is only the duration it was given.",
       fmt::join(kRecommendAxes, ", "), 100 * plan.confidence);
 
   std::set<std::string> ran;  // configurations with at least one cell anywhere
@@ -363,6 +385,13 @@ std::string render_recommendation(const Recommendation& rec, const std::string& 
       "Which allocator? The Pareto front of {} per workload; \"~\" joins configurations whose "
       "intervals overlap (indistinguishable){}.\n",
       fmt::join(any->axes, ", "), how);
+  const auto per_op = [](const Advice& a) {
+    return std::find(a.axes.begin(), a.axes.end(), "time_per_op_ns") != a.axes.end();
+  };
+  if (std::any_of(rec.workloads.begin(), rec.workloads.end(), per_op))
+    out +=
+        "  (--duration: a long-running workload's wall time is the duration it was given; it is "
+        "ranked on time_per_op_ns = 1e9 / throughput and peak RSS instead)\n";
   auto scope = [](const Advice& a) {
     return a.threads > 0 ? fmt::format("{} (threads {})", a.workload, a.threads) : a.workload;
   };

@@ -22,6 +22,8 @@ expect() {  # expect RC PATTERN ARGS...
   fi
 }
 expect 2 "unknown workload 'nope'" --workloads nope --quiet
+# The categories listed are the index's own, longrun among them (not a hard-coded list).
+expect 2 "categories [^;]*longrun" --workloads nope --quiet
 expect 2 "nothing to run: give --workloads or --command" --allocators glibc
 expect 2 "unknown allocator configuration 'bogus'" --workloads larson --allocators glibc,bogus
 expect 2 "baseline 'glibc' is not among" --workloads larson --allocators jemalloc

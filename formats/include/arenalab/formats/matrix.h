@@ -29,6 +29,8 @@ struct Plan {
   std::string baseline = "glibc";
   bool smoke = false;
   bool timeline = false;
+  // `--duration S` given to the workloads that take it (0: none given; each its own default).
+  double duration_s = 0;
   double confidence = 0.95;
   std::string identification;       // "runner" or "harness" (what the cells used)
   std::string identification_note;  // why the harness was used instead of the runner

@@ -28,6 +28,7 @@ struct PlannedWorkload {
   std::vector<std::string> command;  // a --command workload's words, run as given (else empty)
   std::vector<std::string> driver;   // a server's driver (absolute program), else empty
   std::string ready;                 // a server's ready address (tcp:HOST:PORT, unix:PATH)
+  bool takes_duration = false;       // given the plan's --duration (plan.duration_s > 0)
   bool operator==(const PlannedWorkload&) const = default;
 };
 

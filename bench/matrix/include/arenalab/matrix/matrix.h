@@ -31,6 +31,9 @@ struct WorkloadInfo {
   // succeeds) or "unix:PATH" (the socket accepts).
   std::vector<std::string> driver;
   std::string ready;
+  // The program runs for `--duration SECONDS` ("takes_duration": true in the workload index):
+  // `arenalab matrix --duration S` passes it on to these workloads only.
+  bool takes_duration = false;
 };
 
 // --driver NAME='CMD ARGS' and --ready NAME=tcp:HOST:PORT|unix:PATH: make the --command NAME
@@ -77,6 +80,7 @@ struct CellRequest {
   int threads = 0;  // 0: the workload's default
   bool smoke = false;
   bool timeline = false;
+  double duration_s = 0;        // > 0: `--duration S` for a workload that takes_duration
   std::string cell_dir;         // where the cell writes (timeline.jsonl, run.json)
   std::string allocators_file;  // empty: default_configurations_path()
   double timeout_s = 600;

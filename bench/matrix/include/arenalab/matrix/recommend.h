@@ -14,8 +14,10 @@ namespace arenalab::matrix {
 // The axes a recommendation may compare, all lower-is-better, in display order. An axis enters
 // a scope only when every eligible configuration there measured it.
 // request_p99_ms: a server's (or program's) own request latency, where reported.
-inline const std::vector<std::string> kRecommendAxes = {"wall_ms", "peak_rss_bytes",
-                                                        "malloc_p99_ns", "request_p99_ms"};
+// time_per_op_ns: 1e9 / throughput, in place of wall_ms for a cell run with --duration (its
+// wall time is the duration it was given, not a measure of speed).
+inline const std::vector<std::string> kRecommendAxes = {
+    "wall_ms", "time_per_op_ns", "peak_rss_bytes", "malloc_p99_ns", "request_p99_ms"};
 
 // How configuration A compares with B on one axis: A's repeat-paired ratio A_i / B_i
 // (stats.h paired_ratio: both ran in the same repeat, back to back, on the same node) with its
