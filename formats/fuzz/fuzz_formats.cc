@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for every reader of formats/ (scripts/fuzz fuzz_formats): the first byte picks
-// the reader (mod 10), the rest is the file. Built with -DFUZZ_READER=N it feeds reader N only
+// the reader (mod 13), the rest is the file. Built with -DFUZZ_READER=N it feeds reader N only
 // (fuzz_formats_<name>). Any input must come back as a value or as an error (no exception
 // escapes, no crash, no hang); an error is one printable line naming the file; a timeline's
 // samples keep the reader's promises (times finite, in order, byte counts in [0, 2^64]).
@@ -16,8 +16,11 @@
 #include <string_view>
 
 #include "arenalab/core/text.h"
+#include "arenalab/formats/attach.h"
 #include "arenalab/formats/baseline.h"
 #include "arenalab/formats/budget.h"
+#include "arenalab/formats/fleet.h"
+#include "arenalab/formats/heap_sites.h"
 #include "arenalab/formats/matrix.h"
 #include "arenalab/formats/profile.h"
 #include "arenalab/formats/prometheus.h"
@@ -53,8 +56,8 @@ bool bytes_ok(const std::optional<double>& v) {
   return !v || (*v >= 0 && *v <= 18446744073709551616.0);
 }
 
-void timeline(std::string_view text) {
-  // The reader takes a path: the input as an in-memory file.
+// Readers that take a path get the input as an in-memory file; returns its descriptor.
+int memfd_of(std::string_view text) {
   const int fd = memfd_create("fuzz", MFD_CLOEXEC);
   if (fd < 0) std::abort();
   for (std::size_t off = 0; off < text.size();) {
@@ -62,6 +65,23 @@ void timeline(std::string_view text) {
     if (n <= 0) std::abort();
     off += static_cast<std::size_t>(n);
   }
+  return fd;
+}
+
+// A path reader's error must name the file it was given, as every other reader's does.
+template <typename F>
+void from_file(std::string_view text, F&& read) {
+  const int fd = memfd_of(text);
+  const auto r = read("/proc/self/fd/" + std::to_string(fd));
+  ::close(fd);
+  if (!r) {
+    const std::string& m = r.error().message;
+    if (m.find("/proc/self/fd/") == std::string::npos || arenalab::printable(m) != m) std::abort();
+  }
+}
+
+void timeline(std::string_view text) {
+  const int fd = memfd_of(text);
   auto tl = arenalab::timeline::read_timeline("/proc/self/fd/" + std::to_string(fd));
   ::close(fd);
   if (!tl) {  // names /proc/self/fd/N
@@ -81,7 +101,7 @@ void timeline(std::string_view text) {
 }
 
 void read(unsigned which, std::string_view text) {
-  switch (which % 10) {
+  switch (which % 13) {
     case 0:
       with_document(text, [](const json& d) { check(arenalab::check::parse_baseline(d, "fuzz")); });
       break;
@@ -115,6 +135,19 @@ void read(unsigned which, std::string_view text) {
       break;
     case 9:
       check(arenalab::prometheus::parse_range_response(text, "fuzz"));
+      break;
+    case 10:
+      with_document(text,
+                    [](const json& d) { check(arenalab::attach_file::parse_attach(d, "fuzz")); });
+      break;
+    case 11:
+      from_file(text,
+                [](const std::string& path) { return arenalab::fleet_file::read_fleet(path); });
+      break;
+    case 12:
+      from_file(text, [](const std::string& path) {
+        return arenalab::heap_sites::read_heap_sites(path);
+      });
       break;
   }
 }
