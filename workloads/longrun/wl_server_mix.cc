@@ -7,14 +7,12 @@
 // turns over from one class to the next while older objects pin the pages of the last one. The
 // bytes held stay flat; how RSS follows them over minutes is the allocator's.
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "arenalab/core/sizes.h"
@@ -64,10 +62,7 @@ int main(int argc, char** argv) {
   const std::uint64_t rss0 = wl::current_rss();
   std::atomic<std::int64_t> held{0};  // bytes in session caches and the long-lived FIFOs
   std::atomic<std::uint64_t> requests{0};
-  const auto t_start = std::chrono::steady_clock::now();
-  auto elapsed_s = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  };
+  const wl::longrun::Clock clock;
   wl::Sampler sampler(h, interval_ms, [&] { return held.load(); });
 
   auto worker = [&](int index) {
@@ -87,7 +82,7 @@ int main(int argc, char** argv) {
       return Block{p, size};
     };
     while (true) {
-      const double t = elapsed_s();
+      const double t = clock.seconds();
       if (t >= duration_s) break;
       const int phase = static_cast<int>(t / phase_s) % kPhases;
       for (std::int64_t i = 0; i < request; ++i) temps.push_back(alloc(phase));
@@ -129,31 +124,16 @@ int main(int argc, char** argv) {
 
   h.progress(std::to_string(threads) + " threads for " + wl::longrun::fixed(duration_s, 1) +
              " s, phases of " + wl::longrun::fixed(phase_s, 2) + " s");
-  sampler.start();
-  std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(worker, i);
-  for (auto& t : pool) t.join();
-  const double ran_s = elapsed_s();
-  sampler.stop();
-  const auto series = sampler.samples();
+  const auto run = wl::longrun::run_sampled(sampler, clock, threads, worker);
 
-  h.measure("duration_s", ran_s);
+  h.measure("duration_s", run.ran_s);
   h.measure("requests", requests.load());
-  h.measure("phases", static_cast<std::int64_t>(ran_s / phase_s) + 1);
-  h.throughput(static_cast<double>(requests.load()) / ran_s, "requests/s");
-  wl::longrun::report_over_time(h, series, rss0);
-  h.row("threads x duration", std::to_string(threads) + " x " + wl::longrun::fixed(ran_s, 1) +
-                                  " s (" + std::to_string(requests.load()) + " requests)");
+  h.measure("phases", static_cast<std::int64_t>(run.ran_s / phase_s) + 1);
+  h.throughput(static_cast<double>(requests.load()) / run.ran_s, "requests/s");
+  wl::longrun::report_over_time(h, run.series, rss0);
   // The program's own bound: what it holds never exceeds the caches it sized (+ a session each).
-  const double bound =
-      static_cast<double>(threads) * (static_cast<double>(live) * 9 / 8 + (128 << 10));
-  std::int64_t held_max = 0;
-  for (const auto& s : series) held_max = std::max(held_max, s.gauge);
-  h.check("held_bytes_bounded", static_cast<double>(held_max) <= bound,
-          "held at most " + format_bytes(static_cast<double>(held_max)) + " (bound " +
-              format_bytes(bound) + ")");
-  h.check("ran_for_duration", ran_s >= duration_s,
-          "ran " + wl::longrun::fixed(ran_s, 2) + " s of --duration " +
-              wl::longrun::fixed(duration_s, 2) + " s");
+  wl::longrun::report_run(
+      h, run, threads, duration_s, std::to_string(requests.load()) + " requests",
+      static_cast<double>(threads) * (static_cast<double>(live) * 9 / 8 + (128 << 10)));
   return h.finish();
 }
