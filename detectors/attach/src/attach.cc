@@ -23,6 +23,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/formats/attach.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/preload/protocol.h"
 #include "attach_internal.h"
 #include "inject.h"
 
@@ -385,9 +386,10 @@ Result<Outcome> watch_pid(const Options& o) {
       maps.ok && maps.text.find("/libarenalab_preload") != std::string::npos) {
     std::string dir = "?";
     if (const Read env = read_at(proc_fd, "environ"); env.ok) {
-      const auto at = env.text.find(std::string("ARENALAB_OUT_DIR=", 17));
+      const std::string key = std::string(preload::protocol::kEnvOutDir) + "=";
+      const auto at = env.text.find(key);
       if (at != std::string::npos && (at == 0 || env.text[at - 1] == '\0'))
-        dir = env.text.substr(at + 17, env.text.find('\0', at) - at - 17);
+        dir = env.text.substr(at + key.size(), env.text.find('\0', at) - at - key.size());
     }
     out.warnings.push_back(who +
                            " already runs under arenalab's interposer; its own timeline, "
