@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -74,23 +75,35 @@ class Clock {
 };
 
 struct Run {
-  double ran_s = 0;            // seconds on `clock` when the last worker returned
+  double ran_s = 0;            // seconds on the meter's clock when the last worker returned
   std::vector<Sample> series;  // the sampler's, closed by one last sample
 };
 
-// Runs worker(0) .. worker(threads - 1), one thread each, under the sampler, and waits for all.
-template <class Worker>
-Run run_sampled(Sampler& sampler, const Clock& clock, std::int64_t threads, Worker& worker) {
-  sampler.start();
-  std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(worker, i);
-  for (auto& t : pool) t.join();
-  Run run;
-  run.ran_s = clock.seconds();
-  sampler.stop();
-  run.series = sampler.samples();
-  return run;
-}
+// What a long run measures from: RSS at its start, the bytes the program holds (its workers add
+// and subtract them), the clock, and the sampler of RSS, the allocator's books and `held`.
+struct Meter {
+  Meter(const Harness& h, double interval_ms)
+      : sampler(h, interval_ms, [this] { return held.load(); }) {}
+
+  // Runs worker(0) .. worker(threads - 1), one thread each, under the sampler; waits for all.
+  template <class Worker>
+  Run run(std::int64_t threads, Worker& worker) {
+    sampler.start();
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i) pool.emplace_back(worker, i);
+    for (auto& t : pool) t.join();
+    Run r;
+    r.ran_s = clock.seconds();
+    sampler.stop();
+    r.series = sampler.samples();
+    return r;
+  }
+
+  const std::uint64_t rss0 = current_rss();
+  std::atomic<std::int64_t> held{0};
+  const Clock clock;
+  Sampler sampler;
+};
 
 // After report_over_time: the "threads x duration" row (`done`: what the threads did, e.g. "812
 // requests"), and the two checks: what the program held never exceeded `held_bound`, its own

@@ -53,11 +53,8 @@ int main(int argc, char** argv) {
   const double lo = std::log2(static_cast<double>(min_size));
   const double hi = std::log2(static_cast<double>(max_size));
 
-  const std::uint64_t rss0 = wl::current_rss();
-  std::atomic<std::int64_t> held{0};
   std::atomic<std::uint64_t> replaced{0};
-  const wl::longrun::Clock clock;
-  wl::Sampler sampler(h, interval_ms, [&] { return held.load(); });
+  wl::longrun::Meter m(h, interval_ms);
 
   auto worker = [&](int index) {
     std::mt19937_64 rng(static_cast<std::uint64_t>(seed) * 104729 + static_cast<unsigned>(index));
@@ -74,7 +71,7 @@ int main(int argc, char** argv) {
       if (!p) std::abort();  // out of memory is not a result this workload can report
       wl::touch_pages(p, size);
       mine += static_cast<std::int64_t>(size);
-      held += static_cast<std::int64_t>(size);
+      m.held += static_cast<std::int64_t>(size);
       pop.push_back({p, size});
     };
     auto drop = [&](std::size_t k) {
@@ -83,12 +80,12 @@ int main(int argc, char** argv) {
       pop.pop_back();
       std::free(b.p);
       mine -= static_cast<std::int64_t>(b.size);
-      held -= static_cast<std::int64_t>(b.size);
+      m.held -= static_cast<std::int64_t>(b.size);
     };
     while (mine < target) draw(0);
     std::uint64_t step = 0;
     double t = 0;
-    while ((step++ & 255) != 0 || (t = clock.seconds()) < duration_s) {
+    while ((step++ & 255) != 0 || (t = m.clock.seconds()) < duration_s) {
       // One replacement: a random object dies, one of today's sizes is born; then the
       // population is brought back to its bytes (sizes drift, so counts change).
       drop(static_cast<std::size_t>(unit(rng) * static_cast<double>(pop.size())) % pop.size());
@@ -99,18 +96,18 @@ int main(int argc, char** argv) {
       ++my_replaced;
     }
     for (const Block& b : pop) std::free(b.p);
-    held -= mine;
+    m.held -= mine;
     replaced += my_replaced;
   };
 
   h.progress(std::to_string(threads) + " threads, " + format_bytes(static_cast<double>(live)) +
              " live, " + wl::longrun::fixed(duration_s, 1) + " s");
-  const auto run = wl::longrun::run_sampled(sampler, clock, threads, worker);
+  const auto run = m.run(threads, worker);
 
   h.measure("duration_s", run.ran_s);
   h.measure("replacements", replaced.load());
   h.throughput(static_cast<double>(replaced.load()) / run.ran_s, "replacements/s");
-  wl::longrun::report_over_time(h, run.series, rss0);
+  wl::longrun::report_over_time(h, run.series, m.rss0);
   // The program's own bound: the population never holds more than --live plus one object of
   // the largest size per thread.
   wl::longrun::report_run(h, run, threads, duration_s,

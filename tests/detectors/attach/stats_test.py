@@ -133,11 +133,16 @@ def case_glibc_leak(args):
     run_leak(args, "glibc_leak")
 
 
-def case_jemalloc_leak(args):
+def jemalloc_env():
+    """The environment with LD_PRELOAD=libjemalloc.so.2; skips where it is not installed."""
     libs = sorted(glob.glob("/usr/lib/*/libjemalloc.so.2") + glob.glob("/usr/lib/libjemalloc.so.2"))
     if not libs:
         skip("libjemalloc.so.2 is not installed")
-    run_leak(args, "jemalloc_leak", env=dict(os.environ, LD_PRELOAD=libs[0]), backend="jemalloc")
+    return dict(os.environ, LD_PRELOAD=libs[0])
+
+
+def case_jemalloc_leak(args):
+    run_leak(args, "jemalloc_leak", env=jemalloc_env(), backend="jemalloc")
 
 
 def case_default(args):
@@ -431,11 +436,7 @@ def case_count_glibc_leak(args):
 
 
 def case_count_jemalloc_leak(args):
-    libs = sorted(glob.glob("/usr/lib/*/libjemalloc.so.2") + glob.glob("/usr/lib/libjemalloc.so.2"))
-    if not libs:
-        skip("libjemalloc.so.2 is not installed")
-    run_count_leak(args, "count_jemalloc_leak", env=dict(os.environ, LD_PRELOAD=libs[0]),
-                   backend="jemalloc")
+    run_count_leak(args, "count_jemalloc_leak", env=jemalloc_env(), backend="jemalloc")
 
 
 def case_count_steady(args):
