@@ -251,7 +251,8 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   const std::uint64_t t0_ns =
       static_cast<std::uint64_t>(static_cast<double>(t.start_ticks) / ticks_per_s() * 1e9);
   const unsigned interval = static_cast<unsigned>(o.interval_ms < 1 ? 1 : o.interval_ms);
-  auto inj = inject_agent(o.pid, agent_path(o), dir, interval, t0_ns, o.level == "count" ? 1 : 0);
+  auto inj =
+      inject_agent(o.pid, agent_path(o), dir, interval, t0_ns, o.level == Level::kCount ? 1 : 0);
   if (!inj) return inj.error();
   out.injection = *inj;
 
@@ -310,7 +311,7 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
 
   attach_file::Record r = session_record(o, out);
   r.level = o.level;
-  r.cannot_tell = o.level == "count" ? kCountLevelLimit : kStatsLevelLimit;
+  r.cannot_tell = o.level == Level::kCount ? kCountLevelLimit : kStatsLevelLimit;
   // The allocator the agent identified, from the header (one streamed pass, the samples not
   // kept: a day's timeline is not held in memory).
   (void)timeline::scan_timeline(
@@ -339,9 +340,7 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
 }  // namespace
 
 Status check_level(const Options& o) {
-  if (o.level != "rss" && o.level != "stats" && o.level != "count")
-    return make_error("level " + o.level + ": expected rss, stats or count");
-  if (o.level != "rss") return stats_preflight(o.pid, agent_path(o));
+  if (o.level != Level::kRss) return stats_preflight(o.pid, agent_path(o));
   return Ok{};
 }
 
@@ -370,7 +369,7 @@ Result<Outcome> watch_pid(const Options& o) {
   if (auto st = make_directories(out.out_dir); !st) return st.error();
   out.timeline_path = out.out_dir + "/timeline.jsonl";
   out.record_path = out.out_dir + "/attach.json";
-  if (o.level != "rss") return watch_stats(o, std::move(out), proc_fd);
+  if (o.level != Level::kRss) return watch_stats(o, std::move(out), proc_fd);
   // Written as it goes (a valid prefix at every flush: a killed arenalab leaves a readable
   // timeline); the record is written at the end, atomically.
   std::ofstream tl(out.timeline_path, std::ios::trunc);
