@@ -17,6 +17,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/core/text.h"
+#include "arenalab/formats/attach.h"
 #include "arenalab/formats/timeline.h"
 #include "classify_output.h"
 #include "command.h"
@@ -92,11 +93,11 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   }
   // The level: --mode as given, else the highest that works (chosen below, once the pid is
   // known to exist). sample and full are the interposer's, which a running process cannot take.
-  std::string level;
+  std::optional<attach::Level> level;
   if (const auto* m = p.cmd->get_option_no_throw("--mode"); m && m->count() > 0) {
-    level = m->as<std::string>();
-    if (level != "rss" && level != "stats" && level != "count") {
-      print_error(sub, "--mode " + level +
+    level = attach_file::parse_level(m->as<std::string>());
+    if (!level) {
+      print_error(sub, "--mode " + m->as<std::string>() +
                            " does not apply with --pid: a running process is watched at level "
                            "rss, stats or count; docs/attach.md");
       return kExitUsage;
@@ -117,7 +118,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   }
   attach::Options a;
   a.pid = static_cast<pid_t>(p.pid);
-  a.level = level.empty() ? "stats" : level;
+  a.level = level.value_or(attach::Level::kStats);
   a.interval_ms = r.interval_ms;
   // --duration may belong to the subcommand itself (a run's duration): read it by name.
   if (const auto* d = p.cmd->get_option_no_throw("--duration"); d && d->count() > 0) {
@@ -162,25 +163,25 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     return kExitError;
   }
   if (auto st = attach::check_level(a); !st) {
-    if (!level.empty()) {
+    if (level) {
       print_error(sub, st.error().message);
       return kExitError;
     }
     // No --mode: stats where it is permitted, else rss with the reason in one line (and in
     // attach.json's warnings).
-    a.level = "rss";
+    a.level = attach::Level::kRss;
     a.level_note = "level rss (nothing injected), not stats: " + st.error().message;
     if (!r.quiet) std::cerr << "arenalab " << sub << ": " << a.level_note << "\n";
   }
-  level = a.level;
   if (!r.quiet)
     std::cerr << fmt::format(
         "arenalab {}: attaching to pid {} ({}, running for {}; {}); Ctrl-C stops sampling, "
         "the process runs on\n",
         sub, p.pid, target->comm, duration(target->started_s_ago),
-        level == "rss"     ? "level rss, nothing injected"
-        : level == "stats" ? "level stats: an agent thread reads the allocator's books"
-                           : "level count: the agent counts live bytes since the attach");
+        a.level == attach::Level::kRss ? "level rss, nothing injected"
+        : a.level == attach::Level::kStats
+            ? "level stats: an agent thread reads the allocator's books"
+            : "level count: the agent counts live bytes since the attach");
   auto out = attach::watch_pid(a);
   if (!out) {
     print_error(sub, out.error().message);

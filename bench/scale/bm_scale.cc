@@ -28,6 +28,7 @@
 #include "arenalab/analysis/thin.h"
 #include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
+#include "arenalab/core/quantile.h"
 #include "arenalab/formats/timeline.h"
 
 namespace {
@@ -51,12 +52,8 @@ std::string loadavg() {
   return a + " " + b + " " + c;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+// NaN for no sample: printed as "nan", never as a measured 0.
+double median(std::vector<double> v) { return v.empty() ? NAN : arenalab::median_of(std::move(v)); }
 
 // ---- Series of each class at any length: time scales are shares of the window. ----
 

@@ -10,6 +10,24 @@ using formats::json;
 using formats::Obj;
 using formats::put;
 
+const char* level_name(Level level) {
+  switch (level) {
+    case Level::kRss:
+      return "rss";
+    case Level::kStats:
+      return "stats";
+    case Level::kCount:
+      return "count";
+  }
+  return "rss";
+}
+
+std::optional<Level> parse_level(std::string_view name) {
+  for (const Level l : {Level::kRss, Level::kStats, Level::kCount})
+    if (name == level_name(l)) return l;
+  return std::nullopt;
+}
+
 namespace {
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
@@ -18,9 +36,11 @@ Record parse(const json& doc) {
   formats::schema_version(doc, "arenalab.attach", 1, 1);
   const Obj o(doc, "");
   Record r;
-  r.level = o.str("level");
-  if (r.level != "rss" && r.level != "stats")
-    throw FormatError("level: expected \"rss\" or \"stats\", found \"" + r.level + "\"");
+  const std::string level = o.str("level");
+  const auto parsed = parse_level(level);
+  if (!parsed)
+    throw FormatError("level: expected \"rss\", \"stats\" or \"count\", found \"" + level + "\"");
+  r.level = *parsed;
   r.cannot_tell = o.str_or("cannot_tell");
   r.pid = o.integer("pid", 1, kMaxInt);
   r.comm = o.str_or("comm");
@@ -66,7 +86,7 @@ Record parse(const json& doc) {
 json to_json(const Record& r) {
   json j = {
       {"schema", std::string(kSchema)},
-      {"level", r.level},
+      {"level", level_name(r.level)},
       {"cannot_tell", r.cannot_tell},
       {"pid", r.pid},
       {"comm", r.comm},

@@ -12,8 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "arenalab/core/files.h"
-#include "arenalab/core/process.h"
+#include "interposer_run.h"
 
 namespace arenalab::heap_sites {
 namespace {
@@ -100,37 +99,12 @@ TEST_F(HeapSitesFile, RejectsWhatTheWriterNeverWrites) {
 // 1.5 s at a dump every 5 ms: ~290 dumps on a quiet machine, so a sampler starved under load
 // still writes the 20 this needs (the dumps are thinned past 16).
 TEST(HeapSitesFromTheInterposer, ReadsBackWithOnePointPerDump) {
-  const std::string arenalab = bin_dir() + "/arenalab";
-  const std::string target = bin_dir() + "/wl_leak";
-  if (::access(arenalab.c_str(), X_OK) != 0 || ::access(target.c_str(), X_OK) != 0)
-    GTEST_SKIP() << "needs " << arenalab << " and " << target << " (build the whole tree)";
-  char tmpl[] = "/tmp/arenalab-sites-run-XXXXXX";
-  const std::string top = ::mkdtemp(tmpl);
-  const std::string out = top + "/run";
-  SpawnSpec spec;
-  spec.argv = {arenalab,
-               "run",
-               "--mode",
-               "sample",
-               "--interval",
-               "5",
-               "--heap-dump-every",
-               "1",
-               "--sample-bytes",
-               "4K",
-               "--out",
-               out,
-               "--quiet",
-               "--",
-               target,
-               "--duration",
-               "1.5"};
-  spec.capture_stdout = true;
-  spec.capture_stderr = true;
-  spec.stdin_null = true;
-  auto ran = run_process(spec);
-  ASSERT_TRUE(ran) << ran.error().message;
-  ASSERT_EQ(ran->shell_status(), 0) << ran->err;
+  const tests::InterposerRun r("wl_leak");
+  if (const auto why = r.missing(); !why.empty()) GTEST_SKIP() << why;
+  ASSERT_TRUE(r.run(
+      {"--mode", "sample", "--interval", "5", "--heap-dump-every", "1", "--sample-bytes", "4K"},
+      {"--duration", "1.5"}));
+  const std::string out = r.out();
   auto f = read_heap_sites(out + "/heap-sites.jsonl");
   ASSERT_TRUE(f) << f.error().message;
   EXPECT_FALSE(f->truncated);
@@ -169,7 +143,6 @@ TEST(HeapSitesFromTheInterposer, ReadsBackWithOnePointPerDump) {
   EXPECT_EQ(last.sites[0].bytes, best_bytes);
   EXPECT_EQ(last.sites[0].objs, best_objs);
   EXPECT_EQ(f->stacks.at(last.sites[0].stack), best_frames);
-  std::system(("rm -rf '" + top + "'").c_str());
 }
 
 }  // namespace

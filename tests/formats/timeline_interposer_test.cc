@@ -4,35 +4,21 @@
 // leaves must read without error or truncation, carry the count-mode figures, re-serialize to
 // the same samples, and agree with the run.json the runner wrote beside it.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 
-#include "arenalab/core/files.h"
-#include "arenalab/core/process.h"
 #include "arenalab/formats/run.h"
 #include "arenalab/formats/timeline.h"
+#include "interposer_run.h"
 
 namespace arenalab {
 namespace {
 
 TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
-  const std::string arenalab = bin_dir() + "/arenalab";
-  const std::string target = bin_dir() + "/wl_touch";
-  if (::access(arenalab.c_str(), X_OK) != 0 || ::access(target.c_str(), X_OK) != 0)
-    GTEST_SKIP() << "needs " << arenalab << " and " << target << " (build the whole tree)";
-  char tmpl[] = "/tmp/arenalab-tl-XXXXXX";
-  const std::string out = std::string(::mkdtemp(tmpl)) + "/run";
-  SpawnSpec spec;
-  spec.argv = {arenalab, "run", "--mode",  "count", "--interval", "5",
-               "--out",  out,   "--quiet", "--",    target,       "--smoke"};
-  spec.capture_stdout = true;
-  spec.capture_stderr = true;
-  spec.stdin_null = true;
-  auto ran = run_process(spec);
-  ASSERT_TRUE(ran) << ran.error().message;
-  ASSERT_EQ(ran->shell_status(), 0) << ran->err;
+  const tests::InterposerRun r("wl_touch");
+  if (const auto why = r.missing(); !why.empty()) GTEST_SKIP() << why;
+  ASSERT_TRUE(r.run({"--mode", "count", "--interval", "5"}, {"--smoke"}));
+  const std::string out = r.out();
 
   auto tl = timeline::read_timeline(out + "/timeline.jsonl");
   ASSERT_TRUE(tl) << tl.error().message;
@@ -82,7 +68,6 @@ TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
   EXPECT_TRUE(run->verified);
   EXPECT_GT(run->peak_rss_bytes, 0);
   EXPECT_EQ(run->exit.code, 0);
-  std::system(("rm -rf '" + out.substr(0, out.rfind('/')) + "'").c_str());
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-# Writes small synthetic result directories in the contract formats (ARCHITECTURE.md): a matrix
-# with a failed and an unverified cell, a leak and a retention watch run, a budget run killed at
-# its limit and a profile with call sites. For exercising the report before real runs exist;
-# the end-to-end test uses real runs.
+# Writes small synthetic result directories in the contract formats (docs/architecture.md): a
+# matrix with a failed and an unverified cell, a leak and a retention watch run, a budget run
+# killed at its limit and a profile with call sites. For exercising the report before real runs
+# exist; the end-to-end test uses real runs.
 import json, math, os, sys
 
 MiB = 1 << 20

@@ -189,14 +189,7 @@ int main(int argc, char** argv) {
     rs.push_back(o);
   }
   h.measure("round_ends", rs);
-  nlohmann::json js = nlohmann::json::array();
-  for (const auto& s : series) {
-    nlohmann::json o = {{"t_ms", s.t_ms}, {"rss", s.rss}, {"held", s.gauge}};
-    if (s.allocated) o["allocated"] = *s.allocated;
-    if (s.mapped) o["mapped"] = *s.mapped;
-    js.push_back(o);
-  }
-  h.measure("samples", js);
+  h.measure("samples", wl::samples_json(series));
 
   h.row("threads x rounds", std::to_string(threads) + " x " + std::to_string(rounds_done) + " (" +
                                 fixed(elapsed_s()) + " s)");

@@ -110,14 +110,7 @@ int main(int argc, char** argv) {
   h.measure("held_after_purge_bytes", held_after_purge);
   if (release_ms) h.measure("time_to_release_ms", *release_ms);  // absent: not within the watch
   h.measure("purge_call_ms", purge_ms);
-  nlohmann::json js = nlohmann::json::array();
-  for (const auto& s : series) {
-    nlohmann::json o = {{"t_ms", s.t_ms}, {"rss", s.rss}};
-    if (s.allocated) o["allocated"] = *s.allocated;
-    if (s.mapped) o["mapped"] = *s.mapped;
-    js.push_back(o);
-  }
-  h.measure("samples", js);
+  h.measure("samples", wl::samples_json(series, nullptr));  // no gauge: nothing held
 
   h.row("RSS at start", format_bytes(static_cast<double>(rss0)));
   h.row("RSS peak (" + format_bytes(live_bytes) + " live)",

@@ -6,13 +6,11 @@
 // stay at --live; which allocator's RSS follows them as the sizes drift, over minutes, is the
 // finding.
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <numbers>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "arenalab/core/sizes.h"
@@ -55,14 +53,8 @@ int main(int argc, char** argv) {
   const double lo = std::log2(static_cast<double>(min_size));
   const double hi = std::log2(static_cast<double>(max_size));
 
-  const std::uint64_t rss0 = wl::current_rss();
-  std::atomic<std::int64_t> held{0};
   std::atomic<std::uint64_t> replaced{0};
-  const auto t_start = std::chrono::steady_clock::now();
-  auto elapsed_s = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  };
-  wl::Sampler sampler(h, interval_ms, [&] { return held.load(); });
+  wl::longrun::Meter m(h, interval_ms);
 
   auto worker = [&](int index) {
     std::mt19937_64 rng(static_cast<std::uint64_t>(seed) * 104729 + static_cast<unsigned>(index));
@@ -79,7 +71,7 @@ int main(int argc, char** argv) {
       if (!p) std::abort();  // out of memory is not a result this workload can report
       wl::touch_pages(p, size);
       mine += static_cast<std::int64_t>(size);
-      held += static_cast<std::int64_t>(size);
+      m.held += static_cast<std::int64_t>(size);
       pop.push_back({p, size});
     };
     auto drop = [&](std::size_t k) {
@@ -88,12 +80,12 @@ int main(int argc, char** argv) {
       pop.pop_back();
       std::free(b.p);
       mine -= static_cast<std::int64_t>(b.size);
-      held -= static_cast<std::int64_t>(b.size);
+      m.held -= static_cast<std::int64_t>(b.size);
     };
     while (mine < target) draw(0);
     std::uint64_t step = 0;
     double t = 0;
-    while ((step++ & 255) != 0 || (t = elapsed_s()) < duration_s) {
+    while ((step++ & 255) != 0 || (t = m.clock.seconds()) < duration_s) {
       // One replacement: a random object dies, one of today's sizes is born; then the
       // population is brought back to its bytes (sizes drift, so counts change).
       drop(static_cast<std::size_t>(unit(rng) * static_cast<double>(pop.size())) % pop.size());
@@ -104,37 +96,23 @@ int main(int argc, char** argv) {
       ++my_replaced;
     }
     for (const Block& b : pop) std::free(b.p);
-    held -= mine;
+    m.held -= mine;
     replaced += my_replaced;
   };
 
   h.progress(std::to_string(threads) + " threads, " + format_bytes(static_cast<double>(live)) +
              " live, " + wl::longrun::fixed(duration_s, 1) + " s");
-  sampler.start();
-  std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(worker, i);
-  for (auto& th : pool) th.join();
-  const double ran_s = elapsed_s();
-  sampler.stop();
-  const auto series = sampler.samples();
+  const auto run = m.run(threads, worker);
 
-  h.measure("duration_s", ran_s);
+  h.measure("duration_s", run.ran_s);
   h.measure("replacements", replaced.load());
-  h.throughput(static_cast<double>(replaced.load()) / ran_s, "replacements/s");
-  wl::longrun::report_over_time(h, series, rss0);
-  h.row("threads x duration", std::to_string(threads) + " x " + wl::longrun::fixed(ran_s, 1) +
-                                  " s (" + std::to_string(replaced.load()) + " replacements)");
+  h.throughput(static_cast<double>(replaced.load()) / run.ran_s, "replacements/s");
+  wl::longrun::report_over_time(h, run.series, m.rss0);
   // The program's own bound: the population never holds more than --live plus one object of
   // the largest size per thread.
-  const double bound = static_cast<double>(live) +
-                       static_cast<double>(threads) * std::exp2(std::min(hi + 1.5, 40.0));
-  std::int64_t held_max = 0;
-  for (const auto& s : series) held_max = std::max(held_max, s.gauge);
-  h.check("held_bytes_bounded", static_cast<double>(held_max) <= bound,
-          "held at most " + format_bytes(static_cast<double>(held_max)) + " (bound " +
-              format_bytes(bound) + ")");
-  h.check("ran_for_duration", ran_s >= duration_s,
-          "ran " + wl::longrun::fixed(ran_s, 2) + " s of --duration " +
-              wl::longrun::fixed(duration_s, 2) + " s");
+  wl::longrun::report_run(h, run, threads, duration_s,
+                          std::to_string(replaced.load()) + " replacements",
+                          static_cast<double>(live) +
+                              static_cast<double>(threads) * std::exp2(std::min(hi + 1.5, 40.0)));
   return h.finish();
 }

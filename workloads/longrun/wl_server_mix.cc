@@ -7,14 +7,12 @@
 // turns over from one class to the next while older objects pin the pages of the last one. The
 // bytes held stay flat; how RSS follows them over minutes is the allocator's.
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "arenalab/core/sizes.h"
@@ -61,14 +59,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const std::uint64_t rss0 = wl::current_rss();
-  std::atomic<std::int64_t> held{0};  // bytes in session caches and the long-lived FIFOs
   std::atomic<std::uint64_t> requests{0};
-  const auto t_start = std::chrono::steady_clock::now();
-  auto elapsed_s = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  };
-  wl::Sampler sampler(h, interval_ms, [&] { return held.load(); });
+  // m.held: bytes in session caches and the long-lived FIFOs
+  wl::longrun::Meter m(h, interval_ms);
 
   auto worker = [&](int index) {
     std::mt19937_64 rng(static_cast<std::uint64_t>(seed) * 7919 + static_cast<unsigned>(index));
@@ -87,7 +80,7 @@ int main(int argc, char** argv) {
       return Block{p, size};
     };
     while (true) {
-      const double t = elapsed_s();
+      const double t = m.clock.seconds();
       if (t >= duration_s) break;
       const int phase = static_cast<int>(t / phase_s) % kPhases;
       for (std::int64_t i = 0; i < request; ++i) temps.push_back(alloc(phase));
@@ -95,17 +88,17 @@ int main(int argc, char** argv) {
       if (unit(rng) * 1000 < static_cast<double>(keep_per_mille)) {
         kept.push_back(session);
         kept_bytes += session.size;
-        held += static_cast<std::int64_t>(session.size);
+        m.held += static_cast<std::int64_t>(session.size);
         while (kept_bytes > live / 8) {
           std::free(kept.front().p);
           kept_bytes -= kept.front().size;
-          held -= static_cast<std::int64_t>(kept.front().size);
+          m.held -= static_cast<std::int64_t>(kept.front().size);
           kept.pop_front();
         }
       } else {
         cache.push_back(session);
         cache_bytes += session.size;
-        held += static_cast<std::int64_t>(session.size);
+        m.held += static_cast<std::int64_t>(session.size);
         while (cache_bytes > live) {  // evict a random session
           const std::size_t k =
               static_cast<std::size_t>(unit(rng) * static_cast<double>(cache.size()));
@@ -114,7 +107,7 @@ int main(int argc, char** argv) {
           cache.pop_back();
           std::free(b.p);
           cache_bytes -= b.size;
-          held -= static_cast<std::int64_t>(b.size);
+          m.held -= static_cast<std::int64_t>(b.size);
         }
       }
       for (const Block& b : temps) std::free(b.p);  // the request's buffers go with it
@@ -123,37 +116,22 @@ int main(int argc, char** argv) {
     }
     for (const Block& b : cache) std::free(b.p);
     for (const Block& b : kept) std::free(b.p);
-    held -= static_cast<std::int64_t>(cache_bytes + kept_bytes);
+    m.held -= static_cast<std::int64_t>(cache_bytes + kept_bytes);
     requests += my_requests;
   };
 
   h.progress(std::to_string(threads) + " threads for " + wl::longrun::fixed(duration_s, 1) +
              " s, phases of " + wl::longrun::fixed(phase_s, 2) + " s");
-  sampler.start();
-  std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(worker, i);
-  for (auto& t : pool) t.join();
-  const double ran_s = elapsed_s();
-  sampler.stop();
-  const auto series = sampler.samples();
+  const auto run = m.run(threads, worker);
 
-  h.measure("duration_s", ran_s);
+  h.measure("duration_s", run.ran_s);
   h.measure("requests", requests.load());
-  h.measure("phases", static_cast<std::int64_t>(ran_s / phase_s) + 1);
-  h.throughput(static_cast<double>(requests.load()) / ran_s, "requests/s");
-  wl::longrun::report_over_time(h, series, rss0);
-  h.row("threads x duration", std::to_string(threads) + " x " + wl::longrun::fixed(ran_s, 1) +
-                                  " s (" + std::to_string(requests.load()) + " requests)");
+  h.measure("phases", static_cast<std::int64_t>(run.ran_s / phase_s) + 1);
+  h.throughput(static_cast<double>(requests.load()) / run.ran_s, "requests/s");
+  wl::longrun::report_over_time(h, run.series, m.rss0);
   // The program's own bound: what it holds never exceeds the caches it sized (+ a session each).
-  const double bound =
-      static_cast<double>(threads) * (static_cast<double>(live) * 9 / 8 + (128 << 10));
-  std::int64_t held_max = 0;
-  for (const auto& s : series) held_max = std::max(held_max, s.gauge);
-  h.check("held_bytes_bounded", static_cast<double>(held_max) <= bound,
-          "held at most " + format_bytes(static_cast<double>(held_max)) + " (bound " +
-              format_bytes(bound) + ")");
-  h.check("ran_for_duration", ran_s >= duration_s,
-          "ran " + wl::longrun::fixed(ran_s, 2) + " s of --duration " +
-              wl::longrun::fixed(duration_s, 2) + " s");
+  wl::longrun::report_run(
+      h, run, threads, duration_s, std::to_string(requests.load()) + " requests",
+      static_cast<double>(threads) * (static_cast<double>(live) * 9 / 8 + (128 << 10)));
   return h.finish();
 }

@@ -39,6 +39,8 @@ namespace arenalab::matrix {
 namespace {
 
 constexpr int kTimelineMs = 20;  // --timeline sampling interval (procfs), milliseconds
+// Set for a cell's program: the name of the configuration it runs under.
+constexpr char kEnvConfiguration[] = "ARENALAB_CONFIGURATION";
 
 // The last `lines` lines of a captured stream, trimmed.
 std::string tail_lines(const std::string& text, int lines) {
@@ -294,7 +296,7 @@ Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::strin
   o.out_dir = req.cell_dir;
   o.capture_output = true;
   o.child_setup = launch.child_setup(die_with_matrix());
-  o.extra_env = {{"ARENALAB_CONFIGURATION", req.configuration.name}};
+  o.extra_env = {{kEnvConfiguration, req.configuration.name}};
   bool timed_out = false;
   o.on_tick = [&](const runner::RunProgress& p) {
     if (p.elapsed_ms > req.timeout_s * 1000 && !timed_out) {
@@ -331,7 +333,7 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
   SpawnSpec spec;
   spec.argv = launch.wrap(argv);
   spec.set_env = configuration_environment(req.configuration);
-  spec.set_env.emplace_back("ARENALAB_CONFIGURATION", req.configuration.name);
+  spec.set_env.emplace_back(kEnvConfiguration, req.configuration.name);
   spec.capture_stdout = true;
   spec.capture_stderr = true;
   spec.capture_limit = 64 << 10;
@@ -438,7 +440,7 @@ class Driver {
     thread_ = std::thread([this] {
       SpawnSpec spec;
       spec.argv = argv_;
-      spec.unset_env = {"LD_PRELOAD", "ARENALAB_CONFIGURATION"};
+      spec.unset_env = {"LD_PRELOAD", kEnvConfiguration};
       spec.capture_stdout = true;
       spec.capture_stderr = true;
       spec.stdin_null = true;

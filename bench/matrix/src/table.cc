@@ -47,13 +47,13 @@ std::string render_table(const Results& results) {
   for (const auto& s : results.summaries)
     by[{s.workload, s.threads, s.configuration, s.metric}] = &s;
   // Cell counts per group, to show what was left out and why.
-  std::map<std::tuple<std::string, int, std::string>, std::map<std::string, int>> statuses;
+  std::map<std::tuple<std::string, int, std::string>, std::map<CellStatus, int>> statuses;
   std::map<std::tuple<std::string, int, std::string>, std::string> why;
   std::vector<std::pair<std::string, int>> blocks;
   std::set<std::pair<std::string, int>> seen_blocks;  // blocks, for a lookup in log time
   for (const auto& c : results.cells) {
     const auto g = std::make_tuple(c.workload, c.threads, c.configuration);
-    ++statuses[g][status_name(c.status)];
+    ++statuses[g][c.status];
     if (c.status != CellStatus::kOk && !why.count(g))
       why[g] = !c.mismatch.empty() ? c.mismatch : c.message;
     if (seen_blocks.emplace(c.workload, c.threads).second)
@@ -84,7 +84,7 @@ std::string render_table(const Results& results) {
       int total = 0, ok = 0;
       for (const auto& [s, n] : st->second) {
         total += n;
-        if (s == "ok") ok = n;
+        if (s == CellStatus::kOk) ok = n;
       }
       const auto find = [&](const char* m) -> const Summary* {
         auto it = by.find({workload, threads, cfg, m});
@@ -95,7 +95,7 @@ std::string render_table(const Results& results) {
       if (!wall) {
         std::string what;
         for (const auto& [s, n] : st->second)
-          what += fmt::format("{}{} {}", what.empty() ? "" : ", ", n, s);
+          what += fmt::format("{}{} {}", what.empty() ? "" : ", ", n, status_name(s));
         const auto w = why.find(g);
         out += fmt::format("  {:<22} {:>5}  {}{}\n", cfg, okcol, what,
                            w != why.end() && !w->second.empty() ? ": " + w->second : "");

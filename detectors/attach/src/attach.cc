@@ -23,6 +23,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/formats/attach.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/preload/protocol.h"
 #include "attach_internal.h"
 #include "inject.h"
 
@@ -250,7 +251,8 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   const std::uint64_t t0_ns =
       static_cast<std::uint64_t>(static_cast<double>(t.start_ticks) / ticks_per_s() * 1e9);
   const unsigned interval = static_cast<unsigned>(o.interval_ms < 1 ? 1 : o.interval_ms);
-  auto inj = inject_agent(o.pid, agent_path(o), dir, interval, t0_ns, o.level == "count" ? 1 : 0);
+  auto inj =
+      inject_agent(o.pid, agent_path(o), dir, interval, t0_ns, o.level == Level::kCount ? 1 : 0);
   if (!inj) return inj.error();
   out.injection = *inj;
 
@@ -309,7 +311,7 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
 
   attach_file::Record r = session_record(o, out);
   r.level = o.level;
-  r.cannot_tell = o.level == "count" ? kCountLevelLimit : kStatsLevelLimit;
+  r.cannot_tell = o.level == Level::kCount ? kCountLevelLimit : kStatsLevelLimit;
   // The allocator the agent identified, from the header (one streamed pass, the samples not
   // kept: a day's timeline is not held in memory).
   (void)timeline::scan_timeline(
@@ -338,9 +340,7 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
 }  // namespace
 
 Status check_level(const Options& o) {
-  if (o.level != "rss" && o.level != "stats" && o.level != "count")
-    return make_error("level " + o.level + ": expected rss, stats or count");
-  if (o.level != "rss") return stats_preflight(o.pid, agent_path(o));
+  if (o.level != Level::kRss) return stats_preflight(o.pid, agent_path(o));
   return Ok{};
 }
 
@@ -369,7 +369,7 @@ Result<Outcome> watch_pid(const Options& o) {
   if (auto st = make_directories(out.out_dir); !st) return st.error();
   out.timeline_path = out.out_dir + "/timeline.jsonl";
   out.record_path = out.out_dir + "/attach.json";
-  if (o.level != "rss") return watch_stats(o, std::move(out), proc_fd);
+  if (o.level != Level::kRss) return watch_stats(o, std::move(out), proc_fd);
   // Written as it goes (a valid prefix at every flush: a killed arenalab leaves a readable
   // timeline); the record is written at the end, atomically.
   std::ofstream tl(out.timeline_path, std::ios::trunc);
@@ -385,9 +385,10 @@ Result<Outcome> watch_pid(const Options& o) {
       maps.ok && maps.text.find("/libarenalab_preload") != std::string::npos) {
     std::string dir = "?";
     if (const Read env = read_at(proc_fd, "environ"); env.ok) {
-      const auto at = env.text.find(std::string("ARENALAB_OUT_DIR=", 17));
+      const std::string key = std::string(preload::protocol::kEnvOutDir) + "=";
+      const auto at = env.text.find(key);
       if (at != std::string::npos && (at == 0 || env.text[at - 1] == '\0'))
-        dir = env.text.substr(at + 17, env.text.find('\0', at) - at - 17);
+        dir = env.text.substr(at + key.size(), env.text.find('\0', at) - at - key.size());
     }
     out.warnings.push_back(who +
                            " already runs under arenalab's interposer; its own timeline, "

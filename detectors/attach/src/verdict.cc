@@ -17,16 +17,18 @@ Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::O
   auto& c = v.classification;
   // Level rss says what RSS alone cannot tell; level stats has the books, and its timeline's
   // header names the allocator identified from inside.
-  if (outcome.level == "rss")
+  if (outcome.level == Level::kRss)
     c.reason += c.reason.empty() ? kRssLevelLimit : std::string("; ") + kRssLevelLimit;
-  if (outcome.level == "count")
+  if (outcome.level == Level::kCount)
     c.reason += c.reason.empty() ? kCountLevelLimit : std::string("; ") + kCountLevelLimit;
   auto doc = analysis::to_verdict(c, options, outcome.timeline_path);
-  doc.attach =
-      verdict_file::AttachPart{outcome.target.pid, outcome.target.command,
-                               outcome.level,      static_cast<std::int64_t>(outcome.samples),
-                               outcome.ended,      outcome.attached_ms,
-                               outcome.out_dir};
+  doc.attach = verdict_file::AttachPart{outcome.target.pid,
+                                        outcome.target.command,
+                                        attach_file::level_name(outcome.level),
+                                        static_cast<std::int64_t>(outcome.samples),
+                                        outcome.ended,
+                                        outcome.attached_ms,
+                                        outcome.out_dir};
   v.verdict_path = outcome.out_dir + "/verdict.json";
   if (auto st = verdict_file::write_verdict(v.verdict_path, doc); !st) return st.error();
   return v;

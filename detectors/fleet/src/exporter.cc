@@ -120,10 +120,12 @@ void Exporter::Impl::set(pid_t pid_now, const timeline::Sample* last, std::size_
           .Set(value);
   }
   // The verdict as a state set: one series per verdict, 1 for the current one.
-  for (const char* v : {"leak", "retention", "bounded", "non-heap-growth", "stable", "unresolved"})
+  for (const analysis::Verdict v : {analysis::Verdict::kLeak, analysis::Verdict::kRetention,
+                                    analysis::Verdict::kBounded, analysis::Verdict::kNonHeapGrowth,
+                                    analysis::Verdict::kStable, analysis::Verdict::kUnresolved})
     m.gauge("arenalab_verdict", "The current verdict on the timeline so far (1: this one).",
-            {{"verdict", v}})
-        .Set(analysis::verdict_name(c.verdict) == std::string(v) ? 1 : 0);
+            {{"verdict", analysis::verdict_name(v)}})
+        .Set(c.verdict == v ? 1 : 0);
   m.gauge("arenalab_verdict_confidence_ratio", "Confidence of the current verdict, 0..1.")
       .Set(c.confidence);
   // The growth rate behind a leak (what the program holds) or non-heap growth (RSS); 0 otherwise.

@@ -12,6 +12,7 @@
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/formats/profile.h"
+#include "arenalab/profilers/profile_run.h"
 #include "profilers_internal.h"
 
 namespace arenalab::profilers {
@@ -26,7 +27,7 @@ Result<std::string> resolve_dump(const std::string& path) {
   if (fs::exists(profile, ec)) {
     auto p = profile_file::read_profile(profile);
     if (!p) return p.error();
-    if (p->profiler == "heaptrack")
+    if (parse_profiler(p->profiler) == Profiler::kHeaptrack)
       return make_error(path + ": a heaptrack trace, not heap dumps (use heaptrack --diff)");
     if (p->dumps.empty()) return make_error(profile + ": lists no dump");
     return p->dumps.back();

@@ -16,13 +16,7 @@ import sys
 import tempfile
 import time
 
-from support import HERE, alive, check, fail, failures, skip, spawn
-
-
-def timeline(path):
-    with open(path) as f:
-        lines = [json.loads(x) for x in f.read().splitlines() if x]
-    return lines[0], lines[1:]
+from support import HERE, alive, check, fail, failures, skip, spawn, timeline
 
 
 def watch(args, pid, out, *extra, sub="watch", timeout=120, mode=("--mode", "rss")):

@@ -19,7 +19,8 @@ import tempfile
 import threading
 import time
 
-from support import HERE, alive, check, fail, failures, skip, spawn
+from support import (HERE, alive, check, fail, failures, skip, spawn, timeline, wait_for,
+                     watch_in_background)
 
 
 def ptrace_permitted():
@@ -35,22 +36,6 @@ def ptrace_permitted():
         for line in f:
             if line.startswith("TracerPid:") and int(line.split()[1]) != 0:
                 skip("this test runs under a tracer")
-
-
-def timeline(path):
-    with open(path) as f:
-        lines = [json.loads(x) for x in f.read().splitlines() if x.endswith("}")]
-    return lines[0], lines[1:]
-
-
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    fail(f"timed out after {timeout} s waiting for {what}")
-    return False
 
 
 class Target:
@@ -148,11 +133,16 @@ def case_glibc_leak(args):
     run_leak(args, "glibc_leak")
 
 
-def case_jemalloc_leak(args):
+def jemalloc_env():
+    """The environment with LD_PRELOAD=libjemalloc.so.2; skips where it is not installed."""
     libs = sorted(glob.glob("/usr/lib/*/libjemalloc.so.2") + glob.glob("/usr/lib/libjemalloc.so.2"))
     if not libs:
         skip("libjemalloc.so.2 is not installed")
-    run_leak(args, "jemalloc_leak", env=dict(os.environ, LD_PRELOAD=libs[0]), backend="jemalloc")
+    return dict(os.environ, LD_PRELOAD=libs[0])
+
+
+def case_jemalloc_leak(args):
+    run_leak(args, "jemalloc_leak", env=jemalloc_env(), backend="jemalloc")
 
 
 def case_default(args):
@@ -250,18 +240,7 @@ def case_sigkill(args):
     try:
         time.sleep(0.5)
         out = os.path.join(args.workdir, "sigkill")
-        shutil.rmtree(out, ignore_errors=True)
-        a = spawn([args.arenalab, "watch", "--pid", str(t.pid), "--mode", "stats",
-                   "--interval", "100", "--out", out, "-q", "--duration", "60"],
-                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        tl = os.path.join(out, "timeline.jsonl")
-
-        def samples():
-            try:
-                return len(timeline(tl)[1])
-            except (OSError, IndexError, ValueError):
-                return 0
-        wait_for(lambda: samples() >= 10, 60, "10 samples")
+        a, tl = watch_in_background(args.arenalab, t.pid, "stats", out)
         a.kill()
         a.wait()
         wait_for(lambda: timeline(tl)[1][-1].get("final") is True, 10,
@@ -457,11 +436,7 @@ def case_count_glibc_leak(args):
 
 
 def case_count_jemalloc_leak(args):
-    libs = sorted(glob.glob("/usr/lib/*/libjemalloc.so.2") + glob.glob("/usr/lib/libjemalloc.so.2"))
-    if not libs:
-        skip("libjemalloc.so.2 is not installed")
-    run_count_leak(args, "count_jemalloc_leak", env=dict(os.environ, LD_PRELOAD=libs[0]),
-                   backend="jemalloc")
+    run_count_leak(args, "count_jemalloc_leak", env=jemalloc_env(), backend="jemalloc")
 
 
 def case_count_steady(args):
@@ -578,18 +553,7 @@ def case_count_sigkill(args):
         time.sleep(0.5)
         before = got_slots(t.pid, args.target)
         out = os.path.join(args.workdir, "count_sigkill")
-        shutil.rmtree(out, ignore_errors=True)
-        a = spawn([args.arenalab, "watch", "--pid", str(t.pid), "--mode", "count",
-                   "--interval", "100", "--out", out, "-q", "--duration", "60"],
-                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        tl = os.path.join(out, "timeline.jsonl")
-
-        def samples():
-            try:
-                return len(timeline(tl)[1])
-            except (OSError, IndexError, ValueError):
-                return 0
-        wait_for(lambda: samples() >= 10, 60, "10 samples")
+        a, tl = watch_in_background(args.arenalab, t.pid, "count", out)
         during = got_slots(t.pid, args.target)
         check(all(during[k] != before[k] for k in before),
               f"count_sigkill: the executable's slots were not hooked: {before} {during}")

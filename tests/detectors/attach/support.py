@@ -1,13 +1,17 @@
 # SPDX-License-Identifier: Apache-2.0
 # What attach_test.py and stats_test.py share: the failure list every check appends to, the
-# 77-exit skip, a /proc-only liveness probe, and spawn(): every process a script starts is
-# killed when the script ends, however it ends. Imported from the test's own folder.
+# 77-exit skip, a /proc-only liveness probe, spawn(): every process a script starts is killed
+# when the script ends, however it ends, the timeline reader, wait_for(), and an attached watch
+# left running in the background. Imported from the test's own folder.
 import atexit
 import ctypes
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 
 failures = []
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,3 +71,39 @@ def alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+def timeline(path):
+    """(header, samples) of a timeline.jsonl; a last line still being written is left out."""
+    with open(path) as f:
+        lines = [json.loads(x) for x in f.read().splitlines() if x.endswith("}")]
+    return lines[0], lines[1:]
+
+
+def wait_for(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    fail(f"timed out after {timeout} s waiting for {what}")
+    return False
+
+
+def watch_in_background(arenalab, pid, mode, out, samples=10):
+    """`arenalab watch --pid PID --mode MODE` (100 ms samples, at most 60 s, quiet) into a fresh
+    OUT, left running; returns (the process, its timeline's path) once the timeline holds
+    `samples` samples (a failure after 60 s without them)."""
+    shutil.rmtree(out, ignore_errors=True)
+    proc = spawn([arenalab, "watch", "--pid", str(pid), "--mode", mode, "--interval", "100",
+                  "--out", out, "-q", "--duration", "60"],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = os.path.join(out, "timeline.jsonl")
+
+    def count():
+        try:
+            return len(timeline(path)[1])
+        except (OSError, IndexError, ValueError):
+            return 0
+    wait_for(lambda: count() >= samples, 60, f"{samples} samples")
+    return proc, path

@@ -17,9 +17,16 @@ namespace arenalab::attach_file {
 
 inline constexpr std::string_view kSchema = "arenalab.attach/1";
 
+// The level a running process is watched at (`watch|run --pid --mode`): rss reads /proc and
+// injects nothing; stats loads the agent, which writes the allocator's books; count has the
+// agent also patch the GOT slots of the malloc family and count live bytes since the attach.
+enum class Level { kRss, kStats, kCount };
+const char* level_name(Level level);  // "rss", "stats", "count"
+std::optional<Level> parse_level(std::string_view name);
+
 struct Record {
-  std::string level = "rss";  // "rss" (from /proc, nothing injected) | "stats" (the agent's books)
-  std::string cannot_tell;    // what this level cannot tell, one sentence
+  Level level = Level::kRss;
+  std::string cannot_tell;  // what this level cannot tell, one sentence
   std::int64_t pid = 0;
   std::string comm;                  // /proc/PID/comm
   std::vector<std::string> command;  // /proc/PID/cmdline

@@ -15,8 +15,11 @@
 
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/core/result.h"
+#include "arenalab/formats/attach.h"
 
 namespace arenalab::attach {
+
+using attach_file::Level;
 
 // The target as found when attaching.
 struct Target {
@@ -50,12 +53,12 @@ std::optional<CgroupDir> locate_cgroup(const std::string& proc_pid_cgroup,
 
 struct Options {
   pid_t pid = 0;
-  // "rss": nothing injected. "stats": libarenalab_agent.so is loaded into the target by ptrace
+  // kRss: nothing injected. kStats: libarenalab_agent.so is loaded into the target by ptrace
   // and its thread writes the allocator's books (docs/attach.md); refused where ptrace is not
   // permitted, for a static target, another mount namespace, or the interposer present.
-  // "count": the same agent also patches the GOT of every loaded object and counts live bytes
+  // kCount: the same agent also patches the GOT of every loaded object and counts live bytes
   // since the attach (live_bytes, live_allocs, mmap_bytes), putting every slot back at detach.
-  std::string level = "rss";
+  Level level = Level::kRss;
   // Why the level is not the one asked for or defaulted to ("" none): kept in attach.json's
   // warnings (the CLI's default falls back from stats to rss with the reason).
   std::string level_note;
@@ -82,7 +85,7 @@ struct Injection {
 };
 
 struct Outcome {
-  std::string level = "rss";
+  Level level = Level::kRss;
   std::optional<Injection> injection;
   Target target;
   std::string out_dir, timeline_path, record_path;

@@ -38,6 +38,22 @@ inline std::optional<Books> heap_books(const AllocatorStats& s) {
   return std::nullopt;
 }
 
+// A series as the workloads' "samples" measurement: one object per sample, {t_ms, rss, <gauge>,
+// allocated, mapped}; the gauge under `gauge_key` (none when null: a sampler without a gauge),
+// the allocator's books only where it reports them (absent, never 0).
+inline nlohmann::json samples_json(const std::vector<Sample>& series,
+                                   const char* gauge_key = "held") {
+  nlohmann::json js = nlohmann::json::array();
+  for (const auto& s : series) {
+    nlohmann::json o = {{"t_ms", s.t_ms}, {"rss", s.rss}};
+    if (gauge_key) o[gauge_key] = s.gauge;
+    if (s.allocated) o["allocated"] = *s.allocated;
+    if (s.mapped) o["mapped"] = *s.mapped;
+    js.push_back(std::move(o));
+  }
+  return js;
+}
+
 class Sampler {
  public:
   // `gauge` (optional) is called from the sampler thread; it must be thread-safe.
