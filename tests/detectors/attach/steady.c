@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
       free(p);
     }
     if (sawtooth) {  // a 2 s cycle of 20 ticks: 15 rising, 5 low
-      // A tick the scheduler made us miss is skipped, not made up: the cycle keeps the clock's.
+      // A tick the scheduler made us miss is made up at the next (every tooth up to the clock's
+      // phase is mapped), so each cycle keeps the clock's period and its full height.
       const unsigned long phase = i % 20;
       if (phase < kTeeth && i / 20 != cycle) {  // a new cycle, its low phase perhaps missed
         for (int t = 0; t < kTeeth; ++t)
@@ -64,13 +65,13 @@ int main(int argc, char** argv) {
         cycle = i / 20;
       }
       if (phase < kTeeth) {
-        if (!teeth[phase]) {
-          teeth[phase] =
-              mmap(NULL, kTooth, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-          if (teeth[phase] == MAP_FAILED)
-            teeth[phase] = NULL;
+        for (unsigned long t = 0; t <= phase; ++t) {
+          if (teeth[t]) continue;
+          teeth[t] = mmap(NULL, kTooth, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+          if (teeth[t] == MAP_FAILED)
+            teeth[t] = NULL;
           else
-            memset(teeth[phase], 1, kTooth);
+            memset(teeth[t], 1, kTooth);
         }
       } else {
         for (int t = 0; t < kTeeth; ++t)
