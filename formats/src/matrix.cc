@@ -236,6 +236,7 @@ json advice_json(const Advice& a) {
   for (const Excluded& e : a.excluded)
     ex.push_back({{"configuration", e.configuration}, {"reason", e.reason}});
   j["excluded"] = std::move(ex);
+  if (!a.notes.empty()) j["notes"] = a.notes;
   return j;
 }
 
@@ -451,6 +452,7 @@ Advice advice_from(const Obj& o) {
     const Obj e = o.element("excluded", i);
     a.excluded.push_back({e.str("configuration"), e.str("reason")});
   }
+  a.notes = o.strings("notes");
   return a;
 }
 

@@ -154,10 +154,12 @@ std::string recommendation_html(const matrix::Recommendation& rec, const std::st
     for (const auto& e : a.excluded)
       rest +=
           fmt::format("{}{}: {}", rest.empty() ? "" : "; ", esc(e.configuration), esc(e.reason));
+    std::string notes;  // how the scope was ranked where the method alone does not say
+    for (const auto& n : a.notes) notes += "<p class=\"muted\">" + esc(n) + "</p>";
     return fmt::format(
-        "<tr><td class=\"name\">{}</td><td class=\"name\"><b>{}</b><ul>{}</ul></td>"
+        "<tr><td class=\"name\">{}</td><td class=\"name\"><b>{}</b><ul>{}</ul>{}</td>"
         "<td class=\"name\">{}</td><td>{}</td></tr>\n",
-        esc(scope), esc(a.answer), front, rest.empty() ? "—" : rest,
+        esc(scope), esc(a.answer), front, notes, rest.empty() ? "—" : rest,
         a.level > 0 ? fmt::format("{:.1f} %", 100 * a.level) : std::string("—"));
   };
   std::string h =

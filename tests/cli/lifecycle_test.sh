@@ -147,26 +147,39 @@ if [[ " $parts " == *" exec "* ]]; then
   # starts the timeline again, renamed into place whole. The live line follows the new file
   # (before, it read the wrapper's file to the end and showed its last sample for the rest of
   # the run), and a reader never sees the file without its header.
+  # The exec'd python3 grows to 50 MiB and holds it until the test has seen a live line of at
+  # least 30 MiB (which the wrapper sh never reaches), then exits. Judging the last live line
+  # instead raced the exit: on a loaded machine a tick landed after python3 freed its list at
+  # exit and showed that teardown sample (12.3 MiB, live 438 KiB) as the last line. The hold is
+  # bounded (60 s) so a live line that never follows ends the run and fails the check.
   d="$TMP/exec-watch"
+  go="$TMP/exec-go"
   "$ARENALAB" watch --live-every 1 --out "$d" -- sh -c 'sleep 1.5; exec python3 -c "
-import time
+import os, sys, time
 x = []
 for _ in range(50):
-    x.append(bytearray(1 << 20)); time.sleep(0.1)"' >"$d.out" 2>"$d.err" &
+    x.append(bytearray(1 << 20)); time.sleep(0.1)
+end = time.monotonic() + 60
+while not os.path.exists(sys.argv[1]) and time.monotonic() < end:
+    time.sleep(0.05)" "$0"' "$go" >"$d.out" 2>"$d.err" &
   apid=$!
-  heads=0 empty=0
+  heads=0 empty=0 seen=""
   while kill -0 "$apid" 2>/dev/null; do
     if [[ -f $d/timeline.jsonl ]]; then
       heads=$((heads + 1))
       head -1 "$d/timeline.jsonl" | grep -q '"schema":"arenalab.timeline/1"' || empty=$((empty + 1))
     fi
+    if [[ -z $seen ]]; then
+      # The first live line at >= 30 MiB: the exec'd image followed at its size.
+      seen=$(grep "verdict" "$d.err" | grep -E "RSS +([3-9][0-9]|[1-9][0-9]{2,})(\.[0-9]+)? MiB" | head -1)
+      [[ -n $seen ]] && touch "$go"
+    fi
     sleep 0.02
   done
   wait "$apid"
   last=$(grep "verdict" "$d.err" | grep "RSS" | tail -1)
-  rss=$(sed -E 's/.*RSS +([0-9.]+) MiB.*/\1/' <<<"$last")
-  check "exec: watch follows the exec'd image (last live line: ${last#arenalab watch: }; $empty of $heads reads without a header)" \
-    test "$empty" -eq 0 -a "$heads" -gt 0 -a "${rss%.*}" -ge 30 -a \
+  check "exec: watch follows the exec'd image (first live line >= 30 MiB: ${seen#arenalab watch: }; last: ${last#arenalab watch: }; $empty of $heads reads without a header)" \
+    test "$empty" -eq 0 -a "$heads" -gt 0 -a -n "$seen" -a \
     "$(head -1 "$d/timeline.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["command"][0])')" != sh
 fi
 

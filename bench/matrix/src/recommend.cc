@@ -68,6 +68,7 @@ double median_of_series(const Series& s) {
 std::string axis_word(const std::string& axis) {
   if (axis == "wall_ms") return "fastest";
   if (axis == "time_per_op_ns") return "highest throughput";
+  if (axis == kMixedTimeAxis) return "fastest";
   if (axis == "peak_rss_bytes") return "smallest";
   if (axis == "malloc_p99_ns") return "lowest p99";
   if (axis == "request_p99_ms") return "lowest request p99";
@@ -257,8 +258,11 @@ Recommendation recommend(const Results& results) {
       "indistinguishable. It is dominated when another is clearly better on one axis and clearly "
       "worse on none. Overall: the ratio of repeat i is the geometric mean over the workloads. "
       "A cell run with --duration ranks time_per_op_ns (1e9 / throughput) instead of wall_ms, "
-      "which is only the duration it was given.",
-      fmt::join(kRecommendAxes, ", "), 100 * plan.confidence);
+      "which is only the duration it was given; overall, a matrix mixing such workloads with "
+      "fixed-work ones ranks on '{}', each workload's own time axis (both are the time the same "
+      "work took, so their ratios average alike). An axis a workload lacks is left out of the "
+      "overall, and its notes say where.",
+      fmt::join(kRecommendAxes, ", "), 100 * plan.confidence, kMixedTimeAxis);
 
   std::set<std::string> ran;  // configurations with at least one cell anywhere
   for (const Cell& c : results.cells) ran.insert(c.configuration);
@@ -298,27 +302,75 @@ Recommendation recommend(const Results& results) {
   }
 
   if (blocks.size() >= 2) {
-    // Axes measured in every block by every configuration eligible everywhere.
-    std::vector<std::string> axes;
-    for (const auto& axis : kRecommendAxes) {
-      bool all = !everywhere.empty();
-      for (const Block& b : blocks) {
-        const auto a = axes_for(b, everywhere);
-        all &= std::find(a.begin(), a.end(), axis) != a.end();
-      }
-      if (all) axes.push_back(axis);
+    // Axes measured in every block by every configuration eligible everywhere. Time is the
+    // exception: a block ranks it on wall_ms (a fixed amount of work) or on time_per_op_ns (a
+    // cell run for --duration), never both; when the blocks differ, the overall compares
+    // each block's own time axis under the name kMixedTimeAxis. Both are the time the same work
+    // took, so the ratio A/B means the same on either, and the geometric mean over the blocks
+    // is of like with like. An axis some block lacks is left out, and the notes say where.
+    std::map<Block, std::vector<std::string>> block_axes;
+    for (const Block& b : blocks) block_axes[b] = axes_for(b, everywhere);
+    auto has = [&](const Block& b, const std::string& axis) {
+      const auto& a = block_axes[b];
+      return std::find(a.begin(), a.end(), axis) != a.end();
+    };
+    std::map<Block, std::string> time_of;  // the block's time axis, where it has one
+    std::map<std::string, std::vector<std::string>> by_time;  // time axis -> workloads
+    std::vector<std::string> timeless;                        // workloads with neither
+    for (const Block& b : blocks) {
+      for (const char* t : {"wall_ms", "time_per_op_ns"})
+        if (has(b, t)) time_of[b] = t;
+      auto& list = time_of.count(b) ? by_time[time_of[b]] : timeless;
+      if (std::find(list.begin(), list.end(), b.first) == list.end()) list.push_back(b.first);
     }
+    const bool mixed_time = by_time.size() > 1 && timeless.empty();
+    std::vector<std::string> axes, notes;
+    if (mixed_time) {
+      axes.push_back(kMixedTimeAxis);
+      notes.push_back(fmt::format(
+          "{}: each workload's own time axis, as a ratio between configurations: wall_ms where "
+          "the work is fixed ({}), time_per_op_ns where it ran for --duration ({}); both are "
+          "the time the same work took, so the geometric mean ranks the mix on one time axis",
+          kMixedTimeAxis, fmt::join(by_time["wall_ms"], ", "),
+          fmt::join(by_time["time_per_op_ns"], ", ")));
+    }
+    for (const auto& axis : kRecommendAxes) {
+      const bool time_axis = axis == "wall_ms" || axis == "time_per_op_ns";
+      if (mixed_time && time_axis) continue;
+      std::vector<std::string> lacking;
+      bool some = false;
+      for (const Block& b : blocks) {
+        some |= has(b, axis);
+        if (!has(b, axis) && std::find(lacking.begin(), lacking.end(), b.first) == lacking.end())
+          lacking.push_back(b.first);
+      }
+      if (some && lacking.empty())
+        axes.push_back(axis);
+      else if (some && !time_axis)  // time: said once, below
+        notes.push_back(
+            fmt::format("{} left out: not measured in {}", axis, fmt::join(lacking, ", ")));
+    }
+    if (!mixed_time && by_time.size() + !timeless.empty() > 1)
+      notes.push_back(fmt::format(
+          "no time axis: {} measured neither wall_ms nor time_per_op_ns (a --duration cell "
+          "that reported no throughput)",
+          fmt::join(timeless, ", ")));
+    // The block's own axis for an overall axis.
+    auto axis_in = [&](const Block& b, const std::string& axis) -> const std::string& {
+      return axis == kMixedTimeAxis ? time_of[b] : axis;
+    };
     auto compare = [&](const std::string& x, const std::string& y, const std::string& axis) {
       // Repeats every block has for both: ratio_i = exp(mean_b log(x_i / y_i)).
       std::set<int> repeats;
-      for (const auto& [rep, v] : ok[blocks.front()][x][axis]) repeats.insert(rep);
+      for (const auto& [rep, v] : ok[blocks.front()][x][axis_in(blocks.front(), axis)])
+        repeats.insert(rep);
       std::vector<double> ratios;
       for (int rep : repeats) {
         double sum = 0;
         bool all = true;
         for (const Block& b : blocks) {
-          const Series& sx = ok[b][x][axis];
-          const Series& sy = ok[b][y][axis];
+          const Series& sx = ok[b][x][axis_in(b, axis)];
+          const Series& sy = ok[b][y][axis_in(b, axis)];
           const auto ix = sx.find(rep), iy = sy.find(rep);
           if (ix == sx.end() || iy == sy.end() || ix->second <= 0 || iy->second <= 0) {
             all = false;
@@ -332,6 +384,7 @@ Recommendation recommend(const Results& results) {
       return from_ratio(median_interval(ratios, plan.confidence));
     };
     Advice a = decide(everywhere, axes, compare);
+    a.notes = std::move(notes);
     for (const auto& cfg : order)
       if (std::find(everywhere.begin(), everywhere.end(), cfg) == everywhere.end() &&
           first_missing.count(cfg))
@@ -345,8 +398,8 @@ Recommendation recommend(const Results& results) {
           for (const auto& axis : axes) {
             double sum = 0;
             for (const Block& b : blocks)
-              sum += std::log(median_of_series(ok[b][s.configuration][axis]) /
-                              median_of_series(ok[b][plan.baseline][axis]));
+              sum += std::log(median_of_series(ok[b][s.configuration][axis_in(b, axis)]) /
+                              median_of_series(ok[b][plan.baseline][axis_in(b, axis)]));
             s.figures[axis] = std::exp(sum / static_cast<double>(blocks.size()));
           }
     order_front(a);
@@ -417,6 +470,7 @@ std::string render_recommendation(const Recommendation& rec, const std::string& 
       out += fmt::format("  {:<26}   {}: {} {} (geometric mean)\n", "", s.configuration, figs,
                          baseline);
     }
+    for (const auto& note : o.notes) out += fmt::format("  {:<26}   ({})\n", "", note);
   }
   for (const Advice& a : rec.workloads)
     out += fmt::format("  {:<26} {}{}\n", scope(a), a.answer, tail(a));

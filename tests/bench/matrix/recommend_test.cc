@@ -163,5 +163,86 @@ TEST(Recommend, RoundTripsThroughResultsJson) {
   EXPECT_NE(bad.error().message.find("dominated"), std::string::npos) << bad.error().message;
 }
 
+// A workload run for --duration: the wall time is the duration (here 2000 ms in every cell),
+// the work done is its throughput (ops/s per repeat).
+void add_timed(Results& r, const std::string& workload, const char* cfg,
+               const std::vector<double>& ops_per_s, double rss_mib) {
+  for (std::size_t rep = 0; rep < ops_per_s.size(); ++rep) {
+    Cell c;
+    c.workload = workload;
+    c.configuration = cfg;
+    c.repeat = static_cast<int>(rep);
+    c.status = CellStatus::kOk;
+    c.command = {"wl_" + workload, "--json", "--duration", "2"};
+    c.wall_ms = 2000;
+    c.throughput = ops_per_s[rep];
+    c.peak_rss_bytes = rss_mib * (1 << 20);
+    r.cells.push_back(c);
+  }
+}
+
+TEST(Recommend, OverallOfFixedWorkAndDurationWorkloadsRanksEachOnItsOwnTimeAxis) {
+  // matrix --duration over larson (fixed work: wall_ms) and server_mix (takes --duration:
+  // time_per_op_ns). mimalloc halves larson's wall time and does 1.25x server_mix's operations
+  // per second (time per op 0.8x): overall time 0.5^0.5 * 0.8^0.5 = 0.632x, clearly faster.
+  // Before, the overall had no time axis at all (wall_ms missing in server_mix, time_per_op_ns
+  // in larson) and tied the two on peak RSS without saying why.
+  Results r = base_results();
+  add(r, "larson",
+      {{"glibc", {100, 100, 100, 100, 100, 100}, {8, 8, 8, 8, 8, 8}},
+       {"mimalloc", {50, 51, 50, 49, 50, 50}, {8, 8, 8, 8, 8, 8}}});
+  add_timed(r, "server_mix", "glibc", {1000, 1000, 1000, 1000, 1000, 1000}, 64);
+  add_timed(r, "server_mix", "mimalloc", {1250, 1250, 1250, 1250, 1250, 1250}, 64);
+  const Recommendation rec = recommend(r);
+  ASSERT_EQ(rec.workloads.size(), 2u);
+  EXPECT_EQ(rec.workloads[0].axes, (std::vector<std::string>{"wall_ms", "peak_rss_bytes"}));
+  EXPECT_EQ(rec.workloads[1].axes, (std::vector<std::string>{"time_per_op_ns", "peak_rss_bytes"}));
+  ASSERT_TRUE(rec.overall);
+  const Advice& o = *rec.overall;
+  EXPECT_EQ(o.axes, (std::vector<std::string>{kMixedTimeAxis, "peak_rss_bytes"}));
+  EXPECT_EQ(names(o.front), std::vector<std::string>{"mimalloc"});
+  ASSERT_EQ(o.dominated.size(), 1u);
+  EXPECT_EQ(o.dominated[0].configuration, "glibc");
+  EXPECT_NEAR(o.front[0].figures.at(kMixedTimeAxis), std::sqrt(0.5 * 0.8), 1e-9);
+  EXPECT_EQ(o.answer, "mimalloc (fastest, smallest)");
+  // The overall says how the mix was ranked, naming each group's workloads.
+  ASSERT_EQ(o.notes.size(), 1u);
+  EXPECT_NE(o.notes[0].find("wall_ms where the work is fixed (larson)"), std::string::npos)
+      << o.notes[0];
+  EXPECT_NE(o.notes[0].find("time_per_op_ns where it ran for --duration (server_mix)"),
+            std::string::npos)
+      << o.notes[0];
+  const std::string text = render_recommendation(rec, "glibc");
+  EXPECT_NE(text.find("time 0.63x"), std::string::npos) << text;
+  EXPECT_NE(text.find("(time: each workload's own time axis"), std::string::npos) << text;
+  EXPECT_NE(rec.method.find("mixing such workloads with fixed-work ones"), std::string::npos);
+  // The notes survive results.json.
+  r.summaries = summarize(r.cells, r.plan);
+  r.recommendation = rec;
+  auto back = results_from_json(nlohmann::json::parse(results_json_text(r)), "mem");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->recommendation, r.recommendation);
+}
+
+TEST(Recommend, OverallLeavesOutAnAxisAWorkloadLacksAndSaysWhere) {
+  // Only larson timed its malloc calls: malloc_p99_ns ranks larson, but the overall cannot
+  // average it over xmalloc; it is left out, and the notes name the workload without it.
+  Results r = base_results();
+  add(r, "larson", {{"glibc", {100, 100, 100}, {8, 8, 8}}, {"mimalloc", {50, 50, 50}, {8, 8, 8}}});
+  add(r, "xmalloc", {{"glibc", {100, 100, 100}, {8, 8, 8}}, {"mimalloc", {60, 60, 60}, {8, 8, 8}}});
+  for (Cell& c : r.cells)
+    if (c.workload == "larson")
+      c.measurements["malloc_p99_ns"] = c.configuration == "glibc" ? 80 : 40;
+  const Recommendation rec = recommend(r);
+  EXPECT_EQ(rec.workloads[0].axes,
+            (std::vector<std::string>{"wall_ms", "peak_rss_bytes", "malloc_p99_ns"}));
+  ASSERT_TRUE(rec.overall);
+  EXPECT_EQ(rec.overall->axes, (std::vector<std::string>{"wall_ms", "peak_rss_bytes"}));
+  EXPECT_EQ(rec.overall->notes,
+            std::vector<std::string>{"malloc_p99_ns left out: not measured in xmalloc"});
+  // One kind of time everywhere: nothing to say about time.
+  for (const auto& n : rec.overall->notes) EXPECT_EQ(n.find("time axis"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace arenalab::matrix

@@ -127,9 +127,14 @@ def steady_target(args, tmp):
 
 
 def check_unsignalled(tag, proc, log, stdout_path):
+    # The target prints a line every 100 ms: wait for the next one (a loaded machine may not run
+    # it for a while; a fixed 0.5 s window could see none), up to 10 s.
     before = open(stdout_path).read().splitlines()
-    time.sleep(0.5)
-    after = open(stdout_path).read().splitlines()
+    deadline = time.monotonic() + 10
+    after = before
+    while len(after) <= len(before) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        after = open(stdout_path).read().splitlines()
     check(proc.poll() is None and alive(proc.pid), f"{tag}: the target stopped")
     check(len(after) > len(before), f"{tag}: the target's output stopped after the attach")
     # Its output is what it would have been unwatched: 0, 1, 2, ... without a gap.

@@ -213,6 +213,9 @@ struct Advice {
   std::vector<Standing> dominated;  // each with the front configuration that dominates it
   std::vector<Excluded> excluded;   // no ok cell (failed, unverified) in this scope
   std::string answer;               // one line
+  // How this scope was ranked where the method alone does not say: the overall of a matrix
+  // whose workloads rank time on different axes, an axis left out because a workload lacks it.
+  std::vector<std::string> notes;
   bool operator==(const Advice&) const = default;
 };
 

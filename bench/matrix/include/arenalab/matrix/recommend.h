@@ -18,6 +18,10 @@ namespace arenalab::matrix {
 // wall time is the duration it was given, not a measure of speed).
 inline const std::vector<std::string> kRecommendAxes = {
     "wall_ms", "time_per_op_ns", "peak_rss_bytes", "malloc_p99_ns", "request_p99_ms"};
+// Overall only, when some workloads rank wall_ms and others time_per_op_ns (a matrix --duration
+// mixing workloads that take it with workloads that do not): each workload's own time axis,
+// compared as ratios (recommend() says so in the overall's notes).
+inline constexpr const char* kMixedTimeAxis = "time";
 
 // How configuration A compares with B on one axis: A's repeat-paired ratio A_i / B_i
 // (stats.h paired_ratio: both ran in the same repeat, back to back, on the same node) with its
