@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // bm_scale: analysis that scales with the run (issue 25 part 3). Prints four tables: classify of
-// a timeline of N samples (the whole-file path of before against the streaming one: seconds,
-// peak memory, verdict), the verdicts of the full series against the thinned one on long series
-// of every class, watch's live-verdict cost per tick (CPU share of a core at a 3 s live line),
-// and the timeline's bytes per sample. Medians of --repeats runs, each in a child process (its
+// a timeline of N samples (the whole-file path of before against the streaming one, and the
+// same run's file as the runner rolls it: seconds, peak memory, verdict), the verdicts of the
+// full series against the thinned one and against the rolled file on long series of every
+// class, watch's live-verdict cost per tick (CPU share of a core at a 3 s live line), and the
+// timeline's bytes per sample as written, compressed and rolled (formats/timeline_roll.h). Medians of --repeats runs, each in a child process (its
 // own peak RSS); the load average is printed beside each table.
 // --smoke: small sizes, one repeat. --samples LIST (classify), --before-max N (the largest run
-// the whole-file path is measured on), --dir DIR (where the timelines are written).
+// the whole-file path is measured on), --dir DIR (where the timelines are written), --only T
+// (one table: classify, agree, watch or size).
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -546,8 +548,8 @@ void size_table(const std::string& dir, std::size_t n) {
   // whole, a history of at most 512 blocks), measured at a day and at a week of samples.
   const std::size_t day = 864000, week = 6048000;
   std::vector<std::size_t> marks;
-  for (std::size_t m : {day, week})
-    if (m <= n) marks.push_back(m);
+  for (std::size_t m : {day, std::min(week, n)})
+    if (m <= n && (marks.empty() || m > marks.back())) marks.push_back(m);
   const std::string rolled = dir + "/size.rolled.jsonl";
   const RolledRun rr = write_rolled(rolled, leak, n, default_roll(), kRollEvery, marks);
   const double per_after = static_cast<double>(rr.bytes) / static_cast<double>(n);
@@ -607,7 +609,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> watch_sizes = {10000, 100000, 1000000, 6000000};
   std::size_t before_max = 1000000, agree_n = 200000;
   int repeats = 3, seeds = 3, ticks = 5;
-  std::string dir;
+  std::string dir, only;  // only: classify | agree | watch | size (one table)
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--smoke")) {
       sizes = {2000, 50000};
@@ -622,14 +624,21 @@ int main(int argc, char** argv) {
       agree_n = parse_list(argv[++i]).at(0);
     } else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) {
       repeats = std::max(1, std::atoi(argv[++i]));
+    } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
+      only = argv[++i];
     } else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) {
       dir = argv[++i];
     } else {
       std::fprintf(stderr,
                    "usage: bm_scale [--smoke] [--samples LIST] [--before-max N] "
-                   "[--agree-samples N] [--repeats N] [--dir DIR]\n");
+                   "[--agree-samples N] [--repeats N] [--dir DIR] "
+                   "[--only classify|agree|watch|size]\n");
       return 2;
     }
+  }
+  if (!only.empty() && only != "classify" && only != "agree" && only != "watch" && only != "size") {
+    std::fprintf(stderr, "bm_scale: --only: %s not in {classify,agree,watch,size}\n", only.c_str());
+    return 2;
   }
   bool own_dir = false;
   if (dir.empty()) {
@@ -640,10 +649,11 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   std::printf("bm_scale: %ld cores online, load %s\n", ::sysconf(_SC_NPROCESSORS_ONLN),
               loadavg().c_str());
-  classify_table(dir, sizes, before_max, repeats);
-  if (agree_n > 0) agreement_table(dir, agree_n, seeds);
-  watch_table(dir, watch_sizes, before_max, ticks);
-  size_table(dir, sizes.back());
+  auto want = [&](const char* t) { return only.empty() || only == t; };
+  if (want("classify")) classify_table(dir, sizes, before_max, repeats);
+  if (want("agree") && agree_n > 0) agreement_table(dir, agree_n, seeds);
+  if (want("watch")) watch_table(dir, watch_sizes, before_max, ticks);
+  if (want("size")) size_table(dir, sizes.back());
   std::printf("\nload at the end: %s\n", loadavg().c_str());
   if (own_dir) std::filesystem::remove_all(dir);
   return 0;
