@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // bm_scale: analysis that scales with the run (issue 25 part 3). Prints four tables: classify of
-// a timeline of N samples (the whole-file path of before against the streaming one: seconds,
-// peak memory, verdict), the verdicts of the full series against the thinned one on long series
-// of every class, watch's live-verdict cost per tick (CPU share of a core at a 3 s live line),
-// and the timeline's bytes per sample. Medians of --repeats runs, each in a child process (its
+// a timeline of N samples (the whole-file path of before against the streaming one, and the
+// same run's file as the runner rolls it: seconds, peak memory, verdict), the verdicts of the
+// full series against the thinned one and against the rolled file on long series of every
+// class, watch's live-verdict cost per tick (CPU share of a core at a 3 s live line), and the
+// timeline's bytes per sample as written, compressed and rolled (formats/timeline_roll.h). Medians of --repeats runs, each in a child process (its
 // own peak RSS); the load average is printed beside each table.
 // --smoke: small sizes, one repeat. --samples LIST (classify), --before-max N (the largest run
-// the whole-file path is measured on), --dir DIR (where the timelines are written).
+// the whole-file path is measured on), --dir DIR (where the timelines are written), --only T
+// (one table: classify, agree, watch or size).
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -182,6 +184,69 @@ std::uintmax_t write_timeline(const std::string& path, const Class& c, std::size
   return std::filesystem::file_size(path);
 }
 
+// What a run under the runner leaves (RunOptions::roll_every_bytes, roll): the same lines,
+// rolled each time the file has grown by roll_every bytes since the last roll.
+struct RolledRun {
+  std::uintmax_t bytes = 0;             // at the end
+  std::uintmax_t max_bytes = 0;         // the largest it was
+  std::vector<std::uintmax_t> at_mark;  // its size after `marks` samples
+  std::vector<double> roll_ms, roll_cpu_ms;
+  std::size_t rolls = 0;
+};
+
+double cpu_ms_self() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+RolledRun write_rolled(const std::string& path, const Class& c, std::size_t n,
+                       const tl::RollOptions& ro, std::uint64_t roll_every,
+                       const std::vector<std::size_t>& marks = {}, std::uint64_t seed = 42) {
+  RolledRun out;
+  std::filesystem::remove(path);
+  { std::ofstream(path, std::ios::binary) << header_text(); }
+  Gen g(c, n, seed);
+  std::string chunk;
+  std::uintmax_t size = std::filesystem::file_size(path), roll_at = roll_every;
+  std::size_t mark = 0;
+  auto flush = [&] {
+    std::ofstream(path, std::ios::binary | std::ios::app) << chunk;
+    size += chunk.size();
+    chunk.clear();
+    out.max_bytes = std::max(out.max_bytes, size);
+    if (size >= roll_at) {
+      const auto t0 = Clock::now();
+      const double c0 = cpu_ms_self();
+      auto r = an::roll_timeline(path, ro);
+      if (r && r->rolled) {
+        out.roll_ms.push_back(ms_since(t0));
+        out.roll_cpu_ms.push_back(cpu_ms_self() - c0);
+        ++out.rolls;
+        size = r->bytes_after;
+      }
+      roll_at = size + roll_every;
+    }
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    chunk += line_of(g.next(i));
+    if (chunk.size() >= (64 << 10)) flush();
+    while (mark < marks.size() && marks[mark] == i + 1) {
+      flush();
+      out.at_mark.push_back(size);
+      ++mark;
+    }
+  }
+  flush();
+  out.bytes = size;
+  return out;
+}
+
+// The runner's defaults (runner.h).
+tl::RollOptions default_roll() { return tl::RollOptions{}; }
+constexpr std::uint64_t kRollEvery = 8u << 20;
+
 // ---- Runs in a child: its wall time, CPU and peak RSS. ----
 
 struct Measured {
@@ -274,31 +339,52 @@ void classify_table(const std::string& dir, const std::vector<std::size_t>& size
         rd.push_back(last.read_ms), cl.push_back(last.classify_ms), wall.push_back(last.wall_ms);
         cpu.push_back(last.cpu_ms), peak.push_back(last.peak_mb);
       }
-      std::printf("| %zu | %.1f h | %.0f | %s | %.2f | %.2f | %.2f | %.2f | %.0f | %zu | %s |\n", n,
-                  static_cast<double>(n) * kDtMs / 3.6e6, mb,
-                  which == 0 ? "before: read whole, classify all" : "after: stream, thin",
-                  median(rd) / 1e3, median(cl) / 1e3, median(wall) / 1e3, median(cpu) / 1e3,
-                  median(peak), last.kept, last.verdict.c_str());
+      std::printf(
+          "| %zu | %.1f h | %.0f | %s | %.2f | %.2f | %.2f | %.2f | %.0f | %zu | %s |\n", n,
+          static_cast<double>(n) * kDtMs / 3.6e6, mb,
+          which == 0 ? "before: read whole, classify all" : "stream, thin (file as written)",
+          median(rd) / 1e3, median(cl) / 1e3, median(wall) / 1e3, median(cpu) / 1e3, median(peak),
+          last.kept, last.verdict.c_str());
       std::fflush(stdout);
     }
+    // The same run as the runner leaves it: rolled as it was written.
+    const std::string rolled = dir + "/leak-" + std::to_string(n) + ".rolled.jsonl";
+    const RolledRun rr = write_rolled(rolled, leak, n, default_roll(), kRollEvery);
+    std::vector<double> rd, cl, wall, cpu, peak;
+    Measured last;
+    for (int r = 0; r < repeats; ++r) {
+      last = in_child([&] { return after_path(rolled); });
+      rd.push_back(last.read_ms), cl.push_back(last.classify_ms), wall.push_back(last.wall_ms);
+      cpu.push_back(last.cpu_ms), peak.push_back(last.peak_mb);
+    }
+    std::printf("| %zu | %.1f h | %.1f | %s | %.2f | %.2f | %.2f | %.2f | %.0f | %zu | %s |\n", n,
+                static_cast<double>(n) * kDtMs / 3.6e6, static_cast<double>(rr.bytes) / 1e6,
+                "rolled file (runner's roll), stream, thin", median(rd) / 1e3, median(cl) / 1e3,
+                median(wall) / 1e3, median(cpu) / 1e3, median(peak), last.kept,
+                last.verdict.c_str());
+    std::fflush(stdout);
   }
 }
 
 // ---- The thinned series decides as the full one. ----
 
-void agreement_table(std::size_t n, int seeds) {
+void agreement_table(const std::string& dir, std::size_t n, int seeds) {
   std::printf(
       "\n## verdict on the full series vs the thinned one (%zu samples each, %d seeds; "
       "load %s)\n\n",
       n, seeds, loadavg().c_str());
   std::printf(
+      "rolled: the lines written to a file rolled as it grew with the runner's roll scaled to the "
+      "run (its recent window 1/168 of it, as an hour of a week; 512 blocks; a roll every "
+      "1/40 of the run)\n\n"
       "| class | full verdict(s) | thinned verdict(s) | agree | rows classified | "
-      "full classify s | thinned classify s |\n|---|---|---|---|---|---|---|\n");
-  int agree_all = 0, total = 0;
+      "full classify s | thinned classify s | rolled file verdict(s) | agree | rolled file rows "
+      "|\n|---|---|---|---|---|---|---|---|---|---|\n");
+  int agree_all = 0, total = 0, agree_rolled = 0;
   for (const auto& c : classes()) {
-    std::string fv, tv;
-    int agree = 0;
-    std::size_t kept = 0;
+    std::string fv, tv, rv;
+    int agree = 0, agree_r = 0;
+    std::size_t kept = 0, rolled_lines = 0;
     std::vector<double> tf, tt;
     for (int seed = 0; seed < seeds; ++seed) {
       Gen g(c, n, 1000 + static_cast<std::uint64_t>(seed));
@@ -325,13 +411,39 @@ void agreement_table(std::size_t n, int seeds) {
       fv += std::string(fv.empty() ? "" : ", ") + an::verdict_name(a.verdict);
       tv += std::string(tv.empty() ? "" : ", ") + an::verdict_name(b.verdict);
       agree += a.verdict == b.verdict;
+      // The same samples (same seed) written and rolled as they grew.
+      tl::RollOptions ro;
+      ro.recent_ms = static_cast<double>(n) * kDtMs / 168;
+      ro.min_block_ms = 100;
+      const std::string path = dir + "/agree.jsonl";
+      {  // rolled every 1/40 of the run
+        std::filesystem::remove(path);
+        { std::ofstream(path, std::ios::binary) << header_text(); }
+        Gen g2(c, n, 1000 + static_cast<std::uint64_t>(seed));
+        std::string chunk;
+        for (std::size_t i = 0; i < n; ++i) {
+          chunk += line_of(g2.next(i));
+          if ((i + 1) % (n / 40) == 0 || i + 1 == n) {
+            std::ofstream(path, std::ios::binary | std::ios::app) << chunk;
+            chunk.clear();
+            (void)an::roll_timeline(path, ro);
+          }
+        }
+      }
+      auto rs = an::read_signals(path);
+      const auto rc = rs ? an::classify(rs->signals) : an::Classification{};
+      rolled_lines = rs ? rs->lines : 0;
+      rv += std::string(rv.empty() ? "" : ", ") + (rs ? an::verdict_name(rc.verdict) : "error");
+      agree_r += rs && rc.verdict == a.verdict;
     }
-    agree_all += agree, total += seeds;
-    std::printf("| %s | %s | %s | %d/%d | %zu | %.2f | %.2f |\n", c.name.c_str(), fv.c_str(),
-                tv.c_str(), agree, seeds, kept, median(tf) / 1e3, median(tt) / 1e3);
+    agree_all += agree, total += seeds, agree_rolled += agree_r;
+    std::printf("| %s | %s | %s | %d/%d | %zu | %.2f | %.2f | %s | %d/%d | %zu |\n", c.name.c_str(),
+                fv.c_str(), tv.c_str(), agree, seeds, kept, median(tf) / 1e3, median(tt) / 1e3,
+                rv.c_str(), agree_r, seeds, rolled_lines);
     std::fflush(stdout);
   }
-  std::printf("\nagree: %d of %d\n", agree_all, total);
+  std::printf("\nagree: thinned %d of %d, rolled file %d of %d\n", agree_all, total, agree_rolled,
+              total);
 }
 
 // ---- watch's live verdict: the cost of one live line at each run length. ----
@@ -429,13 +541,48 @@ void size_table(const std::string& dir, std::size_t n) {
       ::pclose(p);
     }
   }
-  // What the classifier keeps of it (SignalThinner): rows x the line length, at any length.
-  auto t = an::read_signals(path);
-  if (t)
+  // After: the same run as the runner leaves it (rolled every 8 MiB of growth, its last hour
+  // whole, a history of at most 512 blocks), measured at a day and at a week of samples.
+  const std::size_t day = 864000, week = 6048000;
+  std::vector<std::size_t> marks;
+  for (std::size_t m : {day, std::min(week, n)})
+    if (m <= n && (marks.empty() || m > marks.back())) marks.push_back(m);
+  const std::string rolled = dir + "/size.rolled.jsonl";
+  const RolledRun rr = write_rolled(rolled, leak, n, default_roll(), kRollEvery, marks);
+  const double per_after = static_cast<double>(rr.bytes) / static_cast<double>(n);
+  std::printf(
+      "| rolled by the runner (last hour whole, <= 512 history blocks, every 8 MiB) | %.2f "
+      "| %s | %s |\n",
+      per_after, marks.size() > 0 ? (std::to_string(rr.at_mark[0] / 1000000) + " MB").c_str() : "-",
+      marks.size() > 1 ? (std::to_string(rr.at_mark[1] / 1000000) + " MB").c_str() : "-");
+  std::printf(
+      "\nrolled: %zu rolls over %zu samples (%.1f h); the file at the end %.1f MB, at most "
+      "%.1f MB at any time (bounded: it does not grow with the run)\n",
+      rr.rolls, n, static_cast<double>(n) * kDtMs / 3.6e6, static_cast<double>(rr.bytes) / 1e6,
+      static_cast<double>(rr.max_bytes) / 1e6);
+  if (!rr.roll_ms.empty()) {
+    const double every_s = static_cast<double>(n) * kDtMs / 1e3 / static_cast<double>(rr.rolls);
     std::printf(
-        "\nthinned rows the classifier keeps: %zu of %zu (%.1f MB as lines), whatever "
-        "the length\n",
-        t->kept, t->samples, static_cast<double>(t->kept) * per / 1e6);
+        "roll cost (arenalab's process, not the target): median %.0f ms wall, %.0f ms CPU, max "
+        "%.0f ms CPU; one every %.0f s of the run at 100 ms: %.4f %% of a core\n",
+        median(rr.roll_ms), median(rr.roll_cpu_ms),
+        *std::max_element(rr.roll_cpu_ms.begin(), rr.roll_cpu_ms.end()), every_s,
+        median(rr.roll_cpu_ms) / (every_s * 1e3) * 100);
+  }
+  // watch's live state follows the rolled file from its start after each roll (a file replaced
+  // under the name): that re-read, once per roll.
+  {
+    std::vector<double> cpu;
+    for (int r = 0; r < 3; ++r) {
+      const double c0 = cpu_ms_self();
+      an::LiveSignals live(rolled);
+      live.poll();
+      (void)an::classify(live.signals());
+      cpu.push_back(cpu_ms_self() - c0);
+    }
+    std::printf("watch after a roll: re-reads the rolled file once, %.0f ms CPU (median of 3)\n",
+                median(cpu));
+  }
 }
 
 std::vector<std::size_t> parse_list(const char* s) {
@@ -459,7 +606,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> watch_sizes = {10000, 100000, 1000000, 6000000};
   std::size_t before_max = 1000000, agree_n = 200000;
   int repeats = 3, seeds = 3, ticks = 5;
-  std::string dir;
+  std::string dir, only;  // only: classify | agree | watch | size (one table)
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--smoke")) {
       sizes = {2000, 50000};
@@ -474,14 +621,21 @@ int main(int argc, char** argv) {
       agree_n = parse_list(argv[++i]).at(0);
     } else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) {
       repeats = std::max(1, std::atoi(argv[++i]));
+    } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
+      only = argv[++i];
     } else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) {
       dir = argv[++i];
     } else {
       std::fprintf(stderr,
                    "usage: bm_scale [--smoke] [--samples LIST] [--before-max N] "
-                   "[--agree-samples N] [--repeats N] [--dir DIR]\n");
+                   "[--agree-samples N] [--repeats N] [--dir DIR] "
+                   "[--only classify|agree|watch|size]\n");
       return 2;
     }
+  }
+  if (!only.empty() && only != "classify" && only != "agree" && only != "watch" && only != "size") {
+    std::fprintf(stderr, "bm_scale: --only: %s not in {classify,agree,watch,size}\n", only.c_str());
+    return 2;
   }
   bool own_dir = false;
   if (dir.empty()) {
@@ -492,10 +646,11 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   std::printf("bm_scale: %ld cores online, load %s\n", ::sysconf(_SC_NPROCESSORS_ONLN),
               loadavg().c_str());
-  classify_table(dir, sizes, before_max, repeats);
-  if (agree_n > 0) agreement_table(agree_n, seeds);
-  watch_table(dir, watch_sizes, before_max, ticks);
-  size_table(dir, sizes.back());
+  auto want = [&](const char* t) { return only.empty() || only == t; };
+  if (want("classify")) classify_table(dir, sizes, before_max, repeats);
+  if (want("agree") && agree_n > 0) agreement_table(dir, agree_n, seeds);
+  if (want("watch")) watch_table(dir, watch_sizes, before_max, ticks);
+  if (want("size")) size_table(dir, sizes.back());
   std::printf("\nload at the end: %s\n", loadavg().c_str());
   if (own_dir) std::filesystem::remove_all(dir);
   return 0;

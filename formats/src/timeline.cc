@@ -302,8 +302,6 @@ Result<Sample> parse_sample(const std::string& line) {
   return s;
 }
 
-namespace {
-
 // The header line, checked field by field (a wrong type names the field, never a bare
 // json exception).
 Result<Header> parse_header(const std::string& line) {
@@ -330,13 +328,21 @@ Result<Header> parse_header(const std::string& line) {
     }
     out.mode = o.str_or("mode");
     out.interval_ms = o.opt_num("interval_ms", 0).value_or(0);
+    if (const auto hi = o.opt_obj("history")) {
+      History h;
+      h.until_ms = hi->num("until_ms", 0, kMaxTimeMs);
+      h.block_ms = hi->num("block_ms", kMinStepMs, kMaxTimeMs);
+      h.samples = static_cast<std::uint64_t>(
+          hi->opt_integer("samples", 0, std::numeric_limits<std::int64_t>::max()).value_or(0));
+      h.rolls = static_cast<std::uint64_t>(
+          hi->opt_integer("rolls", 0, std::numeric_limits<std::int64_t>::max()).value_or(0));
+      out.history = h;
+    }
   } catch (const formats::FormatError& e) {
     return make_error(printable(e.what()));
   }
   return out;
 }
-
-}  // namespace
 
 Result<bool> scan_timeline(const std::string& path, const std::function<void(Header&&)>& on_header,
                            const std::function<void(Sample&&)>& on_sample) {
@@ -475,6 +481,11 @@ std::string header_line(const Header& h) {
               {"verified", h.allocator.verified}}},
             {"mode", h.mode},
             {"interval_ms", h.interval_ms}};
+  if (h.history)
+    j["history"] = {{"until_ms", h.history->until_ms},
+                    {"block_ms", h.history->block_ms},
+                    {"samples", h.history->samples},
+                    {"rolls", h.history->rolls}};
   return j.dump();
 }
 

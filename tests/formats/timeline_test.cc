@@ -91,6 +91,40 @@ TEST(Timeline, WrongHeaderIsRejected) {
   EXPECT_FALSE(read_timeline("/nonexistent/timeline.jsonl").ok());
 }
 
+// A rolled timeline's header (timeline_roll.h) says what its history stands for; a history
+// without its block length is refused with the field named.
+TEST(Timeline, HistoryRoundTripsAndIsChecked) {
+  Header h;
+  h.command = {"/bin/x"};
+  h.history = History{3600000, 4096, 123456, 7};
+  Sample a;
+  a.t_ms = 100;
+  a.rss = 5;
+  std::string path = write_temp(header_line(h) + "\n" + sample_line(a) + "\n");
+  auto tl = read_timeline(path);
+  ASSERT_TRUE(tl.ok()) << tl.error().message;
+  ASSERT_TRUE(tl->header.history.has_value());
+  EXPECT_EQ(tl->header.history->until_ms, 3600000);
+  EXPECT_EQ(tl->header.history->block_ms, 4096);
+  EXPECT_EQ(tl->header.history->samples, 123456u);
+  EXPECT_EQ(tl->header.history->rolls, 7u);
+  std::remove(path.c_str());
+  path = write_temp(R"({"schema":"arenalab.timeline/1","history":{"until_ms":5}})"
+                    "\n" +
+                    sample_line(a) + "\n");
+  tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_NE(tl.error().message.find("block_ms"), std::string::npos) << tl.error().message;
+  std::remove(path.c_str());
+  // Without one (every timeline written before rolls): no history.
+  h.history.reset();
+  path = write_temp(header_line(h) + "\n" + sample_line(a) + "\n");
+  tl = read_timeline(path);
+  ASSERT_TRUE(tl.ok());
+  EXPECT_FALSE(tl->header.history.has_value());
+  std::remove(path.c_str());
+}
+
 TEST(Timeline, WrongTypesAndStepsBackInTimeNameFileAndLine) {
   Header h;
   Sample a;

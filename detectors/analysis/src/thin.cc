@@ -60,21 +60,22 @@ void SignalThinner::compact() {
   starts_.swap(starts);
 }
 
-void SignalThinner::pick(const std::vector<Kept>& in, std::size_t b, std::size_t e,
-                         std::vector<Kept>& out) {
-  const std::size_t n = e - b;
+namespace {
+
+// pick_rows on rows row(0) .. row(n - 1); keep[i] set for the picked ones.
+template <typename Row>
+void mark_picks(std::size_t n, Row&& row, std::vector<char>& keep) {
+  keep.assign(n, 0);
   if (n <= 5) {  // every row is some order statistic already
-    out.insert(out.end(), in.begin() + static_cast<std::ptrdiff_t>(b),
-               in.begin() + static_cast<std::ptrdiff_t>(e));
+    keep.assign(n, 1);
     return;
   }
-  std::vector<char> keep(n, 0);
   std::vector<std::pair<double, std::size_t>> vals;
   vals.reserve(n);
   for (std::size_t k = 0; k < kKeys; ++k) {
     vals.clear();
     for (std::size_t i = 0; i < n; ++i) {
-      const double v = key_value(in[b + i].row, k);
+      const double v = key_value(row(i), k);
       if (std::isfinite(v)) vals.emplace_back(v, i);
     }
     if (vals.empty()) continue;
@@ -95,7 +96,26 @@ void SignalThinner::pick(const std::vector<Kept>& in, std::size_t b, std::size_t
       keep[q3->second] = 1;
     }
   }
-  for (std::size_t i = 0; i < n; ++i)
+}
+
+}  // namespace
+
+std::vector<std::size_t> pick_rows(const std::vector<SignalRow>& rows) {
+  std::vector<char> keep;
+  mark_picks(
+      rows.size(), [&](std::size_t i) -> const SignalRow& { return rows[i]; }, keep);
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < keep.size(); ++i)
+    if (keep[i]) out.push_back(i);
+  return out;
+}
+
+void SignalThinner::pick(const std::vector<Kept>& in, std::size_t b, std::size_t e,
+                         std::vector<Kept>& out) {
+  std::vector<char> keep;
+  mark_picks(
+      e - b, [&](std::size_t i) -> const SignalRow& { return in[b + i].row; }, keep);
+  for (std::size_t i = 0; i < keep.size(); ++i)
     if (keep[i]) out.push_back(in[b + i]);
 }
 

@@ -6,6 +6,8 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,21 +71,77 @@ void read_rss(long long* rss, long long* anon) {
   *anon = field("\nRssAnon:");
 }
 
+// A roll (formats/timeline_roll.h: arenalab's own process thins the older part of a long
+// timeline into a new file and swaps it in) holds the file's exclusive flock while it copies
+// the last lines and swaps; an append takes the shared lock, never waiting for it (LOCK_NB).
+// A line that finds the roll's lock waits here, written before the next one; only the
+// sampler thread and the exit path append, both under g_write_lock.
+char g_pending[16384];
+std::size_t g_pending_n = 0;
+std::atomic<bool> g_pending_noted{false};
+
+enum class Lock { kHeld, kBusy, kStale, kNone };
+
+// Takes the shared lock on fd, the timeline just opened by name, and checks that the name
+// still leads to it: a roll may have swapped its new file in between the open and the lock.
+Lock lock_timeline(int fd) {
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0)
+    return errno == EWOULDBLOCK ? Lock::kBusy : Lock::kNone;  // no locks here: as before
+  struct stat mine {
+  }, named{};
+  const int dfd = ::open(g_session.out_dir, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (dfd < 0) return Lock::kHeld;
+  const bool same = ::fstat(fd, &mine) == 0 &&
+                    ::fstatat(dfd, g_timeline_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
+  ::close(dfd);
+  return same ? Lock::kHeld : Lock::kStale;
+}
+
 // Appends whole lines; when the size limit or the disk stops a line (write_all takes its
-// partial bytes back), the timeline stops there and run.json's warnings say why.
-bool timeline_write(const char* p, std::size_t n) {
+// partial bytes back), the timeline stops there and run.json's warnings say why. `last`: the
+// exit path's lines, which have no next tick to ride on: they wait for a roll, at most 250 ms.
+bool timeline_write(const char* p, std::size_t n, bool last = false) {
   if (!g_timeline_open) return false;
   output_cap_allows(Output::kTimeline, n);  // notes the cap when this line reaches it
-  const int fd = open_output(g_session.out_dir, g_timeline_name, OpenMode::kAppend);
-  if (fd < 0) {
-    output_stopped(Output::kTimeline, errno);  // replaced by a link or another's file
-    return false;
+  for (int attempt = 0;; ++attempt) {
+    const int fd = open_output(g_session.out_dir, g_timeline_name, OpenMode::kAppend);
+    if (fd < 0) {
+      output_stopped(Output::kTimeline, errno);  // replaced by a link or another's file
+      return false;
+    }
+    const Lock lock = lock_timeline(fd);
+    if (lock == Lock::kStale && attempt < 8) {
+      ::close(fd);
+      continue;
+    }
+    if (lock == Lock::kBusy) {
+      ::close(fd);
+      if (last && attempt < 250) {
+        timespec ms{0, 1000000};
+        ::nanosleep(&ms, nullptr);
+        continue;
+      }
+      if (g_pending_n + n <= sizeof g_pending) {
+        std::memcpy(g_pending + g_pending_n, p, n);
+        g_pending_n += n;
+      } else if (!g_pending_noted.exchange(true)) {
+        note_status("timeline: a sample line was dropped: ",
+                    "the file stayed locked by a roll for longer than 16 KiB of lines", "");
+      }
+      return true;
+    }
+    bool ok = true;
+    if (g_pending_n > 0) {
+      ok = write_all(fd, g_pending, g_pending_n);
+      if (ok) g_pending_n = 0;
+    }
+    ok = ok && write_all(fd, p, n);
+    const int err = errno;
+    ::close(fd);  // and the lock with it
+    if (!ok) output_stopped(Output::kTimeline, err);
+    return ok;
   }
-  const bool ok = write_all(fd, p, n);
-  const int err = errno;
-  ::close(fd);
-  if (!ok) output_stopped(Output::kTimeline, err);
-  return ok;
 }
 
 }  // namespace
@@ -191,7 +249,7 @@ void timeline_write_sample(bool final, bool after_purge) {
   if (final) b.str(",\"final\":true");
   if (after_purge) b.str(",\"after_purge\":true");
   b.str("}\n");
-  if (!b.overflow()) timeline_write(b.data(), b.size());
+  if (!b.overflow()) timeline_write(b.data(), b.size(), final || after_purge);
 }
 
 namespace {
@@ -282,6 +340,7 @@ void sampler_start() { start_helper_thread(sampler_main); }
 void timeline_atfork_child() {
   g_write_lock.v.store(0);
   g_timeline_open = false;
+  g_pending_n = 0;  // the parent's lines
   dumps_atfork_child();
   g_capped.store(false, std::memory_order_relaxed);
   g_cap_stride = 1;

@@ -28,6 +28,7 @@
 #include <unordered_map>
 
 #include "arenalab/allocators/registry.h"
+#include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/core/files.h"
 #include "arenalab/core/text.h"
 #include "arenalab/formats/run.h"
@@ -255,6 +256,10 @@ Result<RunResult> run(const RunOptions& o) {
     };
     std::map<pid_t, Seen> children;
     double last_scan = start;
+    // Rolling the timeline (RunOptions::roll_every_bytes): its size is looked at once a second.
+    double last_roll_check = start;
+    std::uint64_t roll_at = o.roll_every_bytes;
+    bool roll_failed = false;
     std::function<void()> tick = [&] {
       const double now = monotonic_ms();
       if (!o.trace_children && now - last_scan >= 500) {
@@ -269,6 +274,22 @@ Result<RunResult> run(const RunOptions& o) {
               it->second.comm.pop_back();
           }
           it->second.last_ms = now - start;
+        }
+      }
+      if (o.roll_every_bytes > 0 && !roll_failed && now - last_roll_check >= 1000) {
+        last_roll_check = now;
+        struct stat st {};
+        if (::lstat(result.timeline_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            static_cast<std::uint64_t>(st.st_size) >= roll_at) {
+          auto r = analysis::roll_timeline(result.timeline_path, o.roll);
+          if (!r) {
+            roll_failed = true;  // said once; the timeline grows on, whole
+            result.warnings.push_back("timeline not rolled: " + r.error().message);
+          } else {
+            result.rolls += r->rolled;
+            roll_at = (r->rolled ? r->bytes_after : static_cast<std::uint64_t>(st.st_size)) +
+                      o.roll_every_bytes;
+          }
         }
       }
       if (o.on_tick && now - last_tick >= tick_ms) {
@@ -305,7 +326,11 @@ Result<RunResult> run(const RunOptions& o) {
   std::size_t samples = 0;
   auto tl = timeline::scan_timeline(
       result.timeline_path, [&](timeline::Header&& h) { header = std::move(h); },
-      [&](timeline::Sample&& s) { samples += s.after_purge ? 0 : 1; });
+      [&](timeline::Sample&& s) {
+        // A rolled history counts the samples it stands for (below), not its lines.
+        if (!s.after_purge && !(header.history && s.t_ms < header.history->until_ms)) ++samples;
+      });
+  if (tl && header.history) samples += static_cast<std::size_t>(header.history->samples);
   if (tl) {
     const auto& a = header.allocator;
     result.id.backend = backend_from_name(a.backend);

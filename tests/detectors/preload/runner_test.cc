@@ -14,6 +14,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/formats/timeline_levels.h"
 #include "arenalab/runner/runner.h"
 
 namespace fs = std::filesystem;
@@ -236,4 +237,39 @@ TEST(Runner, ForwardedSignalIsRecordedInRunJson) {
 TEST(Runner, StaticBinaryDetection) {
   EXPECT_FALSE(runner::is_static_executable("/bin/sh"));
   EXPECT_FALSE(runner::is_static_executable("/no/such/file"));
+}
+
+// A long timeline stays small: the runner rolls it while the real interposer appends to it
+// (1 ms samples, a roll at each 64 KiB of growth). The file is a whole timeline at the end,
+// the exit path's final sample is there, every line after the history is in time order and
+// none twice, and the run's sample count is the history's plus the lines after it.
+TEST(Runner, RollsTheTimelineWhileTheInterposerAppends) {
+  auto o = options("roll", {ARENALAB_SURVIVOR, "alloc_for", "3000"});
+  o.mode = preload::protocol::Mode::kCount;
+  o.interval_ms = 1;
+  o.roll_every_bytes = 64 << 10;
+  o.roll.recent_ms = 300;
+  o.roll.min_block_ms = 16;
+  o.roll.max_blocks = 16;
+  auto r = runner::run(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->exit.shell_status(), 0);
+  for (const auto& w : r->warnings) ADD_FAILURE() << "warning: " << w;
+  EXPECT_GE(r->rolls, 2u);
+  auto tl = timeline::read_timeline(r->timeline_path);
+  ASSERT_TRUE(tl.ok()) << tl.error().message;
+  EXPECT_FALSE(tl->truncated);
+  ASSERT_TRUE(tl->header.history.has_value());
+  EXPECT_EQ(tl->header.history->rolls, r->rolls);
+  EXPECT_TRUE(timeline::ends_with_teardown(r->timeline_path));
+  std::size_t after = 0;
+  double prev = -1;
+  for (const auto& s : tl->samples) {
+    if (s.t_ms < tl->header.history->until_ms) continue;
+    EXPECT_GT(s.t_ms, prev) << "a line twice or out of order";
+    prev = s.t_ms;
+    ++after;
+  }
+  EXPECT_EQ(r->samples, tl->header.history->samples + after);
+  EXPECT_LT(tl->samples.size(), r->samples);
 }

@@ -45,6 +45,7 @@ Result<TimelineSignals> read_signals(const std::string& path, std::size_t max_ro
   TimelineSignals out;
   SignalThinner thin(max_rows);
   std::optional<timeline::Sample> after_purge;
+  std::size_t history_lines = 0;  // lines of a rolled file's history
   auto cut = timeline::scan_timeline(
       path, [&](timeline::Header&& h) { out.header = std::move(h); },
       [&](timeline::Sample&& s) {
@@ -52,16 +53,30 @@ Result<TimelineSignals> read_signals(const std::string& path, std::size_t max_ro
           after_purge = std::move(s);
           return;
         }
+        if (out.header.history && s.t_ms < out.header.history->until_ms) ++history_lines;
         thin.add(signal_row(s));
         out.last = std::move(s);
       });
   if (!cut) return cut.error();
   out.truncated = *cut;
-  out.samples = thin.rows_seen();
+  out.lines = thin.rows_seen();
+  out.samples = out.lines;
+  if (out.header.history)
+    out.samples = out.lines - history_lines + static_cast<std::size_t>(out.header.history->samples);
   out.kept = thin.rows_kept();
   out.signals = thin.signals();
   add_context(out.signals, out.header, out.last, after_purge);
   return out;
+}
+
+Result<timeline::RollResult> roll_timeline(const std::string& path,
+                                           const timeline::RollOptions& o) {
+  return timeline::roll_timeline(path, o, [](const std::vector<timeline::Sample>& block) {
+    std::vector<SignalRow> rows;
+    rows.reserve(block.size());
+    for (const auto& s : block) rows.push_back(signal_row(s));
+    return pick_rows(rows);
+  });
 }
 
 std::size_t LiveSignals::poll() {

@@ -23,6 +23,17 @@ struct AllocatorInfo {
   bool verified = false;
 };
 
+// A rolled timeline (timeline_roll.h) starts with a thinned history: of the samples before
+// until_ms, the first ones and, of each time block [k block_ms, (k+1) block_ms), the rows that
+// hold its order statistics; from until_ms on, every sample line as written. Absent: the file
+// holds every sample (every timeline that was never rolled).
+struct History {
+  double until_ms = 0;
+  double block_ms = 0;
+  std::uint64_t samples = 0;  // sample lines the history stands for (what the run wrote there)
+  std::uint64_t rolls = 0;    // how many rolls made it
+};
+
 struct Header {
   std::string schema;  // "arenalab.timeline/1"
   std::int64_t pid = 0;
@@ -30,6 +41,7 @@ struct Header {
   AllocatorInfo allocator;
   std::string mode;  // stats | count | sample | full
   double interval_ms = 0;
+  std::optional<History> history;  // "history": set by a roll, never by the interposer
 };
 
 using Opt = std::optional<double>;
@@ -92,6 +104,9 @@ class TimelineTail {
   std::string partial_;              // the start of a line whose newline has not been written yet
   std::optional<Header> header_;
 };
+
+// Parses the header line (the first), with read_timeline's checks.
+Result<Header> parse_header(const std::string& line);
 
 // Parses one sample line (exposed for tests and for live tailing).
 Result<Sample> parse_sample(const std::string& line);

@@ -35,6 +35,12 @@ struct SignalRow {
   SignalRow() { v.fill(std::numeric_limits<double>::quiet_NaN()); }
 };
 
+// The rows of `rows` (time order) that hold some signal's minimum, lower quartile, median, upper
+// quartile or maximum, or those of held (books + own mmap) and the gap (RSS - held): indices,
+// ascending (ties: the earliest row). What SignalThinner keeps of each micro-block, and what a
+// rolled timeline keeps of each of its history's time blocks (analysis/timeline_signals.h).
+std::vector<std::size_t> pick_rows(const std::vector<SignalRow>& rows);
+
 // Keeps at most about `max_rows` of the rows it is given, in time order, whatever their number.
 // While fewer rows came, it keeps them all: the classifier then sees exactly the run (every test
 // and the recorded corpus are far below the bound). Beyond it, the run is cut into micro-blocks

@@ -16,6 +16,7 @@
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
+#include "arenalab/formats/timeline_roll.h"
 #include "arenalab/preload/protocol.h"
 
 namespace arenalab::runner {
@@ -66,6 +67,12 @@ struct RunOptions {
   // false: the interposer keeps every heap/mmap dump (the caller thins them: profile's
   // adaptive cadence); true: older ones are thinned to a geometric spread (kEnvThinDumps).
   bool thin_dumps = true;
+  // A timeline that stays small however long the run (formats/timeline_roll.h): each time
+  // timeline.jsonl has grown by roll_every_bytes since the last roll, the runner rolls it (its
+  // last roll.recent_ms whole, the older part a history of at most roll.max_blocks blocks of
+  // picks). 0: never. Runs shorter than a roll_every_bytes of lines are never rolled.
+  std::uint64_t roll_every_bytes = 8u << 20;
+  timeline::RollOptions roll;
 };
 
 struct RunResult {
@@ -77,7 +84,8 @@ struct RunResult {
   std::string mismatch;               // when not verified
   std::vector<std::string> warnings;  // e.g. "target bypassed the interposer: static binary"
   // Additions:
-  std::size_t samples = 0;         // timeline samples written
+  std::size_t samples = 0;         // timeline samples written (a rolled history's included)
+  std::size_t rolls = 0;           // times the timeline was rolled
   std::vector<std::string> files;  // files in out_dir after the run (names)
 };
 

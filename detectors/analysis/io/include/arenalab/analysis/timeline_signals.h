@@ -12,6 +12,7 @@
 #include "arenalab/analysis/thin.h"
 #include "arenalab/core/result.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/formats/timeline_roll.h"
 
 namespace arenalab::analysis {
 
@@ -22,15 +23,24 @@ struct TimelineSignals {
   Signals signals;  // what classify reads; equal to signals_from_timeline(read_timeline)
                     // while the run has at most max_rows samples
   timeline::Header header;
-  std::size_t samples = 0;               // sample lines in the file (the purge probe apart)
-  std::size_t kept = 0;                  // rows the signals hold (== samples up to max_rows)
-  bool truncated = false;                // the last line was cut (a killed target)
+  std::size_t samples = 0;  // samples the run wrote (the purge probe apart): the sample lines
+                            // of the file, or of a rolled one those after its history plus
+                            // the samples its history stands for
+  std::size_t lines = 0;    // sample lines in the file (the purge probe apart)
+  std::size_t kept = 0;     // rows the signals hold (== lines up to max_rows)
+  bool truncated = false;   // the last line was cut (a killed target)
   std::optional<timeline::Sample> last;  // the final sample (the purge probe apart)
 };
 
 // Reads a timeline.jsonl in one pass and bounded memory (read_timeline's checks and messages).
 Result<TimelineSignals> read_signals(const std::string& path,
                                      std::size_t max_rows = SignalThinner::kDefaultMaxRows);
+
+// Rolls a timeline in place (formats/timeline_roll.h: its recent window whole, its older part
+// a bounded history) with the classifier's picks: of each time block of the history, the rows
+// that hold every signal's order statistics (pick_rows, what SignalThinner keeps).
+Result<timeline::RollResult> roll_timeline(const std::string& path,
+                                           const timeline::RollOptions& o = {});
 
 // watch's live verdict: the samples appended since the last poll go into the thinner, so one
 // poll costs what was written since, and signals() at most max_rows rows, however long the run.
