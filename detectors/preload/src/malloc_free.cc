@@ -161,14 +161,11 @@ using namespace arenalab::preload;
 // mallocs are undone by sample_alloc.
 ARENALAB_EXPORT void* malloc(size_t n) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
-  ThreadState& t = t_state;
   if (__builtin_expect(f == (kModeSample | kDirect), 1)) {
-    const long long c = t.countdown - static_cast<long long>(n);
-    t.countdown = c;
-    if (__builtin_expect(c > 0, 1)) return g_real.malloc(n);
-  } else if (f == (kModeCount | kDirect | kTable) && t.busy == 0 && n <= kClassMax) {
+    if (__builtin_expect(countdown_take(n), 1)) return g_real.malloc(n);
+  } else if (f == (kModeCount | kDirect | kTable) && t_state.busy == 0 && n <= kClassMax) {
     return malloc_count(n);
-  } else if (f == (kModeCount | kDirect | kHeader) && t.busy == 0) {
+  } else if (f == (kModeCount | kDirect | kHeader) && t_state.busy == 0) {
     return malloc_count_header(n);
   }
   return malloc_rest(f, n);
