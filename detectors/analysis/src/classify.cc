@@ -1170,6 +1170,59 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
                    clamp01(static_cast<double>(x.size()) / kConfidenceBlocks);
 }
 
+// Step 6: a leak under a warm-up (README "Per series", step 8). A rise left unresolved because
+// it slows - a tail after a knee whose latest half keeps under half its rate, or a window whose
+// latest stretch slows - is what a warm-up with a leak beneath looks like as much as what a
+// saturation looks like: the warm-up's approach decays, the leak keeps its rate. The candidate
+// shapes decide (model selection by the Bayesian information criterion, as in step 5): when the
+// approach plus a line beats the approach alone by more than a tie (kBicTie), and beats one
+// line and one knot, and its approach has run saturation_time_constants time constants in the
+// window, what it leaves where it is done (the samples less its approach part, over at least
+// min_tail_fraction of the window) goes through the trend test of every stretch (block medians
+// and minima, Hamed-Rao, Sen's interval above 0, materiality) and must keep tail_keep_rate of
+// its rate in its latest half: then the series is a leak at that stretch's rate. Only without a
+// period: the candidates have no periodic term.
+void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out) {
+  if (out.verdict != Verdict::kUnresolved || p.deseason || p.block_period > 0) return;
+  const bool slowing = out.knee.found && out.knee.slope_after < out.knee.slope_before;
+  if (!((slowing && out.tail && out.tail->rising) || out.whole.rising)) return;
+  const Blocks& b = p.all;
+  if (b.t.size() < 8 || b.t.back() <= b.t.front()) return;
+  std::vector<double> x(b.t.size());
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  const Shapes sh(x, b.med, p.level_ref);
+  const auto apl = sh.approach(true, true);
+  if (!std::isfinite(apl.sse) || !(apl.tau > 0) || !(apl.r > 0)) return;
+  const auto ap = sh.approach(false, true);
+  const double bic_apl = sh.bic(apl.sse, 5);
+  if (std::isfinite(ap.sse) && bic_apl + kBicTie >= sh.bic(ap.sse, 4)) return;
+  if (bic_apl >= std::min(sh.line(), sh.hinge())) return;
+  if ((sh.span() - apl.ts) / apl.tau < o.saturation_time_constants) return;
+  const double done_s = apl.ts + o.saturation_time_constants * apl.tau;
+  Clean r;
+  for (std::size_t i = 0; i < p.c.t.size(); ++i) {
+    const double xs = (p.c.t[i] - b.t.front()) / 1000.0;
+    if (xs < done_s) continue;
+    r.t.push_back(p.c.t[i]);
+    r.v.push_back(p.c.v[i] - (apl.a - apl.b * std::exp(-(xs - apl.ts) / apl.tau)));
+  }
+  if (r.t.size() < 2 || r.t.back() - r.t.front() < o.min_tail_fraction * out.duration_ms) return;
+  const auto t = trend_on(r, r, 0, r.t.size(), 0, p.level_ref, o, false, 0);
+  if (!t || !t->rising) return;
+  const std::size_t half = static_cast<std::size_t>(
+      std::lower_bound(r.t.begin(), r.t.end(), 0.5 * (r.t.front() + r.t.back())) - r.t.begin());
+  Options lo = o;
+  lo.min_blocks = std::min(o.min_blocks, 6);
+  const auto recent = trend_on(r, r, half, r.t.size(), 0, p.level_ref, lo, false, 0);
+  if (!recent || recent->slope < o.tail_keep_rate * t->slope) return;
+  call_leak(out, *t,
+            "grows beneath a warm-up (an exponential approach plus a line fits best, time "
+            "constant " +
+                fmt_num(apl.tau, 1) + " s; what the approach leaves after " +
+                fmt_num(apl.ts + o.saturation_time_constants * apl.tau, 1) + " s still rises)",
+            o);
+}
+
 }  // namespace
 
 SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& o) {
@@ -1180,6 +1233,7 @@ SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& 
   if (out.reason.empty()) judge_whole(p, o, out);
   check_troughs(p, o, out);
   check_saturation(p, o, out);
+  check_warmup_leak(p, o, out);
   if (o.limit_bytes && out.verdict == Verdict::kLeak && out.rate > 0)
     out.time_to_limit_s = std::max(0.0, (*o.limit_bytes - out.level) / out.rate);
   return out;

@@ -60,7 +60,8 @@ Case Generator::make(Kind kind) {
   std::function<double(double)> held = [](double) { return 0.0; };  // added to base
   std::function<double(double)> rss = nullptr;                      // null: held + overhead
   std::function<double(double)> mmap = nullptr;
-  std::function<double(double)> leak_part = nullptr;  // the leak alone (for oracle_z)
+  std::function<double(double)> leak_part = nullptr;   // the leak alone (for oracle_z)
+  std::function<double(double)> other_part = nullptr;  // what else moves held (oracle_z_shape)
   switch (kind) {
     case Kind::kStable:
       c.shape = "stable";
@@ -89,6 +90,7 @@ Case Generator::make(Kind kind) {
         c.shape += "+sawtooth";
       }
       held = [=](double u) { return leak(u) + extra(u); };
+      other_part = extra;
       break;
     }
     case Kind::kPlateau: {
@@ -164,6 +166,7 @@ Case Generator::make(Kind kind) {
         return big * std::min(1.0, u / rise) + rate * std::max(0.0, u - rise);
       };
       leak_part = [=](double u) { return rate * std::max(0.0, u - rise); };
+      other_part = [=](double u) { return big * std::min(1.0, u / rise); };
       break;
     }
     case Kind::kLongSawtooth: {
@@ -248,24 +251,37 @@ Case Generator::make(Kind kind) {
     // sd^2 (1 - phi^2d); the first sample keeps sd^2. Whitened columns: the intercept and the
     // leak's shape; the information on the leak's amplitude is the shape's residual norm after
     // the intercept. One series gives z1; held and RSS carry the leak with independent noise.
-    double s11 = 0, s12 = 0, s22 = 0;
+    // Columns: 1 the intercept, 2 the leak's shape, 3 the rest of the held shape (warm-up,
+    // sawtooth, start-up rise) when there is one, for oracle_z_shape.
+    double s11 = 0, s12 = 0, s22 = 0, s13 = 0, s23 = 0, s33 = 0;
+    const auto other = [&](double u) { return other_part ? other_part(u) : 0.0; };
     for (std::size_t k = 0; k < kept.size(); ++k) {
       const double u = static_cast<double>(kept[k]) / (n - 1);
-      double w1 = 1, w2 = leak_part(u), sdev = sd;
+      double w1 = 1, w2 = leak_part(u), w3 = other(u), sdev = sd;
       if (k > 0) {
         const int d = kept[k] - kept[k - 1];
         const double pd = std::pow(c.phi, d);
         const double up = static_cast<double>(kept[k - 1]) / (n - 1);
         w1 = 1 - pd;
         w2 = leak_part(u) - pd * leak_part(up);
+        w3 = other(u) - pd * other(up);
         sdev = sd * std::sqrt(std::max(1e-300, 1 - pd * pd));
       }
-      w1 /= sdev, w2 /= sdev;
+      w1 /= sdev, w2 /= sdev, w3 /= sdev;
       s11 += w1 * w1, s12 += w1 * w2, s22 += w2 * w2;
+      s13 += w1 * w3, s23 += w2 * w3, s33 += w3 * w3;
     }
     const double info = s22 - s12 * s12 / s11;  // per unit amplitude, one series
     const double g = leak_part(1.0);
     c.oracle_z = info > 0 && g > 0 ? std::sqrt(2 * info) : 0;  // held and RSS
+    // The shape-knowing oracle: the rest of the held shape enters with an unknown amplitude
+    // (Schur complement of the intercept and that column). RSS is left out: its shape differs
+    // by class, so this z is of held alone.
+    const double det = s11 * s33 - s13 * s13;
+    double info3 = info;
+    if (other_part && det > 1e-12 * s11 * s33)
+      info3 = s22 - (s12 * (s33 * s12 - s13 * s23) + s23 * (s11 * s23 - s13 * s12)) / det;
+    c.oracle_z_shape = info3 > 0 && g > 0 ? std::sqrt(info3) : 0;
   }
   return c;
 }
