@@ -4,8 +4,9 @@
 // same run's file as the runner rolls it: seconds, peak memory, verdict), the verdicts of the
 // full series against the thinned one and against the rolled file on long series of every
 // class, watch's live-verdict cost per tick (CPU share of a core at a 3 s live line), and the
-// timeline's bytes per sample as written, compressed and rolled (formats/timeline_roll.h). Medians of --repeats runs, each in a child process (its
-// own peak RSS); the load average is printed beside each table.
+// timeline's bytes per sample as written, compressed and rolled (formats/timeline_roll.h). Medians
+// of --repeats runs, each in a child process (its own peak RSS); the load average is printed beside
+// each table.
 // --smoke: small sizes, one repeat. --samples LIST (classify), --before-max N (the largest run
 // the whole-file path is measured on), --dir DIR (where the timelines are written), --only T
 // (one table: classify, agree, watch or size).
@@ -550,11 +551,18 @@ void size_table(const std::string& dir, std::size_t n) {
   const std::string rolled = dir + "/size.rolled.jsonl";
   const RolledRun rr = write_rolled(rolled, leak, n, default_roll(), kRollEvery, marks);
   const double per_after = static_cast<double>(rr.bytes) / static_cast<double>(n);
+  // Measured, not projected: the file's size after a day's samples and at the end.
+  auto at = [&](std::size_t k) {
+    if (k >= marks.size()) return std::string("-");
+    char b[96];
+    std::snprintf(b, sizeof b, "%.1f MB (measured after %zu samples)",
+                  static_cast<double>(rr.at_mark[k]) / 1e6, marks[k]);
+    return std::string(b);
+  };
   std::printf(
       "| rolled by the runner (last hour whole, <= 512 history blocks, every 8 MiB) | %.2f "
       "| %s | %s |\n",
-      per_after, marks.size() > 0 ? (std::to_string(rr.at_mark[0] / 1000000) + " MB").c_str() : "-",
-      marks.size() > 1 ? (std::to_string(rr.at_mark[1] / 1000000) + " MB").c_str() : "-");
+      per_after, at(0).c_str(), at(1).c_str());
   std::printf(
       "\nrolled: %zu rolls over %zu samples (%.1f h); the file at the end %.1f MB, at most "
       "%.1f MB at any time (bounded: it does not grow with the run)\n",
