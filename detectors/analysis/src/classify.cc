@@ -1089,6 +1089,20 @@ bool leaves_a_rise(const Shapes& sh, const Shapes::Approach& ap, double level_re
 // 1995, JASA 90:773-795: 0-2 is "not worth more than a bare mention").
 constexpr double kBicTie = 2;
 
+// The approaches fitted to the whole window's block medians, shared by steps 5 and 6 (the same
+// fits on the same blocks; each costs a grid of starts and time constants).
+struct WindowFits {
+  std::optional<Shapes::Approach> ap, apl;
+  const Shapes::Approach& approach(const Shapes& sh) {
+    if (!ap) ap = sh.approach(false, true);
+    return *ap;
+  }
+  const Shapes::Approach& with_line(const Shapes& sh) {
+    if (!apl) apl = sh.approach(true, true);
+    return *apl;
+  }
+};
+
 // Is the line of the approach plus a line (apl) real? The criterion counts every block as an
 // independent observation; under autocorrelated noise (a cache's fill rate wanders) it prefers
 // the extra term too often. Where apl's approach is done (after saturation_time_constants of
@@ -1116,7 +1130,7 @@ bool line_confirmed(const Shapes& sh, const Shapes::Approach& apl, const Options
 // leaves still rises, or, for a leak confirmed after a slowing knee, the stretch after the knee
 // is not itself an approach (the whole-window fit can bend its tail to a start-up that was a
 // ramp, not an approach, and swallow the leak after it).
-void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
+void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out, WindowFits& fits) {
   const bool slowing = out.knee.found && out.knee.slope_after < out.knee.slope_before;
   const bool unresolved_rise = out.verdict == Verdict::kUnresolved && (slowing || out.whole.rising);
   // A leak called after a slowing knee is weighed too: the stretch after the knee of an
@@ -1128,7 +1142,7 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
   std::vector<double> x(b.t.size());
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
   const Shapes sh(x, b.med, p.level_ref);
-  const auto ap = sh.approach(false, true);
+  const auto& ap = fits.approach(sh);
   if (!std::isfinite(ap.sse) || !(ap.tau > 0)) return;
   const double bic_ap = sh.bic(ap.sse, 4);
   const double constants = (sh.span() - ap.ts) / ap.tau;
@@ -1140,7 +1154,7 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
   // every trend: min_drift_pct, min_growth_pct when the series oscillates); an immaterial one
   // absorbs the approach's misfit at its steep start.
   const bool osc = p.deseason || p.block_period > 0;
-  const auto apl = sh.approach(true, true);
+  const auto& apl = fits.with_line(sh);
   const bool line_matters = apl.r > 0 && (100.0 * apl.r * sh.span() / p.level_ref >=
                                               (osc ? o.min_growth_pct : o.min_drift_pct) ||
                                           apl.r >= o.min_leak_rate);
@@ -1182,7 +1196,7 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out) {
 // and minima, Hamed-Rao, Sen's interval above 0, materiality) and must keep tail_keep_rate of
 // its rate in its latest half: then the series is a leak at that stretch's rate. Only without a
 // period: the candidates have no periodic term.
-void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out) {
+void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, WindowFits& fits) {
   if (out.verdict != Verdict::kUnresolved || p.deseason || p.block_period > 0) return;
   const bool slowing = out.knee.found && out.knee.slope_after < out.knee.slope_before;
   if (!((slowing && out.tail && out.tail->rising) || out.whole.rising)) return;
@@ -1191,13 +1205,13 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out) 
   std::vector<double> x(b.t.size());
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
   const Shapes sh(x, b.med, p.level_ref);
-  const auto apl = sh.approach(true, true);
+  const auto& apl = fits.with_line(sh);
   if (!std::isfinite(apl.sse) || !(apl.tau > 0) || !(apl.r > 0)) return;
-  const auto ap = sh.approach(false, true);
   const double bic_apl = sh.bic(apl.sse, 5);
-  if (std::isfinite(ap.sse) && bic_apl + kBicTie >= sh.bic(ap.sse, 4)) return;
   if (bic_apl >= std::min(sh.line(), sh.hinge())) return;
   if ((sh.span() - apl.ts) / apl.tau < o.saturation_time_constants) return;
+  const auto& ap = fits.approach(sh);
+  if (std::isfinite(ap.sse) && bic_apl + kBicTie >= sh.bic(ap.sse, 4)) return;
   const double done_s = apl.ts + o.saturation_time_constants * apl.tau;
   Clean r;
   for (std::size_t i = 0; i < p.c.t.size(); ++i) {
@@ -1232,8 +1246,9 @@ SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& 
   if (auto head = judge_after_knee(p, o, out)) return *head;
   if (out.reason.empty()) judge_whole(p, o, out);
   check_troughs(p, o, out);
-  check_saturation(p, o, out);
-  check_warmup_leak(p, o, out);
+  WindowFits fits;
+  check_saturation(p, o, out, fits);
+  check_warmup_leak(p, o, out, fits);
   if (o.limit_bytes && out.verdict == Verdict::kLeak && out.rate > 0)
     out.time_to_limit_s = std::max(0.0, (*o.limit_bytes - out.level) / out.rate);
   return out;
