@@ -4,7 +4,7 @@
 // more every 100 ms for 1.5 s and unmaps it all, every 2 s: RSS saws by 16 MiB, no trend.
 // Ticks are on the monotonic clock (tick i at start + i x 100 ms, an absolute sleep to the next),
 // so the period stays 2 s on a loaded machine: with a relative 100 ms sleep each late wake-up
-// added to the period (2.6 s at load 15-20), and a fixed watch window saw fewer, uneven cycles.
+// added to the period (2.3-2.8 s at load 12-26), and a fixed watch window saw fewer cycles.
 // Every catchable signal it receives is appended to the file named by argv[1], so a test can
 // tell that an attach never signalled it.
 #include <errno.h>
