@@ -5,7 +5,8 @@
 // wrong after the injection shows as EINTR or errno 514 here.
 // usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] [--churn N]
 //                     [--dlopen LIB]
-//   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks
+//   leak: keeps a 64 KiB block per tick, allocated in stats_target_leaky_keep (the call site
+//   level sample must name; the books grow); bounded: frees it again after 64 ticks
 //   (--ring N: after N ticks, 1 <= N <= 64); every tick also allocates and frees small blocks
 //   through calloc, realloc, reallocarray and posix_memalign (level count's hooks see each).
 //   --threads N: N more threads, each a short burst of user code and one malloc/free every
@@ -29,6 +30,13 @@
 #include <unistd.h>
 
 static volatile unsigned long g_spin;
+
+// The leak's own call site (leak mode): level sample's profile names this function.
+__attribute__((noinline)) char* stats_target_leaky_keep(size_t n) {
+  char* p = malloc(n);
+  __asm__ volatile("" ::: "memory");  // no tail call: this frame is the caller of malloc
+  return p;
+}
 
 // arg non-NULL: spin; NULL: a burst of about 20,000 additions (tens of us), one malloc/free, then
 // 50 ms in nanosleep. The threads wake at different times, so an attach finds some in user code,
@@ -108,7 +116,7 @@ int main(int argc, char** argv) {
   enum { kRing = 64, kBlock = 64 << 10 };
   char* ring[kRing] = {0};
   for (unsigned long i = 0;; ++i) {
-    char* p = malloc(kBlock);
+    char* p = leak ? stats_target_leaky_keep(kBlock) : malloc(kBlock);
     memset(p, (int)(i & 0xff), kBlock);
     if (!leak) {
       free(ring[i % ring_n]);

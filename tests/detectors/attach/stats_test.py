@@ -397,10 +397,14 @@ def case_refusals(args):
             t.kill()
     # --mode sample with --pid is a usage error (not built for a running process), and --mode
     # rss without --pid too.
-    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "sample"],
+    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "full"],
                        capture_output=True, text=True, timeout=60)
-    check(p.returncode == 2 and "--mode sample does not apply" in p.stderr,
-          f"mode sample: {p.stderr}")
+    check(p.returncode == 2 and "--mode full does not apply" in p.stderr,
+          f"mode full: {p.stderr}")
+    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "count",
+                        "--sample-bytes", "64K"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 2 and "--sample-bytes applies with --pid at --mode sample only"
+          in p.stderr, f"sample-bytes at count: {p.stderr}")
     p = subprocess.run([args.arenalab, "run", "--mode", "rss", "--", "true"],
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 2 and "rss applies with --pid only" in p.stderr, f"mode rss: {p.stderr}")
@@ -610,8 +614,10 @@ def case_count_sigkill(args):
 
 
 def case_count_dlopen(args):
-    """A library dlopened after the attach, whose own malloc calls keep 64 KiB a tick while the
-    program itself holds steady: its slots are patched at the next tick, so live bytes grow."""
+    """A library dlopened (by its path) after the attach, whose own malloc calls keep 64 KiB a
+    tick while the program itself holds steady: the agent's dlopen hook patches it before dlopen
+    returns, so its first allocation, a 7 MiB + 4 KiB marker made right after dlopen returned,
+    is counted (a patch at the sampler's next tick would miss it), and live bytes grow."""
     if not args.plugin:
         skip("no --plugin given")
     t = Target([args.target, "bounded", "--ring", "2", "--dlopen", args.plugin], args.workdir,
@@ -626,12 +632,91 @@ def case_count_dlopen(args):
         check(samples[-1]["live_bytes"] >= 2 << 20,
               f"count_dlopen: live bytes {samples[-1]['live_bytes']}: the library's blocks "
               "were not counted")
+        # The marker: the program itself holds at most 2 x 64 KiB, the library 64 KiB a tick.
+        marker = (7 << 20) + 4096
+        jump = [b - a for a, b in zip([s["live_bytes"] for s in samples],
+                                      [s["live_bytes"] for s in samples[1:]])]
+        check(max(jump) >= marker,
+              f"count_dlopen: the library's first allocation ({marker} bytes, right after "
+              f"dlopen returned) was not counted: largest step between samples {max(jump)}")
         check(p.returncode == 3 and verdict_of(out)["verdict"] == "leak",
               f"count_dlopen: exit {p.returncode}, verdict {verdict_of(out)['verdict']}")
         with open(f"/proc/{t.pid}/maps") as f:
             check(os.path.realpath(args.plugin) in f.read(), "count_dlopen: library not mapped")
         check_quiet_after("count_dlopen", out, t)
         check_output("count_dlopen", t)
+    finally:
+        t.kill()
+
+
+def case_sample_leak(args):
+    """Level sample on a C program keeping 64 KiB a tick from stats_target_leaky_keep: the
+    profile after detach names that function as the growing call site (profile.json too), the
+    agent's dumps and heap-sites.jsonl are the interposer's formats, every GOT slot is put back,
+    and the target's output is unchanged."""
+    t = Target([args.target, "leak"], args.workdir, "sample_leak")
+    try:
+        time.sleep(0.5)
+        before = got_slots(t.pid, args.target)
+        out = os.path.join(args.workdir, "sample_leak")
+        # 64 KiB blocks at a 64 KiB mean: 63 % of them sampled; a dump every tick of 100 ms
+        # (about 60, thinned as the interposer thins them: about 30 kept).
+        p = attach(args, t.pid, out, "--sample-bytes", "64K", "--heap-dump-every", "1",
+                   duration="6", mode="sample")
+        print(p.stdout, flush=True)
+        check(p.returncode == 3, f"sample_leak: exit {p.returncode}; {p.stdout[-300:]!r} "
+              f"{p.stderr}")
+        header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+        check(header.get("mode") == "sample" and header.get("sample_bytes") == 65536,
+              f"sample_leak: header {header.get('mode')} {header.get('sample_bytes')}")
+        check(all("sampled_live_bytes" in s and "live_bytes" in s for s in samples),
+              f"sample_leak: samples without sampled_live_bytes: {samples[:2]}")
+        hooked = [s["gauges"]["attach_hooked_slots"] for s in samples]
+        check(all(h > 0 for h in hooked[:-1]) and samples[-1].get("final") is True and
+              hooked[-1] == 0, f"sample_leak: hooked slots {hooked}")
+        # Unbiased sampled bytes track the exact live bytes since the attach (within 40 %).
+        last = samples[-1]
+        check(last["live_bytes"] >= 3 << 20 and
+              abs(last["sampled_live_bytes"] - last["live_bytes"]) < 0.4 * last["live_bytes"],
+              f"sample_leak: sampled {last['sampled_live_bytes']} vs live {last['live_bytes']}")
+        after = got_slots(t.pid, args.target)
+        check(after == before, f"sample_leak: slots not put back: {before} -> {after}")
+        dumps = sorted(glob.glob(os.path.join(out, "heap.*.heap")),
+                       key=lambda d: int(d.rsplit("heap.", 1)[1].split(".")[0]))
+        check(len(dumps) >= 24, f"sample_leak: {len(dumps)} heap dumps")
+        with open(dumps[-1]) as f:
+            text = f.read()
+        check(text.startswith("heap_v2/65536\n") and "MAPPED_LIBRARIES:" in text,
+              f"sample_leak: dump {dumps[-1]} starts {text[:40]!r}")
+        with open(os.path.join(out, "heap-sites.jsonl")) as f:
+            sites = [json.loads(x) for x in f.read().splitlines()]
+        points = [x for x in sites if "seq" in x]
+        # One point per dump written, thinned away or not; the last is the detach's dump.
+        last_seq = int(dumps[-1].rsplit("heap.", 1)[1].split(".")[0])
+        check(sites[0].get("schema") == "arenalab.heap_sites/1" and
+              sites[0].get("pid") == t.pid and len(points) >= len(dumps) and
+              [x["seq"] for x in points] == list(range(len(points))) and
+              points[-1]["seq"] == last_seq,
+              f"sample_leak: heap-sites {sites[0]} with {len(points)} points, {len(dumps)} dumps "
+              f"(last seq {last_seq})")
+        with open(os.path.join(out, "profile.json")) as f:
+            prof = json.load(f)
+        top = prof["callsites"][0] if prof.get("callsites") else {}
+        check("stats_target_leaky_keep" in (top.get("site") or {}).get("function", "") and
+              top.get("verdict") == "leak",
+              f"sample_leak: the top call site is not stats_target_leaky_keep, leak: "
+              f"{json.dumps(top)[:400]}")
+        check("stats_target_leaky_keep" in p.stdout and "count from the attach" in p.stdout,
+              f"sample_leak: the report does not name the site: {p.stdout[-600:]!r}")
+        with open(os.path.join(out, "attach.json")) as f:
+            rec = json.load(f)
+        check(rec["level"] == "sample" and "relative to the attach point" in rec["cannot_tell"],
+              f"sample_leak: attach.json {rec.get('level')} {rec.get('cannot_tell')}")
+        print(f"sample_leak: {hooked[0]} slots hooked; live {last['live_bytes']}, sampled "
+              f"{last['sampled_live_bytes']}; {len(dumps)} dumps; malloc slot "
+              f"{before['malloc']:#x} -> {after['malloc']:#x}", flush=True)
+        check_quiet_after("sample_leak", out, t)
+        check_output("sample_leak", t)
     finally:
         t.kill()
 
