@@ -395,8 +395,8 @@ def case_refusals(args):
                 print("mount-ns: unshare -m did not give a new namespace here")
         finally:
             t.kill()
-    # --mode sample with --pid is a usage error (not built for a running process), and --mode
-    # rss without --pid too.
+    # --mode full with --pid is a usage error (the interposer's alone), level sample's options
+    # at another level too, and --mode rss without --pid.
     p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "full"],
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 2 and "--mode full does not apply" in p.stderr,
@@ -721,6 +721,37 @@ def case_sample_leak(args):
         t.kill()
 
 
+def case_count_dlopen_runpath(args):
+    """The hooked dlopen keeps glibc's caller: an executable whose DT_RUNPATH names the plugin's
+    folder dlopens it by its bare name after the attach (no LD_LIBRARY_PATH). glibc searches the
+    caller's RUNPATH, so the call must reach dlopen with the executable's return address: the
+    hook jumps to it untouched (a hook calling dlopen itself would be the caller, and the name
+    would not be found: the target prints ERROR and exits 1). The library loads, its mallocs are
+    counted from the sampler's next tick, the output is unchanged."""
+    if not args.plugin or not args.runpath_target:
+        skip("no --plugin / --runpath-target given")
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    t = Target([args.runpath_target, "bounded", "--ring", "2", "--dlopen",
+                os.path.basename(args.plugin)], args.workdir, "count_dlopen_runpath", env=env)
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "count_dlopen_runpath")
+        p = attach(args, t.pid, out, duration="6", mode="count")
+        _, samples = check_count_files("count_dlopen_runpath", out, "glibc")
+        check(alive(t.pid), "count_dlopen_runpath: the target ended (its dlopen failed?)")
+        with open(f"/proc/{t.pid}/maps") as f:
+            check(os.path.realpath(args.plugin) in f.read(),
+                  "count_dlopen_runpath: library not mapped")
+        objects = [s["gauges"]["attach_hooked_objects"] for s in samples]
+        check(max(objects) > objects[0] and samples[-1]["live_bytes"] >= 2 << 20,
+              f"count_dlopen_runpath: objects {objects}, live {samples[-1]['live_bytes']}")
+        check(p.returncode == 3, f"count_dlopen_runpath: exit {p.returncode}")
+        check_quiet_after("count_dlopen_runpath", out, t)
+        check_output("count_dlopen_runpath", t)
+    finally:
+        t.kill()
+
+
 def case_count_cxx(args):
     """A C++ program keeping one new[] block per tick and cycling the other forms of new and
     delete: each block counted once (live bytes grow as the allocator's books do, not twice as
@@ -919,6 +950,8 @@ def main():
     ap.add_argument("--target", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--plugin", help="the library count_dlopen's target loads late")
+    ap.add_argument("--runpath-target",
+                    help="count_dlopen_runpath's target (a DT_RUNPATH to the plugin's folder)")
     ap.add_argument("--cxx", help="count_cxx's target (every form of operator new/delete)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
