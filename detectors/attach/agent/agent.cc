@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// libarenalab_agent.so: the agent `arenalab watch --pid --mode stats|count` loads into a running
+// libarenalab_agent.so: the agent `arenalab watch --pid --mode stats|count|sample` loads into a running
 // process (docs/attach.md). Passive when loaded: no constructor, no TLS, no hook until asked.
 // Its entry points start and stop one sampler thread that appends the allocator's own books
 // (allocators/backend.h) and RSS to <out_dir>/timeline.jsonl, the format `--mode stats` writes;
-// at level count the GOT hooks (got_hooks.cc) add live bytes since the attach, as `--mode count`.
+// at level count the GOT hooks (got_hooks.cc) add live bytes since the attach, as `--mode count`;
+// at level sample sampled call stacks and heap dumps too (sampling.cc), as `--mode sample`.
 // Injected code: no exceptions, no RTTI, static libstdc++, never sanitized.
 #include <fcntl.h>
 #include <pthread.h>
@@ -216,9 +217,7 @@ void write_sample(const arenalab::Identification& id, bool id_ok, bool final,
     }
     if (any) l.add("}");
   }
-  if (counts) {
-    add_counts(l, *counts);
-  }
+  if (counts) add_counts(l, *counts);
   if (final) l.add(",\"final\":true");
   l.add("}\n");
   append(l, false);

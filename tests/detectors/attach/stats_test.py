@@ -879,7 +879,9 @@ def run_redis(args, allocator, mode="stats"):
         subprocess.run([*bench, "-n", "20000"], capture_output=True, timeout=120, check=True)
         loader.start()
         out = os.path.join(tmp, "attach")
-        p = attach(args, server.pid, out, sub="run", duration="3", mode=mode)
+        # Level sample at a 16 KiB mean: a light load's few MiB give hundreds of samples.
+        p = attach(args, server.pid, out, *(("--sample-bytes", "16K") if mode == "sample" else ()),
+                   sub="run", duration="3", mode=mode)
         stop.set()
         loader.join()
         check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
@@ -897,8 +899,8 @@ def run_redis(args, allocator, mode="stats"):
         check(REDIS_BOOKS[want] <= books, f"{tag}: books {sorted(books)}, expected "
               f"{sorted(REDIS_BOOKS[want])}")
         check(inj.get("final_sample") is True, f"{tag}: injection {inj}")
-        if mode == "count":
-            check(header.get("mode") == "count" and all("live_bytes" in x for x in samples),
+        if mode in ("count", "sample"):
+            check(header.get("mode") == mode and all("live_bytes" in x for x in samples),
                   f"{tag}: no live bytes: {samples[:1]}")
             check(max(x["live_allocs"] for x in samples) > 0 and
                   samples[-1]["gauges"]["attach_hooked_slots"] == 0,
@@ -906,6 +908,18 @@ def run_redis(args, allocator, mode="stats"):
             print(f"{tag}: {samples[0]['gauges']['attach_hooked_slots']} slots in "
                   f"{samples[0]['gauges']['attach_hooked_objects']} objects; live bytes "
                   f"{samples[0]['live_bytes']} -> {samples[-1]['live_bytes']}", flush=True)
+        if mode == "sample":
+            # The dumps of the interposer's format (at least the detach's) and heap-sites.jsonl.
+            dumps = glob.glob(os.path.join(out, "heap.*.heap"))
+            with open(os.path.join(out, "heap-sites.jsonl")) as f:
+                sites = [json.loads(x) for x in f.read().splitlines()]
+            check(dumps and sites and sites[0].get("schema") == "arenalab.heap_sites/1" and
+                  all("sampled_live_bytes" in x for x in samples) and
+                  samples[-1]["gauges"]["attach_sample_stacks"] > 0,
+                  f"{tag}: {len(dumps)} dumps, heap-sites {sites[:1]}, last {samples[-1]}")
+            print(f"{tag}: {len(dumps)} dumps, {samples[-1]['gauges']['attach_sample_stacks']} "
+                  f"stacks, sampled live {samples[-1]['sampled_live_bytes']} of "
+                  f"{samples[-1]['live_bytes']}", flush=True)
         # redis rewrites its title and NULs the rest of argv: no empty arguments are recorded.
         check(rec.get("command") and "" not in rec["command"],
               f"{tag}: command {rec.get('command')}")
@@ -941,6 +955,7 @@ CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case
 for _alloc in ("own", "glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"):
     CASES["redis_" + _alloc] = lambda args, a=_alloc: run_redis(args, a)
     CASES["redis_count_" + _alloc] = lambda args, a=_alloc: run_redis(args, a, "count")
+    CASES["redis_sample_" + _alloc] = lambda args, a=_alloc: run_redis(args, a, "sample")
 
 
 def main():
