@@ -91,7 +91,12 @@ void dumps_write() {
     output_stopped(Output::kDumps, errno);
   }
   const std::uint64_t after = output_bytes();
-  g_last_dump_bytes = after > before ? after - before : 0;
+  // Stored only when it changes: a pass that wrote nothing (count mode has no dumps) dirties no
+  // page of ours (a store of 0 to an untouched bss page costs the program 4 KiB of RSS, which
+  // a watch of `sleep 5` reads as growth).
+  if (const std::uint64_t wrote_bytes = after > before ? after - before : 0;
+      wrote_bytes != g_last_dump_bytes)
+    g_last_dump_bytes = wrote_bytes;
   if ((g_session.mode_flags & kSample) || wrote) {
     if (g_session.thin_dumps) thin_dumps(g_seq);
     ++g_seq;
