@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -18,7 +19,9 @@
 #include "arenalab/core/sizes.h"
 #include "arenalab/core/text.h"
 #include "arenalab/formats/attach.h"
+#include "arenalab/formats/profile.h"
 #include "arenalab/formats/timeline.h"
+#include "arenalab/profilers/profile_run.h"
 #include "classify_output.h"
 #include "command.h"
 #include "run_options.h"
@@ -40,9 +43,10 @@ inline std::shared_ptr<PidOptions> add_pid_options(CLI::App& cmd) {
   auto* pid = cmd.add_option(
       "--pid", p->pid,
       "Watch this running process instead of starting one, at --mode rss (nothing injected), "
-      "stats (an agent thread reads the allocator's books) or count (the agent also counts live "
-      "bytes since the attach); default: stats where ptrace and the target permit it, else rss, "
-      "saying why (docs/attach.md)");
+      "stats (an agent thread reads the allocator's books), count (the agent also counts live "
+      "bytes since the attach) or sample (and samples call sites since the attach: "
+      "--sample-bytes, --heap-dump-every); default: stats where ptrace and the target permit "
+      "it, else rss, saying why (docs/attach.md)");
   if (auto* command = cmd.get_option_no_throw("command")) {
     command->required(false);
     pid->excludes(command);
@@ -77,9 +81,10 @@ struct PidRun {
 
 inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r) {
   // The options that make sense for a running process; any other one given is refused.
-  static const char* kApplies[] = {"--pid",   "--duration", "--interval", "--out",
-                                   "--json",  "--fail-on",  "--limit",    "--live-every",
-                                   "--quiet", "--help",     "--mode"};
+  static const char* kApplies[] = {
+      "--pid",     "--duration",     "--interval",       "--out",   "--json",
+      "--fail-on", "--limit",        "--live-every",     "--quiet", "--help",
+      "--mode",    "--sample-bytes", "--heap-dump-every"};
   for (const CLI::Option* o : p.cmd->get_options()) {
     if (o->count() == 0 || o->get_name().empty() || o->get_name() == "command") continue;
     bool ok = false;
@@ -92,15 +97,36 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     }
   }
   // The level: --mode as given, else the highest that works (chosen below, once the pid is
-  // known to exist). sample and full are the interposer's, which a running process cannot take.
+  // known to exist). full is the interposer's alone: a running process cannot take it.
   std::optional<attach::Level> level;
   if (const auto* m = p.cmd->get_option_no_throw("--mode"); m && m->count() > 0) {
     level = attach_file::parse_level(m->as<std::string>());
     if (!level) {
       print_error(sub, "--mode " + m->as<std::string>() +
                            " does not apply with --pid: a running process is watched at level "
-                           "rss, stats or count; docs/attach.md");
+                           "rss, stats, count or sample; docs/attach.md");
       return kExitUsage;
+    }
+  }
+  // Level sample's own options, read by name (they belong to the subcommand's sample mode).
+  std::uint64_t sample_bytes = 512 * 1024;
+  int heap_dump_every = 10;
+  for (const char* name : {"--sample-bytes", "--heap-dump-every"}) {
+    const auto* o = p.cmd->get_option_no_throw(name);
+    if (!o || o->count() == 0) continue;
+    if (level != attach::Level::kSample) {
+      print_error(sub, std::string(name) + " applies with --pid at --mode sample only");
+      return kExitUsage;
+    }
+    if (std::string(name) == "--sample-bytes") {
+      auto b = parse_size(o->as<std::string>());
+      if (!b || *b == 0) {
+        print_error(sub, "--sample-bytes " + o->as<std::string>() + ": expected a size > 0");
+        return kExitUsage;
+      }
+      sample_bytes = *b;
+    } else {
+      heap_dump_every = o->as<int>();
     }
   }
   if (p.pid <= 0 || p.pid > 0x7fffffff) {
@@ -119,6 +145,8 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   attach::Options a;
   a.pid = static_cast<pid_t>(p.pid);
   a.level = level.value_or(attach::Level::kStats);
+  a.sample_bytes = sample_bytes;
+  a.heap_dump_every = heap_dump_every;
   a.interval_ms = r.interval_ms;
   // --duration may belong to the subcommand itself (a run's duration): read it by name.
   if (const auto* d = p.cmd->get_option_no_throw("--duration"); d && d->count() > 0) {
@@ -179,9 +207,16 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
         "the process runs on\n",
         sub, p.pid, target->comm, duration(target->started_s_ago),
         a.level == attach::Level::kRss ? "level rss, nothing injected"
-        : a.level == attach::Level::kStats
-            ? "level stats: an agent thread reads the allocator's books"
-            : "level count: the agent counts live bytes since the attach");
+        : a.level == attach::Level::kStats ? "level stats: an agent thread reads the allocator's books"
+        : a.level == attach::Level::kCount
+            ? "level count: the agent counts live bytes since the attach"
+            : fmt::format("level sample: the agent counts live bytes and samples call sites "
+                          "since the attach, one sample per {} on average",
+                          format_bytes(static_cast<double>(sample_bytes))));
+  // The dumps of level sample are timed by their files' modification times from here.
+  const long long since_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
   auto out = attach::watch_pid(a);
   if (!out) {
     print_error(sub, out.error().message);
@@ -234,6 +269,31 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     }
   }
   if (r.json != "-") std::cout << human_verdict(c, o);
+  // Level sample: the call sites that grew since the attach, from the agent's heap dumps, as
+  // `arenalab profile --profiler interposer` reports them; profile.json beside them.
+  if (out->level == attach::Level::kSample) {
+    auto prof = profilers::profile_attached_dumps(
+        out->out_dir, out->target.command,
+        fmt::format("pid {} attached at level sample; call sites and their bytes count from the "
+                    "attach: blocks allocated before it are not in them",
+                    p.pid),
+        since_ns);
+    if (!prof) {
+      print_error(sub, prof.error().message);
+      return kExitError;
+    }
+    prof->cadence = fmt::format(
+        "the attach agent's sampling (mean {} between samples), a heap_v2 dump every "
+        "{} intervals of {} ms and at detach",
+        format_bytes(static_cast<double>(sample_bytes)), heap_dump_every, r.interval_ms);
+    if (auto w = profile_file::write_profile(out->out_dir + "/profile.json",
+                                             profilers::to_profile_file(*prof, 10));
+        !w) {
+      print_error(sub, w.error().message);
+      return kExitError;
+    }
+    if (r.json != "-") std::cout << "\n" << profilers::report_text(*prof, 5);
+  }
   int code = verdict_exit_code(c.verdict);
   if (r.fail_on == "growth" &&
       (c.verdict == analysis::Verdict::kRetention || c.verdict == analysis::Verdict::kBounded))

@@ -18,12 +18,14 @@ const char* level_name(Level level) {
       return "stats";
     case Level::kCount:
       return "count";
+    case Level::kSample:
+      return "sample";
   }
   return "rss";
 }
 
 std::optional<Level> parse_level(std::string_view name) {
-  for (const Level l : {Level::kRss, Level::kStats, Level::kCount})
+  for (const Level l : {Level::kRss, Level::kStats, Level::kCount, Level::kSample})
     if (name == level_name(l)) return l;
   return std::nullopt;
 }

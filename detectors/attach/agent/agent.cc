@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// libarenalab_agent.so: the agent `arenalab watch --pid --mode stats|count` loads into a running
-// process (docs/attach.md). Passive when loaded: no constructor, no TLS, no hook until asked.
-// Its entry points start and stop one sampler thread that appends the allocator's own books
+// libarenalab_agent.so: the agent `arenalab watch --pid --mode stats|count|sample` loads into a
+// running process (docs/attach.md). Passive when loaded: no constructor, no TLS, no hook until
+// asked. Its entry points start and stop one sampler thread that appends the allocator's own books
 // (allocators/backend.h) and RSS to <out_dir>/timeline.jsonl, the format `--mode stats` writes;
-// at level count the GOT hooks (got_hooks.cc) add live bytes since the attach, as `--mode count`.
+// at level count the GOT hooks (got_hooks.cc) add live bytes since the attach, as `--mode count`;
+// at level sample sampled call stacks and heap dumps too (sampling.cc), as `--mode sample`.
 // Injected code: no exceptions, no RTTI, static libstdc++, never sanitized.
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include "arenalab/allocators/backend.h"
 #include "arenalab/preload/helper_thread.h"
 #include "got_hooks.h"
+#include "sampling.h"
 
 namespace {
 
@@ -33,7 +35,10 @@ struct Config {
   std::uint64_t t0_ns = 0;  // CLOCK_BOOTTIME ns of the target's start: t_ms shares level rss's axis
   pid_t watcher = 0;        // arenalab's pid: the sampler stops when that process is gone
   unsigned long long watcher_start = 0;  // its start time (field 22 of /proc/PID/stat)
-  bool count = false;                    // level count: the GOT hooks are in
+  bool count = false;                    // levels count and sample: the GOT hooks are in
+  unsigned long long sample_bytes = 0;   // level sample: mean bytes between samples (0: off)
+  unsigned dump_every = 10;              // level sample: a heap dump every N ticks (0: at the end)
+  char out_dir[kPath];
 };
 
 Config g_cfg;
@@ -153,8 +158,12 @@ void write_header(const arenalab::Identification& id, bool id_ok) {
   l.add(",\"version\":");
   l.json_str(id.version, std::strlen(id.version));
   // Identified from inside, by the malloc the process calls: verified, unlike level rss's guess.
-  l.add(",\"verified\":%s},\"mode\":\"%s\",\"interval_ms\":%u,\"sample_bytes\":0}\n",
-        id_ok ? "true" : "false", g_cfg.count ? "count" : "stats", g_cfg.interval_ms);
+  l.add(",\"verified\":%s},\"mode\":\"%s\",\"interval_ms\":%u,\"sample_bytes\":%llu}\n",
+        id_ok ? "true" : "false",
+        g_cfg.sample_bytes ? "sample"
+        : g_cfg.count      ? "count"
+                           : "stats",
+        g_cfg.interval_ms, g_cfg.sample_bytes);
   append(l, true);
 }
 
@@ -165,8 +174,16 @@ void add_counts(Line& l, const arenalab::agent::CountTotals& c) {
         c.live_allocs, c.mmap_bytes);
   l.add(
       ",\"gauges\":{\"attach_unknown_frees\":%lld,\"attach_untracked\":%lld,"
-      "\"attach_hooked_slots\":%lld,\"attach_hooked_objects\":%lld,\"attach_table_bytes\":%lld}",
+      "\"attach_hooked_slots\":%lld,\"attach_hooked_objects\":%lld,\"attach_table_bytes\":%lld",
       c.unknown_frees, c.untracked, c.slots, c.objects, c.table_bytes);
+  // Level sample: what was not recorded and the stacks kept, as gauges too.
+  if (g_cfg.sample_bytes)
+    l.add(",\"attach_sample_dropped\":%lld,\"attach_sample_stacks\":%lld",
+          arenalab::agent::sample_dropped(), arenalab::agent::sample_stacks());
+  l.add("}");
+  // Level sample's estimate, as `--mode sample` writes it.
+  if (g_cfg.sample_bytes)
+    l.add(",\"sampled_live_bytes\":%lld", arenalab::agent::sample_live_estimate());
 }
 
 // `counts`: level count's figures for this sample (null at level stats).
@@ -211,8 +228,20 @@ bool should_stop() {
   return start_ticks(g_cfg.watcher) != g_cfg.watcher_start;  // arenalab gone (or pid reused)
 }
 
-// One sample; at level count, objects loaded since the last tick are patched first, and the
-// last sample puts every slot back before it is written (its counts taken just before).
+unsigned g_ticks = 0;
+
+// Level sample: the heap dump of this tick, every dump_every ticks and at the end.
+void maybe_dump(bool final) {
+  if (!g_cfg.sample_bytes) return;
+  const bool due = final || (g_cfg.dump_every && ++g_ticks % g_cfg.dump_every == 0);
+  if (!due) return;
+  const std::uint64_t t_ms = (clock_ns(CLOCK_BOOTTIME) - g_cfg.t0_ns) / 1000000ULL;
+  arenalab::agent::sample_dump(g_cfg.out_dir, t_ms);
+}
+
+// One sample; at levels count and sample, objects loaded since the last tick are patched first,
+// and the last sample puts every slot back before it is written (its counts taken just before;
+// level sample's last dump after the slots are back).
 void tick(const arenalab::Identification& id, bool id_ok, bool final) {
   if (!g_cfg.count) {
     write_sample(id, id_ok, final);
@@ -221,12 +250,14 @@ void tick(const arenalab::Identification& id, bool id_ok, bool final) {
   if (!final) {
     arenalab::agent::count_rescan();
     const arenalab::agent::CountTotals c = arenalab::agent::count_read();
+    maybe_dump(false);
     write_sample(id, id_ok, false, &c);
     return;
   }
   arenalab::agent::CountTotals c = arenalab::agent::count_read();
   arenalab::agent::count_stop();
   c.slots = arenalab::agent::count_read().slots;  // 0: every hooked slot is back
+  maybe_dump(true);
   write_sample(id, id_ok, true, &c);
 }
 
@@ -269,14 +300,18 @@ extern "C" {
 // arenalab_agent_stop(), when <out_dir>/agent.stop appears, or when process watcher_pid (the
 // arenalab that attached; 0: none) is gone, writing one last sample marked "final". level 0:
 // stats (the books); 1: count (the GOT hooks go in now, and are put back before the final
-// sample). Returns 0 started, 1 already sampling, 2 bad arguments, 3 no thread, 4 the hooks
-// could not go in (the reason in <out_dir>/agent.error).
+// sample). level 2 | (N << 8): sample (count's hooks, and allocations sampled with a mean of
+// sample_bytes bytes between samples; heap.<seq>.heap and a heap-sites.jsonl point every N
+// ticks, N = 0: at the end only, and at the end). Returns 0 started, 1 already sampling, 2 bad
+// arguments, 3 no thread, 4 the hooks could not go in (the reason in <out_dir>/agent.error).
 __attribute__((visibility("default"))) int arenalab_agent_start(const char* out_dir,
                                                                 unsigned interval_ms,
                                                                 unsigned long long t0_ns,
-                                                                int watcher_pid, int level) {
+                                                                int watcher_pid, int level,
+                                                                unsigned long long sample_bytes) {
+  const int base = level & 0xff;
   if (!out_dir || out_dir[0] != '/' || std::strlen(out_dir) >= kPath || interval_ms == 0 ||
-      (level != 0 && level != 1))
+      base < 0 || base > 2 || (base == 2 && sample_bytes == 0) || (base != 2 && level != base))
     return 2;
   int idle = 0;
   if (!g_running.compare_exchange_strong(idle, 1)) return 1;
@@ -291,10 +326,14 @@ __attribute__((visibility("default"))) int arenalab_agent_start(const char* out_
   pthread_cond_init(&g_wake, &ca);
   pthread_condattr_destroy(&ca);
   g_stop = false;
-  g_cfg.count = level == 1;
+  g_cfg.count = base >= 1;
+  g_cfg.sample_bytes = base == 2 ? sample_bytes : 0;
+  g_cfg.dump_every = static_cast<unsigned>(level) >> 8;
+  std::snprintf(g_cfg.out_dir, sizeof g_cfg.out_dir, "%s", out_dir);
+  g_ticks = 0;
   if (g_cfg.count) {
     static char why[256];
-    if (arenalab::agent::count_start(why, sizeof why) != 0) {
+    if (arenalab::agent::count_start(why, sizeof why, g_cfg.sample_bytes) != 0) {
       static char path[kPath + 32];
       std::snprintf(path, sizeof path, "%s/agent.error", out_dir);
       const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);

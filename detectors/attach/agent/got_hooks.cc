@@ -7,10 +7,13 @@
 // TLS, no call to anything hooked; only relaxed atomics on a fixed table. docs/attach.md.
 #include "got_hooks.h"
 
+#include "sampling.h"
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -21,6 +24,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+// level count's dlopen trampoline (assembly, below): outside every namespace, C linkage.
+extern "C" void arenalab_h_dlopen();
 
 namespace arenalab::agent {
 namespace {
@@ -41,7 +47,8 @@ constexpr std::size_t kProbe = 32;
 constexpr uptr kEmpty = 0, kTomb = 1;
 struct Entry {
   std::atomic<uptr> key;
-  std::atomic<std::size_t> size;
+  std::atomic<std::uint64_t> size;  // the requested size; level sample: its stack id + 1 above
+                                    // kStackShift (sampling.h), 0 when not sampled
 };
 std::atomic<Entry*> g_levels[kLevels];
 
@@ -86,7 +93,8 @@ Entry* level_table(int level, bool create) {
   return mine;
 }
 
-void track_add(void* ptr, std::size_t n) {
+// `stack1`: level sample's stack id + 1 of a sampled block, else 0.
+void track_add(void* ptr, std::size_t n, unsigned stack1) {
   const uptr p = reinterpret_cast<uptr>(ptr);
   const std::uint64_t m = mix(p);
   for (int level = 0; level < kLevels; ++level) {
@@ -100,20 +108,24 @@ void track_add(void* ptr, std::size_t n) {
       if (!e.key.compare_exchange_strong(k, p, std::memory_order_acq_rel)) continue;
       // The block's free comes after this returns (the program hands the pointer on after
       // it), so the size is there when it is read.
-      e.size.store(n, std::memory_order_release);
+      e.size.store((static_cast<std::uint64_t>(stack1) << kStackShift) | (n & kSizeMask),
+                   std::memory_order_release);
       Stripe& s = stripe(m);
       s.bytes.fetch_add(static_cast<long long>(n), std::memory_order_relaxed);
       s.blocks.fetch_add(1, std::memory_order_relaxed);
+      if (stack1) sample_live_add(stack1, n);
       return;
     }
   }
   g_untracked.fetch_add(1, std::memory_order_relaxed);
+  if (stack1) sample_lost();
 }
 
-// Removes the block; its size, or 0 and an unknown free when it was not allocated through a
-// hook since the attach. Entries never go back to empty (only to tombstones, reused by
-// inserts), so an empty entry ends the search in a level.
-std::size_t track_take(void* ptr) {
+// Removes the block: true and its entry's packed size (size and stack, as track_add stored it),
+// or false and an unknown free when it was not allocated through a hook since the attach.
+// Entries never go back to empty (only to tombstones, reused by inserts), so an empty entry
+// ends the search in a level.
+bool track_take(void* ptr, std::uint64_t* packed) {
   const uptr p = reinterpret_cast<uptr>(ptr);
   const std::uint64_t m = mix(p);
   for (int level = 0; level < kLevels; ++level) {
@@ -125,16 +137,20 @@ std::size_t track_take(void* ptr) {
       uptr k = e.key.load(std::memory_order_acquire);
       if (k == kEmpty) break;
       if (k != p) continue;
-      const std::size_t n = e.size.load(std::memory_order_acquire);
+      const std::uint64_t v = e.size.load(std::memory_order_acquire);
       if (!e.key.compare_exchange_strong(k, kTomb, std::memory_order_acq_rel)) break;
+      const std::size_t n = static_cast<std::size_t>(v & kSizeMask);
       Stripe& s = stripe(m);
       s.bytes.fetch_sub(static_cast<long long>(n), std::memory_order_relaxed);
       s.blocks.fetch_sub(1, std::memory_order_relaxed);
-      return n;
+      if (const unsigned stack1 = static_cast<unsigned>(v >> kStackShift))
+        sample_live_remove(stack1, n);
+      *packed = v;
+      return true;
     }
   }
   g_unknown_frees.fetch_add(1, std::memory_order_relaxed);
-  return 0;
+  return false;
 }
 
 // ---- The program's own anonymous mappings since the attach: [start, end) and the bytes still
@@ -191,7 +207,7 @@ void region_remove(uptr a, std::size_t len) {
 }
 
 // ---- The hooked symbols (one list: the ids, the real functions, the hooks, the names).
-enum Kind : unsigned char { kC, kCxx, kMap };
+enum Kind : unsigned char { kC, kCxx, kMap, kDl };
 #define ARENALAB_COUNT_HOOKS(X)                \
   X(malloc, kC)                                \
   X(free, kC)                                  \
@@ -224,7 +240,8 @@ enum Kind : unsigned char { kC, kCxx, kMap };
   X(_ZdaPvSt11align_val_tRKSt9nothrow_t, kCxx) \
   X(mmap, kMap)                                \
   X(mmap64, kMap)                              \
-  X(munmap, kMap)
+  X(munmap, kMap)                              \
+  X(dlopen, kDl)
 
 enum Id : int {
 #define ARENALAB_ID(n, k) id_##n,
@@ -284,11 +301,14 @@ using Free1 = void (*)(void*);
 using Free2 = void (*)(void*, uptr);
 using Free3 = void (*)(void*, uptr, uptr);
 
+// Level sample: whether this allocation is sampled (sampling.h), its stack id + 1 if so.
+inline unsigned pick(std::size_t n) { return sampling() ? sample_pick(n) : 0; }
 inline void note_alloc(void* p, std::size_t n) {
-  if (p && active()) track_add(p, n);
+  if (p && active()) track_add(p, n, pick(n));
 }
 inline void note_free(void* p) {
-  if (p && active()) (void)track_take(p);
+  std::uint64_t packed;
+  if (p && active()) (void)track_take(p, &packed);
 }
 inline bool deferred(Id id) { return g_defer[id].load(std::memory_order_relaxed); }
 
@@ -311,12 +331,14 @@ void* h_realloc(void* old, std::size_t n) {
   if (!active()) return real<F>(id_realloc)(old, n);
   // The old block leaves the table first (realloc frees it, and its address may be handed to
   // another thread at once); it comes back when realloc fails and keeps it.
-  const std::size_t had = old ? track_take(old) : 0;
+  std::uint64_t had = 0;
+  const bool known = old && track_take(old, &had);
   void* p = real<F>(id_realloc)(old, n);
   if (p)
-    track_add(p, n);
-  else if (old && n != 0 && had)
-    track_add(old, had);
+    track_add(p, n, pick(n));
+  else if (old && n != 0 && known)
+    track_add(old, static_cast<std::size_t>(had & kSizeMask),
+              static_cast<unsigned>(had >> kStackShift));
   return p;
 }
 int h_posix_memalign(void** out, std::size_t align, std::size_t n) {
@@ -423,13 +445,75 @@ int h_munmap(void* a, std::size_t len) {
   return real<int (*)(void*, std::size_t)>(id_munmap)(a, len);
 }
 
+// dlopen: objects a hooked call loads are patched before dlopen returns to its caller (no tick
+// to wait for), below. glibc's dlopen takes its caller from its return address (dlopen.c:
+// RETURN_ADDRESS (0)): the caller's namespace, and its DT_RPATH / DT_RUNPATH and $ORIGIN for a
+// name without '/' or with '$'. A hook that called the real dlopen would make the agent that
+// caller, so the hook is a trampoline (arenalab_h_dlopen, in assembly below) that asks
+// dlopen_scope_kept() first: only when the caller's scope cannot change the result (a path with
+// '/' and no '$', a caller in the base namespace or in no object) does it call dlopen itself
+// and patch what was loaded (dlopen_and_patch); otherwise it jumps to the real dlopen with the
+// caller's return address untouched, exactly as the unhooked call, and the sampler's next tick
+// patches the new objects. Constructors run inside dlopen, before either: what they allocate is
+// not counted.
+void patch_loaded_since();  // below
+
+extern "C" {
+__attribute__((visibility("hidden"))) void* arenalab_real_dlopen = nullptr;
+
+__attribute__((visibility("hidden"), used)) int arenalab_dlopen_scope_kept(const char* file, int,
+                                                                           void* caller) {
+  if (!active() || !file || !std::strchr(file, '/') || std::strchr(file, '$')) return 0;
+  Dl_info info;
+  link_map* lm = nullptr;
+  if (!dladdr1(caller, &info, reinterpret_cast<void**>(&lm), RTLD_DL_LINKMAP) || !lm)
+    return 1;  // not in an object (JIT code): glibc takes the base namespace, as a call from here
+  Lmid_t ns = LM_ID_BASE;
+  if (dlinfo(lm, RTLD_DI_LMID, &ns) != 0) return 0;
+  return ns == LM_ID_BASE ? 1 : 0;
+}
+
+__attribute__((visibility("hidden"), used)) void* arenalab_dlopen_and_patch(const char* file,
+                                                                            int mode) {
+  void* h = reinterpret_cast<void* (*)(const char*, int)>(arenalab_real_dlopen)(file, mode);
+  if (h && active()) patch_loaded_since();
+  return h;
+}
+}
+
+// rdi file, esi mode; 16-byte stack alignment at the inner call (entry: rsp = 8 mod 16, two
+// pushes and 8 more make it 0). No frame stays behind on the jumping path.
+__asm__(R"(
+  .text
+  .p2align 4
+  .type arenalab_h_dlopen, @function
+  .hidden arenalab_h_dlopen
+arenalab_h_dlopen:
+  pushq %rdi
+  pushq %rsi
+  subq $8, %rsp
+  movq 24(%rsp), %rdx
+  call arenalab_dlopen_scope_kept
+  addq $8, %rsp
+  popq %rsi
+  popq %rdi
+  testl %eax, %eax
+  jnz 1f
+  jmp *arenalab_real_dlopen(%rip)
+1:
+  jmp arenalab_dlopen_and_patch
+  .size arenalab_h_dlopen, .-arenalab_h_dlopen
+)");
+// The trampoline's entry, named as a pointer like the other hooks (kHooks takes their values).
+void (*const h_dlopen)() = &arenalab_h_dlopen;
+
 struct HookDef {
   const char* name;
   uptr hook;
   Kind kind;
 };
 const HookDef kHooks[kHookCount] = {
-#define ARENALAB_DEF(n, k) {#n, reinterpret_cast<uptr>(&h_##n), k},
+#define ARENALAB_DEF(n, k) {#n, reinterpret_cast<uptr>(h_##n), k},
     ARENALAB_COUNT_HOOKS(ARENALAB_DEF)
 #undef ARENALAB_DEF
 };
@@ -440,8 +524,11 @@ int hook_id(const char* name) {
   return -1;
 }
 
-// ---- Patching. Only the start call (on the injected thread, before the sampler exists) and then
-// the sampler thread patch and restore, so the list of saved slots needs no lock.
+// ---- Patching: the start call (on the injected thread), the sampler thread and a hooked dlopen
+// patch and restore under g_patch_lock (the list of saved slots is theirs). Its order with the
+// loader's locks is always this lock first (dl_iterate_phdr inside it); nothing under it takes
+// the loader's dl_load_lock (no dlsym, no dlopen).
+pthread_mutex_t g_patch_lock = PTHREAD_MUTEX_INITIALIZER;
 struct Saved {
   uptr slot;
   uptr old;
@@ -659,6 +746,22 @@ void patch_all() {
   dl_iterate_phdr(patch_object, nullptr);
 }
 
+// Objects loaded since the last pass (cheap when none was: one dl_iterate_phdr); lock held.
+void patch_loaded_since_locked() {
+  if (!active()) return;  // detached meanwhile: nothing goes in again
+  unsigned long long adds = 0;
+  dl_iterate_phdr(read_adds, &adds);
+  if (adds == g_adds) return;
+  g_objects = 0;
+  patch_all();
+}
+
+void patch_loaded_since() {
+  pthread_mutex_lock(&g_patch_lock);
+  patch_loaded_since_locked();
+  pthread_mutex_unlock(&g_patch_lock);
+}
+
 int restore_object(dl_phdr_info* info, std::size_t, void*) {
   // Newest first: a slot saved twice (patched, put back by someone, patched again) ends with the
   // value it had before the first patch only if nothing else wrote it since.
@@ -674,7 +777,7 @@ int restore_object(dl_phdr_info* info, std::size_t, void*) {
 
 }  // namespace
 
-int count_start(char* why, std::size_t why_size) {
+int count_start(char* why, std::size_t why_size, unsigned long long sample_bytes) {
   g_page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   // A new attach counts from its own point: every level back to zero pages (kept mapped: a
   // hook still running from the last attach may be reading one).
@@ -703,29 +806,34 @@ int count_start(char* why, std::size_t why_size) {
   g_objects = 0;
   for (std::atomic<bool>& d : g_defer) d.store(false);
   for (int i = 0; i < kHookCount; ++i) g_real[i] = dlsym(RTLD_DEFAULT, kHooks[i].name);
+  arenalab_real_dlopen = g_real[id_dlopen];
   if (!g_real[id_malloc] || !g_real[id_free]) {
     std::snprintf(why, why_size, "no malloc/free in the target's global scope");
     return 1;
   }
+  if (sample_bytes && sample_start(sample_bytes, why, why_size) != 0) return 1;
   g_active.store(1);
+  pthread_mutex_lock(&g_patch_lock);
   patch_all();
+  pthread_mutex_unlock(&g_patch_lock);
   return 0;
 }
 
 void count_rescan() {
-  unsigned long long adds = 0;
-  dl_iterate_phdr(read_adds, &adds);
-  if (adds == g_adds) return;
-  g_objects = 0;
-  patch_all();
+  pthread_mutex_lock(&g_patch_lock);
+  patch_loaded_since_locked();
+  pthread_mutex_unlock(&g_patch_lock);
 }
 
 void count_stop() {
+  pthread_mutex_lock(&g_patch_lock);
   snapshot_maps();
   dl_iterate_phdr(restore_object, nullptr);
   g_nsaved = 0;  // slots of objects unloaded since were not written: their memory is gone
   g_objects = 0;
+  sample_stop();
   g_active.store(0);
+  pthread_mutex_unlock(&g_patch_lock);
 }
 
 CountTotals count_read() {

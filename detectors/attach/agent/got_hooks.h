@@ -22,8 +22,10 @@ struct CountTotals {
 };
 
 // Resolves the real functions, clears the counts and the pointer table, starts counting and
-// patches every loaded object. 0 ok; else a short reason written to `why` (nothing patched).
-int count_start(char* why, std::size_t why_size);
+// patches every loaded object; with sample_bytes > 0 (level sample) also samples allocations
+// with that mean period (sampling.h). 0 ok; else a short reason written to `why` (nothing
+// patched).
+int count_start(char* why, std::size_t why_size, unsigned long long sample_bytes = 0);
 // Patches objects loaded since the last pass (cheap when none was: one dl_iterate_phdr).
 void count_rescan();
 // Puts every slot still pointing at a hook back to what it held, then stops counting. The hooks

@@ -479,9 +479,11 @@ Status stats_preflight(pid_t pid, const std::string& agent_path) {
 }
 
 Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const std::string& out_dir,
-                               unsigned interval_ms, std::uint64_t t0_ns, int level) {
+                               unsigned interval_ms, std::uint64_t t0_ns, int level,
+                               std::uint64_t sample_bytes) {
 #if !defined(__x86_64__)
-  (void)pid, (void)agent_path, (void)out_dir, (void)interval_ms, (void)t0_ns, (void)level;
+  (void)pid, (void)agent_path, (void)out_dir, (void)interval_ms, (void)t0_ns, (void)level,
+      (void)sample_bytes;
   return make_error("level stats injects on x86-64 only");
 #else
   const std::string who = "pid " + std::to_string(pid);
@@ -591,7 +593,7 @@ Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const s
   if (!write_mem(pid, sp, &zero, sizeof zero)) return fail("cannot write to the stack");
   auto rc = th->call(*start_at,
                      {out_str, interval_ms, t0_ns, static_cast<std::uint64_t>(::getpid()),
-                      static_cast<std::uint64_t>(level)},
+                      static_cast<std::uint64_t>(level), sample_bytes},
                      sp, kCallMs);
   if (!rc) return fail("arenalab_agent_start: " + rc.error().message);
   const int code = static_cast<int>(*rc & 0xffffffffULL);

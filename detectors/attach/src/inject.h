@@ -30,10 +30,12 @@ Result<bool> elf_is_dynamic(const std::string& path);
 Status stats_preflight(pid_t pid, const std::string& agent_path);
 
 // Loads `agent_path` into `pid` and calls arenalab_agent_start(out_dir, interval_ms, t0_ns,
-// getpid(), level: 0 stats, 1 count) on one of its threads stopped at a safe point. Every register
+// getpid(), level, sample_bytes) on one of its threads stopped at a safe point; level: 0 stats,
+// 1 count, 2 | (dump_every << 8) sample (agent/agent.cc). Every register
 // and the extended state are restored, an interrupted syscall restarts, and the thread is detached
 // on every path. Errors say whether the target was changed.
 Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const std::string& out_dir,
-                               unsigned interval_ms, std::uint64_t t0_ns, int level);
+                               unsigned interval_ms, std::uint64_t t0_ns, int level,
+                               std::uint64_t sample_bytes = 0);
 
 }  // namespace arenalab::attach::detail

@@ -21,6 +21,8 @@ Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::O
     c.reason += c.reason.empty() ? kRssLevelLimit : std::string("; ") + kRssLevelLimit;
   if (outcome.level == Level::kCount)
     c.reason += c.reason.empty() ? kCountLevelLimit : std::string("; ") + kCountLevelLimit;
+  if (outcome.level == Level::kSample)
+    c.reason += c.reason.empty() ? kSampleLevelLimit : std::string("; ") + kSampleLevelLimit;
   auto doc = analysis::to_verdict(c, options, outcome.timeline_path);
   doc.attach = verdict_file::AttachPart{outcome.target.pid,
                                         outcome.target.command,

@@ -8,7 +8,8 @@
 #include <cstdint>
 
 #include "arenalab/allocators/backend.h"
-#include "format.h"
+#include "arenalab/preload/format.h"
+#include "arenalab/preload/heap_sites_file.h"
 #include "session.h"
 #include "state.h"
 
@@ -22,30 +23,16 @@ bool g_dumps_stopped = false;  // a dump hit the size limit or a full disk
 bool g_wrote_mmap = false;     // this process wrote mmap.<seq>.heap dumps (thinned with heap.*)
 std::uint64_t g_last_dump_bytes = 0;  // what the previous dump wrote: the next one's estimate
 
-// heap.<seq>.heap (sample mode) and mmap.<seq>.heap (sample and full modes) with one seq, so
-// the two series share their dump times. Write lock held.
-//
-// Bounded (issue 21 item 6c: two files a second forever): once dump n is written, an older dump
-// s is kept while s == 0 or s is a multiple of 2^(j - kDenseLog), where 2^j <= n - s < 2^(j+1)
-// is its age in dumps: the last 15 all, then 8 per doubling of age, evenly spread. So the first,
-// the last and a geometric spread remain: 79 of each series after 3,600 dumps (an hour at one a
-// second), 115 after a day. A dump once removed is never wanted again (the divisor only grows
-// with age), so only the dumps whose age has just become a power of two are looked at: log2(n)
-// names per dump. The full series of the total stays in one file: the timeline's
-// sampled_live_bytes (sample mode) and mmap_bytes, at every interval; the top heap sites' series
-// at every dump in heap-sites.jsonl (heap_sites.cc).
-constexpr int kDenseLog = 3;
-
-bool dump_kept(long s, long n) {
-  if (s <= 0 || s >= n) return true;
-  const int j = 63 - __builtin_clzl(static_cast<unsigned long>(n - s));
-  return j <= kDenseLog || s % (1L << (j - kDenseLog)) == 0;
-}
-
+// heap.<seq>.heap (sample mode) and mmap.<seq>.heap (sample and full modes) share one seq, so
+// the two series share their dump times, and are thinned alike (heap_dump_kept,
+// arenalab/preload/heap_sites_file.h: the first, the last 15 and a geometric spread remain). The
+// full series of the total stays in one file: the timeline's sampled_live_bytes (sample mode)
+// and mmap_bytes, at every interval; the top heap sites' series at every dump in
+// heap-sites.jsonl (heap_sites.cc). Write lock held.
 void thin_dumps(long n) {
-  for (int j = kDenseLog + 1; j < 62 && (1L << j) < n; ++j) {
+  for (int j = kHeapDumpDenseLog + 1; j < 62 && (1L << j) < n; ++j) {
     const long s = n - (1L << j);
-    if (!dump_kept(s, n - 1) || dump_kept(s, n)) continue;
+    if (!heap_dump_kept(s, n - 1) || heap_dump_kept(s, n)) continue;
     char name[64];
     std::uint64_t freed = 0;
     if (g_session.mode_flags & kSample) {
@@ -104,7 +91,12 @@ void dumps_write() {
     output_stopped(Output::kDumps, errno);
   }
   const std::uint64_t after = output_bytes();
-  g_last_dump_bytes = after > before ? after - before : 0;
+  // Stored only when it changes: a pass that wrote nothing (count mode has no dumps) dirties no
+  // page of ours (a store of 0 to an untouched bss page costs the program 4 KiB of RSS, which
+  // a watch of `sleep 5` reads as growth).
+  if (const std::uint64_t wrote_bytes = after > before ? after - before : 0;
+      wrote_bytes != g_last_dump_bytes)
+    g_last_dump_bytes = wrote_bytes;
   if ((g_session.mode_flags & kSample) || wrote) {
     if (g_session.thin_dumps) thin_dumps(g_seq);
     ++g_seq;

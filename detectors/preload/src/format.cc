@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Number and JSON-string formatting into a caller-provided buffer (no allocation, no stdio),
 // and the heap_v2 dump writer shared by heap and mmap profiles.
-#include "format.h"
+#include "arenalab/preload/format.h"
 
 #include <fcntl.h>
 #include <pthread.h>

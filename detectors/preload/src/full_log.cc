@@ -12,7 +12,7 @@
 
 #include <zstd.h>
 
-#include "format.h"
+#include "arenalab/preload/format.h"
 #include "profile.h"
 #include "session.h"
 #include "state.h"

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "format.h"
+#include "arenalab/preload/format.h"
 #include "session.h"
 #include "state.h"
 

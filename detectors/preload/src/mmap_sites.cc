@@ -16,7 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "format.h"
+#include "arenalab/preload/format.h"
 #include "state.h"
 
 namespace arenalab::preload {

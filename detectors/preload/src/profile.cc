@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "arenalab/preload/protocol.h"
-#include "format.h"
+#include "arenalab/preload/format.h"
 #include "profile.h"
 #include "state.h"
 

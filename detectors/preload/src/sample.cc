@@ -11,7 +11,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "format.h"
+#include "arenalab/preload/format.h"
 #include "profile.h"
 #include "state.h"
 

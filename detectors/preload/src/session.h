@@ -11,7 +11,7 @@
 #include <cstdint>
 
 #include "arenalab/allocators/backend.h"
-#include "format.h"
+#include "arenalab/preload/format.h"
 
 #pragma GCC visibility push(hidden)
 

@@ -17,7 +17,7 @@
 
 #include "arenalab/allocators/backend.h"
 #include "arenalab/preload/protocol.h"
-#include "format.h"
+#include "arenalab/preload/format.h"
 #include "session.h"
 #include "state.h"
 

@@ -18,7 +18,7 @@
 
 #include "arenalab/allocators/backend.h"
 #include "arenalab/preload/helper_thread.h"
-#include "format.h"
+#include "arenalab/preload/format.h"
 #include "session.h"
 #include "state.h"
 

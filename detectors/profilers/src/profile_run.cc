@@ -257,6 +257,44 @@ std::string few_samples_note(const ProfileReport& r, int lg_sample) {
       lg, format_bytes(std::ldexp(1.0, lg)), worst->bytes_now() / std::ldexp(1.0, lg));
 }
 
+Result<ProfileReport> profile_attached_dumps(const std::string& dir,
+                                             const std::vector<std::string>& command,
+                                             const std::string& attached, long long since_ns,
+                                             const std::vector<std::string>& skip) {
+  ProfileOptions o;
+  o.profiler = Profiler::kInterposer;
+  o.command = command;
+  o.run_tools = false;
+  ProfileReport report;
+  report.profiler = Profiler::kInterposer;
+  report.command = command;
+  report.out_dir = fs::absolute(dir).lexically_normal().string();
+  if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
+  report.attached = attached;
+  detail::ProfileRun run{o, report, std::string()};
+  for (const auto& pattern : skip) {
+    try {
+      run.filter.skip.emplace_back(pattern);
+    } catch (const std::regex_error& e) {
+      return make_error("--skip: '" + pattern + "' is not a regular expression: " + e.what());
+    }
+  }
+  run.since_ns = since_ns;
+  report.dumps =
+      detail::dump_files(report.out_dir, "heap.", ".heap", since_ns - detail::kMtimeSlackNs, true);
+  if (auto st = detail::add_dump_callsites(run, report.dumps, SiteSource::kHeap); !st)
+    return st.error();
+  classify_and_rank(report.callsites);
+  if (report.dumps.empty()) report.notes.push_back("no heap dump was written");
+  if (const std::size_t n = report.dump_t_ms.size(); n < kDumpsNeeded)
+    report.notes.insert(report.notes.begin(),
+                        fmt::format("too little data: {} dump(s), and the slope analysis needs {} "
+                                    "or more to call a call site leak; attach for longer, or "
+                                    "give a smaller --heap-dump-every",
+                                    n, kDumpsNeeded));
+  return report;
+}
+
 Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (o.command.empty()) return make_error("no command to profile (give it after --)");
   if (!(o.interval_s >= 0)) return make_error("--interval must be > 0 seconds");
@@ -354,7 +392,7 @@ profile_file::Profile to_profile_file(const ProfileReport& r, int top) {
   p.command = r.command;
   p.out_dir = r.out_dir;
   p.cadence = r.cadence;
-  p.exit = r.exit.describe();
+  p.exit = r.attached.empty() ? r.exit.describe() : r.attached;
   p.dumps = r.dumps;
   p.dump_t_ms = r.dump_t_ms;
   p.mmap_dumps = r.mmap_dumps;
@@ -411,8 +449,11 @@ std::string report_json(const ProfileReport& r, int top) {
 
 std::string report_text(const ProfileReport& r, int top, int frames) {
   std::string out;
-  out += fmt::format("profile: {} under {} ({})\n", join_command(r.command),
-                     profiler_name(r.profiler), r.exit.describe());
+  if (r.attached.empty())
+    out += fmt::format("profile: {} under {} ({})\n", join_command(r.command),
+                       profiler_name(r.profiler), r.exit.describe());
+  else
+    out += fmt::format("profile: {} ({})\n", join_command(r.command), r.attached);
   out += fmt::format("cadence: {}\n", r.cadence);
   out += r.profiler == Profiler::kHeaptrack
              ? fmt::format("trace:   {} ({} snapshots)", r.dumps.empty() ? "-" : r.dumps[0],

@@ -323,7 +323,7 @@ def case_refusals(args):
     # Options that make no sense for a running process are usage errors.
     refused(args, "allocator", os.getpid(), 2, "--allocator does not apply", "--allocator",
             "jemalloc")
-    refused(args, "mode", os.getpid(), 2, "--mode sample does not apply", "--mode", "sample")
+    refused(args, "mode", os.getpid(), 2, "--mode full does not apply", "--mode", "full")
     # Another user's process: as root, drop to nobody and look at a process of ours.
     if os.getuid() == 0 and shutil.which("setpriv"):
         py = growing_python()

@@ -4,8 +4,9 @@
 // and reporting any failed or interrupted syscall ("ERROR ...", exit 1): a restart that went
 // wrong after the injection shows as EINTR or errno 514 here.
 // usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] [--churn N]
-//                     [--dlopen LIB]
-//   leak: keeps a 64 KiB block per tick (the books grow); bounded: frees it again after 64 ticks
+//                     [--dlopen LIB [--dlopen-after FILE]]
+//   leak: keeps a 64 KiB block per tick, allocated in stats_target_leaky_keep (the call site
+//   level sample must name; the books grow); bounded: frees it again after 64 ticks
 //   (--ring N: after N ticks, 1 <= N <= 64); every tick also allocates and frees small blocks
 //   through calloc, realloc, reallocarray and posix_memalign (level count's hooks see each).
 //   --threads N: N more threads, each a short burst of user code and one malloc/free every
@@ -17,7 +18,8 @@
 //   realloc, posix_memalign and free as fast as it can (level count's table under contention;
 //   at most 64 blocks of at most 8 KiB live per thread).
 //   --dlopen LIB: at tick 40 (2 s) dlopens LIB and from then on calls its count_plugin_keep
-//   (64 KiB kept per tick, by the library's own malloc call).
+//   (64 KiB kept per tick, by the library's own malloc call); --dlopen-after FILE: at the first
+//   tick at which FILE exists instead (a test creates it once the attach is in).
 #define _GNU_SOURCE  // reallocarray
 #include <dlfcn.h>
 #include <errno.h>
@@ -29,6 +31,13 @@
 #include <unistd.h>
 
 static volatile unsigned long g_spin;
+
+// The leak's own call site (leak mode): level sample's profile names this function.
+__attribute__((noinline)) char* stats_target_leaky_keep(size_t n) {
+  char* p = malloc(n);
+  __asm__ volatile("" ::: "memory");  // no tail call: this frame is the caller of malloc
+  return p;
+}
 
 // arg non-NULL: spin; NULL: a burst of about 20,000 additions (tens of us), one malloc/free, then
 // 50 ms in nanosleep. The threads wake at different times, so an attach finds some in user code,
@@ -75,12 +84,13 @@ int main(int argc, char** argv) {
   if (argc < 2 || (strcmp(argv[1], "leak") != 0 && strcmp(argv[1], "bounded") != 0)) {
     fprintf(stderr,
             "usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] "
-            "[--churn N] [--dlopen LIB]\n");
+            "[--churn N] [--dlopen LIB [--dlopen-after FILE]]\n");
     return 2;
   }
   const int leak = strcmp(argv[1], "leak") == 0;
   int threads = 0, use_read = 0, spin = 0, ring_n = 64, churn = 0;
   const char* plugin_path = NULL;
+  const char* trigger = NULL;
   void* (*plugin_keep)(size_t) = NULL;
   for (int i = 2; i < argc; ++i) {
     if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
@@ -88,6 +98,7 @@ int main(int argc, char** argv) {
     if (strcmp(argv[i], "--spin") == 0) spin = 1;
     if (strcmp(argv[i], "--ring") == 0 && i + 1 < argc) ring_n = atoi(argv[++i]);
     if (strcmp(argv[i], "--dlopen") == 0 && i + 1 < argc) plugin_path = argv[++i];
+    if (strcmp(argv[i], "--dlopen-after") == 0 && i + 1 < argc) trigger = argv[++i];
     if (strcmp(argv[i], "--churn") == 0 && i + 1 < argc) churn = atoi(argv[++i]);
   }
   if (ring_n < 1 || ring_n > 64) ring_n = 64;
@@ -108,13 +119,13 @@ int main(int argc, char** argv) {
   enum { kRing = 64, kBlock = 64 << 10 };
   char* ring[kRing] = {0};
   for (unsigned long i = 0;; ++i) {
-    char* p = malloc(kBlock);
+    char* p = leak ? stats_target_leaky_keep(kBlock) : malloc(kBlock);
     memset(p, (int)(i & 0xff), kBlock);
     if (!leak) {
       free(ring[i % ring_n]);
       ring[i % ring_n] = p;
     }
-    if (plugin_path && i == 40) {
+    if (plugin_path && !plugin_keep && (trigger ? access(trigger, F_OK) == 0 : i == 40)) {
       void* h = dlopen(plugin_path, RTLD_NOW);
       plugin_keep = h ? (void* (*)(size_t))dlsym(h, "count_plugin_keep") : NULL;
       if (!plugin_keep) {

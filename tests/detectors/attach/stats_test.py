@@ -374,12 +374,16 @@ def case_refusals(args):
                 print("mount-ns: unshare -m did not give a new namespace here")
         finally:
             t.kill()
-    # --mode sample with --pid is a usage error (not built for a running process), and --mode
-    # rss without --pid too.
-    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "sample"],
+    # --mode full with --pid is a usage error (the interposer's alone), level sample's options
+    # at another level too, and --mode rss without --pid.
+    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "full"],
                        capture_output=True, text=True, timeout=60)
-    check(p.returncode == 2 and "--mode sample does not apply" in p.stderr,
-          f"mode sample: {p.stderr}")
+    check(p.returncode == 2 and "--mode full does not apply" in p.stderr,
+          f"mode full: {p.stderr}")
+    p = subprocess.run([args.arenalab, "watch", "--pid", str(os.getpid()), "--mode", "count",
+                        "--sample-bytes", "64K"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 2 and "--sample-bytes applies with --pid at --mode sample only"
+          in p.stderr, f"sample-bytes at count: {p.stderr}")
     p = subprocess.run([args.arenalab, "run", "--mode", "rss", "--", "true"],
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 2 and "rss applies with --pid only" in p.stderr, f"mode rss: {p.stderr}")
@@ -573,29 +577,170 @@ def case_count_sigkill(args):
         t.kill()
 
 
+def attach_then_dlopen(args, pid, out, trigger, duration="6"):
+    """arenalab watch --pid PID --mode count in the background; once its agent has written 3
+    samples, `trigger` is created (the target dlopens its plugin at its next tick: after the
+    attach, however slow the injection was on a loaded machine). Returns arenalab's exit."""
+    shutil.rmtree(out, ignore_errors=True)
+    a = spawn([args.arenalab, "watch", "--pid", str(pid), "--mode", "count", "--interval", "100",
+               "--out", out, "-q", "--duration", duration],
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tl = os.path.join(out, "timeline.jsonl")
+
+    def samples():
+        try:
+            return len(timeline(tl)[1])
+        except (OSError, IndexError, ValueError):
+            return 0
+    wait_for(lambda: samples() >= 3 or a.poll() is not None, 90, "3 samples before the dlopen")
+    with open(trigger, "w"):
+        pass
+    return a.wait(timeout=120)
+
+
 def case_count_dlopen(args):
-    """A library dlopened after the attach, whose own malloc calls keep 64 KiB a tick while the
-    program itself holds steady: its slots are patched at the next tick, so live bytes grow."""
+    """A library dlopened (by its path) after the attach, whose own malloc calls keep 64 KiB a
+    tick while the program itself holds steady: the agent's dlopen hook patches it before dlopen
+    returns, so its first allocation, a 7 MiB + 4 KiB marker made right after dlopen returned,
+    is counted (a patch at the sampler's next tick would miss it), and live bytes grow."""
     if not args.plugin:
         skip("no --plugin given")
-    t = Target([args.target, "bounded", "--ring", "2", "--dlopen", args.plugin], args.workdir,
-               "count_dlopen")
+    trigger = os.path.join(args.workdir, "count_dlopen.go")
+    if os.path.exists(trigger):
+        os.unlink(trigger)
+    t = Target([args.target, "bounded", "--ring", "2", "--dlopen", args.plugin, "--dlopen-after",
+                trigger], args.workdir, "count_dlopen")
     try:
-        time.sleep(0.5)  # the dlopen comes at tick 40 (2 s), 1.5 s into the attach
+        time.sleep(0.5)
         out = os.path.join(args.workdir, "count_dlopen")
-        p = attach(args, t.pid, out, duration="6", mode="count")
+        rc = attach_then_dlopen(args, t.pid, out, trigger)
         _, samples = check_count_files("count_dlopen", out, "glibc")
         objects = [s["gauges"]["attach_hooked_objects"] for s in samples]
         check(max(objects) > objects[0], f"count_dlopen: no object patched later: {objects}")
         check(samples[-1]["live_bytes"] >= 2 << 20,
               f"count_dlopen: live bytes {samples[-1]['live_bytes']}: the library's blocks "
               "were not counted")
-        check(p.returncode == 3 and verdict_of(out)["verdict"] == "leak",
-              f"count_dlopen: exit {p.returncode}, verdict {verdict_of(out)['verdict']}")
+        # The marker: the program itself holds at most 2 x 64 KiB, the library 64 KiB a tick.
+        marker = (7 << 20) + 4096
+        jump = [b - a for a, b in zip([s["live_bytes"] for s in samples],
+                                      [s["live_bytes"] for s in samples[1:]])]
+        check(max(jump) >= marker,
+              f"count_dlopen: the library's first allocation ({marker} bytes, right after "
+              f"dlopen returned) was not counted: largest step between samples {max(jump)}")
+        check(rc == 3 and verdict_of(out)["verdict"] == "leak",
+              f"count_dlopen: exit {rc}, verdict {verdict_of(out)['verdict']}")
         with open(f"/proc/{t.pid}/maps") as f:
             check(os.path.realpath(args.plugin) in f.read(), "count_dlopen: library not mapped")
         check_quiet_after("count_dlopen", out, t)
         check_output("count_dlopen", t)
+    finally:
+        t.kill()
+
+
+def case_sample_leak(args):
+    """Level sample on a C program keeping 64 KiB a tick from stats_target_leaky_keep: the
+    profile after detach names that function as the growing call site (profile.json too), the
+    agent's dumps and heap-sites.jsonl are the interposer's formats, every GOT slot is put back,
+    and the target's output is unchanged."""
+    t = Target([args.target, "leak"], args.workdir, "sample_leak")
+    try:
+        time.sleep(0.5)
+        before = got_slots(t.pid, args.target)
+        out = os.path.join(args.workdir, "sample_leak")
+        # 64 KiB blocks at a 64 KiB mean: 63 % of them sampled; a dump every tick of 100 ms
+        # (about 80, thinned as the interposer thins them: about 34 kept; the profile needs 24,
+        # which 37 written give when a loaded machine delays the ticks).
+        p = attach(args, t.pid, out, "--sample-bytes", "64K", "--heap-dump-every", "1",
+                   duration="8", mode="sample")
+        print(p.stdout, flush=True)
+        check(p.returncode == 3, f"sample_leak: exit {p.returncode}; {p.stdout[-300:]!r} "
+              f"{p.stderr}")
+        header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+        check(header.get("mode") == "sample" and header.get("sample_bytes") == 65536,
+              f"sample_leak: header {header.get('mode')} {header.get('sample_bytes')}")
+        check(all("sampled_live_bytes" in s and "live_bytes" in s for s in samples),
+              f"sample_leak: samples without sampled_live_bytes: {samples[:2]}")
+        hooked = [s["gauges"]["attach_hooked_slots"] for s in samples]
+        check(all(h > 0 for h in hooked[:-1]) and samples[-1].get("final") is True and
+              hooked[-1] == 0, f"sample_leak: hooked slots {hooked}")
+        # Unbiased sampled bytes track the exact live bytes since the attach (within 40 %).
+        last = samples[-1]
+        check(last["live_bytes"] >= 3 << 20 and
+              abs(last["sampled_live_bytes"] - last["live_bytes"]) < 0.4 * last["live_bytes"],
+              f"sample_leak: sampled {last['sampled_live_bytes']} vs live {last['live_bytes']}")
+        after = got_slots(t.pid, args.target)
+        check(after == before, f"sample_leak: slots not put back: {before} -> {after}")
+        dumps = sorted(glob.glob(os.path.join(out, "heap.*.heap")),
+                       key=lambda d: int(d.rsplit("heap.", 1)[1].split(".")[0]))
+        check(len(dumps) >= 24, f"sample_leak: {len(dumps)} heap dumps")
+        with open(dumps[-1]) as f:
+            text = f.read()
+        check(text.startswith("heap_v2/65536\n") and "MAPPED_LIBRARIES:" in text,
+              f"sample_leak: dump {dumps[-1]} starts {text[:40]!r}")
+        with open(os.path.join(out, "heap-sites.jsonl")) as f:
+            sites = [json.loads(x) for x in f.read().splitlines()]
+        points = [x for x in sites if "seq" in x]
+        # One point per dump written, thinned away or not; the last is the detach's dump.
+        last_seq = int(dumps[-1].rsplit("heap.", 1)[1].split(".")[0])
+        check(sites[0].get("schema") == "arenalab.heap_sites/1" and
+              sites[0].get("pid") == t.pid and len(points) >= len(dumps) and
+              [x["seq"] for x in points] == list(range(len(points))) and
+              points[-1]["seq"] == last_seq,
+              f"sample_leak: heap-sites {sites[0]} with {len(points)} points, {len(dumps)} dumps "
+              f"(last seq {last_seq})")
+        with open(os.path.join(out, "profile.json")) as f:
+            prof = json.load(f)
+        top = prof["callsites"][0] if prof.get("callsites") else {}
+        check("stats_target_leaky_keep" in (top.get("site") or {}).get("function", "") and
+              top.get("verdict") == "leak",
+              f"sample_leak: the top call site is not stats_target_leaky_keep, leak: "
+              f"{json.dumps(top)[:400]}")
+        check("stats_target_leaky_keep" in p.stdout and "count from the attach" in p.stdout,
+              f"sample_leak: the report does not name the site: {p.stdout[-600:]!r}")
+        with open(os.path.join(out, "attach.json")) as f:
+            rec = json.load(f)
+        check(rec["level"] == "sample" and "relative to the attach point" in rec["cannot_tell"],
+              f"sample_leak: attach.json {rec.get('level')} {rec.get('cannot_tell')}")
+        print(f"sample_leak: {hooked[0]} slots hooked; live {last['live_bytes']}, sampled "
+              f"{last['sampled_live_bytes']}; {len(dumps)} dumps; malloc slot "
+              f"{before['malloc']:#x} -> {after['malloc']:#x}", flush=True)
+        check_quiet_after("sample_leak", out, t)
+        check_output("sample_leak", t)
+    finally:
+        t.kill()
+
+
+def case_count_dlopen_runpath(args):
+    """The hooked dlopen keeps glibc's caller: an executable whose DT_RUNPATH names the plugin's
+    folder dlopens it by its bare name after the attach (no LD_LIBRARY_PATH). glibc searches the
+    caller's RUNPATH, so the call must reach dlopen with the executable's return address: the
+    hook jumps to it untouched (a hook calling dlopen itself would be the caller, and the name
+    would not be found: the target prints ERROR and exits 1). The library loads, its mallocs are
+    counted from the sampler's next tick, the output is unchanged."""
+    if not args.plugin or not args.runpath_target:
+        skip("no --plugin / --runpath-target given")
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    trigger = os.path.join(args.workdir, "count_dlopen_runpath.go")
+    if os.path.exists(trigger):
+        os.unlink(trigger)
+    t = Target([args.runpath_target, "bounded", "--ring", "2", "--dlopen",
+                os.path.basename(args.plugin), "--dlopen-after", trigger], args.workdir,
+               "count_dlopen_runpath", env=env)
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, "count_dlopen_runpath")
+        rc = attach_then_dlopen(args, t.pid, out, trigger)
+        _, samples = check_count_files("count_dlopen_runpath", out, "glibc")
+        check(alive(t.pid), "count_dlopen_runpath: the target ended (its dlopen failed?)")
+        with open(f"/proc/{t.pid}/maps") as f:
+            check(os.path.realpath(args.plugin) in f.read(),
+                  "count_dlopen_runpath: library not mapped")
+        objects = [s["gauges"]["attach_hooked_objects"] for s in samples]
+        check(max(objects) > objects[0] and samples[-1]["live_bytes"] >= 2 << 20,
+              f"count_dlopen_runpath: objects {objects}, live {samples[-1]['live_bytes']}")
+        check(rc == 3, f"count_dlopen_runpath: exit {rc}")
+        check_quiet_after("count_dlopen_runpath", out, t)
+        check_output("count_dlopen_runpath", t)
     finally:
         t.kill()
 
@@ -727,7 +872,9 @@ def run_redis(args, allocator, mode="stats"):
         subprocess.run([*bench, "-n", "20000"], capture_output=True, timeout=120, check=True)
         loader.start()
         out = os.path.join(tmp, "attach")
-        p = attach(args, server.pid, out, sub="run", duration="3", mode=mode)
+        # Level sample at a 16 KiB mean: a light load's few MiB give hundreds of samples.
+        p = attach(args, server.pid, out, *(("--sample-bytes", "16K") if mode == "sample" else ()),
+                   sub="run", duration="3", mode=mode)
         stop.set()
         loader.join()
         check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
@@ -745,8 +892,8 @@ def run_redis(args, allocator, mode="stats"):
         check(REDIS_BOOKS[want] <= books, f"{tag}: books {sorted(books)}, expected "
               f"{sorted(REDIS_BOOKS[want])}")
         check(inj.get("final_sample") is True, f"{tag}: injection {inj}")
-        if mode == "count":
-            check(header.get("mode") == "count" and all("live_bytes" in x for x in samples),
+        if mode in ("count", "sample"):
+            check(header.get("mode") == mode and all("live_bytes" in x for x in samples),
                   f"{tag}: no live bytes: {samples[:1]}")
             check(max(x["live_allocs"] for x in samples) > 0 and
                   samples[-1]["gauges"]["attach_hooked_slots"] == 0,
@@ -754,6 +901,18 @@ def run_redis(args, allocator, mode="stats"):
             print(f"{tag}: {samples[0]['gauges']['attach_hooked_slots']} slots in "
                   f"{samples[0]['gauges']['attach_hooked_objects']} objects; live bytes "
                   f"{samples[0]['live_bytes']} -> {samples[-1]['live_bytes']}", flush=True)
+        if mode == "sample":
+            # The dumps of the interposer's format (at least the detach's) and heap-sites.jsonl.
+            dumps = glob.glob(os.path.join(out, "heap.*.heap"))
+            with open(os.path.join(out, "heap-sites.jsonl")) as f:
+                sites = [json.loads(x) for x in f.read().splitlines()]
+            check(dumps and sites and sites[0].get("schema") == "arenalab.heap_sites/1" and
+                  all("sampled_live_bytes" in x for x in samples) and
+                  samples[-1]["gauges"]["attach_sample_stacks"] > 0,
+                  f"{tag}: {len(dumps)} dumps, heap-sites {sites[:1]}, last {samples[-1]}")
+            print(f"{tag}: {len(dumps)} dumps, {samples[-1]['gauges']['attach_sample_stacks']} "
+                  f"stacks, sampled live {samples[-1]['sampled_live_bytes']} of "
+                  f"{samples[-1]['live_bytes']}", flush=True)
         # redis rewrites its title and NULs the rest of argv: no empty arguments are recorded.
         check(rec.get("command") and "" not in rec["command"],
               f"{tag}: command {rec.get('command')}")
@@ -789,6 +948,7 @@ CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case
 for _alloc in ("own", "glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"):
     CASES["redis_" + _alloc] = lambda args, a=_alloc: run_redis(args, a)
     CASES["redis_count_" + _alloc] = lambda args, a=_alloc: run_redis(args, a, "count")
+    CASES["redis_sample_" + _alloc] = lambda args, a=_alloc: run_redis(args, a, "sample")
 
 
 def main():
@@ -798,6 +958,8 @@ def main():
     ap.add_argument("--target", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--plugin", help="the library count_dlopen's target loads late")
+    ap.add_argument("--runpath-target",
+                    help="count_dlopen_runpath's target (a DT_RUNPATH to the plugin's folder)")
     ap.add_argument("--cxx", help="count_cxx's target (every form of operator new/delete)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)

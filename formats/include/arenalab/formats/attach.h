@@ -20,8 +20,8 @@ inline constexpr std::string_view kSchema = "arenalab.attach/1";
 // The level a running process is watched at (`watch|run --pid --mode`): rss reads /proc and
 // injects nothing; stats loads the agent, which writes the allocator's books; count has the
 // agent also patch the GOT slots of the malloc family and count live bytes since the attach.
-enum class Level { kRss, kStats, kCount };
-const char* level_name(Level level);  // "rss", "stats", "count"
+enum class Level { kRss, kStats, kCount, kSample };
+const char* level_name(Level level);  // "rss", "stats", "count", "sample"
 std::optional<Level> parse_level(std::string_view name);
 
 struct Record {

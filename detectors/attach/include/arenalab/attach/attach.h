@@ -58,7 +58,12 @@ struct Options {
   // permitted, for a static target, another mount namespace, or the interposer present.
   // kCount: the same agent also patches the GOT of every loaded object and counts live bytes
   // since the attach (live_bytes, live_allocs, mmap_bytes), putting every slot back at detach.
+  // kSample: count's hooks, and allocations sampled as `--mode sample` samples them (mean
+  // sample_bytes between samples): heap.<seq>.heap every heap_dump_every intervals and at
+  // detach, and heap-sites.jsonl, for the call sites that grow since the attach.
   Level level = Level::kRss;
+  std::uint64_t sample_bytes = 512 * 1024;
+  int heap_dump_every = 10;  // level sample; 0: at detach only
   // Why the level is not the one asked for or defaulted to ("" none): kept in attach.json's
   // warnings (the CLI's default falls back from stats to rss with the reason).
   std::string level_note;
@@ -135,5 +140,11 @@ inline constexpr const char* kCountLevelLimit =
     "level count's live bytes are relative to the attach point: blocks allocated before it are "
     "not counted, and freeing them after it does not make live bytes fall (nor do frees inside "
     "the allocator's own library); no call sites";
+// The same for level sample.
+inline constexpr const char* kSampleLevelLimit =
+    "level sample's live bytes and call sites are relative to the attach point: blocks "
+    "allocated before it are not counted, and freeing them after it does not make live bytes "
+    "fall (nor do frees inside the allocator's own library); a call site's growth is measured "
+    "from the attach, by sampled allocations";
 
 }  // namespace arenalab::attach

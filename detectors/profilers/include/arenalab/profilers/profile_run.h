@@ -123,6 +123,9 @@ struct ProfileReport {
     std::string explanation;  // one sentence for the report ("" when not outside)
   } outside;
   std::vector<std::string> notes;  // what the reader must know (e.g. heap profilers miss mmap)
+  // An attach's profile (profile_attached_dumps): how the process was watched, said in place of
+  // its exit (it runs on); "" for a profiled command.
+  std::string attached;
 };
 
 Result<ProfileReport> run_profile(const ProfileOptions& options);
@@ -148,6 +151,15 @@ std::string full_profile_text(const FullProfile& profile, int top);
 // at the last dump (a step-shaped series): which site, and the --lg-sample that would give it
 // about 200 samples (below `lg_sample`). "" when no site is so.
 std::string few_samples_note(const ProfileReport& report, int lg_sample);
+
+// The call sites of the heap dumps an attach at level sample left in `dir` (heap.<seq>.heap,
+// written by the agent with the interposer's writer since `since_ns`, CLOCK_REALTIME ns: dump
+// times count from it), classified and ranked as run_profile does. `attached` says how the
+// process was watched (the report's first line). Errors: a malformed dump.
+Result<ProfileReport> profile_attached_dumps(const std::string& dir,
+                                             const std::vector<std::string>& command,
+                                             const std::string& attached, long long since_ns,
+                                             const std::vector<std::string>& skip = {});
 
 // Parses dumps written earlier (any mix of jemalloc heap_v2 / gperftools files), timed by
 // their modification times relative to `t0_ns` (CLOCK_REALTIME ns; 0: the first dump's).
