@@ -71,7 +71,7 @@ const char* group_status_name(GroupStatus s) {
   return "?";
 }
 
-bool creeping(const std::string& growth) { return growth == "leak" || growth == "non-heap-growth"; }
+bool creeping(const std::string& growth) { return formats::creeping(std::string_view(growth)); }
 
 std::string Cell::key() const {
   return workload + "|" + configuration + "|" + std::to_string(threads) + "|" +
@@ -348,8 +348,7 @@ Cell cell_from(const Obj& j) {
     mem.plateau_rss_bytes = m->num("plateau_rss_bytes", 0, mem.peak_rss_bytes);
     const Obj g = m->obj("growth");
     mem.growth = g.str("verdict");
-    if (std::find(kGrowthVerdicts.begin(), kGrowthVerdicts.end(), mem.growth) ==
-        kGrowthVerdicts.end())
+    if (!formats::parse_verdict(mem.growth))
       throw FormatError(g.path_of("verdict") +
                         ": expected leak, retention, bounded, non-heap-growth, stable or "
                         "unresolved, found \"" +

@@ -8,6 +8,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/formats/growth_verdict.h"
 #include "plots.h"
 
 namespace arenalab::reports {
@@ -46,14 +47,23 @@ constexpr const char* kAddressSpaceAxis =
 
 // What to look for, by the verdict the plot shows.
 std::string verdict_hint(const std::string& verdict) {
-  if (verdict == "leak") return "RSS keeps climbing with what the program holds: a leak";
-  if (verdict == "retention")
-    return "RSS stays up while what the program holds fell back: the allocator retains it";
-  if (verdict == "bounded") return "the rise levels off: bounded, not a leak";
-  if (verdict == "non-heap-growth")
-    return "RSS climbs while the allocator's books stay flat: growth outside malloc";
-  if (verdict == "stable") return "nothing grows";
-  if (verdict == "unresolved") return "too little after the rise to tell leak from plateau";
+  using formats::GrowthVerdict;
+  const auto v = formats::parse_verdict(verdict);
+  if (!v) return "look for RSS still climbing after the knee";
+  switch (*v) {
+    case GrowthVerdict::kLeak:
+      return "RSS keeps climbing with what the program holds: a leak";
+    case GrowthVerdict::kRetention:
+      return "RSS stays up while what the program holds fell back: the allocator retains it";
+    case GrowthVerdict::kBounded:
+      return "the rise levels off: bounded, not a leak";
+    case GrowthVerdict::kNonHeapGrowth:
+      return "RSS climbs while the allocator's books stay flat: growth outside malloc";
+    case GrowthVerdict::kStable:
+      return "nothing grows";
+    case GrowthVerdict::kUnresolved:
+      return "too little after the rise to tell leak from plateau";
+  }
   return "look for RSS still climbing after the knee";
 }
 
@@ -273,7 +283,7 @@ PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOve
     script += fmt::format("set label 1 {} at {:.6g}, graph 0.04 offset 0.5,0 tc rgb '#444444'\n",
                           gq("knee " + fmt_ms(o.knee_ms)), *o.knee_ms / 1000.0);
   }
-  const bool bad = o.verdict == "leak" || o.verdict == "non-heap-growth";
+  const bool bad = formats::creeping(std::string_view(o.verdict));
   script += fmt::format("set label 2 {} at graph 0.02, graph 0.93 tc rgb '{}' font ',15'\n",
                         gq("verdict: " + verdict), bad ? "#B00020" : "#1a7f37");
   if (curves.empty()) curves.push_back("NaN title \"no samples recorded\"");

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "arenalab/core/files.h"
+#include "arenalab/formats/growth_verdict.h"
 #include "arenalab/reports/prepare.h"
 #include "plots.h"
 #include "templates.h"
@@ -409,7 +410,7 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
     for (const auto& r : in.runs) {
       if (!r.verdict) continue;
       const WatchOverlay o = watch_overlay(r.verdict, r.timeline ? &*r.timeline : nullptr);
-      const bool bad = o.verdict == "leak" || o.verdict == "non-heap-growth";
+      const bool bad = formats::creeping(std::string_view(o.verdict));
       md +=
           fmt::format("| {} | {} | {}{}{} | {} | {} | {} | {} |\n", md_cell(r.workload),
                       md_cell(r.allocator), bad ? "**" : "", o.verdict, bad ? "**" : "",

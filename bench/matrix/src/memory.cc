@@ -11,6 +11,7 @@
 
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/analysis/verdict_json.h"
+#include "arenalab/formats/growth_verdict.h"
 #include "arenalab/formats/timeline_levels.h"
 
 namespace arenalab::matrix {
@@ -64,10 +65,13 @@ void judge_across_configurations(std::vector<Cell>& cells) {
     Books& b = books[{c.workload, c.threads}];
     // non-heap-growth: RSS grows beyond flat books, which may be the program's own memory
     // (thread stacks, mappings the books do not count): it speaks against, not for.
-    if (m.held_growth == "leak" || m.growth == "non-heap-growth")
+    using formats::GrowthVerdict;
+    const auto held = formats::parse_verdict(m.held_growth);
+    if (held == GrowthVerdict::kLeak ||
+        formats::parse_verdict(m.growth) == GrowthVerdict::kNonHeapGrowth)
       b.growing = true;
-    else if (m.held_growth == "stable" || m.held_growth == "bounded" ||
-             m.held_growth == "retention") {
+    else if (held == GrowthVerdict::kStable || held == GrowthVerdict::kBounded ||
+             held == GrowthVerdict::kRetention) {
       if (std::find(b.flat.begin(), b.flat.end(), c.configuration) == b.flat.end())
         b.flat.push_back(c.configuration);
     } else {

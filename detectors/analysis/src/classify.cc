@@ -12,31 +12,6 @@
 
 namespace arenalab::analysis {
 
-const char* verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::kLeak:
-      return "leak";
-    case Verdict::kRetention:
-      return "retention";
-    case Verdict::kBounded:
-      return "bounded";
-    case Verdict::kNonHeapGrowth:
-      return "non-heap-growth";
-    case Verdict::kStable:
-      return "stable";
-    case Verdict::kUnresolved:
-      return "unresolved";
-  }
-  return "unresolved";
-}
-
-std::optional<Verdict> parse_verdict(std::string_view name) {
-  for (Verdict v : {Verdict::kLeak, Verdict::kRetention, Verdict::kBounded, Verdict::kNonHeapGrowth,
-                    Verdict::kStable, Verdict::kUnresolved})
-    if (name == verdict_name(v)) return v;
-  return std::nullopt;
-}
-
 namespace {
 
 using stats::median;

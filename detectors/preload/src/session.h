@@ -42,7 +42,7 @@ extern Session g_session;
 
 std::uint64_t mono_ns();
 
-// ---- the timeline (timeline_writer.cc) ----
+// ---- the timeline (timeline_writer.cc) and its sampler thread (sampler_thread.cc) ----
 // Starts <out_dir>/timeline.jsonl, or timeline.<pid>.jsonl for a traced child, under a temporary
 // name; timeline_publish renames it over the final name (replacing, never truncating, an older
 // one) once the header is written. false: not written (the timeline stays closed).
@@ -55,6 +55,9 @@ void timeline_write_sample(bool final, bool after_purge = false);
 void sampler_start();
 // The fork child: the parent's append in flight is not ours; the child's files are its own.
 void timeline_atfork_child();
+// Its parts for the sampler thread (sampler_thread.cc) and the warnings (warnings.cc).
+void sampler_atfork_child();
+void warnings_atfork_child();
 
 // ---- the dumps on the sampler's ticks (dumps.cc; the timeline's write lock held) ----
 void dumps_write();         // heap.<seq>.heap and mmap.<seq>.heap, then thins the older ones

@@ -235,17 +235,19 @@ void profile_traced_child();  // a traced fork child: its own dump names from no
 long long next_sample_interval(ThreadState& t);
 extern long long g_sample_bytes;
 
-// The timeline writer (timeline_writer.cc): the final sample and dumps at exit; a line for
-// run.json's warnings.
+// The sampler thread (sampler_thread.cc): the final sample and dumps at exit.
 void sampler_final();
 // Before _exit: waits out a timeline append in flight and lets no other start.
 void quiesce_for_exit();
-// A line for run.json's warnings (preload-warnings.txt): a+b+c. Bounded per process (a share of
+// A line for run.json's warnings (preload-warnings.txt, warnings.cc): a+b+c. Bounded per process (a
+// share of
 // --max-output, 1 MiB without it): past it warnings are dropped, the first drop noted and the
 // number dropped written at exit. note_status is for lines a process writes at most once (a
 // file cut, the cap reached, what was lost): they have a reserved room beyond the share.
 void note_warning(const char* a, const char* b, const char* c);
 void note_status(const char* a, const char* b, const char* c);
+// The last warning line of a process that dropped some: how many (warnings.cc).
+void warn_final();
 
 // Resolves the next definitions now if not done yet (resolve.cc; stats_only.cc resolves malloc,
 // for identification only).

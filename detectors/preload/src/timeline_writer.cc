@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The timeline writer: <out_dir>/timeline.jsonl (the header line, then one sample line per
-// interval, appended with write(2) by the sampler thread), the dumps on the same ticks
-// (dumps.cc), the final sample at exit, run.json's warnings (preload-warnings.txt), and _exit's
-// wait for an append in flight.
+// interval, appended with write(2) by the sampler thread, sampler_thread.cc), and the outputs
+// that stop when a write of theirs fails (output_stopped). run.json's warnings are warnings.cc.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,20 +31,6 @@ bool g_timeline_open = false;
 // In the output directory: a temporary name until timeline_publish renames it into place.
 char g_timeline_name[kTempNameMax];
 char g_timeline_final[64];  // timeline.jsonl, or timeline.<pid>.jsonl for a traced child
-SpinLock g_write_lock;
-std::atomic<bool> g_done{false};
-
-// --max-output (output_cap_allows): set once the cap is reached. The timeline then writes the
-// ticks that are multiples of g_cap_stride only, doubling it every kCappedLines lines.
-std::atomic<bool> g_capped{false};
-constexpr long kCappedLines = 1024;
-long g_cap_stride = 1;
-long g_cap_lines = 0;
-
-// preload-warnings.txt (note_warning): this process's bytes reserved in it, and the warnings
-// past its share that were not written.
-std::atomic<std::uint64_t> g_warn_bytes{0};
-std::atomic<std::uint64_t> g_warn_dropped{0};
 
 // Reads VmRSS and RssAnon (kB) from /proc/self/status.
 void read_rss(long long* rss, long long* anon) {
@@ -252,60 +237,6 @@ void timeline_write_sample(bool final, bool after_purge) {
   if (!b.overflow()) timeline_write(b.data(), b.size(), final || after_purge);
 }
 
-namespace {
-
-// Whether a tick count that went from `prev` to `tick` passed a multiple of `every` (> 0): a
-// wake after a stall advances the count by the ticks it skipped, so "tick % every == 0" could
-// step over a dump that fell due during the stall.
-bool crossed(long prev, long tick, long every) { return tick / every != prev / every; }
-
-// One sample per interval on an absolute schedule (CLOCK_MONOTONIC deadlines: no drift). `tick`
-// counts the intervals since start, the ones skipped after a stall included, so dump_every and
-// the --max-output stride stay periods of time.
-//
-// After a stall (SIGSTOP, a starved machine) the deadline is long past. Catching up on the
-// schedule wrote every missed tick back to back (a 1 s stop at 100 ms gave 9 samples within
-// 1 ms of each other, repeating one moment). So once a wake is more than one interval late,
-// the missed ticks are skipped and the schedule restarts from now: the timeline shows the stall
-// as one long gap, then samples a full interval apart. A wake less late than that keeps the
-// schedule (the next sample comes early by the lateness).
-void* sampler_main(void*) {
-  BusyScope busy(t_state);  // everything this thread allocates goes straight through
-  t_state.sampler = 1;
-  const std::uint64_t interval_ns = static_cast<std::uint64_t>(g_session.interval_ms * 1e6);
-  std::uint64_t next = mono_ns();
-  long tick = 0;
-  while (!g_done.load(std::memory_order_acquire)) {
-    next += interval_ns;
-    timespec ts{static_cast<time_t>(next / 1000000000ULL), static_cast<long>(next % 1000000000ULL)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-    }
-    const long prev = tick++;
-    if (const std::uint64_t now = mono_ns(); now > next + interval_ns) {
-      tick += static_cast<long>((now - next) / interval_ns);  // the ticks skipped
-      next = now;
-    }
-    g_write_lock.lock();
-    if (!g_done.load(std::memory_order_acquire)) {
-      // Past --max-output the timeline keeps one tick in g_cap_stride (output_cap_allows).
-      if (!g_capped.load(std::memory_order_relaxed)) {
-        timeline_write_sample(false);
-      } else if (crossed(prev, tick, g_cap_stride)) {
-        timeline_write_sample(false);
-        if (++g_cap_lines % kCappedLines == 0) g_cap_stride *= 2;
-      }
-      profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
-      if (g_session.dump_every > 0 && crossed(prev, tick, g_session.dump_every)) dumps_write();
-      if (g_session.jeprof_dump_every > 0 && crossed(prev, tick, g_session.jeprof_dump_every))
-        dumps_write_jeprof();
-    }
-    g_write_lock.unlock();
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 bool timeline_open(bool child) {
   Buf b(g_timeline_final, sizeof g_timeline_final - 1);
   if (child)
@@ -333,40 +264,13 @@ bool timeline_publish() {
   return true;
 }
 
-// The sampler thread starts with every signal blocked, so the program's signals are never
-// delivered to it.
-void sampler_start() { start_helper_thread(sampler_main); }
-
 void timeline_atfork_child() {
-  g_write_lock.v.store(0);
   g_timeline_open = false;
   g_pending_n = 0;  // the parent's lines
   dumps_atfork_child();
-  g_capped.store(false, std::memory_order_relaxed);
-  g_cap_stride = 1;
-  g_cap_lines = 0;
   output_bytes_reset();
-  g_warn_bytes.store(0, std::memory_order_relaxed);  // the child's share is its own
-  g_warn_dropped.store(0, std::memory_order_relaxed);
-}
-
-bool output_cap_allows(Output o, std::size_t n) {
-  const std::uint64_t cap = g_session.max_output;
-  if (cap == 0) return true;
-  if (!g_capped.load(std::memory_order_relaxed) && output_bytes() + n <= cap) return true;
-  if (!g_capped.exchange(true)) {
-    char why[192];
-    Buf w(why, sizeof why - 1);
-    w.str("--max-output ")
-        .u64(cap)
-        .str(" bytes reached at t_ms=")
-        .u64((mono_ns() - g_session.t0_ns) / 1000000)
-        .str(": the full log, heap and mmap dumps stopped; the timeline goes on, thinned");
-    why[w.size()] = 0;
-    note_status("output capped: ", why,
-                " (its gap between samples doubles every 1024 lines), with its final sample");
-  }
-  return o == Output::kTimeline;
+  sampler_atfork_child();
+  warnings_atfork_child();
 }
 
 bool output_stopped(Output o, int err) {
@@ -393,146 +297,6 @@ bool output_stopped(Output o, int err) {
   why[w.size()] = 0;
   note_status(what, why, "");
   return true;
-}
-
-namespace {
-
-// preload-warnings.txt is bounded (a program that dlopens with RTLD_DEEPBIND in a loop warns on
-// every call): each traced process may append kWarnShareDiv-th of --max-output (at least
-// kWarnMinShare), or kWarnDefaultCap without a cap. Past it repeated warnings are dropped and
-// counted; the status lines (note_status: the cap reached, a file cut, what was dropped) each come
-// at most once per process and have kWarnStatusRoom more. Every byte is also counted in
-// output_bytes (write_all), so warnings take their part of --max-output like any other file.
-constexpr std::uint64_t kWarnShareDiv = 8;
-constexpr std::uint64_t kWarnMinShare = 4096;
-constexpr std::uint64_t kWarnDefaultCap = 1 << 20;
-constexpr std::uint64_t kWarnStatusRoom = 4096;
-
-std::uint64_t warn_share() {
-  const std::uint64_t cap = g_session.max_output;
-  if (cap == 0) return kWarnDefaultCap;
-  return cap / kWarnShareDiv > kWarnMinShare ? cap / kWarnShareDiv : kWarnMinShare;
-}
-
-// Takes n bytes of the file's room when they fit under `limit` (threads race here: a
-// compare-and-swap, never a lock, so a fork in the middle leaves nothing held).
-bool warn_reserve(std::uint64_t n, std::uint64_t limit) {
-  std::uint64_t cur = g_warn_bytes.load(std::memory_order_relaxed);
-  do {
-    if (cur + n > limit) return false;
-  } while (!g_warn_bytes.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
-  return true;
-}
-
-// The line is formatted on this call's stack, never in a shared buffer (16 threads warning at
-// once tore about one line in ten), and appended with one write(2): O_APPEND writes of a regular
-// file do not interleave. A text longer than the buffer is cut, but the line always ends with
-// its newline. write_all blocks SIGXFSZ: a size limit gives EFBIG here, never a signal.
-void warn_line(bool status, const char* a, const char* b, const char* c) {
-  char line[2048];
-  Buf l(line, sizeof line - 1);  // holds at most sizeof line - 2 bytes: room for the '\n'
-  l.str(a).str(b).str(c);
-  line[l.size()] = '\n';
-  const std::size_t n = l.size() + 1;
-  const std::uint64_t share = warn_share();
-  if (!warn_reserve(n, status ? share + kWarnStatusRoom : share)) {
-    if (status || g_warn_dropped.fetch_add(1, std::memory_order_relaxed) != 0) return;
-    char why[160];
-    Buf w(why, sizeof why - 1);
-    w.str(" bytes at t_ms=")
-        .u64((mono_ns() - g_session.t0_ns) / 1000000)
-        .str(g_session.max_output ? " (from --max-output)" : " (the default without --max-output)")
-        .str("; later warnings of this process are dropped, their number follows at exit");
-    why[w.size()] = 0;
-    char cap[32];
-    Buf cb(cap, sizeof cap - 1);
-    cb.u64(share);
-    cap[cb.size()] = 0;
-    char head[64];
-    Buf h(head, sizeof head - 1);
-    h.str("preload warnings cut: their share of ").str(cap);
-    head[h.size()] = 0;
-    warn_line(true, head, why, "");
-    return;
-  }
-  const int fd = open_output(g_session.out_dir, "preload-warnings.txt", OpenMode::kAppend);
-  if (fd < 0) return;
-  write_all(fd, line, n);
-  ::close(fd);
-}
-
-// The last warning line of a process that dropped some (sampler_final): how many.
-void warn_final() {
-  const std::uint64_t dropped = g_warn_dropped.load(std::memory_order_relaxed);
-  if (dropped == 0) return;
-  char n[32];
-  Buf b(n, sizeof n - 1);
-  b.u64(dropped);
-  n[b.size()] = 0;
-  warn_line(true, "preload warnings dropped: ", n,
-            " warnings past this process's share of preload-warnings.txt were not written");
-}
-
-}  // namespace
-
-// One line in <out_dir>/preload-warnings.txt (run.json's "warnings"). Any thread may warn at
-// any time (a dlopen hook, count mode's tables, the sampler); no lock.
-void note_warning(const char* a, const char* b, const char* c) { warn_line(false, a, b, c); }
-void note_status(const char* a, const char* b, const char* c) { warn_line(true, a, b, c); }
-
-void sampler_final() {
-  if (!g_session.active || getpid() != g_session.owner_pid) return;
-  BusyScope busy(t_state);
-  NoXfsz no_xfsz;  // jemalloc's prof.dump writes from this thread too, beyond write_all
-  g_write_lock.lock();
-  if (!g_done.exchange(true)) {
-    timeline_write_sample(true);
-    // The purge probe (--purge-at-end): only here, once, on the exit path of the traced
-    // process, never on an allocation path. What a purge gives back is memory the allocator
-    // kept but could return; what stays is held by live blocks (fragmentation).
-    if (g_session.purge_at_end && g_session.id_ok && purge_allocator(g_session.id.backend))
-      timeline_write_sample(true, true);
-    profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
-    dumps_write();
-    if (g_session.jeprof_dump_every > 0) dumps_write_jeprof();
-    if (const long long lost = profile_full_dropped(); lost > 0) {
-      char n[32];
-      Buf b(n, sizeof n - 1);
-      b.i64(lost);
-      n[b.size()] = 0;
-      note_status("full log incomplete: ", n,
-                  " events of threads beyond 4096 at once were not recorded");
-    }
-    if (const long long dropped = profile_sample_dropped(); dropped > 0) {
-      char n[32];
-      Buf b(n, sizeof n - 1);
-      b.i64(dropped);
-      n[b.size()] = 0;
-      note_status("sample mode: ", n,
-                  " samples dropped (the table of live sampled blocks or of stacks was full): "
-                  "sampled_live_bytes and the heap profiles undercount");
-    }
-    warn_final();  // the last line: how many warnings were dropped
-  }
-  g_write_lock.unlock();
-}
-
-// _exit/_Exit end the process with no destructor, and exit_group kills the sampler thread
-// wherever it is: in the middle of an append, the kernel stops a regular-file write at a page
-// boundary once the fatal signal is pending, and the timeline ends in a cut line (seen about
-// once in 1000 _exits of a traced child whose lines span pages). So the exiting thread first
-// takes the write lock, which waits out an append in flight, and keeps it. Skipped for another
-// process's files (a vfork child shares our memory) and inside our own code (a signal handler
-// may call _exit there); bounded, because a handler's thread may hold a lock the sampler waits
-// for (malloc's, in stats mode).
-void quiesce_for_exit() {
-  if (!g_session.active || getpid() != g_session.owner_pid || t_state.busy) return;
-  const std::uint64_t deadline = mono_ns() + 250 * 1000000ULL;
-  while (g_write_lock.v.exchange(1, std::memory_order_acquire) != 0) {
-    if (mono_ns() > deadline) return;
-    sched_yield();
-  }
-  g_done.store(true, std::memory_order_release);
 }
 
 }  // namespace arenalab::preload

@@ -10,6 +10,7 @@
 
 #include "arenalab/check/check.h"
 #include "arenalab/core/sizes.h"
+#include "arenalab/formats/growth_verdict.h"
 
 namespace arenalab::check {
 
@@ -39,7 +40,7 @@ bool CheckReport::failed() const {
 
 namespace {
 
-bool bad_verdict(const std::string& v) { return v == "leak" || v == "non-heap-growth"; }
+bool bad_verdict(const std::string& v) { return formats::creeping(std::string_view(v)); }
 
 // In the metric's unit: bytes, or a latency in ns or ms (named by its suffix).
 std::string fmt_value(const std::string& name, double v) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arenalab/core/result.h"
+#include "arenalab/formats/growth_verdict.h"
 #include "arenalab/formats/json.h"
 
 namespace arenalab::matrix {
@@ -89,8 +90,12 @@ struct MemoryOverTime {
   const std::string& verdict() const { return across_growth.empty() ? growth : across_growth; }
   bool operator==(const MemoryOverTime&) const = default;
 };
-inline const std::vector<std::string> kGrowthVerdicts = {
-    "leak", "retention", "bounded", "non-heap-growth", "stable", "unresolved"};
+inline const std::vector<std::string> kGrowthVerdicts = [] {
+  std::vector<std::string> names;
+  for (formats::GrowthVerdict v : formats::kAllGrowthVerdicts)
+    names.emplace_back(formats::verdict_name(v));
+  return names;
+}();
 // The only verdict of the judgement across configurations: RSS growth the allocator's, not
 // the program's (warm-up or retention); never creeping.
 inline const std::string kAllocatorGrowth = "allocator-growth";

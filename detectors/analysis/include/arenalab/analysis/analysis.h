@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "arenalab/formats/growth_verdict.h"
+
 namespace arenalab::analysis {
 
 // One memory signal: times in milliseconds (any origin, need not be evenly spaced), values in
@@ -21,16 +23,12 @@ struct Series {
   bool empty() const { return value.empty(); }
 };
 
-enum class Verdict {
-  kLeak,           // what the program holds grows without bound
-  kRetention,      // RSS rose and plateaus while what the program holds returned near baseline
-  kBounded,        // what the program holds rose and levelled off, or oscillates, no trend
-  kNonHeapGrowth,  // RSS grows while the allocator's books are flat (mmap, stacks)
-  kStable,         // nothing grows
-  kUnresolved,     // growing, but too little data after the rise to tell: never a guess
-};
-const char* verdict_name(Verdict v);  // "leak", "retention", ... "non-heap-growth"
-std::optional<Verdict> parse_verdict(std::string_view name);
+// The verdict set is owned by the formats layer (formats/growth_verdict.h), which writes and
+// reads it: kLeak, kRetention, kBounded, kNonHeapGrowth, kStable, kUnresolved; verdict_name
+// gives "leak", "retention", ... "non-heap-growth", parse_verdict the inverse.
+using Verdict = formats::GrowthVerdict;
+using formats::parse_verdict;
+using formats::verdict_name;
 
 // Every decision constant of the classifier, named; README.md gives each its reason. Sizes are
 // bytes, rates bytes/s, times seconds, shares of the window 0..1.

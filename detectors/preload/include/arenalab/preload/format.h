@@ -103,7 +103,7 @@ class NoXfsz {
 bool write_all(int fd, const char* p, std::size_t n);
 
 // The bytes this process wrote through write_all, less those of the dumps it removed again
-// (the thinning in timeline_writer.cc): what --max-output caps (session.h output_cap_allows).
+// (the thinning in sampler_thread.cc): what --max-output caps (session.h output_cap_allows).
 // Per traced process: a traced fork child starts again from 0 (its files are its own).
 std::uint64_t output_bytes();
 void output_bytes_add(std::int64_t delta);
