@@ -23,6 +23,7 @@
 
 #include "arenalab/preload/format.h"
 #include "arenalab/preload/heap_sites_file.h"
+#include "arenalab/preload/stack.h"
 
 namespace arenalab::agent {
 namespace {
@@ -32,19 +33,10 @@ namespace pl = arenalab::preload;
 
 static_assert(kMaxSampleStacks < pl::kHeapSitesStacks, "every stack id must fit the file");
 
-constexpr int kMaxDepth = 48;  // as the interposer's
+using pl::kMaxDepth;
+using pl::Stack;
 constexpr int kOwnFrames = 8;  // room for this library's frames at the top of a capture
 constexpr std::size_t kStackIndex = 1 << 17;
-
-struct Stack {
-  std::uint64_t hash;
-  std::uint32_t depth;
-  void* frames[kMaxDepth];
-  std::atomic<long long> live_objs;
-  std::atomic<long long> live_bytes;
-  std::atomic<long long> total_objs;
-  std::atomic<long long> total_bytes;
-};
 
 Stack* g_stacks = nullptr;         // kMaxSampleStacks entries (MAP_NORESERVE)
 std::uint32_t* g_index = nullptr;  // hash -> id + 1, open addressing
@@ -171,15 +163,7 @@ bool g_dumps_failed = false;
 pl::HeapSitesFile g_sites;
 
 bool stack_record(std::uint32_t i, pl::HeapRecord* r) {
-  const Stack& s = g_stacks[i];
-  r->objs = s.live_objs.load(std::memory_order_relaxed);
-  if (r->objs <= 0) return false;
-  r->frames = s.frames;
-  r->depth = s.depth;
-  r->bytes = s.live_bytes.load(std::memory_order_relaxed);
-  r->acc_objs = s.total_objs.load(std::memory_order_relaxed);
-  r->acc_bytes = s.total_bytes.load(std::memory_order_relaxed);
-  return true;
+  return pl::fill_heap_record(g_stacks[i], r);
 }
 
 void dump_name(long seq, char* name, std::size_t cap) {

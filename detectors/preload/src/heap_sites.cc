@@ -22,17 +22,7 @@ namespace {
 HeapSitesFile g_file;
 bool g_named = false;
 
-bool stack_record(std::uint32_t i, HeapRecord* r) {
-  const Stack& s = g_stacks[i];
-  r->objs = s.live_objs.load(std::memory_order_relaxed);
-  if (r->objs <= 0) return false;
-  r->frames = s.frames;
-  r->depth = s.depth;
-  r->bytes = s.live_bytes.load(std::memory_order_relaxed);
-  r->acc_objs = s.total_objs.load(std::memory_order_relaxed);
-  r->acc_bytes = s.total_bytes.load(std::memory_order_relaxed);
-  return true;
-}
+bool stack_record(std::uint32_t i, HeapRecord* r) { return fill_heap_record(g_stacks[i], r); }
 
 bool cap_allows(std::size_t n) { return output_cap_allows(Output::kDumps, n); }
 

@@ -9,25 +9,15 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "arenalab/preload/stack.h"
 #include "state.h"
 
 #pragma GCC visibility push(hidden)
 
 namespace arenalab::preload {
 
-inline constexpr int kMaxDepth = 48;
 inline constexpr std::size_t kMaxStacks = 1 << 16;
 inline constexpr std::size_t kStackHashSize = 1 << 17;  // open addressing over stack ids
-
-struct Stack {
-  std::uint64_t hash;
-  std::uint32_t depth;
-  void* frames[kMaxDepth];
-  std::atomic<long long> live_objs;
-  std::atomic<long long> live_bytes;
-  std::atomic<long long> total_objs;  // cumulative (for the [accum] column)
-  std::atomic<long long> total_bytes;
-};
 
 // Guards the stack table's inserts and sample mode's block table.
 extern SpinLock g_prof_lock;

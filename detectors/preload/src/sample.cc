@@ -237,19 +237,10 @@ bool profile_dump_heap(int seq) {
   char name[64];
   profile_heap_dump_name(seq, name, sizeof name);
   // heap_v2/<mean sample period in bytes>: jeprof unbiases each record by it.
-  return write_heap_v2(g_profile_dir, name, static_cast<std::uint64_t>(g_sample_bytes),
-                       g_stack_count.load(std::memory_order_acquire),
-                       [](std::uint32_t i, HeapRecord* r) {
-                         const Stack& s = g_stacks[i];
-                         r->objs = s.live_objs.load(std::memory_order_relaxed);
-                         if (r->objs <= 0) return false;
-                         r->frames = s.frames;
-                         r->depth = s.depth;
-                         r->bytes = s.live_bytes.load(std::memory_order_relaxed);
-                         r->acc_objs = s.total_objs.load(std::memory_order_relaxed);
-                         r->acc_bytes = s.total_bytes.load(std::memory_order_relaxed);
-                         return true;
-                       });
+  return write_heap_v2(
+      g_profile_dir, name, static_cast<std::uint64_t>(g_sample_bytes),
+      g_stack_count.load(std::memory_order_acquire),
+      [](std::uint32_t i, HeapRecord* r) { return fill_heap_record(g_stacks[i], r); });
 }
 
 }  // namespace arenalab::preload
