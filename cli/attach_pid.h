@@ -207,7 +207,8 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
         "the process runs on\n",
         sub, p.pid, target->comm, duration(target->started_s_ago),
         a.level == attach::Level::kRss ? "level rss, nothing injected"
-        : a.level == attach::Level::kStats ? "level stats: an agent thread reads the allocator's books"
+        : a.level == attach::Level::kStats
+            ? "level stats: an agent thread reads the allocator's books"
         : a.level == attach::Level::kCount
             ? "level count: the agent counts live bytes since the attach"
             : fmt::format("level sample: the agent counts live bytes and samples call sites "

@@ -253,9 +253,9 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
       static_cast<std::uint64_t>(static_cast<double>(t.start_ticks) / ticks_per_s() * 1e9);
   const unsigned interval = static_cast<unsigned>(o.interval_ms < 1 ? 1 : o.interval_ms);
   // The agent's level: 0 stats, 1 count, 2 | (dump every N ticks << 8) sample (agent.cc).
-  const int level = o.level == Level::kSample  ? 2 | (std::clamp(o.heap_dump_every, 0, 1 << 20) << 8)
+  const int level = o.level == Level::kSample ? 2 | (std::clamp(o.heap_dump_every, 0, 1 << 20) << 8)
                     : o.level == Level::kCount ? 1
-                                         : 0;
+                                               : 0;
   auto inj = inject_agent(o.pid, agent_path(o), dir, interval, t0_ns, level,
                           o.level == Level::kSample ? o.sample_bytes : 0);
   if (!inj) return inj.error();
@@ -318,7 +318,7 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   r.level = o.level;
   r.cannot_tell = o.level == Level::kSample  ? kSampleLevelLimit
                   : o.level == Level::kCount ? kCountLevelLimit
-                                       : kStatsLevelLimit;
+                                             : kStatsLevelLimit;
   // The allocator the agent identified, from the header (one streamed pass, the samples not
   // kept: a day's timeline is not held in memory).
   (void)timeline::scan_timeline(

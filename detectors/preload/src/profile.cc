@@ -13,8 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "arenalab/preload/protocol.h"
 #include "arenalab/preload/format.h"
+#include "arenalab/preload/protocol.h"
 #include "profile.h"
 #include "state.h"
 

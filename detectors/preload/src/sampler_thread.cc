@@ -11,8 +11,8 @@
 #include <cerrno>
 
 #include "arenalab/allocators/backend.h"
-#include "arenalab/preload/helper_thread.h"
 #include "arenalab/preload/format.h"
+#include "arenalab/preload/helper_thread.h"
 #include "session.h"
 #include "state.h"
 

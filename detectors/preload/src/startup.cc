@@ -16,8 +16,8 @@
 #include <cstring>
 
 #include "arenalab/allocators/backend.h"
-#include "arenalab/preload/protocol.h"
 #include "arenalab/preload/format.h"
+#include "arenalab/preload/protocol.h"
 #include "session.h"
 #include "state.h"
 
