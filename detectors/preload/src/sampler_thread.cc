@@ -82,6 +82,16 @@ void* sampler_main(void*) {
   return nullptr;
 }
 
+// One status line for a count of lost records; nothing when there are none.
+void note_dropped(const char* what, long long n, const char* why) {
+  if (n <= 0) return;
+  char text[32];
+  Buf b(text, sizeof text - 1);
+  b.i64(n);
+  text[b.size()] = 0;
+  note_status(what, text, why);
+}
+
 }  // namespace
 
 // The sampler thread starts with every signal blocked, so the program's signals are never
@@ -130,23 +140,11 @@ void sampler_final() {
     profile_flush_at((mono_ns() - g_session.t0_ns) / 1000000);
     dumps_write();
     if (g_session.jeprof_dump_every > 0) dumps_write_jeprof();
-    if (const long long lost = profile_full_dropped(); lost > 0) {
-      char n[32];
-      Buf b(n, sizeof n - 1);
-      b.i64(lost);
-      n[b.size()] = 0;
-      note_status("full log incomplete: ", n,
-                  " events of threads beyond 4096 at once were not recorded");
-    }
-    if (const long long dropped = profile_sample_dropped(); dropped > 0) {
-      char n[32];
-      Buf b(n, sizeof n - 1);
-      b.i64(dropped);
-      n[b.size()] = 0;
-      note_status("sample mode: ", n,
-                  " samples dropped (the table of live sampled blocks or of stacks was full): "
-                  "sampled_live_bytes and the heap profiles undercount");
-    }
+    note_dropped("full log incomplete: ", profile_full_dropped(),
+                 " events of threads beyond 4096 at once were not recorded");
+    note_dropped("sample mode: ", profile_sample_dropped(),
+                 " samples dropped (the table of live sampled blocks or of stacks was full): "
+                 "sampled_live_bytes and the heap profiles undercount");
     warn_final();  // the last line: how many warnings were dropped
   }
   g_write_lock.unlock();
