@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <limits>
 #include <optional>
 
@@ -503,16 +504,23 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
   return tr;
 }
 
-// Least squares of y on the given columns; the residual sum of squares (inf: singular).
-double lsq(const std::vector<std::vector<double>>& cols, const std::vector<double>& y,
-           std::vector<double>* beta_out) {
-  const std::size_t p = cols.size(), n = y.size();
-  std::vector<double> m(p * (p + 1), 0.0);
-  for (std::size_t i = 0; i < n; ++i)
+// Least squares of y on p <= kMaxCols columns; the residual sum of squares (inf: singular).
+// row(i, c) writes row i's p column values into c: the columns are computed, never stored, so a
+// fit allocates nothing (the knee and shape searches run it O(n^2) times).
+constexpr std::size_t kMaxCols = 6;
+template <class Row>
+double lsq(std::size_t p, const std::vector<double>& y, Row&& row, double* beta_out) {
+  const std::size_t n = y.size();
+  if (p > kMaxCols) return std::numeric_limits<double>::infinity();
+  double m[kMaxCols * (kMaxCols + 1)] = {};
+  double c[kMaxCols];
+  for (std::size_t i = 0; i < n; ++i) {
+    row(i, c);
     for (std::size_t a = 0; a < p; ++a) {
-      m[a * (p + 1) + p] += cols[a][i] * y[i];
-      for (std::size_t b = 0; b < p; ++b) m[a * (p + 1) + b] += cols[a][i] * cols[b][i];
+      m[a * (p + 1) + p] += c[a] * y[i];
+      for (std::size_t b = 0; b < p; ++b) m[a * (p + 1) + b] += c[a] * c[b];
     }
+  }
   for (std::size_t col = 0; col < p; ++col) {
     std::size_t piv = col;
     for (std::size_t r = col + 1; r < p; ++r)
@@ -525,15 +533,16 @@ double lsq(const std::vector<std::vector<double>>& cols, const std::vector<doubl
       for (std::size_t q = col; q <= p; ++q) m[r * (p + 1) + q] -= f * m[col * (p + 1) + q];
     }
   }
-  std::vector<double> beta(p);
+  double own[kMaxCols];
+  double* beta = beta_out ? beta_out : own;  // beta_out: room for p coefficients
   for (std::size_t a = 0; a < p; ++a) beta[a] = m[a * (p + 1) + p] / m[a * (p + 1) + a];
   double sse = 0;
   for (std::size_t i = 0; i < n; ++i) {
+    row(i, c);
     double f = 0;
-    for (std::size_t a = 0; a < p; ++a) f += beta[a] * cols[a][i];
+    for (std::size_t a = 0; a < p; ++a) f += beta[a] * c[a];
     sse += (y[i] - f) * (y[i] - f);
   }
-  if (beta_out) *beta_out = beta;
   return sse;
 }
 
@@ -541,19 +550,20 @@ double lsq(const std::vector<std::vector<double>>& cols, const std::vector<doubl
 // (broken-stick regression); with `step`, also the column [x >= step]: one line with a level
 // shift (two parallel segments). Returns the residual sum of squares and the segment slopes.
 double hinge_fit(const std::vector<double>& x, const std::vector<double>& y,
-                 const std::vector<double>& knots, std::vector<double>* slopes,
+                 std::initializer_list<double> knots, std::vector<double>* slopes,
                  std::optional<double> step = std::nullopt) {
   const std::size_t nk = knots.size();
-  const std::size_t n = x.size();
-  std::vector<std::vector<double>> cols(2 + nk + (step ? 1 : 0), std::vector<double>(n));
-  for (std::size_t i = 0; i < n; ++i) {
-    cols[0][i] = 1;
-    cols[1][i] = x[i];
-    for (std::size_t j = 0; j < nk; ++j) cols[2 + j][i] = std::max(0.0, x[i] - knots[j]);
-    if (step) cols[2 + nk][i] = x[i] >= *step ? 1.0 : 0.0;
-  }
-  std::vector<double> beta;
-  const double sse = lsq(cols, y, &beta);
+  const double* kn = knots.begin();
+  double beta[kMaxCols];
+  const double sse = lsq(
+      2 + nk + (step ? 1 : 0), y,
+      [&](std::size_t i, double* c) {
+        c[0] = 1;
+        c[1] = x[i];
+        for (std::size_t j = 0; j < nk; ++j) c[2 + j] = std::max(0.0, x[i] - kn[j]);
+        if (step) c[2 + nk] = x[i] >= *step ? 1.0 : 0.0;
+      },
+      beta);
   if (!std::isfinite(sse)) return sse;  // singular
   if (slopes) {
     slopes->assign(1, beta[1]);
@@ -958,7 +968,7 @@ class Shapes {
   Shapes(std::vector<double> x, std::vector<double> y, double level_ref)
       : x_(std::move(x)),
         y_(std::move(y)),
-        one_(x_.size(), 1.0),
+        e_(x_.size()),
         n_(static_cast<double>(x_.size())),
         // A floor for the residual: noise-free data would send ln(SSE) to -inf.
         floor_(1e-12 * level_ref * level_ref * n_) {}
@@ -969,15 +979,23 @@ class Shapes {
   double span() const { return x_.back() - x_.front(); }
 
   // One line: k = 2.
-  double line() const { return bic(lsq({one_, x_}, y_, nullptr), 2); }
+  double line() const {
+    return bic(lsq(
+                   2, y_, [&](std::size_t j, double* c) { c[0] = 1, c[1] = x_[j]; }, nullptr),
+               2);
+  }
 
   // One line with one knot (every interior block): k = 4.
   double hinge() const {
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t i = 2; i + 3 < x_.size(); ++i) {
-      std::vector<double> h(x_.size());
-      for (std::size_t j = 0; j < x_.size(); ++j) h[j] = std::max(0.0, x_[j] - x_[i]);
-      best = std::min(best, lsq({one_, x_, h}, y_, nullptr));
+      const double knot = x_[i];
+      best = std::min(best, lsq(
+                                3, y_,
+                                [&](std::size_t j, double* c) {
+                                  c[0] = 1, c[1] = x_[j], c[2] = std::max(0.0, x_[j] - knot);
+                                },
+                                nullptr));
     }
     return bic(best, 4);
   }
@@ -1014,8 +1032,8 @@ class Shapes {
       }
       if (!moved) dts /= 2, f = std::sqrt(f);
     }
-    std::vector<double> beta;
-    fit(best.ts, best.tau, with_line, &beta);
+    double beta[3] = {};
+    fit(best.ts, best.tau, with_line, beta);
     best.a = beta[0], best.b = beta[1], best.r = with_line ? beta[2] : 0;
     return best;
   }
@@ -1024,17 +1042,20 @@ class Shapes {
   const std::vector<double>& y() const { return y_; }
 
  private:
-  double fit(double ts, double tau, bool with_line, std::vector<double>* beta) const {
-    std::vector<double> e(x_.size());
-    for (std::size_t j = 0; j < x_.size(); ++j) e[j] = -std::exp(-std::max(0.0, x_[j] - ts) / tau);
-    std::vector<double> bt;
-    const double sse = with_line ? lsq({one_, e, x_}, y_, &bt) : lsq({one_, e}, y_, &bt);
+  // beta: room for 3 coefficients, written when the fit is an approach (b > 0).
+  double fit(double ts, double tau, bool with_line, double* beta) const {
+    for (std::size_t j = 0; j < x_.size(); ++j) e_[j] = -std::exp(-std::max(0.0, x_[j] - ts) / tau);
+    double bt[3] = {};
+    const double sse = lsq(
+        with_line ? 3 : 2, y_,
+        [&](std::size_t j, double* c) { c[0] = 1, c[1] = e_[j], c[2] = x_[j]; }, bt);
     if (!std::isfinite(sse) || bt[1] <= 0) return std::numeric_limits<double>::infinity();
-    if (beta) *beta = bt;
+    if (beta) std::copy(bt, bt + 3, beta);
     return sse;
   }
 
-  std::vector<double> x_, y_, one_;
+  std::vector<double> x_, y_;
+  mutable std::vector<double> e_;  // fit's exponential column, reused
   double n_, floor_;
 };
 
