@@ -637,46 +637,56 @@ def case_count_dlopen(args):
         t.kill()
 
 
-def case_sample_leak(args):
-    """Level sample on a C program keeping 64 KiB a tick from stats_target_leaky_keep: the
-    profile after detach names that function as the growing call site (profile.json too), the
-    agent's dumps and heap-sites.jsonl are the interposer's formats, every GOT slot is put back,
-    and the target's output is unchanged."""
-    t = Target([args.target, "leak"], args.workdir, "sample_leak")
+def run_sample_leak(args, tag, allocator="glibc"):
+    """Level sample on a C program keeping 64 KiB a tick from stats_target_leaky_keep (under
+    glibc, or under an allocator preloaded from the registry): the profile after detach names
+    that function as the growing call site (profile.json too), the verdict is leak, the agent's
+    dumps and heap-sites.jsonl are the interposer's formats, every GOT slot is put back, and the
+    target's output is unchanged."""
+    env = None
+    if allocator != "glibc":
+        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+        env["LD_PRELOAD"] = redis_preload(args, allocator)  # skips, saying why, when absent
+    t = Target([args.target, "leak"], args.workdir, tag, env=env)
     try:
         time.sleep(0.5)
         before = got_slots(t.pid, args.target)
-        out = os.path.join(args.workdir, "sample_leak")
+        out = os.path.join(args.workdir, tag)
         # 64 KiB blocks at a 64 KiB mean: 63 % of them sampled; a dump every tick of 100 ms
         # (about 80, thinned as the interposer thins them: about 34 kept; the profile needs 24,
         # which 37 written give when a loaded machine delays the ticks).
         p = attach(args, t.pid, out, "--sample-bytes", "64K", "--heap-dump-every", "1",
                    duration="8", mode="sample")
         print(p.stdout, flush=True)
-        check(p.returncode == 3, f"sample_leak: exit {p.returncode}; {p.stdout[-300:]!r} "
+        check(p.returncode == 3, f"{tag}: exit {p.returncode}; {p.stdout[-300:]!r} "
               f"{p.stderr}")
         header, samples = timeline(os.path.join(out, "timeline.jsonl"))
         check(header.get("mode") == "sample" and header.get("sample_bytes") == 65536,
-              f"sample_leak: header {header.get('mode')} {header.get('sample_bytes')}")
+              f"{tag}: header {header.get('mode')} {header.get('sample_bytes')}")
+        got = header.get("allocator", {})
+        check(got.get("backend") == allocator and got.get("verified") is True,
+              f"{tag}: identified {got}, expected {allocator}")
+        v = verdict_of(out)
+        check(v["verdict"] == "leak", f"{tag}: verdict {v['verdict']}: {v['reason'][-300:]}")
         check(all("sampled_live_bytes" in s and "live_bytes" in s for s in samples),
-              f"sample_leak: samples without sampled_live_bytes: {samples[:2]}")
+              f"{tag}: samples without sampled_live_bytes: {samples[:2]}")
         hooked = [s["gauges"]["attach_hooked_slots"] for s in samples]
         check(all(h > 0 for h in hooked[:-1]) and samples[-1].get("final") is True and
-              hooked[-1] == 0, f"sample_leak: hooked slots {hooked}")
+              hooked[-1] == 0, f"{tag}: hooked slots {hooked}")
         # Unbiased sampled bytes track the exact live bytes since the attach (within 40 %).
         last = samples[-1]
         check(last["live_bytes"] >= 3 << 20 and
               abs(last["sampled_live_bytes"] - last["live_bytes"]) < 0.4 * last["live_bytes"],
-              f"sample_leak: sampled {last['sampled_live_bytes']} vs live {last['live_bytes']}")
+              f"{tag}: sampled {last['sampled_live_bytes']} vs live {last['live_bytes']}")
         after = got_slots(t.pid, args.target)
-        check(after == before, f"sample_leak: slots not put back: {before} -> {after}")
+        check(after == before, f"{tag}: slots not put back: {before} -> {after}")
         dumps = sorted(glob.glob(os.path.join(out, "heap.*.heap")),
                        key=lambda d: int(d.rsplit("heap.", 1)[1].split(".")[0]))
-        check(len(dumps) >= 24, f"sample_leak: {len(dumps)} heap dumps")
+        check(len(dumps) >= 24, f"{tag}: {len(dumps)} heap dumps")
         with open(dumps[-1]) as f:
             text = f.read()
         check(text.startswith("heap_v2/65536\n") and "MAPPED_LIBRARIES:" in text,
-              f"sample_leak: dump {dumps[-1]} starts {text[:40]!r}")
+              f"{tag}: dump {dumps[-1]} starts {text[:40]!r}")
         with open(os.path.join(out, "heap-sites.jsonl")) as f:
             sites = [json.loads(x) for x in f.read().splitlines()]
         points = [x for x in sites if "seq" in x]
@@ -686,28 +696,49 @@ def case_sample_leak(args):
               sites[0].get("pid") == t.pid and len(points) >= len(dumps) and
               [x["seq"] for x in points] == list(range(len(points))) and
               points[-1]["seq"] == last_seq,
-              f"sample_leak: heap-sites {sites[0]} with {len(points)} points, {len(dumps)} dumps "
+              f"{tag}: heap-sites {sites[0]} with {len(points)} points, {len(dumps)} dumps "
               f"(last seq {last_seq})")
         with open(os.path.join(out, "profile.json")) as f:
             prof = json.load(f)
         top = prof["callsites"][0] if prof.get("callsites") else {}
         check("stats_target_leaky_keep" in (top.get("site") or {}).get("function", "") and
               top.get("verdict") == "leak",
-              f"sample_leak: the top call site is not stats_target_leaky_keep, leak: "
+              f"{tag}: the top call site is not stats_target_leaky_keep, leak: "
               f"{json.dumps(top)[:400]}")
         check("stats_target_leaky_keep" in p.stdout and "count from the attach" in p.stdout,
-              f"sample_leak: the report does not name the site: {p.stdout[-600:]!r}")
+              f"{tag}: the report does not name the site: {p.stdout[-600:]!r}")
         with open(os.path.join(out, "attach.json")) as f:
             rec = json.load(f)
         check(rec["level"] == "sample" and "relative to the attach point" in rec["cannot_tell"],
-              f"sample_leak: attach.json {rec.get('level')} {rec.get('cannot_tell')}")
-        print(f"sample_leak: {hooked[0]} slots hooked; live {last['live_bytes']}, sampled "
+              f"{tag}: attach.json {rec.get('level')} {rec.get('cannot_tell')}")
+        print(f"{tag}: {hooked[0]} slots hooked in "
+              f"{samples[0]['gauges']['attach_hooked_objects']} objects; live {last['live_bytes']}, sampled "
               f"{last['sampled_live_bytes']}; {len(dumps)} dumps; malloc slot "
               f"{before['malloc']:#x} -> {after['malloc']:#x}", flush=True)
-        check_quiet_after("sample_leak", out, t)
-        check_output("sample_leak", t)
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
     finally:
         t.kill()
+
+
+def case_sample_leak(args):
+    run_sample_leak(args, "sample_leak")
+
+
+def case_sample_leak_jemalloc(args):
+    run_sample_leak(args, "sample_leak_jemalloc", "jemalloc")
+
+
+def case_sample_leak_mimalloc(args):
+    run_sample_leak(args, "sample_leak_mimalloc", "mimalloc")
+
+
+def case_sample_leak_tcmalloc(args):
+    run_sample_leak(args, "sample_leak_tcmalloc", "tcmalloc")
+
+
+def case_sample_leak_tbbmalloc(args):
+    run_sample_leak(args, "sample_leak_tbbmalloc", "tbbmalloc")
 
 
 def case_count_dlopen_runpath(args):
