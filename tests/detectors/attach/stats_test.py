@@ -741,6 +741,48 @@ def case_sample_leak_tbbmalloc(args):
     run_sample_leak(args, "sample_leak_tbbmalloc", "tbbmalloc")
 
 
+def case_python_levels(args):
+    """python3 growing a dict (grow.py: the dict's table in malloc, grown by doublings, and its
+    ~200-byte strings in pymalloc's arenas, mmaps of its own) is a leak at every level: level
+    stats from RSS and glibc's books, levels count and sample from what it holds, live bytes +
+    its own mmap bytes (the books still rising beside the arenas is the heap growing, not growth
+    outside malloc). A fresh python3 per level, attached 1 s after its start; level sample
+    also names a growing call site; every slot back, no line of its output lost."""
+    for mode in ("stats", "count", "sample"):
+        tag = f"python_{mode}"
+        t = Target([sys.executable, os.path.join(HERE, "grow.py"), "--print"], args.workdir, tag)
+        try:
+            time.sleep(1.0)
+            out = os.path.join(args.workdir, tag)
+            extra = ("--sample-bytes", "64K", "--heap-dump-every", "1") if mode == "sample" else ()
+            p = attach(args, t.pid, out, *extra, duration="8" if mode == "sample" else "6",
+                       mode=mode)
+            v = verdict_of(out)
+            print(f"{tag}: exit {p.returncode}, verdict {v['verdict']}: {v['reason'][:400]}",
+                  flush=True)
+            check(p.returncode == 3 and v["verdict"] == "leak",
+                  f"{tag}: exit {p.returncode}, verdict {v['verdict']}")
+            header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+            check(header.get("mode") == mode and samples and samples[-1].get("final") is True,
+                  f"{tag}: header mode {header.get('mode')}, last {samples[-1:]}")
+            if mode != "stats":
+                check(samples[-1]["gauges"]["attach_hooked_slots"] == 0 and
+                      samples[-1]["mmap_bytes"] > 0,
+                      f"{tag}: last sample {samples[-1]}")
+            if mode == "sample":
+                with open(os.path.join(out, "profile.json")) as f:
+                    sites = json.load(f).get("callsites") or []
+                top = (sites[0].get("site") or {}) if sites else {}
+                print(f"{tag}: top call site {top.get('function')} at {top.get('file')}:"
+                      f"{top.get('line')}", flush=True)
+                check(sites and "top growing call sites" in p.stdout,
+                      f"{tag}: no call site in the profile: {p.stdout[-400:]!r}")
+            check_quiet_after(tag, out, t)
+            check_output(tag, t, expect=str)
+        finally:
+            t.kill()
+
+
 def case_count_dlopen_runpath(args):
     """The hooked dlopen keeps glibc's caller: an executable whose DT_RUNPATH names the plugin's
     folder dlopens it by its bare name after the attach (no LD_LIBRARY_PATH). glibc searches the
