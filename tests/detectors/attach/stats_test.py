@@ -207,7 +207,7 @@ def case_threads64(args, mode="stats"):
     (some run when arenalab stops them, most sleep: about a tenth of a core in all, so the case
     does not starve a 2-core CI machine), and the main thread in nanosleep. At level count the
     threads' malloc/free pairs go through the hooks while the slots are patched and put back."""
-    tag = "threads64" if mode == "stats" else "count_threads64"
+    tag = "threads64" if mode == "stats" else f"{mode}_threads64"
     t = Target([args.target, "bounded", "--threads", "64"], args.workdir, tag)
     try:
         wait_for(lambda: len(os.listdir(f"/proc/{t.pid}/task")) >= 65, 30, "65 threads")
@@ -218,7 +218,7 @@ def case_threads64(args, mode="stats"):
         if mode == "stats":
             check_stats_files(tag, out, "glibc")
         else:
-            _, samples = check_count_files(tag, out, "glibc")
+            _, samples = check_count_files(tag, out, "glibc", mode)
             # 64 blocks of the ring at most, and each thread's 256 bytes between malloc and free.
             most = max(x["live_allocs"] for x in samples)
             check(most <= 64 + 64 + 4, f"{tag}: {most} blocks live")
@@ -232,6 +232,12 @@ def case_threads64(args, mode="stats"):
 
 def case_count_threads64(args):
     case_threads64(args, mode="count")
+
+
+def case_sample_threads64(args):
+    """The same 64 threads at level sample: their malloc/free pairs through the hooks and the
+    sampler's countdown stripes (64, by thread), stacks taken on the sampled ones."""
+    case_threads64(args, mode="sample")
 
 
 def case_sigkill(args):
@@ -390,9 +396,10 @@ def case_refusals(args):
 
 
 # Level count: the GOT hooks. Live bytes are counted from the attach point.
-def check_count_files(tag, out, backend):
+def check_count_files(tag, out, backend, mode="count"):
+    """Level count's (or sample's: the same hooks) timeline and attach.json."""
     header, samples = timeline(os.path.join(out, "timeline.jsonl"))
-    check(header.get("mode") == "count", f"{tag}: header mode {header.get('mode')}")
+    check(header.get("mode") == mode, f"{tag}: header mode {header.get('mode')}")
     check(header["allocator"]["backend"] == backend, f"{tag}: backend {header['allocator']}")
     check(len(samples) >= 10, f"{tag}: {len(samples)} samples")
     check(all("live_bytes" in s and "live_allocs" in s and "mmap_bytes" in s for s in samples),
@@ -405,7 +412,7 @@ def check_count_files(tag, out, backend):
           f"{tag}: the final sample does not say every slot is back: {samples[-1:]}")
     with open(os.path.join(out, "attach.json")) as f:
         rec = json.load(f)
-    check(rec["level"] == "count" and "relative to the attach point" in rec["cannot_tell"],
+    check(rec["level"] == mode and "relative to the attach point" in rec["cannot_tell"],
           f"{tag}: attach.json {rec.get('level')} {rec.get('cannot_tell')}")
     print(f"{tag}: {hooked[0]} slots hooked in {samples[0]['gauges']['attach_hooked_objects']} "
           f"objects; live_bytes {samples[0]['live_bytes']} -> {samples[-1]['live_bytes']}, "
@@ -497,29 +504,50 @@ def case_count_churn(args):
         t.kill()
 
 
-def case_count_reattach(args):
+def case_count_reattach(args, tag="count_reattach", modes=("count", "stats", "count")):
     """count, stats, count again on one process: the hooks go in and come out each time."""
-    t = Target([args.target, "leak"], args.workdir, "count_reattach")
+    t = Target([args.target, "leak"], args.workdir, tag)
     try:
         time.sleep(0.5)
-        for k, mode in enumerate(("count", "stats", "count")):
-            out = os.path.join(args.workdir, f"count_reattach{k}")
-            p = attach(args, t.pid, out, duration="2", sub="run", mode=mode)
-            check(p.returncode == 0, f"count_reattach {k}: exit {p.returncode}; {p.stderr}")
+        before = got_slots(t.pid, args.target)
+        for k, mode in enumerate(modes):
+            out = os.path.join(args.workdir, f"{tag}{k}")
+            extra = ("--sample-bytes", "64K", "--heap-dump-every", "2") if mode == "sample" else ()
+            p = attach(args, t.pid, out, *extra, duration="2", sub="run", mode=mode)
+            check(p.returncode == 0, f"{tag} {k}: exit {p.returncode}; {p.stderr}")
             header, samples = timeline(os.path.join(out, "timeline.jsonl"))
             check(header["mode"] == mode and len(samples) >= 5 and samples[-1].get("final"),
-                  f"count_reattach {k}: mode {header['mode']}, {len(samples)} samples")
-            if mode == "count":
+                  f"{tag} {k}: mode {header['mode']}, {len(samples)} samples")
+            if mode in ("count", "sample"):
+                # Each attach counts from its own point: from zero, not from the last one's.
                 check(samples[0]["live_bytes"] < 1 << 20 and samples[-1]["live_bytes"] > 0 and
                       samples[-1]["gauges"]["attach_hooked_slots"] == 0,
-                      f"count_reattach {k}: {samples[0]} ... {samples[-1]}")
+                      f"{tag} {k}: {samples[0]} ... {samples[-1]}")
             else:
-                check("live_bytes" not in samples[-1], f"count_reattach {k}: {samples[-1]}")
-            check(alive(t.pid), f"count_reattach {k}: target gone")
-        check_quiet_after("count_reattach", out, t)
-        check_output("count_reattach", t)
+                check("live_bytes" not in samples[-1], f"{tag} {k}: {samples[-1]}")
+            if mode == "sample":
+                # Sampled bytes from zero too (the stack table dropped at the new attach), the
+                # site's stack in the table, the detach's dump written.
+                last = samples[-1]
+                check(samples[0]["sampled_live_bytes"] < 1 << 20 and
+                      last["gauges"]["attach_sample_stacks"] > 0 and
+                      abs(last["sampled_live_bytes"] - last["live_bytes"]) <
+                      0.5 * last["live_bytes"] and glob.glob(os.path.join(out, "heap.*.heap")),
+                      f"{tag} {k}: sampled {samples[0]['sampled_live_bytes']} -> "
+                      f"{last['sampled_live_bytes']} of {last['live_bytes']}, {last['gauges']}")
+            after = got_slots(t.pid, args.target)
+            check(after == before, f"{tag} {k}: slots not put back: {before} -> {after}")
+            check(alive(t.pid), f"{tag} {k}: target gone")
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
     finally:
         t.kill()
+
+
+def case_sample_reattach(args):
+    """sample, stats, sample, count on one process: each level sample attach starts its
+    sampling from zero, every slot is back after each, the target's output unchanged."""
+    case_count_reattach(args, "sample_reattach", ("sample", "stats", "sample", "count"))
 
 
 def got_slots(pid, exe, names=("malloc", "free")):
@@ -548,33 +576,46 @@ def got_slots(pid, exe, names=("malloc", "free")):
     return out
 
 
-def case_count_sigkill(args):
-    """SIGKILL to arenalab at level count: the agent sees it gone, puts every GOT slot back
-    (the executable's malloc/free slots read the same as before the attach) and stops; the
-    target runs on with its output unchanged."""
-    t = Target([args.target, "leak"], args.workdir, "count_sigkill")
+def case_count_sigkill(args, mode="count"):
+    """SIGKILL to arenalab at level count (or sample): the agent sees it gone, puts every GOT
+    slot back (the executable's malloc/free slots read the same as before the attach) and
+    stops; the target runs on with its output unchanged."""
+    tag = f"{mode}_sigkill"
+    t = Target([args.target, "leak"], args.workdir, tag)
     try:
         time.sleep(0.5)
         before = got_slots(t.pid, args.target)
-        out = os.path.join(args.workdir, "count_sigkill")
-        a, tl = watch_in_background(args.arenalab, t.pid, "count", out)
+        out = os.path.join(args.workdir, tag)
+        a, tl = watch_in_background(args.arenalab, t.pid, mode, out, extra=(
+            ("--sample-bytes", "64K") if mode == "sample" else ()))
         during = got_slots(t.pid, args.target)
         check(all(during[k] != before[k] for k in before),
-              f"count_sigkill: the executable's slots were not hooked: {before} {during}")
+              f"{tag}: the executable's slots were not hooked: {before} {during}")
         a.kill()
         a.wait()
         wait_for(lambda: timeline(tl)[1][-1].get("final") is True, 10,
                  "the agent's final sample after arenalab died")
         last = timeline(tl)[1][-1]
-        check(last["gauges"]["attach_hooked_slots"] == 0, f"count_sigkill: {last}")
+        check(last["gauges"]["attach_hooked_slots"] == 0, f"{tag}: {last}")
         after = got_slots(t.pid, args.target)
-        check(after == before, f"count_sigkill: slots not put back: {before} -> {after}")
-        print(f"count_sigkill: malloc slot {before['malloc']:#x} -> hook {during['malloc']:#x}"
+        if mode == "sample":
+            # The detach's heap dump (written after the slots went back) and the sampled stacks
+            # of what was kept until arenalab died.
+            dumps = glob.glob(os.path.join(out, "heap.*.heap"))
+            check(dumps and last["gauges"]["attach_sample_stacks"] > 0 and
+                  last["sampled_live_bytes"] > 0,
+                  f"{tag}: {len(dumps)} dumps, last sample {last}")
+        check(after == before, f"{tag}: slots not put back: {before} -> {after}")
+        print(f"{tag}: malloc slot {before['malloc']:#x} -> hook {during['malloc']:#x}"
               f" -> {after['malloc']:#x}", flush=True)
-        check_quiet_after("count_sigkill", out, t)
-        check_output("count_sigkill", t)
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
     finally:
         t.kill()
+
+
+def case_sample_sigkill(args):
+    case_count_sigkill(args, mode="sample")
 
 
 def attach_then_dlopen(args, pid, out, trigger, duration="6"):
