@@ -753,7 +753,8 @@ def run_sample_leak(args, tag, allocator="glibc"):
         check(rec["level"] == "sample" and "relative to the attach point" in rec["cannot_tell"],
               f"{tag}: attach.json {rec.get('level')} {rec.get('cannot_tell')}")
         print(f"{tag}: {hooked[0]} slots hooked in "
-              f"{samples[0]['gauges']['attach_hooked_objects']} objects; live {last['live_bytes']}, sampled "
+              f"{samples[0]['gauges']['attach_hooked_objects']} objects; live "
+              f"{last['live_bytes']}, sampled "
               f"{last['sampled_live_bytes']}; {len(dumps)} dumps; malloc slot "
               f"{before['malloc']:#x} -> {after['malloc']:#x}", flush=True)
         check_quiet_after(tag, out, t)
