@@ -825,6 +825,42 @@ def case_python_levels(args):
             t.kill()
 
 
+def case_count_relro(args, mode="count"):
+    """The RELRO race: one thread of the target dlopens a full-RELRO library (2000 symbol
+    relocations: each dlopen relocates a while, then mprotects its RELRO read-only), calls it
+    and dlcloses it, for ever, while level count's sampler re-patches at every tick (each
+    dlopen moves dlpi_adds). A pass that read /proc/self/maps while the library was still being
+    relocated sees its RELRO pages writable; a store there after the loader's mprotect would
+    fault in the target (SIGSEGV). The agent leaves such pages to a later pass (counted in
+    attach_relro_pending): the target runs on, its output unchanged, every slot back."""
+    if not args.relro_plugin:
+        skip("no --relro-plugin given")
+    tag = f"{mode}_relro"
+    t = Target([args.target, "bounded", "--ring", "2", "--dlopen-loop", args.relro_plugin],
+               args.workdir, tag)
+    try:
+        time.sleep(0.5)
+        out = os.path.join(args.workdir, tag)
+        p = attach(args, t.pid, out, duration="8", sub="run", mode=mode)
+        check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
+        check(alive(t.pid), f"{tag}: the target died while attached: {t.proc.poll()}")
+        _, samples = check_count_files(tag, out, "glibc", mode)
+        pending = samples[-1]["gauges"].get("attach_relro_pending")
+        objects = sorted({s["gauges"]["attach_hooked_objects"] for s in samples[:-1]})
+        print(f"{tag}: {len(samples)} samples; slot writes left to a later pass (RELRO not yet "
+              f"applied): {pending}; hooked objects seen {objects}", flush=True)
+        check(pending is not None, f"{tag}: no attach_relro_pending gauge: {samples[-1]}")
+        # The slots of each instance dlclosed are forgotten at the next pass: the count stays at
+        # what is loaded (the first pass's, plus the library's malloc and free slots, plus those
+        # of one instance dlclosed since the last pass), never one more pair per dlopen.
+        hooked = [s["gauges"]["attach_hooked_slots"] for s in samples[:-1]]
+        check(max(hooked) <= hooked[0] + 2 * 2, f"{tag}: hooked slots grew: {hooked}")
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
+    finally:
+        t.kill()
+
+
 def case_count_dlopen_runpath(args):
     """The hooked dlopen keeps glibc's caller: an executable whose DT_RUNPATH names the plugin's
     folder dlopens it by its bare name after the attach (no LD_LIBRARY_PATH). glibc searches the
@@ -1076,6 +1112,8 @@ def main():
     ap.add_argument("--runpath-target",
                     help="count_dlopen_runpath's target (a DT_RUNPATH to the plugin's folder)")
     ap.add_argument("--cxx", help="count_cxx's target (every form of operator new/delete)")
+    ap.add_argument("--relro-plugin",
+                    help="count_relro's library (full RELRO), dlopened and dlclosed in a loop")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     args.workdir = os.path.abspath(args.workdir)
