@@ -854,6 +854,7 @@ def case_count_relro(args, mode="count"):
         # what is loaded (the first pass's, plus the library's malloc and free slots, plus those
         # of one instance dlclosed since the last pass), never one more pair per dlopen.
         hooked = [s["gauges"]["attach_hooked_slots"] for s in samples[:-1]]
+        print(f"{tag}: hooked slots {min(hooked)} to {max(hooked)}", flush=True)
         check(max(hooked) <= hooked[0] + 2 * 2, f"{tag}: hooked slots grew: {hooked}")
         check_quiet_after(tag, out, t)
         check_output(tag, t)
