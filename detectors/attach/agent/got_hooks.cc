@@ -759,9 +759,12 @@ int read_adds(dl_phdr_info* info, std::size_t size, void* out) {
   return 1;  // the counter is the same in every entry: one is enough
 }
 
-bool g_retry = false;  // the last pass left slots of an object still being loaded
+// The last pass left slots of an object still being loaded: the next tick passes again even if
+// nothing was loaded since (a RELRO page that stays writable, which glibc never leaves, would
+// make every tick a full pass, and attach_relro_pending climb).
+bool g_retry = false;
 
-// Marks the saved slots that lie in a loaded object (Saved::id's sign bit is borrowed as the
+// Marks the saved slots that lie in a loaded object (bit 30 of Saved::id is borrowed as the
 // mark, cleared again by drop_unloaded).
 int mark_loaded(dl_phdr_info* info, std::size_t, void*) {
   for (int i = 0; i < g_nsaved; ++i)
