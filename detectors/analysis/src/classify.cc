@@ -1345,7 +1345,7 @@ void project(Classification& out, const SeriesVerdict* v) {
 }
 
 // Step 2: what the program holds grows (or cannot be told yet). true: decided.
-bool decide_held_grows(const Inputs& in, const Options&, Classification& out) {
+bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) {
   const std::string held_name = out.held_signal == "held"
                                     ? "held (" + in.books_signal + " + own mmap_bytes)"
                                     : out.held_signal;
@@ -1364,7 +1364,18 @@ bool decide_held_grows(const Inputs& in, const Options&, Classification& out) {
     project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.books);
     return true;
   }
-  if (in.mmap && in.mmap->verdict == Verdict::kLeak) {
+  // Growth outside malloc is own mmap growing while the books stay flat (README's table): the
+  // books stable over the window, or rising by less than held_rate_ratio of what the mappings
+  // rise (a start-up rise of a few KiB beside mappings growing by megabytes). Books that rise
+  // about as much or more (a dict's table grown by doublings, whose staircase may read bounded
+  // or oscillating, beside pymalloc's arenas holding its entries) are the heap growing with the
+  // program's own mappings: what the program holds, books + own mmap, decides below and the
+  // reason gives the split (docs/attach.md).
+  const double books_rise = in.books->level - in.books->start_level;
+  const double mmap_rise = in.mmap ? in.mmap->level - in.mmap->start_level : 0.0;
+  const bool books_flat =
+      in.books->verdict == Verdict::kStable || books_rise < o.held_rate_ratio * mmap_rise;
+  if (in.mmap && in.mmap->verdict == Verdict::kLeak && books_flat) {
     // Memory the program maps itself grows while its malloc books do not: growth outside
     // malloc, which the program holds (no allocator can give it back).
     set(out, Verdict::kNonHeapGrowth, in.mmap->confidence,
@@ -1375,7 +1386,15 @@ bool decide_held_grows(const Inputs& in, const Options&, Classification& out) {
     return true;
   }
   if (in.held->verdict == Verdict::kLeak) {
-    set(out, Verdict::kLeak, in.held->confidence, held_name + " " + in.held->reason, in.held->rate);
+    // Both grow: the heap and the program's own mappings (an allocator layer of its own over
+    // mmap, such as pymalloc's arenas, or buffers it maps): say how the growth splits.
+    const std::string split =
+        in.mmap && in.mmap->verdict == Verdict::kLeak
+            ? "; " + fmt_rate(in.mmap->rate) + " of it in memory the program maps itself " +
+                  "(mmap_bytes), while " + in.books_signal + " " + in.books->reason
+            : std::string();
+    set(out, Verdict::kLeak, in.held->confidence, held_name + " " + in.held->reason + split,
+        in.held->rate);
     project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.held);
     return true;
   }

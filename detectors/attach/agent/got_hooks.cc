@@ -65,6 +65,7 @@ std::atomic<long long> g_unknown_frees{0};
 std::atomic<long long> g_untracked{0};
 std::atomic<long long> g_mmap_bytes{0};
 std::atomic<int> g_active{0};
+std::atomic<long long> g_relro_pending{0};  // slots left for a later pass: RELRO not yet applied
 
 inline bool active() { return g_active.load(std::memory_order_relaxed) != 0; }
 
@@ -593,10 +594,19 @@ int page_writable(uptr addr) {
 // Writes a pointer into a slot of `info` with one atomic store. A page writable now is written
 // as it is. A read-only one inside PT_GNU_RELRO (glibc's _dl_protect_relro: from the segment's
 // start rounded down to its end rounded down) is made writable for the store and read-only
-// again; only a page seen read-only is protected again, so an object still being relocated by a
-// concurrent dlopen (RELRO not yet applied, the loader still writing) is never made read-only
-// under the loader. Anything else is not written.
-bool write_slot(const dl_phdr_info* info, uptr slot, uptr value) {
+// again. Anything else is not written.
+//
+// The pass reads /proc/self/maps once, so a page's protection must not change between that read
+// and the store. The loader is what changes it: a dlopen in another thread adds its object to
+// the list dl_iterate_phdr walks before relocating it, and makes its RELRO pages read-only only
+// after. So `patching`, a RELRO page seen writable is an object still being loaded: it is not
+// written (neither stored to, which would fault once the loader's mprotect lands before the
+// store, nor protected, which would fault the loader's own relocation writes), and the next pass
+// (the sampler's next tick, or the hooked dlopen's pass after it returns) patches it read-only.
+// Outside RELRO the loader never changes a page's protection. At restore, a slot was patched
+// on a page seen read-only or outside RELRO, so a writable RELRO page there is written as it is.
+// (Why not pwrite to /proc/self/mem, which cannot fault: docs/attach.md, "RELRO".)
+bool write_slot(const dl_phdr_info* info, uptr slot, uptr value, bool patching) {
   uptr relro_lo = 0, relro_hi = 0;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
@@ -607,6 +617,10 @@ bool write_slot(const dl_phdr_info* info, uptr slot, uptr value) {
   const uptr page = slot & ~(g_page - 1);
   const bool relro = page >= relro_lo && page < relro_hi;
   const int w = page_writable(slot);
+  if (patching && relro && w == 1) {
+    g_relro_pending.fetch_add(1, std::memory_order_relaxed);
+    return false;  // still being relocated by a dlopen in another thread: a later pass
+  }
   // Unknown (no snapshot): RELRO pages are taken to be read-only, others writable.
   const bool ro = w == 0 || (w < 0 && relro);
   if (ro && !relro) return false;  // read-only and not RELRO: not ours to change
@@ -659,8 +673,13 @@ void patch_relocs(const dl_phdr_info* info, const ElfW(Rela) * rel, std::size_t 
     const uptr want = reinterpret_cast<uptr>(g_real[id]);
     if (cur != want && !(type == R_X86_64_JUMP_SLOT && in_load(info, cur, false))) continue;
     if (g_nsaved == kMaxSaved) return;
-    if (!write_slot(info, slot, kHooks[id].hook)) continue;
-    g_saved[g_nsaved++] = {slot, cur, id};
+    if (!write_slot(info, slot, kHooks[id].hook, true)) continue;
+    // A slot saved before (its object dlclosed and another loaded at the same address, or the
+    // slot put back by someone since) keeps one entry: the newest value is what goes back.
+    int k = 0;
+    while (k < g_nsaved && g_saved[k].slot != slot) ++k;
+    g_saved[k] = {slot, cur, id};
+    if (k == g_nsaved) ++g_nsaved;
     ++*patched;
     hooked[id] = true;
   }
@@ -740,18 +759,48 @@ int read_adds(dl_phdr_info* info, std::size_t size, void* out) {
   return 1;  // the counter is the same in every entry: one is enough
 }
 
-void patch_all() {
-  dl_iterate_phdr(read_adds, &g_adds);
-  snapshot_maps();
-  dl_iterate_phdr(patch_object, nullptr);
+// The last pass left slots of an object still being loaded: the next tick passes again even if
+// nothing was loaded since (a RELRO page that stays writable, which glibc never leaves, would
+// make every tick a full pass, and attach_relro_pending climb).
+bool g_retry = false;
+
+// Marks the saved slots that lie in a loaded object (bit 30 of Saved::id is borrowed as the
+// mark, cleared again by drop_unloaded).
+int mark_loaded(dl_phdr_info* info, std::size_t, void*) {
+  for (int i = 0; i < g_nsaved; ++i)
+    if (g_saved[i].slot && in_load(info, g_saved[i].slot, true)) g_saved[i].id |= 1 << 30;
+  return 0;
 }
 
-// Objects loaded since the last pass (cheap when none was: one dl_iterate_phdr); lock held.
+// Forgets the slots of objects dlclosed since they were patched (their memory is gone, and a
+// program that dlopens and dlcloses in a loop would otherwise fill g_saved with them); order kept.
+void drop_unloaded() {
+  dl_iterate_phdr(mark_loaded, nullptr);
+  int n = 0;
+  for (int i = 0; i < g_nsaved; ++i) {
+    if (!(g_saved[i].id & (1 << 30))) continue;
+    g_saved[n] = g_saved[i];
+    g_saved[n++].id &= ~(1 << 30);
+  }
+  g_nsaved = n;
+}
+
+void patch_all() {
+  drop_unloaded();
+  dl_iterate_phdr(read_adds, &g_adds);
+  snapshot_maps();
+  const long long pending = g_relro_pending.load(std::memory_order_relaxed);
+  dl_iterate_phdr(patch_object, nullptr);
+  g_retry = g_relro_pending.load(std::memory_order_relaxed) != pending;
+}
+
+// Objects loaded since the last pass (cheap when none was: one dl_iterate_phdr), or all again
+// when the last one left an object still being loaded; lock held.
 void patch_loaded_since_locked() {
   if (!active()) return;  // detached meanwhile: nothing goes in again
   unsigned long long adds = 0;
   dl_iterate_phdr(read_adds, &adds);
-  if (adds == g_adds) return;
+  if (adds == g_adds && !g_retry) return;
   g_objects = 0;
   patch_all();
 }
@@ -763,13 +812,13 @@ void patch_loaded_since() {
 }
 
 int restore_object(dl_phdr_info* info, std::size_t, void*) {
-  // Newest first: a slot saved twice (patched, put back by someone, patched again) ends with the
-  // value it had before the first patch only if nothing else wrote it since.
+  // One entry per slot (patch_relocs keeps the newest value seen before a patch), newest first;
+  // a slot that no longer holds a hook (someone wrote it since) is left alone.
   for (int i = g_nsaved - 1; i >= 0; --i) {
     Saved& s = g_saved[i];
     if (s.slot == 0 || !in_load(info, s.slot, true)) continue;
     if (__atomic_load_n(reinterpret_cast<uptr*>(s.slot), __ATOMIC_ACQUIRE) == kHooks[s.id].hook)
-      write_slot(info, s.slot, s.old);
+      write_slot(info, s.slot, s.old, false);
     s.slot = 0;
   }
   return 0;
@@ -802,6 +851,8 @@ int count_start(char* why, std::size_t why_size, unsigned long long sample_bytes
   g_unknown_frees.store(0);
   g_untracked.store(0);
   g_mmap_bytes.store(0);
+  g_relro_pending.store(0);
+  g_retry = false;
   g_nsaved = 0;
   g_objects = 0;
   for (std::atomic<bool>& d : g_defer) d.store(false);
@@ -845,6 +896,7 @@ CountTotals count_read() {
   t.mmap_bytes = g_mmap_bytes.load(std::memory_order_relaxed);
   t.unknown_frees = g_unknown_frees.load(std::memory_order_relaxed);
   t.untracked = g_untracked.load(std::memory_order_relaxed);
+  t.relro_pending = g_relro_pending.load(std::memory_order_relaxed);
   int live = 0;
   for (int i = 0; i < g_nsaved; ++i) live += g_saved[i].slot != 0;
   t.slots = live;

@@ -19,6 +19,8 @@ struct CountTotals {
   long long slots = 0;          // GOT / data slots currently pointing at a hook
   long long objects = 0;        // loaded objects with at least one slot patched
   long long table_bytes = 0;    // address space of the pointer table's levels mapped so far
+  long long relro_pending = 0;  // slot writes left for a later pass: on a RELRO page seen
+                                // writable, an object a dlopen was still relocating
 };
 
 // Resolves the real functions, clears the counts and the pointer table, starts counting and

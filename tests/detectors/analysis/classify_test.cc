@@ -250,6 +250,34 @@ TEST(Classify, LeakNonHeapStable) {
   EXPECT_EQ(classify(Signals{}).verdict, Verdict::kUnresolved);
 }
 
+// A heap grown by doublings (a dict's table: a step, then a longer flat stretch, then a bigger
+// step) beside the program's own mmap growing steadily (pymalloc's arenas holding the dict's
+// objects), the books rising as much as the mappings: the heap grows too, so this is the
+// program holding more (leak, the split said), as levels stats and rss say for the same
+// program. With the books flat, the same mmap growth stays non-heap-growth (outside malloc).
+TEST(Classify, OwnMmapBesideARisingHeapIsALeak) {
+  auto doublings = [](double u) {
+    return 1.0 * kMiB * ((u >= 0.2) + (u >= 0.45) * 2 + (u >= 0.65) * 4.0);
+  };
+  Signals both;
+  both.live_bytes = make(60, doublings, 16 * 1024, 3);
+  both.mmap_bytes = make(
+      60, [](double u) { return 1 * kMiB + 7 * kMiB * u; }, 16 * 1024, 4);
+  both.rss_anon = make(
+      60, [&](double u) { return 8 * kMiB + doublings(u) + 7 * kMiB * u; }, 64 * 1024, 5);
+  const auto c = classify(both);
+  EXPECT_EQ(c.verdict, Verdict::kLeak) << c.reason;
+  EXPECT_NE(c.reason.find("maps itself"), std::string::npos) << c.reason;
+
+  Signals mmap_only = both;
+  mmap_only.live_bytes = make(
+      60, [](double) { return 2 * kMiB; }, 16 * 1024, 3);
+  mmap_only.rss_anon = make(
+      60, [](double u) { return 10 * kMiB + 7 * kMiB * u; }, 64 * 1024, 5);
+  const auto n = classify(mmap_only);
+  EXPECT_EQ(n.verdict, Verdict::kNonHeapGrowth) << n.reason;
+}
+
 // Issue 19, class 1: about a gigabyte held after a start-up rise, leaking 300 KiB/s (under 1 %
 // of the level over the window). Material in bytes whatever the level: leak, with its rate.
 TEST(Issue19, SmallLeakOnABigLevelIsALeak) {

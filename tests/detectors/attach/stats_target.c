@@ -4,7 +4,7 @@
 // and reporting any failed or interrupted syscall ("ERROR ...", exit 1): a restart that went
 // wrong after the injection shows as EINTR or errno 514 here.
 // usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] [--churn N]
-//                     [--dlopen LIB [--dlopen-after FILE]]
+//                     [--dlopen LIB [--dlopen-after FILE]] [--dlopen-loop LIB]
 //   leak: keeps a 64 KiB block per tick, allocated in stats_target_leaky_keep (the call site
 //   level sample must name; the books grow); bounded: frees it again after 64 ticks
 //   (--ring N: after N ticks, 1 <= N <= 64); every tick also allocates and frees small blocks
@@ -20,6 +20,10 @@
 //   --dlopen LIB: at tick 40 (2 s) dlopens LIB and from then on calls its count_plugin_keep
 //   (64 KiB kept per tick, by the library's own malloc call); --dlopen-after FILE: at the first
 //   tick at which FILE exists instead (a test creates it once the attach is in).
+//   --dlopen-loop LIB: one more thread that never sleeps, each turn dlopening LIB (RTLD_NOW,
+//   a library with full RELRO: relro_plugin.c), calling its relro_plugin_churn (a malloc and a
+//   free through its own GOT) and dlclosing it: the loader making fresh RELRO pages read-only
+//   all the time while an attach patches (count_relro). A failed turn prints ERROR, exit 1.
 #define _GNU_SOURCE  // reallocarray
 #include <dlfcn.h>
 #include <errno.h>
@@ -80,17 +84,34 @@ static void* churner(void* arg) {
   return NULL;
 }
 
+// --dlopen-loop: dlopen, one call, dlclose, for ever.
+static void* dlopen_loop(void* arg) {
+  const char* lib = arg;
+  for (;;) {
+    void* h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    int (*churn)(int) = h ? (int (*)(int))dlsym(h, "relro_plugin_churn") : NULL;
+    if (!churn || churn(100) <= 0) {
+      printf("ERROR dlopen-loop %s: %s\n", lib, h ? "no relro_plugin_churn" : dlerror());
+      fflush(stdout);
+      exit(1);
+    }
+    dlclose(h);
+  }
+  return NULL;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || (strcmp(argv[1], "leak") != 0 && strcmp(argv[1], "bounded") != 0)) {
     fprintf(stderr,
             "usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] "
-            "[--churn N] [--dlopen LIB [--dlopen-after FILE]]\n");
+            "[--churn N] [--dlopen LIB [--dlopen-after FILE]] [--dlopen-loop LIB]\n");
     return 2;
   }
   const int leak = strcmp(argv[1], "leak") == 0;
   int threads = 0, use_read = 0, spin = 0, ring_n = 64, churn = 0;
   const char* plugin_path = NULL;
   const char* trigger = NULL;
+  const char* loop_lib = NULL;
   void* (*plugin_keep)(size_t) = NULL;
   for (int i = 2; i < argc; ++i) {
     if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
@@ -100,6 +121,7 @@ int main(int argc, char** argv) {
     if (strcmp(argv[i], "--dlopen") == 0 && i + 1 < argc) plugin_path = argv[++i];
     if (strcmp(argv[i], "--dlopen-after") == 0 && i + 1 < argc) trigger = argv[++i];
     if (strcmp(argv[i], "--churn") == 0 && i + 1 < argc) churn = atoi(argv[++i]);
+    if (strcmp(argv[i], "--dlopen-loop") == 0 && i + 1 < argc) loop_lib = argv[++i];
   }
   if (ring_n < 1 || ring_n > 64) ring_n = 64;
   for (int t = 0; t < threads; ++t) {
@@ -112,6 +134,13 @@ int main(int argc, char** argv) {
   for (int t = 0; t < churn; ++t) {
     pthread_t th;
     if (pthread_create(&th, NULL, churner, (void*)(unsigned long)t) != 0) {
+      printf("ERROR pthread_create\n");
+      return 1;
+    }
+  }
+  if (loop_lib) {
+    pthread_t th;
+    if (pthread_create(&th, NULL, dlopen_loop, (void*)loop_lib) != 0) {
       printf("ERROR pthread_create\n");
       return 1;
     }

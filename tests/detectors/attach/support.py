@@ -90,13 +90,13 @@ def wait_for(cond, timeout, what):
     return False
 
 
-def watch_in_background(arenalab, pid, mode, out, samples=10):
-    """`arenalab watch --pid PID --mode MODE` (100 ms samples, at most 60 s, quiet) into a fresh
-    OUT, left running; returns (the process, its timeline's path) once the timeline holds
+def watch_in_background(arenalab, pid, mode, out, samples=10, extra=()):
+    """`arenalab watch --pid PID --mode MODE [EXTRA]` (100 ms samples, at most 60 s, quiet) into
+    a fresh OUT, left running; returns (the process, its timeline's path) once the timeline holds
     `samples` samples (a failure after 60 s without them)."""
     shutil.rmtree(out, ignore_errors=True)
     proc = spawn([arenalab, "watch", "--pid", str(pid), "--mode", mode, "--interval", "100",
-                  "--out", out, "-q", "--duration", "60"],
+                  "--out", out, "-q", "--duration", "60", *extra],
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     path = os.path.join(out, "timeline.jsonl")
 
