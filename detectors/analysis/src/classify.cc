@@ -438,6 +438,25 @@ std::optional<CycleLevels> cycle_levels(const Clean& raw, double t0, double t1, 
   return cl;
 }
 
+// What sampling alone moves a one-period mean by (README "Materiality", "Sampling alias"): the
+// median swing of a whole cycle of the raw series x its typical sampling interval / the period.
+// Where a cycle drops or climbs sharply the interpolated series places the step anywhere within
+// the sampling interval that holds it, so the mean over one period is known only to that much;
+// the sampler's phase against the period moves it from cycle to cycle. 0 without a period.
+double sampling_alias(const Clean& raw, double period_ms) {
+  if (!(period_ms > 0) || raw.t.size() < 3) return 0;
+  std::vector<double> swing, dts;
+  std::size_t i = 0;
+  for (double a = raw.t.front(); a + period_ms <= raw.t.back() + 1e-6; a += period_ms) {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (; i < raw.t.size() && raw.t[i] < a + period_ms; ++i)
+      lo = std::min(lo, raw.v[i]), hi = std::max(hi, raw.v[i]);
+    if (std::isfinite(lo)) swing.push_back(hi - lo);
+  }
+  for (std::size_t k = 1; k < raw.t.size(); ++k) dts.push_back(raw.t[k] - raw.t[k - 1]);
+  return swing.empty() ? 0 : median(swing) * median(dts) / period_ms;
+}
+
 // Trend tests on the samples [i0, i1) of c; nullopt when too few blocks remain. period_ms > 0
 // asks for whole-cycle blocks on a raw oscillating series; deseasonalized series pass 0 and
 // low_quartile. raw: the series before deseasonalizing (the spread is measured on it).
@@ -467,6 +486,13 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
               material(tr.growth_pct, ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0, ts.lo, level_ref,
                        spread_about(raw, tr.t0_ms, tr.t1_ms, b.t.front(), ts.intercept, ts.slope),
                        period_ms > 0 || low_quartile, o);
+  // On a deseasonalized series every trend must also exceed what sampling alone moves a
+  // one-period mean by (cycle_alias_intervals x the sampling alias), as the confirmations below
+  // require: a trend inside it may be the sampler's phase walking across the cycles.
+  if (tr.rising && cycle_ms > 0 && low_quartile &&
+      ts.slope * (tr.t1_ms - tr.t0_ms) / 1000.0 <
+          o.cycle_alias_intervals * sampling_alias(raw, cycle_ms))
+    tr.rising = false;
   // On a deseasonalized series, a trend that passes the block tests and a leak line but not the
   // oscillating series' materiality (the 2 % line, or the raw-spread proviso of the absolute
   // line) is material when one point per cycle confirms it (README "Materiality"): significant
@@ -576,7 +602,8 @@ double hinge_fit(const std::vector<double>& x, const std::vector<double>& y,
 // with >= 3 blocks per segment). A knot counts when it removes at least half of the simpler
 // model's residual and its slope change is material; the last knot found is reported, as what
 // matters for leak-or-plateau is the stretch after the final change of regime.
-Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref) {
+Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
+              double alias_bytes) {
   Knee k;
   const std::size_t n = b.t.size();
   if (n < 8) return k;
@@ -620,16 +647,24 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref)
   // A slowing knee ends a rise: the segment before it must have risen materially (a flat series
   // that drops in its last samples - a program freeing at exit - did not "rise until a knee").
   // span_s: the length of the segment before the knot.
-  auto shaped = [&](double before, double after, double span_s) {
-    const bool rose = 100.0 * before * span_s / level_ref >= o.min_growth_pct;
+  // On a deseasonalized series (alias_bytes > 0) a change of regime must also move the series
+  // by more than sampling alone moves a one-period mean (cycle_alias_intervals x the alias):
+  // the rise before a slowing knee, the extra growth after an onset.
+  const double alias_line = o.cycle_alias_intervals * alias_bytes;
+  auto shaped = [&](double before, double after, double span_s, double knot_s) {
+    const bool rose =
+        100.0 * before * span_s / level_ref >= o.min_growth_pct && before * span_s >= alias_line;
+    if (after > before && (after - std::max(0.0, before)) * (w_s - knot_s) < alias_line)
+      return false;
     const bool decel = before > 0 && after < o.knee_slope_ratio * before && rose;
     const bool accel = after > 0 && o.knee_slope_ratio * after > std::max(0.0, before);
     return decel || accel;
   };
   const bool one = sse1 <= o.knee_sse_ratio * sse0 && changed_at(sl1[0], sl1[1], x[k1]) &&
-                   shaped(sl1[0], sl1[1], x[k1] - x[0]);
+                   shaped(sl1[0], sl1[1], x[k1] - x[0], x[k1]);
   const bool two = std::isfinite(sse2) && sse2 <= o.knee_sse_ratio * std::min(sse0, sse1) &&
-                   changed_at(sl2[1], sl2[2], x[k2]) && shaped(sl2[1], sl2[2], x[k2] - x[k2a]);
+                   changed_at(sl2[1], sl2[2], x[k2]) &&
+                   shaped(sl2[1], sl2[2], x[k2] - x[k2a], x[k2]);
   std::size_t at = k1;
   double before = sl1[0], after = sl1[1], sse = sse1;
   if (two) at = k2, before = sl2[1], after = sl2[2], sse = sse2;
@@ -740,7 +775,8 @@ bool prepare(const Series& s, const Options& o, SeriesVerdict& out, Prepared& p)
     return false;
   }
   out.whole = *whole;
-  out.knee = fit_knee(p.all, p.c.t.back(), o, p.level_ref);
+  out.knee = fit_knee(p.all, p.c.t.back(), o, p.level_ref,
+                      p.deseason ? sampling_alias(p.raw, p.cycle_ms) : 0.0);
   return true;
 }
 

@@ -224,7 +224,8 @@ Case Generator::make(Kind kind) {
   }
   Series& h = use_allocated ? c.signals.allocated : c.signals.live_bytes;
   Series& r = c.signals.rss;
-  std::vector<int> kept;  // sample indices taken (for oracle_z)
+  std::vector<int> kept;              // sample indices taken (for oracle_z)
+  std::vector<double> spike(n, 0.0);  // per 100 ms step (for sample_at)
   for (int i = 0; i < n; ++i) {
     const double u = static_cast<double>(i) / (n - 1);
     if (chance(drop_p) || (u >= gap0 && u < gap1)) continue;
@@ -236,6 +237,7 @@ Case Generator::make(Kind kind) {
       const double s = uni(0.05, 0.5) * base;
       hv += s;
       rv += s;
+      spike[static_cast<std::size_t>(i)] = s;
     }
     h.t_ms.push_back(t);
     h.value.push_back(hv);
@@ -246,6 +248,23 @@ Case Generator::make(Kind kind) {
       c.signals.mmap_bytes.value.push_back(mmap(u) + 0.1 * eh[static_cast<std::size_t>(i)]);
     }
   }
+  c.window_ms = (n - 1) * dt;
+  c.sample_at = [=](const std::vector<double>& times) {
+    Signals out;
+    Series& oh = use_allocated ? out.allocated : out.live_bytes;
+    for (double t : times) {
+      const double u = t / ((n - 1) * dt);
+      if (u < 0 || u > 1 || (u >= gap0 && u < gap1)) continue;
+      const auto i = static_cast<std::size_t>(std::lround(t / dt));
+      const double hv = base + held(u) + eh[i] + spike[i];
+      const double rv = base + (rss ? rss(u) : held(u) + overhead) + er[i] + spike[i];
+      oh.t_ms.push_back(t), oh.value.push_back(hv);
+      out.rss.t_ms.push_back(t), out.rss.value.push_back(rv);
+      if (mmap)
+        out.mmap_bytes.t_ms.push_back(t), out.mmap_bytes.value.push_back(mmap(u) + 0.1 * eh[i]);
+    }
+    return out;
+  };
   if (leak_part && kept.size() > 2 && sd > 0) {
     // Exact prewhitening of AR(1) over gaps of d samples: x_j - phi^d x_i has variance
     // sd^2 (1 - phi^2d); the first sample keeps sd^2. Whitened columns: the intercept and the

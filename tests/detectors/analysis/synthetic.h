@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "arenalab/analysis/analysis.h"
 
@@ -49,6 +51,12 @@ struct Case {
   // timing and form known), and only held is used. What that costs the oracle is what
   // telling the leak from the rest costs any test.
   double oracle_z_shape = 0;
+  // The same series (the same shapes, the same noise and spikes, the same gap) sampled at other
+  // instants: times in ms from the window's start (0 .. (n - 1) x 100 ms; later ones dropped).
+  // The noise is the AR(1) process on its 100 ms grid, read at the nearest step; an instant in
+  // the gap gives no sample. For the classifier's sampling-invariance test (uneven sampling).
+  std::function<Signals(const std::vector<double>& t_ms)> sample_at;
+  double window_ms = 0;  // (n - 1) x 100 ms
 };
 
 class Generator {
