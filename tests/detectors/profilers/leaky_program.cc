@@ -3,9 +3,14 @@
 // (a leak in a named, non-main function) while churn_buffers() and cached_window() allocate
 // and free (churn, and a bounded window). --mmap leaks through mmap(2) instead of malloc;
 // --free-at-exit frees the leak just before exit (a teardown that hides it from an exit dump).
+// The ticks follow the monotonic clock (tick t is due at t x 20 ms), so on a loaded machine the
+// program still runs --seconds and its state at a time is what that time says; --churn-held-ms
+// reports how long it held its churn buffers, the truth a temporary-allocation count is held to.
 #include <sys/mman.h>
-#include <unistd.h>
+#include <time.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +26,19 @@ bool g_fixed = false;  // --fixed: keep only the 16 newest records (the bug fixe
 namespace {
 void* g_window[16] = {};            // bounded: each slot is freed when reused
 volatile unsigned char g_sink = 0;  // keeps the churn from being optimized away
+
+// --churn-held-ms MS: churn buffers held longer than MS, counted two ways on CLOCK_MONOTONIC
+// (the clock the interposer stamps its records with): from malloc's return to free's call (the
+// program's own hold, which a record's lifetime includes) and from malloc's call to free's
+// return (which includes it). Under load a preemption between the two stretches a hold.
+std::int64_t g_held_limit_ns = -1;
+int g_held_inner_over = 0, g_held_outer_over = 0;
+
+std::int64_t mono_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 }  // namespace
 
 __attribute__((noinline)) void leak_some_records(std::size_t bytes) {
@@ -42,10 +60,19 @@ __attribute__((noinline)) void leak_some_mappings(std::size_t bytes) {
 }
 
 __attribute__((noinline)) void churn_buffers(std::size_t bytes) {
+  const bool timed = g_held_limit_ns >= 0;
+  const std::int64_t t0 = timed ? mono_ns() : 0;
   auto* p = static_cast<unsigned char*>(std::malloc(bytes));
+  const std::int64_t t1 = timed ? mono_ns() : 0;
   std::memset(p, 2, bytes);
   g_sink = g_sink + p[bytes / 2];
+  const std::int64_t t2 = timed ? mono_ns() : 0;
   std::free(p);
+  if (timed) {
+    const std::int64_t t3 = mono_ns();
+    g_held_inner_over += t2 - t1 > g_held_limit_ns;
+    g_held_outer_over += t3 - t0 > g_held_limit_ns;
+  }
 }
 
 __attribute__((noinline)) void cached_window(int i, std::size_t bytes) {
@@ -58,6 +85,7 @@ int main(int argc, char** argv) {
   double seconds = 3;
   bool use_mmap = false;
   bool free_at_exit = false;  // teardown frees what was kept (as Python's finalization does)
+  double held_ms = -1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--mmap")
@@ -68,14 +96,24 @@ int main(int argc, char** argv) {
       free_at_exit = true;
     else if (a == "--seconds" && i + 1 < argc)
       seconds = std::atof(argv[++i]);
+    else if (a == "--churn-held-ms" && i + 1 < argc)
+      held_ms = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--seconds S] [--mmap] [--fixed] [--free-at-exit]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--seconds S] [--mmap] [--fixed] [--free-at-exit] "
+                   "[--churn-held-ms MS]\n",
                    argv[0]);
       return 2;
     }
   }
-  // Every 20 ms: 256 KiB leaked, 20 x 128 KiB churned, one 64 KiB window slot replaced.
+  if (held_ms >= 0) g_held_limit_ns = static_cast<std::int64_t>(held_ms * 1e6);
+  // Every 20 ms: 256 KiB leaked, 20 x 128 KiB churned, one 64 KiB window slot replaced. Tick t
+  // is due at start + t x 20 ms: a tick made late by the scheduler runs at once, so the work
+  // keeps to the clock (a sleep of 20 ms after each tick would add every late wake-up to the
+  // run, a 1 s run lasting 2-3 s at load 20), and the number of ticks stays seconds x 50.
   const int ticks = static_cast<int>(seconds * 50);
+  timespec due{};
+  clock_gettime(CLOCK_MONOTONIC, &due);
   for (int t = 0; t < ticks; ++t) {
     if (use_mmap)
       leak_some_mappings(256 * 1024);
@@ -83,9 +121,20 @@ int main(int argc, char** argv) {
       leak_some_records(256 * 1024);
     for (int j = 0; j < 20; ++j) churn_buffers(128 * 1024);
     cached_window(t, 64 * 1024);
-    usleep(20000);
+    due.tv_nsec += 20000000;
+    if (due.tv_nsec >= 1000000000) {
+      due.tv_nsec -= 1000000000;
+      ++due.tv_sec;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr) == EINTR) {
+    }
   }
   std::printf("leaky_program: %zu blocks kept\n", g_kept_count);
+  if (g_held_limit_ns >= 0)
+    std::printf(
+        "leaky_program: %d churn buffers, held over %g ms: %d from malloc's return to free's "
+        "call, %d from malloc's call to free's return\n",
+        ticks * 20, held_ms, g_held_inner_over, g_held_outer_over);
   if (free_at_exit && !use_mmap) {
     // Teardown, as a destructor would: freed just before exit, so the dump taken at exit sees
     // none of it while the regular dumps before saw it grow.
