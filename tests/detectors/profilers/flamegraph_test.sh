@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Flame graphs people can use (issue 22, item 4), on profilers_leaky_program --seconds 3 under the
-# interposer (--interval 0.05, --at 1.5). The cadence gives the slope analysis twice the 24 dumps
-# it needs in the program's 3 s (the program keeps to the clock): at 0.1 s a 3 s run gives 30 at
-# most, and the ticks a starved sampler skips under load (it keeps to the clock too, never
-# bunches them) left 28 in one run: 7 blocks where 8 are needed, unresolved, exit 0.
+# interposer (--interval 0.1, --at 1.5):
 #  1. --at: live-at.folded holds the live bytes at the dump nearest to 1.5 s: leak_some_records
 #     is its widest stack, with fewer bytes than at the last dump (live.folded) and more than 0;
-#     live-at.svg's title names that dump's time (the one of profile.json's dump_t_ms nearest
-#     to 1.5 s).
+#     live-at.svg's title names that dump's time: the one of profile.json's dump_t_ms nearest to
+#     1.5 s (not a time within 0.3 s of it: the sampler keeps to the clock and skips the ticks
+#     it is starved of under load, so the nearest dump can be further away).
 #  2. arenalab report embeds the growth, live and live-at flame graphs inline in report.html
 #     (no <img> of them, nothing loaded from outside the page: no src= or href= to a file).
 #     --lg-sample 14 (16 KiB between samples): the bounded window (16 x 64 KiB live) is then in every
@@ -24,7 +22,7 @@ here=$(dirname "$0")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail=0
-"$arenalab" profile --profiler interposer --no-tools -q --interval 0.05 --lg-sample 14 --at 1.5 --out "$out/p" \
+"$arenalab" profile --profiler interposer --no-tools -q --interval 0.1 --lg-sample 14 --at 1.5 --out "$out/p" \
   -- "$prog" --seconds 3 >"$out/p.txt" 2>"$out/p.err"
 rc=$?
 [[ $rc -eq 3 ]] || { echo "FAIL: profile exited $rc, expected 3: $(tail -3 "$out/p.err")"; fail=1; }
