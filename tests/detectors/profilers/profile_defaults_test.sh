@@ -79,7 +79,6 @@ import os, xml.etree.ElementTree as ET
 d = os.path.dirname(sys.argv[1])
 try:
     lines = [l.rsplit(" ", 1) for l in open(os.path.join(d, "growth.folded")) if l.strip()]
-    widest = max(lines, key=lambda l: float(l[1]))
     want = "leak_some_records"
     lb = top.get("live_bytes") or [0]
     if "leak_some_records" in fn and lb[-1] < max(lb):
@@ -90,11 +89,14 @@ try:
             name = ((c.get("site") or {}).get("function") or "").split("(")[0]
             if b and b[-1] - b[0] >= 1:
                 grew[name] = grew.get(name, 0) + b[-1] - b[0]
-        want = max(grew, key=grew.get) if grew else "?"
+        want = max(grew, key=grew.get) if grew else None
         print(f"a regular dump fell in the teardown (the leak's series ends at "
               f"{lb[-1] / 2**20:.1f} of {max(lb) / 2**20:.1f} MiB): the growth graph's widest "
-              f"stack is the site that grew most over the series, {want}")
-    if not widest[0].split(";")[-1].startswith(want):
+              f"stack is the site that grew most over the series, {want or 'none (empty)'}")
+    widest = max(lines, key=lambda l: float(l[1])) if lines else None
+    if want is None and widest is not None:
+        fail.append(f"growth.folded has {widest} where no site of the series grew")
+    elif want is not None and (widest is None or not widest[0].split(";")[-1].startswith(want)):
         fail.append(f"growth.folded's widest stack is {widest}, expected {want}")
     ns = "{http://www.w3.org/2000/svg}"
     svg = ET.parse(os.path.join(d, "growth.svg")).getroot()
