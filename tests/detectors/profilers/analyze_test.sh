@@ -6,7 +6,12 @@
 # exact because full mode records every allocation:
 #  1. live at the peak: leak_some_records 25.0 MiB (100 x 256 KiB), first; peak.folded's widest
 #     stack ends in it and peak.svg is well-formed;
-#  2. temporary allocations: churn_buffers 2000 of 2000;
+#  2. temporary allocations (freed within 10 ms): churn_buffers T of 2000, T being what the
+#     program measured of its own holds on CLOCK_MONOTONIC (--churn-held-ms 10), the interposer's
+#     clock: a record's lifetime lies between the program's hold (malloc's return to free's
+#     call) and that hold with the two calls, so T is at least 2000 minus the holds over 10 ms
+#     with the calls and at most 2000 minus those over 10 ms without. Unloaded, none is: T is
+#     exactly 2000; under load a preemption inside a hold makes that buffer not temporary;
 #  3. allocations per site: churn_buffers 2000 (250.0 MiB), leak_some_records and
 #     cached_window 100 each;
 #  4. --at 1: a "live at 1.0 s" table where leak_some_records holds part of its peak (more than
@@ -21,7 +26,8 @@ arenalab=$1 prog=$2
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail=0
-"$arenalab" run -q --mode full --out "$out/full" -- "$prog" --seconds 2 >/dev/null 2>"$out/run.err" ||
+"$arenalab" run -q --mode full --out "$out/full" -- "$prog" --seconds 2 --churn-held-ms 10 \
+  >"$out/run.txt" 2>"$out/run.err" ||
   { echo "FAIL: run --mode full: $(cat "$out/run.err")"; exit 1; }
 "$arenalab" analyze "$out/full" >"$out/views.txt" 2>&1 ||
   { echo "FAIL: analyze: $(cat "$out/views.txt")"; exit 1; }
@@ -32,17 +38,37 @@ expect() {  # expect SECTION-PATTERN ROW-PATTERN (in $views)
     echo "FAIL: no row '$2' under '$1' in $(basename "$views")"; fail=1
   fi
 }
+# expect_temporary PROGRAM-OUTPUT: churn_buffers' temporaries (in $views) within what the
+# program measured of its holds (its line "held over 10 ms: I from malloc's return to free's
+# call, O from malloc's call to free's return"): 2000 - O <= T <= 2000 - I.
+expect_temporary() {
+  local held inner outer t
+  held=$(grep -o 'held over 10 ms: [0-9]* from .*, [0-9]* from' "$1")
+  if [[ -z $held ]]; then
+    echo "FAIL: the program did not report its churn holds: $(cat "$1")"; fail=1; return
+  fi
+  read -r inner outer < <(sed -E 's/.*: ([0-9]+) from .*, ([0-9]+) from$/\1 \2/' <<<"$held")
+  t=$(sed -n '/^temporary allocations/,/^$/p' "$views" |
+    sed -nE 's/^ +([0-9]+) of 2000  churn_buffers.*/\1/p')
+  echo "churn_buffers: ${t:-no row} of 2000 temporary; the program held $inner over 10 ms" \
+    "($outer counting malloc and free)"
+  if [[ -z $t ]] || ((t < 2000 - outer || t > 2000 - inner)); then
+    echo "FAIL: churn_buffers' temporaries: '${t:-no row} of 2000' under 'temporary allocations'" \
+      "in $(basename "$views"), expected $((2000 - outer))..$((2000 - inner))"
+    fail=1
+  fi
+}
 expect_counts() {
   expect '^live at the peak' '^ +25\.0 MiB  leak_some_records'
   if ! sed -n '/^live at the peak/{n;p}' "$views" | grep -q leak_some_records; then
     echo "FAIL: leak_some_records is not first at the peak"; fail=1
   fi
-  expect '^temporary allocations' '^ +2000 of 2000  churn_buffers'
+  expect_temporary "$1"
   expect '^allocations per call site' '^ +2000 \(250\.0 MiB\)  churn_buffers'
   expect '^allocations per call site' '^ +100 \(25\.0 MiB\)  leak_some_records'
   expect '^allocations per call site' '^ +100 \(6\.2 MiB\)  cached_window'
 }
-expect_counts
+expect_counts "$out/run.txt"
 python3 - "$out/full" <<'PY' || fail=1
 import sys, xml.etree.ElementTree as ET
 d = sys.argv[1]
@@ -75,13 +101,13 @@ if [[ $rc -ne 1 || $(printf '%s\n' "$err" | wc -l) -ne 1 || $err != *allocs.bin*
 fi
 
 "$arenalab" profile --profiler interposer --full -q --out "$out/pf" -- "$prog" --seconds 2 \
-  >"$out/pf.txt" 2>"$out/pf.err"; rc=$?
+  --churn-held-ms 10 >"$out/pf.txt" 2>"$out/pf.err"; rc=$?
 if [[ $rc -ne 0 ]]; then
   echo "FAIL: profile --full exited $rc: $(tail -3 "$out/pf.err")"; fail=1
 fi
 grep '^profile: ' "$out/pf.txt"
 views=$out/pf.txt
-expect_counts
+expect_counts "$out/pf.txt"
 grep -q '^profile: .* under interposer, full mode (exit 0)$' "$out/pf.txt" ||
   { echo "FAIL: profile --full has no 'profile: ... full mode (exit 0)' line"; fail=1; }
 # One code path: what analyze prints for the directory is what profile --full printed after its
