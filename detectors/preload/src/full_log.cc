@@ -228,7 +228,7 @@ void full_alloc(void* p, size_t size) {
   if (!g_full_on) return;
   ThreadState& t = t_state;
   void* frames[kMaxDepth];
-  const int depth = capture_stack(frames, kMaxDepth);
+  const int depth = capture_stack_inline(frames, kMaxDepth);
   bool added = false;
   long id = find_stack_shared(frames, depth, &added);
   ThreadLog* l = my_log(t);
