@@ -21,6 +21,8 @@
 namespace arenalab::preload {
 
 SpinLock g_prof_lock;
+std::uintptr_t g_self_lo = 0, g_self_hi = 0;
+int (*g_unwind)(void**, int) = nullptr;
 Stack* g_stacks = nullptr;
 std::atomic<std::uint32_t> g_stack_count{0};
 char g_profile_dir[1024];
@@ -29,12 +31,7 @@ namespace {
 
 namespace protocol = preload::protocol;
 
-// Frames dropped from the top of a stack: those inside this library (the hook, sample_alloc,
-// capture), found by address, so inlining decisions never shift the stack.
-constexpr int kSkipFrames = 4;  // upper bound on our own frames, for the capture buffer
-std::uintptr_t g_self_lo = 0, g_self_hi = 0;
 std::uint32_t* g_stack_index = nullptr;  // hash -> stack id + 1
-int (*g_unwind)(void**, int) = nullptr;
 
 // The address range of this library's executable segment (for capture_stack()).
 void find_self_text() {
@@ -109,21 +106,7 @@ std::uint64_t frames_hash(void* const* frames, int depth) {
   return h ? h : 1;
 }
 
-int capture_stack(void** frames, int max) {
-  void* raw[kMaxDepth + kSkipFrames];
-  int n = 0;
-  {
-    BusyScope unwinding(t_state, kUnwinding);  // see Hook in accounting.h
-    n = g_unwind ? g_unwind(raw, kMaxDepth + kSkipFrames) : 0;
-  }
-  int i = 0;
-  while (i < n && reinterpret_cast<std::uintptr_t>(raw[i]) >= g_self_lo &&
-         reinterpret_cast<std::uintptr_t>(raw[i]) < g_self_hi)
-    ++i;
-  int out = 0;
-  for (; i < n && out < max; ++i) frames[out++] = raw[i];
-  return out;
-}
+int capture_stack(void** frames, int max) { return capture_stack_inline(frames, max); }
 
 void profile_init(unsigned flags, unsigned long long sample_bytes, const char* out_dir) {
   if (sample_bytes) g_sample_bytes = static_cast<long long>(sample_bytes);

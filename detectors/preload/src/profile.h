@@ -25,6 +25,33 @@ extern Stack* g_stacks;  // kMaxStacks entries, mapped by profile_init (null: of
 extern std::atomic<std::uint32_t> g_stack_count;
 extern char g_profile_dir[1024];  // the output directory
 
+// The unwinder (libunwind's unw_backtrace, else backtrace(3)) and this library's executable
+// segment, whose frames are dropped from the top of a stack (set by profile_init).
+extern int (*g_unwind)(void**, int);
+extern std::uintptr_t g_self_lo, g_self_hi;
+// Frames dropped from the top of a stack: those inside this library (the hook, sample_alloc,
+// capture), found by address, so inlining decisions never shift the stack.
+inline constexpr int kSkipFrames = 4;  // upper bound on our own frames, for the capture buffer
+
+// capture_stack (state.h), inline: full mode unwinds every allocation, and each frame of ours
+// costs the unwinder what one of the program's does (about 130 instructions, callgrind), so
+// full_alloc does not add capture_stack's frame to walk.
+__attribute__((always_inline)) inline int capture_stack_inline(void** frames, int max) {
+  void* raw[kMaxDepth + kSkipFrames];
+  int n = 0;
+  {
+    BusyScope unwinding(t_state, kUnwinding);  // see Hook in accounting.h
+    n = g_unwind ? g_unwind(raw, kMaxDepth + kSkipFrames) : 0;
+  }
+  int i = 0;
+  while (i < n && reinterpret_cast<std::uintptr_t>(raw[i]) >= g_self_lo &&
+         reinterpret_cast<std::uintptr_t>(raw[i]) < g_self_hi)
+    ++i;
+  int out = 0;
+  for (; i < n && out < max; ++i) frames[out++] = raw[i];
+  return out;
+}
+
 // Finds or adds a stack; lock held. Returns its id, or -1 when the table is full.
 long find_stack(void* const* frames, int depth, bool* added);
 // Finds a stack without the lock (the index is published with release stores), or adds it

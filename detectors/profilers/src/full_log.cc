@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // allocs.bin replayed: per-site counts, temporary allocations and the live bytes at the peak.
-// The record layout is the interposer's (detectors/preload/src/profile.cc, "Full log records").
+// The records are decoded by runner::for_each_full_log_record (layouts: docs/interposer.md).
 #include "arenalab/profilers/full_log.h"
 
 #include <fmt/format.h>
@@ -20,9 +20,6 @@ namespace arenalab::profilers {
 
 namespace {
 
-constexpr std::string_view kMagic = "ARENALAB-FULL/2\n";
-constexpr std::uint32_t kNoStack = 0xffffffffu;  // the interposer's stack table was full
-
 struct Event {
   std::uint64_t ns, p, size;
   std::uint32_t stack;
@@ -38,45 +35,18 @@ Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_m
   v.temporary_ms = temporary_ms;
   auto data = runner::read_full_log_records(v.log_path);  // decompressed
   if (!data) return data.error();
-  if (data->compare(0, kMagic.size(), kMagic) != 0)
-    return make_error(v.log_path +
-                      ": not an arenalab full log (expected ARENALAB-FULL/2; "
-                      "written by --mode full)");
   std::map<std::uint32_t, std::vector<std::uint64_t>> stacks;
   std::vector<Event> events;
-  std::size_t i = kMagic.size();
-  auto get = [&](auto& value) {
-    if (i + sizeof value > data->size()) return false;
-    std::memcpy(&value, data->data() + i, sizeof value);
-    i += sizeof value;
-    return true;
-  };
-  while (i < data->size()) {  // a record cut by a kill ends the log
-    const char tag = (*data)[i++];
-    if (tag == 'S') {
-      std::uint32_t id = 0, depth = 0;
-      if (!get(id) || !get(depth) || i + depth * 8ULL > data->size()) break;
-      auto& frames = stacks[id];
-      frames.resize(depth);
-      std::memcpy(frames.data(), data->data() + i, depth * 8ULL);
-      i += depth * 8ULL;
-    } else if (tag == 'A') {
-      Event e{};
-      e.alloc = true;
-      if (!get(e.ns) || !get(e.p) || !get(e.size) || !get(e.stack)) break;
-      events.push_back(e);
-    } else if (tag == 'F') {
-      Event e{};
-      if (!get(e.ns) || !get(e.p)) break;
-      events.push_back(e);
-    } else if (tag == 'T') {
-      std::uint64_t t = 0;
-      if (!get(t)) break;
-    } else {
-      return make_error(v.log_path + ": unknown record '" + std::string(1, tag) + "' at byte " +
-                        std::to_string(i - 1));
-    }
-  }
+  Status st =
+      runner::for_each_full_log_record(*data, v.log_path, [&](const runner::FullLogRecord& r) {
+        if (r.tag == 'S')
+          stacks[r.stack] = r.frames;
+        else if (r.tag == 'A')
+          events.push_back({r.ns, r.ptr, r.size, r.stack, true});
+        else if (r.tag == 'F')
+          events.push_back({r.ns, r.ptr, 0, 0, false});
+      });
+  if (!st) return st.error();
   // Threads' buffers interleave by when they were flushed: time order, a thread's own kept.
   std::stable_sort(events.begin(), events.end(),
                    [](const Event& a, const Event& b) { return a.ns < b.ns; });

@@ -434,12 +434,116 @@ Result<std::string> read_full_log_records(const std::string& path) {
   return out;
 }
 
+namespace {
+
+// The fixed-width records of ARENALAB-FULL/2.
+Status decode_full_log_v2(const std::string& data, const std::string& path,
+                          const std::function<void(const FullLogRecord&)>& fn) {
+  std::size_t i = 16;
+  auto get = [&](auto& v) {
+    if (i + sizeof v > data.size()) return false;
+    std::memcpy(&v, data.data() + i, sizeof v);
+    i += sizeof v;
+    return true;
+  };
+  FullLogRecord r;
+  while (i < data.size()) {
+    r.tag = data[i++];
+    if (r.tag == 'S') {
+      std::uint32_t depth = 0;
+      if (!get(r.stack) || !get(depth) || i + depth * 8ULL > data.size()) break;  // cut
+      r.frames.resize(depth);
+      std::memcpy(r.frames.data(), data.data() + i, depth * 8ULL);
+      i += depth * 8ULL;
+    } else if (r.tag == 'A') {
+      if (!get(r.ns) || !get(r.ptr) || !get(r.size) || !get(r.stack)) break;
+    } else if (r.tag == 'F') {
+      if (!get(r.ns) || !get(r.ptr)) break;
+    } else if (r.tag == 'T') {
+      if (!get(r.t_ms)) break;
+    } else {
+      return make_error(printable(path) + ": unknown record '" + printable(std::string(1, r.tag)) +
+                        "' at byte " + std::to_string(i - 1));
+    }
+    fn(r);
+  }
+  return Ok{};
+}
+
+// ARENALAB-FULL/3: varints, deltas from the thread's previous record since its buffer's 'B'.
+Status decode_full_log_v3(const std::string& data, const std::string& path,
+                          const std::function<void(const FullLogRecord&)>& fn) {
+  std::size_t i = 16;
+  auto varint = [&](std::uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (i >= data.size()) return false;
+      const auto b = static_cast<unsigned char>(data[i++]);
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;  // longer than 10 bytes: damaged
+  };
+  auto delta = [&](std::uint64_t& base) {  // a zigzag delta applied to base
+    std::uint64_t z = 0;
+    if (!varint(z)) return false;
+    base += (z >> 1) ^ (~(z & 1) + 1);
+    return true;
+  };
+  std::uint64_t ns = 0, ptr = 0, id = 0, depth = 0;
+  FullLogRecord r;
+  while (i < data.size()) {
+    r.tag = data[i++];
+    if (r.tag == 'B') {
+      ns = ptr = 0;
+      continue;
+    }
+    if (r.tag == 'S') {
+      if (!varint(id) || !varint(depth) || id >= kFullLogNoStack || depth > data.size() - i) break;
+      r.stack = static_cast<std::uint32_t>(id);
+      r.frames.assign(depth, 0);
+      std::uint64_t f = 0;
+      bool whole = true;
+      for (auto& frame : r.frames) {
+        if (!(whole = delta(f))) break;
+        frame = f;
+      }
+      if (!whole) break;
+    } else if (r.tag == 'A') {
+      if (!delta(ns) || !delta(ptr) || !varint(r.size) || !varint(id)) break;
+      r.ns = ns;
+      r.ptr = ptr;
+      r.stack =
+          id == 0 || id > kFullLogNoStack ? kFullLogNoStack : static_cast<std::uint32_t>(id - 1);
+    } else if (r.tag == 'F') {
+      if (!delta(ns) || !delta(ptr)) break;
+      r.ns = ns;
+      r.ptr = ptr;
+    } else if (r.tag == 'T') {
+      if (i + 8 > data.size()) break;
+      std::memcpy(&r.t_ms, data.data() + i, 8);
+      i += 8;
+    } else {
+      return make_error(printable(path) + ": unknown record '" + printable(std::string(1, r.tag)) +
+                        "' at byte " + std::to_string(i - 1));
+    }
+    fn(r);
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Status for_each_full_log_record(const std::string& data, const std::string& path,
+                                const std::function<void(const FullLogRecord&)>& fn) {
+  if (data.compare(0, 16, "ARENALAB-FULL/3\n") == 0) return decode_full_log_v3(data, path, fn);
+  if (data.compare(0, 16, "ARENALAB-FULL/2\n") == 0) return decode_full_log_v2(data, path, fn);
+  return make_error(printable(path) + ": not an arenalab full log (expected ARENALAB-FULL/3)");
+}
+
 Result<FullLogSummary> read_full_log(const std::string& path) {
   auto records = read_full_log_records(path);
   if (!records) return records.error();
-  const std::string& data = *records;
-  if (data.compare(0, 16, "ARENALAB-FULL/2\n") != 0)
-    return make_error(path + ": not an arenalab full log (expected ARENALAB-FULL/2)");
   FullLogSummary s;
   // Each thread's records are in order; threads' buffers interleave by when they were
   // written, so the events are put in time order (stable: a thread's own order is kept).
@@ -448,37 +552,17 @@ Result<FullLogSummary> read_full_log(const std::string& path) {
     bool alloc;
   };
   std::vector<Event> events;
-  std::size_t i = 16;
-  auto get = [&](auto& v) {
-    if (i + sizeof v > data.size()) return false;
-    std::memcpy(&v, data.data() + i, sizeof v);
-    i += sizeof v;
-    return true;
-  };
-  while (i < data.size()) {
-    const char tag = data[i++];
-    if (tag == 'S') {
-      std::uint32_t id, depth;
-      if (!get(id) || !get(depth) || i + depth * 8ULL > data.size()) break;  // cut by a kill
-      i += depth * 8ULL;
+  Status st = for_each_full_log_record(*records, path, [&](const FullLogRecord& r) {
+    if (r.tag == 'S')
       ++s.stacks;
-    } else if (tag == 'A') {
-      std::uint64_t ns, p, size;
-      std::uint32_t stack;
-      if (!get(ns) || !get(p) || !get(size) || !get(stack)) break;
-      events.push_back({ns, p, size, true});
-    } else if (tag == 'F') {
-      std::uint64_t ns, p;
-      if (!get(ns) || !get(p)) break;
-      events.push_back({ns, p, 0, false});
-    } else if (tag == 'T') {
-      std::uint64_t t;
-      if (!get(t)) break;
-      s.last_t_ms = std::max(s.last_t_ms, static_cast<double>(t));
-    } else {
-      return make_error(path + ": unknown record at byte " + std::to_string(i - 1));
-    }
-  }
+    else if (r.tag == 'A')
+      events.push_back({r.ns, r.ptr, r.size, true});
+    else if (r.tag == 'F')
+      events.push_back({r.ns, r.ptr, 0, false});
+    else if (r.tag == 'T')
+      s.last_t_ms = std::max(s.last_t_ms, static_cast<double>(r.t_ms));
+  });
+  if (!st) return st.error();
   std::stable_sort(events.begin(), events.end(),
                    [](const Event& a, const Event& b) { return a.ns < b.ns; });
   std::unordered_map<std::uint64_t, std::uint64_t> live;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "arenalab/core/files.h"
 #include "arenalab/formats/timeline.h"
@@ -159,7 +160,27 @@ TEST(Runner, FullModeLogBalances) {
   EXPECT_EQ(std::string(magic, 4), std::string("\x28\xb5\x2f\xfd", 4));
   auto records = runner::read_full_log_records(r->out_dir + "/allocs.bin");
   ASSERT_TRUE(records.ok()) << records.error().message;
-  EXPECT_EQ(records->rfind("ARENALAB-FULL/2\n", 0), 0u);
+  EXPECT_EQ(records->rfind("ARENALAB-FULL/3\n", 0), 0u);
+  // Decoded (varints, deltas from each buffer's 'B'): every allocation names a stack of the
+  // log, the 64 MiB block's size comes back whole, and times never run backwards in a thread.
+  std::set<std::uint32_t> stack_ids, used;
+  std::uint64_t big = 0, frames = 0, last_ns = 0, backwards = 0;
+  auto st = runner::for_each_full_log_record(*records, "allocs.bin", [&](const auto& rec) {
+    if (rec.tag == 'S') {
+      stack_ids.insert(rec.stack);
+      frames += rec.frames.size();
+    } else if (rec.tag == 'A' || rec.tag == 'F') {
+      if (rec.tag == 'A') used.insert(rec.stack);
+      if (rec.tag == 'A' && rec.size == (64u << 20)) ++big;
+      backwards += rec.ns < last_ns;  // one thread allocates here
+      last_ns = rec.ns;
+    }
+  });
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  for (auto id : used) EXPECT_TRUE(stack_ids.count(id)) << "stack " << id << " never written";
+  EXPECT_EQ(big, 1u);
+  EXPECT_EQ(backwards, 0u);
+  EXPECT_GT(frames, stack_ids.size());
   const auto size = fs::file_size(r->out_dir + "/allocs.bin");
   EXPECT_LT(size, records->size());
   // Cut mid-frame (a kill): what decompressed before the cut is still a readable log.

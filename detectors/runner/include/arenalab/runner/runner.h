@@ -111,9 +111,26 @@ bool is_static_executable(const std::string& path);
 std::string secure_exec_reason(const std::string& path);
 
 // The records of a full-mode log (<out_dir>/allocs.bin), starting with its magic
-// "ARENALAB-FULL/2\n": the file is a sequence of zstd frames (or, written before issue 21, the
-// records themselves). A frame cut by a kill ends the log: what decompressed is kept.
+// "ARENALAB-FULL/3\n" (or /2, written before the compact records): the file is a sequence of
+// zstd frames (or, written before issue 21, the records themselves). A frame cut by a kill ends
+// the log: what decompressed is kept.
 Result<std::string> read_full_log_records(const std::string& path);
+
+// One record of a full-mode log, decoded (the layouts are in docs/interposer.md).
+inline constexpr std::uint32_t kFullLogNoStack = 0xffffffffu;  // the stack table was full
+struct FullLogRecord {
+  char tag = 0;                   // 'S' a new stack, 'A' an allocation, 'F' a free, 'T' time
+  std::uint64_t ns = 0, ptr = 0;  // A, F: CLOCK_MONOTONIC ns, the block's address
+  std::uint64_t size = 0;         // A: the requested size
+  std::uint32_t stack = kFullLogNoStack;  // A: its stack's id; S: the new stack's id
+  std::uint64_t t_ms = 0;                 // T: ms since the target started
+  std::vector<std::uint64_t> frames;      // S: innermost first
+};
+// Calls fn with each record of `records` (read_full_log_records' text) in file order, ARENALAB-
+// FULL/2 or /3; a record cut short (a killed target) ends the log. Errors name `path`: not a
+// full log, an unknown record.
+Status for_each_full_log_record(const std::string& records, const std::string& path,
+                                const std::function<void(const FullLogRecord&)>& fn);
 
 // The full-mode log (<out_dir>/allocs.bin) summarised.
 struct FullLogSummary {
