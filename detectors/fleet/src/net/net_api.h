@@ -3,7 +3,7 @@
 // libarenalab_fleet_net.so, the module that holds the fleet's network stack: libcurl (range
 // queries against a Prometheus server) and prometheus-cpp's Exposer (the /metrics endpoint of
 // --metrics). Only classify --prometheus and --metrics need them, and the dynamic loader's
-// relocation of the ~35 libraries they pull in was most of every arenalab command's start-up
+// relocation of the 32 shared objects they pull in was most of every arenalab command's start-up
 // (docs/interposer.md, "The start-up floor"), so the module is loaded with dlopen on first use
 // (net_loader.cc) and the executable does not link them.
 // Both sides are built from this tree by the same compiler against the same libstdc++: the
