@@ -45,6 +45,13 @@ echo '{"schema": "arenalab.baseline/2", "cells": [{"workload": "touch", "configu
 expect 1 "base.json: .*1e400" -- check --baseline "$work/b/base.json" "$work/b/base.json"
 echo '{"schema": "arenalab.budget/2", "command": ["x"], "limit_bytes": 4096, "cgroup": null}' >"$work/b/budget.json"
 expect 1 "budget.json: cgroup: expected an object, found null" -- report "$work/b" --out "$work/r"
+# The fleet's network module (libarenalab_fleet_net.so, loaded on first use) missing or not a
+# library: --metrics and classify --prometheus say which file and why; nothing else needs it.
+mkdir -p "$work/nolib" "$work/badlib"
+echo 'not a library' >"$work/badlib/libarenalab_fleet_net.so"
+ARENALAB_LIB_DIR=$work/nolib expect 1 "^arenalab run: --metrics 127.0.0.1:0: .*nolib/libarenalab_fleet_net.so: cannot open" -- run --metrics 127.0.0.1:0 --out "$work/nolib/out" -- true
+[[ -e $work/nolib/out ]] && { echo "FAIL: run --metrics without its module left $work/nolib/out"; fail=1; }
+ARENALAB_LIB_DIR=$work/badlib expect 1 "^arenalab classify: .*badlib/libarenalab_fleet_net.so: .*--metrics need it" -- classify --prometheus http://127.0.0.1:1 --preset redis
 # Timelines (issue 21): a window of absurdly short steps, a 1 GiB line (sparse: refused after
 # reading about 1 MiB), raw bytes in a field: one printable line naming file:line, exit 1.
 mkdir -p "$work/t"

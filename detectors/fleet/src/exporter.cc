@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// The /metrics endpoint of arenalab run|watch --metrics: prometheus-cpp's Exposer (civetweb) in
-// arenalab's process, gauges set at each runner tick from what the timeline gained since the last
-// one (LiveSignals: a tick costs what one interval wrote, however long the run). Names follow
-// Prometheus' conventions (prometheus.io/docs/practices/naming): base units, _bytes, a ratio for
-// 0..1.
+// The /metrics endpoint of arenalab run|watch --metrics: gauges set at each runner tick from what
+// the timeline gained since the last one (LiveSignals: a tick costs what one interval wrote,
+// however long the run). Names follow Prometheus' conventions (prometheus.io/docs/practices/
+// naming): base units, _bytes, a ratio for 0..1. The endpoint itself (prometheus-cpp's Exposer,
+// civetweb) is in libarenalab_fleet_net.so, loaded when an Exporter starts (net/net_api.h).
 #include "arenalab/fleet/exporter.h"
-
-#include <prometheus/exposer.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
 
 #include <array>
 #include <map>
@@ -16,19 +12,16 @@
 
 #include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
+#include "net/net_api.h"
 
 namespace arenalab::fleet {
 
-namespace pm = ::prometheus;
-
 struct Exporter::Impl {
-  std::unique_ptr<pm::Exposer> exposer;
-  std::shared_ptr<pm::Registry> registry = std::make_shared<pm::Registry>();
+  std::unique_ptr<net::Exposition> exposition;
   std::string command, allocator;
   std::mutex mu;  // update() may come from any thread; series are added lazily
   pid_t pid = 0;
-  std::map<std::string, pm::Family<pm::Gauge>*> families;
-  std::map<std::string, pm::Gauge*> gauges;  // "family\0label" -> series
+  std::map<std::string, net::Gauge*> gauges;  // "family\0label" -> series
   // update_from's reader of the timeline it follows (made again if the path changes).
   std::unique_ptr<analysis::LiveSignals> tail;
   std::string tail_path;
@@ -38,23 +31,16 @@ struct Exporter::Impl {
   void set(pid_t pid_now, const timeline::Sample* last, std::size_t samples,
            const analysis::Classification& c);
 
-  pm::Family<pm::Gauge>& family(const std::string& name, const std::string& help) {
-    auto it = families.find(name);
-    if (it != families.end()) return *it->second;
-    auto& f = pm::BuildGauge().Name(name).Help(help).Register(*registry);
-    families[name] = &f;
-    return f;
-  }
-  pm::Gauge& gauge(const std::string& name, const std::string& help,
-                   const std::map<std::string, std::string>& extra = {}) {
+  net::Gauge& gauge(const std::string& name, const std::string& help,
+                    const std::map<std::string, std::string>& extra = {}) {
     std::string key = name;
     for (const auto& [k, v] : extra) key += '\0' + k + '=' + v;
     auto it = gauges.find(key);
     if (it != gauges.end()) return *it->second;
-    pm::Labels labels = {
+    std::map<std::string, std::string> labels = {
         {"pid", std::to_string(pid)}, {"command", command}, {"allocator", allocator}};
     for (const auto& [k, v] : extra) labels[k] = v;
-    auto& g = family(name, help).Add(labels);
+    auto& g = exposition->gauge(name, help, labels);
     gauges[key] = &g;
     return g;
   }
@@ -72,23 +58,21 @@ Result<std::unique_ptr<Exporter>> Exporter::start(const std::string& addr_port, 
       port.size() > 5 || std::stoi(port) > 65535)
     return make_error("--metrics " + addr_port +
                       ": expected ADDR:PORT (127.0.0.1:9464, [::1]:9464)");
+  auto api = net::load();
+  if (!api) return make_error("--metrics " + addr_port + ": " + api.error().message);
   auto impl = std::make_unique<Impl>();
   impl->command = std::move(command);
   impl->allocator = std::move(allocator);
-  try {
-    // civetweb's listening_ports syntax: 127.0.0.1:9464, [::1]:9464 (the brackets are kept).
-    impl->exposer = std::make_unique<pm::Exposer>(addr_port, /*num_threads=*/1);
-  } catch (const std::exception& e) {
-    return make_error("--metrics " + addr_port + ": cannot listen there (" + e.what() + ")");
-  }
-  impl->exposer->RegisterCollectable(impl->registry);
+  // civetweb's listening_ports syntax: 127.0.0.1:9464, [::1]:9464 (the brackets are kept).
+  auto listening = (*api)->listen(addr_port);
+  if (!listening)
+    return make_error("--metrics " + addr_port + ": cannot listen there (" +
+                      listening.error().message + ")");
+  impl->exposition = std::move(*listening);
   return std::unique_ptr<Exporter>(new Exporter(std::move(impl)));
 }
 
-int Exporter::port() const {
-  const auto ports = impl_->exposer->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
-}
+int Exporter::port() const { return impl_->exposition->port(); }
 
 void Exporter::Impl::set(pid_t pid_now, const timeline::Sample* last, std::size_t samples,
                          const analysis::Classification& c) {
@@ -97,7 +81,7 @@ void Exporter::Impl::set(pid_t pid_now, const timeline::Sample* last, std::size_
   if (last) {
     const timeline::Sample& s = *last;
     auto put = [&](const timeline::Opt& v, const char* name, const char* help) {
-      if (v) m.gauge(name, help).Set(*v);
+      if (v) m.gauge(name, help).set(*v);
     };
     put(s.rss, "arenalab_rss_bytes", "Resident set size of the target (VmRSS).");
     put(s.rss_anon, "arenalab_rss_anon_bytes",
@@ -117,7 +101,7 @@ void Exporter::Impl::set(pid_t pid_now, const timeline::Sample* last, std::size_
     for (const auto& [name, value] : s.gauges)
       m.gauge("arenalab_program_bytes",
               "A figure the program published (arenalab_gauge_set), in bytes.", {{"name", name}})
-          .Set(value);
+          .set(value);
   }
   // The verdict as a state set: one series per verdict, 1 for the current one.
   for (const analysis::Verdict v : {analysis::Verdict::kLeak, analysis::Verdict::kRetention,
@@ -125,9 +109,9 @@ void Exporter::Impl::set(pid_t pid_now, const timeline::Sample* last, std::size_
                                     analysis::Verdict::kStable, analysis::Verdict::kUnresolved})
     m.gauge("arenalab_verdict", "The current verdict on the timeline so far (1: this one).",
             {{"verdict", analysis::verdict_name(v)}})
-        .Set(c.verdict == v ? 1 : 0);
+        .set(c.verdict == v ? 1 : 0);
   m.gauge("arenalab_verdict_confidence_ratio", "Confidence of the current verdict, 0..1.")
-      .Set(c.confidence);
+      .set(c.confidence);
   // The growth rate behind a leak (what the program holds) or non-heap growth (RSS); 0 otherwise.
   double rate = 0;
   const std::string deciding = c.verdict == analysis::Verdict::kLeak
@@ -138,9 +122,9 @@ void Exporter::Impl::set(pid_t pid_now, const timeline::Sample* last, std::size_
     if (!deciding.empty() && e.signal == deciding) rate = (e.v.tail ? *e.v.tail : e.v.whole).slope;
   m.gauge("arenalab_leak_rate_bytes_per_second",
           "Growth rate behind a leak or non-heap-growth verdict (0 for any other verdict).")
-      .Set(rate);
+      .set(rate);
   m.gauge("arenalab_timeline_samples", "Samples in the target's timeline so far.")
-      .Set(static_cast<double>(samples));
+      .set(static_cast<double>(samples));
 }
 
 void Exporter::update(pid_t pid, const timeline::Timeline& tl, const analysis::Classification& c) {

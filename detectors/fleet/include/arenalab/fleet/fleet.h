@@ -12,18 +12,10 @@
 
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/core/result.h"
+#include "arenalab/fleet/http.h"
 #include "arenalab/formats/prometheus.h"
 
 namespace arenalab::fleet {
-
-// GET of an http:// or https:// URL (libcurl). Returns the body for any HTTP status the
-// Prometheus API answers with a JSON body (200, 400, 422, 503); an unreachable host, a refused
-// connection or another status is an Error naming the URL.
-struct HttpResponse {
-  long status = 0;
-  std::string body;
-};
-Result<HttpResponse> http_get(const std::string& url, double timeout_s);
 
 // A Prometheus duration ("15s", "6h", "1h30m", "500ms", "2d"), in seconds.
 Result<double> parse_duration(std::string_view text);

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // A blocking HTTP GET over libcurl, for the Prometheus API (one request per query, no reuse:
-// a fleet classification makes two or three).
+// a fleet classification makes two or three). Part of libarenalab_fleet_net.so (net_api.h);
+// fleet::http_get calls it through the module's table.
 #include <curl/curl.h>
 
 #include <mutex>
 
-#include "arenalab/fleet/fleet.h"
+#include "module.h"
 
-namespace arenalab::fleet {
+namespace arenalab::fleet::net {
 namespace {
 
 std::size_t append(char* data, std::size_t size, std::size_t n, void* out) {
@@ -17,7 +18,7 @@ std::size_t append(char* data, std::size_t size, std::size_t n, void* out) {
 
 }  // namespace
 
-Result<HttpResponse> http_get(const std::string& url, double timeout_s) {
+Result<HttpResponse> curl_get(const std::string& url, double timeout_s) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
     return make_error(url + ": not an http:// or https:// URL");
   static std::once_flag once;
@@ -47,4 +48,4 @@ Result<HttpResponse> http_get(const std::string& url, double timeout_s) {
   return r;
 }
 
-}  // namespace arenalab::fleet
+}  // namespace arenalab::fleet::net
