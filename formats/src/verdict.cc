@@ -97,9 +97,9 @@ AttachPart read_attach(const Obj& o) {
   AttachPart a;
   a.pid = o.integer("pid", 1, kMaxCount);
   a.command = command_of(o);
-  a.level = o.str("level");
+  a.level = attach_file::read_level(o);
   a.samples = o.integer("samples", 0, kMaxCount);
-  a.ended = o.str("ended");
+  a.ended = attach_file::read_ended(o);
   a.attached_ms = o.num("attached_ms", 0);
   a.out_dir = o.str_or("out_dir");
   return a;
@@ -320,9 +320,12 @@ json to_json(const Verdict& v) {
   j["signals"] = sig;
   if (v.run) j["run"] = run_json(*v.run);
   if (v.attach)
-    j["attach"] = {{"pid", v.attach->pid},        {"command", v.attach->command},
-                   {"level", v.attach->level},    {"samples", v.attach->samples},
-                   {"ended", v.attach->ended},    {"attached_ms", v.attach->attached_ms},
+    j["attach"] = {{"pid", v.attach->pid},
+                   {"command", v.attach->command},
+                   {"level", attach_file::level_name(v.attach->level)},
+                   {"samples", v.attach->samples},
+                   {"ended", attach_file::ended_name(v.attach->ended)},
+                   {"attached_ms", v.attach->attached_ms},
                    {"out_dir", v.attach->out_dir}};
   if (v.tree) j["tree"] = tree_json(*v.tree);
   if (v.fleet) j["fleet"] = fleet_json(*v.fleet);

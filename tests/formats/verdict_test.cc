@@ -239,7 +239,8 @@ TEST(VerdictFile, EveryPartRoundTrips) {
   v.tree = verdict_file::TreePart{"leak", 1, 42, {}, 2, 1};
   v.tree->processes.push_back({42, {"./server"}, 60, "leak", 1, "live bytes rise"});
   v.tree->processes.push_back({41, {"sh", "-c", "x"}, 60, "stable", 0.5, ""});
-  v.attach = verdict_file::AttachPart{42, {"./server"}, "rss", 60, "duration", 6000.5, "/o"};
+  v.attach = verdict_file::AttachPart{
+      42, {"./server"}, attach_file::Level::kRss, 60, attach_file::Ended::kDuration, 6000.5, "/o"};
   v.fleet = verdict_file::FleetPart{
       {{"job", "redis"}, {"instance", "a:1"}}, "leak", false, 60, 2, 1, 0, 2 * kMiB * 86400};
   const fs::path path = fs::path(::testing::TempDir()) / "parts_verdict.json";

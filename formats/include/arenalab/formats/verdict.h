@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arenalab/core/result.h"
+#include "arenalab/formats/attach.h"
 #include "arenalab/formats/json.h"
 
 namespace arenalab::verdict_file {
@@ -93,9 +94,9 @@ struct RunPart {
 struct AttachPart {
   std::int64_t pid = 0;
   std::vector<std::string> command;
-  std::string level = "rss";
+  attach_file::Level level = attach_file::Level::kRss;
   std::int64_t samples = 0;
-  std::string ended;  // "duration" | "interrupted" | "vanished"
+  attach_file::Ended ended = attach_file::Ended::kDuration;
   double attached_ms = 0;
   std::string out_dir;
   bool operator==(const AttachPart&) const = default;
