@@ -41,7 +41,8 @@ TEST(ConfigurationsFile, RoundTrip) {
   // Every backend's name reads back as that backend.
   for (Backend b : formats::kAllBackends) {
     Entry e{"x", b, "", {}, ""};
-    auto one = configurations_file::parse_configurations(configurations_file::to_json({e}), "f");
+    auto one = configurations_file::parse_configurations(
+        configurations_file::to_json(std::vector<Entry>{e}), "f");
     ASSERT_TRUE(one) << one.error().message;
     EXPECT_EQ(one->at(0).backend, b) << formats::backend_name(b);
   }
