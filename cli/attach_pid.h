@@ -223,7 +223,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     print_error(sub, out.error().message);
     return kExitError;
   }
-  if (out->ended == "vanished") {
+  if (out->ended == attach::Ended::kVanished) {
     print_error(sub, fmt::format("pid {} ({}) vanished {:.1f} s after attach, at {}; its {} "
                                  "samples are in {}",
                                  p.pid, out->target.comm, *out->vanished_at_s, out->vanished_utc,
@@ -231,12 +231,13 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     return kExitError;
   }
   if (!r.quiet) {
-    std::cerr << fmt::format(
-        "arenalab {}: pid {} ({}) sampled {} times over {}, {}; files in {}\n", sub, p.pid,
-        out->target.comm, out->samples, duration(out->attached_ms / 1000),
-        out->ended == "duration" ? "--duration reached"
+    std::cerr << fmt::format("arenalab {}: pid {} ({}) sampled {} times over {}, {}; files in {}\n",
+                             sub, p.pid, out->target.comm, out->samples,
+                             duration(out->attached_ms / 1000),
+                             out->ended == attach::Ended::kDuration
+                                 ? "--duration reached"
                                  : "stopped by signal " + std::to_string(out->signal.value_or(0)),
-        out->out_dir);
+                             out->out_dir);
     if (const auto& i = out->injection)
       std::cerr << fmt::format(
           "arenalab {}: agent {} loaded through thread {} (stopped {:.1f} ms, {} XSAVE bytes "

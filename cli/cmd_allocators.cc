@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arenalab/allocators/registry.h"
+#include "arenalab/formats/configurations.h"
 #include "command.h"
 
 namespace arenalab::cli {
@@ -44,13 +45,9 @@ int run(const Options& opt) {
     std::cout << fmt::format("{:<22} {:<10} {:<9} {:<9} {:<16} {}\n", "configuration", "backend",
                              "available", "verified", "version", "library / env");
   for (const auto& c : selected) {
-    nlohmann::json row = {{"name", c.name},
-                          {"backend", backend_name(c.backend)},
-                          {"preload", c.preload},
-                          {"library", c.preload_path()},
-                          {"env", nlohmann::json::object()},
-                          {"description", c.description}};
-    for (const auto& [k, v] : c.env) row["env"][k] = v;
+    // The entry as the file's writer spells it, and what was found out about it.
+    nlohmann::json row = configurations_file::to_json(c);
+    row["library"] = c.preload_path();
     const std::string why = c.unavailable_reason();
     row["available"] = why.empty();
     bool verified = false;
@@ -87,8 +84,9 @@ int run(const Options& opt) {
     }
   }
   if (opt.json) {
-    nlohmann::json doc = {
-        {"schema", "arenalab.allocators/1"}, {"file", path}, {"configurations", out}};
+    nlohmann::json doc = {{"schema", std::string(configurations_file::kSchema)},
+                          {"file", path},
+                          {"configurations", out}};
     std::cout << doc.dump(2) << "\n";
   }
   // Named configurations must be usable: one line per problem, exit 1.

@@ -4,10 +4,10 @@
 
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "arenalab/core/files.h"
-#include "arenalab/core/text.h"
+#include "arenalab/formats/json.h"
+#include "arenalab/formats/workloads.h"
 #include "command.h"
 
 namespace arenalab::cli {
@@ -15,23 +15,25 @@ namespace {
 
 int run(bool json) {
   const std::string path = share_dir() + "/workloads.json";
-  auto parsed = read_json_file(path);
-  if (!parsed) {
-    print_error("workloads", parsed.error().message);
+  auto doc = formats::read_json_document(path);
+  if (!doc) {
+    print_error("workloads", doc.error().message);
     return kExitError;
   }
-  const nlohmann::json& doc = *parsed;
-  if (json) {
-    std::cout << doc.dump(2) << "\n";
+  auto entries = workloads_file::parse_workloads(*doc, path);
+  if (!entries) {
+    print_error("workloads", entries.error().message);
+    return kExitError;
+  }
+  if (json) {  // the index as it is, once the reader has checked it
+    std::cout << doc->dump(2) << "\n";
     return kExitOk;
   }
-  std::map<std::string, std::vector<nlohmann::json>> by_category;
-  for (const auto& w : doc["workloads"]) by_category[w["category"].get<std::string>()].push_back(w);
+  std::map<std::string, std::vector<const workloads_file::Entry*>> by_category;
+  for (const auto& w : *entries) by_category[w.category.value_or("misc")].push_back(&w);
   for (const auto& [category, list] : by_category) {
     std::cout << category << ":\n";
-    for (const auto& w : list)
-      std::cout << fmt::format("  {:<22} {}\n", w["name"].get<std::string>(),
-                               w["description"].get<std::string>());
+    for (const auto* w : list) std::cout << fmt::format("  {:<22} {}\n", w->name, w->description);
   }
   return kExitOk;
 }

@@ -116,9 +116,9 @@ inline verdict_file::TreePart tree_part(const TreeVerdict& t) {
   verdict_file::TreePart part;
   for (const auto& p : t.processes)
     part.processes.push_back({p.pid, utf8_escaped(p.command), static_cast<std::int64_t>(p.samples),
-                              analysis::verdict_name(p.c.verdict), p.c.confidence, p.c.reason});
+                              p.c.verdict, p.c.confidence, p.c.reason});
   const auto& worst = t.processes.front();
-  part.verdict = analysis::verdict_name(worst.c.verdict);
+  part.verdict = worst.c.verdict;
   part.confidence = worst.c.confidence;
   part.pid = worst.pid;
   part.short_lived = static_cast<std::int64_t>(t.short_lived);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Backend names and in-process identification: dladdr finds the object that defines the
+// In-process identification: dladdr finds the object that defines the
 // called malloc; marker symbols looked up in that very object say which allocator it is.
 #include <dlfcn.h>
 #include <gnu/libc-version.h>
@@ -13,30 +13,6 @@
 #include "backend_internal.h"
 
 namespace arenalab {
-
-const char* backend_name(Backend b) {
-  switch (b) {
-    case Backend::kGlibc:
-      return "glibc";
-    case Backend::kJemalloc:
-      return "jemalloc";
-    case Backend::kMimalloc:
-      return "mimalloc";
-    case Backend::kTcmalloc:
-      return "tcmalloc";
-    case Backend::kTbbmalloc:
-      return "tbbmalloc";
-    case Backend::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
-Backend backend_from_name(std::string_view name) {
-  for (Backend b : kAllBackends)
-    if (name == backend_name(b)) return b;
-  return Backend::kUnknown;
-}
 
 namespace {
 

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 
 #include "arenalab/core/files.h"
@@ -60,51 +59,10 @@ std::string default_configurations_path() {
 }
 
 Result<std::vector<Configuration>> load_configurations(const std::string& path) {
-  auto parsed = read_json_file(path);
-  if (!parsed) return make_error("allocator configurations: " + parsed.error().message);
-  const json& doc = *parsed;
-  if (!doc.is_object() || !doc.contains("configurations") || !doc["configurations"].is_array())
-    return make_error(path + ": expected an object with a \"configurations\" array");
+  auto entries = configurations_file::read_configurations(path);
+  if (!entries) return entries.error();
   std::vector<Configuration> out;
-  std::set<std::string> names;
-  std::size_t index = 0;
-  for (const auto& entry : doc["configurations"]) {
-    const std::string where = path + ": configurations[" + std::to_string(index++) + "]";
-    if (!entry.is_object()) return make_error(where + ": expected an object");
-    Configuration c;
-    if (!entry.contains("name") || !entry["name"].is_string() ||
-        entry["name"].get<std::string>().empty())
-      return make_error(where + ": missing \"name\" (a non-empty string)");
-    c.name = entry["name"].get<std::string>();
-    if (!names.insert(c.name).second)
-      return make_error(where + ": duplicate name '" + c.name + "'");
-    if (!entry.contains("backend") || !entry["backend"].is_string())
-      return make_error(where + " (" + c.name +
-                        "): missing \"backend\" (glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc)");
-    c.backend = backend_from_name(entry["backend"].get<std::string>());
-    if (c.backend == Backend::kUnknown)
-      return make_error(where + " (" + c.name + "): unknown backend '" +
-                        entry["backend"].get<std::string>() +
-                        "' (expected glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc)");
-    if (entry.contains("preload")) {
-      if (!entry["preload"].is_string())
-        return make_error(where + " (" + c.name + "): \"preload\" must be a string");
-      c.preload = entry["preload"].get<std::string>();
-    }
-    if (entry.contains("env")) {
-      if (!entry["env"].is_object())
-        return make_error(where + " (" + c.name + "): \"env\" must be an object");
-      for (const auto& [k, v] : entry["env"].items()) {
-        if (!v.is_string())
-          return make_error(where + " (" + c.name + "): env." + k + " must be a string");
-        c.env.emplace_back(k, v.get<std::string>());
-      }
-    }
-    if (entry.contains("description") && entry["description"].is_string())
-      c.description = entry["description"].get<std::string>();
-    out.push_back(std::move(c));
-  }
-  if (out.empty()) return make_error(path + ": no configurations");
+  for (auto& e : *entries) out.push_back(Configuration{std::move(e)});
   return out;
 }
 

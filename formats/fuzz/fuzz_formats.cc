@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for every reader of formats/ (scripts/fuzz fuzz_formats): the first byte picks
-// the reader (mod 13), the rest is the file. Built with -DFUZZ_READER=N it feeds reader N only
+// the reader (mod 15), the rest is the file. Built with -DFUZZ_READER=N it feeds reader N only
 // (fuzz_formats_<name>). Any input must come back as a value or as an error (no exception
 // escapes, no crash, no hang); an error is one printable line naming the file; a timeline's
 // samples keep the reader's promises (times finite, in order, byte counts in [0, 2^64]).
@@ -19,6 +19,7 @@
 #include "arenalab/formats/attach.h"
 #include "arenalab/formats/baseline.h"
 #include "arenalab/formats/budget.h"
+#include "arenalab/formats/configurations.h"
 #include "arenalab/formats/fleet.h"
 #include "arenalab/formats/heap_sites.h"
 #include "arenalab/formats/matrix.h"
@@ -28,6 +29,7 @@
 #include "arenalab/formats/timeline.h"
 #include "arenalab/formats/verdict.h"
 #include "arenalab/formats/workload.h"
+#include "arenalab/formats/workloads.h"
 
 namespace {
 
@@ -101,7 +103,7 @@ void timeline(std::string_view text) {
 }
 
 void read(unsigned which, std::string_view text) {
-  switch (which % 13) {
+  switch (which % 15) {
     case 0:
       with_document(text, [](const json& d) { check(arenalab::check::parse_baseline(d, "fuzz")); });
       break;
@@ -147,6 +149,15 @@ void read(unsigned which, std::string_view text) {
     case 12:
       from_file(text, [](const std::string& path) {
         return arenalab::heap_sites::read_heap_sites(path);
+      });
+      break;
+    case 13:
+      with_document(
+          text, [](const json& d) { check(arenalab::workloads_file::parse_workloads(d, "fuzz")); });
+      break;
+    case 14:
+      with_document(text, [](const json& d) {
+        check(arenalab::configurations_file::parse_configurations(d, "fuzz"));
       });
       break;
   }

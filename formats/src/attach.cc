@@ -30,6 +30,43 @@ std::optional<Level> parse_level(std::string_view name) {
   return std::nullopt;
 }
 
+const char* ended_name(Ended ended) {
+  switch (ended) {
+    case Ended::kDuration:
+      return "duration";
+    case Ended::kInterrupted:
+      return "interrupted";
+    case Ended::kVanished:
+      return "vanished";
+  }
+  return "duration";
+}
+
+std::optional<Ended> parse_ended(std::string_view name) {
+  for (const Ended e : {Ended::kDuration, Ended::kInterrupted, Ended::kVanished})
+    if (name == ended_name(e)) return e;
+  return std::nullopt;
+}
+
+Level read_level(const Obj& o) {
+  const std::string level = o.str("level");
+  const auto parsed = parse_level(level);
+  if (!parsed)
+    throw FormatError(o.path_of("level") + ": expected \"rss\", \"stats\" or \"count\", found \"" +
+                      level + "\"");
+  return *parsed;
+}
+
+Ended read_ended(const Obj& o) {
+  const std::string ended = o.str("ended");
+  const auto parsed = parse_ended(ended);
+  if (!parsed)
+    throw FormatError(o.path_of("ended") +
+                      ": expected \"duration\", \"interrupted\" or \"vanished\", found \"" + ended +
+                      "\"");
+  return *parsed;
+}
+
 namespace {
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
@@ -38,11 +75,7 @@ Record parse(const json& doc) {
   formats::schema_version(doc, "arenalab.attach", 1, 1);
   const Obj o(doc, "");
   Record r;
-  const std::string level = o.str("level");
-  const auto parsed = parse_level(level);
-  if (!parsed)
-    throw FormatError("level: expected \"rss\", \"stats\" or \"count\", found \"" + level + "\"");
-  r.level = *parsed;
+  r.level = read_level(o);
   r.cannot_tell = o.str_or("cannot_tell");
   r.pid = o.integer("pid", 1, kMaxInt);
   r.comm = o.str_or("comm");
@@ -53,10 +86,7 @@ Record parse(const json& doc) {
   r.interval_ms = o.num("interval_ms", 0);
   r.attached_ms = o.num("attached_ms", 0);
   r.samples = o.integer("samples", 0, kMaxInt);
-  r.ended = o.str("ended");
-  if (r.ended != "duration" && r.ended != "interrupted" && r.ended != "vanished")
-    throw FormatError("ended: expected \"duration\", \"interrupted\" or \"vanished\", found \"" +
-                      r.ended + "\"");
+  r.ended = read_ended(o);
   r.target_signalled = o.boolean("target_signalled");
   if (auto a = o.opt_obj("allocator_mapped")) {
     r.allocator_backend = a->str_or("backend");
@@ -99,7 +129,7 @@ json to_json(const Record& r) {
       {"interval_ms", r.interval_ms},
       {"attached_ms", r.attached_ms},
       {"samples", r.samples},
-      {"ended", r.ended},
+      {"ended", ended_name(r.ended)},
       {"target_signalled", r.target_signalled},
       {"allocator_mapped", {{"backend", r.allocator_backend}, {"library", r.allocator_library}}},
       {"files", {{"timeline", r.timeline_file}}},

@@ -190,6 +190,24 @@ std::map<std::string, double> Obj::number_map(const char* key) const {
   return out;
 }
 
+GrowthVerdict growth_verdict(const Obj& o, const char* key) {
+  const std::string name = o.str(key);
+  if (const auto v = parse_verdict(name)) return *v;
+  std::string expected;
+  for (std::size_t i = 0; i < kAllGrowthVerdicts.size(); ++i)
+    expected += std::string(i == 0                               ? ""
+                            : i + 1 == kAllGrowthVerdicts.size() ? " or "
+                                                                 : ", ") +
+                verdict_name(kAllGrowthVerdicts[i]);
+  throw FormatError(o.path_of(key) + ": expected " + expected + ", found " +
+                    describe_type(o.raw().at(key)));
+}
+
+std::optional<GrowthVerdict> opt_growth_verdict(const Obj& o, const char* key) {
+  if (!o.has(key)) return std::nullopt;
+  return growth_verdict(o, key);
+}
+
 int schema_version(const json& doc, const std::string& name, int min_version, int max_version) {
   const std::string expected =
       "expected \"schema\": \"" + name + "/" + std::to_string(max_version) + "\"" +

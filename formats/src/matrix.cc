@@ -149,17 +149,18 @@ json cell_object(const Cell& c) {
   put(j, "stderr_tail", c.stderr_tail);
   put(j, "timeline", c.timeline_path);
   if (const auto& m = c.memory) {
-    json growth = {{"verdict", m->growth}};
+    json growth = {{"verdict", formats::verdict_name(m->growth)}};
     put(growth, "reason", m->growth_reason);
-    if (creeping(m->growth)) growth["rate_bytes_per_s"] = m->growth_rate;
+    if (formats::creeping(m->growth)) growth["rate_bytes_per_s"] = m->growth_rate;
     j["memory"] = {{"peak_rss_bytes", m->peak_rss_bytes},
                    {"final_rss_bytes", m->final_rss_bytes},
                    {"plateau_rss_bytes", m->plateau_rss_bytes},
                    {"growth", std::move(growth)},
                    {"samples", m->samples},
                    {"duration_ms", m->duration_ms}};
-    if (!m->held_signal.empty())
-      j["memory"]["held"] = {{"signal", m->held_signal}, {"verdict", m->held_growth}};
+    if (!m->held_signal.empty() && m->held_growth)
+      j["memory"]["held"] = {{"signal", m->held_signal},
+                             {"verdict", formats::verdict_name(*m->held_growth)}};
     if (!m->across_growth.empty()) {
       json across = {{"verdict", m->across_growth}};
       put(across, "reason", m->across_reason);
@@ -347,19 +348,14 @@ Cell cell_from(const Obj& j) {
     mem.final_rss_bytes = m->num("final_rss_bytes", 0, mem.peak_rss_bytes);
     mem.plateau_rss_bytes = m->num("plateau_rss_bytes", 0, mem.peak_rss_bytes);
     const Obj g = m->obj("growth");
-    mem.growth = g.str("verdict");
-    if (!formats::parse_verdict(mem.growth))
-      throw FormatError(g.path_of("verdict") +
-                        ": expected leak, retention, bounded, non-heap-growth, stable or "
-                        "unresolved, found \"" +
-                        mem.growth + "\"");
+    mem.growth = formats::growth_verdict(g, "verdict");
     mem.growth_reason = g.str_or("reason");
     mem.growth_rate = g.opt_num("rate_bytes_per_s").value_or(0);
     mem.samples = static_cast<std::size_t>(m->integer("samples", 0, kMaxInt));
     mem.duration_ms = m->num("duration_ms", 0);
     if (auto held = m->opt_obj("held")) {
       mem.held_signal = held->str("signal");
-      mem.held_growth = held->str("verdict");
+      mem.held_growth = formats::growth_verdict(*held, "verdict");
     }
     if (auto across = m->opt_obj("across_configurations")) {
       mem.across_growth = across->str("verdict");
@@ -743,7 +739,7 @@ void emit_cells_csv(const Results& r, const Emit& emit) {
                c.memory ? num(c.memory->peak_rss_bytes) : "",
                c.memory ? num(c.memory->final_rss_bytes) : "",
                c.memory ? num(c.memory->plateau_rss_bytes) : "",
-               c.memory ? c.memory->growth : ""}));
+               c.memory ? formats::verdict_name(c.memory->growth) : ""}));
 }
 
 void emit_summaries_csv(const Results& r, const Emit& emit) {

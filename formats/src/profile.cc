@@ -33,7 +33,7 @@ void put_slope(json& obj, const std::optional<double>& slope) {
 json callsite_json(const Callsite& s) {
   json c;
   c["source"] = s.source;
-  c["verdict"] = s.verdict;
+  c["verdict"] = formats::verdict_name(s.verdict);
   put_slope(c, s.slope_bytes_per_s);
   c["bytes_now"] = s.bytes_now;
   c["method"] = s.method;
@@ -73,6 +73,14 @@ class Reader {
     const json& v = member(obj, path, key);
     if (!v.is_string()) fail(path + key, "a string");
     return v.get<std::string>();
+  }
+  formats::GrowthVerdict verdict(const json& obj, const std::string& path, const char* key) const {
+    const std::string name = string(obj, path, key);
+    const auto v = formats::parse_verdict(name);
+    if (!v)
+      fail(path + key, "leak, retention, bounded, non-heap-growth, stable or unresolved, got '" +
+                           printable(name) + "'");
+    return *v;
   }
   std::string string_or(const json& obj, const std::string& path, const char* key) const {
     return obj.contains(key) ? string(obj, path, key) : std::string();
@@ -155,7 +163,7 @@ Callsite read_callsite(const Reader& r, const json& c, const std::string& path) 
   if (!c.is_object()) r.fail(path.substr(0, path.size() - 1), "an object");
   Callsite s;
   s.source = r.string(c, path, "source");
-  s.verdict = r.string(c, path, "verdict");
+  s.verdict = r.verdict(c, path, "verdict");
   s.slope_bytes_per_s = r.number_opt(c, path, "slope_bytes_per_s");
   s.bytes_now = r.number(c, path, "bytes_now");
   s.method = r.string(c, path, "method");
@@ -207,7 +215,7 @@ Profile read(const Reader& r, const json& j) {
   if (j.contains("mmap")) {
     const json& m = r.object(j, "", "mmap");
     p.mmap =
-        MmapSummary{r.string(m, "mmap.", "verdict"), r.number_opt(m, "mmap.", "slope_bytes_per_s"),
+        MmapSummary{r.verdict(m, "mmap.", "verdict"), r.number_opt(m, "mmap.", "slope_bytes_per_s"),
                     r.number(m, "mmap.", "bytes_now"), r.string(m, "mmap.", "reason")};
   }
   if (j.contains("rss_first")) p.rss_first = r.unsigned_number(j, "", "rss_first");
@@ -217,7 +225,7 @@ Profile read(const Reader& r, const json& j) {
     const std::string path = "outside_heap.";
     OutsideHeap g;
     g.signal = r.string(o, path, "signal");
-    g.verdict = r.string(o, path, "verdict");
+    g.verdict = r.verdict(o, path, "verdict");
     g.slope_bytes_per_s = r.number_opt(o, path, "slope_bytes_per_s");
     g.grew_bytes = r.number(o, path, "grew_bytes");
     g.accounted_grew_bytes = r.number(o, path, "accounted_grew_bytes");
@@ -255,8 +263,9 @@ std::string to_json(const Profile& p) {
     j["tools"].push_back(std::move(c));
   }
   if (p.mmap) {
-    j["mmap"] = {
-        {"verdict", p.mmap->verdict}, {"bytes_now", p.mmap->bytes_now}, {"reason", p.mmap->reason}};
+    j["mmap"] = {{"verdict", formats::verdict_name(p.mmap->verdict)},
+                 {"bytes_now", p.mmap->bytes_now},
+                 {"reason", p.mmap->reason}};
     put_slope(j["mmap"], p.mmap->slope_bytes_per_s);
   }
   if (p.rss_first) j["rss_first"] = *p.rss_first;
@@ -264,7 +273,7 @@ std::string to_json(const Profile& p) {
   if (p.outside_heap) {
     const auto& g = *p.outside_heap;
     json o = {{"signal", g.signal},
-              {"verdict", g.verdict},
+              {"verdict", formats::verdict_name(g.verdict)},
               {"grew_bytes", g.grew_bytes},
               {"accounted_grew_bytes", g.accounted_grew_bytes},
               {"outside", g.outside}};

@@ -59,7 +59,7 @@ SignalEvidence read_signal(const Obj& o, const std::string& name) {
   SignalEvidence s;
   const bool judged = unjudged_what(name).empty();
   if (judged) {
-    s.verdict = o.str("verdict");
+    s.verdict = formats::growth_verdict(o, "verdict");
     s.confidence = o.opt_num("confidence", 0, 1);
   }
   s.reason = o.str_or("reason");
@@ -97,9 +97,9 @@ AttachPart read_attach(const Obj& o) {
   AttachPart a;
   a.pid = o.integer("pid", 1, kMaxCount);
   a.command = command_of(o);
-  a.level = o.str("level");
+  a.level = attach_file::read_level(o);
   a.samples = o.integer("samples", 0, kMaxCount);
-  a.ended = o.str("ended");
+  a.ended = attach_file::read_ended(o);
   a.attached_ms = o.num("attached_ms", 0);
   a.out_dir = o.str_or("out_dir");
   return a;
@@ -107,7 +107,7 @@ AttachPart read_attach(const Obj& o) {
 
 TreePart read_tree(const Obj& o) {
   TreePart t;
-  t.verdict = o.str("verdict");
+  t.verdict = formats::growth_verdict(o, "verdict");
   t.confidence = o.num("confidence", 0, 1);
   t.pid = o.integer("pid", 1, kMaxCount);
   const json& procs = o.array("processes");
@@ -117,7 +117,7 @@ TreePart read_tree(const Obj& o) {
     tp.pid = p.integer("pid", 1, kMaxCount);
     tp.command = command_of(p);
     tp.samples = p.integer("samples", 0, kMaxCount);
-    tp.verdict = p.str("verdict");
+    tp.verdict = formats::growth_verdict(p, "verdict");
     tp.confidence = p.num("confidence", 0, 1);
     tp.reason = p.str_or("reason");
     t.processes.push_back(std::move(tp));
@@ -144,7 +144,7 @@ Verdict read(const json& doc) {
   formats::schema_version(doc, "arenalab.verdict", 1, 1);
   const Obj o(doc, "");
   Verdict v;
-  v.verdict = o.str("verdict");
+  v.verdict = formats::growth_verdict(o, "verdict");
   v.confidence = o.num("confidence", 0, 1);
   v.reason = o.str_or("reason");
   v.held_signal = o.str_or("held_signal");
@@ -213,7 +213,7 @@ json signal_json(const std::string& name, const SignalEvidence& s) {
     j["judged"] = false;
     j["what"] = std::string(what);
   } else {
-    j["verdict"] = s.verdict;
+    if (s.verdict) j["verdict"] = formats::verdict_name(*s.verdict);
     formats::put(j, "confidence", s.confidence);
   }
   formats::put(j, "duration_ms", s.duration_ms);
@@ -252,11 +252,15 @@ json tree_json(const TreePart& t) {
     procs.push_back({{"pid", p.pid},
                      {"command", p.command},
                      {"samples", p.samples},
-                     {"verdict", p.verdict},
+                     {"verdict", formats::verdict_name(p.verdict)},
                      {"confidence", p.confidence},
                      {"reason", p.reason}});
-  return {{"verdict", t.verdict}, {"confidence", t.confidence},   {"pid", t.pid},
-          {"processes", procs},   {"short_lived", t.short_lived}, {"unreadable", t.unreadable}};
+  return {{"verdict", formats::verdict_name(t.verdict)},
+          {"confidence", t.confidence},
+          {"pid", t.pid},
+          {"processes", procs},
+          {"short_lived", t.short_lived},
+          {"unreadable", t.unreadable}};
 }
 
 json fleet_json(const FleetPart& f) {
@@ -292,7 +296,7 @@ std::optional<double> Verdict::knee_ms() const {
 }
 
 json to_json(const Verdict& v) {
-  json j = {{"schema", std::string(kSchema)}, {"verdict", v.verdict},
+  json j = {{"schema", std::string(kSchema)}, {"verdict", formats::verdict_name(v.verdict)},
             {"confidence", v.confidence},     {"reason", v.reason},
             {"held_signal", v.held_signal},   {"rss_signal", v.rss_signal}};
   formats::put(j, "source", v.source);
@@ -320,9 +324,12 @@ json to_json(const Verdict& v) {
   j["signals"] = sig;
   if (v.run) j["run"] = run_json(*v.run);
   if (v.attach)
-    j["attach"] = {{"pid", v.attach->pid},        {"command", v.attach->command},
-                   {"level", v.attach->level},    {"samples", v.attach->samples},
-                   {"ended", v.attach->ended},    {"attached_ms", v.attach->attached_ms},
+    j["attach"] = {{"pid", v.attach->pid},
+                   {"command", v.attach->command},
+                   {"level", attach_file::level_name(v.attach->level)},
+                   {"samples", v.attach->samples},
+                   {"ended", attach_file::ended_name(v.attach->ended)},
+                   {"attached_ms", v.attach->attached_ms},
                    {"out_dir", v.attach->out_dir}};
   if (v.tree) j["tree"] = tree_json(*v.tree);
   if (v.fleet) j["fleet"] = fleet_json(*v.fleet);

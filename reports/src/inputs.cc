@@ -113,7 +113,7 @@ std::vector<Callsite> profile_callsites(const profile_file::Profile& profile) {
     }
     if (s.site.empty()) s.site = "(unknown site)";
     if (!c.source.empty() && c.source != "heap") s.site = "[" + c.source + "] " + s.site;
-    s.verdict = c.verdict;
+    s.verdict = formats::verdict_name(c.verdict);
     // Growth over the profiled interval: first dump of the series to the last.
     s.end_bytes = c.bytes_now;
     if (!c.live_bytes.empty()) {

@@ -124,7 +124,7 @@ const std::vector<SignalSpec>& over_time_signals() {
 
 VerdictSummary verdict_summary(const verdict_file::Verdict& v) {
   VerdictSummary out;
-  out.verdict = v.verdict;
+  out.verdict = formats::verdict_name(v.verdict);
   out.confidence = v.confidence;
   out.reason = v.reason;
   // The decisive RSS signal's evidence; the trend after the knee when there is one.
@@ -153,7 +153,9 @@ namespace {
 // `what` given: a figure that is not memory of its own (retained address space, the derived gap)
 // is described by what it is, without a verdict word: "leak" on address space misleads.
 std::string signal_line(const verdict_file::SignalEvidence& s, const std::string& what = "") {
-  std::string line = what.empty() ? s.verdict : what;
+  std::string line = !what.empty() ? what
+                     : s.verdict   ? formats::verdict_name(*s.verdict)
+                                   : std::string();
   const std::optional<verdict_file::Trend>& tr = s.after_knee ? s.after_knee : s.trend;
   if (tr) {
     if (tr->slope_bytes_per_s) line += ", slope " + fmt_rate(tr->slope_bytes_per_s);

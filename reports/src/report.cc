@@ -253,7 +253,7 @@ std::string render_html(const std::string& title, const Inputs& in,
     for (const auto& r : in.runs) {
       if (r.kind == "matrix-cell") continue;
       std::string v = "—";
-      if (r.verdict) v = badge(r.verdict->verdict);
+      if (r.verdict) v = badge(formats::verdict_name(r.verdict->verdict));
       if (r.kind == "budget")
         v = badge(budget_view(*r.budget, r.timeline ? &*r.timeline : nullptr).killed ? "killed"
                                                                                      : "ok");

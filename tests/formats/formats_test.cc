@@ -58,7 +58,7 @@ attach_file::Record sample_attach() {
   r.interval_ms = 100;
   r.attached_ms = 8000.25;
   r.samples = 81;
-  r.ended = "vanished";
+  r.ended = attach_file::Ended::kVanished;
   r.allocator_backend = "jemalloc";
   r.allocator_library = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
   r.warnings = {"no cgroup figures: not mounted"};
@@ -79,7 +79,7 @@ TEST(AttachJson, RoundTrip) {
   // An interrupted run in a cgroup: the signal and the group come back, the note stays empty.
   auto s = r;
   s.level = attach_file::Level::kCount;  // every level reads back (count was once refused)
-  s.ended = "interrupted";
+  s.ended = attach_file::Ended::kInterrupted;
   s.signal = 15;
   s.vanished_after_s.reset();
   s.vanished_utc.clear();

@@ -26,7 +26,7 @@ Profile full_profile() {
   p.growing_callsites = 1;
   Callsite leak;
   leak.source = "mmap";
-  leak.verdict = "leak";
+  leak.verdict = formats::GrowthVerdict::kLeak;
   leak.slope_bytes_per_s = 4.0 * 1048576;
   leak.bytes_now = 16.0 * 1048576;
   leak.method = "arenalab_analysis";
@@ -38,7 +38,7 @@ Profile full_profile() {
   leak.live_bytes = {1048576, 2097152};
   leak.bytes_at_exit = 0;  // freed in teardown
   Callsite runtime;        // no site, unresolved: no slope
-  runtime.verdict = "unresolved";
+  runtime.verdict = formats::GrowthVerdict::kUnresolved;
   runtime.method = "arenalab_analysis";
   runtime.reason = "too little data";
   runtime.stack = {"_dl_start_user in ld-linux-x86-64.so.2"};
@@ -49,10 +49,11 @@ Profile full_profile() {
   p.tools = {
       {"live heap at the last dump", "jeprof --text BIN LAST > out", true, 0, "/tmp/p/o"},
       {"growth as a call graph", "jeprof --svg ...", true, 0, "", "wrote nothing: dot: not found"}};
-  p.mmap = MmapSummary{"leak", 4.1e6, 1.6e7, "grows"};
+  p.mmap = MmapSummary{formats::GrowthVerdict::kLeak, 4.1e6, 1.6e7, "grows"};
   p.rss_first = 5u << 20;
   p.rss_last = 21u << 20;
-  p.outside_heap = OutsideHeap{"rss_anon", "leak", 4.0e6, 1.7e7, 1.6e7, false, ""};
+  p.outside_heap =
+      OutsideHeap{"rss_anon", formats::GrowthVerdict::kLeak, 4.0e6, 1.7e7, 1.6e7, false, ""};
   p.notes = {"a note"};
   return p;
 }

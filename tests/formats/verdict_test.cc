@@ -69,7 +69,7 @@ verdict_file::Verdict round_trip(const analysis::Classification& c, const analys
 std::string error_of(const json& doc);
 
 void expect_same(const verdict_file::Verdict& v, const analysis::Classification& c) {
-  EXPECT_EQ(v.verdict, analysis::verdict_name(c.verdict));
+  EXPECT_EQ(v.verdict, c.verdict);
   EXPECT_DOUBLE_EQ(v.confidence, c.confidence);
   EXPECT_EQ(v.reason, c.reason);
   EXPECT_EQ(v.held_signal, c.held_signal);
@@ -81,9 +81,9 @@ void expect_same(const verdict_file::Verdict& v, const analysis::Classification&
     ASSERT_EQ(v.signals.count(e.signal), 1u);
     const verdict_file::SignalEvidence& s = v.signals.at(e.signal);
     if (verdict_file::unjudged_what(e.signal).empty()) {
-      EXPECT_EQ(s.verdict, analysis::verdict_name(e.v.verdict));
+      EXPECT_EQ(s.verdict, e.v.verdict);
     } else {  // retained, gap: described without a verdict of their own
-      EXPECT_EQ(s.verdict, "");
+      EXPECT_FALSE(s.verdict);
       EXPECT_FALSE(s.confidence);
     }
     EXPECT_EQ(s.reason, e.v.reason);
@@ -129,7 +129,7 @@ TEST(VerdictFile, RetentionKneeRoundTrips) {
   const verdict_file::Verdict v = round_trip(c, o, "retention");
   expect_same(v, c);
   const auto& rss = c.evidence.front();
-  ASSERT_EQ(v.knee_ms().has_value(), rss.v.knee.found) << v.verdict;
+  ASSERT_EQ(v.knee_ms().has_value(), rss.v.knee.found) << formats::verdict_name(v.verdict);
   EXPECT_FALSE(v.limit_bytes);
   EXPECT_FALSE(v.projection);
 }
@@ -181,11 +181,24 @@ TEST(VerdictFile, RetainedAndGapAreDescribedNotJudged) {
   old["signals"]["retained"].erase("judged");
   auto back = verdict_file::parse_verdict(old, "old/verdict.json");
   ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(back->signals.at("retained").verdict, "");
+  EXPECT_FALSE(back->signals.at("retained").verdict);
   EXPECT_FALSE(back->signals.at("retained").confidence);
   // A judged signal still needs its verdict.
   old["signals"]["rss"].erase("verdict");
   EXPECT_NE(error_of(old).find("signals.rss.verdict: missing"), std::string::npos);
+  // Verdicts are the closed set: any other name is refused, naming the field and the set.
+  old = verdict_file::to_json(*back);
+  old["signals"]["rss"]["verdict"] = "growing";
+  EXPECT_NE(error_of(old).find("signals.rss.verdict: expected leak, retention, bounded, "
+                               "non-heap-growth, stable or unresolved, found the string "
+                               "\"growing\""),
+            std::string::npos)
+      << error_of(old);
+  old = verdict_file::to_json(*back);
+  old["verdict"] = "Leak";
+  EXPECT_NE(error_of(old).find("dir/verdict.json: verdict: expected leak, retention"),
+            std::string::npos)
+      << error_of(old);
 }
 
 // The cli's projection fields (classify_output.h add_projection_json) read back.
@@ -236,23 +249,26 @@ TEST(VerdictFile, EveryPartRoundTrips) {
                                 60,
                                 "/tmp/o",
                                 "--duration 10 s reached"};
-  v.tree = verdict_file::TreePart{"leak", 1, 42, {}, 2, 1};
-  v.tree->processes.push_back({42, {"./server"}, 60, "leak", 1, "live bytes rise"});
-  v.tree->processes.push_back({41, {"sh", "-c", "x"}, 60, "stable", 0.5, ""});
-  v.attach = verdict_file::AttachPart{42, {"./server"}, "rss", 60, "duration", 6000.5, "/o"};
+  v.tree = verdict_file::TreePart{formats::GrowthVerdict::kLeak, 1, 42, {}, 2, 1};
+  v.tree->processes.push_back(
+      {42, {"./server"}, 60, formats::GrowthVerdict::kLeak, 1, "live bytes rise"});
+  v.tree->processes.push_back(
+      {41, {"sh", "-c", "x"}, 60, formats::GrowthVerdict::kStable, 0.5, ""});
+  v.attach = verdict_file::AttachPart{
+      42, {"./server"}, attach_file::Level::kRss, 60, attach_file::Ended::kDuration, 6000.5, "/o"};
   v.fleet = verdict_file::FleetPart{
       {{"job", "redis"}, {"instance", "a:1"}}, "leak", false, 60, 2, 1, 0, 2 * kMiB * 86400};
   const fs::path path = fs::path(::testing::TempDir()) / "parts_verdict.json";
   ASSERT_TRUE(verdict_file::write_verdict(path.string(), v));
   auto back = verdict_file::read_verdict(path.string());
   ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(back->verdict, "leak");
+  EXPECT_EQ(back->verdict, formats::GrowthVerdict::kLeak);
   EXPECT_EQ(*back, v);
 
   // The fleet document holds such verdicts; a bad one is named by its index.
   fleet_file::Document d{"http://127.0.0.1:9090", "redis_memory_used_bytes", "", "", 600, 1, {}};
   d.series = {v, v};
-  d.series[1].verdict = "bounded";
+  d.series[1].verdict = formats::GrowthVerdict::kBounded;
   const fs::path fp = fs::path(::testing::TempDir()) / "fleet.json";
   ASSERT_TRUE(fleet_file::write_fleet(fp.string(), d));
   auto fb = fleet_file::read_fleet(fp.string());

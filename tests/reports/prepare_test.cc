@@ -421,7 +421,7 @@ profile_file::Callsite profile_site(std::vector<double> live,
                                     std::optional<profile_file::Frame> site,
                                     std::vector<std::string> stack) {
   profile_file::Callsite c;
-  c.verdict = "leak";
+  c.verdict = formats::GrowthVerdict::kLeak;
   c.slope_bytes_per_s = 2048.0;
   c.bytes_now = live.back();
   c.site = std::move(site);

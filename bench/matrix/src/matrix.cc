@@ -13,13 +13,13 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/formats/workloads.h"
 #include "arenalab/matrix/memory.h"
 #include "arenalab/matrix/recommend.h"
 #include "arenalab/matrix/record.h"
@@ -56,60 +56,41 @@ bool accepts_threads(const std::string& program) {
 
 Result<std::vector<WorkloadInfo>> load_workloads(const std::string& path_in) {
   const std::string path = path_in.empty() ? share_dir() + "/workloads.json" : path_in;
-  auto text = read_file(path);
-  if (!text) return text.error();
+  auto entries = workloads_file::read_workloads(path);
+  if (!entries) return entries.error();
+  // A command line the file gave as one string is split here, as --command's is.
+  auto words_of = [&](const workloads_file::CommandLine& c, const std::string& name,
+                      const char* key) -> Result<std::vector<std::string>> {
+    if (!c.is_text) return c.words;
+    auto words = split_command(c.text);
+    if (!words)
+      return make_error(path + ": workload '" + name + "': " + key + ": " + words.error().message);
+    return words;
+  };
   std::vector<WorkloadInfo> out;
-  try {
-    const auto doc = nlohmann::json::parse(*text);
-    for (const auto& w : doc.at("workloads")) {
-      WorkloadInfo info;
-      info.name = w.at("name").get<std::string>();
-      info.category = w.value("category", "misc");
-      info.description = w.value("description", "");
-      info.takes_duration = w.value("takes_duration", false);
-      if (w.contains("command")) {
-        const auto& c = w.at("command");
-        if (c.is_string()) {
-          auto words = split_command(c.get<std::string>());
-          if (!words)
-            return make_error(path + ": workload '" + info.name +
-                              "': command: " + words.error().message);
-          info.command = std::move(*words);
-        } else {
-          info.command = c.get<std::vector<std::string>>();
-          if (info.command.empty() || info.command[0].empty())
-            return make_error(path + ": workload '" + info.name + "': command is empty");
-        }
-        if (!w.contains("category")) info.category = "command";
-        info.program = info.command[0];  // looked up in PATH by select_workloads
-        if (w.contains("driver")) {
-          const auto& d = w.at("driver");
-          if (d.is_string()) {
-            auto words = split_command(d.get<std::string>());
-            if (!words)
-              return make_error(path + ": workload '" + info.name +
-                                "': driver: " + words.error().message);
-            info.driver = std::move(*words);
-          } else {
-            info.driver = d.get<std::vector<std::string>>();
-          }
-          if (info.driver.empty() || info.driver[0].empty())
-            return make_error(path + ": workload '" + info.name + "': driver is empty");
-          info.ready = w.value("ready", "");
-          if (auto st = check_ready(info.ready); !st)
-            return make_error(path + ": workload '" + info.name +
-                              "': ready: " + st.error().message);
-        }
-        out.push_back(std::move(info));
-        continue;
+  for (const auto& w : *entries) {
+    WorkloadInfo info;
+    info.name = w.name;
+    info.category = w.category.value_or(w.command ? "command" : "misc");
+    info.description = w.description;
+    info.takes_duration = w.takes_duration;
+    if (w.command) {
+      auto command = words_of(*w.command, w.name, "command");
+      if (!command) return command.error();
+      info.command = std::move(*command);
+      info.program = info.command[0];  // looked up in PATH by select_workloads
+      if (w.driver) {
+        auto driver = words_of(*w.driver, w.name, "driver");
+        if (!driver) return driver.error();
+        info.driver = std::move(*driver);
+        info.ready = w.ready;
       }
-      std::string program = w.value("program", "");
-      if (program.empty()) program = "wl_" + info.name;
-      info.program = program.find('/') == std::string::npos ? bin_dir() + "/" + program : program;
       out.push_back(std::move(info));
+      continue;
     }
-  } catch (const nlohmann::json::exception& e) {
-    return make_error(path + ": not a workload index: " + e.what());
+    const std::string program = w.program.empty() ? "wl_" + w.name : w.program;
+    info.program = program.find('/') == std::string::npos ? bin_dir() + "/" + program : program;
+    out.push_back(std::move(info));
   }
   return out;
 }
@@ -174,17 +155,7 @@ Result<WorkloadInfo> parse_command_workload(const std::string& spec) {
   return w;
 }
 
-Status check_ready(const std::string& ready) {
-  if (ready.rfind("unix:", 0) == 0 && ready.size() > 5) return Ok{};
-  if (ready.rfind("tcp:", 0) == 0) {
-    const auto colon = ready.rfind(':');
-    const std::string port = ready.substr(colon + 1);
-    char* end = nullptr;
-    const long p = std::strtol(port.c_str(), &end, 10);
-    if (colon > 4 && !port.empty() && *end == '\0' && p >= 1 && p <= 65535) return Ok{};
-  }
-  return make_error("expected tcp:HOST:PORT or unix:PATH, found '" + ready + "'");
-}
+Status check_ready(const std::string& ready) { return workloads_file::check_ready(ready); }
 
 Status add_server_part(std::vector<WorkloadInfo>& workloads, const std::string& spec,
                        bool is_driver) {

@@ -32,14 +32,14 @@ std::optional<MemoryOverTime> memory_over_time(const timeline::Timeline& tl,
   m.peak_rss_bytes = l.peak->value;
   m.final_rss_bytes = l.final->value;
   m.plateau_rss_bytes = l.plateau->value;
-  m.growth = analysis::verdict_name(c.verdict);
+  m.growth = c.verdict;
   m.growth_reason = c.reason;
-  if (creeping(m.growth)) m.growth_rate = c.rate;
+  if (formats::creeping(m.growth)) m.growth_rate = c.rate;
   // The books the classifier weighed, for the judgement across configurations.
   for (const auto& e : c.evidence)
     if (!c.held_signal.empty() && e.signal == c.held_signal) {
       m.held_signal = c.held_signal;
-      m.held_growth = analysis::verdict_name(e.v.verdict);
+      m.held_growth = e.v.verdict;
     }
   m.samples = l.samples;
   m.duration_ms = l.duration_ms;
@@ -66,9 +66,8 @@ void judge_across_configurations(std::vector<Cell>& cells) {
     // non-heap-growth: RSS grows beyond flat books, which may be the program's own memory
     // (thread stacks, mappings the books do not count): it speaks against, not for.
     using formats::GrowthVerdict;
-    const auto held = formats::parse_verdict(m.held_growth);
-    if (held == GrowthVerdict::kLeak ||
-        formats::parse_verdict(m.growth) == GrowthVerdict::kNonHeapGrowth)
+    const auto held = m.held_growth;
+    if (held == GrowthVerdict::kLeak || m.growth == GrowthVerdict::kNonHeapGrowth)
       b.growing = true;
     else if (held == GrowthVerdict::kStable || held == GrowthVerdict::kBounded ||
              held == GrowthVerdict::kRetention) {
@@ -81,7 +80,8 @@ void judge_across_configurations(std::vector<Cell>& cells) {
   for (auto& c : cells) {
     if (!c.memory || did_not_run(c.status)) continue;
     MemoryOverTime& m = *c.memory;
-    if (!m.held_signal.empty() || !creeping(m.growth)) continue;  // the cell's own books decide
+    if (!m.held_signal.empty() || !formats::creeping(m.growth))
+      continue;  // the cell's own books decide
     const auto it = books.find({c.workload, c.threads});
     if (it == books.end() || it->second.flat.empty() || it->second.growing) continue;
     const Books& b = it->second;

@@ -12,6 +12,8 @@
 
 namespace arenalab::analysis {
 
+using formats::Backend;
+
 namespace {
 
 // A share of what is kept that decides the kind: a purge returning at least half of it makes
@@ -60,22 +62,22 @@ std::optional<double> returned_by_exit(const Signals& sig, double* freed_at_exit
   return std::max(0.0, level - *sig.purge->rss_after);
 }
 
-std::string purgeable_fix(const std::string& backend) {
-  if (backend == "jemalloc")
+std::string purgeable_fix(Backend backend) {
+  if (backend == Backend::kJemalloc)
     return "shorter decay returns it sooner (MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:0, "
            "or background_thread:true), or mallctl(\"arena.4096.purge\") after a burst";
-  if (backend == "glibc")
+  if (backend == Backend::kGlibc)
     return "fewer arenas keep less (MALLOC_ARENA_MAX=2), or malloc_trim(0) after a burst "
            "(a lower MALLOC_TRIM_THRESHOLD_ trims the heap top sooner)";
-  if (backend == "mimalloc")
+  if (backend == Backend::kMimalloc)
     return "MIMALLOC_PURGE_DELAY=0 purges freed pages at once, or mi_collect(true) after a burst";
-  if (backend == "tcmalloc")
+  if (backend == Backend::kTcmalloc)
     return "a higher TCMALLOC_RELEASE_RATE returns free spans sooner, or "
            "MallocExtension_ReleaseFreeMemory() after a burst";
   return "the allocator's purge or decay settings return it";
 }
 
-std::string fragmentation_fix(const std::string& backend, const std::string& program) {
+std::string fragmentation_fix(Backend backend, const std::string& program) {
   std::string fix =
       "no purge or decay setting returns pages that still hold live blocks: free long-lived and "
       "short-lived objects from separate arenas or pools, or copy the survivors and free the "
@@ -85,7 +87,7 @@ std::string fragmentation_fix(const std::string& backend, const std::string& pro
         "redis: activedefrag yes (CONFIG SET activedefrag yes; jemalloc builds) moves the "
         "surviving keys together and returns the pages; " +
         fix;
-  else if (backend == "glibc")
+  else if (backend == Backend::kGlibc)
     fix += " (MALLOC_ARENA_MAX=2 limits how many arenas the survivors pin)";
   return fix;
 }

@@ -266,23 +266,27 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   const double t0 = monotonic_ms();
   double next = t0;
   for (;;) {
+    std::optional<Ended> ended;  // set when sampling ends this interval
     next += o.interval_ms;
     if (o.duration_s > 0 && next - t0 > o.duration_s * 1e3 + 1e-6) {
       sleep_until(t0 + o.duration_s * 1e3);
-      out.ended = g_stop_signal ? "interrupted" : "duration";
+      ended = g_stop_signal ? Ended::kInterrupted : Ended::kDuration;
     } else {
       sleep_until(next);
     }
     if (g_stop_signal) {
-      out.ended = "interrupted";
+      ended = Ended::kInterrupted;
       out.signal = static_cast<int>(g_stop_signal);
     }
     if (!target_alive(proc_fd)) {
-      out.ended = "vanished";
+      ended = Ended::kVanished;
       out.vanished_at_s = (monotonic_ms() - t0) / 1e3;
       out.vanished_utc = utc_now();
     }
-    if (!out.ended.empty()) break;
+    if (ended) {
+      out.ended = *ended;
+      break;
+    }
     lines.poll();  // what this interval appended: the detach wait then has little left to read
     if (o.on_sample) o.on_sample(monotonic_ms() - t0, out.timeline_path);
     if (next < monotonic_ms()) next = monotonic_ms();
@@ -290,7 +294,7 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
   out.attached_ms = monotonic_ms() - t0;
   // Detach: the agent sees agent.stop at its next tick, writes a final sample and its thread
   // ends; the library stays loaded, idle (dlclose of injected code is a known crash source).
-  if (out.ended != "vanished") {
+  if (out.ended != Ended::kVanished) {
     const double asked = monotonic_ms();
     if (std::ofstream(stop_file).good()) {
       const double deadline = asked + 3 * o.interval_ms + 5000;
@@ -416,7 +420,7 @@ Result<Outcome> watch_pid(const Options& o) {
   for (;;) {
     timeline::Sample s;
     if (!take_sample(proc_fd, t, t.cgroup, t.cgroup_version, &s)) {
-      out.ended = "vanished";
+      out.ended = Ended::kVanished;
       out.vanished_at_s = (monotonic_ms() - t0) / 1e3;
       out.vanished_utc = utc_now();
       break;
@@ -427,7 +431,7 @@ Result<Outcome> watch_pid(const Options& o) {
     if (o.on_sample) o.on_sample(last_sample_ms - t0, out.timeline_path);
     next += o.interval_ms;
     if (o.duration_s > 0 && next - t0 > o.duration_s * 1e3 + 1e-6) {
-      out.ended = "duration";
+      out.ended = Ended::kDuration;
       break;
     }
     // A late sample (a busy machine) is not caught up with a burst: the next one is a full
@@ -435,7 +439,7 @@ Result<Outcome> watch_pid(const Options& o) {
     if (next < last_sample_ms) next = last_sample_ms + o.interval_ms;
     sleep_until(next);
     if (g_stop_signal) {
-      out.ended = "interrupted";
+      out.ended = Ended::kInterrupted;
       out.signal = static_cast<int>(g_stop_signal);
       break;
     }

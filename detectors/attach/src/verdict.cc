@@ -24,13 +24,11 @@ Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::O
   if (outcome.level == Level::kSample)
     c.reason += c.reason.empty() ? kSampleLevelLimit : std::string("; ") + kSampleLevelLimit;
   auto doc = analysis::to_verdict(c, options, outcome.timeline_path);
-  doc.attach = verdict_file::AttachPart{outcome.target.pid,
-                                        outcome.target.command,
-                                        attach_file::level_name(outcome.level),
-                                        static_cast<std::int64_t>(outcome.samples),
-                                        outcome.ended,
-                                        outcome.attached_ms,
-                                        outcome.out_dir};
+  doc.attach =
+      verdict_file::AttachPart{outcome.target.pid, outcome.target.command,
+                               outcome.level,      static_cast<std::int64_t>(outcome.samples),
+                               outcome.ended,      outcome.attached_ms,
+                               outcome.out_dir};
   v.verdict_path = outcome.out_dir + "/verdict.json";
   if (auto st = verdict_file::write_verdict(v.verdict_path, doc); !st) return st.error();
   return v;

@@ -403,7 +403,7 @@ profile_file::Profile to_profile_file(const ProfileReport& r, int top) {
     if (n++ >= top) break;
     profile_file::Callsite c;
     c.source = source_name(s.source);
-    c.verdict = verdict_name(s.verdict.verdict);
+    c.verdict = s.verdict.verdict;
     c.slope_bytes_per_s = slope_of(s.verdict);
     c.bytes_now = s.bytes_now();
     c.method = s.verdict.method;
@@ -422,9 +422,8 @@ profile_file::Profile to_profile_file(const ProfileReport& r, int top) {
     p.tools.push_back(std::move(c));
   }
   if (r.mmap_measured)
-    p.mmap =
-        profile_file::MmapSummary{verdict_name(r.mmap_verdict.verdict), slope_of(r.mmap_verdict),
-                                  r.mmap_bytes_now, r.mmap_verdict.reason};
+    p.mmap = profile_file::MmapSummary{r.mmap_verdict.verdict, slope_of(r.mmap_verdict),
+                                       r.mmap_bytes_now, r.mmap_verdict.reason};
   if (r.rss_first > 0) {
     p.rss_first = r.rss_first;
     p.rss_last = r.rss_last;
@@ -432,7 +431,7 @@ profile_file::Profile to_profile_file(const ProfileReport& r, int top) {
   if (r.outside.measured) {
     const auto& g = r.outside;
     p.outside_heap = profile_file::OutsideHeap{g.signal,
-                                               verdict_name(g.verdict.verdict),
+                                               g.verdict.verdict,
                                                slope_of(g.verdict),
                                                g.grew_bytes,
                                                g.accounted_grew_bytes,

@@ -61,7 +61,7 @@ Result<CellSet> load_watch(const fs::path& dir) {
     auto v = verdict_file::read_verdict((dir / "verdict.json").string());
     if (!v) return v.error();
     verdict = std::move(*v);
-    cell.verdict = verdict->verdict;
+    cell.verdict = formats::verdict_name(verdict->verdict);
   }
   std::optional<runner::RunRecord> run;
   if (fs::exists(dir / "run.json")) {

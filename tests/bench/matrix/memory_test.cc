@@ -43,7 +43,7 @@ TEST(MemoryOverTime, CreepingRssIsALeakAndTheTeardownSampleIsNotFinal) {
       200, [](int i) { return 20 * kMiB + i * 0.05 * kMiB + (i % 3) * 4096.0; }, 2 * kMiB);
   const auto m = memory_over_time(tl, true);
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->growth, "leak") << m->growth_reason;
+  EXPECT_EQ(m->growth, formats::GrowthVerdict::kLeak) << m->growth_reason;
   EXPECT_TRUE(creeping(m->growth));
   EXPECT_NEAR(m->growth_rate, kMiB, 0.1 * kMiB);  // bytes/s
   EXPECT_NEAR(m->final_rss_bytes, 20 * kMiB + 199 * 0.05 * kMiB, 8192);
@@ -61,7 +61,7 @@ TEST(MemoryOverTime, ARiseThatLevelsOffIsNotCreeping) {
       20 * kMiB);
   const auto m = memory_over_time(tl, true);
   ASSERT_TRUE(m);
-  EXPECT_FALSE(creeping(m->growth)) << m->growth << ": " << m->growth_reason;
+  EXPECT_FALSE(creeping(m->growth)) << formats::verdict_name(m->growth) << ": " << m->growth_reason;
   EXPECT_EQ(m->growth_rate, 0);
   EXPECT_NEAR(m->plateau_rss_bytes, 40 * kMiB, 8192);
   EXPECT_NEAR(m->final_rss_bytes, 40 * kMiB, 8192);  // not the teardown's 20 MiB
@@ -76,16 +76,17 @@ TEST(MemoryOverTime, TheCellRecordsTheBooksItsVerdictWeighed) {
   const auto bare = memory_over_time(tl, true);
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare->held_signal, "");
-  EXPECT_EQ(bare->held_growth, "");
+  EXPECT_FALSE(bare->held_growth);
   // The same RSS with books that stay flat: what the program holds does not grow.
   for (std::size_t i = 0; i + 1 < tl.samples.size(); ++i)
     tl.samples[i].allocated = 8 * kMiB + static_cast<double>(i % 2) * 4096;
   const auto booked = memory_over_time(tl, true);
   ASSERT_TRUE(booked);
   EXPECT_FALSE(booked->held_signal.empty());
-  EXPECT_NE(booked->held_growth, "leak") << booked->growth_reason;
-  EXPECT_NE(booked->held_growth, "");
-  EXPECT_EQ(booked->verdict(), booked->growth);  // no judgement from one cell alone
+  EXPECT_TRUE(booked->held_growth);
+  EXPECT_NE(booked->held_growth, formats::GrowthVerdict::kLeak) << booked->growth_reason;
+  EXPECT_EQ(booked->verdict(),
+            formats::verdict_name(booked->growth));  // no judgement from one cell alone
 }
 
 TEST(MemoryOverTime, NoRssNoLevels) {
@@ -107,7 +108,7 @@ Cell cell(const std::string& config, int repeat, const std::string& growth) {
   m.peak_rss_bytes = 48 * kMiB;
   m.final_rss_bytes = (40 + repeat) * kMiB;
   m.plateau_rss_bytes = 39 * kMiB;
-  m.growth = growth;
+  m.growth = *formats::parse_verdict(growth);
   m.growth_reason = "test";
   m.growth_rate = creeping(growth) ? 64 * 1024 : 0;
   m.samples = 100;
@@ -177,7 +178,7 @@ Cell booked(const std::string& config, int repeat, const std::string& growth,
   Cell c = cell(config, repeat, growth);
   if (!held.empty()) {
     c.memory->held_signal = "held";
-    c.memory->held_growth = held;
+    c.memory->held_growth = formats::parse_verdict(held);
   }
   return c;
 }
@@ -204,7 +205,7 @@ TEST(AcrossConfigurations, RssOnlyGrowthWithFlatBooksElsewhereIsTheAllocators) {
        booked("tbbmalloc", 1, "leak", ""), booked("mimalloc", 0, "stable", "")});
   const MemoryOverTime& tbb = *r.cells[3].memory;
   // The classifier's own verdict and rate are kept; the judgement is beside them.
-  EXPECT_EQ(tbb.growth, "leak");
+  EXPECT_EQ(tbb.growth, formats::GrowthVerdict::kLeak);
   EXPECT_EQ(tbb.growth_rate, 64 * 1024);
   EXPECT_EQ(tbb.across_growth, kAllocatorGrowth);
   EXPECT_EQ(tbb.verdict(), kAllocatorGrowth);

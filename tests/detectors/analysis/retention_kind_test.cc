@@ -48,7 +48,7 @@ Signals burst_and_keep() {
 // jemalloc's books over the same run: allocated follows live bytes; active stays up by
 // `frag` (partly used pages) and resident by `frag + free_pages`.
 void jemalloc_books(Signals& sig, double frag, double free_pages) {
-  sig.backend = "jemalloc";
+  sig.backend = formats::Backend::kJemalloc;
   sig.allocated = sig.live_bytes;
   sig.active = sig.live_bytes;
   sig.resident = sig.live_bytes;
@@ -92,7 +92,7 @@ TEST(RetentionKind, FreeResidentPagesArePurgeable) {
 
 TEST(RetentionKind, WithoutBooksOrProbeItIsUnknownAndSaysHowToTell) {
   Signals sig = burst_and_keep();
-  sig.backend = "glibc";
+  sig.backend = formats::Backend::kGlibc;
   const auto c = retained(sig);
   ASSERT_TRUE(c.retention);
   EXPECT_EQ(c.retention->kind, RetentionKind::kUnknown);
@@ -101,7 +101,7 @@ TEST(RetentionKind, WithoutBooksOrProbeItIsUnknownAndSaysHowToTell) {
 
 TEST(RetentionKind, ThePurgeProbeDecides) {
   Signals sig = burst_and_keep();
-  sig.backend = "glibc";
+  sig.backend = formats::Backend::kGlibc;
   const double before = sig.rss.value.back();
   sig.purge = PurgeProbe{before, before - 74 * kMiB, std::nullopt, std::nullopt};
   auto c = retained(sig);
@@ -126,7 +126,7 @@ TEST(RetentionKind, ThePurgeProbeDecides) {
 // purge plus the frees - not told; a return of 78 MiB is purgeable whatever the frees did.
 TEST(RetentionKind, WhatTheProgramFreedAtExitBoundsTheProbe) {
   Signals sig = burst_and_keep();
-  sig.backend = "glibc";
+  sig.backend = formats::Backend::kGlibc;
   sig.live_bytes.value.back() = 0.2 * kMiB;  // the final sample: everything freed
   const double before = sig.rss.value.back();
   sig.purge = PurgeProbe{before, before - 50 * kMiB, std::nullopt, std::nullopt};
@@ -153,7 +153,7 @@ TEST(RetentionKind, WhatTheProgramFreedAtExitBoundsTheProbe) {
 // A rise of tens of KiB is never retention, whatever the books say: so it has no kind.
 TEST(RetentionKind, TensOfKiBGetNoKind) {
   Signals sig;
-  sig.backend = "jemalloc";
+  sig.backend = formats::Backend::kJemalloc;
   sig.live_bytes = make(60, [](double) { return 40.0 * 1024; });
   for (double& v : sig.live_bytes.value) v = 40.0 * 1024;
   sig.rss = sig.live_bytes;
@@ -199,7 +199,7 @@ TEST(RetentionKind, ProbeSampleToVerdictJsonAndBack) {
   ASSERT_TRUE(tl->after_purge.has_value());
   const Signals sig = signals_from_timeline(*tl);
   EXPECT_EQ(sig.program, "prog");
-  EXPECT_EQ(sig.backend, "glibc");
+  EXPECT_EQ(sig.backend, formats::Backend::kGlibc);
   ASSERT_TRUE(sig.purge.has_value());
   EXPECT_NEAR(*sig.purge->rss_before - *sig.purge->rss_after, 70 * kMiB, 1);
 

@@ -12,21 +12,20 @@
 #include <optional>
 #include <string_view>
 
+#include "arenalab/formats/allocator_backend.h"
+
 namespace arenalab {
 
 // jemalloc: int mallctl(const char*, void*, size_t*, void*, size_t) (jemalloc(3) "MALLCTL"),
 // looked up with dlsym by the stats adapter and the interposer's prof.dump.
 using MallctlFn = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
 
-enum class Backend : std::uint8_t { kUnknown, kGlibc, kJemalloc, kMimalloc, kTcmalloc, kTbbmalloc };
-
-inline constexpr Backend kAllBackends[] = {Backend::kGlibc, Backend::kJemalloc, Backend::kMimalloc,
-                                           Backend::kTcmalloc, Backend::kTbbmalloc};
-
-// "glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc", "unknown".
-const char* backend_name(Backend b);
-// The inverse of backend_name; kUnknown for anything else.
-Backend backend_from_name(std::string_view name);
+// The backends and their names: one closed set, owned by formats (the names are what files
+// carry; detectors/analysis compares the enum). Header only, nothing allocates.
+using formats::Backend;
+using formats::backend_from_name;  // the inverse of backend_name; kUnknown for anything else
+using formats::backend_name;       // "glibc", "jemalloc", ..., "unknown"
+using formats::kAllBackends;
 
 // Which object defines the malloc a process calls, and that allocator's version.
 struct Identification {

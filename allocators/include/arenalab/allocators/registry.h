@@ -9,16 +9,13 @@
 
 #include "arenalab/allocators/backend.h"
 #include "arenalab/core/result.h"
+#include "arenalab/formats/configurations.h"
 
 namespace arenalab {
 
-struct Configuration {
-  std::string name;
-  Backend backend = Backend::kUnknown;
-  std::string preload;  // library for LD_PRELOAD; empty for glibc
-  std::vector<std::pair<std::string, std::string>> env;
-  std::string description;
-
+// An entry of the file as formats/configurations.h reads it (name, backend, preload, env,
+// description), with what the registry finds out about it.
+struct Configuration : configurations_file::Entry {
   // Empty when usable; otherwise why not ("library /x/libjemalloc.so.2 not found").
   std::string unavailable_reason() const;
   bool available() const { return unavailable_reason().empty(); }
@@ -30,7 +27,8 @@ struct Configuration {
 // configure time from allocators/configurations.json.in with the libraries found then).
 std::string default_configurations_path();
 
-// Reads and validates a configurations file. Errors name the file and the entry.
+// Reads and validates a configurations file (formats/configurations.h). Errors name the file
+// and the entry.
 Result<std::vector<Configuration>> load_configurations(const std::string& path);
 
 // Finds `name`; the error lists the names that exist.

@@ -22,7 +22,7 @@ Signals signals_from_timeline(const timeline::Timeline& tl) {
   sig.retained = get("retained");
   sig.mmap_bytes = get("mmap_bytes");
   sig.active = get("active");
-  sig.backend = tl.header.allocator.backend;
+  sig.backend = formats::backend_from_name(tl.header.allocator.backend);
   if (!tl.header.command.empty()) {
     const std::string& argv0 = tl.header.command.front();
     sig.program = argv0.substr(argv0.find_last_of('/') + 1);  // npos + 1 = 0: the whole name
@@ -61,7 +61,7 @@ verdict_file::Trend trend_of(const Trend& t) {
 
 verdict_file::SignalEvidence to_evidence(const SeriesVerdict& v) {
   verdict_file::SignalEvidence e;
-  e.verdict = verdict_name(v.verdict);
+  e.verdict = v.verdict;
   e.reason = v.reason;
   e.confidence = finite(v.confidence);
   e.samples = static_cast<std::int64_t>(v.samples);
@@ -91,7 +91,7 @@ verdict_file::SignalEvidence to_evidence(const SeriesVerdict& v) {
 verdict_file::Verdict to_verdict(const Classification& c, const Options& o,
                                  const std::string& source) {
   verdict_file::Verdict v;
-  v.verdict = verdict_name(c.verdict);
+  v.verdict = c.verdict;
   v.confidence = std::isfinite(c.confidence) ? c.confidence : 0;
   v.reason = c.reason;
   v.held_signal = c.held_signal;
@@ -109,7 +109,7 @@ verdict_file::Verdict to_verdict(const Classification& c, const Options& o,
     verdict_file::SignalEvidence& s = v.signals[e.signal] = to_evidence(e.v);
     // Retained address space and the derived gap are described, never judged (verdict.h).
     if (!verdict_file::unjudged_what(e.signal).empty()) {
-      s.verdict.clear();
+      s.verdict.reset();
       s.confidence.reset();
     }
   }

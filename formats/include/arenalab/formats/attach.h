@@ -24,6 +24,17 @@ enum class Level { kRss, kStats, kCount, kSample };
 const char* level_name(Level level);  // "rss", "stats", "count", "sample"
 std::optional<Level> parse_level(std::string_view name);
 
+// How sampling ended: --duration reached, arenalab interrupted (SIGINT/SIGTERM/SIGHUP), or the
+// target gone (it exited, or its pid now names another process).
+enum class Ended { kDuration, kInterrupted, kVanished };
+const char* ended_name(Ended ended);  // "duration", "interrupted", "vanished"
+std::optional<Ended> parse_ended(std::string_view name);
+
+// The "level" and "ended" fields of an object (attach.json, verdict.json's attach part); throw
+// formats::FormatError naming the field and the names expected.
+Level read_level(const formats::Obj& o);
+Ended read_ended(const formats::Obj& o);
+
 struct Record {
   Level level = Level::kRss;
   std::string cannot_tell;  // what this level cannot tell, one sentence
@@ -36,7 +47,7 @@ struct Record {
   double interval_ms = 0;
   double attached_ms = 0;  // first sample to last
   std::int64_t samples = 0;
-  std::string ended;              // "duration" | "interrupted" | "vanished"
+  Ended ended = Ended::kDuration;
   bool target_signalled = false;  // always false: attaching never signals the target
   std::string allocator_backend, allocator_library;  // the allocator mapped in the target
   std::string timeline_file = "timeline.jsonl";      // relative to attach.json's directory

@@ -16,6 +16,7 @@
 
 #include "arenalab/core/result.h"
 #include "arenalab/core/text.h"
+#include "arenalab/formats/growth_verdict.h"
 
 namespace arenalab::formats {
 
@@ -79,6 +80,12 @@ class Obj {
   const json* j_;
   std::string path_;
 };
+
+// A growth verdict field (growth_verdict.h's names): `key` required, or absent (or null) for
+// the optional one. Throws FormatError: "<path>.verdict: expected leak, retention, bounded,
+// non-heap-growth, stable or unresolved, found \"x\"".
+GrowthVerdict growth_verdict(const Obj& o, const char* key);
+std::optional<GrowthVerdict> opt_growth_verdict(const Obj& o, const char* key);
 
 // A number in its shortest round-trip spelling, without a trailing ".0" ("80", "1.5", "1e+20").
 std::string number_text(double v);

@@ -73,21 +73,25 @@ struct MemoryOverTime {
   // The classifier's verdict on the run (detectors/analysis): leak, retention, bounded,
   // non-heap-growth, stable or unresolved (too short to tell); leak and non-heap-growth are
   // RSS that keeps creeping.
-  std::string growth;
+  formats::GrowthVerdict growth = formats::GrowthVerdict::kUnresolved;
   std::string growth_reason;  // one sentence, the classifier's
   double growth_rate = 0;     // bytes/s, leak and non-heap-growth (else 0)
   std::size_t samples = 0;    // RSS samples
   double duration_ms = 0;     // first to last sample
   // The books the classifier weighed (Classification::held_signal: "held", "live_bytes" or
   // "allocated") and that signal's own verdict; both empty when the timeline has none.
-  std::string held_signal, held_growth;
+  std::string held_signal;
+  std::optional<formats::GrowthVerdict> held_growth;
   // The judgement across the configurations that ran the same workload (bench/matrix
   // judge_across_configurations): kAllocatorGrowth when RSS alone carried a creeping verdict
   // and the same workload's cells with books show the program's held bytes flat; the reason
   // names those configurations. Empty: the classifier's verdict stands.
   std::string across_growth, across_reason;
-  // The verdict the matrix shows (groups, text): the judgement if any, else the classifier's.
-  const std::string& verdict() const { return across_growth.empty() ? growth : across_growth; }
+  // The verdict the matrix shows (groups, text), by name: the judgement if any, else the
+  // classifier's.
+  std::string verdict() const {
+    return across_growth.empty() ? formats::verdict_name(growth) : across_growth;
+  }
   bool operator==(const MemoryOverTime&) const = default;
 };
 inline const std::vector<std::string> kGrowthVerdicts = [] {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "arenalab/core/result.h"
+#include "arenalab/formats/growth_verdict.h"
 
 namespace arenalab::profile_file {
 
@@ -25,10 +26,11 @@ struct Frame {
   std::uint64_t address = 0;  // written as "0x..." hex
 };
 
-// One call site. Verdicts are the classifier's names: leak | bounded | stable | unresolved.
+// One call site. Verdicts are formats::GrowthVerdict, written by name (a call site's series gets
+// leak | bounded | stable | unresolved).
 struct Callsite {
   std::string source = "heap";  // heap (malloc/new) | mmap (the program's own anonymous mmap)
-  std::string verdict;
+  formats::GrowthVerdict verdict = formats::GrowthVerdict::kUnresolved;
   std::optional<double> slope_bytes_per_s;  // absent when unresolved or not finite
   double bytes_now = 0;                     // live bytes at the last dump of the series
   std::string method;                       // the classifier that produced the verdict
@@ -54,7 +56,7 @@ struct Tool {
 
 // The program's own anonymous mmap bytes (interposer only), classified like a call site.
 struct MmapSummary {
-  std::string verdict;
+  formats::GrowthVerdict verdict = formats::GrowthVerdict::kUnresolved;
   std::optional<double> slope_bytes_per_s;
   double bytes_now = 0;
   std::string reason;
@@ -63,7 +65,7 @@ struct MmapSummary {
 // Anonymous RSS set against the growth the call sites account for ("outside_heap").
 struct OutsideHeap {
   std::string signal;  // rss_anon | rss
-  std::string verdict;
+  formats::GrowthVerdict verdict = formats::GrowthVerdict::kUnresolved;
   std::optional<double> slope_bytes_per_s;
   double grew_bytes = 0;            // last sample - first sample
   double accounted_grew_bytes = 0;  // the call sites' live bytes, last dump - first dump

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "arenalab/core/result.h"
+#include "arenalab/formats/attach.h"
+#include "arenalab/formats/growth_verdict.h"
 #include "arenalab/formats/json.h"
 
 namespace arenalab::verdict_file {
@@ -48,13 +50,14 @@ struct Knee {
 // a signal is ("unmapped address space (not memory)"), or "" for a signal that is judged.
 std::string_view unjudged_what(std::string_view signal);
 
-// The evidence of one signal (an entry of "signals"). Verdicts are the classifier's names:
-// leak | retention | bounded | non-heap-growth | stable | unresolved. An unjudged signal
-// (unjudged_what) has neither verdict nor confidence: the writer leaves them out and writes
-// "judged": false and "what" in their place; the reader leaves them empty, also when an older
-// file carried one.
+// The evidence of one signal (an entry of "signals"). Verdicts are formats::GrowthVerdict,
+// written by name (leak | retention | bounded | non-heap-growth | stable | unresolved). An
+// unjudged signal (unjudged_what) has neither verdict nor confidence: the writer leaves them
+// out and writes "judged": false and "what" in their place; the reader leaves them empty, also
+// when an older file carried one.
 struct SignalEvidence {
-  std::string verdict, reason;
+  std::optional<formats::GrowthVerdict> verdict;  // empty: an unjudged signal
+  std::string reason;
   std::optional<double> confidence;
   std::int64_t samples = 0;  // 0: nothing below was written
   std::optional<double> duration_ms;
@@ -93,9 +96,9 @@ struct RunPart {
 struct AttachPart {
   std::int64_t pid = 0;
   std::vector<std::string> command;
-  std::string level = "rss";
+  attach_file::Level level = attach_file::Level::kRss;
   std::int64_t samples = 0;
-  std::string ended;  // "duration" | "interrupted" | "vanished"
+  attach_file::Ended ended = attach_file::Ended::kDuration;
   double attached_ms = 0;
   std::string out_dir;
   bool operator==(const AttachPart&) const = default;
@@ -106,7 +109,7 @@ struct TreeProcess {
   std::int64_t pid = 0;
   std::vector<std::string> command;
   std::int64_t samples = 0;
-  std::string verdict;
+  formats::GrowthVerdict verdict = formats::GrowthVerdict::kUnresolved;
   double confidence = 0;
   std::string reason;
   bool operator==(const TreeProcess&) const = default;
@@ -114,7 +117,7 @@ struct TreeProcess {
 
 // The process tree's verdict ("tree"): the worst process first.
 struct TreePart {
-  std::string verdict;
+  formats::GrowthVerdict verdict = formats::GrowthVerdict::kUnresolved;
   double confidence = 0;
   std::int64_t pid = 0;  // the worst process
   std::vector<TreeProcess> processes;
@@ -145,8 +148,8 @@ struct Retention {
 };
 
 struct Verdict {
-  std::string verdict;    // the whole run's verdict (names as in SignalEvidence)
-  double confidence = 0;  // [0, 1]
+  formats::GrowthVerdict verdict = formats::GrowthVerdict::kUnresolved;  // the whole run's
+  double confidence = 0;                                                 // [0, 1]
   std::string reason;
   std::string held_signal;  // the signal for what the program holds ("live_bytes", ...)
   std::string rss_signal;   // the decisive RSS signal ("rss" or "rss_anon")

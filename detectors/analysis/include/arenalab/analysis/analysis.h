@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "arenalab/formats/allocator_backend.h"
 #include "arenalab/formats/growth_verdict.h"
 
 namespace arenalab::analysis {
@@ -142,9 +143,10 @@ struct Signals {
   Series active;                      // ... bytes in pages with live blocks (jemalloc)
   Series resident, mapped, retained;  // allocator footprint
   Series mmap_bytes;                  // anonymous mmap the program made itself (it holds it)
-  // What only explains retention (retention_kind.cc): the identified backend ("jemalloc", ...,
-  // "" unknown), the program's file name (argv[0]'s base), the purge probe when one ran.
-  std::string backend, program;
+  // What only explains retention (retention_kind.cc): the identified backend (kUnknown when
+  // not identified), the program's file name (argv[0]'s base), the purge probe when one ran.
+  formats::Backend backend = formats::Backend::kUnknown;
+  std::string program;
   std::optional<PurgeProbe> purge;
 };
 

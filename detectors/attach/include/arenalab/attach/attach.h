@@ -19,6 +19,7 @@
 
 namespace arenalab::attach {
 
+using attach_file::Ended;
 using attach_file::Level;
 
 // The target as found when attaching.
@@ -96,9 +97,9 @@ struct Outcome {
   std::string out_dir, timeline_path, record_path;
   std::size_t samples = 0;
   double attached_ms = 0;  // wall time from the first sample to the last
-  // How sampling ended: "duration", "interrupted" (SIGINT/SIGTERM/SIGHUP to arenalab), or
-  // "vanished" (the target exited, or its pid now names another process).
-  std::string ended;
+  // How sampling ended: --duration reached, interrupted (SIGINT/SIGTERM/SIGHUP to arenalab),
+  // or vanished (the target exited, or its pid now names another process).
+  Ended ended = Ended::kDuration;
   std::optional<int> signal;            // the signal arenalab received, when interrupted
   std::optional<double> vanished_at_s;  // seconds after attach when the target was found gone
   std::string vanished_utc;             // and the wall clock then (ISO 8601, UTC)

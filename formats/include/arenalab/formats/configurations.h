@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// allocators.json (arenalab.allocators/1): the named allocator configurations (contract,
+// docs/architecture.md), generated at configure time from allocators/configurations.json.in
+// and extended by users (--allocators-file). One reader and one writer; allocators/registry.h
+// loads it, `arenalab allocators --json` writes each entry through it (adding what it found).
+//
+// Keys: "schema" (optional in hand-written files; when present "arenalab.allocators/1"),
+// "configurations": [ { "name" (non-empty, unique), "backend" (glibc | jemalloc | mimalloc |
+// tcmalloc | tbbmalloc), "preload" (library path or name, "" for none), "env" (object of
+// strings), "description" } ], at least one.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "arenalab/core/result.h"
+#include "arenalab/formats/allocator_backend.h"
+#include "arenalab/formats/json.h"
+
+namespace arenalab::configurations_file {
+
+inline constexpr std::string_view kSchema = "arenalab.allocators/1";
+
+struct Entry {
+  std::string name;
+  formats::Backend backend = formats::Backend::kUnknown;  // never kUnknown once read
+  std::string preload;                                    // library for LD_PRELOAD; empty for glibc
+  std::vector<std::pair<std::string, std::string>> env;   // in the file's (sorted) key order
+  std::string description;
+  bool operator==(const Entry&) const = default;
+};
+
+// One entry as written: every key, "preload", "env" and "description" also when empty.
+nlohmann::json to_json(const Entry& e);
+// The document: schema and the entries in order.
+nlohmann::json to_json(const std::vector<Entry>& entries);
+Status write_configurations(const std::string& path, const std::vector<Entry>& entries);
+
+// Errors name `file` and the entry: "F: configurations[1]: missing \"name\" (a non-empty
+// string)", "F: configurations[0] (x): unknown backend 'ptmalloc9' (expected glibc|...)".
+Result<std::vector<Entry>> parse_configurations(const nlohmann::json& doc, const std::string& file);
+Result<std::vector<Entry>> read_configurations(const std::string& path);
+
+}  // namespace arenalab::configurations_file

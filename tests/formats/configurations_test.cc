@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+// allocators.json (formats/configurations.h): write -> read -> equal; the file the build
+// generates from allocators/configurations.json.in reads back and writes back to the same
+// document; damaged files rejected with one line naming the file and the entry.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "arenalab/core/text.h"
+#include "arenalab/formats/configurations.h"
+
+namespace arenalab {
+namespace {
+using configurations_file::Entry;
+using formats::Backend;
+using nlohmann::json;
+
+std::string temp_file(const std::string& name) {
+  return ::testing::TempDir() + "/configurations_test." + name;
+}
+
+std::vector<Entry> sample() {
+  return {Entry{"glibc", Backend::kGlibc, "", {}, "glibc with its defaults"},
+          Entry{"glibc-arena2", Backend::kGlibc, "", {{"MALLOC_ARENA_MAX", "2"}}, ""},
+          Entry{"jemalloc-nodecay",
+                Backend::kJemalloc,
+                "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+                {{"A", "1"}, {"MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0"}},
+                "jemalloc returning freed pages at once"},
+          Entry{"tbb", Backend::kTbbmalloc, "libtbbmalloc_proxy.so.2", {}, "oneTBB"}};
+}
+
+TEST(ConfigurationsFile, RoundTrip) {
+  const auto entries = sample();
+  const std::string path = temp_file("round.json");
+  ASSERT_TRUE(configurations_file::write_configurations(path, entries));
+  auto back = configurations_file::read_configurations(path);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, entries);
+  // Every backend's name reads back as that backend.
+  for (Backend b : formats::kAllBackends) {
+    Entry e{"x", b, "", {}, ""};
+    auto one = configurations_file::parse_configurations(
+        configurations_file::to_json(std::vector<Entry>{e}), "f");
+    ASSERT_TRUE(one) << one.error().message;
+    EXPECT_EQ(one->at(0).backend, b) << formats::backend_name(b);
+  }
+}
+
+TEST(ConfigurationsFile, TheGeneratedFileReadsAndWritesBackTheSame) {
+  auto doc = read_json_file(ARENALAB_SHARE "/allocators.json");
+  ASSERT_TRUE(doc) << doc.error().message;
+  auto entries = configurations_file::parse_configurations(*doc, "allocators.json");
+  ASSERT_TRUE(entries) << entries.error().message;
+  EXPECT_EQ(entries->size(), 9u);
+  EXPECT_EQ(configurations_file::to_json(*entries), *doc);
+}
+
+TEST(ConfigurationsFile, RejectsDamagedFilesNamingFileAndEntry) {
+  const json good = configurations_file::to_json(sample());
+  auto error = [](const json& doc) {
+    auto r = configurations_file::parse_configurations(doc, "d/allocators.json");
+    return r ? std::string("(no error)") : r.error().message;
+  };
+  auto with = [&](std::size_t i, const char* key, json v) {
+    json j = good;
+    j["configurations"][i][key] = std::move(v);
+    return error(j);
+  };
+  EXPECT_EQ(with(1, "backend", "ptmalloc9"),
+            "d/allocators.json: configurations[1] (glibc-arena2): unknown backend 'ptmalloc9' "
+            "(expected glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc)");
+  // "unknown" is what an identification writes when it found nothing, never a configuration's.
+  EXPECT_NE(with(1, "backend", "unknown").find("unknown backend 'unknown'"), std::string::npos)
+      << with(1, "backend", "unknown");
+  EXPECT_EQ(with(0, "name", ""),
+            "d/allocators.json: configurations[0]: missing \"name\" (a non-empty string)");
+  EXPECT_EQ(with(0, "name", 7),
+            "d/allocators.json: configurations[0]: missing \"name\" (a non-empty string)");
+  EXPECT_EQ(with(1, "name", "glibc"),
+            "d/allocators.json: configurations[1]: duplicate name 'glibc'");
+  EXPECT_EQ(with(2, "env", json{{"MALLOC_CONF", 0}}),
+            "d/allocators.json: configurations[2] (jemalloc-nodecay): env.MALLOC_CONF must be a "
+            "string");
+  EXPECT_EQ(with(2, "env", "x"),
+            "d/allocators.json: configurations[2] (jemalloc-nodecay): \"env\" must be an object");
+  EXPECT_EQ(with(3, "preload", false),
+            "d/allocators.json: configurations[3] (tbb): \"preload\" must be a string");
+  EXPECT_EQ(with(3, "description", json::array()),
+            "d/allocators.json: configurations[3] (tbb): \"description\" must be a string");
+  json j = good;
+  j["configurations"][0].erase("backend");
+  EXPECT_EQ(error(j),
+            "d/allocators.json: configurations[0] (glibc): missing \"backend\" "
+            "(glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc)");
+  j = good;
+  j["configurations"][2] = "glibc";
+  EXPECT_EQ(error(j), "d/allocators.json: configurations[2]: expected an object");
+  j = good;
+  j["configurations"] = json::array();
+  EXPECT_EQ(error(j), "d/allocators.json: no configurations");
+  EXPECT_EQ(error(json::array({"glibc"})),
+            "d/allocators.json: expected an object with a \"configurations\" array");
+  j = good;
+  j["schema"] = "arenalab.allocators/2";
+  EXPECT_EQ(error(j).rfind("d/allocators.json: expected \"schema\": \"arenalab.allocators/1\"", 0),
+            0u)
+      << error(j);
+  // A file written by hand may leave the schema out.
+  j = good;
+  j.erase("schema");
+  EXPECT_EQ(error(j), "(no error)");
+  // Unreadable or not JSON: one line naming the file.
+  const std::string bad = temp_file("bad.json");
+  std::ofstream(bad) << "{\"configurations\": [";
+  auto r = configurations_file::read_configurations(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message.rfind("allocator configurations: " + bad + ": not valid JSON", 0), 0u)
+      << r.error().message;
+  std::remove(bad.c_str());
+  r = configurations_file::read_configurations(temp_file("missing.json"));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("missing.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arenalab
