@@ -239,7 +239,7 @@ TEST(LiveSignals, ReadsOnlyWhatWasAppended) {
   EXPECT_EQ(live.last()->t_ms, static_cast<double>((n - 1) * 100));
   const Signals s = live.signals();
   EXPECT_LE(s.rss.value.size(), 256u + 64u + 3u);
-  EXPECT_EQ(s.backend, "glibc");
+  EXPECT_EQ(s.backend, arenalab::formats::Backend::kGlibc);
   EXPECT_EQ(s.program, "prog");
   EXPECT_EQ(s.rss.value.back(), 1000000.0 + static_cast<double>(n - 1) * 4096);
   fs::remove_all(tmpl);
