@@ -7,6 +7,8 @@
 // in which an attach's patch pass sees its RELRO pages still writable.
 #include <stdlib.h>
 
+// The repetition macros are laid out by hand: clang-format does not settle on them.
+// clang-format off
 #define F(n) \
   void relro_plugin_f##n(void) {}
 #define R10(m, p) m(p##0) m(p##1) m(p##2) m(p##3) m(p##4) m(p##5) m(p##6) m(p##7) m(p##8) m(p##9)
@@ -21,6 +23,7 @@
 R1000(F, 1)
 R1000(F, 2)
 #define A(n) relro_plugin_f##n,
+// clang-format on
 void (*const relro_plugin_table[])(void) = {R1000(A, 1) R1000(A, 2)};
 
 // One allocation and free through the library's own malloc and free slots (in its RELRO GOT).
