@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "arenalab/core/files.h"
@@ -13,7 +12,6 @@
 
 namespace arenalab {
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace {
 
@@ -114,18 +112,12 @@ Result<ProbeReport> probe_configuration(const Configuration& config) {
     return make_error("probe for '" + config.name + "' failed (" + run->describe() + ")" +
                       (tail.empty() ? "" : ": " + tail));
   }
-  json doc;
-  try {
-    doc = json::parse(run->out);
-  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
-    return make_error("probe for '" + config.name + "' printed no identification: " + e.what());
-  }
+  auto line = configurations_file::parse_probe_line(run->out, "probe for '" + config.name + "'");
+  if (!line) return line.error();
   ProbeReport report;
-  report.id.backend = backend_from_name(doc.value("backend", "unknown"));
-  std::snprintf(report.id.library, sizeof report.id.library, "%s",
-                doc.value("library", "").c_str());
-  std::snprintf(report.id.version, sizeof report.id.version, "%s",
-                doc.value("version", "").c_str());
+  report.id.backend = line->backend;
+  std::snprintf(report.id.library, sizeof report.id.library, "%s", line->library.c_str());
+  std::snprintf(report.id.version, sizeof report.id.version, "%s", line->version.c_str());
   report.mismatch = verification_mismatch(config, report.id);
   report.verified = report.mismatch.empty();
   return report;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for every reader of formats/ (scripts/fuzz fuzz_formats): the first byte picks
-// the reader (mod 15), the rest is the file. Built with -DFUZZ_READER=N it feeds reader N only
+// the reader (mod 16), the rest is the file. Built with -DFUZZ_READER=N it feeds reader N only
 // (fuzz_formats_<name>). Any input must come back as a value or as an error (no exception
 // escapes, no crash, no hang); an error is one printable line naming the file; a timeline's
 // samples keep the reader's promises (times finite, in order, byte counts in [0, 2^64]).
@@ -103,7 +103,7 @@ void timeline(std::string_view text) {
 }
 
 void read(unsigned which, std::string_view text) {
-  switch (which % 15) {
+  switch (which % 16) {
     case 0:
       with_document(text, [](const json& d) { check(arenalab::check::parse_baseline(d, "fuzz")); });
       break;
@@ -159,6 +159,9 @@ void read(unsigned which, std::string_view text) {
       with_document(text, [](const json& d) {
         check(arenalab::configurations_file::parse_configurations(d, "fuzz"));
       });
+      break;
+    case 15:
+      check(arenalab::configurations_file::parse_probe_line(text, "fuzz"));
       break;
   }
 }

@@ -91,4 +91,33 @@ Result<std::vector<Entry>> read_configurations(const std::string& path) {
   return parse_configurations(*doc, path);
 }
 
+Result<ProbeLine> parse_probe_line(std::string_view text, const std::string& what) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
+    return make_error(printable(what) + " printed no identification: " + printable(e.what()));
+  }
+  return formats::parse_document<ProbeLine>(doc, what, [](const json& d) {
+    if (!d.is_object()) throw FormatError("expected an object");
+    ProbeLine p;
+    auto text_of = [&](const char* key) {
+      if (!d.contains(key) || !d[key].is_string())
+        throw FormatError(std::string("\"") + key + "\" must be a string");
+      return d[key].get<std::string>();
+    };
+    const std::string backend = text_of("backend");
+    p.backend = formats::backend_from_name(backend);
+    if (p.backend == formats::Backend::kUnknown && backend != "unknown")
+      throw FormatError("unknown backend '" + printable(backend) + "' (expected " + kBackends +
+                        "|unknown)");
+    p.library = text_of("library");
+    p.version = text_of("version");
+    if (!d.contains("stats_interface") || !d["stats_interface"].is_boolean())
+      throw FormatError("\"stats_interface\" must be true or false");
+    p.stats_interface = d["stats_interface"].get<bool>();
+    return p;
+  });
+}
+
 }  // namespace arenalab::configurations_file

@@ -126,3 +126,48 @@ TEST(ConfigurationsFile, RejectsDamagedFilesNamingFileAndEntry) {
 
 }  // namespace
 }  // namespace arenalab
+
+namespace arenalab {
+namespace {
+
+// arenalab-probe's line (allocators/src/probe_main.cc writes it with printf): every field read,
+// "unknown" taken as a malloc of none of the five, and damage refused naming the probe.
+TEST(ProbeLine, ReadsTheProbesLine) {
+  auto r = configurations_file::parse_probe_line(
+      R"({"backend":"jemalloc","library":"/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",)"
+      R"("version":"5.3.0-0-g54eaed1d8b56","stats_interface":true})"
+      "\n",
+      "probe for 'jemalloc'");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->backend, formats::Backend::kJemalloc);
+  EXPECT_EQ(r->library, "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2");
+  EXPECT_EQ(r->version, "5.3.0-0-g54eaed1d8b56");
+  EXPECT_TRUE(r->stats_interface);
+  auto u = configurations_file::parse_probe_line(
+      R"({"backend":"unknown","library":"/opt/x.so","version":"","stats_interface":false})", "p");
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->backend, formats::Backend::kUnknown);
+  EXPECT_FALSE(u->stats_interface);
+}
+
+TEST(ProbeLine, RefusesDamageNamingTheProbe) {
+  auto error = [](std::string_view text) {
+    auto r = configurations_file::parse_probe_line(text, "probe for 'x'");
+    return r ? std::string("(no error)") : r.error().message;
+  };
+  EXPECT_EQ(error(R"({"backend":5,"library":"","version":"","stats_interface":true})"),
+            "probe for 'x': \"backend\" must be a string");
+  EXPECT_EQ(error(R"({"backend":"ptmalloc9","library":"","version":"","stats_interface":true})"),
+            "probe for 'x': unknown backend 'ptmalloc9' "
+            "(expected glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc|unknown)");
+  EXPECT_EQ(error(R"({"backend":"glibc","version":"","stats_interface":true})"),
+            "probe for 'x': \"library\" must be a string");
+  EXPECT_EQ(error(R"({"backend":"glibc","library":"","version":"","stats_interface":1})"),
+            "probe for 'x': \"stats_interface\" must be true or false");
+  EXPECT_EQ(error("[1]"), "probe for 'x': expected an object");
+  EXPECT_EQ(error("").rfind("probe for 'x' printed no identification: ", 0), 0u) << error("");
+  EXPECT_EQ(error("{\"backend\":\"\xff\"}").find('\xff'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arenalab

@@ -43,4 +43,19 @@ Status write_configurations(const std::string& path, const std::vector<Entry>& e
 Result<std::vector<Entry>> parse_configurations(const nlohmann::json& doc, const std::string& file);
 Result<std::vector<Entry>> read_configurations(const std::string& path);
 
+// arenalab-probe's one line on stdout: which allocator a process under a configuration's
+// environment calls. {"backend": glibc|...|"unknown" (a malloc of none of the five), "library":
+// the object defining malloc, "version": "" where it exposes none, "stats_interface": bool}.
+// The probe writes it with printf (allocators/src/probe_main.cc: it runs under every allocator
+// and links no JSON library); this is its one reader. `what` names the probe in errors:
+// "probe for 'x': \"library\" must be a string".
+struct ProbeLine {
+  formats::Backend backend = formats::Backend::kUnknown;
+  std::string library;
+  std::string version;
+  bool stats_interface = false;
+  bool operator==(const ProbeLine&) const = default;
+};
+Result<ProbeLine> parse_probe_line(std::string_view text, const std::string& what);
+
 }  // namespace arenalab::configurations_file
