@@ -16,8 +16,8 @@
 #include <cstring>
 
 #include "arenalab/allocators/backend.h"
-#include "arenalab/preload/helper_thread.h"
 #include "arenalab/preload/format.h"
+#include "arenalab/preload/helper_thread.h"
 #include "session.h"
 #include "state.h"
 
