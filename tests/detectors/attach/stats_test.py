@@ -454,6 +454,9 @@ def check_count_files(tag, out, backend, mode="count"):
           f"{tag}: live bytes below zero: {[s['live_bytes'] for s in samples]}")
     hooked = [s["gauges"]["attach_hooked_slots"] for s in samples]
     check(all(h > 0 for h in hooked[:-1]), f"{tag}: no slot hooked while attached: {hooked}")
+    # Every patch and restore pass read /proc/self/maps whole (none wrote a RELRO slot blind).
+    unread = samples[-1]["gauges"].get("attach_maps_unread")
+    check(unread == 0, f"{tag}: {unread} passes without /proc/self/maps: {samples[-1]['gauges']}")
     check(samples and samples[-1].get("final") is True and hooked[-1] == 0,
           f"{tag}: the final sample does not say every slot is back: {samples[-1:]}")
     with open(os.path.join(out, "attach.json")) as f:
@@ -858,23 +861,30 @@ def case_python_levels(args):
             t.kill()
 
 
-def case_count_relro(args, mode="count"):
+def case_count_relro(args, mode="count", maps=0):
     """The RELRO race: one thread of the target dlopens a full-RELRO library (2000 symbol
     relocations: each dlopen relocates a while, then mprotects its RELRO read-only), calls it
     and dlcloses it, for ever, while level count's sampler re-patches at every tick (each
     dlopen moves dlpi_adds). A pass that read /proc/self/maps while the library was still being
     relocated sees its RELRO pages writable; a store there after the loader's mprotect would
     fault in the target (SIGSEGV). The agent leaves such pages to a later pass (counted in
-    attach_relro_pending): the target runs on, its output unchanged, every slot back."""
+    attach_relro_pending): the target runs on, its output unchanged, every slot back.
+    maps > 0 (count_bigmaps): the target has that many more mappings, so /proc/self/maps is
+    over 256 KiB; every pass must still read it whole (attach_maps_unread 0: no RELRO page made
+    writable blind) however large it is."""
     if not args.relro_plugin:
         skip("no --relro-plugin given")
-    tag = f"{mode}_relro"
-    t = Target([args.target, "bounded", "--ring", "2", "--dlopen-loop", args.relro_plugin],
-               args.workdir, tag)
+    tag = f"{mode}_relro" if not maps else f"{mode}_bigmaps"
+    t = Target([args.target, "bounded", "--ring", "2", "--dlopen-loop", args.relro_plugin,
+                *(("--maps", str(maps)) if maps else ())], args.workdir, tag)
     try:
         time.sleep(0.5)
         out = os.path.join(args.workdir, tag)
-        p = attach(args, t.pid, out, duration="8", sub="run", mode=mode)
+        if maps:
+            with open(f"/proc/{t.pid}/maps", "rb") as f:
+                size = len(f.read())
+            check(size > 256 << 10, f"{tag}: /proc/PID/maps is only {size} bytes")
+        p = attach(args, t.pid, out, duration="6" if maps else "8", sub="run", mode=mode)
         check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
         check(alive(t.pid), f"{tag}: the target died while attached: {t.proc.poll()}")
         _, samples = check_count_files(tag, out, "glibc", mode)
@@ -889,6 +899,13 @@ def case_count_relro(args, mode="count"):
         hooked = [s["gauges"]["attach_hooked_slots"] for s in samples[:-1]]
         print(f"{tag}: hooked slots {min(hooked)} to {max(hooked)}", flush=True)
         check(max(hooked) <= hooked[0] + 2 * 2, f"{tag}: hooked slots grew: {hooked}")
+        if maps:
+            read = [s["gauges"]["attach_maps_bytes"] for s in samples]
+            passes = samples[-1]["gauges"]["attach_patch_passes"]
+            print(f"{tag}: /proc/self/maps {min(read)} to {max(read)} bytes at the passes; "
+                  f"{passes} passes", flush=True)
+            check(min(read) > 256 << 10 and passes >= 5,
+                  f"{tag}: maps of {min(read)} bytes, {passes} passes")
         check_quiet_after(tag, out, t)
         check_output(tag, t)
     finally:
@@ -1127,6 +1144,10 @@ def run_redis(args, allocator, mode="stats"):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def case_count_bigmaps(args):
+    case_count_relro(args, maps=12000)  # ~48 bytes a line: about 570 KiB of /proc/self/maps
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
