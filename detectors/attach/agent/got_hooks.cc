@@ -607,7 +607,12 @@ bool parse_maps_line(const char* p, const char* e) {
   return ranges_push(lo, hi, p[2] == 'w');
 }
 
+// The object (its dlpi_addr + 1) the loader was seen done with before the current snapshot was
+// read; 0: none (write_slot).
+uptr g_snapshot_after = 0;
+
 void snapshot_maps() {
+  g_snapshot_after = 0;
   g_maps_ok = false;
   g_nranges = 0;
   g_ranges_sorted = true;
@@ -667,6 +672,26 @@ int page_writable(uptr addr) {
   return g_ranges[lo - 1].writable ? 1 : 0;
 }
 
+// Whether the loader is done with the object that maps `addr`: _dl_find_object (glibc 2.35)
+// knows an object only from the end of the dlopen that loaded it, after every new object was
+// relocated and its RELRO made read-only (dl-open.c: _dl_find_object_update follows the
+// _dl_relocate_object calls, each of which ends in _dl_protect_relro); it forgets it at the
+// start of dlclose. Lock-free and allocation-free (the unwinder calls it), so it may run under
+// dl_iterate_phdr. Without it (an older glibc) no object counts as done: the caller defers.
+using FindObject = int (*)(void*, dl_find_object*);
+FindObject g_find_object = nullptr;
+std::atomic<long long> g_relro_kept_writable{0};  // slots written on RELRO the program keeps RW
+
+// 1 the loader is done with the object mapping addr, 0 it is not (still being loaded), -1
+// cannot tell (no _dl_find_object).
+int loader_done(uptr addr) {
+  if (!g_find_object) return -1;
+  dl_find_object r;
+  if (g_find_object(reinterpret_cast<void*>(addr), &r) != 0) return 0;
+  return addr >= reinterpret_cast<uptr>(r.dlfo_map_start) &&
+         addr < reinterpret_cast<uptr>(r.dlfo_map_end);
+}
+
 // Writes a pointer into a slot of `info` with one atomic store. A page writable now is written
 // as it is. A read-only one inside PT_GNU_RELRO (glibc's _dl_protect_relro: from the segment's
 // start rounded down to its end rounded down) is made writable for the store and read-only
@@ -679,6 +704,14 @@ int page_writable(uptr addr) {
 // written (neither stored to, which would fault once the loader's mprotect lands before the
 // store, nor protected, which would fault the loader's own relocation writes), and the next pass
 // (the sampler's next tick, or the hooked dlopen's pass after it returns) patches it read-only.
+// Where glibc says (loader_done), the object's state is asked instead of guessed: one the loader
+// is not done with is left to a later pass whatever the snapshot said (a RELRO page seen
+// read-only may be an earlier instance's, dlclosed since, with a new one loading at its
+// address); one it is done with can no longer have its protections changed by the loader, but
+// the snapshot may predate the loader's mprotect, so a page of it seen writable is looked up in
+// a snapshot read after that answer (once per object and pass): still writable, the program
+// made it so (and keeps it: else every tick would pass again over a page that never turns
+// read-only), and it is written as any writable page; read-only, as any read-only RELRO page.
 // Outside RELRO the loader never changes a page's protection. At restore, a slot was patched
 // on a page seen read-only or outside RELRO, so a writable RELRO page there is written as it is.
 // (Why not pwrite to /proc/self/mem, which cannot fault: docs/attach.md, "RELRO".)
@@ -692,10 +725,21 @@ bool write_slot(const dl_phdr_info* info, uptr slot, uptr value, bool patching) 
   }
   const uptr page = slot & ~(g_page - 1);
   const bool relro = page >= relro_lo && page < relro_hi;
-  const int w = page_writable(slot);
-  if (patching && relro && w == 1) {
-    g_relro_pending.fetch_add(1, std::memory_order_relaxed);
-    return false;  // still being relocated by a dlopen in another thread: a later pass
+  int w = page_writable(slot);
+  if (patching && relro) {
+    const int done = loader_done(slot);
+    if (done == 0 || (done < 0 && w == 1)) {
+      g_relro_pending.fetch_add(1, std::memory_order_relaxed);
+      return false;  // still being relocated by a dlopen in another thread: a later pass
+    }
+    if (done == 1 && w == 1) {
+      if (g_snapshot_after != info->dlpi_addr + 1) {
+        snapshot_maps();  // read after the loader was seen done with this object
+        g_snapshot_after = info->dlpi_addr + 1;
+      }
+      w = page_writable(slot);
+      if (w == 1) g_relro_kept_writable.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   // Unknown (no snapshot): RELRO pages are taken to be read-only, others writable.
   const bool ro = w == 0 || (w < 0 && relro);
@@ -836,8 +880,9 @@ int read_adds(dl_phdr_info* info, std::size_t size, void* out) {
 }
 
 // The last pass left slots of an object still being loaded: the next tick passes again even if
-// nothing was loaded since (a RELRO page that stays writable, which glibc never leaves, would
-// make every tick a full pass, and attach_relro_pending climb).
+// nothing was loaded since. (A RELRO page the program itself keeps writable is written, not
+// left: write_slot asks whether the loader is done with its object. Only on a glibc without
+// _dl_find_object would such a page make every tick a full pass, attach_relro_pending climbing.)
 bool g_retry = false;
 
 // Marks the saved slots that lie in a loaded object (bit 30 of Saved::id is borrowed as the
@@ -930,6 +975,7 @@ int count_start(char* why, std::size_t why_size, unsigned long long sample_bytes
   g_mmap_bytes.store(0);
   g_relro_pending.store(0);
   g_passes.store(0);
+  g_relro_kept_writable.store(0);
   g_maps_unread.store(0);
   g_maps_bytes.store(0);
   g_retry = false;
@@ -938,6 +984,7 @@ int count_start(char* why, std::size_t why_size, unsigned long long sample_bytes
   for (std::atomic<bool>& d : g_defer) d.store(false);
   for (int i = 0; i < kHookCount; ++i) g_real[i] = dlsym(RTLD_DEFAULT, kHooks[i].name);
   arenalab_real_dlopen = g_real[id_dlopen];
+  g_find_object = reinterpret_cast<FindObject>(dlsym(RTLD_DEFAULT, "_dl_find_object"));
   if (!g_real[id_malloc] || !g_real[id_free]) {
     std::snprintf(why, why_size, "no malloc/free in the target's global scope");
     return 1;
@@ -978,6 +1025,7 @@ CountTotals count_read() {
   t.untracked = g_untracked.load(std::memory_order_relaxed);
   t.relro_pending = g_relro_pending.load(std::memory_order_relaxed);
   t.passes = g_passes.load(std::memory_order_relaxed);
+  t.relro_kept_writable = g_relro_kept_writable.load(std::memory_order_relaxed);
   t.maps_unread = g_maps_unread.load(std::memory_order_relaxed);
   t.maps_bytes = g_maps_bytes.load(std::memory_order_relaxed);
   int live = 0;

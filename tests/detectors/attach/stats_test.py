@@ -1146,6 +1146,59 @@ def run_redis(args, allocator, mode="stats"):
             server.wait()
 
 
+def exe_protections(pid, exe):
+    """The permissions of each mapping of `exe` in process pid, in address order."""
+    real = os.path.realpath(exe)
+    with open(f"/proc/{pid}/maps") as f:
+        return [x.split()[1] for x in f if x.split()[-1] == real]
+
+
+def case_count_relro_writable(args):
+    """A program that makes its own RELRO pages writable and keeps them so (full RELRO: its
+    malloc and free slots are there). Such a page is not an object still being loaded (the
+    loader is done with the program), so the agent writes its slots as on any writable page:
+    the program's mallocs are counted (leak), no slot is left for a later pass, no tick repeats
+    the pass (before: every tick a full pass, attach_relro_pending one more per slot each time,
+    the executable's slots never hooked), every slot back and the protections as the program
+    left them."""
+    if not args.now_target:
+        skip("no --now-target given")
+    tag = "count_relro_writable"
+    t = Target([args.now_target, "leak", "--relro-writable"], args.workdir, tag)
+    try:
+        time.sleep(0.5)
+        before = got_slots(t.pid, args.now_target)
+        prot = exe_protections(t.pid, args.now_target)
+        out = os.path.join(args.workdir, tag)
+        a, tl = watch_in_background(args.arenalab, t.pid, "count", out, samples=40)
+        during = got_slots(t.pid, args.now_target)
+        check(all(during[k] != before[k] for k in before),
+              f"{tag}: the executable's slots were not hooked: {before} {during}")
+        a.send_signal(signal.SIGINT)
+        rc = a.wait(timeout=120)
+        check(rc == 3, f"{tag}: exit {rc}")
+        _, samples = check_count_files(tag, out, "glibc")
+        g = samples[-1]["gauges"]
+        print(f"{tag}: {len(samples)} samples, {g['attach_patch_passes']} patch passes, "
+              f"{g['attach_relro_pending']} slot writes left to a later pass, live bytes "
+              f"{samples[-1]['live_bytes']}", flush=True)
+        # Nothing is dlopened in this target: the start's pass is the only one, and it wrote the
+        # program's slots on the pages it keeps writable.
+        check(g["attach_relro_pending"] == 0 and g["attach_patch_passes"] == 1 and
+              g["attach_relro_kept_writable"] > 0, f"{tag}: gauges {g}")
+        check(samples[-1]["live_bytes"] >= 2 << 20 and verdict_of(out)["verdict"] == "leak",
+              f"{tag}: live bytes {samples[-1]['live_bytes']}, verdict "
+              f"{verdict_of(out)['verdict']}")
+        after = got_slots(t.pid, args.now_target)
+        check(after == before, f"{tag}: slots not put back: {before} -> {after}")
+        check(exe_protections(t.pid, args.now_target) == prot,
+              f"{tag}: protections {prot} -> {exe_protections(t.pid, args.now_target)}")
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
+    finally:
+        t.kill()
+
+
 def case_count_bigmaps(args):
     case_count_relro(args, maps=12000)  # ~48 bytes a line: about 570 KiB of /proc/self/maps
 
@@ -1178,6 +1231,8 @@ def main():
     ap.add_argument("--runpath-target",
                     help="count_dlopen_runpath's target (a DT_RUNPATH to the plugin's folder)")
     ap.add_argument("--cxx", help="count_cxx's target (every form of operator new/delete)")
+    ap.add_argument("--now-target",
+                    help="count_relro_writable's target (full RELRO, -z now)")
     ap.add_argument("--relro-plugin",
                     help="count_relro's library (full RELRO), dlopened and dlclosed in a loop")
     args = ap.parse_args()
