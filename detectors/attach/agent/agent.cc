@@ -175,8 +175,10 @@ void add_counts(Line& l, const arenalab::agent::CountTotals& c) {
   l.add(
       ",\"gauges\":{\"attach_unknown_frees\":%lld,\"attach_untracked\":%lld,"
       "\"attach_hooked_slots\":%lld,\"attach_hooked_objects\":%lld,\"attach_table_bytes\":%lld,"
-      "\"attach_relro_pending\":%lld",
-      c.unknown_frees, c.untracked, c.slots, c.objects, c.table_bytes, c.relro_pending);
+      "\"attach_relro_pending\":%lld,\"attach_patch_passes\":%lld,\"attach_maps_unread\":%lld,"
+      "\"attach_maps_bytes\":%lld,\"attach_relro_kept_writable\":%lld",
+      c.unknown_frees, c.untracked, c.slots, c.objects, c.table_bytes, c.relro_pending, c.passes,
+      c.maps_unread, c.maps_bytes, c.relro_kept_writable);
   // Level sample: what was not recorded and the stacks kept, as gauges too.
   if (g_cfg.sample_bytes)
     l.add(",\"attach_sample_dropped\":%lld,\"attach_sample_stacks\":%lld",

@@ -66,6 +66,10 @@ std::atomic<long long> g_untracked{0};
 std::atomic<long long> g_mmap_bytes{0};
 std::atomic<int> g_active{0};
 std::atomic<long long> g_relro_pending{0};  // slots left for a later pass: RELRO not yet applied
+// Written under g_patch_lock, read by count_read on the sampler thread.
+std::atomic<long long> g_passes{0};       // full patch passes
+std::atomic<long long> g_maps_unread{0};  // passes without a whole /proc/self/maps
+std::atomic<long long> g_maps_bytes{0};   // its size at the last pass
 
 inline bool active() { return g_active.load(std::memory_order_relaxed) != 0; }
 
@@ -551,44 +555,141 @@ bool in_load(const dl_phdr_info* info, uptr addr, bool writable_only) {
   return false;
 }
 
-// /proc/self/maps as it was at the start of a patch or restore pass (read once per pass, into a
-// static buffer: no allocation), to know whether a page is writable now.
-char g_maps[256 * 1024];
-std::size_t g_maps_len = 0;
+// /proc/self/maps as it was at the start of a patch or restore pass, to know whether a page is
+// writable now: read once per pass in chunks of a static buffer, each whole line parsed as it
+// comes into an array of (start, end, writable) mapped by the agent itself (grown by mremap, kept
+// for the next pass): any size of maps, and no allocation from the target's malloc.
+struct MapRange {
+  uptr lo, hi;
+  bool writable;
+};
+MapRange* g_ranges = nullptr;
+std::size_t g_ranges_cap = 0, g_nranges = 0;
+bool g_ranges_sorted = true;  // the kernel lists mappings by address; checked, not assumed
 bool g_maps_ok = false;
+char g_chunk[64 * 1024];  // a line of maps is at most ~80 bytes and a path (PATH_MAX)
+
+bool ranges_push(uptr lo, uptr hi, bool w) {
+  if (g_nranges == g_ranges_cap) {
+    const std::size_t cap = g_ranges_cap ? 2 * g_ranges_cap : 4096;
+    void* m = g_ranges ? mremap(g_ranges, g_ranges_cap * sizeof(MapRange), cap * sizeof(MapRange),
+                                MREMAP_MAYMOVE)
+                       : mmap(nullptr, cap * sizeof(MapRange), PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return false;
+    g_ranges = static_cast<MapRange*>(m);
+    g_ranges_cap = cap;
+  }
+  if (g_nranges && lo < g_ranges[g_nranges - 1].lo) g_ranges_sorted = false;
+  g_ranges[g_nranges++] = {lo, hi, w};
+  return true;
+}
+
+// Hex digits from p up to e; false when there are none.
+bool parse_hex(const char*& p, const char* e, uptr* v) {
+  uptr x = 0;
+  const char* s = p;
+  for (; p < e; ++p) {
+    const char c = *p;
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) break;
+    x = x << 4 | static_cast<uptr>(d);
+  }
+  *v = x;
+  return p != s;
+}
+
+// One line "lo-hi perms ...", [p, e) without its newline.
+bool parse_maps_line(const char* p, const char* e) {
+  uptr lo = 0, hi = 0;
+  if (!parse_hex(p, e, &lo) || p == e || *p++ != '-' || !parse_hex(p, e, &hi)) return false;
+  if (e - p < 3 || p[0] != ' ') return false;
+  return ranges_push(lo, hi, p[2] == 'w');
+}
+
+// The object (its dlpi_addr + 1) the loader was seen done with before the current snapshot was
+// read; 0: none (write_slot).
+uptr g_snapshot_after = 0;
 
 void snapshot_maps() {
+  g_snapshot_after = 0;
   g_maps_ok = false;
-  g_maps_len = 0;
+  g_nranges = 0;
+  g_ranges_sorted = true;
   const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
+  if (fd < 0) {
+    g_maps_unread.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  std::size_t have = 0;  // bytes of a line not yet whole, at the chunk's start
+  long long total = 0;
+  bool ok = true;
   for (;;) {
-    const ssize_t n = read(fd, g_maps + g_maps_len, sizeof g_maps - 1 - g_maps_len);
+    const ssize_t n = read(fd, g_chunk + have, sizeof g_chunk - have);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0) ok = false;
     if (n <= 0) break;
-    g_maps_len += static_cast<std::size_t>(n);
-    if (g_maps_len == sizeof g_maps - 1) break;
+    total += n;
+    have += static_cast<std::size_t>(n);
+    const char* line = g_chunk;
+    const char* end = g_chunk + have;
+    for (const char* nl; ok && (nl = static_cast<const char*>(
+                                    std::memchr(line, '\n', static_cast<std::size_t>(end - line))));
+         line = nl + 1)
+      ok = parse_maps_line(line, nl);
+    if (!ok) break;
+    have = static_cast<std::size_t>(end - line);
+    std::memmove(g_chunk, line, have);
+    if (have == sizeof g_chunk) {  // a line longer than the chunk: not a maps line
+      ok = false;
+      break;
+    }
   }
   close(fd);
-  g_maps[g_maps_len] = 0;
-  g_maps_ok = g_maps_len > 0 && g_maps_len < sizeof g_maps - 1;  // a cut file is not trusted
+  if (ok && have) ok = parse_maps_line(g_chunk, g_chunk + have);  // a last line without '\n'
+  g_maps_ok = ok && g_nranges > 0;
+  g_maps_bytes.store(total, std::memory_order_relaxed);
+  if (!g_maps_ok) g_maps_unread.fetch_add(1, std::memory_order_relaxed);
 }
 
 // 1 writable, 0 mapped but not writable, -1 unknown (no snapshot, or not in it).
 int page_writable(uptr addr) {
   if (!g_maps_ok) return -1;
-  for (const char* p = g_maps; *p;) {
-    char* end = nullptr;
-    const unsigned long long lo = std::strtoull(p, &end, 16);
-    if (!end || *end != '-') return -1;
-    const unsigned long long hi = std::strtoull(end + 1, &end, 16);
-    if (!end || *end != ' ') return -1;
-    if (addr >= lo && addr < hi) return end[2] == 'w' ? 1 : 0;
-    const char* nl = std::strchr(end, '\n');
-    if (!nl) break;
-    p = nl + 1;
+  if (!g_ranges_sorted) {
+    for (std::size_t i = 0; i < g_nranges; ++i)
+      if (addr >= g_ranges[i].lo && addr < g_ranges[i].hi) return g_ranges[i].writable ? 1 : 0;
+    return -1;
   }
-  return -1;
+  std::size_t lo = 0, hi = g_nranges;  // the last range starting at or below addr
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (g_ranges[mid].lo <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == 0 || addr >= g_ranges[lo - 1].hi) return -1;
+  return g_ranges[lo - 1].writable ? 1 : 0;
+}
+
+// Whether the loader is done with the object that maps `addr`: _dl_find_object (glibc 2.35)
+// knows an object only from the end of the dlopen that loaded it, after every new object was
+// relocated and its RELRO made read-only (dl-open.c: _dl_find_object_update follows the
+// _dl_relocate_object calls, each of which ends in _dl_protect_relro); it forgets it at the
+// start of dlclose. Lock-free and allocation-free (the unwinder calls it), so it may run under
+// dl_iterate_phdr. Without it (an older glibc) no object counts as done: the caller defers.
+using FindObject = int (*)(void*, dl_find_object*);
+FindObject g_find_object = nullptr;
+std::atomic<long long> g_relro_kept_writable{0};  // slots written on RELRO the program keeps RW
+
+// 1 the loader is done with the object mapping addr, 0 it is not (still being loaded), -1
+// cannot tell (no _dl_find_object).
+int loader_done(uptr addr) {
+  if (!g_find_object) return -1;
+  dl_find_object r;
+  if (g_find_object(reinterpret_cast<void*>(addr), &r) != 0) return 0;
+  return addr >= reinterpret_cast<uptr>(r.dlfo_map_start) &&
+         addr < reinterpret_cast<uptr>(r.dlfo_map_end);
 }
 
 // Writes a pointer into a slot of `info` with one atomic store. A page writable now is written
@@ -603,6 +704,14 @@ int page_writable(uptr addr) {
 // written (neither stored to, which would fault once the loader's mprotect lands before the
 // store, nor protected, which would fault the loader's own relocation writes), and the next pass
 // (the sampler's next tick, or the hooked dlopen's pass after it returns) patches it read-only.
+// Where glibc says (loader_done), the object's state is asked instead of guessed: one the loader
+// is not done with is left to a later pass whatever the snapshot said (a RELRO page seen
+// read-only may be an earlier instance's, dlclosed since, with a new one loading at its
+// address); one it is done with can no longer have its protections changed by the loader, but
+// the snapshot may predate the loader's mprotect, so a page of it seen writable is looked up in
+// a snapshot read after that answer (once per object and pass): still writable, the program
+// made it so (and keeps it: else every tick would pass again over a page that never turns
+// read-only), and it is written as any writable page; read-only, as any read-only RELRO page.
 // Outside RELRO the loader never changes a page's protection. At restore, a slot was patched
 // on a page seen read-only or outside RELRO, so a writable RELRO page there is written as it is.
 // (Why not pwrite to /proc/self/mem, which cannot fault: docs/attach.md, "RELRO".)
@@ -616,10 +725,21 @@ bool write_slot(const dl_phdr_info* info, uptr slot, uptr value, bool patching) 
   }
   const uptr page = slot & ~(g_page - 1);
   const bool relro = page >= relro_lo && page < relro_hi;
-  const int w = page_writable(slot);
-  if (patching && relro && w == 1) {
-    g_relro_pending.fetch_add(1, std::memory_order_relaxed);
-    return false;  // still being relocated by a dlopen in another thread: a later pass
+  int w = page_writable(slot);
+  if (patching && relro) {
+    const int done = loader_done(slot);
+    if (done == 0 || (done < 0 && w == 1)) {
+      g_relro_pending.fetch_add(1, std::memory_order_relaxed);
+      return false;  // still being relocated by a dlopen in another thread: a later pass
+    }
+    if (done == 1 && w == 1) {
+      if (g_snapshot_after != info->dlpi_addr + 1) {
+        snapshot_maps();  // read after the loader was seen done with this object
+        g_snapshot_after = info->dlpi_addr + 1;
+      }
+      w = page_writable(slot);
+      if (w == 1) g_relro_kept_writable.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   // Unknown (no snapshot): RELRO pages are taken to be read-only, others writable.
   const bool ro = w == 0 || (w < 0 && relro);
@@ -760,8 +880,9 @@ int read_adds(dl_phdr_info* info, std::size_t size, void* out) {
 }
 
 // The last pass left slots of an object still being loaded: the next tick passes again even if
-// nothing was loaded since (a RELRO page that stays writable, which glibc never leaves, would
-// make every tick a full pass, and attach_relro_pending climb).
+// nothing was loaded since. (A RELRO page the program itself keeps writable is written, not
+// left: write_slot asks whether the loader is done with its object. Only on a glibc without
+// _dl_find_object would such a page make every tick a full pass, attach_relro_pending climbing.)
 bool g_retry = false;
 
 // Marks the saved slots that lie in a loaded object (bit 30 of Saved::id is borrowed as the
@@ -786,6 +907,7 @@ void drop_unloaded() {
 }
 
 void patch_all() {
+  g_passes.fetch_add(1, std::memory_order_relaxed);
   drop_unloaded();
   dl_iterate_phdr(read_adds, &g_adds);
   snapshot_maps();
@@ -852,12 +974,17 @@ int count_start(char* why, std::size_t why_size, unsigned long long sample_bytes
   g_untracked.store(0);
   g_mmap_bytes.store(0);
   g_relro_pending.store(0);
+  g_passes.store(0);
+  g_relro_kept_writable.store(0);
+  g_maps_unread.store(0);
+  g_maps_bytes.store(0);
   g_retry = false;
   g_nsaved = 0;
   g_objects = 0;
   for (std::atomic<bool>& d : g_defer) d.store(false);
   for (int i = 0; i < kHookCount; ++i) g_real[i] = dlsym(RTLD_DEFAULT, kHooks[i].name);
   arenalab_real_dlopen = g_real[id_dlopen];
+  g_find_object = reinterpret_cast<FindObject>(dlsym(RTLD_DEFAULT, "_dl_find_object"));
   if (!g_real[id_malloc] || !g_real[id_free]) {
     std::snprintf(why, why_size, "no malloc/free in the target's global scope");
     return 1;
@@ -897,6 +1024,10 @@ CountTotals count_read() {
   t.unknown_frees = g_unknown_frees.load(std::memory_order_relaxed);
   t.untracked = g_untracked.load(std::memory_order_relaxed);
   t.relro_pending = g_relro_pending.load(std::memory_order_relaxed);
+  t.passes = g_passes.load(std::memory_order_relaxed);
+  t.relro_kept_writable = g_relro_kept_writable.load(std::memory_order_relaxed);
+  t.maps_unread = g_maps_unread.load(std::memory_order_relaxed);
+  t.maps_bytes = g_maps_bytes.load(std::memory_order_relaxed);
   int live = 0;
   for (int i = 0; i < g_nsaved; ++i) live += g_saved[i].slot != 0;
   t.slots = live;

@@ -21,6 +21,12 @@ struct CountTotals {
   long long table_bytes = 0;    // address space of the pointer table's levels mapped so far
   long long relro_pending = 0;  // slot writes left for a later pass: on a RELRO page seen
                                 // writable, an object a dlopen was still relocating
+  long long relro_kept_writable = 0;  // slots written on RELRO pages the program keeps writable
+                                      // (the loader done with their object)
+  long long passes = 0;               // patch passes over every loaded object since count_start
+  long long maps_unread = 0;  // passes that could not read /proc/self/maps whole (their RELRO
+                              // slots made writable blind: the racy fallback)
+  long long maps_bytes = 0;   // the size of /proc/self/maps at the last pass
 };
 
 // Resolves the real functions, clears the counts and the pointer table, starts counting and

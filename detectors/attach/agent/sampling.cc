@@ -83,37 +83,11 @@ long long next_interval(Countdown& c) {
   return static_cast<long long>(-std::log(u) * static_cast<double>(g_period)) + 1;
 }
 
-std::uint64_t frames_hash(void* const* frames, int depth) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (int i = 0; i < depth; ++i) {
-    h ^= reinterpret_cast<uptr>(frames[i]);
-    h *= 1099511628211ULL;
-    h ^= h >> 29;
-  }
-  return h ? h : 1;
-}
-
 // Finds or adds a stack; lock held. Its id, or -1 when the table is full.
 long find_stack(void* const* frames, int depth) {
-  const std::uint64_t h = frames_hash(frames, depth);
-  for (std::size_t i = h & (kStackIndex - 1);; i = (i + 1) & (kStackIndex - 1)) {
-    const std::uint32_t slot = g_index[i];
-    if (slot == 0) {
-      const std::uint32_t id = g_count.load(std::memory_order_relaxed);
-      if (id >= kMaxSampleStacks) return -1;
-      Stack& s = g_stacks[id];
-      s.hash = h;
-      s.depth = static_cast<std::uint32_t>(depth);
-      std::memcpy(s.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth));
-      g_index[i] = id + 1;
-      g_count.store(id + 1, std::memory_order_release);  // published to the dumper
-      return id;
-    }
-    const Stack& s = g_stacks[slot - 1];
-    if (s.hash == h && s.depth == static_cast<std::uint32_t>(depth) &&
-        std::memcmp(s.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth)) == 0)
-      return slot - 1;
-  }
+  bool added;
+  return pl::intern_stack(g_stacks, kMaxSampleStacks, g_index, kStackIndex, g_count, frames, depth,
+                          &added);
 }
 
 int find_self(dl_phdr_info* info, std::size_t, void*) {

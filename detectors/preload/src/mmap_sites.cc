@@ -22,7 +22,6 @@
 namespace arenalab::preload {
 namespace {
 
-constexpr int kMaxDepth = 48;
 constexpr std::size_t kMaxSites = 1 << 14;      // distinct stacks (about 7 MiB, touched as used)
 constexpr std::size_t kSiteHashSize = 1 << 15;  // open addressing over site ids
 
@@ -65,23 +64,10 @@ int mmap_sites_capture(void** frames, int max) {
 std::uint32_t mmap_sites_intern_locked(void* const* frames, int depth) {
   if (!g_on || depth <= 0) return kNoMmapSite;
   if (depth > kMaxDepth) depth = kMaxDepth;
-  const std::uint64_t h = frames_hash(frames, depth);
-  for (std::size_t i = h & (kSiteHashSize - 1);; i = (i + 1) & (kSiteHashSize - 1)) {
-    const std::uint32_t slot = g_site_index[i];
-    if (slot == 0) {
-      const std::uint32_t id = g_site_count.load(std::memory_order_relaxed);
-      if (id >= kMaxSites) return kNoMmapSite;  // full: the bytes stay counted, without a stack
-      Site& s = g_sites[id];
-      s.hash = h;
-      s.depth = static_cast<std::uint32_t>(depth);
-      std::memcpy(s.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth));
-      g_site_index[i] = id + 1;
-      g_site_count.store(id + 1, std::memory_order_release);  // publish to the dumper
-      return id;
-    }
-    const Site& s = g_sites[slot - 1];
-    if (same_stack(s, h, frames, depth)) return slot - 1;
-  }
+  bool added;
+  const long id = intern_stack(g_sites, kMaxSites, g_site_index, kSiteHashSize, g_site_count,
+                               frames, depth, &added);
+  return id < 0 ? kNoMmapSite : static_cast<std::uint32_t>(id);  // full: counted, no stack
 }
 
 void mmap_sites_add_locked(std::uint32_t site, long long bytes, int ranges) {

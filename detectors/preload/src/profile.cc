@@ -57,25 +57,8 @@ void find_self_text() {
 
 // Finds or adds a stack; lock held. Returns its id, or -1 when the table is full.
 long find_stack(void* const* frames, int depth, bool* added) {
-  *added = false;
-  const std::uint64_t h = frames_hash(frames, depth);
-  for (std::size_t i = h & (kStackHashSize - 1);; i = (i + 1) & (kStackHashSize - 1)) {
-    const std::uint32_t slot = __atomic_load_n(&g_stack_index[i], __ATOMIC_RELAXED);
-    if (slot == 0) {
-      const std::uint32_t id = g_stack_count.load(std::memory_order_relaxed);
-      if (id >= kMaxStacks) return -1;
-      Stack& s = g_stacks[id];
-      s.hash = h;
-      s.depth = static_cast<std::uint32_t>(depth);
-      std::memcpy(s.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth));
-      __atomic_store_n(&g_stack_index[i], id + 1, __ATOMIC_RELEASE);  // lock-free readers
-      g_stack_count.store(id + 1, std::memory_order_release);         // publish to the dumper
-      *added = true;
-      return id;
-    }
-    const Stack& s = g_stacks[slot - 1];
-    if (same_stack(s, h, frames, depth)) return slot - 1;
-  }
+  return intern_stack(g_stacks, kMaxStacks, g_stack_index, kStackHashSize, g_stack_count, frames,
+                      depth, added);
 }
 
 // Finds a stack without the lock (the index is published with release stores), or adds it
@@ -96,16 +79,6 @@ long find_stack_shared(void* const* frames, int depth, bool* added) {
 }
 
 // ---- stacks (state.h): shared with mmap_sites.cc ----
-std::uint64_t frames_hash(void* const* frames, int depth) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (int i = 0; i < depth; ++i) {
-    h ^= reinterpret_cast<std::uintptr_t>(frames[i]);
-    h *= 1099511628211ULL;
-    h ^= h >> 29;
-  }
-  return h ? h : 1;
-}
-
 int capture_stack(void** frames, int max) { return capture_stack_inline(frames, max); }
 
 void profile_init(unsigned flags, unsigned long long sample_bytes, const char* out_dir) {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "arenalab/preload/stack.h"
 #include "hooked_symbols.h"
 
 // Everything declared here is defined inside this library: hidden, so the compiler reads a
@@ -176,15 +177,8 @@ extern SpinLock g_unwind_arena_lock;
 
 // Stacks (profile.cc, set up by profile_init in sample and full modes): the calling thread's
 // stack with this library's own frames dropped (busy = kUnwinding while unwinding: see Hook in
-// accounting.h), and the hash the stack tables use.
+// accounting.h). The tables' hash and interning: arenalab/preload/stack.h.
 int capture_stack(void** frames, int max);
-std::uint64_t frames_hash(void* const* frames, int depth);
-// True when a stored stack entry (fields hash, depth, frames) is this stack.
-template <typename Entry>
-bool same_stack(const Entry& e, std::uint64_t hash, void* const* frames, int depth) {
-  return e.hash == hash && e.depth == static_cast<std::uint32_t>(depth) &&
-         __builtin_memcmp(e.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth)) == 0;
-}
 
 // Sampling (sample.cc) and the full log (full_log.cc); profile_init and the fork hooks in
 // profile.cc.

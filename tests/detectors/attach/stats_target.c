@@ -4,7 +4,8 @@
 // and reporting any failed or interrupted syscall ("ERROR ...", exit 1): a restart that went
 // wrong after the injection shows as EINTR or errno 514 here.
 // usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] [--churn N]
-//                     [--dlopen LIB [--dlopen-after FILE]] [--dlopen-loop LIB]
+//                     [--dlopen LIB [--dlopen-after FILE]] [--dlopen-loop LIB] [--maps N]
+//                     [--relro-writable]
 //   leak: keeps a 64 KiB block per tick, allocated in stats_target_leaky_keep (the call site
 //   level sample must name; the books grow); bounded: frees it again after 64 ticks
 //   (--ring N: after N ticks, 1 <= N <= 64); every tick also allocates and frees small blocks
@@ -24,13 +25,22 @@
 //   a library with full RELRO: relro_plugin.c), calling its relro_plugin_churn (a malloc and a
 //   free through its own GOT) and dlclosing it: the loader making fresh RELRO pages read-only
 //   all the time while an attach patches (count_relro). A failed turn prints ERROR, exit 1.
+//   --maps N: before the first tick, N more mappings, one page each, alternately read-only and
+//   read-write (one region mprotected page by page, so the kernel cannot merge them): a
+//   /proc/self/maps of about 48 bytes a line, over 256 KiB from N = 5500 (count_bigmaps).
+//   --relro-writable: before the first tick, the program makes its own PT_GNU_RELRO pages
+//   writable again and keeps them so (built with -z now, its malloc and free slots are there:
+//   attach_stats_target_now, count_relro_writable). Prints ERROR and exits 1 if it cannot.
 #define _GNU_SOURCE  // reallocarray
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,15 +110,33 @@ static void* dlopen_loop(void* arg) {
   return NULL;
 }
 
+// --relro-writable: the first object dl_iterate_phdr gives is the program; its PT_GNU_RELRO, as
+// glibc rounds it (start and end down to a page), made writable. 0 done, -1 nothing to do or
+// failed.
+static int relro_writable(struct dl_phdr_info* info, size_t size, void* rc) {
+  (void)size;
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)* ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_GNU_RELRO) continue;
+    const uintptr_t lo = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
+    const uintptr_t hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz) & ~(page - 1);
+    if (hi > lo && mprotect((void*)lo, hi - lo, PROT_READ | PROT_WRITE) == 0) *(int*)rc = 0;
+  }
+  return 1;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2 || (strcmp(argv[1], "leak") != 0 && strcmp(argv[1], "bounded") != 0)) {
     fprintf(stderr,
             "usage: stats_target leak|bounded [--ring N] [--threads N [--spin]] [--read] "
-            "[--churn N] [--dlopen LIB [--dlopen-after FILE]] [--dlopen-loop LIB]\n");
+            "[--churn N] [--dlopen LIB [--dlopen-after FILE]] [--dlopen-loop LIB] [--maps N] "
+            "[--relro-writable]\n");
     return 2;
   }
   const int leak = strcmp(argv[1], "leak") == 0;
   int threads = 0, use_read = 0, spin = 0, ring_n = 64, churn = 0;
+  long maps = 0;
   const char* plugin_path = NULL;
   const char* trigger = NULL;
   const char* loop_lib = NULL;
@@ -122,6 +150,28 @@ int main(int argc, char** argv) {
     if (strcmp(argv[i], "--dlopen-after") == 0 && i + 1 < argc) trigger = argv[++i];
     if (strcmp(argv[i], "--churn") == 0 && i + 1 < argc) churn = atoi(argv[++i]);
     if (strcmp(argv[i], "--dlopen-loop") == 0 && i + 1 < argc) loop_lib = argv[++i];
+    if (strcmp(argv[i], "--maps") == 0 && i + 1 < argc) maps = atol(argv[++i]);
+    if (strcmp(argv[i], "--relro-writable") == 0) {
+      int rc = -1;
+      dl_iterate_phdr(relro_writable, &rc);
+      if (rc != 0) {
+        printf("ERROR --relro-writable: no RELRO page made writable (errno %d)\n", errno);
+        return 1;
+      }
+    }
+  }
+  if (maps > 0) {
+    const long page = sysconf(_SC_PAGESIZE);
+    char* region = mmap(NULL, (size_t)(maps * page), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (region == MAP_FAILED) {
+      printf("ERROR mmap of %ld pages errno %d\n", maps, errno);
+      return 1;
+    }
+    for (long k = 1; k < maps; k += 2)
+      if (mprotect(region + k * page, (size_t)page, PROT_READ | PROT_WRITE) != 0) {
+        printf("ERROR mprotect errno %d (vm.max_map_count?)\n", errno);
+        return 1;
+      }
   }
   if (ring_n < 1 || ring_n > 64) ring_n = 64;
   for (int t = 0; t < threads; ++t) {

@@ -3,7 +3,9 @@
 # `arenalab watch|run --pid --mode stats` (the agent injected by ptrace) on real processes
 # started before arenalab: the verdicts from the allocator's books, the target's output unchanged
 # after detach, syscalls restarted (no EINTR, no errno 514), attach/detach/attach, 64 busy
-# threads, SIGKILL of arenalab, and the refusals.
+# threads, SIGKILL of arenalab, and the refusals; levels count and sample (the GOT hooks); and
+# the C leak at level rss under each allocator (rss_leak_<allocator>: nothing injected, no ptrace
+# needed), with the same fixture as at levels stats and count.
 # usage: stats_test.py CASE --arenalab BIN --target BIN --workdir DIR
 # Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout).
 import argparse
@@ -118,21 +120,63 @@ def verdict_of(out):
         return json.load(f)
 
 
-def run_leak(args, tag, env=None, backend="glibc"):
+def check_rss_files(tag, out, backend, pid):
+    """Level rss's files: nothing injected (the agent is not mapped in the target), the allocator
+    the target maps named from outside (verified: false), and the reason saying what RSS alone
+    cannot tell."""
+    header, samples = timeline(os.path.join(out, "timeline.jsonl"))
+    check(header.get("mode") == "rss", f"{tag}: header mode {header.get('mode')}")
+    got = header.get("allocator", {})
+    check(got.get("backend") == backend and got.get("verified") is False,
+          f"{tag}: allocator {got}, expected {backend} by its mapped library")
+    check(len(samples) >= 10 and all("rss" in s and "rss_anon" in s for s in samples),
+          f"{tag}: {len(samples)} samples, first {samples[:1]}")
+    with open(os.path.join(out, "attach.json")) as f:
+        rec = json.load(f)
+    check(rec["level"] == "rss" and rec["samples"] == len(samples) and "injection" not in rec,
+          f"{tag}: attach.json {rec}")
+    with open(f"/proc/{pid}/maps") as f:
+        check("libarenalab_agent" not in f.read(), f"{tag}: the agent is mapped at level rss")
+    print(f"{tag}: rss {samples[0]['rss']} -> {samples[-1]['rss']} in {len(samples)} samples, "
+          f"allocator {got.get('backend')} ({got.get('library', '')})", flush=True)
+    return header, samples
+
+
+def run_leak(args, tag, allocator="glibc", mode="stats"):
+    """The C program keeping 64 KiB every 50 ms (stats_target leak) under `allocator` (glibc, or
+    one preloaded from the registry: skipped, saying why, where its library is absent), attached
+    at `mode` for 5 s: exit 3, verdict leak, the level's files (level stats: the allocator's
+    books; count: live bytes from zero at the attach; rss: nothing injected, RSS only), no
+    timeline line after detach, the target's output unchanged."""
+    env = preload_env(args, allocator) if allocator != "glibc" else None
     t = Target([args.target, "leak"], args.workdir, tag, env=env)
     try:
         time.sleep(0.5)
         out = os.path.join(args.workdir, tag)
-        p = attach(args, t.pid, out, duration="5")
+        p = attach(args, t.pid, out, duration="5", mode=mode)
         check(p.returncode == 3, f"{tag}: exit {p.returncode}; {p.stdout[-300:]!r} {p.stderr}")
-        check_stats_files(tag, out, backend)
         v = verdict_of(out)
-        check(v["verdict"] == "leak", f"{tag}: verdict {v['verdict']}")
-        # Without live bytes in the books (mimalloc, tbbmalloc) the leak is read from RSS, and
-        # the reason must say what RSS alone cannot tell.
-        if "allocated" not in REDIS_BOOKS.get(backend, {"allocated"}):
-            check("RSS alone cannot separate heap from non-heap" in v["reason"],
-                  f"{tag}: a leak from RSS without saying so: {v['reason'][-300:]}")
+        check(v["verdict"] == "leak", f"{tag}: verdict {v['verdict']}: {v['reason'][-300:]}")
+        if mode == "stats":
+            check_stats_files(tag, out, allocator)
+            # Without live bytes in the books (mimalloc, tbbmalloc) the leak is read from RSS,
+            # and the reason must say what RSS alone cannot tell.
+            if "allocated" not in REDIS_BOOKS.get(allocator, {"allocated"}):
+                check("RSS alone cannot separate heap from non-heap" in v["reason"],
+                      f"{tag}: a leak from RSS without saying so: {v['reason'][-300:]}")
+        elif mode == "count":
+            _, samples = check_count_files(tag, out, allocator)
+            # 64 KiB kept every 50 ms: about 1.25 MiB/s from zero at the attach.
+            check(samples[0]["live_bytes"] < 1 << 20 and
+                  samples[-1]["live_bytes"] - samples[0]["live_bytes"] >= 2 << 20,
+                  f"{tag}: live bytes {samples[0]['live_bytes']} -> {samples[-1]['live_bytes']}")
+            check("relative to the attach point" in v["reason"],
+                  f"{tag}: the reason does not say live bytes count from the attach: "
+                  f"{v['reason'][-200:]}")
+        else:
+            check_rss_files(tag, out, allocator, t.pid)
+            check("cannot tell a leak from" in v["reason"],
+                  f"{tag}: the reason does not say what level rss cannot tell: {v['reason']}")
         check_quiet_after(tag, out, t)
         check_output(tag, t)
     finally:
@@ -143,16 +187,8 @@ def case_glibc_leak(args):
     run_leak(args, "glibc_leak")
 
 
-def jemalloc_env():
-    """The environment with LD_PRELOAD=libjemalloc.so.2; skips where it is not installed."""
-    libs = sorted(glob.glob("/usr/lib/*/libjemalloc.so.2") + glob.glob("/usr/lib/libjemalloc.so.2"))
-    if not libs:
-        skip("libjemalloc.so.2 is not installed")
-    return dict(os.environ, LD_PRELOAD=libs[0])
-
-
 def case_jemalloc_leak(args):
-    run_leak(args, "jemalloc_leak", env=jemalloc_env(), backend="jemalloc")
+    run_leak(args, "jemalloc_leak", "jemalloc")
 
 
 def case_default(args):
@@ -418,6 +454,9 @@ def check_count_files(tag, out, backend, mode="count"):
           f"{tag}: live bytes below zero: {[s['live_bytes'] for s in samples]}")
     hooked = [s["gauges"]["attach_hooked_slots"] for s in samples]
     check(all(h > 0 for h in hooked[:-1]), f"{tag}: no slot hooked while attached: {hooked}")
+    # Every patch and restore pass read /proc/self/maps whole (none wrote a RELRO slot blind).
+    unread = samples[-1]["gauges"].get("attach_maps_unread")
+    check(unread == 0, f"{tag}: {unread} passes without /proc/self/maps: {samples[-1]['gauges']}")
     check(samples and samples[-1].get("final") is True and hooked[-1] == 0,
           f"{tag}: the final sample does not say every slot is back: {samples[-1:]}")
     with open(os.path.join(out, "attach.json")) as f:
@@ -431,33 +470,12 @@ def check_count_files(tag, out, backend, mode="count"):
     return header, samples
 
 
-def run_count_leak(args, tag, env=None, backend="glibc"):
-    t = Target([args.target, "leak"], args.workdir, tag, env=env)
-    try:
-        time.sleep(0.5)
-        out = os.path.join(args.workdir, tag)
-        p = attach(args, t.pid, out, duration="5", mode="count")
-        check(p.returncode == 3, f"{tag}: exit {p.returncode}; {p.stdout[-300:]!r} {p.stderr}")
-        _, samples = check_count_files(tag, out, backend)
-        # 64 KiB kept every 50 ms: about 1.25 MiB/s from zero at the attach.
-        check(samples[0]["live_bytes"] < 1 << 20 and
-              samples[-1]["live_bytes"] - samples[0]["live_bytes"] >= 2 << 20,
-              f"{tag}: live bytes {samples[0]['live_bytes']} -> {samples[-1]['live_bytes']}")
-        v = verdict_of(out)
-        check(v["verdict"] == "leak" and "relative to the attach point" in v["reason"],
-              f"{tag}: verdict {v['verdict']}: {v['reason'][-200:]}")
-        check_quiet_after(tag, out, t)
-        check_output(tag, t)
-    finally:
-        t.kill()
-
-
 def case_count_glibc_leak(args):
-    run_count_leak(args, "count_glibc_leak")
+    run_leak(args, "count_glibc_leak", mode="count")
 
 
 def case_count_jemalloc_leak(args):
-    run_count_leak(args, "count_jemalloc_leak", env=jemalloc_env(), backend="jemalloc")
+    run_leak(args, "count_jemalloc_leak", "jemalloc", mode="count")
 
 
 def case_count_steady(args):
@@ -801,35 +819,6 @@ def preload_env(args, allocator):
     return env
 
 
-# The C leak at levels stats and count under the allocators glibc_leak/jemalloc_leak and
-# count_glibc_leak/count_jemalloc_leak leave out (level sample: sample_leak_<allocator>).
-def case_leak_mimalloc(args):
-    run_leak(args, "leak_mimalloc", env=preload_env(args, "mimalloc"), backend="mimalloc")
-
-
-def case_leak_tcmalloc(args):
-    run_leak(args, "leak_tcmalloc", env=preload_env(args, "tcmalloc"), backend="tcmalloc")
-
-
-def case_leak_tbbmalloc(args):
-    run_leak(args, "leak_tbbmalloc", env=preload_env(args, "tbbmalloc"), backend="tbbmalloc")
-
-
-def case_count_leak_mimalloc(args):
-    run_count_leak(args, "count_leak_mimalloc", env=preload_env(args, "mimalloc"),
-                   backend="mimalloc")
-
-
-def case_count_leak_tcmalloc(args):
-    run_count_leak(args, "count_leak_tcmalloc", env=preload_env(args, "tcmalloc"),
-                   backend="tcmalloc")
-
-
-def case_count_leak_tbbmalloc(args):
-    run_count_leak(args, "count_leak_tbbmalloc", env=preload_env(args, "tbbmalloc"),
-                   backend="tbbmalloc")
-
-
 def case_python_levels(args):
     """python3 growing a dict (grow.py: the dict's table in malloc, grown by doublings, and its
     ~200-byte strings in pymalloc's arenas, mmaps of its own) is a leak at every level: level
@@ -872,23 +861,30 @@ def case_python_levels(args):
             t.kill()
 
 
-def case_count_relro(args, mode="count"):
+def case_count_relro(args, mode="count", maps=0):
     """The RELRO race: one thread of the target dlopens a full-RELRO library (2000 symbol
     relocations: each dlopen relocates a while, then mprotects its RELRO read-only), calls it
     and dlcloses it, for ever, while level count's sampler re-patches at every tick (each
     dlopen moves dlpi_adds). A pass that read /proc/self/maps while the library was still being
     relocated sees its RELRO pages writable; a store there after the loader's mprotect would
     fault in the target (SIGSEGV). The agent leaves such pages to a later pass (counted in
-    attach_relro_pending): the target runs on, its output unchanged, every slot back."""
+    attach_relro_pending): the target runs on, its output unchanged, every slot back.
+    maps > 0 (count_bigmaps): the target has that many more mappings, so /proc/self/maps is
+    over 256 KiB; every pass must still read it whole (attach_maps_unread 0: no RELRO page made
+    writable blind) however large it is."""
     if not args.relro_plugin:
         skip("no --relro-plugin given")
-    tag = f"{mode}_relro"
-    t = Target([args.target, "bounded", "--ring", "2", "--dlopen-loop", args.relro_plugin],
-               args.workdir, tag)
+    tag = f"{mode}_relro" if not maps else f"{mode}_bigmaps"
+    t = Target([args.target, "bounded", "--ring", "2", "--dlopen-loop", args.relro_plugin,
+                *(("--maps", str(maps)) if maps else ())], args.workdir, tag)
     try:
         time.sleep(0.5)
         out = os.path.join(args.workdir, tag)
-        p = attach(args, t.pid, out, duration="8", sub="run", mode=mode)
+        if maps:
+            with open(f"/proc/{t.pid}/maps", "rb") as f:
+                size = len(f.read())
+            check(size > 256 << 10, f"{tag}: /proc/PID/maps is only {size} bytes")
+        p = attach(args, t.pid, out, duration="6" if maps else "8", sub="run", mode=mode)
         check(p.returncode == 0, f"{tag}: exit {p.returncode}; {p.stderr}")
         check(alive(t.pid), f"{tag}: the target died while attached: {t.proc.poll()}")
         _, samples = check_count_files(tag, out, "glibc", mode)
@@ -903,6 +899,13 @@ def case_count_relro(args, mode="count"):
         hooked = [s["gauges"]["attach_hooked_slots"] for s in samples[:-1]]
         print(f"{tag}: hooked slots {min(hooked)} to {max(hooked)}", flush=True)
         check(max(hooked) <= hooked[0] + 2 * 2, f"{tag}: hooked slots grew: {hooked}")
+        if maps:
+            read = [s["gauges"]["attach_maps_bytes"] for s in samples]
+            passes = samples[-1]["gauges"]["attach_patch_passes"]
+            print(f"{tag}: /proc/self/maps {min(read)} to {max(read)} bytes at the passes; "
+                  f"{passes} passes", flush=True)
+            check(min(read) > 256 << 10 and passes >= 5,
+                  f"{tag}: maps of {min(read)} bytes, {passes} passes")
         check_quiet_after(tag, out, t)
         check_output(tag, t)
     finally:
@@ -1143,7 +1146,75 @@ def run_redis(args, allocator, mode="stats"):
             server.wait()
 
 
+def exe_protections(pid, exe):
+    """The permissions of each mapping of `exe` in process pid, in address order."""
+    real = os.path.realpath(exe)
+    with open(f"/proc/{pid}/maps") as f:
+        return [x.split()[1] for x in f if x.split()[-1] == real]
+
+
+def case_count_relro_writable(args):
+    """A program that makes its own RELRO pages writable and keeps them so (full RELRO: its
+    malloc and free slots are there). Such a page is not an object still being loaded (the
+    loader is done with the program), so the agent writes its slots as on any writable page:
+    the program's mallocs are counted (leak), no slot is left for a later pass, no tick repeats
+    the pass (before: every tick a full pass, attach_relro_pending one more per slot each time,
+    the executable's slots never hooked), every slot back and the protections as the program
+    left them."""
+    if not args.now_target:
+        skip("no --now-target given")
+    tag = "count_relro_writable"
+    t = Target([args.now_target, "leak", "--relro-writable"], args.workdir, tag)
+    try:
+        time.sleep(0.5)
+        before = got_slots(t.pid, args.now_target)
+        prot = exe_protections(t.pid, args.now_target)
+        out = os.path.join(args.workdir, tag)
+        a, tl = watch_in_background(args.arenalab, t.pid, "count", out, samples=40)
+        during = got_slots(t.pid, args.now_target)
+        check(all(during[k] != before[k] for k in before),
+              f"{tag}: the executable's slots were not hooked: {before} {during}")
+        a.send_signal(signal.SIGINT)
+        rc = a.wait(timeout=120)
+        check(rc == 3, f"{tag}: exit {rc}")
+        _, samples = check_count_files(tag, out, "glibc")
+        g = samples[-1]["gauges"]
+        print(f"{tag}: {len(samples)} samples, {g['attach_patch_passes']} patch passes, "
+              f"{g['attach_relro_pending']} slot writes left to a later pass, live bytes "
+              f"{samples[-1]['live_bytes']}", flush=True)
+        # Nothing is dlopened in this target: the start's pass is the only one, and it wrote the
+        # program's slots on the pages it keeps writable.
+        check(g["attach_relro_pending"] == 0 and g["attach_patch_passes"] == 1 and
+              g["attach_relro_kept_writable"] > 0, f"{tag}: gauges {g}")
+        check(samples[-1]["live_bytes"] >= 2 << 20 and verdict_of(out)["verdict"] == "leak",
+              f"{tag}: live bytes {samples[-1]['live_bytes']}, verdict "
+              f"{verdict_of(out)['verdict']}")
+        after = got_slots(t.pid, args.now_target)
+        check(after == before, f"{tag}: slots not put back: {before} -> {after}")
+        check(exe_protections(t.pid, args.now_target) == prot,
+              f"{tag}: protections {prot} -> {exe_protections(t.pid, args.now_target)}")
+        check_quiet_after(tag, out, t)
+        check_output(tag, t)
+    finally:
+        t.kill()
+
+
+def case_count_bigmaps(args):
+    case_count_relro(args, maps=12000)  # ~48 bytes a line: about 570 KiB of /proc/self/maps
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+# The C leak under the allocators glibc_leak/jemalloc_leak and count_glibc_leak/
+# count_jemalloc_leak leave out (leak_<allocator>, count_leak_<allocator>), and at level rss under
+# all five (rss_leak_<allocator>: nothing injected, so no ptrace needed). Level sample:
+# sample_leak_<allocator>.
+for _alloc in ("mimalloc", "tcmalloc", "tbbmalloc"):
+    CASES["leak_" + _alloc] = lambda args, a=_alloc: run_leak(args, "leak_" + a, a)
+    CASES["count_leak_" + _alloc] = lambda args, a=_alloc: run_leak(args, "count_leak_" + a, a,
+                                                                    mode="count")
+for _alloc in ("glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"):
+    CASES["rss_leak_" + _alloc] = lambda args, a=_alloc: run_leak(args, "rss_leak_" + a, a,
+                                                                  mode="rss")
 for _alloc in ("own", "glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"):
     CASES["redis_" + _alloc] = lambda args, a=_alloc: run_redis(args, a)
     CASES["redis_count_" + _alloc] = lambda args, a=_alloc: run_redis(args, a, "count")
@@ -1160,12 +1231,15 @@ def main():
     ap.add_argument("--runpath-target",
                     help="count_dlopen_runpath's target (a DT_RUNPATH to the plugin's folder)")
     ap.add_argument("--cxx", help="count_cxx's target (every form of operator new/delete)")
+    ap.add_argument("--now-target",
+                    help="count_relro_writable's target (full RELRO, -z now)")
     ap.add_argument("--relro-plugin",
                     help="count_relro's library (full RELRO), dlopened and dlclosed in a loop")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     args.workdir = os.path.abspath(args.workdir)
-    ptrace_permitted()
+    if not args.case.startswith("rss_"):  # level rss injects nothing: no ptrace
+        ptrace_permitted()
     CASES[args.case](args)
     if failures:
         print(f"{len(failures)} failure(s)")

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // A call stack's entry in a sampling table, shared by the interposer's sample mode and the
 // attach agent's level sample (both write heap_v2 dumps and heap-sites.jsonl through the
-// writers of format.h and heap_sites_file.h), and the one conversion to a dump record.
+// writers of format.h and heap_sites_file.h), the one table that interns stacks (also the
+// interposer's mmap sites), and the one conversion to a dump record.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "arenalab/preload/format.h"
@@ -22,6 +24,54 @@ struct Stack {
   std::atomic<long long> total_objs;  // cumulative (for the [accum] column)
   std::atomic<long long> total_bytes;
 };
+
+// The hash of a stack's frames, never 0: the key of the interning tables below.
+inline std::uint64_t frames_hash(void* const* frames, int depth) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (int i = 0; i < depth; ++i) {
+    h ^= reinterpret_cast<std::uintptr_t>(frames[i]);
+    h *= 1099511628211ULL;
+    h ^= h >> 29;
+  }
+  return h ? h : 1;
+}
+
+// True when a stored stack entry (fields hash, depth, frames) is this stack.
+template <typename Entry>
+bool same_stack(const Entry& e, std::uint64_t hash, void* const* frames, int depth) {
+  return e.hash == hash && e.depth == static_cast<std::uint32_t>(depth) &&
+         __builtin_memcmp(e.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth)) == 0;
+}
+
+// Finds a stack in an interning table, or adds it: `entries` (fields hash, depth, frames: Stack,
+// the interposer's mmap sites) numbered from 0 by `count`, at most `max` of them; `index` an
+// open-addressing array of `index_size` entries (a power of two, larger than max) holding an
+// entry's id + 1, 0 where empty, each stored with release so that a reader without the lock
+// can search it. The caller holds the table's lock; nothing is allocated or called (it runs
+// inside allocation hooks). The stack's id, or -1 when the table is full; *added says whether it
+// was new.
+template <typename Entry>
+long intern_stack(Entry* entries, std::uint32_t max, std::uint32_t* index, std::size_t index_size,
+                  std::atomic<std::uint32_t>& count, void* const* frames, int depth, bool* added) {
+  *added = false;
+  const std::uint64_t h = frames_hash(frames, depth);
+  for (std::size_t i = h & (index_size - 1);; i = (i + 1) & (index_size - 1)) {
+    const std::uint32_t slot = __atomic_load_n(&index[i], __ATOMIC_RELAXED);
+    if (slot == 0) {
+      const std::uint32_t id = count.load(std::memory_order_relaxed);
+      if (id >= max) return -1;
+      Entry& e = entries[id];
+      e.hash = h;
+      e.depth = static_cast<std::uint32_t>(depth);
+      __builtin_memcpy(e.frames, frames, sizeof(void*) * static_cast<std::size_t>(depth));
+      __atomic_store_n(&index[i], id + 1, __ATOMIC_RELEASE);  // for readers without the lock
+      count.store(id + 1, std::memory_order_release);         // published to the dumper
+      *added = true;
+      return id;
+    }
+    if (same_stack(entries[slot - 1], h, frames, depth)) return slot - 1;
+  }
+}
 
 // Fills *r from s; false when nothing of s is live (no record).
 inline bool fill_heap_record(const Stack& s, HeapRecord* r) {
