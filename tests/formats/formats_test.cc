@@ -59,7 +59,7 @@ attach_file::Record sample_attach() {
   r.attached_ms = 8000.25;
   r.samples = 81;
   r.ended = attach_file::Ended::kVanished;
-  r.allocator_backend = "jemalloc";
+  r.allocator_backend = formats::Backend::kJemalloc;
   r.allocator_library = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
   r.warnings = {"no cgroup figures: not mounted"};
   r.duration_s = 10;
@@ -86,6 +86,8 @@ TEST(AttachJson, RoundTrip) {
   s.cgroup_dir = "/sys/fs/cgroup/system.slice/redis.service";
   s.cgroup_version = "v2";
   s.cgroup_note.clear();
+  s.injection = attach_file::Injection{
+      "/x/libarenalab_attach_agent.so", 4243, 7, -514, 2696, 2696, 3.25, 1, true, 120.5};
   auto again = attach_file::parse_attach(attach_file::to_json(s), "x/attach.json");
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ(*again, s);
@@ -105,6 +107,11 @@ TEST(AttachJson, RejectsWrongValuesNamingFileAndField) {
             std::string::npos);
   EXPECT_NE(with("pid", "x").find("pid: expected"), std::string::npos);
   EXPECT_NE(with("schema", "arenalab.attach/2").find("arenalab.attach/1"), std::string::npos);
+  EXPECT_EQ(with("allocator_mapped", {{"backend", "Jemalloc"}, {"library", ""}}),
+            "d/attach.json: allocator_mapped.backend: expected glibc, jemalloc, mimalloc, "
+            "tcmalloc, tbbmalloc or unknown, found the string \"Jemalloc\"");
+  EXPECT_EQ(with("injection", {{"agent", "a"}}),
+            "d/attach.json: injection.thread: missing (required)");
 }
 
 // --- run.json ---
@@ -116,8 +123,8 @@ runner::RunRecord sample_run() {
   r.interval_ms = 50;
   r.sample_bytes = 524288;
   r.configuration = "jemalloc";
-  r.configured_backend = "jemalloc";
-  r.identified_backend = "glibc";
+  r.configured_backend = formats::Backend::kJemalloc;
+  r.identified_backend = formats::Backend::kGlibc;
   r.library = "/lib/libc.so.6";
   r.version = "2.36";
   r.verified = false;
@@ -196,6 +203,16 @@ TEST(RunJson, RejectsWrongTypesAndRangesNamingFileAndField) {
   doc["exit"]["signal"] = 300;
   EXPECT_EQ(error_of(runner::run_from_json(doc, "d/run.json")),
             "d/run.json: exit.signal: expected an integer in [1, 128], found 300");
+  // The backends are a closed set (formats/allocator_backend.h): "unknown" reads, other text not.
+  doc = good;
+  doc["allocator"]["identified_backend"] = "unknown";
+  auto unknown = runner::run_from_json(doc, "d/run.json");
+  ASSERT_TRUE(unknown) << unknown.error().message;
+  EXPECT_EQ(unknown->identified_backend, formats::Backend::kUnknown);
+  doc["allocator"]["backend"] = "ptmalloc2";
+  EXPECT_EQ(error_of(runner::run_from_json(doc, "d/run.json")),
+            "d/run.json: allocator.backend: expected glibc, jemalloc, mimalloc, tcmalloc, "
+            "tbbmalloc or unknown, found the string \"ptmalloc2\"");
 }
 
 TEST(RunJson, OverflowingNumberIsOneLineNamingTheFile) {
@@ -238,6 +255,7 @@ budget::BudgetRecord sample_budget() {
   b.oom_killed = true;
   b.group = {69632, 268435456, 1, std::nullopt, 0};
   b.peak_rss_bytes = 271306752;
+  b.runner = budget::RunnerInfo{"tcmalloc", formats::Backend::kTcmalloc, "stats", true};
   b.interval_ms = 100;
   b.rss_timeline = {{0, 1e6, 5e5, 1.2e6}, {100, 2e6, std::nullopt, std::nullopt}};
   b.allocator_at_last_sample = budget::AllocatorView{
@@ -315,7 +333,7 @@ matrix::Cell sample_cell(const std::string& config, int repeat, double wall, dou
   c.major_faults = 0;
   c.throughput = 1e6;
   c.throughput_unit = "ops/s";
-  c.identified_backend = config;
+  c.identified_backend = formats::backend_from_name(config);
   c.identified_library = "/lib/" + config + ".so";
   c.identified_version = "1.0";
   c.identification_method = "runner";
@@ -443,7 +461,7 @@ TEST(MatrixGroups, RecordedSummariesWinAndFailedRepeatsCount) {
 TEST(WorkloadReport, RoundTripAndTheFiguresTheMatrixReads) {
   workload::WorkloadReport r;
   r.workload = "deferred_release";
-  r.backend = "jemalloc";
+  r.backend = formats::Backend::kJemalloc;
   r.library = "/lib/libjemalloc.so.2";
   r.version = "5.3.0";
   r.params = {{"mib", 64}};

@@ -207,7 +207,7 @@ int Harness::finish() {
   if (json_) {
     workload::WorkloadReport r;
     r.workload = name_;
-    r.backend = backend_name(id_.backend);
+    r.backend = id_.backend;
     r.library = id_.library;
     r.version = id_.version;
     r.params = params_;

@@ -55,8 +55,10 @@ struct SkippedCheck {
 
 struct WorkloadReport {
   std::string workload;
-  // The allocator the process really called, identified inside it.
-  std::string backend, library, version;
+  // The allocator the process really called, identified inside it ("unknown": none of the
+  // five, or not identified).
+  formats::Backend backend = formats::Backend::kUnknown;
+  std::string library, version;
   std::string method;  // "" (the harness, in-process dladdr) or "ld-debug" (a driver)
   nlohmann::json params = nlohmann::json::object();
   nlohmann::json measurements = nlohmann::json::object();
