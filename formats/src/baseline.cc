@@ -123,7 +123,7 @@ Result<CellSet> read_baseline(const std::string& path) {
   return formats::read_document<CellSet>(path, [&](const json& d) { return parse(d, path); });
 }
 
-Status write_baseline(const std::string& path, const CellSet& set) {
+arenalab::Status write_baseline(const std::string& path, const CellSet& set) {
   return formats::write_document(path, baseline_json(set));
 }
 

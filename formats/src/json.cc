@@ -212,7 +212,7 @@ Backend backend_field(const Obj& o, const char* key) {
   if (!o.has(key)) return Backend::kUnknown;
   const std::string name = o.str(key);
   const Backend b = backend_from_name(name);
-  if (b != Backend::kUnknown || name == backend_name(Backend::kUnknown)) return b;
+  if (b != Backend::kUnknown || name.empty() || name == backend_name(Backend::kUnknown)) return b;
   std::string expected;
   for (Backend known : kAllBackends) expected += std::string(backend_name(known)) + ", ";
   throw FormatError(o.path_of(key) + ": expected " + expected.substr(0, expected.size() - 2) +

@@ -137,6 +137,10 @@ std::vector<LatencyBucket> latency_histogram(const json& measurements, const std
   return out;
 }
 
+std::string workload_line(const WorkloadReport& r) {
+  return workload_to_json(r).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 json workload_to_json(const WorkloadReport& r) {
   json alloc = {{"backend", formats::backend_name(r.backend)},
                 {"library", r.library},

@@ -255,7 +255,6 @@ budget::BudgetRecord sample_budget() {
   b.oom_killed = true;
   b.group = {69632, 268435456, 1, std::nullopt, 0};
   b.peak_rss_bytes = 271306752;
-  b.runner = budget::RunnerInfo{"tcmalloc", formats::Backend::kTcmalloc, "stats", true};
   b.interval_ms = 100;
   b.rss_timeline = {{0, 1e6, 5e5, 1.2e6}, {100, 2e6, std::nullopt, std::nullopt}};
   b.allocator_at_last_sample = budget::AllocatorView{
@@ -263,7 +262,7 @@ budget::BudgetRecord sample_budget() {
   b.allocator_note = "from the runner";
   b.kernel_log = {"Out of memory: Killed process 4242"};
   b.interrupted_by = "SIGINT";
-  b.runner = budget::RunnerInfo{"jemalloc", "jemalloc", "stats", true};
+  b.runner = budget::RunnerInfo{"jemalloc", formats::Backend::kJemalloc, "stats", true};
   b.timeline_file = "o/timeline.jsonl";
   b.budget_file = "o/budget.json";
   b.cgroup_timeline_file = "o/cgroup.jsonl";
@@ -472,8 +471,9 @@ TEST(WorkloadReport, RoundTripAndTheFiguresTheMatrixReads) {
   r.pass = false;
   r.skipped_checks = {{"purge", "no purge call"}};
   r.notes = {"a note"};
-  const std::string out =
-      "progress\n{\"event\": 1}\n" + workload::workload_to_json(r).dump() + "\n{\"event\": 2}\n";
+  const std::string line = workload::workload_line(r);
+  EXPECT_EQ(line.find('\n'), line.size() - 1);  // one line
+  const std::string out = "progress\n{\"event\": 1}\n" + line + "{\"event\": 2}\n";
   auto found = workload::find_workload_report(out, "wl_x --json");
   ASSERT_TRUE(found) << found.error().message;
   ASSERT_TRUE(found->has_value());
@@ -533,7 +533,7 @@ check::CellSet sample_baseline() {
   b.configuration = "glibc";
   b.status = check::Status::kUnverified;
   b.status_detail = "allocator identified as jemalloc";
-  b.verdict = "leak";
+  b.verdict = formats::GrowthVerdict::kLeak;
   b.source = "w";
   b.metrics[check::kPlateauRss] = {5e7, 4e7, 6e7};
   set.cells = {a, b};

@@ -27,7 +27,7 @@ TEST(Timeline, RoundTripKeepsAbsentFiguresAbsent) {
   Header h;
   h.pid = 42;
   h.command = {"wl_leak", "--smoke"};
-  h.allocator = {"jemalloc", "jemalloc", "/x/libjemalloc.so.2", "5.3.0", true};
+  h.allocator = {"jemalloc", formats::Backend::kJemalloc, "/x/libjemalloc.so.2", "5.3.0", true};
   h.mode = "count";
   h.interval_ms = 100;
   Sample a;

@@ -377,7 +377,7 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
     h.schema = "arenalab.timeline/1";
     h.pid = launch.target();
     h.command = argv;
-    h.allocator = {req.configuration.name, "", "", "", false};
+    h.allocator = {req.configuration.name, Backend::kUnknown, "", "", false};
     h.mode = "procfs";  // the driver's RSS from /proc only
     h.interval_ms = kTimelineMs;
     std::string text = timeline::header_line(h) + "\n";

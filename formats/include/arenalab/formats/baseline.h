@@ -70,6 +70,6 @@ nlohmann::json baseline_json(const CellSet& set);
 Result<CellSet> parse_baseline(const nlohmann::json& doc, const std::string& file);
 Result<CellSet> read_baseline(const std::string& path);
 // Written via a temporary file and rename.
-Status write_baseline(const std::string& path, const CellSet& set);
+arenalab::Status write_baseline(const std::string& path, const CellSet& set);
 
 }  // namespace arenalab::check

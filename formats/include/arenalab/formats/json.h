@@ -88,10 +88,11 @@ class Obj {
 GrowthVerdict growth_verdict(const Obj& o, const char* key);
 std::optional<GrowthVerdict> opt_growth_verdict(const Obj& o, const char* key);
 
-// An allocator backend field (allocator_backend.h's names). Absent (or null) and "unknown" are
-// Backend::kUnknown: the files write "unknown" for a malloc of none of the five. Any other text
-// throws FormatError: "<path>.backend: expected glibc, jemalloc, mimalloc, tcmalloc, tbbmalloc
-// or unknown, found \"ptmalloc\"". The writers write backend_name(b).
+// An allocator backend field (allocator_backend.h's names). Absent (or null), "unknown" and ""
+// are Backend::kUnknown: the files write "unknown" for a malloc of none of the five (and the
+// matrix's procfs timelines wrote "" before this enum). Any other text throws FormatError:
+// "<path>.backend: expected glibc, jemalloc, mimalloc, tcmalloc, tbbmalloc or unknown, found
+// \"ptmalloc\"". The writers write backend_name(b).
 Backend backend_field(const Obj& o, const char* key);
 
 // A number in its shortest round-trip spelling, without a trailing ".0" ("80", "1.5", "1e+20").
