@@ -25,7 +25,7 @@ Status write_output(const std::string& path, const std::string& content) {
 }
 
 // The baseline through its one writer (formats/baseline.h), its directory made first.
-Status write_baseline(const std::string& path, const check::CellSet& set) {
+Status save_baseline(const std::string& path, const check::CellSet& set) {
   if (auto st = make_parent(path); !st) return st;
   return check::write_baseline(path, set);
 }
@@ -48,7 +48,7 @@ int run(const Options& opt) {
   }
   const bool have_baseline = std::filesystem::exists(opt.baseline);
   if (opt.update && !have_baseline) {
-    auto st = write_baseline(opt.baseline, *results);
+    auto st = save_baseline(opt.baseline, *results);
     if (!st) {
       print_error("check", st.error().message);
       return kExitError;
@@ -78,7 +78,7 @@ int run(const Options& opt) {
       return kExitError;
     }
   if (opt.update) {
-    auto st = write_baseline(opt.baseline, *results);
+    auto st = save_baseline(opt.baseline, *results);
     if (!st) {
       print_error("check", st.error().message);
       return kExitError;

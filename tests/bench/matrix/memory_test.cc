@@ -110,7 +110,7 @@ Cell cell(const std::string& config, int repeat, const std::string& growth) {
   m.plateau_rss_bytes = 39 * kMiB;
   m.growth = *formats::parse_verdict(growth);
   m.growth_reason = "test";
-  m.growth_rate = creeping(growth) ? 64 * 1024 : 0;
+  m.growth_rate = formats::creeping(m.growth) ? 64 * 1024 : 0;
   m.samples = 100;
   m.duration_ms = 5000;
   c.memory = m;
