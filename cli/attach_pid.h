@@ -258,14 +258,15 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   const auto& c = v->classification;
   // Machine output where it was asked (as watch does): a file of its own, or stdout for "-".
   if (!r.json.empty()) {
-    auto j = read_json_file(v->verdict_path);
-    if (!j) {
-      print_error(sub, j.error().message);
+    // The verdict.json just written, through its reader and writer (formats/verdict.h).
+    auto verdict = verdict_file::read_verdict(v->verdict_path);
+    if (!verdict) {
+      print_error(sub, verdict.error().message);
       return kExitError;
     }
     if (r.json == "-") {
-      std::cout << j->dump(2) << "\n";
-    } else if (auto w = write_file_atomic(r.json, j->dump(2) + "\n"); !w) {
+      std::cout << formats::document_text(verdict_file::to_json(*verdict));
+    } else if (auto w = verdict_file::write_verdict(r.json, *verdict); !w) {
       print_error(sub, w.error().message);
       return kExitError;
     }

@@ -6,8 +6,6 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <fstream>
 #include <optional>

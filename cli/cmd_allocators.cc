@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "arenalab/allocators/registry.h"
 #include "arenalab/formats/configurations.h"
@@ -39,17 +38,16 @@ int run(const Options& opt) {
       selected.push_back(*c);
     }
   }
-  nlohmann::json out = nlohmann::json::array();
+  std::vector<configurations_file::Listed> out;
   std::vector<std::string> failures;
   if (!opt.json)
     std::cout << fmt::format("{:<22} {:<10} {:<9} {:<9} {:<16} {}\n", "configuration", "backend",
                              "available", "verified", "version", "library / env");
   for (const auto& c : selected) {
-    // The entry as the file's writer spells it, and what was found out about it.
-    nlohmann::json row = configurations_file::to_json(c);
-    row["library"] = c.preload_path();
+    // The entry, and what was found out about it.
+    configurations_file::Listed row{c, c.preload_path()};
     const std::string why = c.unavailable_reason();
-    row["available"] = why.empty();
+    row.available = why.empty();
     bool verified = false;
     std::string version, found_library, problem = why;
     if (why.empty()) {
@@ -61,17 +59,16 @@ int run(const Options& opt) {
         version = probe->id.version;
         found_library = probe->id.library;
         if (!verified) problem = probe->mismatch;
-        row["identified"] = {{"backend", backend_name(probe->id.backend)},
-                             {"library", probe->id.library}};
+        row.probed = true;
+        row.identified_backend = probe->id.backend;
+        row.identified_library = probe->id.library;
       }
     }
-    row["verified"] = verified;
-    if (!version.empty()) row["version"] = version;
-    if (!problem.empty()) {
-      row["problem"] = problem;
-      failures.push_back(c.name + ": " + problem);
-    }
-    out.push_back(row);
+    row.verified = verified;
+    row.version = version;
+    row.problem = problem;
+    if (!problem.empty()) failures.push_back(c.name + ": " + problem);
+    out.push_back(std::move(row));
     if (!opt.json) {
       std::string detail = found_library.empty() ? c.preload : found_library;
       for (const auto& [k, v] : c.env) detail += " " + k + "=" + v;
@@ -84,10 +81,7 @@ int run(const Options& opt) {
     }
   }
   if (opt.json) {
-    nlohmann::json doc = {{"schema", std::string(configurations_file::kSchema)},
-                          {"file", path},
-                          {"configurations", out}};
-    std::cout << doc.dump(2) << "\n";
+    std::cout << formats::document_text(configurations_file::listing_to_json(path, out));
   }
   // Named configurations must be usable: one line per problem, exit 1.
   if (!opt.names.empty() && !failures.empty()) {

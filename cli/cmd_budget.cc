@@ -61,7 +61,7 @@ int run(const Options& o) {
     return kExitError;
   }
   if (o.json)
-    std::cout << budget::budget_to_json(budget::record(*r)).dump(2) << "\n";
+    std::cout << formats::document_text(budget::budget_to_json(budget::record(*r)));
   else
     std::cout << budget::describe(*r);
   std::cout.flush();

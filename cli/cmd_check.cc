@@ -13,11 +13,21 @@ namespace arenalab::cli {
 namespace {
 
 // Writes a file, creating its directory first (a baseline under a fresh ci/ folder).
-Status write_output(const std::string& path, const std::string& content) {
+Status make_parent(const std::string& path) {
   const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty())
-    if (auto st = make_directories(dir.string()); !st) return st;
+  if (!dir.empty()) return make_directories(dir.string());
+  return Ok{};
+}
+
+Status write_output(const std::string& path, const std::string& content) {
+  if (auto st = make_parent(path); !st) return st;
   return write_file_atomic(path, content);
+}
+
+// The baseline through its one writer (formats/baseline.h), its directory made first.
+Status save_baseline(const std::string& path, const check::CellSet& set) {
+  if (auto st = make_parent(path); !st) return st;
+  return check::write_baseline(path, set);
 }
 
 struct Options {
@@ -38,7 +48,7 @@ int run(const Options& opt) {
   }
   const bool have_baseline = std::filesystem::exists(opt.baseline);
   if (opt.update && !have_baseline) {
-    auto st = write_output(opt.baseline, check::baseline_json(*results).dump(2) + "\n");
+    auto st = save_baseline(opt.baseline, *results);
     if (!st) {
       print_error("check", st.error().message);
       return kExitError;
@@ -68,7 +78,7 @@ int run(const Options& opt) {
       return kExitError;
     }
   if (opt.update) {
-    auto st = write_output(opt.baseline, check::baseline_json(*results).dump(2) + "\n");
+    auto st = save_baseline(opt.baseline, *results);
     if (!st) {
       print_error("check", st.error().message);
       return kExitError;

@@ -60,9 +60,7 @@ int run(const Args& a) {
     }
   }
   if (a.json)
-    std::cout << verdict_file::to_json(v).dump(2, ' ', false,
-                                               nlohmann::json::error_handler_t::replace)
-              << "\n";
+    std::cout << formats::document_text(verdict_file::to_json(v));
   else
     std::cout << human_verdict(c, o);
   return verdict_exit_code(c.verdict);

@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "arenalab/analysis/verdict_json.h"
@@ -157,13 +156,13 @@ int run_classify_prometheus(const PrometheusArgs& a) {
     const fleet::Target& t = *by_name[r.name];
     const double h = last_value(t.held), s = last_value(t.rss);
     table << fmt::format(
-        "{:<{}}  {:<15} {:>5.2f} {:>10} {:>10} {:>16} {:>9} {:>7}\n", r.name, width, r.shown,
-        r.c.confidence, std::isfinite(h) ? format_bytes(h) : "-",
+        "{:<{}}  {:<15} {:>5.2f} {:>10} {:>10} {:>16} {:>9} {:>7}\n", r.name, width,
+        verdict_file::shown_name(r.shown), r.c.confidence, std::isfinite(h) ? format_bytes(h) : "-",
         std::isfinite(s) ? format_bytes(s) : "-",
         r.rate_bytes_per_day ? per_day(*r.rate_bytes_per_day) : "-",
         r.c.time_to_limit_s ? duration(*r.c.time_to_limit_s) : "-",
         r.missing ? fmt::format("{}-{}", r.samples, r.missing) : std::to_string(r.samples));
-    ++counts[r.shown];
+    ++counts[verdict_file::shown_name(r.shown)];
     const std::string source =
         a.url + " " + r.name + " held: " + q.held + (q.rss.empty() ? "" : " rss: " + q.rss);
     auto verdict = analysis::to_verdict(r.c, o, source);
@@ -185,20 +184,18 @@ int run_classify_prometheus(const PrometheusArgs& a) {
       }
     }
     doc.series.push_back(std::move(verdict));
-    const int c = r.shown == "growth" ? kExitLeak : verdict_exit_code(r.c.verdict);
+    const int c =
+        r.shown == verdict_file::Shown::kGrowth ? kExitLeak : verdict_exit_code(r.c.verdict);
     if (c == kExitLeak || (c == kExitUnresolved && code == kExitOk)) code = c;
   }
   for (const auto& r : rows)
     if (!r.c.reason.empty() && fleet::severity(r) <= 3)
-      table << fmt::format("  {} {}: {}\n", r.name, r.shown, r.c.reason);
+      table << fmt::format("  {} {}: {}\n", r.name, verdict_file::shown_name(r.shown), r.c.reason);
   std::string summary;
   for (const auto& [name, n] : counts)
     summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, name);
   table << fmt::format("{} series over {}: {}\n", rows.size(), a.range, summary);
-  std::cout << (a.json ? fleet_file::to_json(doc).dump(2, ' ', false,
-                                                       nlohmann::json::error_handler_t::replace) +
-                             "\n"
-                       : table.str());
+  std::cout << (a.json ? formats::document_text(fleet_file::to_json(doc)) : table.str());
   if (!a.json_file.empty()) {
     if (auto st = fleet_file::write_fleet(a.json_file, doc); !st) {
       print_error(kCmd, st.error().message);

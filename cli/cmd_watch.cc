@@ -124,15 +124,14 @@ int run_watch(Args& a) {
   const analysis::Verdict verdict = tree ? tree->processes.front().c.verdict : c.verdict;
   v.run = verdict_file::RunPart{utf8_escaped(a.run.command),
                                 a.run.allocator,
-                                backend_name(r->id.backend),
+                                r->id.backend,
                                 r->verified,
                                 r->exit.describe(),
                                 static_cast<std::int64_t>(tl->samples),
                                 r->out_dir,
                                 stop_line(r->exit, a.run.stop),
                                 a.name};
-  const std::string doc =
-      verdict_file::to_json(v).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const std::string doc = formats::document_text(verdict_file::to_json(v));
   // The runner made and checked the directory; written relative to it, never through a link.
   auto dir = OutputDir::open(r->out_dir, ExistingDir::kAccept);
   if (dir) {

@@ -15,18 +15,13 @@ namespace {
 
 int run(bool json) {
   const std::string path = share_dir() + "/workloads.json";
-  auto doc = formats::read_json_document(path);
-  if (!doc) {
-    print_error("workloads", doc.error().message);
-    return kExitError;
-  }
-  auto entries = workloads_file::parse_workloads(*doc, path);
+  auto entries = workloads_file::read_workloads(path);
   if (!entries) {
     print_error("workloads", entries.error().message);
     return kExitError;
   }
-  if (json) {  // the index as it is, once the reader has checked it
-    std::cout << doc->dump(2) << "\n";
+  if (json) {  // the index as its reader read it, through its writer
+    std::cout << formats::document_text(workloads_file::to_json(*entries));
     return kExitOk;
   }
   std::map<std::string, std::vector<const workloads_file::Entry*>> by_category;

@@ -4,7 +4,9 @@
 # it on); recorded as "takes_duration": true in the index.
 # builds wl_NAME (plain: for LD_PRELOAD) and wl_NAME-<backend> linked against every available
 # backend (jemalloc, mimalloc, tcmalloc, tbbmalloc), and records the workload in
-# build/share/arenalab/workloads.json, which `arenalab workloads` lists.
+# build/share/arenalab/workloads.json, which `arenalab workloads` lists. The index is written at
+# build time by arenalab-write-workloads (formats/tools) through the format's one writer
+# (formats/workloads.h): CMake only collects each workload's fields as KEY=VALUE words.
 set_property(GLOBAL PROPERTY ARENALAB_WORKLOAD_INDEX "")
 
 function(arenalab_add_workload name)
@@ -36,36 +38,44 @@ function(arenalab_add_workload name)
     target_link_libraries(wl_${name}-${backend} PRIVATE
       "-Wl,--push-state,--no-as-needed" "${ARENALAB_${B}_LIBRARY}" "-Wl,--pop-state")
     list(APPEND targets wl_${name}-${backend})
-    list(APPEND variants "\"${backend}\"")
+    list(APPEND variants "link_variant=${backend}")
   endforeach()
   foreach(t IN LISTS targets)
     target_link_libraries(${t} PRIVATE arenalab::workload ${ARG_LIBS})
     arenalab_target_defaults(${t})
   endforeach()
-  list(JOIN variants "," variants_json)
-  string(REPLACE "\"" "\\\"" desc "${ARG_DESCRIPTION}")
-  set(duration_json "")
+  set(duration "")
   if(ARG_TAKES_DURATION)
-    set(duration_json ",\"takes_duration\":true")
+    set(duration takes_duration)
   endif()
-  set_property(GLOBAL APPEND PROPERTY ARENALAB_WORKLOAD_INDEX
-    "{\"name\":\"${name}\",\"program\":\"wl_${name}\",\"category\":\"${ARG_CATEGORY}\",\"description\":\"${desc}\",\"link_variants\":[${variants_json}]${duration_json}}")
+  set_property(GLOBAL APPEND PROPERTY ARENALAB_WORKLOAD_INDEX --workload "name=${name}"
+    "program=wl_${name}" "category=${ARG_CATEGORY}" "description=${ARG_DESCRIPTION}" ${variants}
+    ${duration})
 endfunction()
 
 # arenalab_register_external_workload(NAME CATEGORY c DESCRIPTION d COMMAND ...) records a
 # workload that is not built here (a real program driven by a script).
 function(arenalab_register_external_workload name)
   cmake_parse_arguments(ARG "" "CATEGORY;DESCRIPTION;PROGRAM" "" ${ARGN})
-  string(REPLACE "\"" "\\\"" desc "${ARG_DESCRIPTION}")
-  set_property(GLOBAL APPEND PROPERTY ARENALAB_WORKLOAD_INDEX
-    "{\"name\":\"${name}\",\"program\":\"${ARG_PROGRAM}\",\"category\":\"${ARG_CATEGORY}\",\"description\":\"${desc}\",\"link_variants\":[]}")
+  set_property(GLOBAL APPEND PROPERTY ARENALAB_WORKLOAD_INDEX --workload "name=${name}"
+    "program=${ARG_PROGRAM}" "category=${ARG_CATEGORY}" "description=${ARG_DESCRIPTION}")
 endfunction()
 
+# Called once at the end of the top-level CMakeLists.txt: the build step that writes the index.
+# Its words are also kept in a file, rewritten only when they change, so that a changed list of
+# workloads reruns the tool (a Makefile rule does not see its own command line change).
 function(arenalab_write_workload_index)
-  get_property(entries GLOBAL PROPERTY ARENALAB_WORKLOAD_INDEX)
-  list(JOIN entries ",\n  " body)
-  file(WRITE ${PROJECT_BINARY_DIR}/share/arenalab/workloads.json.in
-    "{\"schema\":\"arenalab.workloads/1\",\"workloads\":[\n  ${body}\n]}\n")
-  configure_file(${PROJECT_BINARY_DIR}/share/arenalab/workloads.json.in
-                 ${PROJECT_BINARY_DIR}/share/arenalab/workloads.json COPYONLY)
+  get_property(words GLOBAL PROPERTY ARENALAB_WORKLOAD_INDEX)
+  set(index ${PROJECT_BINARY_DIR}/share/arenalab/workloads.json)
+  set(words_file ${PROJECT_BINARY_DIR}/CMakeFiles/arenalab-workloads.words)
+  string(REPLACE ";" "\n" text "${words}")
+  file(WRITE ${words_file}.new "${text}\n")
+  configure_file(${words_file}.new ${words_file} COPYONLY)
+  add_custom_command(OUTPUT ${index}
+    COMMAND arenalab-write-workloads ${index} ${words}
+    DEPENDS arenalab-write-workloads ${words_file}
+    COMMENT "Writing share/arenalab/workloads.json (formats/workloads.h)" VERBATIM)
+  add_custom_target(arenalab_workload_index ALL DEPENDS ${index})
+  # Whoever builds arenalab (or only a test of the index) has the index.
+  add_dependencies(arenalab arenalab_workload_index)
 endfunction()

@@ -130,7 +130,7 @@ MatrixOptions canned_options(std::size_t cells, const std::string& out) {
     c.major_faults = 0;
     c.throughput = 1e6 * (1 + jitter);
     c.throughput_unit = "ops/s";
-    c.identified_backend = "glibc";
+    c.identified_backend = arenalab::formats::Backend::kGlibc;
     c.identified_library = "/lib/x86_64-linux-gnu/libc.so.6";
     c.identified_version = "2.36";
     c.identification_method = "harness";

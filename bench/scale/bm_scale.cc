@@ -160,7 +160,8 @@ std::string header_text() {
   tl::Header h;
   h.pid = 4242;
   h.command = {"/usr/bin/service"};
-  h.allocator = {"glibc", "glibc", "/lib/x86_64-linux-gnu/libc.so.6", "2.36", true};
+  h.allocator = {"glibc", arenalab::formats::Backend::kGlibc, "/lib/x86_64-linux-gnu/libc.so.6",
+                 "2.36", true};
   h.mode = "count";
   h.interval_ms = kDtMs;
   return tl::header_line(h) + "\n";

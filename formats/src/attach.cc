@@ -89,7 +89,7 @@ Record parse(const json& doc) {
   r.ended = read_ended(o);
   r.target_signalled = o.boolean("target_signalled");
   if (auto a = o.opt_obj("allocator_mapped")) {
-    r.allocator_backend = a->str_or("backend");
+    r.allocator_backend = formats::backend_field(*a, "backend");
     r.allocator_library = a->str_or("library");
   }
   if (auto f = o.opt_obj("files")) r.timeline_file = f->str_or("timeline", r.timeline_file);
@@ -106,9 +106,20 @@ Record parse(const json& doc) {
       r.cgroup_note = c->str_or("note");
     }
   }
-  if (doc.contains("injection")) {
-    if (!doc["injection"].is_object()) throw FormatError("injection: expected an object");
-    r.injection = doc["injection"];
+  if (auto i = o.opt_obj("injection")) {
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    Injection in;
+    in.agent = i->str("agent");
+    in.thread = i->integer("thread", 0, kMax);
+    in.syscall = i->integer("syscall", -1, kMax);
+    in.syscall_rax = i->integer("syscall_rax", std::numeric_limits<std::int64_t>::min(), kMax);
+    in.xstate_bytes = i->integer("xstate_bytes", 0, kMax);
+    in.cpuid_xsave_max = i->integer("cpuid_xsave_max", 0, kMax);
+    in.stopped_ms = i->num("stopped_ms", 0);
+    in.threads_tried = i->integer("threads_tried", 0, kMax);
+    in.final_sample = i->boolean("final_sample");
+    in.detach_ms = i->num("detach_ms", 0);
+    r.injection = std::move(in);
   }
   return r;
 }
@@ -131,7 +142,8 @@ json to_json(const Record& r) {
       {"samples", r.samples},
       {"ended", ended_name(r.ended)},
       {"target_signalled", r.target_signalled},
-      {"allocator_mapped", {{"backend", r.allocator_backend}, {"library", r.allocator_library}}},
+      {"allocator_mapped",
+       {{"backend", formats::backend_name(r.allocator_backend)}, {"library", r.allocator_library}}},
       {"files", {{"timeline", r.timeline_file}}},
       {"warnings", r.warnings},
   };
@@ -143,7 +155,17 @@ json to_json(const Record& r) {
     j["cgroup"] = {{"dir", *r.cgroup_dir}, {"version", r.cgroup_version}};
   else
     j["cgroup"] = {{"note", r.cgroup_note}};
-  if (r.injection) j["injection"] = *r.injection;
+  if (const auto& i = r.injection)
+    j["injection"] = {{"agent", i->agent},
+                      {"thread", i->thread},
+                      {"syscall", i->syscall},
+                      {"syscall_rax", i->syscall_rax},
+                      {"xstate_bytes", i->xstate_bytes},
+                      {"cpuid_xsave_max", i->cpuid_xsave_max},
+                      {"stopped_ms", i->stopped_ms},
+                      {"threads_tried", i->threads_tried},
+                      {"final_sample", i->final_sample},
+                      {"detach_ms", i->detach_ms}};
   return j;
 }
 

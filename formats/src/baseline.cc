@@ -70,7 +70,7 @@ CellSet parse(const json& doc, const std::string& file) {
       throw FormatError(c.path_of("status") + ": expected ok, failed or unverified, found \"" +
                         status + "\"");
     cell.status_detail = c.str_or("status_detail");
-    cell.verdict = c.str_or("verdict");
+    cell.verdict = formats::opt_growth_verdict(c, "verdict");
     cell.source = c.str_or("source", file);
     if (auto metrics = c.opt_obj("metrics"))
       for (const auto& [name, m] : metrics->raw().items()) {
@@ -99,7 +99,7 @@ json baseline_json(const CellSet& set) {
               {"configuration", c.configuration}, {"threads", c.threads},
               {"status", status_name(c.status)},  {"source", c.source}};
     formats::put(j, "status_detail", c.status_detail);
-    formats::put(j, "verdict", c.verdict);
+    if (c.verdict) j["verdict"] = formats::verdict_name(*c.verdict);
     json metrics = json::object();
     for (const auto& [name, m] : c.metrics) {
       json mj = {{"value", m.value}, {"unit", "bytes"}};
@@ -121,6 +121,10 @@ Result<CellSet> parse_baseline(const json& doc, const std::string& file) {
 
 Result<CellSet> read_baseline(const std::string& path) {
   return formats::read_document<CellSet>(path, [&](const json& d) { return parse(d, path); });
+}
+
+arenalab::Status write_baseline(const std::string& path, const CellSet& set) {
+  return formats::write_document(path, baseline_json(set));
 }
 
 }  // namespace arenalab::check

@@ -81,7 +81,7 @@ BudgetRecord parse(const json& doc) {
   if (auto rn = o.opt_obj("runner")) {
     RunnerInfo ri;
     ri.allocator = rn->str("allocator");
-    ri.backend = rn->str_or("backend");
+    ri.backend = formats::backend_field(*rn, "backend");
     ri.verified = rn->boolean("verified");
     ri.mode = rn->str_or("mode", "stats");
     r.runner = std::move(ri);
@@ -150,7 +150,7 @@ json budget_to_json(const BudgetRecord& r) {
   put(j, "interrupted_by", r.interrupted_by);
   if (r.runner)
     j["runner"] = {{"allocator", r.runner->allocator},
-                   {"backend", r.runner->backend},
+                   {"backend", formats::backend_name(r.runner->backend)},
                    {"verified", r.runner->verified},
                    {"mode", r.runner->mode}};
   json f = {{"timeline", r.timeline_file}, {"budget", r.budget_file}};

@@ -77,6 +77,23 @@ json to_json(const std::vector<Entry>& entries) {
   return {{"schema", std::string(kSchema)}, {"configurations", list}};
 }
 
+json listing_to_json(const std::string& file, const std::vector<Listed>& listed) {
+  json list = json::array();
+  for (const Listed& l : listed) {
+    json row = to_json(l.entry);
+    row["library"] = l.library;
+    row["available"] = l.available;
+    if (l.probed)
+      row["identified"] = {{"backend", formats::backend_name(l.identified_backend)},
+                           {"library", l.identified_library}};
+    row["verified"] = l.verified;
+    formats::put(row, "version", l.version);
+    formats::put(row, "problem", l.problem);
+    list.push_back(std::move(row));
+  }
+  return {{"schema", std::string(kSchema)}, {"file", file}, {"configurations", list}};
+}
+
 Status write_configurations(const std::string& path, const std::vector<Entry>& entries) {
   return formats::write_document(path, to_json(entries));
 }

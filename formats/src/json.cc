@@ -208,6 +208,23 @@ std::optional<GrowthVerdict> opt_growth_verdict(const Obj& o, const char* key) {
   return growth_verdict(o, key);
 }
 
+Backend backend_field(const Obj& o, const char* key) {
+  if (!o.has(key)) return Backend::kUnknown;
+  const std::string name = o.str(key);
+  const Backend b = backend_from_name(name);
+  if (b != Backend::kUnknown || name.empty() || name == backend_name(Backend::kUnknown)) return b;
+  std::string expected;
+  for (Backend known : kAllBackends) expected += std::string(backend_name(known)) + ", ";
+  throw FormatError(o.path_of(key) + ": expected " + expected.substr(0, expected.size() - 2) +
+                    " or unknown, found " + describe_type(o.raw().at(key)));
+}
+
+std::string schema_of(const json& doc) {
+  if (!doc.is_object()) return "";
+  const auto it = doc.find("schema");
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 int schema_version(const json& doc, const std::string& name, int min_version, int max_version) {
   const std::string expected =
       "expected \"schema\": \"" + name + "/" + std::to_string(max_version) + "\"" +
@@ -238,9 +255,13 @@ Result<json> read_json_document(const std::string& path) {
   return doc;
 }
 
-Status write_document(const std::string& path, const json& doc) {
+std::string document_text(const json& doc) {
   // Invalid UTF-8 in a string (a command line, a label) is replaced, never a throw.
-  return write_file_atomic(path, doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Status write_document(const std::string& path, const json& doc) {
+  return write_file_atomic(path, document_text(doc));
 }
 
 }  // namespace arenalab::formats

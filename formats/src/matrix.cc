@@ -71,7 +71,7 @@ const char* group_status_name(GroupStatus s) {
   return "?";
 }
 
-bool creeping(const std::string& growth) { return formats::creeping(std::string_view(growth)); }
+const char* across_growth_name(AcrossGrowth) { return "allocator-growth"; }
 
 std::string Cell::key() const {
   return workload + "|" + configuration + "|" + std::to_string(threads) + "|" +
@@ -139,7 +139,7 @@ json cell_object(const Cell& c) {
   put(j, "major_faults", c.major_faults);
   if (c.throughput) j["throughput"] = {{"value", *c.throughput}, {"unit", c.throughput_unit}};
   json id = json::object();
-  put(id, "backend", c.identified_backend);
+  if (c.identified_backend) id["backend"] = formats::backend_name(*c.identified_backend);
   put(id, "library", c.identified_library);
   put(id, "version", c.identified_version);
   put(id, "method", c.identification_method);
@@ -161,8 +161,8 @@ json cell_object(const Cell& c) {
     if (!m->held_signal.empty() && m->held_growth)
       j["memory"]["held"] = {{"signal", m->held_signal},
                              {"verdict", formats::verdict_name(*m->held_growth)}};
-    if (!m->across_growth.empty()) {
-      json across = {{"verdict", m->across_growth}};
+    if (m->across_growth) {
+      json across = {{"verdict", across_growth_name(*m->across_growth)}};
       put(across, "reason", m->across_reason);
       j["memory"]["across_configurations"] = std::move(across);
     }
@@ -333,7 +333,7 @@ Cell cell_from(const Obj& j) {
     c.throughput_unit = t->str_or("unit");
   }
   if (auto id = j.opt_obj("identified")) {
-    c.identified_backend = id->str_or("backend");
+    if (id->has("backend")) c.identified_backend = formats::backend_field(*id, "backend");
     c.identified_library = id->str_or("library");
     c.identified_version = id->str_or("version");
     c.identification_method = id->str_or("method");
@@ -358,10 +358,12 @@ Cell cell_from(const Obj& j) {
       mem.held_growth = formats::growth_verdict(*held, "verdict");
     }
     if (auto across = m->opt_obj("across_configurations")) {
-      mem.across_growth = across->str("verdict");
-      if (mem.across_growth != kAllocatorGrowth)
-        throw FormatError(across->path_of("verdict") + ": expected " + kAllocatorGrowth +
-                          ", found \"" + mem.across_growth + "\"");
+      const std::string name = across->str("verdict");
+      if (name != across_growth_name(AcrossGrowth::kAllocatorGrowth))
+        throw FormatError(across->path_of("verdict") + ": expected " +
+                          across_growth_name(AcrossGrowth::kAllocatorGrowth) + ", found " +
+                          formats::describe_type(across->raw().at("verdict")));
+      mem.across_growth = AcrossGrowth::kAllocatorGrowth;
       mem.across_reason = across->str_or("reason");
     }
     c.memory = std::move(mem);
@@ -732,7 +734,7 @@ void emit_cells_csv(const Results& r, const Emit& emit) {
                num(c.major_faults),
                num(c.throughput),
                csv_field(c.throughput_unit),
-               c.identified_backend,
+               c.identified_backend ? formats::backend_name(*c.identified_backend) : "",
                csv_field(c.identified_version),
                c.verified ? "true" : "false",
                csv_field(c.message.empty() ? c.mismatch : c.message),
@@ -825,7 +827,7 @@ std::vector<Group> groups(const Results& results) {
       v.plateau.push_back(c.memory->plateau_rss_bytes);
       ++v.growth[c.memory->verdict()];
       ++v.classified;
-      if (creeping(c.memory->verdict())) g.creeping = true;
+      if (c.memory->creeping()) g.creeping = true;
     }
   }
   for (auto& [k, g] : by) {
@@ -848,8 +850,9 @@ std::vector<Group> groups(const Results& results) {
     for (const auto& name : kGrowthVerdicts)
       if (auto it = v.growth.find(name); it != v.growth.end())
         counts.emplace_back(name, it->second);
-    if (auto it = v.growth.find(kAllocatorGrowth); it != v.growth.end())
-      counts.emplace_back(kAllocatorGrowth, it->second);
+    const std::string across = across_growth_name(AcrossGrowth::kAllocatorGrowth);
+    if (auto it = v.growth.find(across); it != v.growth.end())
+      counts.emplace_back(across, it->second);
     std::stable_sort(counts.begin(), counts.end(),
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     for (const auto& [name, n] : counts)

@@ -41,8 +41,8 @@ ExitRecord exit_from_json(const Obj& o) {
 
 json run_to_json(const RunRecord& r) {
   json alloc = {{"name", r.configuration},
-                {"backend", r.configured_backend},
-                {"identified_backend", r.identified_backend},
+                {"backend", formats::backend_name(r.configured_backend)},
+                {"identified_backend", formats::backend_name(r.identified_backend)},
                 {"library", r.library},
                 {"version", r.version},
                 {"verified", r.verified}};
@@ -89,8 +89,8 @@ RunRecord parse(const json& doc) {
     r.sample_bytes = static_cast<std::uint64_t>(*b);
   const Obj a = o.obj("allocator");
   r.configuration = a.str("name");
-  r.configured_backend = a.str_or("backend");
-  r.identified_backend = a.str_or("identified_backend");
+  r.configured_backend = formats::backend_field(a, "backend");
+  r.identified_backend = formats::backend_field(a, "identified_backend");
   r.library = a.str_or("library");
   r.version = a.str_or("version");
   r.verified = a.boolean("verified");

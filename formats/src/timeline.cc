@@ -321,7 +321,7 @@ Result<Header> parse_header(const std::string& line) {
     out.command = o.strings("command");
     if (const auto a = o.opt_obj("allocator")) {
       out.allocator.name = a->str_or("name");
-      out.allocator.backend = a->str_or("backend");
+      out.allocator.backend = formats::backend_field(*a, "backend");
       out.allocator.library = a->str_or("library");
       out.allocator.version = a->str_or("version");
       out.allocator.verified = a->bool_or("verified", false);
@@ -475,7 +475,7 @@ std::string header_line(const Header& h) {
             {"command", h.command},
             {"allocator",
              {{"name", h.allocator.name},
-              {"backend", h.allocator.backend},
+              {"backend", formats::backend_name(h.allocator.backend)},
               {"library", h.allocator.library},
               {"version", h.allocator.version},
               {"verified", h.allocator.verified}}},

@@ -83,7 +83,7 @@ RunPart read_run(const Obj& o) {
   RunPart r;
   r.command = command_of(o);
   r.allocator = o.str_or("allocator");
-  r.backend = o.str_or("backend");
+  r.backend = formats::backend_field(o, "backend");
   r.verified = o.bool_or("verified", false);
   r.exit = o.str_or("exit");
   r.samples = o.integer("samples", 0, kMaxCount);
@@ -130,7 +130,14 @@ TreePart read_tree(const Obj& o) {
 FleetPart read_fleet(const Obj& o) {
   FleetPart f;
   f.labels = o.string_map("labels");
-  f.shown = o.str("shown");
+  const std::string shown = o.str("shown");
+  const auto s = parse_shown(shown);
+  if (!s)
+    throw FormatError(o.path_of("shown") +
+                      ": expected leak, retention, bounded, non-heap-growth, stable, unresolved, "
+                      "growth or plateau, found " +
+                      formats::describe_type(o.raw().at("shown")));
+  f.shown = *s;
   f.rss_only = o.bool_or("rss_only", false);
   f.points = o.integer("points", 0, kMaxCount);
   f.missing_points = o.opt_integer("missing_points", 0, kMaxCount).value_or(0);
@@ -238,8 +245,12 @@ json signal_json(const std::string& name, const SignalEvidence& s) {
 }
 
 json run_json(const RunPart& r) {
-  json j = {{"command", r.command},   {"allocator", r.allocator}, {"backend", r.backend},
-            {"verified", r.verified}, {"exit", r.exit},           {"samples", r.samples},
+  json j = {{"command", r.command},
+            {"allocator", r.allocator},
+            {"backend", formats::backend_name(r.backend)},
+            {"verified", r.verified},
+            {"exit", r.exit},
+            {"samples", r.samples},
             {"out_dir", r.out_dir}};
   formats::put(j, "stop", r.stop);
   formats::put(j, "name", r.name);
@@ -265,7 +276,7 @@ json tree_json(const TreePart& t) {
 
 json fleet_json(const FleetPart& f) {
   json j = {{"labels", f.labels},
-            {"shown", f.shown},
+            {"shown", shown_name(f.shown)},
             {"rss_only", f.rss_only},
             {"points", f.points},
             {"missing_points", f.missing_points},
@@ -276,6 +287,54 @@ json fleet_json(const FleetPart& f) {
 }
 
 }  // namespace
+
+const char* shown_name(Shown s) {
+  switch (s) {
+    case Shown::kLeak:
+      return formats::verdict_name(formats::GrowthVerdict::kLeak);
+    case Shown::kRetention:
+      return formats::verdict_name(formats::GrowthVerdict::kRetention);
+    case Shown::kBounded:
+      return formats::verdict_name(formats::GrowthVerdict::kBounded);
+    case Shown::kNonHeapGrowth:
+      return formats::verdict_name(formats::GrowthVerdict::kNonHeapGrowth);
+    case Shown::kStable:
+      return formats::verdict_name(formats::GrowthVerdict::kStable);
+    case Shown::kUnresolved:
+      return formats::verdict_name(formats::GrowthVerdict::kUnresolved);
+    case Shown::kGrowth:
+      return "growth";
+    case Shown::kPlateau:
+      return "plateau";
+  }
+  return "unresolved";
+}
+
+std::optional<Shown> parse_shown(std::string_view name) {
+  for (Shown s : {Shown::kLeak, Shown::kRetention, Shown::kBounded, Shown::kNonHeapGrowth,
+                  Shown::kStable, Shown::kUnresolved, Shown::kGrowth, Shown::kPlateau})
+    if (name == shown_name(s)) return s;
+  return std::nullopt;
+}
+
+Shown shown_of(formats::GrowthVerdict v, bool rss_only) {
+  using formats::GrowthVerdict;
+  switch (v) {
+    case GrowthVerdict::kLeak:
+      return rss_only ? Shown::kGrowth : Shown::kLeak;
+    case GrowthVerdict::kBounded:
+      return rss_only ? Shown::kPlateau : Shown::kBounded;
+    case GrowthVerdict::kRetention:
+      return Shown::kRetention;
+    case GrowthVerdict::kNonHeapGrowth:
+      return Shown::kNonHeapGrowth;
+    case GrowthVerdict::kStable:
+      return Shown::kStable;
+    case GrowthVerdict::kUnresolved:
+      break;
+  }
+  return Shown::kUnresolved;
+}
 
 std::string_view unjudged_what(std::string_view signal) {
   if (signal == "retained") return "unmapped address space (not memory)";

@@ -46,7 +46,7 @@ WorkloadReport parse(const json& doc) {
   WorkloadReport r;
   r.workload = o.str_or("workload");
   if (auto a = o.opt_obj("allocator")) {
-    r.backend = a->str_or("backend");
+    r.backend = formats::backend_field(*a, "backend");
     r.library = a->str_or("library");
     r.version = a->str_or("version");
     r.method = a->str_or("method");
@@ -137,8 +137,14 @@ std::vector<LatencyBucket> latency_histogram(const json& measurements, const std
   return out;
 }
 
+std::string workload_line(const WorkloadReport& r) {
+  return workload_to_json(r).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 json workload_to_json(const WorkloadReport& r) {
-  json alloc = {{"backend", r.backend}, {"library", r.library}, {"version", r.version}};
+  json alloc = {{"backend", formats::backend_name(r.backend)},
+                {"library", r.library},
+                {"version", r.version}};
   formats::put(alloc, "method", r.method);
   json checks = json::array();
   for (const auto& c : r.checks)

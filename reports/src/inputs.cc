@@ -169,8 +169,7 @@ Result<RunInput> load_run_dir(const fs::path& dir, const std::string& kind_hint)
   if (r.configuration.empty()) r.configuration = "unknown";
   r.allocator = r.allocator_short = r.configuration;
   if (r.run && !r.run->verified) {
-    const std::string found =
-        r.run->identified_backend.empty() ? std::string("unidentified") : r.run->identified_backend;
+    const std::string found = formats::backend_name(r.run->identified_backend);
     r.allocator = found + " (NOT verified; asked for " + r.configuration + ")";
     r.allocator_short = found + " (NOT verified)";
   }

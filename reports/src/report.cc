@@ -20,7 +20,6 @@
 
 namespace arenalab::reports {
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 std::string html_escape(const std::string& s) { return markup_escape(s); }
 

@@ -48,6 +48,30 @@ TEST(ConfigurationsFile, RoundTrip) {
   }
 }
 
+// `arenalab allocators --json`: the entries it lists read back through the file's reader; what
+// was found is written beside them, absent where nothing was found.
+TEST(ConfigurationsFile, TheListingReadsBackAsItsEntries) {
+  const auto entries = sample();
+  std::vector<configurations_file::Listed> listed;
+  for (const Entry& e : entries) listed.push_back({e, "/lib/" + e.preload});
+  listed[0].available = listed[0].probed = listed[0].verified = true;
+  listed[0].identified_backend = entries[0].backend;
+  listed[0].identified_library = "/lib/x.so";
+  listed[0].version = "5.3.0";
+  listed[1].problem = "library not found";
+  const auto doc = configurations_file::listing_to_json("f.json", listed);
+  EXPECT_EQ(doc["file"], "f.json");
+  EXPECT_EQ(doc["configurations"][0]["identified"]["backend"],
+            formats::backend_name(entries[0].backend));
+  EXPECT_EQ(doc["configurations"][0]["version"], "5.3.0");
+  EXPECT_FALSE(doc["configurations"][1].contains("identified"));
+  EXPECT_FALSE(doc["configurations"][1].contains("version"));
+  EXPECT_EQ(doc["configurations"][1]["problem"], "library not found");
+  auto back = configurations_file::parse_configurations(doc, "listing");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, entries);
+}
+
 TEST(ConfigurationsFile, TheGeneratedFileReadsAndWritesBackTheSame) {
   auto doc = read_json_file(ARENALAB_SHARE "/allocators.json");
   ASSERT_TRUE(doc) << doc.error().message;

@@ -59,7 +59,7 @@ attach_file::Record sample_attach() {
   r.attached_ms = 8000.25;
   r.samples = 81;
   r.ended = attach_file::Ended::kVanished;
-  r.allocator_backend = "jemalloc";
+  r.allocator_backend = formats::Backend::kJemalloc;
   r.allocator_library = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
   r.warnings = {"no cgroup figures: not mounted"};
   r.duration_s = 10;
@@ -86,6 +86,8 @@ TEST(AttachJson, RoundTrip) {
   s.cgroup_dir = "/sys/fs/cgroup/system.slice/redis.service";
   s.cgroup_version = "v2";
   s.cgroup_note.clear();
+  s.injection = attach_file::Injection{
+      "/x/libarenalab_attach_agent.so", 4243, 7, -514, 2696, 2696, 3.25, 1, true, 120.5};
   auto again = attach_file::parse_attach(attach_file::to_json(s), "x/attach.json");
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ(*again, s);
@@ -105,6 +107,11 @@ TEST(AttachJson, RejectsWrongValuesNamingFileAndField) {
             std::string::npos);
   EXPECT_NE(with("pid", "x").find("pid: expected"), std::string::npos);
   EXPECT_NE(with("schema", "arenalab.attach/2").find("arenalab.attach/1"), std::string::npos);
+  EXPECT_EQ(with("allocator_mapped", {{"backend", "Jemalloc"}, {"library", ""}}),
+            "d/attach.json: allocator_mapped.backend: expected glibc, jemalloc, mimalloc, "
+            "tcmalloc, tbbmalloc or unknown, found the string \"Jemalloc\"");
+  EXPECT_EQ(with("injection", {{"agent", "a"}}),
+            "d/attach.json: injection.thread: missing (required)");
 }
 
 // --- run.json ---
@@ -116,8 +123,8 @@ runner::RunRecord sample_run() {
   r.interval_ms = 50;
   r.sample_bytes = 524288;
   r.configuration = "jemalloc";
-  r.configured_backend = "jemalloc";
-  r.identified_backend = "glibc";
+  r.configured_backend = formats::Backend::kJemalloc;
+  r.identified_backend = formats::Backend::kGlibc;
   r.library = "/lib/libc.so.6";
   r.version = "2.36";
   r.verified = false;
@@ -196,6 +203,16 @@ TEST(RunJson, RejectsWrongTypesAndRangesNamingFileAndField) {
   doc["exit"]["signal"] = 300;
   EXPECT_EQ(error_of(runner::run_from_json(doc, "d/run.json")),
             "d/run.json: exit.signal: expected an integer in [1, 128], found 300");
+  // The backends are a closed set (formats/allocator_backend.h): "unknown" reads, other text not.
+  doc = good;
+  doc["allocator"]["identified_backend"] = "unknown";
+  auto unknown = runner::run_from_json(doc, "d/run.json");
+  ASSERT_TRUE(unknown) << unknown.error().message;
+  EXPECT_EQ(unknown->identified_backend, formats::Backend::kUnknown);
+  doc["allocator"]["backend"] = "ptmalloc2";
+  EXPECT_EQ(error_of(runner::run_from_json(doc, "d/run.json")),
+            "d/run.json: allocator.backend: expected glibc, jemalloc, mimalloc, tcmalloc, "
+            "tbbmalloc or unknown, found the string \"ptmalloc2\"");
 }
 
 TEST(RunJson, OverflowingNumberIsOneLineNamingTheFile) {
@@ -245,7 +262,7 @@ budget::BudgetRecord sample_budget() {
   b.allocator_note = "from the runner";
   b.kernel_log = {"Out of memory: Killed process 4242"};
   b.interrupted_by = "SIGINT";
-  b.runner = budget::RunnerInfo{"jemalloc", "jemalloc", "stats", true};
+  b.runner = budget::RunnerInfo{"jemalloc", formats::Backend::kJemalloc, "stats", true};
   b.timeline_file = "o/timeline.jsonl";
   b.budget_file = "o/budget.json";
   b.cgroup_timeline_file = "o/cgroup.jsonl";
@@ -315,7 +332,7 @@ matrix::Cell sample_cell(const std::string& config, int repeat, double wall, dou
   c.major_faults = 0;
   c.throughput = 1e6;
   c.throughput_unit = "ops/s";
-  c.identified_backend = config;
+  c.identified_backend = formats::backend_from_name(config);
   c.identified_library = "/lib/" + config + ".so";
   c.identified_version = "1.0";
   c.identification_method = "runner";
@@ -443,7 +460,7 @@ TEST(MatrixGroups, RecordedSummariesWinAndFailedRepeatsCount) {
 TEST(WorkloadReport, RoundTripAndTheFiguresTheMatrixReads) {
   workload::WorkloadReport r;
   r.workload = "deferred_release";
-  r.backend = "jemalloc";
+  r.backend = formats::Backend::kJemalloc;
   r.library = "/lib/libjemalloc.so.2";
   r.version = "5.3.0";
   r.params = {{"mib", 64}};
@@ -454,8 +471,9 @@ TEST(WorkloadReport, RoundTripAndTheFiguresTheMatrixReads) {
   r.pass = false;
   r.skipped_checks = {{"purge", "no purge call"}};
   r.notes = {"a note"};
-  const std::string out =
-      "progress\n{\"event\": 1}\n" + workload::workload_to_json(r).dump() + "\n{\"event\": 2}\n";
+  const std::string line = workload::workload_line(r);
+  EXPECT_EQ(line.find('\n'), line.size() - 1);  // one line
+  const std::string out = "progress\n{\"event\": 1}\n" + line + "{\"event\": 2}\n";
   auto found = workload::find_workload_report(out, "wl_x --json");
   ASSERT_TRUE(found) << found.error().message;
   ASSERT_TRUE(found->has_value());
@@ -515,7 +533,7 @@ check::CellSet sample_baseline() {
   b.configuration = "glibc";
   b.status = check::Status::kUnverified;
   b.status_detail = "allocator identified as jemalloc";
-  b.verdict = "leak";
+  b.verdict = formats::GrowthVerdict::kLeak;
   b.source = "w";
   b.metrics[check::kPlateauRss] = {5e7, 4e7, 6e7};
   set.cells = {a, b};

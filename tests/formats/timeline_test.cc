@@ -27,7 +27,7 @@ TEST(Timeline, RoundTripKeepsAbsentFiguresAbsent) {
   Header h;
   h.pid = 42;
   h.command = {"wl_leak", "--smoke"};
-  h.allocator = {"jemalloc", "jemalloc", "/x/libjemalloc.so.2", "5.3.0", true};
+  h.allocator = {"jemalloc", formats::Backend::kJemalloc, "/x/libjemalloc.so.2", "5.3.0", true};
   h.mode = "count";
   h.interval_ms = 100;
   Sample a;
@@ -44,7 +44,7 @@ TEST(Timeline, RoundTripKeepsAbsentFiguresAbsent) {
   auto tl = read_timeline(path);
   ASSERT_TRUE(tl.ok()) << tl.error().message;
   EXPECT_EQ(tl->header.pid, 42);
-  EXPECT_EQ(tl->header.allocator.backend, "jemalloc");
+  EXPECT_EQ(tl->header.allocator.backend, formats::Backend::kJemalloc);
   EXPECT_TRUE(tl->header.allocator.verified);
   ASSERT_EQ(tl->samples.size(), 2u);
   EXPECT_EQ(*tl->samples[0].allocated, 600);
@@ -209,6 +209,17 @@ TEST(Timeline, AHeaderOfTheWrongTypesNamesTheField) {
   EXPECT_EQ(tl.error().message,
             path + ":1: pid: expected an integer >= 0, found the string \"12\"");
   std::remove(path.c_str());
+  // The identified backend is a closed set: a name outside it is refused, not read as unknown.
+  const std::string other = write_temp(
+      "{\"schema\": \"arenalab.timeline/1\", \"allocator\": {\"backend\": \"hoard\"}}\n"
+      "{\"t_ms\": 1}\n");
+  auto bad = read_timeline(other);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            other +
+                ":1: allocator.backend: expected glibc, jemalloc, mimalloc, tcmalloc, "
+                "tbbmalloc or unknown, found the string \"hoard\"");
+  std::remove(other.c_str());
 }
 
 // A line longer than the bound is refused after reading about the bound, naming file:line.

@@ -243,7 +243,7 @@ TEST(VerdictFile, EveryPartRoundTrips) {
       7 * kMiB,        std::nullopt};
   v.run = verdict_file::RunPart{{"./server", "--port", "\\xff"},
                                 "jemalloc",
-                                "jemalloc",
+                                formats::Backend::kJemalloc,
                                 true,
                                 "killed by SIGINT",
                                 60,
@@ -256,8 +256,14 @@ TEST(VerdictFile, EveryPartRoundTrips) {
       {41, {"sh", "-c", "x"}, 60, formats::GrowthVerdict::kStable, 0.5, ""});
   v.attach = verdict_file::AttachPart{
       42, {"./server"}, attach_file::Level::kRss, 60, attach_file::Ended::kDuration, 6000.5, "/o"};
-  v.fleet = verdict_file::FleetPart{
-      {{"job", "redis"}, {"instance", "a:1"}}, "leak", false, 60, 2, 1, 0, 2 * kMiB * 86400};
+  v.fleet = verdict_file::FleetPart{{{"job", "redis"}, {"instance", "a:1"}},
+                                    verdict_file::Shown::kLeak,
+                                    false,
+                                    60,
+                                    2,
+                                    1,
+                                    0,
+                                    2 * kMiB * 86400};
   const fs::path path = fs::path(::testing::TempDir()) / "parts_verdict.json";
   ASSERT_TRUE(verdict_file::write_verdict(path.string(), v));
   auto back = verdict_file::read_verdict(path.string());
@@ -280,6 +286,37 @@ TEST(VerdictFile, EveryPartRoundTrips) {
   ASSERT_FALSE(err);
   EXPECT_EQ(err.error().message.rfind("f.json: series[1]: confidence: expected", 0), 0u)
       << err.error().message;
+  // The shown verdict and the run's backend are closed sets: other text is refused by name.
+  bad = fleet_file::to_json(d);
+  bad["series"][0]["fleet"]["shown"] = "creeping";
+  err = fleet_file::parse_fleet(bad, "f.json");
+  ASSERT_FALSE(err);
+  EXPECT_EQ(err.error().message,
+            "f.json: series[0]: fleet.shown: expected leak, retention, bounded, non-heap-growth, "
+            "stable, unresolved, growth or plateau, found the string \"creeping\"");
+  bad = fleet_file::to_json(d);
+  bad["series"][0]["run"]["backend"] = "ptmalloc";
+  err = fleet_file::parse_fleet(bad, "f.json");
+  ASSERT_FALSE(err);
+  EXPECT_EQ(err.error().message,
+            "f.json: series[0]: run.backend: expected glibc, jemalloc, mimalloc, tcmalloc, "
+            "tbbmalloc or unknown, found the string \"ptmalloc\"");
+}
+
+TEST(FleetShown, RssAloneNamesGrowthAndPlateauAndEveryNameReadsBack) {
+  using formats::GrowthVerdict;
+  using verdict_file::Shown;
+  EXPECT_EQ(verdict_file::shown_of(GrowthVerdict::kLeak, true), Shown::kGrowth);
+  EXPECT_EQ(verdict_file::shown_of(GrowthVerdict::kBounded, true), Shown::kPlateau);
+  EXPECT_EQ(verdict_file::shown_of(GrowthVerdict::kStable, true), Shown::kStable);
+  for (GrowthVerdict v : formats::kAllGrowthVerdicts) {
+    const Shown s = verdict_file::shown_of(v, false);
+    EXPECT_STREQ(verdict_file::shown_name(s), formats::verdict_name(v));
+    EXPECT_EQ(verdict_file::parse_shown(verdict_file::shown_name(s)), s);
+  }
+  EXPECT_EQ(verdict_file::parse_shown("growth"), Shown::kGrowth);
+  EXPECT_EQ(verdict_file::parse_shown("plateau"), Shown::kPlateau);
+  EXPECT_FALSE(verdict_file::parse_shown("allocator-growth"));
 }
 
 std::string error_of(const json& doc) {

@@ -377,7 +377,7 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
     h.schema = "arenalab.timeline/1";
     h.pid = launch.target();
     h.command = argv;
-    h.allocator = {req.configuration.name, "", "", "", false};
+    h.allocator = {req.configuration.name, Backend::kUnknown, "", "", false};
     h.mode = "procfs";  // the driver's RSS from /proc only
     h.interval_ms = kTimelineMs;
     std::string text = timeline::header_line(h) + "\n";
@@ -843,15 +843,15 @@ Cell execute_cell(const CellRequest& req) {
     if (auto tl = timeline::read_timeline(ran->timeline_path); tl)
       cell.memory = memory_over_time(*tl, timeline::ends_with_teardown(ran->timeline_path));
   if (ran->runner) {
-    cell.identified_backend = backend_name(ran->id.backend);
+    cell.identified_backend = ran->id.backend;
     cell.identified_library = ran->id.library;
     cell.identified_version = ran->id.version;
     cell.identification_method = "runner";
     cell.verified = ran->verified;
     cell.mismatch = ran->mismatch;
-  } else if (!cell.identified_backend.empty() && cell.identified_backend != "unknown") {
+  } else if (cell.identified_backend && *cell.identified_backend != Backend::kUnknown) {
     Identification id;
-    id.backend = backend_from_name(cell.identified_backend);
+    id.backend = *cell.identified_backend;
     std::snprintf(id.library, sizeof id.library, "%s", cell.identified_library.c_str());
     cell.mismatch = verification_mismatch(req.configuration, id);
     cell.verified = cell.mismatch.empty();

@@ -58,7 +58,7 @@ void judge_across_configurations(std::vector<Cell>& cells) {
   std::map<Key, Books> books;
   for (auto& c : cells) {
     if (!c.memory) continue;
-    c.memory->across_growth.clear();
+    c.memory->across_growth.reset();
     c.memory->across_reason.clear();
     const MemoryOverTime& m = *c.memory;
     if (did_not_run(c.status) || m.held_signal.empty()) continue;
@@ -87,7 +87,7 @@ void judge_across_configurations(std::vector<Cell>& cells) {
     const Books& b = it->second;
     std::string under;
     for (const auto& s : b.flat) under += (under.empty() ? "" : ", ") + s;
-    m.across_growth = kAllocatorGrowth;
+    m.across_growth = AcrossGrowth::kAllocatorGrowth;
     m.across_reason = fmt::format(
         "RSS grew but the program's held bytes are flat under {} (the same workload{}): "
         "allocator warm-up or retention, not a leak",

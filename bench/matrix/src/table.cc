@@ -155,7 +155,7 @@ std::string render_memory(const Results& results) {
   };
   std::map<std::pair<std::string, std::string>, std::pair<double, int>> rates;  // max rate, cells
   for (const auto& c : results.cells)
-    if (c.memory && !did_not_run(c.status) && creeping(c.memory->verdict())) {
+    if (c.memory && !did_not_run(c.status) && c.memory->creeping()) {
       auto& r = rates[{label(c), c.configuration}];
       r.first = std::max(r.first, c.memory->growth_rate);
       ++r.second;
@@ -172,7 +172,7 @@ std::string render_memory(const Results& results) {
   std::map<std::pair<std::string, std::string>, std::tuple<int, double, std::string>> judged;
   std::vector<std::pair<std::string, std::string>> judged_order;
   for (const auto& c : results.cells)
-    if (c.memory && !did_not_run(c.status) && !c.memory->across_growth.empty()) {
+    if (c.memory && !did_not_run(c.status) && c.memory->across_growth) {
       const auto key = std::make_pair(label(c), c.configuration);
       auto [it, fresh] = judged.try_emplace(key, 0, 0.0, c.memory->across_reason);
       if (fresh) judged_order.push_back(key);
@@ -187,7 +187,7 @@ std::string render_memory(const Results& results) {
   }
   std::string counts;
   std::vector<std::string> names = kGrowthVerdicts;
-  names.push_back(kAllocatorGrowth);
+  names.push_back(across_growth_name(AcrossGrowth::kAllocatorGrowth));
   for (const auto& name : names)
     if (auto it = verdicts.find(name); it != verdicts.end())
       counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", name, it->second);

@@ -90,14 +90,15 @@ std::string utc_now() {
 timeline::AllocatorInfo mapped_allocator(int proc_fd) {
   timeline::AllocatorInfo a;
   a.name = "attached";
-  a.backend = "unknown";
+  a.backend = formats::Backend::kUnknown;
   const Read maps = read_at(proc_fd, "maps");
   if (!maps.ok) return a;
-  static const std::pair<const char*, const char*> kLibs[] = {{"libjemalloc", "jemalloc"},
-                                                              {"libtcmalloc", "tcmalloc"},
-                                                              {"libmimalloc", "mimalloc"},
-                                                              {"libtbbmalloc", "tbbmalloc"},
-                                                              {"/libc.so.6", "glibc"}};
+  static const std::pair<const char*, formats::Backend> kLibs[] = {
+      {"libjemalloc", formats::Backend::kJemalloc},
+      {"libtcmalloc", formats::Backend::kTcmalloc},
+      {"libmimalloc", formats::Backend::kMimalloc},
+      {"libtbbmalloc", formats::Backend::kTbbmalloc},
+      {"/libc.so.6", formats::Backend::kGlibc}};
   for (const auto& [needle, backend] : kLibs) {
     const auto at = maps.text.find(needle);
     if (at == std::string::npos) continue;
@@ -334,16 +335,16 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
       [](timeline::Sample&&) {});
   r.cgroup_note = "level stats samples inside the target (the books and RSS); no cgroup figures";
   const Injection& i = *out.injection;
-  r.injection = nlohmann::json{{"agent", i.agent},
-                               {"thread", i.tid},
-                               {"syscall", i.syscall},
-                               {"syscall_rax", i.syscall_rax},
-                               {"xstate_bytes", i.xstate_bytes},
-                               {"cpuid_xsave_max", i.cpuid_xsave_max},
-                               {"stopped_ms", i.stopped_ms},
-                               {"threads_tried", i.threads_tried},
-                               {"final_sample", i.final_seen},
-                               {"detach_ms", i.detach_ms}};
+  r.injection = attach_file::Injection{i.agent,
+                                       i.tid,
+                                       i.syscall,
+                                       i.syscall_rax,
+                                       static_cast<std::int64_t>(i.xstate_bytes),
+                                       i.cpuid_xsave_max,
+                                       i.stopped_ms,
+                                       i.threads_tried,
+                                       i.final_seen,
+                                       i.detach_ms};
   if (auto st = attach_file::write_attach(out.record_path, r); !st) return st.error();
   return out;
 }

@@ -169,7 +169,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
       header.command = options.command;
       // Sampled from outside: the allocator is not identified here ("unknown", not verified);
       // "mode" names this sampler.
-      header.allocator.backend = "unknown";
+      header.allocator.backend = formats::Backend::kUnknown;
       header.mode = "external";
       header.interval_ms = options.interval_ms;
       ext_line(timeline::header_line(header));
@@ -229,7 +229,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     r.timeline_path = rr->timeline_path;
     r.run_json_path = rr->run_json_path;
     r.allocator = options.allocator;
-    r.allocator_backend = backend_name(rr->id.backend);
+    r.allocator_backend = rr->id.backend;
     r.allocator_verified = rr->verified;
     if (!rr->verified && !rr->mismatch.empty()) r.warnings.push_back(rr->mismatch);
     for (const auto& w : rr->warnings) r.warnings.push_back(w);
@@ -287,18 +287,16 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     if (s.rss) r.peak_rss = std::max(r.peak_rss.value_or(0), *s.rss);
   if (r.allocator_view)
     r.allocator_view_note = "from the last sample of " + r.timeline_path +
-                            " that carried the allocator's stats (" + r.allocator_backend + ")";
+                            " that carried the allocator's stats (" +
+                            backend_name(r.allocator_backend) + ")";
   else if (via_runner)
     r.allocator_view_note = "not measured: no sample of " + r.timeline_path +
-                            " carried allocator stats (" + r.allocator_backend +
+                            " carried allocator stats (" + backend_name(r.allocator_backend) +
                             " reports none, or the target ended before the first interval)";
   else
     r.allocator_view_note =
         "not measured: --external samples from outside the process (procfs + cgroup)";
-  if (auto s = dir->write_file(
-          "budget.json",
-          budget_to_json(record(r)).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-              "\n");
+  if (auto s = dir->write_file("budget.json", formats::document_text(budget_to_json(record(r))));
       !s)
     return s.error();
   return r;
@@ -385,7 +383,7 @@ std::string describe(const BudgetResult& r) {
                     it == s.gauges.end() ? std::string("-") : format_bytes(it->second)));
   }
   if (!r.allocator.empty())
-    row("allocator", r.allocator + " (" + r.allocator_backend +
+    row("allocator", r.allocator + " (" + backend_name(r.allocator_backend) +
                          (r.allocator_verified ? ", verified" : ", NOT verified") +
                          "), in-process stats every " + fmt::format("{:g}", r.interval_ms) + " ms");
   if (r.allocator_view) {

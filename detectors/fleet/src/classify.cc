@@ -74,21 +74,9 @@ Row classify_target(const Target& t, const analysis::Options& o, double step_s) 
   }
   r.c = analysis::classify(sig, o);
   r.rss_only = !t.held && t.rss;
-  r.shown = analysis::verdict_name(r.c.verdict);
-  if (r.rss_only) {
-    // RSS alone: the classifier's "leak" is growth whose cause RSS cannot name, "bounded" a
-    // plateau that may as well be retention as a cache.
-    switch (r.c.verdict) {
-      case analysis::Verdict::kLeak:
-        r.shown = "growth";
-        break;
-      case analysis::Verdict::kBounded:
-        r.shown = "plateau";
-        break;
-      default:
-        break;
-    }
-  }
+  // RSS alone: the classifier's "leak" is growth whose cause RSS cannot name, "bounded" a
+  // plateau that may as well be retention as a cache.
+  r.shown = verdict_file::shown_of(r.c.verdict, r.rss_only);
   // The deciding series: held for a leak with the allocator's view, RSS otherwise.
   const prometheus::RangeSeries* deciding = t.held ? &*t.held : t.rss ? &*t.rss : nullptr;
   std::string deciding_name = t.held ? r.c.held_signal : "rss";

@@ -21,7 +21,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -337,7 +336,7 @@ Result<RunResult> run(const RunOptions& o) {
   if (tl && header.history) samples += static_cast<std::size_t>(header.history->samples);
   if (tl) {
     const auto& a = header.allocator;
-    result.id.backend = backend_from_name(a.backend);
+    result.id.backend = a.backend;
     std::snprintf(result.id.library, sizeof result.id.library, "%s", a.library.c_str());
     std::snprintf(result.id.version, sizeof result.id.version, "%s", a.version.c_str());
     result.mismatch = verification_mismatch(*config, result.id);
@@ -368,8 +367,8 @@ Result<RunResult> run(const RunOptions& o) {
   rec.interval_ms = o.interval_ms;
   if (o.mode == protocol::Mode::kSample) rec.sample_bytes = o.sample_bytes;
   rec.configuration = config->name;
-  rec.configured_backend = backend_name(config->backend);
-  rec.identified_backend = backend_name(result.id.backend);
+  rec.configured_backend = config->backend;
+  rec.identified_backend = result.id.backend;
   rec.library = result.id.library;
   rec.version = result.id.version;
   rec.verified = result.verified;
@@ -394,10 +393,7 @@ Result<RunResult> run(const RunOptions& o) {
     rec.stop = stop;
   }
   // The target has run: a file we cannot write is a warning, never the loss of its status.
-  if (auto st = dir->write_file(
-          "run.json",
-          run_to_json(rec).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-      !st) {
+  if (auto st = dir->write_file("run.json", formats::document_text(run_to_json(rec))); !st) {
     result.warnings.push_back(st.error().message);
     result.run_json_path.clear();
   }

@@ -40,7 +40,11 @@ bool CheckReport::failed() const {
 
 namespace {
 
-bool bad_verdict(const std::string& v) { return formats::creeping(std::string_view(v)); }
+using Verdict = std::optional<formats::GrowthVerdict>;
+
+bool bad_verdict(const Verdict& v) { return v && formats::creeping(*v); }
+// The verdict's name, "" for a cell that was not classified.
+std::string name_of(const Verdict& v) { return v ? formats::verdict_name(*v) : ""; }
 
 // In the metric's unit: bytes, or a latency in ns or ms (named by its suffix).
 std::string fmt_value(const std::string& name, double v) {
@@ -120,10 +124,10 @@ CheckReport compare(const CellSet& baseline, const CellSet& results, const Check
       // leak in through a rename or a new workload.
       Finding f = base_finding(*r, "verdict");
       f.outcome = Outcome::kRegression;
-      f.result = r->verdict;
-      f.change = "new: " + r->verdict;
+      f.result = name_of(r->verdict);
+      f.change = "new: " + f.result;
       f.message =
-          "not in the baseline, and its verdict is " + r->verdict + ": memory grows without bound";
+          "not in the baseline, and its verdict is " + f.result + ": memory grows without bound";
       add(f);
       continue;
     }
@@ -150,30 +154,29 @@ CheckReport compare(const CellSet& baseline, const CellSet& results, const Check
       continue;
     }
     // Verdict.
-    if (!b->verdict.empty() || !r->verdict.empty()) {
+    if (b->verdict || r->verdict) {
       Finding f = base_finding(*r, "verdict");
-      f.baseline = b->verdict;
-      f.result = r->verdict;
-      if (b->verdict.empty() || r->verdict.empty()) {
+      f.baseline = name_of(b->verdict);
+      f.result = name_of(r->verdict);
+      if (!b->verdict || !r->verdict) {
         f.outcome = Outcome::kMissing;
-        f.message =
-            std::string("verdict only in the ") + (b->verdict.empty() ? "results" : "baseline");
-      } else if (b->verdict == r->verdict) {
+        f.message = std::string("verdict only in the ") + (!b->verdict ? "results" : "baseline");
+      } else if (*b->verdict == *r->verdict) {
         f.outcome = Outcome::kPass;
         f.message =
-            bad_verdict(r->verdict) ? "still " + r->verdict + " (as in the baseline)" : "unchanged";
+            bad_verdict(r->verdict) ? "still " + f.result + " (as in the baseline)" : "unchanged";
       } else {
-        f.change = b->verdict + " -> " + r->verdict;
+        f.change = f.baseline + " -> " + f.result;
         if (bad_verdict(r->verdict)) {
           f.outcome = Outcome::kRegression;
-          f.message = "verdict changed from " + b->verdict + " to " + r->verdict +
+          f.message = "verdict changed from " + f.baseline + " to " + f.result +
                       ": memory now grows without bound";
         } else if (bad_verdict(b->verdict)) {
           f.outcome = Outcome::kImprovement;
-          f.message = "verdict changed from " + b->verdict + " to " + r->verdict;
+          f.message = "verdict changed from " + f.baseline + " to " + f.result;
         } else {
           f.outcome = Outcome::kChanged;
-          f.message = "verdict changed from " + b->verdict + " to " + r->verdict + " (not a leak)";
+          f.message = "verdict changed from " + f.baseline + " to " + f.result + " (not a leak)";
         }
       }
       add(f);

@@ -61,7 +61,7 @@ Result<CellSet> load_watch(const fs::path& dir) {
     auto v = verdict_file::read_verdict((dir / "verdict.json").string());
     if (!v) return v.error();
     verdict = std::move(*v);
-    cell.verdict = formats::verdict_name(verdict->verdict);
+    cell.verdict = verdict->verdict;
   }
   std::optional<runner::RunRecord> run;
   if (fs::exists(dir / "run.json")) {
@@ -79,7 +79,8 @@ Result<CellSet> load_watch(const fs::path& dir) {
     cell.configuration = tl->header.allocator.name;
     if (!tl->header.allocator.verified) {
       cell.status = Status::kUnverified;
-      cell.status_detail = "allocator identified as " + tl->header.allocator.backend;
+      cell.status_detail = std::string("allocator identified as ") +
+                           formats::backend_name(tl->header.allocator.backend);
     }
   }
   if (run) {
@@ -151,7 +152,7 @@ Result<CellSet> load_cells(const std::string& path) {
   }
   auto doc = formats::read_json_document(path);
   if (!doc) return doc.error();
-  const std::string schema = doc->value("schema", "");
+  const std::string schema = formats::schema_of(*doc);
   if (schema.rfind("arenalab.matrix/", 0) == 0) return load_matrix(*doc, path);
   if (schema.rfind("arenalab.baseline/", 0) == 0) return parse_baseline(*doc, path);
   if (schema.rfind("arenalab.verdict/", 0) == 0)

@@ -66,7 +66,7 @@ Cell canned_cell(const CellRequest& req, unsigned n) {
   c.user_ms = 45 + 4 * jitter;
   c.peak_rss_bytes = 40e6 + 1e6 * jitter;
   c.peak_rss_source = "rusage";
-  c.identified_backend = "glibc";
+  c.identified_backend = formats::Backend::kGlibc;
   c.identified_library = "/lib/x86_64-linux-gnu/libc.so.6";
   c.identification_method = "harness";
   c.command = {req.workload.program, "--json"};

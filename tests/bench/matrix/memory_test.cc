@@ -110,7 +110,7 @@ Cell cell(const std::string& config, int repeat, const std::string& growth) {
   m.plateau_rss_bytes = 39 * kMiB;
   m.growth = *formats::parse_verdict(growth);
   m.growth_reason = "test";
-  m.growth_rate = creeping(growth) ? 64 * 1024 : 0;
+  m.growth_rate = formats::creeping(m.growth) ? 64 * 1024 : 0;
   m.samples = 100;
   m.duration_ms = 5000;
   c.memory = m;
@@ -207,15 +207,15 @@ TEST(AcrossConfigurations, RssOnlyGrowthWithFlatBooksElsewhereIsTheAllocators) {
   // The classifier's own verdict and rate are kept; the judgement is beside them.
   EXPECT_EQ(tbb.growth, formats::GrowthVerdict::kLeak);
   EXPECT_EQ(tbb.growth_rate, 64 * 1024);
-  EXPECT_EQ(tbb.across_growth, kAllocatorGrowth);
-  EXPECT_EQ(tbb.verdict(), kAllocatorGrowth);
-  EXPECT_FALSE(creeping(tbb.verdict()));
+  EXPECT_EQ(tbb.across_growth, AcrossGrowth::kAllocatorGrowth);
+  EXPECT_EQ(tbb.verdict(), "allocator-growth");
+  EXPECT_FALSE(tbb.creeping());
   EXPECT_EQ(tbb.across_reason,
             "RSS grew but the program's held bytes are flat under glibc, jemalloc (the same "
             "workload): allocator warm-up or retention, not a leak");
   // Only the RSS-only growing cells are judged.
   for (const std::size_t i : {0u, 1u, 2u, 5u})
-    EXPECT_EQ(r.cells[i].memory->across_growth, "") << r.cells[i].configuration;
+    EXPECT_FALSE(r.cells[i].memory->across_growth) << r.cells[i].configuration;
   // results.json keeps both, and reads them back; a judgement with another verdict is refused.
   const auto back = results_from_json(to_json(r), "results.json");
   ASSERT_TRUE(back) << back.error().message;
@@ -250,14 +250,14 @@ TEST(AcrossConfigurations, RssOnlyGrowthWithFlatBooksElsewhereIsTheAllocators) {
       << text;
   // Judged again (a resumed or merged run): the same, not stacked.
   judge_across_configurations(r.cells);
-  EXPECT_EQ(r.cells[3].memory->across_growth, kAllocatorGrowth);
+  EXPECT_EQ(r.cells[3].memory->across_growth, AcrossGrowth::kAllocatorGrowth);
 }
 
 TEST(AcrossConfigurations, NoSiblingWithBooksKeepsTheVerdict) {
   // Only book-less configurations ran the workload: nothing tells the program's held bytes.
   Results r = growth_matrix({booked("tbbmalloc", 0, "leak", ""), booked("tbbmalloc", 1, "leak", ""),
                              booked("mimalloc", 0, "stable", "")});
-  EXPECT_EQ(r.cells[0].memory->across_growth, "");
+  EXPECT_FALSE(r.cells[0].memory->across_growth);
   EXPECT_EQ(r.cells[0].memory->verdict(), "leak");
   EXPECT_NE(render_memory(r).find("RSS keeps growing: service x tbbmalloc: leak 2/2"),
             std::string::npos)
@@ -268,14 +268,14 @@ TEST(AcrossConfigurations, NoSiblingWithBooksKeepsTheVerdict) {
   elsewhere.workload = "batch";
   other.cells.push_back(elsewhere);
   judge_across_configurations(other.cells);
-  EXPECT_EQ(other.cells[0].memory->across_growth, "");
+  EXPECT_FALSE(other.cells[0].memory->across_growth);
   // Nor do books of a cell that did not run.
   Results failed = growth_matrix({booked("tbbmalloc", 0, "leak", "")});
   Cell crashed = booked("glibc", 0, "stable", "stable");
   crashed.status = CellStatus::kCrashed;
   failed.cells.push_back(crashed);
   judge_across_configurations(failed.cells);
-  EXPECT_EQ(failed.cells[0].memory->across_growth, "");
+  EXPECT_FALSE(failed.cells[0].memory->across_growth);
 }
 
 TEST(AcrossConfigurations, ASiblingWhoseHeldBytesGrowKeepsTheVerdict) {
@@ -283,19 +283,19 @@ TEST(AcrossConfigurations, ASiblingWhoseHeldBytesGrowKeepsTheVerdict) {
   Results leak =
       growth_matrix({booked("glibc", 0, "leak", "leak"), booked("jemalloc", 0, "stable", "stable"),
                      booked("tbbmalloc", 0, "leak", "")});
-  EXPECT_EQ(leak.cells[2].memory->across_growth, "");
-  EXPECT_TRUE(creeping(leak.cells[2].memory->verdict()));
+  EXPECT_FALSE(leak.cells[2].memory->across_growth);
+  EXPECT_TRUE(leak.cells[2].memory->creeping());
   EXPECT_NE(render_memory(leak).find("RSS keeps growing: service x tbbmalloc: leak 1/1"),
             std::string::npos);
   // Books the classifier could not tell (unresolved) show nothing flat ...
   Results unclear = growth_matrix(
       {booked("glibc", 0, "unresolved", "unresolved"), booked("tbbmalloc", 0, "leak", "")});
-  EXPECT_EQ(unclear.cells[1].memory->across_growth, "");
+  EXPECT_FALSE(unclear.cells[1].memory->across_growth);
   // ... and beside a flat one they neither block nor count; the reason says so.
   Results mixed = growth_matrix({booked("glibc", 0, "stable", "stable"),
                                  booked("glibc", 1, "unresolved", "unresolved"),
                                  booked("tbbmalloc", 0, "leak", "")});
-  EXPECT_EQ(mixed.cells[2].memory->across_growth, kAllocatorGrowth);
+  EXPECT_EQ(mixed.cells[2].memory->across_growth, AcrossGrowth::kAllocatorGrowth);
   EXPECT_EQ(mixed.cells[2].memory->across_reason,
             "RSS grew but the program's held bytes are flat under glibc (the same workload; 1 "
             "other cell whose books could not tell): allocator warm-up or retention, not a "
@@ -303,11 +303,11 @@ TEST(AcrossConfigurations, ASiblingWhoseHeldBytesGrowKeepsTheVerdict) {
   // A sibling whose RSS grows beyond flat books (non-heap-growth): that may be the program's.
   Results nonheap = growth_matrix(
       {booked("glibc", 0, "non-heap-growth", "stable"), booked("tbbmalloc", 0, "leak", "")});
-  EXPECT_EQ(nonheap.cells[1].memory->across_growth, "");
+  EXPECT_FALSE(nonheap.cells[1].memory->across_growth);
   // A cell with books of its own is never judged from others: its classifier saw them.
   Results own = growth_matrix(
       {booked("glibc", 0, "stable", "stable"), booked("jemalloc", 0, "leak", "leak")});
-  EXPECT_EQ(own.cells[1].memory->across_growth, "");
+  EXPECT_FALSE(own.cells[1].memory->across_growth);
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ Results sample() {
   a.major_faults = 0;
   a.throughput = 1e6;
   a.throughput_unit = "ops/s";
-  a.identified_backend = "glibc";
+  a.identified_backend = formats::Backend::kGlibc;
   a.identification_method = "harness";
   a.measurements = {{"operations", 5}};
   Cell b = a;

@@ -177,7 +177,8 @@ TEST(RetentionKind, ProbeSampleToVerdictJsonAndBack) {
     std::ofstream out(path);
     timeline::Header h;
     h.command = {"/usr/bin/prog"};
-    h.allocator.name = h.allocator.backend = "glibc";
+    h.allocator.name = "glibc";
+    h.allocator.backend = formats::Backend::kGlibc;
     h.mode = "count";
     h.interval_ms = 100;
     out << timeline::header_line(h) << "\n";

@@ -128,7 +128,7 @@ void expect_rolled_from(const std::string& path, const std::vector<std::string>&
   const tl::History h = *t->header.history;
   EXPECT_EQ(t->header.pid, 42);
   EXPECT_EQ(t->header.command, (std::vector<std::string>{"/usr/bin/service", "-x"}));
-  EXPECT_EQ(t->header.allocator.backend, "glibc");
+  EXPECT_EQ(t->header.allocator.backend, formats::Backend::kGlibc);
   EXPECT_EQ(t->header.mode, "count");
   const auto lines = read_lines(path);
   ASSERT_GE(lines.size(), 2u);

@@ -16,6 +16,8 @@ namespace {
 
 using prometheus::Labels;
 using prometheus::RangeSeries;
+using verdict_file::Shown;
+using verdict_file::shown_name;
 
 RangeSeries make(Labels l, int n, double step_s, double (*f)(double t)) {
   RangeSeries s;
@@ -102,7 +104,7 @@ TEST(FleetClassify, AHeldLeakIsALeakWithItsRatePerDay) {
   analysis::Options o;
   o.limit_bytes = 2.0 * (1 << 30);
   const Row r = classify_target(t, o, 15);
-  EXPECT_EQ(r.shown, "leak");
+  EXPECT_EQ(r.shown, Shown::kLeak);
   EXPECT_FALSE(r.rss_only);
   ASSERT_TRUE(r.rate_bytes_per_day);
   EXPECT_NEAR(*r.rate_bytes_per_day / (1 << 20), 1440, 30);
@@ -118,16 +120,15 @@ TEST(FleetClassify, RssAloneIsGrowthOrPlateauNeverRetention) {
   grow.rss = make({}, 240, 15, leaking);
   const Row g = classify_target(grow, {}, 15);
   EXPECT_TRUE(g.rss_only);
-  EXPECT_EQ(g.shown, "growth");
+  EXPECT_EQ(g.shown, Shown::kGrowth);
   ASSERT_TRUE(g.rate_bytes_per_day);
   EXPECT_GT(*g.rate_bytes_per_day, 0);
   Target hold;
   hold.rss = make({}, 240, 15, plateau);
   const Row p = classify_target(hold, {}, 15);
   EXPECT_TRUE(p.rss_only);
-  EXPECT_NE(p.shown, "retention");
-  EXPECT_NE(p.shown, "leak");
-  EXPECT_TRUE(p.shown == "plateau" || p.shown == "stable") << p.shown << ": " << p.c.reason;
+  EXPECT_TRUE(p.shown == Shown::kPlateau || p.shown == Shown::kStable)
+      << shown_name(p.shown) << ": " << p.c.reason;
   EXPECT_FALSE(p.rate_bytes_per_day);
 }
 
@@ -136,7 +137,8 @@ TEST(FleetClassify, ABoundedProgramIsNotALeak) {
   t.held = make({}, 240, 15, plateau);
   t.rss = make({}, 240, 15, [](double x) { return plateau(x) + 30e6; });
   const Row r = classify_target(t, {}, 15);
-  EXPECT_TRUE(r.shown == "bounded" || r.shown == "stable") << r.shown << ": " << r.c.reason;
+  EXPECT_TRUE(r.shown == Shown::kBounded || r.shown == Shown::kStable)
+      << shown_name(r.shown) << ": " << r.c.reason;
 }
 
 TEST(FleetClassify, CountsGapsNaNAndCorrectsCounterResets) {
@@ -152,7 +154,7 @@ TEST(FleetClassify, CountsGapsNaNAndCorrectsCounterResets) {
   EXPECT_EQ(r.resets, 1u);
   EXPECT_EQ(r.missing, 4u);
   EXPECT_EQ(r.non_finite, 1u);
-  EXPECT_EQ(r.shown, "leak");  // the corrected counter keeps rising
+  EXPECT_EQ(r.shown, Shown::kLeak);  // the corrected counter keeps rising
 }
 
 TEST(FleetOrder, LeaksFirstFastestFirstThenGrowthThenTheRest) {

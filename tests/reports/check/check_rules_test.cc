@@ -17,7 +17,7 @@ Cell watch_cell(const std::string& verdict, double plateau_mib, double lo_mib, d
   c.kind = Kind::kWatch;
   c.workload = "cache";
   c.configuration = "glibc";
-  c.verdict = verdict;
+  c.verdict = formats::parse_verdict(verdict);  // "": not classified
   c.metrics[kPlateauRss] = {plateau_mib * kMiB, lo_mib * kMiB, hi_mib * kMiB};
   c.metrics[kPeakRss] = {plateau_mib * kMiB * 1.1, std::nullopt, std::nullopt};
   return c;
@@ -120,9 +120,9 @@ TEST(CheckRules, ANewCellThatLeaksFails) {
   EXPECT_EQ(f->outcome, Outcome::kRegression);
   EXPECT_NE(f->message.find("not in the baseline, and its verdict is leak"), std::string::npos);
   // The same for non-heap growth; a new cell that does not grow stays a reported MISSING.
-  leak.verdict = "non-heap-growth";
+  leak.verdict = formats::GrowthVerdict::kNonHeapGrowth;
   EXPECT_TRUE(compare(one(watch_cell("retention", 100, 98, 102)), one(leak), {}).failed());
-  leak.verdict = "retention";
+  leak.verdict = formats::GrowthVerdict::kRetention;
   const auto fine = compare(one(watch_cell("retention", 100, 98, 102)), one(leak), {});
   EXPECT_FALSE(fine.failed());
   EXPECT_EQ(fine.missing, 2);
@@ -249,7 +249,8 @@ TEST(Baseline, RoundTrip) {
   EXPECT_EQ(back->cells[1].key(), "touch/jemalloc x4");
   EXPECT_DOUBLE_EQ(*back->cells[1].metrics[kPeakRss].hi, 126.0);
   EXPECT_FALSE(back->cells[0].metrics[kPeakRss].lo);
-  EXPECT_EQ(back->cells[0].verdict, "retention");
+  EXPECT_EQ(back->cells[0].verdict, formats::GrowthVerdict::kRetention);
+  EXPECT_FALSE(back->cells[1].verdict);  // not classified: absent, written without one
   EXPECT_FALSE(compare(set, *back, {}).failed());
 }
 
@@ -259,6 +260,24 @@ TEST(Baseline, MalformedIsAnErrorNamingTheFile) {
       "b.json");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "b.json: cells[0].configuration: missing (required)");
+}
+
+// The verdict is the closed set of growth verdicts: any other text (a matrix group's
+// "allocator-growth", an empty string) is refused with the field's path, never read as "not
+// classified".
+TEST(Baseline, UnknownVerdictIsRefused) {
+  for (const char* bad : {"allocator-growth", "", "Leak"}) {
+    auto r = parse_baseline(
+        nlohmann::json{
+            {"schema", "arenalab.baseline/2"},
+            {"cells", {{{"workload", "x"}, {"configuration", "glibc"}, {"verdict", bad}}}}},
+        "b.json");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message,
+              std::string("b.json: cells[0].verdict: expected leak, retention, bounded, "
+                          "non-heap-growth, stable or unresolved, found the string \"") +
+                  bad + "\"");
+  }
 }
 
 TEST(TimelineMetrics, PlateauAfterTheKneeAndTheTail) {

@@ -207,7 +207,7 @@ int Harness::finish() {
   if (json_) {
     workload::WorkloadReport r;
     r.workload = name_;
-    r.backend = backend_name(id_.backend);
+    r.backend = id_.backend;
     r.library = id_.library;
     r.version = id_.version;
     r.params = params_;
@@ -219,8 +219,7 @@ int Harness::finish() {
     for (const auto& c : skipped_)
       r.skipped_checks.push_back({c["name"].get<std::string>(), c["reason"].get<std::string>()});
     r.notes = notes_;
-    const nlohmann::json doc = workload_to_json(r);
-    std::cout << doc.dump() << std::endl;
+    std::cout << workload_line(r) << std::flush;
   } else {
     std::printf("wl_%s under %s %s (%s)%s\n", name_.c_str(), backend_name(id_.backend), id_.version,
                 id_.library, smoke_ ? " [smoke]" : "");

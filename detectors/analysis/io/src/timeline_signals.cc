@@ -12,7 +12,7 @@ namespace {
 void add_context(Signals& sig, const timeline::Header& h,
                  const std::optional<timeline::Sample>& last,
                  const std::optional<timeline::Sample>& after_purge) {
-  sig.backend = formats::backend_from_name(h.allocator.backend);
+  sig.backend = h.allocator.backend;
   if (!h.command.empty()) {
     const std::string& argv0 = h.command.front();
     sig.program = argv0.substr(argv0.find_last_of('/') + 1);  // npos + 1 = 0: the whole name

@@ -22,7 +22,7 @@ Signals signals_from_timeline(const timeline::Timeline& tl) {
   sig.retained = get("retained");
   sig.mmap_bytes = get("mmap_bytes");
   sig.active = get("active");
-  sig.backend = formats::backend_from_name(tl.header.allocator.backend);
+  sig.backend = tl.header.allocator.backend;
   if (!tl.header.command.empty()) {
     const std::string& argv0 = tl.header.command.front();
     sig.program = argv0.substr(argv0.find_last_of('/') + 1);  // npos + 1 = 0: the whole name

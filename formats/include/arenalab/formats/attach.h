@@ -35,6 +35,22 @@ std::optional<Ended> parse_ended(std::string_view name);
 Level read_level(const formats::Obj& o);
 Ended read_ended(const formats::Obj& o);
 
+// Level stats and above: how the agent got in and out ("injection"), as detectors/attach
+// measured it.
+struct Injection {
+  std::string agent;                 // the agent's path as loaded
+  std::int64_t thread = 0;           // the thread that ran dlopen and the start call
+  std::int64_t syscall = -1;         // the syscall it slept in when stopped; -1: user code
+  std::int64_t syscall_rax = 0;      // rax then (-514 ERESTARTNOHAND, ...), restored with it
+  std::int64_t xstate_bytes = 0;     // NT_X86_XSTATE as the kernel gave it, saved and restored
+  std::int64_t cpuid_xsave_max = 0;  // CPUID 0xD.0 ECX
+  double stopped_ms = 0;             // from the first seize to the chosen thread's detach
+  std::int64_t threads_tried = 0;    // threads stopped and let go untouched
+  bool final_sample = false;         // the agent wrote its final sample after the stop request
+  double detach_ms = 0;              // stop request to final sample
+  bool operator==(const Injection&) const = default;
+};
+
 struct Record {
   Level level = Level::kRss;
   std::string cannot_tell;  // what this level cannot tell, one sentence
@@ -49,8 +65,11 @@ struct Record {
   std::int64_t samples = 0;
   Ended ended = Ended::kDuration;
   bool target_signalled = false;  // always false: attaching never signals the target
-  std::string allocator_backend, allocator_library;  // the allocator mapped in the target
-  std::string timeline_file = "timeline.jsonl";      // relative to attach.json's directory
+  // The allocator mapped in the target (its header's identification; from outside a hint by
+  // library name).
+  formats::Backend allocator_backend = formats::Backend::kUnknown;
+  std::string allocator_library;
+  std::string timeline_file = "timeline.jsonl";  // relative to attach.json's directory
   std::vector<std::string> warnings;
   std::optional<double> duration_s;        // --duration, when given
   std::optional<std::int64_t> signal;      // the signal that interrupted arenalab
@@ -59,9 +78,8 @@ struct Record {
   std::optional<std::string> cgroup_dir;   // the target's memory cgroup, when readable
   std::string cgroup_version;              // "v2" | "v1" with cgroup_dir
   std::string cgroup_note;                 // why there is none, without cgroup_dir
-  // Level stats: how the agent got in and out (thread, syscall it slept in, xstate bytes saved,
-  // ms stopped, detach), as written; absent at level rss.
-  std::optional<nlohmann::json> injection;
+  // Level stats and above: how the agent got in and out; absent at level rss.
+  std::optional<Injection> injection;
 
   bool operator==(const Record&) const = default;
 };

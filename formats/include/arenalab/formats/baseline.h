@@ -49,7 +49,7 @@ struct Cell {
   int threads = 1;
   Status status = Status::kOk;
   std::string status_detail;
-  std::string verdict;  // "" when the cell was not classified
+  std::optional<formats::GrowthVerdict> verdict;  // absent when the cell was not classified
   std::map<std::string, Metric> metrics;
   std::string source;  // file it came from
 
@@ -64,10 +64,12 @@ struct CellSet {
   bool operator==(const CellSet&) const = default;
 };
 
-// The baseline document. The reader checks the schema, each cell's fields (known kind and
-// status, metric values >= 0 and lo <= hi) and rejects a cell that appears twice.
+// The baseline document. The reader checks the schema, each cell's fields (known kind, status
+// and verdict, metric values >= 0 and lo <= hi) and rejects a cell that appears twice.
 nlohmann::json baseline_json(const CellSet& set);
 Result<CellSet> parse_baseline(const nlohmann::json& doc, const std::string& file);
 Result<CellSet> read_baseline(const std::string& path);
+// Written via a temporary file and rename.
+arenalab::Status write_baseline(const std::string& path, const CellSet& set);
 
 }  // namespace arenalab::check

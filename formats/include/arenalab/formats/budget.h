@@ -46,7 +46,9 @@ struct AllocatorView {
 
 // The runner's part when the target ran through it (stats mode).
 struct RunnerInfo {
-  std::string allocator, backend, mode = "stats";
+  std::string allocator;
+  formats::Backend backend = formats::Backend::kUnknown;  // identified inside the target
+  std::string mode = "stats";
   bool verified = false;
   bool operator==(const RunnerInfo&) const = default;
 };

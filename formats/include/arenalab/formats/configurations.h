@@ -38,6 +38,25 @@ nlohmann::json to_json(const Entry& e);
 nlohmann::json to_json(const std::vector<Entry>& entries);
 Status write_configurations(const std::string& path, const std::vector<Entry>& entries);
 
+// `arenalab allocators --json`: the configurations document with "file" (the document read)
+// and, in each entry after the keys to_json(Entry) writes, what was found out about it:
+// "library" (the library the configuration resolves to, "" for none), "available",
+// "identified" {"backend", "library"} (what a probe under it identified; absent when no probe
+// ran), "verified", "version" and "problem" (absent when empty). parse_configurations reads it
+// back as the entries it lists.
+struct Listed {
+  Entry entry;
+  std::string library;
+  bool available = false;
+  bool probed = false;  // a probe ran: "identified" is written
+  formats::Backend identified_backend = formats::Backend::kUnknown;
+  std::string identified_library;
+  bool verified = false;
+  std::string version;  // "" when the allocator exposes none
+  std::string problem;  // why it is unavailable or not verified; "" when neither
+};
+nlohmann::json listing_to_json(const std::string& file, const std::vector<Listed>& listed);
+
 // Errors name `file` and the entry: "F: configurations[1]: missing \"name\" (a non-empty
 // string)", "F: configurations[0] (x): unknown backend 'ptmalloc9' (expected glibc|...)".
 Result<std::vector<Entry>> parse_configurations(const nlohmann::json& doc, const std::string& file);

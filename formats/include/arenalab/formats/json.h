@@ -16,6 +16,7 @@
 
 #include "arenalab/core/result.h"
 #include "arenalab/core/text.h"
+#include "arenalab/formats/allocator_backend.h"
 #include "arenalab/formats/growth_verdict.h"
 
 namespace arenalab::formats {
@@ -87,6 +88,13 @@ class Obj {
 GrowthVerdict growth_verdict(const Obj& o, const char* key);
 std::optional<GrowthVerdict> opt_growth_verdict(const Obj& o, const char* key);
 
+// An allocator backend field (allocator_backend.h's names). Absent (or null), "unknown" and ""
+// are Backend::kUnknown: the files write "unknown" for a malloc of none of the five (and the
+// matrix's procfs timelines wrote "" before this enum). Any other text throws FormatError:
+// "<path>.backend: expected glibc, jemalloc, mimalloc, tcmalloc, tbbmalloc or unknown, found
+// \"ptmalloc\"". The writers write backend_name(b).
+Backend backend_field(const Obj& o, const char* key);
+
 // A number in its shortest round-trip spelling, without a trailing ".0" ("80", "1.5", "1e+20").
 std::string number_text(double v);
 
@@ -96,6 +104,10 @@ std::string describe_type(const json& v);
 // The version of a "<name>/<N>" schema line, checked against [min_version, max_version].
 // Throws FormatError: `expected "schema": "arenalab.run/2" (or /1), found "..."`.
 int schema_version(const json& doc, const std::string& name, int min_version, int max_version);
+
+// A document's "schema" line ("arenalab.matrix/1"); "" when it has none or it is not a string.
+// For a consumer that takes several formats and hands each to its reader (check's inputs).
+std::string schema_of(const json& doc);
 
 // Parses a file with `parse` (which may throw FormatError or json::exception). Errors come back
 // as one line naming the file: "<path>: cells[2].wall_ms: expected a number >= 0, found -1".
@@ -123,7 +135,11 @@ Result<T> read_document(const std::string& path, const std::function<T(const jso
   return parse_document<T>(*doc, path, parse);
 }
 
-// Writes `doc` (indented, one trailing newline) via a temporary file and rename.
+// The text of a document as every writer spells it: indented by 2, one trailing newline, invalid
+// UTF-8 in a string (a command line, a label) replaced, never a throw. For a writer that holds
+// its own directory handle (the runner's output directory) or prints to stdout (--json).
+std::string document_text(const json& doc);
+// Writes document_text(doc) via a temporary file and rename.
 Status write_document(const std::string& path, const json& doc);
 
 }  // namespace arenalab::formats

@@ -63,6 +63,12 @@ std::optional<CellStatus> status_from_name(const std::string& name);
 // failed, crashed, timeout, error: the cell has no figures worth reading.
 bool did_not_run(CellStatus s);
 
+// The judgement across the configurations that ran the same workload (bench/matrix
+// judge_across_configurations), a closed set of one: RSS growth the allocator's, not the
+// program's (warm-up or retention); never creeping. Written "allocator-growth".
+enum class AcrossGrowth { kAllocatorGrowth };
+const char* across_growth_name(AcrossGrowth a);  // "allocator-growth"
+
 // A cell's memory over time, read from its timeline (issue 24, part 3): bytes. The teardown
 // sample the interposer writes at exit is left out of final and plateau
 // (formats/timeline_levels.h, the same levels check reports for a watch run).
@@ -85,13 +91,17 @@ struct MemoryOverTime {
   // The judgement across the configurations that ran the same workload (bench/matrix
   // judge_across_configurations): kAllocatorGrowth when RSS alone carried a creeping verdict
   // and the same workload's cells with books show the program's held bytes flat; the reason
-  // names those configurations. Empty: the classifier's verdict stands.
-  std::string across_growth, across_reason;
+  // names those configurations. Absent: the classifier's verdict stands.
+  std::optional<AcrossGrowth> across_growth;
+  std::string across_reason;
   // The verdict the matrix shows (groups, text), by name: the judgement if any, else the
   // classifier's.
   std::string verdict() const {
-    return across_growth.empty() ? formats::verdict_name(growth) : across_growth;
+    return across_growth ? across_growth_name(*across_growth) : formats::verdict_name(growth);
   }
+  // RSS that keeps growing under the run: the classifier's leak or non-heap-growth, unless the
+  // judgement across configurations took it back.
+  bool creeping() const { return !across_growth && formats::creeping(growth); }
   bool operator==(const MemoryOverTime&) const = default;
 };
 inline const std::vector<std::string> kGrowthVerdicts = [] {
@@ -100,11 +110,6 @@ inline const std::vector<std::string> kGrowthVerdicts = [] {
     names.emplace_back(formats::verdict_name(v));
   return names;
 }();
-// The only verdict of the judgement across configurations: RSS growth the allocator's, not
-// the program's (warm-up or retention); never creeping.
-inline const std::string kAllocatorGrowth = "allocator-growth";
-// leak or non-heap-growth: RSS that keeps growing under the run.
-bool creeping(const std::string& growth);
 
 struct Cell {
   std::string workload, configuration;
@@ -119,7 +124,9 @@ struct Cell {
   std::optional<double> minor_faults, major_faults;
   std::optional<double> throughput;
   std::string throughput_unit;
-  std::string identified_backend, identified_library, identified_version;
+  // What identified the allocator inside the cell (absent: nothing did).
+  std::optional<formats::Backend> identified_backend;
+  std::string identified_library, identified_version;
   std::string identification_method;  // "harness" (in-process dladdr), "ld-debug", "runner"
   bool verified = false;
   std::string mismatch;

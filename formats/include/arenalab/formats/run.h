@@ -48,7 +48,10 @@ struct RunRecord {
   double interval_ms = 0;
   std::optional<std::uint64_t> sample_bytes;  // sample mode only
   // The configuration asked for and what the interposer identified inside the target.
-  std::string configuration, configured_backend, identified_backend, library, version;
+  std::string configuration;
+  formats::Backend configured_backend = formats::Backend::kUnknown;
+  formats::Backend identified_backend = formats::Backend::kUnknown;  // "unknown": none of the five
+  std::string library, version;
   bool verified = false;
   std::string mismatch;  // when not verified
   ExitRecord exit;

@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "arenalab/core/result.h"
+#include "arenalab/formats/allocator_backend.h"
 
 namespace arenalab::timeline {
 
 struct AllocatorInfo {
-  std::string name;     // configuration name
-  std::string backend;  // identified backend
+  std::string name;                                       // configuration name
+  formats::Backend backend = formats::Backend::kUnknown;  // identified backend
   std::string library;
   std::string version;
   bool verified = false;

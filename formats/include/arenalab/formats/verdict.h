@@ -81,8 +81,9 @@ struct Projection {
 
 // The run behind a `watch` verdict ("run").
 struct RunPart {
-  std::vector<std::string> command;  // as run, invalid UTF-8 escaped
-  std::string allocator, backend;    // configuration, and the backend identified inside
+  std::vector<std::string> command;                       // as run, invalid UTF-8 escaped
+  std::string allocator;                                  // the configuration
+  formats::Backend backend = formats::Backend::kUnknown;  // the backend identified inside
   bool verified = false;
   std::string exit;  // the target's end, in words ("exit 0", "killed by SIGKILL")
   std::int64_t samples = 0;
@@ -126,10 +127,30 @@ struct TreePart {
   bool operator==(const TreePart&) const = default;
 };
 
+// The verdict as the fleet table shows a series (FleetPart::shown). With the allocator's view
+// (a held series) it is the classifier's verdict. On RSS alone, growth cannot be told apart
+// from growth outside malloc, nor a plateau from retention: the classifier's leak shows as
+// "growth", its bounded as "plateau".
+enum class Shown {
+  kLeak,
+  kRetention,
+  kBounded,
+  kNonHeapGrowth,
+  kStable,
+  kUnresolved,
+  kGrowth,   // RSS alone: the classifier's leak
+  kPlateau,  // RSS alone: the classifier's bounded
+};
+// The growth verdict's name, "growth", "plateau".
+const char* shown_name(Shown s);
+std::optional<Shown> parse_shown(std::string_view name);
+// How the table shows `v`, on RSS alone (rss_only) or with the allocator's view.
+Shown shown_of(formats::GrowthVerdict v, bool rss_only);
+
 // A Prometheus series' part (`classify --prometheus --out`, "fleet").
 struct FleetPart {
   std::map<std::string, std::string> labels;
-  std::string shown;  // the verdict as the table shows it (RSS-only names differ)
+  Shown shown = Shown::kUnresolved;  // the verdict as the table shows it
   bool rss_only = false;
   std::int64_t points = 0, missing_points = 0, non_finite = 0, counter_resets = 0;
   std::optional<double> rate_bytes_per_day;

@@ -55,8 +55,10 @@ struct SkippedCheck {
 
 struct WorkloadReport {
   std::string workload;
-  // The allocator the process really called, identified inside it.
-  std::string backend, library, version;
+  // The allocator the process really called, identified inside it ("unknown": none of the
+  // five, or not identified).
+  formats::Backend backend = formats::Backend::kUnknown;
+  std::string library, version;
   std::string method;  // "" (the harness, in-process dladdr) or "ld-debug" (a driver)
   nlohmann::json params = nlohmann::json::object();
   nlohmann::json measurements = nlohmann::json::object();
@@ -75,8 +77,11 @@ struct WorkloadReport {
   bool operator==(const WorkloadReport&) const = default;
 };
 
-// One line of JSON, as a workload prints it.
+// The document a workload prints.
 nlohmann::json workload_to_json(const WorkloadReport& r);
+// The line it prints on stdout with --json: that document on one line (invalid UTF-8 replaced),
+// with its newline; what find_workload_report finds.
+std::string workload_line(const WorkloadReport& r);
 // The reader validates the schema, the allocator block, checks and the figures above (numbers
 // >= 0; throughput an object with a numeric value). `source` names the output in messages.
 Result<WorkloadReport> workload_from_json(const nlohmann::json& doc, const std::string& source);

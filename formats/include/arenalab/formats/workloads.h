@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // workloads.json (arenalab.workloads/1): the index of workloads `arenalab matrix` and
-// `arenalab workloads` know, generated at configure time by cmake/ArenalabWorkload.cmake
-// (build/share/arenalab/workloads.json; a test reads the generated file back here) and written
-// by users (--workloads-file, docs/matrix.md "Your own programs"). One reader and one writer;
+// `arenalab workloads` know, written at build time through write_workloads by
+// arenalab-write-workloads (formats/tools; cmake/ArenalabWorkload.cmake gives it the workloads
+// the build defines) into build/share/arenalab/workloads.json (a test checks the file is, byte
+// for byte, what this writer writes for what this reader reads from it), and written by users
+// (--workloads-file, docs/matrix.md "Your own programs"). One reader and one writer;
 // bench/matrix (load_workloads) reads it here.
 //
 // Keys: "schema" (optional in hand-written files; when present "arenalab.workloads/1"),

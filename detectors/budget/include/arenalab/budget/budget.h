@@ -59,7 +59,7 @@ struct BudgetResult {
   std::optional<timeline::Sample> allocator_view;
   std::string allocator_view_note;  // why it is absent, or where it came from
   std::string allocator;            // configuration, when run through the runner
-  std::string allocator_backend;    // identified inside the target
+  formats::Backend allocator_backend = formats::Backend::kUnknown;  // identified inside the target
   bool allocator_verified = false;
   // timeline_path: the runner's in-process timeline, or the external one (--external);
   // cgroup_timeline_path: the external samples (target RSS + group usage).

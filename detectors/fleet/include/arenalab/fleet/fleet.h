@@ -14,6 +14,7 @@
 #include "arenalab/core/result.h"
 #include "arenalab/fleet/http.h"
 #include "arenalab/formats/prometheus.h"
+#include "arenalab/formats/verdict.h"
 
 namespace arenalab::fleet {
 
@@ -62,11 +63,11 @@ struct Row {
   std::string name;  // the key as label=value pairs, "{instance="a:9121", job="redis"}"
   prometheus::Labels key;
   analysis::Classification c;
-  // The verdict as shown. With the allocator's view (a held series) it is the classifier's
-  // verdict. On RSS alone, growth cannot be told apart from growth outside malloc, nor a plateau
-  // from retention: "growth" (the classifier's leak), "plateau" (bounded), "stable",
-  // "unresolved"; never "retention".
-  std::string shown;
+  // The verdict as shown (verdict_file::shown_of). With the allocator's view (a held series) it
+  // is the classifier's verdict. On RSS alone, growth cannot be told apart from growth outside
+  // malloc, nor a plateau from retention: growth (the classifier's leak), plateau (bounded),
+  // stable, unresolved; never retention.
+  verdict_file::Shown shown = verdict_file::Shown::kUnresolved;
   bool rss_only = false;
   std::optional<double> rate_bytes_per_day;  // slope of the deciding signal, when it grows
   std::size_t samples = 0;                   // points of the deciding series
