@@ -341,21 +341,65 @@ double student_crit(double alpha, double df) {
   return 0.5 * (lo + hi);
 }
 
+// Ordinary least squares of y on x with the slope's standard error from the residuals and
+// Student's t on the effective sample size of AR(1) residuals, n_e = n (1 - r1) / (1 + r1), r1
+// their lag-1 autocorrelation, never below 0 (Santer et al. 2000, J. Geophys. Res.
+// 105:7337-7356). nullopt when n_e < 3 (no degree of freedom left) or x does not vary.
+struct Regression {
+  double p = 1;                                  // two-sided, rising only (1 when slope <= 0)
+  double slope = 0, slope_lo = 0, slope_hi = 0;  // per unit of x; the (1 - alpha) interval
+  double r1 = 0, n_eff = 0;
+};
+std::optional<Regression> ar1_regression(const std::vector<double>& x, const std::vector<double>& y,
+                                         double alpha) {
+  const std::size_t k = std::min(x.size(), y.size());
+  if (k < 3) return std::nullopt;
+  const double n = static_cast<double>(k);
+  double mx = 0, my = 0;
+  for (std::size_t i = 0; i < k; ++i) mx += x[i], my += y[i];
+  mx /= n, my /= n;
+  double sxx = 0, sxy = 0;
+  for (std::size_t i = 0; i < k; ++i)
+    sxx += (x[i] - mx) * (x[i] - mx), sxy += (x[i] - mx) * (y[i] - my);
+  if (!(sxx > 0)) return std::nullopt;
+  const double b = sxy / sxx;
+  double see = 0, num = 0, prev = 0;
+  for (std::size_t i = 0; i < k; ++i) {
+    const double e = y[i] - my - b * (x[i] - mx);
+    see += e * e;
+    if (i > 0) num += prev * e;
+    prev = e;
+  }
+  Regression r;
+  // Only persistence lowers the effective size (as Hamed & Rao's factor is never below 1).
+  r.r1 = see > 0 ? std::clamp(num / see, 0.0, 0.99) : 0.0;
+  r.n_eff = n * (1 - r.r1) / (1 + r.r1);
+  if (r.n_eff < 3) return std::nullopt;
+  const double df = r.n_eff - 2;
+  const double se = std::sqrt(see / df / sxx);
+  r.slope = b;
+  if (se > 0) {
+    r.p = b > 0 ? student_p(b / se, df) : 1.0;
+    const double half = student_crit(alpha, df) * se;
+    r.slope_lo = b - half;
+    r.slope_hi = b + half;
+  } else {  // exactly on a line
+    r.p = b > 0 ? 0.0 : 1.0;
+    r.slope_lo = r.slope_hi = b;
+  }
+  return r;
+}
+
 // The floor's slope judged against the scatter of the cycles themselves (README "Materiality",
-// "A regression on the cycle means"): ordinary least squares of the cycle means (one point per
-// whole cycle, sharing no sample) on time, its standard error from their own residuals - so the
-// ripple removing a period leaves, the sampler's phase and the noise are all in the variance the
-// slope is judged against - with Student's t on the effective sample size of AR(1) residuals,
-// n_e = n (1 - r1) / (1 + r1) (Santer et al. 2000, J. Geophys. Res. 105:7337-7356): noise that
-// outlasts a period makes adjacent cycles alike, and counts as fewer of them. A parametric test
-// has power on few points where a rank test has none (Mann-Kendall needs 6 perfectly ordered
-// points to reach p < 0.01), which is where long periods leave a window: 3-8 cycles.
+// "A regression on the cycle means"): ar1_regression of the cycle means (one point per whole
+// cycle, sharing no sample) on time - so the ripple removing a period leaves, the sampler's
+// phase and the noise are all in the variance the slope is judged against; noise that outlasts
+// a period makes adjacent cycles alike, and counts as fewer of them. A parametric test has power
+// on few points where a rank test has little, which is where long periods leave a window.
 struct CycleRegression {
   std::size_t cycles = 0;
-  double p = 1;  // two-sided, rising only (1 when the slope is <= 0)
-  double slope = 0, slope_lo = 0, slope_hi = 0;  // bytes/s: OLS slope, its (1 - alpha) interval
+  Regression fit;          // bytes/s
   double alias_bytes = 0;  // bytes: median swing of a cycle x sampling interval / period
-  double n_eff = 0;        // effective sample size under AR(1) residuals
 };
 // nullopt with fewer than min_cycles_alone(alpha) whole cycles (6 at alpha 0.01: the residual
 // variance and its lag-1 autocorrelation come from the cycles themselves, and on fewer a beat of
@@ -365,43 +409,12 @@ struct CycleRegression {
 std::optional<CycleRegression> cycle_regression(const Clean& c, const Clean& raw, double t0,
                                                 double t1, double period_ms, const Options& o) {
   const CycleMeans cm = cycle_means(c, raw, t0, t1, period_ms);
-  const std::size_t k = cm.x.size();
-  if (k < std::max<std::size_t>(min_cycles_alone(o.alpha), 4)) return std::nullopt;
-  const double n = static_cast<double>(k);
-  double mx = 0, my = 0;
-  for (std::size_t i = 0; i < k; ++i) mx += cm.x[i], my += cm.mean[i];
-  mx /= n, my /= n;
-  double sxx = 0, sxy = 0;
-  for (std::size_t i = 0; i < k; ++i)
-    sxx += (cm.x[i] - mx) * (cm.x[i] - mx), sxy += (cm.x[i] - mx) * (cm.mean[i] - my);
-  if (!(sxx > 0)) return std::nullopt;
-  const double b = sxy / sxx;
-  std::vector<double> e(k);
-  double see = 0;
-  for (std::size_t i = 0; i < k; ++i) {
-    e[i] = cm.mean[i] - my - b * (cm.x[i] - mx);
-    see += e[i] * e[i];
-  }
-  double num = 0;
-  for (std::size_t i = 0; i + 1 < k; ++i) num += e[i] * e[i + 1];
-  // Only persistence lowers the effective size (as Hamed & Rao's factor is never below 1).
-  const double r1 = see > 0 ? std::clamp(num / see, 0.0, 0.99) : 0.0;
+  if (cm.x.size() < std::max<std::size_t>(min_cycles_alone(o.alpha), 4)) return std::nullopt;
+  const auto fit = ar1_regression(cm.x, cm.mean, o.alpha);
+  if (!fit) return std::nullopt;
   CycleRegression cr;
-  cr.cycles = k;
-  cr.n_eff = n * (1 - r1) / (1 + r1);
-  if (cr.n_eff < 3) return std::nullopt;
-  const double df = cr.n_eff - 2;
-  const double se = std::sqrt(see / df / sxx);
-  cr.slope = b;
-  if (se > 0) {
-    cr.p = b > 0 ? student_p(b / se, df) : 1.0;
-    const double half = student_crit(o.alpha, df) * se;
-    cr.slope_lo = b - half;
-    cr.slope_hi = b + half;
-  } else {  // cycle means exactly on a line
-    cr.p = b > 0 ? 0.0 : 1.0;
-    cr.slope_lo = cr.slope_hi = b;
-  }
+  cr.cycles = cm.x.size();
+  cr.fit = *fit;
   std::vector<double> dts;
   for (std::size_t i = 1; i < raw.t.size(); ++i) dts.push_back(raw.t[i] - raw.t[i - 1]);
   cr.alias_bytes = median(cm.swing) * median(dts) / period_ms;
@@ -668,15 +681,15 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
                               std::max(raw.t.front(), tr.t0_ms - cycle_ms / 2)) /
                              1000.0;
     const auto cr = cycle_regression(c, raw, tr.t0_ms, tr.t1_ms, cycle_ms, o);
-    const double growth_pct = cr ? 100.0 * cr->slope * made_of_s / level_ref : 0;
-    tr.rising = cr && cr->p < o.alpha && cr->slope_lo > 0 &&
-                (growth_pct >= o.min_drift_pct || cr->slope_lo >= o.min_leak_rate) &&
-                cr->slope * made_of_s >= o.cycle_alias_intervals * cr->alias_bytes;
+    const double growth_pct = cr ? 100.0 * cr->fit.slope * made_of_s / level_ref : 0;
+    tr.rising = cr && cr->fit.p < o.alpha && cr->fit.slope_lo > 0 &&
+                (growth_pct >= o.min_drift_pct || cr->fit.slope_lo >= o.min_leak_rate) &&
+                cr->fit.slope * made_of_s >= o.cycle_alias_intervals * cr->alias_bytes;
     if (tr.rising) {
-      tr.slope = cr->slope;
-      tr.slope_lo = cr->slope_lo;
-      tr.slope_hi = cr->slope_hi;
-      tr.p_median = tr.p_min = cr->p;
+      tr.slope = cr->fit.slope;
+      tr.slope_lo = cr->fit.slope_lo;
+      tr.slope_hi = cr->fit.slope_hi;
+      tr.p_median = tr.p_min = cr->fit.p;
       tr.growth_pct = growth_pct;
     }
   }
@@ -1034,12 +1047,24 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
       out.confidence = clamp01(out.knee.tail_fraction / (2 * o.min_tail_fraction)) *
                        clamp01(static_cast<double>(out.tail->blocks) / kConfidenceBlocks) *
                        (1 - 0.5 * (1 - out.tail->p_median));
-    } else {
+    } else if (out.knee.tail_fraction < o.min_tail_fraction) {
       out.verdict = Verdict::kUnresolved;
       out.reason = "rose until a knee with only " + fmt_pct(100 * out.knee.tail_fraction) +
                    " of the window after it (need " + fmt_pct(100 * o.min_tail_fraction) +
                    "): leak or plateau cannot be told yet";
       out.confidence = clamp01(out.knee.tail_fraction / o.min_tail_fraction);
+    } else {
+      // Enough of the window after the knee, but too few samples there for the trend test
+      // (fewer than min_blocks blocks of >= 2): say which, never "only X % (need Y %)" with X
+      // above Y.
+      const auto after = static_cast<std::size_t>(
+          c.t.end() - std::lower_bound(c.t.begin(), c.t.end(), out.knee.t_ms));
+      out.verdict = Verdict::kUnresolved;
+      out.reason = "rose until a knee; the " + fmt_pct(100 * out.knee.tail_fraction) +
+                   " of the window after it holds " + std::to_string(after) +
+                   " samples, too few for the trend test (" + std::to_string(o.min_blocks) +
+                   " blocks of 2 or more): leak or plateau cannot be told yet";
+      out.confidence = 0.5;
     }
   }
   return std::nullopt;
