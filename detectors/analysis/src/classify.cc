@@ -374,7 +374,7 @@ std::optional<Regression> ar1_regression(const std::vector<double>& x, const std
   // Only persistence lowers the effective size (as Hamed & Rao's factor is never below 1).
   r.r1 = see > 0 ? std::clamp(num / see, 0.0, 0.99) : 0.0;
   r.n_eff = n * (1 - r.r1) / (1 + r.r1);
-  if (r.n_eff < 3) return std::nullopt;
+  if (!(r.n_eff >= 3)) return std::nullopt;  // also when the sums overflowed (NaN)
   const double df = r.n_eff - 2;
   const double se = std::sqrt(see / df / sxx);
   r.slope = b;
