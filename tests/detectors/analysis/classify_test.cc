@@ -74,6 +74,20 @@ TEST(ClassifySeries, LateKneeIsUnresolved) {
   EXPECT_EQ(v.verdict, Verdict::kUnresolved) << v.reason;
 }
 
+// A knee with 30 % or more of the window after it but too few samples there to test (a short
+// window: 60 samples, the last 20 flat) is unresolved for that reason; the reason must not read
+// "only 33.3 % of the window after it (need 30.0 %)", which contradicts its own numbers.
+TEST(ClassifySeries, KneeWithTooFewSamplesAfterItSaysSo) {
+  const auto v = classify_series(
+      make(60, [](double u) { return 100 * kMiB + 50 * kMiB * std::min(1.0, u / 0.66); }));
+  ASSERT_TRUE(v.knee.found) << v.reason;
+  ASSERT_GE(v.knee.tail_fraction, Options{}.min_tail_fraction) << v.reason;
+  EXPECT_FALSE(v.tail.has_value()) << v.reason;
+  EXPECT_EQ(v.verdict, Verdict::kUnresolved) << v.reason;
+  EXPECT_EQ(v.reason.find("with only"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find("too few for the trend test"), std::string::npos) << v.reason;
+}
+
 TEST(ClassifySeries, LateOnsetLeak) {
   const auto v = classify_series(
       make(400, [](double u) { return 100 * kMiB + 30 * kMiB * std::max(0.0, u - 0.5); }));

@@ -102,6 +102,9 @@ struct Trend {
   double p_min = 1;                   // the same on block minima (robust to sawtooth and spikes)
   double growth_pct = 0;              // slope x stretch length, as % of level
   bool rising = false;                // significant on both, interval above 0, material
+  // A deseasonalized trend that the regression on the cycle means decided (README
+  // "Materiality") shows that test's slope, interval and p (in p_median and p_min both), and its
+  // growth over the samples the cycle means were made of.
 };
 
 struct SeriesVerdict {
