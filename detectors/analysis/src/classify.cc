@@ -1017,9 +1017,15 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   if (late_onset) return std::nullopt;
   if (out.tail && out.tail->rising && !confirmed) {
     out.verdict = Verdict::kUnresolved;
-    out.reason = "still rising after the knee but slowing down (latest half: " +
-                 (recent ? fmt_pct(100.0 * recent->slope / out.tail->slope) : std::string("?")) +
-                 " of the tail's rate): leak or plateau cannot be told yet";
+    // Without a trend on the latest half (too few blocks there), the reason says so: a figure
+    // that was not measured is not printed.
+    out.reason = recent ? "still rising after the knee but slowing down (latest half: " +
+                              fmt_pct(100.0 * recent->slope / out.tail->slope) +
+                              " of the tail's rate): leak or plateau cannot be told yet"
+                        : std::string(
+                              "still rising after the knee, but its latest half holds too "
+                              "few samples to tell whether it keeps that rate: leak or "
+                              "plateau cannot be told yet");
     out.confidence = 0.5;
   } else if (out.tail && out.tail->rising) {
     call_leak(out, *out.tail,
