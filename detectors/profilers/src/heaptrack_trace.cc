@@ -15,8 +15,10 @@ namespace arenalab::profilers {
 using detail::parse_error;
 using detail::take_uint;
 
-HeaptrackTraceParser::HeaptrackTraceParser(std::string source, double interval_ms)
-    : source_(std::move(source)), interval_ms_(interval_ms > 0 ? interval_ms : 1000) {
+HeaptrackTraceParser::HeaptrackTraceParser(std::string source, double interval_ms, double end_ms)
+    : source_(std::move(source)),
+      interval_ms_(interval_ms > 0 ? interval_ms : 1000),
+      end_ms_(end_ms) {
   strings_.emplace_back();  // index 0: none
   ips_.emplace_back();
   nodes_.emplace_back();
@@ -132,13 +134,13 @@ Status HeaptrackTraceParser::feed(std::string_view line) {
       // flat stretch or a step that never happened), so one snapshot is taken at now_ms_.
       if (now_ms_ - prev_ms > kHeaptrackStallMs && next_snapshot_ms_ <= now_ms_) {
         out_.stalls.push_back({prev_ms, now_ms_});
-        snapshot(now_ms_);
+        if (regular_at(now_ms_)) snapshot(now_ms_);
         while (next_snapshot_ms_ <= now_ms_) next_snapshot_ms_ += interval_ms_;
         return Ok{};
       }
       if (now_ms_ - prev_ms > kHeaptrackStallMs) out_.stalls.push_back({prev_ms, now_ms_});
       while (now_ms_ >= next_snapshot_ms_) {
-        snapshot(next_snapshot_ms_);
+        if (regular_at(next_snapshot_ms_)) snapshot(next_snapshot_ms_);
         next_snapshot_ms_ += interval_ms_;
       }
       return Ok{};
@@ -181,8 +183,8 @@ Result<HeaptrackTrace> HeaptrackTraceParser::finish(bool complete) {
 }
 
 Result<HeaptrackTrace> parse_heaptrack_trace(std::string_view text, const std::string& source,
-                                             double interval_ms) {
-  HeaptrackTraceParser parser(source, interval_ms);
+                                             double interval_ms, double end_ms) {
+  HeaptrackTraceParser parser(source, interval_ms, end_ms);
   detail::LineCursor cursor(text);
   std::string_view line;
   while (cursor.next(line)) {
@@ -193,7 +195,13 @@ Result<HeaptrackTrace> parse_heaptrack_trace(std::string_view text, const std::s
   return parser.finish(true);
 }
 
-Result<HeaptrackTrace> read_heaptrack_trace(const std::string& path, double interval_ms) {
+namespace {
+
+// Decompresses `path` (.zst with zstd, .gz with gzip, else plain) through a pipe and calls
+// `on_line(line)` for each line without its '\n'; a non-Ok status from it stops the reading and
+// is returned. `complete` is false when the last line had no '\n'.
+template <typename OnLine>
+Status for_each_trace_line(const std::string& path, bool& complete, OnLine on_line) {
   auto quote = [](const std::string& s) {
     std::string q = "'";
     for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -209,16 +217,15 @@ Result<HeaptrackTrace> read_heaptrack_trace(const std::string& path, double inte
   command += " 2>/dev/null";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   if (!pipe) return make_error(path + ": cannot start '" + command + "'");
-  HeaptrackTraceParser parser(path, interval_ms);
   std::string line;
   char buf[1 << 16];
-  bool complete = true;
+  complete = true;
   while (std::fgets(buf, sizeof buf, pipe.get()) != nullptr) {
     line += buf;
     if (line.empty() || line.back() != '\n') continue;  // a longer line: keep reading
     line.pop_back();
-    auto st = parser.feed(line);
-    if (!st) return st.error();
+    auto st = on_line(std::string_view(line));
+    if (!st) return st;
     line.clear();
   }
   if (!line.empty()) complete = false;
@@ -226,7 +233,36 @@ Result<HeaptrackTrace> read_heaptrack_trace(const std::string& path, double inte
   if (status != 0)
     return make_error(path + ": decompression failed ('" + command +
                       "' exited non-zero: missing zstd, or the trace is truncated/corrupt)");
+  return Ok{};
+}
+
+}  // namespace
+
+Result<HeaptrackTrace> read_heaptrack_trace(const std::string& path, double interval_ms,
+                                            double end_ms) {
+  HeaptrackTraceParser parser(path, interval_ms, end_ms);
+  bool complete = true;
+  auto st =
+      for_each_trace_line(path, complete, [&](std::string_view line) { return parser.feed(line); });
+  if (!st) return st.error();
   return parser.finish(complete);
+}
+
+Result<double> heaptrack_trace_span_ms(const std::string& path) {
+  double last = 0;
+  bool complete = true;
+  auto st = for_each_trace_line(path, complete, [&](std::string_view line) -> Status {
+    if (line.size() < 3 || line[0] != 'c' || line[1] != ' ') return Ok{};
+    std::string_view s = line.substr(1);
+    std::uint64_t t = 0;
+    if (!take_uint(s, t, 16) || !s.empty())
+      return make_error(path + ": expected 'c <milliseconds>', got '" + std::string(line) + "'");
+    last = static_cast<double>(t);
+    return Ok{};
+  });
+  if (!st) return st.error();
+  if (!complete) return make_error(path + ": expected a complete last line (trace truncated?)");
+  return last;
 }
 
 }  // namespace arenalab::profilers

@@ -226,6 +226,38 @@ TEST(HeaptrackTrace, NoSnapshotInsideAStall) {
   EXPECT_EQ(bytes_at(3), (30 + 3000) * 100);  // the catch-up, at the time it was seen
 }
 
+// The adaptive grid: N snapshots over the trace's own span (its last timestamp), the last of
+// them the state at the end. A grid of span / N puts its N-th boundary on the last timestamp,
+// after the teardown: no regular snapshot there, whatever the rounding of span / N * N.
+TEST(HeaptrackTrace, GridOverTheTraceSpanEndsBeforeItsLastState) {
+  auto hex = [](int v) { return fmt::format("{:x}", v); };
+  for (int span : {1000, 1234, 997, 4801}) {
+    std::string text = "v 10400 3\nX ./a\ns 3 abc\ni 1000 1 1\nt 1 0\na 64 1\n";
+    int allocs = 0;
+    for (int t = 10; t < span; t += 10, ++allocs) text += "+ 0\nc " + hex(t) + "\n";
+    for (int k = 0; k < allocs; ++k) text += "- 0\n";  // teardown, then the exit's timestamp
+    text += "c " + hex(span) + "\n";
+    auto trace = parse_heaptrack_trace(text, "grid.txt", span / 48.0, span);
+    ASSERT_TRUE(trace.ok()) << trace.error().message;
+    ASSERT_EQ(trace->snapshots.size(), 48u) << "span " << span;
+    for (std::size_t i = 0; i + 1 < trace->snapshots.size(); ++i) {
+      EXPECT_LT(trace->snapshots[i].t_ms, span);
+      EXPECT_EQ(trace->snapshots[i].live_bytes.count(1), 1u)
+          << "span " << span << ", snapshot " << i << " at " << trace->snapshots[i].t_ms;
+    }
+    EXPECT_EQ(trace->snapshots.back().t_ms, span);
+    EXPECT_TRUE(trace->snapshots.back().live_bytes.empty());  // after the teardown
+  }
+}
+
+TEST(HeaptrackTrace, SpanIsTheLastTimestamp) {
+  auto span = heaptrack_trace_span_ms(kData + "/heaptrack.leaky.zst");
+  if (!span.ok() && span.error().message.find("decompression") != std::string::npos)
+    GTEST_SKIP() << "zstd not available: " << span.error().message;
+  ASSERT_TRUE(span.ok()) << span.error().message;
+  EXPECT_EQ(*span, 0x1e1);  // the golden trace's last 'c' line
+}
+
 TEST(HeaptrackTrace, MalformedAndTruncatedRejected) {
   const std::string good =
       "v 10400 3\nX ./a\ns 3 abc\ni 1000 1 1\nt 1 0\na 40 1\n+ 0\nc 10\n- 0\nc 20\n";

@@ -16,7 +16,8 @@
 #     written to its pipe, spans its 0.2 s snapshots under load), the widest stack is the site
 #     whose series grew most from the first point to the last (the graph draws the series).
 #  3. A 1 s run: too little data, and the text says so and what to do; exit 0. (heaptrack
-#     replays its trace at the run's duration / 48, so even 1 s is enough: leak, exit 3.)
+#     replays its trace at the traced run's duration / 48, the span of the trace's own
+#     timestamps, so even 1 s is enough: leak, exit 3.)
 set -uo pipefail
 arenalab=$1 prog=$2 profiler=$3
 out=$(mktemp -d)

@@ -56,7 +56,11 @@ inline constexpr double kHeaptrackStallMs = 100;
 class HeaptrackTraceParser {
  public:
   // `source` names the input in errors; a snapshot is taken every `interval_ms` of trace time.
-  HeaptrackTraceParser(std::string source, double interval_ms);
+  // `end_ms`, when known (heaptrack_trace_span_ms), is the trace's last timestamp: the state
+  // there is the last state, which finish() takes (after the program's teardown), so no regular
+  // snapshot is taken at it (none within half an interval of it, so that a grid of `end_ms / N`
+  // gives N - 1 regular snapshots whatever the rounding).
+  HeaptrackTraceParser(std::string source, double interval_ms, double end_ms = -1);
   // `line` without its '\n'. Errors: "<source>:<line>: expected <what>, got '<text>'".
   Status feed(std::string_view line);
   // Ends the input; `complete` is false when the last line had no '\n' (truncated input).
@@ -79,8 +83,11 @@ class HeaptrackTraceParser {
   void snapshot(double t_ms);
   std::vector<HeaptrackFrame> frames_of(std::uint32_t trace) const;
 
+  bool regular_at(double t_ms) const { return end_ms_ < 0 || t_ms < end_ms_ - interval_ms_ / 2; }
+
   std::string source_;
   double interval_ms_;
+  double end_ms_;
   int line_ = 0;
   int version_ = -1;
   std::vector<std::string> strings_;  // index 1.. (0 is "none")
@@ -93,10 +100,18 @@ class HeaptrackTraceParser {
   HeaptrackTrace out_;
 };
 
-// Parses a whole decompressed trace.
+// Parses a whole decompressed trace; `end_ms` as for HeaptrackTraceParser.
 Result<HeaptrackTrace> parse_heaptrack_trace(std::string_view text, const std::string& source,
-                                             double interval_ms);
-// Decompresses `path` (.zst with zstd, .gz with gzip, else plain) through a pipe and parses it.
-Result<HeaptrackTrace> read_heaptrack_trace(const std::string& path, double interval_ms);
+                                             double interval_ms, double end_ms = -1);
+// Decompresses `path` (.zst with zstd, .gz with gzip, else plain) through a pipe and parses it;
+// `end_ms` as for HeaptrackTraceParser.
+Result<HeaptrackTrace> read_heaptrack_trace(const std::string& path, double interval_ms,
+                                            double end_ms = -1);
+// The trace's last timestamp (ms since the target started): how long the traced program ran,
+// on its own clock. heaptrack's launcher lives longer (its start-up, and the interpreter and
+// compressor finishing after the target), by seconds on a loaded machine, so a grid spread
+// over the launcher's wall time puts a part of its snapshots after the trace's end. 0 when the
+// trace has no timestamp. One pass over the decompressed text.
+Result<double> heaptrack_trace_span_ms(const std::string& path);
 
 }  // namespace arenalab::profilers

@@ -44,7 +44,7 @@ struct ProfileOptions {
   // Dump cadence in seconds. 0: adaptive: dumps every kAdaptiveBaseS, thinned as the run goes
   // (every other one deleted, the spacing doubled) to keep 32..64 evenly spaced dumps, so a
   // run of any length gets the 24+ dumps the slope analysis needs (heaptrack: the replay
-  // interval is the run's duration / 48).
+  // interval is the traced run's duration / 48, the span of its own trace).
   double interval_s = 0;
   std::function<void(const ProfileProgress&)> on_progress;  // optional
   // --skip: regular expressions (ECMAScript) of functions that are not the call site either,
