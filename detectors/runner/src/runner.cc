@@ -250,12 +250,15 @@ Result<RunResult> run(const RunOptions& o) {
     const double tick_ms = std::max(1, o.tick_ms);
     double last_tick = start;
     // Without --trace-children only the target is watched: note the processes it starts (every
-    // 500 ms, from /proc), to name the ones that ran for a while unwatched.
+    // 500 ms, from /proc), to name the ones that ran for a while unwatched. Each look reads the
+    // known ones and those that may be new since the last (DescendantWatch), not every process.
     struct Seen {
       std::string comm;
       double first_ms = 0, last_ms = 0;
     };
     std::map<pid_t, Seen> children;
+    std::optional<DescendantWatch> descendants;
+    if (!o.trace_children) descendants.emplace(pid);
     double last_scan = start;
     // Rolling the timeline (RunOptions::roll_every_bytes): its size is looked at once a second.
     double last_roll_check = start;
@@ -265,15 +268,11 @@ Result<RunResult> run(const RunOptions& o) {
       const double now = monotonic_ms();
       if (!o.trace_children && now - last_scan >= 500) {
         last_scan = now;
-        for (pid_t c : process_descendants(pid)) {
-          auto [it, fresh] = children.try_emplace(c);
+        for (auto& c : descendants->scan()) {
+          auto [it, fresh] = children.try_emplace(c.pid);
           if (fresh) it->second.first_ms = now - start;
           // Its name now: a wrapper script (bash) may have exec'd into the program since.
-          if (auto comm = read_file("/proc/" + std::to_string(c) + "/comm"); comm) {
-            it->second.comm = *comm;
-            while (!it->second.comm.empty() && it->second.comm.back() == '\n')
-              it->second.comm.pop_back();
-          }
+          it->second.comm = std::move(c.comm);
           it->second.last_ms = now - start;
         }
       }
