@@ -239,7 +239,7 @@ std::vector<pid_t> process_descendants(pid_t pid) {
   return tree;
 }
 
-DescendantWatch::DescendantWatch(pid_t root) : root_(root) {
+DescendantWatch::DescendantWatch() {
   proc_ = ::opendir("/proc");
   // /proc/loadavg's last pid is of our pid namespace; the pids /proc lists are of its mount's.
   // They are one namespace when /proc/self is our pid.
@@ -249,34 +249,38 @@ DescendantWatch::DescendantWatch(pid_t root) : root_(root) {
   std::string text;
   if (read_proc_file("/proc/sys/kernel/pid_max", text))
     pid_max_ = std::strtoull(text.c_str(), nullptr, 10);
+  primed_ = read_counters(cursor_, forks_, entities_);
 }
 
 DescendantWatch::~DescendantWatch() {
   if (proc_) ::closedir(proc_);
 }
 
-std::vector<DescendantWatch::Process> DescendantWatch::scan() {
+bool DescendantWatch::read_counters(std::uint64_t& cursor, std::uint64_t& forks,
+                                    std::uint64_t& entities) {
+  // "0.41 0.82 1.20 12/176 16728": the entities that exist and the last pid handed out.
+  std::string text;
+  unsigned long long c = 0, e = 0;
+  if (!read_proc_file("/proc/loadavg", text) ||
+      std::sscanf(text.c_str(), "%*s %*s %*s %*u/%llu %llu", &e, &c) != 2)
+    return false;
+  if (!read_proc_file("/proc/stat", stat_buf_)) return false;
+  const auto at = stat_buf_.find("\nprocesses ");
+  if (at == std::string::npos) return false;
+  forks = std::strtoull(stat_buf_.c_str() + at + 11, nullptr, 10);
+  cursor = c;
+  entities = e;
+  return true;
+}
+
+std::vector<DescendantWatch::Process> DescendantWatch::scan(pid_t root) {
   last_reads_ = 0;
   last_full_ = true;
   if (!proc_) return {};
-  // The last pid handed out and the scheduling entities that exist ("0.41 0.82 1.20 12/176
-  // 16728"), then the forks since boot, both read before the listing: a pid handed out after
-  // these reads is either listed now or new to the next look.
-  std::uint64_t cursor = 0, entities = 0, forks = 0;
-  bool counters = false;
-  if (std::string text; read_proc_file("/proc/loadavg", text)) {
-    unsigned long long c = 0, e = 0;
-    counters = std::sscanf(text.c_str(), "%*s %*s %*s %*u/%llu %llu", &e, &c) == 2;
-    cursor = c;
-    entities = e;
-  }
-  if (counters && read_proc_file("/proc/stat", stat_buf_)) {
-    const auto at = stat_buf_.find("\nprocesses ");
-    counters = at != std::string::npos;
-    if (counters) forks = std::strtoull(stat_buf_.c_str() + at + 11, nullptr, 10);
-  } else {
-    counters = false;
-  }
+  // Read before the listing: a pid handed out after this is either listed now or new to the
+  // next look.
+  std::uint64_t cursor = 0, forks = 0, entities = 0;
+  const bool counters = read_counters(cursor, forks, entities);
   std::vector<pid_t> listing = list_pids(proc_);
 
   // Pids are handed out from the one after the last, upwards, wrapping to 300 (1 in a child
@@ -284,10 +288,7 @@ std::vector<DescendantWatch::Process> DescendantWatch::scan() {
   // pid_max - 300 less the pids in use: each entity holds at most three (its pid, its process
   // group's and its session's), and entities can have grown by one per fork meanwhile.
   bool incremental = primed_ && same_namespace_ && counters && forks >= forks_ && pid_max_ > 300;
-  if (incremental) {
-    const std::uint64_t d = forks - forks_;
-    incremental = 4 * d + 3 * entities_ < pid_max_ - 300;
-  }
+  if (incremental) incremental = 4 * (forks - forks_) + 3 * entities_ < pid_max_ - 300;
   std::vector<Process> known;
   StatFields f;
   auto look = [&](pid_t p) {
@@ -302,20 +303,26 @@ std::vector<DescendantWatch::Process> DescendantWatch::scan() {
       if (cursor_ < cursor) return v > cursor_ && v <= cursor;
       return v > cursor_ || v <= cursor;
     };
+    // Absent from the last listing: handed out before the last look's counters were read, but
+    // not yet in /proc when it listed. Before the first look there is no listing, and none
+    // needed: the root and all below it were handed out after the watch was made.
+    auto unlisted = [&](pid_t p) {
+      return listed_ && !std::binary_search(listing_.begin(), listing_.end(), p);
+    };
     for (pid_t p : listing)
-      if (std::binary_search(members_.begin(), members_.end(), p) ||
-          !std::binary_search(listing_.begin(), listing_.end(), p) || handed_out(p))
+      if (std::binary_search(members_.begin(), members_.end(), p) || unlisted(p) || handed_out(p))
         look(p);
   } else {
     for (pid_t p : listing) look(p);
   }
-  auto out = tree_below(root_, std::move(known));
+  auto out = tree_below(root, std::move(known));
   last_full_ = !incremental;
   primed_ = counters;
   cursor_ = cursor;
   forks_ = forks;
   entities_ = entities;
   listing_ = std::move(listing);
+  listed_ = true;
   members_.clear();
   for (const auto& p : out) members_.push_back(p.pid);
   std::sort(members_.begin(), members_.end());

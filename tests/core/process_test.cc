@@ -271,21 +271,22 @@ bool named(pid_t pid, const std::string& comm) {
 // adopted elsewhere) and finds what a pass over every /proc/N/stat finds, while reading the
 // stat of the processes that may be new only.
 TEST(DescendantWatch, FollowsTheTreeReadingOnlyWhatMayBeNew) {
+  DescendantWatch w;  // made before the root starts, as the runner does
   Forker f;
   ASSERT_GT(f.pid(), 0);
-  DescendantWatch w(f.pid());
-  EXPECT_TRUE(w.scan().empty());
-  EXPECT_TRUE(w.last_was_full());  // the first look reads every process
+  EXPECT_TRUE(w.scan(f.pid()).empty());
+  // Incremental where /proc/loadavg and /proc/stat say what it needs (every Linux since 2.6
+  // in its own pid namespace), from the first look on; a /proc of another namespace reads every
+  // process each time.
+  const bool incremental = !w.last_was_full();
 
   const auto c = f.ask('c');
   ASSERT_EQ(c.size(), 1u);
-  auto s = w.scan();
+  auto s = w.scan(f.pid());
   EXPECT_EQ(pids_of(s), std::set<pid_t>({c[0]}));
   ASSERT_NE(find(s, c[0]), nullptr);
   EXPECT_EQ(find(s, c[0])->ppid, f.pid());
-  // Incremental where /proc/loadavg and /proc/stat say what it needs (every Linux since 2.6
-  // in its own pid namespace); a /proc of another namespace reads every process each time.
-  const bool incremental = !w.last_was_full();
+  EXPECT_EQ(w.last_was_full(), !incremental);
   if (incremental) {
     std::size_t listed = 0;
     for (const auto& e : std::filesystem::directory_iterator("/proc"))
@@ -299,7 +300,7 @@ TEST(DescendantWatch, FollowsTheTreeReadingOnlyWhatMayBeNew) {
   const auto e = f.ask('e');
   ASSERT_EQ(e.size(), 1u);
   ASSERT_TRUE(named(e[0], "sleep"));
-  s = w.scan();
+  s = w.scan(f.pid());
   EXPECT_EQ(w.last_was_full(), !incremental);
   EXPECT_EQ(pids_of(s), std::set<pid_t>({c[0], g[0], g[1], e[0]}));
   ASSERT_NE(find(s, g[1]), nullptr);
@@ -316,7 +317,8 @@ TEST(DescendantWatch, FollowsTheTreeReadingOnlyWhatMayBeNew) {
 
   // The grandchild's parent ends: it is adopted by a subreaper or init, out of the tree.
   ASSERT_TRUE(f.ask('k').empty());
-  s = w.scan();
+  s = w.scan(f.pid());
+  EXPECT_EQ(w.last_was_full(), !incremental);
   EXPECT_EQ(pids_of(s), std::set<pid_t>({c[0], e[0]}));
   const auto after = process_descendants(f.pid());
   EXPECT_EQ(pids_of(s), std::set<pid_t>(after.begin(), after.end()));

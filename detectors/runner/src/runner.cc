@@ -231,6 +231,9 @@ Result<RunResult> run(const RunOptions& o) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   set(protocol::kEnvT0Ns, std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
                                          static_cast<std::uint64_t>(ts.tv_nsec)));
+  // Made before the spawn: what exists then is none of the target's (DescendantWatch).
+  std::optional<DescendantWatch> descendants;
+  if (!o.trace_children) descendants.emplace();
   // Made before the spawn, so a signal that comes while the target starts is passed on too.
   std::optional<TerminationSignals> forward;
   if (o.stop.forward_signals) forward.emplace();
@@ -257,8 +260,6 @@ Result<RunResult> run(const RunOptions& o) {
       double first_ms = 0, last_ms = 0;
     };
     std::map<pid_t, Seen> children;
-    std::optional<DescendantWatch> descendants;
-    if (!o.trace_children) descendants.emplace(pid);
     double last_scan = start;
     // Rolling the timeline (RunOptions::roll_every_bytes): its size is looked at once a second.
     double last_roll_check = start;
@@ -268,7 +269,7 @@ Result<RunResult> run(const RunOptions& o) {
       const double now = monotonic_ms();
       if (!o.trace_children && now - last_scan >= 500) {
         last_scan = now;
-        for (auto& c : descendants->scan()) {
+        for (auto& c : descendants->scan(pid)) {
           auto [it, fresh] = children.try_emplace(c.pid);
           if (fresh) it->second.first_ms = now - start;
           // Its name now: a wrapper script (bash) may have exec'd into the program since.

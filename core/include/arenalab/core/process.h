@@ -161,14 +161,16 @@ std::vector<pid_t> process_descendants(pid_t pid);
 //  - a process that is not a descendant never becomes one (an orphan is adopted by a
 //    subreaper or init, an ancestor, never by a process of another branch), so the others
 //    need no second look.
+// The watch is made before the root starts (the runner makes it before the spawn): what exists
+// then is no descendant, so even the first look reads only what is new since.
 // A look reads every /proc/N/stat instead (as process_descendants does) when it cannot rely on
-// that: the first look, a /proc of another pid namespace than ours, /proc/loadavg or the fork
-// counter (/proc/stat "processes") unreadable, or as many forks since the last look as the
-// pid space could cycle through. Its one blind spot is a whole cycle of pids handed out by forks
-// that then fail (a fork bomb held by a pids limit), which the fork counter does not count.
+// that: a /proc of another pid namespace than ours, /proc/loadavg or the fork counter
+// (/proc/stat "processes") unreadable, or as many forks since the last look as the pid space
+// could cycle through. Its one blind spot is a whole cycle of pids handed out by forks that then
+// fail (a fork bomb held by a pids limit), which the fork counter does not count.
 class DescendantWatch {
  public:
-  explicit DescendantWatch(pid_t root);
+  DescendantWatch();
   ~DescendantWatch();
   DescendantWatch(const DescendantWatch&) = delete;
   DescendantWatch& operator=(const DescendantWatch&) = delete;
@@ -178,19 +180,23 @@ class DescendantWatch {
     pid_t ppid = 0;
     std::string comm;  // its name now (a wrapper may have exec'd since)
   };
-  // The descendants now, parents first.
-  std::vector<Process> scan();
+  // The descendants of `root` now, parents first. One root per watch, started after it was made.
+  std::vector<Process> scan(pid_t root);
 
   // What the last scan did: whether it read every process's stat, and how many it read.
   bool last_was_full() const { return last_full_; }
   std::size_t last_reads() const { return last_reads_; }
 
  private:
-  pid_t root_;
+  // The last pid handed out, the forks since boot and the scheduling entities, from
+  // /proc/loadavg and /proc/stat; false when one is missing.
+  bool read_counters(std::uint64_t& cursor, std::uint64_t& forks, std::uint64_t& entities);
+
   DIR* proc_ = nullptr;
   bool same_namespace_ = false;
   std::uint64_t pid_max_ = 0;
-  bool primed_ = false;  // a scan has run: cursor_, forks_, entities_ and listing_ hold its values
+  bool primed_ = false;  // cursor_, forks_ and entities_ hold the last look's values
+  bool listed_ = false;  // listing_ too (not before the first look)
   std::uint64_t cursor_ = 0, forks_ = 0, entities_ = 0;
   std::string stat_buf_;        // /proc/stat, read into the same buffer each time
   std::vector<pid_t> listing_;  // sorted
