@@ -4,7 +4,8 @@
 // interposer's exact mmap counter after each step; `leak COUNT SIZE`: leaks COUNT blocks of SIZE
 // bytes (the sample-mode estimate must find COUNT * SIZE); `realloc-leak COUNT SIZE`: the same
 // leak made through realloc alone (each block made by realloc(NULL), then grown), beside as many
-// blocks made, grown and freed through realloc (which must not count).
+// blocks made, grown and freed through realloc (which must not count); `stacks LEVELS`: one
+// allocation (freed at once) from each of 2^LEVELS distinct call stacks.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
@@ -85,11 +86,42 @@ static int realloc_leak(long count, long size) {
   return 0;
 }
 
+// Each level calls on through one of two call sites, so each of the 2^level paths down is a
+// call stack of its own. The empty asm after each call keeps it from being a tail call.
+static void walk(int level, unsigned long bits);
+__attribute__((noinline)) static void left(int level, unsigned long bits) {
+  walk(level, bits);
+  __asm__ volatile("");
+}
+__attribute__((noinline)) static void right(int level, unsigned long bits) {
+  walk(level, bits);
+  __asm__ volatile("");
+}
+__attribute__((noinline)) static void walk(int level, unsigned long bits) {
+  if (level == 0) {
+    free(malloc(16));
+    return;
+  }
+  if (bits & 1)
+    left(level - 1, bits >> 1);
+  else
+    right(level - 1, bits >> 1);
+  __asm__ volatile("");
+}
+
+static int stacks(int levels) {
+  for (unsigned long path = 0; path < (1UL << levels); ++path) walk(levels, path);
+  printf("stacks %lu\n", 1UL << levels);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc >= 2 && strcmp(argv[1], "reserve") == 0) return reserve();
   if (argc >= 4 && strcmp(argv[1], "leak") == 0) return leak(atol(argv[2]), atol(argv[3]));
   if (argc >= 4 && strcmp(argv[1], "realloc-leak") == 0)
     return realloc_leak(atol(argv[2]), atol(argv[3]));
-  fprintf(stderr, "usage: %s reserve | leak COUNT SIZE | realloc-leak COUNT SIZE\n", argv[0]);
+  if (argc >= 3 && strcmp(argv[1], "stacks") == 0) return stacks(atoi(argv[2]));
+  fprintf(stderr, "usage: %s reserve | leak COUNT SIZE | realloc-leak COUNT SIZE | stacks LEVELS\n",
+          argv[0]);
   return 2;
 }
