@@ -47,6 +47,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(20, setup);
+ARENALAB_COMMAND(20, "workloads", setup);
 
 }  // namespace arenalab::cli
