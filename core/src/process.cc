@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <unordered_set>
 #include <utility>
 
 extern char** environ;
@@ -128,13 +129,12 @@ std::vector<DescendantWatch::Process> tree_below(pid_t root,
   std::vector<DescendantWatch::Process> out;
   std::vector<pid_t> queue{root};
   // Each pid is looked up once: a snapshot taken while pids are reused can hold a cycle.
-  std::vector<pid_t> visited{root};
+  std::unordered_set<pid_t> visited{root};
   for (std::size_t i = 0; i < queue.size(); ++i) {
     auto lo = std::lower_bound(known.begin(), known.end(), queue[i],
                                [](const auto& p, pid_t v) { return p.ppid < v; });
     for (; lo != known.end() && lo->ppid == queue[i]; ++lo) {
-      if (std::find(visited.begin(), visited.end(), lo->pid) != visited.end()) continue;
-      visited.push_back(lo->pid);
+      if (!visited.insert(lo->pid).second) continue;
       queue.push_back(lo->pid);
       out.push_back(*lo);
     }
