@@ -105,6 +105,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(10, setup);
+ARENALAB_COMMAND(10, "allocators", setup);
 
 }  // namespace arenalab::cli

@@ -62,6 +62,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(47, setup);
+ARENALAB_COMMAND(47, "analyze", setup);
 
 }  // namespace arenalab::cli

@@ -101,6 +101,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(90, setup);
+ARENALAB_COMMAND(90, "budget", setup);
 
 }  // namespace arenalab::cli

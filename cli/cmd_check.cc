@@ -120,6 +120,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(95, setup);
+ARENALAB_COMMAND(95, "check", setup);
 
 }  // namespace arenalab::cli

@@ -95,6 +95,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(45, setup);
+ARENALAB_COMMAND(45, "classify", setup);
 
 }  // namespace arenalab::cli

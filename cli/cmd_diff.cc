@@ -82,6 +82,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(46, setup);
+ARENALAB_COMMAND(46, "diff", setup);
 
 }  // namespace arenalab::cli

@@ -250,6 +250,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(70, setup);
+ARENALAB_COMMAND(70, "matrix", setup);
 
 }  // namespace arenalab::cli

@@ -174,6 +174,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(45, setup);
+ARENALAB_COMMAND(45, "profile", setup);
 
 }  // namespace arenalab::cli

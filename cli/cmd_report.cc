@@ -50,6 +50,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(90, setup);
+ARENALAB_COMMAND(90, "report", setup);
 
 }  // namespace arenalab::cli

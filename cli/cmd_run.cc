@@ -91,6 +91,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(30, setup);
+ARENALAB_COMMAND(30, "run", setup);
 
 }  // namespace arenalab::cli

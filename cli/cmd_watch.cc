@@ -231,6 +231,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(40, setup);
+ARENALAB_COMMAND(40, "watch", setup);
 
 }  // namespace arenalab::cli

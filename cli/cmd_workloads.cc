@@ -42,6 +42,6 @@ void setup(CLI::App& root, int& exit_code) {
 
 }  // namespace
 
-ARENALAB_COMMAND(20, setup);
+ARENALAB_COMMAND(20, "workloads", setup);
 
 }  // namespace arenalab::cli

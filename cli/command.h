@@ -21,15 +21,16 @@ inline constexpr int kExitUnresolved = 4;
 using CommandSetup = std::function<void(CLI::App& root, int& exit_code)>;
 
 struct CommandEntry {
-  int order;  // position in `arenalab --help`
+  int order;         // position in `arenalab --help`
+  const char* name;  // the subcommand `setup` adds
   CommandSetup setup;
 };
 
 std::vector<CommandEntry>& command_registry();
 
 struct CommandRegistrar {
-  CommandRegistrar(int order, CommandSetup setup) {
-    command_registry().push_back({order, std::move(setup)});
+  CommandRegistrar(int order, const char* name, CommandSetup setup) {
+    command_registry().push_back({order, name, std::move(setup)});
   }
 };
 
@@ -40,5 +41,6 @@ void print_error(const std::string& command, const std::string& message);
 
 #define ARENALAB_CONCAT_INNER(a, b) a##b
 #define ARENALAB_CONCAT(a, b) ARENALAB_CONCAT_INNER(a, b)
-#define ARENALAB_COMMAND(order, fn) \
-  static ::arenalab::cli::CommandRegistrar ARENALAB_CONCAT(arenalab_command_, __LINE__)(order, fn)
+#define ARENALAB_COMMAND(order, name, fn)                                                      \
+  static ::arenalab::cli::CommandRegistrar ARENALAB_CONCAT(arenalab_command_, __LINE__)(order, \
+                                                                                        name, fn)

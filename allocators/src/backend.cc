@@ -24,10 +24,27 @@ void copy_str(char* dst, std::size_t cap, const char* src) {
 // True if `symbol`, looked up from `handle`, is defined inside the object loaded at `base`.
 void* symbol_in_object(void* handle, const char* symbol, const void* base) {
   void* sym = dlsym(handle, symbol);
-  if (!sym) return nullptr;
-  Dl_info info{};
-  if (dladdr(sym, &info) == 0 || info.dli_fbase != base) return nullptr;
+  if (!sym || object_start(sym) != base) return nullptr;
   return sym;
+}
+
+// The shared object that contains `addr`, as dladdr names it (its link map's l_name), without
+// dladdr's search of its symbols; false for the main program (dladdr names it by argv[0]) and
+// where _dl_find_object is missing or does not answer.
+bool shared_object_of(const void* addr, Dl_info* info) {
+#if defined(__GLIBC_PREREQ) && __GLIBC_PREREQ(2, 35)
+  dl_find_object found{};
+  if (_dl_find_object(const_cast<void*>(addr), &found) != 0 || !found.dlfo_link_map) return false;
+  const char* name = found.dlfo_link_map->l_name;
+  if (!name || !*name) return false;
+  info->dli_fname = name;
+  info->dli_fbase = found.dlfo_map_start;
+  return true;
+#else
+  (void)addr;
+  (void)info;
+  return false;
+#endif
 }
 
 // The malloc the arenalab interposer forwards to: the first object after it, in the global
@@ -64,14 +81,16 @@ bool identify_malloc(void* malloc_fn, Identification* out) {
   if (!malloc_fn) return false;
   Dl_info info{};
   ElfW(Sym)* symbol = nullptr;  // dladdr1 fills a const pointer through void**
-  if (dladdr1(malloc_fn, &info, reinterpret_cast<void**>(&symbol), RTLD_DL_SYMENT) == 0 ||
-      !info.dli_fname)
-    return false;
   // A program linked without PIE that takes malloc's address (Debian's python3) gets a
   // canonical PLT entry: every reference to malloc, dlsym(RTLD_DEFAULT) included, resolves to
   // that stub in the program, which dladdr finds as an *undefined* symbol. The stub jumps to
   // the real definition, the first object after the program in lookup order that defines
-  // malloc (dl_iterate_phdr names the program "").
+  // malloc (dl_iterate_phdr names the program ""). Only an executable has such stubs: in a
+  // shared object the address is the definition, and its object is all that is needed.
+  if (!shared_object_of(malloc_fn, &info) &&
+      (dladdr1(malloc_fn, &info, reinterpret_cast<void**>(&symbol), RTLD_DL_SYMENT) == 0 ||
+       !info.dli_fname))
+    return false;
   if (symbol != nullptr && symbol->st_shndx == SHN_UNDEF) {
     NextMalloc next{""};
     dl_iterate_phdr(find_next_malloc, &next);
@@ -121,6 +140,16 @@ bool identify_malloc(void* malloc_fn, Identification* out) {
   }
   dlclose(handle);
   return true;
+}
+
+const void* object_start(const void* addr) {
+  if (!addr) return nullptr;
+#if defined(__GLIBC_PREREQ) && __GLIBC_PREREQ(2, 35)
+  dl_find_object found{};
+  if (_dl_find_object(const_cast<void*>(addr), &found) == 0) return found.dlfo_map_start;
+#endif
+  Dl_info info{};
+  return dladdr(addr, &info) != 0 ? info.dli_fbase : nullptr;
 }
 
 bool identify_current(Identification* out) {

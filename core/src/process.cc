@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <unordered_set>
 #include <utility>
 
 extern char** environ;
@@ -79,41 +80,113 @@ extern "C" void on_termination_signal(int sig, siginfo_t* info, void*) {
   g_received_count.store(n + 1, std::memory_order_release);
 }
 
-// The pids whose parent is `parent` (from /proc/PID/stat's fourth field, after the command
-// name in parentheses, which may itself hold spaces and parentheses).
-std::vector<pid_t> children_of(pid_t parent) {
+// What a look at /proc/N/stat needs: the parent and the name (between the first '(' and the
+// last ')', as the name may itself hold spaces and parentheses).
+struct StatFields {
+  pid_t ppid = 0;
+  std::string comm;
+};
+
+bool read_stat(int proc_fd, pid_t pid, StatFields& out) {
+  char path[32];
+  std::snprintf(path, sizeof path, "%d/stat", static_cast<int>(pid));
+  const int fd = ::openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  const char* open_paren = std::strchr(buf, '(');
+  const char* close_paren = std::strrchr(buf, ')');
+  if (!open_paren || !close_paren || close_paren < open_paren) return false;
+  char state = 0;
+  int ppid = 0;
+  if (std::sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) return false;
+  out.ppid = static_cast<pid_t>(ppid);
+  out.comm.assign(open_paren + 1, close_paren);
+  return true;
+}
+
+// The pids /proc lists now (processes, not threads), sorted. `dir` is rewound first.
+std::vector<pid_t> list_pids(DIR* dir) {
   std::vector<pid_t> out;
-  DIR* d = ::opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
+  ::rewinddir(dir);
+  while (dirent* e = ::readdir(dir)) {
     const char* name = e->d_name;
     if (*name < '1' || *name > '9') continue;
-    char path[300];
-    std::snprintf(path, sizeof path, "/proc/%s/stat", name);
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    char buf[1024];
-    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    if (n <= 0) continue;
-    buf[n] = '\0';
-    const char* close_paren = std::strrchr(buf, ')');
-    if (!close_paren) continue;
-    char state = 0;
-    int ppid = 0;
-    if (std::sscanf(close_paren + 1, " %c %d", &state, &ppid) == 2 && ppid == parent)
-      out.push_back(static_cast<pid_t>(std::atoi(name)));
+    out.push_back(static_cast<pid_t>(std::atoi(name)));
   }
-  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The processes below `root` among `known` (each with its parent), parents first.
+std::vector<DescendantWatch::Process> tree_below(pid_t root,
+                                                 std::vector<DescendantWatch::Process> known) {
+  std::sort(known.begin(), known.end(),
+            [](const auto& a, const auto& b) { return a.ppid < b.ppid; });
+  std::vector<DescendantWatch::Process> out;
+  std::vector<pid_t> queue{root};
+  // Each pid is looked up once: a snapshot taken while pids are reused can hold a cycle.
+  std::unordered_set<pid_t> visited{root};
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    auto lo = std::lower_bound(known.begin(), known.end(), queue[i],
+                               [](const auto& p, pid_t v) { return p.ppid < v; });
+    for (; lo != known.end() && lo->ppid == queue[i]; ++lo) {
+      if (!visited.insert(lo->pid).second) continue;
+      queue.push_back(lo->pid);
+      out.push_back(*lo);
+    }
+  }
+  return out;
+}
+
+// Every process /proc lists, with its parent: one pass.
+std::vector<DescendantWatch::Process> all_processes(DIR* dir) {
+  std::vector<DescendantWatch::Process> out;
+  StatFields f;
+  for (pid_t p : list_pids(dir))
+    if (read_stat(::dirfd(dir), p, f)) out.push_back({p, f.ppid, f.comm});
   return out;
 }
 
 // `pid` and everything below it, parents first.
 std::vector<pid_t> process_tree(pid_t pid) {
   std::vector<pid_t> tree{pid};
-  for (std::size_t i = 0; i < tree.size() && tree.size() < 4096; ++i)
-    for (pid_t c : children_of(tree[i])) tree.push_back(c);
+  DIR* d = ::opendir("/proc");
+  if (!d) return tree;
+  for (const auto& p : tree_below(pid, all_processes(d))) tree.push_back(p.pid);
+  ::closedir(d);
   return tree;
+}
+
+// The pids whose parent is `parent`.
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  for (const auto& p : all_processes(d))
+    if (p.ppid == parent) out.push_back(p.pid);
+  ::closedir(d);
+  return out;
+}
+
+// A whole file of /proc into `buf` (its size is not known before: read until the end).
+bool read_proc_file(const char* path, std::string& buf) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  buf.clear();
+  char chunk[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return n == 0;
+    }
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
 }
 
 }  // namespace
@@ -164,6 +237,96 @@ std::vector<pid_t> process_descendants(pid_t pid) {
   auto tree = process_tree(pid);
   tree.erase(tree.begin());
   return tree;
+}
+
+DescendantWatch::DescendantWatch() {
+  proc_ = ::opendir("/proc");
+  // /proc/loadavg's last pid is of our pid namespace; the pids /proc lists are of its mount's.
+  // They are one namespace when /proc/self is our pid.
+  char self[32] = {};
+  const ssize_t n = ::readlink("/proc/self", self, sizeof self - 1);
+  same_namespace_ = n > 0 && std::atoi(self) == ::getpid();
+  std::string text;
+  if (read_proc_file("/proc/sys/kernel/pid_max", text))
+    pid_max_ = std::strtoull(text.c_str(), nullptr, 10);
+  primed_ = read_counters(cursor_, forks_, entities_);
+}
+
+DescendantWatch::~DescendantWatch() {
+  if (proc_) ::closedir(proc_);
+}
+
+bool DescendantWatch::read_counters(std::uint64_t& cursor, std::uint64_t& forks,
+                                    std::uint64_t& entities) {
+  // "0.41 0.82 1.20 12/176 16728": the entities that exist and the last pid handed out.
+  std::string text;
+  unsigned long long c = 0, e = 0;
+  if (!read_proc_file("/proc/loadavg", text) ||
+      std::sscanf(text.c_str(), "%*s %*s %*s %*u/%llu %llu", &e, &c) != 2)
+    return false;
+  if (!read_proc_file("/proc/stat", stat_buf_)) return false;
+  const auto at = stat_buf_.find("\nprocesses ");
+  if (at == std::string::npos) return false;
+  forks = std::strtoull(stat_buf_.c_str() + at + 11, nullptr, 10);
+  cursor = c;
+  entities = e;
+  return true;
+}
+
+std::vector<DescendantWatch::Process> DescendantWatch::scan(pid_t root) {
+  last_reads_ = 0;
+  last_full_ = true;
+  if (!proc_) return {};
+  // Read before the listing: a pid handed out after this is either listed now or new to the
+  // next look.
+  std::uint64_t cursor = 0, forks = 0, entities = 0;
+  const bool counters = read_counters(cursor, forks, entities);
+  std::vector<pid_t> listing = list_pids(proc_);
+
+  // Pids are handed out from the one after the last, upwards, wrapping to 300 (1 in a child
+  // namespace), skipping those in use. A whole cycle since the last look needs at least
+  // pid_max - 300 less the pids in use: each entity holds at most three (its pid, its process
+  // group's and its session's), and entities can have grown by one per fork meanwhile.
+  bool incremental = primed_ && same_namespace_ && counters && forks >= forks_ && pid_max_ > 300;
+  if (incremental) incremental = 4 * (forks - forks_) + 3 * entities_ < pid_max_ - 300;
+  std::vector<Process> known;
+  StatFields f;
+  auto look = [&](pid_t p) {
+    ++last_reads_;
+    if (read_stat(::dirfd(proc_), p, f)) known.push_back({p, f.ppid, f.comm});
+  };
+  if (incremental) {
+    // (cursor_, cursor], cyclically: the pids handed out since the last look.
+    auto handed_out = [&](pid_t p) {
+      const auto v = static_cast<std::uint64_t>(p);
+      if (cursor_ == cursor) return false;
+      if (cursor_ < cursor) return v > cursor_ && v <= cursor;
+      return v > cursor_ || v <= cursor;
+    };
+    // Absent from the last listing: handed out before the last look's counters were read, but
+    // not yet in /proc when it listed. Before the first look there is no listing, and none
+    // needed: the root and all below it were handed out after the watch was made.
+    auto unlisted = [&](pid_t p) {
+      return listed_ && !std::binary_search(listing_.begin(), listing_.end(), p);
+    };
+    for (pid_t p : listing)
+      if (std::binary_search(members_.begin(), members_.end(), p) || unlisted(p) || handed_out(p))
+        look(p);
+  } else {
+    for (pid_t p : listing) look(p);
+  }
+  auto out = tree_below(root, std::move(known));
+  last_full_ = !incremental;
+  primed_ = counters;
+  cursor_ = cursor;
+  forks_ = forks;
+  entities_ = entities;
+  listing_ = std::move(listing);
+  listed_ = true;
+  members_.clear();
+  for (const auto& p : out) members_.push_back(p.pid);
+  std::sort(members_.begin(), members_.end());
+  return out;
 }
 
 int exit_by_signal(int sig) {

@@ -84,6 +84,39 @@ inline void* realloc_impl(void* p, size_t n, size_t count, bool array) {
   return q;
 }
 
+// Sample mode's realloc once its fast path (hook_realloc) has taken n off a countdown that ran
+// out, for a block the filter does not know: what realloc_impl does then, without taking n off
+// again. Nested in our code it forwards, as realloc_impl's Hook would.
+__attribute__((noinline)) void* realloc_sample_rest(void* p, size_t n) {
+  ThreadState& t = t_state;
+  if (t.busy != 0) return g_real.realloc(p, n);
+  void* q = g_real.realloc(p, n);
+  BusyScope busy(t, kWasIdle);
+  if (q) {
+    sample_alloc(t, q, n);
+  } else if (p && n != 0) {
+    // Failed: the old block is still live and is the one sampled; errno stays the allocator's.
+    const int saved_errno = errno;
+    sample_alloc(t, p, n);
+    errno = saved_errno;
+  }
+  return q;
+}
+
+// realloc. Sample mode's fast path is malloc's and free's together (malloc_free.cc): a block the
+// filter does not know (null included) and bytes that leave the countdown above 0 need nothing
+// but the forward: one test of g_flags, the filter bit, the countdown, a tail call (about 15
+// instructions; realloc_impl's general path, with its frame and its Hook, about 80). Like
+// malloc's, it needs no busy test: a nested call forwards the same way.
+__attribute__((always_inline)) inline void* hook_realloc(void* p, size_t n) {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
+  if (__builtin_expect(f == (kModeSample | kDirect) && !sample_maybe_tracked(p), 1)) {
+    if (__builtin_expect(countdown_take(n), 1)) return g_real.realloc(p, n);
+    return realloc_sample_rest(p, n);
+  }
+  return realloc_impl(p, n, 1, false);
+}
+
 __attribute__((always_inline)) inline int hook_posix_memalign(void** out, size_t align, size_t n) {
   if (__builtin_expect(!ready(), 0)) {
     *out = bootstrap_alloc(n, align);

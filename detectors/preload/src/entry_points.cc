@@ -26,7 +26,7 @@ using namespace arenalab::preload;
 // ---- the malloc family ----
 // malloc and free: in malloc_free.cc (see there why they are not forwards).
 ARENALAB_EXPORT void* calloc(size_t n, size_t size) { return hook_calloc(n, size); }
-ARENALAB_EXPORT void* realloc(void* p, size_t n) { return realloc_impl(p, n, 1, false); }
+ARENALAB_EXPORT void* realloc(void* p, size_t n) { return hook_realloc(p, n); }
 ARENALAB_EXPORT void* reallocarray(void* p, size_t n, size_t size) {
   return realloc_impl(p, n, size, true);
 }

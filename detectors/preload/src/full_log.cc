@@ -47,6 +47,7 @@ SpinLock g_log_create_lock;
 pthread_key_t g_log_key;
 bool g_log_key_ok = false;
 std::atomic<long long> g_log_dropped{0};  // events of threads beyond kMaxLogs
+std::atomic<long long> g_unstacked{0};    // allocations logged without their stack (table full)
 
 // ---- full log (binary, little endian; documented in docs/interposer.md) ----
 std::uint64_t now_ns() {
@@ -231,6 +232,7 @@ void full_alloc(void* p, size_t size) {
   const int depth = capture_stack_inline(frames, kMaxDepth);
   bool added = false;
   long id = find_stack_shared(frames, depth, &added);
+  if (__builtin_expect(id < 0, 0)) g_unstacked.fetch_add(1, std::memory_order_relaxed);
   ThreadLog* l = my_log(t);
   if (!l) {
     g_log_dropped.fetch_add(1, std::memory_order_relaxed);
@@ -295,6 +297,7 @@ void profile_flush_at(std::uint64_t t_ms) {
 }
 
 long long profile_full_dropped() { return g_log_dropped.load(std::memory_order_relaxed); }
+long long profile_full_unstacked() { return g_unstacked.load(std::memory_order_relaxed); }
 
 void full_log_atfork_child() {
   // The child never writes the parent's full log (nor touches its thread logs, whose locks

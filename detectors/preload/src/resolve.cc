@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "arenalab/allocators/backend.h"
 #include "arenalab/preload/protocol.h"
 
 namespace arenalab::preload {
@@ -40,10 +41,7 @@ void resolve_new() {
 // leaves glibc's as the next definition, and glibc's returns glibc blocks the allocator's free
 // cannot take (the bare program crashes). Such entry points are rebuilt on the allocator's
 // own realloc / memalign instead.
-const void* object_of(void* fn) {
-  Dl_info info{};
-  return (fn && dladdr(fn, &info)) ? info.dli_fbase : nullptr;
-}
+const void* object_of(void* fn) { return object_start(fn); }
 void* emulated_reallocarray(void* p, size_t n, size_t size) {
   if (size && n > static_cast<size_t>(-1) / size) {
     errno = ENOMEM;

@@ -13,6 +13,7 @@
 #include "arenalab/allocators/backend.h"
 #include "arenalab/preload/format.h"
 #include "arenalab/preload/helper_thread.h"
+#include "profile.h"
 #include "session.h"
 #include "state.h"
 
@@ -36,6 +37,8 @@ long g_cap_lines = 0;
 // wake after a stall advances the count by the ticks it skipped, so "tick % every == 0" could
 // step over a dump that fell due during the stall.
 bool crossed(long prev, long tick, long every) { return tick / every != prev / every; }
+
+static_assert(kMaxStacks == 65536, "the full log's warning names the stack table's size");
 
 // One sample per interval on an absolute schedule (CLOCK_MONOTONIC deadlines: no drift). `tick`
 // counts the intervals since start, the ones skipped after a stall included, so dump_every and
@@ -142,6 +145,9 @@ void sampler_final() {
     if (g_session.jeprof_dump_every > 0) dumps_write_jeprof();
     note_dropped("full log incomplete: ", profile_full_dropped(),
                  " events of threads beyond 4096 at once were not recorded");
+    note_dropped("full log: ", profile_full_unstacked(),
+                 " allocations were logged without their call stack: the stack table holds 65536 "
+                 "distinct stacks (the profile counts them under '(stack not recorded)')");
     note_dropped("sample mode: ", profile_sample_dropped(),
                  " samples dropped (the table of live sampled blocks or of stacks was full): "
                  "sampled_live_bytes and the heap profiles undercount");

@@ -153,12 +153,18 @@ void identify() {
   Session& s = g_session;
   ensure_resolved();
   void* called = dlsym(RTLD_DEFAULT, "malloc");
-  Dl_info mine{}, theirs{};
+  // The objects are compared by their start (object_start: no search of their symbols).
+  auto foreign = [&] {
+    const void* mine = object_start(reinterpret_cast<void*>(&arenalab_preload_init));
+    const void* theirs = object_start(called);
+    return mine && theirs && mine != theirs;
+  };
   if (!kHooksAllocation) {
     s.id_ok = called && identify_malloc(called, &s.id);
-  } else if (called && dladdr(reinterpret_cast<void*>(&arenalab_preload_init), &mine) &&
-             dladdr(called, &theirs) && mine.dli_fbase != theirs.dli_fbase) {
+  } else if (called && foreign()) {
     s.id_ok = identify_malloc(called, &s.id);
+    Dl_info theirs{};
+    dladdr(called, &theirs);  // its name, for the warning
     note_warning("target bypassed the interposer: malloc is defined by ",
                  theirs.dli_fname ? theirs.dli_fname : "?",
                  " ahead of the preload library (live bytes are not seen)");

@@ -209,6 +209,7 @@ void full_alloc(void* p, size_t size);
 void full_free(void* p);
 void profile_flush_at(std::uint64_t t_ms);  // write buffered full-log events
 long long profile_full_dropped();           // full-log events lost (threads beyond 4096)
+long long profile_full_unstacked();         // full-log allocations logged without their stack
 // Writes <out_dir>/heap.<seq>.heap (jemalloc heap_v2) atomically; returns false on failure.
 bool profile_dump_heap(int seq);
 // The name of that dump (heap.<seq>.heap, heap.<pid>.<seq>.heap in a traced fork child) into

@@ -230,6 +230,9 @@ Result<RunResult> run(const RunOptions& o) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   set(protocol::kEnvT0Ns, std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
                                          static_cast<std::uint64_t>(ts.tv_nsec)));
+  // Made before the spawn: what exists then is none of the target's (DescendantWatch).
+  std::optional<DescendantWatch> descendants;
+  if (!o.trace_children) descendants.emplace();
   // Made before the spawn, so a signal that comes while the target starts is passed on too.
   std::optional<TerminationSignals> forward;
   if (o.stop.forward_signals) forward.emplace();
@@ -249,7 +252,8 @@ Result<RunResult> run(const RunOptions& o) {
     const double tick_ms = std::max(1, o.tick_ms);
     double last_tick = start;
     // Without --trace-children only the target is watched: note the processes it starts (every
-    // 500 ms, from /proc), to name the ones that ran for a while unwatched.
+    // 500 ms, from /proc), to name the ones that ran for a while unwatched. Each look reads the
+    // known ones and those that may be new since the last (DescendantWatch), not every process.
     struct Seen {
       std::string comm;
       double first_ms = 0, last_ms = 0;
@@ -264,15 +268,11 @@ Result<RunResult> run(const RunOptions& o) {
       const double now = monotonic_ms();
       if (!o.trace_children && now - last_scan >= 500) {
         last_scan = now;
-        for (pid_t c : process_descendants(pid)) {
-          auto [it, fresh] = children.try_emplace(c);
+        for (auto& c : descendants->scan(pid)) {
+          auto [it, fresh] = children.try_emplace(c.pid);
           if (fresh) it->second.first_ms = now - start;
           // Its name now: a wrapper script (bash) may have exec'd into the program since.
-          if (auto comm = read_file("/proc/" + std::to_string(c) + "/comm"); comm) {
-            it->second.comm = *comm;
-            while (!it->second.comm.empty() && it->second.comm.back() == '\n')
-              it->second.comm.pop_back();
-          }
+          it->second.comm = std::move(c.comm);
           it->second.last_ms = now - start;
         }
       }

@@ -42,6 +42,12 @@ bool identify_malloc(void* malloc_fn, Identification* out);
 // identify_malloc(dlsym(RTLD_DEFAULT, "malloc")).
 bool identify_current(Identification* out);
 
+// The start of the loaded object that contains `addr` (dladdr's dli_fbase), nullptr when none
+// does: glibc's _dl_find_object (2.35 on; lock-free, allocation-free, a search of the sorted
+// objects) where it answers, else dladdr, which also searches the object's symbols for the
+// nearest one (about 70,000 instructions in libc). For "is this the same object".
+const void* object_start(const void* addr);
+
 // The allocator's own books, read in-process. Fields a backend cannot report are empty:
 // never zero for "unknown". Sizes are bytes.
 struct AllocatorStats {

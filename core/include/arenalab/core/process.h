@@ -3,6 +3,7 @@
 // seam through which run, watch, matrix, budget and the probe start other programs.
 #pragma once
 
+#include <dirent.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -145,7 +146,64 @@ class TerminationSignals {
 int exit_by_signal(int sig);
 
 // The processes below `pid` (children, their children, ...), from /proc; empty when it has none.
+// One pass over /proc (every /proc/N/stat), parents first.
 std::vector<pid_t> process_descendants(pid_t pid);
+
+// The processes below `root`, followed from one look to the next at the cost of what changed
+// (the runner looks every 500 ms while its target runs). This kernel interface has no list of a
+// process's children without CONFIG_PROC_CHILDREN, so a look that reads every /proc/N/stat
+// costs each process on the machine; this one reads the stat of the known descendants and of
+// the processes that may be new since the last look, and lists /proc (one getdents):
+//  - a new process is one absent from the last listing, or one whose pid was handed out since
+//    the last look: pids are handed out cyclically, and /proc/loadavg's fifth field is the
+//    last one (of the reader's pid namespace), so a pid reused since the last look lies between
+//    the two values read;
+//  - a process that is not a descendant never becomes one (an orphan is adopted by a
+//    subreaper or init, an ancestor, never by a process of another branch), so the others
+//    need no second look.
+// The watch is made before the root starts (the runner makes it before the spawn): what exists
+// then is no descendant, so even the first look reads only what is new since.
+// A look reads every /proc/N/stat instead (as process_descendants does) when it cannot rely on
+// that: a /proc of another pid namespace than ours, /proc/loadavg or the fork counter
+// (/proc/stat "processes") unreadable, or as many forks since the last look as the pid space
+// could cycle through. Its one blind spot is a whole cycle of pids handed out by forks that then
+// fail (a fork bomb held by a pids limit), which the fork counter does not count.
+class DescendantWatch {
+ public:
+  DescendantWatch();
+  ~DescendantWatch();
+  DescendantWatch(const DescendantWatch&) = delete;
+  DescendantWatch& operator=(const DescendantWatch&) = delete;
+
+  struct Process {
+    pid_t pid = 0;
+    pid_t ppid = 0;
+    std::string comm;  // its name now (a wrapper may have exec'd since)
+  };
+  // The descendants of `root` now, parents first. One root per watch, started after it was made.
+  std::vector<Process> scan(pid_t root);
+
+  // What the last scan did: whether it read every process's stat, and how many it read.
+  bool last_was_full() const { return last_full_; }
+  std::size_t last_reads() const { return last_reads_; }
+
+ private:
+  // The last pid handed out, the forks since boot and the scheduling entities, from
+  // /proc/loadavg and /proc/stat; false when one is missing.
+  bool read_counters(std::uint64_t& cursor, std::uint64_t& forks, std::uint64_t& entities);
+
+  DIR* proc_ = nullptr;
+  bool same_namespace_ = false;
+  std::uint64_t pid_max_ = 0;
+  bool primed_ = false;  // cursor_, forks_ and entities_ hold the last look's values
+  bool listed_ = false;  // listing_ too (not before the first look)
+  std::uint64_t cursor_ = 0, forks_ = 0, entities_ = 0;
+  std::string stat_buf_;        // /proc/stat, read into the same buffer each time
+  std::vector<pid_t> listing_;  // sorted
+  std::vector<pid_t> members_;  // the descendants at the last scan
+  bool last_full_ = false;
+  std::size_t last_reads_ = 0;
+};
 
 // "SIGINT", "INT", "int", "2" -> 2; 0 for anything else (only the signals worth stopping a
 // target with: INT TERM HUP QUIT KILL USR1 USR2).
