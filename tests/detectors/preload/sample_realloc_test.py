@@ -6,12 +6,9 @@
 # bytes made by realloc(NULL) and grown by realloc, beside as many blocks made, grown and freed
 # by realloc, at --sample-bytes 32 (most calls sample): the estimate must find the leak within
 # 10 %, and the freed ones must not count.
-import json
-import os
-import subprocess
 import sys
 
-from support import parse_args
+from support import parse_args, sample_run
 
 COUNT, SIZE = 100_000, 64
 TOLERANCE = 0.10
@@ -19,17 +16,10 @@ TOLERANCE = 0.10
 
 def main():
     args = parse_args("probe")
-    out = os.path.join(args.workdir, "out")
-    p = subprocess.run([args.arenalab, "run", "-q", "--mode", "sample", "--sample-bytes",
-                        "32", "--out", out, "--", args.probe, "realloc-leak", str(COUNT),
-                        str(SIZE)], capture_output=True, text=True, timeout=240)
-    if p.returncode != 0:
-        print(f"FAIL: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    got = sample_run(args, "realloc-leak", str(COUNT), str(SIZE))
+    if got is None:
         return 1
-    with open(os.path.join(out, "timeline.jsonl")) as f:
-        last = [json.loads(line) for line in f][-1]
-    with open(os.path.join(out, "run.json")) as f:
-        warnings = json.load(f).get("warnings", [])
+    last, warnings = got
     truth = COUNT * SIZE
     estimate = last.get("sampled_live_bytes")
     if estimate is None:

@@ -5,12 +5,9 @@
 # samples the old table held, where sampled_live_bytes levelled off at about 65 % of the truth.
 # The estimate must be within 10 % of the bytes leaked, or run.json must say samples were
 # dropped.
-import json
-import os
-import subprocess
 import sys
 
-from support import parse_args
+from support import parse_args, sample_run
 
 COUNT, SIZE = 700_000, 64
 TOLERANCE = 0.10
@@ -18,17 +15,10 @@ TOLERANCE = 0.10
 
 def main():
     args = parse_args("probe")
-    out = os.path.join(args.workdir, "out")
-    p = subprocess.run([args.arenalab, "run", "-q", "--mode", "sample", "--sample-bytes", "32",
-                        "--out", out, "--", args.probe, "leak", str(COUNT), str(SIZE)],
-                       capture_output=True, text=True, timeout=240)
-    if p.returncode != 0:
-        print(f"FAIL: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    got = sample_run(args, "leak", str(COUNT), str(SIZE))
+    if got is None:
         return 1
-    with open(os.path.join(out, "timeline.jsonl")) as f:
-        last = [json.loads(line) for line in f][-1]
-    with open(os.path.join(out, "run.json")) as f:
-        warnings = json.load(f).get("warnings", [])
+    last, warnings = got
     truth = COUNT * SIZE
     estimate = last.get("sampled_live_bytes", 0)
     dropped = [w for w in warnings if w.startswith("sample mode: ") and "dropped" in w]
