@@ -351,7 +351,7 @@ struct Regression {
   double r1 = 0, n_eff = 0;
 };
 std::optional<Regression> ar1_regression(const std::vector<double>& x, const std::vector<double>& y,
-                                         double alpha) {
+                                         double alpha, double r1_floor = 0) {
   const std::size_t k = std::min(x.size(), y.size());
   if (k < 3) return std::nullopt;
   const double n = static_cast<double>(k);
@@ -372,7 +372,7 @@ std::optional<Regression> ar1_regression(const std::vector<double>& x, const std
   }
   Regression r;
   // Only persistence lowers the effective size (as Hamed & Rao's factor is never below 1).
-  r.r1 = see > 0 ? std::clamp(num / see, 0.0, 0.99) : 0.0;
+  r.r1 = std::max(see > 0 ? std::clamp(num / see, 0.0, 0.99) : 0.0, std::min(r1_floor, 0.99));
   r.n_eff = n * (1 - r.r1) / (1 + r.r1);
   if (!(r.n_eff >= 3)) return std::nullopt;  // also when the sums overflowed (NaN)
   const double df = r.n_eff - 2;
@@ -598,6 +598,178 @@ double sampling_alias(const Clean& raw, double period_ms) {
   return swing.empty() ? 0 : median(swing) * median(dts) / period_ms;
 }
 
+// Cycle means registered on the drops (README "Materiality", "Cycles registered on their
+// drops"). A one-period mean of the interpolated series is known only to a swing x sampling
+// interval / period, because a sharp drop lies anywhere inside the interval that holds it, and
+// the sampler's phase walks across the cycles (the sampling alias). Where each cycle ends in a
+// sharp drop, the drops themselves register the cycles: every drop is seen between two samples,
+// and a periodic program drops at D_k = D_0 + k P, so the line through all the drops' intervals
+// places each one far more precisely than its own interval does (a vernier: the sampler's phase
+// walks across the intervals, and their intersection narrows with every cycle). Each cycle's
+// mean is then the integral of its own ramp - the least-squares line of the samples between
+// its two drops, which no sample of a neighbouring cycle enters - over [D_k, D_k+1], i.e. that
+// line at the cycle's middle. A periodic program repeats its ramp, so the means are equal up to
+// the noise; a leak raises each by its rate x the period. The means go to ar1_regression (as
+// the cycle regression's do); what the registration itself leaves - the period known only to
+// the range of periods whose line passes through every drop's interval, an error that tilts the
+// means across the stretch by the ramp's slope x the error x the cycles - is the bound the
+// growth must exceed (cycle_alias_intervals times), in place of the alias. Needs
+// min_cycles_alone(alpha) whole cycles, as the cycle regression does.
+struct RegisteredCycles {
+  std::size_t cycles = 0;
+  Regression fit;          // bytes/s
+  double bound_bytes = 0;  // what an error of the registration could tilt the means by
+};
+std::optional<RegisteredCycles> registered_cycles(const Clean& raw, double t0, double t1,
+                                                  double period_ms, const Options& o) {
+  const double swing = sampling_alias(raw, period_ms);  // swing x interval / period
+  std::vector<double> dts;
+  for (std::size_t i = 1; i < raw.t.size(); ++i) dts.push_back(raw.t[i] - raw.t[i - 1]);
+  if (dts.empty() || !(swing > 0)) return std::nullopt;
+  const double dt = median(dts), full_swing = swing * period_ms / dt;
+  const auto i0 =
+      static_cast<std::size_t>(std::lower_bound(raw.t.begin(), raw.t.end(), t0) - raw.t.begin());
+  const auto i1 =
+      static_cast<std::size_t>(std::upper_bound(raw.t.begin(), raw.t.end(), t1) - raw.t.begin());
+  if (i1 < i0 + 4) return std::nullopt;
+  // Drops: a fall of at least half a cycle's swing between two consecutive samples no more than
+  // two sampling intervals apart (a gap hides where the drop was); within half a period of each
+  // other, the deepest.
+  struct Drop {
+    std::size_t i;  // the sample before it
+    double depth;
+  };
+  std::vector<Drop> drops;
+  for (std::size_t i = i0; i + 1 < i1; ++i) {
+    const double d = raw.v[i] - raw.v[i + 1];
+    if (!(d >= full_swing / 2) || raw.t[i + 1] - raw.t[i] > 2 * dt) continue;
+    // A fall just after a rise of half its size or more is a spike coming back, not a cycle's end.
+    if (i > i0 && raw.v[i] - raw.v[i - 1] >= d / 2) continue;
+    if (!drops.empty() && raw.t[i] - raw.t[drops.back().i] < period_ms / 2) {
+      if (d > drops.back().depth) drops.back() = {i, d};
+      continue;
+    }
+    drops.push_back({i, d});
+  }
+  if (drops.size() < 2) return std::nullopt;
+  // One drop a period: consecutive drops a whole number of periods apart (within a quarter of
+  // one); a drop in a gap of the samples is missing, and the cycles on either side of it are
+  // not used.
+  std::vector<double> k(drops.size()), mid(drops.size()), lo(drops.size()), hi(drops.size());
+  for (std::size_t j = 0; j < drops.size(); ++j) {
+    lo[j] = raw.t[drops[j].i];
+    hi[j] = raw.t[drops[j].i + 1];
+    mid[j] = (lo[j] + hi[j]) / 2;
+    if (j == 0) continue;
+    const double steps = std::round((mid[j] - mid[j - 1]) / period_ms);
+    if (steps < 1 || std::fabs(mid[j] - mid[j - 1] - steps * period_ms) > period_ms / 4)
+      return std::nullopt;
+    k[j] = k[j - 1] + steps;
+  }
+  // The drop line D_k = D_0 + k P through every drop's interval: the periods P it allows are
+  // those with lo_j - k_j P <= hi_l - k_l P for every pair (the projection of the strips
+  // lo_j <= D_0 + k_j P <= hi_j onto P); the middle of that range, then the middle of the D_0
+  // it leaves. No line through them all: the program does not repeat exactly, and its drops
+  // cannot register its cycles more precisely than the sampling interval (nullopt: the alias
+  // bound of the other tests stands).
+  double p_lo = 0, p_hi = std::numeric_limits<double>::infinity();
+  for (std::size_t j = 0; j < drops.size(); ++j)
+    for (std::size_t l = j + 1; l < drops.size(); ++l) {
+      const double dk = k[l] - k[j];
+      p_hi = std::min(p_hi, (hi[l] - lo[j]) / dk);
+      p_lo = std::max(p_lo, (lo[l] - hi[j]) / dk);
+    }
+  if (!(p_lo <= p_hi)) return std::nullopt;
+  const double per = (p_lo + p_hi) / 2;
+  double d_lo = -std::numeric_limits<double>::infinity(), d_hi = -d_lo;
+  for (std::size_t j = 0; j < drops.size(); ++j)
+    d_lo = std::max(d_lo, lo[j] - k[j] * per), d_hi = std::min(d_hi, hi[j] - k[j] * per);
+  if (!(d_lo <= d_hi)) return std::nullopt;
+  const double d0 = (d_lo + d_hi) / 2;
+  std::vector<double> at(drops.size());
+  for (std::size_t j = 0; j < drops.size(); ++j) at[j] = d0 + per * k[j];
+  // Each whole cycle: the line of its samples between the two drops, at the cycle's middle. A
+  // spike (a transient the sampler caught, +5-50 % of the level for one sample) would move a
+  // cycle's least-squares line by its size / the cycle's samples, so the line is fitted again
+  // without the samples more than 4 robust standard deviations (1.4826 x the median absolute
+  // residual) from the first fit: what the cycles hold, as the block medians are.
+  std::vector<double> x, y, ramp, per_cycle;
+  std::vector<char> keep;
+  std::vector<double> res;
+  double e_lag = 0, e_sq = 0;  // the within-cycle residuals' lag-1 products and squares
+  for (std::size_t j = 0; j + 1 < drops.size(); ++j) {
+    const std::size_t a = drops[j].i + 1, b = drops[j + 1].i + 1;  // samples [a, b)
+    if (b < a + 3 || k[j + 1] != k[j] + 1) continue;
+    keep.assign(b - a, 1);
+    double alpha_c = 0, beta = 0, sx = 0;
+    bool ok = true;
+    for (int pass = 0; pass < 2 && ok; ++pass) {
+      double m = 0, sy = 0;
+      sx = 0;
+      for (std::size_t i = a; i < b; ++i)
+        if (keep[i - a]) sx += raw.t[i], sy += raw.v[i], m += 1;
+      if (m < 3) {
+        ok = false;
+        break;
+      }
+      sx /= m, sy /= m;
+      double sxx = 0, sxy = 0;
+      for (std::size_t i = a; i < b; ++i)
+        if (keep[i - a])
+          sxx += (raw.t[i] - sx) * (raw.t[i] - sx), sxy += (raw.t[i] - sx) * (raw.v[i] - sy);
+      if (!(sxx > 0)) {
+        ok = false;
+        break;
+      }
+      beta = sxy / sxx, alpha_c = sy;
+      if (pass == 1) break;
+      res.clear();
+      for (std::size_t i = a; i < b; ++i)
+        res.push_back(std::fabs(raw.v[i] - alpha_c - beta * (raw.t[i] - sx)));
+      const double cut = 4 * 1.4826 * median(res);
+      for (std::size_t i = a; i < b; ++i)
+        keep[i - a] = std::fabs(raw.v[i] - alpha_c - beta * (raw.t[i] - sx)) <= cut;
+    }
+    if (!ok) continue;
+    for (std::size_t i = a; i < b; ++i) {
+      if (!keep[i - a]) continue;
+      const double e = raw.v[i] - alpha_c - beta * (raw.t[i] - sx);
+      e_sq += e * e;
+      if (i + 1 < b && keep[i + 1 - a] && raw.t[i + 1] - raw.t[i] <= 1.5 * dt)
+        e_lag += e * (raw.v[i + 1] - alpha_c - beta * (raw.t[i + 1] - sx));
+    }
+    per_cycle.push_back(static_cast<double>(b - a));
+    const double centre = (at[j] + at[j + 1]) / 2;
+    x.push_back(centre / 1000);
+    y.push_back(alpha_c + beta * (centre - sx));
+    ramp.push_back(beta);
+  }
+  if (x.size() < std::max<std::size_t>(min_cycles_alone(o.alpha), 4)) return std::nullopt;
+  // The noise's persistence from every sample of every cycle (hundreds of residuals about the
+  // cycles' own lines), not from the few cycle means the slope is tested on: an AR(1) process
+  // with lag-1 correlation phi, averaged over cycles of m samples, correlates adjacent cycle
+  // means by phi (1 - phi^m)^2 / ((1 - phi)^2 (m + 2 sum_k (m - k) phi^k)), which floors the
+  // lag-1 autocorrelation the regression's effective sample size is taken from.
+  double rho_floor = 0;
+  const double phi = e_sq > 0 ? std::clamp(e_lag / e_sq, 0.0, 0.99) : 0.0;
+  if (phi > 0) {
+    const double m = median(per_cycle);
+    double var = m, pk = 1;
+    for (double kk = 1; kk < m; ++kk) pk *= phi, var += 2 * (m - kk) * pk;
+    const double pm = std::pow(phi, m);
+    rho_floor = phi * (1 - pm) * (1 - pm) / ((1 - phi) * (1 - phi) * var);
+  }
+  const auto fit = ar1_regression(x, y, o.alpha, rho_floor);
+  if (!fit) return std::nullopt;
+  RegisteredCycles rc;
+  rc.cycles = x.size();
+  rc.fit = *fit;
+  // An error e of the period moves the middle of cycle k by (k + 1/2) e: across the cycles the
+  // means tilt by the ramp's slope x e x their count, and |e| <= half the range of periods.
+  rc.bound_bytes = std::fabs(median(ramp)) * (p_hi - p_lo) / 2 * static_cast<double>(x.size());
+  return rc;
+}
+
 // Trend tests on the samples [i0, i1) of c; nullopt when too few blocks remain. period_ms > 0
 // asks for whole-cycle blocks on a raw oscillating series; deseasonalized series pass 0 and
 // low_quartile. raw: the series before deseasonalizing (the spread is measured on it).
@@ -690,6 +862,26 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
       tr.slope_lo = cr->fit.slope_lo;
       tr.slope_hi = cr->fit.slope_hi;
       tr.p_median = tr.p_min = cr->fit.p;
+      tr.growth_pct = growth_pct;
+    }
+  }
+  // The same regression on cycle means registered on their drops (README "Cycles registered on
+  // their drops"), where the sampling alias would hide the trend: the same lines, and the
+  // registration's own error in place of the alias.
+  if (!tr.rising && cycle_ms > 0 && low_quartile && mk_med.s > 0 && mk_min.s > 0) {
+    const double lo_t = std::max(raw.t.front(), tr.t0_ms - cycle_ms / 2);
+    const double hi_t = std::min(raw.t.back(), tr.t1_ms + cycle_ms / 2);
+    const double made_of_s = (hi_t - lo_t) / 1000.0;
+    const auto rc = registered_cycles(raw, lo_t, hi_t, cycle_ms, o);
+    const double growth_pct = rc ? 100.0 * rc->fit.slope * made_of_s / level_ref : 0;
+    tr.rising = rc && rc->fit.p < o.alpha && rc->fit.slope_lo > 0 &&
+                (growth_pct >= o.min_drift_pct || rc->fit.slope_lo >= o.min_leak_rate) &&
+                rc->fit.slope * made_of_s >= o.cycle_alias_intervals * rc->bound_bytes;
+    if (tr.rising) {
+      tr.slope = rc->fit.slope;
+      tr.slope_lo = rc->fit.slope_lo;
+      tr.slope_hi = rc->fit.slope_hi;
+      tr.p_median = tr.p_min = rc->fit.p;
       tr.growth_pct = growth_pct;
     }
   }
