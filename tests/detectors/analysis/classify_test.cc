@@ -381,6 +381,27 @@ TEST(Issue19, SmallLeakUnderFewCyclesIsALeak) {
   }
 }
 
+// Issue 19, class 2 beyond the sampling alias: teeth of 200 MiB every 2.37 s (33 in the 80 s
+// window) move a one-period mean by up to 200 MiB x 0.1 s / 2.37 s = 8.4 MiB as the sampler's
+// phase walks, so the tests that average over a period must ask twice that of any trend; a leak
+// of 3.5 MiB (1.7 % of the level) lies under it. The drops register the cycles (README "Cycles
+// registered on their drops"): 33 drops whose intervals pin the period to a fraction of a
+// millisecond, each cycle's own ramp at its middle, and the leak stands out; the teeth alone
+// stay unclaimed.
+TEST(Issue19, LeakUnderTheSamplingAliasOfWideTeethIsALeak) {
+  const double cyc = 80.0 / 2.37;
+  const auto teeth = [=](double u) { return 200 * kMiB * (u * cyc - std::floor(u * cyc)); };
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    const auto b = classify_series(make(
+        801, [&](double u) { return 100 * kMiB + teeth(u); }, 0.2 * kMiB, seed));
+    EXPECT_NE(b.verdict, Verdict::kLeak) << b.reason;
+    const auto l = classify_series(make(
+        801, [&](double u) { return 100 * kMiB + teeth(u) + 3.5 * kMiB * u; }, 0.2 * kMiB, seed));
+    EXPECT_EQ(l.verdict, Verdict::kLeak) << l.reason;
+    EXPECT_LT(l.whole.growth_pct, 2.0);
+  }
+}
+
 // Issue 19: a leak beneath a warm-up. A cache warming up by 80 MiB (an exponential approach,
 // time constant 12 % of the window) over a leak of 2 MiB in the window (1.1 % of its level):
 // the tail after the warm-up's knee slows as the approach decays, which alone reads "leak or
