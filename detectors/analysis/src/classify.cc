@@ -2,6 +2,7 @@
 // The classifier: block aggregation, trend and knee tests per series (classify_series), then the
 // decisive comparison of what the program holds against RSS (classify). See README.md.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <initializer_list>
@@ -1504,6 +1505,7 @@ struct Inputs {
   std::string books_signal;
   Series held_s;  // the held series (a sum when the program maps its own)
   const Series* rss_s = nullptr;
+  const Series* books_s = nullptr;
 };
 
 // Step 1: every signal's evidence, plus held (when the program maps memory itself) and the gap.
@@ -1517,6 +1519,7 @@ Inputs gather(const Signals& sig, const Options& o, Classification& out) {
                         : !sig.allocated.empty() ? &sig.allocated
                                                  : nullptr;
   in.books_signal = books == &sig.live_bytes ? "live_bytes" : books ? "allocated" : "";
+  in.books_s = books;
   out.rss_signal = !sig.rss_anon.empty() ? "rss_anon" : !sig.rss.empty() ? "rss" : "";
   in.rss_s = out.rss_signal == "rss_anon" ? &sig.rss_anon
              : out.rss_signal == "rss"    ? &sig.rss
@@ -1564,6 +1567,8 @@ void project(Classification& out, const SeriesVerdict* v) {
   if (v && v->time_to_limit_s) out.time_to_limit_s = v->time_to_limit_s;
 }
 
+bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o);
+
 // Step 2: what the program holds grows (or cannot be told yet). true: decided.
 bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) {
   const std::string held_name = out.held_signal == "held"
@@ -1605,6 +1610,18 @@ bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) 
     project(out, in.rss ? in.rss : in.mmap);
     return true;
   }
+  // The program's own mmap leaks on its own while the books only ever rose (a table grown by
+  // doublings: steps, and between them treads that dilute the sum's trend test): held is a
+  // leak plus a series that never falls back, so its floor rises at least at the mmap's rate.
+  if (in.mmap && in.mmap->verdict == Verdict::kLeak && in.held->verdict != Verdict::kLeak &&
+      in.books_s && only_rises(*in.books_s, *in.books, o)) {
+    set(out, Verdict::kLeak, in.mmap->confidence,
+        held_name + " grows: the program's own mmap grows (" + in.mmap->reason + ") while " +
+            in.books_signal + " only ever rose, never falling back (" + in.books->reason + ")",
+        in.mmap->rate);
+    project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.mmap);
+    return true;
+  }
   if (in.held->verdict == Verdict::kLeak) {
     // Both grow: the heap and the program's own mappings (an allocator layer of its own over
     // mmap, such as pymalloc's arenas, or buffers it maps): say how the growth splits.
@@ -1641,21 +1658,40 @@ double quantile_in(const Series& x, double from, double to, double q) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
 }
 
-// Does x only ever rise? It ends materially above its first samples (min_rise_pct of its level)
-// and never falls back by cycle_min_drop of that rise from any earlier peak: an oscillation
-// falls back about as far as it climbs, a staircase (a table grown by doublings) or a cache
-// filling up never does. Such a series' movement is growth, whether it came in rare steps that
-// block-based trend tests miss or levelled off; its lower envelope rose.
-bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
+// x's finite samples in time order, each replaced by the median of itself and its neighbours: a
+// single sample away from both neighbours is a transient the sampler caught (a table being
+// resized, its old and new copies both live for an instant), not a cycle, which spends more
+// than one interval at its peak and its trough.
+std::vector<double> despiked(const Series& x) {
   std::vector<std::pair<double, double>> p;
   for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
     if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
-  if (p.size() < 2) return false;
   std::sort(p.begin(), p.end());
+  std::vector<double> v(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (i == 0 || i + 1 == p.size()) {
+      v[i] = p[i].second;
+      continue;
+    }
+    std::array<double, 3> w = {p[i - 1].second, p[i].second, p[i + 1].second};
+    std::sort(w.begin(), w.end());
+    v[i] = w[1];
+  }
+  return v;
+}
+
+// Does x only ever rise? It ends materially above its first samples (min_rise_pct of its level)
+// and never falls back by cycle_min_drop of that rise from any earlier peak (of the despiked
+// samples): an oscillation falls back about as far as it climbs, a staircase (a table grown by
+// doublings) or a cache filling up never does. Such a series' movement is growth, whether it
+// came in rare steps that block-based trend tests miss or levelled off; its lower envelope rose.
+bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
+  const std::vector<double> d = despiked(x);
+  if (d.size() < 2) return false;
   const double rise = v.level - first_low(x);
   if (rise <= 0 || rise / std::max(std::fabs(v.level), 1.0) * 100.0 < o.min_rise_pct) return false;
   double peak = -std::numeric_limits<double>::infinity(), drop = 0;
-  for (const auto& [t, val] : p) {
+  for (const double val : d) {
     peak = std::max(peak, val);
     drop = std::max(drop, peak - val);
   }
@@ -1669,16 +1705,13 @@ bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
 // rises most in its first intervals, one after the other: one step, not a staircase.
 bool rises_in_steps(const Series& x, const SeriesVerdict& v, const Options& o) {
   if (!only_rises(x, v, o)) return false;
-  std::vector<std::pair<double, double>> p;
-  for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
-    if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
-  std::sort(p.begin(), p.end());
+  const std::vector<double> p = despiked(x);
   const double step = o.min_rise_pct / 100.0 * std::max(std::fabs(v.level), 1.0);
   int steps = 0;
   double carried = 0;
   bool tread = true;
   for (std::size_t i = 1; i < p.size(); ++i) {
-    const double d = p[i].second - p[i - 1].second;
+    const double d = p[i] - p[i - 1];
     if (d >= step) {
       steps += tread ? 1 : 0;
       carried += d;
