@@ -1930,10 +1930,11 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
       in.rss->verdict == Verdict::kLeak || in.rss->verdict == Verdict::kUnresolved;
   const bool levelled =
       hv.knee.found && hv.tail && !hv.tail->rising && hv.knee.tail_fraction >= o.min_tail_fraction;
-  const bool held_open = hv.verdict == Verdict::kUnresolved ||
-                         (hv.verdict == Verdict::kBounded && rss_moving &&
-                          (rises_in_steps(in.held_s, hv, o) ||
-                           (!hv.asymptote && !levelled && only_rises(in.held_s, hv, o))));
+  const bool steps =
+      hv.verdict == Verdict::kBounded && rss_moving && rises_in_steps(in.held_s, hv, o);
+  const bool held_open = hv.verdict == Verdict::kUnresolved || steps ||
+                         (hv.verdict == Verdict::kBounded && rss_moving && !hv.asymptote &&
+                          !levelled && only_rises(in.held_s, hv, o));
   if (held_open) {
     // (A held that says bounded met RSS's leak in decide_rss_grows before this step existed:
     // that leak stands whether RSS slowed or not.)
@@ -1950,7 +1951,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
         hv.verdict == Verdict::kUnresolved
             ? held_name + ": " + hv.reason
             : held_name + " " + hv.reason + ", but it only ever rose (never falling back " +
-                  "from a peak: growth in steps) while " + out.rss_signal +
+                  "from a peak" + (steps ? ", in steps" : "") + ") while " + out.rss_signal +
                   (in.rss->verdict == Verdict::kLeak
                        ? " " + in.rss->reason
                        : " cannot be told yet (" + in.rss->reason + ")") +
