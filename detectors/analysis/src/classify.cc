@@ -2,6 +2,7 @@
 // The classifier: block aggregation, trend and knee tests per series (classify_series), then the
 // decisive comparison of what the program holds against RSS (classify). See README.md.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <initializer_list>
@@ -1696,6 +1697,7 @@ struct Inputs {
   std::string books_signal;
   Series held_s;  // the held series (a sum when the program maps its own)
   const Series* rss_s = nullptr;
+  const Series* books_s = nullptr;
 };
 
 // Step 1: every signal's evidence, plus held (when the program maps memory itself) and the gap.
@@ -1709,6 +1711,7 @@ Inputs gather(const Signals& sig, const Options& o, Classification& out) {
                         : !sig.allocated.empty() ? &sig.allocated
                                                  : nullptr;
   in.books_signal = books == &sig.live_bytes ? "live_bytes" : books ? "allocated" : "";
+  in.books_s = books;
   out.rss_signal = !sig.rss_anon.empty() ? "rss_anon" : !sig.rss.empty() ? "rss" : "";
   in.rss_s = out.rss_signal == "rss_anon" ? &sig.rss_anon
              : out.rss_signal == "rss"    ? &sig.rss
@@ -1756,6 +1759,8 @@ void project(Classification& out, const SeriesVerdict* v) {
   if (v && v->time_to_limit_s) out.time_to_limit_s = v->time_to_limit_s;
 }
 
+bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o);
+
 // Step 2: what the program holds grows (or cannot be told yet). true: decided.
 bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) {
   const std::string held_name = out.held_signal == "held"
@@ -1797,6 +1802,18 @@ bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) 
     project(out, in.rss ? in.rss : in.mmap);
     return true;
   }
+  // The program's own mmap leaks on its own while the books only ever rose (a table grown by
+  // doublings: steps, and between them treads that dilute the sum's trend test): held is a
+  // leak plus a series that never falls back, so its floor rises at least at the mmap's rate.
+  if (in.mmap && in.mmap->verdict == Verdict::kLeak && in.held->verdict != Verdict::kLeak &&
+      in.books_s && only_rises(*in.books_s, *in.books, o)) {
+    set(out, Verdict::kLeak, in.mmap->confidence,
+        held_name + " grows: the program's own mmap grows (" + in.mmap->reason + ") while " +
+            in.books_signal + " only ever rose, never falling back (" + in.books->reason + ")",
+        in.mmap->rate);
+    project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.mmap);
+    return true;
+  }
   if (in.held->verdict == Verdict::kLeak) {
     // Both grow: the heap and the program's own mappings (an allocator layer of its own over
     // mmap, such as pymalloc's arenas, or buffers it maps): say how the growth splits.
@@ -1808,10 +1825,6 @@ bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) 
     set(out, Verdict::kLeak, in.held->confidence, held_name + " " + in.held->reason + split,
         in.held->rate);
     project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.held);
-    return true;
-  }
-  if (in.held->verdict == Verdict::kUnresolved) {
-    set(out, Verdict::kUnresolved, in.held->confidence, held_name + ": " + in.held->reason);
     return true;
   }
   return false;
@@ -1835,6 +1848,71 @@ double quantile_in(const Series& x, double from, double to, double q) {
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+}
+
+// x's finite samples in time order, each replaced by the median of itself and its neighbours: a
+// single sample away from both neighbours is a transient the sampler caught (a table being
+// resized, its old and new copies both live for an instant), not a cycle, which spends more
+// than one interval at its peak and its trough.
+std::vector<double> despiked(const Series& x) {
+  std::vector<std::pair<double, double>> p;
+  for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+    if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
+  std::sort(p.begin(), p.end());
+  std::vector<double> v(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (i == 0 || i + 1 == p.size()) {
+      v[i] = p[i].second;
+      continue;
+    }
+    std::array<double, 3> w = {p[i - 1].second, p[i].second, p[i + 1].second};
+    std::sort(w.begin(), w.end());
+    v[i] = w[1];
+  }
+  return v;
+}
+
+// Does x only ever rise? It ends materially above its first samples (min_rise_pct of its level)
+// and never falls back by cycle_min_drop of that rise from any earlier peak (of the despiked
+// samples): an oscillation falls back about as far as it climbs, a staircase (a table grown by
+// doublings) or a cache filling up never does. Such a series' movement is growth, whether it
+// came in rare steps that block-based trend tests miss or levelled off; its lower envelope rose.
+bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
+  const std::vector<double> d = despiked(x);
+  if (d.size() < 2) return false;
+  const double rise = v.level - first_low(x);
+  if (rise <= 0 || rise / std::max(std::fabs(v.level), 1.0) * 100.0 < o.min_rise_pct) return false;
+  double peak = -std::numeric_limits<double>::infinity(), drop = 0;
+  for (const double val : d) {
+    peak = std::max(peak, val);
+    drop = std::max(drop, peak - val);
+  }
+  return drop < o.cycle_min_drop * rise;
+}
+
+// Does x rise in steps? It only ever rises, and at least two of its rises are steps - a rise of
+// min_rise_pct of its level within one sample interval (consecutive ones are one step),
+// separated by treads where it does not rise that much - which together carry most of its rise:
+// a table grown by doublings, a pool grown by chunks. An approach to a bound sampled coarsely
+// rises most in its first intervals, one after the other: one step, not a staircase.
+bool rises_in_steps(const Series& x, const SeriesVerdict& v, const Options& o) {
+  if (!only_rises(x, v, o)) return false;
+  const std::vector<double> p = despiked(x);
+  const double step = o.min_rise_pct / 100.0 * std::max(std::fabs(v.level), 1.0);
+  int steps = 0;
+  double carried = 0;
+  bool tread = true;
+  for (std::size_t i = 1; i < p.size(); ++i) {
+    const double d = p[i] - p[i - 1];
+    if (d >= step) {
+      steps += tread ? 1 : 0;
+      carried += d;
+      tread = false;
+    } else {
+      tread = true;
+    }
+  }
+  return steps >= 2 && carried > 0.5 * (v.level - first_low(x));
 }
 
 // Rises from baselines, and whether what the program holds is back near its own.
@@ -1918,8 +1996,10 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
     // seen through two instruments.
     set(out, Verdict::kLeak, 0.6 * rss.confidence,
         out.rss_signal + " " + rss.reason + ", and " + out.held_signal +
-            " grows at a similar rate (" + fmt_pct(held_tr.growth_pct) +
-            ") though not significantly on its own",
+            " grows at a similar rate (" + fmt_pct(held_tr.growth_pct) + ")" +
+            (held.verdict == Verdict::kUnresolved
+                 ? " though its own test cannot tell yet (" + held.reason + ")"
+                 : std::string(" though not significantly on its own")),
         rss.rate);
     project(out, &rss);
     return true;
@@ -2028,6 +2108,48 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
     return out;
   }
   const Baselines b = baselines(in, o);
+  // Step 4a: what the program holds cannot decide a plateau (README "Decision", "a signal that
+  // cannot be told yet"): it is unresolved, or it says bounded only because its whole window
+  // shows no trend (no fitted bound, no flat stretch after a knee) while it only ever rose - a
+  // staircase, whose growth comes in rare steps that block-based trend tests miss - and RSS
+  // still rises or cannot be told either. Then a leak needs RSS's own significant trend, not
+  // slowing (its trending rate at least its whole window's: held's flat stretch is a tread
+  // while the growth seen through the other instrument goes on undiminished), with held rising
+  // beside it at a similar rate (decide_rss_grows); anything else is unresolved, never
+  // bounded, retention, growth outside malloc or stable.
+  const SeriesVerdict& hv = *in.held;
+  const bool rss_moving =
+      in.rss->verdict == Verdict::kLeak || in.rss->verdict == Verdict::kUnresolved;
+  const bool levelled =
+      hv.knee.found && hv.tail && !hv.tail->rising && hv.knee.tail_fraction >= o.min_tail_fraction;
+  const bool steps =
+      hv.verdict == Verdict::kBounded && rss_moving && rises_in_steps(in.held_s, hv, o);
+  const bool held_open = hv.verdict == Verdict::kUnresolved || steps ||
+                         (hv.verdict == Verdict::kBounded && rss_moving && !hv.asymptote &&
+                          !levelled && only_rises(in.held_s, hv, o));
+  if (held_open) {
+    // (A held that says bounded met RSS's leak in decide_rss_grows before this step existed:
+    // that leak stands whether RSS slowed or not.)
+    const bool rss_unslowed =
+        in.rss->verdict == Verdict::kLeak &&
+        (hv.verdict == Verdict::kBounded || in.rss->rate >= in.rss->whole.slope);
+    if (rss_unslowed && decide_rss_grows(in, b, o, out) && out.verdict == Verdict::kLeak)
+      return out;
+    const std::string held_name = out.held_signal == "held"
+                                      ? "held (" + in.books_signal + " + own mmap_bytes)"
+                                      : out.held_signal;
+    out.time_to_limit_s.reset();  // decide_rss_grows may have projected RSS's trend
+    set(out, Verdict::kUnresolved, std::min(hv.confidence, 0.5),
+        hv.verdict == Verdict::kUnresolved
+            ? held_name + ": " + hv.reason
+            : held_name + " " + hv.reason + ", but it only ever rose (never falling back " +
+                  "from a peak" + (steps ? ", in steps" : "") + ") while " + out.rss_signal +
+                  (in.rss->verdict == Verdict::kLeak
+                       ? " " + in.rss->reason
+                       : " cannot be told yet (" + in.rss->reason + ")") +
+                  ": leak or plateau cannot be told yet");
+    return out;
+  }
   if (!decide_rss_grows(in, b, o, out)) decide_settled(in, b, o, out);
   if (out.verdict == Verdict::kRetention) {  // its kind and fix (retention_kind.cc)
     out.retention = explain_retention(sig, b.rss_rise);

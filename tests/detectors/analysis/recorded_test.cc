@@ -169,5 +169,34 @@ TEST(RecordedCorpus, RetentionKinds) {
   EXPECT_GE(redis_jemalloc, 1) << "no retention__redis-massdel__jemalloc timeline recorded";
 }
 
+// Real timelines that once got a wrong verdict (tests/data/regressions/README.md): leak__ must
+// be leak; unsettled__ (a leak whose window holds too little to call it) never bounded, stable
+// or retention. The python dict of attach.stats.python_levels under load: glibc's books a
+// staircase of doublings beside RSS rising (issue 23).
+TEST(RecordedRegressions, VerdictsTheirLabelsAsk) {
+  const auto [files, skip] = recorded_corpus(ARENALAB_REGRESSIONS);
+  if (!skip.empty()) GTEST_SKIP() << skip;
+  char tmpl[] = "/tmp/arenalab-regressions-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  for (const auto& f : files) {
+    const std::string name = f.filename().string();
+    const std::string label = name.substr(0, name.find("__"));
+    const std::string path = decompress(f, tmpl);
+    ASSERT_FALSE(path.empty()) << "cannot decompress " << f;
+    auto tl = timeline::read_timeline(path);
+    ASSERT_TRUE(static_cast<bool>(tl)) << f << ": " << tl.error().message;
+    const auto c = classify(signals_from_timeline(*tl));
+    std::printf("  %-56s %-10s %s\n", name.c_str(), verdict_name(c.verdict), c.reason.c_str());
+    if (label == "leak") {
+      EXPECT_EQ(c.verdict, Verdict::kLeak) << name << ": " << c.reason;
+    } else {
+      ASSERT_EQ(label, "unsettled") << name << ": unknown label";
+      EXPECT_TRUE(c.verdict == Verdict::kLeak || c.verdict == Verdict::kUnresolved)
+          << name << ": " << verdict_name(c.verdict) << ": " << c.reason;
+    }
+  }
+  fs::remove_all(tmpl);
+}
+
 }  // namespace
 }  // namespace arenalab::analysis

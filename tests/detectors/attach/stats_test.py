@@ -82,6 +82,33 @@ def attach(args, pid, out, *extra, sub="watch", duration="4", timeout=120, mode=
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
+def attach_for_samples(args, pid, out, samples, *extra, mode="stats"):
+    """arenalab watch --pid PID --mode MODE until its timeline holds `samples` samples (100 ms
+    apart on an idle machine), then SIGINT (arenalab stops sampling, writes its files and the
+    verdict, detaches): the evidence a verdict is asserted on is a number of samples, not a wall
+    time that a loaded machine fills with fewer ticks. At most 120 s (a failure)."""
+    shutil.rmtree(out, ignore_errors=True)
+    log = out + ".stdout"
+    with open(log, "w") as so:
+        a = spawn([args.arenalab, "watch", "--pid", str(pid), "--mode", mode, "--interval", "100",
+                   "--out", out, "-q", "--duration", "150", *extra],
+                  stdout=so, stderr=subprocess.STDOUT, text=True)
+    tl = os.path.join(out, "timeline.jsonl")
+
+    def count():
+        try:
+            return len(timeline(tl)[1])
+        except (OSError, IndexError, ValueError):
+            return 0
+    wait_for(lambda: count() >= samples or a.poll() is not None, 120, f"{samples} samples")
+    if a.poll() is None:
+        a.send_signal(signal.SIGINT)
+    rc = a.wait(timeout=120)
+    with open(log) as f:
+        text = f.read()
+    return subprocess.CompletedProcess(a.args, rc, text, text)
+
+
 def check_stats_files(tag, out, backend):
     header, samples = timeline(os.path.join(out, "timeline.jsonl"))
     check(header.get("mode") == "stats", f"{tag}: header mode {header.get('mode')}")
@@ -824,8 +851,10 @@ def case_python_levels(args):
     ~200-byte strings in pymalloc's arenas, mmaps of its own) is a leak at every level: level
     stats from RSS and glibc's books, levels count and sample from what it holds, live bytes +
     its own mmap bytes (the books still rising beside the arenas is the heap growing, not growth
-    outside malloc). A fresh python3 per level, attached 1 s after its start; level sample
-    also names a growing call site; every slot back, no line of its output lost."""
+    outside malloc). A fresh python3 per level, attached 1 s after its start, watched for 60
+    samples (80 at level sample: 6 s and 8 s at 100 ms on an idle machine, longer on a loaded
+    one, whose sampler fills a fixed wall time with fewer ticks); level sample also names a
+    growing call site; every slot back, no line of its output lost."""
     for mode in ("stats", "count", "sample"):
         tag = f"python_{mode}"
         t = Target([sys.executable, os.path.join(HERE, "grow.py"), "--print"], args.workdir, tag)
@@ -833,8 +862,8 @@ def case_python_levels(args):
             time.sleep(1.0)
             out = os.path.join(args.workdir, tag)
             extra = ("--sample-bytes", "64K", "--heap-dump-every", "1") if mode == "sample" else ()
-            p = attach(args, t.pid, out, *extra, duration="8" if mode == "sample" else "6",
-                       mode=mode)
+            p = attach_for_samples(args, t.pid, out, 80 if mode == "sample" else 60, *extra,
+                                   mode=mode)
             v = verdict_of(out)
             print(f"{tag}: exit {p.returncode}, verdict {v['verdict']}: {v['reason'][:400]}",
                   flush=True)
