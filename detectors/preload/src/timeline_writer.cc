@@ -61,30 +61,10 @@ void read_rss(long long* rss, long long* anon) {
   *anon = (v[1] - v[2]) * page;
 }
 
-// The allocator's books cost what its backend makes them cost: jemalloc's, mimalloc's and
-// tcmalloc's are counters, but glibc's mallinfo2 walks every free chunk of every arena, each
-// under that arena's lock (15 ms of CPU per call with 100 000 free chunks, the program's
-// mallocs in that arena waiting the while). So the read gets a share of the sampler's time,
-// not a place in every tick: after a read that took c of the thread's CPU, the next one is due
-// no sooner than c / kBooksShare later (counters: every tick; that walk: every 15 s). A sample
-// between two reads has no "alloc" object (not read: absent, never the last read copied
-// forward); the analysis pairs books and RSS on the samples that have both. The final sample
-// and the one after the purge probe always read them.
-constexpr double kBooksShare = 1e-3;  // at most 0.1 % of a core
-std::uint64_t g_books_due_ns = 0;
-
-std::uint64_t thread_cpu_ns() {
-  timespec ts{};
-  if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-bool books_due(bool always, std::uint64_t now_ns) { return always || now_ns >= g_books_due_ns; }
-
-void books_read_took(std::uint64_t now_ns, std::uint64_t cpu_ns) {
-  g_books_due_ns = now_ns + static_cast<std::uint64_t>(static_cast<double>(cpu_ns) / kBooksShare);
-}
+// The allocator's books within their share of the sampler's time (StatsPacer, backend.h):
+// glibc's mallinfo2 walks every free chunk under the arena's lock. The final sample and the one
+// after the purge probe always read them.
+StatsPacer g_books;
 
 // A roll (formats/timeline_roll.h: arenalab's own process thins the older part of a long
 // timeline into a new file and swaps it in) holds the file's exclusive flock while it copies
@@ -238,11 +218,11 @@ void timeline_write_sample(bool final, bool after_purge) {
   if (g_session.mode_flags & kSample)
     b.str(",\"sampled_live_bytes\":").i64(profile_sampled_live_estimate());
   const std::uint64_t now_ns = mono_ns();
-  if (g_session.id_ok && books_due(final || after_purge, now_ns)) {
+  if (g_session.id_ok && g_books.due(now_ns, final || after_purge)) {
     AllocatorStats st;
     const std::uint64_t cpu0 = thread_cpu_ns();
     const bool read = read_allocator_stats(g_session.id.backend, &st);
-    books_read_took(now_ns, thread_cpu_ns() - cpu0);
+    g_books.took(now_ns, thread_cpu_ns() - cpu0);
     if (read) {
       Buf mark = b;
       b.str(",\"alloc\":{");
@@ -300,8 +280,8 @@ bool timeline_publish() {
 
 void timeline_atfork_child() {
   g_timeline_open = false;
-  g_pending_n = 0;     // the parent's lines
-  g_books_due_ns = 0;  // the child's first sample reads its books
+  g_pending_n = 0;         // the parent's lines
+  g_books = StatsPacer{};  // the child's first sample reads its books
   dumps_atfork_child();
   output_bytes_reset();
   sampler_atfork_child();
