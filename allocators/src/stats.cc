@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Dispatch from a backend to its adapter (one file per backend: stats_<backend>.cc).
 #include <dlfcn.h>
+#include <time.h>
 
 #include "arenalab/allocators/backend.h"
 #include "backend_internal.h"
@@ -24,6 +25,13 @@ bool read_allocator_stats(Backend backend, AllocatorStats* out) {
       break;
   }
   return false;
+}
+
+std::uint64_t thread_cpu_ns() {
+  timespec ts{};
+  if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 bool purge_allocator(Backend backend) {

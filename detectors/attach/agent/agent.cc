@@ -204,8 +204,18 @@ void write_sample(const arenalab::Identification& id, bool id_ok, bool final,
     if (rss >= 0) l.add(",\"rss\":%lld", rss);
     if (anon >= 0) l.add(",\"rss_anon\":%lld", anon);
   }
+  // The books within their share of this thread's time (StatsPacer: glibc's mallinfo2 walks
+  // every free chunk under the arena's lock); the final sample always reads them.
+  static arenalab::StatsPacer books;
   arenalab::AllocatorStats st;
-  if (id_ok && arenalab::read_allocator_stats(id.backend, &st)) {
+  const std::uint64_t now_ns = clock_ns(CLOCK_MONOTONIC);
+  bool read = false;
+  if (id_ok && books.due(now_ns, final)) {
+    const std::uint64_t cpu0 = arenalab::thread_cpu_ns();
+    read = arenalab::read_allocator_stats(id.backend, &st);
+    books.took(now_ns, arenalab::thread_cpu_ns() - cpu0);
+  }
+  if (read) {
     const std::pair<const char*, const std::optional<std::uint64_t>*> fields[] = {
         {"allocated", &st.allocated},
         {"active", &st.active},

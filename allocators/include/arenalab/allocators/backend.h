@@ -62,6 +62,26 @@ struct AllocatorStats {
 // backend's interface is not present in the process (nothing loaded defines it).
 bool read_allocator_stats(Backend backend, AllocatorStats* out);
 
+// The books cost what the backend makes them cost: jemalloc's, mimalloc's and tcmalloc's are
+// counters (microseconds), but glibc's mallinfo2 walks every free chunk of every arena, each under
+// that arena's lock (15 ms of CPU with 100 000 free chunks, the program's mallocs in that arena
+// waiting the while). A sampler that reads them on a period gives them a share of its time, not
+// a place in every tick: after a read that took `cpu_ns` of the thread's CPU, the next is due no
+// sooner than cpu_ns / kShare later (counters: every tick; that walk: every 15 s). A sample
+// between two reads carries no books (not read: absent, never the last read copied forward).
+// Times are any one monotonic clock's nanoseconds; no allocation, no lock (one reader thread).
+struct StatsPacer {
+  static constexpr double kShare = 1e-3;  // at most 0.1 % of a core
+  std::uint64_t due_ns = 0;
+  bool due(std::uint64_t now_ns, bool always = false) const { return always || now_ns >= due_ns; }
+  void took(std::uint64_t now_ns, std::uint64_t cpu_ns) {
+    due_ns = now_ns + static_cast<std::uint64_t>(static_cast<double>(cpu_ns) / kShare);
+  }
+};
+
+// The calling thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID; 0 when unavailable).
+std::uint64_t thread_cpu_ns();
+
 // Returns freed memory to the OS: glibc malloc_trim(0), jemalloc arena.<all>.purge,
 // mimalloc mi_collect(true) (purge delay 0 for the call), tcmalloc
 // MallocExtension_ReleaseFreeMemory, tbbmalloc
