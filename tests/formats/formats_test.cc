@@ -271,7 +271,8 @@ budget::BudgetRecord sample_budget() {
   b.allocator_note = "from the runner";
   b.kernel_log = {"Out of memory: Killed process 4242"};
   b.interrupted_by = "SIGINT";
-  b.runner = budget::RunnerInfo{"jemalloc", formats::Backend::kJemalloc, "stats", true};
+  b.runner =
+      budget::RunnerInfo{"jemalloc", formats::Backend::kJemalloc, formats::RunMode::kStats, true};
   b.timeline_file = "o/timeline.jsonl";
   b.budget_file = "o/budget.json";
   b.cgroup_timeline_file = "o/cgroup.jsonl";
@@ -310,6 +311,11 @@ TEST(BudgetJson, RejectsTimeGoingBackwardsAndNegativeBytes) {
   EXPECT_EQ(error_of(budget::budget_from_json(doc, "b/budget.json")),
             "b/budget.json: rss_timeline[1].t_ms: expected a time >= the previous point's (80 "
             "ms), found 50");
+  doc = budget::budget_to_json(sample_budget());
+  doc["runner"]["mode"] = "statistics";
+  EXPECT_EQ(error_of(budget::budget_from_json(doc, "b/budget.json")),
+            "b/budget.json: runner.mode: expected stats, count, sample or full, found the string "
+            "\"statistics\"");
   doc = budget::budget_to_json(sample_budget());
   doc["rss_timeline"][0]["rss"] = -5;
   EXPECT_EQ(error_of(budget::budget_from_json(doc, "b/budget.json")),
