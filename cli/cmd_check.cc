@@ -98,7 +98,7 @@ void setup(CLI::App& root, int& exit_code) {
       "(verdict turned leak/non-heap-growth, or plateau/after-frees/peak RSS up beyond "
       "the tolerance and outside both intervals)");
   cmd->add_option("--baseline", opt->baseline,
-                  "Baseline file (arenalab.baseline/1 written by --update-baseline, or a "
+                  "Baseline file (arenalab.baseline/2 written by --update-baseline, or a "
                   "results.json / verdict.json)")
       ->required();
   cmd->add_option("results", opt->results,

@@ -124,7 +124,7 @@ MatrixOptions canned_options(std::size_t cells, const std::string& out) {
     c.user_ms = 45 + 4 * jitter;
     c.sys_ms = 3 + jitter;
     c.peak_rss_bytes = 40e6 + 1e6 * jitter;
-    c.peak_rss_source = "rusage";
+    c.peak_rss_source = matrix::PeakRssSource::kRusage;
     c.rss_after_free_bytes = 2e6 + 1e5 * jitter;
     c.minor_faults = 10000;
     c.major_faults = 0;
@@ -133,7 +133,7 @@ MatrixOptions canned_options(std::size_t cells, const std::string& out) {
     c.identified_backend = arenalab::formats::Backend::kGlibc;
     c.identified_library = "/lib/x86_64-linux-gnu/libc.so.6";
     c.identified_version = "2.36";
-    c.identification_method = "harness";
+    c.identification_method = matrix::IdentificationMethod::kHarness;
     c.command = {req.workload.program, "--json", "--smoke"};
     c.measurements = {{"operations", 100000}, {"bytes_allocated", 67108864}};
     return c;

@@ -83,7 +83,8 @@ BudgetRecord parse(const json& doc) {
     ri.allocator = rn->str("allocator");
     ri.backend = formats::backend_field(*rn, "backend");
     ri.verified = rn->boolean("verified");
-    ri.mode = rn->str_or("mode", "stats");
+    ri.mode = formats::opt_enum_field(*rn, "mode", formats::kRunModeNames)
+                  .value_or(formats::RunMode::kStats);
     r.runner = std::move(ri);
   }
   const Obj f = o.obj("files");
@@ -152,7 +153,7 @@ json budget_to_json(const BudgetRecord& r) {
     j["runner"] = {{"allocator", r.runner->allocator},
                    {"backend", formats::backend_name(r.runner->backend)},
                    {"verified", r.runner->verified},
-                   {"mode", r.runner->mode}};
+                   {"mode", formats::run_mode_name(r.runner->mode)}};
   json f = {{"timeline", r.timeline_file}, {"budget", r.budget_file}};
   put(f, "cgroup_timeline", r.cgroup_timeline_file);
   put(f, "run", r.run_file);

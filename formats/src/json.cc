@@ -203,6 +203,13 @@ GrowthVerdict growth_verdict(const Obj& o, const char* key) {
                     describe_type(o.raw().at(key)));
 }
 
+std::string names_text(const std::vector<const char*>& names) {
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    text += std::string(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return text;
+}
+
 std::optional<GrowthVerdict> opt_growth_verdict(const Obj& o, const char* key) {
   if (!o.has(key)) return std::nullopt;
   return growth_verdict(o, key);

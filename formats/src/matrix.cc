@@ -38,7 +38,23 @@ constexpr StatusName kStatusNames[] = {
     {CellStatus::kFailed, "failed"},   {CellStatus::kCrashed, "crashed"},
     {CellStatus::kTimeout, "timeout"}, {CellStatus::kError, "error"},
 };
+constexpr formats::Named<CellIdentification> kIdentifications[] = {
+    {CellIdentification::kRunner, "runner"}, {CellIdentification::kHarness, "harness"}};
+constexpr formats::Named<PeakRssSource> kPeakRssSources[] = {
+    {PeakRssSource::kRusage, "rusage"}, {PeakRssSource::kWorkload, "workload"}};
+constexpr formats::Named<IdentificationMethod> kIdentificationMethods[] = {
+    {IdentificationMethod::kHarness, "harness"},
+    {IdentificationMethod::kLdDebug, "ld-debug"},
+    {IdentificationMethod::kRunner, "runner"}};
 }  // namespace
+
+const char* identification_name(CellIdentification i) {
+  return formats::name_of(i, kIdentifications);
+}
+const char* peak_rss_source_name(PeakRssSource s) { return formats::name_of(s, kPeakRssSources); }
+const char* identification_method_name(IdentificationMethod m) {
+  return formats::name_of(m, kIdentificationMethods);
+}
 
 const char* status_name(CellStatus s) {
   for (const auto& n : kStatusNames)
@@ -133,7 +149,7 @@ json cell_object(const Cell& c) {
   put(j, "user_ms", c.user_ms);
   put(j, "sys_ms", c.sys_ms);
   put(j, "peak_rss_bytes", c.peak_rss_bytes);
-  put(j, "peak_rss_source", c.peak_rss_source);
+  if (c.peak_rss_source) j["peak_rss_source"] = peak_rss_source_name(*c.peak_rss_source);
   put(j, "rss_after_free_bytes", c.rss_after_free_bytes);
   put(j, "minor_faults", c.minor_faults);
   put(j, "major_faults", c.major_faults);
@@ -142,7 +158,7 @@ json cell_object(const Cell& c) {
   if (c.identified_backend) id["backend"] = formats::backend_name(*c.identified_backend);
   put(id, "library", c.identified_library);
   put(id, "version", c.identified_version);
-  put(id, "method", c.identification_method);
+  if (c.identification_method) id["method"] = identification_method_name(*c.identification_method);
   j["identified"] = id;
   put(j, "mismatch", c.mismatch);
   put(j, "message", c.message);
@@ -188,11 +204,12 @@ json summary_object(const Summary& s) {
 }  // namespace
 
 json plan_to_json(const Plan& p) {
-  json j = {{"workloads", p.workloads},   {"configurations", p.configurations},
-            {"threads", p.threads},       {"repeats", p.repeats},
-            {"warmup", p.warmup},         {"baseline", p.baseline},
-            {"smoke", p.smoke},           {"timeline", p.timeline},
-            {"confidence", p.confidence}, {"identification", p.identification}};
+  json j = {{"workloads", p.workloads},  {"configurations", p.configurations},
+            {"threads", p.threads},      {"repeats", p.repeats},
+            {"warmup", p.warmup},        {"baseline", p.baseline},
+            {"smoke", p.smoke},          {"timeline", p.timeline},
+            {"confidence", p.confidence}};
+  if (p.identification) j["identification"] = identification_name(*p.identification);
   put(j, "identification_note", p.identification_note);
   if (p.duration_s > 0) j["duration_s"] = p.duration_s;
   return j;
@@ -324,7 +341,7 @@ Cell cell_from(const Obj& j) {
   c.user_ms = j.opt_num("user_ms", 0);
   c.sys_ms = j.opt_num("sys_ms", 0);
   c.peak_rss_bytes = j.opt_num("peak_rss_bytes", 0);
-  c.peak_rss_source = j.str_or("peak_rss_source");
+  c.peak_rss_source = formats::opt_enum_field(j, "peak_rss_source", kPeakRssSources);
   c.rss_after_free_bytes = j.opt_num("rss_after_free_bytes", 0);
   c.minor_faults = j.opt_num("minor_faults", 0);
   c.major_faults = j.opt_num("major_faults", 0);
@@ -336,7 +353,7 @@ Cell cell_from(const Obj& j) {
     if (id->has("backend")) c.identified_backend = formats::backend_field(*id, "backend");
     c.identified_library = id->str_or("library");
     c.identified_version = id->str_or("version");
-    c.identification_method = id->str_or("method");
+    c.identification_method = formats::opt_enum_field(*id, "method", kIdentificationMethods);
   }
   c.mismatch = j.str_or("mismatch");
   c.message = j.str_or("message");
@@ -397,7 +414,7 @@ Plan plan_from_json(const Obj& p) {
   plan.timeline = p.boolean("timeline");
   plan.duration_s = p.opt_num("duration_s", 0).value_or(0);
   plan.confidence = p.num("confidence", 0, 1);
-  plan.identification = p.str_or("identification");
+  plan.identification = formats::opt_enum_field(p, "identification", kIdentifications);
   plan.identification_note = p.str_or("identification_note");
   return plan;
 }

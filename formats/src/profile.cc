@@ -10,6 +10,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/text.h"
+#include "arenalab/formats/named.h"
 
 namespace arenalab::profile_file {
 using nlohmann::json;
@@ -26,13 +27,16 @@ std::string indexed(const char* key, std::size_t i) {
   return std::string(key) + "[" + std::to_string(i) + "].";
 }
 
+constexpr formats::Named<SiteSource> kSources[] = {{SiteSource::kHeap, "heap"},
+                                                   {SiteSource::kMmap, "mmap"}};
+
 void put_slope(json& obj, const std::optional<double>& slope) {
   if (slope && std::isfinite(*slope)) obj["slope_bytes_per_s"] = *slope;
 }
 
 json callsite_json(const Callsite& s) {
   json c;
-  c["source"] = s.source;
+  c["source"] = source_name(s.source);
   c["verdict"] = formats::verdict_name(s.verdict);
   put_slope(c, s.slope_bytes_per_s);
   c["bytes_now"] = s.bytes_now;
@@ -81,6 +85,13 @@ class Reader {
       fail(path + key, "leak, retention, bounded, non-heap-growth, stable or unresolved, got '" +
                            printable(name) + "'");
     return *v;
+  }
+  SiteSource source(const json& obj, const std::string& path, const char* key) const {
+    const std::string name = string(obj, path, key);
+    SiteSource s = SiteSource::kHeap;
+    if (!formats::value_of(name.c_str(), kSources, &s))
+      fail(path + key, "heap or mmap, got '" + printable(name) + "'");
+    return s;
   }
   std::string string_or(const json& obj, const std::string& path, const char* key) const {
     return obj.contains(key) ? string(obj, path, key) : std::string();
@@ -162,7 +173,7 @@ Frame read_frame(const Reader& r, const json& f, const std::string& path) {
 Callsite read_callsite(const Reader& r, const json& c, const std::string& path) {
   if (!c.is_object()) r.fail(path.substr(0, path.size() - 1), "an object");
   Callsite s;
-  s.source = r.string(c, path, "source");
+  s.source = r.source(c, path, "source");
   s.verdict = r.verdict(c, path, "verdict");
   s.slope_bytes_per_s = r.number_opt(c, path, "slope_bytes_per_s");
   s.bytes_now = r.number(c, path, "bytes_now");
@@ -288,6 +299,8 @@ std::string to_json(const Profile& p) {
 Status write_profile(const std::string& path, const Profile& profile) {
   return write_file_atomic(path, to_json(profile));
 }
+
+const char* source_name(SiteSource source) { return formats::name_of(source, kSources); }
 
 Result<Profile> parse_profile(std::string_view text, const std::string& source) {
   json j;

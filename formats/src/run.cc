@@ -50,7 +50,7 @@ json run_to_json(const RunRecord& r) {
   json doc = {
       {"schema", std::string(kRunSchema) + "/" + std::to_string(kRunVersion)},
       {"command", r.command},
-      {"mode", r.mode},
+      {"mode", formats::run_mode_name(r.mode)},
       {"interval_ms", r.interval_ms},
       {"allocator", alloc},
       {"exit", exit_to_json(r.exit)},
@@ -83,7 +83,7 @@ RunRecord parse(const json& doc) {
   RunRecord r;
   r.command = o.strings("command");
   if (r.command.empty()) throw formats::FormatError("command: expected a non-empty array");
-  r.mode = o.str("mode");
+  r.mode = formats::enum_field(o, "mode", formats::kRunModeNames);
   r.interval_ms = o.num("interval_ms", 0);
   if (auto b = o.opt_integer("sample_bytes", 1, std::numeric_limits<std::int64_t>::max()))
     r.sample_bytes = static_cast<std::uint64_t>(*b);

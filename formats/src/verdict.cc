@@ -171,11 +171,12 @@ Verdict read(const json& doc) {
   }
   if (auto r = o.opt_obj("retention")) {
     Retention re;
-    re.kind = r->str("kind");
-    if (re.kind != "purgeable" && re.kind != "fragmentation" && re.kind != "unknown")
+    const std::string kind = r->str("kind");
+    const auto parsed = formats::parse_retention_kind(kind);
+    if (!parsed)
       throw FormatError(r->path_of("kind") +
-                        ": expected purgeable, fragmentation or unknown, found \"" + re.kind +
-                        "\"");
+                        ": expected purgeable, fragmentation or unknown, found \"" + kind + "\"");
+    re.kind = *parsed;
     re.kept_bytes = r->num("kept_bytes", 0);
     re.why = r->str_or("why");
     re.fix = r->str_or("fix");
@@ -369,7 +370,7 @@ json to_json(const Verdict& v) {
                        {"limit_source", v.projection->limit_source},
                        {"time_to_limit_s", v.projection->time_to_limit_s}};
   if (v.retention) {
-    json k = {{"kind", v.retention->kind},
+    json k = {{"kind", formats::retention_kind_name(v.retention->kind)},
               {"kept_bytes", v.retention->kept_bytes},
               {"why", v.retention->why},
               {"fix", v.retention->fix}};

@@ -112,8 +112,9 @@ std::vector<Callsite> profile_callsites(const profile_file::Profile& profile) {
       s.site = "(allocator/runtime only) " + c.stack.back();
     }
     if (s.site.empty()) s.site = "(unknown site)";
-    if (!c.source.empty() && c.source != "heap") s.site = "[" + c.source + "] " + s.site;
-    s.verdict = formats::verdict_name(c.verdict);
+    if (c.source != profile_file::SiteSource::kHeap)
+      s.site = "[" + std::string(profile_file::source_name(c.source)) + "] " + s.site;
+    s.verdict = c.verdict;
     // Growth over the profiled interval: first dump of the series to the last.
     s.end_bytes = c.bytes_now;
     if (!c.live_bytes.empty()) {
@@ -129,13 +130,29 @@ std::vector<Callsite> profile_callsites(const profile_file::Profile& profile) {
   return out;
 }
 
+const char* run_kind_name(RunKind k) {
+  switch (k) {
+    case RunKind::kRun:
+      return "run";
+    case RunKind::kWatch:
+      return "watch";
+    case RunKind::kBudget:
+      return "budget";
+    case RunKind::kMatrixCell:
+      return "matrix-cell";
+  }
+  return "run";
+}
+
 namespace {
 
 // A run-like directory: run.json and/or timeline.jsonl, plus verdict.json / budget.json.
-Result<RunInput> load_run_dir(const fs::path& dir, const std::string& kind_hint) {
+// `cell`: a matrix cell's directory (a kMatrixCell unless it holds a budget).
+Result<RunInput> load_run_dir(const fs::path& dir, bool cell) {
   RunInput r;
   r.dir = dir.string();
-  r.kind = kind_hint;
+  std::optional<RunKind> kind;
+  if (cell) kind = RunKind::kMatrixCell;
   if (fs::exists(dir / "run.json")) {
     auto run = runner::read_run_json((dir / "run.json").string());
     if (!run) return run.error();
@@ -150,15 +167,15 @@ Result<RunInput> load_run_dir(const fs::path& dir, const std::string& kind_hint)
     auto v = verdict_file::read_verdict((dir / "verdict.json").string());
     if (!v) return v.error();
     r.verdict = std::move(*v);
-    if (r.kind.empty()) r.kind = "watch";
+    if (!kind) kind = RunKind::kWatch;
   }
   if (fs::exists(dir / "budget.json")) {
     auto b = budget::read_budget_json((dir / "budget.json").string());
     if (!b) return b.error();
     r.budget = std::move(*b);
-    r.kind = "budget";
+    kind = RunKind::kBudget;
   }
-  if (r.kind.empty()) r.kind = "run";
+  r.kind = kind.value_or(RunKind::kRun);
   std::vector<std::string> command;
   if (r.timeline) command = r.timeline->header.command;
   if (command.empty() && r.run) command = r.run->command;
@@ -299,7 +316,7 @@ Result<Inputs> load_inputs(const std::vector<std::string>& paths) {
       }
       std::sort(cell_dirs.begin(), cell_dirs.end());
       for (const auto& d : cell_dirs) {
-        auto r = load_run_dir(d, "matrix-cell");
+        auto r = load_run_dir(d, /*cell=*/true);
         if (!r) {
           in.warnings.push_back(r.error().message);
           continue;
@@ -312,7 +329,7 @@ Result<Inputs> load_inputs(const std::vector<std::string>& paths) {
     }
     if (has_any(path, {"run.json", "timeline.jsonl", "verdict.json", "budget.json"})) {
       recognised = true;
-      auto r = load_run_dir(path, "");
+      auto r = load_run_dir(path, /*cell=*/false);
       if (!r) return r.error();
       in.runs.push_back(std::move(*r));
     }

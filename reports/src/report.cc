@@ -186,7 +186,7 @@ std::string callsites_html(const std::vector<Callsite>& sites, std::size_t top) 
     h += fmt::format(
         "<tr><td>{}</td><td class=\"site\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td></tr>\n",
-        i + 1, esc(c.site), c.verdict.empty() ? "—" : badge(c.verdict),
+        i + 1, esc(c.site), c.verdict ? badge(formats::verdict_name(*c.verdict)) : "—",
         esc(fmt_bytes(c.growth_bytes)), esc(fmt_bytes(c.start_bytes)), esc(fmt_bytes(c.end_bytes)),
         esc(fmt_rate(c.slope_bytes_per_s)));
   }
@@ -220,13 +220,14 @@ std::string render_html(const std::string& title, const Inputs& in,
       esc(now_text()), in.matrices.size(), in.runs.size(), in.profiles.size());
   std::vector<const RunInput*> watches, budgets, timelines;
   for (const auto& r : in.runs) {
-    if (r.kind == "watch") watches.push_back(&r);
-    if (r.kind == "budget") budgets.push_back(&r);
-    if (r.kind != "budget" && r.timeline) timelines.push_back(&r);
+    if (r.kind == RunKind::kWatch) watches.push_back(&r);
+    if (r.kind == RunKind::kBudget) budgets.push_back(&r);
+    if (r.kind != RunKind::kBudget && r.timeline) timelines.push_back(&r);
   }
   // Matrix cells are summarised by the matrix tables; the summary lists the other runs.
-  const bool any_listed = std::any_of(in.runs.begin(), in.runs.end(),
-                                      [](const RunInput& r) { return r.kind != "matrix-cell"; });
+  const bool any_listed = std::any_of(in.runs.begin(), in.runs.end(), [](const RunInput& r) {
+    return r.kind != RunKind::kMatrixCell;
+  });
   h += "<nav>";
   if (any_listed) h += "<a href=\"#summary\">Summary</a>";
   if (!in.matrices.empty()) h += "<a href=\"#matrix\">Matrix</a>";
@@ -250,17 +251,17 @@ std::string render_html(const std::string& title, const Inputs& in,
          "<th>final RSS</th>"
          "<th class=\"name\">directory and command</th></tr>\n";
     for (const auto& r : in.runs) {
-      if (r.kind == "matrix-cell") continue;
+      if (r.kind == RunKind::kMatrixCell) continue;
       std::string v = "—";
       if (r.verdict) v = badge(formats::verdict_name(r.verdict->verdict));
-      if (r.kind == "budget")
+      if (r.kind == RunKind::kBudget)
         v = badge(budget_view(*r.budget, r.timeline ? &*r.timeline : nullptr).killed ? "killed"
                                                                                      : "ok");
       h += fmt::format(
           "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td class=\"name\">{}</td>"
           "<td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td>"
           "<td class=\"name\"><code>{}</code>{}</td></tr>\n",
-          esc(r.workload), esc(r.allocator), esc(r.kind), v, esc(run_exit(r)),
+          esc(r.workload), esc(r.allocator), esc(run_kind_name(r.kind)), v, esc(run_exit(r)),
           esc(fmt_bytes(run_peak_rss(r))), esc(fmt_bytes(run_final_rss(r))), esc(r.dir),
           r.command.empty() ? std::string() : "<br><code>$ " + esc(r.command) + "</code>");
     }
@@ -387,7 +388,7 @@ std::string render_html(const std::string& title, const Inputs& in,
   h += "<section id=\"inputs\"><h2>Inputs</h2>\n<ul>\n";
   for (const auto& m : in.matrices) h += "<li>matrix <code>" + esc(m.file) + "</code></li>\n";
   for (const auto& r : in.runs)
-    h += "<li>" + esc(r.kind) + " <code>" + esc(r.dir) + "</code></li>\n";
+    h += "<li>" + esc(run_kind_name(r.kind)) + " <code>" + esc(r.dir) + "</code></li>\n";
   for (const auto& p : in.profiles) h += "<li>profile <code>" + esc(p.dir) + "</code></li>\n";
   h += "</ul>\n";
   for (const auto& w : in.warnings) h += "<p class=\"warn\">" + esc(w) + "</p>\n";
@@ -419,7 +420,7 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
   }
   bool any_run = false;
   for (const auto& r : in.runs) {
-    if (r.kind != "run") continue;
+    if (r.kind != RunKind::kRun) continue;
     if (!any_run)
       md +=
           "\n## Runs\n\n| workload | configuration | exit | peak RSS | final RSS | directory "
@@ -454,7 +455,7 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
   }
   bool any_budget = false;
   for (const auto& r : in.runs) {
-    if (r.kind != "budget") continue;
+    if (r.kind != RunKind::kBudget) continue;
     if (!any_budget)
       md += "\n## Budget\n\n| workload | limit | peak | outcome |\n|---|---:|---:|---|\n";
     any_budget = true;
@@ -469,7 +470,7 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
     for (std::size_t i = 0; i < p.callsites.size() && i < 10; ++i)
       md +=
           fmt::format("| {} | `{}` | {} | {} | {} |\n", i + 1, md_cell(p.callsites[i].site),
-                      p.callsites[i].verdict.empty() ? "—" : p.callsites[i].verdict,
+                      p.callsites[i].verdict ? formats::verdict_name(*p.callsites[i].verdict) : "—",
                       fmt_bytes(p.callsites[i].growth_bytes), fmt_bytes(p.callsites[i].end_bytes));
     if (!p.outside.empty()) md += "\n**Outside the profile:** " + p.outside + "\n";
   }
@@ -530,7 +531,7 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   std::map<std::string, std::vector<const RunInput*>> by_workload;
   std::vector<std::string> workload_order;
   for (const auto& r : in->runs) {
-    if (r.kind == "budget" || !r.timeline) continue;
+    if (r.kind == RunKind::kBudget || !r.timeline) continue;
     if (by_workload[r.workload].empty()) workload_order.push_back(r.workload);
     by_workload[r.workload].push_back(&r);
   }
@@ -542,11 +543,11 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   int n_watch = 0, n_budget = 0;
   for (const auto& r : in->runs) {
     const timeline::Timeline* tl = r.timeline ? &*r.timeline : nullptr;
-    if (r.kind == "watch") {
+    if (r.kind == RunKind::kWatch) {
       specs.push_back(
           detail::watch_plot(fmt::format("watch_{}", n_watch++), r, watch_overlay(r.verdict, tl)));
       keys.push_back({"watch", r.dir});
-    } else if (r.kind == "budget") {
+    } else if (r.kind == RunKind::kBudget) {
       specs.push_back(
           detail::budget_plot(fmt::format("budget_{}", n_budget++), r, budget_view(*r.budget, tl)));
       keys.push_back({"budget", r.dir});

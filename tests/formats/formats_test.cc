@@ -119,7 +119,7 @@ TEST(AttachJson, RejectsWrongValuesNamingFileAndField) {
 runner::RunRecord sample_run() {
   runner::RunRecord r;
   r.command = {"/x/bin/wl_leak", "--smoke"};
-  r.mode = "sample";
+  r.mode = formats::RunMode::kSample;
   r.interval_ms = 50;
   r.sample_bytes = 524288;
   r.configuration = "jemalloc";
@@ -203,6 +203,15 @@ TEST(RunJson, RejectsWrongTypesAndRangesNamingFileAndField) {
   doc["exit"]["signal"] = 300;
   EXPECT_EQ(error_of(runner::run_from_json(doc, "d/run.json")),
             "d/run.json: exit.signal: expected an integer in [1, 128], found 300");
+  // The mode is a closed set (formats/run_mode.h).
+  doc = good;
+  doc["mode"] = "counting";
+  EXPECT_EQ(error_of(runner::run_from_json(doc, "d/run.json")),
+            "d/run.json: mode: expected stats, count, sample or full, found the string "
+            "\"counting\"");
+  doc.erase("mode");
+  EXPECT_EQ(error_of(runner::run_from_json(doc, "d/run.json")),
+            "d/run.json: mode: expected stats, count, sample or full, found nothing (required)");
   // The backends are a closed set (formats/allocator_backend.h): "unknown" reads, other text not.
   doc = good;
   doc["allocator"]["identified_backend"] = "unknown";
@@ -262,7 +271,8 @@ budget::BudgetRecord sample_budget() {
   b.allocator_note = "from the runner";
   b.kernel_log = {"Out of memory: Killed process 4242"};
   b.interrupted_by = "SIGINT";
-  b.runner = budget::RunnerInfo{"jemalloc", formats::Backend::kJemalloc, "stats", true};
+  b.runner =
+      budget::RunnerInfo{"jemalloc", formats::Backend::kJemalloc, formats::RunMode::kStats, true};
   b.timeline_file = "o/timeline.jsonl";
   b.budget_file = "o/budget.json";
   b.cgroup_timeline_file = "o/cgroup.jsonl";
@@ -302,6 +312,11 @@ TEST(BudgetJson, RejectsTimeGoingBackwardsAndNegativeBytes) {
             "b/budget.json: rss_timeline[1].t_ms: expected a time >= the previous point's (80 "
             "ms), found 50");
   doc = budget::budget_to_json(sample_budget());
+  doc["runner"]["mode"] = "statistics";
+  EXPECT_EQ(error_of(budget::budget_from_json(doc, "b/budget.json")),
+            "b/budget.json: runner.mode: expected stats, count, sample or full, found the string "
+            "\"statistics\"");
+  doc = budget::budget_to_json(sample_budget());
   doc["rss_timeline"][0]["rss"] = -5;
   EXPECT_EQ(error_of(budget::budget_from_json(doc, "b/budget.json")),
             "b/budget.json: rss_timeline[0].rss: expected a number >= 0, found -5");
@@ -326,7 +341,7 @@ matrix::Cell sample_cell(const std::string& config, int repeat, double wall, dou
   c.user_ms = wall / 2;
   c.sys_ms = 1.5;
   c.peak_rss_bytes = peak;
-  c.peak_rss_source = "rusage";
+  c.peak_rss_source = matrix::PeakRssSource::kRusage;
   c.rss_after_free_bytes = peak / 10;
   c.minor_faults = 1000;
   c.major_faults = 0;
@@ -335,7 +350,7 @@ matrix::Cell sample_cell(const std::string& config, int repeat, double wall, dou
   c.identified_backend = formats::backend_from_name(config);
   c.identified_library = "/lib/" + config + ".so";
   c.identified_version = "1.0";
-  c.identification_method = "runner";
+  c.identification_method = matrix::IdentificationMethod::kRunner;
   c.verified = true;
   c.command = {"/x/wl_touch", "--json", "--smoke"};
   c.measurements = {{"elapsed_ms", wall}, {"rss_after_free_bytes", peak / 10}};
@@ -348,7 +363,7 @@ matrix::Results sample_results() {
   r.plan.configurations = {"glibc", "jemalloc"};
   r.plan.threads = {0};
   r.plan.repeats = 3;
-  r.plan.identification = "runner";
+  r.plan.identification = matrix::CellIdentification::kRunner;
   r.environment.cpu_model = "cpu";
   r.environment.cpus = 2;
   r.environment.allocator_versions = {{"glibc", "2.36"}, {"jemalloc", "5.3.0"}};
@@ -433,6 +448,32 @@ TEST(MatrixResults, RejectsDamagedDocumentsNamingTheField) {
   EXPECT_EQ(error_of(matrix::results_from_json(doc, "m/results.json")),
             "m/results.json: expected \"schema\": \"arenalab.matrix/1\", found "
             "\"arenalab.matrix/2\"");
+  // The closed sets kept by name: any other text is refused naming the field and the names.
+  doc = good;
+  doc["plan"]["identification"] = "interposer";
+  EXPECT_EQ(error_of(matrix::results_from_json(doc, "m/results.json")),
+            "m/results.json: plan.identification: expected runner or harness, found the string "
+            "\"interposer\"");
+  doc = good;
+  doc["cells"][0]["peak_rss_source"] = "ru_maxrss";
+  EXPECT_EQ(error_of(matrix::results_from_json(doc, "m/results.json")),
+            "m/results.json: cells[0].peak_rss_source: expected rusage or workload, found the "
+            "string \"ru_maxrss\"");
+  doc = good;
+  doc["cells"][0]["identified"]["method"] = 3;
+  EXPECT_EQ(error_of(matrix::results_from_json(doc, "m/results.json")),
+            "m/results.json: cells[0].identified.method: expected harness, ld-debug or runner, "
+            "found 3");
+  // Absent stays absent.
+  doc = good;
+  doc["plan"].erase("identification");
+  doc["cells"][0].erase("peak_rss_source");
+  doc["cells"][0]["identified"].erase("method");
+  auto back = matrix::results_from_json(doc, "m/results.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_FALSE(back->plan.identification);
+  EXPECT_FALSE(back->cells[0].peak_rss_source);
+  EXPECT_FALSE(back->cells[0].identification_method);
 }
 
 TEST(MatrixGroups, RecordedSummariesWinAndFailedRepeatsCount) {
@@ -513,6 +554,12 @@ TEST(WorkloadReport, RejectsAFigureOfTheWrongType) {
   EXPECT_EQ(error_of(workload::find_workload_report(line, "wl_x --json output")),
             "wl_x --json output: measurements.peak_rss_bytes: expected a number >= 0, found the "
             "string \"big\"");
+  // What identified the allocator is a closed set: absent (the harness) or ld-debug.
+  const json method = {{"schema", "arenalab.workload/2"},
+                       {"allocator", {{"backend", "glibc"}, {"method", "dladdr"}}}};
+  EXPECT_EQ(error_of(workload::workload_from_json(method, "wl_x --json output")),
+            "wl_x --json output: allocator.method: expected ld-debug, found the string "
+            "\"dladdr\"");
 }
 
 // --- the check baseline ---

@@ -25,7 +25,7 @@ Profile full_profile() {
   p.exit_dump = "/tmp/p/heap.2.heap";
   p.growing_callsites = 1;
   Callsite leak;
-  leak.source = "mmap";
+  leak.source = profile_file::SiteSource::kMmap;
   leak.verdict = formats::GrowthVerdict::kLeak;
   leak.slope_bytes_per_s = 4.0 * 1048576;
   leak.bytes_now = 16.0 * 1048576;
@@ -178,6 +178,9 @@ TEST(ProfileFile, ReaderNamesTheFileAndTheField) {
         "callsites[0].site.address: expected a hex address");
   check(replace("\"ran\": true", "\"ran\": 1"), "tools[0].ran: expected true or false");
   check(replace("\"profiler\": \"interposer\",", ""), "profiler: expected a value (missing)");
+  // A call site's source is a closed set (heap, mmap).
+  check(replace("\"source\": \"mmap\"", "\"source\": \"brk\""),
+        "callsites[0].source: expected heap or mmap, got 'brk'");
 }
 
 TEST(ProfileFile, SeriesLengthsMustAgree) {

@@ -63,7 +63,7 @@ TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
 
   auto run = runner::read_run_json(out + "/run.json");
   ASSERT_TRUE(run) << run.error().message;
-  EXPECT_EQ(run->mode, "count");
+  EXPECT_EQ(run->mode, formats::RunMode::kCount);
   EXPECT_EQ(run->timeline_samples, tl->samples.size());
   EXPECT_TRUE(run->verified);
   EXPECT_GT(run->peak_rss_bytes, 0);

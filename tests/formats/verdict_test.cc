@@ -199,6 +199,17 @@ TEST(VerdictFile, RetainedAndGapAreDescribedNotJudged) {
   EXPECT_NE(error_of(old).find("dir/verdict.json: verdict: expected leak, retention"),
             std::string::npos)
       << error_of(old);
+  // retention.kind is a closed set too: one line naming the field and the kinds.
+  old = verdict_file::to_json(*back);
+  old["retention"] = {{"kind", "fragmented"}, {"kept_bytes", 1.0}};
+  EXPECT_NE(error_of(old).find("retention.kind: expected purgeable, fragmentation or unknown, "
+                               "found \"fragmented\""),
+            std::string::npos)
+      << error_of(old);
+  old["retention"]["kind"] = "purgeable";
+  auto kind = verdict_file::parse_verdict(old, "dir/verdict.json");
+  ASSERT_TRUE(kind) << kind.error().message;
+  EXPECT_EQ(kind->retention->kind, formats::RetentionKind::kPurgeable);
 }
 
 // The cli's projection fields (classify_output.h add_projection_json) read back.
@@ -238,9 +249,13 @@ TEST(VerdictFile, EveryPartRoundTrips) {
   v.rate_bytes_per_hour = 2 * kMiB * 3600;
   v.rate_bytes_per_day = 2 * kMiB * 86400;
   v.projection = verdict_file::Projection{4e9, "--limit", 1800};
-  v.retention = verdict_file::Retention{
-      "fragmentation", 150 * kMiB,  "active - allocated 138 MiB", "activedefrag yes", 138 * kMiB,
-      7 * kMiB,        std::nullopt};
+  v.retention = verdict_file::Retention{formats::RetentionKind::kFragmentation,
+                                        150 * kMiB,
+                                        "active - allocated 138 MiB",
+                                        "activedefrag yes",
+                                        138 * kMiB,
+                                        7 * kMiB,
+                                        std::nullopt};
   v.run = verdict_file::RunPart{{"./server", "--port", "\\xff"},
                                 "jemalloc",
                                 formats::Backend::kJemalloc,

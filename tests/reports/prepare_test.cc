@@ -440,11 +440,11 @@ TEST(Callsites, SortedByGrowthSiteOrStack) {
   f.line = 42;
   p.callsites.push_back(profile_site({1024, 2048, 4096}, f, {"grow at leak.cc:42", "main"}));
   p.callsites.push_back(profile_site({0, 5}, std::nullopt, {}));
-  p.callsites.back().source = "mmap";
+  p.callsites.back().source = profile_file::SiteSource::kMmap;
   const auto sites = profile_callsites(p);
   ASSERT_EQ(sites.size(), 3u);
   EXPECT_EQ(sites[0].site, "grow (leak.cc:42)");
-  EXPECT_EQ(sites[0].verdict, "leak");
+  EXPECT_EQ(sites[0].verdict, formats::GrowthVerdict::kLeak);
   EXPECT_DOUBLE_EQ(*sites[0].start_bytes, 1024.0);
   EXPECT_DOUBLE_EQ(*sites[0].end_bytes, 4096.0);
   EXPECT_DOUBLE_EQ(*sites[0].growth_bytes, 3072.0);

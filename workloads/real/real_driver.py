@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the real-program drivers (wl_redis, wl_sqlite): flags, the target's
 # environment, identification of the allocator the target's malloc is bound to, and the
-# arenalab.workload/2 JSON result the matrix reads.
+# arenalab.workload/2 result the matrix reads, printed through the format's one writer
+# (arenalab-workload-report, which the drivers hand their figures to as words).
 import glob
 import json
 import os
@@ -126,12 +127,41 @@ def status_kb(pid, field):
     return None
 
 
+# The program that prints the result through the format's one writer (formats/workload.h),
+# built beside the drivers (workloads/real/workload_report.cc).
+REPORT_TOOL = os.path.join(os.path.dirname(os.path.realpath(__file__)), "arenalab-workload-report")
+
+
+def report_words(name, allocator, params, measurements, checks):
+    """The words arenalab-workload-report takes: the allocator block, each param and
+    measurement as KEY=VALUE (VALUE a JSON value; a figure not measured, None, is left out),
+    throughput as its value and unit, and each check after --check."""
+    words = ["workload=" + name]
+    for key in ("backend", "library", "version", "method"):
+        words.append("%s=%s" % (key, allocator.get(key, "")))
+    for kind, values in (("param", params), ("measurement", measurements)):
+        for key, value in values.items():
+            if value is None:
+                continue
+            if kind == "measurement" and key == "throughput":
+                words += ["throughput=%r" % float(value["value"]), "throughput_unit=" + value["unit"]]
+                continue
+            words.append("%s=%s=%s" % (kind, key, json.dumps(value)))
+    for c in checks:
+        words += ["--check", "name=" + c["name"], "pass=" + ("true" if c["pass"] else "false"),
+                  "detail=" + c["detail"]]
+    return words
+
+
 def finish(name, allocator, params, measurements, checks, json_out, rows):
     ok = all(c["pass"] for c in checks)
     if json_out:
-        print(json.dumps({"schema": "arenalab.workload/2", "workload": name, "allocator": allocator,
-                          "params": params, "measurements": measurements, "checks": checks,
-                          "pass": ok}))
+        import subprocess
+        done = subprocess.run([REPORT_TOOL] + report_words(name, allocator, params, measurements, checks),
+                              stdout=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            return done.returncode  # the tool said what was wrong on stderr, in one line
+        sys.stdout.write(done.stdout)
     else:
         print("wl_%s under %s (%s)" % (name, allocator["backend"], allocator["library"]))
         for label, value in rows:

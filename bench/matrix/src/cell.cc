@@ -770,7 +770,7 @@ Cell execute_cell(const CellRequest& req) {
   cell.user_ms = e.user_ms;
   cell.sys_ms = e.sys_ms;
   cell.peak_rss_bytes = static_cast<double>(e.max_rss_bytes);
-  cell.peak_rss_source = "rusage";
+  cell.peak_rss_source = PeakRssSource::kRusage;
   cell.minor_faults = static_cast<double>(e.minor_faults);
   cell.major_faults = static_cast<double>(e.major_faults);
 
@@ -788,14 +788,16 @@ Cell execute_cell(const CellRequest& req) {
     // A driver whose measured process is its child (a server) reports that process's peak.
     if (const auto p = doc->peak_rss_bytes()) {
       cell.peak_rss_bytes = *p;
-      cell.peak_rss_source = "workload";
+      cell.peak_rss_source = PeakRssSource::kWorkload;
     }
     cell.throughput = doc->throughput();
     if (cell.throughput) cell.throughput_unit = doc->throughput_unit();
     cell.identified_backend = doc->backend;
     cell.identified_library = doc->library;
     cell.identified_version = doc->version;
-    cell.identification_method = doc->method.empty() ? "harness" : doc->method;
+    cell.identification_method = doc->method == workload::Method::kLdDebug
+                                     ? IdentificationMethod::kLdDebug
+                                     : IdentificationMethod::kHarness;
   }
   if (!doc && unreadable.empty()) {
     // A program that reports nothing is measured from outside (wall, CPU, peak RSS and page
@@ -811,7 +813,7 @@ Cell execute_cell(const CellRequest& req) {
       cell.rss_after_free_bytes = cell.measurements["rss_after_free_bytes"].get<double>();
     if (cell.measurements.contains("peak_rss_bytes")) {
       cell.peak_rss_bytes = cell.measurements["peak_rss_bytes"].get<double>();
-      cell.peak_rss_source = "workload";
+      cell.peak_rss_source = PeakRssSource::kWorkload;
     }
   }
   if (is_server) {
@@ -846,7 +848,7 @@ Cell execute_cell(const CellRequest& req) {
     cell.identified_backend = ran->id.backend;
     cell.identified_library = ran->id.library;
     cell.identified_version = ran->id.version;
-    cell.identification_method = "runner";
+    cell.identification_method = IdentificationMethod::kRunner;
     cell.verified = ran->verified;
     cell.mismatch = ran->mismatch;
   } else if (cell.identified_backend && *cell.identified_backend != Backend::kUnknown) {

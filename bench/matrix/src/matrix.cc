@@ -351,7 +351,8 @@ std::vector<Cell> recorded_cells(const std::string& out_dir, std::vector<Cell> f
 }  // namespace
 
 void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::string& out_dir) {
-  plan.identification = opt.identify == "harness" ? "harness" : "runner";
+  plan.identification =
+      opt.identify == "harness" ? CellIdentification::kHarness : CellIdentification::kRunner;
   if (opt.identify != "auto") return;
   const WorkloadInfo* w = nullptr;
   for (const auto& x : opt.workloads)
@@ -375,7 +376,7 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::str
   std::error_code ec;
   std::filesystem::remove_all(o.out_dir, ec);
   if (!why.empty()) {
-    plan.identification = "harness";
+    plan.identification = CellIdentification::kHarness;
     plan.identification_note =
         "interposer preflight failed (" + why + "); cells identified by the workload harness";
   }
@@ -462,10 +463,11 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     req.cell_dir = dir;
     req.timeout_s = opt.timeout_s;
     req.allocators_file = opt.allocators_file;
-    req.use_runner = results.plan.identification == "runner";
+    req.use_runner = results.plan.identification == CellIdentification::kRunner;
     return req;
   };
-  results.plan.identification = opt.identify == "harness" ? "harness" : "runner";
+  results.plan.identification =
+      opt.identify == "harness" ? CellIdentification::kHarness : CellIdentification::kRunner;
   if (!todo.empty()) {
     resolve_identification(opt, results.plan, opt.out_dir);
     if (!results.plan.identification_note.empty())

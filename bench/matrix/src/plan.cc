@@ -132,7 +132,7 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
     req.cell_dir = dir;
     req.timeout_s = plan.timeout_s;
     req.allocators_file = plan.allocators_file;
-    req.use_runner = plan.plan.identification == "runner";
+    req.use_runner = plan.plan.identification == CellIdentification::kRunner;
     return req;
   };
   GroupRun out;

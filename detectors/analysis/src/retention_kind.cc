@@ -94,18 +94,6 @@ std::string fragmentation_fix(Backend backend, const std::string& program) {
 
 }  // namespace
 
-const char* retention_kind_name(RetentionKind k) {
-  switch (k) {
-    case RetentionKind::kPurgeable:
-      return "purgeable";
-    case RetentionKind::kFragmentation:
-      return "fragmentation";
-    case RetentionKind::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
 RetentionDetail explain_retention(const Signals& sig, double kept_bytes) {
   RetentionDetail d;
   d.kept_bytes = std::max(kept_bytes, 0.0);

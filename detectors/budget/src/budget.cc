@@ -336,7 +336,8 @@ BudgetRecord record(const BudgetResult& r) {
   b.kernel_log_error = r.kernel_log_error;
   if (r.interrupted_by) b.interrupted_by = signal_name(*r.interrupted_by);
   if (!r.allocator.empty())
-    b.runner = RunnerInfo{r.allocator, r.allocator_backend, "stats", r.allocator_verified};
+    b.runner = RunnerInfo{r.allocator, r.allocator_backend, formats::RunMode::kStats,
+                          r.allocator_verified};
   b.timeline_file = r.timeline_path;
   b.budget_file = r.budget_json_path;
   if (r.cgroup_timeline_path != r.timeline_path) b.cgroup_timeline_file = r.cgroup_timeline_path;

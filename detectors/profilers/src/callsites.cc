@@ -111,16 +111,6 @@ bool SeriesVerdict::has_slope() const {
   return verdict != analysis::Verdict::kUnresolved && std::isfinite(slope_bytes_per_s);
 }
 
-const char* source_name(SiteSource source) {
-  switch (source) {
-    case SiteSource::kHeap:
-      return "heap";
-    case SiteSource::kMmap:
-      return "mmap";
-  }
-  return "heap";
-}
-
 // The suite's slope analysis (detectors/analysis: block medians, Theil-Sen slope, Mann-Kendall
 // with the Hamed-Rao correction, hinge fit for a knee), on one call site's live bytes.
 SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector<double>& bytes) {

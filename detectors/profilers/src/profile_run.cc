@@ -402,7 +402,7 @@ profile_file::Profile to_profile_file(const ProfileReport& r, int top) {
   for (const auto& s : r.callsites) {
     if (n++ >= top) break;
     profile_file::Callsite c;
-    c.source = source_name(s.source);
+    c.source = s.source;
     c.verdict = s.verdict.verdict;
     c.slope_bytes_per_s = slope_of(s.verdict);
     c.bytes_now = s.bytes_now();

@@ -125,13 +125,14 @@ void pprof_tools(ProfileReport& report, const std::string& tool, const std::stri
   if (dumps.empty()) return;
   const std::string& first = dumps.front();
   const std::string& last = dumps.back();
-  const std::string stem = report.out_dir + "/" + tool + (what == "heap" ? "" : "." + what);
+  const bool heap = source == SiteSource::kHeap;
+  const std::string stem = report.out_dir + "/" + tool + (heap ? "" : "." + what);
   struct Spec {
     std::string purpose;
     std::vector<std::string> args;
     const char* suffix;
   };
-  const std::string of = what == "heap" ? "" : " (the program's own " + what + ")";
+  const std::string of = heap ? "" : " (the program's own " + what + ")";
   const std::vector<Spec> specs = {
       {"live " + what + " at the last dump" + of, {"--text", binary, last}, ".text.txt"},
       {"growth from the first to the last dump" + of,

@@ -363,7 +363,7 @@ Result<RunResult> run(const RunOptions& o) {
 
   RunRecord rec;
   rec.command = utf8_escaped(o.command);
-  rec.mode = protocol::mode_name(o.mode);
+  rec.mode = o.mode;
   rec.interval_ms = o.interval_ms;
   if (o.mode == protocol::Mode::kSample) rec.sample_bytes = o.sample_bytes;
   rec.configuration = config->name;

@@ -65,10 +65,10 @@ Cell canned_cell(const CellRequest& req, unsigned n) {
   c.wall_ms = 50 + 5 * jitter;
   c.user_ms = 45 + 4 * jitter;
   c.peak_rss_bytes = 40e6 + 1e6 * jitter;
-  c.peak_rss_source = "rusage";
+  c.peak_rss_source = PeakRssSource::kRusage;
   c.identified_backend = formats::Backend::kGlibc;
   c.identified_library = "/lib/x86_64-linux-gnu/libc.so.6";
-  c.identification_method = "harness";
+  c.identification_method = IdentificationMethod::kHarness;
   c.command = {req.workload.program, "--json"};
   c.measurements = {{"operations", 100000}, {"bytes_allocated", 67108864}};
   return c;

@@ -59,7 +59,7 @@ TEST(Plan, CellsInLocalOrderGroupedByWorkloadThreadsRepeat) {
   // a runs at threads 1 and 2, b (no --threads) once: 3 groups per repeat, 2 cells each.
   ASSERT_EQ(p->groups, 6u);
   ASSERT_EQ(p->cells.size(), 12u);
-  EXPECT_EQ(p->plan.identification, "harness");
+  EXPECT_EQ(p->plan.identification, CellIdentification::kHarness);
   EXPECT_TRUE(fs::path(p->out_dir).is_absolute());
   const auto& c = p->cells;
   // Configurations interleave inside a group; a group is one workload x threads x repeat.

@@ -38,7 +38,7 @@ Results sample() {
   a.throughput = 1e6;
   a.throughput_unit = "ops/s";
   a.identified_backend = formats::Backend::kGlibc;
-  a.identification_method = "harness";
+  a.identification_method = IdentificationMethod::kHarness;
   a.measurements = {{"operations", 5}};
   Cell b = a;
   b.configuration = "jemalloc";

@@ -211,7 +211,7 @@ TEST(RetentionKind, ProbeSampleToVerdictJsonAndBack) {
   auto v = verdict_file::parse_verdict(j, "verdict.json");
   ASSERT_TRUE(static_cast<bool>(v)) << v.error().message;
   ASSERT_TRUE(v->retention.has_value());
-  EXPECT_EQ(v->retention->kind, "purgeable");
+  EXPECT_EQ(v->retention->kind, RetentionKind::kPurgeable);
   ASSERT_TRUE(v->retention->purge_returned_bytes);
   ASSERT_TRUE(c.retention->purge_returned_bytes);
   EXPECT_NEAR(*c.retention->purge_returned_bytes, 70 * kMiB, 0.5 * kMiB);

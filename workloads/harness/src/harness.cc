@@ -180,15 +180,15 @@ void Harness::measure(const std::string& key, nlohmann::json value) {
 }
 
 void Harness::throughput(double value, const std::string& unit) {
-  measurements_["throughput"] = {{"value", value}, {"unit", unit}};
+  workload::set_throughput(measurements_, value, unit);
 }
 
 void Harness::check(const std::string& name, bool pass, const std::string& detail) {
-  checks_.push_back({{"name", name}, {"pass", pass}, {"detail", detail}});
+  checks_.push_back({name, pass, detail});
 }
 
 void Harness::skip_check(const std::string& name, const std::string& reason) {
-  skipped_.push_back({{"name", name}, {"reason", reason}});
+  skipped_.push_back({name, reason});
 }
 
 void Harness::note(const std::string& sentence) { notes_.push_back(sentence); }
@@ -203,7 +203,7 @@ void Harness::progress(const std::string& what) const {
 
 int Harness::finish() {
   bool pass = true;
-  for (const auto& c : checks_) pass = pass && c["pass"].get<bool>();
+  for (const auto& c : checks_) pass = pass && c.pass;
   if (json_) {
     workload::WorkloadReport r;
     r.workload = name_;
@@ -212,12 +212,9 @@ int Harness::finish() {
     r.version = id_.version;
     r.params = params_;
     r.measurements = measurements_;
-    for (const auto& c : checks_)
-      r.checks.push_back(
-          {c["name"].get<std::string>(), c["pass"].get<bool>(), c["detail"].get<std::string>()});
+    r.checks = checks_;
     r.pass = pass;
-    for (const auto& c : skipped_)
-      r.skipped_checks.push_back({c["name"].get<std::string>(), c["reason"].get<std::string>()});
+    r.skipped_checks = skipped_;
     r.notes = notes_;
     std::cout << workload_line(r) << std::flush;
   } else {
@@ -229,11 +226,9 @@ int Harness::finish() {
       std::printf("  %-*s  %s\n", static_cast<int>(width), label.c_str(), value.c_str());
     for (const auto& n : notes_) std::printf("  %s\n", n.c_str());
     for (const auto& c : checks_)
-      std::printf("  [%s] %s: %s\n", c["pass"].get<bool>() ? "PASS" : "FAIL",
-                  c["name"].get<std::string>().c_str(), c["detail"].get<std::string>().c_str());
+      std::printf("  [%s] %s: %s\n", c.pass ? "PASS" : "FAIL", c.name.c_str(), c.detail.c_str());
     for (const auto& s : skipped_)
-      std::printf("  [SKIP] %s: %s\n", s["name"].get<std::string>().c_str(),
-                  s["reason"].get<std::string>().c_str());
+      std::printf("  [SKIP] %s: %s\n", s.name.c_str(), s.reason.c_str());
     std::fflush(stdout);
   }
   return pass ? 0 : 1;

@@ -23,8 +23,9 @@ struct Configuration : configurations_file::Entry {
   std::string preload_path() const;
 };
 
-// The shipped file: $ARENALAB_ALLOCATORS_FILE, else share_dir()/allocators.json (generated at
-// configure time from allocators/configurations.json.in with the libraries found then).
+// The shipped file: $ARENALAB_ALLOCATORS_FILE, else share_dir()/allocators.json (written at
+// build time by arenalab-write-allocators from the configurations allocators/CMakeLists.txt
+// lists, with the libraries configure found).
 std::string default_configurations_path();
 
 // Reads and validates a configurations file (formats/configurations.h). Errors name the file

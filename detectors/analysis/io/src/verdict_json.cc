@@ -101,9 +101,13 @@ verdict_file::Verdict to_verdict(const Classification& c, const Options& o,
   if (c.time_to_limit_s) v.time_to_limit_s = finite(*c.time_to_limit_s);
   if (c.retention) {
     const RetentionDetail& r = *c.retention;
-    v.retention = verdict_file::Retention{
-        retention_kind_name(r.kind), r.kept_bytes,          r.why, r.fix, r.fragmented_bytes,
-        r.purgeable_bytes,           r.purge_returned_bytes};
+    v.retention = verdict_file::Retention{r.kind,
+                                          r.kept_bytes,
+                                          r.why,
+                                          r.fix,
+                                          r.fragmented_bytes,
+                                          r.purgeable_bytes,
+                                          r.purge_returned_bytes};
   }
   for (const auto& e : c.evidence) {
     verdict_file::SignalEvidence& s = v.signals[e.signal] = to_evidence(e.v);

@@ -48,7 +48,7 @@ struct AllocatorView {
 struct RunnerInfo {
   std::string allocator;
   formats::Backend backend = formats::Backend::kUnknown;  // identified inside the target
-  std::string mode = "stats";
+  formats::RunMode mode = formats::RunMode::kStats;       // run_mode.h
   bool verified = false;
   bool operator==(const RunnerInfo&) const = default;
 };

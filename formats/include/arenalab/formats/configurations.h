@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // allocators.json (arenalab.allocators/1): the named allocator configurations (contract,
-// docs/architecture.md), generated at configure time from allocators/configurations.json.in
-// and extended by users (--allocators-file). One reader and one writer; allocators/registry.h
-// loads it, `arenalab allocators --json` writes each entry through it (adding what it found).
+// docs/architecture.md), written at build time through this writer by arenalab-write-allocators
+// (the configurations allocators/CMakeLists.txt lists) and extended by users (--allocators-file).
+// One reader and one writer; allocators/registry.h loads it, `arenalab allocators --json` writes
+// each entry through it (adding what it found).
 //
 // Keys: "schema" (optional in hand-written files; when present "arenalab.allocators/1"),
 // "configurations": [ { "name" (non-empty, unique), "backend" (glibc | jemalloc | mimalloc |

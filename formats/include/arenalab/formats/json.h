@@ -4,6 +4,7 @@
 // schema line with its version, and reading/writing a document (errors name the file).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -18,6 +19,7 @@
 #include "arenalab/core/text.h"
 #include "arenalab/formats/allocator_backend.h"
 #include "arenalab/formats/growth_verdict.h"
+#include "arenalab/formats/named.h"
 
 namespace arenalab::formats {
 
@@ -81,6 +83,31 @@ class Obj {
   const json* j_;
   std::string path_;
 };
+
+std::string describe_type(const json& v);
+
+// "a, b or c": the names of a table, for messages.
+std::string names_text(const std::vector<const char*>& names);
+
+// The value named by the field `key` (required); any other text, or another type, throws
+// FormatError naming the field and the names: "<path>.key: expected a, b or c, found \"x\"".
+template <typename E, std::size_t N>
+E enum_field(const Obj& o, const char* key, const Named<E> (&table)[N]) {
+  const json* v = o.has(key) ? &o.raw().at(key) : nullptr;
+  if (v && v->is_string())
+    for (const auto& n : table)
+      if (v->get_ref<const std::string&>() == n.name) return n.value;
+  std::vector<const char*> names;
+  for (const auto& n : table) names.push_back(n.name);
+  throw FormatError(o.path_of(key) + ": expected " + names_text(names) + ", found " +
+                    (v ? describe_type(*v) : std::string("nothing (required)")));
+}
+// The same for an optional field: absent (or null) is nullopt.
+template <typename E, std::size_t N>
+std::optional<E> opt_enum_field(const Obj& o, const char* key, const Named<E> (&table)[N]) {
+  if (!o.has(key)) return std::nullopt;
+  return enum_field(o, key, table);
+}
 
 // A growth verdict field (growth_verdict.h's names): `key` required, or absent (or null) for
 // the optional one. Throws FormatError: "<path>.verdict: expected leak, retention, bounded,

@@ -21,6 +21,22 @@ namespace arenalab::matrix {
 inline constexpr const char* kSchema = "arenalab.matrix/1";
 inline constexpr const char* kCellSchema = "arenalab.matrix-cell/1";
 
+// How built workloads' cells identified their allocator (plan.identification): "runner" (the
+// interposer's stats mode, through the runner) or "harness" (the workload's own in-process
+// identification).
+enum class CellIdentification { kRunner, kHarness };
+const char* identification_name(CellIdentification i);
+
+// Where a cell's peak RSS came from (peak_rss_source): "rusage" (ru_maxrss of the cell
+// process) or "workload" (the figure the workload reported for its measured process).
+enum class PeakRssSource { kRusage, kWorkload };
+const char* peak_rss_source_name(PeakRssSource s);
+
+// What identified the allocator inside a cell (identified.method): "harness" (in-process
+// dladdr), "ld-debug" (a real-program driver's dynamic-linker log), "runner" (the interposer).
+enum class IdentificationMethod { kHarness, kLdDebug, kRunner };
+const char* identification_method_name(IdentificationMethod m);
+
 struct Plan {
   std::vector<std::string> workloads;
   std::vector<std::string> configurations;
@@ -33,8 +49,8 @@ struct Plan {
   // `--duration S` given to the workloads that take it (0: none given; each its own default).
   double duration_s = 0;
   double confidence = 0.95;
-  std::string identification;       // "runner" or "harness" (what the cells used)
-  std::string identification_note;  // why the harness was used instead of the runner
+  std::optional<CellIdentification> identification;  // what the cells used (absent: not said)
+  std::string identification_note;                   // why the harness was used, not the runner
   bool operator==(const Plan&) const = default;
 };
 
@@ -120,14 +136,14 @@ struct Cell {
   std::optional<int> exit_code, signal;
   std::optional<double> wall_ms, user_ms, sys_ms;
   std::optional<double> peak_rss_bytes, rss_after_free_bytes;
-  std::string peak_rss_source;  // "rusage" (ru_maxrss of the cell process) or "workload"
+  std::optional<PeakRssSource> peak_rss_source;  // absent with peak_rss_bytes
   std::optional<double> minor_faults, major_faults;
   std::optional<double> throughput;
   std::string throughput_unit;
   // What identified the allocator inside the cell (absent: nothing did).
   std::optional<formats::Backend> identified_backend;
   std::string identified_library, identified_version;
-  std::string identification_method;  // "harness" (in-process dladdr), "ld-debug", "runner"
+  std::optional<IdentificationMethod> identification_method;  // absent: nothing identified
   bool verified = false;
   std::string mismatch;
   std::string message;      // why the cell failed, one line

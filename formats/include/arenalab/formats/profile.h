@@ -26,10 +26,15 @@ struct Frame {
   std::uint64_t address = 0;  // written as "0x..." hex
 };
 
+// What a call site's bytes are: malloc/new from a heap profile, or anonymous mmap(2) the
+// program made itself (the interposer's mmap.<seq>.heap dumps). Written "heap" or "mmap".
+enum class SiteSource : std::uint8_t { kHeap, kMmap };
+const char* source_name(SiteSource source);
+
 // One call site. Verdicts are formats::GrowthVerdict, written by name (a call site's series gets
 // leak | bounded | stable | unresolved).
 struct Callsite {
-  std::string source = "heap";  // heap (malloc/new) | mmap (the program's own anonymous mmap)
+  SiteSource source = SiteSource::kHeap;
   formats::GrowthVerdict verdict = formats::GrowthVerdict::kUnresolved;
   std::optional<double> slope_bytes_per_s;  // absent when unresolved or not finite
   double bytes_now = 0;                     // live bytes at the last dump of the series

@@ -12,6 +12,7 @@
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
 #include "arenalab/formats/json.h"
+#include "arenalab/formats/run_mode.h"
 
 namespace arenalab::runner {
 
@@ -44,7 +45,7 @@ struct StopRecord {
 
 struct RunRecord {
   std::vector<std::string> command;
-  std::string mode;  // stats | count | sample | full
+  formats::RunMode mode = formats::RunMode::kStats;  // run_mode.h
   double interval_ms = 0;
   std::optional<std::uint64_t> sample_bytes;  // sample mode only
   // The configuration asked for and what the interposer identified inside the target.

@@ -16,6 +16,7 @@
 #include "arenalab/formats/attach.h"
 #include "arenalab/formats/growth_verdict.h"
 #include "arenalab/formats/json.h"
+#include "arenalab/formats/retention_kind.h"
 
 namespace arenalab::verdict_file {
 
@@ -159,7 +160,7 @@ struct FleetPart {
 
 // Why the allocator keeps memory ("retention", written with the retention verdict only).
 struct Retention {
-  std::string kind;                            // purgeable | fragmentation | unknown
+  formats::RetentionKind kind = formats::RetentionKind::kUnknown;  // retention_kind.h
   double kept_bytes = 0;                       // RSS's rise the program no longer holds
   std::string why, fix;                        // the figures that decided; what to change
   std::optional<double> fragmented_bytes;      // active - allocated at the end (jemalloc)

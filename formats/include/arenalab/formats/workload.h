@@ -53,13 +53,17 @@ struct SkippedCheck {
   bool operator==(const SkippedCheck&) const = default;
 };
 
+// What identified the allocator inside a workload (the allocator block's "method"): the harness
+// in-process (the field absent) or a driver's dynamic-linker log ("ld-debug").
+enum class Method { kInProcess, kLdDebug };
+
 struct WorkloadReport {
   std::string workload;
   // The allocator the process really called, identified inside it ("unknown": none of the
   // five, or not identified).
   formats::Backend backend = formats::Backend::kUnknown;
   std::string library, version;
-  std::string method;  // "" (the harness, in-process dladdr) or "ld-debug" (a driver)
+  Method method = Method::kInProcess;
   nlohmann::json params = nlohmann::json::object();
   nlohmann::json measurements = nlohmann::json::object();
   std::vector<CheckResult> checks;
@@ -76,6 +80,10 @@ struct WorkloadReport {
   std::map<std::string, double> latency_ns() const;
   bool operator==(const WorkloadReport&) const = default;
 };
+
+// Records the throughput figure in a workload's measurements ({value, unit}): the one spelling
+// of the figure the matrix reads, for the harness and the real-program drivers.
+void set_throughput(nlohmann::json& measurements, double value, const std::string& unit);
 
 // The document a workload prints.
 nlohmann::json workload_to_json(const WorkloadReport& r);

@@ -64,10 +64,15 @@ struct MatrixInput {
   std::vector<NodeType> node_types;
 };
 
-// A single run: plain run, watch (with verdict.json) or budget (with budget.json). Matrix cells
-// recorded with --timeline also become RunInputs (kind "matrix-cell").
+// What a run directory is: a plain run, a watch (with verdict.json) or a budget (with
+// budget.json); matrix cells recorded with --timeline also become RunInputs.
+enum class RunKind { kRun, kWatch, kBudget, kMatrixCell };
+const char* run_kind_name(RunKind k);  // "run", "watch", "budget", "matrix-cell" (as shown)
+
+// A single run of one of those kinds.
 struct RunInput {
-  std::string dir, kind;  // run | watch | budget | matrix-cell
+  std::string dir;
+  RunKind kind = RunKind::kRun;
   std::string workload, configuration;
   // What the report calls the allocator: the configuration when run.json says the interposer
   // verified it (or says nothing), else what was identified, marked: "jemalloc (NOT verified;
@@ -88,7 +93,8 @@ struct Callsite {
                      // for the interposer's mmap call sites (arenalab.profile/1 "source")
   Opt growth_bytes, start_bytes, end_bytes;
   Opt slope_bytes_per_s;
-  std::string verdict;  // the call site's own verdict when the profiler classified it
+  // The call site's own verdict when the profiler classified it (growth_verdict.h).
+  std::optional<formats::GrowthVerdict> verdict;
 };
 
 // A flame graph of arenalab's own (<stem>.folded beside <stem>.svg: growth, live, live-at, peak,

@@ -13,6 +13,7 @@
 
 #include "arenalab/formats/allocator_backend.h"
 #include "arenalab/formats/growth_verdict.h"
+#include "arenalab/formats/retention_kind.h"
 
 namespace arenalab::analysis {
 
@@ -171,13 +172,10 @@ inline std::array<NamedSignal, 8> named_signals(const Signals& sig) {
            {"mmap_bytes", &sig.mmap_bytes}}};
 }
 
-// Why the allocator keeps memory (issue 19 class 7; README "Retention's kind").
-enum class RetentionKind {
-  kPurgeable,      // free pages the allocator keeps (decay, arenas, caches): a purge returns them
-  kFragmentation,  // live blocks scattered over active pages: no purge returns them
-  kUnknown,        // neither the books nor a purge probe tell (glibc, mimalloc without one)
-};
-const char* retention_kind_name(RetentionKind k);  // "purgeable" | "fragmentation" | "unknown"
+// Why the allocator keeps memory (issue 19 class 7; README "Retention's kind"): the closed set
+// verdict.json carries, owned by formats/retention_kind.h.
+using RetentionKind = formats::RetentionKind;
+using formats::retention_kind_name;  // "purgeable" | "fragmentation" | "unknown"
 
 struct RetentionDetail {
   RetentionKind kind = RetentionKind::kUnknown;

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 
+#include "arenalab/formats/run_mode.h"
+
 namespace arenalab::preload::protocol {
 
 // The output directory (absolute); its absence keeps the interposer passive.
@@ -52,42 +54,13 @@ inline constexpr char kEnvUnwind[] = "ARENALAB_UNWIND";
 inline constexpr char kPreloadLibrary[] = "libarenalab_preload.so";
 inline constexpr char kPreloadStatsLibrary[] = "libarenalab_preload_stats.so";
 
-// What the interposer records (docs/interposer.md "Modes").
-enum class Mode : unsigned char {
-  kStats,   // no hooks: RSS and the allocator's own statistics
-  kCount,   // exact live bytes and allocations of the malloc family, anonymous mmap bytes
-  kSample,  // byte-sampled allocations with their stacks (heap profiles), mmap call sites
-  kFull,    // count, plus a log of every event
-};
-inline constexpr Mode kModes[] = {Mode::kStats, Mode::kCount, Mode::kSample, Mode::kFull};
-
-constexpr const char* mode_name(Mode m) {
-  switch (m) {
-    case Mode::kStats:
-      return "stats";
-    case Mode::kCount:
-      return "count";
-    case Mode::kSample:
-      return "sample";
-    case Mode::kFull:
-      return "full";
-  }
-  return "stats";
-}
-
+// What the interposer records: the closed set run.json carries too, owned by
+// formats/run_mode.h (docs/interposer.md "Modes").
+using Mode = formats::RunMode;
+constexpr const char* mode_name(Mode m) { return formats::run_mode_name(m); }
 // True and *out set when `name` (NUL-terminated, may be null) is a mode's name.
 constexpr bool parse_mode(const char* name, Mode* out) {
-  if (name == nullptr) return false;
-  for (const Mode m : kModes) {
-    const char* a = mode_name(m);
-    const char* b = name;
-    while (*a && *a == *b) ++a, ++b;
-    if (*a == 0 && *b == 0) {
-      if (out) *out = m;
-      return true;
-    }
-  }
-  return false;
+  return formats::parse_run_mode(name, out);
 }
 
 // The library a mode preloads.

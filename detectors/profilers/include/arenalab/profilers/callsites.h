@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arenalab/analysis/analysis.h"
+#include "arenalab/formats/profile.h"
 #include "arenalab/profilers/heap_profile.h"
 #include "arenalab/profilers/heaptrack_trace.h"
 #include "arenalab/profilers/symbolize.h"
@@ -35,8 +36,9 @@ struct SeriesVerdict {
 
 // What a call site's bytes are: malloc/new from a heap profile, or anonymous mmap(2) the
 // program made itself (the interposer's mmap.<seq>.heap dumps).
-enum class SiteSource : std::uint8_t { kHeap, kMmap };
-const char* source_name(SiteSource source);  // "heap", "mmap"
+// profile.json's closed set (formats/profile.h).
+using SiteSource = profile_file::SiteSource;
+using profile_file::source_name;  // "heap", "mmap"
 
 // One call site: the part of the allocation stack above the allocator (innermost first), and
 // its live bytes at every dump time (0 where the dump had no live object from it).

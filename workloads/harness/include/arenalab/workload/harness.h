@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "arenalab/allocators/backend.h"
+#include "arenalab/formats/workload.h"
 
 namespace arenalab::workload {
 
@@ -76,8 +77,8 @@ class Harness {
   Identification id_{};
   nlohmann::json params_ = nlohmann::json::object();
   nlohmann::json measurements_ = nlohmann::json::object();
-  nlohmann::json checks_ = nlohmann::json::array();
-  nlohmann::json skipped_ = nlohmann::json::array();
+  std::vector<CheckResult> checks_;  // formats/workload.h
+  std::vector<SkippedCheck> skipped_;
   std::vector<std::string> notes_;
   std::vector<std::pair<std::string, std::string>> rows_;
   void print_help() const;
