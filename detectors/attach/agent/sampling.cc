@@ -132,7 +132,17 @@ int capture(void** frames) {
 }
 
 // ---- the dumps (the sampler thread only) ----
+// The kept dumps are thinned evenly, as `arenalab profile` thins an adaptive run's
+// (kAdaptiveMaxDumps, detectors/profilers): dump s stays while s is a multiple of g_stride or
+// the newest, and the stride doubles once more than kDumpsKept would stay, so 33..64 evenly
+// spaced dumps remain whatever the attach's length. Not the interposer's geometric spread
+// (heap_dump_kept): the profile after detach classifies each call site's series across the
+// kept dumps in equal-time blocks, and the geometric spread's sparse older half left 7 or 8
+// blocks of two points or more of the 8 the trend test needs, fewer when a loaded machine
+// delayed the first ticks (attach.stats.sample_leak_jemalloc: "too little data: 7 blocks").
+constexpr long kDumpsKept = 64;
 int g_seq = 0;
+long g_stride = 1;
 bool g_dumps_failed = false;
 pl::HeapSitesFile g_sites;
 
@@ -177,6 +187,7 @@ int sample_start(unsigned long long period, char* why, std::size_t why_size) {
   g_count.store(0);
   g_dropped.store(0);
   g_seq = 0;
+  g_stride = 1;
   g_dumps_failed = false;
   pl::heap_sites_reset(g_sites, "heap-sites.jsonl");
   // glibc's backtrace loads libgcc_s on its first call (a dlopen, which allocates): done now,
@@ -252,14 +263,20 @@ bool sample_dump(const char* out_dir, std::uint64_t t_ms) {
     g_dumps_failed = true;
     return false;
   }
-  // The interposer's thinning (heap_dump_kept): a day's attach keeps ~115 dumps, and every
-  // dump's top sites stay in heap-sites.jsonl.
+  // Even thinning (kDumpsKept above); every dump's top sites stay in heap-sites.jsonl. The
+  // previous dump was kept as the newest: it goes unless the stride keeps it.
   const long s_now = g_seq;
-  for (int j = pl::kHeapDumpDenseLog + 1; j < 62 && (1L << j) < s_now; ++j) {
-    const long s = s_now - (1L << j);
-    if (!pl::heap_dump_kept(s, s_now - 1) || pl::heap_dump_kept(s, s_now)) continue;
-    dump_name(s, name, sizeof name);
+  if (s_now > 0 && (s_now - 1) % g_stride != 0) {
+    dump_name(s_now - 1, name, sizeof name);
     pl::remove_output(out_dir, name);
+  }
+  // Kept now: the multiples of the stride up to s_now, and s_now itself when it is not one.
+  while (s_now / g_stride + 1 + (s_now % g_stride != 0 ? 1 : 0) > kDumpsKept) {
+    for (long s = g_stride; s < s_now; s += 2 * g_stride) {  // odd multiples of the old stride
+      dump_name(s, name, sizeof name);
+      pl::remove_output(out_dir, name);
+    }
+    g_stride *= 2;
   }
   ++g_seq;
   return true;

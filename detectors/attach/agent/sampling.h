@@ -37,8 +37,8 @@ void sample_live_remove(unsigned stack1, std::size_t n);
 void sample_lost();
 
 // On the sampler thread: the dump of this tick (heap.<seq>.heap and a heap-sites.jsonl point),
-// written into out_dir, t_ms since the target started; the older dumps thinned. False when a
-// write failed (then no further dumps are written).
+// written into out_dir, t_ms since the target started; the older dumps thinned evenly (33-64
+// kept). False when a write failed (then no further dumps are written).
 bool sample_dump(const char* out_dir, std::uint64_t t_ms);
 // Sampled live bytes, unbiased as jeprof does (per stack: bytes / (1 - exp(-avg / period))).
 long long sample_live_estimate();

@@ -235,7 +235,10 @@ std::string few_samples_note(const ProfileReport& r, int lg_sample) {
   const CallsiteSeries* worst = nullptr;
   double worst_growth = 0;
   for (const auto& s : r.callsites) {
-    if (s.sample_period == 0 || s.samples.empty() || s.live_bytes.size() < 2) continue;
+    // A period of 0 or 1 byte records every allocation (the interposer's mmap.<seq>.heap are
+    // heap_v2/1): the steps are the program's own (pymalloc's 1 MiB arenas), and no
+    // --lg-sample changes them.
+    if (s.sample_period <= 1 || s.samples.empty() || s.live_bytes.size() < 2) continue;
     const double growth = s.bytes_now() - s.live_bytes.front();
     if (growth >= kMaterialGrowth && s.samples_now() < kFewSamples && growth > worst_growth) {
       worst = &s;

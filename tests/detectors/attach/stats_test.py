@@ -749,8 +749,9 @@ def run_sample_leak(args, tag, allocator="glibc"):
         before = got_slots(t.pid, args.target)
         out = os.path.join(args.workdir, tag)
         # 64 KiB blocks at a 64 KiB mean: 63 % of them sampled; a dump every tick of 100 ms
-        # (about 80, thinned as the interposer thins them: about 34 kept; the profile needs 24,
-        # which 37 written give when a loaded machine delays the ticks).
+        # (about 80, thinned evenly to every other one: about 41 kept, 13 blocks of the 8 the
+        # trend test needs; the geometric spread kept 34 in 7 or 8 blocks, fewer when a loaded
+        # machine delayed the first ticks).
         p = attach(args, t.pid, out, "--sample-bytes", "64K", "--heap-dump-every", "1",
                    duration="8", mode="sample")
         print(p.stdout, flush=True)
@@ -779,6 +780,12 @@ def run_sample_leak(args, tag, allocator="glibc"):
         dumps = sorted(glob.glob(os.path.join(out, "heap.*.heap")),
                        key=lambda d: int(d.rsplit("heap.", 1)[1].split(".")[0]))
         check(len(dumps) >= 24, f"{tag}: {len(dumps)} heap dumps")
+        # Thinned evenly (the per-site series are judged in equal-time blocks): the kept dumps
+        # are the multiples of one stride, and the newest; at most 64.
+        seqs = [int(d.rsplit("heap.", 1)[1].split(".")[0]) for d in dumps]
+        stride = seqs[1] - seqs[0] if len(seqs) > 1 else 1
+        check(len(seqs) <= 64 and seqs[:-1] == list(range(0, stride * (len(seqs) - 1), stride)),
+              f"{tag}: kept dumps {seqs} are not evenly thinned")
         with open(dumps[-1]) as f:
             text = f.read()
         check(text.startswith("heap_v2/65536\n") and "MAPPED_LIBRARIES:" in text,
