@@ -1112,6 +1112,16 @@ bool prepare(const Series& s, const Options& o, SeriesVerdict& out, Prepared& p)
   p.cycle_ms = p.deseason ? out.period_ms : 0.0;
   const std::size_t m = p.c.t.size();  // fewer than n when deseasonalized (edges lost)
   p.all = make_blocks(p.c, 0, m, p.block_period, o, p.deseason);
+  if (p.deseason && p.all.t.size() < static_cast<std::size_t>(o.min_blocks)) {
+    // Removing the period left too few blocks (about one sample a cycle, the edges lost): the
+    // raw series has the samples, so its trend is judged as with too few cycles to remove one
+    // (README "Too few blocks once deseasonalized"), rather than calling it too little data.
+    p.deseason = false;
+    p.c = p.raw;
+    p.block_period = out.period_ms;
+    p.cycle_ms = 0;
+    p.all = make_blocks(p.c, 0, p.c.t.size(), p.block_period, o, false);
+  }
   if (p.all.t.size() < static_cast<std::size_t>(o.min_blocks)) {
     out.reason = "too little data: " + std::to_string(p.all.t.size()) + " blocks, need " +
                  std::to_string(o.min_blocks);
@@ -1128,7 +1138,8 @@ bool prepare(const Series& s, const Options& o, SeriesVerdict& out, Prepared& p)
     const double q1 = v[v.size() / 4], q3 = v[(3 * v.size()) / 4];
     out.oscillation_pct = 100.0 * (q3 - q1) / p.level_ref;
   }
-  auto whole = trend_on(p.c, p.raw, 0, m, p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
+  auto whole =
+      trend_on(p.c, p.raw, 0, p.c.t.size(), p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
   if (!whole) {
     out.reason = "too little data for the trend test";
     return false;
