@@ -1112,6 +1112,16 @@ bool prepare(const Series& s, const Options& o, SeriesVerdict& out, Prepared& p)
   p.cycle_ms = p.deseason ? out.period_ms : 0.0;
   const std::size_t m = p.c.t.size();  // fewer than n when deseasonalized (edges lost)
   p.all = make_blocks(p.c, 0, m, p.block_period, o, p.deseason);
+  if (p.deseason && p.all.t.size() < static_cast<std::size_t>(o.min_blocks)) {
+    // Removing the period left too few blocks (about one sample a cycle, the edges lost): the
+    // raw series has the samples, so its trend is judged as with too few cycles to remove one
+    // (README "Too few blocks once deseasonalized"), rather than calling it too little data.
+    p.deseason = false;
+    p.c = p.raw;
+    p.block_period = out.period_ms;
+    p.cycle_ms = 0;
+    p.all = make_blocks(p.c, 0, p.c.t.size(), p.block_period, o, false);
+  }
   if (p.all.t.size() < static_cast<std::size_t>(o.min_blocks)) {
     out.reason = "too little data: " + std::to_string(p.all.t.size()) + " blocks, need " +
                  std::to_string(o.min_blocks);
@@ -1128,7 +1138,8 @@ bool prepare(const Series& s, const Options& o, SeriesVerdict& out, Prepared& p)
     const double q1 = v[v.size() / 4], q3 = v[(3 * v.size()) / 4];
     out.oscillation_pct = 100.0 * (q3 - q1) / p.level_ref;
   }
-  auto whole = trend_on(p.c, p.raw, 0, m, p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
+  auto whole =
+      trend_on(p.c, p.raw, 0, p.c.t.size(), p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
   if (!whole) {
     out.reason = "too little data for the trend test";
     return false;
@@ -1648,9 +1659,62 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, 
 
 }  // namespace
 
+namespace {
+
+// Step 0: a release at the end of the run (README "A release at the end of the run"). A program
+// tearing down frees what it held in its last samples; however many of them fall (one, two,
+// three...), the series before the fall is what tells a leak from a plateau. The trailing run of
+// falling samples is a release when it is short (at most kReleaseMaxFraction of the samples),
+// gives back a material amount (min_rise_pct of the level it fell from), falls faster than the
+// series rose before it, and gives back more than any earlier run of falling samples did (a
+// sawtooth's drop each cycle is the oscillation, not a release). Returns the number of samples
+// before the fall, or 0.
+constexpr double kReleaseMaxFraction = 0.10;
+
+std::size_t final_release_head(const Clean& raw, const Options& o) {
+  const std::size_t n = raw.t.size();
+  if (o.final_release_cut || n < static_cast<std::size_t>(std::max(o.min_samples, 2)) + 1) return 0;
+  std::size_t peak = n - 1;  // index of the last sample before the trailing fall
+  while (peak > 0 && raw.v[peak] < raw.v[peak - 1]) --peak;
+  const std::size_t k = n - 1 - peak;  // falling samples
+  if (k == 0 || static_cast<double>(k) > kReleaseMaxFraction * static_cast<double>(n) + 1e-9)
+    return 0;
+  if (peak + 1 < static_cast<std::size_t>(std::max(o.min_samples, 2))) return 0;
+  const double fall = raw.v[peak] - raw.v[n - 1];
+  const double ref = std::max(std::fabs(raw.v[peak]), 1.0);
+  if (100.0 * fall / ref < o.min_rise_pct) return 0;
+  const double fall_s = (raw.t[n - 1] - raw.t[peak]) / 1000.0;
+  const double rise_s = (raw.t[peak] - raw.t[0]) / 1000.0;
+  if (!(fall_s > 0) || !(rise_s > 0)) return 0;
+  if (fall / fall_s < (raw.v[peak] - raw.v[0]) / rise_s) return 0;
+  for (std::size_t i = 1, top = 0; i <= peak; ++i) {  // earlier runs of falling samples
+    if (!(raw.v[i] < raw.v[i - 1]))
+      top = i;
+    else if (raw.v[top] - raw.v[i] >= fall)
+      return 0;
+  }
+  return peak + 1;
+}
+
+}  // namespace
+
 SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& o) {
   SeriesVerdict out;
   Prepared p;
+  if (const Clean raw = clean(s); std::size_t head_n = final_release_head(raw, o)) {
+    Series head;
+    head.t_ms.assign(raw.t.begin(), raw.t.begin() + static_cast<std::ptrdiff_t>(head_n));
+    head.value.assign(raw.v.begin(), raw.v.begin() + static_cast<std::ptrdiff_t>(head_n));
+    Options o2 = o;
+    o2.final_release_cut = true;
+    SeriesVerdict h = classify_series(head, o2);
+    if (h.verdict != Verdict::kUnresolved || h.whole.blocks > 0) {
+      h.reason = "up to the final release at " +
+                 std::to_string(static_cast<long>(raw.t[head_n - 1] / 1000)) + " s: " + h.reason;
+      h.samples = raw.t.size();
+      return h;
+    }
+  }
   if (!prepare(s, o, out, p)) return out;
   if (auto head = judge_after_knee(p, o, out)) return *head;
   if (out.reason.empty()) judge_whole(p, o, out);

@@ -122,6 +122,71 @@ TEST(ClassifySeries, FinalReleaseAtExitDoesNotHideALeak) {
   EXPECT_NE(v.reason.find("final release"), std::string::npos) << v.reason;
 }
 
+TEST(ClassifySeries, ReleaseAtTheEndIsSetAsideWhateverItsLength) {
+  // A steady leak whose last 1, 2 or 3 samples fall (the program's teardown, up to a tenth of
+  // the samples): the same verdict whatever the number of falling samples and the window's size.
+  for (int n : {32, 62, 120}) {
+    for (int k : {1, 2, 3}) {
+      Series s = make(
+          n, [](double u) { return 10 * kMiB + 30 * kMiB * u; }, 0.2 * kMiB, 7);
+      const double peak = s.value[static_cast<std::size_t>(n - k - 1)];
+      for (int j = 1; j <= k; ++j)
+        s.value[static_cast<std::size_t>(n - k - 1 + j)] = peak * (1 - 0.3 * j);
+      const auto v = classify_series(s);
+      EXPECT_EQ(v.verdict, Verdict::kLeak) << n << " samples, " << k << " falling: " << v.reason;
+      EXPECT_NE(v.reason.find("final release"), std::string::npos) << v.reason;
+    }
+  }
+  // profilers.wrappers.python's leak as recorded: two dumps fell inside Python's finalization.
+  const double rec[][2] = {
+      {136.8, 0},         {325.0, 1048576},   {520.9, 4194304},   {721.0, 7340032},
+      {921.3, 10485760},  {1121.3, 13631488}, {1320.9, 16777216}, {1521.0, 19922944},
+      {1721.1, 23068672}, {1921.0, 27262976}, {2120.9, 30408704}, {2320.9, 33554432},
+      {2520.9, 36700160}, {2722.1, 40894464}, {2924.8, 42991616}, {3120.9, 46137344},
+      {3321.1, 49283072}, {3520.9, 53477376}, {3724.3, 56623104}, {3920.9, 59768832},
+      {4121.2, 63963136}, {4320.9, 67108864}, {4520.9, 70254592}, {4723.6, 73400320},
+      {4924.8, 75497472}, {5120.9, 78643200}, {5345.5, 81788928}, {5528.1, 83886080},
+      {5736.8, 87031808}, {5944.9, 89128960}, {6137.5, 90177536}, {6336.9, 92274688},
+      {6540.9, 63963136}, {6723.4, 6291456}};
+  Series r;
+  for (const auto& [t, b] : rec) r.t_ms.push_back(t), r.value.push_back(b);
+  const auto v = classify_series(r);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+}
+
+TEST(ClassifySeries, TooFewBlocksOnceDeseasonalizedJudgesTheRawSeries) {
+  // 31-34 samples 100 ms apart with a 0.25 MiB step every half second: a 1 s period with 3
+  // cycles, removed, leaves about one point a cycle (7 blocks, 8 needed). The raw series has
+  // the samples: flat is stable, a steady 12 MiB/s rise a leak - never "too little data".
+  for (int n : {31, 32, 34}) {
+    for (double rate : {0.0, 12 * kMiB}) {
+      Series s;
+      for (int i = 0; i < n; ++i) {
+        s.t_ms.push_back(100.0 * i);
+        s.value.push_back(10e6 + rate * i / 10 + ((i / 5) % 2 ? 0.25 * kMiB : 0));
+      }
+      const auto v = classify_series(s);
+      EXPECT_EQ(v.verdict, rate > 0 ? Verdict::kLeak : Verdict::kStable)
+          << n << " samples at " << rate << " B/s: " << v.reason;
+    }
+  }
+  // profilers.flamegraph's leak as recorded: 30 dumps, steps of 1.0 and 1.25 MiB about once a
+  // second read as a 964 ms period with 3.0 cycles.
+  const double rec[][2] = {
+      {104.6, 1310720.1},   {204.6, 2621440.3},   {304.6, 3932160.4},   {404.7, 5242880.6},
+      {504.6, 6553600.7},   {604.6, 7864320.9},   {704.8, 9175041.0},   {804.9, 10485761.2},
+      {904.6, 11796481.3},  {1005.2, 13107201.5}, {1105.1, 14155777.6}, {1205.0, 15466497.7},
+      {1304.4, 16777217.9}, {1404.5, 18087938.0}, {1504.6, 19398658.2}, {1604.3, 20709378.3},
+      {1704.8, 22020098.5}, {1804.2, 23330818.6}, {1904.2, 24641538.8}, {2004.8, 25690114.9},
+      {2105.1, 27000835.0}, {2204.7, 28311555.2}, {2304.8, 29622275.3}, {2404.8, 30932995.5},
+      {2504.9, 32243715.6}, {2604.7, 33554435.8}, {2704.8, 34865155.9}, {2804.9, 36175876.1},
+      {2904.8, 37486596.2}, {3004.8, 38535172.3}};
+  Series r;
+  for (const auto& [t, b] : rec) r.t_ms.push_back(t), r.value.push_back(b);
+  const auto v = classify_series(r);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+}
+
 TEST(ClassifySeries, SawtoothAliasedBySamplerPhaseStillLeaks) {
   // wl_sawtooth --leak-rate 2M as sampled every 100 ms: teeth of 1.5 s (15 samples) reset a few
   // ms late, so each tooth's peak is sampled - until the 9 s reset falls before its sample and
