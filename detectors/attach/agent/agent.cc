@@ -3,7 +3,7 @@
 // running process (docs/attach.md). Passive when loaded: no constructor, no TLS, no hook until
 // asked. Its entry points start and stop one sampler thread that appends the allocator's own books
 // (allocators/backend.h) and RSS to <out_dir>/timeline.jsonl, the format `--mode stats` writes;
-// at level count the GOT hooks (got_hooks.cc) add live bytes since the attach, as `--mode count`;
+// at level count the GOT hooks (hooks.cc) add live bytes since the attach, as `--mode count`;
 // at level sample sampled call stacks and heap dumps too (sampling.cc), as `--mode sample`.
 // Injected code: no exceptions, no RTTI, static libstdc++, never sanitized.
 #include <fcntl.h>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Level count of an attach (docs/attach.md): the agent's hooks on the GOT of every loaded object
 // for the malloc family, operator new/delete and mmap/munmap, counting what is live since the
-// attach point. Private to libarenalab_agent.so.
+// attach point (hooks.cc, got_patch.cc; their shared internals: agent_internal.h). Private to
+// libarenalab_agent.so.
 #pragma once
 
 #include <cstddef>

@@ -12,7 +12,7 @@
 
 namespace arenalab::agent {
 
-// Stack ids travel in the top 16 bits of a tracked block's size (got_hooks.cc): id + 1, so 0 is
+// Stack ids travel in the top 16 bits of a tracked block's size (live_table.cc): id + 1, so 0 is
 // "not sampled"; 65,535 stacks at most.
 inline constexpr int kStackShift = 48;
 inline constexpr std::uint64_t kSizeMask = (std::uint64_t{1} << kStackShift) - 1;
@@ -29,7 +29,7 @@ bool sampling();
 // The hot path: `n` more bytes allocated by this thread. Returns a stack id + 1 when this
 // allocation is sampled and its stack recorded, else 0.
 unsigned sample_pick(std::size_t n);
-// A sampled block entered or left the table of live blocks (got_hooks.cc): its stack's live
+// A sampled block entered or left the table of live blocks (live_table.cc): its stack's live
 // counts follow.
 void sample_live_add(unsigned stack1, std::size_t n);
 void sample_live_remove(unsigned stack1, std::size_t n);
