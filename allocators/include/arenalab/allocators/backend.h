@@ -69,13 +69,20 @@ bool read_allocator_stats(Backend backend, AllocatorStats* out);
 // a place in every tick: after a read that took `cpu_ns` of the thread's CPU, the next is due no
 // sooner than cpu_ns / kShare later (counters: every tick; that walk: every 15 s). A sample
 // between two reads carries no books (not read: absent, never the last read copied forward).
+// The cost is the smaller of the last two reads': one read slowed by a one-off (the first
+// call's set-up, page faults, a preemption's cache misses) does not cost the next ticks their
+// books, while a walk that is expensive every time still gets only its share (the first read is
+// excused: it is the one that pays the set-up).
 // Times are any one monotonic clock's nanoseconds; no allocation, no lock (one reader thread).
 struct StatsPacer {
   static constexpr double kShare = 1e-3;  // at most 0.1 % of a core
   std::uint64_t due_ns = 0;
+  std::uint64_t last_cpu_ns = 0;
   bool due(std::uint64_t now_ns, bool always = false) const { return always || now_ns >= due_ns; }
   void took(std::uint64_t now_ns, std::uint64_t cpu_ns) {
-    due_ns = now_ns + static_cast<std::uint64_t>(static_cast<double>(cpu_ns) / kShare);
+    const std::uint64_t cost = cpu_ns < last_cpu_ns ? cpu_ns : last_cpu_ns;
+    last_cpu_ns = cpu_ns;
+    due_ns = now_ns + static_cast<std::uint64_t>(static_cast<double>(cost) / kShare);
   }
 };
 
