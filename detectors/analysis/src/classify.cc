@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "arenalab/analysis/analysis.h"
+#include "arenalab/core/quantile.h"
 #include "window.h"
 
 namespace arenalab::analysis {
@@ -1911,7 +1912,7 @@ double quantile_in(const Series& x, double from, double to, double q) {
     if (x.t_ms[i] >= from && x.t_ms[i] <= to && std::isfinite(x.value[i])) v.push_back(x.value[i]);
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  return observed_quantile_sorted(v, q);
 }
 
 // x's finite samples in time order, each replaced by the median of itself and its neighbours: a

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The one sample quantile of the project: linear interpolation between order statistics
+// The sample quantiles of the project: linear interpolation between order statistics
 // (Hyndman & Fan 1996, definition 7, the default of R and NumPy). The median is q = 0.5: the
-// middle value, or the mean of the two middle values for an even count.
+// middle value, or the mean of the two middle values for an even count. Where a figure must be
+// one of the observations, observed_quantile_sorted below.
 #pragma once
 
 #include <algorithm>
@@ -24,6 +25,17 @@ inline double quantile_sorted(const std::vector<double>& sorted, double q) {
 inline double quantile(std::vector<double> sample, double q) {
   std::sort(sample.begin(), sample.end());
   return quantile_sorted(sample, q);
+}
+
+// A sample quantile that is one of the observations: the order statistic at index floor(q n),
+// capped at the largest.
+// For a figure that must be a level the series actually held (the classifier's baselines: what
+// the program kept, a value it had), where interpolating between two samples would report a
+// level it never had. pre: !sorted.empty(); 0 <= q <= 1; sorted ascending.
+inline double observed_quantile_sorted(const std::vector<double>& sorted, double q) {
+  assert(!sorted.empty() && q >= 0 && q <= 1);
+  const auto i = static_cast<std::size_t>(q * static_cast<double>(sorted.size()));
+  return sorted[std::min(sorted.size() - 1, i)];
 }
 
 // The median, quantile(sample, 0.5), in linear time (nth_element: the classifier takes medians
