@@ -850,42 +850,32 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
   // over the samples its cycle means were made of (the stretch and half a period at each end,
   // within the window) or leaking min_leak_rate at its interval's low end, and beyond what
   // sampling alone moves a cycle's mean. The trend then shows that test's slope, interval and p.
-  if (!tr.rising && cycle_ms > 0 && low_quartile && mk_med.s > 0 && mk_min.s > 0) {
-    const double made_of_s = (std::min(raw.t.back(), tr.t1_ms + cycle_ms / 2) -
-                              std::max(raw.t.front(), tr.t0_ms - cycle_ms / 2)) /
-                             1000.0;
-    const auto cr = cycle_regression(c, raw, tr.t0_ms, tr.t1_ms, cycle_ms, o);
-    const double growth_pct = cr ? 100.0 * cr->fit.slope * made_of_s / level_ref : 0;
-    tr.rising = cr && cr->fit.p < o.alpha && cr->fit.slope_lo > 0 &&
-                (growth_pct >= o.min_drift_pct || cr->fit.slope_lo >= o.min_leak_rate) &&
-                cr->fit.slope * made_of_s >= o.cycle_alias_intervals * cr->alias_bytes;
-    if (tr.rising) {
-      tr.slope = cr->fit.slope;
-      tr.slope_lo = cr->fit.slope_lo;
-      tr.slope_hi = cr->fit.slope_hi;
-      tr.p_median = tr.p_min = cr->fit.p;
-      tr.growth_pct = growth_pct;
-    }
-  }
-  // The same regression on cycle means registered on their drops (README "Cycles registered on
-  // their drops"), where the sampling alias would hide the trend: the same lines, and the
-  // registration's own error in place of the alias.
+  // Both regressions below take one mean per cycle over [lo_t, hi_t] and a bound in bytes (the
+  // sampling alias, or the registration's error): the same lines decide.
   if (!tr.rising && cycle_ms > 0 && low_quartile && mk_med.s > 0 && mk_min.s > 0) {
     const double lo_t = std::max(raw.t.front(), tr.t0_ms - cycle_ms / 2);
     const double hi_t = std::min(raw.t.back(), tr.t1_ms + cycle_ms / 2);
     const double made_of_s = (hi_t - lo_t) / 1000.0;
-    const auto rc = registered_cycles(raw, lo_t, hi_t, cycle_ms, o);
-    const double growth_pct = rc ? 100.0 * rc->fit.slope * made_of_s / level_ref : 0;
-    tr.rising = rc && rc->fit.p < o.alpha && rc->fit.slope_lo > 0 &&
-                (growth_pct >= o.min_drift_pct || rc->fit.slope_lo >= o.min_leak_rate) &&
-                rc->fit.slope * made_of_s >= o.cycle_alias_intervals * rc->bound_bytes;
-    if (tr.rising) {
-      tr.slope = rc->fit.slope;
-      tr.slope_lo = rc->fit.slope_lo;
-      tr.slope_hi = rc->fit.slope_hi;
-      tr.p_median = tr.p_min = rc->fit.p;
+    auto take_cycle_fit = [&](const Regression& fit, double bound_bytes) {
+      const double growth_pct = 100.0 * fit.slope * made_of_s / level_ref;
+      tr.rising = fit.p < o.alpha && fit.slope_lo > 0 &&
+                  (growth_pct >= o.min_drift_pct || fit.slope_lo >= o.min_leak_rate) &&
+                  fit.slope * made_of_s >= o.cycle_alias_intervals * bound_bytes;
+      if (!tr.rising) return;
+      tr.slope = fit.slope;
+      tr.slope_lo = fit.slope_lo;
+      tr.slope_hi = fit.slope_hi;
+      tr.p_median = tr.p_min = fit.p;
       tr.growth_pct = growth_pct;
-    }
+    };
+    if (const auto cr = cycle_regression(c, raw, tr.t0_ms, tr.t1_ms, cycle_ms, o))
+      take_cycle_fit(cr->fit, cr->alias_bytes);
+    // The same regression on cycle means registered on their drops (README "Cycles registered
+    // on their drops"), where the sampling alias would hide the trend: the same lines, and the
+    // registration's own error in place of the alias.
+    if (!tr.rising)
+      if (const auto rc = registered_cycles(raw, lo_t, hi_t, cycle_ms, o))
+        take_cycle_fit(rc->fit, rc->bound_bytes);
   }
   return tr;
 }
