@@ -61,21 +61,13 @@ function(arenalab_register_external_workload name)
     "program=${ARG_PROGRAM}" "category=${ARG_CATEGORY}" "description=${ARG_DESCRIPTION}")
 endfunction()
 
-# Called once at the end of the top-level CMakeLists.txt: the build step that writes the index.
-# Its words are also kept in a file, rewritten only when they change, so that a changed list of
-# workloads reruns the tool (a Makefile rule does not see its own command line change).
+# Called once at the end of the top-level CMakeLists.txt: the build step that writes the index
+# (arenalab_write_from_words, ArenalabGenerated.cmake).
 function(arenalab_write_workload_index)
   get_property(words GLOBAL PROPERTY ARENALAB_WORKLOAD_INDEX)
-  set(index ${PROJECT_BINARY_DIR}/share/arenalab/workloads.json)
-  set(words_file ${PROJECT_BINARY_DIR}/CMakeFiles/arenalab-workloads.words)
-  string(REPLACE ";" "\n" text "${words}")
-  file(WRITE ${words_file}.new "${text}\n")
-  configure_file(${words_file}.new ${words_file} COPYONLY)
-  add_custom_command(OUTPUT ${index}
-    COMMAND arenalab-write-workloads ${index} ${words}
-    DEPENDS arenalab-write-workloads ${words_file}
-    COMMENT "Writing share/arenalab/workloads.json (formats/workloads.h)" VERBATIM)
-  add_custom_target(arenalab_workload_index ALL DEPENDS ${index})
+  arenalab_write_from_words(TARGET arenalab_workload_index
+    OUTPUT ${PROJECT_BINARY_DIR}/share/arenalab/workloads.json TOOL arenalab-write-workloads
+    COMMENT "Writing share/arenalab/workloads.json (formats/workloads.h)" WORDS ${words})
   # Whoever builds arenalab (or only a test of the index) has the index.
   add_dependencies(arenalab arenalab_workload_index)
 endfunction()
