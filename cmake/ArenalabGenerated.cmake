@@ -10,7 +10,10 @@ function(arenalab_write_from_words)
   string(REPLACE ";" "\n" text "${ARG_WORDS}")
   file(WRITE ${words_file}.new "${text}\n")
   configure_file(${words_file}.new ${words_file} COPYONLY)
+  # The output's folder is made by the rule: on a fresh build nothing else has made it yet.
+  get_filename_component(dir ${ARG_OUTPUT} DIRECTORY)
   add_custom_command(OUTPUT ${ARG_OUTPUT}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
     COMMAND ${ARG_TOOL} ${ARG_OUTPUT} ${ARG_WORDS}
     DEPENDS ${ARG_TOOL} ${words_file}
     COMMENT "${ARG_COMMENT}" VERBATIM)
