@@ -1655,12 +1655,11 @@ namespace {
 // Step 0: a release at the end of the run (README "A release at the end of the run"). A program
 // tearing down frees what it held in its last samples; however many of them fall (one, two,
 // three...), the series before the fall is what tells a leak from a plateau. The trailing run of
-// falling samples is a release when it is short (at most kReleaseMaxFraction of the samples),
+// falling samples is a release when it is short (at most release_max_fraction of the samples),
 // gives back a material amount (min_rise_pct of the level it fell from), falls faster than the
 // series rose before it, and gives back more than any earlier run of falling samples did (a
 // sawtooth's drop each cycle is the oscillation, not a release). Returns the number of samples
 // before the fall, or 0.
-constexpr double kReleaseMaxFraction = 0.10;
 
 std::size_t final_release_head(const Clean& raw, const Options& o) {
   const std::size_t n = raw.t.size();
@@ -1668,7 +1667,7 @@ std::size_t final_release_head(const Clean& raw, const Options& o) {
   std::size_t peak = n - 1;  // index of the last sample before the trailing fall
   while (peak > 0 && raw.v[peak] < raw.v[peak - 1]) --peak;
   const std::size_t k = n - 1 - peak;  // falling samples
-  if (k == 0 || static_cast<double>(k) > kReleaseMaxFraction * static_cast<double>(n) + 1e-9)
+  if (k == 0 || static_cast<double>(k) > o.release_max_fraction * static_cast<double>(n) + 1e-9)
     return 0;
   if (peak + 1 < static_cast<std::size_t>(std::max(o.min_samples, 2))) return 0;
   const double fall = raw.v[peak] - raw.v[n - 1];

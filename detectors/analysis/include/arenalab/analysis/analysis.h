@@ -77,9 +77,11 @@ struct Options {
   double footprint_slack = 1.05;      // RSS within this factor of the footprint: inside it
   double min_rise_pct = 4.0;          // a material rise of a level (retention, knees, releases), %
   double min_retention_bytes = 1024.0 * 1024;  // ... and in bytes: tens of KiB are never kept
-  double held_back_median = 0.25;    // held's median rise <= this x RSS's rise: back at baseline
-  double held_back_rest = 1.0 / 16;  // or its lower quartile within this x RSS's rise
-  bool final_release_cut = false;    // internal: set when judging the part before a final release
+  double held_back_median = 0.25;      // held's median rise <= this x RSS's rise: back at baseline
+  double held_back_rest = 1.0 / 16;    // or its lower quartile within this x RSS's rise
+  double release_max_fraction = 0.10;  // a trailing fall this share of the samples at most: a
+                                       // release at the end of the run (README), set aside
+  bool final_release_cut = false;      // internal: set when judging the part before a final release
 };
 
 // A two-segment (hinge) fit against one line on the block medians.
