@@ -21,8 +21,8 @@ import tempfile
 import threading
 import time
 
-from support import (HERE, alive, check, fail, failures, skip, spawn, timeline, wait_for,
-                     watch_in_background)
+from support import (HERE, alive, check, fail, failures, samples_so_far, skip, spawn, timeline,
+                     wait_for, watch_in_background)
 
 
 def ptrace_permitted():
@@ -94,13 +94,8 @@ def attach_for_samples(args, pid, out, samples, *extra, mode="stats"):
                    "--out", out, "-q", "--duration", "150", *extra],
                   stdout=so, stderr=subprocess.STDOUT, text=True)
     tl = os.path.join(out, "timeline.jsonl")
-
-    def count():
-        try:
-            return len(timeline(tl)[1])
-        except (OSError, IndexError, ValueError):
-            return 0
-    wait_for(lambda: count() >= samples or a.poll() is not None, 120, f"{samples} samples")
+    wait_for(lambda: samples_so_far(tl) >= samples or a.poll() is not None, 120,
+             f"{samples} samples")
     if a.poll() is None:
         a.send_signal(signal.SIGINT)
     rc = a.wait(timeout=120)
@@ -682,13 +677,8 @@ def attach_then_dlopen(args, pid, out, trigger, duration="6"):
                "--out", out, "-q", "--duration", duration],
               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tl = os.path.join(out, "timeline.jsonl")
-
-    def samples():
-        try:
-            return len(timeline(tl)[1])
-        except (OSError, IndexError, ValueError):
-            return 0
-    wait_for(lambda: samples() >= 3 or a.poll() is not None, 90, "3 samples before the dlopen")
+    wait_for(lambda: samples_so_far(tl) >= 3 or a.poll() is not None, 90,
+             "3 samples before the dlopen")
     with open(trigger, "w"):
         pass
     return a.wait(timeout=120)

@@ -80,6 +80,14 @@ def timeline(path):
     return lines[0], lines[1:]
 
 
+def samples_so_far(path):
+    """How many samples a timeline being written holds now (0 while it is missing or empty)."""
+    try:
+        return len(timeline(path)[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def wait_for(cond, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -99,11 +107,5 @@ def watch_in_background(arenalab, pid, mode, out, samples=10, extra=()):
                   "--out", out, "-q", "--duration", "60", *extra],
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     path = os.path.join(out, "timeline.jsonl")
-
-    def count():
-        try:
-            return len(timeline(path)[1])
-        except (OSError, IndexError, ValueError):
-            return 0
-    wait_for(lambda: count() >= samples, 60, f"{samples} samples")
+    wait_for(lambda: samples_so_far(path) >= samples, 60, f"{samples} samples")
     return proc, path
