@@ -124,16 +124,26 @@ SeriesVerdict classify_series(const std::vector<double>& t_ms, const std::vector
   return v;
 }
 
+// The order a user reads "what keeps growing" in: leaks by slope; then the sites that cannot be
+// told yet but grew over the window, by that growth (a 90 MiB site still undecided is not
+// ranked below a stable 24-byte one); then the rest by slope, then by what they hold. An
+// undecided site has no slope, so the growth from the first to the last point stands in for it.
 void classify_and_rank(std::vector<CallsiteSeries>& sites) {
   for (auto& s : sites) s.verdict = classify_series(s.t_ms, s.live_bytes);
-  auto rank = [](analysis::Verdict v) {
-    return v == analysis::Verdict::kLeak ? 0 : v == analysis::Verdict::kUnresolved ? 2 : 1;
+  auto growth = [](const CallsiteSeries& s) {
+    return s.live_bytes.size() < 2 ? 0.0 : s.live_bytes.back() - s.live_bytes.front();
+  };
+  auto rank = [&](const CallsiteSeries& s) {
+    if (s.verdict.is_leak()) return 0;
+    return s.verdict.verdict == analysis::Verdict::kUnresolved && growth(s) > 0 ? 1 : 2;
+  };
+  auto key = [&](const CallsiteSeries& s) {
+    if (rank(s) == 1) return growth(s);
+    return s.verdict.has_slope() ? s.verdict.slope_bytes_per_s : 0.0;
   };
   std::stable_sort(sites.begin(), sites.end(), [&](const auto& a, const auto& b) {
-    if (rank(a.verdict.verdict) != rank(b.verdict.verdict))
-      return rank(a.verdict.verdict) < rank(b.verdict.verdict);
-    if (a.verdict.slope_bytes_per_s != b.verdict.slope_bytes_per_s)
-      return a.verdict.slope_bytes_per_s > b.verdict.slope_bytes_per_s;
+    if (rank(a) != rank(b)) return rank(a) < rank(b);
+    if (key(a) != key(b)) return key(a) > key(b);
     return a.bytes_now() > b.bytes_now();
   });
 }

@@ -98,9 +98,9 @@ std::string diff_text(const DumpDiff& diff, int top) {
     out += fmt::format(
         "  {:>12} {:>12} {:>12}  {}\n", (g < 0 ? "-" : "") + format_bytes(std::fabs(g)),
         format_bytes(s.live_bytes[0]), format_bytes(s.live_bytes[1]),
-        f != nullptr ? f->describe()
+        f != nullptr ? f->display()
                      : "(allocator/runtime only) " +
-                           (s.frames.empty() ? std::string("-") : s.frames.back().describe()));
+                           (s.frames.empty() ? std::string("-") : s.frames.back().display()));
   }
   return out;
 }

@@ -34,10 +34,9 @@ constexpr const char* kProfilerNames[] = {"jemalloc", "tcmalloc", "heaptrack", "
 std::string fmt_ms(double ms) { return fmt::format("{:.1f} s", ms / 1000.0); }
 
 std::string frame_text(const CallsiteSeries& s) {
-  if (const Frame* f = s.site_frame()) return f->describe();
+  if (const Frame* f = s.site_frame()) return f->display();
   // Allocated by the runtime itself (e.g. libstdc++'s start-up pool): the outermost frame.
-  return s.frames.empty() ? "(no frames)"
-                          : "(allocator/runtime only) " + s.frames.back().describe();
+  return s.frames.empty() ? "(no frames)" : "(allocator/runtime only) " + s.frames.back().display();
 }
 
 // As listed: mmap sites are marked, heap sites are the default.
@@ -478,8 +477,24 @@ std::string report_text(const ProfileReport& r, int top, int frames) {
   std::map<std::string, int> alike;
   for (std::size_t i = 0; i < r.callsites.size() && i < static_cast<std::size_t>(top); ++i)
     ++alike[site_text(r.callsites[i])];
+  // A listing that ends in many stable rows (start-up buffers, flag parsing) shows the first
+  // few and counts the rest in one line; profile.json keeps every row.
+  constexpr std::size_t kStableShown = 3;
+  const std::size_t listed = std::min<std::size_t>(top, r.callsites.size());
+  std::size_t stable_from = listed;
+  while (stable_from > 0 &&
+         r.callsites[stable_from - 1].verdict.verdict == analysis::Verdict::kStable)
+    --stable_from;
+  const std::size_t cut =
+      listed - stable_from > kStableShown + 1 ? stable_from + kStableShown : listed;
   int n = 0;
   for (const auto& s : r.callsites) {
+    if (static_cast<std::size_t>(n) == cut && cut < listed) {
+      out += fmt::format("  ({} more stable rows of {} .. {} left out)\n", listed - cut,
+                         format_bytes(r.callsites[cut].bytes_now()),
+                         format_bytes(r.callsites[listed - 1].bytes_now()));
+      break;
+    }
     if (n++ >= top) break;
     const double b = s.verdict.slope_bytes_per_s;
     std::string slope = "-";  // unresolved, or no finite slope
@@ -489,7 +504,7 @@ std::string report_text(const ProfileReport& r, int top, int frames) {
     out += fmt::format("  {:<10} {:>14} {:>12}  {}\n", verdict_name(s.verdict.verdict), slope,
                        format_bytes(s.bytes_now()), site);
     for (std::size_t k = s.site + 1; k < s.frames.size() && k < s.site + shown; ++k)
-      out += fmt::format("  {:<10} {:>14} {:>12}    < {}\n", "", "", "", s.frames[k].describe());
+      out += fmt::format("  {:<10} {:>14} {:>12}    < {}\n", "", "", "", s.frames[k].display());
   }
   if (!r.callsites.empty())
     out += fmt::format("  (classifier: {})\n", r.callsites.front().verdict.method);

@@ -10,7 +10,10 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string_view>
 #include <utility>
@@ -46,12 +49,74 @@ const Dwfl_Callbacks kCallbacks = {
 
 }  // namespace
 
-std::string Frame::describe() const {
+std::string Frame::describe() const { return describe_as(function, file); }
+
+namespace {
+
+// "f(std::vector<int, std::allocator<int> > const&)" -> "f(std::vector<...> const&)": every
+// template argument list at its outermost level reads "<...>". The operators whose names hold
+// '<' or '>' ("operator<<", "operator<=>", "operator->") keep them.
+std::string elide_template_arguments(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  int depth = 0;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const bool word_start =
+        i == 0 || !(std::isalnum(static_cast<unsigned char>(name[i - 1])) || name[i - 1] == '_');
+    if (word_start && name.compare(i, 8, "operator") == 0) {
+      std::size_t j = i + 8;
+      while (j < name.size() && std::string_view("<>=-").find(name[j]) != std::string_view::npos)
+        ++j;
+      // "operator<" followed by a template argument list ("operator< <int>") keeps the list's
+      // own elision: only the operator's characters are copied here.
+      if (depth == 0) out.append(name.substr(i, j - i));
+      i = j - 1;
+      continue;
+    }
+    const char c = name[i];
+    if (c == '<') {
+      if (depth++ == 0) out += "<...>";
+    } else if (c == '>' && depth > 0) {
+      --depth;
+    } else if (depth == 0) {
+      out += c;
+    }
+  }
+  // An unbalanced name (a '<' never closed) is shown whole rather than cut.
+  return depth == 0 ? out : std::string(name);
+}
+
+// The file as a reader of this directory names it: relative when it lies under the current
+// directory, whole otherwise. A file DWARF left relative to a compilation directory that is
+// not known here loses its leading "../" chain, which names nothing to the reader.
+std::string display_file(const std::string& file) {
+  if (file.empty()) return file;
+  if (file.front() != '/') {
+    std::string_view rest = file;
+    while (rest.starts_with("../") || rest.starts_with("./"))
+      rest.remove_prefix(rest.starts_with("./") ? 2 : 3);
+    return rest.empty() ? file : std::string(rest);
+  }
+  std::error_code ec;
+  const std::filesystem::path cwd = std::filesystem::current_path(ec);
+  if (ec) return file;
+  const std::filesystem::path rel = std::filesystem::path(file).lexically_relative(cwd);
+  if (rel.empty() || *rel.begin() == "..") return file;
+  return rel.string();
+}
+
+}  // namespace
+
+std::string Frame::display() const {
+  return describe_as(elide_template_arguments(function), display_file(file));
+}
+
+std::string Frame::describe_as(const std::string& fn, const std::string& src) const {
   char hex[32];
   std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(address));
-  std::string s = function.empty() ? std::string(hex) : function;
-  if (!file.empty()) {
-    s += " at " + file;
+  std::string s = fn.empty() ? std::string(hex) : fn;
+  if (!src.empty()) {
+    s += " at " + src;
     if (line > 0) s += ":" + std::to_string(line);
   } else if (!module.empty()) {
     s += " in " + base_name(module);
@@ -164,6 +229,26 @@ void inline_chain(Dwfl_Module* mod, GElf_Addr vaddr, Frame innermost, std::vecto
   out.push_back(current);
 }
 
+// DWARF names a source file relative to its compilation directory
+// ("../../../workloads/leak/wl_leak.cc" for a build in build/workloads/leak): joined with the
+// CU's DW_AT_comp_dir and normalized, the file reads the same whichever directory the profile
+// is read from. Only where that file exists: a build moved, or a compiler cache that kept
+// another directory's comp_dir, would otherwise name a file that is not there.
+void absolute_files(Dwfl_Module* mod, GElf_Addr vaddr, std::vector<Frame>& frames) {
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, vaddr, &bias);
+  Dwarf_Attribute attr;
+  const char* comp_dir =
+      cu != nullptr ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : nullptr;
+  if (comp_dir == nullptr || comp_dir[0] != '/') return;
+  for (Frame& f : frames) {
+    if (f.file.empty() || f.file.front() == '/') continue;
+    const auto whole = (std::filesystem::path(comp_dir) / f.file).lexically_normal();
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(whole, ec)) f.file = whole.string();
+  }
+}
+
 }  // namespace
 
 Frame Symbolizer::resolve(std::uint64_t address, const std::vector<Mapping>& mappings) {
@@ -211,6 +296,7 @@ std::vector<Frame> Symbolizer::resolve_inlined(std::uint64_t address,
         }
       }
       inline_chain(mod->mod, vaddr, frame, frames);
+      absolute_files(mod->mod, vaddr, frames);
       break;
     }
   }

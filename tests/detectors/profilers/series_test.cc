@@ -98,6 +98,29 @@ TEST(Callsites, GoldenJemallocDumpsGroupByCallSite) {
     EXPECT_EQ(s.verdict.verdict, analysis::Verdict::kUnresolved);  // 2 dumps only
 }
 
+// What keeps growing comes first: leaks, then the sites that cannot be told yet but grew (a big
+// one is not ranked below a stable 24-byte one), then the rest.
+TEST(Callsites, UndecidedGrowthRanksAboveStableRows) {
+  auto site = [](const char* name, std::vector<double> bytes) {
+    CallsiteSeries s;
+    s.frames = {{0x1000, name, "x.cc", 1, "/bin/x"}};
+    for (std::size_t i = 0; i < bytes.size(); ++i) s.t_ms.push_back(i * 250.0);
+    s.live_bytes = std::move(bytes);
+    return s;
+  };
+  std::vector<double> flat(40, 24.0), leak, undecided = {1e6, 9e7};
+  for (int i = 0; i < 40; ++i) leak.push_back(1000.0 * i);
+  std::vector<CallsiteSeries> sites = {site("flat", flat), site("undecided", undecided),
+                                       site("leak", leak)};
+  classify_and_rank(sites);
+  ASSERT_EQ(sites.size(), 3u);
+  EXPECT_EQ(sites[0].frames[0].function, "leak");
+  EXPECT_EQ(sites[0].verdict.verdict, analysis::Verdict::kLeak);
+  EXPECT_EQ(sites[1].frames[0].function, "undecided");
+  EXPECT_EQ(sites[1].verdict.verdict, analysis::Verdict::kUnresolved);
+  EXPECT_EQ(sites[2].frames[0].function, "flat");
+}
+
 // The redis case (issue 22): 14 MB of keys sampled one per 512 KiB rest on ~27 samples, a
 // step series. The profile names the site, its sample count, and the --lg-sample that gives
 // about 200 samples (16: one per 64 KiB); with enough samples, or unsampled, it says nothing.

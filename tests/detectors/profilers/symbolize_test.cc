@@ -40,6 +40,12 @@ TEST(Symbolizer, ResolvesOwnFunctionWithFileAndLine) {
   const Frame f = symbolizer.resolve(address, maps);
   EXPECT_NE(f.function.find("symbolize_test_target"), std::string::npos) << f.describe();
   EXPECT_NE(f.file.find("symbolize_test.cc"), std::string::npos) << f.describe();
+  // DWARF's file is relative to the compilation directory; the frame carries it whole where
+  // that file exists (a compiler cache may have kept another directory's comp_dir).
+  if (f.file.front() == '/') {
+    EXPECT_EQ(f.file.find("/../"), std::string::npos) << f.file;
+  }
+  EXPECT_EQ(f.display().find("../"), std::string::npos) << f.display();
   EXPECT_GE(f.line, kTargetFirstLine);
   EXPECT_LE(f.line, kTargetLastLine);
   EXPECT_NE(f.module.find("profilers_test"), std::string::npos);
@@ -50,6 +56,26 @@ TEST(Symbolizer, ResolvesOwnFunctionWithFileAndLine) {
   EXPECT_EQ(again.function, f.function);
   EXPECT_EQ(again.line, f.line);
   EXPECT_EQ(symbolizer.modules_opened(), opened);
+}
+
+// The text listings shorten template argument lists and keep operators whole; describe() (JSON,
+// keys) keeps the name as demangled.
+TEST(Frame, DisplayShortensTemplatesAndKeepsOperators) {
+  Frame f{0x10, "f(std::vector<int, std::allocator<int> > const&, std::map<K, std::pair<A, B> >*)",
+          "/no/such/dir/x.cc", 7, "/bin/x"};
+  EXPECT_EQ(f.display(), "f(std::vector<...> const&, std::map<...>*) at /no/such/dir/x.cc:7");
+  EXPECT_NE(f.describe().find("std::allocator<int>"), std::string::npos);
+  f.function = "std::ostream& operator<< <char>(std::ostream&, Foo<int> const&)";
+  EXPECT_EQ(f.display().substr(0, f.display().find(" at ")),
+            "std::ostream& operator<< <...>(std::ostream&, Foo<...> const&)");
+  f.function = "Ptr<T>::operator->() const";
+  EXPECT_EQ(f.display().substr(0, f.display().find(" at ")), "Ptr<...>::operator->() const");
+  f.function = "cooperator<int>::run()";  // "operator" inside a word is not the keyword
+  EXPECT_EQ(f.display().substr(0, f.display().find(" at ")), "cooperator<...>::run()");
+  f.function = "broken<unclosed(int)";  // unbalanced: shown whole
+  EXPECT_EQ(f.display().substr(0, f.display().find(" at ")), "broken<unclosed(int)");
+  f.file = "../../../workloads/leak/wl_leak.cc";  // relative to a directory not known here
+  EXPECT_EQ(f.display(), "broken<unclosed(int) at workloads/leak/wl_leak.cc:7");
 }
 
 TEST(Symbolizer, ResolvesSharedObjectAndCallsItAllocator) {

@@ -22,6 +22,13 @@ struct Frame {
   std::string module;  // path of the mapped object, "" when outside every file mapping
   // "leak_some(unsigned long) at leaky.cc:7" / "0x7f.. in libfoo.so" / "0x7f..".
   std::string describe() const;
+  // As a person reads it in a text listing: template argument lists shortened to "<...>" and
+  // the file relative to the current directory when it lies under it. JSON and keys keep
+  // describe().
+  std::string display() const;
+
+ private:
+  std::string describe_as(const std::string& fn, const std::string& src) const;
 };
 
 class Symbolizer {
