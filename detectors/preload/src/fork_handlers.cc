@@ -33,6 +33,7 @@ void atfork_child() {
   if (!g_session.trace_children) {
     // Passive: the hooks forward, nothing is written; the parent's data stay intact.
     g_flags.store(0, std::memory_order_relaxed);
+    fast_publish();
     g_session.active = false;
     return;
   }
@@ -42,6 +43,7 @@ void atfork_child() {
   profile_traced_child();
   g_flags.store(hook_flags(g_session.mode_flags & ~kFull), std::memory_order_relaxed);
   tables_published();
+  fast_publish();
   g_session.mode_flags &= ~kFull;
   if (timeline_open(true)) {
     timeline_write_header();

@@ -238,6 +238,7 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   install_fork_handlers();
   g_flags.store(hook_flags(s.mode_flags), std::memory_order_release);
   tables_published();
+  fast_publish();
   sampler_start();
 }
 
