@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// malloc and free, the hot paths: the exported entry points themselves (their fast paths are a
-// load of g_flags and a tail call) and the rest of each (count mode with the tables, the
-// sampled allocation, the paths that mark the thread busy, the general paths).
+// malloc and free, the hot paths: the exported entry points themselves (malloc: the countdown
+// and a tail call through g_fast_malloc; free: a tail call through g_fast_free) and the rest of
+// each (count mode with the tables, sample mode's free, the sampled allocation, the paths that
+// mark the thread busy, the general paths).
 //
 // The only exported entry points not written as one-line forwards in entry_points.cc: GCC's
 // static branch estimate changes when free's body is inlined into a forward (measured: count
-// mode's table path then takes a branch it did not before), and these two must compile to the
-// same code as before the split (objdump of malloc/free; scripts/bench-overhead).
+// mode's table path then takes a branch it did not before). Their code is checked with objdump
+// of malloc, free, free_sample, malloc_any and free_any, and counted by scripts/bench-overhead
+// --instructions.
 #include "accounting.h"
 #include "bootstrap.h"
 #include "count_tables.h"
