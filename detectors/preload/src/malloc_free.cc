@@ -162,11 +162,13 @@ __attribute__((noinline)) void* malloc_any(size_t n) {
 
 // malloc when the countdown is at or below 0: in sample mode the countdown ran out; count and
 // full modes, which have no countdown, park it far above 0 (kCountdownParked) so that their
-// mallocs take g_fast_malloc (malloc_any) from then on. Never parked in any other state: a
-// thread whose countdown was parked before sample mode started would never be sampled.
+// mallocs take g_fast_malloc (malloc_any) from then on; so does a passive process (g_passive:
+// it forwards for good). Never parked in any other state: a thread whose countdown was parked
+// before sample mode started would never be sampled.
 __attribute__((noinline)) void* malloc_out(size_t n) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
-  if (f & kCount) t_state.countdown = kCountdownParked;
+  if ((f & kCount) || (f == 0 && g_passive.load(std::memory_order_relaxed)))
+    t_state.countdown = kCountdownParked;
   if (f == (kModeSample | kDirect)) return malloc_rest(n, f);
   return malloc_any(n);
 }
@@ -213,11 +215,22 @@ __attribute__((noinline)) void free_sample(void* p) {
 std::atomic<void* (*)(size_t)> g_fast_malloc{malloc_any};
 std::atomic<void (*)(void*)> g_fast_free{free_any};
 
+std::atomic<bool> g_passive{false};
+
 void fast_publish() {
   const unsigned f = g_flags.load(std::memory_order_acquire);
-  const bool sample = f == (kModeSample | kDirect);
+  // A passive process forwards everything, as sample mode's fast paths do (the filter still
+  // sends the static arenas' blocks to free_any), once the next definitions are known.
+  const bool sample = f == (kModeSample | kDirect) ||
+                      (f == 0 && g_passive.load(std::memory_order_relaxed) &&
+                       g_resolve_state.load(std::memory_order_acquire) == kResolved);
   g_fast_malloc.store(sample ? g_real.malloc : malloc_any, std::memory_order_release);
   g_fast_free.store(sample ? free_sample : free_any, std::memory_order_release);
+}
+
+void publish_passive() {
+  g_passive.store(true, std::memory_order_relaxed);
+  fast_publish();
 }
 
 }  // namespace arenalab::preload

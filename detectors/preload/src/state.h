@@ -67,6 +67,12 @@ extern std::atomic<unsigned> g_flags;
 extern std::atomic<void* (*)(size_t)> g_fast_malloc;
 extern std::atomic<void (*)(void*)> g_fast_free;
 void fast_publish();
+// g_flags is 0 for good (a passive process: not started by arenalab, an untraced child, a
+// failed start; or stats mode in this library), so malloc and free forward through the fast
+// pointers once the next definitions are resolved (publish_passive, and resolve.cc after
+// resolving).
+extern std::atomic<bool> g_passive;
+void publish_passive();  // g_flags.store(0) first
 
 // Live counters: one cache line per thread, summed by the sampler. Single writer per slot
 // (relaxed load + store, no lock prefix); slot 0 is shared by threads beyond kMaxSlots
