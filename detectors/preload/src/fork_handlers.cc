@@ -33,6 +33,7 @@ void atfork_child() {
   if (!g_session.trace_children) {
     // Passive: the hooks forward, nothing is written; the parent's data stay intact.
     g_flags.store(0, std::memory_order_relaxed);
+    publish_passive();
     g_session.active = false;
     return;
   }
@@ -42,6 +43,11 @@ void atfork_child() {
   profile_traced_child();
   g_flags.store(hook_flags(g_session.mode_flags & ~kFull), std::memory_order_relaxed);
   tables_published();
+  // Stats mode in this library: g_flags is 0 for good, as in a passive process.
+  if (g_flags.load(std::memory_order_relaxed) == 0)
+    publish_passive();
+  else
+    fast_publish();
   g_session.mode_flags &= ~kFull;
   if (timeline_open(true)) {
     timeline_write_header();

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// malloc and free, the hot paths: the exported entry points themselves (their fast paths are a
-// load of g_flags and a tail call) and the rest of each (count mode with the tables, the
-// sampled allocation, the paths that mark the thread busy, the general paths).
+// malloc and free, the hot paths: the exported entry points themselves (malloc: the countdown
+// and a tail call through g_fast_malloc; free: a tail call through g_fast_free) and the rest of
+// each (count mode with the tables, sample mode's free, the sampled allocation, the paths that
+// mark the thread busy, the general paths).
 //
 // The only exported entry points not written as one-line forwards in entry_points.cc: GCC's
 // static branch estimate changes when free's body is inlined into a forward (measured: count
-// mode's table path then takes a branch it did not before), and these two must compile to the
-// same code as before the split (objdump of malloc/free; scripts/bench-overhead).
+// mode's table path then takes a branch it did not before). Their code is checked with objdump
+// of malloc, free, free_sample, malloc_any and free_any, and counted by scripts/bench-overhead
+// --instructions.
 #include "accounting.h"
 #include "bootstrap.h"
 #include "count_tables.h"
@@ -83,7 +85,7 @@ __attribute__((noinline)) void* malloc_count_header(size_t n) {
 // The rest of malloc: count mode, the sampled allocation, paths that mark busy, the general
 // path. Kept out of malloc itself so that sample mode's fast path needs no stack frame (a
 // function that may call and then use its arguments saves registers on entry, on every call).
-__attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
+__attribute__((noinline)) void* malloc_rest(size_t n, unsigned f) {
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0, 1)) {
     // With the tables, n > kClassMax (malloc_count takes the rest); without, the allocator is
@@ -95,7 +97,8 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
     }
     if (f == (kModeSample | kDirect)) {  // the countdown ran out: sample this one
       void* p = g_real.malloc(n);
-      if (p) {
+      // Above 0: reached through malloc_any while g_fast_malloc was not yet the allocator's.
+      if (p && t.countdown <= 0) {
         BusyScope busy(t, kWasIdle);
         sample_alloc(t, p, n);
       }
@@ -109,8 +112,7 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
     }
     if (f == kModeSample) {
       BusyScope busy(t, kWasIdle);
-      void* p = g_real.malloc(n);
-      t.countdown -= static_cast<long long>(n);
+      void* p = g_real.malloc(n);  // malloc took n off the countdown already
       if (__builtin_expect(t.countdown <= 0, 0) && p) sample_alloc(t, p, n);
       return p;
     }
@@ -119,7 +121,7 @@ __attribute__((noinline)) void* malloc_rest(unsigned f, size_t n) {
 }
 
 // The rest of free (as malloc_rest).
-__attribute__((noinline)) void free_rest(unsigned f, void* p) {
+__attribute__((noinline)) void free_rest(void* p, unsigned f) {
   ThreadState& t = t_state;
   if (__builtin_expect(t.busy == 0 && !in_bootstrap(p) && p, 1)) {
     if ((f & ~(kTable | kHeader)) == (kModeCount | kDirect)) {
@@ -149,42 +151,31 @@ __attribute__((noinline)) void free_rest(unsigned f, void* p) {
   free_general(p);
 }
 
-}  // namespace
-
-}  // namespace arenalab::preload
-
-using namespace arenalab::preload;
-
-// Sample mode's malloc needs no busy test either: a nested call forwards the same way (the
-// general path would forward it too). Its bytes come off the countdown, so the hooks whose
-// next definition calls malloc put the countdown back (new_impl); the unwinder's first-use
-// mallocs are undone by sample_alloc.
-ARENALAB_EXPORT void* malloc(size_t n) {
+// malloc in any state but sample mode's fast path: count mode's paths, then the rest.
+__attribute__((noinline)) void* malloc_any(size_t n) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
-  if (__builtin_expect(f == (kModeSample | kDirect), 1)) {
-    if (__builtin_expect(countdown_take(n), 1)) return g_real.malloc(n);
-  } else if (f == (kModeCount | kDirect | kTable) && t_state.busy == 0 && n <= kClassMax) {
+  if (f == (kModeCount | kDirect | kTable) && t_state.busy == 0 && n <= kClassMax)
     return malloc_count(n);
-  } else if (f == (kModeCount | kDirect | kHeader) && t_state.busy == 0) {
-    return malloc_count_header(n);
-  }
-  return malloc_rest(f, n);
+  if (f == (kModeCount | kDirect | kHeader) && t_state.busy == 0) return malloc_count_header(n);
+  return malloc_rest(n, f);
 }
 
-// Sample mode's free needs no busy test: a free nested in a hook (libstdc++'s operator delete
-// inside ours, the sampler thread) forwards the same way. A nested free of a sampled block
-// goes to free_rest, which forwards it without a lookup, as before: our operator delete has
-// already taken the block out. Blocks of the static arenas never reach the allocator: their
-// filter bits are set for good (filter_mark_static), and free_rest recognises them.
-//
-// Count mode's free with the tables on: a block whose size the page table has, freed outside
-// our hooks by a thread with a counter slot, is counted out in place (no stack frame either).
-// Null and the static arenas' blocks have no entry. Under glibc the same, with the size from
-// the block's header. Everything else goes to free_rest.
-ARENALAB_EXPORT void free(void* p) {
+// malloc when the countdown is at or below 0: in sample mode the countdown ran out; count and
+// full modes, which have no countdown, park it far above 0 (kCountdownParked) so that their
+// mallocs take g_fast_malloc (malloc_any) from then on; so does a passive process (g_passive:
+// it forwards for good). Never parked in any other state: a thread whose countdown was parked
+// before sample mode started would never be sampled.
+__attribute__((noinline)) void* malloc_out(size_t n) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
-  if (__builtin_expect(f == (kModeSample | kDirect) && !sample_maybe_tracked(p), 1))
-    return g_real.free(p);  // free(nullptr) included: every allocator takes it
+  if ((f & kCount) || (f == 0 && g_passive.load(std::memory_order_relaxed)))
+    t_state.countdown = kCountdownParked;
+  if (f == (kModeSample | kDirect)) return malloc_rest(n, f);
+  return malloc_any(n);
+}
+
+// free in any state but sample mode's fast path (a block the filter does not know).
+__attribute__((noinline)) void free_any(void* p) {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
   if (f == (kModeCount | kDirect | kTable)) {
     ThreadState& t = t_state;
     Slot* s = t.slotp;
@@ -202,6 +193,65 @@ ARENALAB_EXPORT void free(void* p) {
       slot_bump(s, -static_cast<long long>(u), -1);
       return g_real.free(p);
     }
+  } else if (f == (kModeSample | kDirect) && !sample_maybe_tracked(p)) {
+    return g_real.free(p);  // g_fast_free was not free_sample yet
   }
-  return free_rest(f, p);
+  return free_rest(p, f);
 }
+
+// Sample mode's free (g_fast_free once sample mode runs with kDirect): a block the filter does
+// not know (null included: every allocator takes it) goes straight to the allocator. Nested
+// calls need no busy test: a free nested in a hook forwards the same way; a nested free of a
+// sampled block goes to free_rest, which forwards it without a lookup (our operator delete has
+// already taken the block out). The static arenas' blocks never reach the allocator: their
+// filter bits are set for good (filter_mark_static), and free_rest recognises them.
+__attribute__((noinline)) void free_sample(void* p) {
+  if (__builtin_expect(!sample_maybe_tracked(p), 1)) return g_real.free(p);
+  return free_any(p);
+}
+
+}  // namespace
+
+std::atomic<void* (*)(size_t)> g_fast_malloc{malloc_any};
+std::atomic<void (*)(void*)> g_fast_free{free_any};
+
+std::atomic<bool> g_passive{false};
+
+void fast_publish() {
+  const unsigned f = g_flags.load(std::memory_order_acquire);
+  // A passive process forwards everything, as sample mode's fast paths do (the filter still
+  // sends the static arenas' blocks to free_any), once the next definitions are known.
+  const bool sample = f == (kModeSample | kDirect) ||
+                      (f == 0 && g_passive.load(std::memory_order_relaxed) &&
+                       g_resolve_state.load(std::memory_order_acquire) == kResolved);
+  g_fast_malloc.store(sample ? g_real.malloc : malloc_any, std::memory_order_release);
+  g_fast_free.store(sample ? free_sample : free_any, std::memory_order_release);
+}
+
+void publish_passive() {
+  g_passive.store(true, std::memory_order_relaxed);
+  fast_publish();
+}
+
+}  // namespace arenalab::preload
+
+using namespace arenalab::preload;
+
+// malloc: the countdown first, in every state. Sample mode's fast path (kDirect) is a
+// read-modify-write of the thread's countdown and a tail call through g_fast_malloc, which is
+// then the allocator's malloc (fast_publish): no flag is read. Count and full modes park the
+// countdown (malloc_out), so their mallocs take g_fast_malloc = malloc_any; every other state
+// (not resolved yet, passive, stats) keeps the countdown at or below 0 and takes malloc_out.
+// Nested calls need no busy test in sample mode: a nested call forwards the same way (the
+// general path would forward it too). Its bytes come off the countdown, so the hooks whose next
+// definition calls malloc put the countdown back (new_impl); the unwinder's first-use mallocs
+// are undone by sample_alloc.
+ARENALAB_EXPORT void* malloc(size_t n) {
+  if (__builtin_expect(countdown_take(n), 1))
+    return g_fast_malloc.load(std::memory_order_relaxed)(n);
+  return malloc_out(n);
+}
+
+// free: one indirect call chosen when the mode started (fast_publish): free_sample in sample
+// mode, free_any (count mode's paths, the rest) otherwise.
+ARENALAB_EXPORT void free(void* p) { return g_fast_free.load(std::memory_order_relaxed)(p); }

@@ -83,7 +83,7 @@ inline void* new_al_nothrow_impl(size_t n, std::align_val_t al,
 }
 
 template <typename Del>
-inline void delete_impl(void* p, Del del) {
+__attribute__((noinline)) void delete_rest(void* p, Del del) {
   const unsigned flags = g_flags.load(std::memory_order_acquire);
   const unsigned f = flags & ~(kDirect | kTable | kHeader);
   ThreadState& t = t_state;
@@ -105,6 +105,20 @@ inline void delete_impl(void* p, Del del) {
     del(p);
   else
     g_real.free(p);
+}
+
+// Sample mode's operator delete has free's fast path (malloc_free.cc): a block the filter does
+// not know (null included) goes to the next operator delete (or free) as a tail call, with no
+// frame and no busy mark; a nested call forwards the same way. Everything else: delete_rest.
+template <typename Del>
+__attribute__((always_inline)) inline void delete_impl(void* p, Del del) {
+  if (__builtin_expect(g_flags.load(std::memory_order_acquire) == (kModeSample | kDirect) &&
+                           !sample_maybe_tracked(p),
+                       1)) {
+    if (del) return del(p);
+    return g_real.free(p);
+  }
+  delete_rest(p, del);
 }
 
 template <typename Del>

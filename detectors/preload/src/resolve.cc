@@ -110,6 +110,7 @@ void resolve_slow() {
       if (const unsigned f = early_flags()) g_flags.store(f, std::memory_order_relaxed);
     }
     g_resolve_state.store(kResolved, std::memory_order_release);
+    if (g_passive.load(std::memory_order_relaxed)) fast_publish();  // decided before resolving
     return;
   }
   // Another thread resolves; this one waits (never the resolving thread: it is `busy` and

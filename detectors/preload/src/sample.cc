@@ -141,7 +141,8 @@ std::uint64_t now_ms_monotonic() {
 
 void sample_init() {
   block_grow();
-  // Touched only on sampled blocks: its 64 pages fault once each, so it is left to fault.
+  // Touched only on sampled blocks: its pages (4 MiB in all) fault once each as samples reach
+  // them, so it is left to fault.
   g_filter_count = static_cast<std::uint8_t*>(sys_mmap(kFilterSize));
 }
 

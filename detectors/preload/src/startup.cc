@@ -179,6 +179,7 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   copy_env(s.out_dir, sizeof s.out_dir, protocol::kEnvOutDir);
   if (!s.out_dir[0]) {  // not started by arenalab: stay passive
     g_flags.store(0, std::memory_order_relaxed);
+    publish_passive();
     return;
   }
   const pid_t me = getpid();
@@ -189,6 +190,7 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   s.purge_at_end = str_eq(purge ? purge : "", "1");
   if (child && !s.trace_children) {
     g_flags.store(0, std::memory_order_relaxed);
+    publish_passive();
     return;
   }
   copy_env(s.mode_name, sizeof s.mode_name, protocol::kEnvMode);
@@ -215,6 +217,7 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   if (!timeline_open(child)) {
     s.active = false;
     g_flags.store(0, std::memory_order_relaxed);
+    publish_passive();
     return;
   }
   identify();
@@ -233,11 +236,17 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   if (!timeline_publish()) {
     s.active = false;
     g_flags.store(0, std::memory_order_relaxed);
+    publish_passive();
     return;
   }
   install_fork_handlers();
   g_flags.store(hook_flags(s.mode_flags), std::memory_order_release);
   tables_published();
+  // Stats mode in this library: g_flags is 0 for good, as in a passive process.
+  if (g_flags.load(std::memory_order_relaxed) == 0)
+    publish_passive();
+  else
+    fast_publish();
   sampler_start();
 }
 

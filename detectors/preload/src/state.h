@@ -58,6 +58,22 @@ extern RealFns g_real;
 // Active hook bits; 0 in stats mode and in processes that are not traced (passive).
 extern std::atomic<unsigned> g_flags;
 
+// What the exported malloc and free call once the flags are known (malloc_free.cc): in sample
+// mode with kDirect, the allocator's malloc and sample mode's free (the filter test, then the
+// allocator's free), so that neither reads g_flags on its fast path; in every other state the
+// general entries, which read g_flags and take count mode's paths or the rest. Set by
+// fast_publish after each store of g_flags that may change the mode (startup, fork child); a
+// stale value is harmless, as the general entries handle every mode.
+extern std::atomic<void* (*)(size_t)> g_fast_malloc;
+extern std::atomic<void (*)(void*)> g_fast_free;
+void fast_publish();
+// g_flags is 0 for good (a passive process: not started by arenalab, an untraced child, a
+// failed start; or stats mode in this library), so malloc and free forward through the fast
+// pointers once the next definitions are resolved (publish_passive, and resolve.cc after
+// resolving).
+extern std::atomic<bool> g_passive;
+void publish_passive();  // g_flags.store(0) first
+
 // Live counters: one cache line per thread, summed by the sampler. Single writer per slot
 // (relaxed load + store, no lock prefix); slot 0 is shared by threads beyond kMaxSlots
 // (atomic add, in slot_add_slow). A thread freeing another thread's block subtracts from its own
@@ -105,6 +121,11 @@ inline bool countdown_take(std::size_t n) {
   return c > 0;
 #endif
 }
+
+// Count and full modes have no countdown: each thread's is parked far above 0 at its first
+// malloc, so that malloc takes g_fast_malloc without a test of g_flags (2^62 bytes: never
+// used up).
+inline constexpr long long kCountdownParked = 1LL << 62;
 
 // busy values: 0 outside our code; kBusy inside a hook or internal code (nested calls forward
 // without accounting); kUnwinding inside our stack unwinder (see Hook in accounting.h).
@@ -189,14 +210,17 @@ void sample_free(void* p);                                // cheap filter first
 // that granule (sample.cc keeps the per-granule counts behind each bit). Every free in sample
 // mode reads one bit, and the bits a heap touches are few (a 64 MiB heap: 8 KiB of bitmap), so
 // the read mostly stays in L1; a byte per 64-byte line (64 KiB) missed it on most frees. With
-// one sample per 512 KiB, about 1 free in 512 hits a set bit and looks the block up (locked);
-// granules 256 MiB apart alias. The static arenas' blocks (bootstrap.h) set their granule's bit
-// when handed out, and those bits are never cleared (filter_static): sample mode's free tests
-// the filter alone, and a block of theirs always takes the slow path that recognises it.
-inline constexpr std::size_t kFilterSize = 1 << 18;  // granules
+// one sample per 512 KiB, about 1 free in 512 hits a set bit and looks the block up (locked).
+// The index is the low 32 bits of the address over 1 KiB (granules 4 GiB apart alias): a
+// 32-bit move masks it, so the test is 8 instructions (free_sample); the bitmap is 512 KiB of
+// zero pages, of which a heap reads the few its addresses map to. The static arenas' blocks
+// (bootstrap.h) set their granule's bit when handed out, and those bits are never cleared
+// (filter_static): sample mode's free tests the filter alone, and a block of theirs always
+// takes the slow path that recognises it.
+inline constexpr std::size_t kFilterSize = std::size_t{1} << 22;  // granules
 extern std::atomic<std::uint64_t> g_filter_bits[kFilterSize / 64];
 inline std::size_t filter_index(const void* p) {
-  return (reinterpret_cast<std::uintptr_t>(p) >> 10) & (kFilterSize - 1);
+  return static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(p)) >> 10;
 }
 // True for a filter index that a granule of the static arenas maps to (bootstrap.cc; false in
 // libarenalab_preload_stats.so, which has none).

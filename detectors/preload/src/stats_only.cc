@@ -15,6 +15,8 @@ const bool kHooksAllocation = false;
 unsigned hook_flags(unsigned mode_flags) { return mode_flags; }
 void tables_published() {}
 bool filter_static(std::size_t) { return false; }
+void fast_publish() {}
+void publish_passive() {}
 
 // Only malloc is looked up: identification (backend.h) starts from the malloc that is called.
 void ensure_resolved() {
