@@ -1971,6 +1971,42 @@ bool rises_in_steps(const Series& x, const SeriesVerdict& v, const Options& o) {
   return steps >= 2 && carried > 0.5 * (v.level - first_low(x));
 }
 
+// A staircase still on its schedule: x rises in steps (rises_in_steps) and the tread it is on
+// at the window's end has lasted at most twice the longest tread before it (tables and size
+// classes grown by doublings double their treads; a plateau's last tread never ends). The
+// seconds of the ongoing and the longest earlier tread go to *ongoing_s and *longest_s.
+bool staircase_on_schedule(const Series& x, const SeriesVerdict& v, const Options& o,
+                           double* ongoing_s, double* longest_s) {
+  if (!rises_in_steps(x, v, o)) return false;
+  std::vector<std::pair<double, double>> p;
+  for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+    if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
+  std::sort(p.begin(), p.end());
+  const std::vector<double> d = despiked(x);  // the same order: by time
+  const double step = o.min_rise_pct / 100.0 * std::max(std::fabs(v.level), 1.0);
+  std::vector<double> step_end;  // time each step ends (its last rising interval)
+  bool tread = true;
+  for (std::size_t i = 1; i < d.size(); ++i) {
+    if (d[i] - d[i - 1] >= step) {
+      if (tread)
+        step_end.push_back(p[i].first);
+      else
+        step_end.back() = p[i].first;
+      tread = false;
+    } else {
+      tread = true;
+    }
+  }
+  if (step_end.size() < 2) return false;
+  double longest = 0;
+  for (std::size_t k = 1; k < step_end.size(); ++k)
+    longest = std::max(longest, step_end[k] - step_end[k - 1]);
+  const double ongoing = p.back().first - step_end.back();
+  *ongoing_s = ongoing / 1000.0;
+  *longest_s = longest / 1000.0;
+  return longest > 0 && ongoing <= 2 * longest;
+}
+
 // Rises from baselines, and whether what the program holds is back near its own.
 struct Baselines {
   double rss_rise = 0;     // bytes: RSS now above its start
@@ -2227,6 +2263,28 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
         (hv.verdict == Verdict::kBounded || in.rss->rate >= in.rss->whole.slope);
     if (rss_unslowed && decide_rss_grows(in, b, o, out) && out.verdict == Verdict::kLeak)
       return out;
+    // Held unresolved only because the latest stretch of a staircase sits mostly on treads
+    // (a buffer realloc'd bigger through an allocator's size classes, a table grown by
+    // doublings: the median pairwise slope of two treads is 0) while its whole window rises
+    // significantly, its tread now is on the staircase's schedule, and RSS leaks: the same
+    // growth through two instruments, still climbing.
+    double ongoing_s = 0, longest_s = 0;
+    if (hv.verdict == Verdict::kUnresolved && hv.whole.rising &&
+        in.rss->verdict == Verdict::kLeak &&
+        staircase_on_schedule(in.held_s, hv, o, &ongoing_s, &longest_s)) {
+      out.time_to_limit_s.reset();
+      set(out, Verdict::kLeak, 0.7 * in.rss->confidence,
+          out.held_signal + " rises in steps over the window: +" + fmt_pct(hv.whole.growth_pct) +
+              " of level, " + fmt_rate(hv.whole.slope) + " [" + fmt_rate(hv.whole.slope_lo) + ", " +
+              fmt_rate(hv.whole.slope_hi) +
+              "] (p = " + fmt_p(std::max(hv.whole.p_median, hv.whole.p_min)) +
+              "); its current tread (" + fmt_num(ongoing_s, 1) + " s" +
+              ") is no longer than twice the longest before it (" + fmt_num(longest_s, 1) + " s" +
+              "): still climbing, while " + out.rss_signal + " " + in.rss->reason,
+          hv.whole.slope);
+      project(out, in.rss->time_to_limit_s ? in.rss : in.held);
+      return out;
+    }
     const std::string held_name = out.held_signal == "held"
                                       ? "held (" + in.books_signal + " + own mmap_bytes)"
                                       : out.held_signal;
