@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // C patterns whose verdict is known by construction (tests/data/regressions/README.md).
 // usage: c_patterns MODE SECONDS [ARGS]; build: cc -O1 -pthread -o c_patterns c_patterns.c
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -15,7 +17,7 @@ static void nap(double s) { struct timespec t = {(time_t)s, (long)((s - (time_t)
 static volatile char sink;
 static void touch(char* p, size_t n) { for (size_t i = 0; i < n; i += 4096) p[i] = (char)i; }
 static double T;
-static int busy = 1;
+
 // realloc growth: one buffer grows by RATE bytes every 100 ms, never shrunk; churn beside it.
 static void m_realloc(long rate) {
   size_t n = 1 << 20; char* b = malloc(n); touch(b, n);
@@ -50,11 +52,12 @@ static void m_hash(int leak) {
     for (int i = 0; i < 200; i++) {  // 200 inserts/100ms of ~200 B strings = ~400 KiB/s churn
       snprintf(buf, sizeof buf, "key-%lu-%0180lu", id, id); id++;
       size_t h = (id * 2654435761u) % cap;
-      if (t[h].k) { if (!leak) free(t[h].k); t[h].k = 0; live--; }
+      if (t[h].k) { if (!leak) { free(t[h].k); } t[h].k = 0; live--; }
       t[h].k = strdup(buf); live++;
       if (live > 20000) {  // evict a random entry
         size_t r = rand() % cap; while (!t[r].k) r = (r + 1) % cap;
-        if (!leak) free(t[r].k); t[r].k = 0; live--;
+        if (!leak) free(t[r].k);
+        t[r].k = 0; live--;
       }
     }
     if (now() > rh) {  // rehash into a fresh table (alternating sizes)
@@ -138,6 +141,37 @@ static void m_bigslow(long level_mib, long rate) {
     nap(0.1);
   }
 }
+// file mapping read sequentially: a SIZE MiB file (made first), mapped read-only, read over T
+static void m_filemap(long size_mib) {
+  char path[] = "/tmp/probe-filemap-XXXXXX"; int fd = mkstemp(path); unlink(path);
+  static char buf[1 << 20]; memset(buf, 7, sizeof buf);
+  for (long i = 0; i < size_mib; i++) if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) abort();
+  size_t size = (size_t)size_mib << 20;
+  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  char* p = mmap(0, size, PROT_READ, MAP_SHARED, fd, 0);
+  double start = now(), end = start + T; size_t done = 0; long sum = 0;
+  while (now() < end) {
+    size_t want = (size_t)((now() - start) / T * size); if (want > size) want = size;
+    for (; done < want; done += 4096) sum += p[done];
+    nap(0.1);
+  }
+  sink = (char)sum;
+}
+// per-thread leaks: N threads, each with churn and a leak of 8 KiB/s
+static void* leaker(void* a) {
+  unsigned s = (unsigned)(uintptr_t)a; void* w[256] = {0}; double end = now() + T;
+  while (now() < end) {
+    for (int i = 0; i < 500; i++) { int r = rand_r(&s) % 256; free(w[r]); size_t z = 16 + rand_r(&s) % 4096; w[r] = malloc(z); memset(w[r], 3, z); }
+    char* l = malloc(800); memset(l, 4, 800);
+    nap(0.1);
+  }
+  return 0;
+}
+static void m_threadleak(int n) {
+  pthread_t t[256];
+  for (int i = 0; i < n; i++) pthread_create(&t[i], 0, leaker, (void*)(uintptr_t)(i + 1));
+  for (int i = 0; i < n; i++) pthread_join(t[i], 0);
+}
 int main(int argc, char** argv) {
   if (argc < 3) { fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n"); return 2; }
   const char* m = argv[1]; T = atof(argv[2]); long a = argc > 3 ? atol(argv[3]) : 0; long b = argc > 4 ? atol(argv[4]) : 0;
@@ -151,6 +185,8 @@ int main(int argc, char** argv) {
   else if (!strcmp(m, "threads")) m_threads((int)a);
   else if (!strcmp(m, "detached")) m_detached();
   else if (!strcmp(m, "bigslow")) m_bigslow(a, b);
+  else if (!strcmp(m, "filemap")) m_filemap(a);
+  else if (!strcmp(m, "threadleak")) m_threadleak((int)a);
   else { fprintf(stderr, "probe: unknown mode %s\n", m); return 2; }
   printf("probe %s done\n", m);
   return 0;
