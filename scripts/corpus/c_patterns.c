@@ -37,7 +37,7 @@ static void m_aligned(long rate) {
       if (k++ & 1) { if (posix_memalign(&p, 4096, 16384)) abort(); } else p = aligned_alloc(256, 16384);
       touch(p, 16384);
     }
-    for (int i = 0; i < 200; i++) { void* q; posix_memalign(&q, 64, 1000); free(q); }
+    for (int i = 0; i < 200; i++) { void* q = 0; if (posix_memalign(&q, 64, 1000) == 0) free(q); }
     nap(0.1);
   }
 }
