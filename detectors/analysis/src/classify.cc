@@ -1748,6 +1748,7 @@ struct Inputs {
   const SeriesVerdict* mmap = nullptr;       // the program's own mmap
   const SeriesVerdict* gap = nullptr;        // RSS - held
   const SeriesVerdict* footprint = nullptr;  // resident, else mapped
+  const SeriesVerdict* rss_total = nullptr;  // rss: anonymous + file-backed + shared
   std::string books_signal;
   Series held_s;  // the held series (a sum when the program maps its own)
   const Series* rss_s = nullptr;
@@ -1798,6 +1799,7 @@ Inputs gather(const Signals& sig, const Options& o, Classification& out) {
   in.rss = out.rss_signal.empty() ? nullptr : find(out.rss_signal);
   in.mmap = find("mmap_bytes");
   in.gap = find("gap");
+  in.rss_total = find("rss");
   in.footprint = find("resident") ? find("resident") : find("mapped");
   return in;
 }
@@ -1969,6 +1971,42 @@ bool rises_in_steps(const Series& x, const SeriesVerdict& v, const Options& o) {
   return steps >= 2 && carried > 0.5 * (v.level - first_low(x));
 }
 
+// A staircase still on its schedule: x rises in steps (rises_in_steps) and the tread it is on
+// at the window's end has lasted at most twice the longest tread before it (tables and size
+// classes grown by doublings double their treads; a plateau's last tread never ends). The
+// seconds of the ongoing and the longest earlier tread go to *ongoing_s and *longest_s.
+bool staircase_on_schedule(const Series& x, const SeriesVerdict& v, const Options& o,
+                           double* ongoing_s, double* longest_s) {
+  if (!rises_in_steps(x, v, o)) return false;
+  std::vector<std::pair<double, double>> p;
+  for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+    if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
+  std::sort(p.begin(), p.end());
+  const std::vector<double> d = despiked(x);  // the same order: by time
+  const double step = o.min_rise_pct / 100.0 * std::max(std::fabs(v.level), 1.0);
+  std::vector<double> step_end;  // time each step ends (its last rising interval)
+  bool tread = true;
+  for (std::size_t i = 1; i < d.size(); ++i) {
+    if (d[i] - d[i - 1] >= step) {
+      if (tread)
+        step_end.push_back(p[i].first);
+      else
+        step_end.back() = p[i].first;
+      tread = false;
+    } else {
+      tread = true;
+    }
+  }
+  if (step_end.size() < 2) return false;
+  double longest = 0;
+  for (std::size_t k = 1; k < step_end.size(); ++k)
+    longest = std::max(longest, step_end[k] - step_end[k - 1]);
+  const double ongoing = p.back().first - step_end.back();
+  *ongoing_s = ongoing / 1000.0;
+  *longest_s = longest / 1000.0;
+  return longest > 0 && ongoing <= 2 * longest;
+}
+
 // Rises from baselines, and whether what the program holds is back near its own.
 struct Baselines {
   double rss_rise = 0;     // bytes: RSS now above its start
@@ -2014,6 +2052,19 @@ Baselines baselines(const Inputs& in, const Options& o) {
   // or a setting (a shell's 28 KiB is never "the allocator keeps freed memory").
   b.rss_rose =
       b.rss_rise / rss_ref * 100.0 >= o.min_rise_pct && b.rss_rise >= o.min_retention_bytes;
+  // What is kept is RSS beyond what the program holds, sample by sample: the gap RSS - held
+  // must have risen too (its typical value over the recent stretch above its least early on).
+  // RSS and held that fall back together between bursts (glibc trimming its top, malloc_trim)
+  // keep nothing, whatever level block medians spanning a burst give RSS.
+  if (b.rss_rose) {
+    const Series g = combine(rs, hs, -1);
+    if (!g.empty()) {
+      const double gap_rise =
+          recent_quantile(g, rss, 0.5) - std::min(first_low(g), early_quantile(g, rss, 0.1));
+      b.rss_rose =
+          gap_rise / rss_ref * 100.0 >= o.min_rise_pct && gap_rise >= o.min_retention_bytes;
+    }
+  }
   // Is what the program holds back near its baseline? Either it spends most of its recent
   // stretch near it (the median at most held_back_median of RSS's rise above it) or it rests
   // right at it a quarter of the time (the lower quartile within held_back_rest of RSS's
@@ -2062,13 +2113,20 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
       in.footprint ? (in.footprint->tail ? &*in.footprint->tail : &in.footprint->whole) : nullptr;
   // RSS growing while still within what the allocator has mapped or committed (mimalloc's
   // committed, jemalloc's mapped) is the allocator's pages becoming resident.
+  // The program's own mappings count with it (a mapping it touches page by page: lazy paging of
+  // memory it already holds).
+  const double own_mapped = in.mmap ? std::max(in.mmap->level, 0.0) : 0.0;
   const bool within_footprint =
-      in.footprint && rss.level <= o.footprint_slack * in.footprint->level;
+      (in.footprint || own_mapped > 0) &&
+      rss.level <= o.footprint_slack * ((in.footprint ? in.footprint->level : 0.0) + own_mapped);
   if ((fp_tr && fp_tr->slope > 0 && fp_tr->slope >= o.footprint_rate_ratio * rss_tr.slope) ||
       within_footprint) {
-    const std::string creep = out.rss_signal + " " + rss.reason +
-                              (within_footprint ? ", within what the allocator has mapped"
-                                                : ", and so does the allocator's footprint");
+    const std::string creep =
+        out.rss_signal + " " + rss.reason +
+        (within_footprint
+             ? (own_mapped > 0 ? ", within what the allocator and the program have mapped"
+                               : ", within what the allocator has mapped")
+             : ", and so does the allocator's footprint");
     if (b.held_back && b.rss_rose) {
       // What the program holds is back near its baseline: the allocator keeps freed memory.
       set(out, Verdict::kRetention, 0.7 * rss.confidence,
@@ -2081,7 +2139,9 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
       set(out, Verdict::kBounded, 0.7 * held.confidence,
           out.held_signal + " " + held.reason + "; it holds " + b.held_figures + " of RSS's " +
               format_mib(b.rss_rise) + " while " + creep +
-              ": the allocator's pages becoming resident, not freed memory kept");
+              (own_mapped > 0 && within_footprint
+                   ? ": pages already mapped becoming resident (lazy paging), not freed memory kept"
+                   : ": the allocator's pages becoming resident, not freed memory kept"));
     }
   } else {
     const bool gap_grows = in.gap && in.gap->verdict == Verdict::kLeak;
@@ -2161,6 +2221,20 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
         out.held_signal + " " + in.held->reason + " (no RSS)");
     return out;
   }
+  // Resident memory outside anonymous memory grows (rss leaks while rss_anon and held do not):
+  // shared memory (memfd, shm_open, tmpfs) or file-backed mappings, which rss_anon and the
+  // books never see. Growth outside malloc: never stable or bounded beside RSS's own leak.
+  if (in.rss_total && in.rss_total != in.rss && in.rss_total->verdict == Verdict::kLeak &&
+      in.rss->verdict != Verdict::kLeak && in.held->verdict != Verdict::kLeak) {
+    set(out, Verdict::kNonHeapGrowth, in.rss_total->confidence,
+        "rss " + in.rss_total->reason + " while " + out.rss_signal + " " + in.rss->reason +
+            " and " + out.held_signal + " " + in.held->reason +
+            ": resident memory outside anonymous memory grows (shared memory such as memfd, " +
+            "shm_open or tmpfs, or file-backed mappings): growth outside malloc",
+        in.rss_total->rate);
+    project(out, in.rss_total);
+    return out;
+  }
   const Baselines b = baselines(in, o);
   // Step 4a: what the program holds cannot decide a plateau (README "Decision", "a signal that
   // cannot be told yet"): it is unresolved, or it says bounded only because its whole window
@@ -2189,6 +2263,28 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
         (hv.verdict == Verdict::kBounded || in.rss->rate >= in.rss->whole.slope);
     if (rss_unslowed && decide_rss_grows(in, b, o, out) && out.verdict == Verdict::kLeak)
       return out;
+    // Held unresolved only because the latest stretch of a staircase sits mostly on treads
+    // (a buffer realloc'd bigger through an allocator's size classes, a table grown by
+    // doublings: the median pairwise slope of two treads is 0) while its whole window rises
+    // significantly, its tread now is on the staircase's schedule, and RSS leaks: the same
+    // growth through two instruments, still climbing.
+    double ongoing_s = 0, longest_s = 0;
+    if (hv.verdict == Verdict::kUnresolved && hv.whole.rising &&
+        in.rss->verdict == Verdict::kLeak &&
+        staircase_on_schedule(in.held_s, hv, o, &ongoing_s, &longest_s)) {
+      out.time_to_limit_s.reset();
+      set(out, Verdict::kLeak, 0.7 * in.rss->confidence,
+          out.held_signal + " rises in steps over the window: +" + fmt_pct(hv.whole.growth_pct) +
+              " of level, " + fmt_rate(hv.whole.slope) + " [" + fmt_rate(hv.whole.slope_lo) + ", " +
+              fmt_rate(hv.whole.slope_hi) +
+              "] (p = " + fmt_p(std::max(hv.whole.p_median, hv.whole.p_min)) +
+              "); its current tread (" + fmt_num(ongoing_s, 1) + " s" +
+              ") is no longer than twice the longest before it (" + fmt_num(longest_s, 1) + " s" +
+              "): still climbing, while " + out.rss_signal + " " + in.rss->reason,
+          hv.whole.slope);
+      project(out, in.rss->time_to_limit_s ? in.rss : in.held);
+      return out;
+    }
     const std::string held_name = out.held_signal == "held"
                                       ? "held (" + in.books_signal + " + own mmap_bytes)"
                                       : out.held_signal;

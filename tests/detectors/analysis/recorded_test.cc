@@ -187,8 +187,15 @@ TEST(RecordedRegressions, VerdictsTheirLabelsAsk) {
     ASSERT_TRUE(static_cast<bool>(tl)) << f << ": " << tl.error().message;
     const auto c = classify(signals_from_timeline(*tl));
     std::printf("  %-56s %-10s %s\n", name.c_str(), verdict_name(c.verdict), c.reason.c_str());
+    EXPECT_EQ(contradiction(c), "") << name << ": " << c.reason;
     if (label == "leak") {
       EXPECT_EQ(c.verdict, Verdict::kLeak) << name << ": " << c.reason;
+    } else if (label == "non-heap") {
+      EXPECT_EQ(c.verdict, Verdict::kNonHeapGrowth) << name << ": " << c.reason;
+    } else if (label == "bounded") {
+      // Its own working set: bounded, or stable when nothing material moves.
+      EXPECT_TRUE(c.verdict == Verdict::kBounded || c.verdict == Verdict::kStable)
+          << name << ": " << verdict_name(c.verdict) << ": " << c.reason;
     } else {
       ASSERT_EQ(label, "unsettled") << name << ": unknown label";
       EXPECT_TRUE(c.verdict == Verdict::kLeak || c.verdict == Verdict::kUnresolved)
