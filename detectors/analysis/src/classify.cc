@@ -2232,6 +2232,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
             ": resident memory outside anonymous memory grows (shared memory such as memfd, " +
             "shm_open or tmpfs, or file-backed mappings): growth outside malloc",
         in.rss_total->rate);
+    out.rss_signal = "rss";  // the decisive RSS signal is the whole of it here
     project(out, in.rss_total);
     return out;
   }

@@ -192,6 +192,11 @@ TEST(RecordedRegressions, VerdictsTheirLabelsAsk) {
       EXPECT_EQ(c.verdict, Verdict::kLeak) << name << ": " << c.reason;
     } else if (label == "non-heap") {
       EXPECT_EQ(c.verdict, Verdict::kNonHeapGrowth) << name << ": " << c.reason;
+      // The decisive RSS signal's own evidence row leaks: the JSON names the row that decided.
+      bool named_row_leaks = false;
+      for (const auto& e : c.evidence)
+        if (e.signal == c.rss_signal && e.v.verdict == Verdict::kLeak) named_row_leaks = true;
+      EXPECT_TRUE(named_row_leaks) << name << ": rss_signal " << c.rss_signal << ", " << c.reason;
     } else if (label == "bounded") {
       // Its own working set: bounded, or stable when nothing material moves.
       EXPECT_TRUE(c.verdict == Verdict::kBounded || c.verdict == Verdict::kStable)
