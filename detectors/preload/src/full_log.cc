@@ -228,8 +228,9 @@ void full_log_init() {
 void full_alloc(void* p, size_t size) {
   if (!g_full_on) return;
   ThreadState& t = t_state;
-  void* frames[kMaxDepth];
-  const int depth = capture_stack_inline(frames, kMaxDepth);
+  void* raw[kMaxDepth + kSkipFrames];
+  int depth = 0;
+  void* const* const frames = capture_stack_in_place(raw, &depth);
   bool added = false;
   long id = find_stack_shared(frames, depth, &added);
   if (__builtin_expect(id < 0, 0)) g_unstacked.fetch_add(1, std::memory_order_relaxed);
