@@ -23,13 +23,14 @@
 
 namespace arenalab::preload {
 
+bool g_full_on = false;  // the file is opened per write (see timeline_write in timeline_writer.cc)
+
 namespace {
 
 // Full log: one buffer per thread, so allocating threads never wait for each other. Each
 // record carries CLOCK_MONOTONIC ns; the reader orders the threads' records by it. A buffer is
 // written out (one O_APPEND write of whole records) when full, every interval by the sampler,
 // and when its thread exits (then it is free for the next thread).
-bool g_full_on = false;  // the file is opened per write (see timeline_write in timeline_writer.cc)
 constexpr char kFullName[] = "allocs.bin";  // in the output directory
 constexpr int kMaxLogs = 4096;
 
@@ -258,12 +259,8 @@ void full_log_init() {
 // and stack+1 (0: not recorded) of the allocations | 'T' ms:u64 (time since the target started,
 // written at each interval, in a frame of its own). ns is CLOCK_MONOTONIC; records of different
 // threads are ordered by it.
-void full_alloc(void* p, size_t size) {
-  if (!g_full_on) return;
+void full_log_alloc(void* p, size_t size, void* const* frames, int depth) {
   ThreadState& t = t_state;
-  void* raw[kMaxDepth + kSkipFrames];
-  int depth = 0;
-  void* const* const frames = capture_stack_in_place(raw, &depth);
   bool added = false;
   long id = find_stack_shared(frames, depth, &added);
   if (__builtin_expect(id < 0, 0)) g_unstacked.fetch_add(1, std::memory_order_relaxed);
