@@ -21,6 +21,7 @@
 
 #include "arenalab/allocators/backend.h"
 #include "arenalab/preload/helper_thread.h"
+#include "arenalab/preload/statm.h"
 #include "got_hooks.h"
 #include "sampling.h"
 
@@ -113,16 +114,6 @@ long long read_fd_text(const char* path, char* buf, std::size_t size) {
   return n;
 }
 
-long long status_kb(const char* text, const char* key) {
-  const char* p = std::strstr(text, key);
-  if (!p) return -1;
-  p += std::strlen(key);
-  while (*p == ' ' || *p == '\t') ++p;
-  long long v = 0;
-  while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
-  return v * 1024;
-}
-
 // Field 22 (starttime) of /proc/PID/stat, 0 when the process is gone.
 unsigned long long start_ticks(pid_t pid) {
   char path[64], buf[1024];
@@ -197,13 +188,10 @@ void write_sample(const arenalab::Identification& id, bool id_ok, bool final,
   l.overflow = false;
   const double t_ms = static_cast<double>(clock_ns(CLOCK_BOOTTIME) - g_cfg.t0_ns) / 1e6;
   l.add("{\"t_ms\":%.3f", t_ms);
-  static char status[8192];
-  if (read_fd_text("/proc/self/status", status, sizeof status) > 0) {
-    const long long rss = status_kb(status, "\nVmRSS:");
-    const long long anon = status_kb(status, "\nRssAnon:");
-    if (rss >= 0) l.add(",\"rss\":%lld", rss);
-    if (anon >= 0) l.add(",\"rss_anon\":%lld", anon);
-  }
+  long long rss = -1, anon = -1;  // from /proc/self/statm, as the interposer reads them
+  arenalab::preload::read_statm_rss(&rss, &anon);
+  if (rss >= 0) l.add(",\"rss\":%lld", rss);
+  if (anon >= 0) l.add(",\"rss_anon\":%lld", anon);
   // The books within their share of this thread's time (StatsPacer: glibc's mallinfo2 walks
   // every free chunk under the arena's lock); the final sample always reads them.
   static arenalab::StatsPacer books;

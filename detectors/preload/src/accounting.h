@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "count_tables.h"
+#include "profile.h"
 #include "state.h"
 
 #pragma GCC visibility push(hidden)

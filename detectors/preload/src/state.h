@@ -229,7 +229,6 @@ inline bool sample_maybe_tracked(void* p) {
   const std::size_t i = filter_index(p);
   return (g_filter_bits[i >> 6].load(std::memory_order_relaxed) >> (i & 63)) & 1;
 }
-void full_alloc(void* p, size_t size);
 void full_free(void* p);
 void profile_flush_at(std::uint64_t t_ms);  // write buffered full-log events
 long long profile_full_dropped();           // full-log events lost (threads beyond 4096)

@@ -18,6 +18,7 @@
 #include "arenalab/allocators/backend.h"
 #include "arenalab/preload/format.h"
 #include "arenalab/preload/helper_thread.h"
+#include "arenalab/preload/statm.h"
 #include "session.h"
 #include "state.h"
 
@@ -31,35 +32,6 @@ bool g_timeline_open = false;
 // In the output directory: a temporary name until timeline_publish renames it into place.
 char g_timeline_name[kTempNameMax];
 char g_timeline_final[64];  // timeline.jsonl, or timeline.<pid>.jsonl for a traced child
-
-// RSS and its anonymous part from /proc/self/statm: "size resident shared ..." in pages, where
-// resident = anon + file + shmem and shared = file + shmem, the counters /proc/self/status
-// prints as VmRSS and RssAnon. statm is one short line (4.4 us a read here, status 10.5 us:
-// the kernel formats some fifty fields for it), read on every tick.
-void read_rss(long long* rss, long long* anon) {
-  *rss = -1;
-  *anon = -1;
-  char buf[256];
-  const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return;
-  buf[n] = 0;
-  long long v[3] = {-1, -1, -1};
-  const char* p = buf;
-  for (int i = 0; i < 3; ++i) {
-    while (*p == ' ') ++p;
-    if (*p < '0' || *p > '9') return;
-    long long x = 0;
-    while (*p >= '0' && *p <= '9') x = x * 10 + (*p++ - '0');
-    v[i] = x;
-  }
-  const long long page = ::sysconf(_SC_PAGESIZE);
-  if (page <= 0 || v[2] > v[1]) return;
-  *rss = v[1] * page;
-  *anon = (v[1] - v[2]) * page;
-}
 
 // The allocator's books within their share of the sampler's time (StatsPacer, backend.h):
 // glibc's mallinfo2 walks every free chunk under the arena's lock. The final sample and the one
@@ -203,7 +175,7 @@ void timeline_write_sample(bool final, bool after_purge) {
   const double t_ms = static_cast<double>(mono_ns() - g_session.t0_ns) / 1e6;
   b.str("{\"t_ms\":").dbl(static_cast<double>(static_cast<long long>(t_ms * 1000)) / 1000);
   long long rss, anon;
-  read_rss(&rss, &anon);
+  read_statm_rss(&rss, &anon);
   if (rss >= 0) b.str(",\"rss\":").i64(rss);
   if (anon >= 0) b.str(",\"rss_anon\":").i64(anon);
   if (g_session.mode_flags & kCount) {

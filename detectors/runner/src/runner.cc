@@ -532,13 +532,108 @@ Status decode_full_log_v3(const std::string& data, const std::string& path,
   return Ok{};
 }
 
+// ARENALAB-FULL/4: each thread buffer is a 'C' record, the byte lengths of its six streams
+// (stacks, tags, times, addresses, sizes, stack ids) then the streams; times and addresses are
+// deltas from the buffer's previous event. A buffer cut short (a killed target) ends the log.
+Status decode_full_log_v4(const std::string& data, const std::string& path,
+                          const std::function<void(const FullLogRecord&)>& fn) {
+  struct Cursor {
+    const std::string* data;
+    std::size_t i, end;
+    bool varint(std::uint64_t& v) {
+      v = 0;
+      for (int shift = 0; shift < 64; shift += 7) {
+        if (i >= end) return false;
+        const auto b = static_cast<unsigned char>((*data)[i++]);
+        v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+      }
+      return false;  // longer than 10 bytes: damaged
+    }
+    bool delta(std::uint64_t& base) {  // a zigzag delta applied to base
+      std::uint64_t z = 0;
+      if (!varint(z)) return false;
+      base += (z >> 1) ^ (~(z & 1) + 1);
+      return true;
+    }
+  };
+  enum { kStacks, kTags, kTimes, kAddrs, kSizes, kIds, kStreams };
+  Cursor top{&data, 16, data.size()};
+  FullLogRecord r;
+  while (top.i < data.size()) {
+    const char tag = data[top.i++];
+    if (tag == 'T') {
+      if (top.i + 8 > data.size()) break;
+      r.tag = 'T';
+      std::memcpy(&r.t_ms, data.data() + top.i, 8);
+      top.i += 8;
+      fn(r);
+      continue;
+    }
+    if (tag != 'C')
+      return make_error(printable(path) + ": unknown record '" + printable(std::string(1, tag)) +
+                        "' at byte " + std::to_string(top.i - 1));
+    Cursor s[kStreams];
+    std::size_t at = 0;
+    bool whole = true;
+    std::uint64_t len[kStreams] = {};
+    for (auto& n : len) whole = whole && top.varint(n);
+    if (whole) {
+      at = top.i;
+      for (int k = 0; k < kStreams; ++k) {
+        if (len[k] > data.size() - at) {
+          whole = false;
+          break;
+        }
+        s[k] = Cursor{&data, at, at + len[k]};
+        at += len[k];
+      }
+    }
+    if (!whole) break;  // cut
+    top.i = at;
+    std::uint64_t id = 0, depth = 0;
+    while (s[kStacks].i < s[kStacks].end) {
+      if (!s[kStacks].varint(id) || !s[kStacks].varint(depth) || id >= kFullLogNoStack ||
+          depth > len[kStacks])
+        return Ok{};  // damaged
+      r.tag = 'S';
+      r.stack = static_cast<std::uint32_t>(id);
+      r.frames.assign(depth, 0);
+      std::uint64_t f = 0;
+      for (auto& frame : r.frames) {
+        if (!s[kStacks].delta(f)) return Ok{};
+        frame = f;
+      }
+      fn(r);
+    }
+    std::uint64_t ns = 0, ptr = 0;
+    for (std::size_t e = s[kTags].i; e < s[kTags].end; ++e) {
+      r.tag = data[e];
+      if (r.tag != 'A' && r.tag != 'F')
+        return make_error(printable(path) + ": unknown event '" + printable(std::string(1, r.tag)) +
+                          "' at byte " + std::to_string(e));
+      if (!s[kTimes].delta(ns) || !s[kAddrs].delta(ptr)) return Ok{};
+      r.ns = ns;
+      r.ptr = ptr;
+      if (r.tag == 'A') {
+        if (!s[kSizes].varint(r.size) || !s[kIds].varint(id)) return Ok{};
+        r.stack =
+            id == 0 || id > kFullLogNoStack ? kFullLogNoStack : static_cast<std::uint32_t>(id - 1);
+      }
+      fn(r);
+    }
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 Status for_each_full_log_record(const std::string& data, const std::string& path,
                                 const std::function<void(const FullLogRecord&)>& fn) {
+  if (data.compare(0, 16, "ARENALAB-FULL/4\n") == 0) return decode_full_log_v4(data, path, fn);
   if (data.compare(0, 16, "ARENALAB-FULL/3\n") == 0) return decode_full_log_v3(data, path, fn);
   if (data.compare(0, 16, "ARENALAB-FULL/2\n") == 0) return decode_full_log_v2(data, path, fn);
-  return make_error(printable(path) + ": not an arenalab full log (expected ARENALAB-FULL/3)");
+  return make_error(printable(path) + ": not an arenalab full log (expected ARENALAB-FULL/4)");
 }
 
 Result<FullLogSummary> read_full_log(const std::string& path) {

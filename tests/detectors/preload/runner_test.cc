@@ -160,9 +160,10 @@ TEST(Runner, FullModeLogBalances) {
   EXPECT_EQ(std::string(magic, 4), std::string("\x28\xb5\x2f\xfd", 4));
   auto records = runner::read_full_log_records(r->out_dir + "/allocs.bin");
   ASSERT_TRUE(records.ok()) << records.error().message;
-  EXPECT_EQ(records->rfind("ARENALAB-FULL/3\n", 0), 0u);
-  // Decoded (varints, deltas from each buffer's 'B'): every allocation names a stack of the
-  // log, the 64 MiB block's size comes back whole, and times never run backwards in a thread.
+  EXPECT_EQ(records->rfind("ARENALAB-FULL/4\n", 0), 0u);
+  // Decoded (streams of varints, deltas within each thread buffer): every allocation names a stack
+  // of the log, the 64 MiB block's size comes back whole, and times never run backwards in a
+  // thread.
   std::set<std::uint32_t> stack_ids, used;
   std::uint64_t big = 0, frames = 0, last_ns = 0, backwards = 0;
   auto st = runner::for_each_full_log_record(*records, "allocs.bin", [&](const auto& rec) {

@@ -111,7 +111,7 @@ bool is_static_executable(const std::string& path);
 std::string secure_exec_reason(const std::string& path);
 
 // The records of a full-mode log (<out_dir>/allocs.bin), starting with its magic
-// "ARENALAB-FULL/3\n" (or /2, written before the compact records): the file is a sequence of
+// "ARENALAB-FULL/4\n" (or /3 and /2 of earlier builds): the file is a sequence of
 // zstd frames (or, written before issue 21, the records themselves). A frame cut by a kill ends
 // the log: what decompressed is kept.
 Result<std::string> read_full_log_records(const std::string& path);
@@ -127,8 +127,8 @@ struct FullLogRecord {
   std::vector<std::uint64_t> frames;      // S: innermost first
 };
 // Calls fn with each record of `records` (read_full_log_records' text) in file order, ARENALAB-
-// FULL/2 or /3; a record cut short (a killed target) ends the log. Errors name `path`: not a
-// full log, an unknown record.
+// FULL/2, /3 or /4 (/4: each thread buffer's new stacks before its events); a record cut short
+// (a killed target) ends the log. Errors name `path`: not a full log, an unknown record.
 Status for_each_full_log_record(const std::string& records, const std::string& path,
                                 const std::function<void(const FullLogRecord&)>& fn);
 
