@@ -1543,7 +1543,22 @@ void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out) {
   std::optional<Trend> recent;
   if (out.whole.rising)
     recent = trend_from(p, p.c.t.back() - o.min_tail_fraction * out.duration_ms, o);
-  if (out.whole.rising && recent && recent->slope < o.recent_min_rate * out.whole.slope) {
+  // Under a registered cycle the blocks' slope over a few cycles is mostly the cycles' phase:
+  // the latest stretch's rate and the window's are then both read from the periodic profile and
+  // drift (like with like), when both stretches register.
+  bool recent_keeps = false;
+  if (out.whole.rising && recent && p.deseason &&
+      recent->slope < o.recent_min_rate * out.whole.slope) {
+    const double half = p.cycle_ms / 2;
+    const auto pw = profile_drift(p.raw, std::max(p.raw.t.front(), out.whole.t0_ms - half),
+                                  p.raw.t.back(), p.cycle_ms, o);
+    const auto pr = profile_drift(p.raw, std::max(p.raw.t.front(), recent->t0_ms - half),
+                                  p.raw.t.back(), p.cycle_ms, o);
+    recent_keeps =
+        pw && pr && pw->fit.slope > 0 && pr->fit.slope >= o.recent_min_rate * pw->fit.slope;
+  }
+  if (out.whole.rising && recent && !recent_keeps &&
+      recent->slope < o.recent_min_rate * out.whole.slope) {
     out.verdict = Verdict::kUnresolved;
     out.reason = "grew, but the latest " + fmt_pct(100 * o.min_tail_fraction) +
                  " of the window grows at only " +
