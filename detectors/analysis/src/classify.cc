@@ -1614,6 +1614,15 @@ void check_troughs(const Prepared& p, const Options& o, SeriesVerdict& out) {
     drop = std::max(drop, peak - p.raw.v[i]);
   }
   if (drop < o.cycle_min_drop * out.rate * period_s) return;
+  // Registered cycles compare every phase with itself in the other cycles, the floor included:
+  // when the periodic profile and drift holds the rise on the trending stretch, the troughs
+  // (each window's lowest sample, unregistered) have nothing to add.
+  if (p.deseason) {
+    const auto pd =
+        profile_drift(p.raw, std::max(p.raw.t.front(), tr.t0_ms - out.period_ms / 2),
+                      std::min(p.raw.t.back(), tr.t1_ms + out.period_ms / 2), out.period_ms, o);
+    if (pd && pd->fit.p < o.alpha && pd->fit.slope_lo > 0) return;
+  }
   std::vector<double> tt, tv;  // s, bytes: each whole cycle's lowest sample
   for (double a = tr.t0_ms; a + out.period_ms <= tr.t1_ms + 1e-6; a += out.period_ms) {
     const double b = a + out.period_ms;
