@@ -622,8 +622,27 @@ struct RegisteredCycles {
   Regression fit;          // bytes/s
   double bound_bytes = 0;  // what an error of the registration could tilt the means by
 };
-std::optional<RegisteredCycles> registered_cycles(const Clean& raw, double t0, double t1,
-                                                  double period_ms, const Options& o) {
+// The drops of [t0, t1] registered on one line D_k = D_0 + k P (see below): each drop's sample
+// before it, its cycle number k, the registered instant D_k, the period P and the range of
+// periods [p_lo, p_hi] the drops allow, the typical sampling interval.
+struct DropLine {
+  std::vector<std::size_t> i;  // the sample before each drop
+  std::vector<double> k, at;   // cycle number, registered instant (ms)
+  std::vector<double> lo, hi;  // each drop's interval (ms): the samples either side
+  double per = 0, p_lo = 0, p_hi = 0, dt = 0;
+  // The registered instants for another period in [p_lo, p_hi]: D_0 in the middle of what it
+  // leaves (empty when none is left).
+  std::vector<double> at_for(double p) const {
+    double d_lo = -std::numeric_limits<double>::infinity(), d_hi = -d_lo;
+    for (std::size_t j = 0; j < k.size(); ++j)
+      d_lo = std::max(d_lo, lo[j] - k[j] * p), d_hi = std::min(d_hi, hi[j] - k[j] * p);
+    if (!(d_lo <= d_hi + 1e-6)) return {};
+    std::vector<double> r(k.size());
+    for (std::size_t j = 0; j < k.size(); ++j) r[j] = (d_lo + d_hi) / 2 + p * k[j];
+    return r;
+  }
+};
+std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, double period_ms) {
   const double swing = sampling_alias(raw, period_ms);  // swing x interval / period
   std::vector<double> dts;
   for (std::size_t i = 1; i < raw.t.size(); ++i) dts.push_back(raw.t[i] - raw.t[i - 1]);
@@ -688,8 +707,30 @@ std::optional<RegisteredCycles> registered_cycles(const Clean& raw, double t0, d
     d_lo = std::max(d_lo, lo[j] - k[j] * per), d_hi = std::min(d_hi, hi[j] - k[j] * per);
   if (!(d_lo <= d_hi)) return std::nullopt;
   const double d0 = (d_lo + d_hi) / 2;
-  std::vector<double> at(drops.size());
-  for (std::size_t j = 0; j < drops.size(); ++j) at[j] = d0 + per * k[j];
+  DropLine dl;
+  dl.k = k;
+  dl.at.resize(drops.size());
+  for (std::size_t j = 0; j < drops.size(); ++j) {
+    dl.at[j] = d0 + per * k[j];
+    dl.i.push_back(drops[j].i);
+  }
+  dl.per = per, dl.p_lo = p_lo, dl.p_hi = p_hi, dl.dt = dt;
+  dl.lo = lo, dl.hi = hi;
+  return dl;
+}
+
+std::optional<RegisteredCycles> registered_cycles(const Clean& raw, double t0, double t1,
+                                                  double period_ms, const Options& o) {
+  const auto dl = register_drops(raw, t0, t1, period_ms);
+  if (!dl) return std::nullopt;
+  const double dt = dl->dt, p_lo = dl->p_lo, p_hi = dl->p_hi;
+  const std::vector<double>& k = dl->k;
+  const std::vector<double>& at = dl->at;
+  struct Drop {
+    std::size_t i;
+  };
+  std::vector<Drop> drops;
+  for (std::size_t j : dl->i) drops.push_back({j});
   // Each whole cycle: the line of its samples between the two drops, at the cycle's middle. A
   // spike (a transient the sampler caught, +5-50 % of the level for one sample) would move a
   // cycle's least-squares line by its size / the cycle's samples, so the line is fitted again
@@ -770,6 +811,226 @@ std::optional<RegisteredCycles> registered_cycles(const Clean& raw, double t0, d
   // means tilt by the ramp's slope x e x their count, and |e| <= half the range of periods.
   rc.bound_bytes = std::fabs(median(ramp)) * (p_hi - p_lo) / 2 * static_cast<double>(x.size());
   return rc;
+}
+
+// Solves the symmetric positive definite system a x = b (n x n, row-major) by Gaussian
+// elimination with partial pivoting; false when singular.
+bool solve_normal(std::vector<double> a, std::vector<double>& b, std::size_t n) {
+  for (std::size_t c = 0; c < n; ++c) {
+    std::size_t piv = c;
+    for (std::size_t r = c + 1; r < n; ++r)
+      if (std::fabs(a[r * n + c]) > std::fabs(a[piv * n + c])) piv = r;
+    if (!(std::fabs(a[piv * n + c]) > 1e-12 * (std::fabs(a[c * n + c]) + 1e-300))) return false;
+    if (piv != c) {
+      for (std::size_t j = 0; j < n; ++j) std::swap(a[c * n + j], a[piv * n + j]);
+      std::swap(b[c], b[piv]);
+    }
+    for (std::size_t r = c + 1; r < n; ++r) {
+      const double f = a[r * n + c] / a[c * n + c];
+      if (f == 0) continue;
+      for (std::size_t j = c; j < n; ++j) a[r * n + j] -= f * a[c * n + j];
+      b[r] -= f * b[c];
+    }
+  }
+  for (std::size_t c = n; c-- > 0;) {
+    for (std::size_t j = c + 1; j < n; ++j) b[c] -= a[c * n + j] * b[j];
+    b[c] /= a[c * n + c];
+  }
+  return true;
+}
+
+// A drift beneath a registered cycle (README "A periodic profile and a drift, fitted together").
+// With the cycles registered on their drops, every sample has a phase u in [0, 1) of its cycle;
+// the samples of the whole cycles are fitted by one periodic profile (continuous piecewise linear
+// in u, up to `profile_segments` pieces, free at the drop) plus a line in time, by generalized
+// least squares under AR(1) noise (Cochrane & Orcutt 1949, JASA 44:32-61, iterated; the AR(1)
+// coefficient from the residuals of every sample, uneven gaps as phi^(gap / interval)). The
+// drift is identified only by what the same phase does from cycle to cycle (its part within a
+// cycle is the profile's), so a program repeating its ramp, whatever its shape, gives none; a
+// leak gives its rate. Spikes (more than 4 robust standard deviations from the first fit) are
+// left out. Two things the AR(1) noise does not cover are in the test: the period, known only to
+// the range [p_lo, p_hi] of periods whose line passes through every drop's interval, tilts the
+// phases across the cycles - the drift must hold at the least favourable period of that range
+// (its ends: the tilt is monotone in the period), the largest p and lowest interval of the three
+// fits (middle and ends); and the cycles' residual means, when they scatter more than AR(1) noise
+// makes a mean of their samples scatter, inflate the drift's variance by the ratio (a variance
+// component per cycle). nullopt with fewer than `profile_min_cycles` whole cycles.
+struct ProfileDrift {
+  std::size_t cycles = 0;
+  Regression fit;  // bytes/s: the least favourable of the periods the drops allow
+};
+std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1, double period_ms,
+                                          const Options& o) {
+  const auto dl = register_drops(raw, t0, t1, period_ms);
+  if (!dl) return std::nullopt;
+  // Samples of whole cycles (consecutive drops one period apart): cycle, time, value.
+  std::vector<std::size_t> cyc;
+  std::vector<double> ts, ys;
+  std::size_t cycles = 0;
+  std::vector<double> per_cycle;
+  for (std::size_t j = 0; j + 1 < dl->i.size(); ++j) {
+    if (dl->k[j + 1] != dl->k[j] + 1) continue;
+    const std::size_t a = dl->i[j] + 1, b = dl->i[j + 1] + 1;
+    if (b < a + 3) continue;
+    ++cycles;
+    per_cycle.push_back(static_cast<double>(b - a));
+    for (std::size_t i = a; i < b; ++i) {
+      cyc.push_back(j);
+      ts.push_back(raw.t[i]);
+      ys.push_back(raw.v[i]);
+    }
+  }
+  if (static_cast<double>(cycles) < o.profile_min_cycles) return std::nullopt;
+  const std::size_t segs = static_cast<std::size_t>(
+      std::clamp(std::floor(median(per_cycle) / 4), 1.0, static_cast<double>(o.profile_segments)));
+  const std::size_t np = segs + 2;  // intercept, drift, segs profile columns
+  const std::size_t n = ys.size();
+  if (n < np + 8) return std::nullopt;
+  const double tm = (ts.front() + ts.back()) / 2, ym = median(ys);
+  // The fit for one registration (period p): the drift's Regression and the profile's rise
+  // over a cycle (bytes).
+  struct One {
+    Regression r;
+    double rise = 0;
+  };
+  auto fit_at = [&](double per) -> std::optional<One> {
+    const std::vector<double> at = dl->at_for(per);
+    if (at.empty()) return std::nullopt;
+    std::vector<double> us(n);
+    for (std::size_t i = 0; i < n; ++i) us[i] = std::clamp((ts[i] - at[cyc[i]]) / per, 0.0, 1.0);
+    auto row = [&](std::size_t i, double* c) {
+      c[0] = 1;
+      c[1] = (ts[i] - tm) / 1000.0;  // s
+      c[2] = us[i];
+      for (std::size_t q = 1; q < segs; ++q)
+        c[2 + q] = std::max(0.0, us[i] - static_cast<double>(q) / static_cast<double>(segs));
+    };
+    std::vector<char> keep(n, 1);
+    std::vector<double> beta(np), res(n);
+    double phi = 0, var_b = 0;
+    std::size_t used = 0;
+    std::array<double, 16> ci{}, cp{};
+    // Pass 0: OLS, then the spikes left out; passes 1-3: GLS with phi from the residuals before.
+    for (int pass = 0; pass < 4; ++pass) {
+      std::vector<double> xtx(np * np, 0.0), xty(np, 0.0);
+      std::size_t prev = n;
+      used = 0;
+      double sse_w = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (!keep[i]) continue;
+        row(i, ci.data());
+        const double yi = ys[i] - ym;
+        std::array<double, 16> w{};
+        double zy = yi;
+        if (prev < n && phi > 0) {
+          const double rho = std::pow(phi, std::max(1.0, (ts[i] - ts[prev]) / dl->dt));
+          const double sc = 1 / std::sqrt(1 - rho * rho);
+          row(prev, cp.data());
+          for (std::size_t c = 0; c < np; ++c) w[c] = (ci[c] - rho * cp[c]) * sc;
+          zy = (yi - rho * (ys[prev] - ym)) * sc;
+        } else {
+          for (std::size_t c = 0; c < np; ++c) w[c] = ci[c];
+        }
+        for (std::size_t x = 0; x < np; ++x) {
+          for (std::size_t y = 0; y < np; ++y) xtx[x * np + y] += w[x] * w[y];
+          xty[x] += w[x] * zy;
+        }
+        sse_w += zy * zy;
+        prev = i;
+        ++used;
+      }
+      if (used < np + 3) return std::nullopt;
+      beta = xty;
+      if (!solve_normal(xtx, beta, np)) return std::nullopt;
+      double bxy = 0;  // the whitened residual sum of squares is y'y - b'X'y
+      for (std::size_t c = 0; c < np; ++c) bxy += beta[c] * xty[c];
+      const double s2 = std::max(0.0, sse_w - bxy) / static_cast<double>(used - np);
+      std::vector<double> e1(np, 0.0);
+      e1[1] = 1;
+      if (!solve_normal(xtx, e1, np)) return std::nullopt;
+      var_b = s2 * e1[1];
+      for (std::size_t i = 0; i < n; ++i) {
+        row(i, ci.data());
+        double f = 0;
+        for (std::size_t c = 0; c < np; ++c) f += beta[c] * ci[c];
+        res[i] = ys[i] - ym - f;
+      }
+      if (pass == 0) {
+        std::vector<double> dev;
+        for (double e : res) dev.push_back(std::fabs(e));
+        const double cut = 4 * 1.4826 * median(dev);
+        for (std::size_t i = 0; i < n; ++i) keep[i] = std::fabs(res[i]) <= cut;
+      }
+      double lag = 0, sq = 0;
+      prev = n;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (!keep[i]) continue;
+        sq += res[i] * res[i];
+        if (prev < n && ts[i] - ts[prev] <= 1.5 * dl->dt) lag += res[prev] * res[i];
+        prev = i;
+      }
+      phi = sq > 0 ? std::clamp(lag / sq, 0.0, 0.99) : 0.0;
+    }
+    const double df = static_cast<double>(used - np);
+    if (!(var_b >= 0)) return std::nullopt;
+    {
+      // The drift is told from what the cycles do as wholes; when their residual means scatter
+      // more than the AR(1) noise makes a mean of their samples scatter, that excess is in the
+      // drift's variance too (a variance component per cycle): Var(b) x the ratio, never less.
+      std::vector<double> sum(dl->i.size(), 0.0), cnt(dl->i.size(), 0.0);
+      for (std::size_t i = 0; i < n; ++i)
+        if (keep[i]) sum[cyc[i]] += res[i], cnt[cyc[i]] += 1;
+      double obs = 0, pred = 0, nc = 0;
+      double sq = 0, m = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        if (keep[i]) sq += res[i] * res[i], m += 1;
+      const double sigma2 = m > 0 ? sq / m : 0;
+      for (std::size_t j = 0; j < sum.size(); ++j) {
+        if (!(cnt[j] > 0)) continue;
+        const double mm = cnt[j];
+        double v = mm, pk = 1;
+        for (double kk = 1; kk < mm; ++kk) pk *= phi, v += 2 * (mm - kk) * pk;
+        pred += sigma2 * v / (mm * mm);
+        obs += (sum[j] / mm) * (sum[j] / mm);
+        nc += 1;
+      }
+      if (nc > 2 && pred > 0) var_b *= std::max(1.0, obs / (nc - 2) / (pred / nc));
+    }
+    const double se = std::sqrt(var_b);
+    One one;
+    Regression& r = one.r;
+    r.slope = beta[1];
+    r.r1 = phi;
+    r.n_eff = static_cast<double>(used);
+    if (se > 0) {
+      r.p = r.slope > 0 ? student_p(r.slope / se, df) : 1.0;
+      const double half = student_crit(o.alpha, df) * se;
+      r.slope_lo = r.slope - half;
+      r.slope_hi = r.slope + half;
+    } else {
+      r.p = r.slope > 0 ? 0.0 : 1.0;
+      r.slope_lo = r.slope_hi = r.slope;
+    }
+    one.rise = beta[2];
+    for (std::size_t q = 1; q < segs; ++q)
+      one.rise += beta[2 + q] * (1 - static_cast<double>(q) / static_cast<double>(segs));
+    return one;
+  };
+  // The period is known only to [p_lo, p_hi] (every period there passes through every drop's
+  // interval), and an error of it tilts the phases across the cycles: the drift must hold at
+  // the least favourable of them. The tilt is monotone in the period, so the ends decide.
+  std::optional<One> worst;
+  for (double per : {dl->per, dl->p_lo, dl->p_hi}) {
+    const auto f = fit_at(per);
+    if (!f) return std::nullopt;
+    if (!worst || f->r.p > worst->r.p ||
+        (f->r.p == worst->r.p && f->r.slope_lo < worst->r.slope_lo))
+      worst = f;
+  }
+  ProfileDrift pd;
+  pd.cycles = cycles;
+  pd.fit = worst->r;
+  return pd;
 }
 
 // Trend tests on the samples [i0, i1) of c; nullopt when too few blocks remain. period_ms > 0
@@ -876,6 +1137,11 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
     if (!tr.rising)
       if (const auto rc = registered_cycles(raw, lo_t, hi_t, cycle_ms, o))
         take_cycle_fit(rc->fit, rc->bound_bytes);
+    // One periodic profile and a drift fitted together on the registered cycles' samples
+    // (README "A periodic profile and a drift, fitted together"): the same lines; the period's
+    // error is in the test itself (its least favourable period), so no bound is added.
+    if (!tr.rising)
+      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o)) take_cycle_fit(pd->fit, 0);
   }
   return tr;
 }
@@ -1277,7 +1543,22 @@ void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out) {
   std::optional<Trend> recent;
   if (out.whole.rising)
     recent = trend_from(p, p.c.t.back() - o.min_tail_fraction * out.duration_ms, o);
-  if (out.whole.rising && recent && recent->slope < o.recent_min_rate * out.whole.slope) {
+  // Under a registered cycle the blocks' slope over a few cycles is mostly the cycles' phase:
+  // the latest stretch's rate and the window's are then both read from the periodic profile and
+  // drift (like with like), when both stretches register.
+  bool recent_keeps = false;
+  if (out.whole.rising && recent && p.deseason &&
+      recent->slope < o.recent_min_rate * out.whole.slope) {
+    const double half = p.cycle_ms / 2;
+    const auto pw = profile_drift(p.raw, std::max(p.raw.t.front(), out.whole.t0_ms - half),
+                                  p.raw.t.back(), p.cycle_ms, o);
+    const auto pr = profile_drift(p.raw, std::max(p.raw.t.front(), recent->t0_ms - half),
+                                  p.raw.t.back(), p.cycle_ms, o);
+    recent_keeps =
+        pw && pr && pw->fit.slope > 0 && pr->fit.slope >= o.recent_min_rate * pw->fit.slope;
+  }
+  if (out.whole.rising && recent && !recent_keeps &&
+      recent->slope < o.recent_min_rate * out.whole.slope) {
     out.verdict = Verdict::kUnresolved;
     out.reason = "grew, but the latest " + fmt_pct(100 * o.min_tail_fraction) +
                  " of the window grows at only " +
@@ -1333,6 +1614,15 @@ void check_troughs(const Prepared& p, const Options& o, SeriesVerdict& out) {
     drop = std::max(drop, peak - p.raw.v[i]);
   }
   if (drop < o.cycle_min_drop * out.rate * period_s) return;
+  // Registered cycles compare every phase with itself in the other cycles, the floor included:
+  // when the periodic profile and drift holds the rise on the trending stretch, the troughs
+  // (each window's lowest sample, unregistered) have nothing to add.
+  if (p.deseason) {
+    const auto pd =
+        profile_drift(p.raw, std::max(p.raw.t.front(), tr.t0_ms - out.period_ms / 2),
+                      std::min(p.raw.t.back(), tr.t1_ms + out.period_ms / 2), out.period_ms, o);
+    if (pd && pd->fit.p < o.alpha && pd->fit.slope_lo > 0) return;
+  }
   std::vector<double> tt, tv;  // s, bytes: each whole cycle's lowest sample
   for (double a = tr.t0_ms; a + out.period_ms <= tr.t1_ms + 1e-6; a += out.period_ms) {
     const double b = a + out.period_ms;

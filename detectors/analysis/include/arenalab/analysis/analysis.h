@@ -62,6 +62,8 @@ struct Options {
   double deseason_min_cycles = 3;        // cycles in the window needed to deseasonalize
   double few_cycles = 10;                // below this many cycles, a leak must raise the troughs
   double trough_min_cycles = 3;          // fewer whole cycles than this: cannot tell, unresolved
+  double profile_min_cycles = 3;         // a periodic profile and a drift: whole registered cycles
+  int profile_segments = 8;              // the profile's linear pieces over a cycle (at most)
   double cycle_min_drop = 0.5;           // a cycle falls back >= this x what it climbs at the trend
   double knee_sse_ratio = 0.5;           // a knot must leave at most this share of the residual
   double knee_slope_ratio = 0.5;         // slowing: after < ratio x before; onset: the inverse
