@@ -445,15 +445,18 @@ double noise_phi(const Clean& raw) {
   }
   if (lags.size() < 3) return 0;
   double best = 0, best_sse = std::numeric_limits<double>::infinity();
+  std::array<double, kLags + 1> f{};  // ln(1 - phi^k), k = 1..kLags
   for (int g = 0; g < 200; ++g) {
     const double phi = 0.005 * g;
+    double pk = 1;
+    for (int k = 1; k <= kLags; ++k) pk *= phi, f[static_cast<std::size_t>(k)] = std::log(1 - pk);
     double c = 0;
     for (std::size_t i = 0; i < lags.size(); ++i)
-      c += logs[i] - std::log(1 - std::pow(phi, lags[i]));
+      c += logs[i] - f[static_cast<std::size_t>(lags[i])];
     c /= static_cast<double>(lags.size());
     double sse = 0;
     for (std::size_t i = 0; i < lags.size(); ++i) {
-      const double e = logs[i] - c - std::log(1 - std::pow(phi, lags[i]));
+      const double e = logs[i] - c - f[static_cast<std::size_t>(lags[i])];
       sse += e * e;
     }
     if (sse < best_sse) best_sse = sse, best = phi;
@@ -1148,7 +1151,8 @@ struct Prepared {
   double cycle_ms = 0;      // the period removed, when deseasonalized (one point per cycle)
   Blocks all;               // blocks of c over the whole window
   double level_ref = 1;     // bytes: the level percentages refer to
-  double noise_phi = 0;     // the noise's persistence from the whole window (no period only)
+  // The noise's persistence from the whole window (noise_phi), computed when first asked for.
+  mutable std::optional<double> noise_phi;
 };
 
 // Step 1: clean, period, deseasonalize, blocks, levels, the whole-window trend and the knee.
@@ -1206,7 +1210,6 @@ bool prepare(const Series& s, const Options& o, SeriesVerdict& out, Prepared& p)
     return false;
   }
   out.whole = *whole;
-  if (!p.deseason && p.block_period <= 0) p.noise_phi = noise_phi(p.raw);
   out.knee = fit_knee(p.all, p.c.t.back(), o, p.level_ref,
                       p.deseason ? sampling_alias(p.raw, p.cycle_ms) : 0.0);
   return true;
@@ -1248,9 +1251,10 @@ void call_leak(SeriesVerdict& out, const Trend& t, const std::string& what, cons
 // random walk or a slowly varying mean that the stretches' centring missed (a warm-up's bend,
 // frequent steps) gives as well; persistence cannot be told from them.
 void weigh_persistence(const Prepared& p, const Options& o, Trend& t) {
-  if (!t.rising || p.deseason || p.block_period > 0 || !(p.noise_phi > 0) ||
-      p.noise_phi >= kPhiStraight)
-    return;
+  if (!t.rising || p.deseason || p.block_period > 0) return;
+  if (!p.noise_phi) p.noise_phi = noise_phi(p.raw);
+  const double phi = *p.noise_phi;
+  if (!(phi > 0) || phi >= kPhiStraight) return;
   const std::size_t i0 = static_cast<std::size_t>(
       std::lower_bound(p.c.t.begin(), p.c.t.end(), t.t0_ms) - p.c.t.begin());
   const std::size_t i1 = static_cast<std::size_t>(
@@ -1261,7 +1265,6 @@ void weigh_persistence(const Prepared& p, const Options& o, Trend& t) {
   std::vector<double> x(nb);
   for (std::size_t i = 0; i < nb; ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
   const auto mk = stats::mann_kendall(x, b.med);
-  const double phi = p.noise_phi;
   const double m = static_cast<double>(i1 - i0) / static_cast<double>(nb);
   double den = m;
   for (int j = 1; j < static_cast<int>(m); ++j) den += 2 * (m - j) * std::pow(phi, j);
