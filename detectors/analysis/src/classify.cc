@@ -392,6 +392,78 @@ std::optional<Regression> ar1_regression(const std::vector<double>& x, const std
   return r;
 }
 
+// At or above this estimate of phi the AR(1) variogram over the 8 lags noise_phi measures is
+// within 7 % of a straight line (weigh_persistence).
+constexpr double kPhiStraight = 0.98;
+
+// The noise's persistence from the whole window (README "The noise's persistence from the
+// whole window"): the lag-1 autocorrelation phi of AR(1) noise fitted to the robust variogram of
+// the raw samples at lags of 1..8 typical sampling intervals. For AR(1) noise the variance of a
+// difference over k intervals is 2 s^2 (1 - phi^k): its growth with k is the persistence, and
+// no level or sill enters (the sill is what a misfit of the mean inflates). Each difference is
+// centred on the median difference of its eighth of the window (a trend moves every difference
+// by its slope x lag; a bend changes the slope only between eighths), its scale is the median
+// absolute deviation, so the rare large differences of a step, a spike or a release do not count,
+// and the scale at lag k is the median over the eighths (an eighth holding a warm-up's bend is one
+// of eight). log(scale_k^2) = c + log(1 - phi^k) by least squares over phi (grid of 0.005).
+// 0 when fewer than 3 lags have 3 stretches of 6 differences each.
+double noise_phi(const Clean& raw) {
+  const std::size_t n = raw.t.size();
+  if (n < 24) return 0;
+  std::vector<double> dts;
+  for (std::size_t i = 1; i < n; ++i) dts.push_back(raw.t[i] - raw.t[i - 1]);
+  const double dt = median(dts);
+  const double w = raw.t.back() - raw.t.front();
+  if (!(dt > 0) || !(w > 0)) return 0;
+  constexpr int kLags = 8, kStretches = 8;
+  std::vector<double> lags, logs;
+  for (int k = 1; k <= kLags; ++k) {
+    std::array<std::vector<double>, kStretches> d;
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double target = raw.t[i] + k * dt;
+      j = std::max(j, i + 1);
+      while (j < n && raw.t[j] < target - dt / 2) ++j;
+      if (j >= n) break;
+      if (raw.t[j] > target + dt / 2) continue;
+      const auto s = std::min<std::size_t>(
+          kStretches - 1, static_cast<std::size_t>(kStretches * (raw.t[i] - raw.t.front()) / w));
+      d[s].push_back(raw.v[j] - raw.v[i]);
+    }
+    std::vector<double> per;  // 2 ln(median absolute deviation) of each stretch
+    for (auto& ds : d) {
+      if (ds.size() < 6) continue;
+      const double m = median(ds);
+      std::vector<double> dev;
+      for (double x : ds) dev.push_back(std::fabs(x - m));
+      const double mad = median(dev);
+      if (mad > 0) per.push_back(2 * std::log(mad));
+    }
+    if (per.size() < 3) continue;
+    lags.push_back(k);
+    logs.push_back(median(per));
+  }
+  if (lags.size() < 3) return 0;
+  double best = 0, best_sse = std::numeric_limits<double>::infinity();
+  std::array<double, kLags + 1> f{};  // ln(1 - phi^k), k = 1..kLags
+  for (int g = 0; g < 200; ++g) {
+    const double phi = 0.005 * g;
+    double pk = 1;
+    for (int k = 1; k <= kLags; ++k) pk *= phi, f[static_cast<std::size_t>(k)] = std::log(1 - pk);
+    double c = 0;
+    for (std::size_t i = 0; i < lags.size(); ++i)
+      c += logs[i] - f[static_cast<std::size_t>(lags[i])];
+    c /= static_cast<double>(lags.size());
+    double sse = 0;
+    for (std::size_t i = 0; i < lags.size(); ++i) {
+      const double e = logs[i] - c - f[static_cast<std::size_t>(lags[i])];
+      sse += e * e;
+    }
+    if (sse < best_sse) best_sse = sse, best = phi;
+  }
+  return best;
+}
+
 // The floor's slope judged against the scatter of the cycles themselves (README "Materiality",
 // "A regression on the cycle means"): ar1_regression of the cycle means (one point per whole
 // cycle, sharing no sample) on time - so the ripple removing a period leaves, the sampler's
@@ -1345,6 +1417,8 @@ struct Prepared {
   double cycle_ms = 0;      // the period removed, when deseasonalized (one point per cycle)
   Blocks all;               // blocks of c over the whole window
   double level_ref = 1;     // bytes: the level percentages refer to
+  // The noise's persistence from the whole window (noise_phi), computed when first asked for.
+  mutable std::optional<double> noise_phi;
 };
 
 // Step 1: clean, period, deseasonalize, blocks, levels, the whole-window trend and the knee.
@@ -1430,6 +1504,56 @@ void call_leak(SeriesVerdict& out, const Trend& t, const std::string& what, cons
       (1 - p) * clamp01(growth) * clamp01(static_cast<double>(t.blocks) / kConfidenceBlocks);
 }
 
+// A trend of a series without a period, judged again with the noise's persistence from the
+// whole window (README "The noise's persistence from the whole window"): Mann-Kendall on the
+// stretch's block medians with Var(S) inflated by the Hamed-Rao factor that AR(1) noise with
+// noise_phi gives block means of m samples (lag-k correlation rho_1 phi^(m (k - 1)), rho_1 =
+// phi (1 - phi^m)^2 / ((1 - phi)^2 (m + 2 sum_{j<m} (m - j) phi^j))), when that factor exceeds
+// the stretch's own. When the trend is then not significant at alpha with Sen's interval above
+// 0, the stretch does not rise, and its row shows that p and interval. The stretch's own factor
+// comes from 20-40 blocks of that stretch, too few to see a wander that outlasts several blocks.
+// An estimate of phi of 0.98 or more is not used: there the AR(1) variogram over the lags
+// measured is within 7 % of a straight line (1 - phi^8 against 8 (1 - phi)), which is what a
+// random walk or a slowly varying mean that the stretches' centring missed (a warm-up's bend,
+// frequent steps) gives as well; persistence cannot be told from them.
+void weigh_persistence(const Prepared& p, const Options& o, Trend& t) {
+  if (!t.rising || p.deseason || p.block_period > 0) return;
+  if (!p.noise_phi) p.noise_phi = noise_phi(p.raw);
+  const double phi = *p.noise_phi;
+  if (!(phi > 0) || phi >= kPhiStraight) return;
+  const std::size_t i0 = static_cast<std::size_t>(
+      std::lower_bound(p.c.t.begin(), p.c.t.end(), t.t0_ms) - p.c.t.begin());
+  const std::size_t i1 = static_cast<std::size_t>(
+      std::upper_bound(p.c.t.begin(), p.c.t.end(), t.t1_ms) - p.c.t.begin());
+  const Blocks b = make_blocks(p.c, i0, i1, 0, o, false);
+  const std::size_t nb = b.t.size();
+  if (nb < 3) return;
+  std::vector<double> x(nb);
+  for (std::size_t i = 0; i < nb; ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  const auto mk = stats::mann_kendall(x, b.med);
+  const double m = static_cast<double>(i1 - i0) / static_cast<double>(nb);
+  double den = m;
+  for (int j = 1; j < static_cast<int>(m); ++j) den += 2 * (m - j) * std::pow(phi, j);
+  const double rho1 = phi * std::pow(1 - std::pow(phi, m), 2) / (std::pow(1 - phi, 2) * den);
+  const double nd = static_cast<double>(nb);
+  double sum = 0;
+  for (std::size_t k = 1; k + 2 < nb; ++k) {
+    const double kd = static_cast<double>(k);
+    sum += (nd - kd) * (nd - kd - 1) * (nd - kd - 2) * rho1 * std::pow(phi, m * (kd - 1));
+  }
+  const double factor = std::max(1.0, 1.0 + 2.0 / (nd * (nd - 1) * (nd - 2)) * sum);
+  if (factor <= mk.correction) return;
+  const double var = mk.var_s * factor;
+  const double z = (mk.s > 0 ? mk.s - 1 : mk.s < 0 ? mk.s + 1 : 0) / std::sqrt(var);
+  const double pv = std::min(1.0, 2.0 * stats::normal_sf(std::fabs(z)));
+  const auto ts = stats::theil_sen(x, b.med, o.alpha, var);
+  if (pv < o.alpha && ts.lo > 0) return;
+  t.rising = false;
+  t.p_median = std::max(t.p_median, pv);
+  t.slope_lo = ts.lo;
+  t.slope_hi = ts.hi;
+}
+
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
 std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& o,
@@ -1441,6 +1565,9 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   out.tail =
       trend_on(c, p.raw, i0, c.t.size(), p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
   const bool decel = out.knee.slope_after < out.knee.slope_before;
+  // After a slowing knee the stretch is judged with the noise's persistence from the whole
+  // window too (README "The noise's persistence from the whole window").
+  if (out.tail && decel) weigh_persistence(p, o, *out.tail);
   // A short falling stretch at the very end is a release (a program tearing down at exit
   // frees what it held), not a plateau: judge the series up to it. A release falls at least
   // as fast as the series rose and gives back a material amount.
