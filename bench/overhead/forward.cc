@@ -7,67 +7,27 @@
 //
 // dlsym may allocate while the next definitions are resolved (the first call): those requests
 // are served from a static buffer, whose blocks are never passed to the allocator.
-#include <dlfcn.h>
-
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
+#include "forward_common.h"
 
 namespace {
 
-using MallocFn = void* (*)(std::size_t);
-using FreeFn = void (*)(void*);
-using CallocFn = void* (*)(std::size_t, std::size_t);
-using ReallocFn = void* (*)(void*, std::size_t);
+using namespace arenalab::bench_forward;
 
 MallocFn g_malloc = nullptr;
 FreeFn g_free = nullptr;
 CallocFn g_calloc = nullptr;
 ReallocFn g_realloc = nullptr;
-std::atomic<int> g_state{0};  // 0 unresolved, 1 resolving, 2 resolved
 
-alignas(16) char g_buf[64 * 1024];
-std::atomic<std::size_t> g_used{0};
-
-bool in_buf(const void* p) {
-  return reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(g_buf) <
-         sizeof g_buf;
-}
-
-void* buf_alloc(std::size_t n) {  // zeroed (static storage), never reused
-  if (n > sizeof g_buf) return nullptr;
-  const std::size_t size = (n + 15) & ~std::size_t{15};
-  const std::size_t at = g_used.fetch_add(size);
-  return at + size <= sizeof g_buf ? g_buf + at : nullptr;
-}
-
-__thread bool t_resolving __attribute__((tls_model("initial-exec"))) = false;
-
-// True once the next definitions are known; false for the resolving thread's nested calls
-// (another thread waits for the resolution).
 bool resolve() {
-  if (g_state.load(std::memory_order_acquire) == 2) return true;
-  if (t_resolving) return false;
-  int expected = 0;
-  if (g_state.compare_exchange_strong(expected, 1)) {
-    t_resolving = true;
-    g_malloc = reinterpret_cast<MallocFn>(dlsym(RTLD_NEXT, "malloc"));
-    g_free = reinterpret_cast<FreeFn>(dlsym(RTLD_NEXT, "free"));
-    g_calloc = reinterpret_cast<CallocFn>(dlsym(RTLD_NEXT, "calloc"));
-    g_realloc = reinterpret_cast<ReallocFn>(dlsym(RTLD_NEXT, "realloc"));
-    t_resolving = false;
-    g_state.store(2, std::memory_order_release);
-    return true;
-  }
-  while (g_state.load(std::memory_order_acquire) != 2) {
-  }
-  return true;
+  return arenalab::bench_forward::resolve([](const Next& next) {
+    g_malloc = next.malloc;
+    g_free = next.free;
+    g_calloc = next.calloc;
+    g_realloc = next.realloc;
+  });
 }
 
 }  // namespace
-
-#define FORWARD_EXPORT extern "C" __attribute__((visibility("default")))
 
 FORWARD_EXPORT void* malloc(std::size_t n) {
   if (__builtin_expect(g_malloc != nullptr, 1)) return g_malloc(n);
@@ -86,15 +46,7 @@ FORWARD_EXPORT void* calloc(std::size_t n, std::size_t size) {
 }
 
 FORWARD_EXPORT void* realloc(void* p, std::size_t n) {
-  if (in_buf(p)) {        // a static block moves to the allocator (its old size is unknown: copy
-    void* q = malloc(n);  // what the buffer can hold from p on)
-    if (q) {
-      const std::size_t room =
-          static_cast<std::size_t>(g_buf + sizeof g_buf - static_cast<char*>(p));
-      std::memcpy(q, p, n < room ? n : room);
-    }
-    return q;
-  }
+  if (in_buf(p)) return realloc_from_buf(p, n, malloc);
   if (__builtin_expect(g_realloc != nullptr, 1)) return g_realloc(p, n);
   return resolve() ? g_realloc(p, n) : buf_alloc(n);
 }
