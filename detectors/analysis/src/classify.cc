@@ -1597,6 +1597,25 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   // After a slowing knee the stretch is judged with the noise's persistence from the whole
   // window too (README "The noise's persistence from the whole window").
   if (out.tail && decel) weigh_persistence(p, o, *out.tail);
+  // On a series whose cycles register on their drops, the stretch after a knee is judged on
+  // whole cycles (issue 19, class 2: a knee found near a cycle's phase is an artefact). The
+  // knee is fitted on the deseasonalized blocks, whose one-period means move with where each
+  // cycle's drop falls: cycles of uneven length (a collector that runs late, then early) leave
+  // a dip the knee sits in, and the stretch after it starts at a phase the stretch before it
+  // ends at - unlike phases. The rise must then hold on the periodic profile and drift of the
+  // registered cycles of that stretch (half a period more at its start, as the deseasonalized
+  // series lost it), which compares every phase with itself in the other cycles.
+  if (out.tail && out.tail->rising && p.deseason) {
+    const auto pd =
+        profile_drift(p.raw, std::max(p.raw.t.front(), out.tail->t0_ms - p.cycle_ms / 2),
+                      p.raw.t.back(), p.cycle_ms, o);
+    if (pd && !(pd->fit.p < o.alpha && pd->fit.slope_lo > 0)) {
+      out.tail->rising = false;
+      out.tail->p_median = std::max(out.tail->p_median, pd->fit.p);
+      out.tail->p_min = std::max(out.tail->p_min, pd->fit.p);
+      out.tail->slope_lo = std::min(out.tail->slope_lo, pd->fit.slope_lo);
+    }
+  }
   // A short falling stretch at the very end is a release (a program tearing down at exit
   // frees what it held), not a plateau: judge the series up to it. A release falls at least
   // as fast as the series rose and gives back a material amount.
