@@ -698,9 +698,10 @@ struct RegisteredCycles {
 // before it, its cycle number k, the registered instant D_k, the period P and the range of
 // periods [p_lo, p_hi] the drops allow, the typical sampling interval.
 struct DropLine {
-  std::vector<std::size_t> i;  // the sample before each drop
-  std::vector<double> k, at;   // cycle number, registered instant (ms)
-  std::vector<double> lo, hi;  // each drop's interval (ms): the samples either side
+  std::vector<std::size_t> i;      // the sample before each drop (the last on its cycle's ramp)
+  std::vector<std::size_t> after;  // the sample after each drop (the first of the next cycle)
+  std::vector<double> k, at;       // cycle number, registered instant (ms)
+  std::vector<double> lo, hi;      // each drop's interval (ms): the samples either side
   double per = 0, p_lo = 0, p_hi = 0, dt = 0;
   // The registered instants for another period in [p_lo, p_hi]: D_0 in the middle of what it
   // leaves (empty when none is left).
@@ -714,6 +715,8 @@ struct DropLine {
     return r;
   }
 };
+// A step falls beyond the noise at this many robust standard deviations (register_drops).
+constexpr double kDropSpanSd = 4;
 std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, double period_ms) {
   const double swing = sampling_alias(raw, period_ms);  // swing x interval / period
   std::vector<double> dts;
@@ -745,13 +748,39 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
     drops.push_back({i, d});
   }
   if (drops.size() < 2) return std::nullopt;
+  // A drop is known to lie between the last sample on its cycle's ramp and the first of the next
+  // cycle. A sample caught mid-drop (a drop that takes longer than an interval), or a spike on
+  // the first sample after the drop, lies between the two and falls from its neighbour by more
+  // than the noise: the drop is then known only to the span of every such consecutive fall, and
+  // that sample belongs to neither cycle. Without it, a spike on the sample after a drop moves
+  // that drop one interval late, the line through the drops excludes the true period, and the
+  // tilt this gives the phases reads as a drift (synthetic seed 2: a sawtooth without a leak,
+  // its RSS "grows" at p < 1e-6). Beyond the noise: more than kDropSpanSd robust standard
+  // deviations (1.4826 x the median absolute deviation) of the steps below their median step.
+  std::vector<std::size_t> top(drops.size()), first(drops.size());
+  {
+    std::vector<double> steps, dev;
+    for (std::size_t i = i0; i + 1 < i1; ++i) steps.push_back(raw.v[i + 1] - raw.v[i]);
+    const double m = median(steps);
+    for (double d : steps) dev.push_back(std::fabs(d - m));
+    const double cut = kDropSpanSd * 1.4826 * median(dev);
+    auto falls = [&](std::size_t i) {  // the step i -> i + 1
+      return raw.v[i + 1] - raw.v[i] < m - cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
+    };
+    for (std::size_t j = 0; j < drops.size(); ++j) {
+      std::size_t a = drops[j].i, b = drops[j].i + 1;
+      while (a > i0 && falls(a - 1) && (j == 0 || a - 1 > first[j - 1])) --a;
+      while (b + 1 < i1 && falls(b)) ++b;
+      top[j] = a, first[j] = b;
+    }
+  }
   // One drop a period: consecutive drops a whole number of periods apart (within a quarter of
   // one); a drop in a gap of the samples is missing, and the cycles on either side of it are
   // not used.
   std::vector<double> k(drops.size()), mid(drops.size()), lo(drops.size()), hi(drops.size());
   for (std::size_t j = 0; j < drops.size(); ++j) {
-    lo[j] = raw.t[drops[j].i];
-    hi[j] = raw.t[drops[j].i + 1];
+    lo[j] = raw.t[top[j]];
+    hi[j] = raw.t[first[j]];
     mid[j] = (lo[j] + hi[j]) / 2;
     if (j == 0) continue;
     const double steps = std::round((mid[j] - mid[j - 1]) / period_ms);
@@ -784,8 +813,8 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
   dl.at.resize(drops.size());
   for (std::size_t j = 0; j < drops.size(); ++j) {
     dl.at[j] = d0 + per * k[j];
-    dl.i.push_back(drops[j].i);
   }
+  dl.i = top, dl.after = first;
   dl.per = per, dl.p_lo = p_lo, dl.p_hi = p_hi, dl.dt = dt;
   dl.lo = lo, dl.hi = hi;
   return dl;
@@ -799,10 +828,10 @@ std::optional<RegisteredCycles> registered_cycles(const Clean& raw, double t0, d
   const std::vector<double>& k = dl->k;
   const std::vector<double>& at = dl->at;
   struct Drop {
-    std::size_t i;
+    std::size_t i, after;  // the last sample before the drop, the first after it
   };
   std::vector<Drop> drops;
-  for (std::size_t j : dl->i) drops.push_back({j});
+  for (std::size_t j = 0; j < dl->i.size(); ++j) drops.push_back({dl->i[j], dl->after[j]});
   // Each whole cycle: the line of its samples between the two drops, at the cycle's middle. A
   // spike (a transient the sampler caught, +5-50 % of the level for one sample) would move a
   // cycle's least-squares line by its size / the cycle's samples, so the line is fitted again
@@ -813,7 +842,7 @@ std::optional<RegisteredCycles> registered_cycles(const Clean& raw, double t0, d
   std::vector<double> res;
   double e_lag = 0, e_sq = 0;  // the within-cycle residuals' lag-1 products and squares
   for (std::size_t j = 0; j + 1 < drops.size(); ++j) {
-    const std::size_t a = drops[j].i + 1, b = drops[j + 1].i + 1;  // samples [a, b)
+    const std::size_t a = drops[j].after, b = drops[j + 1].i + 1;  // samples [a, b)
     if (b < a + 3 || k[j + 1] != k[j] + 1) continue;
     keep.assign(b - a, 1);
     double alpha_c = 0, beta = 0, sx = 0;
@@ -942,7 +971,7 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
   std::vector<double> per_cycle;
   for (std::size_t j = 0; j + 1 < dl->i.size(); ++j) {
     if (dl->k[j + 1] != dl->k[j] + 1) continue;
-    const std::size_t a = dl->i[j] + 1, b = dl->i[j + 1] + 1;
+    const std::size_t a = dl->after[j], b = dl->i[j + 1] + 1;
     if (b < a + 3) continue;
     ++cycles;
     per_cycle.push_back(static_cast<double>(b - a));
@@ -1568,6 +1597,25 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   // After a slowing knee the stretch is judged with the noise's persistence from the whole
   // window too (README "The noise's persistence from the whole window").
   if (out.tail && decel) weigh_persistence(p, o, *out.tail);
+  // On a series whose cycles register on their drops, the stretch after a knee is judged on
+  // whole cycles (issue 19, class 2: a knee found near a cycle's phase is an artefact). The
+  // knee is fitted on the deseasonalized blocks, whose one-period means move with where each
+  // cycle's drop falls: cycles of uneven length (a collector that runs late, then early) leave
+  // a dip the knee sits in, and the stretch after it starts at a phase the stretch before it
+  // ends at - unlike phases. The rise must then hold on the periodic profile and drift of the
+  // registered cycles of that stretch (half a period more at its start, as the deseasonalized
+  // series lost it), which compares every phase with itself in the other cycles.
+  if (out.tail && out.tail->rising && p.deseason) {
+    const auto pd =
+        profile_drift(p.raw, std::max(p.raw.t.front(), out.tail->t0_ms - p.cycle_ms / 2),
+                      p.raw.t.back(), p.cycle_ms, o);
+    if (pd && !(pd->fit.p < o.alpha && pd->fit.slope_lo > 0)) {
+      out.tail->rising = false;
+      out.tail->p_median = std::max(out.tail->p_median, pd->fit.p);
+      out.tail->p_min = std::max(out.tail->p_min, pd->fit.p);
+      out.tail->slope_lo = std::min(out.tail->slope_lo, pd->fit.slope_lo);
+    }
+  }
   // A short falling stretch at the very end is a release (a program tearing down at exit
   // frees what it held), not a plateau: judge the series up to it. A release falls at least
   // as fast as the series rose and gives back a material amount.
