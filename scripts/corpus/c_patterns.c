@@ -12,59 +12,105 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
-static void nap(double s) { struct timespec t = {(time_t)s, (long)((s - (time_t)s) * 1e9)}; nanosleep(&t, 0); }
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+static void nap(double s) {
+  struct timespec t = {(time_t)s, (long)((s - (time_t)s) * 1e9)};
+  nanosleep(&t, 0);
+}
 static volatile char sink;
-static void touch(char* p, size_t n) { for (size_t i = 0; i < n; i += 4096) p[i] = (char)i; }
+static void touch(char* p, size_t n) {
+  for (size_t i = 0; i < n; i += 4096) p[i] = (char)i;
+}
 static double T;
 
 // realloc growth: one buffer grows by RATE bytes every 100 ms, never shrunk; churn beside it.
 static void m_realloc(long rate) {
-  size_t n = 1 << 20; char* b = malloc(n); touch(b, n);
+  size_t n = 1 << 20;
+  char* b = malloc(n);
+  touch(b, n);
   double end = now() + T;
   while (now() < end) {
-    n += rate / 10; b = realloc(b, n); touch(b, n);
-    for (int i = 0; i < 100; i++) { char* q = malloc(100 + i * 37); q[0] = 1; free(q); }
+    n += rate / 10;
+    b = realloc(b, n);
+    touch(b, n);
+    for (int i = 0; i < 100; i++) {
+      char* q = malloc(100 + i * 37);
+      q[0] = 1;
+      free(q);
+    }
     nap(0.1);
   }
 }
 // aligned leak: posix_memalign/aligned_alloc blocks of 16 KiB at RATE B/s, with churn
 static void m_aligned(long rate) {
-  double end = now() + T; int k = 0;
+  double end = now() + T;
+  int k = 0;
   while (now() < end) {
     for (long b = 0; b < rate / 10; b += 16384) {
       void* p;
-      if (k++ & 1) { if (posix_memalign(&p, 4096, 16384)) abort(); } else p = aligned_alloc(256, 16384);
+      if (k++ & 1) {
+        if (posix_memalign(&p, 4096, 16384)) abort();
+      } else
+        p = aligned_alloc(256, 16384);
       touch(p, 16384);
     }
-    for (int i = 0; i < 200; i++) { void* q = 0; if (posix_memalign(&q, 64, 1000) == 0) free(q); }
+    for (int i = 0; i < 200; i++) {
+      void* q = 0;
+      if (posix_memalign(&q, 64, 1000) == 0) free(q);
+    }
     nap(0.1);
   }
 }
 // hash map of strdup'd keys; every op inserts a key and removes an old one; removal forgets
 // to free the string when LEAK; the table is rehashed (doubled then rebuilt) every 2 s.
-struct ent { char* k; };
+struct ent {
+  char* k;
+};
 static void m_hash(int leak) {
-  size_t cap = 1 << 16, live = 0; struct ent* t = calloc(cap, sizeof *t);
-  double end = now() + T, rh = now() + 2; unsigned long id = 0;
+  size_t cap = 1 << 16, live = 0;
+  struct ent* t = calloc(cap, sizeof *t);
+  double end = now() + T, rh = now() + 2;
+  unsigned long id = 0;
   char buf[256];
   while (now() < end) {
     for (int i = 0; i < 200; i++) {  // 200 inserts/100ms of ~200 B strings = ~400 KiB/s churn
-      snprintf(buf, sizeof buf, "key-%lu-%0180lu", id, id); id++;
+      snprintf(buf, sizeof buf, "key-%lu-%0180lu", id, id);
+      id++;
       size_t h = (id * 2654435761u) % cap;
-      if (t[h].k) { if (!leak) { free(t[h].k); } t[h].k = 0; live--; }
-      t[h].k = strdup(buf); live++;
+      if (t[h].k) {
+        if (!leak) {
+          free(t[h].k);
+        }
+        t[h].k = 0;
+        live--;
+      }
+      t[h].k = strdup(buf);
+      live++;
       if (live > 20000) {  // evict a random entry
-        size_t r = rand() % cap; while (!t[r].k) r = (r + 1) % cap;
+        size_t r = rand() % cap;
+        while (!t[r].k) r = (r + 1) % cap;
         if (!leak) free(t[r].k);
-        t[r].k = 0; live--;
+        t[r].k = 0;
+        live--;
       }
     }
     if (now() > rh) {  // rehash into a fresh table (alternating sizes)
       size_t nc = cap == (1 << 16) ? (1 << 17) : (1 << 16);
       struct ent* nt = calloc(nc, sizeof *nt);
-      for (size_t i = 0; i < cap; i++) if (t[i].k) { size_t h = (size_t)(uintptr_t)t[i].k % nc; while (nt[h].k) h = (h + 1) % nc; nt[h] = t[i]; }
-      free(t); t = nt; cap = nc; rh = now() + 2;
+      for (size_t i = 0; i < cap; i++)
+        if (t[i].k) {
+          size_t h = (size_t)(uintptr_t)t[i].k % nc;
+          while (nt[h].k) h = (h + 1) % nc;
+          nt[h] = t[i];
+        }
+      free(t);
+      t = nt;
+      cap = nc;
+      rh = now() + 2;
     }
     nap(0.1);
   }
@@ -73,38 +119,54 @@ static void m_hash(int leak) {
 static void m_memfd(long rate) {
   double end = now() + T;
   while (now() < end) {
-    int fd = memfd_create("probe", 0); ftruncate(fd, rate / 4);
-    char* p = mmap(0, rate / 4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0); touch(p, rate / 4);
+    int fd = memfd_create("probe", 0);
+    ftruncate(fd, rate / 4);
+    char* p = mmap(0, rate / 4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    touch(p, rate / 4);
     nap(0.25);
   }
 }
 // lazy paging: one big malloc (or mmap) of SIZE, touched progressively over the window
 static void m_lazy(long size, int use_mmap) {
-  char* p = use_mmap ? mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : malloc(size);
-  double start = now(), end = start + T; size_t done = 0;
+  char* p = use_mmap ? mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                     : malloc(size);
+  double start = now(), end = start + T;
+  size_t done = 0;
   while (now() < end) {
-    size_t want = (size_t)((now() - start) / T * size); if (want > (size_t)size) want = size;
-    if (want > done) { touch(p + done, want - done); done = want; }
+    size_t want = (size_t)((now() - start) / T * size);
+    if (want > (size_t)size) want = size;
+    if (want > done) {
+      touch(p + done, want - done);
+      done = want;
+    }
     nap(0.1);
   }
 }
 // bounded cache with random eviction, random sizes 64 B..64 KiB, capacity N entries
 static void m_cache(long n) {
-  void** slot = calloc(n, sizeof *slot); double end = now() + T;
+  void** slot = calloc(n, sizeof *slot);
+  double end = now() + T;
   while (now() < end) {
     for (int i = 0; i < 400; i++) {
-      long r = rand() % n; free(slot[r]);
+      long r = rand() % n;
+      free(slot[r]);
       size_t sz = 64 + (rand() % 1024) * (rand() % 64);
-      slot[r] = malloc(sz); memset(slot[r], 1, sz);
+      slot[r] = malloc(sz);
+      memset(slot[r], 1, sz);
     }
     nap(0.05);
   }
 }
 // bursts then malloc_trim: 150 MiB of 2 KiB blocks, freed, malloc_trim(0), idle 2 s, repeat
 static void m_trim(int do_trim) {
-  size_t nb = 150 << 9; void** v = malloc(nb * sizeof *v); double end = now() + T;
+  size_t nb = 150 << 9;
+  void** v = malloc(nb * sizeof *v);
+  double end = now() + T;
   while (now() < end) {
-    for (size_t i = 0; i < nb; i++) { v[i] = malloc(2048); memset(v[i], 2, 2048); }
+    for (size_t i = 0; i < nb; i++) {
+      v[i] = malloc(2048);
+      memset(v[i], 2, 2048);
+    }
     nap(0.5);
     for (size_t i = 0; i < nb; i++) free(v[i]);
     if (do_trim) malloc_trim(0);
@@ -113,9 +175,18 @@ static void m_trim(int do_trim) {
 }
 // many threads: each allocates/frees a working set of random blocks (per-thread arenas)
 static void* worker(void* a) {
-  (void)a; unsigned s = (unsigned)(uintptr_t)a; void* w[512] = {0}; double end = now() + T;
+  (void)a;
+  unsigned s = (unsigned)(uintptr_t)a;
+  void* w[512] = {0};
+  double end = now() + T;
   while (now() < end) {
-    for (int i = 0; i < 2000; i++) { int r = rand_r(&s) % 512; free(w[r]); size_t z = 16 + rand_r(&s) % 8192; w[r] = malloc(z); memset(w[r], 3, z); }
+    for (int i = 0; i < 2000; i++) {
+      int r = rand_r(&s) % 512;
+      free(w[r]);
+      size_t z = 16 + rand_r(&s) % 8192;
+      w[r] = malloc(z);
+      memset(w[r], 3, z);
+    }
     nap(0.01);
   }
   for (int i = 0; i < 512; i++) free(w[i]);
@@ -127,31 +198,58 @@ static void m_threads(int n) {
   for (int i = 0; i < n; i++) pthread_join(t[i], 0);
 }
 // detached threads that exit (glibc caches their stacks): 20 threads/s each touching 64 KiB
-static void* shortlived(void* a) { (void)a; char buf[65536]; memset(buf, 1, sizeof buf); sink = buf[100]; nap(0.2); return 0; }
+static void* shortlived(void* a) {
+  (void)a;
+  char buf[65536];
+  memset(buf, 1, sizeof buf);
+  sink = buf[100];
+  nap(0.2);
+  return 0;
+}
 static void m_detached(void) {
-  double end = now() + T; pthread_attr_t at; pthread_attr_init(&at); pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-  while (now() < end) { pthread_t t; pthread_create(&t, &at, shortlived, 0); nap(0.05); }
+  double end = now() + T;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  while (now() < end) {
+    pthread_t t;
+    pthread_create(&t, &at, shortlived, 0);
+    nap(0.05);
+  }
 }
 // slow leak on a big level: LEVEL MiB of 4 KiB blocks then RATE B/s of 4 KiB blocks
 static void m_bigslow(long level_mib, long rate) {
-  for (long i = 0; i < level_mib * 256; i++) { char* p = malloc(4096); touch(p, 4096); }
+  for (long i = 0; i < level_mib * 256; i++) {
+    char* p = malloc(4096);
+    touch(p, 4096);
+  }
   double end = now() + T;
   while (now() < end) {
-    for (long b = 0; b < rate / 10; b += 4096) { char* p = malloc(4096); touch(p, 4096); }
+    for (long b = 0; b < rate / 10; b += 4096) {
+      char* p = malloc(4096);
+      touch(p, 4096);
+    }
     nap(0.1);
   }
 }
 // file mapping read sequentially: a SIZE MiB file (made first), mapped read-only, read over T
 static void m_filemap(long size_mib) {
-  char path[] = "/tmp/probe-filemap-XXXXXX"; int fd = mkstemp(path); unlink(path);
-  static char buf[1 << 20]; memset(buf, 7, sizeof buf);
-  for (long i = 0; i < size_mib; i++) if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) abort();
+  char path[] = "/tmp/probe-filemap-XXXXXX";
+  int fd = mkstemp(path);
+  unlink(path);
+  static char buf[1 << 20];
+  memset(buf, 7, sizeof buf);
+  for (long i = 0; i < size_mib; i++)
+    if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) abort();
   size_t size = (size_t)size_mib << 20;
   posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
   char* p = mmap(0, size, PROT_READ, MAP_SHARED, fd, 0);
-  double start = now(), end = start + T; size_t done = 0; long sum = 0;
+  double start = now(), end = start + T;
+  size_t done = 0;
+  long sum = 0;
   while (now() < end) {
-    size_t want = (size_t)((now() - start) / T * size); if (want > size) want = size;
+    size_t want = (size_t)((now() - start) / T * size);
+    if (want > size) want = size;
     for (; done < want; done += 4096) sum += p[done];
     nap(0.1);
   }
@@ -159,10 +257,19 @@ static void m_filemap(long size_mib) {
 }
 // per-thread leaks: N threads, each with churn and a leak of 8 KiB/s
 static void* leaker(void* a) {
-  unsigned s = (unsigned)(uintptr_t)a; void* w[256] = {0}; double end = now() + T;
+  unsigned s = (unsigned)(uintptr_t)a;
+  void* w[256] = {0};
+  double end = now() + T;
   while (now() < end) {
-    for (int i = 0; i < 500; i++) { int r = rand_r(&s) % 256; free(w[r]); size_t z = 16 + rand_r(&s) % 4096; w[r] = malloc(z); memset(w[r], 3, z); }
-    char* l = malloc(800); memset(l, 4, 800);
+    for (int i = 0; i < 500; i++) {
+      int r = rand_r(&s) % 256;
+      free(w[r]);
+      size_t z = 16 + rand_r(&s) % 4096;
+      w[r] = malloc(z);
+      memset(w[r], 3, z);
+    }
+    char* l = malloc(800);
+    memset(l, 4, 800);
     nap(0.1);
   }
   return 0;
@@ -173,21 +280,42 @@ static void m_threadleak(int n) {
   for (int i = 0; i < n; i++) pthread_join(t[i], 0);
 }
 int main(int argc, char** argv) {
-  if (argc < 3) { fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n"); return 2; }
-  const char* m = argv[1]; T = atof(argv[2]); long a = argc > 3 ? atol(argv[3]) : 0; long b = argc > 4 ? atol(argv[4]) : 0;
-  if (!strcmp(m, "realloc")) m_realloc(a);
-  else if (!strcmp(m, "aligned")) m_aligned(a);
-  else if (!strcmp(m, "hash")) m_hash((int)a);
-  else if (!strcmp(m, "memfd")) m_memfd(a);
-  else if (!strcmp(m, "lazy")) m_lazy(a << 20, (int)b);
-  else if (!strcmp(m, "cache")) m_cache(a);
-  else if (!strcmp(m, "trim")) m_trim((int)a);
-  else if (!strcmp(m, "threads")) m_threads((int)a);
-  else if (!strcmp(m, "detached")) m_detached();
-  else if (!strcmp(m, "bigslow")) m_bigslow(a, b);
-  else if (!strcmp(m, "filemap")) m_filemap(a);
-  else if (!strcmp(m, "threadleak")) m_threadleak((int)a);
-  else { fprintf(stderr, "probe: unknown mode %s\n", m); return 2; }
+  if (argc < 3) {
+    fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
+    return 2;
+  }
+  const char* m = argv[1];
+  T = atof(argv[2]);
+  long a = argc > 3 ? atol(argv[3]) : 0;
+  long b = argc > 4 ? atol(argv[4]) : 0;
+  if (!strcmp(m, "realloc"))
+    m_realloc(a);
+  else if (!strcmp(m, "aligned"))
+    m_aligned(a);
+  else if (!strcmp(m, "hash"))
+    m_hash((int)a);
+  else if (!strcmp(m, "memfd"))
+    m_memfd(a);
+  else if (!strcmp(m, "lazy"))
+    m_lazy(a << 20, (int)b);
+  else if (!strcmp(m, "cache"))
+    m_cache(a);
+  else if (!strcmp(m, "trim"))
+    m_trim((int)a);
+  else if (!strcmp(m, "threads"))
+    m_threads((int)a);
+  else if (!strcmp(m, "detached"))
+    m_detached();
+  else if (!strcmp(m, "bigslow"))
+    m_bigslow(a, b);
+  else if (!strcmp(m, "filemap"))
+    m_filemap(a);
+  else if (!strcmp(m, "threadleak"))
+    m_threadleak((int)a);
+  else {
+    fprintf(stderr, "probe: unknown mode %s\n", m);
+    return 2;
+  }
   printf("probe %s done\n", m);
   return 0;
 }

@@ -164,8 +164,7 @@ Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_m
 namespace {
 std::string site_name(const FullLogSite& s) {
   if (const Frame* f = s.site_frame()) return f->display();
-  return s.frames.empty() ? "(no frames)"
-                          : "(allocator/runtime only) " + s.frames.back().display();
+  return s.frames.empty() ? "(no frames)" : "(allocator/runtime only) " + s.frames.back().display();
 }
 }  // namespace
 
