@@ -71,10 +71,16 @@ bool heap_sites_append(HeapSitesFile& f, const char* dir, std::int64_t pid,
         .i64(kHeapSitesTop)
         .str("}\n");
   }
+  // A stack whose record cannot be read a second time (a sampling thread replacing it between
+  // the two reads) is left out of this point altogether: a point never names a stack no line
+  // describes.
+  int kept = 0;
   for (int k = 0; k < k_top; ++k) {
     const std::uint32_t id = top[k].id;
-    if (f.described[id / 64] >> (id % 64) & 1) continue;
-    if (!record(id, &r)) continue;
+    const bool described = f.described[id / 64] >> (id % 64) & 1;
+    if (!described && !record(id, &r)) continue;
+    top[kept++] = top[k];
+    if (described) continue;
     b.str("{\"stack\":").u64(id).str(",\"frames\":[");
     for (std::uint32_t fr = 0; fr < r.depth; ++fr) {
       if (fr) b.ch(',');
@@ -82,6 +88,7 @@ bool heap_sites_append(HeapSitesFile& f, const char* dir, std::int64_t pid,
     }
     b.str("]}\n");
   }
+  k_top = kept;
   b.str("{\"seq\":").i64(seq).str(",\"t_ms\":").u64(t_ms).str(",\"sites\":[");
   for (int k = 0; k < k_top; ++k) {
     if (k) b.ch(',');
