@@ -34,7 +34,9 @@ Status run_interposer(ProfileRun& run) {
                       /*thin=*/true);
   run.thinner = &thinner;
   auto result = run_with_runner(run, ro);
-  if (run.adaptive) thinner.poll();  // what came after the last tick
+  // What came after the last tick (the exit dump among them). The interposer's dumps are
+  // thinned with a fixed --interval too, so this poll is what bounds them either way.
+  thinner.poll();
   report.cadence =
       fmt::format("arenalab interposer, sample mode (mean {} between samples), a heap_v2 dump {}",
                   format_bytes(static_cast<double>(ro.sample_bytes)), cadence_text(run));

@@ -12,7 +12,8 @@ import sys
 
 from support import parse_args, report
 
-DENSE_LOG = 3  # timeline_writer.cc kDenseLog
+DENSE_LOG = 3  # heap_sites_file.h kHeapDumpDenseLog
+MAX_EVEN = 64  # profile_run.h kAdaptiveMaxDumps
 
 
 def kept(s, n):
@@ -78,8 +79,16 @@ def main():
     pheap = seqs(pout, "heap.")
     pn = max(pheap) if pheap else 0
     print(f"profile: {pn + 1} dumps written, {len(pheap)} kept; exit {p.returncode}")
-    if len(pheap) > 16 + 8 * max(0, pn.bit_length() - DENSE_LOG - 1):
-        failures.append(f"profile: {len(pheap)} dumps kept of {pn + 1}")
+    # profile thins its own series evenly (DumpThinner, profilers_internal.h), not by the
+    # geometric rule: at most kAdaptiveMaxDumps (profile_run.h) remain, all multiples of one
+    # stride but the newest.
+    if len(pheap) > MAX_EVEN:
+        failures.append(f"profile: {len(pheap)} dumps kept of {pn + 1}, bound {MAX_EVEN}")
+    older = sorted(pheap)[:-1]
+    stride = next((1 << k for k in range(20, -1, -1)
+                   if all(s % (1 << k) == 0 for s in older)), 1)
+    if pn >= MAX_EVEN and len([s for s in range(pn) if s % stride == 0]) != len(older):
+        failures.append(f"profile: the kept dumps are not every {stride}th: {older[:12]}")
     try:
         with open(os.path.join(pout, "profile.json")) as f:
             prof = json.load(f)
