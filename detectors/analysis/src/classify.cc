@@ -2214,6 +2214,8 @@ struct Inputs {
   const SeriesVerdict* gap = nullptr;        // RSS - held
   const SeriesVerdict* footprint = nullptr;  // resident, else mapped
   const SeriesVerdict* rss_total = nullptr;  // rss: anonymous + file-backed + shared
+  const SeriesVerdict* rss_file = nullptr;   // its file-backed part (absent in old timelines)
+  const SeriesVerdict* rss_shmem = nullptr;  // its shared-memory part
   std::string books_signal;
   Series held_s;  // the held series (a sum when the program maps its own)
   const Series* rss_s = nullptr;
@@ -2265,6 +2267,8 @@ Inputs gather(const Signals& sig, const Options& o, Classification& out) {
   in.mmap = find("mmap_bytes");
   in.gap = find("gap");
   in.rss_total = find("rss");
+  in.rss_file = find("rss_file");
+  in.rss_shmem = find("rss_shmem");
   in.footprint = find("resident") ? find("resident") : find("mapped");
   return in;
 }
@@ -2281,6 +2285,44 @@ void project(Classification& out, const SeriesVerdict* v) {
 }
 
 bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o);
+
+// Resident memory outside anonymous memory grows (rss leaks while rss_anon and held do not),
+// which rss_anon and the books never see (README "Decision", "outside anonymous memory"). Where
+// the timeline has RSS's parts (rss_file, rss_shmem), they tell its two kinds apart:
+// - shared memory (memfd, shm_open, tmpfs: rss_shmem) is memory the program holds until it
+//   unmaps or closes it: growth outside malloc, non-heap-growth;
+// - file-backed pages (rss_file) growing while shared memory does not are pages of files the
+//   program has mapped becoming resident as it reads them: page cache, clean and reclaimable,
+//   bounded by the mappings, not memory the program keeps allocating: bounded.
+// Without the parts (timelines written before they were recorded) both read non-heap-growth.
+bool decide_outside_anonymous(const Inputs& in, Classification& out) {
+  if (!(in.rss_total && in.rss_total != in.rss && in.rss_total->verdict == Verdict::kLeak &&
+        in.rss->verdict != Verdict::kLeak && in.held->verdict != Verdict::kLeak))
+    return false;
+  const std::string besides = " while " + out.rss_signal + " " + in.rss->reason + " and " +
+                              out.held_signal + " " + in.held->reason;
+  if (in.rss_file && in.rss_shmem && in.rss_file->verdict == Verdict::kLeak &&
+      in.rss_shmem->verdict != Verdict::kLeak && in.rss_shmem->verdict != Verdict::kUnresolved) {
+    set(out, Verdict::kBounded, 0.7 * in.rss_file->confidence,
+        "rss " + in.rss_total->reason + besides + ", and rss_file " + in.rss_file->reason +
+            " while rss_shmem " + in.rss_shmem->reason +
+            ": pages of files the program has mapped becoming resident (page cache, clean and "
+            "reclaimable, bounded by the mappings), not memory it keeps allocating");
+    out.rss_signal = "rss";
+    return true;
+  }
+  const bool shmem = in.rss_shmem && in.rss_shmem->verdict == Verdict::kLeak;
+  set(out, Verdict::kNonHeapGrowth, in.rss_total->confidence,
+      "rss " + in.rss_total->reason + besides +
+          (shmem ? ", and rss_shmem " + in.rss_shmem->reason +
+                       ": shared memory grows (memfd, shm_open or tmpfs): growth outside malloc"
+                 : ": resident memory outside anonymous memory grows (shared memory such as "
+                   "memfd, shm_open or tmpfs, or file-backed mappings): growth outside malloc"),
+      in.rss_total->rate);
+  out.rss_signal = "rss";  // the decisive RSS signal is the whole of it here
+  project(out, in.rss_total);
+  return true;
+}
 
 // Step 2: what the program holds grows (or cannot be told yet). true: decided.
 bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) {
@@ -2686,21 +2728,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
         out.held_signal + " " + in.held->reason + " (no RSS)");
     return out;
   }
-  // Resident memory outside anonymous memory grows (rss leaks while rss_anon and held do not):
-  // shared memory (memfd, shm_open, tmpfs) or file-backed mappings, which rss_anon and the
-  // books never see. Growth outside malloc: never stable or bounded beside RSS's own leak.
-  if (in.rss_total && in.rss_total != in.rss && in.rss_total->verdict == Verdict::kLeak &&
-      in.rss->verdict != Verdict::kLeak && in.held->verdict != Verdict::kLeak) {
-    set(out, Verdict::kNonHeapGrowth, in.rss_total->confidence,
-        "rss " + in.rss_total->reason + " while " + out.rss_signal + " " + in.rss->reason +
-            " and " + out.held_signal + " " + in.held->reason +
-            ": resident memory outside anonymous memory grows (shared memory such as memfd, " +
-            "shm_open or tmpfs, or file-backed mappings): growth outside malloc",
-        in.rss_total->rate);
-    out.rss_signal = "rss";  // the decisive RSS signal is the whole of it here
-    project(out, in.rss_total);
-    return out;
-  }
+  if (decide_outside_anonymous(in, out)) return out;
   const Baselines b = baselines(in, o);
   // Step 4a: what the program holds cannot decide a plateau (README "Decision", "a signal that
   // cannot be told yet"): it is unresolved, or it says bounded only because its whole window
