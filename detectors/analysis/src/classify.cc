@@ -2787,7 +2787,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
       hv.knee.found && hv.tail && !hv.tail->rising && hv.knee.tail_fraction >= o.min_tail_fraction;
   const Series held_head = before_final_release(in.held_s, o);
   const bool steps =
-      hv.verdict == Verdict::kBounded && rss_moving && rises_in_steps(held_head, hv, o);
+      hv.verdict == Verdict::kBounded && rss_moving && rises_in_steps(in.held_s, hv, o);
   // A staircase still on its schedule (its current tread no longer than twice the longest
   // before it) has not shown its bound, whatever RSS does: a buffer zero-filled as it doubles
   // makes RSS a staircase too.
@@ -2796,7 +2796,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
                            staircase_on_schedule(held_head, hv, o, &tread_s, &longest_tread_s);
   const bool held_open = hv.verdict == Verdict::kUnresolved || steps || on_schedule ||
                          (hv.verdict == Verdict::kBounded && rss_moving && !hv.asymptote &&
-                          !levelled && only_rises(held_head, hv, o));
+                          !levelled && only_rises(in.held_s, hv, o));
   if (held_open) {
     // (A held that says bounded met RSS's leak in decide_rss_grows before this step existed:
     // that leak stands whether RSS slowed or not.)
