@@ -414,7 +414,8 @@ void agreement_table(const std::string& dir, std::size_t n, int seeds) {
       an::SignalThinner thin;
       an::Series* const dst[] = {&full.rss,       &full.rss_anon, &full.live_bytes,
                                  &full.allocated, &full.active,   &full.resident,
-                                 &full.mapped,    &full.retained, &full.mmap_bytes};
+                                 &full.mapped,    &full.retained, &full.mmap_bytes,
+                                 &full.rss_file,  &full.rss_shmem};
       for (std::size_t i = 0; i < n; ++i) {
         const tl::Sample s = g.next(i);
         const an::SignalRow row = an::signal_row(s);

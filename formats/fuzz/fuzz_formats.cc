@@ -96,8 +96,9 @@ void timeline(std::string_view text) {
     if (!std::isfinite(s.t_ms) || s.t_ms < prev) std::abort();
     if (s.t_ms > prev && s.t_ms - prev < 1e-6 && prev != 0) std::abort();
     prev = s.t_ms;
-    for (const auto* v : {&s.rss, &s.rss_anon, &s.live_bytes, &s.live_allocs, &s.mmap_bytes,
-                          &s.allocated, &s.active, &s.resident, &s.mapped, &s.retained})
+    for (const auto* v :
+         {&s.rss, &s.rss_anon, &s.live_bytes, &s.live_allocs, &s.mmap_bytes, &s.allocated,
+          &s.active, &s.resident, &s.mapped, &s.retained, &s.rss_file, &s.rss_shmem})
       if (!bytes_ok(*v)) std::abort();
   }
 }

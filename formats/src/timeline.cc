@@ -108,6 +108,12 @@ class FastLine {
         case 8:  // gauges
           if (!gauges(out)) return false;
           break;
+        case 10:
+          if (!bytes(out.rss_file)) return false;
+          break;
+        case 11:
+          if (!bytes(out.rss_shmem)) return false;
+          break;
         case 9:  // after_purge
           if (literal("true"))
             out.after_purge = true;
@@ -137,8 +143,10 @@ class FastLine {
                                                  "mmap_reserved_bytes",
                                                  "alloc",
                                                  "gauges",
-                                                 "after_purge"};
-    for (int i = 0; i < 10; ++i)
+                                                 "after_purge",
+                                                 "rss_file",
+                                                 "rss_shmem"};
+    for (int i = 0; i < 12; ++i)
       if (k == kKeys[i]) return i;
     return -1;
   }
@@ -273,6 +281,8 @@ Result<Sample> parse_sample(const std::string& line) {
   try {
     s.rss = opt_bytes(j, "rss", "");
     s.rss_anon = opt_bytes(j, "rss_anon", "");
+    s.rss_file = opt_bytes(j, "rss_file", "");
+    s.rss_shmem = opt_bytes(j, "rss_shmem", "");
     s.live_bytes = opt_bytes(j, "live_bytes", "");
     s.live_allocs = opt_bytes(j, "live_allocs", "");
     s.mmap_bytes = opt_bytes(j, "mmap_bytes", "");
@@ -493,6 +503,8 @@ std::string sample_line(const Sample& s) {
   json j = {{"t_ms", s.t_ms}};
   put(j, "rss", s.rss);
   put(j, "rss_anon", s.rss_anon);
+  put(j, "rss_file", s.rss_file);
+  put(j, "rss_shmem", s.rss_shmem);
   put(j, "live_bytes", s.live_bytes);
   put(j, "live_allocs", s.live_allocs);
   put(j, "mmap_bytes", s.mmap_bytes);
@@ -522,6 +534,10 @@ Series series(const Timeline& tl, const std::string& signal) {
       v = s.rss;
     } else if (signal == "rss_anon") {
       v = s.rss_anon;
+    } else if (signal == "rss_file") {
+      v = s.rss_file;
+    } else if (signal == "rss_shmem") {
+      v = s.rss_shmem;
     } else if (signal == "live_bytes") {
       v = s.live_bytes;
     } else if (signal == "live_allocs") {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 static double now(void) {
@@ -279,6 +280,132 @@ static void m_threadleak(int n) {
   for (int i = 0; i < n; i++) pthread_create(&t[i], 0, leaker, (void*)(uintptr_t)(i + 1));
   for (int i = 0; i < n; i++) pthread_join(t[i], 0);
 }
+// one leaking thread of N: every thread churns random blocks (its own arena under glibc);
+// thread 0 alone also keeps RATE B/s of 1 KiB blocks
+static long g_rate;
+static void* churner(void* a) {
+  unsigned id = (unsigned)(uintptr_t)a, s = id * 7919u + 1;
+  void* w[512] = {0};
+  double end = now() + T;
+  while (now() < end) {
+    for (int i = 0; i < 400; i++) {
+      int r = rand_r(&s) % 512;
+      free(w[r]);
+      size_t z = 16 + rand_r(&s) % 8192;
+      w[r] = malloc(z);
+      memset(w[r], 5, z < 256 ? z : 256);
+    }
+    if (id == 0)
+      for (long b = 0; b < g_rate / 10; b += 1024) memset(malloc(1024), 6, 1024);
+    nap(0.1);
+  }
+  for (int i = 0; i < 512; i++) free(w[i]);
+  return 0;
+}
+static void m_onethread(int n, long rate) {
+  pthread_t t[256];
+  g_rate = rate;
+  for (int i = 0; i < n; i++) pthread_create(&t[i], 0, churner, (void*)(uintptr_t)i);
+  for (int i = 0; i < n; i++) pthread_join(t[i], 0);
+}
+// a std::vector-like buffer appended RATE B/s: when full, a new block of twice the capacity,
+// the contents copied, the old one freed (capacity steps 1, 2, 4, 8 ... MiB); never shrunk
+static void m_vecdouble(long rate) {
+  size_t cap = 1 << 20, len = 0;
+  char* v = malloc(cap);
+  double end = now() + T;
+  while (now() < end) {
+    size_t add = (size_t)rate / 10;
+    if (len + add > cap) {
+      size_t ncap = cap * 2;
+      while (len + add > ncap) ncap *= 2;
+      char* nv = malloc(ncap);
+      memcpy(nv, v, len);
+      free(v);
+      v = nv, cap = ncap;
+    }
+    memset(v + len, 9, add);
+    len += add;
+    nap(0.1);
+  }
+  sink = v[len / 2];
+}
+// kernel buffers: every 100 ms a new pipe (KIND 0) or socketpair (KIND 1) filled until it would
+// block, never read nor closed: memory the kernel holds for the process, outside its RSS
+static void m_kbuf(int kind) {
+  static char buf[65536];
+  memset(buf, 1, sizeof buf);
+  double end = now() + T;
+  while (now() < end) {
+    int fd[2];
+    if (kind ? socketpair(AF_UNIX, SOCK_STREAM, 0, fd) : pipe(fd)) break;
+    fcntl(fd[1], F_SETFL, O_NONBLOCK);
+    while (write(fd[1], buf, sizeof buf) > 0) {
+    }
+    nap(0.1);
+  }
+}
+// thread-local caches: a new thread every 2 s up to N, each filling a cache of 4 MiB of 4 KiB
+// blocks it recycles (bounded per thread); all run to the end: memory steps up with the count
+static void* tlworker(void* a) {
+  (void)a;
+  enum { K = 1024 };
+  void* c[K] = {0};
+  unsigned s = (unsigned)(uintptr_t)&c;
+  double end = now() + T;
+  while (now() < end) {
+    for (int i = 0; i < 200; i++) {
+      int r = rand_r(&s) % K;
+      free(c[r]);
+      c[r] = malloc(4096);
+      memset(c[r], 2, 4096);
+    }
+    nap(0.05);
+  }
+  for (int i = 0; i < K; i++) free(c[i]);
+  return 0;
+}
+static void m_tlcache(int n) {
+  pthread_t t[256];
+  for (int i = 0; i < n; i++) {
+    pthread_create(&t[i], 0, tlworker, 0);
+    nap(2);
+  }
+  for (int i = 0; i < n; i++) pthread_join(t[i], 0);
+}
+// a cache filled at RATE B/s (2 KiB entries) until CAP MiB, then LRU-evicted (the oldest freed
+// for every new one): it reaches its bound at CAP/RATE seconds
+static void m_lrulate(long cap_mib, long rate) {
+  long cap = (cap_mib << 20) / 2048, head = 0, n = 0;
+  char** ring = calloc((size_t)cap, sizeof *ring);
+  double end = now() + T;
+  while (now() < end) {
+    for (long b = 0; b < rate / 10; b += 2048) {
+      if (n == cap)
+        free(ring[head]);
+      else
+        n++;
+      ring[head] = malloc(2048);
+      memset(ring[head], 3, 2048);
+      head = (head + 1) % cap;
+    }
+    nap(0.1);
+  }
+}
+// a huge sparse calloc (SIZE MiB) touched slowly: one page in every 64 KiB, progressively
+static void m_sparse(long size_mib) {
+  size_t size = (size_t)size_mib << 20;
+  char* p = calloc(1, size);
+  double start = now(), end = start + T;
+  size_t done = 0;
+  while (now() < end) {
+    size_t want = (size_t)((now() - start) / T * size);
+    if (want > size) want = size;
+    for (; done < want; done += 65536) p[done] = 1;
+    nap(0.1);
+  }
+  sink = p[0];
+}
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
@@ -310,6 +437,18 @@ int main(int argc, char** argv) {
     m_bigslow(a, b);
   else if (!strcmp(m, "filemap"))
     m_filemap(a);
+  else if (!strcmp(m, "onethread"))
+    m_onethread((int)a, b);
+  else if (!strcmp(m, "vecdouble"))
+    m_vecdouble(a);
+  else if (!strcmp(m, "kbuf"))
+    m_kbuf((int)a);
+  else if (!strcmp(m, "tlcache"))
+    m_tlcache((int)a);
+  else if (!strcmp(m, "lrulate"))
+    m_lrulate(a, b);
+  else if (!strcmp(m, "sparse"))
+    m_sparse(a);
   else if (!strcmp(m, "threadleak"))
     m_threadleak((int)a);
   else {

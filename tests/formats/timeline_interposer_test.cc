@@ -33,6 +33,10 @@ TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
   ASSERT_FALSE(tl->samples.empty());
   for (const auto& s : tl->samples) {
     EXPECT_TRUE(s.rss && *s.rss > 0) << "t_ms " << s.t_ms;
+    // RSS's three parts from /proc/self/status: VmRSS = RssAnon + RssFile + RssShmem, one read.
+    ASSERT_TRUE(s.rss_anon && s.rss_file && s.rss_shmem) << "t_ms " << s.t_ms;
+    EXPECT_EQ(*s.rss, *s.rss_anon + *s.rss_file + *s.rss_shmem) << "t_ms " << s.t_ms;
+    EXPECT_GT(*s.rss_file, 0) << "the program's own text is file-backed; t_ms " << s.t_ms;
     EXPECT_TRUE(s.live_bytes.has_value()) << "count mode counts live bytes; t_ms " << s.t_ms;
     EXPECT_TRUE(s.mmap_reserved_bytes.has_value()) << "PROT_NONE mappings apart; t_ms " << s.t_ms;
   }
@@ -50,6 +54,8 @@ TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
     ASSERT_TRUE(again);
     EXPECT_EQ(again->t_ms, s->t_ms);
     EXPECT_EQ(again->rss, s->rss);
+    EXPECT_EQ(again->rss_file, s->rss_file);
+    EXPECT_EQ(again->rss_shmem, s->rss_shmem);
     EXPECT_EQ(again->live_bytes, s->live_bytes);
     EXPECT_EQ(again->live_allocs, s->live_allocs);
     EXPECT_EQ(again->mmap_bytes, s->mmap_bytes);

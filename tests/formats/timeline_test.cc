@@ -288,8 +288,8 @@ void expect_same(const Result<Sample>& a, const Result<Sample>& b, const std::st
     return;
   }
   EXPECT_EQ(a->t_ms, b->t_ms) << line;
-  for (auto f : {&Sample::rss, &Sample::rss_anon, &Sample::live_bytes, &Sample::live_allocs,
-                 &Sample::mmap_bytes, &Sample::mmap_reserved_bytes, &Sample::allocated,
+  for (auto f : {&Sample::rss, &Sample::rss_anon, &Sample::rss_file, &Sample::rss_shmem,
+                 &Sample::live_bytes, &Sample::live_allocs, &Sample::mmap_bytes, &Sample::mmap_reserved_bytes, &Sample::allocated,
                  &Sample::active, &Sample::resident, &Sample::mapped, &Sample::retained})
     EXPECT_EQ((*a).*f, (*b).*f) << line;
   EXPECT_EQ(a->gauges, b->gauges) << line;
@@ -302,6 +302,9 @@ TEST(Timeline, FastPathAgreesWithTheGeneralParser) {
   const std::vector<std::string> lines = {
       R"({"t_ms":153.956,"rss":4284416,"rss_anon":1392640,"live_bytes":0,"live_allocs":0,"mmap_bytes":0,"alloc":{"allocated":816,"mapped":135168,"retained":134352}})",
       R"({"t_ms":0,"rss":18446744073709551615,"live_bytes":9007199254740993})",
+      R"({"t_ms":5,"rss":7340032,"rss_anon":4194304,"rss_file":2097152,"rss_shmem":1048576})",
+      R"({"t_ms":5,"rss_file":1,"rss_file":2})",  // duplicate key
+      R"({"t_ms":5,"rss_shmem":-3})",
       R"({"t_ms":1e3,"rss":1.5e9,"rss_anon":0.1,"alloc":{"active":3,"resident":4,"other":5}})",
       R"({"t_ms":2.25,"rss":null,"alloc":null,"gauges":{"store":123,"x":null},"after_purge":true})",
       R"({"t_ms":7,"rss":1,"sampled_live_bytes":99,"after_purge":false})",

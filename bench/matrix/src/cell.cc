@@ -361,6 +361,8 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
     s.t_ms = now - start;
     s.rss = static_cast<double>(st->vm_rss);
     if (st->rss_anon) s.rss_anon = static_cast<double>(*st->rss_anon);
+    if (st->rss_file) s.rss_file = static_cast<double>(*st->rss_file);
+    if (st->rss_shmem) s.rss_shmem = static_cast<double>(*st->rss_shmem);
     samples.push_back(s);
   };
   // A first sample at start: a smoke cell may end before the first tick.

@@ -76,6 +76,8 @@ Result<Status> read_status(pid_t pid) {
       s.rss_anon = v;
     } else if (name == "RssFile") {
       s.rss_file = v;
+    } else if (name == "RssShmem") {
+      s.rss_shmem = v;
     } else if (name == "Threads") {
       s.threads = static_cast<int>(v);
     }

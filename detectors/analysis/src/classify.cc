@@ -2214,6 +2214,8 @@ struct Inputs {
   const SeriesVerdict* gap = nullptr;        // RSS - held
   const SeriesVerdict* footprint = nullptr;  // resident, else mapped
   const SeriesVerdict* rss_total = nullptr;  // rss: anonymous + file-backed + shared
+  const SeriesVerdict* rss_file = nullptr;   // its file-backed part (absent in old timelines)
+  const SeriesVerdict* rss_shmem = nullptr;  // its shared-memory part
   std::string books_signal;
   Series held_s;  // the held series (a sum when the program maps its own)
   const Series* rss_s = nullptr;
@@ -2265,6 +2267,8 @@ Inputs gather(const Signals& sig, const Options& o, Classification& out) {
   in.mmap = find("mmap_bytes");
   in.gap = find("gap");
   in.rss_total = find("rss");
+  in.rss_file = find("rss_file");
+  in.rss_shmem = find("rss_shmem");
   in.footprint = find("resident") ? find("resident") : find("mapped");
   return in;
 }
@@ -2281,6 +2285,44 @@ void project(Classification& out, const SeriesVerdict* v) {
 }
 
 bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o);
+
+// Resident memory outside anonymous memory grows (rss leaks while rss_anon and held do not),
+// which rss_anon and the books never see (README "Decision", "outside anonymous memory"). Where
+// the timeline has RSS's parts (rss_file, rss_shmem), they tell its two kinds apart:
+// - shared memory (memfd, shm_open, tmpfs: rss_shmem) is memory the program holds until it
+//   unmaps or closes it: growth outside malloc, non-heap-growth;
+// - file-backed pages (rss_file) growing while shared memory does not are pages of files the
+//   program has mapped becoming resident as it reads them: page cache, clean and reclaimable,
+//   bounded by the mappings, not memory the program keeps allocating: bounded.
+// Without the parts (timelines written before they were recorded) both read non-heap-growth.
+bool decide_outside_anonymous(const Inputs& in, Classification& out) {
+  if (!(in.rss_total && in.rss_total != in.rss && in.rss_total->verdict == Verdict::kLeak &&
+        in.rss->verdict != Verdict::kLeak && in.held->verdict != Verdict::kLeak))
+    return false;
+  const std::string besides = " while " + out.rss_signal + " " + in.rss->reason + " and " +
+                              out.held_signal + " " + in.held->reason;
+  if (in.rss_file && in.rss_shmem && in.rss_file->verdict == Verdict::kLeak &&
+      in.rss_shmem->verdict != Verdict::kLeak && in.rss_shmem->verdict != Verdict::kUnresolved) {
+    set(out, Verdict::kBounded, 0.7 * in.rss_file->confidence,
+        "rss " + in.rss_total->reason + besides + ", and rss_file " + in.rss_file->reason +
+            " while rss_shmem " + in.rss_shmem->reason +
+            ": pages of files the program has mapped becoming resident (page cache, clean and "
+            "reclaimable, bounded by the mappings), not memory it keeps allocating");
+    out.rss_signal = "rss";
+    return true;
+  }
+  const bool shmem = in.rss_shmem && in.rss_shmem->verdict == Verdict::kLeak;
+  set(out, Verdict::kNonHeapGrowth, in.rss_total->confidence,
+      "rss " + in.rss_total->reason + besides +
+          (shmem ? ", and rss_shmem " + in.rss_shmem->reason +
+                       ": shared memory grows (memfd, shm_open or tmpfs): growth outside malloc"
+                 : ": resident memory outside anonymous memory grows (shared memory such as "
+                   "memfd, shm_open or tmpfs, or file-backed mappings): growth outside malloc"),
+      in.rss_total->rate);
+  out.rss_signal = "rss";  // the decisive RSS signal is the whole of it here
+  project(out, in.rss_total);
+  return true;
+}
 
 // Step 2: what the program holds grows (or cannot be told yet). true: decided.
 bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) {
@@ -2393,13 +2435,54 @@ std::vector<double> despiked(const Series& x) {
   return v;
 }
 
+// x up to its final release (final_release_head: the program freeing what it holds as it ends),
+// else x whole: the release is the program ending, not a fall back from a peak.
+Series before_final_release(const Series& x, const Options& o) {
+  const Clean raw = clean(x);
+  const std::size_t head_n = final_release_head(raw, o);
+  if (!head_n) return x;
+  Series head;
+  head.t_ms.assign(raw.t.begin(), raw.t.begin() + static_cast<std::ptrdiff_t>(head_n));
+  head.value.assign(raw.v.begin(), raw.v.begin() + static_cast<std::ptrdiff_t>(head_n));
+  return head;
+}
+
+// x's despiked samples (despiked) with its resize transients taken out. A buffer grown by copying
+// (a std::vector's doubling, a hash table's rehash into a new table) holds its old and its new
+// block both while it copies: samples caught then read the sum of the level before and the level
+// after, for as long as the copy takes - a big buffer's copy spans more than one interval, which
+// despiked's median of three does not take out - and fall back to the new level, above the old
+// one. That fall is the old block freed, not the program falling back from a peak: a run of
+// samples above both neighbours, each the sum of the two within a step (min_rise_pct of x's
+// level), between a level and a higher one, takes the later level.
+std::vector<double> without_resize_transients(const Series& x, const SeriesVerdict& v,
+                                              const Options& o) {
+  std::vector<double> d = despiked(x);
+  const double step = o.min_rise_pct / 100.0 * std::max(std::fabs(v.level), 1.0);
+  for (std::size_t i = 1; i + 1 < d.size(); ++i) {
+    const double before = d[i - 1];
+    if (d[i] <= before + step) continue;
+    std::size_t j = i + 1;  // the run [i, j) at the peak's level
+    while (j < d.size() && std::fabs(d[j] - d[i]) <= step) ++j;
+    if (j >= d.size()) break;
+    const double after = d[j];
+    bool copy = after >= before && after < d[i] - step;
+    for (std::size_t k = i; k < j && copy; ++k) copy = std::fabs(d[k] - (before + after)) <= step;
+    if (copy) {
+      for (std::size_t k = i; k < j; ++k) d[k] = after;
+      i = j - 1;
+    }
+  }
+  return d;
+}
+
 // Does x only ever rise? It ends materially above its first samples (min_rise_pct of its level)
 // and never falls back by cycle_min_drop of that rise from any earlier peak (of the despiked
 // samples): an oscillation falls back about as far as it climbs, a staircase (a table grown by
 // doublings) or a cache filling up never does. Such a series' movement is growth, whether it
 // came in rare steps that block-based trend tests miss or levelled off; its lower envelope rose.
 bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
-  const std::vector<double> d = despiked(x);
+  const std::vector<double> d = without_resize_transients(x, v, o);
   if (d.size() < 2) return false;
   const double rise = v.level - first_low(x);
   if (rise <= 0 || rise / std::max(std::fabs(v.level), 1.0) * 100.0 < o.min_rise_pct) return false;
@@ -2418,7 +2501,7 @@ bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
 // rises most in its first intervals, one after the other: one step, not a staircase.
 bool rises_in_steps(const Series& x, const SeriesVerdict& v, const Options& o) {
   if (!only_rises(x, v, o)) return false;
-  const std::vector<double> p = despiked(x);
+  const std::vector<double> p = without_resize_transients(x, v, o);
   const double step = o.min_rise_pct / 100.0 * std::max(std::fabs(v.level), 1.0);
   int steps = 0;
   double carried = 0;
@@ -2447,7 +2530,7 @@ bool staircase_on_schedule(const Series& x, const SeriesVerdict& v, const Option
   for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
     if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
   std::sort(p.begin(), p.end());
-  const std::vector<double> d = despiked(x);  // the same order: by time
+  const std::vector<double> d = without_resize_transients(x, v, o);  // the same order: by time
   const double step = o.min_rise_pct / 100.0 * std::max(std::fabs(v.level), 1.0);
   std::vector<double> step_end;  // time each step ends (its last rising interval)
   bool tread = true;
@@ -2686,21 +2769,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
         out.held_signal + " " + in.held->reason + " (no RSS)");
     return out;
   }
-  // Resident memory outside anonymous memory grows (rss leaks while rss_anon and held do not):
-  // shared memory (memfd, shm_open, tmpfs) or file-backed mappings, which rss_anon and the
-  // books never see. Growth outside malloc: never stable or bounded beside RSS's own leak.
-  if (in.rss_total && in.rss_total != in.rss && in.rss_total->verdict == Verdict::kLeak &&
-      in.rss->verdict != Verdict::kLeak && in.held->verdict != Verdict::kLeak) {
-    set(out, Verdict::kNonHeapGrowth, in.rss_total->confidence,
-        "rss " + in.rss_total->reason + " while " + out.rss_signal + " " + in.rss->reason +
-            " and " + out.held_signal + " " + in.held->reason +
-            ": resident memory outside anonymous memory grows (shared memory such as memfd, " +
-            "shm_open or tmpfs, or file-backed mappings): growth outside malloc",
-        in.rss_total->rate);
-    out.rss_signal = "rss";  // the decisive RSS signal is the whole of it here
-    project(out, in.rss_total);
-    return out;
-  }
+  if (decide_outside_anonymous(in, out)) return out;
   const Baselines b = baselines(in, o);
   // Step 4a: what the program holds cannot decide a plateau (README "Decision", "a signal that
   // cannot be told yet"): it is unresolved, or it says bounded only because its whole window
@@ -2716,9 +2785,16 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
       in.rss->verdict == Verdict::kLeak || in.rss->verdict == Verdict::kUnresolved;
   const bool levelled =
       hv.knee.found && hv.tail && !hv.tail->rising && hv.knee.tail_fraction >= o.min_tail_fraction;
+  const Series held_head = before_final_release(in.held_s, o);
   const bool steps =
       hv.verdict == Verdict::kBounded && rss_moving && rises_in_steps(in.held_s, hv, o);
-  const bool held_open = hv.verdict == Verdict::kUnresolved || steps ||
+  // A staircase still on its schedule (its current tread no longer than twice the longest
+  // before it) has not shown its bound, whatever RSS does: a buffer zero-filled as it doubles
+  // makes RSS a staircase too.
+  double tread_s = 0, longest_tread_s = 0;
+  const bool on_schedule = hv.verdict == Verdict::kBounded && !steps && !hv.asymptote &&
+                           staircase_on_schedule(held_head, hv, o, &tread_s, &longest_tread_s);
+  const bool held_open = hv.verdict == Verdict::kUnresolved || steps || on_schedule ||
                          (hv.verdict == Verdict::kBounded && rss_moving && !hv.asymptote &&
                           !levelled && only_rises(in.held_s, hv, o));
   if (held_open) {
@@ -2735,9 +2811,16 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
     // significantly, its tread now is on the staircase's schedule, and RSS leaks: the same
     // growth through two instruments, still climbing.
     double ongoing_s = 0, longest_s = 0;
-    if (hv.verdict == Verdict::kUnresolved && hv.whole.rising &&
+    // So is held bounded only because the staircase's latest tread is long (steps: a vector's
+    // capacity doubling, each tread twice the last) while RSS grows through it undiminished;
+    // its whole window's rise is then significant, but the slope's interval reaches 0 (most
+    // pairs of blocks lie on one tread), which the steps themselves answer.
+    const bool stairs_rise = steps && in.rss->rate >= in.rss->whole.slope &&
+                             hv.whole.p_median < o.alpha && hv.whole.p_min < o.alpha &&
+                             hv.whole.slope > 0;
+    if ((hv.verdict == Verdict::kUnresolved ? hv.whole.rising : stairs_rise) &&
         in.rss->verdict == Verdict::kLeak &&
-        staircase_on_schedule(in.held_s, hv, o, &ongoing_s, &longest_s)) {
+        staircase_on_schedule(held_head, hv, o, &ongoing_s, &longest_s)) {
       out.time_to_limit_s.reset();
       set(out, Verdict::kLeak, 0.7 * in.rss->confidence,
           out.held_signal + " rises in steps over the window: +" + fmt_pct(hv.whole.growth_pct) +
@@ -2759,7 +2842,12 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
         hv.verdict == Verdict::kUnresolved
             ? held_name + ": " + hv.reason
             : held_name + " " + hv.reason + ", but it only ever rose (never falling back " +
-                  "from a peak" + (steps ? ", in steps" : "") + ") while " + out.rss_signal +
+                  "from a peak" + (steps || on_schedule ? ", in steps" : "") +
+                  (on_schedule ? ", its current tread (" + fmt_num(tread_s, 1) +
+                                     " s) no longer than twice the longest before it (" +
+                                     fmt_num(longest_tread_s, 1) + " s)"
+                               : "") +
+                  ") while " + out.rss_signal +
                   (in.rss->verdict == Verdict::kLeak
                        ? " " + in.rss->reason
                        : " cannot be told yet (" + in.rss->reason + ")") +

@@ -188,10 +188,12 @@ void write_sample(const arenalab::Identification& id, bool id_ok, bool final,
   l.overflow = false;
   const double t_ms = static_cast<double>(clock_ns(CLOCK_BOOTTIME) - g_cfg.t0_ns) / 1e6;
   l.add("{\"t_ms\":%.3f", t_ms);
-  long long rss = -1, anon = -1;  // from /proc/self/statm, as the interposer reads them
-  arenalab::preload::read_statm_rss(&rss, &anon);
-  if (rss >= 0) l.add(",\"rss\":%lld", rss);
-  if (anon >= 0) l.add(",\"rss_anon\":%lld", anon);
+  // from /proc/self/status, as the interposer reads them
+  const arenalab::preload::RssParts r = arenalab::preload::read_status_rss();
+  if (r.rss >= 0) l.add(",\"rss\":%lld", r.rss);
+  if (r.anon >= 0) l.add(",\"rss_anon\":%lld", r.anon);
+  if (r.file >= 0) l.add(",\"rss_file\":%lld", r.file);
+  if (r.shmem >= 0) l.add(",\"rss_shmem\":%lld", r.shmem);
   // The books within their share of this thread's time (StatsPacer: glibc's mallinfo2 walks
   // every free chunk under the arena's lock); the final sample always reads them.
   static arenalab::StatsPacer books;

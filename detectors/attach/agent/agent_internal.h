@@ -74,8 +74,12 @@ inline Stripe& stripe(std::uint64_t m) { return g_stripes[m & (kStripes - 1)]; }
 
 // live_table.cc: the table of a level (mapped on first use when `create`); a block in and out.
 Entry* level_table(int level, bool create);
-void track_add(void* ptr, std::size_t n, unsigned stack1);
-bool track_take(void* ptr, std::uint64_t* packed);
+// `count` false: the entry alone, its bytes left as they were (realloc's old block: its bytes
+// come off with track_uncount once the new block is counted, so live bytes never read low
+// mid-copy; a failed realloc puts the entry back uncounted, its bytes never having left).
+bool track_add(void* ptr, std::size_t n, unsigned stack1, bool count = true);  // false: no room
+bool track_take(void* ptr, std::uint64_t* packed, bool count = true);
+void track_uncount(void* ptr, std::uint64_t packed);
 
 // ---- The program's own anonymous mappings since the attach: [start, end) and the bytes still
 // counted of each (a partial munmap takes its overlap off). 4096 at a time; more are not counted.

@@ -95,15 +95,22 @@ void* h_realloc(void* old, std::size_t n) {
   using F = void* (*)(void*, std::size_t);
   if (!active()) return real<F>(id_realloc)(old, n);
   // The old block leaves the table first (realloc frees it, and its address may be handed to
-  // another thread at once); it comes back when realloc fails and keeps it.
+  // another thread at once), its bytes only once the new block is counted (live bytes never
+  // read without a block still live mid-copy); it comes back, uncounted, when realloc fails and
+  // keeps it.
   std::uint64_t had = 0;
-  const bool known = old && track_take(old, &had);
+  const bool known = old && track_take(old, &had, false);
   void* p = real<F>(id_realloc)(old, n);
-  if (p)
+  if (p) {
     track_add(p, n, pick(n));
-  else if (old && n != 0 && known)
-    track_add(old, static_cast<std::size_t>(had & kSizeMask),
-              static_cast<unsigned>(had >> kStackShift));
+    if (known) track_uncount(old, had);
+  } else if (old && n != 0 && known) {
+    if (!track_add(old, static_cast<std::size_t>(had & kSizeMask),
+                   static_cast<unsigned>(had >> kStackShift), false))
+      track_uncount(old, had);  // no room for it again: its bytes leave with its entry
+  } else if (known) {
+    track_uncount(old, had);  // realloc(old, 0) freed it
+  }
   return p;
 }
 int h_posix_memalign(void** out, std::size_t align, std::size_t n) {

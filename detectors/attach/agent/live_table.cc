@@ -35,7 +35,7 @@ Entry* level_table(int level, bool create) {
 }
 
 // `stack1`: level sample's stack id + 1 of a sampled block, else 0.
-void track_add(void* ptr, std::size_t n, unsigned stack1) {
+bool track_add(void* ptr, std::size_t n, unsigned stack1, bool count) {
   const uptr p = reinterpret_cast<uptr>(ptr);
   const std::uint64_t m = mix(p);
   for (int level = 0; level < kLevels; ++level) {
@@ -51,22 +51,24 @@ void track_add(void* ptr, std::size_t n, unsigned stack1) {
       // it), so the size is there when it is read.
       e.size.store((static_cast<std::uint64_t>(stack1) << kStackShift) | (n & kSizeMask),
                    std::memory_order_release);
+      if (!count) return true;
       Stripe& s = stripe(m);
       s.bytes.fetch_add(static_cast<long long>(n), std::memory_order_relaxed);
       s.blocks.fetch_add(1, std::memory_order_relaxed);
       if (stack1) sample_live_add(stack1, n);
-      return;
+      return true;
     }
   }
   g_untracked.fetch_add(1, std::memory_order_relaxed);
   if (stack1) sample_lost();
+  return false;
 }
 
 // Removes the block: true and its entry's packed size (size and stack, as track_add stored it),
 // or false and an unknown free when it was not allocated through a hook since the attach.
 // Entries never go back to empty (only to tombstones, reused by inserts), so an empty entry
 // ends the search in a level.
-bool track_take(void* ptr, std::uint64_t* packed) {
+bool track_take(void* ptr, std::uint64_t* packed, bool count) {
   const uptr p = reinterpret_cast<uptr>(ptr);
   const std::uint64_t m = mix(p);
   for (int level = 0; level < kLevels; ++level) {
@@ -80,18 +82,23 @@ bool track_take(void* ptr, std::uint64_t* packed) {
       if (k != p) continue;
       const std::uint64_t v = e.size.load(std::memory_order_acquire);
       if (!e.key.compare_exchange_strong(k, kTomb, std::memory_order_acq_rel)) break;
-      const std::size_t n = static_cast<std::size_t>(v & kSizeMask);
-      Stripe& s = stripe(m);
-      s.bytes.fetch_sub(static_cast<long long>(n), std::memory_order_relaxed);
-      s.blocks.fetch_sub(1, std::memory_order_relaxed);
-      if (const unsigned stack1 = static_cast<unsigned>(v >> kStackShift))
-        sample_live_remove(stack1, n);
+      if (count) track_uncount(ptr, v);
       *packed = v;
       return true;
     }
   }
   g_unknown_frees.fetch_add(1, std::memory_order_relaxed);
   return false;
+}
+
+// A taken block's bytes off its stripe (and its sampled stack's live bytes).
+void track_uncount(void* ptr, std::uint64_t packed) {
+  const std::size_t n = static_cast<std::size_t>(packed & kSizeMask);
+  Stripe& s = stripe(mix(reinterpret_cast<uptr>(ptr)));
+  s.bytes.fetch_sub(static_cast<long long>(n), std::memory_order_relaxed);
+  s.blocks.fetch_sub(1, std::memory_order_relaxed);
+  if (const unsigned stack1 = static_cast<unsigned>(packed >> kStackShift))
+    sample_live_remove(stack1, n);
 }
 
 Region g_regions[kRegions];

@@ -135,8 +135,8 @@ bool take_sample(int proc_fd, const Target& t, const std::optional<std::string>&
     if (auto it = m.find(from); it != m.end()) s->gauges[to] = static_cast<double>(it->second);
   };
   if (auto it = f.find("RssAnon"); it != f.end()) s->rss_anon = static_cast<double>(it->second);
-  put(f, "RssFile", "rss_file");
-  put(f, "RssShmem", "rss_shmem");
+  if (auto it = f.find("RssFile"); it != f.end()) s->rss_file = static_cast<double>(it->second);
+  if (auto it = f.find("RssShmem"); it != f.end()) s->rss_shmem = static_cast<double>(it->second);
   put(f, "VmSwap", "swap");
   // smaps_rollup: the proportional shares (memory shared with forks and other processes is
   // split between them). It walks every mapping under the target's mmap lock: see docs/attach.md.

@@ -13,9 +13,12 @@
 
 namespace arenalab::preload {
 
-// `aligned`: from an aligned entry point (see page_note_aligned).
+// `aligned`: from an aligned entry point (see page_note_aligned). `replaced_bytes`,
+// `replaced_allocs`: realloc's old block (on_realloc_old), taken off in the same slot update.
 __attribute__((always_inline)) inline void on_alloc(ThreadState& t, unsigned flags, void* p,
-                                                    std::size_t requested, bool aligned = false) {
+                                                    std::size_t requested, bool aligned = false,
+                                                    long long replaced_bytes = 0,
+                                                    long long replaced_allocs = 0) {
   if (flags & kCount) {
     const std::size_t u = usable(p);
     if (aligned) {
@@ -23,7 +26,7 @@ __attribute__((always_inline)) inline void on_alloc(ThreadState& t, unsigned fla
     } else if (flags & kTable) {
       page_note(p, u < kAlwaysAsk ? u : kAsk);  // the allocator's own answer for this block
     }
-    slot_add(t, static_cast<long long>(u), 1);
+    slot_add(t, static_cast<long long>(u) - replaced_bytes, 1 - replaced_allocs);
   }
   if (flags & kSample) {
     t.countdown -= static_cast<long long>(requested);
@@ -36,6 +39,20 @@ __attribute__((always_inline)) inline void on_free(ThreadState& t, unsigned flag
   if (flags & kCount) slot_add(t, -static_cast<long long>(usable_old(t, flags, p)), -1);
   if ((flags & kSample) && __builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);
   if (flags & kFull) full_free(p);
+}
+
+// realloc's old block, before the real realloc: what sample and full mode note of a free (once
+// the real realloc returns, the address may be another thread's new block), and its usable size
+// for count mode, read while the block is there. The count comes off only with the result's
+// (on_alloc's replaced_*): one update of the difference, so the sampler never reads live_bytes
+// without a block that is still live mid-copy.
+__attribute__((always_inline)) inline std::size_t on_realloc_old(ThreadState& t, unsigned flags,
+                                                                 void* p) {
+  std::size_t u = 0;
+  if (flags & kCount) u = usable_old(t, flags, p);
+  if ((flags & kSample) && __builtin_expect(sample_maybe_tracked(p), 0)) sample_free(p);
+  if (flags & kFull) full_free(p);
+  return u;
 }
 
 // The hooks' recursion guard: a BusyScope taken only when this call accounts (`active`); busy

@@ -36,9 +36,10 @@ __attribute__((always_inline)) inline void* hook_calloc(size_t n, size_t size) {
   return p;
 }
 
-// realloc semantics shared by realloc and reallocarray: old block accounted out before the
-// call (its address may be reused by another thread at once), the result in after; a failed
-// realloc leaves the old block live, so it is accounted back in.
+// realloc semantics shared by realloc and reallocarray: the old block's free noted before the
+// call (its address may be reused by another thread at once) and its usable size read then; the
+// count changes once, after the call, by the difference (new block in, old out); a failed
+// realloc leaves the old block live (counted as it was), realloc(p, 0) that frees it takes it out.
 inline void* realloc_impl(void* p, size_t n, size_t count, bool array) {
   if (p && in_bootstrap(p)) {  // a bootstrap block moves to the real allocator
     size_t total = n;
@@ -70,16 +71,19 @@ inline void* realloc_impl(void* p, size_t n, size_t count, bool array) {
   }
   Hook h;
   if (!h.active) return array ? g_real.reallocarray(p, n, count) : g_real.realloc(p, n);
-  if (p) on_free(h.t, h.flags, p);
+  const long long old_bytes = p ? static_cast<long long>(on_realloc_old(h.t, h.flags, p)) : 0;
+  const long long old_allocs = p ? 1 : 0;
   void* q = array ? g_real.reallocarray(p, n, count) : g_real.realloc(p, n);
   if (q) {
-    on_alloc(h.t, h.flags, q, total);
+    on_alloc(h.t, h.flags, q, total, false, old_bytes, old_allocs);
   } else if (p && (total != 0 || overflow)) {
     // Failed: the old block is still live (realloc(p, 0) alone frees it). errno is the
     // allocator's: accounting must not change it.
     const int saved_errno = errno;
-    on_alloc(h.t, h.flags, p, total);
+    on_alloc(h.t, h.flags, p, total, false, old_bytes, old_allocs);
     errno = saved_errno;
+  } else if (p && (h.flags & kCount)) {
+    slot_add(h.t, -old_bytes, -old_allocs);  // realloc(p, 0) freed it
   }
   return q;
 }

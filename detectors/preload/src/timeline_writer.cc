@@ -174,10 +174,11 @@ void timeline_write_sample(bool final, bool after_purge) {
   Buf b(buf, sizeof buf - 1);
   const double t_ms = static_cast<double>(mono_ns() - g_session.t0_ns) / 1e6;
   b.str("{\"t_ms\":").dbl(static_cast<double>(static_cast<long long>(t_ms * 1000)) / 1000);
-  long long rss, anon;
-  read_statm_rss(&rss, &anon);
-  if (rss >= 0) b.str(",\"rss\":").i64(rss);
-  if (anon >= 0) b.str(",\"rss_anon\":").i64(anon);
+  const RssParts r = read_status_rss();
+  if (r.rss >= 0) b.str(",\"rss\":").i64(r.rss);
+  if (r.anon >= 0) b.str(",\"rss_anon\":").i64(r.anon);
+  if (r.file >= 0) b.str(",\"rss_file\":").i64(r.file);
+  if (r.shmem >= 0) b.str(",\"rss_shmem\":").i64(r.shmem);
   if (g_session.mode_flags & kCount) {
     long long bytes, allocs;
     sum_slots(&bytes, &allocs);

@@ -2,6 +2,7 @@
 // Timeline -> signals and verdict.json (arenalab.verdict/1): absent figures stay absent.
 #include <gtest/gtest.h>
 
+#include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
 
 namespace arenalab::analysis {
@@ -21,6 +22,8 @@ TEST(VerdictJson, SignalsFromTimelineKeepAbsentFiguresEmpty) {
   EXPECT_EQ(sig.live_bytes.value.size(), 50u);
   EXPECT_TRUE(sig.allocated.empty());
   EXPECT_TRUE(sig.mmap_bytes.empty());
+  EXPECT_TRUE(sig.rss_file.empty());  // not measured: absent, never 0
+  EXPECT_TRUE(sig.rss_shmem.empty());
   Options o;
   o.limit_bytes = 4e8;
   const auto c = classify(sig, o);
@@ -37,6 +40,33 @@ TEST(VerdictJson, SignalsFromTimelineKeepAbsentFiguresEmpty) {
   EXPECT_GT(live["trend"]["slope_bytes_per_s"].get<double>(), 0);
   EXPECT_EQ(live["trend"]["slope_interval_bytes_per_s"].size(), 2u);
   EXPECT_TRUE(j.contains("time_to_limit_s"));
+}
+
+// RSS's file-backed and shared parts: their own fields, else the gauges attach's level rss wrote
+// them as before they had fields (both readers: the whole file and the streaming one).
+TEST(VerdictJson, RssPartsFromTheirFieldsOrFromOldAttachGauges) {
+  timeline::Timeline now, old;
+  for (int i = 0; i < 20; ++i) {
+    timeline::Sample s;
+    s.t_ms = i * 100.0;
+    s.rss = 3e6 + i;
+    timeline::Sample o = s;
+    s.rss_file = 2e6 + i;
+    s.rss_shmem = 1e6;
+    o.gauges["rss_file"] = 2e6 + i;
+    o.gauges["rss_shmem"] = 1e6;
+    now.samples.push_back(s);
+    old.samples.push_back(o);
+  }
+  for (const auto* tl : {&now, &old}) {
+    const Signals sig = signals_from_timeline(*tl);
+    ASSERT_EQ(sig.rss_file.value.size(), 20u);
+    EXPECT_EQ(sig.rss_file.value.back(), 2e6 + 19);
+    ASSERT_EQ(sig.rss_shmem.value.size(), 20u);
+    const SignalRow r = signal_row(tl->samples.back());
+    EXPECT_EQ(r.v[kRssFileIdx], 2e6 + 19);
+    EXPECT_EQ(r.v[kRssShmemIdx], 1e6);
+  }
 }
 
 TEST(VerdictJson, TooFewSamplesHasNoTrend) {

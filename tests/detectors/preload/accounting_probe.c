@@ -5,9 +5,16 @@
 // bytes (the sample-mode estimate must find COUNT * SIZE); `realloc-leak COUNT SIZE`: the same
 // leak made through realloc alone (each block made by realloc(NULL), then grown), beside as many
 // blocks made, grown and freed through realloc (which must not count); `stacks LEVELS`: one
-// allocation (freed at once) from each of 2^LEVELS distinct call stacks.
+// allocation (freed at once) from each of 2^LEVELS distinct call stacks; `realloc-steady MS`:
+// one block grown by realloc in 16 KiB steps up to 112 KiB, then made anew, for MS ms (a guard
+// block kept after it, so that it moves; a new block made before the one it replaces is freed)
+// while a second thread reads the interposer's live counters as fast as it can, printing the
+// fewest and most live blocks it saw against the count before the loop: a realloc never changes
+// how many blocks are live, the rest only add one or two for a moment.
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,12 +122,79 @@ static int stacks(int levels) {
   return 0;
 }
 
+typedef int (*CountersFn)(long long*);
+static atomic_int g_steady_run;  // 0: wait, 1: read, 2: stop
+static long long g_steady_min = -1, g_steady_max = -1, g_steady_reads;
+static void* steady_watch(void* a) {
+  CountersFn counters = (CountersFn)a;
+  long long out[3];
+  while (atomic_load(&g_steady_run) == 0) {
+  }
+  while (atomic_load(&g_steady_run) == 1) {
+    if (counters(out) < 0) continue;
+    if (g_steady_reads == 0 || out[1] < g_steady_min) g_steady_min = out[1];
+    if (g_steady_reads == 0 || out[1] > g_steady_max) g_steady_max = out[1];
+    ++g_steady_reads;
+  }
+  return NULL;
+}
+static int realloc_steady(long ms) {
+  CountersFn counters = (CountersFn)dlsym(RTLD_DEFAULT, "arenalab_preload_counters");
+  long long out[3] = {0, 0, 0};
+  if (!counters || counters(out) < 0) return puts("not traced"), 1;
+  pthread_t t;  // made first: its own allocations come before the count the loop starts from
+  if (pthread_create(&t, NULL, steady_watch, (void*)counters) != 0) return 1;
+  size_t size = 16 * 1024;
+  char* p = malloc(size);
+  char* guard = malloc(64);
+  p[0] = guard[0] = 1;
+  counters(out);
+  const long long base = out[1];
+  atomic_store(&g_steady_run, 1);
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  long moves = 0, i = 0;
+  do {
+    ++i;
+    if (size >= 112 * 1024) {  // start again small (below the mmap threshold), never fewer blocks
+      char* q = malloc(16 * 1024);
+      char* g = malloc(64);
+      q[0] = g[0] = 1;
+      free(p);
+      free(guard);
+      p = q, guard = g, size = 16 * 1024;
+      continue;
+    }
+    size += 16 * 1024;
+    char* q = realloc(p, size);
+    if (!q) return 1;
+    q[size - 1] = (char)i;
+    if (q != p) {  // a guard after its new place: the next growth moves it again
+      ++moves;
+      char* g = malloc(64);
+      g[0] = 1;
+      free(guard);
+      guard = g;
+    }
+    p = q;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+  atomic_store(&g_steady_run, 2);
+  pthread_join(t, NULL);
+  printf("base %lld min %lld max %lld reads %lld reallocs %ld moved %ld\n", base, g_steady_min,
+         g_steady_max, g_steady_reads, i, moves);
+  free(p);
+  free(guard);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc >= 2 && strcmp(argv[1], "reserve") == 0) return reserve();
   if (argc >= 4 && strcmp(argv[1], "leak") == 0) return leak(atol(argv[2]), atol(argv[3]));
   if (argc >= 4 && strcmp(argv[1], "realloc-leak") == 0)
     return realloc_leak(atol(argv[2]), atol(argv[3]));
   if (argc >= 3 && strcmp(argv[1], "stacks") == 0) return stacks(atoi(argv[2]));
+  if (argc >= 3 && strcmp(argv[1], "realloc-steady") == 0) return realloc_steady(atol(argv[2]));
   fprintf(stderr, "usage: %s reserve | leak COUNT SIZE | realloc-leak COUNT SIZE | stacks LEVELS\n",
           argv[0]);
   return 2;

@@ -2,6 +2,7 @@
 // timeline.jsonl -> the classifier's signals in one pass and bounded memory (timeline_signals.h).
 #include "arenalab/analysis/timeline_signals.h"
 
+#include <cmath>
 #include <utility>
 
 namespace arenalab::analysis {
@@ -38,6 +39,15 @@ SignalRow signal_row(const timeline::Sample& s) {
   put(kMappedIdx, s.mapped);
   put(kRetainedIdx, s.retained);
   put(kMmapBytesIdx, s.mmap_bytes);
+  put(kRssFileIdx, s.rss_file);
+  put(kRssShmemIdx, s.rss_shmem);
+  // attach's level rss wrote them as gauges before they had fields of their own
+  auto gauge = [&](SignalIndex i, const char* name) {
+    if (std::isfinite(r.v[i])) return;
+    if (auto it = s.gauges.find(name); it != s.gauges.end()) r.v[i] = it->second;
+  };
+  gauge(kRssFileIdx, "rss_file");
+  gauge(kRssShmemIdx, "rss_shmem");
   return r;
 }
 

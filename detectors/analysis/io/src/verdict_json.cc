@@ -15,6 +15,11 @@ Signals signals_from_timeline(const timeline::Timeline& tl) {
   Signals sig;
   sig.rss = get("rss");
   sig.rss_anon = get("rss_anon");
+  sig.rss_file = get("rss_file");
+  sig.rss_shmem = get("rss_shmem");
+  // attach's level rss wrote them as gauges before they had fields of their own
+  if (sig.rss_file.empty()) sig.rss_file = get("gauge:rss_file");
+  if (sig.rss_shmem.empty()) sig.rss_shmem = get("gauge:rss_shmem");
   sig.live_bytes = get("live_bytes");
   sig.allocated = get("allocated");
   sig.resident = get("resident");

@@ -16,11 +16,12 @@
 namespace arenalab::procfs {
 
 struct Status {
-  std::uint64_t vm_rss = 0;               // VmRSS
-  std::uint64_t vm_hwm = 0;               // VmHWM: peak RSS
-  std::uint64_t vm_size = 0;              // VmSize
-  std::optional<std::uint64_t> rss_anon;  // RssAnon
-  std::optional<std::uint64_t> rss_file;  // RssFile
+  std::uint64_t vm_rss = 0;                // VmRSS
+  std::uint64_t vm_hwm = 0;                // VmHWM: peak RSS
+  std::uint64_t vm_size = 0;               // VmSize
+  std::optional<std::uint64_t> rss_anon;   // RssAnon
+  std::optional<std::uint64_t> rss_file;   // RssFile
+  std::optional<std::uint64_t> rss_shmem;  // RssShmem
   int threads = 0;
 };
 Result<Status> read_status(pid_t pid = 0);

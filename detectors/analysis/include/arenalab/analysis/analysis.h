@@ -146,6 +146,7 @@ struct PurgeProbe {
 // All signals of one run; any may be empty (not measured).
 struct Signals {
   Series rss, rss_anon;               // resident set (total, anonymous)
+  Series rss_file, rss_shmem;         // RSS's file-backed and shared-memory (memfd, shm) parts
   Series live_bytes;                  // what the program holds, counted by the interposer
   Series allocated;                   // the allocator's books: allocated bytes
   Series active;                      // ... bytes in pages with live blocks (jemalloc)
@@ -165,9 +166,11 @@ struct NamedSignal {
   const char* name;
   const Series* series;
 };
-inline std::array<NamedSignal, 8> named_signals(const Signals& sig) {
+inline std::array<NamedSignal, 10> named_signals(const Signals& sig) {
   return {{{"rss", &sig.rss},
            {"rss_anon", &sig.rss_anon},
+           {"rss_file", &sig.rss_file},
+           {"rss_shmem", &sig.rss_shmem},
            {"live_bytes", &sig.live_bytes},
            {"allocated", &sig.allocated},
            {"resident", &sig.resident},

@@ -26,6 +26,8 @@ enum SignalIndex : std::size_t {
   kMappedIdx,
   kRetainedIdx,
   kMmapBytesIdx,
+  kRssFileIdx,
+  kRssShmemIdx,
   kSignalCount
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// RSS and its anonymous part from /proc/self/statm, for the samplers that run inside the target:
-// the interposer's (timeline_writer.cc) and the attach agent's (agent.cc).
+// RSS and its parts for the samplers that run inside the target: the interposer's
+// (timeline_writer.cc) and the attach agent's (agent.cc). read_status_rss reads /proc/self/status
+// (RssAnon, RssFile, RssShmem apart); read_statm_rss is its fallback.
 #pragma once
 
 #include <fcntl.h>
@@ -35,6 +36,66 @@ inline void read_statm_rss(long long* rss, long long* anon) {
   if (page <= 0 || v[2] > v[1]) return;
   *rss = v[1] * page;
   *anon = (v[1] - v[2]) * page;
+}
+
+// The resident set and its three parts, bytes, from /proc/self/status: VmRSS = RssAnon + RssFile
+// + RssShmem (proc(5), since Linux 4.5). statm's `shared` is file + shmem together, so a file
+// read through a mapping (page cache, bounded by the file) and a memfd that leaks look the same
+// there. status costs more than statm (the kernel formats some fifty fields; docs/interposer.md
+// gives the sampler's cost with each). No allocation, no stdio.
+// A part the kernel does not print (before 4.5) stays -1; an unreadable status falls back to
+// statm for rss and anon.
+struct RssParts {
+  long long rss = -1, anon = -1, file = -1, shmem = -1;
+};
+inline RssParts read_status_rss() {
+  RssParts out;
+  char buf[4096];
+  const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  ssize_t n = -1;
+  if (fd >= 0) {
+    size_t got = 0;
+    while (got < sizeof buf - 1) {
+      const ssize_t r = ::read(fd, buf + got, sizeof buf - 1 - got);
+      if (r <= 0) break;
+      got += static_cast<size_t>(r);
+    }
+    ::close(fd);
+    n = static_cast<ssize_t>(got);
+  }
+  if (n <= 0) {
+    read_statm_rss(&out.rss, &out.anon);
+    return out;
+  }
+  buf[n] = 0;
+  // "Name:\t   1234 kB\n" lines; only the four names below are read.
+  struct Key {
+    const char* name;
+    unsigned len;
+    long long* dst;
+  } keys[] = {{"VmRSS:", 6, &out.rss},
+              {"RssAnon:", 8, &out.anon},
+              {"RssFile:", 8, &out.file},
+              {"RssShmem:", 9, &out.shmem}};
+  const char* p = buf;
+  while (*p) {
+    for (auto& k : keys) {
+      unsigned i = 0;
+      while (i < k.len && p[i] == k.name[i]) ++i;
+      if (i != k.len) continue;
+      const char* q = p + k.len;
+      while (*q == ' ' || *q == '\t') ++q;
+      if (*q < '0' || *q > '9') break;
+      long long x = 0;
+      while (*q >= '0' && *q <= '9') x = x * 10 + (*q++ - '0');
+      *k.dst = x * 1024;  // the kernel prints kB (KiB)
+      break;
+    }
+    while (*p && *p != '\n') ++p;
+    if (*p) ++p;
+  }
+  if (out.rss < 0) read_statm_rss(&out.rss, &out.anon);
+  return out;
 }
 
 }  // namespace arenalab::preload

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: Apache-2.0
+# python3 patterns whose verdict is known by construction (tests/data/regressions/README.md).
+# usage: py_patterns.py MODE SECONDS [ARG]
+#   onethread N: N threads churn dicts of bytes; thread 0 alone also keeps 64 KiB/s (leak)
+#   vecdouble RATE: a buffer appended RATE B/s, grown by doubling into a new bytearray (leak)
+#   lrulate CAP_MIB: functools.lru_cache(maxsize) of 2 KiB values filled at 2 MiB/s: full at
+#       CAP_MIB / 2 seconds, then evicting (bounded, reached late)
+import functools, sys, threading, time
+
+mode, secs = sys.argv[1], float(sys.argv[2])
+arg = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+end = time.time() + secs
+
+if mode == "onethread":
+    kept = []
+    def work(i):
+        d = {}
+        k = 0
+        while time.time() < end:
+            for _ in range(300):
+                d[k % 500] = bytes(100 + (k * 37) % 4000)
+                k += 1
+            if i == 0:
+                kept.extend(bytes(1000) for _ in range(6))  # ~64 KiB/s at 10 rounds/s
+            time.sleep(0.1)
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(arg)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+elif mode == "vecdouble":
+    buf, n = bytearray(1 << 20), 0
+    while time.time() < end:
+        add = arg // 10
+        if n + add > len(buf):
+            nb = bytearray(2 * len(buf))
+            nb[:n] = buf[:n]
+            buf = nb
+        buf[n:n + add] = b"\x09" * add
+        n += add
+        time.sleep(0.1)
+elif mode == "lrulate":
+    @functools.lru_cache(maxsize=(arg << 20) // 2048)
+    def value(k):
+        return bytes(2048)
+    k = 0
+    while time.time() < end:
+        for _ in range(100):  # 2 MiB/s at 10 rounds/s
+            value(k)
+            k += 1
+        time.sleep(0.1)
+else:
+    sys.exit("py_patterns: unknown mode " + mode)
+print("py_patterns", mode, "done")
