@@ -2641,9 +2641,13 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
   // start holds nothing more, whatever trend its bursts show (a retention workload starved of
   // CPU stretches its bursts as the load varies; RSS still filling the allocator's arenas late
   // in the window reads as a trend, and the two together read as one growth).
+  // Held's growth is judged as every trend is (README "Materiality"): its trend over its
+  // stretch against the leak line that applies to it - min_drift_pct, or min_growth_pct when
+  // held oscillates - not the difference of its first and last blocks against the 2 % line.
+  const double held_line = held.period_ms > 0 ? o.min_growth_pct : o.min_drift_pct;
   if (!b.held_back && held_tr.slope > 0 && held_tr.slope >= o.held_rate_ratio * rss_tr.slope &&
       held_tr.p_median < o.tail_keep_p && !held.asymptote &&
-      (held.growth_pct >= o.min_growth_pct || held_tr.slope >= o.min_leak_rate)) {
+      (held_tr.growth_pct >= held_line || held_tr.slope >= o.min_leak_rate)) {
     // RSS grows significantly and what the program holds grows at least about as fast, only
     // less clearly (noisier, significant at tail_keep_p but not at alpha): the same growth
     // seen through two instruments.
@@ -2746,6 +2750,51 @@ void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Clas
 
 }  // namespace
 
+// Step 1b: held's whole window rises on its block medians, significantly, with Sen's interval
+// above 0 and materially, and fails only its second opinion - the block minima, the same samples'
+// least efficient statistic - while RSS, another instrument, rises beside it on its own test at
+// alpha and at least held_rate_ratio of held's rate (README "Decision": "Two instruments for a
+// straight rise"). Only a rise without a knee or a period (a straight line, where the minima
+// add robustness to nothing the medians do not have), and only when held says stable or
+// unresolved. held's evidence row shows the test that decided.
+bool decide_held_with_rss(const Inputs& in, const Options& o, Classification& out) {
+  if (!in.held || !in.rss) return false;
+  const SeriesVerdict& h = *in.held;
+  if (h.whole.rising || h.period_ms > 0 || h.knee.found ||
+      (h.verdict != Verdict::kStable && h.verdict != Verdict::kUnresolved))
+    return false;
+  const Trend& t = h.whole;
+  if (!(t.p_median < o.alpha && t.slope_lo > 0 &&
+        (t.growth_pct >= o.min_drift_pct || t.slope_lo >= o.min_leak_rate)))
+    return false;
+  const Trend& rt = in.rss->whole;
+  if (!(rt.slope > 0 && rt.slope >= o.held_rate_ratio * t.slope && rt.p_median < o.alpha))
+    return false;
+  const std::string rss_figures = fmt_rate(rt.slope) + ", p = " + fmt_p(rt.p_median);
+  const std::string held_name = out.held_signal == "held"
+                                    ? "held (" + in.books_signal + " + own mmap_bytes)"
+                                    : out.held_signal;
+  for (auto& e : out.evidence) {
+    if (e.signal != out.held_signal) continue;
+    e.v.verdict = Verdict::kLeak;
+    e.v.rate = t.slope;
+    e.v.reason = "grows steadily over the window (block medians): +" + fmt_pct(t.growth_pct) +
+                 " of level, " + fmt_rate(t.slope) + " [" + fmt_rate(t.slope_lo) + ", " +
+                 fmt_rate(t.slope_hi) + "] (p = " + fmt_p(t.p_median) +
+                 "; block minima p = " + fmt_p(t.p_min) + ")";
+    e.v.confidence = 0.6 * (1 - t.p_median) *
+                     std::clamp(static_cast<double>(t.blocks) / kConfidenceBlocks, 0.0, 1.0);
+    if (o.limit_bytes) e.v.time_to_limit_s = std::max(0.0, (*o.limit_bytes - e.v.level) / t.slope);
+  }
+  // in.held points into out.evidence: it now shows the leak.
+  set(out, Verdict::kLeak, in.held->confidence,
+      held_name + " " + in.held->reason + ", and " + out.rss_signal +
+          " rises beside it at a similar rate (" + rss_figures + ")",
+      t.slope);
+  project(out, in.rss->time_to_limit_s ? in.rss : in.held);
+  return true;
+}
+
 Classification detail::classify_unchecked(const Signals& sig, const Options& o) {
   Classification out;
   const Inputs in = gather(sig, o, out);
@@ -2769,6 +2818,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
         out.held_signal + " " + in.held->reason + " (no RSS)");
     return out;
   }
+  if (decide_held_with_rss(in, o, out)) return out;
   if (decide_outside_anonymous(in, out)) return out;
   const Baselines b = baselines(in, o);
   // Step 4a: what the program holds cannot decide a plateau (README "Decision", "a signal that
