@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <initializer_list>
 #include <limits>
+#include <numbers>
 #include <optional>
 
 #include "arenalab/analysis/analysis.h"
@@ -2113,6 +2114,233 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, 
             o);
 }
 
+// The drift of the approach plus a line (apl), tested (README "Warm-up or leak: the drift of the
+// best model"). With apl's start and time constant held, the model is linear in its level, the
+// approach's amplitude and the drift r: least squares on the block medians gives r and its
+// variance s^2 [(X'X)^-1]_rr. The blocks are not independent: a noise that persists, or a shape
+// the approach does not quite follow (a smoothstep's S, a ramp's corner), leaves residuals that
+// wander together, and a wandering residual is what a spurious drift is made of. The variance is
+// inflated by (1 + rho) / (1 - rho), the factor AR(1) errors give a trend's least-squares slope,
+// and the degrees of freedom shrink to the effective number of blocks n (1 - rho) / (1 + rho)
+// (Santer et al. 2000, J. Geophys. Res. 105:7337-7356), less the 5 parameters; rho is the larger of
+// the residuals' own lag-1 autocorrelation and what the whole window's noise persistence
+// (noise_phi) gives block medians of m samples (weigh_persistence's rho_1).
+struct DriftTest {
+  double r = 0, lo = 0, hi = 0, p = 1;  // bytes/s; two-sided p
+  double rho = 0;
+  double inflate = 1;  // (1 + rho) / (1 - rho)
+  bool fits = true;    // the residual is what the noise leaves (no lack of fit)
+};
+std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
+                                    const Shapes::Approach& apl, const Shapes::Approach& ap,
+                                    const Options& o) {
+  const auto& x = sh.x();
+  const auto& y = sh.y();
+  const std::size_t n = x.size();
+  if (n < 10) return std::nullopt;
+  std::vector<double> e(n);
+  for (std::size_t i = 0; i < n; ++i) e[i] = -std::exp(-std::max(0.0, x[i] - apl.ts) / apl.tau);
+  // X'X and its inverse (3 x 3, Gauss-Jordan).
+  double a[3][6] = {};
+  for (std::size_t i = 0; i < n; ++i) {
+    const double c[3] = {1, e[i], x[i]};
+    for (int u = 0; u < 3; ++u)
+      for (int v = 0; v < 3; ++v) a[u][v] += c[u] * c[v];
+  }
+  for (int u = 0; u < 3; ++u) a[u][3 + u] = 1;
+  for (int col = 0; col < 3; ++col) {
+    int piv = col;
+    for (int r = col + 1; r < 3; ++r)
+      if (std::fabs(a[r][col]) > std::fabs(a[piv][col])) piv = r;
+    if (std::fabs(a[piv][col]) < 1e-12) return std::nullopt;
+    for (int q = 0; q < 6; ++q) std::swap(a[col][q], a[piv][q]);
+    const double d = a[col][col];
+    for (int q = 0; q < 6; ++q) a[col][q] /= d;
+    for (int r = 0; r < 3; ++r) {
+      if (r == col) continue;
+      const double f = a[r][col];
+      for (int q = 0; q < 6; ++q) a[r][q] -= f * a[col][q];
+    }
+  }
+  double xty[3] = {};
+  for (std::size_t i = 0; i < n; ++i) xty[0] += y[i], xty[1] += e[i] * y[i], xty[2] += x[i] * y[i];
+  double beta[3] = {};
+  for (int u = 0; u < 3; ++u)
+    for (int v = 0; v < 3; ++v) beta[u] += a[u][3 + v] * xty[v];
+  std::vector<double> res(n);
+  double sse = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    res[i] = y[i] - beta[0] - beta[1] * e[i] - beta[2] * x[i];
+    sse += res[i] * res[i];
+  }
+  double num = 0;
+  for (std::size_t i = 1; i < n; ++i) num += res[i] * res[i - 1];
+  const double rho_res = sse > 0 ? num / sse : 0;
+  // The whole window's persistence, as the lag-1 correlation of block medians of m samples.
+  double rho_phi = 0;
+  if (!p.noise_phi) p.noise_phi = noise_phi(p.raw);
+  const double phi = *p.noise_phi;
+  if (phi > 0 && phi < kPhiStraight) {
+    const double m = static_cast<double>(p.c.t.size()) / static_cast<double>(n);
+    double den = m;
+    for (int j = 1; j < static_cast<int>(m); ++j) den += 2 * (m - j) * std::pow(phi, j);
+    rho_phi = phi * std::pow(1 - std::pow(phi, m), 2) / (std::pow(1 - phi, 2) * den);
+  }
+  DriftTest d;
+  // Lack of fit: the candidates judge the drift only where they follow the series. The noise's
+  // scale from the raw samples' successive differences (their median absolute deviation x
+  // 1.4826 is sd sqrt(2 (1 - phi)) for AR(1) noise), a block median's variance from it (pi/2 x
+  // a block mean's, sd^2 (m + 2 sum_{j<m} (m - j) phi^j) / m^2), and the residual variance
+  // against it: beyond the 1 - alpha quantile of chi^2 / df (Wilson & Hilferty 1931), what is
+  // left is shape the candidates miss (a ramp's corner, a smoothstep's S), not noise, and
+  // neither a drift nor its absence is read from it.
+  {
+    std::vector<double> dv;
+    for (std::size_t i = 1; i < p.raw.v.size(); ++i) dv.push_back(p.raw.v[i] - p.raw.v[i - 1]);
+    const double md = median(dv);
+    for (auto& v : dv) v = std::fabs(v - md);
+    const double ph = std::clamp(phi > 0 && phi < kPhiStraight ? phi : 0.0, 0.0, 0.95);
+    const double sd = 1.4826 * median(dv) / std::sqrt(2 * (1 - ph));
+    const double m = std::max(1.0, static_cast<double>(p.c.t.size()) / static_cast<double>(n));
+    double den = m;
+    for (int j = 1; j < static_cast<int>(m); ++j) den += 2 * (m - j) * std::pow(ph, j);
+    const double var_block = std::numbers::pi / 2 * sd * sd * den / (m * m);
+    const double dfr = static_cast<double>(n) - 5;
+    const double z = student_crit(2 * o.alpha, 1e6);  // one-sided normal quantile
+    const double c = 1 - 2 / (9 * dfr) + z * std::sqrt(2 / (9 * dfr));
+    d.fits = var_block > 0 && sse / dfr <= var_block * c * c * c;
+  }
+  d.rho = std::clamp(std::max(rho_res, rho_phi), 0.0, 0.95);
+  const double inflate = (1 + d.rho) / (1 - d.rho);
+  d.inflate = inflate;
+  const double n_eff = static_cast<double>(n) / inflate;
+  const double df = n_eff - 5;
+  if (df < 2) return std::nullopt;
+  const double s2 = sse / (static_cast<double>(n) - 5);
+  double se = std::sqrt(s2 * a[2][5] * inflate);
+  d.r = beta[2];
+  // The start and time constant held fixed hide how far a slower approach can stand in for a
+  // drift: the nested comparison with the approach alone, refitted with its own start and time
+  // constant (the extra sum of squares, Seber & Wild 1989, Nonlinear Regression, ch. 5), gives the
+  // drift's t as sqrt(F) with the same inflation; the larger standard error of the two holds.
+  if (!std::isfinite(ap.sse)) return std::nullopt;
+  const double f = std::max(0.0, ap.sse - sse) / s2 / inflate;
+  if (!(f > 0)) return std::nullopt;
+  se = std::max(se, std::fabs(d.r) / std::sqrt(f));
+  if (!(se > 0)) return std::nullopt;
+  d.p = student_p(d.r / se, df);
+  const double half = student_crit(o.alpha, df) * se;
+  d.lo = d.r - half;
+  d.hi = d.r + half;
+  return d;
+}
+
+// Step 7: warm-up or leak, by the best model (README "Warm-up or leak: the drift of the best
+// model"). After a slowing knee - or once an approach was fitted - the candidates over the whole
+// window's block medians are one line, one line with a knot, flat then an exponential approach,
+// and that approach plus a drift (a leak beneath a warm-up). A leak is the drift term of the best
+// model: the approach plus a drift beats the approach alone by more than a tie (kBicTie) and the
+// line and the knot, its approach ran saturation_time_constants time constants in the window,
+// and its drift - tested with the residuals' persistence (drift_test) - is significant at alpha
+// with its interval above 0 and material over the window (the leak line of every trend). A
+// plateau is an approach without a drift: when the approach alone is within a tie of it and
+// better than the line and the knot, and the drift fails that test, a leak called after a
+// slowing knee is withdrawn (unresolved), and a bounded row whose tail still rises carries the
+// fitted bound. Nothing is read where the candidates do not fit (drift_test's lack of fit).
+// Only without a period (the candidates have no periodic term).
+void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, WindowFits& fits) {
+  if (p.deseason || p.block_period > 0) return;
+  const bool slowing = out.knee.found && out.knee.slope_after < out.knee.slope_before;
+  const bool fitted_bound = out.verdict == Verdict::kBounded && out.asymptote.has_value();
+  if (!slowing && !fitted_bound) return;
+  if (out.verdict == Verdict::kStable || (out.verdict == Verdict::kLeak && !slowing)) return;
+  // The stretch after the knee must show the rise by its own test (significant on its block
+  // medians and minima, its interval above 0): the drift's materiality is judged over the window,
+  // the tail's significance on its own samples.
+  const bool tail_shows = out.tail && out.tail->p_median < o.alpha && out.tail->p_min < o.alpha &&
+                          out.tail->slope_lo > 0;
+  // (Checked first: without it a series that is not a leak stays as it is, and the fits, the
+  // costly part, are not made.)
+  // A bounded row whose tail still rises at tail_keep_p is weighed too: the decision leans on
+  // such a row as "growing at a similar rate, only less clearly" beside RSS (decide_rss_grows),
+  // and when the approach without a drift is its best model, it carries the fitted bound.
+  const bool bounded_rising = out.verdict == Verdict::kBounded && !out.asymptote && out.tail &&
+                              out.tail->slope > 0 && out.tail->p_median < o.tail_keep_p;
+  if (out.verdict != Verdict::kLeak && !tail_shows && !bounded_rising) return;
+  const Blocks& b = p.all;
+  if (b.t.size() < 10 || b.t.back() <= b.t.front()) return;
+  std::vector<double> x(b.t.size());
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  const Shapes sh(x, b.med, p.level_ref);
+  const auto& apl = fits.with_line(sh);
+  if (!std::isfinite(apl.sse) || !(apl.tau > 0)) return;
+  if ((sh.span() - apl.ts) / apl.tau < o.saturation_time_constants) return;
+  const auto& ap = fits.approach(sh);
+  const double bic_apl = sh.bic(apl.sse, 5);
+  const double bic_ap =
+      std::isfinite(ap.sse) ? sh.bic(ap.sse, 4) : std::numeric_limits<double>::infinity();
+  const auto d = drift_test(p, sh, apl, ap, o);
+  if (!d || !d->fits) return;
+  const double w_s = out.duration_ms / 1000.0;
+  const double growth_pct = 100.0 * d->r * w_s / p.level_ref;
+  const bool drift = d->p < o.alpha && d->lo > 0 &&
+                     material(growth_pct, d->r * w_s, d->lo, p.level_ref, 0, false, o);
+  // The criterion with the noise's persistence accounted for: n / inflate effective blocks,
+  // each shape's log-likelihood scaled to them and its penalty k ln(n / inflate).
+  const double ln_n = std::log(static_cast<double>(x.size()));
+  const double ln_eff = std::log(static_cast<double>(x.size()) / d->inflate);
+  auto adj = [&](double bic, double k) { return (bic - k * ln_n) / d->inflate + k * ln_eff; };
+  const double a_apl = adj(bic_apl, 5), a_ap = adj(bic_ap, 4);
+  const double a_lines = std::min(adj(sh.line(), 2), adj(sh.hinge(), 4));
+  const bool best = a_apl + kBicTie < a_ap && a_apl < a_lines;
+  // A plateau: the approach without a drift is the best model (within a tie of the approach
+  // plus a drift, better than the line and the knot) and the drift is not significant.
+  const bool plateau = !drift && a_ap <= a_apl + kBicTie && a_ap < a_lines;
+  if (bounded_rising && plateau) {
+    const double constants = (sh.span() - ap.ts) / ap.tau;
+    const double headroom_pct =
+        100.0 * ap.b * std::exp(-constants) / std::max(std::fabs(ap.a), 1.0);
+    if (constants >= o.saturation_time_constants && headroom_pct < o.saturation_headroom_pct) {
+      out.asymptote = ap.a;
+      out.reason += "; an exponential approach without a drift fits best (fitted bound " +
+                    fmt_bytes(ap.a) + ", within " + fmt_pct(headroom_pct) +
+                    " of it at the end; the drift beneath it p = " + fmt_p(d->p) + ")";
+    }
+    return;
+  }
+  if (drift && best && tail_shows) {
+    if (out.verdict == Verdict::kLeak) return;
+    Trend t;
+    t.t0_ms = b.t.front();
+    t.t1_ms = p.c.t.back();
+    t.blocks = b.t.size();
+    t.block_ms = b.block_ms;
+    t.slope = d->r;
+    t.slope_lo = d->lo;
+    t.slope_hi = d->hi;
+    t.p_median = t.p_min = d->p;
+    t.growth_pct = growth_pct;
+    t.rising = true;
+    out.asymptote.reset();
+    call_leak(out, t,
+              "grows beneath a warm-up: an exponential approach plus a drift fits best (time "
+              "constant " +
+                  fmt_num(apl.tau, 1) +
+                  " s), and the drift holds against the residuals' "
+                  "persistence",
+              o);
+    return;
+  }
+  if (out.verdict == Verdict::kLeak && plateau) {
+    out.verdict = Verdict::kUnresolved;
+    out.rate = 0;
+    out.reason =
+        "still rising after the knee, but an exponential approach without a drift fits "
+        "the window as well and the drift beneath it is not significant (p = " +
+        fmt_p(d->p) + "): leak or plateau cannot be told yet";
+    out.confidence = 0.5;
+  }
+}
 }  // namespace
 
 namespace {
@@ -2177,6 +2405,7 @@ SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& 
   WindowFits fits;
   check_saturation(p, o, out, fits);
   check_warmup_leak(p, o, out, fits);
+  judge_drift(p, o, out, fits);
   if (o.limit_bytes && out.verdict == Verdict::kLeak && out.rate > 0)
     out.time_to_limit_s = std::max(0.0, (*o.limit_bytes - out.level) / out.rate);
   return out;
