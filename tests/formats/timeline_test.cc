@@ -288,9 +288,10 @@ void expect_same(const Result<Sample>& a, const Result<Sample>& b, const std::st
     return;
   }
   EXPECT_EQ(a->t_ms, b->t_ms) << line;
-  for (auto f : {&Sample::rss, &Sample::rss_anon, &Sample::rss_file, &Sample::rss_shmem,
-                 &Sample::live_bytes, &Sample::live_allocs, &Sample::mmap_bytes, &Sample::mmap_reserved_bytes, &Sample::allocated,
-                 &Sample::active, &Sample::resident, &Sample::mapped, &Sample::retained})
+  for (auto f :
+       {&Sample::rss, &Sample::rss_anon, &Sample::rss_file, &Sample::rss_shmem, &Sample::live_bytes,
+        &Sample::live_allocs, &Sample::mmap_bytes, &Sample::mmap_reserved_bytes, &Sample::allocated,
+        &Sample::active, &Sample::resident, &Sample::mapped, &Sample::retained})
     EXPECT_EQ((*a).*f, (*b).*f) << line;
   EXPECT_EQ(a->gauges, b->gauges) << line;
   EXPECT_EQ(a->after_purge, b->after_purge) << line;
