@@ -63,9 +63,8 @@ long find_stack(void* const* frames, int depth, bool* added) {
 
 // Finds a stack without the lock (the index is published with release stores), or adds it
 // under the lock. For the full log, where every allocation looks its stack up.
-long find_stack_shared(void* const* frames, int depth, bool* added) {
+long find_stack_shared(void* const* frames, int depth, std::uint64_t h, bool* added) {
   *added = false;
-  const std::uint64_t h = frames_hash(frames, depth);
   for (std::size_t i = h & (kStackHashSize - 1);; i = (i + 1) & (kStackHashSize - 1)) {
     const std::uint32_t slot = __atomic_load_n(&g_stack_index[i], __ATOMIC_ACQUIRE);
     if (slot == 0) break;

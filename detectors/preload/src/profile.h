@@ -78,8 +78,9 @@ __attribute__((always_inline)) inline void full_alloc(void* p, size_t size) {
 // Finds or adds a stack; lock held. Returns its id, or -1 when the table is full.
 long find_stack(void* const* frames, int depth, bool* added);
 // Finds a stack without the lock (the index is published with release stores), or adds it
-// under the lock. For the full log, where every allocation looks its stack up.
-long find_stack_shared(void* const* frames, int depth, bool* added);
+// under the lock. For the full log, where every allocation looks its stack up; `hash` is
+// frames_hash(frames, depth).
+long find_stack_shared(void* const* frames, int depth, std::uint64_t hash, bool* added);
 
 // Each mode's set-up, from profile_init once the stack table exists.
 void sample_init();

@@ -179,6 +179,10 @@ void sum_slots(long long* bytes, long long* allocs);
 struct SpinLock {
   std::atomic<int> v{0};
   void lock();
+  // Inline, for a lock taken on every event (full mode's thread buffer): true when taken.
+  bool try_lock() {
+    return v.load(std::memory_order_relaxed) == 0 && v.exchange(1, std::memory_order_acquire) == 0;
+  }
   void unlock() { v.store(0, std::memory_order_release); }
 };
 
