@@ -2342,7 +2342,7 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   }
 }
 
-// Step 8: a straight rise that the leak line cannot be said to exclude (README "Materiality":
+// Step 11: a straight rise that the leak line cannot be said to exclude (README "Materiality":
 // "A straight rise at the line"). The whole window rises significantly (block medians and
 // minima at alpha, Sen's interval above 0) and its latest stretch keeps its rate, but the point
 // estimate of its growth falls under min_drift_pct. At the line a point estimate falls under it
