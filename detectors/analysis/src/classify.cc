@@ -2341,48 +2341,6 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
     out.confidence = 0.5;
   }
 }
-
-// Step 11: a straight rise that the leak line cannot be said to exclude (README "Materiality":
-// "A straight rise at the line"). The whole window rises significantly (block medians and
-// minima at alpha, Sen's interval above 0) and its latest stretch keeps its rate, but the point
-// estimate of its growth falls under min_drift_pct. At the line a point estimate falls under it
-// about half the time however strong the test, so the line is judged as an equivalence test
-// (Schuirmann 1987): the growth is negligible only when the high end of its interval lies below
-// the line. A rise that the interval cannot place below the line is a leak when its shape is a
-// line: one line beats the knot and the approach by more than a tie (kBicTie) - a plateau's
-// slowing rise, whose still-rising tail is significant too, is best fitted by one of those, and
-// only the point-estimate line protected it. Only without a period (the 2 % line and its
-// confirmations judge those) and without a knee (the stretch after it decides).
-void judge_straight_rise(const Prepared& p, const Options& o, SeriesVerdict& out,
-                         WindowFits& fits) {
-  if (p.deseason || p.block_period > 0 || out.knee.found) return;
-  if (out.verdict != Verdict::kStable && out.verdict != Verdict::kUnresolved) return;
-  const Trend& w = out.whole;
-  if (w.rising || !(w.p_median < o.alpha && w.p_min < o.alpha && w.slope_lo > 0)) return;
-  const double span_s = (w.t1_ms - w.t0_ms) / 1000.0;
-  const double reach_pct = 100.0 * w.slope_hi * span_s / p.level_ref;
-  if (reach_pct < o.min_drift_pct) return;
-  const Blocks& b = p.all;
-  if (b.t.size() < 8 || b.t.back() <= b.t.front()) return;
-  std::vector<double> x(b.t.size());
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
-  const Shapes sh(x, b.med, p.level_ref);
-  const auto& ap = fits.approach(sh);
-  const double bic_ap =
-      std::isfinite(ap.sse) ? sh.bic(ap.sse, 4) : std::numeric_limits<double>::infinity();
-  if (!(sh.line() + kBicTie < std::min(sh.hinge(), bic_ap))) return;
-  // A rise that stopped in its latest stretch is not a leak (judge_whole's rule).
-  const auto recent = trend_from(p, p.c.t.back() - o.min_tail_fraction * out.duration_ms, o);
-  if (!recent || recent->slope < o.recent_min_rate * w.slope) return;
-  Trend t = w;
-  t.rising = true;
-  call_leak(out, t,
-            "grows steadily over the window, in a straight line (one line fits best), its "
-            "interval reaching +" +
-                fmt_pct(reach_pct) + " of level (the leak line of " + fmt_pct(o.min_drift_pct) +
-                " is not excluded)",
-            o);
-}
 }  // namespace
 
 namespace {
@@ -2448,7 +2406,6 @@ SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& 
   check_saturation(p, o, out, fits);
   check_warmup_leak(p, o, out, fits);
   judge_drift(p, o, out, fits);
-  judge_straight_rise(p, o, out, fits);
   if (o.limit_bytes && out.verdict == Verdict::kLeak && out.rate > 0)
     out.time_to_limit_s = std::max(0.0, (*o.limit_bytes - out.level) / out.rate);
   return out;
