@@ -1451,6 +1451,43 @@ struct Prepared {
   mutable std::optional<double> noise_phi;
 };
 
+// The lag-1 correlation of the means of m consecutive samples of AR(1) noise with phi:
+// phi (1 - phi^m)^2 / ((1 - phi)^2 (m + 2 sum_{j<m} (m - j) phi^j)).
+double ar1_block_rho(double phi, double m) {
+  double den = m;
+  for (int j = 1; j < static_cast<int>(m); ++j) den += 2 * (m - j) * std::pow(phi, j);
+  return phi * std::pow(1 - std::pow(phi, m), 2) / (std::pow(1 - phi, 2) * den);
+}
+
+// Hamed-Rao's variance factor for Mann-Kendall on nb points whose lag-k correlation is lag(k).
+template <class Lag>
+double hamed_rao_factor(std::size_t nb, Lag lag) {
+  const double nd = static_cast<double>(nb);
+  double sum = 0;
+  for (std::size_t k = 1; k + 2 < nb; ++k) {
+    const double kd = static_cast<double>(k);
+    sum += (nd - kd) * (nd - kd - 1) * (nd - kd - 2) * lag(kd);
+  }
+  return std::max(1.0, 1.0 + 2.0 / (nd * (nd - 1) * (nd - 2)) * sum);
+}
+
+// Mann-Kendall on (x, med) again with Var(S) inflated by `factor`, when that exceeds the test's
+// own correction: when the trend is then not significant at alpha with Sen's interval above 0,
+// t does not rise, and its row shows that p and interval.
+void retest_inflated(const stats::MannKendall& mk, const std::vector<double>& x,
+                     const std::vector<double>& med, double factor, const Options& o, Trend& t) {
+  if (factor <= mk.correction) return;
+  const double var = mk.var_s * factor;
+  const double z = (mk.s > 0 ? mk.s - 1 : mk.s < 0 ? mk.s + 1 : 0) / std::sqrt(var);
+  const double pv = std::min(1.0, 2.0 * stats::normal_sf(std::fabs(z)));
+  const auto ts = stats::theil_sen(x, med, o.alpha, var);
+  if (pv < o.alpha && ts.lo > 0) return;
+  t.rising = false;
+  t.p_median = std::max(t.p_median, pv);
+  t.slope_lo = ts.lo;
+  t.slope_hi = ts.hi;
+}
+
 // The whole window's trend of a series without a period, judged again with the blocks'
 // persistence bias-corrected (README "The whole window's persistence, bias-corrected").
 // Hamed-Rao's factor takes the rank autocorrelations of 20-40 block medians, which so short a
@@ -1492,27 +1529,10 @@ void weigh_block_persistence(const Prepared& p, const Options& o, Trend& t) {
   if (!p.noise_phi) p.noise_phi = noise_phi(p.raw);
   const double phi = *p.noise_phi;
   if (!(phi > 0) || phi >= kPhiStraight) return;
-  const double m = static_cast<double>(p.c.t.size()) / nd;
-  double dd = m;
-  for (int j = 1; j < static_cast<int>(m); ++j) dd += 2 * (m - j) * std::pow(phi, j);
-  rho = std::min(rho, phi * std::pow(1 - std::pow(phi, m), 2) / (std::pow(1 - phi, 2) * dd));
+  rho = std::min(rho, ar1_block_rho(phi, static_cast<double>(p.c.t.size()) / nd));
   if (!(rho > 0)) return;
-  double sum = 0;
-  for (std::size_t k = 1; k + 2 < nb; ++k) {
-    const double kd = static_cast<double>(k);
-    sum += (nd - kd) * (nd - kd - 1) * (nd - kd - 2) * std::pow(rho, kd);
-  }
-  const double factor = std::max(1.0, 1.0 + 2.0 / (nd * (nd - 1) * (nd - 2)) * sum);
-  if (factor <= mk.correction) return;
-  const double var = mk.var_s * factor;
-  const double z = (mk.s > 0 ? mk.s - 1 : mk.s < 0 ? mk.s + 1 : 0) / std::sqrt(var);
-  const double pv = std::min(1.0, 2.0 * stats::normal_sf(std::fabs(z)));
-  const auto ts = stats::theil_sen(x, b.med, o.alpha, var);
-  if (pv < o.alpha && ts.lo > 0) return;
-  t.rising = false;
-  t.p_median = std::max(t.p_median, pv);
-  t.slope_lo = ts.lo;
-  t.slope_hi = ts.hi;
+  retest_inflated(mk, x, b.med, hamed_rao_factor(nb, [&](double k) { return std::pow(rho, k); }), o,
+                  t);
 }
 
 // Step 1: clean, period, deseasonalize, blocks, levels, the whole-window trend and the knee.
@@ -1627,26 +1647,10 @@ void weigh_persistence(const Prepared& p, const Options& o, Trend& t) {
   for (std::size_t i = 0; i < nb; ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
   const auto mk = stats::mann_kendall(x, b.med);
   const double m = static_cast<double>(i1 - i0) / static_cast<double>(nb);
-  double den = m;
-  for (int j = 1; j < static_cast<int>(m); ++j) den += 2 * (m - j) * std::pow(phi, j);
-  const double rho1 = phi * std::pow(1 - std::pow(phi, m), 2) / (std::pow(1 - phi, 2) * den);
-  const double nd = static_cast<double>(nb);
-  double sum = 0;
-  for (std::size_t k = 1; k + 2 < nb; ++k) {
-    const double kd = static_cast<double>(k);
-    sum += (nd - kd) * (nd - kd - 1) * (nd - kd - 2) * rho1 * std::pow(phi, m * (kd - 1));
-  }
-  const double factor = std::max(1.0, 1.0 + 2.0 / (nd * (nd - 1) * (nd - 2)) * sum);
-  if (factor <= mk.correction) return;
-  const double var = mk.var_s * factor;
-  const double z = (mk.s > 0 ? mk.s - 1 : mk.s < 0 ? mk.s + 1 : 0) / std::sqrt(var);
-  const double pv = std::min(1.0, 2.0 * stats::normal_sf(std::fabs(z)));
-  const auto ts = stats::theil_sen(x, b.med, o.alpha, var);
-  if (pv < o.alpha && ts.lo > 0) return;
-  t.rising = false;
-  t.p_median = std::max(t.p_median, pv);
-  t.slope_lo = ts.lo;
-  t.slope_hi = ts.hi;
+  const double rho1 = ar1_block_rho(phi, m);
+  retest_inflated(mk, x, b.med,
+                  hamed_rao_factor(nb, [&](double k) { return rho1 * std::pow(phi, m * (k - 1)); }),
+                  o, t);
 }
 
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
