@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <limits>
 #include <numbers>
@@ -2627,6 +2628,19 @@ bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) 
   const std::string held_name = out.held_signal == "held"
                                     ? "held (" + in.books_signal + " + own mmap_bytes)"
                                     : out.held_signal;
+  // The books leak while what the program holds, the books plus its own mappings, is settled
+  // (README "Decision", "the part and the whole"): held contains every byte the books gain, so
+  // the two disagree - a transfer from the mappings to the heap, or a chance rise of the part
+  // that the whole's test does not confirm. Neither is told from the other here: unresolved.
+  if (in.books->verdict == Verdict::kLeak && in.held != in.books && in.mmap && in.mmap->level > 0 &&
+      (in.held->verdict == Verdict::kBounded || in.held->verdict == Verdict::kStable)) {
+    set(out, Verdict::kUnresolved, 0.5,
+        in.books_signal + " " + in.books->reason + ", but " + held_name + " " + in.held->reason +
+            ": the heap's rise is not seen in all the program holds (a transfer from its own "
+            "mappings, or a rise of the part the whole does not confirm): leak or plateau cannot "
+            "be told yet");
+    return true;
+  }
   if (in.books->verdict == Verdict::kLeak) {
     // When the gap RSS - books leaks too (its own trend test: significant and material), part
     // of the growth is outside what the books count (thread stacks, mappings): say so, with its

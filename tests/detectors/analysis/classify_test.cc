@@ -607,5 +607,29 @@ TEST(Classify, StraightRiseWhoseMinimaDipIsALeakWhenRssRisesBesideIt) {
   EXPECT_EQ(contradiction(flat), "") << flat.reason;
 }
 
+// The books rise while all the program holds (the books plus its own mappings) is settled: held
+// contains every byte the books gain, so the part and the whole disagree (here the program moves
+// memory from its own pool to the heap). Not a leak: unresolved, and the verdict does not
+// contradict the leaking books row. The same rise with the pool flat shows in held: leak.
+TEST(Classify, BooksRisingWhileAllTheProgramHoldsIsSettledIsNoLeak) {
+  auto run = [](bool transfer) {
+    Signals sig;
+    sig.live_bytes = make(
+        400, [&](double u) { return 16 * kMiB + 1.5 * kMiB * u; }, 0.05 * kMiB, 11);
+    sig.mmap_bytes = make(
+        400, [&](double u) { return 100 * kMiB - (transfer ? 1.5 * kMiB * u : 0); }, 0.05 * kMiB,
+        12);
+    sig.rss = make(
+        400, [&](double u) { return 130 * kMiB + (transfer ? 0 : 1.5 * kMiB * u); }, 0.05 * kMiB,
+        13);
+    return classify(sig);
+  };
+  const auto moved = run(true);
+  EXPECT_EQ(moved.verdict, Verdict::kUnresolved) << moved.reason;
+  EXPECT_EQ(contradiction(moved), "") << moved.reason;
+  const auto grown = run(false);
+  EXPECT_EQ(grown.verdict, Verdict::kLeak) << grown.reason;
+}
+
 }  // namespace
 }  // namespace arenalab::analysis
