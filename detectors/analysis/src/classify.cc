@@ -2593,9 +2593,10 @@ bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o);
 //   and held are flat, so the process's mapped size (vm_size, VmSize) growing is mappings being
 //   added: a program that keeps mapping files and never unmaps them grows its address space and
 //   its resident file pages without bound. vm_size does not leak: bounded; vm_size leaks:
-//   non-heap-growth, file-backed mappings that keep growing. Without vm_size (timelines written
-//   before it was recorded) the file-backed growth reads bounded as before, and the reason says
-//   the mappings' growth was not measured.
+//   non-heap-growth, file-backed mappings that keep growing; vm_size cannot be told yet:
+//   unresolved (neither is shown). Without vm_size (timelines written before it was recorded)
+//   the file-backed growth reads bounded as before, and the reason says the mappings' growth was
+//   not measured.
 // Without the parts (timelines written before they were recorded) both read non-heap-growth.
 bool decide_outside_anonymous(const Inputs& in, Classification& out) {
   if (!(in.rss_total && in.rss_total != in.rss && in.rss_total->verdict == Verdict::kLeak &&
@@ -2617,6 +2618,16 @@ bool decide_outside_anonymous(const Inputs& in, Classification& out) {
         in.rss_total->rate);
     out.rss_signal = "rss";
     project(out, in.rss_total);
+    return true;
+  }
+  if (file_only && in.vm_size && in.vm_size->verdict == Verdict::kUnresolved) {
+    set(out, Verdict::kUnresolved, std::min(in.rss_file->confidence, 0.5),
+        "rss " + in.rss_total->reason + besides + file_part + ", and vm_size " +
+            in.vm_size->reason +
+            ": pages of files the program has mapped become resident, and whether its mappings "
+            "keep growing (growth outside malloc) or not (page cache, bounded by them) cannot be "
+            "told yet");
+    out.rss_signal = "rss";
     return true;
   }
   if (file_only) {
