@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,8 +259,16 @@ static void m_filemap(long size_mib) {
 }
 // mapping leak: a new SIZE MiB file (default 4) made every 250 ms in a temp dir, mapped
 // read-only (MAP_SHARED), read whole, never unmapped (unlinked once mapped; the dir removed at
-// the end): the address space and the resident file pages grow without bound, nothing allocated
+// the end, also when stopped by SIGINT or SIGTERM, as watch --duration stops it): the address
+// space and the resident file pages grow without bound, nothing allocated
+static volatile sig_atomic_t g_stop;
+static void on_stop(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
 static void m_mapleak(long size_mib) {
+  signal(SIGINT, on_stop);
+  signal(SIGTERM, on_stop);
   const char* tmp = getenv("TMPDIR");
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/probe-mapleak-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -269,7 +278,7 @@ static void m_mapleak(long size_mib) {
   memset(buf, 7, sizeof buf);
   double end = now() + T;
   long sum = 0;
-  for (int i = 0; now() < end; i++) {
+  for (int i = 0; now() < end && !g_stop; i++) {
     char path[4200];
     snprintf(path, sizeof path, "%s/%d", dir, i);
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
