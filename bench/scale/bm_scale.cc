@@ -412,10 +412,10 @@ void agreement_table(const std::string& dir, std::size_t n, int seeds) {
       Gen g(c, n, 1000 + static_cast<std::uint64_t>(seed));
       an::Signals full;
       an::SignalThinner thin;
-      an::Series* const dst[] = {&full.rss,       &full.rss_anon, &full.live_bytes,
-                                 &full.allocated, &full.active,   &full.resident,
-                                 &full.mapped,    &full.retained, &full.mmap_bytes,
-                                 &full.rss_file,  &full.rss_shmem};
+      an::Series* const dst[] = {&full.rss,       &full.rss_anon,  &full.live_bytes,
+                                 &full.allocated, &full.active,    &full.resident,
+                                 &full.mapped,    &full.retained,  &full.mmap_bytes,
+                                 &full.rss_file,  &full.rss_shmem, &full.vm_size};
       for (std::size_t i = 0; i < n; ++i) {
         const tl::Sample s = g.next(i);
         const an::SignalRow row = an::signal_row(s);

@@ -175,7 +175,7 @@ Signals cut_at(const Signals& s, double t_end) {
   p.rss = cut(s.rss), p.rss_anon = cut(s.rss_anon), p.live_bytes = cut(s.live_bytes);
   p.allocated = cut(s.allocated), p.resident = cut(s.resident), p.mapped = cut(s.mapped);
   p.retained = cut(s.retained), p.mmap_bytes = cut(s.mmap_bytes);
-  p.rss_file = cut(s.rss_file), p.rss_shmem = cut(s.rss_shmem);
+  p.rss_file = cut(s.rss_file), p.rss_shmem = cut(s.rss_shmem), p.vm_size = cut(s.vm_size);
   return p;
 }
 

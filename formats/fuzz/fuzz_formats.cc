@@ -98,7 +98,7 @@ void timeline(std::string_view text) {
     prev = s.t_ms;
     for (const auto* v :
          {&s.rss, &s.rss_anon, &s.live_bytes, &s.live_allocs, &s.mmap_bytes, &s.allocated,
-          &s.active, &s.resident, &s.mapped, &s.retained, &s.rss_file, &s.rss_shmem})
+          &s.active, &s.resident, &s.mapped, &s.retained, &s.rss_file, &s.rss_shmem, &s.vm_size})
       if (!bytes_ok(*v)) std::abort();
   }
 }

@@ -114,6 +114,9 @@ class FastLine {
         case 11:
           if (!bytes(out.rss_shmem)) return false;
           break;
+        case 12:
+          if (!bytes(out.vm_size)) return false;
+          break;
         case 9:  // after_purge
           if (literal("true"))
             out.after_purge = true;
@@ -145,8 +148,9 @@ class FastLine {
                                                  "gauges",
                                                  "after_purge",
                                                  "rss_file",
-                                                 "rss_shmem"};
-    for (int i = 0; i < 12; ++i)
+                                                 "rss_shmem",
+                                                 "vm_size"};
+    for (int i = 0; i < 13; ++i)
       if (k == kKeys[i]) return i;
     return -1;
   }
@@ -283,6 +287,7 @@ Result<Sample> parse_sample(const std::string& line) {
     s.rss_anon = opt_bytes(j, "rss_anon", "");
     s.rss_file = opt_bytes(j, "rss_file", "");
     s.rss_shmem = opt_bytes(j, "rss_shmem", "");
+    s.vm_size = opt_bytes(j, "vm_size", "");
     s.live_bytes = opt_bytes(j, "live_bytes", "");
     s.live_allocs = opt_bytes(j, "live_allocs", "");
     s.mmap_bytes = opt_bytes(j, "mmap_bytes", "");
@@ -505,6 +510,7 @@ std::string sample_line(const Sample& s) {
   put(j, "rss_anon", s.rss_anon);
   put(j, "rss_file", s.rss_file);
   put(j, "rss_shmem", s.rss_shmem);
+  put(j, "vm_size", s.vm_size);
   put(j, "live_bytes", s.live_bytes);
   put(j, "live_allocs", s.live_allocs);
   put(j, "mmap_bytes", s.mmap_bytes);
@@ -538,6 +544,8 @@ Series series(const Timeline& tl, const std::string& signal) {
       v = s.rss_file;
     } else if (signal == "rss_shmem") {
       v = s.rss_shmem;
+    } else if (signal == "vm_size") {
+      v = s.vm_size;
     } else if (signal == "live_bytes") {
       v = s.live_bytes;
     } else if (signal == "live_allocs") {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,6 +257,44 @@ static void m_filemap(long size_mib) {
   }
   sink = (char)sum;
 }
+// mapping leak: a new SIZE MiB file (default 4) made every 250 ms in a temp dir, mapped
+// read-only (MAP_SHARED), read whole, never unmapped (unlinked once mapped; the dir removed at
+// the end, also when stopped by SIGINT or SIGTERM, as watch --duration stops it): the address
+// space and the resident file pages grow without bound, nothing allocated
+static volatile sig_atomic_t g_stop;
+static void on_stop(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+static void m_mapleak(long size_mib) {
+  signal(SIGINT, on_stop);
+  signal(SIGTERM, on_stop);
+  const char* tmp = getenv("TMPDIR");
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/probe-mapleak-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(dir)) abort();
+  size_t size = (size_t)(size_mib > 0 ? size_mib : 4) << 20;
+  static char buf[1 << 20];
+  memset(buf, 7, sizeof buf);
+  double end = now() + T;
+  long sum = 0;
+  for (int i = 0; now() < end && !g_stop; i++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%d", dir, i);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) abort();
+    for (size_t w = 0; w < size; w += sizeof buf)
+      if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) abort();
+    char* p = mmap(0, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) abort();
+    unlink(path);
+    close(fd);
+    for (size_t o = 0; o < size; o += 4096) sum += p[o];
+    nap(0.25);
+  }
+  rmdir(dir);
+  sink = (char)sum;
+}
 // per-thread leaks: N threads, each with churn and a leak of 8 KiB/s
 static void* leaker(void* a) {
   unsigned s = (unsigned)(uintptr_t)a;
@@ -437,6 +476,8 @@ int main(int argc, char** argv) {
     m_bigslow(a, b);
   else if (!strcmp(m, "filemap"))
     m_filemap(a);
+  else if (!strcmp(m, "mapleak"))
+    m_mapleak(a);
   else if (!strcmp(m, "onethread"))
     m_onethread((int)a, b);
   else if (!strcmp(m, "vecdouble"))

@@ -37,6 +37,9 @@ TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
     ASSERT_TRUE(s.rss_anon && s.rss_file && s.rss_shmem) << "t_ms " << s.t_ms;
     EXPECT_EQ(*s.rss, *s.rss_anon + *s.rss_file + *s.rss_shmem) << "t_ms " << s.t_ms;
     EXPECT_GT(*s.rss_file, 0) << "the program's own text is file-backed; t_ms " << s.t_ms;
+    // The mapped size from the same read (VmSize): every mapping, resident or not.
+    ASSERT_TRUE(s.vm_size) << "t_ms " << s.t_ms;
+    EXPECT_GE(*s.vm_size, *s.rss) << "t_ms " << s.t_ms;
     EXPECT_TRUE(s.live_bytes.has_value()) << "count mode counts live bytes; t_ms " << s.t_ms;
     EXPECT_TRUE(s.mmap_reserved_bytes.has_value()) << "PROT_NONE mappings apart; t_ms " << s.t_ms;
   }
@@ -56,6 +59,7 @@ TEST(TimelineFromTheInterposer, ReadsBackWithTheFormatsReader) {
     EXPECT_EQ(again->rss, s->rss);
     EXPECT_EQ(again->rss_file, s->rss_file);
     EXPECT_EQ(again->rss_shmem, s->rss_shmem);
+    EXPECT_EQ(again->vm_size, s->vm_size);
     EXPECT_EQ(again->live_bytes, s->live_bytes);
     EXPECT_EQ(again->live_allocs, s->live_allocs);
     EXPECT_EQ(again->mmap_bytes, s->mmap_bytes);

@@ -288,10 +288,10 @@ void expect_same(const Result<Sample>& a, const Result<Sample>& b, const std::st
     return;
   }
   EXPECT_EQ(a->t_ms, b->t_ms) << line;
-  for (auto f :
-       {&Sample::rss, &Sample::rss_anon, &Sample::rss_file, &Sample::rss_shmem, &Sample::live_bytes,
-        &Sample::live_allocs, &Sample::mmap_bytes, &Sample::mmap_reserved_bytes, &Sample::allocated,
-        &Sample::active, &Sample::resident, &Sample::mapped, &Sample::retained})
+  for (auto f : {&Sample::rss, &Sample::rss_anon, &Sample::rss_file, &Sample::rss_shmem,
+                 &Sample::vm_size, &Sample::live_bytes, &Sample::live_allocs, &Sample::mmap_bytes,
+                 &Sample::mmap_reserved_bytes, &Sample::allocated, &Sample::active,
+                 &Sample::resident, &Sample::mapped, &Sample::retained})
     EXPECT_EQ((*a).*f, (*b).*f) << line;
   EXPECT_EQ(a->gauges, b->gauges) << line;
   EXPECT_EQ(a->after_purge, b->after_purge) << line;
@@ -306,6 +306,9 @@ TEST(Timeline, FastPathAgreesWithTheGeneralParser) {
       R"({"t_ms":5,"rss":7340032,"rss_anon":4194304,"rss_file":2097152,"rss_shmem":1048576})",
       R"({"t_ms":5,"rss_file":1,"rss_file":2})",  // duplicate key
       R"({"t_ms":5,"rss_shmem":-3})",
+      R"({"t_ms":5,"rss":7340032,"vm_size":123731968})",
+      R"({"t_ms":5,"vm_size":1,"vm_size":2})",  // duplicate key
+      R"({"t_ms":5,"vm_size":-4096})",
       R"({"t_ms":1e3,"rss":1.5e9,"rss_anon":0.1,"alloc":{"active":3,"resident":4,"other":5}})",
       R"({"t_ms":2.25,"rss":null,"alloc":null,"gauges":{"store":123,"x":null},"after_purge":true})",
       R"({"t_ms":7,"rss":1,"sampled_live_bytes":99,"after_purge":false})",

@@ -24,7 +24,7 @@ namespace {
 
 std::uint64_t vm_size() {
   auto s = arenalab::procfs::read_status();
-  return s.ok() ? s->vm_size : 0;
+  return s.ok() && s->vm_size ? *s->vm_size : 0;
 }
 
 // Payload of key k: its 8-byte index, then a byte pattern.

@@ -363,6 +363,7 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
     if (st->rss_anon) s.rss_anon = static_cast<double>(*st->rss_anon);
     if (st->rss_file) s.rss_file = static_cast<double>(*st->rss_file);
     if (st->rss_shmem) s.rss_shmem = static_cast<double>(*st->rss_shmem);
+    if (st->vm_size) s.vm_size = static_cast<double>(*st->vm_size);
     samples.push_back(s);
   };
   // A first sample at start: a smoke cell may end before the first tick.

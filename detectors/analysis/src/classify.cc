@@ -2515,6 +2515,7 @@ struct Inputs {
   const SeriesVerdict* rss_total = nullptr;  // rss: anonymous + file-backed + shared
   const SeriesVerdict* rss_file = nullptr;   // its file-backed part (absent in old timelines)
   const SeriesVerdict* rss_shmem = nullptr;  // its shared-memory part
+  const SeriesVerdict* vm_size = nullptr;    // the mappings' size, resident or not (VmSize)
   std::string books_signal;
   Series held_s;  // the held series (a sum when the program maps its own)
   const Series* rss_s = nullptr;
@@ -2568,6 +2569,7 @@ Inputs gather(const Signals& sig, const Options& o, Classification& out) {
   in.rss_total = find("rss");
   in.rss_file = find("rss_file");
   in.rss_shmem = find("rss_shmem");
+  in.vm_size = find("vm_size");
   in.footprint = find("resident") ? find("resident") : find("mapped");
   return in;
 }
@@ -2592,7 +2594,14 @@ bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o);
 //   unmaps or closes it: growth outside malloc, non-heap-growth;
 // - file-backed pages (rss_file) growing while shared memory does not are pages of files the
 //   program has mapped becoming resident as it reads them: page cache, clean and reclaimable,
-//   bounded by the mappings, not memory the program keeps allocating: bounded.
+//   bounded by the mappings - but only while the mappings themselves do not grow. Here rss_anon
+//   and held are flat, so the process's mapped size (vm_size, VmSize) growing is mappings being
+//   added: a program that keeps mapping files and never unmaps them grows its address space and
+//   its resident file pages without bound. vm_size does not leak: bounded; vm_size leaks:
+//   non-heap-growth, file-backed mappings that keep growing; vm_size cannot be told yet:
+//   unresolved (neither is shown). Without vm_size (timelines written before it was recorded)
+//   the file-backed growth reads bounded as before, and the reason says the mappings' growth was
+//   not measured.
 // Without the parts (timelines written before they were recorded) both read non-heap-growth.
 bool decide_outside_anonymous(const Inputs& in, Classification& out) {
   if (!(in.rss_total && in.rss_total != in.rss && in.rss_total->verdict == Verdict::kLeak &&
@@ -2600,11 +2609,37 @@ bool decide_outside_anonymous(const Inputs& in, Classification& out) {
     return false;
   const std::string besides = " while " + out.rss_signal + " " + in.rss->reason + " and " +
                               out.held_signal + " " + in.held->reason;
-  if (in.rss_file && in.rss_shmem && in.rss_file->verdict == Verdict::kLeak &&
-      in.rss_shmem->verdict != Verdict::kLeak && in.rss_shmem->verdict != Verdict::kUnresolved) {
+  const bool file_only = in.rss_file && in.rss_shmem && in.rss_file->verdict == Verdict::kLeak &&
+                         in.rss_shmem->verdict != Verdict::kLeak &&
+                         in.rss_shmem->verdict != Verdict::kUnresolved;
+  const std::string file_part = ", and rss_file " + (in.rss_file ? in.rss_file->reason : "") +
+                                " while rss_shmem " + (in.rss_shmem ? in.rss_shmem->reason : "");
+  if (file_only && in.vm_size && in.vm_size->verdict == Verdict::kLeak) {
+    set(out, Verdict::kNonHeapGrowth, in.rss_total->confidence,
+        "rss " + in.rss_total->reason + besides + file_part + ", and vm_size " +
+            in.vm_size->reason +
+            ": file-backed mappings that keep growing (the program keeps mapping files and "
+            "does not unmap them): growth outside malloc",
+        in.rss_total->rate);
+    out.rss_signal = "rss";
+    project(out, in.rss_total);
+    return true;
+  }
+  if (file_only && in.vm_size && in.vm_size->verdict == Verdict::kUnresolved) {
+    set(out, Verdict::kUnresolved, std::min(in.rss_file->confidence, 0.5),
+        "rss " + in.rss_total->reason + besides + file_part + ", and vm_size " +
+            in.vm_size->reason +
+            ": pages of files the program has mapped become resident, and whether its mappings "
+            "keep growing (growth outside malloc) or not (page cache, bounded by them) cannot be "
+            "told yet");
+    out.rss_signal = "rss";
+    return true;
+  }
+  if (file_only) {
     set(out, Verdict::kBounded, 0.7 * in.rss_file->confidence,
-        "rss " + in.rss_total->reason + besides + ", and rss_file " + in.rss_file->reason +
-            " while rss_shmem " + in.rss_shmem->reason +
+        "rss " + in.rss_total->reason + besides + file_part +
+            (in.vm_size ? ", and vm_size " + in.vm_size->reason
+                        : " (the mappings' growth was not measured: no vm_size)") +
             ": pages of files the program has mapped becoming resident (page cache, clean and "
             "reclaimable, bounded by the mappings), not memory it keeps allocating");
     out.rss_signal = "rss";

@@ -151,8 +151,8 @@ std::size_t SignalThinner::rows_kept() const {
 Signals SignalThinner::signals() const {
   Signals sig;
   Series* const series[kSignalCount] = {
-      &sig.rss,    &sig.rss_anon, &sig.live_bytes, &sig.allocated, &sig.active,   &sig.resident,
-      &sig.mapped, &sig.retained, &sig.mmap_bytes, &sig.rss_file,  &sig.rss_shmem};
+      &sig.rss,    &sig.rss_anon, &sig.live_bytes, &sig.allocated, &sig.active,    &sig.resident,
+      &sig.mapped, &sig.retained, &sig.mmap_bytes, &sig.rss_file,  &sig.rss_shmem, &sig.vm_size};
   for_each_kept([&](const SignalRow& r) {
     for (std::size_t j = 0; j < kSignalCount; ++j)
       if (std::isfinite(r.v[j])) {

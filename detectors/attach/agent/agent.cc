@@ -194,6 +194,7 @@ void write_sample(const arenalab::Identification& id, bool id_ok, bool final,
   if (r.anon >= 0) l.add(",\"rss_anon\":%lld", r.anon);
   if (r.file >= 0) l.add(",\"rss_file\":%lld", r.file);
   if (r.shmem >= 0) l.add(",\"rss_shmem\":%lld", r.shmem);
+  if (r.vm >= 0) l.add(",\"vm_size\":%lld", r.vm);
   // The books within their share of this thread's time (StatsPacer: glibc's mallinfo2 walks
   // every free chunk under the arena's lock); the final sample always reads them.
   static arenalab::StatsPacer books;

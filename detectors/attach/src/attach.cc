@@ -137,6 +137,7 @@ bool take_sample(int proc_fd, const Target& t, const std::optional<std::string>&
   if (auto it = f.find("RssAnon"); it != f.end()) s->rss_anon = static_cast<double>(it->second);
   if (auto it = f.find("RssFile"); it != f.end()) s->rss_file = static_cast<double>(it->second);
   if (auto it = f.find("RssShmem"); it != f.end()) s->rss_shmem = static_cast<double>(it->second);
+  if (auto it = f.find("VmSize"); it != f.end()) s->vm_size = static_cast<double>(it->second);
   put(f, "VmSwap", "swap");
   // smaps_rollup: the proportional shares (memory shared with forks and other processes is
   // split between them). It walks every mapping under the target's mmap lock: see docs/attach.md.

@@ -181,6 +181,7 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
       if (st->rss_anon) s.rss_anon = static_cast<double>(*st->rss_anon);
       if (st->rss_file) s.rss_file = static_cast<double>(*st->rss_file);
       if (st->rss_shmem) s.rss_shmem = static_cast<double>(*st->rss_shmem);
+      if (st->vm_size) s.vm_size = static_cast<double>(*st->vm_size);
     }
     if (auto u = g->read_usage(); u.current)
       s.gauges["cgroup_usage"] = static_cast<double>(*u.current);

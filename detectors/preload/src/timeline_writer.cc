@@ -179,6 +179,7 @@ void timeline_write_sample(bool final, bool after_purge) {
   if (r.anon >= 0) b.str(",\"rss_anon\":").i64(r.anon);
   if (r.file >= 0) b.str(",\"rss_file\":").i64(r.file);
   if (r.shmem >= 0) b.str(",\"rss_shmem\":").i64(r.shmem);
+  if (r.vm >= 0) b.str(",\"vm_size\":").i64(r.vm);
   if (g_session.mode_flags & kCount) {
     long long bytes, allocs;
     sum_slots(&bytes, &allocs);

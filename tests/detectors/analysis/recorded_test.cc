@@ -210,5 +210,33 @@ TEST(RecordedRegressions, VerdictsTheirLabelsAsk) {
   fs::remove_all(tmpl);
 }
 
+// A program that keeps mapping files (c_patterns mapleak: a new 4 MiB file mapped and read every
+// 250 ms, never unmapped) grows rss_file as a file read through one mapping does; only its
+// mapped size (vm_size) tells them apart. With vm_size it is non-heap-growth (the
+// RecordedRegressions label); the same timeline without vm_size (as written before it was recorded)
+// reads as before, bounded, and the reason says the mappings' growth was not measured.
+TEST(RecordedRegressions, MappingLeakWithoutVmSizeReadsAsBefore) {
+  const auto [files, skip] =
+      recorded_corpus(ARENALAB_REGRESSIONS, "non-heap__c-mapleak-4M-files__glibc");
+  if (!skip.empty()) GTEST_SKIP() << skip;
+  ASSERT_EQ(files.size(), 1u);
+  char tmpl[] = "/tmp/arenalab-regressions-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = decompress(files[0], tmpl);
+  ASSERT_FALSE(path.empty()) << "cannot decompress " << files[0];
+  auto tl = timeline::read_timeline(path);
+  fs::remove_all(tmpl);
+  ASSERT_TRUE(static_cast<bool>(tl)) << tl.error().message;
+  Signals sig = signals_from_timeline(*tl);
+  ASSERT_FALSE(sig.vm_size.empty());
+  const auto with = classify(sig);
+  EXPECT_EQ(with.verdict, Verdict::kNonHeapGrowth) << with.reason;
+  EXPECT_NE(with.reason.find("vm_size"), std::string::npos) << with.reason;
+  sig.vm_size = {};
+  const auto without = classify(sig);
+  EXPECT_EQ(without.verdict, Verdict::kBounded) << without.reason;
+  EXPECT_NE(without.reason.find("not measured"), std::string::npos) << without.reason;
+}
+
 }  // namespace
 }  // namespace arenalab::analysis

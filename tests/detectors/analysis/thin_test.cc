@@ -48,6 +48,7 @@ void expect_same(const Signals& a, const Signals& b) {
   expect_same(a.rss_anon, b.rss_anon, "rss_anon");
   expect_same(a.rss_file, b.rss_file, "rss_file");
   expect_same(a.rss_shmem, b.rss_shmem, "rss_shmem");
+  expect_same(a.vm_size, b.vm_size, "vm_size");
   expect_same(a.live_bytes, b.live_bytes, "live_bytes");
   expect_same(a.allocated, b.allocated, "allocated");
   expect_same(a.active, b.active, "active");

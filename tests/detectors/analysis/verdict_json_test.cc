@@ -24,6 +24,7 @@ TEST(VerdictJson, SignalsFromTimelineKeepAbsentFiguresEmpty) {
   EXPECT_TRUE(sig.mmap_bytes.empty());
   EXPECT_TRUE(sig.rss_file.empty());  // not measured: absent, never 0
   EXPECT_TRUE(sig.rss_shmem.empty());
+  EXPECT_TRUE(sig.vm_size.empty());
   Options o;
   o.limit_bytes = 4e8;
   const auto c = classify(sig, o);

@@ -151,8 +151,8 @@ def check_rss_files(tag, out, backend, pid):
     got = header.get("allocator", {})
     check(got.get("backend") == backend and got.get("verified") is False,
           f"{tag}: allocator {got}, expected {backend} by its mapped library")
-    check(len(samples) >= 10 and all(k in s for k in ("rss", "rss_anon", "rss_file", "rss_shmem")
-                                    for s in samples),
+    parts = ("rss", "rss_anon", "rss_file", "rss_shmem", "vm_size")
+    check(len(samples) >= 10 and all(k in s for k in parts for s in samples),
           f"{tag}: {len(samples)} samples, first {samples[:1]}")
     with open(os.path.join(out, "attach.json")) as f:
         rec = json.load(f)

@@ -41,6 +41,7 @@ SignalRow signal_row(const timeline::Sample& s) {
   put(kMmapBytesIdx, s.mmap_bytes);
   put(kRssFileIdx, s.rss_file);
   put(kRssShmemIdx, s.rss_shmem);
+  put(kVmSizeIdx, s.vm_size);
   // attach's level rss wrote them as gauges before they had fields of their own
   auto gauge = [&](SignalIndex i, const char* name) {
     if (std::isfinite(r.v[i])) return;

@@ -17,6 +17,7 @@ Signals signals_from_timeline(const timeline::Timeline& tl) {
   sig.rss_anon = get("rss_anon");
   sig.rss_file = get("rss_file");
   sig.rss_shmem = get("rss_shmem");
+  sig.vm_size = get("vm_size");
   // attach's level rss wrote them as gauges before they had fields of their own
   if (sig.rss_file.empty()) sig.rss_file = get("gauge:rss_file");
   if (sig.rss_shmem.empty()) sig.rss_shmem = get("gauge:rss_shmem");

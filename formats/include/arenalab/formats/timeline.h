@@ -55,6 +55,9 @@ struct Sample {
   // rss_file + rss_shmem). Absent in timelines written before they were recorded.
   Opt rss_file;
   Opt rss_shmem;
+  // The process's mapped size (/proc status VmSize): every mapping, resident or not. Absent in
+  // timelines written before it was recorded.
+  Opt vm_size;
   Opt live_bytes;  // malloc family, count mode and above
   Opt live_allocs;
   Opt mmap_bytes;           // anonymous mmap the program made itself, accessible (not PROT_NONE)
@@ -120,9 +123,10 @@ Result<Sample> parse_sample(const std::string& line);
 std::string header_line(const Header& h);
 std::string sample_line(const Sample& s);
 
-// The series of one named signal ("rss", "rss_anon", "rss_file", "rss_shmem", "live_bytes",
-// "live_allocs", "mmap_bytes", "mmap_reserved_bytes", "allocated", "active", "resident", "mapped",
-// "retained", "gauge:<name>") as (t_ms, value) pairs, skipping samples where it is absent.
+// The series of one named signal ("rss", "rss_anon", "rss_file", "rss_shmem", "vm_size",
+// "live_bytes", "live_allocs", "mmap_bytes", "mmap_reserved_bytes", "allocated", "active",
+// "resident", "mapped", "retained", "gauge:<name>") as (t_ms, value) pairs, skipping samples where
+// it is absent.
 struct Series {
   std::vector<double> t_ms;
   std::vector<double> value;

@@ -18,7 +18,7 @@ namespace arenalab::procfs {
 struct Status {
   std::uint64_t vm_rss = 0;                // VmRSS
   std::uint64_t vm_hwm = 0;                // VmHWM: peak RSS
-  std::uint64_t vm_size = 0;               // VmSize
+  std::optional<std::uint64_t> vm_size;    // VmSize: every mapping, resident or not
   std::optional<std::uint64_t> rss_anon;   // RssAnon
   std::optional<std::uint64_t> rss_file;   // RssFile
   std::optional<std::uint64_t> rss_shmem;  // RssShmem

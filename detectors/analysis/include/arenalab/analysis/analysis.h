@@ -147,6 +147,7 @@ struct PurgeProbe {
 struct Signals {
   Series rss, rss_anon;               // resident set (total, anonymous)
   Series rss_file, rss_shmem;         // RSS's file-backed and shared-memory (memfd, shm) parts
+  Series vm_size;                     // the process's mapped size (VmSize), resident or not
   Series live_bytes;                  // what the program holds, counted by the interposer
   Series allocated;                   // the allocator's books: allocated bytes
   Series active;                      // ... bytes in pages with live blocks (jemalloc)
@@ -166,11 +167,12 @@ struct NamedSignal {
   const char* name;
   const Series* series;
 };
-inline std::array<NamedSignal, 10> named_signals(const Signals& sig) {
+inline std::array<NamedSignal, 11> named_signals(const Signals& sig) {
   return {{{"rss", &sig.rss},
            {"rss_anon", &sig.rss_anon},
            {"rss_file", &sig.rss_file},
            {"rss_shmem", &sig.rss_shmem},
+           {"vm_size", &sig.vm_size},
            {"live_bytes", &sig.live_bytes},
            {"allocated", &sig.allocated},
            {"resident", &sig.resident},

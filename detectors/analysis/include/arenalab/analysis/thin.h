@@ -28,6 +28,7 @@ enum SignalIndex : std::size_t {
   kMmapBytesIdx,
   kRssFileIdx,
   kRssShmemIdx,
+  kVmSizeIdx,
   kSignalCount
 };
 

@@ -43,10 +43,12 @@ inline void read_statm_rss(long long* rss, long long* anon) {
 // read through a mapping (page cache, bounded by the file) and a memfd that leaks look the same
 // there. status costs more than statm (the kernel formats some fifty fields; docs/interposer.md
 // gives the sampler's cost with each). No allocation, no stdio.
+// The same read gives the process's mapped size (VmSize: every mapping, resident or not), which
+// tells a fixed mapping becoming resident from mappings that keep being added.
 // A part the kernel does not print (before 4.5) stays -1; an unreadable status falls back to
-// statm for rss and anon.
+// statm for rss and anon (vm stays -1: not measured).
 struct RssParts {
-  long long rss = -1, anon = -1, file = -1, shmem = -1;
+  long long rss = -1, anon = -1, file = -1, shmem = -1, vm = -1;
 };
 inline RssParts read_status_rss() {
   RssParts out;
@@ -68,12 +70,13 @@ inline RssParts read_status_rss() {
     return out;
   }
   buf[n] = 0;
-  // "Name:\t   1234 kB\n" lines; only the four names below are read.
+  // "Name:\t   1234 kB\n" lines; only the five names below are read.
   struct Key {
     const char* name;
     unsigned len;
     long long* dst;
-  } keys[] = {{"VmRSS:", 6, &out.rss},
+  } keys[] = {{"VmSize:", 7, &out.vm},
+              {"VmRSS:", 6, &out.rss},
               {"RssAnon:", 8, &out.anon},
               {"RssFile:", 8, &out.file},
               {"RssShmem:", 9, &out.shmem}};
