@@ -77,56 +77,33 @@ class FastLine {
         if (seen & (1u << k)) return false;  // duplicate: let the general parser decide
         seen |= 1u << k;
       }
-      switch (k) {
-        case 0: {  // t_ms
-          double t;
-          if (!number(t) || !(t >= 0 && t <= kMaxTimeMs)) return false;
-          out.t_ms = t, have_t = true;
-          break;
+      if (k >= 0 && kKeys[k].bytes) {  // a figure in bytes (or a count)
+        if (!bytes(out.*kKeys[k].bytes)) return false;
+      } else {
+        switch (k) {
+          case 0: {  // t_ms
+            double t;
+            if (!number(t) || !(t >= 0 && t <= kMaxTimeMs)) return false;
+            out.t_ms = t, have_t = true;
+            break;
+          }
+          case 7:  // alloc
+            if (!alloc(out)) return false;
+            break;
+          case 8:  // gauges
+            if (!gauges(out)) return false;
+            break;
+          case 9:  // after_purge
+            if (literal("true"))
+              out.after_purge = true;
+            else if (literal("false"))
+              out.after_purge = false;
+            else
+              return false;
+            break;
+          default:  // a key the reader ignores: only a scalar is skipped here
+            if (!skip_scalar()) return false;
         }
-        case 1:
-          if (!bytes(out.rss)) return false;
-          break;
-        case 2:
-          if (!bytes(out.rss_anon)) return false;
-          break;
-        case 3:
-          if (!bytes(out.live_bytes)) return false;
-          break;
-        case 4:
-          if (!bytes(out.live_allocs)) return false;
-          break;
-        case 5:
-          if (!bytes(out.mmap_bytes)) return false;
-          break;
-        case 6:
-          if (!bytes(out.mmap_reserved_bytes)) return false;
-          break;
-        case 7:  // alloc
-          if (!alloc(out)) return false;
-          break;
-        case 8:  // gauges
-          if (!gauges(out)) return false;
-          break;
-        case 10:
-          if (!bytes(out.rss_file)) return false;
-          break;
-        case 11:
-          if (!bytes(out.rss_shmem)) return false;
-          break;
-        case 12:
-          if (!bytes(out.vm_size)) return false;
-          break;
-        case 9:  // after_purge
-          if (literal("true"))
-            out.after_purge = true;
-          else if (literal("false"))
-            out.after_purge = false;
-          else
-            return false;
-          break;
-        default:  // a key the reader ignores: only a scalar is skipped here
-          if (!skip_scalar()) return false;
       }
       if (eat(',')) continue;
       if (!eat('}')) return false;
@@ -136,22 +113,27 @@ class FastLine {
   }
 
  private:
+  // The keys the fast path knows; a figure in bytes (or a count) names its Sample member.
+  struct Key {
+    std::string_view name;
+    Opt Sample::*bytes;
+  };
+  static constexpr Key kKeys[] = {{"t_ms", nullptr},
+                                  {"rss", &Sample::rss},
+                                  {"rss_anon", &Sample::rss_anon},
+                                  {"live_bytes", &Sample::live_bytes},
+                                  {"live_allocs", &Sample::live_allocs},
+                                  {"mmap_bytes", &Sample::mmap_bytes},
+                                  {"mmap_reserved_bytes", &Sample::mmap_reserved_bytes},
+                                  {"alloc", nullptr},
+                                  {"gauges", nullptr},
+                                  {"after_purge", nullptr},
+                                  {"rss_file", &Sample::rss_file},
+                                  {"rss_shmem", &Sample::rss_shmem},
+                                  {"vm_size", &Sample::vm_size}};
   static int top_key(std::string_view k) {
-    static constexpr std::string_view kKeys[] = {"t_ms",
-                                                 "rss",
-                                                 "rss_anon",
-                                                 "live_bytes",
-                                                 "live_allocs",
-                                                 "mmap_bytes",
-                                                 "mmap_reserved_bytes",
-                                                 "alloc",
-                                                 "gauges",
-                                                 "after_purge",
-                                                 "rss_file",
-                                                 "rss_shmem",
-                                                 "vm_size"};
-    for (int i = 0; i < 13; ++i)
-      if (k == kKeys[i]) return i;
+    for (int i = 0; i < static_cast<int>(std::size(kKeys)); ++i)
+      if (k == kKeys[i].name) return i;
     return -1;
   }
   char peek() const { return p_ < end_ ? *p_ : '\0'; }
