@@ -155,6 +155,13 @@ struct Blocks {
   double block_ms = 0;
 };
 
+// Times in ms as seconds from the first (block times as the trend tests' x).
+std::vector<double> seconds_from_first(const std::vector<double>& t_ms) {
+  std::vector<double> x(t_ms.size());
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (t_ms[i] - t_ms.front()) / 1000.0;
+  return x;
+}
+
 // Equal-time blocks over [i0, i1) of about `target` blocks (>= 2 samples each); when a period is
 // known, every block spans whole cycles, so its minimum is a trough and its median mid-cycle.
 Blocks make_blocks(const Clean& c, std::size_t i0, std::size_t i1, double period_ms,
@@ -1149,8 +1156,7 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
   tr.t1_ms = c.t[i1 - 1];
   tr.blocks = b.t.size();
   tr.block_ms = b.block_ms;
-  std::vector<double> x(b.t.size());
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;  // s
+  std::vector<double> x = seconds_from_first(b.t);
   const auto mk_med = stats::mann_kendall(x, b.med);
   const auto mk_min = stats::mann_kendall(x, b.min);
   const auto ts = stats::theil_sen(x, b.med, o.alpha, mk_med.var_s_corrected);
@@ -1326,8 +1332,7 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
   Knee k;
   const std::size_t n = b.t.size();
   if (n < 8) return k;
-  std::vector<double> x(n);
-  for (std::size_t i = 0; i < n; ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  std::vector<double> x = seconds_from_first(b.t);
   const auto& y = b.med;
   const double sse0 = hinge_fit(x, y, {}, nullptr);
   double sse1 = std::numeric_limits<double>::infinity(), sse2 = sse1;
@@ -1511,8 +1516,7 @@ void weigh_block_persistence(const Prepared& p, const Options& o, Trend& t) {
   const Blocks& b = p.all;
   const std::size_t nb = b.t.size();
   if (nb < 30) return;
-  std::vector<double> x(nb);
-  for (std::size_t i = 0; i < nb; ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  std::vector<double> x = seconds_from_first(b.t);
   const auto mk = stats::mann_kendall(x, b.med);
   const auto ts0 = stats::theil_sen(x, b.med, o.alpha, mk.var_s);
   std::vector<double> detr(nb);
@@ -1644,8 +1648,7 @@ void weigh_persistence(const Prepared& p, const Options& o, Trend& t) {
   const Blocks b = make_blocks(p.c, i0, i1, 0, o, false);
   const std::size_t nb = b.t.size();
   if (nb < 3) return;
-  std::vector<double> x(nb);
-  for (std::size_t i = 0; i < nb; ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  std::vector<double> x = seconds_from_first(b.t);
   const auto mk = stats::mann_kendall(x, b.med);
   const double m = static_cast<double>(i1 - i0) / static_cast<double>(nb);
   const double rho1 = ar1_block_rho(phi, m);
@@ -2086,8 +2089,7 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out, W
   if (!unresolved_rise && !leak_after_rise) return;
   const Blocks& b = p.all;
   if (b.t.size() < 8 || b.t.back() <= b.t.front()) return;
-  std::vector<double> x(b.t.size());
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  std::vector<double> x = seconds_from_first(b.t);
   const Shapes sh(x, b.med, p.level_ref);
   const auto& ap = fits.approach(sh);
   if (!std::isfinite(ap.sse) || !(ap.tau > 0)) return;
@@ -2149,8 +2151,7 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, 
   if (!((slowing && out.tail && out.tail->rising) || out.whole.rising)) return;
   const Blocks& b = p.all;
   if (b.t.size() < 8 || b.t.back() <= b.t.front()) return;
-  std::vector<double> x(b.t.size());
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  std::vector<double> x = seconds_from_first(b.t);
   const Shapes sh(x, b.med, p.level_ref);
   const auto& apl = fits.with_line(sh);
   if (!std::isfinite(apl.sse) || !(apl.tau > 0) || !(apl.r > 0)) return;
@@ -2339,8 +2340,7 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   if (out.verdict != Verdict::kLeak && !tail_shows && !bounded_rising) return;
   const Blocks& b = p.all;
   if (b.t.size() < 10 || b.t.back() <= b.t.front()) return;
-  std::vector<double> x(b.t.size());
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (b.t[i] - b.t.front()) / 1000.0;
+  std::vector<double> x = seconds_from_first(b.t);
   const Shapes sh(x, b.med, p.level_ref);
   const auto& apl = fits.with_line(sh);
   if (!std::isfinite(apl.sse) || !(apl.tau > 0)) return;
