@@ -967,8 +967,29 @@ bool solve_normal(std::vector<double> a, std::vector<double>& b, std::size_t n) 
 // component per cycle). nullopt with fewer than `profile_min_cycles` whole cycles.
 struct ProfileDrift {
   std::size_t cycles = 0;
-  Regression fit;  // bytes/s: the least favourable of the periods the drops allow
+  Regression fit;          // bytes/s: the least favourable of the periods the drops allow
+  double floor_bytes = 0;  // the floor the cycles return to (profile_floor), at that period
 };
+// The floor a fitted periodic profile and drift return to (README "The floor the cycles return
+// to"): the profile's lowest point - a continuous piecewise line in the phase is lowest at one of
+// its knots or ends - plus the drift, at the start and at the end of the stretch (x0_s, x1_s:
+// seconds from the fit's centre), the larger of the two in absolute value (as the level is the
+// larger of the window's first and last levels). beta: intercept, drift, then the profile's
+// `segs` columns (the first the phase u, the others max(0, u - q / segs)); ym: the value the fit
+// was centred on.
+double profile_floor(const std::vector<double>& beta, std::size_t segs, double ym, double x0_s,
+                     double x1_s) {
+  double low = std::numeric_limits<double>::infinity();
+  for (std::size_t q = 0; q <= segs; ++q) {
+    const double u = static_cast<double>(q) / static_cast<double>(segs);
+    double s = beta[2] * u;
+    for (std::size_t h = 1; h < segs; ++h)
+      s += beta[2 + h] * std::max(0.0, u - static_cast<double>(h) / static_cast<double>(segs));
+    low = std::min(low, s);
+  }
+  const double at = ym + beta[0] + low;
+  return std::max(std::fabs(at + beta[1] * x0_s), std::fabs(at + beta[1] * x1_s));
+}
 std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1, double period_ms,
                                           const Options& o) {
   const auto dl = register_drops(raw, t0, t1, period_ms);
@@ -1002,6 +1023,7 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
   struct One {
     Regression r;
     double rise = 0;
+    double floor = 0;  // bytes (profile_floor)
   };
   auto fit_at = [&](double per) -> std::optional<One> {
     const std::vector<double> at = dl->at_for(per);
@@ -1124,6 +1146,8 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
     one.rise = beta[2];
     for (std::size_t q = 1; q < segs; ++q)
       one.rise += beta[2 + q] * (1 - static_cast<double>(q) / static_cast<double>(segs));
+    one.floor =
+        profile_floor(beta, segs, ym, (ts.front() - tm) / 1000.0, (ts.back() - tm) / 1000.0);
     return one;
   };
   // The period is known only to [p_lo, p_hi] (every period there passes through every drop's
@@ -1140,6 +1164,7 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
   ProfileDrift pd;
   pd.cycles = cycles;
   pd.fit = worst->r;
+  pd.floor_bytes = worst->floor;
   return pd;
 }
 
@@ -1226,8 +1251,9 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
     const double lo_t = std::max(raw.t.front(), tr.t0_ms - cycle_ms / 2);
     const double hi_t = std::min(raw.t.back(), tr.t1_ms + cycle_ms / 2);
     const double made_of_s = (hi_t - lo_t) / 1000.0;
-    auto take_cycle_fit = [&](const Regression& fit, double bound_bytes) {
-      const double growth_pct = 100.0 * fit.slope * made_of_s / level_ref;
+    // ref: the level the growth is a share of (the series' level unless a test says less).
+    auto take_cycle_fit = [&](const Regression& fit, double bound_bytes, double ref) {
+      const double growth_pct = 100.0 * fit.slope * made_of_s / ref;
       tr.rising = fit.p < o.alpha && fit.slope_lo > 0 &&
                   (growth_pct >= o.min_drift_pct || fit.slope_lo >= o.min_leak_rate) &&
                   fit.slope * made_of_s >= o.cycle_alias_intervals * bound_bytes;
@@ -1239,18 +1265,22 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
       tr.growth_pct = growth_pct;
     };
     if (const auto cr = cycle_regression(c, raw, tr.t0_ms, tr.t1_ms, cycle_ms, o))
-      take_cycle_fit(cr->fit, cr->alias_bytes);
+      take_cycle_fit(cr->fit, cr->alias_bytes, level_ref);
     // The same regression on cycle means registered on their drops (README "Cycles registered
     // on their drops"), where the sampling alias would hide the trend: the same lines, and the
     // registration's own error in place of the alias.
     if (!tr.rising)
       if (const auto rc = registered_cycles(raw, lo_t, hi_t, cycle_ms, o))
-        take_cycle_fit(rc->fit, rc->bound_bytes);
+        take_cycle_fit(rc->fit, rc->bound_bytes, level_ref);
     // One periodic profile and a drift fitted together on the registered cycles' samples
     // (README "A periodic profile and a drift, fitted together"): the same lines; the period's
-    // error is in the test itself (its least favourable period), so no bound is added.
+    // error is in the test itself (its least favourable period), so no bound is added. Its
+    // growth is a share of the floor the cycles return to, when that is below the series' level
+    // (README "The floor the cycles return to"): what rises and falls back every cycle is not
+    // held, and a leak raises the floor.
     if (!tr.rising)
-      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o)) take_cycle_fit(pd->fit, 0);
+      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o))
+        take_cycle_fit(pd->fit, 0, std::clamp(pd->floor_bytes, 1.0, level_ref));
   }
   return tr;
 }
