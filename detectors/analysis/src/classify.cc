@@ -737,9 +737,12 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
   const auto i1 =
       static_cast<std::size_t>(std::upper_bound(raw.t.begin(), raw.t.end(), t1) - raw.t.begin());
   if (i1 < i0 + 4) return std::nullopt;
-  // Drops: a fall of at least half a cycle's swing between two consecutive samples no more than
-  // two sampling intervals apart (a gap hides where the drop was); within half a period of each
-  // other, the deepest.
+  // Drops: a fall of at least half a cycle's swing between two consecutive samples less than half
+  // a period apart; within half a period of each other, the deepest. A gap in the samples hides
+  // where in it the drop fell, and the drop is known only to the gap - its interval, as any
+  // drop's is the span between the samples either side (README "A drop across a gap"). Less than
+  // half a period holds at most one drop, and the gap's middle stays within a quarter of a period
+  // of it, the tolerance consecutive drops are matched to whole periods with.
   struct Drop {
     std::size_t i;  // the sample before it
     double depth;
@@ -747,7 +750,7 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
   std::vector<Drop> drops;
   for (std::size_t i = i0; i + 1 < i1; ++i) {
     const double d = raw.v[i] - raw.v[i + 1];
-    if (!(d >= full_swing / 2) || raw.t[i + 1] - raw.t[i] > 2 * dt) continue;
+    if (!(d >= full_swing / 2) || !(raw.t[i + 1] - raw.t[i] < period_ms / 2)) continue;
     // A fall just after a rise of half its size or more is a spike coming back, not a cycle's end.
     if (i > i0 && raw.v[i] - raw.v[i - 1] >= d / 2) continue;
     if (!drops.empty() && raw.t[i] - raw.t[drops.back().i] < period_ms / 2) {
