@@ -1129,7 +1129,37 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
         obs += (sum[j] / mm) * (sum[j] / mm);
         nc += 1;
       }
-      if (nc > 2 && pred > 0) var_b *= std::max(1.0, obs / (nc - 2) / (pred / nc));
+      // The cycles' scatter is read about a curve through their residual means (a quadratic in
+      // time), not about the drift's line alone (README "The cycles' scatter about a curve"): a
+      // leak that steps or begins late leaves its means a smooth misfit to one line, which is not
+      // the noise of a cycle; on nc - 3 degrees of freedom, so noise that does scatter the cycles
+      // is read unbiased. Needs 2 degrees of freedom (5 cycles); fewer keep the line's.
+      double obs_df = nc - 2;
+      if (nc > 4) {
+        std::vector<double> xs(sum.size(), 0.0);  // each cycle's mean time, s from the centre
+        for (std::size_t i = 0; i < n; ++i)
+          if (keep[i]) xs[cyc[i]] += (ts[i] - tm) / 1000.0;
+        std::vector<double> a(9, 0.0), q(3, 0.0), xr, rr;
+        for (std::size_t j = 0; j < sum.size(); ++j) {
+          if (!(cnt[j] > 0)) continue;
+          const double x = xs[j] / cnt[j], r = sum[j] / cnt[j];
+          xr.push_back(x), rr.push_back(r);
+          const double c[3] = {1, x, x * x};
+          for (std::size_t u = 0; u < 3; ++u) {
+            q[u] += c[u] * r;
+            for (std::size_t v = 0; v < 3; ++v) a[u * 3 + v] += c[u] * c[v];
+          }
+        }
+        if (solve_normal(a, q, 3)) {
+          double ssr = 0;
+          for (std::size_t j = 0; j < xr.size(); ++j) {
+            const double e = rr[j] - q[0] - q[1] * xr[j] - q[2] * xr[j] * xr[j];
+            ssr += e * e;
+          }
+          obs = ssr, obs_df = nc - 3;
+        }
+      }
+      if (nc > 2 && pred > 0) var_b *= std::max(1.0, obs / obs_df / (pred / nc));
     }
     const double se = std::sqrt(var_b);
     One one;
