@@ -737,9 +737,12 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
   const auto i1 =
       static_cast<std::size_t>(std::upper_bound(raw.t.begin(), raw.t.end(), t1) - raw.t.begin());
   if (i1 < i0 + 4) return std::nullopt;
-  // Drops: a fall of at least half a cycle's swing between two consecutive samples no more than
-  // two sampling intervals apart (a gap hides where the drop was); within half a period of each
-  // other, the deepest.
+  // Drops: a fall of at least half a cycle's swing between two consecutive samples less than half
+  // a period apart; within half a period of each other, the deepest. A gap in the samples hides
+  // where in it the drop fell, and the drop is known only to the gap - its interval, as any
+  // drop's is the span between the samples either side (README "A drop across a gap"). Less than
+  // half a period holds at most one drop, and the gap's middle stays within a quarter of a period
+  // of it, the tolerance consecutive drops are matched to whole periods with.
   struct Drop {
     std::size_t i;  // the sample before it
     double depth;
@@ -747,7 +750,7 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
   std::vector<Drop> drops;
   for (std::size_t i = i0; i + 1 < i1; ++i) {
     const double d = raw.v[i] - raw.v[i + 1];
-    if (!(d >= full_swing / 2) || raw.t[i + 1] - raw.t[i] > 2 * dt) continue;
+    if (!(d >= full_swing / 2) || !(raw.t[i + 1] - raw.t[i] < period_ms / 2)) continue;
     // A fall just after a rise of half its size or more is a spike coming back, not a cycle's end.
     if (i > i0 && raw.v[i] - raw.v[i - 1] >= d / 2) continue;
     if (!drops.empty() && raw.t[i] - raw.t[drops.back().i] < period_ms / 2) {
@@ -967,8 +970,29 @@ bool solve_normal(std::vector<double> a, std::vector<double>& b, std::size_t n) 
 // component per cycle). nullopt with fewer than `profile_min_cycles` whole cycles.
 struct ProfileDrift {
   std::size_t cycles = 0;
-  Regression fit;  // bytes/s: the least favourable of the periods the drops allow
+  Regression fit;          // bytes/s: the least favourable of the periods the drops allow
+  double floor_bytes = 0;  // the floor the cycles return to (profile_floor), at that period
 };
+// The floor a fitted periodic profile and drift return to (README "The floor the cycles return
+// to"): the profile's lowest point - a continuous piecewise line in the phase is lowest at one of
+// its knots or ends - plus the drift, at the start and at the end of the stretch (x0_s, x1_s:
+// seconds from the fit's centre), the larger of the two in absolute value (as the level is the
+// larger of the window's first and last levels). beta: intercept, drift, then the profile's
+// `segs` columns (the first the phase u, the others max(0, u - q / segs)); ym: the value the fit
+// was centred on.
+double profile_floor(const std::vector<double>& beta, std::size_t segs, double ym, double x0_s,
+                     double x1_s) {
+  double low = std::numeric_limits<double>::infinity();
+  for (std::size_t q = 0; q <= segs; ++q) {
+    const double u = static_cast<double>(q) / static_cast<double>(segs);
+    double s = beta[2] * u;
+    for (std::size_t h = 1; h < segs; ++h)
+      s += beta[2 + h] * std::max(0.0, u - static_cast<double>(h) / static_cast<double>(segs));
+    low = std::min(low, s);
+  }
+  const double at = ym + beta[0] + low;
+  return std::max(std::fabs(at + beta[1] * x0_s), std::fabs(at + beta[1] * x1_s));
+}
 std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1, double period_ms,
                                           const Options& o) {
   const auto dl = register_drops(raw, t0, t1, period_ms);
@@ -1002,6 +1026,7 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
   struct One {
     Regression r;
     double rise = 0;
+    double floor = 0;  // bytes (profile_floor)
   };
   auto fit_at = [&](double per) -> std::optional<One> {
     const std::vector<double> at = dl->at_for(per);
@@ -1104,7 +1129,37 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
         obs += (sum[j] / mm) * (sum[j] / mm);
         nc += 1;
       }
-      if (nc > 2 && pred > 0) var_b *= std::max(1.0, obs / (nc - 2) / (pred / nc));
+      // The cycles' scatter is read about a curve through their residual means (a quadratic in
+      // time), not about the drift's line alone (README "The cycles' scatter about a curve"): a
+      // leak that steps or begins late leaves its means a smooth misfit to one line, which is not
+      // the noise of a cycle; on nc - 3 degrees of freedom, so noise that does scatter the cycles
+      // is read unbiased. Needs 2 degrees of freedom (5 cycles); fewer keep the line's.
+      double obs_df = nc - 2;
+      if (nc > 4) {
+        std::vector<double> xs(sum.size(), 0.0);  // each cycle's mean time, s from the centre
+        for (std::size_t i = 0; i < n; ++i)
+          if (keep[i]) xs[cyc[i]] += (ts[i] - tm) / 1000.0;
+        std::vector<double> a(9, 0.0), q(3, 0.0), xr, rr;
+        for (std::size_t j = 0; j < sum.size(); ++j) {
+          if (!(cnt[j] > 0)) continue;
+          const double x = xs[j] / cnt[j], r = sum[j] / cnt[j];
+          xr.push_back(x), rr.push_back(r);
+          const double c[3] = {1, x, x * x};
+          for (std::size_t u = 0; u < 3; ++u) {
+            q[u] += c[u] * r;
+            for (std::size_t v = 0; v < 3; ++v) a[u * 3 + v] += c[u] * c[v];
+          }
+        }
+        if (solve_normal(a, q, 3)) {
+          double ssr = 0;
+          for (std::size_t j = 0; j < xr.size(); ++j) {
+            const double e = rr[j] - q[0] - q[1] * xr[j] - q[2] * xr[j] * xr[j];
+            ssr += e * e;
+          }
+          obs = ssr, obs_df = nc - 3;
+        }
+      }
+      if (nc > 2 && pred > 0) var_b *= std::max(1.0, obs / obs_df / (pred / nc));
     }
     const double se = std::sqrt(var_b);
     One one;
@@ -1124,6 +1179,8 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
     one.rise = beta[2];
     for (std::size_t q = 1; q < segs; ++q)
       one.rise += beta[2 + q] * (1 - static_cast<double>(q) / static_cast<double>(segs));
+    one.floor =
+        profile_floor(beta, segs, ym, (ts.front() - tm) / 1000.0, (ts.back() - tm) / 1000.0);
     return one;
   };
   // The period is known only to [p_lo, p_hi] (every period there passes through every drop's
@@ -1140,6 +1197,7 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
   ProfileDrift pd;
   pd.cycles = cycles;
   pd.fit = worst->r;
+  pd.floor_bytes = worst->floor;
   return pd;
 }
 
@@ -1226,8 +1284,9 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
     const double lo_t = std::max(raw.t.front(), tr.t0_ms - cycle_ms / 2);
     const double hi_t = std::min(raw.t.back(), tr.t1_ms + cycle_ms / 2);
     const double made_of_s = (hi_t - lo_t) / 1000.0;
-    auto take_cycle_fit = [&](const Regression& fit, double bound_bytes) {
-      const double growth_pct = 100.0 * fit.slope * made_of_s / level_ref;
+    // ref: the level the growth is a share of (the series' level unless a test says less).
+    auto take_cycle_fit = [&](const Regression& fit, double bound_bytes, double ref) {
+      const double growth_pct = 100.0 * fit.slope * made_of_s / ref;
       tr.rising = fit.p < o.alpha && fit.slope_lo > 0 &&
                   (growth_pct >= o.min_drift_pct || fit.slope_lo >= o.min_leak_rate) &&
                   fit.slope * made_of_s >= o.cycle_alias_intervals * bound_bytes;
@@ -1239,18 +1298,22 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
       tr.growth_pct = growth_pct;
     };
     if (const auto cr = cycle_regression(c, raw, tr.t0_ms, tr.t1_ms, cycle_ms, o))
-      take_cycle_fit(cr->fit, cr->alias_bytes);
+      take_cycle_fit(cr->fit, cr->alias_bytes, level_ref);
     // The same regression on cycle means registered on their drops (README "Cycles registered
     // on their drops"), where the sampling alias would hide the trend: the same lines, and the
     // registration's own error in place of the alias.
     if (!tr.rising)
       if (const auto rc = registered_cycles(raw, lo_t, hi_t, cycle_ms, o))
-        take_cycle_fit(rc->fit, rc->bound_bytes);
+        take_cycle_fit(rc->fit, rc->bound_bytes, level_ref);
     // One periodic profile and a drift fitted together on the registered cycles' samples
     // (README "A periodic profile and a drift, fitted together"): the same lines; the period's
-    // error is in the test itself (its least favourable period), so no bound is added.
+    // error is in the test itself (its least favourable period), so no bound is added. Its
+    // growth is a share of the floor the cycles return to, when that is below the series' level
+    // (README "The floor the cycles return to"): what rises and falls back every cycle is not
+    // held, and a leak raises the floor.
     if (!tr.rising)
-      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o)) take_cycle_fit(pd->fit, 0);
+      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o))
+        take_cycle_fit(pd->fit, 0, std::clamp(pd->floor_bytes, 1.0, level_ref));
   }
   return tr;
 }

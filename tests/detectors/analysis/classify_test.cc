@@ -467,6 +467,27 @@ TEST(Issue19, LeakUnderTheSamplingAliasOfWideTeethIsALeak) {
   }
 }
 
+// Issue 19, class 2: the floor the cycles return to (README "The floor the cycles return to").
+// Teeth of 40 MiB every 6.1 s on a floor of 20 MiB: the level (the mean of the teeth) is twice
+// the floor. A leak of 0.3 MiB over the 80 s window (3.8 KiB/s, under the absolute line) adds
+// 1.5 % to the floor every cycle returns to but 0.75 % to the mean: the periodic profile and
+// drift finds it, and it is material as a share of what the program holds at its floor. The
+// teeth alone stay unclaimed. (The period is a whole number of sampling intervals and every drop
+// falls on a sample's instant, so the drops pin the period exactly: no tilt of its error.)
+TEST(Issue19, LeakRaisingTheFloorOfWideTeethIsALeak) {
+  const double cyc = 80.0 / 6.1;
+  const auto teeth = [=](double u) { return 40 * kMiB * (u * cyc - std::floor(u * cyc)); };
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    const auto b = classify_series(make(
+        801, [&](double u) { return 20 * kMiB + teeth(u); }, 0.05 * kMiB, seed));
+    EXPECT_NE(b.verdict, Verdict::kLeak) << b.reason;
+    const auto l = classify_series(make(
+        801, [&](double u) { return 20 * kMiB + teeth(u) + 0.3 * kMiB * u; }, 0.05 * kMiB, seed));
+    EXPECT_EQ(l.verdict, Verdict::kLeak) << l.reason;
+    EXPECT_LT(l.rate, Options{}.min_leak_rate);
+  }
+}
+
 // Issue 19: a leak beneath a warm-up. A cache warming up by 80 MiB (an exponential approach,
 // time constant 12 % of the window) over a leak of 2 MiB in the window (1.1 % of its level):
 // the tail after the warm-up's knee slows as the approach decays, which alone reads "leak or
