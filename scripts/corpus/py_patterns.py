@@ -5,7 +5,11 @@
 #   vecdouble RATE: a buffer appended RATE B/s, grown by doubling into a new bytearray (leak)
 #   lrulate CAP_MIB: functools.lru_cache(maxsize) of 2 KiB values filled at 2 MiB/s: full at
 #       CAP_MIB / 2 seconds, then evicting (bounded, reached late)
-import functools, sys, threading, time
+#   cleak RATE: a C extension's leak: libc malloc (ctypes) keeps RATE B/s in 4 KiB blocks while
+#       python objects churn in pymalloc beside it (leak)
+#   free90 MIB: MIB of small python objects (pymalloc) built in 3 s, 90 % of them dropped
+#       (one in ten kept, scattered over every arena), then idle (not a leak)
+import ctypes, functools, sys, threading, time
 
 mode, secs = sys.argv[1], float(sys.argv[2])
 arg = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -46,6 +50,32 @@ elif mode == "lrulate":
         for _ in range(100):  # 2 MiB/s at 10 rounds/s
             value(k)
             k += 1
+        time.sleep(0.1)
+elif mode == "cleak":
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    churn, k = {}, 0
+    while time.time() < end:
+        for _ in range(arg // 10 // 4096):
+            p = libc.malloc(4096)
+            ctypes.memset(p, 7, 4096)
+        for _ in range(2000):
+            churn[k % 3000] = (k, str(k) * 3, [k])
+            k += 1
+        time.sleep(0.1)
+elif mode == "free90":
+    start = time.time()
+    n = (arg << 20) // 120  # a tuple of two small ints and a 40-byte str: about 120 B each
+    objs = []
+    for i in range(n):
+        objs.append((i, i + 1, "x" * 40))
+        if i % 20000 == 0:
+            want = start + 3.0 * i / n
+            if want > time.time():
+                time.sleep(want - time.time())
+    objs = objs[::10]
+    while time.time() < end:
         time.sleep(0.1)
 else:
     sys.exit("py_patterns: unknown mode " + mode)

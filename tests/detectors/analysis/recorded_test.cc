@@ -171,8 +171,8 @@ TEST(RecordedCorpus, RetentionKinds) {
 
 // Real timelines that once got a wrong verdict (tests/data/regressions/README.md): leak__ must
 // be leak; unsettled__ (a leak whose window holds too little to call it) never bounded, stable
-// or retention. The python dict of attach.stats.python_levels under load: glibc's books a
-// staircase of doublings beside RSS rising (issue 23).
+// or retention; retention__ retention. The python dict of attach.stats.python_levels under load:
+// glibc's books a staircase of doublings beside RSS rising (issue 23).
 TEST(RecordedRegressions, VerdictsTheirLabelsAsk) {
   const auto [files, skip] = recorded_corpus(ARENALAB_REGRESSIONS);
   if (!skip.empty()) GTEST_SKIP() << skip;
@@ -197,6 +197,14 @@ TEST(RecordedRegressions, VerdictsTheirLabelsAsk) {
       for (const auto& e : c.evidence)
         if (e.signal == c.rss_signal && e.v.verdict == Verdict::kLeak) named_row_leaks = true;
       EXPECT_TRUE(named_row_leaks) << name << ": rss_signal " << c.rss_signal << ", " << c.reason;
+    } else if (label == "retention") {
+      // Memory the program freed and the allocator keeps; jemalloc's books tell its kind.
+      EXPECT_EQ(c.verdict, Verdict::kRetention) << name << ": " << c.reason;
+      if (c.verdict == Verdict::kRetention && name.find("perl-free90") != std::string::npos &&
+          name.find("__jemalloc") != std::string::npos) {
+        ASSERT_TRUE(c.retention.has_value()) << name;
+        EXPECT_EQ(c.retention->kind, RetentionKind::kFragmentation) << name << ": " << c.reason;
+      }
     } else if (label == "bounded") {
       // Its own working set: bounded, or stable when nothing material moves.
       EXPECT_TRUE(c.verdict == Verdict::kBounded || c.verdict == Verdict::kStable)
