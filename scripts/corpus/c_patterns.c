@@ -533,6 +533,21 @@ static void m_free90(long size_mib) {
   double end = start + T;
   while (now() < end) nap(0.1);
 }
+// logarithmic growth: a set of unique 64-byte keys, never freed, whose arrival rate decays as
+// RATE/(1+t) keys/s (the set grows as RATE ln(1+t): without bound, ever slower), churn beside
+static void m_logkeys(long rate) {
+  double start = now(), end = start + T, due = 0;
+  while (now() < end) {
+    due += (double)rate / (1 + now() - start) / 10;
+    for (; due >= 1; due -= 1) memset(malloc(64), 1, 64);
+    for (int i = 0; i < 100; i++) {
+      char* q = malloc(200 + i * 13);
+      q[0] = 1;
+      free(q);
+    }
+    nap(0.1);
+  }
+}
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
@@ -586,6 +601,8 @@ int main(int argc, char** argv) {
     m_forkleak(a, b);
   else if (!strcmp(m, "free90"))
     m_free90(a);
+  else if (!strcmp(m, "logkeys"))
+    m_logkeys(a);
   else if (!strcmp(m, "threadleak"))
     m_threadleak((int)a);
   else {

@@ -9,7 +9,10 @@
 #       python objects churn in pymalloc beside it (leak)
 #   free90 MIB: MIB of small python objects (pymalloc) built in 3 s, 90 % of them dropped
 #       (one in ten kept, scattered over every arena), then idle (not a leak)
-import ctypes, functools, sys, threading, time
+#   sqlcache CACHE_MIB: sqlite3 point reads of random 1 KiB rows (6000 rows/s) from a database
+#       of twice CACHE_MIB (made first by `py_patterns.py sqlcache 0 CACHE_MIB` in $TMPDIR) with
+#       cache_size CACHE_MIB: the page cache fills up to it (bounded)
+import ctypes, functools, os, random, sqlite3, sys, threading, time
 
 mode, secs = sys.argv[1], float(sys.argv[2])
 arg = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -77,6 +80,24 @@ elif mode == "free90":
     objs = objs[::10]
     while time.time() < end:
         time.sleep(0.1)
+elif mode == "sqlcache":
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "py_patterns-sqlcache-%d.db" % arg)
+    rows = 2 * arg * 1024
+    if secs == 0:
+        if os.path.exists(path):
+            os.unlink(path)
+        db = sqlite3.connect(path)
+        db.execute("create table t (id integer primary key, v blob)")
+        db.executemany("insert into t values (?, ?)", ((i, os.urandom(1000)) for i in range(rows)))
+        db.commit()
+        db.close()
+    else:
+        db = sqlite3.connect(path)
+        db.execute("pragma cache_size = -%d" % (arg * 1024))
+        while time.time() < end:
+            for _ in range(600):
+                db.execute("select v from t where id = ?", (random.randrange(rows),)).fetchone()
+            time.sleep(0.1)
 else:
     sys.exit("py_patterns: unknown mode " + mode)
 print("py_patterns", mode, "done")
