@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 static double now(void) {
@@ -445,6 +446,108 @@ static void m_sparse(long size_mib) {
   }
   sink = p[0];
 }
+// short-lived threads: every 50 ms a thread allocates SIZE KiB of random blocks (16 B-16 KiB),
+// holds them 200 ms, frees them all and exits; about 4 live at once (glibc gives each its arena)
+static long g_size;
+static void* burstthread(void* a) {
+  unsigned s = (unsigned)(uintptr_t)a;
+  enum { K = 65536 };
+  void** w = malloc(K * sizeof *w);
+  int n = 0;
+  for (long b = 0; b < g_size && n < K; n++) {
+    size_t z = 16 + rand_r(&s) % 16384;
+    w[n] = malloc(z);
+    memset(w[n], 4, z);
+    b += (long)z;
+  }
+  nap(0.2);
+  for (int i = 0; i < n; i++) free(w[i]);
+  free(w);
+  return 0;
+}
+static void m_shortthreads(long size_kib) {
+  g_size = size_kib << 10;
+  double end = now() + T;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  for (unsigned i = 1; now() < end; i++) {
+    pthread_t t;
+    pthread_create(&t, &at, burstthread, (void*)(uintptr_t)i);
+    nap(0.05);
+  }
+  nap(0.3);
+}
+// a leak only in request bursts: every PERIOD s (default 9) a 1 s burst of requests, each
+// churning buffers and keeping 1 KiB it should have freed (LEAK B per burst); idle between
+static void m_burstleak(long leak, long period) {
+  if (period <= 0) period = 9;
+  double end = now() + T;
+  while (now() < end) {
+    double burst_end = now() + 1;
+    long kept = 0;
+    while (now() < burst_end) {
+      for (int i = 0; i < 200; i++) {
+        size_t z = 64 + (size_t)(rand() % 8192);
+        char* q = malloc(z);
+        memset(q, 1, z);
+        free(q);
+      }
+      for (; kept < leak && kept < (long)((1 - (burst_end - now())) * leak); kept += 1024)
+        memset(malloc(1024), 8, 1024);
+      nap(0.01);
+    }
+    for (; kept < leak; kept += 1024) memset(malloc(1024), 8, 1024);
+    double idle_end = burst_end + (double)period - 1;
+    while (now() < idle_end && now() < end) nap(0.05);
+  }
+}
+// a leaking worker process: the parent forks one child that runs bigslow(LEVEL MiB, RATE B/s)
+// and waits for it; the parent itself allocates nothing after the fork
+static void m_forkleak(long level_mib, long rate) {
+  pid_t c = fork();
+  if (c == 0) {
+    m_bigslow(level_mib, rate);
+    _exit(0);
+  }
+  int st;
+  while (waitpid(c, &st, 0) < 0) {
+  }
+}
+// free 90 %: SIZE MiB of 256 B blocks filled in the first 3 s, then every block but one in ten
+// freed (the survivors scattered over every page) and the program idles to the end
+static void m_free90(long size_mib) {
+  size_t nb = ((size_t)size_mib << 20) / 256;
+  void** v = malloc(nb * sizeof *v);
+  double start = now();
+  for (size_t i = 0; i < nb; i++) {
+    v[i] = malloc(256);
+    memset(v[i], 5, 256);
+    if (i % 4096 == 0) {
+      double want = start + 3.0 * (double)i / (double)nb;
+      if (want > now()) nap(want - now());
+    }
+  }
+  for (size_t i = 0; i < nb; i++)
+    if (i % 10) free(v[i]);
+  double end = start + T;
+  while (now() < end) nap(0.1);
+}
+// logarithmic growth: a set of unique 64-byte keys, never freed, whose arrival rate decays as
+// RATE/(1+t) keys/s (the set grows as RATE ln(1+t): without bound, ever slower), churn beside
+static void m_logkeys(long rate) {
+  double start = now(), end = start + T, due = 0;
+  while (now() < end) {
+    due += (double)rate / (1 + now() - start) / 10;
+    for (; due >= 1; due -= 1) memset(malloc(64), 1, 64);
+    for (int i = 0; i < 100; i++) {
+      char* q = malloc(200 + i * 13);
+      q[0] = 1;
+      free(q);
+    }
+    nap(0.1);
+  }
+}
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
@@ -490,6 +593,16 @@ int main(int argc, char** argv) {
     m_lrulate(a, b);
   else if (!strcmp(m, "sparse"))
     m_sparse(a);
+  else if (!strcmp(m, "shortthreads"))
+    m_shortthreads(a);
+  else if (!strcmp(m, "burstleak"))
+    m_burstleak(a, b);
+  else if (!strcmp(m, "forkleak"))
+    m_forkleak(a, b);
+  else if (!strcmp(m, "free90"))
+    m_free90(a);
+  else if (!strcmp(m, "logkeys"))
+    m_logkeys(a);
   else if (!strcmp(m, "threadleak"))
     m_threadleak((int)a);
   else {

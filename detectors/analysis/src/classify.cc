@@ -2973,7 +2973,54 @@ struct Baselines {
   bool rss_rose = false;   // material for retention: % of level and bytes
   bool held_back = false;  // held spends its time, or rests, near its baseline
   std::string held_figures;
+  double kept = 0;          // bytes: the gap RSS - held now above its least early on
+  bool held_freed = false;  // held fell from its peak and has not climbed back (held_fell)
+  std::string freed_figures;
 };
+
+// A fall of x from its peak that lasts: x's highest sample (each sample taken as the median of
+// itself and its two neighbours: a one-sample transient is no peak), the highest x climbs to
+// again after the fall (from where it stops falling, past the first sample after the peak below
+// the midpoint between the peak and the least after it), and the milliseconds from that first
+// sample below the midpoint to the window's end.
+// A sawtooth climbs back to its peak in the next cycle; a program that freed part of what it
+// held and went on with the rest does not.
+struct Fall {
+  double peak = 0;
+  double after = 0;
+  double after_ms = 0;
+};
+std::optional<Fall> lasting_fall(const Series& x) {
+  std::vector<std::pair<double, double>> p;
+  for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+    if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
+  std::sort(p.begin(), p.end());
+  const std::vector<double> d = despiked(x);  // the same order: by time
+  if (d.size() < 4 || d.size() != p.size()) return std::nullopt;
+  // The first sample has one neighbour and is not despiked: no peak can be told from it.
+  const std::size_t ip =
+      static_cast<std::size_t>(std::max_element(d.begin() + 1, d.end()) - d.begin());
+  if (ip + 1 >= d.size()) return std::nullopt;
+  const double lo = *std::min_element(d.begin() + static_cast<std::ptrdiff_t>(ip), d.end());
+  const double mid = 0.5 * (d[ip] + lo);
+  std::size_t j = ip + 1;
+  while (j < d.size() && d[j] > mid) ++j;
+  if (j >= d.size()) return std::nullopt;
+  Fall f;
+  // The level it fell from: the upper decile of the samples up to its highest - a spike that
+  // lasts more than one sample is no level the program held, a tooth's top reached again and
+  // again is.
+  std::vector<double> up(d.begin() + 1, d.begin() + static_cast<std::ptrdiff_t>(ip) + 1);
+  std::sort(up.begin(), up.end());
+  f.peak = observed_quantile_sorted(up, 0.9);
+  f.after_ms = p.back().first - p[j].first;
+  // The rest of the descent (a program freeing a big structure takes several samples) is the
+  // fall itself, not a climb back: the highest after the fall is read from where it stops falling.
+  std::size_t k = j;
+  while (k + 1 < d.size() && d[k + 1] <= d[k]) ++k;
+  f.after = *std::max_element(d.begin() + static_cast<std::ptrdiff_t>(k), d.end());
+  return f;
+}
 
 // Step 3: the baselines (README "Decision"). Quantiles of the raw samples over the recent
 // stretch (the last min_tail_fraction of the window: robust to a purge or exit in the last
@@ -3021,6 +3068,7 @@ Baselines baselines(const Inputs& in, const Options& o) {
           recent_quantile(g, rss, 0.5) - std::min(first_low(g), early_quantile(g, rss, 0.1));
       b.rss_rose =
           gap_rise / rss_ref * 100.0 >= o.min_rise_pct && gap_rise >= o.min_retention_bytes;
+      b.kept = gap_rise;
     }
   }
   // Is what the program holds back near its baseline? Either it spends most of its recent
@@ -3036,6 +3084,34 @@ Baselines baselines(const Inputs& in, const Options& o) {
                                    b.held_rest <= o.held_back_rest * b.rss_rise);
   b.held_figures =
       format_mib(b.held_rise) + " typically, " + format_mib(b.held_rest) + " at its lower quartile";
+  // Or did the program free what RSS keeps, and not use it again? Memory kept beyond what the
+  // program holds (the gap's rise, b.kept) is retention when the program itself released it:
+  // held fell from its peak and, for at least min_tail_fraction of the window since the fall,
+  // never climbed back within held_rate_ratio of what is kept - the kept memory is, for the
+  // most part, memory the program held and freed and has not used again - by a material
+  // amount (min_rise_pct of RSS's level, and min_retention_bytes). A program that frees 90 % of
+  // a big structure and goes on with the rest is not back near its start, yet what it freed is
+  // what the allocator keeps. A sawtooth climbs back to its peak in every cycle, a warm cache
+  // never falls: both keep their working set, bounded as before.
+  if (b.rss_rose && !b.held_back) {
+    if (const auto f = lasting_fall(hs)) {
+      const double freed = f->peak - f->after;
+      // What is kept beyond what the program holds is part of RSS's rise: a gap that rose more
+      // than RSS did says held fell by memory that was never resident (a JVM unmapping the
+      // reservations it started with: held -340 MiB, RSS +39 MiB), which nothing keeps.
+      b.held_freed = b.kept <= o.footprint_slack * b.rss_rise &&
+                     f->after_ms >= o.min_tail_fraction * held.duration_ms &&
+                     freed >= o.held_rate_ratio * b.kept &&
+                     freed / rss_ref * 100.0 >= o.min_rise_pct && freed >= o.min_retention_bytes;
+      if (b.held_freed)
+        b.freed_figures = "fell from its peak (" + format_mib(f->peak - held_base) +
+                          " above its baseline) and has not climbed back in the " +
+                          fmt_num(f->after_ms / 1000.0, 1) + " s since (at most " +
+                          format_mib(f->after - held_base) + "): it freed " +
+                          format_mib(freed).substr(1) + ", and " + format_mib(b.kept).substr(1) +
+                          " beyond what it holds stays resident";
+    }
+  }
   return b;
 }
 
@@ -3094,6 +3170,11 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
       set(out, Verdict::kRetention, 0.7 * rss.confidence,
           creep + ", while " + out.held_signal + " is back near its baseline (" + b.held_figures +
               "): the allocator keeps freed memory");
+    } else if (b.held_freed) {
+      // It freed most of what is kept and has not used it again (baselines()).
+      set(out, Verdict::kRetention, 0.7 * rss.confidence,
+          creep + ", while " + out.held_signal + " " + b.freed_figures +
+              ": the allocator keeps freed memory");
     } else {
       // The program holds most of RSS's rise and that stays bounded (a warm cache whose
       // allocator keeps committing pages around it), or the rise is too small to be kept
@@ -3130,6 +3211,13 @@ void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Clas
         out.rss_signal + " rose by " + format_mib(b.rss_rise) + " and holds it (" + rss.reason +
             "), while " + out.held_signal + " is back near its baseline (" + b.held_figures +
             "): the allocator keeps freed memory" + settling);
+    return;
+  }
+  if (b.held_freed) {  // baselines(): the program freed what the allocator keeps
+    set(out, Verdict::kRetention, std::min(rss.confidence + 0.3, 1.0) * held.confidence,
+        out.rss_signal + " rose by " + format_mib(b.rss_rise) + " and holds it (" + rss.reason +
+            "), while " + out.held_signal + " " + b.freed_figures +
+            ": the allocator keeps freed memory" + settling);
     return;
   }
   if (held.verdict == Verdict::kBounded || rss.verdict == Verdict::kBounded) {
@@ -3316,7 +3404,9 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
   }
   if (!decide_rss_grows(in, b, o, out)) decide_settled(in, b, o, out);
   if (out.verdict == Verdict::kRetention) {  // its kind and fix (retention_kind.cc)
-    out.retention = explain_retention(sig, b.rss_rise);
+    // What is kept: RSS's rise, or, when the program still holds part of it (it freed the rest),
+    // what stays beyond what it holds.
+    out.retention = explain_retention(sig, b.held_back ? b.rss_rise : b.kept);
     out.reason += "; " + std::string(retention_kind_name(out.retention->kind)) + ": " +
                   out.retention->why + "; " + out.retention->fix;
   }

@@ -123,6 +123,20 @@ RetentionDetail explain_retention(const Signals& sig, double kept_bytes) {
       d.purge_returned_bytes.reset();
     }
   }
+  // Survivors the program frees at exit unpin every page they held: a few MiB freed then can
+  // make a purge return hundreds that fragmentation kept while it ran. When the books, read
+  // over the recent stretch while the program still held its survivors, say fragmentation
+  // (active - allocated at least half of what is kept) and the program freed a material amount
+  // at exit, the probe measured a state the run never had: the books decide.
+  // retention__py-fragment__jemalloc (one 600-byte survivor in KEEP on every page, python's
+  // finalization freeing them) read purgeable from the probe while active - allocated was
+  // 178.1 MiB of the 185.5 MiB kept.
+  if (d.purge_returned_bytes && freed >= Options{}.min_retention_bytes && d.fragmented_bytes &&
+      *d.fragmented_bytes >= kDecisiveShare * kept) {
+    unusable = "the program freed " + mib(freed) + " at exit before the purge probe ran, " +
+               "unpinning the pages its survivors held: the books read while it ran decide";
+    d.purge_returned_bytes.reset();
+  }
 
   const std::string books =
       d.fragmented_bytes

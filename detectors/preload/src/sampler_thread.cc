@@ -99,7 +99,17 @@ void note_dropped(const char* what, long long n, const char* why) {
 
 // The sampler thread starts with every signal blocked, so the program's signals are never
 // delivered to it.
-void sampler_start() { start_helper_thread(sampler_main); }
+// A thread that cannot start leaves the timeline with its first and final samples only: say so.
+void sampler_start() {
+  const int rc = start_helper_thread(sampler_main);
+  if (rc == 0) return;
+  char text[32];
+  Buf b(text, sizeof text - 1);
+  b.str("pthread_create error ").i64(rc);
+  text[b.size()] = 0;
+  note_status("the sampler thread did not start (", text,
+              "): the timeline has its first and final samples only");
+}
 
 // The fork child: the parent's append in flight is not ours, the cap the child's own.
 void sampler_atfork_child() {

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <cstddef>
 
 namespace arenalab::preload {
@@ -15,6 +16,10 @@ namespace arenalab::preload {
 // around pthread_create and the thread inherits that mask, so the program's signals are never
 // delivered to it; the caller's mask is restored before returning. Returns pthread_create's
 // result (0 started, else an errno value).
+// glibc places the program's static TLS (every __thread variable of the executable and of the
+// libraries loaded at start) in each thread's stack and refuses a stack that cannot hold it
+// with EINVAL: a program with 512 KiB of __thread data got no sampler thread at 256 KiB, and its
+// timeline only the first and the last sample. The stack is doubled until it holds it.
 inline int start_helper_thread(void* (*fn)(void*), std::size_t stack_bytes = 256 * 1024) {
   sigset_t all, old;
   sigfillset(&all);
@@ -22,9 +27,12 @@ inline int start_helper_thread(void* (*fn)(void*), std::size_t stack_bytes = 256
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, stack_bytes);
   pthread_t th;
-  const int rc = pthread_create(&th, &attr, fn, nullptr);
+  int rc = EINVAL;
+  for (std::size_t s = stack_bytes; rc == EINVAL && s <= (std::size_t{1} << 30); s *= 2) {
+    if (pthread_attr_setstacksize(&attr, s) != 0) break;
+    rc = pthread_create(&th, &attr, fn, nullptr);
+  }
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return rc;
