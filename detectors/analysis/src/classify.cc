@@ -2133,6 +2133,20 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out, W
                    clamp01(static_cast<double>(x.size()) / kConfidenceBlocks);
 }
 
+// What an approach (ap) leaves where it is done: the samples of p.c from done_s (s from x0_ms,
+// the first block) to the end, less the approach part A - B exp(-(t - ts)/tau) (its drift, if
+// any, stays in). Shared by check_warmup_leak and drift_on_base.
+Clean left_by_approach(const Prepared& p, const Shapes::Approach& ap, double x0_ms, double done_s) {
+  Clean r;
+  for (std::size_t i = 0; i < p.c.t.size(); ++i) {
+    const double xs = (p.c.t[i] - x0_ms) / 1000.0;
+    if (xs < done_s) continue;
+    r.t.push_back(p.c.t[i]);
+    r.v.push_back(p.c.v[i] - (ap.a - ap.b * std::exp(-(xs - ap.ts) / ap.tau)));
+  }
+  return r;
+}
+
 // Step 6: a leak under a warm-up (README "Per series", step 8). A rise left unresolved because
 // it slows - a tail after a knee whose latest half keeps under half its rate, or a window whose
 // latest stretch slows - is what a warm-up with a leak beneath looks like as much as what a
@@ -2161,13 +2175,7 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, 
   const auto& ap = fits.approach(sh);
   if (std::isfinite(ap.sse) && bic_apl + kBicTie >= sh.bic(ap.sse, 4)) return;
   const double done_s = apl.ts + o.saturation_time_constants * apl.tau;
-  Clean r;
-  for (std::size_t i = 0; i < p.c.t.size(); ++i) {
-    const double xs = (p.c.t[i] - b.t.front()) / 1000.0;
-    if (xs < done_s) continue;
-    r.t.push_back(p.c.t[i]);
-    r.v.push_back(p.c.v[i] - (apl.a - apl.b * std::exp(-(xs - apl.ts) / apl.tau)));
-  }
+  const Clean r = left_by_approach(p, apl, b.t.front(), done_s);
   if (r.t.size() < 2 || r.t.back() - r.t.front() < o.min_tail_fraction * out.duration_ms) return;
   const auto t = trend_on(r, r, 0, r.t.size(), 0, p.level_ref, o, false, 0);
   if (!t || !t->rising) return;
@@ -2328,13 +2336,7 @@ bool drift_on_base(const Prepared& p, const Options& o, const SeriesVerdict& out
   if (!material(100.0 * added / base, added, lo, base, 0, false, o)) return false;
   const double done_s = apl.ts + apl.tau * std::max(o.saturation_time_constants,
                                                     std::log(std::max(apl.b / added, 1.0)));
-  Clean rest;
-  for (std::size_t i = 0; i < p.c.t.size(); ++i) {
-    const double xs = (p.c.t[i] - x0_ms) / 1000.0;
-    if (xs < done_s) continue;
-    rest.t.push_back(p.c.t[i]);
-    rest.v.push_back(p.c.v[i] - (apl.a - apl.b * std::exp(-(xs - apl.ts) / apl.tau)));
-  }
+  const Clean rest = left_by_approach(p, apl, x0_ms, done_s);
   if (rest.t.size() < 2 || rest.t.back() - rest.t.front() < o.min_tail_fraction * out.duration_ms)
     return false;
   const auto t = trend_on(rest, rest, 0, rest.t.size(), 0, base, o, false, 0);
