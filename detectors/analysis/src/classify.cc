@@ -2196,6 +2196,20 @@ void check_saturation(const Prepared& p, const Options& o, SeriesVerdict& out, W
                    clamp01(static_cast<double>(x.size()) / kConfidenceBlocks);
 }
 
+// What an approach (ap) leaves where it is done: the samples of p.c from done_s (s from x0_ms,
+// the first block) to the end, less the approach part A - B exp(-(t - ts)/tau) (its drift, if
+// any, stays in). Shared by check_warmup_leak and drift_on_base.
+Clean left_by_approach(const Prepared& p, const Shapes::Approach& ap, double x0_ms, double done_s) {
+  Clean r;
+  for (std::size_t i = 0; i < p.c.t.size(); ++i) {
+    const double xs = (p.c.t[i] - x0_ms) / 1000.0;
+    if (xs < done_s) continue;
+    r.t.push_back(p.c.t[i]);
+    r.v.push_back(p.c.v[i] - (ap.a - ap.b * std::exp(-(xs - ap.ts) / ap.tau)));
+  }
+  return r;
+}
+
 // Step 6: a leak under a warm-up (README "Per series", step 8). A rise left unresolved because
 // it slows - a tail after a knee whose latest half keeps under half its rate, or a window whose
 // latest stretch slows - is what a warm-up with a leak beneath looks like as much as what a
@@ -2224,13 +2238,7 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, 
   const auto& ap = fits.approach(sh);
   if (std::isfinite(ap.sse) && bic_apl + kBicTie >= sh.bic(ap.sse, 4)) return;
   const double done_s = apl.ts + o.saturation_time_constants * apl.tau;
-  Clean r;
-  for (std::size_t i = 0; i < p.c.t.size(); ++i) {
-    const double xs = (p.c.t[i] - b.t.front()) / 1000.0;
-    if (xs < done_s) continue;
-    r.t.push_back(p.c.t[i]);
-    r.v.push_back(p.c.v[i] - (apl.a - apl.b * std::exp(-(xs - apl.ts) / apl.tau)));
-  }
+  const Clean r = left_by_approach(p, apl, b.t.front(), done_s);
   if (r.t.size() < 2 || r.t.back() - r.t.front() < o.min_tail_fraction * out.duration_ms) return;
   const auto t = trend_on(r, r, 0, r.t.size(), 0, p.level_ref, o, false, 0);
   if (!t || !t->rising) return;
@@ -2369,6 +2377,35 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
   return d;
 }
 
+// The drift of the approach plus a drift (apl, drift r) judged against the level it grows on
+// (README "Warm-up or leak: the drift against the base"). The drift runs beneath the approach
+// from the window's start; the level the window ends at holds the warm-up's bounded fill as
+// well, so the drift is also judged against the level before the warm-up, the approach's start
+// A - B: material when r x window adds the leak line of that level (material()). The base is
+// lower than the level, so the drift must also be told apart from the approach where the
+// approach no longer shapes the series: from where the approach's remaining rise,
+// B exp(-(t - ts)/tau), falls below what the drift adds over the window (and at least
+// saturation_time_constants time constants after its start) to the end, at least
+// min_tail_fraction of the window, the samples less the approach part must rise by the trend
+// test of every stretch (block medians and minima at alpha, Hamed-Rao, Sen's interval above 0).
+// A slow approach (a plateau whose time constant is a tenth of the window) keeps shaping the
+// series to the end: a drift read beside it is not confirmed there.
+bool drift_on_base(const Prepared& p, const Options& o, const SeriesVerdict& out,
+                   const Shapes::Approach& apl, double x0_ms, double r, double lo) {
+  const double base = apl.a - apl.b;
+  const double w_s = out.duration_ms / 1000.0;
+  const double added = r * w_s;
+  if (!(base > 0) || !(added > 0) || !(apl.tau > 0)) return false;
+  if (!material(100.0 * added / base, added, lo, base, 0, false, o)) return false;
+  const double done_s = apl.ts + apl.tau * std::max(o.saturation_time_constants,
+                                                    std::log(std::max(apl.b / added, 1.0)));
+  const Clean rest = left_by_approach(p, apl, x0_ms, done_s);
+  if (rest.t.size() < 2 || rest.t.back() - rest.t.front() < o.min_tail_fraction * out.duration_ms)
+    return false;
+  const auto t = trend_on(rest, rest, 0, rest.t.size(), 0, base, o, false, 0);
+  return t && t->p_median < o.alpha && t->p_min < o.alpha && t->slope_lo > 0;
+}
+
 // Step 7: warm-up or leak, by the best model (README "Warm-up or leak: the drift of the best
 // model"). After a slowing knee - or once an approach was fitted - the candidates over the whole
 // window's block medians are one line, one line with a knot, flat then an exponential approach,
@@ -2418,6 +2455,10 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   const double growth_pct = 100.0 * d->r * w_s / p.level_ref;
   const bool drift = d->p < o.alpha && d->lo > 0 &&
                      material(growth_pct, d->r * w_s, d->lo, p.level_ref, 0, false, o);
+  // Not material against the level the window ends at: against the level before the warm-up,
+  // told apart from the approach where the approach is done (drift_on_base).
+  const bool drift_base = !drift && d->p < o.alpha && d->lo > 0 &&
+                          drift_on_base(p, o, out, apl, b.t.front(), d->r, d->lo);
   // The criterion with the noise's persistence accounted for: n / inflate effective blocks,
   // each shape's log-likelihood scaled to them and its penalty k ln(n / inflate).
   const double ln_n = std::log(static_cast<double>(x.size()));
@@ -2441,7 +2482,7 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
     }
     return;
   }
-  if (drift && best && tail_shows) {
+  if ((drift || drift_base) && best && tail_shows) {
     if (out.verdict == Verdict::kLeak) return;
     Trend t;
     t.t0_ms = b.t.front();
@@ -2460,7 +2501,11 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
               "constant " +
                   fmt_num(apl.tau, 1) +
                   " s), and the drift holds against the residuals' "
-                  "persistence",
+                  "persistence" +
+                  (drift ? std::string()
+                         : " and adds " + fmt_pct(100.0 * d->r * w_s / (apl.a - apl.b)) +
+                               " of the level before the warm-up (" + fmt_bytes(apl.a - apl.b) +
+                               "), rising where the approach is done"),
               o);
     return;
   }
