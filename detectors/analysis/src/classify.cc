@@ -1910,6 +1910,38 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   return std::nullopt;
 }
 
+// Whether the window's block medians read better as one line than as a rise that stopped at or
+// before t_from_ms, the latest stretch's start - README "The latest stretch: kept or stopped, as
+// a model choice". A stop is a line flat from its knot on (1, min(x, knot)) or a level that
+// stepped up at its knot (1, [x >= knot]): each has the line's two parameters (1, x), so the
+// likelihood ratio under one noise and every information criterion reduce to comparing residual
+// sums of squares. The knot is the best of the block times up to t_from_ms (a staircase whose
+// last tread began before the latest stretch stopped there), which can only favour the stop;
+// a tie goes to the stop. nullopt when the line's fit is singular.
+std::optional<bool> line_beats_stop(const Prepared& p, double t_from_ms) {
+  const Blocks& b = p.all;
+  const std::size_t n = b.t.size();
+  if (n < 4) return std::nullopt;
+  const std::vector<double> x = seconds_from_first(b.t);
+  const double sse_line = hinge_fit(x, b.med, {}, nullptr);
+  if (!std::isfinite(sse_line)) return std::nullopt;
+  const double last = (t_from_ms - b.t.front()) / 1000.0;
+  for (std::size_t k = 1; k + 1 < n && x[k] <= last; ++k) {
+    const double knot = x[k];
+    for (int shape = 0; shape < 2; ++shape) {
+      const double sse_stop = lsq(
+          2, b.med,
+          [&](std::size_t i, double* c) {
+            c[0] = 1;
+            c[1] = shape == 0 ? std::min(x[i], knot) : (x[i] >= knot ? 1.0 : 0.0);
+          },
+          nullptr);
+      if (sse_stop <= sse_line) return false;
+    }
+  }
+  return true;
+}
+
 // Step 3: no knee decided it - the whole window. A rising series must not have stopped in its
 // latest stretch (a late plateau whose knee the fit missed is not called a leak).
 void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out) {
@@ -1930,6 +1962,13 @@ void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out) {
     recent_keeps =
         pw && pr && pw->fit.slope > 0 && pr->fit.slope >= o.recent_min_rate * pw->fit.slope;
   }
+  // On a series without a period, a latest stretch growing at under a quarter of the rate
+  // leaves the window unresolved only when the line stopping there fits the window at least as
+  // well as the line going on (README "The latest stretch: kept or stopped, as a model
+  // choice"): measured on noise, a leak's latest 30 % falls under a quarter of its rate by chance.
+  if (out.whole.rising && recent && !recent_keeps && !p.deseason && p.block_period <= 0 &&
+      recent->slope < o.recent_min_rate * out.whole.slope)
+    if (const auto keeps = line_beats_stop(p, recent->t0_ms)) recent_keeps = *keeps;
   if (out.whole.rising && recent && !recent_keeps &&
       recent->slope < o.recent_min_rate * out.whole.slope) {
     out.verdict = Verdict::kUnresolved;
