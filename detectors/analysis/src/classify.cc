@@ -10,6 +10,7 @@
 #include <limits>
 #include <numbers>
 #include <optional>
+#include <random>
 
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/core/quantile.h"
@@ -1720,6 +1721,125 @@ void weigh_persistence(const Prepared& p, const Options& o, Trend& t) {
                   o, t);
 }
 
+// The stretch after a knee, judged knowing that the knee was chosen from the same data (README
+// "The knee's selection"). fit_knee picks its knot among every block of the window (>= 2 before,
+// >= 3 after), and the stretch after it is then tested as if its start had been fixed in
+// advance: on noise alone, the knot that makes the best broken line is where the noise happens
+// to turn up, and the stretch after it looks rising more often than alpha says. The test of a
+// statistic maximised over a parameter that exists only under the alternative (the knot) has the
+// upper bound of Davies (1987, Biometrika 74:33-43; 2002, Biometrika 89:484-489, eq. 2.4):
+// P(sup_k Z(k) > M) <= Phi(-M) + V phi(M) / 2, V the total variation sum |Z(k_i) - Z(k_i-1)| of
+// the statistic over the candidates, which the chosen knot's own statistic cannot exceed. Z(k)
+// is Mann-Kendall's on the window's block medians from candidate k to the end; M is the
+// stretch's own test (its p, two-sided, as a normal deviate), V scaled by M / Z(chosen) into
+// that test's units. Two-sided like alpha: p = p_tail + V phi(M). When it reaches alpha the
+// stretch does not rise, and its row shows that p.
+// The chance that flat AR(1) noise like the series' own is called rising after an onset knee
+// with a p no larger than p_obs, by the whole selection (README "The knee's selection"): the
+// knee search, its acceptance as an onset with min_tail_fraction of the window after it, and
+// the stretch's trend test, run on simulated series at the series' own sample times, level and
+// noise (phi from noise_phi; the marginal spread from the lag-1 differences, Var = 2 s^2
+// (1 - phi)). A parametric bootstrap p, (1 + hits) / (1 + replicates), stopped once it cannot
+// fall below alpha (Besag & Clifford 1991, Biometrika 78:301-304). Seeded: the same series gets
+// the same p. nullopt when the noise's persistence cannot be told (noise_phi 0.98 and above).
+std::optional<double> onset_null_p(const Prepared& p, const Options& o, double p_obs) {
+  const Clean& raw = p.raw;
+  const std::size_t n = raw.t.size();
+  if (n < 24) return std::nullopt;
+  if (!p.noise_phi) p.noise_phi = noise_phi(raw);
+  const double phi = *p.noise_phi;
+  if (!(phi >= 0) || phi >= kPhiStraight) return std::nullopt;
+  std::vector<double> d(n - 1);
+  for (std::size_t i = 1; i < n; ++i) d[i - 1] = raw.v[i] - raw.v[i - 1];
+  const double dm = median(d);
+  for (double& x : d) x = std::fabs(x - dm);
+  const double sd_diff = 1.4826 * median(d);
+  const double sigma = sd_diff / std::sqrt(2 * (1 - phi));
+  if (!(sigma > 0)) return std::nullopt;
+  constexpr int kReplicates = 499;
+  const int stop = static_cast<int>(std::ceil(o.alpha * (kReplicates + 1))) - 1;  // hits
+  std::mt19937_64 rng(0x6b6e6565u ^ n);
+  std::normal_distribution<double> gauss(0.0, 1.0);
+  Clean rep;
+  rep.t = raw.t;
+  rep.v.resize(n);
+  const double innov = sigma * std::sqrt(1 - phi * phi);
+  int hits = 0, done = 0;
+  for (; done < kReplicates && hits <= stop; ++done) {
+    double e = sigma * gauss(rng);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i > 0) e = phi * e + innov * gauss(rng);
+      rep.v[i] = p.level_ref + e;
+    }
+    const Blocks b = make_blocks(rep, 0, n, 0, o, false);
+    if (b.t.size() < static_cast<std::size_t>(o.min_blocks)) continue;
+    const Knee k = fit_knee(b, rep.t.back(), o, p.level_ref, 0);
+    if (!k.found || !(k.slope_after > k.slope_before) || k.tail_fraction < o.min_tail_fraction)
+      continue;
+    const auto i0 = static_cast<std::size_t>(std::lower_bound(rep.t.begin(), rep.t.end(), k.t_ms) -
+                                             rep.t.begin());
+    const auto tr = trend_on(rep, rep, i0, n, 0, p.level_ref, o, false, 0);
+    if (tr && tr->rising && std::max(tr->p_median, tr->p_min) <= p_obs) ++hits;
+  }
+  return static_cast<double>(1 + hits) / static_cast<double>(1 + done);
+}
+
+void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, Trend& t) {
+  if (!t.rising) return;
+  const Blocks& b = p.all;
+  const std::size_t n = b.t.size();
+  if (n < 8) return;
+  const std::vector<double> x = seconds_from_first(b.t);
+  // A null realisation of the statistic's path: the block medians less their broken line at the
+  // chosen knot, which keep the noise (and its persistence) without the trend.
+  std::size_t at = 0;
+  while (at + 1 < n && b.t[at + 1] <= k.t_ms) ++at;
+  double beta[kMaxCols];
+  const double knot = x[at];
+  if (!std::isfinite(lsq(
+          3, b.med,
+          [&](std::size_t i, double* c) {
+            c[0] = 1;
+            c[1] = x[i];
+            c[2] = std::max(0.0, x[i] - knot);
+          },
+          beta)))
+    return;
+  std::vector<double> r(n);
+  for (std::size_t i = 0; i < n; ++i)
+    r[i] = b.med[i] - (beta[0] + beta[1] * x[i] + beta[2] * std::max(0.0, x[i] - knot));
+  std::vector<double> z;
+  for (std::size_t i = 2; i + 3 < n; ++i) {
+    const std::vector<double> xs(x.begin() + static_cast<std::ptrdiff_t>(i), x.end());
+    const std::vector<double> ys(r.begin() + static_cast<std::ptrdiff_t>(i), r.end());
+    const auto mk = stats::mann_kendall(xs, ys);
+    if (!(mk.var_s_corrected > 0)) return;
+    z.push_back((mk.s > 0 ? mk.s - 1 : mk.s < 0 ? mk.s + 1 : 0) / std::sqrt(mk.var_s_corrected));
+  }
+  if (z.size() < 2) return;
+  double v = 0;
+  for (std::size_t i = 1; i < z.size(); ++i) v += std::fabs(z[i] - z[i - 1]);
+  const double p_tail = std::max(t.p_median, t.p_min);
+  double lo = 0, hi = 40;  // M: P(Z > M) = p_tail / 2, by bisection
+  for (int i = 0; i < 100; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (stats::normal_sf(mid) > p_tail / 2 ? lo : hi) = mid;
+  }
+  const double m = 0.5 * (lo + hi);
+  const double phi_m = std::exp(-0.5 * m * m) / std::sqrt(2 * std::numbers::pi);
+  const double p_sel = std::min(1.0, p_tail + v * phi_m);
+  if (p_sel < o.alpha) return;
+  double p_final = p_sel;
+  if (!p.deseason && p.block_period <= 0) {
+    if (const auto pb = onset_null_p(p, o, p_tail)) {
+      if (*pb < o.alpha) return;
+      p_final = *pb;
+    }
+  }
+  t.rising = false;
+  t.p_median = std::max(t.p_median, p_final);
+}
+
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
 std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& o,
@@ -1731,9 +1851,10 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   out.tail =
       trend_on(c, p.raw, i0, c.t.size(), p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
   const bool decel = out.knee.slope_after < out.knee.slope_before;
-  // After a slowing knee the stretch is judged with the noise's persistence from the whole
-  // window too (README "The noise's persistence from the whole window").
-  if (out.tail && decel) weigh_persistence(p, o, *out.tail);
+  // The stretch after a knee is judged with the noise's persistence from the whole window too
+  // (README "The noise's persistence from the whole window"; after an onset as well since
+  // README "The knee's selection").
+  if (out.tail) weigh_persistence(p, o, *out.tail);
   // On a series whose cycles register on their drops, the stretch after a knee is judged on
   // whole cycles (issue 19, class 2: a knee found near a cycle's phase is an artefact). The
   // knee is fitted on the deseasonalized blocks, whose one-period means move with where each
@@ -1753,6 +1874,9 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
       out.tail->slope_lo = std::min(out.tail->slope_lo, pd->fit.slope_lo);
     }
   }
+  // After an onset the knee was placed where the stretch after it looks steepest: judged with
+  // that selection (README "The knee's selection").
+  if (out.tail && out.tail->rising && !decel) weigh_knee_selection(p, o, out.knee, *out.tail);
   // A short falling stretch at the very end is a release (a program tearing down at exit
   // frees what it held), not a plateau: judge the series up to it. A release falls at least
   // as fast as the series rose and gives back a material amount.
@@ -1849,6 +1973,38 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   return std::nullopt;
 }
 
+// Whether the window's block medians read better as one line than as a rise that stopped at or
+// before t_from_ms, the latest stretch's start - README "The latest stretch: kept or stopped, as
+// a model choice". A stop is a line flat from its knot on (1, min(x, knot)) or a level that
+// stepped up at its knot (1, [x >= knot]): each has the line's two parameters (1, x), so the
+// likelihood ratio under one noise and every information criterion reduce to comparing residual
+// sums of squares. The knot is the best of the block times up to t_from_ms (a staircase whose
+// last tread began before the latest stretch stopped there), which can only favour the stop;
+// a tie goes to the stop. nullopt when the line's fit is singular.
+std::optional<bool> line_beats_stop(const Prepared& p, double t_from_ms) {
+  const Blocks& b = p.all;
+  const std::size_t n = b.t.size();
+  if (n < 4) return std::nullopt;
+  const std::vector<double> x = seconds_from_first(b.t);
+  const double sse_line = hinge_fit(x, b.med, {}, nullptr);
+  if (!std::isfinite(sse_line)) return std::nullopt;
+  const double last = (t_from_ms - b.t.front()) / 1000.0;
+  for (std::size_t k = 1; k + 1 < n && x[k] <= last; ++k) {
+    const double knot = x[k];
+    for (int shape = 0; shape < 2; ++shape) {
+      const double sse_stop = lsq(
+          2, b.med,
+          [&](std::size_t i, double* c) {
+            c[0] = 1;
+            c[1] = shape == 0 ? std::min(x[i], knot) : (x[i] >= knot ? 1.0 : 0.0);
+          },
+          nullptr);
+      if (sse_stop <= sse_line) return false;
+    }
+  }
+  return true;
+}
+
 // Step 3: no knee decided it - the whole window. A rising series must not have stopped in its
 // latest stretch (a late plateau whose knee the fit missed is not called a leak).
 void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out) {
@@ -1869,6 +2025,13 @@ void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out) {
     recent_keeps =
         pw && pr && pw->fit.slope > 0 && pr->fit.slope >= o.recent_min_rate * pw->fit.slope;
   }
+  // On a series without a period, a latest stretch growing at under a quarter of the rate
+  // leaves the window unresolved only when the line stopping there fits the window at least as
+  // well as the line going on (README "The latest stretch: kept or stopped, as a model
+  // choice"): measured on noise, a leak's latest 30 % falls under a quarter of its rate by chance.
+  if (out.whole.rising && recent && !recent_keeps && !p.deseason && p.block_period <= 0 &&
+      recent->slope < o.recent_min_rate * out.whole.slope)
+    if (const auto keeps = line_beats_stop(p, recent->t0_ms)) recent_keeps = *keeps;
   if (out.whole.rising && recent && !recent_keeps &&
       recent->slope < o.recent_min_rate * out.whole.slope) {
     out.verdict = Verdict::kUnresolved;
