@@ -49,14 +49,11 @@ std::string fmt_pct(double v) {
   return buf;
 }
 
-// The dominant oscillation period (ms) of a detrended series from its autocorrelation on an even
-// grid: the highest peak after the first zero crossing, when it exceeds o.period_min_acf; else 0.
-double detect_period(const Clean& c, const Options& o) {
+// The series linearly interpolated on an even grid of m instants over its window, less its
+// least-squares line (detect_period's input).
+std::vector<double> detrended_grid(const Clean& c, std::size_t m) {
   const std::size_t n = c.t.size();
-  if (n < 24) return 0;
-  const std::size_t m = std::min<std::size_t>(n, 400);
   const double t0 = c.t.front(), w = c.t.back() - c.t.front();
-  if (!(w > 0) || !std::isfinite(w)) return 0;  // a window of times that overflow: no period
   std::vector<double> g(m);
   std::size_t j = 0;
   for (std::size_t i = 0; i < m; ++i) {
@@ -70,7 +67,6 @@ double detect_period(const Clean& c, const Options& o) {
       g[i] = c.v[j] + f * (c.v[j + 1] - c.v[j]);
     }
   }
-  // Least-squares detrend.
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (std::size_t i = 0; i < m; ++i) {
     const double x = static_cast<double>(i);
@@ -80,11 +76,54 @@ double detect_period(const Clean& c, const Options& o) {
   const double den = md * sxx - sx * sx;
   const double b = den != 0 ? (md * sxy - sx * sy) / den : 0;
   const double a = (sy - b * sx) / md;
-  double var = 0;
-  for (std::size_t i = 0; i < m; ++i) {
-    g[i] -= a + b * static_cast<double>(i);
-    var += g[i] * g[i];
+  for (std::size_t i = 0; i < m; ++i) g[i] -= a + b * static_cast<double>(i);
+  return g;
+}
+
+// A series with each sample replaced by the median of it and its two neighbours (Tukey 1977):
+// a spike - one sample far from both neighbours - goes, a sawtooth's drop and a step stay.
+Clean despike3(const Clean& c) {
+  Clean out = c;
+  for (std::size_t i = 1; i + 1 < c.v.size(); ++i) {
+    const double a = c.v[i - 1], b = c.v[i], d = c.v[i + 1];
+    out.v[i] = std::max(std::min(a, b), std::min(std::max(a, b), d));
   }
+  return out;
+}
+
+// Whether the autocorrelation peak at grid lag `lag` (detect_period's) is the series' own and not
+// its spikes' (README "A period must outlast the spikes"): the peak must still reach
+// o.period_min_acf, at that lag or a neighbour, on the series without its spikes (despike3). A
+// sample autocorrelation is not robust: two spikes a lag apart put a peak of about the product
+// of their sizes over the series' variance there, and a few spikes of 5-50 % of the level over a
+// noise of 0.1-2 % make that peak; the whole series then reads as oscillating and is judged by
+// the 2 % line of an oscillating series. A sawtooth's drop and a staircase's step are not spikes
+// (median of three keeps them), so a period they make stays.
+bool period_outlasts_spikes(const Clean& c, std::size_t m, std::size_t lag, const Options& o) {
+  const std::vector<double> g = detrended_grid(despike3(c), m);
+  double var = 0;
+  for (double x : g) var += x * x;
+  if (!(var > 0)) return false;
+  for (std::size_t l = std::max<std::size_t>(lag, 2) - 1; l <= std::min(lag + 1, m / 2); ++l) {
+    double s = 0;
+    for (std::size_t i = 0; i + l < m; ++i) s += g[i] * g[i + l];
+    if (s / var >= o.period_min_acf) return true;
+  }
+  return false;
+}
+
+// The dominant oscillation period (ms) of a detrended series from its autocorrelation on an even
+// grid: the highest peak after the first zero crossing, when it exceeds o.period_min_acf and
+// outlasts the series' spikes (period_outlasts_spikes); else 0.
+double detect_period(const Clean& c, const Options& o) {
+  const std::size_t n = c.t.size();
+  if (n < 24) return 0;
+  const std::size_t m = std::min<std::size_t>(n, 400);
+  const double w = c.t.back() - c.t.front();
+  if (!(w > 0) || !std::isfinite(w)) return 0;  // a window of times that overflow: no period
+  std::vector<double> g = detrended_grid(c, m);
+  double var = 0;
+  for (double x : g) var += x * x;
   if (var <= 0) return 0;
   bool crossed = false;
   double best = 0;
@@ -112,6 +151,7 @@ double detect_period(const Clean& c, const Options& o) {
     const double den2 = r0 - 2 * r1 + r2;
     if (den2 < 0) lag += std::clamp(0.5 * (r0 - r2) / den2, -0.5, 0.5);
   }
+  if (!period_outlasts_spikes(c, m, best_lag, o)) return 0;
   return w * lag / static_cast<double>(m - 1);
 }
 

@@ -187,6 +187,32 @@ TEST(ClassifySeries, TooFewBlocksOnceDeseasonalizedJudgesTheRawSeries) {
   EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
 }
 
+TEST(ClassifySeries, SpikesALagApartMakeNoPeriod) {
+  // A steady leak adding 1.5 % of a 100 MiB level over 60 s under white noise of 0.4 % of it,
+  // with three spikes of +30 % 20 s apart (the synthetic corpus's spikes: 1 % of the samples,
+  // 5-50 % of the level). The spikes give the detrended series an autocorrelation peak at 20 s:
+  // a "period" of 3 cycles, and with it the 2 % line of an oscillating series, under which the
+  // leak was stable ("no material trend (1.3 % over the window)"). Without its spikes the series
+  // has no peak: no period, and the leak is a leak (README "A period must outlast the spikes").
+  // The same spikes on a sawtooth of 6 cycles leave its period.
+  for (bool saw : {false, true}) {
+    Series s = make(
+        600,
+        [&](double u) {
+          return 100 * kMiB + 1.5 * kMiB * u + (saw ? 20 * kMiB * (6 * u - std::floor(6 * u)) : 0);
+        },
+        0.4 * kMiB, 7);
+    for (int i : {100, 300, 500}) s.value[static_cast<std::size_t>(i)] += 30 * kMiB;
+    const auto v = classify_series(s);
+    if (saw) {
+      EXPECT_NEAR(v.period_ms, 10000, 200) << v.reason;
+    } else {
+      EXPECT_EQ(v.period_ms, 0) << v.reason;
+      EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+    }
+  }
+}
+
 TEST(ClassifySeries, SawtoothAliasedBySamplerPhaseStillLeaks) {
   // wl_sawtooth --leak-rate 2M as sampled every 100 ms: teeth of 1.5 s (15 samples) reset a few
   // ms late, so each tooth's peak is sampled - until the 9 s reset falls before its sample and
