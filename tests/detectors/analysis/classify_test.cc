@@ -565,7 +565,7 @@ TEST(Issue19, LeakBeneathAWarmUpIsJudgedAgainstTheLevelBeforeIt) {
     const auto b = classify_series(make(600, warm, 0.04 * kMiB, seed));
     EXPECT_EQ(b.verdict, Verdict::kBounded) << seed << ": " << b.reason;
   }
-  for (const auto [start, tau] : {std::pair{0.10, 0.16}, std::pair{0.25, 0.09}}) {
+  for (const auto& [start, tau] : {std::pair{0.10, 0.16}, std::pair{0.25, 0.09}}) {
     const auto slow = [&](double u) {
       return 20 * kMiB + 40 * kMiB * (u < start ? 0.0 : 1 - std::exp(-(u - start) / tau));
     };

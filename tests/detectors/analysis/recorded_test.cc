@@ -170,8 +170,9 @@ TEST(RecordedCorpus, RetentionKinds) {
     // survivors at exit, let the purge probe return every page (purgeable before).
     if (name.rfind("retention__py-fragment__", 0) == 0) {
       EXPECT_EQ(c.verdict, Verdict::kRetention) << name << ": " << c.reason;
-      if (name.rfind("retention__py-fragment__jemalloc", 0) == 0 && c.retention)
+      if (name.rfind("retention__py-fragment__jemalloc", 0) == 0 && c.retention) {
         EXPECT_EQ(c.retention->kind, RetentionKind::kFragmentation) << name << ": " << c.reason;
+      }
     }
   }
   fs::remove_all(tmpl);
