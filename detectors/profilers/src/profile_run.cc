@@ -163,11 +163,8 @@ std::optional<Profiler> parse_profiler(std::string_view name) {
 namespace {
 // The output directory (created) and the --skip filter, as every front end needs them.
 Status prepare_run(const ProfileOptions& o, ProfileReport& report, detail::ProfileRun& run) {
-  std::string dir =
-      o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
-  if (auto st = make_directories(dir); !st) return st.error();
-  report.out_dir = fs::absolute(dir).lexically_normal().string();
-  if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
+  // Everything that can be refused is checked before the directory exists: a refused run
+  // leaves nothing behind in --out.
   if (run.binary.empty()) return make_error("cannot find program '" + o.command[0] + "'");
   for (const auto& pattern : o.skip) {
     try {
@@ -176,6 +173,11 @@ Status prepare_run(const ProfileOptions& o, ProfileReport& report, detail::Profi
       return make_error("--skip: '" + pattern + "' is not a regular expression: " + e.what());
     }
   }
+  std::string dir =
+      o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
+  if (auto st = make_directories(dir); !st) return st.error();
+  report.out_dir = fs::absolute(dir).lexically_normal().string();
+  if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
   return Ok{};
 }
 }  // namespace

@@ -19,6 +19,11 @@ expect 2 "profiler" -- profile --profiler valgrind -- true
 expect 2 "interval" -- profile --profiler jemalloc --interval -1 -- true
 expect 2 "lg-sample" -- profile --profiler jemalloc --lg-sample 99 -- true
 expect 1 "cannot find program 'no-such-program-xyz'" -- profile --profiler jemalloc --out "$out/a" -- no-such-program-xyz
+# A refused run leaves nothing in --out: not even an empty directory.
+for profiler in jemalloc tcmalloc heaptrack interposer; do
+  expect 1 "cannot find program" -- profile --profiler $profiler --out "$out/gone-$profiler" -- /no/such/program
+  if [[ -e "$out/gone-$profiler" ]]; then echo "FAIL: refused run left $out/gone-$profiler"; fail=1; fi
+done
 expect 1 "none.json" -- profile --profiler jemalloc --allocators-file "$out/none.json" --out "$out/b" -- true
 expect 2 "top" -- profile --profiler jemalloc --top 0 --out "$out/c" -- true
 exit $fail
