@@ -26,4 +26,13 @@ for profiler in jemalloc tcmalloc heaptrack interposer; do
 done
 expect 1 "none.json" -- profile --profiler jemalloc --allocators-file "$out/none.json" --out "$out/b" -- true
 expect 2 "top" -- profile --profiler jemalloc --top 0 --out "$out/c" -- true
+# A program whose name is also a shell builtin (true, printf) runs under heaptrack as under the
+# others: arenalab gives heaptrack's launcher the program's path, not the bare name.
+if command -v heaptrack >/dev/null; then
+  if err=$("$arenalab" profile --profiler heaptrack --out "$out/ht" -- true 2>&1 >/dev/null); then
+    echo "ok: profile --profiler heaptrack -- true ran"
+  else
+    echo "FAIL: profile --profiler heaptrack -- true: $err"; fail=1
+  fi
+fi
 exit $fail
