@@ -35,4 +35,11 @@ if command -v heaptrack >/dev/null; then
     echo "FAIL: profile --profiler heaptrack -- true: $err"; fail=1
   fi
 fi
+# A target that crashes: profile's exit status is the target's (128+N), as run and watch, never 0.
+for profiler in jemalloc interposer; do
+  "$arenalab" profile -q --profiler $profiler --out "$out/segv-$profiler" -- sh -c 'kill -SEGV $$' >/dev/null 2>&1
+  rc=$?
+  if [[ $rc -ne 139 ]]; then echo "FAIL: profile --profiler $profiler of a target killed by SIGSEGV exited $rc, expected 139"; fail=1
+  else echo "ok: profile --profiler $profiler of a target killed by SIGSEGV -> 139"; fi
+done
 exit $fail
