@@ -332,7 +332,11 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   classify_and_rank(report.callsites);
   write_flamegraphs(report, o.at_s);
   if (report.dumps.empty())
-    report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
+    report.notes.push_back(report.exit_dump.empty()
+                               ? "no dump was written (" + report.exit.describe() + ")"
+                               : "no dump was written while the program ran (" +
+                                     report.exit.describe() +
+                                     "), only the one at exit: the 'unfreed at exit' line");
   if (const std::size_t n = report.dump_t_ms.size(); n < kDumpsNeeded) {
     const double span_s = (n > 0 ? report.dump_t_ms.back() : report.exit.wall_ms) / 1000.0;
     report.notes.insert(

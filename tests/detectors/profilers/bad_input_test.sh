@@ -35,6 +35,11 @@ if command -v heaptrack >/dev/null; then
     echo "FAIL: profile --profiler heaptrack -- true: $err"; fail=1
   fi
 fi
+# A target that exits at once: the note does not deny the exit dump the report names.
+"$arenalab" profile -q --profiler jemalloc --out "$out/quick" -- true >"$out/quick.txt" 2>&1
+if grep -q 'unfreed at exit' "$out/quick.txt" && grep -q 'no dump was written (' "$out/quick.txt"; then
+  echo "FAIL: profile of true names an exit dump and says 'no dump was written'"; fail=1
+else echo "ok: profile of true: $(grep -m1 'no dump was written' "$out/quick.txt")"; fi
 # A target that crashes: profile's exit status is the target's (128+N), as run and watch, never 0.
 for profiler in jemalloc interposer; do
   "$arenalab" profile -q --profiler $profiler --out "$out/segv-$profiler" -- sh -c 'kill -SEGV $$' >/dev/null 2>&1
