@@ -332,6 +332,16 @@ def refused(args, tag, pid, want_rc, want_text, *extra, runner=()):
     check(not os.path.exists(out), f"{tag}: wrote {out} before refusing")
 
 
+def kernel_thread(pid):
+    """PF_KTHREAD in /proc/PID/stat's flags (field 9)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[6]) & 0x00200000 != 0
+    except (OSError, IndexError, ValueError):
+        return False
+
+
 def case_refusals(args):
     with open("/proc/sys/kernel/pid_max") as f:
         pid_max = int(f.read())
@@ -341,6 +351,10 @@ def case_refusals(args):
     time.sleep(0.5)
     refused(args, "zombie", z.pid, 1, "has exited")
     z.wait()
+    # A kernel thread (kthreadd is pid 2 wherever /proc shows the host's or a VM's threads).
+    kthreads = [int(d) for d in os.listdir("/proc") if d.isdigit() and kernel_thread(int(d))]
+    if kthreads:
+        refused(args, "kthread", kthreads[0], 1, "is a kernel thread")
     # Options that make no sense for a running process are usage errors.
     refused(args, "allocator", os.getpid(), 2, "--allocator does not apply", "--allocator",
             "jemalloc")
