@@ -223,14 +223,17 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     print_error(sub, out.error().message);
     return kExitError;
   }
-  if (out->ended == attach::Ended::kVanished) {
+  // A target that vanished (the OOM killer ends leaking services) still gets its verdict on the
+  // samples taken: the one line says it vanished, and the exit code follows watch's rule, the
+  // verdict's 3 and 4 first, then the target's status, unknown here: 1.
+  const bool vanished = out->ended == attach::Ended::kVanished;
+  if (vanished) {
     print_error(sub, fmt::format("pid {} ({}) vanished {:.1f} s after attach, at {}; its {} "
                                  "samples are in {}",
                                  p.pid, out->target.comm, *out->vanished_at_s, out->vanished_utc,
                                  out->samples, out->out_dir));
-    return kExitError;
-  }
-  if (!r.quiet) {
+    if (!r.verdict) return kExitError;
+  } else if (!r.quiet) {
     std::cerr << fmt::format("arenalab {}: pid {} ({}) sampled {} times over {}, {}; files in {}\n",
                              sub, p.pid, out->target.comm, out->samples,
                              duration(out->attached_ms / 1000),
@@ -301,6 +304,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   if (r.fail_on == "growth" &&
       (c.verdict == analysis::Verdict::kRetention || c.verdict == analysis::Verdict::kBounded))
     code = kExitLeak;
+  if (vanished && code == kExitOk) return kExitError;
   return code;
 }
 

@@ -40,6 +40,21 @@ int run(const Args& a) {
   }
   const bool dir = S_ISDIR(st.st_mode);
   const std::string tl_path = dir ? a.path + "/timeline.jsonl" : a.path;
+  // A directory with no timeline: say what it is and where its verdicts are, not only that a
+  // file is missing (`arenalab profile` under tcmalloc or heaptrack writes no timeline).
+  if (struct stat ts{}; dir && ::lstat(tl_path.c_str(), &ts) != 0) {
+    struct stat ps {};
+    print_error("classify",
+                ::lstat((a.path + "/profile.json").c_str(), &ps) == 0
+                    ? a.path +
+                          " is an `arenalab profile` directory with no timeline.jsonl (tcmalloc "
+                          "and heaptrack write none): its call sites' verdicts are in " +
+                          a.path + "/profile.json"
+                    : a.path +
+                          " has no timeline.jsonl: give a run, watch or attach directory, or a "
+                          "timeline file");
+    return kExitError;
+  }
   // Streamed in one pass: a week of samples is never held whole (timeline_signals.h).
   auto tl = analysis::read_signals(tl_path);
   if (!tl) {

@@ -102,8 +102,10 @@ int run(const Flags& flags) {
   }
   std::cout << (flags.json ? profile_file::to_json(file)
                            : profilers::report_text(*report, flags.top, flags.frames));
-  // As watch: 3 when something leaks (a call site classified leak).
-  return file.growing_callsites > 0 ? kExitLeak : kExitOk;
+  // As watch: 3 when something leaks (a call site classified leak); otherwise the target's own
+  // status (128+N when signal N ended it), so a target that crashed never reads as exit 0.
+  if (file.growing_callsites > 0) return kExitLeak;
+  return report->exit.shell_status();
 }
 
 void setup(CLI::App& root, int& exit_code) {

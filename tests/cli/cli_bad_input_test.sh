@@ -59,6 +59,10 @@ mkdir -p "$work/t"
   echo '{"schema": "arenalab.timeline/1", "pid": 1, "mode": "count", "interval_ms": 100}'
   for i in $(seq 0 199); do echo "{\"t_ms\": ${i}e-300, \"rss\": $((100000000 + i * 100000)), \"live_bytes\": $((50000000 + i * 100000))}"; done
 } >"$work/t/tiny.jsonl"
+# A directory with no timeline: what it is, and where a profile directory's verdicts are.
+mkdir -p "$work/notl" "$work/prof" && echo '{}' >"$work/prof/profile.json"
+expect 1 "notl has no timeline.jsonl: give a run, watch or attach directory" -- classify "$work/notl"
+expect 1 "prof is an .arenalab profile. directory with no timeline.jsonl.*prof/profile.json" -- classify "$work/prof"
 expect 1 "tiny.jsonl:3: t_ms: expected 0 ms (the previous sample's) or at least 1e-06 ms (1 ns) later, found 1e-300" -- classify "$work/t/tiny.jsonl"
 printf '{"schema": "arenalab.timeline/1"}\n{"t_ms": 1, "rss": 5}\n' >"$work/t/big.jsonl"
 truncate -s 1G "$work/t/big.jsonl"

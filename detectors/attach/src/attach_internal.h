@@ -27,8 +27,10 @@ std::map<std::string, std::uint64_t> space_fields(const std::string& text);
 
 struct StatLine {
   char state = '?';
+  std::uint64_t flags = 0;  // the kernel's PF_* flags (field 9)
   std::uint64_t start_ticks = 0;
 };
+inline constexpr std::uint64_t kPfKthread = 0x00200000;  // PF_KTHREAD (include/linux/sched.h)
 std::optional<StatLine> parse_stat(const std::string& text);
 
 double boottime_s();   // CLOCK_BOOTTIME, the clock /proc/PID/stat's starttime counts on

@@ -78,8 +78,10 @@ std::optional<StatLine> parse_stat(const std::string& text) {
   std::istringstream in(text.substr(close + 2));
   std::string field;
   // Fields after comm start at 3 (state); starttime is field 22.
-  for (int i = 3; i <= 22 && in >> field; ++i)
+  for (int i = 3; i <= 22 && in >> field; ++i) {
+    if (i == 9) s.flags = std::strtoull(field.c_str(), nullptr, 10);
     if (i == 22) s.start_ticks = std::strtoull(field.c_str(), nullptr, 10);
+  }
   if (s.start_ticks == 0) return std::nullopt;
   return s;
 }
@@ -159,6 +161,14 @@ Result<Target> inspect(pid_t pid) {
   if (!st) return make_error(who + ": " + dir + "/stat is not in the expected format");
   if (st->state == 'Z' || st->state == 'X')
     return make_error(who + " has exited (a zombie its parent has not reaped)");
+  // A kernel thread has no user memory (its smaps_rollup answers ESRCH, which would read as
+  // "exited"): told by its flags, before any of its files is read.
+  if ((st->flags & kPfKthread) != 0) {
+    std::string comm;
+    if (const Read c = read_path(dir + "/comm"); c.ok) comm = c.text.substr(0, c.text.find('\n'));
+    return make_error(who + (comm.empty() ? "" : " (" + comm + ")") +
+                      " is a kernel thread: it has no user memory to watch");
+  }
   Target t;
   t.pid = pid;
   t.start_ticks = st->start_ticks;

@@ -163,11 +163,8 @@ std::optional<Profiler> parse_profiler(std::string_view name) {
 namespace {
 // The output directory (created) and the --skip filter, as every front end needs them.
 Status prepare_run(const ProfileOptions& o, ProfileReport& report, detail::ProfileRun& run) {
-  std::string dir =
-      o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
-  if (auto st = make_directories(dir); !st) return st.error();
-  report.out_dir = fs::absolute(dir).lexically_normal().string();
-  if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
+  // Everything that can be refused is checked before the directory exists: a refused run
+  // leaves nothing behind in --out.
   if (run.binary.empty()) return make_error("cannot find program '" + o.command[0] + "'");
   for (const auto& pattern : o.skip) {
     try {
@@ -176,6 +173,11 @@ Status prepare_run(const ProfileOptions& o, ProfileReport& report, detail::Profi
       return make_error("--skip: '" + pattern + "' is not a regular expression: " + e.what());
     }
   }
+  std::string dir =
+      o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
+  if (auto st = make_directories(dir); !st) return st.error();
+  report.out_dir = fs::absolute(dir).lexically_normal().string();
+  if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
   return Ok{};
 }
 }  // namespace
@@ -330,7 +332,11 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   classify_and_rank(report.callsites);
   write_flamegraphs(report, o.at_s);
   if (report.dumps.empty())
-    report.notes.push_back("no dump was written (" + report.exit.describe() + ")");
+    report.notes.push_back(report.exit_dump.empty()
+                               ? "no dump was written (" + report.exit.describe() + ")"
+                               : "no dump was written while the program ran (" +
+                                     report.exit.describe() +
+                                     "), only the one at exit: the 'unfreed at exit' line");
   if (const std::size_t n = report.dump_t_ms.size(); n < kDumpsNeeded) {
     const double span_s = (n > 0 ? report.dump_t_ms.back() : report.exit.wall_ms) / 1000.0;
     report.notes.insert(

@@ -17,6 +17,10 @@ Status run_heaptrack(ProfileRun& run) {
   SpawnSpec spec;
   spec.argv = {"heaptrack", "-o", report.out_dir + "/heaptrack"};
   spec.argv.insert(spec.argv.end(), o.command.begin(), o.command.end());
+  // The program as found in PATH, not its bare name: heaptrack's launcher looks the name up with
+  // `command -v`, which answers a shell builtin's name (true, echo, printf, kill, test) with the
+  // builtin, and refuses it as "not found" in several lines of its own.
+  spec.argv[3] = find_program(o.command[0]);
   spec.capture_stdout = o.target_stdout_to_stderr;
   report.cadence = fmt::format(
       "heaptrack records every event; live bytes replayed from its trace every {} s", o.interval_s);

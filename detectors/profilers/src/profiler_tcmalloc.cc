@@ -2,9 +2,11 @@
 // tcmalloc adapter: gperftools' heap profiler in the full libtcmalloc, a dump per SIGUSR2
 // (HEAPPROFILESIGNAL) that arenalab sends every interval; google-pprof reads the dumps.
 #include <fmt/format.h>
+
 #include <signal.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "arenalab/core/files.h"
 #include "profilers_internal.h"
@@ -60,11 +62,34 @@ Status run_tcmalloc(ProfileRun& run) {
   DumpThinner thinner(report.out_dir, {"gperftools."}, realtime_ns() - kMtimeSlackNs, run.adaptive);
   run.thinner = &thinner;
   double last_signal_ms = monotonic_ms();
-  bool handler_set = false;  // once caught, the handler stays (gperftools never removes it)
+  // A target that execs (a wrapper script: a pyenv shim, a launcher) starts each new image with
+  // SIGUSR2 at its default action, killing it, until that image's libtcmalloc installs the
+  // handler again: so the handler is looked up before every signal, never remembered. Each
+  // later image names its dumps `gperftools_<pid>.NNNN.heap` (gperftools marks HEAPPROFILE as
+  // used in the environment it passes on); the series is the last image's: the program the
+  // wrapper ran. Forked children write under their own pids and are not the target.
+  pid_t target_pid = 0;
+  std::string exec_prefix;
+  auto exec_dumps = [&] {
+    return exec_prefix.empty()
+               ? std::vector<std::string>{}
+               : dump_files(report.out_dir, exec_prefix, ".heap", run.since_ns - kMtimeSlackNs);
+  };
+  bool exec_series = false;
+  std::string exec_binary;  // the program the wrapper ran
   auto exit = spawn_and_poll(run, spec, true, [&](pid_t pid) {
+    if (target_pid == 0) {
+      target_pid = pid;
+      exec_prefix = "gperftools_" + std::to_string(pid) + ".";
+    }
+    if (!exec_series && !exec_dumps().empty()) {
+      exec_series = true;
+      thinner.set_series(exec_prefix);
+      std::error_code ec;
+      exec_binary = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+    }
     if (monotonic_ms() - last_signal_ms < run.interval_s * 1000.0) return;
-    if (!handler_set) handler_set = catches_signal(pid, SIGUSR2);
-    if (handler_set) {
+    if (catches_signal(pid, SIGUSR2)) {
       ::kill(pid, SIGUSR2);
       last_signal_ms = monotonic_ms();
     }
@@ -77,7 +102,16 @@ Status run_tcmalloc(ProfileRun& run) {
   run.thinner = nullptr;
   if (!exit) return exit.error();
   report.exit = *exit;
-  report.dumps = dump_files(report.out_dir, "gperftools.", ".heap", run.since_ns - kMtimeSlackNs);
+  report.dumps = exec_dumps();
+  if (!report.dumps.empty()) {
+    report.notes.push_back(fmt::format(
+        "the target execed another program under its pid {} (a wrapper script): the series is "
+        "that program's dumps ({}NNNN.heap)",
+        target_pid, exec_prefix));
+    if (!exec_binary.empty()) run.binary = exec_binary;  // what google-pprof symbolizes
+  } else {
+    report.dumps = dump_files(report.out_dir, "gperftools.", ".heap", run.since_ns - kMtimeSlackNs);
+  }
   if (auto st = add_dump_callsites(run, report.dumps, SiteSource::kHeap); !st) return st;
   // An ordinary exit writes the last dump from gperftools' own destructor, after the program's
   // teardown: the state at exit.

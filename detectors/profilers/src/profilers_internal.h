@@ -33,6 +33,8 @@ class DumpThinner {
   // Thins what is on disk now; returns how many dumps of the series are kept.
   std::size_t poll();
   int stride() const { return stride_; }
+  // The series is now the dumps named `prefix` (a later image of the target, after an exec).
+  void set_series(std::string prefix) { prefixes_.insert(prefixes_.begin(), std::move(prefix)); }
 
  private:
   std::string dir_;

@@ -111,7 +111,7 @@ for f in "${fillers[@]}"; do
   wait "$f"
   rc=$?
   # watch exits 3 on the leak it sees; anything but 0 and 3 is a failure of its own.
-  [[ $rc == 0 || $rc == 3 ]] || fail "process $f exited $rc: $(tail -3 "$tmp"/watch.*.txt)"
+  [[ $rc == 0 || $rc == 3 ]] || fail "process $f exited $rc: $(tail -n 3 "$tmp"/watch.*.txt)"
 done
 sleep 2  # the last scrapes
 range=$(($(date +%s) - start + 2))s
