@@ -3367,9 +3367,10 @@ Baselines baselines(const Inputs& in, const Options& o) {
 // Growth outside malloc is a claim that what the program holds does NOT grow at RSS's rate, and
 // needs evidence of that, not the mere absence of a significant trend in held (README
 // "Decision", "Outside malloc needs held's interval"): held's own interval on its stretch (Sen's,
-// or the deseasonalized/AR(1)-inflated one its test decided) must lie below held_rate_ratio x
-// RSS's slope - the share of RSS's rate at which the two are read as one growth. Returns the
-// unresolved reason's tail when that rate cannot be excluded, empty when it is excluded.
+// or the deseasonalized regression's when that test decided the trend) must lie below
+// held_rate_ratio x RSS's slope - the share of RSS's rate at which the two are read as one growth.
+// Returns the unresolved reason's tail when that rate cannot be excluded, empty when it is
+// excluded.
 std::string held_rate_not_excluded(const Trend& held_tr, const Trend& rss_tr, const Options& o) {
   const double bound = o.held_rate_ratio * rss_tr.slope;
   if (!(rss_tr.slope > 0) || held_tr.slope_hi < bound) return {};
