@@ -3364,6 +3364,21 @@ Baselines baselines(const Inputs& in, const Options& o) {
 }
 
 // Step 4: RSS grows while what the program holds does not. true: decided.
+// Growth outside malloc is a claim that what the program holds does NOT grow at RSS's rate, and
+// needs evidence of that, not the mere absence of a significant trend in held (README
+// "Decision", "Outside malloc needs held's interval"): held's own interval on its stretch (Sen's,
+// or the deseasonalized regression's when that test decided the trend) must lie below
+// held_rate_ratio x RSS's slope - the share of RSS's rate at which the two are read as one growth.
+// Returns the unresolved reason's tail when that rate cannot be excluded, empty when it is
+// excluded.
+std::string held_rate_not_excluded(const Trend& held_tr, const Trend& rss_tr, const Options& o) {
+  const double bound = o.held_rate_ratio * rss_tr.slope;
+  if (!(rss_tr.slope > 0) || held_tr.slope_hi < bound) return {};
+  return ", but its interval [" + fmt_rate(held_tr.slope_lo) + ", " + fmt_rate(held_tr.slope_hi) +
+         "] reaches " + fmt_rate(bound) + ", " + fmt_pct(100 * o.held_rate_ratio) +
+         " of RSS's rate: growth inside or outside malloc cannot be told yet";
+}
+
 bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Classification& out) {
   const SeriesVerdict& rss = *in.rss;
   const SeriesVerdict& held = *in.held;
@@ -3434,6 +3449,10 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
                    ? ": pages already mapped becoming resident (lazy paging), not freed memory kept"
                    : ": the allocator's pages becoming resident, not freed memory kept"));
     }
+  } else if (const std::string open = held_rate_not_excluded(held_tr, rss_tr, o); !open.empty()) {
+    set(out, Verdict::kUnresolved, std::min(rss.confidence, 0.5),
+        out.rss_signal + " " + rss.reason + " while " + out.held_signal + " " + held.reason + open);
+    return true;  // nothing to project: no leak is claimed
   } else {
     const bool gap_grows = in.gap && in.gap->verdict == Verdict::kLeak;
     set(out, Verdict::kNonHeapGrowth, rss.confidence * (gap_grows ? 1.0 : 0.7),

@@ -355,6 +355,33 @@ TEST(Classify, LeakNonHeapStable) {
   EXPECT_EQ(classify(Signals{}).verdict, Verdict::kUnresolved);
 }
 
+// Growth outside malloc needs held's interval to exclude RSS's rate (README "Decision"): a heap
+// leak whose books are too noisy for their own test (RSS rising at the same rate, cleanly) must
+// not read as non-heap growth. For each noise draw, where held's interval reaches
+// held_rate_ratio x RSS's slope the evidence cannot tell heap from non-heap: never
+// non-heap-growth (and, rising at the same rate in truth, never claimed outside malloc).
+TEST(Classify, NoisyHeapBesideRisingRssIsNotOutsideMalloc) {
+  const Options o;
+  int open_cases = 0;
+  for (unsigned seed = 1; seed <= 20; ++seed) {
+    Signals sig;
+    sig.live_bytes = make(
+        60, [](double u) { return 50 * kMiB + 3 * kMiB * u; }, 3 * kMiB, seed);
+    sig.rss = make(
+        60, [](double u) { return 60 * kMiB + 3 * kMiB * u; }, 0.1 * kMiB, seed + 100);
+    const auto held = classify_series(sig.live_bytes, o);
+    const auto rss = classify_series(sig.rss, o);
+    ASSERT_EQ(rss.verdict, Verdict::kLeak) << rss.reason;
+    if (held.verdict == Verdict::kLeak || held.knee.found) continue;
+    if (held.whole.slope_hi < o.held_rate_ratio * rss.whole.slope) continue;
+    ++open_cases;
+    const auto c = classify(sig, o);
+    EXPECT_NE(c.verdict, Verdict::kNonHeapGrowth) << "seed " << seed << ": " << c.reason;
+  }
+  // The draws must include books whose own test cannot tell (else this checks nothing).
+  EXPECT_GT(open_cases, 0);
+}
+
 // A heap grown by doublings (a dict's table: a step, then a longer flat stretch, then a bigger
 // step) beside the program's own mmap growing steadily (pymalloc's arenas holding the dict's
 // objects), the books rising as much as the mappings: the heap grows too, so this is the
