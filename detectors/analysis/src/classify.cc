@@ -80,14 +80,22 @@ std::vector<double> detrended_grid(const Clean& c, std::size_t m) {
   return g;
 }
 
-// A series with each sample replaced by the median of it and its two neighbours (Tukey 1977):
-// a spike - one sample far from both neighbours - goes, a sawtooth's drop and a step stay.
+// Each value replaced by the median of it and its two neighbours, the ends kept (Tukey's running
+// median of three, 1977): a spike - one sample far from both neighbours - goes, a sawtooth's drop
+// and a step stay.
+std::vector<double> running_median3(const std::vector<double>& v) {
+  std::vector<double> out = v;
+  for (std::size_t i = 1; i + 1 < v.size(); ++i) {
+    const double a = v[i - 1], b = v[i], d = v[i + 1];
+    out[i] = std::max(std::min(a, b), std::min(std::max(a, b), d));
+  }
+  return out;
+}
+
+// The series without its spikes (running_median3), at the same instants.
 Clean despike3(const Clean& c) {
   Clean out = c;
-  for (std::size_t i = 1; i + 1 < c.v.size(); ++i) {
-    const double a = c.v[i - 1], b = c.v[i], d = c.v[i + 1];
-    out.v[i] = std::max(std::min(a, b), std::min(std::max(a, b), d));
-  }
+  out.v = running_median3(c.v);
   return out;
 }
 
@@ -3081,16 +3089,8 @@ std::vector<double> despiked(const Series& x) {
     if (std::isfinite(x.value[i])) p.emplace_back(x.t_ms[i], x.value[i]);
   std::sort(p.begin(), p.end());
   std::vector<double> v(p.size());
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (i == 0 || i + 1 == p.size()) {
-      v[i] = p[i].second;
-      continue;
-    }
-    std::array<double, 3> w = {p[i - 1].second, p[i].second, p[i + 1].second};
-    std::sort(w.begin(), w.end());
-    v[i] = w[1];
-  }
-  return v;
+  for (std::size_t i = 0; i < p.size(); ++i) v[i] = p[i].second;
+  return running_median3(v);
 }
 
 // x up to its final release (final_release_head: the program freeing what it holds as it ends),
