@@ -2467,6 +2467,14 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, 
             o);
 }
 
+// The drift's column: t, or max(0, t - onset) for a drift that starts at an onset of its own.
+std::vector<double> onset_column(const std::vector<double>& x, double onset) {
+  std::vector<double> c(x);
+  if (std::isfinite(onset))
+    for (auto& v : c) v = std::max(0.0, v - onset);
+  return c;
+}
+
 // The drift of the approach plus a line (apl), tested (README "Warm-up or leak: the drift of the
 // best model"). With apl's start and time constant held, the model is linear in its level, the
 // approach's amplitude and the drift r: least squares on the block medians gives r and its
@@ -2477,7 +2485,8 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, 
 // and the degrees of freedom shrink to the effective number of blocks n (1 - rho) / (1 + rho)
 // (Santer et al. 2000, J. Geophys. Res. 105:7337-7356), less the 5 parameters; rho is the larger of
 // the residuals' own lag-1 autocorrelation and what the whole window's noise persistence
-// (noise_phi) gives block medians of m samples (weigh_persistence's rho_1).
+// (noise_phi) gives block medians of m samples (weigh_persistence's rho_1). With an onset (s from
+// the first block), the drift is r max(0, t - onset): one parameter more (check_late_drift).
 struct DriftTest {
   double r = 0, lo = 0, hi = 0, p = 1;  // bytes/s; two-sided p
   double rho = 0;
@@ -2486,13 +2495,15 @@ struct DriftTest {
 };
 std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
                                     const Shapes::Approach& apl, const Shapes::Approach& ap,
-                                    const Options& o) {
-  const auto& x = sh.x();
+                                    const Options& o, double onset = -HUGE_VAL) {
+  const std::vector<double> x = onset_column(sh.x(), onset);
   const auto& y = sh.y();
   const std::size_t n = x.size();
   if (n < 10) return std::nullopt;
+  const double k = std::isfinite(onset) ? 6 : 5;  // parameters: the onset is one more
   std::vector<double> e(n);
-  for (std::size_t i = 0; i < n; ++i) e[i] = -std::exp(-std::max(0.0, x[i] - apl.ts) / apl.tau);
+  for (std::size_t i = 0; i < n; ++i)
+    e[i] = -std::exp(-std::max(0.0, sh.x()[i] - apl.ts) / apl.tau);
   // X'X and its inverse (3 x 3, Gauss-Jordan).
   double a[3][6] = {};
   for (std::size_t i = 0; i < n; ++i) {
@@ -2558,7 +2569,7 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
     double den = m;
     for (int j = 1; j < static_cast<int>(m); ++j) den += 2 * (m - j) * std::pow(ph, j);
     const double var_block = std::numbers::pi / 2 * sd * sd * den / (m * m);
-    const double dfr = static_cast<double>(n) - 5;
+    const double dfr = static_cast<double>(n) - k;
     const double z = student_crit(2 * o.alpha, 1e6);  // one-sided normal quantile
     const double c = 1 - 2 / (9 * dfr) + z * std::sqrt(2 / (9 * dfr));
     d.fits = var_block > 0 && sse / dfr <= var_block * c * c * c;
@@ -2567,9 +2578,9 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
   const double inflate = (1 + d.rho) / (1 - d.rho);
   d.inflate = inflate;
   const double n_eff = static_cast<double>(n) / inflate;
-  const double df = n_eff - 5;
+  const double df = n_eff - k;
   if (df < 2) return std::nullopt;
-  const double s2 = sse / (static_cast<double>(n) - 5);
+  const double s2 = sse / (static_cast<double>(n) - k);
   double se = std::sqrt(s2 * a[2][5] * inflate);
   d.r = beta[2];
   // The start and time constant held fixed hide how far a slower approach can stand in for a
@@ -2730,6 +2741,83 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
     out.confidence = 0.5;
   }
 }
+
+// Step 8: a drift with an onset of its own beneath a warm-up (README "A late onset beneath a
+// warm-up"). The candidates of steps 5-7 give a drift beneath an approach from the window's
+// start; a leak that starts later (a program that warms up, then begins to leak) is followed by
+// none of them, and drift_test reads nothing where they do not fit. One more candidate: flat
+// then the approach (its start and time constant held from the approach alone), plus a drift
+// r max(0, t - t_on) from an onset t_on of its own, chosen among the blocks that leave
+// min_tail_fraction of the window after it (k = 6). It is a leak when that model fits (no lack
+// of fit), beats the approach alone by more than a tie and the line and the knot (the criterion
+// with the persistence, as in step 7), and its drift, tested as in drift_test with the onset
+// held, is significant with the onset's selection paid for - p times the number of onsets
+// tried (Bonferroni) under alpha - with its interval above 0 and material from the onset to the
+// end.
+void check_late_drift(const Prepared& p, const Options& o, SeriesVerdict& out, WindowFits& fits) {
+  if (p.deseason || p.block_period > 0) return;
+  if (out.verdict != Verdict::kBounded && out.verdict != Verdict::kUnresolved) return;
+  const bool slowing = out.knee.found && out.knee.slope_after < out.knee.slope_before;
+  if (!slowing && !out.whole.rising && !out.asymptote) return;
+  const Blocks& b = p.all;
+  if (b.t.size() < 10 || b.t.back() <= b.t.front()) return;
+  // Only where steps 5-7 fitted the approach (the costly part): a series none of them weighed
+  // did not rise and slow.
+  if (!fits.ap) return;
+  const Shapes sh(seconds_from_first(b.t), b.med, p.level_ref);
+  const auto& ap = fits.approach(sh);
+  if (!std::isfinite(ap.sse) || !(ap.tau > 0)) return;
+  if ((sh.span() - ap.ts) / ap.tau < o.saturation_time_constants) return;
+  const auto& x = sh.x();
+  const std::size_t n = x.size();
+  std::vector<double> e(n);
+  for (std::size_t i = 0; i < n; ++i) e[i] = -std::exp(-std::max(0.0, x[i] - ap.ts) / ap.tau);
+  double best_sse = HUGE_VAL, onset = 0;
+  int tried = 0;
+  for (std::size_t j = 1; j + 3 < n; ++j) {
+    if (sh.span() - x[j] < o.min_tail_fraction * sh.span()) break;
+    ++tried;
+    const double t_on = x[j];
+    const double sse = lsq(
+        3, sh.y(),
+        [&](std::size_t i, double* c) { c[0] = 1, c[1] = e[i], c[2] = std::max(0.0, x[i] - t_on); },
+        nullptr);
+    if (sse < best_sse) best_sse = sse, onset = t_on;
+  }
+  if (!tried || !std::isfinite(best_sse)) return;
+  // The approach's start and time constant held, the onset held (its selection is paid below).
+  const auto d = drift_test(p, sh, ap, ap, o, onset);
+  if (!d || !d->fits || !(d->r > 0) || !(d->lo > 0)) return;
+  const double p_sel = std::min(1.0, d->p * tried);
+  if (!(p_sel < o.alpha)) return;
+  const double after_s = sh.span() - onset + (p.c.t.back() - b.t.back()) / 1000.0;
+  const double growth_pct = 100.0 * d->r * after_s / p.level_ref;
+  if (!material(growth_pct, d->r * after_s, d->lo, p.level_ref, 0, false, o)) return;
+  const double ln_n = std::log(static_cast<double>(n));
+  const double ln_eff = std::log(static_cast<double>(n) / d->inflate);
+  auto adj = [&](double bic, double k) { return (bic - k * ln_n) / d->inflate + k * ln_eff; };
+  const double a_on = adj(sh.bic(best_sse, 6), 6), a_ap = adj(sh.bic(ap.sse, 4), 4);
+  const double a_lines = std::min(adj(sh.line(), 2), adj(sh.hinge(), 4));
+  if (!(a_on + kBicTie < a_ap && a_on < a_lines)) return;
+  Trend t;
+  t.t0_ms = b.t.front() + onset * 1000.0;
+  t.t1_ms = p.c.t.back();
+  t.blocks = b.t.size();
+  t.block_ms = b.block_ms;
+  t.slope = d->r;
+  t.slope_lo = d->lo;
+  t.slope_hi = d->hi;
+  t.p_median = t.p_min = p_sel;
+  t.growth_pct = growth_pct;
+  t.rising = true;
+  out.asymptote.reset();
+  call_leak(out, t,
+            "grows beneath a warm-up from " + fmt_num(t.t0_ms / 1000.0, 1) +
+                " s: an exponential approach (time constant " + fmt_num(ap.tau, 1) +
+                " s) plus a drift from an onset of its own fits best, and the drift holds "
+                "against the residuals' persistence and the onset's selection",
+            o);
+}
 }  // namespace
 
 namespace {
@@ -2795,6 +2883,7 @@ SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& 
   check_saturation(p, o, out, fits);
   check_warmup_leak(p, o, out, fits);
   judge_drift(p, o, out, fits);
+  check_late_drift(p, o, out, fits);
   if (o.limit_bytes && out.verdict == Verdict::kLeak && out.rate > 0)
     out.time_to_limit_s = std::max(0.0, (*o.limit_bytes - out.level) / out.rate);
   return out;

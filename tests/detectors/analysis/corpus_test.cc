@@ -187,5 +187,29 @@ TEST(ClassifierCorpus, ConfusionMatrixMeetsAcceptance) {
   EXPECT_EQ(contradictions, 0);
 }
 
+// A leak that starts beneath a warm-up, late (README "A late onset beneath a warm-up"): the
+// generator's draw 1507 of seed 1 (leak/steps+late+warmup, +1.0 % of the base level, AR(1)
+// noise at phi 0.86). Without a drift from an onset of its own among the candidates, live_bytes
+// read "approaches a bound" and the run unresolved.
+TEST(Issue19, LateOnsetBeneathAWarmUpIsALeak) {
+  synthetic::Generator gen(1);
+  const std::pair<Kind, int> plan[] = {{Kind::kStable, 500}, {Kind::kLeak, 1500}};
+  int index = 0;
+  for (const auto& [k, count] : plan)
+    for (int i = 0; i < count; ++i) {
+      const auto c = gen.make(k);
+      if (++index != 1507) continue;
+      ASSERT_EQ(c.shape, "leak/steps+late+warmup");
+      const auto s = classify_series(c.signals.live_bytes);
+      EXPECT_EQ(s.verdict, Verdict::kLeak) << s.reason;
+      EXPECT_NE(s.reason.find("onset of its own"), std::string::npos) << s.reason;
+      const auto v = classify(c.signals);
+      EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+      EXPECT_EQ(contradiction(v), "") << v.reason;
+      return;
+    }
+  FAIL() << "the draw was not reached";
+}
+
 }  // namespace
 }  // namespace arenalab::analysis
