@@ -3553,6 +3553,198 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
   return true;
 }
 
+// The Hamed-Rao factor of nb block medians taken as AR(1) with their lag-1 persistence
+// bias-corrected, as weigh_block_persistence judges a whole window (README "The whole window's
+// persistence, bias-corrected"): r the lag-1 autocorrelation of the detrended medians' ranks,
+// rho = (n r + 2) / (n - 4), at most what AR(1) noise with the raw samples' own persistence
+// (noise_phi) gives block means of `per_block` samples; 1 under 30 blocks or when noise_phi
+// cannot tell persistence from a misfit.
+double corrected_block_factor(const std::vector<double>& ranks, const Clean& raw,
+                              double per_block) {
+  const std::size_t nb = ranks.size();
+  if (nb < 30) return 1;
+  double mean = 0;
+  for (double v : ranks) mean += v;
+  mean /= static_cast<double>(nb);
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < nb; ++i) den += (ranks[i] - mean) * (ranks[i] - mean);
+  for (std::size_t i = 0; i + 1 < nb; ++i) num += (ranks[i] - mean) * (ranks[i + 1] - mean);
+  if (!(den > 0)) return 1;
+  const double nd = static_cast<double>(nb);
+  double rho = std::min((nd * num / den + 2) / (nd - 4), 0.999);
+  const double phi = noise_phi(raw);
+  if (!(phi > 0) || phi >= kPhiStraight) return 1;
+  rho = std::min(rho, ar1_block_rho(phi, per_block));
+  if (!(rho > 0)) return 1;
+  return hamed_rao_factor(nb, [&](double k) { return std::pow(rho, k); });
+}
+
+struct JointMk {
+  double s = 0, z = 0, p = 1;
+};
+// The multivariate Mann-Kendall test (Dietz & Killeen 1981, JASA 76:169-174; Hirsch & Slack
+// 1984, Water Resour. Res. 20:727-732) of two series over the same blocks: S = S_a + S_b, with
+// Var(S) = Var(S_a) + Var(S_b) + 2 Cov. The covariance is estimated from the ranks
+// (Dietz-Killeen: Cov = (K + 4 sum R_a R_b - n (n + 1)^2) / 3, K the concordance of the pairs),
+// here of the Sen-detrended values (a common trend is not a common noise). Each variance
+// carries the larger of its Hamed-Rao factor and the bias-corrected block persistence's
+// (corrected_block_factor), the cross term their geometric mean. When the two share their noise
+// (RSS contains held), the covariance takes the gain away: the joint test is never stronger than
+// the two instruments' own noise makes it. ca, cb: the raw samples (for noise_phi); per_block:
+// samples per block.
+std::optional<JointMk> joint_mann_kendall(const std::vector<double>& x,
+                                          const std::vector<double>& ya,
+                                          const std::vector<double>& yb, const Clean& ca,
+                                          const Clean& cb, double per_block, const Options& o) {
+  const std::size_t nb = x.size();
+  const auto mka = stats::mann_kendall(x, ya), mkb = stats::mann_kendall(x, yb);
+  if (!(mka.var_s > 0) || !(mkb.var_s > 0)) return std::nullopt;
+  const double sa = stats::theil_sen(x, ya, o.alpha, mka.var_s).slope;
+  const double sb = stats::theil_sen(x, yb, o.alpha, mkb.var_s).slope;
+  std::vector<double> ra(nb), rb(nb);
+  for (std::size_t i = 0; i < nb; ++i) ra[i] = ya[i] - sa * x[i], rb[i] = yb[i] - sb * x[i];
+  ra = mid_ranks(ra), rb = mid_ranks(rb);
+  const double fa = std::max(mka.correction, corrected_block_factor(ra, ca, per_block));
+  const double fb = std::max(mkb.correction, corrected_block_factor(rb, cb, per_block));
+  double concord = 0, cross = 0;
+  for (std::size_t i = 0; i < nb; ++i) {
+    cross += ra[i] * rb[i];
+    for (std::size_t j = i + 1; j < nb; ++j) {
+      const double d = (ra[j] - ra[i]) * (rb[j] - rb[i]);
+      concord += (d > 0) - (d < 0);
+    }
+  }
+  const double nd = static_cast<double>(nb);
+  const double cov = (concord + 4 * cross - nd * (nd + 1) * (nd + 1)) / 3;
+  const double var = mka.var_s * fa + mkb.var_s * fb + 2 * cov * std::sqrt(fa * fb);
+  if (!(var > 0)) return std::nullopt;
+  JointMk j;
+  j.s = mka.s + mkb.s;
+  j.z = (j.s > 0 ? j.s - 1 : j.s < 0 ? j.s + 1 : 0) / std::sqrt(var);
+  j.p = std::min(1.0, 2.0 * stats::normal_sf(std::fabs(j.z)));
+  return j;
+}
+
+// The joint test on the block medians and on the block minima (both required, as every trend
+// test of a series is: README "Per series", step 4), over equal-time blocks of the samples both
+// series took.
+struct JointTrend {
+  JointMk med, min;
+  std::size_t blocks = 0;
+};
+std::optional<JointTrend> joint_trend(const Series& a, const Series& b, const Options& o) {
+  const Clean ca = clean(a), cb = clean(b);
+  std::vector<double> t, va, vb;  // the samples both took
+  for (std::size_t i = 0, j = 0; i < ca.t.size(); ++i) {
+    while (j < cb.t.size() && cb.t[j] < ca.t[i]) ++j;
+    if (j < cb.t.size() && cb.t[j] == ca.t[i])
+      t.push_back(ca.t[i]), va.push_back(ca.v[i]), vb.push_back(cb.v[j]);
+  }
+  if (t.size() < 2 * std::max<std::size_t>(1, std::min(ca.t.size(), cb.t.size()) / 4))
+    return std::nullopt;
+  const std::size_t n = t.size();
+  const double w = t.back() - t.front();
+  if (!(w > 0)) return std::nullopt;
+  const std::size_t nb0 = std::max<std::size_t>(
+      1, std::min<std::size_t>(static_cast<std::size_t>(o.max_blocks), n / 3));
+  const double len = w / static_cast<double>(nb0);
+  std::vector<std::vector<double>> ba(nb0), bb(nb0), bt(nb0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t k = std::min(nb0 - 1, static_cast<std::size_t>((t[i] - t.front()) / len));
+    ba[k].push_back(va[i]), bb[k].push_back(vb[i]), bt[k].push_back(t[i]);
+  }
+  std::vector<double> x, ma, mb, na, nbm;
+  for (std::size_t k = 0; k < nb0; ++k) {
+    if (ba[k].size() < 2) continue;
+    x.push_back((median(bt[k]) - t.front()) / 1000.0);
+    ma.push_back(median(ba[k]));
+    mb.push_back(median(bb[k]));
+    na.push_back(*std::min_element(ba[k].begin(), ba[k].end()));
+    nbm.push_back(*std::min_element(bb[k].begin(), bb[k].end()));
+  }
+  const std::size_t nb = x.size();
+  if (nb < static_cast<std::size_t>(o.min_blocks)) return std::nullopt;
+  const double per_block = static_cast<double>(n) / static_cast<double>(nb);
+  const auto med = joint_mann_kendall(x, ma, mb, ca, cb, per_block, o);
+  const auto mn = joint_mann_kendall(x, na, nbm, ca, cb, per_block, o);
+  if (!med || !mn) return std::nullopt;
+  return JointTrend{*med, *mn, nb};
+}
+
+// Step 5a: held and RSS, one trend test (README "Decision", "Held and RSS, one trend test").
+// held's whole window does not rise at alpha on its own (its block medians and minima both),
+// while the interval of its slope reaches the leak line (decide_settled would say "cannot be
+// excluded yet"), and RSS does not leak on its own either. A heap leak raises both at about the
+// same bytes/s, each under noise of its own: the joint Mann-Kendall test (joint_mann_kendall)
+// on the block medians and on the block minima, both at alpha as every trend test here is,
+// judges that common rise. It applies only where the two tell one growth: both whole windows
+// without a period or a knee, both slopes pointing up, each at least held_rate_ratio of the other
+// (RSS rising while held does not is growth outside malloc or retention; held rising while RSS
+// does not is no growth RSS confirms), held's own block medians significant at tail_keep_p (the
+// level at which a second instrument confirms, as where RSS leaks and held grows beside it: a
+// flat held passes it 2.5 % of the time, whatever RSS does), the gap RSS - held not rising at
+// that level, and the common slope (the two Sen slopes weighed by the inverse squares of their
+// intervals' widths) material on held's level. held's evidence row then shows that test, so the
+// verdict and its row agree.
+bool decide_joint_rise(const Inputs& in, const Options& o, Classification& out,
+                       const std::string& settling) {
+  const SeriesVerdict& h = *in.held;
+  const SeriesVerdict& r = *in.rss;
+  const Trend& ht = h.whole;
+  const Trend& rt = r.whole;
+  if (h.period_ms > 0 || r.period_ms > 0 || h.knee.found || r.knee.found) return false;
+  if (!(ht.slope > 0 && rt.slope > 0 && ht.p_median < o.tail_keep_p &&
+        rt.slope >= o.held_rate_ratio * ht.slope && ht.slope >= o.held_rate_ratio * rt.slope))
+    return false;
+  // The common slope: the two Sen slopes weighed by the inverse squares of their intervals'
+  // widths (inverse-variance weighting); material as held's own trend would be, on held's level.
+  const double wh = ht.slope_hi - ht.slope_lo, wr = rt.slope_hi - rt.slope_lo;
+  if (!(wh > 0) || !(wr > 0)) return false;
+  const double common =
+      (ht.slope / (wh * wh) + rt.slope / (wr * wr)) / (1 / (wh * wh) + 1 / (wr * wr));
+  const double common_pct = ht.growth_pct * common / ht.slope;
+  if (!(common_pct >= o.min_drift_pct)) return false;
+  // held's rate consistent with RSS's: the gap RSS - held does not rise on its own test even at
+  // the weaker level at which a second instrument confirms (tail_keep_p).
+  if (in.gap && (in.gap->verdict == Verdict::kLeak ||
+                 (in.gap->whole.slope > 0 && in.gap->whole.p_median < o.tail_keep_p)))
+    return false;
+  if (!in.rss_s) return false;
+  const auto jt = joint_trend(in.held_s, *in.rss_s, o);
+  if (!jt || !(jt->med.s > 0 && jt->med.p < o.alpha && jt->min.s > 0 && jt->min.p < o.alpha))
+    return false;
+  const std::string held_name = out.held_signal == "held"
+                                    ? "held (" + in.books_signal + " + own mmap_bytes)"
+                                    : out.held_signal;
+  const std::string joint =
+      "joint Mann-Kendall with " + out.rss_signal + " on " + std::to_string(jt->blocks) +
+      " blocks: block medians p = " + fmt_p(jt->med.p) + ", block minima p = " + fmt_p(jt->min.p);
+  const std::string held_alone = fmt_rate(ht.slope) +
+                                 " alone (block medians p = " + fmt_p(ht.p_median) +
+                                 ", block minima p = " + fmt_p(ht.p_min) + ")";
+  const std::string rss_figures = fmt_rate(rt.slope) + ", p = " + fmt_p(rt.p_median);
+  const double conf = 0.5 * (1 - jt->med.p);
+  // held's evidence row shows the test that decided (in.held points into out.evidence).
+  for (auto& e : out.evidence) {
+    if (e.signal != out.held_signal) continue;
+    e.v.verdict = Verdict::kLeak;
+    e.v.rate = common;
+    e.v.reason = "grows over the window together with " + out.rss_signal + ": +" +
+                 fmt_pct(common_pct) + " of level, " + fmt_rate(common) + " (" + held_alone + "; " +
+                 joint + ")";
+    e.v.confidence = conf;
+    if (o.limit_bytes) e.v.time_to_limit_s = std::max(0.0, (*o.limit_bytes - e.v.level) / common);
+  }
+  set(out, Verdict::kLeak, conf,
+      held_name + " rises over the window, " + held_alone + ", and " + out.rss_signal +
+          " beside it at a similar rate (" + rss_figures +
+          "): not significant alone, together they are (" + joint + "); the common rate " +
+          fmt_rate(common) + ", +" + fmt_pct(common_pct) + " of level" + settling,
+      common);
+  project(out, in.held);
+  return true;
+}
+
 // Step 5: nothing grows: retention, bounded or stable.
 void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Classification& out) {
   const SeriesVerdict& rss = *in.rss;
@@ -3591,6 +3783,7 @@ void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Clas
   const double ref = std::max({std::fabs(held.level), std::fabs(held.start_level), 1.0});
   const double reach_pct = 100.0 * t.slope_hi * (t.t1_ms - t.t0_ms) / 1000.0 / ref;
   if (t.slope > 0 && reach_pct >= o.min_drift_pct) {
+    if (decide_joint_rise(in, o, out, settling)) return;
     set(out, Verdict::kUnresolved, 0.5,
         out.held_signal + " shows no significant trend (" + held.reason +
             "), but its interval reaches " + fmt_rate(t.slope_hi) + ", +" + fmt_pct(reach_pct) +
