@@ -163,17 +163,21 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   // appended since the last (LiveSignals), classifies the bounded set of rows kept so far, and
   // shows the verdict once settled (LiveVerdict): a line costs what was written since the last
   // one, however long the attach has run.
-  double next_live_ms = r.live_every_s * 1000;
+  LivePace pace(r.live_every_s * 1000);  // later when a line's CPU is more than its share
   LiveVerdict live;
   std::unique_ptr<analysis::LiveSignals> tail;
   if (r.verdict && !r.quiet && r.live_every_s > 0) {
     a.on_sample = [&](double elapsed_ms, const std::string& path) {
-      if (elapsed_ms < next_live_ms) return;
-      next_live_ms += r.live_every_s * 1000;
+      if (!pace.due(elapsed_ms)) return;
+      pace.begin(elapsed_ms);
       if (!tail) tail = std::make_unique<analysis::LiveSignals>(path);
       tail->poll();
-      if (!tail->last()) return;
+      if (!tail->last()) {
+        pace.end();
+        return;
+      }
       const auto c = analysis::classify(tail->signals(), o);
+      pace.end();
       const timeline::Sample& s = *tail->last();
       // Level count: the live bytes since the attach too.
       const std::string held =

@@ -67,18 +67,22 @@ int run_watch(Args& a) {
   // The live line: read what the target appended since the last one (never the whole file
   // again), classify the bounded set of rows kept so far (LiveSignals: a few tens of ms at any
   // run length), and show its verdict once settled (LiveVerdict).
-  double next_live_ms = a.live_every_s * 1000;
+  LivePace pace(a.live_every_s * 1000);  // later when a line's CPU is more than its share
   LiveVerdict live;
   std::unique_ptr<analysis::LiveSignals> tail;
   a.run.tick_ms = 500;
   if (!a.quiet && a.live_every_s > 0) {
     a.run.on_tick = [&](const runner::RunProgress& p) {
-      if (p.elapsed_ms < next_live_ms) return;
-      next_live_ms += a.live_every_s * 1000;
+      if (!pace.due(p.elapsed_ms)) return;
+      pace.begin(p.elapsed_ms);
       if (!tail) tail = std::make_unique<analysis::LiveSignals>(p.timeline_path);
       tail->poll();
-      if (!tail->last()) return;
+      if (!tail->last()) {
+        pace.end();
+        return;
+      }
       const auto c = analysis::classify(tail->signals(), o);
+      pace.end();
       const std::string shown = live.show(c, p.elapsed_ms, 0.5 * a.run.tick_ms);
       // The program's own gauges (arenalab_gauge_set), beside RSS: e.g. an off-heap store's
       // bytes in use. Gauges are published as byte counts.
@@ -192,7 +196,8 @@ void setup(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"leak", "growth"}));
   cmd->add_option("--limit", a->limit, "Project the time until RSS reaches SIZE (512M, 2G)");
   cmd->add_option("--live-every", a->live_every_s,
-                  "Seconds between live lines on stderr (default 3; 0: none)")
+                  "Seconds between live lines on stderr (default 3; 0: none); longer while a "
+                  "line's classification costs more than 0.5 % of a core")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet,-q", a->quiet, "No live lines or summary on stderr");
   cmd->add_option("--metrics", a->metrics,

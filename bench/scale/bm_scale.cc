@@ -3,13 +3,14 @@
 // a timeline of N samples (the whole-file path of before against the streaming one, and the
 // same run's file as the runner rolls it: seconds, peak memory, verdict), the verdicts of the
 // full series against the thinned one and against the rolled file on long series of every
-// class, watch's live-verdict cost per tick (CPU share of a core at a 3 s live line), and the
-// timeline's bytes per sample as written, compressed and rolled (formats/timeline_roll.h). Medians
+// class, watch's live-verdict cost per tick (CPU share of a core at a 3 s live line), the
+// timeline's bytes per sample as written, compressed and rolled (formats/timeline_roll.h), and
+// the knee bootstrap's worst case (one series' classification when all 499 replicates run). Medians
 // of --repeats runs, each in a child process (its own peak RSS); the load average is printed beside
 // each table.
 // --smoke: small sizes, one repeat. --samples LIST (classify), --before-max N (the largest run
 // the whole-file path is measured on), --dir DIR (where the timelines are written), --only T
-// (one table: classify, agree, watch or size).
+// (one table: classify, agree, watch, size or knee).
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -644,6 +645,69 @@ void size_table(const std::string& dir, std::size_t n) {
   }
 }
 
+// ---- The knee's bootstrap: its worst case on a long run. ----
+
+// A rise after an onset that fails Davies' bound is settled by a parametric bootstrap of the
+// knee search (README "The knee's selection"): up to 499 simulated series the length of the run.
+// Its worst case is a borderline onset under persistent AR(1) noise, where no replicate reaches
+// the observed p, so all 499 run. Each row's series was checked to be one (instrumented when the
+// table was added): flat AR(1) noise about 100 MiB plus a rise from `at` of the window, 100 ms
+// samples. The generator is the table's own, seeded, so a row always gets the same series.
+struct KneeCase {
+  std::size_t n;
+  double phi, sd_pct, grow_pct, at;
+  std::uint64_t seed;
+};
+
+an::Series knee_series(const KneeCase& k) {
+  std::mt19937_64 rng(100 + k.seed);
+  std::normal_distribution<double> z(0, 1);
+  const double sd = k.sd_pct / 100 * 100 * kMiB;
+  an::Series s;
+  double e = sd * z(rng);
+  for (std::size_t i = 0; i < k.n; ++i) {
+    if (i > 0) e = k.phi * e + sd * std::sqrt(1 - k.phi * k.phi) * z(rng);
+    const double x = static_cast<double>(i) / static_cast<double>(k.n);
+    const double g = x > k.at ? k.grow_pct / 100 * 100 * kMiB * (x - k.at) / (1 - k.at) : 0;
+    s.t_ms.push_back(static_cast<double>(i) * kDtMs);
+    s.value.push_back(100 * kMiB + g + e);
+  }
+  return s;
+}
+
+void knee_table(int repeats) {
+  std::printf(
+      "\n## the knee's bootstrap, worst case: a borderline onset under AR(1) noise, all 499 "
+      "replicates run (classify_series on one series; load %s)\n"
+      "4096 rows: what watch's live line classifies (LiveSignals) every 3 s; 32768: the "
+      "thinner's rows (classify of any longer run)\n\n",
+      loadavg().c_str());
+  std::printf(
+      "| samples | phi | noise sd %% of level | onset at | growth after it %% | CPU ms "
+      "(median of %d) | share of a core at a 3 s live line | verdict |\n"
+      "|---|---|---|---|---|---|---|---|\n",
+      repeats);
+  const KneeCase cases[] = {
+      {4096, 0.97, 0.6, 4, 0.65, 0}, {10000, 0.8, 3, 4, 0.6, 0}, {32768, 0.8, 2, 2, 0.5, 3}};
+  for (const KneeCase& k : cases) {
+    const an::Series s = knee_series(k);
+    std::vector<double> cpu;
+    std::string verdict;
+    for (int r = 0; r < repeats; ++r) {
+      const double c0 = cpu_ms_self();
+      verdict = an::verdict_name(an::classify_series(s).verdict);
+      cpu.push_back(cpu_ms_self() - c0);
+    }
+    // watch classifies at most LiveSignals' rows: a share of a core only where it would.
+    char share[32] = "-";
+    if (k.n <= an::LiveSignals::kDefaultMaxRows)
+      std::snprintf(share, sizeof share, "%.1f %%", median(cpu) / 3000 * 100);
+    std::printf("| %zu | %.2f | %.2f | %.2f | %.1f | %.0f | %s | %s |\n", k.n, k.phi, k.sd_pct,
+                k.at, k.grow_pct, median(cpu), share, verdict.c_str());
+    std::fflush(stdout);
+  }
+}
+
 std::vector<std::size_t> parse_list(const char* s) {
   std::vector<std::size_t> out;
   for (const char* p = s; *p;) {
@@ -665,7 +729,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> watch_sizes = {10000, 100000, 1000000, 6000000};
   std::size_t before_max = 1000000, agree_n = 200000;
   int repeats = 3, seeds = 3, ticks = 5;
-  std::string dir, only;  // only: classify | agree | watch | size (one table)
+  std::string dir, only;  // only: classify | agree | watch | size | knee (one table)
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--smoke")) {
       sizes = {2000, 50000};
@@ -688,12 +752,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: bm_scale [--smoke] [--samples LIST] [--before-max N] "
                    "[--agree-samples N] [--repeats N] [--dir DIR] "
-                   "[--only classify|agree|watch|size]\n");
+                   "[--only classify|agree|watch|size|knee]\n");
       return 2;
     }
   }
-  if (!only.empty() && only != "classify" && only != "agree" && only != "watch" && only != "size") {
-    std::fprintf(stderr, "bm_scale: --only: %s not in {classify,agree,watch,size}\n", only.c_str());
+  if (!only.empty() && only != "classify" && only != "agree" && only != "watch" && only != "size" &&
+      only != "knee") {
+    std::fprintf(stderr, "bm_scale: --only: %s not in {classify,agree,watch,size,knee}\n",
+                 only.c_str());
     return 2;
   }
   bool own_dir = false;
@@ -710,6 +776,7 @@ int main(int argc, char** argv) {
   if (want("agree") && agree_n > 0) agreement_table(dir, agree_n, seeds);
   if (want("watch")) watch_table(dir, watch_sizes, before_max, ticks);
   if (want("size")) size_table(dir, sizes.back());
+  if (want("knee")) knee_table(repeats);
   std::printf("\nload at the end: %s\n", loadavg().c_str());
   if (own_dir) std::filesystem::remove_all(dir);
   return 0;

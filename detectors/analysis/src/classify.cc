@@ -1769,6 +1769,65 @@ void weigh_persistence(const Prepared& p, const Options& o, Trend& t) {
                   o, t);
 }
 
+// The grid onset_null_p simulates its replicates on (README "The knee's selection", "On a long
+// run"): the series' own sample times, or on a run of more than kNullGridMax samples, kNullGridMax
+// of them spread evenly over the window (its first and last kept). The noise is AR(1) in the
+// sample index, and AR(1) restricted to any subset of its times is AR(1) again, exactly: between
+// kept samples g indices apart, e' = phi^g e + sigma sqrt(1 - phi^2g) z. A replicate on the grid
+// is a replicate of the whole run observed at those samples, not an approximation of one. What
+// it omits is the samples between, which the statistic reads through 40 block medians and minima:
+// at 2048 points each block still holds >= 51 samples. Every series of the synthetic corpus and
+// the recorded one (<= 1200 samples) keeps its own times, so their p is unchanged; a replicate of
+// the thinner's 32768 rows costs about as much as one classification, 499 of them seconds.
+constexpr std::size_t kNullGridMax = 2048;
+
+struct NullGrid {
+  Clean rep;                 // the grid's times; values to be filled per replicate
+  std::vector<double> a, s;  // step j: e_j = a[j] e_(j-1) + s[j] z
+};
+
+NullGrid null_grid(const Clean& raw, double phi, double sigma, std::size_t grid_max) {
+  const std::size_t n = raw.t.size();
+  const std::size_t m = std::min(n, std::max<std::size_t>(grid_max, 2));
+  NullGrid g;
+  g.rep.t.resize(m);
+  g.rep.v.resize(m);
+  g.a.resize(m);
+  g.s.resize(m);
+  const double innov = sigma * std::sqrt(1 - phi * phi);  // one index apart
+  std::size_t prev = 0;
+  for (std::size_t j = 0; j < m; ++j) {
+    const std::size_t i = m == n ? j : j * (n - 1) / (m - 1);
+    g.rep.t[j] = raw.t[i];
+    if (j > 0) {
+      const std::size_t gap = i - prev;
+      const double pg = gap == 1 ? phi : std::pow(phi, static_cast<double>(gap));
+      g.a[j] = pg;
+      g.s[j] = gap == 1 ? innov : sigma * std::sqrt(1 - pg * pg);
+    }
+    prev = i;
+  }
+  return g;
+}
+
+// One replicate's statistic for onset_null_p: the p (the larger of the stretch's two) at which
+// the selection calls simulated noise rising after an onset - the knee search, its acceptance as
+// an onset with min_tail_fraction of the window after it, the stretch's trend test - or infinity
+// when it does not.
+double onset_replicate_p(const Clean& rep, double level_ref, const Options& o) {
+  const std::size_t m = rep.t.size();
+  constexpr double kNone = std::numeric_limits<double>::infinity();
+  const Blocks b = make_blocks(rep, 0, m, 0, o, false);
+  if (b.t.size() < static_cast<std::size_t>(o.min_blocks)) return kNone;
+  const Knee k = fit_knee(b, rep.t.back(), o, level_ref, 0);
+  if (!k.found || !(k.slope_after > k.slope_before) || k.tail_fraction < o.min_tail_fraction)
+    return kNone;
+  const auto i0 = static_cast<std::size_t>(std::lower_bound(rep.t.begin(), rep.t.end(), k.t_ms) -
+                                           rep.t.begin());
+  const auto tr = trend_on(rep, rep, i0, m, 0, level_ref, o, false, 0);
+  return tr && tr->rising ? std::max(tr->p_median, tr->p_min) : kNone;
+}
+
 // The stretch after a knee, judged knowing that the knee was chosen from the same data (README
 // "The knee's selection"). fit_knee picks its knot among every block of the window (>= 2 before,
 // >= 3 after), and the stretch after it is then tested as if its start had been fixed in
@@ -1785,12 +1844,14 @@ void weigh_persistence(const Prepared& p, const Options& o, Trend& t) {
 // The chance that flat AR(1) noise like the series' own is called rising after an onset knee
 // with a p no larger than p_obs, by the whole selection (README "The knee's selection"): the
 // knee search, its acceptance as an onset with min_tail_fraction of the window after it, and
-// the stretch's trend test, run on simulated series at the series' own sample times, level and
-// noise (phi from noise_phi; the marginal spread from the lag-1 differences, Var = 2 s^2
-// (1 - phi)). A parametric bootstrap p, (1 + hits) / (1 + replicates), stopped once it cannot
-// fall below alpha (Besag & Clifford 1991, Biometrika 78:301-304). Seeded: the same series gets
-// the same p. nullopt when the noise's persistence cannot be told (noise_phi 0.98 and above).
-std::optional<double> onset_null_p(const Prepared& p, const Options& o, double p_obs) {
+// the stretch's trend test, run on simulated series at the series' own sample times (at most
+// kNullGridMax of them, null_grid), level and noise (phi from noise_phi; the marginal spread from
+// the lag-1 differences, Var = 2 s^2 (1 - phi)). A parametric bootstrap p, (1 + hits) / (1 +
+// replicates), stopped once it cannot fall below alpha (Besag & Clifford 1991, Biometrika
+// 78:301-304). Seeded: the same series gets the same p. nullopt when the noise's persistence cannot
+// be told (noise_phi 0.98 and above).
+std::optional<double> onset_null_p(const Prepared& p, const Options& o, double p_obs,
+                                   std::size_t grid_max = kNullGridMax) {
   const Clean& raw = p.raw;
   const std::size_t n = raw.t.size();
   if (n < 24) return std::nullopt;
@@ -1808,26 +1869,17 @@ std::optional<double> onset_null_p(const Prepared& p, const Options& o, double p
   const int stop = static_cast<int>(std::ceil(o.alpha * (kReplicates + 1))) - 1;  // hits
   std::mt19937_64 rng(0x6b6e6565u ^ n);
   std::normal_distribution<double> gauss(0.0, 1.0);
-  Clean rep;
-  rep.t = raw.t;
-  rep.v.resize(n);
-  const double innov = sigma * std::sqrt(1 - phi * phi);
+  const NullGrid g = null_grid(raw, phi, sigma, grid_max);
+  const std::size_t m = g.rep.t.size();
+  Clean rep = g.rep;
   int hits = 0, done = 0;
   for (; done < kReplicates && hits <= stop; ++done) {
     double e = sigma * gauss(rng);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i > 0) e = phi * e + innov * gauss(rng);
-      rep.v[i] = p.level_ref + e;
+    for (std::size_t j = 0; j < m; ++j) {
+      if (j > 0) e = g.a[j] * e + g.s[j] * gauss(rng);
+      rep.v[j] = p.level_ref + e;
     }
-    const Blocks b = make_blocks(rep, 0, n, 0, o, false);
-    if (b.t.size() < static_cast<std::size_t>(o.min_blocks)) continue;
-    const Knee k = fit_knee(b, rep.t.back(), o, p.level_ref, 0);
-    if (!k.found || !(k.slope_after > k.slope_before) || k.tail_fraction < o.min_tail_fraction)
-      continue;
-    const auto i0 = static_cast<std::size_t>(std::lower_bound(rep.t.begin(), rep.t.end(), k.t_ms) -
-                                             rep.t.begin());
-    const auto tr = trend_on(rep, rep, i0, n, 0, p.level_ref, o, false, 0);
-    if (tr && tr->rising && std::max(tr->p_median, tr->p_min) <= p_obs) ++hits;
+    if (onset_replicate_p(rep, p.level_ref, o) <= p_obs) ++hits;
   }
   return static_cast<double>(1 + hits) / static_cast<double>(1 + done);
 }
@@ -2857,6 +2909,14 @@ std::size_t final_release_head(const Clean& raw, const Options& o) {
 }
 
 }  // namespace
+
+std::optional<double> onset_null_p(const Series& s, double p_obs, std::size_t grid_max,
+                                   const Options& o) {
+  SeriesVerdict out;
+  Prepared p;
+  if (!prepare(s, o, out, p) || p.deseason || p.block_period > 0) return std::nullopt;
+  return onset_null_p(p, o, p_obs, grid_max > 0 ? grid_max : kNullGridMax);
+}
 
 SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& o) {
   SeriesVerdict out;

@@ -764,6 +764,41 @@ TEST(ClassifySeries, OnsetOnPersistentNoiseIsNotALeak) {
   EXPECT_LE(onset_leaks, static_cast<int>(o.alpha / 2 * draws));
 }
 
+// The knee selection's bootstrap on a long run (README "The knee's selection", "On a long run"):
+// its replicates run on at most 2048 of the series' sample times, the AR(1) noise restricted to
+// them (phi^g between samples g apart). A borderline onset under persistent noise on the
+// thinner's 32768 rows (AR(1) phi 0.8, sd 2 % of a 100 MiB level, +2 % from mid-window; Davies'
+// bound fails there, p_tail 0.00064): the bootstrap on the grid decides as on every sample (no
+// replicate reaches the observed p on either), and the onset's rise is kept.
+TEST(ClassifySeries, KneeBootstrapOnALongRunDecidesAsOnEverySample) {
+  Options o;
+  std::mt19937_64 rng(103);
+  std::normal_distribution<double> nd(0, 1);
+  const std::size_t n = 32768;
+  const double phi = 0.8, sd = 0.02 * 100 * kMiB;
+  Series s;
+  double e = sd * nd(rng);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i > 0) e = phi * e + sd * std::sqrt(1 - phi * phi) * nd(rng);
+    const double x = static_cast<double>(i) / static_cast<double>(n);
+    s.t_ms.push_back(static_cast<double>(i) * 100.0);
+    s.value.push_back(100 * kMiB + e + (x > 0.5 ? 0.02 * 100 * kMiB * (x - 0.5) / 0.5 : 0.0));
+  }
+  const auto v = classify_series(s, o);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+  EXPECT_NE(v.reason.find("after the onset"), std::string::npos) << v.reason;
+  ASSERT_TRUE(v.tail.has_value());
+  const double p_obs = std::max(v.tail->p_median, v.tail->p_min);
+  const auto on_grid = onset_null_p(s, p_obs, 0, o);
+  const auto on_every_sample = onset_null_p(s, p_obs, n, o);
+  ASSERT_TRUE(on_grid.has_value());
+  ASSERT_TRUE(on_every_sample.has_value());
+  std::printf("p_tail %.5f; bootstrap p on 2048 of 32768 samples %.4f, on every sample %.4f\n",
+              p_obs, *on_grid, *on_every_sample);
+  EXPECT_LT(*on_grid, o.alpha);
+  EXPECT_LT(*on_every_sample, o.alpha);
+}
+
 // A steady leak under noise is not left unresolved because its latest 30 % happens to measure
 // under a quarter of its rate (README "The latest stretch: kept or stopped, as a model choice"),
 // while a rise that stops before the latest 30 % still is, as often as before. 300 samples 100 ms

@@ -221,6 +221,13 @@ Classification classify(const Signals& signals, const Options& options = {});
 // (retention_kind.cc); kept_bytes is RSS's rise the program no longer holds.
 RetentionDetail explain_retention(const Signals& signals, double kept_bytes);
 
+// The knee selection's parametric bootstrap p (README "The knee's selection") for series s and
+// an observed p, its replicates simulated on at most grid_max of the series' sample times (0:
+// the classifier's own cap, 2048); nullopt where the classifier would not run it (a period,
+// persistence it cannot tell, too little data). Exposed for tests.
+std::optional<double> onset_null_p(const Series& s, double p_obs, std::size_t grid_max = 0,
+                                   const Options& options = {});
+
 // Building blocks, exposed for tests and the README's worked examples.
 namespace stats {
 double median(std::vector<double> v);
