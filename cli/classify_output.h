@@ -16,7 +16,7 @@
 #include "arenalab/formats/verdict.h"
 #include "arenalab/procfs/procfs.h"
 #include "command.h"
-#include "live_pace.h"
+#include "arenalab/core/live_pace.h"
 
 namespace arenalab::cli {
 

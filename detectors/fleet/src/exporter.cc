@@ -7,11 +7,14 @@
 #include "arenalab/fleet/exporter.h"
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
+#include "arenalab/core/live_pace.h"
 #include "net/net_api.h"
 
 namespace arenalab::fleet {
@@ -25,6 +28,13 @@ struct Exporter::Impl {
   // update_from's reader of the timeline it follows (made again if the path changes).
   std::unique_ptr<analysis::LiveSignals> tail;
   std::string tail_path;
+  // update_from's classification, paced by its own CPU like watch's live line (LivePace): the
+  // sample gauges follow every tick, the verdict is the last one made. A tick is every 500 ms
+  // and a classification whose signals go to the knee selection's bootstrap costs ~0.5 s
+  // (detectors/analysis/README.md, "The knee's selection"): unpaced, nearly a core.
+  LivePace pace{0};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::optional<analysis::Classification> verdict;
 
   // Every gauge from the last sample (none: only the verdict's), the verdict from `c`, and the
   // count of samples. The caller holds mu.
@@ -141,10 +151,19 @@ void Exporter::update_from(pid_t pid, const std::string& timeline_path,
   if (!m.tail || m.tail_path != timeline_path) {
     m.tail = std::make_unique<analysis::LiveSignals>(timeline_path);
     m.tail_path = timeline_path;
+    m.verdict.reset();
   }
   m.tail->poll();
   if (!m.tail->last()) return;
-  m.set(pid, &*m.tail->last(), m.tail->samples(), analysis::classify(m.tail->signals(), o));
+  const double now_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - m.started)
+          .count();
+  if (!m.verdict || m.pace.due(now_ms)) {
+    m.pace.begin(now_ms);
+    m.verdict = analysis::classify(m.tail->signals(), o);
+    m.pace.end();
+  }
+  m.set(pid, &*m.tail->last(), m.tail->samples(), *m.verdict);
 }
 
 }  // namespace arenalab::fleet

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// LivePace: when watch's live lines come (watch CMD and watch --pid).
+// LivePace: when a live classification comes (watch CMD, watch --pid, the --metrics exporter).
 #pragma once
 
 #include <time.h>
 
 #include <algorithm>
 
-namespace arenalab::cli {
+namespace arenalab {
 
 // When the live lines come (issue 25: watch's own CPU under 1 % of a core however long it runs).
 // A line costs its classification: a few ms on LiveSignals' bounded rows, but about 100 ms for
@@ -40,4 +40,4 @@ class LivePace {
   double began_ms_ = 0, cpu0_ms_ = 0;
 };
 
-}  // namespace arenalab::cli
+}  // namespace arenalab

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// LivePace (cli/live_pace.h): watch's live lines come every_ms apart while a line is cheap, and
-// no sooner than its CPU / kShare after it began when it is not, so that their CPU stays at most
-// kShare of a core whatever a classification costs (issue 25).
-#include "live_pace.h"
+// LivePace (core/include/arenalab/core/live_pace.h): watch's live lines come every_ms apart while a
+// line is cheap, and no sooner than its CPU / kShare after it began when it is not, so that their
+// CPU stays at most kShare of a core whatever a classification costs (issue 25).
+#include "arenalab/core/live_pace.h"
 
 #include <gtest/gtest.h>
 #include <time.h>
 
 namespace {
 
-using arenalab::cli::LivePace;
+using arenalab::LivePace;
 
 double thread_cpu_ms() {
   timespec ts{};
