@@ -110,6 +110,12 @@ int run_classify_prometheus(const PrometheusArgs& a) {
                 (!range ? "--range: " + range.error().message : "--step: " + step.error().message));
     return kExitUsage;
   }
+  // --out: a link or another user's directory is refused (OutputDir) before anything is asked.
+  if (!a.out_dir.empty())
+    if (auto d = OutputDir::open(a.out_dir, ExistingDir::kAccept); !d) {
+      print_error(kCmd, d.error().message);
+      return kExitError;
+    }
   fleet::Window w;
   w.end_s =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

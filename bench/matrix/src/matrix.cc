@@ -384,7 +384,8 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::str
 
 Result<Results> run_matrix(const MatrixOptions& opt) {
   const Plan& plan = opt.plan;
-  if (auto s = make_directories(opt.out_dir); !s) return s.error();
+  // A link or another user's directory is refused (OutputDir): cells are written by path.
+  if (auto d = OutputDir::open(opt.out_dir, ExistingDir::kAccept); !d) return d.error();
   const std::string results_path = opt.out_dir + "/results.json";
   Results results;
   results.plan = plan;

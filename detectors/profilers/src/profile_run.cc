@@ -175,7 +175,9 @@ Status prepare_run(const ProfileOptions& o, ProfileReport& report, detail::Profi
   }
   std::string dir =
       o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
-  if (auto st = make_directories(dir); !st) return st.error();
+  // Made, or an existing directory checked (a real directory, ours, not writable by others):
+  // the profilers write into it by path, so a link or another user's directory is refused.
+  if (auto d = OutputDir::open(dir, ExistingDir::kAccept); !d) return d.error();
   report.out_dir = fs::absolute(dir).lexically_normal().string();
   if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
   return Ok{};
