@@ -233,6 +233,8 @@ int TerminationSignals::first() {
   return g_received_sig[0].load(std::memory_order_relaxed);
 }
 
+bool TerminationSignals::active() { return g_guard_depth > 0; }
+
 std::vector<pid_t> process_descendants(pid_t pid) {
   auto tree = process_tree(pid);
   tree.erase(tree.begin());

@@ -141,6 +141,8 @@ class TerminationSignals {
   static std::vector<Received> received();
   // The first one, 0 when none.
   static int first();
+  // Whether a guard lives now: the signals are being recorded instead of acted on.
+  static bool active();
 };
 
 // Ends this process as the signal convention says for "stopped by `sig`": default
