@@ -189,6 +189,10 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     };
   }
   // The refusals first, as one line, before anything is written.
+  if (const auto bad = json_file_problem(r.json)) {
+    print_error(sub, *bad);
+    return kExitError;
+  }
   auto target = attach::inspect(a.pid);
   if (!target) {
     print_error(sub, target.error().message);

@@ -11,7 +11,7 @@ namespace arenalab::cli {
 
 struct PrometheusArgs {
   std::string url;  // the server's base URL; empty: classify a run directory instead
-  std::string held, rss, resident, preset, selector;
+  std::string held, rss, resident, restarts, preset, selector;
   std::string range = "6h", step = "15s";
   std::vector<std::string> by;
   std::string json_file, out_dir, limit;

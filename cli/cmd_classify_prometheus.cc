@@ -51,6 +51,11 @@ void add_prometheus_options(CLI::App* cmd, PrometheusArgs& a) {
       ->group(g);
   cmd->add_option("--rss", a.rss, "PromQL: each program's RSS (or working set)")->group(g);
   cmd->add_option("--resident", a.resident, "PromQL: the allocator's resident bytes")->group(g);
+  cmd->add_option("--restarts", a.restarts,
+                  "PromQL: a restart marker per program, its start time "
+                  "(process_start_time_seconds) or a counter (*_total); each life between "
+                  "restarts is judged on its own (presets give one)")
+      ->group(g);
   cmd->add_option("--preset", a.preset, "redis | jvm | go | process | cadvisor | arenalab")
       ->group(g);
   cmd->add_option("--selector", a.selector,
@@ -69,7 +74,7 @@ void add_prometheus_options(CLI::App* cmd, PrometheusArgs& a) {
 }
 
 int run_classify_prometheus(const PrometheusArgs& a) {
-  fleet::Queries q{a.held, a.rss, a.resident};
+  fleet::Queries q{a.held, a.rss, a.resident, a.restarts};
   if (!a.preset.empty()) {
     auto p = fleet::preset(a.preset, a.selector);
     if (!p) {
@@ -80,6 +85,7 @@ int run_classify_prometheus(const PrometheusArgs& a) {
     if (q.held.empty()) q.held = p->held;
     if (q.rss.empty()) q.rss = p->rss;
     if (q.resident.empty()) q.resident = p->resident;
+    if (q.restarts.empty()) q.restarts = p->restarts;
   } else if (!a.selector.empty()) {
     print_error(kCmd, "--selector applies to a --preset's metrics; put matchers in the queries");
     return kExitUsage;
@@ -104,14 +110,23 @@ int run_classify_prometheus(const PrometheusArgs& a) {
                 (!range ? "--range: " + range.error().message : "--step: " + step.error().message));
     return kExitUsage;
   }
+  // --out: a link or another user's directory is refused (OutputDir) before anything is asked.
+  if (!a.out_dir.empty())
+    if (auto d = OutputDir::open(a.out_dir, ExistingDir::kAccept); !d) {
+      print_error(kCmd, d.error().message);
+      return kExitError;
+    }
   fleet::Window w;
   w.end_s =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   w.start_s = w.end_s - *range;
   w.step_s = *step;
 
-  std::vector<prometheus::RangeSeries> held, rss, resident;
-  for (auto [query, into] : {std::pair{&q.held, &held}, {&q.rss, &rss}, {&q.resident, &resident}}) {
+  std::vector<prometheus::RangeSeries> held, rss, resident, restarts;
+  for (auto [query, into] : {std::pair{&q.held, &held},
+                             {&q.rss, &rss},
+                             {&q.resident, &resident},
+                             {&q.restarts, &restarts}}) {
     if (query->empty()) continue;
     auto r = fleet::query_range(a.url, *query, w, a.timeout_s);
     if (!r) {
@@ -128,7 +143,7 @@ int run_classify_prometheus(const PrometheusArgs& a) {
                                   q.held.empty() || q.rss.empty() ? "" : " nor for " + q.rss));
     return kExitError;
   }
-  auto targets = fleet::match(held, rss, resident, a.by);
+  auto targets = fleet::match(held, rss, resident, a.by, restarts);
   if (!targets) {
     print_error(kCmd, targets.error().message);
     return kExitError;

@@ -48,7 +48,9 @@ int run(const Flags& flags) {
     if (!diff->sites.empty() && diff->sites.front().site_frame() != nullptr &&
         diff->sites.front().live_bytes[1] > diff->sites.front().live_bytes[0])
       hot.push_back(profilers::folded_frame_name(*diff->sites.front().site_frame()));
-    Status st = make_directories(flags.out_dir);
+    // A link or another user's directory is refused (OutputDir).
+    Status st = Ok{};
+    if (auto d = OutputDir::open(flags.out_dir, ExistingDir::kAccept); !d) st = d.error();
     if (st) st = write_file_atomic(flags.out_dir + "/diff.folded", folded);
     if (st)
       st =

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "arenalab/allocators/registry.h"
+#include "arenalab/core/process.h"
 #include "arenalab/matrix/matrix.h"
 #include "arenalab/matrix/recommend.h"
 #include "arenalab/matrix/results.h"
@@ -145,10 +146,24 @@ int run(const MatrixArgs& a) {
   opt.timeout_s = a.timeout_s;
   if (a.cluster.engine != "local" || a.cluster.plan_only)
     return matrix_plan_and_submit(opt, a.cluster);
+  int interrupted_by = 0;
+  opt.interrupted_by = &interrupted_by;
   auto results = run_matrix(opt);
   if (!results) {
     print_error("matrix", results.error().message);
+    if (interrupted_by) return exit_by_signal(interrupted_by);
     return kExitError;
+  }
+  if (interrupted_by) {
+    // Stopped by Ctrl-C or a SIGTERM: what was measured is kept, and how to go on is said.
+    std::size_t total = 0;
+    for (const auto& c : results->cells) total += c.status == matrix::CellStatus::kOk;
+    std::cerr << fmt::format(
+        "arenalab matrix: stopped by {}: {} cell(s) recorded ({} ok) in {}/results.json "
+        "(complete: false); the cell that was running is not recorded; continue with the same "
+        "command and --resume\n",
+        signal_name(interrupted_by), results->cells.size(), total, a.out);
+    return exit_by_signal(interrupted_by);
   }
   // The answer leads; the wide per-workload tables follow with --verbose (and are in the
   // report, and in results.json/summary.csv either way).

@@ -8,6 +8,7 @@
 #include <memory>
 #include <regex>
 
+#include "arenalab/core/process.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/formats/profile.h"
 #include "arenalab/profilers/profile_run.h"
@@ -87,6 +88,8 @@ int run(const Flags& flags) {
       return kExitError;
     }
     std::cout << profilers::full_profile_text(*full, flags.top);
+    // Stopped by a signal (Ctrl-C, timeout): the views are out, then arenalab ends by it.
+    if (const auto sig = full->exit.stop.received_signal) return exit_by_signal(*sig);
     return kExitOk;
   }
   auto report = profilers::run_profile(options);
@@ -104,6 +107,9 @@ int run(const Flags& flags) {
                            : profilers::report_text(*report, flags.top, flags.frames));
   // As watch: 3 when something leaks (a call site classified leak); otherwise the target's own
   // status (128+N when signal N ended it), so a target that crashed never reads as exit 0.
+  // Stopped by a signal (Ctrl-C, timeout): the report is out, then arenalab ends by that
+  // signal, as run and watch do.
+  if (const auto sig = report->exit.stop.received_signal) return exit_by_signal(*sig);
   if (file.growing_callsites > 0) return kExitLeak;
   return report->exit.shell_status();
 }

@@ -96,6 +96,10 @@ int run_watch(Args& a) {
                                shown, gauges);
     };
   }
+  if (const auto bad = json_file_problem(a.json)) {
+    print_error("watch", *bad);
+    return kExitError;
+  }
   std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
   if (!a.metrics.empty() && !(metrics = serve_metrics("watch", a.run, a.metrics, o)))
     return kExitError;

@@ -6,7 +6,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -178,6 +183,23 @@ inline std::optional<std::string> apply_interposer_flags(const InterposerFlags& 
 // (128+N when a signal ended it). A target that ended on the stop signal --duration sent it
 // (killed by it, or a wrapper exiting 128+N) finished as asked: 0. Whether arenalab itself
 // was stopped by a signal is the caller's to handle first (exit_by_signal).
+// --json FILE is written after the target ran: a file that cannot be written there (its
+// directory missing or not writable, or FILE a directory) is said before it runs, in one line,
+// rather than after the whole run. "" and "-" (stdout) are fine.
+inline std::optional<std::string> json_file_problem(const std::string& path) {
+  if (path.empty() || path == "-") return std::nullopt;
+  std::error_code ec;
+  const std::filesystem::path p(path);
+  if (std::filesystem::is_directory(p, ec))
+    return "--json " + path + ": is a directory (give a file name)";
+  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : ".";
+  if (!std::filesystem::is_directory(dir, ec))
+    return "--json " + path + ": no directory " + dir.string();
+  if (::access(dir.c_str(), W_OK) != 0)
+    return "--json " + path + ": cannot write into " + dir.string() + ": " + std::strerror(errno);
+  return std::nullopt;
+}
+
 inline int target_status(const ExitInfo& e, const StopPolicy& stop) {
   if (e.stop.duration_reached && !e.stop.received_signal && !e.stop.killed_after_grace) {
     if (e.signal && *e.signal == stop.stop_signal) return kExitOk;

@@ -233,6 +233,8 @@ int TerminationSignals::first() {
   return g_received_sig[0].load(std::memory_order_relaxed);
 }
 
+bool TerminationSignals::active() { return g_guard_depth > 0; }
+
 std::vector<pid_t> process_descendants(pid_t pid) {
   auto tree = process_tree(pid);
   tree.erase(tree.begin());
@@ -532,6 +534,13 @@ Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms,
   ExitInfo info;
   double last_tick = monotonic_ms();
   std::size_t signals_seen = 0;
+  // A stop signal goes to the child, or to whom stop.signal_targets names.
+  auto send = [&](int sig) {
+    std::vector<pid_t> to;
+    if (stop.signal_targets) to = stop.signal_targets(pid_);
+    if (to.empty()) to.push_back(pid_);
+    for (pid_t p : to) ::kill(p, sig);
+  };
   // Sends the stop requests that are due; returns ms until the next deadline (or tick_ms).
   auto stop_step = [&]() -> double {
     const double now = monotonic_ms() - start_ms_;
@@ -550,12 +559,12 @@ Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms,
         // target moved to a group of its own): a second copy would read as "I insist"
         // (redis-server exits at once on a second SIGINT).
         const bool target_has_it = r.from_terminal && ::getpgid(pid_) == ::getpgrp();
-        if (!target_has_it) ::kill(pid_, r.signal);
+        if (!target_has_it) send(r.signal);
         stopping(r.signal);
       }
     }
     if (stop.duration_ms > 0 && !info.stop.stop_ms && now >= stop.duration_ms) {
-      ::kill(pid_, stop.stop_signal);
+      send(stop.stop_signal);
       info.stop.duration_reached = true;
       stopping(stop.stop_signal);
     }

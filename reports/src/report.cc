@@ -487,6 +487,8 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   ReportFiles files;
   files.plots_dir = (fs::path(opt.out_dir) / "plots").string();
   const std::string work = (fs::path(opt.out_dir) / "plots" / ".work").string();
+  // A link or another user's directory is refused (OutputDir): the report is written by path.
+  if (auto d = OutputDir::open(opt.out_dir, ExistingDir::kAccept); !d) return d.error();
   if (auto st = make_directories(work); !st) return st.error();
 
   std::vector<PlotSpec> specs;

@@ -76,4 +76,15 @@ else
 fi
 printf '{"schema": "arenalab.timeline/1"}\n{"t_ms": 1, "rss": -5}\n' >"$work/t/neg.jsonl"
 expect 1 "neg.jsonl:2: rss: expected a byte count in \[0, 2^64\], found -5" -- classify "$work/t/neg.jsonl"
+# watch --json FILE where FILE cannot be written: said before the target runs (before: after the
+# whole run, in a second line, with the run's directory left behind).
+expect 1 "^arenalab watch: --json $work/nodir/v.json: no directory $work/nodir$" -- watch -q --out "$work/wj1" --json "$work/nodir/v.json" -- touch "$work/ran1"
+expect 1 "^arenalab watch: --json $work: is a directory" -- watch -q --out "$work/wj2" --json "$work" -- touch "$work/ran2"
+sleep 30 &
+sleeper=$!
+expect 1 "^arenalab watch: --json $work/nodir/v.json: no directory" -- watch -q --pid "$sleeper" --duration 1 --out "$work/wj3" --json "$work/nodir/v.json"
+kill "$sleeper"
+for n in 1 2 3; do
+  if [[ -e $work/ran$n || -e $work/wj$n ]]; then echo "FAIL: watch --json ($n): the target ran or its directory was made"; fail=1; fi
+done
 exit $fail

@@ -269,6 +269,31 @@ if [[ " $parts " == *" dirs "* ]]; then
     check "run --out $case: refused before the target starts (exit $rc): $err" \
       test $rc -eq 1 -a ! -e "$TMP/started-$case" -a -z "$(ls -A "$TMP/real")"
   done
+  # Every other front door with --out refuses them too (before: profile under tcmalloc and
+  # heaptrack, watch --pid, matrix, report, diff and classify --prometheus --out made their
+  # directory with mkdir -p and wrote through the link or into the other user's directory).
+  data=$(cd "$(dirname "$0")/../data/profilers" && pwd)
+  "$ARENALAB" run -q --out "$TMP/a-run" -- true >/dev/null 2>&1
+  sleep 30 &
+  sleeper=$!
+  for case in link foreign open group; do
+    o=$TMP/$case
+    for cmd in "profile -q --profiler tcmalloc --no-tools --out $o -- touch $TMP/started-$case" \
+      "profile -q --profiler heaptrack --no-tools --out $o -- touch $TMP/started-$case" \
+      "watch -q --pid $sleeper --duration 1 --out $o" \
+      "matrix --workloads leak --allocators glibc --smoke --out $o" \
+      "report --out $o $TMP/a-run" \
+      "diff --out $o $data/jemalloc.first.heap $data/jemalloc.final.heap" \
+      "classify --prometheus http://127.0.0.1:9 --preset redis --out $o"; do
+      err=$($ARENALAB $cmd 2>&1 >/dev/null)
+      rc=$?
+      check "${cmd%% --*} --out $case: refused (exit $rc): $err" \
+        test $rc -eq 1 -a "$(wc -l <<<"$err")" -eq 1 -a ! -e "$TMP/started-$case" \
+        -a -z "$(find "$TMP/real" "$TMP/foreign" "$TMP/open" "$TMP/group" -mindepth 1)"
+    done
+  done
+  kill "$sleeper"
+  wait "$sleeper" 2>/dev/null
   # Not empty: one line, the target never starts; --force empties it first.
   d="$TMP/used"
   mkdir -m 700 "$d"

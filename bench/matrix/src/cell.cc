@@ -213,6 +213,10 @@ class Launch {
   long maxrss_kb_ = 0, minflt_ = 0, majflt_ = 0, nvcsw_ = 0, nivcsw_ = 0;
 };
 
+// A signal stopped the matrix (MatrixOptions::interrupted_by): the running cell is not waited
+// for; its result is dropped by run_matrix.
+bool matrix_stopped() { return TerminationSignals::active() && TerminationSignals::first() != 0; }
+
 // Kills the cell's program on a timeout: the program itself when the launcher has named it
 // (the launcher then reports its status and figures), else the launcher (its PDEATHSIG takes
 // the program along).
@@ -298,9 +302,14 @@ Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::strin
   o.child_setup = launch.child_setup(die_with_matrix());
   o.extra_env = {{kEnvConfiguration, req.configuration.name}};
   bool timed_out = false;
+  bool stopped = false;
   o.on_tick = [&](const runner::RunProgress& p) {
     if (p.elapsed_ms > req.timeout_s * 1000 && !timed_out) {
       timed_out = true;
+      kill_cell(launch, p.pid);
+    }
+    if (matrix_stopped() && !stopped) {
+      stopped = true;
       kill_cell(launch, p.pid);
     }
     if (hook && !timed_out) hook(launch.target());
@@ -345,10 +354,16 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
   bool timed_out = false;
   const pid_t launcher = child->pid();
   const double start = child->started_ms();
+  bool stopped = false;
   auto on_tick = [&] {
     const double now = monotonic_ms();
     if (now - start > req.timeout_s * 1000 && !timed_out) {
       timed_out = true;
+      kill_cell(launch, launcher);
+      return;
+    }
+    if (matrix_stopped() && !stopped) {
+      stopped = true;
       kill_cell(launch, launcher);
       return;
     }

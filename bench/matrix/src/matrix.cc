@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -384,7 +385,8 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::str
 
 Result<Results> run_matrix(const MatrixOptions& opt) {
   const Plan& plan = opt.plan;
-  if (auto s = make_directories(opt.out_dir); !s) return s.error();
+  // A link or another user's directory is refused (OutputDir): cells are written by path.
+  if (auto d = OutputDir::open(opt.out_dir, ExistingDir::kAccept); !d) return d.error();
   const std::string results_path = opt.out_dir + "/results.json";
   Results results;
   results.plan = plan;
@@ -505,6 +507,17 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     return s;
   };
   if (auto s = merge(); !s) return s.error();
+  // From here a signal stops the matrix, not the process (MatrixOptions::interrupted_by).
+  std::optional<TerminationSignals> stop_guard;
+  if (opt.interrupted_by) stop_guard.emplace();
+  auto stopped = [&] { return stop_guard && TerminationSignals::first() != 0; };
+  auto stop = [&]() -> Result<Results> {
+    *opt.interrupted_by = TerminationSignals::first();
+    if (opt.progress && tty) std::fprintf(stderr, "\r\033[K");
+    results.complete = false;
+    if (auto s = merge(); !s) return s.error();
+    return results;
+  };
   const double t0 = monotonic_ms();
   int sequence = static_cast<int>(results.cells.size());
   for (const auto& c : results.cells) sequence = std::max(sequence, c.sequence + 1);
@@ -529,7 +542,10 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
                    clock_text(elapsed).c_str(), eta.c_str(), p.w->name.c_str(), p.c->name.c_str(),
                    p.repeat + 1, tty ? "" : "\n");
     }
+    if (stopped()) return stop();
     Cell cell = executor(request_for(p, dir));
+    // Stopped meanwhile: this cell was cut short and is not recorded; a --resume runs it.
+    if (stopped()) return stop();
     cell.workload = p.w->name;
     cell.configuration = p.c->name;
     cell.threads = p.threads;

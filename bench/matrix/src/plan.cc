@@ -30,7 +30,8 @@ std::string absolute(const std::string& path) {
 Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
   CellPlan p;
   p.out_dir = absolute(opt.out_dir);
-  if (auto s = make_directories(p.out_dir); !s) return s.error();
+  // A link or another user's directory is refused (OutputDir): cells are written by path.
+  if (auto d = OutputDir::open(p.out_dir, ExistingDir::kAccept); !d) return d.error();
   p.plan = opt.plan;
   resolve_identification(opt, p.plan, p.out_dir);
   p.environment = opt.environment ? *opt.environment : capture_environment(opt.configurations);

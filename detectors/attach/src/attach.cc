@@ -381,7 +381,9 @@ Result<Outcome> watch_pid(const Options& o) {
   if (auto st = check_level(o); !st) return st.error();
   if (!o.level_note.empty()) out.warnings.push_back(o.level_note);
   out.out_dir = o.out_dir.empty() ? "arenalab-attach-" + std::to_string(o.pid) : o.out_dir;
-  if (auto st = make_directories(out.out_dir); !st) return st.error();
+  // Made, or an existing directory checked (a real directory, ours, not writable by others):
+  // its files are written by path, so a link or another user's directory is refused.
+  if (auto d = OutputDir::open(out.out_dir, ExistingDir::kAccept); !d) return d.error();
   out.timeline_path = out.out_dir + "/timeline.jsonl";
   out.record_path = out.out_dir + "/attach.json";
   if (o.level != Level::kRss) return watch_stats(o, std::move(out), proc_fd);

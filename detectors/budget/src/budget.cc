@@ -6,11 +6,13 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "arenalab/core/files.h"
@@ -98,6 +100,30 @@ class SignalGuard {
   struct sigaction old_[4]{};
 };
 
+// Groups named arenalab-budget-<pid> under `parent` that an arenalab killed with SIGKILL (the
+// OOM killer, `timeout -k`) left behind: their pid no longer runs arenalab. Removed when empty
+// (rmdir: the kernel refuses a group that still holds a process or a child group); a later
+// budget whose pid is the same would otherwise refuse to start ("already exists"). Returns the
+// names removed.
+std::vector<std::string> remove_stale_groups(const std::string& parent) {
+  std::vector<std::string> removed;
+  const std::string prefix = "arenalab-budget-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(parent, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || !e.is_directory(ec) || e.is_symlink(ec)) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) ||
+        digits.size() > 9)
+      continue;
+    if (std::stol(digits) == ::getpid()) continue;
+    auto comm = read_file("/proc/" + digits + "/comm");
+    if (comm && *comm == "arenalab\n") continue;  // its creator still runs
+    if (::rmdir(e.path().c_str()) == 0) removed.push_back(name);
+  }
+  return removed;
+}
+
 }  // namespace
 
 Result<BudgetResult> run_budget(const BudgetOptions& options) {
@@ -120,6 +146,11 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   if (!parent) return parent.error();
   r.cgroup_version = parent->version;
 
+  if (const auto stale = remove_stale_groups(parent->dir); !stale.empty())
+    r.warnings.push_back(fmt::format(
+        "removed {} empty cgroup(s) left under {} by arenalab processes that were killed "
+        "(SIGKILL leaves no time to remove them): {}",
+        stale.size(), parent->dir, fmt::join(stale, ", ")));
   SignalGuard guard;
   auto group = Group::create(*parent, "arenalab-budget-" + std::to_string(::getpid()),
                              options.limit_bytes, &r.warnings);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // One matched target's series -> the pure classifier's Signals -> a row of the fleet table, and
 // the order of the table (the worst first).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "arenalab/fleet/fleet.h"
 
@@ -41,9 +44,169 @@ const analysis::SeriesVerdict* evidence(const analysis::Classification& c, const
   return nullptr;
 }
 
+// The points of `s` at times in [from_s, to_s).
+prometheus::RangeSeries slice(const prometheus::RangeSeries& s, double from_s, double to_s) {
+  prometheus::RangeSeries out;
+  out.labels = s.labels;
+  for (std::size_t i = 0; i < s.t_s.size(); ++i)
+    if (s.t_s[i] >= from_s && s.t_s[i] < to_s) {
+      out.t_s.push_back(s.t_s[i]);
+      out.value.push_back(s.value[i]);
+    }
+  return out;
+}
+
+std::optional<prometheus::RangeSeries> slice(const std::optional<prometheus::RangeSeries>& s,
+                                             double from_s, double to_s) {
+  if (!s) return std::nullopt;
+  auto out = slice(*s, from_s, to_s);
+  if (out.t_s.empty()) return std::nullopt;
+  return out;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// One window's classification, with no restarts considered.
+Row classify_life(const Target& t, const analysis::Options& o, double step_s);
+
 }  // namespace
 
+std::vector<double> restart_times(const prometheus::RangeSeries& marker) {
+  std::vector<double> out;
+  if (is_counter(marker)) {
+    for (std::size_t i : prometheus::counter_resets(marker)) out.push_back(marker.t_s[i]);
+    return out;
+  }
+  // A start time. A new process started after the old one was last seen alive, so its start
+  // lies nearer to that point than to the old start: new > (old + t_prev) / 2. A start time
+  // derived from the uptime (redis_exporter's now - uptime_in_seconds) moves by a second either
+  // way between scrapes of one process, which is never that far (unless the process is younger
+  // than two such seconds). Non-finite points are skipped.
+  double last = NAN, last_t = NAN;
+  for (std::size_t i = 0; i < marker.t_s.size(); ++i) {
+    const double v = marker.value[i];
+    if (!std::isfinite(v)) continue;
+    if (std::isfinite(last) && v > last && v > (last + last_t) / 2) out.push_back(marker.t_s[i]);
+    last = v;
+    last_t = marker.t_s[i];
+  }
+  return out;
+}
+
 Row classify_target(const Target& t, const analysis::Options& o, double step_s) {
+  Row whole = classify_life(t, o, step_s);
+  if (!t.restarts) return whole;
+  // Restarts after the first point of the target's series: each one begins a life.
+  double first = INFINITY, last = -INFINITY;
+  for (const auto* s : {&t.held, &t.rss, &t.resident})
+    if (*s && !(*s)->t_s.empty()) {
+      first = std::min(first, (*s)->t_s.front());
+      last = std::max(last, (*s)->t_s.back());
+    }
+  std::vector<double> cuts;
+  for (double at : restart_times(*t.restarts))
+    if (at > first && at <= last) cuts.push_back(at);
+  if (cuts.empty()) return whole;
+
+  std::vector<double> bounds{first};
+  bounds.insert(bounds.end(), cuts.begin(), cuts.end());
+  bounds.push_back(INFINITY);
+  std::vector<Row> lives;
+  for (std::size_t i = 0; i + 1 < bounds.size(); ++i) {
+    Target life;
+    life.key = t.key;
+    life.held = slice(t.held, bounds[i], bounds[i + 1]);
+    life.rss = slice(t.rss, bounds[i], bounds[i + 1]);
+    life.resident = slice(t.resident, bounds[i], bounds[i + 1]);
+    if (!life.held && !life.rss) continue;
+    lives.push_back(classify_life(life, o, step_s));
+  }
+  // What the lives read, unresolved ones apart: they contradict nothing.
+  std::map<analysis::Verdict, std::vector<const Row*>> read;
+  for (const auto& l : lives)
+    if (l.c.verdict != analysis::Verdict::kUnresolved) read[l.c.verdict].push_back(&l);
+  const std::size_t told =
+      lives.size() -
+      static_cast<std::size_t>(std::count_if(lives.begin(), lives.end(), [](const Row& l) {
+        return l.c.verdict == analysis::Verdict::kUnresolved;
+      }));
+
+  std::vector<double> gaps;
+  for (std::size_t i = 1; i < cuts.size(); ++i) gaps.push_back(cuts[i] - cuts[i - 1]);
+  const std::optional<double> every =
+      gaps.empty() ? std::nullopt : std::optional<double>(median_of(gaps));
+  const std::string restarted =
+      every ? fmt::format("restarted {} times in the window, every {:.0f} s (median)", cuts.size(),
+                          *every)
+            : fmt::format("restarted once in the window, {:.0f} s into it", cuts.front() - first);
+  const std::string whole_reads = fmt::format("the whole window, restarts and all, reads {}",
+                                              verdict_file::shown_name(whole.shown));
+
+  Row r;
+  if (read.size() == 1) {
+    // The lives that can be told agree: the median one (by rate, else the last) stands for them.
+    auto& same = read.begin()->second;
+    std::vector<const Row*> by_rate = same;
+    std::stable_sort(by_rate.begin(), by_rate.end(), [](const Row* a, const Row* b) {
+      return a->rate_bytes_per_day.value_or(0) < b->rate_bytes_per_day.value_or(0);
+    });
+    const Row* pick = by_rate[by_rate.size() / 2];
+    r = *pick;
+    const bool growth = pick->c.verdict == analysis::Verdict::kLeak ||
+                        pick->c.verdict == analysis::Verdict::kNonHeapGrowth;
+    std::vector<double> rates;
+    for (const Row* l : same)
+      if (l->rate_bytes_per_day) rates.push_back(*l->rate_bytes_per_day);
+    if (growth && !rates.empty()) r.rate_bytes_per_day = median_of(rates);
+    const std::string lives_text =
+        told == lives.size() ? fmt::format("each of its {} lives", lives.size())
+                             : fmt::format("{} of its {} lives (the other {} too short to tell)",
+                                           told, lives.size(), lives.size() - told);
+    r.c.reason =
+        growth ? fmt::format("{} in {}: {}, and the restarts hide it ({}); the median life: {}",
+                             verdict_file::shown_name(pick->shown), lives_text, restarted,
+                             whole_reads, pick->c.reason)
+               : fmt::format("{} in {} ({}); the median life: {}",
+                             verdict_file::shown_name(pick->shown), lives_text, restarted,
+                             pick->c.reason);
+  } else {
+    // No life long enough to tell, or lives that disagree: never a guess.
+    r = lives.empty() ? whole : lives.back();
+    r.c.verdict = analysis::Verdict::kUnresolved;
+    r.shown = verdict_file::shown_of(r.c.verdict, r.rss_only);
+    r.rate_bytes_per_day = std::nullopt;
+    std::string each;
+    for (const auto& [v, ls] : read)
+      each += fmt::format("{}{} {}", each.empty() ? "" : ", ", ls.size(),
+                          verdict_file::shown_name(verdict_file::shown_of(v, whole.rss_only)));
+    if (told < lives.size())
+      each += fmt::format("{}{} too short to tell", each.empty() ? "" : ", ", lives.size() - told);
+    r.c.reason = read.empty() ? fmt::format(
+                                    "{}: none of its {} lives is long enough to tell a leak from a "
+                                    "plateau ({}); give --range more lives, or --step finer",
+                                    restarted, lives.size(), whole_reads)
+                              : fmt::format("{}: its {} lives disagree ({}); {}", restarted,
+                                            lives.size(), each, whole_reads);
+  }
+  // The whole window's counts, and the restarts.
+  r.key = whole.key;
+  r.name = whole.name;
+  r.samples = whole.samples;
+  r.missing = whole.missing;
+  r.non_finite = whole.non_finite;
+  r.resets = whole.resets;
+  r.restarts = cuts.size();
+  r.restart_every_s = every;
+  return r;
+}
+
+namespace {
+
+Row classify_life(const Target& t, const analysis::Options& o, double step_s) {
   Row r;
   r.key = t.key;
   r.name = label_text(t.key);
@@ -97,6 +260,8 @@ Row classify_target(const Target& t, const analysis::Options& o, double step_s) 
   }
   return r;
 }
+
+}  // namespace
 
 int severity(const Row& r) {
   switch (r.c.verdict) {

@@ -81,21 +81,26 @@ Result<Queries> preset(std::string_view name, std::string_view selector) {
     q.held = sel("redis_memory_used_bytes", m);
     q.rss = sel("redis_memory_used_rss_bytes", m);
     q.resident = sel("redis_allocator_resident_bytes", m);
+    q.restarts = sel("redis_start_time_seconds", m);
   } else if (name == "jvm") {
     // Java client / Micrometer: the used bytes of every memory area (heap and non-heap), summed
     // per process, against the process' RSS.
     q.held = "sum without(area, id) (" + sel("jvm_memory_used_bytes", m) + ")";
     q.rss = sel("process_resident_memory_bytes", m);
+    q.restarts = sel("process_start_time_seconds", m);
   } else if (name == "go") {
     // client_golang: bytes of allocated heap objects vs the heap spans in use vs RSS.
     q.held = sel("go_memstats_heap_alloc_bytes", m);
     q.resident = sel("go_memstats_heap_inuse_bytes", m);
     q.rss = sel("process_resident_memory_bytes", m);
+    q.restarts = sel("process_start_time_seconds", m);
   } else if (name == "process") {
     q.rss = sel("process_resident_memory_bytes", m);  // RSS only: growth vs plateau
+    q.restarts = sel("process_start_time_seconds", m);
   } else if (name == "cadvisor") {
     // The container's working set (what the OOM killer weighs), per container (not the pod sum).
     q.rss = sel("container_memory_working_set_bytes", m, "container!=\"\"");
+    q.restarts = sel("container_start_time_seconds", m, "container!=\"\"");
   } else if (name == "arenalab") {
     // arenalab run|watch --metrics: the interposer's live bytes against the target's RSS.
     q.held = sel("arenalab_live_bytes", m);
@@ -133,7 +138,8 @@ Result<prometheus::RangeResult> query_range(const std::string& base_url, const s
 Result<std::vector<Target>> match(const std::vector<prometheus::RangeSeries>& held,
                                   const std::vector<prometheus::RangeSeries>& rss,
                                   const std::vector<prometheus::RangeSeries>& resident,
-                                  const std::vector<std::string>& by) {
+                                  const std::vector<std::string>& by,
+                                  const std::vector<prometheus::RangeSeries>& restarts) {
   auto key_of = [&](const prometheus::Labels& l) {
     prometheus::Labels k;
     if (by.empty()) {
@@ -167,6 +173,7 @@ Result<std::vector<Target>> match(const std::vector<prometheus::RangeSeries>& he
   if (auto s = add(held, &Target::held, "held"); !s) return s.error();
   if (auto s = add(rss, &Target::rss, "RSS"); !s) return s.error();
   if (auto s = add(resident, &Target::resident, "resident"); !s) return s.error();
+  if (auto s = add(restarts, &Target::restarts, "restart marker"); !s) return s.error();
   std::vector<Target> out;
   for (auto& [k, t] : targets)
     if (t.held || t.rss) out.push_back(std::move(t));  // a resident series alone says nothing

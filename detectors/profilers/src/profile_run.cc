@@ -175,7 +175,9 @@ Status prepare_run(const ProfileOptions& o, ProfileReport& report, detail::Profi
   }
   std::string dir =
       o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
-  if (auto st = make_directories(dir); !st) return st.error();
+  // Made, or an existing directory checked (a real directory, ours, not writable by others):
+  // the profilers write into it by path, so a link or another user's directory is refused.
+  if (auto d = OutputDir::open(dir, ExistingDir::kAccept); !d) return d.error();
   report.out_dir = fs::absolute(dir).lexically_normal().string();
   if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
   return Ok{};
@@ -331,6 +333,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
 
   classify_and_rank(report.callsites);
   write_flamegraphs(report, o.at_s);
+  const StopInfo& stop = report.exit.stop;
   if (report.dumps.empty())
     report.notes.push_back(report.exit_dump.empty()
                                ? "no dump was written (" + report.exit.describe() + ")"
@@ -379,6 +382,16 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
         "a heap profiler sees only memory obtained through malloc/new; mmap(2) called directly "
         "(and allocator retention) never appears in its dumps: use --profiler interposer");
   assess_outside_growth(report, run.rss_signal, run.rss);
+  if (stop.received_signal)
+    report.notes.insert(
+        report.notes.begin(),
+        fmt::format(
+            "stopped by {} to arenalab{}: passed on to the target ({}); this profile is "
+            "made of the {} {} taken until then",
+            signal_name(*stop.received_signal),
+            stop.stop_ms ? fmt::format(" after {:.1f} s", *stop.stop_ms / 1000) : std::string(),
+            report.exit.describe(), report.dump_t_ms.size(),
+            o.profiler == Profiler::kHeaptrack ? "snapshot(s) of heaptrack's trace" : "dump(s)"));
   return report;
 }
 

@@ -210,9 +210,15 @@ void copy_stdout_to_stderr(const ProfileOptions& o, const ExitInfo& exit) {
 }  // namespace
 
 Result<ExitInfo> spawn_and_poll(ProfileRun& run, const SpawnSpec& spec, bool sample_rss,
-                                const std::function<void(pid_t)>& on_poll) {
+                                const std::function<void(pid_t)>& on_poll,
+                                std::function<std::vector<pid_t>(pid_t)> signal_targets) {
   ProfileReport& report = run.report;
   run.since_ns = realtime_ns();
+  // Ctrl-C or `timeout` stops the target, not arenalab: the report is made from what was dumped.
+  TerminationSignals forward;
+  StopPolicy stop;
+  stop.forward_signals = true;
+  stop.signal_targets = std::move(signal_targets);
   auto child = spawn(spec);
   if (!child) return child.error();
   const pid_t pid = child->pid();
@@ -233,7 +239,7 @@ Result<ExitInfo> spawn_and_poll(ProfileRun& run, const SpawnSpec& spec, bool sam
           }
         poll_progress(run, monotonic_ms() - start_ms, rss);
       },
-      static_cast<int>(std::clamp(run.interval_s * 100.0, 10.0, 250.0)));
+      static_cast<int>(std::clamp(run.interval_s * 100.0, 10.0, 250.0)), stop);
   if (!exit) return exit.error();
   copy_stdout_to_stderr(run.options, *exit);
   return exit;
@@ -247,6 +253,8 @@ Result<runner::RunResult> run_with_runner(ProfileRun& run, runner::RunOptions& r
   ro.out_dir = report.out_dir;
   ro.capture_output = o.target_stdout_to_stderr;
   ro.tick_ms = 100;
+  // Ctrl-C or `timeout` stops the target, not arenalab: the report is made from what was dumped.
+  ro.stop.forward_signals = true;
   ro.on_tick = [&](const runner::RunProgress& p) {
     std::uint64_t rss = 0;
     if (auto st = procfs::read_status(p.pid); st) {
@@ -280,9 +288,20 @@ Result<runner::RunResult> run_with_runner(ProfileRun& run, runner::RunOptions& r
   return result;
 }
 
-Status add_dump_callsites(ProfileRun& run, const std::vector<std::string>& paths,
-                          SiteSource source) {
+Status add_dump_callsites(ProfileRun& run, std::vector<std::string>& paths, SiteSource source) {
   auto dumps = load_dumps(paths, run.since_ns);
+  // A target ended by a signal can die in the middle of writing its last dump (jemalloc's
+  // prof.dump and gperftools write in place): that one is left out, and said so.
+  if (!dumps && run.report.exit.signal && !paths.empty() && !load_dumps({paths.back()}, 0)) {
+    const std::string bad = paths.back();
+    const std::string why = dumps.error().message;
+    paths.pop_back();
+    dumps = load_dumps(paths, run.since_ns);
+    if (dumps)
+      run.report.notes.push_back(
+          fmt::format("the last dump was cut short when {} ended the target, and is left out: {}",
+                      signal_name(*run.report.exit.signal), why));
+  }
   if (!dumps) return dumps.error();
   if (source == SiteSource::kHeap)
     for (const auto& d : *dumps) run.report.dump_t_ms.push_back(d.t_ms);

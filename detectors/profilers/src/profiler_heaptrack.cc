@@ -3,12 +3,43 @@
 // replays its trace into live bytes per stack every interval, and runs heaptrack_print.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <filesystem>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <string_view>
+
+#include "arenalab/core/files.h"
 #include "profilers_internal.h"
 
 namespace arenalab::profilers::detail {
+
+namespace {
+
+// The programs heaptrack's launcher runs under its preload: its children with
+// DUMP_HEAPTRACK_OUTPUT in their environment (the launcher sets it for the program alone, not
+// for heaptrack_interpret or the compressor that write the trace).
+std::vector<pid_t> traced_programs(pid_t launcher) {
+  std::vector<pid_t> out;
+  for (pid_t p : process_descendants(launcher)) {
+    const std::string dir = "/proc/" + std::to_string(p);
+    auto stat = read_file(dir + "/stat");
+    if (!stat) continue;
+    const auto close = stat->rfind(')');
+    int ppid = 0;
+    if (close == std::string::npos ||
+        std::sscanf(stat->c_str() + close + 1, " %*c %d", &ppid) != 1 || ppid != launcher)
+      continue;
+    auto env = read_file(dir + "/environ");
+    if (env && (env->rfind("DUMP_HEAPTRACK_OUTPUT=", 0) == 0 ||
+                env->find(std::string_view("\0DUMP_HEAPTRACK_OUTPUT=", 23)) != std::string::npos))
+      out.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace
 
 Status run_heaptrack(ProfileRun& run) {
   const ProfileOptions& o = run.options;
@@ -24,8 +55,14 @@ Status run_heaptrack(ProfileRun& run) {
   spec.capture_stdout = o.target_stdout_to_stderr;
   report.cadence = fmt::format(
       "heaptrack records every event; live bytes replayed from its trace every {} s", o.interval_s);
+  // A signal to arenalab goes to the traced program alone: the launcher then waits for
+  // heaptrack_interpret to finish the trace, which a signal to the launcher would leave
+  // unfinished (it would exit at once, the program left running). The launcher gets a process
+  // group of its own, so that a terminal's Ctrl-C reaches arenalab alone and is passed on from
+  // there, rather than to the interpreter and the compressor too, which would cut the trace.
+  spec.child_setup = [] { return ::setpgid(0, 0) == 0; };
   // No RSS series: the pid is heaptrack's launcher script, not the target.
-  auto exit = spawn_and_poll(run, spec, false);
+  auto exit = spawn_and_poll(run, spec, false, {}, traced_programs);
   if (!exit) return exit.error();
   report.exit = *exit;
   const std::string trace_path = report.out_dir + "/heaptrack.zst";

@@ -117,8 +117,12 @@ void pprof_tools(ProfileReport& report, const std::string& tool, const std::stri
 // Starts `spec` itself (setting run.since_ns) and waits for it; every poll (about every interval,
 // 0.1..2.5 s) runs `on_poll(pid)` and, when `sample_rss`, records the target's RSS into
 // run.report.rss_* and run.rss. Copies a captured stdout to stderr afterwards.
+// SIGINT, SIGTERM, SIGHUP and SIGQUIT to arenalab meanwhile are passed on to the target (to
+// `signal_targets`' answer when given: see StopPolicy) and waited for, as run and watch do
+// (SIGKILL 10 s after); the exit's stop.received_signal names the first.
 Result<ExitInfo> spawn_and_poll(ProfileRun& run, const SpawnSpec& spec, bool sample_rss,
-                                const std::function<void(pid_t)>& on_poll = {});
+                                const std::function<void(pid_t)>& on_poll = {},
+                                std::function<std::vector<pid_t>(pid_t)> signal_targets = {});
 
 // Runs the target through arenalab's runner (the interposer first in LD_PRELOAD; command,
 // output and out_dir filled in here), setting run.since_ns and recording RSS while it runs;
@@ -127,9 +131,10 @@ Result<ExitInfo> spawn_and_poll(ProfileRun& run, const SpawnSpec& spec, bool sam
 Result<runner::RunResult> run_with_runner(ProfileRun& run, runner::RunOptions& ro);
 
 // Parses the dumps at `paths` (timed from run.since_ns) and appends their call sites to
-// report.callsites marked `source`; the heap dumps' times go to report.dump_t_ms.
-Status add_dump_callsites(ProfileRun& run, const std::vector<std::string>& paths,
-                          SiteSource source);
+// report.callsites marked `source`; the heap dumps' times go to report.dump_t_ms. When the
+// target was ended by a signal (a stop passed on, the OOM killer), a last dump it was killed
+// while writing is left out with a note, and `paths` loses it; any other bad dump is an error.
+Status add_dump_callsites(ProfileRun& run, std::vector<std::string>& paths, SiteSource source);
 
 // Moves the dump taken at exit (the last point of every heap series, and of the mmap series
 // when `mmap_at_exit`) out of the series into CallsiteSeries::bytes_at_exit, and out of

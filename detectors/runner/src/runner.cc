@@ -240,8 +240,10 @@ Result<RunResult> run(const RunOptions& o) {
   if (!child) return child.error();
   Result<ExitInfo> exit = make_error("not run");
   {
+    // Not over a caller's TerminationSignals guard: the caller records the signals and acts on
+    // them (matrix stops its running cell); ignoring them here would lose them.
     std::optional<IgnoreInteractiveSignals> ignore;
-    if (!o.stop.forward_signals) ignore.emplace();
+    if (!o.stop.forward_signals && !TerminationSignals::active()) ignore.emplace();
     const pid_t pid = child->pid();
     result.pid = pid;
     const double start = child->started_ms();

@@ -9,7 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cmath>
+#include <tuple>
 
 namespace arenalab::fleet {
 namespace {
@@ -155,6 +158,111 @@ TEST(FleetClassify, CountsGapsNaNAndCorrectsCounterResets) {
   EXPECT_EQ(r.missing, 4u);
   EXPECT_EQ(r.non_finite, 1u);
   EXPECT_EQ(r.shown, Shown::kLeak);  // the corrected counter keeps rising
+}
+
+// A supervisor restarting a crashing service every `period_s`: each life starts at 50 MB and its
+// gauge grows `rate` bytes/s (with a little scrape noise), scraped every `step_s` for `range_s`.
+// The marker is process_start_time_seconds, as client libraries export it.
+struct Restarting {
+  RangeSeries held, rss, start;
+};
+Restarting restarting(double range_s, double step_s, double period_s, double rate) {
+  Restarting r;
+  r.held.labels = {{"__name__", "app_heap_bytes"}, {"instance", "svc"}};
+  r.rss.labels = {{"__name__", "process_resident_memory_bytes"}, {"instance", "svc"}};
+  r.start.labels = {{"__name__", "process_start_time_seconds"}, {"instance", "svc"}};
+  for (int i = 0; i * step_s < range_s; ++i) {
+    const double t = i * step_s;
+    const double age = std::fmod(t, period_s);
+    const double held = 50e6 + rate * age + std::fmod(i * 7919.0, 13) * 20000;
+    r.held.t_s.push_back(1.7e9 + t);
+    r.held.value.push_back(held);
+    r.rss.t_s.push_back(1.7e9 + t);
+    r.rss.value.push_back(held + 20e6);
+    r.start.t_s.push_back(1.7e9 + t);
+    r.start.value.push_back(1.7e9 + (t - age) - 0.1);  // started just before its first scrape
+  }
+  return r;
+}
+
+TEST(FleetRestarts, FoundInAStartTimeOrACounter) {
+  const auto r = restarting(45, 0.5, 12, 8e6);
+  const auto at = restart_times(r.start);
+  ASSERT_EQ(at.size(), 3u);
+  EXPECT_DOUBLE_EQ(at[0], 1.7e9 + 12);
+  EXPECT_DOUBLE_EQ(at[2], 1.7e9 + 36);
+  RangeSeries cpu;
+  cpu.labels = {{"__name__", "process_cpu_seconds_total"}};
+  for (int i = 0; i < 90; ++i) {
+    cpu.t_s.push_back(1.7e9 + i * 0.5);
+    cpu.value.push_back(std::fmod(i * 0.5, 12) * 0.3);
+  }
+  EXPECT_EQ(restart_times(cpu), at);
+  // redis_exporter's start time is now - uptime: a second off now and then, one process.
+  RangeSeries jitter;
+  jitter.labels = {{"__name__", "redis_start_time_seconds"}};
+  for (int i = 0; i < 90; ++i) {
+    jitter.t_s.push_back(1.7e9 + i * 0.5);
+    jitter.value.push_back(1.7e9 - 40 + (i % 3 == 1 ? 1 : 0) - (i % 7 == 3 ? 1 : 0));
+  }
+  EXPECT_TRUE(restart_times(jitter).empty());
+}
+
+// probe5's limit: a gauge leaking 8 MB/s in each 12 s life read bounded over 45 s. Each life is
+// judged on its own now: a leak in every life, the restarts named.
+TEST(FleetRestarts, ALeakInEveryLifeIsALeakTheRestartsHide) {
+  for (const auto& [range_s, step_s, period_s, rate] :
+       {std::tuple{45.0, 0.5, 12.0, 8e6}, std::tuple{6 * 3600.0, 15.0, 1200.0, 20e3}}) {
+    const auto r = restarting(range_s, step_s, period_s, rate);
+    Target t;
+    t.key = {{"instance", "svc"}};
+    t.held = r.held;
+    t.rss = r.rss;
+    const Row blind = classify_target(t, {}, step_s);
+    EXPECT_NE(blind.shown, Shown::kLeak)
+        << "the sawtooth alone (no marker) reads " << shown_name(blind.shown);
+    t.restarts = r.start;
+    const Row row = classify_target(t, {}, step_s);
+    EXPECT_EQ(row.shown, Shown::kLeak) << range_s << " s: " << row.c.reason;
+    EXPECT_EQ(row.restarts, static_cast<std::size_t>(std::ceil(range_s / period_s)) - 1);
+    ASSERT_TRUE(row.restart_every_s);
+    EXPECT_DOUBLE_EQ(*row.restart_every_s, period_s);
+    ASSERT_TRUE(row.rate_bytes_per_day);
+    EXPECT_NEAR(*row.rate_bytes_per_day / 86400, rate, rate * 0.05);
+    EXPECT_NE(row.c.reason.find("the restarts hide it"), std::string::npos) << row.c.reason;
+    EXPECT_NE(row.c.reason.find(fmt::format("every {:.0f} s", period_s)), std::string::npos)
+        << row.c.reason;
+    EXPECT_EQ(row.samples, r.held.t_s.size());  // the whole window's points
+  }
+}
+
+TEST(FleetRestarts, LivesTooShortOrDisagreeingAreUnresolvedNamingTheRestarts) {
+  // 5 points per life: none can be told.
+  const auto r = restarting(60, 0.5, 2.5, 8e6);
+  Target t;
+  t.held = r.held;
+  t.rss = r.rss;
+  t.restarts = r.start;
+  const Row short_lives = classify_target(t, {}, 0.5);
+  EXPECT_EQ(short_lives.shown, Shown::kUnresolved) << short_lives.c.reason;
+  EXPECT_NE(short_lives.c.reason.find("none of its 24 lives is long enough"), std::string::npos)
+      << short_lives.c.reason;
+  EXPECT_FALSE(short_lives.rate_bytes_per_day);
+  // Three long lives: two leak, the last one holds still.
+  auto mixed = restarting(3600, 15, 1200, 20e3);
+  for (std::size_t i = 0; i < mixed.held.t_s.size(); ++i)
+    if (mixed.held.t_s[i] - 1.7e9 >= 2400) {
+      mixed.held.value[i] = 60e6 + std::fmod(i * 7919.0, 13) * 20000;
+      mixed.rss.value[i] = mixed.held.value[i] + 20e6;
+    }
+  Target m;
+  m.held = mixed.held;
+  m.rss = mixed.rss;
+  m.restarts = mixed.start;
+  const Row disagree = classify_target(m, {}, 15);
+  EXPECT_EQ(disagree.shown, Shown::kUnresolved) << disagree.c.reason;
+  EXPECT_NE(disagree.c.reason.find("lives disagree (2 leak"), std::string::npos)
+      << disagree.c.reason;
 }
 
 TEST(FleetOrder, LeaksFirstFastestFirstThenGrowthThenTheRest) {

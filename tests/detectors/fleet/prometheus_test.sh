@@ -65,6 +65,9 @@ done
 # arenalab watch --metrics on a leaking and a bounded workload, started once Prometheus is up.
 metrics_leak=$(free_port)
 metrics_cache=$(free_port)
+# A service leaking 8 MB/s that crashes every 12 s and is restarted (probe5's limit: read
+# bounded); its own exporter serves process_start_time_seconds, RSS and its books.
+restarting=$(free_port)
 
 pport=$(free_port)
 cat >"$tmp/prometheus.yml" <<YML
@@ -78,6 +81,9 @@ scrape_configs:
   - job_name: arenalab
     static_configs:
       - targets: ['127.0.0.1:$metrics_leak', '127.0.0.1:$metrics_cache']
+  - job_name: restarting
+    static_configs:
+      - targets: ['127.0.0.1:$restarting']
 YML
 prometheus --config.file="$tmp/prometheus.yml" --web.listen-address="127.0.0.1:$pport" \
   --storage.tsdb.path="$tmp/tsdb" --storage.tsdb.retention.time=1h >"$tmp/prometheus.log" 2>&1 &
@@ -107,6 +113,9 @@ for name in leaky bounded; do
   fillers+=($!)
   pids+=($!)
 done
+python3 "$here/restarting_service.py" "$restarting" 12 8000000 30 >"$tmp/restarting.log" 2>&1 &
+fillers+=($!)
+pids+=($!)
 for f in "${fillers[@]}"; do
   wait "$f"
   rc=$?
@@ -174,6 +183,32 @@ rate = got["wl_leak"]["fleet"]["rate_bytes_per_day"] / 2**30
 assert 250 < rate < 400, f"wl_leak at {rate:.0f} GiB/day"
 print(f"arenalab verdicts ok: wl_leak leak at {rate:.0f} GiB/day, wl_cache bounded")
 PY
+
+# The restarting service: each 12 s life leaks, so the verdict is a leak that the restarts hide
+# (process_start_time_seconds cuts the series into lives), never bounded.
+"$arenalab" classify --prometheus "$url" --held 'app_heap_bytes{job="restarting"}' \
+  --rss 'process_resident_memory_bytes{job="restarting"}' \
+  --restarts 'process_start_time_seconds{job="restarting"}' --range "$range" --step 500ms \
+  --json-out "$tmp/restarting.json" >"$tmp/classify.restarting.txt" 2>"$tmp/classify.err"
+rc=$?
+cat "$tmp/classify.restarting.txt"
+[[ $rc == 3 ]] || fail "classify --restarts: exit $rc, expected 3 (a leak): $(cat "$tmp/classify.err")"
+python3 - "$tmp/restarting.json" <<'PY' || fail "the restarting service's verdict"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert len(doc["series"]) == 1, doc
+s = doc["series"][0]
+assert s["verdict"] == "leak", f"{s['verdict']}: {s['reason']}"
+assert "the restarts hide it" in s["reason"] and "every 12 s" in s["reason"], s["reason"]
+# 8 MB/s in each life (the gauge counts what the service keeps).
+rate = s["fleet"]["rate_bytes_per_day"] / 86400 / 1e6
+assert 6 < rate < 10, f"{rate:.1f} MB/s"
+print(f"restarting service ok: leak at {rate:.1f} MB/s per life: {s['reason'][:100]}")
+PY
+# Without the marker the same series is one sawtooth (what probe5 measured: bounded).
+"$arenalab" classify --prometheus "$url" --held 'app_heap_bytes{job="restarting"}' \
+  --rss 'process_resident_memory_bytes{job="restarting"}' --range "$range" --step 500ms \
+  2>&1 | sed -n 2p | sed 's/^/without --restarts: /'
 
 # --json: the same document on stdout, no table.
 "$arenalab" classify --prometheus "$url" --preset redis --range "$range" --step 500ms --json \

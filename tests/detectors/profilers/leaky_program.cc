@@ -97,10 +97,12 @@ int main(int argc, char** argv) {
       seconds = std::atof(argv[++i]);
     else if (a == "--churn-held-ms" && i + 1 < argc)
       held_ms = std::atof(argv[++i]);
+    else if (a == "--marker" && i + 1 < argc)
+      ++i;  // a tag a test finds this process by in ps; nothing else
     else {
       std::fprintf(stderr,
                    "usage: %s [--seconds S] [--mmap] [--fixed] [--free-at-exit] "
-                   "[--churn-held-ms MS]\n",
+                   "[--churn-held-ms MS] [--marker TAG]\n",
                    argv[0]);
       return 2;
     }

@@ -43,6 +43,10 @@ struct StopPolicy {
   double duration_ms = 0;        // > 0: send stop_signal this long after the start
   int stop_signal = 2;           // SIGINT
   double grace_ms = 10000;       // after the first stop signal; then SIGKILL
+  // Whom a forwarded or --duration stop signal goes to, given the child's pid: the program
+  // behind a launcher that must itself finish its work (heaptrack's script, which waits for its
+  // trace to be written). Unset, or an empty answer: the child itself.
+  std::function<std::vector<pid_t>(pid_t)> signal_targets;
 };
 
 // What happened to the stop requests of a wait.
@@ -137,6 +141,8 @@ class TerminationSignals {
   static std::vector<Received> received();
   // The first one, 0 when none.
   static int first();
+  // Whether a guard lives now: the signals are being recorded instead of acted on.
+  static bool active();
 };
 
 // Ends this process as the signal convention says for "stopped by `sig`": default

@@ -122,6 +122,11 @@ struct MatrixOptions {
   // Problems the resume merge found (unreadable or duplicate cell records), one line each,
   // also printed on stderr. May be null.
   std::vector<std::string>* merge_notes = nullptr;
+  // Given (the CLI): SIGINT, SIGTERM, SIGHUP and SIGQUIT stop the matrix rather than end the
+  // process: the running cell is stopped and not recorded (a cell cut short is no measurement),
+  // the cells done are merged into results.json (complete: false), and the signal is stored
+  // here for the caller to end by, after it said where the results are (0: none came).
+  int* interrupted_by = nullptr;
 };
 
 // Runs the plan: for each repeat, for each workload and thread count, every configuration in

@@ -26,6 +26,9 @@ struct Queries {
   std::string held;      // what the program holds (allocated / live bytes)
   std::string rss;       // resident set (or a container's working set)
   std::string resident;  // the allocator's resident footprint, where the exporter has one
+  // A restart marker: the process' start time (process_start_time_seconds: a restart changes
+  // it) or any counter of the process (a *_total: a restart resets it). Empty: none.
+  std::string restarts;
 };
 
 // Presets for common exporters: redis, jvm, go, process, cadvisor, arenalab. `selector` is
@@ -47,16 +50,26 @@ Result<prometheus::RangeResult> query_range(const std::string& base_url, const s
 struct Target {
   prometheus::Labels key;  // the labels it was matched on
   std::optional<prometheus::RangeSeries> held, rss, resident;
+  std::optional<prometheus::RangeSeries> restarts;  // the marker's series (Queries::restarts)
 };
 
 // Matches the series of each query on `by` (label names; empty: every label but __name__, as
 // Prometheus' own one-to-one vector matching does). Two series of one query with the same key
 // are an Error (aggregate them, or name more labels in --by). A target's held series without
 // an RSS series, or the reverse, is still a target: it is classified on what it has.
+// A marker series alone is not a target.
 Result<std::vector<Target>> match(const std::vector<prometheus::RangeSeries>& held,
                                   const std::vector<prometheus::RangeSeries>& rss,
                                   const std::vector<prometheus::RangeSeries>& resident,
-                                  const std::vector<std::string>& by);
+                                  const std::vector<std::string>& by,
+                                  const std::vector<prometheus::RangeSeries>& restarts = {});
+
+// When the process behind a marker series restarted: the times (seconds since the epoch) of
+// the first point of each new life. A counter (a name ending in _total) restarts where it
+// resets; any other series is a start time, which a restart moves past the middle of the time
+// between the old start and the last point of the old life (a start time derived from the
+// uptime jitters by a second between scrapes: not a restart).
+std::vector<double> restart_times(const prometheus::RangeSeries& marker);
 
 // One row of the fleet table.
 struct Row {
@@ -74,6 +87,10 @@ struct Row {
   std::size_t missing = 0;                   // holes in the deciding series, in steps
   std::size_t non_finite = 0;                // NaN / Inf values (skipped by the classifier)
   std::size_t resets = 0;                    // counter resets corrected (series named *_total)
+  // Restarts inside the window (from the marker): each life is classified on its own and the
+  // verdict is what the lives say together (classify_target).
+  std::size_t restarts = 0;
+  std::optional<double> restart_every_s;  // the median time between restarts (2 or more)
 };
 
 // Classifies one target: held -> Signals::allocated (an exporter reports the allocator's or the
@@ -81,6 +98,15 @@ struct Row {
 // resident -> resident; times in ms from the window's start.
 // Counters (a __name__ ending in _total) are made monotonic first
 // (prometheus::without_counter_resets).
+//
+// A target whose marker shows restarts inside the window (a supervisor restarting a service the
+// OOM killer ended) is judged life by life: a restart cuts every series, and a gauge that grows
+// in every life falls back at each restart, which over the whole window reads as a bounded
+// sawtooth. Each life is classified on its own; a life that reads unresolved (too short to
+// tell) contradicts nothing. When the other lives agree, that is the verdict (a leak in every
+// life is a leak the restarts hide, and the reason says so, with how often it restarts; its rate
+// is the median life's); when no life can be told, or lives disagree, it is unresolved, naming
+// the restarts and what each life read.
 Row classify_target(const Target& t, const analysis::Options& o, double step_s);
 
 // Severity: leak, non-heap-growth, growth, unresolved, retention, plateau/bounded, stable; leaks
