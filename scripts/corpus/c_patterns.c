@@ -681,6 +681,22 @@ static void m_window_leak(long rate, double from, double to) {
     nap(0.1);
   }
 }
+// a cache whose size follows the load: MAX MiB x (1 - cos(2 pi t / PERIOD)) / 2 of 4 KiB
+// entries (PERIOD s, default 25; empty at the start, full at PERIOD/2), filled and evicted
+// oldest-first every 100 ms, churn beside it; never above MAX (bounded)
+static void m_sinecache(long max_mib, long period) {
+  if (!period) period = 25;
+  long cap = (max_mib << 20) / 4096, head = 0, tail = 0, n = 0;
+  char** ring = calloc((size_t)cap + 1, sizeof *ring);
+  double start = now(), end = start + T;
+  while (now() < end) {
+    long want = (long)(cap * (1 - cos(2 * M_PI * (now() - start) / period)) / 2);
+    for (; n < want; n++, head = (head + 1) % (cap + 1)) memset(ring[head] = malloc(4096), 6, 4096);
+    for (; n > want; n--, tail = (tail + 1) % (cap + 1)) free(ring[tail]);
+    churn(200);
+    nap(0.1);
+  }
+}
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
@@ -748,6 +764,8 @@ int main(int argc, char** argv) {
     m_arenaramp(a, b);
   else if (!strcmp(m, "rawgrow"))
     m_rawgrow(a, b);
+  else if (!strcmp(m, "sinecache"))
+    m_sinecache(a, b);
   else if (!strcmp(m, "lateleak"))
     m_window_leak(a, 0.6, 1.01);
   else if (!strcmp(m, "stopleak"))
