@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // C patterns whose verdict is known by construction (tests/data/regressions/README.md).
-// usage: c_patterns MODE SECONDS [ARGS]; build: cc -O1 -pthread -o c_patterns c_patterns.c
+// usage: c_patterns MODE SECONDS [ARGS]; build: cc -O1 -pthread -o c_patterns c_patterns.c -lm
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <malloc.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -548,6 +549,154 @@ static void m_logkeys(long rate) {
     nap(0.1);
   }
 }
+
+// ---- probe6's patterns ----
+static void churn(int n) {
+  for (int i = 0; i < n; i++) {
+    char* q = malloc(64 + (i * 53) % 3000);
+    q[0] = 1;
+    free(q);
+  }
+}
+// keep RATE B/s (fractional, carried) of 512 B blocks this 100 ms tick
+static double leak_due;
+static void leak_tick(double rate) {
+  for (leak_due += rate / 10; leak_due >= 512; leak_due -= 512) memset(malloc(512), 5, 512);
+}
+// fragmentation under survivors: every 0.5 s a burst of 512 B blocks whose size grows from 2 to
+// 2 + MAX MiB over the window (default 60), all freed but 64 picked at random, which replace
+// the 64 oldest of 512 long-lived survivors (allocated at the start): live bytes flat (~256 KiB
+// between bursts), the freed bursts pinned by the survivors scattered over them (retention)
+static void m_fragramp(long max_mib) {
+  if (!max_mib) max_mib = 60;
+  enum { NS = 512, KEEP = 64 };
+  void* surv[NS];
+  for (int i = 0; i < NS; i++) memset(surv[i] = malloc(512), 4, 512);
+  long head = 0;
+  double start = now(), end = start + T;
+  while (now() < end) {
+    size_t nb = (size_t)((2 + max_mib * (now() - start) / T) * 2048);
+    void** v = malloc(nb * sizeof *v);
+    for (size_t i = 0; i < nb; i++) {
+      v[i] = malloc(512);
+      memset(v[i], 4, 512);
+    }
+    for (int k = 0; k < KEEP; k++) {
+      size_t r = (size_t)rand() % nb;
+      if (!v[r]) continue;
+      free(surv[head]);
+      surv[head] = v[r];
+      v[r] = 0;
+      head = (head + 1) % NS;
+    }
+    for (size_t i = 0; i < nb; i++) free(v[i]);
+    free(v);
+    nap(0.5);
+  }
+}
+// a leak whose rate follows the load: RATE x (1 + 0.9 sin(2 pi t / PERIOD)) B/s (PERIOD s,
+// default 8) of 512 B blocks, with churn beside it (leak)
+static void m_sineleak(long rate, long period) {
+  if (!period) period = 8;
+  double start = now(), end = start + T;
+  while (now() < end) {
+    leak_tick(rate * (1 + 0.9 * sin(2 * M_PI * (now() - start) / period)));
+    churn(200);
+    nap(0.1);
+  }
+}
+// a slow leak beneath a warm cache: LEVEL MiB of random-size entries (64 B..16 KiB), 10 % of
+// them replaced every second, and RATE B/s of 512 B blocks never freed (leak). WALK 0: an entry
+// is replaced by one of the same size (the cache's bytes constant); 1: by one of a new random
+// size (the cache's bytes a random walk: ~4 MiB standard deviation over 30 s at 1 GiB)
+static void m_warmleak(long level_mib, long rate, int walk) {
+  long n = (level_mib << 20) / 8256;
+  void** slot = calloc((size_t)n, sizeof *slot);
+  size_t* size = calloc((size_t)n, sizeof *size);
+  unsigned s = 7;
+  for (long i = 0; i < n; i++) {
+    size_t z = size[i] = 64 + rand_r(&s) % 16320;
+    slot[i] = malloc(z);
+    memset(slot[i], 1, z);
+  }
+  double end = now() + T;
+  while (now() < end) {
+    for (long i = 0; i < n / 100; i++) {
+      long r = rand_r(&s) % n;
+      free(slot[r]);
+      size_t z = walk ? 64 + rand_r(&s) % 16320 : size[r];
+      slot[r] = malloc(z);
+      memset(slot[r], 1, z);
+    }
+    leak_tick((double)rate);
+    nap(0.1);
+  }
+}
+// threads started one every EVERY ms (default 150) up to N (default 64), each churning 512
+// random blocks (16 B..8 KiB) to the end: glibc's arenas grow to their cap (8 x cores) and
+// plateau (bounded)
+static void m_arenaramp(long n, long every) {
+  if (!n) n = 64;
+  if (!every) every = 150;
+  if (n > 256) n = 256;
+  pthread_t t[256];
+  for (long i = 0; i < n; i++) {
+    pthread_create(&t[i], 0, worker, (void*)(uintptr_t)(i + 1));
+    nap(every / 1000.0);
+  }
+  for (long i = 0; i < n; i++) pthread_join(t[i], 0);
+}
+// memory outside malloc: every 100 ms RATE/10 bytes from sbrk (KIND 0) or one anonymous mapping
+// grown by mremap (KIND 1), touched, never returned (non-heap-growth)
+static void m_rawgrow(long rate, long kind) {
+  double end = now() + T;
+  size_t len = 1 << 20;
+  char* m = kind ? mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : 0;
+  if (m == MAP_FAILED) abort();
+  while (now() < end) {
+    size_t add = (size_t)(rate / 10) & ~(size_t)4095;
+    if (kind) {
+      char* g = mremap(m, len, len + add, MREMAP_MAYMOVE);
+      if (g == MAP_FAILED) abort();
+      touch(g + len, add);
+      m = g;
+      len += add;
+    } else {
+      char* g = sbrk((intptr_t)add);
+      if (g == (void*)-1) abort();
+      touch(g, add);
+    }
+    churn(200);
+    nap(0.1);
+  }
+}
+// a leak that starts late or stops: RATE B/s of 512 B blocks from FROM % to TO % of the window
+// (lateleak: 60..100, stopleak: 0..40), churn throughout
+static void m_window_leak(long rate, double from, double to) {
+  double start = now(), end = start + T;
+  while (now() < end) {
+    double u = (now() - start) / T;
+    if (u >= from && u < to) leak_tick((double)rate);
+    churn(200);
+    nap(0.1);
+  }
+}
+// a cache whose size follows the load: MAX MiB x (1 - cos(2 pi t / PERIOD)) / 2 of 4 KiB
+// entries (PERIOD s, default 25; empty at the start, full at PERIOD/2), filled and evicted
+// oldest-first every 100 ms, churn beside it; never above MAX (bounded)
+static void m_sinecache(long max_mib, long period) {
+  if (!period) period = 25;
+  long cap = (max_mib << 20) / 4096, head = 0, tail = 0, n = 0;
+  char** ring = calloc((size_t)cap + 1, sizeof *ring);
+  double start = now(), end = start + T;
+  while (now() < end) {
+    long want = (long)(cap * (1 - cos(2 * M_PI * (now() - start) / period)) / 2);
+    for (; n < want; n++, head = (head + 1) % (cap + 1)) memset(ring[head] = malloc(4096), 6, 4096);
+    for (; n > want; n--, tail = (tail + 1) % (cap + 1)) free(ring[tail]);
+    churn(200);
+    nap(0.1);
+  }
+}
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
@@ -605,6 +754,22 @@ int main(int argc, char** argv) {
     m_logkeys(a);
   else if (!strcmp(m, "threadleak"))
     m_threadleak((int)a);
+  else if (!strcmp(m, "fragramp"))
+    m_fragramp(a);
+  else if (!strcmp(m, "sineleak"))
+    m_sineleak(a, b);
+  else if (!strcmp(m, "warmleak"))
+    m_warmleak(a, b, argc > 5 && atoi(argv[5]));
+  else if (!strcmp(m, "arenaramp"))
+    m_arenaramp(a, b);
+  else if (!strcmp(m, "rawgrow"))
+    m_rawgrow(a, b);
+  else if (!strcmp(m, "sinecache"))
+    m_sinecache(a, b);
+  else if (!strcmp(m, "lateleak"))
+    m_window_leak(a, 0.6, 1.01);
+  else if (!strcmp(m, "stopleak"))
+    m_window_leak(a, 0, 0.4);
   else {
     fprintf(stderr, "probe: unknown mode %s\n", m);
     return 2;

@@ -3528,6 +3528,43 @@ std::string held_rate_not_excluded(const Trend& held_tr, const Trend& rss_tr, co
          " of RSS's rate: growth inside or outside malloc cannot be told yet";
 }
 
+// Step 4's footprint when the allocator keeps no books (TBB's scalable allocator): what an
+// allocator has mapped is at least the most it has handed out at once, so the books' peaks are
+// a lower bound of its footprint, which rises when the program reaches new peaks. True when the
+// peaks rise with RSS on RSS's stretch: the largest sample of each of its blocks (RSS's trend
+// blocks) trends up on the Mann-Kendall test (Hamed-Rao corrected, p < alpha) with a Sen slope
+// of at least footprint_rate_ratio of RSS's - RSS growing with the peaks of what the program held
+// through malloc (bursts it frees between samples, each larger than the last) is the
+// allocator's pages, not growth outside it. A trend of block maxima, not a running maximum: the
+// largest of n samples of any noisy series rises with n, and one spike is not a trend. Asked
+// only of a program back near its baseline (Baselines::held_back): one whose books rise slowly
+// raises their peaks with its level, which is its own growth, not peaks it freed.
+bool held_peaks_rise_with_rss(const Inputs& in, const Trend& rss_tr, const Options& o) {
+  if (in.footprint || !in.books_s || !(rss_tr.slope > 0) || !(rss_tr.t1_ms > rss_tr.t0_ms) ||
+      !(rss_tr.block_ms > 0))
+    return false;
+  const Series& s = *in.books_s;
+  const auto nb = static_cast<std::size_t>((rss_tr.t1_ms - rss_tr.t0_ms) / rss_tr.block_ms);
+  if (nb < 6) return false;
+  std::vector<double> peak(nb, -INFINITY);
+  for (std::size_t i = 0; i < s.value.size(); ++i) {
+    if (!std::isfinite(s.value[i]) || s.t_ms[i] < rss_tr.t0_ms) continue;
+    const auto k = static_cast<std::size_t>((s.t_ms[i] - rss_tr.t0_ms) / rss_tr.block_ms);
+    if (k < nb) peak[k] = std::max(peak[k], s.value[i]);
+  }
+  std::vector<double> x, y;
+  for (std::size_t k = 0; k < nb; ++k)
+    if (std::isfinite(peak[k])) {
+      x.push_back((k + 0.5) * rss_tr.block_ms / 1000.0);  // seconds: the slope in bytes/s
+      y.push_back(peak[k]);
+    }
+  if (x.size() < 6) return false;
+  const auto mk = stats::mann_kendall(x, y);
+  if (!(mk.s > 0 && mk.p < o.alpha)) return false;
+  const auto ts = stats::theil_sen(x, y, o.alpha, mk.var_s_corrected);
+  return ts.slope >= o.footprint_rate_ratio * rss_tr.slope;
+}
+
 bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Classification& out) {
   const SeriesVerdict& rss = *in.rss;
   const SeriesVerdict& held = *in.held;
@@ -3569,14 +3606,18 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
   const bool within_footprint =
       (in.footprint || own_mapped > 0) &&
       rss.level <= o.footprint_slack * ((in.footprint ? in.footprint->level : 0.0) + own_mapped);
+  const bool peak_rises = !fp_tr && !within_footprint && b.held_back && b.rss_rose &&
+                          held_peaks_rise_with_rss(in, rss_tr, o);
   if ((fp_tr && fp_tr->slope > 0 && fp_tr->slope >= o.footprint_rate_ratio * rss_tr.slope) ||
-      within_footprint) {
+      within_footprint || peak_rises) {
     const std::string creep =
         out.rss_signal + " " + rss.reason +
         (within_footprint
              ? (own_mapped > 0 ? ", within what the allocator and the program have mapped"
                                : ", within what the allocator has mapped")
-             : ", and so does the allocator's footprint");
+         : peak_rises ? ", and so do the peaks " + out.held_signal +
+                            " reaches (the allocator keeps no books; it has mapped at least those)"
+                      : ", and so does the allocator's footprint");
     if (b.held_back && b.rss_rose) {
       // What the program holds is back near its baseline: the allocator keeps freed memory.
       set(out, Verdict::kRetention, 0.7 * rss.confidence,

@@ -66,6 +66,9 @@ ARENALAB_EXPORT void* mremap(void* old, size_t old_len, size_t new_len, int flag
 ARENALAB_EXPORT int mprotect(void* addr, size_t len, int prot) {
   return hook_mprotect(__builtin_return_address(0), addr, len, prot);
 }
+// The program's own break: counted with its anonymous mappings (mmap_hooks.h).
+ARENALAB_EXPORT void* sbrk(intptr_t incr) { return hook_sbrk(__builtin_return_address(0), incr); }
+ARENALAB_EXPORT int brk(void* addr) { return hook_brk(__builtin_return_address(0), addr); }
 
 // ---- operator new ----
 // The nothrow variants: nested in a hook (libstdc++'s nothrow new calls the throwing one inside

@@ -28,7 +28,9 @@
   X(mmap64, void*, (void*, size_t, int, int, int, off_t)) \
   X(munmap, int, (void*, size_t))                         \
   X(mremap, void*, (void*, size_t, size_t, int, ...))     \
-  X(mprotect, int, (void*, size_t, int))
+  X(mprotect, int, (void*, size_t, int))                  \
+  X(sbrk, void*, (intptr_t))                              \
+  X(brk, int, (void*))
 
 // X(mangled name, return type, (parameter types), NEXT or SAME): C++ operator new and delete.
 // NEXT: resolved into NewFns::<mangled name>; SAME: a delete variant whose size or nothrow tag

@@ -81,6 +81,45 @@ inline int hook_mprotect(const void* caller, void* addr, size_t len, int prot) {
   return rc;
 }
 
+// The break moved by the program itself (sbrk/brk called from outside the allocator's text):
+// memory it takes from the kernel outside malloc, as an anonymous mapping is, and counted with
+// them (mmap_bytes), so that a program growing its break reads as its own memory, not as pages
+// of the allocator becoming resident (under mimalloc, whose 32 MiB committed at start covered
+// it: retention). glibc's malloc moves the break through its internal __sbrk, never through
+// these entry points; an allocator that calls sbrk (gperftools' SbrkSysAllocator) is told apart
+// by its caller address like its mmaps. Before the next definitions are resolved, glibc's
+// exported __sbrk serves both (brk as a move of the break by the difference, which is what
+// glibc's sbrk does).
+extern "C" __attribute__((visibility("default"))) void* __sbrk(intptr_t);
+
+inline void note_break_move(char* old_end, char* new_end) {
+  BusyScope busy(t_state, kWasIdle);
+  if (new_end > old_end)
+    mmap_note_map(old_end, static_cast<size_t>(new_end - old_end), PROT_READ | PROT_WRITE);
+  else if (new_end < old_end)
+    mmap_note_unmap(new_end, static_cast<size_t>(old_end - new_end));
+}
+
+inline void* hook_sbrk(const void* caller, intptr_t incr) {
+  if (!ready()) return __sbrk(incr);
+  void* old = (g_real.sbrk ? g_real.sbrk : __sbrk)(incr);
+  if (old != reinterpret_cast<void*>(-1) && incr != 0 && tracks_mmap(caller))
+    note_break_move(static_cast<char*>(old), static_cast<char*>(old) + incr);
+  return old;
+}
+
+inline int hook_brk(const void* caller, void* addr) {
+  if (!ready() || !g_real.brk) {
+    char* cur = static_cast<char*>(__sbrk(0));
+    return __sbrk(static_cast<char*>(addr) - cur) == reinterpret_cast<void*>(-1) ? -1 : 0;
+  }
+  const bool track = tracks_mmap(caller);
+  char* old = track ? static_cast<char*>((g_real.sbrk ? g_real.sbrk : __sbrk)(0)) : nullptr;
+  const int rc = g_real.brk(addr);
+  if (rc == 0 && track) note_break_move(old, static_cast<char*>(addr));
+  return rc;
+}
+
 }  // namespace
 }  // namespace arenalab::preload
 

@@ -180,6 +180,27 @@ void scenario_entry() {
   munmap(m, 3 * mib);
   munmap(orig + 2 * mib, 2 * mib);  // the tail of the first mapping
   check_balanced(mbase, "after unmapping the moved part");
+
+  // The program's own break (sbrk, brk): memory it takes outside malloc, counted with its
+  // mappings, and returned. Shrunk only when nothing else moved the break meanwhile (glibc's
+  // malloc extends it through its internal __sbrk, which these entry points never see).
+  const Snapshot bbase = snap();
+  char* const b0 = static_cast<char*>(sbrk(0));
+  check(sbrk(2 * static_cast<intptr_t>(mib)) == b0, "sbrk");
+  const Snapshot bgrown = snap();
+  if (mmap_counting(bbase))
+    check(bgrown.mmap == bbase.mmap + 2 * static_cast<long long>(mib), "sbrk counted", bgrown.mmap,
+          bbase.mmap);
+  if (sbrk(0) == b0 + 2 * mib) {
+    check(brk(b0 + 3 * mib) == 0, "brk up");
+    const Snapshot up = snap();
+    if (mmap_counting(bbase))
+      check(up.mmap == bbase.mmap + 3 * static_cast<long long>(mib), "brk counted", up.mmap,
+            bbase.mmap);
+    check(sbrk(-static_cast<intptr_t>(mib)) == b0 + 3 * mib, "sbrk down");
+    check(brk(b0) == 0, "brk down");
+    check_balanced(bbase, "after the break came back");
+  }
 }
 
 void threads_round(int kThreads, int kBlocks, const Snapshot* base);
