@@ -29,28 +29,6 @@ Result<std::string> read_file(const std::string& path) {
   return ss.str();
 }
 
-Status write_file_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
-    out << content;
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return make_error("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return make_error("cannot rename " + tmp + " to " + path + ": " + ec.message());
-  }
-  return Ok{};
-}
-
 Status make_directories(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
@@ -156,6 +134,27 @@ Result<bool> make_private_directories(const fs::path& path) {
 }
 
 }  // namespace
+
+Status write_file_atomic(const std::string& path, const std::string& content) {
+  // The temporary name is unpredictable and made with O_EXCL|O_NOFOLLOW: a link planted beside
+  // `path` (a name like path.tmp.<pid> could be guessed) is never written through.
+  const std::string tmp = path + ".tmp." + random_suffix();
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (fd < 0) return make_error("cannot write " + tmp + ": " + errno_text());
+  const bool written = write_all(fd, content.data(), content.size());
+  const int write_errno = errno;
+  if (::close(fd) != 0 || !written) {
+    const std::string why = std::strerror(written ? errno : write_errno);
+    ::unlink(tmp.c_str());
+    return make_error("cannot write " + tmp + ": " + why);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = errno_text();
+    ::unlink(tmp.c_str());
+    return make_error("cannot rename " + tmp + " to " + path + ": " + why);
+  }
+  return Ok{};
+}
 
 OutputDir::OutputDir(OutputDir&& o) noexcept { *this = std::move(o); }
 

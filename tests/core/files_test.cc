@@ -104,6 +104,29 @@ TEST_F(OutputDirTest, PlantedSymlinksAreNeverFollowed) {
   EXPECT_EQ(victim_text(), "precious");
 }
 
+// write_file_atomic (check's and watch --json's writer): a link planted at the name its
+// temporary file once had (path.tmp.<pid>, guessable) is never written through, nothing but the
+// result is left beside it, and a failed write leaves nothing.
+TEST_F(OutputDirTest, AtomicWriteFollowsNoPlantedTemporaryName) {
+  const fs::path out = root_ / "verdict.json";
+  const fs::path planted = out.string() + ".tmp." + std::to_string(::getpid());
+  fs::create_symlink(victim_, planted);
+  ASSERT_TRUE(write_file_atomic(out.string(), "{}\n"));
+  EXPECT_EQ(victim_text(), "precious");
+  std::ifstream in(out);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()),
+            "{}\n");
+  EXPECT_TRUE(fs::is_symlink(planted));
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(root_)) ++entries;
+  EXPECT_EQ(entries, 3u);  // victim, the planted link, verdict.json: no temporary left
+
+  auto bad = write_file_atomic((root_ / "missing" / "x.json").string(), "{}");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("cannot write"), std::string::npos) << bad.error().message;
+  EXPECT_FALSE(fs::exists(root_ / "missing"));
+}
+
 TEST(Text, Utf8EscapedKeepsValidTextAndNamesInvalidBytes) {
   EXPECT_EQ(utf8_escaped("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
   EXPECT_EQ(utf8_escaped("\xff\xfe"), "\\xff\\xfe");

@@ -12,7 +12,7 @@ namespace arenalab {
 
 Result<std::string> read_file(const std::string& path);
 
-// Writes `content` to path.tmp.<pid> then renames it over `path`.
+// Writes `content` to path.tmp.<random> (made with O_EXCL|O_NOFOLLOW) then renames it over `path`.
 Status write_file_atomic(const std::string& path, const std::string& content);
 
 // Creates a directory and its parents; an existing directory is fine.
