@@ -106,6 +106,16 @@ int main(int argc, char** argv) {
     // A bad value (--mode bogus) or a missing one names the subcommand, as an unknown option
     // does: "arenalab run: --mode: ... (see arenalab run --help)".
     const std::string what = arenalab::printable(e.what());
+    // A first word that is no command (`arenalab attach 123`): name it and list the commands,
+    // not CLI11's "A subcommand is required".
+    if (argc > 1 && argv[1][0] != '-' && named == registry.end()) {
+      std::string names;
+      for (const auto& entry : registry)
+        names += std::string(names.empty() ? "" : ", ") + entry.name;
+      std::fprintf(stderr, "arenalab: unknown command '%s' (commands: %s; see arenalab --help)\n",
+                   arenalab::printable(argv[1]).c_str(), names.c_str());
+      return kExitUsage;
+    }
     if (const CLI::App* sub = named_subcommand(app, argc, argv)) {
       const std::string name = sub->get_name();
       std::fprintf(stderr, "arenalab %s: %s (see arenalab %s --help)\n", name.c_str(), what.c_str(),

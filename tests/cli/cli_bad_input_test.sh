@@ -21,13 +21,14 @@ expect 1 "ptmalloc9" -- allocators --allocators-file "$data/allocators/bad_backe
 expect 1 "does-not-exist.json" -- allocators --allocators-file "$data/allocators/does-not-exist.json"
 expect 1 "unknown allocator configuration 'nosuch'" -- allocators nosuch
 expect 2 "no-such-flag" -- allocators --no-such-flag
-expect 2 "subcommand" -- no-such-subcommand
+expect 2 "^arenalab: unknown command 'no-such-subcommand' (commands: .*watch.*; see arenalab --help)$" -- no-such-subcommand
 # A bad option value names the subcommand, as an unknown option does.
 expect 2 "^arenalab run: --mode: bogus .*(see arenalab run --help)$" -- run --mode bogus -- true
 expect 2 "^arenalab watch: unknown option '--bogus' (see arenalab watch --help)$" -- watch --bogus -- true
 # Damaged result files: one line naming the file and the field (the formats readers).
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+expect 1 "^arenalab analyze: cannot read full log .*/allocs.bin: No such file or directory$" -- analyze "$work/no-such-run"
 mkdir -p "$work/m" "$work/b"
 cat >"$work/m/results.json" <<'JSON'
 {"schema": "arenalab.matrix/1", "plan": {"workloads": ["touch"], "configurations": ["glibc"],

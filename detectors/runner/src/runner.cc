@@ -15,6 +15,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -404,7 +405,8 @@ Result<RunResult> run(const RunOptions& o) {
 
 Result<std::string> read_full_log_records(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot read full log " + printable(path));
+  if (!in)
+    return make_error("cannot read full log " + printable(path) + ": " + std::strerror(errno));
   static const char kZstdMagic[4] = {'\x28', '\xb5', '\x2f', '\xfd'};
   char head[4] = {};
   in.read(head, 4);
