@@ -12,11 +12,11 @@
 #include <string>
 
 #include "arenalab/analysis/analysis.h"
+#include "arenalab/core/live_pace.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/formats/verdict.h"
 #include "arenalab/procfs/procfs.h"
 #include "command.h"
-#include "arenalab/core/live_pace.h"
 
 namespace arenalab::cli {
 

@@ -2651,6 +2651,25 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
   return d;
 }
 
+// The trend a drift beneath an approach reports (check_warmup_leak, check_late_drift): from t0_ms
+// to the window's end over the whole window's blocks, the drift test's slope and interval, and
+// `p_value` (the test's own, or the onset selection's where an onset was chosen).
+Trend drift_trend(const Prepared& p, double t0_ms, const DriftTest& d, double p_value,
+                  double growth_pct) {
+  Trend t;
+  t.t0_ms = t0_ms;
+  t.t1_ms = p.c.t.back();
+  t.blocks = p.all.t.size();
+  t.block_ms = p.all.block_ms;
+  t.slope = d.r;
+  t.slope_lo = d.lo;
+  t.slope_hi = d.hi;
+  t.p_median = t.p_min = p_value;
+  t.growth_pct = growth_pct;
+  t.rising = true;
+  return t;
+}
+
 // The drift of the approach plus a drift (apl, drift r) judged against the level it grows on
 // (README "Warm-up or leak: the drift against the base"). The drift runs beneath the approach
 // from the window's start; the level the window ends at holds the warm-up's bounded fill as
@@ -2758,17 +2777,7 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   }
   if ((drift || drift_base) && best && tail_shows) {
     if (out.verdict == Verdict::kLeak) return;
-    Trend t;
-    t.t0_ms = b.t.front();
-    t.t1_ms = p.c.t.back();
-    t.blocks = b.t.size();
-    t.block_ms = b.block_ms;
-    t.slope = d->r;
-    t.slope_lo = d->lo;
-    t.slope_hi = d->hi;
-    t.p_median = t.p_min = d->p;
-    t.growth_pct = growth_pct;
-    t.rising = true;
+    const Trend t = drift_trend(p, b.t.front(), *d, d->p, growth_pct);
     out.asymptote.reset();
     call_leak(out, t,
               "grows beneath a warm-up: an exponential approach plus a drift fits best (time "
@@ -2851,17 +2860,7 @@ void check_late_drift(const Prepared& p, const Options& o, SeriesVerdict& out, W
   const double a_on = adj(sh.bic(best_sse, 6), 6), a_ap = adj(sh.bic(ap.sse, 4), 4);
   const double a_lines = std::min(adj(sh.line(), 2), adj(sh.hinge(), 4));
   if (!(a_on + kBicTie < a_ap && a_on < a_lines)) return;
-  Trend t;
-  t.t0_ms = b.t.front() + onset * 1000.0;
-  t.t1_ms = p.c.t.back();
-  t.blocks = b.t.size();
-  t.block_ms = b.block_ms;
-  t.slope = d->r;
-  t.slope_lo = d->lo;
-  t.slope_hi = d->hi;
-  t.p_median = t.p_min = p_sel;
-  t.growth_pct = growth_pct;
-  t.rising = true;
+  const Trend t = drift_trend(p, b.t.front() + onset * 1000.0, *d, p_sel, growth_pct);
   out.asymptote.reset();
   call_leak(out, t,
             "grows beneath a warm-up from " + fmt_num(t.t0_ms / 1000.0, 1) +
