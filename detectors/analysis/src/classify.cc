@@ -1606,6 +1606,29 @@ void retest_inflated(const stats::MannKendall& mk, const std::vector<double>& x,
   t.slope_hi = ts.hi;
 }
 
+// The lag-1 persistence of nb >= 30 detrended block medians, from their ranks `ranks`, bias-
+// corrected: r their lag-1 autocorrelation, rho = (n r + 2) / (n - 4), at most what AR(1) noise
+// with the raw samples' persistence `phi` (noise_phi) gives block means of `per_block` samples.
+// nullopt when phi cannot tell persistence from a misfit or rho is not positive
+// (weigh_block_persistence, corrected_block_factor).
+std::optional<double> corrected_block_rho(const std::vector<double>& ranks, double phi,
+                                          double per_block) {
+  const std::size_t nb = ranks.size();
+  double mean = 0;
+  for (double v : ranks) mean += v;
+  mean /= static_cast<double>(nb);
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < nb; ++i) den += (ranks[i] - mean) * (ranks[i] - mean);
+  for (std::size_t i = 0; i + 1 < nb; ++i) num += (ranks[i] - mean) * (ranks[i + 1] - mean);
+  if (!(den > 0)) return std::nullopt;
+  const double nd = static_cast<double>(nb);
+  double rho = std::min((nd * num / den + 2) / (nd - 4), 0.999);
+  if (!(phi > 0) || phi >= kPhiStraight) return std::nullopt;
+  rho = std::min(rho, ar1_block_rho(phi, per_block));
+  if (!(rho > 0)) return std::nullopt;
+  return rho;
+}
+
 // The whole window's trend of a series without a period, judged again with the blocks'
 // persistence bias-corrected (README "The whole window's persistence, bias-corrected").
 // Hamed-Rao's factor takes the rank autocorrelations of 20-40 block medians, which so short a
@@ -1633,23 +1656,12 @@ void weigh_block_persistence(const Prepared& p, const Options& o, Trend& t) {
   const auto ts0 = stats::theil_sen(x, b.med, o.alpha, mk.var_s);
   std::vector<double> detr(nb);
   for (std::size_t i = 0; i < nb; ++i) detr[i] = b.med[i] - ts0.slope * x[i];
-  const std::vector<double> r = mid_ranks(detr);
-  double mean = 0;
-  for (double v : r) mean += v;
-  mean /= static_cast<double>(nb);
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < nb; ++i) den += (r[i] - mean) * (r[i] - mean);
-  for (std::size_t i = 0; i + 1 < nb; ++i) num += (r[i] - mean) * (r[i + 1] - mean);
-  if (!(den > 0)) return;
-  const double nd = static_cast<double>(nb);
-  double rho = std::min((nd * num / den + 2) / (nd - 4), 0.999);
   if (!p.noise_phi) p.noise_phi = noise_phi(p.raw);
-  const double phi = *p.noise_phi;
-  if (!(phi > 0) || phi >= kPhiStraight) return;
-  rho = std::min(rho, ar1_block_rho(phi, static_cast<double>(p.c.t.size()) / nd));
-  if (!(rho > 0)) return;
-  retest_inflated(mk, x, b.med, hamed_rao_factor(nb, [&](double k) { return std::pow(rho, k); }), o,
-                  t);
+  const auto rho = corrected_block_rho(mid_ranks(detr), *p.noise_phi,
+                                       static_cast<double>(p.c.t.size()) / static_cast<double>(nb));
+  if (!rho) return;
+  retest_inflated(mk, x, b.med, hamed_rao_factor(nb, [&](double k) { return std::pow(*rho, k); }),
+                  o, t);
 }
 
 // Step 1: clean, period, deseasonalize, blocks, levels, the whole-window trend and the knee.
@@ -3663,20 +3675,9 @@ double corrected_block_factor(const std::vector<double>& ranks, const Clean& raw
                               double per_block) {
   const std::size_t nb = ranks.size();
   if (nb < 30) return 1;
-  double mean = 0;
-  for (double v : ranks) mean += v;
-  mean /= static_cast<double>(nb);
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < nb; ++i) den += (ranks[i] - mean) * (ranks[i] - mean);
-  for (std::size_t i = 0; i + 1 < nb; ++i) num += (ranks[i] - mean) * (ranks[i + 1] - mean);
-  if (!(den > 0)) return 1;
-  const double nd = static_cast<double>(nb);
-  double rho = std::min((nd * num / den + 2) / (nd - 4), 0.999);
-  const double phi = noise_phi(raw);
-  if (!(phi > 0) || phi >= kPhiStraight) return 1;
-  rho = std::min(rho, ar1_block_rho(phi, per_block));
-  if (!(rho > 0)) return 1;
-  return hamed_rao_factor(nb, [&](double k) { return std::pow(rho, k); });
+  const auto rho = corrected_block_rho(ranks, noise_phi(raw), per_block);
+  if (!rho) return 1;
+  return hamed_rao_factor(nb, [&](double k) { return std::pow(*rho, k); });
 }
 
 struct JointMk {
