@@ -3744,30 +3744,16 @@ std::optional<JointTrend> joint_trend(const Series& a, const Series& b, const Op
   if (t.size() < 2 * std::max<std::size_t>(1, std::min(ca.t.size(), cb.t.size()) / 4))
     return std::nullopt;
   const std::size_t n = t.size();
-  const double w = t.back() - t.front();
-  if (!(w > 0)) return std::nullopt;
-  const std::size_t nb0 = std::max<std::size_t>(
-      1, std::min<std::size_t>(static_cast<std::size_t>(o.max_blocks), n / 3));
-  const double len = w / static_cast<double>(nb0);
-  std::vector<std::vector<double>> ba(nb0), bb(nb0), bt(nb0);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t k = std::min(nb0 - 1, static_cast<std::size_t>((t[i] - t.front()) / len));
-    ba[k].push_back(va[i]), bb[k].push_back(vb[i]), bt[k].push_back(t[i]);
-  }
-  std::vector<double> x, ma, mb, na, nbm;
-  for (std::size_t k = 0; k < nb0; ++k) {
-    if (ba[k].size() < 2) continue;
-    x.push_back((median(bt[k]) - t.front()) / 1000.0);
-    ma.push_back(median(ba[k]));
-    mb.push_back(median(bb[k]));
-    na.push_back(*std::min_element(ba[k].begin(), ba[k].end()));
-    nbm.push_back(*std::min_element(bb[k].begin(), bb[k].end()));
-  }
+  // Equal-time blocks over the common times (make_blocks): both series' blocks hold the same
+  // samples' times.
+  const Blocks ba = make_blocks(Clean{t, va}, 0, n, 0, o, false);
+  const Blocks bb = make_blocks(Clean{t, vb}, 0, n, 0, o, false);
+  const std::vector<double> x = seconds_from_first(ba.t);
   const std::size_t nb = x.size();
   if (nb < static_cast<std::size_t>(o.min_blocks)) return std::nullopt;
   const double per_block = static_cast<double>(n) / static_cast<double>(nb);
-  const auto med = joint_mann_kendall(x, ma, mb, ca, cb, per_block, o);
-  const auto mn = joint_mann_kendall(x, na, nbm, ca, cb, per_block, o);
+  const auto med = joint_mann_kendall(x, ba.med, bb.med, ca, cb, per_block, o);
+  const auto mn = joint_mann_kendall(x, ba.min, bb.min, ca, cb, per_block, o);
   if (!med || !mn) return std::nullopt;
   return JointTrend{*med, *mn, nb};
 }
