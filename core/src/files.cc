@@ -115,6 +115,29 @@ Status remove_entries(int fd, const std::string& where) {
   return Ok{};
 }
 
+// `content` to a new file `tmp` in the directory `dirfd` (O_EXCL|O_NOFOLLOW: never through a
+// link, never over a file someone made), then renamed to `name` there; `shown` is the directory
+// as messages name it ("" when the names are whole paths). Nothing is left on failure.
+Status write_then_rename(int dirfd, const std::string& shown, const std::string& tmp,
+                         const std::string& name, const std::string& content, mode_t mode) {
+  const int fd =
+      ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return make_error("cannot write " + shown + tmp + ": " + errno_text());
+  const bool ok = write_all(fd, content.data(), content.size());
+  const int err = errno;
+  if (::close(fd) != 0 || !ok) {
+    const std::string why = std::strerror(ok ? errno : err);
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return make_error("cannot write " + shown + name + ": " + why);
+  }
+  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
+    const std::string why = errno_text();
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return make_error("cannot rename " + shown + tmp + " to " + name + ": " + why);
+  }
+  return Ok{};
+}
+
 // mkdir -p with mode 0700 for each directory it makes; true when the last one was made here.
 Result<bool> make_private_directories(const fs::path& path) {
   fs::path so_far;
@@ -138,22 +161,7 @@ Result<bool> make_private_directories(const fs::path& path) {
 Status write_file_atomic(const std::string& path, const std::string& content) {
   // The temporary name is unpredictable and made with O_EXCL|O_NOFOLLOW: a link planted beside
   // `path` (a name like path.tmp.<pid> could be guessed) is never written through.
-  const std::string tmp = path + ".tmp." + random_suffix();
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-  if (fd < 0) return make_error("cannot write " + tmp + ": " + errno_text());
-  const bool written = write_all(fd, content.data(), content.size());
-  const int write_errno = errno;
-  if (::close(fd) != 0 || !written) {
-    const std::string why = std::strerror(written ? errno : write_errno);
-    ::unlink(tmp.c_str());
-    return make_error("cannot write " + tmp + ": " + why);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    return make_error("cannot rename " + tmp + " to " + path + ": " + why);
-  }
-  return Ok{};
+  return write_then_rename(AT_FDCWD, "", path + ".tmp." + random_suffix(), path, content, 0666);
 }
 
 OutputDir::OutputDir(OutputDir&& o) noexcept { *this = std::move(o); }
@@ -231,24 +239,8 @@ Result<OutputDir> OutputDir::open(const std::string& path, ExistingDir existing)
 
 Status OutputDir::write_file(const std::string& name, const std::string& content) const {
   if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
-  const std::string tmp = "." + name + "." + random_suffix() + ".tmp";
-  const int fd =
-      ::openat(fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error("cannot write " + path_ + "/" + tmp + ": " + errno_text());
-  const bool ok = write_all(fd, content.data(), content.size());
-  const int err = errno;
-  if (::close(fd) != 0 || !ok) {
-    ::unlinkat(fd_, tmp.c_str(), 0);
-    return make_error("cannot write " + path_ + "/" + name + ": " +
-                      std::strerror(ok ? errno : err));
-  }
-  if (::renameat(fd_, tmp.c_str(), fd_, name.c_str()) != 0) {
-    const int rerr = errno;
-    ::unlinkat(fd_, tmp.c_str(), 0);
-    return make_error("cannot rename " + path_ + "/" + tmp + " to " + name + ": " +
-                      std::strerror(rerr));
-  }
-  return Ok{};
+  return write_then_rename(fd_, path_ + "/", "." + name + "." + random_suffix() + ".tmp", name,
+                           content, 0600);
 }
 
 Result<int> OutputDir::create_file(const std::string& name) const {
