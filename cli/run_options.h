@@ -179,10 +179,6 @@ inline std::optional<std::string> apply_interposer_flags(const InterposerFlags& 
   return std::nullopt;
 }
 
-// The exit-status convention of run, watch and budget (issue 20): the target's own status
-// (128+N when a signal ended it). A target that ended on the stop signal --duration sent it
-// (killed by it, or a wrapper exiting 128+N) finished as asked: 0. Whether arenalab itself
-// was stopped by a signal is the caller's to handle first (exit_by_signal).
 // --json FILE is written after the target ran: a file that cannot be written there (its
 // directory missing or not writable, or FILE a directory) is said before it runs, in one line,
 // rather than after the whole run. "" and "-" (stdout) are fine.
@@ -200,6 +196,10 @@ inline std::optional<std::string> json_file_problem(const std::string& path) {
   return std::nullopt;
 }
 
+// The exit-status convention of run, watch and budget (issue 20): the target's own status
+// (128+N when a signal ended it). A target that ended on the stop signal --duration sent it
+// (killed by it, or a wrapper exiting 128+N) finished as asked: 0. Whether arenalab itself
+// was stopped by a signal is the caller's to handle first (exit_by_signal).
 inline int target_status(const ExitInfo& e, const StopPolicy& stop) {
   if (e.stop.duration_reached && !e.stop.received_signal && !e.stop.killed_after_grace) {
     if (e.signal && *e.signal == stop.stop_signal) return kExitOk;

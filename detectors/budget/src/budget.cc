@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -108,17 +109,21 @@ class SignalGuard {
 std::vector<std::string> remove_stale_groups(const std::string& parent) {
   std::vector<std::string> removed;
   const std::string prefix = "arenalab-budget-";
+  // A creator still running has our own command name (the binary may be renamed or linked).
+  const auto own_comm = read_file("/proc/self/comm");
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(parent, ec)) {
     const std::string name = e.path().filename().string();
     if (name.rfind(prefix, 0) != 0 || !e.is_directory(ec) || e.is_symlink(ec)) continue;
     const std::string digits = name.substr(prefix.size());
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) ||
-        digits.size() > 9)
+    if (digits.empty() || digits.size() > 9 ||
+        !std::all_of(digits.begin(), digits.end(),
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }))
       continue;
     if (std::stol(digits) == ::getpid()) continue;
     auto comm = read_file("/proc/" + digits + "/comm");
-    if (comm && *comm == "arenalab\n") continue;  // its creator still runs
+    if (comm && (*comm == "arenalab\n" || (own_comm && *comm == *own_comm)))
+      continue;  // its creator still runs
     if (::rmdir(e.path().c_str()) == 0) removed.push_back(name);
   }
   return removed;
