@@ -61,6 +61,9 @@ Status run_heaptrack(ProfileRun& run) {
   // group of its own, so that a terminal's Ctrl-C reaches arenalab alone and is passed on from
   // there, rather than to the interpreter and the compressor too, which would cut the trace.
   spec.child_setup = [] { return ::setpgid(0, 0) == 0; };
+  // A group that is not the terminal's foreground one is stopped (SIGTTIN) when it reads the
+  // terminal, and the profile would wait forever: a target on a terminal reads an empty stdin.
+  if (::isatty(STDIN_FILENO)) spec.stdin_null = true;
   // No RSS series: the pid is heaptrack's launcher script, not the target.
   auto exit = spawn_and_poll(run, spec, false, {}, traced_programs);
   if (!exit) return exit.error();
