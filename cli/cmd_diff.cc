@@ -50,13 +50,13 @@ int run(const Flags& flags) {
       hot.push_back(profilers::folded_frame_name(*diff->sites.front().site_frame()));
     // A link or another user's directory is refused (OutputDir).
     Status st = Ok{};
-    if (auto d = OutputDir::open(flags.out_dir, ExistingDir::kAccept); !d) st = d.error();
-    if (st) st = write_file_atomic(flags.out_dir + "/diff.folded", folded);
+    auto d = OutputDir::open(flags.out_dir, ExistingDir::kAccept);
+    if (!d) st = d.error();
+    if (st) st = d->write_file("diff.folded", folded);
     if (st)
-      st =
-          write_file_atomic(flags.out_dir + "/diff.svg",
-                            profilers::flamegraph_svg(
-                                folded, "Growth from " + diff->before + " to " + diff->after, hot));
+      st = d->write_file("diff.svg",
+                         profilers::flamegraph_svg(
+                             folded, "Growth from " + diff->before + " to " + diff->after, hot));
     if (!st) {
       print_error("diff", st.error().message);
       return kExitError;

@@ -235,6 +235,8 @@ int TerminationSignals::first() {
 
 bool TerminationSignals::active() { return g_guard_depth > 0; }
 
+std::vector<pid_t> process_children(pid_t pid) { return children_of(pid); }
+
 std::vector<pid_t> process_descendants(pid_t pid) {
   auto tree = process_tree(pid);
   tree.erase(tree.begin());

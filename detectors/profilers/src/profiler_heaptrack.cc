@@ -22,15 +22,8 @@ namespace {
 // for heaptrack_interpret or the compressor that write the trace).
 std::vector<pid_t> traced_programs(pid_t launcher) {
   std::vector<pid_t> out;
-  for (pid_t p : process_descendants(launcher)) {
+  for (pid_t p : process_children(launcher)) {
     const std::string dir = "/proc/" + std::to_string(p);
-    auto stat = read_file(dir + "/stat");
-    if (!stat) continue;
-    const auto close = stat->rfind(')');
-    int ppid = 0;
-    if (close == std::string::npos ||
-        std::sscanf(stat->c_str() + close + 1, " %*c %d", &ppid) != 1 || ppid != launcher)
-      continue;
     auto env = read_file(dir + "/environ");
     if (env && (env->rfind("DUMP_HEAPTRACK_OUTPUT=", 0) == 0 ||
                 env->find(std::string_view("\0DUMP_HEAPTRACK_OUTPUT=", 23)) != std::string::npos))

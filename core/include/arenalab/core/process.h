@@ -154,6 +154,8 @@ int exit_by_signal(int sig);
 // The processes below `pid` (children, their children, ...), from /proc; empty when it has none.
 // One pass over /proc (every /proc/N/stat), parents first.
 std::vector<pid_t> process_descendants(pid_t pid);
+// The processes whose parent is `pid` (one pass over /proc).
+std::vector<pid_t> process_children(pid_t pid);
 
 // The processes below `root`, followed from one look to the next at the cost of what changed
 // (the runner looks every 500 ms while its target runs). This kernel interface has no list of a
