@@ -82,6 +82,21 @@ __attribute__((noinline)) void* malloc_count_header(size_t n) {
   return p;
 }
 
+// Sample mode's malloc once the countdown ran out (kDirect): the allocation, then its sample,
+// unwound in this frame (sample_alloc_inline), so that the unwinder walks one frame of ours
+// (malloc and malloc_out reach it by tail calls). Nested in our code it takes the general path.
+__attribute__((noinline)) void* malloc_sample_out(size_t n) {
+  ThreadState& t = t_state;
+  if (__builtin_expect(t.busy != 0, 0)) return malloc_general(n);
+  void* p = g_real.malloc(n);
+  // Above 0: reached through malloc_any while g_fast_malloc was not yet the allocator's.
+  if (p && t.countdown <= 0) {
+    BusyScope busy(t, kWasIdle);
+    sample_alloc_inline(t, p, n);
+  }
+  return p;
+}
+
 // The rest of malloc: count mode, the sampled allocation, paths that mark busy, the general
 // path. Kept out of malloc itself so that sample mode's fast path needs no stack frame (a
 // function that may call and then use its arguments saves registers on entry, on every call).
@@ -95,15 +110,7 @@ __attribute__((noinline)) void* malloc_rest(size_t n, unsigned f) {
       if (__builtin_expect(p != nullptr, 1)) on_alloc(t, f, p, n);
       return p;
     }
-    if (f == (kModeSample | kDirect)) {  // the countdown ran out: sample this one
-      void* p = g_real.malloc(n);
-      // Above 0: reached through malloc_any while g_fast_malloc was not yet the allocator's.
-      if (p && t.countdown <= 0) {
-        BusyScope busy(t, kWasIdle);
-        sample_alloc(t, p, n);
-      }
-      return p;
-    }
+    if (f == (kModeSample | kDirect)) return malloc_sample_out(n);  // the countdown ran out
     if (f == kModeCount) {
       BusyScope busy(t, kWasIdle);  // the allocator's own mmap calls are not the program's
       void* p = g_real.malloc(n);
@@ -169,7 +176,7 @@ __attribute__((noinline)) void* malloc_out(size_t n) {
   const unsigned f = g_flags.load(std::memory_order_acquire);
   if ((f & kCount) || (f == 0 && g_passive.load(std::memory_order_relaxed)))
     t_state.countdown = kCountdownParked;
-  if (f == (kModeSample | kDirect)) return malloc_rest(n, f);
+  if (f == (kModeSample | kDirect)) return malloc_sample_out(n);
   return malloc_any(n);
 }
 
@@ -245,7 +252,7 @@ using namespace arenalab::preload;
 // Nested calls need no busy test in sample mode: a nested call forwards the same way (the
 // general path would forward it too). Its bytes come off the countdown, so the hooks whose next
 // definition calls malloc put the countdown back (new_impl); the unwinder's first-use mallocs
-// are undone by sample_alloc.
+// are undone by sample_alloc_inline.
 ARENALAB_EXPORT void* malloc(size_t n) {
   if (__builtin_expect(countdown_take(n), 1))
     return g_fast_malloc.load(std::memory_order_relaxed)(n);

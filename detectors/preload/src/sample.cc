@@ -168,19 +168,20 @@ long long next_sample_interval(ThreadState& t) {
   return static_cast<long long>(d) + 1;
 }
 
-void sample_alloc(ThreadState& t, void* p, size_t size) {
+long long sample_begin(ThreadState& t) {
   if (t.rng == 0) {
     // A thread's first allocation: its countdown starts at 0, so draw the first interval now
     // (counted from the thread's first byte) instead of sampling every thread's first block.
     t.countdown += next_sample_interval(t);
-    if (t.countdown > 0) return;
+    if (t.countdown > 0) return 0;
   }
   const long long next = next_sample_interval(t);
   t.countdown = next;
-  if (!g_stacks || !g_blocks || !g_filter_count) return;
-  void* frames[kMaxDepth];
-  const int depth = capture_stack(frames, kMaxDepth);
-  t.countdown = next;  // the unwinder's own mallocs (its first use) do not count
+  if (!g_stacks || !g_blocks || !g_filter_count) return 0;
+  return next;
+}
+
+void sample_record(void* p, size_t size, void* const* frames, int depth) {
   g_prof_lock.lock();
   bool added;
   const long id = find_stack(frames, depth, &added);
@@ -200,6 +201,8 @@ void sample_alloc(ThreadState& t, void* p, size_t size) {
   g_estimate += unbias(static_cast<double>(size));
   g_prof_lock.unlock();
 }
+
+void sample_alloc(ThreadState& t, void* p, size_t size) { sample_alloc_inline(t, p, size); }
 
 void sample_free(void* p) {
   g_prof_lock.lock();

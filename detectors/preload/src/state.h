@@ -209,7 +209,12 @@ int capture_stack(void** frames, int max);
 // profile.cc.
 void profile_init(unsigned flags, unsigned long long sample_bytes, const char* out_dir);
 void sample_alloc(ThreadState& t, void* p, size_t size);  // called when countdown <= 0
-void sample_free(void* p);                                // cheap filter first
+// sample_alloc's two halves around the unwinding (sample_alloc_inline, profile.h): the next
+// interval drawn and put in the countdown, returned (0: nothing to record: a thread's first
+// interval, or sampling not set up); then the block recorded with its stack (lock held inside).
+long long sample_begin(ThreadState& t);
+void sample_record(void* p, size_t size, void* const* frames, int depth);
+void sample_free(void* p);  // cheap filter first
 // Filter over the 1 KiB granule of a block's address: bit set when a sampled block starts in
 // that granule (sample.cc keeps the per-granule counts behind each bit). Every free in sample
 // mode reads one bit, and the bits a heap touches are few (a 64 MiB heap: 8 KiB of bitmap), so
