@@ -74,16 +74,15 @@ int run_watch(Args& a) {
   if (!a.quiet && a.live_every_s > 0) {
     a.run.on_tick = [&](const runner::RunProgress& p) {
       if (!pace.due(p.elapsed_ms)) return;
-      pace.begin(p.elapsed_ms);
-      if (!tail) tail = std::make_unique<analysis::LiveSignals>(p.timeline_path);
-      tail->poll();
-      if (!tail->last()) {
-        pace.end();
-        return;
+      std::optional<analysis::Classification> c;
+      {
+        LivePace::Line line(pace, p.elapsed_ms);
+        if (!tail) tail = std::make_unique<analysis::LiveSignals>(p.timeline_path);
+        tail->poll();
+        if (!tail->last()) return;
+        c = analysis::classify(tail->signals(), o);
       }
-      const auto c = analysis::classify(tail->signals(), o);
-      pace.end();
-      const std::string shown = live.show(c, p.elapsed_ms, 0.5 * a.run.tick_ms);
+      const std::string shown = live.show(*c, p.elapsed_ms, 0.5 * a.run.tick_ms);
       // The program's own gauges (arenalab_gauge_set), beside RSS: e.g. an off-heap store's
       // bytes in use. Gauges are published as byte counts.
       const timeline::Sample& last = *tail->last();

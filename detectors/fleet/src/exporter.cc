@@ -159,9 +159,8 @@ void Exporter::update_from(pid_t pid, const std::string& timeline_path,
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - m.started)
           .count();
   if (!m.verdict || m.pace.due(now_ms)) {
-    m.pace.begin(now_ms);
+    LivePace::Line line(m.pace, now_ms);
     m.verdict = analysis::classify(m.tail->signals(), o);
-    m.pace.end();
   }
   m.set(pid, &*m.tail->last(), m.tail->samples(), *m.verdict);
 }
