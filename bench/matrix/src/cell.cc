@@ -213,10 +213,6 @@ class Launch {
   long maxrss_kb_ = 0, minflt_ = 0, majflt_ = 0, nvcsw_ = 0, nivcsw_ = 0;
 };
 
-// A signal stopped the matrix (MatrixOptions::interrupted_by): the running cell is not waited
-// for; its result is dropped by run_matrix.
-bool matrix_stopped() { return TerminationSignals::active() && TerminationSignals::first() != 0; }
-
 // Kills the cell's program on a timeout: the program itself when the launcher has named it
 // (the launcher then reports its status and figures), else the launcher (its PDEATHSIG takes
 // the program along).
@@ -914,5 +910,7 @@ Cell execute_cell(const CellRequest& req) {
     cell.stderr_tail = tail_lines(driver_err.empty() ? e.err : e.err + "\n" + driver_err, 8);
   return cell;
 }
+
+bool matrix_stopped() { return TerminationSignals::active() && TerminationSignals::first() != 0; }
 
 }  // namespace arenalab::matrix

@@ -509,8 +509,7 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
   if (auto s = merge(); !s) return s.error();
   // From here a signal stops the matrix, not the process (MatrixOptions::interrupted_by).
   std::optional<TerminationSignals> stop_guard;
-  if (opt.interrupted_by) stop_guard.emplace();
-  auto stopped = [&] { return stop_guard && TerminationSignals::first() != 0; };
+  if (opt.interrupted_by) stop_guard.emplace();  // stop() stores the signal there
   auto stop = [&]() -> Result<Results> {
     *opt.interrupted_by = TerminationSignals::first();
     if (opt.progress && tty) std::fprintf(stderr, "\r\033[K");
@@ -542,10 +541,10 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
                    clock_text(elapsed).c_str(), eta.c_str(), p.w->name.c_str(), p.c->name.c_str(),
                    p.repeat + 1, tty ? "" : "\n");
     }
-    if (stopped()) return stop();
+    if (stop_guard && matrix_stopped()) return stop();
     Cell cell = executor(request_for(p, dir));
     // Stopped meanwhile: this cell was cut short and is not recorded; a --resume runs it.
-    if (stopped()) return stop();
+    if (stop_guard && matrix_stopped()) return stop();
     cell.workload = p.w->name;
     cell.configuration = p.c->name;
     cell.threads = p.threads;
