@@ -300,9 +300,14 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
         "the attach agent's sampling (mean {} between samples), a heap_v2 dump every "
         "{} intervals of {} ms and at detach",
         format_bytes(static_cast<double>(sample_bytes)), heap_dump_every, r.interval_ms);
-    if (auto w = profile_file::write_profile(out->out_dir + "/profile.json",
-                                             profilers::to_profile_file(*prof, 10));
-        !w) {
+    // Relative to the directory opened and checked here (the attach made it), as profile does.
+    Status w = Ok{};
+    auto dir = OutputDir::open(out->out_dir, ExistingDir::kAccept);
+    if (!dir) w = dir.error();
+    if (w)
+      w = dir->write_file("profile.json",
+                          profile_file::to_json(profilers::to_profile_file(*prof, 10)));
+    if (!w) {
       print_error(sub, w.error().message);
       return kExitError;
     }

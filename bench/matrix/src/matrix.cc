@@ -316,7 +316,7 @@ std::string clock_text(double seconds) {
   return s >= 60 ? fmt::format("{}m{:02d}s", s / 60, s % 60) : fmt::format("{}s", s);
 }
 
-Status write_outputs(const std::string& dir, Results& results) {
+Status write_outputs(const OutputDir& dir, Results& results) {
   judge_across_configurations(results.cells);
   results.summaries = summarize(results.cells, results.plan);
   results.recommendation = recommend(results);
@@ -385,8 +385,10 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::str
 
 Result<Results> run_matrix(const MatrixOptions& opt) {
   const Plan& plan = opt.plan;
-  // A link or another user's directory is refused (OutputDir): cells are written by path.
-  if (auto d = OutputDir::open(opt.out_dir, ExistingDir::kAccept); !d) return d.error();
+  // A link or another user's directory is refused (OutputDir): cells are written by path,
+  // results.json, results.csv and summary.csv relative to the directory opened here.
+  auto out = OutputDir::open(opt.out_dir, ExistingDir::kAccept);
+  if (!out) return out.error();
   const std::string results_path = opt.out_dir + "/results.json";
   Results results;
   results.plan = plan;
@@ -501,7 +503,7 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
   double last_merge = monotonic_ms(), merge_cost = 0;
   auto merge = [&]() -> Status {
     const double start = monotonic_ms();
-    auto s = write_outputs(opt.out_dir, results);
+    auto s = write_outputs(*out, results);
     last_merge = monotonic_ms();
     merge_cost = last_merge - start;
     return s;
