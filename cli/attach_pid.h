@@ -9,6 +9,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "arenalab/analysis/analysis.h"
@@ -169,15 +170,14 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   if (r.verdict && !r.quiet && r.live_every_s > 0) {
     a.on_sample = [&](double elapsed_ms, const std::string& path) {
       if (!pace.due(elapsed_ms)) return;
-      pace.begin(elapsed_ms);
-      if (!tail) tail = std::make_unique<analysis::LiveSignals>(path);
-      tail->poll();
-      if (!tail->last()) {
-        pace.end();
-        return;
+      std::optional<analysis::Classification> c;
+      {
+        LivePace::Line line(pace, elapsed_ms);
+        if (!tail) tail = std::make_unique<analysis::LiveSignals>(path);
+        tail->poll();
+        if (!tail->last()) return;
+        c = analysis::classify(tail->signals(), o);
       }
-      const auto c = analysis::classify(tail->signals(), o);
-      pace.end();
       const timeline::Sample& s = *tail->last();
       // Level count: the live bytes since the attach too.
       const std::string held =
@@ -185,7 +185,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
       std::cerr << fmt::format("arenalab {}: {:6.1f} s  RSS {:>10}  anon {:>10}{}  verdict {}\n",
                                sub, elapsed_ms / 1000, s.rss ? format_bytes(*s.rss) : "-",
                                s.rss_anon ? format_bytes(*s.rss_anon) : "-", held,
-                               live.show(c, elapsed_ms, 0.5 * r.interval_ms));
+                               live.show(*c, elapsed_ms, 0.5 * r.interval_ms));
     };
   }
   // The refusals first, as one line, before anything is written.
@@ -300,9 +300,14 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
         "the attach agent's sampling (mean {} between samples), a heap_v2 dump every "
         "{} intervals of {} ms and at detach",
         format_bytes(static_cast<double>(sample_bytes)), heap_dump_every, r.interval_ms);
-    if (auto w = profile_file::write_profile(out->out_dir + "/profile.json",
-                                             profilers::to_profile_file(*prof, 10));
-        !w) {
+    // Relative to the directory opened and checked here (the attach made it), as profile does.
+    Status w = Ok{};
+    auto dir = OutputDir::open(out->out_dir, ExistingDir::kAccept);
+    if (!dir) w = dir.error();
+    if (w)
+      w = dir->write_file("profile.json",
+                          profile_file::to_json(profilers::to_profile_file(*prof, 10)));
+    if (!w) {
       print_error(sub, w.error().message);
       return kExitError;
     }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "arenalab/core/files.h"
 #include "arenalab/profilers/full_log.h"
 #include "command.h"
 
@@ -34,7 +35,11 @@ int run(const Flags& flags) {
     return kExitError;
   }
   std::cout << profilers::full_log_text(*views, flags.top);
-  auto graphs = profilers::write_full_log_graphs(*views, flags.dir);
+  // The graphs go beside the log, relative to the directory opened and checked here (a link or
+  // another user's directory is refused: OutputDir).
+  auto dir = OutputDir::open(flags.dir, ExistingDir::kAccept);
+  Result<std::string> graphs =
+      dir ? profilers::write_full_log_graphs(*views, *dir) : Result<std::string>(dir.error());
   if (!graphs) {
     print_error("analyze", graphs.error().message);
     return kExitError;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "arenalab/analysis/verdict_json.h"
@@ -110,12 +111,17 @@ int run_classify_prometheus(const PrometheusArgs& a) {
                 (!range ? "--range: " + range.error().message : "--step: " + step.error().message));
     return kExitUsage;
   }
-  // --out: a link or another user's directory is refused (OutputDir) before anything is asked.
-  if (!a.out_dir.empty())
-    if (auto d = OutputDir::open(a.out_dir, ExistingDir::kAccept); !d) {
+  // --out: a link or another user's directory is refused (OutputDir) before anything is asked;
+  // each series' directory and verdict.json are made relative to the directory opened here.
+  std::optional<OutputDir> out;
+  if (!a.out_dir.empty()) {
+    auto d = OutputDir::open(a.out_dir, ExistingDir::kAccept);
+    if (!d) {
       print_error(kCmd, d.error().message);
       return kExitError;
     }
+    out = std::move(*d);
+  }
   fleet::Window w;
   w.end_s =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -189,10 +195,13 @@ int run_classify_prometheus(const PrometheusArgs& a) {
                                             static_cast<std::int64_t>(r.non_finite),
                                             static_cast<std::int64_t>(r.resets),
                                             r.rate_bytes_per_day};
-    if (!a.out_dir.empty()) {
-      const std::string dir = a.out_dir + "/" + dir_name(i, r.key);
-      Status st = make_directories(dir);
-      if (st) st = verdict_file::write_verdict(dir + "/verdict.json", verdict);
+    if (out) {
+      auto dir = out->open_subdir(dir_name(i, r.key));
+      Status st = Ok{};
+      if (!dir) st = dir.error();
+      if (st)
+        st =
+            dir->write_file("verdict.json", formats::document_text(verdict_file::to_json(verdict)));
       if (!st) {
         print_error(kCmd, st.error().message);
         return kExitError;

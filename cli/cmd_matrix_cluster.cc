@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 
+#include "arenalab/core/files.h"
 #include "arenalab/matrix/plan.h"
 #include "arenalab/matrix/recommend.h"
 #include "arenalab/matrix/results.h"
@@ -135,7 +136,13 @@ int matrix_plan_and_submit(const MatrixOptions& opt, const ClusterArgs& a) {
   }
   if (!plan->plan.identification_note.empty())
     std::fprintf(stderr, "matrix: %s\n", plan->plan.identification_note.c_str());
-  if (auto s = write_cell_plan(plan->out_dir + "/" + kPlanName, *plan); !s) {
+  // Relative to the directory opened and checked here (plan_matrix made it): never by a path
+  // looked up again, nor through a link.
+  Status s = Ok{};
+  auto dir = OutputDir::open(plan->out_dir, ExistingDir::kAccept);
+  if (!dir) s = dir.error();
+  if (s) s = dir->write_file(kPlanName, formats::document_text(cell_plan_to_json(*plan)));
+  if (!s) {
     print_error("matrix", s.error().message);
     return kExitError;
   }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <regex>
 
+#include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/formats/profile.h"
@@ -99,7 +100,13 @@ int run(const Flags& flags) {
   }
   const profile_file::Profile file = profilers::to_profile_file(*report, flags.top);
   // The JSON is always kept beside the dumps; --json prints it instead of the table.
-  if (auto st = profile_file::write_profile(report->out_dir + "/profile.json", file); !st) {
+  // Relative to the directory opened and checked here (run_profile made it): never through a
+  // link, nor by a path looked up again.
+  Status st = Ok{};
+  auto dir = OutputDir::open(report->out_dir, ExistingDir::kAccept);
+  if (!dir) st = dir.error();
+  if (st) st = dir->write_file("profile.json", profile_file::to_json(file));
+  if (!st) {
     print_error("profile", st.error().message);
     return kExitError;
   }

@@ -66,27 +66,38 @@ int run_watch(Args& a) {
   }
   // The live line: read what the target appended since the last one (never the whole file
   // again), classify the bounded set of rows kept so far (LiveSignals: a few tens of ms at any
-  // run length), and show its verdict once settled (LiveVerdict).
+  // run length), and show its verdict once settled (LiveVerdict). With --metrics the exporter
+  // has done both (it runs first at each tick, classifying once per line: below): the line
+  // shows its last verdict and sample, so the rows are read and classified once, not twice.
   LivePace pace(a.live_every_s * 1000);  // later when a line's CPU is more than its share
   LiveVerdict live;
   std::unique_ptr<analysis::LiveSignals> tail;
+  std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
   a.run.tick_ms = 500;
   if (!a.quiet && a.live_every_s > 0) {
     a.run.on_tick = [&](const runner::RunProgress& p) {
       if (!pace.due(p.elapsed_ms)) return;
-      pace.begin(p.elapsed_ms);
-      if (!tail) tail = std::make_unique<analysis::LiveSignals>(p.timeline_path);
-      tail->poll();
-      if (!tail->last()) {
-        pace.end();
-        return;
+      std::optional<analysis::Classification> c;
+      std::optional<timeline::Sample> sample;
+      {
+        LivePace::Line line(pace, p.elapsed_ms);
+        if (metrics) {
+          auto latest = metrics->latest();
+          if (!latest) return;
+          c = std::move(latest->verdict);
+          sample = std::move(latest->last);
+        } else {
+          if (!tail) tail = std::make_unique<analysis::LiveSignals>(p.timeline_path);
+          tail->poll();
+          if (!tail->last()) return;
+          c = analysis::classify(tail->signals(), o);
+          sample = *tail->last();
+        }
       }
-      const auto c = analysis::classify(tail->signals(), o);
-      pace.end();
-      const std::string shown = live.show(c, p.elapsed_ms, 0.5 * a.run.tick_ms);
+      const std::string shown = live.show(*c, p.elapsed_ms, 0.5 * a.run.tick_ms);
       // The program's own gauges (arenalab_gauge_set), beside RSS: e.g. an off-heap store's
       // bytes in use. Gauges are published as byte counts.
-      const timeline::Sample& last = *tail->last();
+      const timeline::Sample& last = *sample;
       std::string gauges;
       for (const auto& [name, value] : last.gauges)
         gauges += fmt::format("  {} {}", name, format_bytes(value));
@@ -100,8 +111,11 @@ int run_watch(Args& a) {
     print_error("watch", *bad);
     return kExitError;
   }
-  std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
-  if (!a.metrics.empty() && !(metrics = serve_metrics("watch", a.run, a.metrics, o)))
+  // The exporter's update runs before the live line at each tick (serve_metrics chains it first)
+  // and, with the line on, classifies once per line: one classification per line, as without
+  // --metrics, not one a tick.
+  const double line_every_ms = !a.quiet && a.live_every_s > 0 ? a.live_every_s * 1000 : 0;
+  if (!a.metrics.empty() && !(metrics = serve_metrics("watch", a.run, a.metrics, o, line_every_ms)))
     return kExitError;
   auto r = runner::run(a.run);
   if (!r) {

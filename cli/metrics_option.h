@@ -15,12 +15,14 @@
 namespace arenalab::cli {
 
 // Serves /metrics on `addr` while `run` runs: each tick reads what the timeline gained, classifies
-// and sets the gauges, then calls the tick that was there before. Returns nullptr (after one
-// line on stderr) when the address cannot be served.
+// and sets the gauges, then calls the tick that was there before. classify_every_ms > 0: the
+// verdict is made at most that often (Exporter::classify_every; watch's live line shows it).
+// Returns nullptr (after one line on stderr) when the address cannot be served.
 inline std::shared_ptr<fleet::Exporter> serve_metrics(const std::string& cmd,
                                                       runner::RunOptions& run,
                                                       const std::string& addr,
-                                                      const analysis::Options& o) {
+                                                      const analysis::Options& o,
+                                                      double classify_every_ms = 0) {
   const std::string program =
       run.command.empty() ? "" : std::filesystem::path(run.command.front()).filename().string();
   auto e = fleet::Exporter::start(addr, program, run.allocator);
@@ -29,6 +31,7 @@ inline std::shared_ptr<fleet::Exporter> serve_metrics(const std::string& cmd,
     return nullptr;
   }
   std::shared_ptr<fleet::Exporter> exporter = std::move(*e);
+  if (classify_every_ms > 0) exporter->classify_every(classify_every_ms);
   std::cerr << "arenalab " << cmd << ": serving /metrics on " << addr << "\n";
   auto previous = run.on_tick;
   run.on_tick = [exporter, previous, o](const runner::RunProgress& p) {

@@ -138,6 +138,23 @@ Status write_then_rename(int dirfd, const std::string& shown, const std::string&
   return Ok{};
 }
 
+// An existing output directory is adopted only when it is this user's and nobody else can write
+// in it (a link or a file put there by another user could redirect what arenalab writes).
+Status check_ours(int fd, const std::string& abs) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    return make_error("cannot stat output directory " + abs + ": " + errno_text());
+  if (st.st_uid != ::geteuid())
+    return make_error("output directory " + abs + " belongs to uid " + std::to_string(st.st_uid) +
+                      ", not to this user (uid " + std::to_string(::geteuid()) +
+                      "): refusing to write into it");
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return make_error("output directory " + abs + " is writable by " +
+                      ((st.st_mode & S_IWOTH) ? "every user" : "its group") +
+                      ": refusing to write into it (chmod go-w, or give another --out)");
+  return Ok{};
+}
+
 // mkdir -p with mode 0700 for each directory it makes; true when the last one was made here.
 Result<bool> make_private_directories(const fs::path& path) {
   fs::path so_far;
@@ -200,17 +217,7 @@ Result<OutputDir> OutputDir::open(const std::string& path, ExistingDir existing)
     if (errno == ENOTDIR) return make_error("output directory " + abs + " is not a directory");
     return make_error("cannot open output directory " + abs + ": " + errno_text());
   }
-  struct stat st {};
-  if (::fstat(d.fd_, &st) != 0)
-    return make_error("cannot stat output directory " + abs + ": " + errno_text());
-  if (st.st_uid != ::geteuid())
-    return make_error("output directory " + abs + " belongs to uid " + std::to_string(st.st_uid) +
-                      ", not to this user (uid " + std::to_string(::geteuid()) +
-                      "): refusing to write into it");
-  if (st.st_mode & (S_IWGRP | S_IWOTH))
-    return make_error("output directory " + abs + " is writable by " +
-                      ((st.st_mode & S_IWOTH) ? "every user" : "its group") +
-                      ": refusing to write into it (chmod go-w, or give another --out)");
+  if (auto ours = check_ours(d.fd_, abs); !ours) return ours.error();
   if (!d.created_ && existing != ExistingDir::kAccept) {
     const auto names = d.entries();
     if (!names.empty()) {
@@ -241,6 +248,49 @@ Status OutputDir::write_file(const std::string& name, const std::string& content
   if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
   return write_then_rename(fd_, path_ + "/", "." + name + "." + random_suffix() + ".tmp", name,
                            content, 0600);
+}
+
+Result<OutputDir> OutputDir::open_subdir(const std::string& name) const {
+  if (!valid_name(name)) return make_error("not a directory name: '" + name + "'");
+  const std::string abs = path_ + "/" + name;
+  OutputDir d;
+  d.path_ = abs;
+  d.created_ = ::mkdirat(fd_, name.c_str(), 0700) == 0;
+  if (!d.created_ && errno != EEXIST)
+    return make_error("cannot create directory " + abs + ": " + errno_text());
+  d.fd_ = ::openat(fd_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (d.fd_ < 0) {
+    const int err = errno;
+    // O_NOFOLLOW|O_DIRECTORY on a link fails with ENOTDIR: look at the entry itself.
+    struct stat st {};
+    if (err == ELOOP ||
+        (::fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)))
+      return make_error("output directory " + abs +
+                        " is a symbolic link: refusing to write through it");
+    if (err == ENOTDIR) return make_error("output directory " + abs + " is not a directory");
+    return make_error("cannot open output directory " + abs + ": " + std::strerror(err));
+  }
+  if (auto ours = check_ours(d.fd_, abs); !ours) return ours.error();
+  return d;
+}
+
+Result<int> OutputDir::create_temp(const std::string& name, std::string& temp) const {
+  if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
+  temp = "." + name + "." + random_suffix() + ".tmp";
+  const int fd =
+      ::openat(fd_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error("cannot write " + path_ + "/" + temp + ": " + errno_text());
+  return fd;
+}
+
+Status OutputDir::rename_temp(const std::string& temp, const std::string& name) const {
+  if (!valid_name(name) || !valid_name(temp)) return make_error("not a file name: '" + name + "'");
+  if (::renameat(fd_, temp.c_str(), fd_, name.c_str()) != 0) {
+    const std::string why = errno_text();
+    ::unlinkat(fd_, temp.c_str(), 0);
+    return make_error("cannot rename " + path_ + "/" + temp + " to " + name + ": " + why);
+  }
+  return Ok{};
 }
 
 Result<int> OutputDir::create_file(const std::string& name) const {

@@ -617,41 +617,43 @@ void emit_results_json(const Results& results, const Emit& emit) {
 void emit_cells_csv(const Results& r, const Emit& emit);
 void emit_summaries_csv(const Results& r, const Emit& emit);
 
-// A file written piece by piece through a 1 MiB buffer into path.tmp.<pid>, renamed over path
-// on commit (atomic: a reader sees the old file or the whole new one). Not fsync'd: these
-// files are merged from the cell records, which are.
+// A file written piece by piece through a 1 MiB buffer into a temporary of the directory
+// (OutputDir::create_temp: O_EXCL|O_NOFOLLOW under an unpredictable name, relative to the
+// directory's fd), renamed over `name` on commit (atomic: a reader sees the old file or the
+// whole new one; never through a link planted in the directory). Not fsync'd: these files are
+// merged from the cell records, which are.
 class StreamedFile {
  public:
-  explicit StreamedFile(std::string path)
-      : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())) {
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) error_ = errno;
+  StreamedFile(const OutputDir& dir, std::string name) : dir_(dir), name_(std::move(name)) {
+    auto fd = dir_.create_temp(name_, tmp_);
+    if (fd)
+      fd_ = *fd;
+    else
+      open_error_ = fd.error().message;
     buffer_.reserve(kBuffer);
   }
   ~StreamedFile() {
     if (fd_ >= 0) {
       ::close(fd_);
-      ::unlink(tmp_.c_str());
+      dir_.remove(tmp_);
     }
   }
+  StreamedFile(const StreamedFile&) = delete;
+  StreamedFile& operator=(const StreamedFile&) = delete;
   void write(std::string_view piece) {
     buffer_.append(piece);
     if (buffer_.size() >= kBuffer) flush();
   }
   Status commit() {
+    if (!open_error_.empty()) return make_error(open_error_);
     flush();
-    if (fd_ >= 0 && ::close(fd_) != 0 && !error_) error_ = errno;
+    if (::close(fd_) != 0 && !error_) error_ = errno;
     fd_ = -1;
     if (error_) {
-      ::unlink(tmp_.c_str());
-      return make_error("cannot write " + tmp_ + ": " + std::strerror(error_));
+      dir_.remove(tmp_);
+      return make_error("cannot write " + dir_.path() + "/" + name_ + ": " + std::strerror(error_));
     }
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-      const int e = errno;
-      ::unlink(tmp_.c_str());
-      return make_error("cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(e));
-    }
-    return Ok{};
+    return dir_.rename_temp(tmp_, name_);
   }
 
  private:
@@ -666,15 +668,16 @@ class StreamedFile {
     }
     buffer_.clear();
   }
-  std::string path_, tmp_;
+  const OutputDir& dir_;
+  std::string name_, tmp_, open_error_;
   int fd_ = -1;
   int error_ = 0;
   std::string buffer_;
 };
 
-Status write_streamed(const std::string& path, const Results& r,
+Status write_streamed(const OutputDir& dir, const std::string& name, const Results& r,
                       void (*emit_all)(const Results&, const Emit&)) {
-  StreamedFile f(path);
+  StreamedFile f(dir, name);
   emit_all(r, [&f](std::string_view piece) { f.write(piece); });
   return f.commit();
 }
@@ -687,10 +690,16 @@ std::string results_json_text(const Results& results) {
   return out;
 }
 
+Status write_results(const OutputDir& dir, const Results& results) {
+  if (auto s = write_streamed(dir, "results.json", results, emit_results_json); !s) return s;
+  if (auto s = write_streamed(dir, "results.csv", results, emit_cells_csv); !s) return s;
+  return write_streamed(dir, "summary.csv", results, emit_summaries_csv);
+}
+
 Status write_results(const std::string& dir, const Results& results) {
-  if (auto s = write_streamed(dir + "/results.json", results, emit_results_json); !s) return s;
-  if (auto s = write_streamed(dir + "/results.csv", results, emit_cells_csv); !s) return s;
-  return write_streamed(dir + "/summary.csv", results, emit_summaries_csv);
+  auto d = OutputDir::open(dir, ExistingDir::kAccept);
+  if (!d) return d.error();
+  return write_results(*d, results);
 }
 
 // --- CSV ---

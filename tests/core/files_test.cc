@@ -127,6 +127,62 @@ TEST_F(OutputDirTest, AtomicWriteFollowsNoPlantedTemporaryName) {
   EXPECT_FALSE(fs::exists(root_ / "missing"));
 }
 
+// What is written through an OutputDir goes into the directory it opened, even when its path
+// is made to name another one afterwards (the check-then-use race of writing by path: arenalab
+// as root in someone else's directory). open_subdir makes or checks a directory inside it
+// without looking a path up again, and refuses a planted link or another user's directory.
+TEST_F(OutputDirTest, WritesGoWhereTheDirectoryWasOpenedNotWhereItsPathLeadsLater) {
+  const fs::path d = root_ / "out";
+  auto dir = OutputDir::open(d.string(), ExistingDir::kAccept);
+  ASSERT_TRUE(dir.ok()) << dir.error().message;
+  // The path swapped for a link to a directory of the victim's between the check and the writes.
+  const fs::path elsewhere = root_ / "elsewhere";
+  fs::create_directory(elsewhere);
+  fs::rename(d, root_ / "moved");
+  fs::create_directory_symlink(elsewhere, d);
+  ASSERT_TRUE(dir->write_file("verdict.json", "{}\n").ok());
+  std::string temp;
+  auto fd = dir->create_temp("results.json", temp);
+  ASSERT_TRUE(fd.ok()) << fd.error().message;
+  EXPECT_EQ(::write(*fd, "[]", 2), 2);
+  ::close(*fd);
+  EXPECT_EQ(temp.find("results.json"), 1u);  // .results.json.<random>.tmp
+  ASSERT_TRUE(dir->rename_temp(temp, "results.json").ok());
+  auto sub = dir->open_subdir("01-svc");
+  ASSERT_TRUE(sub.ok()) << sub.error().message;
+  EXPECT_TRUE(sub->created());
+  ASSERT_TRUE(sub->write_file("verdict.json", "{}\n").ok());
+  EXPECT_TRUE(fs::is_empty(elsewhere));
+  EXPECT_TRUE(fs::exists(root_ / "moved" / "verdict.json"));
+  EXPECT_TRUE(fs::exists(root_ / "moved" / "results.json"));
+  EXPECT_FALSE(fs::exists(root_ / "moved" / temp));
+  EXPECT_TRUE(fs::exists(root_ / "moved" / "01-svc" / "verdict.json"));
+  EXPECT_EQ(fs::status(root_ / "moved" / "01-svc").permissions() & fs::perms::all,
+            fs::perms::owner_all);
+  // Inside it: a planted link to a directory, and one writable by others, are refused.
+  auto moved = OutputDir::open((root_ / "moved").string(), ExistingDir::kAccept);
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  fs::create_directory_symlink(elsewhere, root_ / "moved" / "02-link");
+  auto link = moved->open_subdir("02-link");
+  ASSERT_FALSE(link.ok());
+  EXPECT_NE(link.error().message.find("symbolic link"), std::string::npos) << link.error().message;
+  fs::create_directory(root_ / "moved" / "03-open");
+  fs::permissions(root_ / "moved" / "03-open", fs::perms::all);
+  auto open = moved->open_subdir("03-open");
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.error().message.find("writable by every user"), std::string::npos);
+  if (::geteuid() == 0) {
+    fs::create_directory(root_ / "moved" / "04-foreign");
+    ASSERT_EQ(::chown((root_ / "moved" / "04-foreign").c_str(), 65534, 65534), 0);
+    auto foreign = moved->open_subdir("04-foreign");
+    ASSERT_FALSE(foreign.ok());
+    EXPECT_NE(foreign.error().message.find("uid 65534"), std::string::npos);
+  }
+  EXPECT_FALSE(moved->open_subdir("..").ok());
+  EXPECT_TRUE(fs::is_empty(elsewhere));
+  EXPECT_EQ(victim_text(), "precious");
+}
+
 TEST(Text, Utf8EscapedKeepsValidTextAndNamesInvalidBytes) {
   EXPECT_EQ(utf8_escaped("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
   EXPECT_EQ(utf8_escaped("\xff\xfe"), "\\xff\\xfe");

@@ -29,9 +29,10 @@ TEST(LivePace, CheapLinesComeAsAsked) {
   EXPECT_FALSE(pace.due(2999));
   for (double at = 3000; at <= 30000; at += 3000) {
     ASSERT_TRUE(pace.due(at)) << at;
-    pace.begin(at);
-    burn(1);  // 1 ms every 3 s: 0.03 % of a core, under its share
-    pace.end();
+    {
+      LivePace::Line line(pace, at);
+      burn(1);  // 1 ms every 3 s: 0.03 % of a core, under its share
+    }
     EXPECT_FALSE(pace.due(at + 2999)) << at;
   }
 }
@@ -39,12 +40,29 @@ TEST(LivePace, CheapLinesComeAsAsked) {
 TEST(LivePace, ACostlyLineDefersTheNextByItsCpu) {
   LivePace pace(3000);
   const double c0 = thread_cpu_ms();
-  pace.begin(3000);
-  burn(60);  // a line of 60 ms: 2 % of a core at one every 3 s
-  pace.end();
+  {
+    LivePace::Line line(pace, 3000);
+    burn(60);  // a line of 60 ms: 2 % of a core at one every 3 s
+  }
   const double spent = thread_cpu_ms() - c0;  // at least what pace measured
   EXPECT_FALSE(pace.due(6000));
   EXPECT_FALSE(pace.due(3000 + 60 / LivePace::kShare - 1));
+  EXPECT_TRUE(pace.due(3000 + spent / LivePace::kShare));
+}
+
+// A line that returns early (nothing to classify yet) is timed and counted all the same.
+TEST(LivePace, ALineEndsOnEveryReturn) {
+  LivePace pace(3000);
+  const double c0 = thread_cpu_ms();
+  auto line = [&](double at, bool early) {
+    LivePace::Line timed(pace, at);
+    burn(60);
+    if (early) return;
+    burn(1);
+  };
+  line(3000, true);
+  const double spent = thread_cpu_ms() - c0;
+  EXPECT_FALSE(pace.due(6000));  // the early return still deferred the next line
   EXPECT_TRUE(pace.due(3000 + spent / LivePace::kShare));
 }
 

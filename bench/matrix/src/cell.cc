@@ -213,10 +213,6 @@ class Launch {
   long maxrss_kb_ = 0, minflt_ = 0, majflt_ = 0, nvcsw_ = 0, nivcsw_ = 0;
 };
 
-// A signal stopped the matrix (MatrixOptions::interrupted_by): the running cell is not waited
-// for; its result is dropped by run_matrix.
-bool matrix_stopped() { return TerminationSignals::active() && TerminationSignals::first() != 0; }
-
 // Kills the cell's program on a timeout: the program itself when the launcher has named it
 // (the launcher then reports its status and figures), else the launcher (its PDEATHSIG takes
 // the program along).
@@ -224,6 +220,27 @@ void kill_cell(Launch& launch, pid_t launcher) {
   const pid_t target = launch.target();
   ::kill(target > 0 ? target : launcher, SIGKILL);
 }
+
+// A cell's end at a tick: its program is killed (kill_cell) once, at the first tick past its
+// timeout or after a signal stopped the matrix (the cell is then dropped by run_matrix).
+class CellEnd {
+ public:
+  explicit CellEnd(double timeout_s) : timeout_ms_(timeout_s * 1000) {}
+  // True at the tick that killed the program.
+  bool kill_if_due(double elapsed_ms, Launch& launch, pid_t launcher) {
+    if (killed_) return false;
+    timed_out_ = elapsed_ms > timeout_ms_;
+    if (!timed_out_ && !matrix_stopped()) return false;
+    killed_ = true;
+    kill_cell(launch, launcher);
+    return true;
+  }
+  bool timed_out() const { return timed_out_; }
+
+ private:
+  double timeout_ms_;
+  bool killed_ = false, timed_out_ = false;
+};
 
 // What running the process gave, before its output is read.
 struct Ran {
@@ -301,18 +318,10 @@ Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::strin
   o.capture_output = true;
   o.child_setup = launch.child_setup(die_with_matrix());
   o.extra_env = {{kEnvConfiguration, req.configuration.name}};
-  bool timed_out = false;
-  bool stopped = false;
+  CellEnd end(req.timeout_s);
   o.on_tick = [&](const runner::RunProgress& p) {
-    if (p.elapsed_ms > req.timeout_s * 1000 && !timed_out) {
-      timed_out = true;
-      kill_cell(launch, p.pid);
-    }
-    if (matrix_stopped() && !stopped) {
-      stopped = true;
-      kill_cell(launch, p.pid);
-    }
-    if (hook && !timed_out) hook(launch.target());
+    end.kill_if_due(p.elapsed_ms, launch, p.pid);
+    if (hook && !end.timed_out()) hook(launch.target());
   };
   o.tick_ms = tick_ms;
   auto r = runner::run(o);
@@ -320,7 +329,7 @@ Result<Ran> run_with_runner(const CellRequest& req, const std::vector<std::strin
   if (auto st = launch.apply(r->exit, argv[0]); !st) return st.error();
   Ran ran;
   ran.exit = std::move(r->exit);
-  ran.timed_out = timed_out;
+  ran.timed_out = end.timed_out();
   ran.runner = true;
   ran.id = r->id;
   ran.verified = r->verified;
@@ -351,22 +360,12 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
   auto child = spawn(spec);
   if (!child) return child.error();
   std::vector<timeline::Sample> samples;
-  bool timed_out = false;
   const pid_t launcher = child->pid();
   const double start = child->started_ms();
-  bool stopped = false;
+  CellEnd end(req.timeout_s);
   auto on_tick = [&] {
     const double now = monotonic_ms();
-    if (now - start > req.timeout_s * 1000 && !timed_out) {
-      timed_out = true;
-      kill_cell(launch, launcher);
-      return;
-    }
-    if (matrix_stopped() && !stopped) {
-      stopped = true;
-      kill_cell(launch, launcher);
-      return;
-    }
+    if (end.kill_if_due(now - start, launch, launcher)) return;
     if (!req.timeline) return;
     const pid_t pid = launch.target();  // the program, not the launcher
     if (pid <= 0) return;
@@ -389,7 +388,7 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
   if (auto st = launch.apply(*exit, argv[0]); !st) return st.error();
   Ran ran;
   ran.exit = std::move(*exit);
-  ran.timed_out = timed_out;
+  ran.timed_out = end.timed_out();
   if (req.timeline && !samples.empty()) {
     timeline::Header h;
     h.schema = "arenalab.timeline/1";
@@ -911,5 +910,7 @@ Cell execute_cell(const CellRequest& req) {
     cell.stderr_tail = tail_lines(driver_err.empty() ? e.err : e.err + "\n" + driver_err, 8);
   return cell;
 }
+
+bool matrix_stopped() { return TerminationSignals::active() && TerminationSignals::first() != 0; }
 
 }  // namespace arenalab::matrix

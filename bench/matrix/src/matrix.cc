@@ -316,7 +316,7 @@ std::string clock_text(double seconds) {
   return s >= 60 ? fmt::format("{}m{:02d}s", s / 60, s % 60) : fmt::format("{}s", s);
 }
 
-Status write_outputs(const std::string& dir, Results& results) {
+Status write_outputs(const OutputDir& dir, Results& results) {
   judge_across_configurations(results.cells);
   results.summaries = summarize(results.cells, results.plan);
   results.recommendation = recommend(results);
@@ -385,8 +385,10 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::str
 
 Result<Results> run_matrix(const MatrixOptions& opt) {
   const Plan& plan = opt.plan;
-  // A link or another user's directory is refused (OutputDir): cells are written by path.
-  if (auto d = OutputDir::open(opt.out_dir, ExistingDir::kAccept); !d) return d.error();
+  // A link or another user's directory is refused (OutputDir): cells are written by path,
+  // results.json, results.csv and summary.csv relative to the directory opened here.
+  auto out = OutputDir::open(opt.out_dir, ExistingDir::kAccept);
+  if (!out) return out.error();
   const std::string results_path = opt.out_dir + "/results.json";
   Results results;
   results.plan = plan;
@@ -501,7 +503,7 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
   double last_merge = monotonic_ms(), merge_cost = 0;
   auto merge = [&]() -> Status {
     const double start = monotonic_ms();
-    auto s = write_outputs(opt.out_dir, results);
+    auto s = write_outputs(*out, results);
     last_merge = monotonic_ms();
     merge_cost = last_merge - start;
     return s;
@@ -509,8 +511,7 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
   if (auto s = merge(); !s) return s.error();
   // From here a signal stops the matrix, not the process (MatrixOptions::interrupted_by).
   std::optional<TerminationSignals> stop_guard;
-  if (opt.interrupted_by) stop_guard.emplace();
-  auto stopped = [&] { return stop_guard && TerminationSignals::first() != 0; };
+  if (opt.interrupted_by) stop_guard.emplace();  // stop() stores the signal there
   auto stop = [&]() -> Result<Results> {
     *opt.interrupted_by = TerminationSignals::first();
     if (opt.progress && tty) std::fprintf(stderr, "\r\033[K");
@@ -542,10 +543,10 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
                    clock_text(elapsed).c_str(), eta.c_str(), p.w->name.c_str(), p.c->name.c_str(),
                    p.repeat + 1, tty ? "" : "\n");
     }
-    if (stopped()) return stop();
+    if (stop_guard && matrix_stopped()) return stop();
     Cell cell = executor(request_for(p, dir));
     // Stopped meanwhile: this cell was cut short and is not recorded; a --resume runs it.
-    if (stopped()) return stop();
+    if (stop_guard && matrix_stopped()) return stop();
     cell.workload = p.w->name;
     cell.configuration = p.c->name;
     cell.threads = p.threads;

@@ -239,7 +239,10 @@ Status write_plan_merge(const CellPlan& plan, PlanMerge& merge) {
   judge_across_configurations(merge.results.cells);
   merge.results.summaries = summarize(merge.results.cells, merge.results.plan);
   merge.results.recommendation = recommend(merge.results);
-  return write_results(plan.out_dir, merge.results);
+  // Relative to the directory opened and checked here (a link or another user's is refused).
+  auto dir = OutputDir::open(plan.out_dir, ExistingDir::kAccept);
+  if (!dir) return dir.error();
+  return write_results(*dir, merge.results);
 }
 
 std::vector<NodeType> node_types(const Results& results) {

@@ -125,15 +125,14 @@ Row classify_target(const Target& t, const analysis::Options& o, double step_s) 
     if (!life.held && !life.rss) continue;
     lives.push_back(classify_life(life, o, step_s));
   }
-  // What the lives read, unresolved ones apart: they contradict nothing.
+  // What the lives read, unresolved ones apart: they contradict nothing. `told`: those read.
   std::map<analysis::Verdict, std::vector<const Row*>> read;
+  std::size_t told = 0;
   for (const auto& l : lives)
-    if (l.c.verdict != analysis::Verdict::kUnresolved) read[l.c.verdict].push_back(&l);
-  const std::size_t told =
-      lives.size() -
-      static_cast<std::size_t>(std::count_if(lives.begin(), lives.end(), [](const Row& l) {
-        return l.c.verdict == analysis::Verdict::kUnresolved;
-      }));
+    if (l.c.verdict != analysis::Verdict::kUnresolved) {
+      read[l.c.verdict].push_back(&l);
+      ++told;
+    }
 
   std::vector<double> gaps;
   for (std::size_t i = 1; i < cuts.size(); ++i) gaps.push_back(cuts[i] - cuts[i - 1]);
@@ -148,9 +147,10 @@ Row classify_target(const Target& t, const analysis::Options& o, double step_s) 
 
   Row r;
   if (read.size() == 1) {
-    // The lives that can be told agree: the median one (by rate, else the last) stands for them.
-    auto& same = read.begin()->second;
-    std::vector<const Row*> by_rate = same;
+    // The lives that can be told agree: the median one by rate stands for them, its rate too
+    // (with an even count the upper of the two middle lives: the row's rate and its reason are
+    // one life's).
+    std::vector<const Row*> by_rate = read.begin()->second;
     std::stable_sort(by_rate.begin(), by_rate.end(), [](const Row* a, const Row* b) {
       return a->rate_bytes_per_day.value_or(0) < b->rate_bytes_per_day.value_or(0);
     });
@@ -158,10 +158,6 @@ Row classify_target(const Target& t, const analysis::Options& o, double step_s) 
     r = *pick;
     const bool growth = pick->c.verdict == analysis::Verdict::kLeak ||
                         pick->c.verdict == analysis::Verdict::kNonHeapGrowth;
-    std::vector<double> rates;
-    for (const Row* l : same)
-      if (l->rate_bytes_per_day) rates.push_back(*l->rate_bytes_per_day);
-    if (growth && !rates.empty()) r.rate_bytes_per_day = median_of(rates);
     const std::string lives_text =
         told == lives.size() ? fmt::format("each of its {} lives", lives.size())
                              : fmt::format("{} of its {} lives (the other {} too short to tell)",

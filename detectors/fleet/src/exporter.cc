@@ -28,8 +28,9 @@ struct Exporter::Impl {
   // update_from's reader of the timeline it follows (made again if the path changes).
   std::unique_ptr<analysis::LiveSignals> tail;
   std::string tail_path;
-  // update_from's classification, paced by its own CPU like watch's live line (LivePace): the
-  // sample gauges follow every tick, the verdict is the last one made. A tick is every 500 ms
+  // update_from's classification, paced by its own CPU like watch's live line (LivePace; and
+  // by classify_every's period when given): the sample gauges follow every tick, the verdict
+  // is the last one made. A tick is every 500 ms
   // and a classification whose signals go to the knee selection's bootstrap costs ~0.5 s
   // (detectors/analysis/README.md, "The knee's selection"): unpaced, nearly a core.
   LivePace pace{0};
@@ -159,11 +160,22 @@ void Exporter::update_from(pid_t pid, const std::string& timeline_path,
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - m.started)
           .count();
   if (!m.verdict || m.pace.due(now_ms)) {
-    m.pace.begin(now_ms);
+    LivePace::Line line(m.pace, now_ms);
     m.verdict = analysis::classify(m.tail->signals(), o);
-    m.pace.end();
   }
   m.set(pid, &*m.tail->last(), m.tail->samples(), *m.verdict);
+}
+
+void Exporter::classify_every(double every_ms) {
+  std::lock_guard lock(impl_->mu);
+  impl_->pace = LivePace(every_ms);
+}
+
+std::optional<Exporter::Latest> Exporter::latest() const {
+  std::lock_guard lock(impl_->mu);
+  const Impl& m = *impl_;
+  if (!m.verdict || !m.tail || !m.tail->last()) return std::nullopt;
+  return Latest{*m.verdict, *m.tail->last(), m.tail->samples()};
 }
 
 }  // namespace arenalab::fleet

@@ -235,7 +235,7 @@ std::vector<CallsiteSeries> at_series(const FullLogViews& v) {
   return one_point_series(v, v.at_t_ms.value_or(0), &FullLogSite::at_bytes);
 }
 
-Result<std::string> write_full_log_graphs(const FullLogViews& v, const std::string& dir) {
+Result<std::string> write_full_log_graphs(const FullLogViews& v, const OutputDir& dir) {
   struct Graph {
     std::string stem, title;
     std::vector<CallsiteSeries> series;
@@ -249,9 +249,9 @@ Result<std::string> write_full_log_graphs(const FullLogViews& v, const std::stri
   std::string out;
   for (const auto& g : graphs) {
     const std::string folded = folded_stacks(g.series, std::nullopt, std::nullopt);
-    const std::string base = dir + "/" + g.stem;
-    Status st = write_file_atomic(base + ".folded", folded);
-    if (st) st = write_file_atomic(base + ".svg", flamegraph_svg(folded, g.title));
+    const std::string base = dir.path() + "/" + g.stem;
+    Status st = dir.write_file(g.stem + ".folded", folded);
+    if (st) st = dir.write_file(g.stem + ".svg", flamegraph_svg(folded, g.title));
     if (!st) return st.error();
     out += fmt::format("{} flame graph: {}.svg (folded stacks: {}.folded)\n",
                        g.stem == "peak" ? "peak" : "live-at", base, base);

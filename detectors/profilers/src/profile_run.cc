@@ -90,7 +90,7 @@ void assess_outside_growth(ProfileReport& r, const std::string& signal,
 // Flame graphs of every profiler's series, with no external tool: the live bytes at the last
 // dump, the growth from the first dump to the last, and (at_s) the live bytes at the dump
 // nearest to a chosen time, as folded stacks and SVG, listed with the tools.
-void write_flamegraphs(ProfileReport& r, std::optional<double> at_s) {
+void write_flamegraphs(ProfileReport& r, const OutputDir& out, std::optional<double> at_s) {
   if (r.dump_t_ms.empty()) return;
   std::vector<std::string> hot;
   for (const auto& s : r.callsites)
@@ -123,11 +123,11 @@ void write_flamegraphs(ProfileReport& r, std::optional<double> at_s) {
     t.purpose = g.stem +
                 " flame graph (folded stacks for flamegraph.pl/speedscope, "
                 "and SVG; leaking sites in red, click a frame to zoom)";
-    const std::string folded_path = r.out_dir + "/" + g.stem + ".folded";
-    const std::string svg_path = r.out_dir + "/" + g.stem + ".svg";
+    const std::string folded_path = out.path() + "/" + g.stem + ".folded";
+    const std::string svg_path = out.path() + "/" + g.stem + ".svg";
     t.command = "(built in) " + folded_path + " -> " + svg_path;
-    auto st = write_file_atomic(folded_path, g.folded);
-    if (st) st = write_file_atomic(svg_path, flamegraph_svg(g.folded, g.title, hot));
+    auto st = out.write_file(g.stem + ".folded", g.folded);
+    if (st) st = out.write_file(g.stem + ".svg", flamegraph_svg(g.folded, g.title, hot));
     t.ran = true;
     t.status = st ? 0 : 1;
     if (st)
@@ -176,10 +176,12 @@ Status prepare_run(const ProfileOptions& o, ProfileReport& report, detail::Profi
   std::string dir =
       o.out_dir.empty() ? "arenalab-profile-" + std::to_string(::getpid()) : o.out_dir;
   // Made, or an existing directory checked (a real directory, ours, not writable by others):
-  // the profilers write into it by path, so a link or another user's directory is refused.
-  if (auto d = OutputDir::open(dir, ExistingDir::kAccept); !d) return d.error();
-  report.out_dir = fs::absolute(dir).lexically_normal().string();
-  if (!report.out_dir.empty() && report.out_dir.back() == '/') report.out_dir.pop_back();
+  // the profilers write into it by path, so a link or another user's directory is refused;
+  // arenalab's own outputs are written relative to the directory opened here (run.out).
+  auto d = OutputDir::open(dir, ExistingDir::kAccept);
+  if (!d) return d.error();
+  run.out = std::move(*d);
+  report.out_dir = run.out.path();
   return Ok{};
 }
 }  // namespace
@@ -207,7 +209,7 @@ Result<FullProfile> run_full_profile(const ProfileOptions& o, double temporary_m
   auto views = analyze_full_log(report.out_dir, temporary_ms, run.filter, at_ms);
   if (!views) return views.error();
   out.views = std::move(*views);
-  auto graphs = write_full_log_graphs(out.views, report.out_dir);
+  auto graphs = write_full_log_graphs(out.views, run.out);
   if (!graphs) return graphs.error();
   out.graphs = std::move(*graphs);
   return out;
@@ -332,7 +334,7 @@ Result<ProfileReport> run_profile(const ProfileOptions& o) {
   if (!ran) return ran.error();
 
   classify_and_rank(report.callsites);
-  write_flamegraphs(report, o.at_s);
+  write_flamegraphs(report, run.out, o.at_s);
   const StopInfo& stop = report.exit.stop;
   if (report.dumps.empty())
     report.notes.push_back(report.exit_dump.empty()

@@ -85,8 +85,9 @@ Result<Configuration> configuration(const ProfileOptions& o, const std::string& 
   return config;
 }
 
-void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
-              const std::string& output_path) {
+void run_tool(ToolCommand& tool, const std::vector<std::string>& argv, const OutputDir& out,
+              const std::string& name) {
+  const std::string output_path = out.path() + "/" + name;
   tool.command = join_command(argv) + " > " + shell_quote(output_path);
   if (which(argv[0]).empty()) {
     tool.error = argv[0] + " is not installed";
@@ -105,7 +106,7 @@ void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
   }
   tool.ran = true;
   tool.status = exit->shell_status();
-  if (write_file_atomic(output_path, exit->out)) tool.output_path = output_path;
+  if (out.write_file(name, exit->out)) tool.output_path = output_path;
   if (tool.status == 0 && !exit->out.empty()) return;
   // The tool's own words: the last lines of its stderr (jeprof --svg without graphviz exits 0
   // having written nothing, and says "sh: 1: dot: not found").
@@ -119,14 +120,15 @@ void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
       (err.empty() ? std::string() : ": " + err);
 }
 
-void pprof_tools(ProfileReport& report, const std::string& tool, const std::string& binary,
-                 const std::vector<std::string>& dumps, SiteSource source) {
+void pprof_tools(ProfileReport& report, const OutputDir& out, const std::string& tool,
+                 const std::string& binary, const std::vector<std::string>& dumps,
+                 SiteSource source) {
   const std::string what = source_name(source);
   if (dumps.empty()) return;
   const std::string& first = dumps.front();
   const std::string& last = dumps.back();
   const bool heap = source == SiteSource::kHeap;
-  const std::string stem = report.out_dir + "/" + tool + (heap ? "" : "." + what);
+  const std::string stem = tool + (heap ? "" : "." + what);
   struct Spec {
     std::string purpose;
     std::vector<std::string> args;
@@ -145,7 +147,7 @@ void pprof_tools(ProfileReport& report, const std::string& tool, const std::stri
     t.purpose = spec.purpose;
     std::vector<std::string> argv = {tool};
     argv.insert(argv.end(), spec.args.begin(), spec.args.end());
-    run_tool(t, argv, stem + spec.suffix);
+    run_tool(t, argv, out, stem + spec.suffix);
     report.tools.push_back(std::move(t));
   }
 }

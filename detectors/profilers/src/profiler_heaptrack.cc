@@ -108,7 +108,7 @@ Status run_heaptrack(ProfileRun& run) {
     run_tool(t,
              {"heaptrack_print", "-f", trace_path, "--print-leaks", "1", "--print-peaks", "1",
               "--print-allocators", "0", "--print-temporary", "0", "-n", "10"},
-             report.out_dir + "/heaptrack_print.txt");
+             run.out, "heaptrack_print.txt");
     report.tools.push_back(std::move(t));
   }
   return Ok{};

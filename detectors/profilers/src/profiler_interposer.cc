@@ -61,8 +61,8 @@ Status run_interposer(ProfileRun& run) {
     split_exit_dump(run, report.dumps.back(), mmap_at_exit);
   }
   if (o.run_tools) {
-    pprof_tools(report, "jeprof", run.binary, report.dumps);
-    pprof_tools(report, "jeprof", run.binary, report.mmap_dumps, SiteSource::kMmap);
+    pprof_tools(report, run.out, "jeprof", run.binary, report.dumps);
+    pprof_tools(report, run.out, "jeprof", run.binary, report.mmap_dumps, SiteSource::kMmap);
   }
   return Ok{};
 }

@@ -42,7 +42,7 @@ Status run_jemalloc(ProfileRun& run) {
   if (auto st = add_dump_callsites(run, report.dumps, SiteSource::kHeap); !st) return st;
   if (!report.dumps.empty() && report.dumps.back().ends_with(".f.heap"))
     split_exit_dump(run, report.dumps.back());
-  if (o.run_tools) pprof_tools(report, "jeprof", run.binary, report.dumps);
+  if (o.run_tools) pprof_tools(report, run.out, "jeprof", run.binary, report.dumps);
   return Ok{};
 }
 

@@ -116,7 +116,7 @@ Status run_tcmalloc(ProfileRun& run) {
   // An ordinary exit writes the last dump from gperftools' own destructor, after the program's
   // teardown: the state at exit.
   if (report.exit.exit_code && !report.dumps.empty()) split_exit_dump(run, report.dumps.back());
-  if (o.run_tools) pprof_tools(report, "google-pprof", run.binary, report.dumps);
+  if (o.run_tools) pprof_tools(report, run.out, "google-pprof", run.binary, report.dumps);
   return Ok{};
 }
 

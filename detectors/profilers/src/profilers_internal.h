@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "arenalab/allocators/registry.h"
+#include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
 #include "arenalab/core/result.h"
 #include "arenalab/formats/timeline.h"
@@ -59,6 +60,9 @@ struct ProfileRun {
   long long since_ns = 0;  // CLOCK_REALTIME when the target was started: dump times count from it
   Symbolizer symbolizer;   // shared by the heap and mmap dumps (its caches)
   SiteFilter filter;       // what is not the call site (built-in wrappers, --skip)
+  // report.out_dir, opened and checked once (prepare_run): arenalab's own outputs (flame graphs,
+  // the tools' output) are written relative to it, never by a path looked up again.
+  OutputDir out;
 };
 
 // Called by spawn_and_poll and run_with_runner at every poll: thins the dumps (when a thinner
@@ -106,13 +110,14 @@ std::string which(const std::string& program);
 // The named allocator configuration, available on this machine.
 Result<Configuration> configuration(const ProfileOptions& options, const std::string& name);
 
-// Runs one tool command; its stdout goes to `output_path` (written atomically).
-void run_tool(ToolCommand& tool, const std::vector<std::string>& argv,
-              const std::string& output_path);
+// Runs one tool command; its stdout goes to `name` in `out` (written atomically).
+void run_tool(ToolCommand& tool, const std::vector<std::string>& argv, const OutputDir& out,
+              const std::string& name);
 // jeprof / google-pprof on the first and last dumps: of the heap, or (kMmap) of the
-// interposer's mmap.<seq>.heap dumps, written to <tool>.mmap.*.
-void pprof_tools(ProfileReport& report, const std::string& tool, const std::string& binary,
-                 const std::vector<std::string>& dumps, SiteSource source = SiteSource::kHeap);
+// interposer's mmap.<seq>.heap dumps, written to <tool>.mmap.* in `out`.
+void pprof_tools(ProfileReport& report, const OutputDir& out, const std::string& tool,
+                 const std::string& binary, const std::vector<std::string>& dumps,
+                 SiteSource source = SiteSource::kHeap);
 
 // Starts `spec` itself (setting run.since_ns) and waits for it; every poll (about every interval,
 // 0.1..2.5 s) runs `on_poll(pid)` and, when `sample_rss`, records the target's RSS into

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "arenalab/core/files.h"
 #include "arenalab/matrix/matrix.h"
@@ -88,6 +89,39 @@ TEST(ResultsJson, StreamedFilesEqualTheDocument) {
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, r);
   std::filesystem::remove_all(dir);
+}
+
+// results.json, results.csv and summary.csv are written relative to the directory opened: a
+// link planted at the temporary names they once had (results.json.tmp.<pid>, guessable) is not
+// written through, and the directory's path made to lead elsewhere after it was opened (the
+// matrix checked it, then wrote by path) does not redirect them.
+TEST(ResultsJson, WrittenIntoTheDirectoryOpenedThroughNoLink) {
+  const Results r = sample();
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("matrix_links_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root / "elsewhere");
+  std::filesystem::permissions(root, std::filesystem::perms::owner_all);
+  const std::filesystem::path out = root / "out";
+  auto dir = OutputDir::open(out.string(), ExistingDir::kAccept);
+  ASSERT_TRUE(dir.ok()) << dir.error().message;
+  const std::filesystem::path victim = root / "victim";
+  std::ofstream(victim) << "precious";
+  for (const char* n : {"results.json", "results.csv", "summary.csv"})
+    std::filesystem::create_symlink(victim,
+                                    out / (std::string(n) + ".tmp." + std::to_string(::getpid())));
+  std::filesystem::rename(out, root / "moved");
+  std::filesystem::create_directory_symlink(root / "elsewhere", out);
+  ASSERT_TRUE(write_results(*dir, r));
+  EXPECT_TRUE(std::filesystem::is_empty(root / "elsewhere"));
+  EXPECT_EQ(read_file(victim.string()).value(), "precious");
+  EXPECT_EQ(read_file((root / "moved" / "results.json").string()).value(), results_json_text(r));
+  EXPECT_EQ(read_file((root / "moved" / "summary.csv").string()).value(), summaries_csv(r));
+  std::size_t entries = 0;  // the three results and the three planted links: no temporary left
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(root / "moved"))
+    ++entries;
+  EXPECT_EQ(entries, 6u);
+  std::filesystem::remove_all(root);
 }
 
 TEST(ResultsJson, RejectsOtherSchemasAndMissingFields) {

@@ -16,6 +16,9 @@ struct TempDir {
       : path(std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
+    // Results are written through an OutputDir, which adopts only a directory nobody else can
+    // write in (whatever the umask).
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
   }
   ~TempDir() { std::filesystem::remove_all(path); }
   TempDir(const TempDir&) = delete;

@@ -120,6 +120,48 @@ TEST(FleetExporter, ServesTheTimelineAndTheVerdict) {
   EXPECT_EQ(said.find("arenalab_"), std::string::npos) << said;  // no lint on our names
 }
 
+// watch --metrics shows on its live line what the exporter last served (Exporter::latest):
+// nothing before a sample, then the verdict /metrics has and the timeline's last sample.
+TEST(FleetExporter, LatestIsWhatUpdateFromServed) {
+  auto e = Exporter::start("127.0.0.1:0", "wl_leak", "glibc");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_FALSE((*e)->latest());
+  const std::string path = ::testing::TempDir() + "fleet_exporter_latest.jsonl";
+  timeline::Header h;
+  h.schema = "arenalab.timeline/1";
+  h.pid = 77;
+  h.command = {"wl_leak"};
+  h.mode = "count";
+  h.interval_ms = 100;
+  std::string text = timeline::header_line(h) + "\n";
+  std::ofstream(path) << text;
+  (*e)->update_from(77, path);
+  EXPECT_FALSE((*e)->latest());  // no sample yet: nothing to show
+  for (int i = 0; i < 80; ++i) {
+    timeline::Sample s;
+    s.t_ms = i * 100;
+    s.rss = 30e6 + i * 1e5;
+    s.live_bytes = 12e6 + i * 1e5;
+    text += timeline::sample_line(s) + "\n";
+  }
+  std::ofstream(path) << text;
+  (*e)->update_from(77, path);
+  const auto latest = (*e)->latest();
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->samples, 80u);
+  ASSERT_TRUE(latest->last.rss);
+  EXPECT_EQ(*latest->last.rss, 30e6 + 79 * 1e5);
+  auto r = http_get("http://127.0.0.1:" + std::to_string((*e)->port()) + "/metrics", 5);
+  ASSERT_TRUE(r) << r.error().message;
+  const auto m = samples(r->body);
+  const std::string key =
+      R"(arenalab_verdict{allocator="glibc",command="wl_leak",pid="77",verdict=")" +
+      std::string(analysis::verdict_name(latest->verdict.verdict)) + R"("})";
+  ASSERT_TRUE(m.count(key)) << key << " missing in\n" << r->body;
+  EXPECT_EQ(m.at(key), 1);
+  std::remove(path.c_str());
+}
+
 TEST(FleetExporter, RefusesWhatItCannotServe) {
   for (const char* bad :
        {"9464", "127.0.0.1", "127.0.0.1:", ":9464", "127.0.0.1:99999", "127.0.0.1:94x4"}) {

@@ -158,6 +158,21 @@ print(f"verdicts ok: leak at {rate:.1f} GiB/day, bounded")
 PY
 head -2 "$tmp/classify.txt" | tail -1 | grep -q "^{instance=\"127.0.0.1:$exporter_leaky\", job=\"redis\"} *leak " \
   || fail "the first row is not the leaking redis"
+# --out where each series' directory name is a planted link to someone else's directory: the
+# series' directories are made relative to --out's fd and never adopted through a link (one
+# line, exit 1, nothing written in the victim's directory).
+mkdir -m 700 "$tmp/planted" "$tmp/victim"
+for d in $(ls "$out"); do
+  for n in 01 02; do ln -s "$tmp/victim" "$tmp/planted/$n-${d#*-}"; done
+done
+"$arenalab" classify --prometheus "$url" --preset redis --range "$range" --step 500ms \
+  --out "$tmp/planted" >/dev/null 2>"$tmp/planted.err"
+rc=$?
+[[ $rc == 1 && $(wc -l <"$tmp/planted.err") == 1 ]] \
+  || fail "classify --out with planted links: exit $rc: $(cat "$tmp/planted.err")"
+grep -q "is a symbolic link: refusing to write through it" "$tmp/planted.err" \
+  || fail "classify --out with planted links: $(cat "$tmp/planted.err")"
+[[ -z $(ls -A "$tmp/victim") ]] || fail "classify --out wrote through a planted link: $(ls -A "$tmp/victim")"
 
 # arenalab's own exporter, read back: the leaking workload leak, the bounded one bounded.
 "$arenalab" classify --prometheus "$url" --preset arenalab --range "$range" --step 500ms \

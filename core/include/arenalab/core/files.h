@@ -52,6 +52,16 @@ class OutputDir {
   Status write_file(const std::string& name, const std::string& content) const;
   // A file for writing as it goes: O_CREAT|O_TRUNC|O_NOFOLLOW, 0600. The caller closes it.
   Result<int> create_file(const std::string& name) const;
+  // A file written as it goes and renamed into place: create_temp opens a new temporary for
+  // `name` (O_EXCL|O_NOFOLLOW, an unpredictable name put in `temp`, 0600), the caller writes
+  // and closes it, then rename_temp renames it to `name` (removed on failure; remove(temp) to
+  // drop it).
+  Result<int> create_temp(const std::string& name, std::string& temp) const;
+  Status rename_temp(const std::string& temp, const std::string& name) const;
+  // The directory `name` inside this one, made (0700) or an existing one checked as open() does
+  // (a real directory, not a link, this user's, not group/world-writable), opened relative to
+  // this one's fd: no path is looked up again.
+  Result<OutputDir> open_subdir(const std::string& name) const;
   // Names of the entries, sorted.
   std::vector<std::string> entries() const;
   // Removes `name` (a symlink itself, never what it points to); missing is fine.

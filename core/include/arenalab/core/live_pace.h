@@ -22,15 +22,27 @@ class LivePace {
   static constexpr double kShare = 0.005;
   explicit LivePace(double every_ms) : every_ms_(every_ms), next_ms_(every_ms) {}
   bool due(double elapsed_ms) const { return elapsed_ms >= next_ms_; }
-  // Around a due line's work: begin before it, end after it.
+  // A due line's work, timed from its construction to the end of its scope (every return):
+  //   if (!pace.due(t)) return;
+  //   { LivePace::Line line(pace, t); ... classify ... }
+  class Line {
+   public:
+    Line(LivePace& pace, double elapsed_ms) : pace_(pace) { pace_.begin(elapsed_ms); }
+    ~Line() { pace_.end(); }
+    Line(const Line&) = delete;
+    Line& operator=(const Line&) = delete;
+
+   private:
+    LivePace& pace_;
+  };
+
+ private:
   void begin(double elapsed_ms) {
     next_ms_ += every_ms_;
     began_ms_ = elapsed_ms;
     cpu0_ms_ = thread_cpu_ms();
   }
   void end() { next_ms_ = std::max(next_ms_, began_ms_ + (thread_cpu_ms() - cpu0_ms_) / kShare); }
-
- private:
   static double thread_cpu_ms() {
     timespec ts{};
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);

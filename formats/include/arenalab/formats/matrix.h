@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "arenalab/core/files.h"
 #include "arenalab/core/result.h"
 #include "arenalab/formats/growth_verdict.h"
 #include "arenalab/formats/json.h"
@@ -285,7 +286,10 @@ Recommendation recommendation_from_json(const formats::Obj& o);
 nlohmann::json to_json(const Results& results);
 Result<Results> results_from_json(const nlohmann::json& doc, const std::string& file);
 Result<Results> read_results(const std::string& path);
-// results.json, results.csv and summary.csv in `dir`, each atomically.
+// results.json, results.csv and summary.csv in `dir`, each atomically, relative to the
+// directory's fd (never through a link planted in it). The path form opens `dir` as an
+// OutputDir first (a link or another user's directory is refused).
+Status write_results(const OutputDir& dir, const Results& results);
 Status write_results(const std::string& dir, const Results& results);
 // The text of results.json (the same document as to_json, one cell per line), built without
 // holding the whole JSON tree in memory.

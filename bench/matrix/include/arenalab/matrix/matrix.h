@@ -98,6 +98,10 @@ struct CellRequest {
 // dynamic linker bound its target's malloc to (LD_DEBUG=bindings).
 Cell execute_cell(const CellRequest& request);
 
+// A signal stopped the matrix (MatrixOptions::interrupted_by): a guard records the termination
+// signals and one came. The running cell is killed and not waited for; run_matrix drops it.
+bool matrix_stopped();
+
 struct MatrixOptions {
   Plan plan;
   std::vector<WorkloadInfo> workloads;        // resolved, in plan order

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "arenalab/analysis/analysis.h"
@@ -36,6 +37,22 @@ class Exporter {
   // is read from its start), classifies the rows kept so far and sets the gauges as update does.
   // A timeline not there yet, or without samples, is skipped (nothing to say).
   void update_from(pid_t pid, const std::string& timeline_path, const analysis::Options& o = {});
+
+  // update_from classifies at every call unless the last classification's CPU asks for a pause
+  // (LivePace, 0.5 % of a core); given a period, no more often than once per `every_ms` either
+  // (watch --metrics: once per live line, which shows this verdict). The samples' gauges still
+  // follow every call.
+  void classify_every(double every_ms);
+
+  // What update_from last set: the verdict /metrics shows (made at its pace), the timeline's
+  // last sample and its count of samples; none before the first sample. watch --metrics shows
+  // it on its live line instead of classifying the same rows a second time.
+  struct Latest {
+    analysis::Classification verdict;
+    timeline::Sample last;
+    std::size_t samples = 0;
+  };
+  std::optional<Latest> latest() const;
 
  private:
   struct Impl;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "arenalab/core/files.h"
 #include "arenalab/core/result.h"
 #include "arenalab/profilers/callsites.h"
 
@@ -56,9 +57,10 @@ std::vector<CallsiteSeries> peak_series(const FullLogViews& views);
 // The same at the chosen time (at_bytes).
 std::vector<CallsiteSeries> at_series(const FullLogViews& views);
 
-// The flame graphs of the views in `dir`: peak.folded + peak.svg, and with a chosen time
-// live-at.folded + live-at.svg (click a frame to zoom). Returns the lines that name them, for
-// the text after full_log_text. `arenalab analyze` and `arenalab profile --full` both end here.
-Result<std::string> write_full_log_graphs(const FullLogViews& views, const std::string& dir);
+// The flame graphs of the views in `dir` (written relative to its fd): peak.folded + peak.svg,
+// and with a chosen time live-at.folded + live-at.svg (click a frame to zoom). Returns the lines
+// that name them, for the text after full_log_text. `arenalab analyze` and `arenalab profile
+// --full` both end here.
+Result<std::string> write_full_log_graphs(const FullLogViews& views, const OutputDir& dir);
 
 }  // namespace arenalab::profilers
