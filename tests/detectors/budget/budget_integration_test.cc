@@ -248,6 +248,30 @@ TEST_F(Budget, CommandThatCannotStartIsOneLineAndLeavesNoFile) {
   EXPECT_TRUE(fs::is_empty(out_)) << "files left in " << out_;
 }
 
+// A limit below what starting the command takes: the kernel kills the target before it runs,
+// no sample is taken, and the report of that directory still draws the budget's plot (empty,
+// "no samples recorded"). Before, gnuplot failed on the empty plot ("all points y value
+// undefined!") and the report carried its error instead of the plot.
+TEST_F(Budget, KilledBeforeTheFirstSampleStillGetsItsPlotInTheReport) {
+  if (const ExitInfo g = run({"report", "--help"}); g.exit_code.value_or(-1) != 0)
+    GTEST_SKIP() << "arenalab report is not built";
+  SpawnSpec gp;
+  gp.argv = {"gnuplot", "--version"};
+  gp.capture_stdout = gp.capture_stderr = true;
+  if (auto v = run_process(gp); !v || v->exit_code.value_or(-1) != 0)
+    GTEST_SKIP() << "gnuplot is not installed (gnuplot-nox)";
+  const ExitInfo e = run(
+      {"budget", "--limit", "4K", "--external", "--out", (out_ / "b").string(), "--", "/bin/true"});
+  ASSERT_EQ(e.shell_status(), 137) << e.err << e.out;
+  const ExitInfo r = run({"report", (out_ / "b").string(), "--out", (out_ / "r").string()});
+  ASSERT_EQ(r.exit_code.value_or(-1), 0) << r.err;
+  EXPECT_EQ(r.err.find("gnuplot failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 plot(s)"), std::string::npos) << r.err;
+  auto svg = read_file((out_ / "r" / "plots" / "budget_0.svg").string());
+  ASSERT_TRUE(svg.ok()) << "no budget plot written: " << r.err;
+  EXPECT_NE(svg->find("no samples recorded"), std::string::npos);
+}
+
 // Usage errors need no cgroup: exit 2 and one line naming the flag.
 TEST(BudgetUsage, BadFlagsAreOneLineAndExitTwo) {
   for (const std::vector<std::string>& args :
