@@ -249,10 +249,10 @@ TEST_F(Budget, CommandThatCannotStartIsOneLineAndLeavesNoFile) {
 }
 
 // A limit below what starting the command takes: the kernel kills the target before it runs,
-// no sample is taken, and the report of that directory still draws the budget's plot (empty,
-// "no samples recorded"). Before, gnuplot failed on the empty plot ("all points y value
-// undefined!") and the report carried its error instead of the plot.
-TEST_F(Budget, KilledBeforeTheFirstSampleStillGetsItsPlotInTheReport) {
+// no sample is taken, budget.json lists only the files written, and the report of that directory
+// still draws the budget's plot (empty, "no samples recorded"). Before, gnuplot failed on the empty
+// plot ("all points y value undefined!") and the report carried its error instead of the plot.
+TEST_F(Budget, KilledBeforeTheFirstSampleListsNoTimelineAndStillGetsItsPlot) {
   if (const ExitInfo g = run({"report", "--help"}); g.exit_code.value_or(-1) != 0)
     GTEST_SKIP() << "arenalab report is not built";
   SpawnSpec gp;
@@ -263,6 +263,13 @@ TEST_F(Budget, KilledBeforeTheFirstSampleStillGetsItsPlotInTheReport) {
   const ExitInfo e = run(
       {"budget", "--limit", "4K", "--external", "--out", (out_ / "b").string(), "--", "/bin/true"});
   ASSERT_EQ(e.shell_status(), 137) << e.err << e.out;
+  // What budget.json and the summary list as its files exist (no timeline was written: the
+  // kernel killed the target before the first sample).
+  auto text = read_file((out_ / "b" / "budget.json").string());
+  ASSERT_TRUE(text.ok());
+  for (const auto& [what, path] : json::parse(*text)["files"].items())
+    EXPECT_TRUE(fs::exists(path.get<std::string>())) << what << " " << path << " was not written";
+  EXPECT_EQ(e.out.find("timeline.jsonl"), std::string::npos) << e.out;
   const ExitInfo r = run({"report", (out_ / "b").string(), "--out", (out_ / "r").string()});
   ASSERT_EQ(r.exit_code.value_or(-1), 0) << r.err;
   EXPECT_EQ(r.err.find("gnuplot failed"), std::string::npos) << r.err;
