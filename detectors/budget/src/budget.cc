@@ -323,6 +323,16 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     else
       r.kernel_log_error = lines.error().message;
   }
+  // Processes the target started that outlived it (a daemon, `cmd &`) are still in the group:
+  // removing it kills them. Said, never done silently: their memory after the target's end
+  // was not measured, and the user's process is gone. (After a stop signal every process of
+  // the group is ended on purpose.)
+  if (!r.interrupted_by)
+    if (const auto left = group->pids(); !left.empty())
+      r.warnings.push_back(fmt::format(
+          "{} process(es) the target started outlived it (pid {}): killed with the group when "
+          "it was removed; budget measures until the target itself ends",
+          left.size(), fmt::join(left, ", ")));
   if (auto s = group->remove(); s)
     r.cgroup_removed = true;
   else

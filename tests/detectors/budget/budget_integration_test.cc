@@ -279,6 +279,44 @@ TEST_F(Budget, KilledBeforeTheFirstSampleListsNoTimelineAndStillGetsItsPlot) {
   EXPECT_NE(svg->find("no samples recorded"), std::string::npos);
 }
 
+// A target whose children outlive it (`sleep &`, a daemon): the group's removal kills them, and
+// budget says so (their pids, in budget.json's warnings and the summary) instead of doing it
+// silently; none is left running and the group is gone.
+TEST_F(Budget, ChildrenThatOutliveTheTargetAreNamedWhenTheGroupEndsThem) {
+  for (const char* how : {"runner", "external"}) {
+    const fs::path out = out_ / how;
+    std::vector<std::string> args = {"budget", "--limit", "64M", "--out", out.string()};
+    if (std::string(how) == "external") args.push_back("--external");
+    for (const char* a : {"--", "sh", "-c", "sleep 60 & echo $! > \"$0\"; exit 0", "/dev/null"})
+      args.push_back(a);
+    args.back() = (out_ / (std::string(how) + ".pid")).string();
+    const ExitInfo e = run(args);
+    ASSERT_EQ(e.shell_status(), 0) << how << ": " << e.err << e.out;
+    auto pid_text = read_file((out_ / (std::string(how) + ".pid")).string());
+    ASSERT_TRUE(pid_text.ok()) << how;
+    const pid_t child = static_cast<pid_t>(std::stol(*pid_text));
+    EXPECT_NE(e.out.find("outlived it (pid " + std::to_string(child) + ")"), std::string::npos)
+        << how << ": " << e.out;
+    auto text = read_file((out / "budget.json").string());
+    ASSERT_TRUE(text.ok()) << how;
+    const json b = json::parse(*text);
+    bool named = false;
+    for (const auto& w : b["warnings"])
+      named = named || w.get<std::string>().find(std::to_string(child)) != std::string::npos;
+    EXPECT_TRUE(named) << how << ": " << b["warnings"].dump();
+    EXPECT_TRUE(b["cgroup"]["removed"].get<bool>()) << how;
+    // Killed, and reaped by whoever adopted it: gone, or at most a zombie.
+    std::string state = "gone";
+    for (int i = 0; i < 100; ++i) {
+      auto st = read_file("/proc/" + std::to_string(child) + "/stat");
+      state = st.ok() ? st->substr(st->rfind(')') + 2, 1) : "gone";
+      if (state == "gone" || state == "Z") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(state == "gone" || state == "Z") << how << ": pid " << child << " runs on";
+  }
+}
+
 // Usage errors need no cgroup: exit 2 and one line naming the flag.
 TEST(BudgetUsage, BadFlagsAreOneLineAndExitTwo) {
   for (const std::vector<std::string>& args :
