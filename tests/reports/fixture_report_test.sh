@@ -43,6 +43,20 @@ head -n 1 "$work/in/watch-cache/timeline.jsonl" >"$work/nosamples/timeline.jsonl
 ! grep -q "gnuplot failed" "$work/nosamples.err" || fail "gnuplot failed: $(cat "$work/nosamples.err")"
 grep -lq 'no samples recorded' "$work/report-nosamples/plots/"*.svg ||
   fail "no plot says 'no samples recorded': $(cat "$work/nosamples.err")"
+# Stopped mid-report (SIGTERM once gnuplot has started on the plots): arenalab ends by the
+# signal and leaves nothing of the report, neither plots/.work nor plots nor the directory it
+# made. Before, plots/.work (gnuplot's scripts and data) and the plots so far stayed behind.
+"$arenalab" report "$work"/in/* --out "$work/report-int" >/dev/null 2>"$work/int.err" &
+pid=$!
+for _ in $(seq 200); do [[ -d $work/report-int/plots/.work ]] && break; sleep 0.02; done
+kill -TERM "$pid" 2>/dev/null || true
+rc=0; wait "$pid" || rc=$?
+if [[ -e $work/report-int/report.html ]]; then
+  echo "report finished before the signal; the interruption is not tested"
+else
+  [[ $rc -eq 143 ]] || fail "interrupted report: exit $rc, want 143: $(cat "$work/int.err")"
+  [[ ! -e $work/report-int ]] || fail "interrupted report left: $(find "$work/report-int")"
+fi
 # Bad input: one clear line, exit 1, nothing written.
 if "$arenalab" report "$work/nowhere" --out "$work/bad" 2>"$work/err"; then fail "accepted a missing dir"; fi
 [[ $(wc -l <"$work/err") -eq 1 ]] || fail "expected one error line, got: $(cat "$work/err")"
