@@ -4,9 +4,14 @@
 // regression against the baseline.
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "arenalab/check/check.h"
 #include "arenalab/core/files.h"
+#include "arenalab/formats/json.h"
 #include "command.h"
 
 namespace arenalab::cli {
@@ -30,6 +35,68 @@ Status save_baseline(const std::string& path, const check::CellSet& set) {
   return check::write_baseline(path, set);
 }
 
+// The files `path` stands for when it is read (a directory: the files load_cells reads in it; a
+// verdict.json: its watch directory's files too), as existing paths.
+std::vector<std::filesystem::path> files_read(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  std::vector<fs::path> out;
+  auto watch_dir = [&](const fs::path& dir) {
+    for (const char* name : {"results.json", "verdict.json", "run.json", "timeline.jsonl"})
+      if (fs::exists(dir / name, ec)) out.push_back(dir / name);
+  };
+  if (fs::is_directory(p, ec))
+    watch_dir(p);
+  else if (fs::exists(p, ec)) {
+    out.push_back(p);
+    if (p.filename() == "verdict.json") watch_dir(p.parent_path().empty() ? "." : p.parent_path());
+  }
+  return out;
+}
+
+// check writes over none of what it reads (a --junit or --markdown path that names the baseline
+// or a results file), and --update-baseline replaces a baseline only: a results.json or
+// verdict.json given as --baseline (which check accepts for a comparison) is its own data, and
+// writing the baseline over it destroyed the run it came from. One line naming the clash.
+std::optional<std::string> output_problem(const std::string& baseline,
+                                          const std::vector<std::string>& results,
+                                          const std::string& junit, const std::string& markdown,
+                                          bool update) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (update && fs::exists(baseline, ec)) {
+    if (fs::is_directory(baseline, ec))
+      return "--update-baseline: " + baseline +
+             " is a directory; give the baseline file's path (e.g. ci/memory-baseline.json)";
+    auto doc = formats::read_json_document(baseline);
+    const std::string schema = doc ? formats::schema_of(*doc) : "";
+    if (schema.rfind(std::string(check::kBaselineSchema) + "/", 0) != 0)
+      return "--update-baseline would replace " + baseline + ", which is not a baseline (" +
+             (doc ? schema.empty() ? std::string("no schema") : "schema \"" + schema + "\""
+                  : doc.error().message) +
+             "): give the path of a baseline file, or a new one";
+  }
+  std::vector<std::pair<std::string, fs::path>> inputs;  // (option, file)
+  for (const auto& f : files_read(baseline))
+    if (!update) inputs.push_back({"--baseline", f});
+  for (const auto& r : results)
+    for (const auto& f : files_read(r)) inputs.push_back({"results", f});
+  std::vector<std::pair<std::string, std::string>> outputs = {{"--junit", junit},
+                                                              {"--markdown", markdown}};
+  if (update) outputs.push_back({"--update-baseline", baseline});
+  for (const auto& [option, out] : outputs) {
+    if (out.empty() || !fs::exists(out, ec)) continue;
+    for (const auto& [from, in] : inputs)
+      if (fs::equivalent(out, in, ec))
+        return option + " " + out + " is " + in.string() + ", which check reads (" + from +
+               "): writing it would destroy that input; give another path";
+  }
+  if (!junit.empty() && junit == markdown)
+    return "--junit and --markdown name the same file " + junit;
+  return std::nullopt;
+}
+
 struct Options {
   std::string baseline;
   std::vector<std::string> results;
@@ -41,6 +108,11 @@ struct Options {
 };
 
 int run(const Options& opt) {
+  if (const auto bad =
+          output_problem(opt.baseline, opt.results, opt.junit, opt.markdown, opt.update)) {
+    print_error("check", *bad);
+    return kExitError;
+  }
   auto results = check::load_cells(opt.results);
   if (!results) {
     print_error("check", results.error().message);

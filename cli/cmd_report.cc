@@ -4,6 +4,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "arenalab/core/process.h"
 #include "arenalab/reports/report.h"
 #include "command.h"
 
@@ -24,7 +25,19 @@ int run(const Options& opt) {
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
     out = std::string("reports/out/") + stamp;
   }
-  auto files = reports::write_report({opt.dirs, out, opt.title});
+  // Ctrl-C / SIGTERM / SIGHUP / SIGQUIT are recorded while the report is made: write_report
+  // stops at the next plot and removes what it made so far, and arenalab ends by the signal.
+  Result<reports::ReportFiles> files = make_error("no report");
+  {
+    TerminationSignals signals;
+    files = reports::write_report({opt.dirs, out, opt.title});
+  }
+  if (const int sig = TerminationSignals::first()) {
+    print_error("report",
+                files ? "interrupted by " + signal_name(sig) + " after the report was written"
+                      : files.error().message);
+    return exit_by_signal(sig);
+  }
   if (!files) {
     print_error("report", files.error().message);
     return kExitError;

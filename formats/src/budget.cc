@@ -154,7 +154,8 @@ json budget_to_json(const BudgetRecord& r) {
                    {"backend", formats::backend_name(r.runner->backend)},
                    {"verified", r.runner->verified},
                    {"mode", formats::run_mode_name(r.runner->mode)}};
-  json f = {{"timeline", r.timeline_file}, {"budget", r.budget_file}};
+  json f = {{"budget", r.budget_file}};
+  put(f, "timeline", r.timeline_file);  // absent when none was written
   put(f, "cgroup_timeline", r.cgroup_timeline_file);
   put(f, "run", r.run_file);
   j["files"] = f;

@@ -69,6 +69,17 @@ std::string verdict_hint(const std::string& verdict) {
 
 }  // namespace
 
+// A plot none of whose samples could be drawn (a run stopped before its first sample, a verdict
+// without its timeline) says so in its key, beside whatever reference it still draws (a
+// budget's limit). With nothing else to draw the axes get a range of their own: gnuplot
+// refuses to autoscale on no point at all ("all points y value undefined!"), and the report
+// carried that error instead of the plot.
+void mark_no_samples(std::vector<std::string>& curves, bool samples_drawn) {
+  if (samples_drawn) return;
+  curves.push_back(std::string(curves.empty() ? "[0:1] [0:1] " : "") +
+                   "NaN title \"no samples recorded\"");
+}
+
 std::string gq(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -160,7 +171,7 @@ PlotSpec over_time_plot(const std::string& name, const std::string& workload,
       if (sigs[s].address_space) address_space = true;
     }
   }
-  if (curves.empty()) curves.push_back("NaN title \"no samples recorded\"");
+  mark_no_samples(curves, !curves.empty());
   std::string plot = "plot ";
   for (std::size_t i = 0; i < curves.size(); ++i) plot += (i ? ", \\\n  " : "") + curves[i];
   // The key sits below the plot, three entries a row: room for every row of it.
@@ -286,7 +297,7 @@ PlotSpec watch_plot(const std::string& name, const RunInput& run, const WatchOve
   const bool bad = formats::creeping(std::string_view(o.verdict));
   script += fmt::format("set label 2 {} at graph 0.02, graph 0.93 tc rgb '{}' font ',15'\n",
                         gq("verdict: " + verdict), bad ? "#B00020" : "#1a7f37");
-  if (curves.empty()) curves.push_back("NaN title \"no samples recorded\"");
+  mark_no_samples(curves, !curves.empty());
   std::string plot = "plot ";
   for (std::size_t i = 0; i < curves.size(); ++i) plot += (i ? ", \\\n  " : "") + curves[i];
   p.script = script + plot + "\n";
@@ -320,6 +331,7 @@ PlotSpec budget_plot(const std::string& name, const RunInput& run, const BudgetV
       ++i;
     }
   }
+  const bool samples_drawn = !curves.empty();
   if (b.limit_bytes) {
     script += "set yrange [0:*]\n";
     curves.push_back(fmt::format("{:.6g} with lines lw 2 dt 2 lc rgb '#B00020' title {}",
@@ -334,7 +346,7 @@ PlotSpec budget_plot(const std::string& name, const RunInput& run, const BudgetV
         fmt::format("set label 1 {} at {:.6g}, graph 0.5 right offset -0.5,0 tc rgb '#B00020'\n",
                     gq("killed at " + fmt_ms(b.kill_ms)), *b.kill_ms / 1000.0);
   }
-  if (curves.empty()) curves.push_back("NaN title \"no samples recorded\"");
+  mark_no_samples(curves, samples_drawn);
   std::string plot = "plot ";
   for (std::size_t i = 0; i < curves.size(); ++i) plot += (i ? ", \\\n  " : "") + curves[i];
   p.script = script + plot + "\n";
@@ -374,9 +386,16 @@ Result<std::string> render_svg(const PlotSpec& spec, const std::string& work_dir
   auto r = run_process(s);
   if (!r) return make_error("gnuplot: " + r.error().message);
   if (!r->exit_code || *r->exit_code != 0) {
-    std::string first =
-        r->err.substr(0, r->err.find_first_of('\n', r->err.find_first_not_of("\n ")));
-    return make_error(fmt::format("gnuplot failed on {} ({}): {}", gp, r->describe(), first));
+    // gnuplot echoes the offending line, a caret under it, then its message ("line 7: ..."):
+    // the message is the last line it wrote (the script itself is removed after the report).
+    std::string said = r->err;
+    while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+    const auto nl = said.find_last_of('\n');
+    const std::string last = said.substr(nl == std::string::npos ? 0 : nl + 1);
+    return make_error(fmt::format("gnuplot failed on {} ({}): {}", spec.name, r->describe(),
+                                  last.substr(last.find_first_not_of(' ') == std::string::npos
+                                                  ? 0
+                                                  : last.find_first_not_of(' '))));
   }
   return read_file((fs::path(work_dir) / svg).string());
 }

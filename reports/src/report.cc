@@ -13,6 +13,7 @@
 #include <set>
 
 #include "arenalab/core/files.h"
+#include "arenalab/core/process.h"
 #include "arenalab/formats/growth_verdict.h"
 #include "arenalab/reports/prepare.h"
 #include "plots.h"
@@ -488,8 +489,27 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   files.plots_dir = (fs::path(opt.out_dir) / "plots").string();
   const std::string work = (fs::path(opt.out_dir) / "plots" / ".work").string();
   // A link or another user's directory is refused (OutputDir): the report is written by path.
-  if (auto d = OutputDir::open(opt.out_dir, ExistingDir::kAccept); !d) return d.error();
+  auto out_dir = OutputDir::open(opt.out_dir, ExistingDir::kAccept);
+  if (!out_dir) return out_dir.error();
+  std::error_code ec;
+  const bool had_plots_dir = fs::exists(files.plots_dir, ec);
   if (auto st = make_directories(work); !st) return st.error();
+  // Stopped by a signal (Ctrl-C; the caller's TerminationSignals records it, and the plot being
+  // drawn is finished or, from a terminal, gnuplot stopped too) before report.html is written:
+  // nothing of this report is left half-made, neither gnuplot's scripts and data in plots/.work nor
+  // the plots written so far, nor the directories made for it. Before, a Ctrl-C left plots/.work
+  // and some plots, no report.html.
+  std::vector<std::string> written;
+  auto stopped = [&]() -> std::optional<Error> {
+    if (!TerminationSignals::active() || TerminationSignals::first() == 0) return std::nullopt;
+    std::error_code e;
+    fs::remove_all(work, e);
+    for (const auto& w : written) fs::remove(w, e);
+    if (!had_plots_dir) fs::remove(files.plots_dir, e);  // only when empty
+    if (out_dir->created()) fs::remove(out_dir->path(), e);
+    return make_error("interrupted by " + signal_name(TerminationSignals::first()) +
+                      ": no report written");
+  };
 
   std::vector<PlotSpec> specs;
   std::vector<std::pair<std::string, std::string>> keys;  // section, key per spec
@@ -559,23 +579,24 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   std::vector<RenderedPlot> plots;
   const bool have_gnuplot = gnuplot_available();
   for (std::size_t i = 0; i < specs.size(); ++i) {
+    if (auto e = stopped()) return *e;
     RenderedPlot rp{keys[i].first, keys[i].second, specs[i].title, "", ""};
     if (!have_gnuplot) {
       rp.problem = "gnuplot not found in PATH (install gnuplot-nox: scripts/bootstrap)";
     } else if (auto svg = render_svg(specs[i], work); !svg) {
+      if (auto e = stopped()) return *e;  // gnuplot stopped by the terminal's same signal
       rp.problem = svg.error().message;
     } else {
       rp.svg = std::move(*svg);
       ++files.plots;
-      if (auto st = write_file_atomic(
-              (fs::path(files.plots_dir) / (specs[i].name + ".svg")).string(), rp.svg);
-          !st)
-        return st.error();
+      const std::string path = (fs::path(files.plots_dir) / (specs[i].name + ".svg")).string();
+      if (auto st = write_file_atomic(path, rp.svg); !st) return st.error();
+      written.push_back(path);
     }
     if (!rp.problem.empty()) files.warnings.push_back(rp.title + ": " + rp.problem);
     plots.push_back(std::move(rp));
   }
-  std::error_code ec;
+  if (auto e = stopped()) return *e;
   fs::remove_all(work, ec);
 
   files.html = (fs::path(opt.out_dir) / "report.html").string();

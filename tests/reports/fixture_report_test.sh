@@ -32,6 +32,31 @@ grep -q 'retained address space, not memory' "$work/report/plots/"*.svg ||
   fail "no plot draws retained on its own address-space axis"
 grep -q 'verdict retention — RSS stays up while what the program holds fell back' "$html" ||
   fail "the retention plot's title does not match its verdict"
+# A watch whose timeline is its header alone (arenalab killed before the first sample): its plot
+# is drawn, empty, saying so. Before, gnuplot refused to autoscale on no point and the report
+# carried its error ("all points y value undefined!") instead of the plot.
+mkdir -p "$work/nosamples"
+cp "$work/in/watch-cache/verdict.json" "$work/in/watch-cache/run.json" "$work/nosamples/"
+head -n 1 "$work/in/watch-cache/timeline.jsonl" >"$work/nosamples/timeline.jsonl"
+"$arenalab" report "$work/nosamples" --out "$work/report-nosamples" 2>"$work/nosamples.err" ||
+  fail "report of a timeline without samples failed: $(cat "$work/nosamples.err")"
+! grep -q "gnuplot failed" "$work/nosamples.err" || fail "gnuplot failed: $(cat "$work/nosamples.err")"
+grep -lq 'no samples recorded' "$work/report-nosamples/plots/"*.svg ||
+  fail "no plot says 'no samples recorded': $(cat "$work/nosamples.err")"
+# Stopped mid-report (SIGTERM once gnuplot has started on the plots): arenalab ends by the
+# signal and leaves nothing of the report, neither plots/.work nor plots nor the directory it
+# made. Before, plots/.work (gnuplot's scripts and data) and the plots so far stayed behind.
+"$arenalab" report "$work"/in/* --out "$work/report-int" >/dev/null 2>"$work/int.err" &
+pid=$!
+for _ in $(seq 200); do [[ -d $work/report-int/plots/.work ]] && break; sleep 0.02; done
+kill -TERM "$pid" 2>/dev/null || true
+rc=0; wait "$pid" || rc=$?
+if [[ -e $work/report-int/report.html ]]; then
+  echo "report finished before the signal; the interruption is not tested"
+else
+  [[ $rc -eq 143 ]] || fail "interrupted report: exit $rc, want 143: $(cat "$work/int.err")"
+  [[ ! -e $work/report-int ]] || fail "interrupted report left: $(find "$work/report-int")"
+fi
 # Bad input: one clear line, exit 1, nothing written.
 if "$arenalab" report "$work/nowhere" --out "$work/bad" 2>"$work/err"; then fail "accepted a missing dir"; fi
 [[ $(wc -l <"$work/err") -eq 1 ]] || fail "expected one error line, got: $(cat "$work/err")"

@@ -383,10 +383,18 @@ Result<Outcome> watch_pid(const Options& o) {
   out.out_dir = o.out_dir.empty() ? "arenalab-attach-" + std::to_string(o.pid) : o.out_dir;
   // Made, or an existing directory checked (a real directory, ours, not writable by others):
   // its files are written by path, so a link or another user's directory is refused.
-  if (auto d = OutputDir::open(out.out_dir, ExistingDir::kAccept); !d) return d.error();
+  auto dir = OutputDir::open(out.out_dir, ExistingDir::kAccept);
+  if (!dir) return dir.error();
   out.timeline_path = out.out_dir + "/timeline.jsonl";
   out.record_path = out.out_dir + "/attach.json";
-  if (o.level != Level::kRss) return watch_stats(o, std::move(out), proc_fd);
+  if (o.level != Level::kRss) {
+    auto r = watch_stats(o, std::move(out), proc_fd);
+    // A refusal met while injecting (another arenalab's agent already samples the process, no
+    // thread at a safe point) leaves nothing behind: the directory made for this run, still
+    // empty, goes with it.
+    if (!r && dir->created() && dir->entries().empty()) ::rmdir(dir->path().c_str());
+    return r;
+  }
   // Written as it goes (a valid prefix at every flush: a killed arenalab leaves a readable
   // timeline); the record is written at the end, atomically.
   std::ofstream tl(out.timeline_path, std::ios::trunc);

@@ -169,6 +169,22 @@ Result<Target> inspect(pid_t pid) {
     return make_error(who + (comm.empty() ? "" : " (" + comm + ")") +
                       " is a kernel thread: it has no user memory to watch");
   }
+  // The target is a process, and not this one. /proc/TID answers for any thread though only
+  // process ids are listed, so a thread's id read as a process of its own; and arenalab itself
+  // (its pid, `exec arenalab watch --pid $$`, or one of its threads) cannot ptrace itself
+  // (PTRACE_SEIZE answers EPERM, which read as "not ours to trace") and at level rss would
+  // watch the watcher.
+  if (const Read status = read_path(dir + "/status"); status.ok) {
+    const auto f = kb_fields(status.text);
+    if (const auto tg = f.find("Tgid"); tg != f.end()) {
+      const auto tgid = static_cast<pid_t>(tg->second);
+      if (tgid == ::getpid())
+        return make_error(who + " is this arenalab itself: give the pid of the process to watch");
+      if (tgid != pid)
+        return make_error(who + " is a thread of process " + std::to_string(tgid) +
+                          ": give the process id (--pid " + std::to_string(tgid) + ")");
+    }
+  }
   Target t;
   t.pid = pid;
   t.start_ticks = st->start_ticks;

@@ -304,6 +304,12 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   }
   r.cgroup_timeline_path = ext_fd >= 0 ? ext_path : std::string();
   if (ext_fd >= 0) ::close(ext_fd);
+  // Files are listed when they were written: a target killed before the first sample (a limit
+  // below what starting it takes) leaves no timeline, and budget.json named one anyway.
+  for (std::string* path : {&r.timeline_path, &r.run_json_path}) {
+    std::error_code ec;
+    if (!path->empty() && !std::filesystem::exists(*path, ec)) path->clear();
+  }
   if (g_signal)
     r.interrupted_by = static_cast<int>(g_signal);
   else if (r.exit.stop.received_signal)
@@ -317,6 +323,16 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     else
       r.kernel_log_error = lines.error().message;
   }
+  // Processes the target started that outlived it (a daemon, `cmd &`) are still in the group:
+  // removing it kills them. Said, never done silently: their memory after the target's end
+  // was not measured, and the user's process is gone. (After a stop signal every process of
+  // the group is ended on purpose.)
+  if (!r.interrupted_by)
+    if (const auto left = group->pids(); !left.empty())
+      r.warnings.push_back(fmt::format(
+          "{} process(es) the target started outlived it (pid {}): killed with the group when "
+          "it was removed; budget measures until the target itself ends",
+          left.size(), fmt::join(left, ", ")));
   if (auto s = group->remove(); s)
     r.cgroup_removed = true;
   else
@@ -328,6 +344,10 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
     r.allocator_view_note = "from the last sample of " + r.timeline_path +
                             " that carried the allocator's stats (" +
                             backend_name(r.allocator_backend) + ")";
+  else if (via_runner && r.timeline_path.empty())
+    r.allocator_view_note =
+        "not measured: the target wrote no in-process timeline (it ended before the "
+        "interposer's first sample, or bypassed it)";
   else if (via_runner)
     r.allocator_view_note = "not measured: no sample of " + r.timeline_path +
                             " carried allocator stats (" + backend_name(r.allocator_backend) +
@@ -439,7 +459,8 @@ std::string describe(const BudgetResult& r) {
   for (const auto& l : r.kernel_log) row("kernel log", l);
   if (r.kernel_log_error) row("kernel log", *r.kernel_log_error);
   for (const auto& w : r.warnings) row("warning", w);
-  std::string files = r.budget_json_path + ", " + r.timeline_path;
+  std::string files = r.budget_json_path;
+  if (!r.timeline_path.empty()) files += ", " + r.timeline_path;
   if (!r.cgroup_timeline_path.empty() && r.cgroup_timeline_path != r.timeline_path)
     files += ", " + r.cgroup_timeline_path;
   row("files", files);

@@ -355,6 +355,34 @@ def case_refusals(args):
     kthreads = [int(d) for d in os.listdir("/proc") if d.isdigit() and kernel_thread(int(d))]
     if kthreads:
         refused(args, "kthread", kthreads[0], 1, "is a kernel thread")
+    # A thread's id is not a process: /proc/TID answers, but the process is its thread group.
+    py = spawn([sys.executable, "-c", "import threading, time\n"
+                "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+                "time.sleep(60)"])
+    try:
+        tids = []
+        for _ in range(50):
+            tids = [int(t) for t in os.listdir(f"/proc/{py.pid}/task") if int(t) != py.pid]
+            if tids:
+                break
+            time.sleep(0.1)
+        check(bool(tids), "thread: the python3 target started no thread")
+        refused(args, "thread", tids[0], 1, f"is a thread of process {py.pid}")
+        check(py.poll() is None, "thread: the target stopped")
+    finally:
+        py.kill()
+        py.wait()
+    # arenalab's own pid (exec'd by a shell that gave it $$): refused as itself, where it used
+    # to try PTRACE_SEIZE on itself (EPERM, "not ours to trace") or, at level rss, watch itself.
+    for mode in ([], ["--mode", "rss"]):
+        out = os.path.join(args.workdir, "refused-self")
+        shutil.rmtree(out, ignore_errors=True)
+        p = subprocess.run(["sh", "-c", 'exec "$0" watch --pid $$ --duration 2 --out "$@"',
+                            args.arenalab, out, *mode], capture_output=True, text=True, timeout=30)
+        lines = p.stderr.strip().splitlines()
+        check(p.returncode == 1 and len(lines) == 1 and "is this arenalab itself" in lines[0],
+              f"self {mode}: exit {p.returncode}, stderr {p.stderr!r}")
+        check(not os.path.exists(out), f"self {mode}: wrote {out} before refusing")
     # Options that make no sense for a running process are usage errors.
     refused(args, "allocator", os.getpid(), 2, "--allocator does not apply", "--allocator",
             "jemalloc")

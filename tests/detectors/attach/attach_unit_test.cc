@@ -2,7 +2,10 @@
 // detectors/attach units: where a process's memory cgroup is, from sample /proc texts, and the
 // refusals of inspect() on pids that are not there.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
+#include <fstream>
 
 #include <set>
 
@@ -67,13 +70,37 @@ TEST(Inspect, RefusesWhatIsNoProcess) {
   EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
 }
 
-TEST(Inspect, FindsItself) {
-  auto r = inspect(::getpid());
+TEST(Inspect, FindsAProcess) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::execlp("sleep", "sleep", "10", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Once exec'd (its comm is sleep's), inspect it as any target.
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream comm("/proc/" + std::to_string(child) + "/comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "sleep") break;
+    ::usleep(10000);
+  }
+  auto r = inspect(child);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->pid, ::getpid());
-  EXPECT_FALSE(r->command.empty());
+  EXPECT_EQ(r->pid, child);
+  ASSERT_FALSE(r->command.empty());
+  EXPECT_EQ(r->command[0], "sleep");
   EXPECT_GT(r->start_ticks, 0u);
   EXPECT_GE(r->started_s_ago, 0.0);
+}
+
+// arenalab's own pid is not a target (it cannot ptrace itself, and would watch the watcher).
+TEST(Inspect, RefusesItself) {
+  auto r = inspect(::getpid());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("is this arenalab itself"), std::string::npos)
+      << r.error().message;
 }
 
 }  // namespace

@@ -266,6 +266,26 @@ def case_reattach(args):
         with open(f"/proc/{t.pid}/maps") as f:
             n = sum(1 for line in f if line.rstrip().endswith("libarenalab_agent.so"))
         check(n >= 1, "reattach: the agent is not mapped")
+        # A second attach while the first samples: refused in one line (the agent runs once),
+        # and the directory it made for itself is not left behind, empty.
+        first_out = os.path.join(args.workdir, "reattach-first")
+        shutil.rmtree(first_out, ignore_errors=True)
+        first = spawn([args.arenalab, "run", "--pid", str(t.pid), "--mode", "stats", "--out",
+                       first_out, "-q", "--duration", "4"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: os.path.exists(os.path.join(first_out, "timeline.jsonl")), 30,
+                     "the first attach's timeline")
+            second_out = os.path.join(args.workdir, "reattach-second")
+            p = attach(args, t.pid, second_out, duration="2", sub="run")
+            lines = p.stderr.strip().splitlines()
+            check(p.returncode == 1 and len(lines) == 1 and "already has an arenalab agent"
+                  in lines[0], f"second attach: exit {p.returncode}; {p.stderr}")
+            check(not os.path.exists(second_out), "second attach: left its directory behind")
+        finally:
+            first.wait(timeout=60)
+        check(first.returncode == 0, f"first attach: exit {first.returncode}")
+        check(alive(t.pid), "reattach: target gone")
         check_output("reattach", t)
     finally:
         t.kill()

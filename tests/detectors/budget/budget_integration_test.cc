@@ -248,6 +248,75 @@ TEST_F(Budget, CommandThatCannotStartIsOneLineAndLeavesNoFile) {
   EXPECT_TRUE(fs::is_empty(out_)) << "files left in " << out_;
 }
 
+// A limit below what starting the command takes: the kernel kills the target before it runs,
+// no sample is taken, budget.json lists only the files written, and the report of that directory
+// still draws the budget's plot (empty, "no samples recorded"). Before, gnuplot failed on the empty
+// plot ("all points y value undefined!") and the report carried its error instead of the plot.
+TEST_F(Budget, KilledBeforeTheFirstSampleListsNoTimelineAndStillGetsItsPlot) {
+  if (const ExitInfo g = run({"report", "--help"}); g.exit_code.value_or(-1) != 0)
+    GTEST_SKIP() << "arenalab report is not built";
+  SpawnSpec gp;
+  gp.argv = {"gnuplot", "--version"};
+  gp.capture_stdout = gp.capture_stderr = true;
+  if (auto v = run_process(gp); !v || v->exit_code.value_or(-1) != 0)
+    GTEST_SKIP() << "gnuplot is not installed (gnuplot-nox)";
+  const ExitInfo e = run(
+      {"budget", "--limit", "4K", "--external", "--out", (out_ / "b").string(), "--", "/bin/true"});
+  ASSERT_EQ(e.shell_status(), 137) << e.err << e.out;
+  // What budget.json and the summary list as its files exist (no timeline was written: the
+  // kernel killed the target before the first sample).
+  auto text = read_file((out_ / "b" / "budget.json").string());
+  ASSERT_TRUE(text.ok());
+  for (const auto& [what, path] : json::parse(*text)["files"].items())
+    EXPECT_TRUE(fs::exists(path.get<std::string>())) << what << " " << path << " was not written";
+  EXPECT_EQ(e.out.find("timeline.jsonl"), std::string::npos) << e.out;
+  const ExitInfo r = run({"report", (out_ / "b").string(), "--out", (out_ / "r").string()});
+  ASSERT_EQ(r.exit_code.value_or(-1), 0) << r.err;
+  EXPECT_EQ(r.err.find("gnuplot failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 plot(s)"), std::string::npos) << r.err;
+  auto svg = read_file((out_ / "r" / "plots" / "budget_0.svg").string());
+  ASSERT_TRUE(svg.ok()) << "no budget plot written: " << r.err;
+  EXPECT_NE(svg->find("no samples recorded"), std::string::npos);
+}
+
+// A target whose children outlive it (`sleep &`, a daemon): the group's removal kills them, and
+// budget says so (their pids, in budget.json's warnings and the summary) instead of doing it
+// silently; none is left running and the group is gone.
+TEST_F(Budget, ChildrenThatOutliveTheTargetAreNamedWhenTheGroupEndsThem) {
+  for (const char* how : {"runner", "external"}) {
+    const fs::path out = out_ / how;
+    std::vector<std::string> args = {"budget", "--limit", "64M", "--out", out.string()};
+    if (std::string(how) == "external") args.push_back("--external");
+    for (const char* a : {"--", "sh", "-c", "sleep 60 & echo $! > \"$0\"; exit 0", "/dev/null"})
+      args.push_back(a);
+    args.back() = (out_ / (std::string(how) + ".pid")).string();
+    const ExitInfo e = run(args);
+    ASSERT_EQ(e.shell_status(), 0) << how << ": " << e.err << e.out;
+    auto pid_text = read_file((out_ / (std::string(how) + ".pid")).string());
+    ASSERT_TRUE(pid_text.ok()) << how;
+    const pid_t child = static_cast<pid_t>(std::stol(*pid_text));
+    EXPECT_NE(e.out.find("outlived it (pid " + std::to_string(child) + ")"), std::string::npos)
+        << how << ": " << e.out;
+    auto text = read_file((out / "budget.json").string());
+    ASSERT_TRUE(text.ok()) << how;
+    const json b = json::parse(*text);
+    bool named = false;
+    for (const auto& w : b["warnings"])
+      named = named || w.get<std::string>().find(std::to_string(child)) != std::string::npos;
+    EXPECT_TRUE(named) << how << ": " << b["warnings"].dump();
+    EXPECT_TRUE(b["cgroup"]["removed"].get<bool>()) << how;
+    // Killed, and reaped by whoever adopted it: gone, or at most a zombie.
+    std::string state = "gone";
+    for (int i = 0; i < 100; ++i) {
+      auto st = read_file("/proc/" + std::to_string(child) + "/stat");
+      state = st.ok() ? st->substr(st->rfind(')') + 2, 1) : "gone";
+      if (state == "gone" || state == "Z") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(state == "gone" || state == "Z") << how << ": pid " << child << " runs on";
+  }
+}
+
 // Usage errors need no cgroup: exit 2 and one line naming the flag.
 TEST(BudgetUsage, BadFlagsAreOneLineAndExitTwo) {
   for (const std::vector<std::string>& args :

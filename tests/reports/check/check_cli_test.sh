@@ -50,4 +50,28 @@ set -e
 [[ $rc -eq 1 && $(wc -l <"$work/err") -eq 1 ]] || fail "malformed baseline: rc $rc, $(cat "$work/err")"
 [[ $rc2 -eq 2 ]] || fail "missing --baseline should be a usage error, got $rc2"
 [[ $rc3 -eq 1 ]] && grep -q nowhere "$work/err2" || fail "missing results dir: rc $rc3"
+# check writes over none of its inputs: --update-baseline replaces a baseline only (a
+# results.json or verdict.json given as --baseline is the run's own data), and --junit /
+# --markdown may not name a file it reads. Each refused with one line, exit 1, the file intact.
+cp -r "$in/matrix" "$work/own-matrix" && cp -r "$in/watch-cache" "$work/own-watch"
+sums() { md5sum "$work/own-matrix/results.json" "$work/own-watch/"* "$work/base.json"; }
+before=$(sums)
+refuse() {  # refuse WHAT ARGS...: exit 1, one line on stderr, nothing changed
+  local what=$1; shift
+  set +e
+  "$arenalab" check "$@" >"$work/refused.out" 2>"$work/refused.err"; local rc=$?
+  set -e
+  [[ $rc -eq 1 && $(wc -l <"$work/refused.err") -eq 1 ]] ||
+    fail "$what: expected exit 1 and one line, got $rc: $(cat "$work/refused.err")"
+  grep -q "$what" "$work/refused.err" || fail "$what not named: $(cat "$work/refused.err")"
+  [[ "$(sums)" == "$before" ]] || fail "$what: an input was written"
+}
+refuse "not a baseline" --baseline "$work/own-matrix/results.json" --update-baseline "$in/matrix"
+refuse "not a baseline" --baseline "$work/own-watch/verdict.json" --update-baseline "$in/watch-leak"
+refuse "is a directory" --baseline "$work/own-matrix" --update-baseline "$in/matrix"
+refuse "which check reads" --baseline "$work/base.json" "$work/own-matrix" \
+  --junit "$work/own-matrix/results.json"
+refuse "which check reads" --baseline "$work/base.json" "$work/own-watch" \
+  --markdown "$work/own-watch/timeline.jsonl"
+refuse "which check reads" --baseline "$work/base.json" "$in/matrix" --markdown "$work/base.json"
 echo "ok"
