@@ -836,6 +836,39 @@ static void m_tlsleak(long n, long size_kib) {
     nap(0.25);
   }
 }
+// a staircase down: LEVEL MiB of 512 B blocks built in the first 2 s, then every PERIOD s
+// (default 4) the oldest tenth of what is left freed, churn throughout: what the program holds
+// falls in steps (no leak; RSS may stay where the allocator keeps the freed steps)
+static void m_stepdown(long level_mib, long period) {
+  if (period <= 0) period = 4;
+  size_t n = (size_t)level_mib << 11, first = 0;
+  char** blocks = malloc(n * sizeof *blocks);
+  for (size_t i = 0; i < n; i++) memset(blocks[i] = malloc(512), 5, 512);
+  double start = now(), end = start + T, next = start + 2 + period;
+  while (now() < end) {
+    if (now() >= next) {
+      size_t cut = first + (n - first) / 10;
+      for (; first < cut; first++) free(blocks[first]);
+      next += period;
+    }
+    churn(200);
+    nap(0.1);
+  }
+}
+// setenv leak: every 10 ms setenv("PROBE_VAR", a new value of ~200 B); glibc keeps every value
+// it has ever set (setenv(3): a pointer getenv returned must stay valid), so the strings pile up
+// at ~20 KiB/s (leak, through glibc's own malloc calls)
+static void m_setenv(void) {
+  char v[200];
+  memset(v, 'v', sizeof v - 16);
+  double end = now() + T;
+  for (unsigned i = 0; now() < end; i++) {
+    snprintf(v + sizeof v - 16, 16, "%u", i);
+    setenv("PROBE_VAR", v, 1);
+    if (i % 10 == 0) churn(20);
+    nap(0.01);
+  }
+}
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
@@ -919,6 +952,10 @@ int main(int argc, char** argv) {
     m_filegrow(a);
   else if (!strcmp(m, "tlsleak"))
     m_tlsleak(a, b);
+  else if (!strcmp(m, "stepdown"))
+    m_stepdown(a, b);
+  else if (!strcmp(m, "setenv"))
+    m_setenv();
   else {
     fprintf(stderr, "probe: unknown mode %s\n", m);
     return 2;
