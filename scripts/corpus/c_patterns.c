@@ -697,6 +697,178 @@ static void m_sinecache(long max_mib, long period) {
     nap(0.1);
   }
 }
+// ---- probe9's patterns ----
+// a leak freed in bursts: RATE B/s of 512 B blocks kept on a list, and every PERIOD s (default
+// 10) all of them freed but KEEP % (default 0) of that tooth, churn throughout: KEEP 0 is a
+// sawtooth back to its baseline (bounded), KEEP > 0 troughs that rise KEEP % of a tooth (leak)
+static void m_stairs(long rate, long period, long keep) {
+  if (period <= 0) period = 10;
+  char** blocks = 0;
+  size_t n = 0, cap = 0, since = 0;  // blocks[since..n) are this tooth's
+  double due = 0, start = now(), end = start + T, next = start + period;
+  while (now() < end) {
+    for (due += rate / 10.0; due >= 512; due -= 512) {
+      if (n == cap) {
+        cap = cap ? 2 * cap : 4096;
+        blocks = realloc(blocks, cap * sizeof *blocks);
+      }
+      blocks[n] = malloc(512);
+      memset(blocks[n++], 5, 512);
+    }
+    churn(200);
+    if (now() >= next) {
+      size_t w = since;
+      for (size_t i = since; i < n; i++)
+        if ((long)(i % 100) < keep)
+          blocks[w++] = blocks[i];
+        else
+          free(blocks[i]);
+      n = since = w;
+      next += period;
+    }
+    nap(0.1);
+  }
+}
+// fork per request: every 100 ms the parent forks a worker that allocates SIZE KiB (default
+// 4096) of random blocks, touches them, exits after 50 ms; the parent reaps it and keeps LEAK B
+// (default 0) of its own per request (a record it never frees): the parent is stable at LEAK 0
+static void m_forkreq(long size_kib, long leak) {
+  if (size_kib <= 0) size_kib = 4096;
+  double end = now() + T;
+  unsigned seed = 1;
+  while (now() < end) {
+    pid_t c = fork();
+    if (c == 0) {
+      for (long got = 0; got < size_kib << 10;) {
+        size_t s = 16 + rand_r(&seed) % 16384;
+        memset(malloc(s), 1, s);
+        got += (long)s;
+      }
+      nap(0.05);
+      _exit(0);
+    }
+    if (leak > 0) memset(malloc((size_t)leak), 3, (size_t)leak);
+    churn(50);
+    int st;
+    while (waitpid(c, &st, 0) < 0) {
+    }
+    nap(0.1);
+  }
+}
+// shared memory growing: one POSIX shm object (shm_open, unlinked at once) grown by RATE/10
+// bytes every 100 ms with ftruncate, its mapping grown by mremap and touched; nothing allocated
+// (non-heap-growth: rss_shmem)
+static void m_shmgrow(long rate) {
+  char name[64];
+  snprintf(name, sizeof name, "/probe-shmgrow-%d", (int)getpid());
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) abort();
+  shm_unlink(name);
+  size_t size = 1 << 20;
+  if (ftruncate(fd, (off_t)size)) abort();
+  char* p = mmap(0, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) abort();
+  touch(p, size);
+  double end = now() + T;
+  while (now() < end) {
+    size_t grown = size + (size_t)rate / 10;
+    if (ftruncate(fd, (off_t)grown)) abort();
+    p = mremap(p, size, grown, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) abort();
+    touch(p + size, grown - size);
+    size = grown;
+    churn(100);
+    nap(0.1);
+  }
+}
+// a growing file read through its mapping: RATE/10 bytes appended every 100 ms to a file
+// (unlinked temp), its read-only mapping grown by mremap (the pages read stay mapped) and the
+// new part read; RSS grows only in file pages of one mapping (page cache the kernel may drop),
+// nothing allocated
+static void m_filegrow(long rate) {
+  const char* tmp = getenv("TMPDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/probe-filegrow-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  int fd = mkstemp(path);
+  if (fd < 0) abort();
+  unlink(path);
+  static char buf[1 << 16];
+  memset(buf, 7, sizeof buf);
+  size_t size = 0, read_to = 0;
+  char* p = 0;
+  long sum = 0;
+  double end = now() + T;
+  while (now() < end) {
+    for (long w = 0; w < rate / 10; w += (long)sizeof buf)
+      if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) abort();
+    size_t grown = (size_t)lseek(fd, 0, SEEK_END);
+    p = p ? mremap(p, size, grown, MREMAP_MAYMOVE) : mmap(0, grown, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) abort();
+    size = grown;
+    for (; read_to < size; read_to += 4096) sum += p[read_to];
+    churn(100);
+    nap(0.1);
+  }
+  sink = (char)sum;
+}
+// thread-local leak in threads never joined: a thread every 250 ms (up to N, default 120) keeps
+// SIZE KiB (default 256) in a __thread pointer, touches it and parks forever: the heap grows by
+// SIZE x 4 KiB/s and the thread stacks beside it (leak)
+static __thread char* volatile tl_block;  // volatile: a store no one reads is kept
+static long tl_size;
+static void* tl_parked(void* arg) {
+  (void)arg;
+  tl_block = malloc((size_t)tl_size);
+  memset(tl_block, 9, (size_t)tl_size);
+  for (;;) pause();
+  return 0;
+}
+static void m_tlsleak(long n, long size_kib) {
+  if (n <= 0) n = 120;
+  tl_size = (size_kib > 0 ? size_kib : 256) << 10;
+  double end = now() + T;
+  for (long i = 0; now() < end; i++) {
+    if (i < n) {
+      pthread_t th;
+      if (pthread_create(&th, 0, tl_parked, 0)) abort();
+    }
+    churn(100);
+    nap(0.25);
+  }
+}
+// a staircase down: LEVEL MiB of 512 B blocks built in the first 2 s, then every PERIOD s
+// (default 4) the oldest tenth of what is left freed, churn throughout: what the program holds
+// falls in steps (no leak; RSS may stay where the allocator keeps the freed steps)
+static void m_stepdown(long level_mib, long period) {
+  if (period <= 0) period = 4;
+  size_t n = (size_t)level_mib << 11, first = 0;
+  char** blocks = malloc(n * sizeof *blocks);
+  for (size_t i = 0; i < n; i++) memset(blocks[i] = malloc(512), 5, 512);
+  double start = now(), end = start + T, next = start + 2 + period;
+  while (now() < end) {
+    if (now() >= next) {
+      size_t cut = first + (n - first) / 10;
+      for (; first < cut; first++) free(blocks[first]);
+      next += period;
+    }
+    churn(200);
+    nap(0.1);
+  }
+}
+// setenv leak: every 10 ms setenv("PROBE_VAR", a new value of ~200 B); glibc keeps every value
+// it has ever set (setenv(3): a pointer getenv returned must stay valid), so the strings pile up
+// at ~20 KiB/s (leak, through glibc's own malloc calls)
+static void m_setenv(void) {
+  char v[200];
+  memset(v, 'v', sizeof v - 16);
+  double end = now() + T;
+  for (unsigned i = 0; now() < end; i++) {
+    snprintf(v + sizeof v - 16, 16, "%u", i);
+    setenv("PROBE_VAR", v, 1);
+    if (i % 10 == 0) churn(20);
+    nap(0.01);
+  }
+}
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
@@ -770,6 +942,20 @@ int main(int argc, char** argv) {
     m_window_leak(a, 0.6, 1.01);
   else if (!strcmp(m, "stopleak"))
     m_window_leak(a, 0, 0.4);
+  else if (!strcmp(m, "stairs"))
+    m_stairs(a, b, argc > 5 ? atol(argv[5]) : 0);
+  else if (!strcmp(m, "forkreq"))
+    m_forkreq(a, b);
+  else if (!strcmp(m, "shmgrow"))
+    m_shmgrow(a);
+  else if (!strcmp(m, "filegrow"))
+    m_filegrow(a);
+  else if (!strcmp(m, "tlsleak"))
+    m_tlsleak(a, b);
+  else if (!strcmp(m, "stepdown"))
+    m_stepdown(a, b);
+  else if (!strcmp(m, "setenv"))
+    m_setenv();
   else {
     fprintf(stderr, "probe: unknown mode %s\n", m);
     return 2;

@@ -1952,6 +1952,18 @@ void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, Tr
   t.p_median = std::max(t.p_median, p_final);
 }
 
+// A knee that may sit on a cycle's phase (README "Few cycles"): the series oscillates with a
+// period, the window holds fewer than few_cycles of them, and the stretch after the knee fewer
+// than trough_min_cycles whole ones. "Levelled off" there compares part of a cycle with the
+// rise before it - a sawtooth's climb, a tooth's drop - not the level with itself; a leak
+// beneath the cycles (troughs rising a few % of a tooth a cycle) reads as a plateau on the
+// latest tooth and a rising floor on the whole window. Such a knee decides nothing: the whole
+// window's trend and the troughs each whole cycle returns to do (check_troughs).
+bool knee_on_a_phase(const SeriesVerdict& out, const Options& o) {
+  return out.period_ms > 0 && out.cycles < o.few_cycles && out.tail &&
+         (out.tail->t1_ms - out.tail->t0_ms) / out.period_ms < o.trough_min_cycles;
+}
+
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
 std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& o,
@@ -2055,6 +2067,10 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
                    " over the window)";
       out.confidence = (1 - 0.5 * (1 - out.tail->p_median)) *
                        clamp01(static_cast<double>(out.tail->blocks) / kConfidenceBlocks);
+    } else if (out.knee.tail_fraction >= o.min_tail_fraction && out.tail &&
+               knee_on_a_phase(out, o)) {
+      // Left to the whole window and the troughs (check_troughs): below.
+      return std::nullopt;
     } else if (out.knee.tail_fraction >= o.min_tail_fraction && out.tail) {
       out.verdict = Verdict::kBounded;
       out.reason = "rose, then levelled off: no material trend in the " +
