@@ -91,7 +91,7 @@ void profile_init(unsigned flags, unsigned long long sample_bytes, const char* o
   // libunwind's unw_backtrace caches unwind info per address (fast); loaded privately so its
   // exported _Unwind_Backtrace/backtrace do not interpose on the program's. Fallback: glibc
   // backtrace(). Either is primed here, so its first-use allocations happen now.
-  const char* unwinder = getenv(protocol::kEnvUnwind);  // "glibc": backtrace(3) only
+  const char* unwinder = env_value(protocol::kEnvUnwind);  // "glibc": backtrace(3) only
   if (unwinder && str_eq(unwinder, "glibc")) {
   } else if (void* h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL)) {
     g_unwind = reinterpret_cast<int (*)(void**, int)>(dlsym(h, "unw_backtrace"));

@@ -82,7 +82,8 @@ void fix_foreign(RealFns& r) {
 unsigned early_flags() {
   namespace protocol = preload::protocol;
   protocol::Mode mode = protocol::Mode::kStats;
-  if (!getenv(protocol::kEnvOutDir) || !protocol::parse_mode(getenv(protocol::kEnvMode), &mode))
+  if (!env_value(protocol::kEnvOutDir) ||
+      !protocol::parse_mode(env_value(protocol::kEnvMode), &mode))
     return 0;
   return (mode == protocol::Mode::kCount || mode == protocol::Mode::kFull) ? unsigned{kCount} : 0u;
 }

@@ -48,12 +48,20 @@ std::uint64_t mono_ns() {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+char* env_value(const char* name) {
+  if (!name || !environ) return nullptr;
+  const std::size_t n = str_len(name);
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+  return nullptr;
+}
+
 namespace {
 
 namespace protocol = preload::protocol;
 
 void copy_env(char* dst, std::size_t cap, const char* name) {
-  const char* v = getenv(name);
+  const char* v = env_value(name);
   dst[0] = 0;
   if (!v) return;
   std::size_t n = str_len(v);
@@ -128,7 +136,7 @@ unsigned mode_flags(protocol::Mode m) {
 // Claims the target pid in the environment string itself (see the file comment); true when
 // this process is not the one that claimed it (a child).
 bool claim_pid(pid_t me) {
-  char* pid_env = getenv(protocol::kEnvPid);
+  char* pid_env = env_value(protocol::kEnvPid);
   if (!pid_env) return false;
   const std::uint64_t claimed = parse_u64(pid_env, 1);
   const std::size_t width = str_len(pid_env);
@@ -184,9 +192,9 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   }
   const pid_t me = getpid();
   const bool child = claim_pid(me);
-  const char* trace = getenv(protocol::kEnvTraceChildren);
+  const char* trace = env_value(protocol::kEnvTraceChildren);
   s.trace_children = str_eq(trace ? trace : "", "1");
-  const char* purge = getenv(protocol::kEnvPurgeAtEnd);
+  const char* purge = env_value(protocol::kEnvPurgeAtEnd);
   s.purge_at_end = str_eq(purge ? purge : "", "1");
   if (child && !s.trace_children) {
     g_flags.store(0, std::memory_order_relaxed);
@@ -197,14 +205,14 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   if (!s.mode_name[0]) std::memcpy(s.mode_name, "stats", 6);
   copy_env(s.config_name, sizeof s.config_name, protocol::kEnvAllocator);
   copy_env(s.expected_backend, sizeof s.expected_backend, protocol::kEnvBackend);
-  s.interval_ms = parse_double(getenv(protocol::kEnvIntervalMs), 100);
+  s.interval_ms = parse_double(env_value(protocol::kEnvIntervalMs), 100);
   if (s.interval_ms < 1) s.interval_ms = 1;
-  const std::uint64_t sample_bytes = parse_u64(getenv(protocol::kEnvSampleBytes), 512 * 1024);
-  s.dump_every = static_cast<int>(parse_u64(getenv(protocol::kEnvDumpEvery), 10));
-  s.jeprof_dump_every = static_cast<int>(parse_u64(getenv(protocol::kEnvJeprofDumpEvery), 0));
-  s.t0_ns = parse_u64(getenv(protocol::kEnvT0Ns), 0);
-  s.max_output = parse_u64(getenv(protocol::kEnvMaxOutput), 0);
-  const char* thin = getenv(protocol::kEnvThinDumps);
+  const std::uint64_t sample_bytes = parse_u64(env_value(protocol::kEnvSampleBytes), 512 * 1024);
+  s.dump_every = static_cast<int>(parse_u64(env_value(protocol::kEnvDumpEvery), 10));
+  s.jeprof_dump_every = static_cast<int>(parse_u64(env_value(protocol::kEnvJeprofDumpEvery), 0));
+  s.t0_ns = parse_u64(env_value(protocol::kEnvT0Ns), 0);
+  s.max_output = parse_u64(env_value(protocol::kEnvMaxOutput), 0);
+  const char* thin = env_value(protocol::kEnvThinDumps);
   s.thin_dumps = !str_eq(thin ? thin : "", "0");
   if (s.t0_ns == 0 || s.t0_ns > mono_ns()) s.t0_ns = mono_ns();
 

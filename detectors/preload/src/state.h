@@ -279,6 +279,11 @@ void warn_final();
 // Resolves the next definitions now if not done yet (resolve.cc; stats_only.cc resolves malloc,
 // for identification only).
 void ensure_resolved();
+// The value of NAME in the process's environment as it was handed over (`environ` walked here),
+// null when absent. Never getenv(3): a program may define its own (bash's reads its shell
+// variables and answered null for every name before they were set up, so the run looked
+// untraced).
+char* env_value(const char* name);
 // True in libarenalab_preload.so, whose malloc family are the hooks; false in
 // libarenalab_preload_stats.so (stats mode), which defines no allocation entry point.
 extern const bool kHooksAllocation;

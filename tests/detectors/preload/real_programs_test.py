@@ -95,6 +95,11 @@ sys.exit(0 if r.wasSuccessful() else 1)
         # 200 command substitutions: 200 forked children, as the case.
         ("bash", ["bash", "-c", "s=0; for i in $(seq 1 200); do s=$((s + $(echo $i))); done; "
                   "echo $s"], None, {}),
+        # bash alone, no child: bash defines its own getenv, which answered null for every name
+        # before its shell variables were set up; the interposer read its run from it and
+        # wrote nothing under tcmalloc (probe9). Builtins only, so no child takes over the pid.
+        ("bash-array", ["bash", "-c", "a=(); for ((i = 0; i < 150000; i++)); do a+=($i); done; "
+                        "echo ${#a[@]}"], None, {}),
         ("java", ["java", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", work, "Alloc"], None,
          {}),
         ("make", ["make", "-s", "-j2", "-f", makefile], None, {}),
@@ -209,7 +214,7 @@ def main():
     failures, ran, skipped = [], 0, []
     for name, cmd, stdin_path, extra_env in programs(args.data, args.workdir):
         tools = {"git": ["git"], "g++": ["g++"], "sort": ["sort"], "gzip": ["gzip"],
-                 "tar": ["tar"], "bash": ["bash"], "redis-server": ["redis-server", "redis-cli"],
+                 "tar": ["tar"], "bash": ["bash"], "bash-array": ["bash"], "redis-server": ["redis-server", "redis-cli"],
                  "java": ["java", "javac"]}
         missing = [t for t in tools.get(name, [cmd[0]]) if shutil.which(t) is None]
         if missing:
