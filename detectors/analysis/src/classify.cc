@@ -828,9 +828,17 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
     auto falls = [&](std::size_t i) {  // the step i -> i + 1
       return raw.v[i + 1] - raw.v[i] < m - cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
     };
+    auto rises = [&](std::size_t i) {  // the step i -> i + 1, beyond the noise above the median
+      return raw.v[i + 1] - raw.v[i] > m + cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
+    };
     for (std::size_t j = 0; j < drops.size(); ++j) {
       std::size_t a = drops[j].i, b = drops[j].i + 1;
       while (a > i0 && falls(a - 1) && (j == 0 || a - 1 > first[j - 1])) --a;
+      // A sample that jumps above the ramp by more than the noise just before the fall may be a
+      // spike on the first sample after the drop (lifting it over the peak, so that the largest
+      // fall comes one interval late): the drop is then known only to the span from the sample
+      // before it (README "A drop known to the stamps' precision").
+      if (a > i0 && rises(a - 1) && (j == 0 || a - 1 > first[j - 1])) --a;
       while (b + 1 < i1 && falls(b)) ++b;
       top[j] = a, first[j] = b;
     }
@@ -839,9 +847,21 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
   // one); a drop in a gap of the samples is missing, and the cycles on either side of it are
   // not used.
   std::vector<double> k(drops.size()), mid(drops.size()), lo(drops.size()), hi(drops.size());
+  // A sample's time stamp is known only to the sampler's jitter, and a drop's interval is the
+  // span between two stamps: it is widened by what a stamp may be off by (README "A drop known
+  // to the stamps' precision"), twice the standard deviation of one stamp's error, read from the
+  // scatter of the regular intervals about their median (an interval is the difference of two
+  // stamps: sd / sqrt(2) each, robustly 1.4826 x the median absolute deviation).
+  double stamp_err = 0;
+  {
+    std::vector<double> dev;
+    for (double d : dts)
+      if (d < 1.5 * dt) dev.push_back(std::fabs(d - dt));
+    if (!dev.empty()) stamp_err = std::sqrt(2.0) * 1.4826 * median(dev);
+  }
   for (std::size_t j = 0; j < drops.size(); ++j) {
-    lo[j] = raw.t[top[j]];
-    hi[j] = raw.t[first[j]];
+    lo[j] = raw.t[top[j]] - stamp_err;
+    hi[j] = raw.t[first[j]] + stamp_err;
     mid[j] = (lo[j] + hi[j]) / 2;
     if (j == 0) continue;
     const double steps = std::round((mid[j] - mid[j - 1]) / period_ms);
@@ -881,9 +901,39 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
   return dl;
 }
 
+// The drops of the stretch [t0, t1], registered on the line through every drop of the window
+// (README "The period from every drop in the window"): a program's period is its own, not a
+// stretch's, and each drop's interval narrows the periods the line allows. A stretch's own drops
+// allow a wider range of periods than the window's (fewer constraints on the same line), and the
+// least favourable of them (profile_drift) or the tilt bound (registered_cycles) then reads the
+// registration's error, not the program. When the window's drops do not register on one line,
+// the stretch's own do (or none).
+std::optional<DropLine> register_stretch(const Clean& raw, double t0, double t1, double period_ms) {
+  if (raw.t.empty()) return std::nullopt;
+  auto whole = register_drops(raw, raw.t.front(), raw.t.back(), period_ms);
+  if (!whole) return register_drops(raw, t0, t1, period_ms);
+  const auto i0 =
+      static_cast<std::size_t>(std::lower_bound(raw.t.begin(), raw.t.end(), t0) - raw.t.begin());
+  const auto i1 =
+      static_cast<std::size_t>(std::upper_bound(raw.t.begin(), raw.t.end(), t1) - raw.t.begin());
+  DropLine dl;
+  dl.per = whole->per, dl.p_lo = whole->p_lo, dl.p_hi = whole->p_hi, dl.dt = whole->dt;
+  for (std::size_t j = 0; j < whole->i.size(); ++j) {
+    if (whole->i[j] < i0 || whole->after[j] >= i1) continue;
+    dl.i.push_back(whole->i[j]);
+    dl.after.push_back(whole->after[j]);
+    dl.k.push_back(whole->k[j]);
+    dl.at.push_back(whole->at[j]);
+    dl.lo.push_back(whole->lo[j]);
+    dl.hi.push_back(whole->hi[j]);
+  }
+  if (dl.i.size() < 2) return std::nullopt;
+  return dl;
+}
+
 std::optional<RegisteredCycles> registered_cycles(const Clean& raw, double t0, double t1,
                                                   double period_ms, const Options& o) {
-  const auto dl = register_drops(raw, t0, t1, period_ms);
+  const auto dl = register_stretch(raw, t0, t1, period_ms);
   if (!dl) return std::nullopt;
   const double dt = dl->dt, p_lo = dl->p_lo, p_hi = dl->p_hi;
   const std::vector<double>& k = dl->k;
@@ -1044,7 +1094,7 @@ double profile_floor(const std::vector<double>& beta, std::size_t segs, double y
 }
 std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1, double period_ms,
                                           const Options& o) {
-  const auto dl = register_drops(raw, t0, t1, period_ms);
+  const auto dl = register_stretch(raw, t0, t1, period_ms);
   if (!dl) return std::nullopt;
   // Samples of whole cycles (consecutive drops one period apart): cycle, time, value.
   std::vector<std::size_t> cyc;
