@@ -828,9 +828,17 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
     auto falls = [&](std::size_t i) {  // the step i -> i + 1
       return raw.v[i + 1] - raw.v[i] < m - cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
     };
+    auto rises = [&](std::size_t i) {  // the step i -> i + 1, beyond the noise above the median
+      return raw.v[i + 1] - raw.v[i] > m + cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
+    };
     for (std::size_t j = 0; j < drops.size(); ++j) {
       std::size_t a = drops[j].i, b = drops[j].i + 1;
       while (a > i0 && falls(a - 1) && (j == 0 || a - 1 > first[j - 1])) --a;
+      // A sample that jumps above the ramp by more than the noise just before the fall may be a
+      // spike on the first sample after the drop (lifting it over the peak, so that the largest
+      // fall comes one interval late): the drop is then known only to the span from the sample
+      // before it (README "A drop known to the stamps' precision").
+      if (a > i0 && rises(a - 1) && (j == 0 || a - 1 > first[j - 1])) --a;
       while (b + 1 < i1 && falls(b)) ++b;
       top[j] = a, first[j] = b;
     }
@@ -839,9 +847,21 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
   // one); a drop in a gap of the samples is missing, and the cycles on either side of it are
   // not used.
   std::vector<double> k(drops.size()), mid(drops.size()), lo(drops.size()), hi(drops.size());
+  // A sample's time stamp is known only to the sampler's jitter, and a drop's interval is the
+  // span between two stamps: it is widened by what a stamp may be off by (README "A drop known
+  // to the stamps' precision"), twice the standard deviation of one stamp's error, read from the
+  // scatter of the regular intervals about their median (an interval is the difference of two
+  // stamps: sd / sqrt(2) each, robustly 1.4826 x the median absolute deviation).
+  double stamp_err = 0;
+  {
+    std::vector<double> dev;
+    for (double d : dts)
+      if (d < 1.5 * dt) dev.push_back(std::fabs(d - dt));
+    if (!dev.empty()) stamp_err = std::sqrt(2.0) * 1.4826 * median(dev);
+  }
   for (std::size_t j = 0; j < drops.size(); ++j) {
-    lo[j] = raw.t[top[j]];
-    hi[j] = raw.t[first[j]];
+    lo[j] = raw.t[top[j]] - stamp_err;
+    hi[j] = raw.t[first[j]] + stamp_err;
     mid[j] = (lo[j] + hi[j]) / 2;
     if (j == 0) continue;
     const double steps = std::round((mid[j] - mid[j - 1]) / period_ms);
@@ -881,9 +901,39 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
   return dl;
 }
 
+// The drops of the stretch [t0, t1], registered on the line through every drop of the window
+// (README "The period from every drop in the window"): a program's period is its own, not a
+// stretch's, and each drop's interval narrows the periods the line allows. A stretch's own drops
+// allow a wider range of periods than the window's (fewer constraints on the same line), and the
+// least favourable of them (profile_drift) or the tilt bound (registered_cycles) then reads the
+// registration's error, not the program. When the window's drops do not register on one line,
+// the stretch's own do (or none).
+std::optional<DropLine> register_stretch(const Clean& raw, double t0, double t1, double period_ms) {
+  if (raw.t.empty()) return std::nullopt;
+  auto whole = register_drops(raw, raw.t.front(), raw.t.back(), period_ms);
+  if (!whole) return register_drops(raw, t0, t1, period_ms);
+  const auto i0 =
+      static_cast<std::size_t>(std::lower_bound(raw.t.begin(), raw.t.end(), t0) - raw.t.begin());
+  const auto i1 =
+      static_cast<std::size_t>(std::upper_bound(raw.t.begin(), raw.t.end(), t1) - raw.t.begin());
+  DropLine dl;
+  dl.per = whole->per, dl.p_lo = whole->p_lo, dl.p_hi = whole->p_hi, dl.dt = whole->dt;
+  for (std::size_t j = 0; j < whole->i.size(); ++j) {
+    if (whole->i[j] < i0 || whole->after[j] >= i1) continue;
+    dl.i.push_back(whole->i[j]);
+    dl.after.push_back(whole->after[j]);
+    dl.k.push_back(whole->k[j]);
+    dl.at.push_back(whole->at[j]);
+    dl.lo.push_back(whole->lo[j]);
+    dl.hi.push_back(whole->hi[j]);
+  }
+  if (dl.i.size() < 2) return std::nullopt;
+  return dl;
+}
+
 std::optional<RegisteredCycles> registered_cycles(const Clean& raw, double t0, double t1,
                                                   double period_ms, const Options& o) {
-  const auto dl = register_drops(raw, t0, t1, period_ms);
+  const auto dl = register_stretch(raw, t0, t1, period_ms);
   if (!dl) return std::nullopt;
   const double dt = dl->dt, p_lo = dl->p_lo, p_hi = dl->p_hi;
   const std::vector<double>& k = dl->k;
@@ -1019,8 +1069,11 @@ bool solve_normal(std::vector<double> a, std::vector<double>& b, std::size_t n) 
 // component per cycle). nullopt with fewer than `profile_min_cycles` whole cycles.
 struct ProfileDrift {
   std::size_t cycles = 0;
-  Regression fit;          // bytes/s: the least favourable of the periods the drops allow
-  double floor_bytes = 0;  // the floor the cycles return to (profile_floor), at that period
+  Regression fit;           // bytes/s: the least favourable of the periods the drops allow
+  double floor_bytes = 0;   // the floor the cycles return to (profile_floor), at that period
+  double drift_before = 0;  // with an onset: the drift before it (bytes/s), at that period
+  double after_p = 1;       // with an onset: p of the rate after it, the largest over the periods
+  double after_rate = 0, after_lo = 0;  // ... that rate and its interval's low end (bytes/s)
 };
 // The floor a fitted periodic profile and drift return to (README "The floor the cycles return
 // to"): the profile's lowest point - a continuous piecewise line in the phase is lowest at one of
@@ -1042,9 +1095,14 @@ double profile_floor(const std::vector<double>& beta, std::size_t segs, double y
   const double at = ym + beta[0] + low;
   return std::max(std::fabs(at + beta[1] * x0_s), std::fabs(at + beta[1] * x1_s));
 }
-std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1, double period_ms,
-                                          const Options& o) {
-  const auto dl = register_drops(raw, t0, t1, period_ms);
+// With onset_ms: one more column, max(0, t - onset) (s), and `fit` is its coefficient, the change
+// of rate at the onset; after_p / after_rate / after_lo are the rate after it (README "A drift
+// with an onset beneath the cycles").
+std::optional<ProfileDrift> profile_drift(
+    const Clean& raw, double t0, double t1, double period_ms, const Options& o,
+    double onset_ms = std::numeric_limits<double>::quiet_NaN()) {
+  const bool hinge = std::isfinite(onset_ms);
+  const auto dl = register_stretch(raw, t0, t1, period_ms);
   if (!dl) return std::nullopt;
   // Samples of whole cycles (consecutive drops one period apart): cycle, time, value.
   std::vector<std::size_t> cyc;
@@ -1066,7 +1124,8 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
   if (static_cast<double>(cycles) < o.profile_min_cycles) return std::nullopt;
   const std::size_t segs = static_cast<std::size_t>(
       std::clamp(std::floor(median(per_cycle) / 4), 1.0, static_cast<double>(o.profile_segments)));
-  const std::size_t np = segs + 2;  // intercept, drift, segs profile columns
+  const std::size_t np = segs + 2 + (hinge ? 1 : 0);  // intercept, drift, profile, onset
+  const std::size_t tc = hinge ? np - 1 : 1;          // the coefficient tested
   const std::size_t n = ys.size();
   if (n < np + 8) return std::nullopt;
   const double tm = (ts.front() + ts.back()) / 2, ym = median(ys);
@@ -1076,6 +1135,8 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
     Regression r;
     double rise = 0;
     double floor = 0;  // bytes (profile_floor)
+    double before = 0;
+    double after_p = 1, after_rate = 0, after_lo = 0;
   };
   auto fit_at = [&](double per) -> std::optional<One> {
     const std::vector<double> at = dl->at_for(per);
@@ -1088,10 +1149,11 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
       c[2] = us[i];
       for (std::size_t q = 1; q < segs; ++q)
         c[2 + q] = std::max(0.0, us[i] - static_cast<double>(q) / static_cast<double>(segs));
+      if (hinge) c[np - 1] = std::max(0.0, (ts[i] - onset_ms) / 1000.0);
     };
     std::vector<char> keep(n, 1);
     std::vector<double> beta(np), res(n);
-    double phi = 0, var_b = 0;
+    double phi = 0, var_b = 0, var_sum = 0;
     std::size_t used = 0;
     std::array<double, 16> ci{}, cp{};
     // Pass 0: OLS, then the spikes left out; passes 1-3: GLS with phi from the residuals before.
@@ -1130,9 +1192,15 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
       for (std::size_t c = 0; c < np; ++c) bxy += beta[c] * xty[c];
       const double s2 = std::max(0.0, sse_w - bxy) / static_cast<double>(used - np);
       std::vector<double> e1(np, 0.0);
-      e1[1] = 1;
+      e1[tc] = 1;
       if (!solve_normal(xtx, e1, np)) return std::nullopt;
-      var_b = s2 * e1[1];
+      var_b = s2 * e1[tc];
+      if (hinge) {
+        std::vector<double> e2(np, 0.0);
+        e2[1] = 1, e2[tc] = 1;
+        if (!solve_normal(xtx, e2, np)) return std::nullopt;
+        var_sum = s2 * (e2[1] + e2[tc]);
+      }
       for (std::size_t i = 0; i < n; ++i) {
         row(i, ci.data());
         double f = 0;
@@ -1208,12 +1276,23 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
           obs = ssr, obs_df = nc - 3;
         }
       }
-      if (nc > 2 && pred > 0) var_b *= std::max(1.0, obs / obs_df / (pred / nc));
+      if (nc > 2 && pred > 0) {
+        var_b *= std::max(1.0, obs / obs_df / (pred / nc));
+        var_sum *= std::max(1.0, obs / obs_df / (pred / nc));
+      }
     }
     const double se = std::sqrt(var_b);
     One one;
     Regression& r = one.r;
-    r.slope = beta[1];
+    r.slope = beta[tc];
+    one.before = beta[1];
+    if (hinge) {
+      const double sum = beta[1] + beta[tc];
+      one.after_p = var_sum > 0 ? (sum > 0 ? student_p(sum / std::sqrt(var_sum), df) : 1.0)
+                                : (sum > 0 ? 0.0 : 1.0);
+      one.after_rate = sum;
+      one.after_lo = sum - student_crit(o.alpha, df) * std::sqrt(std::max(0.0, var_sum));
+    }
     r.r1 = phi;
     r.n_eff = static_cast<double>(used);
     if (se > 0) {
@@ -1236,9 +1315,12 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
   // interval), and an error of it tilts the phases across the cycles: the drift must hold at
   // the least favourable of them. The tilt is monotone in the period, so the ends decide.
   std::optional<One> worst;
+  double after_p = -1, after_rate = 0, after_lo = 0;
   for (double per : {dl->per, dl->p_lo, dl->p_hi}) {
     const auto f = fit_at(per);
     if (!f) return std::nullopt;
+    if (f->after_p > after_p || (f->after_p == after_p && f->after_lo < after_lo))
+      after_p = f->after_p, after_rate = f->after_rate, after_lo = f->after_lo;
     if (!worst || f->r.p > worst->r.p ||
         (f->r.p == worst->r.p && f->r.slope_lo < worst->r.slope_lo))
       worst = f;
@@ -1247,6 +1329,9 @@ std::optional<ProfileDrift> profile_drift(const Clean& raw, double t0, double t1
   pd.cycles = cycles;
   pd.fit = worst->r;
   pd.floor_bytes = worst->floor;
+  pd.drift_before = worst->before;
+  pd.after_p = after_p;
+  pd.after_rate = after_rate, pd.after_lo = after_lo;
   return pd;
 }
 
@@ -1363,6 +1448,48 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
     if (!tr.rising)
       if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o))
         take_cycle_fit(pd->fit, 0, std::clamp(pd->floor_bytes, 1.0, level_ref));
+    // A drift with an onset of its own beneath the registered cycles (README "A drift with an
+    // onset beneath the cycles"): an error of the period tilts the phases by a drift that is
+    // exactly linear in time, so the change of rate at an onset is free of it, where the drift
+    // itself is only known at the least favourable period. When the blocks show the rise (both
+    // significant at alpha), the onset whose change of rate is most significant, of those on an
+    // even grid leaving min_tail_fraction of the stretch and 3 periods after them, is tested with
+    // its selection paid for (p x the onsets tried, Bonferroni): the change significant with its
+    // interval above 0, and the rate after the onset - drift plus change, at the least favourable
+    // period - significant, its interval above 0, material from the onset to the end. The trend
+    // then shows that rate, its interval and the growth from the onset.
+    if (!tr.rising && mk_med.p < o.alpha && mk_min.p < o.alpha) {
+      const double span = hi_t - lo_t;
+      constexpr int grid = 10;
+      std::vector<double> onsets;
+      for (int q = 1; q < grid; ++q) {
+        const double t_on = lo_t + span * q / grid;
+        if (hi_t - t_on >= o.min_tail_fraction * span && hi_t - t_on >= 3 * cycle_ms)
+          onsets.push_back(t_on);
+      }
+      const double m = static_cast<double>(onsets.size());
+      std::optional<ProfileDrift> best;
+      double best_on = 0;
+      for (double t_on : onsets) {
+        const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o, t_on);
+        if (pd && (!best || pd->fit.p < best->fit.p)) best = pd, best_on = t_on;
+      }
+      if (best) {
+        const double after_s = (hi_t - best_on) / 1000.0;
+        const double ref = std::clamp(best->floor_bytes, 1.0, level_ref);
+        const double growth_pct = 100.0 * best->after_rate * after_s / ref;
+        const double pb = std::min(1.0, std::max(best->fit.p, best->after_p) * m);
+        if (pb < o.alpha && best->fit.slope_lo > 0 && best->after_lo > 0 &&
+            (growth_pct >= o.min_drift_pct || best->after_lo >= o.min_leak_rate)) {
+          tr.rising = true;
+          tr.slope = best->after_rate;
+          tr.slope_lo = best->after_lo;
+          tr.slope_hi = 2 * best->after_rate - best->after_lo;
+          tr.p_median = tr.p_min = pb;
+          tr.growth_pct = growth_pct;
+        }
+      }
+    }
   }
   return tr;
 }
