@@ -345,7 +345,12 @@ Result<bool> scan_timeline(const std::string& path, const std::function<void(Hea
                            const std::function<void(Sample&&)>& on_sample) {
   const std::string file = printable(path);
   auto in = LineReader::open(path);
-  if (!in) return make_error("cannot read timeline " + file);
+  if (!in) {  // "cannot read P: why" (a missing file, a FIFO, ...) said as "cannot read timeline P:
+              // why"
+    std::string m = in.error().message;
+    if (m.rfind("cannot read ", 0) == 0) m.insert(12, "timeline ");
+    return make_error(m);
+  }
   std::string line;
   auto got = in->next(line);
   if (!got) return got.error();
