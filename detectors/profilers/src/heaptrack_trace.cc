@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -134,6 +135,8 @@ Status HeaptrackTraceParser::feed(std::string_view line) {
     case 'c': {
       std::uint64_t t = 0;
       if (!take_uint(s, t, 16) || !s.empty()) return bad("'c <milliseconds>'");
+      // Times are counted in doubles: beyond 2^53 ms (285,000 years) they are no longer exact.
+      if (t > (std::uint64_t{1} << 53)) return bad("'c <milliseconds>' of at most 2^53");
       const double prev_ms = now_ms_;
       now_ms_ = static_cast<double>(t);
       // Snapshots hold the state before this timestamp's events: the state at now_ms_, and
@@ -144,7 +147,9 @@ Status HeaptrackTraceParser::feed(std::string_view line) {
       if (now_ms_ - prev_ms > kHeaptrackStallMs && next_snapshot_ms_ <= now_ms_) {
         out_.stalls.push_back({prev_ms, now_ms_});
         if (regular_at(now_ms_)) snapshot(now_ms_);
-        while (next_snapshot_ms_ <= now_ms_) next_snapshot_ms_ += interval_ms_;
+        // The first boundary after now_ms_, computed: a jump of years is not walked in steps.
+        next_snapshot_ms_ = (std::floor(now_ms_ / interval_ms_) + 1) * interval_ms_;
+        while (next_snapshot_ms_ <= now_ms_) next_snapshot_ms_ += interval_ms_;  // rounding
         return Ok{};
       }
       if (now_ms_ - prev_ms > kHeaptrackStallMs) out_.stalls.push_back({prev_ms, now_ms_});

@@ -263,6 +263,24 @@ TEST(HeaptrackTrace, SpanIsTheLastTimestamp) {
   EXPECT_EQ(*span, 0x1e1);  // the golden trace's last 'c' line
 }
 
+// A timestamp far past the last one (a damaged or hostile 'c' line) is a stall like any other:
+// one snapshot there, never a walk over every interval boundary in between (before: 1.8e17 steps
+// of 100 ms toward 2^64 ms, which never ended). One past 2^53 ms (no exact double) is refused.
+TEST(HeaptrackTrace, HugeTimestampIsOneStallNotAWalk) {
+  const std::string head = "v 10400 3\nX ./a\ns 3 abc\ni 1000 1 1\nt 1 0\na 64 1\n+ 0\nc a\n";
+  auto far =
+      parse_heaptrack_trace(head + "c 20000000000000\n+ 0\nc 20000000000000\n", "far.txt", 100);
+  ASSERT_TRUE(far.ok()) << far.error().message;
+  ASSERT_EQ(far->stalls.size(), 1u);
+  EXPECT_EQ(far->stalls[0].to_ms, static_cast<double>(0x20000000000000));
+  EXPECT_LE(far->snapshots.size(), 3u);
+  auto huge = parse_heaptrack_trace(head + "c ffffffffffffffff\n", "huge.txt", 100);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("huge.txt:9: expected 'c <milliseconds>' of at most 2^53"),
+            std::string::npos)
+      << huge.error().message;
+}
+
 // The reader refuses what is not a regular file (a FIFO would block it) and a line longer than
 // kMaxLineBytes, after reading about that much (before: the whole line, however long, in memory).
 TEST(HeaptrackTrace, ReaderTakesRegularFilesAndBoundedLines) {
