@@ -140,6 +140,11 @@ TEST(JemallocHeap, MalformedLinesNamed) {
        "x.heap:5: expected a mapping"},
       {"heap_v2/524288\n  t*: 1: 2 [0: 0]\n", "x.heap:3: expected a MAPPED_LIBRARIES section"},
       {"heap_v2/524288\n  t*: 99999999999999999999999: 2 [0: 0]\n", "x.heap:2: expected"},
+      // Counts and a period that unsample to more than 2^64 bytes (before: read, then shown as
+      // a growth of 1e8 TiB): no allocator wrote them.
+      {"heap_v2/18446744073709551615\n  t*: 1: 2 [0: 0]\n@ 0x1\n  t*: 2: 4096 [2: 4096]\n",
+       "x.heap:4: expected counts whose unsampled estimate (sample period 18446744073709551615) "
+       "is at most 2^64 bytes"},
   };
   for (const auto& c : cases) {
     auto dump = parse_jemalloc_heap(c.text, "x.heap");
@@ -165,6 +170,14 @@ TEST(GperftoolsHeap, MalformedLinesNamed) {
       "g.heap");
   ASSERT_TRUE(sampled.ok()) << sampled.error().message;
   EXPECT_EQ(sampled->sample_period, 524288u);
+  auto absurd = parse_gperftools_heap(
+      "heap profile: 1: 2 [3: 4] @ heap_v2/1\n 18446744073709551615: 18446744073709551615 [3: 4] "
+      "@ 0x1\n\nMAPPED_LIBRARIES:\n",
+      "g.heap");
+  ASSERT_FALSE(absurd.ok());
+  EXPECT_NE(absurd.error().message.find("g.heap:2: expected counts whose unsampled estimate"),
+            std::string::npos)
+      << absurd.error().message;
   auto unknown = parse_heap_dump("--- heapz 1 ---\n", "u.heap");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message.find("u.heap:1: expected a heap profile"), std::string::npos);
