@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "arenalab/core/files.h"
 #include "arenalab/core/text.h"
 
 namespace arenalab {
@@ -42,9 +43,9 @@ LineReader::~LineReader() {
 }
 
 Result<LineReader> LineReader::open(const std::string& path, std::size_t max_line) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error("cannot read " + printable(path) + ": " + std::strerror(errno));
-  return LineReader(fd, path, max_line);
+  auto fd = open_input_file(path);  // a FIFO, device or directory: refused, never waited on
+  if (!fd) return fd.error();
+  return LineReader(*fd, path, max_line);
 }
 
 Result<bool> LineReader::next(std::string& line) {

@@ -2,10 +2,11 @@
 // Markup escaping and JSON file reading (one place for the path-naming error messages).
 #include "arenalab/core/text.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/sizes.h"
@@ -124,18 +125,28 @@ std::vector<std::string> utf8_escaped(const std::vector<std::string>& v) {
 }
 
 Result<nlohmann::json> read_json_file(const std::string& path, std::uint64_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot read " + printable(path) + ": " + std::strerror(errno));
+  auto fd = open_input_file(path);  // a FIFO, device or directory: refused, never waited on
+  if (!fd) return fd.error();
   std::string text;
   char chunk[1 << 16];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-    text.append(chunk, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > max_bytes)
+  for (;;) {
+    const ssize_t n = ::read(*fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(*fd);
+      return make_error("cannot read " + printable(path) + ": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(chunk, static_cast<std::size_t>(n));
+    if (text.size() > max_bytes) {
+      ::close(*fd);
       return make_error(
           printable(path) + ": larger than " + format_bytes(static_cast<double>(max_bytes)) + " (" +
           std::to_string(max_bytes) + " bytes), the limit for a JSON document (not read)");
+    }
   }
-  if (in.bad()) return make_error("cannot read " + printable(path) + ": " + std::strerror(errno));
+  ::close(*fd);
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {

@@ -345,7 +345,12 @@ Result<bool> scan_timeline(const std::string& path, const std::function<void(Hea
                            const std::function<void(Sample&&)>& on_sample) {
   const std::string file = printable(path);
   auto in = LineReader::open(path);
-  if (!in) return make_error("cannot read timeline " + file);
+  if (!in) {  // "cannot read P: why" (a missing file, a FIFO, ...) said as "cannot read timeline P:
+              // why"
+    std::string m = in.error().message;
+    if (m.rfind("cannot read ", 0) == 0) m.insert(12, "timeline ");
+    return make_error(m);
+  }
   std::string line;
   auto got = in->next(line);
   if (!got) return got.error();
@@ -367,8 +372,11 @@ Result<bool> scan_timeline(const std::string& path, const std::function<void(Hea
     if (!line.empty()) {
       auto s = parse_sample(line);
       if (!s) {
-        // Only the very last line may be cut short by a kill (then it is not JSON at all).
-        if (!*more && s.error().message.rfind("not valid JSON", 0) == 0) return true;
+        // Only the very last line may be cut short by a kill: then it is not JSON at all and
+        // has no newline. A whole last line that is damaged is said, as any other line.
+        if (!*more && in->last_unterminated() &&
+            s.error().message.rfind("not valid JSON", 0) == 0)
+          return true;
         return make_error(file + ":" + std::to_string(this_line) + ": " + s.error().message);
       }
       if (any) {

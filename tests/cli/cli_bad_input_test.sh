@@ -7,7 +7,8 @@ fail=0
 expect() {  # expect CODE PATTERN -- ARGS...
   local code=$1 pattern=$2; shift 3
   local err rc
-  err=$("$arenalab" "$@" 2>&1 >/dev/null); rc=$?
+  # A hang is a failure too (exit 124), not a test that never ends.
+  err=$(timeout 120 "$arenalab" "$@" 2>&1 >/dev/null); rc=$?
   local lines
   lines=$(printf '%s' "$err" | grep -c '' || true)
   if [[ $rc -ne $code ]]; then echo "FAIL: arenalab $* exited $rc, expected $code ($err)"; fail=1; return; fi
@@ -77,6 +78,20 @@ else
 fi
 printf '{"schema": "arenalab.timeline/1"}\n{"t_ms": 1, "rss": -5}\n' >"$work/t/neg.jsonl"
 expect 1 "neg.jsonl:2: rss: expected a byte count in \[0, 2^64\], found -5" -- classify "$work/t/neg.jsonl"
+# Input that is not a regular file (a FIFO nobody writes, a device, a directory): refused at once,
+# naming the file and what it is, by every reader (before: a FIFO hung each of them, /dev/zero
+# grew diff's memory without end).
+mkdir -p "$work/nr/run" "$work/nr/m" "$work/nr/tl"
+mkfifo "$work/nr/fifo" "$work/nr/fifo.zst" "$work/nr/run/allocs.bin" "$work/nr/m/results.json" \
+  "$work/nr/tl/timeline.jsonl"
+expect 1 "^arenalab diff: cannot read $work/nr/fifo: a FIFO, not a regular file$" -- diff "$work/nr/fifo" "$work/nr/fifo"
+expect 1 "^arenalab diff: cannot read /dev/zero: a character device, not a regular file$" -- diff /dev/zero /dev/zero
+expect 1 "^arenalab classify: cannot read timeline $work/nr/fifo: a FIFO, not a regular file$" -- classify "$work/nr/fifo"
+expect 1 "^arenalab classify: cannot read timeline $work/nr/tl/timeline.jsonl: a FIFO" -- classify "$work/nr/tl"
+expect 1 "^arenalab analyze: cannot read full log $work/nr/run/allocs.bin: a FIFO, not a regular file$" -- analyze "$work/nr/run"
+expect 1 "^arenalab check: cannot read $work/nr/m/results.json: a FIFO, not a regular file$" -- check --baseline "$work/nr/fifo" "$work/nr/m"
+expect 1 "^arenalab report: cannot read $work/nr/m/results.json: a FIFO, not a regular file$" -- report "$work/nr/m" --out "$work/nr/out"
+if [[ -e $work/nr/out ]]; then echo "FAIL: report left $work/nr/out behind"; fail=1; fi
 # watch --json FILE where FILE cannot be written: said before the target runs (before: after the
 # whole run, in a second line, with the run's directory left behind).
 expect 1 "^arenalab watch: --json $work/nodir/v.json: no directory $work/nodir$" -- watch -q --out "$work/wj1" --json "$work/nodir/v.json" -- touch "$work/ran1"

@@ -183,6 +183,33 @@ TEST_F(OutputDirTest, WritesGoWhereTheDirectoryWasOpenedNotWhereItsPathLeadsLate
   EXPECT_EQ(victim_text(), "precious");
 }
 
+// A reader never waits on a FIFO nobody writes, never reads a device without end, never takes a
+// directory for an empty file: refused in one line naming the path and what it is.
+TEST_F(OutputDirTest, InputFilesAreRegularFilesOnly) {
+  const std::string fifo = root_ / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto r = read_file(fifo);  // before: blocked in open(2) for a writer
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "cannot read " + fifo + ": a FIFO, not a regular file");
+  auto z = read_file("/dev/zero");  // before: grew until memory ran out
+  ASSERT_FALSE(z);
+  EXPECT_EQ(z.error().message, "cannot read /dev/zero: a character device, not a regular file");
+  auto d = read_file(root_.string());  // before: "" (an empty file)
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().message,
+            "cannot read " + root_.string() + ": a directory, not a regular file");
+  auto j = read_json_file(fifo, 1 << 20);
+  ASSERT_FALSE(j);
+  EXPECT_EQ(j.error().message, "cannot read " + fifo + ": a FIFO, not a regular file");
+  auto missing = read_file((root_ / "none").string());
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message,
+            "cannot read " + (root_ / "none").string() + ": No such file or directory");
+  auto ok = read_file(victim_.string());
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, "precious");
+}
+
 TEST(Text, Utf8EscapedKeepsValidTextAndNamesInvalidBytes) {
   EXPECT_EQ(utf8_escaped("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
   EXPECT_EQ(utf8_escaped("\xff\xfe"), "\\xff\\xfe");

@@ -153,6 +153,19 @@ TEST(Timeline, WrongTypesAndStepsBackInTimeNameFileAndLine) {
   EXPECT_EQ(tl.error().message.rfind(path + ":2: not valid JSON", 0), 0u) << tl.error().message;
   EXPECT_NE(tl.error().message.find("1e400"), std::string::npos) << tl.error().message;
   std::remove(path.c_str());
+  // The same damage on a whole last line (it ends with a newline: no kill cut it) is said too
+  // (before: dropped as a cut write, "no samples after the header" or a verdict without it).
+  path = write_temp(header_line(h) + "\n" + sample_line(a) + "\n" +
+                    "{\"t_ms\": 200, \"live_bytes\": 1e400}\n");
+  tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message.rfind(path + ":3: not valid JSON", 0), 0u) << tl.error().message;
+  std::remove(path.c_str());
+  path = write_temp(header_line(h) + "\n" + sample_line(a) + "\n" + "\x01\xff garbage\n");
+  tl = read_timeline(path);
+  ASSERT_FALSE(tl.ok());
+  EXPECT_EQ(tl.error().message.rfind(path + ":3: not valid JSON", 0), 0u) << tl.error().message;
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -38,6 +38,17 @@ double estimated_live_bytes(const StackRecord& record, std::uint64_t period) {
 
 namespace {
 
+// A record whose unsampled estimate is more bytes than a 64-bit address space holds is damage:
+// counts or a sample period no allocator wrote (before: figures of 1e8 TiB, or inf).
+bool estimate_fits(const StackRecord& record, std::uint64_t period) {
+  return estimated_live_bytes(record, period) <= 0x1p64;
+}
+
+std::string estimate_what(std::uint64_t period) {
+  return "counts whose unsampled estimate (sample period " + std::to_string(period) +
+         ") is at most 2^64 bytes";
+}
+
 // "N: B [N: B]" as printed by both formats (jemalloc after "t*:", gperftools at line start).
 bool take_counts(std::string_view& s, StackRecord& r) {
   return take_uint(s, r.live_objects) && take(s, ":") && take_uint(s, r.live_bytes) &&
@@ -175,6 +186,8 @@ Result<HeapDump> parse_jemalloc_heap(std::string_view text, const std::string& s
         } else {
           if (!expect_total)
             return parse_error(source, cursor.number(), "one 't*:' line per stack", line);
+          if (!estimate_fits(counts, dump.sample_period))
+            return parse_error(source, cursor.number(), estimate_what(dump.sample_period), line);
           counts.addresses = std::move(current->addresses);
           *current = std::move(counts);
         }
@@ -238,6 +251,8 @@ Result<HeapDump> parse_gperftools_heap(std::string_view text, const std::string&
                          "'<objects>: <bytes> [<objects>: <bytes>] @ <addresses>' or "
                          "'MAPPED_LIBRARIES:'",
                          line);
+    if (!estimate_fits(record, dump.sample_period))
+      return parse_error(source, cursor.number(), estimate_what(dump.sample_period), line);
     dump.stacks.push_back(std::move(record));
   }
   if (!cursor.terminated())

@@ -5,9 +5,19 @@
 // others (I, R, A, S, #, ...) carry nothing we need and are skipped.
 #include "arenalab/profilers/heaptrack_trace.h"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
+#include "arenalab/core/files.h"
+#include "arenalab/core/lines.h"
+#include "arenalab/core/text.h"
 #include "text_lines.h"
 
 namespace arenalab::profilers {
@@ -125,6 +135,8 @@ Status HeaptrackTraceParser::feed(std::string_view line) {
     case 'c': {
       std::uint64_t t = 0;
       if (!take_uint(s, t, 16) || !s.empty()) return bad("'c <milliseconds>'");
+      // Times are counted in doubles: beyond 2^53 ms (285,000 years) they are no longer exact.
+      if (t > (std::uint64_t{1} << 53)) return bad("'c <milliseconds>' of at most 2^53");
       const double prev_ms = now_ms_;
       now_ms_ = static_cast<double>(t);
       // Snapshots hold the state before this timestamp's events: the state at now_ms_, and
@@ -135,7 +147,9 @@ Status HeaptrackTraceParser::feed(std::string_view line) {
       if (now_ms_ - prev_ms > kHeaptrackStallMs && next_snapshot_ms_ <= now_ms_) {
         out_.stalls.push_back({prev_ms, now_ms_});
         if (regular_at(now_ms_)) snapshot(now_ms_);
-        while (next_snapshot_ms_ <= now_ms_) next_snapshot_ms_ += interval_ms_;
+        // The first boundary after now_ms_, computed: a jump of years is not walked in steps.
+        next_snapshot_ms_ = (std::floor(now_ms_ / interval_ms_) + 1) * interval_ms_;
+        while (next_snapshot_ms_ <= now_ms_) next_snapshot_ms_ += interval_ms_;  // rounding
         return Ok{};
       }
       if (now_ms_ - prev_ms > kHeaptrackStallMs) out_.stalls.push_back({prev_ms, now_ms_});
@@ -202,37 +216,49 @@ namespace {
 // is returned. `complete` is false when the last line had no '\n'.
 template <typename OnLine>
 Status for_each_trace_line(const std::string& path, bool& complete, OnLine on_line) {
-  auto quote = [](const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-  };
-  std::string command;
+  // The file is opened here (a FIFO, device or directory refused, never waited on) and the
+  // decompressor reads that open file (/dev/fd/N of the inherited fd), not the path again.
+  auto fd = open_input_file(path);
+  if (!fd) return fd.error();
+  const int in = ::fcntl(*fd, F_DUPFD, 10);  // without FD_CLOEXEC: the shell inherits it
+  ::close(*fd);
+  if (in < 0) return make_error("cannot read " + printable(path) + ": " + std::strerror(errno));
+  std::string tool = "cat";
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".zst") == 0)
-    command = "zstd -dc -- " + quote(path);
+    tool = "zstd -dc";
   else if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0)
-    command = "gzip -dc -- " + quote(path);
-  else
-    command = "cat -- " + quote(path);
-  command += " 2>/dev/null";
+    tool = "gzip -dc";
+  const std::string command = tool + " </dev/fd/" + std::to_string(in) + " 2>/dev/null";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe) return make_error(path + ": cannot start '" + command + "'");
+  ::close(in);
+  if (!pipe) return make_error(printable(path) + ": cannot start '" + tool + "'");
   std::string line;
+  std::size_t number = 1;
   char buf[1 << 16];
   complete = true;
   while (std::fgets(buf, sizeof buf, pipe.get()) != nullptr) {
     line += buf;
-    if (line.empty() || line.back() != '\n') continue;  // a longer line: keep reading
+    if (line.empty() || line.back() != '\n') {  // a longer line: keep reading, to a bound
+      if (line.size() > kMaxLineBytes)
+        return make_error(printable(path) + ":" + std::to_string(number) +
+                          ": expected a line of at most " + std::to_string(kMaxLineBytes) +
+                          " bytes (decompressed), found a longer one (stopped reading there)");
+      continue;
+    }
     line.pop_back();
     auto st = on_line(std::string_view(line));
     if (!st) return st;
     line.clear();
+    ++number;
   }
   if (!line.empty()) complete = false;
   const int status = pclose(pipe.release());
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    return make_error(printable(path) + ": cannot decompress it: '" + tool.substr(0, 4) +
+                      "' not found (install it)");
   if (status != 0)
-    return make_error(path + ": decompression failed ('" + command +
-                      "' exited non-zero: missing zstd, or the trace is truncated/corrupt)");
+    return make_error(printable(path) + ": decompression failed ('" + tool +
+                      "' exited non-zero: the trace is truncated or corrupt)");
   return Ok{};
 }
 

@@ -404,22 +404,21 @@ Result<RunResult> run(const RunOptions& o) {
 }
 
 Result<std::string> read_full_log_records(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return make_error("cannot read full log " + printable(path) + ": " + std::strerror(errno));
+  auto raw = read_file(path);  // a FIFO, device or directory: refused, never waited on
+  if (!raw) {                  // "cannot read P: why" said as "cannot read full log P: why"
+    std::string m = raw.error().message;
+    if (m.rfind("cannot read ", 0) == 0) m.insert(12, "full log ");
+    return make_error(m);
+  }
   static const char kZstdMagic[4] = {'\x28', '\xb5', '\x2f', '\xfd'};
-  char head[4] = {};
-  in.read(head, 4);
-  in.clear();
-  in.seekg(0);
-  if (std::memcmp(head, kZstdMagic, 4) != 0)  // an uncompressed log
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (raw->size() < 4 || std::memcmp(raw->data(), kZstdMagic, 4) != 0)  // an uncompressed log
+    return std::move(*raw);
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (!dctx) return make_error(printable(path) + ": cannot make a zstd context");
-  std::string out, chunk(ZSTD_DStreamInSize(), '\0');
+  std::string out;
   std::string buf(ZSTD_DStreamOutSize(), '\0');
-  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
-    ZSTD_inBuffer zin{chunk.data(), static_cast<std::size_t>(in.gcount()), 0};
+  {
+    ZSTD_inBuffer zin{raw->data(), raw->size(), 0};
     while (zin.pos < zin.size) {
       ZSTD_outBuffer zout{buf.data(), buf.size(), 0};
       const std::size_t r = ZSTD_decompressStream(dctx.get(), &zout, &zin);

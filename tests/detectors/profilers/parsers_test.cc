@@ -4,11 +4,16 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 #include <string>
 
 #include "arenalab/core/files.h"
+#include "arenalab/core/lines.h"
 #include "arenalab/profilers/heap_profile.h"
 #include "arenalab/profilers/heaptrack_trace.h"
 
@@ -135,6 +140,11 @@ TEST(JemallocHeap, MalformedLinesNamed) {
        "x.heap:5: expected a mapping"},
       {"heap_v2/524288\n  t*: 1: 2 [0: 0]\n", "x.heap:3: expected a MAPPED_LIBRARIES section"},
       {"heap_v2/524288\n  t*: 99999999999999999999999: 2 [0: 0]\n", "x.heap:2: expected"},
+      // Counts and a period that unsample to more than 2^64 bytes (before: read, then shown as
+      // a growth of 1e8 TiB): no allocator wrote them.
+      {"heap_v2/18446744073709551615\n  t*: 1: 2 [0: 0]\n@ 0x1\n  t*: 2: 4096 [2: 4096]\n",
+       "x.heap:4: expected counts whose unsampled estimate (sample period 18446744073709551615) "
+       "is at most 2^64 bytes"},
   };
   for (const auto& c : cases) {
     auto dump = parse_jemalloc_heap(c.text, "x.heap");
@@ -160,6 +170,14 @@ TEST(GperftoolsHeap, MalformedLinesNamed) {
       "g.heap");
   ASSERT_TRUE(sampled.ok()) << sampled.error().message;
   EXPECT_EQ(sampled->sample_period, 524288u);
+  auto absurd = parse_gperftools_heap(
+      "heap profile: 1: 2 [3: 4] @ heap_v2/1\n 18446744073709551615: 18446744073709551615 [3: 4] "
+      "@ 0x1\n\nMAPPED_LIBRARIES:\n",
+      "g.heap");
+  ASSERT_FALSE(absurd.ok());
+  EXPECT_NE(absurd.error().message.find("g.heap:2: expected counts whose unsampled estimate"),
+            std::string::npos)
+      << absurd.error().message;
   auto unknown = parse_heap_dump("--- heapz 1 ---\n", "u.heap");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message.find("u.heap:1: expected a heap profile"), std::string::npos);
@@ -167,7 +185,7 @@ TEST(GperftoolsHeap, MalformedLinesNamed) {
 
 TEST(HeaptrackTrace, GoldenTraceReplaysLiveBytes) {
   auto trace = read_heaptrack_trace(kData + "/heaptrack.leaky.zst", 100.0);
-  if (!trace.ok() && trace.error().message.find("decompression") != std::string::npos)
+  if (!trace.ok() && trace.error().message.find("decompress") != std::string::npos)
     GTEST_SKIP() << "zstd not available: " << trace.error().message;
   ASSERT_TRUE(trace.ok()) << trace.error().message;
   EXPECT_EQ(trace->allocations, 443u);
@@ -252,10 +270,50 @@ TEST(HeaptrackTrace, GridOverTheTraceSpanEndsBeforeItsLastState) {
 
 TEST(HeaptrackTrace, SpanIsTheLastTimestamp) {
   auto span = heaptrack_trace_span_ms(kData + "/heaptrack.leaky.zst");
-  if (!span.ok() && span.error().message.find("decompression") != std::string::npos)
+  if (!span.ok() && span.error().message.find("decompress") != std::string::npos)
     GTEST_SKIP() << "zstd not available: " << span.error().message;
   ASSERT_TRUE(span.ok()) << span.error().message;
   EXPECT_EQ(*span, 0x1e1);  // the golden trace's last 'c' line
+}
+
+// A timestamp far past the last one (a damaged or hostile 'c' line) is a stall like any other:
+// one snapshot there, never a walk over every interval boundary in between (before: 1.8e17 steps
+// of 100 ms toward 2^64 ms, which never ended). One past 2^53 ms (no exact double) is refused.
+TEST(HeaptrackTrace, HugeTimestampIsOneStallNotAWalk) {
+  const std::string head = "v 10400 3\nX ./a\ns 3 abc\ni 1000 1 1\nt 1 0\na 64 1\n+ 0\nc a\n";
+  auto far =
+      parse_heaptrack_trace(head + "c 20000000000000\n+ 0\nc 20000000000000\n", "far.txt", 100);
+  ASSERT_TRUE(far.ok()) << far.error().message;
+  ASSERT_EQ(far->stalls.size(), 1u);
+  EXPECT_EQ(far->stalls[0].to_ms, static_cast<double>(0x20000000000000));
+  EXPECT_LE(far->snapshots.size(), 3u);
+  auto huge = parse_heaptrack_trace(head + "c ffffffffffffffff\n", "huge.txt", 100);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("huge.txt:9: expected 'c <milliseconds>' of at most 2^53"),
+            std::string::npos)
+      << huge.error().message;
+}
+
+// The reader refuses what is not a regular file (a FIFO would block it) and a line longer than
+// kMaxLineBytes, after reading about that much (before: the whole line, however long, in memory).
+TEST(HeaptrackTrace, ReaderTakesRegularFilesAndBoundedLines) {
+  char tmpl[] = "/tmp/arenalab-heaptrack-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string fifo = dir + "/t.zst";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto r = read_heaptrack_trace(fifo, 100);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "cannot read " + fifo + ": a FIFO, not a regular file");
+  const std::string longer = dir + "/long.txt";
+  ASSERT_TRUE(
+      write_file_atomic(longer, "v 10400 3\n" + std::string(2 * kMaxLineBytes, 'x') + "\n"));
+  auto l = read_heaptrack_trace(longer, 100);
+  ASSERT_FALSE(l.ok());
+  EXPECT_NE(l.error().message.find(longer + ":2: expected a line of at most 1048576 bytes"),
+            std::string::npos)
+      << l.error().message;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(HeaptrackTrace, MalformedAndTruncatedRejected) {

@@ -10,6 +10,14 @@
 
 namespace arenalab {
 
+// Opens `path` to read it as a regular file (O_CLOEXEC; the caller closes the fd). Anything else
+// is refused in one line naming the path and what it is ("cannot read P: a FIFO, not a regular
+// file"): a FIFO would block the open and the reads forever, /dev/zero would never end, a
+// directory reads as nothing. The open itself never blocks (O_NONBLOCK, cleared once the file is
+// known to be regular). Every reader of a file a user names goes through here.
+Result<int> open_input_file(const std::string& path);
+
+// The whole regular file `path` (open_input_file: a FIFO, device or directory is refused).
 Result<std::string> read_file(const std::string& path);
 
 // Writes `content` to path.tmp.<random> (made with O_EXCL|O_NOFOLLOW) then renames it over `path`.
