@@ -30,7 +30,8 @@ std::string absolute(const std::string& path) {
 Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
   CellPlan p;
   p.out_dir = absolute(opt.out_dir);
-  // A link or another user's directory is refused (OutputDir): cells are written by path.
+  // A link or another user's directory is refused (OutputDir); the tasks write their records
+  // relative to it (record_cell).
   if (auto d = OutputDir::open(p.out_dir, ExistingDir::kAccept); !d) return d.error();
   p.plan = opt.plan;
   resolve_identification(opt, p.plan, p.out_dir);
@@ -103,6 +104,9 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
                                   plan.groups == 0 ? 0 : plan.groups - 1));
   auto configs = load_configurations(plan.allocators_file);
   if (!configs) return configs.error();
+  // The records are written relative to this directory (a link or another user's is refused).
+  auto out_dir = OutputDir::open(plan.out_dir, ExistingDir::kAccept);
+  if (!out_dir) return out_dir.error();
   std::unordered_map<std::string, const PlannedWorkload*> workloads;
   for (const auto& w : plan.workloads) workloads[w.name] = &w;
   const auto executor = executor_in ? executor_in : execute_cell;
@@ -140,7 +144,7 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
   if (plan.plan.warmup && !cells.empty() && cells.front()->repeat == 0) {
     const std::string dir = fmt::format("{}/cells/warmup-{}", plan.out_dir, group);
     for (std::size_t i = 0; i < cells.size(); ++i) {
-      (void)make_directories(dir);
+      (void)OutputDir::open(dir, ExistingDir::kAccept);  // 0700, as record_cell wants
       auto req = request(*cells[i], resolved[i], dir);
       req.timeline = false;
       (void)executor(req);
@@ -167,7 +171,7 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
     cell.node_kernel = node.kernel;
     cell.node_task = node.task;
     if (cell.status != CellStatus::kOk) ++out.not_ok;
-    if (auto s = record_cell(dir, cell); !s) return s.error();
+    if (auto s = record_cell(*out_dir, cell); !s) return s.error();
     ++out.ran;
   }
   return out;

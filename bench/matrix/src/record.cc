@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <unordered_map>
 
 #include "arenalab/core/files.h"
@@ -17,9 +18,16 @@ std::string cell_directory(const std::string& out_dir, const std::string& worklo
   return fmt::format("{}/cells/{}/{}/t{}/r{}", out_dir, workload, configuration, threads, repeat);
 }
 
-Status record_cell(const std::string& cell_dir, const Cell& cell) {
-  if (auto s = make_directories(cell_dir); !s) return s;
-  return write_cell(cell_dir + "/" + kCellRecordName, cell);
+Status record_cell(const OutputDir& out, const Cell& cell) {
+  const std::string levels[] = {"cells", cell.workload, cell.configuration,
+                                fmt::format("t{}", cell.threads), fmt::format("r{}", cell.repeat)};
+  std::optional<OutputDir> dir;
+  for (const auto& name : levels) {
+    auto sub = (dir ? *dir : out).open_subdir(name);
+    if (!sub) return sub.error();
+    dir = std::move(*sub);
+  }
+  return write_cell(*dir, kCellRecordName, cell);
 }
 
 std::vector<std::string> find_cell_records(const std::string& out_dir) {

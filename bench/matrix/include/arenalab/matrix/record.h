@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "arenalab/core/files.h"
 #include "arenalab/core/result.h"
 #include "arenalab/formats/matrix.h"
 
@@ -21,8 +22,10 @@ inline constexpr const char* kCellRecordName = "cell.json";
 std::string cell_directory(const std::string& out_dir, const std::string& workload,
                            const std::string& configuration, int threads, int repeat);
 
-// Writes the cell's record in its directory (created if needed), atomically and durably.
-Status record_cell(const std::string& cell_dir, const Cell& cell);
+// Writes the cell's record in its directory under `out` (cells/<w>/<c>/t<n>/r<k>, each level
+// made 0700 or an existing one checked by OutputDir::open_subdir, opened relative to its
+// parent's fd: no link is followed), atomically and durably (write_cell).
+Status record_cell(const OutputDir& out, const Cell& cell);
 
 // Every record file under out_dir/cells, in path order (temp files of an interrupted write
 // are not records).
