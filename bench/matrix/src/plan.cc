@@ -188,7 +188,12 @@ bool TaskState::ended() const {
 
 PlanMerge merge_plan(const CellPlan& plan, const TaskStates& states) {
   PlanMerge m;
-  Merged merged = merge_cell_records(plan.out_dir);
+  std::set<std::string> planned_records;  // relative to OUT/cells, as cell_directory lays them out
+  for (const auto& pc : plan.cells)
+    planned_records.insert(fmt::format("{}/{}/t{}/r{}/{}", pc.workload, pc.configuration,
+                                       pc.threads, pc.repeat, kCellRecordName));
+  Merged merged = merge_cell_records(
+      plan.out_dir, [&](const std::string& rel) { return planned_records.count(rel) > 0; });
   m.notes = std::move(merged.notes);
   m.records = merged.records;
   m.duplicates = merged.duplicates;

@@ -88,13 +88,26 @@ Merged merge_records(std::vector<std::pair<std::string, Result<Cell>>> records) 
   return m;
 }
 
-Merged merge_cell_records(const std::string& out_dir) {
+Merged merge_cell_records(const std::string& out_dir,
+                          const std::function<bool(const std::string&)>& planned) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(out_dir) / "cells";
   std::vector<std::pair<std::string, Result<Cell>>> records;
+  std::vector<std::string> foreign;
   for (auto& file : find_cell_records(out_dir)) {
     auto cell = read_cell(file);
+    if (!cell && planned && !planned(fs::path(file).lexically_relative(root).string())) {
+      foreign.push_back(file +
+                        " is not a cell of this plan (no planned cell has that "
+                        "directory): left alone");
+      continue;
+    }
     records.emplace_back(std::move(file), std::move(cell));
   }
-  return merge_records(std::move(records));
+  Merged m = merge_records(std::move(records));
+  m.foreign = foreign.size();
+  m.notes.insert(m.notes.end(), foreign.begin(), foreign.end());
+  return m;
 }
 
 }  // namespace arenalab::matrix

@@ -53,6 +53,17 @@ expect 1 "sl/slurm is a symbolic link" --workloads larson --allocators glibc --r
 "$arenalab" matrix --workloads larson --allocators glibc --repeats 1 --smoke --plan-only \
   --out "$out/p" >/dev/null || { echo "FAIL: --plan-only"; fail=1; }
 expect 1 "group 1 is not in the plan" --cell "$out/p/plan.json" 1
+# A file named cell.json in no planned cell's directory (someone else's) is not called a corrupt
+# record that --resume runs again: --status says it is not a cell of the plan and leaves it.
+mkdir -p "$out/p/cells/x"
+echo 'not mine' >"$out/p/cells/x/cell.json"
+status=$("$arenalab" matrix --status "$out/p" 2>&1)
+if [[ $status != *"cells/x/cell.json is not a cell of this plan"*"left alone"* ||
+      $status == *"runs the cell again"* ]]; then
+  echo "FAIL: --status on a foreign cells/x/cell.json: $status"
+  fail=1
+fi
+[[ $(cat "$out/p/cells/x/cell.json") == 'not mine' ]] || { echo "FAIL: cells/x/cell.json changed"; fail=1; }
 expect 1 "already holds a matrix" --workloads larson --allocators glibc --smoke --plan-only \
   --out "$out/p"
 echo '{"schema": "arenalab.matrix-plan/1", "plan": {}}' >"$out/p/plan.json"

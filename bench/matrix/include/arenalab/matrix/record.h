@@ -6,6 +6,7 @@
 // cell writes the same records and merges with the same function.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,13 +41,19 @@ struct Merged {
   std::size_t records = 0;     // records read
   std::size_t duplicates = 0;  // records replaced by a later one
   std::size_t corrupt = 0;     // records that could not be read
+  std::size_t foreign = 0;     // unreadable files in no planned cell's directory (left alone)
 };
 
 // Merges records given as (file, what reading it gave). Pure: the order of `records` only
 // breaks ties between duplicates of equal sequence (the later in the list wins).
 Merged merge_records(std::vector<std::pair<std::string, Result<Cell>>> records);
 
-// Reads and merges every record under out_dir/cells.
-Merged merge_cell_records(const std::string& out_dir);
+// Reads and merges every record under out_dir/cells. With `planned` (given a record's path
+// relative to out_dir/cells, e.g. "w/glibc/t0/r1/cell.json": whether it is a cell directory of
+// the plan), a file that cannot be read and is in no planned cell's directory is not a cell of
+// the plan: named in a note as left alone, counted `foreign`, not corrupt (no resume would run
+// it again).
+Merged merge_cell_records(const std::string& out_dir,
+                          const std::function<bool(const std::string&)>& planned = {});
 
 }  // namespace arenalab::matrix
