@@ -144,7 +144,10 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
   if (plan.plan.warmup && !cells.empty() && cells.front()->repeat == 0) {
     const std::string dir = fmt::format("{}/cells/warmup-{}", plan.out_dir, group);
     for (std::size_t i = 0; i < cells.size(); ++i) {
-      (void)OutputDir::open(dir, ExistingDir::kAccept);  // 0700, as record_cell wants
+      // Made 0700 through OUT's fd (a link planted for it is refused).
+      auto cells_dir = out_dir->open_subdir("cells");
+      if (!cells_dir) return cells_dir.error();
+      if (auto w = cells_dir->open_subdir(fmt::format("warmup-{}", group)); !w) return w.error();
       auto req = request(*cells[i], resolved[i], dir);
       req.timeline = false;
       (void)executor(req);
@@ -160,6 +163,10 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
       ++out.skipped;
       continue;
     }
+    // Its directory made (or checked) through OUT's fd before it runs.
+    if (auto d = open_cell_directory(*out_dir, c.workload, c.configuration, c.threads, c.repeat);
+        !d)
+      return d.error();
     Cell cell = executor(request(c, resolved[i], dir));
     cell.workload = c.workload;
     cell.configuration = c.configuration;

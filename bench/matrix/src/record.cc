@@ -18,15 +18,22 @@ std::string cell_directory(const std::string& out_dir, const std::string& worklo
   return fmt::format("{}/cells/{}/{}/t{}/r{}", out_dir, workload, configuration, threads, repeat);
 }
 
-Status record_cell(const OutputDir& out, const Cell& cell) {
-  const std::string levels[] = {"cells", cell.workload, cell.configuration,
-                                fmt::format("t{}", cell.threads), fmt::format("r{}", cell.repeat)};
+Result<OutputDir> open_cell_directory(const OutputDir& out, const std::string& workload,
+                                      const std::string& configuration, int threads, int repeat) {
+  const std::string levels[] = {"cells", workload, configuration, fmt::format("t{}", threads),
+                                fmt::format("r{}", repeat)};
   std::optional<OutputDir> dir;
   for (const auto& name : levels) {
     auto sub = (dir ? *dir : out).open_subdir(name);
     if (!sub) return sub.error();
     dir = std::move(*sub);
   }
+  return std::move(*dir);
+}
+
+Status record_cell(const OutputDir& out, const Cell& cell) {
+  auto dir = open_cell_directory(out, cell.workload, cell.configuration, cell.threads, cell.repeat);
+  if (!dir) return dir.error();
   return write_cell(*dir, kCellRecordName, cell);
 }
 

@@ -172,6 +172,31 @@ MatrixOptions canned_matrix(const std::string& out, int repeats, int* calls) {
   return opt;
 }
 
+// The runner writes into the cell's directory by path: the matrix makes (or checks) every level
+// of it through --out's fd first, so a link planted for one (cells/w -> elsewhere) stops the
+// matrix with one message before the cell runs, and nothing lands where it points.
+TEST(RunMatrix, ALinkPlantedForACellDirectoryIsRefusedBeforeTheCellRuns) {
+  TempDir d("matrix_cell_link");
+  const std::string out = d.path + "/m", victim = d.path + "/victim";
+  fs::create_directories(out + "/cells");
+  fs::create_directories(victim);
+  fs::create_directory_symlink(victim, out + "/cells/w");
+  int calls = 0;
+  MatrixOptions opt = canned_matrix(out, 1, &calls);
+  auto inner = opt.executor;
+  opt.executor = [&](const CellRequest& req) {  // as the runner: its files in the cell directory
+    fs::create_directories(req.cell_dir);
+    std::ofstream(req.cell_dir + "/run.json") << "{}";
+    return inner(req);
+  };
+  auto r = run_matrix(opt);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find(out + "/cells/w is a symbolic link"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(calls, 0);
+  EXPECT_TRUE(fs::is_empty(victim));
+}
+
 TEST(RunMatrix, RecordsEveryCellAndMergesResultsOnATimerNotPerCell) {
   TempDir d("matrix_timer");
   int calls = 0;

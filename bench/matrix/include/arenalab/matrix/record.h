@@ -23,6 +23,14 @@ inline constexpr const char* kCellRecordName = "cell.json";
 std::string cell_directory(const std::string& out_dir, const std::string& workload,
                            const std::string& configuration, int threads, int repeat);
 
+// The cell's directory under `out`, cells/<w>/<c>/t<n>/r<k>: each level made 0700 or an existing
+// one checked (OutputDir::open_subdir: a real directory, this user's, not group/world-writable),
+// opened relative to its parent's fd. Made before the cell runs: once every level is this
+// user's and writable by no one else, the runner's later open of the same path cannot be
+// redirected (a link planted for a level is refused here, before anything is written).
+Result<OutputDir> open_cell_directory(const OutputDir& out, const std::string& workload,
+                                      const std::string& configuration, int threads, int repeat);
+
 // Writes the cell's record in its directory under `out` (cells/<w>/<c>/t<n>/r<k>, each level
 // made 0700 or an existing one checked by OutputDir::open_subdir, opened relative to its
 // parent's fd: no link is followed), atomically and durably (write_cell).
