@@ -4,7 +4,9 @@
 // the work).
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "arenalab/budget/budget.h"
@@ -33,6 +35,14 @@ int run(const Options& o) {
   }
   if (*limit < 4096) {
     print_error("budget", "--limit " + o.limit + " is below one page (4K)");
+    return kExitUsage;
+  }
+  // The kernel keeps a memory limit as a signed 64-bit byte count (at most 8 EiB); more is not
+  // a limit it can store (nor one budget.json can hold).
+  if (*limit > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    print_error("budget", "--limit " + o.limit +
+                              " is above the largest memory limit the kernel stores (8 EiB, "
+                              "9223372036854775807 bytes)");
     return kExitUsage;
   }
   runner::RunOptions ro;  // the shared flags' checks; budget takes what applies to it

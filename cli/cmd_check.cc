@@ -87,6 +87,10 @@ std::optional<std::string> output_problem(const std::string& baseline,
   if (update) outputs.push_back({"--update-baseline", baseline});
   for (const auto& [option, out] : outputs) {
     if (out.empty() || !fs::exists(out, ec)) continue;
+    // Found before the comparison, not when the rename over it fails at the end.
+    if (option != "--update-baseline" && fs::is_directory(out, ec))
+      return option + " " + out + " is a directory: give the path of the file to write (e.g. " +
+             (fs::path(out) / (option == "--junit" ? "junit.xml" : "check.md")).string() + ")";
     for (const auto& [from, in] : inputs)
       if (fs::equivalent(out, in, ec))
         return option + " " + out + " is " + in.string() + ", which check reads (" + from +

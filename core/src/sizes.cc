@@ -23,9 +23,16 @@ Result<std::uint64_t> parse_size(std::string_view text) {
   }
   if (i == 0)
     return make_error("size '" + shown + "' does not start with a number (e.g. 512M, 2G)");
+  const std::string given(text.substr(i));  // as typed, for messages
   std::string suffix;
   for (; i < text.size(); ++i)
     suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+  // 1e9, 1.5G, 1_000: a number the byte count cannot hold, not an unknown unit.
+  if (given.find_first_of("0123456789.,_+-") != std::string::npos)
+    return make_error("size '" + shown +
+                      "' is not a whole number of bytes with an optional K, M, G or T suffix "
+                      "(binary: 1G = 1073741824), e.g. 1000000000, 512M or 2G; decimals and "
+                      "scientific notation are not read");
   int shift = 0;
   if (suffix.empty() || suffix == "B") {
     shift = 0;
@@ -38,8 +45,8 @@ Result<std::uint64_t> parse_size(std::string_view text) {
   } else if (suffix == "T" || suffix == "TB" || suffix == "TIB") {
     shift = 40;
   } else {
-    return make_error("size '" + shown + "' has unknown unit '" + suffix +
-                      "': expected K, M, G, T or none");
+    return make_error("size '" + shown + "' has unknown unit '" + given +
+                      "': expected K, M, G, T (binary) or none");
   }
   if (shift > 0 && value > (std::numeric_limits<std::uint64_t>::max() >> shift))
     return make_error("size '" + shown + "' is too large");

@@ -537,44 +537,39 @@ Result<Cell> read_cell(const std::string& path) {
 
 namespace {
 
-// Writes `content` to path.tmp.<pid>, fsyncs it, renames it over `path` and fsyncs the
-// directory: after a return a crash of the process or of the machine leaves either the old
-// file or the whole new one, never a part.
-Status write_file_durable(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
+// Writes `content` to a new temporary of `dir` (OutputDir::create_temp: O_EXCL|O_NOFOLLOW under an
+// unpredictable name, relative to the directory's fd, 0600), fsyncs it, renames it over `name`
+// there and fsyncs the directory: after a return a crash of the process or of the machine
+// leaves either the old file or the whole new one, never a part; a link or a file planted in
+// the directory is never written through.
+Status write_file_durable(const OutputDir& dir, const std::string& name,
+                          const std::string& content) {
+  std::string tmp;
+  auto fd = dir.create_temp(name, tmp);
+  if (!fd) return fd.error();
   std::size_t done = 0;
   while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    const ssize_t n = ::write(*fd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     done += static_cast<std::size_t>(n);
   }
-  const int err = done < content.size() ? errno : (::fsync(fd) != 0 ? errno : 0);
-  ::close(fd);
-  if (err != 0 || done < content.size()) {
-    ::unlink(tmp.c_str());
-    return make_error("cannot write " + tmp + ": " + std::strerror(err ? err : EIO));
+  int err = done < content.size() ? (errno ? errno : EIO) : (::fsync(*fd) != 0 ? errno : 0);
+  if (::close(*fd) != 0 && err == 0) err = errno;
+  if (err != 0) {
+    dir.remove(tmp);
+    return make_error("cannot write " + dir.path() + "/" + name + ": " + std::strerror(err));
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    return make_error("cannot rename " + tmp + " to " + path + ": " + std::strerror(e));
-  }
-  const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    (void)::fsync(dfd);  // the rename itself reaches the disk
-    ::close(dfd);
-  }
+  if (auto s = dir.rename_temp(tmp, name); !s) return s;
+  if (::fsync(dir.fd()) != 0)  // the rename itself reaches the disk
+    return make_error("cannot sync " + dir.path() + ": " + std::strerror(errno));
   return Ok{};
 }
 
 }  // namespace
 
-Status write_cell(const std::string& path, const Cell& cell) {
-  return write_file_durable(path, cell_to_json(cell).dump(1) + "\n");
+Status write_cell(const OutputDir& dir, const std::string& name, const Cell& cell) {
+  return write_file_durable(dir, name, cell_to_json(cell).dump(1) + "\n");
 }
 
 namespace {

@@ -21,6 +21,18 @@ TEST(ParseSize, RejectsGarbageWithAMessageNamingIt) {
   auto r = parse_size("12Q");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("12Q"), std::string::npos);
+  EXPECT_EQ(r.error().message.find("'Q'"), r.error().message.find("unknown unit") + 13);
+  // Scientific notation and decimals are numbers, not unknown units: the message names the
+  // whole value and says what a size is.
+  for (const char* v : {"1e9", "1E9", "1.5G", "2e+3"}) {
+    auto n = parse_size(v);
+    ASSERT_FALSE(n.ok()) << v;
+    EXPECT_NE(
+        n.error().message.find(std::string("size '") + v + "' is not a whole number of bytes"),
+        std::string::npos)
+        << n.error().message;
+    EXPECT_EQ(n.error().message.find("unknown unit"), std::string::npos) << n.error().message;
+  }
   EXPECT_FALSE(parse_size("").ok());
   EXPECT_FALSE(parse_size("M").ok());
   EXPECT_FALSE(parse_size("-5").ok());

@@ -3,6 +3,7 @@
 // still read (one version back); and damaged documents rejected with one line naming the file
 // and the field (wrong types, 1e400, hi < lo, null for an object, steps back in time).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -412,11 +413,50 @@ TEST(MatrixResults, RoundTripJsonAndCsv) {
 TEST(MatrixCell, RoundTripOnItsOwn) {
   TempDir d;
   const auto c = sample_results().cells.back();
-  ASSERT_TRUE(matrix::write_cell(d.file("cell.json"), c));
-  auto back = matrix::read_cell(d.file("cell.json"));
+  auto dir = OutputDir::open(d.file("c"), ExistingDir::kAccept);
+  ASSERT_TRUE(dir) << dir.error().message;
+  ASSERT_TRUE(matrix::write_cell(*dir, "cell.json", c));
+  auto back = matrix::read_cell(d.file("c/cell.json"));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, c);
   EXPECT_EQ(matrix::cell_to_json(c)["schema"], "arenalab.matrix-cell/1");
+  EXPECT_EQ(dir->entries(), std::vector<std::string>{"cell.json"});  // no temporary left
+}
+
+// A link planted in the record's directory, under any name a writer could pick (the
+// temporary's or the record's own), is never written through: the record replaces the link.
+TEST(MatrixCell, NeverWritesThroughAPlantedLink) {
+  TempDir d;
+  const auto c = sample_results().cells.back();
+  auto dir = OutputDir::open(d.file("c"), ExistingDir::kAccept);
+  ASSERT_TRUE(dir) << dir.error().message;
+  const std::string victim = d.file("victim");
+  ASSERT_TRUE(write_file_atomic(victim, "precious\n"));
+  for (const std::string name :
+       {std::string("cell.json"), "cell.json.tmp." + std::to_string(::getpid())})
+    ASSERT_EQ(::symlink(victim.c_str(), d.file("c/" + name).c_str()), 0);
+  ASSERT_TRUE(matrix::write_cell(*dir, "cell.json", c));
+  EXPECT_EQ(*read_file(victim), "precious\n");
+  struct stat st {};
+  ASSERT_EQ(::lstat(d.file("c/cell.json").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_TRUE(matrix::read_cell(d.file("c/cell.json")));
+}
+
+TEST(MatrixCell, RoundTripAfterOverwrite) {
+  TempDir d;
+  const auto c = sample_results().cells.back();
+  auto dir = OutputDir::open(d.file("c"), ExistingDir::kAccept);
+  ASSERT_TRUE(dir);
+  auto first = c;
+  first.wall_ms = 1;
+  ASSERT_TRUE(matrix::write_cell(*dir, "cell.json", first));
+  ASSERT_TRUE(matrix::write_cell(*dir, "cell.json", c));  // renamed over the first
+  auto back = matrix::read_cell(d.file("c/cell.json"));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, c);
+  EXPECT_EQ(dir->entries(), std::vector<std::string>{"cell.json"});
 }
 
 TEST(MatrixResults, RejectsDamagedDocumentsNamingTheField) {

@@ -399,8 +399,10 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
     h.interval_ms = kTimelineMs;
     std::string text = timeline::header_line(h) + "\n";
     for (const auto& s : samples) text += timeline::sample_line(s) + "\n";
-    const std::string path = req.cell_dir + "/timeline.jsonl";
-    if (make_directories(req.cell_dir) && write_file_atomic(path, text)) ran.timeline_path = path;
+    // The cell's directory made 0700 (a group-writable one would be refused by record_cell).
+    auto dir = OutputDir::open(req.cell_dir, ExistingDir::kAccept);
+    if (dir && dir->write_file("timeline.jsonl", text))
+      ran.timeline_path = dir->path() + "/timeline.jsonl";
   }
   return ran;
 }

@@ -385,8 +385,8 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::str
 
 Result<Results> run_matrix(const MatrixOptions& opt) {
   const Plan& plan = opt.plan;
-  // A link or another user's directory is refused (OutputDir): cells are written by path,
-  // results.json, results.csv and summary.csv relative to the directory opened here.
+  // A link or another user's directory is refused (OutputDir): the cell records, results.json,
+  // results.csv and summary.csv are written relative to the directory opened here.
   auto out = OutputDir::open(opt.out_dir, ExistingDir::kAccept);
   if (!out) return out.error();
   const std::string results_path = opt.out_dir + "/results.json";
@@ -488,7 +488,10 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
       const std::string k = p.w->name + "|" + p.c->name + "|" + std::to_string(p.threads);
       if (!warmed.insert(k).second) continue;
       const std::string dir = opt.out_dir + "/cells/warmup";
-      (void)make_directories(dir);
+      // Made 0700 through --out's fd (a link planted for it is refused).
+      auto cells = out->open_subdir("cells");
+      if (!cells) return cells.error();
+      if (auto w = cells->open_subdir("warmup"); !w) return w.error();
       if (opt.progress)
         std::fprintf(stderr, "%swarm-up %s x %s%s", tty ? "\r\033[K" : "", p.w->name.c_str(),
                      p.c->name.c_str(), tty ? "" : "\n");
@@ -544,6 +547,10 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
                    p.repeat + 1, tty ? "" : "\n");
     }
     if (stop_guard && matrix_stopped()) return stop();
+    // Its directory made (or checked) through --out's fd before it runs: a planted link is
+    // refused before the runner writes anything there.
+    if (auto d = open_cell_directory(*out, p.w->name, p.c->name, p.threads, p.repeat); !d)
+      return d.error();
     Cell cell = executor(request_for(p, dir));
     // Stopped meanwhile: this cell was cut short and is not recorded; a --resume runs it.
     if (stop_guard && matrix_stopped()) return stop();
@@ -560,7 +567,7 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
                    (cell.message.empty() ? cell.mismatch : cell.message).c_str());
     // Recorded once, on its own, before the matrix moves on: a kill after this line loses
     // nothing of this cell.
-    if (auto s = record_cell(dir, cell); !s) return s.error();
+    if (auto s = record_cell(*out, cell); !s) return s.error();
     results.cells.push_back(std::move(cell));
     ++finished;
     ++ran;

@@ -30,7 +30,8 @@ std::string absolute(const std::string& path) {
 Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
   CellPlan p;
   p.out_dir = absolute(opt.out_dir);
-  // A link or another user's directory is refused (OutputDir): cells are written by path.
+  // A link or another user's directory is refused (OutputDir); the tasks write their records
+  // relative to it (record_cell).
   if (auto d = OutputDir::open(p.out_dir, ExistingDir::kAccept); !d) return d.error();
   p.plan = opt.plan;
   resolve_identification(opt, p.plan, p.out_dir);
@@ -103,6 +104,9 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
                                   plan.groups == 0 ? 0 : plan.groups - 1));
   auto configs = load_configurations(plan.allocators_file);
   if (!configs) return configs.error();
+  // The records are written relative to this directory (a link or another user's is refused).
+  auto out_dir = OutputDir::open(plan.out_dir, ExistingDir::kAccept);
+  if (!out_dir) return out_dir.error();
   std::unordered_map<std::string, const PlannedWorkload*> workloads;
   for (const auto& w : plan.workloads) workloads[w.name] = &w;
   const auto executor = executor_in ? executor_in : execute_cell;
@@ -140,7 +144,10 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
   if (plan.plan.warmup && !cells.empty() && cells.front()->repeat == 0) {
     const std::string dir = fmt::format("{}/cells/warmup-{}", plan.out_dir, group);
     for (std::size_t i = 0; i < cells.size(); ++i) {
-      (void)make_directories(dir);
+      // Made 0700 through OUT's fd (a link planted for it is refused).
+      auto cells_dir = out_dir->open_subdir("cells");
+      if (!cells_dir) return cells_dir.error();
+      if (auto w = cells_dir->open_subdir(fmt::format("warmup-{}", group)); !w) return w.error();
       auto req = request(*cells[i], resolved[i], dir);
       req.timeline = false;
       (void)executor(req);
@@ -156,6 +163,10 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
       ++out.skipped;
       continue;
     }
+    // Its directory made (or checked) through OUT's fd before it runs.
+    if (auto d = open_cell_directory(*out_dir, c.workload, c.configuration, c.threads, c.repeat);
+        !d)
+      return d.error();
     Cell cell = executor(request(c, resolved[i], dir));
     cell.workload = c.workload;
     cell.configuration = c.configuration;
@@ -167,7 +178,7 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
     cell.node_kernel = node.kernel;
     cell.node_task = node.task;
     if (cell.status != CellStatus::kOk) ++out.not_ok;
-    if (auto s = record_cell(dir, cell); !s) return s.error();
+    if (auto s = record_cell(*out_dir, cell); !s) return s.error();
     ++out.ran;
   }
   return out;
@@ -184,7 +195,12 @@ bool TaskState::ended() const {
 
 PlanMerge merge_plan(const CellPlan& plan, const TaskStates& states) {
   PlanMerge m;
-  Merged merged = merge_cell_records(plan.out_dir);
+  std::set<std::string> planned_records;  // relative to OUT/cells, as cell_directory lays them out
+  for (const auto& pc : plan.cells)
+    planned_records.insert(fmt::format("{}/{}/t{}/r{}/{}", pc.workload, pc.configuration,
+                                       pc.threads, pc.repeat, kCellRecordName));
+  Merged merged = merge_cell_records(
+      plan.out_dir, [&](const std::string& rel) { return planned_records.count(rel) > 0; });
   m.notes = std::move(merged.notes);
   m.records = merged.records;
   m.duplicates = merged.duplicates;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <unordered_map>
 
 #include "arenalab/core/files.h"
@@ -17,9 +18,23 @@ std::string cell_directory(const std::string& out_dir, const std::string& worklo
   return fmt::format("{}/cells/{}/{}/t{}/r{}", out_dir, workload, configuration, threads, repeat);
 }
 
-Status record_cell(const std::string& cell_dir, const Cell& cell) {
-  if (auto s = make_directories(cell_dir); !s) return s;
-  return write_cell(cell_dir + "/" + kCellRecordName, cell);
+Result<OutputDir> open_cell_directory(const OutputDir& out, const std::string& workload,
+                                      const std::string& configuration, int threads, int repeat) {
+  const std::string levels[] = {"cells", workload, configuration, fmt::format("t{}", threads),
+                                fmt::format("r{}", repeat)};
+  std::optional<OutputDir> dir;
+  for (const auto& name : levels) {
+    auto sub = (dir ? *dir : out).open_subdir(name);
+    if (!sub) return sub.error();
+    dir = std::move(*sub);
+  }
+  return std::move(*dir);
+}
+
+Status record_cell(const OutputDir& out, const Cell& cell) {
+  auto dir = open_cell_directory(out, cell.workload, cell.configuration, cell.threads, cell.repeat);
+  if (!dir) return dir.error();
+  return write_cell(*dir, kCellRecordName, cell);
 }
 
 std::vector<std::string> find_cell_records(const std::string& out_dir) {
@@ -80,13 +95,26 @@ Merged merge_records(std::vector<std::pair<std::string, Result<Cell>>> records) 
   return m;
 }
 
-Merged merge_cell_records(const std::string& out_dir) {
+Merged merge_cell_records(const std::string& out_dir,
+                          const std::function<bool(const std::string&)>& planned) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(out_dir) / "cells";
   std::vector<std::pair<std::string, Result<Cell>>> records;
+  std::vector<std::string> foreign;
   for (auto& file : find_cell_records(out_dir)) {
     auto cell = read_cell(file);
+    if (!cell && planned && !planned(fs::path(file).lexically_relative(root).string())) {
+      foreign.push_back(file +
+                        " is not a cell of this plan (no planned cell has that "
+                        "directory): left alone");
+      continue;
+    }
     records.emplace_back(std::move(file), std::move(cell));
   }
-  return merge_records(std::move(records));
+  Merged m = merge_records(std::move(records));
+  m.foreign = foreign.size();
+  m.notes.insert(m.notes.end(), foreign.begin(), foreign.end());
+  return m;
 }
 
 }  // namespace arenalab::matrix

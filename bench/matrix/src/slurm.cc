@@ -4,8 +4,11 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <set>
@@ -13,6 +16,7 @@
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/formats/json.h"
 
 namespace arenalab::matrix {
 
@@ -67,10 +71,32 @@ std::string sh_quote(const std::string& s) {
   return out + "'";
 }
 
-Status write_script(const std::string& path, const std::string& text) {
-  if (auto s = write_file_atomic(path, text); !s) return s;
-  if (::chmod(path.c_str(), 0755) != 0) return make_error("cannot make " + path + " executable");
-  return Ok{};
+// `text` as the script `name` of `dir`: a new temporary (O_EXCL|O_NOFOLLOW, unpredictable name,
+// relative to the directory's fd) made executable by its owner alone (0700: sbatch runs it as
+// the submitting user) through its fd, then renamed into place; a link planted as task.sh or
+// merge.sh is replaced, never written through.
+Status write_script(const OutputDir& dir, const std::string& name, const std::string& text) {
+  std::string tmp;
+  auto fd = dir.create_temp(name, tmp);
+  if (!fd) return fd.error();
+  std::size_t done = 0;
+  int err = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(*fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (err == 0 && ::fchmod(*fd, 0700) != 0) err = errno;
+  if (::close(*fd) != 0 && err == 0) err = errno;
+  if (err != 0) {
+    dir.remove(tmp);
+    return make_error("cannot write " + dir.path() + "/" + name + ": " + std::strerror(err));
+  }
+  return dir.rename_temp(tmp, name);
 }
 
 // A tool's stderr on one line: its lines joined with "; " (Slurm's tools print several).
@@ -140,8 +166,15 @@ std::vector<std::size_t> parse_ranges(std::string text) {
 Result<SlurmSubmission> submit_slurm(const CellPlan& plan, const std::vector<std::size_t>& groups,
                                      const SlurmOptions& opt) {
   if (groups.empty()) return make_error("no group to submit");
-  const std::string dir = plan.out_dir + "/slurm";
-  if (auto s = make_directories(dir + "/exit"); !s) return s.error();
+  // OUT/slurm and OUT/slurm/exit made 0700 (or existing ones checked: real directories, this
+  // user's, not group/world-writable), each opened relative to its parent's fd; the scripts and
+  // jobs.json are written relative to them, never by a path looked up again.
+  auto out = OutputDir::open(plan.out_dir, ExistingDir::kAccept);
+  if (!out) return out.error();
+  auto slurm_dir = out->open_subdir("slurm");
+  if (!slurm_dir) return slurm_dir.error();
+  if (auto exit_dir = slurm_dir->open_subdir("exit"); !exit_dir) return exit_dir.error();
+  const std::string dir = slurm_dir->path();
   const std::string plan_file = plan.out_dir + "/" + kPlanName;
   // The task: one group; its exit (or the signal Slurm sent it) recorded for --merge when
   // neither sacct nor scontrol can tell any more.
@@ -167,8 +200,8 @@ Result<SlurmSubmission> submit_slurm(const CellPlan& plan, const std::vector<std
       "exec {arenalab} matrix --merge {outq}\n",
       fmt::arg("out", plan.out_dir), fmt::arg("arenalab", sh_quote(opt.arenalab)),
       fmt::arg("outq", sh_quote(plan.out_dir)));
-  if (auto s = write_script(dir + "/task.sh", task); !s) return s.error();
-  if (auto s = write_script(dir + "/merge.sh", merge); !s) return s.error();
+  if (auto s = write_script(*slurm_dir, "task.sh", task); !s) return s.error();
+  if (auto s = write_script(*slurm_dir, "merge.sh", merge); !s) return s.error();
 
   std::vector<std::string> common;
   if (!opt.partition.empty()) common.push_back("--partition=" + opt.partition);
@@ -207,7 +240,9 @@ Result<SlurmSubmission> submit_slurm(const CellPlan& plan, const std::vector<std
     jobs = std::move(*old);
   }
   jobs.submissions.push_back(sub);
-  if (auto s = write_slurm_jobs(jobs_path, jobs); !s) return s.error();
+  if (auto s = slurm_dir->write_file("jobs.json", formats::document_text(slurm_jobs_to_json(jobs)));
+      !s)
+    return s.error();
   if (!merge_error.empty())
     return make_error("array job " + *job + " submitted, but its merge job was not (" +
                       merge_error + "): run arenalab matrix --merge " + plan.out_dir +

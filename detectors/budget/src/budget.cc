@@ -163,6 +163,20 @@ Result<BudgetResult> run_budget(const BudgetOptions& options) {
   r.cgroup_dir = group->dir();
   set_signal_group(r.cgroup_dir);
   r.effective_limit_bytes = group->effective_limit();
+  // A limit above the machine's memory never binds (the machine runs out first): said once,
+  // with the limit as the kernel stored it, which the summary shows.
+  if (const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+      pages > 0 && page > 0) {
+    const std::uint64_t ram = static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+    if (options.limit_bytes > ram)
+      r.warnings.push_back(fmt::format(
+          "--limit {} is above this machine's memory ({}): it cannot be reached, the machine "
+          "runs out of memory first; the kernel stored {}",
+          format_bytes(static_cast<double>(options.limit_bytes)),
+          format_bytes(static_cast<double>(ram)),
+          r.effective_limit_bytes ? fmt::format("{} bytes", *r.effective_limit_bytes)
+                                  : std::string("no number (unlimited)")));
+  }
   if (g_signal)
     return make_error("interrupted by " + signal_name(g_signal) + " before the command started");
 
@@ -414,12 +428,17 @@ std::string describe(const BudgetResult& r) {
   };
   std::string cmd;
   for (const auto& a : r.command) cmd += (cmd.empty() ? "" : " ") + a;
+  // The limit in force: as the kernel stored it (rounded to pages, capped at its maximum), the
+  // one asked for beside it when they differ.
+  const double limit = static_cast<double>(r.effective_limit_bytes.value_or(r.limit_bytes));
   std::string out = fmt::format("{} under a {} memory limit (cgroup {} {})\n", cmd,
-                                format_bytes(static_cast<double>(r.limit_bytes)),
-                                version_name(r.cgroup_version), r.cgroup_dir);
+                                format_bytes(limit), version_name(r.cgroup_version), r.cgroup_dir);
   auto row = [&](const std::string& k, const std::string& v) {
     out += fmt::format("  {:<18} {}\n", k, v);
   };
+  if (r.effective_limit_bytes && *r.effective_limit_bytes != r.limit_bytes)
+    row("limit", fmt::format("{} bytes as the kernel stored it (--limit gave {})",
+                             *r.effective_limit_bytes, r.limit_bytes));
   row("ended",
       r.exit.describe() + " (status " + std::to_string(r.exit.shell_status()) + ")" +
           (r.interrupted_by ? ", after arenalab got " + signal_name(*r.interrupted_by) : ""));
@@ -427,9 +446,8 @@ std::string describe(const BudgetResult& r) {
       std::string(r.oom_killed ? "yes" : "no") +
           (r.usage.oom_kill ? " (group oom_kill " + std::to_string(*r.usage.oom_kill) + ")"
                             : " (oom_kill counter not provided by this kernel)"));
-  row("peak usage", ubytes(r.usage.peak) + " of " +
-                        format_bytes(static_cast<double>(r.limit_bytes)) +
-                        " (the group's own high-water mark)");
+  row("peak usage",
+      ubytes(r.usage.peak) + " of " + format_bytes(limit) + " (the group's own high-water mark)");
   row("peak RSS",
       bytes(r.peak_rss) + " (sampled, " + std::to_string(r.samples.size()) + " samples)");
   // A handful of evenly spaced points of the RSS timeline.

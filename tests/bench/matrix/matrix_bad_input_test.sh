@@ -43,9 +43,27 @@ expect 2 "not a group index" --cell "$out/nope.json" x
 expect 2 "engine" --engine pbs --workloads larson
 expect 2 "slurm-opt: unterminated" --workloads larson --allocators glibc --smoke --engine slurm \
   --slurm-opt "--comment 'open" --out "$out/s"
+# OUT/slurm planted as a link to another directory (where task.sh would be run from): refused
+# in one line, nothing written where it points.
+mkdir -p "$out/sl" "$out/victim"
+ln -s "$out/victim" "$out/sl/slurm"
+expect 1 "sl/slurm is a symbolic link" --workloads larson --allocators glibc --repeats 1 --smoke \
+  --engine slurm --out "$out/sl"
+[[ -z $(ls -A "$out/victim") ]] || { echo "FAIL: wrote through OUT/slurm: $(ls -A "$out/victim")"; fail=1; }
 "$arenalab" matrix --workloads larson --allocators glibc --repeats 1 --smoke --plan-only \
   --out "$out/p" >/dev/null || { echo "FAIL: --plan-only"; fail=1; }
 expect 1 "group 1 is not in the plan" --cell "$out/p/plan.json" 1
+# A file named cell.json in no planned cell's directory (someone else's) is not called a corrupt
+# record that --resume runs again: --status says it is not a cell of the plan and leaves it.
+mkdir -p "$out/p/cells/x"
+echo 'not mine' >"$out/p/cells/x/cell.json"
+status=$("$arenalab" matrix --status "$out/p" 2>&1)
+if [[ $status != *"cells/x/cell.json is not a cell of this plan"*"left alone"* ||
+      $status == *"runs the cell again"* ]]; then
+  echo "FAIL: --status on a foreign cells/x/cell.json: $status"
+  fail=1
+fi
+[[ $(cat "$out/p/cells/x/cell.json") == 'not mine' ]] || { echo "FAIL: cells/x/cell.json changed"; fail=1; }
 expect 1 "already holds a matrix" --workloads larson --allocators glibc --smoke --plan-only \
   --out "$out/p"
 echo '{"schema": "arenalab.matrix-plan/1", "plan": {}}' >"$out/p/plan.json"

@@ -199,10 +199,18 @@ TEST(Plan, MergeListsFailedTasksKeepsPartialAndReportsDuplicates) {
   Cell dup = *read_cell(cell_directory(p->out_dir, "a", "glibc", 1, 0) + "/cell.json");
   dup.sequence = 100;
   dup.wall_ms = 999;
-  ASSERT_TRUE(record_cell(p->out_dir + "/cells/zz-copy", dup));
+  {
+    auto dir = OutputDir::open(p->out_dir + "/cells/zz-copy", ExistingDir::kAccept);
+    ASSERT_TRUE(dir);
+    ASSERT_TRUE(write_cell(*dir, kCellRecordName, dup));
+  }
   Cell foreign = dup;
   foreign.workload = "other";
-  ASSERT_TRUE(record_cell(p->out_dir + "/cells/zz-foreign", foreign));
+  {
+    auto dir = OutputDir::open(p->out_dir + "/cells/zz-foreign", ExistingDir::kAccept);
+    ASSERT_TRUE(dir);
+    ASSERT_TRUE(write_cell(*dir, kCellRecordName, foreign));
+  }
   m = merge_plan(*p, states);
   EXPECT_EQ(m.duplicates, 1u);
   ASSERT_EQ(m.notes.size(), 2u);

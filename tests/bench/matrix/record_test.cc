@@ -34,6 +34,13 @@ Cell make_cell(const std::string& config, int repeat, int sequence, double wall)
   return c;
 }
 
+// Records `c` in its directory under the matrix directory `out` (record_cell).
+Status record_in(const std::string& out, const Cell& c) {
+  auto dir = OutputDir::open(out, ExistingDir::kAccept);
+  if (!dir) return dir.error();
+  return record_cell(*dir, c);
+}
+
 std::string record_path(const std::string& out, const Cell& c) {
   return cell_directory(out, c.workload, c.configuration, c.threads, c.repeat) + "/" +
          kCellRecordName;
@@ -43,7 +50,7 @@ TEST(CellRecord, WrittenAtomicallyAndReadBack) {
   TempDir d("matrix_record");
   const Cell c = make_cell("glibc", 1, 4, 12.5);
   const std::string dir = cell_directory(d.path, "w", "glibc", 0, 1);
-  ASSERT_TRUE(record_cell(dir, c));
+  ASSERT_TRUE(record_in(d.path, c));
   auto back = read_cell(dir + "/cell.json");
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, c);
@@ -54,11 +61,27 @@ TEST(CellRecord, WrittenAtomicallyAndReadBack) {
   EXPECT_EQ(find_cell_records(d.path), std::vector<std::string>{dir + "/cell.json"});
 }
 
+// The cell directories are made by record_cell, relative to the matrix directory's fd: a link
+// planted for one of them (here cells/w, pointing at another user's directory) is refused,
+// never written through; nothing lands where it points.
+TEST(CellRecord, RefusesALinkPlantedForACellDirectory) {
+  TempDir d("matrix_record_link");
+  const std::string out = d.path + "/m", victim = d.path + "/victim";
+  fs::create_directories(out + "/cells");
+  fs::create_directories(victim);
+  fs::create_directory_symlink(victim, out + "/cells/w");
+  auto st = record_in(out, make_cell("glibc", 0, 0, 1));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find(out + "/cells/w is a symbolic link"), std::string::npos)
+      << st.error().message;
+  EXPECT_TRUE(fs::is_empty(victim));
+}
+
 TEST(Merge, PartialRecordsGiveTheCellsThatExistInSequenceOrder) {
   TempDir d("matrix_merge_partial");
   // Recorded out of order on disk (paths sort other than sequences): merged by sequence.
   for (const Cell& c : {make_cell("b", 0, 1, 2), make_cell("a", 1, 2, 3), make_cell("a", 0, 0, 1)})
-    ASSERT_TRUE(record_cell(cell_directory(d.path, c.workload, c.configuration, 0, c.repeat), c));
+    ASSERT_TRUE(record_in(d.path, c));
   const Merged m = merge_cell_records(d.path);
   EXPECT_TRUE(m.notes.empty());
   ASSERT_EQ(m.cells.size(), 3u);
@@ -95,8 +118,7 @@ TEST(Merge, CorruptRecordIsReportedWithFileAndLineAndTheRestKept) {
   TempDir d("matrix_merge_corrupt");
   const Cell good = make_cell("a", 0, 0, 1), cut = make_cell("a", 1, 1, 2);
   const Cell bad_field = make_cell("a", 2, 2, 3);
-  for (const Cell& c : {good, cut, bad_field})
-    ASSERT_TRUE(record_cell(cell_directory(d.path, "w", c.configuration, 0, c.repeat), c));
+  for (const Cell& c : {good, cut, bad_field}) ASSERT_TRUE(record_in(d.path, c));
   // Truncated in the middle of the file (a disk or a copy that lost its end).
   const std::string cut_path = record_path(d.path, cut);
   auto text = read_file(cut_path);
@@ -148,6 +170,31 @@ MatrixOptions canned_matrix(const std::string& out, int repeats, int* calls) {
     return c;
   };
   return opt;
+}
+
+// The runner writes into the cell's directory by path: the matrix makes (or checks) every level
+// of it through --out's fd first, so a link planted for one (cells/w -> elsewhere) stops the
+// matrix with one message before the cell runs, and nothing lands where it points.
+TEST(RunMatrix, ALinkPlantedForACellDirectoryIsRefusedBeforeTheCellRuns) {
+  TempDir d("matrix_cell_link");
+  const std::string out = d.path + "/m", victim = d.path + "/victim";
+  fs::create_directories(out + "/cells");
+  fs::create_directories(victim);
+  fs::create_directory_symlink(victim, out + "/cells/w");
+  int calls = 0;
+  MatrixOptions opt = canned_matrix(out, 1, &calls);
+  auto inner = opt.executor;
+  opt.executor = [&](const CellRequest& req) {  // as the runner: its files in the cell directory
+    fs::create_directories(req.cell_dir);
+    std::ofstream(req.cell_dir + "/run.json") << "{}";
+    return inner(req);
+  };
+  auto r = run_matrix(opt);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find(out + "/cells/w is a symbolic link"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(calls, 0);
+  EXPECT_TRUE(fs::is_empty(victim));
 }
 
 TEST(RunMatrix, RecordsEveryCellAndMergesResultsOnATimerNotPerCell) {

@@ -15,6 +15,7 @@
 #include "arenalab/budget/cgroup.h"
 #include "arenalab/core/files.h"
 #include "arenalab/core/process.h"
+#include "arenalab/core/sizes.h"
 #include "arenalab/formats/budget.h"
 
 namespace arenalab::budget {
@@ -322,6 +323,8 @@ TEST(BudgetUsage, BadFlagsAreOneLineAndExitTwo) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"budget", "--limit", "lots", "--", "true"},
         std::vector<std::string>{"budget", "--limit", "1", "--", "true"},
+        std::vector<std::string>{"budget", "--limit", "1e9", "--", "true"},
+        std::vector<std::string>{"budget", "--limit", "16777215T", "--", "true"},
         std::vector<std::string>{"budget", "--limit", "64M"},
         std::vector<std::string>{"budget", "--", "true"}}) {
     SpawnSpec spec;
@@ -333,6 +336,49 @@ TEST(BudgetUsage, BadFlagsAreOneLineAndExitTwo) {
     EXPECT_EQ(e->exit_code.value_or(-1), 2) << args[2] << ": " << e->err;
     EXPECT_EQ(std::count(e->err.begin(), e->err.end(), '\n'), 1) << e->err;
   }
+}
+
+// A number in scientific notation is named whole and said to be no size, not an "unknown unit
+// 'E9'"; a limit beyond what the kernel stores names the largest it does.
+TEST(BudgetUsage, LimitMessagesNameTheWholeValueAndWhatASizeIs) {
+  auto err_of = [](const std::string& limit) {
+    SpawnSpec spec;
+    spec.argv = {kBin + "/arenalab", "budget", "--limit", limit, "--", "true"};
+    spec.capture_stdout = spec.capture_stderr = true;
+    auto e = run_process(spec);
+    return e.ok() ? e->err : std::string();
+  };
+  const std::string sci = err_of("1e9");
+  EXPECT_NE(sci.find("size '1e9' is not a whole number of bytes"), std::string::npos) << sci;
+  EXPECT_EQ(sci.find("unknown unit"), std::string::npos) << sci;
+  const std::string huge = err_of("16777215T");
+  EXPECT_NE(huge.find("--limit 16777215T is above the largest memory limit the kernel stores"),
+            std::string::npos)
+      << huge;
+}
+
+// A limit above the machine's memory cannot bind: one warning naming the machine's memory and
+// what the kernel stored, and the summary shows the limit in force (the kernel's value).
+TEST_F(Budget, LimitAboveTheMachinesMemoryIsWarnedOnceWithTheKernelsValue) {
+  const ExitInfo e = run({"budget", "--limit", "8388607T", "--external", "--out",
+                          (out_ / "a").string(), "--", "true"});
+  ASSERT_EQ(e.exit_code.value_or(-1), 0) << e.err << e.out;
+  std::size_t warnings = 0;
+  for (std::size_t at = 0;
+       (at = e.out.find("above this machine's memory", at)) != std::string::npos; ++at)
+    ++warnings;
+  EXPECT_EQ(warnings, 1u) << e.out;
+  out_ /= "a";
+  const json b = budget_json();
+  out_ = out_.parent_path();
+  ASSERT_TRUE(b.contains("effective_limit_bytes")) << b.dump(2);
+  const auto stored = b["effective_limit_bytes"].get<std::uint64_t>();
+  EXPECT_NE(e.out.find("the kernel stored " + std::to_string(stored) + " bytes"), std::string::npos)
+      << e.out;
+  // The header's limit is the kernel's (8388607T fits: the same value, said once).
+  EXPECT_NE(e.out.find("under a " + format_bytes(static_cast<double>(stored)) + " memory limit"),
+            std::string::npos)
+      << e.out;
 }
 
 TEST_F(Budget, WithoutPermissionOneLineAndExitOne) {

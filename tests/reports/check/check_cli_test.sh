@@ -63,7 +63,7 @@ refuse() {  # refuse WHAT ARGS...: exit 1, one line on stderr, nothing changed
   set -e
   [[ $rc -eq 1 && $(wc -l <"$work/refused.err") -eq 1 ]] ||
     fail "$what: expected exit 1 and one line, got $rc: $(cat "$work/refused.err")"
-  grep -q "$what" "$work/refused.err" || fail "$what not named: $(cat "$work/refused.err")"
+  grep -qF -- "$what" "$work/refused.err" || fail "$what not named: $(cat "$work/refused.err")"
   [[ "$(sums)" == "$before" ]] || fail "$what: an input was written"
 }
 refuse "not a baseline" --baseline "$work/own-matrix/results.json" --update-baseline "$in/matrix"
@@ -74,4 +74,12 @@ refuse "which check reads" --baseline "$work/base.json" "$work/own-matrix" \
 refuse "which check reads" --baseline "$work/base.json" "$work/own-watch" \
   --markdown "$work/own-watch/timeline.jsonl"
 refuse "which check reads" --baseline "$work/base.json" "$in/matrix" --markdown "$work/base.json"
+# An existing directory as --junit or --markdown: refused up front naming the option (before,
+# the comparison ran and the rename over the directory failed at the end).
+mkdir -p "$work/outdir"
+refuse "--junit $work/outdir is a directory" --baseline "$work/base.json" "$in/matrix" \
+  --junit "$work/outdir"
+refuse "--markdown $work/outdir is a directory" --baseline "$work/base.json" "$in/matrix" \
+  --markdown "$work/outdir"
+[[ -z $(ls -A "$work/outdir") ]] || fail "something was written in the --junit directory"
 echo "ok"

@@ -299,9 +299,10 @@ std::string results_json_text(const Results& results);
 nlohmann::json cell_to_json(const Cell& cell);
 Result<Cell> cell_from_json(const nlohmann::json& doc, const std::string& file);
 Result<Cell> read_cell(const std::string& path);
-// Atomically and durably: temp file, fsync, rename, fsync of the directory. A crash at any
-// moment leaves the previous file or the whole new one.
-Status write_cell(const std::string& path, const Cell& cell);
+// As `name` in `dir`, atomically and durably: a new temporary relative to the directory's fd
+// (O_EXCL|O_NOFOLLOW, unpredictable name), fsync, rename, fsync of the directory. A crash at
+// any moment leaves the previous file or the whole new one; a planted link is never followed.
+Status write_cell(const OutputDir& dir, const std::string& name, const Cell& cell);
 
 std::string cells_csv(const Results& results);
 std::string summaries_csv(const Results& results);

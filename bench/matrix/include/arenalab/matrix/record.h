@@ -6,10 +6,12 @@
 // cell writes the same records and merges with the same function.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "arenalab/core/files.h"
 #include "arenalab/core/result.h"
 #include "arenalab/formats/matrix.h"
 
@@ -21,8 +23,18 @@ inline constexpr const char* kCellRecordName = "cell.json";
 std::string cell_directory(const std::string& out_dir, const std::string& workload,
                            const std::string& configuration, int threads, int repeat);
 
-// Writes the cell's record in its directory (created if needed), atomically and durably.
-Status record_cell(const std::string& cell_dir, const Cell& cell);
+// The cell's directory under `out`, cells/<w>/<c>/t<n>/r<k>: each level made 0700 or an existing
+// one checked (OutputDir::open_subdir: a real directory, this user's, not group/world-writable),
+// opened relative to its parent's fd. Made before the cell runs: once every level is this
+// user's and writable by no one else, the runner's later open of the same path cannot be
+// redirected (a link planted for a level is refused here, before anything is written).
+Result<OutputDir> open_cell_directory(const OutputDir& out, const std::string& workload,
+                                      const std::string& configuration, int threads, int repeat);
+
+// Writes the cell's record in its directory under `out` (cells/<w>/<c>/t<n>/r<k>, each level
+// made 0700 or an existing one checked by OutputDir::open_subdir, opened relative to its
+// parent's fd: no link is followed), atomically and durably (write_cell).
+Status record_cell(const OutputDir& out, const Cell& cell);
 
 // Every record file under out_dir/cells, in path order (temp files of an interrupted write
 // are not records).
@@ -37,13 +49,19 @@ struct Merged {
   std::size_t records = 0;     // records read
   std::size_t duplicates = 0;  // records replaced by a later one
   std::size_t corrupt = 0;     // records that could not be read
+  std::size_t foreign = 0;     // unreadable files in no planned cell's directory (left alone)
 };
 
 // Merges records given as (file, what reading it gave). Pure: the order of `records` only
 // breaks ties between duplicates of equal sequence (the later in the list wins).
 Merged merge_records(std::vector<std::pair<std::string, Result<Cell>>> records);
 
-// Reads and merges every record under out_dir/cells.
-Merged merge_cell_records(const std::string& out_dir);
+// Reads and merges every record under out_dir/cells. With `planned` (given a record's path
+// relative to out_dir/cells, e.g. "w/glibc/t0/r1/cell.json": whether it is a cell directory of
+// the plan), a file that cannot be read and is in no planned cell's directory is not a cell of
+// the plan: named in a note as left alone, counted `foreign`, not corrupt (no resume would run
+// it again).
+Merged merge_cell_records(const std::string& out_dir,
+                          const std::function<bool(const std::string&)>& planned = {});
 
 }  // namespace arenalab::matrix
