@@ -432,7 +432,7 @@ TEST(MatrixCell, NeverWritesThroughAPlantedLink) {
   ASSERT_TRUE(dir) << dir.error().message;
   const std::string victim = d.file("victim");
   ASSERT_TRUE(write_file_atomic(victim, "precious\n"));
-  for (const std::string name :
+  for (const std::string& name :
        {std::string("cell.json"), "cell.json.tmp." + std::to_string(::getpid())})
     ASSERT_EQ(::symlink(victim.c_str(), d.file("c/" + name).c_str()), 0);
   ASSERT_TRUE(matrix::write_cell(*dir, "cell.json", c));
