@@ -227,6 +227,17 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();
   auto out = attach::watch_pid(a);
+  // No --mode, and another arenalab's agent samples the target (found only while injecting:
+  // the agent stays loaded, idle, after a detach): the highest level that works is rss, which
+  // needs no agent in the target; said in one line, kept in attach.json's warnings. An
+  // explicit --mode stays refused.
+  if (!out && !level && a.level != attach::Level::kRss &&
+      out.error().message.find(attach::kAgentBusy) != std::string::npos) {
+    a.level = attach::Level::kRss;
+    a.level_note = "level rss (nothing injected), not stats: " + out.error().message;
+    if (!r.quiet) std::cerr << "arenalab " << sub << ": " << a.level_note << "\n";
+    out = attach::watch_pid(a);
+  }
   if (!out) {
     print_error(sub, out.error().message);
     return kExitError;

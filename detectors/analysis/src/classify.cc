@@ -1487,6 +1487,7 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
           tr.slope_hi = 2 * best->after_rate - best->after_lo;
           tr.p_median = tr.p_min = pb;
           tr.growth_pct = growth_pct;
+          tr.onset_ms = best_on;
         }
       }
     }
@@ -1863,6 +1864,13 @@ std::optional<Trend> trend_from(const Prepared& p, double from, const Options& o
                   p.cycle_ms);
 }
 
+// The words for a trend that a drift with an onset beneath the cycles decided: its rate and
+// growth are measured from the onset, not over the stretch.
+std::string from_onset(double onset_ms, double cycle_ms) {
+  return "from t=" + fmt_num(onset_ms / 1000.0, 1) + " s on, beneath a sawtooth of period " +
+         std::to_string(static_cast<long>(cycle_ms)) + " ms";
+}
+
 void call_leak(SeriesVerdict& out, const Trend& t, const std::string& what, const Options& o) {
   const double p = std::max(t.p_median, t.p_min);
   out.verdict = Verdict::kLeak;
@@ -2178,7 +2186,9 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   } else if (out.tail && out.tail->rising) {
     call_leak(out, *out.tail,
               std::string("still growing after the ") + (decel ? "rise" : "onset") + " (knee at " +
-                  std::to_string(static_cast<long>(out.knee.t_ms / 1000)) + " s)",
+                  std::to_string(static_cast<long>(out.knee.t_ms / 1000)) + " s)" +
+                  (out.tail->onset_ms ? ", steadily " + from_onset(*out.tail->onset_ms, p.cycle_ms)
+                                      : std::string()),
               o);
   } else if (decel) {
     if (out.tail && 1 - out.knee.tail_fraction <= o.startup_fraction &&
@@ -2296,7 +2306,10 @@ void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out) {
                  " of the overall rate: leak or plateau cannot be told yet";
     out.confidence = 0.5;
   } else if (out.whole.rising) {
-    call_leak(out, out.whole, "grows steadily over the window", o);
+    call_leak(out, out.whole,
+              out.whole.onset_ms ? "grows steadily " + from_onset(*out.whole.onset_ms, p.cycle_ms)
+                                 : std::string("grows steadily over the window"),
+              o);
   } else if (out.knee.found && out.tail && out.tail->rising) {
     out.verdict = Verdict::kUnresolved;
     out.reason = "growth began late: only " + fmt_pct(100 * out.knee.tail_fraction) +

@@ -602,9 +602,9 @@ Result<Injection> inject_agent(pid_t pid, const std::string& agent_path, const s
                       " failed: " + rel.error().message);
   rep.stopped_ms = now_ms() - t_begin;
   if (code == 1)
-    return make_error(who +
-                      " already has an arenalab agent sampling (another arenalab "
-                      "attached at level stats); registers restored, nothing started");
+    return make_error(who + " " + kAgentBusy +
+                      " (another arenalab attached at level stats); registers restored, nothing "
+                      "started");
   if (code == 4) {
     const Read why = read_path(out_dir + "/agent.error");
     return make_error(who + ": the agent's hooks could not go in (" +

@@ -266,12 +266,15 @@ def case_reattach(args):
         with open(f"/proc/{t.pid}/maps") as f:
             n = sum(1 for line in f if line.rstrip().endswith("libarenalab_agent.so"))
         check(n >= 1, "reattach: the agent is not mapped")
-        # A second attach while the first samples: refused in one line (the agent runs once),
-        # and the directory it made for itself is not left behind, empty.
+        # A second attach while the first samples: an explicit --mode stats is refused in one
+        # line (the agent runs once), and the directory it made for itself is not left behind,
+        # empty. Without --mode the level is the highest that works: rss, which needs no agent,
+        # said in one line and kept in attach.json's warnings. The first samples until SIGINT,
+        # so that it still samples however slowly the machine serves the second ones.
         first_out = os.path.join(args.workdir, "reattach-first")
         shutil.rmtree(first_out, ignore_errors=True)
         first = spawn([args.arenalab, "run", "--pid", str(t.pid), "--mode", "stats", "--out",
-                       first_out, "-q", "--duration", "4"], stdout=subprocess.DEVNULL,
+                       first_out, "-q", "--duration", "120"], stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL)
         try:
             wait_for(lambda: os.path.exists(os.path.join(first_out, "timeline.jsonl")), 30,
@@ -282,7 +285,29 @@ def case_reattach(args):
             check(p.returncode == 1 and len(lines) == 1 and "already has an arenalab agent"
                   in lines[0], f"second attach: exit {p.returncode}; {p.stderr}")
             check(not os.path.exists(second_out), "second attach: left its directory behind")
+            for sub in ("run", "watch"):
+                default_out = os.path.join(args.workdir, f"reattach-default-{sub}")
+                shutil.rmtree(default_out, ignore_errors=True)
+                p = subprocess.run([args.arenalab, sub, "--pid", str(t.pid), "--interval", "100",
+                                    "--out", default_out, "--duration", "2"],
+                                   capture_output=True, text=True, timeout=120)
+                tag = f"second attach without --mode ({sub})"
+                said = [x for x in p.stderr.splitlines() if "not stats" in x]
+                check(p.returncode in ((0,) if sub == "run" else (0, 3, 4)),
+                      f"{tag}: exit {p.returncode}; {p.stderr}")
+                check(len(said) == 1 and "level rss (nothing injected)" in said[0] and
+                      "already has an arenalab agent sampling" in said[0], f"{tag}: {p.stderr}")
+                header, samples = timeline(os.path.join(default_out, "timeline.jsonl"))
+                with open(os.path.join(default_out, "attach.json")) as f:
+                    rec = json.load(f)
+                check(rec["level"] == "rss" and header["mode"] == "rss" and len(samples) >= 5,
+                      f"{tag}: level {rec['level']}, mode {header['mode']}, {len(samples)} samples")
+                check(any("already has an arenalab agent sampling" in w for w in rec["warnings"]),
+                      f"{tag}: warnings {rec['warnings']}")
+            check(first.poll() is None, "the first attach ended before the second ones")
         finally:
+            if first.poll() is None:
+                first.send_signal(signal.SIGINT)
             first.wait(timeout=60)
         check(first.returncode == 0, f"first attach: exit {first.returncode}")
         check(alive(t.pid), "reattach: target gone")

@@ -107,6 +107,10 @@ struct Trend {
   double p_min = 1;                   // the same on block minima (robust to sawtooth and spikes)
   double growth_pct = 0;              // slope x stretch length, as % of level
   bool rising = false;                // significant on both, interval above 0, material
+  // A drift with an onset of its own beneath the registered cycles decided (README "A drift with
+  // an onset beneath the cycles"): the onset, ms. slope, interval and growth_pct are then the
+  // rate after it and the growth from it to the stretch's end.
+  std::optional<double> onset_ms;
   // A deseasonalized trend that the regression on the cycle means decided (README
   // "Materiality") shows that test's slope, interval and p (in p_median and p_min both), and its
   // growth over the samples the cycle means were made of.

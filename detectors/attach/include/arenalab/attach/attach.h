@@ -106,6 +106,11 @@ struct Outcome {
   std::vector<std::string> warnings;
 };
 
+// The refusal of an injection into a process whose agent is already sampling for another
+// arenalab (the agent runs once): watch_pid's error message holds these words. The CLI's
+// default level, not an explicit --mode, falls back to rss on it (docs/attach.md "Levels").
+inline constexpr const char* kAgentBusy = "already has an arenalab agent sampling";
+
 // The level's refusals (a static target, ptrace_scope, another namespace, the interposer
 // already in it, ...) checked without touching the target: the CLI asks before it says
 // anything, so a refusal is one line. watch_pid checks them again.
