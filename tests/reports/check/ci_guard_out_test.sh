@@ -3,7 +3,7 @@
 # scripts/ci-guard empties its output directory before each run, so it refuses one holding
 # anything it does not write: ARENALAB_CI_OUT naming a directory with a file of the user's in
 # it, or a symlink to such a directory, is one line, exit 1, nothing deleted;
-# an unknown argument is a usage error (exit 2). Before, `rm -rf "$ARENALAB_CI_OUT"` deleted it.
+# an unknown argument is a usage error (exit 2); on a built tree the guard finds arenalab. Before, `rm -rf "$ARENALAB_CI_OUT"` deleted it.
 # usage: ci_guard_out_test.sh SOURCE_DIR WORK_DIR
 set -euo pipefail
 src=$1 work=$2
@@ -24,4 +24,11 @@ rc=0
 ARENALAB_CI_OUT="$work/new" "$src/scripts/ci-guard" --update >/dev/null 2>"$work/err" || rc=$?
 [[ $rc -eq 2 ]] && grep -q "unknown argument" "$work/err" || fail "--update: exit $rc $(cat "$work/err")"
 [[ ! -e $work/new ]] || fail "a usage error made $work/new"
+# On this built tree the guard is ready to run: it finds arenalab and its commands (a guard
+# that lost its binary's path printed SKIPPED and exited 0, checking nothing).
+rc=0
+ARENALAB_CI_GUARD_PREFLIGHT=1 ARENALAB_CI_OUT="$work/new" "$src/scripts/ci-guard" \
+  >"$work/out" 2>"$work/err" || rc=$?
+[[ $rc -eq 0 ]] && grep -q "^ci-guard: ready: " "$work/out" ||
+  fail "preflight: exit $rc: $(cat "$work/out" "$work/err")"
 echo ok
