@@ -497,14 +497,13 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   // Stopped by a signal (Ctrl-C; the caller's TerminationSignals records it, and the plot being
   // drawn is finished or, from a terminal, gnuplot stopped too) before report.html is written:
   // nothing of this report is left half-made, neither gnuplot's scripts and data in plots/.work nor
-  // the plots written so far, nor the directories made for it. Before, a Ctrl-C left plots/.work
-  // and some plots, no report.html.
-  std::vector<std::string> written;
+  // the directories made for it. The plots are kept in memory and written into plots/ only after
+  // the last of them is drawn, so an interrupted report leaves an earlier report's plots in a
+  // reused --out as they were. Before, a Ctrl-C left plots/.work and some plots, no report.html.
   auto stopped = [&]() -> std::optional<Error> {
     if (!TerminationSignals::active() || TerminationSignals::first() == 0) return std::nullopt;
     std::error_code e;
     fs::remove_all(work, e);
-    for (const auto& w : written) fs::remove(w, e);
     if (!had_plots_dir) fs::remove(files.plots_dir, e);  // only when empty
     if (out_dir->created()) fs::remove(out_dir->path(), e);
     return make_error("interrupted by " + signal_name(TerminationSignals::first()) +
@@ -589,15 +588,17 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
     } else {
       rp.svg = std::move(*svg);
       ++files.plots;
-      const std::string path = (fs::path(files.plots_dir) / (specs[i].name + ".svg")).string();
-      if (auto st = write_file_atomic(path, rp.svg); !st) return st.error();
-      written.push_back(path);
     }
     if (!rp.problem.empty()) files.warnings.push_back(rp.title + ": " + rp.problem);
     plots.push_back(std::move(rp));
   }
   if (auto e = stopped()) return *e;
   fs::remove_all(work, ec);
+  for (std::size_t i = 0; i < plots.size(); ++i) {  // plots[i] is specs[i]'s
+    if (plots[i].svg.empty()) continue;
+    const std::string path = (fs::path(files.plots_dir) / (specs[i].name + ".svg")).string();
+    if (auto st = write_file_atomic(path, plots[i].svg); !st) return st.error();
+  }
 
   files.html = (fs::path(opt.out_dir) / "report.html").string();
   files.markdown = (fs::path(opt.out_dir) / "summary.md").string();

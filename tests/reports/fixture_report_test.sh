@@ -43,20 +43,36 @@ head -n 1 "$work/in/watch-cache/timeline.jsonl" >"$work/nosamples/timeline.jsonl
 ! grep -q "gnuplot failed" "$work/nosamples.err" || fail "gnuplot failed: $(cat "$work/nosamples.err")"
 grep -lq 'no samples recorded' "$work/report-nosamples/plots/"*.svg ||
   fail "no plot says 'no samples recorded': $(cat "$work/nosamples.err")"
-# Stopped mid-report (SIGTERM once gnuplot has started on the plots): arenalab ends by the
-# signal and leaves nothing of the report, neither plots/.work nor plots nor the directory it
-# made. Before, plots/.work (gnuplot's scripts and data) and the plots so far stayed behind.
-"$arenalab" report "$work"/in/* --out "$work/report-int" >/dev/null 2>"$work/int.err" &
-pid=$!
-for _ in $(seq 200); do [[ -d $work/report-int/plots/.work ]] && break; sleep 0.02; done
-kill -TERM "$pid" 2>/dev/null || true
-rc=0; wait "$pid" || rc=$?
-if [[ -e $work/report-int/report.html ]]; then
-  echo "report finished before the signal; the interruption is not tested"
-else
-  [[ $rc -eq 143 ]] || fail "interrupted report: exit $rc, want 143: $(cat "$work/int.err")"
-  [[ ! -e $work/report-int ]] || fail "interrupted report left: $(find "$work/report-int")"
-fi
+# Stopped mid-report (SIGTERM while gnuplot draws): arenalab ends by the signal and leaves
+# nothing of the report, neither plots/.work nor plots nor the directory it made; into a
+# reused --out, the earlier report's plots stay as they were. Before, plots/.work (gnuplot's
+# scripts and data) and the plots so far stayed behind, and an interrupted second report
+# removed the first one's plots it had replaced. gnuplot is a stub that waits a second before
+# each plot, so the signal always lands while the report is drawing.
+real_gnuplot=$(command -v gnuplot)
+mkdir -p "$work/slowbin"
+printf '#!/bin/sh\n[ "$1" = --version ] || { : >"%s"; sleep 1; }\nexec %s "$@"\n' \
+  "$work/slowbin/drawing" "$real_gnuplot" >"$work/slowbin/gnuplot"
+chmod +x "$work/slowbin/gnuplot"
+interrupt() {  # interrupt OUT: a report into OUT stopped by SIGTERM while drawing; sets rc
+  PATH=$work/slowbin:$PATH "$arenalab" report "$work"/in/* --out "$1" >/dev/null \
+    2>"$work/int.err" &
+  local pid=$!
+  for _ in $(seq 500); do [[ -e $work/slowbin/drawing ]] && break; sleep 0.02; done
+  rm -f "$work/slowbin/drawing"
+  kill -TERM "$pid" 2>/dev/null || true
+  rc=0; wait "$pid" || rc=$?
+}
+interrupt "$work/report-int"
+[[ $rc -eq 143 ]] || fail "interrupted report: exit $rc, want 143: $(cat "$work/int.err")"
+[[ ! -e $work/report-int ]] || fail "interrupted report left: $(find "$work/report-int")"
+cp -r "$work/report" "$work/report-again"
+before=$(cd "$work/report-again" && md5sum plots/*.svg report.html)
+interrupt "$work/report-again"
+[[ $rc -eq 143 ]] || fail "interrupted second report: exit $rc, want 143: $(cat "$work/int.err")"
+[[ ! -e $work/report-again/plots/.work ]] || fail "the second report left plots/.work"
+[[ $(cd "$work/report-again" && md5sum plots/*.svg report.html) == "$before" ]] ||
+  fail "an interrupted second report changed the first one's plots or page"
 # Bad input: one clear line, exit 1, nothing written.
 if "$arenalab" report "$work/nowhere" --out "$work/bad" 2>"$work/err"; then fail "accepted a missing dir"; fi
 [[ $(wc -l <"$work/err") -eq 1 ]] || fail "expected one error line, got: $(cat "$work/err")"
