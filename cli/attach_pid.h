@@ -209,19 +209,23 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     a.level_note = "level rss (nothing injected), not stats: " + st.error().message;
     if (!r.quiet) std::cerr << "arenalab " << sub << ": " << a.level_note << "\n";
   }
+  // Said once the level is in place (watch_pid's on_attached), never before: a default stats
+  // that meets another arenalab's agent while injecting is watched at rss (below).
   if (!r.quiet)
-    std::cerr << fmt::format(
-        "arenalab {}: attaching to pid {} ({}, running for {}; {}); Ctrl-C stops sampling, "
-        "the process runs on\n",
-        sub, p.pid, target->comm, duration(target->started_s_ago),
-        a.level == attach::Level::kRss ? "level rss, nothing injected"
-        : a.level == attach::Level::kStats
-            ? "level stats: an agent thread reads the allocator's books"
-        : a.level == attach::Level::kCount
-            ? "level count: the agent counts live bytes since the attach"
-            : fmt::format("level sample: the agent counts live bytes and samples call sites "
-                          "since the attach, one sample per {} on average",
-                          format_bytes(static_cast<double>(sample_bytes))));
+    a.on_attached = [&](attach::Level level) {
+      std::cerr << fmt::format(
+          "arenalab {}: attaching to pid {} ({}, running for {}; {}); Ctrl-C stops sampling, "
+          "the process runs on\n",
+          sub, p.pid, target->comm, duration(target->started_s_ago),
+          level == attach::Level::kRss ? "level rss, nothing injected"
+          : level == attach::Level::kStats
+              ? "level stats: an agent thread reads the allocator's books"
+          : level == attach::Level::kCount
+              ? "level count: the agent counts live bytes since the attach"
+              : fmt::format("level sample: the agent counts live bytes and samples call sites "
+                            "since the attach, one sample per {} on average",
+                            format_bytes(static_cast<double>(sample_bytes))));
+    };
   // The dumps of level sample are timed by their files' modification times from here.
   const long long since_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())

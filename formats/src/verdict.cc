@@ -39,6 +39,7 @@ Trend read_trend(const Obj& o) {
   t.p_min = o.opt_num("p_min", 0, 1);
   t.growth_pct = o.opt_num("growth_pct");
   t.rising = o.bool_or("rising", false);
+  t.onset_ms = o.opt_num("onset_ms");
   return t;
 }
 
@@ -211,6 +212,7 @@ json trend_json(const Trend& t) {
   formats::put(j, "p_min", t.p_min);
   formats::put(j, "growth_pct", t.growth_pct);
   j["rising"] = t.rising;
+  formats::put(j, "onset_ms", t.onset_ms);
   return j;
 }
 

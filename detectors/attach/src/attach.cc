@@ -262,6 +262,7 @@ Result<Outcome> watch_stats(const Options& o, Outcome out, int proc_fd) {
                           o.level == Level::kSample ? o.sample_bytes : 0);
   if (!inj) return inj.error();
   out.injection = *inj;
+  if (o.on_attached) o.on_attached(o.level);
 
   StopSignals stop;
   AgentLines lines(out.timeline_path);
@@ -423,6 +424,7 @@ Result<Outcome> watch_pid(const Options& o) {
   h.mode = "rss";
   h.interval_ms = o.interval_ms;
   tl << timeline::header_line(h) << "\n" << std::flush;
+  if (o.on_attached) o.on_attached(Level::kRss);
   if (!t.cgroup) out.warnings.push_back("no cgroup figures: " + t.cgroup_note);
 
   StopSignals stop;

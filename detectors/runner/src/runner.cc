@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -633,10 +634,40 @@ Status decode_full_log_v4(const std::string& data, const std::string& path,
 
 Status for_each_full_log_record(const std::string& data, const std::string& path,
                                 const std::function<void(const FullLogRecord&)>& fn) {
-  if (data.compare(0, 16, "ARENALAB-FULL/4\n") == 0) return decode_full_log_v4(data, path, fn);
-  if (data.compare(0, 16, "ARENALAB-FULL/3\n") == 0) return decode_full_log_v3(data, path, fn);
-  if (data.compare(0, 16, "ARENALAB-FULL/2\n") == 0) return decode_full_log_v2(data, path, fn);
-  return make_error(printable(path) + ": not an arenalab full log (expected ARENALAB-FULL/4)");
+  decltype(&decode_full_log_v4) decode = nullptr;
+  if (data.compare(0, 16, "ARENALAB-FULL/4\n") == 0) decode = decode_full_log_v4;
+  if (data.compare(0, 16, "ARENALAB-FULL/3\n") == 0) decode = decode_full_log_v3;
+  if (data.compare(0, 16, "ARENALAB-FULL/2\n") == 0) decode = decode_full_log_v2;
+  if (!decode)
+    return make_error(printable(path) + ": not an arenalab full log (expected ARENALAB-FULL/4)");
+  // Sizes a program can have been given: no allocator returns a block of more than PTRDIFF_MAX
+  // (SIZE_MAX / 2) bytes (a difference of two pointers into it must fit; glibc, jemalloc and
+  // mimalloc refuse such requests), so a larger size is a damaged log, refused here where every
+  // reader's totals start. The allocations' sum bounds each total a reader keeps (live bytes,
+  // signed in FullLogSummary; a site's bytes): held to PTRDIFF_MAX as well (2^63 bytes, 29
+  // years of allocating at 10 GB/s), none of them wraps.
+  constexpr std::uint64_t kMaxSize = PTRDIFF_MAX;
+  std::uint64_t record = 0, allocated = 0;
+  std::optional<Error> bad;
+  Status st = decode(data, path, [&](const FullLogRecord& r) {
+    if (bad) return;
+    ++record;
+    if (r.tag == 'A') {
+      if (r.size > kMaxSize)
+        bad = make_error(printable(path) + ": record " + std::to_string(record) + " allocates " +
+                         std::to_string(r.size) +
+                         " bytes, more than any allocation can be (PTRDIFF_MAX, " +
+                         std::to_string(kMaxSize) + ")");
+      else if (r.size > kMaxSize - allocated)
+        bad = make_error(printable(path) + ": record " + std::to_string(record) +
+                         " brings the allocations' sum past PTRDIFF_MAX bytes (a damaged log)");
+      if (bad) return;
+      allocated += r.size;
+    }
+    fn(r);
+  });
+  if (bad) return *bad;
+  return st;
 }
 
 Result<FullLogSummary> read_full_log(const std::string& path) {

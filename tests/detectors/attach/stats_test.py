@@ -297,6 +297,13 @@ def case_reattach(args):
                       f"{tag}: exit {p.returncode}; {p.stderr}")
                 check(len(said) == 1 and "level rss (nothing injected)" in said[0] and
                       "already has an arenalab agent sampling" in said[0], f"{tag}: {p.stderr}")
+                # The attaching line names the level the process is watched at, once it is
+                # known: after the fallback's line, rss, never the stats it was not.
+                lines = p.stderr.splitlines()
+                attaching = [k for k, x in enumerate(lines) if "attaching to pid" in x]
+                check(len(attaching) == 1 and "level rss, nothing injected" in
+                      lines[attaching[0]] and attaching[0] > lines.index(said[0]),
+                      f"{tag}: {p.stderr}")
                 header, samples = timeline(os.path.join(default_out, "timeline.jsonl"))
                 with open(os.path.join(default_out, "attach.json")) as f:
                     rec = json.load(f)

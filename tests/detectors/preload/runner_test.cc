@@ -192,6 +192,49 @@ TEST(Runner, FullModeLogBalances) {
   EXPECT_LE(cut->allocs, log->allocs);
 }
 
+// Sizes past what an allocation can be (three 2^63-byte 'A' records read as "live at the peak
+// 8388608.0 TiB", the totals wrapped) and a sum past PTRDIFF_MAX: refused by the decoder with a
+// line naming the file and the record, so that no reader's total wraps.
+TEST(Runner, FullLogRefusesSizesPastTheAddressSpace) {
+  const std::string dir = temp_dir("full-log-sizes");
+  fs::create_directories(dir);
+  auto v2_log = [&](const std::string& name, std::uint64_t size, int count) {
+    std::string d = "ARENALAB-FULL/2\n";
+    auto put = [&](auto v) { d.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    for (int k = 0; k < count; ++k) {
+      d += 'A';
+      put(std::uint64_t(1000 + k));           // ns
+      put(std::uint64_t(0x10000 * (k + 1)));  // ptr
+      put(size);
+      put(runner::kFullLogNoStack);
+    }
+    std::ofstream(dir + "/" + name, std::ios::binary) << d;
+    return dir + "/" + name;
+  };
+  const std::string huge = v2_log("huge.bin", std::uint64_t(1) << 63, 3);
+  auto log = runner::read_full_log(huge);
+  ASSERT_FALSE(log.ok()) << "allocated " << log->allocated_bytes;
+  EXPECT_EQ(log.error().message, huge +
+                                     ": record 1 allocates 9223372036854775808 bytes, more than "
+                                     "any allocation can be (PTRDIFF_MAX, 9223372036854775807)");
+  // Each size possible, their sum not: the fourth 2^61 reaches 2^63.
+  const std::string sum = v2_log("sum.bin", std::uint64_t(1) << 61, 5);
+  auto records = runner::read_full_log_records(sum);
+  ASSERT_TRUE(records.ok()) << records.error().message;
+  int seen = 0;
+  auto st = runner::for_each_full_log_record(*records, sum, [&](const auto&) { ++seen; });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            sum + ": record 4 brings the allocations' sum past PTRDIFF_MAX bytes (a damaged log)");
+  EXPECT_EQ(seen, 3);
+  // Three of them fit: read whole.
+  auto fits = runner::read_full_log(v2_log("fits.bin", std::uint64_t(1) << 61, 3));
+  ASSERT_TRUE(fits.ok()) << fits.error().message;
+  EXPECT_EQ(fits->allocated_bytes, 3 * (std::uint64_t(1) << 61));
+  EXPECT_EQ(fits->live_bytes, 3 * (std::int64_t(1) << 61));
+  fs::remove_all(dir);
+}
+
 // An existing directory: refused when not empty (the target never starts), emptied under
 // kEmpty, and under the library default only the runner's own files and any symlink go.
 TEST(Runner, ExistingOutputDirectory) {

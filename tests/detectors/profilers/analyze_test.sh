@@ -16,7 +16,9 @@
 #     cached_window 100 each;
 #  4. --at 1: a "live at 1.0 s" table where leak_some_records holds part of its peak (more than
 #     0, less than 25.0 MiB), and live-at.folded/.svg with it as the widest stack;
-#  5. a directory without allocs.bin: one line on stderr, exit 1;
+#  5. a directory without allocs.bin: one line on stderr, exit 1; a log of three 2^63-byte
+#     allocations (once read as "live at the peak 8388608.0 TiB", exit 0): one line naming the
+#     file and record 1, exit 1, no flame graph written;
 #  6. arenalab profile --profiler interposer --full (one command: full mode, then analyze's
 #     code path): exit 0, the same figures as in 1-3, and exactly the text `arenalab analyze`
 #     prints for its directory; --full with another profiler is a usage error (exit 2).
@@ -98,6 +100,18 @@ mkdir -p "$out/empty"
 err=$("$arenalab" analyze "$out/empty" 2>&1 >/dev/null); rc=$?
 if [[ $rc -ne 1 || $(printf '%s\n' "$err" | wc -l) -ne 1 || $err != *allocs.bin* ]]; then
   echo "FAIL: analyze of a directory without allocs.bin: exit $rc, '$err'"; fail=1
+fi
+mkdir -p "$out/huge"
+python3 -c '
+import struct, sys
+d = b"ARENALAB-FULL/2\n"
+for k in range(3):
+    d += b"A" + struct.pack("<QQQI", 1000 + k, 0x10000 * (k + 1), 1 << 63, 0xffffffff)
+open(sys.argv[1], "wb").write(d)' "$out/huge/allocs.bin"
+err=$("$arenalab" analyze "$out/huge" 2>&1 >/dev/null); rc=$?
+if [[ $rc -ne 1 || $(printf '%s\n' "$err" | wc -l) -ne 1 || $err != *"$out/huge/allocs.bin: record 1 allocates 9223372036854775808 bytes"* ||
+      -e $out/huge/peak.svg ]]; then
+  echo "FAIL: analyze of a log of 2^63-byte allocations: exit $rc, '$err'"; fail=1
 fi
 
 "$arenalab" profile --profiler interposer --full -q --out "$out/pf" -- "$prog" --seconds 2 \

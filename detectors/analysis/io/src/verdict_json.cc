@@ -60,6 +60,7 @@ verdict_file::Trend trend_of(const Trend& t) {
   f.p_min = finite(t.p_min);
   f.growth_pct = finite(t.growth_pct);
   f.rising = t.rising;
+  if (t.onset_ms) f.onset_ms = finite(*t.onset_ms);
   return f;
 }
 

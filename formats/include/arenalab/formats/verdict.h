@@ -34,6 +34,9 @@ struct Trend {
   std::optional<double> p_median, p_min;     // the trend test's p-values
   std::optional<double> growth_pct;
   bool rising = false;
+  // Where a drift beneath registered cycles starts, when the trend was read from that onset
+  // (slope and growth_pct are then the rate after it and the growth from it); else absent.
+  std::optional<double> onset_ms;
   bool operator==(const Trend&) const = default;
 };
 

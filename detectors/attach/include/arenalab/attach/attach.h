@@ -74,6 +74,9 @@ struct Options {
   std::string out_dir;        // empty: ./arenalab-attach-<pid> (created)
   // Called after each sample with the timeline path (a valid prefix at every call).
   std::function<void(double elapsed_ms, const std::string& timeline_path)> on_sample;
+  // Called once, when the level is in place and before the first sample (stats, count, sample:
+  // the agent loaded; rss: the timeline begun), so that what is said names the level watched.
+  std::function<void(Level level)> on_attached;
 };
 
 // Level stats: how the agent got in, and out.
