@@ -71,6 +71,11 @@ int run_watch(Args& a) {
   // shows its last verdict and sample, so the rows are read and classified once, not twice.
   LivePace pace(a.live_every_s * 1000);  // later when a line's CPU is more than its share
   LiveVerdict live;
+  // With --metrics, the exporter may serve the same classification at two lines (it defers a
+  // classification that would take more than its CPU share): a repeat is shown as it was and
+  // never counts toward settling, which asks two classifications 3 s apart to agree.
+  std::uint64_t shown_classification = 0;
+  std::string shown;
   std::unique_ptr<analysis::LiveSignals> tail;
   std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
   a.run.tick_ms = 500;
@@ -79,11 +84,14 @@ int run_watch(Args& a) {
       if (!pace.due(p.elapsed_ms)) return;
       std::optional<analysis::Classification> c;
       std::optional<timeline::Sample> sample;
+      bool repeat = false;
       {
         LivePace::Line line(pace, p.elapsed_ms);
         if (metrics) {
           auto latest = metrics->latest();
           if (!latest) return;
+          repeat = shown_classification == latest->classification;
+          shown_classification = latest->classification;
           c = std::move(latest->verdict);
           sample = std::move(latest->last);
         } else {
@@ -94,7 +102,7 @@ int run_watch(Args& a) {
           sample = *tail->last();
         }
       }
-      const std::string shown = live.show(*c, p.elapsed_ms, 0.5 * a.run.tick_ms);
+      if (!repeat) shown = live.show(*c, p.elapsed_ms, 0.5 * a.run.tick_ms);
       // The program's own gauges (arenalab_gauge_set), beside RSS: e.g. an off-heap store's
       // bytes in use. Gauges are published as byte counts.
       const timeline::Sample& last = *sample;

@@ -36,6 +36,7 @@ struct Exporter::Impl {
   LivePace pace{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::optional<analysis::Classification> verdict;
+  std::uint64_t classifications = 0;  // how many `verdict` has been: Latest::classification
 
   // Every gauge from the last sample (none: only the verdict's), the verdict from `c`, and the
   // count of samples. The caller holds mu.
@@ -162,6 +163,7 @@ void Exporter::update_from(pid_t pid, const std::string& timeline_path,
   if (!m.verdict || m.pace.due(now_ms)) {
     LivePace::Line line(m.pace, now_ms);
     m.verdict = analysis::classify(m.tail->signals(), o);
+    ++m.classifications;
   }
   m.set(pid, &*m.tail->last(), m.tail->samples(), *m.verdict);
 }
@@ -175,7 +177,7 @@ std::optional<Exporter::Latest> Exporter::latest() const {
   std::lock_guard lock(impl_->mu);
   const Impl& m = *impl_;
   if (!m.verdict || !m.tail || !m.tail->last()) return std::nullopt;
-  return Latest{*m.verdict, *m.tail->last(), m.tail->samples()};
+  return Latest{*m.verdict, *m.tail->last(), m.tail->samples(), m.classifications};
 }
 
 }  // namespace arenalab::fleet

@@ -159,6 +159,23 @@ TEST(FleetExporter, LatestIsWhatUpdateFromServed) {
       std::string(analysis::verdict_name(latest->verdict.verdict)) + R"("})";
   ASSERT_TRUE(m.count(key)) << key << " missing in\n" << r->body;
   EXPECT_EQ(m.at(key), 1);
+  EXPECT_EQ(latest->classification, 1u);
+  // A classification deferred (here: one a 1e9 ms period) serves the last one again under the
+  // same number, beside the newer sample: watch's live line does not count it toward settling.
+  (*e)->classify_every(1e9);
+  for (int i = 80; i < 100; ++i) {
+    timeline::Sample s;
+    s.t_ms = i * 100;
+    s.rss = 30e6 + i * 1e5;
+    s.live_bytes = 12e6 + i * 1e5;
+    text += timeline::sample_line(s) + "\n";
+  }
+  std::ofstream(path) << text;
+  (*e)->update_from(77, path);
+  const auto again = (*e)->latest();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->samples, 100u);
+  EXPECT_EQ(again->classification, 1u);
   std::remove(path.c_str());
 }
 

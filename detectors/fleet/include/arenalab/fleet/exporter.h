@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,9 @@ class Exporter {
     analysis::Classification verdict;
     timeline::Sample last;
     std::size_t samples = 0;
+    // Which classification `verdict` is (1 for the first): the same number at two calls means
+    // the exporter deferred a new one (its CPU share) and served the last again.
+    std::uint64_t classification = 0;
   };
   std::optional<Latest> latest() const;
 
