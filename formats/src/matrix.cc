@@ -548,20 +548,26 @@ Status write_file_durable(const OutputDir& dir, const std::string& name,
   auto fd = dir.create_temp(name, tmp);
   if (!fd) return fd.error();
   std::size_t done = 0;
+  int err = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(*fd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;  // a write of 0 bytes sets no errno
+      break;
+    }
     done += static_cast<std::size_t>(n);
   }
-  int err = done < content.size() ? (errno ? errno : EIO) : (::fsync(*fd) != 0 ? errno : 0);
+  if (err == 0 && ::fsync(*fd) != 0) err = errno;
   if (::close(*fd) != 0 && err == 0) err = errno;
   if (err != 0) {
     dir.remove(tmp);
     return make_error("cannot write " + dir.path() + "/" + name + ": " + std::strerror(err));
   }
   if (auto s = dir.rename_temp(tmp, name); !s) return s;
-  if (::fsync(dir.fd()) != 0)  // the rename itself reaches the disk
+  // The rename itself reaches the disk. A filesystem that cannot sync a directory (EINVAL,
+  // EROFS: fsync(2)) has nothing to sync: the record is in place, so that is no error.
+  if (::fsync(dir.fd()) != 0 && errno != EINVAL && errno != EROFS)
     return make_error("cannot sync " + dir.path() + ": " + std::strerror(errno));
   return Ok{};
 }
