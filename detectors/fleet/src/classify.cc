@@ -150,7 +150,11 @@ Row classify_target(const Target& t, const analysis::Options& o, double step_s) 
     // The lives that can be told agree: the median one by rate stands for them, its rate too
     // (with an even count the upper of the two middle lives: the row's rate and its reason are
     // one life's).
-    std::vector<const Row*> by_rate = read.begin()->second;
+    // Lives without a rate stand for none when some have one (a growth row keeps a rate).
+    std::vector<const Row*> by_rate;
+    for (const Row* l : read.begin()->second)
+      if (l->rate_bytes_per_day) by_rate.push_back(l);
+    if (by_rate.empty()) by_rate = read.begin()->second;
     std::stable_sort(by_rate.begin(), by_rate.end(), [](const Row* a, const Row* b) {
       return a->rate_bytes_per_day.value_or(0) < b->rate_bytes_per_day.value_or(0);
     });
