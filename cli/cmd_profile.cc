@@ -100,8 +100,8 @@ int run(const Flags& flags) {
   }
   const profile_file::Profile file = profilers::to_profile_file(*report, flags.top);
   // The JSON is always kept beside the dumps; --json prints it instead of the table.
-  // Relative to the directory opened and checked here (run_profile made it): never through a
-  // link, nor by a path looked up again.
+  // Relative to the directory opened and checked here again (run_profile made it): a link
+  // swapped in since is refused by this opening, and nothing is written by path after it.
   Status st = Ok{};
   auto dir = OutputDir::open(report->out_dir, ExistingDir::kAccept);
   if (!dir) st = dir.error();
