@@ -35,6 +35,13 @@ const char* file_kind(mode_t mode) {
 }  // namespace
 
 Result<int> open_input_file(const std::string& path) {
+  // What the path names is looked at before it is opened: opening a device can act (a
+  // watchdog armed, a tape rewound). The open file is checked again below (fstat), for a path
+  // swapped between the two.
+  struct stat before {};
+  if (::stat(path.c_str(), &before) == 0 && !S_ISREG(before.st_mode))
+    return make_error("cannot read " + printable(path) + ": " + file_kind(before.st_mode) +
+                      ", not a regular file");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return make_error("cannot read " + printable(path) + ": " + std::strerror(errno));
   struct stat st {};
