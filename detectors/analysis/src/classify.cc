@@ -1122,8 +1122,12 @@ std::optional<ProfileDrift> profile_drift(
     }
   }
   if (static_cast<double>(cycles) < o.profile_min_cycles) return std::nullopt;
+  // The design rows live in arrays of kMaxColumns: at most 13 pieces beside the intercept,
+  // the drift and the onset, whatever Options::profile_segments asks.
+  constexpr std::size_t kMaxColumns = 16;
   const std::size_t segs = static_cast<std::size_t>(
-      std::clamp(std::floor(median(per_cycle) / 4), 1.0, static_cast<double>(o.profile_segments)));
+      std::clamp(std::floor(median(per_cycle) / 4), 1.0,
+                 static_cast<double>(std::min<int>(o.profile_segments, kMaxColumns - 3))));
   const std::size_t np = segs + 2 + (hinge ? 1 : 0);  // intercept, drift, profile, onset
   const std::size_t tc = hinge ? np - 1 : 1;          // the coefficient tested
   const std::size_t n = ys.size();
@@ -1155,7 +1159,7 @@ std::optional<ProfileDrift> profile_drift(
     std::vector<double> beta(np), res(n);
     double phi = 0, var_b = 0, var_sum = 0;
     std::size_t used = 0;
-    std::array<double, 16> ci{}, cp{};
+    std::array<double, kMaxColumns> ci{}, cp{};
     // Pass 0: OLS, then the spikes left out; passes 1-3: GLS with phi from the residuals before.
     for (int pass = 0; pass < 4; ++pass) {
       std::vector<double> xtx(np * np, 0.0), xty(np, 0.0);
@@ -1166,7 +1170,7 @@ std::optional<ProfileDrift> profile_drift(
         if (!keep[i]) continue;
         row(i, ci.data());
         const double yi = ys[i] - ym;
-        std::array<double, 16> w{};
+        std::array<double, kMaxColumns> w{};
         double zy = yi;
         if (prev < n && phi > 0) {
           const double rho = std::pow(phi, std::max(1.0, (ts[i] - ts[prev]) / dl->dt));
