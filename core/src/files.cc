@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "arenalab/core/sizes.h"
 #include "arenalab/core/text.h"
 
 namespace arenalab {
@@ -64,8 +65,8 @@ Result<int> open_input_file(const std::string& path) {
   return fd;
 }
 
-Result<std::string> read_file(const std::string& path) {
-  auto fd = open_input_file(path);
+Result<std::string> read_file(const std::string& path, std::uint64_t max_bytes, const char* what) {
+  auto fd = open_input_file(path);  // a FIFO, device or directory: refused, never waited on
   if (!fd) return fd.error();
   std::string out;
   char chunk[1 << 16];
@@ -79,9 +80,19 @@ Result<std::string> read_file(const std::string& path) {
     }
     if (n == 0) break;
     out.append(chunk, static_cast<std::size_t>(n));
+    if (out.size() > max_bytes) {
+      ::close(*fd);
+      return make_error(
+          printable(path) + ": larger than " + format_bytes(static_cast<double>(max_bytes)) + " (" +
+          std::to_string(max_bytes) + " bytes), the limit for " + what + " (not read)");
+    }
   }
   ::close(*fd);
   return out;
+}
+
+Result<std::string> read_file(const std::string& path) {
+  return read_file(path, UINT64_MAX, "a file");
 }
 
 Status make_directories(const std::string& path) {

@@ -125,30 +125,10 @@ std::vector<std::string> utf8_escaped(const std::vector<std::string>& v) {
 }
 
 Result<nlohmann::json> read_json_file(const std::string& path, std::uint64_t max_bytes) {
-  auto fd = open_input_file(path);  // a FIFO, device or directory: refused, never waited on
-  if (!fd) return fd.error();
-  std::string text;
-  char chunk[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(*fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(*fd);
-      return make_error("cannot read " + printable(path) + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(chunk, static_cast<std::size_t>(n));
-    if (text.size() > max_bytes) {
-      ::close(*fd);
-      return make_error(
-          printable(path) + ": larger than " + format_bytes(static_cast<double>(max_bytes)) + " (" +
-          std::to_string(max_bytes) + " bytes), the limit for a JSON document (not read)");
-    }
-  }
-  ::close(*fd);
+  auto text = read_file(path, max_bytes, "a JSON document");
+  if (!text) return text.error();
   try {
-    return nlohmann::json::parse(text);
+    return nlohmann::json::parse(*text);
   } catch (const nlohmann::json::exception& e) {
     return make_error(printable(path) + ": not valid JSON: " + printable(e.what()));
   }

@@ -3,6 +3,7 @@
 // half a result), and where arenalab's installed data lives relative to its executables.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ Result<int> open_input_file(const std::string& path);
 
 // The whole regular file `path` (open_input_file: a FIFO, device or directory is refused).
 Result<std::string> read_file(const std::string& path);
+// The same, at most max_bytes: a larger file is an error naming the limit, "the limit for
+// `what`" (read_json_file: "a JSON document"), and nothing of it is kept.
+Result<std::string> read_file(const std::string& path, std::uint64_t max_bytes, const char* what);
 
 // Writes `content` to path.tmp.<random> (made with O_EXCL|O_NOFOLLOW) then renames it over `path`.
 Status write_file_atomic(const std::string& path, const std::string& content);
