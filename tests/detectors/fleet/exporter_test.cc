@@ -136,15 +136,18 @@ TEST(FleetExporter, LatestIsWhatUpdateFromServed) {
   std::string text = timeline::header_line(h) + "\n";
   std::ofstream(path) << text;
   (*e)->update_from(77, path);
-  EXPECT_FALSE((*e)->latest());  // no sample yet: nothing to show
-  for (int i = 0; i < 80; ++i) {
-    timeline::Sample s;
-    s.t_ms = i * 100;
-    s.rss = 30e6 + i * 1e5;
-    s.live_bytes = 12e6 + i * 1e5;
-    text += timeline::sample_line(s) + "\n";
-  }
-  std::ofstream(path) << text;
+  EXPECT_FALSE((*e)->latest());          // no sample yet: nothing to show
+  auto append = [&](int from, int to) {  // samples [from, to): a steady rise
+    for (int i = from; i < to; ++i) {
+      timeline::Sample s;
+      s.t_ms = i * 100;
+      s.rss = 30e6 + i * 1e5;
+      s.live_bytes = 12e6 + i * 1e5;
+      text += timeline::sample_line(s) + "\n";
+    }
+    std::ofstream(path) << text;
+  };
+  append(0, 80);
   (*e)->update_from(77, path);
   const auto latest = (*e)->latest();
   ASSERT_TRUE(latest);
@@ -163,14 +166,7 @@ TEST(FleetExporter, LatestIsWhatUpdateFromServed) {
   // A classification deferred (here: one a 1e9 ms period) serves the last one again under the
   // same number, beside the newer sample: watch's live line does not count it toward settling.
   (*e)->classify_every(1e9);
-  for (int i = 80; i < 100; ++i) {
-    timeline::Sample s;
-    s.t_ms = i * 100;
-    s.rss = 30e6 + i * 1e5;
-    s.live_bytes = 12e6 + i * 1e5;
-    text += timeline::sample_line(s) + "\n";
-  }
-  std::ofstream(path) << text;
+  append(80, 100);
   (*e)->update_from(77, path);
   const auto again = (*e)->latest();
   ASSERT_TRUE(again);
