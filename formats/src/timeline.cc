@@ -374,8 +374,7 @@ Result<bool> scan_timeline(const std::string& path, const std::function<void(Hea
       if (!s) {
         // Only the very last line may be cut short by a kill: then it is not JSON at all and
         // has no newline. A whole last line that is damaged is said, as any other line.
-        if (!*more && in->last_unterminated() &&
-            s.error().message.rfind("not valid JSON", 0) == 0)
+        if (!*more && in->last_unterminated() && s.error().message.rfind("not valid JSON", 0) == 0)
           return true;
         return make_error(file + ":" + std::to_string(this_line) + ": " + s.error().message);
       }
