@@ -192,23 +192,14 @@ TEST(ClassifierCorpus, ConfusionMatrixMeetsAcceptance) {
 // noise at phi 0.86). Without a drift from an onset of its own among the candidates, live_bytes
 // read "approaches a bound" and the run unresolved.
 TEST(Issue19, LateOnsetBeneathAWarmUpIsALeak) {
-  synthetic::Generator gen(1);
-  const std::pair<Kind, int> plan[] = {{Kind::kStable, 500}, {Kind::kLeak, 1500}};
-  int index = 0;
-  for (const auto& [k, count] : plan)
-    for (int i = 0; i < count; ++i) {
-      const auto c = gen.make(k);
-      if (++index != 1507) continue;
-      ASSERT_EQ(c.shape, "leak/steps+late+warmup");
-      const auto s = classify_series(c.signals.live_bytes);
-      EXPECT_EQ(s.verdict, Verdict::kLeak) << s.reason;
-      EXPECT_NE(s.reason.find("onset of its own"), std::string::npos) << s.reason;
-      const auto v = classify(c.signals);
-      EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
-      EXPECT_EQ(contradiction(v), "") << v.reason;
-      return;
-    }
-  FAIL() << "the draw was not reached";
+  const auto c = synthetic::corpus_leak_draw(1, 1507);
+  ASSERT_EQ(c.shape, "leak/steps+late+warmup");
+  const auto s = classify_series(c.signals.live_bytes);
+  EXPECT_EQ(s.verdict, Verdict::kLeak) << s.reason;
+  EXPECT_NE(s.reason.find("onset of its own"), std::string::npos) << s.reason;
+  const auto v = classify(c.signals);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+  EXPECT_EQ(contradiction(v), "") << v.reason;
 }
 
 // A leak that starts late beneath a registered sawtooth, found by the drift with an onset of its
@@ -216,35 +207,26 @@ TEST(Issue19, LateOnsetBeneathAWarmUpIsALeak) {
 // draw 723 (leak/steps+late+sawtooth, +2.0 % of the base level). Its rate and growth are
 // measured from the onset, and the reason says so, never "over the window".
 TEST(Issue19, OnsetBeneathASawtoothSaysWhereTheLeakStarts) {
-  synthetic::Generator gen(20260505);
-  const std::pair<Kind, int> plan[] = {{Kind::kStable, 500}, {Kind::kLeak, 1500}};
-  int index = 0;
-  for (const auto& [k, count] : plan)
-    for (int i = 0; i < count; ++i) {
-      const auto c = gen.make(k);
-      if (++index != 723) continue;
-      ASSERT_EQ(c.shape, "leak/steps+late+sawtooth");
-      const auto v = classify(c.signals);
-      EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
-      EXPECT_EQ(contradiction(v), "") << v.reason;
-      int from_onset = 0, quoted = 0;  // rows read from an onset; of them quoted by the verdict
-      for (const auto& e : v.evidence) {
-        if (!e.v.whole.onset_ms || e.v.verdict != Verdict::kLeak) continue;
-        ++from_onset;
-        char words[96];
-        std::snprintf(words, sizeof words, "grows steadily from t=%.1f s on, beneath a sawtooth",
-                      *e.v.whole.onset_ms / 1000.0);
-        EXPECT_EQ(e.v.reason.rfind(words, 0), 0u) << e.signal << ": " << e.v.reason;
-        EXPECT_EQ(e.v.reason.find("over the window"), std::string::npos) << e.v.reason;
-        EXPECT_GT(*e.v.whole.onset_ms, e.v.whole.t0_ms) << e.v.reason;
-        EXPECT_DOUBLE_EQ(e.v.rate, e.v.whole.slope) << e.v.reason;
-        quoted += v.reason.find(e.signal + " " + e.v.reason) != std::string::npos;
-      }
-      EXPECT_GE(from_onset, 1) << v.reason;
-      EXPECT_EQ(quoted, 1) << v.reason;
-      return;
-    }
-  FAIL() << "the draw was not reached";
+  const auto c = synthetic::corpus_leak_draw(20260505, 723);
+  ASSERT_EQ(c.shape, "leak/steps+late+sawtooth");
+  const auto v = classify(c.signals);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+  EXPECT_EQ(contradiction(v), "") << v.reason;
+  int from_onset = 0, quoted = 0;  // rows read from an onset; of them quoted by the verdict
+  for (const auto& e : v.evidence) {
+    if (!e.v.whole.onset_ms || e.v.verdict != Verdict::kLeak) continue;
+    ++from_onset;
+    char words[96];
+    std::snprintf(words, sizeof words, "grows steadily from t=%.1f s on, beneath a sawtooth",
+                  *e.v.whole.onset_ms / 1000.0);
+    EXPECT_EQ(e.v.reason.rfind(words, 0), 0u) << e.signal << ": " << e.v.reason;
+    EXPECT_EQ(e.v.reason.find("over the window"), std::string::npos) << e.v.reason;
+    EXPECT_GT(*e.v.whole.onset_ms, e.v.whole.t0_ms) << e.v.reason;
+    EXPECT_DOUBLE_EQ(e.v.rate, e.v.whole.slope) << e.v.reason;
+    quoted += v.reason.find(e.signal + " " + e.v.reason) != std::string::npos;
+  }
+  EXPECT_GE(from_onset, 1) << v.reason;
+  EXPECT_EQ(quoted, 1) << v.reason;
 }
 
 }  // namespace

@@ -72,4 +72,13 @@ class Generator {
   std::mt19937_64 rng_;
 };
 
+// The corpus test's draw number `index` (counted from 1) of `seed` among its first two kinds,
+// 500 stable series then the leaks, as ClassifierCorpus draws them: the tests that pin one
+// series of the corpus take it from here.
+inline Case corpus_leak_draw(std::uint64_t seed, int index) {
+  Generator gen(seed);
+  for (int i = 1; i < index; ++i) gen.make(i <= 500 ? Kind::kStable : Kind::kLeak);
+  return gen.make(index <= 500 ? Kind::kStable : Kind::kLeak);
+}
+
 }  // namespace arenalab::analysis::synthetic
