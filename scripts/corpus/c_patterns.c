@@ -869,6 +869,202 @@ static void m_setenv(void) {
     nap(0.01);
   }
 }
+// ---- probe11's patterns ----
+// a leak never touched: RATE B/s of 256 KiB blocks kept and never written (beyond what the
+// allocator writes itself), churn beside them: what the program holds grows, RSS hardly (leak)
+static void m_untouched(long rate) {
+  double due = 0, end = now() + T;
+  while (now() < end) {
+    for (due += rate / 10.0; due >= 262144; due -= 262144)
+      if (!malloc(262144)) abort();
+    churn(100);
+    nap(0.1);
+  }
+}
+// the program's own free list: every 0.5 s a burst needs a random number (0..MAX KiB, default
+// 32768) of 1 KiB nodes, taken from the free list or malloc'd when it is empty, then all put
+// back on the list, never freed: what it holds is the largest burst so far (bounded by MAX)
+static void m_freelist(long max_kib) {
+  if (max_kib <= 0) max_kib = 32768;
+  void* head = 0;
+  void** burst = malloc((size_t)max_kib * sizeof *burst);
+  unsigned seed = 7;
+  double end = now() + T;
+  while (now() < end) {
+    long k = (long)(rand_r(&seed) % (unsigned)(max_kib + 1));
+    for (long i = 0; i < k; i++) {
+      void* n = head;
+      if (n)
+        head = *(void**)n;
+      else
+        n = malloc(1024);
+      memset(n, 6, 1024);
+      burst[i] = n;
+    }
+    for (long i = 0; i < k; i++) {
+      *(void**)burst[i] = head;
+      head = burst[i];
+    }
+    churn(100);
+    nap(0.5);
+  }
+}
+// a leaking worker replaced: a worker thread churns and keeps RATE B/s of 512 B blocks, exits
+// after LIFE s (default 2) and a new one takes its place (glibc hands it an arena again): leak
+static double worker_rate, worker_life;
+static void* leaky_worker(void* u) {
+  (void)u;
+  double due = 0, end = now() + worker_life;
+  while (now() < end) {
+    for (due += worker_rate / 10; due >= 512; due -= 512) memset(malloc(512), 5, 512);
+    churn(100);
+    nap(0.1);
+  }
+  return 0;
+}
+static void m_workerleak(long rate, long life) {
+  worker_rate = (double)rate;
+  worker_life = life > 0 ? (double)life : 2;
+  double end = now() + T;
+  while (now() < end) {
+    pthread_t t;
+    if (pthread_create(&t, 0, leaky_worker, 0)) abort();
+    pthread_join(t, 0);
+  }
+}
+// a leak cleaned up at exit: RATE B/s of 512 B blocks kept on a list for the whole window (never
+// freed while running), all freed at the end, then 1 s idle before exit (a program whose
+// destructors free its ever-growing structure at shutdown)
+static void m_exitfree(long rate) {
+  void** v = 0;
+  size_t n = 0, cap = 0;
+  double due = 0, end = now() + T;
+  while (now() < end) {
+    for (due += rate / 10.0; due >= 512; due -= 512) {
+      if (n == cap) v = realloc(v, (cap = cap ? 2 * cap : 4096) * sizeof *v);
+      memset(v[n++] = malloc(512), 5, 512);
+    }
+    churn(100);
+    nap(0.1);
+  }
+  for (size_t i = 0; i < n; i++) free(v[i]);
+  free(v);
+  nap(1);
+}
+// a one-off spike: churn throughout; at 20 % of the window SIZE MiB (default 400) of 4 KiB
+// blocks allocated and touched, held 1 s, all freed; then the same churn to the end (no leak)
+static void m_spike(long size_mib) {
+  if (size_mib <= 0) size_mib = 400;
+  size_t nb = (size_t)size_mib * 256;
+  double start = now(), end = start + T;
+  int done = 0;
+  while (now() < end) {
+    if (!done && now() >= start + 0.2 * T) {
+      void** v = malloc(nb * sizeof *v);
+      for (size_t i = 0; i < nb; i++) memset(v[i] = malloc(4096), 2, 4096);
+      nap(1);
+      for (size_t i = 0; i < nb; i++) free(v[i]);
+      free(v);
+      done = 1;
+    }
+    churn(200);
+    nap(0.1);
+  }
+}
+// a period near the sampling interval: SIZE MiB (default 64) of 64 KiB blocks allocated,
+// touched, held half of PERIOD ms (default 190) and freed, over and over (bounded)
+static void m_alias(long size_mib, long period_ms) {
+  if (size_mib <= 0) size_mib = 64;
+  if (period_ms <= 0) period_ms = 190;
+  size_t nb = (size_t)size_mib * 16;
+  void** v = malloc(nb * sizeof *v);
+  double end = now() + T;
+  while (now() < end) {
+    for (size_t i = 0; i < nb; i++) touch(v[i] = malloc(65536), 65536);
+    nap(period_ms / 2000.0);
+    for (size_t i = 0; i < nb; i++) free(v[i]);
+    nap(period_ms / 2000.0);
+  }
+}
+// a queue between threads: a producer enqueues IN B/s of 1 KiB messages (malloc'd in its
+// thread), a consumer dequeues and frees OUT B/s of them (in its own): OUT >= IN keeps the queue
+// near empty (stable; every block freed by a thread that did not allocate it), OUT < IN is a
+// backlog that grows at IN - OUT B/s without bound (leak)
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
+static void** q_buf;
+static size_t q_head, q_tail, q_cap;
+static double q_out, q_end;
+static void* q_consumer(void* u) {
+  (void)u;
+  double due = 0;
+  while (now() < q_end) {
+    for (due += q_out / 10; due >= 1024; due -= 1024) {
+      pthread_mutex_lock(&q_mu);
+      void* m = q_head < q_tail ? q_buf[q_head++ % q_cap] : 0;
+      pthread_mutex_unlock(&q_mu);
+      if (!m) {
+        due = 0;
+        break;
+      }
+      free(m);
+    }
+    nap(0.1);
+  }
+  return 0;
+}
+static void m_queue(long in, long out) {
+  q_cap = 1 << 22;  // 4 M messages: 4 GiB of backlog, more than any window here
+  q_buf = malloc(q_cap * sizeof *q_buf);
+  q_out = (double)out;
+  q_end = now() + T;
+  pthread_t c;
+  if (pthread_create(&c, 0, q_consumer, 0)) abort();
+  double due = 0;
+  while (now() < q_end) {
+    for (due += in / 10.0; due >= 1024; due -= 1024) {
+      void* m = malloc(1024);
+      memset(m, 8, 1024);
+      pthread_mutex_lock(&q_mu);
+      if (q_tail - q_head < q_cap) q_buf[q_tail++ % q_cap] = m;
+      pthread_mutex_unlock(&q_mu);
+    }
+    nap(0.1);
+  }
+  pthread_join(c, 0);
+}
+// streams opened and never closed: every 50 ms a temp file fopen'd, written (its 4 KiB stdio
+// buffer malloc'd), unlinked, never fclose'd: the FILE and its buffer leak (~90 KiB/s, up to
+// the descriptor limit)
+static void m_fopenleak(void) {
+  double end = now() + T;
+  char path[64];
+  int k = 0;
+  while (now() < end) {
+    snprintf(path, sizeof path, "/tmp/probe-fopen-%d-%d", (int)getpid(), k++);
+    FILE* f = fopen(path, "w+");
+    if (f) {
+      fputs("probe\n", f);
+      unlink(path);
+    }
+    churn(50);
+    nap(0.05);
+  }
+}
+// survivors kept for good: every 0.5 s a burst of SIZE MiB (default 8) of 512 B blocks, all
+// freed but 64 picked at random, which are kept to the end (never freed): the books grow 64 KiB/s
+// while each survivor pins its page among the freed ones (leak; RSS grows faster than the books)
+static void m_fragleak(long size_mib) {
+  if (size_mib <= 0) size_mib = 8;
+  size_t nb = (size_t)size_mib * 2048;
+  void** v = malloc(nb * sizeof *v);
+  double end = now() + T;
+  while (now() < end) {
+    for (size_t i = 0; i < nb; i++) memset(v[i] = malloc(512), 4, 512);
+    for (int k = 0; k < 64; k++) v[(size_t)rand() % nb] = 0;  // kept: only the list forgets them
+    for (size_t i = 0; i < nb; i++) free(v[i]);
+    nap(0.5);
+  }
+}
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
@@ -956,6 +1152,24 @@ int main(int argc, char** argv) {
     m_stepdown(a, b);
   else if (!strcmp(m, "setenv"))
     m_setenv();
+  else if (!strcmp(m, "untouched"))
+    m_untouched(a);
+  else if (!strcmp(m, "freelist"))
+    m_freelist(a);
+  else if (!strcmp(m, "workerleak"))
+    m_workerleak(a, b);
+  else if (!strcmp(m, "exitfree"))
+    m_exitfree(a);
+  else if (!strcmp(m, "spike"))
+    m_spike(a);
+  else if (!strcmp(m, "alias"))
+    m_alias(a, b);
+  else if (!strcmp(m, "queue"))
+    m_queue(a, b);
+  else if (!strcmp(m, "fopenleak"))
+    m_fopenleak();
+  else if (!strcmp(m, "fragleak"))
+    m_fragleak(a);
   else {
     fprintf(stderr, "probe: unknown mode %s\n", m);
     return 2;

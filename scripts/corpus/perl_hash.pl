@@ -2,8 +2,10 @@
 # Recorded corpus: a perl hash. leak: gains RATE KiB/s of 1 KiB strings that are never deleted;
 # churn: a 32 MiB working set (built in the first half second) whose entries are replaced at
 # RATE KiB/s, old ones deleted (stable); free90: RATE MiB of 100-byte strings built in 3 s, then
-# nine keys in ten deleted (the survivors scattered over the heap) and idle (not a leak).
-# usage: perl perl_hash.pl leak|churn|free90 RATE SECONDS
+# nine keys in ten deleted (the survivors scattered over the heap) and idle (not a leak); cap:
+# gains RATE KiB/s of 1 KiB strings like leak, but past 8192 entries (8 MiB) deletes the oldest
+# for every new one (a cache under a cap, full at 8192 / RATE s: bounded).
+# usage: perl perl_hash.pl leak|churn|free90|cap RATE SECONDS
 use strict;
 use warnings;
 use Time::HiRes qw(time sleep);
@@ -34,7 +36,7 @@ while ((my $t = time - $t0) < $seconds) {
   my $want = int($rate * $t);
   while ($done < $want) {
     $h{$n++} = ('y' x 999) . chr(65 + $done % 26);
-    if ($mode eq 'churn') { delete $h{$first++}; }
+    if ($mode eq 'churn' || ($mode eq 'cap' && $n - $first > 8192)) { delete $h{$first++}; }
     $done++;
   }
   sleep 0.02;

@@ -12,6 +12,13 @@
 #   sqlcache CACHE_MIB: sqlite3 point reads of random 1 KiB rows (6000 rows/s) from a database
 #       of twice CACHE_MIB (made first by `py_patterns.py sqlcache 0 CACHE_MIB` in $TMPDIR) with
 #       cache_size CACHE_MIB: the page cache fills up to it (bounded)
+#   sqlgrowcache CACHE_MIB: the sqlcache reads on the same database (made first the same way), its
+#       cache_size raised from CACHE_MIB / 8 to CACHE_MIB / 2 at 3 s and to CACHE_MIB at 6 s: the
+#       page cache follows each bound and fills up to the last (bounded)
+#   lrunone RATE: functools.lru_cache(maxsize=None) memoizing a 2 KiB value per unique key at
+#       RATE B/s, dicts churned beside it: the cache grows without bound (leak)
+#   dictclear MIB: a dict gains MIB MiB of 1 KiB values over 4 s, then is cleared, over and
+#       over (a sawtooth back to its baseline: bounded)
 import ctypes, functools, os, random, sqlite3, sys, threading, time
 
 mode, secs = sys.argv[1], float(sys.argv[2])
@@ -98,6 +105,41 @@ elif mode == "sqlcache":
             for _ in range(600):
                 db.execute("select v from t where id = ?", (random.randrange(rows),)).fetchone()
             time.sleep(0.1)
+elif mode == "sqlgrowcache":
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "py_patterns-sqlcache-%d.db" % arg)
+    rows = 2 * arg * 1024
+    db = sqlite3.connect(path)
+    start, step = time.time(), -1
+    while time.time() < end:
+        s = 0 if time.time() - start < 3 else 1 if time.time() - start < 6 else 2
+        if s != step:
+            step = s
+            db.execute("pragma cache_size = -%d" % (arg * 1024 // (8, 2, 1)[s]))
+        for _ in range(600):
+            db.execute("select v from t where id = ?", (random.randrange(rows),)).fetchone()
+        time.sleep(0.1)
+elif mode == "lrunone":
+    @functools.lru_cache(maxsize=None)
+    def value(k):
+        return bytes(2048)
+    churn, k = {}, 0
+    while time.time() < end:
+        for _ in range(arg // 10 // 2048):
+            value(k)
+            k += 1
+        for i in range(2000):
+            churn[i % 700] = (i, str(i) * 3)
+        time.sleep(0.1)
+elif mode == "dictclear":
+    d, k = {}, 0
+    per_tick = (arg << 20) // 1024 // 40  # 40 ticks of 100 ms fill it
+    while time.time() < end:
+        for _ in range(40):
+            for _ in range(per_tick):
+                d[k] = bytes(1024)
+                k += 1
+            time.sleep(0.1)
+        d.clear()
 else:
     sys.exit("py_patterns: unknown mode " + mode)
 print("py_patterns", mode, "done")
