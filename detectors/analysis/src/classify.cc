@@ -2325,8 +2325,13 @@ void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out) {
     out.reason = out.period_ms > 0
                      ? "oscillates (period " + std::to_string(static_cast<long>(out.period_ms)) +
                            " ms) with no upward trend"
-                     : "moves (interquartile range " + fmt_pct(out.oscillation_pct) +
-                           " of level) with no upward trend";
+                 : out.oscillation_pct >= o.moving_iqr_pct
+                     ? "moves (interquartile range " + fmt_pct(out.oscillation_pct) +
+                           " of level) with no upward trend"
+                     : std::string(out.growth_pct > 0 ? "rose " : "fell ") +
+                           fmt_pct(std::fabs(out.growth_pct)) +
+                           " of level over the window, no upward trend (interquartile range " +
+                           fmt_pct(out.oscillation_pct) + ")";
     out.confidence = (1 - 0.5 * (1 - out.whole.p_median)) *
                      clamp01(static_cast<double>(out.whole.blocks) / kConfidenceBlocks);
   } else {
@@ -4015,7 +4020,16 @@ void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Clas
             ": the allocator keeps freed memory" + settling);
     return;
   }
-  if (held.verdict == Verdict::kBounded || rss.verdict == Verdict::kBounded) {
+  // RSS's own "bounded" speaks for a program whose books are stable only when RSS moved by
+  // bytes that matter - the line retention asks of a rise (min_retention_bytes), here of RSS's
+  // rise or its interquartile range: a small program whose RSS stepped up 132 KiB after a spike it
+  // freed is stable, not a working set that rose and levelled off.
+  const double rss_ref = std::max(std::fabs(rss.level), 1.0);
+  const double rss_moved =
+      std::max(std::fabs(rss.growth_pct), rss.oscillation_pct) / 100.0 * rss_ref;
+  const bool rss_small = held.verdict == Verdict::kStable && rss.verdict == Verdict::kBounded &&
+                         rss_moved < o.min_retention_bytes;
+  if (held.verdict == Verdict::kBounded || (rss.verdict == Verdict::kBounded && !rss_small)) {
     const SeriesVerdict* v = held.verdict == Verdict::kBounded ? &held : &rss;
     set(out, Verdict::kBounded, v->confidence,
         std::string(v == &held ? out.held_signal : out.rss_signal) + " " + v->reason + settling);
@@ -4039,7 +4053,11 @@ void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Clas
     return;
   }
   set(out, Verdict::kStable, std::min(held.confidence, rss.confidence),
-      out.held_signal + " and " + out.rss_signal + ": " + held.reason + settling);
+      out.held_signal + " and " + out.rss_signal + ": " + held.reason +
+          (rss_small ? "; " + out.rss_signal + " moved only " + fmt_bytes(rss_moved) + " (under " +
+                           fmt_bytes(o.min_retention_bytes) + ")"
+                     : std::string()) +
+          settling);
 }
 
 }  // namespace
