@@ -2,7 +2,9 @@
 // arenalab classify DIR|timeline.jsonl [--json] [--limit SIZE] (or --prometheus URL ...:
 // cmd_classify_prometheus.cc): leak, retention, bounded,
 // non-heap-growth, stable or unresolved, with the evidence per signal. Given a DIR, writes
-// DIR/verdict.json (atomically). Exit 0 no leak, 3 leak or non-heap-growth, 4 unresolved.
+// DIR/verdict.json (atomically); a DIR of a --trace-children run (timeline.<pid>.jsonl beside
+// timeline.jsonl) gets the tree's verdict as watch gave it, the worst process deciding the exit.
+// Exit 0 no leak, 3 leak or non-heap-growth, 4 unresolved.
 #include <sys/stat.h>
 
 #include <iostream>
@@ -13,6 +15,7 @@
 #include "arenalab/formats/timeline.h"
 #include "classify_output.h"
 #include "classify_prometheus.h"
+#include "watch_tree.h"
 
 namespace arenalab::cli {
 namespace {
@@ -68,6 +71,16 @@ int run(const Args& a) {
   const auto c = analysis::classify(tl->signals, o);
   auto v = analysis::to_verdict(c, o, tl_path);
   add_projection(v, c, o);
+  // A --trace-children run: the target alone is often a wrapper (sh -c) whose flat series would
+  // hide a leaking child; judge every process's timeline and the tree as watch did.
+  std::optional<TreeVerdict> tree;
+  if (dir) {
+    tree = judge_tree(a.path, tl->header, tl->samples, c, o);
+    if (tree->processes.size() + tree->short_lived + tree->unreadable > 1)
+      v.tree = tree_part(*tree);
+    else
+      tree.reset();
+  }
   if (dir) {
     if (auto w = verdict_file::write_verdict(a.path + "/verdict.json", v); !w) {
       print_error("classify", w.error().message);
@@ -77,8 +90,8 @@ int run(const Args& a) {
   if (a.json)
     std::cout << formats::document_text(verdict_file::to_json(v));
   else
-    std::cout << human_verdict(c, o);
-  return verdict_exit_code(c.verdict);
+    std::cout << human_verdict(c, o) << (tree ? human_tree(*tree) : std::string());
+  return verdict_exit_code(tree ? tree->processes.front().c.verdict : c.verdict);
 }
 
 void setup(CLI::App& root, int& exit_code) {

@@ -28,6 +28,19 @@ expect retention 0 retention
 expect stable 0 stable
 expect short 4 unresolved
 
+# A --trace-children run directory: a stable wrapper (timeline.jsonl) and a leaking child
+# (timeline.<pid>.jsonl). The tree decides as under watch: leak, exit 3, verdict.json's tree.
+mkdir -p "$TMP/tree"
+python3 "$HERE/make_timeline.py" stable "$TMP/tree/timeline.jsonl"
+python3 "$HERE/make_timeline.py" leak "$TMP/tree/timeline.4242.jsonl"
+"$ARENALAB" classify "$TMP/tree" >"$TMP/tree.out" 2>&1
+rc=$?
+[[ $rc -eq 3 ]] || { echo "FAIL tree: exit $rc, want 3"; cat "$TMP/tree.out"; fail=1; }
+grep -q "^tree verdict: leak " "$TMP/tree.out" || { echo "FAIL tree: no tree verdict"; cat "$TMP/tree.out"; fail=1; }
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['verdict']=='stable' and d['tree']['verdict']=='leak', d" \
+  "$TMP/tree/verdict.json" || { echo "FAIL tree: verdict.json"; fail=1; }
+echo "ok tree -> leak (exit $rc)"
+
 # --json on a file path: valid JSON on stdout, nothing written beside it.
 "$ARENALAB" classify "$TMP/leak/timeline.jsonl" --json --limit 1G >"$TMP/j.json"
 rc=$?
