@@ -2214,8 +2214,16 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
       return std::nullopt;
     } else if (out.knee.tail_fraction >= o.min_tail_fraction && out.tail) {
       out.verdict = Verdict::kBounded;
-      out.reason = "rose, then levelled off: no material trend in the " +
-                   fmt_pct(100 * out.knee.tail_fraction) + " of the window after the knee";
+      // A stretch after the knee that falls, significantly and materially, is no level held: say
+      // so (a backlog drained, a cache shrinking), with its rate, never "levelled off".
+      const Trend& tl = *out.tail;
+      out.reason = tl.p_median < o.alpha && tl.slope_hi < 0 && -tl.growth_pct >= o.min_drift_pct
+                       ? "rose, then fell: " + fmt_rate(tl.slope) + " (" + fmt_pct(tl.growth_pct) +
+                             " of level) in the " + fmt_pct(100 * out.knee.tail_fraction) +
+                             " of the window after the knee, no upward trend"
+                       : "rose, then levelled off: no material trend in the " +
+                             fmt_pct(100 * out.knee.tail_fraction) +
+                             " of the window after the knee";
       out.confidence = clamp01(out.knee.tail_fraction / (2 * o.min_tail_fraction)) *
                        clamp01(static_cast<double>(out.tail->blocks) / kConfidenceBlocks) *
                        (1 - 0.5 * (1 - out.tail->p_median));
@@ -3672,7 +3680,16 @@ Baselines baselines(const Inputs& in, const Options& o) {
       // What is kept beyond what the program holds is part of RSS's rise: a gap that rose more
       // than RSS did says held fell by memory that was never resident (a JVM unmapping the
       // reservations it started with: held -340 MiB, RSS +39 MiB), which nothing keeps.
-      b.held_freed = b.kept <= o.footprint_slack * b.rss_rise &&
+      // And RSS must hold what was freed: when RSS falls with held over the window (both
+      // significantly, Sen's interval below 0, RSS at held_rate_ratio of held's rate or faster),
+      // the allocator returns what the program frees as it frees it, and what stays beyond held
+      // is the lag of its decay, not memory it keeps (a backlog drained under jemalloc: held and
+      // rss_anon both -6.5 MiB/s for 23 s, 10 MiB between them).
+      const Trend& hw = held.whole;
+      const Trend& rw = rss.whole;
+      const bool rss_follows = hw.p_median < o.alpha && hw.slope_hi < 0 && rw.p_median < o.alpha &&
+                               rw.slope_hi < 0 && rw.slope <= o.held_rate_ratio * hw.slope;
+      b.held_freed = !rss_follows && b.kept <= o.footprint_slack * b.rss_rise &&
                      f->after_ms >= o.min_tail_fraction * held.duration_ms &&
                      freed >= o.held_rate_ratio * b.kept &&
                      freed / rss_ref * 100.0 >= o.min_rise_pct && freed >= o.min_retention_bytes;
