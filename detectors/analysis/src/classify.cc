@@ -3572,6 +3572,7 @@ struct Baselines {
   bool rss_rose = false;   // material for retention: % of level and bytes
   bool held_back = false;  // held spends its time, or rests, near its baseline
   std::string held_figures;
+  std::string held_back_how = "is back near its baseline";  // which of the two decided
   double kept = 0;          // bytes: the gap RSS - held now above its least early on
   bool held_freed = false;  // held fell from its peak and has not climbed back (held_fell)
   std::string freed_figures;
@@ -3683,6 +3684,10 @@ Baselines baselines(const Inputs& in, const Options& o) {
                                    b.held_rest <= o.held_back_rest * b.rss_rise);
   b.held_figures =
       format_mib(b.held_rise) + " typically, " + format_mib(b.held_rest) + " at its lower quartile";
+  // Back by its lower quartile alone (a program that holds a burst most of the time and rests at
+  // its baseline between bursts): say it rests there, not that it is back near it.
+  if (b.held_back && b.held_rise > o.held_back_median * b.rss_rise)
+    b.held_back_how = "rests at its baseline between bursts";
   // Or did the program free what RSS keeps, and not use it again? Memory kept beyond what the
   // program holds (the gap's rise, b.kept) is retention when the program itself released it:
   // held fell from its peak and, for at least min_tail_fraction of the window since the fall,
@@ -3832,7 +3837,7 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
     if (b.held_back && b.rss_rose) {
       // What the program holds is back near its baseline: the allocator keeps freed memory.
       set(out, Verdict::kRetention, 0.7 * rss.confidence,
-          creep + ", while " + out.held_signal + " is back near its baseline (" + b.held_figures +
+          creep + ", while " + out.held_signal + " " + b.held_back_how + " (" + b.held_figures +
               "): the allocator keeps freed memory");
     } else if (b.held_freed) {
       // It freed most of what is kept and has not used it again (baselines()).
@@ -4044,7 +4049,7 @@ void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Clas
   if (b.rss_rose && b.held_back) {
     set(out, Verdict::kRetention, std::min(rss.confidence + 0.3, 1.0) * held.confidence,
         out.rss_signal + " rose by " + format_mib(b.rss_rise) + " and holds it (" + rss.reason +
-            "), while " + out.held_signal + " is back near its baseline (" + b.held_figures +
+            "), while " + out.held_signal + " " + b.held_back_how + " (" + b.held_figures +
             "): the allocator keeps freed memory" + settling);
     return;
   }

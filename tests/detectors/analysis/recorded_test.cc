@@ -291,5 +291,25 @@ TEST(RecordedRegressions, OutsideMallocOnlyBeyondTheAllocatorsFootprint) {
   fs::remove_all(tmpl);
 }
 
+// Retention decided by held's lower quartile alone (c_patterns alias 25 64 190 under mimalloc:
+// 64 MiB held half of every 190 ms, RSS holding 78 MiB) says the program rests at its baseline
+// between bursts; "back near its baseline (+47.1 MiB typically ...)" contradicted its figures.
+TEST(RecordedRegressions, RetentionByRestsSaysSo) {
+  const auto [files, skip] =
+      recorded_corpus(ARENALAB_REGRESSIONS, "retention__c-alias-64M-190ms__mimalloc");
+  if (!skip.empty()) GTEST_SKIP() << skip;
+  ASSERT_EQ(files.size(), 1u);
+  char tmpl[] = "/tmp/arenalab-regressions-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = decompress(files[0], tmpl);
+  auto tl = timeline::read_timeline(path);
+  fs::remove_all(tmpl);
+  ASSERT_TRUE(static_cast<bool>(tl)) << tl.error().message;
+  const auto c = classify(signals_from_timeline(*tl));
+  EXPECT_EQ(c.verdict, Verdict::kRetention) << c.reason;
+  EXPECT_NE(c.reason.find("rests at its baseline between bursts"), std::string::npos) << c.reason;
+  EXPECT_EQ(c.reason.find("back near its baseline"), std::string::npos) << c.reason;
+}
+
 }  // namespace
 }  // namespace arenalab::analysis
