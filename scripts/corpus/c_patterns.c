@@ -1065,6 +1065,36 @@ static void m_fragleak(long size_mib) {
     nap(0.5);
   }
 }
+// a backlog drained: SIZE MiB (default 200) of 1 KiB messages queued in the first 2 s, then the
+// oldest freed at SIZE / (1.25 T) MiB/s, so 80 % of it is gone at the window's end (what the
+// program holds falls; the allocator may keep what it freed: retention, never growth)
+static void m_drain(long size_mib) {
+  if (size_mib <= 0) size_mib = 200;
+  size_t nb = (size_t)size_mib * 1024, head = 0;
+  void** v = malloc(nb * sizeof *v);
+  double start = now(), end = start + T;
+  for (size_t i = 0; i < nb; i++) {
+    memset(v[i] = malloc(1024), 3, 1024);
+    if (i % 16384 == 0 && now() < start + 2.0 * i / nb) nap(start + 2.0 * i / nb - now());
+  }
+  double due = 0;
+  while (now() < end) {
+    for (due += (double)nb / (1.25 * T) / 10; due >= 1 && head < nb; due -= 1) free(v[head++]);
+    churn(100);
+    nap(0.1);
+  }
+}
+// a daemon: the target forks, its parent exits after 1 s, the child (setsid) runs bigslow(LEVEL
+// MiB, RATE B/s) for the window: the process a user starts is gone, the leak goes on
+static void m_daemon(long level_mib, long rate) {
+  pid_t c = fork();
+  if (c == 0) {
+    setsid();
+    m_bigslow(level_mib, rate);
+    _exit(0);
+  }
+  nap(1);
+}
 int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: probe MODE SECONDS [ARG]\n");
@@ -1170,6 +1200,10 @@ int main(int argc, char** argv) {
     m_fopenleak();
   else if (!strcmp(m, "fragleak"))
     m_fragleak(a);
+  else if (!strcmp(m, "drain"))
+    m_drain(a);
+  else if (!strcmp(m, "daemon"))
+    m_daemon(a, b);
   else {
     fprintf(stderr, "probe: unknown mode %s\n", m);
     return 2;
