@@ -952,20 +952,24 @@ static void m_exitfree(long rate) {
   nap(1);
 }
 // a one-off spike: churn throughout; at 20 % of the window SIZE MiB (default 400) of 4 KiB
-// blocks allocated and touched, held 1 s, all freed; then the same churn to the end (no leak)
-static void m_spike(long size_mib) {
+// blocks allocated and touched, held 1 s, all freed; then the same churn to the end (no leak).
+// EVERY s > 0: a spike held 0.3 s every EVERY s instead (a periodic batch; no leak)
+static void m_spike(long size_mib, long every) {
   if (size_mib <= 0) size_mib = 400;
   size_t nb = (size_t)size_mib * 256;
-  double start = now(), end = start + T;
+  double start = now(), end = start + T, next = every > 0 ? start + every : start + 0.2 * T;
   int done = 0;
   while (now() < end) {
-    if (!done && now() >= start + 0.2 * T) {
+    if (!done && now() >= next) {
       void** v = malloc(nb * sizeof *v);
       for (size_t i = 0; i < nb; i++) memset(v[i] = malloc(4096), 2, 4096);
-      nap(1);
+      nap(every > 0 ? 0.3 : 1);
       for (size_t i = 0; i < nb; i++) free(v[i]);
       free(v);
-      done = 1;
+      if (every > 0)
+        next += every;
+      else
+        done = 1;
     }
     churn(200);
     nap(0.1);
@@ -1191,7 +1195,7 @@ int main(int argc, char** argv) {
   else if (!strcmp(m, "exitfree"))
     m_exitfree(a);
   else if (!strcmp(m, "spike"))
-    m_spike(a);
+    m_spike(a, b);
   else if (!strcmp(m, "alias"))
     m_alias(a, b);
   else if (!strcmp(m, "queue"))
