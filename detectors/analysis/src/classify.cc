@@ -2842,6 +2842,42 @@ Trend drift_trend(const Prepared& p, double t0_ms, const DriftTest& d, double p_
   return t;
 }
 
+// The level the window starts at under an approach (ap, s from x0_ms, the first block's centre;
+// README "The level before a warm-up"). An approach that starts after the first block has a flat
+// start the blocks show: A - B. One that starts within the first block (before the midpoint of
+// the first two block centres; its start is searched from the first centre on) has none: the
+// first block's median already holds part of the rise, so A - B is the level part-way up it, not
+// the level the window started at. The curve is then read back to the window's first sample,
+// A - B exp((ts - t_first) / tau).
+double level_at_start(const Prepared& p, const Shapes::Approach& ap, double x0_ms) {
+  const Blocks& b = p.all;
+  if (!(ap.tau > 0) || b.t.size() < 2) return ap.a - ap.b;
+  const double first_mid = (b.t[1] - b.t[0]) / 2000.0;
+  const double x_first = (p.c.t.front() - x0_ms) / 1000.0;
+  if (ap.ts >= first_mid || x_first >= ap.ts) return ap.a - ap.b;
+  return ap.a - ap.b * std::exp((ap.ts - x_first) / ap.tau);
+}
+
+// The level a drift beneath an approach is judged against (README "The level before a warm-up"):
+// the larger of the two parts of the level the approach's bound A is made of, what the window
+// started at (level_at_start) and what the approach added to it (A less that). A drift small
+// against the approach's own rise cannot be told from that rise not quite being an exponential
+// (a fill slowed by load, a smoothstep's S): the candidates' misfit scales with the rise, not with
+// the level under it. A program that starts from nothing has no level under its warm-up to judge
+// against; one whose warm-up tops up a level it held has that level.
+double drift_reference(const Prepared& p, const Shapes::Approach& ap, double x0_ms) {
+  const double start = level_at_start(p, ap, x0_ms);
+  return std::max(start, ap.a - start);
+}
+
+// The reference's name and size for a reason: "the level before the warm-up (38.1 MiB)" or "the
+// warm-up's rise (1.3 GiB)".
+std::string drift_reference_named(const Prepared& p, const Shapes::Approach& ap, double x0_ms) {
+  const double start = level_at_start(p, ap, x0_ms);
+  return (ap.a - start > start ? "the warm-up's rise (" : "the level before the warm-up (") +
+         fmt_bytes(drift_reference(p, ap, x0_ms)) + ")";
+}
+
 // The drift of the approach plus a drift (apl, drift r) judged against the level it grows on
 // (README "Warm-up or leak: the drift against the base"). The drift runs beneath the approach
 // from the window's start; the level the window ends at holds the warm-up's bounded fill as
@@ -2857,7 +2893,7 @@ Trend drift_trend(const Prepared& p, double t0_ms, const DriftTest& d, double p_
 // series to the end: a drift read beside it is not confirmed there.
 bool drift_on_base(const Prepared& p, const Options& o, const SeriesVerdict& out,
                    const Shapes::Approach& apl, double x0_ms, double r, double lo) {
-  const double base = apl.a - apl.b;
+  const double base = drift_reference(p, apl, x0_ms);
   const double w_s = out.duration_ms / 1000.0;
   const double added = r * w_s;
   if (!(base > 0) || !(added > 0) || !(apl.tau > 0)) return false;
@@ -2950,6 +2986,7 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   if ((drift || drift_base) && best && tail_shows) {
     if (out.verdict == Verdict::kLeak) return;
     const Trend t = drift_trend(p, b.t.front(), *d, d->p, growth_pct);
+    const double base = drift_reference(p, apl, b.t.front());
     out.asymptote.reset();
     call_leak(out, t,
               "grows beneath a warm-up: an exponential approach plus a drift fits best (time "
@@ -2958,9 +2995,9 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
                   " s), and the drift holds against the residuals' "
                   "persistence" +
                   (drift ? std::string()
-                         : " and adds " + fmt_pct(100.0 * d->r * w_s / (apl.a - apl.b)) +
-                               " of the level before the warm-up (" + fmt_bytes(apl.a - apl.b) +
-                               "), rising where the approach is done"),
+                         : " and adds " + fmt_pct(100.0 * d->r * w_s / base) + " of " +
+                               drift_reference_named(p, apl, b.t.front()) +
+                               ", rising where the approach is done"),
               o);
     return;
   }
