@@ -2907,6 +2907,40 @@ bool drift_on_base(const Prepared& p, const Options& o, const SeriesVerdict& out
   return t && t->p_median < o.alpha && t->p_min < o.alpha && t->slope_lo > 0;
 }
 
+// Where the candidates do not follow the series (drift_test's lack of fit: a staircase leak's
+// treads and risers beneath a warm-up are not a line), neither the drift term nor its absence is
+// read from them - but their approach still places the warm-up (README "Beneath a warm-up the
+// candidates miss"). What the approach ap leaves where it is done, from where its remaining rise
+// B exp(-(t - ts)/tau) falls below what that rest adds over the window (and at least
+// saturation_time_constants time constants after its start) to the end, at least
+// min_tail_fraction of the window, is tested without a shape: the trend test of every stretch
+// (block medians and minima at alpha, Hamed-Rao, the whole window's persistence, Sen's interval
+// above 0), its Sen slope over the window material against the level before the warm-up
+// (level_at_start), as drift_on_base asks of a drift. The rest's trend, or nullopt.
+std::optional<Trend> rise_where_done(const Prepared& p, const Options& o, const SeriesVerdict& out,
+                                     const Shapes::Approach& ap, double x0_ms) {
+  const double base = drift_reference(p, ap, x0_ms);
+  const double w_s = out.duration_ms / 1000.0;
+  if (!(base > 0) || !(ap.tau > 0) || !(ap.b > 0)) return std::nullopt;
+  std::optional<Trend> t;
+  double done_s = ap.ts + o.saturation_time_constants * ap.tau;
+  for (int pass = 0; pass < 2; ++pass) {
+    const Clean rest = left_by_approach(p, ap, x0_ms, done_s);
+    if (rest.t.size() < 2 || rest.t.back() - rest.t.front() < o.min_tail_fraction * out.duration_ms)
+      return std::nullopt;
+    t = trend_on(rest, rest, 0, rest.t.size(), 0, base, o, false, 0);
+    if (!t || !(t->slope > 0)) return std::nullopt;
+    weigh_persistence(p, o, *t);
+    const double later = ap.ts + ap.tau * std::log(std::max(ap.b / (t->slope * w_s), 1.0));
+    if (later <= done_s) break;
+    done_s = later;
+  }
+  const double added = t->slope * w_s;
+  if (!(t->p_median < o.alpha && t->p_min < o.alpha && t->slope_lo > 0)) return std::nullopt;
+  if (!material(100.0 * added / base, added, t->slope_lo, base, 0, false, o)) return std::nullopt;
+  return t;
+}
+
 // Step 7: warm-up or leak, by the best model (README "Warm-up or leak: the drift of the best
 // model"). After a slowing knee - or once an approach was fitted - the candidates over the whole
 // window's block medians are one line, one line with a knot, flat then an exponential approach,
@@ -2951,6 +2985,23 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   const double bic_ap =
       std::isfinite(ap.sse) ? sh.bic(ap.sse, 4) : std::numeric_limits<double>::infinity();
   const auto d = drift_test(p, sh, apl, ap, o);
+  // (Only where the noise's persistence could be told: with an estimate of kPhiStraight or more,
+  // the check compares the residual with white noise, and a wander fails it as a shape would.)
+  if (d && !d->fits && tail_shows && out.verdict != Verdict::kLeak && p.noise_phi &&
+      *p.noise_phi < kPhiStraight) {
+    if (const auto t = rise_where_done(p, o, out, apl, b.t.front())) {
+      out.asymptote.reset();
+      call_leak(out, *t,
+                "grows beneath a warm-up: what an exponential approach (time constant " +
+                    fmt_num(apl.tau, 1) + " s) leaves where it is done still rises, adding " +
+                    fmt_pct(100.0 * t->slope * (out.duration_ms / 1000.0) /
+                            drift_reference(p, apl, b.t.front())) +
+                    " of " + drift_reference_named(p, apl, b.t.front()) +
+                    " over the window (the candidates do not follow its shape)",
+                o);
+    }
+    return;
+  }
   if (!d || !d->fits) return;
   const double w_s = out.duration_ms / 1000.0;
   const double growth_pct = 100.0 * d->r * w_s / p.level_ref;
