@@ -2855,6 +2855,42 @@ Trend drift_trend(const Prepared& p, double t0_ms, const DriftTest& d, double p_
   return t;
 }
 
+// The level the window starts at under an approach (ap, s from x0_ms, the first block's centre;
+// README "The level before a warm-up"). An approach that starts after the first block has a flat
+// start the blocks show: A - B. One that starts within the first block (before the midpoint of
+// the first two block centres; its start is searched from the first centre on) has none: the
+// first block's median already holds part of the rise, so A - B is the level part-way up it, not
+// the level the window started at. The curve is then read back to the window's first sample,
+// A - B exp((ts - t_first) / tau).
+double level_at_start(const Prepared& p, const Shapes::Approach& ap, double x0_ms) {
+  const Blocks& b = p.all;
+  if (!(ap.tau > 0) || b.t.size() < 2) return ap.a - ap.b;
+  const double first_mid = (b.t[1] - b.t[0]) / 2000.0;
+  const double x_first = (p.c.t.front() - x0_ms) / 1000.0;
+  if (ap.ts >= first_mid || x_first >= ap.ts) return ap.a - ap.b;
+  return ap.a - ap.b * std::exp((ap.ts - x_first) / ap.tau);
+}
+
+// The level a drift beneath an approach is judged against (README "The level before a warm-up"):
+// the larger of the two parts of the level the approach's bound A is made of, what the window
+// started at (level_at_start) and what the approach added to it (A less that). A drift small
+// against the approach's own rise cannot be told from that rise not quite being an exponential
+// (a fill slowed by load, a smoothstep's S): the candidates' misfit scales with the rise, not with
+// the level under it. A program that starts from nothing has no level under its warm-up to judge
+// against; one whose warm-up tops up a level it held has that level.
+double drift_reference(const Prepared& p, const Shapes::Approach& ap, double x0_ms) {
+  const double start = level_at_start(p, ap, x0_ms);
+  return std::max(start, ap.a - start);
+}
+
+// The reference's name and size for a reason: "the level before the warm-up (38.1 MiB)" or "the
+// warm-up's rise (1.3 GiB)".
+std::string drift_reference_named(const Prepared& p, const Shapes::Approach& ap, double x0_ms) {
+  const double start = level_at_start(p, ap, x0_ms);
+  return (ap.a - start > start ? "the warm-up's rise (" : "the level before the warm-up (") +
+         fmt_bytes(drift_reference(p, ap, x0_ms)) + ")";
+}
+
 // The drift of the approach plus a drift (apl, drift r) judged against the level it grows on
 // (README "Warm-up or leak: the drift against the base"). The drift runs beneath the approach
 // from the window's start; the level the window ends at holds the warm-up's bounded fill as
@@ -2870,7 +2906,7 @@ Trend drift_trend(const Prepared& p, double t0_ms, const DriftTest& d, double p_
 // series to the end: a drift read beside it is not confirmed there.
 bool drift_on_base(const Prepared& p, const Options& o, const SeriesVerdict& out,
                    const Shapes::Approach& apl, double x0_ms, double r, double lo) {
-  const double base = apl.a - apl.b;
+  const double base = drift_reference(p, apl, x0_ms);
   const double w_s = out.duration_ms / 1000.0;
   const double added = r * w_s;
   if (!(base > 0) || !(added > 0) || !(apl.tau > 0)) return false;
@@ -2882,6 +2918,40 @@ bool drift_on_base(const Prepared& p, const Options& o, const SeriesVerdict& out
     return false;
   const auto t = trend_on(rest, rest, 0, rest.t.size(), 0, base, o, false, 0);
   return t && t->p_median < o.alpha && t->p_min < o.alpha && t->slope_lo > 0;
+}
+
+// Where the candidates do not follow the series (drift_test's lack of fit: a staircase leak's
+// treads and risers beneath a warm-up are not a line), neither the drift term nor its absence is
+// read from them - but their approach still places the warm-up (README "Beneath a warm-up the
+// candidates miss"). What the approach ap leaves where it is done, from where its remaining rise
+// B exp(-(t - ts)/tau) falls below what that rest adds over the window (and at least
+// saturation_time_constants time constants after its start) to the end, at least
+// min_tail_fraction of the window, is tested without a shape: the trend test of every stretch
+// (block medians and minima at alpha, Hamed-Rao, the whole window's persistence, Sen's interval
+// above 0), its Sen slope over the window material against the level before the warm-up
+// (level_at_start), as drift_on_base asks of a drift. The rest's trend, or nullopt.
+std::optional<Trend> rise_where_done(const Prepared& p, const Options& o, const SeriesVerdict& out,
+                                     const Shapes::Approach& ap, double x0_ms) {
+  const double base = drift_reference(p, ap, x0_ms);
+  const double w_s = out.duration_ms / 1000.0;
+  if (!(base > 0) || !(ap.tau > 0) || !(ap.b > 0)) return std::nullopt;
+  std::optional<Trend> t;
+  double done_s = ap.ts + o.saturation_time_constants * ap.tau;
+  for (int pass = 0; pass < 2; ++pass) {
+    const Clean rest = left_by_approach(p, ap, x0_ms, done_s);
+    if (rest.t.size() < 2 || rest.t.back() - rest.t.front() < o.min_tail_fraction * out.duration_ms)
+      return std::nullopt;
+    t = trend_on(rest, rest, 0, rest.t.size(), 0, base, o, false, 0);
+    if (!t || !(t->slope > 0)) return std::nullopt;
+    weigh_persistence(p, o, *t);
+    const double later = ap.ts + ap.tau * std::log(std::max(ap.b / (t->slope * w_s), 1.0));
+    if (later <= done_s) break;
+    done_s = later;
+  }
+  const double added = t->slope * w_s;
+  if (!(t->p_median < o.alpha && t->p_min < o.alpha && t->slope_lo > 0)) return std::nullopt;
+  if (!material(100.0 * added / base, added, t->slope_lo, base, 0, false, o)) return std::nullopt;
+  return t;
 }
 
 // Step 7: warm-up or leak, by the best model (README "Warm-up or leak: the drift of the best
@@ -2928,6 +2998,23 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   const double bic_ap =
       std::isfinite(ap.sse) ? sh.bic(ap.sse, 4) : std::numeric_limits<double>::infinity();
   const auto d = drift_test(p, sh, apl, ap, o);
+  // (Only where the noise's persistence could be told: with an estimate of kPhiStraight or more,
+  // the check compares the residual with white noise, and a wander fails it as a shape would.)
+  if (d && !d->fits && tail_shows && out.verdict != Verdict::kLeak && p.noise_phi &&
+      *p.noise_phi < kPhiStraight) {
+    if (const auto t = rise_where_done(p, o, out, apl, b.t.front())) {
+      out.asymptote.reset();
+      call_leak(out, *t,
+                "grows beneath a warm-up: what an exponential approach (time constant " +
+                    fmt_num(apl.tau, 1) + " s) leaves where it is done still rises, adding " +
+                    fmt_pct(100.0 * t->slope * (out.duration_ms / 1000.0) /
+                            drift_reference(p, apl, b.t.front())) +
+                    " of " + drift_reference_named(p, apl, b.t.front()) +
+                    " over the window (the candidates do not follow its shape)",
+                o);
+    }
+    return;
+  }
   if (!d || !d->fits) return;
   const double w_s = out.duration_ms / 1000.0;
   const double growth_pct = 100.0 * d->r * w_s / p.level_ref;
@@ -2963,6 +3050,7 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   if ((drift || drift_base) && best && tail_shows) {
     if (out.verdict == Verdict::kLeak) return;
     const Trend t = drift_trend(p, b.t.front(), *d, d->p, growth_pct);
+    const double base = drift_reference(p, apl, b.t.front());
     out.asymptote.reset();
     call_leak(out, t,
               "grows beneath a warm-up: an exponential approach plus a drift fits best (time "
@@ -2971,9 +3059,9 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
                   " s), and the drift holds against the residuals' "
                   "persistence" +
                   (drift ? std::string()
-                         : " and adds " + fmt_pct(100.0 * d->r * w_s / (apl.a - apl.b)) +
-                               " of the level before the warm-up (" + fmt_bytes(apl.a - apl.b) +
-                               "), rising where the approach is done"),
+                         : " and adds " + fmt_pct(100.0 * d->r * w_s / base) + " of " +
+                               drift_reference_named(p, apl, b.t.front()) +
+                               ", rising where the approach is done"),
               o);
     return;
   }
