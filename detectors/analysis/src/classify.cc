@@ -2103,6 +2103,21 @@ bool knee_on_a_phase(const SeriesVerdict& out, const Options& o) {
          (out.tail->t1_ms - out.tail->t0_ms) / out.period_ms < o.trough_min_cycles;
 }
 
+// Whether a slowing knee holds when every phase is compared with itself (README "A knee on a
+// cycle's phase, compared at the same phase"): on a series whose cycles register on their drops,
+// the periodic profile and a drift that may change its rate at the knee (profile_drift with the
+// knee as its onset, over the whole window) gives the change of rate at the knee from what the
+// same phase does before and after it. true: the knee is on a cycle's phase - the change is not
+// significantly below 0 (the upper end of its (1 - alpha) interval at or above 0), so the rise did
+// not slow where every phase is compared with itself; false: it did, or the cycles do not
+// register (the knee stands as fitted).
+bool knee_off_at_same_phase(const Prepared& p, const Options& o, const SeriesVerdict& out) {
+  if (!p.deseason || !out.knee.found || p.raw.t.empty()) return false;
+  const auto pd =
+      profile_drift(p.raw, p.raw.t.front(), p.raw.t.back(), p.cycle_ms, o, out.knee.t_ms);
+  return pd && pd->fit.slope_hi >= 0;
+}
+
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
 std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& o,
@@ -2219,6 +2234,9 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
       out.confidence = clamp01(out.knee.tail_fraction / (2 * o.min_tail_fraction)) *
                        clamp01(static_cast<double>(out.tail->blocks) / kConfidenceBlocks) *
                        (1 - 0.5 * (1 - out.tail->p_median));
+    } else if (out.knee.tail_fraction < o.min_tail_fraction && knee_off_at_same_phase(p, o, out)) {
+      // A knee on a cycle's phase decides nothing: the whole window does (judge_whole).
+      return std::nullopt;
     } else if (out.knee.tail_fraction < o.min_tail_fraction) {
       out.verdict = Verdict::kUnresolved;
       out.reason = "rose until a knee with only " + fmt_pct(100 * out.knee.tail_fraction) +
