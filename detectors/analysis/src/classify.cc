@@ -1121,6 +1121,47 @@ std::optional<ProfileDrift> profile_drift(
       ys.push_back(raw.v[i]);
     }
   }
+  // Too few whole cycles to compare each phase with itself: the partial cycles at the stretch's
+  // ends join them (README "Few cycles: the partial cycles at the ends"), their phase from the
+  // drop line - the samples after the last drop, up to a period after it, and those before the
+  // first, from a period before it - each a cycle of its own in the variance component. Only
+  // then: with enough whole cycles the fit stays on them.
+  std::vector<double> off(cyc.size(), 0.0);  // the phase from at[cyc] + off x the period
+  std::vector<std::size_t> grp = cyc;        // the cycle a sample belongs to (variance component)
+  if (static_cast<double>(cycles) < o.profile_min_cycles && dl->i.size() >= 2) {
+    const auto i0 =
+        static_cast<std::size_t>(std::lower_bound(raw.t.begin(), raw.t.end(), t0) - raw.t.begin());
+    const auto i1 =
+        static_cast<std::size_t>(std::upper_bound(raw.t.begin(), raw.t.end(), t1) - raw.t.begin());
+    const std::size_t last = dl->i.size() - 1;
+    std::size_t partial = 0;
+    auto add = [&](std::size_t a, std::size_t b, std::size_t j, double of, std::size_t g) {
+      std::size_t m = 0;
+      for (std::size_t i = a; i < b; ++i) {
+        const double u = (raw.t[i] - dl->at[j]) / dl->per - of;
+        if (u < 0 || u >= 1) continue;
+        cyc.push_back(j), off.push_back(of), grp.push_back(g);
+        ts.push_back(raw.t[i]), ys.push_back(raw.v[i]);
+        ++m;
+      }
+      if (m >= 3) ++partial, per_cycle.push_back(static_cast<double>(m));
+    };
+    add(i0, dl->i[0] + 1, 0, -1.0, last + 1);   // before the first drop
+    add(dl->after[last], i1, last, 0.0, last);  // after the last
+    cycles += partial;
+    if (partial > 0) {  // in time order, as the AR(1) whitening reads them
+      std::vector<std::size_t> ord(ts.size());
+      for (std::size_t i = 0; i < ord.size(); ++i) ord[i] = i;
+      std::sort(ord.begin(), ord.end(),
+                [&](std::size_t a, std::size_t b) { return ts[a] < ts[b]; });
+      auto perm = [&](auto& v) {
+        auto w = v;
+        for (std::size_t i = 0; i < ord.size(); ++i) w[i] = v[ord[i]];
+        v = w;
+      };
+      perm(cyc), perm(off), perm(grp), perm(ts), perm(ys);
+    }
+  }
   if (static_cast<double>(cycles) < o.profile_min_cycles) return std::nullopt;
   // The design rows live in arrays of kMaxColumns: at most 13 pieces beside the intercept,
   // the drift and the onset, whatever Options::profile_segments asks.
@@ -1146,7 +1187,8 @@ std::optional<ProfileDrift> profile_drift(
     const std::vector<double> at = dl->at_for(per);
     if (at.empty()) return std::nullopt;
     std::vector<double> us(n);
-    for (std::size_t i = 0; i < n; ++i) us[i] = std::clamp((ts[i] - at[cyc[i]]) / per, 0.0, 1.0);
+    for (std::size_t i = 0; i < n; ++i)
+      us[i] = std::clamp((ts[i] - at[cyc[i]]) / per - off[i], 0.0, 1.0);
     auto row = [&](std::size_t i, double* c) {
       c[0] = 1;
       c[1] = (ts[i] - tm) / 1000.0;  // s
@@ -1233,9 +1275,9 @@ std::optional<ProfileDrift> profile_drift(
       // The drift is told from what the cycles do as wholes; when their residual means scatter
       // more than the AR(1) noise makes a mean of their samples scatter, that excess is in the
       // drift's variance too (a variance component per cycle): Var(b) x the ratio, never less.
-      std::vector<double> sum(dl->i.size(), 0.0), cnt(dl->i.size(), 0.0);
+      std::vector<double> sum(dl->i.size() + 1, 0.0), cnt(dl->i.size() + 1, 0.0);
       for (std::size_t i = 0; i < n; ++i)
-        if (keep[i]) sum[cyc[i]] += res[i], cnt[cyc[i]] += 1;
+        if (keep[i]) sum[grp[i]] += res[i], cnt[grp[i]] += 1;
       double obs = 0, pred = 0, nc = 0;
       double sq = 0, m = 0;
       for (std::size_t i = 0; i < n; ++i)
@@ -1259,7 +1301,7 @@ std::optional<ProfileDrift> profile_drift(
       if (nc > 4) {
         std::vector<double> xs(sum.size(), 0.0);  // each cycle's mean time, s from the centre
         for (std::size_t i = 0; i < n; ++i)
-          if (keep[i]) xs[cyc[i]] += (ts[i] - tm) / 1000.0;
+          if (keep[i]) xs[grp[i]] += (ts[i] - tm) / 1000.0;
         std::vector<double> a(9, 0.0), q(3, 0.0), xr, rr;
         for (std::size_t j = 0; j < sum.size(); ++j) {
           if (!(cnt[j] > 0)) continue;
