@@ -776,7 +776,11 @@ struct DropLine {
 // A step falls beyond the noise at this many robust standard deviations (register_drops).
 constexpr double kDropSpanSd = 4;
 std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, double period_ms) {
-  const double swing = sampling_alias(raw, period_ms);  // swing x interval / period
+  // A cycle's swing is what the cycle holds, not a spike the sampler caught (README "A drop is
+  // half a cycle's swing, spikes left out"): measured on the series without its spikes
+  // (despike3, a running median of three, which keeps a drop), so that a spike of 5-50 % of the
+  // level in most periods does not lift the swing over twice the cycles' own drops.
+  const double swing = sampling_alias(despike3(raw), period_ms);  // swing x interval / period
   std::vector<double> dts;
   for (std::size_t i = 1; i < raw.t.size(); ++i) dts.push_back(raw.t[i] - raw.t[i - 1]);
   if (dts.empty() || !(swing > 0)) return std::nullopt;
