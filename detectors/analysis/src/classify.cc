@@ -806,6 +806,12 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
     if (!(d >= full_swing / 2) || !(raw.t[i + 1] - raw.t[i] < period_ms / 2)) continue;
     // A fall just after a rise of half its size or more is a spike coming back, not a cycle's end.
     if (i > i0 && raw.v[i] - raw.v[i - 1] >= d / 2) continue;
+    // So is a fall that does not take the series half a swing below the lowest of the three
+    // samples up to it: a spike caught on two samples comes back to the ramp it rose from, while
+    // a cycle's drop falls below where the ramp stood (README "A drop falls below the ramp").
+    if (i >= i0 + 2 &&
+        std::min({raw.v[i - 2], raw.v[i - 1], raw.v[i]}) - raw.v[i + 1] < full_swing / 2)
+      continue;
     if (!drops.empty() && raw.t[i] - raw.t[drops.back().i] < period_ms / 2) {
       if (d > drops.back().depth) drops.back() = {i, d};
       continue;
