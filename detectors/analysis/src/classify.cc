@@ -775,7 +775,23 @@ struct DropLine {
 };
 // A step falls beyond the noise at this many robust standard deviations (register_drops).
 constexpr double kDropSpanSd = 4;
+std::optional<DropLine> register_drops_at(const Clean& raw, double t0, double t1, double period_ms,
+                                          double* drop_period);
+// The drops of [t0, t1] registered on one line (register_drops_at). The period the window's
+// autocorrelation gives may be a multiple of the program's (its highest peak can lie at twice
+// the period) or miss it: when the drops do not fall a whole number of those periods apart, the
+// drops themselves say the period - the median spacing of consecutive drops - and the
+// registration is tried once at it (README "The period the drops repeat at").
 std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, double period_ms) {
+  double drop_period = 0;
+  auto dl = register_drops_at(raw, t0, t1, period_ms, &drop_period);
+  if (dl || !(drop_period > 0)) return dl;
+  return register_drops_at(raw, t0, t1, drop_period, nullptr);
+}
+// drop_period (when not null): set to the drops' median spacing when consecutive drops are not a
+// whole number of periods apart.
+std::optional<DropLine> register_drops_at(const Clean& raw, double t0, double t1, double period_ms,
+                                          double* drop_period) {
   // A cycle's swing is what the cycle holds, not a spike the sampler caught (README "A drop is
   // half a cycle's swing, spikes left out"): measured on the series without its spikes
   // (despike3, a running median of three, which keeps a drop), so that a spike of 5-50 % of the
@@ -875,8 +891,16 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
     mid[j] = (lo[j] + hi[j]) / 2;
     if (j == 0) continue;
     const double steps = std::round((mid[j] - mid[j - 1]) / period_ms);
-    if (steps < 1 || std::fabs(mid[j] - mid[j - 1] - steps * period_ms) > period_ms / 4)
+    if (steps < 1 || std::fabs(mid[j] - mid[j - 1] - steps * period_ms) > period_ms / 4) {
+      if (drop_period) {  // the drops' own period: the median spacing of consecutive drops
+        std::vector<double> gaps;
+        for (std::size_t l = 1; l < drops.size(); ++l)
+          gaps.push_back((raw.t[top[l]] + raw.t[first[l]]) / 2 -
+                         (raw.t[top[l - 1]] + raw.t[first[l - 1]]) / 2);
+        *drop_period = median(gaps);
+      }
       return std::nullopt;
+    }
     k[j] = k[j - 1] + steps;
   }
   // The drop line D_k = D_0 + k P through every drop's interval: the periods P it allows are
@@ -1502,8 +1526,9 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
     // (README "The floor the cycles return to"): what rises and falls back every cycle is not
     // held, and a leak raises the floor.
     if (!tr.rising)
-      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o))
+      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o)) {
         take_cycle_fit(pd->fit, 0, std::clamp(pd->floor_bytes, 1.0, level_ref));
+      }
     // A drift with an onset of its own beneath the registered cycles (README "A drift with an
     // onset beneath the cycles"): an error of the period tilts the phases by a drift that is
     // exactly linear in time, so the change of rate at an onset is free of it, where the drift
