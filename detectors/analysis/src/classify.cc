@@ -775,8 +775,28 @@ struct DropLine {
 };
 // A step falls beyond the noise at this many robust standard deviations (register_drops).
 constexpr double kDropSpanSd = 4;
+std::optional<DropLine> register_drops_at(const Clean& raw, double t0, double t1, double period_ms,
+                                          double* drop_period);
+// The drops of [t0, t1] registered on one line (register_drops_at). The period the window's
+// autocorrelation gives may be a multiple of the program's (its highest peak can lie at twice
+// the period) or miss it: when the drops do not fall a whole number of those periods apart, the
+// drops themselves say the period - the median spacing of consecutive drops - and the
+// registration is tried once at it (README "The period the drops repeat at").
 std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, double period_ms) {
-  const double swing = sampling_alias(raw, period_ms);  // swing x interval / period
+  double drop_period = 0;
+  auto dl = register_drops_at(raw, t0, t1, period_ms, &drop_period);
+  if (dl || !(drop_period > 0)) return dl;
+  return register_drops_at(raw, t0, t1, drop_period, nullptr);
+}
+// drop_period (when not null): set to the drops' median spacing when consecutive drops are not a
+// whole number of periods apart.
+std::optional<DropLine> register_drops_at(const Clean& raw, double t0, double t1, double period_ms,
+                                          double* drop_period) {
+  // A cycle's swing is what the cycle holds, not a spike the sampler caught (README "A drop is
+  // half a cycle's swing, spikes left out"): measured on the series without its spikes
+  // (despike3, a running median of three, which keeps a drop), so that a spike of 5-50 % of the
+  // level in most periods does not lift the swing over twice the cycles' own drops.
+  const double swing = sampling_alias(despike3(raw), period_ms);  // swing x interval / period
   std::vector<double> dts;
   for (std::size_t i = 1; i < raw.t.size(); ++i) dts.push_back(raw.t[i] - raw.t[i - 1]);
   if (dts.empty() || !(swing > 0)) return std::nullopt;
@@ -802,6 +822,12 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
     if (!(d >= full_swing / 2) || !(raw.t[i + 1] - raw.t[i] < period_ms / 2)) continue;
     // A fall just after a rise of half its size or more is a spike coming back, not a cycle's end.
     if (i > i0 && raw.v[i] - raw.v[i - 1] >= d / 2) continue;
+    // So is a fall that does not take the series half a swing below the lowest of the three
+    // samples up to it: a spike caught on two samples comes back to the ramp it rose from, while
+    // a cycle's drop falls below where the ramp stood (README "A drop falls below the ramp").
+    if (i >= i0 + 2 &&
+        std::min({raw.v[i - 2], raw.v[i - 1], raw.v[i]}) - raw.v[i + 1] < full_swing / 2)
+      continue;
     if (!drops.empty() && raw.t[i] - raw.t[drops.back().i] < period_ms / 2) {
       if (d > drops.back().depth) drops.back() = {i, d};
       continue;
@@ -865,8 +891,16 @@ std::optional<DropLine> register_drops(const Clean& raw, double t0, double t1, d
     mid[j] = (lo[j] + hi[j]) / 2;
     if (j == 0) continue;
     const double steps = std::round((mid[j] - mid[j - 1]) / period_ms);
-    if (steps < 1 || std::fabs(mid[j] - mid[j - 1] - steps * period_ms) > period_ms / 4)
+    if (steps < 1 || std::fabs(mid[j] - mid[j - 1] - steps * period_ms) > period_ms / 4) {
+      if (drop_period) {  // the drops' own period: the median spacing of consecutive drops
+        std::vector<double> gaps;
+        for (std::size_t l = 1; l < drops.size(); ++l)
+          gaps.push_back((raw.t[top[l]] + raw.t[first[l]]) / 2 -
+                         (raw.t[top[l - 1]] + raw.t[first[l - 1]]) / 2);
+        *drop_period = median(gaps);
+      }
       return std::nullopt;
+    }
     k[j] = k[j - 1] + steps;
   }
   // The drop line D_k = D_0 + k P through every drop's interval: the periods P it allows are
@@ -1121,6 +1155,47 @@ std::optional<ProfileDrift> profile_drift(
       ys.push_back(raw.v[i]);
     }
   }
+  // Too few whole cycles to compare each phase with itself: the partial cycles at the stretch's
+  // ends join them (README "Few cycles: the partial cycles at the ends"), their phase from the
+  // drop line - the samples after the last drop, up to a period after it, and those before the
+  // first, from a period before it - each a cycle of its own in the variance component. Only
+  // then: with enough whole cycles the fit stays on them.
+  std::vector<double> off(cyc.size(), 0.0);  // the phase from at[cyc] + off x the period
+  std::vector<std::size_t> grp = cyc;        // the cycle a sample belongs to (variance component)
+  if (static_cast<double>(cycles) < o.profile_min_cycles && dl->i.size() >= 2) {
+    const auto i0 =
+        static_cast<std::size_t>(std::lower_bound(raw.t.begin(), raw.t.end(), t0) - raw.t.begin());
+    const auto i1 =
+        static_cast<std::size_t>(std::upper_bound(raw.t.begin(), raw.t.end(), t1) - raw.t.begin());
+    const std::size_t last = dl->i.size() - 1;
+    std::size_t partial = 0;
+    auto add = [&](std::size_t a, std::size_t b, std::size_t j, double of, std::size_t g) {
+      std::size_t m = 0;
+      for (std::size_t i = a; i < b; ++i) {
+        const double u = (raw.t[i] - dl->at[j]) / dl->per - of;
+        if (u < 0 || u >= 1) continue;
+        cyc.push_back(j), off.push_back(of), grp.push_back(g);
+        ts.push_back(raw.t[i]), ys.push_back(raw.v[i]);
+        ++m;
+      }
+      if (m >= 3) ++partial, per_cycle.push_back(static_cast<double>(m));
+    };
+    add(i0, dl->i[0] + 1, 0, -1.0, last + 1);   // before the first drop
+    add(dl->after[last], i1, last, 0.0, last);  // after the last
+    cycles += partial;
+    if (partial > 0) {  // in time order, as the AR(1) whitening reads them
+      std::vector<std::size_t> ord(ts.size());
+      for (std::size_t i = 0; i < ord.size(); ++i) ord[i] = i;
+      std::sort(ord.begin(), ord.end(),
+                [&](std::size_t a, std::size_t b) { return ts[a] < ts[b]; });
+      auto perm = [&](auto& v) {
+        auto w = v;
+        for (std::size_t i = 0; i < ord.size(); ++i) w[i] = v[ord[i]];
+        v = w;
+      };
+      perm(cyc), perm(off), perm(grp), perm(ts), perm(ys);
+    }
+  }
   if (static_cast<double>(cycles) < o.profile_min_cycles) return std::nullopt;
   // The design rows live in arrays of kMaxColumns: at most 13 pieces beside the intercept,
   // the drift and the onset, whatever Options::profile_segments asks.
@@ -1146,7 +1221,8 @@ std::optional<ProfileDrift> profile_drift(
     const std::vector<double> at = dl->at_for(per);
     if (at.empty()) return std::nullopt;
     std::vector<double> us(n);
-    for (std::size_t i = 0; i < n; ++i) us[i] = std::clamp((ts[i] - at[cyc[i]]) / per, 0.0, 1.0);
+    for (std::size_t i = 0; i < n; ++i)
+      us[i] = std::clamp((ts[i] - at[cyc[i]]) / per - off[i], 0.0, 1.0);
     auto row = [&](std::size_t i, double* c) {
       c[0] = 1;
       c[1] = (ts[i] - tm) / 1000.0;  // s
@@ -1233,9 +1309,9 @@ std::optional<ProfileDrift> profile_drift(
       // The drift is told from what the cycles do as wholes; when their residual means scatter
       // more than the AR(1) noise makes a mean of their samples scatter, that excess is in the
       // drift's variance too (a variance component per cycle): Var(b) x the ratio, never less.
-      std::vector<double> sum(dl->i.size(), 0.0), cnt(dl->i.size(), 0.0);
+      std::vector<double> sum(dl->i.size() + 1, 0.0), cnt(dl->i.size() + 1, 0.0);
       for (std::size_t i = 0; i < n; ++i)
-        if (keep[i]) sum[cyc[i]] += res[i], cnt[cyc[i]] += 1;
+        if (keep[i]) sum[grp[i]] += res[i], cnt[grp[i]] += 1;
       double obs = 0, pred = 0, nc = 0;
       double sq = 0, m = 0;
       for (std::size_t i = 0; i < n; ++i)
@@ -1259,7 +1335,7 @@ std::optional<ProfileDrift> profile_drift(
       if (nc > 4) {
         std::vector<double> xs(sum.size(), 0.0);  // each cycle's mean time, s from the centre
         for (std::size_t i = 0; i < n; ++i)
-          if (keep[i]) xs[cyc[i]] += (ts[i] - tm) / 1000.0;
+          if (keep[i]) xs[grp[i]] += (ts[i] - tm) / 1000.0;
         std::vector<double> a(9, 0.0), q(3, 0.0), xr, rr;
         for (std::size_t j = 0; j < sum.size(); ++j) {
           if (!(cnt[j] > 0)) continue;
@@ -1450,8 +1526,9 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
     // (README "The floor the cycles return to"): what rises and falls back every cycle is not
     // held, and a leak raises the floor.
     if (!tr.rising)
-      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o))
+      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o)) {
         take_cycle_fit(pd->fit, 0, std::clamp(pd->floor_bytes, 1.0, level_ref));
+      }
     // A drift with an onset of its own beneath the registered cycles (README "A drift with an
     // onset beneath the cycles"): an error of the period tilts the phases by a drift that is
     // exactly linear in time, so the change of rate at an onset is free of it, where the drift
@@ -2103,6 +2180,21 @@ bool knee_on_a_phase(const SeriesVerdict& out, const Options& o) {
          (out.tail->t1_ms - out.tail->t0_ms) / out.period_ms < o.trough_min_cycles;
 }
 
+// Whether a slowing knee holds when every phase is compared with itself (README "A knee on a
+// cycle's phase, compared at the same phase"): on a series whose cycles register on their drops,
+// the periodic profile and a drift that may change its rate at the knee (profile_drift with the
+// knee as its onset, over the whole window) gives the change of rate at the knee from what the
+// same phase does before and after it. true: the knee is on a cycle's phase - the change is not
+// significantly below 0 (the upper end of its (1 - alpha) interval at or above 0), so the rise did
+// not slow where every phase is compared with itself; false: it did, or the cycles do not
+// register (the knee stands as fitted).
+bool knee_off_at_same_phase(const Prepared& p, const Options& o, const SeriesVerdict& out) {
+  if (!p.deseason || !out.knee.found || p.raw.t.empty()) return false;
+  const auto pd =
+      profile_drift(p.raw, p.raw.t.front(), p.raw.t.back(), p.cycle_ms, o, out.knee.t_ms);
+  return pd && pd->fit.slope_hi >= 0;
+}
+
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
 std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& o,
@@ -2227,6 +2319,9 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
       out.confidence = clamp01(out.knee.tail_fraction / (2 * o.min_tail_fraction)) *
                        clamp01(static_cast<double>(out.tail->blocks) / kConfidenceBlocks) *
                        (1 - 0.5 * (1 - out.tail->p_median));
+    } else if (out.knee.tail_fraction < o.min_tail_fraction && knee_off_at_same_phase(p, o, out)) {
+      // A knee on a cycle's phase decides nothing: the whole window does (judge_whole).
+      return std::nullopt;
     } else if (out.knee.tail_fraction < o.min_tail_fraction) {
       out.verdict = Verdict::kUnresolved;
       out.reason = "rose until a knee with only " + fmt_pct(100 * out.knee.tail_fraction) +

@@ -262,5 +262,31 @@ TEST(Issue19, OnsetBeneathASawtoothSaysWhereTheLeakStarts) {
   EXPECT_EQ(quoted, 1) << v.reason;
 }
 
+// Leaks beneath a sawtooth that the periodic paths missed, each for one reason (README, "Per
+// series" step 7): a knee on a cycle's phase ("rose until a knee with only 21.5 %"; seed 1, draw
+// 1348), too few whole cycles for the periodic profile and drift (2.8 periods of 34 s; the
+// default seed's draw 1000), spikes that lifted a cycle's swing over twice its drops (the
+// default seed's 1711), a spike on two samples taken for a drop (seed 3, 1684), and an
+// autocorrelation period twice the drops' (the default seed's 1041). Each read bounded or
+// unresolved before; each is a leak whose verdict agrees with its evidence.
+TEST(Issue19, LeaksBeneathASawtoothThePeriodicPathsMissed) {
+  const struct {
+    std::uint64_t seed;
+    int draw;
+    const char* shape;
+  } cases[] = {{1, 1348, "leak/linear+sawtooth"},
+               {20260505, 1000, "leak/steps+sawtooth"},
+               {20260505, 1711, "leak/steps+late+sawtooth"},
+               {3, 1684, "leak/linear+late+sawtooth"},
+               {20260505, 1041, "leak/linear+late+sawtooth"}};
+  for (const auto& k : cases) {
+    const auto c = synthetic::corpus_leak_draw(k.seed, k.draw);
+    ASSERT_EQ(c.shape, k.shape) << k.seed << " " << k.draw;
+    const auto v = classify(c.signals);
+    EXPECT_EQ(v.verdict, Verdict::kLeak) << k.seed << " " << k.draw << ": " << v.reason;
+    EXPECT_EQ(contradiction(v), "") << v.reason;
+  }
+}
+
 }  // namespace
 }  // namespace arenalab::analysis
