@@ -137,16 +137,18 @@ bool valid_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
 }
 
-// Writes all of `data`; false with errno set on failure.
-bool write_all(int fd, const char* data, std::size_t n) {
+// Writes all of `data` (short writes and EINTR retried); 0, or the errno of the failure (EIO
+// for a write of 0 bytes, which sets none).
+int write_all(int fd, const char* data, std::size_t n) {
   while (n > 0) {
     const ssize_t w = ::write(fd, data, n);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
+    if (w < 0) return errno;
+    if (w == 0) return EIO;
     data += w;
     n -= static_cast<std::size_t>(w);
   }
-  return true;
+  return 0;
 }
 
 // Removes the entries of the directory `fd` (not `fd` itself), recursing without following
@@ -177,29 +179,6 @@ Status remove_entries(int fd, const std::string& where) {
     if (!st) return st;
     if (::unlinkat(fd, n.c_str(), AT_REMOVEDIR) != 0)
       return make_error("cannot remove " + where + "/" + n + ": " + errno_text());
-  }
-  return Ok{};
-}
-
-// `content` to a new file `tmp` in the directory `dirfd` (O_EXCL|O_NOFOLLOW: never through a
-// link, never over a file someone made), then renamed to `name` there; `shown` is the directory
-// as messages name it ("" when the names are whole paths). Nothing is left on failure.
-Status write_then_rename(int dirfd, const std::string& shown, const std::string& tmp,
-                         const std::string& name, const std::string& content, mode_t mode) {
-  const int fd =
-      ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return make_error("cannot write " + shown + tmp + ": " + errno_text());
-  const bool ok = write_all(fd, content.data(), content.size());
-  const int err = errno;
-  if (::close(fd) != 0 || !ok) {
-    const std::string why = std::strerror(ok ? errno : err);
-    ::unlinkat(dirfd, tmp.c_str(), 0);
-    return make_error("cannot write " + shown + name + ": " + why);
-  }
-  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlinkat(dirfd, tmp.c_str(), 0);
-    return make_error("cannot rename " + shown + tmp + " to " + name + ": " + why);
   }
   return Ok{};
 }
@@ -241,10 +220,107 @@ Result<bool> make_private_directories(const fs::path& path) {
 
 }  // namespace
 
+namespace {
+
+// `name` of the directory messages call `shown` ("" when names are paths).
+std::string shown_name(const std::string& shown, const std::string& name) {
+  return shown.empty() ? name : shown + "/" + name;
+}
+
+}  // namespace
+
+Result<ReplacedFile> ReplacedFile::create(int dirfd, std::string shown, std::string tmp,
+                                          std::string name, ReplaceOptions options) {
+  const int fd = ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                          options.mode);
+  if (fd < 0) return make_error("cannot write " + shown_name(shown, tmp) + ": " + errno_text());
+  ReplacedFile f;
+  f.dirfd_ = dirfd;
+  f.fd_ = fd;
+  f.shown_ = std::move(shown);
+  f.tmp_ = std::move(tmp);
+  f.name_ = std::move(name);
+  f.options_ = options;
+  // Through the fd, not the name: exactly the mode asked for, on the file this open made.
+  if (options.exact_mode && ::fchmod(fd, options.mode) != 0) f.error_ = errno;
+  return f;
+}
+
+ReplacedFile::ReplacedFile(ReplacedFile&& o) noexcept { *this = std::move(o); }
+
+ReplacedFile& ReplacedFile::operator=(ReplacedFile&& o) noexcept {
+  if (this != &o) {
+    discard();
+    dirfd_ = o.dirfd_;
+    fd_ = std::exchange(o.fd_, -1);
+    error_ = o.error_;
+    shown_ = std::move(o.shown_);
+    tmp_ = std::move(o.tmp_);
+    name_ = std::move(o.name_);
+    options_ = o.options_;
+  }
+  return *this;
+}
+
+ReplacedFile::~ReplacedFile() { discard(); }
+
+void ReplacedFile::discard() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  ::unlinkat(dirfd_, tmp_.c_str(), 0);
+}
+
+void ReplacedFile::write(std::string_view data) {
+  if (fd_ >= 0 && error_ == 0) error_ = write_all(fd_, data.data(), data.size());
+}
+
+Status ReplacedFile::commit() {
+  if (fd_ < 0) return make_error("cannot write " + shown_name(shown_, name_) + ": not open");
+  int err = error_;
+  if (err == 0 && options_.durable && ::fsync(fd_) != 0) err = errno;
+  if (::close(fd_) != 0 && err == 0) err = errno;
+  fd_ = -1;
+  if (err != 0) {
+    ::unlinkat(dirfd_, tmp_.c_str(), 0);
+    return make_error("cannot write " + shown_name(shown_, name_) + ": " + std::strerror(err));
+  }
+  if (::renameat(dirfd_, tmp_.c_str(), dirfd_, name_.c_str()) != 0) {
+    const std::string why = errno_text();
+    ::unlinkat(dirfd_, tmp_.c_str(), 0);
+    return make_error("cannot rename " + shown_name(shown_, tmp_) + " to " + name_ + ": " + why);
+  }
+  if (!options_.durable) return Ok{};
+  // The rename itself reaches the disk. A filesystem that cannot sync a directory (EINVAL,
+  // EROFS: fsync(2)) has nothing to sync: the file is in place, so that is no error.
+  int dfd = dirfd_;
+  std::string dir = shown_;
+  if (dirfd_ == AT_FDCWD) {  // names are paths: the directory `name_` is in
+    const fs::path parent = fs::path(name_).parent_path();
+    if (dir.empty()) dir = parent.empty() ? "." : parent.string();
+    dfd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return make_error("cannot sync " + dir + ": " + errno_text());
+  }
+  const bool synced = ::fsync(dfd) == 0 || errno == EINVAL || errno == EROFS;
+  const int serr = errno;
+  if (dfd != dirfd_) ::close(dfd);
+  if (!synced) return make_error("cannot sync " + dir + ": " + std::strerror(serr));
+  return Ok{};
+}
+
+Status replace_file(int dirfd, const std::string& shown, const std::string& tmp,
+                    const std::string& name, std::string_view content, ReplaceOptions options) {
+  auto f = ReplacedFile::create(dirfd, shown, tmp, name, options);
+  if (!f) return f.error();
+  f->write(content);
+  return f->commit();
+}
+
 Status write_file_atomic(const std::string& path, const std::string& content) {
   // The temporary name is unpredictable and made with O_EXCL|O_NOFOLLOW: a link planted beside
   // `path` (a name like path.tmp.<pid> could be guessed) is never written through.
-  return write_then_rename(AT_FDCWD, "", path + ".tmp." + random_suffix(), path, content, 0666);
+  return replace_file(AT_FDCWD, "", path + ".tmp." + random_suffix(), path, content,
+                      {.mode = 0666});
 }
 
 OutputDir::OutputDir(OutputDir&& o) noexcept { *this = std::move(o); }
@@ -301,19 +377,25 @@ Result<OutputDir> OutputDir::open(const std::string& path, ExistingDir existing)
       ::openat(d.fd_, probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (pfd < 0) return make_error("cannot write in output directory " + abs + ": " + errno_text());
   const std::string block(4096, '\0');
-  const bool wrote = write_all(pfd, block.data(), block.size());
-  const int werr = errno;
+  const int werr = write_all(pfd, block.data(), block.size());
   ::close(pfd);
   ::unlinkat(d.fd_, probe.c_str(), 0);
-  if (!wrote)
+  if (werr != 0)
     return make_error("cannot write in output directory " + abs + ": " + std::strerror(werr));
   return d;
 }
 
-Status OutputDir::write_file(const std::string& name, const std::string& content) const {
+Status OutputDir::write_file(const std::string& name, std::string_view content,
+                             ReplaceOptions options) const {
   if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
-  return write_then_rename(fd_, path_ + "/", "." + name + "." + random_suffix() + ".tmp", name,
-                           content, 0600);
+  return replace_file(fd_, path_, "." + name + "." + random_suffix() + ".tmp", name, content,
+                      options);
+}
+
+Result<ReplacedFile> OutputDir::replace(const std::string& name, ReplaceOptions options) const {
+  if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
+  return ReplacedFile::create(fd_, path_, "." + name + "." + random_suffix() + ".tmp", name,
+                              options);
 }
 
 Result<OutputDir> OutputDir::open_subdir(const std::string& name) const {
@@ -338,25 +420,6 @@ Result<OutputDir> OutputDir::open_subdir(const std::string& name) const {
   }
   if (auto ours = check_ours(d.fd_, abs); !ours) return ours.error();
   return d;
-}
-
-Result<int> OutputDir::create_temp(const std::string& name, std::string& temp) const {
-  if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
-  temp = "." + name + "." + random_suffix() + ".tmp";
-  const int fd =
-      ::openat(fd_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error("cannot write " + path_ + "/" + temp + ": " + errno_text());
-  return fd;
-}
-
-Status OutputDir::rename_temp(const std::string& temp, const std::string& name) const {
-  if (!valid_name(name) || !valid_name(temp)) return make_error("not a file name: '" + name + "'");
-  if (::renameat(fd_, temp.c_str(), fd_, name.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlinkat(fd_, temp.c_str(), 0);
-    return make_error("cannot rename " + path_ + "/" + temp + " to " + name + ": " + why);
-  }
-  return Ok{};
 }
 
 Result<int> OutputDir::create_file(const std::string& name) const {
