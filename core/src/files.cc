@@ -422,6 +422,36 @@ Result<OutputDir> OutputDir::open_subdir(const std::string& name) const {
   return d;
 }
 
+Result<OutputDir> OutputDir::make_fresh_subdir(const std::string& prefix) const {
+  if (!valid_name(prefix)) return make_error("not a directory name: '" + prefix + "'");
+  const std::string name = prefix + "." + random_suffix();
+  OutputDir d;
+  d.path_ = path_ + "/" + name;
+  if (::mkdirat(fd_, name.c_str(), 0700) != 0)
+    return make_error("cannot create directory " + d.path_ + ": " + errno_text());
+  d.created_ = true;
+  d.fd_ = ::openat(fd_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (d.fd_ < 0)
+    return make_error("cannot open directory " + d.path_ + " (made just before): " + errno_text());
+  return d;
+}
+
+Status OutputDir::remove_subdir(const std::string& name) const {
+  if (!valid_name(name)) return make_error("not a directory name: '" + name + "'");
+  const std::string abs = path_ + "/" + name;
+  const int fd = ::openat(fd_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Ok{};
+    return make_error("cannot remove " + abs + ": " + errno_text());
+  }
+  auto st = remove_entries(fd, abs);
+  ::close(fd);
+  if (!st) return st;
+  if (::unlinkat(fd_, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+    return make_error("cannot remove " + abs + ": " + errno_text());
+  return Ok{};
+}
+
 Result<int> OutputDir::create_file(const std::string& name) const {
   if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
   const int fd =

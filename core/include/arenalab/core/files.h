@@ -121,6 +121,13 @@ class OutputDir {
   // (a real directory, not a link, this user's, not group/world-writable), opened relative to
   // this one's fd: no path is looked up again.
   Result<OutputDir> open_subdir(const std::string& name) const;
+  // A new directory `<prefix>.<16 random hex digits>` inside this one, made here (mkdirat 0700)
+  // and opened relative to this one's fd with O_NOFOLLOW: never one that existed (a scratch
+  // directory, e.g. the matrix's preflight and warm-up runs, that remove_subdir removes again).
+  Result<OutputDir> make_fresh_subdir(const std::string& prefix) const;
+  // Removes the directory `name` inside this one and everything in it, opened relative to this
+  // one's fd and following no symlink (a link named `name` is refused, not followed).
+  Status remove_subdir(const std::string& name) const;
   // Names of the entries, sorted.
   std::vector<std::string> entries() const;
   // Removes `name` (a symlink itself, never what it points to); missing is fine.
