@@ -200,22 +200,72 @@ Status check_ours(int fd, const std::string& abs) {
   return Ok{};
 }
 
-// mkdir -p with mode 0700 for each directory it makes; true when the last one was made here.
-Result<bool> make_private_directories(const fs::path& path) {
-  fs::path so_far;
-  bool made_last = false;
-  for (const auto& part : path) {
-    so_far /= part;
-    if (part.empty() || part == "/" || part == "." || part == "..") continue;
-    made_last = false;
-    if (::mkdir(so_far.c_str(), 0700) == 0) {
-      made_last = true;
-      continue;
+// The directory `abs` (absolute, normalized) opened, walking from / one component at a time,
+// each relative to the one before (mkdir -p without a path looked up twice). A missing component
+// is made (mkdirat, 0700) and opened with O_NOFOLLOW, so one swapped for a link between the two is
+// refused, never followed. One that exists is a real directory, or a symbolic link followed only
+// when it belongs to this user or to root: a link another user planted (e.g. in /tmp, for a
+// directory arenalab, running as root, was about to make) is refused in one line. The last
+// component is never a link. The fd of the last, and whether it was made here.
+struct Walked {
+  int fd = -1;
+  bool made = false;
+};
+
+Result<Walked> open_private_directories(const std::string& abs) {
+  int fd = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return make_error("cannot open output directory " + abs + ": " + errno_text());
+  std::vector<std::string> parts;
+  for (const auto& part : fs::path(abs))
+    if (!part.empty() && part != "/" && part != "." && part != "..") parts.push_back(part);
+  std::string so_far;
+  bool made = false;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& name = parts[i];
+    const bool last = i + 1 == parts.size();
+    so_far += "/" + name;
+    auto fail = [&fd](std::string message) -> Result<Walked> {
+      ::close(fd);
+      return make_error(std::move(message));
+    };
+    made = ::mkdirat(fd, name.c_str(), 0700) == 0;
+    if (!made && errno != EEXIST)
+      return fail("cannot create directory " + so_far + ": " + errno_text());
+    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    struct stat st {};
+    if (!made && ::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode)) {
+      if (last)
+        return fail("output directory " + abs +
+                    " is a symbolic link: give the directory itself (a link could be "
+                    "pointed elsewhere while arenalab writes)");
+      if (st.st_uid != ::geteuid() && st.st_uid != 0)
+        return fail("output directory " + abs + ": " + so_far + " is a symbolic link of uid " +
+                    std::to_string(st.st_uid) +
+                    ", neither this user's nor root's: refusing to follow it (give the path "
+                    "it points to, if that is meant)");
+      flags &= ~O_NOFOLLOW;  // this user's or root's own link: followed like any path
     }
-    if (errno != EEXIST)
-      return make_error("cannot create directory " + so_far.string() + ": " + errno_text());
+    const int next = ::openat(fd, name.c_str(), flags);
+    if (next < 0) {
+      const int err = errno;
+      // O_NOFOLLOW|O_DIRECTORY on a link fails with ENOTDIR: look at the entry itself.
+      const bool link =
+          (flags & O_NOFOLLOW) &&
+          (err == ELOOP ||
+           (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)));
+      if (link)
+        return fail("output directory " + abs + ": " + so_far +
+                    " became a symbolic link while arenalab opened it: refusing to follow it");
+      if (err == ENOTDIR)
+        return fail(last ? "output directory " + abs + " is not a directory"
+                         : "output directory " + abs + ": " + so_far + " is not a directory");
+      return fail("cannot open output directory " + so_far + ": " + std::strerror(err));
+    }
+    ::close(fd);
+    fd = next;
   }
-  return made_last;
+  return Walked{fd, made};
 }
 
 }  // namespace
@@ -345,20 +395,12 @@ Result<OutputDir> OutputDir::open(const std::string& path, ExistingDir existing)
   std::string abs = fs::absolute(path, ec).lexically_normal().string();
   if (ec) return make_error("output directory " + path + ": " + ec.message());
   while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
-  auto made = make_private_directories(abs);
-  if (!made) return made.error();
+  auto walked = open_private_directories(abs);
+  if (!walked) return walked.error();
   OutputDir d;
   d.path_ = abs;
-  d.created_ = *made;
-  d.fd_ = ::open(abs.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (d.fd_ < 0) {
-    if (errno == ELOOP)
-      return make_error("output directory " + abs +
-                        " is a symbolic link: give the directory itself (a link could be "
-                        "pointed elsewhere while arenalab writes)");
-    if (errno == ENOTDIR) return make_error("output directory " + abs + " is not a directory");
-    return make_error("cannot open output directory " + abs + ": " + errno_text());
-  }
+  d.created_ = walked->made;
+  d.fd_ = walked->fd;
   if (auto ours = check_ours(d.fd_, abs); !ours) return ours.error();
   if (!d.created_ && existing != ExistingDir::kAccept) {
     const auto names = d.entries();

@@ -108,6 +108,34 @@ TEST_F(OutputDirTest, PlantedSymlinksAreNeverFollowed) {
   EXPECT_EQ(victim_text(), "precious");
 }
 
+// OutputDir::open makes missing parents as mkdir -p does, but each relative to the one before
+// (mkdirat, then openat O_NOFOLLOW): this user's own link in the path is followed as a path, a
+// link of another user's put where a parent goes is refused in one line and nothing is made
+// where it points. Before, each parent was made by path: mkdir followed the planted link.
+TEST_F(OutputDirTest, ParentsAreMadeOneByOneAndAnotherUsersLinkIsNotFollowed) {
+  fs::create_directory(root_ / "elsewhere");
+  fs::create_directory_symlink(root_ / "elsewhere", root_ / "mine");
+  auto own = OutputDir::open((root_ / "mine" / "b" / "c").string(), ExistingDir::kRefuseNonEmpty);
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_TRUE(own->created());
+  EXPECT_TRUE(fs::is_directory(root_ / "elsewhere" / "b" / "c"));
+  EXPECT_EQ(fs::status(root_ / "elsewhere" / "b").permissions() & fs::perms::all,
+            fs::perms::owner_all);
+
+  if (::geteuid() != 0) GTEST_SKIP() << "a link of another user's needs root to make (lchown)";
+  const fs::path planted = root_ / "planted";
+  fs::create_directory_symlink(root_ / "elsewhere", planted);
+  ASSERT_EQ(::lchown(planted.c_str(), 65534, 65534), 0);
+  const std::string want = (planted / "x" / "y").string();
+  auto refused = OutputDir::open(want, ExistingDir::kRefuseNonEmpty);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message,
+            "output directory " + want + ": " + planted.string() +
+                " is a symbolic link of uid 65534, neither this user's nor root's: refusing to "
+                "follow it (give the path it points to, if that is meant)");
+  EXPECT_FALSE(fs::exists(root_ / "elsewhere" / "x"));
+}
+
 // write_file_atomic (check's and watch --json's writer): a link planted at the name its
 // temporary file once had (path.tmp.<pid>, guessable) is never written through, nothing but the
 // result is left beside it, and a failed write leaves nothing.
