@@ -137,16 +137,18 @@ bool valid_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
 }
 
-// Writes all of `data`; false with errno set on failure.
-bool write_all(int fd, const char* data, std::size_t n) {
+// Writes all of `data` (short writes and EINTR retried); 0, or the errno of the failure (EIO
+// for a write of 0 bytes, which sets none).
+int write_all(int fd, const char* data, std::size_t n) {
   while (n > 0) {
     const ssize_t w = ::write(fd, data, n);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
+    if (w < 0) return errno;
+    if (w == 0) return EIO;
     data += w;
     n -= static_cast<std::size_t>(w);
   }
-  return true;
+  return 0;
 }
 
 // Removes the entries of the directory `fd` (not `fd` itself), recursing without following
@@ -181,29 +183,6 @@ Status remove_entries(int fd, const std::string& where) {
   return Ok{};
 }
 
-// `content` to a new file `tmp` in the directory `dirfd` (O_EXCL|O_NOFOLLOW: never through a
-// link, never over a file someone made), then renamed to `name` there; `shown` is the directory
-// as messages name it ("" when the names are whole paths). Nothing is left on failure.
-Status write_then_rename(int dirfd, const std::string& shown, const std::string& tmp,
-                         const std::string& name, const std::string& content, mode_t mode) {
-  const int fd =
-      ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return make_error("cannot write " + shown + tmp + ": " + errno_text());
-  const bool ok = write_all(fd, content.data(), content.size());
-  const int err = errno;
-  if (::close(fd) != 0 || !ok) {
-    const std::string why = std::strerror(ok ? errno : err);
-    ::unlinkat(dirfd, tmp.c_str(), 0);
-    return make_error("cannot write " + shown + name + ": " + why);
-  }
-  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlinkat(dirfd, tmp.c_str(), 0);
-    return make_error("cannot rename " + shown + tmp + " to " + name + ": " + why);
-  }
-  return Ok{};
-}
-
 // An existing output directory is adopted only when it is this user's and nobody else can write
 // in it (a link or a file put there by another user could redirect what arenalab writes).
 Status check_ours(int fd, const std::string& abs) {
@@ -221,30 +200,177 @@ Status check_ours(int fd, const std::string& abs) {
   return Ok{};
 }
 
-// mkdir -p with mode 0700 for each directory it makes; true when the last one was made here.
-Result<bool> make_private_directories(const fs::path& path) {
-  fs::path so_far;
-  bool made_last = false;
-  for (const auto& part : path) {
-    so_far /= part;
-    if (part.empty() || part == "/" || part == "." || part == "..") continue;
-    made_last = false;
-    if (::mkdir(so_far.c_str(), 0700) == 0) {
-      made_last = true;
-      continue;
+// The directory `abs` (absolute, normalized) opened, walking from / one component at a time,
+// each relative to the one before (mkdir -p without a path looked up twice). A missing component
+// is made (mkdirat, 0700) and opened with O_NOFOLLOW, so one swapped for a link between the two is
+// refused, never followed. One that exists is a real directory, or a symbolic link followed only
+// when it belongs to this user or to root: a link another user planted (e.g. in /tmp, for a
+// directory arenalab, running as root, was about to make) is refused in one line. The last
+// component is never a link. The fd of the last, and whether it was made here.
+struct Walked {
+  int fd = -1;
+  bool made = false;
+};
+
+Result<Walked> open_private_directories(const std::string& abs) {
+  int fd = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return make_error("cannot open output directory " + abs + ": " + errno_text());
+  std::vector<std::string> parts;
+  for (const auto& part : fs::path(abs))
+    if (!part.empty() && part != "/" && part != "." && part != "..") parts.push_back(part);
+  std::string so_far;
+  bool made = false;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& name = parts[i];
+    const bool last = i + 1 == parts.size();
+    so_far += "/" + name;
+    auto fail = [&fd](std::string message) -> Result<Walked> {
+      ::close(fd);
+      return make_error(std::move(message));
+    };
+    made = ::mkdirat(fd, name.c_str(), 0700) == 0;
+    if (!made && errno != EEXIST)
+      return fail("cannot create directory " + so_far + ": " + errno_text());
+    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    struct stat st {};
+    if (!made && ::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode)) {
+      if (last)
+        return fail("output directory " + abs +
+                    " is a symbolic link: give the directory itself (a link could be "
+                    "pointed elsewhere while arenalab writes)");
+      if (st.st_uid != ::geteuid() && st.st_uid != 0)
+        return fail("output directory " + abs + ": " + so_far + " is a symbolic link of uid " +
+                    std::to_string(st.st_uid) +
+                    ", neither this user's nor root's: refusing to follow it (give the path "
+                    "it points to, if that is meant)");
+      flags &= ~O_NOFOLLOW;  // this user's or root's own link: followed like any path
     }
-    if (errno != EEXIST)
-      return make_error("cannot create directory " + so_far.string() + ": " + errno_text());
+    const int next = ::openat(fd, name.c_str(), flags);
+    if (next < 0) {
+      const int err = errno;
+      // O_NOFOLLOW|O_DIRECTORY on a link fails with ENOTDIR: look at the entry itself.
+      const bool link =
+          (flags & O_NOFOLLOW) &&
+          (err == ELOOP ||
+           (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)));
+      if (link)
+        return fail("output directory " + abs + ": " + so_far +
+                    " became a symbolic link while arenalab opened it: refusing to follow it");
+      if (err == ENOTDIR)
+        return fail(last ? "output directory " + abs + " is not a directory"
+                         : "output directory " + abs + ": " + so_far + " is not a directory");
+      return fail("cannot open output directory " + so_far + ": " + std::strerror(err));
+    }
+    ::close(fd);
+    fd = next;
   }
-  return made_last;
+  return Walked{fd, made};
 }
 
 }  // namespace
 
+namespace {
+
+// `name` of the directory messages call `shown` ("" when names are paths).
+std::string shown_name(const std::string& shown, const std::string& name) {
+  return shown.empty() ? name : shown + "/" + name;
+}
+
+}  // namespace
+
+Result<ReplacedFile> ReplacedFile::create(int dirfd, std::string shown, std::string tmp,
+                                          std::string name, ReplaceOptions options) {
+  const int fd = ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                          options.mode);
+  if (fd < 0) return make_error("cannot write " + shown_name(shown, tmp) + ": " + errno_text());
+  ReplacedFile f;
+  f.dirfd_ = dirfd;
+  f.fd_ = fd;
+  f.shown_ = std::move(shown);
+  f.tmp_ = std::move(tmp);
+  f.name_ = std::move(name);
+  f.options_ = options;
+  // Through the fd, not the name: exactly the mode asked for, on the file this open made.
+  if (options.exact_mode && ::fchmod(fd, options.mode) != 0) f.error_ = errno;
+  return f;
+}
+
+ReplacedFile::ReplacedFile(ReplacedFile&& o) noexcept { *this = std::move(o); }
+
+ReplacedFile& ReplacedFile::operator=(ReplacedFile&& o) noexcept {
+  if (this != &o) {
+    discard();
+    dirfd_ = o.dirfd_;
+    fd_ = std::exchange(o.fd_, -1);
+    error_ = o.error_;
+    shown_ = std::move(o.shown_);
+    tmp_ = std::move(o.tmp_);
+    name_ = std::move(o.name_);
+    options_ = o.options_;
+  }
+  return *this;
+}
+
+ReplacedFile::~ReplacedFile() { discard(); }
+
+void ReplacedFile::discard() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  ::unlinkat(dirfd_, tmp_.c_str(), 0);
+}
+
+void ReplacedFile::write(std::string_view data) {
+  if (fd_ >= 0 && error_ == 0) error_ = write_all(fd_, data.data(), data.size());
+}
+
+Status ReplacedFile::commit() {
+  if (fd_ < 0) return make_error("cannot write " + shown_name(shown_, name_) + ": not open");
+  int err = error_;
+  if (err == 0 && options_.durable && ::fsync(fd_) != 0) err = errno;
+  if (::close(fd_) != 0 && err == 0) err = errno;
+  fd_ = -1;
+  if (err != 0) {
+    ::unlinkat(dirfd_, tmp_.c_str(), 0);
+    return make_error("cannot write " + shown_name(shown_, name_) + ": " + std::strerror(err));
+  }
+  if (::renameat(dirfd_, tmp_.c_str(), dirfd_, name_.c_str()) != 0) {
+    const std::string why = errno_text();
+    ::unlinkat(dirfd_, tmp_.c_str(), 0);
+    return make_error("cannot rename " + shown_name(shown_, tmp_) + " to " + name_ + ": " + why);
+  }
+  if (!options_.durable) return Ok{};
+  // The rename itself reaches the disk. A filesystem that cannot sync a directory (EINVAL,
+  // EROFS: fsync(2)) has nothing to sync: the file is in place, so that is no error.
+  int dfd = dirfd_;
+  std::string dir = shown_;
+  if (dirfd_ == AT_FDCWD) {  // names are paths: the directory `name_` is in
+    const fs::path parent = fs::path(name_).parent_path();
+    if (dir.empty()) dir = parent.empty() ? "." : parent.string();
+    dfd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return make_error("cannot sync " + dir + ": " + errno_text());
+  }
+  const bool synced = ::fsync(dfd) == 0 || errno == EINVAL || errno == EROFS;
+  const int serr = errno;
+  if (dfd != dirfd_) ::close(dfd);
+  if (!synced) return make_error("cannot sync " + dir + ": " + std::strerror(serr));
+  return Ok{};
+}
+
+Status replace_file(int dirfd, const std::string& shown, const std::string& tmp,
+                    const std::string& name, std::string_view content, ReplaceOptions options) {
+  auto f = ReplacedFile::create(dirfd, shown, tmp, name, options);
+  if (!f) return f.error();
+  f->write(content);
+  return f->commit();
+}
+
 Status write_file_atomic(const std::string& path, const std::string& content) {
   // The temporary name is unpredictable and made with O_EXCL|O_NOFOLLOW: a link planted beside
   // `path` (a name like path.tmp.<pid> could be guessed) is never written through.
-  return write_then_rename(AT_FDCWD, "", path + ".tmp." + random_suffix(), path, content, 0666);
+  return replace_file(AT_FDCWD, "", path + ".tmp." + random_suffix(), path, content,
+                      {.mode = 0666});
 }
 
 OutputDir::OutputDir(OutputDir&& o) noexcept { *this = std::move(o); }
@@ -269,20 +395,12 @@ Result<OutputDir> OutputDir::open(const std::string& path, ExistingDir existing)
   std::string abs = fs::absolute(path, ec).lexically_normal().string();
   if (ec) return make_error("output directory " + path + ": " + ec.message());
   while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
-  auto made = make_private_directories(abs);
-  if (!made) return made.error();
+  auto walked = open_private_directories(abs);
+  if (!walked) return walked.error();
   OutputDir d;
   d.path_ = abs;
-  d.created_ = *made;
-  d.fd_ = ::open(abs.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (d.fd_ < 0) {
-    if (errno == ELOOP)
-      return make_error("output directory " + abs +
-                        " is a symbolic link: give the directory itself (a link could be "
-                        "pointed elsewhere while arenalab writes)");
-    if (errno == ENOTDIR) return make_error("output directory " + abs + " is not a directory");
-    return make_error("cannot open output directory " + abs + ": " + errno_text());
-  }
+  d.created_ = walked->made;
+  d.fd_ = walked->fd;
   if (auto ours = check_ours(d.fd_, abs); !ours) return ours.error();
   if (!d.created_ && existing != ExistingDir::kAccept) {
     const auto names = d.entries();
@@ -301,19 +419,25 @@ Result<OutputDir> OutputDir::open(const std::string& path, ExistingDir existing)
       ::openat(d.fd_, probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (pfd < 0) return make_error("cannot write in output directory " + abs + ": " + errno_text());
   const std::string block(4096, '\0');
-  const bool wrote = write_all(pfd, block.data(), block.size());
-  const int werr = errno;
+  const int werr = write_all(pfd, block.data(), block.size());
   ::close(pfd);
   ::unlinkat(d.fd_, probe.c_str(), 0);
-  if (!wrote)
+  if (werr != 0)
     return make_error("cannot write in output directory " + abs + ": " + std::strerror(werr));
   return d;
 }
 
-Status OutputDir::write_file(const std::string& name, const std::string& content) const {
+Status OutputDir::write_file(const std::string& name, std::string_view content,
+                             ReplaceOptions options) const {
   if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
-  return write_then_rename(fd_, path_ + "/", "." + name + "." + random_suffix() + ".tmp", name,
-                           content, 0600);
+  return replace_file(fd_, path_, "." + name + "." + random_suffix() + ".tmp", name, content,
+                      options);
+}
+
+Result<ReplacedFile> OutputDir::replace(const std::string& name, ReplaceOptions options) const {
+  if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
+  return ReplacedFile::create(fd_, path_, "." + name + "." + random_suffix() + ".tmp", name,
+                              options);
 }
 
 Result<OutputDir> OutputDir::open_subdir(const std::string& name) const {
@@ -340,22 +464,33 @@ Result<OutputDir> OutputDir::open_subdir(const std::string& name) const {
   return d;
 }
 
-Result<int> OutputDir::create_temp(const std::string& name, std::string& temp) const {
-  if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
-  temp = "." + name + "." + random_suffix() + ".tmp";
-  const int fd =
-      ::openat(fd_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error("cannot write " + path_ + "/" + temp + ": " + errno_text());
-  return fd;
+Result<OutputDir> OutputDir::make_fresh_subdir(const std::string& prefix) const {
+  if (!valid_name(prefix)) return make_error("not a directory name: '" + prefix + "'");
+  const std::string name = prefix + "." + random_suffix();
+  OutputDir d;
+  d.path_ = path_ + "/" + name;
+  if (::mkdirat(fd_, name.c_str(), 0700) != 0)
+    return make_error("cannot create directory " + d.path_ + ": " + errno_text());
+  d.created_ = true;
+  d.fd_ = ::openat(fd_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (d.fd_ < 0)
+    return make_error("cannot open directory " + d.path_ + " (made just before): " + errno_text());
+  return d;
 }
 
-Status OutputDir::rename_temp(const std::string& temp, const std::string& name) const {
-  if (!valid_name(name) || !valid_name(temp)) return make_error("not a file name: '" + name + "'");
-  if (::renameat(fd_, temp.c_str(), fd_, name.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlinkat(fd_, temp.c_str(), 0);
-    return make_error("cannot rename " + path_ + "/" + temp + " to " + name + ": " + why);
+Status OutputDir::remove_subdir(const std::string& name) const {
+  if (!valid_name(name)) return make_error("not a directory name: '" + name + "'");
+  const std::string abs = path_ + "/" + name;
+  const int fd = ::openat(fd_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Ok{};
+    return make_error("cannot remove " + abs + ": " + errno_text());
   }
+  auto st = remove_entries(fd, abs);
+  ::close(fd);
+  if (!st) return st;
+  if (::unlinkat(fd_, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+    return make_error("cannot remove " + abs + ": " + errno_text());
   return Ok{};
 }
 

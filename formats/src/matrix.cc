@@ -3,13 +3,8 @@
 // files, and the Group view (matrix.h).
 #include "arenalab/formats/matrix.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <limits>
 #include <set>
@@ -535,47 +530,11 @@ Result<Cell> read_cell(const std::string& path) {
   return formats::read_document<Cell>(path, parse_cell);
 }
 
-namespace {
-
-// Writes `content` to a new temporary of `dir` (OutputDir::create_temp: O_EXCL|O_NOFOLLOW under an
-// unpredictable name, relative to the directory's fd, 0600), fsyncs it, renames it over `name`
-// there and fsyncs the directory: after a return a crash of the process or of the machine
-// leaves either the old file or the whole new one, never a part; a link or a file planted in
-// the directory is never written through.
-Status write_file_durable(const OutputDir& dir, const std::string& name,
-                          const std::string& content) {
-  std::string tmp;
-  auto fd = dir.create_temp(name, tmp);
-  if (!fd) return fd.error();
-  std::size_t done = 0;
-  int err = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(*fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = n < 0 ? errno : EIO;  // a write of 0 bytes sets no errno
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (err == 0 && ::fsync(*fd) != 0) err = errno;
-  if (::close(*fd) != 0 && err == 0) err = errno;
-  if (err != 0) {
-    dir.remove(tmp);
-    return make_error("cannot write " + dir.path() + "/" + name + ": " + std::strerror(err));
-  }
-  if (auto s = dir.rename_temp(tmp, name); !s) return s;
-  // The rename itself reaches the disk. A filesystem that cannot sync a directory (EINVAL,
-  // EROFS: fsync(2)) has nothing to sync: the record is in place, so that is no error.
-  if (::fsync(dir.fd()) != 0 && errno != EINVAL && errno != EROFS)
-    return make_error("cannot sync " + dir.path() + ": " + std::strerror(errno));
-  return Ok{};
-}
-
-}  // namespace
-
+// Durable (ReplacedFile: fsync of the file, rename, fsync of the directory): after a return a
+// crash of the process or of the machine leaves either the old record or the whole new one,
+// never a part; a link or a file planted in the directory is never written through.
 Status write_cell(const OutputDir& dir, const std::string& name, const Cell& cell) {
-  return write_file_durable(dir, name, cell_to_json(cell).dump(1) + "\n");
+  return dir.write_file(name, cell_to_json(cell).dump(1) + "\n", {.durable = true});
 }
 
 namespace {
@@ -618,69 +577,26 @@ void emit_results_json(const Results& results, const Emit& emit) {
 void emit_cells_csv(const Results& r, const Emit& emit);
 void emit_summaries_csv(const Results& r, const Emit& emit);
 
-// A file written piece by piece through a 1 MiB buffer into a temporary of the directory
-// (OutputDir::create_temp: O_EXCL|O_NOFOLLOW under an unpredictable name, relative to the
-// directory's fd), renamed over `name` on commit (atomic: a reader sees the old file or the
-// whole new one; never through a link planted in the directory). Not fsync'd: these files are
-// merged from the cell records, which are.
-class StreamedFile {
- public:
-  StreamedFile(const OutputDir& dir, std::string name) : dir_(dir), name_(std::move(name)) {
-    auto fd = dir_.create_temp(name_, tmp_);
-    if (fd)
-      fd_ = *fd;
-    else
-      open_error_ = fd.error().message;
-    buffer_.reserve(kBuffer);
-  }
-  ~StreamedFile() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-      dir_.remove(tmp_);
-    }
-  }
-  StreamedFile(const StreamedFile&) = delete;
-  StreamedFile& operator=(const StreamedFile&) = delete;
-  void write(std::string_view piece) {
-    buffer_.append(piece);
-    if (buffer_.size() >= kBuffer) flush();
-  }
-  Status commit() {
-    if (!open_error_.empty()) return make_error(open_error_);
-    flush();
-    if (::close(fd_) != 0 && !error_) error_ = errno;
-    fd_ = -1;
-    if (error_) {
-      dir_.remove(tmp_);
-      return make_error("cannot write " + dir_.path() + "/" + name_ + ": " + std::strerror(error_));
-    }
-    return dir_.rename_temp(tmp_, name_);
-  }
-
- private:
-  static constexpr std::size_t kBuffer = 1 << 20;
-  void flush() {
-    std::size_t done = 0;
-    while (fd_ >= 0 && !error_ && done < buffer_.size()) {
-      const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) error_ = n < 0 ? errno : EIO;
-      if (n > 0) done += static_cast<std::size_t>(n);
-    }
-    buffer_.clear();
-  }
-  const OutputDir& dir_;
-  std::string name_, tmp_, open_error_;
-  int fd_ = -1;
-  int error_ = 0;
-  std::string buffer_;
-};
-
+// A file written piece by piece through a 1 MiB buffer into a temporary of the directory,
+// renamed over `name` at the end (OutputDir::replace: a reader sees the old file or the whole
+// new one; never through a link planted in the directory). Not fsync'd: these files are merged
+// from the cell records, which are.
 Status write_streamed(const OutputDir& dir, const std::string& name, const Results& r,
                       void (*emit_all)(const Results&, const Emit&)) {
-  StreamedFile f(dir, name);
-  emit_all(r, [&f](std::string_view piece) { f.write(piece); });
-  return f.commit();
+  constexpr std::size_t kBuffer = 1 << 20;
+  auto file = dir.replace(name);
+  if (!file) return file.error();
+  std::string buffer;
+  buffer.reserve(kBuffer);
+  emit_all(r, [&](std::string_view piece) {
+    buffer.append(piece);
+    if (buffer.size() >= kBuffer) {
+      file->write(buffer);
+      buffer.clear();
+    }
+  });
+  file->write(buffer);
+  return file->commit();
 }
 
 }  // namespace

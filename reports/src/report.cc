@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "arenalab/core/files.h"
@@ -482,6 +483,19 @@ std::string render_markdown(const std::string& title, const Inputs& in) {
   return md;
 }
 
+namespace {
+
+// Whether `file` is named as write_report names its plots (below): matrix<m>_time, _rss,
+// _latency<t>_alloc|request, _cdf<t>_<op>; over_time_<w>; watch_<n>; budget_<n>; each .svg.
+bool is_report_plot_name(const std::string& file) {
+  static const std::regex kPlot(
+      R"((matrix[0-9]+_(time|rss|latency[0-9]+_(alloc|request)|cdf[0-9]+_[a-z_]+)|)"
+      R"(over_time_[0-9]+|watch_[0-9]+|budget_[0-9]+)\.svg)");
+  return std::regex_match(file, kPlot);
+}
+
+}  // namespace
+
 Result<ReportFiles> write_report(const ReportOptions& opt) {
   auto in = load_inputs(opt.inputs);
   if (!in) return in.error();
@@ -491,9 +505,11 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   // A link or another user's directory is refused (OutputDir): the report is written by path.
   auto out_dir = OutputDir::open(opt.out_dir, ExistingDir::kAccept);
   if (!out_dir) return out_dir.error();
-  std::error_code ec;
-  const bool had_plots_dir = fs::exists(files.plots_dir, ec);
-  if (auto st = make_directories(work); !st) return st.error();
+  // plots/ and plots/.work made 0700 (or existing ones checked) through --out's fd.
+  auto plots_dir = out_dir->open_subdir("plots");
+  if (!plots_dir) return plots_dir.error();
+  const bool had_plots_dir = !plots_dir->created();
+  if (auto w = plots_dir->open_subdir(".work"); !w) return w.error();
   // Stopped by a signal (Ctrl-C; the caller's TerminationSignals records it, and the plot being
   // drawn is finished or, from a terminal, gnuplot stopped too) before report.html is written:
   // nothing of this report is left half-made, neither gnuplot's scripts and data in plots/.work nor
@@ -502,9 +518,9 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   // reused --out as they were. Before, a Ctrl-C left plots/.work and some plots, no report.html.
   auto stopped = [&]() -> std::optional<Error> {
     if (!TerminationSignals::active() || TerminationSignals::first() == 0) return std::nullopt;
+    (void)plots_dir->remove_subdir(".work");
+    if (!had_plots_dir) (void)out_dir->remove_subdir("plots");  // .work was all it held
     std::error_code e;
-    fs::remove_all(work, e);
-    if (!had_plots_dir) fs::remove(files.plots_dir, e);  // only when empty
     if (out_dir->created()) fs::remove(out_dir->path(), e);
     return make_error("interrupted by " + signal_name(TerminationSignals::first()) +
                       ": no report written");
@@ -593,12 +609,21 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
     plots.push_back(std::move(rp));
   }
   if (auto e = stopped()) return *e;
-  fs::remove_all(work, ec);
+  if (auto st = plots_dir->remove_subdir(".work"); !st) return st.error();
+  std::set<std::string> drawn;
   for (std::size_t i = 0; i < plots.size(); ++i) {  // plots[i] is specs[i]'s
     if (plots[i].svg.empty()) continue;
     const std::string path = (fs::path(files.plots_dir) / (specs[i].name + ".svg")).string();
     if (auto st = write_file_atomic(path, plots[i].svg); !st) return st.error();
+    drawn.insert(specs[i].name + ".svg");
   }
+  // A report into an earlier report's --out: the plots that one drew and this one does not
+  // (fewer inputs, a plot that failed this time) would stay beside the new ones, shown by no
+  // page. Removed, relative to plots/' fd: only files named as a report names its plots; any
+  // other file there is the user's and stays.
+  if (had_plots_dir)
+    for (const auto& name : plots_dir->entries())
+      if (is_report_plot_name(name) && !drawn.count(name)) plots_dir->remove(name);
 
   files.html = (fs::path(opt.out_dir) / "report.html").string();
   files.markdown = (fs::path(opt.out_dir) / "summary.md").string();

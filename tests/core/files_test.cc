@@ -4,11 +4,15 @@
 // directory fd never follow a planted symlink. utf8_escaped keeps the bytes it cannot pass.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "arenalab/core/files.h"
 #include "arenalab/core/text.h"
@@ -104,6 +108,34 @@ TEST_F(OutputDirTest, PlantedSymlinksAreNeverFollowed) {
   EXPECT_EQ(victim_text(), "precious");
 }
 
+// OutputDir::open makes missing parents as mkdir -p does, but each relative to the one before
+// (mkdirat, then openat O_NOFOLLOW): this user's own link in the path is followed as a path, a
+// link of another user's put where a parent goes is refused in one line and nothing is made
+// where it points. Before, each parent was made by path: mkdir followed the planted link.
+TEST_F(OutputDirTest, ParentsAreMadeOneByOneAndAnotherUsersLinkIsNotFollowed) {
+  fs::create_directory(root_ / "elsewhere");
+  fs::create_directory_symlink(root_ / "elsewhere", root_ / "mine");
+  auto own = OutputDir::open((root_ / "mine" / "b" / "c").string(), ExistingDir::kRefuseNonEmpty);
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_TRUE(own->created());
+  EXPECT_TRUE(fs::is_directory(root_ / "elsewhere" / "b" / "c"));
+  EXPECT_EQ(fs::status(root_ / "elsewhere" / "b").permissions() & fs::perms::all,
+            fs::perms::owner_all);
+
+  if (::geteuid() != 0) GTEST_SKIP() << "a link of another user's needs root to make (lchown)";
+  const fs::path planted = root_ / "planted";
+  fs::create_directory_symlink(root_ / "elsewhere", planted);
+  ASSERT_EQ(::lchown(planted.c_str(), 65534, 65534), 0);
+  const std::string want = (planted / "x" / "y").string();
+  auto refused = OutputDir::open(want, ExistingDir::kRefuseNonEmpty);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message,
+            "output directory " + want + ": " + planted.string() +
+                " is a symbolic link of uid 65534, neither this user's nor root's: refusing to "
+                "follow it (give the path it points to, if that is meant)");
+  EXPECT_FALSE(fs::exists(root_ / "elsewhere" / "x"));
+}
+
 // write_file_atomic (check's and watch --json's writer): a link planted at the name its
 // temporary file once had (path.tmp.<pid>, guessable) is never written through, nothing but the
 // result is left beside it, and a failed write leaves nothing.
@@ -141,13 +173,11 @@ TEST_F(OutputDirTest, WritesGoWhereTheDirectoryWasOpenedNotWhereItsPathLeadsLate
   fs::rename(d, root_ / "moved");
   fs::create_directory_symlink(elsewhere, d);
   ASSERT_TRUE(dir->write_file("verdict.json", "{}\n").ok());
-  std::string temp;
-  auto fd = dir->create_temp("results.json", temp);
-  ASSERT_TRUE(fd.ok()) << fd.error().message;
-  EXPECT_EQ(::write(*fd, "[]", 2), 2);
-  ::close(*fd);
-  EXPECT_EQ(temp.find("results.json"), 1u);  // .results.json.<random>.tmp
-  ASSERT_TRUE(dir->rename_temp(temp, "results.json").ok());
+  auto streamed = dir->replace("results.json");
+  ASSERT_TRUE(streamed.ok()) << streamed.error().message;
+  streamed->write("[");
+  streamed->write("]");
+  ASSERT_TRUE(streamed->commit().ok());
   auto sub = dir->open_subdir("01-svc");
   ASSERT_TRUE(sub.ok()) << sub.error().message;
   EXPECT_TRUE(sub->created());
@@ -155,7 +185,7 @@ TEST_F(OutputDirTest, WritesGoWhereTheDirectoryWasOpenedNotWhereItsPathLeadsLate
   EXPECT_TRUE(fs::is_empty(elsewhere));
   EXPECT_TRUE(fs::exists(root_ / "moved" / "verdict.json"));
   EXPECT_TRUE(fs::exists(root_ / "moved" / "results.json"));
-  EXPECT_FALSE(fs::exists(root_ / "moved" / temp));
+  EXPECT_EQ(fs::directory_entry(root_ / "moved" / "results.json").file_size(), 2u);
   EXPECT_TRUE(fs::exists(root_ / "moved" / "01-svc" / "verdict.json"));
   EXPECT_EQ(fs::status(root_ / "moved" / "01-svc").permissions() & fs::perms::all,
             fs::perms::owner_all);
@@ -181,6 +211,77 @@ TEST_F(OutputDirTest, WritesGoWhereTheDirectoryWasOpenedNotWhereItsPathLeadsLate
   EXPECT_FALSE(moved->open_subdir("..").ok());
   EXPECT_TRUE(fs::is_empty(elsewhere));
   EXPECT_EQ(victim_text(), "precious");
+}
+
+// The one "write all, fsync, close, rename, fsync the directory" (ReplacedFile), whichever way
+// it is reached: a write that fails part way (the file-size limit, EFBIG) is one line naming the
+// file, the old file stays whole and no temporary is left; a file dropped uncommitted leaves
+// nothing; exact_mode sets the mode whatever the umask; a durable write lands like any other.
+TEST_F(OutputDirTest, ReplacedFilesLeaveTheOldFileOrTheWholeNewOneNeverATemporary) {
+  auto dir = OutputDir::open((root_ / "out").string(), ExistingDir::kAccept);
+  ASSERT_TRUE(dir.ok()) << dir.error().message;
+  ASSERT_TRUE(dir->write_file("cell.json", "old\n", {.durable = true}).ok());
+  ASSERT_TRUE(write_file_atomic(dir->path() + "/plain.json", "old\n").ok());
+  const auto text = [&](const char* name) {
+    std::ifstream in(root_ / "out" / name);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(text("cell.json"), "old\n");
+
+  {  // the file-size limit: writes past it fail with EFBIG (SIGXFSZ ignored)
+    struct sigaction ignore {
+    }, before{};
+    ignore.sa_handler = SIG_IGN;
+    ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &before), 0);
+    rlimit was{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &was), 0);
+    rlimit small = was;
+    small.rlim_cur = 4096;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    const std::string big(3 * 4096, 'x');
+    const auto durable = dir->write_file("cell.json", big, {.durable = true});
+    const auto atomic = write_file_atomic(dir->path() + "/plain.json", big);
+    auto streamed = dir->replace("results.json");
+    std::optional<Status> streamed_commit;
+    if (streamed) {
+      for (int i = 0; i < 3; ++i) streamed->write(std::string(4096, 'y'));
+      streamed_commit = streamed->commit();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &was);
+    ::sigaction(SIGXFSZ, &before, nullptr);
+    ASSERT_FALSE(durable.ok());
+    EXPECT_EQ(durable.error().message,
+              "cannot write " + dir->path() + "/cell.json: " + std::strerror(EFBIG));
+    ASSERT_FALSE(atomic.ok());
+    EXPECT_EQ(atomic.error().message,
+              "cannot write " + dir->path() + "/plain.json: " + std::strerror(EFBIG));
+    ASSERT_TRUE(streamed.ok()) << streamed.error().message;
+    ASSERT_TRUE(streamed_commit && !streamed_commit->ok());
+    EXPECT_EQ(streamed_commit->error().message,
+              "cannot write " + dir->path() + "/results.json: " + std::strerror(EFBIG));
+  }
+  EXPECT_EQ(text("cell.json"), "old\n");
+  EXPECT_EQ(text("plain.json"), "old\n");
+  EXPECT_EQ(dir->entries(), (std::vector<std::string>{"cell.json", "plain.json"}));
+
+  {  // dropped before commit: its temporary goes with it
+    auto dropped = dir->replace("dropped.json");
+    ASSERT_TRUE(dropped.ok()) << dropped.error().message;
+    dropped->write("half");
+  }
+  EXPECT_EQ(dir->entries(), (std::vector<std::string>{"cell.json", "plain.json"}));
+
+  const mode_t mask = ::umask(0177);  // would take the owner's x bit of 0700
+  const auto script = dir->write_file("task.sh", "#!/bin/sh\n", {.mode = 0700, .exact_mode = true});
+  const auto masked = dir->write_file("masked.sh", "#!/bin/sh\n", {.mode = 0700});
+  ::umask(mask);
+  ASSERT_TRUE(script.ok()) << script.error().message;
+  ASSERT_TRUE(masked.ok()) << masked.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat((root_ / "out" / "task.sh").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((root_ / "out" / "masked.sh").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 // A reader never waits on a FIFO nobody writes, never reads a device without end, never takes a

@@ -73,6 +73,17 @@ interrupt "$work/report-again"
 [[ ! -e $work/report-again/plots/.work ]] || fail "the second report left plots/.work"
 [[ $(cd "$work/report-again" && md5sum plots/*.svg report.html) == "$before" ]] ||
   fail "an interrupted second report changed the first one's plots or page"
+# A report into an earlier report's --out draws fewer plots: the earlier report's plots this one
+# does not draw are removed (files named as a report names its plots), a file of the user's in
+# plots/ stays. Before, the 8 earlier plots stayed beside the new ones, shown by no page.
+echo '<svg/>' >"$work/report-again/plots/notes.svg"
+"$arenalab" report "$work/in/watch-cache" --out "$work/report-again" >/dev/null 2>"$work/again.err" ||
+  fail "a report into an earlier report's --out failed: $(cat "$work/again.err")"
+drawn=$(grep -o '<img class="plot"' "$work/report-again/report.html" | wc -l)
+left=$(cd "$work/report-again/plots" && ls | grep -v '^notes\.svg$' | wc -l)
+[[ $drawn -ge 1 && $left -eq $drawn ]] ||
+  fail "plots/ holds $left plots for a page of $drawn: $(ls "$work/report-again/plots")"
+[[ $(cat "$work/report-again/plots/notes.svg") == '<svg/>' ]] || fail "the user's notes.svg was removed"
 # Bad input: one clear line, exit 1, nothing written.
 if "$arenalab" report "$work/nowhere" --out "$work/bad" 2>"$work/err"; then fail "accepted a missing dir"; fi
 [[ $(wc -l <"$work/err") -eq 1 ]] || fail "expected one error line, got: $(cat "$work/err")"

@@ -399,8 +399,14 @@ Result<Ran> run_plain(const CellRequest& req, const std::vector<std::string>& ar
     h.interval_ms = kTimelineMs;
     std::string text = timeline::header_line(h) + "\n";
     for (const auto& s : samples) text += timeline::sample_line(s) + "\n";
-    // The cell's directory made 0700 (a group-writable one would be refused by record_cell).
-    auto dir = OutputDir::open(req.cell_dir, ExistingDir::kAccept);
+    // Into the directory the matrix opened (else made 0700: a group-writable one would be
+    // refused by record_cell).
+    std::optional<OutputDir> own;
+    const OutputDir* dir = req.dir;
+    if (!dir) {
+      if (auto d = OutputDir::open(req.cell_dir, ExistingDir::kAccept)) own = std::move(*d);
+      if (own) dir = &*own;
+    }
     if (dir && dir->write_file("timeline.jsonl", text))
       ran.timeline_path = dir->path() + "/timeline.jsonl";
   }
@@ -763,10 +769,14 @@ Cell execute_cell(const CellRequest& req) {
   auto ran = is_server    ? run_server(r, argv, sr)
              : via_runner ? run_with_runner(r, argv)
                           : run_plain(r, argv);
-  // Without --timeline the runner's files are not kept.
+  // Without --timeline the runner's files are not kept: removed through the directory the
+  // matrix opened (entries only; it stays for the record), following no link.
   if (via_runner && !r.timeline) {
-    std::error_code ec;
-    std::filesystem::remove_all(req.cell_dir, ec);
+    if (req.dir) {
+      (void)req.dir->remove_all_entries();
+    } else if (auto d = OutputDir::open(req.cell_dir, ExistingDir::kAccept)) {
+      (void)d->remove_all_entries();
+    }
   }
   if (!ran) {
     cell.status = CellStatus::kError;

@@ -351,7 +351,7 @@ std::vector<Cell> recorded_cells(const std::string& out_dir, std::vector<Cell> f
 
 }  // namespace
 
-void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::string& out_dir) {
+void resolve_identification(const MatrixOptions& opt, Plan& plan, const OutputDir& out) {
   plan.identification =
       opt.identify == "harness" ? CellIdentification::kHarness : CellIdentification::kRunner;
   if (opt.identify != "auto") return;
@@ -361,21 +361,27 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const std::str
   if (!w) return;
   // If the interposer breaks the process, every cell would fail the same way: identify with
   // the harness instead, and say so.
-  runner::RunOptions o;
-  o.command = {w->program, "--help"};
-  o.allocator = plan.baseline;
-  o.allocators_file = opt.allocators_file;
-  o.out_dir = out_dir + "/cells/preflight";
-  o.capture_output = true;
-  auto r = runner::run(o);
+  // A directory of its own, made and removed through --out's fd: never one that was there.
   std::string why;
-  if (!r)
-    why = r.error().message;
-  else if (r->exit.shell_status() != 0)
-    why = w->program + " --help under the interposer with " + plan.baseline + ": " +
-          r->exit.describe();
-  std::error_code ec;
-  std::filesystem::remove_all(o.out_dir, ec);
+  auto cells = out.open_subdir("cells");
+  auto pre = cells ? cells->make_fresh_subdir("preflight") : Result<OutputDir>(cells.error());
+  if (!pre) {
+    why = pre.error().message;
+  } else {
+    runner::RunOptions o;
+    o.command = {w->program, "--help"};
+    o.allocator = plan.baseline;
+    o.allocators_file = opt.allocators_file;
+    o.out_dir = pre->path();
+    o.capture_output = true;
+    auto r = runner::run(o);
+    if (!r)
+      why = r.error().message;
+    else if (r->exit.shell_status() != 0)
+      why = w->program + " --help under the interposer with " + plan.baseline + ": " +
+            r->exit.describe();
+    (void)cells->remove_subdir(std::filesystem::path(pre->path()).filename().string());
+  }
   if (!why.empty()) {
     plan.identification = CellIdentification::kHarness;
     plan.identification_note =
@@ -473,32 +479,41 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
   results.plan.identification =
       opt.identify == "harness" ? CellIdentification::kHarness : CellIdentification::kRunner;
   if (!todo.empty()) {
-    resolve_identification(opt, results.plan, opt.out_dir);
+    resolve_identification(opt, results.plan, *out);
     if (!results.plan.identification_note.empty())
       std::fprintf(stderr, "matrix: %s\n", results.plan.identification_note.c_str());
   }
   if (opt.progress && !done.empty())
     std::fprintf(stderr, "matrix: resuming, %zu cells already recorded, %zu to run\n", done.size(),
                  todo.size());
+  // cells/ opened once, made 0700 through --out's fd (a link planted for it is refused); each
+  // cell's directory opened once under it, before the cell runs, and its record written there.
+  std::optional<OutputDir> cells;
+  if (!todo.empty()) {
+    auto c = out->open_subdir("cells");
+    if (!c) return c.error();
+    cells = std::move(*c);
+  }
   if (plan.warmup && !todo.empty()) {
     // One unrecorded run per (workload, threads, configuration): pages, caches and the
-    // dynamic linker's files are warm before repeat 0.
+    // dynamic linker's files are warm before repeat 0. In a directory of its own, made here and
+    // removed after the last of them, through cells/' fd.
+    auto warm = cells->make_fresh_subdir("warmup");
+    if (!warm) return warm.error();
     std::set<std::string> warmed;
     for (const auto& p : todo) {
       const std::string k = p.w->name + "|" + p.c->name + "|" + std::to_string(p.threads);
       if (!warmed.insert(k).second) continue;
-      const std::string dir = opt.out_dir + "/cells/warmup";
-      // Made 0700 through --out's fd (a link planted for it is refused).
-      auto cells = out->open_subdir("cells");
-      if (!cells) return cells.error();
-      if (auto w = cells->open_subdir("warmup"); !w) return w.error();
       if (opt.progress)
         std::fprintf(stderr, "%swarm-up %s x %s%s", tty ? "\r\033[K" : "", p.w->name.c_str(),
                      p.c->name.c_str(), tty ? "" : "\n");
-      auto req = request_for(p, dir);
+      auto req = request_for(p, warm->path());
+      req.dir = &*warm;
       req.timeline = false;
       (void)executor(req);
     }
+    if (auto s = cells->remove_subdir(std::filesystem::path(warm->path()).filename().string()); !s)
+      return s.error();
   }
   // The plan and the environment on disk before the first cell, so a resume after a kill at
   // any point finds them; from here on results.json is merged at most every few seconds.
@@ -547,11 +562,13 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
                    p.repeat + 1, tty ? "" : "\n");
     }
     if (stop_guard && matrix_stopped()) return stop();
-    // Its directory made (or checked) through --out's fd before it runs: a planted link is
-    // refused before the runner writes anything there.
-    if (auto d = open_cell_directory(*out, p.w->name, p.c->name, p.threads, p.repeat); !d)
-      return d.error();
-    Cell cell = executor(request_for(p, dir));
+    // Its directory made (or checked) through cells/' fd before it runs: a planted link is
+    // refused before the runner writes anything there. Kept open for its record.
+    auto cell_dir = open_cell_directory(*cells, p.w->name, p.c->name, p.threads, p.repeat);
+    if (!cell_dir) return cell_dir.error();
+    auto req = request_for(p, dir);
+    req.dir = &*cell_dir;
+    Cell cell = executor(req);
     // Stopped meanwhile: this cell was cut short and is not recorded; a --resume runs it.
     if (stop_guard && matrix_stopped()) return stop();
     cell.workload = p.w->name;
@@ -567,7 +584,7 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
                    (cell.message.empty() ? cell.mismatch : cell.message).c_str());
     // Recorded once, on its own, before the matrix moves on: a kill after this line loses
     // nothing of this cell.
-    if (auto s = record_cell(*out, cell); !s) return s.error();
+    if (auto s = record_cell_in(*cell_dir, cell); !s) return s.error();
     results.cells.push_back(std::move(cell));
     ++finished;
     ++ran;

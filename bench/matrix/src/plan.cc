@@ -32,9 +32,10 @@ Result<CellPlan> plan_matrix(const MatrixOptions& opt) {
   p.out_dir = absolute(opt.out_dir);
   // A link or another user's directory is refused (OutputDir); the tasks write their records
   // relative to it (record_cell).
-  if (auto d = OutputDir::open(p.out_dir, ExistingDir::kAccept); !d) return d.error();
+  auto out = OutputDir::open(p.out_dir, ExistingDir::kAccept);
+  if (!out) return out.error();
   p.plan = opt.plan;
-  resolve_identification(opt, p.plan, p.out_dir);
+  resolve_identification(opt, p.plan, *out);
   p.environment = opt.environment ? *opt.environment : capture_environment(opt.configurations);
   p.allocators_file =
       absolute(opt.allocators_file.empty() ? default_configurations_path() : opt.allocators_file);
@@ -141,19 +142,22 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
     return req;
   };
   GroupRun out;
+  // cells/ opened once, made 0700 through OUT's fd (a link planted for it is refused).
+  auto cells_dir = out_dir->open_subdir("cells");
+  if (!cells_dir) return cells_dir.error();
   if (plan.plan.warmup && !cells.empty() && cells.front()->repeat == 0) {
-    const std::string dir = fmt::format("{}/cells/warmup-{}", plan.out_dir, group);
+    // A directory of its own, made here and removed after the warm-ups through cells/' fd.
+    auto warm = cells_dir->make_fresh_subdir(fmt::format("warmup-{}", group));
+    if (!warm) return warm.error();
     for (std::size_t i = 0; i < cells.size(); ++i) {
-      // Made 0700 through OUT's fd (a link planted for it is refused).
-      auto cells_dir = out_dir->open_subdir("cells");
-      if (!cells_dir) return cells_dir.error();
-      if (auto w = cells_dir->open_subdir(fmt::format("warmup-{}", group)); !w) return w.error();
-      auto req = request(*cells[i], resolved[i], dir);
+      auto req = request(*cells[i], resolved[i], warm->path());
+      req.dir = &*warm;
       req.timeline = false;
       (void)executor(req);
     }
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    if (auto s = cells_dir->remove_subdir(std::filesystem::path(warm->path()).filename().string());
+        !s)
+      return s.error();
   }
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const PlannedCell& c = *cells[i];
@@ -163,11 +167,13 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
       ++out.skipped;
       continue;
     }
-    // Its directory made (or checked) through OUT's fd before it runs.
-    if (auto d = open_cell_directory(*out_dir, c.workload, c.configuration, c.threads, c.repeat);
-        !d)
-      return d.error();
-    Cell cell = executor(request(c, resolved[i], dir));
+    // Its directory made (or checked) through cells/' fd before it runs, kept open for its record.
+    auto cell_dir =
+        open_cell_directory(*cells_dir, c.workload, c.configuration, c.threads, c.repeat);
+    if (!cell_dir) return cell_dir.error();
+    auto req = request(c, resolved[i], dir);
+    req.dir = &*cell_dir;
+    Cell cell = executor(req);
     cell.workload = c.workload;
     cell.configuration = c.configuration;
     cell.threads = c.threads;
@@ -178,7 +184,7 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
     cell.node_kernel = node.kernel;
     cell.node_task = node.task;
     if (cell.status != CellStatus::kOk) ++out.not_ok;
-    if (auto s = record_cell(*out_dir, cell); !s) return s.error();
+    if (auto s = record_cell_in(*cell_dir, cell); !s) return s.error();
     ++out.ran;
   }
   return out;

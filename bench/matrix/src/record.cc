@@ -18,23 +18,30 @@ std::string cell_directory(const std::string& out_dir, const std::string& worklo
   return fmt::format("{}/cells/{}/{}/t{}/r{}", out_dir, workload, configuration, threads, repeat);
 }
 
-Result<OutputDir> open_cell_directory(const OutputDir& out, const std::string& workload,
+Result<OutputDir> open_cell_directory(const OutputDir& cells, const std::string& workload,
                                       const std::string& configuration, int threads, int repeat) {
-  const std::string levels[] = {"cells", workload, configuration, fmt::format("t{}", threads),
+  const std::string levels[] = {workload, configuration, fmt::format("t{}", threads),
                                 fmt::format("r{}", repeat)};
   std::optional<OutputDir> dir;
   for (const auto& name : levels) {
-    auto sub = (dir ? *dir : out).open_subdir(name);
+    auto sub = (dir ? *dir : cells).open_subdir(name);
     if (!sub) return sub.error();
     dir = std::move(*sub);
   }
   return std::move(*dir);
 }
 
+Status record_cell_in(const OutputDir& cell_dir, const Cell& cell) {
+  return write_cell(cell_dir, kCellRecordName, cell);
+}
+
 Status record_cell(const OutputDir& out, const Cell& cell) {
-  auto dir = open_cell_directory(out, cell.workload, cell.configuration, cell.threads, cell.repeat);
+  auto cells = out.open_subdir("cells");
+  if (!cells) return cells.error();
+  auto dir =
+      open_cell_directory(*cells, cell.workload, cell.configuration, cell.threads, cell.repeat);
   if (!dir) return dir.error();
-  return write_cell(*dir, kCellRecordName, cell);
+  return record_cell_in(*dir, cell);
 }
 
 std::vector<std::string> find_cell_records(const std::string& out_dir) {

@@ -3,12 +3,9 @@
 #include "arenalab/matrix/slurm.h"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <set>
@@ -71,32 +68,12 @@ std::string sh_quote(const std::string& s) {
   return out + "'";
 }
 
-// `text` as the script `name` of `dir`: a new temporary (O_EXCL|O_NOFOLLOW, unpredictable name,
-// relative to the directory's fd) made executable by its owner alone (0700: sbatch runs it as
-// the submitting user) through its fd, then renamed into place; a link planted as task.sh or
-// merge.sh is replaced, never written through.
+// `text` as the script `name` of `dir` (OutputDir::write_file: a new temporary, O_EXCL|O_NOFOLLOW
+// under an unpredictable name relative to the directory's fd, renamed into place), made
+// executable by its owner alone whatever the umask (0700 through its fd: sbatch runs it as the
+// submitting user); a link planted as task.sh or merge.sh is replaced, never written through.
 Status write_script(const OutputDir& dir, const std::string& name, const std::string& text) {
-  std::string tmp;
-  auto fd = dir.create_temp(name, tmp);
-  if (!fd) return fd.error();
-  std::size_t done = 0;
-  int err = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(*fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = n < 0 ? errno : EIO;
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (err == 0 && ::fchmod(*fd, 0700) != 0) err = errno;
-  if (::close(*fd) != 0 && err == 0) err = errno;
-  if (err != 0) {
-    dir.remove(tmp);
-    return make_error("cannot write " + dir.path() + "/" + name + ": " + std::strerror(err));
-  }
-  return dir.rename_temp(tmp, name);
+  return dir.write_file(name, text, {.mode = 0700, .exact_mode = true});
 }
 
 // A tool's stderr on one line: its lines joined with "; " (Slurm's tools print several).

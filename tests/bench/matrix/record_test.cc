@@ -197,6 +197,72 @@ TEST(RunMatrix, ALinkPlantedForACellDirectoryIsRefusedBeforeTheCellRuns) {
   EXPECT_TRUE(fs::is_empty(victim));
 }
 
+// Each cell's directory is opened once, before the cell runs, and its record written into that
+// directory: a cell directory moved away while the cell ran (and another made at its path) still
+// gets its record, and the directory now at the path gets nothing. Before, the record was written
+// by opening every level a second time, into whatever the path then named.
+TEST(RunMatrix, TheRecordLandsInTheDirectoryOpenedBeforeTheCell) {
+  TempDir d("matrix_cell_once");
+  const std::string out = d.path + "/m";
+  int calls = 0;
+  MatrixOptions opt = canned_matrix(out, 1, &calls);
+  opt.plan.configurations = {"glibc"};
+  opt.configurations.resize(1);
+  auto inner = opt.executor;
+  opt.executor = [&](const CellRequest& req) {
+    EXPECT_NE(req.dir, nullptr);
+    if (req.dir) EXPECT_EQ(req.dir->path(), req.cell_dir);
+    fs::rename(req.cell_dir, d.path + "/moved");
+    fs::create_directory(req.cell_dir);
+    fs::permissions(req.cell_dir, fs::perms::owner_all);
+    return inner(req);
+  };
+  auto r = run_matrix(opt);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(fs::exists(d.path + "/moved/cell.json"));
+  EXPECT_TRUE(fs::is_empty(cell_directory(out, "w", "glibc", 0, 0)));
+}
+
+// The warm-up runs in a directory of its own, made through cells/' fd and removed after: a
+// cells/warmup that was there (not made by this matrix) is neither used nor removed, nor what is
+// in it; the preflight likewise (cells/preflight.<random>, not cells/preflight).
+TEST(RunMatrix, WarmUpRunsInADirectoryItMadeNeverOneThatWasThere) {
+  TempDir d("matrix_warmup_own");
+  const std::string out = d.path + "/m";
+  fs::create_directories(out + "/cells/warmup");
+  fs::permissions(out, fs::perms::owner_all);
+  fs::permissions(out + "/cells", fs::perms::owner_all);
+  fs::permissions(out + "/cells/warmup", fs::perms::owner_all);
+  std::ofstream(out + "/cells/warmup/keep") << "the user's";
+  int calls = 0;
+  MatrixOptions opt = canned_matrix(out, 1, &calls);
+  opt.plan.warmup = true;
+  std::vector<std::string> warm_dirs;
+  auto inner = opt.executor;
+  opt.executor = [&](const CellRequest& req) {
+    if (req.cell_dir.find("/cells/w/") == std::string::npos) {  // a warm-up
+      warm_dirs.push_back(req.cell_dir);
+      EXPECT_TRUE(fs::is_directory(req.cell_dir));
+      EXPECT_TRUE(req.dir != nullptr && req.dir->created());
+      std::ofstream(req.cell_dir + "/run.json") << "{}";  // as the runner would
+      return Cell{};
+    }
+    return inner(req);
+  };
+  auto r = run_matrix(opt);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(warm_dirs.size(), 2u);  // one per configuration
+  EXPECT_EQ(warm_dirs[0], warm_dirs[1]);
+  EXPECT_EQ(fs::path(warm_dirs[0]).parent_path(), fs::path(out + "/cells"));
+  EXPECT_NE(warm_dirs[0], out + "/cells/warmup");
+  EXPECT_FALSE(fs::exists(warm_dirs[0]));  // removed after the warm-ups
+  std::ifstream keep(out + "/cells/warmup/keep");
+  std::string text;
+  std::getline(keep, text);
+  EXPECT_EQ(text, "the user's");
+}
+
 TEST(RunMatrix, RecordsEveryCellAndMergesResultsOnATimerNotPerCell) {
   TempDir d("matrix_timer");
   int calls = 0;

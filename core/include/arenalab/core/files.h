@@ -3,8 +3,11 @@
 // half a result), and where arenalab's installed data lives relative to its executables.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arenalab/core/result.h"
@@ -23,6 +26,51 @@ Result<std::string> read_file(const std::string& path);
 // The same, at most max_bytes: a larger file is an error naming the limit, "the limit for
 // `what`" (read_json_file: "a JSON document"), and nothing of it is kept.
 Result<std::string> read_file(const std::string& path, std::uint64_t max_bytes, const char* what);
+
+// How a file written through a temporary is made and how far it is pushed to the disk.
+struct ReplaceOptions {
+  mode_t mode = 0600;       // the temporary's mode at creation (less the umask)
+  bool exact_mode = false;  // then fchmod(mode) through its fd: exactly `mode`, whatever the umask
+  bool durable = false;     // fsync the file before the rename and its directory after it
+};
+
+// A file replaced through a temporary: the one implementation of "write all, fsync, close,
+// rename into place, fsync the directory, remove the temporary on any failure" every writer of a
+// whole file goes through. The temporary `tmp` is made in the directory `dirfd` (AT_FDCWD or an
+// open directory, borrowed: it must outlive this) with O_CREAT|O_EXCL|O_NOFOLLOW, so it is never
+// a link or a file someone planted; write() writes all it is given (short writes and EINTR
+// retried), the first error kept for commit(); commit() (durable: fsync) closes it, renames it
+// over `name` (renameat, in the same directory) and (durable) fsyncs the directory, a directory
+// that cannot be synced (EINVAL, EROFS) being no error: the file is in place. On any failure,
+// and when destroyed uncommitted, the temporary is closed and removed: a reader sees the old
+// file or the whole new one. Messages name `shown`/`name` ("cannot write D/N: why"); `shown` is
+// the directory as messages name it, "" when the names are paths (with AT_FDCWD).
+class ReplacedFile {
+ public:
+  static Result<ReplacedFile> create(int dirfd, std::string shown, std::string tmp,
+                                     std::string name, ReplaceOptions options = {});
+  ReplacedFile(ReplacedFile&&) noexcept;
+  ReplacedFile& operator=(ReplacedFile&&) noexcept;
+  ReplacedFile(const ReplacedFile&) = delete;
+  ReplacedFile& operator=(const ReplacedFile&) = delete;
+  ~ReplacedFile();
+
+  void write(std::string_view data);
+  Status commit();
+
+ private:
+  ReplacedFile() = default;
+  void discard();
+  int dirfd_ = -1;
+  int fd_ = -1;
+  int error_ = 0;
+  std::string shown_, tmp_, name_;
+  ReplaceOptions options_;
+};
+
+// ReplacedFile::create + write(content) + commit().
+Status replace_file(int dirfd, const std::string& shown, const std::string& tmp,
+                    const std::string& name, std::string_view content, ReplaceOptions options = {});
 
 // Writes `content` to path.tmp.<random> (made with O_EXCL|O_NOFOLLOW) then renames it over `path`.
 Status write_file_atomic(const std::string& path, const std::string& content);
@@ -60,20 +108,26 @@ class OutputDir {
   const std::string& path() const { return path_; }  // absolute
   bool created() const { return created_; }          // made by this open()
 
-  // `content` to a temporary file, then renamed to `name` (never a half-written file).
-  Status write_file(const std::string& name, const std::string& content) const;
+  // `content` to a temporary file, then renamed to `name` (never a half-written file):
+  // replace_file in this directory, the temporary named .<name>.<random>.tmp.
+  Status write_file(const std::string& name, std::string_view content,
+                    ReplaceOptions options = {}) const;
   // A file for writing as it goes: O_CREAT|O_TRUNC|O_NOFOLLOW, 0600. The caller closes it.
   Result<int> create_file(const std::string& name) const;
-  // A file written as it goes and renamed into place: create_temp opens a new temporary for
-  // `name` (O_EXCL|O_NOFOLLOW, an unpredictable name put in `temp`, 0600), the caller writes
-  // and closes it, then rename_temp renames it to `name` (removed on failure; remove(temp) to
-  // drop it).
-  Result<int> create_temp(const std::string& name, std::string& temp) const;
-  Status rename_temp(const std::string& temp, const std::string& name) const;
+  // A file written as it goes and renamed into place on commit(): a ReplacedFile in this
+  // directory (which must outlive it), the temporary named .<name>.<random>.tmp.
+  Result<ReplacedFile> replace(const std::string& name, ReplaceOptions options = {}) const;
   // The directory `name` inside this one, made (0700) or an existing one checked as open() does
   // (a real directory, not a link, this user's, not group/world-writable), opened relative to
   // this one's fd: no path is looked up again.
   Result<OutputDir> open_subdir(const std::string& name) const;
+  // A new directory `<prefix>.<16 random hex digits>` inside this one, made here (mkdirat 0700)
+  // and opened relative to this one's fd with O_NOFOLLOW: never one that existed (a scratch
+  // directory, e.g. the matrix's preflight and warm-up runs, that remove_subdir removes again).
+  Result<OutputDir> make_fresh_subdir(const std::string& prefix) const;
+  // Removes the directory `name` inside this one and everything in it, opened relative to this
+  // one's fd and following no symlink (a link named `name` is refused, not followed).
+  Status remove_subdir(const std::string& name) const;
   // Names of the entries, sorted.
   std::vector<std::string> entries() const;
   // Removes `name` (a symlink itself, never what it points to); missing is fine.

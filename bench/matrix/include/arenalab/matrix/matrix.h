@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "arenalab/allocators/registry.h"
+#include "arenalab/core/files.h"
 #include "arenalab/core/result.h"
 #include "arenalab/matrix/results.h"
 
@@ -80,8 +81,12 @@ struct CellRequest {
   int threads = 0;  // 0: the workload's default
   bool smoke = false;
   bool timeline = false;
-  double duration_s = 0;        // > 0: `--duration S` for a workload that takes_duration
-  std::string cell_dir;         // where the cell writes (timeline.jsonl, run.json)
+  double duration_s = 0;  // > 0: `--duration S` for a workload that takes_duration
+  std::string cell_dir;   // where the cell writes (timeline.jsonl, run.json)
+  // The cell's directory as the matrix made or checked and opened it (not owned; null: the cell
+  // opens cell_dir itself). What the cell does not keep is removed through it, entries only: the
+  // directory stays, opened, for the record the matrix writes into it after the cell.
+  const OutputDir* dir = nullptr;
   std::string allocators_file;  // empty: default_configurations_path()
   double timeout_s = 600;
   bool use_runner = true;  // false: plain child, identification from the workload's JSON
@@ -150,10 +155,11 @@ Result<Results> run_matrix(const MatrixOptions& options);
 
 // How cells identify their allocator (plan.identification): --identify runner|harness as
 // given; `auto` runs the first built workload's --help under the baseline through the runner
-// (in OUT_DIR/cells/preflight, removed afterwards; never a --command workload) and falls back to
-// the harness, with the reason in plan.identification_note, when that fails. The local engine
-// and the cluster planner both call it.
-void resolve_identification(const MatrixOptions& options, Plan& plan, const std::string& out_dir);
+// (in a directory of its own, cells/preflight.<random>, made through `out`'s fd and removed through
+// it afterwards; never a --command workload) and falls back to the harness, with the reason in
+// plan.identification_note, when that fails. The local engine and the cluster planner both call
+// it.
+void resolve_identification(const MatrixOptions& options, Plan& plan, const OutputDir& out);
 
 // CPU model, kernel, glibc, THP settings, and every configuration's allocator version (from a
 // probe process under it).

@@ -23,17 +23,21 @@ inline constexpr const char* kCellRecordName = "cell.json";
 std::string cell_directory(const std::string& out_dir, const std::string& workload,
                            const std::string& configuration, int threads, int repeat);
 
-// The cell's directory under `out`, cells/<w>/<c>/t<n>/r<k>: each level made 0700 or an existing
-// one checked (OutputDir::open_subdir: a real directory, this user's, not group/world-writable),
-// opened relative to its parent's fd. Made before the cell runs: once every level is this
-// user's and writable by no one else, the runner's later open of the same path cannot be
-// redirected (a link planted for a level is refused here, before anything is written).
-Result<OutputDir> open_cell_directory(const OutputDir& out, const std::string& workload,
+// The cell's directory <w>/<c>/t<n>/r<k> under `cells` (the matrix's cells/, opened once by the
+// engine: out.open_subdir("cells")): each level made 0700 or an existing one checked
+// (OutputDir::open_subdir: a real directory, this user's, not group/world-writable), opened
+// relative to its parent's fd. Made before the cell runs and kept open until its record is
+// written into it (record_cell_in): a link planted for a level is refused before anything is
+// written, and the record lands in the directory checked before the run.
+Result<OutputDir> open_cell_directory(const OutputDir& cells, const std::string& workload,
                                       const std::string& configuration, int threads, int repeat);
 
-// Writes the cell's record in its directory under `out` (cells/<w>/<c>/t<n>/r<k>, each level
-// made 0700 or an existing one checked by OutputDir::open_subdir, opened relative to its
-// parent's fd: no link is followed), atomically and durably (write_cell).
+// Writes the cell's record into its opened directory (open_cell_directory), atomically and
+// durably (write_cell).
+Status record_cell_in(const OutputDir& cell_dir, const Cell& cell);
+
+// The same from the matrix directory `out`: cells/ and the cell's levels opened as above, then
+// record_cell_in (for a record written on its own, not after a cell the engine ran).
 Status record_cell(const OutputDir& out, const Cell& cell);
 
 // Every record file under out_dir/cells, in path order (temp files of an interrupted write
