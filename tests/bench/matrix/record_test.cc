@@ -211,7 +211,9 @@ TEST(RunMatrix, TheRecordLandsInTheDirectoryOpenedBeforeTheCell) {
   auto inner = opt.executor;
   opt.executor = [&](const CellRequest& req) {
     EXPECT_NE(req.dir, nullptr);
-    if (req.dir) EXPECT_EQ(req.dir->path(), req.cell_dir);
+    if (req.dir) {
+      EXPECT_EQ(req.dir->path(), req.cell_dir);
+    }
     fs::rename(req.cell_dir, d.path + "/moved");
     fs::create_directory(req.cell_dir);
     fs::permissions(req.cell_dir, fs::perms::owner_all);
