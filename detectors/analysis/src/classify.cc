@@ -2195,6 +2195,11 @@ bool knee_off_at_same_phase(const Prepared& p, const Options& o, const SeriesVer
   return pd && pd->fit.slope_hi >= 0;
 }
 
+// Where an approach fitted to the stretch after a slowing knee has used up its headroom, when
+// the stretch does not rise from there (README "After a slowing knee: where the approach is
+// done"); nullopt when it does or cannot be told. Defined with the shapes below.
+std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k);
+
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
 std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& o,
@@ -2261,8 +2266,11 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   std::optional<Trend> recent;
   if (out.tail && out.tail->rising && decel)
     recent = trend_from(p, 0.5 * (out.tail->t0_ms + out.tail->t1_ms), o);
-  const bool confirmed = !decel || (recent && recent->slope >= o.tail_keep_rate * out.tail->slope &&
-                                    recent->p_median < o.tail_keep_p);
+  const bool keeps_rate = recent && recent->slope >= o.tail_keep_rate * out.tail->slope &&
+                          recent->p_median < o.tail_keep_p;
+  const std::optional<double> done_ms =
+      decel && keeps_rate ? done_without_rise(p, o, out.knee) : std::nullopt;
+  const bool confirmed = !decel || (keeps_rate && !done_ms);
   // Growth that began late (an accelerating knee) is a leak only with enough window after the
   // onset; otherwise the whole-window test decides, and failing it, unresolved.
   const bool late_onset = !decel && out.knee.tail_fraction < o.min_tail_fraction;
@@ -2271,13 +2279,18 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
     out.verdict = Verdict::kUnresolved;
     // Without a trend on the latest half (too few blocks there), the reason says so: a figure
     // that was not measured is not printed.
-    out.reason = recent ? "still rising after the knee but slowing down (latest half: " +
-                              fmt_pct(100.0 * recent->slope / out.tail->slope) +
-                              " of the tail's rate): leak or plateau cannot be told yet"
-                        : std::string(
-                              "still rising after the knee, but its latest half holds too "
-                              "few samples to tell whether it keeps that rate: leak or "
-                              "plateau cannot be told yet");
+    out.reason =
+        done_ms ? "still rising after the knee, but as the end of an approach: an exponential "
+                  "approach from the knee plus a line fits the stretch, and where it is done (" +
+                      fmt_num(*done_ms / 1000.0, 1) +
+                      " s on) what it leaves does not rise: leak or plateau cannot be told yet"
+        : recent ? "still rising after the knee but slowing down (latest half: " +
+                       fmt_pct(100.0 * recent->slope / out.tail->slope) +
+                       " of the tail's rate): leak or plateau cannot be told yet"
+                 : std::string(
+                       "still rising after the knee, but its latest half holds too "
+                       "few samples to tell whether it keeps that rate: leak or "
+                       "plateau cannot be told yet");
     out.confidence = 0.5;
   } else if (out.tail && out.tail->rising) {
     call_leak(out, *out.tail,
@@ -2753,6 +2766,16 @@ Clean left_by_approach(const Prepared& p, const Shapes::Approach& ap, double x0_
   return r;
 }
 
+// weigh_persistence on what an approach leaves (r, left_by_approach): the noise's persistence
+// is the raw series' own (noise_phi), the blocks are r's.
+void weigh_persistence_left(const Prepared& p, const Options& o, const Clean& r, Trend& t) {
+  if (!t.rising || p.deseason || p.block_period > 0) return;
+  Prepared q = p;
+  q.c = r;
+  weigh_persistence(q, o, t);
+  p.noise_phi = q.noise_phi;
+}
+
 // Step 6: a leak under a warm-up (README "Per series", step 8). A rise left unresolved because
 // it slows - a tail after a knee whose latest half keeps under half its rate, or a window whose
 // latest stretch slows - is what a warm-up with a leak beneath looks like as much as what a
@@ -2783,7 +2806,8 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, 
   const double done_s = apl.ts + o.saturation_time_constants * apl.tau;
   const Clean r = left_by_approach(p, apl, b.t.front(), done_s);
   if (r.t.size() < 2 || r.t.back() - r.t.front() < o.min_tail_fraction * out.duration_ms) return;
-  const auto t = trend_on(r, r, 0, r.t.size(), 0, p.level_ref, o, false, 0);
+  auto t = trend_on(r, r, 0, r.t.size(), 0, p.level_ref, o, false, 0);
+  if (t) weigh_persistence_left(p, o, r, *t);
   if (!t || !t->rising) return;
   const std::size_t half = static_cast<std::size_t>(
       std::lower_bound(r.t.begin(), r.t.end(), 0.5 * (r.t.front() + r.t.back())) - r.t.begin());
@@ -2929,6 +2953,43 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
   d.lo = d.r - half;
   d.hi = d.r + half;
   return d;
+}
+
+// After a slowing knee (README "After a slowing knee: where the approach is done"): the knee
+// is the best broken line's corner, and a rise that bends - an exponential approach, a
+// smoothstep - has no corner: the knot lands inside the bend, and the stretch after it still
+// holds the end of the rise, a decaying slope that a trend test on the stretch reads as growth.
+// The stretch's own shape decides where its growth can be measured: the approach plus a line,
+// flat until the knee then A - B exp(-(t - knee)/tau) + r t, fitted to its block medians (the
+// shapes of steps 5-7), has used up all but e^-3 of its headroom after saturation_time_constants
+// time constants; what the stretch holds from there on, less the approach part (the line stays
+// in), must rise by the trend test of every stretch with the noise's persistence from the whole
+// window (weigh_persistence), or the stretch is no leak yet. Where no approach fits the stretch
+// (its amplitude not positive), or where it is done too late to leave 6 blocks, the stretch's own
+// test stands. Returns where the approach is done (ms) when the stretch does not rise from there.
+std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k) {
+  const Blocks& b = p.all;
+  std::vector<double> x = seconds_from_first(b.t);
+  std::vector<double> tx, ty;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (b.t[i] >= k.t_ms) tx.push_back(x[i]), ty.push_back(b.med[i]);
+  if (tx.size() < 6) return std::nullopt;
+  const Shapes tail(tx, ty, p.level_ref);
+  const auto ap = tail.approach(true, false);  // starting at the knee
+  if (!std::isfinite(ap.sse) || !(ap.tau > 0) || !(ap.b > 0)) return std::nullopt;
+  const double done_s = ap.ts + o.saturation_time_constants * ap.tau;
+  const Clean r = left_by_approach(p, ap, b.t.front(), done_s);
+  if (r.t.size() < 2) return std::nullopt;
+  Options lo = o;
+  lo.min_blocks = std::min(o.min_blocks, 6);
+  auto t = trend_on(r, r, 0, r.t.size(), 0, p.level_ref, lo, false, 0);
+  if (!t) return std::nullopt;
+  // Significance only: the stretch after the knee was found material, and a part of it adds
+  // less over its shorter length at the same rate.
+  t->rising = t->p_median < o.alpha && t->p_min < o.alpha && t->slope > 0 && t->slope_lo > 0;
+  weigh_persistence_left(p, o, r, *t);
+  if (t->rising) return std::nullopt;
+  return r.t.front();
 }
 
 // The trend a drift beneath an approach reports (check_warmup_leak, check_late_drift): from t0_ms

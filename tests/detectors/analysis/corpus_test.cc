@@ -288,5 +288,21 @@ TEST(Issue19, LeaksBeneathASawtoothThePeriodicPathsMissed) {
   }
 }
 
+// Plateaus with a third or more of the window after the knee are never a leak (issue 19):
+// seed 3's draws 2128 (plateau/smooth, 32 % after the knee, phi 0.20) and 2583 (plateau/exp,
+// 66 % after the knee, phi 0.87), which allocated called "still growing after the rise".
+TEST(Issue19, PlateauAfterACurvedRiseIsNoLeak) {
+  for (const int draw : {2128, 2583}) {
+    const auto c = synthetic::corpus_draw(3, draw);
+    ASSERT_EQ(c.kind, Kind::kPlateau) << draw;
+    ASSERT_GE(c.tail_fraction, 0.3) << draw;
+    const auto s = classify_series(c.signals.allocated);
+    EXPECT_NE(s.verdict, Verdict::kLeak) << draw << ": " << s.reason;
+    const auto v = classify(c.signals);
+    EXPECT_NE(v.verdict, Verdict::kLeak) << draw << ": " << v.reason;
+    EXPECT_EQ(contradiction(v), "") << v.reason;
+  }
+}
+
 }  // namespace
 }  // namespace arenalab::analysis

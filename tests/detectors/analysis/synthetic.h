@@ -12,6 +12,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arenalab/analysis/analysis.h"
@@ -79,6 +80,26 @@ inline Case corpus_leak_draw(std::uint64_t seed, int index) {
   Generator gen(seed);
   for (int i = 1; i < index; ++i) gen.make(i <= 500 ? Kind::kStable : Kind::kLeak);
   return gen.make(index <= 500 ? Kind::kStable : Kind::kLeak);
+}
+
+// The corpus test's draw number `index` (counted from 1) of `seed` over its whole plan (500
+// stable, 1500 leaks, 1000 plateaus, then the rest, ClassifierCorpus's order): the line number
+// of the series in ARENALAB_CORPUS_DUMP.
+inline Case corpus_draw(std::uint64_t seed, int index) {
+  const std::pair<Kind, int> plan[] = {{Kind::kStable, 500},       {Kind::kLeak, 1500},
+                                       {Kind::kPlateau, 1000},     {Kind::kSawtooth, 500},
+                                       {Kind::kRetention, 500},    {Kind::kNonHeap, 500},
+                                       {Kind::kBigLevelLeak, 300}, {Kind::kLongSawtooth, 300},
+                                       {Kind::kOwnMmapPool, 200},  {Kind::kSaturation, 200}};
+  Generator gen(seed);
+  int drawn = 0;
+  for (const auto& [k, count] : plan)
+    for (int i = 0; i < count; ++i)
+      if (++drawn == index)
+        return gen.make(k);
+      else
+        gen.make(k);
+  return gen.make(Kind::kStable);  // past the plan: not a corpus draw
 }
 
 }  // namespace arenalab::analysis::synthetic
