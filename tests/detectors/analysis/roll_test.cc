@@ -292,12 +292,13 @@ TEST(RollTimeline, VerdictOnTheRolledFileIsTheFullSeriesVerdict) {
 }
 
 // The recorded corpus (real programs, minutes long): rolled with the recent window at a tenth
-// of each run, blocks of one sample interval and up, and at most 16 of them, the verdict is
-// unchanged. 16 blocks: coarser than the classifier's own 40 (the runner keeps 512); at the
-// runner's 512 these short runs lose 3 lines of 25763, so that would prove nothing. Measured
-// on 2026-12-04: 16 blocks keep 16864 lines, 12 keep 15799 (both 137 of 137 verdicts
-// unchanged), 8 keep 12529 and change 7 of 137: history blocks coarser than the classifier's
-// blocks lose what it reads.
+// of each run, blocks of one sample interval and up, and as many history blocks as the classifier
+// makes of the whole window (Options::max_blocks, 40), so that each history block is no longer
+// than a classifier block: the verdict is unchanged. A history coarser than the classifier's
+// blocks loses what it reads (a documented limit, detectors/analysis/README.md "Rolled
+// timelines"): measured on 2026-12-06, 16 history blocks change 1 of 137 verdicts (a 256 KiB/s
+// leak on a 1.28 GiB fill whose interval is narrow), 24 and 32 change 2; 40 keep 23618 of 25763
+// lines and change none. At the runner's 512 these short runs lose 3 lines, which proves nothing.
 TEST(RollTimeline, RecordedCorpusVerdictsUnchanged) {
   const auto [files, skip] = recorded_corpus(ARENALAB_RECORDED_CORPUS);
   if (!skip.empty()) GTEST_SKIP() << skip;
@@ -317,7 +318,7 @@ TEST(RollTimeline, RecordedCorpusVerdictsUnchanged) {
     tl::RollOptions o;
     o.recent_ms = (t1 - t0) / 10;
     o.min_block_ms = std::max(1.0, before->header.interval_ms);
-    o.max_blocks = 16;
+    o.max_blocks = static_cast<std::size_t>(Options{}.max_blocks);
     auto r = roll_timeline(path, o);
     ASSERT_TRUE(r.ok()) << r.error().message;
     if (!r->rolled) continue;
