@@ -189,6 +189,29 @@ bool read_proc_file(const char* path, std::string& buf) {
   }
 }
 
+// Whether our child `pid` (not reaped yet) never exec'd: PF_FORKNOEXEC in its flags (field 9 of
+// /proc/PID/stat; include/linux/sched.h), which fork sets and the kernel clears at exec
+// (begin_new_exec) before it closes the close-on-exec descriptors. A child whose error pipe
+// ended with the flag still set died between fork and exec (killed there: a memory limit it
+// joined below what exec takes, a kill that came first). Readable while the child is a zombie;
+// false when unreadable.
+bool never_execed(pid_t pid) {
+  constexpr unsigned long kPfForkNoExec = 0x40;
+  char path[48];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');  // comm may hold spaces and parentheses
+  unsigned long flags = 0;
+  if (!p || std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1) return false;
+  return (flags & kPfForkNoExec) != 0;
+}
+
 }  // namespace
 
 TerminationSignals::TerminationSignals() {
@@ -421,6 +444,7 @@ Child& Child::operator=(Child&& o) noexcept {
     err_fd_ = std::exchange(o.err_fd_, -1);
     limit_ = o.limit_;
     start_ms_ = o.start_ms_;
+    before_exec_ = o.before_exec_;
   }
   return *this;
 }
@@ -515,6 +539,9 @@ Result<Child> spawn(const SpawnSpec& spec) {
     n = ::read(err_pipe[0], &child_err, sizeof child_err);
   } while (n < 0 && errno == EINTR);
   ::close(err_pipe[0]);
+  // The pipe ended by the child's death, not by exec: it is waited for as any target, and its
+  // ExitInfo says the program never ran.
+  child.before_exec_ = n == 0 && never_execed(pid);
   if (n == static_cast<ssize_t>(sizeof child_err)) {
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -627,6 +654,7 @@ Result<ExitInfo> Child::wait(const std::function<void()>& on_tick, int tick_ms,
     }
   }
   info.wall_ms = monotonic_ms() - start_ms_;
+  info.before_exec = before_exec_;
   if (adopt) {
     // Stopped: the target's descendants it left behind (now ours) get the same stop signal,
     // the rest of the grace period, then SIGKILL; all of them reaped. Not stopped: they are

@@ -40,6 +40,31 @@ TEST(Process, ReportsTheSignalThatEndedIt) {
   EXPECT_EQ(r->describe(), "killed by SIGKILL");
 }
 
+// Killed between fork and exec (as by a memory limit the child joined): told apart from a
+// program killed once it ran, by the kernel's PF_FORKNOEXEC.
+TEST(Process, TellsAChildKilledBeforeExecFromAProgramKilledRunning) {
+  SpawnSpec before;
+  before.argv = {"sh", "-c", "exit 0"};
+  before.child_setup = [] {
+    ::raise(SIGKILL);
+    return true;
+  };
+  auto b = run_process(before);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ(b->signal.value_or(0), SIGKILL);
+  EXPECT_TRUE(b->before_exec);
+  SpawnSpec running;
+  running.argv = {"sh", "-c", "kill -9 $$"};
+  auto r = run_process(running);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->signal.value_or(0), SIGKILL);
+  EXPECT_FALSE(r->before_exec);
+  running.argv = {"true"};
+  auto t = run_process(running);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_FALSE(t->before_exec);
+}
+
 TEST(Process, SetsAndUnsetsEnvironment) {
   setenv("ARENALAB_TEST_UNSET_ME", "x", 1);
   SpawnSpec spec;

@@ -440,10 +440,16 @@ std::string describe(const BudgetResult& r) {
     row("limit", fmt::format("{} bytes as the kernel stored it (--limit gave {})",
                              *r.effective_limit_bytes, r.limit_bytes));
   row("ended",
-      r.exit.describe() + " (status " + std::to_string(r.exit.shell_status()) + ")" +
+      r.exit.describe() +
+          (r.exit.before_exec ? " before it could exec: the program never ran" : "") + " (status " +
+          std::to_string(r.exit.shell_status()) + ")" +
           (r.interrupted_by ? ", after arenalab got " + signal_name(*r.interrupted_by) : ""));
   row("kernel OOM kill",
-      std::string(r.oom_killed ? "yes" : "no") +
+      std::string(r.oom_killed && r.exit.before_exec
+                      ? "yes, between joining the group and exec: the limit is below what "
+                        "starting a process takes"
+                  : r.oom_killed ? "yes, while it ran"
+                                 : "no") +
           (r.usage.oom_kill ? " (group oom_kill " + std::to_string(*r.usage.oom_kill) + ")"
                             : " (oom_kill counter not provided by this kernel)"));
   row("peak usage",

@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "arenalab/preload/format.h"
+#include "arenalab/preload/protocol.h"
 #include "profile.h"
 #include "session.h"
 #include "state.h"
@@ -53,6 +54,8 @@ constexpr std::size_t stream_offset(int k) {
   return off;
 }
 constexpr std::size_t kLogBuf = stream_offset(kStreams);  // the most one write compresses
+// A buffer is one record: readers take a longer one for a damaged log.
+static_assert(kLogBuf <= protocol::kFullLogMaxRecordBytes);
 }  // namespace
 
 // The stacks this thread logged last, by hash (direct mapped): an allocation whose stack's hash

@@ -33,19 +33,16 @@ Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_m
   FullLogViews v;
   v.log_path = dir + "/allocs.bin";
   v.temporary_ms = temporary_ms;
-  auto data = runner::read_full_log_records(v.log_path);  // decompressed
-  if (!data) return data.error();
   std::map<std::uint32_t, std::vector<std::uint64_t>> stacks;
   std::vector<Event> events;
-  Status st =
-      runner::for_each_full_log_record(*data, v.log_path, [&](const runner::FullLogRecord& r) {
-        if (r.tag == 'S')
-          stacks[r.stack] = r.frames;
-        else if (r.tag == 'A')
-          events.push_back({r.ns, r.ptr, r.size, r.stack, true});
-        else if (r.tag == 'F')
-          events.push_back({r.ns, r.ptr, 0, 0, false});
-      });
+  Status st = runner::for_each_full_log_record(v.log_path, [&](const runner::FullLogRecord& r) {
+    if (r.tag == 'S')
+      stacks[r.stack] = r.frames;
+    else if (r.tag == 'A')
+      events.push_back({r.ns, r.ptr, r.size, r.stack, true});
+    else if (r.tag == 'F')
+      events.push_back({r.ns, r.ptr, 0, 0, false});
+  });
   if (!st) return st.error();
   // Threads' buffers interleave by when they were flushed: time order, a thread's own kept.
   std::stable_sort(events.begin(), events.end(),

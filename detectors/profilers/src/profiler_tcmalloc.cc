@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// tcmalloc adapter: gperftools' heap profiler in the full libtcmalloc, a dump per SIGUSR2
+// tcmalloc adapter: gperftools' heap profiler in the full libtcmalloc, a dump per SIGURG
 // (HEAPPROFILESIGNAL) that arenalab sends every interval; google-pprof reads the dumps.
 #include <fmt/format.h>
 
@@ -31,6 +31,14 @@ bool catches_signal(pid_t pid, int sig) {
 
 }  // namespace
 
+// The dump signal: one whose default action is to ignore it (POSIX, signal(7)), so that an image
+// without gperftools' handler yet (just exec'd, its libtcmalloc not initialized) lets it pass.
+// With SIGUSR2 (default: terminate) a target that exec'd between the look at SigCgt and kill(2)
+// died of it: no check can close that window, a signal that kills nobody does. SIGURG is sent
+// otherwise only for a socket's out-of-band data to the process that asked for it (F_SETOWN);
+// SIGWINCH, the other such signal, comes from the terminal to the whole foreground group.
+constexpr int kDumpSignal = SIGURG;
+
 Status run_tcmalloc(ProfileRun& run) {
   const ProfileOptions& o = run.options;
   ProfileReport& report = run.report;
@@ -40,31 +48,32 @@ Status run_tcmalloc(ProfileRun& run) {
     return make_error("the tcmalloc configuration preloads " + config->preload_path() +
                       ", which has no heap profiler (need the full libtcmalloc)");
   // Time cadence: gperftools 2.10's HEAP_PROFILE_TIME_INTERVAL takes whole seconds only, so
-  // arenalab sends the HEAPPROFILESIGNAL signal (SIGUSR2) every interval instead, once the
+  // arenalab sends the HEAPPROFILESIGNAL signal (kDumpSignal) every interval instead, once the
   // target catches it: gperftools installs its handler in libtcmalloc's initializer, which runs
-  // after the library is mapped, and until then SIGUSR2 kills the target. Waiting for the
-  // mapping alone lost that race under load (a target killed by SIGUSR2 with 0 dumps, 1 run in
-  // 8 at --interval 0.01 beside 3 busy loops). The volume-based triggers are switched off (0);
-  // a last dump is written at exit.
+  // after the library is mapped, and a signal sent before is lost (with SIGUSR2 it killed the
+  // target: 1 run in 8 at --interval 0.01 beside 3 busy loops, when arenalab waited for the
+  // mapping alone). The volume-based triggers are switched off (0); a last dump is written at
+  // exit.
   SpawnSpec spec;
   spec.argv = o.command;
   spec.capture_stdout = o.target_stdout_to_stderr;
   spec.set_env = {{"LD_PRELOAD", config->preload_path()},
                   {"HEAPPROFILE", report.out_dir + "/gperftools"},
-                  {"HEAPPROFILESIGNAL", std::to_string(SIGUSR2)},
+                  {"HEAPPROFILESIGNAL", std::to_string(kDumpSignal)},
                   {"HEAP_PROFILE_ALLOCATION_INTERVAL", "0"},
                   {"HEAP_PROFILE_INUSE_INTERVAL", "0"},
                   // gperftools logs "Dumping heap profile to ..." per dump at verbosity 0.
                   {"PERFTOOLS_VERBOSE", "-1"}};
   report.notes.push_back(
-      "tcmalloc: dumps are requested with SIGUSR2; a target that handles SIGUSR2 itself "
+      "tcmalloc: dumps are requested with SIGURG; a target that handles SIGURG itself "
       "gets fewer dumps");
   DumpThinner thinner(report.out_dir, {"gperftools."}, realtime_ns() - kMtimeSlackNs, run.adaptive);
   run.thinner = &thinner;
   double last_signal_ms = monotonic_ms();
   // A target that execs (a wrapper script: a pyenv shim, a launcher) starts each new image with
-  // SIGUSR2 at its default action, killing it, until that image's libtcmalloc installs the
-  // handler again: so the handler is looked up before every signal, never remembered. Each
+  // kDumpSignal at its default action, ignored, until that image's libtcmalloc installs the
+  // handler again: so the handler is looked up before every signal, never remembered (a signal
+  // sent to an image without it is lost, and would not keep the cadence). Each
   // later image names its dumps `gperftools_<pid>.NNNN.heap` (gperftools marks HEAPPROFILE as
   // used in the environment it passes on); the series is the last image's: the program the
   // wrapper ran. Forked children write under their own pids and are not the target.
@@ -89,14 +98,14 @@ Status run_tcmalloc(ProfileRun& run) {
       exec_binary = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
     }
     if (monotonic_ms() - last_signal_ms < run.interval_s * 1000.0) return;
-    if (catches_signal(pid, SIGUSR2)) {
-      ::kill(pid, SIGUSR2);
+    if (catches_signal(pid, kDumpSignal)) {
+      ::kill(pid, kDumpSignal);
       last_signal_ms = monotonic_ms();
     }
   });
   if (run.adaptive) thinner.poll();  // what came after the last poll
   report.cadence = fmt::format(
-      "gperftools heap profiler, a dump per SIGUSR2 (HEAPPROFILESIGNAL) sent {} (written at "
+      "gperftools heap profiler, a dump per SIGURG (HEAPPROFILESIGNAL) sent {} (written at "
       "the target's next allocation) + a dump at exit",
       cadence_text(run));
   run.thinner = nullptr;

@@ -404,242 +404,308 @@ Result<RunResult> run(const RunOptions& o) {
   return result;
 }
 
-Result<std::string> read_full_log_records(const std::string& path) {
-  auto raw = read_file(path);  // a FIFO, device or directory: refused, never waited on
-  if (!raw) {                  // "cannot read P: why" said as "cannot read full log P: why"
-    std::string m = raw.error().message;
-    if (m.rfind("cannot read ", 0) == 0) m.insert(12, "full log ");
-    return make_error(m);
-  }
-  static const char kZstdMagic[4] = {'\x28', '\xb5', '\x2f', '\xfd'};
-  if (raw->size() < 4 || std::memcmp(raw->data(), kZstdMagic, 4) != 0)  // an uncompressed log
-    return std::move(*raw);
-  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-  if (!dctx) return make_error(printable(path) + ": cannot make a zstd context");
-  std::string out;
-  std::string buf(ZSTD_DStreamOutSize(), '\0');
-  {
-    ZSTD_inBuffer zin{raw->data(), raw->size(), 0};
-    while (zin.pos < zin.size) {
-      ZSTD_outBuffer zout{buf.data(), buf.size(), 0};
-      const std::size_t r = ZSTD_decompressStream(dctx.get(), &zout, &zin);
-      out.append(buf.data(), zout.pos);
-      if (ZSTD_isError(r)) return out;  // damaged from here on: keep what came before
-    }
-  }
-  // At the end, a frame cut short by a kill has given what its whole blocks held.
-  for (;;) {
-    ZSTD_inBuffer zin{nullptr, 0, 0};
-    ZSTD_outBuffer zout{buf.data(), buf.size(), 0};
-    const std::size_t r = ZSTD_decompressStream(dctx.get(), &zout, &zin);
-    out.append(buf.data(), zout.pos);
-    if (ZSTD_isError(r) || zout.pos == 0) break;
-  }
-  return out;
-}
-
 namespace {
 
-// The fixed-width records of ARENALAB-FULL/2.
-Status decode_full_log_v2(const std::string& data, const std::string& path,
-                          const std::function<void(const FullLogRecord&)>& fn) {
-  std::size_t i = 16;
-  auto get = [&](auto& v) {
-    if (i + sizeof v > data.size()) return false;
-    std::memcpy(&v, data.data() + i, sizeof v);
+// A decoder's view of the decompressed records it holds at the moment, d[i, end). Reading past
+// `end` sets short_read: the record goes on in bytes not decompressed yet (or, at the log's end,
+// was cut by a kill).
+struct Cursor {
+  const char* d;
+  std::size_t i, end;
+  bool short_read = false;
+  bool need(std::uint64_t n) {  // whether n more bytes are here
+    if (n <= end - i) return true;
+    short_read = true;
+    return false;
+  }
+  template <class T>
+  bool get(T& v) {
+    if (!need(sizeof v)) return false;
+    std::memcpy(&v, d + i, sizeof v);
     i += sizeof v;
     return true;
-  };
-  FullLogRecord r;
-  while (i < data.size()) {
-    r.tag = data[i++];
-    if (r.tag == 'S') {
-      std::uint32_t depth = 0;
-      if (!get(r.stack) || !get(depth) || i + depth * 8ULL > data.size()) break;  // cut
-      r.frames.resize(depth);
-      std::memcpy(r.frames.data(), data.data() + i, depth * 8ULL);
-      i += depth * 8ULL;
-    } else if (r.tag == 'A') {
-      if (!get(r.ns) || !get(r.ptr) || !get(r.size) || !get(r.stack)) break;
-    } else if (r.tag == 'F') {
-      if (!get(r.ns) || !get(r.ptr)) break;
-    } else if (r.tag == 'T') {
-      if (!get(r.t_ms)) break;
-    } else {
-      return make_error(printable(path) + ": unknown record '" + printable(std::string(1, r.tag)) +
-                        "' at byte " + std::to_string(i - 1));
-    }
-    fn(r);
   }
-  return Ok{};
-}
-
-// ARENALAB-FULL/3: varints, deltas from the thread's previous record since its buffer's 'B'.
-Status decode_full_log_v3(const std::string& data, const std::string& path,
-                          const std::function<void(const FullLogRecord&)>& fn) {
-  std::size_t i = 16;
-  auto varint = [&](std::uint64_t& v) {
+  bool varint(std::uint64_t& v) {
     v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
-      if (i >= data.size()) return false;
-      const auto b = static_cast<unsigned char>(data[i++]);
+      if (!need(1)) return false;
+      const auto b = static_cast<unsigned char>(d[i++]);
       v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
       if (!(b & 0x80)) return true;
     }
     return false;  // longer than 10 bytes: damaged
-  };
-  auto delta = [&](std::uint64_t& base) {  // a zigzag delta applied to base
+  }
+  bool delta(std::uint64_t& base) {  // a zigzag delta applied to base
     std::uint64_t z = 0;
     if (!varint(z)) return false;
     base += (z >> 1) ^ (~(z & 1) + 1);
     return true;
-  };
-  std::uint64_t ns = 0, ptr = 0, id = 0, depth = 0;
+  }
+};
+
+using RecordFn = std::function<void(const FullLogRecord&)>;
+using preload::protocol::kFullLogMaxRecordBytes;
+
+// What a decoder made of the bytes it was given: every whole record decoded, the cursor at the
+// first byte of the record the next bytes complete (kMore), or the log ends here (kEnd: a damaged
+// record; what came before is kept). An unknown record is an error naming its byte offset in the
+// decompressed log (`base` is the offset of d[0]).
+enum class Decoded { kMore, kEnd };
+
+// The decoding state that lasts from one piece of the log to the next.
+struct DecodeState {
+  std::uint64_t ns = 0, ptr = 0;  // ARENALAB-FULL/3: the thread buffer's previous event
   FullLogRecord r;
-  while (i < data.size()) {
-    r.tag = data[i++];
-    if (r.tag == 'B') {
-      ns = ptr = 0;
-      continue;
-    }
+};
+
+Error unknown_record(const std::string& path, const char* what, char tag, std::uint64_t at) {
+  return make_error(printable(path) + ": unknown " + what + " '" + printable(std::string(1, tag)) +
+                    "' at byte " + std::to_string(at));
+}
+
+// The fixed-width records of ARENALAB-FULL/2.
+Result<Decoded> decode_full_log_v2(Cursor& c, std::uint64_t base, const std::string& path,
+                                   DecodeState& state, const RecordFn& fn) {
+  FullLogRecord& r = state.r;
+  while (c.i < c.end) {
+    const std::size_t at = c.i;
+    r.tag = c.d[c.i++];
+    bool whole = true;
     if (r.tag == 'S') {
-      if (!varint(id) || !varint(depth) || id >= kFullLogNoStack || depth > data.size() - i) break;
-      r.stack = static_cast<std::uint32_t>(id);
-      r.frames.assign(depth, 0);
-      std::uint64_t f = 0;
-      bool whole = true;
-      for (auto& frame : r.frames) {
-        if (!(whole = delta(f))) break;
-        frame = f;
+      std::uint32_t depth = 0;
+      whole = c.get(r.stack) && c.get(depth) && c.need(depth * 8ULL);
+      if (whole) {
+        r.frames.resize(depth);
+        std::memcpy(r.frames.data(), c.d + c.i, depth * 8ULL);
+        c.i += depth * 8ULL;
       }
-      if (!whole) break;
     } else if (r.tag == 'A') {
-      if (!delta(ns) || !delta(ptr) || !varint(r.size) || !varint(id)) break;
-      r.ns = ns;
-      r.ptr = ptr;
-      r.stack =
-          id == 0 || id > kFullLogNoStack ? kFullLogNoStack : static_cast<std::uint32_t>(id - 1);
+      whole = c.get(r.ns) && c.get(r.ptr) && c.get(r.size) && c.get(r.stack);
     } else if (r.tag == 'F') {
-      if (!delta(ns) || !delta(ptr)) break;
-      r.ns = ns;
-      r.ptr = ptr;
+      whole = c.get(r.ns) && c.get(r.ptr);
     } else if (r.tag == 'T') {
-      if (i + 8 > data.size()) break;
-      std::memcpy(&r.t_ms, data.data() + i, 8);
-      i += 8;
+      whole = c.get(r.t_ms);
     } else {
-      return make_error(printable(path) + ": unknown record '" + printable(std::string(1, r.tag)) +
-                        "' at byte " + std::to_string(i - 1));
+      return unknown_record(path, "record", r.tag, base + at);
+    }
+    if (!whole) {
+      c.i = at;
+      return Decoded::kMore;  // every field is fixed width: only ever short
     }
     fn(r);
   }
-  return Ok{};
+  return Decoded::kMore;
+}
+
+// ARENALAB-FULL/3: varints, deltas from the thread's previous record since its buffer's 'B'.
+Result<Decoded> decode_full_log_v3(Cursor& c, std::uint64_t base, const std::string& path,
+                                   DecodeState& state, const RecordFn& fn) {
+  FullLogRecord& r = state.r;
+  while (c.i < c.end) {
+    const std::size_t at = c.i;
+    const std::uint64_t ns = state.ns, ptr = state.ptr;  // kept for a record cut here
+    r.tag = c.d[c.i++];
+    if (r.tag == 'B') {
+      state.ns = state.ptr = 0;
+      continue;
+    }
+    std::uint64_t id = 0, depth = 0;
+    bool whole = true;
+    if (r.tag == 'S') {
+      whole = c.varint(id) && c.varint(depth) && id < kFullLogNoStack && c.need(depth);
+      if (whole) {
+        r.stack = static_cast<std::uint32_t>(id);
+        r.frames.assign(depth, 0);
+        std::uint64_t f = 0;
+        for (auto& frame : r.frames) {
+          if (!(whole = c.delta(f))) break;
+          frame = f;
+        }
+      }
+    } else if (r.tag == 'A') {
+      whole = c.delta(state.ns) && c.delta(state.ptr) && c.varint(r.size) && c.varint(id);
+      r.ns = state.ns;
+      r.ptr = state.ptr;
+      r.stack =
+          id == 0 || id > kFullLogNoStack ? kFullLogNoStack : static_cast<std::uint32_t>(id - 1);
+    } else if (r.tag == 'F') {
+      whole = c.delta(state.ns) && c.delta(state.ptr);
+      r.ns = state.ns;
+      r.ptr = state.ptr;
+    } else if (r.tag == 'T') {
+      whole = c.get(r.t_ms);
+    } else {
+      return unknown_record(path, "record", r.tag, base + at);
+    }
+    if (!whole) {
+      if (!c.short_read) return Decoded::kEnd;  // damaged
+      c.i = at;
+      state.ns = ns;
+      state.ptr = ptr;
+      return Decoded::kMore;
+    }
+    fn(r);
+  }
+  return Decoded::kMore;
 }
 
 // ARENALAB-FULL/4: each thread buffer is a 'C' record, the byte lengths of its six streams
 // (stacks, tags, times, addresses, sizes, stack ids) then the streams; times and addresses are
-// deltas from the buffer's previous event. A buffer cut short (a killed target) ends the log.
-Status decode_full_log_v4(const std::string& data, const std::string& path,
-                          const std::function<void(const FullLogRecord&)>& fn) {
-  struct Cursor {
-    const std::string* data;
-    std::size_t i, end;
-    bool varint(std::uint64_t& v) {
-      v = 0;
-      for (int shift = 0; shift < 64; shift += 7) {
-        if (i >= end) return false;
-        const auto b = static_cast<unsigned char>((*data)[i++]);
-        v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-        if (!(b & 0x80)) return true;
-      }
-      return false;  // longer than 10 bytes: damaged
-    }
-    bool delta(std::uint64_t& base) {  // a zigzag delta applied to base
-      std::uint64_t z = 0;
-      if (!varint(z)) return false;
-      base += (z >> 1) ^ (~(z & 1) + 1);
-      return true;
-    }
-  };
+// deltas from the buffer's previous event. A record is decoded once all its bytes are here.
+Result<Decoded> decode_full_log_v4(Cursor& top, std::uint64_t base, const std::string& path,
+                                   DecodeState& state, const RecordFn& fn) {
   enum { kStacks, kTags, kTimes, kAddrs, kSizes, kIds, kStreams };
-  Cursor top{&data, 16, data.size()};
-  FullLogRecord r;
-  while (top.i < data.size()) {
-    const char tag = data[top.i++];
+  FullLogRecord& r = state.r;
+  while (top.i < top.end) {
+    const std::size_t at = top.i;
+    const char tag = top.d[top.i++];
     if (tag == 'T') {
-      if (top.i + 8 > data.size()) break;
+      if (!top.get(r.t_ms)) {
+        top.i = at;
+        return Decoded::kMore;
+      }
       r.tag = 'T';
-      std::memcpy(&r.t_ms, data.data() + top.i, 8);
-      top.i += 8;
       fn(r);
       continue;
     }
-    if (tag != 'C')
-      return make_error(printable(path) + ": unknown record '" + printable(std::string(1, tag)) +
-                        "' at byte " + std::to_string(top.i - 1));
-    Cursor s[kStreams];
-    std::size_t at = 0;
+    if (tag != 'C') return unknown_record(path, "record", tag, base + at);
+    std::uint64_t len[kStreams] = {}, total = 0;
     bool whole = true;
-    std::uint64_t len[kStreams] = {};
-    for (auto& n : len) whole = whole && top.varint(n);
-    if (whole) {
-      at = top.i;
-      for (int k = 0; k < kStreams; ++k) {
-        if (len[k] > data.size() - at) {
-          whole = false;
-          break;
-        }
-        s[k] = Cursor{&data, at, at + len[k]};
-        at += len[k];
-      }
+    for (auto& n : len) {
+      whole = whole && top.varint(n);
+      // No writer's thread buffer is this long (protocol.h): damaged, never waited for.
+      if (whole && (n > kFullLogMaxRecordBytes || (total += n) > kFullLogMaxRecordBytes))
+        return Decoded::kEnd;
     }
-    if (!whole) break;  // cut
-    top.i = at;
+    if (whole) whole = top.need(total);
+    if (!whole) {
+      if (!top.short_read) return Decoded::kEnd;
+      top.i = at;
+      return Decoded::kMore;
+    }
+    Cursor s[kStreams] = {};
+    for (int k = 0; k < kStreams; ++k) {
+      s[k] = Cursor{top.d, top.i, top.i + len[k]};
+      top.i += len[k];
+    }
     std::uint64_t id = 0, depth = 0;
     while (s[kStacks].i < s[kStacks].end) {
       if (!s[kStacks].varint(id) || !s[kStacks].varint(depth) || id >= kFullLogNoStack ||
           depth > len[kStacks])
-        return Ok{};  // damaged
+        return Decoded::kEnd;  // damaged
       r.tag = 'S';
       r.stack = static_cast<std::uint32_t>(id);
       r.frames.assign(depth, 0);
       std::uint64_t f = 0;
       for (auto& frame : r.frames) {
-        if (!s[kStacks].delta(f)) return Ok{};
+        if (!s[kStacks].delta(f)) return Decoded::kEnd;
         frame = f;
       }
       fn(r);
     }
     std::uint64_t ns = 0, ptr = 0;
     for (std::size_t e = s[kTags].i; e < s[kTags].end; ++e) {
-      r.tag = data[e];
-      if (r.tag != 'A' && r.tag != 'F')
-        return make_error(printable(path) + ": unknown event '" + printable(std::string(1, r.tag)) +
-                          "' at byte " + std::to_string(e));
-      if (!s[kTimes].delta(ns) || !s[kAddrs].delta(ptr)) return Ok{};
+      r.tag = top.d[e];
+      if (r.tag != 'A' && r.tag != 'F') return unknown_record(path, "event", r.tag, base + e);
+      if (!s[kTimes].delta(ns) || !s[kAddrs].delta(ptr)) return Decoded::kEnd;
       r.ns = ns;
       r.ptr = ptr;
       if (r.tag == 'A') {
-        if (!s[kSizes].varint(r.size) || !s[kIds].varint(id)) return Ok{};
+        if (!s[kSizes].varint(r.size) || !s[kIds].varint(id)) return Decoded::kEnd;
         r.stack =
             id == 0 || id > kFullLogNoStack ? kFullLogNoStack : static_cast<std::uint32_t>(id - 1);
       }
       fn(r);
     }
   }
-  return Ok{};
+  return Decoded::kMore;
 }
+
+// The decompressed log, fed piece by piece: whole records are decoded as they arrive and only a
+// record's start waits for the bytes that complete it, so memory is one record (at most
+// kFullLogMaxRecordBytes) plus a piece, whatever the log's length.
+class FullLogDecoder {
+ public:
+  FullLogDecoder(const std::string& path, RecordFn fn) : path_(path), fn_(std::move(fn)) {}
+
+  Status feed(const char* p, std::size_t n) {
+    bytes_ += n;
+    if (ended_) return Ok{};
+    pending_.append(p, n);
+    if (!decode_) {
+      if (pending_.size() < kMagicBytes) return Ok{};
+      if (pending_.compare(0, kMagicBytes, "ARENALAB-FULL/4\n") == 0) set(4, decode_full_log_v4);
+      if (pending_.compare(0, kMagicBytes, "ARENALAB-FULL/3\n") == 0) set(3, decode_full_log_v3);
+      if (pending_.compare(0, kMagicBytes, "ARENALAB-FULL/2\n") == 0) set(2, decode_full_log_v2);
+      if (!decode_) return not_a_log();
+      pending_.erase(0, kMagicBytes);
+      base_ = kMagicBytes;
+    }
+    Cursor c{pending_.data(), 0, pending_.size()};
+    auto d = decode_(c, base_, path_, state_, fn_);
+    if (!d) return d.error();
+    pending_.erase(0, c.i);
+    base_ += c.i;
+    // A record longer than any writer's (a damaged or hostile log) ends it, never waited for.
+    if (*d == Decoded::kEnd || pending_.size() > kFullLogMaxRecordBytes) end();
+    return Ok{};
+  }
+  // At the log's end: what is left is a record cut by a kill, dropped.
+  Status finish() { return decode_ ? Status(Ok{}) : not_a_log(); }
+  // Stops decoding: the rest of the log is not wanted.
+  void end() {
+    ended_ = true;
+    std::string().swap(pending_);
+  }
+  bool ended() const { return ended_; }
+  FullLogRead read() const { return {version_, bytes_}; }
+
+ private:
+  static constexpr std::size_t kMagicBytes = 16;
+  using Decode = Result<Decoded> (*)(Cursor&, std::uint64_t, const std::string&, DecodeState&,
+                                     const RecordFn&);
+  void set(int version, Decode decode) {
+    version_ = version;
+    decode_ = decode;
+  }
+  Error not_a_log() const {
+    return make_error(printable(path_) + ": not an arenalab full log (expected ARENALAB-FULL/4)");
+  }
+  const std::string& path_;
+  RecordFn fn_;
+  Decode decode_ = nullptr;
+  int version_ = 0;
+  std::uint64_t bytes_ = 0, base_ = 0;
+  bool ended_ = false;
+  std::string pending_;
+  DecodeState state_;
+};
 
 }  // namespace
 
-Status for_each_full_log_record(const std::string& data, const std::string& path,
-                                const std::function<void(const FullLogRecord&)>& fn) {
-  decltype(&decode_full_log_v4) decode = nullptr;
-  if (data.compare(0, 16, "ARENALAB-FULL/4\n") == 0) decode = decode_full_log_v4;
-  if (data.compare(0, 16, "ARENALAB-FULL/3\n") == 0) decode = decode_full_log_v3;
-  if (data.compare(0, 16, "ARENALAB-FULL/2\n") == 0) decode = decode_full_log_v2;
-  if (!decode)
-    return make_error(printable(path) + ": not an arenalab full log (expected ARENALAB-FULL/4)");
+Status for_each_full_log_record(const std::string& path, const RecordFn& fn, FullLogRead* read) {
+  auto opened = open_input_file(path);  // a FIFO, device or directory: refused, never waited on
+  if (!opened) {  // "cannot read P: why" said as "cannot read full log P: why"
+    std::string m = opened.error().message;
+    if (m.rfind("cannot read ", 0) == 0) m.insert(12, "full log ");
+    return make_error(m);
+  }
+  struct Fd {
+    int fd;
+    ~Fd() { ::close(fd); }
+  } fd{*opened};
+  auto read_some = [&](char* p, std::size_t cap) -> Result<std::size_t> {
+    std::size_t got = 0;
+    while (got < cap) {
+      const ssize_t n = ::read(fd.fd, p + got, cap - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0)
+        return make_error("cannot read full log " + printable(path) + ": " + std::strerror(errno));
+      if (n == 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    return got;
+  };
   // Sizes a program can have been given: no allocator returns a block of more than PTRDIFF_MAX
   // (SIZE_MAX / 2) bytes (a difference of two pointers into it must fit; glibc, jemalloc and
   // mimalloc refuse such requests), so a larger size is a damaged log, refused here where every
@@ -649,7 +715,7 @@ Status for_each_full_log_record(const std::string& data, const std::string& path
   constexpr std::uint64_t kMaxSize = PTRDIFF_MAX;
   std::uint64_t record = 0, allocated = 0;
   std::optional<Error> bad;
-  Status st = decode(data, path, [&](const FullLogRecord& r) {
+  FullLogDecoder decoder(path, [&](const FullLogRecord& r) {
     if (bad) return;
     ++record;
     if (r.tag == 'A') {
@@ -666,13 +732,57 @@ Status for_each_full_log_record(const std::string& data, const std::string& path
     }
     fn(r);
   });
-  if (bad) return *bad;
-  return st;
+  auto feed = [&](const char* p, std::size_t n) -> Status {
+    Status st = decoder.feed(p, n);
+    if (!st) return st;
+    if (bad) return *bad;
+    return Ok{};
+  };
+  auto done = [&]() -> Status {
+    if (read) *read = decoder.read();
+    return decoder.finish();
+  };
+
+  // The file is a sequence of zstd frames, or (written before issue 21) the records themselves.
+  std::vector<char> in(std::max<std::size_t>(ZSTD_DStreamInSize(), 1 << 16));
+  auto got = read_some(in.data(), in.size());
+  if (!got) return got.error();
+  static const char kZstdMagic[4] = {'\x28', '\xb5', '\x2f', '\xfd'};
+  if (*got < 4 || std::memcmp(in.data(), kZstdMagic, 4) != 0) {  // an uncompressed log
+    while (*got > 0 && !decoder.ended()) {
+      if (Status st = feed(in.data(), *got); !st) return st;
+      got = read_some(in.data(), in.size());
+      if (!got) return got.error();
+    }
+    return done();
+  }
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) return make_error(printable(path) + ": cannot make a zstd context");
+  std::vector<char> out(ZSTD_DStreamOutSize());
+  while (*got > 0 && !decoder.ended()) {
+    ZSTD_inBuffer zin{in.data(), *got, 0};
+    while (zin.pos < zin.size) {
+      ZSTD_outBuffer zout{out.data(), out.size(), 0};
+      const std::size_t r = ZSTD_decompressStream(dctx.get(), &zout, &zin);
+      if (Status st = feed(out.data(), zout.pos); !st) return st;
+      if (ZSTD_isError(r)) return done();  // damaged from here on: keep what came before
+      if (decoder.ended()) return done();
+    }
+    got = read_some(in.data(), in.size());
+    if (!got) return got.error();
+  }
+  // At the end, a frame cut short by a kill has given what its whole blocks held.
+  while (!decoder.ended()) {
+    ZSTD_inBuffer zin{nullptr, 0, 0};
+    ZSTD_outBuffer zout{out.data(), out.size(), 0};
+    const std::size_t r = ZSTD_decompressStream(dctx.get(), &zout, &zin);
+    if (Status st = feed(out.data(), zout.pos); !st) return st;
+    if (ZSTD_isError(r) || zout.pos == 0) break;
+  }
+  return done();
 }
 
 Result<FullLogSummary> read_full_log(const std::string& path) {
-  auto records = read_full_log_records(path);
-  if (!records) return records.error();
   FullLogSummary s;
   // Each thread's records are in order; threads' buffers interleave by when they were
   // written, so the events are put in time order (stable: a thread's own order is kept).
@@ -681,7 +791,7 @@ Result<FullLogSummary> read_full_log(const std::string& path) {
     bool alloc;
   };
   std::vector<Event> events;
-  Status st = for_each_full_log_record(*records, path, [&](const FullLogRecord& r) {
+  Status st = for_each_full_log_record(path, [&](const FullLogRecord& r) {
     if (r.tag == 'S')
       ++s.stacks;
     else if (r.tag == 'A')

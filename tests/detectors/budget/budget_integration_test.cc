@@ -115,6 +115,9 @@ TEST_F(Budget, LimitEqualToHeapCapIsKilledByTheKernelWithAHealthyHeap) {
   ASSERT_TRUE(b["group"].contains("oom_kill")) << "this kernel has no oom_kill counter";
   EXPECT_GE(b["group"]["oom_kill"].get<std::uint64_t>(), 1u);
   EXPECT_TRUE(b["cgroup"]["removed"].get<bool>());
+  // It ran: killed while running, never said to be before exec.
+  EXPECT_NE(e.out.find("kernel OOM kill    yes, while it ran"), std::string::npos) << e.out;
+  EXPECT_EQ(e.out.find("before it could exec"), std::string::npos) << e.out;
   // No error from the program itself (it shares our stderr: nothing of its own there).
   EXPECT_EQ(e.err.find("wl_service:"), std::string::npos) << e.err;
   // The heap was healthy: never above its cap in any report, and the service got far enough
@@ -278,6 +281,26 @@ TEST_F(Budget, KilledBeforeTheFirstSampleListsNoTimelineAndStillGetsItsPlot) {
   auto svg = read_file((out_ / "r" / "plots" / "budget_0.svg").string());
   ASSERT_TRUE(svg.ok()) << "no budget plot written: " << r.err;
   EXPECT_NE(svg->find("no samples recorded"), std::string::npos);
+}
+
+// A limit below what exec takes: the kernel kills the child after it joined the group, before
+// exec (the kernel log names it by arenalab's own name). Said so, never as an OOM kill of the
+// program while it ran: told by the kernel's PF_FORKNOEXEC (core spawn), with and without the
+// runner.
+TEST_F(Budget, KilledBeforeExecIsSaidSo) {
+  for (bool external : {true, false}) {
+    std::vector<std::string> args = {"budget", "--limit", "4K"};
+    if (external) args.push_back("--external");
+    args.insert(args.end(), {"--out", (out_ / (external ? "e" : "r")).string(), "--", "/bin/true"});
+    const ExitInfo e = run(args);
+    EXPECT_EQ(e.shell_status(), 137) << e.err << e.out;
+    EXPECT_NE(e.out.find("killed by SIGKILL before it could exec: the program never ran"),
+              std::string::npos)
+        << e.out;
+    EXPECT_NE(e.out.find("kernel OOM kill    yes, between joining the group and exec"),
+              std::string::npos)
+        << e.out;
+  }
 }
 
 // A target whose children outlive it (`sleep &`, a daemon): the group's removal kills them, and

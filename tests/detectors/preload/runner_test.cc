@@ -4,14 +4,21 @@
 // the full-mode log balances, the interposer library path is the contract's.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "arenalab/core/files.h"
 #include "arenalab/formats/timeline.h"
@@ -158,32 +165,34 @@ TEST(Runner, FullModeLogBalances) {
   char magic[4] = {};
   in.read(magic, 4);
   EXPECT_EQ(std::string(magic, 4), std::string("\x28\xb5\x2f\xfd", 4));
-  auto records = runner::read_full_log_records(r->out_dir + "/allocs.bin");
-  ASSERT_TRUE(records.ok()) << records.error().message;
-  EXPECT_EQ(records->rfind("ARENALAB-FULL/4\n", 0), 0u);
   // Decoded (streams of varints, deltas within each thread buffer): every allocation names a stack
   // of the log, the 64 MiB block's size comes back whole, and times never run backwards in a
   // thread.
   std::set<std::uint32_t> stack_ids, used;
   std::uint64_t big = 0, frames = 0, last_ns = 0, backwards = 0;
-  auto st = runner::for_each_full_log_record(*records, "allocs.bin", [&](const auto& rec) {
-    if (rec.tag == 'S') {
-      stack_ids.insert(rec.stack);
-      frames += rec.frames.size();
-    } else if (rec.tag == 'A' || rec.tag == 'F') {
-      if (rec.tag == 'A') used.insert(rec.stack);
-      if (rec.tag == 'A' && rec.size == (64u << 20)) ++big;
-      backwards += rec.ns < last_ns;  // one thread allocates here
-      last_ns = rec.ns;
-    }
-  });
+  runner::FullLogRead read;
+  auto st = runner::for_each_full_log_record(
+      r->out_dir + "/allocs.bin",
+      [&](const auto& rec) {
+        if (rec.tag == 'S') {
+          stack_ids.insert(rec.stack);
+          frames += rec.frames.size();
+        } else if (rec.tag == 'A' || rec.tag == 'F') {
+          if (rec.tag == 'A') used.insert(rec.stack);
+          if (rec.tag == 'A' && rec.size == (64u << 20)) ++big;
+          backwards += rec.ns < last_ns;  // one thread allocates here
+          last_ns = rec.ns;
+        }
+      },
+      &read);
   ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(read.version, 4);
   for (auto id : used) EXPECT_TRUE(stack_ids.count(id)) << "stack " << id << " never written";
   EXPECT_EQ(big, 1u);
   EXPECT_EQ(backwards, 0u);
   EXPECT_GT(frames, stack_ids.size());
   const auto size = fs::file_size(r->out_dir + "/allocs.bin");
-  EXPECT_LT(size, records->size());
+  EXPECT_LT(size, read.bytes);
   // Cut mid-frame (a kill): what decompressed before the cut is still a readable log.
   fs::copy_file(r->out_dir + "/allocs.bin", r->out_dir + "/cut.bin");
   fs::resize_file(r->out_dir + "/cut.bin", size - 7);
@@ -219,10 +228,8 @@ TEST(Runner, FullLogRefusesSizesPastTheAddressSpace) {
                                      "any allocation can be (PTRDIFF_MAX, 9223372036854775807)");
   // Each size possible, their sum not: the fourth 2^61 reaches 2^63.
   const std::string sum = v2_log("sum.bin", std::uint64_t(1) << 61, 5);
-  auto records = runner::read_full_log_records(sum);
-  ASSERT_TRUE(records.ok()) << records.error().message;
   int seen = 0;
-  auto st = runner::for_each_full_log_record(*records, sum, [&](const auto&) { ++seen; });
+  auto st = runner::for_each_full_log_record(sum, [&](const auto&) { ++seen; });
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message,
             sum + ": record 4 brings the allocations' sum past PTRDIFF_MAX bytes (a damaged log)");
@@ -232,6 +239,144 @@ TEST(Runner, FullLogRefusesSizesPastTheAddressSpace) {
   ASSERT_TRUE(fits.ok()) << fits.error().message;
   EXPECT_EQ(fits->allocated_bytes, 3 * (std::uint64_t(1) << 61));
   EXPECT_EQ(fits->live_bytes, 3 * (std::int64_t(1) << 61));
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// `records` after the ARENALAB-FULL/4 magic, written to dir/name as zstd frames of `frame` bytes
+// of decompressed log each (0: the records as they are, uncompressed).
+std::string write_v4_log(const std::string& dir, const std::string& name,
+                         const std::string& records, std::size_t frame) {
+  const std::string data = "ARENALAB-FULL/4\n" + records;
+  std::string file;
+  if (frame == 0) file = data;
+  for (std::size_t at = 0; frame > 0 && at < data.size(); at += frame) {
+    const std::size_t n = std::min(frame, data.size() - at);
+    std::string z(ZSTD_compressBound(n), '\0');
+    const std::size_t zn = ZSTD_compress(z.data(), z.size(), data.data() + at, n, 1);
+    EXPECT_FALSE(ZSTD_isError(zn));
+    file.append(z.data(), zn);
+  }
+  std::ofstream(dir + "/" + name, std::ios::binary) << file;
+  return dir + "/" + name;
+}
+
+// An ARENALAB-FULL/4 thread buffer: the 'C' record of `frees` frees at addresses 16, 32, ...
+std::string v4_buffer(int frees) {
+  std::string tags(frees, 'F'), times(frees, '\x02'), addrs(frees, '\x20');  // deltas +1, +16
+  std::string c = "C";
+  for (std::size_t len :
+       {std::size_t(0), tags.size(), times.size(), addrs.size(), std::size_t(0), std::size_t(0)})
+    for (std::size_t v = len;; v >>= 7) {  // LEB128
+      c += static_cast<char>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+      if (v < 0x80) break;
+    }
+  return c + tags + times + addrs;
+}
+
+std::string v4_time(std::uint64_t ms) {
+  return "T" + std::string(reinterpret_cast<const char*>(&ms), sizeof ms);
+}
+
+}  // namespace
+
+// The log is decoded piece by piece as it decompresses: a record that spans pieces and frames
+// comes back whole, an unknown record is named at its byte in the decompressed log, a record
+// longer than any writer's ends the log (what came before kept), never waited for.
+TEST(Runner, FullLogDecodedAcrossPieces) {
+  const std::string dir = temp_dir("full-log-pieces");
+  fs::create_directories(dir);
+  // 200,000 frees: a 600 KB record, more than one piece (ZSTD_DStreamOutSize(), 128 KiB) and
+  // split over frames of 100,000 bytes.
+  const std::string big = v4_buffer(200000);
+  for (std::size_t frame : {std::size_t(0), std::size_t(100000), std::size_t(1) << 20}) {
+    const std::string log = write_v4_log(dir, "big.bin", v4_time(5) + big + v4_time(7), frame);
+    std::uint64_t frees = 0, last_ptr = 0, times = 0;
+    runner::FullLogRead read;
+    auto st = runner::for_each_full_log_record(
+        log,
+        [&](const auto& r) {
+          frees += r.tag == 'F';
+          times += r.tag == 'T';
+          if (r.tag == 'F') last_ptr = r.ptr;
+        },
+        &read);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    EXPECT_EQ(frees, 200000u) << "frames of " << frame;
+    EXPECT_EQ(last_ptr, 200000u * 16);
+    EXPECT_EQ(times, 2u);
+    EXPECT_EQ(read.bytes, 16 + 9 + big.size() + 9);
+    // Unknown: named at its offset in the decompressed log.
+    const std::string bad = write_v4_log(dir, "bad.bin", big + big + "X", frame);
+    auto unknown = runner::for_each_full_log_record(bad, [](const auto&) {});
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.error().message,
+              bad + ": unknown record 'X' at byte " + std::to_string(16 + 2 * big.size()));
+  }
+  // A buffer claiming a 2 MiB stream (past kFullLogMaxRecordBytes): the log ends before it.
+  std::string huge = "C";
+  huge += std::string("\x80\x80\x80\x01", 4);  // 2^21
+  huge += std::string(5, '\0');
+  huge += std::string(1 << 21, 'x');
+  const std::string log = write_v4_log(dir, "huge.bin", v4_time(5) + huge + v4_time(9), 1 << 16);
+  std::vector<std::uint64_t> seen;
+  auto st = runner::for_each_full_log_record(log, [&](const auto& r) { seen.push_back(r.t_ms); });
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(seen, std::vector<std::uint64_t>{5});
+  fs::remove_all(dir);
+}
+
+// A zstd bomb (a few KB that decompress to 512 MiB of valid records, in one frame) is read in
+// bounded memory: the child reading it has an address-space limit of 256 MiB above where it
+// starts, and reads every record (before: the whole log was decompressed into one string).
+TEST(Runner, FullLogBombReadInBoundedMemory) {
+  const std::string dir = temp_dir("full-log-bomb");
+  fs::create_directories(dir);
+  const std::string path = dir + "/bomb.bin";
+  constexpr int kPieces = 512;  // of 1 MiB each: a 'T' record, then empty thread buffers
+  {
+    std::string piece = v4_time(1);
+    const std::string empty = v4_buffer(0);
+    while (piece.size() + empty.size() <= (1u << 20)) piece += empty;
+    std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, 1);
+    std::string out(ZSTD_CStreamOutSize(), '\0'), file;
+    auto put = [&](const std::string& in, ZSTD_EndDirective end) {
+      ZSTD_inBuffer zin{in.data(), in.size(), 0};
+      std::size_t left = 0;
+      do {
+        ZSTD_outBuffer zout{out.data(), out.size(), 0};
+        left = ZSTD_compressStream2(cctx.get(), &zout, &zin, end);
+        ASSERT_FALSE(ZSTD_isError(left));
+        file.append(out.data(), zout.pos);
+      } while (end == ZSTD_e_end ? left != 0 : zin.pos < zin.size);
+    };
+    put("ARENALAB-FULL/4\n", ZSTD_e_continue);
+    for (int k = 0; k < kPieces; ++k) put(piece, ZSTD_e_continue);
+    put("", ZSTD_e_end);
+    EXPECT_LT(file.size(), 1u << 20);
+    std::ofstream(path, std::ios::binary) << file;
+  }
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::uint64_t vm_kb = 0;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmSize:", 0) == 0) vm_kb = std::stoull(line.substr(7));
+    const rlimit limit{(vm_kb << 10) + (256u << 20), (vm_kb << 10) + (256u << 20)};
+    if (vm_kb == 0 || ::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(10);
+    int times = 0;
+    auto st = runner::for_each_full_log_record(path, [&](const auto& r) { times += r.tag == 'T'; });
+    ::_exit(!st.ok() ? 11 : times != kPieces ? 12 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the reader " << (WIFSIGNALED(status) ? "was killed by signal " : "exited ")
+      << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status))
+      << " (10: no limit set, 11: an error, 12: records lost)";
   fs::remove_all(dir);
 }
 

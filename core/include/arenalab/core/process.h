@@ -73,6 +73,9 @@ struct ExitInfo {
   std::string out;  // captured stdout (tail), if asked
   std::string err;  // captured stderr (tail), if asked
   StopInfo stop;    // set by wait() with a StopPolicy
+  // The child ended between fork and exec (killed there: by a memory limit it joined, a signal):
+  // the program never ran. Told by the kernel's PF_FORKNOEXEC, which exec clears.
+  bool before_exec = false;
 
   // The shell's convention: the exit code, or 128 + signal.
   int shell_status() const;
@@ -104,9 +107,11 @@ class Child {
   int err_fd_ = -1;
   std::size_t limit_ = 0;
   double start_ms_ = 0;
+  bool before_exec_ = false;  // ExitInfo::before_exec
 };
 
-// Starts the target. A program that cannot be executed is an error naming it and why.
+// Starts the target. A program that cannot be executed is an error naming it and why; a child
+// killed between fork and exec is waited for as any, its ExitInfo::before_exec set.
 Result<Child> spawn(const SpawnSpec& spec);
 
 // spawn() then wait().

@@ -63,6 +63,11 @@ constexpr bool parse_mode(const char* name, Mode* out) {
   return formats::parse_run_mode(name, out);
 }
 
+// The longest record of a full-mode log (allocs.bin) any writer makes, with room to spare: a
+// thread buffer of ARENALAB-FULL/4 is at most 336 KiB (full_log.cc checks), of /2 and /3 64 KiB.
+// Readers take a longer record for a damaged log rather than wait for its end.
+inline constexpr std::size_t kFullLogMaxRecordBytes = 1 << 20;
+
 // The library a mode preloads.
 constexpr const char* preload_library(Mode m) {
   return m == Mode::kStats ? kPreloadStatsLibrary : kPreloadLibrary;

@@ -110,12 +110,6 @@ bool is_static_executable(const std::string& path);
 // names the caller's own real id, or the file lives on a nosuid mount.
 std::string secure_exec_reason(const std::string& path);
 
-// The records of a full-mode log (<out_dir>/allocs.bin), starting with its magic
-// "ARENALAB-FULL/4\n" (or /3 and /2 of earlier builds): the file is a sequence of
-// zstd frames (or, written before issue 21, the records themselves). A frame cut by a kill ends
-// the log: what decompressed is kept.
-Result<std::string> read_full_log_records(const std::string& path);
-
 // One record of a full-mode log, decoded (the layouts are in docs/interposer.md).
 inline constexpr std::uint32_t kFullLogNoStack = 0xffffffffu;  // the stack table was full
 struct FullLogRecord {
@@ -126,11 +120,23 @@ struct FullLogRecord {
   std::uint64_t t_ms = 0;                 // T: ms since the target started
   std::vector<std::uint64_t> frames;      // S: innermost first
 };
-// Calls fn with each record of `records` (read_full_log_records' text) in file order, ARENALAB-
-// FULL/2, /3 or /4 (/4: each thread buffer's new stacks before its events); a record cut short
-// (a killed target) ends the log. Errors name `path`: not a full log, an unknown record.
-Status for_each_full_log_record(const std::string& records, const std::string& path,
-                                const std::function<void(const FullLogRecord&)>& fn);
+// What reading a full-mode log found: its format (2, 3 or 4) and how many bytes its records
+// decompressed to (the magic included).
+struct FullLogRead {
+  int version = 0;
+  std::uint64_t bytes = 0;
+};
+// Calls fn with each record of the full-mode log at `path` (<out_dir>/allocs.bin) in file order:
+// a sequence of zstd frames (or, written before issue 21, the records themselves) holding the
+// magic "ARENALAB-FULL/4\n" (or /3 and /2 of earlier builds) then the records (/4: each thread
+// buffer's new stacks before its events). The log is decompressed and decoded piece by piece:
+// memory is one record (at most preload::protocol::kFullLogMaxRecordBytes) and a piece, however
+// long the log. A damaged frame or record ends the log, a record cut by a kill too: what came
+// before is kept. Errors name `path`: unreadable, not a full log, an unknown record (with its
+// byte offset in the decompressed log), a size past PTRDIFF_MAX. `read`, when given, is filled.
+Status for_each_full_log_record(const std::string& path,
+                                const std::function<void(const FullLogRecord&)>& fn,
+                                FullLogRead* read = nullptr);
 
 // The full-mode log (<out_dir>/allocs.bin) summarised.
 struct FullLogSummary {
