@@ -401,6 +401,12 @@ PY
   rc=$?
   check "watch -- sh -c 'python3 leaky.py; echo done': warns of the unwatched child: $(grep -a 'unwatched' "$d.err")" \
     grep -q "child processes ran unwatched: python3 (pid [0-9]*" "$d.err"
+  # classify DIR recomputes the verdict part and keeps watch's run part (command, exit, name).
+  before=$(json "$d/verdict.json" 'd["run"]["command"], d["run"]["exit"]')
+  "$ARENALAB" classify "$d" >/dev/null 2>"$d.classify.err"
+  after=$(json "$d/verdict.json" 'd["run"]["command"], d["run"]["exit"]')
+  check "classify on watch's directory keeps its run part: before '$before', after '$after'" \
+    test -n "$before" -a "$before" = "$after" -a -n "$(json "$d/verdict.json" 'd["verdict"]')"
   d="$TMP/child-traced"
   "$ARENALAB" watch -q --trace-children --out "$d" -- sh -c "python3 $TMP/leaky.py; echo done" \
     >"$d.out" 2>"$d.err"
