@@ -99,7 +99,8 @@ int run(const Args& a) {
   std::optional<TreeVerdict> tree;
   if (dir) {
     tree = judge_tree(a.path, tl->header, tl->samples, c, o);
-    if (tree->processes.size() + tree->short_lived + tree->unreadable > 1)
+    if (tree->processes.size() + tree->short_lived + tree->still_running.size() + tree->unreadable >
+        1)
       v.tree = tree_part(*tree);
     else
       tree.reset();
