@@ -437,6 +437,11 @@ PY
     fi
     [[ -n $dpid ]] && kill "$dpid" 2>/dev/null
   done
+  # -q hides the live lines and the summary, not the warning that says what the verdict covers.
+  d="$TMP/child-quiet"
+  "$ARENALAB" watch -q --out "$d" -- sh -c "python3 $TMP/leaky.py; echo done" >/dev/null 2>"$d.err"
+  check "watch -q -- sh -c 'python3 leaky.py': still warns of the unwatched child" \
+    grep -q "child processes ran unwatched: python3 (pid [0-9]*" "$d.err"
   d="$TMP/child-traced"
   "$ARENALAB" watch -q --trace-children --out "$d" -- sh -c "python3 $TMP/leaky.py; echo done" \
     >"$d.out" 2>"$d.err"
