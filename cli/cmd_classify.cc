@@ -2,9 +2,11 @@
 // arenalab classify DIR|timeline.jsonl [--json] [--limit SIZE] (or --prometheus URL ...:
 // cmd_classify_prometheus.cc): leak, retention, bounded,
 // non-heap-growth, stable or unresolved, with the evidence per signal. Given a DIR, writes
-// DIR/verdict.json (atomically); a DIR of a --trace-children run (timeline.<pid>.jsonl beside
-// timeline.jsonl) gets the tree's verdict as watch gave it, the worst process deciding the exit.
-// Exit 0 no leak, 3 leak or non-heap-growth, 4 unresolved.
+// DIR/verdict.json (atomically, keeping the parts of one already there that it does not compute:
+// watch's `run`, attach's `attach`, the fleet's `fleet`); a DIR of a --trace-children run
+// (timeline.<pid>.jsonl beside timeline.jsonl) gets the tree's verdict as watch gave it, the worst
+// process deciding the exit. Exit 0 no leak, 3 leak or non-heap-growth, 4 unresolved.
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <iostream>
@@ -25,6 +27,27 @@ struct Args {
   bool json = false;
   std::string limit;
 };
+
+// DIR/verdict.json with the verdict part recomputed and the parts classify does not compute kept
+// from the file already there: watch's `run` (command, allocator, exit, name), attach's `attach`,
+// classify --prometheus's `fleet`. A verdict.json that cannot be read is left as it is (an error
+// naming it): classify never replaces what it cannot keep. Written relative to the opened
+// directory, through a temporary and a rename.
+Status write_merged(const std::string& path, verdict_file::Verdict v) {
+  auto dir = OutputDir::open(path, ExistingDir::kAccept);
+  if (!dir) return dir.error();
+  if (struct stat vs{}; ::fstatat(dir->fd(), "verdict.json", &vs, AT_SYMLINK_NOFOLLOW) == 0) {
+    auto old = verdict_file::read_verdict(dir->path() + "/verdict.json");
+    if (!old)
+      return Error{
+          old.error().message +
+          " (not replaced: classify keeps its run part; move it aside to write a new one)"};
+    if (!v.run) v.run = old->run;
+    if (!v.attach) v.attach = old->attach;
+    if (!v.fleet) v.fleet = old->fleet;
+  }
+  return dir->write_file("verdict.json", formats::document_text(verdict_file::to_json(v)));
+}
 
 int run(const Args& a) {
   analysis::Options o;
@@ -76,13 +99,14 @@ int run(const Args& a) {
   std::optional<TreeVerdict> tree;
   if (dir) {
     tree = judge_tree(a.path, tl->header, tl->samples, c, o);
-    if (tree->processes.size() + tree->short_lived + tree->unreadable > 1)
+    if (tree->processes.size() + tree->short_lived + tree->still_running.size() + tree->unreadable >
+        1)
       v.tree = tree_part(*tree);
     else
       tree.reset();
   }
   if (dir) {
-    if (auto w = verdict_file::write_verdict(a.path + "/verdict.json", v); !w) {
+    if (auto w = write_merged(a.path, v); !w) {
       print_error("classify", w.error().message);
       return kExitError;
     }

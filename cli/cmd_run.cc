@@ -50,8 +50,9 @@ int run_command(Options& opt) {
     std::cerr << fmt::format("arenalab run: {} under {} ({}{}), {} samples in {}\n",
                              r->exit.describe(), opt.run.allocator, backend_name(r->id.backend),
                              r->verified ? ", verified" : ", NOT verified", r->samples, r->out_dir);
-    for (const auto& w : r->warnings) std::cerr << "arenalab run: warning: " << w << "\n";
   }
+  // Warnings print under -q too: they say what the run's files cover, not progress.
+  for (const auto& w : r->warnings) std::cerr << "arenalab run: warning: " << w << "\n";
   // Stopped by a signal: say so the way a shell understands (after run.json is written).
   if (const auto sig = r->exit.stop.received_signal) return exit_by_signal(*sig);
   return target_status(r->exit, opt.run.stop);
@@ -63,7 +64,7 @@ void setup(CLI::App& root, int& exit_code) {
       "run", "Run a command under the interposer: timeline.jsonl, heap profiles, run.json");
   add_target_flags(cmd, opt->target, "arenalab-run");
   add_interposer_flags(cmd, opt->interposer, "stats");
-  cmd->add_flag("--quiet,-q", opt->quiet, "No summary line on stderr");
+  cmd->add_flag("--quiet,-q", opt->quiet, "No summary line on stderr (warnings still print)");
   cmd->add_option("--metrics", opt->metrics,
                   "Serve Prometheus metrics on ADDR:PORT/metrics while CMD runs (docs/fleet.md)");
   cmd->add_option("command", opt->run.command, "-- CMD ARGS...")->required();

@@ -178,8 +178,10 @@ int run_watch(Args& a) {
                              r->exit.describe(), a.run.allocator, backend_name(r->id.backend),
                              r->verified ? ", verified" : ", NOT verified", tl->samples,
                              r->out_dir);
-    for (const auto& w : r->warnings) std::cerr << "arenalab watch: warning: " << w << "\n";
   }
+  // Warnings print under -q too: they say what the verdict covers (children that ran unwatched,
+  // a target that bypassed the interposer), not progress.
+  for (const auto& w : r->warnings) std::cerr << "arenalab watch: warning: " << w << "\n";
   // Machine output goes where it was asked: a file of its own, or stdout when "-" was chosen.
   if (a.json == "-") {
     std::cout << doc;
@@ -225,7 +227,8 @@ void setup(CLI::App& root, int& exit_code) {
                   "Seconds between live lines on stderr (default 3; 0: none); longer while a "
                   "line's classification costs more than 0.5 % of a core")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--quiet,-q", a->quiet, "No live lines or summary on stderr");
+  cmd->add_flag("--quiet,-q", a->quiet,
+                "No live lines or summary on stderr (warnings still print)");
   cmd->add_option("--metrics", a->metrics,
                   "Serve Prometheus metrics on ADDR:PORT/metrics while CMD runs (docs/fleet.md)");
   cmd->add_option("--name", a->name,

@@ -13,6 +13,7 @@
 
 #include "arenalab/analysis/analysis.h"
 #include "arenalab/analysis/timeline_signals.h"
+#include "arenalab/core/process.h"
 #include "arenalab/core/text.h"
 #include "arenalab/formats/timeline.h"
 
@@ -28,7 +29,10 @@ struct ProcessVerdict {
 struct TreeVerdict {
   std::vector<ProcessVerdict> processes;  // the target first, then children; see worst_first()
   std::size_t short_lived = 0;            // children with too few samples to judge
-  std::size_t unreadable = 0;             // children whose timeline could not be read
+  // Children with too few samples that still run (a daemon: its parent forked it and exited):
+  // not short-lived; watch stops with the target, so they were not watched after it.
+  std::vector<std::int64_t> still_running;
+  std::size_t unreadable = 0;  // children whose timeline could not be read
 };
 
 // A child judged on fewer samples would only ever read "unresolved" (2 s at the default
@@ -74,7 +78,12 @@ inline TreeVerdict judge_tree(const std::string& out_dir, const timeline::Header
       continue;
     }
     if (tl->samples < kMinChildSamples) {
-      ++t.short_lived;
+      // The same process still: running now, with the command line its timeline recorded.
+      const auto p = static_cast<pid_t>(tl->header.pid);
+      if (running_comm(p) && process_command(p) == tl->header.command)
+        t.still_running.push_back(tl->header.pid);
+      else
+        ++t.short_lived;
       continue;
     }
     t.processes.push_back(
@@ -106,6 +115,14 @@ inline std::string human_tree(const TreeVerdict& t) {
   if (t.short_lived > 0)
     out += fmt::format("  ({} short-lived processes, under {} samples, not judged)\n",
                        t.short_lived, kMinChildSamples);
+  if (!t.still_running.empty()) {
+    std::string pids;
+    for (auto p : t.still_running) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+    out += fmt::format(
+        "  (still running when the target exited, under {} samples, not judged: pid {}; watch "
+        "ends with the target: `arenalab watch --pid PID` follows one)\n",
+        kMinChildSamples, pids);
+  }
   if (t.unreadable > 0)
     out += fmt::format("  ({} child timelines could not be read)\n", t.unreadable);
   return out;
@@ -121,6 +138,7 @@ inline verdict_file::TreePart tree_part(const TreeVerdict& t) {
   part.confidence = worst.c.confidence;
   part.pid = worst.pid;
   part.short_lived = static_cast<std::int64_t>(t.short_lived);
+  part.still_running = t.still_running;
   part.unreadable = static_cast<std::int64_t>(t.unreadable);
   return part;
 }

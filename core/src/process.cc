@@ -83,6 +83,7 @@ extern "C" void on_termination_signal(int sig, siginfo_t* info, void*) {
 // What a look at /proc/N/stat needs: the parent and the name (between the first '(' and the
 // last ')', as the name may itself hold spaces and parentheses).
 struct StatFields {
+  char state = 0;
   pid_t ppid = 0;
   std::string comm;
 };
@@ -103,6 +104,7 @@ bool read_stat(int proc_fd, pid_t pid, StatFields& out) {
   char state = 0;
   int ppid = 0;
   if (std::sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) return false;
+  out.state = state;
   out.ppid = static_cast<pid_t>(ppid);
   out.comm.assign(open_paren + 1, close_paren);
   return true;
@@ -259,6 +261,29 @@ int TerminationSignals::first() {
 bool TerminationSignals::active() { return g_guard_depth > 0; }
 
 std::vector<pid_t> process_children(pid_t pid) { return children_of(pid); }
+
+std::optional<std::string> running_comm(pid_t pid) {
+  const int proc = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc < 0) return std::nullopt;
+  StatFields f;
+  const bool ok = read_stat(proc, pid, f);
+  ::close(proc);
+  if (!ok || f.state == 'Z' || f.state == 'X') return std::nullopt;
+  return f.comm;
+}
+
+std::vector<std::string> process_command(pid_t pid) {
+  std::string text;
+  const std::string path = "/proc/" + std::to_string(pid) + "/cmdline";
+  if (!read_proc_file(path.c_str(), text)) return {};
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < text.size();) {
+    const auto end = std::min(text.find('\0', at), text.size());
+    out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
 
 std::vector<pid_t> process_descendants(pid_t pid) {
   auto tree = process_tree(pid);

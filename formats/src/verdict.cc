@@ -124,6 +124,15 @@ TreePart read_tree(const Obj& o) {
     t.processes.push_back(std::move(tp));
   }
   t.short_lived = o.opt_integer("short_lived", 0, kMaxCount).value_or(0);
+  if (const json* sr = o.opt_array("still_running")) {
+    for (std::size_t i = 0; i < sr->size(); ++i) {
+      const json& e = (*sr)[i];
+      if (!e.is_number_integer() || e.get<std::int64_t>() < 1)
+        throw FormatError(o.path_of("still_running") + "[" + std::to_string(i) +
+                          "]: expected a pid, found " + formats::describe_type(e));
+      t.still_running.push_back(e.get<std::int64_t>());
+    }
+  }
   t.unreadable = o.opt_integer("unreadable", 0, kMaxCount).value_or(0);
   return t;
 }
@@ -269,12 +278,14 @@ json tree_json(const TreePart& t) {
                      {"verdict", formats::verdict_name(p.verdict)},
                      {"confidence", p.confidence},
                      {"reason", p.reason}});
-  return {{"verdict", formats::verdict_name(t.verdict)},
-          {"confidence", t.confidence},
-          {"pid", t.pid},
-          {"processes", procs},
-          {"short_lived", t.short_lived},
-          {"unreadable", t.unreadable}};
+  json j = {{"verdict", formats::verdict_name(t.verdict)},
+            {"confidence", t.confidence},
+            {"pid", t.pid},
+            {"processes", procs},
+            {"short_lived", t.short_lived},
+            {"unreadable", t.unreadable}};
+  if (!t.still_running.empty()) j["still_running"] = t.still_running;
+  return j;
 }
 
 json fleet_json(const FleetPart& f) {

@@ -401,6 +401,47 @@ PY
   rc=$?
   check "watch -- sh -c 'python3 leaky.py; echo done': warns of the unwatched child: $(grep -a 'unwatched' "$d.err")" \
     grep -q "child processes ran unwatched: python3 (pid [0-9]*" "$d.err"
+  # classify DIR recomputes the verdict part and keeps watch's run part (command, exit, name).
+  before=$(json "$d/verdict.json" 'd["run"]["command"], d["run"]["exit"]')
+  "$ARENALAB" classify "$d" >/dev/null 2>"$d.classify.err"
+  after=$(json "$d/verdict.json" 'd["run"]["command"], d["run"]["exit"]')
+  check "classify on watch's directory keeps its run part: before '$before', after '$after'" \
+    test -n "$before" -a "$before" = "$after" -a -n "$(json "$d/verdict.json" 'd["verdict"]')"
+  # A daemon: the target forks a child and exits at 1 s; the child lives on (and leaks). It is
+  # named as still running when the target exited, not with the span it was seen; with
+  # --trace-children it is still running, not short-lived.
+  cat >"$TMP/daemon.py" <<'PY'
+import os, sys, time
+if os.fork() == 0:
+    open(sys.argv[1], "w").write(str(os.getpid()))
+    keep = []
+    for i in range(120):
+        keep.append(bytearray(256 << 10))
+        time.sleep(0.1)
+    os._exit(0)
+time.sleep(1.0)
+PY
+  for traced in "" --trace-children; do
+    d="$TMP/daemon$traced"
+    "$ARENALAB" watch $traced --out "$d" -- python3 "$TMP/daemon.py" "$d.pid" >"$d.out" 2>"$d.err"
+    rc=$?
+    dpid=$(cat "$d.pid" 2>/dev/null)
+    if [[ -z $traced ]]; then
+      check "watch -- daemon: the child is named still running: $(grep -a 'unwatched' "$d.err")" \
+        grep -q "python3 (pid $dpid, still running when [0-9]* exited, not watched)" "$d.err"
+    else
+      check "watch --trace-children -- daemon: still_running $(json "$d/verdict.json" 'd["tree"].get("still_running")')" \
+        test "$(json "$d/verdict.json" 'd["tree"].get("still_running")')" = "[$dpid]"
+      check "watch --trace-children -- daemon: says it is still running" \
+        grep -q "still running when the target exited.*pid $dpid" "$d.out"
+    fi
+    [[ -n $dpid ]] && kill "$dpid" 2>/dev/null
+  done
+  # -q hides the live lines and the summary, not the warning that says what the verdict covers.
+  d="$TMP/child-quiet"
+  "$ARENALAB" watch -q --out "$d" -- sh -c "python3 $TMP/leaky.py; echo done" >/dev/null 2>"$d.err"
+  check "watch -q -- sh -c 'python3 leaky.py': still warns of the unwatched child" \
+    grep -q "child processes ran unwatched: python3 (pid [0-9]*" "$d.err"
   d="$TMP/child-traced"
   "$ARENALAB" watch -q --trace-children --out "$d" -- sh -c "python3 $TMP/leaky.py; echo done" \
     >"$d.out" 2>"$d.err"

@@ -279,8 +279,9 @@ void record_program_run(const std::string& path, const std::vector<std::string>&
   rec->peak_rss_bytes = static_cast<double>(e.max_rss_bytes);
   rec->minor_faults = static_cast<double>(e.minor_faults);
   rec->major_faults = static_cast<double>(e.major_faults);
-  // The runner names each unwatched child as "comm (pid N, S s)", listed after ": " and
-  // separated by ", "; the program itself is one of them.
+  // The runner names each unwatched child as "comm (pid N, S s)" or "comm (pid N, still running
+  // when P exited, not watched)", listed after ": " and separated by ", "; the program itself is
+  // one of them.
   const std::string own = "(pid " + std::to_string(program) + ", ";
   for (auto& w : rec->warnings) {
     const auto at = w.find(own);

@@ -306,18 +306,27 @@ Result<RunResult> run(const RunOptions& o) {
     if (!o.trace_children) wake_ms = std::min(wake_ms, 500);
     exit = child->wait(tick, wake_ms, o.stop);
     // "Ran longer than a few samples": seen over at least 3 intervals (and one scan period).
+    // A child still running when the target exited (a daemon: the parent forks and exits) ran
+    // unwatched for as long as it lives on, not for the span seen: it is named so, whatever
+    // that span.
     std::string unwatched;
     int named = 0, more = 0;
     for (const auto& [c, seen] : children) {
-      if (seen.last_ms - seen.first_ms < std::max(500.0, 3 * o.interval_ms)) continue;
+      const auto now = running_comm(c);
+      const bool running = now && *now == seen.comm;
+      if (!running && seen.last_ms - seen.first_ms < std::max(500.0, 3 * o.interval_ms)) continue;
       if (named++ >= 8) {
         ++more;
         continue;
       }
-      char span[32];
-      std::snprintf(span, sizeof span, "%.1f", (seen.last_ms - seen.first_ms) / 1000);
+      std::string span = "still running when " + std::to_string(pid) + " exited, not watched";
+      if (!running) {
+        char s[32];
+        std::snprintf(s, sizeof s, "%.1f s", (seen.last_ms - seen.first_ms) / 1000);
+        span = s;
+      }
       unwatched += (unwatched.empty() ? "" : ", ") + utf8_escaped(seen.comm) + " (pid " +
-                   std::to_string(c) + ", " + span + " s)";
+                   std::to_string(c) + ", " + span + ")";
     }
     if (more > 0) unwatched += " and " + std::to_string(more) + " more";
     if (!unwatched.empty())

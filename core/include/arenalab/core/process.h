@@ -161,6 +161,11 @@ int exit_by_signal(int sig);
 std::vector<pid_t> process_descendants(pid_t pid);
 // The processes whose parent is `pid` (one pass over /proc).
 std::vector<pid_t> process_children(pid_t pid);
+// The name (/proc/PID/stat's comm) of `pid` while it runs: nullopt when it is gone or a zombie
+// (ended, not yet reaped).
+std::optional<std::string> running_comm(pid_t pid);
+// Its command line (/proc/PID/cmdline, NUL-separated), empty when unreadable.
+std::vector<std::string> process_command(pid_t pid);
 
 // The processes below `root`, followed from one look to the next at the cost of what changed
 // (the runner looks every 500 ms while its target runs). This kernel interface has no list of a

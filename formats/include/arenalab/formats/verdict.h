@@ -128,6 +128,9 @@ struct TreePart {
   std::vector<TreeProcess> processes;
   std::int64_t short_lived = 0;  // children with too few samples to judge
   std::int64_t unreadable = 0;   // child timelines that could not be read
+  // Children with too few samples still running when it was judged (a daemon), by pid; written
+  // only when there are some.
+  std::vector<std::int64_t> still_running;
   bool operator==(const TreePart&) const = default;
 };
 
