@@ -3084,7 +3084,9 @@ bool drift_on_base(const Prepared& p, const Options& o, const SeriesVerdict& out
 // saturation_time_constants time constants after its start) to the end, at least
 // min_tail_fraction of the window, is tested without a shape: the trend test of every stretch
 // (block medians and minima at alpha, Hamed-Rao, the whole window's persistence, Sen's interval
-// above 0), its Sen slope over the window material against the level before the warm-up
+// above 0; the persistence weighed on the rest's own blocks, weigh_persistence_left, as
+// check_warmup_leak does: the raw series' blocks still hold the approach's remaining monotone
+// rise), its Sen slope over the window material against the level before the warm-up
 // (level_at_start), as drift_on_base asks of a drift. The rest's trend, or nullopt.
 std::optional<Trend> rise_where_done(const Prepared& p, const Options& o, const SeriesVerdict& out,
                                      const Shapes::Approach& ap, double x0_ms) {
@@ -3099,7 +3101,7 @@ std::optional<Trend> rise_where_done(const Prepared& p, const Options& o, const 
       return std::nullopt;
     t = trend_on(rest, rest, 0, rest.t.size(), 0, base, o, false, 0);
     if (!t || !(t->slope > 0)) return std::nullopt;
-    weigh_persistence(p, o, *t);
+    weigh_persistence_left(p, o, rest, *t);
     const double later = ap.ts + ap.tau * std::log(std::max(ap.b / (t->slope * w_s), 1.0));
     if (later <= done_s) break;
     done_s = later;
