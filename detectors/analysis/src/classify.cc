@@ -3017,14 +3017,21 @@ Trend drift_trend(const Prepared& p, double t0_ms, const DriftTest& d, double p_
 // the first two block centres; its start is searched from the first centre on) has none: the
 // first block's median already holds part of the rise, so A - B is the level part-way up it, not
 // the level the window started at. The curve is then read back to the window's first sample,
-// A - B exp((ts - t_first) / tau).
+// A - B exp((ts - t_first) / tau), but no lower than the lowest sample the window holds (nor
+// above A - B): the read-back extrapolates the fit outside the blocks it was fitted to, and with
+// a time constant of a hundredth of the window half a block before ts multiplies B by e^1.25 -
+// below zero, a rise larger than the series ever made. The level a series started at is one it
+// was measured near; the lowest sample is below it by at most the noise, so the reference it
+// gives is as large as the data allow and no larger.
 double level_at_start(const Prepared& p, const Shapes::Approach& ap, double x0_ms) {
   const Blocks& b = p.all;
   if (!(ap.tau > 0) || b.t.size() < 2) return ap.a - ap.b;
   const double first_mid = (b.t[1] - b.t[0]) / 2000.0;
   const double x_first = (p.c.t.front() - x0_ms) / 1000.0;
   if (ap.ts >= first_mid || x_first >= ap.ts) return ap.a - ap.b;
-  return ap.a - ap.b * std::exp((ap.ts - x_first) / ap.tau);
+  const double lowest = *std::min_element(p.c.v.begin(), p.c.v.end());
+  return std::max(ap.a - ap.b * std::exp((ap.ts - x_first) / ap.tau),
+                  std::min(lowest, ap.a - ap.b));
 }
 
 // The level a drift beneath an approach is judged against (README "The level before a warm-up"):
@@ -3084,7 +3091,9 @@ bool drift_on_base(const Prepared& p, const Options& o, const SeriesVerdict& out
 // saturation_time_constants time constants after its start) to the end, at least
 // min_tail_fraction of the window, is tested without a shape: the trend test of every stretch
 // (block medians and minima at alpha, Hamed-Rao, the whole window's persistence, Sen's interval
-// above 0), its Sen slope over the window material against the level before the warm-up
+// above 0; the persistence weighed on the rest's own blocks, weigh_persistence_left, as
+// check_warmup_leak does: the raw series' blocks still hold the approach's remaining monotone
+// rise), its Sen slope over the window material against the level before the warm-up
 // (level_at_start), as drift_on_base asks of a drift. The rest's trend, or nullopt.
 std::optional<Trend> rise_where_done(const Prepared& p, const Options& o, const SeriesVerdict& out,
                                      const Shapes::Approach& ap, double x0_ms) {
@@ -3099,7 +3108,7 @@ std::optional<Trend> rise_where_done(const Prepared& p, const Options& o, const 
       return std::nullopt;
     t = trend_on(rest, rest, 0, rest.t.size(), 0, base, o, false, 0);
     if (!t || !(t->slope > 0)) return std::nullopt;
-    weigh_persistence(p, o, *t);
+    weigh_persistence_left(p, o, rest, *t);
     const double later = ap.ts + ap.tau * std::log(std::max(ap.b / (t->slope * w_s), 1.0));
     if (later <= done_s) break;
     done_s = later;

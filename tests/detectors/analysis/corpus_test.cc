@@ -219,6 +219,22 @@ TEST(Issue19, LeakBeneathAWarmUpIsJudgedAgainstTheWindowsStart) {
   EXPECT_EQ(contradiction(v), "") << v.reason;
 }
 
+// The level before a warm-up is read back to the window's first sample no lower than the lowest
+// sample the window holds (README "The level before a warm-up"): the default seed's draw 608
+// (leak/steps+late+warmup, +0.85 % of the base, time constant 1.8 s). Read back from an approach
+// that starts within the first block with a time constant under a block, the curve put the level
+// below the series' lowest sample, and the reason named "the warm-up's rise (18.3 MiB)", the
+// larger of the two parts only because the start was read too low. The start is the lowest
+// sample, the larger part the level under the warm-up (18.7 MiB).
+TEST(Issue19, LevelBeforeAWarmUpIsNoLowerThanTheSeries) {
+  const auto c = synthetic::corpus_leak_draw(20260505, 608);
+  ASSERT_EQ(c.shape, "leak/steps+late+warmup");
+  const auto s = classify_series(c.signals.live_bytes);
+  EXPECT_EQ(s.verdict, Verdict::kLeak) << s.reason;
+  EXPECT_EQ(s.reason.find("the warm-up's rise"), std::string::npos) << s.reason;
+  EXPECT_NE(s.reason.find("of the level before the warm-up"), std::string::npos) << s.reason;
+}
+
 // A staircase leak beneath a warm-up (README "Beneath a warm-up the candidates miss"): seed 3's
 // draw 1009 (leak/steps+warmup, +1.41 % of the base, oracle z 79). Its treads and risers are not
 // a line, so the approach plus a drift fails drift_test's lack of fit and nothing was read from

@@ -266,7 +266,12 @@ TEST(RecordedRegressions, MappingLeakWithoutVmSizeReadsAsBefore) {
 // gap +9.4 KiB/s, resident with RSS) claimed it; a thread-stack leak (mapped flat, RSS +1.1
 // MiB/s) still does.
 TEST(RecordedRegressions, OutsideMallocOnlyBeyondTheAllocatorsFootprint) {
+  // Both corpora are read: either one absent skips with its reason.
   if (const auto [f, skip] = recorded_corpus(ARENALAB_REGRESSIONS, "leak__c-fopen-leak__glibc");
+      !skip.empty())
+    GTEST_SKIP() << skip;
+  if (const auto [f, skip] =
+          recorded_corpus(ARENALAB_RECORDED_CORPUS, "non-heap__thread-stack-leak__glibc");
       !skip.empty())
     GTEST_SKIP() << skip;
   char tmpl[] = "/tmp/arenalab-regressions-XXXXXX";
