@@ -619,14 +619,6 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
       return st.error();
     drawn.insert(specs[i].name + ".svg");
   }
-  // A report into an earlier report's --out: the plots that one drew and this one does not
-  // (fewer inputs, a plot that failed this time) would stay beside the new ones, shown by no
-  // page. Removed, relative to plots/' fd: only files named as a report names its plots; any
-  // other file there is the user's and stays.
-  if (had_plots_dir)
-    for (const auto& name : plots_dir->entries())
-      if (is_report_plot_name(name) && !drawn.count(name)) plots_dir->remove(name);
-
   files.html = (fs::path(opt.out_dir) / "report.html").string();
   files.markdown = (fs::path(opt.out_dir) / "summary.md").string();
   if (auto st =
@@ -636,6 +628,15 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   if (auto st = out_dir->write_file("summary.md", render_markdown(opt.title, *in), {.mode = 0666});
       !st)
     return st.error();
+  // A report into an earlier report's --out: the plots that one drew and this one does not
+  // (fewer inputs, a plot that failed this time) would stay beside the new ones, shown by no
+  // page. Removed only once both pages are committed (a failure before them leaves the earlier
+  // report's plots in place), relative to plots/' fd: only files named as a report names its plots;
+  // any other file there is the user's and stays.
+  if (had_plots_dir)
+    for (const auto& name : plots_dir->entries())
+      if (is_report_plot_name(name) && !drawn.count(name)) plots_dir->remove(name);
+
   for (const auto& w : in->warnings) files.warnings.push_back(w);
   return files;
 }
