@@ -213,11 +213,14 @@ struct Walked {
 };
 
 Result<Walked> open_private_directories(const std::string& abs) {
-  int fd = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error("cannot open output directory " + abs + ": " + errno_text());
   std::vector<std::string> parts;
   for (const auto& part : fs::path(abs))
     if (!part.empty() && part != "/" && part != "." && part != "..") parts.push_back(part);
+  // Parents are opened O_PATH (mkdirat, fstatat and openat take such an fd): walking through a
+  // directory needs search permission only, as a path lookup does (a parent of mode 0711 is
+  // passed, not refused for want of read permission). The last component is opened O_RDONLY.
+  int fd = ::open("/", (parts.empty() ? O_RDONLY : O_PATH) | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return make_error("cannot open output directory " + abs + ": " + errno_text());
   std::string so_far;
   bool made = false;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -231,7 +234,7 @@ Result<Walked> open_private_directories(const std::string& abs) {
     made = ::mkdirat(fd, name.c_str(), 0700) == 0;
     if (!made && errno != EEXIST)
       return fail("cannot create directory " + so_far + ": " + errno_text());
-    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int flags = (last ? O_RDONLY : O_PATH) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     struct stat st {};
     if (!made && ::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
         S_ISLNK(st.st_mode)) {
