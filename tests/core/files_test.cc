@@ -173,6 +173,18 @@ TEST_F(OutputDirTest, ParentsNeedSearchPermissionOnly) {
   ::chmod(search_only.c_str(), 0700);  // listable again for TearDown
 }
 
+// A component refused after others were made (here a name too long for mkdir) leaves none of
+// the directories this open made; those that existed stay.
+TEST_F(OutputDirTest, ARefusedComponentLeavesNoneOfTheDirectoriesMadeBeforeIt) {
+  const std::string want = (root_ / "made1" / "made2" / std::string(300, 'x')).string();
+  auto d = OutputDir::open(want, ExistingDir::kRefuseNonEmpty);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("cannot create directory"), std::string::npos)
+      << d.error().message;
+  EXPECT_FALSE(fs::exists(root_ / "made1"));
+  EXPECT_TRUE(fs::is_directory(root_));
+}
+
 // write_file_atomic (check's and watch --json's writer): a link planted at the name its
 // temporary file once had (path.tmp.<pid>, guessable) is never written through, nothing but the
 // result is left beside it, and a failed write leaves nothing.
