@@ -206,32 +206,62 @@ Status check_ours(int fd, const std::string& abs) {
 // refused, never followed. One that exists is a real directory, or a symbolic link followed only
 // when it belongs to this user or to root: a link another user planted (e.g. in /tmp, for a
 // directory arenalab, running as root, was about to make) is refused in one line. The last
-// component is never a link. The fd of the last, and whether it was made here.
+// component is never a link. The fd of the last, whether it was made here, and every component
+// made here (its parent's fd, held open, and its name), so that a refusal removes them again.
+struct MadeDir {
+  int parent = -1;  // O_PATH
+  std::string name;
+};
+
+// Removes the directories made here, the last made first (each was empty when made; rmdir
+// removes nothing that was put in it since), and closes their parents' fds.
+void unmake(std::vector<MadeDir>& made) {
+  for (auto it = made.rbegin(); it != made.rend(); ++it) {
+    ::unlinkat(it->parent, it->name.c_str(), AT_REMOVEDIR);
+    ::close(it->parent);
+  }
+  made.clear();
+}
+
+// Closes the parents' fds, keeping the directories.
+void keep_made(std::vector<MadeDir>& made) {
+  for (auto& m : made) ::close(m.parent);
+  made.clear();
+}
+
 struct Walked {
   int fd = -1;
   bool made = false;
+  std::vector<MadeDir> made_dirs;
 };
 
 Result<Walked> open_private_directories(const std::string& abs) {
-  int fd = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error("cannot open output directory " + abs + ": " + errno_text());
   std::vector<std::string> parts;
   for (const auto& part : fs::path(abs))
     if (!part.empty() && part != "/" && part != "." && part != "..") parts.push_back(part);
+  // Parents are opened O_PATH (mkdirat, fstatat and openat take such an fd): walking through a
+  // directory needs search permission only, as a path lookup does (a parent of mode 0711 is
+  // passed, not refused for want of read permission). The last component is opened O_RDONLY.
+  int fd = ::open("/", (parts.empty() ? O_RDONLY : O_PATH) | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return make_error("cannot open output directory " + abs + ": " + errno_text());
   std::string so_far;
   bool made = false;
+  std::vector<MadeDir> made_dirs;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::string& name = parts[i];
     const bool last = i + 1 == parts.size();
     so_far += "/" + name;
-    auto fail = [&fd](std::string message) -> Result<Walked> {
-      ::close(fd);
+    // A refusal leaves nothing made here: the components made so far are removed again.
+    auto fail = [&fd, &made_dirs](std::string message) -> Result<Walked> {
+      if (made_dirs.empty() || made_dirs.back().parent != fd) ::close(fd);
+      unmake(made_dirs);
       return make_error(std::move(message));
     };
     made = ::mkdirat(fd, name.c_str(), 0700) == 0;
     if (!made && errno != EEXIST)
       return fail("cannot create directory " + so_far + ": " + errno_text());
-    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    if (made) made_dirs.push_back({fd, name});  // fd stays open until the walk ends
+    int flags = (last ? O_RDONLY : O_PATH) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     struct stat st {};
     if (!made && ::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
         S_ISLNK(st.st_mode)) {
@@ -262,10 +292,10 @@ Result<Walked> open_private_directories(const std::string& abs) {
                          : "output directory " + abs + ": " + so_far + " is not a directory");
       return fail("cannot open output directory " + so_far + ": " + std::strerror(err));
     }
-    ::close(fd);
+    if (!made) ::close(fd);
     fd = next;
   }
-  return Walked{fd, made};
+  return Walked{fd, made, std::move(made_dirs)};
 }
 
 }  // namespace
@@ -401,6 +431,12 @@ Result<OutputDir> OutputDir::open(const std::string& path, ExistingDir existing)
   d.path_ = abs;
   d.created_ = walked->made;
   d.fd_ = walked->fd;
+  // Refused or unwritable after the walk: the directories the walk made are removed again.
+  struct Unmake {
+    std::vector<MadeDir>& made;
+    bool keep = false;
+    ~Unmake() { keep ? keep_made(made) : unmake(made); }
+  } unmake_on_error{walked->made_dirs};
   if (auto ours = check_ours(d.fd_, abs); !ours) return ours.error();
   if (!d.created_ && existing != ExistingDir::kAccept) {
     const auto names = d.entries();
@@ -424,6 +460,7 @@ Result<OutputDir> OutputDir::open(const std::string& path, ExistingDir existing)
   ::unlinkat(d.fd_, probe.c_str(), 0);
   if (werr != 0)
     return make_error("cannot write in output directory " + abs + ": " + std::strerror(werr));
+  unmake_on_error.keep = true;
   return d;
 }
 
@@ -473,8 +510,12 @@ Result<OutputDir> OutputDir::make_fresh_subdir(const std::string& prefix) const 
     return make_error("cannot create directory " + d.path_ + ": " + errno_text());
   d.created_ = true;
   d.fd_ = ::openat(fd_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (d.fd_ < 0)
-    return make_error("cannot open directory " + d.path_ + " (made just before): " + errno_text());
+  if (d.fd_ < 0) {
+    const int err = errno;
+    ::unlinkat(fd_, name.c_str(), AT_REMOVEDIR);  // made above: not left behind (a link: stays)
+    return make_error("cannot open directory " + d.path_ +
+                      " (made just before): " + std::strerror(err));
+  }
   return d;
 }
 

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Plots via gnuplot's SVG terminal (gnuplot 5.4 manual, "svg" terminal): every plot has axes
 // with units, a legend (key or colour box) and a title that says what to look for.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <map>
@@ -364,11 +369,14 @@ bool gnuplot_available() {
   return r && r->exit_code && *r->exit_code == 0;
 }
 
-Result<std::string> render_svg(const PlotSpec& spec, const std::string& work_dir) {
-  if (auto st = make_directories(work_dir); !st) return st.error();
+Result<std::string> render_svg(const PlotSpec& spec, const OutputDir& work) {
+  // The data and the script are written through the work directory's fd, the SVG read back
+  // through it (O_NOFOLLOW). gnuplot itself is given the directory by path (its cwd: a child
+  // process takes no directory fd) and writes the SVG by name there; the directory is one this
+  // report made 0700 (or checked as this user's, not group/world-writable), so nobody else can
+  // put a file or link in it meanwhile.
   for (const auto& [file, content] : spec.data)
-    if (auto st = write_file_atomic((fs::path(work_dir) / file).string(), content); !st)
-      return st.error();
+    if (auto st = work.write_file(file, content); !st) return st.error();
   const std::string svg = spec.name + ".svg";
   const std::string script =
       fmt::format(
@@ -376,11 +384,10 @@ Result<std::string> render_svg(const PlotSpec& spec, const std::string& work_dir
           "'white'\nset output '{}'\n",
           spec.width, spec.height, svg) +
       spec.script + "unset output\n";
-  const std::string gp = (fs::path(work_dir) / (spec.name + ".gp")).string();
-  if (auto st = write_file_atomic(gp, script); !st) return st.error();
+  if (auto st = work.write_file(spec.name + ".gp", script); !st) return st.error();
   SpawnSpec s;
   s.argv = {"gnuplot", spec.name + ".gp"};
-  s.cwd = work_dir;
+  s.cwd = work.path();
   s.capture_stdout = s.capture_stderr = true;
   s.stdin_null = true;
   auto r = run_process(s);
@@ -397,7 +404,26 @@ Result<std::string> render_svg(const PlotSpec& spec, const std::string& work_dir
                                                   ? 0
                                                   : last.find_first_not_of(' '))));
   }
-  return read_file((fs::path(work_dir) / svg).string());
+  const int fd = ::openat(work.fd(), svg.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return make_error("cannot read " + (fs::path(work.path()) / svg).string() + ": " +
+                      std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return make_error("cannot read " + (fs::path(work.path()) / svg).string() + ": " +
+                        std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
 }
 
 }  // namespace arenalab::reports

@@ -501,15 +501,17 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   if (!in) return in.error();
   ReportFiles files;
   files.plots_dir = (fs::path(opt.out_dir) / "plots").string();
-  const std::string work = (fs::path(opt.out_dir) / "plots" / ".work").string();
-  // A link or another user's directory is refused (OutputDir): the report is written by path.
+  // A link or another user's directory is refused (OutputDir); report.html, summary.md and the
+  // plots are written through the opened directories' fds, never looked up by path again (only
+  // gnuplot's cwd, plots/.work, is given by path: see render_svg).
   auto out_dir = OutputDir::open(opt.out_dir, ExistingDir::kAccept);
   if (!out_dir) return out_dir.error();
   // plots/ and plots/.work made 0700 (or existing ones checked) through --out's fd.
   auto plots_dir = out_dir->open_subdir("plots");
   if (!plots_dir) return plots_dir.error();
   const bool had_plots_dir = !plots_dir->created();
-  if (auto w = plots_dir->open_subdir(".work"); !w) return w.error();
+  auto work = plots_dir->open_subdir(".work");
+  if (!work) return work.error();
   // Stopped by a signal (Ctrl-C; the caller's TerminationSignals records it, and the plot being
   // drawn is finished or, from a terminal, gnuplot stopped too) before report.html is written:
   // nothing of this report is left half-made, neither gnuplot's scripts and data in plots/.work nor
@@ -598,7 +600,7 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
     RenderedPlot rp{keys[i].first, keys[i].second, specs[i].title, "", ""};
     if (!have_gnuplot) {
       rp.problem = "gnuplot not found in PATH (install gnuplot-nox: scripts/bootstrap)";
-    } else if (auto svg = render_svg(specs[i], work); !svg) {
+    } else if (auto svg = render_svg(specs[i], *work); !svg) {
       if (auto e = stopped()) return *e;  // gnuplot stopped by the terminal's same signal
       rp.problem = svg.error().message;
     } else {
@@ -613,24 +615,28 @@ Result<ReportFiles> write_report(const ReportOptions& opt) {
   std::set<std::string> drawn;
   for (std::size_t i = 0; i < plots.size(); ++i) {  // plots[i] is specs[i]'s
     if (plots[i].svg.empty()) continue;
-    const std::string path = (fs::path(files.plots_dir) / (specs[i].name + ".svg")).string();
-    if (auto st = write_file_atomic(path, plots[i].svg); !st) return st.error();
+    if (auto st = plots_dir->write_file(specs[i].name + ".svg", plots[i].svg, {.mode = 0666}); !st)
+      return st.error();
     drawn.insert(specs[i].name + ".svg");
   }
+  files.html = (fs::path(opt.out_dir) / "report.html").string();
+  files.markdown = (fs::path(opt.out_dir) / "summary.md").string();
+  if (auto st =
+          out_dir->write_file("report.html", render_html(opt.title, *in, plots), {.mode = 0666});
+      !st)
+    return st.error();
+  if (auto st = out_dir->write_file("summary.md", render_markdown(opt.title, *in), {.mode = 0666});
+      !st)
+    return st.error();
   // A report into an earlier report's --out: the plots that one drew and this one does not
   // (fewer inputs, a plot that failed this time) would stay beside the new ones, shown by no
-  // page. Removed, relative to plots/' fd: only files named as a report names its plots; any
-  // other file there is the user's and stays.
+  // page. Removed only once both pages are committed (a failure before them leaves the earlier
+  // report's plots in place), relative to plots/' fd: only files named as a report names its plots;
+  // any other file there is the user's and stays.
   if (had_plots_dir)
     for (const auto& name : plots_dir->entries())
       if (is_report_plot_name(name) && !drawn.count(name)) plots_dir->remove(name);
 
-  files.html = (fs::path(opt.out_dir) / "report.html").string();
-  files.markdown = (fs::path(opt.out_dir) / "summary.md").string();
-  if (auto st = write_file_atomic(files.html, render_html(opt.title, *in, plots)); !st)
-    return st.error();
-  if (auto st = write_file_atomic(files.markdown, render_markdown(opt.title, *in)); !st)
-    return st.error();
   for (const auto& w : in->warnings) files.warnings.push_back(w);
   return files;
 }

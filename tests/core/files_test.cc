@@ -3,12 +3,15 @@
 // directories refused; --force empties without following links; files written through the
 // directory fd never follow a planted symlink. utf8_escaped keeps the bytes it cannot pass.
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -134,6 +137,52 @@ TEST_F(OutputDirTest, ParentsAreMadeOneByOneAndAnotherUsersLinkIsNotFollowed) {
                 " is a symbolic link of uid 65534, neither this user's nor root's: refusing to "
                 "follow it (give the path it points to, if that is meant)");
   EXPECT_FALSE(fs::exists(root_ / "elsewhere" / "x"));
+}
+
+// A parent directory is walked through with search permission only, as a path lookup is: one
+// of mode 0711 (0311 for a non-root owner), which cannot be listed, does not refuse the output
+// directory below it. As root the open runs in a child that dropped to uid 65534, since root
+// reads any directory.
+TEST_F(OutputDirTest, ParentsNeedSearchPermissionOnly) {
+  const fs::path search_only = root_ / "search-only";
+  fs::create_directory(search_only);
+  fs::create_directory(search_only / "theirs");
+  const std::string want = (search_only / "theirs" / "out").string();
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chmod(root_.c_str(), 0711), 0);
+    ASSERT_EQ(::chown((search_only / "theirs").c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::chmod(search_only.c_str(), 0711), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(2);
+      auto d = OutputDir::open(want, ExistingDir::kRefuseNonEmpty);
+      if (!d.ok()) std::fprintf(stderr, "%s\n", d.error().message.c_str());
+      _exit(d.ok() ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  } else {
+    ASSERT_EQ(::chmod(search_only.c_str(), 0311), 0);
+    auto d = OutputDir::open(want, ExistingDir::kRefuseNonEmpty);
+    EXPECT_TRUE(d.ok()) << d.error().message;
+  }
+  EXPECT_TRUE(fs::is_directory(want));
+  ::chmod(search_only.c_str(), 0700);  // listable again for TearDown
+}
+
+// A component refused after others were made (here a name too long for mkdir) leaves none of
+// the directories this open made; those that existed stay.
+TEST_F(OutputDirTest, ARefusedComponentLeavesNoneOfTheDirectoriesMadeBeforeIt) {
+  const std::string want = (root_ / "made1" / "made2" / std::string(300, 'x')).string();
+  auto d = OutputDir::open(want, ExistingDir::kRefuseNonEmpty);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("cannot create directory"), std::string::npos)
+      << d.error().message;
+  EXPECT_FALSE(fs::exists(root_ / "made1"));
+  EXPECT_TRUE(fs::is_directory(root_));
 }
 
 // write_file_atomic (check's and watch --json's writer): a link planted at the name its

@@ -10,6 +10,10 @@
 #include "arenalab/core/result.h"
 #include "arenalab/reports/inputs.h"
 
+namespace arenalab {
+class OutputDir;
+}
+
 namespace arenalab::reports {
 
 // One gnuplot plot: a script body (without terminal/output lines) and its data files.
@@ -21,9 +25,10 @@ struct PlotSpec {
   std::vector<std::pair<std::string, std::string>> data;  // file name, content
 };
 
-// Runs gnuplot on a spec in `work_dir` and returns the SVG text. Errors carry gnuplot's
-// first stderr line.
-Result<std::string> render_svg(const PlotSpec& spec, const std::string& work_dir);
+// Runs gnuplot on a spec in the directory `work` (its data and script written, the SVG read
+// back, through work's fd; gnuplot runs with work.path() as its cwd) and returns the SVG text.
+// Errors carry gnuplot's last stderr line.
+Result<std::string> render_svg(const PlotSpec& spec, const OutputDir& work);
 
 // Whether gnuplot can be run (found in PATH).
 bool gnuplot_available();
