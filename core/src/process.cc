@@ -85,6 +85,7 @@ extern "C" void on_termination_signal(int sig, siginfo_t* info, void*) {
 struct StatFields {
   char state = 0;
   pid_t ppid = 0;
+  unsigned long flags = 0;  // the kernel's PF_* flags (field 9)
   std::string comm;
 };
 
@@ -103,9 +104,12 @@ bool read_stat(int proc_fd, pid_t pid, StatFields& out) {
   if (!open_paren || !close_paren || close_paren < open_paren) return false;
   char state = 0;
   int ppid = 0;
-  if (std::sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) return false;
+  unsigned long flags = 0;
+  if (std::sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %lu", &state, &ppid, &flags) != 3)
+    return false;
   out.state = state;
   out.ppid = static_cast<pid_t>(ppid);
+  out.flags = flags;
   out.comm.assign(open_paren + 1, close_paren);
   return true;
 }
@@ -199,19 +203,12 @@ bool read_proc_file(const char* path, std::string& buf) {
 // false when unreadable.
 bool never_execed(pid_t pid) {
   constexpr unsigned long kPfForkNoExec = 0x40;
-  char path[48];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[1024];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  buf[n] = '\0';
-  const char* p = std::strrchr(buf, ')');  // comm may hold spaces and parentheses
-  unsigned long flags = 0;
-  if (!p || std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1) return false;
-  return (flags & kPfForkNoExec) != 0;
+  const int proc = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc < 0) return false;
+  StatFields f;
+  const bool ok = read_stat(proc, pid, f);
+  ::close(proc);
+  return ok && (f.flags & kPfForkNoExec) != 0;
 }
 
 }  // namespace
