@@ -187,19 +187,25 @@ TEST(ClassifierCorpus, ConfusionMatrixMeetsAcceptance) {
   EXPECT_EQ(contradictions, 0);
 }
 
+// A pinned draw of the corpus that is a leak: live_bytes reads leak with a reason that says
+// `says`, the run reads leak, and its verdict agrees with its evidence table.
+void expect_pinned_leak(std::uint64_t seed, int draw, const char* shape, const char* says) {
+  const auto c = synthetic::corpus_leak_draw(seed, draw);
+  ASSERT_EQ(c.shape, shape) << seed << " " << draw;
+  const auto s = classify_series(c.signals.live_bytes);
+  EXPECT_EQ(s.verdict, Verdict::kLeak) << s.reason;
+  EXPECT_NE(s.reason.find(says), std::string::npos) << s.reason;
+  const auto v = classify(c.signals);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+  EXPECT_EQ(contradiction(v), "") << v.reason;
+}
+
 // A leak that starts beneath a warm-up, late (README "A late onset beneath a warm-up"): the
 // generator's draw 1507 of seed 1 (leak/steps+late+warmup, +1.0 % of the base level, AR(1)
 // noise at phi 0.86). Without a drift from an onset of its own among the candidates, live_bytes
 // read "approaches a bound" and the run unresolved.
 TEST(Issue19, LateOnsetBeneathAWarmUpIsALeak) {
-  const auto c = synthetic::corpus_leak_draw(1, 1507);
-  ASSERT_EQ(c.shape, "leak/steps+late+warmup");
-  const auto s = classify_series(c.signals.live_bytes);
-  EXPECT_EQ(s.verdict, Verdict::kLeak) << s.reason;
-  EXPECT_NE(s.reason.find("onset of its own"), std::string::npos) << s.reason;
-  const auto v = classify(c.signals);
-  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
-  EXPECT_EQ(contradiction(v), "") << v.reason;
+  expect_pinned_leak(1, 1507, "leak/steps+late+warmup", "onset of its own");
 }
 
 // A leak beneath a warm-up that was already running when the window's first block was taken
@@ -209,14 +215,7 @@ TEST(Issue19, LateOnsetBeneathAWarmUpIsALeak) {
 // drift, significant at p = 2e-26, added 0.9 %, and live_bytes read "rose, then levelled off".
 // Read back to the window's first sample the level is 68 MiB.
 TEST(Issue19, LeakBeneathAWarmUpIsJudgedAgainstTheWindowsStart) {
-  const auto c = synthetic::corpus_leak_draw(3, 1198);
-  ASSERT_EQ(c.shape, "leak/linear+warmup");
-  const auto s = classify_series(c.signals.live_bytes);
-  EXPECT_EQ(s.verdict, Verdict::kLeak) << s.reason;
-  EXPECT_NE(s.reason.find("of the level before the warm-up"), std::string::npos) << s.reason;
-  const auto v = classify(c.signals);
-  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
-  EXPECT_EQ(contradiction(v), "") << v.reason;
+  expect_pinned_leak(3, 1198, "leak/linear+warmup", "of the level before the warm-up");
 }
 
 // The level before a warm-up is read back to the window's first sample no lower than the lowest
@@ -241,14 +240,7 @@ TEST(Issue19, LevelBeforeAWarmUpIsNoLowerThanTheSeries) {
 // the candidates: "rose, then levelled off". What the approach leaves where it is done rises by
 // the trend test of every stretch.
 TEST(Issue19, StaircaseBeneathAWarmUpIsALeak) {
-  const auto c = synthetic::corpus_leak_draw(3, 1009);
-  ASSERT_EQ(c.shape, "leak/steps+warmup");
-  const auto s = classify_series(c.signals.live_bytes);
-  EXPECT_EQ(s.verdict, Verdict::kLeak) << s.reason;
-  EXPECT_NE(s.reason.find("do not follow its shape"), std::string::npos) << s.reason;
-  const auto v = classify(c.signals);
-  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
-  EXPECT_EQ(contradiction(v), "") << v.reason;
+  expect_pinned_leak(3, 1009, "leak/steps+warmup", "do not follow its shape");
 }
 
 // A leak that starts late beneath a registered sawtooth, found by the drift with an onset of its
