@@ -772,7 +772,12 @@ struct DropLine {
     for (std::size_t j = 0; j < k.size(); ++j) r[j] = (d_lo + d_hi) / 2 + p * k[j];
     return r;
   }
+  // How likely each period of [p_lo, p_hi] is (README "The period's error as a distribution"):
+  // the width of the D_0 every drop's interval leaves at it, at kPeriodGrid periods evenly over
+  // the range (the middles of kPeriodGrid equal parts), from every drop of the registration.
+  std::vector<double> weight;
 };
+constexpr int kPeriodGrid = 32;
 // A step falls beyond the noise at this many robust standard deviations (register_drops).
 constexpr double kDropSpanSd = 4;
 std::optional<DropLine> register_drops_at(const Clean& raw, double t0, double t1, double period_ms,
@@ -932,6 +937,13 @@ std::optional<DropLine> register_drops_at(const Clean& raw, double t0, double t1
   dl.i = top, dl.after = first;
   dl.per = per, dl.p_lo = p_lo, dl.p_hi = p_hi, dl.dt = dt;
   dl.lo = lo, dl.hi = hi;
+  for (int g = 0; g < kPeriodGrid; ++g) {
+    const double pg = p_lo + (p_hi - p_lo) * (g + 0.5) / kPeriodGrid;
+    double a = -std::numeric_limits<double>::infinity(), b = -a;
+    for (std::size_t j = 0; j < drops.size(); ++j)
+      a = std::max(a, lo[j] - k[j] * pg), b = std::min(b, hi[j] - k[j] * pg);
+    dl.weight.push_back(std::max(0.0, b - a));
+  }
   return dl;
 }
 
@@ -952,6 +964,7 @@ std::optional<DropLine> register_stretch(const Clean& raw, double t0, double t1,
       static_cast<std::size_t>(std::upper_bound(raw.t.begin(), raw.t.end(), t1) - raw.t.begin());
   DropLine dl;
   dl.per = whole->per, dl.p_lo = whole->p_lo, dl.p_hi = whole->p_hi, dl.dt = whole->dt;
+  dl.weight = whole->weight;
   for (std::size_t j = 0; j < whole->i.size(); ++j) {
     if (whole->i[j] < i0 || whole->after[j] >= i1) continue;
     dl.i.push_back(whole->i[j]);
@@ -1085,6 +1098,66 @@ bool solve_normal(std::vector<double> a, std::vector<double>& b, std::size_t n) 
   return true;
 }
 
+// The drift over the period's error as a distribution (README "The period's error as a
+// distribution"): the drift's estimate and standard error at p_lo, the middle and p_hi (lo, mid,
+// hi), linear in the period between them, and each period of the range weighted by how likely the
+// drops make it (DropLine::weight). The drift's distribution is the mixture of the Student t's
+// on df degrees of freedom at those periods (the nuisance integrated out, Cousins & Highland
+// 1992, Nucl. Instrum. Meth. A320:331-335): its mean is the estimate, its alpha / 2 quantiles the
+// interval, twice its mass at or below 0 the p (1 when the estimate is not above 0), as
+// Regression reads them (`like` gives the rest). nullopt when the range is a point, no period has
+// weight, or df <= 0.
+struct AtPeriod {
+  double slope = 0, se = 0;  // bytes/s
+};
+std::optional<Regression> period_mixture(const AtPeriod& lo, const AtPeriod& mid,
+                                         const AtPeriod& hi, const Regression& like,
+                                         const DropLine& dl, double df, double alpha) {
+  if (!(dl.p_hi > dl.p_lo) || dl.weight.size() != static_cast<std::size_t>(kPeriodGrid) ||
+      !(df > 0))
+    return std::nullopt;
+  // P(T > x) for Student's t on df degrees of freedom (student_p is two-sided).
+  auto upper = [&](double x) { return x >= 0 ? student_p(x, df) / 2 : 1 - student_p(-x, df) / 2; };
+  std::vector<double> b, se, w;
+  double wsum = 0, mean = 0;
+  for (int g = 0; g < kPeriodGrid; ++g) {
+    const double pg = dl.p_lo + (dl.p_hi - dl.p_lo) * (g + 0.5) / kPeriodGrid;
+    const AtPeriod& a = pg < dl.per ? lo : mid;
+    const AtPeriod& c = pg < dl.per ? mid : hi;
+    const double pa = pg < dl.per ? dl.p_lo : dl.per, pc = pg < dl.per ? dl.per : dl.p_hi;
+    const double f = pc > pa ? (pg - pa) / (pc - pa) : 0.5;
+    b.push_back(a.slope + f * (c.slope - a.slope));
+    se.push_back(std::max(0.0, a.se + f * (c.se - a.se)));
+    w.push_back(dl.weight[static_cast<std::size_t>(g)]);
+    wsum += w.back(), mean += w.back() * b.back();
+  }
+  if (!(wsum > 0)) return std::nullopt;
+  mean /= wsum;
+  // The mixture's mass above x.
+  auto above = [&](double x) {
+    double m = 0;
+    for (std::size_t g = 0; g < b.size(); ++g)
+      m += w[g] * (se[g] > 0 ? upper((x - b[g]) / se[g]) : (b[g] > x ? 1.0 : 0.0));
+    return m / wsum;
+  };
+  auto quantile = [&](double mass_above) {
+    double l = *std::min_element(b.begin(), b.end()), h = *std::max_element(b.begin(), b.end());
+    const double s = *std::max_element(se.begin(), se.end());
+    l -= 100 * s + 1, h += 100 * s + 1;
+    for (int i = 0; i < 100 && h - l > 1e-6 * s; ++i) {
+      const double x = (l + h) / 2;
+      (above(x) > mass_above ? l : h) = x;
+    }
+    return (l + h) / 2;
+  };
+  Regression r = like;
+  r.slope = mean;
+  r.slope_lo = quantile(1 - alpha / 2);
+  r.slope_hi = quantile(alpha / 2);
+  r.p = mean > 0 ? std::min(1.0, 2 * (1 - above(0))) : 1.0;
+  return r;
+}
+
 // A drift beneath a registered cycle (README "A periodic profile and a drift, fitted together").
 // With the cycles registered on their drops, every sample has a phase u in [0, 1) of its cycle;
 // the samples of the whole cycles are fitted by one periodic profile (continuous piecewise linear
@@ -1108,6 +1181,9 @@ struct ProfileDrift {
   double drift_before = 0;  // with an onset: the drift before it (bytes/s), at that period
   double after_p = 1;       // with an onset: p of the rate after it, the largest over the periods
   double after_rate = 0, after_lo = 0;  // ... that rate and its interval's low end (bytes/s)
+  // Without an onset, when asked (over_periods): the drift over every period the drops allow,
+  // each weighted by how likely they make it (period_mixture); nullopt when the range is a point.
+  std::optional<Regression> over_periods;
 };
 // The floor a fitted periodic profile and drift return to (README "The floor the cycles return
 // to"): the profile's lowest point - a continuous piecewise line in the phase is lowest at one of
@@ -1131,10 +1207,11 @@ double profile_floor(const std::vector<double>& beta, std::size_t segs, double y
 }
 // With onset_ms: one more column, max(0, t - onset) (s), and `fit` is its coefficient, the change
 // of rate at the onset; after_p / after_rate / after_lo are the rate after it (README "A drift
-// with an onset beneath the cycles").
+// with an onset beneath the cycles"). over_periods: without an onset, ProfileDrift::over_periods
+// too (a few thousand t tail probabilities: only where it is read).
 std::optional<ProfileDrift> profile_drift(
     const Clean& raw, double t0, double t1, double period_ms, const Options& o,
-    double onset_ms = std::numeric_limits<double>::quiet_NaN()) {
+    double onset_ms = std::numeric_limits<double>::quiet_NaN(), bool over_periods = false) {
   const bool hinge = std::isfinite(onset_ms);
   const auto dl = register_stretch(raw, t0, t1, period_ms);
   if (!dl) return std::nullopt;
@@ -1216,6 +1293,8 @@ std::optional<ProfileDrift> profile_drift(
     double floor = 0;  // bytes (profile_floor)
     double before = 0;
     double after_p = 1, after_rate = 0, after_lo = 0;
+    double se = 0;         // the drift's standard error (bytes/s)
+    double cycles_df = 0;  // the cycles with samples, less 2 (period_mixture's df)
   };
   auto fit_at = [&](double per) -> std::optional<One> {
     const std::vector<double> at = dl->at_for(per);
@@ -1305,6 +1384,7 @@ std::optional<ProfileDrift> profile_drift(
     }
     const double df = static_cast<double>(used - np);
     if (!(var_b >= 0)) return std::nullopt;
+    double cycles_seen = 0;  // the cycles with samples kept (the variance component's groups)
     {
       // The drift is told from what the cycles do as wholes; when their residual means scatter
       // more than the AR(1) noise makes a mean of their samples scatter, that excess is in the
@@ -1356,6 +1436,7 @@ std::optional<ProfileDrift> profile_drift(
           obs = ssr, obs_df = nc - 3;
         }
       }
+      cycles_seen = nc;
       if (nc > 2 && pred > 0) {
         var_b *= std::max(1.0, obs / obs_df / (pred / nc));
         var_sum *= std::max(1.0, obs / obs_df / (pred / nc));
@@ -1363,6 +1444,8 @@ std::optional<ProfileDrift> profile_drift(
     }
     const double se = std::sqrt(var_b);
     One one;
+    one.se = se;
+    one.cycles_df = cycles_seen - 2;
     Regression& r = one.r;
     r.slope = beta[tc];
     one.before = beta[1];
@@ -1395,10 +1478,12 @@ std::optional<ProfileDrift> profile_drift(
   // interval), and an error of it tilts the phases across the cycles: the drift must hold at
   // the least favourable of them. The tilt is monotone in the period, so the ends decide.
   std::optional<One> worst;
+  std::vector<One> fits;  // at the middle, p_lo, p_hi
   double after_p = -1, after_rate = 0, after_lo = 0;
   for (double per : {dl->per, dl->p_lo, dl->p_hi}) {
     const auto f = fit_at(per);
     if (!f) return std::nullopt;
+    fits.push_back(*f);
     if (f->after_p > after_p || (f->after_p == after_p && f->after_lo < after_lo))
       after_p = f->after_p, after_rate = f->after_rate, after_lo = f->after_lo;
     if (!worst || f->r.p > worst->r.p ||
@@ -1412,6 +1497,14 @@ std::optional<ProfileDrift> profile_drift(
   pd.drift_before = worst->before;
   pd.after_p = after_p;
   pd.after_rate = after_rate, pd.after_lo = after_lo;
+  // Without an onset, the drift over the whole range of periods as well (README "The period's
+  // error as a distribution"). The drift is a contrast between cycles (within one, its column is
+  // the phase's), so its t has the cycles' degrees of freedom: the cycles less the intercept and
+  // the drift, as a term that varies only between groups has in a mixed model.
+  if (!hinge && over_periods)
+    pd.over_periods =
+        period_mixture({fits[1].r.slope, fits[1].se}, {fits[0].r.slope, fits[0].se},
+                       {fits[2].r.slope, fits[2].se}, fits[0].r, *dl, fits[0].cycles_df, o.alpha);
   return pd;
 }
 
@@ -1525,10 +1618,11 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
     // growth is a share of the floor the cycles return to, when that is below the series' level
     // (README "The floor the cycles return to"): what rises and falls back every cycle is not
     // held, and a leak raises the floor.
+    std::optional<ProfileDrift> whole_pd;
     if (!tr.rising)
-      if (const auto pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o)) {
-        take_cycle_fit(pd->fit, 0, std::clamp(pd->floor_bytes, 1.0, level_ref));
-      }
+      if ((whole_pd = profile_drift(raw, lo_t, hi_t, cycle_ms, o,
+                                    std::numeric_limits<double>::quiet_NaN(), true)))
+        take_cycle_fit(whole_pd->fit, 0, std::clamp(whole_pd->floor_bytes, 1.0, level_ref));
     // A drift with an onset of its own beneath the registered cycles (README "A drift with an
     // onset beneath the cycles"): an error of the period tilts the phases by a drift that is
     // exactly linear in time, so the change of rate at an onset is free of it, where the drift
@@ -1572,6 +1666,11 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
         }
       }
     }
+    // The same drift over every period the drops allow, each as likely as the drops make it
+    // (README "The period's error as a distribution"), when neither the least favourable period
+    // nor an onset showed the rise: the same lines, the floor's level, no alias bound.
+    if (!tr.rising && whole_pd && whole_pd->over_periods)
+      take_cycle_fit(*whole_pd->over_periods, 0, std::clamp(whole_pd->floor_bytes, 1.0, level_ref));
   }
   return tr;
 }
