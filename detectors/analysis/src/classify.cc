@@ -2947,6 +2947,9 @@ struct DriftTest {
   double rho = 0;
   double inflate = 1;  // (1 + rho) / (1 - rho)
   bool fits = true;    // the residual is what the noise leaves (no lack of fit)
+  // The test could be made: the blocks' persistence leaves a degree of freedom after the
+  // parameters (else r, lo, hi and p are not read).
+  bool made = true;
 };
 std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
                                     const Shapes::Approach& apl, const Shapes::Approach& ap,
@@ -3034,7 +3037,10 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
   d.inflate = inflate;
   const double n_eff = static_cast<double>(n) / inflate;
   const double df = n_eff - k;
-  if (df < 2) return std::nullopt;
+  if (df < 2) {
+    d.made = false;
+    return d;
+  }
   const double s2 = sse / (static_cast<double>(n) - k);
   double se = std::sqrt(s2 * a[2][5] * inflate);
   d.r = beta[2];
@@ -3262,9 +3268,12 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   const double bic_ap =
       std::isfinite(ap.sse) ? sh.bic(ap.sse, 4) : std::numeric_limits<double>::infinity();
   const auto d = drift_test(p, sh, apl, ap, o);
+  // Nothing is read from the candidates where they miss the shape (lack of fit) or where the
+  // residuals' persistence leaves no degree of freedom for the drift (not made): what the
+  // approach leaves where it is done is tested without a shape (rise_where_done).
   // (Only where the noise's persistence could be told: with an estimate of kPhiStraight or more,
   // the check compares the residual with white noise, and a wander fails it as a shape would.)
-  if (d && !d->fits && tail_shows && out.verdict != Verdict::kLeak && p.noise_phi &&
+  if (d && (!d->fits || !d->made) && tail_shows && out.verdict != Verdict::kLeak && p.noise_phi &&
       *p.noise_phi < kPhiStraight) {
     if (const auto t = rise_where_done(p, o, out, apl, b.t.front())) {
       out.asymptote.reset();
@@ -3273,13 +3282,15 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
                     fmt_num(apl.tau, 1) + " s) leaves where it is done still rises, adding " +
                     fmt_pct(100.0 * t->slope * (out.duration_ms / 1000.0) /
                             drift_reference(p, apl, b.t.front())) +
-                    " of " + drift_reference_named(p, apl, b.t.front()) +
-                    " over the window (the candidates do not follow its shape)",
+                    " of " + drift_reference_named(p, apl, b.t.front()) + " over the window (" +
+                    (d->fits ? "the noise's persistence leaves the candidates no degree of freedom"
+                             : "the candidates do not follow its shape") +
+                    ")",
                 o);
     }
     return;
   }
-  if (!d || !d->fits) return;
+  if (!d || !d->fits || !d->made) return;
   const double w_s = out.duration_ms / 1000.0;
   const double growth_pct = 100.0 * d->r * w_s / p.level_ref;
   const bool drift = d->p < o.alpha && d->lo > 0 &&
@@ -3385,7 +3396,7 @@ void check_late_drift(const Prepared& p, const Options& o, SeriesVerdict& out, W
   if (!tried || !std::isfinite(best_sse)) return;
   // The approach's start and time constant held, the onset held (its selection is paid below).
   const auto d = drift_test(p, sh, ap, ap, o, onset);
-  if (!d || !d->fits || !(d->r > 0) || !(d->lo > 0)) return;
+  if (!d || !d->fits || !d->made || !(d->r > 0) || !(d->lo > 0)) return;
   const double p_sel = std::min(1.0, d->p * tried);
   if (!(p_sel < o.alpha)) return;
   const double after_s = sh.span() - onset + (p.c.t.back() - b.t.back()) / 1000.0;

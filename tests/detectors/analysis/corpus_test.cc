@@ -243,6 +243,22 @@ TEST(Issue19, StaircaseBeneathAWarmUpIsALeak) {
   expect_pinned_leak(3, 1009, "leak/steps+warmup", "do not follow its shape");
 }
 
+// A staircase after a late onset beneath a warm-up whose drift test cannot be made (README "A
+// drift test not made reads nothing"): seed 1's draw 1898 (leak/steps+late+warmup, +1.2 % of
+// the base, oracle z 91). Its treads leave residuals correlated at 0.82, so the blocks keep under
+// 4 effective ones, no degree of freedom is left for the drift, and the test's lack of fit went
+// unread: "rose, then levelled off". What the approach leaves where it is done rises.
+TEST(Issue19, DriftTestNotMadeReadsWhatTheApproachLeaves) {
+  const auto c = synthetic::corpus_leak_draw(1, 1898);
+  ASSERT_EQ(c.shape, "leak/steps+late+warmup");
+  const auto s = classify_series(c.signals.allocated);
+  EXPECT_EQ(s.verdict, Verdict::kLeak) << s.reason;
+  EXPECT_NE(s.reason.find("leaves where it is done still rises"), std::string::npos) << s.reason;
+  const auto v = classify(c.signals);
+  EXPECT_EQ(v.verdict, Verdict::kLeak) << v.reason;
+  EXPECT_EQ(contradiction(v), "") << v.reason;
+}
+
 // A leak that starts late beneath a registered sawtooth, found by the drift with an onset of its
 // own beneath the cycles (README "A drift with an onset beneath the cycles"): the default seed's
 // draw 723 (leak/steps+late+sawtooth, +2.0 % of the base level). Its rate and growth are
