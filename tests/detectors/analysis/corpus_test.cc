@@ -297,7 +297,7 @@ TEST(Issue19, LeaksBeneathASawtoothThePeriodicPathsMissed) {
 }
 
 // A big level that fell in start-up, then leaks (README "The knee between two block centres"):
-// the generator's big-level leaks draw their level below the base level a quarter of the time, a
+// the generator's big-level leaks draw their level below the base level a fifth of the time, a
 // start-up fall of up to 1.4 GiB. Seed 1's draw 4771 (1.99 GiB falling to 580 MiB by 10.2 s,
 // then +1.7 % of that level, oracle z 139) and seed 2's draws 4530 and 4695 (z 26 and 609): the
 // fall ended between two block centres (9.9 and 12.0 s in 4771), the hinge's knot could sit only
