@@ -2238,8 +2238,21 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   const Clean& c = p.c;
   const std::size_t i0 = static_cast<std::size_t>(
       std::lower_bound(c.t.begin(), c.t.end(), out.knee.t_ms) - c.t.begin());
+  // The stretch's growth is a share of the level the series holds over that stretch (README
+  // "The level a stretch grows from"): the larger of its first blocks' median and the window's
+  // last, not the window's first blocks' - after a start-up fall those stand far above it.
+  double tail_ref = std::max(std::fabs(out.level), 1.0);
+  {
+    std::vector<double> first;
+    const std::size_t nb = p.all.t.size();
+    std::size_t j = 0;
+    while (j < nb && p.all.t[j] < out.knee.t_ms) ++j;
+    const std::size_t edge = std::max<std::size_t>(3, (nb - j) / 10);
+    for (; j < nb && first.size() < edge; ++j) first.push_back(p.all.med[j]);
+    if (!first.empty()) tail_ref = std::max(tail_ref, std::fabs(median(first)));
+  }
   out.tail =
-      trend_on(c, p.raw, i0, c.t.size(), p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
+      trend_on(c, p.raw, i0, c.t.size(), p.block_period, tail_ref, o, p.deseason, p.cycle_ms);
   const bool decel = out.knee.slope_after < out.knee.slope_before;
   // The stretch after a knee is judged with the noise's persistence from the whole window too
   // (README "The noise's persistence from the whole window"; after an onset as well since

@@ -318,6 +318,10 @@ TEST(Issue19, LeakAfterAStartUpFallIsALeak) {
     EXPECT_TRUE(s.knee.found) << s.reason;
     EXPECT_LT(s.knee.slope_before, 0) << s.reason;  // the fall
     EXPECT_GT(s.knee.slope_after, 0) << s.reason;   // the leak
+    // Its growth is a share of the level it holds after the fall (README "The level a stretch
+    // grows from"), as the generator's is: not of the level before the fall.
+    ASSERT_TRUE(s.tail.has_value()) << s.reason;
+    EXPECT_NEAR(s.tail->growth_pct, c.leak_growth_pct, 0.2 * c.leak_growth_pct) << s.reason;
     const auto v = classify(c.signals);
     EXPECT_EQ(v.verdict, Verdict::kLeak) << k.seed << " " << k.draw << ": " << v.reason;
     EXPECT_EQ(contradiction(v), "") << v.reason;
