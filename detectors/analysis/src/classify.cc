@@ -1756,11 +1756,42 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
   const auto& y = b.med;
   const double sse0 = hinge_fit(x, y, {}, nullptr);
   double sse1 = std::numeric_limits<double>::infinity(), sse2 = sse1;
-  std::size_t k1 = 0, k2a = 0, k2 = 0;
+  std::size_t k2a = 0, k2 = 0;
   std::vector<double> sl1, sl2, tmp;
+  double knot1 = 0;  // the one knot, s from the first block
   for (std::size_t i = 2; i + 3 < n; ++i) {
     const double e = hinge_fit(x, y, {x[i]}, &tmp);
-    if (e < sse1) sse1 = e, k1 = i, sl1 = tmp;
+    if (e < sse1) sse1 = e, knot1 = x[i], sl1 = tmp;
+  }
+  // The knot is a parameter like the slopes, not a block centre: a corner between two centres
+  // (a start-up rise or fall ending mid-block) is fitted where it is (README "The knee between
+  // two block centres"). For a knot strictly between x[i] and x[i + 1] the points on each side
+  // are fixed, and the least-squares broken line is the two separate lines when they cross in
+  // that interval (Hudson 1966, JASA 61:1097-1129); else the best knot there is an end, a
+  // centre the loop above tried.
+  for (std::size_t i = 2; i + 3 < n; ++i) {
+    const auto side = [&](std::size_t a, std::size_t e, double& icpt, double& slope) {
+      double sx = 0, sy = 0, sxx = 0, sxy = 0;
+      const double m = static_cast<double>(e - a);
+      for (std::size_t j = a; j < e; ++j) sx += x[j], sy += y[j];
+      const double mx = sx / m, my = sy / m;
+      for (std::size_t j = a; j < e; ++j)
+        sxx += (x[j] - mx) * (x[j] - mx), sxy += (x[j] - mx) * (y[j] - my);
+      if (sxx <= 0) return std::numeric_limits<double>::infinity();
+      slope = sxy / sxx;
+      icpt = my - slope * mx;
+      double sse = 0;
+      for (std::size_t j = a; j < e; ++j) {
+        const double r = y[j] - icpt - slope * x[j];
+        sse += r * r;
+      }
+      return sse;
+    };
+    double a_l = 0, b_l = 0, a_r = 0, b_r = 0;
+    const double e = side(0, i + 1, a_l, b_l) + side(i + 1, n, a_r, b_r);
+    if (!std::isfinite(e) || e >= sse1 || b_l == b_r) continue;
+    const double c = (a_r - a_l) / (b_l - b_r);
+    if (c > x[i] && c < x[i + 1]) sse1 = e, knot1 = c, sl1 = {b_l, b_r};
   }
   const std::size_t stride = n > 24 ? 2 : 1;  // two knots: a coarser grid keeps it O(n^2)
   for (std::size_t i = 2; i + 3 < n; i += stride)
@@ -1804,15 +1835,14 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
     const bool accel = after > 0 && o.knee_slope_ratio * after > std::max(0.0, before);
     return decel || accel;
   };
-  const bool one = sse1 <= o.knee_sse_ratio * sse0 && changed_at(sl1[0], sl1[1], x[k1]) &&
-                   shaped(sl1[0], sl1[1], x[k1] - x[0], x[k1]);
+  const bool one = sse1 <= o.knee_sse_ratio * sse0 && changed_at(sl1[0], sl1[1], knot1) &&
+                   shaped(sl1[0], sl1[1], knot1 - x[0], knot1);
   const bool two = std::isfinite(sse2) && sse2 <= o.knee_sse_ratio * std::min(sse0, sse1) &&
                    changed_at(sl2[1], sl2[2], x[k2]) &&
                    shaped(sl2[1], sl2[2], x[k2] - x[k2a], x[k2]);
-  std::size_t at = k1;
   double before = sl1[0], after = sl1[1], sse = sse1;
-  if (two) at = k2, before = sl2[1], after = sl2[2], sse = sse2;
-  k.t_ms = b.t[at];
+  k.t_ms = b.t.front() + 1000.0 * knot1;
+  if (two) k.t_ms = b.t[k2], before = sl2[1], after = sl2[2], sse = sse2;
   k.slope_before = before;
   k.slope_after = after;
   k.tail_fraction = w_s > 0 ? (t_end - k.t_ms) / 1000.0 / w_s : 0;
@@ -2307,8 +2337,21 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   const Clean& c = p.c;
   const std::size_t i0 = static_cast<std::size_t>(
       std::lower_bound(c.t.begin(), c.t.end(), out.knee.t_ms) - c.t.begin());
+  // The stretch's growth is a share of the level the series holds over that stretch (README
+  // "The level a stretch grows from"): the larger of its first blocks' median and the window's
+  // last, not the window's first blocks' - after a start-up fall those stand far above it.
+  double tail_ref = std::max(std::fabs(out.level), 1.0);
+  {
+    std::vector<double> first;
+    const std::size_t nb = p.all.t.size();
+    std::size_t j = 0;
+    while (j < nb && p.all.t[j] < out.knee.t_ms) ++j;
+    const std::size_t edge = std::max<std::size_t>(3, (nb - j) / 10);
+    for (; j < nb && first.size() < edge; ++j) first.push_back(p.all.med[j]);
+    if (!first.empty()) tail_ref = std::max(tail_ref, std::fabs(median(first)));
+  }
   out.tail =
-      trend_on(c, p.raw, i0, c.t.size(), p.block_period, p.level_ref, o, p.deseason, p.cycle_ms);
+      trend_on(c, p.raw, i0, c.t.size(), p.block_period, tail_ref, o, p.deseason, p.cycle_ms);
   const bool decel = out.knee.slope_after < out.knee.slope_before;
   // The stretch after a knee is judged with the noise's persistence from the whole window too
   // (README "The noise's persistence from the whole window"; after an onset as well since

@@ -353,6 +353,38 @@ TEST(Issue19, LeakBeneathASawtoothReadOverThePeriodsTheDropsAllow) {
   }
 }
 
+// A big level that fell in start-up, then leaks (README "The knee between two block centres"):
+// the generator's big-level leaks draw their level below the base level a fifth of the time, a
+// start-up fall of up to 1.4 GiB. Seed 1's draw 4771 (1.99 GiB falling to 580 MiB by 10.2 s,
+// then +1.7 % of that level, oracle z 139) and seed 2's draws 4530 and 4695 (z 26 and 609): the
+// fall ended between two block centres (9.9 and 12.0 s in 4771), the hinge's knot could sit only
+// on one, and the stretch after it read falling ("fell 60.8 % of level over the window, no upward
+// trend": bounded). The knot between the centres fits the corner; the stretch after it is the leak.
+TEST(Issue19, LeakAfterAStartUpFallIsALeak) {
+  const struct {
+    std::uint64_t seed;
+    int draw;
+  } cases[] = {{1, 4771}, {2, 4530}, {2, 4695}};
+  for (const auto& k : cases) {
+    const auto c = synthetic::corpus_draw(k.seed, k.draw);
+    ASSERT_EQ(c.kind, Kind::kBigLevelLeak) << k.seed << " " << k.draw;
+    const Series& held = c.signals.live_bytes.empty() ? c.signals.allocated : c.signals.live_bytes;
+    ASSERT_GT(held.value.front(), 2 * held.value.back()) << k.seed << " " << k.draw;  // it fell
+    const auto s = classify_series(held);
+    EXPECT_EQ(s.verdict, Verdict::kLeak) << k.seed << " " << k.draw << ": " << s.reason;
+    EXPECT_TRUE(s.knee.found) << s.reason;
+    EXPECT_LT(s.knee.slope_before, 0) << s.reason;  // the fall
+    EXPECT_GT(s.knee.slope_after, 0) << s.reason;   // the leak
+    // Its growth is a share of the level it holds after the fall (README "The level a stretch
+    // grows from"), as the generator's is: not of the level before the fall.
+    ASSERT_TRUE(s.tail.has_value()) << s.reason;
+    EXPECT_NEAR(s.tail->growth_pct, c.leak_growth_pct, 0.2 * c.leak_growth_pct) << s.reason;
+    const auto v = classify(c.signals);
+    EXPECT_EQ(v.verdict, Verdict::kLeak) << k.seed << " " << k.draw << ": " << v.reason;
+    EXPECT_EQ(contradiction(v), "") << v.reason;
+  }
+}
+
 // Plateaus with a third or more of the window after the knee are never a leak (issue 19):
 // seed 3's draws 2128 (plateau/smooth, 32 % after the knee, phi 0.20) and 2583 (plateau/exp,
 // 66 % after the knee, phi 0.87), which allocated called "still growing after the rise".

@@ -156,6 +156,8 @@ Case Generator::make(Kind kind) {
       // A server holding a big level (256 MiB - 2 GiB, reached in the first 2-15 % of the window)
       // that leaks 1-5 % of it over the window; its churn is of a size of its own, not a share
       // of the level: 1/64 to 1/4 of what the leak adds (the leak must be visible above it).
+      // The level is drawn apart from the base level: where the base is above it (a fifth of the
+      // draws), the start-up change is a fall to it, then the leak.
       c.shape = "leak/big-level";
       const double big = loguni(256.0 * (1 << 20), 2048.0 * (1 << 20)) - base;
       const double rate = loguni(0.01, 0.05) * (base + big), rise = uni(0.02, 0.15);
