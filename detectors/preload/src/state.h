@@ -221,7 +221,7 @@ void sample_free(void* p);  // cheap filter first
 // the read mostly stays in L1; a byte per 64-byte line (64 KiB) missed it on most frees. With
 // one sample per 512 KiB, about 1 free in 512 hits a set bit and looks the block up (locked).
 // The index is the low 32 bits of the address over 1 KiB (granules 4 GiB apart alias): a
-// 32-bit move masks it, so the test is 8 instructions (free_sample); the bitmap is 512 KiB of
+// 32-bit move masks it, so the test is 8 instructions (in free); the bitmap is 512 KiB of
 // zero pages, of which a heap reads the few its addresses map to. The static arenas' blocks
 // (bootstrap.h) set their granule's bit when handed out, and those bits are never cleared
 // (filter_static): sample mode's free tests the filter alone, and a block of theirs always
