@@ -4623,9 +4623,17 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
     // capacity doubling, each tread twice the last) while RSS grows through it undiminished;
     // its whole window's rise is then significant, but the slope's interval reaches 0 (most
     // pairs of blocks lie on one tread), which the steps themselves answer.
-    const bool stairs_rise = steps && in.rss->rate >= in.rss->whole.slope &&
-                             hv.whole.p_median < o.alpha && hv.whole.p_min < o.alpha &&
-                             hv.whole.slope > 0;
+    // RSS's whole-window slope carries held's own steps when the allocator copies a grown block
+    // into fresh pages (a realloc that moves: RSS jumps with each step); with held's steps taken
+    // out - the gap RSS - held, README "A staircase through RSS" - RSS's trending rate at least
+    // what is left (its interval's lower end: the same rate measured twice) is growth going on
+    // undiminished.
+    const bool rss_unslowed_by_steps =
+        in.rss->rate >= in.rss->whole.slope ||
+        (in.gap && in.gap->whole.p_median < o.alpha && in.gap->whole.slope > 0 &&
+         in.rss->rate >= in.gap->whole.slope_lo);
+    const bool stairs_rise = steps && rss_unslowed_by_steps && hv.whole.p_median < o.alpha &&
+                             hv.whole.p_min < o.alpha && hv.whole.slope > 0;
     if ((hv.verdict == Verdict::kUnresolved ? hv.whole.rising : stairs_rise) &&
         in.rss->verdict == Verdict::kLeak &&
         staircase_on_schedule(held_head, hv, o, &ongoing_s, &longest_s)) {
