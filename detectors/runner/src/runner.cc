@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -791,39 +792,100 @@ Status for_each_full_log_record(const std::string& path, const RecordFn& fn, Ful
   return done();
 }
 
+Status for_each_full_log_record_in_time_order(const std::string& path, const RecordFn& fn) {
+  // Pass 1: where each run of non-decreasing times starts (in the events' file order) and its
+  // first time, the least of the run's.
+  std::vector<std::uint64_t> least_from;  // then: the least time of run k and every later run
+  std::uint64_t events = 0, prev = 0;
+  Status st = for_each_full_log_record(path, [&](const FullLogRecord& r) {
+    if (r.tag != 'A' && r.tag != 'F') return;
+    if (events == 0 || r.ns < prev) least_from.push_back(r.ns);
+    prev = r.ns;
+    ++events;
+  });
+  if (!st) return st;
+  for (std::size_t k = least_from.size(); k-- > 1;)
+    least_from[k - 1] = std::min(least_from[k - 1], least_from[k]);
+
+  // Pass 2: every event goes into a heap by (ns, file order); after each, the events at or
+  // below the least time any event still to come can have are passed on: a later event of the
+  // same run has at least this one's time, one of a later run at least least_from[run + 1], and
+  // one of equal time comes after them in file order.
+  struct Held {
+    std::uint64_t ns, ptr, size, seq;
+    std::uint32_t stack;
+    char tag;
+    bool operator>(const Held& o) const { return ns != o.ns ? ns > o.ns : seq > o.seq; }
+  };
+  std::priority_queue<Held, std::vector<Held>, std::greater<>> held;
+  FullLogRecord out;
+  auto pass_on = [&](const Held& h) {
+    out.tag = h.tag;
+    out.ns = h.ns;
+    out.ptr = h.ptr;
+    out.size = h.size;
+    out.stack = h.stack;
+    fn(out);
+  };
+  std::uint64_t seq = 0;
+  std::size_t run = 0;
+  bool changed = false;
+  st = for_each_full_log_record(path, [&](const FullLogRecord& r) {
+    if (changed) return;
+    if (r.tag != 'A' && r.tag != 'F') {
+      fn(r);
+      return;
+    }
+    if (seq > 0 && r.ns < prev) ++run;
+    if (seq >= events || run >= least_from.size()) {
+      changed = true;
+      return;
+    }
+    prev = r.ns;
+    const Held e{
+        r.ns, r.ptr, r.tag == 'A' ? r.size : 0, seq++, r.tag == 'A' ? r.stack : kFullLogNoStack,
+        r.tag};
+    const std::uint64_t bound =
+        run + 1 < least_from.size() ? std::min(r.ns, least_from[run + 1]) : r.ns;
+    if (held.empty() && e.ns <= bound) {  // in order: nothing to hold
+      pass_on(e);
+      return;
+    }
+    held.push(e);
+    while (!held.empty() && held.top().ns <= bound) {
+      pass_on(held.top());
+      held.pop();
+    }
+  });
+  if (!st) return st;
+  if (changed || seq != events)
+    return make_error(printable(path) + ": changed while it was read (" + std::to_string(events) +
+                      " allocations and frees, then " + (changed ? "more" : std::to_string(seq)) +
+                      ")");
+  for (; !held.empty(); held.pop()) pass_on(held.top());
+  return Ok{};
+}
+
 Result<FullLogSummary> read_full_log(const std::string& path) {
   FullLogSummary s;
   // Each thread's records are in order; threads' buffers interleave by when they were
-  // written, so the events are put in time order (stable: a thread's own order is kept).
-  struct Event {
-    std::uint64_t ns, p, size;
-    bool alloc;
-  };
-  std::vector<Event> events;
-  Status st = for_each_full_log_record(path, [&](const FullLogRecord& r) {
-    if (r.tag == 'S')
+  // written: the events come in time order, only the live blocks are kept.
+  std::unordered_map<std::uint64_t, std::uint64_t> live;
+  Status st = for_each_full_log_record_in_time_order(path, [&](const FullLogRecord& r) {
+    if (r.tag == 'S') {
       ++s.stacks;
-    else if (r.tag == 'A')
-      events.push_back({r.ns, r.ptr, r.size, true});
-    else if (r.tag == 'F')
-      events.push_back({r.ns, r.ptr, 0, false});
-    else if (r.tag == 'T')
+    } else if (r.tag == 'A') {
+      ++s.allocs;
+      s.allocated_bytes += r.size;
+      live[r.ptr] = r.size;
+    } else if (r.tag == 'F') {
+      ++s.frees;
+      live.erase(r.ptr);
+    } else if (r.tag == 'T') {
       s.last_t_ms = std::max(s.last_t_ms, static_cast<double>(r.t_ms));
+    }
   });
   if (!st) return st.error();
-  std::stable_sort(events.begin(), events.end(),
-                   [](const Event& a, const Event& b) { return a.ns < b.ns; });
-  std::unordered_map<std::uint64_t, std::uint64_t> live;
-  for (const Event& e : events) {
-    if (e.alloc) {
-      ++s.allocs;
-      s.allocated_bytes += e.size;
-      live[e.p] = e.size;
-    } else {
-      ++s.frees;
-      live.erase(e.p);
-    }
-  }
   for (const auto& [p, size] : live) s.live_bytes += static_cast<std::int64_t>(size);
   s.live_blocks = live.size();
   return s;
