@@ -4,6 +4,7 @@
 // rusage, the timeline header and what the preload library reported (warnings file).
 #include "arenalab/runner/runner.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -90,6 +91,35 @@ std::string secure_exec_reason(const std::string& path) {
 }
 
 namespace {
+
+// The processes running now whose environment (/proc/PID/environ: the one exec gave them,
+// which fork copies) holds the entry `entry` ("NAME=VALUE"), from one pass over /proc. Compared
+// in memory, never kept; an environment that cannot be read (another user's, a zombie's) is
+// passed over.
+std::vector<pid_t> processes_with_environment(const std::string& entry) {
+  std::vector<pid_t> out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  const std::string needle = std::string(1, '\0') + entry + std::string(1, '\0');
+  std::string env;
+  char chunk[1 << 14];
+  while (const dirent* e = ::readdir(proc)) {
+    char* end = nullptr;
+    const long n = std::strtol(e->d_name, &end, 10);
+    if (n <= 0 || *end != '\0') continue;
+    const int fd = ::openat(::dirfd(proc), (std::string(e->d_name) + "/environ").c_str(),
+                            O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    env.assign(1, '\0');  // the first entry has no NUL before it
+    for (ssize_t got; (got = ::read(fd, chunk, sizeof chunk)) > 0 && env.size() < (1u << 20);)
+      env.append(chunk, static_cast<std::size_t>(got));
+    ::close(fd);
+    env.push_back('\0');  // nor has the last one always after it
+    if (env.find(needle) != std::string::npos) out.push_back(static_cast<pid_t>(n));
+  }
+  ::closedir(proc);
+  return out;
+}
 
 // argv[0] looked up in PATH as execvp would.
 
@@ -231,8 +261,9 @@ Result<RunResult> run(const RunOptions& o) {
 
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  set(protocol::kEnvT0Ns, std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
-                                         static_cast<std::uint64_t>(ts.tv_nsec)));
+  const std::string t0_ns = std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                                           static_cast<std::uint64_t>(ts.tv_nsec));
+  set(protocol::kEnvT0Ns, t0_ns);
   // Made before the spawn: what exists then is none of the target's (DescendantWatch).
   std::optional<DescendantWatch> descendants;
   if (!o.trace_children) descendants.emplace();
@@ -306,6 +337,19 @@ Result<RunResult> run(const RunOptions& o) {
     if (o.on_tick) wake_ms = std::min(wake_ms, static_cast<int>(tick_ms));
     if (!o.trace_children) wake_ms = std::min(wake_ms, 500);
     exit = child->wait(tick, wake_ms, o.stop);
+    // A child forked since the last look whose parent then exited (a daemon: fork, then the
+    // parent exits) is no descendant any more: the kernel hands it to init or a subreaper as
+    // its parent exits, before the target can be waited for, so no look by parent finds it.
+    // It still carries this run's environment: one last look at the processes holding this
+    // run's ARENALAB_T0_NS (unique to it) names it. One that exec'd with another environment
+    // stays unseen.
+    if (!o.trace_children) {
+      const double now = monotonic_ms();
+      for (pid_t p : processes_with_environment(std::string(protocol::kEnvT0Ns) + "=" + t0_ns)) {
+        if (p == pid || p == ::getpid() || children.count(p)) continue;
+        if (auto comm = running_comm(p)) children[p] = {*comm, now - start, now - start};
+      }
+    }
     // "Ran longer than a few samples": seen over at least 3 intervals (and one scan period).
     // A child still running when the target exited (a daemon: the parent forks and exits) ran
     // unwatched for as long as it lives on, not for the span seen: it is named so, whatever
