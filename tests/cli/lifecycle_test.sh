@@ -434,6 +434,15 @@ PY
         test "$(json "$d/verdict.json" 'd["tree"].get("still_running")')" = "[$dpid]"
       check "watch --trace-children -- daemon: says it is still running" \
         grep -q "still running when the target exited.*pid $dpid" "$d.out"
+      # Once watch ended, the daemon's interposer writes no more (the runner's
+      # .arenalab-ended.<T0> in DIR): its timeline is the same size 1 s (10 intervals) later.
+      # Before: it went on appending for as long as the daemon lived.
+      sleep 0.3
+      size1=$(stat -c %s "$d/timeline.$dpid.jsonl" 2>/dev/null)
+      sleep 1
+      size2=$(stat -c %s "$d/timeline.$dpid.jsonl" 2>/dev/null)
+      check "watch --trace-children -- daemon: no writes after watch ended ($size1 then $size2 bytes)" \
+        test -n "$size1" -a "$size1" = "$size2" -a -d "/proc/$dpid"
     fi
     [[ -n $dpid ]] && kill "$dpid" 2>/dev/null
   done

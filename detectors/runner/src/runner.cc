@@ -133,7 +133,7 @@ void clear_previous(const OutputDir& dir) {
         ::fstatat(dir.fd(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
     const bool ours =
         n == "timeline.jsonl" || n == "run.json" || n == "allocs.bin" ||
-        n == "preload-warnings.txt" ||
+        n == "preload-warnings.txt" || n.rfind(protocol::kRunEndedPrefix, 0) == 0 ||
         (n.rfind("timeline.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
         (n.rfind("heap-sites.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
         ((n.rfind("heap.", 0) == 0 || n.rfind("jeprof.", 0) == 0 || n.rfind("mmap.", 0) == 0) &&
@@ -455,6 +455,9 @@ Result<RunResult> run(const RunOptions& o) {
     result.warnings.push_back(st.error().message);
     result.run_json_path.clear();
   }
+  // The run is over: a traced child still running (a daemon) stops writing here at its next
+  // tick (protocol::kRunEndedPrefix), instead of appending for as long as it lives.
+  if (auto fd = dir->create_file(std::string(protocol::kRunEndedPrefix) + t0_ns)) ::close(*fd);
   return result;
 }
 
