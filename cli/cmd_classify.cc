@@ -6,7 +6,6 @@
 // watch's `run`, attach's `attach`, the fleet's `fleet`); a DIR of a --trace-children run
 // (timeline.<pid>.jsonl beside timeline.jsonl) gets the tree's verdict as watch gave it, the worst
 // process deciding the exit. Exit 0 no leak, 3 leak or non-heap-growth, 4 unresolved.
-#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <iostream>
@@ -14,6 +13,7 @@
 #include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/core/files.h"
+#include "arenalab/core/text.h"
 #include "arenalab/formats/timeline.h"
 #include "classify_output.h"
 #include "classify_prometheus.h"
@@ -36,12 +36,23 @@ struct Args {
 Status write_merged(const std::string& path, verdict_file::Verdict v) {
   auto dir = OutputDir::open(path, ExistingDir::kAccept);
   if (!dir) return dir.error();
-  if (struct stat vs{}; ::fstatat(dir->fd(), "verdict.json", &vs, AT_SYMLINK_NOFOLLOW) == 0) {
-    auto old = verdict_file::read_verdict(dir->path() + "/verdict.json");
-    if (!old)
-      return Error{
-          old.error().message +
-          " (not replaced: classify keeps its run part; move it aside to write a new one)"};
+  // Read relative to the directory opened and checked above, never by path again: a link
+  // there (or one swapped in meanwhile) is refused, never followed.
+  auto not_replaced = [](const Error& e) {
+    return Error{e.message +
+                 " (not replaced: classify keeps its run part; move it aside to write a new one)"};
+  };
+  auto text = dir->read_file("verdict.json", kMaxJsonFileBytes, "a JSON document");
+  if (!text) return not_replaced(text.error());
+  if (*text) {
+    const std::string shown = dir->path() + "/verdict.json";
+    Result<verdict_file::Verdict> old = make_error(printable(shown) + ": not valid JSON");
+    try {
+      old = verdict_file::parse_verdict(nlohmann::json::parse(**text), shown);
+    } catch (const nlohmann::json::exception& e) {
+      old = make_error(printable(shown) + ": not valid JSON: " + printable(e.what()));
+    }
+    if (!old) return not_replaced(old.error());
     if (!v.run) v.run = old->run;
     if (!v.attach) v.attach = old->attach;
     if (!v.fleet) v.fleet = old->fleet;

@@ -65,30 +65,40 @@ Result<int> open_input_file(const std::string& path) {
   return fd;
 }
 
-Result<std::string> read_file(const std::string& path, std::uint64_t max_bytes, const char* what) {
-  auto fd = open_input_file(path);  // a FIFO, device or directory: refused, never waited on
-  if (!fd) return fd.error();
+namespace {
+
+// All of the open regular file `fd` (closed here), at most max_bytes; `path` names it.
+Result<std::string> read_all(int fd, const std::string& path, std::uint64_t max_bytes,
+                             const char* what) {
   std::string out;
   char chunk[1 << 16];
   for (;;) {
-    const ssize_t n = ::read(*fd, chunk, sizeof chunk);
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int err = errno;
-      ::close(*fd);
+      ::close(fd);
       return make_error("cannot read " + printable(path) + ": " + std::strerror(err));
     }
     if (n == 0) break;
     out.append(chunk, static_cast<std::size_t>(n));
     if (out.size() > max_bytes) {
-      ::close(*fd);
+      ::close(fd);
       return make_error(
           printable(path) + ": larger than " + format_bytes(static_cast<double>(max_bytes)) + " (" +
           std::to_string(max_bytes) + " bytes), the limit for " + what + " (not read)");
     }
   }
-  ::close(*fd);
+  ::close(fd);
   return out;
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path, std::uint64_t max_bytes, const char* what) {
+  auto fd = open_input_file(path);  // a FIFO, device or directory: refused, never waited on
+  if (!fd) return fd.error();
+  return read_all(*fd, path, max_bytes, what);
 }
 
 Result<std::string> read_file(const std::string& path) {
@@ -533,6 +543,51 @@ Status OutputDir::remove_subdir(const std::string& name) const {
   if (::unlinkat(fd_, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
     return make_error("cannot remove " + abs + ": " + errno_text());
   return Ok{};
+}
+
+Result<std::optional<std::string>> OutputDir::read_file(const std::string& name,
+                                                        std::uint64_t max_bytes,
+                                                        const char* what) const {
+  if (!valid_name(name)) return make_error("not a file name: '" + name + "'");
+  const std::string shown = path_ + "/" + name;
+  // Looked at before it is opened (opening a device can act), then checked again once open.
+  struct stat before {};
+  if (::fstatat(fd_, name.c_str(), &before, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return make_error("cannot read " + printable(shown) + ": " + errno_text());
+  }
+  if (S_ISLNK(before.st_mode))
+    return make_error(printable(shown) + " is a symbolic link: not followed");
+  if (!S_ISREG(before.st_mode))
+    return make_error("cannot read " + printable(shown) + ": " + file_kind(before.st_mode) +
+                      ", not a regular file");
+  const int fd =
+      ::openat(fd_, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>();  // removed since the look
+    if (errno == ELOOP) return make_error(printable(shown) + " is a symbolic link: not followed");
+    return make_error("cannot read " + printable(shown) + ": " + errno_text());
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const std::string why = errno_text();
+    ::close(fd);
+    return make_error("cannot read " + printable(shown) + ": " + why);
+  }
+  if (!S_ISREG(st.st_mode)) {  // swapped in since the look
+    ::close(fd);
+    return make_error("cannot read " + printable(shown) + ": " + file_kind(st.st_mode) +
+                      ", not a regular file");
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    const std::string why = errno_text();
+    ::close(fd);
+    return make_error("cannot read " + printable(shown) + ": " + why);
+  }
+  auto text = read_all(fd, shown, max_bytes, what);
+  if (!text) return text.error();
+  return std::optional<std::string>(std::move(*text));
 }
 
 Result<int> OutputDir::create_file(const std::string& name) const {

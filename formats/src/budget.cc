@@ -34,6 +34,7 @@ BudgetRecord parse(const json& doc) {
   const Obj e = o.obj("exit");
   r.exit = runner::exit_from_json(e);
   r.signal_name = e.str_or("signal_name");
+  if (e.has("before_exec")) r.before_exec = e.boolean("before_exec");
   r.wall_ms = e.num("wall_ms", 0);
   r.user_ms = e.num("user_ms", 0);
   r.sys_ms = e.num("sys_ms", 0);
@@ -112,6 +113,7 @@ json budget_to_json(const BudgetRecord& r) {
   e["sys_ms"] = r.sys_ms;
   e["peak_rss_bytes"] = r.exit_peak_rss_bytes;
   put(e, "signal_name", r.signal_name);
+  put(e, "before_exec", r.before_exec);
   j["exit"] = e;
   j["oom_killed"] = r.oom_killed;
   json g = json::object();

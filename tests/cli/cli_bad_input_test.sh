@@ -61,6 +61,20 @@ mkdir -p "$work/t"
   echo '{"schema": "arenalab.timeline/1", "pid": 1, "mode": "count", "interval_ms": 100}'
   for i in $(seq 0 199); do echo "{\"t_ms\": ${i}e-300, \"rss\": $((100000000 + i * 100000)), \"live_bytes\": $((50000000 + i * 100000))}"; done
 } >"$work/t/tiny.jsonl"
+# classify DIR reads DIR/verdict.json relative to the directory it opened, O_NOFOLLOW: a link
+# there (to another run's verdict, whose parts it would keep) is refused in one line, never
+# followed, and left as it is. Before: read by path after a look, so the link was followed.
+mkdir -p "$work/va" "$work/vb"
+{
+  echo '{"schema": "arenalab.timeline/1", "pid": 1, "mode": "count", "interval_ms": 100}'
+  for i in $(seq 0 199); do echo "{\"t_ms\": $((i * 100)), \"rss\": 100000000, \"live_bytes\": 50000000}"; done
+} >"$work/va/timeline.jsonl"
+cp "$work/va/timeline.jsonl" "$work/vb/timeline.jsonl"
+"$arenalab" classify "$work/va" >/dev/null 2>&1
+[[ -f $work/va/verdict.json ]] || { echo "FAIL: classify wrote no $work/va/verdict.json"; fail=1; }
+ln -s "$work/va/verdict.json" "$work/vb/verdict.json"
+expect 1 "vb/verdict.json is a symbolic link: not followed (not replaced" -- classify "$work/vb"
+[[ -L $work/vb/verdict.json ]] || { echo "FAIL: classify replaced the link vb/verdict.json"; fail=1; }
 # A directory with no timeline: what it is, and where a profile directory's verdicts are.
 mkdir -p "$work/notl" "$work/prof" && echo '{}' >"$work/prof/profile.json"
 expect 1 "notl has no timeline.jsonl: give a run, watch or attach directory" -- classify "$work/notl"

@@ -360,6 +360,35 @@ TEST_F(OutputDirTest, InputFilesAreRegularFilesOnly) {
   EXPECT_EQ(*ok, "precious");
 }
 
+// OutputDir::read_file reads relative to the directory's fd: absent is nullopt, a link is
+// refused (never followed to the file it names), a FIFO refused without waiting, a file past
+// the bound refused.
+TEST_F(OutputDirTest, ReadFileFollowsNoLinkAndReadsRegularFilesOnly) {
+  auto d = OutputDir::open((root_ / "d").string(), ExistingDir::kAccept);
+  ASSERT_TRUE(d) << d.error().message;
+  auto none = d->read_file("verdict.json", 1 << 20, "a JSON document");
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(d->write_file("verdict.json", "{}"));
+  auto ok = d->read_file("verdict.json", 1 << 20, "a JSON document");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->value_or("?"), "{}");
+  fs::create_symlink(victim_, root_ / "d" / "link");
+  auto link = d->read_file("link", 1 << 20, "a JSON document");
+  ASSERT_FALSE(link);
+  EXPECT_EQ(link.error().message, d->path() + "/link is a symbolic link: not followed");
+  ASSERT_EQ(::mkfifo((root_ / "d" / "fifo").c_str(), 0600), 0);
+  auto fifo = d->read_file("fifo", 1 << 20, "a JSON document");
+  ASSERT_FALSE(fifo);
+  EXPECT_EQ(fifo.error().message, "cannot read " + d->path() + "/fifo: a FIFO, not a regular file");
+  auto big = d->read_file("verdict.json", 1, "a JSON document");
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().message.find("the limit for a JSON document (not read)"), std::string::npos)
+      << big.error().message;
+  auto bad = d->read_file("../victim", 1 << 20, "a JSON document");
+  EXPECT_FALSE(bad);
+}
+
 TEST(Text, Utf8EscapedKeepsValidTextAndNamesInvalidBytes) {
   EXPECT_EQ(utf8_escaped("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
   EXPECT_EQ(utf8_escaped("\xff\xfe"), "\\xff\\xfe");

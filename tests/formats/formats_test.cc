@@ -258,6 +258,7 @@ budget::BudgetRecord sample_budget() {
   b.pid = 4242;
   b.exit = {"killed by SIGKILL", 137, std::nullopt, 9, false};
   b.signal_name = "SIGKILL";
+  b.before_exec = false;
   b.wall_ms = 2708.1;
   b.user_ms = 29.1;
   b.sys_ms = 123.9;
@@ -293,6 +294,26 @@ TEST(BudgetJson, RoundTrip) {
   EXPECT_EQ(doc["schema"], "arenalab.budget/2");
   EXPECT_EQ(doc["exit"]["peak_rss_bytes"], 271192064.0);
   EXPECT_FALSE(doc["exit"].contains("max_rss_bytes"));
+  EXPECT_EQ(doc["exit"]["before_exec"], false);
+}
+
+// exit.before_exec: written as measured (true: the program never ran), read back; absent in a
+// file written before it was recorded, read as unknown, never as false.
+TEST(BudgetJson, BeforeExecIsWrittenAndAbsentIsUnknown) {
+  auto b = sample_budget();
+  b.before_exec = true;
+  json doc = budget::budget_to_json(b);
+  EXPECT_EQ(doc["exit"]["before_exec"], true);
+  auto back = budget::budget_from_json(doc, "budget.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->before_exec, std::optional<bool>(true));
+  doc["exit"].erase("before_exec");
+  back = budget::budget_from_json(doc, "budget.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_FALSE(back->before_exec.has_value());
+  doc["exit"]["before_exec"] = "yes";
+  EXPECT_NE(error_of(budget::budget_from_json(doc, "b/budget.json")).find("exit.before_exec"),
+            std::string::npos);
 }
 
 TEST(BudgetJson, VersionOneNamesTheRusagePeakMaxRssBytes) {

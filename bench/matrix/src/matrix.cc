@@ -362,6 +362,10 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const OutputDi
   // If the interposer breaks the process, every cell would fail the same way: identify with
   // the harness instead, and say so.
   // A directory of its own, made and removed through --out's fd: never one that was there.
+  // A termination signal meanwhile waits until it is removed: recorded by the caller's guard
+  // (run_matrix stops), else by this one, and the process then ends by it as it would have.
+  std::optional<TerminationSignals> guard;
+  if (!TerminationSignals::active()) guard.emplace();
   std::string why;
   auto cells = out.open_subdir("cells");
   auto pre = cells ? cells->make_fresh_subdir("preflight") : Result<OutputDir>(cells.error());
@@ -381,6 +385,11 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const OutputDi
       why = w->program + " --help under the interposer with " + plan.baseline + ": " +
             r->exit.describe();
     (void)cells->remove_subdir(std::filesystem::path(pre->path()).filename().string());
+  }
+  if (guard && TerminationSignals::first() != 0) {
+    const int sig = TerminationSignals::first();
+    guard.reset();
+    exit_by_signal(sig);
   }
   if (!why.empty()) {
     plan.identification = CellIdentification::kHarness;
@@ -476,10 +485,31 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     req.use_runner = results.plan.identification == CellIdentification::kRunner;
     return req;
   };
+  double last_merge = monotonic_ms(), merge_cost = 0;
+  auto merge = [&]() -> Status {
+    const double start = monotonic_ms();
+    auto s = write_outputs(*out, results);
+    last_merge = monotonic_ms();
+    merge_cost = last_merge - start;
+    return s;
+  };
+  // From here a signal stops the matrix, not the process (MatrixOptions::interrupted_by): the
+  // preflight and the warm-ups too, so that their scratch directories are removed, never left
+  // behind by a Ctrl-C or a SIGTERM.
+  std::optional<TerminationSignals> stop_guard;
+  if (opt.interrupted_by) stop_guard.emplace();  // stop() stores the signal there
+  auto stop = [&]() -> Result<Results> {
+    *opt.interrupted_by = TerminationSignals::first();
+    if (opt.progress && tty) std::fprintf(stderr, "\r\033[K");
+    results.complete = false;
+    if (auto s = merge(); !s) return s.error();
+    return results;
+  };
   results.plan.identification =
       opt.identify == "harness" ? CellIdentification::kHarness : CellIdentification::kRunner;
   if (!todo.empty()) {
     resolve_identification(opt, results.plan, *out);
+    if (stop_guard && matrix_stopped()) return stop();
     if (!results.plan.identification_note.empty())
       std::fprintf(stderr, "matrix: %s\n", results.plan.identification_note.c_str());
   }
@@ -510,33 +540,17 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
       auto req = request_for(p, warm->path());
       req.dir = &*warm;
       req.timeline = false;
-      (void)executor(req);
+      (void)executor(req);  // a signal meanwhile: cut short (matrix_stopped), never recorded
+      if (stop_guard && matrix_stopped()) break;
     }
     if (auto s = cells->remove_subdir(std::filesystem::path(warm->path()).filename().string()); !s)
       return s.error();
+    if (stop_guard && matrix_stopped()) return stop();
   }
   // The plan and the environment on disk before the first cell, so a resume after a kill at
   // any point finds them; from here on results.json is merged at most every few seconds.
   results.complete = todo.empty();
-  double last_merge = monotonic_ms(), merge_cost = 0;
-  auto merge = [&]() -> Status {
-    const double start = monotonic_ms();
-    auto s = write_outputs(*out, results);
-    last_merge = monotonic_ms();
-    merge_cost = last_merge - start;
-    return s;
-  };
   if (auto s = merge(); !s) return s.error();
-  // From here a signal stops the matrix, not the process (MatrixOptions::interrupted_by).
-  std::optional<TerminationSignals> stop_guard;
-  if (opt.interrupted_by) stop_guard.emplace();  // stop() stores the signal there
-  auto stop = [&]() -> Result<Results> {
-    *opt.interrupted_by = TerminationSignals::first();
-    if (opt.progress && tty) std::fprintf(stderr, "\r\033[K");
-    results.complete = false;
-    if (auto s = merge(); !s) return s.error();
-    return results;
-  };
   const double t0 = monotonic_ms();
   int sequence = static_cast<int>(results.cells.size());
   for (const auto& c : results.cells) sequence = std::max(sequence, c.sequence + 1);

@@ -7,10 +7,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
 #include "arenalab/core/files.h"
+#include "arenalab/core/process.h"
+#include "arenalab/matrix/matrix.h"
 #include "arenalab/matrix/memory.h"
 #include "arenalab/matrix/recommend.h"
 #include "arenalab/matrix/results.h"
@@ -146,10 +149,15 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
   auto cells_dir = out_dir->open_subdir("cells");
   if (!cells_dir) return cells_dir.error();
   if (plan.plan.warmup && !cells.empty() && cells.front()->repeat == 0) {
-    // A directory of its own, made here and removed after the warm-ups through cells/' fd.
+    // A directory of its own, made here and removed after the warm-ups through cells/' fd. A
+    // termination signal meanwhile (the scheduler's SIGTERM at a cancel or a time limit) stops
+    // the warm-up running (matrix_stopped), and once the directory is removed the process ends
+    // by it as it would have.
+    std::optional<TerminationSignals> guard;
+    if (!TerminationSignals::active()) guard.emplace();
     auto warm = cells_dir->make_fresh_subdir(fmt::format("warmup-{}", group));
     if (!warm) return warm.error();
-    for (std::size_t i = 0; i < cells.size(); ++i) {
+    for (std::size_t i = 0; i < cells.size() && !matrix_stopped(); ++i) {
       auto req = request(*cells[i], resolved[i], warm->path());
       req.dir = &*warm;
       req.timeline = false;
@@ -158,6 +166,11 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
     if (auto s = cells_dir->remove_subdir(std::filesystem::path(warm->path()).filename().string());
         !s)
       return s.error();
+    if (const int sig = TerminationSignals::first(); matrix_stopped()) {
+      guard.reset();
+      exit_by_signal(sig);
+      return make_error("stopped by " + signal_name(sig) + " during the warm-up");
+    }
   }
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const PlannedCell& c = *cells[i];

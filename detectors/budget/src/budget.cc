@@ -385,6 +385,7 @@ BudgetRecord record(const BudgetResult& r) {
   b.cgroup_removed = r.cgroup_removed;
   b.pid = r.pid;
   b.exit = runner::exit_record(r.exit);
+  b.before_exec = r.exit.before_exec;
   if (r.exit.signal) b.signal_name = signal_name(*r.exit.signal);
   b.wall_ms = r.exit.wall_ms;
   b.user_ms = r.exit.user_ms;

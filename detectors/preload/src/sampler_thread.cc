@@ -2,8 +2,10 @@
 // The sampler thread: one timeline sample per interval (timeline_writer.cc), the dumps on the
 // same ticks (dumps.cc), the thinning past --max-output, the final sample at exit, and _exit's
 // wait for an append in flight.
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include "arenalab/allocators/backend.h"
 #include "arenalab/preload/format.h"
 #include "arenalab/preload/helper_thread.h"
+#include "arenalab/preload/protocol.h"
 #include "profile.h"
 #include "session.h"
 #include "state.h"
@@ -50,6 +53,22 @@ static_assert(kMaxStacks == 65536, "the full log's warning names the stack table
 // the missed ticks are skipped and the schedule restarts from now: the timeline shows the stall
 // as one long gap, then samples a full interval apart. A wake less late than that keeps the
 // schedule (the next sample comes early by the lateness).
+// Whether the runner said the run is over (protocol::kRunEndedPrefix): looked up relative to
+// the output directory, following no link; no allocation.
+bool run_ended() {
+  char name[64];
+  Buf b(name, sizeof name - 1);
+  b.str(protocol::kRunEndedPrefix).u64(g_session.t0_ns);
+  if (b.overflow()) return false;
+  name[b.size()] = 0;
+  const int dfd = ::open(g_session.out_dir, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (dfd < 0) return false;
+  struct stat st {};
+  const bool ended = ::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  ::close(dfd);
+  return ended;
+}
+
 void* sampler_main(void*) {
   BusyScope busy(t_state);  // everything this thread allocates goes straight through
   t_state.sampler = 1;
@@ -67,6 +86,13 @@ void* sampler_main(void*) {
       next = now;
     }
     g_write_lock.lock();
+    // Still running after the run ended (a traced daemon): nothing more is written, at exit
+    // either (g_done: sampler_final writes nothing).
+    if (!g_done.load(std::memory_order_acquire) && run_ended()) {
+      g_done.store(true, std::memory_order_release);
+      g_write_lock.unlock();
+      break;
+    }
     if (!g_done.load(std::memory_order_acquire)) {
       // Past --max-output the timeline keeps one tick in g_cap_stride (output_cap_allows).
       if (!g_capped.load(std::memory_order_relaxed)) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // allocs.bin replayed: per-site counts, temporary allocations and the live bytes at the peak.
-// The records are decoded by runner::for_each_full_log_record (layouts: docs/interposer.md).
+// The records come in time order from runner::for_each_full_log_record_in_time_order (layouts:
+// docs/interposer.md).
 #include "arenalab/profilers/full_log.h"
 
 #include <fmt/format.h>
@@ -20,10 +21,13 @@ namespace arenalab::profilers {
 
 namespace {
 
-struct Event {
-  std::uint64_t ns, p, size;
-  std::uint32_t stack;
-  bool alloc;
+// What one stack's allocations came to. `live` is its live bytes now; `peak` its live bytes when
+// the program's total last peaked, taken lazily: before `live` first changes after a new peak
+// (epoch < the peak's), it still holds the value it had then.
+struct StackTally {
+  std::uint64_t allocs = 0, allocated_bytes = 0, temporary = 0;
+  std::uint64_t live = 0, peak = 0, at = 0;
+  std::uint64_t epoch = 0;
 };
 
 }  // namespace
@@ -33,20 +37,84 @@ Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_m
   FullLogViews v;
   v.log_path = dir + "/allocs.bin";
   v.temporary_ms = temporary_ms;
+  // One replay in time order (threads' buffers interleave in the file: the reader orders them),
+  // tallied by stack id as it goes: memory is the live blocks and the stacks, not the events.
   std::map<std::uint32_t, std::vector<std::uint64_t>> stacks;
-  std::vector<Event> events;
-  Status st = runner::for_each_full_log_record(v.log_path, [&](const runner::FullLogRecord& r) {
-    if (r.tag == 'S')
-      stacks[r.stack] = r.frames;
-    else if (r.tag == 'A')
-      events.push_back({r.ns, r.ptr, r.size, r.stack, true});
-    else if (r.tag == 'F')
-      events.push_back({r.ns, r.ptr, 0, 0, false});
-  });
+  std::unordered_map<std::uint32_t, StackTally> tally;  // any id, recorded or not
+  struct Live {
+    std::uint64_t size, ns;
+    StackTally* stack;  // unordered_map nodes stay put
+  };
+  std::unordered_map<std::uint64_t, Live> live;
+  std::uint64_t total = 0, peak_epoch = 0, first_ns = 0, peak_ns = 0, at_ns = 0;
+  bool any = false, at_taken = false;
+  const std::uint64_t window_ns = static_cast<std::uint64_t>(temporary_ms * 1e6);
+  auto touch = [&](StackTally& t) {  // before t.live changes: keep its value at the peak
+    if (t.epoch < peak_epoch) {
+      t.peak = t.live;
+      t.epoch = peak_epoch;
+    }
+  };
+  auto take_at = [&] {  // the state after the last event at or before the chosen time
+    for (auto& [id, t] : tally) t.at = t.live;
+    v.at_total_bytes = total;
+    at_taken = true;
+  };
+  Status st = runner::for_each_full_log_record_in_time_order(
+      v.log_path, [&](const runner::FullLogRecord& r) {
+        if (r.tag == 'S') {
+          stacks[r.stack] = r.frames;
+          return;
+        }
+        if (r.tag != 'A' && r.tag != 'F') return;
+        if (!any) {
+          any = true;
+          first_ns = peak_ns = r.ns;
+          at_ns = first_ns + static_cast<std::uint64_t>(std::max(0.0, at_ms.value_or(0)) * 1e6);
+        }
+        if (at_ms && !at_taken && r.ns > at_ns) take_at();
+        if (r.tag == 'A') {
+          StackTally& t = tally[r.stack];
+          ++v.allocs;
+          ++t.allocs;
+          t.allocated_bytes += r.size;
+          auto [it, fresh] = live.try_emplace(r.ptr, Live{r.size, r.ns, &t});
+          if (!fresh) {  // an address allocated again without a free: the old block is gone
+            touch(*it->second.stack);
+            it->second.stack->live -= it->second.size;
+            total -= it->second.size;
+            it->second = Live{r.size, r.ns, &t};
+          }
+          touch(t);
+          t.live += r.size;
+          total += r.size;
+          if (total > v.peak_bytes) {
+            v.peak_bytes = total;
+            peak_ns = r.ns;
+            ++peak_epoch;
+          }
+        } else if (auto it = live.find(r.ptr); it != live.end()) {
+          StackTally& t = *it->second.stack;
+          ++v.frees;
+          if (r.ns - it->second.ns <= window_ns) {
+            ++v.temporary;
+            ++t.temporary;
+          }
+          touch(t);
+          t.live -= it->second.size;
+          total -= it->second.size;
+          live.erase(it);
+        }
+      });
   if (!st) return st.error();
-  // Threads' buffers interleave by when they were flushed: time order, a thread's own kept.
-  std::stable_sort(events.begin(), events.end(),
-                   [](const Event& a, const Event& b) { return a.ns < b.ns; });
+  std::unordered_map<std::uint64_t, Live>().swap(live);
+  if (any) {
+    v.peak_t_ms = static_cast<double>(peak_ns - first_ns) / 1e6;
+    if (at_ms) {
+      if (!at_taken) take_at();  // a time past the end: the state at the end
+      v.at_t_ms = *at_ms;
+    }
+  }
 
   // Mappings for symbolization: full mode dumps the program's own mmap beside the log.
   std::vector<std::string> dumps;
@@ -80,74 +148,15 @@ Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_m
   }
   const std::size_t unknown = v.sites.size();  // allocations whose stack was not recorded
   v.sites.push_back({{Frame{0, "(stack not recorded)", "", 0, ""}}, 0});
-
-  // Pass 1: counts, temporaries, and when the total peaked.
-  struct Live {
-    std::uint64_t size, ns;
-    std::size_t site;
-  };
-  std::unordered_map<std::uint64_t, Live> live;
-  std::uint64_t total = 0;
-  std::size_t peak_index = 0;
-  const std::uint64_t window_ns = static_cast<std::uint64_t>(temporary_ms * 1e6);
-  for (std::size_t k = 0; k < events.size(); ++k) {
-    const Event& e = events[k];
-    if (e.alloc) {
-      auto s = site_of_stack.find(e.stack);
-      const std::size_t site = s != site_of_stack.end() ? s->second : unknown;
-      ++v.allocs;
-      ++v.sites[site].allocs;
-      v.sites[site].allocated_bytes += e.size;
-      if (auto old = live.find(e.p); old != live.end()) total -= old->second.size;
-      live[e.p] = {e.size, e.ns, site};
-      total += e.size;
-      if (total > v.peak_bytes) {
-        v.peak_bytes = total;
-        peak_index = k;
-      }
-    } else if (auto it = live.find(e.p); it != live.end()) {
-      ++v.frees;
-      if (e.ns - it->second.ns <= window_ns) {
-        ++v.temporary;
-        ++v.sites[it->second.site].temporary;
-      }
-      total -= it->second.size;
-      live.erase(it);
-    }
-  }
-  for (const auto& [p, l] : live) v.sites[l.site].end_bytes += l.size;
-  // Pass 2: the live bytes of every site at the peak (and at the chosen time): replayed up to
-  // and including event `last`.
-  auto live_by_site_until = [&](std::size_t last, auto member) {
-    live.clear();
-    for (std::size_t k = 0; k <= last && k < events.size(); ++k) {
-      const Event& e = events[k];
-      if (e.alloc) {
-        auto s = site_of_stack.find(e.stack);
-        live[e.p] = {e.size, e.ns, s != site_of_stack.end() ? s->second : unknown};
-      } else {
-        live.erase(e.p);
-      }
-    }
-    std::uint64_t sum = 0;
-    for (const auto& [p, l] : live) {
-      v.sites[l.site].*member += l.size;
-      sum += l.size;
-    }
-    return sum;
-  };
-  if (!events.empty()) {
-    v.peak_t_ms = static_cast<double>(events[peak_index].ns - events.front().ns) / 1e6;
-    live_by_site_until(peak_index, &FullLogSite::peak_bytes);
-    if (at_ms) {
-      // The last event at or before the chosen time (none: the state before the first).
-      const auto at_ns =
-          events.front().ns + static_cast<std::uint64_t>(std::max(0.0, *at_ms) * 1e6);
-      std::size_t n = 0;
-      while (n < events.size() && events[n].ns <= at_ns) ++n;
-      v.at_t_ms = *at_ms;
-      v.at_total_bytes = n == 0 ? 0 : live_by_site_until(n - 1, &FullLogSite::at_bytes);
-    }
+  for (const auto& [id, t] : tally) {
+    auto s = site_of_stack.find(id);
+    FullLogSite& site = v.sites[s != site_of_stack.end() ? s->second : unknown];
+    site.allocs += t.allocs;
+    site.allocated_bytes += t.allocated_bytes;
+    site.temporary += t.temporary;
+    site.peak_bytes += t.epoch < peak_epoch ? t.live : t.peak;
+    site.end_bytes += t.live;
+    site.at_bytes += t.at;
   }
   v.sites.erase(std::remove_if(v.sites.begin(), v.sites.end(),
                                [](const FullLogSite& s) { return s.allocs == 0; }),

@@ -4,6 +4,7 @@
 // rusage, the timeline header and what the preload library reported (warnings file).
 #include "arenalab/runner/runner.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -24,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -90,6 +92,35 @@ std::string secure_exec_reason(const std::string& path) {
 
 namespace {
 
+// The processes running now whose environment (/proc/PID/environ: the one exec gave them,
+// which fork copies) holds the entry `entry` ("NAME=VALUE"), from one pass over /proc. Compared
+// in memory, never kept; an environment that cannot be read (another user's, a zombie's) is
+// passed over.
+std::vector<pid_t> processes_with_environment(const std::string& entry) {
+  std::vector<pid_t> out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  const std::string needle = std::string(1, '\0') + entry + std::string(1, '\0');
+  std::string env;
+  char chunk[1 << 14];
+  while (const dirent* e = ::readdir(proc)) {
+    char* end = nullptr;
+    const long n = std::strtol(e->d_name, &end, 10);
+    if (n <= 0 || *end != '\0') continue;
+    const int fd = ::openat(::dirfd(proc), (std::string(e->d_name) + "/environ").c_str(),
+                            O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    env.assign(1, '\0');  // the first entry has no NUL before it
+    for (ssize_t got; (got = ::read(fd, chunk, sizeof chunk)) > 0 && env.size() < (1u << 20);)
+      env.append(chunk, static_cast<std::size_t>(got));
+    ::close(fd);
+    env.push_back('\0');  // nor has the last one always after it
+    if (env.find(needle) != std::string::npos) out.push_back(static_cast<pid_t>(n));
+  }
+  ::closedir(proc);
+  return out;
+}
+
 // argv[0] looked up in PATH as execvp would.
 
 // Files a previous run in the same directory left, which this run would otherwise mix in, and
@@ -102,7 +133,7 @@ void clear_previous(const OutputDir& dir) {
         ::fstatat(dir.fd(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
     const bool ours =
         n == "timeline.jsonl" || n == "run.json" || n == "allocs.bin" ||
-        n == "preload-warnings.txt" ||
+        n == "preload-warnings.txt" || n.rfind(protocol::kRunEndedPrefix, 0) == 0 ||
         (n.rfind("timeline.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
         (n.rfind("heap-sites.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
         ((n.rfind("heap.", 0) == 0 || n.rfind("jeprof.", 0) == 0 || n.rfind("mmap.", 0) == 0) &&
@@ -230,8 +261,9 @@ Result<RunResult> run(const RunOptions& o) {
 
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  set(protocol::kEnvT0Ns, std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
-                                         static_cast<std::uint64_t>(ts.tv_nsec)));
+  const std::string t0_ns = std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                                           static_cast<std::uint64_t>(ts.tv_nsec));
+  set(protocol::kEnvT0Ns, t0_ns);
   // Made before the spawn: what exists then is none of the target's (DescendantWatch).
   std::optional<DescendantWatch> descendants;
   if (!o.trace_children) descendants.emplace();
@@ -305,6 +337,19 @@ Result<RunResult> run(const RunOptions& o) {
     if (o.on_tick) wake_ms = std::min(wake_ms, static_cast<int>(tick_ms));
     if (!o.trace_children) wake_ms = std::min(wake_ms, 500);
     exit = child->wait(tick, wake_ms, o.stop);
+    // A child forked since the last look whose parent then exited (a daemon: fork, then the
+    // parent exits) is no descendant any more: the kernel hands it to init or a subreaper as
+    // its parent exits, before the target can be waited for, so no look by parent finds it.
+    // It still carries this run's environment: one last look at the processes holding this
+    // run's ARENALAB_T0_NS (unique to it) names it. One that exec'd with another environment
+    // stays unseen.
+    if (!o.trace_children) {
+      const double now = monotonic_ms();
+      for (pid_t p : processes_with_environment(std::string(protocol::kEnvT0Ns) + "=" + t0_ns)) {
+        if (p == pid || p == ::getpid() || children.count(p)) continue;
+        if (auto comm = running_comm(p)) children[p] = {*comm, now - start, now - start};
+      }
+    }
     // "Ran longer than a few samples": seen over at least 3 intervals (and one scan period).
     // A child still running when the target exited (a daemon: the parent forks and exits) ran
     // unwatched for as long as it lives on, not for the span seen: it is named so, whatever
@@ -410,6 +455,9 @@ Result<RunResult> run(const RunOptions& o) {
     result.warnings.push_back(st.error().message);
     result.run_json_path.clear();
   }
+  // The run is over: a traced child still running (a daemon) stops writing here at its next
+  // tick (protocol::kRunEndedPrefix), instead of appending for as long as it lives.
+  if (auto fd = dir->create_file(std::string(protocol::kRunEndedPrefix) + t0_ns)) ::close(*fd);
   return result;
 }
 
@@ -791,39 +839,100 @@ Status for_each_full_log_record(const std::string& path, const RecordFn& fn, Ful
   return done();
 }
 
+Status for_each_full_log_record_in_time_order(const std::string& path, const RecordFn& fn) {
+  // Pass 1: where each run of non-decreasing times starts (in the events' file order) and its
+  // first time, the least of the run's.
+  std::vector<std::uint64_t> least_from;  // then: the least time of run k and every later run
+  std::uint64_t events = 0, prev = 0;
+  Status st = for_each_full_log_record(path, [&](const FullLogRecord& r) {
+    if (r.tag != 'A' && r.tag != 'F') return;
+    if (events == 0 || r.ns < prev) least_from.push_back(r.ns);
+    prev = r.ns;
+    ++events;
+  });
+  if (!st) return st;
+  for (std::size_t k = least_from.size(); k-- > 1;)
+    least_from[k - 1] = std::min(least_from[k - 1], least_from[k]);
+
+  // Pass 2: every event goes into a heap by (ns, file order); after each, the events at or
+  // below the least time any event still to come can have are passed on: a later event of the
+  // same run has at least this one's time, one of a later run at least least_from[run + 1], and
+  // one of equal time comes after them in file order.
+  struct Held {
+    std::uint64_t ns, ptr, size, seq;
+    std::uint32_t stack;
+    char tag;
+    bool operator>(const Held& o) const { return ns != o.ns ? ns > o.ns : seq > o.seq; }
+  };
+  std::priority_queue<Held, std::vector<Held>, std::greater<>> held;
+  FullLogRecord out;
+  auto pass_on = [&](const Held& h) {
+    out.tag = h.tag;
+    out.ns = h.ns;
+    out.ptr = h.ptr;
+    out.size = h.size;
+    out.stack = h.stack;
+    fn(out);
+  };
+  std::uint64_t seq = 0;
+  std::size_t run = 0;
+  bool changed = false;
+  st = for_each_full_log_record(path, [&](const FullLogRecord& r) {
+    if (changed) return;
+    if (r.tag != 'A' && r.tag != 'F') {
+      fn(r);
+      return;
+    }
+    if (seq > 0 && r.ns < prev) ++run;
+    if (seq >= events || run >= least_from.size()) {
+      changed = true;
+      return;
+    }
+    prev = r.ns;
+    const Held e{
+        r.ns, r.ptr, r.tag == 'A' ? r.size : 0, seq++, r.tag == 'A' ? r.stack : kFullLogNoStack,
+        r.tag};
+    const std::uint64_t bound =
+        run + 1 < least_from.size() ? std::min(r.ns, least_from[run + 1]) : r.ns;
+    if (held.empty() && e.ns <= bound) {  // in order: nothing to hold
+      pass_on(e);
+      return;
+    }
+    held.push(e);
+    while (!held.empty() && held.top().ns <= bound) {
+      pass_on(held.top());
+      held.pop();
+    }
+  });
+  if (!st) return st;
+  if (changed || seq != events)
+    return make_error(printable(path) + ": changed while it was read (" + std::to_string(events) +
+                      " allocations and frees, then " + (changed ? "more" : std::to_string(seq)) +
+                      ")");
+  for (; !held.empty(); held.pop()) pass_on(held.top());
+  return Ok{};
+}
+
 Result<FullLogSummary> read_full_log(const std::string& path) {
   FullLogSummary s;
   // Each thread's records are in order; threads' buffers interleave by when they were
-  // written, so the events are put in time order (stable: a thread's own order is kept).
-  struct Event {
-    std::uint64_t ns, p, size;
-    bool alloc;
-  };
-  std::vector<Event> events;
-  Status st = for_each_full_log_record(path, [&](const FullLogRecord& r) {
-    if (r.tag == 'S')
+  // written: the events come in time order, only the live blocks are kept.
+  std::unordered_map<std::uint64_t, std::uint64_t> live;
+  Status st = for_each_full_log_record_in_time_order(path, [&](const FullLogRecord& r) {
+    if (r.tag == 'S') {
       ++s.stacks;
-    else if (r.tag == 'A')
-      events.push_back({r.ns, r.ptr, r.size, true});
-    else if (r.tag == 'F')
-      events.push_back({r.ns, r.ptr, 0, false});
-    else if (r.tag == 'T')
+    } else if (r.tag == 'A') {
+      ++s.allocs;
+      s.allocated_bytes += r.size;
+      live[r.ptr] = r.size;
+    } else if (r.tag == 'F') {
+      ++s.frees;
+      live.erase(r.ptr);
+    } else if (r.tag == 'T') {
       s.last_t_ms = std::max(s.last_t_ms, static_cast<double>(r.t_ms));
+    }
   });
   if (!st) return st.error();
-  std::stable_sort(events.begin(), events.end(),
-                   [](const Event& a, const Event& b) { return a.ns < b.ns; });
-  std::unordered_map<std::uint64_t, std::uint64_t> live;
-  for (const Event& e : events) {
-    if (e.alloc) {
-      ++s.allocs;
-      s.allocated_bytes += e.size;
-      live[e.p] = e.size;
-    } else {
-      ++s.frees;
-      live.erase(e.p);
-    }
-  }
   for (const auto& [p, size] : live) s.live_bytes += static_cast<std::int64_t>(size);
   s.live_blocks = live.size();
   return s;

@@ -4,6 +4,12 @@
 # left running) and not recorded, the cells done are merged into results.json (complete:
 # false), one line says so and how to go on, and arenalab ends by the signal (128+N). A
 # --resume then finishes the matrix. Before: exit 143 with no line at all.
+# The same signal during --warmup's unrecorded run: the warm-up is stopped (nothing left
+# running), its scratch directory cells/warmup.<random> is removed (it was left behind: the
+# signal ended the process before its guard was set), results.json says complete: false with
+# no cell, and arenalab ends by the signal. The same for a cluster task's warm-up
+# (`matrix --cell PLAN 0` of a --warmup plan, the scheduler's SIGTERM): cells/warmup-0.<random>
+# removed, the process ended by SIGTERM (143).
 # Usage: matrix_stop_test.sh ARENALAB
 set -uo pipefail
 set -m  # job control: the background arenalab does not start with SIGINT ignored
@@ -49,4 +55,51 @@ PY
     "$out/$sig/results.json" || { echo "FAIL: SIG$sig: --resume (exit $rc) did not finish it: $(tail -n 2 "$out/$sig.resume.err")"; fail=1; }
   [[ $fail -eq 0 ]] && echo "ok: SIG$sig: exit $stop_rc after ${ms} ms, $(grep 'stopped by' "$out/$sig.err" | cut -c1-90)..., resumed to 3 of 3"
 done
+for sig in TERM INT; do
+  args=(matrix --command "nap=sleep $nap" --allocators glibc --repeats 1 --warmup --quiet
+    --out "$out/warm-$sig")
+  "$arenalab" "${args[@]}" >"$out/warm-$sig.out" 2>"$out/warm-$sig.err" &
+  pid=$!
+  for _ in $(seq 300); do
+    compgen -G "$out/warm-$sig/cells/warmup.*" >/dev/null && break
+    sleep 0.1
+  done
+  sleep 1  # inside the warm-up run
+  kill "-$sig" "$pid"
+  wait "$pid"
+  rc=$?
+  want=$((128 + $(kill -l "$sig")))
+  [[ $rc -eq $want ]] || { echo "FAIL: warm-up, SIG$sig: exit $rc, expected $want"; fail=1; }
+  left=$(compgen -G "$out/warm-$sig/cells/warmup.*")
+  [[ -z $left ]] || { echo "FAIL: warm-up, SIG$sig: left behind: $left"; fail=1; }
+  python3 - "$out/warm-$sig/results.json" <<'PY' || { echo "FAIL: warm-up, SIG$sig: results.json"; fail=1; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["complete"] is False and len(d["cells"]) == 0, (d["complete"], len(d["cells"]))
+PY
+  sleep 0.2
+  if ps -eo args= | grep -F -- "sleep $nap" | grep -v grep >/dev/null; then
+    echo "FAIL: warm-up, SIG$sig: the warm-up run was left running"; fail=1
+  fi
+  [[ $fail -eq 0 ]] && echo "ok: warm-up, SIG$sig: exit $rc, no cells/warmup.* left"
+done
+"$arenalab" matrix --command "nap=sleep $nap" --allocators glibc --repeats 1 --warmup --plan-only \
+  --quiet --out "$out/cluster" >/dev/null || { echo "FAIL: --plan-only"; fail=1; }
+"$arenalab" matrix --cell "$out/cluster/plan.json" 0 >"$out/cluster.err" 2>&1 &
+pid=$!
+for _ in $(seq 300); do
+  compgen -G "$out/cluster/cells/warmup-0.*" >/dev/null && break
+  sleep 0.1
+done
+sleep 1
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[[ $rc -eq 143 ]] || { echo "FAIL: --cell warm-up, SIGTERM: exit $rc, expected 143"; fail=1; }
+left=$(compgen -G "$out/cluster/cells/warmup-0.*")
+[[ -z $left ]] || { echo "FAIL: --cell warm-up, SIGTERM: left behind: $left"; fail=1; }
+sleep 0.2
+if ps -eo args= | grep -F -- "sleep $nap" | grep -v grep >/dev/null; then
+  echo "FAIL: --cell warm-up, SIGTERM: the warm-up run was left running"; fail=1
+fi
 exit $fail

@@ -300,6 +300,11 @@ TEST_F(Budget, KilledBeforeExecIsSaidSo) {
     EXPECT_NE(e.out.find("kernel OOM kill    yes, between joining the group and exec"),
               std::string::npos)
         << e.out;
+    // budget.json says it too: exit.before_exec.
+    auto text = read_file((out_ / (external ? "e" : "r") / "budget.json").string());
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    const json b = json::parse(*text);
+    EXPECT_EQ(b["exit"].value("before_exec", json()), json(true)) << b["exit"].dump();
   }
 }
 

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +113,13 @@ class OutputDir {
   // replace_file in this directory, the temporary named .<name>.<random>.tmp.
   Status write_file(const std::string& name, std::string_view content,
                     ReplaceOptions options = {}) const;
+  // The file `name` in this directory, at most max_bytes, read relative to its fd: looked at
+  // (fstatat, no link followed) and opened with O_NOFOLLOW, so a link put there, or swapped in
+  // between the look and the open, is never followed ("D/N is a symbolic link: not followed"),
+  // and anything but a regular file is refused as open_input_file refuses it. nullopt when
+  // there is no such file; a larger file is an error as read_file's.
+  Result<std::optional<std::string>> read_file(const std::string& name, std::uint64_t max_bytes,
+                                               const char* what) const;
   // A file for writing as it goes: O_CREAT|O_TRUNC|O_NOFOLLOW, 0600. The caller closes it.
   Result<int> create_file(const std::string& name) const;
   // A file written as it goes and renamed into place on commit(): a ReplacedFile in this

@@ -62,7 +62,11 @@ struct BudgetRecord {
   bool cgroup_removed = false;
   std::int64_t pid = 0;
   runner::ExitRecord exit;
-  std::string signal_name;                      // "SIGKILL" when a signal ended it
+  std::string signal_name;  // "SIGKILL" when a signal ended it
+  // "exit.before_exec": the target ended between fork and exec (killed there, e.g. by a limit
+  // below what exec takes): the program never ran. Read from the kernel's PF_FORKNOEXEC
+  // (ExitInfo::before_exec); absent in a file written before it was recorded.
+  std::optional<bool> before_exec;
   double wall_ms = 0, user_ms = 0, sys_ms = 0;  // the target's, ms
   double exit_peak_rss_bytes = 0;               // "exit.peak_rss_bytes": ru_maxrss, bytes
   bool oom_killed = false;                      // SIGKILL with the group's oom_kill raised

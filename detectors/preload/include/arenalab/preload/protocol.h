@@ -46,6 +46,11 @@ inline constexpr char kEnvMaxOutput[] = "ARENALAB_MAX_OUTPUT";
 inline constexpr char kEnvThinDumps[] = "ARENALAB_THIN_DUMPS";
 // CLOCK_MONOTONIC in ns when the runner started the target: the timeline's t_ms = 0.
 inline constexpr char kEnvT0Ns[] = "ARENALAB_T0_NS";
+// The run is over: the runner makes <out_dir>/<kRunEndedPrefix><ARENALAB_T0_NS> (empty) once the
+// target exited and run.json is written; a traced process still running then (a daemon) stops
+// sampling and writing at its next tick (sampler_thread.cc). Named by the run's T0, so that one
+// a previous run left never stops this one's.
+inline constexpr char kRunEndedPrefix[] = ".arenalab-ended.";
 
 // Tests only: "glibc" makes sample and full modes unwind with backtrace(3) instead of libunwind.
 inline constexpr char kEnvUnwind[] = "ARENALAB_UNWIND";

@@ -138,6 +138,18 @@ Status for_each_full_log_record(const std::string& path,
                                 const std::function<void(const FullLogRecord&)>& fn,
                                 FullLogRead* read = nullptr);
 
+// The same records with the allocations and frees ('A', 'F') in time order: by ns, events of
+// equal ns in file order (what a stable sort of them all would give), the others ('S', 'T')
+// as they are decoded. Threads' buffers interleave in the file by when they were written, so
+// the log is read twice: the first pass notes where each run of non-decreasing times starts
+// and its first time; the second holds an event only while a later run may still bring an
+// earlier one (it is passed on once its time is at most the least time any record still to
+// come can have). Memory is those held events (the buffers whose times overlap a later one's:
+// about a writing interval's worth), never the whole log's. A log that changes between the
+// passes is an error naming `path`; otherwise errors as for_each_full_log_record.
+Status for_each_full_log_record_in_time_order(const std::string& path,
+                                              const std::function<void(const FullLogRecord&)>& fn);
+
 // The full-mode log (<out_dir>/allocs.bin) summarised.
 struct FullLogSummary {
   std::uint64_t allocs = 0, frees = 0, stacks = 0;
