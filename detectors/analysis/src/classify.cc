@@ -1759,9 +1759,13 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
   std::size_t k2a = 0, k2 = 0;
   std::vector<double> sl1, sl2, tmp;
   double knot1 = 0;  // the one knot, s from the first block
+  // The knot's block (the centre at or before it): its time is rebuilt from b.t[knot1_i], not
+  // from knot1 (b.t.front() + 1000 x knot1 is off b.t[i] by round-off, and exact comparisons of
+  // the knee time with block times downstream would then shift by a block).
+  std::size_t knot1_i = 0;
   for (std::size_t i = 2; i + 3 < n; ++i) {
     const double e = hinge_fit(x, y, {x[i]}, &tmp);
-    if (e < sse1) sse1 = e, knot1 = x[i], sl1 = tmp;
+    if (e < sse1) sse1 = e, knot1 = x[i], knot1_i = i, sl1 = tmp;
   }
   // The knot is a parameter like the slopes, not a block centre: a corner between two centres
   // (a start-up rise or fall ending mid-block) is fitted where it is (README "The knee between
@@ -1791,7 +1795,7 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
     const double e = side(0, i + 1, a_l, b_l) + side(i + 1, n, a_r, b_r);
     if (!std::isfinite(e) || e >= sse1 || b_l == b_r) continue;
     const double c = (a_r - a_l) / (b_l - b_r);
-    if (c > x[i] && c < x[i + 1]) sse1 = e, knot1 = c, sl1 = {b_l, b_r};
+    if (c > x[i] && c < x[i + 1]) sse1 = e, knot1 = c, knot1_i = i, sl1 = {b_l, b_r};
   }
   const std::size_t stride = n > 24 ? 2 : 1;  // two knots: a coarser grid keeps it O(n^2)
   for (std::size_t i = 2; i + 3 < n; i += stride)
@@ -1841,7 +1845,8 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
                    changed_at(sl2[1], sl2[2], x[k2]) &&
                    shaped(sl2[1], sl2[2], x[k2] - x[k2a], x[k2]);
   double before = sl1[0], after = sl1[1], sse = sse1;
-  k.t_ms = b.t.front() + 1000.0 * knot1;
+  // At a block centre the knee is that block's time exactly; between centres, the offset from it.
+  k.t_ms = knot1 == x[knot1_i] ? b.t[knot1_i] : b.t[knot1_i] + 1000.0 * (knot1 - x[knot1_i]);
   if (two) k.t_ms = b.t[k2], before = sl2[1], after = sl2[2], sse = sse2;
   k.slope_before = before;
   k.slope_after = after;
