@@ -2254,10 +2254,9 @@ void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, Tr
   const std::vector<double> x = seconds_from_first(b.t);
   // A null realisation of the statistic's path: the block medians less their broken line at the
   // chosen knot, which keep the noise (and its persistence) without the trend.
-  std::size_t at = 0;
-  while (at + 1 < n && b.t[at + 1] <= k.t_ms) ++at;
   double beta[kMaxCols];
-  const double knot = x[at];
+  // The fitted knot itself (it may lie between block centres), s from the first block.
+  const double knot = (k.t_ms - b.t.front()) / 1000.0;
   if (!std::isfinite(lsq(
           3, b.med,
           [&](std::size_t i, double* c) {
