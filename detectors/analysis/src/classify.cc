@@ -2175,8 +2175,10 @@ NullGrid null_grid(const Clean& raw, double phi, double sigma, std::size_t grid_
 // One replicate's statistic for onset_null_p: the p (the larger of the stretch's two) at which
 // the selection calls simulated noise rising after an onset - the knee search, its acceptance as
 // an onset with min_tail_fraction of the window after it, the stretch's trend test - or infinity
-// when it does not.
-double onset_replicate_p(const Clean& rep, double level_ref, const Options& o) {
+// when it does not. level_ref: the knee search's reference (the window's); tail_ref: the
+// stretch's, the one the observed stretch was tested against (judge_after_knee's tail_ref) - a
+// bootstrap null must compute the statistic it calibrates the same way.
+double onset_replicate_p(const Clean& rep, double level_ref, double tail_ref, const Options& o) {
   const std::size_t m = rep.t.size();
   constexpr double kNone = std::numeric_limits<double>::infinity();
   const Blocks b = make_blocks(rep, 0, m, 0, o, false);
@@ -2186,7 +2188,7 @@ double onset_replicate_p(const Clean& rep, double level_ref, const Options& o) {
     return kNone;
   const auto i0 = static_cast<std::size_t>(std::lower_bound(rep.t.begin(), rep.t.end(), k.t_ms) -
                                            rep.t.begin());
-  const auto tr = trend_on(rep, rep, i0, m, 0, level_ref, o, false, 0);
+  const auto tr = trend_on(rep, rep, i0, m, 0, tail_ref, o, false, 0);
   return tr && tr->rising ? std::max(tr->p_median, tr->p_min) : kNone;
 }
 
@@ -2213,7 +2215,7 @@ double onset_replicate_p(const Clean& rep, double level_ref, const Options& o) {
 // 78:301-304). Seeded: the same series gets the same p. nullopt when the noise's persistence cannot
 // be told (noise_phi 0.98 and above).
 std::optional<double> onset_null_p(const Prepared& p, const Options& o, double p_obs,
-                                   std::size_t grid_max = kNullGridMax) {
+                                   double tail_ref, std::size_t grid_max = kNullGridMax) {
   const Clean& raw = p.raw;
   const std::size_t n = raw.t.size();
   if (n < 24) return std::nullopt;
@@ -2241,12 +2243,13 @@ std::optional<double> onset_null_p(const Prepared& p, const Options& o, double p
       if (j > 0) e = g.a[j] * e + g.s[j] * gauss(rng);
       rep.v[j] = p.level_ref + e;
     }
-    if (onset_replicate_p(rep, p.level_ref, o) <= p_obs) ++hits;
+    if (onset_replicate_p(rep, p.level_ref, tail_ref, o) <= p_obs) ++hits;
   }
   return static_cast<double>(1 + hits) / static_cast<double>(1 + done);
 }
 
-void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, Trend& t) {
+void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, double tail_ref,
+                          Trend& t) {
   if (!t.rising) return;
   const Blocks& b = p.all;
   const std::size_t n = b.t.size();
@@ -2292,7 +2295,7 @@ void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, Tr
   if (p_sel < o.alpha) return;
   double p_final = p_sel;
   if (!p.deseason && p.block_period <= 0) {
-    if (const auto pb = onset_null_p(p, o, p_tail)) {
+    if (const auto pb = onset_null_p(p, o, p_tail, tail_ref)) {
       if (*pb < o.alpha) return;
       p_final = *pb;
     }
@@ -2382,7 +2385,8 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   }
   // After an onset the knee was placed where the stretch after it looks steepest: judged with
   // that selection (README "The knee's selection").
-  if (out.tail && out.tail->rising && !decel) weigh_knee_selection(p, o, out.knee, *out.tail);
+  if (out.tail && out.tail->rising && !decel)
+    weigh_knee_selection(p, o, out.knee, tail_ref, *out.tail);
   // A short falling stretch at the very end is a release (a program tearing down at exit
   // frees what it held), not a plateau: judge the series up to it. A release falls at least
   // as fast as the series rose and gives back a material amount.
@@ -3509,7 +3513,7 @@ std::optional<double> onset_null_p(const Series& s, double p_obs, std::size_t gr
   SeriesVerdict out;
   Prepared p;
   if (!prepare(s, o, out, p) || p.deseason || p.block_period > 0) return std::nullopt;
-  return onset_null_p(p, o, p_obs, grid_max > 0 ? grid_max : kNullGridMax);
+  return onset_null_p(p, o, p_obs, p.level_ref, grid_max > 0 ? grid_max : kNullGridMax);
 }
 
 SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& o) {
