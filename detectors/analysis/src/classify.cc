@@ -1759,9 +1759,13 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
   std::size_t k2a = 0, k2 = 0;
   std::vector<double> sl1, sl2, tmp;
   double knot1 = 0;  // the one knot, s from the first block
+  // The knot's block (the centre at or before it): its time is rebuilt from b.t[knot1_i], not
+  // from knot1 (b.t.front() + 1000 x knot1 is off b.t[i] by round-off, and exact comparisons of
+  // the knee time with block times downstream would then shift by a block).
+  std::size_t knot1_i = 0;
   for (std::size_t i = 2; i + 3 < n; ++i) {
     const double e = hinge_fit(x, y, {x[i]}, &tmp);
-    if (e < sse1) sse1 = e, knot1 = x[i], sl1 = tmp;
+    if (e < sse1) sse1 = e, knot1 = x[i], knot1_i = i, sl1 = tmp;
   }
   // The knot is a parameter like the slopes, not a block centre: a corner between two centres
   // (a start-up rise or fall ending mid-block) is fitted where it is (README "The knee between
@@ -1791,7 +1795,7 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
     const double e = side(0, i + 1, a_l, b_l) + side(i + 1, n, a_r, b_r);
     if (!std::isfinite(e) || e >= sse1 || b_l == b_r) continue;
     const double c = (a_r - a_l) / (b_l - b_r);
-    if (c > x[i] && c < x[i + 1]) sse1 = e, knot1 = c, sl1 = {b_l, b_r};
+    if (c > x[i] && c < x[i + 1]) sse1 = e, knot1 = c, knot1_i = i, sl1 = {b_l, b_r};
   }
   const std::size_t stride = n > 24 ? 2 : 1;  // two knots: a coarser grid keeps it O(n^2)
   for (std::size_t i = 2; i + 3 < n; i += stride)
@@ -1841,7 +1845,8 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
                    changed_at(sl2[1], sl2[2], x[k2]) &&
                    shaped(sl2[1], sl2[2], x[k2] - x[k2a], x[k2]);
   double before = sl1[0], after = sl1[1], sse = sse1;
-  k.t_ms = b.t.front() + 1000.0 * knot1;
+  // At a block centre the knee is that block's time exactly; between centres, the offset from it.
+  k.t_ms = knot1 == x[knot1_i] ? b.t[knot1_i] : b.t[knot1_i] + 1000.0 * (knot1 - x[knot1_i]);
   if (two) k.t_ms = b.t[k2], before = sl2[1], after = sl2[2], sse = sse2;
   k.slope_before = before;
   k.slope_after = after;
@@ -2170,8 +2175,10 @@ NullGrid null_grid(const Clean& raw, double phi, double sigma, std::size_t grid_
 // One replicate's statistic for onset_null_p: the p (the larger of the stretch's two) at which
 // the selection calls simulated noise rising after an onset - the knee search, its acceptance as
 // an onset with min_tail_fraction of the window after it, the stretch's trend test - or infinity
-// when it does not.
-double onset_replicate_p(const Clean& rep, double level_ref, const Options& o) {
+// when it does not. level_ref: the knee search's reference (the window's); tail_ref: the
+// stretch's, the one the observed stretch was tested against (judge_after_knee's tail_ref) - a
+// bootstrap null must compute the statistic it calibrates the same way.
+double onset_replicate_p(const Clean& rep, double level_ref, double tail_ref, const Options& o) {
   const std::size_t m = rep.t.size();
   constexpr double kNone = std::numeric_limits<double>::infinity();
   const Blocks b = make_blocks(rep, 0, m, 0, o, false);
@@ -2181,7 +2188,7 @@ double onset_replicate_p(const Clean& rep, double level_ref, const Options& o) {
     return kNone;
   const auto i0 = static_cast<std::size_t>(std::lower_bound(rep.t.begin(), rep.t.end(), k.t_ms) -
                                            rep.t.begin());
-  const auto tr = trend_on(rep, rep, i0, m, 0, level_ref, o, false, 0);
+  const auto tr = trend_on(rep, rep, i0, m, 0, tail_ref, o, false, 0);
   return tr && tr->rising ? std::max(tr->p_median, tr->p_min) : kNone;
 }
 
@@ -2208,7 +2215,7 @@ double onset_replicate_p(const Clean& rep, double level_ref, const Options& o) {
 // 78:301-304). Seeded: the same series gets the same p. nullopt when the noise's persistence cannot
 // be told (noise_phi 0.98 and above).
 std::optional<double> onset_null_p(const Prepared& p, const Options& o, double p_obs,
-                                   std::size_t grid_max = kNullGridMax) {
+                                   double tail_ref, std::size_t grid_max = kNullGridMax) {
   const Clean& raw = p.raw;
   const std::size_t n = raw.t.size();
   if (n < 24) return std::nullopt;
@@ -2236,12 +2243,13 @@ std::optional<double> onset_null_p(const Prepared& p, const Options& o, double p
       if (j > 0) e = g.a[j] * e + g.s[j] * gauss(rng);
       rep.v[j] = p.level_ref + e;
     }
-    if (onset_replicate_p(rep, p.level_ref, o) <= p_obs) ++hits;
+    if (onset_replicate_p(rep, p.level_ref, tail_ref, o) <= p_obs) ++hits;
   }
   return static_cast<double>(1 + hits) / static_cast<double>(1 + done);
 }
 
-void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, Trend& t) {
+void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, double tail_ref,
+                          Trend& t) {
   if (!t.rising) return;
   const Blocks& b = p.all;
   const std::size_t n = b.t.size();
@@ -2249,10 +2257,9 @@ void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, Tr
   const std::vector<double> x = seconds_from_first(b.t);
   // A null realisation of the statistic's path: the block medians less their broken line at the
   // chosen knot, which keep the noise (and its persistence) without the trend.
-  std::size_t at = 0;
-  while (at + 1 < n && b.t[at + 1] <= k.t_ms) ++at;
   double beta[kMaxCols];
-  const double knot = x[at];
+  // The fitted knot itself (it may lie between block centres), s from the first block.
+  const double knot = (k.t_ms - b.t.front()) / 1000.0;
   if (!std::isfinite(lsq(
           3, b.med,
           [&](std::size_t i, double* c) {
@@ -2288,7 +2295,7 @@ void weigh_knee_selection(const Prepared& p, const Options& o, const Knee& k, Tr
   if (p_sel < o.alpha) return;
   double p_final = p_sel;
   if (!p.deseason && p.block_period <= 0) {
-    if (const auto pb = onset_null_p(p, o, p_tail)) {
+    if (const auto pb = onset_null_p(p, o, p_tail, tail_ref)) {
       if (*pb < o.alpha) return;
       p_final = *pb;
     }
@@ -2378,7 +2385,8 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
   }
   // After an onset the knee was placed where the stretch after it looks steepest: judged with
   // that selection (README "The knee's selection").
-  if (out.tail && out.tail->rising && !decel) weigh_knee_selection(p, o, out.knee, *out.tail);
+  if (out.tail && out.tail->rising && !decel)
+    weigh_knee_selection(p, o, out.knee, tail_ref, *out.tail);
   // A short falling stretch at the very end is a release (a program tearing down at exit
   // frees what it held), not a plateau: judge the series up to it. A release falls at least
   // as fast as the series rose and gives back a material amount.
@@ -3505,7 +3513,7 @@ std::optional<double> onset_null_p(const Series& s, double p_obs, std::size_t gr
   SeriesVerdict out;
   Prepared p;
   if (!prepare(s, o, out, p) || p.deseason || p.block_period > 0) return std::nullopt;
-  return onset_null_p(p, o, p_obs, grid_max > 0 ? grid_max : kNullGridMax);
+  return onset_null_p(p, o, p_obs, p.level_ref, grid_max > 0 ? grid_max : kNullGridMax);
 }
 
 SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& o) {

@@ -59,8 +59,9 @@ inline std::size_t ptr_hash(std::uintptr_t p) {
 }
 
 // A stack's counters change under g_prof_lock only, so an update is a load and a store (no
-// locked read-modify-write: five of them a sample cost about 100 cycles); the heap dumps read
-// them without the lock and see each counter's old or new value, as before.
+// locked read-modify-write for the four counters a sample changes; the filter's fetch_or stays
+// locked, as free's test reads its bits without the lock); the heap dumps read them without the
+// lock and see each counter's old or new value, as before.
 inline void counter_add(std::atomic<long long>& c, long long d) {
   c.store(c.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
 }

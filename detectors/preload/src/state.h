@@ -59,11 +59,11 @@ extern RealFns g_real;
 extern std::atomic<unsigned> g_flags;
 
 // What the exported malloc and free call once the flags are known (malloc_free.cc): in sample
-// mode with kDirect, the allocator's malloc and sample mode's free (the filter test, then the
-// allocator's free), so that neither reads g_flags on its fast path; in every other state the
-// general entries, which read g_flags and take count mode's paths or the rest. Set by
-// fast_publish after each store of g_flags that may change the mode (startup, fork child); a
-// stale value is harmless, as the general entries handle every mode.
+// mode with kDirect, the allocator's malloc and free (the filter test is in the exported `free`
+// itself, before it calls through g_fast_free), so that neither reads g_flags on its fast path;
+// in every other state the general entries, which read g_flags and take count mode's paths or the
+// rest. Set by fast_publish after each store of g_flags that may change the mode (startup, fork
+// child); a stale value is harmless, as the general entries handle every mode.
 extern std::atomic<void* (*)(size_t)> g_fast_malloc;
 extern std::atomic<void (*)(void*)> g_fast_free;
 void fast_publish();

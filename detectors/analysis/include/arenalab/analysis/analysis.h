@@ -227,8 +227,9 @@ RetentionDetail explain_retention(const Signals& signals, double kept_bytes);
 
 // The knee selection's parametric bootstrap p (README "The knee's selection") for series s and
 // an observed p, its replicates simulated on at most grid_max of the series' sample times (0:
-// the classifier's own cap, 2048); nullopt where the classifier would not run it (a period,
-// persistence it cannot tell, too little data). Exposed for tests.
+// the classifier's own cap, 2048), the replicates' stretches judged against the window's level
+// (the classifier passes the observed stretch's own reference); nullopt where the classifier
+// would not run it (a period, persistence it cannot tell, too little data). Exposed for tests.
 std::optional<double> onset_null_p(const Series& s, double p_obs, std::size_t grid_max = 0,
                                    const Options& options = {});
 
