@@ -1,12 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Plots via gnuplot's SVG terminal (gnuplot 5.4 manual, "svg" terminal): every plot has axes
 // with units, a legend (key or colour box) and a title that says what to look for.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <filesystem>
 #include <map>
@@ -404,26 +399,14 @@ Result<std::string> render_svg(const PlotSpec& spec, const OutputDir& work) {
                                                   ? 0
                                                   : last.find_first_not_of(' '))));
   }
-  const int fd = ::openat(work.fd(), svg.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return make_error("cannot read " + (fs::path(work.path()) / svg).string() + ": " +
-                      std::strerror(errno));
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return make_error("cannot read " + (fs::path(work.path()) / svg).string() + ": " +
-                        std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
+  // Read back through the work directory (no link followed, regular files only).
+  constexpr std::uint64_t kMaxSvgBytes = std::uint64_t{1} << 30;
+  auto text = work.read_file(svg, kMaxSvgBytes, "a plot");
+  if (!text) return text.error();
+  if (!*text)
+    return make_error("cannot read " + (fs::path(work.path()) / svg).string() +
+                      ": gnuplot wrote no such file");
+  return std::move(**text);
 }
 
 }  // namespace arenalab::reports
