@@ -299,9 +299,31 @@ Result<Sample> parse_sample(const std::string& line) {
   return s;
 }
 
+// A compressed file starts with its format's magic bytes: a timeline kept compressed (the
+// recorded corpus is LABEL__NAME__ALLOCATOR.jsonl.zst) is named as such, with the command that
+// reads it, not as a header that is not JSON (the parser's "invalid literal; last read: '('"
+// is zstd's first byte).
+namespace {
+std::optional<std::string> compressed_as(const std::string& line) {
+  static const struct {
+    std::string_view magic, name, decompress;
+  } kinds[] = {{std::string_view("\x28\xb5\x2f\xfd", 4), "zstd", "zstd -d"},
+               {std::string_view("\x1f\x8b", 2), "gzip", "gzip -d"},
+               {std::string_view("\xfd\x37\x7a\x58\x5a\x00", 6), "xz", "xz -d"},
+               {std::string_view("BZh", 3), "bzip2", "bzip2 -d"}};
+  for (const auto& k : kinds)
+    if (line.size() >= k.magic.size() &&
+        std::string_view(line).substr(0, k.magic.size()) == k.magic)
+      return std::string(k.name) + "-compressed, not a timeline.jsonl: decompress it first (" +
+             std::string(k.decompress) + " -k FILE)";
+  return std::nullopt;
+}
+}  // namespace
+
 // The header line, checked field by field (a wrong type names the field, never a bare
 // json exception).
 Result<Header> parse_header(const std::string& line) {
+  if (auto c = compressed_as(line)) return make_error(*c);
   json h;
   try {
     h = json::parse(line);

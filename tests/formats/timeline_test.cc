@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include <fstream>
 #include <vector>
@@ -89,6 +90,40 @@ TEST(Timeline, WrongHeaderIsRejected) {
   EXPECT_NE(tl.error().message.find("arenalab.timeline/1"), std::string::npos);
   std::remove(path.c_str());
   EXPECT_FALSE(read_timeline("/nonexistent/timeline.jsonl").ok());
+}
+
+// A timeline kept compressed (the recorded corpus is .jsonl.zst) is named as such, with the
+// command that reads it, in one printable line: not "header is not valid JSON" with the parser's
+// view of zstd's first byte. The files are made by the real compressors; one that is not
+// installed is skipped by name.
+TEST(Timeline, ACompressedTimelineIsNamedAsSuch) {
+  Sample a;
+  a.t_ms = 1;
+  a.rss = 5;
+  const std::string plain = write_temp(header_line(Header{}) + "\n" + sample_line(a) + "\n");
+  std::string missing;
+  int checked = 0;
+  for (const std::string tool : {"zstd", "gzip", "xz", "bzip2"}) {
+    if (std::system((tool + " --version >/dev/null 2>&1").c_str()) != 0) {
+      missing += " " + tool;
+      continue;
+    }
+    ++checked;
+    const std::string packed = plain + "." + tool;
+    ASSERT_EQ(std::system((tool + " -c '" + plain + "' > '" + packed + "'").c_str()), 0) << tool;
+    auto tl = read_timeline(packed);
+    ASSERT_FALSE(tl.ok()) << tool;
+    EXPECT_EQ(tl.error().message, packed + ":1: " + tool +
+                                      "-compressed, not a timeline.jsonl: decompress it first (" +
+                                      tool + " -d -k FILE)");
+    for (unsigned char c : tl.error().message)
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f) << tl.error().message;
+    std::remove(packed.c_str());
+  }
+  ASSERT_TRUE(read_timeline(plain).ok());  // the same timeline uncompressed reads
+  std::remove(plain.c_str());
+  if (checked == 0) GTEST_SKIP() << "no compressor installed:" << missing;
+  if (!missing.empty()) std::printf("not installed, not checked:%s\n", missing.c_str());
 }
 
 // A rolled timeline's header (timeline_roll.h) says what its history stands for; a history
