@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // arenalab classify DIR|timeline.jsonl [--json] [--limit SIZE] (or --prometheus URL ...:
 // cmd_classify_prometheus.cc): leak, retention, bounded,
-// non-heap-growth, stable or unresolved, with the evidence per signal. Given a DIR, writes
-// DIR/verdict.json (atomically, keeping the parts of one already there that it does not compute:
-// watch's `run`, attach's `attach`, the fleet's `fleet`); a DIR of a --trace-children run
-// (timeline.<pid>.jsonl beside timeline.jsonl) gets the tree's verdict as watch gave it, the worst
-// process deciding the exit. Exit 0 no leak, 3 leak or non-heap-growth, 4 unresolved.
+// non-heap-growth, stable or unresolved, with the evidence per signal. Given a DIR of this
+// user's (and no --no-write), writes DIR/verdict.json and says so on stderr (atomically, keeping
+// the parts of one already there that it does not compute: watch's `run`, attach's `attach`, the
+// fleet's `fleet`); a DIR of a --trace-children run (timeline.<pid>.jsonl beside timeline.jsonl)
+// gets the tree's verdict as watch gave it, the worst process deciding the exit. Exit 0 no leak, 3
+// leak or non-heap-growth, 4 unresolved.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <iostream>
+#include <optional>
 
 #include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
@@ -25,6 +28,7 @@ namespace {
 struct Args {
   std::string path;
   bool json = false;
+  bool no_write = false;
   std::string limit;
 };
 
@@ -32,8 +36,13 @@ struct Args {
 // from the file already there: watch's `run` (command, allocator, exit, name), attach's `attach`,
 // classify --prometheus's `fleet`. A verdict.json that cannot be read is left as it is (an error
 // naming it): classify never replaces what it cannot keep. Written relative to the opened
-// directory, through a temporary and a rename.
-Status write_merged(const std::string& path, verdict_file::Verdict v) {
+// directory, through a temporary and a rename; one line on stderr says what was written (or that
+// the file was already the same). Another user's directory (root re-reading a user's run, a
+// user reading a shared one) is left untouched: the verdict is only printed, and one line says
+// so (nullopt returned: not written).
+Result<std::optional<std::string>> write_merged(const std::string& path, verdict_file::Verdict v) {
+  if (struct stat ds{}; ::stat(path.c_str(), &ds) == 0 && ds.st_uid != ::geteuid())
+    return std::optional<std::string>();
   auto dir = OutputDir::open(path, ExistingDir::kAccept);
   if (!dir) return dir.error();
   // Read relative to the directory opened and checked above, never by path again: a link
@@ -57,7 +66,15 @@ Status write_merged(const std::string& path, verdict_file::Verdict v) {
     if (!v.attach) v.attach = old->attach;
     if (!v.fleet) v.fleet = old->fleet;
   }
-  return dir->write_file("verdict.json", formats::document_text(verdict_file::to_json(v)));
+  const std::string shown = dir->path() + "/verdict.json";
+  const std::string doc = formats::document_text(verdict_file::to_json(v));
+  if (*text && **text == doc) return std::optional<std::string>(shown + " unchanged");
+  if (auto w = dir->write_file("verdict.json", doc); !w) return w.error();
+  return std::optional<std::string>(
+      "wrote " + shown +
+      (*text ? " (replaced: the verdict recomputed, its run, attach and fleet parts kept; "
+               "--no-write only prints)"
+             : ""));
 }
 
 int run(const Args& a) {
@@ -116,11 +133,17 @@ int run(const Args& a) {
     else
       tree.reset();
   }
-  if (dir) {
-    if (auto w = write_merged(a.path, v); !w) {
+  if (dir && !a.no_write) {
+    auto w = write_merged(a.path, v);
+    if (!w) {
       print_error("classify", w.error().message);
       return kExitError;
     }
+    print_error("classify", w->has_value()
+                                ? **w
+                                : a.path +
+                                      " is another user's directory: verdict.json left as it is "
+                                      "(the verdict is printed only)");
   }
   if (a.json)
     std::cout << formats::document_text(verdict_file::to_json(v));
@@ -136,8 +159,11 @@ void setup(CLI::App& root, int& exit_code) {
       "Classify a run's timeline: leak | retention | bounded | non-heap-growth | stable | "
       "unresolved.\nExit: 0 no leak, 3 leak or non-heap-growth, 4 unresolved, 1 error, 2 usage.");
   cmd->add_option("path", a->path,
-                  "A run directory (writes verdict.json there) or a timeline.jsonl");
+                  "A run directory (writes verdict.json there, if it is this user's) or a "
+                  "timeline.jsonl");
   cmd->add_flag("--json", a->json, "Print the verdict as JSON (arenalab.verdict/1)");
+  cmd->add_flag("--no-write", a->no_write,
+                "Given a run directory, print the verdict only: write nothing there");
   cmd->add_option("--limit", a->limit, "Project the time until RSS reaches SIZE (512M, 2G)");
   // The fleet view: --prometheus URL classifies the series a Prometheus server has instead.
   auto p = std::make_shared<PrometheusArgs>();

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <filesystem>
 #include <utility>
+#include <vector>
 
 #include "arenalab/core/sizes.h"
 #include "arenalab/core/text.h"
@@ -145,6 +146,87 @@ std::string random_suffix() {
 
 bool valid_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
+}
+
+// A scratch directory's owner mark (OutputDir::make_fresh_subdir): `.<name>` + this, beside it.
+constexpr char kScratchMarkSuffix[] = ".arenalab-scratch";
+constexpr char kScratchMarkSchema[] = "arenalab.scratch/1";
+
+std::string scratch_mark_name(const std::string& dir_name) {
+  return "." + dir_name + kScratchMarkSuffix;
+}
+
+// The first line of a small /proc or /sys file, without its newline ("" when unreadable).
+std::string first_line_of(const char* path) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return "";
+  std::string line(buf, static_cast<std::size_t>(n));
+  return line.substr(0, line.find('\n'));
+}
+
+// Who a process is beyond its pid (pids are reused): its start time in clock ticks after boot
+// (/proc/PID/stat field 22), "" when it does not exist (or /proc is not readable).
+std::string process_start(pid_t pid) {
+  const std::string stat = first_line_of(("/proc/" + std::to_string(pid) + "/stat").c_str());
+  const auto close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return "";
+  // After ") ": field 3 (state) onwards; the start time is field 22.
+  std::size_t at = close_paren + 2;
+  for (int field = 3; field < 22; ++field) {
+    at = stat.find(' ', at);
+    if (at == std::string::npos) return "";
+    ++at;
+  }
+  return stat.substr(at, stat.find(' ', at) - at);
+}
+
+// What tells this process apart from every other that may share the filesystem: the boot, the
+// pid namespace (its inode), the pid and its start time. One line, words separated by spaces.
+std::string this_process_mark() {
+  struct stat ns {};
+  const std::string pidns =
+      ::stat("/proc/self/ns/pid", &ns) == 0 ? std::to_string(ns.st_ino) : std::string("?");
+  std::string boot = first_line_of("/proc/sys/kernel/random/boot_id");
+  if (boot.empty() || boot.find(' ') != std::string::npos) boot = "?";
+  std::string start = process_start(::getpid());
+  if (start.empty()) start = "?";
+  return std::string(kScratchMarkSchema) + " boot " + boot + " pidns " + pidns + " pid " +
+         std::to_string(::getpid()) + " start " + start;
+}
+
+// Whether the process a mark names is certainly gone: the mark is well formed, written on this
+// boot in this pid namespace (else its pid says nothing here: another machine sharing the
+// filesystem, a container), and no process with its pid and start time runs now.
+bool mark_owner_gone(const std::string& mark) {
+  std::vector<std::string> w;
+  for (std::size_t i = 0; i < mark.size();) {
+    const std::size_t j = std::min(mark.find(' ', i), mark.size());
+    w.push_back(mark.substr(i, j - i));
+    i = j + 1;
+  }
+  if (w.size() != 9 || w[0] != kScratchMarkSchema || w[1] != "boot" || w[3] != "pidns" ||
+      w[5] != "pid" || w[7] != "start")
+    return false;
+  const std::string mine = this_process_mark();
+  std::vector<std::string> m;
+  for (std::size_t i = 0; i < mine.size();) {
+    const std::size_t j = std::min(mine.find(' ', i), mine.size());
+    m.push_back(mine.substr(i, j - i));
+    i = j + 1;
+  }
+  if (m.size() != 9 || w[2] == "?" || w[2] != m[2] || w[4] == "?" || w[4] != m[4] || w[8] == "?")
+    return false;
+  char* end = nullptr;
+  const long pid = std::strtol(w[6].c_str(), &end, 10);
+  if (*end != 0 || pid <= 0) return false;
+  struct stat proc {};
+  if (::stat("/proc/self", &proc) != 0) return false;  // no /proc: nothing can be told
+  const std::string now = process_start(static_cast<pid_t>(pid));
+  return now != w[8];  // no such process, or another one under a reused pid
 }
 
 // Writes all of `data` (short writes and EINTR retried); 0, or the errno of the failure (EIO
@@ -516,13 +598,30 @@ Result<OutputDir> OutputDir::make_fresh_subdir(const std::string& prefix) const 
   const std::string name = prefix + "." + random_suffix();
   OutputDir d;
   d.path_ = path_ + "/" + name;
-  if (::mkdirat(fd_, name.c_str(), 0700) != 0)
-    return make_error("cannot create directory " + d.path_ + ": " + errno_text());
+  // Its mark first (O_EXCL), so that no directory of ours is ever there without one; a kill
+  // between the two leaves a mark alone, which remove_stale_scratch removes.
+  const std::string mark = scratch_mark_name(name);
+  const int mfd =
+      ::openat(fd_, mark.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (mfd < 0) return make_error("cannot create " + path_ + "/" + mark + ": " + errno_text());
+  const std::string text = this_process_mark() + "\n";
+  const int werr = write_all(mfd, text.data(), text.size());
+  ::close(mfd);
+  if (werr != 0) {
+    ::unlinkat(fd_, mark.c_str(), 0);
+    return make_error("cannot write " + path_ + "/" + mark + ": " + std::strerror(werr));
+  }
+  if (::mkdirat(fd_, name.c_str(), 0700) != 0) {
+    const int err = errno;
+    ::unlinkat(fd_, mark.c_str(), 0);
+    return make_error("cannot create directory " + d.path_ + ": " + std::strerror(err));
+  }
   d.created_ = true;
   d.fd_ = ::openat(fd_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (d.fd_ < 0) {
     const int err = errno;
     ::unlinkat(fd_, name.c_str(), AT_REMOVEDIR);  // made above: not left behind (a link: stays)
+    ::unlinkat(fd_, mark.c_str(), 0);
     return make_error("cannot open directory " + d.path_ +
                       " (made just before): " + std::strerror(err));
   }
@@ -542,7 +641,45 @@ Status OutputDir::remove_subdir(const std::string& name) const {
   if (!st) return st;
   if (::unlinkat(fd_, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
     return make_error("cannot remove " + abs + ": " + errno_text());
+  ::unlinkat(fd_, scratch_mark_name(name).c_str(), 0);  // a scratch directory's mark, if any
   return Ok{};
+}
+
+Result<std::vector<std::string>> OutputDir::remove_stale_scratch() const {
+  std::vector<std::string> removed;
+  const std::size_t suffix = sizeof kScratchMarkSuffix - 1;
+  for (const std::string& n : entries()) {
+    if (n.size() <= suffix + 1 || n[0] != '.' ||
+        n.compare(n.size() - suffix, suffix, kScratchMarkSuffix) != 0)
+      continue;
+    const std::string name = n.substr(1, n.size() - suffix - 1);
+    if (!valid_name(name)) continue;
+    // The mark: a regular file of this user's (not a link), opened without following one.
+    const int mfd = ::openat(fd_, n.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (mfd < 0) continue;
+    struct stat st {};
+    char buf[512];
+    ssize_t got = -1;
+    if (::fstat(mfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+        st.st_size < static_cast<off_t>(sizeof buf))
+      got = ::read(mfd, buf, sizeof buf);
+    ::close(mfd);
+    if (got <= 0) continue;
+    std::string mark(buf, static_cast<std::size_t>(got));
+    if (mark.back() != '\n') continue;
+    mark.pop_back();
+    if (!mark_owner_gone(mark)) continue;  // its maker may still be running: left alone
+    // The directory it marks, if there: a real directory (not a link) of this user's.
+    struct stat dst {};
+    if (::fstatat(fd_, name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (!S_ISDIR(dst.st_mode) || dst.st_uid != ::geteuid()) continue;
+      if (auto s = remove_subdir(name); !s) return s.error();  // removes the mark too
+      removed.push_back(name);
+    } else if (errno == ENOENT) {
+      ::unlinkat(fd_, n.c_str(), 0);  // a mark alone (killed before its mkdir, or after the rmdir)
+    }
+  }
+  return removed;
 }
 
 Result<std::optional<std::string>> OutputDir::read_file(const std::string& name,

@@ -161,6 +161,70 @@ if [[ " $parts " == *" kill "* ]]; then
       bad "$sub: the target never wrote a sample"
     fi
   done
+  # A traced daemon (double fork: reparented to init, out of reach of a parent-death signal)
+  # of a runner killed by SIGKILL: no .arenalab-ended marker is written, but the runner's lock
+  # (.arenalab-running.<T0>) is dropped by the kernel, and the daemon's interposer writes no
+  # more, the daemon itself untouched. Before: it appended for as long as it lived.
+  cat >"$TMP/kill_daemon.py" <<'PY'
+import os, sys, time
+if os.fork() == 0:
+    if os.fork() == 0:
+        open(sys.argv[1] + ".tmp", "w").write(str(os.getpid()))
+        os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+        keep = []
+        for i in range(300):
+            keep.append(bytearray(64 << 10))
+            time.sleep(0.1)
+        os._exit(0)
+    os._exit(0)
+time.sleep(60)
+PY
+  for sub in run watch; do
+    d="$TMP/kill-daemon-$sub"
+    "$ARENALAB" "$sub" -q --trace-children --out "$d" -- python3 "$TMP/kill_daemon.py" "$d.pid" \
+      >/dev/null 2>&1 &
+    apid=$!
+    dpid=
+    for ((i = 0; i < 400; i++)); do
+      dpid=$(cat "$d.pid" 2>/dev/null)
+      [[ -n $dpid && -f $d/timeline.$dpid.jsonl && $(wc -l <"$d/timeline.$dpid.jsonl") -ge 3 ]] && break
+      sleep 0.05
+    done
+    if [[ -z $dpid || ! -f $d/timeline.$dpid.jsonl ]]; then
+      bad "$sub --trace-children: the daemon never wrote its timeline"
+      kill -KILL "$apid" 2>/dev/null
+      continue
+    fi
+    kill -KILL "$apid"
+    wait "$apid" 2>/dev/null
+    sleep 0.5 # a tick (100 ms) in flight
+    size1=$(stat -c %s "$d/timeline.$dpid.jsonl")
+    sleep 1
+    size2=$(stat -c %s "$d/timeline.$dpid.jsonl")
+    check "$sub --trace-children: SIGKILL to arenalab, the daemon $dpid writes no more ($size1 then $size2 bytes), still running" \
+      test "$size1" = "$size2" -a -d "/proc/$dpid"
+    kill -KILL "$dpid" 2>/dev/null
+  done
+  # The lock stops nothing while the runner lives: a run's timeline keeps growing (checked
+  # beside the one above, so that it cannot pass by a daemon that never wrote).
+  d="$TMP/kill-daemon-alive"
+  "$ARENALAB" run -q --trace-children --out "$d" -- python3 "$TMP/kill_daemon.py" "$d.pid" \
+    >/dev/null 2>&1 &
+  apid=$!
+  for ((i = 0; i < 400; i++)); do
+    dpid=$(cat "$d.pid" 2>/dev/null)
+    [[ -n $dpid && -f $d/timeline.$dpid.jsonl ]] && break
+    sleep 0.05
+  done
+  sleep 0.5
+  size1=$(stat -c %s "$d/timeline.$dpid.jsonl" 2>/dev/null)
+  sleep 1
+  size2=$(stat -c %s "$d/timeline.$dpid.jsonl" 2>/dev/null)
+  check "run --trace-children, arenalab alive: the daemon $dpid writes on ($size1 then $size2 bytes)" \
+    test -n "$size1" -a -n "$size2" -a "${size2:-0}" -gt "${size1:-0}"
+  kill -KILL "$apid" 2>/dev/null
+  wait "$apid" 2>/dev/null
+  [[ -n $dpid ]] && kill -KILL "$dpid" 2>/dev/null
 fi
 
 if [[ " $parts " == *" exec "* ]]; then

@@ -389,6 +389,82 @@ TEST_F(OutputDirTest, ReadFileFollowsNoLinkAndReadsRegularFilesOnly) {
   EXPECT_FALSE(bad);
 }
 
+// A scratch directory a killed process left (make_fresh_subdir, then SIGKILL) is removed by the
+// next one that looks (remove_stale_scratch); nothing it did not make is: a directory without a
+// mark, one whose maker runs, a mark that is a link, a mark of another boot, a marked name
+// that is a link.
+TEST_F(OutputDirTest, StaleScratchOfAKilledMakerIsRemovedAndNothingElse) {
+  auto d = OutputDir::open((root_ / "cells").string(), ExistingDir::kAccept);
+  ASSERT_TRUE(d) << d.error().message;
+  // A child makes one and is killed by SIGKILL before it can remove it.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto w = d->make_fresh_subdir("warmup");
+    if (w) ::close(::openat(w->fd(), "left", O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    char c = w ? 'y' : 'n';
+    (void)!::write(ready[1], &c, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  ASSERT_EQ(c, 'y');
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  std::string stale;
+  for (const auto& n : d->entries())
+    if (n.rfind("warmup.", 0) == 0) stale = n;
+  ASSERT_FALSE(stale.empty());
+  const std::string stale_mark = "." + stale + ".arenalab-scratch";
+  ASSERT_TRUE(fs::is_regular_file(root_ / "cells" / stale_mark));
+  std::string mark_text;
+  std::getline(std::ifstream(root_ / "cells" / stale_mark), mark_text);
+  // This process's own, in use.
+  auto mine = d->make_fresh_subdir("preflight");
+  ASSERT_TRUE(mine) << mine.error().message;
+  const std::string mine_name = fs::path(mine->path()).filename().string();
+  // A directory with no mark (the user's, or one of a version without marks).
+  fs::create_directory(root_ / "cells" / "warmup.0000000000000000");
+  // The dead maker's mark, copied: as a link to it, of another boot, naming a link.
+  fs::create_directory(root_ / "cells" / "warmup.1111111111111111");
+  fs::create_symlink(root_ / "cells" / stale_mark,
+                     root_ / "cells" / ".warmup.1111111111111111.arenalab-scratch");
+  fs::create_directory(root_ / "cells" / "warmup.2222222222222222");
+  {
+    std::string other = mark_text;
+    const auto at = other.find(" boot ") + 6;
+    other[at] = other[at] == '0' ? '1' : '0';
+    std::ofstream(root_ / "cells" / ".warmup.2222222222222222.arenalab-scratch") << other << "\n";
+  }
+  fs::create_directory(root_ / "victimdir");
+  std::ofstream(root_ / "victimdir" / "keep") << "precious";
+  fs::create_directory_symlink(root_ / "victimdir", root_ / "cells" / "warmup.3333333333333333");
+  std::ofstream(root_ / "cells" / ".warmup.3333333333333333.arenalab-scratch") << mark_text << "\n";
+
+  auto removed = d->remove_stale_scratch();
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(*removed, std::vector<std::string>{stale});
+  EXPECT_FALSE(fs::exists(root_ / "cells" / stale));
+  EXPECT_FALSE(fs::exists(root_ / "cells" / stale_mark));
+  EXPECT_TRUE(fs::is_directory(root_ / "cells" / mine_name));
+  EXPECT_TRUE(fs::is_regular_file(root_ / "cells" / ("." + mine_name + ".arenalab-scratch")));
+  EXPECT_TRUE(fs::is_directory(root_ / "cells" / "warmup.0000000000000000"));
+  EXPECT_TRUE(fs::is_directory(root_ / "cells" / "warmup.1111111111111111"));
+  EXPECT_TRUE(fs::is_directory(root_ / "cells" / "warmup.2222222222222222"));
+  EXPECT_TRUE(fs::is_symlink(root_ / "cells" / "warmup.3333333333333333"));
+  EXPECT_TRUE(fs::is_regular_file(root_ / "victimdir" / "keep"));
+  // Removed as made: the directory and its mark.
+  ASSERT_TRUE(d->remove_subdir(mine_name));
+  EXPECT_FALSE(fs::exists(root_ / "cells" / mine_name));
+  EXPECT_FALSE(fs::exists(root_ / "cells" / ("." + mine_name + ".arenalab-scratch")));
+}
+
 TEST(Text, Utf8EscapedKeepsValidTextAndNamesInvalidBytes) {
   EXPECT_EQ(utf8_escaped("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
   EXPECT_EQ(utf8_escaped("\xff\xfe"), "\\xff\\xfe");

@@ -368,6 +368,7 @@ void resolve_identification(const MatrixOptions& opt, Plan& plan, const OutputDi
   if (!TerminationSignals::active()) guard.emplace();
   std::string why;
   auto cells = out.open_subdir("cells");
+  if (cells) remove_stale_scratch(*cells);
   auto pre = cells ? cells->make_fresh_subdir("preflight") : Result<OutputDir>(cells.error());
   if (!pre) {
     why = pre.error().message;
@@ -523,6 +524,7 @@ Result<Results> run_matrix(const MatrixOptions& opt) {
     auto c = out->open_subdir("cells");
     if (!c) return c.error();
     cells = std::move(*c);
+    remove_stale_scratch(*cells);  // a killed matrix's warm-up, before anything is made there
   }
   if (plan.warmup && !todo.empty()) {
     // One unrecorded run per (workload, threads, configuration): pages, caches and the

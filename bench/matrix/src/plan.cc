@@ -16,6 +16,7 @@
 #include "arenalab/matrix/matrix.h"
 #include "arenalab/matrix/memory.h"
 #include "arenalab/matrix/recommend.h"
+#include "arenalab/matrix/record.h"
 #include "arenalab/matrix/results.h"
 #include "arenalab/runner/runner.h"
 
@@ -155,6 +156,7 @@ Result<GroupRun> run_plan_group(const CellPlan& plan, std::size_t group,
     // by it as it would have.
     std::optional<TerminationSignals> guard;
     if (!TerminationSignals::active()) guard.emplace();
+    remove_stale_scratch(*cells_dir);
     auto warm = cells_dir->make_fresh_subdir(fmt::format("warmup-{}", group));
     if (!warm) return warm.error();
     for (std::size_t i = 0; i < cells.size() && !matrix_stopped(); ++i) {

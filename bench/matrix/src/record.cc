@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <unordered_map>
@@ -29,6 +30,20 @@ Result<OutputDir> open_cell_directory(const OutputDir& cells, const std::string&
     dir = std::move(*sub);
   }
   return std::move(*dir);
+}
+
+void remove_stale_scratch(const OutputDir& cells) {
+  auto removed = cells.remove_stale_scratch();
+  if (!removed) {
+    std::fprintf(stderr, "arenalab: %s (a scratch directory a killed run left)\n",
+                 removed.error().message.c_str());
+    return;
+  }
+  for (const auto& name : *removed)
+    std::fprintf(stderr,
+                 "arenalab: removed %s/%s, a scratch directory left by a run that was killed "
+                 "(its process no longer runs)\n",
+                 cells.path().c_str(), name.c_str());
 }
 
 Status record_cell_in(const OutputDir& cell_dir, const Cell& cell) {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,52 @@ bool crossed(long prev, long tick, long every) { return tick / every != prev / e
 
 static_assert(kMaxStacks == 65536, "the full log's warning names the stack table's size");
 
+// Set once this process (or the one it was forked from) saw the runner's lock held
+// (protocol::kRunLockPrefix): from then on the lock file gone means the runner is gone too. Not
+// before: a process started with the environment set by hand, or by a runner that makes no
+// lock, finds no such file and is never stopped for it.
+std::atomic<bool> g_runner_seen{false};
+
+// The name <prefix><t0_ns> into `name` (NUL-terminated); false when it does not fit.
+bool run_file_name(char (&name)[64], const char* prefix) {
+  Buf b(name, sizeof name - 1);
+  b.str(prefix).u64(g_session.t0_ns);
+  if (b.overflow()) return false;
+  name[b.size()] = 0;
+  return true;
+}
+
+// Whether the run is over: the runner said so (protocol::kRunEndedPrefix), or it is gone
+// without saying so (SIGKILL, a crash): its lock (protocol::kRunLockPrefix) is free, or gone
+// after it was seen held. Looked up relative to the output directory, following no link, at
+// the sampler's tick only; no allocation. Only positive evidence ends the run: a file that
+// cannot be opened (no permission, no descriptor left) or a lock that cannot be tested says
+// nothing.
+bool run_ended() {
+  char name[64];
+  if (!run_file_name(name, protocol::kRunEndedPrefix)) return false;
+  const int dfd = ::open(g_session.out_dir, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (dfd < 0) return false;
+  struct stat st {};
+  bool ended = ::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!ended && run_file_name(name, protocol::kRunLockPrefix)) {
+    const int lfd = ::openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (lfd < 0) {
+      ended = errno == ENOENT && g_runner_seen.load(std::memory_order_relaxed);
+    } else {
+      if (::fstat(lfd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (::flock(lfd, LOCK_SH | LOCK_NB) == 0)
+          ended = true;  // nobody holds it: the runner is gone (closing lfd drops ours)
+        else if (errno == EWOULDBLOCK)
+          g_runner_seen.store(true, std::memory_order_relaxed);
+      }
+      ::close(lfd);
+    }
+  }
+  ::close(dfd);
+  return ended;
+}
+
 // One sample per interval on an absolute schedule (CLOCK_MONOTONIC deadlines: no drift). `tick`
 // counts the intervals since start, the ones skipped after a stall included, so dump_every and
 // the --max-output stride stay periods of time.
@@ -53,22 +100,6 @@ static_assert(kMaxStacks == 65536, "the full log's warning names the stack table
 // the missed ticks are skipped and the schedule restarts from now: the timeline shows the stall
 // as one long gap, then samples a full interval apart. A wake less late than that keeps the
 // schedule (the next sample comes early by the lateness).
-// Whether the runner said the run is over (protocol::kRunEndedPrefix): looked up relative to
-// the output directory, following no link; no allocation.
-bool run_ended() {
-  char name[64];
-  Buf b(name, sizeof name - 1);
-  b.str(protocol::kRunEndedPrefix).u64(g_session.t0_ns);
-  if (b.overflow()) return false;
-  name[b.size()] = 0;
-  const int dfd = ::open(g_session.out_dir, O_DIRECTORY | O_PATH | O_CLOEXEC);
-  if (dfd < 0) return false;
-  struct stat st {};
-  const bool ended = ::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-  ::close(dfd);
-  return ended;
-}
-
 void* sampler_main(void*) {
   BusyScope busy(t_state);  // everything this thread allocates goes straight through
   t_state.sampler = 1;
@@ -86,8 +117,8 @@ void* sampler_main(void*) {
       next = now;
     }
     g_write_lock.lock();
-    // Still running after the run ended (a traced daemon): nothing more is written, at exit
-    // either (g_done: sampler_final writes nothing).
+    // Still running after the run ended (a traced daemon), or after the runner was killed:
+    // nothing more is written, at exit either (g_done: sampler_final writes nothing).
     if (!g_done.load(std::memory_order_acquire) && run_ended()) {
       g_done.store(true, std::memory_order_release);
       g_write_lock.unlock();

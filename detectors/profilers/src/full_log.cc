@@ -220,8 +220,12 @@ std::string full_log_text(const FullLogViews& v, int top) {
 namespace {
 std::vector<CallsiteSeries> one_point_series(const FullLogViews& v, double t_ms,
                                              std::uint64_t FullLogSite::*member) {
+  // Only the sites with live bytes then: the others draw nothing in a flame graph (folded_stacks
+  // keeps 1 byte and more), and copying every site's symbolized stack doubled analyze's peak
+  // memory (docs/interposer.md).
   std::vector<CallsiteSeries> out;
   for (const auto& s : v.sites) {
+    if (s.*member == 0) continue;
     CallsiteSeries c;
     c.frames = s.frames;
     c.site = s.site;
@@ -242,19 +246,19 @@ std::vector<CallsiteSeries> at_series(const FullLogViews& v) {
 }
 
 Result<std::string> write_full_log_graphs(const FullLogViews& v, const OutputDir& dir) {
+  // One graph at a time: its series (copies of the stacks) are freed before the next is made.
   struct Graph {
     std::string stem, title;
-    std::vector<CallsiteSeries> series;
+    std::vector<CallsiteSeries> (*series)(const FullLogViews&);
   };
   std::vector<Graph> graphs = {
-      {"peak", fmt::format("Live bytes at the peak ({:.1f} s)", v.peak_t_ms / 1000),
-       peak_series(v)}};
+      {"peak", fmt::format("Live bytes at the peak ({:.1f} s)", v.peak_t_ms / 1000), &peak_series}};
   if (v.at_t_ms)
     graphs.push_back(
-        {"live-at", fmt::format("Live bytes at {:.1f} s", *v.at_t_ms / 1000), at_series(v)});
+        {"live-at", fmt::format("Live bytes at {:.1f} s", *v.at_t_ms / 1000), &at_series});
   std::string out;
   for (const auto& g : graphs) {
-    const std::string folded = folded_stacks(g.series, std::nullopt, std::nullopt);
+    const std::string folded = folded_stacks(g.series(v), std::nullopt, std::nullopt);
     const std::string base = dir.path() + "/" + g.stem;
     Status st = dir.write_file(g.stem + ".folded", folded);
     if (st) st = dir.write_file(g.stem + ".svg", flamegraph_svg(folded, g.title));

@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -123,6 +124,44 @@ std::vector<pid_t> processes_with_environment(const std::string& entry) {
 
 // argv[0] looked up in PATH as execvp would.
 
+// This runner's lock (protocol::kRunLockPrefix): made O_EXCL in the output directory before the
+// spawn and held (flock LOCK_EX, O_CLOEXEC: no target inherits it) for as long as this runner
+// lives. The kernel drops it with the descriptor however the runner ends, so a traced daemon
+// stops writing even after a SIGKILL here; at a normal end, release() removes the file once
+// the ended marker is written.
+class RunLock {
+ public:
+  RunLock(const OutputDir& dir, const std::string& name) : dir_(dir), name_(name) {
+    fd_ =
+        ::openat(dir.fd(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      error_ = "cannot make " + dir.path() + "/" + name + ": " + std::strerror(errno);
+    } else if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      error_ = "cannot lock " + dir.path() + "/" + name + ": " + std::strerror(errno);
+      release();
+    }
+  }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  ~RunLock() {
+    if (fd_ >= 0) ::close(fd_);  // a return on an error: the file stays, free (run is over)
+  }
+  // Empty when held; else why not (the run goes on: a daemon is then stopped by the marker only).
+  const std::string& error() const { return error_; }
+  void release() {
+    if (fd_ < 0) return;
+    ::unlinkat(dir_.fd(), name_.c_str(), 0);
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  const OutputDir& dir_;
+  std::string name_;
+  int fd_ = -1;
+  std::string error_;
+};
+
 // Files a previous run in the same directory left, which this run would otherwise mix in, and
 // anything that could redirect a write: symlinks and temporary names. unlinkat removes a
 // symlink itself, never its target.
@@ -134,6 +173,7 @@ void clear_previous(const OutputDir& dir) {
     const bool ours =
         n == "timeline.jsonl" || n == "run.json" || n == "allocs.bin" ||
         n == "preload-warnings.txt" || n.rfind(protocol::kRunEndedPrefix, 0) == 0 ||
+        n.rfind(protocol::kRunLockPrefix, 0) == 0 ||
         (n.rfind("timeline.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
         (n.rfind("heap-sites.", 0) == 0 && n.size() > 6 && n.substr(n.size() - 6) == ".jsonl") ||
         ((n.rfind("heap.", 0) == 0 || n.rfind("jeprof.", 0) == 0 || n.rfind("mmap.", 0) == 0) &&
@@ -264,6 +304,11 @@ Result<RunResult> run(const RunOptions& o) {
   const std::string t0_ns = std::to_string(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
                                            static_cast<std::uint64_t>(ts.tv_nsec));
   set(protocol::kEnvT0Ns, t0_ns);
+  // Held until this function returns, however the runner ends (protocol::kRunLockPrefix).
+  RunLock run_lock(*dir, std::string(protocol::kRunLockPrefix) + t0_ns);
+  if (!run_lock.error().empty())
+    result.warnings.push_back(run_lock.error() +
+                              ": a traced daemon is not stopped if arenalab is killed");
   // Made before the spawn: what exists then is none of the target's (DescendantWatch).
   std::optional<DescendantWatch> descendants;
   if (!o.trace_children) descendants.emplace();
@@ -415,7 +460,9 @@ Result<RunResult> run(const RunOptions& o) {
   for (const auto& w : read_lines(out + "/preload-warnings.txt")) result.warnings.push_back(w);
 
   for (const auto& e : fs::directory_iterator(out, ec))
-    if (e.is_regular_file(ec)) result.files.push_back(e.path().filename().string());
+    if (e.is_regular_file(ec) &&
+        e.path().filename().string().rfind(protocol::kRunLockPrefix, 0) != 0)
+      result.files.push_back(e.path().filename().string());
   result.files.push_back("run.json");
   std::sort(result.files.begin(), result.files.end());
 
@@ -458,6 +505,7 @@ Result<RunResult> run(const RunOptions& o) {
   // The run is over: a traced child still running (a daemon) stops writing here at its next
   // tick (protocol::kRunEndedPrefix), instead of appending for as long as it lives.
   if (auto fd = dir->create_file(std::string(protocol::kRunEndedPrefix) + t0_ns)) ::close(*fd);
+  run_lock.release();
   return result;
 }
 

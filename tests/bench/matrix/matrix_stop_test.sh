@@ -83,6 +83,36 @@ PY
   fi
   [[ $fail -eq 0 ]] && echo "ok: warm-up, SIG$sig: exit $rc, no cells/warmup.* left"
 done
+# SIGKILL during the warm-up cannot be caught: cells/warmup.<random> stays. The next matrix in
+# the same --out removes it, saying so (its mark shows this user's matrix made it, and that
+# process no longer runs), and leaves what it did not make: a warmup.<hex> without a mark.
+args=(matrix --command "nap=sleep $nap" --allocators glibc --repeats 1 --warmup --quiet
+  --out "$out/warm-KILL")
+"$arenalab" "${args[@]}" >"$out/warm-KILL.out" 2>"$out/warm-KILL.err" &
+pid=$!
+for _ in $(seq 300); do
+  compgen -G "$out/warm-KILL/cells/warmup.*" >/dev/null && break
+  sleep 0.1
+done
+sleep 0.5
+kill -KILL "$pid"
+wait "$pid"
+left=$(compgen -G "$out/warm-KILL/cells/warmup.*")
+if [[ -z $left ]]; then
+  echo "FAIL: warm-up, SIGKILL: no cells/warmup.* left to test with"; fail=1
+else
+  mkdir -m 700 "$out/warm-KILL/cells/warmup.0123456789abcdef"
+  echo precious >"$out/warm-KILL/cells/warmup.0123456789abcdef/keep"
+  "$arenalab" "${args[@]}" >"$out/warm-KILL2.out" 2>"$out/warm-KILL2.err"
+  rc=$?
+  [[ $rc -eq 0 ]] || { echo "FAIL: after SIGKILL, the next matrix: exit $rc: $(tail -n 2 "$out/warm-KILL2.err")"; fail=1; }
+  [[ ! -e $left ]] || { echo "FAIL: after SIGKILL, $left is still there"; fail=1; }
+  grep -qF "arenalab: removed $left, a scratch directory left by a run that was killed" "$out/warm-KILL2.err" ||
+    { echo "FAIL: after SIGKILL, no line says $left was removed: $(head -n 2 "$out/warm-KILL2.err")"; fail=1; }
+  [[ $(cat "$out/warm-KILL/cells/warmup.0123456789abcdef/keep" 2>/dev/null) == precious ]] ||
+    { echo "FAIL: after SIGKILL, a warmup.<hex> without a mark was removed"; fail=1; }
+  [[ $fail -eq 0 ]] && echo "ok: warm-up, SIGKILL: $left removed by the next matrix, the unmarked one kept"
+fi
 "$arenalab" matrix --command "nap=sleep $nap" --allocators glibc --repeats 1 --warmup --plan-only \
   --quiet --out "$out/cluster" >/dev/null || { echo "FAIL: --plan-only"; fail=1; }
 "$arenalab" matrix --cell "$out/cluster/plan.json" 0 >"$out/cluster.err" 2>&1 &

@@ -41,6 +41,38 @@ python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['verdict']
   "$TMP/tree/verdict.json" || { echo "FAIL tree: verdict.json"; fail=1; }
 echo "ok tree -> leak (exit $rc)"
 
+# Re-reading a run directory says what it does to DIR/verdict.json (one stderr line): written,
+# then unchanged (the same bytes: the file not touched); --no-write writes nothing; another
+# user's directory is left untouched, the verdict printed and its exit code kept (before: an
+# error, exit 1, and no verdict).
+rm -f "$TMP/leak/verdict.json"
+"$ARENALAB" classify "$TMP/leak" >/dev/null 2>"$TMP/w1"
+grep -qx "arenalab classify: wrote $TMP/leak/verdict.json" "$TMP/w1" || { echo "FAIL write line: $(cat "$TMP/w1")"; fail=1; }
+m1=$(stat -c %Y.%i "$TMP/leak/verdict.json")
+sleep 1.1
+"$ARENALAB" classify "$TMP/leak" >/dev/null 2>"$TMP/w2"
+grep -qx "arenalab classify: $TMP/leak/verdict.json unchanged" "$TMP/w2" || { echo "FAIL unchanged line: $(cat "$TMP/w2")"; fail=1; }
+[[ $(stat -c %Y.%i "$TMP/leak/verdict.json") == "$m1" ]] || { echo "FAIL unchanged: verdict.json rewritten"; fail=1; }
+rm -f "$TMP/leak/verdict.json"
+"$ARENALAB" classify --no-write "$TMP/leak" >"$TMP/nw.out" 2>"$TMP/nw.err"; rc=$?
+[[ $rc -eq 3 && ! -e $TMP/leak/verdict.json && ! -s $TMP/nw.err ]] && grep -q "^verdict: leak " "$TMP/nw.out" \
+  || { echo "FAIL --no-write: exit $rc, $(ls "$TMP/leak"), $(cat "$TMP/nw.err")"; fail=1; }
+echo "ok write line, unchanged, --no-write"
+if [[ $(id -u) -eq 0 ]]; then
+  mkdir -p "$TMP/theirs"
+  cp "$TMP/leak/timeline.jsonl" "$TMP/theirs/"
+  echo '{"schema":"theirs"}' >"$TMP/theirs/verdict.json"
+  chown -R 65534 "$TMP/theirs"
+  "$ARENALAB" classify "$TMP/theirs" >"$TMP/th.out" 2>"$TMP/th.err"; rc=$?
+  [[ $rc -eq 3 && $(cat "$TMP/theirs/verdict.json") == '{"schema":"theirs"}' && $(wc -l <"$TMP/th.err") -eq 1 ]] &&
+    grep -q "^verdict: leak " "$TMP/th.out" && grep -q "another user's directory: verdict.json left as it is" "$TMP/th.err" \
+    || { echo "FAIL another user's directory: exit $rc, $(cat "$TMP/th.err")"; fail=1; }
+  [[ -z $(find "$TMP/theirs" -user 0) ]] || { echo "FAIL another user's directory: root's files made in it"; fail=1; }
+  echo "ok another user's directory: printed only (exit $rc)"
+else
+  echo "skip another user's directory: needs root to make one (chown)"
+fi
+
 # --json on a file path: valid JSON on stdout, nothing written beside it.
 "$ARENALAB" classify "$TMP/leak/timeline.jsonl" --json --limit 1G >"$TMP/j.json"
 rc=$?

@@ -132,10 +132,20 @@ class OutputDir {
   // A new directory `<prefix>.<16 random hex digits>` inside this one, made here (mkdirat 0700)
   // and opened relative to this one's fd with O_NOFOLLOW: never one that existed (a scratch
   // directory, e.g. the matrix's preflight and warm-up runs, that remove_subdir removes again).
+  // Beside it, made first with O_EXCL, its mark `.<name>.arenalab-scratch` (0600): the boot, the
+  // pid namespace, the pid and start time of the process that made it (remove_stale_scratch).
   Result<OutputDir> make_fresh_subdir(const std::string& prefix) const;
   // Removes the directory `name` inside this one and everything in it, opened relative to this
-  // one's fd and following no symlink (a link named `name` is refused, not followed).
+  // one's fd and following no symlink (a link named `name` is refused, not followed); and its
+  // scratch mark, if it has one.
   Status remove_subdir(const std::string& name) const;
+  // Removes the scratch directories (make_fresh_subdir) whose maker is gone (a SIGKILL left them):
+  // only those with a mark that is a regular file of this user's, naming a process of this boot
+  // and pid namespace that no longer runs (its pid free, or taken by a process started at
+  // another time), the directory a real one of this user's. Anything else is left as it is (a
+  // mark of another machine sharing the filesystem, a running maker's). Returns the names
+  // removed.
+  Result<std::vector<std::string>> remove_stale_scratch() const;
   // Names of the entries, sorted.
   std::vector<std::string> entries() const;
   // Removes `name` (a symlink itself, never what it points to); missing is fine.

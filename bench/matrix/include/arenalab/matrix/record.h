@@ -32,6 +32,12 @@ std::string cell_directory(const std::string& out_dir, const std::string& worklo
 Result<OutputDir> open_cell_directory(const OutputDir& cells, const std::string& workload,
                                       const std::string& configuration, int threads, int repeat);
 
+// Removes the preflight and warm-up scratch directories under cells/ that a run killed by
+// SIGKILL left (OutputDir::remove_stale_scratch: only those its mark shows a matrix made, whose
+// maker no longer runs), saying so on stderr, one line each; a failure to remove is said too,
+// never fatal. Called before making a scratch directory there.
+void remove_stale_scratch(const OutputDir& cells);
+
 // Writes the cell's record into its opened directory (open_cell_directory), atomically and
 // durably (write_cell).
 Status record_cell_in(const OutputDir& cell_dir, const Cell& cell);

@@ -51,6 +51,14 @@ inline constexpr char kEnvT0Ns[] = "ARENALAB_T0_NS";
 // sampling and writing at its next tick (sampler_thread.cc). Named by the run's T0, so that one
 // a previous run left never stops this one's.
 inline constexpr char kRunEndedPrefix[] = ".arenalab-ended.";
+// The runner is alive: before the spawn it makes <out_dir>/<kRunLockPrefix><ARENALAB_T0_NS>
+// (O_EXCL) and holds an flock(LOCK_EX) on it (its descriptor O_CLOEXEC, so no target inherits
+// it) until it ends; at a normal end it writes the kRunEndedPrefix marker, then removes it. The
+// kernel drops the lock with the runner's last descriptor, however it ends (SIGKILL too), so a
+// traced process that finds the file free (flock LOCK_SH|LOCK_NB succeeds), or, once it saw it
+// held, finds it gone, knows the run is over without the marker (sampler_thread.cc run_ended).
+// Whatever its parentage: a daemon double-forked and reparented to init sees it the same.
+inline constexpr char kRunLockPrefix[] = ".arenalab-running.";
 
 // Tests only: "glibc" makes sample and full modes unwind with backtrace(3) instead of libunwind.
 inline constexpr char kEnvUnwind[] = "ARENALAB_UNWIND";

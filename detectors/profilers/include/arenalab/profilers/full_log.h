@@ -52,7 +52,8 @@ Result<FullLogViews> analyze_full_log(const std::string& dir, double temporary_m
 // The three views as text: `top` rows each.
 std::string full_log_text(const FullLogViews& views, int top);
 
-// The sites as one-point series of their live bytes at the peak (for folded_stacks).
+// The sites live at the peak as one-point series of their live bytes then (for folded_stacks,
+// which draws nothing of a site with none).
 std::vector<CallsiteSeries> peak_series(const FullLogViews& views);
 // The same at the chosen time (at_bytes).
 std::vector<CallsiteSeries> at_series(const FullLogViews& views);
