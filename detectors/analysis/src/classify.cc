@@ -4230,10 +4230,12 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
   // start holds nothing more, whatever trend its bursts show (a retention workload starved of
   // CPU stretches its bursts as the load varies; RSS still filling the allocator's arenas late
   // in the window reads as a trend, and the two together read as one growth).
-  // Held's growth is judged as every trend is (README "Materiality"): its trend over its
-  // stretch against the leak line that applies to it - min_drift_pct, or min_growth_pct when
-  // held oscillates - not the difference of its first and last blocks against the 2 % line.
-  const double held_line = held.period_ms > 0 ? o.min_growth_pct : o.min_drift_pct;
+  // Held's growth is judged against the leak line (README "Materiality"): its trend over its
+  // stretch against min_drift_pct, not the difference of its first and last blocks against the
+  // 2 % line. Not min_growth_pct when held oscillates: that line guards a single series' trend
+  // against the ripple a removed period leaves, and here the rise is RSS's own leak verdict
+  // (its own oscillation rules already asked of it), held the second instrument.
+  const double held_line = o.min_drift_pct;
   if (!b.held_back && held_tr.slope > 0 && held_tr.slope >= o.held_rate_ratio * rss_tr.slope &&
       held_tr.p_median < o.tail_keep_p && !held.asymptote &&
       (held_tr.growth_pct >= held_line || held_tr.slope >= o.min_leak_rate)) {
