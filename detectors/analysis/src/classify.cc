@@ -1672,6 +1672,30 @@ std::optional<Trend> trend_on(const Clean& c, const Clean& raw, std::size_t i0, 
     if (!tr.rising && whole_pd && whole_pd->over_periods)
       take_cycle_fit(*whole_pd->over_periods, 0, std::clamp(whole_pd->floor_bytes, 1.0, level_ref));
   }
+  // A raw oscillating series (too few cycles to deseasonalize, or too few blocks once
+  // deseasonalized): its blocks are a fraction of a cycle, and their trend is mostly the cycles'
+  // phase. Where the drops register the cycles, the periodic profile and drift compares every
+  // phase with itself in the other cycles, as on a deseasonalized series (the same test, the
+  // same lines, the floor's level, no alias bound): asked when the blocks point up.
+  if (!tr.rising && period_ms > 0 && !low_quartile && mk_med.s > 0 && mk_min.s > 0) {
+    const double made_of_s = (tr.t1_ms - tr.t0_ms) / 1000.0;
+    if (const auto pd = profile_drift(raw, tr.t0_ms, tr.t1_ms, period_ms, o,
+                                      std::numeric_limits<double>::quiet_NaN(), true)) {
+      const double ref = std::clamp(pd->floor_bytes, 1.0, level_ref);
+      for (const Regression* fit : {&pd->fit, pd->over_periods ? &*pd->over_periods : nullptr}) {
+        if (!fit || tr.rising) continue;
+        const double growth_pct = 100.0 * fit->slope * made_of_s / ref;
+        tr.rising = fit->p < o.alpha && fit->slope_lo > 0 &&
+                    (growth_pct >= o.min_drift_pct || fit->slope_lo >= o.min_leak_rate);
+        if (!tr.rising) continue;
+        tr.slope = fit->slope;
+        tr.slope_lo = fit->slope_lo;
+        tr.slope_hi = fit->slope_hi;
+        tr.p_median = tr.p_min = fit->p;
+        tr.growth_pct = growth_pct;
+      }
+    }
+  }
   return tr;
 }
 
@@ -2635,7 +2659,7 @@ void check_troughs(const Prepared& p, const Options& o, SeriesVerdict& out) {
   // Registered cycles compare every phase with itself in the other cycles, the floor included:
   // when the periodic profile and drift holds the rise on the trending stretch, the troughs
   // (each window's lowest sample, unregistered) have nothing to add.
-  if (p.deseason) {
+  if (p.deseason || p.block_period > 0) {
     const auto pd =
         profile_drift(p.raw, std::max(p.raw.t.front(), tr.t0_ms - out.period_ms / 2),
                       std::min(p.raw.t.back(), tr.t1_ms + out.period_ms / 2), out.period_ms, o);
@@ -4206,10 +4230,12 @@ bool decide_rss_grows(const Inputs& in, const Baselines& b, const Options& o, Cl
   // start holds nothing more, whatever trend its bursts show (a retention workload starved of
   // CPU stretches its bursts as the load varies; RSS still filling the allocator's arenas late
   // in the window reads as a trend, and the two together read as one growth).
-  // Held's growth is judged as every trend is (README "Materiality"): its trend over its
-  // stretch against the leak line that applies to it - min_drift_pct, or min_growth_pct when
-  // held oscillates - not the difference of its first and last blocks against the 2 % line.
-  const double held_line = held.period_ms > 0 ? o.min_growth_pct : o.min_drift_pct;
+  // Held's growth is judged against the leak line (README "Materiality"): its trend over its
+  // stretch against min_drift_pct, not the difference of its first and last blocks against the
+  // 2 % line. Not min_growth_pct when held oscillates: that line guards a single series' trend
+  // against the ripple a removed period leaves, and here the rise is RSS's own leak verdict
+  // (its own oscillation rules already asked of it), held the second instrument.
+  const double held_line = o.min_drift_pct;
   if (!b.held_back && held_tr.slope > 0 && held_tr.slope >= o.held_rate_ratio * rss_tr.slope &&
       held_tr.p_median < o.tail_keep_p && !held.asymptote &&
       (held_tr.growth_pct >= held_line || held_tr.slope >= o.min_leak_rate)) {
