@@ -3135,6 +3135,176 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
   return d;
 }
 
+// The drift beneath an approach on every sample, its size held over the noise's persistence
+// (README "Warm-up or leak: the drift on every sample, over phi's interval"). drift_test reads
+// the persistence from noise_phi as if it were exact, and block medians keep 2/pi of the samples'
+// information. Here the approach with and without a drift is fitted to every sample (spikes left
+// out: farther from the running median of three than 4 robust standard deviations of the
+// successive differences, Hampel 1974's identifier) by generalized least squares under AR(1)
+// noise (exact prewhitening across gaps, Prais & Winsten 1954), the start and time constant
+// profiled in both models (a pattern search from the block fits, each model also started from the
+// other's), the drift's t as sqrt(F) of the extra sum of squares (Seber & Wild 1989, ch. 5) on
+// N - 5 degrees of freedom. phi is a nuisance parameter, estimated where the p-value is computed,
+// under the null: the lag-1 autocorrelation of what the approach alone leaves (a wander the drift
+// term would take up counts as persistence, not as drift). Its one-sided (1 - gamma) upper bound
+// r1 + z sqrt((1 - r1^2) / N) (Bartlett 1946) closes an interval [r1 - that, bound], and the
+// p-value is the largest over the interval (its two ends and r1) plus gamma (Berger & Boos 1994,
+// JASA 89:1012-1016): of size alpha whatever phi is, as far as the interval covers it. The
+// drift's interval is the one at the interval's upper end. `best`: at every phi of the interval,
+// the approach plus a drift beats the line and the knot by the criterion on the whitened samples
+// (the nested comparison with the approach alone is the F test itself).
+struct SampleDrift {
+  double r = 0, lo = 0, hi = 0, p = 1;
+  double phi = 0, phi_hi = 0;
+  bool best = true;
+};
+constexpr double kPhiGamma = 0.001;  // Berger & Boos' gamma: phi's bound leaves out 0.1 %
+std::optional<SampleDrift> sample_drift(const Prepared& p, const Shapes& sh,
+                                        const Shapes::Approach& apl, const Shapes::Approach& ap,
+                                        const Options& o) {
+  const Clean& c = p.c;
+  const std::size_t n0 = c.t.size();
+  if (n0 < 30 || !(apl.tau > 0) || !(ap.tau > 0) || !std::isfinite(ap.sse)) return std::nullopt;
+  const double x0 = p.all.t.front();
+  const auto m3 = running_median3(c.v);
+  std::vector<double> dif, dts;
+  for (std::size_t i = 1; i < n0; ++i)
+    dif.push_back(c.v[i] - c.v[i - 1]), dts.push_back(c.t[i] - c.t[i - 1]);
+  const double md = median(dif);
+  for (auto& v : dif) v = std::fabs(v - md);
+  const double spike = 4 * 1.4826 * median(dif);  // 4 sd of a difference
+  const double dt = median(dts);
+  if (!(dt > 0)) return std::nullopt;
+  std::vector<double> x, y, gap;  // s from the first block; value; gap in typical intervals
+  double prev_t = 0;
+  for (std::size_t i = 0; i < n0; ++i) {
+    if (spike > 0 && std::fabs(c.v[i] - m3[i]) > spike) continue;
+    x.push_back((c.t[i] - x0) / 1000.0);
+    y.push_back(c.v[i]);
+    gap.push_back(x.size() == 1 ? 0.0 : std::max(1.0, std::round((c.t[i] - prev_t) / dt)));
+    prev_t = c.t[i];
+  }
+  const std::size_t n = y.size();
+  if (n < 30) return std::nullopt;
+  // Exact AR(1) prewhitening: x_j - phi^d x_i over a gap of d intervals, scaled to the
+  // innovation's variance; the first sample by sqrt(1 - phi^2).
+  auto whiten = [&](const std::vector<double>& v, std::vector<double>& w, double phi) {
+    w.resize(n);
+    w[0] = v[0] * std::sqrt(1 - phi * phi);
+    for (std::size_t i = 1; i < n; ++i) {
+      const double f = std::pow(phi, gap[i]);
+      w[i] = (v[i] - f * v[i - 1]) / std::sqrt((1 - f * f) / (1 - phi * phi));
+    }
+  };
+  std::vector<double> e(n), wy, w0, w1, w2, kc(n), wk;
+  const std::vector<double> ones(n, 1.0);
+  auto set_phi = [&](double phi) {
+    whiten(y, wy, phi);
+    whiten(ones, w0, phi);
+    whiten(x, w2, phi);
+  };
+  // The approach (ts, tau), with or without the drift, at the phi set_phi was given: SSE of the
+  // whitened fit; the coefficients (level, amplitude, drift) in beta.
+  auto fit = [&](double ts, double tau, bool drift, double phi, double* beta) {
+    for (std::size_t i = 0; i < n; ++i) e[i] = -std::exp(-std::max(0.0, x[i] - ts) / tau);
+    whiten(e, w1, phi);
+    double bt[3] = {};
+    const double sse = lsq(
+        drift ? 3 : 2, wy,
+        [&](std::size_t j, double* col) { col[0] = w0[j], col[1] = w1[j], col[2] = w2[j]; }, bt);
+    if (!std::isfinite(sse) || bt[1] <= 0) return std::numeric_limits<double>::infinity();
+    if (beta) std::copy(bt, bt + 3, beta);
+    return sse;
+  };
+  struct Shape {
+    double ts, tau, sse;
+  };
+  const double lo_ts = sh.x().front(), hi_ts = sh.x().front() + sh.span() / 2;
+  auto profile = [&](bool drift, double phi,
+                     std::initializer_list<std::pair<double, double>> from) {
+    Shape best{0, 1, std::numeric_limits<double>::infinity()};
+    for (const auto& [ts0, tau0] : from) {
+      Shape cur{ts0, tau0, fit(ts0, tau0, drift, phi, nullptr)};
+      double dts_ = sh.span() / static_cast<double>(sh.x().size()), f = 1.2;
+      for (int it = 0; it < 60 && f > 1.0001; ++it) {
+        bool moved = false;
+        for (const auto& [ts, tau] :
+             {std::pair{cur.ts - dts_, cur.tau}, std::pair{cur.ts + dts_, cur.tau},
+              std::pair{cur.ts, cur.tau * f}, std::pair{cur.ts, cur.tau / f}}) {
+          if (ts < lo_ts || ts > hi_ts) continue;
+          const double v = fit(ts, tau, drift, phi, nullptr);
+          if (v < cur.sse) cur = {ts, tau, v}, moved = true;
+        }
+        if (!moved) dts_ /= 2, f = std::sqrt(f);
+      }
+      if (cur.sse < best.sse) best = cur;
+    }
+    return best;
+  };
+  // phi under the null: what the approach alone (ordinary least squares, ap's shape) leaves.
+  set_phi(0);
+  double b0[3] = {};
+  if (!std::isfinite(fit(ap.ts, ap.tau, false, 0, b0))) return std::nullopt;
+  double num = 0, s_now = 0, s_before = 0, prev = 0;
+  std::size_t pairs = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double res = y[i] - b0[0] + b0[1] * std::exp(-std::max(0.0, x[i] - ap.ts) / ap.tau);
+    if (i > 0 && gap[i] == 1)
+      num += res * prev, s_now += res * res, s_before += prev * prev, ++pairs;
+    prev = res;
+  }
+  if (pairs < 20 || !(s_now > 0) || !(s_before > 0)) return std::nullopt;
+  SampleDrift out;
+  out.phi = std::clamp(num / std::sqrt(s_now * s_before), 0.0, 0.99);
+  const double half = student_crit(2 * kPhiGamma, 1e6) *  // one-sided normal quantile
+                      std::sqrt((1 - out.phi * out.phi) / static_cast<double>(pairs));
+  out.phi_hi = std::min(0.995, out.phi + half);
+  const double df = static_cast<double>(n) - 5, nn = static_cast<double>(n);
+  auto bic = [&](double sse, double k) { return nn * std::log(sse / nn) + k * std::log(nn); };
+  double worst = 0;
+  bool first = true;
+  for (const double phi : {out.phi_hi, out.phi, std::max(0.0, out.phi - half)}) {
+    set_phi(phi);
+    const Shape s1 = profile(true, phi, {{apl.ts, apl.tau}, {ap.ts, ap.tau}});
+    const Shape s0 = profile(false, phi, {{ap.ts, ap.tau}, {apl.ts, apl.tau}});
+    if (!std::isfinite(s1.sse) || !std::isfinite(s0.sse)) return std::nullopt;
+    double beta[3] = {};
+    fit(s1.ts, s1.tau, true, phi, beta);
+    const double f = std::max(0.0, s0.sse - s1.sse) / (s1.sse / df);
+    const double r = beta[2];
+    worst = std::max(worst, r > 0 && f > 0 ? student_p(std::sqrt(f), df) : 1.0);
+    if (first) {  // the interval at phi's upper bound (the widest)
+      const double half_r =
+          f > 0 ? student_crit(o.alpha, df) * std::fabs(r) / std::sqrt(f) : HUGE_VAL;
+      out.r = r, out.lo = r - half_r, out.hi = r + half_r;
+      first = false;
+    }
+    // Not significant at one phi of the interval: the largest p cannot be smaller (the rest is
+    // not computed).
+    if (!(worst + kPhiGamma < o.alpha) || !(out.lo > 0)) {
+      out.p = std::min(1.0, worst + kPhiGamma);
+      return out;
+    }
+    // The line and the knot (every interior block centre) on the same whitened samples.
+    const double line = lsq(
+        2, wy, [&](std::size_t j, double* col) { col[0] = w0[j], col[1] = w2[j]; }, nullptr);
+    double hinge = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 2; i + 3 < sh.x().size(); ++i) {
+      for (std::size_t j = 0; j < n; ++j) kc[j] = std::max(0.0, x[j] - sh.x()[i]);
+      whiten(kc, wk, phi);
+      hinge = std::min(hinge, lsq(
+                                  3, wy,
+                                  [&](std::size_t j, double* col) {
+                                    col[0] = w0[j], col[1] = w2[j], col[2] = wk[j];
+                                  },
+                                  nullptr));
+    }
+    out.best = out.best && bic(s1.sse, 5) < std::min(bic(line, 2), bic(hinge, 4));
+  }
+  out.p = std::min(1.0, worst + kPhiGamma);
+  return out;
+}
+
 // After a slowing knee (README "After a slowing knee: where the approach is done"): the knee
 // is the best broken line's corner, and a rise that bends - an exponential approach, a
 // smoothstep - has no corner: the knot lands inside the bend, and the stretch after it still
@@ -3367,21 +3537,31 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   }
   if (!d || !d->fits || !d->made) return;
   const double w_s = out.duration_ms / 1000.0;
-  const double growth_pct = 100.0 * d->r * w_s / p.level_ref;
-  const bool drift = d->p < o.alpha && d->lo > 0 &&
-                     material(growth_pct, d->r * w_s, d->lo, p.level_ref, 0, false, o);
+  // Where the block test does not show the drift, the test on every sample over phi's interval
+  // (sample_drift) is asked: one more test of the cascade at alpha. When it shows the drift, its
+  // estimate, interval and p stand for the drift's, and its criterion for the shapes'.
+  std::optional<SampleDrift> sd;
+  if (!(d->p < o.alpha && d->lo > 0) && tail_shows) {
+    sd = sample_drift(p, sh, apl, ap, o);
+    if (sd && !(sd->p < o.alpha && sd->lo > 0)) sd.reset();
+  }
+  DriftTest dd = *d;
+  if (sd) dd.r = sd->r, dd.lo = sd->lo, dd.hi = sd->hi, dd.p = sd->p;
+  const double growth_pct = 100.0 * dd.r * w_s / p.level_ref;
+  const bool drift = dd.p < o.alpha && dd.lo > 0 &&
+                     material(growth_pct, dd.r * w_s, dd.lo, p.level_ref, 0, false, o);
   // Not material against the level the window ends at: against the level before the warm-up,
   // told apart from the approach where the approach is done (drift_on_base).
-  const bool drift_base = !drift && d->p < o.alpha && d->lo > 0 &&
-                          drift_on_base(p, o, out, apl, b.t.front(), d->r, d->lo);
+  const bool drift_base = !drift && dd.p < o.alpha && dd.lo > 0 &&
+                          drift_on_base(p, o, out, apl, b.t.front(), dd.r, dd.lo);
   // The criterion with the noise's persistence accounted for: n / inflate effective blocks,
   // each shape's log-likelihood scaled to them and its penalty k ln(n / inflate).
   const double ln_n = std::log(static_cast<double>(x.size()));
-  const double ln_eff = std::log(static_cast<double>(x.size()) / d->inflate);
-  auto adj = [&](double bic, double k) { return (bic - k * ln_n) / d->inflate + k * ln_eff; };
+  const double ln_eff = std::log(static_cast<double>(x.size()) / dd.inflate);
+  auto adj = [&](double bic, double k) { return (bic - k * ln_n) / dd.inflate + k * ln_eff; };
   const double a_apl = adj(bic_apl, 5), a_ap = adj(bic_ap, 4);
   const double a_lines = std::min(adj(sh.line(), 2), adj(sh.hinge(), 4));
-  const bool best = a_apl + kBicTie < a_ap && a_apl < a_lines;
+  const bool best = sd ? sd->best : a_apl + kBicTie < a_ap && a_apl < a_lines;
   // A plateau: the approach without a drift is the best model (within a tie of the approach
   // plus a drift, better than the line and the knot) and the drift is not significant.
   const bool plateau = !drift && a_ap <= a_apl + kBicTie && a_ap < a_lines;
@@ -3393,23 +3573,24 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
       out.asymptote = ap.a;
       out.reason += "; an exponential approach without a drift fits best (fitted bound " +
                     fmt_bytes(ap.a) + ", within " + fmt_pct(headroom_pct) +
-                    " of it at the end; the drift beneath it p = " + fmt_p(d->p) + ")";
+                    " of it at the end; the drift beneath it p = " + fmt_p(dd.p) + ")";
     }
     return;
   }
   if ((drift || drift_base) && best && tail_shows) {
     if (out.verdict == Verdict::kLeak) return;
-    const Trend t = drift_trend(p, b.t.front(), *d, d->p, growth_pct);
+    const Trend t = drift_trend(p, b.t.front(), dd, dd.p, growth_pct);
     const double base = drift_reference(p, apl, b.t.front());
     out.asymptote.reset();
     call_leak(out, t,
               "grows beneath a warm-up: an exponential approach plus a drift fits best (time "
               "constant " +
-                  fmt_num(apl.tau, 1) +
-                  " s), and the drift holds against the residuals' "
-                  "persistence" +
+                  fmt_num(apl.tau, 1) + " s), and the drift holds " +
+                  (sd ? "on every sample, over the noise's persistence up to phi = " +
+                            fmt_num(sd->phi_hi, 2)
+                      : std::string("against the residuals' persistence")) +
                   (drift ? std::string()
-                         : " and adds " + fmt_pct(100.0 * d->r * w_s / base) + " of " +
+                         : " and adds " + fmt_pct(100.0 * dd.r * w_s / base) + " of " +
                                drift_reference_named(p, apl, b.t.front()) +
                                ", rising where the approach is done"),
               o);
@@ -3421,7 +3602,7 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
     out.reason =
         "still rising after the knee, but an exponential approach without a drift fits "
         "the window as well and the drift beneath it is not significant (p = " +
-        fmt_p(d->p) + "): leak or plateau cannot be told yet";
+        fmt_p(dd.p) + "): leak or plateau cannot be told yet";
     out.confidence = 0.5;
   }
 }

@@ -243,6 +243,16 @@ TEST(Issue19, StaircaseBeneathAWarmUpIsALeak) {
   expect_pinned_leak(3, 1009, "leak/steps+warmup", "do not follow its shape");
 }
 
+// A leak beneath a warm-up whose drift the block medians do not show (README "Warm-up or leak:
+// the drift on every sample, over phi's interval"): the default seed's draw 592
+// (leak/steps+warmup, +1.06 % of the base, white noise, oracle z 8.1). On the 37 block medians the
+// drift of the approach plus a drift is p = 0.07 and live_bytes read "approaches a bound"; on
+// every sample, with phi from what the approach alone leaves and the p-value the largest over
+// phi's interval plus gamma, it is p = 0.007.
+TEST(Issue19, DriftBeneathAWarmUpOnEverySample) {
+  expect_pinned_leak(20260505, 592, "leak/steps+warmup", "on every sample");
+}
+
 // A staircase after a late onset beneath a warm-up whose drift test cannot be made (README "A
 // drift test not made reads nothing"): seed 1's draw 1898 (leak/steps+late+warmup, +1.2 % of
 // the base, oracle z 91). Its treads leave residuals correlated at 0.82, so the blocks keep under
