@@ -2,15 +2,16 @@
 // Issue 21 items 5 and 7: a program whose true figures are known. `reserve`: reserves 1 GiB
 // PROT_NONE and commits parts of it as the JVM does (mprotect, mmap MAP_FIXED), printing the
 // interposer's exact mmap counter after each step; `leak COUNT SIZE`: leaks COUNT blocks of SIZE
-// bytes (the sample-mode estimate must find COUNT * SIZE); `realloc-leak COUNT SIZE`: the same
-// leak made through realloc alone (each block made by realloc(NULL), then grown), beside as many
-// blocks made, grown and freed through realloc (which must not count); `stacks LEVELS`: one
-// allocation (freed at once) from each of 2^LEVELS distinct call stacks; `realloc-steady MS`:
-// one block grown by realloc in 16 KiB steps up to 112 KiB, then made anew, for MS ms (a guard
-// block kept after it, so that it moves; a new block made before the one it replaces is freed)
-// while a second thread reads the interposer's live counters as fast as it can, printing the
-// fewest and most live blocks it saw against the count before the loop: a realloc never changes
-// how many blocks are live, the rest only add one or two for a moment.
+// bytes (the sample-mode estimate must find COUNT * SIZE); `neighbours COUNT SIZE`: COUNT blocks
+// made in a row, two in three freed (the estimate must find the third left); `realloc-leak COUNT
+// SIZE`: the same leak made through realloc alone (each block made by realloc(NULL), then grown),
+// beside as many blocks made, grown and freed through realloc (which must not count); `stacks
+// LEVELS`: one allocation (freed at once) from each of 2^LEVELS distinct call stacks;
+// `realloc-steady MS`: one block grown by realloc in 16 KiB steps up to 112 KiB, then made anew,
+// for MS ms (a guard block kept after it, so that it moves; a new block made before the one it
+// replaces is freed) while a second thread reads the interposer's live counters as fast as it can,
+// printing the fewest and most live blocks it saw against the count before the loop: a realloc
+// never changes how many blocks are live, the rest only add one or two for a moment.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -71,6 +72,23 @@ static int leak(long count, long size) {
   }
   pause_ms(300);
   printf("leaked %ld\n", count * size);
+  return 0;
+}
+
+// COUNT blocks of SIZE bytes made in a row (several start in each 1 KiB granule of the sample
+// filter), then two of every three freed, last first; the third are left live.
+static int neighbours(long count, long size) {
+  void** blocks = calloc((size_t)count, sizeof *blocks);
+  if (!blocks) return perror("calloc"), 1;
+  for (long i = 0; i < count; ++i) {
+    blocks[i] = malloc((size_t)size);
+    if (!blocks[i]) return perror("malloc"), 1;
+    ((volatile char*)blocks[i])[0] = 1;
+  }
+  for (long i = count - 1; i >= 0; --i)
+    if (i % 3 != 0) free(blocks[i]);
+  free(blocks);
+  pause_ms(300);
   return 0;
 }
 
@@ -191,11 +209,15 @@ static int realloc_steady(long ms) {
 int main(int argc, char** argv) {
   if (argc >= 2 && strcmp(argv[1], "reserve") == 0) return reserve();
   if (argc >= 4 && strcmp(argv[1], "leak") == 0) return leak(atol(argv[2]), atol(argv[3]));
+  if (argc >= 4 && strcmp(argv[1], "neighbours") == 0)
+    return neighbours(atol(argv[2]), atol(argv[3]));
   if (argc >= 4 && strcmp(argv[1], "realloc-leak") == 0)
     return realloc_leak(atol(argv[2]), atol(argv[3]));
   if (argc >= 3 && strcmp(argv[1], "stacks") == 0) return stacks(atoi(argv[2]));
   if (argc >= 3 && strcmp(argv[1], "realloc-steady") == 0) return realloc_steady(atol(argv[2]));
-  fprintf(stderr, "usage: %s reserve | leak COUNT SIZE | realloc-leak COUNT SIZE | stacks LEVELS\n",
+  fprintf(stderr,
+          "usage: %s reserve | leak COUNT SIZE | neighbours COUNT SIZE | realloc-leak COUNT SIZE "
+          "| stacks LEVELS\n",
           argv[0]);
   return 2;
 }
