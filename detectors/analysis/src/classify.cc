@@ -3987,8 +3987,11 @@ struct Baselines {
   bool held_back = false;  // held spends its time, or rests, near its baseline
   std::string held_figures;
   std::string held_back_how = "is back near its baseline";  // which of the two decided
-  double kept = 0;          // bytes: the gap RSS - held now above its least early on
-  bool held_freed = false;  // held fell from its peak and has not climbed back (held_fell)
+  double kept = 0;            // bytes: the gap RSS - held now above its least early on
+  bool held_freed = false;    // held fell from its peak and has not climbed back (held_fell)
+  double held_peak_rise = 0;  // bytes: held's despiked peak above its baseline
+  double fp_rise = 0;         // bytes: the allocator's footprint now above its start
+  bool never_malloc = false;  // held near its baseline but never left it, nor did the footprint
   std::string freed_figures;
 };
 
@@ -4096,6 +4099,29 @@ Baselines baselines(const Inputs& in, const Options& o) {
   b.held_rest = recent_quantile(hs, held, 0.25) - held_base;
   b.held_back = b.rss_rise > 0 && (b.held_rise <= o.held_back_median * b.rss_rise ||
                                    b.held_rest <= o.held_back_rest * b.rss_rise);
+  // "Back" near its baseline needs held to have left it: retention is memory the program freed
+  // and the allocator keeps, so the memory RSS keeps must once have been malloc's. Either held's
+  // peak (despiked: a one-sample transient is no level it held) or the allocator's own footprint
+  // (resident, else mapped: what it still has now) must have risen above the band that counts as
+  // near the baseline (held_back_median of RSS's rise) - the same line, so "left" and "back" are
+  // one test read both ways. A held that never left the band while the allocator's footprint
+  // stayed there too says RSS's rise never passed through malloc (thread stacks, mappings no
+  // allocator reports): RSS's own verdict decides (bounded when it levelled off), never
+  // retention. The test needs the footprint: held's samples alone can miss what the allocator
+  // took (bursts freed between samples, churn spread over arenas it keeps), so an allocator that
+  // reports none (TBB's) is read as before (README "Known limits").
+  if (b.held_back && in.footprint_s && in.footprint && !in.footprint_s->empty()) {
+    const std::vector<double> hd = despiked(hs);
+    b.held_peak_rise = hd.empty() ? 0.0 : *std::max_element(hd.begin(), hd.end()) - held_base;
+    const Series& fs = *in.footprint_s;
+    b.fp_rise = recent_quantile(fs, *in.footprint, 0.5) -
+                std::min(first_low(fs), early_quantile(fs, *in.footprint, 0.1));
+    const double line = o.held_back_median * b.rss_rise;
+    if (!(b.held_peak_rise > line) && !(b.fp_rise > line)) {
+      b.held_back = false;
+      b.never_malloc = true;
+    }
+  }
   b.held_figures =
       format_mib(b.held_rise) + " typically, " + format_mib(b.held_rest) + " at its lower quartile";
   // Back by its lower quartile alone (a program that holds a burst most of the time and rests at
@@ -4485,8 +4511,18 @@ void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Clas
                          rss_moved < o.min_retention_bytes;
   if (held.verdict == Verdict::kBounded || (rss.verdict == Verdict::kBounded && !rss_small)) {
     const SeriesVerdict* v = held.verdict == Verdict::kBounded ? &held : &rss;
+    // RSS kept a material rise that never passed through malloc (baselines(): held never left
+    // its baseline, nor did the allocator's footprint): say where it is not.
+    const std::string outside =
+        v == &rss && b.never_malloc && b.rss_rose
+            ? ", outside malloc: " + out.held_signal + " never rose with it (its peak " +
+                  format_mib(b.held_peak_rise) + ", the allocator's footprint " +
+                  format_mib(b.fp_rise) + ", against " + format_mib(b.rss_rise) +
+                  "): thread stacks or mappings no allocator reports, not freed memory kept"
+            : std::string();
     set(out, Verdict::kBounded, v->confidence,
-        std::string(v == &held ? out.held_signal : out.rss_signal) + " " + v->reason + settling);
+        std::string(v == &held ? out.held_signal : out.rss_signal) + " " + v->reason + outside +
+            settling);
     return;
   }
   // "Stable" claims that nothing material moves: the data must exclude a leak adding the leak

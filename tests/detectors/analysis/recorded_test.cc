@@ -316,5 +316,28 @@ TEST(RecordedRegressions, RetentionByRestsSaysSo) {
   EXPECT_EQ(c.reason.find("back near its baseline"), std::string::npos) << c.reason;
 }
 
+// Thread stack that malloc never touched (probe13's stackgrow: one thread recursing ~48 MiB deep
+// over 12 s, no allocation at all; launched under glibc, mimalloc, tcmalloc and attached at level
+// stats) is not retention: held never left its baseline and neither did the allocator's
+// footprint, so nothing the allocator keeps was ever the program's to free. RSS levelled off:
+// bounded, and the reason says the rise is outside malloc. Before: retention under all four.
+TEST(RecordedRegressions, RiseMallocNeverSawIsNotRetention) {
+  const auto [files, skip] = recorded_corpus(ARENALAB_REGRESSIONS, "bounded__stackgrow-48M");
+  if (!skip.empty()) GTEST_SKIP() << skip;
+  ASSERT_EQ(files.size(), 4u);
+  char tmpl[] = "/tmp/arenalab-regressions-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  for (const auto& f : files) {
+    const std::string path = decompress(f, tmpl);
+    ASSERT_FALSE(path.empty()) << "cannot decompress " << f;
+    auto tl = timeline::read_timeline(path);
+    ASSERT_TRUE(static_cast<bool>(tl)) << f << ": " << tl.error().message;
+    const auto c = classify(signals_from_timeline(*tl));
+    EXPECT_EQ(c.verdict, Verdict::kBounded) << f << ": " << c.reason;
+    EXPECT_NE(c.reason.find("outside malloc"), std::string::npos) << f << ": " << c.reason;
+  }
+  fs::remove_all(tmpl);
+}
+
 }  // namespace
 }  // namespace arenalab::analysis
