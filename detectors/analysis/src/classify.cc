@@ -2334,7 +2334,8 @@ bool knee_off_at_same_phase(const Prepared& p, const Options& o, const SeriesVer
 // Where an approach fitted to the stretch after a slowing knee has used up its headroom, when
 // the stretch does not rise from there (README "After a slowing knee: where the approach is
 // done"); nullopt when it does or cannot be told. Defined with the shapes below.
-std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k);
+std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k,
+                                        double* undone_tau_s);
 
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
@@ -2418,9 +2419,10 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
     recent = trend_from(p, 0.5 * (out.tail->t0_ms + out.tail->t1_ms), o);
   const bool keeps_rate = recent && recent->slope >= o.tail_keep_rate * out.tail->slope &&
                           recent->p_median < o.tail_keep_p;
+  double undone_tau_s = 0;  // > 0: an approach fits better than a line, not done in the window
   const std::optional<double> done_ms =
-      decel && keeps_rate ? done_without_rise(p, o, out.knee) : std::nullopt;
-  const bool confirmed = !decel || (keeps_rate && !done_ms);
+      decel && keeps_rate ? done_without_rise(p, o, out.knee, &undone_tau_s) : std::nullopt;
+  const bool confirmed = !decel || (keeps_rate && !done_ms && !(undone_tau_s > 0));
   // Growth that began late (an accelerating knee) is a leak only with enough window after the
   // onset; otherwise the whole-window test decides, and failing it, unresolved.
   const bool late_onset = !decel && out.knee.tail_fraction < o.min_tail_fraction;
@@ -2434,6 +2436,12 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
                   "approach from the knee plus a line fits the stretch, and where it is done (" +
                       fmt_num(*done_ms / 1000.0, 1) +
                       " s on) what it leaves does not rise: leak or plateau cannot be told yet"
+        : undone_tau_s > 0
+            ? "still rising after the knee, but as an approach: an exponential approach from the "
+              "knee (time constant " +
+                  fmt_num(undone_tau_s, 1) +
+                  " s) fits the stretch better than a line and is not done by the window's end, "
+                  "so what it leaves cannot be tested: leak or plateau cannot be told yet"
         : recent ? "still rising after the knee but slowing down (latest half: " +
                        fmt_pct(100.0 * recent->slope / out.tail->slope) +
                        " of the tail's rate): leak or plateau cannot be told yet"
@@ -3123,7 +3131,14 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
 // window (weigh_persistence), or the stretch is no leak yet. Where no approach fits the stretch
 // (its amplitude not positive), or where it is done too late to leave 6 blocks, the stretch's own
 // test stands. Returns where the approach is done (ms) when the stretch does not rise from there.
-std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k) {
+// Three outcomes, not two (issue 19, probe13 class A): what the approach leaves rises (nullopt);
+// it does not (the ms); or the test cannot be made because the approach is not done within the
+// window with blocks to spare - then, when the approach alone (no line) beats the line on the
+// stretch by more than a tie (kBicTie), *undone_tau_s is its time constant and the caller reads
+// "cannot tell", not "the leak held" (README "Materiality": a test that cannot be made is read as
+// not made). A leak after a knee is a line: the approach does not beat it.
+std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k,
+                                        double* undone_tau_s) {
   const Blocks& b = p.all;
   std::vector<double> x = seconds_from_first(b.t);
   std::vector<double> tx, ty;
@@ -3135,11 +3150,23 @@ std::optional<double> done_without_rise(const Prepared& p, const Options& o, con
   if (!std::isfinite(ap.sse) || !(ap.tau > 0) || !(ap.b > 0)) return std::nullopt;
   const double done_s = ap.ts + o.saturation_time_constants * ap.tau;
   const Clean r = left_by_approach(p, ap, b.t.front(), done_s);
-  if (r.t.size() < 2) return std::nullopt;
+  const auto cannot_tell = [&]() -> std::optional<double> {
+    const auto bare = tail.approach(false, false);  // the approach alone from the knee: k = 3
+    // And its slowing must show inside the stretch by the line a leak is held to after a knee:
+    // its rate at the stretch's end under tail_keep_rate (1/2) of its rate at the knee. An
+    // approach whose time constant dwarfs the stretch is a line with a little curvature (a leak
+    // on a big level fitted tau = 268 s, far beyond its window): the tail's test stands.
+    if (std::isfinite(bare.sse) && bare.tau > 0 && bare.b > 0 &&
+        tail.bic(bare.sse, 3) + kBicTie < tail.line() &&
+        std::exp(-(tx.back() - bare.ts) / bare.tau) < o.tail_keep_rate)
+      *undone_tau_s = bare.tau;
+    return std::nullopt;
+  };
+  if (r.t.size() < 2) return cannot_tell();
   Options lo = o;
   lo.min_blocks = std::min(o.min_blocks, 6);
   auto t = trend_on(r, r, 0, r.t.size(), 0, p.level_ref, lo, false, 0);
-  if (!t) return std::nullopt;
+  if (!t) return cannot_tell();
   // Significance only: the stretch after the knee was found material, and a part of it adds
   // less over its shorter length at the same rate.
   t->rising = t->p_median < o.alpha && t->p_min < o.alpha && t->slope > 0 && t->slope_lo > 0;
