@@ -2358,7 +2358,8 @@ bool knee_off_at_same_phase(const Prepared& p, const Options& o, const SeriesVer
 // Where an approach fitted to the stretch after a slowing knee has used up its headroom, when
 // the stretch does not rise from there (README "After a slowing knee: where the approach is
 // done"); nullopt when it does or cannot be told. Defined with the shapes below.
-std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k);
+std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k,
+                                        double* undone_tau_s);
 
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
@@ -2442,9 +2443,10 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
     recent = trend_from(p, 0.5 * (out.tail->t0_ms + out.tail->t1_ms), o);
   const bool keeps_rate = recent && recent->slope >= o.tail_keep_rate * out.tail->slope &&
                           recent->p_median < o.tail_keep_p;
+  double undone_tau_s = 0;  // > 0: an approach fits better than a line, not done in the window
   const std::optional<double> done_ms =
-      decel && keeps_rate ? done_without_rise(p, o, out.knee) : std::nullopt;
-  const bool confirmed = !decel || (keeps_rate && !done_ms);
+      decel && keeps_rate ? done_without_rise(p, o, out.knee, &undone_tau_s) : std::nullopt;
+  const bool confirmed = !decel || (keeps_rate && !done_ms && !(undone_tau_s > 0));
   // Growth that began late (an accelerating knee) is a leak only with enough window after the
   // onset; otherwise the whole-window test decides, and failing it, unresolved.
   const bool late_onset = !decel && out.knee.tail_fraction < o.min_tail_fraction;
@@ -2458,6 +2460,12 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
                   "approach from the knee plus a line fits the stretch, and where it is done (" +
                       fmt_num(*done_ms / 1000.0, 1) +
                       " s on) what it leaves does not rise: leak or plateau cannot be told yet"
+        : undone_tau_s > 0
+            ? "still rising after the knee, but as an approach: an exponential approach from the "
+              "knee (time constant " +
+                  fmt_num(undone_tau_s, 1) +
+                  " s) fits the stretch better than a line and is not done by the window's end, "
+                  "so what it leaves cannot be tested: leak or plateau cannot be told yet"
         : recent ? "still rising after the knee but slowing down (latest half: " +
                        fmt_pct(100.0 * recent->slope / out.tail->slope) +
                        " of the tail's rate): leak or plateau cannot be told yet"
@@ -3317,7 +3325,14 @@ std::optional<SampleDrift> sample_drift(const Prepared& p, const Shapes& sh,
 // window (weigh_persistence), or the stretch is no leak yet. Where no approach fits the stretch
 // (its amplitude not positive), or where it is done too late to leave 6 blocks, the stretch's own
 // test stands. Returns where the approach is done (ms) when the stretch does not rise from there.
-std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k) {
+// Three outcomes, not two (issue 19, probe13 class A): what the approach leaves rises (nullopt);
+// it does not (the ms); or the test cannot be made because the approach is not done within the
+// window with blocks to spare - then, when the approach alone (no line) beats the line on the
+// stretch by more than a tie (kBicTie), *undone_tau_s is its time constant and the caller reads
+// "cannot tell", not "the leak held" (README "Materiality": a test that cannot be made is read as
+// not made). A leak after a knee is a line: the approach does not beat it.
+std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k,
+                                        double* undone_tau_s) {
   const Blocks& b = p.all;
   std::vector<double> x = seconds_from_first(b.t);
   std::vector<double> tx, ty;
@@ -3329,11 +3344,23 @@ std::optional<double> done_without_rise(const Prepared& p, const Options& o, con
   if (!std::isfinite(ap.sse) || !(ap.tau > 0) || !(ap.b > 0)) return std::nullopt;
   const double done_s = ap.ts + o.saturation_time_constants * ap.tau;
   const Clean r = left_by_approach(p, ap, b.t.front(), done_s);
-  if (r.t.size() < 2) return std::nullopt;
+  const auto cannot_tell = [&]() -> std::optional<double> {
+    const auto bare = tail.approach(false, false);  // the approach alone from the knee: k = 3
+    // And its slowing must show inside the stretch by the line a leak is held to after a knee:
+    // its rate at the stretch's end under tail_keep_rate (1/2) of its rate at the knee. An
+    // approach whose time constant dwarfs the stretch is a line with a little curvature (a leak
+    // on a big level fitted tau = 268 s, far beyond its window): the tail's test stands.
+    if (std::isfinite(bare.sse) && bare.tau > 0 && bare.b > 0 &&
+        tail.bic(bare.sse, 3) + kBicTie < tail.line() &&
+        std::exp(-(tx.back() - bare.ts) / bare.tau) < o.tail_keep_rate)
+      *undone_tau_s = bare.tau;
+    return std::nullopt;
+  };
+  if (r.t.size() < 2) return cannot_tell();
   Options lo = o;
   lo.min_blocks = std::min(o.min_blocks, 6);
   auto t = trend_on(r, r, 0, r.t.size(), 0, p.level_ref, lo, false, 0);
-  if (!t) return std::nullopt;
+  if (!t) return cannot_tell();
   // Significance only: the stretch after the knee was found material, and a part of it adds
   // less over its shorter length at the same rate.
   t->rising = t->p_median < o.alpha && t->p_min < o.alpha && t->slope > 0 && t->slope_lo > 0;
@@ -3980,17 +4007,23 @@ bool decide_held_grows(const Inputs& in, const Options& o, Classification& out) 
     project(out, in.rss && in.rss->time_to_limit_s ? in.rss : in.books);
     return true;
   }
-  // Growth outside malloc is own mmap growing while the books stay flat (README's table): the
-  // books stable over the window, or rising by less than held_rate_ratio of what the mappings
-  // rise (a start-up rise of a few KiB beside mappings growing by megabytes). Books that rise
-  // about as much or more (a dict's table grown by doublings, whose staircase may read bounded
-  // or oscillating, beside pymalloc's arenas holding its entries) are the heap growing with the
-  // program's own mappings: what the program holds, books + own mmap, decides below and the
-  // reason gives the split (docs/attach.md).
+  // Growth outside malloc is own mmap growing while the books stay flat (README's table).
+  // Flat needs the books' own test first: a significant, material rise of their own over the
+  // window (Trend::rising: Mann-Kendall on block medians and minima, Sen's interval above 0,
+  // README "Materiality") is never flat, however much faster the mappings grow (python's list of
+  // pointers to interned strings, 80-350 KiB/s beside pymalloc's arenas at 2.4 MiB/s). Nor are
+  // books that rise by held_rate_ratio of what the mappings rise or more, which their trend
+  // test may miss (a dict's table grown by doublings, a staircase that reads bounded or
+  // oscillating). Otherwise - stable, or no trend of their own and a rise small beside the
+  // mappings' (wl_leak's mmap kind: 78 KiB of start-up malloc beside 32 MiB of mappings;
+  // persistent noise that wanders 4 % of level) - they are flat. Books that are not flat are the
+  // heap growing with the program's own mappings: memory the program maps itself is memory it
+  // holds, so held (books + own mmap) decides below and the reason gives the split
+  // (docs/attach.md).
   const double books_rise = in.books->level - in.books->start_level;
   const double mmap_rise = in.mmap ? in.mmap->level - in.mmap->start_level : 0.0;
-  const bool books_flat =
-      in.books->verdict == Verdict::kStable || books_rise < o.held_rate_ratio * mmap_rise;
+  const bool books_flat = in.books->verdict == Verdict::kStable ||
+                          (!in.books->whole.rising && books_rise < o.held_rate_ratio * mmap_rise);
   if (in.mmap && in.mmap->verdict == Verdict::kLeak && books_flat) {
     // Memory the program maps itself grows while its malloc books do not: growth outside
     // malloc, which the program holds (no allocator can give it back).
@@ -4192,8 +4225,11 @@ struct Baselines {
   bool held_back = false;  // held spends its time, or rests, near its baseline
   std::string held_figures;
   std::string held_back_how = "is back near its baseline";  // which of the two decided
-  double kept = 0;          // bytes: the gap RSS - held now above its least early on
-  bool held_freed = false;  // held fell from its peak and has not climbed back (held_fell)
+  double kept = 0;            // bytes: the gap RSS - held now above its least early on
+  bool held_freed = false;    // held fell from its peak and has not climbed back (held_fell)
+  double held_peak_rise = 0;  // bytes: held's despiked peak above its baseline
+  double fp_rise = 0;         // bytes: the allocator's footprint now above its start
+  bool never_malloc = false;  // held near its baseline but never left it, nor did the footprint
   std::string freed_figures;
 };
 
@@ -4301,6 +4337,29 @@ Baselines baselines(const Inputs& in, const Options& o) {
   b.held_rest = recent_quantile(hs, held, 0.25) - held_base;
   b.held_back = b.rss_rise > 0 && (b.held_rise <= o.held_back_median * b.rss_rise ||
                                    b.held_rest <= o.held_back_rest * b.rss_rise);
+  // "Back" near its baseline needs held to have left it: retention is memory the program freed
+  // and the allocator keeps, so the memory RSS keeps must once have been malloc's. Either held's
+  // peak (despiked: a one-sample transient is no level it held) or the allocator's own footprint
+  // (resident, else mapped: what it still has now) must have risen above the band that counts as
+  // near the baseline (held_back_median of RSS's rise) - the same line, so "left" and "back" are
+  // one test read both ways. A held that never left the band while the allocator's footprint
+  // stayed there too says RSS's rise never passed through malloc (thread stacks, mappings no
+  // allocator reports): RSS's own verdict decides (bounded when it levelled off), never
+  // retention. The test needs the footprint: held's samples alone can miss what the allocator
+  // took (bursts freed between samples, churn spread over arenas it keeps), so an allocator that
+  // reports none (TBB's) is read as before (README "Known limits").
+  if (b.held_back && in.footprint_s && in.footprint && !in.footprint_s->empty()) {
+    const std::vector<double> hd = despiked(hs);
+    b.held_peak_rise = hd.empty() ? 0.0 : *std::max_element(hd.begin(), hd.end()) - held_base;
+    const Series& fs = *in.footprint_s;
+    b.fp_rise = recent_quantile(fs, *in.footprint, 0.5) -
+                std::min(first_low(fs), early_quantile(fs, *in.footprint, 0.1));
+    const double line = o.held_back_median * b.rss_rise;
+    if (!(b.held_peak_rise > line) && !(b.fp_rise > line)) {
+      b.held_back = false;
+      b.never_malloc = true;
+    }
+  }
   b.held_figures =
       format_mib(b.held_rise) + " typically, " + format_mib(b.held_rest) + " at its lower quartile";
   // Back by its lower quartile alone (a program that holds a burst most of the time and rests at
@@ -4692,8 +4751,18 @@ void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Clas
                          rss_moved < o.min_retention_bytes;
   if (held.verdict == Verdict::kBounded || (rss.verdict == Verdict::kBounded && !rss_small)) {
     const SeriesVerdict* v = held.verdict == Verdict::kBounded ? &held : &rss;
+    // RSS kept a material rise that never passed through malloc (baselines(): held never left
+    // its baseline, nor did the allocator's footprint): say where it is not.
+    const std::string outside =
+        v == &rss && b.never_malloc && b.rss_rose
+            ? ", outside malloc: " + out.held_signal + " never rose with it (its peak " +
+                  format_mib(b.held_peak_rise) + ", the allocator's footprint " +
+                  format_mib(b.fp_rise) + ", against " + format_mib(b.rss_rise) +
+                  "): thread stacks or mappings no allocator reports, not freed memory kept"
+            : std::string();
     set(out, Verdict::kBounded, v->confidence,
-        std::string(v == &held ? out.held_signal : out.rss_signal) + " " + v->reason + settling);
+        std::string(v == &held ? out.held_signal : out.rss_signal) + " " + v->reason + outside +
+            settling);
     return;
   }
   // "Stable" claims that nothing material moves: the data must exclude a leak adding the leak
