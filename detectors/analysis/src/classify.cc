@@ -1871,7 +1871,8 @@ Knee fit_knee(const Blocks& b, double t_end, const Options& o, double level_ref,
   double before = sl1[0], after = sl1[1], sse = sse1;
   // At a block centre the knee is that block's time exactly; between centres, the offset from it.
   k.t_ms = knot1 == x[knot1_i] ? b.t[knot1_i] : b.t[knot1_i] + 1000.0 * (knot1 - x[knot1_i]);
-  if (two) k.t_ms = b.t[k2], before = sl2[1], after = sl2[2], sse = sse2;
+  k.from_ms = b.t.front();
+  if (two) k.t_ms = b.t[k2], k.from_ms = b.t[k2a], before = sl2[1], after = sl2[2], sse = sse2;
   k.slope_before = before;
   k.slope_after = after;
   k.tail_fraction = w_s > 0 ? (t_end - k.t_ms) / 1000.0 / w_s : 0;
@@ -2361,6 +2362,37 @@ bool knee_off_at_same_phase(const Prepared& p, const Options& o, const SeriesVer
 std::optional<double> done_without_rise(const Prepared& p, const Options& o, const Knee& k,
                                         double* undone_tau_s);
 
+// Whether the rise a slowing knee ends is material (README "A knee ends a material rise"): it
+// adds min_rise_pct of the level, and in bytes what the materiality lines count - it rose at
+// min_leak_rate or more, or by min_retention_bytes. The rise is the fitted segment's: its slope
+// over its stretch, up to the knee.
+double rise_before(const Knee& k) { return k.slope_before * (k.t_ms - k.from_ms) / 1000.0; }
+bool rise_material(const Prepared& p, const Options& o, const Knee& k) {
+  const double rise = rise_before(k);
+  return 100.0 * rise / p.level_ref >= o.min_rise_pct &&
+         (k.slope_before >= o.min_leak_rate || rise >= o.min_retention_bytes);
+}
+
+void judge_whole(const Prepared& p, const Options& o, SeriesVerdict& out);
+
+// An immaterial rise reads as no rise: the whole window decides, when it finds no upward trend
+// (stable or bounded); a whole window that rises leaves the knee's verdict (unresolved) standing.
+// true when `out` was decided so.
+bool judged_without_rise(const Prepared& p, const Options& o, SeriesVerdict& out) {
+  SeriesVerdict w = out;
+  w.reason.clear();
+  judge_whole(p, o, w);
+  if (w.verdict != Verdict::kStable && w.verdict != Verdict::kBounded) return false;
+  const double rise = rise_before(out.knee);
+  w.reason = "its rise until a knee at " + std::to_string(static_cast<long>(out.knee.t_ms / 1000)) +
+             " s (fitted: " + fmt_bytes(rise) + ", " + fmt_pct(100.0 * rise / p.level_ref) +
+             " of level) is not material (" + fmt_pct(o.min_rise_pct) + " of level, and " +
+             fmt_rate(o.min_leak_rate) + " or " + fmt_bytes(o.min_retention_bytes) +
+             "): " + w.reason;
+  out = w;
+  return true;
+}
+
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
 std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& o,
@@ -2517,6 +2549,9 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
     } else if (out.knee.tail_fraction < o.min_tail_fraction && knee_off_at_same_phase(p, o, out)) {
       // A knee on a cycle's phase decides nothing: the whole window does (judge_whole).
       return std::nullopt;
+    } else if (out.knee.tail_fraction < o.min_tail_fraction && !rise_material(p, o, out.knee) &&
+               judged_without_rise(p, o, out)) {
+      // The rise the knee ends is not material: no rise, the whole window decided (above).
     } else if (out.knee.tail_fraction < o.min_tail_fraction) {
       out.verdict = Verdict::kUnresolved;
       out.reason = "rose until a knee with only " + fmt_pct(100 * out.knee.tail_fraction) +

@@ -90,6 +90,8 @@ struct Options {
 struct Knee {
   bool found = false;
   double t_ms = 0;           // where the slope changes
+  double from_ms = 0;        // where the segment before it starts (the window's first block,
+                             // or the first knot of a two-knot fit)
   double slope_before = 0;   // bytes/s
   double slope_after = 0;    // bytes/s
   double tail_fraction = 0;  // share of the window after the knee
