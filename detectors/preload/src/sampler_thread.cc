@@ -90,6 +90,16 @@ bool run_ended() {
   return ended;
 }
 
+}  // namespace
+
+// Whether this process should write nothing more for the run: its sampler already saw the run
+// end (g_done, inherited by a fork child), or the run's files say so now (run_ended). Asked
+// where a new timeline would start (a traced fork child, a traced process's startup), so a
+// daemon left behind by an ended run starts no new timeline.<pid>.jsonl in its output dir.
+bool run_over() { return g_done.load(std::memory_order_acquire) || run_ended(); }
+
+namespace {
+
 // One sample per interval on an absolute schedule (CLOCK_MONOTONIC deadlines: no drift). `tick`
 // counts the intervals since start, the ones skipped after a stall included, so dump_every and
 // the --max-output stride stay periods of time.
