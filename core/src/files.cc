@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -226,7 +227,11 @@ bool mark_owner_gone(const std::string& mark) {
   struct stat proc {};
   if (::stat("/proc/self", &proc) != 0) return false;  // no /proc: nothing can be told
   const std::string now = process_start(static_cast<pid_t>(pid));
-  return now != w[8];  // no such process, or another one under a reused pid
+  if (!now.empty()) return now != w[8];  // another process under a reused pid, or the maker
+  // Its start time could not be read (no permission, no descriptor left, a /proc mounted with
+  // hidepid): gone only on positive evidence, no process with that pid at all. Anything else
+  // (EPERM: it runs under another user) keeps the directory.
+  return ::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH;
 }
 
 // Writes all of `data` (short writes and EINTR retried); 0, or the errno of the failure (EIO
