@@ -3563,7 +3563,8 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   const double a_lines = std::min(adj(sh.line(), 2), adj(sh.hinge(), 4));
   const bool best = sd ? sd->best : a_apl + kBicTie < a_ap && a_apl < a_lines;
   // A plateau: the approach without a drift is the best model (within a tie of the approach
-  // plus a drift, better than the line and the knot) and the drift is not significant.
+  // plus a drift, better than the line and the knot) and the drift is not significant or not
+  // material.
   const bool plateau = !drift && a_ap <= a_apl + kBicTie && a_ap < a_lines;
   if (bounded_rising && plateau) {
     const double constants = (sh.span() - ap.ts) / ap.tau;
@@ -3601,8 +3602,12 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
     out.rate = 0;
     out.reason =
         "still rising after the knee, but an exponential approach without a drift fits "
-        "the window as well and the drift beneath it is not significant (p = " +
-        fmt_p(dd.p) + "): leak or plateau cannot be told yet";
+        "the window as well and the drift beneath it is " +
+        (dd.p < o.alpha && dd.lo > 0
+             ? "significant (p = " + fmt_p(dd.p) + ") but not material (it adds " +
+                   fmt_pct(growth_pct) + " of the level over the window)"
+             : "not significant (p = " + fmt_p(dd.p) + ")") +
+        ": leak or plateau cannot be told yet";
     out.confidence = 0.5;
   }
 }
