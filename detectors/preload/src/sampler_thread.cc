@@ -73,10 +73,16 @@ bool run_ended() {
   struct stat st {};
   bool ended = ::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (!ended && run_file_name(name, protocol::kRunLockPrefix)) {
-    const int lfd = ::openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (lfd < 0) {
+    // Looked at before it is opened (opening a device or a FIFO can act): a regular file only.
+    const bool there = ::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    const int lfd =
+        !there ? -1
+        : S_ISREG(st.st_mode)
+            ? ::openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+            : -2;
+    if (lfd == -1) {
       ended = errno == ENOENT && g_runner_seen.load(std::memory_order_relaxed);
-    } else {
+    } else if (lfd >= 0) {
       if (::fstat(lfd, &st) == 0 && S_ISREG(st.st_mode)) {
         if (::flock(lfd, LOCK_SH | LOCK_NB) == 0)
           ended = true;  // nobody holds it: the runner is gone (closing lfd drops ours)
