@@ -238,6 +238,14 @@ PY
   n2=$(find "$d" -maxdepth 1 -name 'timeline.*.jsonl' | wc -l)
   check "watch --trace-children, a daemon forking and exec'ing after the run: $n1 then $n2 timelines of children, the daemon $dpid still running" \
     test "$n1" -ge 4 -a "$n1" = "$n2" -a -n "$dpid" -a -d "/proc/$dpid"
+  # A new run in the same DIR (--force) while that daemon still forks and execs: the old run's
+  # ended marker stays (the runner clears the files of earlier runs, not their markers), so
+  # what the daemon execs now still finds its run ended and writes nothing into the new run.
+  # Before: the marker removed, every /bin/true it exec'd wrote a timeline.<pid>.jsonl there.
+  "$ARENALAB" run -q --force --trace-children --out "$d" -- sleep 1.5 >/dev/null 2>&1
+  n3=$(find "$d" -maxdepth 1 -name 'timeline.*.jsonl' | wc -l)
+  check "run --force --trace-children in the same DIR, that daemon forking on: $n3 timelines of children in it, the daemon $dpid still running" \
+    test "$n3" = 0 -a -f "$d/timeline.jsonl" -a -n "$dpid" -a -d "/proc/$dpid"
   [[ -n $dpid ]] && kill -KILL "$dpid" 2>/dev/null
   # The lock stops nothing while the runner lives: a run's timeline keeps growing (checked
   # beside the one above, so that it cannot pass by a daemon that never wrote).
