@@ -3159,6 +3159,9 @@ struct SampleDrift {
   bool best = true;
 };
 constexpr double kPhiGamma = 0.001;  // Berger & Boos' gamma: phi's bound leaves out 0.1 %
+// phi's interval [r1 - h, r1 + h] is two-sided: it leaves out gamma on each side, and Berger &
+// Boos add what the interval leaves out to the p-value.
+constexpr double kPhiLeftOut = 2 * kPhiGamma;
 std::optional<SampleDrift> sample_drift(const Prepared& p, const Shapes& sh,
                                         const Shapes::Approach& apl, const Shapes::Approach& ap,
                                         const Options& o) {
@@ -3281,8 +3284,8 @@ std::optional<SampleDrift> sample_drift(const Prepared& p, const Shapes& sh,
     }
     // Not significant at one phi of the interval: the largest p cannot be smaller (the rest is
     // not computed).
-    if (!(worst + kPhiGamma < o.alpha) || !(out.lo > 0)) {
-      out.p = std::min(1.0, worst + kPhiGamma);
+    if (!(worst + kPhiLeftOut < o.alpha) || !(out.lo > 0)) {
+      out.p = std::min(1.0, worst + kPhiLeftOut);
       return out;
     }
     // The line and the knot (every interior block centre) on the same whitened samples.
@@ -3301,7 +3304,7 @@ std::optional<SampleDrift> sample_drift(const Prepared& p, const Shapes& sh,
     }
     out.best = out.best && bic(s1.sse, 5) < std::min(bic(line, 2), bic(hinge, 4));
   }
-  out.p = std::min(1.0, worst + kPhiGamma);
+  out.p = std::min(1.0, worst + kPhiLeftOut);
   return out;
 }
 
