@@ -4,7 +4,8 @@
 // non-heap-growth, stable or unresolved, with the evidence per signal. Given a DIR of this
 // user's (and no --no-write), writes DIR/verdict.json and says so on stderr (atomically, keeping
 // the parts of one already there that it does not compute: watch's `run`, attach's `attach`, the
-// fleet's `fleet`); a DIR of a --trace-children run (timeline.<pid>.jsonl beside timeline.jsonl)
+// fleet's `fleet`; another user's DIR, or a group- or world-writable one, only gets the verdict
+// printed); a DIR of a --trace-children run (timeline.<pid>.jsonl beside timeline.jsonl)
 // gets the tree's verdict as watch gave it, the worst process deciding the exit. Exit 0 no leak, 3
 // leak or non-heap-growth, 4 unresolved.
 #include <sys/stat.h>
@@ -38,11 +39,18 @@ struct Args {
 // naming it): classify never replaces what it cannot keep. Written relative to the opened
 // directory, through a temporary and a rename; one line on stderr says what was written (or that
 // the file was already the same). Another user's directory (root re-reading a user's run, a
-// user reading a shared one) is left untouched: the verdict is only printed, and one line says
-// so (nullopt returned: not written).
-Result<std::optional<std::string>> write_merged(const std::string& path, verdict_file::Verdict v) {
-  if (struct stat ds{}; ::stat(path.c_str(), &ds) == 0 && ds.st_uid != ::geteuid())
-    return std::optional<std::string>();
+// user reading a shared one), or one other users can write in (OutputDir::open refuses to write
+// there), is left untouched: the verdict is only printed, and the line returned says so.
+Result<std::string> write_merged(const std::string& path, verdict_file::Verdict v) {
+  if (struct stat ds{}; ::stat(path.c_str(), &ds) == 0) {
+    if (ds.st_uid != ::geteuid())
+      return path +
+             " is another user's directory: verdict.json left as it is (the verdict is printed "
+             "only)";
+    if (ds.st_mode & (S_IWGRP | S_IWOTH))
+      return path + " is writable by " + ((ds.st_mode & S_IWOTH) ? "every user" : "its group") +
+             ": nothing written there (the verdict is printed only)";
+  }
   auto dir = OutputDir::open(path, ExistingDir::kAccept);
   if (!dir) return dir.error();
   // Read relative to the directory opened and checked above, never by path again: a link
@@ -68,13 +76,12 @@ Result<std::optional<std::string>> write_merged(const std::string& path, verdict
   }
   const std::string shown = dir->path() + "/verdict.json";
   const std::string doc = formats::document_text(verdict_file::to_json(v));
-  if (*text && **text == doc) return std::optional<std::string>(shown + " unchanged");
+  if (*text && **text == doc) return shown + " unchanged";
   if (auto w = dir->write_file("verdict.json", doc); !w) return w.error();
-  return std::optional<std::string>(
-      "wrote " + shown +
-      (*text ? " (replaced: the verdict recomputed, its run, attach and fleet parts kept; "
-               "--no-write only prints)"
-             : ""));
+  return "wrote " + shown +
+         (*text ? " (replaced: the verdict recomputed, its run, attach and fleet parts kept; "
+                  "--no-write only prints)"
+                : "");
 }
 
 int run(const Args& a) {
@@ -139,11 +146,7 @@ int run(const Args& a) {
       print_error("classify", w.error().message);
       return kExitError;
     }
-    print_error("classify", w->has_value()
-                                ? **w
-                                : a.path +
-                                      " is another user's directory: verdict.json left as it is "
-                                      "(the verdict is printed only)");
+    print_error("classify", *w);
   }
   if (a.json)
     std::cout << formats::document_text(verdict_file::to_json(v));

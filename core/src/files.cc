@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -152,6 +153,9 @@ bool valid_name(const std::string& name) {
 constexpr char kScratchMarkSuffix[] = ".arenalab-scratch";
 constexpr char kScratchMarkSchema[] = "arenalab.scratch/1";
 
+// An empty mark older than this (seconds) is a killed maker's (remove_stale_scratch).
+constexpr long kEmptyMarkStaleS = 60;
+
 std::string scratch_mark_name(const std::string& dir_name) {
   return "." + dir_name + kScratchMarkSuffix;
 }
@@ -226,7 +230,11 @@ bool mark_owner_gone(const std::string& mark) {
   struct stat proc {};
   if (::stat("/proc/self", &proc) != 0) return false;  // no /proc: nothing can be told
   const std::string now = process_start(static_cast<pid_t>(pid));
-  return now != w[8];  // no such process, or another one under a reused pid
+  if (!now.empty()) return now != w[8];  // another process under a reused pid, or the maker
+  // Its start time could not be read (no permission, no descriptor left, a /proc mounted with
+  // hidepid): gone only on positive evidence, no process with that pid at all. Anything else
+  // (EPERM: it runs under another user) keeps the directory.
+  return ::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH;
 }
 
 // Writes all of `data` (short writes and EINTR retried); 0, or the errno of the failure (EIO
@@ -599,7 +607,8 @@ Result<OutputDir> OutputDir::make_fresh_subdir(const std::string& prefix) const 
   OutputDir d;
   d.path_ = path_ + "/" + name;
   // Its mark first (O_EXCL), so that no directory of ours is ever there without one; a kill
-  // between the two leaves a mark alone, which remove_stale_scratch removes.
+  // between the two leaves a mark alone, which remove_stale_scratch removes (an empty one, a kill
+  // before its text was written, once it is older than kEmptyMarkStaleS).
   const std::string mark = scratch_mark_name(name);
   const int mfd =
       ::openat(fd_, mark.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -654,13 +663,31 @@ Result<std::vector<std::string>> OutputDir::remove_stale_scratch() const {
       continue;
     const std::string name = n.substr(1, n.size() - suffix - 1);
     if (!valid_name(name)) continue;
-    // The mark: a regular file of this user's (not a link), opened without following one.
-    const int mfd = ::openat(fd_, n.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    // The mark: a regular file of this user's (not a link), looked at before it is opened
+    // (opening a device or a FIFO can act), opened without following one, checked again open.
+    struct stat before {};
+    if (::fstatat(fd_, n.c_str(), &before, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(before.st_mode) ||
+        before.st_uid != ::geteuid())
+      continue;
+    // An empty mark: its maker was killed between the O_EXCL create and the write of its text
+    // (make_fresh_subdir makes the directory only after that). Nothing names its maker, so it
+    // is judged by age: older than kEmptyMarkStaleS (the gap is one write(2)) with no directory
+    // of its name, it is removed; a young one is left (its maker may be between the two now).
+    if (before.st_size == 0) {
+      struct stat dst {};
+      if (std::time(nullptr) - before.st_mtime > kEmptyMarkStaleS &&
+          ::fstatat(fd_, name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
+        ::unlinkat(fd_, n.c_str(), 0);
+      continue;
+    }
+    const int mfd =
+        ::openat(fd_, n.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (mfd < 0) continue;
     struct stat st {};
     char buf[512];
     ssize_t got = -1;
     if (::fstat(mfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+        st.st_dev == before.st_dev && st.st_ino == before.st_ino &&
         st.st_size < static_cast<off_t>(sizeof buf))
       got = ::read(mfd, buf, sizeof buf);
     ::close(mfd);

@@ -205,6 +205,48 @@ PY
       test "$size1" = "$size2" -a -d "/proc/$dpid"
     kill -KILL "$dpid" 2>/dev/null
   done
+  # A traced daemon that forks a child every 0.15 s (every other one exec'ing /bin/true) and
+  # outlives watch: once the run ended, no new timeline.<pid>.jsonl appears in DIR, neither from
+  # a fork child (it inherits the ended run: passive) nor from a process exec'd afterwards (its
+  # startup finds the run ended). Before: a file per child for as long as the daemon lived.
+  cat >"$TMP/forker.py" <<'PY'
+import os, sys, time
+if os.fork() == 0:
+    if os.fork() == 0:
+        open(sys.argv[1] + ".tmp", "w").write(str(os.getpid()))
+        os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+        for i in range(100):
+            pid = os.fork()
+            if pid == 0:
+                if i % 2:
+                    os.execv("/bin/true", ["true"])
+                time.sleep(0.05)
+                os._exit(0)
+            os.waitpid(pid, 0)
+            time.sleep(0.1)
+        os._exit(0)
+    os._exit(0)
+time.sleep(1.5)
+PY
+  d="$TMP/forker"
+  "$ARENALAB" watch -q --trace-children --out "$d" -- python3 "$TMP/forker.py" "$d.pid" \
+    >/dev/null 2>&1
+  dpid=$(cat "$d.pid" 2>/dev/null)
+  sleep 0.3 # the daemon's sampler tick (100 ms) in flight
+  n1=$(find "$d" -maxdepth 1 -name 'timeline.*.jsonl' | wc -l)
+  sleep 1.5
+  n2=$(find "$d" -maxdepth 1 -name 'timeline.*.jsonl' | wc -l)
+  check "watch --trace-children, a daemon forking and exec'ing after the run: $n1 then $n2 timelines of children, the daemon $dpid still running" \
+    test "$n1" -ge 4 -a "$n1" = "$n2" -a -n "$dpid" -a -d "/proc/$dpid"
+  # A new run in the same DIR (--force) while that daemon still forks and execs: the old run's
+  # ended marker stays (the runner clears the files of earlier runs, not their markers), so
+  # what the daemon execs now still finds its run ended and writes nothing into the new run.
+  # Before: the marker removed, every /bin/true it exec'd wrote a timeline.<pid>.jsonl there.
+  "$ARENALAB" run -q --force --trace-children --out "$d" -- sleep 1.5 >/dev/null 2>&1
+  n3=$(find "$d" -maxdepth 1 -name 'timeline.*.jsonl' | wc -l)
+  check "run --force --trace-children in the same DIR, that daemon forking on: $n3 timelines of children in it, the daemon $dpid still running" \
+    test "$n3" = 0 -a -f "$d/timeline.jsonl" -a -n "$dpid" -a -d "/proc/$dpid"
+  [[ -n $dpid ]] && kill -KILL "$dpid" 2>/dev/null
   # The lock stops nothing while the runner lives: a run's timeline keeps growing (checked
   # beside the one above, so that it cannot pass by a daemon that never wrote).
   d="$TMP/kill-daemon-alive"

@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -446,6 +447,18 @@ TEST_F(OutputDirTest, StaleScratchOfAKilledMakerIsRemovedAndNothingElse) {
   std::ofstream(root_ / "victimdir" / "keep") << "precious";
   fs::create_directory_symlink(root_ / "victimdir", root_ / "cells" / "warmup.3333333333333333");
   std::ofstream(root_ / "cells" / ".warmup.3333333333333333.arenalab-scratch") << mark_text << "\n";
+  // A FIFO as a mark: left, never opened. Empty marks (a maker killed between the mark's
+  // create and its write): one older than a minute with no directory is removed; a young one
+  // (its maker may be between the two) and an old one beside a directory are left.
+  ASSERT_EQ(::mkfifo((root_ / "cells" / ".warmup.4444444444444444.arenalab-scratch").c_str(), 0600),
+            0);
+  const timespec old_times[2] = {{::time(nullptr) - 120, 0}, {::time(nullptr) - 120, 0}};
+  for (const char* hex : {"5555555555555555", "6666666666666666", "7777777777777777"}) {
+    const fs::path m = root_ / "cells" / (std::string(".warmup.") + hex + ".arenalab-scratch");
+    std::ofstream{m};
+    if (hex[0] != '6') ASSERT_EQ(::utimensat(AT_FDCWD, m.c_str(), old_times, 0), 0);
+  }
+  fs::create_directory(root_ / "cells" / "warmup.7777777777777777");
 
   auto removed = d->remove_stale_scratch();
   ASSERT_TRUE(removed) << removed.error().message;
@@ -459,6 +472,12 @@ TEST_F(OutputDirTest, StaleScratchOfAKilledMakerIsRemovedAndNothingElse) {
   EXPECT_TRUE(fs::is_directory(root_ / "cells" / "warmup.2222222222222222"));
   EXPECT_TRUE(fs::is_symlink(root_ / "cells" / "warmup.3333333333333333"));
   EXPECT_TRUE(fs::is_regular_file(root_ / "victimdir" / "keep"));
+  EXPECT_FALSE(fs::exists(root_ / "cells" / ".warmup.5555555555555555.arenalab-scratch"));
+  EXPECT_TRUE(fs::is_regular_file(root_ / "cells" / ".warmup.6666666666666666.arenalab-scratch"));
+  EXPECT_TRUE(fs::is_regular_file(root_ / "cells" / ".warmup.7777777777777777.arenalab-scratch"));
+  EXPECT_TRUE(fs::is_directory(root_ / "cells" / "warmup.7777777777777777"));
+  EXPECT_EQ(fs::status(root_ / "cells" / ".warmup.4444444444444444.arenalab-scratch").type(),
+            fs::file_type::fifo);
   // Removed as made: the directory and its mark.
   ASSERT_TRUE(d->remove_subdir(mine_name));
   EXPECT_FALSE(fs::exists(root_ / "cells" / mine_name));

@@ -3202,6 +3202,9 @@ struct SampleDrift {
   bool best = true;
 };
 constexpr double kPhiGamma = 0.001;  // Berger & Boos' gamma: phi's bound leaves out 0.1 %
+// phi's interval [r1 - h, r1 + h] is two-sided: it leaves out gamma on each side, and Berger &
+// Boos add what the interval leaves out to the p-value.
+constexpr double kPhiLeftOut = 2 * kPhiGamma;
 std::optional<SampleDrift> sample_drift(const Prepared& p, const Shapes& sh,
                                         const Shapes::Approach& apl, const Shapes::Approach& ap,
                                         const Options& o) {
@@ -3324,8 +3327,8 @@ std::optional<SampleDrift> sample_drift(const Prepared& p, const Shapes& sh,
     }
     // Not significant at one phi of the interval: the largest p cannot be smaller (the rest is
     // not computed).
-    if (!(worst + kPhiGamma < o.alpha) || !(out.lo > 0)) {
-      out.p = std::min(1.0, worst + kPhiGamma);
+    if (!(worst + kPhiLeftOut < o.alpha) || !(out.lo > 0)) {
+      out.p = std::min(1.0, worst + kPhiLeftOut);
       return out;
     }
     // The line and the knot (every interior block centre) on the same whitened samples.
@@ -3344,7 +3347,7 @@ std::optional<SampleDrift> sample_drift(const Prepared& p, const Shapes& sh,
     }
     out.best = out.best && bic(s1.sse, 5) < std::min(bic(line, 2), bic(hinge, 4));
   }
-  out.p = std::min(1.0, worst + kPhiGamma);
+  out.p = std::min(1.0, worst + kPhiLeftOut);
   return out;
 }
 
@@ -3625,7 +3628,8 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   const double a_lines = std::min(adj(sh.line(), 2), adj(sh.hinge(), 4));
   const bool best = sd ? sd->best : a_apl + kBicTie < a_ap && a_apl < a_lines;
   // A plateau: the approach without a drift is the best model (within a tie of the approach
-  // plus a drift, better than the line and the knot) and the drift is not significant.
+  // plus a drift, better than the line and the knot) and the drift is not significant or not
+  // material.
   const bool plateau = !drift && a_ap <= a_apl + kBicTie && a_ap < a_lines;
   if (bounded_rising && plateau) {
     const double constants = (sh.span() - ap.ts) / ap.tau;
@@ -3663,8 +3667,12 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
     out.rate = 0;
     out.reason =
         "still rising after the knee, but an exponential approach without a drift fits "
-        "the window as well and the drift beneath it is not significant (p = " +
-        fmt_p(dd.p) + "): leak or plateau cannot be told yet";
+        "the window as well and the drift beneath it is " +
+        (dd.p < o.alpha && dd.lo > 0
+             ? "significant (p = " + fmt_p(dd.p) + ") but not material (it adds " +
+                   fmt_pct(growth_pct) + " of the level over the window)"
+             : "not significant (p = " + fmt_p(dd.p) + ")") +
+        ": leak or plateau cannot be told yet";
     out.confidence = 0.5;
   }
 }

@@ -30,7 +30,9 @@ void atfork_child() {
   profile_atfork_child();
   mmap_sites_atfork_child();
   if (!g_session.active) return;
-  if (!g_session.trace_children) {
+  // Untraced, or forked after the run ended (a daemon left behind by it, whose sampler saw
+  // the end or whose run's files say so now): passive.
+  if (!g_session.trace_children || run_over()) {
     // Passive: the hooks forward, nothing is written; the parent's data stay intact.
     g_flags.store(0, std::memory_order_relaxed);
     publish_passive();

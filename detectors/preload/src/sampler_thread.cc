@@ -73,10 +73,16 @@ bool run_ended() {
   struct stat st {};
   bool ended = ::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (!ended && run_file_name(name, protocol::kRunLockPrefix)) {
-    const int lfd = ::openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (lfd < 0) {
+    // Looked at before it is opened (opening a device or a FIFO can act): a regular file only.
+    const bool there = ::fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    const int lfd =
+        !there ? -1
+        : S_ISREG(st.st_mode)
+            ? ::openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+            : -2;
+    if (lfd == -1) {
       ended = errno == ENOENT && g_runner_seen.load(std::memory_order_relaxed);
-    } else {
+    } else if (lfd >= 0) {
       if (::fstat(lfd, &st) == 0 && S_ISREG(st.st_mode)) {
         if (::flock(lfd, LOCK_SH | LOCK_NB) == 0)
           ended = true;  // nobody holds it: the runner is gone (closing lfd drops ours)
@@ -89,6 +95,16 @@ bool run_ended() {
   ::close(dfd);
   return ended;
 }
+
+}  // namespace
+
+// Whether this process should write nothing more for the run: its sampler already saw the run
+// end (g_done, inherited by a fork child), or the run's files say so now (run_ended). Asked
+// where a new timeline would start (a traced fork child, a traced process's startup), so a
+// daemon left behind by an ended run starts no new timeline.<pid>.jsonl in its output dir.
+bool run_over() { return g_done.load(std::memory_order_acquire) || run_ended(); }
+
+namespace {
 
 // One sample per interval on an absolute schedule (CLOCK_MONOTONIC deadlines: no drift). `tick`
 // counts the intervals since start, the ones skipped after a stall included, so dump_every and

@@ -53,6 +53,9 @@ void timeline_write_header();
 void timeline_write_sample(bool final, bool after_purge = false);
 // Starts the sampler thread (every signal blocked in it).
 void sampler_start();
+// Whether the run is over for this process (sampler_thread.cc): its sampler saw the end, or
+// the runner's ended marker or free lock says so now. No allocation.
+bool run_over();
 // The fork child: the parent's append in flight is not ours; the child's files are its own.
 void timeline_atfork_child();
 // Its parts for the sampler thread (sampler_thread.cc) and the warnings (warnings.cc).

@@ -220,6 +220,12 @@ __attribute__((constructor(101))) void arenalab_preload_init() {
   s.mode_flags = protocol::parse_mode(s.mode_name, &mode) ? mode_flags(mode) : 0;
   if (child) s.mode_flags &= ~kFull;  // a child's events would interleave with the parent's log
 
+  // Started after the run ended (exec'd by a daemon the run left behind): no timeline.
+  if (run_over()) {
+    g_flags.store(0, std::memory_order_relaxed);
+    publish_passive();
+    return;
+  }
   s.owner_pid = me;
   s.active = true;
   if (!timeline_open(child)) {

@@ -162,11 +162,24 @@ class RunLock {
   std::string error_;
 };
 
+// An earlier run's ended marker or lock file (protocol::kRunEndedPrefix, kRunLockPrefix), a
+// regular file: what tells that run's processes still alive (a daemon, what it execs later) that
+// their run is over. Removed, a process the old daemon execs after this run started found
+// neither and wrote into this run's directory for as long as it lived; so they stay (empty
+// files, one per run in the directory), through --force too.
+bool run_marker(const OutputDir& dir, const std::string& n) {
+  struct stat st {};
+  return (n.rfind(protocol::kRunEndedPrefix, 0) == 0 ||
+          n.rfind(protocol::kRunLockPrefix, 0) == 0) &&
+         ::fstatat(dir.fd(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 // Files a previous run in the same directory left, which this run would otherwise mix in, and
 // anything that could redirect a write: symlinks and temporary names. unlinkat removes a
-// symlink itself, never its target.
+// symlink itself, never its target. Earlier runs' markers stay (run_marker).
 void clear_previous(const OutputDir& dir) {
   for (const std::string& n : dir.entries()) {
+    if (run_marker(dir, n)) continue;
     struct stat st {};
     const bool is_link =
         ::fstatat(dir.fd(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
@@ -242,9 +255,25 @@ Result<RunResult> run(const RunOptions& o) {
   std::string out = o.out_dir.empty() ? "arenalab-run-" + std::to_string(::getpid()) : o.out_dir;
   // Checked (and made) before the target starts: a directory we cannot use is an error now,
   // not after the run.
-  auto dir = OutputDir::open(out, o.out_existing);
+  // --force empties the directory here, earlier runs' markers kept (run_marker).
+  const bool force = o.out_existing == ExistingDir::kEmpty;
+  auto dir = OutputDir::open(out, force ? ExistingDir::kAccept : o.out_existing);
   if (!dir) return dir.error();
-  if (o.out_existing == ExistingDir::kAccept) clear_previous(*dir);
+  if (force) {
+    for (const std::string& n : dir->entries()) {
+      if (run_marker(*dir, n)) continue;
+      struct stat st {};
+      const bool is_dir =
+          ::fstatat(dir->fd(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      if (is_dir) {
+        if (auto r = dir->remove_subdir(n); !r) return r.error();
+      } else if (::unlinkat(dir->fd(), n.c_str(), 0) != 0 && errno != ENOENT) {
+        return make_error("cannot remove " + dir->path() + "/" + n + ": " + std::strerror(errno));
+      }
+    }
+  } else if (o.out_existing == ExistingDir::kAccept) {
+    clear_previous(*dir);
+  }
   std::error_code ec;
   out = dir->path();
   result.out_dir = out;

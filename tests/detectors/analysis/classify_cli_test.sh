@@ -58,6 +58,19 @@ rm -f "$TMP/leak/verdict.json"
 [[ $rc -eq 3 && ! -e $TMP/leak/verdict.json && ! -s $TMP/nw.err ]] && grep -q "^verdict: leak " "$TMP/nw.out" \
   || { echo "FAIL --no-write: exit $rc, $(ls "$TMP/leak"), $(cat "$TMP/nw.err")"; fail=1; }
 echo "ok write line, unchanged, --no-write"
+# The user's own directory writable by its group or by every user (a shared one): nothing
+# written in it, the verdict printed and its exit code kept, one line saying so (before: exit 1,
+# no verdict).
+for mode in 775 777; do
+  mkdir -p "$TMP/shared$mode"
+  cp "$TMP/leak/timeline.jsonl" "$TMP/shared$mode/"
+  chmod "$mode" "$TMP/shared$mode"
+  "$ARENALAB" classify "$TMP/shared$mode" >"$TMP/sh.out" 2>"$TMP/sh.err"; rc=$?
+  [[ $rc -eq 3 && $(ls -A "$TMP/shared$mode") == timeline.jsonl && $(wc -l <"$TMP/sh.err") -eq 1 ]] &&
+    grep -q "^verdict: leak " "$TMP/sh.out" && grep -q "is writable by .*: nothing written there" "$TMP/sh.err" \
+    || { echo "FAIL shared directory (mode $mode): exit $rc, $(ls -A "$TMP/shared$mode"), $(cat "$TMP/sh.err")"; fail=1; }
+  echo "ok shared directory (mode $mode): printed only (exit $rc)"
+done
 if [[ $(id -u) -eq 0 ]]; then
   mkdir -p "$TMP/theirs"
   cp "$TMP/leak/timeline.jsonl" "$TMP/theirs/"
