@@ -321,15 +321,13 @@ TEST(RecordedRegressions, RetentionByRestsSaysSo) {
   EXPECT_EQ(c.reason.find("back near its baseline"), std::string::npos) << c.reason;
 }
 
-// Thread stack that malloc never touched (probe13's stackgrow: one thread recursing ~48 MiB deep
-// over 12 s, no allocation at all; launched under glibc, mimalloc, tcmalloc and attached at level
-// stats) is not retention: held never left its baseline and neither did the allocator's
-// footprint, so nothing the allocator keeps was ever the program's to free. RSS levelled off:
-// bounded, and the reason says the rise is outside malloc. Before: retention under all four.
-TEST(RecordedRegressions, RiseMallocNeverSawIsNotRetention) {
-  const auto [files, skip] = recorded_corpus(ARENALAB_REGRESSIONS, "bounded__stackgrow-48M");
+// Classifies every regression timeline whose name starts with `prefix` (there must be `count`)
+// and hands each verdict to `check` with the file's name.
+template <typename Check>
+void each_regression(const char* prefix, size_t count, Check check) {
+  const auto [files, skip] = recorded_corpus(ARENALAB_REGRESSIONS, prefix);
   if (!skip.empty()) GTEST_SKIP() << skip;
-  ASSERT_EQ(files.size(), 4u);
+  ASSERT_EQ(files.size(), count);
   char tmpl[] = "/tmp/arenalab-regressions-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   for (const auto& f : files) {
@@ -337,11 +335,21 @@ TEST(RecordedRegressions, RiseMallocNeverSawIsNotRetention) {
     ASSERT_FALSE(path.empty()) << "cannot decompress " << f;
     auto tl = timeline::read_timeline(path);
     ASSERT_TRUE(static_cast<bool>(tl)) << f << ": " << tl.error().message;
-    const auto c = classify(signals_from_timeline(*tl));
-    EXPECT_EQ(c.verdict, Verdict::kBounded) << f << ": " << c.reason;
-    EXPECT_NE(c.reason.find("outside malloc"), std::string::npos) << f << ": " << c.reason;
+    check(f, classify(signals_from_timeline(*tl)));
   }
   fs::remove_all(tmpl);
+}
+
+// Thread stack that malloc never touched (probe13's stackgrow: one thread recursing ~48 MiB deep
+// over 12 s, no allocation at all; launched under glibc, mimalloc, tcmalloc and attached at level
+// stats) is not retention: held never left its baseline and neither did the allocator's
+// footprint, so nothing the allocator keeps was ever the program's to free. RSS levelled off:
+// bounded, and the reason says the rise is outside malloc. Before: retention under all four.
+TEST(RecordedRegressions, RiseMallocNeverSawIsNotRetention) {
+  each_regression("bounded__stackgrow-48M", 4, [](const auto& f, const auto& c) {
+    EXPECT_EQ(c.verdict, Verdict::kBounded) << f << ": " << c.reason;
+    EXPECT_NE(c.reason.find("outside malloc"), std::string::npos) << f << ": " << c.reason;
+  });
 }
 
 // A cache approaching its bound as 1 - exp(-t/tau), tau 15-20 s (probe13's slowsat: 78-86 % of
@@ -349,22 +357,11 @@ TEST(RecordedRegressions, RiseMallocNeverSawIsNotRetention) {
 // what it leaves cannot be tested - unresolved, naming the approach, never "still growing after
 // the rise" (leak 1.00 before: "cannot test" read as "the leak held").
 TEST(RecordedRegressions, ApproachNotDoneInTheWindowIsNoLeak) {
-  const auto [files, skip] = recorded_corpus(ARENALAB_REGRESSIONS, "saturating__slowsat");
-  if (!skip.empty()) GTEST_SKIP() << skip;
-  ASSERT_EQ(files.size(), 3u);
-  char tmpl[] = "/tmp/arenalab-regressions-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  for (const auto& f : files) {
-    const std::string path = decompress(f, tmpl);
-    ASSERT_FALSE(path.empty()) << "cannot decompress " << f;
-    auto tl = timeline::read_timeline(path);
-    ASSERT_TRUE(static_cast<bool>(tl)) << f << ": " << tl.error().message;
-    const auto c = classify(signals_from_timeline(*tl));
+  each_regression("saturating__slowsat", 3, [](const auto& f, const auto& c) {
     EXPECT_EQ(c.verdict, Verdict::kUnresolved) << f << ": " << c.reason;
     EXPECT_NE(c.reason.find("not done by the window's end"), std::string::npos)
         << f << ": " << c.reason;
-  }
-  fs::remove_all(tmpl);
+  });
 }
 
 }  // namespace
