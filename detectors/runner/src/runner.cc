@@ -144,7 +144,7 @@ class RunLock {
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;
   ~RunLock() {
-    if (fd_ >= 0) ::close(fd_);  // a return on an error: the file stays, free (run is over)
+    if (fd_ >= 0) ::close(fd_);  // a return on an error after the spawn: the file stays, free
   }
   // Empty when held; else why not (the run goes on: a daemon is then stopped by the marker only).
   const std::string& error() const { return error_; }
@@ -345,7 +345,12 @@ Result<RunResult> run(const RunOptions& o) {
   std::optional<TerminationSignals> forward;
   if (o.stop.forward_signals) forward.emplace();
   auto child = spawn(spec);
-  if (!child) return child.error();
+  if (!child) {
+    // Nothing of this run ever ran (the command could not start): no process needs the lock
+    // or a marker, and a command that cannot start leaves no file.
+    run_lock.release();
+    return child.error();
+  }
   Result<ExitInfo> exit = make_error("not run");
   {
     // Not over a caller's TerminationSignals guard: the caller records the signals and acts on
