@@ -102,7 +102,13 @@ bool run_ended() {
 // end (g_done, inherited by a fork child), or the run's files say so now (run_ended). Asked
 // where a new timeline would start (a traced fork child, a traced process's startup), so a
 // daemon left behind by an ended run starts no new timeline.<pid>.jsonl in its output dir.
-bool run_over() { return g_done.load(std::memory_order_acquire) || run_ended(); }
+bool run_over() {
+  if (g_done.load(std::memory_order_acquire)) return true;
+  const int saved = errno;  // asked in the target's own threads (fork child, startup)
+  const bool over = run_ended();
+  errno = saved;
+  return over;
+}
 
 namespace {
 
