@@ -151,7 +151,7 @@ int run(const Args& a) {
   if (a.json)
     std::cout << formats::document_text(verdict_file::to_json(v));
   else
-    std::cout << human_verdict(c, o) << (tree ? human_tree(*tree) : std::string());
+    std::cout << human_summary(c, tree, o);
   return verdict_exit_code(tree ? tree->processes.front().c.verdict : c.verdict);
 }
 

@@ -110,9 +110,12 @@ int run_watch(Args& a) {
       for (const auto& [name, value] : last.gauges)
         gauges += fmt::format("  {} {}", name, format_bytes(value));
       auto figure = [](const timeline::Opt& v) { return v ? format_bytes(*v) : std::string("-"); };
-      std::cerr << fmt::format("arenalab watch: {:6.1f} s  RSS {:>10}  live {:>10}  verdict {}{}\n",
+      // --trace-children: the line follows the target alone (a wrapper's flat series while a
+      // child leaks); the tree is judged at the end. Say so rather than let it pass for the tree.
+      std::cerr << fmt::format("arenalab watch: {:6.1f} s  RSS {:>10}  live {:>10}  {} {}{}\n",
                                p.elapsed_ms / 1000, figure(last.rss), figure(last.live_bytes),
-                               shown, gauges);
+                               a.run.trace_children ? "target's verdict" : "verdict", shown,
+                               gauges);
     };
   }
   if (const auto bad = json_file_problem(a.json)) {
@@ -192,7 +195,7 @@ int run_watch(Args& a) {
         return kExitError;
       }
     }
-    std::cout << human_verdict(c, o) << (tree ? human_tree(*tree) : std::string());
+    std::cout << human_summary(c, tree, o);
   }
   // arenalab stopped by a signal ends by it (verdict.json is written); otherwise the verdict's
   // codes (3 leak, 4 unresolved) come before the target's own status (README "Exit status").

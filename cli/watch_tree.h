@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "arenalab/core/process.h"
 #include "arenalab/core/text.h"
 #include "arenalab/formats/timeline.h"
+#include "classify_output.h"
 
 namespace arenalab::cli {
 
@@ -24,10 +26,11 @@ struct ProcessVerdict {
   std::vector<std::string> command;
   std::size_t samples = 0;
   analysis::Classification c;
+  bool target = false;  // the process watch started (timeline.jsonl), not a child
 };
 
 struct TreeVerdict {
-  std::vector<ProcessVerdict> processes;  // the target first, then children; see worst_first()
+  std::vector<ProcessVerdict> processes;  // the worst first (the target first among equals)
   std::size_t short_lived = 0;            // children with too few samples to judge
   // Children with too few samples that still run (a daemon: its parent forked it and exited):
   // not short-lived; watch stops with the target, so they were not watched after it.
@@ -63,7 +66,7 @@ inline TreeVerdict judge_tree(const std::string& out_dir, const timeline::Header
                               std::size_t target_samples, const analysis::Classification& target_c,
                               const analysis::Options& o) {
   TreeVerdict t;
-  t.processes.push_back({target.pid, target.command, target_samples, target_c});
+  t.processes.push_back({target.pid, target.command, target_samples, target_c, true});
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(out_dir, ec)) {
     const std::string n = e.path().filename().string();
@@ -105,7 +108,7 @@ inline std::string command_text(const std::vector<std::string>& command) {
 inline std::string human_tree(const TreeVerdict& t) {
   const auto& worst = t.processes.front();
   std::string out =
-      fmt::format("\ntree verdict: {} (pid {}: {})\n", analysis::verdict_name(worst.c.verdict),
+      fmt::format("tree verdict: {} (pid {}: {})\n", analysis::verdict_name(worst.c.verdict),
                   worst.pid, command_text(worst.command));
   out += "processes (worst first):\n";
   for (const auto& p : t.processes)
@@ -126,6 +129,24 @@ inline std::string human_tree(const TreeVerdict& t) {
   if (t.unreadable > 0)
     out += fmt::format("  ({} child timelines could not be read)\n", t.unreadable);
   return out;
+}
+
+// What watch and classify print: the target's verdict and evidence, or under --trace-children
+// the tree's verdict first (it sets the exit code), then the evidence of the process that set
+// it. A wrapper (sh -c, a start script) is usually the target and flat: its table printed first
+// under "verdict: stable" read as the answer although the exit code said leak.
+inline std::string human_summary(const analysis::Classification& target_c,
+                                 const std::optional<TreeVerdict>& t, const analysis::Options& o) {
+  if (!t) return human_verdict(target_c, o);
+  const auto& worst = t->processes.front();
+  std::string out = human_tree(*t) + "\n";
+  if (worst.target) {
+    out += fmt::format("the target, pid {} (the tree's worst):\n", worst.pid);
+  } else {
+    out += fmt::format("the tree's worst, pid {} ({}; the target is listed above):\n", worst.pid,
+                       command_text(worst.command));
+  }
+  return out + human_verdict(worst.c, o);
 }
 
 inline verdict_file::TreePart tree_part(const TreeVerdict& t) {

@@ -37,6 +37,13 @@ python3 "$HERE/make_timeline.py" leak "$TMP/tree/timeline.4242.jsonl"
 rc=$?
 [[ $rc -eq 3 ]] || { echo "FAIL tree: exit $rc, want 3"; cat "$TMP/tree.out"; fail=1; }
 grep -q "^tree verdict: leak " "$TMP/tree.out" || { echo "FAIL tree: no tree verdict"; cat "$TMP/tree.out"; fail=1; }
+# The tree's verdict comes first, then the evidence of the process that set it (the leaking
+# child), not the stable wrapper's table under a first "verdict: stable".
+first=$(grep -v "^arenalab classify:" "$TMP/tree.out" | head -1)
+[[ $first == "tree verdict: leak "* ]] || { echo "FAIL tree: first line is '$first'"; fail=1; }
+grep -q "^the tree's worst, pid " "$TMP/tree.out" && grep -q "^verdict: leak " "$TMP/tree.out" \
+  && ! grep -q "^verdict: stable" "$TMP/tree.out" \
+  || { echo "FAIL tree: not the worst process's evidence"; cat "$TMP/tree.out"; fail=1; }
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['verdict']=='stable' and d['tree']['verdict']=='leak', d" \
   "$TMP/tree/verdict.json" || { echo "FAIL tree: verdict.json"; fail=1; }
 echo "ok tree -> leak (exit $rc)"
