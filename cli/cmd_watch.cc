@@ -10,6 +10,7 @@
 // as run gives it; 1 error, 2 usage.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -77,6 +78,7 @@ int run_watch(Args& a) {
   std::uint64_t shown_classification = 0;
   std::string shown;
   std::unique_ptr<analysis::LiveSignals> tail;
+  std::unique_ptr<LiveTree> children;        // --trace-children: the children's timelines
   std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
   a.run.tick_ms = 500;
   if (!a.quiet && a.live_every_s > 0) {
@@ -85,6 +87,7 @@ int run_watch(Args& a) {
       std::optional<analysis::Classification> c;
       std::optional<timeline::Sample> sample;
       bool repeat = false;
+      std::string whose = "verdict";
       {
         LivePace::Line line(pace, p.elapsed_ms);
         if (metrics) {
@@ -101,6 +104,21 @@ int run_watch(Args& a) {
           c = analysis::classify(tail->signals(), o);
           sample = *tail->last();
         }
+        // --trace-children: the worst of the target and its children so far, as at the end.
+        if (a.run.trace_children) {
+          if (!children) {
+            const auto dir = std::filesystem::path(p.timeline_path).parent_path();
+            children = std::make_unique<LiveTree>(dir.empty() ? "." : dir.string());
+          }
+          if (auto w = children->worst(o); w && severity(w->c.verdict) > severity(c->verdict)) {
+            c = std::move(w->c);
+            if (w->last) sample = std::move(w->last);  // the figures of the process shown
+            whose = fmt::format("tree verdict (pid {})", w->pid);
+            repeat = false;
+          } else {
+            whose = "tree verdict (target)";
+          }
+        }
       }
       if (!repeat) shown = live.show(*c, p.elapsed_ms, 0.5 * a.run.tick_ms);
       // The program's own gauges (arenalab_gauge_set), beside RSS: e.g. an off-heap store's
@@ -110,12 +128,9 @@ int run_watch(Args& a) {
       for (const auto& [name, value] : last.gauges)
         gauges += fmt::format("  {} {}", name, format_bytes(value));
       auto figure = [](const timeline::Opt& v) { return v ? format_bytes(*v) : std::string("-"); };
-      // --trace-children: the line follows the target alone (a wrapper's flat series while a
-      // child leaks); the tree is judged at the end. Say so rather than let it pass for the tree.
       std::cerr << fmt::format("arenalab watch: {:6.1f} s  RSS {:>10}  live {:>10}  {} {}{}\n",
                                p.elapsed_ms / 1000, figure(last.rss), figure(last.live_bytes),
-                               a.run.trace_children ? "target's verdict" : "verdict", shown,
-                               gauges);
+                               whose, shown, gauges);
     };
   }
   if (const auto bad = json_file_problem(a.json)) {

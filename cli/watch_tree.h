@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +62,20 @@ inline int severity(analysis::Verdict v) {
   }
 }
 
+// A child's timeline.<pid>.jsonl in a run directory: its pid. Only a regular file, never a
+// link or a FIFO a traced process made under that name (reading one would block the run).
+inline std::optional<std::int64_t> child_timeline_pid(const std::filesystem::directory_entry& e) {
+  const std::string n = e.path().filename().string();
+  if (n.rfind("timeline.", 0) != 0 || n.size() <= 15 || n.substr(n.size() - 6) != ".jsonl")
+    return std::nullopt;
+  const std::string pid = n.substr(9, n.size() - 15);
+  if (pid.empty() || pid.size() > 18 || pid.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  std::error_code ec;
+  if (e.symlink_status(ec).type() != std::filesystem::file_type::regular || ec) return std::nullopt;
+  return std::stoll(pid);
+}
+
 // The target's classification plus every child timeline in `out_dir`, worst first (the
 // target first among equals).
 inline TreeVerdict judge_tree(const std::string& out_dir, const timeline::Header& target,
@@ -69,12 +85,7 @@ inline TreeVerdict judge_tree(const std::string& out_dir, const timeline::Header
   t.processes.push_back({target.pid, target.command, target_samples, target_c, true});
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(out_dir, ec)) {
-    const std::string n = e.path().filename().string();
-    // timeline.<pid>.jsonl
-    if (n.rfind("timeline.", 0) != 0 || n.size() <= 15 || n.substr(n.size() - 6) != ".jsonl")
-      continue;
-    const std::string pid = n.substr(9, n.size() - 15);
-    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (!child_timeline_pid(e)) continue;
     auto tl = analysis::read_signals(e.path().string());  // streamed, bounded memory
     if (!tl) {
       ++t.unreadable;
@@ -98,6 +109,43 @@ inline TreeVerdict judge_tree(const std::string& out_dir, const timeline::Header
                    });
   return t;
 }
+
+// watch --trace-children's live line: each child's timeline tailed as the target's is (only
+// what was appended since the last line is read), classified again only when it grew, the
+// worst shown; children under kMinChildSamples are not judged, as at the end.
+class LiveTree {
+ public:
+  explicit LiveTree(std::string dir) : dir_(std::move(dir)) {}
+  struct Worst {
+    std::int64_t pid = 0;
+    analysis::Classification c;
+    std::optional<timeline::Sample> last;  // its latest sample, for the line's figures
+  };
+  std::optional<Worst> worst(const analysis::Options& o) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+      const auto pid = child_timeline_pid(e);
+      if (pid && !children_.count(*pid))
+        children_[*pid].tail = std::make_unique<analysis::LiveSignals>(e.path().string());
+    }
+    std::optional<Worst> w;
+    for (auto& [pid, child] : children_) {
+      if (child.tail->poll() > 0 && child.tail->samples() >= kMinChildSamples)
+        child.c = analysis::classify(child.tail->signals(), o);
+      if (child.c && (!w || severity(child.c->verdict) > severity(w->c.verdict)))
+        w = Worst{pid, *child.c, child.tail->last()};
+    }
+    return w;
+  }
+
+ private:
+  struct Child {
+    std::unique_ptr<analysis::LiveSignals> tail;
+    std::optional<analysis::Classification> c;
+  };
+  std::string dir_;
+  std::map<std::int64_t, Child> children_;
+};
 
 inline std::string command_text(const std::vector<std::string>& command) {
   std::string s;

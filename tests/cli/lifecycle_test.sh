@@ -579,13 +579,20 @@ PY
   check "watch -q -- sh -c 'python3 leaky.py': still warns of the unwatched child" \
     grep -q "child processes ran unwatched: python3 (pid [0-9]*" "$d.err"
   d="$TMP/child-traced"
-  "$ARENALAB" watch -q --trace-children --out "$d" -- sh -c "python3 $TMP/leaky.py; echo done" \
+  "$ARENALAB" watch --trace-children --out "$d" -- sh -c "python3 $TMP/leaky.py; echo done" \
     >"$d.out" 2>"$d.err"
   rc=$?
   tree=$(json "$d/verdict.json" 'd["tree"]["verdict"], [(p["pid"], p["verdict"]) for p in d["tree"]["processes"]]')
   check "watch --trace-children on the same: exit $rc, tree $tree" \
     test $rc -eq 3 -a "$(json "$d/verdict.json" 'd["tree"]["verdict"]')" = leak \
     -a "$(json "$d/verdict.json" 'd["tree"]["processes"][0]["command"][-1].endswith("leaky.py")')" = True
+  # The summary starts with the tree's verdict and shows the leaking child's evidence; the live
+  # lines follow the tree too (before: the wrapper's "verdict stable" until the end).
+  cpid=$(json "$d/verdict.json" 'd["tree"]["processes"][0]["pid"]')
+  first=$(grep -v '^done$' "$d.out" | head -1)  # the target's own "done" aside
+  lines=$(grep -c "tree verdict (pid $cpid)" "$d.err")
+  check "watch --trace-children: summary's first line '$first', $lines live lines name pid $cpid" \
+    test "$lines" -gt 0 -a "${first:0:19}" = "tree verdict: leak "
   # exec without fork is the same process: followed without the flag.
   for wrap in "sh -c 'exec python3 $TMP/leaky.py'" "env python3 $TMP/leaky.py" \
     "nice python3 $TMP/leaky.py"; do
