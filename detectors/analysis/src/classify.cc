@@ -4185,6 +4185,10 @@ std::vector<double> without_resize_transients(const Series& x, const SeriesVerdi
 // samples): an oscillation falls back about as far as it climbs, a staircase (a table grown by
 // doublings) or a cache filling up never does. Such a series' movement is growth, whether it
 // came in rare steps that block-based trend tests miss or levelled off; its lower envelope rose.
+// The same is asked of x after its start-up (from startup_fraction of the window on): a fall there
+// that is material (min_rise_pct of its level) and half of what x climbed after its start-up (its
+// level above its least there) is an oscillation, however far the start-up lifted the series - a
+// JVM maps 136 MiB before its second sample, and teeth of 54 MiB after it are no staircase.
 bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
   const std::vector<double> d = without_resize_transients(x, v, o);
   if (d.size() < 2) return false;
@@ -4195,7 +4199,23 @@ bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
     peak = std::max(peak, val);
     drop = std::max(drop, peak - val);
   }
-  return drop < o.cycle_min_drop * rise;
+  if (drop >= o.cycle_min_drop * rise) return false;
+  std::vector<double> t;  // d's times: x's finite samples in time order
+  for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+    if (std::isfinite(x.value[i])) t.push_back(x.t_ms[i]);
+  std::sort(t.begin(), t.end());
+  if (t.size() != d.size()) return true;
+  const double from = t.front() + o.startup_fraction * (t.back() - t.front());
+  double peak_after = -std::numeric_limits<double>::infinity(), drop_after = 0;
+  double low_after = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    if (t[i] < from) continue;
+    peak_after = std::max(peak_after, d[i]);
+    drop_after = std::max(drop_after, peak_after - d[i]);
+    low_after = std::min(low_after, d[i]);
+  }
+  const double step = o.min_rise_pct / 100.0 * std::max(std::fabs(v.level), 1.0);
+  return !(drop_after >= step && drop_after >= o.cycle_min_drop * (v.level - low_after));
 }
 
 // Does x rise in steps? It only ever rises, and at least two of its rises are steps - a rise of
