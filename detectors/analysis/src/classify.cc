@@ -3861,6 +3861,7 @@ struct Inputs {
   Series held_s;  // the held series (a sum when the program maps its own)
   const Series* rss_s = nullptr;
   const Series* books_s = nullptr;
+  const Series* mmap_s = nullptr;       // the series behind mmap
   const Series* footprint_s = nullptr;  // the series behind footprint
 };
 
@@ -3907,6 +3908,7 @@ Inputs gather(const Signals& sig, const Options& o, Classification& out) {
   in.books = in.books_signal.empty() ? nullptr : find(in.books_signal);
   in.rss = out.rss_signal.empty() ? nullptr : find(out.rss_signal);
   in.mmap = find("mmap_bytes");
+  in.mmap_s = in.mmap ? &sig.mmap_bytes : nullptr;
   in.gap = find("gap");
   in.rss_total = find("rss");
   in.rss_file = find("rss_file");
@@ -3998,6 +4000,69 @@ bool decide_outside_anonymous(const Inputs& in, Classification& out) {
       in.rss_total->rate);
   out.rss_signal = "rss";  // the decisive RSS signal is the whole of it here
   project(out, in.rss_total);
+  return true;
+}
+
+// Step 4b: the program's own mappings committed ahead of the filling (README "Decision", "Own
+// mappings committed ahead of the filling"). Memory a program maps itself is committed by
+// touching it: what it holds in its own mappings as it fills them is their resident part, which
+// RSS sees grow, not their size, which steps when it commits more (a JVM's heap: -Xms committed at
+// start, grown by a step when the old generation fills). RSS leaks on its own test; the books are
+// flat (as in decide_held_grows) and the allocator's footprint does not carry RSS's growth; the
+// program's own mappings grew after its start-up (from startup_fraction of the window on) by at
+// least held_rate_ratio of what RSS grew over its trending stretch; and RSS is within what the
+// program and its allocator have mapped now. Then RSS's growth is the program's own mappings
+// being filled as it commits them: growth outside malloc that the program holds, at RSS's rate.
+// Mappings that did not grow after start-up and fill (lazy paging of one big mapping) stay
+// decide_rss_grows's "pages already mapped becoming resident". Asked where RSS leaks and
+// decide_rss_grows claims no leak of its own (its "lazy paging", its "cannot be told yet"), and
+// where held is open (a staircase, or unresolved after a late step) before "leak or plateau
+// cannot be told yet".
+bool decide_own_mappings_filled(const Inputs& in, const Options& o, Classification& out) {
+  if (out.held_signal != "held" || !in.mmap || !in.mmap_s || !in.books || !in.rss) return false;
+  const SeriesVerdict& rss = *in.rss;
+  if (rss.verdict != Verdict::kLeak) return false;
+  const Trend& rss_tr = rss.tail && rss.tail->rising ? *rss.tail : rss.whole;
+  const double rss_growth = rss_tr.slope * (rss_tr.t1_ms - rss_tr.t0_ms) / 1000.0;
+  if (!(rss_growth > 0)) return false;
+  const double books_rise = in.books->level - in.books->start_level;
+  const double mmap_rise = in.mmap->level - in.mmap->start_level;
+  const bool books_flat = in.books->verdict == Verdict::kStable ||
+                          (in.books->verdict != Verdict::kLeak && !in.books->whole.rising &&
+                           books_rise < o.held_rate_ratio * mmap_rise);
+  if (!books_flat) return false;
+  const Trend* fp_tr =
+      in.footprint ? (in.footprint->tail ? &*in.footprint->tail : &in.footprint->whole) : nullptr;
+  if (fp_tr && fp_tr->slope > 0 && fp_tr->slope >= o.footprint_rate_ratio * rss_tr.slope)
+    return false;
+  // What the program's own mappings committed after its start-up: their level now above the
+  // least they had from startup_fraction of the window on.
+  const Series& m = *in.mmap_s;
+  double t_first = std::numeric_limits<double>::infinity(), t_last = -t_first;
+  for (std::size_t i = 0; i < m.t_ms.size() && i < m.value.size(); ++i)
+    if (std::isfinite(m.value[i]))
+      t_first = std::min(t_first, m.t_ms[i]), t_last = std::max(t_last, m.t_ms[i]);
+  if (!(t_last > t_first)) return false;
+  const double from = t_first + o.startup_fraction * (t_last - t_first);
+  double least = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < m.t_ms.size() && i < m.value.size(); ++i)
+    if (std::isfinite(m.value[i]) && m.t_ms[i] >= from) least = std::min(least, m.value[i]);
+  const double committed = in.mmap->level - least;
+  if (!std::isfinite(committed) || committed < o.held_rate_ratio * rss_growth) return false;
+  const double mapped_now = (in.footprint ? in.footprint->level : in.books->level) + in.mmap->level;
+  if (rss.level > o.footprint_slack * mapped_now) return false;
+  const std::string held_name = "held (" + in.books_signal + " + own mmap_bytes)";
+  set(out, Verdict::kNonHeapGrowth, 0.7 * rss.confidence,
+      out.rss_signal + " " + rss.reason +
+          ", inside the program's own mappings, which it committed " +
+          "further as it filled them (mmap_bytes " + format_mib(committed) +
+          " after its start-up, against " + format_mib(rss_growth) + " that " + out.rss_signal +
+          " grew over its trend: " + held_name + " counts the commits, " + out.rss_signal +
+          " the filling) while " + in.books_signal + " " + in.books->reason +
+          ": memory the program maps itself and fills by touching (a heap it manages itself): "
+          "growth outside malloc",
+      rss.rate);
+  project(out, &rss);
   return true;
 }
 
@@ -4185,6 +4250,10 @@ std::vector<double> without_resize_transients(const Series& x, const SeriesVerdi
 // samples): an oscillation falls back about as far as it climbs, a staircase (a table grown by
 // doublings) or a cache filling up never does. Such a series' movement is growth, whether it
 // came in rare steps that block-based trend tests miss or levelled off; its lower envelope rose.
+// The same is asked of x after its start-up (from startup_fraction of the window on): a fall there
+// that is material (min_rise_pct of its level) and half of what x climbed after its start-up (its
+// level above its least there) is an oscillation, however far the start-up lifted the series - a
+// JVM maps 136 MiB before its second sample, and teeth of 54 MiB after it are no staircase.
 bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
   const std::vector<double> d = without_resize_transients(x, v, o);
   if (d.size() < 2) return false;
@@ -4195,7 +4264,23 @@ bool only_rises(const Series& x, const SeriesVerdict& v, const Options& o) {
     peak = std::max(peak, val);
     drop = std::max(drop, peak - val);
   }
-  return drop < o.cycle_min_drop * rise;
+  if (drop >= o.cycle_min_drop * rise) return false;
+  std::vector<double> t;  // d's times: x's finite samples in time order
+  for (std::size_t i = 0; i < x.t_ms.size() && i < x.value.size(); ++i)
+    if (std::isfinite(x.value[i])) t.push_back(x.t_ms[i]);
+  std::sort(t.begin(), t.end());
+  if (t.size() != d.size()) return true;
+  const double from = t.front() + o.startup_fraction * (t.back() - t.front());
+  double peak_after = -std::numeric_limits<double>::infinity(), drop_after = 0;
+  double low_after = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    if (t[i] < from) continue;
+    peak_after = std::max(peak_after, d[i]);
+    drop_after = std::max(drop_after, peak_after - d[i]);
+    low_after = std::min(low_after, d[i]);
+  }
+  const double step = o.min_rise_pct / 100.0 * std::max(std::fabs(v.level), 1.0);
+  return !(drop_after >= step && drop_after >= o.cycle_min_drop * (v.level - low_after));
 }
 
 // Does x rise in steps? It only ever rises, and at least two of its rises are steps - a rise of
@@ -4977,6 +5062,7 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
       project(out, in.rss->time_to_limit_s ? in.rss : in.held);
       return out;
     }
+    if (decide_own_mappings_filled(in, o, out)) return out;
     const std::string held_name = out.held_signal == "held"
                                       ? "held (" + in.books_signal + " + own mmap_bytes)"
                                       : out.held_signal;
@@ -4997,7 +5083,10 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
                   ": leak or plateau cannot be told yet");
     return out;
   }
-  if (!decide_rss_grows(in, b, o, out)) decide_settled(in, b, o, out);
+  if (!decide_rss_grows(in, b, o, out))
+    decide_settled(in, b, o, out);
+  else if (out.verdict != Verdict::kLeak && decide_own_mappings_filled(in, o, out))
+    return out;
   if (out.verdict == Verdict::kRetention) {  // its kind and fix (retention_kind.cc)
     // What is kept: RSS's rise, or, when the program still holds part of it (it freed the rest),
     // what stays beyond what it holds.
