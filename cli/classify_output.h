@@ -75,6 +75,10 @@ struct Projection {
   double rate = 0;  // bytes/s
   std::optional<Limit> limit;
   std::optional<double> time_to_limit_s;
+  // RSS's own rate when RSS leaks on its own test: the limit is on resident memory, reached at
+  // the rate RSS grows (growth outside malloc, threads never joined: their stacks, adds to the
+  // heap's), as the classifier projects --limit.
+  std::optional<double> rss_rate;
 };
 
 inline std::optional<Projection> projection(const analysis::Classification& c,
@@ -84,14 +88,18 @@ inline std::optional<Projection> projection(const analysis::Classification& c,
   p.rate = c.rate;
   p.limit = projection_limit(o);
   if (!p.limit) return p;
+  double level = -1;
+  for (const auto& e : c.evidence) {
+    if (e.signal == c.rss_signal || (level < 0 && e.signal == c.held_signal)) level = e.v.level;
+    if (e.signal == c.rss_signal && e.v.verdict == analysis::Verdict::kLeak && e.v.rate > 0)
+      p.rss_rate = e.v.rate;
+  }
   if (o.limit_bytes && c.time_to_limit_s) {
     p.time_to_limit_s = c.time_to_limit_s;
     return p;
   }
-  double level = -1;
-  for (const auto& e : c.evidence)
-    if (e.signal == c.rss_signal || (level < 0 && e.signal == c.held_signal)) level = e.v.level;
-  if (level >= 0) p.time_to_limit_s = std::max(0.0, (p.limit->bytes - level) / p.rate);
+  if (level >= 0)
+    p.time_to_limit_s = std::max(0.0, (p.limit->bytes - level) / p.rss_rate.value_or(p.rate));
   return p;
 }
 
@@ -141,8 +149,11 @@ inline std::string human_verdict(const analysis::Classification& c, const analys
       out += fmt::format("; already at or above {} ({})", format_bytes(p->limit->bytes),
                          p->limit->source);
     else if (p->limit && p->time_to_limit_s)
-      out += fmt::format("; reaches {} ({}) in {}", format_bytes(p->limit->bytes), p->limit->source,
-                         duration(*p->time_to_limit_s));
+      out += fmt::format("; reaches {} ({}) in {}{}", format_bytes(p->limit->bytes),
+                         p->limit->source, duration(*p->time_to_limit_s),
+                         p->rss_rate && std::abs(*p->rss_rate - p->rate) > 0.05 * p->rate
+                             ? fmt::format(" (at {}'s {})", c.rss_signal, rate(*p->rss_rate))
+                             : std::string());
     out += "\n";
   } else if (o.limit_bytes) {  // no upward trend to project (issue 20 item 6): say so
     out += fmt::format("  {}: not reached at the current rate\n", format_bytes(*o.limit_bytes));

@@ -100,6 +100,26 @@ rc=$?
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['limit_bytes']==1<<30 and d['time_to_limit_s']>0 and 'live_bytes' in d['signals'] and 'gap' in d['signals']" "$TMP/j.json" \
   || { echo "FAIL --json content"; fail=1; }
 
+# The projection to the limit (no --limit: the cgroup's, else MemTotal) runs at RSS's own rate when RSS leaks faster than
+# the heap (growth outside malloc beside it): 40 MiB vs 20 MiB over 30 s. Before: the heap's
+# rate, twice as late.
+mkdir -p "$TMP/outside"
+python3 "$HERE/make_timeline.py" outside "$TMP/outside/timeline.jsonl"
+"$ARENALAB" classify --no-write "$TMP/outside" >"$TMP/outside.out" 2>&1
+"$ARENALAB" classify --json "$TMP/outside/timeline.jsonl" >"$TMP/outside.json"
+python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+mem = d['projection']['limit_bytes']  # the cgroup's memory.max, else MemTotal
+rss = d['signals']['rss']['level_bytes']
+heap = d['rate_bytes_per_s']; t = d['projection']['time_to_limit_s']
+want = (mem - rss) / (40 * 2**20 / 29.9)
+assert abs(heap - 20 * 2**20 / 29.9) < 0.1 * heap, heap
+assert abs(t - want) < 0.1 * want, (t, want)
+" "$TMP/outside.json" && grep -q "(at rss's " "$TMP/outside.out" \
+  || { echo "FAIL projection at RSS's rate"; cat "$TMP/outside.out" "$TMP/outside.json"; fail=1; }
+echo "ok projection at RSS's rate when RSS outgrows the heap"
+
 # Bad input: one line on stderr, exit 1 (missing, malformed) or 2 (usage).
 "$ARENALAB" classify "$TMP/nope" 2>"$TMP/e1"; rc=$?
 [[ $rc -eq 1 && $(wc -l <"$TMP/e1") -eq 1 ]] || { echo "FAIL missing: exit $rc"; cat "$TMP/e1"; fail=1; }

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Writes a synthetic timeline.jsonl (contract format) for the classify CLI test:
 #   make_timeline.py KIND OUT   KIND = leak | plateau | retention | stable | short | nonheap
+#                                      | outside (a heap leak, RSS growing twice as fast)
 import json, math, random, sys
 
 kind, out = sys.argv[1], sys.argv[2]
@@ -26,6 +27,9 @@ with open(out, "w") as f:
         elif kind == "retention":
             live += 40 * mib * (min(1.0, u / 0.2) - min(1.0, max(0.0, (u - 0.3) / 0.05)))
             rss += 40 * mib * min(1.0, u / 0.2)
+        elif kind == "outside":
+            live += 20 * mib * u
+            rss += 40 * mib * u
         elif kind == "nonheap":
             rss += 40 * mib * u
             mm += 40 * mib * u
