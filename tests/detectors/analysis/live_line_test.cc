@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,73 @@ std::string show(const Replayed& r) {
     s += t + l.shown + "\n";
   }
   return s;
+}
+
+// A leak classification whose deciding signal (live_bytes) grew on stretch t: its knee (slope
+// before and after) and its onset beneath a sawtooth, when given.
+Classification leak_on(double rate, std::optional<Knee> knee = std::nullopt,
+                       std::optional<double> onset_ms = std::nullopt) {
+  Classification c;
+  c.verdict = Verdict::kLeak;
+  c.confidence = 1;
+  c.rate = rate;
+  c.held_signal = "live_bytes";
+  SignalEvidence e;
+  e.signal = "live_bytes";
+  e.v.verdict = Verdict::kLeak;
+  e.v.rate = rate;
+  e.v.whole.onset_ms = onset_ms;
+  if (knee) {
+    e.v.knee = *knee;
+    e.v.tail = Trend{};
+    e.v.tail->t0_ms = knee->t_ms;
+  }
+  c.evidence.push_back(e);
+  return c;
+}
+
+Knee knee_at(double t_ms, double before, double after) {
+  Knee k;
+  k.found = true;
+  k.t_ms = t_ms;
+  k.slope_before = before;
+  k.slope_after = after;
+  return k;
+}
+
+TEST(LiveLine, TheGrowthStartsAtItsOnsetOrWhereItSpedUp) {
+  constexpr double kMiB = 1 << 20;
+  EXPECT_EQ(growth_start_ms(leak_on(kMiB)), 0);  // a rise since the start
+  // A start-up, then a slower rise: the series never stopped rising.
+  EXPECT_EQ(growth_start_ms(leak_on(kMiB, knee_at(4000, 8 * kMiB, kMiB))), 0);
+  // Flat, then rising from 5 s: the growth began there.
+  EXPECT_EQ(growth_start_ms(leak_on(kMiB, knee_at(5000, 0, kMiB))), 5000);
+  EXPECT_EQ(growth_start_ms(leak_on(kMiB, std::nullopt, 7000.0)), 7000);
+  Classification bounded;
+  bounded.verdict = Verdict::kBounded;
+  EXPECT_EQ(growth_start_ms(bounded), 0);
+}
+
+TEST(LiveLine, AGrowthIsClaimedOnceItHasLasted12sAndThenKept) {
+  constexpr double kMiB = 1 << 20;
+  LiveVerdict live;
+  EXPECT_EQ(live.show(leak_on(kMiB), 3000, 250),
+            "growing 1.0 MiB/s for 3 s (a leak, or a warm-up longer than 3 s)");
+  EXPECT_FALSE(live.claims_growth());
+  EXPECT_TRUE(live.show(leak_on(kMiB), 9000, 250).starts_with("growing 1.0 MiB/s for 9 s"));
+  EXPECT_EQ(live.show(leak_on(kMiB), 12000, 250), "leak (1.00)");  // settled since 3 s
+  EXPECT_TRUE(live.claims_growth());
+  // A knee found later beneath the leak (its growth now from 10 s) does not withdraw it.
+  EXPECT_EQ(live.show(leak_on(kMiB, knee_at(10000, 0, kMiB)), 15000, 250), "leak (1.00)");
+  // Another verdict ends the claim; a leak after it starts over, on its own growth.
+  EXPECT_EQ(live.show(Classification{}, 18000, 250), "unresolved (settling: unresolved)");
+  EXPECT_TRUE(live.show(leak_on(kMiB, knee_at(10000, 0, kMiB)), 21000, 250)
+                  .starts_with("growing 1.0 MiB/s for 11 s"));
+  EXPECT_EQ(live.show(leak_on(kMiB, knee_at(10000, 0, kMiB)), 24000, 250), "leak (1.00)");
+  // A growth long enough but not yet settled waits for the settle.
+  LiveVerdict late;
+  EXPECT_EQ(late.show(leak_on(kMiB), 30000, 250), "unresolved (settling: leak)");
+  EXPECT_EQ(late.show(leak_on(kMiB), 33000, 250), "leak (1.00)");
 }
 
 TEST(LiveLine, NoLeakClaimedForProgramsThatDoNotLeak) {
