@@ -48,6 +48,16 @@ double growth_start_ms(const Classification& c) {
   return 0;
 }
 
+double growth_span_ms(const Classification& c, double elapsed_ms) {
+  if (!is_growth(c.verdict)) return 0;
+  const SeriesVerdict* v = deciding(c);
+  const double start = growth_start_ms(c);
+  // Since the series' start: the line's whole age. Else on the timeline's own clock, from the
+  // start to the last sample (under --pid that clock is the target's age, the line's the attach).
+  if (!v || start <= 0) return elapsed_ms;
+  return std::max(0.0, v->whole.t1_ms - start);
+}
+
 std::string LiveVerdict::show(const Classification& c, double elapsed_ms, double slack_ms) {
   if (last_ != c.verdict) since_ms_ = elapsed_ms;
   const bool settled = last_ == c.verdict && elapsed_ms - since_ms_ >= kSettleMs - slack_ms;
@@ -58,7 +68,7 @@ std::string LiveVerdict::show(const Classification& c, double elapsed_ms, double
   std::snprintf(conf, sizeof conf, "%.2f", c.confidence);
   const std::string name(verdict_name(c.verdict));
   if (is_growth(c.verdict) && !kept) {
-    const double span = std::max(0.0, elapsed_ms - growth_start_ms(c));
+    const double span = growth_span_ms(c, elapsed_ms);
     if (span < warmup_ms_ - slack_ms) {
       const std::string n = seconds(span);
       return "growing " + (c.rate > 0 ? format_bytes(c.rate) + "/s " : std::string()) + "for " + n +

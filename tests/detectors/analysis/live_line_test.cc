@@ -85,9 +85,9 @@ std::string show(const Replayed& r) {
   return s;
 }
 
-// A leak classification whose deciding signal (live_bytes) grew on stretch t: its knee (slope
-// before and after) and its onset beneath a sawtooth, when given.
-Classification leak_on(double rate, std::optional<Knee> knee = std::nullopt,
+// A leak classification whose deciding signal (live_bytes) was last sampled at t1_ms: its knee
+// (slope before and after) and its onset beneath a sawtooth, when given.
+Classification leak_on(double rate, double t1_ms = 0, std::optional<Knee> knee = std::nullopt,
                        std::optional<double> onset_ms = std::nullopt) {
   Classification c;
   c.verdict = Verdict::kLeak;
@@ -98,6 +98,7 @@ Classification leak_on(double rate, std::optional<Knee> knee = std::nullopt,
   e.signal = "live_bytes";
   e.v.verdict = Verdict::kLeak;
   e.v.rate = rate;
+  e.v.whole.t1_ms = t1_ms;
   e.v.whole.onset_ms = onset_ms;
   if (knee) {
     e.v.knee = *knee;
@@ -121,13 +122,19 @@ TEST(LiveLine, TheGrowthStartsAtItsOnsetOrWhereItSpedUp) {
   constexpr double kMiB = 1 << 20;
   EXPECT_EQ(growth_start_ms(leak_on(kMiB)), 0);  // a rise since the start
   // A start-up, then a slower rise: the series never stopped rising.
-  EXPECT_EQ(growth_start_ms(leak_on(kMiB, knee_at(4000, 8 * kMiB, kMiB))), 0);
+  EXPECT_EQ(growth_start_ms(leak_on(kMiB, 9000, knee_at(4000, 8 * kMiB, kMiB))), 0);
   // Flat, then rising from 5 s: the growth began there.
-  EXPECT_EQ(growth_start_ms(leak_on(kMiB, knee_at(5000, 0, kMiB))), 5000);
-  EXPECT_EQ(growth_start_ms(leak_on(kMiB, std::nullopt, 7000.0)), 7000);
+  EXPECT_EQ(growth_start_ms(leak_on(kMiB, 9000, knee_at(5000, 0, kMiB))), 5000);
+  EXPECT_EQ(growth_start_ms(leak_on(kMiB, 9000, std::nullopt, 7000.0)), 7000);
   Classification bounded;
   bounded.verdict = Verdict::kBounded;
   EXPECT_EQ(growth_start_ms(bounded), 0);
+  // How long it has lasted: the line's age from the start; from a later start, on the
+  // timeline's own clock to the last sample (under --pid the two clocks differ).
+  EXPECT_EQ(growth_span_ms(leak_on(kMiB, 9000), 9000), 9000);
+  EXPECT_EQ(growth_span_ms(leak_on(kMiB, 9000, knee_at(5000, 0, kMiB)), 9000), 4000);
+  EXPECT_EQ(growth_span_ms(leak_on(kMiB, 12000, knee_at(5000, 0, kMiB)), 9000), 7000);
+  EXPECT_EQ(growth_span_ms(bounded, 9000), 0);
 }
 
 TEST(LiveLine, AGrowthIsClaimedOnceItHasLasted12sAndThenKept) {
@@ -140,12 +147,12 @@ TEST(LiveLine, AGrowthIsClaimedOnceItHasLasted12sAndThenKept) {
   EXPECT_EQ(live.show(leak_on(kMiB), 12000, 250), "leak (1.00)");  // settled since 3 s
   EXPECT_TRUE(live.claims_growth());
   // A knee found later beneath the leak (its growth now from 10 s) does not withdraw it.
-  EXPECT_EQ(live.show(leak_on(kMiB, knee_at(10000, 0, kMiB)), 15000, 250), "leak (1.00)");
+  EXPECT_EQ(live.show(leak_on(kMiB, 15000, knee_at(10000, 0, kMiB)), 15000, 250), "leak (1.00)");
   // Another verdict ends the claim; a leak after it starts over, on its own growth.
   EXPECT_EQ(live.show(Classification{}, 18000, 250), "unresolved (settling: unresolved)");
-  EXPECT_TRUE(live.show(leak_on(kMiB, knee_at(10000, 0, kMiB)), 21000, 250)
+  EXPECT_TRUE(live.show(leak_on(kMiB, 21000, knee_at(10000, 0, kMiB)), 21000, 250)
                   .starts_with("growing 1.0 MiB/s for 11 s"));
-  EXPECT_EQ(live.show(leak_on(kMiB, knee_at(10000, 0, kMiB)), 24000, 250), "leak (1.00)");
+  EXPECT_EQ(live.show(leak_on(kMiB, 24000, knee_at(10000, 0, kMiB)), 24000, 250), "leak (1.00)");
   // A growth long enough but not yet settled waits for the settle.
   LiveVerdict late;
   EXPECT_EQ(late.show(leak_on(kMiB), 30000, 250), "unresolved (settling: leak)");

@@ -118,9 +118,6 @@ Result<std::vector<LiveLine>> replay_live(const std::string& path, double every_
   std::optional<timeline::Sample> last;
   LiveVerdict live(warmup_ms);
   double next = every_ms;
-  auto is_growth_verdict = [](Verdict v) {
-    return v == Verdict::kLeak || v == Verdict::kNonHeapGrowth;
-  };
   auto line = [&](double t_ms) {
     Signals sig = thin.signals();
     add_context(sig, header, last, std::nullopt);
@@ -128,7 +125,7 @@ Result<std::vector<LiveLine>> replay_live(const std::string& path, double every_
     LiveLine l;
     l.t_ms = t_ms;
     l.verdict = c.verdict;
-    l.growth_span_ms = is_growth_verdict(c.verdict) ? t_ms - growth_start_ms(c) : 0;
+    l.growth_span_ms = growth_span_ms(c, t_ms);
     l.shown = live.show(c, t_ms, 250);
     l.claims_growth = live.claims_growth();
     l.reason = c.reason;

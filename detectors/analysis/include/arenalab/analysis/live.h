@@ -12,11 +12,15 @@
 namespace arenalab::analysis {
 
 // Where the growth a growth verdict (leak, non-heap-growth) rests on began, on the timeline's
-// clock (ms since the target's start under watch, since the attach under --pid): the onset of
-// its deciding signal's drift, or the knee where its rise sped up (a late onset, a step); else
-// 0, the series' start - a knee where the rise slowed (a start-up, then a slower rise) keeps
-// the growth going since the start. 0 for any other verdict.
+// clock: the onset of its deciding signal's drift, or the knee where its rise sped up (a late
+// onset, a step); else 0, the series' start - a knee where the rise slowed (a start-up, then a
+// slower rise) keeps the growth going since the start. 0 for any other verdict.
 double growth_start_ms(const Classification& c);
+
+// How long that growth has lasted at the line's age elapsed_ms (the target's age under watch,
+// the time since the attach under --pid): elapsed_ms when it began with the series, else from
+// growth_start_ms to the deciding signal's last sample. 0 for any other verdict.
+double growth_span_ms(const Classification& c, double elapsed_ms);
 
 // The live line's verdict with hysteresis. Any verdict is shown once every live classification
 // over the last kSettleMs agreed on it (at least two), "unresolved (settling: X)" until then.

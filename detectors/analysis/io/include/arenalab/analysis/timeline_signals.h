@@ -71,7 +71,7 @@ class LiveSignals {
 struct LiveLine {
   double t_ms = 0;
   Verdict verdict = Verdict::kUnresolved;  // the classification's
-  double growth_span_ms = 0;   // a growth verdict: the line's age less growth_start_ms, else 0
+  double growth_span_ms = 0;   // growth_span_ms of that classification at the line's age
   std::string shown;           // what the line says
   std::string reason;          // the classification's
   bool claims_growth = false;  // the line shows leak or non-heap-growth outright
