@@ -12,6 +12,7 @@
 #include <string>
 
 #include "arenalab/analysis/analysis.h"
+#include "arenalab/analysis/live.h"
 #include "arenalab/core/live_pace.h"
 #include "arenalab/core/sizes.h"
 #include "arenalab/formats/verdict.h"
@@ -116,25 +117,9 @@ inline void add_projection(verdict_file::Verdict& v, const analysis::Classificat
     v.projection = verdict_file::Projection{p->limit->bytes, p->limit->source, *p->time_to_limit_s};
 }
 
-// The live line's verdict with hysteresis: shown once every live classification over the last
-// kSettleMs agreed on it (at least two), "unresolved (settling: X)" until then, so the line does
-// not claim a leak it withdraws at the next line (a cache still warming read as a leak).
-class LiveVerdict {
- public:
-  static constexpr double kSettleMs = 3000;
-  // elapsed_ms: the target's age now; slack_ms: how late a tick may come (half a tick).
-  std::string show(const analysis::Classification& c, double elapsed_ms, double slack_ms) {
-    if (last_ != c.verdict) since_ms_ = elapsed_ms;
-    const bool settled = last_ == c.verdict && elapsed_ms - since_ms_ >= kSettleMs - slack_ms;
-    last_ = c.verdict;
-    return settled ? fmt::format("{} ({:.2f})", analysis::verdict_name(c.verdict), c.confidence)
-                   : fmt::format("unresolved (settling: {})", analysis::verdict_name(c.verdict));
-  }
-
- private:
-  std::optional<analysis::Verdict> last_;
-  double since_ms_ = 0;  // when the live verdict last changed
-};
+// The live line's verdict (analysis/live.h): settled, and a growth claimed only once it has
+// outlasted the warm-ups the line waits out.
+using analysis::LiveVerdict;
 
 inline std::string human_verdict(const analysis::Classification& c, const analysis::Options& o) {
   // Retention names its kind in the headline (issue 19 class 7): purgeable | fragmentation.

@@ -2,7 +2,8 @@
 // arenalab watch [run options] [--json FILE|-] [--fail-on leak|growth] [--limit SIZE] -- CMD:
 // runs CMD under the interposer (count mode by default), prints a live line on stderr every few
 // seconds (elapsed, RSS, live bytes, current verdict - shown once the live classifications have
-// agreed on it for 3 s, "unresolved" until then: LiveVerdict), then classifies the whole
+// agreed on it for 3 s, "unresolved" until then, and a growth only once it has lasted 12 s,
+// "growing" until then: analysis/live.h), then classifies the whole
 // timeline, writes <out>/verdict.json and prints the verdict with its evidence (or the JSON to
 // FILE; "-" for stdout, which the target shares: chosen explicitly, never by default).
 // Exit: ended by the signal arenalab got, if one stopped it; else 3 leak or non-heap-growth

@@ -5,6 +5,10 @@
 // median and worst seconds of data until the verdict is right and stays right to the horizon.
 // --smoke: 2 series per class, 40 s horizon. --series N, --horizon S override. --recorded DIR
 // does the same on the recorded corpus (LABEL__NAME__ALLOCATOR.jsonl.zst, read through zstd).
+// --live [--every S] [--warmup S] FILE...: watch's live line replayed on saved timelines
+// (timeline.jsonl, decompressed): one row per line, FILE, age (s), the classification's verdict,
+// the growth span it rests on (s), what the line shows, the classification's reason (--warmup 0:
+// the line before the warm-up rule, a growth claimed once settled).
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +24,8 @@
 #include <vector>
 
 #include "arenalab/analysis/analysis.h"
+#include "arenalab/analysis/live.h"
+#include "arenalab/analysis/timeline_signals.h"
 #include "arenalab/analysis/verdict_json.h"
 #include "arenalab/formats/timeline.h"
 
@@ -251,12 +257,47 @@ int recorded(const std::string& dir, double step) {
   return 0;
 }
 
+// The live line replayed on each file: one tab-separated row per line.
+int live(const std::vector<std::string>& files, double every_s, double warmup_s) {
+  int bad = 0;
+  for (const auto& f : files) {
+    auto lines = arenalab::analysis::replay_live(f, every_s * 1000, {}, warmup_s * 1000);
+    if (!lines) {
+      std::fprintf(stderr, "bm_verdict: %s: %s\n", f.c_str(), lines.error().message.c_str());
+      bad = 1;
+      continue;
+    }
+    for (const auto& l : *lines)
+      std::printf("%s\t%.1f\t%s\t%.1f\t%s\t%s\n", f.c_str(), l.t_ms / 1000,
+                  std::string(verdict_name(l.verdict)).c_str(), l.growth_span_ms / 1000,
+                  l.shown.c_str(), l.reason.c_str());
+  }
+  return bad;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int series = 10;
   double horizon = 60, step = 0.5;
   std::string recorded_dir;
+  if (argc > 1 && !std::strcmp(argv[1], "--live")) {
+    double every = 3, warmup = arenalab::analysis::LiveVerdict::kWarmupMs / 1000;
+    std::vector<std::string> files;
+    for (int i = 2; i < argc; ++i) {
+      if (!std::strcmp(argv[i], "--every") && i + 1 < argc)
+        every = std::atof(argv[++i]);
+      else if (!std::strcmp(argv[i], "--warmup") && i + 1 < argc)
+        warmup = std::atof(argv[++i]);
+      else
+        files.emplace_back(argv[i]);
+    }
+    if (files.empty() || !(every > 0) || !(warmup >= 0)) {
+      std::fprintf(stderr, "usage: bm_verdict --live [--every S] [--warmup S] FILE...\n");
+      return 2;
+    }
+    return live(files, every, warmup);
+  }
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--smoke")) {
       series = 2, horizon = 40;

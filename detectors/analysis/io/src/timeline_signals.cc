@@ -109,4 +109,39 @@ Signals LiveSignals::signals() const {
   return sig;
 }
 
+Result<std::vector<LiveLine>> replay_live(const std::string& path, double every_ms,
+                                          const Options& o, double warmup_ms,
+                                          std::size_t max_rows) {
+  std::vector<LiveLine> out;
+  SignalThinner thin(max_rows);
+  timeline::Header header;
+  std::optional<timeline::Sample> last;
+  LiveVerdict live(warmup_ms);
+  double next = every_ms;
+  auto line = [&](double t_ms) {
+    Signals sig = thin.signals();
+    add_context(sig, header, last, std::nullopt);
+    const Classification c = classify(sig, o);
+    LiveLine l;
+    l.t_ms = t_ms;
+    l.verdict = c.verdict;
+    l.growth_span_ms = growth_span_ms(c, t_ms);
+    l.shown = live.show(c, t_ms, 250);
+    l.claims_growth = live.claims_growth();
+    l.reason = c.reason;
+    out.push_back(std::move(l));
+  };
+  auto cut = timeline::scan_timeline(
+      path, [&](timeline::Header&& h) { header = std::move(h); },
+      [&](timeline::Sample&& s) {
+        if (s.after_purge) return;  // written at exit: the final verdict reads it
+        for (; s.t_ms > next; next += every_ms)
+          if (last) line(next);
+        thin.add(signal_row(s));
+        last = std::move(s);
+      });
+  if (!cut) return cut.error();
+  return out;
+}
+
 }  // namespace arenalab::analysis

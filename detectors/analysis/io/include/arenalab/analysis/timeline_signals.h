@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "arenalab/analysis/analysis.h"
+#include "arenalab/analysis/live.h"
 #include "arenalab/analysis/thin.h"
 #include "arenalab/core/result.h"
 #include "arenalab/formats/timeline.h"
@@ -61,5 +63,22 @@ class LiveSignals {
   SignalThinner thin_;
   std::optional<timeline::Sample> last_;
 };
+
+// The live line replayed on a saved timeline (bm_verdict --live, the live-line test): the
+// samples go in order into a thinner of LiveSignals' size; at every every_ms of the samples' own
+// time the rows so far are classified and shown through LiveVerdict, as watch's line would show
+// them at that age (its slack: half of watch's 500 ms tick).
+struct LiveLine {
+  double t_ms = 0;
+  Verdict verdict = Verdict::kUnresolved;  // the classification's
+  double growth_span_ms = 0;   // growth_span_ms of that classification at the line's age
+  std::string shown;           // what the line says
+  std::string reason;          // the classification's
+  bool claims_growth = false;  // the line shows leak or non-heap-growth outright
+};
+Result<std::vector<LiveLine>> replay_live(const std::string& path, double every_ms,
+                                          const Options& o = {},
+                                          double warmup_ms = LiveVerdict::kWarmupMs,
+                                          std::size_t max_rows = LiveSignals::kDefaultMaxRows);
 
 }  // namespace arenalab::analysis
