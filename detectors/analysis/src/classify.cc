@@ -2795,11 +2795,18 @@ class Shapes {
   // when free, tau in 32 steps from span/100 to 3 span), then a pattern search on both (Hooke &
   // Jeeves 1961, J. ACM 8:212-229) so that a start between two blocks or a time constant between
   // two steps leaves no misfit for a line to absorb.
+  // hyperbolic: A - B / (1 + (t - ts)/tau) in place of the exponential (a slower approach: its
+  // headroom falls like 1/t, as the running maximum of draws from a bounded, heavy-tailed size
+  // does - README "An approach slower than an exponential"). Never with a line here.
   struct Approach {
     double sse = std::numeric_limits<double>::infinity();
     double a = 0, b = 0, r = 0, ts = 0, tau = 1;
+    double c = 0;  // curved: the coefficient of ((t - t0) / span)^2
   };
-  Approach approach(bool with_line, bool free_start) const {
+  Approach approach(bool with_line, bool free_start, bool hyperbolic = false,
+                    bool curved = false) const {
+    hyperbolic_ = hyperbolic;
+    curved_ = curved && with_line;
     Approach best;
     const double w = span(), x0 = x_.front();
     const std::size_t starts = free_start ? x_.size() / 2 + 1 : 1;
@@ -2822,9 +2829,10 @@ class Shapes {
       }
       if (!moved) dts /= 2, f = std::sqrt(f);
     }
-    double beta[3] = {};
+    double beta[4] = {};
     fit(best.ts, best.tau, with_line, beta);
     best.a = beta[0], best.b = beta[1], best.r = with_line ? beta[2] : 0;
+    best.c = curved_ ? beta[3] : 0;
     return best;
   }
 
@@ -2832,20 +2840,33 @@ class Shapes {
   const std::vector<double>& y() const { return y_; }
 
  private:
-  // beta: room for 3 coefficients, written when the fit is an approach (b > 0).
+  // beta: room for 4 coefficients, written when the fit is an approach (b > 0).
   double fit(double ts, double tau, bool with_line, double* beta) const {
-    for (std::size_t j = 0; j < x_.size(); ++j) e_[j] = -std::exp(-std::max(0.0, x_[j] - ts) / tau);
-    double bt[3] = {};
+    for (std::size_t j = 0; j < x_.size(); ++j) {
+      const double u = std::max(0.0, x_[j] - ts) / tau;
+      e_[j] = hyperbolic_ ? -1 / (1 + u) : -std::exp(-u);
+    }
+    double bt[4] = {};
+    const double x0 = x_.front(), w = std::max(span(), 1e-9);
     const double sse = lsq(
-        with_line ? 3 : 2, y_,
-        [&](std::size_t j, double* c) { c[0] = 1, c[1] = e_[j], c[2] = x_[j]; }, bt);
+        curved_     ? 4
+        : with_line ? 3
+                    : 2,
+        y_,
+        [&](std::size_t j, double* c) {
+          const double u = (x_[j] - x0) / w;
+          c[0] = 1, c[1] = e_[j], c[2] = x_[j], c[3] = u * u;
+        },
+        bt);
     if (!std::isfinite(sse) || bt[1] <= 0) return std::numeric_limits<double>::infinity();
-    if (beta) std::copy(bt, bt + 3, beta);
+    if (beta) std::copy(bt, bt + 4, beta);
     return sse;
   }
 
   std::vector<double> x_, y_;
-  mutable std::vector<double> e_;  // fit's exponential column, reused
+  mutable std::vector<double> e_;    // fit's exponential (or hyperbolic) column, reused
+  mutable bool hyperbolic_ = false;  // the column approach() is fitting
+  mutable bool curved_ = false;      // approach() fits a curvature term as well
   double n_, floor_;
 };
 
@@ -2886,6 +2907,11 @@ struct WindowFits {
   const Shapes::Approach& with_line(const Shapes& sh) {
     if (!apl) apl = sh.approach(true, true);
     return *apl;
+  }
+  std::optional<Shapes::Approach> hyp;
+  const Shapes::Approach& hyperbolic(const Shapes& sh) {
+    if (!hyp) hyp = sh.approach(false, true, true);
+    return *hyp;
   }
 };
 
@@ -2993,6 +3019,47 @@ void weigh_persistence_left(const Prepared& p, const Options& o, const Clean& r,
   p.noise_phi = q.noise_phi;
 }
 
+// curvature_test's answer (README "An approach slower than an exponential").
+struct CurveTest {
+  double c = 0, p = 1;
+  bool made = false;
+  bool slows(double alpha) const { return made && c < 0 && p < alpha; }
+};
+CurveTest curvature_test(const Prepared& p, const Shapes& sh, const Shapes::Approach& apl);
+
+// A rise slower to level off than an exponential approach (README "An approach slower than an
+// exponential"): the drift beneath the exponential approach (apl) slows - its curvature is
+// significant at alpha under the blocks' persistence (curvature_test) - and an approach slower
+// than an exponential, A - B / (1 + (t - ts) / tau), bounded by A and without a drift, explains
+// the window as well: the approach plus a drift does not beat it by more than a tie (kBicTie), by
+// the criterion with n / inflate effective blocks (inflate 1: every block counted). Either alone
+// is not enough: a drift that slows is still growth unless a bounded shape accounts for it, and
+// the slower approach alone, with its 4 parameters, follows many a warm-up plus a line as well.
+// Returns the curvature test when both hold.
+std::optional<CurveTest> slower_approach(const Prepared& p, const Options& o, const Shapes& sh,
+                                         const Shapes::Approach& apl, WindowFits& fits,
+                                         double inflate) {
+  const auto& hy = fits.hyperbolic(sh);
+  if (!std::isfinite(hy.sse) || !std::isfinite(apl.sse)) return std::nullopt;
+  const double n = static_cast<double>(sh.x().size());
+  auto adj = [&](double bic, double k) {
+    return (bic - k * std::log(n)) / inflate + k * std::log(n / inflate);
+  };
+  if (adj(sh.bic(apl.sse, 5), 5) + kBicTie < adj(sh.bic(hy.sse, 4), 4)) return std::nullopt;
+  const auto cv = curvature_test(p, sh, apl);
+  if (!cv.slows(o.alpha)) return std::nullopt;
+  return cv;
+}
+
+// The reason of a rise slower to level off than an exponential approach.
+std::string slower_reason(const Shapes::Approach& hy, const CurveTest& cv) {
+  return "rising ever slower: the drift beneath an exponential approach slows (its curvature p "
+         "= " +
+         fmt_p(cv.p) + ") and an approach slower than an exponential (A - B / (1 + t / tau), " +
+         "bound " + fmt_bytes(hy.a) + ", tau " + fmt_num(hy.tau, 1) +
+         " s) fits as well: a leak or an approach not done cannot be told yet";
+}
+
 // Step 6: a leak under a warm-up (README "Per series", step 8). A rise left unresolved because
 // it slows - a tail after a knee whose latest half keeps under half its rate, or a window whose
 // latest stretch slows - is what a warm-up with a leak beneath looks like as much as what a
@@ -3020,6 +3087,12 @@ void check_warmup_leak(const Prepared& p, const Options& o, SeriesVerdict& out, 
   if ((sh.span() - apl.ts) / apl.tau < o.saturation_time_constants) return;
   const auto& ap = fits.approach(sh);
   if (std::isfinite(ap.sse) && bic_apl + kBicTie >= sh.bic(ap.sse, 4)) return;
+  // A rise slower to level off than an exponential is no leak (slower_approach).
+  if (const auto cv = slower_approach(p, o, sh, apl, fits, 1)) {
+    out.reason = slower_reason(*fits.hyp, *cv);
+    out.confidence = 0.5;
+    return;
+  }
   const double done_s = apl.ts + o.saturation_time_constants * apl.tau;
   const Clean r = left_by_approach(p, apl, b.t.front(), done_s);
   if (r.t.size() < 2 || r.t.back() - r.t.front() < o.min_tail_fraction * out.duration_ms) return;
@@ -3060,6 +3133,21 @@ std::vector<double> onset_column(const std::vector<double>& x, double onset) {
 // the residuals' own lag-1 autocorrelation and what the whole window's noise persistence
 // (noise_phi) gives block medians of m samples (weigh_persistence's rho_1). With an onset (s from
 // the first block), the drift is r max(0, t - onset): one parameter more (check_late_drift).
+// The whole window's persistence (noise_phi), as the lag-1 correlation of the medians of n
+// blocks of m samples each.
+double block_rho_phi(const Prepared& p, std::size_t n) {
+  double rho_phi = 0;
+  if (!p.noise_phi) p.noise_phi = noise_phi(p.raw);
+  const double phi = *p.noise_phi;
+  if (phi > 0 && phi < kPhiStraight) {
+    const double m = static_cast<double>(p.c.t.size()) / static_cast<double>(n);
+    double den = m;
+    for (int j = 1; j < static_cast<int>(m); ++j) den += 2 * (m - j) * std::pow(phi, j);
+    rho_phi = phi * std::pow(1 - std::pow(phi, m), 2) / (std::pow(1 - phi, 2) * den);
+  }
+  return rho_phi;
+}
+
 struct DriftTest {
   double r = 0, lo = 0, hi = 0, p = 1;  // bytes/s; two-sided p
   double rho = 0;
@@ -3116,16 +3204,7 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
   double num = 0;
   for (std::size_t i = 1; i < n; ++i) num += res[i] * res[i - 1];
   const double rho_res = sse > 0 ? num / sse : 0;
-  // The whole window's persistence, as the lag-1 correlation of block medians of m samples.
-  double rho_phi = 0;
-  if (!p.noise_phi) p.noise_phi = noise_phi(p.raw);
-  const double phi = *p.noise_phi;
-  if (phi > 0 && phi < kPhiStraight) {
-    const double m = static_cast<double>(p.c.t.size()) / static_cast<double>(n);
-    double den = m;
-    for (int j = 1; j < static_cast<int>(m); ++j) den += 2 * (m - j) * std::pow(phi, j);
-    rho_phi = phi * std::pow(1 - std::pow(phi, m), 2) / (std::pow(1 - phi, 2) * den);
-  }
+  const double rho_phi = block_rho_phi(p, n);
   DriftTest d;
   // Lack of fit: the candidates judge the drift only where they follow the series. The noise's
   // scale from the raw samples' successive differences (their median absolute deviation x
@@ -3135,6 +3214,7 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
   // left is shape the candidates miss (a ramp's corner, a smoothstep's S), not noise, and
   // neither a drift nor its absence is read from it.
   {
+    const double phi = *p.noise_phi;
     std::vector<double> dv;
     for (std::size_t i = 1; i < p.raw.v.size(); ++i) dv.push_back(p.raw.v[i] - p.raw.v[i - 1]);
     const double md = median(dv);
@@ -3176,6 +3256,45 @@ std::optional<DriftTest> drift_test(const Prepared& p, const Shapes& sh,
   d.lo = d.r - half;
   d.hi = d.r + half;
   return d;
+}
+
+// Does the drift keep its rate? (README "An approach slower than an exponential"). A leak adds at a
+// constant rate; an approach slower than an exponential (a ratchet whose headroom falls like 1/t, a
+// cache over a long-tailed key space) leaves, beneath the exponential approach fitted to it, a
+// drift that slows. The approach plus a drift (apl) is nested in the same model plus a curvature
+// term c ((t - t0) / span)^2, the start and time constant profiled in both; the curvature's t is
+// sqrt(F) of the extra sum of squares (Seber & Wild 1989, ch. 5) with the variance inflated by
+// (1 + rho) / (1 - rho) and the degrees of freedom cut to n (1 - rho) / (1 + rho) - 6 (AR(1)
+// errors, Santer et al. 2000), rho as in drift_test. Two-sided p, as drift_test's.
+CurveTest curvature_test(const Prepared& p, const Shapes& sh, const Shapes::Approach& apl) {
+  CurveTest out;
+  const std::size_t n = sh.x().size();
+  if (n < 12 || !std::isfinite(apl.sse)) return out;
+  const auto q = sh.approach(true, true, false, true);
+  if (!std::isfinite(q.sse) || !(q.sse > 0)) return out;
+  const auto& x = sh.x();
+  const auto& y = sh.y();
+  const double w = std::max(sh.span(), 1e-9);
+  double num = 0, den = 0, prev = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double u = (x[i] - x.front()) / w;
+    const double res = y[i] - (q.a - q.b * std::exp(-std::max(0.0, x[i] - q.ts) / q.tau) +
+                               q.r * x[i] + q.c * u * u);
+    if (i > 0) num += res * prev;
+    den += res * res;
+    prev = res;
+  }
+  const double rho =
+      std::clamp(std::max(den > 0 ? num / den : 0.0, block_rho_phi(p, n)), 0.0, 0.95);
+  const double inflate = (1 + rho) / (1 - rho);
+  const double df = static_cast<double>(n) / inflate - 6;
+  if (df < 2) return out;
+  const double f =
+      std::max(0.0, apl.sse - q.sse) / (q.sse / (static_cast<double>(n) - 6)) / inflate;
+  out.made = true;
+  out.c = q.c;
+  out.p = f > 0 ? student_p(std::sqrt(f), df) : 1.0;
+  return out;
 }
 
 // The drift beneath an approach on every sample, its size held over the noise's persistence
@@ -3585,6 +3704,7 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   // the check compares the residual with white noise, and a wander fails it as a shape would.)
   if (d && (!d->fits || !d->made) && tail_shows && out.verdict != Verdict::kLeak && p.noise_phi &&
       *p.noise_phi < kPhiStraight) {
+    if (slower_approach(p, o, sh, apl, fits, d->inflate)) return;
     if (const auto t = rise_where_done(p, o, out, apl, b.t.front())) {
       out.asymptote.reset();
       call_leak(out, *t,
@@ -3645,6 +3765,7 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
   }
   if ((drift || drift_base) && best && tail_shows) {
     if (out.verdict == Verdict::kLeak) return;
+    if (slower_approach(p, o, sh, apl, fits, dd.inflate)) return;
     const Trend t = drift_trend(p, b.t.front(), dd, dd.p, growth_pct);
     const double base = drift_reference(p, apl, b.t.front());
     out.asymptote.reset();
