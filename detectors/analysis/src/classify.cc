@@ -2393,6 +2393,28 @@ bool judged_without_rise(const Prepared& p, const Options& o, SeriesVerdict& out
   return true;
 }
 
+// "Levelled off" must exclude a leak (README "Levelled off must exclude a leak"): the
+// equivalence question stable asks (Schuirmann 1987), asked of the stretch after a slowing
+// knee, with stable's line: a rate adding min_drift_pct of the stretch's level over the stretch
+// (min_growth_pct on an oscillating series). The data exclude such a leak when the upper end of
+// the rate's interval lies below the line. The stretch after a knee may still hold the end of an
+// approach to the bound (a saturation that slows but has not stopped): a positive slope that is
+// no leak. So the plain Sen interval decides first; when it reaches the line, the drift beside
+// an exponential approach from the knee (the approach a nuisance term: flat until the knee,
+// then A - B exp(-(t - knee)/tau) + r t, fitted to the stretch's block medians; drift_test's
+// interval, with the residuals' persistence and the extra sum of squares against the approach
+// alone) must lie below it instead (not on an oscillating series: the shapes have no periodic
+// term). Returns the rate that could not be excluded and the line, or nullopt when a leak is
+// excluded; *via_approach is set to the drift's upper end when the approach's drift excluded it.
+struct NotExcluded {
+  double hi = 0;          // the upper end that reaches the line, bytes/s
+  double line = 0;        // the line, bytes/s
+  bool approach = false;  // the drift beside an approach was tested (its hi is reported)
+};
+std::optional<NotExcluded> leak_not_excluded(const Prepared& p, const Options& o, const Knee& k,
+                                             const Trend& tl, double tail_ref,
+                                             std::optional<double>* via_approach);
+
 // Step 2: after a knee. Returns the verdict on the part before a final release, when the
 // series ends in one; else decides `out` (or leaves its reason empty for step 3).
 std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& o,
@@ -2532,17 +2554,31 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
       // Left to the whole window and the troughs (check_troughs): below.
       return std::nullopt;
     } else if (out.knee.tail_fraction >= o.min_tail_fraction && out.tail) {
+      const Trend& tl = *out.tail;
+      std::optional<double> via_approach;
+      // "Levelled off" claims no material trend: the interval must exclude one (README
+      // "Levelled off must exclude a leak"); the decision (decide_settled) reads it.
+      if (const auto ne = leak_not_excluded(p, o, out.knee, tl, tail_ref, &via_approach))
+        out.leak_not_excluded = SeriesVerdict::LeakNotExcluded{ne->hi, ne->line, ne->approach};
       out.verdict = Verdict::kBounded;
       // A stretch after the knee that falls, significantly and materially, is no level held: say
       // so (a backlog drained, a cache shrinking), with its rate, never "levelled off".
-      const Trend& tl = *out.tail;
-      out.reason = tl.p_median < o.alpha && tl.slope_hi < 0 && -tl.growth_pct >= o.min_drift_pct
-                       ? "rose, then fell: " + fmt_rate(tl.slope) + " (" + fmt_pct(tl.growth_pct) +
-                             " of level) in the " + fmt_pct(100 * out.knee.tail_fraction) +
-                             " of the window after the knee, no upward trend"
-                       : "rose, then levelled off: no material trend in the " +
-                             fmt_pct(100 * out.knee.tail_fraction) +
-                             " of the window after the knee";
+      out.reason =
+          tl.p_median < o.alpha && tl.slope_hi < 0 && -tl.growth_pct >= o.min_drift_pct
+              ? "rose, then fell: " + fmt_rate(tl.slope) + " (" + fmt_pct(tl.growth_pct) +
+                    " of level) in the " + fmt_pct(100 * out.knee.tail_fraction) +
+                    " of the window after the knee, no upward trend"
+          : via_approach
+              ? "rose, then levelled off: in the " + fmt_pct(100 * out.knee.tail_fraction) +
+                    " of the window after the knee what rises is the end of an approach, "
+                    "and the drift beside it is not material (the upper end of its interval: " +
+                    fmt_rate(*via_approach) + ")"
+          : out.leak_not_excluded
+              ? "rose, then levelled off in the " + fmt_pct(100 * out.knee.tail_fraction) +
+                    " of the window after the knee (" + fmt_rate(tl.slope) +
+                    ", p = " + fmt_p(tl.p_median) + ")"
+              : "rose, then levelled off: no material trend in the " +
+                    fmt_pct(100 * out.knee.tail_fraction) + " of the window after the knee";
       out.confidence = clamp01(out.knee.tail_fraction / (2 * o.min_tail_fraction)) *
                        clamp01(static_cast<double>(out.tail->blocks) / kConfidenceBlocks) *
                        (1 - 0.5 * (1 - out.tail->p_median));
@@ -3297,6 +3333,44 @@ CurveTest curvature_test(const Prepared& p, const Shapes& sh, const Shapes::Appr
   return out;
 }
 
+std::optional<NotExcluded> leak_not_excluded(const Prepared& p, const Options& o, const Knee& k,
+                                             const Trend& tl, double tail_ref,
+                                             std::optional<double>* via_approach) {
+  const double span_s = (tl.t1_ms - tl.t0_ms) / 1000.0;
+  if (!(span_s > 0)) return std::nullopt;
+  const bool osc = p.deseason || p.block_period > 0;
+  // The leak line of every trend, as a rate over this stretch (stable's line, on its level).
+  const double line = (osc ? o.min_growth_pct : o.min_drift_pct) / 100.0 * tail_ref / span_s;
+  if (tl.slope_hi < line) return std::nullopt;
+  NotExcluded ne{tl.slope_hi, line, false};
+  if (osc) return ne;  // the candidate shapes have no periodic term
+  const Blocks& b = p.all;
+  std::vector<double> x = seconds_from_first(b.t);
+  std::vector<double> tx, ty;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (b.t[i] >= k.t_ms) tx.push_back(x[i]), ty.push_back(b.med[i]);
+  if (tx.size() < 10) return ne;
+  const Shapes tail(tx, ty, p.level_ref);
+  const auto apl = tail.approach(true, false);  // starting at the knee
+  const auto ap = tail.approach(false, false);
+  if (!std::isfinite(apl.sse) || !(apl.tau > 0) || !(apl.b > 0)) return ne;
+  // drift_test reads a block's sample count from p.c: the stretch's samples.
+  Prepared q = p;
+  const auto i0 = static_cast<std::size_t>(std::lower_bound(p.c.t.begin(), p.c.t.end(), k.t_ms) -
+                                           p.c.t.begin());
+  q.c.t.assign(p.c.t.begin() + static_cast<std::ptrdiff_t>(i0), p.c.t.end());
+  q.c.v.assign(p.c.v.begin() + static_cast<std::ptrdiff_t>(i0), p.c.v.end());
+  const auto d = drift_test(q, tail, apl, ap, o);
+  if (!d || !d->made || !d->fits) return ne;
+  ne.approach = true;
+  ne.hi = d->hi;
+  if (d->hi < line) {
+    *via_approach = d->hi;
+    return std::nullopt;
+  }
+  return ne;
+}
+
 // The drift beneath an approach on every sample, its size held over the noise's persistence
 // (README "Warm-up or leak: the drift on every sample, over phi's interval"). drift_test reads
 // the persistence from noise_phi as if it were exact, and block medians keep 2/pi of the samples'
@@ -3760,6 +3834,14 @@ void judge_drift(const Prepared& p, const Options& o, SeriesVerdict& out, Window
       out.reason += "; an exponential approach without a drift fits best (fitted bound " +
                     fmt_bytes(ap.a) + ", within " + fmt_pct(headroom_pct) +
                     " of it at the end; the drift beneath it p = " + fmt_p(dd.p) + ")";
+      // "Levelled off must exclude a leak" (README): a stretch after the knee whose interval
+      // reaches the leak line is claimed here as the approach to a fitted bound, the window's
+      // best model; the drift's interval beside it is printed, not hidden.
+      if (out.leak_not_excluded) {
+        out.reason += "; the drift's interval reaches " + fmt_rate(dd.hi) + ", the leak line " +
+                      fmt_rate(out.leak_not_excluded->line);
+        out.leak_not_excluded.reset();
+      }
     }
     return;
   }
@@ -3934,6 +4016,19 @@ SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& 
   if (out.reason.empty()) judge_whole(p, o, out);
   check_troughs(p, o, out);
   WindowFits fits;
+  // "Levelled off" that cannot exclude a material leak after its knee (README "Levelled off must
+  // exclude a leak"): a saturation still approaching its bound has a positive slope there that
+  // is no leak. When the whole window is an approach to a bound (step 5's test), the row reads
+  // so, with its fitted bound; otherwise the decision reads the rate not excluded.
+  if (out.verdict == Verdict::kBounded && out.leak_not_excluded) {
+    SeriesVerdict w = out;
+    w.verdict = Verdict::kUnresolved;
+    check_saturation(p, o, w, fits);
+    if (w.verdict == Verdict::kBounded && w.asymptote) {
+      w.leak_not_excluded.reset();
+      out = w;
+    }
+  }
   check_saturation(p, o, out, fits);
   check_warmup_leak(p, o, out, fits);
   judge_drift(p, o, out, fits);
@@ -5000,6 +5095,29 @@ void decide_settled(const Inputs& in, const Baselines& b, const Options& o, Clas
                          rss_moved < o.min_retention_bytes;
   if (held.verdict == Verdict::kBounded || (rss.verdict == Verdict::kBounded && !rss_small)) {
     const SeriesVerdict* v = held.verdict == Verdict::kBounded ? &held : &rss;
+    // "Levelled off" whose stretch after the knee cannot exclude a material leak (README
+    // "Levelled off must exclude a leak"): unresolved, and the row that decided says so too.
+    if (v->leak_not_excluded && v->tail) {
+      const auto& ne = *v->leak_not_excluded;
+      const std::string name = v == &held ? out.held_signal : out.rss_signal;
+      const auto at = v->reason.find("rose, then levelled off");
+      const std::string why =
+          (at == std::string::npos ? std::string() : v->reason.substr(0, at)) +
+          "rose, then levelled off in the " + fmt_pct(100 * v->knee.tail_fraction) +
+          " of the window after the knee (" + fmt_rate(v->tail->slope) +
+          ", p = " + fmt_p(v->tail->p_median) + "), but " +
+          (ne.beside_approach ? "the drift beside an approach from the knee reaches "
+                              : "its interval reaches ") +
+          fmt_rate(ne.rate) + ": a leak of " + fmt_rate(ne.line) + " cannot be excluded yet";
+      for (auto& e : out.evidence) {
+        if (e.signal != name) continue;
+        e.v.verdict = Verdict::kUnresolved;
+        e.v.reason = why;
+        e.v.confidence = 0.5;
+      }
+      set(out, Verdict::kUnresolved, 0.5, name + " " + why + settling);
+      return;
+    }
     // RSS kept a material rise that never passed through malloc (baselines(): held never left
     // its baseline, nor did the allocator's footprint): say where it is not.
     const std::string outside =

@@ -137,6 +137,15 @@ struct SeriesVerdict {
   std::optional<double> asymptote;        // saturating: the fitted bound of the approach, bytes
   double cycles = 0;                      // whole window / period (0: no period)
   std::optional<double> trough_rise;      // few cycles: the troughs' rise first to last, bytes
+  // "Rose, then levelled off" whose stretch after the knee cannot exclude a material leak
+  // (README "Levelled off must exclude a leak"): the rate its interval reaches (the upper end
+  // of Sen's interval, or of the drift beside an approach from the knee), and the line.
+  struct LeakNotExcluded {
+    double rate = 0;  // bytes/s
+    double line = 0;  // bytes/s: min_drift_pct of the level over the stretch
+    bool beside_approach = false;
+  };
+  std::optional<LeakNotExcluded> leak_not_excluded;
 };
 
 // Classifies one series (the single-series API: also used on each call stack's live bytes).
