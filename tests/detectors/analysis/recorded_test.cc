@@ -388,7 +388,9 @@ TEST(RecordedRegressions, LevelledOffMustExcludeALeak) {
     EXPECT_NE(c.reason.find("cannot be excluded yet"), std::string::npos) << f << ": " << c.reason;
     // The row that decided says so too: no "bounded" row under it.
     for (const auto& e : c.evidence)
-      if (e.signal == c.held_signal) EXPECT_EQ(e.v.verdict, Verdict::kUnresolved) << f;
+      if (e.signal == c.held_signal) {
+        EXPECT_EQ(e.v.verdict, Verdict::kUnresolved) << f;
+      }
   });
 }
 
