@@ -855,9 +855,24 @@ std::optional<DropLine> register_drops_at(const Clean& raw, double t0, double t1
     for (std::size_t i = i0; i + 1 < i1; ++i) steps.push_back(raw.v[i + 1] - raw.v[i]);
     const double m = median(steps);
     for (double d : steps) dev.push_back(std::fabs(d - m));
-    const double cut = kDropSpanSd * 1.4826 * median(dev);
+    // A noise scale is never 0 (README "A flat step is not a fall"): the MAD is 0 when more than
+    // half the steps are equal (a deterministic ramp: a fixed allocation per tick), which says
+    // only that the steps' spread is below the series' resolution - the smallest difference
+    // from the median step that any step shows - so the MAD is floored there.
+    double mad = median(dev);
+    if (!(mad > 0)) {
+      double res = std::numeric_limits<double>::infinity();
+      for (double d : dev)
+        if (d > 0) res = std::min(res, d);
+      mad = std::isfinite(res) ? res : 0;
+    }
+    const double cut = kDropSpanSd * 1.4826 * mad;
+    // A fall goes down: below zero as well as below the median step by more than the noise. On a
+    // ramp that climbs between its drops the median step is the ramp's, and a flat step (a
+    // plateau before the drop, a sampler tick with no program tick in it) falls below it without
+    // the series falling at all.
     auto falls = [&](std::size_t i) {  // the step i -> i + 1
-      return raw.v[i + 1] - raw.v[i] < m - cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
+      return raw.v[i + 1] - raw.v[i] < std::min(m, 0.0) - cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
     };
     auto rises = [&](std::size_t i) {  // the step i -> i + 1, beyond the noise above the median
       return raw.v[i + 1] - raw.v[i] > m + cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
