@@ -5029,9 +5029,27 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
   double tread_s = 0, longest_tread_s = 0;
   const bool on_schedule = hv.verdict == Verdict::kBounded && !steps && !hv.asymptote &&
                            staircase_on_schedule(held_head, hv, o, &tread_s, &longest_tread_s);
-  const bool held_open = hv.verdict == Verdict::kUnresolved || steps || on_schedule ||
-                         (hv.verdict == Verdict::kBounded && rss_moving && !hv.asymptote &&
-                          !levelled && only_rises(in.held_s, hv, o));
+  // RSS that rises while it stays within what the allocator has mapped (and the program's own
+  // mappings), that footprint not growing, is held memory's pages becoming resident for the
+  // first time (README "RSS paging in beneath a held plateau"; decide_rss_grows asks the same):
+  // no second instrument's growth against held's plateau. It settles held's bound only when
+  // held's staircase has left its schedule (its current tread longer than twice the longest
+  // before it): a staircase still on its schedule has not shown its bound, whatever RSS does.
+  const double own_mapped = in.mmap ? std::max(in.mmap->level, 0.0) : 0.0;
+  const bool rss_paging_in =
+      (in.footprint || own_mapped > 0) &&
+      (!in.footprint || (in.footprint->verdict != Verdict::kLeak &&
+                         in.footprint->verdict != Verdict::kUnresolved)) &&
+      in.rss->level <=
+          o.footprint_slack * ((in.footprint ? in.footprint->level : 0.0) + own_mapped);
+  double paged_tread_s = 0, paged_longest_s = 0;
+  const bool paging_settles =
+      hv.verdict == Verdict::kBounded && !on_schedule && rss_paging_in &&
+      !staircase_on_schedule(held_head, hv, o, &paged_tread_s, &paged_longest_s);
+  const bool held_open =
+      hv.verdict == Verdict::kUnresolved || on_schedule ||
+      (!paging_settles && (steps || (hv.verdict == Verdict::kBounded && rss_moving &&
+                                     !hv.asymptote && !levelled && only_rises(in.held_s, hv, o))));
   if (held_open) {
     // (A held that says bounded met RSS's leak in decide_rss_grows before this step existed:
     // that leak stands whether RSS slowed or not.)
