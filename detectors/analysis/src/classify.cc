@@ -855,9 +855,24 @@ std::optional<DropLine> register_drops_at(const Clean& raw, double t0, double t1
     for (std::size_t i = i0; i + 1 < i1; ++i) steps.push_back(raw.v[i + 1] - raw.v[i]);
     const double m = median(steps);
     for (double d : steps) dev.push_back(std::fabs(d - m));
-    const double cut = kDropSpanSd * 1.4826 * median(dev);
+    // A noise scale is never 0 (README "A flat step is not a fall"): the MAD is 0 when more than
+    // half the steps are equal (a deterministic ramp: a fixed allocation per tick), which says
+    // only that the steps' spread is below the series' resolution - the smallest difference
+    // from the median step that any step shows - so the MAD is floored there.
+    double mad = median(dev);
+    if (!(mad > 0)) {
+      double res = std::numeric_limits<double>::infinity();
+      for (double d : dev)
+        if (d > 0) res = std::min(res, d);
+      mad = std::isfinite(res) ? res : 0;
+    }
+    const double cut = kDropSpanSd * 1.4826 * mad;
+    // A fall goes down: below zero as well as below the median step by more than the noise. On a
+    // ramp that climbs between its drops the median step is the ramp's, and a flat step (a
+    // plateau before the drop, a sampler tick with no program tick in it) falls below it without
+    // the series falling at all.
     auto falls = [&](std::size_t i) {  // the step i -> i + 1
-      return raw.v[i + 1] - raw.v[i] < m - cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
+      return raw.v[i + 1] - raw.v[i] < std::min(m, 0.0) - cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
     };
     auto rises = [&](std::size_t i) {  // the step i -> i + 1, beyond the noise above the median
       return raw.v[i + 1] - raw.v[i] > m + cut && raw.t[i + 1] - raw.t[i] <= 2 * dt;
@@ -5253,9 +5268,27 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
   double tread_s = 0, longest_tread_s = 0;
   const bool on_schedule = hv.verdict == Verdict::kBounded && !steps && !hv.asymptote &&
                            staircase_on_schedule(held_head, hv, o, &tread_s, &longest_tread_s);
-  const bool held_open = hv.verdict == Verdict::kUnresolved || steps || on_schedule ||
-                         (hv.verdict == Verdict::kBounded && rss_moving && !hv.asymptote &&
-                          !levelled && only_rises(in.held_s, hv, o));
+  // RSS that rises while it stays within what the allocator has mapped (and the program's own
+  // mappings), that footprint not growing, is held memory's pages becoming resident for the
+  // first time (README "RSS paging in beneath a held plateau"; decide_rss_grows asks the same):
+  // no second instrument's growth against held's plateau. It settles held's bound only when
+  // held's staircase has left its schedule (its current tread longer than twice the longest
+  // before it): a staircase still on its schedule has not shown its bound, whatever RSS does.
+  const double own_mapped = in.mmap ? std::max(in.mmap->level, 0.0) : 0.0;
+  const bool rss_paging_in =
+      (in.footprint || own_mapped > 0) &&
+      (!in.footprint || (in.footprint->verdict != Verdict::kLeak &&
+                         in.footprint->verdict != Verdict::kUnresolved)) &&
+      in.rss->level <=
+          o.footprint_slack * ((in.footprint ? in.footprint->level : 0.0) + own_mapped);
+  double paged_tread_s = 0, paged_longest_s = 0;
+  const bool paging_settles =
+      hv.verdict == Verdict::kBounded && !on_schedule && rss_paging_in &&
+      !staircase_on_schedule(held_head, hv, o, &paged_tread_s, &paged_longest_s);
+  const bool held_open =
+      hv.verdict == Verdict::kUnresolved || on_schedule ||
+      (!paging_settles && (steps || (hv.verdict == Verdict::kBounded && rss_moving &&
+                                     !hv.asymptote && !levelled && only_rises(in.held_s, hv, o))));
   if (held_open) {
     // (A held that says bounded met RSS's leak in decide_rss_grows before this step existed:
     // that leak stands whether RSS slowed or not.)
