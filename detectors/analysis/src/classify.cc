@@ -465,7 +465,10 @@ constexpr double kPhiStraight = 0.98;
 // and the scale at lag k is the median over the eighths (an eighth holding a warm-up's bend is one
 // of eight). log(scale_k^2) = c + log(1 - phi^k) by least squares over phi (grid of 0.005).
 // 0 when fewer than 3 lags have 3 stretches of 6 differences each.
-double noise_phi(const Clean& raw) {
+// sd (when not null): the noise's standard deviation, from the fitted sill (the scale at long
+// lags, 2 s^2, in median absolute deviations: 0.6745 s for normal noise), 0 when not measured.
+double noise_phi(const Clean& raw, double* sd) {
+  if (sd) *sd = 0;
   const std::size_t n = raw.t.size();
   if (n < 24) return 0;
   std::vector<double> dts;
@@ -502,7 +505,7 @@ double noise_phi(const Clean& raw) {
     logs.push_back(median(per));
   }
   if (lags.size() < 3) return 0;
-  double best = 0, best_sse = std::numeric_limits<double>::infinity();
+  double best = 0, best_c = 0, best_sse = std::numeric_limits<double>::infinity();
   std::array<double, kLags + 1> f{};  // ln(1 - phi^k), k = 1..kLags
   for (int g = 0; g < 200; ++g) {
     const double phi = 0.005 * g;
@@ -517,10 +520,12 @@ double noise_phi(const Clean& raw) {
       const double e = logs[i] - c - f[static_cast<std::size_t>(lags[i])];
       sse += e * e;
     }
-    if (sse < best_sse) best_sse = sse, best = phi;
+    if (sse < best_sse) best_sse = sse, best = phi, best_c = c;
   }
+  if (sd) *sd = std::sqrt(std::exp(best_c) / 2) / 0.6745;
   return best;
 }
+double noise_phi(const Clean& raw) { return noise_phi(raw, nullptr); }
 
 // The floor's slope judged against the scatter of the cycles themselves (README "Materiality",
 // "A regression on the cycle means"): ar1_regression of the cycle means (one point per whole
@@ -2802,6 +2807,80 @@ void check_troughs(const Prepared& p, const Options& o, SeriesVerdict& out) {
   }
 }
 
+// The z with P(Z > z) = alpha (bisection on the normal tail).
+double normal_crit(double alpha) {
+  double lo = 0, hi = 40;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (stats::normal_sf(mid) > alpha ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+// Step 4 for "bounded": few cycles, no upward trend (README "Bounded under few cycles needs a
+// floor that does not rise"). "Oscillates with no upward trend" is a claim that the series
+// returns to the same floor; with fewer than few_cycles cycles the block trend that failed to
+// show a rise is mostly the cycles' phase, so it is no evidence of that. The claim must pass the
+// comparison a leak claim must pass (check_troughs, like with like): the floor, here the level
+// each registered drop lands on. When the blocks point up (the gate of every other cycle test)
+// and the landings rise by a material amount (the leak line: min_drift_pct of the level over the
+// window, or min_leak_rate) beyond what the sampler's phase and two samples' noise allow, a leak
+// beneath the oscillation is not excluded: unresolved, never bounded. Not leak: the trend a leak
+// verdict carries is the one that did not show.
+void check_bounded_troughs(const Prepared& p, const Options& o, SeriesVerdict& out) {
+  if (out.verdict != Verdict::kBounded || out.period_ms <= 0 || out.cycles >= o.few_cycles ||
+      out.asymptote || !(out.whole.slope > 0))
+    return;
+  const Trend& tr = out.whole;
+  // The floor: where each registered drop lands (the first sample of the next cycle). A window
+  // of one period that holds no drop has no trough, only a stretch of ramp. A spike the sampler
+  // caught is one sample: the lower of the landing and the sample after it (one interval further
+  // up the ramp) is the landing without it.
+  const auto dl = register_drops(p.raw, tr.t0_ms, tr.t1_ms, out.period_ms);
+  if (!dl) return;
+  std::vector<double> tt, tv;  // s, bytes: the sample each drop lands on
+  for (std::size_t j = 0; j < dl->after.size(); ++j) {
+    const std::size_t a = dl->after[j];
+    // A drop across a gap in the samples lands where nobody saw it: the first sample after the
+    // gap is up the next ramp by the gap's length (README "A drop across a gap").
+    if (p.raw.t[a] - p.raw.t[dl->i[j]] > 2 * dl->dt) continue;
+    const bool next = a + 1 < p.raw.t.size() && p.raw.t[a + 1] <= tr.t1_ms &&
+                      (j + 1 >= dl->i.size() || a + 1 <= dl->i[j + 1]);
+    tt.push_back(p.raw.t[a] / 1000);
+    tv.push_back(next ? std::min(p.raw.v[a], p.raw.v[a + 1]) : p.raw.v[a]);
+  }
+  if (tt.size() < 2) return;
+  const double slope = stats::theil_sen(tt, tv, o.alpha, 0).slope;  // bytes/s
+  const double w_s = (tr.t1_ms - tr.t0_ms) / 1000.0;
+  const double growth_pct = 100.0 * slope * w_s / p.level_ref;
+  if (!(slope > 0) || !material(growth_pct, slope * w_s, slope, p.level_ref, 0, false, o)) return;
+  // A trough is one sample: the sample just after a drop, which the sampler's phase places
+  // anywhere in the interval after it, on a ramp that has climbed up to a cycle's swing x the
+  // interval / period by then (the sampling alias). Troughs that rise by no more than the phase
+  // alone can move them (cycle_alias_intervals x that, as for the cycle means) say nothing.
+  // Nor do troughs that rise by no more than the noise of two samples allows: the difference of
+  // the first and the last (sqrt 2 of one sample's standard deviation, from the noise's variogram
+  // as noise_phi measures it) at the one-sided 1 - alpha normal quantile.
+  const double rise = slope * (tt.back() - tt.front());
+  double sd = 0;
+  noise_phi(p.raw, &sd);
+  if (rise < o.cycle_alias_intervals * sampling_alias(p.raw, out.period_ms) +
+                 normal_crit(o.alpha) * std::sqrt(2.0) * sd)
+    return;
+  out.trough_rise = rise;
+  std::string seq;
+  for (std::size_t j = 0; j < tv.size(); ++j) seq += (j ? " -> " : "") + fmt_bytes(tv[j]);
+  out.verdict = Verdict::kUnresolved;
+  out.reason = "oscillates (a period of " + fmt_num(out.period_ms / 1000, 2) +
+               " s) with no significant trend (" + fmt_rate(tr.slope) + " [" +
+               fmt_rate(tr.slope_lo) + ", " + fmt_rate(tr.slope_hi) + "]), but the floor its " +
+               std::to_string(tt.size()) + " drops land on rises " + fmt_rate(slope) + " (" + seq +
+               ", +" + fmt_pct(growth_pct) +
+               " of level over the window): too few cycles to tell a leak beneath the oscillation";
+  out.rate = 0;
+  out.confidence = 0.5;
+}
+
 // Shapes fitted to block medians (x in s from the first block, y in bytes), compared by the
 // Bayesian information criterion (Schwarz 1978, Ann. Stat. 6:461-464): n ln(SSE/n) + k ln n.
 class Shapes {
@@ -4028,7 +4107,10 @@ SeriesVerdict detail::classify_series_unchecked(const Series& s, const Options& 
   }
   if (!prepare(s, o, out, p)) return out;
   if (auto head = judge_after_knee(p, o, out)) return *head;
-  if (out.reason.empty()) judge_whole(p, o, out);
+  if (out.reason.empty()) {
+    judge_whole(p, o, out);
+    check_bounded_troughs(p, o, out);
+  }
   check_troughs(p, o, out);
   WindowFits fits;
   // "Levelled off" that cannot exclude a material leak after its knee (README "Levelled off must
