@@ -282,6 +282,8 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
     return kExitError;
   }
   const auto& c = v->classification;
+  // Under -q too: it says what the verdict covers.
+  if (v->warning) std::cerr << "arenalab " << sub << ": warning: " << *v->warning << "\n";
   // Machine output where it was asked (as watch does): a file of its own, or stdout for "-".
   if (!r.json.empty()) {
     // The verdict.json just written, through its reader and writer (formats/verdict.h).

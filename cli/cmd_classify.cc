@@ -126,7 +126,10 @@ int run(const Args& a) {
     print_error("classify", tl_path + ": no samples after the header");
     return kExitError;
   }
-  const auto c = analysis::classify(tl->signals, o);
+  auto c = analysis::classify(tl->signals, o);
+  // The books paced to their CPU cost into too few samples to judge: said, and RSS judged.
+  const auto sparse = analysis::account_for_sparse_books(*tl, c, o);
+  if (sparse) print_error("classify", "warning: " + *sparse);
   auto v = analysis::to_verdict(c, o, tl_path);
   add_projection(v, c, o);
   // A --trace-children run: the target alone is often a wrapper (sh -c) whose flat series would

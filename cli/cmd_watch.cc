@@ -161,7 +161,11 @@ int run_watch(Args& a) {
     if (const auto sig = r->exit.stop.received_signal) return exit_by_signal(*sig);
     return kExitError;
   }
-  const auto c = analysis::classify(tl->signals, o);
+  auto c = analysis::classify(tl->signals, o);
+  // The books paced to their CPU cost into too few samples to judge: said (a warning, below),
+  // and RSS judged.
+  if (auto sparse = analysis::account_for_sparse_books(*tl, c, o))
+    r->warnings.push_back(std::move(*sparse));
   auto v = analysis::to_verdict(c, o, r->timeline_path);
   add_projection(v, c, o);
   // --trace-children: a verdict per process and the tree's (the worst); it sets the exit code.

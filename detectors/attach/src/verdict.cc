@@ -15,6 +15,8 @@ Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::O
   AttachVerdict v;
   v.classification = analysis::classify(tl->signals, options);
   auto& c = v.classification;
+  // The books paced to their CPU cost into too few samples to judge: said, and RSS judged.
+  v.warning = analysis::account_for_sparse_books(*tl, c, options);
   // Level rss says what RSS alone cannot tell; level stats has the books, and its timeline's
   // header names the allocator identified from inside.
   if (outcome.level == Level::kRss)

@@ -28,6 +28,23 @@ expect retention 0 retention
 expect stable 0 stable
 expect short 4 unresolved
 
+# Level stats under glibc with the books paced into 16 of 300 samples (the agent's StatsPacer on
+# a heap of many free chunks): before, `unresolved (0.00)` "allocated: too little data" with
+# nothing saying why. Now one warning line saying how many samples had the books and why, and
+# RSS judged as level rss judges it (stable; a leak in RSS still reads leak, exit 3). Books on
+# every 3rd sample are enough to judge: no warning.
+expect sparse 0 stable
+expect sparseleak 3 leak
+expect paced 0 stable
+for k in sparse sparseleak; do
+  grep -q "^arenalab classify: warning: the allocator's books were read in 16 of the 300 samples that have RSS: arenalab paces them to their CPU cost (glibc's mallinfo2 walks every free chunk under each arena's lock), so allocated had too few to judge$" "$TMP/$k.out" \
+    || { echo "FAIL $k: no warning naming the paced books"; cat "$TMP/$k.out"; fail=1; }
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['reason']; assert 'read in 16 of the 300 samples' in r and 'judged on RSS alone, as level rss does' in r, r" \
+    "$TMP/$k/verdict.json" || { echo "FAIL $k: verdict.json's reason"; fail=1; }
+done
+grep -q "warning" "$TMP/paced.out" && { echo "FAIL paced: a warning where the books were judged"; cat "$TMP/paced.out"; fail=1; }
+echo "ok books paced into too few samples: said, RSS judged"
+
 # A --trace-children run directory: a stable wrapper (timeline.jsonl) and a leaking child
 # (timeline.<pid>.jsonl). The tree decides as under watch: leak, exit 3, verdict.json's tree.
 mkdir -p "$TMP/tree"

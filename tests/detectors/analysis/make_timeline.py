@@ -3,12 +3,33 @@
 # Writes a synthetic timeline.jsonl (contract format) for the classify CLI test:
 #   make_timeline.py KIND OUT   KIND = leak | plateau | retention | stable | short | nonheap
 #                                      | outside (a heap leak, RSS growing twice as fast)
+#                                      | sparse, sparseleak, paced (level stats under glibc: RSS on
+#                                        every sample, the books (`alloc`) on every 20th, as the
+#                                        agent paces mallinfo2 on a heap of many free chunks;
+#                                        paced: on every 3rd; sparseleak: RSS grows 40 MiB)
 import json, math, random, sys
 
 kind, out = sys.argv[1], sys.argv[2]
 rng = random.Random(5)
 mib = 1 << 20
 n = 8 if kind == "short" else 300
+if kind in ("sparse", "sparseleak", "paced"):
+    # The agent's level stats timeline: RSS parts every tick, the books only when paced in.
+    every = 3 if kind == "paced" else 20
+    with open(out, "w") as f:
+        f.write(json.dumps({"schema": "arenalab.timeline/1", "pid": 1, "command": ["synthetic", kind],
+                            "allocator": {"name": "attached", "backend": "glibc", "library": "",
+                                          "version": "", "verified": True},
+                            "mode": "stats", "interval_ms": 100}) + "\n")
+        for i in range(n):
+            u = i / (n - 1)
+            rss = 134 * mib + (40 * mib * u if kind == "sparseleak" else 0) + rng.gauss(0, 0.2 * mib)
+            s = {"t_ms": 3000 + i * 100.0, "rss": rss + 3 * mib, "rss_anon": rss,
+                 "rss_file": 3 * mib, "rss_shmem": 0, "vm_size": 1100 * mib}
+            if i % every == 0 or i == n - 1:  # the final sample always reads them
+                s["alloc"] = {"allocated": 12 * mib + rng.gauss(0, 0.5 * mib), "mapped": 134 * mib}
+            f.write(json.dumps(s) + "\n")
+    sys.exit(0)
 with open(out, "w") as f:
     f.write(json.dumps({"schema": "arenalab.timeline/1", "pid": 1, "command": ["synthetic", kind],
                         "allocator": {"name": "glibc", "backend": "glibc", "library": "", "version": "",

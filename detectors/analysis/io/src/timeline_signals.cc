@@ -3,6 +3,7 @@
 #include "arenalab/analysis/timeline_signals.h"
 
 #include <cmath>
+#include <string>
 #include <utility>
 
 namespace arenalab::analysis {
@@ -65,6 +66,8 @@ Result<TimelineSignals> read_signals(const std::string& path, std::size_t max_ro
           return;
         }
         if (out.header.history && s.t_ms < out.header.history->until_ms) ++history_lines;
+        if (s.allocated || s.active || s.resident || s.mapped || s.retained) ++out.books_lines;
+        if (s.rss || s.rss_anon) ++out.rss_lines;
         thin.add(signal_row(s));
         out.last = std::move(s);
       });
@@ -78,6 +81,42 @@ Result<TimelineSignals> read_signals(const std::string& path, std::size_t max_ro
   out.signals = thin.signals();
   add_context(out.signals, out.header, out.last, after_purge);
   return out;
+}
+
+std::optional<std::string> account_for_sparse_books(const TimelineSignals& tl, Classification& c,
+                                                    const Options& o) {
+  auto find = [&](const std::string& name) -> const SeriesVerdict* {
+    for (const auto& e : c.evidence)
+      if (e.signal == name) return &e.v;
+    return nullptr;
+  };
+  const SeriesVerdict* held = c.held_signal == "allocated" ? find("allocated") : nullptr;
+  const SeriesVerdict* rss = c.rss_signal.empty() ? nullptr : find(c.rss_signal);
+  // Too few blocks to judge (whole.blocks 0) is the books' count, not their values: only then,
+  // and only where RSS, sampled on the same ticks, had enough.
+  if (!held || held->whole.blocks != 0 || !rss || rss->whole.blocks == 0 || tl.books_lines == 0 ||
+      tl.books_lines >= tl.rss_lines)
+    return std::nullopt;
+  std::string note = "the allocator's books were read in " + std::to_string(tl.books_lines) +
+                     " of the " + std::to_string(tl.rss_lines) +
+                     " samples that have RSS: arenalab paces them to their CPU cost" +
+                     (tl.header.allocator.backend == formats::Backend::kGlibc
+                          ? " (glibc's mallinfo2 walks every free chunk under each arena's lock)"
+                          : "") +
+                     ", so " + c.held_signal + " had too few to judge";
+  if (c.verdict != Verdict::kUnresolved) return note;
+  // What level rss would say: the same classifier on the same timeline without the books.
+  Signals rss_only = tl.signals;
+  for (Series* s : {&rss_only.allocated, &rss_only.active, &rss_only.resident, &rss_only.mapped,
+                    &rss_only.retained})
+    *s = Series{};
+  Classification r = classify(rss_only, o);
+  if (r.verdict == Verdict::kUnresolved) return note;
+  // classify says itself what RSS alone cannot separate (heap from non-heap)
+  r.reason = note + "; judged on RSS alone, as level rss does: " + r.reason;
+  r.evidence = std::move(c.evidence);  // the books' rows stay in the table, saying too little
+  c = std::move(r);
+  return note;
 }
 
 Result<timeline::RollResult> roll_timeline(const std::string& path,

@@ -133,6 +133,9 @@ Result<Outcome> watch_pid(const Options& options);
 struct AttachVerdict {
   analysis::Classification classification;
   std::string verdict_path;
+  // The allocator's books read in too few samples to judge (analysis::account_for_sparse_books):
+  // the line that says so, printed as a warning under -q too.
+  std::optional<std::string> warning;
 };
 Result<AttachVerdict> classify_outcome(const Outcome& outcome, const analysis::Options& options);
 

@@ -25,18 +25,33 @@ struct TimelineSignals {
   Signals signals;  // what classify reads; equal to signals_from_timeline(read_timeline)
                     // while the run has at most max_rows samples
   timeline::Header header;
-  std::size_t samples = 0;  // samples the run wrote (the purge probe apart): the sample lines
-                            // of the file, or of a rolled one those after its history plus
-                            // the samples its history stands for
-  std::size_t lines = 0;    // sample lines in the file (the purge probe apart)
-  std::size_t kept = 0;     // rows the signals hold (== lines up to max_rows)
-  bool truncated = false;   // the last line was cut (a killed target)
+  std::size_t samples = 0;      // samples the run wrote (the purge probe apart): the sample lines
+                                // of the file, or of a rolled one those after its history plus
+                                // the samples its history stands for
+  std::size_t lines = 0;        // sample lines in the file (the purge probe apart)
+  std::size_t kept = 0;         // rows the signals hold (== lines up to max_rows)
+  std::size_t books_lines = 0;  // sample lines that carry the allocator's books (`alloc`)
+  std::size_t rss_lines = 0;    // sample lines that carry RSS (`rss` or `rss_anon`)
+  bool truncated = false;       // the last line was cut (a killed target)
   std::optional<timeline::Sample> last;  // the final sample (the purge probe apart)
 };
 
 // Reads a timeline.jsonl in one pass and bounded memory (read_timeline's checks and messages).
 Result<TimelineSignals> read_signals(const std::string& path,
                                      std::size_t max_rows = SignalThinner::kDefaultMaxRows);
+
+// The allocator's books too sparse to judge (docs/attach.md, "Books read in few samples"):
+// arenalab's samplers pace the books to their CPU cost (StatsPacer, allocators/backend.h: glibc's
+// mallinfo2 walks every free chunk under each arena's lock), so a heap of many free chunks gets
+// them in few of the samples that have RSS. When what the program holds is the books
+// (`allocated`) and they had too few blocks to judge while RSS was judged, returns the one line
+// that says so, with the counts (a warning: it says what the verdict covers); and when the
+// verdict is unresolved on that account, replaces it with the verdict on RSS alone, as level
+// rss gives it, its reason saying why and what RSS alone cannot tell (the evidence table keeps
+// every row). Otherwise nullopt and c untouched. The decision logic is classify's: this only
+// chooses which signals it is given.
+std::optional<std::string> account_for_sparse_books(const TimelineSignals& tl, Classification& c,
+                                                    const Options& o = {});
 
 // Rolls a timeline in place (formats/timeline_roll.h: its recent window whole, its older part
 // a bounded history) with the classifier's picks: of each time block of the history, the rows
