@@ -166,6 +166,9 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
   // one, however long the attach has run.
   LivePace pace(r.live_every_s * 1000);  // later when a line's CPU is more than its share
   LiveVerdict live;
+  // The target is running while the line is shown: no release is final (README "The live line").
+  analysis::Options live_o = o;
+  live_o.running = true;
   std::unique_ptr<analysis::LiveSignals> tail;
   if (r.verdict && !r.quiet && r.live_every_s > 0) {
     a.on_sample = [&](double elapsed_ms, const std::string& path) {
@@ -176,7 +179,7 @@ inline int run_pid(const std::string& sub, const PidOptions& p, const PidRun& r)
         if (!tail) tail = std::make_unique<analysis::LiveSignals>(path);
         tail->poll();
         if (!tail->last()) return;
-        c = analysis::classify(tail->signals(), o);
+        c = analysis::classify(tail->signals(), live_o);
       }
       const timeline::Sample& s = *tail->last();
       // Level count: the live bytes since the attach too.

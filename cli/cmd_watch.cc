@@ -73,6 +73,9 @@ int run_watch(Args& a) {
   // shows its last verdict and sample, so the rows are read and classified once, not twice.
   LivePace pace(a.live_every_s * 1000);  // later when a line's CPU is more than its share
   LiveVerdict live;
+  // The target is running while the line is shown: no release is final (README "The live line").
+  analysis::Options live_o = o;
+  live_o.running = true;
   // With --metrics, the exporter may serve the same classification at two lines (it defers a
   // classification that would take more than its CPU share): a repeat is shown as it was and
   // never counts toward settling, which asks two classifications 3 s apart to agree.
@@ -102,7 +105,7 @@ int run_watch(Args& a) {
           if (!tail) tail = std::make_unique<analysis::LiveSignals>(p.timeline_path);
           tail->poll();
           if (!tail->last()) return;
-          c = analysis::classify(tail->signals(), o);
+          c = analysis::classify(tail->signals(), live_o);
           sample = *tail->last();
         }
         // --trace-children: the worst of the target and its children so far, as at the end.
@@ -111,7 +114,8 @@ int run_watch(Args& a) {
             const auto dir = std::filesystem::path(p.timeline_path).parent_path();
             children = std::make_unique<LiveTree>(dir.empty() ? "." : dir.string());
           }
-          if (auto w = children->worst(o); w && severity(w->c.verdict) > severity(c->verdict)) {
+          if (auto w = children->worst(live_o);
+              w && severity(w->c.verdict) > severity(c->verdict)) {
             c = std::move(w->c);
             if (w->last) sample = std::move(w->last);  // the figures of the process shown
             whose = fmt::format("tree verdict (pid {})", w->pid);

@@ -122,6 +122,8 @@ class LiveTree {
     std::optional<timeline::Sample> last;  // its latest sample, for the line's figures
   };
   std::optional<Worst> worst(const analysis::Options& o) {
+    analysis::Options live = o;  // the children run: no release is final
+    live.running = true;
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
       const auto pid = child_timeline_pid(e);
@@ -131,7 +133,7 @@ class LiveTree {
     std::optional<Worst> w;
     for (auto& [pid, child] : children_) {
       if (child.tail->poll() > 0 && child.tail->samples() >= kMinChildSamples)
-        child.c = analysis::classify(child.tail->signals(), o);
+        child.c = analysis::classify(child.tail->signals(), live);
       if (child.c && (!w || severity(child.c->verdict) > severity(w->c.verdict)))
         w = Worst{pid, *child.c, child.tail->last()};
     }

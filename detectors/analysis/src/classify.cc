@@ -2493,7 +2493,7 @@ std::optional<SeriesVerdict> judge_after_knee(const Prepared& p, const Options& 
                           (out.duration_ms / 1000.0) / p.level_ref * 100.0;
   if (decel && out.knee.slope_after < 0 && -out.knee.slope_after >= out.knee.slope_before &&
       fall_pct >= o.min_rise_pct && out.knee.tail_fraction < o.min_tail_fraction &&
-      !o.final_release_cut) {
+      !o.final_release_cut && !o.running) {
     Series head;
     for (std::size_t i = 0; i < p.raw.t.size() && p.raw.t[i] < out.knee.t_ms; ++i) {
       head.t_ms.push_back(p.raw.t[i]);
@@ -4055,7 +4055,9 @@ namespace {
 
 std::size_t final_release_head(const Clean& raw, const Options& o) {
   const std::size_t n = raw.t.size();
-  if (o.final_release_cut || n < static_cast<std::size_t>(std::max(o.min_samples, 2)) + 1) return 0;
+  if (o.final_release_cut || o.running ||
+      n < static_cast<std::size_t>(std::max(o.min_samples, 2)) + 1)
+    return 0;
   std::size_t peak = n - 1;  // index of the last sample before the trailing fall
   while (peak > 0 && raw.v[peak] < raw.v[peak - 1]) --peak;
   const std::size_t k = n - 1 - peak;  // falling samples

@@ -162,7 +162,11 @@ void Exporter::update_from(pid_t pid, const std::string& timeline_path,
           .count();
   if (!m.verdict || m.pace.due(now_ms)) {
     LivePace::Line line(m.pace, now_ms);
-    m.verdict = analysis::classify(m.tail->signals(), o);
+    // The target runs while its timeline is followed: no release is final (analysis README
+    // "The live line").
+    analysis::Options live = o;
+    live.running = true;
+    m.verdict = analysis::classify(m.tail->signals(), live);
     ++m.classifications;
   }
   m.set(pid, &*m.tail->last(), m.tail->samples(), *m.verdict);

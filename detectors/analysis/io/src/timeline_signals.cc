@@ -156,11 +156,13 @@ Result<std::vector<LiveLine>> replay_live(const std::string& path, double every_
   timeline::Header header;
   std::optional<timeline::Sample> last;
   LiveVerdict live(warmup_ms);
+  Options live_o = o;  // as the line sees it: the program running, no release final
+  live_o.running = true;
   double next = every_ms;
   auto line = [&](double t_ms) {
     Signals sig = thin.signals();
     add_context(sig, header, last, std::nullopt);
-    const Classification c = classify(sig, o);
+    const Classification c = classify(sig, live_o);
     LiveLine l;
     l.t_ms = t_ms;
     l.verdict = c.verdict;

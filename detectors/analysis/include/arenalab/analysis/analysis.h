@@ -84,6 +84,10 @@ struct Options {
   double release_max_fraction = 0.10;  // a trailing fall this share of the samples at most: a
                                        // release at the end of the run (README), set aside
   bool final_release_cut = false;      // internal: set when judging the part before a final release
+  // The program is still running (the live line: watch, attach, the --metrics exporter): no
+  // release is final, so a fall at the window's end is judged as data, never cut away as the
+  // exit's teardown (README "The live line", rule 3).
+  bool running = false;
 };
 
 // A two-segment (hinge) fit against one line on the block medians.
