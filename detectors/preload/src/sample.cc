@@ -76,10 +76,14 @@ inline void counter_add(std::atomic<long long>& c, long long d) {
 // a relative error under x^4 / 120 < 5e-10 (and without 1 - exp(-x)'s cancellation, whose error
 // is about 1e-16 / x), so the sampled path does not call libm's exp: its code and table are cold
 // at one sample per 512 KiB (docs/interposer.md, "cost37").
+// Past x = 40, 1 - exp(-x) is 1 to the last bit of a double, and exp(-x) is not called: beyond
+// x ~ 745 it underflows and sets errno to ERANGE, on a malloc that succeeded in the target
+// (a 400 MiB block at the default period, 3 MiB at --sample-bytes 4096).
 double unbias(double size) {
   const double x = size / static_cast<double>(g_sample_bytes);
-  const double p =
-      x < 0x1p-6 ? x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x * (1.0 / 24.0)))) : 1.0 - std::exp(-x);
+  const double p = x < 0x1p-6 ? x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x * (1.0 / 24.0))))
+                   : x > 40   ? 1.0
+                              : 1.0 - std::exp(-x);
   return p > 0 ? size / p : size;
 }
 

@@ -117,6 +117,15 @@ int main(void) {
   PROBE_RC(3, 16);
   PROBE_RC(0, 16);
   PROBE_RC(64, 64);
+  // A success leaves errno alone: sample mode's weight of a block 800 sample periods long
+  // (400 MiB at the default 512 KiB, always sampled) once called exp(-800), which underflows
+  // and set ERANGE in the target. Never touched, so never resident.
+  {
+    errno = 0;
+    void* big = malloc((size_t)400 << 20);
+    printf("malloc(400 MiB) -> %s errno=%s\n", big ? "block" : "null", err_name(errno));
+    free(big);
+  }
   check_counters(kMax, kHalf);
   return 0;
 }
