@@ -445,7 +445,9 @@ TimelineTail::~TimelineTail() {
 std::size_t TimelineTail::poll(const std::function<void(Sample&&)>& on_sample,
                                const std::function<void()>& on_replaced) {
   struct stat st {};
-  if (fd_ >= 0 && ::stat(path_.c_str(), &st) == 0 &&
+  // lstat and O_NOFOLLOW | O_NONBLOCK: the path is in a directory the traced processes write
+  // to; a link or a FIFO put under a timeline's name is never followed or opened to block on.
+  if (fd_ >= 0 && ::lstat(path_.c_str(), &st) == 0 &&
       (static_cast<std::uint64_t>(st.st_dev) != dev_ ||
        static_cast<std::uint64_t>(st.st_ino) != ino_)) {
     // Another file under the path: what is left unread of the old one belonged to an image
@@ -458,12 +460,15 @@ std::size_t TimelineTail::poll(const std::function<void(Sample&&)>& on_sample,
     if (on_replaced) on_replaced();
   }
   if (fd_ < 0) {
-    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) return 0;  // not written yet
-    if (::fstat(fd_, &st) == 0) {
-      dev_ = static_cast<std::uint64_t>(st.st_dev);
-      ino_ = static_cast<std::uint64_t>(st.st_ino);
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd_ < 0) return 0;  // not written yet (or a link: never read)
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd_);  // a FIFO, a device: not a timeline
+      fd_ = -1;
+      return 0;
     }
+    dev_ = static_cast<std::uint64_t>(st.st_dev);
+    ino_ = static_cast<std::uint64_t>(st.st_ino);
   }
   std::size_t n = 0;
   char buf[1 << 16];

@@ -5,6 +5,7 @@
 // verdicts equal those of the whole-file path (issue 25 part 3: verdicts unchanged).
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -246,6 +247,35 @@ TEST(LiveSignals, ReadsOnlyWhatWasAppended) {
   EXPECT_EQ(s.program, "prog");
   EXPECT_EQ(s.rss.value.back(), 1000000.0 + static_cast<double>(n - 1) * 4096);
   fs::remove_all(tmpl);
+}
+
+// The run directory is written by the traced processes: a FIFO or a link put under a timeline's
+// name (at first, or renamed over a timeline already read) is never opened to block on or
+// followed; poll reads nothing from it. Before: open(O_RDONLY) on the FIFO blocked watch's live
+// line for good (a hang ctest's timeout turns into a failure).
+TEST(LiveSignals, NeverOpensAFifoOrFollowsALink) {
+  char tmpl[] = "/tmp/arenalab-thin-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  ASSERT_EQ(::mkfifo((dir + "/fifo.jsonl").c_str(), 0600), 0);
+  LiveSignals fifo(dir + "/fifo.jsonl", 256);
+  EXPECT_EQ(fifo.poll(), 0u);
+  {
+    std::ofstream out(dir + "/real.jsonl");
+    out << R"({"schema":"arenalab.timeline/1","pid":1,"command":["/bin/prog"],"mode":"count"})"
+        << "\n"
+        << R"({"t_ms":0,"rss":1000})"
+        << "\n";
+  }
+  ASSERT_EQ(::symlink((dir + "/real.jsonl").c_str(), (dir + "/link.jsonl").c_str()), 0);
+  LiveSignals link(dir + "/link.jsonl", 256);
+  EXPECT_EQ(link.poll(), 0u);
+  LiveSignals swapped(dir + "/real.jsonl", 256);
+  EXPECT_EQ(swapped.poll(), 1u);
+  ASSERT_EQ(::mkfifo((dir + "/fifo2").c_str(), 0600), 0);
+  ASSERT_EQ(::rename((dir + "/fifo2").c_str(), (dir + "/real.jsonl").c_str()), 0);
+  EXPECT_EQ(swapped.poll(), 0u);
+  fs::remove_all(dir);
 }
 
 // A target that execs starts its timeline again under the same name (a new file renamed over
