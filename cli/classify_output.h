@@ -96,7 +96,8 @@ inline std::optional<Projection> projection(const analysis::Classification& c,
       p.rss_rate = e.v.rate;
   }
   if (o.limit_bytes && c.time_to_limit_s) {
-    p.time_to_limit_s = c.time_to_limit_s;
+    p.time_to_limit_s = c.time_to_limit_s;  // the classifier's, at the rate of the series it chose
+    p.rss_rate.reset();                     // so no note naming RSS's
     return p;
   }
   if (level >= 0)

@@ -83,6 +83,7 @@ int run_watch(Args& a) {
   std::string shown;
   std::unique_ptr<analysis::LiveSignals> tail;
   std::unique_ptr<LiveTree> children;        // --trace-children: the children's timelines
+  std::string shown_whose;                   // whose verdict the last line showed
   std::shared_ptr<fleet::Exporter> metrics;  // --metrics: /metrics while the target runs
   a.run.tick_ms = 500;
   if (!a.quiet && a.live_every_s > 0) {
@@ -119,10 +120,13 @@ int run_watch(Args& a) {
             c = std::move(w->c);
             if (w->last) sample = std::move(w->last);  // the figures of the process shown
             whose = fmt::format("tree verdict (pid {})", w->pid);
-            repeat = false;
           } else {
             whose = "tree verdict (target)";
           }
+          // The exporter's repeat is the target's: a line that shows another process than the
+          // last one classified anew (never the last one's text under another label).
+          if (whose != shown_whose) repeat = false;
+          shown_whose = whose;
         }
       }
       if (!repeat) shown = live.show(*c, p.elapsed_ms, 0.5 * a.run.tick_ms);

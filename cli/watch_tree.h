@@ -6,7 +6,10 @@
 
 #include <fmt/format.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -132,18 +135,27 @@ class LiveTree {
     }
     std::optional<Worst> w;
     for (auto& [pid, child] : children_) {
-      if (child.tail->poll() > 0 && child.tail->samples() >= kMinChildSamples)
-        child.c = analysis::classify(child.tail->signals(), live);
+      if (child.tail) {
+        const std::size_t got = child.tail->poll();
+        if (got > 0 && child.tail->samples() >= kMinChildSamples)
+          child.c = analysis::classify(child.tail->signals(), live);
+        if (child.tail->last()) child.last = child.tail->last();
+        // A child that exited and wrote nothing since: its descriptor and rows are let go, its
+        // last classification kept (a make -j or a test runner forks thousands).
+        if (got == 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+          child.tail.reset();
+      }
       if (child.c && (!w || severity(child.c->verdict) > severity(w->c.verdict)))
-        w = Worst{pid, *child.c, child.tail->last()};
+        w = Worst{pid, *child.c, child.last};
     }
     return w;
   }
 
  private:
   struct Child {
-    std::unique_ptr<analysis::LiveSignals> tail;
+    std::unique_ptr<analysis::LiveSignals> tail;  // null once the child exited and was read
     std::optional<analysis::Classification> c;
+    std::optional<timeline::Sample> last;
   };
   std::string dir_;
   std::map<std::int64_t, Child> children_;
