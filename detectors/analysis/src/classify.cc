@@ -5441,8 +5441,9 @@ Classification detail::classify_unchecked(const Signals& sig, const Options& o) 
   }
   if (!decide_rss_grows(in, b, o, out))
     decide_settled(in, b, o, out);
-  else if (out.verdict != Verdict::kLeak && decide_own_mappings_filled(in, o, out))
-    return out;
+  else if ((out.verdict == Verdict::kBounded || out.verdict == Verdict::kUnresolved) &&
+           decide_own_mappings_filled(in, o, out))
+    return out;  // only where decide_rss_grows made no claim of its own (lazy paging, not yet)
   if (out.verdict == Verdict::kRetention) {  // its kind and fix (retention_kind.cc)
     // What is kept: RSS's rise, or, when the program still holds part of it (it freed the rest),
     // what stays beyond what it holds.
